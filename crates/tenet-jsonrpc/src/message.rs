@@ -1,0 +1,186 @@
+//! Messages, and writing them as one line of JSON each.
+
+use serde::Serialize;
+
+use crate::{ErrorObject, Id, RawJson};
+
+/// A request: it has an id and expects exactly one response.
+#[derive(Debug)]
+pub struct Request {
+    /// The id the response must carry.
+    pub id: Id,
+    /// The method name.
+    pub method: String,
+    /// The parameters, kept as raw JSON (an object or an array) until the handler reads them.
+    pub params: Option<Box<RawJson>>,
+}
+
+/// A notification: no id, no response.
+#[derive(Debug)]
+pub struct Notification {
+    /// The method name.
+    pub method: String,
+    /// The parameters, kept as raw JSON.
+    pub params: Option<Box<RawJson>>,
+}
+
+/// How a request ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The `result` member, as raw JSON.
+    Result(Box<RawJson>),
+    /// The `error` member.
+    Error(ErrorObject),
+}
+
+/// A response to a request. `id` is `None` only for errors about a message whose id
+/// could not be read.
+#[derive(Debug)]
+pub struct Response {
+    /// The id of the request this answers.
+    pub id: Option<Id>,
+    /// Its result or error.
+    pub outcome: Outcome,
+}
+
+/// Any single JSON-RPC message.
+#[derive(Debug)]
+pub enum Message {
+    /// A request.
+    Request(Request),
+    /// A notification.
+    Notification(Notification),
+    /// A response.
+    Response(Response),
+}
+
+impl Message {
+    /// The method name, for requests and notifications.
+    pub fn method(&self) -> Option<&str> {
+        match self {
+            Message::Request(r) => Some(&r.method),
+            Message::Notification(n) => Some(&n.method),
+            Message::Response(_) => None,
+        }
+    }
+}
+
+fn push_id(out: &mut Vec<u8>, id: Option<&Id>) {
+    match id {
+        None => out.extend_from_slice(b"null"),
+        Some(Id::Number(n)) => {
+            use std::io::Write;
+            let _ = write!(out, "{n}");
+        }
+        Some(Id::String(s)) => {
+            // Writing a string into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut *out, s);
+        }
+    }
+}
+
+/// Writes a success response for `id` to `out`, followed by a newline.
+///
+/// `result` must be a JSON object's text. `extra` is a list of members (already
+/// `"key":value` text) spliced into that object without re-serializing it; MCP uses it
+/// for era-specific fields such as `resultType`.
+pub fn write_result_response(out: &mut Vec<u8>, id: &Id, result: &str, extra: &[&str]) {
+    out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
+    push_id(out, Some(id));
+    out.extend_from_slice(br#","result":"#);
+    splice_members(out, result, extra);
+    out.extend_from_slice(b"}\n");
+}
+
+/// Appends `object` with `extra` members added at its end.
+fn splice_members(out: &mut Vec<u8>, object: &str, extra: &[&str]) {
+    let trimmed = object.trim_end();
+    if extra.is_empty() || !trimmed.ends_with('}') {
+        out.extend_from_slice(object.as_bytes());
+        return;
+    }
+    let body = &trimmed[..trimmed.len() - 1];
+    out.extend_from_slice(body.as_bytes());
+    let mut empty = body.trim_end().ends_with('{');
+    for member in extra {
+        if !empty {
+            out.push(b',');
+        }
+        out.extend_from_slice(member.as_bytes());
+        empty = false;
+    }
+    out.push(b'}');
+}
+
+/// Writes an error response to `out`, followed by a newline.
+pub fn write_error_response(out: &mut Vec<u8>, id: Option<&Id>, error: &ErrorObject) {
+    out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
+    push_id(out, id);
+    out.extend_from_slice(br#","error":"#);
+    // An ErrorObject always serializes.
+    let _ = serde_json::to_writer(&mut *out, error);
+    out.extend_from_slice(b"}\n");
+}
+
+/// Writes a notification to `out`, followed by a newline.
+pub fn write_notification(out: &mut Vec<u8>, method: &str, params: &impl Serialize) {
+    out.extend_from_slice(br#"{"jsonrpc":"2.0","method":"#);
+    let _ = serde_json::to_writer(&mut *out, method);
+    out.extend_from_slice(br#","params":"#);
+    if serde_json::to_writer(&mut *out, params).is_err() {
+        out.extend_from_slice(b"{}");
+    }
+    out.extend_from_slice(b"}\n");
+}
+
+/// Writes a request to `out`, followed by a newline.
+pub fn write_request(out: &mut Vec<u8>, id: &Id, method: &str, params: &impl Serialize) {
+    out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
+    push_id(out, Some(id));
+    out.extend_from_slice(br#","method":"#);
+    let _ = serde_json::to_writer(&mut *out, method);
+    out.extend_from_slice(br#","params":"#);
+    if serde_json::to_writer(&mut *out, params).is_err() {
+        out.extend_from_slice(b"{}");
+    }
+    out.extend_from_slice(b"}\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn text(out: Vec<u8>) -> Value {
+        serde_json::from_slice(&out).unwrap()
+    }
+
+    #[test]
+    fn result_members_are_spliced_into_the_object() {
+        let mut out = Vec::new();
+        write_result_response(&mut out, &Id::from("a"), r#"{"tools":[]}"#, &[r#""resultType":"complete""#]);
+        assert!(out.ends_with(b"}\n"));
+        assert_eq!(text(out), json!({"jsonrpc":"2.0","id":"a","result":{"tools":[],"resultType":"complete"}}));
+    }
+
+    #[test]
+    fn splicing_into_an_empty_object_adds_no_comma() {
+        let mut out = Vec::new();
+        write_result_response(&mut out, &Id::Number(1), "{ }", &[r#""a":1"#, r#""b":2"#]);
+        assert_eq!(text(out), json!({"jsonrpc":"2.0","id":1,"result":{"a":1,"b":2}}));
+    }
+
+    #[test]
+    fn error_with_null_id() {
+        let mut out = Vec::new();
+        write_error_response(&mut out, None, &ErrorObject::parse_error("bad"));
+        assert_eq!(text(out), json!({"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"bad"}}));
+    }
+
+    #[test]
+    fn string_ids_are_escaped() {
+        let mut out = Vec::new();
+        write_result_response(&mut out, &Id::from("q\"\n"), "{}", &[]);
+        assert_eq!(text(out)["id"], json!("q\"\n"));
+    }
+}

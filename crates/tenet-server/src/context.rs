@@ -1,0 +1,303 @@
+//! What a handler knows about the request it serves, and what it can send back.
+
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tenet_jsonrpc::Id;
+use tenet_protocol::{
+    ClientCapabilities, CreateMessageParams, CreateMessageResult, ElicitParams, ElicitResult, Era, InputRequest,
+    InputRequiredResult, JsonObject, ListRootsResult, LoggingLevel, LoggingMessageParams, Method, ProgressParams,
+    ProgressToken, ProtocolVersion,
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::ToolError;
+use crate::peer::{Outbound, Peer};
+use crate::request_state::{State, StateKey};
+
+/// The context of one request, handed to every handler (the `Context` extractor).
+///
+/// Cheap to clone. It tells the request's id, era, version and the client's
+/// capabilities; it reports progress and log messages on the request's own channel;
+/// it carries the cancellation token; and it asks the client for input — by a real
+/// request in the legacy era, by an input-required result in 2026-07-28.
+#[derive(Clone)]
+pub struct Context {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    id: Id,
+    method: Method,
+    version: ProtocolVersion,
+    client: Arc<ClientCapabilities>,
+    progress_token: Option<ProgressToken>,
+    log_level: Option<LoggingLevel>,
+    cancel: CancellationToken,
+    out: Outbound,
+    peer: Option<Arc<Peer>>,
+    inputs: Option<Inputs>,
+    last_progress: Mutex<Option<f64>>,
+    state: Option<Arc<dyn Any + Send + Sync>>,
+    peer_timeout: Duration,
+}
+
+/// MRTR bookkeeping for one request (2026-07-28).
+pub(crate) struct Inputs {
+    /// Answers from earlier rounds (from requestState) and this one.
+    responses: JsonObject,
+    /// Rounds completed before this one.
+    round: u32,
+    binding: String,
+    key: StateKey,
+}
+
+impl Inputs {
+    pub(crate) fn new(responses: JsonObject, round: u32, binding: String, key: StateKey) -> Self {
+        Self { responses, round, binding, key }
+    }
+}
+
+/// Everything needed to build a [`Context`].
+pub(crate) struct ContextParts {
+    pub id: Id,
+    pub method: Method,
+    pub version: ProtocolVersion,
+    pub client: Arc<ClientCapabilities>,
+    pub progress_token: Option<ProgressToken>,
+    pub log_level: Option<LoggingLevel>,
+    pub cancel: CancellationToken,
+    pub out: Outbound,
+    pub peer: Option<Arc<Peer>>,
+    pub inputs: Option<Inputs>,
+    pub state: Option<Arc<dyn Any + Send + Sync>>,
+    pub peer_timeout: Duration,
+}
+
+impl Context {
+    pub(crate) fn new(p: ContextParts) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                id: p.id,
+                method: p.method,
+                version: p.version,
+                client: p.client,
+                progress_token: p.progress_token,
+                log_level: p.log_level,
+                cancel: p.cancel,
+                out: p.out,
+                peer: p.peer,
+                inputs: p.inputs,
+                last_progress: Mutex::new(None),
+                state: p.state,
+                peer_timeout: p.peer_timeout,
+            }),
+        }
+    }
+
+    /// The request's id.
+    pub fn request_id(&self) -> &Id {
+        &self.inner.id
+    }
+
+    /// The request's method.
+    pub fn method(&self) -> Method {
+        self.inner.method
+    }
+
+    /// The protocol version the request speaks.
+    pub fn protocol_version(&self) -> ProtocolVersion {
+        self.inner.version
+    }
+
+    /// The request's era.
+    pub fn era(&self) -> Era {
+        self.inner.version.era()
+    }
+
+    /// The client's capabilities (declared at `initialize`, or on this very request).
+    pub fn client_capabilities(&self) -> &ClientCapabilities {
+        &self.inner.client
+    }
+
+    /// Fires when the client cancels the request; the response will not be sent.
+    pub fn cancellation(&self) -> &CancellationToken {
+        &self.inner.cancel
+    }
+
+    /// Whether the client has cancelled the request.
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.cancel.is_cancelled()
+    }
+
+    /// The application state given to the server builder, if it is of type `S`.
+    pub fn state<S: Send + Sync + 'static>(&self) -> Option<Arc<S>> {
+        self.inner.state.clone()?.downcast::<S>().ok()
+    }
+
+    /// Reports progress, if the client asked for it with a progress token. Values that
+    /// do not increase are dropped (the spec requires strictly increasing progress).
+    pub async fn progress(&self, progress: f64, total: Option<f64>, message: Option<String>) {
+        let Some(token) = &self.inner.progress_token else { return };
+        {
+            let mut last = self.inner.last_progress.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if last.is_some_and(|l| progress <= l) {
+                return;
+            }
+            *last = Some(progress);
+        }
+        let params = ProgressParams { progress_token: token.clone(), progress, total, message };
+        self.notify(Method::Progress, &params).await;
+    }
+
+    /// Whether a log message at `level` would be sent.
+    pub fn logs(&self, level: LoggingLevel) -> bool {
+        self.inner.log_level.is_some_and(|min| level >= min)
+    }
+
+    /// Sends a log message to the client, if it asked for this level (legacy: with
+    /// `logging/setLevel`; 2026-07-28: with `logLevel` on this request).
+    pub async fn log(&self, level: LoggingLevel, data: impl Into<Value>) {
+        if !self.logs(level) {
+            return;
+        }
+        let params = LoggingMessageParams { level, logger: None, data: data.into() };
+        self.notify(Method::Message, &params).await;
+    }
+
+    /// Sends a notification related to this request, unless it was cancelled.
+    pub async fn notify(&self, method: Method, params: &impl Serialize) {
+        if self.is_cancelled() {
+            return;
+        }
+        let mut line = Vec::with_capacity(128);
+        tenet_jsonrpc::write_notification(&mut line, method.name(), params);
+        // A closed channel means the client is gone; there is nobody to tell.
+        let _ = self.inner.out.send(line).await;
+    }
+
+    /// Asks the user for input (`elicitation/create`).
+    ///
+    /// `key` names this question: in 2026-07-28 it is the key of the input request,
+    /// and the handler is run again with the answer once the client has it.
+    ///
+    /// # Errors
+    /// -32021 when the client did not declare elicitation; the client's error; or
+    /// (2026-07-28) the input-required result that asks the question.
+    pub async fn elicit(&self, key: &str, params: ElicitParams) -> Result<ElicitResult, ToolError> {
+        let url = params.mode.as_deref() == Some("url");
+        let caps = self.client_capabilities();
+        if !(if url { caps.elicitation_url() } else { caps.elicitation_form() }) {
+            let mode = if url { "url" } else { "form" };
+            return Err(ToolError::missing_capability(&serde_json::json!({"elicitation": {mode: {}}})));
+        }
+        self.ask(key, Method::ElicitationCreate, params).await
+    }
+
+    /// Asks the client's model for a completion (`sampling/createMessage`).
+    ///
+    /// # Errors
+    /// As [`Context::elicit`].
+    pub async fn sample(&self, key: &str, params: CreateMessageParams) -> Result<CreateMessageResult, ToolError> {
+        if self.client_capabilities().sampling.is_none() {
+            return Err(ToolError::missing_capability(&serde_json::json!({"sampling": {}})));
+        }
+        self.ask(key, Method::SamplingCreateMessage, params).await
+    }
+
+    /// Asks the client for its roots (`roots/list`).
+    ///
+    /// # Errors
+    /// As [`Context::elicit`].
+    pub async fn list_roots(&self, key: &str) -> Result<ListRootsResult, ToolError> {
+        if self.client_capabilities().roots.is_none() {
+            return Err(ToolError::missing_capability(&serde_json::json!({"roots": {}})));
+        }
+        self.ask(key, Method::RootsList, serde_json::json!({})).await
+    }
+
+    /// Asks several things at once. In 2026-07-28 they go out in one input-required
+    /// result; in the legacy era they are sent one after another. Answers come back in
+    /// the order asked, as JSON. Capabilities are not checked here.
+    ///
+    /// # Errors
+    /// As [`Context::elicit`].
+    pub async fn ask_all(&self, requests: Vec<(String, InputRequest)>) -> Result<Vec<Value>, ToolError> {
+        if let Some(inputs) = &self.inner.inputs {
+            let missing: BTreeMap<String, InputRequest> =
+                requests.iter().filter(|(k, _)| !inputs.responses.contains_key(k)).cloned().collect();
+            if !missing.is_empty() {
+                return Err(self.input_required(inputs, missing));
+            }
+            return Ok(requests.iter().map(|(k, _)| inputs.responses[k].clone()).collect());
+        }
+        let mut answers = Vec::with_capacity(requests.len());
+        for (_, request) in requests {
+            let method = Method::from_name(&request.method).ok_or_else(|| ToolError::msg("unknown input method"))?;
+            let raw = self.legacy_request(method, request.params.unwrap_or(Value::Object(JsonObject::new()))).await?;
+            answers.push(serde_json::from_str(raw.get()).map_err(ToolError::from)?);
+        }
+        Ok(answers)
+    }
+
+    async fn ask<P: Serialize, R: DeserializeOwned>(
+        &self,
+        key: &str,
+        method: Method,
+        params: P,
+    ) -> Result<R, ToolError> {
+        if let Some(inputs) = &self.inner.inputs {
+            return match inputs.responses.get(key) {
+                Some(answer) => R::deserialize(answer).map_err(|e| {
+                    ToolError::invalid_params(format!(
+                        "inputResponses.{key} is not a valid {} result: {e}",
+                        method.name()
+                    ))
+                }),
+                None => {
+                    let request =
+                        InputRequest { method: method.name().into(), params: serde_json::to_value(params).ok() };
+                    Err(self.input_required(inputs, BTreeMap::from([(key.to_owned(), request)])))
+                }
+            };
+        }
+        let raw = self.legacy_request(method, params).await?;
+        serde_json::from_str(raw.get())
+            .map_err(|e| ToolError::msg(format!("the client's {} result is invalid: {e}", method.name())))
+    }
+
+    async fn legacy_request(
+        &self,
+        method: Method,
+        params: impl Serialize,
+    ) -> Result<Box<tenet_jsonrpc::RawJson>, ToolError> {
+        let Some(peer) = &self.inner.peer else {
+            return Err(ToolError::msg(format!("{} cannot be sent on this connection", method.name())));
+        };
+        peer.request(method.name(), &params, self.inner.peer_timeout).await.map_err(|e| ToolError::msg(e.message))
+    }
+
+    fn input_required(&self, inputs: &Inputs, requests: BTreeMap<String, InputRequest>) -> ToolError {
+        let state = State::new(inputs.binding.clone(), inputs.responses.clone(), inputs.round + 1);
+        ToolError::InputRequired(Box::new(InputRequiredResult {
+            input_requests: Some(requests),
+            request_state: Some(inputs.key.seal(&state)),
+            meta: None,
+        }))
+    }
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("id", &self.inner.id)
+            .field("method", &self.inner.method)
+            .field("version", &self.inner.version)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,367 @@
+//! The method handlers: tools, prompts, resources, completion, subscriptions.
+
+use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
+
+use futures_util::FutureExt;
+use serde_json::{Value, json};
+use tenet_jsonrpc::{ErrorCode, ErrorObject, Id, RawJson};
+use tenet_protocol::{
+    AcknowledgedParams, CallToolParams, CallToolResult, CompleteParams, CompleteResult, Completion, Era,
+    GetPromptParams, JsonObject, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
+    ListenParams, Method, PaginatedParams, Reference, ResourceParams, SubscriptionFilter,
+};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::context::Inputs;
+use crate::error::ToolError;
+use crate::handler::ToolCall;
+use crate::pagination::page;
+use crate::prompt::PromptRequest;
+use crate::request_state::binding;
+use crate::resource::{CompletionRequest, ReadRequest};
+use crate::router::{Link, Reply, Route, params};
+use crate::server::{Server, ServerEvent};
+use crate::session::Session;
+
+impl Server {
+    pub(crate) fn list_tools(&self, raw: Option<&RawJson>) -> Reply {
+        let cursor: PaginatedParams = match params(raw) {
+            Ok(p) => p,
+            Err(e) => return e.into(),
+        };
+        let tools = self.shared.tools.snapshot();
+        match page(&tools.items, cursor.cursor.as_deref(), self.shared.config.page_size) {
+            Ok((items, next_cursor)) => Reply::cacheable(&ListToolsResult {
+                tools: items.iter().map(|(_, t)| t.tool.clone()).collect(),
+                next_cursor,
+            }),
+            Err(e) => e.into(),
+        }
+    }
+
+    /// Sets up MRTR for a request that may ask for input (2026-07-28 only).
+    fn inputs(
+        &self,
+        route: &Route,
+        target: &str,
+        arguments: &impl serde::Serialize,
+        state: Option<&str>,
+        responses: Option<JsonObject>,
+    ) -> Result<Option<Inputs>, ErrorObject> {
+        if route.version.era() != Era::Stateless {
+            return Ok(None);
+        }
+        let binding = binding(route.method.name(), target, arguments);
+        let key = &self.shared.state_key;
+        let (mut collected, round) = match state {
+            None => (JsonObject::new(), 0),
+            Some(sealed) => {
+                let state = key.open(sealed, &binding).map_err(ErrorObject::invalid_params)?;
+                (state.responses, state.round)
+            }
+        };
+        collected.extend(responses.unwrap_or_default());
+        Ok(Some(Inputs::new(collected, round, binding, key.clone())))
+    }
+
+    pub(crate) async fn call_tool(&self, route: &Route, id: &Id, raw: Option<&RawJson>, link: &Link) -> Reply {
+        let p: CallToolParams = match params(raw) {
+            Ok(p) => p,
+            Err(e) => return e.into(),
+        };
+        let Some(tool) = self.shared.tools.snapshot().get(&p.name).cloned() else {
+            return ErrorObject::invalid_params(format!("Unknown tool: {}", p.name)).into();
+        };
+        let arguments = p.arguments.unwrap_or_else(|| Value::Object(JsonObject::new()));
+        if !arguments.is_object() {
+            return Reply::ok(&CallToolResult::error(format!(
+                "Invalid arguments for tool {}: arguments must be an object",
+                p.name
+            )));
+        }
+        if let Err(message) = tool.check_arguments(&arguments) {
+            return Reply::ok(&CallToolResult::error(message));
+        }
+        let inputs = match self.inputs(route, &p.name, &arguments, p.request_state.as_deref(), p.input_responses) {
+            Ok(inputs) => inputs,
+            Err(e) => return e.into(),
+        };
+        let ctx = self.context(route, id, link, inputs);
+        let timeout = tool.timeout.unwrap_or(self.shared.config.tool_timeout);
+        let run = AssertUnwindSafe((tool.handler)(ToolCall { ctx, arguments })).catch_unwind();
+        let outcome = match tokio::time::timeout(timeout, run).await {
+            Err(_) => Err(ToolError::Failed(format!("Tool {} timed out after {} ms", p.name, timeout.as_millis()))),
+            Ok(Err(panic)) => Err(ToolError::Failed(format!("Tool {} failed: {}", p.name, panic_message(&panic)))),
+            Ok(Ok(outcome)) => outcome,
+        };
+        match outcome {
+            Ok(result) => {
+                if cfg!(debug_assertions)
+                    && let Err(message) = tool.check_output(&result)
+                {
+                    tracing::error!(tool = %p.name, "{message}");
+                    return Reply::ok(&CallToolResult::error(message));
+                }
+                Reply::ok(&result)
+            }
+            Err(ToolError::Failed(message)) => Reply::ok(&CallToolResult::error(message)),
+            Err(error) => tool_error_reply(error),
+        }
+    }
+
+    pub(crate) fn list_prompts(&self, raw: Option<&RawJson>) -> Reply {
+        let cursor: PaginatedParams = match params(raw) {
+            Ok(p) => p,
+            Err(e) => return e.into(),
+        };
+        let prompts = self.shared.prompts.snapshot();
+        match page(&prompts.items, cursor.cursor.as_deref(), self.shared.config.page_size) {
+            Ok((items, next_cursor)) => Reply::cacheable(&ListPromptsResult {
+                prompts: items.iter().map(|(_, p)| p.prompt.clone()).collect(),
+                next_cursor,
+            }),
+            Err(e) => e.into(),
+        }
+    }
+
+    pub(crate) async fn get_prompt(&self, route: &Route, id: &Id, raw: Option<&RawJson>, link: &Link) -> Reply {
+        let p: GetPromptParams = match params(raw) {
+            Ok(p) => p,
+            Err(e) => return e.into(),
+        };
+        let Some(prompt) = self.shared.prompts.snapshot().get(&p.name).cloned() else {
+            return ErrorObject::invalid_params(format!("Unknown prompt: {}", p.name)).into();
+        };
+        let arguments = p.arguments.unwrap_or_default();
+        if let Some(missing) = prompt.missing_argument(&arguments) {
+            return ErrorObject::invalid_params(format!("Missing required argument {missing:?} for prompt {}", p.name))
+                .into();
+        }
+        let inputs = match self.inputs(route, &p.name, &arguments, p.request_state.as_deref(), p.input_responses) {
+            Ok(inputs) => inputs,
+            Err(e) => return e.into(),
+        };
+        let ctx = self.context(route, id, link, inputs);
+        match AssertUnwindSafe((prompt.get)(PromptRequest { ctx, arguments })).catch_unwind().await {
+            Ok(Ok(result)) => Reply::ok(&result),
+            Ok(Err(e)) => tool_error_reply(e),
+            Err(panic) => ErrorObject::internal(format!("prompt {} failed: {}", p.name, panic_message(&panic))).into(),
+        }
+    }
+
+    pub(crate) fn list_resources(&self, raw: Option<&RawJson>) -> Reply {
+        let cursor: PaginatedParams = match params(raw) {
+            Ok(p) => p,
+            Err(e) => return e.into(),
+        };
+        let resources = self.shared.resources.snapshot();
+        match page(&resources.items, cursor.cursor.as_deref(), self.shared.config.page_size) {
+            Ok((items, next_cursor)) => Reply::cacheable(&ListResourcesResult {
+                resources: items.iter().map(|(_, r)| r.resource.clone()).collect(),
+                next_cursor,
+            }),
+            Err(e) => e.into(),
+        }
+    }
+
+    pub(crate) fn list_templates(&self, raw: Option<&RawJson>) -> Reply {
+        let cursor: PaginatedParams = match params(raw) {
+            Ok(p) => p,
+            Err(e) => return e.into(),
+        };
+        let templates = self.shared.templates.snapshot();
+        match page(&templates.items, cursor.cursor.as_deref(), self.shared.config.page_size) {
+            Ok((items, next_cursor)) => Reply::cacheable(&ListResourceTemplatesResult {
+                resource_templates: items.iter().map(|(_, t)| t.def.template.clone()).collect(),
+                next_cursor,
+            }),
+            Err(e) => e.into(),
+        }
+    }
+
+    pub(crate) async fn read_resource(&self, route: &Route, id: &Id, raw: Option<&RawJson>, link: &Link) -> Reply {
+        let p: ResourceParams = match params(raw) {
+            Ok(p) => p,
+            Err(e) => return e.into(),
+        };
+        let (handler, vars) = if let Some(resource) = self.shared.resources.snapshot().get(&p.uri) {
+            (resource.read.clone(), BTreeMap::new())
+        } else {
+            let templates = self.shared.templates.snapshot();
+            let found = templates
+                .items
+                .iter()
+                .find_map(|(_, t)| t.matcher.matches(&p.uri).map(|vars| (t.def.read.clone(), vars)));
+            match found {
+                Some(found) => found,
+                None => return self.resource_not_found(route, &p.uri),
+            }
+        };
+        let inputs = match self.inputs(route, &p.uri, &json!({}), p.request_state.as_deref(), p.input_responses) {
+            Ok(inputs) => inputs,
+            Err(e) => return e.into(),
+        };
+        let ctx = self.context(route, id, link, inputs);
+        match AssertUnwindSafe(handler(ReadRequest { ctx, uri: p.uri.clone(), vars })).catch_unwind().await {
+            Ok(Ok(Some(contents))) => Reply::cacheable(&tenet_protocol::ReadResourceResult { contents }),
+            Ok(Ok(None)) => self.resource_not_found(route, &p.uri),
+            Ok(Err(e)) => tool_error_reply(e),
+            Err(panic) => ErrorObject::internal(format!("reading {} failed: {}", p.uri, panic_message(&panic))).into(),
+        }
+    }
+
+    /// Legacy: -32002; 2026-07-28: -32602. Both carry the URI.
+    fn resource_not_found(&self, route: &Route, uri: &str) -> Reply {
+        let code =
+            if route.version.era() == Era::Legacy { ErrorCode::RESOURCE_NOT_FOUND } else { ErrorCode::INVALID_PARAMS };
+        ErrorObject::new(code, format!("Resource not found: {uri}")).with_data(json!({ "uri": uri })).into()
+    }
+
+    pub(crate) fn subscribe(&self, method: Method, raw: Option<&RawJson>, link: &Link) -> Reply {
+        let p: ResourceParams = match params(raw) {
+            Ok(p) => p,
+            Err(e) => return e.into(),
+        };
+        if let Some(session) = &link.session {
+            if method == Method::ResourcesSubscribe {
+                session.subscribe(p.uri);
+            } else {
+                session.unsubscribe(&p.uri);
+            }
+        }
+        Reply::ok(&json!({}))
+    }
+
+    pub(crate) async fn complete(&self, raw: Option<&RawJson>) -> Reply {
+        let p: CompleteParams = match params(raw) {
+            Ok(p) => p,
+            Err(e) => return e.into(),
+        };
+        let handler = match &p.reference {
+            Reference::Prompt { name } => match self.shared.prompts.snapshot().get(name) {
+                Some(prompt) => prompt.completions.get(&p.argument.name).cloned(),
+                None => return ErrorObject::invalid_params(format!("Unknown prompt: {name}")).into(),
+            },
+            Reference::Resource { uri } => match self.shared.templates.snapshot().get(uri) {
+                Some(template) => template.def.completions.get(&p.argument.name).cloned(),
+                None => return ErrorObject::invalid_params(format!("Unknown resource template: {uri}")).into(),
+            },
+        };
+        let values = match handler {
+            Some(handler) => {
+                let request = CompletionRequest {
+                    argument: p.argument.name,
+                    value: p.argument.value,
+                    context: p.context.and_then(|c| c.arguments).unwrap_or_default(),
+                };
+                handler(request).await
+            }
+            None => Vec::new(),
+        };
+        Reply::ok(&CompleteResult { completion: Completion::from_values(values) })
+    }
+
+    /// `subscriptions/listen`: acknowledge, then forward the events asked for, each
+    /// tagged with the listen request's id, until cancelled or shut down.
+    pub(crate) async fn listen(&self, id: &Id, raw: Option<&RawJson>, link: &Link) -> Reply {
+        let p: ListenParams = match params(raw) {
+            Ok(p) => p,
+            Err(e) => return e.into(),
+        };
+        let caps = &self.shared.capabilities;
+        let asked = p.notifications;
+        let honoured = SubscriptionFilter {
+            tools_list_changed: asked.tools_list_changed.filter(|&b| b && caps.tools.is_some()),
+            prompts_list_changed: asked.prompts_list_changed.filter(|&b| b && caps.prompts.is_some()),
+            resources_list_changed: asked.resources_list_changed.filter(|&b| b && caps.resources.is_some()),
+            resource_subscriptions: asked.resource_subscriptions.filter(|_| caps.resources.is_some()),
+        };
+        let mut events = self.shared.events.subscribe();
+        let tag = || {
+            let mut meta = JsonObject::new();
+            meta.insert(tenet_protocol::SUBSCRIPTION_ID_KEY.into(), json!(id));
+            meta
+        };
+        let ack = AcknowledgedParams { notifications: honoured.clone(), meta: Some(tag()) };
+        send(link, Method::SubscriptionsAcknowledged, &ack).await;
+        loop {
+            let event = tokio::select! {
+                () = link.cancel.cancelled() => break,
+                () = link.shutdown.cancelled() => break,
+                event = events.recv() => event,
+            };
+            let event = match event {
+                Ok(event) => event,
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => break,
+            };
+            let method = match &event {
+                ServerEvent::ToolsChanged if honoured.tools_list_changed == Some(true) => Method::ToolsListChanged,
+                ServerEvent::PromptsChanged if honoured.prompts_list_changed == Some(true) => {
+                    Method::PromptsListChanged
+                }
+                ServerEvent::ResourcesChanged if honoured.resources_list_changed == Some(true) => {
+                    Method::ResourcesListChanged
+                }
+                ServerEvent::ResourceUpdated(uri)
+                    if honoured.resource_subscriptions.as_ref().is_some_and(|s| s.iter().any(|u| u == uri)) =>
+                {
+                    let params = json!({ "uri": uri, "_meta": tag() });
+                    send(link, Method::ResourcesUpdated, &params).await;
+                    continue;
+                }
+                _ => continue,
+            };
+            send(link, method, &json!({ "_meta": tag() })).await;
+        }
+        Reply::ok(&json!({ "_meta": tag() }))
+    }
+}
+
+async fn send(link: &Link, method: Method, params: &impl serde::Serialize) {
+    let mut line = Vec::with_capacity(128);
+    tenet_jsonrpc::write_notification(&mut line, method.name(), params);
+    let _ = link.out.send(line).await;
+}
+
+/// The notification a legacy session gets for an event, if any: list changes go to
+/// every initialized session, resource updates only to subscribers.
+pub fn legacy_notification(session: &Session, event: &ServerEvent) -> Option<Vec<u8>> {
+    session.negotiated()?;
+    let method = match event {
+        ServerEvent::ToolsChanged => Method::ToolsListChanged,
+        ServerEvent::PromptsChanged => Method::PromptsListChanged,
+        ServerEvent::ResourcesChanged => Method::ResourcesListChanged,
+        ServerEvent::ResourceUpdated(uri) => {
+            if !session.is_subscribed(uri) {
+                return None;
+            }
+            let mut line = Vec::with_capacity(96);
+            tenet_jsonrpc::write_notification(&mut line, Method::ResourcesUpdated.name(), &json!({ "uri": uri }));
+            return Some(line);
+        }
+    };
+    let mut line = Vec::with_capacity(64);
+    tenet_jsonrpc::write_notification(&mut line, method.name(), &json!({}));
+    Some(line)
+}
+
+fn tool_error_reply(error: ToolError) -> Reply {
+    match error {
+        ToolError::InputRequired(result) => match serde_json::to_string(&result) {
+            Ok(body) => Reply::InputRequired(body),
+            Err(e) => ErrorObject::internal(e.to_string()).into(),
+        },
+        other => Reply::Err(other.into()),
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown cause".into());
+    format!("internal error (panicked: {text})")
+}

@@ -1,0 +1,81 @@
+//! The Tenet MCP server runtime: one server for clients of every MCP version.
+//!
+//! Register tools (plain async fns whose arguments are extractors), resources,
+//! templates and prompts on a [`ServerBuilder`]; serve the [`Server`] over stdio, an
+//! in-memory pipe, or HTTP (in `tenet-http`). Legacy clients (`initialize`, 2024-11-05
+//! to 2025-11-25) and stateless 2026-07-28 clients are served side by side: a request
+//! whose `_meta` names a protocol version is served statelessly; `initialize` starts a
+//! legacy session.
+//!
+//! Arguments are checked against the tool's advertised input schema (compiled once)
+//! before the handler runs; a failed check is an `isError` result naming the field.
+//! A handler that panics or runs past its timeout becomes an error result too.
+//!
+//! ```
+//! use tenet_server::{Args, Context, Server, ToolDef};
+//!
+//! #[derive(serde::Deserialize, schemars::JsonSchema)]
+//! struct Add { a: i64, b: i64 }
+//!
+//! async fn add(_ctx: Context, Args(Add { a, b }): Args<Add>) -> String {
+//!     (a + b).to_string()
+//! }
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let server = Server::builder("calc", "1.0.0")
+//!     .tool(ToolDef::new("add", add).description("Add two integers"))
+//!     .build()
+//!     .unwrap();
+//!
+//! // Talk to it over an in-memory pipe, one JSON-RPC message per line.
+//! let (client, server_end) = tenet_transport::memory::pair();
+//! let (read, write) = tokio::io::split(server_end);
+//! tokio::spawn(async move { server.serve(read, write, Default::default()).await });
+//!
+//! use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+//! let (read, mut write) = tokio::io::split(client);
+//! let mut lines = BufReader::new(read).lines();
+//! let meta = r#""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#;
+//! let call = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"add","arguments":{{"a":2,"b":3}},{meta}}}}}"#);
+//! write.write_all(format!("{call}\n").as_bytes()).await.unwrap();
+//! let reply: serde_json::Value = serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap();
+//! assert_eq!(reply["result"]["content"][0]["text"], "5");
+//! assert_eq!(reply["result"]["resultType"], "complete");
+//! # });
+//! ```
+
+mod connection;
+mod context;
+mod error;
+mod feature;
+mod handler;
+mod pagination;
+mod peer;
+mod prompt;
+mod registry;
+mod request_state;
+mod resource;
+mod router;
+mod server;
+mod session;
+mod tool;
+pub mod uri_template;
+
+pub use context::Context;
+pub use error::{BuildError, ToolError};
+pub use feature::legacy_notification;
+pub use handler::{
+    Args, FromToolCall, IntoToolResult, Json, RawArgs, State, ToolCall, ToolHandler, ToolOutput, schema_of,
+};
+pub use peer::{Outbound, Peer};
+pub use prompt::{PromptDef, PromptRequest};
+pub use request_state::StateKey;
+pub use resource::{CompletionRequest, ReadOutput, ReadRequest, ResourceDef, TemplateDef};
+pub use router::{Link, unsupported_version};
+pub use server::{Server, ServerBuilder, ServerConfig, ServerEvent};
+pub use session::{Negotiated, Session};
+pub use tool::{ToolDef, empty_input_schema};
+
+pub use tenet_jsonrpc as jsonrpc;
+pub use tenet_protocol as protocol;
+pub use tokio_util::sync::CancellationToken;

@@ -1,0 +1,84 @@
+//! The client seen from the server: where notifications go, and (legacy era) how the
+//! server sends requests to the client and waits for their responses.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+use tenet_jsonrpc::{ErrorObject, Id, Outcome, RawJson, Response};
+use tokio::sync::{mpsc, oneshot};
+
+/// Where encoded messages for one client go: a bounded channel, drained by a writer.
+pub type Outbound = mpsc::Sender<Vec<u8>>;
+
+/// Server → client requests awaiting their answers, for one connection or session.
+#[derive(Debug)]
+pub struct Peer {
+    out: Outbound,
+    next_id: AtomicI64,
+    pending: Mutex<HashMap<Id, oneshot::Sender<Outcome>>>,
+}
+
+impl Peer {
+    /// A peer that writes to `out`.
+    pub fn new(out: Outbound) -> Self {
+        Self { out, next_id: AtomicI64::new(1), pending: Mutex::new(HashMap::new()) }
+    }
+
+    /// The channel messages to this client go to.
+    pub fn outbound(&self) -> &Outbound {
+        &self.out
+    }
+
+    /// Sends a request and waits for its result, at most `timeout`.
+    ///
+    /// # Errors
+    /// The client's error object, -32603 when the connection is gone, or -32603 on timeout.
+    pub async fn request(
+        &self,
+        method: &str,
+        params: &impl Serialize,
+        timeout: Duration,
+    ) -> Result<Box<RawJson>, ErrorObject> {
+        let id = Id::Number(self.next_id.fetch_add(1, Ordering::Relaxed));
+        let (tx, rx) = oneshot::channel();
+        self.lock().insert(id.clone(), tx);
+        let mut line = Vec::with_capacity(256);
+        tenet_jsonrpc::write_request(&mut line, &id, method, params);
+        if self.out.send(line).await.is_err() {
+            self.lock().remove(&id);
+            return Err(ErrorObject::internal("the client connection is closed"));
+        }
+        let answer = tokio::time::timeout(timeout, rx).await;
+        self.lock().remove(&id);
+        match answer {
+            Ok(Ok(Outcome::Result(raw))) => Ok(raw),
+            Ok(Ok(Outcome::Error(e))) => Err(e),
+            Ok(Err(_)) => Err(ErrorObject::internal("the client connection closed before answering")),
+            Err(_) => Err(ErrorObject::internal(format!("the client did not answer {method} in time"))),
+        }
+    }
+
+    /// Hands a response from the client to whoever awaits it. Returns false when no
+    /// request of ours has that id.
+    pub fn resolve(&self, response: Response) -> bool {
+        let Some(id) = response.id else { return false };
+        match self.lock().remove(&id) {
+            Some(tx) => tx.send(response.outcome).is_ok(),
+            None => false,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Id, oneshot::Sender<Outcome>>> {
+        self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Peer {
+    /// Fails every request still waiting for the client (the connection is ending).
+    pub fn close(&self) {
+        self.lock().clear();
+    }
+}

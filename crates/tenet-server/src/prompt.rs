@@ -1,0 +1,112 @@
+//! Prompts, with their get and completion handlers.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use tenet_protocol::{GetPromptResult, Prompt, PromptArgument};
+
+use crate::context::Context;
+use crate::error::ToolError;
+use crate::handler::BoxFuture;
+use crate::resource::{CompleteHandler, CompletionRequest, erase_complete};
+
+/// A `prompts/get` request, as handed to a prompt handler.
+#[derive(Debug)]
+pub struct PromptRequest {
+    /// The request's context.
+    pub ctx: Context,
+    /// The arguments given (required ones are checked before the handler runs).
+    pub arguments: BTreeMap<String, String>,
+}
+
+pub(crate) type PromptHandler =
+    Arc<dyn Fn(PromptRequest) -> BoxFuture<Result<GetPromptResult, ToolError>> + Send + Sync>;
+
+/// A prompt: its listing, how to render it, and completions for its arguments.
+#[derive(Clone)]
+pub struct PromptDef {
+    pub(crate) prompt: Prompt,
+    pub(crate) get: PromptHandler,
+    pub(crate) completions: BTreeMap<String, CompleteHandler>,
+}
+
+impl std::fmt::Debug for PromptDef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PromptDef").field("prompt", &self.prompt).finish_non_exhaustive()
+    }
+}
+
+impl PromptDef {
+    /// A prompt named `name` rendered by `get`.
+    pub fn new<F, Fut>(name: impl Into<String>, get: F) -> Self
+    where
+        F: Fn(PromptRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<GetPromptResult, ToolError>> + Send + 'static,
+    {
+        Self {
+            prompt: Prompt {
+                name: name.into(),
+                title: None,
+                description: None,
+                arguments: None,
+                icons: None,
+                meta: None,
+            },
+            get: Arc::new(move |r| Box::pin(get(r))),
+            completions: BTreeMap::new(),
+        }
+    }
+
+    /// What the prompt is for.
+    #[must_use]
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.prompt.description = Some(description.into());
+        self
+    }
+
+    /// A human-readable name.
+    #[must_use]
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.prompt.title = Some(title.into());
+        self
+    }
+
+    /// Declares an argument.
+    #[must_use]
+    pub fn argument(mut self, name: impl Into<String>, description: impl Into<String>, required: bool) -> Self {
+        self.prompt.arguments.get_or_insert_with(Vec::new).push(PromptArgument {
+            name: name.into(),
+            title: None,
+            description: Some(description.into()),
+            required: Some(required),
+        });
+        self
+    }
+
+    /// Completes values of the argument `name`.
+    #[must_use]
+    pub fn complete<F, Fut>(mut self, name: impl Into<String>, f: F) -> Self
+    where
+        F: Fn(CompletionRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Vec<String>> + Send + 'static,
+    {
+        self.completions.insert(name.into(), erase_complete(f));
+        self
+    }
+
+    /// The listing.
+    pub fn listing(&self) -> &Prompt {
+        &self.prompt
+    }
+
+    /// The first required argument missing from `arguments`.
+    pub(crate) fn missing_argument(&self, arguments: &BTreeMap<String, String>) -> Option<&str> {
+        self.prompt
+            .arguments
+            .iter()
+            .flatten()
+            .find(|a| a.required == Some(true) && !arguments.contains_key(&a.name))
+            .map(|a| a.name.as_str())
+    }
+}

@@ -1,0 +1,142 @@
+//! Integrity-protected `requestState` for input-required results (2026-07-28 MRTR).
+//!
+//! The state is `base64url(payload) "." base64url(HMAC-SHA256(key, payload))`. The
+//! payload binds the state to the method, the target and a digest of the arguments,
+//! carries the answers collected in earlier rounds, and expires. The client can read it
+//! but not change it: a tampered state fails verification and the request gets -32602.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tenet_protocol::JsonObject;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// How long a requestState stays valid.
+pub const STATE_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// A secret key for signing request state.
+#[derive(Clone)]
+pub struct StateKey([u8; 32]);
+
+impl std::fmt::Debug for StateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StateKey(..)")
+    }
+}
+
+impl StateKey {
+    /// A fresh random key (per process; state does not survive a restart).
+    pub fn random() -> Self {
+        let mut key = [0u8; 32];
+        // With no OS randomness, fall back to a time-derived key rather than failing.
+        if getrandom::fill(&mut key).is_err() {
+            let seed = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+            key = Sha256::digest(seed.to_le_bytes()).into();
+        }
+        Self(key)
+    }
+
+    /// A key from bytes (e.g. shared by several server processes).
+    pub fn from_bytes(bytes: &[u8]) -> Self {
+        Self(Sha256::digest(bytes).into())
+    }
+
+    fn mac(&self) -> HmacSha256 {
+        // HMAC accepts keys of any length.
+        <HmacSha256 as Mac>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable!())
+    }
+
+    /// Signs `state`.
+    pub fn seal(&self, state: &State) -> String {
+        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(state).unwrap_or_default());
+        let mut mac = self.mac();
+        mac.update(payload.as_bytes());
+        let tag = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+        format!("{payload}.{tag}")
+    }
+
+    /// Verifies and reads a sealed state.
+    ///
+    /// # Errors
+    /// A message saying why the state is not acceptable.
+    pub fn open(&self, sealed: &str, binding: &str) -> Result<State, &'static str> {
+        let (payload, tag) = sealed.split_once('.').ok_or("requestState is malformed")?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| "requestState integrity check failed")?;
+        let mut mac = self.mac();
+        mac.update(payload.as_bytes());
+        mac.verify_slice(&tag).map_err(|_| "requestState integrity check failed")?;
+        let bytes = URL_SAFE_NO_PAD.decode(payload).map_err(|_| "requestState is malformed")?;
+        let state: State = serde_json::from_slice(&bytes).map_err(|_| "requestState is malformed")?;
+        if state.binding != binding {
+            return Err("requestState belongs to another request");
+        }
+        if now_secs().saturating_sub(state.issued_at) > STATE_LIFETIME.as_secs() {
+            return Err("requestState has expired");
+        }
+        Ok(state)
+    }
+}
+
+/// What a requestState carries between rounds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct State {
+    /// Method, target and argument digest this state belongs to.
+    #[serde(rename = "b")]
+    pub binding: String,
+    /// Answers collected in earlier rounds, by input key.
+    #[serde(rename = "r")]
+    pub responses: JsonObject,
+    /// How many rounds came before.
+    #[serde(rename = "n")]
+    pub round: u32,
+    /// When it was issued, in Unix seconds.
+    #[serde(rename = "t")]
+    pub issued_at: u64,
+}
+
+impl State {
+    /// A new state for `binding`.
+    pub fn new(binding: String, responses: JsonObject, round: u32) -> Self {
+        Self { binding, responses, round, issued_at: now_secs() }
+    }
+}
+
+/// The binding of a request: method, target and a digest of its arguments.
+pub fn binding(method: &str, target: &str, arguments: &impl Serialize) -> String {
+    let digest = Sha256::digest(serde_json::to_vec(arguments).unwrap_or_default());
+    format!("{method} {target} {}", URL_SAFE_NO_PAD.encode(&digest[..16]))
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_state_opens_only_untampered_and_for_its_binding() {
+        let key = StateKey::random();
+        let b = binding("tools/call", "t", &serde_json::json!({"a": 1}));
+        let mut responses = JsonObject::new();
+        responses.insert("k".into(), serde_json::json!({"action": "accept"}));
+        let sealed = key.seal(&State::new(b.clone(), responses, 1));
+        let state = key.open(&sealed, &b).unwrap();
+        assert_eq!(state.round, 1);
+        assert!(state.responses.contains_key("k"));
+
+        assert!(key.open(&format!("{sealed}-TAMPERED"), &b).is_err());
+        let mut flipped = sealed.clone().into_bytes();
+        flipped[3] ^= 1;
+        assert!(key.open(std::str::from_utf8(&flipped).unwrap(), &b).is_err());
+        assert!(key.open(&sealed, "tools/call other x").is_err());
+        assert!(StateKey::random().open(&sealed, &b).is_err());
+        assert!(key.open("garbage", &b).is_err());
+    }
+}

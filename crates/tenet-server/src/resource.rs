@@ -1,0 +1,149 @@
+//! Resources and resource templates, with their read and completion handlers.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use tenet_protocol::{Resource, ResourceContents, ResourceTemplate, TextResourceContents};
+
+use crate::context::Context;
+use crate::error::{BuildError, ToolError};
+use crate::handler::BoxFuture;
+use crate::uri_template::UriTemplate;
+
+/// A `resources/read` request, as handed to a read handler.
+#[derive(Debug)]
+pub struct ReadRequest {
+    /// The request's context.
+    pub ctx: Context,
+    /// The URI asked for.
+    pub uri: String,
+    /// Template variables, for a template match (empty for a concrete resource).
+    pub vars: BTreeMap<String, String>,
+}
+
+/// What a read handler returns: the contents, or `None` when nothing is at that URI.
+pub type ReadOutput = Result<Option<Vec<ResourceContents>>, ToolError>;
+
+pub(crate) type ReadHandler = Arc<dyn Fn(ReadRequest) -> BoxFuture<ReadOutput> + Send + Sync>;
+
+/// A completion request for one argument or template variable.
+#[derive(Debug, Clone)]
+pub struct CompletionRequest {
+    /// The argument's name.
+    pub argument: String,
+    /// What has been typed so far.
+    pub value: String,
+    /// Other arguments already chosen.
+    pub context: BTreeMap<String, String>,
+}
+
+pub(crate) type CompleteHandler = Arc<dyn Fn(CompletionRequest) -> BoxFuture<Vec<String>> + Send + Sync>;
+
+pub(crate) fn erase_read<F, Fut>(f: F) -> ReadHandler
+where
+    F: Fn(ReadRequest) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ReadOutput> + Send + 'static,
+{
+    Arc::new(move |r| Box::pin(f(r)))
+}
+
+pub(crate) fn erase_complete<F, Fut>(f: F) -> CompleteHandler
+where
+    F: Fn(CompletionRequest) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Vec<String>> + Send + 'static,
+{
+    Arc::new(move |r| Box::pin(f(r)))
+}
+
+/// A concrete resource: its listing and how to read it.
+#[derive(Clone)]
+pub struct ResourceDef {
+    pub(crate) resource: Resource,
+    pub(crate) read: ReadHandler,
+}
+
+impl std::fmt::Debug for ResourceDef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResourceDef").field("resource", &self.resource).finish_non_exhaustive()
+    }
+}
+
+impl ResourceDef {
+    /// A resource read by `read`.
+    pub fn new<F, Fut>(resource: Resource, read: F) -> Self
+    where
+        F: Fn(ReadRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ReadOutput> + Send + 'static,
+    {
+        Self { resource, read: erase_read(read) }
+    }
+
+    /// A resource whose text never changes.
+    pub fn text(resource: Resource, text: impl Into<String>) -> Self {
+        let text: Arc<str> = text.into().into();
+        let mime = resource.mime_type.clone();
+        Self::new(resource, move |req: ReadRequest| {
+            let contents = ResourceContents::Text(TextResourceContents {
+                uri: req.uri,
+                mime_type: mime.clone(),
+                text: text.to_string(),
+                meta: None,
+            });
+            async move { Ok(Some(vec![contents])) }
+        })
+    }
+
+    /// The listing.
+    pub fn listing(&self) -> &Resource {
+        &self.resource
+    }
+}
+
+/// A resource template: URIs matching it are read by its handler.
+#[derive(Clone)]
+pub struct TemplateDef {
+    pub(crate) template: ResourceTemplate,
+    pub(crate) read: ReadHandler,
+    pub(crate) completions: BTreeMap<String, CompleteHandler>,
+}
+
+impl std::fmt::Debug for TemplateDef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TemplateDef").field("template", &self.template).finish_non_exhaustive()
+    }
+}
+
+impl TemplateDef {
+    /// A template read by `read`.
+    pub fn new<F, Fut>(template: ResourceTemplate, read: F) -> Self
+    where
+        F: Fn(ReadRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ReadOutput> + Send + 'static,
+    {
+        Self { template, read: erase_read(read), completions: BTreeMap::new() }
+    }
+
+    /// Completes values of the variable `name`.
+    #[must_use]
+    pub fn complete<F, Fut>(mut self, name: impl Into<String>, f: F) -> Self
+    where
+        F: Fn(CompletionRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Vec<String>> + Send + 'static,
+    {
+        self.completions.insert(name.into(), erase_complete(f));
+        self
+    }
+
+    pub(crate) fn compile(self) -> Result<CompiledTemplate, BuildError> {
+        let matcher = UriTemplate::parse(&self.template.uri_template)
+            .map_err(|e| BuildError::InvalidTemplate(self.template.uri_template.clone(), e))?;
+        Ok(CompiledTemplate { def: self, matcher })
+    }
+}
+
+/// A template with its matcher.
+pub(crate) struct CompiledTemplate {
+    pub def: TemplateDef,
+    pub matcher: UriTemplate,
+}

@@ -1,0 +1,309 @@
+//! The low level: one request in, one response out. Decides the era, enforces the
+//! lifecycle, routes the method, and writes the era's result members.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+use tenet_jsonrpc::{ErrorCode, ErrorObject, Id, RawJson, Request};
+use tenet_protocol::{
+    ClientCapabilities, DiscoverResult, Era, InitializeParams, InitializeResult, LoggingLevel, MetaProbe, Method,
+    ProtocolVersion, RequestMeta,
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::context::{Context, ContextParts, Inputs};
+use crate::peer::Outbound;
+use crate::server::Server;
+use crate::session::{Negotiated, Session};
+
+/// Where a request came from, as the transport sees it.
+#[derive(Clone)]
+pub struct Link {
+    /// The legacy session the request belongs to, if any (stdio always has one).
+    pub session: Option<Arc<Session>>,
+    /// Where notifications about this request go (progress, log messages, listen events).
+    pub out: Outbound,
+    /// Fires when the client cancels this request.
+    pub cancel: CancellationToken,
+    /// Fires when the server shuts down (ends listen streams gracefully).
+    pub shutdown: CancellationToken,
+}
+
+/// What a method handler produced, before the era's members are added.
+pub(crate) enum Reply {
+    /// A result object's JSON; `cacheable` results get `ttlMs`/`cacheScope` in 2026.
+    Ok { body: String, cacheable: bool },
+    /// An input-required result (2026-07-28 only).
+    InputRequired(String),
+    /// A JSON-RPC error.
+    Err(ErrorObject),
+}
+
+impl Reply {
+    pub(crate) fn ok(value: &impl Serialize) -> Self {
+        match serde_json::to_string(value) {
+            Ok(body) => Reply::Ok { body, cacheable: false },
+            Err(e) => Reply::Err(ErrorObject::internal(format!("cannot serialize the result: {e}"))),
+        }
+    }
+
+    pub(crate) fn cacheable(value: &impl Serialize) -> Self {
+        match Self::ok(value) {
+            Reply::Ok { body, .. } => Reply::Ok { body, cacheable: true },
+            other => other,
+        }
+    }
+}
+
+impl From<ErrorObject> for Reply {
+    fn from(e: ErrorObject) -> Self {
+        Reply::Err(e)
+    }
+}
+
+/// How one request is to be served, once its era is known.
+pub(crate) struct Route {
+    pub method: Method,
+    pub version: ProtocolVersion,
+    pub client: Arc<ClientCapabilities>,
+    pub log_level: Option<LoggingLevel>,
+    pub meta: RequestMeta,
+}
+
+/// Parses `params` into `T`; absent params parse as `{}`.
+pub(crate) fn params<T: DeserializeOwned>(raw: Option<&RawJson>) -> Result<T, ErrorObject> {
+    serde_json::from_str(raw.map_or("{}", RawJson::get))
+        .map_err(|e| ErrorObject::invalid_params(format!("Invalid params: {e}")))
+}
+
+/// The -32022 error for a version we do not serve statelessly.
+pub fn unsupported_version(requested: &str) -> ErrorObject {
+    let supported: Vec<&str> = ProtocolVersion::stateless().map(ProtocolVersion::as_str).collect();
+    ErrorObject::new(ErrorCode::UNSUPPORTED_PROTOCOL_VERSION, format!("Unsupported protocol version: {requested}"))
+        .with_data(json!({ "supported": supported, "requested": requested }))
+}
+
+impl Server {
+    /// Serves one request and returns the encoded response line.
+    pub async fn handle_request(&self, request: Request, link: &Link) -> Vec<u8> {
+        let (stateless, reply) = match self.route(&request, link) {
+            Ok(route) => {
+                let stateless = route.version.era() == Era::Stateless;
+                (stateless, self.dispatch(route, &request, link).await)
+            }
+            Err((stateless, e)) => (stateless, Reply::Err(e)),
+        };
+        self.encode(&request.id, stateless, reply)
+    }
+
+    /// Works out the era, version and client capabilities of a request.
+    pub(crate) fn route(&self, request: &Request, link: &Link) -> Result<Route, (bool, ErrorObject)> {
+        let method = Method::from_name(&request.method);
+        let raw = request.params.as_deref();
+        if raw.is_some_and(|p| p.get().starts_with('[')) {
+            return Err((false, ErrorObject::invalid_params("Invalid params: params must be an object")));
+        }
+        let meta = match raw {
+            None => RequestMeta::default(),
+            Some(p) => serde_json::from_str::<MetaProbe>(p.get())
+                .map_err(|e| (false, ErrorObject::invalid_params(format!("Invalid params: _meta: {e}"))))?
+                .meta
+                .unwrap_or_default(),
+        };
+        let stateless_only = method.is_some_and(|m| !m.exists_in_era(Era::Legacy));
+        if meta.is_stateless() || stateless_only {
+            return self.route_stateless(method, &request.method, meta).map_err(|e| (true, e));
+        }
+        self.route_legacy(method, &request.method, meta, link).map_err(|e| (false, e))
+    }
+
+    fn route_stateless(&self, method: Option<Method>, name: &str, meta: RequestMeta) -> Result<Route, ErrorObject> {
+        let missing = |key: &str| {
+            ErrorObject::invalid_params(format!(
+                "Invalid params: params._meta must carry {key} (2026-07-28 requests are self-describing)"
+            ))
+        };
+        let requested = match &meta.protocol_version {
+            Some(serde_json::Value::String(v)) => v.clone(),
+            Some(_) => {
+                return Err(ErrorObject::invalid_params("Invalid params: _meta protocolVersion must be a string"));
+            }
+            None => return Err(missing(tenet_protocol::PROTOCOL_VERSION_KEY)),
+        };
+        let client = match &meta.client_capabilities {
+            Some(v @ serde_json::Value::Object(_)) => ClientCapabilities::deserialize_from(v)
+                .map_err(|e| ErrorObject::invalid_params(format!("Invalid params: clientCapabilities: {e}")))?,
+            Some(_) => return Err(ErrorObject::invalid_params("Invalid params: clientCapabilities must be an object")),
+            None => return Err(missing(tenet_protocol::CLIENT_CAPABILITIES_KEY)),
+        };
+        let version = ProtocolVersion::parse(&requested)
+            .filter(|v| v.era() == Era::Stateless)
+            .ok_or_else(|| unsupported_version(&requested))?;
+        let method = method
+            .filter(|m| m.exists_in(version) && m.served_by_server())
+            .ok_or_else(|| ErrorObject::method_not_found(name))?;
+        Ok(Route { method, version, client: Arc::new(client), log_level: meta.log_level, meta })
+    }
+
+    fn route_legacy(
+        &self,
+        method: Option<Method>,
+        name: &str,
+        meta: RequestMeta,
+        link: &Link,
+    ) -> Result<Route, ErrorObject> {
+        let method = method.filter(|m| m.served_by_server()).ok_or_else(|| ErrorObject::method_not_found(name))?;
+        let Some(session) = &link.session else {
+            return Err(ErrorObject::method_not_found(name));
+        };
+        let negotiated = session.negotiated();
+        let (version, client) = match (&negotiated, method) {
+            (_, Method::Initialize) | (None, Method::Ping) => (ProtocolVersion::LATEST_LEGACY, Arc::default()),
+            (None, _) => {
+                return Err(ErrorObject::invalid_request(format!(
+                    "Invalid Request: {name} before initialize; send initialize first"
+                )));
+            }
+            (Some(n), _) => (n.version, n.client.clone()),
+        };
+        if !method.exists_in(version) {
+            return Err(ErrorObject::method_not_found(name));
+        }
+        Ok(Route { method, version, client, log_level: Some(session.log_level()), meta })
+    }
+
+    /// Builds the handler context for a routed request.
+    pub(crate) fn context(&self, route: &Route, id: &Id, link: &Link, inputs: Option<Inputs>) -> Context {
+        let legacy = route.version.era() == Era::Legacy;
+        Context::new(ContextParts {
+            id: id.clone(),
+            method: route.method,
+            version: route.version,
+            client: route.client.clone(),
+            progress_token: route.meta.progress_token.clone(),
+            log_level: route.log_level,
+            cancel: link.cancel.clone(),
+            out: link.out.clone(),
+            peer: if legacy { link.session.as_ref().map(|s| s.peer().clone()) } else { None },
+            inputs,
+            state: self.shared.state.clone(),
+            peer_timeout: self.shared.config.client_request_timeout,
+        })
+    }
+
+    async fn dispatch(&self, route: Route, request: &Request, link: &Link) -> Reply {
+        let raw = request.params.as_deref();
+        let caps = &self.shared.capabilities;
+        let (has_tools, has_prompts, has_resources) =
+            (caps.tools.is_some(), caps.prompts.is_some(), caps.resources.is_some());
+        let not_found = || Reply::Err(ErrorObject::method_not_found(&request.method));
+        match route.method {
+            Method::Ping => Reply::ok(&json!({})),
+            Method::Initialize => self.initialize(raw, link),
+            Method::Discover => self.discover(),
+            Method::ToolsList if has_tools => self.list_tools(raw),
+            Method::ToolsCall if has_tools => self.call_tool(&route, &request.id, raw, link).await,
+            Method::PromptsList if has_prompts => self.list_prompts(raw),
+            Method::PromptsGet if has_prompts => self.get_prompt(&route, &request.id, raw, link).await,
+            Method::ResourcesList if has_resources => self.list_resources(raw),
+            Method::ResourcesTemplatesList if has_resources => self.list_templates(raw),
+            Method::ResourcesRead if has_resources => self.read_resource(&route, &request.id, raw, link).await,
+            Method::ResourcesSubscribe | Method::ResourcesUnsubscribe if has_resources => {
+                self.subscribe(route.method, raw, link)
+            }
+            Method::CompletionComplete if caps.completions.is_some() => self.complete(raw).await,
+            Method::LoggingSetLevel => self.set_level(raw, link),
+            Method::SubscriptionsListen => self.listen(&request.id, raw, link).await,
+            _ => not_found(),
+        }
+    }
+
+    fn initialize(&self, raw: Option<&RawJson>, link: &Link) -> Reply {
+        let params: InitializeParams = match params(raw) {
+            Ok(p) => p,
+            Err(e) => return e.into(),
+        };
+        let Some(session) = &link.session else {
+            return ErrorObject::method_not_found("initialize").into();
+        };
+        let version = ProtocolVersion::parse(&params.protocol_version)
+            .filter(|v| v.era() == Era::Legacy)
+            .unwrap_or(ProtocolVersion::LATEST_LEGACY);
+        let negotiated = Negotiated { version, client: Arc::new(params.capabilities), client_info: params.client_info };
+        if !session.initialize(negotiated) {
+            return ErrorObject::invalid_request("Invalid Request: the session is already initialized").into();
+        }
+        Reply::ok(&InitializeResult {
+            protocol_version: version,
+            capabilities: self.shared.capabilities.clone(),
+            server_info: self.shared.info.clone(),
+            instructions: self.shared.instructions.clone(),
+        })
+    }
+
+    fn discover(&self) -> Reply {
+        let mut meta = tenet_protocol::JsonObject::new();
+        meta.insert(tenet_protocol::SERVER_INFO_KEY.into(), json!(self.shared.info));
+        Reply::cacheable(&DiscoverResult {
+            supported_versions: ProtocolVersion::stateless().collect(),
+            capabilities: self.shared.capabilities.clone(),
+            instructions: self.shared.instructions.clone(),
+            meta: Some(meta),
+        })
+    }
+
+    fn set_level(&self, raw: Option<&RawJson>, link: &Link) -> Reply {
+        let p: tenet_protocol::SetLevelParams = match params(raw) {
+            Ok(p) => p,
+            Err(e) => return e.into(),
+        };
+        if let Some(session) = &link.session {
+            session.set_log_level(p.level);
+        }
+        Reply::ok(&json!({}))
+    }
+
+    /// Encodes a reply as a response line, adding the era's result members.
+    pub(crate) fn encode(&self, id: &Id, stateless: bool, reply: Reply) -> Vec<u8> {
+        let mut out = Vec::with_capacity(256);
+        match reply {
+            Reply::Err(e) => tenet_jsonrpc::write_error_response(&mut out, Some(id), &e),
+            Reply::Ok { body, .. } if !stateless => tenet_jsonrpc::write_result_response(&mut out, id, &body, &[]),
+            Reply::Ok { body, cacheable } => {
+                let ttl;
+                let scope;
+                let mut extra: Vec<&str> = vec![r#""resultType":"complete""#];
+                if cacheable {
+                    ttl = format!("\"ttlMs\":{}", self.shared.config.cache_ttl_ms);
+                    scope = format!("\"cacheScope\":\"{}\"", self.shared.config.cache_scope.as_str());
+                    extra.push(&ttl);
+                    extra.push(&scope);
+                }
+                if !body.contains("\"_meta\"") {
+                    extra.push(&self.shared.server_info_member);
+                }
+                tenet_jsonrpc::write_result_response(&mut out, id, &body, &extra);
+            }
+            Reply::InputRequired(body) => {
+                let mut extra: Vec<&str> = vec![r#""resultType":"input_required""#];
+                if !body.contains("\"_meta\"") {
+                    extra.push(&self.shared.server_info_member);
+                }
+                tenet_jsonrpc::write_result_response(&mut out, id, &body, &extra);
+            }
+        }
+        out
+    }
+}
+
+trait DeserializeFrom: Sized {
+    fn deserialize_from(value: &serde_json::Value) -> Result<Self, serde_json::Error>;
+}
+
+impl<T: DeserializeOwned> DeserializeFrom for T {
+    fn deserialize_from(value: &serde_json::Value) -> Result<Self, serde_json::Error> {
+        T::deserialize(value)
+    }
+}

@@ -1,0 +1,356 @@
+//! The server: its registries, configuration, and the builder that makes it.
+
+use std::any::Any;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use tenet_protocol::{CacheScope, Implementation, ListChanged, ResourcesCapability, ServerCapabilities};
+use tokio::sync::broadcast;
+
+use crate::error::BuildError;
+use crate::prompt::PromptDef;
+use crate::registry::Registry;
+use crate::request_state::StateKey;
+use crate::resource::{CompiledTemplate, ResourceDef, TemplateDef};
+use crate::tool::{CompiledTool, ToolDef};
+
+/// Settings every transport shares.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// How long a tool may run before its call fails (per-tool settings override it).
+    pub tool_timeout: Duration,
+    /// How long to wait for the client to answer a server → client request.
+    pub client_request_timeout: Duration,
+    /// Items per page in list results.
+    pub page_size: usize,
+    /// Requests handled at once per connection; past it, reading pauses.
+    pub max_concurrent_requests: usize,
+    /// The largest message accepted, in bytes.
+    pub max_message_bytes: usize,
+    /// `ttlMs` on cacheable 2026-07-28 results.
+    pub cache_ttl_ms: u64,
+    /// `cacheScope` on cacheable 2026-07-28 results.
+    pub cache_scope: CacheScope,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            tool_timeout: Duration::from_secs(30),
+            client_request_timeout: Duration::from_secs(60),
+            page_size: 100,
+            max_concurrent_requests: 256,
+            max_message_bytes: tenet_transport::DEFAULT_MAX_MESSAGE_BYTES,
+            cache_ttl_ms: 0,
+            cache_scope: CacheScope::Private,
+        }
+    }
+}
+
+/// Something that changed, for clients that listen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerEvent {
+    /// The tool list changed.
+    ToolsChanged,
+    /// The prompt list changed.
+    PromptsChanged,
+    /// The resource list changed.
+    ResourcesChanged,
+    /// One resource's contents changed.
+    ResourceUpdated(String),
+}
+
+pub(crate) struct Shared {
+    pub info: Implementation,
+    pub instructions: Option<String>,
+    pub tools: Registry<Arc<CompiledTool>>,
+    pub resources: Registry<ResourceDef>,
+    pub templates: Registry<Arc<CompiledTemplate>>,
+    pub prompts: Registry<PromptDef>,
+    pub capabilities: ServerCapabilities,
+    pub config: ServerConfig,
+    pub state: Option<Arc<dyn Any + Send + Sync>>,
+    pub state_key: StateKey,
+    pub events: broadcast::Sender<ServerEvent>,
+    /// `"_meta":{"io.modelcontextprotocol/serverInfo":…}`, rendered once.
+    pub server_info_member: String,
+}
+
+/// An MCP server: tools, resources and prompts, served over any transport, to clients
+/// of either era. Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct Server {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server").field("info", &self.shared.info).finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Server`].
+pub struct ServerBuilder {
+    info: Implementation,
+    instructions: Option<String>,
+    tools: Vec<ToolDef>,
+    resources: Vec<ResourceDef>,
+    templates: Vec<TemplateDef>,
+    prompts: Vec<PromptDef>,
+    config: ServerConfig,
+    state: Option<Arc<dyn Any + Send + Sync>>,
+    state_key: Option<StateKey>,
+    capabilities: ServerCapabilities,
+}
+
+impl Server {
+    /// Starts building a server that calls itself `name` at `version`.
+    pub fn builder(name: impl Into<String>, version: impl Into<String>) -> ServerBuilder {
+        ServerBuilder {
+            info: Implementation::new(name, version),
+            instructions: None,
+            tools: Vec::new(),
+            resources: Vec::new(),
+            templates: Vec::new(),
+            prompts: Vec::new(),
+            config: ServerConfig::default(),
+            state: None,
+            state_key: None,
+            capabilities: ServerCapabilities::default(),
+        }
+    }
+
+    /// The server's name and version.
+    pub fn info(&self) -> &Implementation {
+        &self.shared.info
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ServerConfig {
+        &self.shared.config
+    }
+
+    /// What the server declares it can do.
+    pub fn capabilities(&self) -> &ServerCapabilities {
+        &self.shared.capabilities
+    }
+
+    /// Subscribes to change events.
+    pub fn events(&self) -> broadcast::Receiver<ServerEvent> {
+        self.shared.events.subscribe()
+    }
+
+    fn emit(&self, event: ServerEvent) {
+        // No receivers simply means nobody listens right now.
+        let _ = self.shared.events.send(event);
+    }
+
+    /// Adds (or replaces) a tool while serving; listeners hear that the list changed.
+    ///
+    /// # Errors
+    /// When the tool's schemas do not compile.
+    pub fn add_tool(&self, tool: ToolDef) -> Result<(), BuildError> {
+        let compiled = tool.compile()?;
+        self.shared.tools.upsert(compiled.tool.name.clone(), Arc::new(compiled));
+        self.emit(ServerEvent::ToolsChanged);
+        Ok(())
+    }
+
+    /// Removes a tool; returns whether it existed.
+    pub fn remove_tool(&self, name: &str) -> bool {
+        let removed = self.shared.tools.remove(name);
+        if removed {
+            self.emit(ServerEvent::ToolsChanged);
+        }
+        removed
+    }
+
+    /// Adds (or replaces) a prompt while serving.
+    pub fn add_prompt(&self, prompt: PromptDef) {
+        self.shared.prompts.upsert(prompt.prompt.name.clone(), prompt);
+        self.emit(ServerEvent::PromptsChanged);
+    }
+
+    /// Removes a prompt; returns whether it existed.
+    pub fn remove_prompt(&self, name: &str) -> bool {
+        let removed = self.shared.prompts.remove(name);
+        if removed {
+            self.emit(ServerEvent::PromptsChanged);
+        }
+        removed
+    }
+
+    /// Adds (or replaces) a resource while serving. Replacing one also tells its
+    /// subscribers that it was updated.
+    pub fn add_resource(&self, resource: ResourceDef) {
+        let uri = resource.resource.uri.clone();
+        if self.shared.resources.upsert(uri.clone(), resource) {
+            self.emit(ServerEvent::ResourcesChanged);
+        } else {
+            self.emit(ServerEvent::ResourceUpdated(uri));
+        }
+    }
+
+    /// Removes a resource; returns whether it existed.
+    pub fn remove_resource(&self, uri: &str) -> bool {
+        let removed = self.shared.resources.remove(uri);
+        if removed {
+            self.emit(ServerEvent::ResourcesChanged);
+        }
+        removed
+    }
+
+    /// Tells subscribers that the resource at `uri` changed.
+    pub fn notify_resource_updated(&self, uri: impl Into<String>) {
+        self.emit(ServerEvent::ResourceUpdated(uri.into()));
+    }
+}
+
+impl ServerBuilder {
+    /// Instructions for the model on how to use the server.
+    #[must_use]
+    pub fn instructions(mut self, instructions: impl Into<String>) -> Self {
+        self.instructions = Some(instructions.into());
+        self
+    }
+
+    /// Sets a human-readable title.
+    #[must_use]
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.info.title = Some(title.into());
+        self
+    }
+
+    /// Sets what the server is, for people.
+    #[must_use]
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.info.description = Some(description.into());
+        self
+    }
+
+    /// Adds a tool.
+    #[must_use]
+    pub fn tool(mut self, tool: ToolDef) -> Self {
+        self.tools.push(tool);
+        self
+    }
+
+    /// Adds a resource.
+    #[must_use]
+    pub fn resource(mut self, resource: ResourceDef) -> Self {
+        self.resources.push(resource);
+        self
+    }
+
+    /// Adds a resource template.
+    #[must_use]
+    pub fn template(mut self, template: TemplateDef) -> Self {
+        self.templates.push(template);
+        self
+    }
+
+    /// Adds a prompt.
+    #[must_use]
+    pub fn prompt(mut self, prompt: PromptDef) -> Self {
+        self.prompts.push(prompt);
+        self
+    }
+
+    /// Shared state, available to handlers through `State<S>` and `Context::state`.
+    #[must_use]
+    pub fn state<S: Send + Sync + 'static>(mut self, state: S) -> Self {
+        self.state = Some(Arc::new(state));
+        self
+    }
+
+    /// Replaces the whole configuration.
+    #[must_use]
+    pub fn config(mut self, config: ServerConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The default tool timeout.
+    #[must_use]
+    pub fn tool_timeout(mut self, timeout: Duration) -> Self {
+        self.config.tool_timeout = timeout;
+        self
+    }
+
+    /// The key that signs `requestState` (default: random per process). Several
+    /// processes serving one endpoint must share it.
+    #[must_use]
+    pub fn state_key(mut self, secret: &[u8]) -> Self {
+        self.state_key = Some(StateKey::from_bytes(secret));
+        self
+    }
+
+    /// Declares list-changed support for tools, prompts and resources even if none are
+    /// registered yet (for servers that add them while running).
+    #[must_use]
+    pub fn dynamic(mut self) -> Self {
+        self.capabilities.tools = Some(ListChanged { list_changed: Some(true) });
+        self.capabilities.prompts = Some(ListChanged { list_changed: Some(true) });
+        self.capabilities.resources = Some(ResourcesCapability { subscribe: Some(true), list_changed: Some(true) });
+        self
+    }
+
+    /// Builds the server, compiling every schema and template.
+    ///
+    /// # Errors
+    /// A schema or template that does not compile, or a duplicate name.
+    pub fn build(self) -> Result<Server, BuildError> {
+        let mut tools = Vec::with_capacity(self.tools.len());
+        for tool in self.tools {
+            let compiled = tool.compile()?;
+            let name = compiled.tool.name.clone();
+            if tools.iter().any(|(n, _)| *n == name) {
+                return Err(BuildError::Duplicate { kind: "tool", name });
+            }
+            tools.push((name, Arc::new(compiled)));
+        }
+        let mut templates = Vec::with_capacity(self.templates.len());
+        for template in self.templates {
+            let compiled = template.compile()?;
+            templates.push((compiled.def.template.uri_template.clone(), Arc::new(compiled)));
+        }
+        let resources: Vec<_> = self.resources.into_iter().map(|r| (r.resource.uri.clone(), r)).collect();
+        let prompts: Vec<_> = self.prompts.into_iter().map(|p| (p.prompt.name.clone(), p)).collect();
+
+        let mut caps = self.capabilities;
+        caps.logging = Some(serde_json::Map::new());
+        if caps.tools.is_none() && !tools.is_empty() {
+            caps.tools = Some(ListChanged { list_changed: Some(true) });
+        }
+        if caps.prompts.is_none() && !prompts.is_empty() {
+            caps.prompts = Some(ListChanged { list_changed: Some(true) });
+        }
+        if caps.resources.is_none() && (!resources.is_empty() || !templates.is_empty()) {
+            caps.resources = Some(ResourcesCapability { subscribe: Some(true), list_changed: Some(true) });
+        }
+        let completes = prompts.iter().any(|(_, p)| !p.completions.is_empty())
+            || templates.iter().any(|(_, t)| !t.def.completions.is_empty());
+        if completes || caps.prompts.is_some() || caps.resources.is_some() {
+            caps.completions = Some(serde_json::Map::new());
+        }
+        let server_info_member = format!("\"_meta\":{}", json!({ tenet_protocol::SERVER_INFO_KEY: &self.info }));
+        let (events, _) = broadcast::channel(256);
+        Ok(Server {
+            shared: Arc::new(Shared {
+                info: self.info,
+                instructions: self.instructions,
+                tools: Registry::new(tools),
+                resources: Registry::new(resources),
+                templates: Registry::new(templates),
+                prompts: Registry::new(prompts),
+                capabilities: caps,
+                config: self.config,
+                state: self.state,
+                state_key: self.state_key.unwrap_or_else(StateKey::random),
+                events,
+                server_info_member,
+            }),
+        })
+    }
+}

@@ -1,0 +1,98 @@
+//! Legacy-era session state: what `initialize` negotiated, the log level, subscriptions.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tenet_protocol::{ClientCapabilities, Implementation, LoggingLevel, ProtocolVersion};
+
+use crate::peer::Peer;
+
+/// One legacy session: a stdio process after `initialize`, or one `Mcp-Session-Id`.
+#[derive(Debug)]
+pub struct Session {
+    negotiated: Mutex<Option<Negotiated>>,
+    log_level: AtomicU8,
+    subscriptions: Mutex<HashSet<String>>,
+    peer: Arc<Peer>,
+}
+
+/// What `initialize` settled.
+#[derive(Debug, Clone)]
+pub struct Negotiated {
+    /// The version both sides speak.
+    pub version: ProtocolVersion,
+    /// What the client can do.
+    pub client: Arc<ClientCapabilities>,
+    /// Who the client is.
+    pub client_info: Implementation,
+}
+
+const LEVELS: [LoggingLevel; 8] = [
+    LoggingLevel::Debug,
+    LoggingLevel::Info,
+    LoggingLevel::Notice,
+    LoggingLevel::Warning,
+    LoggingLevel::Error,
+    LoggingLevel::Critical,
+    LoggingLevel::Alert,
+    LoggingLevel::Emergency,
+];
+
+impl Session {
+    /// A session whose server → client traffic goes through `peer`.
+    pub fn new(peer: Arc<Peer>) -> Self {
+        Self {
+            negotiated: Mutex::new(None),
+            log_level: AtomicU8::new(0),
+            subscriptions: Mutex::new(HashSet::new()),
+            peer,
+        }
+    }
+
+    /// The peer (server → client requests and notifications).
+    pub fn peer(&self) -> &Arc<Peer> {
+        &self.peer
+    }
+
+    /// What `initialize` negotiated, once it has run.
+    pub fn negotiated(&self) -> Option<Negotiated> {
+        self.negotiated.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Records the outcome of `initialize`; false if the session was already initialized.
+    pub fn initialize(&self, negotiated: Negotiated) -> bool {
+        let mut slot = self.negotiated.lock().unwrap_or_else(PoisonError::into_inner);
+        if slot.is_some() {
+            return false;
+        }
+        *slot = Some(negotiated);
+        true
+    }
+
+    /// The least severe level the client wants (everything until it says otherwise).
+    pub fn log_level(&self) -> LoggingLevel {
+        LEVELS[usize::from(self.log_level.load(Ordering::Relaxed)).min(7)]
+    }
+
+    /// Sets the log level.
+    pub fn set_log_level(&self, level: LoggingLevel) {
+        let index = LEVELS.iter().position(|l| *l == level).unwrap_or(0);
+        self.log_level.store(u8::try_from(index).unwrap_or(0), Ordering::Relaxed);
+    }
+
+    /// Subscribes to updates of `uri`.
+    pub fn subscribe(&self, uri: String) {
+        self.subscriptions.lock().unwrap_or_else(PoisonError::into_inner).insert(uri);
+    }
+
+    /// Unsubscribes from `uri`.
+    pub fn unsubscribe(&self, uri: &str) {
+        self.subscriptions.lock().unwrap_or_else(PoisonError::into_inner).remove(uri);
+    }
+
+    /// Whether the session is subscribed to `uri`.
+    pub fn is_subscribed(&self, uri: &str) -> bool {
+        self.subscriptions.lock().unwrap_or_else(PoisonError::into_inner).contains(uri)
+    }
+}

@@ -1,0 +1,210 @@
+//! Tool definitions: metadata, a handler, and the schemas its arguments are checked
+//! against before the handler runs.
+
+use std::time::Duration;
+
+use jsonschema::Validator;
+use serde_json::{Value, json};
+use tenet_protocol::{CallToolResult, Icon, Tool, ToolAnnotations};
+
+use crate::error::BuildError;
+use crate::handler::{ErasedHandler, ToolHandler, erase};
+
+/// A tool to register: its listing, its handler, and options.
+///
+/// ```
+/// use tenet_server::{Args, ToolDef};
+///
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct Echo { text: String }
+///
+/// async fn echo(Args(a): Args<Echo>) -> String { a.text }
+///
+/// let tool = ToolDef::new("echo", echo).description("Echo the text back").read_only();
+/// assert_eq!(tool.listing().name, "echo");
+/// assert_eq!(tool.listing().input_schema["properties"]["text"]["type"], "string");
+/// ```
+#[derive(Clone)]
+pub struct ToolDef {
+    tool: Tool,
+    handler: ErasedHandler,
+    timeout: Option<Duration>,
+}
+
+impl std::fmt::Debug for ToolDef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ToolDef").field("tool", &self.tool).finish_non_exhaustive()
+    }
+}
+
+/// The input schema of a tool that takes no arguments.
+pub fn empty_input_schema() -> Value {
+    json!({"type": "object", "additionalProperties": false})
+}
+
+impl ToolDef {
+    /// A tool named `name` run by `handler`. Its input schema comes from the handler's
+    /// `Args<T>` (or is the empty object schema), its output schema from `Json<T>`.
+    pub fn new<H: ToolHandler<T>, T>(name: impl Into<String>, handler: H) -> Self {
+        Self {
+            tool: Tool {
+                name: name.into(),
+                title: None,
+                description: None,
+                input_schema: H::input_schema().unwrap_or_else(empty_input_schema),
+                output_schema: H::output_schema(),
+                annotations: None,
+                execution: None,
+                icons: None,
+                meta: None,
+            },
+            handler: erase(handler),
+            timeout: None,
+        }
+    }
+
+    /// What the tool does, for the model.
+    #[must_use]
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.tool.description = Some(description.into());
+        self
+    }
+
+    /// A human-readable name.
+    #[must_use]
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.tool.title = Some(title.into());
+        self
+    }
+
+    /// Replaces the input schema (it must be an object schema).
+    #[must_use]
+    pub fn input_schema(mut self, schema: Value) -> Self {
+        self.tool.input_schema = schema;
+        self
+    }
+
+    /// Replaces (or sets) the output schema.
+    #[must_use]
+    pub fn output_schema(mut self, schema: Value) -> Self {
+        self.tool.output_schema = Some(schema);
+        self
+    }
+
+    /// Sets the behaviour hints.
+    #[must_use]
+    pub fn annotations(mut self, annotations: ToolAnnotations) -> Self {
+        self.tool.annotations = Some(annotations);
+        self
+    }
+
+    fn hints(&mut self) -> &mut ToolAnnotations {
+        self.tool.annotations.get_or_insert_with(ToolAnnotations::default)
+    }
+
+    /// Marks the tool read-only and idempotent.
+    #[must_use]
+    pub fn read_only(mut self) -> Self {
+        let hints = self.hints();
+        hints.read_only_hint = Some(true);
+        hints.destructive_hint = Some(false);
+        hints.idempotent_hint = Some(true);
+        self
+    }
+
+    /// Marks whether the tool reaches outside a closed world.
+    #[must_use]
+    pub fn open_world(mut self, open: bool) -> Self {
+        self.hints().open_world_hint = Some(open);
+        self
+    }
+
+    /// Icons for the tool.
+    #[must_use]
+    pub fn icons(mut self, icons: Vec<Icon>) -> Self {
+        self.tool.icons = Some(icons);
+        self
+    }
+
+    /// How long a call may run before it fails (overrides the server's default).
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The tool as `tools/list` shows it.
+    pub fn listing(&self) -> &Tool {
+        &self.tool
+    }
+
+    pub(crate) fn compile(self) -> Result<CompiledTool, BuildError> {
+        let name = self.tool.name.clone();
+        if self.tool.input_schema.get("type").and_then(Value::as_str) != Some("object") {
+            return Err(BuildError::NotAnObjectSchema(name));
+        }
+        let compile = |schema: &Value, which| {
+            jsonschema::validator_for(schema).map_err(|e| BuildError::InvalidSchema {
+                tool: name.clone(),
+                which,
+                reason: e.to_string(),
+            })
+        };
+        let input = compile(&self.tool.input_schema, "input")?;
+        let output = match &self.tool.output_schema {
+            Some(schema) => Some(compile(schema, "output")?),
+            None => None,
+        };
+        Ok(CompiledTool { tool: self.tool, handler: self.handler, input, output, timeout: self.timeout })
+    }
+}
+
+/// A registered tool with its schemas compiled.
+pub(crate) struct CompiledTool {
+    pub tool: Tool,
+    pub handler: ErasedHandler,
+    pub input: Validator,
+    pub output: Option<Validator>,
+    pub timeout: Option<Duration>,
+}
+
+impl CompiledTool {
+    /// Checks arguments against the input schema; the error names every failing field.
+    pub fn check_arguments(&self, arguments: &Value) -> Result<(), String> {
+        if self.input.is_valid(arguments) {
+            return Ok(());
+        }
+        Err(describe_errors(&format!("Invalid arguments for tool {}", self.tool.name), &self.input, arguments))
+    }
+
+    /// Checks structured output against the output schema.
+    pub fn check_output(&self, result: &CallToolResult) -> Result<(), String> {
+        let Some(output) = &self.output else { return Ok(()) };
+        let Some(structured) = &result.structured_content else {
+            if result.is_error == Some(true) {
+                return Ok(());
+            }
+            return Err(format!("tool {} declares an outputSchema but returned no structuredContent", self.tool.name));
+        };
+        if output.is_valid(structured) {
+            return Ok(());
+        }
+        Err(describe_errors(
+            &format!("Tool {} returned structuredContent that breaks its outputSchema", self.tool.name),
+            output,
+            structured,
+        ))
+    }
+}
+
+fn describe_errors(lead: &str, validator: &Validator, instance: &Value) -> String {
+    let problems: Vec<String> = validator
+        .iter_errors(instance)
+        .take(8)
+        .map(|e| {
+            let path = e.instance_path().to_string();
+            if path.is_empty() { e.to_string() } else { format!("{path}: {e}") }
+        })
+        .collect();
+    format!("{lead}: {}", problems.join("; "))
+}

@@ -1,0 +1,91 @@
+//! Command-line arguments, with environment variables as fallbacks.
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Tenet: a fast, spec-exact Model Context Protocol server and toolkit.
+#[derive(Debug, Parser)]
+#[command(name = "tenet", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve MCP to clients of every protocol version (2024-11-05 … 2026-07-28).
+    Serve(ServeArgs),
+}
+
+/// How clients reach the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Transport {
+    /// Newline-delimited JSON-RPC on stdin/stdout (what desktop clients spawn).
+    Stdio,
+}
+
+/// Log verbosity (logs go to stderr; stdout carries only MCP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    /// Nothing.
+    Off,
+    /// Errors only.
+    Error,
+    /// Errors and warnings.
+    Warn,
+    /// The default.
+    Info,
+    /// Verbose.
+    Debug,
+    /// Everything.
+    Trace,
+}
+
+/// `tenet serve` options.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Transport to serve on.
+    #[arg(long, value_enum, default_value = "stdio", env = "TENET_TRANSPORT")]
+    pub transport: Transport,
+    /// Log level for stderr.
+    #[arg(long, value_enum, default_value = "info", env = "TENET_LOG_LEVEL")]
+    pub log_level: LogLevel,
+    /// Seconds a tool call may run before it fails.
+    #[arg(long, default_value_t = 30.0, env = "TENET_TIMEOUT", value_parser = positive_seconds)]
+    pub timeout: f64,
+    /// Requests handled at once; past this, input waits (back-pressure).
+    #[arg(long, default_value_t = 256, env = "TENET_MAX_CONCURRENT_REQUESTS", value_parser = clap::value_parser!(u32).range(1..=65536))]
+    pub max_concurrent_requests: u32,
+    /// Largest accepted message, in bytes.
+    #[arg(long, default_value_t = 4 * 1024 * 1024, env = "TENET_MAX_MESSAGE_BYTES", value_parser = clap::value_parser!(u64).range(1024..=1_073_741_824))]
+    pub max_message_bytes: u64,
+}
+
+fn positive_seconds(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if v.is_finite() && v > 0.0 && v <= 86_400.0 {
+        Ok(v)
+    } else {
+        Err(format!("{s} must be more than 0 and at most 86400 seconds"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn bad_timeouts_are_rejected() {
+        assert!(positive_seconds("0").is_err());
+        assert!(positive_seconds("-1").is_err());
+        assert!(positive_seconds("abc").is_err());
+        assert_eq!(positive_seconds("2.5"), Ok(2.5));
+    }
+}

@@ -1,0 +1,14 @@
+//! One module per subcommand.
+
+use std::process::ExitCode;
+
+use crate::args::{Cli, Command};
+
+mod serve;
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Serve(args) => serve::run(&args),
+    }
+}

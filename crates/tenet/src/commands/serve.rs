@@ -1,0 +1,97 @@
+//! `tenet serve`: serve MCP on stdio until the client goes away.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use tenet_server::{CancellationToken, ServerConfig};
+use tracing_subscriber::EnvFilter;
+
+use crate::args::{LogLevel, ServeArgs, Transport};
+use crate::demo;
+
+pub fn run(args: &ServeArgs) -> ExitCode {
+    init_logging(args.log_level);
+    let config = ServerConfig {
+        tool_timeout: Duration::from_secs_f64(args.timeout),
+        max_concurrent_requests: args.max_concurrent_requests as usize,
+        max_message_bytes: usize::try_from(args.max_message_bytes).unwrap_or(usize::MAX),
+        ..ServerConfig::default()
+    };
+    let server = match demo::server(config) {
+        Ok(server) => server,
+        Err(e) => {
+            tracing::error!("cannot build the server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        let shutdown = CancellationToken::new();
+        tokio::spawn(on_signal(shutdown.clone()));
+        match args.transport {
+            Transport::Stdio => {
+                tracing::info!(version = env!("CARGO_PKG_VERSION"), "serving MCP on stdio");
+                let (stdin, stdout) = tenet_transport::stdio::stdio();
+                server.serve(stdin, stdout, shutdown).await
+            }
+        }
+    });
+    let code = match outcome {
+        Ok(()) => {
+            tracing::info!("stdin closed; every response written");
+            0
+        }
+        Err(e) => {
+            tracing::error!("transport error: {e}");
+            1
+        }
+    };
+    let _ = std::io::stderr().flush();
+    // A read blocked on stdin (after a signal) would hold the runtime open: leave now,
+    // everything has been written and flushed.
+    std::process::exit(code)
+}
+
+async fn on_signal(shutdown: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: finishing requests in flight"),
+            _ = int.recv() => tracing::info!("SIGINT: finishing requests in flight"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    shutdown.cancel();
+}
+
+fn init_logging(level: LogLevel) {
+    let directive = match level {
+        LogLevel::Off => "off",
+        LogLevel::Error => "error",
+        LogLevel::Warn => "warn",
+        LogLevel::Info => "info",
+        LogLevel::Debug => "debug",
+        LogLevel::Trace => "trace",
+    };
+    let filter = EnvFilter::try_from_env("TENET_LOG").unwrap_or_else(|_| EnvFilter::new(directive));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_target(false)
+        .try_init();
+}
