@@ -79,6 +79,7 @@ impl Server {
         // wait for every handler, then let the writer flush and finish.
         conn.ending.cancel();
         peer.close();
+        conn.session.tasks().cancel_all();
         conn.tracker.close();
         conn.tracker.wait().await;
         forwarder.abort();

@@ -2,18 +2,20 @@
 
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 
 use futures_util::FutureExt;
 use serde_json::{Value, json};
 use tenet_jsonrpc::{ErrorCode, ErrorObject, Id, RawJson};
 use tenet_protocol::{
-    AcknowledgedParams, CallToolParams, CallToolResult, CompleteParams, CompleteResult, Completion, Era,
-    GetPromptParams, JsonObject, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
-    ListenParams, Method, PaginatedParams, Reference, ResourceParams, SubscriptionFilter,
+    AcknowledgedParams, CallToolParams, CallToolResult, CompleteParams, CompleteResult, Completion, CreateTaskResult,
+    Era, GetPromptParams, JsonObject, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
+    ListTasksResult, ListToolsResult, ListenParams, Method, PaginatedParams, ProtocolVersion, Reference,
+    ResourceParams, SubscriptionFilter, TaskIdParams,
 };
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::context::Inputs;
+use crate::context::{Context, Inputs};
 use crate::error::ToolError;
 use crate::handler::ToolCall;
 use crate::pagination::page;
@@ -23,6 +25,7 @@ use crate::resource::{CompletionRequest, ReadRequest};
 use crate::router::{Link, Reply, Route, params};
 use crate::server::{Server, ServerEvent};
 use crate::session::Session;
+use crate::tool::{CompiledTool, TaskSupport};
 
 impl Server {
     pub(crate) fn list_tools(&self, raw: Option<&RawJson>) -> Reply {
@@ -87,27 +90,125 @@ impl Server {
             Ok(inputs) => inputs,
             Err(e) => return e.into(),
         };
-        let ctx = self.context(route, id, link, inputs);
-        let timeout = tool.timeout.unwrap_or(self.shared.config.tool_timeout);
-        let run = AssertUnwindSafe((tool.handler)(ToolCall { ctx, arguments })).catch_unwind();
-        let outcome = match tokio::time::timeout(timeout, run).await {
-            Err(_) => Err(ToolError::Failed(format!("Tool {} timed out after {} ms", p.name, timeout.as_millis()))),
-            Ok(Err(panic)) => Err(ToolError::Failed(format!("Tool {} failed: {}", p.name, panic_message(&panic)))),
-            Ok(Ok(outcome)) => outcome,
-        };
-        match outcome {
-            Ok(result) => {
-                if cfg!(debug_assertions)
-                    && let Err(message) = tool.check_output(&result)
-                {
-                    tracing::error!(tool = %p.name, "{message}");
-                    return Reply::ok(&CallToolResult::error(message));
-                }
-                Reply::ok(&result)
+        let as_task =
+            p.task.is_some() && route.version >= ProtocolVersion::V2025_11_25 && route.version.era() == Era::Legacy;
+        match (tool.task_support(), as_task) {
+            (TaskSupport::Forbidden, true) => {
+                return ErrorObject::method_not_found(&format!(
+                    "tools/call as a task (tool {} does not support tasks)",
+                    p.name
+                ))
+                .into();
             }
+            (TaskSupport::Required, false) if route.version.era() == Era::Legacy => {
+                return ErrorObject::method_not_found(&format!(
+                    "tools/call without a task (tool {} runs only as a task)",
+                    p.name
+                ))
+                .into();
+            }
+            (_, true) => return self.start_task(route, id, &tool, arguments, p.task.as_ref(), link),
+            _ => {}
+        }
+        let ctx = self.context(route, id, link, inputs);
+        match self.run_tool(&tool, ctx, arguments).await {
+            Ok(result) => Reply::ok(&result),
             Err(ToolError::Failed(message)) => Reply::ok(&CallToolResult::error(message)),
             Err(error) => tool_error_reply(error),
         }
+    }
+
+    /// Runs a tool's handler with its timeout, containing panics; in debug builds the
+    /// structured output is checked against the output schema.
+    async fn run_tool(&self, tool: &CompiledTool, ctx: Context, arguments: Value) -> Result<CallToolResult, ToolError> {
+        let name = &tool.tool.name;
+        let timeout = tool.timeout.unwrap_or(self.shared.config.tool_timeout);
+        let run = AssertUnwindSafe((tool.handler)(ToolCall { ctx, arguments })).catch_unwind();
+        let result = match tokio::time::timeout(timeout, run).await {
+            Err(_) => Err(ToolError::Failed(format!("Tool {name} timed out after {} ms", timeout.as_millis()))),
+            Ok(Err(panic)) => Err(ToolError::Failed(format!("Tool {name} failed: {}", panic_message(&panic)))),
+            Ok(Ok(outcome)) => outcome,
+        }?;
+        if cfg!(debug_assertions)
+            && let Err(message) = tool.check_output(&result)
+        {
+            tracing::error!(tool = %name, "{message}");
+            return Err(ToolError::Failed(message));
+        }
+        Ok(result)
+    }
+
+    /// Starts a tool call as a task (2025-11-25) and answers with its handle.
+    fn start_task(
+        &self,
+        route: &Route,
+        id: &Id,
+        tool: &Arc<CompiledTool>,
+        arguments: Value,
+        task: Option<&Value>,
+        link: &Link,
+    ) -> Reply {
+        let Some(session) = link.session.clone() else {
+            return ErrorObject::method_not_found("tasks").into();
+        };
+        let ttl = task.and_then(|t| t.get("ttl")).and_then(Value::as_u64);
+        let (handle, running) = match session.tasks().create(ttl) {
+            Ok(created) => created,
+            Err(e) => return e.into(),
+        };
+        // The task outlives the request: it has its own cancellation.
+        let task_link = Link { cancel: running.cancellation(), ..link.clone() };
+        let ctx = self.context(route, id, &task_link, None);
+        let server = self.clone();
+        let tool = tool.clone();
+        tokio::spawn(async move {
+            let cancel = running.cancellation();
+            let outcome = tokio::select! {
+                () = cancel.cancelled() => return,
+                outcome = server.run_tool(&tool, ctx, arguments) => outcome,
+            };
+            running.finish(match outcome {
+                Ok(result) => Ok(result),
+                Err(ToolError::Failed(message)) => Ok(CallToolResult::error(message)),
+                Err(other) => Err(other.into()),
+            });
+        });
+        Reply::ok(&CreateTaskResult { task: handle, meta: None })
+    }
+
+    pub(crate) async fn task_method(&self, method: Method, raw: Option<&RawJson>, link: &Link) -> Reply {
+        let Some(session) = &link.session else {
+            return ErrorObject::method_not_found(method.name()).into();
+        };
+        let store = session.tasks();
+        if method == Method::TasksList {
+            let cursor: PaginatedParams = match params(raw) {
+                Ok(p) => p,
+                Err(e) => return e.into(),
+            };
+            let tasks = store.list();
+            return match page(&tasks, cursor.cursor.as_deref(), self.shared.config.page_size) {
+                Ok((items, next_cursor)) => Reply::ok(&ListTasksResult { tasks: items.to_vec(), next_cursor }),
+                Err(e) => e.into(),
+            };
+        }
+        let p: TaskIdParams = match params(raw) {
+            Ok(p) => p,
+            Err(e) => return e.into(),
+        };
+        let outcome = match method {
+            Method::TasksGet => store.get(&p.task_id).map(|t| Reply::ok(&t)),
+            Method::TasksCancel => store.cancel(&p.task_id).map(|t| Reply::ok(&t)),
+            _ => match store.result(&p.task_id).await {
+                Ok(Ok(mut result)) => {
+                    let meta = result.meta.get_or_insert_with(JsonObject::new);
+                    meta.insert(tenet_protocol::RELATED_TASK_KEY.into(), json!({ "taskId": p.task_id }));
+                    Ok(Reply::ok(&result))
+                }
+                Ok(Err(e)) | Err(e) => Err(e),
+            },
+        };
+        outcome.unwrap_or_else(Reply::Err)
     }
 
     pub(crate) fn list_prompts(&self, raw: Option<&RawJson>) -> Reply {

@@ -58,6 +58,7 @@ mod resource;
 mod router;
 mod server;
 mod session;
+mod task;
 mod tool;
 pub mod uri_template;
 
@@ -74,7 +75,7 @@ pub use resource::{CompletionRequest, ReadOutput, ReadRequest, ResourceDef, Temp
 pub use router::{Link, unsupported_version};
 pub use server::{Server, ServerBuilder, ServerConfig, ServerEvent};
 pub use session::{Negotiated, Session};
-pub use tool::{ToolDef, empty_input_schema};
+pub use tool::{TaskSupport, ToolDef, empty_input_schema};
 
 pub use tenet_jsonrpc as jsonrpc;
 pub use tenet_protocol as protocol;

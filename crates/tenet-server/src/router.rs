@@ -216,6 +216,11 @@ impl Server {
             Method::CompletionComplete if caps.completions.is_some() => self.complete(raw).await,
             Method::LoggingSetLevel => self.set_level(raw, link),
             Method::SubscriptionsListen => self.listen(&request.id, raw, link).await,
+            Method::TasksGet | Method::TasksResult | Method::TasksList | Method::TasksCancel
+                if caps.tasks.is_some() =>
+            {
+                self.task_method(route.method, raw, link).await
+            }
             _ => not_found(),
         }
     }

@@ -329,6 +329,9 @@ impl ServerBuilder {
         if caps.resources.is_none() && (!resources.is_empty() || !templates.is_empty()) {
             caps.resources = Some(ResourcesCapability { subscribe: Some(true), list_changed: Some(true) });
         }
+        if tools.iter().any(|(_, t)| t.task_support() != crate::tool::TaskSupport::Forbidden) {
+            caps.tasks = Some(json!({"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}}));
+        }
         let completes = prompts.iter().any(|(_, p)| !p.completions.is_empty())
             || templates.iter().any(|(_, t)| !t.def.completions.is_empty());
         if completes || caps.prompts.is_some() || caps.resources.is_some() {

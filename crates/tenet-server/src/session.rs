@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tenet_protocol::{ClientCapabilities, Implementation, LoggingLevel, ProtocolVersion};
 
 use crate::peer::Peer;
+use crate::task::TaskStore;
 
 /// One legacy session: a stdio process after `initialize`, or one `Mcp-Session-Id`.
 #[derive(Debug)]
@@ -15,6 +16,7 @@ pub struct Session {
     log_level: AtomicU8,
     subscriptions: Mutex<HashSet<String>>,
     peer: Arc<Peer>,
+    tasks: TaskStore,
 }
 
 /// What `initialize` settled.
@@ -47,7 +49,13 @@ impl Session {
             log_level: AtomicU8::new(0),
             subscriptions: Mutex::new(HashSet::new()),
             peer,
+            tasks: TaskStore::default(),
         }
+    }
+
+    /// The session's tasks (2025-11-25).
+    pub(crate) fn tasks(&self) -> &TaskStore {
+        &self.tasks
     }
 
     /// The peer (server → client requests and notifications).

@@ -5,10 +5,21 @@ use std::time::Duration;
 
 use jsonschema::Validator;
 use serde_json::{Value, json};
-use tenet_protocol::{CallToolResult, Icon, Tool, ToolAnnotations};
+use tenet_protocol::{CallToolResult, Icon, Tool, ToolAnnotations, ToolExecution};
 
 use crate::error::BuildError;
 use crate::handler::{ErasedHandler, ToolHandler, erase};
+
+/// Whether a tool can run as a task (2025-11-25).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskSupport {
+    /// Never (the default).
+    Forbidden,
+    /// If the client asks.
+    Optional,
+    /// Only as a task.
+    Required,
+}
 
 /// A tool to register: its listing, its handler, and options.
 ///
@@ -126,6 +137,19 @@ impl ToolDef {
         self
     }
 
+    /// Whether the tool may run as a task (2025-11-25): `tools/call` with a `task`
+    /// param then answers at once with a task handle.
+    #[must_use]
+    pub fn task_support(mut self, support: TaskSupport) -> Self {
+        let value = match support {
+            TaskSupport::Forbidden => "forbidden",
+            TaskSupport::Optional => "optional",
+            TaskSupport::Required => "required",
+        };
+        self.tool.execution = Some(ToolExecution { task_support: Some(value.into()) });
+        self
+    }
+
     /// How long a call may run before it fails (overrides the server's default).
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
@@ -169,6 +193,15 @@ pub(crate) struct CompiledTool {
 }
 
 impl CompiledTool {
+    /// The tool's declared task support.
+    pub fn task_support(&self) -> TaskSupport {
+        match self.tool.execution.as_ref().and_then(|e| e.task_support.as_deref()) {
+            Some("optional") => TaskSupport::Optional,
+            Some("required") => TaskSupport::Required,
+            _ => TaskSupport::Forbidden,
+        }
+    }
+
     /// Checks arguments against the input schema; the error names every failing field.
     pub fn check_arguments(&self, arguments: &Value) -> Result<(), String> {
         if self.input.is_valid(arguments) {

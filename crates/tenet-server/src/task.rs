@@ -1,0 +1,242 @@
+//! Tasks (2025-11-25, experimental): a `tools/call` with a `task` param returns a task
+//! handle at once and runs in the background; the client polls `tasks/get`, waits on
+//! `tasks/result`, lists with `tasks/list` and stops one with `tasks/cancel`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::json;
+use tenet_jsonrpc::ErrorObject;
+use tenet_protocol::{CallToolResult, Task, TaskStatus};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+/// How long a finished task is kept when the client asks for no particular time.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(600);
+/// The longest a task is kept.
+pub const MAX_TTL: Duration = Duration::from_secs(3600);
+/// How many tasks one session may hold.
+pub const MAX_TASKS: usize = 1024;
+
+/// What a task ends with.
+pub(crate) type TaskOutcome = Result<CallToolResult, ErrorObject>;
+
+struct Entry {
+    task: Mutex<Task>,
+    outcome: watch::Sender<Option<TaskOutcome>>,
+    cancel: CancellationToken,
+    expires: Instant,
+}
+
+/// The tasks of one session.
+#[derive(Default)]
+pub(crate) struct TaskStore {
+    entries: Mutex<HashMap<String, Arc<Entry>>>,
+    order: Mutex<Vec<String>>,
+}
+
+impl std::fmt::Debug for TaskStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TaskStore")
+    }
+}
+
+/// A running task's handle, for the code that runs it.
+pub(crate) struct Running {
+    entry: Arc<Entry>,
+}
+
+impl Running {
+    pub fn cancellation(&self) -> CancellationToken {
+        self.entry.cancel.clone()
+    }
+
+    /// Records the outcome (unless the task was cancelled first).
+    pub fn finish(self, outcome: TaskOutcome) {
+        let mut task = self.entry.task.lock().unwrap_or_else(PoisonError::into_inner);
+        if task.status.is_terminal() {
+            return;
+        }
+        task.status = match &outcome {
+            Ok(r) if r.is_error == Some(true) => TaskStatus::Failed,
+            Ok(_) => TaskStatus::Completed,
+            Err(_) => TaskStatus::Failed,
+        };
+        task.last_updated_at = now_iso();
+        drop(task);
+        self.entry.outcome.send_replace(Some(outcome));
+    }
+}
+
+impl TaskStore {
+    /// Creates a task in the `working` state.
+    pub fn create(&self, ttl: Option<u64>) -> Result<(Task, Running), ErrorObject> {
+        self.expire();
+        let ttl = ttl.map_or(DEFAULT_TTL, Duration::from_millis).min(MAX_TTL);
+        let mut id = [0u8; 16];
+        getrandom::fill(&mut id).map_err(|e| ErrorObject::internal(format!("no randomness for a task id: {e}")))?;
+        let task_id: String = id.iter().map(|b| format!("{b:02x}")).collect();
+        let now = now_iso();
+        let task = Task {
+            task_id: task_id.clone(),
+            status: TaskStatus::Working,
+            status_message: None,
+            created_at: now.clone(),
+            last_updated_at: now,
+            ttl: Some(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX)),
+            poll_interval: Some(500),
+        };
+        let entry = Arc::new(Entry {
+            task: Mutex::new(task.clone()),
+            outcome: watch::channel(None).0,
+            cancel: CancellationToken::new(),
+            expires: Instant::now() + ttl,
+        });
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if entries.len() >= MAX_TASKS {
+            return Err(ErrorObject::internal("too many tasks in this session; wait for some to expire"));
+        }
+        entries.insert(task_id.clone(), entry.clone());
+        self.order.lock().unwrap_or_else(PoisonError::into_inner).push(task_id);
+        Ok((task, Running { entry }))
+    }
+
+    fn entry(&self, id: &str) -> Result<Arc<Entry>, ErrorObject> {
+        self.expire();
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id)
+            .cloned()
+            .ok_or_else(|| ErrorObject::invalid_params(format!("Unknown task: {id}")).with_data(json!({"taskId": id})))
+    }
+
+    /// The task's current state.
+    pub fn get(&self, id: &str) -> Result<Task, ErrorObject> {
+        Ok(self.entry(id)?.task.lock().unwrap_or_else(PoisonError::into_inner).clone())
+    }
+
+    /// Waits for the task to end and returns its outcome.
+    pub async fn result(&self, id: &str) -> Result<TaskOutcome, ErrorObject> {
+        let entry = self.entry(id)?;
+        let mut rx = entry.outcome.subscribe();
+        let outcome = rx.wait_for(Option::is_some).await.map_err(|_| ErrorObject::internal("the task was dropped"))?;
+        Ok(outcome.clone().unwrap_or_else(|| Err(ErrorObject::internal("the task has no result"))))
+    }
+
+    /// Cancels a task that has not ended.
+    pub fn cancel(&self, id: &str) -> Result<Task, ErrorObject> {
+        let entry = self.entry(id)?;
+        let mut task = entry.task.lock().unwrap_or_else(PoisonError::into_inner);
+        if task.status.is_terminal() {
+            return Err(ErrorObject::invalid_params(format!(
+                "Task {id} has already ended ({:?}) and cannot be cancelled",
+                task.status
+            )));
+        }
+        task.status = TaskStatus::Cancelled;
+        task.status_message = Some("cancelled by the client".into());
+        task.last_updated_at = now_iso();
+        entry.cancel.cancel();
+        entry.outcome.send_replace(Some(Err(ErrorObject::internal("the task was cancelled"))));
+        Ok(task.clone())
+    }
+
+    /// Stops every task that is still running (the session is ending).
+    pub fn cancel_all(&self) {
+        for entry in self.entries.lock().unwrap_or_else(PoisonError::into_inner).values() {
+            entry.cancel.cancel();
+        }
+    }
+
+    /// Every live task, oldest first.
+    pub fn list(&self) -> Vec<Task> {
+        self.expire();
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let order = self.order.lock().unwrap_or_else(PoisonError::into_inner);
+        order
+            .iter()
+            .filter_map(|id| entries.get(id))
+            .map(|e| e.task.lock().unwrap_or_else(PoisonError::into_inner).clone())
+            .collect()
+    }
+
+    fn expire(&self) {
+        let now = Instant::now();
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let before = entries.len();
+        entries.retain(|_, e| {
+            let done = e.task.lock().unwrap_or_else(PoisonError::into_inner).status.is_terminal();
+            !(done && e.expires <= now)
+        });
+        if entries.len() != before {
+            self.order.lock().unwrap_or_else(PoisonError::into_inner).retain(|id| entries.contains_key(id));
+        }
+    }
+}
+
+/// Now, as an ISO 8601 UTC timestamp with milliseconds.
+pub fn now_iso() -> String {
+    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    iso(since)
+}
+
+fn iso(since: Duration) -> String {
+    let secs = since.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = i64::try_from(days).unwrap_or(0) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60,
+        since.subsec_millis()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_timestamps() {
+        assert_eq!(iso(Duration::ZERO), "1970-01-01T00:00:00.000Z");
+        assert_eq!(iso(Duration::from_millis(1_795_000_000_123)), "2026-11-18T11:06:40.123Z");
+        assert_eq!(iso(Duration::from_secs(951_782_400)), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[tokio::test]
+    async fn a_task_runs_to_a_result_then_cannot_be_cancelled() {
+        let store = TaskStore::default();
+        let (task, running) = store.create(Some(1000)).unwrap();
+        assert_eq!(task.status, TaskStatus::Working);
+        assert_eq!(store.list().len(), 1);
+        running.finish(Ok(CallToolResult::error("x")));
+        assert_eq!(store.get(&task.task_id).unwrap().status, TaskStatus::Failed);
+        assert!(store.result(&task.task_id).await.unwrap().is_ok());
+        assert!(store.cancel(&task.task_id).is_err());
+        assert!(store.get("nope").is_err());
+    }
+
+    #[tokio::test]
+    async fn cancelling_fires_the_token_and_ends_the_wait() {
+        let store = TaskStore::default();
+        let (task, running) = store.create(None).unwrap();
+        let token = running.cancellation();
+        assert_eq!(store.cancel(&task.task_id).unwrap().status, TaskStatus::Cancelled);
+        assert!(token.is_cancelled());
+        assert!(store.result(&task.task_id).await.unwrap().is_err());
+        running.finish(Ok(CallToolResult::default()));
+        assert_eq!(store.get(&task.task_id).unwrap().status, TaskStatus::Cancelled);
+    }
+}
