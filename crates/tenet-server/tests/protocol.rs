@@ -1,6 +1,8 @@
 //! Protocol behaviour of the runtime, over an in-memory pipe: lifecycle, both eras,
 //! MRTR, server → client requests, notifications, failure containment.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::time::Duration;
