@@ -26,8 +26,8 @@ mod parse;
 pub use error::{ErrorCode, ErrorObject};
 pub use id::Id;
 pub use message::{
-    Message, Notification, Outcome, Request, Response, write_error_response, write_notification, write_request,
-    write_result_response,
+    Message, Notification, Outcome, Request, Response, UnknownId, write_error_response, write_notification,
+    write_request, write_result_response,
 };
 pub use parse::{Incoming, Rejection, parse};
 

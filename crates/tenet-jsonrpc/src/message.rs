@@ -112,11 +112,25 @@ fn splice_members(out: &mut Vec<u8>, object: &str, extra: &[&str]) {
     out.push(b'}');
 }
 
-/// Writes an error response to `out`, followed by a newline.
-pub fn write_error_response(out: &mut Vec<u8>, id: Option<&Id>, error: &ErrorObject) {
-    out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
-    push_id(out, id);
-    out.extend_from_slice(br#","error":"#);
+/// How an error response names a request whose id could not be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnknownId {
+    /// `"id": null`, as JSON-RPC 2.0 says (MCP up to 2025-06-18).
+    Null,
+    /// No `id` member, as MCP's schema says from 2025-11-25 on.
+    Omit,
+}
+
+/// Writes an error response to `out`, followed by a newline. When `id` is `None`,
+/// `unknown` decides between `"id": null` and leaving the member out.
+pub fn write_error_response(out: &mut Vec<u8>, id: Option<&Id>, unknown: UnknownId, error: &ErrorObject) {
+    out.extend_from_slice(br#"{"jsonrpc":"2.0","#);
+    if id.is_some() || unknown == UnknownId::Null {
+        out.extend_from_slice(br#""id":"#);
+        push_id(out, id);
+        out.push(b',');
+    }
+    out.extend_from_slice(br#""error":"#);
     // An ErrorObject always serializes.
     let _ = serde_json::to_writer(&mut *out, error);
     out.extend_from_slice(b"}\n");
@@ -171,10 +185,16 @@ mod tests {
     }
 
     #[test]
-    fn error_with_null_id() {
+    fn error_with_null_or_no_id() {
         let mut out = Vec::new();
-        write_error_response(&mut out, None, &ErrorObject::parse_error("bad"));
+        write_error_response(&mut out, None, UnknownId::Null, &ErrorObject::parse_error("bad"));
         assert_eq!(text(out), json!({"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"bad"}}));
+        let mut out = Vec::new();
+        write_error_response(&mut out, None, UnknownId::Omit, &ErrorObject::parse_error("bad"));
+        assert_eq!(text(out), json!({"jsonrpc":"2.0","error":{"code":-32700,"message":"bad"}}));
+        let mut out = Vec::new();
+        write_error_response(&mut out, Some(&Id::Number(4)), UnknownId::Omit, &ErrorObject::parse_error("bad"));
+        assert_eq!(text(out)["id"], 4);
     }
 
     #[test]

@@ -13,6 +13,9 @@ pub struct SamplingMessage {
     pub role: Role,
     /// A block, or (2025-11-25) several.
     pub content: Value,
+    /// Metadata.
+    #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<JsonObject>,
 }
 
 /// `sampling/createMessage` params.
@@ -62,6 +65,9 @@ pub struct CreateMessageResult {
     /// Why generation stopped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_reason: Option<String>,
+    /// Metadata.
+    #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<JsonObject>,
 }
 
 impl CreateMessageResult {
@@ -125,6 +131,9 @@ pub struct Root {
     /// A name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Metadata.
+    #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<JsonObject>,
 }
 
 /// `roots/list` result.

@@ -84,4 +84,7 @@ impl Completion {
 pub struct CompleteResult {
     /// The values.
     pub completion: Completion,
+    /// Metadata.
+    #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<crate::meta::JsonObject>,
 }

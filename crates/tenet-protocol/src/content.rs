@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use crate::lifecycle::Icon;
 use crate::meta::JsonObject;
+use crate::version::ProtocolVersion;
 
 /// Who a piece of content is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -212,6 +213,30 @@ impl ContentBlock {
         Self::Resource { resource, annotations: None, meta: None }
     }
 
+    /// This block as `version` can carry it. Audio (new in 2025-03-26) and resource links
+    /// (new in 2025-06-18) become text blocks describing them for older versions;
+    /// everything else is unchanged.
+    #[must_use]
+    pub fn for_version(self, version: ProtocolVersion) -> Self {
+        match self {
+            Self::Audio { mime_type, annotations, .. } if version < ProtocolVersion::V2025_03_26 => Self::Text {
+                text: format!("[{mime_type} audio omitted: protocol {version} cannot carry audio]"),
+                annotations,
+                meta: None,
+            },
+            Self::ResourceLink(link) if version < ProtocolVersion::V2025_06_18 => {
+                let ResourceLink { uri, name, title, description, annotations, .. } = *link;
+                let mut text = format!("Resource: {} <{uri}>", title.unwrap_or(name));
+                if let Some(description) = description {
+                    text.push_str(" — ");
+                    text.push_str(&description);
+                }
+                Self::Text { text, annotations, meta: None }
+            }
+            other => other,
+        }
+    }
+
     /// The text, for a text block.
     pub fn as_text(&self) -> Option<&str> {
         match self {
@@ -219,4 +244,12 @@ impl ContentBlock {
             _ => None,
         }
     }
+}
+
+/// Adapts every block of `blocks` to `version` (see [`ContentBlock::for_version`]).
+pub fn content_for_version(blocks: Vec<ContentBlock>, version: ProtocolVersion) -> Vec<ContentBlock> {
+    if version >= ProtocolVersion::V2025_06_18 {
+        return blocks;
+    }
+    blocks.into_iter().map(|b| b.for_version(version)).collect()
 }

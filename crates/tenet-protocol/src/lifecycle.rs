@@ -181,8 +181,9 @@ pub struct InitializeResult {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DiscoverResult {
-    /// Every version this server serves statelessly.
-    pub supported_versions: Vec<ProtocolVersion>,
+    /// Every version this server serves statelessly (strings: a newer server may list
+    /// versions this crate does not know).
+    pub supported_versions: Vec<String>,
     /// What the server can do.
     pub capabilities: ServerCapabilities,
     /// How to use the server, for the model.

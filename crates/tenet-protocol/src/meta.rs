@@ -58,6 +58,9 @@ pub struct RequestMeta {
     /// W3C trace context.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traceparent: Option<String>,
+    /// Every other key, kept as given.
+    #[serde(flatten)]
+    pub other: JsonObject,
 }
 
 impl RequestMeta {

@@ -74,6 +74,9 @@ pub struct ListResourcesResult {
     /// Where the next page starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
+    /// Metadata.
+    #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<JsonObject>,
 }
 
 /// `resources/templates/list` result.
@@ -85,6 +88,9 @@ pub struct ListResourceTemplatesResult {
     /// Where the next page starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
+    /// Metadata.
+    #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<JsonObject>,
 }
 
 /// Params naming one resource: `resources/read`, `subscribe`, `unsubscribe`.
@@ -106,6 +112,9 @@ pub struct ResourceParams {
 pub struct ReadResourceResult {
     /// The contents; one resource URI may yield several parts.
     pub contents: Vec<ResourceContents>,
+    /// Metadata.
+    #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<JsonObject>,
 }
 
 /// `notifications/resources/updated` params.

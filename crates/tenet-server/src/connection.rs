@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use futures_util::StreamExt;
 use futures_util::future::join_all;
-use tenet_jsonrpc::{ErrorObject, Id, Incoming, Message, Notification, Request};
-use tenet_protocol::{CancelledParams, Method};
+use tenet_jsonrpc::{ErrorObject, Id, Incoming, Message, Notification, Request, UnknownId};
+use tenet_protocol::{CancelledParams, Method, ProtocolVersion};
 use tenet_transport::{Frame, JsonLinesCodec, write_lines};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{Semaphore, mpsc};
@@ -107,8 +107,17 @@ struct Conn {
 impl Conn {
     async fn send_error(&self, id: Option<&Id>, error: &ErrorObject) {
         let mut line = Vec::with_capacity(128);
-        tenet_jsonrpc::write_error_response(&mut line, id, error);
+        tenet_jsonrpc::write_error_response(&mut line, id, self.unknown_id(), error);
         let _ = self.out.send(line).await;
+    }
+
+    /// `"id": null` for sessions that negotiated a version before 2025-11-25 (JSON-RPC
+    /// 2.0); otherwise no `id` member, as MCP's schema has it since 2025-11-25.
+    fn unknown_id(&self) -> UnknownId {
+        match self.session.negotiated() {
+            Some(n) if n.version < ProtocolVersion::V2025_11_25 => UnknownId::Null,
+            _ => UnknownId::Omit,
+        }
     }
 
     fn link(&self, cancel: CancellationToken) -> Link {
@@ -172,13 +181,14 @@ impl Conn {
         let Ok(permit) = self.limit.clone().acquire_owned().await else { return };
         let server = self.server.clone();
         let link = self.link(cancel.clone());
+        let routed = server.route(&request, &link);
         let in_flight = self.in_flight.clone();
         self.tracker.spawn(async move {
             let id = request.id.clone();
             let line = tokio::select! {
                 biased;
                 () = cancel.cancelled() => None,
-                line = server.handle_request(request, &link) => Some(line),
+                line = server.respond(request, routed, &link) => Some(line),
             };
             in_flight.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
             if let Some(line) = line.filter(|_| !cancel.is_cancelled()) {
@@ -230,7 +240,12 @@ impl Conn {
             match entry {
                 Err(rejection) => {
                     let mut line = Vec::new();
-                    tenet_jsonrpc::write_error_response(&mut line, rejection.id.as_ref(), &rejection.error);
+                    tenet_jsonrpc::write_error_response(
+                        &mut line,
+                        rejection.id.as_ref(),
+                        self.unknown_id(),
+                        &rejection.error,
+                    );
                     lines.push(line);
                 }
                 Ok(Message::Request(request)) => requests.push(request),
@@ -239,8 +254,9 @@ impl Conn {
         }
         let server = self.server.clone();
         let link = self.link(CancellationToken::new());
+        let routed: Vec<_> = requests.into_iter().map(|r| (server.route(&r, &link), r)).collect();
         self.tracker.spawn(async move {
-            lines.extend(join_all(requests.into_iter().map(|r| server.handle_request(r, &link))).await);
+            lines.extend(join_all(routed.into_iter().map(|(routed, r)| server.respond(r, routed, &link))).await);
             if !lines.is_empty() {
                 let mut batch = Vec::with_capacity(lines.iter().map(Vec::len).sum::<usize>() + 2);
                 batch.push(b'[');

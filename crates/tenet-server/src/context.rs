@@ -151,7 +151,7 @@ impl Context {
             }
             *last = Some(progress);
         }
-        let params = ProgressParams { progress_token: token.clone(), progress, total, message };
+        let params = ProgressParams { progress_token: token.clone(), progress, total, message, meta: None };
         self.notify(Method::Progress, &params).await;
     }
 
@@ -166,7 +166,7 @@ impl Context {
         if !self.logs(level) {
             return;
         }
-        let params = LoggingMessageParams { level, logger: None, data: data.into() };
+        let params = LoggingMessageParams { level, logger: None, data: data.into(), meta: None };
         self.notify(Method::Message, &params).await;
     }
 

@@ -83,7 +83,7 @@ impl From<ToolError> for ErrorObject {
 }
 
 /// Why a [`crate::Server`] could not be built.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum BuildError {
     /// A tool's input or output schema is not a valid JSON Schema.
     #[error("tool {tool}: invalid {which} schema: {reason}")]

@@ -11,7 +11,7 @@ use tenet_protocol::{
     AcknowledgedParams, CallToolParams, CallToolResult, CompleteParams, CompleteResult, Completion, CreateTaskResult,
     Era, GetPromptParams, JsonObject, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
     ListTasksResult, ListToolsResult, ListenParams, Method, PaginatedParams, ProtocolVersion, Reference,
-    ResourceParams, SubscriptionFilter, TaskIdParams,
+    ResourceParams, SubscriptionFilter, TaskIdParams, content_for_version,
 };
 use tokio::sync::broadcast::error::RecvError;
 
@@ -38,6 +38,7 @@ impl Server {
             Ok((items, next_cursor)) => Reply::cacheable(&ListToolsResult {
                 tools: items.iter().map(|(_, t)| t.tool.clone()).collect(),
                 next_cursor,
+                meta: None,
             }),
             Err(e) => e.into(),
         }
@@ -112,7 +113,10 @@ impl Server {
         }
         let ctx = self.context(route, id, link, inputs);
         match self.run_tool(&tool, ctx, arguments).await {
-            Ok(result) => Reply::ok(&result),
+            Ok(mut result) => {
+                result.content = content_for_version(result.content, route.version);
+                Reply::ok(&result)
+            }
             Err(ToolError::Failed(message)) => Reply::ok(&CallToolResult::error(message)),
             Err(error) => tool_error_reply(error),
         }
@@ -188,7 +192,9 @@ impl Server {
             };
             let tasks = store.list();
             return match page(&tasks, cursor.cursor.as_deref(), self.shared.config.page_size) {
-                Ok((items, next_cursor)) => Reply::ok(&ListTasksResult { tasks: items.to_vec(), next_cursor }),
+                Ok((items, next_cursor)) => {
+                    Reply::ok(&ListTasksResult { tasks: items.to_vec(), next_cursor, meta: None })
+                }
                 Err(e) => e.into(),
             };
         }
@@ -201,6 +207,7 @@ impl Server {
             Method::TasksCancel => store.cancel(&p.task_id).map(|t| Reply::ok(&t)),
             _ => match store.result(&p.task_id).await {
                 Ok(Ok(mut result)) => {
+                    result.content = content_for_version(result.content, route_version(session));
                     let meta = result.meta.get_or_insert_with(JsonObject::new);
                     meta.insert(tenet_protocol::RELATED_TASK_KEY.into(), json!({ "taskId": p.task_id }));
                     Ok(Reply::ok(&result))
@@ -221,6 +228,7 @@ impl Server {
             Ok((items, next_cursor)) => Reply::cacheable(&ListPromptsResult {
                 prompts: items.iter().map(|(_, p)| p.prompt.clone()).collect(),
                 next_cursor,
+                meta: None,
             }),
             Err(e) => e.into(),
         }
@@ -245,7 +253,12 @@ impl Server {
         };
         let ctx = self.context(route, id, link, inputs);
         match AssertUnwindSafe((prompt.get)(PromptRequest { ctx, arguments })).catch_unwind().await {
-            Ok(Ok(result)) => Reply::ok(&result),
+            Ok(Ok(mut result)) => {
+                for message in &mut result.messages {
+                    message.content = message.content.clone().for_version(route.version);
+                }
+                Reply::ok(&result)
+            }
             Ok(Err(e)) => tool_error_reply(e),
             Err(panic) => ErrorObject::internal(format!("prompt {} failed: {}", p.name, panic_message(&panic))).into(),
         }
@@ -261,6 +274,7 @@ impl Server {
             Ok((items, next_cursor)) => Reply::cacheable(&ListResourcesResult {
                 resources: items.iter().map(|(_, r)| r.resource.clone()).collect(),
                 next_cursor,
+                meta: None,
             }),
             Err(e) => e.into(),
         }
@@ -276,6 +290,7 @@ impl Server {
             Ok((items, next_cursor)) => Reply::cacheable(&ListResourceTemplatesResult {
                 resource_templates: items.iter().map(|(_, t)| t.def.template.clone()).collect(),
                 next_cursor,
+                meta: None,
             }),
             Err(e) => e.into(),
         }
@@ -305,7 +320,7 @@ impl Server {
         };
         let ctx = self.context(route, id, link, inputs);
         match AssertUnwindSafe(handler(ReadRequest { ctx, uri: p.uri.clone(), vars })).catch_unwind().await {
-            Ok(Ok(Some(contents))) => Reply::cacheable(&tenet_protocol::ReadResourceResult { contents }),
+            Ok(Ok(Some(contents))) => Reply::cacheable(&tenet_protocol::ReadResourceResult { contents, meta: None }),
             Ok(Ok(None)) => self.resource_not_found(route, &p.uri),
             Ok(Err(e)) => tool_error_reply(e),
             Err(panic) => ErrorObject::internal(format!("reading {} failed: {}", p.uri, panic_message(&panic))).into(),
@@ -360,7 +375,7 @@ impl Server {
             }
             None => Vec::new(),
         };
-        Reply::ok(&CompleteResult { completion: Completion::from_values(values) })
+        Reply::ok(&CompleteResult { completion: Completion::from_values(values), meta: None })
     }
 
     /// `subscriptions/listen`: acknowledge, then forward the events asked for, each
@@ -446,6 +461,10 @@ pub fn legacy_notification(session: &Session, event: &ServerEvent) -> Option<Vec
     let mut line = Vec::with_capacity(64);
     tenet_jsonrpc::write_notification(&mut line, method.name(), &json!({}));
     Some(line)
+}
+
+fn route_version(session: &Session) -> ProtocolVersion {
+    session.negotiated().map_or(ProtocolVersion::LATEST_LEGACY, |n| n.version)
 }
 
 fn tool_error_reply(error: ToolError) -> Reply {

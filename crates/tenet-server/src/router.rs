@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
-use tenet_jsonrpc::{ErrorCode, ErrorObject, Id, RawJson, Request};
+use tenet_jsonrpc::{ErrorCode, ErrorObject, Id, RawJson, Request, UnknownId};
 use tenet_protocol::{
     ClientCapabilities, DiscoverResult, Era, InitializeParams, InitializeResult, LoggingLevel, MetaProbe, Method,
     ProtocolVersion, RequestMeta,
@@ -72,6 +72,9 @@ pub(crate) struct Route {
     pub meta: RequestMeta,
 }
 
+/// A routed request, or the error it earned (and whether to answer in the stateless era).
+pub(crate) type Routed = Result<Route, (bool, ErrorObject)>;
+
 /// Parses `params` into `T`; absent params parse as `{}`.
 pub(crate) fn params<T: DeserializeOwned>(raw: Option<&RawJson>) -> Result<T, ErrorObject> {
     serde_json::from_str(raw.map_or("{}", RawJson::get))
@@ -88,7 +91,15 @@ pub fn unsupported_version(requested: &str) -> ErrorObject {
 impl Server {
     /// Serves one request and returns the encoded response line.
     pub async fn handle_request(&self, request: Request, link: &Link) -> Vec<u8> {
-        let (stateless, reply) = match self.route(&request, link) {
+        let routed = self.route(&request, link);
+        self.respond(request, routed, link).await
+    }
+
+    /// Serves a request already routed. Transports route in the order requests are
+    /// read (so a request read before `initialize` is refused even if it runs after),
+    /// then respond concurrently.
+    pub(crate) async fn respond(&self, request: Request, routed: Routed, link: &Link) -> Vec<u8> {
+        let (stateless, reply) = match routed {
             Ok(route) => {
                 let stateless = route.version.era() == Era::Stateless;
                 (stateless, self.dispatch(route, &request, link).await)
@@ -99,7 +110,7 @@ impl Server {
     }
 
     /// Works out the era, version and client capabilities of a request.
-    pub(crate) fn route(&self, request: &Request, link: &Link) -> Result<Route, (bool, ErrorObject)> {
+    pub(crate) fn route(&self, request: &Request, link: &Link) -> Routed {
         let method = Method::from_name(&request.method);
         let raw = request.params.as_deref();
         if raw.is_some_and(|p| p.get().starts_with('[')) {
@@ -252,7 +263,7 @@ impl Server {
         let mut meta = tenet_protocol::JsonObject::new();
         meta.insert(tenet_protocol::SERVER_INFO_KEY.into(), json!(self.shared.info));
         Reply::cacheable(&DiscoverResult {
-            supported_versions: ProtocolVersion::stateless().collect(),
+            supported_versions: ProtocolVersion::stateless().map(|v| v.as_str().to_owned()).collect(),
             capabilities: self.shared.capabilities.clone(),
             instructions: self.shared.instructions.clone(),
             meta: Some(meta),
@@ -274,7 +285,7 @@ impl Server {
     pub(crate) fn encode(&self, id: &Id, stateless: bool, reply: Reply) -> Vec<u8> {
         let mut out = Vec::with_capacity(256);
         match reply {
-            Reply::Err(e) => tenet_jsonrpc::write_error_response(&mut out, Some(id), &e),
+            Reply::Err(e) => tenet_jsonrpc::write_error_response(&mut out, Some(id), UnknownId::Omit, &e),
             Reply::Ok { body, .. } if !stateless => tenet_jsonrpc::write_result_response(&mut out, id, &body, &[]),
             Reply::Ok { body, cacheable } => {
                 let ttl;

@@ -1,6 +1,7 @@
 //! Tool definitions: metadata, a handler, and the schemas its arguments are checked
 //! against before the handler runs.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use jsonschema::Validator;
@@ -162,37 +163,60 @@ impl ToolDef {
         &self.tool
     }
 
-    pub(crate) fn compile(self) -> Result<CompiledTool, BuildError> {
-        let name = self.tool.name.clone();
+    /// Checks the tool's shape and, when `eager`, compiles its schemas now; otherwise
+    /// they compile on first use (see [`crate::ServerBuilder::compile_schemas_lazily`]).
+    pub(crate) fn compile(self, eager: bool) -> Result<CompiledTool, BuildError> {
         if self.tool.input_schema.get("type").and_then(Value::as_str) != Some("object") {
-            return Err(BuildError::NotAnObjectSchema(name));
+            return Err(BuildError::NotAnObjectSchema(self.tool.name));
         }
-        let compile = |schema: &Value, which| {
-            jsonschema::validator_for(schema).map_err(|e| BuildError::InvalidSchema {
-                tool: name.clone(),
-                which,
-                reason: e.to_string(),
-            })
-        };
-        let input = compile(&self.tool.input_schema, "input")?;
-        let output = match &self.tool.output_schema {
-            Some(schema) => Some(compile(schema, "output")?),
-            None => None,
-        };
-        Ok(CompiledTool { tool: self.tool, handler: self.handler, input, output, timeout: self.timeout })
+        let compiled =
+            CompiledTool { tool: self.tool, handler: self.handler, timeout: self.timeout, schemas: OnceLock::new() };
+        if eager {
+            compiled.prepare()?;
+        }
+        Ok(compiled)
     }
 }
 
-/// A registered tool with its schemas compiled.
+/// A registered tool; its schemas are compiled once, at registration or first use.
 pub(crate) struct CompiledTool {
     pub tool: Tool,
     pub handler: ErasedHandler,
-    pub input: Validator,
-    pub output: Option<Validator>,
     pub timeout: Option<Duration>,
+    schemas: OnceLock<Result<Schemas, BuildError>>,
+}
+
+struct Schemas {
+    input: Validator,
+    output: Option<Validator>,
 }
 
 impl CompiledTool {
+    /// Compiles the schemas if that has not happened yet.
+    pub fn prepare(&self) -> Result<(), BuildError> {
+        match self.schemas() {
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.clone()),
+        }
+    }
+
+    fn schemas(&self) -> Result<&Schemas, &BuildError> {
+        self.schemas
+            .get_or_init(|| {
+                let compile = |schema: &Value, which| {
+                    jsonschema::validator_for(schema).map_err(|e| BuildError::InvalidSchema {
+                        tool: self.tool.name.clone(),
+                        which,
+                        reason: e.to_string(),
+                    })
+                };
+                let input = compile(&self.tool.input_schema, "input")?;
+                let output = self.tool.output_schema.as_ref().map(|s| compile(s, "output")).transpose()?;
+                Ok(Schemas { input, output })
+            })
+            .as_ref()
+    }
+
     /// The tool's declared task support.
     pub fn task_support(&self) -> TaskSupport {
         match self.tool.execution.as_ref().and_then(|e| e.task_support.as_deref()) {
@@ -204,15 +228,16 @@ impl CompiledTool {
 
     /// Checks arguments against the input schema; the error names every failing field.
     pub fn check_arguments(&self, arguments: &Value) -> Result<(), String> {
-        if self.input.is_valid(arguments) {
+        let input = &self.schemas().map_err(ToString::to_string)?.input;
+        if input.is_valid(arguments) {
             return Ok(());
         }
-        Err(describe_errors(&format!("Invalid arguments for tool {}", self.tool.name), &self.input, arguments))
+        Err(describe_errors(&format!("Invalid arguments for tool {}", self.tool.name), input, arguments))
     }
 
     /// Checks structured output against the output schema.
     pub fn check_output(&self, result: &CallToolResult) -> Result<(), String> {
-        let Some(output) = &self.output else { return Ok(()) };
+        let Some(output) = &self.schemas().map_err(ToString::to_string)?.output else { return Ok(()) };
         let Some(structured) = &result.structured_content else {
             if result.is_error == Some(true) {
                 return Ok(());

@@ -330,7 +330,7 @@ async fn listen_acknowledges_first_and_tags_every_notification() {
     assert_eq!(ack["params"]["notifications"]["toolsListChanged"], true);
     // A prompt change was not asked for; a tool change was.
     server.add_prompt(tenet_server::PromptDef::new("p", |_r: tenet_server::PromptRequest| async {
-        Ok(tenet_protocol::GetPromptResult { description: None, messages: vec![] })
+        Ok(tenet_protocol::GetPromptResult::default())
     }));
     server.add_tool(ToolDef::new("extra", greet).description("Added later")).unwrap();
     let changed = c.next().await;

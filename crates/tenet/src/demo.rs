@@ -76,6 +76,7 @@ pub fn server(config: ServerConfig) -> Result<Server, BuildError> {
         meta: None,
     };
     Server::builder("tenet", env!("CARGO_PKG_VERSION"))
+        .compile_schemas_lazily()
         .title("Tenet")
         .instructions(
             "Tenet demo tools: `echo` returns its text, `add` adds two numbers, `countdown` reports progress.",
@@ -93,8 +94,8 @@ pub fn server(config: ServerConfig) -> Result<Server, BuildError> {
             PromptDef::new("greet", |req: tenet_server::PromptRequest| async move {
                 let name = req.arguments.get("name").cloned().unwrap_or_default();
                 Ok(GetPromptResult {
-                    description: None,
                     messages: vec![PromptMessage::user(format!("Say hello to {name}."))],
+                    ..Default::default()
                 })
             })
             .description("Greet someone by name.")
