@@ -16,14 +16,16 @@
 //! Also: unknown members (at the top and nested) must not break parsing, and a `_meta`
 //! the schema declares must survive our types like any other member.
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use jsonschema::error::ValidationErrorKind;
-use jsonschema::{ValidationError, Validator};
+use jsonschema::Validator;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+use support::{compile_definition, describe};
 use tenet_protocol::jsonrpc::ErrorObject;
 use tenet_protocol::{
     AcknowledgedParams, CallToolParams, CallToolResult, CancelledParams, ClientCapabilities, CompleteParams,
@@ -90,45 +92,6 @@ fn definitions(document: &Value) -> &Map<String, Value> {
         .or_else(|| document.get("definitions"))
         .and_then(Value::as_object)
         .expect("a schema document with $defs or definitions")
-}
-
-/// Compiles a validator for one definition: the whole schema document is the root (so
-/// every `$ref` inside it resolves, and its `$schema` picks the draft), and the root's
-/// own assertion is just `{"$ref": "#/$defs/Name"}` (`#/definitions/Name` in draft-07).
-fn compile_definition(document: &Value, name: &str) -> Validator {
-    let mut root = document.clone();
-    let key = if root.get("$defs").is_some() { "$defs" } else { "definitions" };
-    let object = root.as_object_mut().expect("the schema document is an object");
-    object.insert("$ref".into(), Value::String(format!("#/{key}/{name}")));
-    jsonschema::validator_for(&root).unwrap_or_else(|e| panic!("cannot compile {name}: {e}"))
-}
-
-/// One validation error as a line: the JSON pointer, then the complaint (with the
-/// branches of a failed `anyOf`/`oneOf`, which otherwise say nothing useful).
-fn describe(error: &ValidationError<'_>) -> String {
-    let pointer = error.instance_path().to_string();
-    let pointer = if pointer.is_empty() { "(root)".to_owned() } else { pointer };
-    let branches = match error.kind() {
-        ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => context
-            .iter()
-            .enumerate()
-            .map(|(i, errors)| {
-                let inner: Vec<String> = errors.iter().take(3).map(|e| short(&describe(e), 160)).collect();
-                format!("[branch {i}: {}]", inner.join("; "))
-            })
-            .collect::<Vec<_>>()
-            .join(" "),
-        _ => String::new(),
-    };
-    format!("{pointer}: {} {branches}", short(&error.to_string(), 200)).trim_end().to_owned()
-}
-
-fn short(text: &str, limit: usize) -> String {
-    if text.chars().count() <= limit {
-        return text.to_owned();
-    }
-    let cut: String = text.chars().take(limit).collect();
-    format!("{cut}…")
 }
 
 // ---------------------------------------------------------------------------------------

@@ -221,6 +221,18 @@ impl Context {
         self.ask(key, Method::RootsList, serde_json::json!({})).await
     }
 
+    /// Pings the client (legacy era only: 2026-07-28 has no server → client requests).
+    ///
+    /// # Errors
+    /// When the client does not answer in time, answers with an error, or the request
+    /// is stateless.
+    pub async fn ping(&self) -> Result<(), ToolError> {
+        if self.era() == Era::Stateless {
+            return Err(ToolError::msg("ping does not exist in protocol 2026-07-28"));
+        }
+        self.legacy_request(Method::Ping, serde_json::json!({})).await.map(drop)
+    }
+
     /// Asks several things at once. In 2026-07-28 they go out in one input-required
     /// result; in the legacy era they are sent one after another. Answers come back in
     /// the order asked, as JSON. Capabilities are not checked here.

@@ -28,20 +28,54 @@ use crate::session::Session;
 use crate::tool::{CompiledTool, TaskSupport};
 
 impl Server {
-    pub(crate) fn list_tools(&self, raw: Option<&RawJson>) -> Reply {
+    /// One page of a list method's items: `cursor` from the params, `build` makes the
+    /// result from the page and the next cursor.
+    fn list<T, R: serde::Serialize>(
+        &self,
+        raw: Option<&RawJson>,
+        items: &[T],
+        build: impl FnOnce(&[T], Option<String>) -> R,
+    ) -> Reply {
         let cursor: PaginatedParams = match params(raw) {
             Ok(p) => p,
             Err(e) => return e.into(),
         };
-        let tools = self.shared.tools.snapshot();
-        match page(&tools.items, cursor.cursor.as_deref(), self.shared.config.page_size) {
-            Ok((items, next_cursor)) => Reply::cacheable(&ListToolsResult {
-                tools: items.iter().map(|(_, t)| t.tool.clone()).collect(),
-                next_cursor,
-                meta: None,
-            }),
+        match page(items, cursor.cursor.as_deref(), self.shared.config.page_size) {
+            Ok((items, next_cursor)) => Reply::cacheable(&build(items, next_cursor)),
             Err(e) => e.into(),
         }
+    }
+
+    pub(crate) fn list_tools(&self, raw: Option<&RawJson>) -> Reply {
+        self.list(raw, &self.shared.tools.snapshot().items, |items, next_cursor| ListToolsResult {
+            tools: items.iter().map(|(_, t)| t.tool.clone()).collect(),
+            next_cursor,
+            meta: None,
+        })
+    }
+
+    pub(crate) fn list_prompts(&self, raw: Option<&RawJson>) -> Reply {
+        self.list(raw, &self.shared.prompts.snapshot().items, |items, next_cursor| ListPromptsResult {
+            prompts: items.iter().map(|(_, p)| p.prompt.clone()).collect(),
+            next_cursor,
+            meta: None,
+        })
+    }
+
+    pub(crate) fn list_resources(&self, raw: Option<&RawJson>) -> Reply {
+        self.list(raw, &self.shared.resources.snapshot().items, |items, next_cursor| ListResourcesResult {
+            resources: items.iter().map(|(_, r)| r.resource.clone()).collect(),
+            next_cursor,
+            meta: None,
+        })
+    }
+
+    pub(crate) fn list_templates(&self, raw: Option<&RawJson>) -> Reply {
+        self.list(raw, &self.shared.templates.snapshot().items, |items, next_cursor| ListResourceTemplatesResult {
+            resource_templates: items.iter().map(|(_, t)| t.def.template.clone()).collect(),
+            next_cursor,
+            meta: None,
+        })
     }
 
     /// Sets up MRTR for a request that may ask for input (2026-07-28 only).
@@ -218,22 +252,6 @@ impl Server {
         outcome.unwrap_or_else(Reply::Err)
     }
 
-    pub(crate) fn list_prompts(&self, raw: Option<&RawJson>) -> Reply {
-        let cursor: PaginatedParams = match params(raw) {
-            Ok(p) => p,
-            Err(e) => return e.into(),
-        };
-        let prompts = self.shared.prompts.snapshot();
-        match page(&prompts.items, cursor.cursor.as_deref(), self.shared.config.page_size) {
-            Ok((items, next_cursor)) => Reply::cacheable(&ListPromptsResult {
-                prompts: items.iter().map(|(_, p)| p.prompt.clone()).collect(),
-                next_cursor,
-                meta: None,
-            }),
-            Err(e) => e.into(),
-        }
-    }
-
     pub(crate) async fn get_prompt(&self, route: &Route, id: &Id, raw: Option<&RawJson>, link: &Link) -> Reply {
         let p: GetPromptParams = match params(raw) {
             Ok(p) => p,
@@ -261,38 +279,6 @@ impl Server {
             }
             Ok(Err(e)) => tool_error_reply(e),
             Err(panic) => ErrorObject::internal(format!("prompt {} failed: {}", p.name, panic_message(&panic))).into(),
-        }
-    }
-
-    pub(crate) fn list_resources(&self, raw: Option<&RawJson>) -> Reply {
-        let cursor: PaginatedParams = match params(raw) {
-            Ok(p) => p,
-            Err(e) => return e.into(),
-        };
-        let resources = self.shared.resources.snapshot();
-        match page(&resources.items, cursor.cursor.as_deref(), self.shared.config.page_size) {
-            Ok((items, next_cursor)) => Reply::cacheable(&ListResourcesResult {
-                resources: items.iter().map(|(_, r)| r.resource.clone()).collect(),
-                next_cursor,
-                meta: None,
-            }),
-            Err(e) => e.into(),
-        }
-    }
-
-    pub(crate) fn list_templates(&self, raw: Option<&RawJson>) -> Reply {
-        let cursor: PaginatedParams = match params(raw) {
-            Ok(p) => p,
-            Err(e) => return e.into(),
-        };
-        let templates = self.shared.templates.snapshot();
-        match page(&templates.items, cursor.cursor.as_deref(), self.shared.config.page_size) {
-            Ok((items, next_cursor)) => Reply::cacheable(&ListResourceTemplatesResult {
-                resource_templates: items.iter().map(|(_, t)| t.def.template.clone()).collect(),
-                next_cursor,
-                meta: None,
-            }),
-            Err(e) => e.into(),
         }
     }
 

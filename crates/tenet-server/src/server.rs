@@ -231,6 +231,20 @@ impl ServerBuilder {
         self
     }
 
+    /// Icons for clients to show (2025-11-25).
+    #[must_use]
+    pub fn icons(mut self, icons: Vec<tenet_protocol::Icon>) -> Self {
+        self.info.icons = Some(icons);
+        self
+    }
+
+    /// The server's home page.
+    #[must_use]
+    pub fn website(mut self, url: impl Into<String>) -> Self {
+        self.info.website_url = Some(url.into());
+        self
+    }
+
     /// Adds a tool.
     #[must_use]
     pub fn tool(mut self, tool: ToolDef) -> Self {

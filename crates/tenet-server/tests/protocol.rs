@@ -61,6 +61,11 @@ async fn two_rounds(ctx: Context) -> Result<String, ToolError> {
     Ok(format!("{:?}/{:?}", first.action, second.action))
 }
 
+async fn ping_client(ctx: Context) -> Result<String, ToolError> {
+    ctx.ping().await?;
+    Ok("pong".into())
+}
+
 async fn log_twice(ctx: Context) -> String {
     ctx.log(tenet_protocol::LoggingLevel::Info, "info line").await;
     ctx.log(tenet_protocol::LoggingLevel::Error, "error line").await;
@@ -85,6 +90,7 @@ fn server() -> Server {
         .tool(ToolDef::new("ask_name", ask_name).description("Asks the user"))
         .tool(ToolDef::new("two_rounds", two_rounds).description("Asks twice"))
         .tool(ToolDef::new("log_twice", log_twice).description("Logs"))
+        .tool(ToolDef::new("ping_client", ping_client).description("Pings the client"))
         .tool(ToolDef::new("background", greet).description("Runs as a task").task_support(TaskSupport::Optional))
         .template(TemplateDef::new(template, |req: tenet_server::ReadRequest| async move {
             let id = req.vars.get("id").cloned().unwrap_or_default();
@@ -118,7 +124,7 @@ async fn legacy_lifecycle_gates_everything_but_ping() {
     let again = c.initialize("2025-06-18", json!({})).await;
     assert_eq!(again["error"]["code"], -32600);
     let tools = c.call(3, "tools/list", json!({})).await;
-    assert_eq!(tools["result"]["tools"].as_array().unwrap().len(), 7);
+    assert_eq!(tools["result"]["tools"].as_array().unwrap().len(), 8);
     assert!(tools["result"].get("ttlMs").is_none(), "legacy results carry no 2026 members");
     // A method that only exists in the stateless era is -32602 without modern _meta.
     assert_eq!(c.call(4, "server/discover", json!({})).await["error"]["code"], -32602);
@@ -286,6 +292,20 @@ async fn legacy_elicitation_is_a_real_request_to_the_client() {
     c.send(&json!({"jsonrpc": "2.0", "id": request["id"], "result": answer})).await;
     let done = c.response(&json!(1)).await;
     assert_eq!(text(&done), "hello Grace");
+    c.finish().await;
+}
+
+#[tokio::test]
+async fn legacy_servers_can_ping_the_client_and_stateless_ones_cannot() {
+    let mut c = Client::start(server());
+    c.initialize("2025-11-25", json!({})).await;
+    c.send(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "ping_client"}})).await;
+    let ping = c.next().await;
+    assert_eq!(ping["method"], "ping", "{ping}");
+    c.send(&json!({"jsonrpc": "2.0", "id": ping["id"], "result": {}})).await;
+    assert_eq!(text(&c.response(&json!(1)).await), "pong");
+    let modern = c.modern(2, "tools/call", json!({"name": "ping_client"}), json!({})).await;
+    assert_eq!(modern["result"]["isError"], true);
     c.finish().await;
 }
 

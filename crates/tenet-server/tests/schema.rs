@@ -12,15 +12,18 @@
 //!
 //! Each test collects every failure before it fails, so one run lists them all.
 
+#[path = "../../tenet-protocol/tests/support/mod.rs"]
+mod support;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use jsonschema::error::ValidationErrorKind;
-use jsonschema::{ValidationError, Validator};
+use jsonschema::Validator;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+use support::{compile_definition, describe};
 use tenet_protocol::{
     Annotations, BlobResourceContents, ContentBlock, ElicitAction, ElicitParams, GetPromptResult, Icon, LoggingLevel,
     PromptMessage, Resource, ResourceContents, ResourceLink, ResourceTemplate, Role, TextResourceContents,
@@ -96,45 +99,6 @@ impl Schema {
         }
         self.validators[name].iter_errors(instance).map(|e| describe(&e)).collect()
     }
-}
-
-/// Compiles a validator for one definition: the whole schema document is the root (so
-/// every `$ref` inside it resolves, and its `$schema` picks the draft), and the root's
-/// own assertion is just `{"$ref": "#/$defs/Name"}` (`#/definitions/Name` in draft-07).
-fn compile_definition(document: &Value, name: &str) -> Validator {
-    let mut root = document.clone();
-    let key = if root.get("$defs").is_some() { "$defs" } else { "definitions" };
-    let object = root.as_object_mut().expect("the schema document is an object");
-    object.insert("$ref".into(), Value::String(format!("#/{key}/{name}")));
-    jsonschema::validator_for(&root).unwrap_or_else(|e| panic!("cannot compile {name}: {e}"))
-}
-
-/// One validation error as a line: the JSON pointer, then the complaint (with the
-/// branches of a failed `anyOf`/`oneOf`, which otherwise say nothing useful).
-fn describe(error: &ValidationError<'_>) -> String {
-    let pointer = error.instance_path().to_string();
-    let pointer = if pointer.is_empty() { "(root)".to_owned() } else { pointer };
-    let branches = match error.kind() {
-        ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => context
-            .iter()
-            .enumerate()
-            .map(|(i, errors)| {
-                let inner: Vec<String> = errors.iter().take(3).map(|e| short(&describe(e), 160)).collect();
-                format!("[branch {i}: {}]", inner.join("; "))
-            })
-            .collect::<Vec<_>>()
-            .join(" "),
-        _ => String::new(),
-    };
-    format!("{pointer}: {} {branches}", short(&error.to_string(), 200)).trim_end().to_owned()
-}
-
-fn short(text: &str, limit: usize) -> String {
-    if text.chars().count() <= limit {
-        return text.to_owned();
-    }
-    let cut: String = text.chars().take(limit).collect();
-    format!("{cut}…")
 }
 
 /// Validates what the server sent against one version's schema, collecting failures.
