@@ -1,0 +1,38 @@
+//! Embeds the built-in corpus (`corpus/` at the workspace root) into the crate.
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+fn main() {
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let corpus = manifest.join("../../corpus");
+    println!("cargo:rerun-if-changed={}", corpus.display());
+    let mut files = Vec::new();
+    collect(&corpus, &corpus, &mut files);
+    files.sort();
+    let mut out = String::from(
+        "/// The built-in corpus: (path relative to the corpus root, contents).\npub static BUILTIN: &[(&str, &str)] = &[\n",
+    );
+    for (relative, absolute) in &files {
+        println!("cargo:rerun-if-changed={}", absolute.display());
+        let _ = writeln!(out, "    ({relative:?}, include_str!({:?})),", absolute.display().to_string());
+    }
+    out.push_str("];\n");
+    let dest = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("builtin_corpus.rs");
+    std::fs::write(dest, out).expect("write the corpus table");
+}
+
+fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            println!("cargo:rerun-if-changed={}", path.display());
+            collect(root, &path, files);
+        } else if path.extension().is_some_and(|e| e == "md") {
+            let relative = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+            let absolute = path.canonicalize().unwrap_or(path);
+            files.push((relative, absolute));
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! The knowledge base: documents from several roots, merged with precedence.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::document::{Document, Source, Warning};
+use crate::search::{Hit, Query, SearchIndex};
+
+/// Where documents are loaded from. Later roots override earlier ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Root {
+    /// The corpus compiled into the binary.
+    Builtin,
+    /// A directory of `<language>/<domain>.md` files.
+    Dir(PathBuf),
+}
+
+impl Root {
+    /// How provenance names this root.
+    pub fn label(&self) -> String {
+        match self {
+            Root::Builtin => "builtin".into(),
+            Root::Dir(path) => path.display().to_string(),
+        }
+    }
+}
+
+/// Why a knowledge base could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// A root directory cannot be read.
+    #[error("cannot read root {path}: {source}")]
+    Root {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The search index could not be built.
+    #[error("cannot build the search index: {0}")]
+    Index(String),
+}
+
+/// Counts and dates for one (language, domain) key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyInfo {
+    /// The language.
+    pub language: String,
+    /// The domain.
+    pub domain: String,
+    /// How many documents it holds.
+    pub documents: usize,
+    /// The newest `updatedAt` among them.
+    pub updated_at: Option<String>,
+    /// The titles.
+    pub titles: Vec<String>,
+}
+
+/// Loaded documents, their taxonomy and their search index. Immutable: reloading
+/// builds a new one.
+pub struct KnowledgeBase {
+    docs: Vec<Arc<Document>>,
+    by_key: BTreeMap<(String, String), Vec<usize>>,
+    index: SearchIndex,
+    warnings: Vec<Warning>,
+    loaded_at: SystemTime,
+    roots: Vec<Root>,
+}
+
+impl std::fmt::Debug for KnowledgeBase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KnowledgeBase").field("documents", &self.docs.len()).field("roots", &self.roots).finish()
+    }
+}
+
+impl KnowledgeBase {
+    /// Loads `roots` in order: for each (language, domain) key, the last root that has
+    /// documents for it supplies all of that key's documents.
+    ///
+    /// # Errors
+    /// A root directory that cannot be read, or an index that cannot be built.
+    pub fn load(roots: &[Root]) -> Result<Self, LoadError> {
+        let mut warnings = Vec::new();
+        let mut keyed: BTreeMap<(String, String), Vec<Document>> = BTreeMap::new();
+        for root in roots {
+            let mut found: BTreeMap<(String, String), Vec<Document>> = BTreeMap::new();
+            for (path, text) in read_root(root)? {
+                let source = Source { root: root.label(), path };
+                if let Some(doc) = Document::parse(&text, source, &mut warnings) {
+                    found.entry((doc.language.clone(), doc.domain.clone())).or_default().push(doc);
+                }
+            }
+            // A later root replaces whole keys.
+            keyed.extend(found);
+        }
+        let mut docs = Vec::new();
+        let mut by_key = BTreeMap::new();
+        for (key, mut group) in keyed {
+            // The main document (no topic) first, then topics by name.
+            group.sort_by(|a, b| a.topic.cmp(&b.topic).then_with(|| a.source.path.cmp(&b.source.path)));
+            let mut indexes = Vec::with_capacity(group.len());
+            for doc in group {
+                indexes.push(docs.len());
+                docs.push(Arc::new(doc));
+            }
+            by_key.insert(key, indexes);
+        }
+        let index = SearchIndex::build(&docs).map_err(LoadError::Index)?;
+        Ok(Self { docs, by_key, index, warnings, loaded_at: SystemTime::now(), roots: roots.to_vec() })
+    }
+
+    /// Every document, grouped by key.
+    pub fn documents(&self) -> &[Arc<Document>] {
+        &self.docs
+    }
+
+    /// What loading had to say.
+    pub fn warnings(&self) -> &[Warning] {
+        &self.warnings
+    }
+
+    /// When the base was loaded.
+    pub fn loaded_at(&self) -> SystemTime {
+        self.loaded_at
+    }
+
+    /// The roots, in precedence order.
+    pub fn roots(&self) -> &[Root] {
+        &self.roots
+    }
+
+    /// The documents of one key.
+    pub fn key(&self, language: &str, domain: &str) -> Vec<&Arc<Document>> {
+        self.by_key
+            .get(&(language.to_owned(), domain.to_owned()))
+            .map(|ids| ids.iter().map(|&i| &self.docs[i]).collect())
+            .unwrap_or_default()
+    }
+
+    /// The standard for `language` in `domain`: the language-neutral (`all`) documents
+    /// first, then the language's own.
+    pub fn standard(&self, language: &str, domain: &str) -> Vec<&Arc<Document>> {
+        let mut out = self.key("all", domain);
+        if language != "all" {
+            out.extend(self.key(language, domain));
+        }
+        out
+    }
+
+    /// Every language, sorted (`all` included when it has documents).
+    pub fn languages(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.by_key.keys().map(|(l, _)| l.clone()).collect();
+        v.dedup();
+        v
+    }
+
+    /// Every domain, sorted.
+    pub fn domains(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.by_key.keys().map(|(_, d)| d.clone()).collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// The domains a language has documents for.
+    pub fn domains_of(&self, language: &str) -> Vec<String> {
+        self.by_key.keys().filter(|(l, _)| l == language).map(|(_, d)| d.clone()).collect()
+    }
+
+    /// Counts and dates per key, optionally filtered.
+    pub fn taxonomy(&self, language: Option<&str>, domain: Option<&str>) -> Vec<KeyInfo> {
+        self.by_key
+            .iter()
+            .filter(|((l, d), _)| language.is_none_or(|x| x == l) && domain.is_none_or(|x| x == d))
+            .map(|((l, d), ids)| KeyInfo {
+                language: l.clone(),
+                domain: d.clone(),
+                documents: ids.len(),
+                updated_at: ids.iter().filter_map(|&i| self.docs[i].updated_at.clone()).max(),
+                titles: ids.iter().map(|&i| self.docs[i].title.clone()).collect(),
+            })
+            .collect()
+    }
+
+    /// The document at a `stdlib://` URI.
+    pub fn by_uri(&self, uri: &str) -> Option<&Arc<Document>> {
+        self.docs.iter().find(|d| d.uri() == uri)
+    }
+
+    /// Full-text search.
+    ///
+    /// # Errors
+    /// A query the engine cannot run.
+    pub fn search(&self, query: &Query) -> Result<Vec<Hit>, String> {
+        self.index.search(&self.docs, query)
+    }
+}
+
+/// The (path, text) of every Markdown file in a root.
+fn read_root(root: &Root) -> Result<Vec<(String, String)>, LoadError> {
+    match root {
+        Root::Builtin => Ok(crate::corpus::BUILTIN.iter().map(|(p, t)| ((*p).to_owned(), (*t).to_owned())).collect()),
+        Root::Dir(dir) => {
+            let mut files = Vec::new();
+            walk(dir, dir, &mut files).map_err(|source| LoadError::Root { path: dir.clone(), source })?;
+            files.sort();
+            Ok(files)
+        }
+    }
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            walk(root, &path, out)?;
+        } else if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("md")) {
+            match std::fs::read_to_string(&path) {
+                Ok(text) => {
+                    let relative = path.strip_prefix(root).unwrap_or(&path);
+                    let relative =
+                        relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+                    out.push((relative, text));
+                }
+                Err(e) => tracing::warn!("skipping {}: {e}", path.display()),
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,210 @@
+//! Full-text search over sections: BM25 (tantivy) with stemming, boosts on title,
+//! tags and description, filters on language, domain and tags, and a typo-tolerant
+//! retry when the exact terms find nothing.
+
+use std::sync::Arc;
+
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, Occur, QueryParser, TermQuery};
+use tantivy::schema::{
+    Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value as _,
+};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{Index, IndexReader, TantivyDocument, Term, doc};
+
+use crate::document::Document;
+
+/// A search request.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    /// Free text.
+    pub text: String,
+    /// Only this language (language-neutral `all` documents are included too).
+    pub language: Option<String>,
+    /// Only this domain.
+    pub domain: Option<String>,
+    /// Only documents carrying every one of these tags.
+    pub tags: Vec<String>,
+    /// At most this many hits.
+    pub limit: usize,
+}
+
+/// One ranked hit: a section of a document.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    /// The document.
+    pub document: Arc<Document>,
+    /// Index of the section in `document.sections`.
+    pub section: usize,
+    /// BM25 score (higher is better).
+    pub score: f32,
+    /// A short excerpt around the matching words, matches in `**bold**`.
+    pub snippet: String,
+}
+
+struct Fields {
+    doc: Field,
+    section: Field,
+    language: Field,
+    domain: Field,
+    tag: Field,
+    title: Field,
+    description: Field,
+    tags_text: Field,
+    heading: Field,
+    body: Field,
+}
+
+/// The search index of one knowledge base.
+pub(crate) struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+}
+
+impl SearchIndex {
+    pub(crate) fn build(docs: &[Arc<Document>]) -> Result<Self, String> {
+        let mut schema = Schema::builder();
+        let stemmed = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer("en_stem")
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        );
+        let fields = Fields {
+            doc: schema.add_u64_field("doc", STORED | INDEXED),
+            section: schema.add_u64_field("section", STORED),
+            language: schema.add_text_field("language", STRING),
+            domain: schema.add_text_field("domain", STRING),
+            tag: schema.add_text_field("tag", STRING),
+            title: schema.add_text_field("title", stemmed.clone()),
+            description: schema.add_text_field("description", stemmed.clone()),
+            tags_text: schema.add_text_field("tags_text", stemmed.clone()),
+            heading: schema.add_text_field("heading", stemmed.clone()),
+            body: schema.add_text_field("body", stemmed | STORED),
+        };
+        let index = Index::create_in_ram(schema.build());
+        let mut writer = index.writer_with_num_threads(1, 15_000_000).map_err(|e| e.to_string())?;
+        for (d, document) in docs.iter().enumerate() {
+            for (s, section) in document.sections.iter().enumerate() {
+                let mut entry = doc!(
+                    fields.doc => d as u64,
+                    fields.section => s as u64,
+                    fields.language => document.language.as_str(),
+                    fields.domain => document.domain.as_str(),
+                    fields.title => document.title.as_str(),
+                    fields.heading => section.heading.as_str(),
+                    fields.body => document.section_text(section),
+                    fields.tags_text => document.tags.join(" "),
+                );
+                if let Some(description) = &document.description {
+                    entry.add_text(fields.description, description);
+                }
+                for tag in &document.tags {
+                    entry.add_text(fields.tag, tag);
+                }
+                writer.add_document(entry).map_err(|e| e.to_string())?;
+            }
+        }
+        writer.commit().map_err(|e| e.to_string())?;
+        let reader = index.reader().map_err(|e| e.to_string())?;
+        Ok(Self { index, reader, fields })
+    }
+
+    fn parser(&self, fuzzy: bool) -> QueryParser {
+        let f = &self.fields;
+        let text_fields = [f.title, f.description, f.tags_text, f.heading, f.body];
+        let mut parser = QueryParser::for_index(&self.index, text_fields.to_vec());
+        for (field, boost) in
+            [(f.title, 3.0), (f.tags_text, 2.5), (f.description, 2.0), (f.heading, 1.5), (f.body, 1.0)]
+        {
+            parser.set_field_boost(field, boost);
+            if fuzzy {
+                parser.set_field_fuzzy(field, false, 2, true);
+            }
+        }
+        parser
+    }
+
+    pub(crate) fn search(&self, docs: &[Arc<Document>], query: &Query) -> Result<Vec<Hit>, String> {
+        let limit = query.limit.clamp(1, 100);
+        let text = query.text.trim();
+        if text.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut hits = self.run(docs, query, text, limit, false)?;
+        if hits.is_empty() {
+            hits = self.run(docs, query, text, limit, true)?;
+        }
+        Ok(hits)
+    }
+
+    fn run(
+        &self,
+        docs: &[Arc<Document>],
+        query: &Query,
+        text: &str,
+        limit: usize,
+        fuzzy: bool,
+    ) -> Result<Vec<Hit>, String> {
+        let f = &self.fields;
+        let (parsed, _errors) = self.parser(fuzzy).parse_query_lenient(text);
+        let mut clauses: Vec<(Occur, Box<dyn tantivy::query::Query>)> = vec![(Occur::Must, parsed.box_clone())];
+        let term = |field, value: &str| -> Box<dyn tantivy::query::Query> {
+            Box::new(TermQuery::new(Term::from_field_text(field, value), IndexRecordOption::Basic))
+        };
+        if let Some(language) = query.language.as_deref().filter(|l| *l != "all") {
+            let either = BooleanQuery::new(vec![
+                (Occur::Should, term(f.language, language)),
+                (Occur::Should, term(f.language, "all")),
+            ]);
+            clauses.push((Occur::Must, Box::new(either)));
+        } else if query.language.as_deref() == Some("all") {
+            clauses.push((Occur::Must, term(f.language, "all")));
+        }
+        if let Some(domain) = &query.domain {
+            clauses.push((Occur::Must, term(f.domain, domain)));
+        }
+        for tag in &query.tags {
+            clauses.push((Occur::Must, term(f.tag, tag)));
+        }
+        let full = BooleanQuery::new(clauses);
+        let searcher = self.reader.searcher();
+        // Fetch extra so ties can be ordered by date before cutting to `limit`.
+        let top =
+            searcher.search(&full, &TopDocs::with_limit(limit * 3).order_by_score()).map_err(|e| e.to_string())?;
+        let mut snippets = SnippetGenerator::create(&searcher, &*parsed, f.body).map_err(|e| e.to_string())?;
+        snippets.set_max_num_chars(240);
+        let mut hits = Vec::with_capacity(top.len());
+        for (score, address) in top {
+            let stored: TantivyDocument = searcher.doc(address).map_err(|e| e.to_string())?;
+            let number = |field| stored.get_first(field).and_then(|v| v.as_u64()).and_then(|n| usize::try_from(n).ok());
+            let (Some(d), Some(s)) = (number(f.doc), number(f.section)) else { continue };
+            let Some(document) = docs.get(d) else { continue };
+            let snippet = snippets.snippet_from_doc(&stored);
+            let mut excerpt = String::new();
+            let fragment = snippet.fragment();
+            let mut last = 0;
+            for range in snippet.highlighted() {
+                excerpt.push_str(&fragment[last..range.start]);
+                excerpt.push_str("**");
+                excerpt.push_str(&fragment[range.clone()]);
+                excerpt.push_str("**");
+                last = range.end;
+            }
+            excerpt.push_str(&fragment[last..]);
+            let excerpt = excerpt.split_whitespace().collect::<Vec<_>>().join(" ");
+            hits.push(Hit { document: document.clone(), section: s, score, snippet: excerpt });
+        }
+        // Stable order: score, then newest updatedAt, then URI and position.
+        hits.sort_by(|a, b| {
+            let score = |h: &Hit| (f64::from(h.score) * 1e6).round() as i64;
+            score(b)
+                .cmp(&score(a))
+                .then_with(|| b.document.updated_at.cmp(&a.document.updated_at))
+                .then_with(|| a.document.uri().cmp(&b.document.uri()))
+                .then_with(|| a.section.cmp(&b.section))
+        });
+        hits.truncate(limit);
+        Ok(hits)
+    }
+}

@@ -1,0 +1,104 @@
+//! Loading roots: the built-in corpus, overlays, provenance, search filters.
+
+#![allow(clippy::unwrap_used)]
+
+use std::fs;
+use std::path::Path;
+
+use tenet_kb::{KnowledgeBase, Query, Root};
+
+fn write(dir: &Path, path: &str, text: &str) {
+    let file = dir.join(path);
+    fs::create_dir_all(file.parent().unwrap()).unwrap();
+    fs::write(file, text).unwrap();
+}
+
+fn doc(title: &str, language: &str, domain: &str, updated: &str, body: &str) -> String {
+    format!(
+        "---\ntitle: {title}\ndescription: d\nlanguage: {language}\ndomain: {domain}\ntags: [x]\ncreatedAt: '{updated}'\nupdatedAt: '{updated}'\n---\n# {title}\n\n{body}\n"
+    )
+}
+
+#[test]
+fn the_builtin_corpus_is_complete_and_clean() {
+    let kb = KnowledgeBase::load(&[Root::Builtin]).unwrap();
+    assert!(kb.warnings().is_empty(), "{:?}", kb.warnings().iter().map(ToString::to_string).collect::<Vec<_>>());
+    for language in ["python", "go", "javascript", "typescript", "rust", "all"] {
+        for domain in ["architecture", "testing", "security", "performance", "patterns"] {
+            let docs = kb.key(language, domain);
+            assert_eq!(docs.len(), 1, "{language}/{domain}");
+            assert!(docs[0].sections.len() >= 6, "{language}/{domain} has too few sections");
+            assert!(docs[0].updated_at.is_some());
+            assert_eq!(docs[0].source.root, "builtin");
+        }
+    }
+    assert!(kb.documents().len() >= 30);
+}
+
+#[test]
+fn later_roots_replace_whole_keys_and_keep_provenance() {
+    let team = tempfile::tempdir().unwrap();
+    let repo = tempfile::tempdir().unwrap();
+    write(team.path(), "rust/testing.md", &doc("Team Rust testing", "rust", "testing", "2026-01-01", "team"));
+    write(team.path(), "rust/testing/fuzzing.md", &doc("Team fuzzing", "rust", "testing", "2026-01-02", "fuzz"));
+    write(team.path(), "kotlin/architecture.md", &doc("Kotlin arch", "kotlin", "architecture", "2026-01-03", "k"));
+    write(repo.path(), "rust/testing.md", &doc("Repo Rust testing", "rust", "testing", "2026-02-01", "repo"));
+    let kb =
+        KnowledgeBase::load(&[Root::Builtin, Root::Dir(team.path().into()), Root::Dir(repo.path().into())]).unwrap();
+    let rust = kb.key("rust", "testing");
+    assert_eq!(rust.len(), 1, "the repo root replaced the team's two rust/testing documents");
+    assert_eq!(rust[0].title, "Repo Rust testing");
+    assert_eq!(rust[0].source.root, repo.path().display().to_string());
+    assert_eq!(rust[0].source.path, "rust/testing.md");
+    let standard = kb.standard("rust", "testing");
+    assert_eq!(standard[0].language, "all");
+    assert_eq!(standard[0].source.root, "builtin");
+    assert_eq!(kb.key("kotlin", "architecture")[0].title, "Kotlin arch");
+    assert!(kb.languages().contains(&"kotlin".to_owned()));
+    // Rust architecture still comes from the built-in corpus.
+    assert_eq!(kb.key("rust", "architecture")[0].source.root, "builtin");
+}
+
+#[test]
+fn topics_are_ordered_main_document_first() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "go/testing/zz.md", &doc("Z topic", "go", "testing", "2026-01-01", "z"));
+    write(dir.path(), "go/testing.md", &doc("Main", "go", "testing", "2026-01-01", "m"));
+    write(dir.path(), "go/testing/aa.md", &doc("A topic", "go", "testing", "2026-01-01", "a"));
+    let kb = KnowledgeBase::load(&[Root::Dir(dir.path().into())]).unwrap();
+    let titles: Vec<_> = kb.key("go", "testing").iter().map(|d| d.title.clone()).collect();
+    assert_eq!(titles, ["Main", "A topic", "Z topic"]);
+}
+
+#[test]
+fn a_missing_root_is_an_error() {
+    let err = KnowledgeBase::load(&[Root::Dir("/definitely/not/here".into())]).unwrap_err();
+    assert!(err.to_string().contains("/definitely/not/here"));
+}
+
+#[test]
+fn search_ranks_filters_and_tolerates_typos() {
+    let kb = KnowledgeBase::load(&[Root::Builtin]).unwrap();
+    let query = |text: &str, language: Option<&str>, domain: Option<&str>| Query {
+        text: text.into(),
+        language: language.map(Into::into),
+        domain: domain.map(Into::into),
+        tags: vec![],
+        limit: 10,
+    };
+    let hits = kb.search(&query("sql injection", None, Some("security"))).unwrap();
+    assert!(!hits.is_empty());
+    assert!(hits.iter().all(|h| h.document.domain == "security"));
+    assert!(hits.windows(2).all(|w| w[0].score >= w[1].score));
+    let rust = kb.search(&query("error handling", Some("rust"), None)).unwrap();
+    assert!(rust.iter().all(|h| h.document.language == "rust" || h.document.language == "all"));
+    assert!(rust.iter().any(|h| h.document.language == "rust"));
+    assert!(hits[0].snippet.contains("**"), "snippets highlight matches: {}", hits[0].snippet);
+    // Stemming: "testing" finds "tests"; typos still find something.
+    assert!(!kb.search(&query("benchmarking", None, None)).unwrap().is_empty());
+    let typo = kb.search(&query("injcetion", None, None)).unwrap();
+    assert!(typo.iter().any(|h| h.document.domain == "security"), "typo-tolerant retry");
+    assert!(kb.search(&query("   ", None, None)).unwrap().is_empty());
+    // Odd query syntax is not an error.
+    assert!(kb.search(&query("\"unclosed AND (", None, None)).is_ok());
+}
