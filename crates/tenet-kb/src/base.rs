@@ -126,6 +126,11 @@ impl KnowledgeBase {
         self.loaded_at
     }
 
+    /// When the base was loaded, as an RFC 3339 UTC timestamp.
+    pub fn indexed_at(&self) -> String {
+        humantime::format_rfc3339_seconds(self.loaded_at).to_string()
+    }
+
     /// The roots, in precedence order.
     pub fn roots(&self) -> &[Root] {
         &self.roots

@@ -188,7 +188,7 @@ impl Conn {
             let line = tokio::select! {
                 biased;
                 () = cancel.cancelled() => None,
-                line = server.respond(request, routed, &link) => Some(line),
+                answer = server.respond(request, routed, &link) => Some(answer.line),
             };
             in_flight.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
             if let Some(line) = line.filter(|_| !cancel.is_cancelled()) {
@@ -256,7 +256,8 @@ impl Conn {
         let link = self.link(CancellationToken::new());
         let routed: Vec<_> = requests.into_iter().map(|r| (server.route(&r, &link), r)).collect();
         self.tracker.spawn(async move {
-            lines.extend(join_all(routed.into_iter().map(|(routed, r)| server.respond(r, routed, &link))).await);
+            let answers = join_all(routed.into_iter().map(|(routed, r)| server.respond(r, routed, &link))).await;
+            lines.extend(answers.into_iter().map(|a| a.line));
             if !lines.is_empty() {
                 let mut batch = Vec::with_capacity(lines.iter().map(Vec::len).sum::<usize>() + 2);
                 batch.push(b'[');

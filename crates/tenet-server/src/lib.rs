@@ -72,7 +72,7 @@ pub use peer::{Outbound, Peer};
 pub use prompt::{PromptDef, PromptRequest};
 pub use request_state::StateKey;
 pub use resource::{CompletionRequest, ReadOutput, ReadRequest, ResourceDef, TemplateDef};
-pub use router::{Link, unsupported_version};
+pub use router::{Answer, Link, Route, Routed, unsupported_version};
 pub use server::{Server, ServerBuilder, ServerConfig, ServerEvent};
 pub use session::{Negotiated, Session};
 pub use tool::{TaskSupport, ToolDef, empty_input_schema};

@@ -32,12 +32,14 @@ impl Peer {
         &self.out
     }
 
-    /// Sends a request and waits for its result, at most `timeout`.
+    /// Sends a request on `out` (the channel of the request it serves, or the
+    /// connection's) and waits for its result, at most `timeout`.
     ///
     /// # Errors
     /// The client's error object, -32603 when the connection is gone, or -32603 on timeout.
     pub async fn request(
         &self,
+        out: &Outbound,
         method: &str,
         params: &impl Serialize,
         timeout: Duration,
@@ -47,7 +49,7 @@ impl Peer {
         self.lock().insert(id.clone(), tx);
         let mut line = Vec::with_capacity(256);
         tenet_jsonrpc::write_request(&mut line, &id, method, params);
-        if self.out.send(line).await.is_err() {
+        if out.send(line).await.is_err() {
             self.lock().remove(&id);
             return Err(ErrorObject::internal("the client connection is closed"));
         }

@@ -64,16 +64,55 @@ impl From<ErrorObject> for Reply {
 }
 
 /// How one request is to be served, once its era is known.
-pub(crate) struct Route {
-    pub method: Method,
-    pub version: ProtocolVersion,
-    pub client: Arc<ClientCapabilities>,
-    pub log_level: Option<LoggingLevel>,
-    pub meta: RequestMeta,
+#[derive(Debug)]
+pub struct Route {
+    pub(crate) method: Method,
+    pub(crate) version: ProtocolVersion,
+    pub(crate) client: Arc<ClientCapabilities>,
+    pub(crate) log_level: Option<LoggingLevel>,
+    pub(crate) meta: RequestMeta,
 }
 
-/// A routed request, or the error it earned (and whether to answer in the stateless era).
-pub(crate) type Routed = Result<Route, (bool, ErrorObject)>;
+/// A request after routing: how to serve it, or the error it earned. Transports route
+/// in the order requests are read, then respond (possibly concurrently).
+#[derive(Debug)]
+pub struct Routed(pub(crate) Result<Route, (bool, ErrorObject)>);
+
+impl Routed {
+    /// Whether the request is served in the stateless (2026-07-28) era.
+    pub fn is_stateless(&self) -> bool {
+        match &self.0 {
+            Ok(route) => route.version.era() == Era::Stateless,
+            Err((stateless, _)) => *stateless,
+        }
+    }
+
+    /// The method, when routing succeeded.
+    pub fn method(&self) -> Option<Method> {
+        self.0.as_ref().ok().map(|r| r.method)
+    }
+
+    /// The protocol version, when routing succeeded.
+    pub fn version(&self) -> Option<ProtocolVersion> {
+        self.0.as_ref().ok().map(|r| r.version)
+    }
+
+    /// The error routing produced, if any.
+    pub fn error(&self) -> Option<&ErrorObject> {
+        self.0.as_ref().err().map(|(_, e)| e)
+    }
+}
+
+/// An encoded response, with what a transport needs to know about it.
+#[derive(Debug)]
+pub struct Answer {
+    /// The response, one JSON line ending in `\n`.
+    pub line: Vec<u8>,
+    /// The error code, when the response is an error.
+    pub error: Option<ErrorCode>,
+    /// Whether it was served in the stateless era.
+    pub stateless: bool,
+}
 
 /// Parses `params` into `T`; absent params parse as `{}`.
 pub(crate) fn params<T: DeserializeOwned>(raw: Option<&RawJson>) -> Result<T, ErrorObject> {
@@ -92,25 +131,33 @@ impl Server {
     /// Serves one request and returns the encoded response line.
     pub async fn handle_request(&self, request: Request, link: &Link) -> Vec<u8> {
         let routed = self.route(&request, link);
-        self.respond(request, routed, link).await
+        self.respond(request, routed, link).await.line
     }
 
     /// Serves a request already routed. Transports route in the order requests are
     /// read (so a request read before `initialize` is refused even if it runs after),
     /// then respond concurrently.
-    pub(crate) async fn respond(&self, request: Request, routed: Routed, link: &Link) -> Vec<u8> {
-        let (stateless, reply) = match routed {
+    pub async fn respond(&self, request: Request, routed: Routed, link: &Link) -> Answer {
+        let (stateless, reply) = match routed.0 {
             Ok(route) => {
                 let stateless = route.version.era() == Era::Stateless;
                 (stateless, self.dispatch(route, &request, link).await)
             }
             Err((stateless, e)) => (stateless, Reply::Err(e)),
         };
-        self.encode(&request.id, stateless, reply)
+        let error = match &reply {
+            Reply::Err(e) => Some(e.code),
+            _ => None,
+        };
+        Answer { line: self.encode(&request.id, stateless, reply), error, stateless }
     }
 
     /// Works out the era, version and client capabilities of a request.
-    pub(crate) fn route(&self, request: &Request, link: &Link) -> Routed {
+    pub fn route(&self, request: &Request, link: &Link) -> Routed {
+        Routed(self.route_inner(request, link))
+    }
+
+    fn route_inner(&self, request: &Request, link: &Link) -> Result<Route, (bool, ErrorObject)> {
         let method = Method::from_name(&request.method);
         let raw = request.params.as_deref();
         if raw.is_some_and(|p| p.get().starts_with('[')) {

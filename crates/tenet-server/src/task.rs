@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::json;
 use tenet_jsonrpc::ErrorObject;
@@ -176,44 +176,14 @@ impl TaskStore {
     }
 }
 
-/// Now, as an ISO 8601 UTC timestamp with milliseconds.
+/// Now, as an RFC 3339 UTC timestamp with milliseconds.
 pub fn now_iso() -> String {
-    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    iso(since)
-}
-
-fn iso(since: Duration) -> String {
-    let secs = since.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = i64::try_from(days).unwrap_or(0) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60,
-        since.subsec_millis()
-    )
+    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn iso_timestamps() {
-        assert_eq!(iso(Duration::ZERO), "1970-01-01T00:00:00.000Z");
-        assert_eq!(iso(Duration::from_millis(1_795_000_000_123)), "2026-11-18T11:06:40.123Z");
-        assert_eq!(iso(Duration::from_secs(951_782_400)), "2000-02-29T00:00:00.000Z");
-    }
 
     #[tokio::test]
     async fn a_task_runs_to_a_result_then_cannot_be_cancelled() {
