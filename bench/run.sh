@@ -41,9 +41,9 @@ if [[ " $SERVERS " == *" tenet "* ]]; then
     if [[ -z $tenet_note && ! -x $TENET_BIN ]]; then
         tenet_note="$TENET_BIN does not exist"
     elif [[ -z $tenet_note ]] &&
-        ! "$BIN/mcp-bench" --timeout 10 --exit-timeout 5 coldstart 1 -- "$TENET_BIN" serve 2>/dev/null |
+        ! "$BIN/mcp-bench" --timeout 10 --exit-timeout 5 coldstart 1 -- "$TENET_BIN" serve --demo 2>/dev/null |
         grep -q '"ok":true'; then
-        tenet_note="$TENET_BIN serve did not answer initialize"
+        tenet_note="$TENET_BIN serve --demo did not answer initialize"
     fi
     if [[ -n $tenet_note ]]; then
         log "skipping tenet: $tenet_note"
@@ -52,7 +52,7 @@ if [[ " $SERVERS " == *" tenet "* ]]; then
 fi
 
 declare -A CMD=(
-    [tenet]="$TENET_BIN serve"
+    [tenet]="$TENET_BIN serve --demo"
     [rmcp]="$BIN/rmcp-echo"
     [rmcp-pipes]="$BIN/rmcp-echo pipes"
     [ceiling]="$BIN/ceiling-stdio"

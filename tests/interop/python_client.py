@@ -288,7 +288,7 @@ CHECK_FNS: dict[str, Callable[[Client, str], Awaitable[str]]] = {
 
 
 async def run_mode(binary: str, mode: str) -> None:
-    params = StdioServerParameters(command=binary, args=["serve", "--log-level", "warn"])
+    params = StdioServerParameters(command=binary, args=["serve", "--demo", "--log-level", "warn"])
     recorded: set[str] = set()
     current = "connect"
 

@@ -291,7 +291,9 @@ impl Context {
         let Some(peer) = &self.inner.peer else {
             return Err(ToolError::msg(format!("{} cannot be sent on this connection", method.name())));
         };
-        peer.request(&self.inner.out, method.name(), &params, self.inner.peer_timeout).await.map_err(|e| ToolError::msg(e.message))
+        peer.request(&self.inner.out, method.name(), &params, self.inner.peer_timeout)
+            .await
+            .map_err(|e| ToolError::msg(e.message))
     }
 
     fn input_required(&self, inputs: &Inputs, requests: BTreeMap<String, InputRequest>) -> ToolError {

@@ -57,6 +57,23 @@ pub struct ServeArgs {
     /// Requests handled at once; past this, input waits (back-pressure).
     #[arg(long, default_value_t = 256, env = "TENET_MAX_CONCURRENT_REQUESTS", value_parser = clap::value_parser!(u32).range(1..=65536))]
     pub max_concurrent_requests: u32,
+    /// A folder of standards (`<language>/<domain>.md`); repeat for several. Later
+    /// roots override earlier ones, and all of them override the built-in corpus.
+    #[arg(long = "root", value_name = "DIR", env = "TENET_ROOTS", value_delimiter = ',')]
+    pub roots: Vec<std::path::PathBuf>,
+    /// Serve only the given roots, without the built-in corpus.
+    #[arg(long, env = "TENET_NO_BUILTIN")]
+    pub no_builtin: bool,
+    /// Token budget of a response when the caller gives none.
+    #[arg(long, default_value_t = 8000, env = "TENET_MAX_TOKENS", value_parser = clap::value_parser!(u64).range(100..=1_000_000))]
+    pub max_tokens: u64,
+    /// The most tokens any single response may carry, whatever the caller asks.
+    #[arg(long, default_value_t = 25000, env = "TENET_MAX_TOKENS_CAP", value_parser = clap::value_parser!(u64).range(100..=1_000_000))]
+    pub max_tokens_cap: u64,
+    /// Serve the small demo tool set (echo, add, countdown) instead of the knowledge
+    /// server; used by benchmarks and interoperability tests.
+    #[arg(long)]
+    pub demo: bool,
     /// Largest accepted message, in bytes.
     #[arg(long, default_value_t = 4 * 1024 * 1024, env = "TENET_MAX_MESSAGE_BYTES", value_parser = clap::value_parser!(u64).range(1024..=1_073_741_824))]
     pub max_message_bytes: u64,

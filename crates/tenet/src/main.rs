@@ -7,6 +7,7 @@ use clap::Parser;
 mod args;
 mod commands;
 mod demo;
+mod knowledge;
 
 fn main() -> ExitCode {
     commands::run(args::Cli::parse())

@@ -475,7 +475,7 @@ fn burst_of_100k_requests_is_all_answered_in_bounded_memory() {
 
 #[test]
 fn stdout_carries_only_json_rpc_even_with_debug_logging() {
-    let mut server = Tenet::start_with(&["serve", "--log-level", "debug"]);
+    let mut server = Tenet::start_with(&["serve", "--demo", "--log-level", "debug"]);
     let mut with_progress = countdown(3, 10);
     with_progress["_meta"] = json!({"progressToken": 4});
     let mut lines = vec![

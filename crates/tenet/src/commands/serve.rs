@@ -9,6 +9,8 @@ use tracing_subscriber::EnvFilter;
 
 use crate::args::{LogLevel, ServeArgs, Transport};
 use crate::demo;
+use crate::knowledge::{self, Limits};
+use tenet_kb::{KnowledgeBase, Root};
 
 pub fn run(args: &ServeArgs) -> ExitCode {
     init_logging(args.log_level);
@@ -18,11 +20,14 @@ pub fn run(args: &ServeArgs) -> ExitCode {
         max_message_bytes: usize::try_from(args.max_message_bytes).unwrap_or(usize::MAX),
         ..ServerConfig::default()
     };
-    let server = match demo::server(config) {
+    let built =
+        if args.demo { demo::server(config).map_err(|e| e.to_string()) } else { knowledge_server(args, config) };
+    let server = match built {
         Ok(server) => server,
         Err(e) => {
-            tracing::error!("cannot build the server: {e}");
-            return ExitCode::FAILURE;
+            tracing::error!("cannot start: {e}");
+            eprintln!("tenet: {e}");
+            return ExitCode::from(2);
         }
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -57,6 +62,26 @@ pub fn run(args: &ServeArgs) -> ExitCode {
     // A read blocked on stdin (after a signal) would hold the runtime open: leave now,
     // everything has been written and flushed.
     std::process::exit(code)
+}
+
+fn knowledge_server(args: &ServeArgs, config: ServerConfig) -> Result<tenet_server::Server, String> {
+    let mut roots = Vec::new();
+    if !args.no_builtin {
+        roots.push(Root::Builtin);
+    }
+    roots.extend(args.roots.iter().cloned().map(Root::Dir));
+    if roots.is_empty() {
+        return Err("nothing to serve: --no-builtin needs at least one --root".into());
+    }
+    let base = KnowledgeBase::load(&roots).map_err(|e| e.to_string())?;
+    for warning in base.warnings() {
+        tracing::warn!("{warning}");
+    }
+    tracing::info!(documents = base.documents().len(), languages = base.languages().len(), "knowledge base loaded");
+    let cap = usize::try_from(args.max_tokens_cap).unwrap_or(usize::MAX);
+    let limits =
+        Limits { default_max_tokens: usize::try_from(args.max_tokens).unwrap_or(cap).min(cap), max_tokens_cap: cap };
+    knowledge::server(base, limits, config).map_err(|e| e.to_string())
 }
 
 async fn on_signal(shutdown: CancellationToken) {

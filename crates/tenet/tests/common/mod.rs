@@ -145,7 +145,7 @@ pub struct Tenet {
 impl Tenet {
     /// `tenet serve --log-level warn`.
     pub fn start() -> Self {
-        Self::start_with(&["serve", "--log-level", "warn"])
+        Self::start_with(&["serve", "--demo", "--log-level", "warn"])
     }
 
     /// `tenet` with these arguments.

@@ -1,0 +1,472 @@
+//! `get_stdlib`, `search_stdlib`, `list_stdlib`.
+
+use std::sync::Arc;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tenet_kb::budget::{self, paginate};
+use tenet_kb::{Document, KnowledgeBase, Query, normalize};
+use tenet_protocol::{CallToolResult, ContentBlock};
+use tenet_server::{Args, ToolDef, ToolError, schema_of};
+
+use super::Knowledge;
+
+/// `get_stdlib` arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetArgs {
+    /// Programming language, e.g. `rust`, or `all` for language-neutral standards.
+    pub language: String,
+    /// Domain, e.g. `testing`.
+    pub domain: String,
+    /// `markdown` (the default) for the text, `outline` for headings and section ids only.
+    #[serde(default)]
+    pub format: Option<Format>,
+    /// Most tokens to return (estimated); the rest comes with `cursor`.
+    #[serde(default)]
+    #[schemars(range(min = 100))]
+    pub max_tokens: Option<u64>,
+    /// `next_cursor` from an earlier call, to continue where it stopped.
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+/// How `get_stdlib` returns a standard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// The Markdown text.
+    Markdown,
+    /// Headings and section ids only.
+    Outline,
+}
+
+/// One document of a standard, with its provenance.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DocumentInfo {
+    /// Its title.
+    pub title: String,
+    /// Its resource URI.
+    pub uri: String,
+    /// The root it came from (`builtin` or a directory).
+    pub root: String,
+    /// Its path inside that root.
+    pub path: String,
+    /// When it last changed.
+    #[serde(rename = "updatedAt")]
+    pub updated_at: Option<String>,
+    /// A hash of its contents.
+    pub hash: String,
+}
+
+/// `get_stdlib` result.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct GetResult {
+    /// Whether a standard exists for this language and domain.
+    pub found: bool,
+    /// The language asked for.
+    pub language: String,
+    /// The domain asked for.
+    pub domain: String,
+    /// The standard's title (the language's own document, else the base).
+    pub title: Option<String>,
+    /// The text of this page (Markdown, or the outline).
+    pub content: String,
+    /// Tags of every document in the standard.
+    pub tags: Vec<String>,
+    /// The newest `updatedAt` among the documents.
+    pub last_updated: Option<String>,
+    /// The path of the language's own document (else the base's).
+    pub path: Option<String>,
+    /// The same as `last_updated` (for clients that read camelCase).
+    #[serde(rename = "updatedAt")]
+    pub updated_at: Option<String>,
+    /// When the knowledge base was indexed.
+    pub indexed_at: String,
+    /// The documents, base first, with provenance.
+    pub documents: Vec<DocumentInfo>,
+    /// Estimated tokens in `content`.
+    pub tokens: usize,
+    /// Estimated tokens still to come.
+    pub remaining_tokens: usize,
+    /// Pass back as `cursor` to continue; absent when nothing is left.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+    /// Why nothing was found, and what exists instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+fn info(doc: &Document) -> DocumentInfo {
+    DocumentInfo {
+        title: doc.title.clone(),
+        uri: doc.uri(),
+        root: doc.source.root.clone(),
+        path: doc.source.path.clone(),
+        updated_at: doc.updated_at.clone(),
+        hash: doc.hash.clone(),
+    }
+}
+
+/// The outline of a document: one line per heading with its section id.
+fn outline(doc: &Document) -> String {
+    let mut out = format!("{} <{}>\n", doc.title, doc.uri());
+    for section in doc.sections.iter().filter(|s| s.level > 0) {
+        let indent = "  ".repeat(usize::from(section.level.saturating_sub(1)));
+        out.push_str(&format!("{indent}- {} [#{}]\n", section.heading, section.id));
+    }
+    out
+}
+
+fn what_exists(base: &KnowledgeBase, language: &str) -> String {
+    let languages = base.languages().join(", ");
+    let domains = base.domains_of(language);
+    if domains.is_empty() {
+        format!("There is no standard for {language:?}. Languages with standards: {languages}.")
+    } else {
+        format!("Domains for {language}: {}. Languages with standards: {languages}.", domains.join(", "))
+    }
+}
+
+fn get(knowledge: &Knowledge, args: GetArgs) -> Result<GetResult, ToolError> {
+    let base = knowledge.base();
+    let (language, domain) = (normalize(&args.language), normalize(&args.domain));
+    let docs = base.standard(&language, &domain);
+    let own = docs.iter().rev().find(|d| d.language == language).or(docs.first());
+    let found = docs.iter().any(|d| d.language == language) || (language == "all" && !docs.is_empty());
+    if !found {
+        let message = format!("No {language}/{domain} standard. {}", what_exists(&base, &language));
+        return Ok(GetResult {
+            found: false,
+            language,
+            domain,
+            title: None,
+            content: String::new(),
+            tags: Vec::new(),
+            last_updated: None,
+            path: None,
+            updated_at: None,
+            indexed_at: base.indexed_at(),
+            documents: Vec::new(),
+            tokens: 0,
+            remaining_tokens: 0,
+            next_cursor: None,
+            message: Some(message),
+        });
+    }
+    let format = args.format.unwrap_or(Format::Markdown);
+    let outlines: Vec<String>;
+    let blocks: Vec<&str> = match format {
+        Format::Markdown => docs.iter().flat_map(|d| d.sections.iter().map(move |s| d.section_text(s))).collect(),
+        Format::Outline => {
+            outlines = docs.iter().map(|d| outline(d)).collect();
+            outlines.iter().map(String::as_str).collect()
+        }
+    };
+    let page = paginate(&blocks, knowledge.budget(args.max_tokens), args.cursor.as_deref())
+        .map_err(|e| ToolError::msg(e.to_string()))?;
+    let mut tags: Vec<String> = docs.iter().flat_map(|d| d.tags.iter().cloned()).collect();
+    tags.sort();
+    tags.dedup();
+    let last_updated = docs.iter().filter_map(|d| d.updated_at.clone()).max();
+    Ok(GetResult {
+        found: true,
+        title: own.map(|d| d.title.clone()),
+        path: own.map(|d| d.source.path.clone()),
+        language,
+        domain,
+        content: page.text,
+        tags,
+        updated_at: last_updated.clone(),
+        last_updated,
+        indexed_at: base.indexed_at(),
+        documents: docs.iter().map(|d| info(d)).collect(),
+        tokens: page.tokens,
+        remaining_tokens: page.remaining_tokens,
+        next_cursor: page.next_cursor,
+        message: None,
+    })
+}
+
+/// `search_stdlib` arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchArgs {
+    /// What to look for, in words.
+    pub query: String,
+    /// Only this language (language-neutral standards are included).
+    #[serde(default)]
+    pub language: Option<String>,
+    /// Only this domain.
+    #[serde(default)]
+    pub domain: Option<String>,
+    /// Only documents with all of these tags.
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    /// Most hits to return (default 5).
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 50))]
+    pub limit: Option<u32>,
+    /// Most tokens of snippets to return.
+    #[serde(default)]
+    #[schemars(range(min = 100))]
+    pub max_tokens: Option<u64>,
+}
+
+/// One search hit.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SearchHit {
+    /// The document's language.
+    pub language: String,
+    /// The document's domain.
+    pub domain: String,
+    /// The document's title.
+    pub title: String,
+    /// The document's resource URI.
+    pub uri: String,
+    /// The id of the matching section.
+    pub section: String,
+    /// The section's heading.
+    pub heading: String,
+    /// An excerpt with the matching words in `**bold**`.
+    pub snippet: String,
+    /// Relevance (BM25); higher is better.
+    pub score: f32,
+    /// When the document last changed.
+    #[serde(rename = "updatedAt")]
+    pub updated_at: Option<String>,
+}
+
+/// `search_stdlib` result.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SearchResult {
+    /// The hits, best first.
+    pub results: Vec<SearchHit>,
+    /// Hits left out to stay within `max_tokens`.
+    pub truncated: usize,
+    /// When the knowledge base was indexed.
+    pub indexed_at: String,
+}
+
+fn search(knowledge: &Knowledge, args: SearchArgs) -> Result<SearchResult, ToolError> {
+    let base = knowledge.base();
+    let query = Query {
+        text: args.query,
+        language: args.language.as_deref().map(normalize),
+        domain: args.domain.as_deref().map(normalize),
+        tags: args.tags.unwrap_or_default().iter().map(|t| normalize(t)).collect(),
+        limit: args.limit.map_or(5, |l| l as usize),
+    };
+    let hits = base.search(&query).map_err(ToolError::msg)?;
+    let budget = knowledge.budget(args.max_tokens);
+    let mut used = 0;
+    let mut results = Vec::new();
+    let total = hits.len();
+    for hit in hits {
+        let section = &hit.document.sections[hit.section];
+        let cost = budget::estimate_tokens(&hit.snippet) + 40;
+        if used + cost > budget && !results.is_empty() {
+            break;
+        }
+        used += cost;
+        results.push(SearchHit {
+            language: hit.document.language.clone(),
+            domain: hit.document.domain.clone(),
+            title: hit.document.title.clone(),
+            uri: hit.document.uri(),
+            section: section.id.clone(),
+            heading: section.heading.clone(),
+            snippet: hit.snippet,
+            score: hit.score,
+            updated_at: hit.document.updated_at.clone(),
+        });
+    }
+    Ok(SearchResult { truncated: total - results.len(), results, indexed_at: base.indexed_at() })
+}
+
+/// `list_stdlib` arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListArgs {
+    /// Only this language.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// Only this domain.
+    #[serde(default)]
+    pub domain: Option<String>,
+}
+
+/// One (language, domain) entry of the taxonomy.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ListEntry {
+    /// The language.
+    pub language: String,
+    /// The domain.
+    pub domain: String,
+    /// How many documents.
+    pub documents: usize,
+    /// Their titles.
+    pub titles: Vec<String>,
+    /// The newest `updatedAt`.
+    #[serde(rename = "updatedAt")]
+    pub updated_at: Option<String>,
+    /// The resource URI template instance for it.
+    pub uri: String,
+}
+
+/// `list_stdlib` result.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ListResult {
+    /// Every language with standards.
+    pub languages: Vec<String>,
+    /// Every domain.
+    pub domains: Vec<String>,
+    /// The (language, domain) entries that match the filters.
+    pub entries: Vec<ListEntry>,
+    /// When the knowledge base was indexed.
+    pub indexed_at: String,
+}
+
+fn list(knowledge: &Knowledge, args: ListArgs) -> ListResult {
+    let base = knowledge.base();
+    let language = args.language.as_deref().map(normalize);
+    let domain = args.domain.as_deref().map(normalize);
+    let entries = base
+        .taxonomy(language.as_deref(), domain.as_deref())
+        .into_iter()
+        .map(|k| ListEntry {
+            uri: format!("stdlib://{}/{}", k.language, k.domain),
+            language: k.language,
+            domain: k.domain,
+            documents: k.documents,
+            titles: k.titles,
+            updated_at: k.updated_at,
+        })
+        .collect();
+    ListResult { languages: base.languages(), domains: base.domains(), entries, indexed_at: base.indexed_at() }
+}
+
+/// A result with structured content and a readable text block.
+fn result<T: Serialize>(value: &T, text: String) -> Result<CallToolResult, ToolError> {
+    let structured = serde_json::to_value(value).map_err(ToolError::from)?;
+    Ok(CallToolResult {
+        content: vec![ContentBlock::text(text)],
+        structured_content: Some(structured),
+        ..Default::default()
+    })
+}
+
+fn get_text(r: &GetResult) -> String {
+    if !r.found {
+        return r.message.clone().unwrap_or_default();
+    }
+    let mut text = r.content.clone();
+    if let Some(cursor) = &r.next_cursor {
+        text.push_str(&format!(
+            "\n\n[{} more tokens: call get_stdlib again with cursor \"{cursor}\"]",
+            r.remaining_tokens
+        ));
+    }
+    text
+}
+
+fn search_text(r: &SearchResult) -> String {
+    if r.results.is_empty() {
+        return "No matches. Try other words, or list_stdlib to see what exists.".into();
+    }
+    let mut text = String::new();
+    for (i, hit) in r.results.iter().enumerate() {
+        text.push_str(&format!(
+            "{}. {} — {} ({}#{})\n   {}\n",
+            i + 1,
+            hit.title,
+            hit.heading,
+            hit.uri,
+            hit.section,
+            hit.snippet
+        ));
+    }
+    text
+}
+
+fn list_text(r: &ListResult) -> String {
+    let mut text = String::new();
+    for e in &r.entries {
+        let updated = e.updated_at.as_deref().unwrap_or("undated");
+        text.push_str(&format!("{}/{}: {} (updated {updated})\n", e.language, e.domain, e.titles.join("; ")));
+    }
+    if text.is_empty() {
+        text = format!("Nothing matches. Languages: {}. Domains: {}.", r.languages.join(", "), r.domains.join(", "));
+    }
+    text
+}
+
+/// An input schema whose `language` / `domain` descriptions name the values that
+/// exist (no `enum`: an unknown value gets `found: false` and a list, not an error).
+fn with_values(mut schema: Value, base: &KnowledgeBase) -> Value {
+    let languages = base.languages().join(", ");
+    let domains = base.domains().join(", ");
+    if let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+        for (name, values) in [("language", &languages), ("domain", &domains)] {
+            if let Some(p) = props.get_mut(name) {
+                let described = p.get("description").and_then(Value::as_str).unwrap_or_default().to_owned();
+                p["description"] = json!(format!("{described} Known: {values}."));
+            }
+        }
+    }
+    schema
+}
+
+/// The three tools.
+pub fn all(knowledge: &Arc<Knowledge>, base: &KnowledgeBase) -> Vec<ToolDef> {
+    let k = knowledge.clone();
+    let get_tool = ToolDef::new("get_stdlib", move |Args(args): Args<GetArgs>| {
+        let k = k.clone();
+        async move {
+            let r = get(&k, args)?;
+            result(&r, get_text(&r))
+        }
+    })
+    .title("Get a standard")
+    .description(
+        "Get the team's engineering standard for a language and domain (e.g. rust + testing): the language-neutral base followed by the language's own rules, as Markdown. Long standards come in pages: pass next_cursor back as cursor. format=outline lists the sections only.",
+    )
+    .input_schema(with_values(schema_of::<GetArgs>(), base))
+    .output_schema(schema_of::<GetResult>())
+    .read_only()
+    .open_world(false);
+
+    let k = knowledge.clone();
+    let search_tool = ToolDef::new("search_stdlib", move |Args(args): Args<SearchArgs>| {
+        let k = k.clone();
+        async move {
+            let r = search(&k, args)?;
+            result(&r, search_text(&r))
+        }
+    })
+    .title("Search the standards")
+    .description(
+        "Full-text search across all engineering standards; returns the best-matching sections with snippets and URIs. Filter by language, domain or tags. Use get_stdlib to read a whole standard.",
+    )
+    .input_schema(with_values(schema_of::<SearchArgs>(), base))
+    .output_schema(schema_of::<SearchResult>())
+    .read_only()
+    .open_world(false);
+
+    let k = knowledge.clone();
+    let list_tool = ToolDef::new("list_stdlib", move |Args(args): Args<ListArgs>| {
+        let k = k.clone();
+        async move {
+            let r = list(&k, args);
+            result(&r, list_text(&r))
+        }
+    })
+    .title("List the standards")
+    .description("List which languages and domains have standards, with document counts and last-updated dates.")
+    .input_schema(with_values(schema_of::<ListArgs>(), base))
+    .output_schema(schema_of::<ListResult>())
+    .read_only()
+    .open_world(false);
+    vec![get_tool, search_tool, list_tool]
+}
