@@ -5,8 +5,8 @@ Usage: python tests/interop/python_client.py <path-to-tenet-binary>
 
 Run through `scripts/interop-python`, which creates the venv and installs the SDK.
 
-The SDK's `mcp.Client` launches `<bin> serve --log-level warn` over stdio three times,
-once per connection mode:
+The SDK's `mcp.Client` launches `<bin> serve --demo --log-level warn` over stdio three
+times, once per connection mode:
 
 - `legacy`      the initialize handshake (the SDK offers 2025-11-25);
 - `2026-07-28`  pinned modern version: no handshake, every request carries the
@@ -14,7 +14,15 @@ once per connection mode:
 - `auto`        the SDK probes `server/discover` and must settle on 2026-07-28.
 
 In each mode the same checks run (tools, structured output, input validation,
-unknown tool, resources, prompts, completion, progress). One line is printed per
+unknown tool, resources, prompts, completion, progress).
+
+A fourth block starts the knowledge server (`<bin> serve --log-level warn`, no `--demo`:
+the built-in corpus of standards) in modes `auto` and `legacy`, and calls get_stdlib
+(rust, testing), search_stdlib and list_stdlib, reads stdlib://rust/testing and gets
+the prompt standards_brief(rust); the SDK validates each tool's structuredContent
+against its outputSchema.
+
+One line is printed per
 check, then a final line exactly `N passed, M failed` (CI parses it). The exit
 status is 0 only when nothing failed. Every request is bounded by a timeout, each
 mode by an overall deadline, and the whole run by a watchdog, so it cannot hang.
@@ -62,6 +70,21 @@ CHECKS = (
     "countdown progress",
     "disconnect",
 )
+
+# The knowledge server (no --demo), in these modes, with these checks.
+KNOWLEDGE_MODES = ("auto", "legacy")
+KNOWLEDGE_CHECKS = (
+    "connect",
+    "protocol version",
+    "tools/list knowledge",
+    "get_stdlib rust testing",
+    "search_stdlib",
+    "list_stdlib",
+    "resources/read stdlib://rust/testing",
+    "prompts/get standards_brief",
+    "disconnect",
+)
+LANGUAGES = ("python", "go", "javascript", "typescript", "rust")
 
 
 class Failure(Exception):
@@ -284,29 +307,142 @@ CHECK_FNS: dict[str, Callable[[Client, str], Awaitable[str]]] = {
 }
 
 
+# --- the knowledge server's checks -------------------------------------------------
+
+
+async def check_knowledge_tools(c: Client, mode: str) -> str:
+    result = await bounded(c.list_tools(), "tools/list")
+    tools = {t.name: t for t in result.tools}
+    for name in ("get_stdlib", "search_stdlib", "list_stdlib"):
+        expect(name in tools, f"{name} not listed; got {sorted(tools)}")
+        tool = tools[name]
+        expect(bool(tool.description), f"{name} has no description")
+        expect(tool.output_schema is not None, f"{name} has no outputSchema")
+        hints = tool.annotations
+        expect(
+            hints is not None and hints.read_only_hint is True and hints.idempotent_hint is True,
+            f"{name} annotations {hints!r}: expected readOnlyHint and idempotentHint true",
+        )
+    expect("echo" not in tools, f"the demo tools are served without --demo: {sorted(tools)}")
+    return ", ".join(sorted(tools))
+
+
+async def check_get_stdlib(c: Client, mode: str) -> str:
+    result = await bounded(c.call_tool("get_stdlib", {"language": "rust", "domain": "testing"}), "get_stdlib")
+    expect(not result.is_error, f"isError is true: {text_of(result.content)!r}")
+    s = result.structured_content
+    expect(isinstance(s, dict), f"structuredContent is {s!r}, expected an object")
+    expect(s.get("found") is True, f"found is {s.get('found')!r}")
+    key = f"{s.get('language')}/{s.get('domain')}"
+    expect(key == "rust/testing", f"key is {key}, expected rust/testing")
+    uris = [d.get("uri") for d in s.get("documents") or []]
+    expect(uris == ["stdlib://all/testing", "stdlib://rust/testing"], f"documents {uris}, expected the base then rust")
+    expect(all(d.get("root") == "builtin" for d in s["documents"]), f"provenance {s['documents']!r}")
+    content = s.get("content") or ""
+    expect(content.startswith("# "), f"content does not start with a heading: {content[:80]!r}")
+    expect(text_of(result.content).startswith(content[:200]), "the text block is not the content")
+    expect(isinstance(s.get("last_updated"), str), f"last_updated is {s.get('last_updated')!r}")
+    return f"{s.get('title')!r}, {s.get('tokens')} tokens, {s.get('remaining_tokens')} remaining, {len(uris)} documents"
+
+
+async def check_search_stdlib(c: Client, mode: str) -> str:
+    result = await bounded(
+        c.call_tool("search_stdlib", {"query": "sql injection", "domain": "security"}), "search_stdlib"
+    )
+    expect(not result.is_error, f"isError is true: {text_of(result.content)!r}")
+    s = result.structured_content
+    expect(isinstance(s, dict), f"structuredContent is {s!r}, expected an object")
+    hits = s.get("results") or []
+    expect(len(hits) >= 1, "no results for 'sql injection' in security")
+    for hit in hits:
+        for field in ("language", "domain", "title", "uri", "section", "snippet", "score", "updatedAt"):
+            expect(field in hit, f"a hit without {field}: {hit!r}")
+        expect(hit["domain"] == "security", f"a hit outside the domain filter: {hit!r}")
+        expect(str(hit["uri"]).startswith("stdlib://"), f"uri {hit['uri']!r}")
+    scores = [h["score"] for h in hits]
+    expect(scores == sorted(scores, reverse=True), f"not ordered by score: {scores}")
+    return f"{len(hits)} hits, best {hits[0]['uri']}#{hits[0]['section']}"
+
+
+async def check_list_stdlib(c: Client, mode: str) -> str:
+    result = await bounded(c.call_tool("list_stdlib", {}), "list_stdlib")
+    expect(not result.is_error, f"isError is true: {text_of(result.content)!r}")
+    s = result.structured_content
+    expect(isinstance(s, dict), f"structuredContent is {s!r}, expected an object")
+    languages = s.get("languages") or []
+    missing = [lang for lang in LANGUAGES if lang not in languages]
+    expect(not missing, f"languages {languages} lack {missing}")
+    entries = s.get("entries") or []
+    expect(len(entries) >= 25, f"{len(entries)} entries, expected 25 or more")
+    for entry in entries:
+        expect(isinstance(entry.get("documents"), int) and entry["documents"] >= 1, f"entry {entry!r}")
+    return f"{len(languages)} languages, {len(entries)} entries"
+
+
+async def check_read_standard(c: Client, mode: str) -> str:
+    result = await bounded(c.read_resource("stdlib://rust/testing"), "resources/read")
+    expect(len(result.contents) == 1, f"{len(result.contents)} contents, expected 1")
+    first = result.contents[0]
+    expect(str(first.uri) == "stdlib://rust/testing", f"contents[0].uri is {str(first.uri)!r}")
+    expect(first.mime_type == "text/markdown", f"mimeType is {first.mime_type!r}")
+    text = getattr(first, "text", None)
+    expect(isinstance(text, str) and text.startswith("# ") and "\n## " in text, f"not Markdown: {str(text)[:80]!r}")
+    return f"{len(text)} chars of Markdown"
+
+
+async def check_standards_brief(c: Client, mode: str) -> str:
+    result = await bounded(c.get_prompt("standards_brief", {"language": "rust"}), "prompts/get")
+    expect(len(result.messages) >= 1, "no messages")
+    text = "\n".join(getattr(m.content, "text", "") or "" for m in result.messages)
+    expect("stdlib://rust/testing" in text, f"the brief does not mention stdlib://rust/testing: {text[:200]!r}")
+    return f"{len(result.messages)} message(s), {len(text)} chars"
+
+
+KNOWLEDGE_FNS: dict[str, Callable[[Client, str], Awaitable[str]]] = {
+    "protocol version": check_protocol_version,
+    "tools/list knowledge": check_knowledge_tools,
+    "get_stdlib rust testing": check_get_stdlib,
+    "search_stdlib": check_search_stdlib,
+    "list_stdlib": check_list_stdlib,
+    "resources/read stdlib://rust/testing": check_read_standard,
+    "prompts/get standards_brief": check_standards_brief,
+}
+
+
 # --- driver -------------------------------------------------------------------------
 
 
-async def run_mode(binary: str, mode: str) -> None:
-    params = StdioServerParameters(command=binary, args=["serve", "--demo", "--log-level", "warn"])
+async def run_mode(
+    binary: str,
+    mode: str,
+    *,
+    args: tuple[str, ...] = ("serve", "--demo", "--log-level", "warn"),
+    checks: tuple[str, ...] = CHECKS,
+    fns: dict[str, Callable[[Client, str], Awaitable[str]]] = CHECK_FNS,
+    label: str | None = None,
+) -> None:
+    """Connects in `mode` to `<binary> <args>` and runs `checks` (the first is the
+    connection, the last the disconnection); lines are labelled `label` (default: mode)."""
+    params = StdioServerParameters(command=binary, args=list(args))
     recorded: set[str] = set()
     current = "connect"
+    shown = label or mode
 
     def ok(name: str, detail: str = "") -> None:
         recorded.add(name)
-        REPORT.ok(mode, name, detail)
+        REPORT.ok(shown, name, detail)
 
     def fail(name: str, detail: str) -> None:
         recorded.add(name)
-        REPORT.fail(mode, name, detail)
+        REPORT.fail(shown, name, detail)
 
     try:
         with anyio.fail_after(MODE_TIMEOUT):
             async with Client(params, mode=mode, read_timeout_seconds=CALL_TIMEOUT) as client:
                 ok("connect")
-                for current in CHECKS[1:-1]:
+                for current in checks[1:-1]:
                     try:
-                        detail = await CHECK_FNS[current](client, mode)
+                        detail = await fns[current](client, mode)
                     except Failure as exc:
                         fail(current, str(exc))
                     except Exception as exc:  # an SDK exception is a failed check, not a crash
@@ -323,12 +459,12 @@ async def run_mode(binary: str, mode: str) -> None:
             reason = f"the mode's {MODE_TIMEOUT:.0f}s deadline passed"
         else:
             reason = describe(leaf)
-        print(f"ERROR [{mode}] aborted during {current!r}: {reason}", flush=True)
+        print(f"ERROR [{shown}] aborted during {current!r}: {reason}", flush=True)
         if os.environ.get("INTEROP_DEBUG"):
             traceback.print_exception(unwrap(exc))
         if current not in recorded:
             fail(current, reason)
-        for name in CHECKS:
+        for name in checks:
             if name not in recorded:
                 fail(name, f"not run: the mode was aborted during {current!r}")
 
@@ -349,6 +485,16 @@ async def main(binary: str) -> int:
     for mode in MODES:
         print(f"--- mode {mode}", flush=True)
         await run_mode(binary, mode)
+    for mode in KNOWLEDGE_MODES:
+        print(f"--- knowledge server, mode {mode}", flush=True)
+        await run_mode(
+            binary,
+            mode,
+            args=("serve", "--log-level", "warn"),
+            checks=KNOWLEDGE_CHECKS,
+            fns=KNOWLEDGE_FNS,
+            label=f"knowledge {mode}",
+        )
     print(REPORT.summary(), flush=True)
     return 0 if REPORT.failed == 0 else 1
 

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use crate::document::{Document, Source, Warning};
@@ -63,7 +63,7 @@ pub struct KeyInfo {
 pub struct KnowledgeBase {
     docs: Vec<Arc<Document>>,
     by_key: BTreeMap<(String, String), Vec<usize>>,
-    index: SearchIndex,
+    index: OnceLock<Result<SearchIndex, String>>,
     warnings: Vec<Warning>,
     loaded_at: SystemTime,
     roots: Vec<Root>,
@@ -77,10 +77,11 @@ impl std::fmt::Debug for KnowledgeBase {
 
 impl KnowledgeBase {
     /// Loads `roots` in order: for each (language, domain) key, the last root that has
-    /// documents for it supplies all of that key's documents.
+    /// documents for it supplies all of that key's documents. The search index is built
+    /// on first use or by [`KnowledgeBase::build_index`].
     ///
     /// # Errors
-    /// A root directory that cannot be read, or an index that cannot be built.
+    /// A root directory that cannot be read.
     pub fn load(roots: &[Root]) -> Result<Self, LoadError> {
         let mut warnings = Vec::new();
         let mut keyed: BTreeMap<(String, String), Vec<Document>> = BTreeMap::new();
@@ -107,8 +108,7 @@ impl KnowledgeBase {
             }
             by_key.insert(key, indexes);
         }
-        let index = SearchIndex::build(&docs).map_err(LoadError::Index)?;
-        Ok(Self { docs, by_key, index, warnings, loaded_at: SystemTime::now(), roots: roots.to_vec() })
+        Ok(Self { docs, by_key, index: OnceLock::new(), warnings, loaded_at: SystemTime::now(), roots: roots.to_vec() })
     }
 
     /// Every document, grouped by key.
@@ -194,12 +194,26 @@ impl KnowledgeBase {
         self.docs.iter().find(|d| d.uri() == uri)
     }
 
+    /// Builds the search index now, if it is not built yet. Loading does not build it,
+    /// so a server can answer its first requests at once; call this on a background
+    /// thread after loading (the first search otherwise builds it).
+    ///
+    /// # Errors
+    /// Why the index could not be built.
+    pub fn build_index(&self) -> Result<(), LoadError> {
+        self.index().map(drop).map_err(|e| LoadError::Index(e.to_owned()))
+    }
+
+    fn index(&self) -> Result<&SearchIndex, &str> {
+        self.index.get_or_init(|| SearchIndex::build(&self.docs)).as_ref().map_err(String::as_str)
+    }
+
     /// Full-text search.
     ///
     /// # Errors
-    /// A query the engine cannot run.
+    /// A query the engine cannot run, or an index that could not be built.
     pub fn search(&self, query: &Query) -> Result<Vec<Hit>, String> {
-        self.index.search(&self.docs, query)
+        self.index().map_err(ToOwned::to_owned)?.search(&self.docs, query)
     }
 }
 

@@ -185,10 +185,13 @@ impl SearchIndex {
             let fragment = snippet.fragment();
             let mut last = 0;
             for range in snippet.highlighted() {
+                // Text that is already bold in the document stays as it is.
+                let bold = fragment[..range.start].ends_with("**") && fragment[range.end..].starts_with("**");
                 excerpt.push_str(&fragment[last..range.start]);
-                excerpt.push_str("**");
+                let mark = if bold { "" } else { "**" };
+                excerpt.push_str(mark);
                 excerpt.push_str(&fragment[range.clone()]);
-                excerpt.push_str("**");
+                excerpt.push_str(mark);
                 last = range.end;
             }
             excerpt.push_str(&fragment[last..]);

@@ -51,6 +51,17 @@ pub fn server(base: KnowledgeBase, limits: Limits, config: ServerConfig) -> Resu
     let instructions = instructions::generate(&base);
     let knowledge = Arc::new(Knowledge::new(base, limits));
     let base = knowledge.base();
+    // Index in the background: the first requests need no index, and a search that
+    // comes early waits for it.
+    let indexing = base.clone();
+    let spawned = std::thread::Builder::new().name("tenet-index".into()).spawn(move || {
+        if let Err(e) = indexing.build_index() {
+            tracing::error!("{e}");
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::warn!("the index will be built by the first search: {e}");
+    }
     let mut builder = Server::builder("tenet", env!("CARGO_PKG_VERSION"))
         .title("Tenet engineering standards")
         .description("Engineering standards (architecture, testing, security, performance, patterns) by language")

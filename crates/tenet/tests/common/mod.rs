@@ -28,6 +28,9 @@ pub const TIMEOUT: Duration = Duration::from_secs(20);
 /// How long any one server process may live; a watchdog kills it after that.
 pub const MAX_LIFETIME: Duration = Duration::from_secs(240);
 
+/// The knowledge server's environment variables (roots, built-in corpus, budgets).
+pub const KNOWLEDGE_ENV: [&str; 4] = ["TENET_ROOTS", "TENET_NO_BUILTIN", "TENET_MAX_TOKENS", "TENET_MAX_TOKENS_CAP"];
+
 /// How much of the child's stderr is kept for failure messages.
 const STDERR_KEEP: usize = 1 << 20;
 
@@ -150,6 +153,19 @@ impl Tenet {
 
     /// `tenet` with these arguments.
     pub fn start_with(args: &[&str]) -> Self {
+        Self::start_without_env(args, &[])
+    }
+
+    /// `tenet` with these arguments, and without the knowledge server's environment
+    /// variables ([`KNOWLEDGE_ENV`]) either, so the caller's shell cannot add roots or
+    /// change budgets.
+    pub fn start_knowledge(args: &[&str]) -> Self {
+        Self::start_without_env(args, &KNOWLEDGE_ENV)
+    }
+
+    /// `tenet` with these arguments, without the environment variables that
+    /// [`Tenet::start_with`] removes and without `also_remove`.
+    pub fn start_without_env(args: &[&str], also_remove: &[&str]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_tenet"));
         command.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         for var in [
@@ -159,7 +175,10 @@ impl Tenet {
             "TENET_TIMEOUT",
             "TENET_MAX_CONCURRENT_REQUESTS",
             "TENET_MAX_MESSAGE_BYTES",
-        ] {
+        ]
+        .iter()
+        .chain(also_remove)
+        {
             command.env_remove(var);
         }
         let mut child = command.spawn().expect("cannot start the tenet binary");
@@ -227,6 +246,20 @@ impl Tenet {
     /// What the child wrote to stderr so far (its first megabyte).
     pub fn stderr_text(&self) -> String {
         String::from_utf8_lossy(&self.stderr.lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
+    }
+
+    /// Waits up to `within` for the child's stderr to satisfy `done` (e.g. to hold a
+    /// message it writes just before exiting, which the reader thread may not have
+    /// caught yet); returns the stderr text either way.
+    pub fn wait_stderr(&self, within: Duration, done: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let text = self.stderr_text();
+            if done(&text) || Instant::now() >= deadline {
+                return text;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
     }
 
     fn stdin(&self) -> &ChildStdin {
