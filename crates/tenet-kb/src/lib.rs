@@ -22,6 +22,7 @@ pub mod budget;
 mod corpus;
 mod document;
 pub mod front_matter;
+pub mod lint;
 mod search;
 pub mod section;
 

@@ -16,6 +16,19 @@ pub struct Cli {
 pub enum Command {
     /// Serve MCP to clients of every protocol version (2024-11-05 … 2026-07-28).
     Serve(ServeArgs),
+    /// Lint folders of standards (front matter, dates, duplicates, links, size, injection-like text).
+    Check(CheckArgs),
+}
+
+/// `tenet check` options.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Folders of standards (`<language>/<domain>.md`).
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<std::path::PathBuf>,
+    /// Fail on warnings too.
+    #[arg(long)]
+    pub deny_warnings: bool,
 }
 
 /// How clients reach the server.

@@ -4,11 +4,13 @@ use std::process::ExitCode;
 
 use crate::args::{Cli, Command};
 
+mod check;
 mod serve;
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve::run(&args),
+        Command::Check(args) => check::run(&args),
     }
 }
