@@ -208,8 +208,9 @@ fn contains_phrase(text: &str, phrase: &str) -> bool {
         let after = text[i + phrase.len()..].chars().next();
         let starts_word = phrase.chars().next().is_some_and(char::is_alphanumeric);
         let ends_word = phrase.chars().next_back().is_some_and(char::is_alphanumeric);
-        !(starts_word && before.is_some_and(char::is_alphanumeric))
-            && !(ends_word && after.is_some_and(char::is_alphanumeric))
+        let glued_before = starts_word && before.is_some_and(char::is_alphanumeric);
+        let glued_after = ends_word && after.is_some_and(char::is_alphanumeric);
+        !(glued_before || glued_after)
     })
 }
 
