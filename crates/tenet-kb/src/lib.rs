@@ -25,6 +25,7 @@ pub mod front_matter;
 pub mod lint;
 mod search;
 pub mod section;
+pub mod watch;
 
 pub use base::{KeyInfo, KnowledgeBase, LoadError, Root};
 pub use document::{Document, Source, Warning, normalize};

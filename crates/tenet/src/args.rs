@@ -74,6 +74,9 @@ pub struct ServeArgs {
     /// roots override earlier ones, and all of them override the built-in corpus.
     #[arg(long = "root", value_name = "DIR", env = "TENET_ROOTS", value_delimiter = ',')]
     pub roots: Vec<std::path::PathBuf>,
+    /// Do not reload when files under a root change.
+    #[arg(long, env = "TENET_NO_WATCH")]
+    pub no_watch: bool,
     /// Serve only the given roots, without the built-in corpus.
     #[arg(long, env = "TENET_NO_BUILTIN")]
     pub no_builtin: bool,

@@ -9,7 +9,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::args::{LogLevel, ServeArgs, Transport};
 use crate::demo;
-use crate::knowledge::{self, Limits};
+use crate::knowledge::{self, KnowledgeServer, Limits};
 use tenet_kb::{KnowledgeBase, Root};
 
 pub fn run(args: &ServeArgs) -> ExitCode {
@@ -20,8 +20,15 @@ pub fn run(args: &ServeArgs) -> ExitCode {
         max_message_bytes: usize::try_from(args.max_message_bytes).unwrap_or(usize::MAX),
         ..ServerConfig::default()
     };
-    let built =
-        if args.demo { demo::server(config).map_err(|e| e.to_string()) } else { knowledge_server(args, config) };
+    let mut _watcher = None;
+    let built = if args.demo {
+        demo::server(config).map_err(|e| e.to_string())
+    } else {
+        knowledge_server(args, config).map(|ks| {
+            _watcher = watch(&ks, args);
+            ks.server
+        })
+    };
     let server = match built {
         Ok(server) => server,
         Err(e) => {
@@ -64,7 +71,27 @@ pub fn run(args: &ServeArgs) -> ExitCode {
     std::process::exit(code)
 }
 
-fn knowledge_server(args: &ServeArgs, config: ServerConfig) -> Result<tenet_server::Server, String> {
+/// Reloads the knowledge base when a root folder changes (unless --no-watch).
+fn watch(ks: &KnowledgeServer, args: &ServeArgs) -> Option<tenet_kb::watch::Watcher> {
+    if args.no_watch || args.roots.is_empty() {
+        return None;
+    }
+    let reloader = KnowledgeServer { server: ks.server.clone(), knowledge: ks.knowledge.clone() };
+    let on_change = move || {
+        if let Err(e) = reloader.reload() {
+            tracing::error!("reload failed, still serving the previous documents: {e}");
+        }
+    };
+    match tenet_kb::watch::watch(&args.roots, Duration::from_millis(300), on_change) {
+        Ok(watcher) => Some(watcher),
+        Err(e) => {
+            tracing::warn!("not watching the roots for changes: {e}");
+            None
+        }
+    }
+}
+
+fn knowledge_server(args: &ServeArgs, config: ServerConfig) -> Result<KnowledgeServer, String> {
     let mut roots = Vec::new();
     if !args.no_builtin {
         roots.push(Root::Builtin);

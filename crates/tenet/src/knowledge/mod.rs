@@ -39,6 +39,12 @@ impl Knowledge {
         self.base.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
+    /// Replaces the base; returns the old one.
+    fn swap(&self, base: KnowledgeBase) -> Arc<KnowledgeBase> {
+        let mut slot = self.base.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        std::mem::replace(&mut *slot, Arc::new(base))
+    }
+
     /// The budget for a call: the caller's, or the default, within the cap.
     pub fn budget(&self, asked: Option<u64>) -> usize {
         let asked = asked.map_or(self.limits.default_max_tokens, |n| usize::try_from(n).unwrap_or(usize::MAX));
@@ -46,8 +52,59 @@ impl Knowledge {
     }
 }
 
+/// A running knowledge server: the MCP server and the state it shares.
+pub struct KnowledgeServer {
+    /// The MCP server.
+    pub server: Server,
+    /// The knowledge its handlers read.
+    pub knowledge: Arc<Knowledge>,
+}
+
+impl KnowledgeServer {
+    /// Reloads every root, swaps the base in, and tells clients what changed:
+    /// `resources/updated` for changed documents, `resources/list_changed` for added or
+    /// removed ones, `tools/list_changed` when the languages or domains changed.
+    ///
+    /// # Errors
+    /// When a root cannot be read or the index cannot be built (the old base stays).
+    pub fn reload(&self) -> Result<(), String> {
+        let roots = self.knowledge.base().roots().to_vec();
+        let fresh = KnowledgeBase::load(&roots).map_err(|e| e.to_string())?;
+        fresh.build_index().map_err(|e| e.to_string())?;
+        for warning in fresh.warnings() {
+            tracing::warn!("{warning}");
+        }
+        let old = self.knowledge.swap(fresh);
+        let new = self.knowledge.base();
+        let hashes = |b: &KnowledgeBase| -> std::collections::BTreeMap<String, String> {
+            b.documents().iter().map(|d| (d.uri(), d.hash.clone())).collect()
+        };
+        let (before, after) = (hashes(&old), hashes(&new));
+        let mut changed = 0;
+        for uri in before.keys().filter(|u| !after.contains_key(*u)) {
+            self.server.remove_resource(uri);
+            changed += 1;
+        }
+        for resource in resources::documents(&new) {
+            let uri = resource.listing().uri.clone();
+            if before.get(&uri) != after.get(&uri) {
+                // New URIs make the list change; known ones are reported updated.
+                self.server.add_resource(resource);
+                changed += 1;
+            }
+        }
+        if old.languages() != new.languages() || old.domains() != new.domains() {
+            for tool in tools::all(&self.knowledge, &new) {
+                self.server.add_tool(tool).map_err(|e| e.to_string())?;
+            }
+        }
+        tracing::info!(documents = new.documents().len(), changed, "knowledge base reloaded");
+        Ok(())
+    }
+}
+
 /// Builds the MCP server over a knowledge base.
-pub fn server(base: KnowledgeBase, limits: Limits, config: ServerConfig) -> Result<Server, BuildError> {
+pub fn server(base: KnowledgeBase, limits: Limits, config: ServerConfig) -> Result<KnowledgeServer, BuildError> {
     let instructions = instructions::generate(&base);
     let knowledge = Arc::new(Knowledge::new(base, limits));
     let base = knowledge.base();
@@ -78,5 +135,5 @@ pub fn server(base: KnowledgeBase, limits: Limits, config: ServerConfig) -> Resu
     for prompt in prompts::all(&knowledge) {
         builder = builder.prompt(prompt);
     }
-    builder.build()
+    Ok(KnowledgeServer { server: builder.build()?, knowledge })
 }

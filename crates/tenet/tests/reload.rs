@@ -1,0 +1,83 @@
+//! Live reload: editing a root's files reaches clients as MCP notifications.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{LATEST_LEGACY, Tenet, legacy, tool_text};
+use serde_json::{Value, json};
+
+fn doc(title: &str, body: &str) -> String {
+    format!(
+        "---\ntitle: {title}\ndescription: d\ntags: [t]\ncreatedAt: '2026-01-01'\nupdatedAt: '2026-01-02'\n---\n# {title}\n\n{body}\n"
+    )
+}
+
+/// Waits (bounded) for a notification with `method`, keeping nothing else.
+fn wait_for(server: &mut Tenet, method: &str, within: Duration) -> Option<Value> {
+    let deadline = Instant::now() + within;
+    while let Some(message) = server.next_message_before(deadline) {
+        if message["method"] == method {
+            return Some(message);
+        }
+    }
+    None
+}
+
+#[test]
+fn edits_on_disk_become_notifications_and_fresh_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("rust")).unwrap();
+    std::fs::write(dir.path().join("rust/testing.md"), doc("Team Rust testing", "first version")).unwrap();
+    let root = dir.path().to_str().unwrap().to_owned();
+    let mut server = Tenet::start_knowledge(&["serve", "--log-level", "warn", "--root", &root]);
+    server.initialize(LATEST_LEGACY);
+    let subscribed = server.call(&legacy(1, "resources/subscribe", json!({"uri": "stdlib://rust/testing"})));
+    assert_eq!(subscribed["result"], json!({}));
+
+    std::fs::write(dir.path().join("rust/testing.md"), doc("Team Rust testing", "second version")).unwrap();
+    let updated = wait_for(&mut server, "notifications/resources/updated", Duration::from_secs(10))
+        .expect("resources/updated after an edit");
+    assert_eq!(updated["params"]["uri"], "stdlib://rust/testing");
+    let read = server.call(&legacy(2, "resources/read", json!({"uri": "stdlib://rust/testing"})));
+    assert!(read["result"]["contents"][0]["text"].as_str().unwrap().contains("second version"), "{read}");
+
+    // A new language: the resource list and the tools' descriptions change.
+    std::fs::create_dir_all(dir.path().join("kotlin")).unwrap();
+    std::fs::write(dir.path().join("kotlin/testing.md"), doc("Kotlin testing", "kotlin rules")).unwrap();
+    assert!(wait_for(&mut server, "notifications/resources/list_changed", Duration::from_secs(10)).is_some());
+    let got = server.call(&legacy(
+        3,
+        "tools/call",
+        json!({"name": "get_stdlib", "arguments": {"language": "kotlin", "domain": "testing"}}),
+    ));
+    assert!(tool_text(&got["result"]).contains("kotlin rules"), "{got}");
+    assert_eq!(got["result"]["structuredContent"]["found"], true);
+
+    // A broken edit keeps serving (front matter problems are warnings, not failures).
+    let subscribed = server.call(&legacy(4, "resources/subscribe", json!({"uri": "stdlib://kotlin/testing"})));
+    assert_eq!(subscribed["result"], json!({}));
+    std::fs::write(dir.path().join("kotlin/testing.md"), "---\ntitle: [broken\n---\nstill here\n").unwrap();
+    assert!(wait_for(&mut server, "notifications/resources/updated", Duration::from_secs(10)).is_some());
+    let listed = server.call(&legacy(5, "tools/call", json!({"name": "list_stdlib", "arguments": {}})));
+    assert_eq!(
+        listed["result"]["structuredContent"]["languages"],
+        json!(["all", "go", "javascript", "kotlin", "python", "rust", "typescript"])
+    );
+}
+
+#[test]
+fn no_watch_means_no_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("rust")).unwrap();
+    std::fs::write(dir.path().join("rust/testing.md"), doc("Team Rust testing", "first version")).unwrap();
+    let root = dir.path().to_str().unwrap().to_owned();
+    let mut server = Tenet::start_knowledge(&["serve", "--log-level", "warn", "--no-watch", "--root", &root]);
+    server.initialize(LATEST_LEGACY);
+    std::fs::write(dir.path().join("rust/testing.md"), doc("Team Rust testing", "second version")).unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    let read = server.call(&legacy(2, "resources/read", json!({"uri": "stdlib://rust/testing"})));
+    assert!(read["result"]["contents"][0]["text"].as_str().unwrap().contains("first version"), "{read}");
+}
