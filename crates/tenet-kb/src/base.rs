@@ -87,7 +87,7 @@ impl KnowledgeBase {
         let mut keyed: BTreeMap<(String, String), Vec<Document>> = BTreeMap::new();
         for root in roots {
             let mut found: BTreeMap<(String, String), Vec<Document>> = BTreeMap::new();
-            for (path, text) in read_root(root)? {
+            for (path, text) in read_root(root, &mut warnings)? {
                 let source = Source { root: root.label(), path };
                 if let Some(doc) = Document::parse(&text, source, &mut warnings) {
                     found.entry((doc.language.clone(), doc.domain.clone())).or_default().push(doc);
@@ -217,20 +217,24 @@ impl KnowledgeBase {
     }
 }
 
-/// The (path, text) of every Markdown file in a root.
-fn read_root(root: &Root) -> Result<Vec<(String, String)>, LoadError> {
+/// The largest document file loaded; larger ones are skipped with a warning.
+pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// The (path, text) of every Markdown file in a root; unreadable, non-UTF-8 and
+/// oversized files are skipped with a warning.
+fn read_root(root: &Root, warnings: &mut Vec<Warning>) -> Result<Vec<(String, String)>, LoadError> {
     match root {
         Root::Builtin => Ok(crate::corpus::BUILTIN.iter().map(|(p, t)| ((*p).to_owned(), (*t).to_owned())).collect()),
         Root::Dir(dir) => {
             let mut files = Vec::new();
-            walk(dir, dir, &mut files).map_err(|source| LoadError::Root { path: dir.clone(), source })?;
+            walk(dir, dir, &mut files, warnings).map_err(|source| LoadError::Root { path: dir.clone(), source })?;
             files.sort();
             Ok(files)
         }
     }
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> std::io::Result<()> {
+fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>, warnings: &mut Vec<Warning>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let path = entry.path();
@@ -240,16 +244,22 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> std::io::Re
         }
         let kind = entry.file_type()?;
         if kind.is_dir() {
-            walk(root, &path, out)?;
-        } else if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("md")) {
-            match std::fs::read_to_string(&path) {
-                Ok(text) => {
-                    let relative = path.strip_prefix(root).unwrap_or(&path);
-                    let relative =
-                        relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-                    out.push((relative, text));
-                }
-                Err(e) => tracing::warn!("skipping {}: {e}", path.display()),
+            walk(root, &path, out, warnings)?;
+        } else if kind.is_file() && path.extension().is_some_and(|e| e.eq_ignore_ascii_case("md")) {
+            let relative = path.strip_prefix(root).unwrap_or(&path);
+            let relative = relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+            let mut skip = |message: String| {
+                warnings.push(Warning { file: format!("{}:{relative}", root.display()), line: None, message });
+            };
+            let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+            if size > MAX_FILE_BYTES {
+                skip(format!("skipped: {size} bytes is more than the {MAX_FILE_BYTES}-byte limit"));
+                continue;
+            }
+            match std::fs::read(&path).map(String::from_utf8) {
+                Ok(Ok(text)) => out.push((relative, text)),
+                Ok(Err(_)) => skip("skipped: not UTF-8 text".into()),
+                Err(e) => skip(format!("skipped: cannot read: {e}")),
             }
         }
     }

@@ -16,8 +16,67 @@ pub struct Cli {
 pub enum Command {
     /// Serve MCP to clients of every protocol version (2024-11-05 … 2026-07-28).
     Serve(ServeArgs),
+    /// Print a standard (the language-neutral base, then the language's own).
+    Get(GetArgs),
+    /// Search the standards.
+    Search(SearchArgs),
     /// Lint folders of standards (front matter, dates, duplicates, links, size, injection-like text).
     Check(CheckArgs),
+}
+
+/// Which standards to load, and the token budgets of answers.
+#[derive(Debug, clap::Args)]
+pub struct KnowledgeArgs {
+    /// A folder of standards (`<language>/<domain>.md`); repeat for several. Later
+    /// roots override earlier ones, and all of them override the built-in corpus.
+    #[arg(long = "root", value_name = "DIR", env = "TENET_ROOTS", value_delimiter = ',')]
+    pub roots: Vec<std::path::PathBuf>,
+    /// Serve only the given roots, without the built-in corpus.
+    #[arg(long, env = "TENET_NO_BUILTIN")]
+    pub no_builtin: bool,
+    /// Token budget of a response when the caller gives none.
+    #[arg(long, default_value_t = 8000, env = "TENET_MAX_TOKENS", value_parser = clap::value_parser!(u64).range(100..=1_000_000))]
+    pub max_tokens: u64,
+    /// The most tokens any single response may carry, whatever the caller asks.
+    #[arg(long, default_value_t = 25000, env = "TENET_MAX_TOKENS_CAP", value_parser = clap::value_parser!(u64).range(100..=1_000_000))]
+    pub max_tokens_cap: u64,
+}
+
+/// `tenet get` options.
+#[derive(Debug, clap::Args)]
+pub struct GetArgs {
+    /// Programming language, or `all`.
+    pub language: String,
+    /// Domain, e.g. testing.
+    pub domain: String,
+    /// Headings and section ids only.
+    #[arg(long)]
+    pub outline: bool,
+    /// Continue from an earlier page.
+    #[arg(long)]
+    pub cursor: Option<String>,
+    /// Where the standards come from.
+    #[command(flatten)]
+    pub knowledge: KnowledgeArgs,
+}
+
+/// `tenet search` options.
+#[derive(Debug, clap::Args)]
+pub struct SearchArgs {
+    /// What to look for.
+    pub query: String,
+    /// Only this language (language-neutral standards are included).
+    #[arg(long)]
+    pub language: Option<String>,
+    /// Only this domain.
+    #[arg(long)]
+    pub domain: Option<String>,
+    /// Most hits.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub limit: u32,
+    /// Where the standards come from.
+    #[command(flatten)]
+    pub knowledge: KnowledgeArgs,
 }
 
 /// `tenet check` options.
@@ -70,22 +129,12 @@ pub struct ServeArgs {
     /// Requests handled at once; past this, input waits (back-pressure).
     #[arg(long, default_value_t = 256, env = "TENET_MAX_CONCURRENT_REQUESTS", value_parser = clap::value_parser!(u32).range(1..=65536))]
     pub max_concurrent_requests: u32,
-    /// A folder of standards (`<language>/<domain>.md`); repeat for several. Later
-    /// roots override earlier ones, and all of them override the built-in corpus.
-    #[arg(long = "root", value_name = "DIR", env = "TENET_ROOTS", value_delimiter = ',')]
-    pub roots: Vec<std::path::PathBuf>,
+    /// Where the standards come from.
+    #[command(flatten)]
+    pub knowledge: KnowledgeArgs,
     /// Do not reload when files under a root change.
     #[arg(long, env = "TENET_NO_WATCH")]
     pub no_watch: bool,
-    /// Serve only the given roots, without the built-in corpus.
-    #[arg(long, env = "TENET_NO_BUILTIN")]
-    pub no_builtin: bool,
-    /// Token budget of a response when the caller gives none.
-    #[arg(long, default_value_t = 8000, env = "TENET_MAX_TOKENS", value_parser = clap::value_parser!(u64).range(100..=1_000_000))]
-    pub max_tokens: u64,
-    /// The most tokens any single response may carry, whatever the caller asks.
-    #[arg(long, default_value_t = 25000, env = "TENET_MAX_TOKENS_CAP", value_parser = clap::value_parser!(u64).range(100..=1_000_000))]
-    pub max_tokens_cap: u64,
     /// Serve the small demo tool set (echo, add, countdown) instead of the knowledge
     /// server; used by benchmarks and interoperability tests.
     #[arg(long)]

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use crate::args::{Cli, Command};
 
 mod check;
+mod read;
 mod serve;
 
 /// Runs a parsed command line.
@@ -12,5 +13,7 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve::run(&args),
         Command::Check(args) => check::run(&args),
+        Command::Get(args) => read::get(&args),
+        Command::Search(args) => read::search(&args),
     }
 }

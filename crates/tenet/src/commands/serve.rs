@@ -7,7 +7,7 @@ use std::time::Duration;
 use tenet_server::{CancellationToken, ServerConfig};
 use tracing_subscriber::EnvFilter;
 
-use crate::args::{LogLevel, ServeArgs, Transport};
+use crate::args::{KnowledgeArgs, LogLevel, ServeArgs, Transport};
 use crate::demo;
 use crate::knowledge::{self, KnowledgeServer, Limits};
 use tenet_kb::{KnowledgeBase, Root};
@@ -73,7 +73,7 @@ pub fn run(args: &ServeArgs) -> ExitCode {
 
 /// Reloads the knowledge base when a root folder changes (unless --no-watch).
 fn watch(ks: &KnowledgeServer, args: &ServeArgs) -> Option<tenet_kb::watch::Watcher> {
-    if args.no_watch || args.roots.is_empty() {
+    if args.no_watch || args.knowledge.roots.is_empty() {
         return None;
     }
     let reloader = KnowledgeServer { server: ks.server.clone(), knowledge: ks.knowledge.clone() };
@@ -82,7 +82,7 @@ fn watch(ks: &KnowledgeServer, args: &ServeArgs) -> Option<tenet_kb::watch::Watc
             tracing::error!("reload failed, still serving the previous documents: {e}");
         }
     };
-    match tenet_kb::watch::watch(&args.roots, Duration::from_millis(300), on_change) {
+    match tenet_kb::watch::watch(&args.knowledge.roots, Duration::from_millis(300), on_change) {
         Ok(watcher) => Some(watcher),
         Err(e) => {
             tracing::warn!("not watching the roots for changes: {e}");
@@ -92,6 +92,12 @@ fn watch(ks: &KnowledgeServer, args: &ServeArgs) -> Option<tenet_kb::watch::Watc
 }
 
 fn knowledge_server(args: &ServeArgs, config: ServerConfig) -> Result<KnowledgeServer, String> {
+    let (base, limits) = load(&args.knowledge)?;
+    knowledge::server(base, limits, config).map_err(|e| e.to_string())
+}
+
+/// Loads the roots the arguments name, logging what loading had to say.
+pub fn load(args: &KnowledgeArgs) -> Result<(KnowledgeBase, Limits), String> {
     let mut roots = Vec::new();
     if !args.no_builtin {
         roots.push(Root::Builtin);
@@ -108,7 +114,7 @@ fn knowledge_server(args: &ServeArgs, config: ServerConfig) -> Result<KnowledgeS
     let cap = usize::try_from(args.max_tokens_cap).unwrap_or(usize::MAX);
     let limits =
         Limits { default_max_tokens: usize::try_from(args.max_tokens).unwrap_or(cap).min(cap), max_tokens_cap: cap };
-    knowledge::server(base, limits, config).map_err(|e| e.to_string())
+    Ok((base, limits))
 }
 
 async fn on_signal(shutdown: CancellationToken) {
@@ -130,7 +136,7 @@ async fn on_signal(shutdown: CancellationToken) {
     shutdown.cancel();
 }
 
-fn init_logging(level: LogLevel) {
+pub fn init_logging(level: LogLevel) {
     let directive = match level {
         LogLevel::Off => "off",
         LogLevel::Error => "error",

@@ -10,7 +10,7 @@ use tenet_server::{BuildError, Server, ServerConfig};
 mod instructions;
 mod prompts;
 mod resources;
-mod tools;
+pub(crate) mod tools;
 
 /// Operator settings of the knowledge server.
 #[derive(Debug, Clone, Copy)]

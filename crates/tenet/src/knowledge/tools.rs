@@ -129,7 +129,7 @@ fn what_exists(base: &KnowledgeBase, language: &str) -> String {
     }
 }
 
-fn get(knowledge: &Knowledge, args: GetArgs) -> Result<GetResult, ToolError> {
+pub(crate) fn get(knowledge: &Knowledge, args: GetArgs) -> Result<GetResult, ToolError> {
     let base = knowledge.base();
     let (language, domain) = (normalize(&args.language), normalize(&args.domain));
     let docs = base.standard(&language, &domain);
@@ -249,7 +249,16 @@ pub struct SearchResult {
     pub indexed_at: String,
 }
 
-fn search(knowledge: &Knowledge, args: SearchArgs) -> Result<SearchResult, ToolError> {
+/// The longest query accepted, in characters.
+pub const MAX_QUERY_CHARS: usize = 1_000;
+
+pub(crate) fn search(knowledge: &Knowledge, args: SearchArgs) -> Result<SearchResult, ToolError> {
+    let chars = args.query.chars().count();
+    if chars > MAX_QUERY_CHARS {
+        return Err(ToolError::msg(format!(
+            "query is {chars} characters long; the most is {MAX_QUERY_CHARS}: search for the key words"
+        )));
+    }
     let base = knowledge.base();
     let query = Query {
         text: args.query,
@@ -357,7 +366,7 @@ fn result<T: Serialize>(value: &T, text: String) -> Result<CallToolResult, ToolE
     })
 }
 
-fn get_text(r: &GetResult) -> String {
+pub(crate) fn get_text(r: &GetResult) -> String {
     if !r.found {
         return r.message.clone().unwrap_or_default();
     }
@@ -371,7 +380,7 @@ fn get_text(r: &GetResult) -> String {
     text
 }
 
-fn search_text(r: &SearchResult) -> String {
+pub(crate) fn search_text(r: &SearchResult) -> String {
     if r.results.is_empty() {
         return "No matches. Try other words, or list_stdlib to see what exists.".into();
     }

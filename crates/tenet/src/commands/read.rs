@@ -1,0 +1,88 @@
+//! `tenet get` and `tenet search`: the knowledge server's answers, for people.
+
+use std::process::ExitCode;
+
+use crate::args::{GetArgs, LogLevel, SearchArgs};
+use crate::commands::serve::{init_logging, load};
+use crate::knowledge::Knowledge;
+use crate::knowledge::tools::{self, Format};
+
+fn knowledge(args: &crate::args::KnowledgeArgs) -> Result<Knowledge, ExitCode> {
+    init_logging(LogLevel::Warn);
+    match load(args) {
+        Ok((base, limits)) => Ok(Knowledge::new(base, limits)),
+        Err(e) => {
+            eprintln!("tenet: {e}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+pub fn get(args: &GetArgs) -> ExitCode {
+    let knowledge = match knowledge(&args.knowledge) {
+        Ok(k) => k,
+        Err(code) => return code,
+    };
+    let call = tools::GetArgs {
+        language: args.language.clone(),
+        domain: args.domain.clone(),
+        format: args.outline.then_some(Format::Outline),
+        max_tokens: Some(args.knowledge.max_tokens),
+        cursor: args.cursor.clone(),
+    };
+    match tools::get(&knowledge, call) {
+        Ok(result) => {
+            if !result.found {
+                eprintln!("{}", result.message.as_deref().unwrap_or("not found"));
+                return ExitCode::FAILURE;
+            }
+            println!("{}", result.content.trim_end());
+            if let Some(cursor) = &result.next_cursor {
+                eprintln!(
+                    "… {} more tokens: tenet get {} {} --cursor {cursor}",
+                    result.remaining_tokens, result.language, result.domain
+                );
+            }
+            {
+                for doc in &result.documents {
+                    eprintln!(
+                        "source: {}:{} (updated {})",
+                        doc.root,
+                        doc.path,
+                        doc.updated_at.as_deref().unwrap_or("?")
+                    );
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("tenet: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub fn search(args: &SearchArgs) -> ExitCode {
+    let knowledge = match knowledge(&args.knowledge) {
+        Ok(k) => k,
+        Err(code) => return code,
+    };
+    let call = tools::SearchArgs {
+        query: args.query.clone(),
+        language: args.language.clone(),
+        domain: args.domain.clone(),
+        tags: None,
+        limit: Some(args.limit),
+        max_tokens: Some(args.knowledge.max_tokens),
+    };
+    match tools::search(&knowledge, call) {
+        Ok(result) => {
+            print!("{}", tools::search_text(&result));
+            if result.results.is_empty() { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+        }
+        Err(e) => {
+            eprintln!("tenet: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
