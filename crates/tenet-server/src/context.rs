@@ -181,6 +181,14 @@ impl Context {
         let _ = self.inner.out.send(line).await;
     }
 
+    /// Lets the transport end this request's response stream now, before the answer
+    /// (SSE polling, 2025-11-25): the client reconnects and receives what follows, the
+    /// answer included. Transports that cannot resume a stream ignore it.
+    pub async fn close_stream(&self) {
+        // An empty message is the signal; it is never written as bytes.
+        let _ = self.inner.out.send(Vec::new()).await;
+    }
+
     /// Asks the user for input (`elicitation/create`).
     ///
     /// `key` names this question: in 2026-07-28 it is the key of the input request,

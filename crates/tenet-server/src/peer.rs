@@ -11,6 +11,8 @@ use tenet_jsonrpc::{ErrorObject, Id, Outcome, RawJson, Response};
 use tokio::sync::{mpsc, oneshot};
 
 /// Where encoded messages for one client go: a bounded channel, drained by a writer.
+/// An empty message carries no bytes: it tells a transport that can resume streams
+/// that it may end the request's stream there (see [`crate::Context::close_stream`]).
 pub type Outbound = mpsc::Sender<Vec<u8>>;
 
 /// Server → client requests awaiting their answers, for one connection or session.

@@ -138,6 +138,12 @@ impl Server {
         &self.shared.capabilities
     }
 
+    /// Calls `f` with the listing of the tool `name`, if one is registered, without
+    /// copying it (transports read `x-mcp-header` annotations this way).
+    pub fn with_tool<R>(&self, name: &str, f: impl FnOnce(&tenet_protocol::Tool) -> R) -> Option<R> {
+        self.shared.tools.snapshot().get(name).map(|tool| f(&tool.tool))
+    }
+
     /// Subscribes to change events.
     pub fn events(&self) -> broadcast::Receiver<ServerEvent> {
         self.shared.events.subscribe()

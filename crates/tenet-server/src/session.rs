@@ -99,6 +99,14 @@ impl Session {
         self.subscriptions.lock().unwrap_or_else(PoisonError::into_inner).remove(uri);
     }
 
+    /// Ends the session: fails every server → client request still waiting for an
+    /// answer and cancels its tasks. Transports call it when a session is deleted or
+    /// expires.
+    pub fn close(&self) {
+        self.peer.close();
+        self.tasks.cancel_all();
+    }
+
     /// Whether the session is subscribed to `uri`.
     pub fn is_subscribed(&self, uri: &str) -> bool {
         self.subscriptions.lock().unwrap_or_else(PoisonError::into_inner).contains(uri)

@@ -1,0 +1,78 @@
+//! Settings for the HTTP endpoint: where it listens and every limit it enforces.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+/// How the HTTP endpoint listens, what it accepts, and its limits.
+///
+/// The defaults are safe for a local server: loopback only, `Host` and `Origin`
+/// checked against local names, bounded bodies, connections and sessions.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// The address to bind (default `127.0.0.1`).
+    pub host: IpAddr,
+    /// The port to bind (default 3020; 0 picks a free one).
+    pub port: u16,
+    /// The path of the MCP endpoint (default `/mcp`).
+    pub path: String,
+    /// Whether to serve HTTP+SSE (2024-11-05) for old clients (default on).
+    pub legacy_sse: bool,
+    /// Where HTTP+SSE clients open their stream (default `/sse`).
+    pub sse_path: String,
+    /// Where HTTP+SSE clients POST their messages (default `/messages`).
+    pub sse_messages_path: String,
+    /// Origins allowed besides local ones, e.g. `https://app.example` (exact, case-insensitive).
+    pub allowed_origins: Vec<String>,
+    /// Host names allowed besides local ones (without port). When the server is bound to
+    /// a non-loopback address and this is empty, `Host` is not checked.
+    pub allowed_hosts: Vec<String>,
+    /// The largest request body accepted, in bytes; larger ones get 413.
+    pub max_body_bytes: usize,
+    /// Connections served at once; past it new ones get 503 and are closed.
+    pub max_connections: usize,
+    /// Legacy sessions alive at once; past it `initialize` gets 503.
+    pub max_sessions: usize,
+    /// A legacy session unused this long is ended.
+    pub session_idle_timeout: Duration,
+    /// How long a client may take to send its request headers (slowloris guard).
+    pub header_read_timeout: Duration,
+    /// How long graceful shutdown waits for requests in flight.
+    pub shutdown_grace: Duration,
+    /// The `retry` a legacy SSE stream advises before a client reconnects.
+    pub sse_retry: Duration,
+    /// Events kept per legacy SSE stream for replay after `Last-Event-ID`.
+    pub replay_events: usize,
+    /// Finished legacy SSE streams whose events are kept per session, for replay.
+    pub replay_streams: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 3020,
+            path: "/mcp".into(),
+            legacy_sse: true,
+            sse_path: "/sse".into(),
+            sse_messages_path: "/messages".into(),
+            allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
+            max_body_bytes: 4 * 1024 * 1024,
+            max_connections: 1024,
+            max_sessions: 10_000,
+            session_idle_timeout: Duration::from_secs(30 * 60),
+            header_read_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(10),
+            sse_retry: Duration::from_secs(3),
+            replay_events: 64,
+            replay_streams: 8,
+        }
+    }
+}
+
+impl HttpConfig {
+    /// The default configuration on `port`.
+    pub fn on_port(port: u16) -> Self {
+        Self { port, ..Self::default() }
+    }
+}

@@ -1,0 +1,168 @@
+//! The MCP endpoint: checks every request (Host/Origin, method, content type, size),
+//! tells the eras apart, and serves stateless (2026-07-28) POSTs. Legacy requests go
+//! to [`crate::legacy`].
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::header::CONTENT_LENGTH;
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::Response;
+use futures_util::Stream;
+use tenet_server::jsonrpc::{ErrorObject, Incoming, Message};
+use tenet_server::protocol::MetaProbe;
+use tenet_server::{CancellationToken, Link, Server};
+use tokio::sync::mpsc;
+use tokio_util::sync::DropGuard;
+
+use crate::config::HttpConfig;
+use crate::exchange::{Exchange, Item, MESSAGE_CAPACITY, Start};
+use crate::guard::Guard;
+use crate::headers;
+use crate::response::{self, status_for};
+use crate::session::Sessions;
+use crate::{legacy, modern, sse};
+
+/// What every request handler shares.
+pub(crate) struct Shared {
+    pub server: Server,
+    pub config: HttpConfig,
+    pub guard: Guard,
+    pub sessions: Sessions,
+    /// HTTP+SSE (2024-11-05) connections.
+    pub legacy_sse: crate::sse_transport::Connections,
+    /// Fires when the server shuts down: long-lived streams end.
+    pub shutdown: CancellationToken,
+}
+
+/// The handler mounted at the MCP path, for every HTTP method.
+pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    if let Err(refusal) = shared.guard.check(&parts.headers) {
+        return response::transport(StatusCode::FORBIDDEN, refusal.to_string());
+    }
+    match parts.method {
+        Method::POST => post(&shared, &parts.headers, body).await,
+        Method::GET => legacy::get(&shared, &parts.headers),
+        Method::DELETE => legacy::delete(&shared, &parts.headers),
+        _ => response::method_not_allowed("GET, POST, DELETE"),
+    }
+}
+
+async fn post(shared: &Arc<Shared>, headers: &HeaderMap, body: Body) -> Response {
+    if !headers::is_json(headers) {
+        return response::transport(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported Media Type: send application/json",
+        );
+    }
+    let accepts = headers::accepts(headers);
+    if !(accepts.json && accepts.sse) {
+        return response::transport(
+            StatusCode::NOT_ACCEPTABLE,
+            "Not Acceptable: Accept must allow both application/json and text/event-stream",
+        );
+    }
+    let bytes = match read_body(headers, body, shared.config.max_body_bytes).await {
+        Ok(bytes) => bytes,
+        Err(response) => return response,
+    };
+    let incoming = match tenet_server::jsonrpc::parse(&bytes) {
+        Ok(incoming) => incoming,
+        Err(rejection) => return response::error(StatusCode::BAD_REQUEST, rejection.id.as_ref(), &rejection.error),
+    };
+    if headers::names_modern_version(headers) || speaks_modern(&incoming) {
+        modern_post(shared, headers, incoming).await
+    } else {
+        legacy::post(shared, headers, incoming).await
+    }
+}
+
+/// Reads the body, refusing more than `limit` bytes with 413.
+pub(crate) async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Response> {
+    let too_large =
+        || response::transport(StatusCode::PAYLOAD_TOO_LARGE, format!("Payload Too Large: the limit is {limit} bytes"));
+    let declared = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let mut source: Option<&dyn std::error::Error> = Some(&e);
+        while let Some(error) = source {
+            if error.is::<http_body_util::LengthLimitError>() {
+                return too_large();
+            }
+            source = error.source();
+        }
+        response::transport(StatusCode::BAD_REQUEST, format!("Bad Request: cannot read the body: {e}"))
+    })
+}
+
+/// Whether a single message names a stateless version or capabilities in its `_meta`.
+fn speaks_modern(incoming: &Incoming) -> bool {
+    let params = match incoming {
+        Incoming::Single(Message::Request(r)) => r.params.as_deref(),
+        Incoming::Single(Message::Notification(n)) => n.params.as_deref(),
+        _ => None,
+    };
+    params.is_some_and(|p| {
+        p.get().contains("io.modelcontextprotocol/")
+            && serde_json::from_str::<MetaProbe>(p.get())
+                .is_ok_and(|probe| probe.meta.is_some_and(|m| m.is_stateless()))
+    })
+}
+
+/// A stateless POST: one request (JSON or a per-request SSE stream) or a notification.
+async fn modern_post(shared: &Arc<Shared>, headers: &HeaderMap, incoming: Incoming) -> Response {
+    let request = match incoming {
+        Incoming::Single(Message::Request(request)) => request,
+        Incoming::Single(Message::Notification(notification)) => {
+            return match modern::check_method(headers, &notification.method, false) {
+                Ok(()) => response::accepted(),
+                Err(e) => response::error(StatusCode::BAD_REQUEST, None, &e),
+            };
+        }
+        Incoming::Single(Message::Response(_)) => {
+            let e = ErrorObject::invalid_request("Invalid Request: no request of this server awaits a response");
+            return response::error(StatusCode::BAD_REQUEST, None, &e);
+        }
+        Incoming::Batch(_) => {
+            let e = ErrorObject::invalid_request("Invalid Request: JSON-RPC batches are not part of 2026-07-28");
+            return response::error(StatusCode::BAD_REQUEST, None, &e);
+        }
+    };
+    if let Err(e) = modern::check(&shared.server, headers, &request) {
+        return response::error(status_for(e.code), Some(&request.id), &e);
+    }
+    let (out, messages) = mpsc::channel(MESSAGE_CAPACITY);
+    let cancel = CancellationToken::new();
+    let link = Link { session: None, out, cancel: cancel.clone(), shutdown: shared.shutdown.clone() };
+    let routed = shared.server.route(&request, &link);
+    let server = shared.server.clone();
+    let answer = Box::pin(async move { server.respond(request, routed, &link).await });
+    // Dropping the response body (the client closed the stream) cancels the request.
+    let guard = cancel.drop_guard();
+    match Exchange::new(messages, vec![answer], false).start().await {
+        Start::Complete(answers) => {
+            let Some(answer) = answers.into_iter().next() else {
+                return response::transport(StatusCode::INTERNAL_SERVER_ERROR, "no answer");
+            };
+            response::json(answer.error.map_or(StatusCode::OK, status_for), answer.line)
+        }
+        Start::Streaming { head, exchange } => response::event_stream(Body::from_stream(stream(head, exchange, guard))),
+    }
+}
+
+/// The items of a stateless exchange as SSE events; it ends after the answer.
+fn stream(head: VecDeque<Item>, exchange: Exchange, guard: DropGuard) -> impl Stream<Item = Result<Bytes, Infallible>> {
+    futures_util::stream::unfold((head, exchange, guard), |(mut head, mut exchange, guard)| async move {
+        let item = match head.pop_front() {
+            Some(item) => item,
+            None => exchange.next().await?,
+        };
+        Some((Ok(sse::event(item.line())), (head, exchange, guard)))
+    })
+}

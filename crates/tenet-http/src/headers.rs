@@ -1,0 +1,138 @@
+//! Reading the request headers MCP defines, and content negotiation.
+
+use axum::http::HeaderMap;
+use axum::http::header::{ACCEPT, CONTENT_TYPE};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use tenet_server::protocol::{Era, ProtocolVersion};
+
+/// `MCP-Protocol-Version`.
+pub(crate) const PROTOCOL_VERSION: &str = "mcp-protocol-version";
+/// `Mcp-Session-Id` (legacy sessions).
+pub(crate) const SESSION_ID: &str = "mcp-session-id";
+/// `Mcp-Method` (2026-07-28).
+pub(crate) const METHOD: &str = "mcp-method";
+/// `Mcp-Name` (2026-07-28).
+pub(crate) const NAME: &str = "mcp-name";
+/// `Last-Event-ID` (legacy resumability).
+pub(crate) const LAST_EVENT_ID: &str = "last-event-id";
+
+/// A header's value with optional whitespace (RFC 9110 OWS) trimmed; `None` when absent
+/// or not UTF-8.
+pub(crate) fn text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    let value = headers.get(name)?;
+    std::str::from_utf8(value.as_bytes()).ok().map(|v| v.trim_matches([' ', '\t']))
+}
+
+/// Whether `MCP-Protocol-Version` names the stateless era (or a version we do not
+/// know, which only a stateless client would send). Absent or legacy: `false`.
+pub(crate) fn names_modern_version(headers: &HeaderMap) -> bool {
+    text(headers, PROTOCOL_VERSION).is_some_and(|v| ProtocolVersion::parse(v).is_none_or(|v| v.era() == Era::Stateless))
+}
+
+/// Decodes a header value that may use the `=?base64?…?=` form (strict, padded
+/// standard base64 holding UTF-8). Anything not wrapped exactly so is taken literally.
+///
+/// # Errors
+/// When the wrapped form is not valid base64 or not UTF-8.
+pub(crate) fn decode_value(value: &str) -> Result<String, ()> {
+    let Some(encoded) = value.strip_prefix("=?base64?").and_then(|v| v.strip_suffix("?=")) else {
+        return Ok(value.to_owned());
+    };
+    let bytes = STANDARD.decode(encoded).map_err(drop)?;
+    String::from_utf8(bytes).map_err(drop)
+}
+
+/// Whether the body is declared as JSON.
+pub(crate) fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// What an `Accept` header allows among the two types MCP responds with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Accepts {
+    /// `application/json`.
+    pub json: bool,
+    /// `text/event-stream`.
+    pub sse: bool,
+}
+
+/// Reads `Accept`; no header accepts anything (RFC 9110 §12.5.1).
+pub(crate) fn accepts(headers: &HeaderMap) -> Accepts {
+    let mut found = Accepts { json: false, sse: false };
+    let mut any = false;
+    for value in headers.get_all(ACCEPT) {
+        any = true;
+        let Ok(value) = value.to_str() else { continue };
+        for range in value.split(',') {
+            let mut parts = range.split(';');
+            let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            if parts.any(|p| p.trim().replace(' ', "") == "q=0") {
+                continue;
+            }
+            match media.as_str() {
+                "*/*" => found = Accepts { json: true, sse: true },
+                "application/*" | "application/json" => found.json = true,
+                "text/*" | "text/event-stream" => found.sse = true,
+                _ => {}
+            }
+        }
+    }
+    if any { found } else { Accepts { json: true, sse: true } }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn with(name: &'static str, value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(name, HeaderValue::from_str(value).unwrap());
+        h
+    }
+
+    #[test]
+    fn base64_sentinel_is_strict_and_everything_else_literal() {
+        assert_eq!(decode_value("=?base64?SGVsbG8=?="), Ok("Hello".into()));
+        assert_eq!(decode_value("=?base64?SGVsbG8?="), Err(()), "padding is required");
+        assert_eq!(decode_value("=?base64?SGVs!!!bG8=?="), Err(()));
+        assert_eq!(decode_value("SGVsbG8="), Ok("SGVsbG8=".into()));
+        assert_eq!(decode_value("=?base64?SGVsbG8="), Ok("=?base64?SGVsbG8=".into()));
+    }
+
+    #[test]
+    fn header_values_are_trimmed_and_names_case_insensitive() {
+        let h = with("MCP-METHOD", " \ttools/list ");
+        assert_eq!(text(&h, METHOD), Some("tools/list"));
+    }
+
+    #[test]
+    fn modern_versions_and_unknown_ones_select_the_stateless_era() {
+        assert!(names_modern_version(&with(PROTOCOL_VERSION, "2026-07-28")));
+        assert!(names_modern_version(&with(PROTOCOL_VERSION, "v999.0.0")));
+        assert!(!names_modern_version(&with(PROTOCOL_VERSION, "2025-11-25")));
+        assert!(!names_modern_version(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn accept_ranges() {
+        let both = Accepts { json: true, sse: true };
+        assert_eq!(accepts(&with("accept", "application/json, text/event-stream")), both);
+        assert_eq!(accepts(&with("accept", "*/*")), both);
+        assert_eq!(accepts(&HeaderMap::new()), both);
+        assert_eq!(accepts(&with("accept", "text/event-stream")), Accepts { json: false, sse: true });
+        assert_eq!(accepts(&with("accept", "text/html, application/json;q=0")), Accepts { json: false, sse: false });
+    }
+
+    #[test]
+    fn content_type_with_parameters_is_json() {
+        assert!(is_json(&with("content-type", "application/json; charset=utf-8")));
+        assert!(!is_json(&with("content-type", "text/plain")));
+        assert!(!is_json(&HeaderMap::new()));
+    }
+}

@@ -1,0 +1,202 @@
+//! The stateless era's header rules (2026-07-28): `MCP-Protocol-Version` must equal
+//! `_meta`'s version, and `Mcp-Method` / `Mcp-Name` must repeat the body, checked in
+//! the order the spec makes observable.
+
+use axum::http::HeaderMap;
+use serde::Deserialize;
+use serde_json::Value;
+use tenet_server::Server;
+use tenet_server::jsonrpc::{ErrorCode, ErrorObject, RawJson, Request};
+use tenet_server::protocol::{CLIENT_CAPABILITIES_KEY, Era, PROTOCOL_VERSION_KEY, ProtocolVersion, RequestMeta};
+
+use crate::headers::{self, METHOD, NAME, PROTOCOL_VERSION};
+use crate::param;
+
+/// The parts of a request's params the headers are checked against.
+#[derive(Deserialize, Default)]
+struct Probe<'a> {
+    #[serde(rename = "_meta", default)]
+    meta: Option<RequestMeta>,
+    #[serde(default)]
+    name: Option<Value>,
+    #[serde(default)]
+    uri: Option<Value>,
+    #[serde(rename = "taskId", default)]
+    task_id: Option<Value>,
+    #[serde(borrow, default)]
+    arguments: Option<&'a RawJson>,
+}
+
+fn mismatch(message: String) -> ErrorObject {
+    ErrorObject::new(ErrorCode::HEADER_MISMATCH, format!("Header mismatch: {message}"))
+}
+
+fn missing_meta(key: &str) -> ErrorObject {
+    ErrorObject::invalid_params(format!(
+        "Invalid params: params._meta must carry {key} (2026-07-28 requests are self-describing)"
+    ))
+}
+
+/// Which body field `Mcp-Name` repeats, for the methods that have one.
+fn named_field(method: &str) -> Option<&'static str> {
+    match method {
+        "tools/call" | "prompts/get" => Some("name"),
+        "resources/read" => Some("uri"),
+        "tasks/get" | "tasks/update" | "tasks/cancel" => Some("taskId"),
+        _ => None,
+    }
+}
+
+/// Checks a stateless request's headers: `_meta` first (-32602), then the version
+/// header against `_meta` (-32020), then the version itself (-32022), then
+/// `Mcp-Method`, `Mcp-Name` and a tool's `Mcp-Param-*` headers (-32020).
+///
+/// # Errors
+/// The first rule broken, as the error to answer with.
+pub(crate) fn check(server: &Server, headers: &HeaderMap, request: &Request) -> Result<(), ErrorObject> {
+    let raw = request.params.as_deref().map_or("{}", |p| p.get());
+    let probe: Probe<'_> =
+        serde_json::from_str(raw).map_err(|e| ErrorObject::invalid_params(format!("Invalid params: {e}")))?;
+    let meta = probe.meta.unwrap_or_default();
+    let version = match &meta.protocol_version {
+        None => return Err(missing_meta(PROTOCOL_VERSION_KEY)),
+        Some(Value::String(v)) => v.as_str(),
+        Some(_) => return Err(ErrorObject::invalid_params("Invalid params: _meta protocolVersion must be a string")),
+    };
+    if meta.client_capabilities.is_none() {
+        return Err(missing_meta(CLIENT_CAPABILITIES_KEY));
+    }
+    match headers::text(headers, PROTOCOL_VERSION) {
+        None => return Err(mismatch("the MCP-Protocol-Version header is required".into())),
+        Some(header) if header != version => {
+            return Err(mismatch(format!("MCP-Protocol-Version {header:?} differs from _meta's {version:?}")));
+        }
+        Some(_) => {}
+    }
+    if ProtocolVersion::parse(version).is_none_or(|v| v.era() != Era::Stateless) {
+        return Err(tenet_server::unsupported_version(version));
+    }
+    check_method(headers, &request.method, true)?;
+    let Some(field) = named_field(&request.method) else { return Ok(()) };
+    let body = match field {
+        "name" => probe.name,
+        "uri" => probe.uri,
+        _ => probe.task_id,
+    };
+    let Some(Value::String(body)) = body else { return Ok(()) };
+    let header = headers::text(headers, NAME)
+        .ok_or_else(|| mismatch(format!("the Mcp-Name header is required for {}", request.method)))?;
+    match headers::decode_value(header) {
+        Ok(decoded) if decoded == body => {}
+        Ok(_) => return Err(mismatch(format!("Mcp-Name {header:?} differs from params.{field} {body:?}"))),
+        Err(()) => return Err(mismatch(format!("Mcp-Name {header:?} is not valid base64"))),
+    }
+    if request.method != "tools/call" {
+        return Ok(());
+    }
+    let params = server.with_tool(&body, |tool| param::annotated(&tool.input_schema)).unwrap_or_default();
+    if params.is_empty() {
+        return Ok(());
+    }
+    // Malformed arguments are left for the tool call itself to report.
+    let Ok(arguments) = serde_json::from_str::<Value>(probe.arguments.map_or("{}", RawJson::get)) else {
+        return Ok(());
+    };
+    param::check(&params, headers, &arguments)
+}
+
+/// Checks `Mcp-Method` against the body's method (required for requests).
+///
+/// # Errors
+/// -32020 when it is missing (and `required`) or differs.
+pub(crate) fn check_method(headers: &HeaderMap, method: &str, required: bool) -> Result<(), ErrorObject> {
+    match headers::text(headers, METHOD) {
+        None if required => Err(mismatch("the Mcp-Method header is required".into())),
+        Some(header) if header != method => {
+            Err(mismatch(format!("Mcp-Method {header:?} differs from the body's method {method:?}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+    use serde_json::json;
+
+    fn request(method: &str, params: &Value) -> Request {
+        let text = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
+        match tenet_server::jsonrpc::parse(text.as_bytes()).unwrap() {
+            tenet_server::jsonrpc::Incoming::Single(tenet_server::jsonrpc::Message::Request(r)) => r,
+            _ => unreachable!(),
+        }
+    }
+
+    fn meta(version: &str) -> Value {
+        json!({"io.modelcontextprotocol/protocolVersion": version, "io.modelcontextprotocol/clientCapabilities": {}})
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    fn server() -> Server {
+        Server::builder("t", "0").build().unwrap()
+    }
+
+    fn code(h: &HeaderMap, r: &Request) -> Option<i32> {
+        check(&server(), h, r).err().map(|e| e.code.0)
+    }
+
+    const V: &str = "2026-07-28";
+
+    #[test]
+    fn meta_errors_come_before_header_errors() {
+        let h = headers(&[(PROTOCOL_VERSION, V), (METHOD, "server/discover")]);
+        assert_eq!(code(&h, &request("server/discover", &json!({}))), Some(-32602));
+        let no_version = json!({"_meta": {"io.modelcontextprotocol/clientCapabilities": {}}});
+        assert_eq!(code(&h, &request("server/discover", &no_version)), Some(-32602));
+        let no_caps = json!({"_meta": {"io.modelcontextprotocol/protocolVersion": V}});
+        assert_eq!(code(&h, &request("server/discover", &no_caps)), Some(-32602));
+        assert_eq!(code(&h, &request("server/discover", &json!({"_meta": meta(V)}))), None);
+    }
+
+    #[test]
+    fn version_header_must_match_meta_before_the_version_is_judged() {
+        let discover = |v: &str| request("server/discover", &json!({"_meta": meta(v)}));
+        let modern = headers(&[(PROTOCOL_VERSION, V), (METHOD, "server/discover")]);
+        assert_eq!(code(&modern, &discover("v999.0.0")), Some(-32020));
+        let odd = headers(&[(PROTOCOL_VERSION, "v999.0.0"), (METHOD, "server/discover")]);
+        let e = check(&server(), &odd, &discover("v999.0.0")).unwrap_err();
+        assert_eq!(e.code.0, -32022);
+        assert_eq!(e.data.unwrap()["requested"], "v999.0.0");
+        assert_eq!(code(&headers(&[(METHOD, "server/discover")]), &discover(V)), Some(-32020));
+    }
+
+    #[test]
+    fn method_and_name_headers_repeat_the_body() {
+        let list = request("tools/list", &json!({"_meta": meta(V)}));
+        assert_eq!(code(&headers(&[(PROTOCOL_VERSION, V)]), &list), Some(-32020));
+        assert_eq!(code(&headers(&[(PROTOCOL_VERSION, V), (METHOD, "prompts/list")]), &list), Some(-32020));
+        assert_eq!(code(&headers(&[(PROTOCOL_VERSION, V), (METHOD, "TOOLS/LIST")]), &list), Some(-32020));
+        assert_eq!(code(&headers(&[(PROTOCOL_VERSION, V), (METHOD, " tools/list ")]), &list), None);
+
+        let call = request("tools/call", &json!({"name": "t", "_meta": meta(V)}));
+        let with_name = |name: &str| headers(&[(PROTOCOL_VERSION, V), (METHOD, "tools/call"), (NAME, name)]);
+        assert_eq!(code(&with_name("t"), &call), None);
+        assert_eq!(code(&with_name("  t  "), &call), None);
+        assert_eq!(code(&with_name("=?base64?dA==?="), &call), None);
+        assert_eq!(code(&with_name("wrong"), &call), Some(-32020));
+        assert_eq!(code(&with_name("=?base64?dA?="), &call), Some(-32020));
+        assert_eq!(code(&headers(&[(PROTOCOL_VERSION, V), (METHOD, "tools/call")]), &call), Some(-32020));
+
+        let read = request("resources/read", &json!({"uri": "test://x", "_meta": meta(V)}));
+        let h = headers(&[(PROTOCOL_VERSION, V), (METHOD, "resources/read"), (NAME, "test://x")]);
+        assert_eq!(code(&h, &read), None);
+    }
+}

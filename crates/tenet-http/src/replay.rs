@@ -1,0 +1,240 @@
+//! Resumability for legacy SSE streams: each stream of a session numbers its events,
+//! keeps the last few, and replays those after a `Last-Event-ID` to the client that
+//! reconnects. Event ids are `<stream>.<seq>`, unique within a session.
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use crate::sse;
+
+/// The standalone (GET) stream's number.
+pub(crate) const STANDALONE: u64 = 0;
+
+/// Where a live stream's events go: the body of the HTTP response being written.
+pub(crate) type Listener = mpsc::Sender<Bytes>;
+
+/// Why a `Last-Event-ID` cannot be honoured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ResumeError {
+    /// Not an id this session issued.
+    Unknown,
+    /// Events after it were already dropped from the buffer.
+    Evicted,
+}
+
+impl std::fmt::Display for ResumeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ResumeError::Unknown => "Bad Request: Last-Event-ID names no stream of this session",
+            ResumeError::Evicted => "Bad Request: the events after Last-Event-ID are no longer available",
+        })
+    }
+}
+
+/// A resumed stream: the events to replay (a stream still running sends the rest to
+/// the listener given).
+pub(crate) struct Resumed {
+    /// The stream resumed.
+    pub stream: u64,
+    /// Events after the client's last one, framed.
+    pub replay: Vec<Bytes>,
+}
+
+struct Log {
+    stream: u64,
+    next_seq: u64,
+    events: VecDeque<(u64, Bytes)>,
+    listener: Option<Listener>,
+    finished: bool,
+}
+
+/// The SSE streams of one session.
+pub(crate) struct Streams {
+    next_stream: u64,
+    logs: VecDeque<Log>,
+    max_events: usize,
+    max_streams: usize,
+}
+
+fn event_id(stream: u64, seq: u64) -> String {
+    format!("{stream}.{seq}")
+}
+
+fn parse_id(id: &str) -> Option<(u64, u64)> {
+    let (stream, seq) = id.trim().split_once('.')?;
+    Some((stream.parse().ok()?, seq.parse().ok()?))
+}
+
+impl Streams {
+    /// Buffers for a session: `max_events` per stream, `max_streams` finished ones kept.
+    pub(crate) fn new(max_events: usize, max_streams: usize) -> Self {
+        Self { next_stream: STANDALONE + 1, logs: VecDeque::new(), max_events: max_events.max(1), max_streams }
+    }
+
+    fn log(&mut self, stream: u64) -> Option<&mut Log> {
+        self.logs.iter_mut().find(|l| l.stream == stream)
+    }
+
+    fn create(&mut self, stream: u64, listener: Option<Listener>) {
+        // Forget the oldest finished streams beyond the limit.
+        while self.logs.iter().filter(|l| l.finished).count() >= self.max_streams.max(1) {
+            let Some(oldest) = self.logs.iter().position(|l| l.finished) else { break };
+            self.logs.remove(oldest);
+        }
+        self.logs.push_back(Log { stream, next_seq: 1, events: VecDeque::new(), listener, finished: false });
+    }
+
+    /// Opens a new stream sending to `listener`; returns its number and priming event id.
+    pub(crate) fn open(&mut self, listener: Listener) -> (u64, String) {
+        let stream = self.next_stream;
+        self.next_stream += 1;
+        self.create(stream, Some(listener));
+        (stream, event_id(stream, 0))
+    }
+
+    /// The id of the last event of `stream` (its priming id when it has none yet), for
+    /// a priming event that lets a client resume from here.
+    pub(crate) fn cursor(&mut self, stream: u64) -> String {
+        if stream == STANDALONE && self.log(STANDALONE).is_none() {
+            self.create(STANDALONE, None);
+        }
+        let seq = self.log(stream).map_or(0, |log| log.next_seq - 1);
+        event_id(stream, seq)
+    }
+
+    /// Records an event on `stream` (creating the standalone stream on first use) and
+    /// returns it framed, with the listener to send it to, if one is attached.
+    pub(crate) fn publish(&mut self, stream: u64, line: &[u8]) -> (Bytes, Option<Listener>) {
+        if stream == STANDALONE && self.log(STANDALONE).is_none() {
+            self.create(STANDALONE, None);
+        }
+        let max = self.max_events;
+        let Some(log) = self.log(stream) else {
+            return (sse::event(line), None);
+        };
+        let seq = log.next_seq;
+        log.next_seq += 1;
+        let bytes = sse::event_with_id(&event_id(stream, seq), line);
+        if log.events.len() >= max {
+            log.events.pop_front();
+        }
+        log.events.push_back((seq, bytes.clone()));
+        (bytes, log.listener.clone())
+    }
+
+    /// Detaches `listener` from `stream` if it is still the one attached (its client left).
+    pub(crate) fn detach(&mut self, stream: u64, listener: &Listener) {
+        if let Some(log) = self.log(stream)
+            && log.listener.as_ref().is_some_and(|l| l.same_channel(listener))
+        {
+            log.listener = None;
+        }
+    }
+
+    /// Ends the response body listening to `stream` (its events are still recorded,
+    /// for the client to resume).
+    pub(crate) fn end_live(&mut self, stream: u64) {
+        if let Some(log) = self.log(stream) {
+            log.listener = None;
+        }
+    }
+
+    /// Marks `stream` finished: its listener is dropped, which ends the response body.
+    pub(crate) fn finish(&mut self, stream: u64) {
+        if let Some(log) = self.log(stream) {
+            log.finished = true;
+            log.listener = None;
+        }
+    }
+
+    /// Replays the events of the stream `last_event_id` belongs to that came after it;
+    /// a stream still running sends the rest to `listener`.
+    pub(crate) fn resume(&mut self, last_event_id: &str, listener: Listener) -> Result<Resumed, ResumeError> {
+        let (stream, seq) = parse_id(last_event_id).ok_or(ResumeError::Unknown)?;
+        if stream == STANDALONE && self.log(STANDALONE).is_none() {
+            self.create(STANDALONE, None);
+        }
+        let log = self.log(stream).ok_or(ResumeError::Unknown)?;
+        if seq >= log.next_seq {
+            return Err(ResumeError::Unknown);
+        }
+        let oldest = log.events.front().map_or(log.next_seq, |(s, _)| *s);
+        if seq + 1 < oldest {
+            return Err(ResumeError::Evicted);
+        }
+        let replay = log.events.iter().filter(|(s, _)| *s > seq).map(|(_, b)| b.clone()).collect();
+        if !log.finished && stream != STANDALONE {
+            log.listener = Some(listener);
+        }
+        Ok(Resumed { stream, replay })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(b: &Bytes) -> &str {
+        std::str::from_utf8(b).unwrap()
+    }
+
+    #[tokio::test]
+    async fn events_after_the_last_id_are_replayed_then_live_ones_follow() {
+        let mut streams = Streams::new(8, 4);
+        let (tx, _rx) = mpsc::channel(8);
+        let (stream, priming) = streams.open(tx);
+        assert_eq!(priming, format!("{stream}.0"));
+        let (first, listener) = streams.publish(stream, b"{\"n\":1}\n");
+        assert!(text(&first).starts_with(&format!("id: {stream}.1\n")));
+        assert!(listener.is_some());
+        streams.publish(stream, b"{\"n\":2}\n");
+
+        let (tx2, _rx2) = mpsc::channel(8);
+        let resumed = streams.resume(&format!("{stream}.1"), tx2.clone()).unwrap();
+        assert_eq!(resumed.replay.len(), 1);
+        assert!(text(&resumed.replay[0]).contains("\"n\":2"));
+        let (_, now) = streams.publish(stream, b"{}");
+        assert!(now.unwrap().same_channel(&tx2), "the reconnected client gets what follows");
+
+        streams.finish(stream);
+        let (tx3, _rx3) = mpsc::channel(8);
+        let done = streams.resume(&format!("{stream}.0"), tx3).unwrap();
+        assert_eq!(done.replay.len(), 3);
+    }
+
+    #[tokio::test]
+    async fn foreign_future_and_evicted_ids_are_refused() {
+        let mut streams = Streams::new(2, 4);
+        let (tx, _rx) = mpsc::channel(8);
+        let (stream, _) = streams.open(tx.clone());
+        for _ in 0..5 {
+            streams.publish(stream, b"{}");
+        }
+        assert_eq!(streams.cursor(stream), format!("{stream}.5"));
+        let standalone = streams.cursor(STANDALONE);
+        assert!(streams.resume(&standalone, tx.clone()).unwrap().replay.is_empty());
+        assert_eq!(streams.resume("99.1", tx.clone()).err(), Some(ResumeError::Unknown));
+        assert_eq!(streams.resume("garbage", tx.clone()).err(), Some(ResumeError::Unknown));
+        assert_eq!(streams.resume(&format!("{stream}.9"), tx.clone()).err(), Some(ResumeError::Unknown));
+        assert_eq!(streams.resume(&format!("{stream}.1"), tx.clone()).err(), Some(ResumeError::Evicted));
+        assert!(streams.resume(&format!("{stream}.3"), tx).is_ok());
+    }
+
+    #[tokio::test]
+    async fn only_a_few_finished_streams_are_kept() {
+        let mut streams = Streams::new(2, 2);
+        let (tx, _rx) = mpsc::channel(8);
+        let ids: Vec<u64> = (0..4)
+            .map(|_| {
+                let (s, _) = streams.open(tx.clone());
+                streams.publish(s, b"{}");
+                streams.finish(s);
+                s
+            })
+            .collect();
+        assert_eq!(streams.resume(&format!("{}.0", ids[0]), tx.clone()).err(), Some(ResumeError::Unknown));
+        assert!(streams.resume(&format!("{}.0", ids[3]), tx).is_ok());
+    }
+}

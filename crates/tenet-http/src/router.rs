@@ -1,0 +1,119 @@
+//! The axum [`Router`]: the MCP endpoint plus `/health` and `/ready`, and the task that
+//! expires idle sessions.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{any, get, post};
+use tenet_server::{CancellationToken, Server};
+
+use crate::config::HttpConfig;
+use crate::endpoint::{self, Shared};
+use crate::guard::Guard;
+use crate::session::Sessions;
+use crate::{response, sse_transport};
+
+/// An MCP endpoint serving one [`Server`] to clients of both eras.
+///
+/// Build its [`Router`] with [`Endpoint::router`] to serve it yourself or mount it in
+/// your own axum app. Clones share everything.
+#[derive(Clone)]
+pub struct Endpoint {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint").field("path", &self.shared.config.path).finish_non_exhaustive()
+    }
+}
+
+impl Endpoint {
+    /// An endpoint for `server`. When called inside a tokio runtime it starts the task
+    /// that expires idle sessions; the task ends with `shutdown` or when the endpoint
+    /// and its routers are dropped.
+    pub fn new(server: Server, config: HttpConfig, shutdown: CancellationToken) -> Self {
+        let shared = Arc::new(Shared {
+            guard: Guard::new(&config),
+            sessions: Sessions::new(&config),
+            legacy_sse: sse_transport::Connections::default(),
+            server,
+            config,
+            shutdown,
+        });
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(sweep(Arc::downgrade(&shared), shared.shutdown.clone(), shared.config.session_idle_timeout));
+        }
+        Self { shared }
+    }
+
+    /// The router: the MCP endpoint at `config.path`, the HTTP+SSE endpoints for
+    /// 2024-11-05 clients (`config.sse_path`, `config.sse_messages_path`, unless turned
+    /// off), `GET /health` (liveness) and `GET /ready` (503 once shutting down).
+    pub fn router(&self) -> Router {
+        let path = if self.shared.config.path.starts_with('/') {
+            self.shared.config.path.clone()
+        } else {
+            format!("/{}", self.shared.config.path)
+        };
+        let mut router = Router::new().route(&path, any(endpoint::handle));
+        if self.shared.config.legacy_sse {
+            router = router
+                .route(&self.shared.config.sse_path, get(sse_transport::open))
+                .route(&self.shared.config.sse_messages_path, post(sse_transport::message));
+        }
+        router.route("/health", get(health)).route("/ready", get(ready)).with_state(self.shared.clone())
+    }
+
+    /// How many legacy sessions are alive.
+    pub fn session_count(&self) -> usize {
+        self.shared.sessions.len()
+    }
+
+    /// Ends every legacy session now (their streams close).
+    pub fn close(&self) {
+        self.shared.sessions.close_all();
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &HttpConfig {
+        &self.shared.config
+    }
+}
+
+/// The router of a new [`Endpoint`] (see there).
+pub fn router(server: Server, config: HttpConfig, shutdown: CancellationToken) -> Router {
+    Endpoint::new(server, config, shutdown).router()
+}
+
+async fn health() -> Response {
+    response::json(StatusCode::OK, r#"{"status":"ok"}"#)
+}
+
+async fn ready(State(shared): State<Arc<Shared>>) -> Response {
+    if shared.shutdown.is_cancelled() {
+        response::json(StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"shutting down"}"#)
+    } else {
+        response::json(StatusCode::OK, r#"{"status":"ready"}"#)
+    }
+}
+
+/// Expires idle sessions every so often until shutdown or until nobody holds the endpoint.
+async fn sweep(shared: Weak<Shared>, shutdown: CancellationToken, idle: Duration) {
+    let period = (idle / 4).clamp(Duration::from_millis(100), Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(period) => {}
+        }
+        let Some(shared) = shared.upgrade() else { return };
+        let expired = shared.sessions.sweep();
+        if expired > 0 {
+            tracing::debug!(expired, "expired idle sessions");
+        }
+    }
+}

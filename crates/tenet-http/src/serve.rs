@@ -1,0 +1,110 @@
+//! Accepting connections: TCP_NODELAY on each, a cap on how many are served at once,
+//! a header-read timeout against slowloris, and graceful shutdown.
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tenet_server::{CancellationToken, Server};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::config::HttpConfig;
+use crate::router::Endpoint;
+
+/// What a connection over the cap is told before it is closed.
+const BUSY: &[u8] =
+    b"HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+
+/// Binds `config.host:config.port` and serves `server` until `shutdown` fires.
+///
+/// # Errors
+/// When the address cannot be bound, or accepting fails for good.
+pub async fn serve(server: Server, config: HttpConfig, shutdown: CancellationToken) -> io::Result<()> {
+    let listener = TcpListener::bind((config.host, config.port)).await?;
+    serve_listener(listener, server, config, shutdown).await
+}
+
+/// Serves `server` on an already bound listener until `shutdown` fires; then stops
+/// accepting, lets requests in flight finish (at most `config.shutdown_grace`), ends
+/// the streams still open, and returns.
+///
+/// # Errors
+/// When accepting fails for good.
+pub async fn serve_listener(
+    listener: TcpListener,
+    server: Server,
+    config: HttpConfig,
+    shutdown: CancellationToken,
+) -> io::Result<()> {
+    let endpoint = Endpoint::new(server, config.clone(), shutdown.clone());
+    let router = endpoint.router();
+    let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
+    let graceful = GracefulShutdown::new();
+    let mut connections = JoinSet::new();
+    let mut result = Ok(());
+    loop {
+        let accepted = tokio::select! {
+            biased;
+            () = shutdown.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        while connections.try_join_next().is_some() {}
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) if is_transient(&e) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            connections.spawn(refuse(stream));
+            continue;
+        };
+        let connection = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(config.header_read_timeout)
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(router.clone()));
+        let connection = graceful.watch(connection);
+        connections.spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!("connection ended: {e}");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(config.shutdown_grace, graceful.shutdown()).await.is_err() {
+        tracing::warn!("connections still open after {:?}; closing them", config.shutdown_grace);
+    }
+    endpoint.close();
+    connections.shutdown().await;
+    result
+}
+
+/// Tells a connection over the cap to come back later, and closes it.
+async fn refuse(mut stream: TcpStream) {
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        stream.write_all(BUSY).await?;
+        stream.shutdown().await
+    })
+    .await;
+}
+
+fn is_transient(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset | io::ErrorKind::Interrupted)
+        || e.raw_os_error().is_some_and(|code| code == 23 || code == 24)
+}

@@ -1,0 +1,258 @@
+//! Legacy sessions (`Mcp-Session-Id`): the store, what each session holds, and expiry.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use tenet_server::jsonrpc::Id;
+use tenet_server::{CancellationToken, Peer, Session};
+use tokio::sync::mpsc;
+
+use crate::config::HttpConfig;
+use crate::replay::Streams;
+
+/// Server → client messages not tied to a request, waiting for the GET stream.
+const STANDALONE_CAPACITY: usize = 32;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One legacy session as the HTTP endpoint sees it.
+pub(crate) struct HttpSession {
+    /// The `Mcp-Session-Id`.
+    pub id: String,
+    /// The runtime's session (negotiated version, log level, subscriptions, peer).
+    pub inner: Arc<Session>,
+    /// Fires when the session ends (DELETE, expiry, shutdown): ends its streams.
+    pub closed: CancellationToken,
+    /// Its SSE streams, for replay.
+    pub streams: Mutex<Streams>,
+    last_used: AtomicU64,
+    in_flight: Mutex<HashMap<Id, CancellationToken>>,
+    /// The peer's own channel; taken by the GET stream while one is open.
+    standalone: Mutex<Option<mpsc::Receiver<Vec<u8>>>>,
+}
+
+impl HttpSession {
+    /// Cancels the request `id` (a `notifications/cancelled` from the client).
+    pub(crate) fn cancel(&self, id: &Id) {
+        if let Some(token) = lock(&self.in_flight).get(id) {
+            token.cancel();
+        }
+    }
+
+    /// Registers a request in flight; `None` when one with that id already is.
+    pub(crate) fn track(self: &Arc<Self>, id: &Id) -> Option<Tracked> {
+        let mut map = lock(&self.in_flight);
+        if map.contains_key(id) {
+            return None;
+        }
+        let token = self.closed.child_token();
+        map.insert(id.clone(), token.clone());
+        Some(Tracked { session: self.clone(), id: id.clone(), token })
+    }
+
+    /// Takes the standalone channel for a GET stream; `None` if a GET stream is open.
+    pub(crate) fn take_standalone(&self) -> Option<mpsc::Receiver<Vec<u8>>> {
+        lock(&self.standalone).take()
+    }
+
+    /// Gives the standalone channel back when the GET stream ends.
+    pub(crate) fn return_standalone(&self, rx: mpsc::Receiver<Vec<u8>>) {
+        *lock(&self.standalone) = Some(rx);
+    }
+
+    fn busy(&self) -> bool {
+        !lock(&self.in_flight).is_empty() || lock(&self.standalone).is_none()
+    }
+
+    fn close(&self) {
+        self.closed.cancel();
+        self.inner.close();
+    }
+}
+
+/// A request registered in its session; unregistered when dropped.
+pub(crate) struct Tracked {
+    session: Arc<HttpSession>,
+    id: Id,
+    /// Fires when the client cancels the request or the session ends.
+    pub token: CancellationToken,
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        lock(&self.session.in_flight).remove(&self.id);
+    }
+}
+
+/// The session limit is reached.
+#[derive(Debug)]
+pub(crate) struct Full;
+
+/// Every live session, by id.
+pub(crate) struct Sessions {
+    map: RwLock<HashMap<String, Arc<HttpSession>>>,
+    epoch: Instant,
+    max: usize,
+    idle: Duration,
+    replay_events: usize,
+    replay_streams: usize,
+}
+
+impl Sessions {
+    pub(crate) fn new(config: &HttpConfig) -> Self {
+        Self {
+            map: RwLock::new(HashMap::new()),
+            epoch: Instant::now(),
+            max: config.max_sessions,
+            idle: config.session_idle_timeout,
+            replay_events: config.replay_events,
+            replay_streams: config.replay_streams,
+        }
+    }
+
+    fn now(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// How many sessions are alive.
+    pub(crate) fn len(&self) -> usize {
+        self.map.read().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    /// Creates and registers a session with a fresh random id.
+    ///
+    /// # Errors
+    /// [`Full`] when `max_sessions` are alive, even after expiring idle ones.
+    pub(crate) fn create(&self) -> Result<Arc<HttpSession>, Full> {
+        if self.len() >= self.max {
+            self.sweep();
+            if self.len() >= self.max {
+                return Err(Full);
+            }
+        }
+        let (tx, rx) = mpsc::channel(STANDALONE_CAPACITY);
+        let session = Arc::new(HttpSession {
+            id: new_id().ok_or(Full)?,
+            inner: Arc::new(Session::new(Arc::new(Peer::new(tx)))),
+            closed: CancellationToken::new(),
+            streams: Mutex::new(Streams::new(self.replay_events, self.replay_streams)),
+            last_used: AtomicU64::new(self.now()),
+            in_flight: Mutex::new(HashMap::new()),
+            standalone: Mutex::new(Some(rx)),
+        });
+        self.map.write().unwrap_or_else(PoisonError::into_inner).insert(session.id.clone(), session.clone());
+        Ok(session)
+    }
+
+    /// The session `id`, marked as used now.
+    pub(crate) fn get(&self, id: &str) -> Option<Arc<HttpSession>> {
+        let session = self.map.read().unwrap_or_else(PoisonError::into_inner).get(id).cloned()?;
+        session.last_used.store(self.now(), Ordering::Relaxed);
+        Some(session)
+    }
+
+    /// Ends and forgets the session `id`; false if there was none.
+    pub(crate) fn remove(&self, id: &str) -> bool {
+        let removed = self.map.write().unwrap_or_else(PoisonError::into_inner).remove(id);
+        removed.inspect(|s| s.close()).is_some()
+    }
+
+    /// Ends every session idle for longer than the idle timeout; returns how many.
+    pub(crate) fn sweep(&self) -> usize {
+        let now = self.now();
+        let idle = u64::try_from(self.idle.as_millis()).unwrap_or(u64::MAX);
+        let expired: Vec<Arc<HttpSession>> = {
+            let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
+            let ids: Vec<String> = map
+                .values()
+                .filter(|s| now.saturating_sub(s.last_used.load(Ordering::Relaxed)) > idle)
+                .filter(|s| {
+                    // A session with a request running or a GET stream open is in use.
+                    let busy = s.busy();
+                    if busy {
+                        s.last_used.store(now, Ordering::Relaxed);
+                    }
+                    !busy
+                })
+                .map(|s| s.id.clone())
+                .collect();
+            let expired = ids.iter().filter_map(|id| map.remove(id)).collect();
+            if map.capacity() > 64 && map.len() < map.capacity() / 4 {
+                map.shrink_to_fit();
+            }
+            expired
+        };
+        for session in &expired {
+            session.close();
+        }
+        expired.len()
+    }
+
+    /// Ends every session (the server is shutting down).
+    pub(crate) fn close_all(&self) {
+        let all: Vec<_> = self.map.write().unwrap_or_else(PoisonError::into_inner).drain().map(|(_, s)| s).collect();
+        for session in all {
+            session.close();
+        }
+    }
+}
+
+/// A session id: 128 random bits from the OS, as 32 hex digits (visible ASCII).
+pub(crate) fn new_id() -> Option<String> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).ok()?;
+    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sessions(max: usize, idle: Duration) -> Sessions {
+        Sessions::new(&HttpConfig { max_sessions: max, session_idle_timeout: idle, ..HttpConfig::default() })
+    }
+
+    #[test]
+    fn ids_are_random_visible_ascii() {
+        let a = new_id().unwrap();
+        assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|b| (0x21..=0x7e).contains(&b)));
+        assert_ne!(a, new_id().unwrap());
+    }
+
+    #[tokio::test]
+    async fn the_cap_holds_and_removed_sessions_are_gone() {
+        let store = sessions(2, Duration::from_secs(60));
+        let a = store.create().unwrap();
+        store.create().unwrap();
+        assert!(store.create().is_err());
+        assert!(store.remove(&a.id));
+        assert!(a.closed.is_cancelled());
+        assert!(store.get(&a.id).is_none());
+        assert!(!store.remove(&a.id));
+        assert!(store.create().is_ok());
+    }
+
+    #[tokio::test]
+    async fn idle_sessions_expire_unless_busy() {
+        let store = sessions(100, Duration::ZERO);
+        let idle = store.create().unwrap();
+        let busy = store.create().unwrap();
+        let tracked = busy.track(&Id::Number(1)).unwrap();
+        assert!(busy.track(&Id::Number(1)).is_none(), "one id in flight at a time");
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(store.sweep(), 1);
+        assert!(idle.closed.is_cancelled());
+        assert!(store.get(&busy.id).is_some());
+        busy.cancel(&Id::Number(1));
+        assert!(tracked.token.is_cancelled());
+        drop(tracked);
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(store.sweep(), 1);
+        assert_eq!(store.len(), 0);
+    }
+}
