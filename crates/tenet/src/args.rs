@@ -95,6 +95,8 @@ pub struct CheckArgs {
 pub enum Transport {
     /// Newline-delimited JSON-RPC on stdin/stdout (what desktop clients spawn).
     Stdio,
+    /// Streamable HTTP (both eras) plus HTTP+SSE for 2024-11-05 clients.
+    Http,
 }
 
 /// Log verbosity (logs go to stderr; stdout carries only MCP).
@@ -135,6 +137,27 @@ pub struct ServeArgs {
     /// Do not reload when files under a root change.
     #[arg(long, env = "TENET_NO_WATCH")]
     pub no_watch: bool,
+    /// HTTP: the address to bind (loopback unless told otherwise).
+    #[arg(long, default_value = "127.0.0.1", env = "TENET_HOST")]
+    pub host: std::net::IpAddr,
+    /// HTTP: the port to bind (0 picks a free one).
+    #[arg(long, default_value_t = 3020, env = "TENET_PORT")]
+    pub port: u16,
+    /// HTTP: the path of the MCP endpoint.
+    #[arg(long, default_value = "/mcp", env = "TENET_PATH", value_parser = path)]
+    pub path: String,
+    /// HTTP: an Origin allowed besides local ones (repeat, or comma-separate).
+    #[arg(long = "allowed-origin", env = "TENET_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+    /// HTTP: a Host name allowed besides local ones (repeat, or comma-separate).
+    #[arg(long = "allowed-host", env = "TENET_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
+    /// HTTP: legacy sessions alive at once; past it initialize gets 503.
+    #[arg(long, default_value_t = 10_000, env = "TENET_MAX_SESSIONS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_sessions: u32,
+    /// HTTP: connections served at once; past it new ones get 503.
+    #[arg(long, default_value_t = 1024, env = "TENET_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
     /// Serve the small demo tool set (echo, add, countdown) instead of the knowledge
     /// server; used by benchmarks and interoperability tests.
     #[arg(long)]
@@ -142,6 +165,14 @@ pub struct ServeArgs {
     /// Largest accepted message, in bytes.
     #[arg(long, default_value_t = 4 * 1024 * 1024, env = "TENET_MAX_MESSAGE_BYTES", value_parser = clap::value_parser!(u64).range(1024..=1_073_741_824))]
     pub max_message_bytes: u64,
+}
+
+fn path(s: &str) -> Result<String, String> {
+    if s.starts_with('/') && !s.contains(char::is_whitespace) {
+        Ok(s.to_owned())
+    } else {
+        Err(format!("{s:?} must start with / and contain no spaces"))
+    }
 }
 
 fn positive_seconds(s: &str) -> Result<f64, String> {
