@@ -22,6 +22,14 @@ the built-in corpus of standards) in modes `auto` and `legacy`, and calls get_st
 the prompt standards_brief(rust); the SDK validates each tool's structuredContent
 against its outputSchema.
 
+Then the same over HTTP: `<bin> serve --transport http --port <free> --log-level warn`
+is started on loopback (once with --demo, once without), and the SDK connects to
+http://127.0.0.1:PORT/mcp (Streamable HTTP) in modes legacy, 2026-07-28 and auto
+(labels `http <mode>`, `http knowledge <mode>`); the demo server is also driven by
+the SDK's HTTP+SSE client (`mcp.client.sse.sse_client`, the 2024-11-05 transport) at
+/sse (label `http+sse`). Each server must outlive its clients and exit 0 on SIGTERM;
+it is stopped by PID at the end, on failure, and by the watchdog.
+
 One line is printed per
 check, then a final line exactly `N passed, M failed` (CI parses it). The exit
 status is 0 only when nothing failed. Every request is bounded by a timeout, each
@@ -33,14 +41,22 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import signal
+import socket
+import subprocess
 import sys
+import tempfile
 import threading
+import time
 import traceback
+import urllib.error
+import urllib.request
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
 from mcp import Client, MCPError, StdioServerParameters
+from mcp.client.sse import sse_client
 from mcp.types import PromptReference
 
 if sys.version_info < (3, 11):  # the SDK supports 3.10, where anyio brings the backport
@@ -49,6 +65,8 @@ if sys.version_info < (3, 11):  # the SDK supports 3.10, where anyio brings the 
 CALL_TIMEOUT = 20.0  # seconds, per request
 MODE_TIMEOUT = 120.0  # seconds, per mode: connect, all checks, shutdown
 WATCHDOG = 420.0  # seconds, for the whole run (a last resort)
+SERVER_START_TIMEOUT = 15.0  # seconds for `tenet serve --transport http` to answer
+SERVER_STOP_TIMEOUT = 10.0  # seconds between SIGTERM and SIGKILL
 
 MODES = ("legacy", "2026-07-28", "auto")
 INVALID_PARAMS = -32602
@@ -169,6 +187,20 @@ async def check_protocol_version(c: Client, mode: str) -> str:
     who = f"{info.name} {info.version}" if info is not None else "(server did not identify itself)"
     how = {"legacy": "initialize", "auto": "server/discover"}.get(mode, "pinned, no handshake")
     return f"{version} ({how}), server {who}"
+
+
+async def check_sse_protocol_version(c: Client, mode: str) -> str:
+    """HTTP+SSE is the 2024-11-05 transport: the SDK's initialize offers 2025-11-25, and the
+    server answers with a handshake-era version (which one is its choice)."""
+    version = c.protocol_version
+    expect(c.session.initialize_result is not None, "no InitializeResult recorded (no initialize handshake?)")
+    expect(
+        version in ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"),
+        f"negotiated {version!r}, expected a handshake-era version",
+    )
+    info = c.server_info
+    who = f"{info.name} {info.version}" if info is not None else "(server did not identify itself)"
+    return f"{version} (initialize over HTTP+SSE), server {who}"
 
 
 async def check_tools_list(c: Client, mode: str) -> str:
@@ -409,6 +441,127 @@ KNOWLEDGE_FNS: dict[str, Callable[[Client, str], Awaitable[str]]] = {
 }
 
 
+# The old HTTP+SSE transport (2024-11-05): tools listed and called, plus the rest of the
+# demo checks that make sense for a handshake-era client.
+SSE_CHECKS = (
+    "connect",
+    "protocol version",
+    "tools/list",
+    "echo",
+    "add structuredContent",
+    "echo wrong-typed argument",
+    "unknown tool",
+    "resources/read tenet://about",
+    "prompts/get greet",
+    "countdown progress",
+    "disconnect",
+)
+SSE_FNS = {**CHECK_FNS, "protocol version": check_sse_protocol_version}
+
+HTTP_MODES = MODES
+KNOWLEDGE_HTTP_MODES = ("legacy", "2026-07-28", "auto")
+
+
+# --- `tenet serve --transport http` as a subprocess ------------------------------------
+
+LIVE_SERVERS: set[subprocess.Popen[bytes]] = set()  # killed by the watchdog and at exit
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def answers(url: str) -> bool:
+    """True when an HTTP server answers at `url` (any status counts)."""
+    try:
+        with urllib.request.urlopen(url, timeout=1.0):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+
+
+class HttpServer:
+    """`<binary> serve --transport http --port <free> --log-level warn <extra>` on loopback;
+    stopped by PID (SIGTERM, then SIGKILL) on exit, whatever happened."""
+
+    def __init__(self, binary: str, extra: tuple[str, ...]) -> None:
+        self.binary = binary
+        self.extra = extra
+        self.port = 0
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = tempfile.TemporaryFile()
+        self.exit_code: int | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log_tail(self) -> str:
+        self.log.seek(0)
+        text = self.log.read().decode("utf-8", "replace").strip()
+        return text[-800:].replace("\n", " | ") or "(nothing on stderr)"
+
+    async def __aenter__(self) -> HttpServer:
+        last = ""
+        for _attempt in range(3):  # the port is free when picked; another process may take it first
+            self.port = free_port()
+            args = [self.binary, "serve", "--transport", "http", "--host", "127.0.0.1", "--port", str(self.port)]
+            args += ["--log-level", "warn", *self.extra]
+            self.log.seek(0)
+            self.log.truncate()
+            self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
+            LIVE_SERVERS.add(self.proc)
+            deadline = time.monotonic() + SERVER_START_TIMEOUT
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    break
+                if await asyncio.to_thread(answers, f"{self.base}/health"):
+                    return self
+                await asyncio.sleep(0.05)
+            last = (
+                f"exited with {self.proc.returncode}"
+                if self.proc.poll() is not None
+                else f"did not answer within {SERVER_START_TIMEOUT:.0f}s"
+            )
+            self.stop()
+        raise Failure(f"`tenet serve --transport http {' '.join(self.extra)}` {last}: {self.log_tail()}")
+
+    def stop(self) -> int | None:
+        """SIGTERM by PID, then SIGKILL; returns the exit status (negative: killed by a signal)."""
+        proc = self.proc
+        if proc is None:
+            return self.exit_code
+        if proc.poll() is None:
+            try:
+                os.kill(proc.pid, signal.SIGTERM)
+                proc.wait(SERVER_STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+            except ProcessLookupError:
+                proc.wait()
+        LIVE_SERVERS.discard(proc)
+        self.proc = None
+        self.exit_code = proc.returncode
+        return self.exit_code
+
+    async def __aexit__(self, *exc: object) -> None:
+        await asyncio.to_thread(self.stop)
+        self.log.close()
+
+
+def kill_live_servers() -> None:
+    for proc in list(LIVE_SERVERS):
+        try:
+            os.kill(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
 # --- driver -------------------------------------------------------------------------
 
 
@@ -417,13 +570,16 @@ async def run_mode(
     mode: str,
     *,
     args: tuple[str, ...] = ("serve", "--demo", "--log-level", "warn"),
+    target: Any = None,
     checks: tuple[str, ...] = CHECKS,
     fns: dict[str, Callable[[Client, str], Awaitable[str]]] = CHECK_FNS,
     label: str | None = None,
+    gone: str = "stdin closed, server process gone",
 ) -> None:
-    """Connects in `mode` to `<binary> <args>` and runs `checks` (the first is the
-    connection, the last the disconnection); lines are labelled `label` (default: mode)."""
-    params = StdioServerParameters(command=binary, args=list(args))
+    """Connects in `mode` to `target` (default: `<binary> <args>` over stdio; a URL for
+    Streamable HTTP, or a transport such as `sse_client(url)`) and runs `checks` (the first
+    is the connection, the last the disconnection); lines are labelled `label` (default: mode)."""
+    params = target if target is not None else StdioServerParameters(command=binary, args=list(args))
     recorded: set[str] = set()
     current = "connect"
     shown = label or mode
@@ -450,7 +606,7 @@ async def run_mode(
                     else:
                         ok(current, detail)
                 current = "disconnect"
-        ok("disconnect", "stdin closed, server process gone")
+        ok("disconnect", gone)
     except BaseException as exc:  # connect failed, deadline hit, or the connection died
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
@@ -469,8 +625,79 @@ async def run_mode(
                 fail(name, f"not run: the mode was aborted during {current!r}")
 
 
+async def run_http_server(
+    binary: str,
+    extra: tuple[str, ...],
+    what: str,
+    blocks: Callable[[str], Awaitable[None]],
+    planned: list[tuple[str, tuple[str, ...]]],
+) -> None:
+    """Starts `tenet serve --transport http <extra>`, runs `blocks(base_url)`, then checks the
+    server outlived its clients and stops on SIGTERM with status 0. If it does not start,
+    the `planned` (label, checks) fail as not run."""
+    label = f"http {what}"
+    try:
+        server = HttpServer(binary, extra)
+        async with server:
+            REPORT.ok(label, "server start", f"{server.base} (pid {server.proc.pid if server.proc else '?'})")
+            await blocks(server.base)
+            if server.proc is not None and server.proc.poll() is None:
+                REPORT.ok(label, "server alive after the clients")
+            else:
+                code = server.proc.returncode if server.proc else None
+                REPORT.fail(label, "server alive after the clients", f"exited with {code}: {server.log_tail()}")
+            code = await asyncio.to_thread(server.stop)
+            if code == 0:
+                REPORT.ok(label, "server stop", "SIGTERM, exit 0")
+            else:
+                REPORT.fail(label, "server stop", f"exit status {code} after SIGTERM: {server.log_tail()}")
+    except Failure as exc:
+        REPORT.fail(label, "server start", str(exc))
+        for shown, checks in planned + [(label, ("server alive after the clients", "server stop"))]:
+            for name in checks:
+                REPORT.fail(shown, name, "not run: the server did not start")
+
+
+async def run_http(binary: str) -> None:
+    async def demo(base: str) -> None:
+        for mode in HTTP_MODES:
+            print(f"--- HTTP {base}/mcp, demo server, mode {mode}", flush=True)
+            await run_mode(binary, mode, target=f"{base}/mcp", label=f"http {mode}", gone="session closed")
+        print(f"--- HTTP+SSE {base}/sse, demo server", flush=True)
+        await run_mode(
+            binary,
+            "legacy",
+            target=sse_client(f"{base}/sse", timeout=CALL_TIMEOUT, sse_read_timeout=MODE_TIMEOUT),
+            checks=SSE_CHECKS,
+            fns=SSE_FNS,
+            label="http+sse",
+            gone="SSE stream closed",
+        )
+
+    async def knowledge(base: str) -> None:
+        for mode in KNOWLEDGE_HTTP_MODES:
+            print(f"--- HTTP {base}/mcp, knowledge server, mode {mode}", flush=True)
+            await run_mode(
+                binary,
+                mode,
+                target=f"{base}/mcp",
+                checks=KNOWLEDGE_CHECKS,
+                fns=KNOWLEDGE_FNS,
+                label=f"http knowledge {mode}",
+                gone="session closed",
+            )
+
+    print("--- HTTP: tenet serve --transport http --demo", flush=True)
+    demo_plan = [(f"http {mode}", CHECKS) for mode in HTTP_MODES] + [("http+sse", SSE_CHECKS)]
+    await run_http_server(binary, ("--demo",), "demo", demo, demo_plan)
+    print("--- HTTP: tenet serve --transport http (knowledge server)", flush=True)
+    knowledge_plan = [(f"http knowledge {mode}", KNOWLEDGE_CHECKS) for mode in KNOWLEDGE_HTTP_MODES]
+    await run_http_server(binary, (), "knowledge", knowledge, knowledge_plan)
+
+
 def start_watchdog() -> None:
     def fire() -> None:
+        kill_live_servers()
         print(f"FAIL [all] watchdog: the run took longer than {WATCHDOG:.0f}s; aborting", flush=True)
         REPORT.fail("all", "watchdog", "aborted")
         print(REPORT.summary(), flush=True)
@@ -495,6 +722,7 @@ async def main(binary: str) -> int:
             fns=KNOWLEDGE_FNS,
             label=f"knowledge {mode}",
         )
+    await run_http(binary)
     print(REPORT.summary(), flush=True)
     return 0 if REPORT.failed == 0 else 1
 
@@ -509,4 +737,8 @@ if __name__ == "__main__":
         print("0 passed, 1 failed", flush=True)
         sys.exit(2)
     start_watchdog()
-    sys.exit(asyncio.run(main(bin_path)))
+    try:
+        code = asyncio.run(main(bin_path))
+    finally:
+        kill_live_servers()
+    sys.exit(code)
