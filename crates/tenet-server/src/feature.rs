@@ -161,7 +161,10 @@ impl Server {
     async fn run_tool(&self, tool: &CompiledTool, ctx: Context, arguments: Value) -> Result<CallToolResult, ToolError> {
         let name = &tool.tool.name;
         let timeout = tool.timeout.unwrap_or(self.shared.config.tool_timeout);
-        let run = AssertUnwindSafe((tool.handler)(ToolCall { ctx, arguments })).catch_unwind();
+        // The handler is invoked inside the future, so a panic in its synchronous part
+        // (or in an extractor) is contained too.
+        let handler = tool.handler.clone();
+        let run = AssertUnwindSafe(async move { handler(ToolCall { ctx, arguments }).await }).catch_unwind();
         let result = match tokio::time::timeout(timeout, run).await {
             Err(_) => Err(ToolError::Failed(format!("Tool {name} timed out after {} ms", timeout.as_millis()))),
             Ok(Err(panic)) => Err(ToolError::Failed(format!("Tool {name} failed: {}", panic_message(&panic)))),
@@ -270,7 +273,8 @@ impl Server {
             Err(e) => return e.into(),
         };
         let ctx = self.context(route, id, link, inputs);
-        match AssertUnwindSafe((prompt.get)(PromptRequest { ctx, arguments })).catch_unwind().await {
+        let get = prompt.get.clone();
+        match AssertUnwindSafe(async move { get(PromptRequest { ctx, arguments }).await }).catch_unwind().await {
             Ok(Ok(mut result)) => {
                 for message in &mut result.messages {
                     message.content = message.content.clone().for_version(route.version);
@@ -305,7 +309,8 @@ impl Server {
             Err(e) => return e.into(),
         };
         let ctx = self.context(route, id, link, inputs);
-        match AssertUnwindSafe(handler(ReadRequest { ctx, uri: p.uri.clone(), vars })).catch_unwind().await {
+        let request = ReadRequest { ctx, uri: p.uri.clone(), vars };
+        match AssertUnwindSafe(async move { handler(request).await }).catch_unwind().await {
             Ok(Ok(Some(contents))) => Reply::cacheable(&tenet_protocol::ReadResourceResult { contents, meta: None }),
             Ok(Ok(None)) => self.resource_not_found(route, &p.uri),
             Ok(Err(e)) => tool_error_reply(e),

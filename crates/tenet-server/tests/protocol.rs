@@ -424,3 +424,19 @@ async fn tasks_run_in_the_background_and_deliver_their_result() {
     assert_eq!(forbidden["error"]["code"], -32601);
     c.finish().await;
 }
+
+#[tokio::test]
+async fn a_panic_before_the_first_await_is_contained_too() {
+    let eager = ToolDef::new("eager", |Args(n): Args<Name>| {
+        assert!(n.name != "boom", "synchronous panic");
+        async move { format!("ok {}", n.name) }
+    })
+    .description("Panics before returning its future");
+    let server = Server::builder("t", "1").tool(eager).build().unwrap();
+    let mut c = Client::start(server);
+    let failed = c.modern(1, "tools/call", json!({"name": "eager", "arguments": {"name": "boom"}}), json!({})).await;
+    assert_eq!(failed["result"]["isError"], true, "{failed}");
+    let fine = c.modern(2, "tools/call", json!({"name": "eager", "arguments": {"name": "x"}}), json!({})).await;
+    assert_eq!(text(&fine), "ok x");
+    c.finish().await;
+}

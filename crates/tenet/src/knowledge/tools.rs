@@ -427,55 +427,41 @@ fn with_values(mut schema: Value, base: &KnowledgeBase) -> Value {
     schema
 }
 
+/// A read-only knowledge tool: `answer` computes the structured result from the
+/// arguments, `text` renders it for people; schemas come from the types.
+fn tool<A, R>(
+    knowledge: &Arc<Knowledge>,
+    base: &KnowledgeBase,
+    name: &str,
+    answer: fn(&Knowledge, A) -> Result<R, ToolError>,
+    text: fn(&R) -> String,
+) -> ToolDef
+where
+    A: serde::de::DeserializeOwned + JsonSchema + Send + 'static,
+    R: Serialize + JsonSchema + 'static,
+{
+    let k = knowledge.clone();
+    ToolDef::new(name, move |Args(args): Args<A>| {
+        let k = k.clone();
+        async move { answer(&k, args).and_then(|r| result(&r, text(&r))) }
+    })
+    .input_schema(with_values(schema_of::<A>(), base))
+    .output_schema(schema_of::<R>())
+    .read_only()
+    .open_world(false)
+}
+
 /// The three tools.
 pub fn all(knowledge: &Arc<Knowledge>, base: &KnowledgeBase) -> Vec<ToolDef> {
-    let k = knowledge.clone();
-    let get_tool = ToolDef::new("get_stdlib", move |Args(args): Args<GetArgs>| {
-        let k = k.clone();
-        async move {
-            let r = get(&k, args)?;
-            result(&r, get_text(&r))
-        }
-    })
-    .title("Get a standard")
-    .description(
-        "Get the team's engineering standard for a language and domain (e.g. rust + testing): the language-neutral base followed by the language's own rules, as Markdown. Long standards come in pages: pass next_cursor back as cursor. format=outline lists the sections only.",
-    )
-    .input_schema(with_values(schema_of::<GetArgs>(), base))
-    .output_schema(schema_of::<GetResult>())
-    .read_only()
-    .open_world(false);
-
-    let k = knowledge.clone();
-    let search_tool = ToolDef::new("search_stdlib", move |Args(args): Args<SearchArgs>| {
-        let k = k.clone();
-        async move {
-            let r = search(&k, args)?;
-            result(&r, search_text(&r))
-        }
-    })
-    .title("Search the standards")
-    .description(
-        "Full-text search across all engineering standards; returns the best-matching sections with snippets and URIs. Filter by language, domain or tags. Use get_stdlib to read a whole standard.",
-    )
-    .input_schema(with_values(schema_of::<SearchArgs>(), base))
-    .output_schema(schema_of::<SearchResult>())
-    .read_only()
-    .open_world(false);
-
-    let k = knowledge.clone();
-    let list_tool = ToolDef::new("list_stdlib", move |Args(args): Args<ListArgs>| {
-        let k = k.clone();
-        async move {
-            let r = list(&k, args);
-            result(&r, list_text(&r))
-        }
-    })
-    .title("List the standards")
-    .description("List which languages and domains have standards, with document counts and last-updated dates.")
-    .input_schema(with_values(schema_of::<ListArgs>(), base))
-    .output_schema(schema_of::<ListResult>())
-    .read_only()
-    .open_world(false);
-    vec![get_tool, search_tool, list_tool]
+    vec![
+        tool(knowledge, base, "get_stdlib", get, get_text).title("Get a standard").description(
+            "Get the team's engineering standard for a language and domain (e.g. rust + testing): the language-neutral base followed by the language's own rules, as Markdown. Long standards come in pages: pass next_cursor back as cursor. format=outline lists the sections only.",
+        ),
+        tool(knowledge, base, "search_stdlib", search, search_text).title("Search the standards").description(
+            "Full-text search across all engineering standards; returns the best-matching sections with snippets and URIs. Filter by language, domain or tags. Use get_stdlib to read a whole standard.",
+        ),
+        tool(knowledge, base, "list_stdlib", |k, args| Ok(list(k, args)), list_text)
+            .title("List the standards")
+            .description("List which languages and domains have standards, with document counts and last-updated dates."),
+    ]
 }
