@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# HTTP benchmark: Tenet's Streamable HTTP server against rmcp 3.9.0, the Python
+# SDK 2.3.0, the TypeScript SDK 1.32.2 and a raw hyper ceiling, all in one run,
+# interleaved round by round (order reversed every other round), medians reported.
+#
+#   bench/http-run.sh                     # everything: installs, builds, 3 rounds
+#   ROUNDS=5 DURATION=10 bench/http-run.sh
+#   PEERS="tenet rmcp ceiling" BUILD_TENET=0 bench/http-run.sh
+#
+# Knobs [defaults]: ROUNDS [3]  DURATION [10] seconds per timed wrk run
+#   PEERS [tenet rmcp python ts ceiling]  SESSIONS [1000]  BUILD_TENET [1]
+#   TENET_BIN [<repo>/target/release/tenet]  OUT [bench/results]
+# Server pinned to CPU 0 (taskset), wrk to CPU 1; everything on 127.0.0.1.
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$BENCH_DIR")
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10}
+PEERS=${PEERS:-"tenet rmcp python ts ceiling"}
+SESSIONS=${SESSIONS:-1000}
+BUILD_TENET=${BUILD_TENET:-1}
+TENET_BIN=${TENET_BIN:-$ROOT/target/release/tenet}
+OUT=${OUT:-$BENCH_DIR/results}
+BIN=$BENCH_DIR/target/release
+HTTP=$BENCH_DIR/http
+VENV=$BENCH_DIR/target/py/venv
+TSDIR=$BENCH_DIR/target/ts
+LUA=$HTTP/call.lua
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+# ---------------------------------------------------------------- install / build
+if ! command -v wrk >/dev/null; then
+    log "installing wrk (Debian package)"
+    apt-get install -y wrk >/dev/null || { echo "wrk is required (apt-get install -y wrk)" >&2; exit 1; }
+fi
+log "building the rmcp peer and the hyper ceiling (release)"
+(cd "$BENCH_DIR" && cargo build --release --quiet -p rmcp-http -p ceiling-http)
+if [[ " $PEERS " == *" python "* ]] && ! "$VENV/bin/python" -c 'import mcp, uvicorn' 2>/dev/null; then
+    log "installing mcp==2.3.0 uvicorn matplotlib into $VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q mcp==2.3.0 uvicorn matplotlib
+fi
+if [[ " $PEERS " == *" ts "* ]] && [[ ! -d $TSDIR/node_modules/@modelcontextprotocol/sdk ]]; then
+    log "installing @modelcontextprotocol/sdk@1.32.2 express into $TSDIR"
+    mkdir -p "$TSDIR"
+    (cd "$TSDIR" && { [[ -f package.json ]] || npm init -y >/dev/null; } &&
+        npm install --silent @modelcontextprotocol/sdk@1.32.2 express >/dev/null)
+fi
+[[ -d $TSDIR ]] && cp "$HTTP/ts/server.mjs" "$TSDIR/server.mjs" # ESM resolves node_modules next to the file
+tenet_note=""
+if [[ " $PEERS " == *" tenet "* && $BUILD_TENET == 1 ]]; then
+    log "building tenet (release)"
+    (cd "$ROOT" && cargo build --release --quiet -p tenet) || tenet_note="cargo build --release -p tenet failed"
+fi
+[[ -z $tenet_note && ! -x $TENET_BIN ]] && tenet_note="$TENET_BIN does not exist"
+if [[ -n $tenet_note ]]; then
+    log "skipping tenet: $tenet_note"
+    PEERS=$(tr ' ' '\n' <<<"$PEERS" | grep -vx tenet | tr '\n' ' ')
+fi
+
+# ---------------------------------------------------------------- peers
+# cmd <peer> <mode> <port>: the server command line (mode: stateless|session)
+cmd() {
+    case $1 in
+    tenet) echo "$TENET_BIN serve --demo --transport http --port $3" ;;
+    rmcp) echo "$BIN/rmcp-http $3 $2" ;;
+    python) echo "$VENV/bin/python $HTTP/python/server.py $3 $2" ;;
+    ts) echo "node $TSDIR/server.mjs $3 $2" ;;
+    ceiling) echo "$BIN/ceiling-http $3" ;;
+    esac
+}
+declare -A PORT=([tenet]=3060 [rmcp]=3061 [python]=3062 [ts]=3063 [ceiling]=3064)
+# Protocol version for the stateless test: 2026-07-28 with Mcp-Method/Mcp-Name
+# headers and _meta, except the TS SDK 1.32.2 which only knows <= 2025-11-25 and
+# is driven in its own stateless mode (no session) with 2025-11-25.
+declare -A SVER=([tenet]=2026-07-28 [rmcp]=2026-07-28 [python]=2026-07-28 [ts]=2025-11-25 [ceiling]=2026-07-28)
+has_sessions() { [[ $1 != ceiling ]]; }
+
+read -r -a peers <<<"$PEERS"
+for p in "${peers[@]}"; do [[ -n ${PORT[$p]:-} ]] || { echo "unknown peer: $p" >&2; exit 2; }; done
+
+SERVER_PID=""
+start() { # start <peer> <mode> <logfile>
+    local port=${PORT[$1]} c
+    c=$(cmd "$1" "$2" "$port")
+    # shellcheck disable=SC2086
+    taskset -c 0 $c >"$3" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 150); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0 # listening
+        kill -0 "$SERVER_PID" 2>/dev/null || { log "$1 ($2) exited at start: $(tail -3 "$3")"; return 1; }
+        sleep 0.1
+    done
+    log "$1 ($2) did not listen on $port"; stop; return 1
+}
+stop() {
+    [[ -n $SERVER_PID ]] || return 0
+    kill "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+}
+trap stop EXIT
+
+# run_wrk <peer> <test> <conns> <secs> <mode> <version> [session] : one JSON line to $raw
+run_wrk() {
+    local peer=$1 test=$2 c=$3 d=$4 mode=$5 ver=$6 sid=${7:--} line
+    local t=2; ((c < 2)) && t=1
+    line=$(timeout $((d + 20)) taskset -c 1 wrk -t"$t" -c"$c" -d"${d}s" --timeout 5s -s "$LUA" \
+        "http://127.0.0.1:${PORT[$peer]}/mcp" -- "$mode" "$ver" "$sid" | grep '^{"requests"' || true)
+    [[ -n $line ]] || line='{"requests":0,"failed":true}'
+    echo "{\"round\":$round,\"peer\":\"$peer\",\"test\":\"$test\",${line#\{}" >>"$raw"
+    printf '   %-8s %-14s %s\n' "$peer" "$test" "$(grep -o '"rps":[0-9.]*\|"p50_us":[0-9]*\|"p99_us":[0-9]*\|"non2xx":[0-9]*\|"bad":[0-9]*' <<<"$line" | tr '\n' ' ')" >&2
+}
+
+H=(-H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream')
+sample() { # sample <peer> <mode> <version> [session]: one response by hand, into $samples
+    local body hdrs=("${H[@]}" -H "MCP-Protocol-Version: $3")
+    if [[ $2 == stateless ]]; then
+        hdrs+=(-H 'Mcp-Method: tools/call' -H 'Mcp-Name: echo')
+        body='{"jsonrpc":"2.0","id":"sample-1","method":"tools/call","params":{"name":"echo","arguments":{"text":"hello world"},"_meta":{"io.modelcontextprotocol/protocolVersion":"'$3'","io.modelcontextprotocol/clientCapabilities":{}}}}'
+    else
+        hdrs+=(-H "Mcp-Session-Id: $4")
+        body='{"jsonrpc":"2.0","id":"sample-1","method":"tools/call","params":{"name":"echo","arguments":{"text":"hello world"}}}'
+    fi
+    { echo "### $1, $2 ($3)"; echo '```'
+      curl -s -i --max-time 5 "${hdrs[@]}" "http://127.0.0.1:${PORT[$1]}/mcp" -d "$body" | tr -d '\r' | grep -iv '^date:'
+      echo; echo '```'; } >>"$samples"
+}
+
+# ---------------------------------------------------------------- run
+mkdir -p "$OUT"
+stamp=$(date +%Y-%m-%d-%H%M%S)
+raw="$OUT/http-$stamp.jsonl"
+samples="$OUT/http-$stamp.samples.md"
+logs="$BENCH_DIR/target/http-logs"
+mkdir -p "$logs"
+: >"$raw"; : >"$samples"
+load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
+log "rounds: $ROUNDS x ${DURATION}s; peers: ${peers[*]}; server on CPU 0, wrk on CPU 1; raw: $raw"
+
+for ((round = 1; round <= ROUNDS; round++)); do
+    order=("${peers[@]}")
+    if ((round % 2 == 0)); then
+        order=(); for ((i = ${#peers[@]} - 1; i >= 0; i--)); do order+=("${peers[i]}"); done
+    fi
+    log "round $round: ${order[*]}"
+    for p in "${order[@]}"; do
+        # Stateless era.
+        start "$p" stateless "$logs/$p-stateless-r$round.log" || continue
+        ((round == 1)) && sample "$p" stateless "${SVER[$p]}"
+        WRK_CHECK=1 run_wrk "$p" check-stateless 64 2 stateless "${SVER[$p]}" # warm-up + every body checked
+        run_wrk "$p" stateless-c64 64 "$DURATION" stateless "${SVER[$p]}"
+        run_wrk "$p" stateless-c1 1 "$DURATION" stateless "${SVER[$p]}"
+        stop
+        has_sessions "$p" || continue
+        # Legacy sessions: idle-session RSS on a fresh server, then load on one session.
+        start "$p" session "$logs/$p-session-r$round.log" || continue
+        if line=$(timeout 120 python3 "$HTTP/sessions.py" rss "${PORT[$p]}" "$SERVER_PID" "$SESSIONS"); then
+            echo "{\"round\":$round,\"peer\":\"$p\",\"test\":\"sessions\",${line#\{}" >>"$raw"
+            printf '   %-8s %-14s %s\n' "$p" sessions "$line" >&2
+        else
+            log "$p: opening $SESSIONS sessions failed"
+        fi
+        if sid=$(timeout 20 python3 "$HTTP/sessions.py" open "${PORT[$p]}"); then
+            ((round == 1)) && sample "$p" legacy 2025-11-25 "$sid"
+            WRK_CHECK=1 run_wrk "$p" check-legacy 64 2 legacy 2025-11-25 "$sid"
+            run_wrk "$p" legacy-c64 64 "$DURATION" legacy 2025-11-25 "$sid"
+        else
+            log "$p: could not open a session"
+        fi
+        stop
+    done
+done
+
+# ---------------------------------------------------------------- report
+md="$OUT/http-$stamp.md"
+png="$OUT/http-$stamp.png"
+report_py=python3
+"$VENV/bin/python" -c 'import matplotlib' 2>/dev/null && report_py="$VENV/bin/python"
+{
+    echo "# HTTP benchmark, $(date '+%Y-%m-%d %H:%M %Z')"
+    echo
+    echo "- Machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), Linux $(uname -r)"
+    echo "- Tenet: commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo none)$([[ -x $TENET_BIN ]] && date -r "$TENET_BIN" '+, binary built %Y-%m-%d %H:%M')${tenet_note:+ — not measured: $tenet_note}"
+    echo "- Load average at start: $load_at_start"
+    echo "- Rounds: $ROUNDS, interleaved (order reversed every other round), ${DURATION} s per timed run; cells are medians over rounds"
+    echo "- Server pinned to CPU 0 (\`taskset -c 0\`), load \`taskset -c 1 wrk -t2 -c64 (-t1 -c1) -d${DURATION}s --timeout 5s -s bench/http/call.lua\` (unique id per request); 127.0.0.1 only"
+    echo "- Raw: \`$(basename "$raw")\`; one response per peer and mode, by hand: \`$(basename "$samples")\`"
+    echo "- Peers:"
+    for p in "${peers[@]}"; do
+        echo "  - \`$p\`: \`$(cmd "$p" stateless "${PORT[$p]}" | sed "s|$ROOT/||g")\`$(case $p in rmcp | python | ts) echo " (legacy sessions: last argument \`session\`)" ;; tenet) echo " (both eras, same process command)" ;; esac)"
+    done
+    echo
+    "$report_py" "$HTTP/report.py" "$raw" "$png"
+} >"$md"
+cat "$md"
+log "wrote $md"

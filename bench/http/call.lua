@@ -1,0 +1,78 @@
+-- wrk script: MCP `tools/call echo` with a unique JSON-RPC id per request.
+--   wrk ... -s call.lua URL -- MODE VERSION [SESSION] [check]
+-- MODE: stateless  -> 2026-07-28 headers (Mcp-Method, Mcp-Name) + _meta in params
+--                     (VERSION is sent as MCP-Protocol-Version and in _meta)
+--       legacy     -> MCP-Protocol-Version: VERSION, Mcp-Session-Id: SESSION if given
+-- With WRK_CHECK=1 in the environment every response is also inspected (slower):
+-- one that is not 200 or does not echo "hello world" is counted as bad.
+-- done() prints one JSON line to stdout: requests, duration, errors, latency.
+
+-- Globals on purpose: setup() sets `tid` and done() reads `bad`, `checked`,
+-- `sample` from each thread's Lua state through thread:set / thread:get.
+local threads = {}
+counter = 0
+tid = tid or 0
+mode, version, session = "stateless", "2026-07-28", nil
+bad, checked, sample = 0, 0, nil
+
+function setup(thread)
+   thread:set("tid", #threads + 1)
+   table.insert(threads, thread)
+end
+
+function init(args)
+   mode = args[1] or mode
+   version = args[2] or version
+   for i = 3, #args do
+      if args[i] ~= "" and args[i] ~= "-" then session = args[i] end
+   end
+   wrk.headers["Content-Type"] = "application/json"
+   wrk.headers["Accept"] = "application/json, text/event-stream"
+   wrk.headers["MCP-Protocol-Version"] = version
+   if mode == "stateless" then
+      wrk.headers["Mcp-Method"] = "tools/call"
+      wrk.headers["Mcp-Name"] = "echo"
+   end
+   if session then wrk.headers["Mcp-Session-Id"] = session end
+   tid = tonumber(tid) or 0
+end
+
+local pre = '{"jsonrpc":"2.0","id":"'
+local post_legacy = '","method":"tools/call","params":{"name":"echo","arguments":{"text":"hello world"}}}'
+local post_stateless = '","method":"tools/call","params":{"name":"echo","arguments":{"text":"hello world"},"_meta":{"io.modelcontextprotocol/protocolVersion":"%s","io.modelcontextprotocol/clientCapabilities":{}}}}'
+
+function request()
+   counter = counter + 1
+   local tail = post_legacy
+   if mode == "stateless" then tail = string.format(post_stateless, version) end
+   return wrk.format("POST", nil, nil, pre .. tid .. "-" .. counter .. tail)
+end
+
+if os.getenv("WRK_CHECK") == "1" then
+   -- response() is only defined in check mode (it costs wrk throughput).
+   function response(status, headers, body)
+      checked = checked + 1
+      if status ~= 200 or not body or not string.find(body, '"text":"hello world"', 1, true) then
+         bad = bad + 1
+         if not sample then sample = tostring(status) .. " " .. string.sub(body or "", 1, 200) end
+      end
+   end
+end
+
+function done(summary, latency, requests)
+   local e = summary.errors
+   local nbad, nchecked, samp = 0, 0, ""
+   for _, t in ipairs(threads) do
+      nbad = nbad + (tonumber(t:get("bad")) or 0)
+      nchecked = nchecked + (tonumber(t:get("checked")) or 0)
+      local s = t:get("sample")
+      if s and samp == "" then samp = s end
+   end
+   samp = string.gsub(samp, '[\\"]', function(c) return "\\" .. c end)
+   samp = string.gsub(samp, '[%c]', " ")
+   io.write(string.format(
+      '{"requests":%d,"duration_us":%d,"rps":%.1f,"non2xx":%d,"connect_err":%d,"read_err":%d,"write_err":%d,"timeout_err":%d,' ..
+      '"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d,"mean_us":%.1f,"checked":%d,"bad":%d,"bad_sample":"%s"}\n',
+      summary.requests, summary.duration, summary.requests / (summary.duration / 1e6), e.status, e.connect, e.read, e.write, e.timeout,
+      latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean, nchecked, nbad, samp))
+end
