@@ -1,6 +1,6 @@
 //! The knowledge base: documents from several roots, merged with precedence.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
@@ -83,13 +83,60 @@ impl KnowledgeBase {
     /// # Errors
     /// A root directory that cannot be read.
     pub fn load(roots: &[Root]) -> Result<Self, LoadError> {
+        Self::load_after(roots, None)
+    }
+
+    /// Loads the same roots again. A file that is now broken — unreadable, not UTF-8,
+    /// too large, or with front matter that no longer parses — keeps its last good
+    /// version, with a warning, instead of disappearing or losing its fields.
+    ///
+    /// # Errors
+    /// A root directory that cannot be read.
+    pub fn reload(&self) -> Result<Self, LoadError> {
+        Self::load_after(&self.roots, Some(self))
+    }
+
+    fn load_after(roots: &[Root], previous: Option<&Self>) -> Result<Self, LoadError> {
+        let last_good: HashMap<(&str, &str), &Arc<Document>> = previous
+            .map(|p| {
+                p.docs
+                    .iter()
+                    .filter(|d| !d.degraded)
+                    .map(|d| ((d.source.root.as_str(), d.source.path.as_str()), d))
+                    .collect()
+            })
+            .unwrap_or_default();
         let mut warnings = Vec::new();
         let mut keyed: BTreeMap<(String, String), Vec<Document>> = BTreeMap::new();
         for root in roots {
+            let label = root.label();
             let mut found: BTreeMap<(String, String), Vec<Document>> = BTreeMap::new();
-            for (path, text) in read_root(root, &mut warnings)? {
-                let source = Source { root: root.label(), path };
-                if let Some(doc) = Document::parse(&text, source, &mut warnings) {
+            for (path, text) in read_root(root)? {
+                let kept = last_good.get(&(label.as_str(), path.as_str()));
+                let file = format!("{label}:{path}");
+                let doc = match text {
+                    Err(reason) => {
+                        let kept = kept.map(|d| Document::clone(d));
+                        let note = if kept.is_some() { "; serving its last good version" } else { "" };
+                        warnings.push(Warning { file, line: None, message: format!("skipped: {reason}{note}") });
+                        kept
+                    }
+                    Ok(text) => {
+                        let source = Source { root: label.clone(), path: path.clone() };
+                        match (Document::parse(&text, source, &mut warnings), kept) {
+                            (Some(doc), Some(good)) if doc.degraded => {
+                                warnings.push(Warning {
+                                    file,
+                                    line: Some(1),
+                                    message: "serving its last good version until the front matter is fixed".into(),
+                                });
+                                Some(Document::clone(good))
+                            }
+                            (doc, _) => doc,
+                        }
+                    }
+                };
+                if let Some(doc) = doc {
                     found.entry((doc.language.clone(), doc.domain.clone())).or_default().push(doc);
                 }
             }
@@ -222,19 +269,24 @@ pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
 
 /// The (path, text) of every Markdown file in a root; unreadable, non-UTF-8 and
 /// oversized files are skipped with a warning.
-fn read_root(root: &Root, warnings: &mut Vec<Warning>) -> Result<Vec<(String, String)>, LoadError> {
+/// A file's text, or why it cannot be used.
+type FileText = Result<String, String>;
+
+fn read_root(root: &Root) -> Result<Vec<(String, FileText)>, LoadError> {
     match root {
-        Root::Builtin => Ok(crate::corpus::BUILTIN.iter().map(|(p, t)| ((*p).to_owned(), (*t).to_owned())).collect()),
+        Root::Builtin => {
+            Ok(crate::corpus::BUILTIN.iter().map(|(p, t)| ((*p).to_owned(), Ok((*t).to_owned()))).collect())
+        }
         Root::Dir(dir) => {
             let mut files = Vec::new();
-            walk(dir, dir, &mut files, warnings).map_err(|source| LoadError::Root { path: dir.clone(), source })?;
-            files.sort();
+            walk(dir, dir, &mut files).map_err(|source| LoadError::Root { path: dir.clone(), source })?;
+            files.sort_by(|a, b| a.0.cmp(&b.0));
             Ok(files)
         }
     }
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>, warnings: &mut Vec<Warning>) -> std::io::Result<()> {
+fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, FileText)>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let path = entry.path();
@@ -244,23 +296,21 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>, warnings: &mut
         }
         let kind = entry.file_type()?;
         if kind.is_dir() {
-            walk(root, &path, out, warnings)?;
+            walk(root, &path, out)?;
         } else if kind.is_file() && path.extension().is_some_and(|e| e.eq_ignore_ascii_case("md")) {
             let relative = path.strip_prefix(root).unwrap_or(&path);
             let relative = relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-            let mut skip = |message: String| {
-                warnings.push(Warning { file: format!("{}:{relative}", root.display()), line: None, message });
-            };
             let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-            if size > MAX_FILE_BYTES {
-                skip(format!("skipped: {size} bytes is more than the {MAX_FILE_BYTES}-byte limit"));
-                continue;
-            }
-            match std::fs::read(&path).map(String::from_utf8) {
-                Ok(Ok(text)) => out.push((relative, text)),
-                Ok(Err(_)) => skip("skipped: not UTF-8 text".into()),
-                Err(e) => skip(format!("skipped: cannot read: {e}")),
-            }
+            let text = if size > MAX_FILE_BYTES {
+                Err(format!("{size} bytes is more than the {MAX_FILE_BYTES}-byte limit"))
+            } else {
+                match std::fs::read(&path).map(String::from_utf8) {
+                    Ok(Ok(text)) => Ok(text),
+                    Ok(Err(_)) => Err("not UTF-8 text".into()),
+                    Err(e) => Err(format!("cannot read: {e}")),
+                }
+            };
+            out.push((relative, text));
         }
     }
     Ok(())

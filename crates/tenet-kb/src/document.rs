@@ -65,6 +65,8 @@ pub struct Document {
     pub source: Source,
     /// SHA-256 of the file, hex, first 16 characters.
     pub hash: String,
+    /// Whether its front matter was present but unreadable, so its fields were inferred.
+    pub degraded: bool,
 }
 
 impl Document {
@@ -80,6 +82,7 @@ impl Document {
             warnings.push(Warning { file: file.clone(), line, message });
         };
         let (block, body) = front_matter::split(text);
+        let mut degraded = false;
         let fm = match block {
             None => {
                 warn(Some(1), "no front matter: language, domain and title are inferred".into());
@@ -87,6 +90,7 @@ impl Document {
             }
             Some(block) => front_matter::parse(block).unwrap_or_else(|e| {
                 warn(Some(1), format!("invalid front matter ({e}): fields are inferred"));
+                degraded = true;
                 FrontMatter::default()
             }),
         };
@@ -146,6 +150,7 @@ impl Document {
             sections,
             source,
             hash,
+            degraded,
         })
     }
 

@@ -102,3 +102,24 @@ fn search_ranks_filters_and_tolerates_typos() {
     // Odd query syntax is not an error.
     assert!(kb.search(&query("\"unclosed AND (", None, None)).is_ok());
 }
+
+#[test]
+fn a_reload_keeps_the_last_good_version_of_a_broken_file() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "go/testing.md", &doc("Go testing", "go", "testing", "2026-01-01", "good rules"));
+    write(dir.path(), "go/security.md", &doc("Go security", "go", "security", "2026-01-01", "secure rules"));
+    let kb = KnowledgeBase::load(&[Root::Dir(dir.path().into())]).unwrap();
+    write(dir.path(), "go/testing.md", "---\ntitle: [broken\n---\nhalf-written\n");
+    fs::write(dir.path().join("go/security.md"), b"\xff\xfe not text").unwrap();
+    let again = kb.reload().unwrap();
+    assert!(again.key("go", "testing")[0].body.contains("good rules"));
+    assert_eq!(again.key("go", "testing")[0].title, "Go testing");
+    assert!(again.key("go", "security")[0].body.contains("secure rules"));
+    let warnings: Vec<String> = again.warnings().iter().map(ToString::to_string).collect();
+    assert!(warnings.iter().any(|w| w.contains("go/testing.md") && w.contains("last good version")), "{warnings:?}");
+    assert!(warnings.iter().any(|w| w.contains("not UTF-8") && w.contains("last good version")), "{warnings:?}");
+    // A file that was never good still loads as well as it can.
+    write(dir.path(), "go/patterns.md", "---\ntitle: [broken\n---\nnew\n");
+    let third = again.reload().unwrap();
+    assert!(third.key("go", "patterns")[0].degraded);
+}

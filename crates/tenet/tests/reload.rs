@@ -59,8 +59,11 @@ fn edits_on_disk_become_notifications_and_fresh_answers() {
     // A broken edit keeps serving (front matter problems are warnings, not failures).
     let subscribed = server.call(&legacy(4, "resources/subscribe", json!({"uri": "stdlib://kotlin/testing"})));
     assert_eq!(subscribed["result"], json!({}));
-    std::fs::write(dir.path().join("kotlin/testing.md"), "---\ntitle: [broken\n---\nstill here\n").unwrap();
-    assert!(wait_for(&mut server, "notifications/resources/updated", Duration::from_secs(10)).is_some());
+    std::fs::write(dir.path().join("kotlin/testing.md"), "---\ntitle: [broken\n---\nhalf-written\n").unwrap();
+    // The last good version keeps being served: nothing changed for clients.
+    assert!(wait_for(&mut server, "notifications/resources/updated", Duration::from_millis(1500)).is_none());
+    let read = server.call(&legacy(6, "resources/read", json!({"uri": "stdlib://kotlin/testing"})));
+    assert!(read["result"]["contents"][0]["text"].as_str().unwrap().contains("kotlin rules"), "{read}");
     let listed = server.call(&legacy(5, "tools/call", json!({"name": "list_stdlib", "arguments": {}})));
     assert_eq!(
         listed["result"]["structuredContent"]["languages"],

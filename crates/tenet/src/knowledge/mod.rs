@@ -68,8 +68,7 @@ impl KnowledgeServer {
     /// # Errors
     /// When a root cannot be read or the index cannot be built (the old base stays).
     pub fn reload(&self) -> Result<(), String> {
-        let roots = self.knowledge.base().roots().to_vec();
-        let fresh = KnowledgeBase::load(&roots).map_err(|e| e.to_string())?;
+        let fresh = self.knowledge.base().reload().map_err(|e| e.to_string())?;
         fresh.build_index().map_err(|e| e.to_string())?;
         for warning in fresh.warnings() {
             tracing::warn!("{warning}");
