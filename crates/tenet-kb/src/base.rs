@@ -1,6 +1,6 @@
 //! The knowledge base: documents from several roots, merged with precedence.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
@@ -278,40 +278,59 @@ fn read_root(root: &Root) -> Result<Vec<(String, FileText)>, LoadError> {
             Ok(crate::corpus::BUILTIN.iter().map(|(p, t)| ((*p).to_owned(), Ok((*t).to_owned()))).collect())
         }
         Root::Dir(dir) => {
-            let mut files = Vec::new();
-            walk(dir, dir, &mut files).map_err(|source| LoadError::Root { path: dir.clone(), source })?;
-            files.sort_by(|a, b| a.0.cmp(&b.0));
-            Ok(files)
+            let paths = markdown_files(dir).map_err(|source| LoadError::Root { path: dir.clone(), source })?;
+            Ok(paths.iter().map(|p| (relative(dir, p), read_text(p))).collect())
         }
     }
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, FileText)>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let path = entry.path();
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with('.') {
-            continue;
+/// Every Markdown file under `dir` (hidden entries skipped), sorted. Symbolic links
+/// are followed; a folder already visited (a link loop, or two links to one place) is
+/// walked once, and a dangling link is skipped.
+///
+/// # Errors
+/// When `dir` or a folder under it cannot be read.
+pub(crate) fn markdown_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>, visited: &mut HashSet<PathBuf>) -> std::io::Result<()> {
+        if !visited.insert(dir.canonicalize()?) {
+            return Ok(());
         }
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            walk(root, &path, out)?;
-        } else if kind.is_file() && path.extension().is_some_and(|e| e.eq_ignore_ascii_case("md")) {
-            let relative = path.strip_prefix(root).unwrap_or(&path);
-            let relative = relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-            let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-            let text = if size > MAX_FILE_BYTES {
-                Err(format!("{size} bytes is more than the {MAX_FILE_BYTES}-byte limit"))
-            } else {
-                match std::fs::read(&path).map(String::from_utf8) {
-                    Ok(Ok(text)) => Ok(text),
-                    Ok(Err(_)) => Err("not UTF-8 text".into()),
-                    Err(e) => Err(format!("cannot read: {e}")),
-                }
-            };
-            out.push((relative, text));
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let path = entry.path();
+            let Ok(kind) = std::fs::metadata(&path).map(|m| m.file_type()) else { continue };
+            if kind.is_dir() {
+                walk(&path, out, visited)?;
+            } else if kind.is_file() && path.extension().is_some_and(|e| e.eq_ignore_ascii_case("md")) {
+                out.push(path);
+            }
         }
+        Ok(())
     }
-    Ok(())
+    let mut files = Vec::new();
+    walk(dir, &mut files, &mut HashSet::new())?;
+    files.sort();
+    Ok(files)
+}
+
+/// The path of `file` inside `root`, with `/` separators.
+pub(crate) fn relative(root: &Path, file: &Path) -> String {
+    let relative = file.strip_prefix(root).unwrap_or(file);
+    relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+}
+
+/// A file's text, or why it cannot be used.
+fn read_text(path: &Path) -> FileText {
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if size > MAX_FILE_BYTES {
+        return Err(format!("{size} bytes is more than the {MAX_FILE_BYTES}-byte limit"));
+    }
+    match std::fs::read(path).map(String::from_utf8) {
+        Ok(Ok(text)) => Ok(text),
+        Ok(Err(_)) => Err("not UTF-8 text".into()),
+        Err(e) => Err(format!("cannot read: {e}")),
+    }
 }

@@ -75,9 +75,7 @@ const INJECTION: &[&str] = &[
 /// # Errors
 /// When `dir` cannot be read.
 pub fn lint_dir(dir: &Path) -> std::io::Result<Vec<Finding>> {
-    let mut files = Vec::new();
-    collect(dir, &mut files)?;
-    files.sort();
+    let files = crate::base::markdown_files(dir)?;
     let mut findings = Vec::new();
     let mut keys: HashMap<(String, String, Option<String>), PathBuf> = HashMap::new();
     let mut titles: BTreeMap<String, PathBuf> = BTreeMap::new();
@@ -89,8 +87,7 @@ pub fn lint_dir(dir: &Path) -> std::io::Result<Vec<Finding>> {
                 continue;
             }
         };
-        let relative = file.strip_prefix(dir).unwrap_or(file);
-        let path = relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+        let path = crate::base::relative(dir, file);
         let mut warnings: Vec<Warning> = Vec::new();
         let doc = Document::parse(&text, Source { root: dir.display().to_string(), path }, &mut warnings);
         for w in warnings {
@@ -245,22 +242,6 @@ fn links(line: &str) -> Vec<&str> {
         }
     }
     out
-}
-
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let path = entry.path();
-        if entry.file_name().to_string_lossy().starts_with('.') {
-            continue;
-        }
-        if entry.file_type()?.is_dir() {
-            collect(&path, out)?;
-        } else if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("md")) {
-            out.push(path);
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

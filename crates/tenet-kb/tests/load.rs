@@ -123,3 +123,20 @@ fn a_reload_keeps_the_last_good_version_of_a_broken_file() {
     let third = again.reload().unwrap();
     assert!(third.key("go", "patterns")[0].degraded);
 }
+
+#[test]
+fn symlinks_are_followed_and_loops_walked_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = tempfile::tempdir().unwrap();
+    write(shared.path(), "testing.md", &doc("Shared Go testing", "go", "testing", "2026-01-01", "shared"));
+    std::fs::create_dir_all(dir.path().join("go")).unwrap();
+    std::os::unix::fs::symlink(shared.path().join("testing.md"), dir.path().join("go/testing.md")).unwrap();
+    // A loop: rust/again -> the root itself; and a dangling link.
+    std::fs::create_dir_all(dir.path().join("rust")).unwrap();
+    write(dir.path(), "rust/security.md", &doc("Rust security", "rust", "security", "2026-01-01", "r"));
+    std::os::unix::fs::symlink(dir.path(), dir.path().join("rust/again")).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), dir.path().join("rust/dangling.md")).unwrap();
+    let kb = KnowledgeBase::load(&[Root::Dir(dir.path().into())]).unwrap();
+    assert_eq!(kb.key("go", "testing")[0].title, "Shared Go testing");
+    assert_eq!(kb.key("rust", "security").len(), 1, "the loop does not load the file twice");
+}
