@@ -158,6 +158,15 @@ pub struct ServeArgs {
     /// HTTP: connections served at once; past it new ones get 503.
     #[arg(long, default_value_t = 1024, env = "TENET_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
+    /// HTTP: seconds a legacy session may sit unused before it is ended.
+    #[arg(long, default_value_t = 1800.0, env = "TENET_SESSION_IDLE_TIMEOUT", value_parser = positive_seconds)]
+    pub session_idle_timeout: f64,
+    /// HTTP: seconds a client may take to send its request headers (slowloris guard).
+    #[arg(long, default_value_t = 10.0, env = "TENET_HEADER_TIMEOUT", value_parser = positive_seconds)]
+    pub header_timeout: f64,
+    /// HTTP: seconds a graceful shutdown waits for requests in flight.
+    #[arg(long, default_value_t = 10.0, env = "TENET_SHUTDOWN_GRACE", value_parser = positive_seconds)]
+    pub shutdown_grace: f64,
     /// Serve the small demo tool set (echo, add, countdown) instead of the knowledge
     /// server; used by benchmarks and interoperability tests.
     #[arg(long)]

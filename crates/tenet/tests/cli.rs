@@ -48,3 +48,13 @@ fn search_lists_hits_and_fails_on_none() {
     assert_eq!(code, 1);
     assert!(stdout.contains("No matches"), "{stdout}");
 }
+
+#[test]
+fn bad_limits_are_usage_errors_that_name_the_flag() {
+    for (flag, value) in [("--header-timeout", "0"), ("--session-idle-timeout", "-5"), ("--shutdown-grace", "soon")] {
+        let arg = format!("{flag}={value}");
+        let (code, _, stderr) = tenet(&["serve", "--transport", "http", &arg]);
+        assert_eq!(code, 2, "{flag} {value}: {stderr}");
+        assert!(stderr.contains(flag), "{stderr}");
+    }
+}

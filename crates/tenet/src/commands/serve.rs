@@ -70,6 +70,9 @@ pub fn run(args: &ServeArgs) -> ExitCode {
                     max_body_bytes: usize::try_from(args.max_message_bytes).unwrap_or(usize::MAX),
                     max_sessions: args.max_sessions as usize,
                     max_connections: args.max_connections as usize,
+                    session_idle_timeout: Duration::from_secs_f64(args.session_idle_timeout),
+                    header_read_timeout: Duration::from_secs_f64(args.header_timeout),
+                    shutdown_grace: Duration::from_secs_f64(args.shutdown_grace),
                     ..HttpConfig::default()
                 };
                 tracing::info!(
