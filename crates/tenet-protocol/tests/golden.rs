@@ -19,13 +19,13 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use jsonschema::Validator;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use support::{compile_definition, describe};
+use support::{compile_definition, describe, read_json, spec_root};
 use tenet_protocol::jsonrpc::ErrorObject;
 use tenet_protocol::{
     AcknowledgedParams, CallToolParams, CallToolResult, CancelledParams, ClientCapabilities, CompleteParams,
@@ -42,15 +42,6 @@ use tenet_protocol::{
 // ---------------------------------------------------------------------------------------
 
 /// Where the official schemas and examples live (`/work/shared/mcp-spec`).
-fn spec_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/mcp-spec")
-}
-
-fn read_json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
-}
-
 /// One version's schema document, with a validator per definition compiled on demand.
 struct Schema {
     version: &'static str,

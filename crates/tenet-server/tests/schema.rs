@@ -16,14 +16,13 @@
 mod support;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use jsonschema::Validator;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use support::{compile_definition, describe};
+use support::{compile_definition, describe, read_json, spec_root};
 use tenet_protocol::{
     Annotations, BlobResourceContents, ContentBlock, ElicitAction, ElicitParams, GetPromptResult, Icon, LoggingLevel,
     PromptMessage, Resource, ResourceContents, ResourceLink, ResourceTemplate, Role, TextResourceContents,
@@ -41,11 +40,6 @@ const MODERN: &str = "2026-07-28";
 // Schemas
 // ---------------------------------------------------------------------------------------
 
-/// Where the official schemas live (`/work/shared/mcp-spec`).
-fn spec_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/mcp-spec")
-}
-
 /// One version's schema document, with a validator per definition compiled on demand.
 struct Schema {
     version: &'static str,
@@ -55,9 +49,7 @@ struct Schema {
 
 impl Schema {
     fn load(version: &'static str) -> Self {
-        let path = spec_root().join(version).join("schema.json");
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-        let document = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
+        let document = read_json(&spec_root().join(version).join("schema.json"));
         Self { version, document, validators: HashMap::new() }
     }
 

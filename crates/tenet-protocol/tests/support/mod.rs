@@ -1,11 +1,22 @@
-//! Shared by the schema tests of tenet-protocol and tenet-server: compiling one
-//! definition of an official MCP schema, and describing validation errors.
+//! Shared by the schema tests of tenet-protocol and tenet-server: finding and reading
+//! the official MCP schemas, compiling one definition, and describing validation errors.
 
 #![allow(dead_code)]
 
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::{ValidationError, Validator};
 use serde_json::Value;
+
+/// Where the official schemas live (`shared/mcp-spec` beside the repository).
+pub fn spec_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/mcp-spec")
+}
+
+/// Reads a JSON file, panicking with the path on failure.
+pub fn read_json(path: &std::path::Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
 
 /// Compiles a validator for one definition: the whole schema document is the root (so
 /// every `$ref` inside it resolves, and its `$schema` picks the draft), and the root's
