@@ -27,6 +27,12 @@ pub enum Command {
     /// Work with `tenet serve` config files.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Check that an HTTP server is alive (exit 0 on HTTP 200): for container health checks.
+    Health {
+        /// The URL to GET.
+        #[arg(default_value = "http://127.0.0.1:3020/health")]
+        url: String,
+    },
 }
 
 /// `tenet config` subcommands.
@@ -137,6 +143,15 @@ pub enum LogLevel {
     Trace,
 }
 
+/// The shape of log lines on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per event.
+    Pretty,
+    /// One JSON object per event (timestamp, level, message, fields, spans).
+    Json,
+}
+
 /// `tenet serve` options.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -150,6 +165,9 @@ pub struct ServeArgs {
     /// Log level for stderr.
     #[arg(long, help_heading = "Server", value_enum, default_value = "info", env = "TENET_LOG_LEVEL")]
     pub log_level: LogLevel,
+    /// How log lines look: `pretty` for people, `json` (one object per line) for collectors.
+    #[arg(long, help_heading = "Server", value_enum, default_value = "pretty", env = "TENET_LOG_FORMAT")]
+    pub log_format: LogFormat,
     /// Seconds a tool call may run before it fails.
     #[arg(long, help_heading = "Server", default_value_t = 30.0, env = "TENET_TIMEOUT", value_parser = positive_seconds)]
     pub timeout: f64,

@@ -6,6 +6,7 @@ use crate::args::{Cli, Command, ConfigCommand};
 
 mod check;
 mod config;
+mod health;
 mod read;
 mod serve;
 
@@ -16,6 +17,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Get(args) => read::get(&args),
         Command::Search(args) => read::search(&args),
+        Command::Health { url } => health::run(&url),
         Command::Config(ConfigCommand::Check { file, serve_flags }) => config::check(file, &serve_flags),
     }
 }
