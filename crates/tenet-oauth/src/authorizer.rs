@@ -1,0 +1,239 @@
+//! [`Authorizer`]: the object an HTTP transport asks for an `Authorization` header
+//! and tells about 401 and 403 answers.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::sync::Mutex;
+use url::Url;
+
+use crate::challenge::BearerChallenge;
+use crate::flow::{Discovery, GrantInput, discover, run_grant, token_endpoint};
+use crate::http::{build_client, parse_url};
+use crate::registration::obtain_client;
+use crate::scope;
+use crate::token::{AuthMethod, ClientAuth, ClientCredentials, TokenSet, request_token};
+use crate::{AuthorizerConfig, HeadlessUserAgent, OAuthError, UserAgent};
+
+/// What the current token was obtained with, for refreshing it.
+struct Session {
+    discovery: Discovery,
+    creds: ClientCredentials,
+    method: AuthMethod,
+}
+
+#[derive(Default)]
+struct State {
+    token: Option<TokenSet>,
+    session: Option<Session>,
+    /// Client identities per issuer: never shown to another authorization server.
+    registrations: HashMap<String, ClientCredentials>,
+    /// Authorizations per requested scope set since the last success.
+    attempts: HashMap<String, u32>,
+    /// The scopes of the last authorization request, for step-up unions.
+    requested: Vec<String>,
+}
+
+/// An OAuth 2.1 client for one MCP server (or several behind the same transport).
+///
+/// The transport calls [`authorization`](Self::authorization) before each request
+/// and [`on_challenge`](Self::on_challenge) after a 401 or 403; when that returns
+/// `true` it sends the request again.
+pub struct Authorizer {
+    config: AuthorizerConfig,
+    http: reqwest::Client,
+    user_agent: Arc<dyn UserAgent>,
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for Authorizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authorizer").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl Authorizer {
+    /// An authorizer with the [`HeadlessUserAgent`].
+    pub fn new(config: AuthorizerConfig) -> Result<Self, OAuthError> {
+        let agent = HeadlessUserAgent::new(config.timeout)?;
+        Self::with_user_agent(config, Arc::new(agent))
+    }
+
+    /// An authorizer that sends the resource owner through `user_agent`.
+    pub fn with_user_agent(config: AuthorizerConfig, user_agent: Arc<dyn UserAgent>) -> Result<Self, OAuthError> {
+        let http = build_client(config.timeout)?;
+        Ok(Authorizer { config, http, user_agent, state: Mutex::new(State::default()) })
+    }
+
+    /// The settings this authorizer was built with.
+    pub fn config(&self) -> &AuthorizerConfig {
+        &self.config
+    }
+
+    /// The `Authorization` header value for the next request (`Bearer …`), or `None`
+    /// before the first authorization. An expired token is refreshed first; when
+    /// that fails the token is dropped and `None` returned, so the server's 401
+    /// starts a new authorization.
+    pub async fn authorization(&self) -> Option<String> {
+        let mut st = self.state.lock().await;
+        let expired = st.token.as_ref()?.is_expired(self.config.refresh_skew);
+        if expired {
+            match self.refresh(&st).await {
+                Ok(Some(token)) => st.token = Some(token),
+                Ok(None) => {
+                    st.token = None;
+                    return None;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "token expired and could not be refreshed");
+                    st.token = None;
+                    return None;
+                }
+            }
+        }
+        st.token.as_ref().map(|t| format!("Bearer {}", t.access_token))
+    }
+
+    /// Refreshes the token; `Ok(None)` when there is nothing to refresh with.
+    async fn refresh(&self, st: &State) -> Result<Option<TokenSet>, OAuthError> {
+        let (Some(token), Some(session)) = (&st.token, &st.session) else { return Ok(None) };
+        let Some(refresh_token) = token.refresh_token.clone() else { return Ok(None) };
+        let url = token_endpoint(&session.discovery.metadata)?;
+        let auth = ClientAuth {
+            creds: &session.creds,
+            method: session.method,
+            key: self.config.assertion_key.as_deref(),
+            issuer: &session.discovery.issuer,
+        };
+        let form = vec![
+            ("grant_type", "refresh_token".to_owned()),
+            ("refresh_token", refresh_token.clone()),
+            ("resource", session.discovery.resource.clone()),
+        ];
+        let response = request_token(&self.http, &url, &auth, form).await?;
+        tracing::debug!(issuer = %session.discovery.issuer, "token refreshed");
+        Ok(Some(TokenSet::from_response(response, &token.scopes, Some(refresh_token))))
+    }
+
+    /// Handles a 401 or 403 from `resource_url`: discovers the authorization server,
+    /// registers if needed, obtains a token for the right scopes and returns `true`
+    /// when the request should be sent again.
+    ///
+    /// Returns `false` for other statuses, for a 403 that is not
+    /// `insufficient_scope`, and once `max_attempts` authorizations for the same
+    /// scopes have not helped. Errors say why authorization failed; the caller
+    /// reports them and does not retry.
+    pub async fn on_challenge(
+        &self,
+        resource_url: &str,
+        status: u16,
+        www_authenticate: Option<&str>,
+    ) -> Result<bool, OAuthError> {
+        if status != 401 && status != 403 {
+            return Ok(false);
+        }
+        let challenge = match www_authenticate {
+            Some(h) => BearerChallenge::parse(h)?.unwrap_or_default(),
+            None => BearerChallenge::default(),
+        };
+        if status == 403 && challenge.error.as_deref() != Some("insufficient_scope") {
+            return Ok(false);
+        }
+        let server = parse_url(resource_url)?;
+        let mut st = self.state.lock().await;
+        if status == 401 {
+            st.token = None;
+        }
+        let discovery = discover(&self.http, &server, &challenge).await?;
+        let scopes = self.select_scopes(&st, status, &challenge, &discovery);
+        let key = {
+            let mut sorted = scopes.clone();
+            sorted.sort();
+            sorted.join(" ")
+        };
+        let count = st.attempts.entry(key).or_insert(0);
+        if *count >= self.config.max_attempts {
+            tracing::warn!(status, scopes = %scopes.join(" "), "authorization retry limit reached");
+            return Ok(false);
+        }
+        *count += 1;
+
+        self.obtain_token(&mut st, discovery, scopes).await?;
+        Ok(true)
+    }
+
+    /// Gets a client identity for the issuer (reusing the one registered there,
+    /// never another server's), runs the grant and stores the token.
+    async fn obtain_token(&self, st: &mut State, discovery: Discovery, scopes: Vec<String>) -> Result<(), OAuthError> {
+        let creds = match st.registrations.get(&discovery.issuer) {
+            Some(c) => c.clone(),
+            None => {
+                let (creds, kind) = obtain_client(&self.http, &self.config, &discovery.metadata).await?;
+                tracing::debug!(issuer = %discovery.issuer, ?kind, "client identity obtained");
+                st.registrations.insert(discovery.issuer.clone(), creds.clone());
+                creds
+            }
+        };
+        let input = GrantInput {
+            http: &self.http,
+            config: &self.config,
+            user_agent: self.user_agent.as_ref(),
+            discovery: &discovery,
+            creds: &creds,
+            scope: scope::join(&scopes),
+        };
+        let (response, method) = run_grant(&input).await?;
+        st.token = Some(TokenSet::from_response(response, &scopes, None));
+        st.requested = scopes;
+        st.session = Some(Session { discovery, creds, method });
+        Ok(())
+    }
+
+    /// The scopes to request: the challenge's, else the resource's
+    /// `scopes_supported`, else none; a step-up adds what was asked before; and
+    /// `offline_access` when wanted and the authorization server lists it.
+    fn select_scopes(&self, st: &State, status: u16, challenge: &BearerChallenge, d: &Discovery) -> Vec<String> {
+        let mut scopes = match (&challenge.scope, &d.resource_scopes) {
+            (Some(s), _) => scope::split(s),
+            (None, Some(list)) => list.clone(),
+            (None, None) => Vec::new(),
+        };
+        if status == 403 {
+            let before: Vec<String> = st.requested.iter().filter(|s| *s != "offline_access").cloned().collect();
+            scopes = scope::union(&before, &scopes);
+        }
+        let as_offers_offline =
+            d.metadata.scopes_supported.as_ref().is_some_and(|s| s.iter().any(|x| x == "offline_access"));
+        if self.config.request_offline_access && as_offers_offline {
+            scopes = scope::union(&scopes, &["offline_access".to_owned()]);
+        } else {
+            scopes.retain(|s| s != "offline_access" || as_offers_offline);
+        }
+        scopes
+    }
+
+    /// Tells the authorizer a request went through, which resets the retry limit.
+    pub async fn record_success(&self) {
+        self.state.lock().await.attempts.clear();
+    }
+
+    /// The scopes of the current token (empty without one).
+    pub async fn granted_scopes(&self) -> Vec<String> {
+        self.state.lock().await.token.as_ref().map(|t| t.scopes.clone()).unwrap_or_default()
+    }
+
+    /// The client identity used with `issuer`, if one was obtained.
+    pub async fn client_for(&self, issuer: &str) -> Option<ClientCredentials> {
+        self.state.lock().await.registrations.get(issuer).cloned()
+    }
+
+    /// Obtains a token with the client credentials grant without waiting for a
+    /// challenge (machine-to-machine clients know they need one).
+    pub async fn authorize_now(&self, resource_url: &str) -> Result<(), OAuthError> {
+        let server: Url = parse_url(resource_url)?;
+        let mut st = self.state.lock().await;
+        let discovery = discover(&self.http, &server, &BearerChallenge::default()).await?;
+        let scopes = self.select_scopes(&st, 401, &BearerChallenge::default(), &discovery);
+        self.obtain_token(&mut st, discovery, scopes).await
+    }
+}

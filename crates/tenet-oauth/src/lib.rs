@@ -1,0 +1,96 @@
+//! OAuth 2.1 client for protected MCP servers, with no MCP dependency.
+//!
+//! An HTTP transport holds one [`Authorizer`]. Before each request it asks
+//! [`Authorizer::authorization`] for the `Authorization` header; after a 401 or a
+//! 403 it calls [`Authorizer::on_challenge`] with the `WWW-Authenticate` header and
+//! sends the request again when that returns `true`. Behind those two calls:
+//!
+//! - **Discovery**: Protected Resource Metadata (RFC 9728) from the challenge's
+//!   `resource_metadata`, else the path-inserted then the root well-known URI; its
+//!   `resource` must name the server. Authorization-server metadata by RFC 8414 and
+//!   OpenID Connect discovery in the MCP spec's order; its `issuer` must equal the
+//!   issuer it was fetched for. A 2025-03-26 server without resource metadata is its
+//!   own authorization server, with `/authorize`, `/token` and `/register` as
+//!   defaults when it has no metadata either.
+//! - **Registration**: pre-registered credentials, else a Client ID Metadata
+//!   Document URL as `client_id` when the server supports it, else Dynamic Client
+//!   Registration with `application_type`. Identities are kept per issuer, so a
+//!   resource that moves to another authorization server gets a fresh registration.
+//! - **Grant**: authorization code with PKCE S256 and `state`, through a pluggable
+//!   [`UserAgent`] ([`HeadlessUserAgent`] reads the redirect without a browser); the
+//!   RFC 8707 `resource` in the authorization and token requests; RFC 9207 `iss`
+//!   checked by exact comparison. Or client credentials with a secret or a
+//!   `private_key_jwt` assertion.
+//! - **Token endpoint auth**: `client_secret_basic`, `client_secret_post` or `none`,
+//!   from the registration and the server's list. Endpoints must be https unless
+//!   they are on a loopback host.
+//! - **Scopes**: the challenge's `scope`, else the resource's `scopes_supported`,
+//!   else none; `offline_access` when the authorization server lists it; step-up on
+//!   403 `insufficient_scope` with the union of the old and new scopes, at most
+//!   [`AuthorizerConfig::max_attempts`] times for the same scopes.
+//! - **Refresh**: an expired token is refreshed before it is handed out.
+//!
+//! Every request has a timeout ([`AuthorizerConfig::timeout`]) and redirects are
+//! never followed, so a server that is down or slow ends in a clear
+//! [`OAuthError`], not a hang.
+//!
+//! ```no_run
+//! use tenet_oauth::{Authorizer, AuthorizerConfig};
+//!
+//! # async fn send(url: &str, auth: Option<String>) -> (u16, Option<String>) { (200, None) }
+//! # async fn run() -> Result<(), tenet_oauth::OAuthError> {
+//! let url = "https://mcp.example.com/mcp";
+//! let authorizer = Authorizer::new(AuthorizerConfig {
+//!     client_name: "my client".into(),
+//!     ..AuthorizerConfig::default()
+//! })?;
+//! loop {
+//!     // `send` is the transport's own request; it returns the status and WWW-Authenticate.
+//!     let (status, www_authenticate) = send(url, authorizer.authorization().await).await;
+//!     if status == 401 || status == 403 {
+//!         if authorizer.on_challenge(url, status, www_authenticate.as_deref()).await? {
+//!             continue;
+//!         }
+//!     } else {
+//!         authorizer.record_success().await;
+//!     }
+//!     break;
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! The `test-support` feature adds [`test_support`], a loopback authorization
+//! server and protected resource that issue and check ES256-signed JWTs.
+
+mod authorizer;
+mod challenge;
+mod config;
+mod error;
+mod flow;
+mod http;
+mod jwt;
+mod metadata;
+mod pkce;
+mod registration;
+pub mod scope;
+mod token;
+mod user_agent;
+
+#[cfg(feature = "test-support")]
+pub mod test_support;
+
+pub use authorizer::Authorizer;
+pub use challenge::{BearerChallenge, Challenge, parse_www_authenticate};
+pub use config::{ApplicationType, AuthorizerConfig, Grant};
+pub use error::OAuthError;
+pub use flow::check_redirect;
+pub use http::{install_crypto_provider, is_loopback, require_secure};
+pub use jwt::{ClientAssertionKey, Es256Key, now_secs, verify_es256};
+pub use metadata::{
+    ResourceMetadata, ServerMetadata, canonical_resource, default_server_metadata, discover_resource_metadata,
+    discover_server_metadata, origin_issuer, resource_matches, resource_metadata_urls, server_metadata_urls,
+};
+pub use pkce::{Pkce, random_string, s256};
+pub use registration::RegistrationKind;
+pub use token::{AuthMethod, ClientCredentials, TokenResponse, TokenSet, choose_auth_method};
+pub use user_agent::{BoxFuture, HeadlessUserAgent, UserAgent};

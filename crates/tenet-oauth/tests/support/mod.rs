@@ -1,0 +1,47 @@
+//! A minimal transport for the tests: GET the protected URL with the authorizer's
+//! header, hand 401/403 challenges to it, retry while it says so.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use tenet_oauth::{Authorizer, AuthorizerConfig, OAuthError};
+
+/// The outcome of one logical request.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The final HTTP status.
+    pub status: u16,
+    /// How many HTTP requests were sent.
+    pub sends: u32,
+}
+
+/// Sends GET `url` like an MCP transport would, letting `authorizer` handle challenges.
+pub async fn call(authorizer: &Authorizer, url: &str) -> Result<Outcome, OAuthError> {
+    tenet_oauth::install_crypto_provider();
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("client");
+    let mut sends = 0;
+    loop {
+        sends += 1;
+        let mut request = http.get(url);
+        if let Some(value) = authorizer.authorization().await {
+            request = request.header("Authorization", value);
+        }
+        let response = request.send().await.expect("resource reachable");
+        let status = response.status().as_u16();
+        if status == 401 || status == 403 {
+            let header = response.headers().get("www-authenticate").and_then(|v| v.to_str().ok()).map(str::to_owned);
+            if authorizer.on_challenge(url, status, header.as_deref()).await? && sends < 10 {
+                continue;
+            }
+        } else if response.status().is_success() {
+            authorizer.record_success().await;
+        }
+        return Ok(Outcome { status, sends });
+    }
+}
+
+/// A config with a short timeout, for tests.
+pub fn config() -> AuthorizerConfig {
+    AuthorizerConfig { timeout: Duration::from_secs(3), ..AuthorizerConfig::default() }
+}
