@@ -180,6 +180,11 @@ impl AuthServer {
         &self.shared.log
     }
 
+    /// Forgets every refresh token issued so far, so refreshing fails with `invalid_grant`.
+    pub fn revoke_refresh_tokens(&self) {
+        self.shared.refresh.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
     /// The token signing key's public point, to verify access tokens with.
     pub fn public_key(&self) -> Vec<u8> {
         self.shared.key.public_key()
