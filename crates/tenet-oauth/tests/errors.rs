@@ -135,7 +135,8 @@ async fn client_credentials_with_a_secret() {
 
 #[tokio::test]
 async fn client_credentials_with_a_private_key_jwt() {
-    let key = Es256Key::generate().unwrap();
+    // A throwaway key made by `openssl genpkey` (the suite hands out keys in this form).
+    let key = Es256Key::from_pem(include_str!("fixtures/openssl-p256-test-key.pem")).unwrap();
     let a = AsConfig {
         registration: false,
         token_endpoint_auth_methods: vec!["private_key_jwt".into()],
