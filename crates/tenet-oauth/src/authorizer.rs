@@ -13,7 +13,7 @@ use crate::http::{build_client, parse_url};
 use crate::registration::obtain_client;
 use crate::scope;
 use crate::token::{AuthMethod, ClientAuth, ClientCredentials, TokenSet, request_token};
-use crate::{AuthorizerConfig, HeadlessUserAgent, OAuthError, UserAgent};
+use crate::{AuthorizerConfig, Grant, HeadlessUserAgent, OAuthError, UserAgent};
 
 /// What the current token was obtained with, for refreshing it.
 struct Session {
@@ -204,7 +204,8 @@ impl Authorizer {
         }
         let as_offers_offline =
             d.metadata.scopes_supported.as_ref().is_some_and(|s| s.iter().any(|x| x == "offline_access"));
-        if self.config.request_offline_access && as_offers_offline {
+        let wants_offline = self.config.request_offline_access && self.config.grant == Grant::AuthorizationCode;
+        if wants_offline && as_offers_offline {
             scopes = scope::union(&scopes, &["offline_access".to_owned()]);
         } else {
             scopes.retain(|s| s != "offline_access" || as_offers_offline);

@@ -34,29 +34,39 @@
 //! never followed, so a server that is down or slow ends in a clear
 //! [`OAuthError`], not a hang.
 //!
-//! ```no_run
+//! Below, the transport is a bare `reqwest` loop and the protected server and its
+//! authorization server are the loopback stand-ins of [`test_support`]:
+//!
+//! ```
+//! use tenet_oauth::test_support::{AsConfig, AuthServer, ResourceConfig, ResourceServer};
 //! use tenet_oauth::{Authorizer, AuthorizerConfig};
 //!
-//! # async fn send(url: &str, auth: Option<String>) -> (u16, Option<String>) { (200, None) }
-//! # async fn run() -> Result<(), tenet_oauth::OAuthError> {
-//! let url = "https://mcp.example.com/mcp";
-//! let authorizer = Authorizer::new(AuthorizerConfig {
-//!     client_name: "my client".into(),
-//!     ..AuthorizerConfig::default()
-//! })?;
-//! loop {
-//!     // `send` is the transport's own request; it returns the status and WWW-Authenticate.
-//!     let (status, www_authenticate) = send(url, authorizer.authorization().await).await;
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let auth = AuthServer::start(AsConfig::default()).await.unwrap();
+//! let resource = ResourceServer::start(ResourceConfig::default(), &auth).await.unwrap();
+//! let url = resource.url();
+//!
+//! let authorizer = Authorizer::new(AuthorizerConfig::default()).unwrap();
+//! let http = reqwest::Client::new(); // Authorizer::new installed the TLS provider
+//! let status = loop {
+//!     let mut request = http.get(&url);
+//!     if let Some(value) = authorizer.authorization().await {
+//!         request = request.header("Authorization", value);
+//!     }
+//!     let response = request.send().await.unwrap();
+//!     let status = response.status().as_u16();
 //!     if status == 401 || status == 403 {
-//!         if authorizer.on_challenge(url, status, www_authenticate.as_deref()).await? {
-//!             continue;
+//!         let challenge = response.headers().get("www-authenticate").and_then(|v| v.to_str().ok());
+//!         if authorizer.on_challenge(&url, status, challenge).await.unwrap() {
+//!             continue; // authorized: send the request again
 //!         }
-//!     } else {
+//!     } else if status < 300 {
 //!         authorizer.record_success().await;
 //!     }
-//!     break;
-//! }
-//! # Ok(()) }
+//!     break status;
+//! };
+//! assert_eq!(status, 200);
+//! # });
 //! ```
 //!
 //! The `test-support` feature adds [`test_support`], a loopback authorization

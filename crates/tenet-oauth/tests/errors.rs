@@ -122,9 +122,16 @@ async fn client_credentials_with_a_secret() {
         pre_registered: Some(ClientCredentials::new("machine", Some("s3cret".into()))),
         ..config()
     };
-    let (auth, result) = client_credentials_run(a, c).await;
+    let (auth, result) = client_credentials_run(a.clone(), c.clone()).await;
     assert_eq!(result.unwrap(), 200);
     assert!(auth.log().authorizations().is_empty());
+    assert_eq!(auth.log().tokens().len(), 1);
+    // A machine client can also get its token before the first request.
+    let auth2 = AuthServer::start(a).await.unwrap();
+    let resource = ResourceServer::start(ResourceConfig::default(), &auth2).await.unwrap();
+    let authorizer = Authorizer::new(c).unwrap();
+    authorizer.authorize_now(&resource.url()).await.unwrap();
+    assert_eq!(call(&authorizer, &resource.url()).await.unwrap().sends, 1);
     let Event::Token { form, authorization } = auth.log().tokens().remove(0) else { unreachable!() };
     assert!(authorization.unwrap().starts_with("Basic "));
     let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
@@ -175,4 +182,25 @@ fn assertion_keys_reject_bad_input() {
     assert!(matches!(ClientAssertionKey::from_pem(pem, "ES256"), Err(OAuthError::InvalidKey(_))));
     let good = Es256Key::generate().unwrap().to_pem();
     assert!(matches!(ClientAssertionKey::from_pem(&good, "RS256"), Err(OAuthError::InvalidKey(_))));
+}
+
+#[tokio::test]
+async fn the_authorizer_is_shared_across_spawned_tasks() {
+    // tokio::spawn needs Send futures: this is how a transport uses one authorizer.
+    let auth = AuthServer::start(AsConfig::default()).await.unwrap();
+    let resource = ResourceServer::start(ResourceConfig::default(), &auth).await.unwrap();
+    let authorizer = Arc::new(Authorizer::new(config()).unwrap());
+    let url = resource.url();
+    let tasks: Vec<_> = (0..3)
+        .map(|_| {
+            let (authorizer, url) = (authorizer.clone(), url.clone());
+            tokio::spawn(async move { call(&authorizer, &url).await.map(|o| o.status) })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap().unwrap(), 200);
+    }
+    // All three were challenged at once; each challenge re-authorized in turn, with one registration.
+    assert_eq!(auth.log().registrations().len(), 1);
+    assert!(authorizer.authorization().await.is_some());
 }
