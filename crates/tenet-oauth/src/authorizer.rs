@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::Mutex;
 use url::Url;
@@ -44,6 +45,9 @@ pub struct Authorizer {
     http: reqwest::Client,
     user_agent: Arc<dyn UserAgent>,
     state: Mutex<State>,
+    /// Bumped whenever a new token is stored, so a challenge that waited for
+    /// another one's authorization can just retry with its token.
+    generation: AtomicU64,
 }
 
 impl std::fmt::Debug for Authorizer {
@@ -62,7 +66,7 @@ impl Authorizer {
     /// An authorizer that sends the resource owner through `user_agent`.
     pub fn with_user_agent(config: AuthorizerConfig, user_agent: Arc<dyn UserAgent>) -> Result<Self, OAuthError> {
         let http = build_client(config.timeout)?;
-        Ok(Authorizer { config, http, user_agent, state: Mutex::new(State::default()) })
+        Ok(Authorizer { config, http, user_agent, state: Mutex::new(State::default()), generation: AtomicU64::new(0) })
     }
 
     /// The settings this authorizer was built with.
@@ -79,7 +83,10 @@ impl Authorizer {
         let expired = st.token.as_ref()?.is_expired(self.config.refresh_skew);
         if expired {
             match self.refresh(&st).await {
-                Ok(Some(token)) => st.token = Some(token),
+                Ok(Some(token)) => {
+                    st.token = Some(token);
+                    self.generation.fetch_add(1, Ordering::SeqCst);
+                }
                 Ok(None) => {
                     st.token = None;
                     return None;
@@ -140,7 +147,12 @@ impl Authorizer {
             return Ok(false);
         }
         let server = parse_url(resource_url)?;
+        let seen = self.generation.load(Ordering::SeqCst);
         let mut st = self.state.lock().await;
+        if self.generation.load(Ordering::SeqCst) != seen && st.token.is_some() {
+            // Another challenge authorized while this one waited: retry with its token.
+            return Ok(true);
+        }
         if status == 401 {
             st.token = None;
         }
@@ -186,6 +198,7 @@ impl Authorizer {
         st.token = Some(TokenSet::from_response(response, &scopes, None));
         st.requested = scopes;
         st.session = Some(Session { discovery, creds, method });
+        self.generation.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
 

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use support::{call, config};
 use tenet_oauth::test_support::{AsConfig, AuthServer, Event, ResourceConfig, ResourceServer};
 use tenet_oauth::{
-    Authorizer, AuthorizerConfig, ClientAssertionKey, ClientCredentials, Es256Key, Grant, OAuthError, ServerMetadata,
-    check_redirect,
+    Authorizer, AuthorizerConfig, BoxFuture, ClientAssertionKey, ClientCredentials, Es256Key, Grant, HeadlessUserAgent,
+    OAuthError, ServerMetadata, UserAgent, check_redirect,
 };
 use url::Url;
 
@@ -200,7 +200,38 @@ async fn the_authorizer_is_shared_across_spawned_tasks() {
     for task in tasks {
         assert_eq!(task.await.unwrap().unwrap(), 200);
     }
-    // All three were challenged at once; each challenge re-authorized in turn, with one registration.
+    // However the challenges interleaved, one registration serves them all.
     assert_eq!(auth.log().registrations().len(), 1);
     assert!(authorizer.authorization().await.is_some());
+}
+
+/// A user agent that takes its time, like a person at a browser.
+struct SlowAgent(HeadlessUserAgent);
+
+impl UserAgent for SlowAgent {
+    fn authorize<'a>(&'a self, url: &'a Url, redirect_uri: &'a str) -> BoxFuture<'a, Result<Url, OAuthError>> {
+        Box::pin(async move {
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            self.0.authorize(url, redirect_uri).await
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_challenge_that_waited_for_another_authorization_reuses_its_token() {
+    let auth = AuthServer::start(AsConfig::default()).await.unwrap();
+    let resource = ResourceServer::start(ResourceConfig::default(), &auth).await.unwrap();
+    let agent = SlowAgent(HeadlessUserAgent::new(Duration::from_secs(3)).unwrap());
+    let authorizer = Arc::new(Authorizer::with_user_agent(config(), Arc::new(agent)).unwrap());
+    let url = resource.url();
+    let first = {
+        let (authorizer, url) = (authorizer.clone(), url.clone());
+        tokio::spawn(async move { authorizer.on_challenge(&url, 401, None).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // This one arrives while the first is at the (slow) user agent.
+    assert!(authorizer.on_challenge(&url, 401, None).await.unwrap());
+    assert!(first.await.unwrap().unwrap());
+    assert_eq!(auth.log().authorizations().len(), 1, "the second challenge did not authorize again");
+    assert_eq!(call(&authorizer, &url).await.unwrap().sends, 1);
 }
