@@ -14,7 +14,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use tenet_oauth::{Authorizer, AuthorizerConfig, ClientAssertionKey, ClientCredentials, Grant, OAuthError};
+use tenet_oauth::{
+    AssertionSource, Authorizer, AuthorizerConfig, ClientAssertionKey, ClientCredentials, Grant, IdJagExchange,
+    OAuthError,
+};
 
 /// The Client ID Metadata Document URL the suite expects in `auth/basic-cimd`.
 const CIMD_URL: &str = "https://conformance-test.local/client-metadata.json";
@@ -29,6 +32,17 @@ fn config_for(scenario: &str, context: &Value) -> Result<AuthorizerConfig, OAuth
     };
     if let Some(id) = text("client_id") {
         config.pre_registered = Some(ClientCredentials::new(id, text("client_secret")));
+    }
+    if scenario == "auth/wif-jwt-bearer"
+        && let Some(jwt) = text("valid_jwt")
+    {
+        config.grant = Grant::JwtBearer(AssertionSource::Jwt(jwt));
+    }
+    if let (Some(endpoint), Some(idp_client), Some(id_token)) =
+        (text("idp_token_endpoint"), text("idp_client_id"), text("idp_id_token"))
+    {
+        let exchange = IdJagExchange { token_endpoint: endpoint, client_id: idp_client, client_secret: None, id_token };
+        config.grant = Grant::JwtBearer(AssertionSource::IdJag(exchange));
     }
     if scenario.starts_with("auth/client-credentials") {
         config.grant = Grant::ClientCredentials;

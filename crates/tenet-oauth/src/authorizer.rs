@@ -217,7 +217,7 @@ impl Authorizer {
         }
         let as_offers_offline =
             d.metadata.scopes_supported.as_ref().is_some_and(|s| s.iter().any(|x| x == "offline_access"));
-        let wants_offline = self.config.request_offline_access && self.config.grant == Grant::AuthorizationCode;
+        let wants_offline = self.config.request_offline_access && matches!(self.config.grant, Grant::AuthorizationCode);
         if wants_offline && as_offers_offline {
             scopes = scope::union(&scopes, &["offline_access".to_owned()]);
         } else {

@@ -27,7 +27,7 @@ impl ApplicationType {
 }
 
 /// Which OAuth grant obtains tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Grant {
     /// Authorization code with PKCE, through a [`UserAgent`](crate::UserAgent).
     #[default]
@@ -35,6 +35,33 @@ pub enum Grant {
     /// Client credentials (machine to machine), with `pre_registered` credentials
     /// or an `assertion_key`.
     ClientCredentials,
+    /// The JWT bearer grant (RFC 7523 §2.1) with an assertion from `source`:
+    /// workload identity federation, or enterprise-managed authorization.
+    JwtBearer(AssertionSource),
+}
+
+/// Where the assertion of a [`Grant::JwtBearer`] comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssertionSource {
+    /// A JWT the platform gave the workload (workload identity federation).
+    Jwt(String),
+    /// An Identity Assertion JWT Authorization Grant (ID-JAG) obtained by token
+    /// exchange (RFC 8693) at the enterprise identity provider.
+    IdJag(IdJagExchange),
+}
+
+/// The token exchange that turns an identity provider's ID token into an ID-JAG
+/// for the MCP server's authorization server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdJagExchange {
+    /// The identity provider's token endpoint.
+    pub token_endpoint: String,
+    /// The client's id at the identity provider.
+    pub client_id: String,
+    /// The client's secret there, if it has one (sent with `client_secret_post`).
+    pub client_secret: Option<String>,
+    /// The user's ID token from the identity provider.
+    pub id_token: String,
 }
 
 /// Settings of an [`Authorizer`](crate::Authorizer). Start from `Default` and set

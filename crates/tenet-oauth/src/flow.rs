@@ -3,6 +3,7 @@
 
 use url::Url;
 
+use crate::assertion;
 use crate::challenge::BearerChallenge;
 use crate::config::Grant;
 use crate::http::{parse_url, require_secure};
@@ -87,7 +88,7 @@ pub(crate) struct GrantInput<'a> {
 pub(crate) async fn run_grant(input: &GrantInput<'_>) -> Result<(TokenResponse, AuthMethod), OAuthError> {
     let meta = &input.discovery.metadata;
     let token_url = token_endpoint(meta)?;
-    let method = match (input.config.grant, &input.config.assertion_key) {
+    let method = match (&input.config.grant, &input.config.assertion_key) {
         (Grant::ClientCredentials, Some(_)) => AuthMethod::PrivateKeyJwt,
         _ => choose_auth_method(input.creds, meta.token_endpoint_auth_methods_supported.as_deref())?,
     };
@@ -97,11 +98,15 @@ pub(crate) async fn run_grant(input: &GrantInput<'_>) -> Result<(TokenResponse, 
         key: input.config.assertion_key.as_deref(),
         issuer: &input.discovery.issuer,
     };
-    let mut form = match input.config.grant {
+    let mut form = match &input.config.grant {
         Grant::AuthorizationCode => authorization_code(input).await?,
         Grant::ClientCredentials => vec![("grant_type", "client_credentials".to_owned())],
+        Grant::JwtBearer(source) => {
+            let assertion = assertion::obtain(input.http, source, input.discovery).await?;
+            vec![("grant_type", assertion::JWT_BEARER.to_owned()), ("assertion", assertion)]
+        }
     };
-    if input.config.grant == Grant::ClientCredentials
+    if !matches!(input.config.grant, Grant::AuthorizationCode)
         && let Some(scope) = &input.scope
     {
         form.push(("scope", scope.clone()));

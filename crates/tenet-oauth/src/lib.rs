@@ -72,6 +72,7 @@
 //! The `test-support` feature adds [`test_support`], a loopback authorization
 //! server and protected resource that issue and check ES256-signed JWTs.
 
+mod assertion;
 mod authorizer;
 mod challenge;
 mod config;
@@ -91,7 +92,7 @@ pub mod test_support;
 
 pub use authorizer::Authorizer;
 pub use challenge::{BearerChallenge, Challenge, parse_www_authenticate};
-pub use config::{ApplicationType, AuthorizerConfig, Grant};
+pub use config::{ApplicationType, AssertionSource, AuthorizerConfig, Grant, IdJagExchange};
 pub use error::OAuthError;
 pub use flow::check_redirect;
 pub use http::{install_crypto_provider, is_loopback, require_secure};

@@ -143,6 +143,20 @@ fn form_encode(s: &str) -> String {
     byte_serialize(s.as_bytes()).collect()
 }
 
+/// The error of a token endpoint that refused a request (RFC 6749 §5.2).
+pub(crate) async fn rejected(response: reqwest::Response, endpoint: &Url) -> OAuthError {
+    let status = response.status().as_u16();
+    let body = response.bytes().await.unwrap_or_default();
+    let parsed: Option<ErrorResponse> = serde_json::from_slice(&body).ok();
+    let (error, description) = parsed.map(|e| (e.error, e.error_description)).unwrap_or((None, None));
+    OAuthError::TokenRejected {
+        url: endpoint.to_string(),
+        status,
+        error: error.unwrap_or_else(|| "unknown".into()),
+        description,
+    }
+}
+
 /// How the client proves who it is in one token request.
 pub(crate) struct ClientAuth<'a> {
     pub creds: &'a ClientCredentials,
@@ -181,15 +195,7 @@ pub(crate) async fn request_token(
     let response = send(request.form(&form), endpoint).await?;
     let status = response.status();
     if !status.is_success() {
-        let body = response.bytes().await.unwrap_or_default();
-        let parsed: Option<ErrorResponse> = serde_json::from_slice(&body).ok();
-        let (error, description) = parsed.map(|e| (e.error, e.error_description)).unwrap_or((None, None));
-        return Err(OAuthError::TokenRejected {
-            url: endpoint.to_string(),
-            status: status.as_u16(),
-            error: error.unwrap_or_else(|| "unknown".into()),
-            description,
-        });
+        return Err(rejected(response, endpoint).await);
     }
     let token: TokenResponse = read_json(response, endpoint, "token response").await?;
     if !token.token_type.eq_ignore_ascii_case("bearer") {

@@ -75,6 +75,9 @@ pub struct AsConfig {
     pub grantable_scopes: Option<Vec<String>>,
     /// Clients that authenticate with `private_key_jwt`: id and ES256 public key.
     pub assertion_keys: Vec<(String, Vec<u8>)>,
+    /// Issuers whose JWTs are accepted as JWT-bearer assertions and as token
+    /// exchange subject tokens: issuer and ES256 public key.
+    pub trusted_issuers: Vec<(String, Vec<u8>)>,
 }
 
 impl Default for AsConfig {
@@ -95,6 +98,7 @@ impl Default for AsConfig {
             token_endpoint_override: None,
             grantable_scopes: None,
             assertion_keys: Vec::new(),
+            trusted_issuers: Vec::new(),
         }
     }
 }

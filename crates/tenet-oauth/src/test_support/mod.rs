@@ -5,7 +5,8 @@
 //! well-known location, `/authorize` (approves at once and redirects with a
 //! code), `/token` (checks PKCE, `resource`, `redirect_uri` and client
 //! authentication; issues ES256 JWT access tokens with `iss`, `aud`, `exp`,
-//! `scope`, and refresh tokens), `/register` (RFC 7591) and `/jwks`.
+//! `scope`, and refresh tokens; also the JWT bearer and token exchange grants),
+//! `/register` (RFC 7591) and `/jwks`.
 //! [`ResourceServer`] serves Protected Resource Metadata and an endpoint that
 //! answers 401 or 403 challenges until it gets a valid token with the scopes it
 //! needs. Both bind `127.0.0.1:0`, record every request, and stop when dropped.
@@ -21,6 +22,7 @@
 //! # });
 //! ```
 
+mod assertion_grants;
 mod authz;
 mod resource;
 mod token_endpoint;

@@ -12,7 +12,9 @@ use serde_json::json;
 use url::form_urlencoded;
 
 use super::Event;
+use super::assertion_grants::{jwt_bearer, token_exchange};
 use super::authz::{Grant, Shared, find, known_client, oauth_error};
+use crate::assertion::{JWT_BEARER, TOKEN_EXCHANGE};
 use crate::jwt::{now_secs, verify_es256};
 use crate::pkce::{random_string, s256};
 
@@ -122,12 +124,14 @@ pub(super) async fn token(State(s): State<Arc<Shared>>, headers: HeaderMap, body
             let scope = find(&form, "scope").map(str::to_owned);
             issue(&s, Grant { client_id, scope, resource, challenge: None, redirect_uri: None })
         }
+        Some(JWT_BEARER) => jwt_bearer(&s, client_id, &form),
+        Some(TOKEN_EXCHANGE) => token_exchange(&s, client_id, &form),
         _ => oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "unsupported grant_type"),
     }
 }
 
 /// Signs an access token for `grant` and stores a fresh refresh token.
-fn issue(s: &Shared, mut grant: Grant) -> Response {
+pub(super) fn issue(s: &Shared, mut grant: Grant) -> Response {
     if let (Some(allowed), Some(scope)) = (&s.config.grantable_scopes, &grant.scope) {
         let kept: Vec<String> = crate::scope::split(scope).into_iter().filter(|x| allowed.contains(x)).collect();
         grant.scope = Some(kept.join(" "));
