@@ -87,27 +87,20 @@ impl Session {
                 .header("MCP-Protocol-Version", &self.version)
                 .header("Mcp-Method", method)
                 .json(&message);
-            if let Some(auth) = self.authorizer.authorization().await {
-                request = request.header("Authorization", auth);
+            for (name, value) in self.authorizer.request_headers("POST", &self.url).await {
+                request = request.header(name, value);
             }
             if let Some(id) = &self.session_id {
                 request = request.header("Mcp-Session-Id", id);
             }
             let response = request.send().await.map_err(|e| e.to_string())?;
             let status = response.status().as_u16();
-            if status == 401 || status == 403 {
-                let header = response.headers().get("www-authenticate").and_then(|v| v.to_str().ok());
-                let header = header.map(str::to_owned);
-                match self.authorizer.on_challenge(&self.url, status, header.as_deref()).await {
-                    Ok(true) => continue,
-                    Ok(false) => return Err(format!("{method}: HTTP {status} and no way to authorize")),
-                    Err(e) => return Err(format!("{method}: authorization failed: {e}")),
-                }
+            match self.authorizer.on_response(&self.url, status, response.headers()).await {
+                Ok(true) => continue,
+                Ok(false) if response.status().is_success() => {}
+                Ok(false) => return Err(format!("{method}: HTTP {status}")),
+                Err(e) => return Err(format!("{method}: authorization failed: {e}")),
             }
-            if !response.status().is_success() {
-                return Err(format!("{method}: HTTP {status}"));
-            }
-            self.authorizer.record_success().await;
             if let Some(id) = response.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()) {
                 self.session_id = Some(id.to_owned());
             }

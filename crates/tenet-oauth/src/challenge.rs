@@ -21,7 +21,7 @@ impl Challenge {
     }
 }
 
-/// The parts of a Bearer challenge an OAuth client acts on.
+/// The parts of a Bearer (or DPoP, RFC 9449 §7.1) challenge an OAuth client acts on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BearerChallenge {
     /// `resource_metadata`: where the Protected Resource Metadata lives (RFC 9728).
@@ -35,8 +35,8 @@ pub struct BearerChallenge {
 }
 
 impl BearerChallenge {
-    /// Parses a `WWW-Authenticate` value and returns its first Bearer challenge, or
-    /// `None` when no challenge uses the Bearer scheme.
+    /// Parses a `WWW-Authenticate` value and returns its first Bearer or DPoP
+    /// challenge, or `None` when there is neither.
     ///
     /// ```
     /// let c = tenet_oauth::BearerChallenge::parse(
@@ -47,12 +47,15 @@ impl BearerChallenge {
     /// ```
     pub fn parse(header: &str) -> Result<Option<Self>, OAuthError> {
         let challenges = parse_www_authenticate(header)?;
-        Ok(challenges.into_iter().find(|c| c.scheme.eq_ignore_ascii_case("bearer")).map(|c| BearerChallenge {
-            resource_metadata: c.param("resource_metadata").map(str::to_owned),
-            scope: c.param("scope").map(str::to_owned),
-            error: c.param("error").map(str::to_owned),
-            error_description: c.param("error_description").map(str::to_owned),
-        }))
+        Ok(challenges
+            .into_iter()
+            .find(|c| c.scheme.eq_ignore_ascii_case("bearer") || c.scheme.eq_ignore_ascii_case("dpop"))
+            .map(|c| BearerChallenge {
+                resource_metadata: c.param("resource_metadata").map(str::to_owned),
+                scope: c.param("scope").map(str::to_owned),
+                error: c.param("error").map(str::to_owned),
+                error_description: c.param("error_description").map(str::to_owned),
+            }))
     }
 }
 

@@ -85,6 +85,10 @@ pub struct AuthorizerConfig {
     pub grant: Grant,
     /// Ask for `offline_access` (a refresh token) when the server lists it.
     pub request_offline_access: bool,
+    /// Bind tokens to a DPoP key (RFC 9449) when the authorization server accepts
+    /// ES256 proofs. The transport must then send
+    /// [`Authorizer::request_headers`](crate::Authorizer::request_headers).
+    pub use_dpop: bool,
     /// How many authorizations for the same scopes may follow each other without a
     /// request succeeding in between (see [`Authorizer::record_success`](crate::Authorizer::record_success)).
     pub max_attempts: u32,
@@ -105,6 +109,7 @@ impl Default for AuthorizerConfig {
             application_type: ApplicationType::Native,
             grant: Grant::AuthorizationCode,
             request_offline_access: true,
+            use_dpop: true,
             max_attempts: 3,
             timeout: Duration::from_secs(10),
             refresh_skew: Duration::from_secs(30),

@@ -6,6 +6,7 @@ use url::Url;
 use crate::assertion;
 use crate::challenge::BearerChallenge;
 use crate::config::Grant;
+use crate::dpop::DpopKey;
 use crate::http::{parse_url, require_secure};
 use crate::metadata::{
     ServerMetadata, canonical_resource, default_server_metadata, discover_resource_metadata, discover_server_metadata,
@@ -82,6 +83,7 @@ pub(crate) struct GrantInput<'a> {
     pub discovery: &'a Discovery,
     pub creds: &'a ClientCredentials,
     pub scope: Option<String>,
+    pub dpop: Option<&'a DpopKey>,
 }
 
 /// Runs the configured grant and returns the token response and the auth method used.
@@ -97,6 +99,7 @@ pub(crate) async fn run_grant(input: &GrantInput<'_>) -> Result<(TokenResponse, 
         method,
         key: input.config.assertion_key.as_deref(),
         issuer: &input.discovery.issuer,
+        dpop: input.dpop,
     };
     let mut form = match &input.config.grant {
         Grant::AuthorizationCode => authorization_code(input).await?,

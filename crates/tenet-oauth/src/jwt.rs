@@ -9,6 +9,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use ring::rand::SystemRandom;
 use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
 use serde_json::{Value, json};
+use sha2::Digest;
 
 use crate::OAuthError;
 use crate::pkce::random_string;
@@ -62,13 +63,19 @@ impl Es256Key {
 
     /// The public key as a JWK (`kty` EC, `crv` P-256) with the given `kid`.
     pub fn public_jwk(&self, kid: &str) -> Value {
+        let mut jwk = self.jwk();
+        jwk["alg"] = json!("ES256");
+        jwk["use"] = json!("sig");
+        jwk["kid"] = json!(kid);
+        jwk
+    }
+
+    /// The public key as a bare JWK: `kty`, `crv`, `x`, `y` (what a DPoP proof carries).
+    pub fn jwk(&self) -> Value {
         // An uncompressed point: 0x04 || X (32 bytes) || Y (32 bytes).
         let point = self.pair.public_key().as_ref();
         let (x, y) = point.get(1..33).zip(point.get(33..65)).unwrap_or((&[], &[]));
-        json!({
-            "kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": kid,
-            "x": URL_SAFE_NO_PAD.encode(x), "y": URL_SAFE_NO_PAD.encode(y),
-        })
+        json!({ "kty": "EC", "crv": "P-256", "x": URL_SAFE_NO_PAD.encode(x), "y": URL_SAFE_NO_PAD.encode(y) })
     }
 
     /// The private key as a PEM `PRIVATE KEY` block (PKCS#8).
@@ -89,6 +96,11 @@ impl Es256Key {
         if let Some(kid) = kid {
             header["kid"] = Value::String(kid.to_owned());
         }
+        self.sign_with_header(&header, claims)
+    }
+
+    /// Signs `claims` under `header`, which must say `"alg": "ES256"`.
+    pub fn sign_with_header(&self, header: &Value, claims: &Value) -> Result<String, OAuthError> {
         let input =
             format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
         let sig = self
@@ -97,6 +109,27 @@ impl Es256Key {
             .map_err(|_| OAuthError::InvalidKey("ECDSA signing failed".into()))?;
         Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref())))
     }
+}
+
+/// The uncompressed P-256 point of an EC JWK (`0x04 || x || y`), if it is one.
+pub fn jwk_public_key(jwk: &Value) -> Option<Vec<u8>> {
+    if jwk.get("kty")? != "EC" || jwk.get("crv")? != "P-256" {
+        return None;
+    }
+    let x = URL_SAFE_NO_PAD.decode(jwk.get("x")?.as_str()?).ok()?;
+    let y = URL_SAFE_NO_PAD.decode(jwk.get("y")?.as_str()?).ok()?;
+    (x.len() == 32 && y.len() == 32).then(|| [&[4u8][..], &x, &y].concat())
+}
+
+/// The RFC 7638 SHA-256 thumbprint of an EC JWK, base64url.
+pub fn jwk_thumbprint(jwk: &Value) -> Option<String> {
+    let canonical = format!(
+        r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
+        jwk.get("crv")?.as_str()?,
+        jwk.get("x")?.as_str()?,
+        jwk.get("y")?.as_str()?
+    );
+    Some(URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(canonical.as_bytes())))
 }
 
 /// Verifies a compact ES256 JWS against an uncompressed P-256 public key and

@@ -1,9 +1,11 @@
 //! OAuth 2.1 client for protected MCP servers, with no MCP dependency.
 //!
-//! An HTTP transport holds one [`Authorizer`]. Before each request it asks
-//! [`Authorizer::authorization`] for the `Authorization` header; after a 401 or a
-//! 403 it calls [`Authorizer::on_challenge`] with the `WWW-Authenticate` header and
-//! sends the request again when that returns `true`. Behind those two calls:
+//! An HTTP transport holds one [`Authorizer`]. Before each request it adds
+//! [`Authorizer::request_headers`] (`Authorization`, and a `DPoP` proof for a
+//! DPoP-bound token); after each answer it calls [`Authorizer::on_response`] and
+//! sends the request again when that returns `true`. ([`Authorizer::authorization`]
+//! and [`Authorizer::on_challenge`] are the same for transports that only handle
+//! the `Authorization` header and 401/403.) Behind those calls:
 //!
 //! - **Discovery**: Protected Resource Metadata (RFC 9728) from the challenge's
 //!   `resource_metadata`, else the path-inserted then the root well-known URI; its
@@ -29,6 +31,11 @@
 //!   403 `insufficient_scope` with the union of the old and new scopes, at most
 //!   [`AuthorizerConfig::max_attempts`] times for the same scopes.
 //! - **Refresh**: an expired token is refreshed before it is handed out.
+//! - **More grants**: the JWT bearer grant with a workload's JWT or with an ID-JAG
+//!   from token exchange at an enterprise identity provider ([`Grant::JwtBearer`]).
+//! - **DPoP** (RFC 9449): when the authorization server takes ES256 proofs, tokens
+//!   are bound to a per-client key, every request carries a fresh proof, and the
+//!   nonces servers ask for are used.
 //!
 //! Every request has a timeout ([`AuthorizerConfig::timeout`]) and redirects are
 //! never followed, so a server that is down or slow ends in a clear
@@ -76,6 +83,7 @@ mod assertion;
 mod authorizer;
 mod challenge;
 mod config;
+mod dpop;
 mod error;
 mod flow;
 mod http;
@@ -93,10 +101,11 @@ pub mod test_support;
 pub use authorizer::Authorizer;
 pub use challenge::{BearerChallenge, Challenge, parse_www_authenticate};
 pub use config::{ApplicationType, AssertionSource, AuthorizerConfig, Grant, IdJagExchange};
+pub use dpop::{DpopKey, htu};
 pub use error::OAuthError;
 pub use flow::check_redirect;
 pub use http::{install_crypto_provider, is_loopback, require_secure};
-pub use jwt::{ClientAssertionKey, Es256Key, now_secs, verify_es256};
+pub use jwt::{ClientAssertionKey, Es256Key, jwk_public_key, jwk_thumbprint, now_secs, verify_es256};
 pub use metadata::{
     ResourceMetadata, ServerMetadata, canonical_resource, default_server_metadata, discover_resource_metadata,
     discover_server_metadata, origin_issuer, resource_matches, resource_metadata_urls, server_metadata_urls,

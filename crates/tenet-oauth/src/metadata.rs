@@ -51,6 +51,9 @@ pub struct ServerMetadata {
     /// Whether URL client IDs (Client ID Metadata Documents) are accepted.
     #[serde(default)]
     pub client_id_metadata_document_supported: bool,
+    /// DPoP proof algorithms the server accepts (RFC 9449 §5.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_signing_alg_values_supported: Option<Vec<String>>,
     /// Whether the authorization response carries `iss` (RFC 9207).
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,

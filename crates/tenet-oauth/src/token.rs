@@ -10,6 +10,7 @@ use url::Url;
 use url::form_urlencoded::byte_serialize;
 
 use crate::OAuthError;
+use crate::dpop::DpopKey;
 use crate::http::{read_json, send};
 use crate::jwt::ClientAssertionKey;
 
@@ -114,6 +115,8 @@ struct ErrorResponse {
 pub struct TokenSet {
     /// The access token.
     pub access_token: String,
+    /// `Bearer`, or `DPoP` for a token bound to the client's DPoP key.
+    pub token_type: String,
     /// The refresh token, when the server issued one.
     pub refresh_token: Option<String>,
     /// When the access token stops working, when the server said.
@@ -125,8 +128,10 @@ pub struct TokenSet {
 impl TokenSet {
     /// Builds the set from a response; `requested` stands in for an absent `scope`.
     pub fn from_response(response: TokenResponse, requested: &[String], previous_refresh: Option<String>) -> Self {
+        let token_type = if response.token_type.eq_ignore_ascii_case("dpop") { "DPoP" } else { "Bearer" };
         TokenSet {
             access_token: response.access_token,
+            token_type: token_type.to_owned(),
             refresh_token: response.refresh_token.or(previous_refresh),
             expires_at: response.expires_in.map(|s| Instant::now() + Duration::from_secs(s)),
             scopes: response.scope.as_deref().map(crate::scope::split).unwrap_or_else(|| requested.to_vec()),
@@ -164,22 +169,25 @@ pub(crate) struct ClientAuth<'a> {
     pub key: Option<&'a ClientAssertionKey>,
     /// The `aud` of a JWT assertion: the issuer.
     pub issuer: &'a str,
+    /// The DPoP key, when tokens are to be bound to it.
+    pub dpop: Option<&'a DpopKey>,
 }
 
-/// POSTs a token request with client authentication and decodes the answer.
+/// POSTs a token request with client authentication (and a DPoP proof, retried
+/// once with the server's nonce when it asks for one) and decodes the answer.
 pub(crate) async fn request_token(
     client: &reqwest::Client,
     endpoint: &Url,
     auth: &ClientAuth<'_>,
     mut form: Vec<(&'static str, String)>,
 ) -> Result<TokenResponse, OAuthError> {
-    let mut request = client.post(endpoint.clone()).header(reqwest::header::ACCEPT, "application/json");
+    let mut headers = Vec::new();
     let creds = auth.creds;
     match auth.method {
         AuthMethod::ClientSecretBasic => {
             let secret = creds.client_secret.as_deref().unwrap_or_default();
             let pair = format!("{}:{}", form_encode(&creds.client_id), form_encode(secret));
-            request = request.header(reqwest::header::AUTHORIZATION, format!("Basic {}", STANDARD.encode(pair)));
+            headers.push((reqwest::header::AUTHORIZATION, format!("Basic {}", STANDARD.encode(pair))));
         }
         AuthMethod::ClientSecretPost => {
             form.push(("client_id", creds.client_id.clone()));
@@ -192,13 +200,35 @@ pub(crate) async fn request_token(
             form.push(("client_assertion", key.assertion(&creds.client_id, auth.issuer)?));
         }
     }
-    let response = send(request.form(&form), endpoint).await?;
-    let status = response.status();
-    if !status.is_success() {
-        return Err(rejected(response, endpoint).await);
-    }
+    let mut retried = false;
+    let response = loop {
+        let mut request = client.post(endpoint.clone()).header(reqwest::header::ACCEPT, "application/json");
+        for (name, value) in &headers {
+            request = request.header(name, value);
+        }
+        if let Some(dpop) = auth.dpop {
+            request = request.header("DPoP", dpop.proof("POST", endpoint, None)?);
+        }
+        let response = send(request.form(&form), endpoint).await?;
+        let nonce = response.headers().get("dpop-nonce").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let fresh_nonce = match (auth.dpop, &nonce) {
+            (Some(dpop), Some(n)) => dpop.set_nonce(endpoint, n),
+            _ => false,
+        };
+        if response.status().is_success() {
+            break response;
+        }
+        let error = rejected(response, endpoint).await;
+        let asks_nonce = matches!(&error, OAuthError::TokenRejected { error, .. } if error == "use_dpop_nonce");
+        if asks_nonce && fresh_nonce && !retried {
+            retried = true;
+            continue;
+        }
+        return Err(error);
+    };
     let token: TokenResponse = read_json(response, endpoint, "token response").await?;
-    if !token.token_type.eq_ignore_ascii_case("bearer") {
+    let dpop_bound = auth.dpop.is_some() && token.token_type.eq_ignore_ascii_case("dpop");
+    if !token.token_type.eq_ignore_ascii_case("bearer") && !dpop_bound {
         return Err(OAuthError::InvalidDocument {
             url: endpoint.to_string(),
             what: "token response",

@@ -31,7 +31,7 @@ fn verify_trusted(s: &Shared, jwt: &str) -> Result<Value, &'static str> {
 }
 
 /// `grant_type=…:jwt-bearer`: an assertion for this server buys an access token.
-pub(super) fn jwt_bearer(s: &Shared, client_id: String, form: &[(String, String)]) -> Response {
+pub(super) fn jwt_bearer(s: &Shared, client_id: String, form: &[(String, String)], jkt: Option<&str>) -> Response {
     let claims = match verify_trusted(s, find(form, "assertion").unwrap_or_default()) {
         Ok(c) => c,
         Err(why) => return invalid_grant(why),
@@ -44,7 +44,7 @@ pub(super) fn jwt_bearer(s: &Shared, client_id: String, form: &[(String, String)
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_target", "resource differs from the assertion's");
     }
     let scope = find(form, "scope").map(str::to_owned);
-    issue(s, Grant { client_id, scope, resource, challenge: None, redirect_uri: None })
+    issue(s, Grant { client_id, scope, resource, challenge: None, redirect_uri: None }, jkt)
 }
 
 /// `grant_type=…:token-exchange`: an ID token from a trusted issuer becomes an

@@ -75,6 +75,10 @@ pub struct AsConfig {
     pub grantable_scopes: Option<Vec<String>>,
     /// Clients that authenticate with `private_key_jwt`: id and ES256 public key.
     pub assertion_keys: Vec<(String, Vec<u8>)>,
+    /// Accept DPoP proofs (ES256) and bind tokens to their keys.
+    pub dpop: bool,
+    /// A nonce DPoP proofs at the token endpoint must carry (RFC 9449 §8).
+    pub dpop_nonce: Option<String>,
     /// Issuers whose JWTs are accepted as JWT-bearer assertions and as token
     /// exchange subject tokens: issuer and ES256 public key.
     pub trusted_issuers: Vec<(String, Vec<u8>)>,
@@ -99,6 +103,8 @@ impl Default for AsConfig {
             grantable_scopes: None,
             assertion_keys: Vec::new(),
             trusted_issuers: Vec::new(),
+            dpop: false,
+            dpop_nonce: None,
         }
     }
 }
@@ -128,6 +134,11 @@ pub(super) struct Shared {
 }
 
 impl Shared {
+    /// The token endpoint's URL.
+    pub(super) fn token_url(&self) -> String {
+        format!("{}{}/token", self.base, self.config.route_prefix)
+    }
+
     pub(super) fn issuer(&self) -> String {
         format!("{}{}", self.base, self.config.route_prefix)
     }
@@ -253,6 +264,9 @@ async fn metadata(State(s): State<Arc<Shared>>, uri: axum::http::Uri) -> axum::J
     }
     if let Some(v) = &c.scopes_supported {
         m["scopes_supported"] = json!(v);
+    }
+    if c.dpop {
+        m["dpop_signing_alg_values_supported"] = json!(["ES256"]);
     }
     axum::Json(m)
 }

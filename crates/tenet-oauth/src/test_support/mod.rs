@@ -24,6 +24,7 @@
 
 mod assertion_grants;
 mod authz;
+mod dpop_check;
 mod resource;
 mod token_endpoint;
 

@@ -1,16 +1,18 @@
 //! The protected-resource stand-in: Protected Resource Metadata and an endpoint
 //! that checks ES256 access tokens.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use serde_json::{Value, json};
 
 use super::authz::{AsConfig, AuthServer};
+use super::dpop_check::check_proof;
 use super::{Event, Log, Serving, bind, spawn};
 use crate::jwt::{now_secs, verify_es256};
 
@@ -45,6 +47,8 @@ pub struct ResourceConfig {
     pub resource_override: Option<String>,
     /// Scopes a token needs; without them the answer is 403 `insufficient_scope`.
     pub required_scopes: Vec<String>,
+    /// A nonce DPoP proofs must carry (RFC 9449 §9).
+    pub dpop_nonce: Option<String>,
 }
 
 impl Default for ResourceConfig {
@@ -57,6 +61,7 @@ impl Default for ResourceConfig {
             scopes_supported: None,
             resource_override: None,
             required_scopes: Vec::new(),
+            dpop_nonce: None,
         }
     }
 }
@@ -67,6 +72,8 @@ struct Shared {
     log: Log,
     /// The authorization server whose tokens are accepted: issuer and public key.
     trusted: Mutex<(String, Vec<u8>)>,
+    /// `jti`s of the DPoP proofs seen, to refuse replays.
+    seen_jtis: Mutex<HashSet<String>>,
 }
 
 impl Shared {
@@ -85,6 +92,12 @@ impl Shared {
             (None, PrmLocation::Root) => self.base.clone(),
             (None, _) => format!("{}{}", self.base, self.config.path),
         }
+    }
+
+    /// Records a proof's `jti`; false when it was seen before (a replay).
+    fn first_use(&self, jti: &Value) -> bool {
+        let jti = jti.as_str().unwrap_or_default().to_owned();
+        self.seen_jtis.lock().unwrap_or_else(|e| e.into_inner()).insert(jti)
     }
 
     fn trusted(&self) -> (String, Vec<u8>) {
@@ -145,7 +158,13 @@ impl ResourceServer {
 }
 
 fn new_shared(config: ResourceConfig, base: String, auth: &AuthServer) -> Arc<Shared> {
-    Arc::new(Shared { config, base, log: Log::default(), trusted: Mutex::new((auth.issuer(), auth.public_key())) })
+    Arc::new(Shared {
+        config,
+        base,
+        log: Log::default(),
+        trusted: Mutex::new((auth.issuer(), auth.public_key())),
+        seen_jtis: Mutex::default(),
+    })
 }
 
 fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
@@ -170,6 +189,10 @@ async fn metadata(State(s): State<Arc<Shared>>, uri: axum::http::Uri) -> axum::J
 }
 
 fn challenge(s: &Shared, status: StatusCode, error: Option<&str>, scope: Option<&str>) -> Response {
+    challenge_with(s, "Bearer", status, error, scope)
+}
+
+fn challenge_with(s: &Shared, scheme: &str, status: StatusCode, error: Option<&str>, scope: Option<&str>) -> Response {
     let mut params = Vec::new();
     if let Some(e) = error {
         params.push(format!("error=\"{e}\""));
@@ -180,16 +203,53 @@ fn challenge(s: &Shared, status: StatusCode, error: Option<&str>, scope: Option<
     if let (true, Some(p)) = (s.config.prm_in_header, s.prm_path()) {
         params.push(format!("resource_metadata=\"{}{p}\"", s.base));
     }
-    let value = if params.is_empty() { "Bearer".to_owned() } else { format!("Bearer {}", params.join(", ")) };
+    let value = if params.is_empty() { scheme.to_owned() } else { format!("{scheme} {}", params.join(", ")) };
     (status, [(header::WWW_AUTHENTICATE, value)], axum::Json(json!({ "error": error.unwrap_or("unauthorized") })))
         .into_response()
 }
 
-async fn protected(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+/// Checks the DPoP side of a request: a token bound to a key needs the DPoP
+/// scheme and a proof by that key for this request (and the nonce, when set).
+fn check_binding(
+    s: &Shared,
+    claims: &Value,
+    scheme: &str,
+    method: &str,
+    headers: &HeaderMap,
+    token: &str,
+) -> Option<Response> {
+    let is_dpop = scheme.eq_ignore_ascii_case("dpop");
+    let Some(jkt) = claims["cnf"]["jkt"].as_str() else {
+        return is_dpop.then(|| challenge(s, StatusCode::UNAUTHORIZED, Some("invalid_token"), None));
+    };
+    let invalid = || challenge_with(s, "DPoP", StatusCode::UNAUTHORIZED, Some("invalid_token"), None);
+    if !is_dpop {
+        return Some(invalid());
+    }
+    let proof = headers.get("dpop").and_then(|v| v.to_str().ok());
+    let url = format!("{}{}", s.base, s.config.path);
+    match check_proof(proof, method, &url, Some(token)) {
+        Ok(p) if p.jkt != jkt => Some(invalid()),
+        Ok(p) if !s.first_use(&p.claims["jti"]) => Some(invalid()),
+        Ok(p) => match &s.config.dpop_nonce {
+            Some(nonce) if p.claims["nonce"] != nonce.as_str() => {
+                let mut r = challenge_with(s, "DPoP", StatusCode::UNAUTHORIZED, Some("use_dpop_nonce"), None);
+                if let Ok(value) = nonce.parse() {
+                    r.headers_mut().insert("dpop-nonce", value);
+                }
+                Some(r)
+            }
+            _ => None,
+        },
+        Err(_) => Some(invalid()),
+    }
+}
+
+async fn protected(State(s): State<Arc<Shared>>, method: Method, headers: HeaderMap) -> Response {
     let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
     s.log.push(Event::Resource(auth.clone()));
     let scope = s.config.challenge_scope.as_deref();
-    let Some(token) = auth.as_deref().and_then(|a| a.strip_prefix("Bearer ")) else {
+    let Some((scheme, token)) = auth.as_deref().and_then(|a| a.split_once(' ')) else {
         return challenge(&s, StatusCode::UNAUTHORIZED, None, scope);
     };
     let (issuer, key) = s.trusted();
@@ -200,8 +260,11 @@ async fn protected(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response
     let valid = claims["iss"] == json!(issuer)
         && claims["aud"] == json!(s.resource_id())
         && claims["exp"].as_u64().is_some_and(|exp| exp > now_secs());
-    if !valid {
+    if !valid || !(scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("dpop")) {
         return challenge(&s, StatusCode::UNAUTHORIZED, Some("invalid_token"), scope);
+    }
+    if let Some(refusal) = check_binding(&s, &claims, scheme, method.as_str(), &headers, token) {
+        return refusal;
     }
     let granted = crate::scope::split(claims["scope"].as_str().unwrap_or_default());
     if !s.config.required_scopes.iter().all(|r| granted.contains(r)) {

@@ -14,6 +14,7 @@ use url::form_urlencoded;
 use super::Event;
 use super::assertion_grants::{jwt_bearer, token_exchange};
 use super::authz::{Grant, Shared, find, known_client, oauth_error};
+use super::dpop_check::check_proof;
 use crate::assertion::{JWT_BEARER, TOKEN_EXCHANGE};
 use crate::jwt::{now_secs, verify_es256};
 use crate::pkce::{random_string, s256};
@@ -85,6 +86,11 @@ pub(super) async fn token(State(s): State<Arc<Shared>>, headers: HeaderMap, body
         Ok(id) => id,
         Err(why) => return invalid_client(&why),
     };
+    let jkt = match dpop_binding(&s, &headers) {
+        Ok(jkt) => jkt,
+        Err(response) => return *response,
+    };
+    let jkt = jkt.as_deref();
     let resource = find(&form, "resource").map(str::to_owned);
     match find(&form, "grant_type") {
         Some("authorization_code") => {
@@ -105,7 +111,7 @@ pub(super) async fn token(State(s): State<Arc<Shared>>, headers: HeaderMap, body
             if grant.resource != resource {
                 return oauth_error(StatusCode::BAD_REQUEST, "invalid_target", "resource differs");
             }
-            issue(&s, grant)
+            issue(&s, grant, jkt)
         }
         Some("refresh_token") => {
             let presented = find(&form, "refresh_token").unwrap_or_default();
@@ -118,27 +124,49 @@ pub(super) async fn token(State(s): State<Arc<Shared>>, headers: HeaderMap, body
             if resource.is_some() && grant.resource != resource {
                 return oauth_error(StatusCode::BAD_REQUEST, "invalid_target", "resource differs");
             }
-            issue(&s, grant)
+            issue(&s, grant, jkt)
         }
         Some("client_credentials") => {
             let scope = find(&form, "scope").map(str::to_owned);
-            issue(&s, Grant { client_id, scope, resource, challenge: None, redirect_uri: None })
+            issue(&s, Grant { client_id, scope, resource, challenge: None, redirect_uri: None }, jkt)
         }
-        Some(JWT_BEARER) => jwt_bearer(&s, client_id, &form),
+        Some(JWT_BEARER) => jwt_bearer(&s, client_id, &form, jkt),
         Some(TOKEN_EXCHANGE) => token_exchange(&s, client_id, &form),
         _ => oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "unsupported grant_type"),
     }
 }
 
-/// Signs an access token for `grant` and stores a fresh refresh token.
-pub(super) fn issue(s: &Shared, mut grant: Grant) -> Response {
+/// The thumbprint to bind the token to when a DPoP proof came with the request;
+/// a bad proof, or one without the required nonce, is refused.
+fn dpop_binding(s: &Shared, headers: &HeaderMap) -> Result<Option<String>, Box<Response>> {
+    let Some(proof) = headers.get("dpop").and_then(|v| v.to_str().ok()) else { return Ok(None) };
+    if !s.config.dpop {
+        return Ok(None);
+    }
+    let bad = |why: &str| Box::new(oauth_error(StatusCode::BAD_REQUEST, "invalid_dpop_proof", why));
+    let checked = check_proof(Some(proof), "POST", &s.token_url(), None).map_err(bad)?;
+    if let Some(nonce) = &s.config.dpop_nonce
+        && checked.claims["nonce"] != nonce.as_str()
+    {
+        let mut response = oauth_error(StatusCode::BAD_REQUEST, "use_dpop_nonce", "a DPoP nonce is required");
+        if let Ok(value) = nonce.parse() {
+            response.headers_mut().insert("dpop-nonce", value);
+        }
+        return Err(Box::new(response));
+    }
+    Ok(Some(checked.jkt))
+}
+
+/// Signs an access token for `grant` (bound to `jkt` for DPoP) and stores a fresh
+/// refresh token.
+pub(super) fn issue(s: &Shared, mut grant: Grant, jkt: Option<&str>) -> Response {
     if let (Some(allowed), Some(scope)) = (&s.config.grantable_scopes, &grant.scope) {
         let kept: Vec<String> = crate::scope::split(scope).into_iter().filter(|x| allowed.contains(x)).collect();
         grant.scope = Some(kept.join(" "));
     }
     let now = now_secs();
     let lifetime = s.config.token_lifetime;
-    let claims = json!({
+    let mut claims = json!({
         "iss": s.published_issuer(),
         "sub": grant.client_id,
         "client_id": grant.client_id,
@@ -148,6 +176,9 @@ pub(super) fn issue(s: &Shared, mut grant: Grant) -> Response {
         "scope": grant.scope.clone().unwrap_or_default(),
         "jti": random_string(8).unwrap_or_default(),
     });
+    if let Some(jkt) = jkt {
+        claims["cnf"] = json!({ "jkt": jkt });
+    }
     let Ok(access_token) = s.key.sign("at+jwt", Some("stand-in"), &claims) else {
         return oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "signing failed");
     };
@@ -156,7 +187,7 @@ pub(super) fn issue(s: &Shared, mut grant: Grant) -> Response {
     s.refresh.lock().unwrap_or_else(|e| e.into_inner()).insert(refresh_token.clone(), grant);
     let mut body = json!({
         "access_token": access_token,
-        "token_type": "Bearer",
+        "token_type": if jkt.is_some() { "DPoP" } else { "Bearer" },
         "expires_in": lifetime,
         "refresh_token": refresh_token,
     });

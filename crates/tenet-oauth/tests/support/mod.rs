@@ -1,5 +1,5 @@
 //! A minimal transport for the tests: GET the protected URL with the authorizer's
-//! header, hand 401/403 challenges to it, retry while it says so.
+//! headers, hand every answer to it, retry while it says so.
 
 #![allow(dead_code)]
 
@@ -24,18 +24,13 @@ pub async fn call(authorizer: &Authorizer, url: &str) -> Result<Outcome, OAuthEr
     loop {
         sends += 1;
         let mut request = http.get(url);
-        if let Some(value) = authorizer.authorization().await {
-            request = request.header("Authorization", value);
+        for (name, value) in authorizer.request_headers("GET", url).await {
+            request = request.header(name, value);
         }
         let response = request.send().await.expect("resource reachable");
         let status = response.status().as_u16();
-        if status == 401 || status == 403 {
-            let header = response.headers().get("www-authenticate").and_then(|v| v.to_str().ok()).map(str::to_owned);
-            if authorizer.on_challenge(url, status, header.as_deref()).await? && sends < 10 {
-                continue;
-            }
-        } else if response.status().is_success() {
-            authorizer.record_success().await;
+        if authorizer.on_response(url, status, response.headers()).await? && sends < 10 {
+            continue;
         }
         return Ok(Outcome { status, sends });
     }

@@ -1,6 +1,8 @@
 //! [`Authorizer`]: the object an HTTP transport asks for an `Authorization` header
 //! and tells about 401 and 403 answers.
 
+mod requests;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,11 +11,12 @@ use tokio::sync::Mutex;
 use url::Url;
 
 use crate::challenge::BearerChallenge;
-use crate::flow::{Discovery, GrantInput, discover, run_grant, token_endpoint};
+use crate::dpop::DpopKey;
+use crate::flow::{Discovery, GrantInput, discover, run_grant};
 use crate::http::{build_client, parse_url};
 use crate::registration::obtain_client;
 use crate::scope;
-use crate::token::{AuthMethod, ClientAuth, ClientCredentials, TokenSet, request_token};
+use crate::token::{AuthMethod, ClientCredentials, TokenSet};
 use crate::{AuthorizerConfig, Grant, HeadlessUserAgent, OAuthError, UserAgent};
 
 /// What the current token was obtained with, for refreshing it.
@@ -21,6 +24,8 @@ struct Session {
     discovery: Discovery,
     creds: ClientCredentials,
     method: AuthMethod,
+    /// The key the token is bound to, for a DPoP token.
+    dpop: Option<Arc<DpopKey>>,
 }
 
 #[derive(Default)]
@@ -33,13 +38,15 @@ struct State {
     attempts: HashMap<String, u32>,
     /// The scopes of the last authorization request, for step-up unions.
     requested: Vec<String>,
+    /// The DPoP key, made when a server first accepts DPoP and kept after.
+    dpop_key: Option<Arc<DpopKey>>,
 }
 
 /// An OAuth 2.1 client for one MCP server (or several behind the same transport).
 ///
-/// The transport calls [`authorization`](Self::authorization) before each request
-/// and [`on_challenge`](Self::on_challenge) after a 401 or 403; when that returns
-/// `true` it sends the request again.
+/// The transport adds [`request_headers`](Self::request_headers) to each request
+/// and passes each answer to [`on_response`](Self::on_response); when that returns
+/// `true` it sends the request again. It is `Send + Sync`: share it in an `Arc`.
 pub struct Authorizer {
     config: AuthorizerConfig,
     http: reqwest::Client,
@@ -72,54 +79,6 @@ impl Authorizer {
     /// The settings this authorizer was built with.
     pub fn config(&self) -> &AuthorizerConfig {
         &self.config
-    }
-
-    /// The `Authorization` header value for the next request (`Bearer …`), or `None`
-    /// before the first authorization. An expired token is refreshed first; when
-    /// that fails the token is dropped and `None` returned, so the server's 401
-    /// starts a new authorization.
-    pub async fn authorization(&self) -> Option<String> {
-        let mut st = self.state.lock().await;
-        let expired = st.token.as_ref()?.is_expired(self.config.refresh_skew);
-        if expired {
-            match self.refresh(&st).await {
-                Ok(Some(token)) => {
-                    st.token = Some(token);
-                    self.generation.fetch_add(1, Ordering::SeqCst);
-                }
-                Ok(None) => {
-                    st.token = None;
-                    return None;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "token expired and could not be refreshed");
-                    st.token = None;
-                    return None;
-                }
-            }
-        }
-        st.token.as_ref().map(|t| format!("Bearer {}", t.access_token))
-    }
-
-    /// Refreshes the token; `Ok(None)` when there is nothing to refresh with.
-    async fn refresh(&self, st: &State) -> Result<Option<TokenSet>, OAuthError> {
-        let (Some(token), Some(session)) = (&st.token, &st.session) else { return Ok(None) };
-        let Some(refresh_token) = token.refresh_token.clone() else { return Ok(None) };
-        let url = token_endpoint(&session.discovery.metadata)?;
-        let auth = ClientAuth {
-            creds: &session.creds,
-            method: session.method,
-            key: self.config.assertion_key.as_deref(),
-            issuer: &session.discovery.issuer,
-        };
-        let form = vec![
-            ("grant_type", "refresh_token".to_owned()),
-            ("refresh_token", refresh_token.clone()),
-            ("resource", session.discovery.resource.clone()),
-        ];
-        let response = request_token(&self.http, &url, &auth, form).await?;
-        tracing::debug!(issuer = %session.discovery.issuer, "token refreshed");
-        Ok(Some(TokenSet::from_response(response, &token.scopes, Some(refresh_token))))
     }
 
     /// Handles a 401 or 403 from `resource_url`: discovers the authorization server,
@@ -186,6 +145,7 @@ impl Authorizer {
                 creds
             }
         };
+        let dpop = self.dpop_key_for(st, &discovery)?;
         let input = GrantInput {
             http: &self.http,
             config: &self.config,
@@ -193,13 +153,26 @@ impl Authorizer {
             discovery: &discovery,
             creds: &creds,
             scope: scope::join(&scopes),
+            dpop: dpop.as_deref(),
         };
         let (response, method) = run_grant(&input).await?;
         st.token = Some(TokenSet::from_response(response, &scopes, None));
         st.requested = scopes;
-        st.session = Some(Session { discovery, creds, method });
+        st.session = Some(Session { discovery, creds, method, dpop });
         self.generation.fetch_add(1, Ordering::SeqCst);
         Ok(())
+    }
+
+    /// The DPoP key to bind tokens to, when wanted and the server takes ES256 proofs.
+    fn dpop_key_for(&self, st: &mut State, discovery: &Discovery) -> Result<Option<Arc<DpopKey>>, OAuthError> {
+        let algs = discovery.metadata.dpop_signing_alg_values_supported.as_deref().unwrap_or_default();
+        if !self.config.use_dpop || !algs.iter().any(|a| a == "ES256") {
+            return Ok(None);
+        }
+        if st.dpop_key.is_none() {
+            st.dpop_key = Some(Arc::new(DpopKey::generate()?));
+        }
+        Ok(st.dpop_key.clone())
     }
 
     /// The scopes to request: the challenge's, else the resource's
