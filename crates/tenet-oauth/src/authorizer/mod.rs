@@ -98,9 +98,15 @@ impl Authorizer {
         if status != 401 && status != 403 {
             return Ok(false);
         }
-        let challenge = match www_authenticate {
-            Some(h) => BearerChallenge::parse(h)?.unwrap_or_default(),
-            None => BearerChallenge::default(),
+        let challenge = match www_authenticate.map(|h| (h, BearerChallenge::parse(h))) {
+            Some((_, Ok(Some(c)))) => c,
+            // Challenges, but none for OAuth (only `Basic`, say): nothing to do here.
+            Some((h, Ok(None))) if !h.trim().is_empty() => {
+                tracing::debug!(challenge = h, "no Bearer or DPoP challenge");
+                return Ok(false);
+            }
+            Some((_, Err(e))) => return Err(e),
+            _ => BearerChallenge::default(),
         };
         if status == 403 && challenge.error.as_deref() != Some("insufficient_scope") {
             return Ok(false);
