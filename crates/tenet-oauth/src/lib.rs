@@ -19,7 +19,9 @@
 //!   Registration with `application_type`. Identities are kept per issuer, so a
 //!   resource that moves to another authorization server gets a fresh registration.
 //! - **Grant**: authorization code with PKCE S256 and `state`, through a pluggable
-//!   [`UserAgent`] ([`HeadlessUserAgent`] reads the redirect without a browser); the
+//!   [`UserAgent`] ([`LoopbackUserAgent`] sends a person's browser and listens on
+//!   loopback for its return; [`HeadlessUserAgent`] reads the redirect without a
+//!   browser); the
 //!   RFC 8707 `resource` in the authorization and token requests; RFC 9207 `iss`
 //!   checked by exact comparison. Or client credentials with a secret or a
 //!   `private_key_jwt` assertion.
@@ -88,6 +90,7 @@ mod error;
 mod flow;
 mod http;
 mod jwt;
+mod loopback;
 mod metadata;
 mod pkce;
 mod registration;
@@ -106,6 +109,7 @@ pub use error::OAuthError;
 pub use flow::check_redirect;
 pub use http::{install_crypto_provider, is_loopback, require_secure};
 pub use jwt::{ClientAssertionKey, Es256Key, jwk_public_key, jwk_thumbprint, now_secs, verify_es256};
+pub use loopback::{LoopbackUserAgent, Opener};
 pub use metadata::{
     ResourceMetadata, ServerMetadata, canonical_resource, default_server_metadata, discover_resource_metadata,
     discover_server_metadata, origin_issuer, resource_matches, resource_metadata_urls, server_metadata_urls,
