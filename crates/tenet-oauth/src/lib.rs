@@ -59,18 +59,13 @@
 //! let http = reqwest::Client::new(); // Authorizer::new installed the TLS provider
 //! let status = loop {
 //!     let mut request = http.get(&url);
-//!     if let Some(value) = authorizer.authorization().await {
-//!         request = request.header("Authorization", value);
+//!     for (name, value) in authorizer.request_headers("GET", &url).await {
+//!         request = request.header(name, value);
 //!     }
 //!     let response = request.send().await.unwrap();
 //!     let status = response.status().as_u16();
-//!     if status == 401 || status == 403 {
-//!         let challenge = response.headers().get("www-authenticate").and_then(|v| v.to_str().ok());
-//!         if authorizer.on_challenge(&url, status, challenge).await.unwrap() {
-//!             continue; // authorized: send the request again
-//!         }
-//!     } else if status < 300 {
-//!         authorizer.record_success().await;
+//!     if authorizer.on_response(&url, status, response.headers()).await.unwrap() {
+//!         continue; // authorized: send the request again
 //!     }
 //!     break status;
 //! };
