@@ -44,7 +44,7 @@
 //! [`OAuthError`], not a hang.
 //!
 //! Below, the transport is a bare `reqwest` loop and the protected server and its
-//! authorization server are the loopback stand-ins of [`test_support`]:
+//! authorization server are the loopback stand-ins of `test_support`:
 //!
 //! ```
 //! use tenet_oauth::test_support::{AsConfig, AuthServer, ResourceConfig, ResourceServer};
@@ -73,7 +73,7 @@
 //! # });
 //! ```
 //!
-//! The `test-support` feature adds [`test_support`], a loopback authorization
+//! The `test-support` feature adds `test_support`, a loopback authorization
 //! server and protected resource that issue and check ES256-signed JWTs.
 
 mod assertion;
