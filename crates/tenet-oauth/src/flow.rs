@@ -172,7 +172,12 @@ pub fn check_redirect(
     meta: &ServerMetadata,
 ) -> Result<String, OAuthError> {
     let expected = parse_url(redirect_uri)?;
-    if redirect.origin() != expected.origin() || redirect.path() != expected.path() {
+    // Compared part by part: custom schemes (`myapp:/callback`) have opaque origins.
+    let same = redirect.scheme() == expected.scheme()
+        && redirect.host_str() == expected.host_str()
+        && redirect.port_or_known_default() == expected.port_or_known_default()
+        && redirect.path() == expected.path();
+    if !same {
         return Err(OAuthError::InvalidRedirect(format!("redirected to {redirect}, not to {redirect_uri}")));
     }
     let param = |name: &str| redirect.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());

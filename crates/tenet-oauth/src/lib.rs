@@ -19,7 +19,9 @@
 //!   Registration with `application_type`. Identities are kept per issuer, so a
 //!   resource that moves to another authorization server gets a fresh registration.
 //! - **Grant**: authorization code with PKCE S256 and `state`, through a pluggable
-//!   [`UserAgent`] ([`HeadlessUserAgent`] reads the redirect without a browser); the
+//!   [`UserAgent`] ([`LoopbackUserAgent`] sends a person's browser and listens on
+//!   loopback for its return; [`HeadlessUserAgent`] reads the redirect without a
+//!   browser); the
 //!   RFC 8707 `resource` in the authorization and token requests; RFC 9207 `iss`
 //!   checked by exact comparison. Or client credentials with a secret or a
 //!   `private_key_jwt` assertion.
@@ -42,7 +44,7 @@
 //! [`OAuthError`], not a hang.
 //!
 //! Below, the transport is a bare `reqwest` loop and the protected server and its
-//! authorization server are the loopback stand-ins of [`test_support`]:
+//! authorization server are the loopback stand-ins of `test_support`:
 //!
 //! ```
 //! use tenet_oauth::test_support::{AsConfig, AuthServer, ResourceConfig, ResourceServer};
@@ -57,18 +59,13 @@
 //! let http = reqwest::Client::new(); // Authorizer::new installed the TLS provider
 //! let status = loop {
 //!     let mut request = http.get(&url);
-//!     if let Some(value) = authorizer.authorization().await {
-//!         request = request.header("Authorization", value);
+//!     for (name, value) in authorizer.request_headers("GET", &url).await {
+//!         request = request.header(name, value);
 //!     }
 //!     let response = request.send().await.unwrap();
 //!     let status = response.status().as_u16();
-//!     if status == 401 || status == 403 {
-//!         let challenge = response.headers().get("www-authenticate").and_then(|v| v.to_str().ok());
-//!         if authorizer.on_challenge(&url, status, challenge).await.unwrap() {
-//!             continue; // authorized: send the request again
-//!         }
-//!     } else if status < 300 {
-//!         authorizer.record_success().await;
+//!     if authorizer.on_response(&url, status, response.headers()).await.unwrap() {
+//!         continue; // authorized: send the request again
 //!     }
 //!     break status;
 //! };
@@ -76,7 +73,7 @@
 //! # });
 //! ```
 //!
-//! The `test-support` feature adds [`test_support`], a loopback authorization
+//! The `test-support` feature adds `test_support`, a loopback authorization
 //! server and protected resource that issue and check ES256-signed JWTs.
 
 mod assertion;
@@ -88,6 +85,7 @@ mod error;
 mod flow;
 mod http;
 mod jwt;
+mod loopback;
 mod metadata;
 mod pkce;
 mod registration;
@@ -106,6 +104,7 @@ pub use error::OAuthError;
 pub use flow::check_redirect;
 pub use http::{install_crypto_provider, is_loopback, require_secure};
 pub use jwt::{ClientAssertionKey, Es256Key, jwk_public_key, jwk_thumbprint, now_secs, verify_es256};
+pub use loopback::{LoopbackUserAgent, Opener};
 pub use metadata::{
     ResourceMetadata, ServerMetadata, canonical_resource, default_server_metadata, discover_resource_metadata,
     discover_server_metadata, origin_issuer, resource_matches, resource_metadata_urls, server_metadata_urls,

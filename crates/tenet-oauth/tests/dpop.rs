@@ -77,3 +77,17 @@ async fn dpop_can_be_turned_off() {
     assert_eq!(call(&authorizer, &resource.url()).await.unwrap().status, 200);
     assert_eq!(resource_schemes(&resource), ["Bearer"]);
 }
+
+#[tokio::test]
+async fn refreshed_tokens_stay_bound() {
+    let a = AsConfig { token_lifetime: 2, ..dpop_as() };
+    let auth = AuthServer::start(a).await.unwrap();
+    let resource = ResourceServer::start(ResourceConfig::default(), &auth).await.unwrap();
+    let c = AuthorizerConfig { refresh_skew: std::time::Duration::ZERO, ..config() };
+    let authorizer = Authorizer::new(c).unwrap();
+    assert_eq!(call(&authorizer, &resource.url()).await.unwrap().status, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(call(&authorizer, &resource.url()).await.unwrap().sends, 1, "refreshed, still accepted");
+    assert_eq!(auth.log().tokens()[1].param("grant_type"), Some("refresh_token"));
+    assert_eq!(resource_schemes(&resource), ["DPoP", "DPoP"]);
+}

@@ -82,6 +82,8 @@ async fn malformed_challenge_is_an_error_not_a_retry() {
     let err = authorizer.on_challenge("http://127.0.0.1:9/mcp", 401, Some("Bearer scope=\"open")).await.unwrap_err();
     assert!(matches!(err, OAuthError::MalformedChallenge { .. }), "{err}");
     assert!(!authorizer.on_challenge("http://127.0.0.1:9/mcp", 500, None).await.unwrap());
+    // A 401 that only offers other schemes is not ours to answer (and fetches nothing).
+    assert!(!authorizer.on_challenge("http://127.0.0.1:9/mcp", 401, Some(r#"Basic realm="x""#)).await.unwrap());
 }
 
 #[test]
@@ -98,6 +100,10 @@ fn redirects_are_checked() {
     assert!(matches!(denied, Err(OAuthError::AuthorizationDenied { ref error, .. }) if error == "access_denied"));
     let wrong_iss = check("http://127.0.0.1/callback?code=c&state=s1&iss=https%3A%2F%2Fas.example%2F");
     assert!(matches!(wrong_iss, Err(OAuthError::IssMismatch { .. })));
+    // Native apps' custom schemes have opaque origins; they still compare.
+    let custom = |url: &str| check_redirect(&Url::parse(url).unwrap(), "com.example.app:/cb", "s1", &meta);
+    assert_eq!(custom("com.example.app:/cb?code=c&state=s1").unwrap(), "c");
+    assert!(custom("com.evil.app:/cb?code=c&state=s1").is_err());
 }
 
 async fn client_credentials_run(a: AsConfig, c: AuthorizerConfig) -> (AuthServer, Result<u16, OAuthError>) {

@@ -108,6 +108,21 @@ async fn expired_token_is_refreshed_with_the_resource() {
 }
 
 #[tokio::test]
+async fn a_401_on_a_token_thought_valid_is_answered_by_refreshing() {
+    // The server says an hour, the token says a second: the client learns from the 401.
+    let a = AsConfig { token_lifetime: 1, expires_in_override: Some(3600), ..AsConfig::default() };
+    let auth = AuthServer::start(a).await.unwrap();
+    let resource = ResourceServer::start(ResourceConfig::default(), &auth).await.unwrap();
+    let authorizer = Authorizer::new(config()).unwrap();
+    assert_eq!(call(&authorizer, &resource.url()).await.unwrap().status, 200);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let out = call(&authorizer, &resource.url()).await.unwrap();
+    assert_eq!((out.status, out.sends), (200, 2), "401, refresh, 200");
+    assert_eq!(auth.log().authorizations().len(), 1, "no new authorization (no browser)");
+    assert_eq!(auth.log().tokens()[1].param("grant_type"), Some("refresh_token"));
+}
+
+#[tokio::test]
 async fn failed_refresh_drops_the_token_and_the_next_challenge_reauthorizes() {
     let a = AsConfig { token_lifetime: 1, ..AsConfig::default() };
     let auth = AuthServer::start(a).await.unwrap();

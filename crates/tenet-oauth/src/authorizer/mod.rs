@@ -40,6 +40,8 @@ struct State {
     requested: Vec<String>,
     /// The DPoP key, made when a server first accepts DPoP and kept after.
     dpop_key: Option<Arc<DpopKey>>,
+    /// A 401 was answered by refreshing, and no request has succeeded since.
+    refreshed_after_401: bool,
 }
 
 /// An OAuth 2.1 client for one MCP server (or several behind the same transport).
@@ -98,9 +100,15 @@ impl Authorizer {
         if status != 401 && status != 403 {
             return Ok(false);
         }
-        let challenge = match www_authenticate {
-            Some(h) => BearerChallenge::parse(h)?.unwrap_or_default(),
-            None => BearerChallenge::default(),
+        let challenge = match www_authenticate.map(|h| (h, BearerChallenge::parse(h))) {
+            Some((_, Ok(Some(c)))) => c,
+            // Challenges, but none for OAuth (only `Basic`, say): nothing to do here.
+            Some((h, Ok(None))) if !h.trim().is_empty() => {
+                tracing::debug!(challenge = h, "no Bearer or DPoP challenge");
+                return Ok(false);
+            }
+            Some((_, Err(e))) => return Err(e),
+            _ => BearerChallenge::default(),
         };
         if status == 403 && challenge.error.as_deref() != Some("insufficient_scope") {
             return Ok(false);
@@ -112,10 +120,13 @@ impl Authorizer {
             // Another challenge authorized while this one waited: retry with its token.
             return Ok(true);
         }
+        let discovery = discover(&self.http, &server, &challenge).await?;
         if status == 401 {
+            if self.refresh_after_401(&mut st, &discovery).await {
+                return Ok(true);
+            }
             st.token = None;
         }
-        let discovery = discover(&self.http, &server, &challenge).await?;
         let scopes = self.select_scopes(&st, status, &challenge, &discovery);
         let key = {
             let mut sorted = scopes.clone();
@@ -159,8 +170,32 @@ impl Authorizer {
         st.token = Some(TokenSet::from_response(response, &scopes, None));
         st.requested = scopes;
         st.session = Some(Session { discovery, creds, method, dpop });
+        st.refreshed_after_401 = false;
         self.generation.fetch_add(1, Ordering::SeqCst);
         Ok(())
+    }
+
+    /// After a 401 on a token that the same authorization server can refresh:
+    /// refresh instead of authorizing anew (no browser for a person), once until a
+    /// request succeeds.
+    async fn refresh_after_401(&self, st: &mut State, d: &Discovery) -> bool {
+        let same_server = st.session.as_ref().is_some_and(|s| s.discovery.issuer == d.issuer);
+        if !same_server || st.refreshed_after_401 {
+            return false;
+        }
+        st.refreshed_after_401 = true;
+        match self.refresh(st).await {
+            Ok(Some(token)) => {
+                st.token = Some(token);
+                self.generation.fetch_add(1, Ordering::SeqCst);
+                true
+            }
+            Ok(None) => false,
+            Err(e) => {
+                tracing::debug!(error = %e, "refresh after a 401 failed; authorizing anew");
+                false
+            }
+        }
     }
 
     /// The DPoP key to bind tokens to, when wanted and the server takes ES256 proofs.
@@ -201,7 +236,9 @@ impl Authorizer {
 
     /// Tells the authorizer a request went through, which resets the retry limit.
     pub async fn record_success(&self) {
-        self.state.lock().await.attempts.clear();
+        let mut st = self.state.lock().await;
+        st.attempts.clear();
+        st.refreshed_after_401 = false;
     }
 
     /// The scopes of the current token (empty without one).

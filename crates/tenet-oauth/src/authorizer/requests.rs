@@ -85,7 +85,7 @@ impl Authorizer {
     }
 
     /// Refreshes the token; `Ok(None)` when there is nothing to refresh with.
-    async fn refresh(&self, st: &State) -> Result<Option<TokenSet>, OAuthError> {
+    pub(super) async fn refresh(&self, st: &State) -> Result<Option<TokenSet>, OAuthError> {
         let (Some(token), Some(session)) = (&st.token, &st.session) else { return Ok(None) };
         let Some(refresh_token) = token.refresh_token.clone() else { return Ok(None) };
         let url = token_endpoint(&session.discovery.metadata)?;

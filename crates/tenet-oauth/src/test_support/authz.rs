@@ -69,6 +69,9 @@ pub struct AsConfig {
     pub pre_registered: Vec<(String, Option<String>)>,
     /// Access token lifetime in seconds.
     pub token_lifetime: u64,
+    /// An `expires_in` to announce instead of the real lifetime (a client whose
+    /// idea of the expiry is wrong, as with clock skew).
+    pub expires_in_override: Option<u64>,
     /// Publish this token endpoint instead of the real one.
     pub token_endpoint_override: Option<String>,
     /// Grant only these scopes (of those requested); `None` grants all requested.
@@ -99,6 +102,7 @@ impl Default for AsConfig {
             pkce_methods: Some(vec!["S256".into()]),
             pre_registered: Vec::new(),
             token_lifetime: 3600,
+            expires_in_override: None,
             token_endpoint_override: None,
             grantable_scopes: None,
             assertion_keys: Vec::new(),

@@ -188,7 +188,7 @@ pub(super) fn issue(s: &Shared, mut grant: Grant, jkt: Option<&str>) -> Response
     let mut body = json!({
         "access_token": access_token,
         "token_type": if jkt.is_some() { "DPoP" } else { "Bearer" },
-        "expires_in": lifetime,
+        "expires_in": s.config.expires_in_override.unwrap_or(lifetime),
         "refresh_token": refresh_token,
     });
     if let Some(scope) = scope {
