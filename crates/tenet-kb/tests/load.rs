@@ -2,22 +2,12 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::fs;
-use std::path::Path;
 
+use common::{doc, write};
 use tenet_kb::{KnowledgeBase, Query, Root};
-
-fn write(dir: &Path, path: &str, text: &str) {
-    let file = dir.join(path);
-    fs::create_dir_all(file.parent().unwrap()).unwrap();
-    fs::write(file, text).unwrap();
-}
-
-fn doc(title: &str, language: &str, domain: &str, updated: &str, body: &str) -> String {
-    format!(
-        "---\ntitle: {title}\ndescription: d\nlanguage: {language}\ndomain: {domain}\ntags: [x]\ncreatedAt: '{updated}'\nupdatedAt: '{updated}'\n---\n# {title}\n\n{body}\n"
-    )
-}
 
 #[test]
 fn the_builtin_corpus_is_complete_and_clean() {

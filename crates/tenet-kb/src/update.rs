@@ -1,0 +1,140 @@
+//! Incremental updates: after a watcher reports changed paths, re-read only those
+//! files, share every other document with the previous base, and update the search
+//! index in place instead of rebuilding it.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::base::{Files, KnowledgeBase, LoadError, read_entry, root_error};
+use crate::document::{Document, Warning};
+use crate::root::{Root, markdown_files, read_text, relative};
+
+impl KnowledgeBase {
+    /// The base after the files or folders at `changed` changed (created, edited,
+    /// deleted or renamed; paths as a watcher reports them). Only those files are read
+    /// again; every other document is shared with this base. Each root that holds a
+    /// changed path is listed again (no file read), so files created or deleted under
+    /// a changed folder are found too. A file that is now broken keeps its last good
+    /// version, as with [`KnowledgeBase::reload`]. The search index, when this base has
+    /// one, is updated in place (the changed documents' sections deleted and added,
+    /// one commit) and the new base searches a fresh snapshot of it.
+    ///
+    /// A path under no root makes this a full [`KnowledgeBase::reload`]. Call it on the
+    /// newest base: an older one's index has moved on, so the new base rebuilds it.
+    ///
+    /// # Errors
+    /// A root directory that can no longer be read.
+    pub fn update(&self, changed: &[PathBuf]) -> Result<Self, LoadError> {
+        let mut touched: Vec<Vec<String>> = vec![Vec::new(); self.roots.len()];
+        for path in changed {
+            let mut located = false;
+            for (r, root) in self.roots.iter().enumerate() {
+                if let Some(rel) = root.locate(path) {
+                    touched[r].push(rel);
+                    located = true;
+                }
+            }
+            if !located {
+                tracing::debug!(path = %path.display(), "a change outside every root: reloading all");
+                return self.reload();
+            }
+        }
+        let mut files = self.files.clone();
+        let mut fresh = Vec::new();
+        for ((root, changed), entries) in self.roots.iter().zip(&touched).zip(&mut files) {
+            if !changed.is_empty() {
+                refresh(root, changed, entries, &mut fresh)?;
+            }
+        }
+        let next = Self::assemble(self.roots.clone(), files, fresh);
+        self.carry_index(&next);
+        Ok(next)
+    }
+
+    /// Gives `next` this base's index, updated with what differs between the two.
+    pub(crate) fn carry_index(&self, next: &Self) {
+        // Waits for an index being built in the background rather than building twice.
+        let Ok(index) = self.index() else { return };
+        let same = |base: &Self, id: &str, doc: &Arc<Document>| {
+            base.by_id.get(id).is_some_and(|&i| Arc::ptr_eq(&base.docs[i], doc))
+        };
+        let removed: Vec<&str> = self.served().filter(|(id, doc)| !same(next, id, doc)).map(|(id, _)| id).collect();
+        let added: Vec<(&str, &Arc<Document>)> = next.served().filter(|(id, doc)| !same(self, id, doc)).collect();
+        match index.update(&removed, &added) {
+            Some(Ok(updated)) => {
+                // `next` is new: nobody has built its index yet.
+                let _ = next.index.set(Ok(updated));
+            }
+            Some(Err(e)) => tracing::warn!("cannot update the search index, rebuilding it: {e}"),
+            None => tracing::debug!("the search index moved on since this base: rebuilding it"),
+        }
+    }
+}
+
+/// How the documents served by two bases differ, by resource URI.
+#[derive(Debug, Default)]
+pub struct Diff {
+    /// Documents at URIs the older base did not serve.
+    pub added: Vec<Arc<Document>>,
+    /// Documents whose content changed.
+    pub updated: Vec<Arc<Document>>,
+    /// URIs the newer base no longer serves.
+    pub removed: Vec<String>,
+}
+
+impl KnowledgeBase {
+    /// What changed from `older` to this base. Documents shared between the two are
+    /// skipped without comparing; others are compared by content hash.
+    pub fn diff(&self, older: &KnowledgeBase) -> Diff {
+        let (before, after) = (by_uri(older), by_uri(self));
+        let mut diff = Diff::default();
+        for (uri, doc) in &after {
+            match before.get(uri) {
+                None => diff.added.push(Arc::clone(doc)),
+                Some(old) if !Arc::ptr_eq(old, doc) && old.hash != doc.hash => diff.updated.push(Arc::clone(doc)),
+                Some(_) => {}
+            }
+        }
+        diff.removed = before.into_keys().filter(|uri| !after.contains_key(uri)).collect();
+        diff.removed.sort();
+        diff.added.sort_by_key(|d| d.uri());
+        diff.updated.sort_by_key(|d| d.uri());
+        diff
+    }
+}
+
+/// The documents a base serves by URI (the first at a URI is the one served there).
+fn by_uri(base: &KnowledgeBase) -> HashMap<String, &Arc<Document>> {
+    let mut map = HashMap::with_capacity(base.docs.len());
+    for doc in &base.docs {
+        map.entry(doc.uri()).or_insert(doc);
+    }
+    map
+}
+
+/// Brings one root's files up to date after `changed` paths in it (relative to the
+/// root; empty for the root itself) changed.
+fn refresh(root: &Root, changed: &[String], files: &mut Files, fresh: &mut Vec<Warning>) -> Result<(), LoadError> {
+    let Root::Dir(dir) = root else { return Ok(()) };
+    let listed: HashSet<String> = match markdown_files(dir) {
+        Ok(paths) => paths.iter().map(|p| relative(dir, p)).collect(),
+        Err(source) => return Err(root_error(root, source)),
+    };
+    // Deleted files, and files under deleted or renamed folders.
+    files.retain(|path, _| listed.contains(path));
+    let under = |path: &str| {
+        changed
+            .iter()
+            .any(|c| c.is_empty() || path == c || path.strip_prefix(c.as_str()).is_some_and(|r| r.starts_with('/')))
+    };
+    let label = root.label();
+    let mut stale: Vec<&String> = listed.iter().filter(|p| !files.contains_key(*p) || under(p)).collect();
+    stale.sort();
+    for path in stale {
+        let entry = read_entry(&label, path, read_text(&dir.join(path)), files.get(path));
+        fresh.extend(entry.warnings.iter().cloned());
+        files.insert(path.clone(), entry);
+    }
+    Ok(())
+}
