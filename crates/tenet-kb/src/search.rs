@@ -190,8 +190,13 @@ impl SearchIndex {
         let full = BooleanQuery::new(clauses);
         let searcher = &self.searcher;
         // Fetch extra so ties can be ordered by date before cutting to `limit`.
-        let top =
+        let mut top =
             searcher.search(&full, &TopDocs::with_limit(limit * 3).order_by_score()).map_err(|e| e.to_string())?;
+        // Only the hits that can make the cut are read from the store: the top `limit`
+        // and any tied with the last of them.
+        if let Some(&(last, _)) = top.get(limit - 1) {
+            top.retain(|(score, _)| rank(*score) >= rank(last));
+        }
         let mut snippets = SnippetGenerator::create(searcher, &*parsed, f.body).map_err(|e| e.to_string())?;
         snippets.set_max_num_chars(240);
         let mut hits = Vec::with_capacity(top.len());
@@ -220,9 +225,8 @@ impl SearchIndex {
         }
         // Stable order: score, then newest updatedAt, then URI and position.
         hits.sort_by(|a, b| {
-            let score = |h: &Hit| (f64::from(h.score) * 1e6).round() as i64;
-            score(b)
-                .cmp(&score(a))
+            rank(b.score)
+                .cmp(&rank(a.score))
                 .then_with(|| b.document.updated_at.cmp(&a.document.updated_at))
                 .then_with(|| a.document.uri().cmp(&b.document.uri()))
                 .then_with(|| a.section.cmp(&b.section))
@@ -230,6 +234,11 @@ impl SearchIndex {
         hits.truncate(limit);
         Ok(hits)
     }
+}
+
+/// A score rounded so that scores equal but for float noise tie.
+fn rank(score: f32) -> i64 {
+    (f64::from(score) * 1e6).round() as i64
 }
 
 /// Indexes each section of a document under its file id.
