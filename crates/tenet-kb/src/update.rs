@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::base::{Files, KnowledgeBase, LoadError, read_entry, root_error};
 use crate::document::{Document, Warning};
-use crate::root::{Root, markdown_files, read_text, relative};
+use crate::root::{Root, is_hidden, is_markdown, markdown_files, read_text, relative};
 
 impl KnowledgeBase {
     /// The base after the files or folders at `changed` changed (created, edited,
@@ -114,27 +114,62 @@ fn by_uri(base: &KnowledgeBase) -> HashMap<String, &Arc<Document>> {
 }
 
 /// Brings one root's files up to date after `changed` paths in it (relative to the
-/// root; empty for the root itself) changed.
+/// root; empty for the root itself) changed. An edited or deleted known file is just
+/// re-read or dropped, and a deleted folder's files dropped; only a new file or a
+/// folder (created, or the far side of a rename) has the root listed again (no file
+/// read), so exactly the files a full load would read are read. Paths no load would
+/// read — hidden ones, editors' temporary and backup files — change nothing.
 fn refresh(root: &Root, changed: &[String], files: &mut Files, fresh: &mut Vec<Warning>) -> Result<(), LoadError> {
     let Root::Dir(dir) = root else { return Ok(()) };
+    let label = root.label();
+    let mut done = HashSet::new();
+    let mut reread = |path: &str, files: &mut Files| {
+        if !done.insert(path.to_owned()) {
+            return;
+        }
+        let entry = read_entry(&label, path, read_text(&dir.join(path)), files.get(path));
+        fresh.extend(entry.warnings.iter().cloned());
+        files.insert(path.to_owned(), entry);
+    };
+    let mut list = false;
+    for path in changed {
+        if path.split('/').any(is_hidden) {
+            continue;
+        }
+        let full = dir.join(path);
+        let folder = format!("{path}/");
+        if path.is_empty() || full.is_dir() {
+            list = true;
+        } else if files.contains_key(path.as_str()) {
+            if full.is_file() {
+                reread(path, files);
+            } else {
+                files.remove(path.as_str());
+            }
+        } else if files.keys().any(|known| known.starts_with(&folder)) {
+            files.retain(|known, _| !known.starts_with(&folder));
+        } else if is_markdown(&full) && full.is_file() {
+            list = true;
+        }
+    }
+    if !list {
+        return Ok(());
+    }
     let listed: HashSet<String> = match markdown_files(dir) {
         Ok(paths) => paths.iter().map(|p| relative(dir, p)).collect(),
         Err(source) => return Err(root_error(root, source)),
     };
-    // Deleted files, and files under deleted or renamed folders.
+    // Files under deleted or renamed folders.
     files.retain(|path, _| listed.contains(path));
     let under = |path: &str| {
         changed
             .iter()
             .any(|c| c.is_empty() || path == c || path.strip_prefix(c.as_str()).is_some_and(|r| r.starts_with('/')))
     };
-    let label = root.label();
     let mut stale: Vec<&String> = listed.iter().filter(|p| !files.contains_key(*p) || under(p)).collect();
     stale.sort();
     for path in stale {
-        let entry = read_entry(&label, path, read_text(&dir.join(path)), files.get(path));
-        fresh.extend(entry.warnings.iter().cloned());
-        files.insert(path.clone(), entry);
+        reread(path, files);
     }
     Ok(())
 }
