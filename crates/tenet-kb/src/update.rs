@@ -2,7 +2,7 @@
 //! files, share every other document with the previous base, and update the search
 //! index in place instead of rebuilding it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -56,11 +56,8 @@ impl KnowledgeBase {
     pub(crate) fn carry_index(&self, next: &Self) {
         // Waits for an index being built in the background rather than building twice.
         let Ok(index) = self.index() else { return };
-        let same = |base: &Self, id: &str, doc: &Arc<Document>| {
-            base.by_id.get(id).is_some_and(|&i| Arc::ptr_eq(&base.docs[i], doc))
-        };
-        let removed: Vec<&str> = self.served().filter(|(id, doc)| !same(next, id, doc)).map(|(id, _)| id).collect();
-        let added: Vec<(&str, &Arc<Document>)> = next.served().filter(|(id, doc)| !same(self, id, doc)).collect();
+        let removed: Vec<&str> = not_in(self, next).map(|(id, _)| id).collect();
+        let added: Vec<(&str, &Arc<Document>)> = not_in(next, self).collect();
         match index.update(&removed, &added) {
             Some(Ok(updated)) => {
                 // `next` is new: nobody has built its index yet.
@@ -84,33 +81,38 @@ pub struct Diff {
 }
 
 impl KnowledgeBase {
-    /// What changed from `older` to this base. Documents shared between the two are
-    /// skipped without comparing; others are compared by content hash.
+    /// What changed from `older` to this base. Only the documents the two do not share
+    /// are looked at (by their URIs); those are compared by content hash.
     pub fn diff(&self, older: &KnowledgeBase) -> Diff {
-        let (before, after) = (by_uri(older), by_uri(self));
+        let mut uris: Vec<(String, &str, &str)> = not_in(older, self)
+            .chain(not_in(self, older))
+            .map(|(_, d)| (d.uri(), d.language.as_str(), d.domain.as_str()))
+            .collect();
+        uris.sort_unstable();
+        uris.dedup();
         let mut diff = Diff::default();
-        for (uri, doc) in &after {
-            match before.get(uri) {
-                None => diff.added.push(Arc::clone(doc)),
-                Some(old) if !Arc::ptr_eq(old, doc) && old.hash != doc.hash => diff.updated.push(Arc::clone(doc)),
-                Some(_) => {}
+        for (uri, language, domain) in uris {
+            match (older.served_at(&uri, language, domain), self.served_at(&uri, language, domain)) {
+                (None, Some(new)) => diff.added.push(Arc::clone(new)),
+                (Some(_), None) => diff.removed.push(uri),
+                (Some(old), Some(new)) if !Arc::ptr_eq(old, new) && old.hash != new.hash => {
+                    diff.updated.push(Arc::clone(new));
+                }
+                _ => {}
             }
         }
-        diff.removed = before.into_keys().filter(|uri| !after.contains_key(uri)).collect();
-        diff.removed.sort();
-        diff.added.sort_by_key(|d| d.uri());
-        diff.updated.sort_by_key(|d| d.uri());
         diff
+    }
+
+    /// The document served at `uri`, which belongs to the key (`language`, `domain`).
+    fn served_at(&self, uri: &str, language: &str, domain: &str) -> Option<&Arc<Document>> {
+        self.key(language, domain).into_iter().find(|d| d.uri() == uri)
     }
 }
 
-/// The documents a base serves by URI (the first at a URI is the one served there).
-fn by_uri(base: &KnowledgeBase) -> HashMap<String, &Arc<Document>> {
-    let mut map = HashMap::with_capacity(base.docs.len());
-    for doc in &base.docs {
-        map.entry(doc.uri()).or_insert(doc);
-    }
-    map
+/// The documents `base` serves that `other` does not serve from the same file.
+fn not_in<'a>(base: &'a KnowledgeBase, other: &'a KnowledgeBase) -> impl Iterator<Item = (&'a str, &'a Arc<Document>)> {
+    base.served().filter(|(id, doc)| other.by_id.get(*id).is_none_or(|&i| !Arc::ptr_eq(&other.docs[i], doc)))
 }
 
 /// Brings one root's files up to date after `changed` paths in it (relative to the
