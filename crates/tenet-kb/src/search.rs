@@ -5,6 +5,7 @@
 use std::sync::{Arc, Mutex};
 
 use tantivy::collector::TopDocs;
+use tantivy::merge_policy::LogMergePolicy;
 use tantivy::query::{BooleanQuery, Occur, QueryParser, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value as _};
 use tantivy::snippet::SnippetGenerator;
@@ -96,6 +97,11 @@ impl SearchIndex {
         };
         let index = Index::create_in_ram(schema.build());
         let mut writer = index.writer_with_num_threads(1, 15_000_000).map_err(|e| e.to_string())?;
+        // Each edit deletes a document's sections; a segment a fifth deleted is merged
+        // again (in the background), so memory and BM25 statistics do not drift.
+        let mut policy = LogMergePolicy::default();
+        policy.set_del_docs_ratio_before_merge(0.2);
+        writer.set_merge_policy(Box::new(policy));
         for (id, document) in docs {
             add(&writer, &fields, id, document)?;
         }

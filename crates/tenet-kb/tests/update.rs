@@ -283,3 +283,34 @@ fn a_deleted_folder_takes_its_documents_with_it() {
     assert!(!served_from(&updated, "quokka", s.team.path()) && !served_from(&updated, "narwhal", s.team.path()));
     assert_eq!(updated.key("go", "testing")[0].source.root, "builtin");
 }
+
+#[test]
+fn many_edits_in_a_row_stay_equal_to_a_full_reload() {
+    let s = Setup::new();
+    let (mut kb, twin) = s.load();
+    let file = path(s.team.path(), "go/testing.md");
+    for round in 0..30 {
+        let body = if round % 2 == 0 { "pangolin" } else { "capybara" };
+        write(
+            s.team.path(),
+            "go/testing.md",
+            &doc(&format!("Go testing {round}"), "go", "testing", "2026-02-01", body),
+        );
+        kb = kb.update(std::slice::from_ref(&file)).unwrap();
+    }
+    assert_same(&kb, &twin.reload().unwrap());
+    assert_eq!(kb.key("go", "testing")[0].title, "Go testing 29");
+}
+
+#[test]
+fn a_root_that_disappears_is_an_error_and_the_old_base_stays_usable() {
+    let s = Setup::new();
+    let (kb, _) = s.load();
+    let Root::Dir(repo) = &s.roots[2] else { unreachable!("the third root is a folder") };
+    write(s.repo.path(), "python/testing.md", "# Python testing\n\nnew\n");
+    fs::remove_dir_all(repo).unwrap();
+    // A watcher reports the files and the root folder itself.
+    let err = kb.update(&[repo.join("python/testing.md"), repo.clone()]).unwrap_err();
+    assert!(err.to_string().contains(&repo.display().to_string()), "{err}");
+    assert_eq!(uris(&kb, "okapi"), ["stdlib://python/patterns"]);
+}
