@@ -108,12 +108,12 @@ fn watch(ks: &KnowledgeServer, args: &ServeArgs) -> Option<tenet_kb::watch::Watc
         return None;
     }
     let reloader = KnowledgeServer { server: ks.server.clone(), knowledge: ks.knowledge.clone() };
-    let on_change = move || {
-        if let Err(e) = reloader.reload() {
+    let on_change = move |changes: tenet_kb::watch::Changes| {
+        if let Err(e) = reloader.apply(&changes) {
             tracing::error!("reload failed, still serving the previous documents: {e}");
         }
     };
-    match tenet_kb::watch::watch(&args.knowledge.roots, Duration::from_millis(300), on_change) {
+    match tenet_kb::watch::watch(&args.knowledge.roots, tenet_kb::watch::QUIET, on_change) {
         Ok(watcher) => Some(watcher),
         Err(e) => {
             tracing::warn!("not watching the roots for changes: {e}");
