@@ -5,6 +5,8 @@ use std::process::ExitCode;
 use crate::args::{Cli, Command};
 
 mod check;
+mod client;
+mod client_output;
 mod read;
 mod serve;
 
@@ -15,5 +17,11 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Get(args) => read::get(&args),
         Command::Search(args) => read::search(&args),
+        Command::Tools(args) => client::run(client::Action::Tools, &args),
+        Command::Resources(args) => client::run(client::Action::Resources, &args),
+        Command::Prompts(args) => client::run(client::Action::Prompts, &args),
+        Command::Call(args) => client::run(client::Action::Call, &args),
+        Command::Read(args) => client::run(client::Action::Read, &args),
+        Command::Prompt(args) => client::run(client::Action::Prompt, &args),
     }
 }
