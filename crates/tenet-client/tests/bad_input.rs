@@ -212,3 +212,40 @@ async fn an_sse_stream_that_drops_mid_response_fails_clearly() {
     let error = tokio::time::timeout(LIMIT, connecting).await.expect("no hang").expect_err("dropped");
     assert!(matches!(error, ClientError::Closed(_)), "{error}");
 }
+
+/// A shell "server" that writes its pid to `pid_file`, answers `initialize`, then runs
+/// `rest` (which decides how it treats EOF and SIGTERM).
+fn shell_server(pid_file: &std::path::Path, rest: &str) -> Vec<String> {
+    let answer = r#"{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-11-25","capabilities":{},"serverInfo":{"name":"sh","version":"1"}}}"#;
+    let script = format!("echo $$ > '{}'; read line; echo '{answer}'; {rest}", pid_file.display());
+    vec!["-c".to_owned(), script]
+}
+
+fn gone(pid_file: &std::path::Path) -> bool {
+    let pid = std::fs::read_to_string(pid_file).expect("the pid file");
+    !std::path::Path::new(&format!("/proc/{}", pid.trim())).exists()
+}
+
+/// Connects to a [`shell_server`] and returns how long closing took.
+async fn connect_and_close(pid_file: &std::path::Path, rest: &str) -> Duration {
+    let args = shell_server(pid_file, rest);
+    let client = Client::builder().version(VersionPin::Legacy).connect_stdio("sh", &args).await.expect("connects");
+    let started = std::time::Instant::now();
+    tokio::time::timeout(LIMIT, client.close()).await.expect("close returns");
+    started.elapsed()
+}
+
+#[tokio::test]
+async fn close_ends_the_child_process_gently_or_not() {
+    let dir = std::env::temp_dir().join(format!("tenet-client-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+
+    let polite = dir.join("polite.pid");
+    assert!(connect_and_close(&polite, "cat > /dev/null").await < Duration::from_secs(2), "exits on EOF: no signal");
+    assert!(gone(&polite));
+    let stubborn = dir.join("stubborn.pid");
+    let rest = "trap '' TERM; while :; do sleep 1; done";
+    assert!(connect_and_close(&stubborn, rest).await >= Duration::from_secs(4), "EOF and SIGTERM each got their grace");
+    assert!(gone(&stubborn), "SIGKILL ended it");
+    let _ = std::fs::remove_dir_all(&dir);
+}
