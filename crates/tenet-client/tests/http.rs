@@ -64,3 +64,42 @@ async fn the_oldest_servers_are_reached_over_http_and_sse() {
     exercise(&format!("{base}/sse"), VersionPin::Legacy, ProtocolVersion::V2024_11_05).await;
     shutdown.cancel();
 }
+
+/// Records the methods of the notifications it receives.
+#[derive(Clone, Default)]
+struct Notes(Arc<Mutex<Vec<String>>>);
+
+impl tenet_client::ClientHandler for Notes {
+    fn on_notification(&self, notification: tenet_client::ServerNotification) {
+        let name = match notification {
+            tenet_client::ServerNotification::Other { method, .. } => method,
+            other => format!("{other:?}"),
+        };
+        self.0.lock().expect("lock").push(name);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listen_stream_is_acknowledged_and_ends_when_cancelled() {
+    let shutdown = CancellationToken::new();
+    let url = format!("{}/mcp", serve(&shutdown).await);
+    let notes = Notes::default();
+    let client = Client::builder().handler(notes.clone()).connect_http(&url).await.expect("connects");
+    let cancel = tenet_client::CancellationToken::new();
+    let options = RequestOptions::default().with_cancel(cancel.clone());
+    let filter = tenet_client::protocol::SubscriptionFilter { tools_list_changed: Some(true), ..Default::default() };
+    let listening = tokio::spawn({
+        let client = client.clone();
+        async move { client.listen(filter, &options).await }
+    });
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !notes.0.lock().expect("lock").iter().any(|m| m == "notifications/subscriptions/acknowledged") {
+        assert!(tokio::time::Instant::now() < deadline, "no acknowledgement: {:?}", notes.0.lock().expect("lock"));
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    cancel.cancel();
+    let ended = listening.await.expect("the task ends");
+    assert!(matches!(ended, Err(tenet_client::ClientError::Cancelled)), "{ended:?}");
+    client.close().await;
+    shutdown.cancel();
+}
