@@ -121,7 +121,14 @@ impl Client {
             self.inner.inbound.watch_progress(&token, Arc::clone(callback));
             token
         });
-        let result = self.rounds(method, &mut params, progress.as_ref(), options).await;
+        let mut result = self.rounds(method, &mut params, progress.as_ref(), options).await;
+        if matches!(result, Err(ClientError::SessionExpired)) && method != Method::Initialize.name() {
+            tracing::debug!("the session ended; starting a new one");
+            result = match Box::pin(self.initialize(self.version())).await {
+                Ok(()) => self.rounds(method, &mut params, progress.as_ref(), options).await,
+                Err(error) => Err(error),
+            };
+        }
         if let Some(token) = &progress {
             self.inner.inbound.forget_progress(token);
         }

@@ -16,6 +16,10 @@ pub enum ClientError {
     /// The connection ended before the answer came (the server exited or closed the stream).
     #[error("the connection closed: {0}")]
     Closed(String),
+    /// The server ended the legacy HTTP session (404); the client starts a new one and
+    /// retries once before reporting this.
+    #[error("the server ended the session (HTTP 404)")]
+    SessionExpired,
     /// The server answered with a JSON-RPC error.
     #[error("server error {}: {}", .0.code.0, .0.message)]
     Server(ErrorObject),

@@ -125,11 +125,11 @@ async fn a_server_that_exits_at_start_is_a_clear_error() {
     assert!(matches!(missing, ClientError::Connect(_)), "{missing}");
 }
 
-/// A one-shot HTTP server: every request gets `respond(method, body)` as the raw
+/// A one-shot HTTP server: every request gets `respond(method, head, body)` as the raw
 /// response, and the connection closes.
 async fn http_server<F>(respond: F) -> String
 where
-    F: Fn(&str, &str) -> String + Send + Sync + 'static,
+    F: Fn(&str, &str, &str) -> String + Send + Sync + 'static,
 {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}/mcp", listener.local_addr().expect("addr"));
@@ -161,12 +161,20 @@ where
                     }
                 };
                 let method = head.split(' ').next().unwrap_or_default().to_owned();
-                let _ = socket.write_all(respond(&method, &body).as_bytes()).await;
+                let _ = socket.write_all(respond(&method, &head.to_ascii_lowercase(), &body).as_bytes()).await;
                 let _ = socket.shutdown().await;
             });
         }
     });
     url
+}
+
+fn json_reply(body: &str, session: Option<&str>) -> String {
+    let session = session.map(|s| format!("mcp-session-id: {s}\r\n")).unwrap_or_default();
+    let length = body.len();
+    format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n{session}content-length: {length}\r\nconnection: close\r\n\r\n{body}"
+    )
 }
 
 fn status(code: u16, reason: &str) -> String {
@@ -176,7 +184,7 @@ fn status(code: u16, reason: &str) -> String {
 #[tokio::test]
 async fn http_errors_at_each_step_are_reported_with_their_status() {
     for (code, reason) in [(500, "Internal Server Error"), (404, "Not Found"), (405, "Method Not Allowed")] {
-        let url = http_server(move |_, _| status(code, reason)).await;
+        let url = http_server(move |_, _, _| status(code, reason)).await;
         for pin in [VersionPin::Auto, VersionPin::Legacy, VersionPin::Modern] {
             let connecting = Client::builder().version(pin).connect_http(&url);
             let error = tokio::time::timeout(LIMIT, connecting).await.expect("no hang").expect_err("refused");
@@ -187,11 +195,10 @@ async fn http_errors_at_each_step_are_reported_with_their_status() {
 
 #[tokio::test]
 async fn an_error_after_the_handshake_is_reported_too() {
-    let url = http_server(|method, body| {
+    let url = http_server(|method, _, body| {
         if method == "POST" && body.contains("server/discover") {
             let id = serde_json::from_str::<Value>(body).map(|v| v["id"].clone()).unwrap_or_default();
-            let reply = discover_result(&id);
-            format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}", reply.len())
+            json_reply(&discover_result(&id), None)
         } else {
             status(500, "Internal Server Error")
         }
@@ -204,7 +211,7 @@ async fn an_error_after_the_handshake_is_reported_too() {
 
 #[tokio::test]
 async fn an_sse_stream_that_drops_mid_response_fails_clearly() {
-    let url = http_server(|_, _| {
+    let url = http_server(|_, _, _| {
         "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\nevent: message\ndata: {\"jsonrpc\":\"2.0\",".to_owned()
     })
     .await;
@@ -248,4 +255,39 @@ async fn close_ends_the_child_process_gently_or_not() {
     assert!(connect_and_close(&stubborn, rest).await >= Duration::from_secs(4), "EOF and SIGTERM each got their grace");
     assert!(gone(&stubborn), "SIGKILL ended it");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn an_ended_legacy_session_is_started_again_once() {
+    let sessions = Arc::new(std::sync::Mutex::new(0u32));
+    let url = http_server({
+        let sessions = Arc::clone(&sessions);
+        move |method, head, body| {
+            let request: Value = serde_json::from_str(body).unwrap_or_default();
+            let mut count = sessions.lock().expect("lock");
+            match (method, request["method"].as_str()) {
+                ("POST", Some("initialize")) => {
+                    *count += 1;
+                    let result = json!({"jsonrpc": "2.0", "id": request["id"], "result": {
+                        "protocolVersion": "2025-11-25", "capabilities": {"tools": {}}, "serverInfo": {"name": "s", "version": "1"}
+                    }});
+                    json_reply(&result.to_string(), Some(&format!("s{count}")))
+                }
+                ("POST", Some("tools/list")) if !head.contains(&format!("mcp-session-id: s{count}")) || *count < 2 => {
+                    status(404, "Not Found")
+                }
+                ("POST", Some("tools/list")) => {
+                    json_reply(&json!({"jsonrpc": "2.0", "id": request["id"], "result": {"tools": []}}).to_string(), None)
+                }
+                ("POST", _) => "HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_owned(),
+                _ => status(405, "Method Not Allowed"),
+            }
+        }
+    })
+    .await;
+    let client = Client::builder().version(VersionPin::Legacy).connect_http(&url).await.expect("connects");
+    let tools =
+        tokio::time::timeout(LIMIT, client.list_tools(None)).await.expect("no hang").expect("after a new session");
+    assert!(tools.tools.is_empty());
+    assert_eq!(*sessions.lock().expect("lock"), 2, "exactly one new session");
 }

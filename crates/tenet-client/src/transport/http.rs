@@ -189,8 +189,8 @@ impl Shared {
             self.remember_session(&response);
         }
         let status = response.status();
-        if status.as_u16() == 404 && self.session.lock().ok().is_some_and(|s| s.is_some()) {
-            return Err(ClientError::Closed("the server ended the session (HTTP 404)".into()));
+        if status.as_u16() == 404 && self.session.lock().ok().and_then(|mut s| s.take()).is_some() {
+            return Err(ClientError::SessionExpired);
         }
         if !status.is_success() {
             return Err(failure(response).await);
@@ -376,8 +376,11 @@ impl Transport for HttpTransport {
 
     fn session_started(&self) {
         let streamable = self.legacy.try_read().is_ok_and(|l| l.is_none());
-        if streamable && let Ok(mut slot) = self.standalone.lock() {
-            *slot = Some(tokio::spawn(Arc::clone(&self.shared).standalone()));
+        if streamable
+            && let Ok(mut slot) = self.standalone.lock()
+            && let Some(old) = slot.replace(tokio::spawn(Arc::clone(&self.shared).standalone()))
+        {
+            old.abort();
         }
     }
 
