@@ -388,7 +388,7 @@ impl Client {
             supported_versions: Vec::new(),
         });
         self.notify(Method::Initialized.name(), json!({})).await?;
-        self.inner.transport.session_started();
+        self.inner.transport.session_started().await;
         Ok(())
     }
 

@@ -28,6 +28,8 @@ const MAX_RESUMES: u32 = 5;
 const DEFAULT_RETRY: Duration = Duration::from_millis(1000);
 /// How many times one request is retried after authorization challenges.
 const MAX_AUTH_RETRIES: u32 = 3;
+/// How long opening the standalone stream may take.
+const STREAM_OPEN_WAIT: Duration = Duration::from_secs(10);
 /// How much of an error body goes into an error message.
 const BODY_EXCERPT: usize = 300;
 
@@ -304,18 +306,12 @@ impl Shared {
         Ok(response)
     }
 
-    /// Reads the legacy standalone stream: server requests and notifications outside
-    /// any request. Resumes a few times after drops; stops when the server refuses it.
-    async fn standalone(self: Arc<Self>) {
+    /// Reads the legacy standalone stream (already opened as `response`): server
+    /// requests and notifications outside any request. Resumes a few times after
+    /// drops; stops when the server refuses it.
+    async fn standalone(self: Arc<Self>, mut response: Response) {
         let mut parser = Parser::default();
         for _ in 0..=MAX_RESUMES {
-            let response = match self.get_stream(parser.last_id.clone().as_deref()).await {
-                Ok(response) => response,
-                Err(error) => {
-                    tracing::debug!(%error, "no standalone stream");
-                    return;
-                }
-            };
             let mut body = response.bytes_stream();
             while let Some(Ok(chunk)) = body.next().await {
                 for event in parser.push(&chunk) {
@@ -325,6 +321,13 @@ impl Shared {
                 }
             }
             tokio::time::sleep(parser.retry_ms.map_or(DEFAULT_RETRY, Duration::from_millis)).await;
+            response = match self.get_stream(parser.last_id.clone().as_deref()).await {
+                Ok(response) => response,
+                Err(error) => {
+                    tracing::debug!(%error, "the standalone stream ended");
+                    return;
+                }
+            };
         }
     }
 
@@ -374,14 +377,25 @@ impl Transport for HttpTransport {
         })
     }
 
-    fn session_started(&self) {
-        let streamable = self.legacy.try_read().is_ok_and(|l| l.is_none());
-        if streamable
-            && let Ok(mut slot) = self.standalone.lock()
-            && let Some(old) = slot.replace(tokio::spawn(Arc::clone(&self.shared).standalone()))
-        {
-            old.abort();
-        }
+    fn session_started(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            if self.legacy.read().await.is_some() {
+                return;
+            }
+            // Open the stream before the first request, so nothing the server sends
+            // on it in answer to that request is lost.
+            let response = match tokio::time::timeout(STREAM_OPEN_WAIT, self.shared.get_stream(None)).await {
+                Ok(Ok(response)) => response,
+                Ok(Err(error)) => return tracing::debug!(%error, "no standalone stream"),
+                Err(_) => return tracing::debug!("the standalone stream did not open in time"),
+            };
+            let task = tokio::spawn(Arc::clone(&self.shared).standalone(response));
+            if let Ok(mut slot) = self.standalone.lock()
+                && let Some(old) = slot.replace(task)
+            {
+                old.abort();
+            }
+        })
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {

@@ -51,7 +51,9 @@ pub(crate) trait Transport: Send + Sync {
     }
 
     /// A legacy session began (HTTP opens its standalone stream).
-    fn session_started(&self) {}
+    fn session_started(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
 
     /// Ends the connection: ends the HTTP session, or shuts the child process down.
     fn close(&self) -> BoxFuture<'_, ()>;
