@@ -172,3 +172,21 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn made_up_arguments_follow_the_schema() {
+        let schema = json!({"type": "object", "properties": {
+            "a": {"type": "number"},
+            "n": {"type": "integer", "default": 7},
+            "mode": {"type": "string", "enum": ["fast", "slow"]},
+            "flag": {"type": "boolean"},
+            "inner": {"type": "object", "properties": {"s": {"type": "string"}}}
+        }});
+        assert_eq!(arguments(&schema), json!({"a": 3, "n": 7, "mode": "fast", "flag": true, "inner": {"s": "test"}}));
+        assert_eq!(arguments(&json!({"type": "object"})), json!({}));
+    }
+}
