@@ -291,3 +291,40 @@ async fn an_ended_legacy_session_is_started_again_once() {
     assert!(tools.tools.is_empty());
     assert_eq!(*sessions.lock().expect("lock"), 2, "exactly one new session");
 }
+
+#[tokio::test]
+async fn a_legacy_stream_that_drops_is_resumed_after_retry_with_last_event_id() {
+    let pending = Arc::new(std::sync::Mutex::new(None::<Value>));
+    let url = http_server({
+        let pending = Arc::clone(&pending);
+        move |method, head, body| {
+            let request: Value = serde_json::from_str(body).unwrap_or_default();
+            match (method, request["method"].as_str()) {
+                ("POST", Some("initialize")) => {
+                    let result = json!({"jsonrpc": "2.0", "id": request["id"], "result": {
+                        "protocolVersion": "2025-11-25", "capabilities": {"tools": {}}, "serverInfo": {"name": "s", "version": "1"}
+                    }});
+                    json_reply(&result.to_string(), Some("s1"))
+                }
+                ("POST", Some("tools/list")) => {
+                    *pending.lock().expect("lock") = Some(request["id"].clone());
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\nid: e1\nretry: 150\ndata: \n\n"
+                        .to_owned()
+                }
+                ("POST", _) => "HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_owned(),
+                ("GET", _) if head.contains("last-event-id: e1") => {
+                    let id = pending.lock().expect("lock").clone().unwrap_or_default();
+                    let answer = json!({"jsonrpc": "2.0", "id": id, "result": {"tools": [{"name": "resumed", "inputSchema": {"type": "object"}}]}});
+                    format!("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\nid: e2\ndata: {answer}\n\n")
+                }
+                _ => status(405, "Method Not Allowed"),
+            }
+        }
+    })
+    .await;
+    let client = Client::builder().version(VersionPin::Legacy).connect_http(&url).await.expect("connects");
+    let started = std::time::Instant::now();
+    let tools = tokio::time::timeout(LIMIT, client.list_tools(None)).await.expect("no hang").expect("resumed");
+    assert_eq!(tools.tools[0].name, "resumed");
+    assert!(started.elapsed() >= Duration::from_millis(150), "waited for the server's retry");
+}
