@@ -33,6 +33,18 @@ pub enum Command {
         #[arg(default_value = "http://127.0.0.1:3020/health")]
         url: String,
     },
+    /// List a server's tools: `tenet tools URL` or `tenet tools -- COMMAND ARGS…`.
+    Tools(ClientArgs),
+    /// List a server's resources and resource templates.
+    Resources(ClientArgs),
+    /// List a server's prompts.
+    Prompts(ClientArgs),
+    /// Call a tool: `tenet call [URL] TOOL key=value… [-- COMMAND ARGS…]`.
+    Call(ClientArgs),
+    /// Read a resource: `tenet read [URL] URI [-- COMMAND ARGS…]`.
+    Read(ClientArgs),
+    /// Get a prompt: `tenet prompt [URL] NAME key=value… [-- COMMAND ARGS…]`.
+    Prompt(ClientArgs),
 }
 
 /// `tenet config` subcommands.
@@ -48,6 +60,36 @@ pub enum ConfigCommand {
         #[arg(last = true, value_name = "SERVE_FLAGS")]
         serve_flags: Vec<std::ffi::OsString>,
     },
+}
+
+/// What the client commands share. The server is an `http(s)://` URL (the first
+/// operand) or a command after `--`, run over stdio.
+///
+/// Exit codes: 0 success; 1 the tool returned an error result (`isError`); 2 usage
+/// error; 3 connection failure (unreachable, refused, the process exited); 4 protocol
+/// error (the server answered with a JSON-RPC error, timed out, or broke the protocol).
+#[derive(Debug, clap::Args)]
+pub struct ClientArgs {
+    /// The URL (if any), then what the command needs: TOOL key=value…, URI, or NAME key=value….
+    pub operands: Vec<String>,
+    /// The server to run over stdio: everything after `--`.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+    /// Print JSON (the raw result) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Tool arguments as one JSON object (instead of key=value pairs).
+    #[arg(long, value_name = "JSON")]
+    pub args: Option<String>,
+    /// An HTTP header to send, `Name: value`; repeatable.
+    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// Seconds to wait for each answer.
+    #[arg(long, default_value_t = 30.0, value_parser = positive_seconds)]
+    pub timeout: f64,
+    /// Protocol: auto, legacy, modern, or a version such as 2025-11-25.
+    #[arg(long, default_value = "auto")]
+    pub era: String,
 }
 
 /// Which standards to load, and the token budgets of answers.

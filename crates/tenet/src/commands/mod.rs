@@ -5,6 +5,8 @@ use std::process::ExitCode;
 use crate::args::{Cli, Command, ConfigCommand};
 
 mod check;
+mod client;
+mod client_output;
 mod config;
 mod health;
 mod read;
@@ -19,5 +21,11 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Search(args) => read::search(&args),
         Command::Health { url } => health::run(&url),
         Command::Config(ConfigCommand::Check { file, serve_flags }) => config::check(file, &serve_flags),
+        Command::Tools(args) => client::run(client::Action::Tools, &args),
+        Command::Resources(args) => client::run(client::Action::Resources, &args),
+        Command::Prompts(args) => client::run(client::Action::Prompts, &args),
+        Command::Call(args) => client::run(client::Action::Call, &args),
+        Command::Read(args) => client::run(client::Action::Read, &args),
+        Command::Prompt(args) => client::run(client::Action::Prompt, &args),
     }
 }

@@ -1,0 +1,268 @@
+//! Typed calls for every server method, and pagination helpers.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tenet_protocol::{
+    CallToolResult, CompleteArgument, CompleteContext, CompleteResult, Era, GetPromptResult, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, LoggingLevel, Method, Prompt,
+    ReadResourceResult, Reference, Resource, ResourceTemplate, SubscriptionFilter, Tool,
+};
+
+use crate::client::{Client, decode};
+use crate::error::{ClientError, Result};
+use crate::header::header_params;
+use crate::options::RequestOptions;
+
+/// How many pages a `*_all` helper follows before giving up.
+const MAX_PAGES: usize = 1000;
+
+/// One page of a paginated list.
+pub trait Page: DeserializeOwned {
+    /// What the list holds.
+    type Item;
+    /// The method that lists it.
+    const METHOD: Method;
+    /// The items and the cursor of the next page.
+    fn into_parts(self) -> (Vec<Self::Item>, Option<String>);
+}
+
+macro_rules! page {
+    ($page:ty, $item:ty, $field:ident, $method:ident) => {
+        impl Page for $page {
+            type Item = $item;
+            const METHOD: Method = Method::$method;
+            fn into_parts(self) -> (Vec<$item>, Option<String>) {
+                (self.$field, self.next_cursor)
+            }
+        }
+    };
+}
+
+page!(ListToolsResult, Tool, tools, ToolsList);
+page!(ListResourcesResult, Resource, resources, ResourcesList);
+page!(ListResourceTemplatesResult, ResourceTemplate, resource_templates, ResourcesTemplatesList);
+page!(ListPromptsResult, Prompt, prompts, PromptsList);
+
+fn cursor_params(cursor: Option<&str>) -> Value {
+    cursor.map_or_else(|| json!({}), |c| json!({ "cursor": c }))
+}
+
+impl Client {
+    async fn call<T: DeserializeOwned>(&self, method: Method, params: Value, options: &RequestOptions) -> Result<T> {
+        let value = self.request(method.name(), params, options).await?;
+        decode(value, method.name())
+    }
+
+    fn legacy_only(&self, method: Method) -> Result<()> {
+        if self.version().era() == Era::Stateless {
+            return Err(ClientError::Unsupported(format!("{} does not exist in {}", method.name(), self.version())));
+        }
+        Ok(())
+    }
+
+    /// One page of a list.
+    ///
+    /// # Errors
+    /// As [`Client::request`].
+    pub async fn list_page<P: Page>(&self, cursor: Option<&str>) -> Result<P> {
+        self.call(P::METHOD, cursor_params(cursor), &RequestOptions::default()).await
+    }
+
+    /// Every item of a list, following `nextCursor` (stopping if a cursor repeats).
+    ///
+    /// # Errors
+    /// As [`Client::request`], or a protocol error if the pages never end.
+    pub async fn list_all<P: Page>(&self) -> Result<Vec<P::Item>> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        let mut seen = HashSet::new();
+        for _ in 0..MAX_PAGES {
+            let (page, next) = self.list_page::<P>(cursor.as_deref()).await?.into_parts();
+            items.extend(page);
+            match next {
+                Some(next) if seen.insert(next.clone()) => cursor = Some(next),
+                Some(_) => return Err(ClientError::Protocol(format!("{} repeated a cursor", P::METHOD.name()))),
+                None => return Ok(items),
+            }
+        }
+        Err(ClientError::Protocol(format!("{} has more than {MAX_PAGES} pages", P::METHOD.name())))
+    }
+
+    /// `ping` (legacy only).
+    ///
+    /// # Errors
+    /// [`ClientError::Unsupported`] on 2026-07-28; otherwise as [`Client::request`].
+    pub async fn ping(&self) -> Result<()> {
+        self.legacy_only(Method::Ping)?;
+        self.request(Method::Ping.name(), json!({}), &RequestOptions::default()).await.map(drop)
+    }
+
+    /// `tools/list`, one page. Tools whose `x-mcp-header` annotations are invalid are
+    /// dropped with a warning.
+    ///
+    /// # Errors
+    /// As [`Client::request`].
+    pub async fn list_tools(&self, cursor: Option<&str>) -> Result<ListToolsResult> {
+        let mut page: ListToolsResult = self.list_page(cursor).await?;
+        page.tools = self.keep_valid_tools(page.tools);
+        Ok(page)
+    }
+
+    /// Every tool, across pages (invalid ones dropped, as [`Client::list_tools`]).
+    ///
+    /// # Errors
+    /// As [`Client::list_all`].
+    pub async fn list_all_tools(&self) -> Result<Vec<Tool>> {
+        let tools = self.list_all::<ListToolsResult>().await?;
+        Ok(self.keep_valid_tools(tools))
+    }
+
+    fn keep_valid_tools(&self, tools: Vec<Tool>) -> Vec<Tool> {
+        let Ok(mut known) = self.inner.header_params.lock() else { return tools };
+        tools
+            .into_iter()
+            .filter(|tool| match header_params(&tool.input_schema) {
+                Ok(params) => {
+                    known.insert(tool.name.clone(), params);
+                    true
+                }
+                Err(error) => {
+                    tracing::warn!(tool = %tool.name, %error, "dropped a tool with an invalid x-mcp-header annotation");
+                    known.remove(&tool.name);
+                    false
+                }
+            })
+            .collect()
+    }
+
+    /// `tools/call`. A tool's own failure is a result with `is_error`, not an `Err`.
+    ///
+    /// # Errors
+    /// As [`Client::request`].
+    pub async fn call_tool(&self, name: &str, arguments: Value) -> Result<CallToolResult> {
+        self.call_tool_with(name, arguments, &RequestOptions::default()).await
+    }
+
+    /// `tools/call` with per-request options (timeout, progress, cancellation).
+    ///
+    /// # Errors
+    /// As [`Client::request`].
+    pub async fn call_tool_with(
+        &self,
+        name: &str,
+        arguments: Value,
+        options: &RequestOptions,
+    ) -> Result<CallToolResult> {
+        let params =
+            if arguments.is_null() { json!({ "name": name }) } else { json!({ "name": name, "arguments": arguments }) };
+        self.call(Method::ToolsCall, params, options).await
+    }
+
+    /// `resources/list`, one page.
+    ///
+    /// # Errors
+    /// As [`Client::request`].
+    pub async fn list_resources(&self, cursor: Option<&str>) -> Result<ListResourcesResult> {
+        self.list_page(cursor).await
+    }
+
+    /// `resources/templates/list`, one page.
+    ///
+    /// # Errors
+    /// As [`Client::request`].
+    pub async fn list_resource_templates(&self, cursor: Option<&str>) -> Result<ListResourceTemplatesResult> {
+        self.list_page(cursor).await
+    }
+
+    /// `resources/read`.
+    ///
+    /// # Errors
+    /// As [`Client::request`].
+    pub async fn read_resource(&self, uri: &str) -> Result<ReadResourceResult> {
+        self.call(Method::ResourcesRead, json!({ "uri": uri }), &RequestOptions::default()).await
+    }
+
+    /// `resources/subscribe` (legacy; on 2026-07-28 use [`Client::listen`]).
+    ///
+    /// # Errors
+    /// [`ClientError::Unsupported`] on 2026-07-28; otherwise as [`Client::request`].
+    pub async fn subscribe(&self, uri: &str) -> Result<()> {
+        self.legacy_only(Method::ResourcesSubscribe)?;
+        self.request(Method::ResourcesSubscribe.name(), json!({ "uri": uri }), &RequestOptions::default())
+            .await
+            .map(drop)
+    }
+
+    /// `resources/unsubscribe` (legacy).
+    ///
+    /// # Errors
+    /// [`ClientError::Unsupported`] on 2026-07-28; otherwise as [`Client::request`].
+    pub async fn unsubscribe(&self, uri: &str) -> Result<()> {
+        self.legacy_only(Method::ResourcesUnsubscribe)?;
+        self.request(Method::ResourcesUnsubscribe.name(), json!({ "uri": uri }), &RequestOptions::default())
+            .await
+            .map(drop)
+    }
+
+    /// `prompts/list`, one page.
+    ///
+    /// # Errors
+    /// As [`Client::request`].
+    pub async fn list_prompts(&self, cursor: Option<&str>) -> Result<ListPromptsResult> {
+        self.list_page(cursor).await
+    }
+
+    /// `prompts/get`.
+    ///
+    /// # Errors
+    /// As [`Client::request`].
+    pub async fn get_prompt(&self, name: &str, arguments: BTreeMap<String, String>) -> Result<GetPromptResult> {
+        self.call(Method::PromptsGet, json!({ "name": name, "arguments": arguments }), &RequestOptions::default()).await
+    }
+
+    /// `completion/complete`.
+    ///
+    /// # Errors
+    /// As [`Client::request`].
+    pub async fn complete(
+        &self,
+        reference: Reference,
+        argument: CompleteArgument,
+        context: Option<CompleteContext>,
+    ) -> Result<CompleteResult> {
+        let mut params = json!({ "ref": reference, "argument": argument });
+        if let Some(context) = context {
+            params["context"] = json!(context);
+        }
+        self.call(Method::CompletionComplete, params, &RequestOptions::default()).await
+    }
+
+    /// `logging/setLevel` (legacy; on 2026-07-28 set a log level per request instead).
+    ///
+    /// # Errors
+    /// [`ClientError::Unsupported`] on 2026-07-28; otherwise as [`Client::request`].
+    pub async fn set_log_level(&self, level: LoggingLevel) -> Result<()> {
+        self.legacy_only(Method::LoggingSetLevel)?;
+        self.request(Method::LoggingSetLevel.name(), json!({ "level": level }), &RequestOptions::default())
+            .await
+            .map(drop)
+    }
+
+    /// `subscriptions/listen` (2026-07-28): opens a notification stream for `filter`;
+    /// notifications go to the handler's `on_notification` until the server ends the
+    /// stream or `options.cancel` fires. Returns the final result.
+    ///
+    /// # Errors
+    /// [`ClientError::Unsupported`] before 2026-07-28; otherwise as [`Client::request`].
+    pub async fn listen(&self, filter: SubscriptionFilter, options: &RequestOptions) -> Result<Value> {
+        if self.version().era() != Era::Stateless {
+            return Err(ClientError::Unsupported("subscriptions/listen needs 2026-07-28".into()));
+        }
+        let mut options = options.clone();
+        options.timeout = options.timeout.or(Some(Duration::from_secs(365 * 24 * 3600)));
+        self.request(Method::SubscriptionsListen.name(), json!({ "notifications": filter }), &options).await
+    }
+}

@@ -1,0 +1,180 @@
+//! Setting a client up and connecting it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use tenet_protocol::{Implementation, LoggingLevel, ProtocolVersion};
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::client::{Client, Inner};
+use crate::error::{ClientError, Result};
+use crate::handler::{ClientHandler, NoHandler};
+use crate::inbound::Inbound;
+use crate::options::VersionPin;
+use crate::transport::auth::AuthHook;
+use crate::transport::http::{HttpClient, HttpTransport};
+use crate::transport::pipe::PipeTransport;
+use crate::transport::{Transport, child};
+
+/// Configures a [`Client`], then connects it.
+pub struct ClientBuilder {
+    handler: Arc<dyn ClientHandler>,
+    info: Implementation,
+    pin: VersionPin,
+    timeout: Duration,
+    probe: Duration,
+    headers: Vec<(String, String)>,
+    auth: Option<Arc<dyn AuthHook>>,
+    log_level: Option<LoggingLevel>,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            handler: Arc::new(NoHandler),
+            info: Implementation::new("tenet-client", env!("CARGO_PKG_VERSION")),
+            pin: VersionPin::Auto,
+            timeout: Duration::from_secs(60),
+            probe: Duration::from_secs(5),
+            headers: Vec::new(),
+            auth: None,
+            log_level: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder").field("info", &self.info).field("pin", &self.pin).finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A builder with the defaults: no handler, automatic version, 60 s timeout.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+}
+
+impl ClientBuilder {
+    /// Answers the server's questions and receives its notifications.
+    pub fn handler(mut self, handler: impl ClientHandler) -> Self {
+        self.handler = Arc::new(handler);
+        self
+    }
+
+    /// The name and version this client reports.
+    pub fn client_info(mut self, info: Implementation) -> Self {
+        self.info = info;
+        self
+    }
+
+    /// Which protocol version or era to speak.
+    pub fn version(mut self, pin: VersionPin) -> Self {
+        self.pin = pin;
+        self
+    }
+
+    /// The default timeout of every request.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// How long a stdio server may take to answer the `server/discover` probe before
+    /// it is taken for a legacy server.
+    pub fn probe_timeout(mut self, probe: Duration) -> Self {
+        self.probe = probe;
+        self
+    }
+
+    /// An HTTP header sent with every request (ignored on stdio).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Supplies `Authorization` and handles 401/403 on HTTP.
+    pub fn auth(mut self, hook: impl AuthHook) -> Self {
+        self.auth = Some(Arc::new(hook));
+        self
+    }
+
+    /// 2026-07-28: ask for log messages at this level with every request.
+    pub fn log_level(mut self, level: LoggingLevel) -> Self {
+        self.log_level = Some(level);
+        self
+    }
+
+    /// Starts `program` with `args` and talks to it over its stdin and stdout.
+    ///
+    /// # Errors
+    /// When the program cannot start, or negotiation fails (the process is then shut down).
+    pub async fn connect_stdio(self, program: &str, args: &[String]) -> Result<Client> {
+        let inbound = Arc::new(Inbound::new(Arc::clone(&self.handler)));
+        let (process, stdout, stdin) = child::spawn(program, args)?;
+        let transport = PipeTransport::new(stdout, stdin, Arc::clone(&inbound), Some(process));
+        self.finish(Box::new(transport), inbound).await
+    }
+
+    /// Talks over an already-connected pair of pipes (e.g. `tenet_transport::memory`).
+    ///
+    /// # Errors
+    /// When negotiation fails.
+    pub async fn connect_pipe<R, W>(self, read: R, write: W) -> Result<Client>
+    where
+        R: AsyncRead + Send + Unpin + 'static,
+        W: AsyncWrite + Send + Unpin + 'static,
+    {
+        let inbound = Arc::new(Inbound::new(Arc::clone(&self.handler)));
+        let transport = PipeTransport::new(read, write, Arc::clone(&inbound), None);
+        self.finish(Box::new(transport), inbound).await
+    }
+
+    /// Talks to the MCP endpoint at `url` over Streamable HTTP (or HTTP+SSE).
+    ///
+    /// # Errors
+    /// A bad URL or header, an unreachable server, or failed negotiation.
+    pub async fn connect_http(self, url: &str) -> Result<Client> {
+        let url = reqwest::Url::parse(url).map_err(|e| ClientError::Connect(format!("bad URL {url:?}: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(ClientError::Connect(format!("{url} is not an http(s) URL")));
+        }
+        let mut headers = HeaderMap::new();
+        for (name, value) in &self.headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|e| ClientError::Connect(format!("header {name:?}: {e}")))?;
+            let value =
+                HeaderValue::from_str(value).map_err(|e| ClientError::Connect(format!("header {name}: {e}")))?;
+            headers.append(name, value);
+        }
+        let inbound = Arc::new(Inbound::new(Arc::clone(&self.handler)));
+        let http = HttpClient::new(headers, self.auth.clone())?;
+        let transport = HttpTransport::new(url, http, Arc::clone(&inbound));
+        self.finish(Box::new(transport), inbound).await
+    }
+
+    async fn finish(self, transport: Box<dyn Transport>, inbound: Arc<Inbound>) -> Result<Client> {
+        let capabilities = self.handler.capabilities();
+        let client = Client {
+            inner: Arc::new(Inner {
+                transport,
+                inbound,
+                info: self.info,
+                capabilities,
+                timeout: self.timeout,
+                log_level: self.log_level,
+                version: std::sync::RwLock::new(ProtocolVersion::LATEST),
+                details: std::sync::RwLock::new(None),
+                next_id: std::sync::atomic::AtomicI64::new(1),
+                header_params: std::sync::Mutex::new(Default::default()),
+            }),
+        };
+        if let Err(error) = client.negotiate(self.pin, self.probe).await {
+            client.close().await;
+            return Err(error);
+        }
+        Ok(client)
+    }
+}

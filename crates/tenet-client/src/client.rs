@@ -1,0 +1,400 @@
+//! The client: one request path for both eras (per-request `_meta`, MRTR rounds,
+//! version retry, timeouts and cancellation) and the version negotiation.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+use tenet_jsonrpc::{ErrorCode, Id};
+use tenet_protocol::{
+    CLIENT_CAPABILITIES_KEY, CLIENT_INFO_KEY, ClientCapabilities, DiscoverResult, Era, Implementation,
+    InitializeResult, InputRequest, LOG_LEVEL_KEY, LoggingLevel, Method, PROTOCOL_VERSION_KEY, ProtocolVersion,
+    ServerCapabilities,
+};
+
+use crate::error::{ClientError, Result};
+use crate::header::HeaderParam;
+use crate::inbound::Inbound;
+use crate::options::{RequestOptions, VersionPin};
+use crate::transport::{Outgoing, Transport};
+
+/// How many input-required rounds one request may take.
+const MAX_ROUNDS: usize = 16;
+
+/// What the server told us about itself.
+#[derive(Clone, Debug)]
+pub struct ServerDetails {
+    /// The protocol version in use.
+    pub version: ProtocolVersion,
+    /// The server's capabilities.
+    pub capabilities: ServerCapabilities,
+    /// The server's name and version, if it said.
+    pub server_info: Option<Implementation>,
+    /// Instructions for the model, if any.
+    pub instructions: Option<String>,
+    /// 2026-07-28: every version the server supports.
+    pub supported_versions: Vec<String>,
+}
+
+/// A connection to one MCP server. Cheap to clone; all clones share the connection.
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) transport: Box<dyn Transport>,
+    pub(crate) inbound: Arc<Inbound>,
+    pub(crate) info: Implementation,
+    pub(crate) capabilities: ClientCapabilities,
+    pub(crate) timeout: Duration,
+    pub(crate) log_level: Option<LoggingLevel>,
+    pub(crate) version: RwLock<ProtocolVersion>,
+    pub(crate) details: RwLock<Option<ServerDetails>>,
+    pub(crate) next_id: AtomicI64,
+    pub(crate) header_params: Mutex<HashMap<String, Vec<HeaderParam>>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("version", &self.version()).finish_non_exhaustive()
+    }
+}
+
+/// The `resultType` of a result; absent means complete (pre-2026 servers).
+fn result_type(value: &Value) -> Result<&str> {
+    match value.get("resultType") {
+        None => Ok("complete"),
+        Some(Value::String(kind)) if matches!(kind.as_str(), "complete" | "input_required" | "task") => Ok(kind),
+        Some(other) => Err(ClientError::Protocol(format!("unknown resultType {other}"))),
+    }
+}
+
+/// The newest version in a -32022 error's `data.supported` that we speak.
+fn supported_choice(data: Option<&Value>) -> Option<ProtocolVersion> {
+    data?.get("supported")?.as_array()?.iter().filter_map(|v| v.as_str().and_then(ProtocolVersion::parse)).max()
+}
+
+pub(crate) fn decode<T: DeserializeOwned>(value: Value, what: &str) -> Result<T> {
+    serde_json::from_value(value).map_err(|e| ClientError::Protocol(format!("unreadable {what} result: {e}")))
+}
+
+impl Client {
+    pub(crate) fn next_id(&self) -> i64 {
+        self.inner.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The protocol version in use.
+    pub fn version(&self) -> ProtocolVersion {
+        self.inner.version.read().map_or(ProtocolVersion::LATEST, |v| *v)
+    }
+
+    /// What the server said about itself during negotiation.
+    pub fn server(&self) -> Option<ServerDetails> {
+        self.inner.details.read().ok().and_then(|d| d.clone())
+    }
+
+    fn use_version(&self, version: ProtocolVersion) {
+        if let Ok(mut v) = self.inner.version.write() {
+            *v = version;
+        }
+        self.inner.transport.set_version(Some(version));
+    }
+
+    /// Sends `method` with `params` and returns the complete result's JSON: adds the
+    /// 2026 `_meta`, answers input-required rounds with the handler, retries once with
+    /// a supported version after -32022, and cancels on timeout.
+    ///
+    /// # Errors
+    /// The server's error, a timeout, a transport failure, or a malformed result.
+    pub async fn request(&self, method: &str, params: Value, options: &RequestOptions) -> Result<Value> {
+        let mut params = match params {
+            Value::Object(map) => map,
+            Value::Null => Map::new(),
+            _ => return Err(ClientError::Protocol("params must be an object".into())),
+        };
+        let progress = options.progress.as_ref().map(|callback| {
+            let token = json!(format!("progress-{}", self.next_id()));
+            self.inner.inbound.watch_progress(&token, Arc::clone(callback));
+            token
+        });
+        let mut result = self.rounds(method, &mut params, progress.as_ref(), options).await;
+        if matches!(result, Err(ClientError::SessionExpired)) && method != Method::Initialize.name() {
+            tracing::debug!("the session ended; starting a new one");
+            result = match Box::pin(self.initialize(self.version())).await {
+                Ok(()) => self.rounds(method, &mut params, progress.as_ref(), options).await,
+                Err(error) => Err(error),
+            };
+        }
+        if let Some(token) = &progress {
+            self.inner.inbound.forget_progress(token);
+        }
+        result
+    }
+
+    async fn rounds(
+        &self,
+        method: &str,
+        params: &mut Map<String, Value>,
+        progress: Option<&Value>,
+        options: &RequestOptions,
+    ) -> Result<Value> {
+        let mut version_retried = false;
+        for _ in 0..MAX_ROUNDS {
+            let version = self.version();
+            let modern = version.era() == Era::Stateless;
+            self.stamp_meta(params, modern, version, progress, options);
+            let headers =
+                if modern && self.inner.transport.is_http() { self.headers_for(method, params) } else { Vec::new() };
+            let id = Id::Number(self.next_id());
+            let mut body = Vec::new();
+            tenet_jsonrpc::write_request(&mut body, &id, method, &params);
+            let outgoing = Outgoing { id: id.clone(), method: method.to_owned(), body, headers, modern };
+            match self.send_once(outgoing, modern, options).await {
+                Err(ClientError::Server(error))
+                    if error.code == ErrorCode::UNSUPPORTED_PROTOCOL_VERSION && modern && !version_retried =>
+                {
+                    let chosen = supported_choice(error.data.as_ref()).filter(|v| v.era() == Era::Stateless);
+                    let Some(chosen) = chosen else {
+                        return Err(ClientError::Negotiation(format!(
+                            "the server rejected {version}: {}",
+                            error.message
+                        )));
+                    };
+                    tracing::debug!(%version, %chosen, "retrying with a version the server supports");
+                    self.use_version(chosen);
+                    version_retried = true;
+                }
+                Err(error) => return Err(error),
+                Ok(value) => match result_type(&value)? {
+                    "input_required" => self.answer_inputs(params, value).await?,
+                    _ => return Ok(value),
+                },
+            }
+        }
+        Err(ClientError::Protocol(format!("{method} still needed input after {MAX_ROUNDS} rounds")))
+    }
+
+    fn stamp_meta(
+        &self,
+        params: &mut Map<String, Value>,
+        modern: bool,
+        version: ProtocolVersion,
+        progress: Option<&Value>,
+        options: &RequestOptions,
+    ) {
+        let meta = params.entry("_meta").or_insert_with(|| json!({}));
+        let Some(meta) = meta.as_object_mut() else { return };
+        if modern {
+            meta.insert(PROTOCOL_VERSION_KEY.into(), json!(version.as_str()));
+            meta.insert(CLIENT_CAPABILITIES_KEY.into(), json!(self.inner.capabilities));
+            meta.insert(CLIENT_INFO_KEY.into(), json!(self.inner.info));
+            if let Some(level) = options.log_level.or(self.inner.log_level) {
+                meta.insert(LOG_LEVEL_KEY.into(), json!(level));
+            }
+        }
+        if let Some(token) = progress {
+            meta.insert("progressToken".into(), token.clone());
+        }
+        if meta.is_empty() {
+            params.remove("_meta");
+        }
+    }
+
+    /// `Mcp-Name` and `Mcp-Param-*` for a 2026 HTTP request.
+    fn headers_for(&self, method: &str, params: &Map<String, Value>) -> Vec<(String, String)> {
+        let mut headers = Vec::new();
+        let name = match Method::from_name(method) {
+            Some(Method::ToolsCall | Method::PromptsGet) => params.get("name"),
+            Some(Method::ResourcesRead) => params.get("uri"),
+            _ => None,
+        };
+        if let Some(name) = name.and_then(crate::header::encode_value) {
+            headers.push(("mcp-name".to_owned(), name));
+        }
+        if method == Method::ToolsCall.name()
+            && let Some(tool) = params.get("name").and_then(Value::as_str)
+            && let Some(annotated) = self.inner.header_params.lock().ok().and_then(|m| m.get(tool).cloned())
+        {
+            let arguments = params.get("arguments").cloned().unwrap_or(Value::Null);
+            headers.extend(crate::header::param_headers(&annotated, &arguments));
+        }
+        headers
+    }
+
+    /// Answers an input-required result's requests and prepares the retry's params.
+    async fn answer_inputs(&self, params: &mut Map<String, Value>, value: Value) -> Result<()> {
+        let input: tenet_protocol::InputRequiredResult = decode(value, "input-required")?;
+        let mut responses = Map::new();
+        for (key, InputRequest { method, params: request }) in input.input_requests.unwrap_or_default() {
+            let raw = request
+                .map(|p| serde_json::value::to_raw_value(&p))
+                .transpose()
+                .map_err(|e| ClientError::Protocol(e.to_string()))?;
+            let answer = self.inner.inbound.answer(&method, raw.as_deref()).await.map_err(ClientError::Server)?;
+            responses.insert(key, answer);
+        }
+        params.insert("inputResponses".into(), Value::Object(responses));
+        match input.request_state {
+            Some(state) => params.insert("requestState".into(), Value::String(state)),
+            None => params.remove("requestState"),
+        };
+        Ok(())
+    }
+
+    async fn send_once(&self, outgoing: Outgoing, modern: bool, options: &RequestOptions) -> Result<Value> {
+        let id = outgoing.id.clone();
+        // An unanswered discover probe is how a legacy server looks; it gets no
+        // cancellation before its handshake.
+        let probe = outgoing.method == Method::Discover.name();
+        let timeout = options.timeout.unwrap_or(self.inner.timeout);
+        let cancel = options.cancel.clone().unwrap_or_default();
+        let answer = tokio::time::timeout(timeout, self.inner.transport.request(outgoing));
+        tokio::select! {
+            answer = answer => match answer {
+                Ok(answer) => answer,
+                Err(_) => {
+                    if !probe {
+                        self.cancelled(&id, modern, "timed out").await;
+                    }
+                    Err(ClientError::Timeout(timeout))
+                }
+            },
+            () = cancel.cancelled() => {
+                self.cancelled(&id, modern, "cancelled by the caller").await;
+                Err(ClientError::Cancelled)
+            }
+        }
+    }
+
+    /// Tells the server a request was abandoned: `notifications/cancelled`, except on
+    /// 2026 HTTP, where dropping the response stream already said so, and for the
+    /// discover probe.
+    async fn cancelled(&self, id: &Id, modern: bool, reason: &str) {
+        if modern && self.inner.transport.is_http() {
+            return;
+        }
+        let _ = self.notify(Method::Cancelled.name(), json!({"requestId": id, "reason": reason})).await;
+    }
+
+    /// Sends a notification.
+    ///
+    /// # Errors
+    /// When the transport cannot deliver it.
+    pub async fn notify(&self, method: &str, params: Value) -> Result<()> {
+        let mut body = Vec::new();
+        tenet_jsonrpc::write_notification(&mut body, method, &params);
+        let modern = self.version().era() == Era::Stateless;
+        self.inner.transport.notify(method.to_owned(), body, modern).await
+    }
+
+    /// Picks the protocol version with the server.
+    pub(crate) async fn negotiate(&self, pin: VersionPin, probe: Duration) -> Result<()> {
+        match pin {
+            VersionPin::Exact(version) if version.era() == Era::Legacy => self.initialize(version).await,
+            VersionPin::Legacy => self.initialize_or_downgrade().await,
+            VersionPin::Exact(version) => self.discover(version, None).await,
+            VersionPin::Modern => self.discover(ProtocolVersion::LATEST, None).await,
+            VersionPin::Auto => {
+                let probe = (!self.inner.transport.is_http()).then_some(probe);
+                match self.discover(ProtocolVersion::LATEST, probe).await {
+                    Ok(()) => Ok(()),
+                    Err(error) => {
+                        tracing::debug!(%error, "server/discover failed; trying the legacy handshake");
+                        self.initialize_or_downgrade().await
+                    }
+                }
+            }
+        }
+    }
+
+    async fn discover(&self, version: ProtocolVersion, probe: Option<Duration>) -> Result<()> {
+        self.use_version(version);
+        let options = RequestOptions { timeout: probe, ..RequestOptions::default() };
+        let value = self.request(Method::Discover.name(), json!({}), &options).await?;
+        let result: DiscoverResult = decode(value, "server/discover")?;
+        let current = self.version();
+        let chosen = if result.supported_versions.iter().any(|v| v == current.as_str()) {
+            current
+        } else {
+            let offered = result.supported_versions.iter().filter_map(|v| ProtocolVersion::parse(v));
+            offered.filter(|v| v.era() == Era::Stateless).max().ok_or_else(|| {
+                ClientError::Negotiation(format!(
+                    "the server offers no stateless version we speak: {:?}",
+                    result.supported_versions
+                ))
+            })?
+        };
+        self.use_version(chosen);
+        let server_info = result
+            .meta
+            .as_ref()
+            .and_then(|m| m.get(tenet_protocol::SERVER_INFO_KEY))
+            .and_then(|v| serde_json::from_value(v.clone()).ok());
+        self.set_details(ServerDetails {
+            version: chosen,
+            capabilities: result.capabilities,
+            server_info,
+            instructions: result.instructions,
+            supported_versions: result.supported_versions,
+        });
+        Ok(())
+    }
+
+    fn set_details(&self, details: ServerDetails) {
+        if let Ok(mut d) = self.inner.details.write() {
+            *d = Some(details);
+        }
+    }
+
+    async fn initialize_or_downgrade(&self) -> Result<()> {
+        match self.initialize(ProtocolVersion::LATEST_LEGACY).await {
+            Err(ClientError::Http { status: 400 | 404 | 405, .. }) if self.inner.transport.is_http() => {
+                tracing::debug!("Streamable HTTP refused; trying HTTP+SSE (2024-11-05)");
+                self.inner.transport.downgrade().await?;
+                self.initialize(ProtocolVersion::V2024_11_05).await
+            }
+            other => other,
+        }
+    }
+
+    async fn initialize(&self, version: ProtocolVersion) -> Result<()> {
+        if let Ok(mut v) = self.inner.version.write() {
+            *v = version;
+        }
+        self.inner.transport.set_version(None);
+        let params = json!({
+            "protocolVersion": version.as_str(),
+            "capabilities": self.inner.capabilities,
+            "clientInfo": self.inner.info,
+        });
+        let value = self.request(Method::Initialize.name(), params, &RequestOptions::default()).await?;
+        let chosen = value.get("protocolVersion").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let Some(negotiated) = ProtocolVersion::parse(&chosen).filter(|v| v.era() == Era::Legacy) else {
+            return Err(ClientError::Negotiation(format!(
+                "the server chose {chosen:?}, which this client does not speak"
+            )));
+        };
+        let result: InitializeResult = decode(value, "initialize")?;
+        self.use_version(negotiated);
+        self.set_details(ServerDetails {
+            version: negotiated,
+            capabilities: result.capabilities,
+            server_info: Some(result.server_info),
+            instructions: result.instructions,
+            supported_versions: Vec::new(),
+        });
+        self.notify(Method::Initialized.name(), json!({})).await?;
+        self.inner.transport.session_started().await;
+        Ok(())
+    }
+
+    /// Ends the connection: ends the HTTP session, or closes the child's stdin and waits
+    /// for it (SIGTERM, then SIGKILL, if it lingers).
+    pub async fn close(&self) {
+        self.inner.transport.close().await;
+    }
+}

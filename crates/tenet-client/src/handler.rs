@@ -1,0 +1,124 @@
+//! What the application supplies: answers to the server's questions (sampling,
+//! elicitation, roots) and callbacks for its notifications.
+
+use futures_util::future::BoxFuture;
+use serde_json::Value;
+use tenet_jsonrpc::{ErrorCode, ErrorObject};
+use tenet_protocol::{
+    ClientCapabilities, CreateMessageParams, CreateMessageResult, ElicitParams, ElicitResult, ListRootsResult,
+    LoggingMessageParams,
+};
+
+/// A notification from the server, other than progress (which goes to the request's
+/// own progress callback).
+#[derive(Clone, Debug)]
+pub enum ServerNotification {
+    /// `notifications/tools/list_changed`.
+    ToolsListChanged,
+    /// `notifications/prompts/list_changed`.
+    PromptsListChanged,
+    /// `notifications/resources/list_changed`.
+    ResourcesListChanged,
+    /// `notifications/resources/updated`: the resource at this URI changed.
+    ResourceUpdated {
+        /// The resource.
+        uri: String,
+    },
+    /// `notifications/message`: a log message.
+    Log(LoggingMessageParams),
+    /// Any other notification, as received.
+    Other {
+        /// Its method.
+        method: String,
+        /// Its params.
+        params: Option<Value>,
+    },
+}
+
+/// The application's side of the conversation. Every method has a default: the
+/// capability is not declared and the request is refused, the notification ignored.
+///
+/// The same handler answers legacy server → client requests and 2026 input-required
+/// rounds, so an application writes each answer once.
+pub trait ClientHandler: Send + Sync + 'static {
+    /// The capabilities to declare (`sampling`, `elicitation`, `roots`); they must
+    /// match the methods this handler implements.
+    fn capabilities(&self) -> ClientCapabilities {
+        ClientCapabilities::default()
+    }
+
+    /// Answer `sampling/createMessage`.
+    fn create_message(&self, params: CreateMessageParams) -> BoxFuture<'_, Result<CreateMessageResult, ErrorObject>> {
+        let _ = params;
+        Box::pin(async { Err(unsupported("sampling/createMessage")) })
+    }
+
+    /// Answer `elicitation/create` (form or URL mode). Defaults from the form's schema
+    /// are filled in for fields an accepted answer leaves out.
+    fn elicit(&self, params: ElicitParams) -> BoxFuture<'_, Result<ElicitResult, ErrorObject>> {
+        let _ = params;
+        Box::pin(async { Err(unsupported("elicitation/create")) })
+    }
+
+    /// Answer `roots/list`.
+    fn list_roots(&self) -> BoxFuture<'_, Result<ListRootsResult, ErrorObject>> {
+        Box::pin(async { Err(unsupported("roots/list")) })
+    }
+
+    /// A notification arrived (list changes, resource updates, log messages).
+    fn on_notification(&self, notification: ServerNotification) {
+        let _ = notification;
+    }
+}
+
+/// The handler of a client that declares nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoHandler;
+
+impl ClientHandler for NoHandler {}
+
+fn unsupported(method: &str) -> ErrorObject {
+    ErrorObject::new(ErrorCode::METHOD_NOT_FOUND, format!("this client does not support {method}"))
+}
+
+/// Fills the defaults of a form's `requestedSchema` into an accepted answer's content
+/// for every property the answer leaves out (SEP-1034).
+pub fn apply_defaults(result: &mut ElicitResult, schema: Option<&Value>) {
+    if result.action != tenet_protocol::ElicitAction::Accept {
+        return;
+    }
+    let Some(properties) = schema.and_then(|s| s.get("properties")).and_then(Value::as_object) else { return };
+    let content = result.content.get_or_insert_with(Default::default);
+    for (name, property) in properties {
+        if let Some(default) = property.get("default")
+            && !content.contains_key(name)
+        {
+            content.insert(name.clone(), default.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use tenet_protocol::ElicitAction;
+
+    #[test]
+    fn defaults_fill_only_missing_fields_of_accepted_answers() {
+        let schema = json!({"type": "object", "properties": {
+            "name": {"type": "string", "default": "Ada"},
+            "age": {"type": "integer", "default": 36},
+            "note": {"type": "string"}
+        }});
+        let mut content = serde_json::Map::new();
+        content.insert("age".into(), json!(7));
+        let mut accepted = ElicitResult { action: ElicitAction::Accept, content: Some(content) };
+        apply_defaults(&mut accepted, Some(&schema));
+        assert_eq!(Value::Object(accepted.content.unwrap()), json!({"name": "Ada", "age": 7}));
+
+        let mut declined = ElicitResult { action: ElicitAction::Decline, content: None };
+        apply_defaults(&mut declined, Some(&schema));
+        assert!(declined.content.is_none());
+    }
+}

@@ -1,0 +1,68 @@
+//! A dual-era MCP client: typed calls to any MCP server, old or new, over stdio,
+//! Streamable HTTP, HTTP+SSE or an in-memory pipe.
+//!
+//! - **Both eras, automatically.** On stdio the client probes with `server/discover`
+//!   (2026-07-28) and falls back to the `initialize` handshake on any failure; on HTTP
+//!   it falls back from a modern request to an initialize session, and from there to
+//!   HTTP+SSE (2024-11-05). After -32022 it retries with a version the server names.
+//!   [`VersionPin`] pins an era or a version.
+//! - **Every server method**, typed: tools, resources (templates, subscriptions),
+//!   prompts, completion, logging, `subscriptions/listen`, with pagination helpers
+//!   ([`Client::list_all`]), per-request timeouts, progress callbacks and cancellation
+//!   ([`RequestOptions`]).
+//! - **The application's answers** ([`ClientHandler`]: sampling, elicitation, roots)
+//!   serve both legacy server → client requests and 2026 input-required rounds.
+//! - **HTTP details**: sessions, SSE resumption with `Last-Event-ID` and `retry`,
+//!   `Mcp-Method` / `Mcp-Name` / `Mcp-Param-*` headers (tools with invalid
+//!   `x-mcp-header` annotations are dropped), and an [`AuthHook`] for credentials.
+//!
+//! ```
+//! use serde_json::json;
+//! use tenet_client::Client;
+//! use tenet_server::{Server, ToolDef};
+//!
+//! async fn hello() -> String {
+//!     "Hello!".into()
+//! }
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let server = Server::builder("hello", "1.0.0").tool(ToolDef::new("hello", hello)).build().unwrap();
+//! let (client_end, server_end) = tenet_transport::memory::pair();
+//! let (read, write) = tokio::io::split(server_end);
+//! tokio::spawn(async move { server.serve(read, write, Default::default()).await });
+//!
+//! let (read, write) = tokio::io::split(client_end);
+//! let client = Client::builder().connect_pipe(read, write).await.unwrap();
+//! assert_eq!(client.version().as_str(), "2026-07-28");
+//! let tools = client.list_all_tools().await.unwrap();
+//! assert_eq!(tools[0].name, "hello");
+//! let result = client.call_tool("hello", json!({})).await.unwrap();
+//! assert_eq!(serde_json::to_value(&result.content[0]).unwrap()["text"], "Hello!");
+//! client.close().await;
+//! # });
+//! ```
+//!
+//! To talk to a process: `Client::builder().connect_stdio("tenet", &["serve".into()])`;
+//! to a URL: `Client::builder().connect_http("http://127.0.0.1:3000/mcp")`.
+
+mod api;
+mod builder;
+mod client;
+mod error;
+mod handler;
+mod header;
+mod inbound;
+mod options;
+mod transport;
+
+pub use api::Page;
+pub use builder::ClientBuilder;
+pub use client::{Client, ServerDetails};
+pub use error::{ClientError, HookError, Result};
+pub use handler::{ClientHandler, NoHandler, ServerNotification, apply_defaults};
+pub use header::{HeaderParam, InvalidAnnotation, encode_value, header_params, param_headers};
+pub use inbound::ProgressCallback;
+pub use options::{RequestOptions, VersionPin};
+pub use tenet_protocol as protocol;
+pub use tokio_util::sync::CancellationToken;
+pub use transport::auth::{AuthChallenge, AuthHook, StaticAuth};

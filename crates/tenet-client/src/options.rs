@@ -1,0 +1,67 @@
+//! Settings for a connection and for single requests.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tenet_protocol::{LoggingLevel, ProtocolVersion};
+use tokio_util::sync::CancellationToken;
+
+use crate::inbound::ProgressCallback;
+
+/// Which protocol version to speak.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum VersionPin {
+    /// Probe for 2026-07-28 (`server/discover`), fall back to `initialize`, and on
+    /// HTTP further to HTTP+SSE.
+    #[default]
+    Auto,
+    /// Only the legacy handshake (the newest legacy version).
+    Legacy,
+    /// Only the stateless era (the newest stateless version).
+    Modern,
+    /// Exactly this version.
+    Exact(ProtocolVersion),
+}
+
+/// Per-request settings.
+#[derive(Clone, Default)]
+pub struct RequestOptions {
+    /// Overrides the client's default timeout.
+    pub timeout: Option<Duration>,
+    /// Called for each `notifications/progress` about this request.
+    pub progress: Option<ProgressCallback>,
+    /// Cancels the request when cancelled.
+    pub cancel: Option<CancellationToken>,
+    /// 2026-07-28: ask for log messages at this level and above with this request.
+    pub log_level: Option<LoggingLevel>,
+}
+
+impl RequestOptions {
+    /// Options with this timeout.
+    pub fn timeout(timeout: Duration) -> Self {
+        Self { timeout: Some(timeout), ..Self::default() }
+    }
+
+    /// Adds a progress callback.
+    pub fn with_progress(mut self, callback: impl Fn(tenet_protocol::ProgressParams) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(callback));
+        self
+    }
+
+    /// Adds a cancellation token.
+    pub fn with_cancel(mut self, cancel: CancellationToken) -> Self {
+        self.cancel = Some(cancel);
+        self
+    }
+}
+
+impl std::fmt::Debug for RequestOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestOptions")
+            .field("timeout", &self.timeout)
+            .field("progress", &self.progress.is_some())
+            .field("cancel", &self.cancel)
+            .field("log_level", &self.log_level)
+            .finish()
+    }
+}

@@ -1,0 +1,422 @@
+//! Streamable HTTP, both eras: one POST per message, answered with JSON or an SSE
+//! stream; legacy sessions (`Mcp-Session-Id`, DELETE on close), resumption of a
+//! dropped stream with `Last-Event-ID` after the server's `retry`, and a fall back to
+//! HTTP+SSE for 2024-11-05 servers.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Method as HttpMethod, Response, Url};
+use serde_json::Value;
+use tenet_jsonrpc::{Id, Incoming, Message};
+use tenet_protocol::ProtocolVersion;
+
+use super::auth::{AuthChallenge, AuthHook};
+use super::legacy_sse::LegacySse;
+use super::pending::outcome;
+use super::sse::Parser;
+use super::{Outgoing, Transport};
+use crate::error::{ClientError, Result};
+use crate::inbound::Inbound;
+
+/// How many times a dropped stream is resumed before the request fails.
+const MAX_RESUMES: u32 = 5;
+/// The wait before resuming when the server named no `retry`.
+const DEFAULT_RETRY: Duration = Duration::from_millis(1000);
+/// How many times one request is retried after authorization challenges.
+const MAX_AUTH_RETRIES: u32 = 3;
+/// How long opening the standalone stream may take.
+const STREAM_OPEN_WAIT: Duration = Duration::from_secs(10);
+/// How much of an error body goes into an error message.
+const BODY_EXCERPT: usize = 300;
+
+/// The HTTP client with the application's headers and authorization hook.
+pub(crate) struct HttpClient {
+    inner: reqwest::Client,
+    headers: HeaderMap,
+    auth: Option<Arc<dyn AuthHook>>,
+}
+
+impl HttpClient {
+    /// A client sending `headers` on every request, with optional authorization.
+    pub(crate) fn new(headers: HeaderMap, auth: Option<Arc<dyn AuthHook>>) -> Result<Self> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let inner = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| ClientError::Connect(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self { inner, headers, auth })
+    }
+
+    /// Sends a request built by `build`, asking the hook for credentials and retrying
+    /// after a challenge it accepts.
+    pub(crate) async fn send(
+        &self,
+        method: HttpMethod,
+        url: &Url,
+        headers: &HeaderMap,
+        body: Option<&[u8]>,
+    ) -> Result<Response> {
+        let mut attempt = 0;
+        loop {
+            let mut request = self.inner.request(method.clone(), url.clone()).headers(self.headers.clone());
+            request = request.headers(headers.clone());
+            if let Some(auth) = &self.auth
+                && let Some(value) = auth.authorization(url).await.map_err(ClientError::Auth)?
+            {
+                request = request.header(reqwest::header::AUTHORIZATION, value);
+            }
+            if let Some(body) = body {
+                request = request.body(body.to_vec());
+            }
+            let response = request.send().await.map_err(|e| connect_error(url, &e))?;
+            let status = response.status().as_u16();
+            if status != 401 && status != 403 {
+                return Ok(response);
+            }
+            let www_authenticate = response
+                .headers()
+                .get(reqwest::header::WWW_AUTHENTICATE)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+            let challenge = AuthChallenge { status, www_authenticate, url: url.clone(), attempt };
+            let retry = match &self.auth {
+                Some(auth) if attempt < MAX_AUTH_RETRIES => {
+                    auth.challenge(&challenge).await.map_err(ClientError::Auth)?
+                }
+                _ => false,
+            };
+            if !retry {
+                return Err(ClientError::Unauthorized { status, www_authenticate: challenge.www_authenticate });
+            }
+            attempt += 1;
+        }
+    }
+}
+
+fn connect_error(url: &Url, error: &reqwest::Error) -> ClientError {
+    let mut message = format!("{url}: {error}");
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        message.push_str(&format!(": {inner}"));
+        source = inner.source();
+    }
+    ClientError::Connect(message)
+}
+
+/// Turns a non-success response into an error: the JSON-RPC error in its body if it
+/// has one, else the status.
+pub(crate) async fn failure(response: Response) -> ClientError {
+    let status = response.status().as_u16();
+    let body = response.text().await.unwrap_or_default();
+    if let Ok(Incoming::Single(Message::Response(reply))) = tenet_jsonrpc::parse(body.as_bytes())
+        && let Err(error) = outcome(reply.outcome)
+    {
+        return error;
+    }
+    let excerpt: String = body.chars().take(BODY_EXCERPT).collect();
+    ClientError::Http { status, body: excerpt.trim().to_owned() }
+}
+
+fn header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue)> {
+    let name =
+        HeaderName::from_bytes(name.as_bytes()).map_err(|e| ClientError::Protocol(format!("header {name}: {e}")))?;
+    let value = HeaderValue::from_str(value).map_err(|e| ClientError::Protocol(format!("header {name}: {e}")))?;
+    Ok((name, value))
+}
+
+struct Shared {
+    http: Arc<HttpClient>,
+    url: Url,
+    inbound: Arc<Inbound>,
+    session: Mutex<Option<String>>,
+    version: Mutex<Option<ProtocolVersion>>,
+}
+
+/// The Streamable HTTP transport (and, after a downgrade, HTTP+SSE).
+pub(crate) struct HttpTransport {
+    shared: Arc<Shared>,
+    legacy: tokio::sync::RwLock<Option<LegacySse>>,
+    standalone: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl HttpTransport {
+    /// A transport to the MCP endpoint at `url`.
+    pub(crate) fn new(url: Url, http: HttpClient, inbound: Arc<Inbound>) -> Self {
+        let shared =
+            Shared { http: Arc::new(http), url, inbound, session: Mutex::new(None), version: Mutex::new(None) };
+        Self { shared: Arc::new(shared), legacy: tokio::sync::RwLock::new(None), standalone: Mutex::new(None) }
+    }
+}
+
+impl Shared {
+    fn headers(&self, method: &str, modern: bool, extra: &[(String, String)]) -> Result<HeaderMap> {
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json, text/event-stream"));
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let version = self.version.lock().ok().and_then(|v| *v);
+        if let Some(version) = version {
+            headers.insert("mcp-protocol-version", HeaderValue::from_static(version.as_str()));
+        }
+        if let Some(session) = self.session.lock().ok().and_then(|s| s.clone()) {
+            let (name, value) = header("mcp-session-id", &session)?;
+            headers.insert(name, value);
+        }
+        if modern {
+            let (name, value) = header("mcp-method", method)?;
+            headers.insert(name, value);
+        }
+        for (name, value) in extra {
+            let (name, value) = header(name, value)?;
+            headers.insert(name, value);
+        }
+        Ok(headers)
+    }
+
+    fn remember_session(&self, response: &Response) {
+        let Some(id) = response.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()) else { return };
+        if let Ok(mut session) = self.session.lock()
+            && session.is_none()
+        {
+            *session = Some(id.to_owned());
+        }
+    }
+
+    async fn post(self: &Arc<Self>, outgoing: Outgoing) -> Result<Value> {
+        let headers = self.headers(&outgoing.method, outgoing.modern, &outgoing.headers)?;
+        let response = self.http.send(HttpMethod::POST, &self.url, &headers, Some(&outgoing.body)).await?;
+        if !outgoing.modern {
+            self.remember_session(&response);
+        }
+        let status = response.status();
+        if status.as_u16() == 404 && self.session.lock().ok().and_then(|mut s| s.take()).is_some() {
+            return Err(ClientError::SessionExpired);
+        }
+        if !status.is_success() {
+            return Err(failure(response).await);
+        }
+        if status.as_u16() == 202 {
+            return Err(ClientError::Protocol("the server accepted the request (202) but sent no response".into()));
+        }
+        let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        if content_type.starts_with("text/event-stream") {
+            return self.read_stream(response, &outgoing.id, outgoing.modern).await;
+        }
+        let body = response.bytes().await.map_err(|e| ClientError::Closed(format!("reading the response: {e}")))?;
+        match self.handle(&body, Some(&outgoing.id)) {
+            Some(result) => result,
+            None => Err(ClientError::Protocol("the response body is not the answer to the request".into())),
+        }
+    }
+
+    /// Handles one message from a response body or stream; `Some` when it is the
+    /// answer to `id`.
+    fn handle(self: &Arc<Self>, bytes: &[u8], id: Option<&Id>) -> Option<Result<Value>> {
+        let messages = match tenet_jsonrpc::parse(bytes) {
+            Ok(Incoming::Single(message)) => vec![message],
+            Ok(Incoming::Batch(entries)) => entries.into_iter().filter_map(Result::ok).collect(),
+            Err(rejection) => {
+                tracing::warn!(error = %rejection.error.message, "ignored a message that is not JSON-RPC");
+                return None;
+            }
+        };
+        let mut answer = None;
+        for message in messages {
+            match message {
+                Message::Response(response) if id.is_some() && response.id.as_ref() == id => {
+                    answer = Some(outcome(response.outcome));
+                }
+                Message::Response(response) => {
+                    tracing::warn!(id = ?response.id, "ignored a response to another request");
+                }
+                Message::Notification(notification) => self.inbound.notification(&notification),
+                Message::Request(request) => {
+                    let shared = Arc::clone(self);
+                    tokio::spawn(async move {
+                        let reply = shared.inbound.request(&request).await;
+                        if let Err(e) = shared.post_reply(reply).await {
+                            tracing::warn!(error = %e, "could not send the answer to a server request");
+                        }
+                    });
+                }
+            }
+        }
+        answer
+    }
+
+    async fn post_reply(&self, body: Vec<u8>) -> Result<()> {
+        let headers = self.headers("", false, &[])?;
+        let response = self.http.send(HttpMethod::POST, &self.url, &headers, Some(&body)).await?;
+        if response.status().is_success() { Ok(()) } else { Err(failure(response).await) }
+    }
+
+    /// Reads an SSE response until the answer to `id`; a legacy stream that ends
+    /// early is resumed with `Last-Event-ID` after the server's `retry` delay.
+    async fn read_stream(self: &Arc<Self>, response: Response, id: &Id, modern: bool) -> Result<Value> {
+        let mut parser = Parser::default();
+        let mut body = response.bytes_stream();
+        let mut resumes = 0;
+        loop {
+            let mut dropped = None;
+            while let Some(chunk) = body.next().await {
+                let chunk = match chunk {
+                    Ok(chunk) => chunk,
+                    Err(e) => {
+                        dropped = Some(e.to_string());
+                        break;
+                    }
+                };
+                for event in parser.push(&chunk) {
+                    if event.data.trim().is_empty() {
+                        continue;
+                    }
+                    if let Some(result) = self.handle(event.data.as_bytes(), Some(id)) {
+                        return result;
+                    }
+                }
+            }
+            let why = dropped.unwrap_or_else(|| "the server ended the stream".into());
+            let Some(last_id) = parser.last_id.clone().filter(|_| !modern && resumes < MAX_RESUMES) else {
+                return Err(ClientError::Closed(format!("{why} before answering")));
+            };
+            resumes += 1;
+            let wait = parser.retry_ms.map_or(DEFAULT_RETRY, Duration::from_millis);
+            tracing::debug!(?wait, %last_id, "resuming a dropped stream");
+            tokio::time::sleep(wait).await;
+            body = self.get_stream(Some(&last_id)).await?.bytes_stream();
+        }
+    }
+
+    /// Opens a GET event stream (the standalone stream, or a resumption after
+    /// `last_id`).
+    async fn get_stream(&self, last_id: Option<&str>) -> Result<Response> {
+        let mut headers = self.headers("", false, &[])?;
+        headers.remove(CONTENT_TYPE);
+        headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
+        if let Some(last_id) = last_id {
+            let (name, value) = header("last-event-id", last_id)?;
+            headers.insert(name, value);
+        }
+        let response = self.http.send(HttpMethod::GET, &self.url, &headers, None).await?;
+        if !response.status().is_success() {
+            return Err(failure(response).await);
+        }
+        Ok(response)
+    }
+
+    /// Reads the legacy standalone stream (already opened as `response`): server
+    /// requests and notifications outside any request. Resumes a few times after
+    /// drops; stops when the server refuses it.
+    async fn standalone(self: Arc<Self>, mut response: Response) {
+        let mut parser = Parser::default();
+        for _ in 0..=MAX_RESUMES {
+            let mut body = response.bytes_stream();
+            while let Some(Ok(chunk)) = body.next().await {
+                for event in parser.push(&chunk) {
+                    if !event.data.trim().is_empty() {
+                        self.handle(event.data.as_bytes(), None);
+                    }
+                }
+            }
+            tokio::time::sleep(parser.retry_ms.map_or(DEFAULT_RETRY, Duration::from_millis)).await;
+            response = match self.get_stream(parser.last_id.clone().as_deref()).await {
+                Ok(response) => response,
+                Err(error) => {
+                    tracing::debug!(%error, "the standalone stream ended");
+                    return;
+                }
+            };
+        }
+    }
+
+    async fn notify(&self, method: &str, body: Vec<u8>, modern: bool) -> Result<()> {
+        let headers = self.headers(method, modern, &[])?;
+        let response = self.http.send(HttpMethod::POST, &self.url, &headers, Some(&body)).await?;
+        if response.status().is_success() { Ok(()) } else { Err(failure(response).await) }
+    }
+}
+
+impl Transport for HttpTransport {
+    fn request(&self, outgoing: Outgoing) -> BoxFuture<'_, Result<Value>> {
+        Box::pin(async move {
+            if let Some(legacy) = self.legacy.read().await.as_ref() {
+                return legacy.request(outgoing).await;
+            }
+            self.shared.post(outgoing).await
+        })
+    }
+
+    fn notify(&self, method: String, body: Vec<u8>, modern: bool) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            if let Some(legacy) = self.legacy.read().await.as_ref() {
+                return legacy.notify(body).await;
+            }
+            self.shared.notify(&method, body, modern).await
+        })
+    }
+
+    fn set_version(&self, version: Option<ProtocolVersion>) {
+        if let Ok(mut v) = self.shared.version.lock() {
+            *v = version;
+        }
+    }
+
+    fn is_http(&self) -> bool {
+        true
+    }
+
+    fn downgrade(&self) -> BoxFuture<'_, Result<bool>> {
+        Box::pin(async move {
+            let sse =
+                LegacySse::open(Arc::clone(&self.shared.http), &self.shared.url, Arc::clone(&self.shared.inbound))
+                    .await?;
+            *self.legacy.write().await = Some(sse);
+            Ok(true)
+        })
+    }
+
+    fn session_started(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            if self.legacy.read().await.is_some() {
+                return;
+            }
+            // Open the stream before the first request, so nothing the server sends
+            // on it in answer to that request is lost.
+            let response = match tokio::time::timeout(STREAM_OPEN_WAIT, self.shared.get_stream(None)).await {
+                Ok(Ok(response)) => response,
+                Ok(Err(error)) => return tracing::debug!(%error, "no standalone stream"),
+                Err(_) => return tracing::debug!("the standalone stream did not open in time"),
+            };
+            let task = tokio::spawn(Arc::clone(&self.shared).standalone(response));
+            if let Ok(mut slot) = self.standalone.lock()
+                && let Some(old) = slot.replace(task)
+            {
+                old.abort();
+            }
+        })
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            if let Some(task) = self.standalone.lock().ok().and_then(|mut t| t.take()) {
+                task.abort();
+            }
+            if let Some(legacy) = self.legacy.write().await.take() {
+                legacy.close();
+            }
+            let session = self.shared.session.lock().ok().and_then(|mut s| s.take());
+            if let Some(session) = session {
+                let Ok(mut headers) = self.shared.headers("", false, &[]) else { return };
+                if let Ok((name, value)) = header("mcp-session-id", &session) {
+                    headers.insert(name, value);
+                }
+                match self.shared.http.send(HttpMethod::DELETE, &self.shared.url, &headers, None).await {
+                    Ok(response) => tracing::debug!(status = %response.status(), "ended the session"),
+                    Err(e) => tracing::debug!(error = %e, "could not end the session"),
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,60 @@
+//! How messages reach the server: a line pipe (stdio child process or in-memory),
+//! Streamable HTTP, or the 2024-11-05 HTTP+SSE transport.
+
+pub(crate) mod auth;
+pub(crate) mod child;
+pub(crate) mod http;
+pub(crate) mod legacy_sse;
+pub(crate) mod pending;
+pub(crate) mod pipe;
+pub(crate) mod sse;
+
+use futures_util::future::BoxFuture;
+use serde_json::Value;
+use tenet_jsonrpc::Id;
+use tenet_protocol::ProtocolVersion;
+
+use crate::error::Result;
+
+/// One request, encoded, with what HTTP needs to know about it.
+pub(crate) struct Outgoing {
+    /// Its id.
+    pub id: Id,
+    /// Its method.
+    pub method: String,
+    /// The encoded request (one line).
+    pub body: Vec<u8>,
+    /// Extra HTTP headers (`Mcp-Name`, `Mcp-Param-*`); ignored by pipes.
+    pub headers: Vec<(String, String)>,
+    /// Whether it is a 2026 (stateless) request.
+    pub modern: bool,
+}
+
+/// A way to send requests and notifications and get answers.
+pub(crate) trait Transport: Send + Sync {
+    /// Sends a request and waits for its answer (the result, or the server's error).
+    /// Dropping the future abandons the request (on HTTP, closes its stream).
+    fn request(&self, outgoing: Outgoing) -> BoxFuture<'_, Result<Value>>;
+
+    /// Sends a notification.
+    fn notify(&self, method: String, body: Vec<u8>, modern: bool) -> BoxFuture<'_, Result<()>>;
+
+    /// The version the later messages use (HTTP's `MCP-Protocol-Version`).
+    fn set_version(&self, version: Option<ProtocolVersion>);
+
+    /// Whether this is an HTTP transport (negotiation differs).
+    fn is_http(&self) -> bool;
+
+    /// Switches to an older transport (Streamable HTTP → HTTP+SSE); `false` if none.
+    fn downgrade(&self) -> BoxFuture<'_, Result<bool>> {
+        Box::pin(async { Ok(false) })
+    }
+
+    /// A legacy session began (HTTP opens its standalone stream).
+    fn session_started(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+
+    /// Ends the connection: ends the HTTP session, or shuts the child process down.
+    fn close(&self) -> BoxFuture<'_, ()>;
+}

@@ -1,0 +1,136 @@
+//! Newline-delimited JSON-RPC over a pair of pipes: a child process's stdio, or an
+//! in-memory pipe.
+
+use std::sync::{Arc, Mutex};
+
+use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
+use serde_json::Value;
+use tenet_protocol::ProtocolVersion;
+use tenet_transport::{Frame, JsonLinesCodec};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::codec::FramedRead;
+
+use super::child::ChildProcess;
+use super::pending::{Pending, route};
+use super::{Outgoing, Transport};
+use crate::error::{ClientError, Result};
+use crate::inbound::Inbound;
+
+/// How many encoded messages may wait for the writer.
+const QUEUE: usize = 64;
+/// How long closing waits for queued messages to be written.
+const WRITER_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A transport over a reader and a writer of JSON lines.
+pub(crate) struct PipeTransport {
+    sender: Mutex<Option<mpsc::Sender<Vec<u8>>>>,
+    pending: Arc<Pending>,
+    reader: JoinHandle<()>,
+    writer: Mutex<Option<JoinHandle<std::io::Result<()>>>>,
+    child: Option<ChildProcess>,
+}
+
+impl PipeTransport {
+    /// Starts reading `read` and writing `write`; `child` is shut down on close.
+    pub(crate) fn new<R, W>(read: R, write: W, inbound: Arc<Inbound>, child: Option<ChildProcess>) -> Self
+    where
+        R: AsyncRead + Send + Unpin + 'static,
+        W: AsyncWrite + Send + Unpin + 'static,
+    {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let writer = tokio::spawn(tenet_transport::write_lines(rx, write));
+        let pending = Arc::new(Pending::default());
+        let reader = tokio::spawn(read_loop(read, Arc::clone(&pending), inbound, tx.clone()));
+        Self { sender: Mutex::new(Some(tx)), pending, reader, writer: Mutex::new(Some(writer)), child }
+    }
+
+    fn sender(&self) -> Result<mpsc::Sender<Vec<u8>>> {
+        self.sender
+            .lock()
+            .ok()
+            .and_then(|s| s.clone())
+            .ok_or_else(|| ClientError::Closed("the client was closed".into()))
+    }
+
+    async fn send(&self, line: Vec<u8>) -> Result<()> {
+        self.sender()?.send(line).await.map_err(|_| ClientError::Closed("the server's input is closed".into()))
+    }
+}
+
+async fn read_loop<R: AsyncRead + Unpin>(
+    read: R,
+    pending: Arc<Pending>,
+    inbound: Arc<Inbound>,
+    replies: mpsc::Sender<Vec<u8>>,
+) {
+    let mut frames = FramedRead::new(read, JsonLinesCodec::default());
+    let reason = loop {
+        match frames.next().await {
+            Some(Ok(Frame::Message(line))) => route(&line, &pending, &inbound, &replies),
+            Some(Ok(Frame::Oversized { limit })) => tracing::warn!(limit, "skipped an over-long line from the server"),
+            Some(Err(e)) => break format!("reading from the server failed: {e}"),
+            None => break "the server closed its output".to_owned(),
+        }
+    };
+    pending.close(&reason);
+}
+
+struct Forget<'a> {
+    pending: &'a Pending,
+    id: &'a tenet_jsonrpc::Id,
+}
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        self.pending.forget(self.id);
+    }
+}
+
+impl Transport for PipeTransport {
+    fn request(&self, outgoing: Outgoing) -> BoxFuture<'_, Result<Value>> {
+        Box::pin(async move {
+            let waiter = self.pending.register(&outgoing.id)?;
+            let _forget = Forget { pending: &self.pending, id: &outgoing.id };
+            self.send(outgoing.body).await?;
+            waiter.await.map_err(|_| ClientError::Closed("the connection ended".into()))?
+        })
+    }
+
+    fn notify(&self, _method: String, body: Vec<u8>, _modern: bool) -> BoxFuture<'_, Result<()>> {
+        Box::pin(self.send(body))
+    }
+
+    fn set_version(&self, _version: Option<ProtocolVersion>) {}
+
+    fn is_http(&self) -> bool {
+        false
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            // Dropping every sender (ours, and the reader's for replies) ends the writer,
+            // which flushes and closes the server's input.
+            self.sender.lock().ok().and_then(|mut s| s.take());
+            self.reader.abort();
+            let writer = self.writer.lock().ok().and_then(|mut w| w.take());
+            if let Some(writer) = writer
+                && tokio::time::timeout(WRITER_GRACE, writer).await.is_err()
+            {
+                tracing::debug!("the server's input did not close in time");
+            }
+            if let Some(child) = &self.child {
+                child.shutdown().await;
+            }
+            self.pending.close("the client was closed");
+        })
+    }
+}
+
+impl Drop for PipeTransport {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}

@@ -1,0 +1,330 @@
+//! Servers that misbehave: garbage lines, answers to nobody, answers that never come,
+//! processes that exit at once, HTTP errors at each step, SSE streams that drop. Each
+//! must give a clear error quickly, never a hang.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tenet_client::protocol::ProtocolVersion;
+use tenet_client::{Client, ClientError, VersionPin};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+use tokio::sync::Mutex;
+
+/// Every test must end well within this.
+const LIMIT: Duration = Duration::from_secs(20);
+
+fn discover_result(id: &Value) -> String {
+    json!({"jsonrpc": "2.0", "id": id, "result": {
+        "resultType": "complete", "supportedVersions": ["2026-07-28"], "capabilities": {"tools": {}},
+        "ttlMs": 0, "cacheScope": "private"
+    }})
+    .to_string()
+}
+
+/// A stdio-like server on an in-memory pipe that answers through `reply` (which may
+/// write any lines) and records what it received.
+fn scripted<F>(reply: F) -> (tokio::io::DuplexStream, Arc<Mutex<Vec<Value>>>)
+where
+    F: Fn(&Value) -> Vec<String> + Send + 'static,
+{
+    let (client_end, server_end) = tenet_transport::memory::pair();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    tokio::spawn(async move {
+        let (read, mut write) = tokio::io::split(server_end);
+        let mut lines = BufReader::new(read).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let Ok(message) = serde_json::from_str::<Value>(&line) else { continue };
+            log.lock().await.push(message.clone());
+            for out in reply(&message) {
+                if write.write_all(format!("{out}\n").as_bytes()).await.is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    (client_end, seen)
+}
+
+async fn connect(end: tokio::io::DuplexStream, timeout: Duration) -> tenet_client::Result<Client> {
+    let (read, write) = tokio::io::split(end);
+    Client::builder().timeout(timeout).connect_pipe(read, write).await
+}
+
+#[tokio::test]
+async fn garbage_lines_and_answers_to_nobody_are_skipped() {
+    let (end, _seen) = scripted(|m| match m["method"].as_str() {
+        Some("server/discover") => vec![
+            "this is not json".into(),
+            "{\"jsonrpc\":\"2.0\",\"id\":999,\"result\":{}}".into(),
+            "[1,2".into(),
+            discover_result(&m["id"]),
+        ],
+        Some("tools/list") => vec![
+            json!({"jsonrpc": "2.0", "id": m["id"], "result": {"tools": [], "resultType": "complete"}}).to_string(),
+        ],
+        _ => vec![],
+    });
+    let client =
+        tokio::time::timeout(LIMIT, connect(end, Duration::from_secs(5))).await.expect("no hang").expect("connects");
+    assert_eq!(client.version(), ProtocolVersion::V2026_07_28);
+    assert!(client.list_tools(None).await.expect("tools").tools.is_empty());
+}
+
+#[tokio::test]
+async fn a_response_that_never_comes_times_out_and_cancels_the_request() {
+    let (end, seen) = scripted(|m| match m["method"].as_str() {
+        Some("server/discover") => vec![discover_result(&m["id"])],
+        _ => vec![],
+    });
+    let client = connect(end, Duration::from_millis(300)).await.expect("connects");
+    let error = tokio::time::timeout(LIMIT, client.list_tools(None)).await.expect("no hang").expect_err("times out");
+    assert!(matches!(error, ClientError::Timeout(_)), "{error}");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let seen = seen.lock().await;
+    let asked = seen.iter().find(|m| m["method"] == "tools/list").expect("the request was sent");
+    let cancelled = seen.iter().find(|m| m["method"] == "notifications/cancelled").expect("a cancellation");
+    assert_eq!(cancelled["params"]["requestId"], asked["id"]);
+}
+
+#[tokio::test]
+async fn a_silent_stdio_server_is_taken_for_legacy_after_the_probe() {
+    let (end, seen) = scripted(|m| match m["method"].as_str() {
+        Some("initialize") => vec![
+            json!({"jsonrpc": "2.0", "id": m["id"], "result": {
+                "protocolVersion": "2025-06-18", "capabilities": {}, "serverInfo": {"name": "old", "version": "1"}
+            }})
+            .to_string(),
+        ],
+        _ => vec![],
+    });
+    let (read, write) = tokio::io::split(end);
+    let connecting = Client::builder().probe_timeout(Duration::from_millis(200)).connect_pipe(read, write);
+    let client = tokio::time::timeout(LIMIT, connecting).await.expect("no hang").expect("connects");
+    assert_eq!(client.version(), ProtocolVersion::V2025_06_18);
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    let methods = loop {
+        let methods: Vec<Value> = seen.lock().await.iter().map(|m| m["method"].clone()).collect();
+        if methods.contains(&json!("notifications/initialized")) || tokio::time::Instant::now() > deadline {
+            break methods;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(methods, ["server/discover", "initialize", "notifications/initialized"]);
+}
+
+#[tokio::test]
+async fn a_server_that_exits_at_start_is_a_clear_error() {
+    let args = ["-c".to_owned(), "echo starting >&2; exit 3".to_owned()];
+    let connecting = Client::builder().connect_stdio("sh", &args);
+    let error = tokio::time::timeout(LIMIT, connecting).await.expect("no hang").expect_err("no server");
+    assert!(matches!(error, ClientError::Closed(_)), "{error}");
+    let missing = Client::builder().connect_stdio("/nonexistent/tenet-server", &[]).await.expect_err("no program");
+    assert!(matches!(missing, ClientError::Connect(_)), "{missing}");
+}
+
+/// A one-shot HTTP server: every request gets `respond(method, head, body)` as the raw
+/// response, and the connection closes.
+async fn http_server<F>(respond: F) -> String
+where
+    F: Fn(&str, &str, &str) -> String + Send + Sync + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/mcp", listener.local_addr().expect("addr"));
+    let respond = Arc::new(respond);
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let respond = Arc::clone(&respond);
+            tokio::spawn(async move {
+                let mut buffer = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let (head, body) = loop {
+                    let Ok(n) = socket.read(&mut chunk).await else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    buffer.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buffer).into_owned();
+                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                        let length = head
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned())
+                            })
+                            .and_then(|v| v.parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if body.len() >= length {
+                            break (head.to_owned(), body.to_owned());
+                        }
+                    }
+                };
+                let method = head.split(' ').next().unwrap_or_default().to_owned();
+                let _ = socket.write_all(respond(&method, &head.to_ascii_lowercase(), &body).as_bytes()).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    url
+}
+
+fn json_reply(body: &str, session: Option<&str>) -> String {
+    let session = session.map(|s| format!("mcp-session-id: {s}\r\n")).unwrap_or_default();
+    let length = body.len();
+    format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n{session}content-length: {length}\r\nconnection: close\r\n\r\n{body}"
+    )
+}
+
+fn status(code: u16, reason: &str) -> String {
+    format!("HTTP/1.1 {code} {reason}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+}
+
+#[tokio::test]
+async fn http_errors_at_each_step_are_reported_with_their_status() {
+    for (code, reason) in [(500, "Internal Server Error"), (404, "Not Found"), (405, "Method Not Allowed")] {
+        let url = http_server(move |_, _, _| status(code, reason)).await;
+        for pin in [VersionPin::Auto, VersionPin::Legacy, VersionPin::Modern] {
+            let connecting = Client::builder().version(pin).connect_http(&url);
+            let error = tokio::time::timeout(LIMIT, connecting).await.expect("no hang").expect_err("refused");
+            assert!(matches!(error, ClientError::Http { status, .. } if status == code), "{pin:?} {code}: {error}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_error_after_the_handshake_is_reported_too() {
+    let url = http_server(|method, _, body| {
+        if method == "POST" && body.contains("server/discover") {
+            let id = serde_json::from_str::<Value>(body).map(|v| v["id"].clone()).unwrap_or_default();
+            json_reply(&discover_result(&id), None)
+        } else {
+            status(500, "Internal Server Error")
+        }
+    })
+    .await;
+    let client = Client::builder().connect_http(&url).await.expect("connects");
+    let error = client.list_tools(None).await.expect_err("500");
+    assert!(matches!(error, ClientError::Http { status: 500, .. }), "{error}");
+}
+
+#[tokio::test]
+async fn an_sse_stream_that_drops_mid_response_fails_clearly() {
+    let url = http_server(|_, _, _| {
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\nevent: message\ndata: {\"jsonrpc\":\"2.0\",".to_owned()
+    })
+    .await;
+    let connecting = Client::builder().version(VersionPin::Modern).connect_http(&url);
+    let error = tokio::time::timeout(LIMIT, connecting).await.expect("no hang").expect_err("dropped");
+    assert!(matches!(error, ClientError::Closed(_)), "{error}");
+}
+
+/// A shell "server" that writes its pid to `pid_file`, answers `initialize`, then runs
+/// `rest` (which decides how it treats EOF and SIGTERM).
+fn shell_server(pid_file: &std::path::Path, rest: &str) -> Vec<String> {
+    let answer = r#"{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-11-25","capabilities":{},"serverInfo":{"name":"sh","version":"1"}}}"#;
+    let script = format!("echo $$ > '{}'; read line; echo '{answer}'; {rest}", pid_file.display());
+    vec!["-c".to_owned(), script]
+}
+
+fn gone(pid_file: &std::path::Path) -> bool {
+    let pid = std::fs::read_to_string(pid_file).expect("the pid file");
+    !std::path::Path::new(&format!("/proc/{}", pid.trim())).exists()
+}
+
+/// Connects to a [`shell_server`] and returns how long closing took.
+async fn connect_and_close(pid_file: &std::path::Path, rest: &str) -> Duration {
+    let args = shell_server(pid_file, rest);
+    let client = Client::builder().version(VersionPin::Legacy).connect_stdio("sh", &args).await.expect("connects");
+    let started = std::time::Instant::now();
+    tokio::time::timeout(LIMIT, client.close()).await.expect("close returns");
+    started.elapsed()
+}
+
+#[tokio::test]
+async fn close_ends_the_child_process_gently_or_not() {
+    let dir = std::env::temp_dir().join(format!("tenet-client-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+
+    let polite = dir.join("polite.pid");
+    assert!(connect_and_close(&polite, "cat > /dev/null").await < Duration::from_secs(2), "exits on EOF: no signal");
+    assert!(gone(&polite));
+    let stubborn = dir.join("stubborn.pid");
+    let rest = "trap '' TERM; while :; do sleep 1; done";
+    assert!(connect_and_close(&stubborn, rest).await >= Duration::from_secs(4), "EOF and SIGTERM each got their grace");
+    assert!(gone(&stubborn), "SIGKILL ended it");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn an_ended_legacy_session_is_started_again_once() {
+    let sessions = Arc::new(std::sync::Mutex::new(0u32));
+    let url = http_server({
+        let sessions = Arc::clone(&sessions);
+        move |method, head, body| {
+            let request: Value = serde_json::from_str(body).unwrap_or_default();
+            let mut count = sessions.lock().expect("lock");
+            match (method, request["method"].as_str()) {
+                ("POST", Some("initialize")) => {
+                    *count += 1;
+                    let result = json!({"jsonrpc": "2.0", "id": request["id"], "result": {
+                        "protocolVersion": "2025-11-25", "capabilities": {"tools": {}}, "serverInfo": {"name": "s", "version": "1"}
+                    }});
+                    json_reply(&result.to_string(), Some(&format!("s{count}")))
+                }
+                ("POST", Some("tools/list")) if !head.contains(&format!("mcp-session-id: s{count}")) || *count < 2 => {
+                    status(404, "Not Found")
+                }
+                ("POST", Some("tools/list")) => {
+                    json_reply(&json!({"jsonrpc": "2.0", "id": request["id"], "result": {"tools": []}}).to_string(), None)
+                }
+                ("POST", _) => "HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_owned(),
+                _ => status(405, "Method Not Allowed"),
+            }
+        }
+    })
+    .await;
+    let client = Client::builder().version(VersionPin::Legacy).connect_http(&url).await.expect("connects");
+    let tools =
+        tokio::time::timeout(LIMIT, client.list_tools(None)).await.expect("no hang").expect("after a new session");
+    assert!(tools.tools.is_empty());
+    assert_eq!(*sessions.lock().expect("lock"), 2, "exactly one new session");
+}
+
+#[tokio::test]
+async fn a_legacy_stream_that_drops_is_resumed_after_retry_with_last_event_id() {
+    let pending = Arc::new(std::sync::Mutex::new(None::<Value>));
+    let url = http_server({
+        let pending = Arc::clone(&pending);
+        move |method, head, body| {
+            let request: Value = serde_json::from_str(body).unwrap_or_default();
+            match (method, request["method"].as_str()) {
+                ("POST", Some("initialize")) => {
+                    let result = json!({"jsonrpc": "2.0", "id": request["id"], "result": {
+                        "protocolVersion": "2025-11-25", "capabilities": {"tools": {}}, "serverInfo": {"name": "s", "version": "1"}
+                    }});
+                    json_reply(&result.to_string(), Some("s1"))
+                }
+                ("POST", Some("tools/list")) => {
+                    *pending.lock().expect("lock") = Some(request["id"].clone());
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\nid: e1\nretry: 150\ndata: \n\n"
+                        .to_owned()
+                }
+                ("POST", _) => "HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_owned(),
+                ("GET", _) if head.contains("last-event-id: e1") => {
+                    let id = pending.lock().expect("lock").clone().unwrap_or_default();
+                    let answer = json!({"jsonrpc": "2.0", "id": id, "result": {"tools": [{"name": "resumed", "inputSchema": {"type": "object"}}]}});
+                    format!("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\nid: e2\ndata: {answer}\n\n")
+                }
+                _ => status(405, "Method Not Allowed"),
+            }
+        }
+    })
+    .await;
+    let client = Client::builder().version(VersionPin::Legacy).connect_http(&url).await.expect("connects");
+    let started = std::time::Instant::now();
+    let tools = tokio::time::timeout(LIMIT, client.list_tools(None)).await.expect("no hang").expect("resumed");
+    assert_eq!(tools.tools[0].name, "resumed");
+    assert!(started.elapsed() >= Duration::from_millis(150), "waited for the server's retry");
+}

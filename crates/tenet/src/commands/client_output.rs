@@ -1,0 +1,132 @@
+//! How the client commands print results: text for people, JSON with `--json`.
+
+use serde::Serialize;
+use serde_json::Value;
+use tenet_client::protocol::{
+    CallToolResult, GetPromptResult, Prompt, ReadResourceResult, Resource, ResourceTemplate, Tool,
+};
+
+fn print_json(value: &impl Serialize) -> u8 {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => {
+            println!("{text}");
+            0
+        }
+        Err(e) => {
+            eprintln!("tenet: cannot print the result: {e}");
+            4
+        }
+    }
+}
+
+fn first_line(text: Option<&str>) -> String {
+    text.and_then(|t| t.lines().next()).map(|l| format!(" — {l}")).unwrap_or_default()
+}
+
+/// Prints tools.
+pub fn tools(tools: &[Tool], json: bool) -> u8 {
+    if json {
+        return print_json(&tools);
+    }
+    for tool in tools {
+        println!("{}{}", tool.name, first_line(tool.description.as_deref()));
+    }
+    0
+}
+
+/// Prints resources and templates.
+pub fn resources(resources: &[Resource], templates: &[ResourceTemplate], json: bool) -> u8 {
+    if json {
+        return print_json(&serde_json::json!({"resources": resources, "resourceTemplates": templates}));
+    }
+    for resource in resources {
+        println!("{}  {}{}", resource.uri, resource.name, first_line(resource.description.as_deref()));
+    }
+    for template in templates {
+        println!(
+            "{}  {} (template){}",
+            template.uri_template,
+            template.name,
+            first_line(template.description.as_deref())
+        );
+    }
+    0
+}
+
+/// Prints prompts with their arguments.
+pub fn prompts(prompts: &[Prompt], json: bool) -> u8 {
+    if json {
+        return print_json(&prompts);
+    }
+    for prompt in prompts {
+        let args: Vec<String> = prompt
+            .arguments
+            .iter()
+            .flatten()
+            .map(|a| if a.required == Some(true) { a.name.clone() } else { format!("{}?", a.name) })
+            .collect();
+        println!("{}({}){}", prompt.name, args.join(", "), first_line(prompt.description.as_deref()));
+    }
+    0
+}
+
+/// Prints content blocks: text as is, anything else as one line of JSON.
+fn content(blocks: &[impl Serialize]) {
+    for block in blocks {
+        let value = serde_json::to_value(block).unwrap_or(Value::Null);
+        match value.get("text").and_then(Value::as_str) {
+            Some(text) => println!("{text}"),
+            None => println!("{value}"),
+        }
+    }
+}
+
+/// Prints a tool result (the caller turns `isError` into the exit code).
+pub fn call(result: &CallToolResult, json: bool) {
+    if json {
+        print_json(result);
+        return;
+    }
+    if result.is_error == Some(true) {
+        eprintln!("tenet: the tool reported an error");
+    }
+    content(&result.content);
+    if result.content.is_empty()
+        && let Some(structured) = &result.structured_content
+    {
+        println!("{structured}");
+    }
+}
+
+/// Prints a resource's contents (binary contents are summarized).
+pub fn read(result: &ReadResourceResult, json: bool) -> u8 {
+    if json {
+        return print_json(result);
+    }
+    for item in &result.contents {
+        let value = serde_json::to_value(item).unwrap_or(Value::Null);
+        match (value.get("text").and_then(Value::as_str), value.get("blob").and_then(Value::as_str)) {
+            (Some(text), _) => println!("{text}"),
+            (None, Some(blob)) => println!(
+                "<{} base64 characters of {}>",
+                blob.len(),
+                value["mimeType"].as_str().unwrap_or("binary data")
+            ),
+            _ => println!("{value}"),
+        }
+    }
+    0
+}
+
+/// Prints a prompt's messages, each after its role.
+pub fn prompt(result: &GetPromptResult, json: bool) -> u8 {
+    if json {
+        return print_json(result);
+    }
+    for message in &result.messages {
+        let role = serde_json::to_value(message.role).unwrap_or(Value::Null);
+        println!("[{}]", role.as_str().unwrap_or("?"));
+        content(std::slice::from_ref(&message.content));
+    }
+    0
+}

@@ -1,0 +1,124 @@
+//! End to end: the `tenet` client commands driving `tenet serve` over stdio and HTTP,
+//! in both eras, and their exit codes (0 ok, 1 tool error, 2 usage, 3 connection,
+//! 4 protocol).
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const TENET: &str = env!("CARGO_BIN_EXE_tenet");
+
+fn tenet(args: &[&str]) -> (i32, String, String) {
+    let Output { status, stdout, stderr } =
+        Command::new(TENET).args(args).env_remove("TENET_ROOTS").output().expect("tenet runs");
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
+}
+
+/// `args` followed by `-- tenet serve`.
+fn stdio(args: &[&str]) -> (i32, String, String) {
+    let mut all = args.to_vec();
+    all.extend(["--", TENET, "serve"]);
+    tenet(&all)
+}
+
+/// `tenet serve` over HTTP on a free loopback port; killed on drop.
+struct HttpServer {
+    child: Child,
+    url: String,
+}
+
+impl HttpServer {
+    fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        let child = Command::new(TENET)
+            .args(["serve", "--transport", "http", "--port", &port.to_string()])
+            .env_remove("TENET_ROOTS")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tenet serve starts");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "tenet serve did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { child, url: format!("http://127.0.0.1:{port}/mcp") }
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn tools_lists_the_knowledge_servers_tools_over_stdio_in_both_eras() {
+    for era in ["auto", "legacy", "2025-06-18"] {
+        let (code, out, err) = stdio(&["tools", "--era", era]);
+        assert_eq!(code, 0, "{era}: {err}");
+        assert!(out.lines().any(|l| l.starts_with("get_stdlib")), "{era}: {out}");
+    }
+    let (code, out, err) = stdio(&["tools", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let tools: Value = serde_json::from_str(&out).expect("JSON");
+    assert!(tools.as_array().expect("an array").iter().any(|t| t["name"] == "get_stdlib"));
+}
+
+#[test]
+fn call_prints_the_standard_and_tool_errors_exit_1() {
+    let (code, out, err) = stdio(&["call", "get_stdlib", "language=rust", "domain=testing"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.trim().is_empty());
+    let (code, out, err) =
+        stdio(&["call", "get_stdlib", "--args", r#"{"language":"rust","domain":"testing"}"#, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let result: Value = serde_json::from_str(&out).expect("JSON");
+    assert!(result["content"].is_array());
+    let (code, _, err) = stdio(&["call", "get_stdlib"]);
+    assert_eq!(code, 1, "missing arguments are an isError result: {err}");
+}
+
+#[test]
+fn resources_prompts_read_and_prompt_work_over_http() {
+    let server = HttpServer::start();
+    for era in ["auto", "legacy", "modern"] {
+        let (code, out, err) = tenet(&["tools", &server.url, "--era", era]);
+        assert_eq!(code, 0, "{era}: {err}");
+        assert!(out.contains("get_stdlib"), "{era}: {out}");
+    }
+    let (code, out, err) = tenet(&["resources", &server.url, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let listed: Value = serde_json::from_str(&out).expect("JSON");
+    let (code, _, err) = tenet(&["prompts", &server.url]);
+    assert_eq!(code, 0, "{err}");
+    if let Some(uri) = listed["resources"][0]["uri"].as_str() {
+        let (code, out, err) = tenet(&["read", &server.url, uri]);
+        assert_eq!(code, 0, "{err}");
+        assert!(!out.is_empty());
+    }
+    let (code, _, err) = tenet(&["read", &server.url, "tenet://no/such/resource"]);
+    assert_eq!(code, 4, "a missing resource is a protocol error: {err}");
+    let (code, _, err) = tenet(&["call", &server.url, "no_such_tool"]);
+    assert_eq!(code, 4, "{err}");
+}
+
+#[test]
+fn usage_errors_exit_2_and_connection_failures_exit_3() {
+    assert_eq!(tenet(&["tools"]).0, 2, "no target");
+    assert_eq!(tenet(&["tools", "http://127.0.0.1:9/mcp", "--", "x"]).0, 2, "two targets");
+    assert_eq!(tenet(&["tools", "--era", "someday", "http://127.0.0.1:9/mcp"]).0, 2, "bad era");
+    assert_eq!(tenet(&["call", "http://127.0.0.1:9/mcp"]).0, 2, "no tool name");
+    assert_eq!(stdio(&["call", "get_stdlib", "novalue"]).0, 2, "not key=value");
+    let (code, _, err) = tenet(&["tools", "http://127.0.0.1:9/mcp"]);
+    assert_eq!(code, 3, "{err}");
+    let (code, _, err) = tenet(&["tools", "--", "/nonexistent/server"]);
+    assert_eq!(code, 3, "{err}");
+}
