@@ -149,6 +149,10 @@ pub struct ServeArgs {
     /// HTTP: an Origin allowed besides local ones (repeat, or comma-separate).
     #[arg(long = "allowed-origin", env = "TENET_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
+    /// HTTP: a browser origin allowed by CORS, e.g. https://app.example (repeat, or
+    /// comma-separate); none (the default) turns CORS off.
+    #[arg(long = "cors-origin", env = "TENET_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
     /// HTTP: a Host name allowed besides local ones (repeat, or comma-separate).
     #[arg(long = "allowed-host", env = "TENET_ALLOWED_HOSTS", value_delimiter = ',')]
     pub allowed_hosts: Vec<String>,

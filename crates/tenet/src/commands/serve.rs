@@ -69,6 +69,7 @@ pub fn run(args: &ServeArgs) -> ExitCode {
                     path: args.path.clone(),
                     allowed_origins: args.allowed_origins.clone(),
                     allowed_hosts: args.allowed_hosts.clone(),
+                    cors_origins: args.cors_origins.clone(),
                     max_body_bytes: usize::try_from(args.max_message_bytes).unwrap_or(usize::MAX),
                     max_sessions: args.max_sessions as usize,
                     max_connections: args.max_connections as usize,
