@@ -66,8 +66,8 @@ impl Guard {
     }
 
     fn host_allowed(&self, name: &str) -> bool {
-        let name = name.to_ascii_lowercase();
-        (self.local && LOCAL_NAMES.contains(&name.as_str())) || self.hosts.contains(&name)
+        let same = |known: &str| known.eq_ignore_ascii_case(name);
+        (self.local && LOCAL_NAMES.into_iter().any(same)) || self.hosts.iter().map(String::as_str).any(same)
     }
 
     fn origin_allowed(&self, origin: &str) -> bool {
