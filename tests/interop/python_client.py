@@ -18,9 +18,11 @@ unknown tool, resources, prompts, completion, progress).
 
 A fourth block starts the knowledge server (`<bin> serve --log-level warn`, no `--demo`:
 the built-in corpus of standards) in modes `auto` and `legacy`, and calls get_stdlib
-(rust, testing), search_stdlib and list_stdlib, reads stdlib://rust/testing and gets
-the prompt standards_brief(rust); the SDK validates each tool's structuredContent
-against its outputSchema.
+(rust, testing), search_stdlib and list_stdlib, lists and reads the resources and the
+template, gets both prompts and completes every language/domain argument; the SDK
+validates each tool's structuredContent against its outputSchema. live_reload.py then
+edits files under `serve --root` (stdio and HTTP, both eras) and waits for the
+notifications.
 
 Then the same over HTTP: `<bin> serve --transport http --port <free> --log-level warn`
 is started on loopback (once with --demo, once without), and the SDK connects to
@@ -51,13 +53,18 @@ import time
 import traceback
 import urllib.error
 import urllib.request
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import anyio
 from mcp import Client, MCPError, StdioServerParameters
 from mcp.client.sse import sse_client
-from mcp.types import PromptReference
+from mcp.types import PromptReference, ResourceTemplateReference
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from live_reload import run_live_reload, stdio  # noqa: E402  (beside this file)
 
 if sys.version_info < (3, 11):  # the SDK supports 3.10, where anyio brings the backport
     from exceptiongroup import BaseExceptionGroup
@@ -99,10 +106,17 @@ KNOWLEDGE_CHECKS = (
     "search_stdlib",
     "list_stdlib",
     "resources/read stdlib://rust/testing",
+    "resources/list knowledge",
+    "resources/templates/list",
     "prompts/get standards_brief",
+    "prompts/get review_against_standards",
+    "completion/complete template language",
+    "completion/complete template domain",
+    "completion/complete prompt language",
     "disconnect",
 )
 LANGUAGES = ("python", "go", "javascript", "typescript", "rust")
+STANDARD_TEMPLATE = "stdlib://{language}/{domain}"
 
 
 class Failure(Exception):
@@ -430,6 +444,58 @@ async def check_standards_brief(c: Client, mode: str) -> str:
     return f"{len(result.messages)} message(s), {len(text)} chars"
 
 
+async def check_knowledge_resources(c: Client, mode: str) -> str:
+    result = await bounded(c.list_resources(), "resources/list")
+    uris = [str(r.uri) for r in result.resources]
+    expect("stdlib://rust/testing" in uris and "stdlib://all/security" in uris, f"resources {uris[:8]}...")
+    expect(len(uris) >= 30, f"{len(uris)} resources, expected one per document (30 or more)")
+    return f"{len(uris)} resources"
+
+
+async def check_templates(c: Client, mode: str) -> str:
+    result = await bounded(c.list_resource_templates(), "resources/templates/list")
+    templates = [t.uri_template for t in result.resource_templates]
+    expect(STANDARD_TEMPLATE in templates, f"templates {templates}")
+    return ", ".join(templates)
+
+
+async def check_review_prompt(c: Client, mode: str) -> str:
+    code = "def handler(req):\n    return eval(req.body)\n"
+    arguments = {"language": "python", "domain": "security", "code": code}
+    result = await bounded(c.get_prompt("review_against_standards", arguments), "prompts/get")
+    text = "\n".join(getattr(m.content, "text", "") or "" for m in result.messages)
+    expect("eval(req.body)" in text, f"the code under review is missing: {text[:200]!r}")
+    embedded = [str(getattr(getattr(m.content, "resource", None), "uri", "")) for m in result.messages]
+    expected = ["stdlib://all/security", "stdlib://python/security"]
+    expect(embedded[:2] == expected, f"embedded standards {embedded}, expected {expected} first")
+    return f"{len(result.messages)} message(s): {embedded[:2]} + the code"
+
+
+async def completions(c: Client, ref: Any, name: str, value: str, context: dict[str, str] | None = None) -> list[str]:
+    result = await bounded(c.complete(ref, {"name": name, "value": value}, context), "completion/complete")
+    return list(result.completion.values)
+
+
+async def check_complete_template_language(c: Client, mode: str) -> str:
+    values = await completions(c, ResourceTemplateReference(type="ref/resource", uri=STANDARD_TEMPLATE), "language", "ru")
+    expect(values == ["rust"], f"language 'ru' completed to {values}")
+    return f"ru -> {values}"
+
+
+async def check_complete_template_domain(c: Client, mode: str) -> str:
+    ref = ResourceTemplateReference(type="ref/resource", uri=STANDARD_TEMPLATE)
+    values = await completions(c, ref, "domain", "te", {"language": "rust"})
+    expect(values == ["testing"], f"domain 'te' (language rust) completed to {values}")
+    return f"te -> {values}"
+
+
+async def check_complete_prompt_language(c: Client, mode: str) -> str:
+    ref = PromptReference(type="ref/prompt", name="review_against_standards")
+    values = await completions(c, ref, "language", "py")
+    expect(values == ["python"], f"language 'py' completed to {values}")
+    return f"py -> {values}"
+
+
 KNOWLEDGE_FNS: dict[str, Callable[[Client, str], Awaitable[str]]] = {
     "protocol version": check_protocol_version,
     "tools/list knowledge": check_knowledge_tools,
@@ -437,7 +503,13 @@ KNOWLEDGE_FNS: dict[str, Callable[[Client, str], Awaitable[str]]] = {
     "search_stdlib": check_search_stdlib,
     "list_stdlib": check_list_stdlib,
     "resources/read stdlib://rust/testing": check_read_standard,
+    "resources/list knowledge": check_knowledge_resources,
+    "resources/templates/list": check_templates,
     "prompts/get standards_brief": check_standards_brief,
+    "prompts/get review_against_standards": check_review_prompt,
+    "completion/complete template language": check_complete_template_language,
+    "completion/complete template domain": check_complete_template_domain,
+    "completion/complete prompt language": check_complete_prompt_language,
 }
 
 
@@ -722,7 +794,15 @@ async def main(binary: str) -> int:
             fns=KNOWLEDGE_FNS,
             label=f"knowledge {mode}",
         )
+    await run_live_reload("stdio", stdio(binary), REPORT, describe, expect, MODE_TIMEOUT)
     await run_http(binary)
+
+    @asynccontextmanager
+    async def http(root: Path) -> AsyncIterator[str]:
+        async with HttpServer(binary, ("--root", str(root))) as server:
+            yield f"{server.base}/mcp"
+
+    await run_live_reload("http", http, REPORT, describe, expect, MODE_TIMEOUT)
     print(REPORT.summary(), flush=True)
     return 0 if REPORT.failed == 0 else 1
 

@@ -1,31 +1,12 @@
 //! The knowledge base: documents from several roots, merged with precedence.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
-use crate::document::{Document, Source, Warning};
+use crate::document::{self, Document, Source, Warning};
+use crate::root::{FileText, Root, read_root};
 use crate::search::{Hit, Query, SearchIndex};
-
-/// Where documents are loaded from. Later roots override earlier ones.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Root {
-    /// The corpus compiled into the binary.
-    Builtin,
-    /// A directory of `<language>/<domain>.md` files.
-    Dir(PathBuf),
-}
-
-impl Root {
-    /// How provenance names this root.
-    pub fn label(&self) -> String {
-        match self {
-            Root::Builtin => "builtin".into(),
-            Root::Dir(path) => path.display().to_string(),
-        }
-    }
-}
 
 /// Why a knowledge base could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -34,7 +15,7 @@ pub enum LoadError {
     #[error("cannot read root {path}: {source}")]
     Root {
         /// The directory.
-        path: PathBuf,
+        path: std::path::PathBuf,
         /// Why.
         source: std::io::Error,
     },
@@ -58,21 +39,50 @@ pub struct KeyInfo {
     pub titles: Vec<String>,
 }
 
+/// One file of a root as last read: the document it gave (if any) and what reading it
+/// had to say. Kept for shadowed files too, so an overlay's removal is cheap.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FileEntry {
+    /// The document, or `None` when the file yields none.
+    pub(crate) doc: Option<Arc<Document>>,
+    /// The warnings reading it gave.
+    pub(crate) warnings: Vec<Warning>,
+    /// Whether the file is broken and `doc` is its last good version.
+    pub(crate) stale: bool,
+}
+
+/// The files of one root by path inside it.
+pub(crate) type Files = BTreeMap<String, FileEntry>;
+
+/// Documents by key, each with its root's position and its path.
+type Keyed<'a> = BTreeMap<(String, String), Vec<(usize, &'a str, &'a Arc<Document>)>>;
+
 /// Loaded documents, their taxonomy and their search index. Immutable: reloading
-/// builds a new one.
+/// builds a new one (sharing the unchanged documents).
 pub struct KnowledgeBase {
-    docs: Vec<Arc<Document>>,
+    pub(crate) roots: Vec<Root>,
+    /// Per root (same order), every file read from it, shadowed or not.
+    pub(crate) files: Vec<Files>,
+    /// The documents served, grouped by key.
+    pub(crate) docs: Vec<Arc<Document>>,
+    /// Each served document's file id (see [`file_id`]), by position in `docs`.
+    pub(crate) by_id: HashMap<String, usize>,
     by_key: BTreeMap<(String, String), Vec<usize>>,
-    index: OnceLock<Result<SearchIndex, String>>,
+    pub(crate) index: OnceLock<Result<SearchIndex, String>>,
     warnings: Vec<Warning>,
+    fresh_warnings: Vec<Warning>,
     loaded_at: SystemTime,
-    roots: Vec<Root>,
 }
 
 impl std::fmt::Debug for KnowledgeBase {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KnowledgeBase").field("documents", &self.docs.len()).field("roots", &self.roots).finish()
     }
+}
+
+/// The id of a root's file, unique in a base: the root's position and the path.
+pub(crate) fn file_id(root: usize, path: &str) -> String {
+    format!("{root}:{path}")
 }
 
 impl KnowledgeBase {
@@ -88,74 +98,76 @@ impl KnowledgeBase {
 
     /// Loads the same roots again. A file that is now broken — unreadable, not UTF-8,
     /// too large, or with front matter that no longer parses — keeps its last good
-    /// version, with a warning, instead of disappearing or losing its fields.
+    /// version, with a warning, instead of disappearing or losing its fields. Unchanged
+    /// files keep their documents (shared, not re-parsed); an index this base has built
+    /// is updated in place for the changed ones (see [`KnowledgeBase::update`]).
     ///
     /// # Errors
     /// A root directory that cannot be read.
     pub fn reload(&self) -> Result<Self, LoadError> {
-        Self::load_after(&self.roots, Some(self))
+        let next = Self::load_after(&self.roots, Some(self))?;
+        if self.index.get().is_some() {
+            self.carry_index(&next);
+        }
+        Ok(next)
     }
 
     fn load_after(roots: &[Root], previous: Option<&Self>) -> Result<Self, LoadError> {
-        let last_good: HashMap<(&str, &str), &Arc<Document>> = previous
-            .map(|p| {
-                p.docs
-                    .iter()
-                    .filter(|d| !d.degraded)
-                    .map(|d| ((d.source.root.as_str(), d.source.path.as_str()), d))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mut warnings = Vec::new();
-        let mut keyed: BTreeMap<(String, String), Vec<Document>> = BTreeMap::new();
-        for root in roots {
+        let mut files = Vec::with_capacity(roots.len());
+        for (r, root) in roots.iter().enumerate() {
             let label = root.label();
-            let mut found: BTreeMap<(String, String), Vec<Document>> = BTreeMap::new();
-            for (path, text) in read_root(root)? {
-                let kept = last_good.get(&(label.as_str(), path.as_str()));
-                let file = format!("{label}:{path}");
-                let doc = match text {
-                    Err(reason) => {
-                        let kept = kept.map(|d| Document::clone(d));
-                        let note = if kept.is_some() { "; serving its last good version" } else { "" };
-                        warnings.push(Warning { file, line: None, message: format!("skipped: {reason}{note}") });
-                        kept
-                    }
-                    Ok(text) => {
-                        let source = Source { root: label.clone(), path: path.clone() };
-                        match (Document::parse(&text, source, &mut warnings), kept) {
-                            (Some(doc), Some(good)) if doc.degraded => {
-                                warnings.push(Warning {
-                                    file,
-                                    line: Some(1),
-                                    message: "serving its last good version until the front matter is fixed".into(),
-                                });
-                                Some(Document::clone(good))
-                            }
-                            (doc, _) => doc,
-                        }
-                    }
-                };
-                if let Some(doc) = doc {
-                    found.entry((doc.language.clone(), doc.domain.clone())).or_default().push(doc);
-                }
+            let before = previous.filter(|p| p.roots.get(r) == Some(root)).map(|p| &p.files[r]);
+            let read = read_root(root).map_err(|source| root_error(root, source))?;
+            let entries = read
+                .into_iter()
+                .map(|(path, text)| {
+                    let entry = read_entry(&label, &path, text, before.and_then(|b| b.get(&path)));
+                    (path, entry)
+                })
+                .collect();
+            files.push(entries);
+        }
+        let fresh = files.iter().flat_map(|f: &Files| f.values().flat_map(|e| e.warnings.iter().cloned())).collect();
+        Ok(Self::assemble(roots.to_vec(), files, fresh))
+    }
+
+    /// Merges the roots' files: for each key, the last root with documents for it wins.
+    pub(crate) fn assemble(roots: Vec<Root>, files: Vec<Files>, fresh_warnings: Vec<Warning>) -> Self {
+        let mut keyed = Keyed::new();
+        for (r, entries) in files.iter().enumerate() {
+            let mut found = Keyed::new();
+            for (path, doc) in entries.iter().filter_map(|(p, e)| e.doc.as_ref().map(|d| (p, d))) {
+                found.entry((doc.language.clone(), doc.domain.clone())).or_default().push((r, path.as_str(), doc));
             }
             // A later root replaces whole keys.
             keyed.extend(found);
         }
         let mut docs = Vec::new();
+        let mut by_id = HashMap::new();
         let mut by_key = BTreeMap::new();
         for (key, mut group) in keyed {
             // The main document (no topic) first, then topics by name.
-            group.sort_by(|a, b| a.topic.cmp(&b.topic).then_with(|| a.source.path.cmp(&b.source.path)));
+            group.sort_by(|a, b| a.2.topic.cmp(&b.2.topic).then_with(|| a.1.cmp(b.1)));
             let mut indexes = Vec::with_capacity(group.len());
-            for doc in group {
+            for (r, path, doc) in group {
                 indexes.push(docs.len());
-                docs.push(Arc::new(doc));
+                by_id.insert(file_id(r, path), docs.len());
+                docs.push(doc.clone());
             }
             by_key.insert(key, indexes);
         }
-        Ok(Self { docs, by_key, index: OnceLock::new(), warnings, loaded_at: SystemTime::now(), roots: roots.to_vec() })
+        let warnings = files.iter().flat_map(|f| f.values().flat_map(|e| e.warnings.iter().cloned())).collect();
+        Self {
+            roots,
+            files,
+            docs,
+            by_id,
+            by_key,
+            index: OnceLock::new(),
+            warnings,
+            fresh_warnings,
+            loaded_at: SystemTime::now(),
+        }
     }
 
     /// Every document, grouped by key.
@@ -163,9 +175,15 @@ impl KnowledgeBase {
         &self.docs
     }
 
-    /// What loading had to say.
+    /// What loading had to say, about every file.
     pub fn warnings(&self) -> &[Warning] {
         &self.warnings
+    }
+
+    /// What this load said about the files it read: everything for [`KnowledgeBase::load`]
+    /// and [`KnowledgeBase::reload`], only the re-read files for [`KnowledgeBase::update`].
+    pub fn fresh_warnings(&self) -> &[Warning] {
+        &self.fresh_warnings
     }
 
     /// When the base was loaded.
@@ -251,8 +269,13 @@ impl KnowledgeBase {
         self.index().map(drop).map_err(|e| LoadError::Index(e.to_owned()))
     }
 
-    fn index(&self) -> Result<&SearchIndex, &str> {
-        self.index.get_or_init(|| SearchIndex::build(&self.docs)).as_ref().map_err(String::as_str)
+    pub(crate) fn index(&self) -> Result<&SearchIndex, &str> {
+        self.index.get_or_init(|| SearchIndex::build(self.served())).as_ref().map_err(String::as_str)
+    }
+
+    /// The served documents with their file ids.
+    pub(crate) fn served(&self) -> impl Iterator<Item = (&str, &Arc<Document>)> {
+        self.by_id.iter().map(|(id, &i)| (id.as_str(), &self.docs[i]))
     }
 
     /// Full-text search.
@@ -260,77 +283,51 @@ impl KnowledgeBase {
     /// # Errors
     /// A query the engine cannot run, or an index that could not be built.
     pub fn search(&self, query: &Query) -> Result<Vec<Hit>, String> {
-        self.index().map_err(ToOwned::to_owned)?.search(&self.docs, query)
+        let index = self.index().map_err(ToOwned::to_owned)?;
+        index.search(query, |id| self.by_id.get(id).map(|&i| &self.docs[i]))
     }
 }
 
-/// The largest document file loaded; larger ones are skipped with a warning.
-pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
-
-/// The (path, text) of every Markdown file in a root; unreadable, non-UTF-8 and
-/// oversized files are skipped with a warning.
-/// A file's text, or why it cannot be used.
-type FileText = Result<String, String>;
-
-fn read_root(root: &Root) -> Result<Vec<(String, FileText)>, LoadError> {
-    match root {
-        Root::Builtin => {
-            Ok(crate::corpus::BUILTIN.iter().map(|(p, t)| ((*p).to_owned(), Ok((*t).to_owned()))).collect())
-        }
-        Root::Dir(dir) => {
-            let paths = markdown_files(dir).map_err(|source| LoadError::Root { path: dir.clone(), source })?;
-            Ok(paths.iter().map(|p| (relative(dir, p), read_text(p))).collect())
-        }
-    }
+/// The error for a root that cannot be read.
+pub(crate) fn root_error(root: &Root, source: std::io::Error) -> LoadError {
+    let path = match root {
+        Root::Dir(dir) => dir.clone(),
+        Root::Builtin => "builtin".into(),
+    };
+    LoadError::Root { path, source }
 }
 
-/// Every Markdown file under `dir` (hidden entries skipped), sorted. Symbolic links
-/// are followed; a folder already visited (a link loop, or two links to one place) is
-/// walked once, and a dangling link is skipped.
-///
-/// # Errors
-/// When `dir` or a folder under it cannot be read.
-pub(crate) fn markdown_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>, visited: &mut HashSet<PathBuf>) -> std::io::Result<()> {
-        if !visited.insert(dir.canonicalize()?) {
-            return Ok(());
+/// Reads one file into an entry. Unchanged text keeps the previous entry (the same
+/// document); a file that is now broken keeps its last good document, with a warning.
+pub(crate) fn read_entry(label: &str, path: &str, text: FileText, previous: Option<&FileEntry>) -> FileEntry {
+    let kept = previous.and_then(|p| p.doc.as_ref()).filter(|d| !d.degraded);
+    let file = format!("{label}:{path}");
+    let mut warnings = Vec::new();
+    let doc = match text {
+        Err(reason) => {
+            let note = if kept.is_some() { "; serving its last good version" } else { "" };
+            warnings.push(Warning { file, line: None, message: format!("skipped: {reason}{note}") });
+            kept.cloned()
         }
-        for entry in std::fs::read_dir(dir)? {
-            let entry = entry?;
-            if entry.file_name().to_string_lossy().starts_with('.') {
-                continue;
+        Ok(text) => {
+            let same = |p: &&FileEntry| !p.stale && p.doc.as_ref().is_some_and(|d| d.hash == document::hash(&text));
+            if let Some(previous) = previous.filter(same) {
+                return previous.clone();
             }
-            let path = entry.path();
-            let Ok(kind) = std::fs::metadata(&path).map(|m| m.file_type()) else { continue };
-            if kind.is_dir() {
-                walk(&path, out, visited)?;
-            } else if kind.is_file() && path.extension().is_some_and(|e| e.eq_ignore_ascii_case("md")) {
-                out.push(path);
+            let source = Source { root: label.to_owned(), path: path.to_owned() };
+            match (Document::parse(&text, source, &mut warnings), kept) {
+                (Some(doc), Some(good)) if doc.degraded => {
+                    warnings.push(Warning {
+                        file,
+                        line: Some(1),
+                        message: "serving its last good version until the front matter is fixed".into(),
+                    });
+                    Some(good.clone())
+                }
+                (doc, _) => doc.map(Arc::new),
             }
         }
-        Ok(())
-    }
-    let mut files = Vec::new();
-    walk(dir, &mut files, &mut HashSet::new())?;
-    files.sort();
-    Ok(files)
-}
-
-/// The path of `file` inside `root`, with `/` separators.
-pub(crate) fn relative(root: &Path, file: &Path) -> String {
-    let relative = file.strip_prefix(root).unwrap_or(file);
-    relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
-}
-
-/// A file's text, or why it cannot be used.
-fn read_text(path: &Path) -> FileText {
-    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    if size > MAX_FILE_BYTES {
-        return Err(format!("{size} bytes is more than the {MAX_FILE_BYTES}-byte limit"));
-    }
-    match std::fs::read(path).map(String::from_utf8) {
-        Ok(Ok(text)) => Ok(text),
-        Ok(Err(_)) => Err("not UTF-8 text".into()),
-        Err(e) => Err(format!("cannot read: {e}")),
-    }
+    };
+    let stale = kept.is_some_and(|k| doc.as_ref().is_some_and(|d| Arc::ptr_eq(k, d)));
+    FileEntry { doc, warnings, stale }
 }

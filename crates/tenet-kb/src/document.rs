@@ -135,7 +135,7 @@ impl Document {
         if block.is_some() && fm.updated_at.is_none() {
             warn(Some(1), "front matter has no updatedAt".into());
         }
-        let hash = Sha256::digest(text.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect();
+        let hash = hash(text);
         Some(Self {
             language,
             domain,
@@ -166,6 +166,11 @@ impl Document {
     pub fn section_text(&self, section: &Section) -> &str {
         &self.body[section.start..section.end]
     }
+}
+
+/// A file's content hash: SHA-256, hex, first 16 characters.
+pub(crate) fn hash(text: &str) -> String {
+    Sha256::digest(text.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 /// Lowercase, trimmed, inner whitespace as `-`.

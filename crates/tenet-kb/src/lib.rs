@@ -23,11 +23,15 @@ mod corpus;
 mod document;
 pub mod front_matter;
 pub mod lint;
+mod root;
 mod search;
 pub mod section;
+mod update;
 pub mod watch;
 
-pub use base::{KeyInfo, KnowledgeBase, LoadError, Root};
+pub use base::{KeyInfo, KnowledgeBase, LoadError};
 pub use document::{Document, Source, Warning, normalize};
+pub use root::{MAX_FILE_BYTES, Root};
 pub use search::{Hit, Query};
 pub use section::Section;
+pub use update::Diff;

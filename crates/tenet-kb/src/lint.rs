@@ -75,7 +75,7 @@ const INJECTION: &[&str] = &[
 /// # Errors
 /// When `dir` cannot be read.
 pub fn lint_dir(dir: &Path) -> std::io::Result<Vec<Finding>> {
-    let files = crate::base::markdown_files(dir)?;
+    let files = crate::root::markdown_files(dir)?;
     let mut findings = Vec::new();
     let mut keys: HashMap<(String, String, Option<String>), PathBuf> = HashMap::new();
     let mut titles: BTreeMap<String, PathBuf> = BTreeMap::new();
@@ -87,7 +87,7 @@ pub fn lint_dir(dir: &Path) -> std::io::Result<Vec<Finding>> {
                 continue;
             }
         };
-        let path = crate::base::relative(dir, file);
+        let path = crate::root::relative(dir, file);
         let mut warnings: Vec<Warning> = Vec::new();
         let doc = Document::parse(&text, Source { root: dir.display().to_string(), path }, &mut warnings);
         for w in warnings {

@@ -2,15 +2,14 @@
 //! tags and description, filters on language, domain and tags, and a typo-tolerant
 //! retry when the exact terms find nothing.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tantivy::collector::TopDocs;
+use tantivy::merge_policy::LogMergePolicy;
 use tantivy::query::{BooleanQuery, Occur, QueryParser, TermQuery};
-use tantivy::schema::{
-    Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value as _,
-};
+use tantivy::schema::{Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value as _};
 use tantivy::snippet::SnippetGenerator;
-use tantivy::{Index, IndexReader, TantivyDocument, Term, doc};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term, doc};
 
 use crate::document::Document;
 
@@ -43,7 +42,7 @@ pub struct Hit {
 }
 
 struct Fields {
-    doc: Field,
+    file: Field,
     section: Field,
     language: Field,
     domain: Field,
@@ -55,15 +54,29 @@ struct Fields {
     body: Field,
 }
 
-/// The search index of one knowledge base.
-pub(crate) struct SearchIndex {
-    index: Index,
+/// The writing side of an index, shared by every snapshot of it.
+struct Shared {
+    /// The writer, and the generation of its last commit.
+    writer: Mutex<(IndexWriter, u64)>,
     reader: IndexReader,
     fields: Fields,
+    exact: QueryParser,
+    fuzzy: QueryParser,
+}
+
+/// The search index of one knowledge base: a snapshot of an in-RAM tantivy index
+/// (nothing on disk, so any number of processes can serve the same roots). A newer
+/// base updates the index in place and takes a newer snapshot; older bases keep
+/// searching theirs.
+pub(crate) struct SearchIndex {
+    shared: Arc<Shared>,
+    searcher: Searcher,
+    generation: u64,
 }
 
 impl SearchIndex {
-    pub(crate) fn build(docs: &[Arc<Document>]) -> Result<Self, String> {
+    /// Indexes `docs` (file id, document) from scratch.
+    pub(crate) fn build<'a>(docs: impl Iterator<Item = (&'a str, &'a Arc<Document>)>) -> Result<Self, String> {
         let mut schema = Schema::builder();
         let stemmed = TextOptions::default().set_indexing_options(
             TextFieldIndexing::default()
@@ -71,7 +84,7 @@ impl SearchIndex {
                 .set_index_option(IndexRecordOption::WithFreqsAndPositions),
         );
         let fields = Fields {
-            doc: schema.add_u64_field("doc", STORED | INDEXED),
+            file: schema.add_text_field("file", STRING | STORED),
             section: schema.add_u64_field("section", STORED),
             language: schema.add_text_field("language", STRING),
             domain: schema.add_text_field("domain", STRING),
@@ -84,70 +97,83 @@ impl SearchIndex {
         };
         let index = Index::create_in_ram(schema.build());
         let mut writer = index.writer_with_num_threads(1, 15_000_000).map_err(|e| e.to_string())?;
-        for (d, document) in docs.iter().enumerate() {
-            for (s, section) in document.sections.iter().enumerate() {
-                let mut entry = doc!(
-                    fields.doc => d as u64,
-                    fields.section => s as u64,
-                    fields.language => document.language.as_str(),
-                    fields.domain => document.domain.as_str(),
-                    fields.title => document.title.as_str(),
-                    fields.heading => section.heading.as_str(),
-                    fields.body => document.section_text(section),
-                    fields.tags_text => document.tags.join(" "),
-                );
-                if let Some(description) = &document.description {
-                    entry.add_text(fields.description, description);
-                }
-                for tag in &document.tags {
-                    entry.add_text(fields.tag, tag);
-                }
-                writer.add_document(entry).map_err(|e| e.to_string())?;
-            }
+        // Each edit deletes a document's sections; a segment a fifth deleted is merged
+        // again (in the background), so memory and BM25 statistics do not drift.
+        let mut policy = LogMergePolicy::default();
+        policy.set_del_docs_ratio_before_merge(0.2);
+        writer.set_merge_policy(Box::new(policy));
+        for (id, document) in docs {
+            add(&writer, &fields, id, document)?;
         }
         writer.commit().map_err(|e| e.to_string())?;
-        let reader = index.reader().map_err(|e| e.to_string())?;
-        Ok(Self { index, reader, fields })
+        let reader =
+            index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(|e| e.to_string())?;
+        let searcher = reader.searcher();
+        let exact = parser(&index, &fields, false);
+        let fuzzy = parser(&index, &fields, true);
+        let shared = Shared { writer: Mutex::new((writer, 0)), reader, fields, exact, fuzzy };
+        Ok(Self { shared: Arc::new(shared), searcher, generation: 0 })
     }
 
-    fn parser(&self, fuzzy: bool) -> QueryParser {
-        let f = &self.fields;
-        let text_fields = [f.title, f.description, f.tags_text, f.heading, f.body];
-        let mut parser = QueryParser::for_index(&self.index, text_fields.to_vec());
-        for (field, boost) in
-            [(f.title, 3.0), (f.tags_text, 2.5), (f.description, 2.0), (f.heading, 1.5), (f.body, 1.0)]
-        {
-            parser.set_field_boost(field, boost);
-            if fuzzy {
-                parser.set_field_fuzzy(field, false, 2, true);
-            }
+    /// The index with the documents of `removed` file ids deleted and `added` ones
+    /// indexed: one commit, then a fresh snapshot. `None` when this snapshot is not the
+    /// index's newest (another base updated it since), so the caller builds afresh.
+    pub(crate) fn update(&self, removed: &[&str], added: &[(&str, &Arc<Document>)]) -> Option<Result<Self, String>> {
+        let shared = &self.shared;
+        let mut guard = shared.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (writer, generation) = &mut *guard;
+        if *generation != self.generation {
+            return None;
         }
-        parser
+        let written = (|| {
+            for id in removed {
+                writer.delete_term(Term::from_field_text(shared.fields.file, id));
+            }
+            for (id, document) in added {
+                add(writer, &shared.fields, id, document)?;
+            }
+            writer.commit().map_err(|e| e.to_string())?;
+            shared.reader.reload().map_err(|e| e.to_string())
+        })();
+        *generation += 1;
+        if let Err(e) = written {
+            // The index no longer matches any base: nobody updates it again.
+            *generation = u64::MAX;
+            let _ = writer.rollback();
+            return Some(Err(e));
+        }
+        Some(Ok(Self { shared: shared.clone(), searcher: shared.reader.searcher(), generation: *generation }))
     }
 
-    pub(crate) fn search(&self, docs: &[Arc<Document>], query: &Query) -> Result<Vec<Hit>, String> {
+    /// Runs `query`; `resolve` finds the document of a file id.
+    pub(crate) fn search<'a>(
+        &self,
+        query: &Query,
+        resolve: impl Fn(&str) -> Option<&'a Arc<Document>>,
+    ) -> Result<Vec<Hit>, String> {
         let limit = query.limit.clamp(1, 100);
         let text = query.text.trim();
         if text.is_empty() {
             return Ok(Vec::new());
         }
-        let mut hits = self.run(docs, query, text, limit, false)?;
+        let mut hits = self.run(&resolve, query, text, limit, false)?;
         if hits.is_empty() {
-            hits = self.run(docs, query, text, limit, true)?;
+            hits = self.run(&resolve, query, text, limit, true)?;
         }
         Ok(hits)
     }
 
-    fn run(
+    fn run<'a>(
         &self,
-        docs: &[Arc<Document>],
+        resolve: &impl Fn(&str) -> Option<&'a Arc<Document>>,
         query: &Query,
         text: &str,
         limit: usize,
         fuzzy: bool,
     ) -> Result<Vec<Hit>, String> {
-        let f = &self.fields;
-        let (parsed, _errors) = self.parser(fuzzy).parse_query_lenient(text);
+        let f = &self.shared.fields;
+        let parser = if fuzzy { &self.shared.fuzzy } else { &self.shared.exact };
+        let (parsed, _errors) = parser.parse_query_lenient(text);
         let mut clauses: Vec<(Occur, Box<dyn tantivy::query::Query>)> = vec![(Occur::Must, parsed.box_clone())];
         let term = |field, value: &str| -> Box<dyn tantivy::query::Query> {
             Box::new(TermQuery::new(Term::from_field_text(field, value), IndexRecordOption::Basic))
@@ -168,18 +194,23 @@ impl SearchIndex {
             clauses.push((Occur::Must, term(f.tag, tag)));
         }
         let full = BooleanQuery::new(clauses);
-        let searcher = self.reader.searcher();
+        let searcher = &self.searcher;
         // Fetch extra so ties can be ordered by date before cutting to `limit`.
-        let top =
+        let mut top =
             searcher.search(&full, &TopDocs::with_limit(limit * 3).order_by_score()).map_err(|e| e.to_string())?;
-        let mut snippets = SnippetGenerator::create(&searcher, &*parsed, f.body).map_err(|e| e.to_string())?;
+        // Only the hits that can make the cut are read from the store: the top `limit`
+        // and any tied with the last of them.
+        if let Some(&(last, _)) = top.get(limit - 1) {
+            top.retain(|(score, _)| rank(*score) >= rank(last));
+        }
+        let mut snippets = SnippetGenerator::create(searcher, &*parsed, f.body).map_err(|e| e.to_string())?;
         snippets.set_max_num_chars(240);
         let mut hits = Vec::with_capacity(top.len());
         for (score, address) in top {
             let stored: TantivyDocument = searcher.doc(address).map_err(|e| e.to_string())?;
-            let number = |field| stored.get_first(field).and_then(|v| v.as_u64()).and_then(|n| usize::try_from(n).ok());
-            let (Some(d), Some(s)) = (number(f.doc), number(f.section)) else { continue };
-            let Some(document) = docs.get(d) else { continue };
+            let section = stored.get_first(f.section).and_then(|v| v.as_u64()).and_then(|n| usize::try_from(n).ok());
+            let file = stored.get_first(f.file).and_then(|v| v.as_str());
+            let (Some(s), Some(document)) = (section, file.and_then(resolve)) else { continue };
             let snippet = snippets.snippet_from_doc(&stored);
             let mut excerpt = String::new();
             let fragment = snippet.fragment();
@@ -200,9 +231,8 @@ impl SearchIndex {
         }
         // Stable order: score, then newest updatedAt, then URI and position.
         hits.sort_by(|a, b| {
-            let score = |h: &Hit| (f64::from(h.score) * 1e6).round() as i64;
-            score(b)
-                .cmp(&score(a))
+            rank(b.score)
+                .cmp(&rank(a.score))
                 .then_with(|| b.document.updated_at.cmp(&a.document.updated_at))
                 .then_with(|| a.document.uri().cmp(&b.document.uri()))
                 .then_with(|| a.section.cmp(&b.section))
@@ -210,4 +240,52 @@ impl SearchIndex {
         hits.truncate(limit);
         Ok(hits)
     }
+}
+
+/// Edits per word the typo-tolerant retry allows.
+const MAX_TYPOS: u8 = 1;
+
+/// A score rounded so that scores equal but for float noise tie.
+fn rank(score: f32) -> i64 {
+    (f64::from(score) * 1e6).round() as i64
+}
+
+/// Indexes each section of a document under its file id.
+fn add(writer: &IndexWriter, fields: &Fields, id: &str, document: &Document) -> Result<(), String> {
+    for (s, section) in document.sections.iter().enumerate() {
+        let mut entry = doc!(
+            fields.file => id,
+            fields.section => s as u64,
+            fields.language => document.language.as_str(),
+            fields.domain => document.domain.as_str(),
+            fields.title => document.title.as_str(),
+            fields.heading => section.heading.as_str(),
+            fields.body => document.section_text(section),
+            fields.tags_text => document.tags.join(" "),
+        );
+        if let Some(description) = &document.description {
+            entry.add_text(fields.description, description);
+        }
+        for tag in &document.tags {
+            entry.add_text(fields.tag, tag);
+        }
+        writer.add_document(entry).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// The query parser over the text fields, with their boosts; `fuzzy` tolerates one typo
+/// per word (a wrong, missing or extra letter, or two letters swapped). Two edits cost
+/// about five times the CPU at 10 000 documents (the automaton matches far more terms)
+/// and mostly found unrelated words.
+fn parser(index: &Index, f: &Fields, fuzzy: bool) -> QueryParser {
+    let text_fields = [f.title, f.description, f.tags_text, f.heading, f.body];
+    let mut parser = QueryParser::for_index(index, text_fields.to_vec());
+    for (field, boost) in [(f.title, 3.0), (f.tags_text, 2.5), (f.description, 2.0), (f.heading, 1.5), (f.body, 1.0)] {
+        parser.set_field_boost(field, boost);
+        if fuzzy {
+            parser.set_field_fuzzy(field, false, MAX_TYPOS, true);
+        }
+    }
+    parser
 }

@@ -1,10 +1,33 @@
-//! Watching root folders for changes, with debouncing.
+//! Watching root folders for changes, with debouncing: one call per burst of changes,
+//! with the paths that changed.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use notify::{RecursiveMode, Watcher as _};
+
+/// How long the watcher waits for quiet after a change by default: long enough to
+/// coalesce an editor's save (write a temporary file, rename it over the original,
+/// touch its attributes — all within a few milliseconds), short enough that a
+/// single edit is served within a tenth of a second.
+pub const QUIET: Duration = Duration::from_millis(40);
+
+/// The longest a burst is held back: changes that never stop (a large checkout) are
+/// still handled at least this often.
+pub const MAX_DELAY: Duration = Duration::from_millis(400);
+
+/// What changed in one burst.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// The paths the operating system reported (files or folders, created, modified,
+    /// removed, or either side of a rename), sorted and without repeats.
+    pub paths: BTreeSet<PathBuf>,
+    /// Whether events were lost (an overflowing queue, a watch error), so only a full
+    /// reload can be trusted.
+    pub rescan: bool,
+}
 
 /// Watches folders; calls back once per burst of changes. Stops when dropped.
 pub struct Watcher {
@@ -18,22 +41,27 @@ impl std::fmt::Debug for Watcher {
 }
 
 /// Watches `dirs` recursively. After a change, waits until nothing has changed for
-/// `quiet`, then calls `on_change` (on a thread of its own, one call at a time).
+/// `quiet` (but no longer than [`MAX_DELAY`] after the burst's first change), then
+/// calls `on_change` with what changed (on a thread of its own, one call at a time;
+/// changes during a call make the next one).
 ///
 /// # Errors
 /// When the operating system refuses to watch a folder.
 pub fn watch(
     dirs: &[PathBuf],
     quiet: Duration,
-    on_change: impl Fn() + Send + 'static,
+    on_change: impl Fn(Changes) + Send + 'static,
 ) -> Result<Watcher, notify::Error> {
-    let (tx, rx) = mpsc::channel::<()>();
+    let (tx, rx) = mpsc::channel::<Changes>();
     let mut inner = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        let relevant = event.is_ok_and(|e| !e.kind.is_access() && !e.kind.is_other());
-        if relevant {
-            // The receiver lives as long as the watcher.
-            let _ = tx.send(());
-        }
+        let changes = match event {
+            Ok(e) if e.kind.is_access() => return,
+            Ok(e) if e.kind.is_other() && !e.need_rescan() => return,
+            Ok(e) => Changes { rescan: e.need_rescan(), paths: e.paths.into_iter().collect() },
+            Err(_) => Changes { paths: BTreeSet::new(), rescan: true },
+        };
+        // The receiver lives as long as the watcher.
+        let _ = tx.send(changes);
     })?;
     for dir in dirs {
         inner.watch(dir, RecursiveMode::Recursive)?;
@@ -42,15 +70,20 @@ pub fn watch(
         .name("tenet-watch".into())
         .spawn(move || {
             // Ends when the watcher (and with it the sender) is dropped.
-            while rx.recv().is_ok() {
+            while let Ok(mut burst) = rx.recv() {
+                let deadline = Instant::now() + MAX_DELAY;
                 loop {
-                    match rx.recv_timeout(quiet) {
-                        Ok(()) => {}
+                    let wait = quiet.min(deadline.saturating_duration_since(Instant::now()));
+                    match rx.recv_timeout(wait) {
+                        Ok(more) => {
+                            burst.paths.extend(more.paths);
+                            burst.rescan |= more.rescan;
+                        }
                         Err(mpsc::RecvTimeoutError::Timeout) => break,
                         Err(mpsc::RecvTimeoutError::Disconnected) => return,
                     }
                 }
-                on_change();
+                on_change(burst);
             }
         })
         .map_err(|e| notify::Error::generic(&e.to_string()))?;
@@ -60,17 +93,19 @@ pub fn watch(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
     use std::time::Instant;
 
     #[test]
-    fn a_burst_of_writes_is_one_callback() {
+    fn a_burst_of_writes_is_one_callback_with_every_path() {
         let dir = tempfile::tempdir().unwrap();
         let calls = Arc::new(AtomicUsize::new(0));
-        let seen = calls.clone();
-        let _w = watch(&[dir.path().to_path_buf()], Duration::from_millis(150), move || {
+        let paths = Arc::new(Mutex::new(BTreeSet::new()));
+        let (seen, seen_paths) = (calls.clone(), paths.clone());
+        let _w = watch(&[dir.path().to_path_buf()], Duration::from_millis(150), move |changes| {
             seen.fetch_add(1, Ordering::SeqCst);
+            seen_paths.lock().unwrap().extend(changes.paths);
         })
         .unwrap();
         for i in 0..5 {
@@ -82,5 +117,10 @@ mod tests {
         }
         std::thread::sleep(Duration::from_millis(400));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+        let paths = paths.lock().unwrap();
+        for i in 0..5 {
+            let name = format!("f{i}.md");
+            assert!(paths.iter().any(|p| p.ends_with(&name)), "{name} missing from {paths:?}");
+        }
     }
 }

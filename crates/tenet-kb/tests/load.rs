@@ -2,22 +2,12 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::fs;
-use std::path::Path;
 
+use common::{doc, write};
 use tenet_kb::{KnowledgeBase, Query, Root};
-
-fn write(dir: &Path, path: &str, text: &str) {
-    let file = dir.join(path);
-    fs::create_dir_all(file.parent().unwrap()).unwrap();
-    fs::write(file, text).unwrap();
-}
-
-fn doc(title: &str, language: &str, domain: &str, updated: &str, body: &str) -> String {
-    format!(
-        "---\ntitle: {title}\ndescription: d\nlanguage: {language}\ndomain: {domain}\ntags: [x]\ncreatedAt: '{updated}'\nupdatedAt: '{updated}'\n---\n# {title}\n\n{body}\n"
-    )
-}
 
 #[test]
 fn the_builtin_corpus_is_complete_and_clean() {
@@ -139,4 +129,21 @@ fn symlinks_are_followed_and_loops_walked_once() {
     let kb = KnowledgeBase::load(&[Root::Dir(dir.path().into())]).unwrap();
     assert_eq!(kb.key("go", "testing")[0].title, "Shared Go testing");
     assert_eq!(kb.key("rust", "security").len(), 1, "the loop does not load the file twice");
+}
+
+#[test]
+fn binary_non_utf8_and_50_mb_files_are_skipped_with_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "go/testing.md", &doc("Go testing", "go", "testing", "2026-01-01", "kept"));
+    fs::write(dir.path().join("go/security.md"), b"\x7fELF\x02\x01\x01\x00\x00\xff\xfe").unwrap();
+    // 50 MB, sparse: refused by its size before a byte is read.
+    let big = fs::File::create(dir.path().join("go/performance.md")).unwrap();
+    big.set_len(50 * 1024 * 1024).unwrap();
+    let kb = KnowledgeBase::load(&[Root::Dir(dir.path().into())]).unwrap();
+    assert_eq!(kb.documents().len(), 1);
+    let warnings: Vec<String> = kb.warnings().iter().map(ToString::to_string).collect();
+    assert!(warnings.iter().any(|w| w.contains("go/security.md") && w.contains("not UTF-8")), "{warnings:?}");
+    assert!(warnings.iter().any(|w| w.contains("go/performance.md") && w.contains("limit")), "{warnings:?}");
+    let hits = kb.search(&Query { text: "kept".into(), limit: 5, ..Query::default() }).unwrap();
+    assert_eq!(hits[0].document.uri(), "stdlib://go/testing");
 }

@@ -11,8 +11,10 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// The subcommands.
+/// The subcommands. Each one's arguments are built only when it runs (or its help
+/// is asked for): a cold `tenet serve` does not pay for the other commands' parsers.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Serve MCP to clients of every protocol version (2024-11-05 … 2026-07-28).
     Serve(ServeArgs),
@@ -22,14 +24,39 @@ pub enum Command {
     Search(SearchArgs),
     /// Lint folders of standards (front matter, dates, duplicates, links, size, injection-like text).
     Check(CheckArgs),
+    /// Work with `tenet serve` config files.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Check that an HTTP server is alive (exit 0 on HTTP 200): for container health checks.
+    Health {
+        /// The URL to GET.
+        #[arg(default_value = "http://127.0.0.1:3020/health")]
+        url: String,
+    },
+}
+
+/// `tenet config` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Check a config file and print the effective `tenet serve` configuration (file,
+    /// then environment, then any `tenet serve` flags given after `--`), secrets masked.
+    Check {
+        /// The file (default: `$TENET_CONFIG`).
+        #[arg(value_name = "FILE")]
+        file: Option<std::path::PathBuf>,
+        /// `tenet serve` flags to apply on top, after `--`.
+        #[arg(last = true, value_name = "SERVE_FLAGS")]
+        serve_flags: Vec<std::ffi::OsString>,
+    },
 }
 
 /// Which standards to load, and the token budgets of answers.
 #[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Knowledge")]
 pub struct KnowledgeArgs {
     /// A folder of standards (`<language>/<domain>.md`); repeat for several. Later
     /// roots override earlier ones, and all of them override the built-in corpus.
-    #[arg(long = "root", value_name = "DIR", env = "TENET_ROOTS", value_delimiter = ',')]
+    #[arg(long = "root", value_name = "DIR", env = "TENET_ROOTS", value_delimiter = ',', value_hint = clap::ValueHint::DirPath)]
     pub roots: Vec<std::path::PathBuf>,
     /// Serve only the given roots, without the built-in corpus.
     #[arg(long, env = "TENET_NO_BUILTIN")]
@@ -116,68 +143,92 @@ pub enum LogLevel {
     Trace,
 }
 
+/// The shape of log lines on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per event.
+    Pretty,
+    /// One JSON object per event (timestamp, level, message, fields, spans).
+    Json,
+}
+
 /// `tenet serve` options.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
+    /// A TOML file of these options, one table per heading (`[server]`, `[knowledge]`,
+    /// `[http]`); flags and environment variables override it.
+    #[arg(long, value_name = "FILE", env = "TENET_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
     /// Transport to serve on.
-    #[arg(long, value_enum, default_value = "stdio", env = "TENET_TRANSPORT")]
+    #[arg(long, help_heading = "Server", value_enum, default_value = "stdio", env = "TENET_TRANSPORT")]
     pub transport: Transport,
     /// Log level for stderr.
-    #[arg(long, value_enum, default_value = "info", env = "TENET_LOG_LEVEL")]
+    #[arg(long, help_heading = "Server", value_enum, default_value = "info", env = "TENET_LOG_LEVEL")]
     pub log_level: LogLevel,
+    /// How log lines look: `pretty` for people, `json` (one object per line) for collectors.
+    #[arg(long, help_heading = "Server", value_enum, default_value = "pretty", env = "TENET_LOG_FORMAT")]
+    pub log_format: LogFormat,
     /// Seconds a tool call may run before it fails.
-    #[arg(long, default_value_t = 30.0, env = "TENET_TIMEOUT", value_parser = positive_seconds)]
+    #[arg(long, help_heading = "Server", default_value_t = 30.0, env = "TENET_TIMEOUT", value_parser = positive_seconds)]
     pub timeout: f64,
     /// Requests handled at once; past this, input waits (back-pressure).
-    #[arg(long, default_value_t = 256, env = "TENET_MAX_CONCURRENT_REQUESTS", value_parser = clap::value_parser!(u32).range(1..=65536))]
+    #[arg(long, help_heading = "Server", default_value_t = 256, env = "TENET_MAX_CONCURRENT_REQUESTS", value_parser = clap::value_parser!(u32).range(1..=65536))]
     pub max_concurrent_requests: u32,
     /// Where the standards come from.
     #[command(flatten)]
     pub knowledge: KnowledgeArgs,
     /// Do not reload when files under a root change.
-    #[arg(long, env = "TENET_NO_WATCH")]
+    #[arg(long, help_heading = "Knowledge", env = "TENET_NO_WATCH")]
     pub no_watch: bool,
-    /// HTTP: the address to bind (loopback unless told otherwise).
-    #[arg(long, default_value = "127.0.0.1", env = "TENET_HOST")]
+    /// The address to bind (loopback unless told otherwise).
+    #[arg(long, help_heading = "HTTP", default_value = "127.0.0.1", env = "TENET_HOST")]
     pub host: std::net::IpAddr,
-    /// HTTP: the port to bind (0 picks a free one).
-    #[arg(long, default_value_t = 3020, env = "TENET_PORT")]
+    /// The port to bind (0 picks a free one).
+    #[arg(long, help_heading = "HTTP", default_value_t = 3020, env = "TENET_PORT")]
     pub port: u16,
-    /// HTTP: the path of the MCP endpoint.
-    #[arg(long, default_value = "/mcp", env = "TENET_PATH", value_parser = path)]
+    /// The path of the MCP endpoint.
+    #[arg(long, help_heading = "HTTP", default_value = "/mcp", env = "TENET_PATH", value_parser = path)]
     pub path: String,
-    /// HTTP: an Origin allowed besides local ones (repeat, or comma-separate).
-    #[arg(long = "allowed-origin", env = "TENET_ALLOWED_ORIGINS", value_delimiter = ',')]
+    /// An Origin allowed besides local ones (repeat, or comma-separate).
+    #[arg(help_heading = "HTTP", long = "allowed-origin", env = "TENET_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
-    /// HTTP: a browser origin allowed by CORS, e.g. https://app.example (repeat, or
+    /// A browser origin allowed by CORS, e.g. https://app.example (repeat, or
     /// comma-separate); none (the default) turns CORS off.
-    #[arg(long = "cors-origin", env = "TENET_CORS_ORIGINS", value_delimiter = ',')]
+    #[arg(help_heading = "HTTP", long = "cors-origin", env = "TENET_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
-    /// HTTP: a Host name allowed besides local ones (repeat, or comma-separate).
-    #[arg(long = "allowed-host", env = "TENET_ALLOWED_HOSTS", value_delimiter = ',')]
+    /// A Host name allowed besides local ones (repeat, or comma-separate).
+    #[arg(help_heading = "HTTP", long = "allowed-host", env = "TENET_ALLOWED_HOSTS", value_delimiter = ',')]
     pub allowed_hosts: Vec<String>,
-    /// HTTP: legacy sessions alive at once; past it initialize gets 503.
-    #[arg(long, default_value_t = 10_000, env = "TENET_MAX_SESSIONS", value_parser = clap::value_parser!(u32).range(1..))]
+    /// Legacy sessions alive at once; past it initialize gets 503.
+    #[arg(long, help_heading = "HTTP", default_value_t = 10_000, env = "TENET_MAX_SESSIONS", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_sessions: u32,
-    /// HTTP: connections served at once; past it new ones get 503.
-    #[arg(long, default_value_t = 1024, env = "TENET_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..))]
+    /// Connections served at once; past it new ones get 503.
+    #[arg(long, help_heading = "HTTP", default_value_t = 1024, env = "TENET_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
-    /// HTTP: seconds a legacy session may sit unused before it is ended.
-    #[arg(long, default_value_t = 1800.0, env = "TENET_SESSION_IDLE_TIMEOUT", value_parser = positive_seconds)]
+    /// Seconds a legacy session may sit unused before it is ended.
+    #[arg(long, help_heading = "HTTP", default_value_t = 1800.0, env = "TENET_SESSION_IDLE_TIMEOUT", value_parser = positive_seconds)]
     pub session_idle_timeout: f64,
-    /// HTTP: seconds a client may take to send its request headers (slowloris guard).
-    #[arg(long, default_value_t = 10.0, env = "TENET_HEADER_TIMEOUT", value_parser = positive_seconds)]
+    /// Seconds a client may take to send its request headers (slowloris guard).
+    #[arg(long, help_heading = "HTTP", default_value_t = 10.0, env = "TENET_HEADER_TIMEOUT", value_parser = positive_seconds)]
     pub header_timeout: f64,
-    /// HTTP: seconds a graceful shutdown waits for requests in flight.
-    #[arg(long, default_value_t = 10.0, env = "TENET_SHUTDOWN_GRACE", value_parser = positive_seconds)]
+    /// Seconds a graceful shutdown waits for requests in flight.
+    #[arg(long, help_heading = "HTTP", default_value_t = 10.0, env = "TENET_SHUTDOWN_GRACE", value_parser = positive_seconds)]
     pub shutdown_grace: f64,
     /// Serve the small demo tool set (echo, add, countdown) instead of the knowledge
     /// server; used by benchmarks and interoperability tests.
-    #[arg(long)]
+    #[arg(long, help_heading = "Server")]
     pub demo: bool,
     /// Largest accepted message, in bytes.
-    #[arg(long, default_value_t = 4 * 1024 * 1024, env = "TENET_MAX_MESSAGE_BYTES", value_parser = clap::value_parser!(u64).range(1024..=1_073_741_824))]
+    #[arg(long, help_heading = "Server", default_value_t = 4 * 1024 * 1024, env = "TENET_MAX_MESSAGE_BYTES", value_parser = clap::value_parser!(u64).range(1024..=1_073_741_824))]
     pub max_message_bytes: u64,
+}
+
+/// The `serve` subcommand with its options in place (they are otherwise added only
+/// when it runs), so that a config file can set their defaults.
+pub fn serve_command(serve: clap::Command) -> clap::Command {
+    use clap::Args as _;
+    // The deferred builder would add the same options again: replace it with a no-op.
+    ServeArgs::augment_args(serve.defer(|serve| serve))
 }
 
 fn path(s: &str) -> Result<String, String> {

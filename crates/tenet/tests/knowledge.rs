@@ -947,3 +947,69 @@ fn no_builtin_without_a_root_exits_with_a_clear_message() {
 fn a_root_that_does_not_exist_exits_with_a_clear_message() {
     refused(&["serve", "--root", "/does/not/exist"], "/does/not/exist");
 }
+
+#[test]
+fn a_root_that_is_not_a_folder_exits_with_a_clear_message() {
+    // Tests run as root here, so permissions cannot make a folder unreadable; a file
+    // given as a root fails the same read_dir call.
+    let dir = TempDir::new().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let file = dir.path().join("not-a-folder.md");
+    fs::write(&file, "# x\n").unwrap_or_else(|e| panic!("write: {e}"));
+    let file = file.display().to_string();
+    let stderr = refused(&["serve", "--root", &file], &file);
+    assert!(stderr.contains("cannot read root"), "{stderr}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Bad input to the tools
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn search_stdlib_answers_an_empty_query_and_refuses_a_10_kb_one_clearly() {
+    for era in ERAS {
+        let mut s = Session::builtin(era);
+        let (r, text) = s.tool("search_stdlib", json!({"query": "   "}));
+        assert_eq!(r["results"], json!([]), "{era:?}: {r}");
+        assert!(!text.trim().is_empty(), "{era:?}: an empty answer should still say something");
+        let long = "retry backoff ".repeat(10 * 1024 / 14 + 1);
+        let message = s.tool_error("search_stdlib", json!({"query": long}));
+        assert!(message.contains("characters long"), "{era:?}: {message}");
+        s.assert_alive();
+    }
+}
+
+#[test]
+fn max_tokens_of_zero_is_refused_by_name_and_a_huge_one_gets_the_cap() {
+    for era in ERAS {
+        let mut s = Session::builtin(era);
+        let text = s.tool_error("get_stdlib", json!({"language": "rust", "domain": "testing", "max_tokens": 0}));
+        assert!(text.contains("max_tokens") && text.contains("minimum"), "{era:?}: {text}");
+        let huge = s.get(json!({"language": "rust", "domain": "testing", "max_tokens": u64::MAX}));
+        let capped = s.get(json!({"language": "rust", "domain": "testing", "max_tokens": 25_000}));
+        assert_eq!(huge["content"], capped["content"], "{era:?}: a huge budget is the 25 000 cap");
+        s.assert_alive();
+    }
+}
+
+#[test]
+fn a_cursor_from_before_an_edit_is_refused() {
+    let dir = TempDir::new().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let sections: String = (1..=12).map(|i| format!("## Rule {i}\n\n{}\n\n", "Keep tests fast. ".repeat(40))).collect();
+    write(dir.path(), "go/testing.md", &format!("# Go testing\n\n{sections}"));
+    for era in ERAS {
+        let mut s = Session::start(era, &["--root", &arg(&dir)]);
+        let first = s.get(json!({"language": "go", "domain": "testing", "max_tokens": 300}));
+        let cursor = first["next_cursor"].as_str().unwrap_or_else(|| panic!("no next_cursor: {first}")).to_owned();
+        let marker = format!("edited in {era:?}");
+        write(dir.path(), "go/testing.md", &format!("# Go testing\n\n{marker}\n\n{sections}"));
+        let deadline = std::time::Instant::now() + TIMEOUT;
+        let whole = |s: &mut Session| s.get(json!({"language": "go", "domain": "testing", "max_tokens": 25_000}));
+        while !whole(&mut s)["content"].as_str().is_some_and(|c| c.contains(&marker)) {
+            assert!(std::time::Instant::now() < deadline, "{era:?}: the edit was not picked up");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let text = s.tool_error("get_stdlib", json!({"language": "go", "domain": "testing", "cursor": cursor}));
+        assert!(text.contains("cursor"), "{era:?}: the error should be about the cursor: {text}");
+        s.assert_alive();
+    }
+}

@@ -84,3 +84,45 @@ fn no_watch_means_no_reload() {
     let read = server.call(&legacy(2, "resources/read", json!({"uri": "stdlib://rust/testing"})));
     assert!(read["result"]["contents"][0]["text"].as_str().unwrap().contains("first version"), "{read}");
 }
+
+#[test]
+fn several_servers_on_one_root_all_reload_and_each_exits_when_its_stdin_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("rust")).unwrap();
+    std::fs::write(dir.path().join("rust/testing.md"), doc("Team Rust testing", "first version")).unwrap();
+    std::fs::create_dir_all(dir.path().join("kotlin")).unwrap();
+    std::fs::write(dir.path().join("kotlin/security.md"), doc("Kotlin security", "kept")).unwrap();
+    let root = dir.path().to_str().unwrap().to_owned();
+    let mut servers: Vec<Tenet> =
+        (0..3).map(|_| Tenet::start_knowledge(&["serve", "--log-level", "warn", "--root", &root])).collect();
+    for server in &mut servers {
+        server.initialize(LATEST_LEGACY);
+        let subscribed = server.call(&legacy(1, "resources/subscribe", json!({"uri": "stdlib://rust/testing"})));
+        assert_eq!(subscribed["result"], json!({}));
+    }
+    std::fs::write(dir.path().join("rust/testing.md"), doc("Team Rust testing", "second version")).unwrap();
+    for (i, server) in servers.iter_mut().enumerate() {
+        let updated = wait_for(server, "notifications/resources/updated", Duration::from_secs(10));
+        assert_eq!(updated.map(|u| u["params"]["uri"].clone()), Some(json!("stdlib://rust/testing")), "server {i}");
+    }
+    // A deletion: every server drops the resource.
+    std::fs::remove_file(dir.path().join("kotlin/security.md")).unwrap();
+    for (i, server) in servers.iter_mut().enumerate() {
+        assert!(
+            wait_for(server, "notifications/resources/list_changed", Duration::from_secs(10)).is_some(),
+            "server {i}: no list_changed after a deletion"
+        );
+        let got = server.call(&legacy(
+            2,
+            "tools/call",
+            json!({"name": "get_stdlib", "arguments": {"language": "kotlin", "domain": "security"}}),
+        ));
+        assert_eq!(got["result"]["structuredContent"]["found"], false, "server {i}: {got}");
+    }
+    for server in &mut servers {
+        server.close_stdin();
+    }
+    for server in &mut servers {
+        assert!(server.wait_exit(Duration::from_secs(5)).success());
+    }
+}

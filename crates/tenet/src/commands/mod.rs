@@ -2,9 +2,11 @@
 
 use std::process::ExitCode;
 
-use crate::args::{Cli, Command};
+use crate::args::{Cli, Command, ConfigCommand};
 
 mod check;
+mod config;
+mod health;
 mod read;
 mod serve;
 
@@ -15,5 +17,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Get(args) => read::get(&args),
         Command::Search(args) => read::search(&args),
+        Command::Health { url } => health::run(&url),
+        Command::Config(ConfigCommand::Check { file, serve_flags }) => config::check(file, &serve_flags),
     }
 }

@@ -2,13 +2,13 @@
 
 use std::process::ExitCode;
 
-use crate::args::{GetArgs, LogLevel, SearchArgs};
+use crate::args::{GetArgs, LogFormat, LogLevel, SearchArgs};
 use crate::commands::serve::{init_logging, load};
 use crate::knowledge::Knowledge;
 use crate::knowledge::tools::{self, Format};
 
 fn knowledge(args: &crate::args::KnowledgeArgs) -> Result<Knowledge, ExitCode> {
-    init_logging(LogLevel::Warn);
+    init_logging(LogLevel::Warn, LogFormat::Pretty);
     match load(args) {
         Ok((base, limits)) => Ok(Knowledge::new(base, limits)),
         Err(e) => {

@@ -8,13 +8,13 @@ use tenet_http::HttpConfig;
 use tenet_server::{CancellationToken, ServerConfig};
 use tracing_subscriber::EnvFilter;
 
-use crate::args::{KnowledgeArgs, LogLevel, ServeArgs, Transport};
+use crate::args::{KnowledgeArgs, LogFormat, LogLevel, ServeArgs, Transport};
 use crate::demo;
 use crate::knowledge::{self, KnowledgeServer, Limits};
 use tenet_kb::{KnowledgeBase, Root};
 
 pub fn run(args: &ServeArgs) -> ExitCode {
-    init_logging(args.log_level);
+    init_logging(args.log_level, args.log_format);
     let config = ServerConfig {
         tool_timeout: Duration::from_secs_f64(args.timeout),
         max_concurrent_requests: args.max_concurrent_requests as usize,
@@ -111,12 +111,12 @@ fn watch(ks: &KnowledgeServer, args: &ServeArgs) -> Option<tenet_kb::watch::Watc
         return None;
     }
     let reloader = KnowledgeServer { server: ks.server.clone(), knowledge: ks.knowledge.clone() };
-    let on_change = move || {
-        if let Err(e) = reloader.reload() {
+    let on_change = move |changes: tenet_kb::watch::Changes| {
+        if let Err(e) = reloader.apply(&changes) {
             tracing::error!("reload failed, still serving the previous documents: {e}");
         }
     };
-    match tenet_kb::watch::watch(&args.knowledge.roots, Duration::from_millis(300), on_change) {
+    match tenet_kb::watch::watch(&args.knowledge.roots, tenet_kb::watch::QUIET, on_change) {
         Ok(watcher) => Some(watcher),
         Err(e) => {
             tracing::warn!("not watching the roots for changes: {e}");
@@ -170,7 +170,8 @@ async fn on_signal(shutdown: CancellationToken) {
     shutdown.cancel();
 }
 
-pub fn init_logging(level: LogLevel) {
+/// Sends `tracing` events at `level` (or as `TENET_LOG` says) to stderr, in `format`.
+pub fn init_logging(level: LogLevel, format: LogFormat) {
     let directive = match level {
         LogLevel::Off => "off",
         LogLevel::Error => "error",
@@ -180,10 +181,9 @@ pub fn init_logging(level: LogLevel) {
         LogLevel::Trace => "trace",
     };
     let filter = EnvFilter::try_from_env("TENET_LOG").unwrap_or_else(|_| EnvFilter::new(directive));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .with_target(false)
-        .try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false);
+    let _ = match format {
+        LogFormat::Pretty => builder.with_target(false).try_init(),
+        LogFormat::Json => builder.json().with_current_span(true).flatten_event(true).try_init(),
+    };
 }

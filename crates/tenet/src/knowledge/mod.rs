@@ -5,6 +5,7 @@
 use std::sync::{Arc, RwLock};
 
 use tenet_kb::KnowledgeBase;
+use tenet_kb::watch::Changes;
 use tenet_server::{BuildError, Server, ServerConfig};
 
 mod instructions;
@@ -61,42 +62,45 @@ pub struct KnowledgeServer {
 }
 
 impl KnowledgeServer {
-    /// Reloads every root, swaps the base in, and tells clients what changed:
-    /// `resources/updated` for changed documents, `resources/list_changed` for added or
-    /// removed ones, `tools/list_changed` when the languages or domains changed.
+    /// Brings the base up to date after a watcher's `changes` — re-reading only the
+    /// changed files and updating the index in place, or everything when events were
+    /// lost — swaps it in, and tells clients what changed: `resources/updated` for
+    /// changed documents, `resources/list_changed` for added or removed ones,
+    /// `tools/list_changed` when the languages or domains changed.
     ///
     /// # Errors
     /// When a root cannot be read or the index cannot be built (the old base stays).
-    pub fn reload(&self) -> Result<(), String> {
-        let fresh = self.knowledge.base().reload().map_err(|e| e.to_string())?;
+    pub fn apply(&self, changes: &Changes) -> Result<(), String> {
+        if !changes.rescan && changes.paths.is_empty() {
+            return Ok(());
+        }
+        let current = self.knowledge.base();
+        let fresh = if changes.rescan {
+            current.reload()
+        } else {
+            current.update(&changes.paths.iter().cloned().collect::<Vec<_>>())
+        };
+        let fresh = fresh.map_err(|e| e.to_string())?;
         fresh.build_index().map_err(|e| e.to_string())?;
-        for warning in fresh.warnings() {
+        for warning in fresh.fresh_warnings() {
             tracing::warn!("{warning}");
         }
         let old = self.knowledge.swap(fresh);
         let new = self.knowledge.base();
-        let hashes = |b: &KnowledgeBase| -> std::collections::BTreeMap<String, String> {
-            b.documents().iter().map(|d| (d.uri(), d.hash.clone())).collect()
-        };
-        let (before, after) = (hashes(&old), hashes(&new));
-        let mut changed = 0;
-        for uri in before.keys().filter(|u| !after.contains_key(*u)) {
+        let diff = new.diff(&old);
+        for uri in &diff.removed {
             self.server.remove_resource(uri);
-            changed += 1;
         }
-        for resource in resources::documents(&new) {
-            let uri = resource.listing().uri.clone();
-            if before.get(&uri) != after.get(&uri) {
-                // New URIs make the list change; known ones are reported updated.
-                self.server.add_resource(resource);
-                changed += 1;
-            }
+        // New URIs make the list change; known ones are reported updated.
+        for doc in diff.added.iter().chain(&diff.updated) {
+            self.server.add_resource(resources::document(doc.clone()));
         }
         if old.languages() != new.languages() || old.domains() != new.domains() {
             for tool in tools::all(&self.knowledge, &new) {
                 self.server.add_tool(tool).map_err(|e| e.to_string())?;
             }
         }
+        let changed = diff.added.len() + diff.updated.len() + diff.removed.len();
         tracing::info!(documents = new.documents().len(), changed, "knowledge base reloaded");
         Ok(())
     }

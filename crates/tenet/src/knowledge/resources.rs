@@ -38,18 +38,17 @@ fn listing(doc: &Document) -> Resource {
     }
 }
 
-/// One concrete resource per document; reading it returns the document's Markdown.
+/// One concrete resource per document.
 pub fn documents(base: &KnowledgeBase) -> Vec<ResourceDef> {
-    base.documents()
-        .iter()
-        .map(|doc| {
-            let doc = doc.clone();
-            ResourceDef::new(listing(&doc), move |req: ReadRequest| {
-                let text = doc.body.clone();
-                async move { Ok(Some(contents(req.uri, text))) }
-            })
-        })
-        .collect()
+    base.documents().iter().cloned().map(document).collect()
+}
+
+/// The resource of one document; reading it returns the document's Markdown.
+pub fn document(doc: Arc<Document>) -> ResourceDef {
+    ResourceDef::new(listing(&doc), move |req: ReadRequest| {
+        let text = doc.body.clone();
+        async move { Ok(Some(contents(req.uri, text))) }
+    })
 }
 
 /// Values of `language` or `domain` that start with what was typed.

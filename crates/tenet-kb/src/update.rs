@@ -1,0 +1,177 @@
+//! Incremental updates: after a watcher reports changed paths, re-read only those
+//! files, share every other document with the previous base, and update the search
+//! index in place instead of rebuilding it.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::base::{Files, KnowledgeBase, LoadError, read_entry, root_error};
+use crate::document::{Document, Warning};
+use crate::root::{Root, is_hidden, is_markdown, markdown_files, read_text, relative};
+
+impl KnowledgeBase {
+    /// The base after the files or folders at `changed` changed (created, edited,
+    /// deleted or renamed; paths as a watcher reports them). Only those files are read
+    /// again; every other document is shared with this base. Each root that holds a
+    /// changed path is listed again (no file read), so files created or deleted under
+    /// a changed folder are found too. A file that is now broken keeps its last good
+    /// version, as with [`KnowledgeBase::reload`]. The search index, when this base has
+    /// one, is updated in place (the changed documents' sections deleted and added,
+    /// one commit) and the new base searches a fresh snapshot of it.
+    ///
+    /// A path under no root makes this a full [`KnowledgeBase::reload`]. Call it on the
+    /// newest base: an older one's index has moved on, so the new base rebuilds it.
+    ///
+    /// # Errors
+    /// A root directory that can no longer be read.
+    pub fn update(&self, changed: &[PathBuf]) -> Result<Self, LoadError> {
+        let mut touched: Vec<Vec<String>> = vec![Vec::new(); self.roots.len()];
+        for path in changed {
+            let mut located = false;
+            for (r, root) in self.roots.iter().enumerate() {
+                if let Some(rel) = root.locate(path) {
+                    touched[r].push(rel);
+                    located = true;
+                }
+            }
+            if !located {
+                tracing::debug!(path = %path.display(), "a change outside every root: reloading all");
+                return self.reload();
+            }
+        }
+        let mut files = self.files.clone();
+        let mut fresh = Vec::new();
+        for ((root, changed), entries) in self.roots.iter().zip(&touched).zip(&mut files) {
+            if !changed.is_empty() {
+                refresh(root, changed, entries, &mut fresh)?;
+            }
+        }
+        let next = Self::assemble(self.roots.clone(), files, fresh);
+        self.carry_index(&next);
+        Ok(next)
+    }
+
+    /// Gives `next` this base's index, updated with what differs between the two.
+    pub(crate) fn carry_index(&self, next: &Self) {
+        // Waits for an index being built in the background rather than building twice.
+        let Ok(index) = self.index() else { return };
+        let removed: Vec<&str> = not_in(self, next).map(|(id, _)| id).collect();
+        let added: Vec<(&str, &Arc<Document>)> = not_in(next, self).collect();
+        match index.update(&removed, &added) {
+            Some(Ok(updated)) => {
+                // `next` is new: nobody has built its index yet.
+                let _ = next.index.set(Ok(updated));
+            }
+            Some(Err(e)) => tracing::warn!("cannot update the search index, rebuilding it: {e}"),
+            None => tracing::debug!("the search index moved on since this base: rebuilding it"),
+        }
+    }
+}
+
+/// How the documents served by two bases differ, by resource URI.
+#[derive(Debug, Default)]
+pub struct Diff {
+    /// Documents at URIs the older base did not serve.
+    pub added: Vec<Arc<Document>>,
+    /// Documents whose content changed.
+    pub updated: Vec<Arc<Document>>,
+    /// URIs the newer base no longer serves.
+    pub removed: Vec<String>,
+}
+
+impl KnowledgeBase {
+    /// What changed from `older` to this base. Only the documents the two do not share
+    /// are looked at (by their URIs); those are compared by content hash.
+    pub fn diff(&self, older: &KnowledgeBase) -> Diff {
+        let mut uris: Vec<(String, &str, &str)> = not_in(older, self)
+            .chain(not_in(self, older))
+            .map(|(_, d)| (d.uri(), d.language.as_str(), d.domain.as_str()))
+            .collect();
+        uris.sort_unstable();
+        uris.dedup();
+        let mut diff = Diff::default();
+        for (uri, language, domain) in uris {
+            match (older.served_at(&uri, language, domain), self.served_at(&uri, language, domain)) {
+                (None, Some(new)) => diff.added.push(Arc::clone(new)),
+                (Some(_), None) => diff.removed.push(uri),
+                (Some(old), Some(new)) if !Arc::ptr_eq(old, new) && old.hash != new.hash => {
+                    diff.updated.push(Arc::clone(new));
+                }
+                _ => {}
+            }
+        }
+        diff
+    }
+
+    /// The document served at `uri`, which belongs to the key (`language`, `domain`).
+    fn served_at(&self, uri: &str, language: &str, domain: &str) -> Option<&Arc<Document>> {
+        self.key(language, domain).into_iter().find(|d| d.uri() == uri)
+    }
+}
+
+/// The documents `base` serves that `other` does not serve from the same file.
+fn not_in<'a>(base: &'a KnowledgeBase, other: &'a KnowledgeBase) -> impl Iterator<Item = (&'a str, &'a Arc<Document>)> {
+    base.served().filter(|(id, doc)| other.by_id.get(*id).is_none_or(|&i| !Arc::ptr_eq(&other.docs[i], doc)))
+}
+
+/// Brings one root's files up to date after `changed` paths in it (relative to the
+/// root; empty for the root itself) changed. An edited or deleted known file is just
+/// re-read or dropped, and a deleted folder's files dropped; only a new file or a
+/// folder (created, or the far side of a rename) has the root listed again (no file
+/// read), so exactly the files a full load would read are read. Paths no load would
+/// read — hidden ones, editors' temporary and backup files — change nothing.
+fn refresh(root: &Root, changed: &[String], files: &mut Files, fresh: &mut Vec<Warning>) -> Result<(), LoadError> {
+    let Root::Dir(dir) = root else { return Ok(()) };
+    let label = root.label();
+    let mut done = HashSet::new();
+    let mut reread = |path: &str, files: &mut Files| {
+        if !done.insert(path.to_owned()) {
+            return;
+        }
+        let entry = read_entry(&label, path, read_text(&dir.join(path)), files.get(path));
+        fresh.extend(entry.warnings.iter().cloned());
+        files.insert(path.to_owned(), entry);
+    };
+    let mut list = false;
+    for path in changed {
+        if path.split('/').any(is_hidden) {
+            continue;
+        }
+        let full = dir.join(path);
+        let folder = format!("{path}/");
+        if path.is_empty() || full.is_dir() {
+            list = true;
+        } else if files.contains_key(path.as_str()) {
+            if full.is_file() {
+                reread(path, files);
+            } else {
+                files.remove(path.as_str());
+            }
+        } else if files.keys().any(|known| known.starts_with(&folder)) {
+            files.retain(|known, _| !known.starts_with(&folder));
+        } else if is_markdown(&full) && full.is_file() {
+            list = true;
+        }
+    }
+    if !list {
+        return Ok(());
+    }
+    let listed: HashSet<String> = match markdown_files(dir) {
+        Ok(paths) => paths.iter().map(|p| relative(dir, p)).collect(),
+        Err(source) => return Err(root_error(root, source)),
+    };
+    // Files under deleted or renamed folders.
+    files.retain(|path, _| listed.contains(path));
+    let under = |path: &str| {
+        changed
+            .iter()
+            .any(|c| c.is_empty() || path == c || path.strip_prefix(c.as_str()).is_some_and(|r| r.starts_with('/')))
+    };
+    let mut stale: Vec<&String> = listed.iter().filter(|p| !files.contains_key(*p) || under(p)).collect();
+    stale.sort();
+    for path in stale {
+        reread(path, files);
+    }
+    Ok(())
+}

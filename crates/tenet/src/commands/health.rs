@@ -1,0 +1,83 @@
+//! `tenet health [URL]`: ask a running HTTP server whether it is alive — for container
+//! health checks and scripts, with no other tool installed.
+
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// How long the whole check may take.
+const TIMEOUT: Duration = Duration::from_secs(3);
+
+/// GETs `url` (plain `http://` only) and exits 0 on a 200, 1 otherwise, saying why.
+pub fn run(url: &str) -> ExitCode {
+    match probe(url) {
+        Ok(status) if status == 200 => {
+            println!("{url}: {status}");
+            ExitCode::SUCCESS
+        }
+        Ok(status) => {
+            eprintln!("tenet: {url}: HTTP {status}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("tenet: {url}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn probe(url: &str) -> Result<u16, String> {
+    let rest = url.strip_prefix("http://").ok_or("only http:// URLs can be checked")?;
+    let (authority, path) = rest.find('/').map_or((rest, "/"), |at| rest.split_at(at));
+    let addr = authority
+        .to_socket_addrs()
+        .map_err(|e| format!("bad address {authority:?}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{authority:?} resolves to nothing"))?;
+    let mut stream = TcpStream::connect_timeout(&addr, TIMEOUT).map_err(|e| e.to_string())?;
+    stream.set_read_timeout(Some(TIMEOUT)).map_err(|e| e.to_string())?;
+    stream.set_write_timeout(Some(TIMEOUT)).map_err(|e| e.to_string())?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n")
+        .map_err(|e| e.to_string())?;
+    let mut head = [0u8; 64];
+    let n = stream.read(&mut head).map_err(|e| e.to_string())?;
+    let line = String::from_utf8_lossy(&head[..n]);
+    line.strip_prefix("HTTP/1.1 ")
+        .or_else(|| line.strip_prefix("HTTP/1.0 "))
+        .and_then(|s| s.get(..3))
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| format!("not an HTTP answer: {:?}", line.lines().next().unwrap_or_default()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    fn answer_once(reply: &'static str) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 512];
+            let _ = conn.read(&mut buf);
+            let _ = conn.write_all(reply.as_bytes());
+        });
+        format!("http://{addr}/health")
+    }
+
+    #[test]
+    fn reads_the_status_code() {
+        assert_eq!(probe(&answer_once("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")), Ok(200));
+        assert_eq!(probe(&answer_once("HTTP/1.1 503 Service Unavailable\r\n\r\n")), Ok(503));
+        assert!(probe(&answer_once("SSH-2.0-OpenSSH\r\n")).unwrap_err().contains("not an HTTP answer"));
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_check() {
+        assert!(probe("https://127.0.0.1/health").unwrap_err().contains("only http://"));
+        let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        assert!(probe(&format!("http://{closed}/health")).is_err());
+    }
+}
