@@ -23,6 +23,9 @@ pub struct HttpConfig {
     pub sse_messages_path: String,
     /// Origins allowed besides local ones, e.g. `https://app.example` (exact, case-insensitive).
     pub allowed_origins: Vec<String>,
+    /// Origins browsers may call the endpoint from (CORS). Empty (the default) turns
+    /// CORS off; each one listed is also allowed past the `Origin` check.
+    pub cors_origins: Vec<String>,
     /// Host names allowed besides local ones (without port). When the server is bound to
     /// a non-loopback address and this is empty, `Host` is not checked.
     pub allowed_hosts: Vec<String>,
@@ -56,6 +59,7 @@ impl Default for HttpConfig {
             sse_path: "/sse".into(),
             sse_messages_path: "/messages".into(),
             allowed_origins: Vec::new(),
+            cors_origins: Vec::new(),
             allowed_hosts: Vec::new(),
             max_body_bytes: 4 * 1024 * 1024,
             max_connections: 1024,

@@ -50,9 +50,41 @@ pub(crate) enum Start {
     Streaming { head: VecDeque<Item>, exchange: Exchange },
 }
 
+/// The requests of an exchange still running: a lone one (most POSTs) is polled in
+/// place, several at once through a [`FuturesUnordered`].
+enum Pending {
+    One(Option<AnswerFuture>),
+    Many(FuturesUnordered<AnswerFuture>),
+}
+
+impl Pending {
+    fn new(mut answers: Vec<AnswerFuture>) -> Self {
+        if answers.len() == 1 { Pending::One(answers.pop()) } else { Pending::Many(answers.into_iter().collect()) }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Pending::One(one) => one.is_none(),
+            Pending::Many(many) => many.is_empty(),
+        }
+    }
+
+    /// The next answer; `None` when none is left. Dropping this future loses nothing.
+    async fn next(&mut self) -> Option<Answer> {
+        match self {
+            Pending::One(slot) => {
+                let answer = slot.as_mut()?.await;
+                *slot = None;
+                Some(answer)
+            }
+            Pending::Many(many) => many.next().await,
+        }
+    }
+}
+
 /// Requests in flight and the channel their handlers send on.
 pub(crate) struct Exchange {
-    answers: FuturesUnordered<AnswerFuture>,
+    answers: Pending,
     messages: mpsc::Receiver<Vec<u8>>,
     queued: VecDeque<Item>,
     resumable: bool,
@@ -62,7 +94,7 @@ impl Exchange {
     /// An exchange of `answers`, whose handlers send on the sender of `messages`. Only
     /// a `resumable` one reports [`Item::Break`]s; others drop them.
     pub(crate) fn new(messages: mpsc::Receiver<Vec<u8>>, answers: Vec<AnswerFuture>, resumable: bool) -> Self {
-        Self { answers: answers.into_iter().collect(), messages, queued: VecDeque::new(), resumable }
+        Self { answers: Pending::new(answers), messages, queued: VecDeque::new(), resumable }
     }
 
     fn item(&self, message: Vec<u8>) -> Option<Item> {

@@ -5,6 +5,7 @@ use axum::http::HeaderMap;
 use axum::http::header::{HOST, ORIGIN};
 
 use crate::config::HttpConfig;
+use crate::cors;
 
 /// Host names a loopback server answers to.
 const LOCAL_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
@@ -41,7 +42,7 @@ impl Guard {
         Self {
             local: config.host.is_loopback(),
             hosts: config.allowed_hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
-            origins: config.allowed_origins.iter().map(|o| o.trim_end_matches('/').to_ascii_lowercase()).collect(),
+            origins: config.allowed_origins.iter().chain(&config.cors_origins).map(|o| cors::normalize(o)).collect(),
         }
     }
 
@@ -65,12 +66,12 @@ impl Guard {
     }
 
     fn host_allowed(&self, name: &str) -> bool {
-        let name = name.to_ascii_lowercase();
-        (self.local && LOCAL_NAMES.contains(&name.as_str())) || self.hosts.contains(&name)
+        let same = |known: &str| known.eq_ignore_ascii_case(name);
+        (self.local && LOCAL_NAMES.into_iter().any(same)) || self.hosts.iter().map(String::as_str).any(same)
     }
 
     fn origin_allowed(&self, origin: &str) -> bool {
-        let origin = origin.trim_end_matches('/').to_ascii_lowercase();
+        let origin = cors::normalize(origin);
         if self.origins.contains(&origin) {
             return true;
         }

@@ -1,25 +1,28 @@
 //! Reading the request headers MCP defines, and content negotiation.
 
+use std::borrow::Cow;
+
 use axum::http::HeaderMap;
 use axum::http::header::{ACCEPT, CONTENT_TYPE};
+use axum::http::header::{AsHeaderName, HeaderName};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use tenet_server::protocol::{Era, ProtocolVersion};
 
 /// `MCP-Protocol-Version`.
-pub(crate) const PROTOCOL_VERSION: &str = "mcp-protocol-version";
+pub(crate) const PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
 /// `Mcp-Session-Id` (legacy sessions).
-pub(crate) const SESSION_ID: &str = "mcp-session-id";
+pub(crate) const SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
 /// `Mcp-Method` (2026-07-28).
-pub(crate) const METHOD: &str = "mcp-method";
+pub(crate) const METHOD: HeaderName = HeaderName::from_static("mcp-method");
 /// `Mcp-Name` (2026-07-28).
-pub(crate) const NAME: &str = "mcp-name";
+pub(crate) const NAME: HeaderName = HeaderName::from_static("mcp-name");
 /// `Last-Event-ID` (legacy resumability).
-pub(crate) const LAST_EVENT_ID: &str = "last-event-id";
+pub(crate) const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 
 /// A header's value with optional whitespace (RFC 9110 OWS) trimmed; `None` when absent
 /// or not UTF-8.
-pub(crate) fn text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn text(headers: &HeaderMap, name: impl AsHeaderName) -> Option<&str> {
     let value = headers.get(name)?;
     std::str::from_utf8(value.as_bytes()).ok().map(|v| v.trim_matches([' ', '\t']))
 }
@@ -35,12 +38,12 @@ pub(crate) fn names_modern_version(headers: &HeaderMap) -> bool {
 ///
 /// # Errors
 /// When the wrapped form is not valid base64 or not UTF-8.
-pub(crate) fn decode_value(value: &str) -> Result<String, ()> {
+pub(crate) fn decode_value(value: &str) -> Result<Cow<'_, str>, ()> {
     let Some(encoded) = value.strip_prefix("=?base64?").and_then(|v| v.strip_suffix("?=")) else {
-        return Ok(value.to_owned());
+        return Ok(Cow::Borrowed(value));
     };
     let bytes = STANDARD.decode(encoded).map_err(drop)?;
-    String::from_utf8(bytes).map_err(drop)
+    String::from_utf8(bytes).map(Cow::Owned).map_err(drop)
 }
 
 /// Whether the body is declared as JSON.
@@ -70,19 +73,27 @@ pub(crate) fn accepts(headers: &HeaderMap) -> Accepts {
         let Ok(value) = value.to_str() else { continue };
         for range in value.split(',') {
             let mut parts = range.split(';');
-            let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-            if parts.any(|p| p.trim().replace(' ', "") == "q=0") {
+            let media = parts.next().unwrap_or("").trim();
+            if parts.any(refuses) {
                 continue;
             }
-            match media.as_str() {
-                "*/*" => found = Accepts { json: true, sse: true },
-                "application/*" | "application/json" => found.json = true,
-                "text/*" | "text/event-stream" => found.sse = true,
-                _ => {}
+            let is = |name: &str| media.eq_ignore_ascii_case(name);
+            if is("*/*") {
+                found = Accepts { json: true, sse: true };
+            } else if is("application/*") || is("application/json") {
+                found.json = true;
+            } else if is("text/*") || is("text/event-stream") {
+                found.sse = true;
             }
         }
     }
     if any { found } else { Accepts { json: true, sse: true } }
+}
+
+/// Whether a media-range parameter is `q=0` (whitespace ignored): "not acceptable".
+fn refuses(parameter: &str) -> bool {
+    let mut chars = parameter.chars().filter(|c| !c.is_ascii_whitespace());
+    matches!((chars.next(), chars.next(), chars.next(), chars.next()), (Some('q' | 'Q'), Some('='), Some('0'), None))
 }
 
 #[cfg(test)]
@@ -90,7 +101,7 @@ mod tests {
     use super::*;
     use axum::http::HeaderValue;
 
-    fn with(name: &'static str, value: &str) -> HeaderMap {
+    fn with(name: impl axum::http::header::IntoHeaderName, value: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
         h.insert(name, HeaderValue::from_str(value).unwrap());
         h
@@ -108,6 +119,7 @@ mod tests {
     #[test]
     fn header_values_are_trimmed_and_names_case_insensitive() {
         let h = with("MCP-METHOD", " \ttools/list ");
+        assert_eq!(text(&h, "Mcp-Method"), Some("tools/list"));
         assert_eq!(text(&h, METHOD), Some("tools/list"));
     }
 
@@ -127,6 +139,8 @@ mod tests {
         assert_eq!(accepts(&HeaderMap::new()), both);
         assert_eq!(accepts(&with("accept", "text/event-stream")), Accepts { json: false, sse: true });
         assert_eq!(accepts(&with("accept", "text/html, application/json;q=0")), Accepts { json: false, sse: false });
+        let refused = with("accept", "Application/JSON; Q = 0, TEXT/event-stream");
+        assert_eq!(accepts(&refused), Accepts { json: false, sse: true });
     }
 
     #[test]

@@ -16,7 +16,8 @@
 //!   that stream, so the oldest clients still connect.
 //! - **Secure by default**: `Host` and `Origin` are checked (403) when bound to
 //!   loopback, bodies are bounded (413), content types are checked (415/406), and
-//!   connections and sessions are capped (503 with `Retry-After`).
+//!   connections and sessions are capped (503 with `Retry-After`). CORS is off unless
+//!   `HttpConfig::cors_origins` lists the browser origins allowed.
 //!
 //! [`serve`] binds and serves; [`Endpoint::router`] gives the axum [`axum::Router`] to
 //! mount in an app of your own. `GET /health` and `GET /ready` sit beside the endpoint.
@@ -60,6 +61,7 @@
 //! To listen on a port instead: `tenet_http::serve(server, HttpConfig::on_port(3020), shutdown).await`.
 
 mod config;
+mod cors;
 mod endpoint;
 mod exchange;
 mod guard;

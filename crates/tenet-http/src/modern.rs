@@ -2,29 +2,46 @@
 //! `_meta`'s version, and `Mcp-Method` / `Mcp-Name` must repeat the body, checked in
 //! the order the spec makes observable.
 
+use std::borrow::Cow;
+
 use axum::http::HeaderMap;
 use serde::Deserialize;
 use serde_json::Value;
 use tenet_server::Server;
 use tenet_server::jsonrpc::{ErrorCode, ErrorObject, RawJson, Request};
-use tenet_server::protocol::{CLIENT_CAPABILITIES_KEY, Era, PROTOCOL_VERSION_KEY, ProtocolVersion, RequestMeta};
+use tenet_server::protocol::{CLIENT_CAPABILITIES_KEY, Era, PROTOCOL_VERSION_KEY, ProtocolVersion};
 
 use crate::headers::{self, METHOD, NAME, PROTOCOL_VERSION};
 use crate::param;
 
-/// The parts of a request's params the headers are checked against.
+/// The parts of a request's params the headers are checked against, borrowed from
+/// the body: nothing is copied or built that the check does not need.
 #[derive(Deserialize, Default)]
 struct Probe<'a> {
-    #[serde(rename = "_meta", default)]
-    meta: Option<RequestMeta>,
-    #[serde(default)]
-    name: Option<Value>,
-    #[serde(default)]
-    uri: Option<Value>,
-    #[serde(rename = "taskId", default)]
-    task_id: Option<Value>,
+    #[serde(rename = "_meta", borrow, default)]
+    meta: Option<MetaProbe<'a>>,
+    #[serde(borrow, default)]
+    name: Option<&'a RawJson>,
+    #[serde(borrow, default)]
+    uri: Option<&'a RawJson>,
+    #[serde(rename = "taskId", borrow, default)]
+    task_id: Option<&'a RawJson>,
     #[serde(borrow, default)]
     arguments: Option<&'a RawJson>,
+}
+
+/// The two `_meta` members every stateless request carries.
+#[derive(Deserialize, Default)]
+struct MetaProbe<'a> {
+    #[serde(rename = "io.modelcontextprotocol/protocolVersion", borrow, default)]
+    protocol_version: Option<&'a RawJson>,
+    #[serde(rename = "io.modelcontextprotocol/clientCapabilities", borrow, default)]
+    client_capabilities: Option<&'a RawJson>,
+}
+
+/// A JSON string's text (unescaped); `None` for any other JSON value.
+fn string(raw: &RawJson) -> Option<Cow<'_, str>> {
+    if raw.get().starts_with('"') { serde_json::from_str(raw.get()).ok() } else { None }
 }
 
 fn mismatch(message: String) -> ErrorObject {
@@ -58,10 +75,9 @@ pub(crate) fn check(server: &Server, headers: &HeaderMap, request: &Request) -> 
     let probe: Probe<'_> =
         serde_json::from_str(raw).map_err(|e| ErrorObject::invalid_params(format!("Invalid params: {e}")))?;
     let meta = probe.meta.unwrap_or_default();
-    let version = match &meta.protocol_version {
-        None => return Err(missing_meta(PROTOCOL_VERSION_KEY)),
-        Some(Value::String(v)) => v.as_str(),
-        Some(_) => return Err(ErrorObject::invalid_params("Invalid params: _meta protocolVersion must be a string")),
+    let Some(version) = meta.protocol_version else { return Err(missing_meta(PROTOCOL_VERSION_KEY)) };
+    let Some(version) = string(version) else {
+        return Err(ErrorObject::invalid_params("Invalid params: _meta protocolVersion must be a string"));
     };
     if meta.client_capabilities.is_none() {
         return Err(missing_meta(CLIENT_CAPABILITIES_KEY));
@@ -73,8 +89,8 @@ pub(crate) fn check(server: &Server, headers: &HeaderMap, request: &Request) -> 
         }
         Some(_) => {}
     }
-    if ProtocolVersion::parse(version).is_none_or(|v| v.era() != Era::Stateless) {
-        return Err(tenet_server::unsupported_version(version));
+    if ProtocolVersion::parse(&version).is_none_or(|v| v.era() != Era::Stateless) {
+        return Err(tenet_server::unsupported_version(&version));
     }
     check_method(headers, &request.method, true)?;
     let Some(field) = named_field(&request.method) else { return Ok(()) };
@@ -83,7 +99,7 @@ pub(crate) fn check(server: &Server, headers: &HeaderMap, request: &Request) -> 
         "uri" => probe.uri,
         _ => probe.task_id,
     };
-    let Some(Value::String(body)) = body else { return Ok(()) };
+    let Some(body) = body.and_then(string) else { return Ok(()) };
     let header = headers::text(headers, NAME)
         .ok_or_else(|| mismatch(format!("the Mcp-Name header is required for {}", request.method)))?;
     match headers::decode_value(header) {
@@ -94,10 +110,7 @@ pub(crate) fn check(server: &Server, headers: &HeaderMap, request: &Request) -> 
     if request.method != "tools/call" {
         return Ok(());
     }
-    let params = server.with_tool(&body, |tool| param::annotated(&tool.input_schema)).unwrap_or_default();
-    if params.is_empty() {
-        return Ok(());
-    }
+    let Some(params) = server.header_params(&body).filter(|p| !p.is_empty()) else { return Ok(()) };
     // Malformed arguments are left for the tool call itself to report.
     let Ok(arguments) = serde_json::from_str::<Value>(probe.arguments.map_or("{}", RawJson::get)) else {
         return Ok(());
@@ -122,7 +135,7 @@ pub(crate) fn check_method(headers: &HeaderMap, method: &str, required: bool) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
+    use axum::http::{HeaderName, HeaderValue};
     use serde_json::json;
 
     fn request(method: &str, params: &Value) -> Request {
@@ -137,10 +150,10 @@ mod tests {
         json!({"io.modelcontextprotocol/protocolVersion": version, "io.modelcontextprotocol/clientCapabilities": {}})
     }
 
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+    fn headers(pairs: &[(HeaderName, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
-            h.insert(*k, HeaderValue::from_str(v).unwrap());
+            h.insert(k.clone(), HeaderValue::from_str(v).unwrap());
         }
         h
     }

@@ -4,55 +4,17 @@
 
 use axum::http::HeaderMap;
 use serde_json::Value;
+use tenet_server::HeaderParam;
 use tenet_server::jsonrpc::{ErrorCode, ErrorObject};
 
 use crate::headers;
-
-/// How deep `properties` may nest for an annotation to count.
-const MAX_DEPTH: usize = 8;
-
-/// One annotated property: its header name and where it sits in the arguments.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Param {
-    header: String,
-    path: Vec<String>,
-}
-
-/// The annotated properties of an input schema (primitive string, integer and boolean
-/// properties reached through `properties` alone; invalid annotations are ignored).
-pub(crate) fn annotated(schema: &Value) -> Vec<Param> {
-    let mut found = Vec::new();
-    collect(schema, &mut Vec::new(), &mut found);
-    found
-}
-
-fn collect(schema: &Value, path: &mut Vec<String>, found: &mut Vec<Param>) {
-    let Some(properties) = schema.get("properties").and_then(Value::as_object) else { return };
-    for (name, property) in properties {
-        path.push(name.clone());
-        let kind = property.get("type").and_then(Value::as_str);
-        match property.get("x-mcp-header").and_then(Value::as_str) {
-            Some(header) if matches!(kind, Some("string" | "integer" | "boolean")) && is_token(header) => {
-                found.push(Param { header: format!("mcp-param-{}", header.to_ascii_lowercase()), path: path.clone() });
-            }
-            _ if kind == Some("object") && path.len() < MAX_DEPTH => collect(property, path, found),
-            _ => {}
-        }
-        path.pop();
-    }
-}
-
-/// An HTTP token (RFC 9110 `tchar`s), non-empty.
-fn is_token(name: &str) -> bool {
-    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
 
 /// Checks each annotated argument against its header.
 ///
 /// # Errors
 /// -32020 when a header is missing for a value the body has, is present for one it
 /// lacks, cannot be decoded, or differs.
-pub(crate) fn check(params: &[Param], headers: &HeaderMap, arguments: &Value) -> Result<(), ErrorObject> {
+pub(crate) fn check(params: &[HeaderParam], headers: &HeaderMap, arguments: &Value) -> Result<(), ErrorObject> {
     for param in params {
         let body = param.path.iter().try_fold(arguments, |v, key| v.get(key)).filter(|v| !v.is_null());
         let header = headers::text(headers, &param.header);
@@ -94,8 +56,6 @@ mod tests {
         json!({"type": "object", "properties": {
             "region": {"type": "string", "x-mcp-header": "Region"},
             "count": {"type": "integer", "x-mcp-header": "Count"},
-            "ratio": {"type": "number", "x-mcp-header": "Ratio"},
-            "bad": {"type": "string", "x-mcp-header": "no spaces"},
             "nested": {"type": "object", "properties": {"flag": {"type": "boolean", "x-mcp-header": "Flag"}}}
         }})
     }
@@ -109,15 +69,8 @@ mod tests {
     }
 
     #[test]
-    fn only_valid_primitive_annotations_count() {
-        let names: Vec<String> = annotated(&schema()).into_iter().map(|p| p.header).collect();
-        assert_eq!(names, ["mcp-param-count", "mcp-param-flag", "mcp-param-region"]);
-        assert!(annotated(&json!({"type": "object"})).is_empty());
-    }
-
-    #[test]
     fn headers_must_repeat_the_arguments() {
-        let params = annotated(&schema());
+        let params = tenet_server::header_params(&schema());
         let args = json!({"region": "Hello", "count": 7, "nested": {"flag": true}});
         let ok = headers(&[
             ("mcp-param-region", "=?base64?SGVsbG8=?="),

@@ -12,6 +12,7 @@ use axum::routing::{any, get, post};
 use tenet_server::{CancellationToken, Server};
 
 use crate::config::HttpConfig;
+use crate::cors::{self, Cors};
 use crate::endpoint::{self, Shared};
 use crate::guard::Guard;
 use crate::session::Sessions;
@@ -53,7 +54,8 @@ impl Endpoint {
 
     /// The router: the MCP endpoint at `config.path`, the HTTP+SSE endpoints for
     /// 2024-11-05 clients (`config.sse_path`, `config.sse_messages_path`, unless turned
-    /// off), `GET /health` (liveness) and `GET /ready` (503 once shutting down).
+    /// off), `GET /health` (liveness) and `GET /ready` (503 once shutting down); with
+    /// `config.cors_origins`, CORS for those browser origins.
     pub fn router(&self) -> Router {
         let path = if self.shared.config.path.starts_with('/') {
             self.shared.config.path.clone()
@@ -66,7 +68,11 @@ impl Endpoint {
                 .route(&self.shared.config.sse_path, get(sse_transport::open))
                 .route(&self.shared.config.sse_messages_path, post(sse_transport::message));
         }
-        router.route("/health", get(health)).route("/ready", get(ready)).with_state(self.shared.clone())
+        let router = router.route("/health", get(health)).route("/ready", get(ready)).with_state(self.shared.clone());
+        match Cors::new(&self.shared.config.cors_origins) {
+            Some(cors) => router.layer(axum::middleware::from_fn_with_state(cors, cors::apply)),
+            None => router,
+        }
     }
 
     /// How many legacy sessions are alive.

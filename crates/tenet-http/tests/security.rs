@@ -49,6 +49,56 @@ async fn configured_origins_are_allowed() {
     assert_eq!(h.call(request).await.status, StatusCode::OK);
 }
 
+fn with_origin(mut request: Request<Body>, origin: &'static str) -> Request<Body> {
+    request.headers_mut().insert("origin", origin.parse().unwrap());
+    request
+}
+
+fn preflight(origin: &str, headers: &str) -> Request<Body> {
+    Request::options("/mcp")
+        .header("host", "localhost:3020")
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", headers)
+        .body(Body::empty())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn cors_is_off_by_default() {
+    let h = Harness::new();
+    let reply = h.call(with_origin(modern(1, "tools/list", json!({})), "http://localhost:5173")).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.headers.get("access-control-allow-origin").is_none());
+    let reply = h.call(preflight("http://localhost:5173", "content-type")).await;
+    assert!(reply.headers.get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn cors_grants_listed_origins_only() {
+    let h = Harness::with(HttpConfig { cors_origins: vec!["https://app.example".into()], ..HttpConfig::default() });
+    let reply = h.call(with_origin(modern(1, "tools/list", json!({})), "https://app.example")).await;
+    assert_eq!(reply.status, StatusCode::OK, "a CORS origin passes the Origin check");
+    assert_eq!(reply.headers["access-control-allow-origin"], "https://app.example");
+    assert_eq!(reply.headers["access-control-expose-headers"], "mcp-session-id");
+    assert_eq!(reply.headers["vary"], "origin");
+
+    let reply = h.call(with_origin(modern(1, "tools/list", json!({})), "https://evil.example")).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert!(reply.headers.get("access-control-allow-origin").is_none());
+
+    let granted =
+        h.call(preflight("https://app.example", "Content-Type, Mcp-Protocol-Version, Mcp-Param-Region")).await;
+    assert_eq!(granted.status, StatusCode::NO_CONTENT);
+    assert_eq!(granted.headers["access-control-allow-origin"], "https://app.example");
+    assert_eq!(granted.headers["access-control-allow-methods"], "GET, POST, DELETE");
+    assert_eq!(granted.headers["access-control-allow-headers"], "content-type, mcp-protocol-version, mcp-param-region");
+
+    let denied = h.call(preflight("https://evil.example", "content-type")).await;
+    assert!(denied.headers.get("access-control-allow-origin").is_none());
+    assert!(denied.headers.get("access-control-allow-methods").is_none());
+}
+
 #[tokio::test]
 async fn a_50_mb_body_is_refused_with_413() {
     let h = Harness::new();

@@ -5,8 +5,6 @@
 
 mod support;
 
-use std::time::Duration;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::{Value, json};
@@ -169,26 +167,6 @@ async fn batches_only_for_2025_03_26_sessions() {
     let reply = h.call(in_session(&new, LEGACY).body(body(&batch)).unwrap()).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert_eq!(reply.json()["error"]["code"], -32600);
-}
-
-#[tokio::test]
-async fn abandoned_sessions_expire_and_their_memory_goes() {
-    let h = Harness::with(HttpConfig { session_idle_timeout: Duration::from_millis(200), ..HttpConfig::default() });
-    let init = call(
-        0,
-        "initialize",
-        json!({"protocolVersion": LEGACY, "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}),
-    );
-    for _ in 0..10_000 {
-        let reply = h.call(post().body(body(&init)).unwrap()).await;
-        assert_eq!(reply.status, StatusCode::OK);
-    }
-    assert_eq!(h.endpoint.session_count(), 10_000);
-    let deadline = tokio::time::Instant::now() + STEP;
-    while h.endpoint.session_count() > 0 {
-        assert!(tokio::time::Instant::now() < deadline, "{} sessions left", h.endpoint.session_count());
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test]

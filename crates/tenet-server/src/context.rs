@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::ToolError;
 use crate::peer::{Outbound, Peer};
-use crate::request_state::{State, StateKey};
+use crate::request_state::{Binding, State, StateKey};
 
 /// The context of one request, handed to every handler (the `Context` extractor).
 ///
@@ -53,12 +53,12 @@ pub(crate) struct Inputs {
     responses: JsonObject,
     /// Rounds completed before this one.
     round: u32,
-    binding: String,
+    binding: Binding,
     key: StateKey,
 }
 
 impl Inputs {
-    pub(crate) fn new(responses: JsonObject, round: u32, binding: String, key: StateKey) -> Self {
+    pub(crate) fn new(responses: JsonObject, round: u32, binding: Binding, key: StateKey) -> Self {
         Self { responses, round, binding, key }
     }
 }
@@ -305,7 +305,7 @@ impl Context {
     }
 
     fn input_required(&self, inputs: &Inputs, requests: BTreeMap<String, InputRequest>) -> ToolError {
-        let state = State::new(inputs.binding.clone(), inputs.responses.clone(), inputs.round + 1);
+        let state = State::new(inputs.binding.get().to_owned(), inputs.responses.clone(), inputs.round + 1);
         ToolError::InputRequired(Box::new(InputRequiredResult {
             input_requests: Some(requests),
             request_state: Some(inputs.key.seal(&state)),

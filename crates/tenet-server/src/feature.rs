@@ -20,7 +20,7 @@ use crate::error::ToolError;
 use crate::handler::ToolCall;
 use crate::pagination::page;
 use crate::prompt::PromptRequest;
-use crate::request_state::binding;
+use crate::request_state::Binding;
 use crate::resource::{CompletionRequest, ReadRequest};
 use crate::router::{Link, Reply, Route, params};
 use crate::server::{Server, ServerEvent};
@@ -90,12 +90,12 @@ impl Server {
         if route.version.era() != Era::Stateless {
             return Ok(None);
         }
-        let binding = binding(route.method.name(), target, arguments);
+        let binding = Binding::new(route.method.name(), target, arguments);
         let key = &self.shared.state_key;
         let (mut collected, round) = match state {
             None => (JsonObject::new(), 0),
             Some(sealed) => {
-                let state = key.open(sealed, &binding).map_err(ErrorObject::invalid_params)?;
+                let state = key.open(sealed, binding.get()).map_err(ErrorObject::invalid_params)?;
                 (state.responses, state.round)
             }
         };

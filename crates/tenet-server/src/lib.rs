@@ -49,6 +49,7 @@ mod context;
 mod error;
 mod feature;
 mod handler;
+mod header_param;
 mod pagination;
 mod peer;
 mod prompt;
@@ -68,6 +69,7 @@ pub use feature::legacy_notification;
 pub use handler::{
     Args, FromToolCall, IntoToolResult, Json, RawArgs, State, ToolCall, ToolHandler, ToolOutput, schema_of,
 };
+pub use header_param::{HeaderParam, header_params};
 pub use peer::{Outbound, Peer};
 pub use prompt::{PromptDef, PromptRequest};
 pub use request_state::StateKey;

@@ -106,10 +106,29 @@ impl State {
     }
 }
 
-/// The binding of a request: method, target and a digest of its arguments.
-pub fn binding(method: &str, target: &str, arguments: &impl Serialize) -> String {
-    let digest = Sha256::digest(serde_json::to_vec(arguments).unwrap_or_default());
-    format!("{method} {target} {}", URL_SAFE_NO_PAD.encode(&digest[..16]))
+/// A request's binding (method, target and a digest of its arguments), the digest taken only when asked for: most requests never
+/// need it (only a second MRTR round or an input request does).
+#[derive(Debug)]
+pub(crate) struct Binding {
+    method: &'static str,
+    target: String,
+    arguments: Vec<u8>,
+    text: std::sync::OnceLock<String>,
+}
+
+impl Binding {
+    pub(crate) fn new(method: &'static str, target: &str, arguments: &impl Serialize) -> Self {
+        let arguments = serde_json::to_vec(arguments).unwrap_or_default();
+        Self { method, target: target.to_owned(), arguments, text: std::sync::OnceLock::new() }
+    }
+
+    /// `method target digest`.
+    pub(crate) fn get(&self) -> &str {
+        self.text.get_or_init(|| {
+            let digest = Sha256::digest(&self.arguments);
+            format!("{} {} {}", self.method, self.target, URL_SAFE_NO_PAD.encode(&digest[..16]))
+        })
+    }
 }
 
 fn now_secs() -> u64 {
@@ -123,7 +142,7 @@ mod tests {
     #[test]
     fn sealed_state_opens_only_untampered_and_for_its_binding() {
         let key = StateKey::random();
-        let b = binding("tools/call", "t", &serde_json::json!({"a": 1}));
+        let b = Binding::new("tools/call", "t", &serde_json::json!({"a": 1})).get().to_owned();
         let mut responses = JsonObject::new();
         responses.insert("k".into(), serde_json::json!({"action": "accept"}));
         let sealed = key.seal(&State::new(b.clone(), responses, 1));

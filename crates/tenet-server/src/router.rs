@@ -3,13 +3,14 @@
 
 use std::sync::Arc;
 
+use serde::Deserialize;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 use tenet_jsonrpc::{ErrorCode, ErrorObject, Id, RawJson, Request, UnknownId};
 use tenet_protocol::{
-    ClientCapabilities, DiscoverResult, Era, InitializeParams, InitializeResult, LoggingLevel, MetaProbe, Method,
-    ProtocolVersion, RequestMeta,
+    ClientCapabilities, DiscoverResult, Era, Implementation, InitializeParams, InitializeResult, LoggingLevel, Method,
+    ProgressToken, ProtocolVersion,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -70,7 +71,39 @@ pub struct Route {
     pub(crate) version: ProtocolVersion,
     pub(crate) client: Arc<ClientCapabilities>,
     pub(crate) log_level: Option<LoggingLevel>,
-    pub(crate) meta: RequestMeta,
+    pub(crate) meta: RouteMeta,
+}
+
+/// The `_meta` members routing reads (the others are skipped, not collected).
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RouteMeta {
+    #[serde(rename = "progressToken", default)]
+    pub progress_token: Option<ProgressToken>,
+    #[serde(rename = "io.modelcontextprotocol/protocolVersion", default)]
+    protocol_version: Option<serde_json::Value>,
+    #[serde(rename = "io.modelcontextprotocol/clientCapabilities", default)]
+    client_capabilities: Option<Box<RawJson>>,
+    /// Checked for shape only.
+    #[serde(rename = "io.modelcontextprotocol/clientInfo", default)]
+    _client_info: Option<Implementation>,
+    #[serde(rename = "io.modelcontextprotocol/logLevel", default)]
+    log_level: Option<LoggingLevel>,
+    /// Checked for shape only.
+    #[serde(rename = "traceparent", default)]
+    _traceparent: Option<String>,
+}
+
+impl RouteMeta {
+    fn is_stateless(&self) -> bool {
+        self.protocol_version.is_some() || self.client_capabilities.is_some()
+    }
+}
+
+/// A request's params, for their `_meta` alone.
+#[derive(Deserialize)]
+struct RouteProbe {
+    #[serde(rename = "_meta", default)]
+    meta: Option<RouteMeta>,
 }
 
 /// A request after routing: how to serve it, or the error it earned. Transports route
@@ -164,8 +197,8 @@ impl Server {
             return Err((false, ErrorObject::invalid_params("Invalid params: params must be an object")));
         }
         let meta = match raw {
-            None => RequestMeta::default(),
-            Some(p) => serde_json::from_str::<MetaProbe>(p.get())
+            None => RouteMeta::default(),
+            Some(p) => serde_json::from_str::<RouteProbe>(p.get())
                 .map_err(|e| (false, ErrorObject::invalid_params(format!("Invalid params: _meta: {e}"))))?
                 .meta
                 .unwrap_or_default(),
@@ -177,7 +210,7 @@ impl Server {
         self.route_legacy(method, &request.method, meta, link).map_err(|e| (false, e))
     }
 
-    fn route_stateless(&self, method: Option<Method>, name: &str, meta: RequestMeta) -> Result<Route, ErrorObject> {
+    fn route_stateless(&self, method: Option<Method>, name: &str, meta: RouteMeta) -> Result<Route, ErrorObject> {
         let missing = |key: &str| {
             ErrorObject::invalid_params(format!(
                 "Invalid params: params._meta must carry {key} (2026-07-28 requests are self-describing)"
@@ -191,7 +224,7 @@ impl Server {
             None => return Err(missing(tenet_protocol::PROTOCOL_VERSION_KEY)),
         };
         let client = match &meta.client_capabilities {
-            Some(v @ serde_json::Value::Object(_)) => ClientCapabilities::deserialize_from(v)
+            Some(raw) if raw.get().starts_with('{') => serde_json::from_str::<ClientCapabilities>(raw.get())
                 .map_err(|e| ErrorObject::invalid_params(format!("Invalid params: clientCapabilities: {e}")))?,
             Some(_) => return Err(ErrorObject::invalid_params("Invalid params: clientCapabilities must be an object")),
             None => return Err(missing(tenet_protocol::CLIENT_CAPABILITIES_KEY)),
@@ -209,7 +242,7 @@ impl Server {
         &self,
         method: Option<Method>,
         name: &str,
-        meta: RequestMeta,
+        meta: RouteMeta,
         link: &Link,
     ) -> Result<Route, ErrorObject> {
         let method = method.filter(|m| m.served_by_server()).ok_or_else(|| ErrorObject::method_not_found(name))?;
@@ -358,15 +391,5 @@ impl Server {
             }
         }
         out
-    }
-}
-
-trait DeserializeFrom: Sized {
-    fn deserialize_from(value: &serde_json::Value) -> Result<Self, serde_json::Error>;
-}
-
-impl<T: DeserializeOwned> DeserializeFrom for T {
-    fn deserialize_from(value: &serde_json::Value) -> Result<Self, serde_json::Error> {
-        T::deserialize(value)
     }
 }

@@ -139,9 +139,15 @@ impl Server {
     }
 
     /// Calls `f` with the listing of the tool `name`, if one is registered, without
-    /// copying it (transports read `x-mcp-header` annotations this way).
+    /// copying it.
     pub fn with_tool<R>(&self, name: &str, f: impl FnOnce(&tenet_protocol::Tool) -> R) -> Option<R> {
         self.shared.tools.snapshot().get(name).map(|tool| f(&tool.tool))
+    }
+
+    /// The `x-mcp-header` annotations of the tool `name` (read from its input schema
+    /// when it was registered); `None` when no such tool is registered.
+    pub fn header_params(&self, name: &str) -> Option<Arc<[crate::HeaderParam]>> {
+        self.shared.tools.snapshot().get(name).map(|tool| tool.header_params.clone())
     }
 
     /// Subscribes to change events.

@@ -1,7 +1,7 @@
 //! Tool definitions: metadata, a handler, and the schemas its arguments are checked
 //! against before the handler runs.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use jsonschema::Validator;
@@ -10,6 +10,7 @@ use tenet_protocol::{CallToolResult, Icon, Tool, ToolAnnotations, ToolExecution}
 
 use crate::error::BuildError;
 use crate::handler::{ErasedHandler, ToolHandler, erase};
+use crate::header_param::{HeaderParam, header_params};
 
 /// Whether a tool can run as a task (2025-11-25).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,8 +170,14 @@ impl ToolDef {
         if self.tool.input_schema.get("type").and_then(Value::as_str) != Some("object") {
             return Err(BuildError::NotAnObjectSchema(self.tool.name));
         }
-        let compiled =
-            CompiledTool { tool: self.tool, handler: self.handler, timeout: self.timeout, schemas: OnceLock::new() };
+        let header_params = header_params(&self.tool.input_schema).into();
+        let compiled = CompiledTool {
+            tool: self.tool,
+            handler: self.handler,
+            timeout: self.timeout,
+            header_params,
+            schemas: OnceLock::new(),
+        };
         if eager {
             compiled.prepare()?;
         }
@@ -183,6 +190,8 @@ pub(crate) struct CompiledTool {
     pub tool: Tool,
     pub handler: ErasedHandler,
     pub timeout: Option<Duration>,
+    /// Its `x-mcp-header` annotations, read once from the input schema.
+    pub header_params: Arc<[HeaderParam]>,
     schemas: OnceLock<Result<Schemas, BuildError>>,
 }
 

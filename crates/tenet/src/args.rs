@@ -234,6 +234,10 @@ pub struct ServeArgs {
     /// An Origin allowed besides local ones (repeat, or comma-separate).
     #[arg(help_heading = "HTTP", long = "allowed-origin", env = "TENET_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
+    /// A browser origin allowed by CORS, e.g. https://app.example (repeat, or
+    /// comma-separate); none (the default) turns CORS off.
+    #[arg(help_heading = "HTTP", long = "cors-origin", env = "TENET_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
     /// A Host name allowed besides local ones (repeat, or comma-separate).
     #[arg(help_heading = "HTTP", long = "allowed-host", env = "TENET_ALLOWED_HOSTS", value_delimiter = ',')]
     pub allowed_hosts: Vec<String>,

@@ -1,4 +1,4 @@
-//! `tenet get` and `tenet search`, run as a person would.
+//! `tenet get`, `tenet search` and `tenet serve`'s flags, run as a person would.
 
 #![allow(clippy::unwrap_used)]
 
@@ -56,5 +56,52 @@ fn bad_limits_are_usage_errors_that_name_the_flag() {
         let (code, _, stderr) = tenet(&["serve", "--transport", "http", &arg]);
         assert_eq!(code, 2, "{flag} {value}: {stderr}");
         assert!(stderr.contains(flag), "{stderr}");
+    }
+}
+
+/// Sends one raw HTTP/1.1 request to 127.0.0.1:`port` and returns the response head.
+fn http_head(port: u16, request: &str) -> String {
+    use std::io::{Read, Write};
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut stream = loop {
+        match std::net::TcpStream::connect(("127.0.0.1", port)) {
+            Ok(stream) => break stream,
+            Err(_) if std::time::Instant::now() < deadline => std::thread::sleep(std::time::Duration::from_millis(50)),
+            Err(e) => panic!("the server did not listen on {port}: {e}"),
+        }
+    };
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let text = String::from_utf8_lossy(&response).into_owned();
+    text.split("\r\n\r\n").next().unwrap_or_default().to_ascii_lowercase()
+}
+
+#[test]
+fn serve_http_grants_cors_to_the_origins_given_by_flag_or_environment() {
+    let preflight = |origin: &str| {
+        format!(
+            "OPTIONS /mcp HTTP/1.1\r\nHost: localhost\r\nOrigin: {origin}\r\nAccess-Control-Request-Method: POST\r\n\
+             Access-Control-Request-Headers: content-type, mcp-session-id\r\nConnection: close\r\n\r\n"
+        )
+    };
+    for (flag, env) in [(Some("--cors-origin=https://app.example"), None), (None, Some("https://app.example"))] {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tenet"));
+        command.args(["serve", "--demo", "--transport", "http", "--log-level", "off", "--port", &port.to_string()]);
+        command.args(flag).env_remove("TENET_CORS_ORIGINS");
+        if let Some(origins) = env {
+            command.env("TENET_CORS_ORIGINS", origins);
+        }
+        let mut server = command.spawn().unwrap();
+        let granted = http_head(port, &preflight("https://app.example"));
+        let denied = http_head(port, &preflight("https://evil.example"));
+        server.kill().unwrap();
+        server.wait().unwrap();
+        assert!(granted.starts_with("http/1.1 204"), "{granted}");
+        assert!(granted.contains("access-control-allow-origin: https://app.example"), "{granted}");
+        assert!(granted.contains("access-control-allow-headers: content-type, mcp-session-id"), "{granted}");
+        assert!(!denied.contains("access-control-allow-origin"), "{denied}");
     }
 }
