@@ -44,6 +44,9 @@ pub struct HttpConfig {
     pub replay_events: usize,
     /// Finished legacy SSE streams whose events are kept per session, for replay.
     pub replay_streams: usize,
+    /// Who may call the MCP endpoint (OAuth 2.1 resource server or API keys); `None`
+    /// lets everyone in. With it, HTTP+SSE (2024-11-05) is not served.
+    pub auth: Option<std::sync::Arc<crate::auth::Auth>>,
 }
 
 impl Default for HttpConfig {
@@ -66,6 +69,7 @@ impl Default for HttpConfig {
             sse_retry: Duration::from_secs(3),
             replay_events: 64,
             replay_streams: 8,
+            auth: None,
         }
     }
 }

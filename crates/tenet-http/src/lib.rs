@@ -59,6 +59,7 @@
 //!
 //! To listen on a port instead: `tenet_http::serve(server, HttpConfig::on_port(3020), shutdown).await`.
 
+pub mod auth;
 mod config;
 mod endpoint;
 mod exchange;

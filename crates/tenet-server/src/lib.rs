@@ -48,6 +48,7 @@ mod connection;
 mod context;
 mod error;
 mod feature;
+mod grant;
 mod handler;
 mod pagination;
 mod peer;
@@ -65,6 +66,7 @@ pub mod uri_template;
 pub use context::Context;
 pub use error::{BuildError, ToolError};
 pub use feature::legacy_notification;
+pub use grant::{Grant, INSUFFICIENT_SCOPE};
 pub use handler::{
     Args, FromToolCall, IntoToolResult, Json, RawArgs, State, ToolCall, ToolHandler, ToolOutput, schema_of,
 };

@@ -41,6 +41,7 @@ pub struct ToolDef {
     tool: Tool,
     handler: ErasedHandler,
     timeout: Option<Duration>,
+    scopes: Vec<String>,
 }
 
 impl std::fmt::Debug for ToolDef {
@@ -72,6 +73,7 @@ impl ToolDef {
             },
             handler: erase(handler),
             timeout: None,
+            scopes: Vec::new(),
         }
     }
 
@@ -158,6 +160,20 @@ impl ToolDef {
         self
     }
 
+    /// Requires the caller to hold `scope` (e.g. `stdlib:read`; several calls, or
+    /// space-separated scopes, require them all). Callers without it do not see the
+    /// tool, and calling it is refused with insufficient scope.
+    #[must_use]
+    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+        crate::grant::push_scope(&mut self.scopes, scope);
+        self
+    }
+
+    /// The scopes a caller needs to see and call the tool.
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+
     /// The tool as `tools/list` shows it.
     pub fn listing(&self) -> &Tool {
         &self.tool
@@ -169,8 +185,13 @@ impl ToolDef {
         if self.tool.input_schema.get("type").and_then(Value::as_str) != Some("object") {
             return Err(BuildError::NotAnObjectSchema(self.tool.name));
         }
-        let compiled =
-            CompiledTool { tool: self.tool, handler: self.handler, timeout: self.timeout, schemas: OnceLock::new() };
+        let compiled = CompiledTool {
+            tool: self.tool,
+            handler: self.handler,
+            timeout: self.timeout,
+            scopes: self.scopes,
+            schemas: OnceLock::new(),
+        };
         if eager {
             compiled.prepare()?;
         }
@@ -183,6 +204,7 @@ pub(crate) struct CompiledTool {
     pub tool: Tool,
     pub handler: ErasedHandler,
     pub timeout: Option<Duration>,
+    pub scopes: Vec<String>,
     schemas: OnceLock<Result<Schemas, BuildError>>,
 }
 
