@@ -65,6 +65,20 @@ impl Grant {
     }
 }
 
+impl crate::Server {
+    /// Every scope some tool, resource, template or prompt requires, sorted (for
+    /// `scopes_supported` in the authorization metadata).
+    pub fn scopes(&self) -> Vec<String> {
+        let shared = &self.shared;
+        let mut all = BTreeSet::new();
+        all.extend(shared.tools.snapshot().items.iter().flat_map(|(_, t)| t.scopes.iter().cloned()));
+        all.extend(shared.resources.snapshot().items.iter().flat_map(|(_, r)| r.scopes.iter().cloned()));
+        all.extend(shared.templates.snapshot().items.iter().flat_map(|(_, t)| t.def.scopes.iter().cloned()));
+        all.extend(shared.prompts.snapshot().items.iter().flat_map(|(_, p)| p.scopes.iter().cloned()));
+        all.into_iter().collect()
+    }
+}
+
 /// Whether the caller of `link` may use something that requires `required`.
 pub(crate) fn allows(link: &Link, required: &[String]) -> bool {
     link.grant.as_deref().is_none_or(|grant| grant.covers(required))

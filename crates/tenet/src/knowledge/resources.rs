@@ -48,6 +48,7 @@ pub fn documents(base: &KnowledgeBase) -> Vec<ResourceDef> {
                 let text = doc.body.clone();
                 async move { Ok(Some(contents(req.uri, text))) }
             })
+            .scope(super::READ_SCOPE)
         })
         .collect()
 }
@@ -110,4 +111,5 @@ pub fn template(knowledge: &Arc<Knowledge>) -> TemplateDef {
         let values = complete(&complete_k.base(), &req);
         async move { values }
     })
+    .scope(super::READ_SCOPE)
 }
