@@ -68,6 +68,7 @@ mod headers;
 mod legacy;
 mod modern;
 mod param;
+mod rate_limit;
 mod replay;
 mod response;
 mod router;
@@ -77,6 +78,7 @@ mod sse;
 mod sse_transport;
 
 pub use config::HttpConfig;
+pub use rate_limit::ClientAddr;
 pub use router::{Endpoint, router};
 pub use serve::{serve, serve_listener};
 

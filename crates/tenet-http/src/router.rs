@@ -61,6 +61,11 @@ impl Endpoint {
             format!("/{}", self.shared.config.path)
         };
         let mut router = Router::new().route(&path, any(endpoint::handle));
+        if let Some(limiter) = &self.shared.config.rate_limit {
+            // Inside authorization: requests count against the caller once it is known.
+            router =
+                router.route_layer(axum::middleware::from_fn_with_state(limiter.clone(), crate::rate_limit::limit));
+        }
         if let Some(auth) = &self.shared.config.auth {
             // Only the MCP endpoint is protected; the metadata, /health and /ready stay open.
             let layer = axum::middleware::from_fn_with_state(auth.clone(), crate::auth::require);

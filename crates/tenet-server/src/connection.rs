@@ -200,6 +200,11 @@ impl Conn {
             let _ = self.out.send(line).await;
             return;
         }
+        if let Some(limiter) = &self.server.shared.config.rate_limit
+            && let Err(wait) = limiter.check("stdio", &request.method, crate::rate_limit::tool_of(&request).as_deref())
+        {
+            return self.send_error(Some(&request.id), &crate::rate_limited(wait)).await;
+        }
         let Some(cancel) = self.track(&request.id) else {
             let error =
                 ErrorObject::invalid_request(format!("Invalid Request: id {} is already in flight", request.id));

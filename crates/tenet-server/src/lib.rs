@@ -53,6 +53,7 @@ mod handler;
 mod pagination;
 mod peer;
 mod prompt;
+mod rate_limit;
 mod registry;
 mod request_state;
 mod resource;
@@ -72,6 +73,7 @@ pub use handler::{
 };
 pub use peer::{Outbound, Peer};
 pub use prompt::{PromptDef, PromptRequest};
+pub use rate_limit::{RATE_LIMITED, Rate, RateLimiter, RateLimits, rate_limited};
 pub use request_state::StateKey;
 pub use resource::{CompletionRequest, ReadOutput, ReadRequest, ResourceDef, TemplateDef};
 pub use router::{Answer, Link, Route, Routed, unsupported_version};

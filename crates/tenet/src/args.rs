@@ -220,6 +220,9 @@ pub struct ServeArgs {
     /// Who may use the server.
     #[command(flatten)]
     pub auth: Box<crate::auth::AuthArgs>,
+    /// How fast each client may go.
+    #[command(flatten)]
+    pub limits: Box<crate::limits::LimitArgs>,
 }
 
 /// The `serve` subcommand with its options in place (they are otherwise added only

@@ -11,6 +11,7 @@ mod commands;
 mod config;
 mod demo;
 mod knowledge;
+mod limits;
 
 fn main() -> ExitCode {
     let argv: Vec<OsString> = std::env::args_os().collect();

@@ -15,7 +15,16 @@ use tenet_kb::{KnowledgeBase, Root};
 
 pub fn run(args: &ServeArgs) -> ExitCode {
     init_logging(args.log_level, args.log_format);
+    let rate_limit = match args.limits.build() {
+        Ok(limiter) => limiter,
+        Err(e) => {
+            eprintln!("tenet: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let config = ServerConfig {
+        // Stream clients are limited by the server; HTTP clients by the endpoint, per caller.
+        rate_limit: if matches!(args.transport, Transport::Stdio) { rate_limit.clone() } else { None },
         tool_timeout: Duration::from_secs_f64(args.timeout),
         max_concurrent_requests: args.max_concurrent_requests as usize,
         max_message_bytes: usize::try_from(args.max_message_bytes).unwrap_or(usize::MAX),
@@ -78,6 +87,7 @@ pub fn run(args: &ServeArgs) -> ExitCode {
                     header_read_timeout: Duration::from_secs_f64(args.header_timeout),
                     shutdown_grace: Duration::from_secs_f64(args.shutdown_grace),
                     auth: args.auth.build(&server, &default_resource(args)).map_err(std::io::Error::other)?,
+                    rate_limit,
                     ..HttpConfig::default()
                 };
                 if config.auth.is_none() && !config.host.is_loopback() {
