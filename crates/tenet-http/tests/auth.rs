@@ -289,3 +289,38 @@ async fn api_keys_grant_their_own_scopes() {
     let wrong = send(&endpoint, post("/mcp", Some("Bearer 0123456789abcdef-cj"), "tools/list", None)).await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn a_legacy_session_is_held_to_its_token_and_gets_the_step_up_challenge() {
+    let (issuer, endpoint) = setup().await;
+    let read = bearer(&issuer.sign(&issuer.claims(RESOURCE, "stdlib:read")));
+    let legacy = |session: Option<&str>, body: Value| {
+        let mut request = Request::post("/mcp")
+            .header("host", "localhost")
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("authorization", &read);
+        if let Some(session) = session {
+            request = request.header("mcp-session-id", session).header("mcp-protocol-version", "2025-06-18");
+        }
+        request.body(Body::from(body.to_string())).unwrap()
+    };
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "old", "version": "0"}}});
+    let response = endpoint.router().oneshot(legacy(None, init)).await.unwrap();
+    let session = response.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    assert_eq!(send(&endpoint, legacy(Some(&session), initialized)).await.status, StatusCode::ACCEPTED);
+    let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "admin_thing"}});
+    let refused = send(&endpoint, legacy(Some(&session), call)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(refused.body["error"]["code"], tenet_server::INSUFFICIENT_SCOPE.0);
+    assert!(
+        refused
+            .challenge
+            .unwrap()
+            .starts_with(r#"Bearer error="insufficient_scope", scope="stdlib:admin stdlib:read""#)
+    );
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    let listed = send(&endpoint, legacy(Some(&session), list)).await;
+    assert_eq!(tool_names(&listed), ["read_thing"]);
+}
