@@ -47,6 +47,11 @@ pub struct HttpConfig {
     pub replay_events: usize,
     /// Finished legacy SSE streams whose events are kept per session, for replay.
     pub replay_streams: usize,
+    /// Who may call the MCP endpoint (OAuth 2.1 resource server or API keys); `None`
+    /// lets everyone in. With it, HTTP+SSE (2024-11-05) is not served.
+    pub auth: Option<std::sync::Arc<crate::auth::Auth>>,
+    /// Rate limits per client and method or tool (429 with `Retry-After`); `None`: unlimited.
+    pub rate_limit: Option<std::sync::Arc<tenet_server::RateLimiter>>,
 }
 
 impl Default for HttpConfig {
@@ -70,6 +75,8 @@ impl Default for HttpConfig {
             sse_retry: Duration::from_secs(3),
             replay_events: 64,
             replay_streams: 8,
+            auth: None,
+            rate_limit: None,
         }
     }
 }

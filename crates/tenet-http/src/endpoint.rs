@@ -14,7 +14,7 @@ use axum::response::Response;
 use futures_util::Stream;
 use tenet_server::jsonrpc::{ErrorObject, Incoming, Message};
 use tenet_server::protocol::MetaProbe;
-use tenet_server::{CancellationToken, Link, Server};
+use tenet_server::{CancellationToken, Grant, Link, Server};
 use tokio::sync::mpsc;
 use tokio_util::sync::DropGuard;
 
@@ -44,15 +44,17 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
     if let Err(refusal) = shared.guard.check(&parts.headers) {
         return response::transport(StatusCode::FORBIDDEN, refusal.to_string());
     }
+    // Set by the authorization layer, when there is one.
+    let grant = parts.extensions.get::<Arc<Grant>>().cloned();
     match parts.method {
-        Method::POST => post(&shared, &parts.headers, body).await,
+        Method::POST => post(&shared, &parts.headers, body, grant).await,
         Method::GET => legacy::get(&shared, &parts.headers),
         Method::DELETE => legacy::delete(&shared, &parts.headers),
         _ => response::method_not_allowed("GET, POST, DELETE"),
     }
 }
 
-async fn post(shared: &Arc<Shared>, headers: &HeaderMap, body: Body) -> Response {
+async fn post(shared: &Arc<Shared>, headers: &HeaderMap, body: Body, grant: Option<Arc<Grant>>) -> Response {
     if !headers::is_json(headers) {
         return response::transport(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -75,9 +77,9 @@ async fn post(shared: &Arc<Shared>, headers: &HeaderMap, body: Body) -> Response
         Err(rejection) => return response::error(StatusCode::BAD_REQUEST, rejection.id.as_ref(), &rejection.error),
     };
     if headers::names_modern_version(headers) || speaks_modern(&incoming) {
-        modern_post(shared, headers, incoming).await
+        modern_post(shared, headers, incoming, grant).await
     } else {
-        legacy::post(shared, headers, incoming).await
+        legacy::post(shared, headers, incoming, grant).await
     }
 }
 
@@ -116,7 +118,12 @@ fn speaks_modern(incoming: &Incoming) -> bool {
 }
 
 /// A stateless POST: one request (JSON or a per-request SSE stream) or a notification.
-async fn modern_post(shared: &Arc<Shared>, headers: &HeaderMap, incoming: Incoming) -> Response {
+async fn modern_post(
+    shared: &Arc<Shared>,
+    headers: &HeaderMap,
+    incoming: Incoming,
+    grant: Option<Arc<Grant>>,
+) -> Response {
     let request = match incoming {
         Incoming::Single(Message::Request(request)) => request,
         Incoming::Single(Message::Notification(notification)) => {
@@ -139,7 +146,7 @@ async fn modern_post(shared: &Arc<Shared>, headers: &HeaderMap, incoming: Incomi
     }
     let (out, messages) = mpsc::channel(MESSAGE_CAPACITY);
     let cancel = CancellationToken::new();
-    let link = Link { session: None, out, cancel: cancel.clone(), shutdown: shared.shutdown.clone() };
+    let link = Link { session: None, out, cancel: cancel.clone(), shutdown: shared.shutdown.clone(), grant };
     let routed = shared.server.route(&request, &link);
     let server = shared.server.clone();
     let answer = Box::pin(async move { server.respond(request, routed, &link).await });

@@ -12,7 +12,7 @@ use axum::response::Response;
 use futures_util::{Stream, StreamExt};
 use tenet_server::jsonrpc::{ErrorCode, ErrorObject, Incoming, Message, Request, UnknownId};
 use tenet_server::protocol::{CancelledParams, Method};
-use tenet_server::{Answer, Link, ServerEvent, legacy_notification};
+use tenet_server::{Answer, Grant, Link, ServerEvent, legacy_notification};
 use tokio::sync::{broadcast, mpsc};
 
 use crate::endpoint::Shared;
@@ -59,9 +59,14 @@ fn session(shared: &Shared, headers: &HeaderMap) -> Result<Arc<HttpSession>, NoS
 }
 
 /// A legacy POST.
-pub(crate) async fn post(shared: &Arc<Shared>, headers: &HeaderMap, incoming: Incoming) -> Response {
+pub(crate) async fn post(
+    shared: &Arc<Shared>,
+    headers: &HeaderMap,
+    incoming: Incoming,
+    grant: Option<Arc<Grant>>,
+) -> Response {
     if headers::text(headers, SESSION_ID).is_none() {
-        return initialize(shared, incoming).await;
+        return initialize(shared, incoming, grant).await;
     }
     let session = match session(shared, headers) {
         Ok(session) => session,
@@ -69,18 +74,18 @@ pub(crate) async fn post(shared: &Arc<Shared>, headers: &HeaderMap, incoming: In
     };
     match incoming {
         Incoming::Single(Message::Request(request)) => {
-            exchange(shared, &session, vec![request], Vec::new(), false).await
+            exchange(shared, &session, vec![request], Vec::new(), false, grant).await
         }
         Incoming::Single(message) => match accept(&session, message) {
             Ok(()) => response::accepted(),
             Err(e) => response::error(StatusCode::BAD_REQUEST, None, &e),
         },
-        Incoming::Batch(entries) => batch(shared, &session, entries).await,
+        Incoming::Batch(entries) => batch(shared, &session, entries, grant).await,
     }
 }
 
 /// `initialize` without a session: mints one, answered with its id.
-async fn initialize(shared: &Arc<Shared>, incoming: Incoming) -> Response {
+async fn initialize(shared: &Arc<Shared>, incoming: Incoming, grant: Option<Arc<Grant>>) -> Response {
     let request = match incoming {
         Incoming::Single(Message::Request(request)) if request.method == Method::Initialize.name() => request,
         _ => return session_required(),
@@ -95,6 +100,7 @@ async fn initialize(shared: &Arc<Shared>, incoming: Incoming) -> Response {
         out,
         cancel: session.closed.child_token(),
         shutdown: shared.shutdown.clone(),
+        grant,
     };
     let routed = shared.server.route(&request, &link);
     let answer = shared.server.respond(request, routed, &link).await;
@@ -140,6 +146,7 @@ async fn batch(
     shared: &Arc<Shared>,
     session: &Arc<HttpSession>,
     entries: Vec<Result<Message, tenet_server::jsonrpc::Rejection>>,
+    grant: Option<Arc<Grant>>,
 ) -> Response {
     if !session.inner.negotiated().is_some_and(|n| n.version.allows_batches()) {
         let e = ErrorObject::invalid_request(
@@ -163,7 +170,7 @@ async fn batch(
     if requests.is_empty() && refused.is_empty() {
         return response::accepted();
     }
-    exchange(shared, session, requests, refused, true).await
+    exchange(shared, session, requests, refused, true, grant).await
 }
 
 fn error_answer(id: Option<&tenet_server::jsonrpc::Id>, error: &ErrorObject) -> Answer {
@@ -181,6 +188,7 @@ async fn exchange(
     requests: Vec<Request>,
     ready: Vec<Answer>,
     batch: bool,
+    grant: Option<Arc<Grant>>,
 ) -> Response {
     let (out, messages) = mpsc::channel(MESSAGE_CAPACITY);
     let mut answers: Vec<AnswerFuture> =
@@ -196,6 +204,7 @@ async fn exchange(
             out: out.clone(),
             cancel: tracked.token.clone(),
             shutdown: shared.shutdown.clone(),
+            grant: grant.clone(),
         };
         // Routed now, in the order read; answered concurrently.
         let routed = shared.server.route(&request, &link);
@@ -216,7 +225,9 @@ async fn exchange(
     }
     drop(out);
     match Exchange::new(messages, answers, true).start().await {
-        Start::Complete(answers) => response::json(StatusCode::OK, json_body(&answers, batch)),
+        Start::Complete(answers) => {
+            response::json(response::legacy_status(&answers, batch), json_body(&answers, batch))
+        }
         Start::Streaming { head, exchange } => {
             let (listener, events) = mpsc::channel(LISTENER_CAPACITY);
             let (stream, priming) = session.streams.lock().unwrap_or_else(PoisonError::into_inner).open(listener);

@@ -60,6 +60,7 @@
 //!
 //! To listen on a port instead: `tenet_http::serve(server, HttpConfig::on_port(3020), shutdown).await`.
 
+pub mod auth;
 mod config;
 mod cors;
 mod endpoint;
@@ -69,6 +70,7 @@ mod headers;
 mod legacy;
 mod modern;
 mod param;
+mod rate_limit;
 mod replay;
 mod response;
 mod router;
@@ -78,6 +80,7 @@ mod sse;
 mod sse_transport;
 
 pub use config::HttpConfig;
+pub use rate_limit::ClientAddr;
 pub use router::{Endpoint, router};
 pub use serve::{serve, serve_listener};
 

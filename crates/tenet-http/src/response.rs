@@ -4,6 +4,7 @@ use axum::body::Body;
 use axum::http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
+use tenet_server::Answer;
 use tenet_server::jsonrpc::{ErrorCode, ErrorObject, Id, UnknownId};
 
 /// Transport-level failures (no JSON-RPC meaning of their own), as the SDKs send them.
@@ -18,7 +19,17 @@ pub(crate) fn status_for(code: ErrorCode) -> StatusCode {
     match code {
         ErrorCode::METHOD_NOT_FOUND => StatusCode::NOT_FOUND,
         ErrorCode::INTERNAL_ERROR => StatusCode::INTERNAL_SERVER_ERROR,
+        tenet_server::INSUFFICIENT_SCOPE => StatusCode::FORBIDDEN,
         _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// The status of a legacy JSON answer: 403 for a lone insufficient-scope error (the
+/// authorization layer adds the step-up challenge), else 200.
+pub(crate) fn legacy_status(answers: &[Answer], batch: bool) -> StatusCode {
+    match answers {
+        [answer] if !batch && answer.error == Some(tenet_server::INSUFFICIENT_SCOPE) => StatusCode::FORBIDDEN,
+        _ => StatusCode::OK,
     }
 }
 

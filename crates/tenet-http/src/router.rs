@@ -63,6 +63,21 @@ impl Endpoint {
             format!("/{}", self.shared.config.path)
         };
         let mut router = Router::new().route(&path, any(endpoint::handle));
+        if let Some(limiter) = &self.shared.config.rate_limit {
+            // Inside authorization: requests count against the caller once it is known.
+            router =
+                router.route_layer(axum::middleware::from_fn_with_state(limiter.clone(), crate::rate_limit::limit));
+        }
+        if let Some(auth) = &self.shared.config.auth {
+            // Only the MCP endpoint is protected; the metadata, /health and /ready stay open.
+            let layer = axum::middleware::from_fn_with_state(auth.clone(), crate::auth::require);
+            return router
+                .route_layer(layer)
+                .merge(crate::auth::metadata_router(auth))
+                .route("/health", get(health))
+                .route("/ready", get(ready))
+                .with_state(self.shared.clone());
+        }
         if self.shared.config.legacy_sse {
             router = router
                 .route(&self.shared.config.sse_path, get(sse_transport::open))

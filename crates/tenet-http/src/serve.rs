@@ -57,7 +57,7 @@ pub async fn serve_listener(
         };
         while connections.try_join_next().is_some() {}
         let stream = match accepted {
-            Ok((stream, _)) => stream,
+            Ok(accepted) => accepted,
             Err(e) if is_transient(&e) => {
                 // Out of file descriptors and the like: back off instead of spinning.
                 tracing::warn!("accept failed: {e}");
@@ -69,6 +69,7 @@ pub async fn serve_listener(
                 break;
             }
         };
+        let (stream, peer) = stream;
         let _ = stream.set_nodelay(true);
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             connections.spawn(refuse(stream));
@@ -77,7 +78,7 @@ pub async fn serve_listener(
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(config.header_read_timeout)
-            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(router.clone()));
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(with_peer(&router, &config, peer)));
         let connection = graceful.watch(connection);
         connections.spawn(async move {
             if let Err(e) = connection.await {
@@ -93,6 +94,16 @@ pub async fn serve_listener(
     endpoint.close();
     connections.shutdown().await;
     result
+}
+
+/// The router for one connection: requests carry the peer's [`ClientAddr`] (for rate
+/// limits) only when a limit needs it.
+fn with_peer(router: &axum::Router, config: &HttpConfig, peer: std::net::SocketAddr) -> axum::Router {
+    if config.rate_limit.is_some() {
+        router.clone().layer(axum::Extension(crate::ClientAddr(peer)))
+    } else {
+        router.clone()
+    }
 }
 
 /// Tells a connection over the cap to come back later, and closes it.

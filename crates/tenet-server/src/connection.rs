@@ -41,6 +41,25 @@ impl Server {
         R: AsyncRead + Unpin,
         W: AsyncWrite + Unpin + Send + 'static,
     {
+        self.serve_as(reader, writer, shutdown, None).await
+    }
+
+    /// [`Server::serve`] for a client holding `grant`: lists show only what it covers
+    /// and using anything else is refused (`None`: no access control).
+    ///
+    /// # Errors
+    /// An I/O error from the reader or writer.
+    pub async fn serve_as<R, W>(
+        &self,
+        reader: R,
+        writer: W,
+        shutdown: CancellationToken,
+        grant: Option<Arc<crate::Grant>>,
+    ) -> std::io::Result<()>
+    where
+        R: AsyncRead + Unpin,
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
         let (tx, rx) = mpsc::channel(OUTBOUND_CAPACITY);
         let writer = tokio::spawn(write_lines(rx, writer));
         let peer = Arc::new(Peer::new(tx.clone()));
@@ -52,6 +71,7 @@ impl Server {
             limit: Arc::new(Semaphore::new(self.shared.config.max_concurrent_requests.max(1))),
             tracker: TaskTracker::new(),
             ending: CancellationToken::new(),
+            grant,
         };
         let forwarder = conn.forward_events();
         let mut frames = FramedRead::new(reader, JsonLinesCodec::new(self.shared.config.max_message_bytes));
@@ -102,6 +122,7 @@ struct Conn {
     limit: Arc<Semaphore>,
     tracker: TaskTracker,
     ending: CancellationToken,
+    grant: Option<Arc<crate::Grant>>,
 }
 
 impl Conn {
@@ -121,7 +142,13 @@ impl Conn {
     }
 
     fn link(&self, cancel: CancellationToken) -> Link {
-        Link { session: Some(self.session.clone()), out: self.out.clone(), cancel, shutdown: self.ending.clone() }
+        Link {
+            session: Some(self.session.clone()),
+            out: self.out.clone(),
+            cancel,
+            shutdown: self.ending.clone(),
+            grant: self.grant.clone(),
+        }
     }
 
     /// Forwards list-changed and resource-updated events to the legacy session.
@@ -172,6 +199,11 @@ impl Conn {
             let line = self.server.handle_request(request, &self.link(CancellationToken::new())).await;
             let _ = self.out.send(line).await;
             return;
+        }
+        if let Some(limiter) = &self.server.shared.config.rate_limit
+            && let Err(wait) = limiter.check("stdio", &request.method, crate::rate_limit::tool_of(&request).as_deref())
+        {
+            return self.send_error(Some(&request.id), &crate::rate_limited(wait)).await;
         }
         let Some(cancel) = self.track(&request.id) else {
             let error =

@@ -17,6 +17,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::context::{Context, Inputs};
 use crate::error::ToolError;
+use crate::grant;
 use crate::handler::ToolCall;
 use crate::pagination::page;
 use crate::prompt::PromptRequest;
@@ -46,35 +47,45 @@ impl Server {
         }
     }
 
-    pub(crate) fn list_tools(&self, raw: Option<&RawJson>) -> Reply {
-        self.list(raw, &self.shared.tools.snapshot().items, |items, next_cursor| ListToolsResult {
+    pub(crate) fn list_tools(&self, raw: Option<&RawJson>, link: &Link) -> Reply {
+        let snapshot = self.shared.tools.snapshot();
+        let visible = visible(link, &snapshot.items, |t| &t.scopes);
+        self.list(raw, visible.as_deref().unwrap_or(&snapshot.items), |items, next_cursor| ListToolsResult {
             tools: items.iter().map(|(_, t)| t.tool.clone()).collect(),
             next_cursor,
             meta: None,
         })
     }
 
-    pub(crate) fn list_prompts(&self, raw: Option<&RawJson>) -> Reply {
-        self.list(raw, &self.shared.prompts.snapshot().items, |items, next_cursor| ListPromptsResult {
+    pub(crate) fn list_prompts(&self, raw: Option<&RawJson>, link: &Link) -> Reply {
+        let snapshot = self.shared.prompts.snapshot();
+        let visible = visible(link, &snapshot.items, |p| &p.scopes);
+        self.list(raw, visible.as_deref().unwrap_or(&snapshot.items), |items, next_cursor| ListPromptsResult {
             prompts: items.iter().map(|(_, p)| p.prompt.clone()).collect(),
             next_cursor,
             meta: None,
         })
     }
 
-    pub(crate) fn list_resources(&self, raw: Option<&RawJson>) -> Reply {
-        self.list(raw, &self.shared.resources.snapshot().items, |items, next_cursor| ListResourcesResult {
+    pub(crate) fn list_resources(&self, raw: Option<&RawJson>, link: &Link) -> Reply {
+        let snapshot = self.shared.resources.snapshot();
+        let visible = visible(link, &snapshot.items, |r| &r.scopes);
+        self.list(raw, visible.as_deref().unwrap_or(&snapshot.items), |items, next_cursor| ListResourcesResult {
             resources: items.iter().map(|(_, r)| r.resource.clone()).collect(),
             next_cursor,
             meta: None,
         })
     }
 
-    pub(crate) fn list_templates(&self, raw: Option<&RawJson>) -> Reply {
-        self.list(raw, &self.shared.templates.snapshot().items, |items, next_cursor| ListResourceTemplatesResult {
-            resource_templates: items.iter().map(|(_, t)| t.def.template.clone()).collect(),
-            next_cursor,
-            meta: None,
+    pub(crate) fn list_templates(&self, raw: Option<&RawJson>, link: &Link) -> Reply {
+        let snapshot = self.shared.templates.snapshot();
+        let visible = visible(link, &snapshot.items, |t| &t.def.scopes);
+        self.list(raw, visible.as_deref().unwrap_or(&snapshot.items), |items, next_cursor| {
+            ListResourceTemplatesResult {
+                resource_templates: items.iter().map(|(_, t)| t.def.template.clone()).collect(),
+                next_cursor,
+                meta: None,
+            }
         })
     }
 
@@ -111,6 +122,9 @@ impl Server {
         let Some(tool) = self.shared.tools.snapshot().get(&p.name).cloned() else {
             return ErrorObject::invalid_params(format!("Unknown tool: {}", p.name)).into();
         };
+        if !grant::allows(link, &tool.scopes) {
+            return grant::insufficient_scope(link, &format!("tool {}", p.name), &tool.scopes).into();
+        }
         let arguments = p.arguments.unwrap_or_else(|| Value::Object(JsonObject::new()));
         if !arguments.is_object() {
             return Reply::ok(&CallToolResult::error(format!(
@@ -263,6 +277,9 @@ impl Server {
         let Some(prompt) = self.shared.prompts.snapshot().get(&p.name).cloned() else {
             return ErrorObject::invalid_params(format!("Unknown prompt: {}", p.name)).into();
         };
+        if !grant::allows(link, &prompt.scopes) {
+            return grant::insufficient_scope(link, &format!("prompt {}", p.name), &prompt.scopes).into();
+        }
         let arguments = p.arguments.unwrap_or_default();
         if let Some(missing) = prompt.missing_argument(&arguments) {
             return ErrorObject::invalid_params(format!("Missing required argument {missing:?} for prompt {}", p.name))
@@ -291,19 +308,21 @@ impl Server {
             Ok(p) => p,
             Err(e) => return e.into(),
         };
-        let (handler, vars) = if let Some(resource) = self.shared.resources.snapshot().get(&p.uri) {
-            (resource.read.clone(), BTreeMap::new())
+        let (handler, vars, scopes) = if let Some(resource) = self.shared.resources.snapshot().get(&p.uri) {
+            (resource.read.clone(), BTreeMap::new(), resource.scopes.clone())
         } else {
             let templates = self.shared.templates.snapshot();
-            let found = templates
-                .items
-                .iter()
-                .find_map(|(_, t)| t.matcher.matches(&p.uri).map(|vars| (t.def.read.clone(), vars)));
+            let found = templates.items.iter().find_map(|(_, t)| {
+                t.matcher.matches(&p.uri).map(|vars| (t.def.read.clone(), vars, t.def.scopes.clone()))
+            });
             match found {
                 Some(found) => found,
                 None => return self.resource_not_found(route, &p.uri),
             }
         };
+        if !grant::allows(link, &scopes) {
+            return grant::insufficient_scope(link, &format!("resource {}", p.uri), &scopes).into();
+        }
         let inputs = match self.inputs(route, &p.uri, &json!({}), p.request_state.as_deref(), p.input_responses) {
             Ok(inputs) => inputs,
             Err(e) => return e.into(),
@@ -424,6 +443,15 @@ impl Server {
         }
         Reply::ok(&json!({ "_meta": tag() }))
     }
+}
+
+/// The items the caller of `link` may use, when access is controlled and some are hidden.
+fn visible<T: Clone>(link: &Link, items: &[(String, T)], scopes: impl Fn(&T) -> &[String]) -> Option<Vec<(String, T)>> {
+    let grant = link.grant.as_deref()?;
+    if items.iter().all(|(_, item)| grant.covers(scopes(item))) {
+        return None;
+    }
+    Some(items.iter().filter(|(_, item)| grant.covers(scopes(item))).cloned().collect())
 }
 
 async fn send(link: &Link, method: Method, params: &impl serde::Serialize) {

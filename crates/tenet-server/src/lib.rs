@@ -48,11 +48,13 @@ mod connection;
 mod context;
 mod error;
 mod feature;
+mod grant;
 mod handler;
 mod header_param;
 mod pagination;
 mod peer;
 mod prompt;
+mod rate_limit;
 mod registry;
 mod request_state;
 mod resource;
@@ -66,12 +68,14 @@ pub mod uri_template;
 pub use context::Context;
 pub use error::{BuildError, ToolError};
 pub use feature::legacy_notification;
+pub use grant::{Grant, INSUFFICIENT_SCOPE};
 pub use handler::{
     Args, FromToolCall, IntoToolResult, Json, RawArgs, State, ToolCall, ToolHandler, ToolOutput, schema_of,
 };
 pub use header_param::{HeaderParam, header_params};
 pub use peer::{Outbound, Peer};
 pub use prompt::{PromptDef, PromptRequest};
+pub use rate_limit::{RATE_LIMITED, Rate, RateLimiter, RateLimits, rate_limited};
 pub use request_state::StateKey;
 pub use resource::{CompletionRequest, ReadOutput, ReadRequest, ResourceDef, TemplateDef};
 pub use router::{Answer, Link, Route, Routed, unsupported_version};

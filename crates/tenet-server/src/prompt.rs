@@ -29,6 +29,7 @@ pub struct PromptDef {
     pub(crate) prompt: Prompt,
     pub(crate) get: PromptHandler,
     pub(crate) completions: BTreeMap<String, CompleteHandler>,
+    pub(crate) scopes: Vec<String>,
 }
 
 impl std::fmt::Debug for PromptDef {
@@ -55,7 +56,17 @@ impl PromptDef {
             },
             get: Arc::new(move |r| Box::pin(get(r))),
             completions: BTreeMap::new(),
+            scopes: Vec::new(),
         }
+    }
+
+    /// Requires the caller to hold `scope` (several calls, or space-separated scopes,
+    /// require them all). Callers without it do not see it listed and are refused
+    /// with insufficient scope.
+    #[must_use]
+    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+        crate::grant::push_scope(&mut self.scopes, scope);
+        self
     }
 
     /// What the prompt is for.

@@ -61,6 +61,7 @@ where
 pub struct ResourceDef {
     pub(crate) resource: Resource,
     pub(crate) read: ReadHandler,
+    pub(crate) scopes: Vec<String>,
 }
 
 impl std::fmt::Debug for ResourceDef {
@@ -76,7 +77,7 @@ impl ResourceDef {
         F: Fn(ReadRequest) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ReadOutput> + Send + 'static,
     {
-        Self { resource, read: erase_read(read) }
+        Self { resource, read: erase_read(read), scopes: Vec::new() }
     }
 
     /// A resource whose text never changes.
@@ -94,6 +95,15 @@ impl ResourceDef {
         })
     }
 
+    /// Requires the caller to hold `scope` (several calls, or space-separated scopes,
+    /// require them all). Callers without it do not see it listed and are refused
+    /// with insufficient scope.
+    #[must_use]
+    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+        crate::grant::push_scope(&mut self.scopes, scope);
+        self
+    }
+
     /// The listing.
     pub fn listing(&self) -> &Resource {
         &self.resource
@@ -106,6 +116,7 @@ pub struct TemplateDef {
     pub(crate) template: ResourceTemplate,
     pub(crate) read: ReadHandler,
     pub(crate) completions: BTreeMap<String, CompleteHandler>,
+    pub(crate) scopes: Vec<String>,
 }
 
 impl std::fmt::Debug for TemplateDef {
@@ -121,7 +132,16 @@ impl TemplateDef {
         F: Fn(ReadRequest) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ReadOutput> + Send + 'static,
     {
-        Self { template, read: erase_read(read), completions: BTreeMap::new() }
+        Self { template, read: erase_read(read), completions: BTreeMap::new(), scopes: Vec::new() }
+    }
+
+    /// Requires the caller to hold `scope` (several calls, or space-separated scopes,
+    /// require them all). Callers without it do not see it listed and are refused
+    /// with insufficient scope.
+    #[must_use]
+    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+        crate::grant::push_scope(&mut self.scopes, scope);
+        self
     }
 
     /// Completes values of the variable `name`.

@@ -30,6 +30,8 @@ pub struct Link {
     pub cancel: CancellationToken,
     /// Fires when the server shuts down (ends listen streams gracefully).
     pub shutdown: CancellationToken,
+    /// The scopes the caller was granted; `None` when the transport does no access control.
+    pub grant: Option<Arc<crate::Grant>>,
 }
 
 /// What a method handler produced, before the era's members are added.
@@ -294,12 +296,12 @@ impl Server {
             Method::Ping => Reply::ok(&json!({})),
             Method::Initialize => self.initialize(raw, link),
             Method::Discover => self.discover(),
-            Method::ToolsList if has_tools => self.list_tools(raw),
+            Method::ToolsList if has_tools => self.list_tools(raw, link),
             Method::ToolsCall if has_tools => self.call_tool(&route, &request.id, raw, link).await,
-            Method::PromptsList if has_prompts => self.list_prompts(raw),
+            Method::PromptsList if has_prompts => self.list_prompts(raw, link),
             Method::PromptsGet if has_prompts => self.get_prompt(&route, &request.id, raw, link).await,
-            Method::ResourcesList if has_resources => self.list_resources(raw),
-            Method::ResourcesTemplatesList if has_resources => self.list_templates(raw),
+            Method::ResourcesList if has_resources => self.list_resources(raw, link),
+            Method::ResourcesTemplatesList if has_resources => self.list_templates(raw, link),
             Method::ResourcesRead if has_resources => self.read_resource(&route, &request.id, raw, link).await,
             Method::ResourcesSubscribe | Method::ResourcesUnsubscribe if has_resources => {
                 self.subscribe(route.method, raw, link)

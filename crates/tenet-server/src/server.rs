@@ -32,6 +32,8 @@ pub struct ServerConfig {
     pub cache_ttl_ms: u64,
     /// `cacheScope` on cacheable 2026-07-28 results.
     pub cache_scope: CacheScope,
+    /// Rate limits for stream clients (stdio): over them a request gets -32004.
+    pub rate_limit: Option<Arc<crate::RateLimiter>>,
 }
 
 impl Default for ServerConfig {
@@ -44,6 +46,7 @@ impl Default for ServerConfig {
             max_message_bytes: tenet_transport::DEFAULT_MAX_MESSAGE_BYTES,
             cache_ttl_ms: 0,
             cache_scope: CacheScope::Private,
+            rate_limit: None,
         }
     }
 }

@@ -42,6 +42,7 @@ pub struct ToolDef {
     tool: Tool,
     handler: ErasedHandler,
     timeout: Option<Duration>,
+    scopes: Vec<String>,
 }
 
 impl std::fmt::Debug for ToolDef {
@@ -73,6 +74,7 @@ impl ToolDef {
             },
             handler: erase(handler),
             timeout: None,
+            scopes: Vec::new(),
         }
     }
 
@@ -159,6 +161,20 @@ impl ToolDef {
         self
     }
 
+    /// Requires the caller to hold `scope` (e.g. `stdlib:read`; several calls, or
+    /// space-separated scopes, require them all). Callers without it do not see the
+    /// tool, and calling it is refused with insufficient scope.
+    #[must_use]
+    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+        crate::grant::push_scope(&mut self.scopes, scope);
+        self
+    }
+
+    /// The scopes a caller needs to see and call the tool.
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+
     /// The tool as `tools/list` shows it.
     pub fn listing(&self) -> &Tool {
         &self.tool
@@ -176,6 +192,7 @@ impl ToolDef {
             handler: self.handler,
             timeout: self.timeout,
             header_params,
+            scopes: self.scopes,
             schemas: OnceLock::new(),
         };
         if eager {
@@ -192,6 +209,8 @@ pub(crate) struct CompiledTool {
     pub timeout: Option<Duration>,
     /// Its `x-mcp-header` annotations, read once from the input schema.
     pub header_params: Arc<[HeaderParam]>,
+    /// The scopes a caller needs to see and call it.
+    pub scopes: Vec<String>,
     schemas: OnceLock<Result<Schemas, BuildError>>,
 }
 

@@ -263,6 +263,12 @@ pub struct ServeArgs {
     /// Largest accepted message, in bytes.
     #[arg(long, help_heading = "Server", default_value_t = 4 * 1024 * 1024, env = "TENET_MAX_MESSAGE_BYTES", value_parser = clap::value_parser!(u64).range(1024..=1_073_741_824))]
     pub max_message_bytes: u64,
+    /// Who may use the server.
+    #[command(flatten)]
+    pub auth: Box<crate::auth::AuthArgs>,
+    /// How fast each client may go.
+    #[command(flatten)]
+    pub limits: Box<crate::limits::LimitArgs>,
 }
 
 /// The `serve` subcommand with its options in place (they are otherwise added only

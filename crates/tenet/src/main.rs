@@ -6,10 +6,12 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches};
 
 mod args;
+mod auth;
 mod commands;
 mod config;
 mod demo;
 mod knowledge;
+mod limits;
 
 fn main() -> ExitCode {
     let argv: Vec<OsString> = std::env::args_os().collect();

@@ -31,11 +31,16 @@ pub fn meta(caps: Value) -> Value {
 
 impl Client {
     pub fn start(server: Server) -> Self {
+        Self::start_as(server, None)
+    }
+
+    /// A client holding `grant` (`None`: no access control).
+    pub fn start_as(server: Server, grant: Option<std::sync::Arc<tenet_server::Grant>>) -> Self {
         let (client, server_end) = tenet_transport::memory::pair();
         let (read, write) = tokio::io::split(server_end);
         let shutdown = CancellationToken::new();
         let token = shutdown.clone();
-        let task = tokio::spawn(async move { server.serve(read, write, token).await });
+        let task = tokio::spawn(async move { server.serve_as(read, write, token, grant).await });
         let (read, write) = tokio::io::split(client);
         Self { write, lines: BufReader::new(read).lines(), notifications: Vec::new(), shutdown, task }
     }

@@ -15,7 +15,16 @@ use tenet_kb::{KnowledgeBase, Root};
 
 pub fn run(args: &ServeArgs) -> ExitCode {
     init_logging(args.log_level, args.log_format);
+    let rate_limit = match args.limits.build() {
+        Ok(limiter) => limiter,
+        Err(e) => {
+            eprintln!("tenet: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let config = ServerConfig {
+        // Stream clients are limited by the server; HTTP clients by the endpoint, per caller.
+        rate_limit: if matches!(args.transport, Transport::Stdio) { rate_limit.clone() } else { None },
         tool_timeout: Duration::from_secs_f64(args.timeout),
         max_concurrent_requests: args.max_concurrent_requests as usize,
         max_message_bytes: usize::try_from(args.max_message_bytes).unwrap_or(usize::MAX),
@@ -58,9 +67,13 @@ pub fn run(args: &ServeArgs) -> ExitCode {
         tokio::spawn(on_signal(shutdown.clone()));
         match args.transport {
             Transport::Stdio => {
+                let grant = match stdio_grant(args, &server).await {
+                    Ok(grant) => grant,
+                    Err(e) => return Err(std::io::Error::other(e)),
+                };
                 tracing::info!(version = env!("CARGO_PKG_VERSION"), "serving MCP on stdio");
                 let (stdin, stdout) = tenet_transport::stdio::stdio();
-                server.serve(stdin, stdout, shutdown).await
+                server.serve_as(stdin, stdout, shutdown, grant).await
             }
             Transport::Http => {
                 let config = HttpConfig {
@@ -76,8 +89,15 @@ pub fn run(args: &ServeArgs) -> ExitCode {
                     session_idle_timeout: Duration::from_secs_f64(args.session_idle_timeout),
                     header_read_timeout: Duration::from_secs_f64(args.header_timeout),
                     shutdown_grace: Duration::from_secs_f64(args.shutdown_grace),
+                    auth: args.auth.build(&server, &default_resource(args)).map_err(std::io::Error::other)?,
+                    rate_limit,
                     ..HttpConfig::default()
                 };
+                if config.auth.is_none() && !config.host.is_loopback() {
+                    tracing::warn!(
+                        "serving beyond loopback without authorization: anyone who can connect may call every tool"
+                    );
+                }
                 tracing::info!(
                     version = env!("CARGO_PKG_VERSION"),
                     "serving MCP over HTTP at http://{}:{}{}",
@@ -103,6 +123,23 @@ pub fn run(args: &ServeArgs) -> ExitCode {
     // A read blocked on stdin (after a signal) would hold the runtime open: leave now,
     // everything has been written and flushed.
     std::process::exit(code)
+}
+
+/// The URI clients use when `--auth-resource` is not given.
+fn default_resource(args: &ServeArgs) -> String {
+    match args.host {
+        std::net::IpAddr::V6(ip) => format!("http://[{ip}]:{}{}", args.port, args.path),
+        std::net::IpAddr::V4(ip) => format!("http://{ip}:{}{}", args.port, args.path),
+    }
+}
+
+/// The stdio client's grant, from `TENET_TOKEN` checked like an HTTP bearer token.
+async fn stdio_grant(
+    args: &ServeArgs,
+    server: &tenet_server::Server,
+) -> Result<Option<std::sync::Arc<tenet_server::Grant>>, String> {
+    let auth = args.auth.build(server, &default_resource(args))?;
+    crate::auth::stdio_grant(auth.as_deref(), args.auth.stdio_token.as_deref()).await
 }
 
 /// Reloads the knowledge base when a root folder changes (unless --no-watch).

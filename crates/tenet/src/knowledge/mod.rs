@@ -106,6 +106,12 @@ impl KnowledgeServer {
     }
 }
 
+/// The scope that reads the standards: every tool, document and template.
+pub const READ_SCOPE: &str = "stdlib:read";
+/// The scope of the prompts, which put instructions into the model's context: a
+/// separate consent from reading.
+pub const PROMPTS_SCOPE: &str = "stdlib:prompts";
+
 /// Builds the MCP server over a knowledge base.
 pub fn server(base: KnowledgeBase, limits: Limits, config: ServerConfig) -> Result<KnowledgeServer, BuildError> {
     let instructions = instructions::generate(&base);

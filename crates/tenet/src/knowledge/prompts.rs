@@ -101,7 +101,7 @@ pub fn all(knowledge: &Arc<Knowledge>) -> Vec<PromptDef> {
     .argument("language", "Programming language", true);
 
     vec![
-        with_completions(review, knowledge, &["language", "domain"]),
-        with_completions(brief, knowledge, &["language"]),
+        with_completions(review, knowledge, &["language", "domain"]).scope(super::PROMPTS_SCOPE),
+        with_completions(brief, knowledge, &["language"]).scope(super::PROMPTS_SCOPE),
     ]
 }

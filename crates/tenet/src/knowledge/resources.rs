@@ -49,6 +49,7 @@ pub fn document(doc: Arc<Document>) -> ResourceDef {
         let text = doc.body.clone();
         async move { Ok(Some(contents(req.uri, text))) }
     })
+    .scope(super::READ_SCOPE)
 }
 
 /// Values of `language` or `domain` that start with what was typed.
@@ -109,4 +110,5 @@ pub fn template(knowledge: &Arc<Knowledge>) -> TemplateDef {
         let values = complete(&complete_k.base(), &req);
         async move { values }
     })
+    .scope(super::READ_SCOPE)
 }

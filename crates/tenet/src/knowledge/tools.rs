@@ -449,6 +449,7 @@ where
     .output_schema(schema_of::<R>())
     .read_only()
     .open_world(false)
+    .scope(super::READ_SCOPE)
 }
 
 /// The three tools.

@@ -1,0 +1,51 @@
+//! Rate limits in front of the MCP endpoint: one token bucket per client (the
+//! caller's token subject or API key name, else its address) and per method or tool
+//! (read from `Mcp-Method` / `Mcp-Name`; requests without them share the default
+//! bucket). Over the limit: 429 with `Retry-After` and a JSON-RPC error -32004
+//! whose `data.retryAfterMs` says how long to wait.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use tenet_server::{Grant, RateLimiter, rate_limited};
+
+use crate::{headers, response};
+
+/// The address of the peer a request came from, as [`crate::serve`] records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub SocketAddr);
+
+/// Who a request counts against.
+fn client_key(request: &Request) -> String {
+    if let Some(subject) = request.extensions().get::<Arc<Grant>>().and_then(|g| g.subject()) {
+        return format!("sub:{subject}");
+    }
+    match request.extensions().get::<ClientAddr>() {
+        Some(ClientAddr(addr)) => format!("ip:{}", addr.ip()),
+        None => "anonymous".to_owned(),
+    }
+}
+
+/// Lets the request through, or answers 429.
+pub(crate) async fn limit(State(limiter): State<Arc<RateLimiter>>, request: Request, next: Next) -> Response {
+    let client = client_key(&request);
+    let method = headers::text(request.headers(), "mcp-method").unwrap_or("*");
+    let tool = if method == "tools/call" { headers::text(request.headers(), "mcp-name") } else { None };
+    match limiter.check(&client, method, tool) {
+        Ok(()) => next.run(request).await,
+        Err(wait) => {
+            tracing::debug!(client, method, "rate limited");
+            let mut response = response::error(StatusCode::TOO_MANY_REQUESTS, None, &rate_limited(wait));
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
+                response.headers_mut().insert(RETRY_AFTER, value);
+            }
+            response
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! A loopback token issuer for the authorization tests: it signs whatever claims a
+//! test asks for with an ES256 key and serves that key as a JWKS, which a test can
+//! turn junk, failing or slow.
+
+#![allow(clippy::unwrap_used, dead_code)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+use tenet_http::auth::{Auth, AuthConfig};
+use tenet_http::{Endpoint, HttpConfig};
+use tenet_oauth::Es256Key;
+use tenet_server::{CancellationToken, Server, ToolDef};
+use tokio::net::TcpListener;
+
+/// How the JWKS endpoint behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Jwks {
+    Good,
+    Down,
+    Junk,
+    Slow,
+}
+
+struct Shared {
+    key: Es256Key,
+    mode: Mutex<Jwks>,
+    fetches: Mutex<u32>,
+}
+
+/// The issuer; stops with the test's runtime.
+pub struct Issuer {
+    shared: Arc<Shared>,
+    pub url: String,
+}
+
+async fn jwks(State(s): State<Arc<Shared>>) -> Response {
+    *s.fetches.lock().unwrap() += 1;
+    let mode = *s.mode.lock().unwrap();
+    match mode {
+        Jwks::Good => axum::Json(json!({"keys": [s.key.public_jwk("k1")]})).into_response(),
+        Jwks::Down => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        Jwks::Junk => "<html>not a key set</html>".into_response(),
+        Jwks::Slow => {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            axum::Json(json!({"keys": [s.key.public_jwk("k1")]})).into_response()
+        }
+    }
+}
+
+impl Issuer {
+    pub async fn start(mode: Jwks) -> Self {
+        let shared =
+            Arc::new(Shared { key: Es256Key::generate().unwrap(), mode: Mutex::new(mode), fetches: Mutex::new(0) });
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let app = Router::new().route("/jwks", get(jwks)).with_state(shared.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { shared, url }
+    }
+
+    pub fn set_mode(&self, mode: Jwks) {
+        *self.shared.mode.lock().unwrap() = mode;
+    }
+
+    pub fn fetches(&self) -> u32 {
+        *self.shared.fetches.lock().unwrap()
+    }
+
+    /// Signs `claims` with the issuer's key under `header` (`alg` ES256).
+    pub fn sign_with_header(&self, header: &Value, claims: &Value) -> String {
+        self.shared.key.sign_with_header(header, claims).unwrap()
+    }
+
+    /// Signs `claims` as `kid` k1.
+    pub fn sign(&self, claims: &Value) -> String {
+        self.sign_with_header(&json!({"alg": "ES256", "typ": "at+jwt", "kid": "k1"}), claims)
+    }
+
+    /// Good claims for `resource` with `scope`, valid for an hour.
+    pub fn claims(&self, resource: &str, scope: &str) -> Value {
+        let now = tenet_oauth::now_secs();
+        json!({"iss": self.url, "aud": resource, "sub": "ann", "iat": now, "exp": now + 3600, "scope": scope})
+    }
+
+    /// The public JWK (for forging HMAC tokens with it as the secret).
+    pub fn public_jwk(&self) -> Value {
+        self.shared.key.public_jwk("k1")
+    }
+}
+
+pub const RESOURCE: &str = "http://localhost/mcp";
+
+async fn echo() -> String {
+    "read ok".into()
+}
+
+async fn admin() -> String {
+    "admin ok".into()
+}
+
+/// A server with a read tool (`stdlib:read`) and an admin tool (`stdlib:admin`).
+pub fn server() -> Server {
+    Server::builder("auth-test", "1.0.0")
+        .tool(ToolDef::new("read_thing", echo).scope("stdlib:read"))
+        .tool(ToolDef::new("admin_thing", admin).scope("stdlib:admin"))
+        .build()
+        .unwrap()
+}
+
+/// Auth settings for `resource` trusting `issuer`, requiring `stdlib:read`.
+pub fn config(resource: &str, issuer: &str, jwks_url: Option<String>) -> AuthConfig {
+    AuthConfig {
+        issuer: Some(issuer.to_owned()),
+        jwks_url,
+        required_scopes: vec!["stdlib:read".into()],
+        scopes_supported: vec!["stdlib:read".into(), "stdlib:admin".into()],
+        jwks_timeout: Duration::from_millis(500),
+        jwks_min_refetch: Duration::from_millis(200),
+        ..AuthConfig::new(resource)
+    }
+}
+
+/// An in-process endpoint protected by `config`.
+pub fn endpoint(config: AuthConfig) -> Endpoint {
+    let http = HttpConfig { auth: Some(Auth::new(config).unwrap()), ..HttpConfig::default() };
+    Endpoint::new(server(), http, CancellationToken::new())
+}
+
+/// A stateless POST of `method` (naming `name`) with an optional `Authorization` value.
+pub fn post(
+    uri: &str,
+    authorization: Option<&str>,
+    method: &str,
+    name: Option<&str>,
+) -> axum::http::Request<axum::body::Body> {
+    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}});
+    let mut params = json!({"_meta": meta});
+    if let Some(name) = name {
+        params["name"] = json!(name);
+    }
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    let mut request = axum::http::Request::post(uri)
+        .header("host", "localhost")
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", method);
+    if let Some(name) = name {
+        request = request.header("mcp-name", name);
+    }
+    if let Some(value) = authorization {
+        request = request.header("authorization", value);
+    }
+    request.body(axum::body::Body::from(body.to_string())).unwrap()
+}

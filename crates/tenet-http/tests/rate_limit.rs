@@ -1,0 +1,82 @@
+//! Rate limits: a burst of 10 000 requests from one client is throttled with 429 and
+//! `Retry-After` while another client keeps being served.
+
+#![allow(clippy::unwrap_used)]
+
+mod issuer;
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use issuer::{RESOURCE, post};
+use tenet_http::auth::{ApiKey, Auth, AuthConfig};
+use tenet_http::{Endpoint, HttpConfig};
+use tenet_server::{CancellationToken, RATE_LIMITED, Rate, RateLimiter, RateLimits};
+use tower::ServiceExt;
+
+const NOISY: &str = "Bearer 0123456789abcdef-noisy";
+const QUIET: &str = "Bearer 0123456789abcdef-quiet";
+
+fn endpoint() -> Endpoint {
+    let keys = "noisy 0123456789abcdef-noisy stdlib:read\nquiet 0123456789abcdef-quiet stdlib:read";
+    let auth = AuthConfig { api_keys: ApiKey::parse_list(keys, "test").unwrap(), ..AuthConfig::new(RESOURCE) };
+    let limits = RateLimits {
+        default: Some(Rate { per_second: 20.0, burst: 40 }),
+        overrides: vec![("tools/call:read_thing".into(), Rate { per_second: 1.0, burst: 5 })],
+    };
+    let http = HttpConfig {
+        auth: Some(Auth::new(auth).unwrap()),
+        rate_limit: Some(Arc::new(RateLimiter::new(limits))),
+        ..HttpConfig::default()
+    };
+    Endpoint::new(issuer::server(), http, CancellationToken::new())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_from_one_client_does_not_starve_another() {
+    let router = endpoint().router();
+    let noisy: Vec<_> = (0..10_000)
+        .map(|_| {
+            let router = router.clone();
+            tokio::spawn(async move {
+                router.oneshot(post("/mcp", Some(NOISY), "tools/list", None)).await.unwrap().status()
+            })
+        })
+        .collect();
+    // The quiet client keeps asking while the burst is under way.
+    for _ in 0..30 {
+        let status = router.clone().oneshot(post("/mcp", Some(QUIET), "tools/list", None)).await.unwrap().status();
+        assert_eq!(status, StatusCode::OK);
+        tokio::task::yield_now().await;
+    }
+    let mut served = 0;
+    let mut limited = 0;
+    for task in noisy {
+        match task.await.unwrap() {
+            StatusCode::OK => served += 1,
+            StatusCode::TOO_MANY_REQUESTS => limited += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(served >= 40, "the burst allowance is served ({served})");
+    assert!(limited > 9_000, "the rest is throttled ({limited} limited, {served} served)");
+}
+
+#[tokio::test]
+async fn over_the_limit_a_client_gets_429_with_retry_after_per_tool() {
+    let router = endpoint().router();
+    for _ in 0..5 {
+        let ok = router.clone().oneshot(post("/mcp", Some(QUIET), "tools/call", Some("read_thing"))).await.unwrap();
+        assert_eq!(ok.status(), StatusCode::OK);
+    }
+    let refused = router.clone().oneshot(post("/mcp", Some(QUIET), "tools/call", Some("read_thing"))).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let bytes = axum::body::to_bytes(refused.into_body(), 1 << 16).await.unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(body["error"]["code"], RATE_LIMITED.0);
+    assert!(body["error"]["data"]["retryAfterMs"].as_u64().unwrap() > 0);
+    // Other methods have their own bucket.
+    let list = router.oneshot(post("/mcp", Some(QUIET), "tools/list", None)).await.unwrap();
+    assert_eq!(list.status(), StatusCode::OK);
+}

@@ -1,0 +1,172 @@
+//! Token-bucket rate limits per client, per method or tool.
+//!
+//! Each client (a token's subject, an API key's name, an address) gets its own bucket
+//! for each limited method or tool, so one client's burst never spends another's
+//! budget. Transports turn a refusal into their own answer: HTTP 429 with
+//! `Retry-After`, or the JSON-RPC error [`RATE_LIMITED`] with the delay in `data`.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tenet_jsonrpc::{ErrorCode, ErrorObject};
+
+/// The JSON-RPC error code for a request over its rate limit; `data` is
+/// `{"retryAfterMs": <milliseconds>}`.
+pub const RATE_LIMITED: ErrorCode = ErrorCode(-32004);
+
+/// Clients tracked at most; past it, buckets that are full again are forgotten.
+const MAX_BUCKETS: usize = 100_000;
+
+/// A sustained rate and the burst allowed on top.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rate {
+    /// Requests per second, sustained.
+    pub per_second: f64,
+    /// Requests allowed at once after a quiet spell (the bucket's size, at least 1).
+    pub burst: u32,
+}
+
+/// Which rate applies to what.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RateLimits {
+    /// The rate of every request not covered below; `None` leaves them unlimited.
+    pub default: Option<Rate>,
+    /// Rates for one method (`tools/list`) or one tool (`tools/call:get_stdlib`).
+    pub overrides: Vec<(String, Rate)>,
+}
+
+#[derive(Debug)]
+struct Bucket {
+    tokens: f64,
+    updated: Instant,
+}
+
+/// Token buckets for every client and limited method or tool.
+#[derive(Debug)]
+pub struct RateLimiter {
+    limits: RateLimits,
+    buckets: Mutex<HashMap<(String, usize), Bucket>>,
+}
+
+impl RateLimiter {
+    /// A limiter enforcing `limits`.
+    pub fn new(limits: RateLimits) -> Self {
+        Self { limits, buckets: Mutex::new(HashMap::new()) }
+    }
+
+    /// The limits.
+    pub fn limits(&self) -> &RateLimits {
+        &self.limits
+    }
+
+    /// Which rate applies to `method` (and `tool`, for `tools/call`), with its index.
+    fn rate_for(&self, method: &str, tool: Option<&str>) -> Option<(usize, Rate)> {
+        let named = tool.map(|t| format!("{method}:{t}"));
+        let found = self
+            .limits
+            .overrides
+            .iter()
+            .position(|(k, _)| named.as_deref() == Some(k.as_str()))
+            .or_else(|| self.limits.overrides.iter().position(|(k, _)| k == method));
+        match found {
+            Some(i) => Some((i + 1, self.limits.overrides[i].1)),
+            None => self.limits.default.map(|rate| (0, rate)),
+        }
+    }
+
+    /// Takes one token from `client`'s bucket for `method`/`tool`.
+    ///
+    /// # Errors
+    /// How long to wait before the next request would be let through.
+    pub fn check(&self, client: &str, method: &str, tool: Option<&str>) -> Result<(), Duration> {
+        self.check_at(client, method, tool, Instant::now())
+    }
+
+    fn check_at(&self, client: &str, method: &str, tool: Option<&str>, now: Instant) -> Result<(), Duration> {
+        let Some((index, rate)) = self.rate_for(method, tool) else { return Ok(()) };
+        let burst = f64::from(rate.burst.max(1));
+        let per_second = rate.per_second.max(f64::MIN_POSITIVE);
+        let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if buckets.len() >= MAX_BUCKETS {
+            buckets.retain(|_, b| b.tokens + now.duration_since(b.updated).as_secs_f64() * per_second < burst);
+        }
+        let bucket = buckets.entry((client.to_owned(), index)).or_insert(Bucket { tokens: burst, updated: now });
+        let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
+        bucket.tokens = (bucket.tokens + elapsed * per_second).min(burst);
+        bucket.updated = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / per_second))
+        }
+    }
+}
+
+/// The tool a `tools/call` request names, for per-tool limits.
+pub(crate) fn tool_of(request: &tenet_jsonrpc::Request) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Named {
+        name: Option<String>,
+    }
+    if request.method != "tools/call" {
+        return None;
+    }
+    serde_json::from_str::<Named>(request.params.as_deref()?.get()).ok()?.name
+}
+
+/// The JSON-RPC error for a request refused for `retry_after`.
+pub fn rate_limited(retry_after: Duration) -> ErrorObject {
+    let ms = u64::try_from(retry_after.as_millis()).unwrap_or(u64::MAX).max(1);
+    ErrorObject::new(RATE_LIMITED, format!("Rate limited: retry in {ms} ms")).with_data(json!({ "retryAfterMs": ms }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limiter() -> RateLimiter {
+        RateLimiter::new(RateLimits {
+            default: Some(Rate { per_second: 10.0, burst: 2 }),
+            overrides: vec![
+                ("tools/call:slow".into(), Rate { per_second: 1.0, burst: 1 }),
+                ("tools/list".into(), Rate { per_second: 1000.0, burst: 1000 }),
+            ],
+        })
+    }
+
+    #[test]
+    fn a_bucket_refills_at_its_rate_and_says_when_to_retry() {
+        let l = limiter();
+        let t0 = Instant::now();
+        assert!(l.check_at("a", "ping", None, t0).is_ok());
+        assert!(l.check_at("a", "ping", None, t0).is_ok());
+        let wait = l.check_at("a", "ping", None, t0).unwrap_err();
+        assert_eq!(wait, Duration::from_millis(100));
+        assert!(l.check_at("a", "ping", None, t0 + Duration::from_millis(100)).is_ok());
+    }
+
+    #[test]
+    fn clients_and_limited_tools_have_their_own_buckets() {
+        let l = limiter();
+        let t0 = Instant::now();
+        assert!(l.check_at("a", "tools/call", Some("slow"), t0).is_ok());
+        assert_eq!(l.check_at("a", "tools/call", Some("slow"), t0), Err(Duration::from_secs(1)));
+        assert!(l.check_at("b", "tools/call", Some("slow"), t0).is_ok(), "another client");
+        assert!(l.check_at("a", "tools/call", Some("fast"), t0).is_ok(), "another tool: the default rate");
+        for _ in 0..1000 {
+            assert!(l.check_at("a", "tools/list", None, t0).is_ok());
+        }
+        let error = rate_limited(Duration::from_millis(250));
+        assert_eq!(error.code, RATE_LIMITED);
+        assert_eq!(error.data.unwrap()["retryAfterMs"], 250);
+    }
+
+    #[test]
+    fn without_limits_nothing_is_refused() {
+        let l = RateLimiter::new(RateLimits::default());
+        assert!((0..10_000).all(|_| l.check("a", "tools/call", Some("x")).is_ok()));
+    }
+}

@@ -1,0 +1,89 @@
+//! Scopes on tools, resources, templates and prompts: a caller sees only what its
+//! grant covers, and is refused the rest with -32003 naming the scope it needs.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+
+use common::Client;
+use serde_json::{Value, json};
+use tenet_protocol::{GetPromptResult, Resource, ResourceTemplate};
+use tenet_server::{Grant, INSUFFICIENT_SCOPE, PromptDef, ResourceDef, Server, TemplateDef, ToolDef};
+
+async fn hello() -> String {
+    "hello".into()
+}
+
+fn resource(uri: &str) -> Resource {
+    serde_json::from_value(json!({"uri": uri, "name": uri})).unwrap()
+}
+
+fn server() -> Server {
+    let template: ResourceTemplate =
+        serde_json::from_value(json!({"uriTemplate": "secret://{name}", "name": "secrets"})).unwrap();
+    Server::builder("scoped", "1")
+        .tool(ToolDef::new("open", hello))
+        .tool(ToolDef::new("read", hello).scope("docs:read"))
+        .tool(ToolDef::new("admin", hello).scope("docs:read docs:admin"))
+        .resource(ResourceDef::text(resource("doc://public"), "public"))
+        .resource(ResourceDef::text(resource("doc://private"), "private").scope("docs:read"))
+        .template(TemplateDef::new(template, |_| async { Ok(None) }).scope("docs:admin"))
+        .prompt(PromptDef::new("review", |_| async { Ok(GetPromptResult::default()) }).scope("docs:admin"))
+        .build()
+        .unwrap()
+}
+
+fn names(list: &Value, key: &str, field: &str) -> Vec<String> {
+    list["result"][key].as_array().unwrap().iter().map(|t| t[field].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn lists_show_only_what_the_grant_covers() {
+    assert_eq!(server().scopes(), ["docs:admin", "docs:read"]);
+    let mut client = Client::start_as(server(), Some(Arc::new(Grant::from_scope_string("docs:read"))));
+    let tools = client.modern(1, "tools/list", json!({}), json!({})).await;
+    assert_eq!(names(&tools, "tools", "name"), ["open", "read"]);
+    let resources = client.modern(2, "resources/list", json!({}), json!({})).await;
+    assert_eq!(names(&resources, "resources", "uri"), ["doc://public", "doc://private"]);
+    let templates = client.modern(3, "resources/templates/list", json!({}), json!({})).await;
+    assert!(names(&templates, "resourceTemplates", "name").is_empty());
+    let prompts = client.modern(4, "prompts/list", json!({}), json!({})).await;
+    assert!(names(&prompts, "prompts", "name").is_empty());
+    client.finish().await;
+}
+
+#[tokio::test]
+async fn using_something_out_of_scope_is_refused_with_the_scope_needed() {
+    let mut client = Client::start_as(server(), Some(Arc::new(Grant::from_scope_string("docs:read"))));
+    let ok = client.modern(1, "tools/call", json!({"name": "read"}), json!({})).await;
+    assert_eq!(ok["result"]["content"][0]["text"], "hello");
+    let refused = client.modern(2, "tools/call", json!({"name": "admin"}), json!({})).await;
+    assert_eq!(refused["error"]["code"], INSUFFICIENT_SCOPE.0);
+    assert_eq!(refused["error"]["data"]["scope"], "docs:admin docs:read");
+    assert_eq!(refused["error"]["data"]["requiredScopes"], json!(["docs:read", "docs:admin"]));
+    let read = client.modern(3, "resources/read", json!({"uri": "secret://x"}), json!({})).await;
+    assert_eq!(read["error"]["code"], INSUFFICIENT_SCOPE.0);
+    let prompt = client.modern(4, "prompts/get", json!({"name": "review"}), json!({})).await;
+    assert_eq!(prompt["error"]["code"], INSUFFICIENT_SCOPE.0);
+    let private = client.modern(5, "resources/read", json!({"uri": "doc://private"}), json!({})).await;
+    assert_eq!(private["result"]["contents"][0]["text"], "private");
+    client.finish().await;
+}
+
+#[tokio::test]
+async fn without_a_grant_everything_is_open_and_an_empty_grant_sees_only_unscoped_things() {
+    let mut open = Client::start(server());
+    let tools = open.modern(1, "tools/list", json!({}), json!({})).await;
+    assert_eq!(names(&tools, "tools", "name"), ["open", "read", "admin"]);
+    open.finish().await;
+    let mut empty = Client::start_as(server(), Some(Arc::new(Grant::default())));
+    let tools = empty.modern(1, "tools/list", json!({}), json!({})).await;
+    assert_eq!(names(&tools, "tools", "name"), ["open"]);
+    // Legacy sessions are held to the grant too.
+    empty.initialize("2025-06-18", json!({})).await;
+    let refused = empty.call(2, "tools/call", json!({"name": "read"})).await;
+    assert_eq!(refused["error"]["code"], INSUFFICIENT_SCOPE.0);
+    empty.finish().await;
+}
