@@ -3,9 +3,9 @@
 //! carries its data (JSON) and `MCP_CONFORMANCE_PROTOCOL_VERSION` the version to
 //! speak. Every connection is authorized with OAuth 2.1 (`tenet_client::OAuthHook`,
 //! configured from the scenario and its context; it does nothing until a server
-//! refuses a request). It connects, then exercises what the server offers: every tool (with
-//! arguments from the context, or made up from the input schema), every resource and
-//! every prompt. Exit 0 when the session ran, 1 when it could not.
+//! refuses a request). It connects, then exercises what the server offers: every
+//! tool (with arguments from the context, or made up from the input schema), every
+//! resource and every prompt. Exit 0 when the session ran, 1 when it could not.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;

@@ -20,8 +20,9 @@ use crate::transport::auth::{AuthChallenge, AuthHook, AuthResponse};
 /// use tenet_client::oauth::{Authorizer, AuthorizerConfig};
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// let authorizer = Authorizer::new(AuthorizerConfig { client_name: "my-app".into(), ..Default::default() })?;
-/// let client = Client::builder().auth(OAuthHook::new(Arc::new(authorizer))).connect_http("https://example.com/mcp").await?;
+/// let config = AuthorizerConfig { client_name: "my-app".into(), ..Default::default() };
+/// let hook = OAuthHook::new(Arc::new(Authorizer::new(config)?));
+/// let client = Client::builder().auth(hook).connect_http("https://example.com/mcp").await?;
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
