@@ -1,20 +1,24 @@
 //! The conformance client: `tenet-conformance-client URL`, driven by the official
 //! suite. `MCP_CONFORMANCE_SCENARIO` names the scenario, `MCP_CONFORMANCE_CONTEXT`
 //! carries its data (JSON) and `MCP_CONFORMANCE_PROTOCOL_VERSION` the version to
-//! speak. It connects, then exercises what the server offers: every tool (with
-//! arguments from the context, or made up from the input schema), every resource and
-//! every prompt. Exit 0 when the session ran, 1 when it could not.
+//! speak. Every connection is authorized with OAuth 2.1 (`tenet_client::OAuthHook`,
+//! configured from the scenario and its context; it does nothing until a server
+//! refuses a request). It connects, then exercises what the server offers: every
+//! tool (with arguments from the context, or made up from the input schema), every
+//! resource and every prompt. Exit 0 when the session ran, 1 when it could not.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 use serde_json::{Map, Value, json};
+use tenet_client::oauth::{Authorizer, conformance};
 use tenet_client::protocol::{
     ClientCapabilities, CreateMessageParams, CreateMessageResult, ElicitAction, ElicitParams, ElicitResult,
     ListRootsResult, ProtocolVersion, Role, Tool,
 };
-use tenet_client::{Client, ClientHandler, VersionPin};
+use tenet_client::{Client, ClientHandler, OAuthHook, VersionPin};
 use tenet_server::jsonrpc::ErrorObject;
 
 /// Accepts every elicitation (leaving defaults to the library), answers sampling with a
@@ -142,7 +146,15 @@ async fn run(url: &str) -> ExitCode {
         .ok()
         .and_then(|v| ProtocolVersion::parse(&v))
         .map_or(VersionPin::Auto, VersionPin::Exact);
-    let client = match Client::builder().handler(Handler).version(pin).connect_http(url).await {
+    let authorizer = match conformance::config_for(&scenario, &context()).and_then(Authorizer::new) {
+        Ok(authorizer) => authorizer,
+        Err(e) => {
+            eprintln!("cannot configure authorization: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let auth = OAuthHook::new(Arc::new(authorizer));
+    let client = match Client::builder().handler(Handler).version(pin).auth(auth).connect_http(url).await {
         Ok(client) => client,
         Err(e) => {
             eprintln!("cannot connect to {url}: {e}");

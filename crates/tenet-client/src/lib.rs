@@ -14,7 +14,9 @@
 //!   serve both legacy server → client requests and 2026 input-required rounds.
 //! - **HTTP details**: sessions, SSE resumption with `Last-Event-ID` and `retry`,
 //!   `Mcp-Method` / `Mcp-Name` / `Mcp-Param-*` headers (tools with invalid
-//!   `x-mcp-header` annotations are dropped), and an [`AuthHook`] for credentials.
+//!   `x-mcp-header` annotations are dropped), and an [`AuthHook`] for credentials
+//!   (with the `oauth` feature, `OAuthHook`: OAuth 2.1 with discovery, registration,
+//!   step-up, refresh and DPoP).
 //!
 //! ```
 //! use serde_json::json;
@@ -52,6 +54,8 @@ mod error;
 mod handler;
 mod header;
 mod inbound;
+#[cfg(feature = "oauth")]
+mod oauth_hook;
 mod options;
 mod transport;
 
@@ -62,7 +66,12 @@ pub use error::{ClientError, HookError, Result};
 pub use handler::{ClientHandler, NoHandler, ServerNotification, apply_defaults};
 pub use header::{HeaderParam, InvalidAnnotation, encode_value, header_params, param_headers};
 pub use inbound::ProgressCallback;
+#[cfg(feature = "oauth")]
+pub use oauth_hook::OAuthHook;
 pub use options::{RequestOptions, VersionPin};
+/// The OAuth 2.1 client behind [`OAuthHook`] (feature `oauth`).
+#[cfg(feature = "oauth")]
+pub use tenet_oauth as oauth;
 pub use tenet_protocol as protocol;
 pub use tokio_util::sync::CancellationToken;
-pub use transport::auth::{AuthChallenge, AuthHook, StaticAuth};
+pub use transport::auth::{AuthChallenge, AuthHook, AuthResponse, StaticAuth};

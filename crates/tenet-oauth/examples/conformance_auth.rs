@@ -11,48 +11,10 @@
 //! `MCP_CONFORMANCE_SCENARIO`; credentials come in `MCP_CONFORMANCE_CONTEXT`.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use serde_json::{Value, json};
-use tenet_oauth::{
-    AssertionSource, Authorizer, AuthorizerConfig, ClientAssertionKey, ClientCredentials, Grant, IdJagExchange,
-    OAuthError,
-};
-
-/// The Client ID Metadata Document URL the suite expects in `auth/basic-cimd`.
-const CIMD_URL: &str = "https://conformance-test.local/client-metadata.json";
-
-/// Builds the authorizer's settings from the scenario name and its context.
-fn config_for(scenario: &str, context: &Value) -> Result<AuthorizerConfig, OAuthError> {
-    let text = |k: &str| context.get(k).and_then(Value::as_str).map(str::to_owned);
-    let mut config = AuthorizerConfig {
-        client_name: "tenet-conformance".into(),
-        client_metadata_url: Some(CIMD_URL.into()),
-        ..AuthorizerConfig::default()
-    };
-    if let Some(id) = text("client_id") {
-        config.pre_registered = Some(ClientCredentials::new(id, text("client_secret")));
-    }
-    if scenario == "auth/wif-jwt-bearer"
-        && let Some(jwt) = text("valid_jwt")
-    {
-        config.grant = Grant::JwtBearer(AssertionSource::Jwt(jwt));
-    }
-    if let (Some(endpoint), Some(idp_client), Some(id_token)) =
-        (text("idp_token_endpoint"), text("idp_client_id"), text("idp_id_token"))
-    {
-        let exchange = IdJagExchange { token_endpoint: endpoint, client_id: idp_client, client_secret: None, id_token };
-        config.grant = Grant::JwtBearer(AssertionSource::IdJag(exchange));
-    }
-    if scenario.starts_with("auth/client-credentials") {
-        config.grant = Grant::ClientCredentials;
-        if let Some(pem) = text("private_key_pem") {
-            let alg = text("signing_algorithm").unwrap_or_else(|| "ES256".into());
-            config.assertion_key = Some(Arc::new(ClientAssertionKey::from_pem(&pem, &alg)?));
-        }
-    }
-    Ok(config)
-}
+use tenet_oauth::Authorizer;
+use tenet_oauth::conformance::config_for;
 
 struct Session {
     http: reqwest::Client,

@@ -80,6 +80,7 @@ mod assertion;
 mod authorizer;
 mod challenge;
 mod config;
+pub mod conformance;
 mod dpop;
 mod error;
 mod flow;

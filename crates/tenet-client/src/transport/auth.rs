@@ -1,6 +1,7 @@
 //! The hook an authorization client (such as OAuth 2.1) plugs into the HTTP transport.
 
 use futures_util::future::BoxFuture;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, WWW_AUTHENTICATE};
 
 use crate::error::HookError;
 
@@ -18,14 +19,45 @@ pub struct AuthChallenge {
     pub attempt: u32,
 }
 
+/// Any answer from the server, as [`AuthHook::response`] sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct AuthResponse<'a> {
+    /// The HTTP status.
+    pub status: u16,
+    /// The response headers (`WWW-Authenticate`, `DPoP-Nonce`, …).
+    pub headers: &'a HeaderMap,
+    /// The URL that answered.
+    pub url: &'a reqwest::Url,
+    /// How many times this request has already been sent again at the hook's request.
+    pub attempt: u32,
+}
+
+impl AuthResponse<'_> {
+    /// Whether the server refused the request (401 or 403).
+    pub fn is_refusal(&self) -> bool {
+        self.status == 401 || self.status == 403
+    }
+
+    /// The refusal as an [`AuthChallenge`].
+    pub fn challenge(&self) -> AuthChallenge {
+        let www_authenticate =
+            self.headers.get(WWW_AUTHENTICATE).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        AuthChallenge { status: self.status, www_authenticate, url: self.url.clone(), attempt: self.attempt }
+    }
+}
+
 /// Supplies credentials to the HTTP transport.
 ///
-/// Before every HTTP request the transport asks [`AuthHook::authorization`] for the
-/// `Authorization` header value. When the server answers 401 or 403 it calls
-/// [`AuthHook::challenge`]; if that returns `Ok(true)` the request is sent again (with
-/// a fresh `authorization()`), otherwise the call fails with
-/// [`crate::ClientError::Unauthorized`]. An `Err` fails the call with
+/// The simple form implements two methods. Before every HTTP request the transport
+/// asks [`AuthHook::authorization`] for the `Authorization` header value. When the
+/// server answers 401 or 403 it calls [`AuthHook::challenge`]; if that returns
+/// `Ok(true)` the request is sent again (with a fresh `authorization()`), otherwise the
+/// call fails with [`crate::ClientError::Unauthorized`]. An `Err` fails the call with
 /// [`crate::ClientError::Auth`].
+///
+/// A hook that needs more than one header per request (DPoP proofs) or sees every
+/// response (successes, nonces) also overrides [`AuthHook::request_headers`] and
+/// [`AuthHook::response`], whose defaults call the two methods above.
 pub trait AuthHook: Send + Sync + 'static {
     /// The `Authorization` header value for a request to `url`, e.g. `"Bearer abc"`;
     /// `None` sends no header.
@@ -33,6 +65,34 @@ pub trait AuthHook: Send + Sync + 'static {
 
     /// The server refused a request; return whether to retry it.
     fn challenge<'a>(&'a self, challenge: &'a AuthChallenge) -> BoxFuture<'a, Result<bool, HookError>>;
+
+    /// Every credential header for a `method` request to `url`. The default is the
+    /// `Authorization` header from [`AuthHook::authorization`].
+    fn request_headers<'a>(
+        &'a self,
+        method: &'a reqwest::Method,
+        url: &'a reqwest::Url,
+    ) -> BoxFuture<'a, Result<Vec<(HeaderName, HeaderValue)>, HookError>> {
+        let _ = method;
+        Box::pin(async move {
+            match self.authorization(url).await? {
+                Some(value) => Ok(vec![(AUTHORIZATION, HeaderValue::from_str(&value)?)]),
+                None => Ok(Vec::new()),
+            }
+        })
+    }
+
+    /// Sees every response and returns whether to send the request again (a request is
+    /// sent again at most three times; a refusal after that fails without asking). The
+    /// default hands 401 and 403 to [`AuthHook::challenge`] and ignores the rest.
+    fn response<'a>(&'a self, response: AuthResponse<'a>) -> BoxFuture<'a, Result<bool, HookError>> {
+        Box::pin(async move {
+            if !response.is_refusal() {
+                return Ok(false);
+            }
+            self.challenge(&response.challenge()).await
+        })
+    }
 }
 
 /// A fixed `Authorization` value (e.g. a bearer token from the environment); it never

@@ -14,7 +14,7 @@ use serde_json::Value;
 use tenet_jsonrpc::{Id, Incoming, Message};
 use tenet_protocol::ProtocolVersion;
 
-use super::auth::{AuthChallenge, AuthHook};
+use super::auth::{AuthChallenge, AuthHook, AuthResponse};
 use super::legacy_sse::LegacySse;
 use super::pending::outcome;
 use super::sse::Parser;
@@ -26,7 +26,7 @@ use crate::inbound::Inbound;
 const MAX_RESUMES: u32 = 5;
 /// The wait before resuming when the server named no `retry`.
 const DEFAULT_RETRY: Duration = Duration::from_millis(1000);
-/// How many times one request is retried after authorization challenges.
+/// How many times one request is sent again at the authorization hook's request.
 const MAX_AUTH_RETRIES: u32 = 3;
 /// How long opening the standalone stream may take.
 const STREAM_OPEN_WAIT: Duration = Duration::from_secs(10);
@@ -64,32 +64,29 @@ impl HttpClient {
         loop {
             let mut request = self.inner.request(method.clone(), url.clone()).headers(self.headers.clone());
             request = request.headers(headers.clone());
-            if let Some(auth) = &self.auth
-                && let Some(value) = auth.authorization(url).await.map_err(ClientError::Auth)?
-            {
-                request = request.header(reqwest::header::AUTHORIZATION, value);
+            if let Some(auth) = &self.auth {
+                for (name, value) in auth.request_headers(&method, url).await.map_err(ClientError::Auth)? {
+                    request = request.header(name, value);
+                }
             }
             if let Some(body) = body {
                 request = request.body(body.to_vec());
             }
             let response = request.send().await.map_err(|e| connect_error(url, &e))?;
-            let status = response.status().as_u16();
-            if status != 401 && status != 403 {
-                return Ok(response);
-            }
-            let www_authenticate = response
-                .headers()
-                .get(reqwest::header::WWW_AUTHENTICATE)
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-            let challenge = AuthChallenge { status, www_authenticate, url: url.clone(), attempt };
+            let seen = AuthResponse { status: response.status().as_u16(), headers: response.headers(), url, attempt };
+            let may_retry = attempt < MAX_AUTH_RETRIES;
             let retry = match &self.auth {
-                Some(auth) if attempt < MAX_AUTH_RETRIES => {
-                    auth.challenge(&challenge).await.map_err(ClientError::Auth)?
+                Some(auth) if may_retry || !seen.is_refusal() => {
+                    auth.response(seen).await.map_err(ClientError::Auth)? && may_retry
                 }
                 _ => false,
             };
             if !retry {
-                return Err(ClientError::Unauthorized { status, www_authenticate: challenge.www_authenticate });
+                if seen.is_refusal() {
+                    let AuthChallenge { status, www_authenticate, .. } = seen.challenge();
+                    return Err(ClientError::Unauthorized { status, www_authenticate });
+                }
+                return Ok(response);
             }
             attempt += 1;
         }
