@@ -13,8 +13,8 @@ use tenet_protocol::{
 
 use crate::client::{Client, decode};
 use crate::error::{ClientError, Result};
-use crate::header::header_params;
 use crate::options::RequestOptions;
+use tenet_protocol::header::header_params;
 
 /// How many pages a `*_all` helper follows before giving up.
 const MAX_PAGES: usize = 1000;

@@ -16,10 +16,10 @@ use tenet_protocol::{
 };
 
 use crate::error::{ClientError, Result};
-use crate::header::HeaderParam;
 use crate::inbound::Inbound;
 use crate::options::{RequestOptions, VersionPin};
 use crate::transport::{Outgoing, Transport};
+use tenet_protocol::header::HeaderParam;
 
 /// How many input-required rounds one request may take.
 const MAX_ROUNDS: usize = 16;
@@ -212,7 +212,7 @@ impl Client {
             Some(Method::ResourcesRead) => params.get("uri"),
             _ => None,
         };
-        if let Some(name) = name.and_then(crate::header::encode_value) {
+        if let Some(name) = name.and_then(tenet_protocol::header::encode_value) {
             headers.push(("mcp-name".to_owned(), name));
         }
         if method == Method::ToolsCall.name()
@@ -220,7 +220,7 @@ impl Client {
             && let Some(annotated) = self.inner.header_params.lock().ok().and_then(|m| m.get(tool).cloned())
         {
             let arguments = params.get("arguments").cloned().unwrap_or(Value::Null);
-            headers.extend(crate::header::param_headers(&annotated, &arguments));
+            headers.extend(tenet_protocol::header::param_headers(&annotated, &arguments));
         }
         headers
     }

@@ -52,7 +52,6 @@ mod builder;
 mod client;
 mod error;
 mod handler;
-mod header;
 mod inbound;
 #[cfg(feature = "oauth")]
 mod oauth_hook;
@@ -64,7 +63,6 @@ pub use builder::ClientBuilder;
 pub use client::{Client, ServerDetails};
 pub use error::{ClientError, HookError, Result};
 pub use handler::{ClientHandler, NoHandler, ServerNotification, apply_defaults};
-pub use header::{HeaderParam, InvalidAnnotation, encode_value, header_params, param_headers};
 pub use inbound::ProgressCallback;
 #[cfg(feature = "oauth")]
 pub use oauth_hook::OAuthHook;
@@ -73,5 +71,6 @@ pub use options::{RequestOptions, VersionPin};
 #[cfg(feature = "oauth")]
 pub use tenet_oauth as oauth;
 pub use tenet_protocol as protocol;
+pub use tenet_protocol::header::{HeaderParam, InvalidAnnotation, encode_value, header_params, param_headers};
 pub use tokio_util::sync::CancellationToken;
 pub use transport::auth::{AuthChallenge, AuthHook, AuthResponse, StaticAuth};

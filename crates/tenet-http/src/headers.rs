@@ -1,12 +1,8 @@
 //! Reading the request headers MCP defines, and content negotiation.
 
-use std::borrow::Cow;
-
 use axum::http::HeaderMap;
 use axum::http::header::{ACCEPT, CONTENT_TYPE};
 use axum::http::header::{AsHeaderName, HeaderName};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use tenet_server::protocol::{Era, ProtocolVersion};
 
 /// `MCP-Protocol-Version`.
@@ -31,19 +27,6 @@ pub(crate) fn text(headers: &HeaderMap, name: impl AsHeaderName) -> Option<&str>
 /// know, which only a stateless client would send). Absent or legacy: `false`.
 pub(crate) fn names_modern_version(headers: &HeaderMap) -> bool {
     text(headers, PROTOCOL_VERSION).is_some_and(|v| ProtocolVersion::parse(v).is_none_or(|v| v.era() == Era::Stateless))
-}
-
-/// Decodes a header value that may use the `=?base64?…?=` form (strict, padded
-/// standard base64 holding UTF-8). Anything not wrapped exactly so is taken literally.
-///
-/// # Errors
-/// When the wrapped form is not valid base64 or not UTF-8.
-pub(crate) fn decode_value(value: &str) -> Result<Cow<'_, str>, ()> {
-    let Some(encoded) = value.strip_prefix("=?base64?").and_then(|v| v.strip_suffix("?=")) else {
-        return Ok(Cow::Borrowed(value));
-    };
-    let bytes = STANDARD.decode(encoded).map_err(drop)?;
-    String::from_utf8(bytes).map(Cow::Owned).map_err(drop)
 }
 
 /// Whether the body is declared as JSON.
@@ -105,15 +88,6 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(name, HeaderValue::from_str(value).unwrap());
         h
-    }
-
-    #[test]
-    fn base64_sentinel_is_strict_and_everything_else_literal() {
-        assert_eq!(decode_value("=?base64?SGVsbG8=?="), Ok("Hello".into()));
-        assert_eq!(decode_value("=?base64?SGVsbG8?="), Err(()), "padding is required");
-        assert_eq!(decode_value("=?base64?SGVs!!!bG8=?="), Err(()));
-        assert_eq!(decode_value("SGVsbG8="), Ok("SGVsbG8=".into()));
-        assert_eq!(decode_value("=?base64?SGVsbG8="), Ok("=?base64?SGVsbG8=".into()));
     }
 
     #[test]

@@ -102,10 +102,10 @@ pub(crate) fn check(server: &Server, headers: &HeaderMap, request: &Request) -> 
     let Some(body) = body.and_then(string) else { return Ok(()) };
     let header = headers::text(headers, NAME)
         .ok_or_else(|| mismatch(format!("the Mcp-Name header is required for {}", request.method)))?;
-    match headers::decode_value(header) {
-        Ok(decoded) if decoded == body => {}
-        Ok(_) => return Err(mismatch(format!("Mcp-Name {header:?} differs from params.{field} {body:?}"))),
-        Err(()) => return Err(mismatch(format!("Mcp-Name {header:?} is not valid base64"))),
+    match tenet_server::protocol::header::decode_value(header) {
+        Some(decoded) if decoded == body => {}
+        Some(_) => return Err(mismatch(format!("Mcp-Name {header:?} differs from params.{field} {body:?}"))),
+        None => return Err(mismatch(format!("Mcp-Name {header:?} is not valid base64"))),
     }
     if request.method != "tools/call" {
         return Ok(());

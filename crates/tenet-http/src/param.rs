@@ -4,8 +4,8 @@
 
 use axum::http::HeaderMap;
 use serde_json::Value;
-use tenet_server::HeaderParam;
 use tenet_server::jsonrpc::{ErrorCode, ErrorObject};
+use tenet_server::protocol::header::{HeaderParam, decode_value};
 
 use crate::headers;
 
@@ -21,7 +21,7 @@ pub(crate) fn check(params: &[HeaderParam], headers: &HeaderMap, arguments: &Val
         let agrees = match (body, header) {
             (None, None) => true,
             (Some(_), None) | (None, Some(_)) => false,
-            (Some(body), Some(header)) => headers::decode_value(header).is_ok_and(|decoded| same(body, &decoded)),
+            (Some(body), Some(header)) => decode_value(header).is_some_and(|decoded| same(body, &decoded)),
         };
         if !agrees {
             return Err(ErrorObject::new(
@@ -70,7 +70,7 @@ mod tests {
 
     #[test]
     fn headers_must_repeat_the_arguments() {
-        let params = tenet_server::header_params(&schema());
+        let params = tenet_server::protocol::header::valid_header_params(&schema());
         let args = json!({"region": "Hello", "count": 7, "nested": {"flag": true}});
         let ok = headers(&[
             ("mcp-param-region", "=?base64?SGVsbG8=?="),

@@ -50,7 +50,6 @@ mod error;
 mod feature;
 mod grant;
 mod handler;
-mod header_param;
 mod pagination;
 mod peer;
 mod prompt;
@@ -72,7 +71,6 @@ pub use grant::{Grant, INSUFFICIENT_SCOPE};
 pub use handler::{
     Args, FromToolCall, IntoToolResult, Json, RawArgs, State, ToolCall, ToolHandler, ToolOutput, schema_of,
 };
-pub use header_param::{HeaderParam, header_params};
 pub use peer::{Outbound, Peer};
 pub use prompt::{PromptDef, PromptRequest};
 pub use rate_limit::{RATE_LIMITED, Rate, RateLimiter, RateLimits, rate_limited};

@@ -149,7 +149,7 @@ impl Server {
 
     /// The `x-mcp-header` annotations of the tool `name` (read from its input schema
     /// when it was registered); `None` when no such tool is registered.
-    pub fn header_params(&self, name: &str) -> Option<Arc<[crate::HeaderParam]>> {
+    pub fn header_params(&self, name: &str) -> Option<Arc<[tenet_protocol::header::HeaderParam]>> {
         self.shared.tools.snapshot().get(name).map(|tool| tool.header_params.clone())
     }
 

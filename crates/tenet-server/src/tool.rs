@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use jsonschema::Validator;
 use serde_json::{Value, json};
+use tenet_protocol::header::{HeaderParam, valid_header_params};
 use tenet_protocol::{CallToolResult, Icon, Tool, ToolAnnotations, ToolExecution};
 
 use crate::error::BuildError;
 use crate::handler::{ErasedHandler, ToolHandler, erase};
-use crate::header_param::{HeaderParam, header_params};
 
 /// Whether a tool can run as a task (2025-11-25).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,7 +186,7 @@ impl ToolDef {
         if self.tool.input_schema.get("type").and_then(Value::as_str) != Some("object") {
             return Err(BuildError::NotAnObjectSchema(self.tool.name));
         }
-        let header_params = header_params(&self.tool.input_schema).into();
+        let header_params = valid_header_params(&self.tool.input_schema).into();
         let compiled = CompiledTool {
             tool: self.tool,
             handler: self.handler,
