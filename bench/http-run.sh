@@ -28,13 +28,11 @@ VENV=$BENCH_DIR/target/py/venv
 TSDIR=$BENCH_DIR/target/ts
 LUA=$HTTP/call.lua
 
-log() { printf '==> %s\n' "$*" >&2; }
+# shellcheck source=http/lib.sh
+source "$HTTP/lib.sh"
 
 # ---------------------------------------------------------------- install / build
-if ! command -v wrk >/dev/null; then
-    log "installing wrk (Debian package)"
-    apt-get install -y wrk >/dev/null || { echo "wrk is required (apt-get install -y wrk)" >&2; exit 1; }
-fi
+ensure_wrk
 log "building the rmcp peer and the hyper ceiling (release)"
 (cd "$BENCH_DIR" && cargo build --release --quiet -p rmcp-http -p ceiling-http)
 if [[ " $PEERS " == *" python "* ]] && ! "$VENV/bin/python" -c 'import mcp, uvicorn' 2>/dev/null; then
@@ -81,40 +79,7 @@ has_sessions() { [[ $1 != ceiling ]]; }
 read -r -a peers <<<"$PEERS"
 for p in "${peers[@]}"; do [[ -n ${PORT[$p]:-} ]] || { echo "unknown peer: $p" >&2; exit 2; }; done
 
-SERVER_PID=""
-start() { # start <peer> <mode> <logfile>
-    local port=${PORT[$1]} c
-    c=$(cmd "$1" "$2" "$port")
-    # shellcheck disable=SC2086
-    taskset -c 0 $c >"$3" 2>&1 &
-    SERVER_PID=$!
-    for _ in $(seq 150); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0 # listening
-        kill -0 "$SERVER_PID" 2>/dev/null || { log "$1 ($2) exited at start: $(tail -3 "$3")"; return 1; }
-        sleep 0.1
-    done
-    log "$1 ($2) did not listen on $port"; stop; return 1
-}
-stop() {
-    [[ -n $SERVER_PID ]] || return 0
-    kill "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=""
-}
 trap stop EXIT
-
-# run_wrk <peer> <test> <conns> <secs> <mode> <version> [session] : one JSON line to $raw
-run_wrk() {
-    local peer=$1 test=$2 c=$3 d=$4 mode=$5 ver=$6 sid=${7:--} line
-    local t=2; ((c < 2)) && t=1
-    line=$(timeout $((d + 20)) taskset -c 1 wrk -t"$t" -c"$c" -d"${d}s" --timeout 5s -s "$LUA" \
-        "http://127.0.0.1:${PORT[$peer]}/mcp" -- "$mode" "$ver" "$sid" | grep '^{"requests"' || true)
-    [[ -n $line ]] || line='{"requests":0,"failed":true}'
-    echo "{\"round\":$round,\"peer\":\"$peer\",\"test\":\"$test\",${line#\{}" >>"$raw"
-    printf '   %-8s %-14s %s\n' "$peer" "$test" "$(grep -o '"rps":[0-9.]*\|"p50_us":[0-9]*\|"p99_us":[0-9]*\|"non2xx":[0-9]*\|"bad":[0-9]*' <<<"$line" | tr '\n' ' ')" >&2
-}
 
 H=(-H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream')
 sample() { # sample <peer> <mode> <version> [session]: one response by hand, into $samples

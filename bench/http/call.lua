@@ -3,6 +3,7 @@
 -- MODE: stateless  -> 2026-07-28 headers (Mcp-Method, Mcp-Name) + _meta in params
 --                     (VERSION is sent as MCP-Protocol-Version and in _meta)
 --       legacy     -> MCP-Protocol-Version: VERSION, Mcp-Session-Id: SESSION if given
+-- WRK_TOKEN in the environment is sent as `Authorization: Bearer …`.
 -- With WRK_CHECK=1 in the environment every response is also inspected (slower):
 -- one that is not 200 or does not echo "hello world" is counted as bad.
 -- done() prints one JSON line to stdout: requests, duration, errors, latency.
@@ -34,6 +35,8 @@ function init(args)
       wrk.headers["Mcp-Name"] = "echo"
    end
    if session then wrk.headers["Mcp-Session-Id"] = session end
+   local token = os.getenv("WRK_TOKEN")
+   if token and token ~= "" then wrk.headers["Authorization"] = "Bearer " .. token end
    tid = tonumber(tid) or 0
 end
 

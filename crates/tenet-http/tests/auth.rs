@@ -267,6 +267,24 @@ async fn unknown_key_ids_refetch_the_jwks_at_most_once_per_interval() {
 }
 
 #[tokio::test]
+async fn a_verified_token_is_not_checked_again_until_its_key_is_withdrawn() {
+    let (issuer, endpoint) = setup().await;
+    let old = issuer.sign(&issuer.claims(RESOURCE, "stdlib:read"));
+    for _ in 0..3 {
+        assert_eq!(send(&endpoint, post("/mcp", Some(&bearer(&old)), "tools/list", None)).await.status, StatusCode::OK);
+    }
+    assert_eq!(issuer.fetches(), 1);
+    // The issuer rotates: k1 is withdrawn. A token signed with k2 makes the server
+    // refetch the set, after which the remembered k1 token must be refused.
+    issuer.set_mode(Jwks::Rotated);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let new = issuer.sign_rotated(&issuer.claims(RESOURCE, "stdlib:read"));
+    assert_eq!(send(&endpoint, post("/mcp", Some(&bearer(&new)), "tools/list", None)).await.status, StatusCode::OK);
+    assert_eq!(issuer.fetches(), 2);
+    assert_refused(&endpoint, &old).await;
+}
+
+#[tokio::test]
 async fn api_keys_grant_their_own_scopes() {
     let keys = ApiKey::parse_list(
         "ci 0123456789abcdef-ci stdlib:read\nops 0123456789abcdef-ops stdlib:read stdlib:admin",

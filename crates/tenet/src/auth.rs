@@ -108,5 +108,5 @@ pub async fn stdio_grant(auth: Option<&Auth>, token: Option<&str>) -> Result<Opt
     if !grant.covers(&auth.config().required_scopes) {
         return Err("TENET_TOKEN lacks a required scope".into());
     }
-    Ok(Some(Arc::new(grant)))
+    Ok(Some(grant))
 }

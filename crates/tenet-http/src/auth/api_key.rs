@@ -5,9 +5,12 @@
 //! `;`-separated entry): `name secret [scope ...]`. Blank lines and lines starting
 //! with `#` are skipped.
 
-use ring::digest::{SHA256, digest};
+use std::sync::Arc;
+
+use tenet_server::Grant;
 
 use super::error::AuthError;
+use super::sha256;
 
 /// One API key: who it belongs to and what it may do.
 #[derive(Clone)]
@@ -15,6 +18,7 @@ pub struct ApiKey {
     name: String,
     digest: [u8; 32],
     scopes: Vec<String>,
+    grant: Arc<Grant>,
 }
 
 impl std::fmt::Debug for ApiKey {
@@ -24,20 +28,13 @@ impl std::fmt::Debug for ApiKey {
     }
 }
 
-fn sha256(bytes: &[u8]) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    out.copy_from_slice(digest(&SHA256, bytes).as_ref());
-    out
-}
-
 impl ApiKey {
     /// A key named `name` with secret `secret`, granting `scopes`.
     pub fn new(name: impl Into<String>, secret: &str, scopes: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        Self {
-            name: name.into(),
-            digest: sha256(secret.as_bytes()),
-            scopes: scopes.into_iter().map(Into::into).collect(),
-        }
+        let name = name.into();
+        let scopes: Vec<String> = scopes.into_iter().map(Into::into).collect();
+        let grant = Arc::new(Grant::new(scopes.iter().cloned()).with_subject(name.clone()));
+        Self { name, digest: sha256(secret.as_bytes()), scopes, grant }
     }
 
     /// The key's name (for logs).
@@ -48,6 +45,11 @@ impl ApiKey {
     /// The scopes it grants.
     pub fn scopes(&self) -> &[String] {
         &self.scopes
+    }
+
+    /// What a caller with this key is granted (built once).
+    pub fn grant(&self) -> &Arc<Grant> {
+        &self.grant
     }
 
     /// Parses the text form (see the module docs); `source_name` names it in errors.

@@ -28,6 +28,8 @@ pub(crate) enum KeySource {
 struct KeySet {
     keys: Vec<(Option<String>, PublicKey)>,
     fetched: Option<Instant>,
+    /// Counts the fetches: tokens verified against one set are remembered with it.
+    generation: u64,
 }
 
 #[derive(Debug, Default)]
@@ -78,16 +80,24 @@ impl Jwks {
         self.current.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
-    /// The key for a token's `kid` and algorithm, fetching the set when it is unknown.
-    pub(crate) async fn key(&self, kid: Option<&str>, alg: Algorithm) -> Result<PublicKey, TokenError> {
+    /// The generation of the current key set while it is fresh: tokens verified
+    /// against it may be trusted again without a signature check.
+    pub(crate) fn fresh_generation(&self) -> Option<u64> {
+        let set = self.snapshot();
+        set.fetched.is_some_and(|at| at.elapsed() < self.max_age).then_some(set.generation)
+    }
+
+    /// The key for a token's `kid` and algorithm, fetching the set when it is unknown,
+    /// with the generation of the set it came from.
+    pub(crate) async fn key(&self, kid: Option<&str>, alg: Algorithm) -> Result<(PublicKey, u64), TokenError> {
         let set = self.snapshot();
         let stale = set.fetched.is_none_or(|at| at.elapsed() >= self.max_age);
         if !stale && let Some(key) = find(&set, kid, alg) {
-            return Ok(key);
+            return Ok((key, set.generation));
         }
         let set = self.refresh(&set).await;
         match find(&set, kid, alg) {
-            Some(key) => Ok(key),
+            Some(key) => Ok((key, set.generation)),
             None if set.fetched.is_none() => Err(TokenError::KeysUnavailable(self.failure().await)),
             None => Err(TokenError::UnknownKey),
         }
@@ -112,7 +122,8 @@ impl Jwks {
             Ok(keys) => {
                 tracing::debug!(keys = keys.len(), "fetched the issuer's signing keys");
                 attempt.failure = None;
-                let set = Arc::new(KeySet { keys, fetched: Some(Instant::now()) });
+                let generation = current.generation + 1;
+                let set = Arc::new(KeySet { keys, fetched: Some(Instant::now()), generation });
                 *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) = set.clone();
                 set
             }

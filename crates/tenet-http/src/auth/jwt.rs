@@ -146,6 +146,8 @@ pub(crate) struct Expectations<'a> {
 pub(crate) struct Granted {
     pub subject: Option<String>,
     pub scope: String,
+    /// When the token is valid, leeway included: (`nbf` or 0, `exp`), Unix seconds.
+    pub window: (u64, u64),
 }
 
 /// Seconds since the Unix epoch.
@@ -175,7 +177,8 @@ pub(crate) fn check_claims(claims: &Value, expect: &Expectations<'_>, now: u64) 
     if now > exp.saturating_add(leeway) {
         return Err(TokenError::Expired);
     }
-    if time("nbf")?.is_some_and(|nbf| now.saturating_add(leeway) < nbf) {
+    let nbf = time("nbf")?.unwrap_or(0);
+    if now.saturating_add(leeway) < nbf {
         return Err(TokenError::NotYetValid);
     }
     let scope = match (claims.get("scope"), claims.get("scp")) {
@@ -186,7 +189,7 @@ pub(crate) fn check_claims(claims: &Value, expect: &Expectations<'_>, now: u64) 
         _ => return Err(TokenError::Malformed("scope")),
     };
     let subject = claims.get("sub").and_then(Value::as_str).map(str::to_owned);
-    Ok(Granted { subject, scope })
+    Ok(Granted { subject, scope, window: (nbf.saturating_sub(leeway), exp.saturating_add(leeway)) })
 }
 
 /// The key a JWK describes, when it is a signing key we can use.
@@ -228,7 +231,10 @@ mod tests {
         let now = 1_000_000;
         let good = json!({"iss": "https://as.example", "aud": ["x", "https://mcp.example/mcp"], "exp": now - 10, "nbf": now + 10, "scope": "a  b", "sub": "ann"});
         let granted = check_claims(&good, &expect(), now).unwrap();
-        assert_eq!(granted, Granted { subject: Some("ann".into()), scope: "a  b".into() });
+        assert_eq!(
+            granted,
+            Granted { subject: Some("ann".into()), scope: "a  b".into(), window: (now + 10 - 30, now - 10 + 30) }
+        );
         let expired = json!({"iss": "https://as.example", "aud": "https://mcp.example/mcp", "exp": now - 31});
         assert_eq!(check_claims(&expired, &expect(), now), Err(TokenError::Expired));
         let early =

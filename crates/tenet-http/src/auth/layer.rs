@@ -32,7 +32,7 @@ pub(crate) async fn require(State(auth): State<Arc<Auth>>, mut request: Request,
         return insufficient(&auth, &needed.join(" "));
     }
     tracing::debug!(subject = grant.subject().unwrap_or("-"), "authorized");
-    request.extensions_mut().insert(Arc::new(grant));
+    request.extensions_mut().insert(grant);
     let response = next.run(request).await;
     if response.status() == StatusCode::FORBIDDEN { with_step_up(&auth, response).await } else { response }
 }

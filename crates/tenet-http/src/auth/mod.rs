@@ -19,6 +19,7 @@ mod error;
 mod jwks;
 mod jwt;
 mod layer;
+mod verified;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +35,10 @@ pub(crate) use layer::{metadata_router, require};
 
 use jwks::{Jwks, KeySource};
 use jwt::{Expectations, Unverified};
+use verified::Verified;
+
+/// How many verified tokens are remembered (see [`verified`]).
+const VERIFIED_TOKENS: usize = 10_000;
 
 /// How the endpoint checks its callers.
 #[derive(Debug, Clone)]
@@ -88,6 +93,7 @@ impl AuthConfig {
 pub struct Auth {
     config: AuthConfig,
     jwks: Option<Jwks>,
+    verified: Verified,
     metadata_url: String,
     metadata_path: String,
 }
@@ -124,7 +130,7 @@ impl Auth {
                 Some(jwks)
             }
         };
-        Ok(Arc::new(Self { config, jwks, metadata_url, metadata_path }))
+        Ok(Arc::new(Self { config, jwks, verified: Verified::new(VERIFIED_TOKENS), metadata_url, metadata_path }))
     }
 
     /// The settings.
@@ -155,31 +161,49 @@ impl Auth {
     }
 
     /// Who is calling, and with which scopes: from the `Authorization` header only.
+    /// A JWT whose signature and claims checked out is remembered (by digest) until it
+    /// expires or the key set changes, so its next requests skip the signature check.
     ///
     /// # Errors
     /// Why the credentials were refused.
-    pub async fn authenticate(&self, headers: &HeaderMap, uri: &Uri) -> Result<Grant, TokenError> {
+    pub async fn authenticate(&self, headers: &HeaderMap, uri: &Uri) -> Result<Arc<Grant>, TokenError> {
         if uri.query().is_some_and(query_has_token) {
             return Err(TokenError::InQuery);
         }
         let token = bearer(headers)?;
         if let Some(key) = api_key::find(&self.config.api_keys, token) {
-            return Ok(Grant::new(key.scopes().iter().cloned()).with_subject(key.name()));
+            return Ok(key.grant().clone());
         }
         let (Some(jwks), Some(issuer)) = (&self.jwks, &self.config.issuer) else {
             return Err(TokenError::Unknown);
         };
+        let now = jwt::now_secs();
+        let digest = verified::digest_of(token);
+        if let Some(generation) = jwks.fresh_generation()
+            && let Some(grant) = self.verified.get(&digest, generation, now)
+        {
+            return Ok(grant);
+        }
         let unverified = Unverified::parse(token, &self.config.algorithms)?;
-        let key = jwks.key(unverified.kid.as_deref(), unverified.alg).await?;
+        let (key, generation) = jwks.key(unverified.kid.as_deref(), unverified.alg).await?;
         let claims = unverified.verify(&key)?;
         let expect = Expectations { issuer, audience: &self.config.resource, leeway: self.config.leeway };
-        let granted = jwt::check_claims(&claims, &expect, jwt::now_secs())?;
+        let granted = jwt::check_claims(&claims, &expect, now)?;
         let grant = Grant::from_scope_string(&granted.scope);
-        Ok(match granted.subject {
+        let grant = Arc::new(match granted.subject {
             Some(subject) => grant.with_subject(subject),
             None => grant,
-        })
+        });
+        self.verified.insert(digest, grant.clone(), granted.window, generation, now);
+        Ok(grant)
     }
+}
+
+/// The SHA-256 digest of `bytes`.
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let mut out = [0; 32];
+    out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref());
+    out
 }
 
 /// Whether a query string carries an access token (RFC 6750 §2.3), which we refuse.

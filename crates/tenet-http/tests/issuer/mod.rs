@@ -26,10 +26,13 @@ pub enum Jwks {
     Down,
     Junk,
     Slow,
+    /// Key k1 withdrawn, k2 in its place.
+    Rotated,
 }
 
 struct Shared {
     key: Es256Key,
+    next_key: Es256Key,
     mode: Mutex<Jwks>,
     fetches: Mutex<u32>,
 }
@@ -51,13 +54,18 @@ async fn jwks(State(s): State<Arc<Shared>>) -> Response {
             tokio::time::sleep(Duration::from_secs(5)).await;
             axum::Json(json!({"keys": [s.key.public_jwk("k1")]})).into_response()
         }
+        Jwks::Rotated => axum::Json(json!({"keys": [s.next_key.public_jwk("k2")]})).into_response(),
     }
 }
 
 impl Issuer {
     pub async fn start(mode: Jwks) -> Self {
-        let shared =
-            Arc::new(Shared { key: Es256Key::generate().unwrap(), mode: Mutex::new(mode), fetches: Mutex::new(0) });
+        let shared = Arc::new(Shared {
+            key: Es256Key::generate().unwrap(),
+            next_key: Es256Key::generate().unwrap(),
+            mode: Mutex::new(mode),
+            fetches: Mutex::new(0),
+        });
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let app = Router::new().route("/jwks", get(jwks)).with_state(shared.clone());
@@ -81,6 +89,11 @@ impl Issuer {
     /// Signs `claims` as `kid` k1.
     pub fn sign(&self, claims: &Value) -> String {
         self.sign_with_header(&json!({"alg": "ES256", "typ": "at+jwt", "kid": "k1"}), claims)
+    }
+
+    /// Signs `claims` with the key that replaces k1 (`kid` k2).
+    pub fn sign_rotated(&self, claims: &Value) -> String {
+        self.shared.next_key.sign_with_header(&json!({"alg": "ES256", "typ": "at+jwt", "kid": "k2"}), claims).unwrap()
     }
 
     /// Good claims for `resource` with `scope`, valid for an hour.
