@@ -11,6 +11,7 @@
 mod catalog;
 mod interactive;
 mod mrtr;
+mod tasks;
 mod tools;
 
 use tenet_server::{BuildError, Server};

@@ -8,7 +8,7 @@ use tenet_server::protocol::{CallToolResult, ContentBlock, LoggingLevel};
 use tenet_server::{Context, State, ToolDef, ToolError, ToolHandler};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::{interactive, mrtr};
+use crate::{interactive, mrtr, tasks};
 
 /// A 1×1 PNG.
 pub(crate) const TEST_IMAGE_BASE64: &str =
@@ -83,6 +83,7 @@ pub(crate) fn all() -> Vec<ToolDef> {
     );
     tools.extend(interactive::tools());
     tools.extend(mrtr::tools());
+    tools.extend(tasks::tools());
     tools
 }
 

@@ -212,4 +212,15 @@ mod tests {
         let h = headers(&[(PROTOCOL_VERSION, V), (METHOD, "resources/read"), (NAME, "test://x")]);
         assert_eq!(code(&h, &read), None);
     }
+
+    #[test]
+    fn the_tasks_methods_name_their_task_in_mcp_name() {
+        for method in ["tasks/get", "tasks/update", "tasks/cancel"] {
+            let r = request(method, &json!({"taskId": "4f2a", "inputResponses": {}, "_meta": meta(V)}));
+            let with_name = |name: &str| headers(&[(PROTOCOL_VERSION, V), (METHOD, method), (NAME, name)]);
+            assert_eq!(code(&with_name("4f2a"), &r), None, "{method}");
+            assert_eq!(code(&with_name("other-task"), &r), Some(-32020), "{method}");
+            assert_eq!(code(&headers(&[(PROTOCOL_VERSION, V), (METHOD, method)]), &r), Some(-32020), "{method}");
+        }
+    }
 }

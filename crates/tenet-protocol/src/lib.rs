@@ -30,6 +30,7 @@ pub mod notification;
 pub mod prompts;
 pub mod resources;
 pub mod task;
+pub mod task_extension;
 pub mod tools;
 pub mod version;
 
@@ -45,6 +46,7 @@ pub use notification::*;
 pub use prompts::*;
 pub use resources::*;
 pub use task::*;
+pub use task_extension::*;
 pub use tools::*;
 pub use version::{Era, ProtocolVersion};
 

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::meta::JsonObject;
-use crate::version::ProtocolVersion;
+use crate::version::{Era, ProtocolVersion};
 
 /// An icon a client may show (2025-11-25).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -110,6 +110,24 @@ pub struct ServerCapabilities {
     pub extensions: Option<JsonObject>,
 }
 
+impl ServerCapabilities {
+    /// Whether the server offers the extension `id`.
+    pub fn has_extension(&self, id: &str) -> bool {
+        self.extensions.as_ref().is_some_and(|e| e.contains_key(id))
+    }
+
+    /// The capabilities as an era declares them: `initialize` results (legacy) have
+    /// no `extensions`; `server/discover` results (stateless) have no 2025-11-25
+    /// `tasks` slot, which the tasks extension replaces.
+    #[must_use]
+    pub fn for_era(&self, era: Era) -> Self {
+        match era {
+            Era::Legacy => Self { extensions: None, ..self.clone() },
+            Era::Stateless => Self { tasks: None, ..self.clone() },
+        }
+    }
+}
+
 /// What a client can do.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -135,6 +153,11 @@ pub struct ClientCapabilities {
 }
 
 impl ClientCapabilities {
+    /// Whether the client declares the extension `id`.
+    pub fn has_extension(&self, id: &str) -> bool {
+        self.extensions.as_ref().is_some_and(|e| e.contains_key(id))
+    }
+
     /// Whether the client can answer `elicitation/create` in form mode.
     ///
     /// An empty `elicitation` object means form mode, for backward compatibility.
@@ -197,3 +220,31 @@ pub struct DiscoverResult {
 /// The result of `ping` and other requests that return nothing.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct EmptyResult {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn each_era_sees_only_its_own_task_capability() {
+        let caps: ServerCapabilities = serde_json::from_value(json!({
+            "tools": {}, "tasks": {"list": {}}, "extensions": {"io.modelcontextprotocol/tasks": {}}
+        }))
+        .unwrap();
+        assert!(caps.has_extension("io.modelcontextprotocol/tasks"));
+        let legacy = caps.for_era(Era::Legacy);
+        assert!(legacy.tasks.is_some() && legacy.extensions.is_none() && legacy.tools.is_some());
+        let modern = caps.for_era(Era::Stateless);
+        assert!(modern.tasks.is_none() && modern.has_extension("io.modelcontextprotocol/tasks"));
+    }
+
+    #[test]
+    fn a_client_declares_an_extension_by_its_key() {
+        let client: ClientCapabilities =
+            serde_json::from_value(json!({"extensions": {"io.modelcontextprotocol/tasks": {}}})).unwrap();
+        assert!(client.has_extension("io.modelcontextprotocol/tasks"));
+        assert!(!client.has_extension("io.modelcontextprotocol/ui"));
+        assert!(!ClientCapabilities::default().has_extension("io.modelcontextprotocol/tasks"));
+    }
+}

@@ -97,14 +97,16 @@ methods! {
     ElicitationCreate = "elicitation/create", request: true, ServerToClient, since: V2025_06_18, until: V2026_07_28;
     /// Ask the client for its roots.
     RootsList = "roots/list", request: true, ServerToClient, since: V2024_11_05, until: V2026_07_28;
-    /// Poll a task (experimental in 2025-11-25).
-    TasksGet = "tasks/get", request: true, Both, since: V2025_11_25, until: V2025_11_25;
-    /// Wait for a task's result.
+    /// Poll a task (experimental in 2025-11-25; the tasks extension from 2026-07-28).
+    TasksGet = "tasks/get", request: true, Both, since: V2025_11_25, until: V2026_07_28;
+    /// Wait for a task's result (2025-11-25 only: the extension inlines it in `tasks/get`).
     TasksResult = "tasks/result", request: true, Both, since: V2025_11_25, until: V2025_11_25;
-    /// List tasks.
+    /// List tasks (2025-11-25 only).
     TasksList = "tasks/list", request: true, Both, since: V2025_11_25, until: V2025_11_25;
-    /// Cancel a task.
-    TasksCancel = "tasks/cancel", request: true, Both, since: V2025_11_25, until: V2025_11_25;
+    /// Cancel a task (2025-11-25; the tasks extension from 2026-07-28).
+    TasksCancel = "tasks/cancel", request: true, Both, since: V2025_11_25, until: V2026_07_28;
+    /// Answer the input a task waits for (the tasks extension).
+    TasksUpdate = "tasks/update", request: true, ClientToServer, since: V2026_07_28, until: V2026_07_28;
     /// A request was cancelled.
     Cancelled = "notifications/cancelled", request: false, Both, since: V2024_11_05, until: V2026_07_28;
     /// Progress on a request.
@@ -125,6 +127,8 @@ methods! {
     ElicitationComplete = "notifications/elicitation/complete", request: false, ServerToClient, since: V2025_11_25, until: V2025_11_25;
     /// A task's status changed (2025-11-25).
     TasksStatus = "notifications/tasks/status", request: false, Both, since: V2025_11_25, until: V2025_11_25;
+    /// A task changed, on a listen stream that asked for it (the tasks extension).
+    TasksChanged = "notifications/tasks", request: false, ServerToClient, since: V2026_07_28, until: V2026_07_28;
     /// A listen stream is open (stateless).
     SubscriptionsAcknowledged = "notifications/subscriptions/acknowledged", request: false, ServerToClient, since: V2026_07_28, until: V2026_07_28;
 }
@@ -138,6 +142,13 @@ impl Method {
     /// Whether the method exists anywhere in `era`.
     pub fn exists_in_era(self, era: Era) -> bool {
         ProtocolVersion::ALL.into_iter().any(|v| v.era() == era && self.exists_in(v))
+    }
+
+    /// The extension a method belongs to in `version`, if any: such a method is served
+    /// only to requests whose client capabilities list the extension.
+    pub fn extension(self, version: ProtocolVersion) -> Option<&'static str> {
+        let tasks = matches!(self, Self::TasksGet | Self::TasksCancel | Self::TasksUpdate | Self::TasksChanged);
+        (tasks && version.era() == Era::Stateless).then_some(crate::task_extension::TASKS_EXTENSION)
     }
 
     /// Whether a client may send this request to a server.
@@ -170,6 +181,21 @@ mod tests {
         assert!(!Method::Discover.exists_in(ProtocolVersion::V2025_11_25));
         assert!(Method::Discover.exists_in_era(Era::Stateless));
         assert!(!Method::ElicitationCreate.exists_in(ProtocolVersion::V2025_03_26));
+    }
+
+    #[test]
+    fn the_tasks_extension_has_its_own_methods_in_2026() {
+        let modern = ProtocolVersion::V2026_07_28;
+        for m in [Method::TasksGet, Method::TasksCancel, Method::TasksUpdate] {
+            assert!(m.exists_in(modern) && m.served_by_server(), "{m:?}");
+            assert_eq!(m.extension(modern), Some("io.modelcontextprotocol/tasks"));
+        }
+        for m in [Method::TasksResult, Method::TasksList, Method::TasksStatus] {
+            assert!(!m.exists_in(modern), "{m:?} is gone from the extension");
+        }
+        assert!(!Method::TasksUpdate.exists_in_era(Era::Legacy));
+        assert_eq!(Method::TasksGet.extension(ProtocolVersion::V2025_11_25), None);
+        assert_eq!(Method::ToolsCall.extension(modern), None);
     }
 
     /// Every method named in a version's official schema is in our list, and exists

@@ -2,7 +2,7 @@
 
 use std::any::Any;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::error::ToolError;
 use crate::peer::{Outbound, Peer};
 use crate::request_state::{Binding, State, StateKey};
+use crate::task_extension::Seat;
 
 /// The context of one request, handed to every handler (the `Context` extractor).
 ///
@@ -45,6 +46,8 @@ struct Inner {
     last_progress: Mutex<Option<f64>>,
     state: Option<Arc<dyn Any + Send + Sync>>,
     peer_timeout: Duration,
+    /// The task this call may become (tasks extension), set before the handler runs.
+    seat: OnceLock<Arc<Seat>>,
 }
 
 /// MRTR bookkeeping for one request (2026-07-28).
@@ -96,8 +99,41 @@ impl Context {
                 last_progress: Mutex::new(None),
                 state: p.state,
                 peer_timeout: p.peer_timeout,
+                seat: OnceLock::new(),
             }),
         }
+    }
+
+    /// The context of a call that may become a task.
+    pub(crate) fn with_seat(self, seat: Arc<Seat>) -> Self {
+        let _ = self.inner.seat.set(seat);
+        self
+    }
+
+    /// The task this call runs as, once it has started (the tasks extension).
+    fn task(&self) -> Option<&Arc<Seat>> {
+        self.inner.seat.get().filter(|seat| seat.task().is_some())
+    }
+
+    /// The id of the task this call runs as, once it has started (the tasks extension).
+    pub fn task_id(&self) -> Option<&str> {
+        self.task().and_then(|seat| seat.task()).map(|entry| entry.id())
+    }
+
+    /// Lets the call go on as a task (the tasks extension), for tools registered with
+    /// [`crate::ToolDef::task_started_by_handler`]: the client gets the task handle
+    /// now, and what the handler returns becomes the task's result. Input asked for
+    /// after this parks the task until the client answers with `tasks/update`; input
+    /// gathered before (by MRTR) stays available. Where the call cannot become a task
+    /// (the client did not list the extension, an older protocol, a tool without task
+    /// support) or already is one, nothing changes and the call goes on as it was.
+    ///
+    /// # Errors
+    /// When the server holds too many tasks.
+    pub async fn start_task(&self) -> Result<(), ToolError> {
+        let Some(seat) = self.inner.seat.get() else { return Ok(()) };
+        let gathered = self.inner.inputs.as_ref().map(|i| i.responses.clone()).unwrap_or_default();
+        seat.start(gathered).map_err(ToolError::Protocol)
     }
 
     /// The request's id.
@@ -170,9 +206,10 @@ impl Context {
         self.notify(Method::Message, &params).await;
     }
 
-    /// Sends a notification related to this request, unless it was cancelled.
+    /// Sends a notification related to this request, unless it was cancelled or runs
+    /// as a task (the tasks extension sends no progress or log messages for tasks).
     pub async fn notify(&self, method: Method, params: &impl Serialize) {
-        if self.is_cancelled() {
+        if self.is_cancelled() || self.task().is_some() {
             return;
         }
         let mut line = Vec::with_capacity(128);
@@ -248,6 +285,10 @@ impl Context {
     /// # Errors
     /// As [`Context::elicit`].
     pub async fn ask_all(&self, requests: Vec<(String, InputRequest)>) -> Result<Vec<Value>, ToolError> {
+        if let Some(seat) = self.task() {
+            let mut answers = seat.ask(requests.iter().cloned().collect()).await?;
+            return Ok(requests.iter().map(|(k, _)| answers.remove(k).unwrap_or_default()).collect());
+        }
         if let Some(inputs) = &self.inner.inputs {
             let missing: BTreeMap<String, InputRequest> =
                 requests.iter().filter(|(k, _)| !inputs.responses.contains_key(k)).cloned().collect();
@@ -271,14 +312,17 @@ impl Context {
         method: Method,
         params: P,
     ) -> Result<R, ToolError> {
+        let invalid = |e: serde_json::Error| {
+            ToolError::invalid_params(format!("inputResponses.{key} is not a valid {} result: {e}", method.name()))
+        };
+        if let Some(seat) = self.task() {
+            let request = InputRequest { method: method.name().into(), params: serde_json::to_value(params).ok() };
+            let answers = seat.ask(BTreeMap::from([(key.to_owned(), request)])).await?;
+            return R::deserialize(answers.get(key).unwrap_or(&Value::Null)).map_err(invalid);
+        }
         if let Some(inputs) = &self.inner.inputs {
             return match inputs.responses.get(key) {
-                Some(answer) => R::deserialize(answer).map_err(|e| {
-                    ToolError::invalid_params(format!(
-                        "inputResponses.{key} is not a valid {} result: {e}",
-                        method.name()
-                    ))
-                }),
+                Some(answer) => R::deserialize(answer).map_err(invalid),
                 None => {
                     let request =
                         InputRequest { method: method.name().into(), params: serde_json::to_value(params).ok() };

@@ -44,6 +44,18 @@ impl ToolError {
             .with_data(serde_json::json!({ "requiredCapabilities": capability.clone() })),
         )
     }
+
+    /// -32021: the request must list the extension `id` (e.g.
+    /// `io.modelcontextprotocol/tasks`) in its client capabilities.
+    pub fn missing_extension(id: &str) -> Self {
+        Self::Protocol(
+            ErrorObject::new(
+                ErrorCode::MISSING_REQUIRED_CLIENT_CAPABILITY,
+                format!("Missing required client capability: the extension {id}"),
+            )
+            .with_data(serde_json::json!({ "requiredCapabilities": { "extensions": { id: {} } } })),
+        )
+    }
 }
 
 impl fmt::Debug for ToolError {

@@ -26,6 +26,7 @@ use crate::resource::{CompletionRequest, ReadRequest};
 use crate::router::{Link, Reply, Route, params};
 use crate::server::{Server, ServerEvent};
 use crate::session::Session;
+use crate::task_extension::task_notification;
 use crate::tool::{CompiledTool, TaskSupport};
 
 impl Server {
@@ -139,6 +140,9 @@ impl Server {
             Ok(inputs) => inputs,
             Err(e) => return e.into(),
         };
+        if route.version.era() == Era::Stateless && tool.task_support() != TaskSupport::Forbidden {
+            return self.call_task_tool(route, id, &tool, arguments, inputs, link).await;
+        }
         let as_task =
             p.task.is_some() && route.version >= ProtocolVersion::V2025_11_25 && route.version.era() == Era::Legacy;
         match (tool.task_support(), as_task) {
@@ -160,19 +164,17 @@ impl Server {
             _ => {}
         }
         let ctx = self.context(route, id, link, inputs);
-        match self.run_tool(&tool, ctx, arguments).await {
-            Ok(mut result) => {
-                result.content = content_for_version(result.content, route.version);
-                Reply::ok(&result)
-            }
-            Err(ToolError::Failed(message)) => Reply::ok(&CallToolResult::error(message)),
-            Err(error) => tool_error_reply(error),
-        }
+        tool_reply(route.version, self.run_tool(&tool, ctx, arguments).await)
     }
 
     /// Runs a tool's handler with its timeout, containing panics; in debug builds the
     /// structured output is checked against the output schema.
-    async fn run_tool(&self, tool: &CompiledTool, ctx: Context, arguments: Value) -> Result<CallToolResult, ToolError> {
+    pub(crate) async fn run_tool(
+        &self,
+        tool: &CompiledTool,
+        ctx: Context,
+        arguments: Value,
+    ) -> Result<CallToolResult, ToolError> {
         let name = &tool.tool.name;
         let timeout = tool.timeout.unwrap_or(self.shared.config.tool_timeout);
         // The handler is invoked inside the future, so a panic in its synchronous part
@@ -390,9 +392,13 @@ impl Server {
 
     /// `subscriptions/listen`: acknowledge, then forward the events asked for, each
     /// tagged with the listen request's id, until cancelled or shut down.
-    pub(crate) async fn listen(&self, id: &Id, raw: Option<&RawJson>, link: &Link) -> Reply {
+    pub(crate) async fn listen(&self, route: &Route, id: &Id, raw: Option<&RawJson>, link: &Link) -> Reply {
         let p: ListenParams = match params(raw) {
             Ok(p) => p,
+            Err(e) => return e.into(),
+        };
+        let mut tasks = match self.watch_tasks(route, p.notifications.task_ids.as_deref(), link) {
+            Ok(tasks) => tasks,
             Err(e) => return e.into(),
         };
         let caps = &self.shared.capabilities;
@@ -402,6 +408,7 @@ impl Server {
             prompts_list_changed: asked.prompts_list_changed.filter(|&b| b && caps.prompts.is_some()),
             resources_list_changed: asked.resources_list_changed.filter(|&b| b && caps.resources.is_some()),
             resource_subscriptions: asked.resource_subscriptions.filter(|_| caps.resources.is_some()),
+            task_ids: tasks.ids(),
         };
         let mut events = self.shared.events.subscribe();
         let tag = || {
@@ -411,10 +418,17 @@ impl Server {
         };
         let ack = AcknowledgedParams { notifications: honoured.clone(), meta: Some(tag()) };
         send(link, Method::SubscriptionsAcknowledged, &ack).await;
+        for task in tasks.current() {
+            send(link, Method::TasksChanged, &task_notification(task, tag())).await;
+        }
         loop {
             let event = tokio::select! {
                 () = link.cancel.cancelled() => break,
                 () = link.shutdown.cancelled() => break,
+                task = tasks.next() => {
+                    send(link, Method::TasksChanged, &task_notification(task, tag())).await;
+                    continue;
+                }
                 event = events.recv() => event,
             };
             let event = match event {
@@ -484,6 +498,19 @@ pub fn legacy_notification(session: &Session, event: &ServerEvent) -> Option<Vec
 
 fn route_version(session: &Session) -> ProtocolVersion {
     session.negotiated().map_or(ProtocolVersion::LATEST_LEGACY, |n| n.version)
+}
+
+/// The reply to a `tools/call` whose handler produced `outcome`: a tool failure is an
+/// `isError` result the model can read.
+pub(crate) fn tool_reply(version: ProtocolVersion, outcome: crate::ToolOutput) -> Reply {
+    match outcome {
+        Ok(mut result) => {
+            result.content = content_for_version(result.content, version);
+            Reply::ok(&result)
+        }
+        Err(ToolError::Failed(message)) => Reply::ok(&CallToolResult::error(message)),
+        Err(error) => tool_error_reply(error),
+    }
 }
 
 fn tool_error_reply(error: ToolError) -> Reply {

@@ -11,6 +11,12 @@
 //! before the handler runs; a failed check is an `isError` result naming the field.
 //! A handler that panics or runs past its timeout becomes an error result too.
 //!
+//! A tool declared with [`ToolDef::task_support`] runs in the background as a task for
+//! clients that can take a task handle: legacy 2025-11-25 clients that ask with the
+//! `task` param, and 2026-07-28 requests that list the tasks extension
+//! (`io.modelcontextprotocol/tasks`), polled with `tasks/get` and answered with
+//! `tasks/update`.
+//!
 //! ```
 //! use tenet_server::{Args, Context, Server, ToolDef};
 //!
@@ -61,6 +67,7 @@ mod router;
 mod server;
 mod session;
 mod task;
+mod task_extension;
 mod tool;
 pub mod uri_template;
 

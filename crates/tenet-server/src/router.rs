@@ -40,6 +40,8 @@ pub(crate) enum Reply {
     Ok { body: String, cacheable: bool },
     /// An input-required result (2026-07-28 only).
     InputRequired(String),
+    /// A task handle instead of the result (the tasks extension, 2026-07-28).
+    Task(String),
     /// A JSON-RPC error.
     Err(ErrorObject),
 }
@@ -206,7 +208,8 @@ impl Server {
                 .unwrap_or_default(),
         };
         let stateless_only = method.is_some_and(|m| !m.exists_in_era(Era::Legacy));
-        if meta.is_stateless() || stateless_only {
+        // In an initialized legacy session a 2026-only method is simply unknown.
+        if meta.is_stateless() || (stateless_only && !link.session.as_ref().is_some_and(|s| s.is_initialized())) {
             return self.route_stateless(method, &request.method, meta).map_err(|e| (true, e));
         }
         self.route_legacy(method, &request.method, meta, link).map_err(|e| (false, e))
@@ -237,6 +240,14 @@ impl Server {
         let method = method
             .filter(|m| m.exists_in(version) && m.served_by_server())
             .ok_or_else(|| ErrorObject::method_not_found(name))?;
+        if let Some(extension) = method.extension(version) {
+            if !self.shared.capabilities.has_extension(extension) {
+                return Err(ErrorObject::method_not_found(name));
+            }
+            if !client.has_extension(extension) {
+                return Err(crate::ToolError::missing_extension(extension).into());
+            }
+        }
         Ok(Route { method, version, client: Arc::new(client), log_level: meta.log_level, meta })
     }
 
@@ -308,7 +319,10 @@ impl Server {
             }
             Method::CompletionComplete if caps.completions.is_some() => self.complete(raw).await,
             Method::LoggingSetLevel => self.set_level(raw, link),
-            Method::SubscriptionsListen => self.listen(&request.id, raw, link).await,
+            Method::SubscriptionsListen => self.listen(&route, &request.id, raw, link).await,
+            Method::TasksGet | Method::TasksUpdate | Method::TasksCancel if route.version.era() == Era::Stateless => {
+                self.task_extension_method(route.method, raw, link)
+            }
             Method::TasksGet | Method::TasksResult | Method::TasksList | Method::TasksCancel
                 if caps.tasks.is_some() =>
             {
@@ -335,7 +349,7 @@ impl Server {
         }
         Reply::ok(&InitializeResult {
             protocol_version: version,
-            capabilities: self.shared.capabilities.clone(),
+            capabilities: self.shared.capabilities.for_era(Era::Legacy),
             server_info: self.shared.info.clone(),
             instructions: self.shared.instructions.clone(),
         })
@@ -346,7 +360,7 @@ impl Server {
         meta.insert(tenet_protocol::SERVER_INFO_KEY.into(), json!(self.shared.info));
         Reply::cacheable(&DiscoverResult {
             supported_versions: ProtocolVersion::stateless().map(|v| v.as_str().to_owned()).collect(),
-            capabilities: self.shared.capabilities.clone(),
+            capabilities: self.shared.capabilities.for_era(Era::Stateless),
             instructions: self.shared.instructions.clone(),
             meta: Some(meta),
         })
@@ -384,14 +398,18 @@ impl Server {
                 }
                 tenet_jsonrpc::write_result_response(&mut out, id, &body, &extra);
             }
-            Reply::InputRequired(body) => {
-                let mut extra: Vec<&str> = vec![r#""resultType":"input_required""#];
-                if !body.contains("\"_meta\"") {
-                    extra.push(&self.shared.server_info_member);
-                }
-                tenet_jsonrpc::write_result_response(&mut out, id, &body, &extra);
-            }
+            Reply::InputRequired(body) => self.encode_typed(&mut out, id, &body, r#""resultType":"input_required""#),
+            Reply::Task(body) => self.encode_typed(&mut out, id, &body, r#""resultType":"task""#),
         }
         out
+    }
+
+    /// Writes a 2026-07-28 result whose `resultType` is not `complete`.
+    fn encode_typed(&self, out: &mut Vec<u8>, id: &Id, body: &str, result_type: &str) {
+        let mut extra: Vec<&str> = vec![result_type];
+        if !body.contains("\"_meta\"") {
+            extra.push(&self.shared.server_info_member);
+        }
+        tenet_jsonrpc::write_result_response(out, id, body, &extra);
     }
 }

@@ -78,6 +78,8 @@ pub(crate) struct Shared {
     pub events: broadcast::Sender<ServerEvent>,
     /// `"_meta":{"io.modelcontextprotocol/serverInfo":…}`, rendered once.
     pub server_info_member: String,
+    /// The tasks of the tasks extension (2026-07-28).
+    pub task_board: Arc<crate::task_extension::TaskBoard>,
 }
 
 /// An MCP server: tools, resources and prompts, served over any transport, to clients
@@ -373,6 +375,8 @@ impl ServerBuilder {
         }
         if tools.iter().any(|(_, t)| t.task_support() != crate::tool::TaskSupport::Forbidden) {
             caps.tasks = Some(json!({"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}}));
+            let extensions = caps.extensions.get_or_insert_with(serde_json::Map::new);
+            extensions.insert(tenet_protocol::TASKS_EXTENSION.into(), json!({}));
         }
         let completes = prompts.iter().any(|(_, p)| !p.completions.is_empty())
             || templates.iter().any(|(_, t)| !t.def.completions.is_empty());
@@ -395,6 +399,7 @@ impl ServerBuilder {
                 state_key: self.state_key.unwrap_or_else(StateKey::random),
                 events,
                 server_info_member,
+                task_board: Arc::default(),
             }),
         })
     }

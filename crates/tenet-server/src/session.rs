@@ -68,6 +68,11 @@ impl Session {
         self.negotiated.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
+    /// Whether `initialize` has run.
+    pub fn is_initialized(&self) -> bool {
+        self.negotiated.lock().unwrap_or_else(PoisonError::into_inner).is_some()
+    }
+
     /// Records the outcome of `initialize`; false if the session was already initialized.
     pub fn initialize(&self, negotiated: Negotiated) -> bool {
         let mut slot = self.negotiated.lock().unwrap_or_else(PoisonError::into_inner);

@@ -74,9 +74,7 @@ impl TaskStore {
     pub fn create(&self, ttl: Option<u64>) -> Result<(Task, Running), ErrorObject> {
         self.expire();
         let ttl = ttl.map_or(DEFAULT_TTL, Duration::from_millis).min(MAX_TTL);
-        let mut id = [0u8; 16];
-        getrandom::fill(&mut id).map_err(|e| ErrorObject::internal(format!("no randomness for a task id: {e}")))?;
-        let task_id: String = id.iter().map(|b| format!("{b:02x}")).collect();
+        let task_id = new_task_id()?;
         let now = now_iso();
         let task = Task {
             task_id: task_id.clone(),
@@ -174,6 +172,14 @@ impl TaskStore {
             self.order.lock().unwrap_or_else(PoisonError::into_inner).retain(|id| entries.contains_key(id));
         }
     }
+}
+
+/// A fresh task id: 128 random bits from the OS, in hex, so that nobody can guess or
+/// enumerate another caller's tasks.
+pub(crate) fn new_task_id() -> Result<String, ErrorObject> {
+    let mut id = [0u8; 16];
+    getrandom::fill(&mut id).map_err(|e| ErrorObject::internal(format!("no randomness for a task id: {e}")))?;
+    Ok(id.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Now, as an RFC 3339 UTC timestamp with milliseconds.

@@ -12,7 +12,8 @@ use tenet_protocol::{CallToolResult, Icon, Tool, ToolAnnotations, ToolExecution}
 use crate::error::BuildError;
 use crate::handler::{ErasedHandler, ToolHandler, erase};
 
-/// Whether a tool can run as a task (2025-11-25).
+/// Whether a tool can run as a task: asked for with the `task` param (2025-11-25), or
+/// decided by the server for requests that list the tasks extension (2026-07-28).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TaskSupport {
     /// Never (the default).
@@ -43,6 +44,7 @@ pub struct ToolDef {
     handler: ErasedHandler,
     timeout: Option<Duration>,
     scopes: Vec<String>,
+    task_started_by_handler: bool,
 }
 
 impl std::fmt::Debug for ToolDef {
@@ -75,6 +77,7 @@ impl ToolDef {
             handler: erase(handler),
             timeout: None,
             scopes: Vec::new(),
+            task_started_by_handler: false,
         }
     }
 
@@ -141,8 +144,10 @@ impl ToolDef {
         self
     }
 
-    /// Whether the tool may run as a task (2025-11-25): `tools/call` with a `task`
-    /// param then answers at once with a task handle.
+    /// Whether the tool may run as a task. A 2025-11-25 `tools/call` with a `task`
+    /// param then answers at once with a task handle; a 2026-07-28 one whose request
+    /// lists the tasks extension gets one without asking (a `Required` tool refuses
+    /// requests without the extension with -32021).
     #[must_use]
     pub fn task_support(mut self, support: TaskSupport) -> Self {
         let value = match support {
@@ -151,6 +156,17 @@ impl ToolDef {
             TaskSupport::Required => "required",
         };
         self.tool.execution = Some(ToolExecution { task_support: Some(value.into()) });
+        self
+    }
+
+    /// Lets the handler decide when its call becomes a task (the tasks extension): it
+    /// may first gather input the MRTR way (input-required results answered by
+    /// retries), then call [`crate::Context::start_task`]; the client gets the task
+    /// handle then. A handler that returns without starting a task answers plainly.
+    /// Without this, a call that can become a task does so before the handler runs.
+    #[must_use]
+    pub fn task_started_by_handler(mut self) -> Self {
+        self.task_started_by_handler = true;
         self
     }
 
@@ -193,6 +209,7 @@ impl ToolDef {
             timeout: self.timeout,
             header_params,
             scopes: self.scopes,
+            task_started_by_handler: self.task_started_by_handler,
             schemas: OnceLock::new(),
         };
         if eager {
@@ -211,6 +228,8 @@ pub(crate) struct CompiledTool {
     pub header_params: Arc<[HeaderParam]>,
     /// The scopes a caller needs to see and call it.
     pub scopes: Vec<String>,
+    /// Whether its handler starts its task itself (see [`ToolDef::task_started_by_handler`]).
+    task_started_by_handler: bool,
     schemas: OnceLock<Result<Schemas, BuildError>>,
 }
 
@@ -252,6 +271,11 @@ impl CompiledTool {
             Some("required") => TaskSupport::Required,
             _ => TaskSupport::Forbidden,
         }
+    }
+
+    /// Whether its handler starts its task itself (the tasks extension).
+    pub fn task_started_by_handler(&self) -> bool {
+        self.task_started_by_handler
     }
 
     /// Checks arguments against the input schema; the error names every failing field.

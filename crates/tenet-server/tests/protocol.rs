@@ -118,6 +118,7 @@ async fn legacy_lifecycle_gates_everything_but_ping() {
     let before = c.call(1, "tools/list", json!({})).await;
     assert_eq!(before["error"]["code"], -32600, "{before}");
     assert_eq!(c.call(2, "ping", json!({})).await["result"], json!({}));
+    assert_eq!(c.call(2, "server/discover", json!({})).await["error"]["code"], -32602);
     let init = c.initialize("2025-06-18", json!({})).await;
     assert_eq!(init["result"]["protocolVersion"], "2025-06-18");
     assert!(init["result"].get("resultType").is_none());
@@ -126,8 +127,10 @@ async fn legacy_lifecycle_gates_everything_but_ping() {
     let tools = c.call(3, "tools/list", json!({})).await;
     assert_eq!(tools["result"]["tools"].as_array().unwrap().len(), 8);
     assert!(tools["result"].get("ttlMs").is_none(), "legacy results carry no 2026 members");
-    // A method that only exists in the stateless era is -32602 without modern _meta.
-    assert_eq!(c.call(4, "server/discover", json!({})).await["error"]["code"], -32602);
+    // In an initialized legacy session a method that only exists in the stateless era
+    // is unknown (before initialize, a probe without modern _meta gets -32602).
+    assert_eq!(c.call(4, "server/discover", json!({})).await["error"]["code"], -32601);
+    assert_eq!(c.call(5, "tasks/update", json!({"taskId": "t", "inputResponses": {}})).await["error"]["code"], -32601);
     c.finish().await;
 }
 

@@ -1,0 +1,439 @@
+//! The server's tasks (the extension's; 2025-11-25 tasks live in their session): each
+//! found by an unguessable id, bound to the caller that created it, moving through
+//! `working` ⇄ `input_required` → `completed` | `failed` | `cancelled`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tenet_jsonrpc::ErrorObject;
+use tenet_protocol::{DetailedTask, InputRequest, JsonObject, TaskInfo, TaskStatus};
+use tokio::sync::{broadcast, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::task::{new_task_id, now_iso};
+
+/// How long a task is kept: from its creation, and at least this long after it ends.
+pub const TASK_TTL: Duration = Duration::from_secs(600);
+/// How often clients are asked to poll.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// How many live tasks one caller may hold.
+pub const MAX_TASKS_PER_CALLER: usize = 1024;
+/// How many live tasks the server holds.
+pub const MAX_TASKS: usize = 8 * MAX_TASKS_PER_CALLER;
+
+/// What a task ended with: the result the request would have returned, or its error.
+pub(crate) type Outcome = Result<JsonObject, ErrorObject>;
+
+/// Every task of the extension, server-wide (requests are stateless: any of them may
+/// ask about any task, so the tasks cannot live in a connection).
+pub(crate) struct TaskBoard {
+    entries: Mutex<HashMap<String, Arc<TaskEntry>>>,
+    changes: broadcast::Sender<Arc<TaskEntry>>,
+}
+
+impl Default for TaskBoard {
+    fn default() -> Self {
+        Self { entries: Mutex::default(), changes: broadcast::channel(256).0 }
+    }
+}
+
+/// One task.
+pub(crate) struct TaskEntry {
+    id: String,
+    /// The subject of the grant that created it (`None`: a caller without one).
+    owner: Option<String>,
+    /// The scopes its tool requires; every request about it must still hold them.
+    scopes: Vec<String>,
+    created: Instant,
+    cancel: CancellationToken,
+    state: Mutex<State>,
+    /// Bumped on every change, for handlers waiting for input.
+    changed: watch::Sender<()>,
+    /// Where changes are announced (listen streams).
+    changes: broadcast::Sender<Arc<TaskEntry>>,
+}
+
+struct State {
+    info: TaskInfo,
+    expires: Instant,
+    /// Input requests not yet answered, by key.
+    outstanding: BTreeMap<String, InputRequest>,
+    /// Every answer received, by key (a key is asked once over a task's life).
+    answers: JsonObject,
+    outcome: Option<Outcome>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The error for a task id that names no task of the caller's.
+fn unknown(id: &str) -> ErrorObject {
+    ErrorObject::invalid_params(format!("Failed to retrieve task: no task {id}")).with_data(json!({"taskId": id}))
+}
+
+impl TaskBoard {
+    /// Creates a `working` task for `owner`, cancelled through `cancel`; `answers` are
+    /// input already gathered (before the task existed).
+    pub fn create(
+        &self,
+        owner: Option<String>,
+        scopes: Vec<String>,
+        cancel: CancellationToken,
+        answers: JsonObject,
+    ) -> Result<Arc<TaskEntry>, ErrorObject> {
+        let id = new_task_id()?;
+        let now = now_iso();
+        let info = TaskInfo {
+            task_id: id.clone(),
+            status: TaskStatus::Working,
+            status_message: None,
+            created_at: now.clone(),
+            last_updated_at: now,
+            ttl_ms: Some(millis(TASK_TTL)),
+            poll_interval_ms: Some(millis(POLL_INTERVAL)),
+        };
+        let created = Instant::now();
+        let state = State { info, expires: created + TASK_TTL, outstanding: BTreeMap::new(), answers, outcome: None };
+        let entry = Arc::new(TaskEntry {
+            id: id.clone(),
+            owner,
+            scopes,
+            created,
+            cancel,
+            state: Mutex::new(state),
+            changed: watch::channel(()).0,
+            changes: self.changes.clone(),
+        });
+        let mut entries = lock(&self.entries);
+        entries.retain(|_, e| !e.is_expired(created));
+        let mine = entries.values().filter(|e| e.owner == entry.owner).count();
+        if mine >= MAX_TASKS_PER_CALLER || entries.len() >= MAX_TASKS {
+            return Err(ErrorObject::internal("too many tasks; wait for some to end and expire"));
+        }
+        entries.insert(id, entry.clone());
+        Ok(entry)
+    }
+
+    /// The task `id`, if `owner` created it and it has not expired. Someone else's
+    /// task is as unknown as one that never existed.
+    pub fn find(&self, id: &str, owner: Option<&str>) -> Result<Arc<TaskEntry>, ErrorObject> {
+        let mut entries = lock(&self.entries);
+        let entry = entries.get(id).filter(|e| e.owner.as_deref() == owner).cloned().ok_or_else(|| unknown(id))?;
+        if entry.is_expired(Instant::now()) {
+            entries.remove(id);
+            return Err(ErrorObject::invalid_params(format!("Failed to retrieve task: task {id} has expired")));
+        }
+        Ok(entry)
+    }
+
+    /// Every change to any task from now on.
+    pub fn changes(&self) -> broadcast::Receiver<Arc<TaskEntry>> {
+        self.changes.subscribe()
+    }
+}
+
+impl TaskEntry {
+    /// The task's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The scopes every request about the task must hold.
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+
+    fn is_expired(&self, now: Instant) -> bool {
+        let state = lock(&self.state);
+        state.info.status.is_terminal() && state.expires <= now
+    }
+
+    /// The task as `CreateTaskResult` shows it.
+    pub fn info(&self) -> TaskInfo {
+        lock(&self.state).info.clone()
+    }
+
+    /// The task with what its state carries, as `tasks/get` shows it.
+    pub fn detailed(&self) -> DetailedTask {
+        let state = lock(&self.state);
+        let mut detailed = DetailedTask::from(state.info.clone());
+        match (&state.info.status, &state.outcome) {
+            (TaskStatus::InputRequired, _) => detailed.input_requests = Some(state.outstanding.clone()),
+            (TaskStatus::Completed, Some(Ok(result))) => detailed.result = Some(result.clone()),
+            (TaskStatus::Failed, Some(Err(error))) => detailed.error = Some(error.clone()),
+            _ => {}
+        }
+        detailed
+    }
+
+    /// Changes the state under the lock, then tells whoever waits or listens.
+    fn update(self: &Arc<Self>, change: impl FnOnce(&mut State) -> bool) {
+        let changed = {
+            let mut state = lock(&self.state);
+            let changed = change(&mut state);
+            if changed {
+                state.info.last_updated_at = now_iso();
+                if state.info.status.is_terminal() {
+                    // Keep an ended task at least TASK_TTL, and say so in ttlMs.
+                    state.expires = state.expires.max(Instant::now() + TASK_TTL);
+                    state.info.ttl_ms = Some(millis(state.expires - self.created));
+                }
+            }
+            changed
+        };
+        if changed {
+            self.changed.send_replace(());
+            // Nobody listening is fine.
+            let _ = self.changes.send(self.clone());
+        }
+    }
+
+    /// Records how the work ended, unless the task already has (it was cancelled).
+    pub fn finish(self: &Arc<Self>, outcome: Outcome) {
+        self.update(|state| {
+            if state.info.status.is_terminal() {
+                return false;
+            }
+            state.outstanding.clear();
+            match &outcome {
+                Ok(_) => state.info.status = TaskStatus::Completed,
+                Err(error) => {
+                    state.info.status = TaskStatus::Failed;
+                    state.info.status_message = Some(error.message.to_string());
+                }
+            }
+            state.outcome = Some(outcome);
+            true
+        });
+    }
+
+    /// Cancels the task, if it has not ended; cancelling an ended task changes nothing.
+    pub fn cancel(self: &Arc<Self>) {
+        self.update(|state| {
+            if state.info.status.is_terminal() {
+                return false;
+            }
+            state.info.status = TaskStatus::Cancelled;
+            state.info.status_message = Some("Cancelled at the client's request".into());
+            state.outstanding.clear();
+            true
+        });
+        self.cancel.cancel();
+    }
+
+    /// Takes the client's answers to outstanding input requests (`tasks/update`); the
+    /// task works again once nothing is outstanding. Answers to keys that are not
+    /// outstanding are ignored.
+    ///
+    /// # Errors
+    /// -32602 when an answer to an outstanding request is not an object.
+    pub fn answer(self: &Arc<Self>, responses: JsonObject) -> Result<(), ErrorObject> {
+        let mut invalid = None;
+        self.update(|state| {
+            if let Some((key, _)) = responses.iter().find(|(k, v)| state.outstanding.contains_key(*k) && !v.is_object())
+            {
+                invalid = Some(key.clone());
+                return false;
+            }
+            let mut moved = false;
+            for (key, value) in responses {
+                if state.outstanding.remove(&key).is_some() {
+                    state.answers.insert(key, value);
+                    moved = true;
+                }
+            }
+            if moved && state.outstanding.is_empty() && state.info.status == TaskStatus::InputRequired {
+                state.info.status = TaskStatus::Working;
+            }
+            moved
+        });
+        match invalid {
+            Some(key) => {
+                Err(ErrorObject::invalid_params(format!("Invalid params: inputResponses.{key} must be an object")))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Waits for answers to `requests` (the task is `input_required` meanwhile) and
+    /// returns them by key. Keys answered before come back at once.
+    ///
+    /// # Errors
+    /// When the task ends (is cancelled) first.
+    pub async fn ask(self: &Arc<Self>, requests: BTreeMap<String, InputRequest>) -> Result<JsonObject, ErrorObject> {
+        let mut changed = self.changed.subscribe();
+        loop {
+            let mut done = None;
+            self.update(|state| {
+                if state.info.status.is_terminal() {
+                    done = Some(Err(ErrorObject::internal("the task ended while it waited for input")));
+                    return false;
+                }
+                if requests.keys().all(|k| state.answers.contains_key(k)) {
+                    let answers = requests.keys().map(|k| (k.clone(), state.answers[k].clone())).collect();
+                    done = Some(Ok(answers));
+                    return false;
+                }
+                let mut asked = false;
+                for (key, request) in &requests {
+                    if !state.answers.contains_key(key) && !state.outstanding.contains_key(key) {
+                        state.outstanding.insert(key.clone(), request.clone());
+                        asked = true;
+                    }
+                }
+                let parked = state.info.status != TaskStatus::InputRequired;
+                state.info.status = TaskStatus::InputRequired;
+                // Seen under the lock: any answer after it wakes the wait below.
+                changed.borrow_and_update();
+                asked || parked
+            });
+            if let Some(done) = done {
+                return done;
+            }
+            if changed.changed().await.is_err() {
+                return Err(ErrorObject::internal("the task is gone"));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn board_with_task(owner: Option<&str>) -> (TaskBoard, Arc<TaskEntry>) {
+        let board = TaskBoard::default();
+        let entry =
+            board.create(owner.map(Into::into), Vec::new(), CancellationToken::new(), JsonObject::new()).unwrap();
+        (board, entry)
+    }
+
+    fn question(key: &str) -> BTreeMap<String, InputRequest> {
+        BTreeMap::from([(key.to_owned(), InputRequest { method: "elicitation/create".into(), params: None })])
+    }
+
+    fn accept() -> JsonObject {
+        serde_json::from_value(json!({"action": "accept"})).unwrap()
+    }
+
+    #[test]
+    fn ids_are_long_random_and_bound_to_their_creator() {
+        let (board, entry) = board_with_task(Some("alice"));
+        let other = board.create(Some("alice".into()), Vec::new(), CancellationToken::new(), JsonObject::new());
+        assert_ne!(entry.id(), other.unwrap().id());
+        assert_eq!(entry.id().len(), 32);
+        assert!(board.find(entry.id(), Some("alice")).is_ok());
+        for stranger in [Some("mallory"), None] {
+            let e = board.find(entry.id(), stranger).err().unwrap();
+            assert_eq!(e.code.0, -32602, "{stranger:?} must not see alice's task");
+        }
+        assert_eq!(board.find("no-such-task", Some("alice")).err().unwrap().code.0, -32602);
+    }
+
+    #[test]
+    fn a_finished_task_inlines_its_result_or_error() {
+        let (_, done) = board_with_task(None);
+        let mut result = JsonObject::new();
+        result.insert("content".into(), json!([]));
+        done.finish(Ok(result.clone()));
+        let detailed = done.detailed();
+        assert_eq!((detailed.task.status, detailed.result), (TaskStatus::Completed, Some(result)));
+        assert!(detailed.error.is_none() && detailed.input_requests.is_none());
+        // Ended is ended: a late cancel or second outcome changes nothing.
+        done.cancel();
+        done.finish(Err(ErrorObject::internal("late")));
+        assert_eq!(done.info().status, TaskStatus::Completed);
+
+        let (_, failed) = board_with_task(None);
+        failed.finish(Err(ErrorObject::internal("boom")));
+        let detailed = failed.detailed();
+        assert_eq!(detailed.task.status, TaskStatus::Failed);
+        assert_eq!(detailed.error.unwrap().message, "boom");
+        assert!(detailed.result.is_none());
+    }
+
+    #[test]
+    fn cancelling_fires_the_token_once_and_keeps_the_task_visible() {
+        let (board, entry) = board_with_task(None);
+        let token = entry.cancel.clone();
+        entry.cancel();
+        assert!(token.is_cancelled());
+        assert_eq!(board.find(entry.id(), None).unwrap().info().status, TaskStatus::Cancelled);
+        entry.finish(Ok(JsonObject::new()));
+        assert_eq!(entry.detailed().result, None);
+        let ttl = entry.info().ttl_ms.unwrap();
+        assert!(ttl >= millis(TASK_TTL), "kept at least TASK_TTL after it ended: {ttl}");
+    }
+
+    #[tokio::test]
+    async fn input_is_asked_for_answered_in_parts_and_resumes_the_work() {
+        let (_, entry) = board_with_task(None);
+        let mut both = question("a");
+        both.extend(question("b"));
+        let waiter = tokio::spawn({
+            let entry = entry.clone();
+            async move { entry.ask(both).await }
+        });
+        let mut changes = entry.changed.subscribe();
+        while entry.detailed().input_requests.map_or(0, |r| r.len()) < 2 {
+            changes.changed().await.unwrap();
+        }
+        assert_eq!(entry.info().status, TaskStatus::InputRequired);
+
+        let mut first = JsonObject::new();
+        first.insert("a".into(), Value::Object(accept()));
+        first.insert("never-asked".into(), json!(1));
+        entry.answer(first).unwrap();
+        let pending = entry.detailed();
+        assert_eq!(pending.task.status, TaskStatus::InputRequired, "b is still outstanding");
+        assert_eq!(pending.input_requests.unwrap().keys().collect::<Vec<_>>(), ["b"]);
+
+        let mut wrong = JsonObject::new();
+        wrong.insert("b".into(), json!("not an object"));
+        assert_eq!(entry.answer(wrong).err().unwrap().code.0, -32602);
+        let mut second = JsonObject::new();
+        second.insert("b".into(), Value::Object(accept()));
+        entry.answer(second).unwrap();
+        let answers = waiter.await.unwrap().unwrap();
+        assert_eq!(answers.keys().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(entry.info().status, TaskStatus::Working);
+        // A key answered once stays answered: asking again does not park the task.
+        assert_eq!(entry.ask(question("a")).await.unwrap()["a"]["action"], "accept");
+    }
+
+    #[tokio::test]
+    async fn a_cancel_ends_the_wait_for_input() {
+        let (_, entry) = board_with_task(None);
+        let waiter = tokio::spawn({
+            let entry = entry.clone();
+            async move { entry.ask(question("q")).await }
+        });
+        let mut changes = entry.changed.subscribe();
+        while entry.info().status != TaskStatus::InputRequired {
+            changes.changed().await.unwrap();
+        }
+        entry.cancel();
+        assert!(waiter.await.unwrap().is_err());
+        assert!(entry.detailed().input_requests.is_none());
+    }
+
+    #[test]
+    fn one_caller_cannot_fill_the_board() {
+        let board = TaskBoard::default();
+        let create =
+            |owner: &str| board.create(Some(owner.into()), Vec::new(), CancellationToken::new(), JsonObject::new());
+        for _ in 0..MAX_TASKS_PER_CALLER {
+            create("greedy").unwrap();
+        }
+        assert!(create("greedy").is_err());
+        assert!(create("modest").is_ok());
+    }
+}

@@ -1,0 +1,33 @@
+//! The tasks extension (`io.modelcontextprotocol/tasks`) for 2026-07-28 requests.
+//!
+//! A server offers it (in `server/discover`) when some tool supports tasks
+//! ([`crate::ToolDef::task_support`]). A `tools/call` of such a tool from a request
+//! that lists the extension in its client capabilities answers with a task handle
+//! (`resultType: "task"`) and the work goes on in the background: the client polls
+//! `tasks/get` (the result, the error or the pending input is inlined), answers input
+//! with `tasks/update` and stops the work with `tasks/cancel`. Without the extension
+//! the call is served plainly, or refused with -32021 when the tool runs only as a task.
+//!
+//! The task starts before the handler runs, or — for tools that gather input the MRTR
+//! way first ([`crate::ToolDef::task_started_by_handler`]) — when the handler calls
+//! [`crate::Context::start_task`]. Once it has started, the handler's input requests
+//! ([`crate::Context::elicit`] and the like) park the task in `input_required` until
+//! `tasks/update` answers them, and progress and log messages are not sent. The
+//! handler runs under the tool's timeout like any call, time waiting for input
+//! included. A listen stream may name tasks (`taskIds`) to hear `notifications/tasks`
+//! when they change.
+//!
+//! Task ids are 128 random bits; a task answers only to the caller that created it
+//! (the subject of its grant) while that caller still holds the tool's scopes.
+//!
+//! The 2025-11-25 tasks (`tasks/result`, `tasks/list`, the `task` param) are in
+//! `crate::task`; they live in their legacy session.
+
+mod board;
+mod listen;
+mod seat;
+mod serve;
+
+pub(crate) use board::TaskBoard;
+pub(crate) use listen::task_notification;
+pub(crate) use seat::Seat;
