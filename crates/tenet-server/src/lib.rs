@@ -44,6 +44,9 @@
 //! # });
 //! ```
 
+mod cache;
+mod cache_key;
+mod concurrency;
 mod connection;
 mod context;
 mod error;
@@ -65,6 +68,7 @@ mod task;
 mod tool;
 pub mod uri_template;
 
+pub use cache::CacheStats;
 pub use context::Context;
 pub use error::{BuildError, ToolError};
 pub use feature::legacy_notification;
@@ -79,7 +83,7 @@ pub use rate_limit::{RATE_LIMITED, Rate, RateLimiter, RateLimits, rate_limited};
 pub use request_state::StateKey;
 pub use resource::{CompletionRequest, ReadOutput, ReadRequest, ResourceDef, TemplateDef};
 pub use router::{Answer, Link, Route, Routed, unsupported_version};
-pub use server::{Server, ServerBuilder, ServerConfig, ServerEvent};
+pub use server::{DEFAULT_CACHE_BYTES, Server, ServerBuilder, ServerConfig, ServerEvent};
 pub use session::{Negotiated, Session};
 pub use tool::{TaskSupport, ToolDef, empty_input_schema};
 
