@@ -11,6 +11,12 @@
 //! before the handler runs; a failed check is an `isError` result naming the field.
 //! A handler that panics or runs past its timeout becomes an error result too.
 //!
+//! Tools, resources and templates marked `cacheable(ttl)` are answered from a
+//! response cache shared by every connection (byte-bounded, per-entry TTL, dropped by
+//! the changes the server announces; see [`ServerConfig::cache_max_bytes`] and
+//! [`Server::cache_stats`]). [`ToolDef::max_concurrency`] (or
+//! [`ServerConfig::tool_concurrency`]) caps how many calls of one tool run at once.
+//!
 //! ```
 //! use tenet_server::{Args, Context, Server, ToolDef};
 //!

@@ -182,8 +182,9 @@ impl ToolDef {
     ///
     /// Only for read-only tools whose result depends on nothing but their arguments
     /// and data whose changes the server announces (`notify_resource_updated`, list
-    /// changes), which drop cached results. Errors, `isError` results, input requests
-    /// and calls that asked the client something are never cached.
+    /// changes), which drop cached results. Errors, `isError` results, input requests,
+    /// calls that asked the client something and calls run as tasks are never cached;
+    /// an answer from the cache sends no progress or log notifications.
     #[must_use]
     pub fn cacheable(mut self, ttl: Duration) -> Self {
         self.cache_ttl = Some(ttl);
