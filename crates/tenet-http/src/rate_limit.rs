@@ -8,8 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::header::RETRY_AFTER;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::Response;
 use tenet_server::{Grant, RateLimiter, rate_limited};
@@ -41,10 +40,7 @@ pub(crate) async fn limit(State(limiter): State<Arc<RateLimiter>>, request: Requ
         Err(wait) => {
             tracing::debug!(client, method, "rate limited");
             let mut response = response::error(StatusCode::TOO_MANY_REQUESTS, None, &rate_limited(wait));
-            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
-                response.headers_mut().insert(RETRY_AFTER, value);
-            }
+            response::retry_after(&mut response, wait);
             response
         }
     }

@@ -2,6 +2,7 @@
 
 use std::any::Any;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -45,6 +46,8 @@ struct Inner {
     last_progress: Mutex<Option<f64>>,
     state: Option<Arc<dyn Any + Send + Sync>>,
     peer_timeout: Duration,
+    /// Whether the handler sent the client a request (its answer shaped the result).
+    asked_client: AtomicBool,
 }
 
 /// MRTR bookkeeping for one request (2026-07-28).
@@ -96,6 +99,7 @@ impl Context {
                 last_progress: Mutex::new(None),
                 state: p.state,
                 peer_timeout: p.peer_timeout,
+                asked_client: AtomicBool::new(false),
             }),
         }
     }
@@ -128,6 +132,12 @@ impl Context {
     /// Fires when the client cancels the request; the response will not be sent.
     pub fn cancellation(&self) -> &CancellationToken {
         &self.inner.cancel
+    }
+
+    /// Whether the handler sent the client a request (elicitation, sampling, roots,
+    /// ping): its result then depends on the answer and is never cached.
+    pub(crate) fn asked_client(&self) -> bool {
+        self.inner.asked_client.load(Ordering::Relaxed)
     }
 
     /// Whether the client has cancelled the request.
@@ -299,6 +309,7 @@ impl Context {
         let Some(peer) = &self.inner.peer else {
             return Err(ToolError::msg(format!("{} cannot be sent on this connection", method.name())));
         };
+        self.inner.asked_client.store(true, Ordering::Relaxed);
         peer.request(&self.inner.out, method.name(), &params, self.inner.peer_timeout)
             .await
             .map_err(|e| ToolError::msg(e.message))

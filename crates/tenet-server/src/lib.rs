@@ -11,6 +11,12 @@
 //! before the handler runs; a failed check is an `isError` result naming the field.
 //! A handler that panics or runs past its timeout becomes an error result too.
 //!
+//! Tools, resources and templates marked `cacheable(ttl)` are answered from a
+//! response cache shared by every connection (byte-bounded, per-entry TTL, dropped by
+//! the changes the server announces; see [`ServerConfig::cache_max_bytes`] and
+//! [`Server::cache_stats`]). [`ToolDef::max_concurrency`] (or
+//! [`ServerConfig::tool_concurrency`]) caps how many calls of one tool run at once.
+//!
 //! ```
 //! use tenet_server::{Args, Context, Server, ToolDef};
 //!
@@ -44,6 +50,9 @@
 //! # });
 //! ```
 
+mod cache;
+mod cache_key;
+mod concurrency;
 mod connection;
 mod context;
 mod error;
@@ -64,6 +73,7 @@ mod task;
 mod tool;
 pub mod uri_template;
 
+pub use cache::CacheStats;
 pub use context::Context;
 pub use error::{BuildError, ToolError};
 pub use feature::legacy_notification;
@@ -77,7 +87,7 @@ pub use rate_limit::{RATE_LIMITED, Rate, RateLimiter, RateLimits, rate_limited};
 pub use request_state::StateKey;
 pub use resource::{CompletionRequest, ReadOutput, ReadRequest, ResourceDef, TemplateDef};
 pub use router::{Answer, Link, Route, Routed, unsupported_version};
-pub use server::{Server, ServerBuilder, ServerConfig, ServerEvent};
+pub use server::{DEFAULT_CACHE_BYTES, Server, ServerBuilder, ServerConfig, ServerEvent};
 pub use session::{Negotiated, Session};
 pub use tool::{TaskSupport, ToolDef, empty_input_schema};
 

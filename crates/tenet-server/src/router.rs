@@ -37,24 +37,38 @@ pub struct Link {
 /// What a method handler produced, before the era's members are added.
 pub(crate) enum Reply {
     /// A result object's JSON; `cacheable` results get `ttlMs`/`cacheScope` in 2026.
-    Ok { body: String, cacheable: bool },
+    Ok { body: String, cacheable: Option<Freshness> },
     /// An input-required result (2026-07-28 only).
     InputRequired(String),
     /// A JSON-RPC error.
     Err(ErrorObject),
 }
 
+/// Where a cacheable result's `ttlMs` and `cacheScope` come from (2026-07-28).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Freshness {
+    /// The server's configuration (`cache_ttl_ms`, `cache_scope`): lists, discover.
+    Server,
+    /// The capability's own TTL (what is left of it, for an answer from the cache).
+    Own { ttl_ms: u64, scope: tenet_protocol::CacheScope },
+}
+
 impl Reply {
     pub(crate) fn ok(value: &impl Serialize) -> Self {
         match serde_json::to_string(value) {
-            Ok(body) => Reply::Ok { body, cacheable: false },
+            Ok(body) => Reply::Ok { body, cacheable: None },
             Err(e) => Reply::Err(ErrorObject::internal(format!("cannot serialize the result: {e}"))),
         }
     }
 
     pub(crate) fn cacheable(value: &impl Serialize) -> Self {
+        Self::fresh(value, Freshness::Server)
+    }
+
+    /// A cacheable result whose hints come from `freshness`.
+    pub(crate) fn fresh(value: &impl Serialize, freshness: Freshness) -> Self {
         match Self::ok(value) {
-            Reply::Ok { body, .. } => Reply::Ok { body, cacheable: true },
+            Reply::Ok { body, .. } => Reply::Ok { body, cacheable: Some(freshness) },
             other => other,
         }
     }
@@ -373,9 +387,14 @@ impl Server {
                 let ttl;
                 let scope;
                 let mut extra: Vec<&str> = vec![r#""resultType":"complete""#];
-                if cacheable {
-                    ttl = format!("\"ttlMs\":{}", self.shared.config.cache_ttl_ms);
-                    scope = format!("\"cacheScope\":\"{}\"", self.shared.config.cache_scope.as_str());
+                if let Some(freshness) = cacheable {
+                    let config = &self.shared.config;
+                    let (ttl_ms, cache_scope) = match freshness {
+                        Freshness::Server => (config.cache_ttl_ms, config.cache_scope),
+                        Freshness::Own { ttl_ms, scope } => (ttl_ms, scope),
+                    };
+                    ttl = format!("\"ttlMs\":{ttl_ms}");
+                    scope = format!("\"cacheScope\":\"{}\"", cache_scope.as_str());
                     extra.push(&ttl);
                     extra.push(&scope);
                 }

@@ -8,6 +8,7 @@ use serde_json::json;
 use tenet_protocol::{CacheScope, Implementation, ListChanged, ResourcesCapability, ServerCapabilities};
 use tokio::sync::broadcast;
 
+use crate::cache::{CacheStats, ResponseCache};
 use crate::error::BuildError;
 use crate::prompt::PromptDef;
 use crate::registry::Registry;
@@ -28,13 +29,24 @@ pub struct ServerConfig {
     pub max_concurrent_requests: usize,
     /// The largest message accepted, in bytes.
     pub max_message_bytes: usize,
-    /// `ttlMs` on cacheable 2026-07-28 results.
+    /// `ttlMs` on cacheable 2026-07-28 results: lists, `server/discover`, and reads
+    /// of resources that set no TTL of their own (see [`crate::ResourceDef::cacheable`]).
     pub cache_ttl_ms: u64,
-    /// `cacheScope` on cacheable 2026-07-28 results.
+    /// `cacheScope` on the same results.
     pub cache_scope: CacheScope,
     /// Rate limits for stream clients (stdio): over them a request gets -32004.
     pub rate_limit: Option<Arc<crate::RateLimiter>>,
+    /// The response cache's budget in bytes, for the tools, resources and templates
+    /// marked `cacheable`; 0 turns it off. Default: 16 MiB.
+    pub cache_max_bytes: usize,
+    /// Calls of one tool that may run at once, across every connection, for tools
+    /// that set no cap of their own ([`crate::ToolDef::max_concurrency`]); `None`
+    /// (the default) leaves them uncapped.
+    pub tool_concurrency: Option<usize>,
 }
+
+/// The default response cache budget: 16 MiB.
+pub const DEFAULT_CACHE_BYTES: usize = 16 << 20;
 
 impl Default for ServerConfig {
     fn default() -> Self {
@@ -47,6 +59,8 @@ impl Default for ServerConfig {
             cache_ttl_ms: 0,
             cache_scope: CacheScope::Private,
             rate_limit: None,
+            cache_max_bytes: DEFAULT_CACHE_BYTES,
+            tool_concurrency: None,
         }
     }
 }
@@ -78,6 +92,8 @@ pub(crate) struct Shared {
     pub events: broadcast::Sender<ServerEvent>,
     /// `"_meta":{"io.modelcontextprotocol/serverInfo":…}`, rendered once.
     pub server_info_member: String,
+    /// Responses of cacheable tools, resources and templates.
+    pub cache: ResponseCache,
 }
 
 /// An MCP server: tools, resources and prompts, served over any transport, to clients
@@ -159,8 +175,22 @@ impl Server {
     }
 
     fn emit(&self, event: ServerEvent) {
+        // Before anyone hears of the change, so nobody re-reads a stale answer.
+        self.shared.cache.invalidate(&event);
         // No receivers simply means nobody listens right now.
         let _ = self.shared.events.send(event);
+    }
+
+    /// The response cache's counters (hits, misses, entries, bytes…), read without
+    /// waiting for the cache.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.shared.cache.stats()
+    }
+
+    /// Empties the response cache, for data that changed without the server
+    /// announcing it (announced changes drop what they affect on their own).
+    pub fn clear_cache(&self) {
+        self.shared.cache.clear();
     }
 
     /// Adds (or replaces) a tool while serving; listeners hear that the list changed.
@@ -168,7 +198,10 @@ impl Server {
     /// # Errors
     /// When the tool's schemas do not compile.
     pub fn add_tool(&self, tool: ToolDef) -> Result<(), BuildError> {
-        let compiled = tool.compile(true)?;
+        let mut compiled = tool.compile(true, self.shared.config.tool_concurrency)?;
+        if let Some(old) = self.shared.tools.snapshot().get(&compiled.tool.name) {
+            compiled.inherit_limit(old);
+        }
         self.shared.tools.upsert(compiled.tool.name.clone(), Arc::new(compiled));
         self.emit(ServerEvent::ToolsChanged);
         Ok(())
@@ -345,7 +378,7 @@ impl ServerBuilder {
     pub fn build(self) -> Result<Server, BuildError> {
         let mut tools = Vec::with_capacity(self.tools.len());
         for tool in self.tools {
-            let compiled = tool.compile(!self.lazy_schemas)?;
+            let compiled = tool.compile(!self.lazy_schemas, self.config.tool_concurrency)?;
             let name = compiled.tool.name.clone();
             if tools.iter().any(|(n, _)| *n == name) {
                 return Err(BuildError::Duplicate { kind: "tool", name });
@@ -381,6 +414,7 @@ impl ServerBuilder {
         }
         let server_info_member = format!("\"_meta\":{}", json!({ tenet_protocol::SERVER_INFO_KEY: &self.info }));
         let (events, _) = broadcast::channel(256);
+        let cache = ResponseCache::new(self.config.cache_max_bytes);
         Ok(Server {
             shared: Arc::new(Shared {
                 info: self.info,
@@ -395,6 +429,7 @@ impl ServerBuilder {
                 state_key: self.state_key.unwrap_or_else(StateKey::random),
                 events,
                 server_info_member,
+                cache,
             }),
         })
     }

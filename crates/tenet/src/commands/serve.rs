@@ -28,6 +28,8 @@ pub fn run(args: &ServeArgs) -> ExitCode {
         tool_timeout: Duration::from_secs_f64(args.timeout),
         max_concurrent_requests: args.max_concurrent_requests as usize,
         max_message_bytes: usize::try_from(args.max_message_bytes).unwrap_or(usize::MAX),
+        cache_max_bytes: args.limits.cache_bytes(),
+        tool_concurrency: args.limits.tool_concurrency(),
         ..ServerConfig::default()
     };
     let mut _watcher = None;
@@ -163,7 +165,8 @@ fn watch(ks: &KnowledgeServer, args: &ServeArgs) -> Option<tenet_kb::watch::Watc
 }
 
 fn knowledge_server(args: &ServeArgs, config: ServerConfig) -> Result<KnowledgeServer, String> {
-    let (base, limits) = load(&args.knowledge)?;
+    let (base, mut limits) = load(&args.knowledge)?;
+    limits.cache_ttl = args.limits.cache_ttl();
     knowledge::server(base, limits, config).map_err(|e| e.to_string())
 }
 
@@ -183,8 +186,11 @@ pub fn load(args: &KnowledgeArgs) -> Result<(KnowledgeBase, Limits), String> {
     }
     tracing::info!(documents = base.documents().len(), languages = base.languages().len(), "knowledge base loaded");
     let cap = usize::try_from(args.max_tokens_cap).unwrap_or(usize::MAX);
-    let limits =
-        Limits { default_max_tokens: usize::try_from(args.max_tokens).unwrap_or(cap).min(cap), max_tokens_cap: cap };
+    let limits = Limits {
+        default_max_tokens: usize::try_from(args.max_tokens).unwrap_or(cap).min(cap),
+        max_tokens_cap: cap,
+        cache_ttl: None,
+    };
     Ok((base, limits))
 }
 
