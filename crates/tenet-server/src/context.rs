@@ -12,11 +12,12 @@ use tenet_jsonrpc::Id;
 use tenet_protocol::{
     ClientCapabilities, CreateMessageParams, CreateMessageResult, ElicitParams, ElicitResult, Era, InputRequest,
     InputRequiredResult, JsonObject, ListRootsResult, LoggingLevel, LoggingMessageParams, Method, ProgressParams,
-    ProgressToken, ProtocolVersion,
+    ProgressToken, ProtocolVersion, SpanId, TraceContext,
 };
 use tokio_util::sync::CancellationToken;
 
 use crate::error::ToolError;
+use crate::observe::RequestTrace;
 use crate::peer::{Outbound, Peer};
 use crate::request_state::{Binding, State, StateKey};
 
@@ -45,6 +46,7 @@ struct Inner {
     last_progress: Mutex<Option<f64>>,
     state: Option<Arc<dyn Any + Send + Sync>>,
     peer_timeout: Duration,
+    trace: Option<Arc<RequestTrace>>,
 }
 
 /// MRTR bookkeeping for one request (2026-07-28).
@@ -77,6 +79,7 @@ pub(crate) struct ContextParts {
     pub inputs: Option<Inputs>,
     pub state: Option<Arc<dyn Any + Send + Sync>>,
     pub peer_timeout: Duration,
+    pub trace: Option<Arc<RequestTrace>>,
 }
 
 impl Context {
@@ -96,6 +99,7 @@ impl Context {
                 last_progress: Mutex::new(None),
                 state: p.state,
                 peer_timeout: p.peer_timeout,
+                trace: p.trace,
             }),
         }
     }
@@ -118,6 +122,20 @@ impl Context {
     /// The request's era.
     pub fn era(&self) -> Era {
         self.inner.version.era()
+    }
+
+    /// The caller's W3C trace context (`_meta.traceparent` and `tracestate`), when it
+    /// sent a valid one. Requests this handler sends to the client (sampling,
+    /// elicitation, roots; legacy era) carry the same trace, with [`Context::span_id`]
+    /// as their parent.
+    pub fn trace(&self) -> Option<&TraceContext> {
+        self.inner.trace.as_deref().map(|t| &t.caller)
+    }
+
+    /// The span id this server acts under within the caller's trace (fresh for each
+    /// traced request; logged as `span_id`), when the caller sent a trace context.
+    pub fn span_id(&self) -> Option<SpanId> {
+        self.inner.trace.as_deref().map(|t| t.ours.parent_id())
     }
 
     /// The client's capabilities (declared at `initialize`, or on this very request).
@@ -299,9 +317,14 @@ impl Context {
         let Some(peer) = &self.inner.peer else {
             return Err(ToolError::msg(format!("{} cannot be sent on this connection", method.name())));
         };
-        peer.request(&self.inner.out, method.name(), &params, self.inner.peer_timeout)
-            .await
-            .map_err(|e| ToolError::msg(e.message))
+        let sent = match &self.inner.trace {
+            Some(trace) => {
+                let params = with_trace(params, &trace.ours)?;
+                peer.request(&self.inner.out, method.name(), &params, self.inner.peer_timeout).await
+            }
+            None => peer.request(&self.inner.out, method.name(), &params, self.inner.peer_timeout).await,
+        };
+        sent.map_err(|e| ToolError::msg(e.message))
     }
 
     fn input_required(&self, inputs: &Inputs, requests: BTreeMap<String, InputRequest>) -> ToolError {
@@ -312,6 +335,19 @@ impl Context {
             meta: None,
         }))
     }
+}
+
+/// `params` with `_meta.traceparent` (and `tracestate`) of `trace`, unless the handler
+/// set a `traceparent` itself.
+fn with_trace(params: impl Serialize, trace: &TraceContext) -> Result<Value, ToolError> {
+    let mut value = serde_json::to_value(params)?;
+    if let Value::Object(map) = &mut value
+        && let Value::Object(meta) = map.entry("_meta").or_insert_with(|| Value::Object(JsonObject::new()))
+        && !meta.contains_key(tenet_protocol::TRACEPARENT_KEY)
+    {
+        trace.write_meta(meta);
+    }
+    Ok(value)
 }
 
 impl std::fmt::Debug for Context {

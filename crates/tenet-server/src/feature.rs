@@ -127,13 +127,13 @@ impl Server {
         }
         let arguments = p.arguments.unwrap_or_else(|| Value::Object(JsonObject::new()));
         if !arguments.is_object() {
-            return Reply::ok(&CallToolResult::error(format!(
+            return Reply::tool(&CallToolResult::error(format!(
                 "Invalid arguments for tool {}: arguments must be an object",
                 p.name
             )));
         }
         if let Err(message) = tool.check_arguments(&arguments) {
-            return Reply::ok(&CallToolResult::error(message));
+            return Reply::tool(&CallToolResult::error(message));
         }
         let inputs = match self.inputs(route, &p.name, &arguments, p.request_state.as_deref(), p.input_responses) {
             Ok(inputs) => inputs,
@@ -163,9 +163,9 @@ impl Server {
         match self.run_tool(&tool, ctx, arguments).await {
             Ok(mut result) => {
                 result.content = content_for_version(result.content, route.version);
-                Reply::ok(&result)
+                Reply::tool(&result)
             }
-            Err(ToolError::Failed(message)) => Reply::ok(&CallToolResult::error(message)),
+            Err(ToolError::Failed(message)) => Reply::tool(&CallToolResult::error(message)),
             Err(error) => tool_error_reply(error),
         }
     }

@@ -50,6 +50,8 @@ mod error;
 mod feature;
 mod grant;
 mod handler;
+pub mod metrics;
+mod observe;
 mod pagination;
 mod peer;
 mod prompt;
@@ -71,6 +73,8 @@ pub use grant::{Grant, INSUFFICIENT_SCOPE};
 pub use handler::{
     Args, FromToolCall, IntoToolResult, Json, RawArgs, State, ToolCall, ToolHandler, ToolOutput, schema_of,
 };
+pub use metrics::{Metrics, Outcome};
+pub use observe::REQUEST_TARGET;
 pub use peer::{Outbound, Peer};
 pub use prompt::{PromptDef, PromptRequest};
 pub use rate_limit::{RATE_LIMITED, Rate, RateLimiter, RateLimits, rate_limited};
@@ -81,6 +85,7 @@ pub use server::{Server, ServerBuilder, ServerConfig, ServerEvent};
 pub use session::{Negotiated, Session};
 pub use tool::{TaskSupport, ToolDef, empty_input_schema};
 
+pub use prometheus_client;
 pub use tenet_jsonrpc as jsonrpc;
 pub use tenet_protocol as protocol;
 pub use tokio_util::sync::CancellationToken;

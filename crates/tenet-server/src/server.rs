@@ -78,6 +78,7 @@ pub(crate) struct Shared {
     pub events: broadcast::Sender<ServerEvent>,
     /// `"_meta":{"io.modelcontextprotocol/serverInfo":…}`, rendered once.
     pub server_info_member: String,
+    pub metrics: crate::Metrics,
 }
 
 /// An MCP server: tools, resources and prompts, served over any transport, to clients
@@ -106,6 +107,7 @@ pub struct ServerBuilder {
     state_key: Option<StateKey>,
     capabilities: ServerCapabilities,
     lazy_schemas: bool,
+    metrics: Option<crate::Metrics>,
 }
 
 impl Server {
@@ -123,6 +125,7 @@ impl Server {
             state_key: None,
             capabilities: ServerCapabilities::default(),
             lazy_schemas: false,
+            metrics: None,
         }
     }
 
@@ -151,6 +154,13 @@ impl Server {
     /// when it was registered); `None` when no such tool is registered.
     pub fn header_params(&self, name: &str) -> Option<Arc<[tenet_protocol::header::HeaderParam]>> {
         self.shared.tools.snapshot().get(name).map(|tool| tool.header_params.clone())
+    }
+
+    /// The server's metrics: requests by method and outcome, latency, requests in
+    /// flight, and what transports and caches record. Expose them with
+    /// [`crate::Metrics::encode`] (`tenet-http` serves them at `/metrics`).
+    pub fn metrics(&self) -> &crate::Metrics {
+        &self.shared.metrics
     }
 
     /// Subscribes to change events.
@@ -338,6 +348,14 @@ impl ServerBuilder {
         self
     }
 
+    /// Records into `metrics` (e.g. a registry shared with the rest of an application)
+    /// instead of a registry of the server's own.
+    #[must_use]
+    pub fn metrics(mut self, metrics: crate::Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
     /// Builds the server, compiling every schema and template.
     ///
     /// # Errors
@@ -395,6 +413,7 @@ impl ServerBuilder {
                 state_key: self.state_key.unwrap_or_else(StateKey::random),
                 events,
                 server_info_member,
+                metrics: self.metrics.unwrap_or_default(),
             }),
         })
     }
