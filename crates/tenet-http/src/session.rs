@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use tenet_server::jsonrpc::Id;
+use tenet_server::prometheus_client::metrics::gauge::Gauge;
 use tenet_server::{CancellationToken, Peer, Session};
 use tokio::sync::mpsc;
 
@@ -100,11 +101,14 @@ pub(crate) struct Sessions {
     idle: Duration,
     replay_events: usize,
     replay_streams: usize,
+    /// `tenet_sessions{transport="streamable_http"}`, kept equal to the map's size.
+    gauge: Gauge,
 }
 
 impl Sessions {
-    pub(crate) fn new(config: &HttpConfig) -> Self {
+    pub(crate) fn new(config: &HttpConfig, gauge: Gauge) -> Self {
         Self {
+            gauge,
             map: RwLock::new(HashMap::new()),
             epoch: Instant::now(),
             max: config.max_sessions,
@@ -144,7 +148,9 @@ impl Sessions {
             in_flight: Mutex::new(HashMap::new()),
             standalone: Mutex::new(Some(rx)),
         });
-        self.map.write().unwrap_or_else(PoisonError::into_inner).insert(session.id.clone(), session.clone());
+        let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
+        map.insert(session.id.clone(), session.clone());
+        self.count(map.len());
         Ok(session)
     }
 
@@ -157,7 +163,12 @@ impl Sessions {
 
     /// Ends and forgets the session `id`; false if there was none.
     pub(crate) fn remove(&self, id: &str) -> bool {
-        let removed = self.map.write().unwrap_or_else(PoisonError::into_inner).remove(id);
+        let removed = {
+            let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
+            let removed = map.remove(id);
+            self.count(map.len());
+            removed
+        };
         removed.inspect(|s| s.close()).is_some()
     }
 
@@ -181,6 +192,7 @@ impl Sessions {
                 .map(|s| s.id.clone())
                 .collect();
             let expired = ids.iter().filter_map(|id| map.remove(id)).collect();
+            self.count(map.len());
             if map.capacity() > 64 && map.len() < map.capacity() / 4 {
                 map.shrink_to_fit();
             }
@@ -195,9 +207,18 @@ impl Sessions {
     /// Ends every session (the server is shutting down).
     pub(crate) fn close_all(&self) {
         let all: Vec<_> = self.map.write().unwrap_or_else(PoisonError::into_inner).drain().map(|(_, s)| s).collect();
+        self.count(0);
         for session in all {
             session.close();
         }
+    }
+}
+
+impl Sessions {
+    /// Publishes how many sessions are alive (called with the map locked, so the gauge
+    /// follows the map's order of changes).
+    fn count(&self, alive: usize) {
+        self.gauge.set(i64::try_from(alive).unwrap_or(i64::MAX));
     }
 }
 
@@ -213,7 +234,8 @@ mod tests {
     use super::*;
 
     fn sessions(max: usize, idle: Duration) -> Sessions {
-        Sessions::new(&HttpConfig { max_sessions: max, session_idle_timeout: idle, ..HttpConfig::default() })
+        let config = HttpConfig { max_sessions: max, session_idle_timeout: idle, ..HttpConfig::default() };
+        Sessions::new(&config, Gauge::default())
     }
 
     #[test]
@@ -230,7 +252,9 @@ mod tests {
         let a = store.create().unwrap();
         store.create().unwrap();
         assert!(store.create().is_err());
+        assert_eq!(store.gauge.get(), 2);
         assert!(store.remove(&a.id));
+        assert_eq!(store.gauge.get(), 1);
         assert!(a.closed.is_cancelled());
         assert!(store.get(&a.id).is_none());
         assert!(!store.remove(&a.id));
@@ -254,5 +278,6 @@ mod tests {
         std::thread::sleep(Duration::from_millis(5));
         assert_eq!(store.sweep(), 1);
         assert_eq!(store.len(), 0);
+        assert_eq!(store.gauge.get(), 0, "expired sessions are not counted");
     }
 }
