@@ -91,7 +91,8 @@ impl<'a> Watch<'a> {
         let elapsed = self.started.elapsed();
         self.metrics.record(self.method, outcome, elapsed);
         if tracing::event_enabled!(target: REQUEST_TARGET, REQUEST_LEVEL) {
-            self.log(outcome, elapsed.as_secs_f64() * 1000.0);
+            // Microsecond precision: 0.151, not 0.15099999999999998.
+            self.log(outcome, elapsed.as_micros() as f64 / 1000.0);
         }
     }
 
