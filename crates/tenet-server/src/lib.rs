@@ -11,6 +11,11 @@
 //! before the handler runs; a failed check is an `isError` result naming the field.
 //! A handler that panics or runs past its timeout becomes an error result too.
 //!
+//! Every request is counted and timed in [`Server::metrics`] (Prometheus, see
+//! [`metrics`]) and logged as one `debug` event under [`REQUEST_TARGET`]; a W3C
+//! `traceparent` in `_meta` is seen by handlers as [`Context::trace`] and carried on
+//! the requests they send the client.
+//!
 //! ```
 //! use tenet_server::{Args, Context, Server, ToolDef};
 //!

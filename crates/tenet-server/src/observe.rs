@@ -18,8 +18,10 @@ use crate::metrics::{Metrics, Outcome};
 pub const REQUEST_TARGET: &str = "tenet::request";
 
 /// The level of the per-request event: `debug`, so that the default `info` level
-/// costs nothing per request (formatting and writing a line to stderr costs more than
-/// a stdio `tools/call` itself, and about a tenth of an HTTP one).
+/// costs nothing per request. A line (formatting, timestamp, a write to stderr) costs a
+/// few microseconds: as much as a whole stdio `tools/call` (~3 µs in release) and a
+/// noticeable share of an HTTP one (~40 µs on one core). Measured in a debug build on
+/// a 50 000-call stdio burst: +5–9 µs per request with the line on.
 const REQUEST_LEVEL: Level = Level::DEBUG;
 
 /// A request that came with a trace context: the caller's, and ours for what the
