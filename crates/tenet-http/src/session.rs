@@ -101,7 +101,8 @@ pub(crate) struct Sessions {
     idle: Duration,
     replay_events: usize,
     replay_streams: usize,
-    /// `tenet_sessions{transport="streamable_http"}`, kept equal to the map's size.
+    /// `tenet_sessions{transport="streamable_http"}`: up and down with the map (shared
+    /// by every endpoint of one server, so it moves rather than being set).
     gauge: Gauge,
 }
 
@@ -148,9 +149,8 @@ impl Sessions {
             in_flight: Mutex::new(HashMap::new()),
             standalone: Mutex::new(Some(rx)),
         });
-        let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
-        map.insert(session.id.clone(), session.clone());
-        self.count(map.len());
+        self.map.write().unwrap_or_else(PoisonError::into_inner).insert(session.id.clone(), session.clone());
+        self.gauge.inc();
         Ok(session)
     }
 
@@ -163,13 +163,10 @@ impl Sessions {
 
     /// Ends and forgets the session `id`; false if there was none.
     pub(crate) fn remove(&self, id: &str) -> bool {
-        let removed = {
-            let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
-            let removed = map.remove(id);
-            self.count(map.len());
-            removed
-        };
-        removed.inspect(|s| s.close()).is_some()
+        let Some(session) = self.map.write().unwrap_or_else(PoisonError::into_inner).remove(id) else { return false };
+        self.gauge.dec();
+        session.close();
+        true
     }
 
     /// Ends every session idle for longer than the idle timeout; returns how many.
@@ -191,8 +188,8 @@ impl Sessions {
                 })
                 .map(|s| s.id.clone())
                 .collect();
-            let expired = ids.iter().filter_map(|id| map.remove(id)).collect();
-            self.count(map.len());
+            let expired: Vec<_> = ids.iter().filter_map(|id| map.remove(id)).collect();
+            self.gauge.dec_by(count(expired.len()));
             if map.capacity() > 64 && map.len() < map.capacity() / 4 {
                 map.shrink_to_fit();
             }
@@ -207,19 +204,16 @@ impl Sessions {
     /// Ends every session (the server is shutting down).
     pub(crate) fn close_all(&self) {
         let all: Vec<_> = self.map.write().unwrap_or_else(PoisonError::into_inner).drain().map(|(_, s)| s).collect();
-        self.count(0);
+        self.gauge.dec_by(count(all.len()));
         for session in all {
             session.close();
         }
     }
 }
 
-impl Sessions {
-    /// Publishes how many sessions are alive (called with the map locked, so the gauge
-    /// follows the map's order of changes).
-    fn count(&self, alive: usize) {
-        self.gauge.set(i64::try_from(alive).unwrap_or(i64::MAX));
-    }
+/// A number of sessions, as a gauge step.
+fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// A session id: 128 random bits from the OS, as 32 hex digits (visible ASCII).

@@ -27,7 +27,7 @@ type Writer = Arc<tokio::sync::Mutex<WriteHalf<DuplexStream>>>;
 /// The open HTTP+SSE connections, by session id.
 pub(crate) struct Connections {
     map: Mutex<HashMap<String, Writer>>,
-    /// `tenet_sessions{transport="sse"}`, kept equal to the map's size.
+    /// `tenet_sessions{transport="sse"}`: up and down with the map.
     gauge: Gauge,
 }
 
@@ -45,15 +45,16 @@ impl Connections {
         if map.len() >= max {
             return false;
         }
-        map.insert(id, writer);
-        self.gauge.set(i64::try_from(map.len()).unwrap_or(i64::MAX));
+        if map.insert(id, writer).is_none() {
+            self.gauge.inc();
+        }
         true
     }
 
     fn remove(&self, id: &str) {
-        let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
-        map.remove(id);
-        self.gauge.set(i64::try_from(map.len()).unwrap_or(i64::MAX));
+        if self.map.lock().unwrap_or_else(PoisonError::into_inner).remove(id).is_some() {
+            self.gauge.dec();
+        }
     }
 }
 

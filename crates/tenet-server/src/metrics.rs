@@ -247,7 +247,8 @@ impl Metrics {
         self.inner.rate_limited.inc();
     }
 
-    /// The `tenet_sessions` gauge of one transport, for the transport to keep current.
+    /// The `tenet_sessions` gauge of one transport, for the transport to raise when a
+    /// session opens and lower when it ends (several endpoints may share it).
     pub fn sessions(&self, kind: SessionKind) -> Gauge {
         self.inner.sessions.get_or_create_owned(&[("transport", kind.label())])
     }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use common::Client;
 use serde_json::{Value, json};
-use tenet_server::{Context, Rate, RateLimiter, RateLimits, Server, ServerConfig, ToolDef, ToolError};
+use tenet_server::{Context, Metrics, Rate, RateLimiter, RateLimits, Server, ServerConfig, ToolDef, ToolError};
 
 const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
@@ -72,6 +72,16 @@ async fn requests_are_counted_by_method_and_outcome() {
     assert_eq!(count(r#"method="tools/list",outcome="ok""#), 1.0, "{text}");
     assert_eq!(value(&text, r#"tenet_request_duration_seconds_count{method="tools/call"}"#), 5.0, "{text}");
     assert_eq!(value(&text, "tenet_requests_in_flight"), 0.0, "{text}");
+}
+
+#[tokio::test]
+async fn a_server_may_record_into_metrics_shared_with_its_application() {
+    let shared = Metrics::new();
+    let server = Server::builder("shared", "1").tool(ToolDef::new("hello", hello)).metrics(shared.clone()).build();
+    let mut c = Client::start(server.unwrap());
+    c.modern(1, "tools/call", json!({"name": "hello"}), json!({})).await;
+    c.finish().await;
+    assert_eq!(value(&shared.encode(), r#"tenet_requests_total{method="tools/call",outcome="ok"}"#), 1.0);
 }
 
 #[tokio::test]
