@@ -38,6 +38,8 @@ struct Inner {
     version: ProtocolVersion,
     client: Arc<ClientCapabilities>,
     progress_token: Option<ProgressToken>,
+    /// The caller's trace and our span in it, when the request carried a traceparent.
+    trace: Option<Arc<RequestTrace>>,
     log_level: Option<LoggingLevel>,
     cancel: CancellationToken,
     out: Outbound,
@@ -46,7 +48,6 @@ struct Inner {
     last_progress: Mutex<Option<f64>>,
     state: Option<Arc<dyn Any + Send + Sync>>,
     peer_timeout: Duration,
-    trace: Option<Arc<RequestTrace>>,
 }
 
 /// MRTR bookkeeping for one request (2026-07-28).
@@ -91,6 +92,7 @@ impl Context {
                 version: p.version,
                 client: p.client,
                 progress_token: p.progress_token,
+                trace: p.trace,
                 log_level: p.log_level,
                 cancel: p.cancel,
                 out: p.out,
@@ -99,7 +101,6 @@ impl Context {
                 last_progress: Mutex::new(None),
                 state: p.state,
                 peer_timeout: p.peer_timeout,
-                trace: p.trace,
             }),
         }
     }
@@ -314,17 +315,28 @@ impl Context {
         method: Method,
         params: impl Serialize,
     ) -> Result<Box<tenet_jsonrpc::RawJson>, ToolError> {
+        let params = self.traced(params)?;
         let Some(peer) = &self.inner.peer else {
             return Err(ToolError::msg(format!("{} cannot be sent on this connection", method.name())));
         };
-        let sent = match &self.inner.trace {
-            Some(trace) => {
-                let params = with_trace(params, &trace.ours)?;
-                peer.request(&self.inner.out, method.name(), &params, self.inner.peer_timeout).await
-            }
-            None => peer.request(&self.inner.out, method.name(), &params, self.inner.peer_timeout).await,
-        };
-        sent.map_err(|e| ToolError::msg(e.message))
+        peer.request(&self.inner.out, method.name(), &params, self.inner.peer_timeout)
+            .await
+            .map_err(|e| ToolError::msg(e.message))
+    }
+
+    /// `params` with `_meta.traceparent` (and `tracestate`) naming the caller's trace
+    /// and our span, when the request carried a trace context and the handler set no
+    /// `traceparent` itself.
+    fn traced<P: Serialize>(&self, params: P) -> Result<Traced<P>, ToolError> {
+        let Some(trace) = &self.inner.trace else { return Ok(Traced::Plain(params)) };
+        let mut value = serde_json::to_value(params)?;
+        if let Value::Object(map) = &mut value
+            && let Value::Object(meta) = map.entry("_meta").or_insert_with(|| Value::Object(JsonObject::new()))
+            && !meta.contains_key(tenet_protocol::TRACEPARENT_KEY)
+        {
+            trace.ours.write_meta(meta);
+        }
+        Ok(Traced::With(value))
     }
 
     fn input_required(&self, inputs: &Inputs, requests: BTreeMap<String, InputRequest>) -> ToolError {
@@ -337,17 +349,12 @@ impl Context {
     }
 }
 
-/// `params` with `_meta.traceparent` (and `tracestate`) of `trace`, unless the handler
-/// set a `traceparent` itself.
-fn with_trace(params: impl Serialize, trace: &TraceContext) -> Result<Value, ToolError> {
-    let mut value = serde_json::to_value(params)?;
-    if let Value::Object(map) = &mut value
-        && let Value::Object(meta) = map.entry("_meta").or_insert_with(|| Value::Object(JsonObject::new()))
-        && !meta.contains_key(tenet_protocol::TRACEPARENT_KEY)
-    {
-        trace.write_meta(meta);
-    }
-    Ok(value)
+/// Params of a request to the client: as the handler gave them, or with the trace.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Traced<P> {
+    Plain(P),
+    With(Value),
 }
 
 impl std::fmt::Debug for Context {

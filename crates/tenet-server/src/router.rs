@@ -41,12 +41,13 @@ pub struct Link {
 pub(crate) enum Reply {
     /// A result object's JSON; `cacheable` results get `ttlMs`/`cacheScope` in 2026.
     Ok { body: String, cacheable: bool },
-    /// A tool result with `isError: true` (encoded like `Ok`, counted apart).
-    ToolError(String),
     /// An input-required result (2026-07-28 only).
     InputRequired(String),
     /// A JSON-RPC error.
     Err(ErrorObject),
+    /// A tool result with `isError: true`: the `Ok` reply it is encoded as, counted
+    /// apart.
+    ToolError(Box<Reply>),
 }
 
 impl Reply {
@@ -54,24 +55,6 @@ impl Reply {
         match serde_json::to_string(value) {
             Ok(body) => Reply::Ok { body, cacheable: false },
             Err(e) => Reply::Err(ErrorObject::internal(format!("cannot serialize the result: {e}"))),
-        }
-    }
-
-    /// A tool's result: [`Reply::ToolError`] when it says it failed.
-    pub(crate) fn tool(result: &CallToolResult) -> Self {
-        match Self::ok(result) {
-            Reply::Ok { body, .. } if result.is_error == Some(true) => Reply::ToolError(body),
-            other => other,
-        }
-    }
-
-    /// How the request ended, for metrics and the request log.
-    fn outcome(&self) -> Outcome {
-        match self {
-            Reply::Ok { .. } => Outcome::Ok,
-            Reply::ToolError(_) => Outcome::ToolError,
-            Reply::InputRequired(_) => Outcome::InputRequired,
-            Reply::Err(e) => Outcome::Error(e.code),
         }
     }
 
@@ -86,6 +69,26 @@ impl Reply {
 impl From<ErrorObject> for Reply {
     fn from(e: ErrorObject) -> Self {
         Reply::Err(e)
+    }
+}
+
+impl Reply {
+    /// A tool's result: [`Reply::ToolError`] when it says it failed.
+    pub(crate) fn tool(result: &CallToolResult) -> Self {
+        match Self::ok(result) {
+            ok @ Reply::Ok { .. } if result.is_error == Some(true) => Reply::ToolError(Box::new(ok)),
+            other => other,
+        }
+    }
+
+    /// How the request ended, for metrics and the request log.
+    fn outcome(&self) -> Outcome {
+        match self {
+            Reply::Ok { .. } => Outcome::Ok,
+            Reply::ToolError(_) => Outcome::ToolError,
+            Reply::InputRequired(_) => Outcome::InputRequired,
+            Reply::Err(e) => Outcome::Error(e.code),
+        }
     }
 }
 
@@ -423,7 +426,7 @@ impl Server {
             Reply::Err(e) => tenet_jsonrpc::write_error_response(&mut out, Some(id), UnknownId::Omit, &e),
             Reply::Ok { body, .. } if !stateless => tenet_jsonrpc::write_result_response(&mut out, id, &body, &[]),
             // Counted apart by `respond`; on the wire, a result like any other.
-            Reply::ToolError(body) => return self.encode(id, stateless, Reply::Ok { body, cacheable: false }),
+            Reply::ToolError(reply) => return self.encode(id, stateless, *reply),
             Reply::Ok { body, cacheable } => {
                 let ttl;
                 let scope;

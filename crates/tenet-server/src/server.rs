@@ -75,10 +75,11 @@ pub(crate) struct Shared {
     pub config: ServerConfig,
     pub state: Option<Arc<dyn Any + Send + Sync>>,
     pub state_key: StateKey,
+    /// Requests counted and timed, and whatever transports and users add.
+    pub metrics: crate::Metrics,
     pub events: broadcast::Sender<ServerEvent>,
     /// `"_meta":{"io.modelcontextprotocol/serverInfo":…}`, rendered once.
     pub server_info_member: String,
-    pub metrics: crate::Metrics,
 }
 
 /// An MCP server: tools, resources and prompts, served over any transport, to clients
@@ -411,9 +412,9 @@ impl ServerBuilder {
                 config: self.config,
                 state: self.state,
                 state_key: self.state_key.unwrap_or_else(StateKey::random),
+                metrics: self.metrics.unwrap_or_default(),
                 events,
                 server_info_member,
-                metrics: self.metrics.unwrap_or_default(),
             }),
         })
     }
