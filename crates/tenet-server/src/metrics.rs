@@ -86,9 +86,10 @@ const ERROR_NAMES: [(ErrorCode, &str); 14] = [
     (ErrorCode::URL_ELICITATION_REQUIRED, "url_elicitation_required"),
 ];
 
-/// Outcomes that are not errors, then [`ERROR_NAMES`], then `error`.
+/// Outcomes that are not errors; then come [`ERROR_NAMES`], then `error`.
 const PLAIN_OUTCOMES: [&str; 4] = ["ok", "tool_error", "input_required", "cancelled"];
-const OUTCOME_COUNT: usize = PLAIN_OUTCOMES.len() + ERROR_NAMES.len() + 1;
+/// Every method of [`Method::ALL`], and `other`.
+const METHOD_SLOTS: usize = Method::ALL.len() + 1;
 
 impl Outcome {
     /// Its position among every outcome label.
@@ -146,10 +147,11 @@ struct Inner {
     registry: Mutex<Registry>,
     requests: Family<Labels<2>, Counter>,
     durations: Family<Labels<1>, Histogram, fn() -> Histogram>,
-    /// Handles into `requests`, by method slot and outcome index, made on first use.
-    request_handles: Box<[OnceLock<Counter>]>,
-    /// Handles into `durations`, by method slot, made on first use.
-    duration_handles: Box<[OnceLock<Histogram>]>,
+    /// Handles by method slot, made on first use: the `ok` series of `requests` and
+    /// the method's histogram. Other outcomes are looked up in the family (a read
+    /// lock and a hash): a full method × outcome table would cost the cold start
+    /// more than it saves.
+    handles: [OnceLock<(Counter, Histogram)>; METHOD_SLOTS],
     in_flight: Gauge,
     rate_limited: Counter,
     sessions: Family<Labels<1>, Gauge>,
@@ -182,8 +184,7 @@ impl Metrics {
             registry: Mutex::new(Registry::default()),
             requests: Family::default(),
             durations: Family::new_with_constructor(|| Histogram::new(BUCKETS)),
-            request_handles: (0..(Method::ALL.len() + 1) * OUTCOME_COUNT).map(|_| OnceLock::new()).collect(),
-            duration_handles: (0..=Method::ALL.len()).map(|_| OnceLock::new()).collect(),
+            handles: [const { OnceLock::new() }; METHOD_SLOTS],
             in_flight: Gauge::default(),
             rate_limited: Counter::default(),
             sessions: Family::default(),
@@ -257,13 +258,15 @@ impl Metrics {
     /// that took `elapsed`. [`crate::Server::respond`] calls it for every request; a
     /// transport answering requests without it may too.
     pub fn record(&self, method: Option<Method>, outcome: Outcome, elapsed: Duration) {
-        let slot = slot(method);
         let name = method.map_or(OTHER_METHOD, Method::name);
-        let counter = self.inner.request_handles[slot * OUTCOME_COUNT + outcome.index()]
-            .get_or_init(|| self.inner.requests.get_or_create_owned(&[("method", name), ("outcome", outcome.label())]));
-        counter.inc();
-        let histogram = self.inner.duration_handles[slot]
-            .get_or_init(|| self.inner.durations.get_or_create_owned(&[("method", name)]));
+        let (ok, histogram) = self.inner.handles[slot(method)].get_or_init(|| {
+            let ok = self.inner.requests.get_or_create_owned(&[("method", name), ("outcome", Outcome::Ok.label())]);
+            (ok, self.inner.durations.get_or_create_owned(&[("method", name)]))
+        });
+        match outcome {
+            Outcome::Ok => ok.inc(),
+            other => self.inner.requests.get_or_create(&[("method", name), ("outcome", other.label())]).inc(),
+        };
         histogram.observe(elapsed.as_secs_f64());
     }
 
@@ -290,13 +293,14 @@ mod tests {
         let mut labels: Vec<&str> = PLAIN_OUTCOMES.to_vec();
         labels.extend(ERROR_NAMES.iter().map(|(_, n)| *n));
         labels.push("error");
-        let indexed: Vec<&str> = (0..OUTCOME_COUNT)
+        let count = labels.len();
+        let indexed: Vec<&str> = (0..count)
             .map(|i| match i {
                 0 => Outcome::Ok,
                 1 => Outcome::ToolError,
                 2 => Outcome::InputRequired,
                 3 => Outcome::Cancelled,
-                i if i < OUTCOME_COUNT - 1 => Outcome::Error(ERROR_NAMES[i - 4].0),
+                i if i < count - 1 => Outcome::Error(ERROR_NAMES[i - 4].0),
                 _ => Outcome::Error(ErrorCode(-1)),
             })
             .map(Outcome::label)
