@@ -11,7 +11,7 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::Response;
-use tenet_server::{Grant, RateLimiter, rate_limited};
+use tenet_server::{Grant, Metrics, RateLimiter, rate_limited};
 
 use crate::{headers, response};
 
@@ -30,8 +30,15 @@ fn client_key(request: &Request) -> String {
     }
 }
 
+/// The limiter, and the metrics that count its refusals.
+#[derive(Clone)]
+pub(crate) struct Limit {
+    pub limiter: Arc<RateLimiter>,
+    pub metrics: Metrics,
+}
+
 /// Lets the request through, or answers 429.
-pub(crate) async fn limit(State(limiter): State<Arc<RateLimiter>>, request: Request, next: Next) -> Response {
+pub(crate) async fn limit(State(Limit { limiter, metrics }): State<Limit>, request: Request, next: Next) -> Response {
     let client = client_key(&request);
     let method = headers::text(request.headers(), "mcp-method").unwrap_or("*");
     let tool = if method == "tools/call" { headers::text(request.headers(), "mcp-name") } else { None };
@@ -39,6 +46,7 @@ pub(crate) async fn limit(State(limiter): State<Arc<RateLimiter>>, request: Requ
         Ok(()) => next.run(request).await,
         Err(wait) => {
             tracing::debug!(client, method, "rate limited");
+            metrics.rate_limited();
             let mut response = response::error(StatusCode::TOO_MANY_REQUESTS, None, &rate_limited(wait));
             response::retry_after(&mut response, wait);
             response

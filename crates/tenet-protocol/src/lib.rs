@@ -31,6 +31,7 @@ pub mod prompts;
 pub mod resources;
 pub mod task;
 pub mod tools;
+pub mod trace;
 pub mod version;
 
 pub use client_feature::*;
@@ -46,6 +47,7 @@ pub use prompts::*;
 pub use resources::*;
 pub use task::*;
 pub use tools::*;
+pub use trace::{SpanId, TRACEPARENT_KEY, TRACESTATE_KEY, TraceContext, TraceId};
 pub use version::{Era, ProtocolVersion};
 
 pub use tenet_jsonrpc as jsonrpc;

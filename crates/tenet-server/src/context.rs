@@ -13,11 +13,12 @@ use tenet_jsonrpc::Id;
 use tenet_protocol::{
     ClientCapabilities, CreateMessageParams, CreateMessageResult, ElicitParams, ElicitResult, Era, InputRequest,
     InputRequiredResult, JsonObject, ListRootsResult, LoggingLevel, LoggingMessageParams, Method, ProgressParams,
-    ProgressToken, ProtocolVersion,
+    ProgressToken, ProtocolVersion, SpanId, TraceContext,
 };
 use tokio_util::sync::CancellationToken;
 
 use crate::error::ToolError;
+use crate::observe::RequestTrace;
 use crate::peer::{Outbound, Peer};
 use crate::request_state::{Binding, State, StateKey};
 
@@ -38,6 +39,8 @@ struct Inner {
     version: ProtocolVersion,
     client: Arc<ClientCapabilities>,
     progress_token: Option<ProgressToken>,
+    /// The caller's trace and our span in it, when the request carried a traceparent.
+    trace: Option<Arc<RequestTrace>>,
     log_level: Option<LoggingLevel>,
     cancel: CancellationToken,
     out: Outbound,
@@ -80,6 +83,7 @@ pub(crate) struct ContextParts {
     pub inputs: Option<Inputs>,
     pub state: Option<Arc<dyn Any + Send + Sync>>,
     pub peer_timeout: Duration,
+    pub trace: Option<Arc<RequestTrace>>,
 }
 
 impl Context {
@@ -91,6 +95,7 @@ impl Context {
                 version: p.version,
                 client: p.client,
                 progress_token: p.progress_token,
+                trace: p.trace,
                 log_level: p.log_level,
                 cancel: p.cancel,
                 out: p.out,
@@ -122,6 +127,20 @@ impl Context {
     /// The request's era.
     pub fn era(&self) -> Era {
         self.inner.version.era()
+    }
+
+    /// The caller's W3C trace context (`_meta.traceparent` and `tracestate`), when it
+    /// sent a valid one. Requests this handler sends to the client (sampling,
+    /// elicitation, roots; legacy era) carry the same trace, with [`Context::span_id`]
+    /// as their parent.
+    pub fn trace(&self) -> Option<&TraceContext> {
+        self.inner.trace.as_deref().map(|t| &t.caller)
+    }
+
+    /// The span id this server acts under within the caller's trace (fresh for each
+    /// traced request; logged as `span_id`), when the caller sent a trace context.
+    pub fn span_id(&self) -> Option<SpanId> {
+        self.inner.trace.as_deref().map(|t| t.ours.parent_id())
     }
 
     /// The client's capabilities (declared at `initialize`, or on this very request).
@@ -306,6 +325,7 @@ impl Context {
         method: Method,
         params: impl Serialize,
     ) -> Result<Box<tenet_jsonrpc::RawJson>, ToolError> {
+        let params = self.traced(params)?;
         let Some(peer) = &self.inner.peer else {
             return Err(ToolError::msg(format!("{} cannot be sent on this connection", method.name())));
         };
@@ -313,6 +333,21 @@ impl Context {
         peer.request(&self.inner.out, method.name(), &params, self.inner.peer_timeout)
             .await
             .map_err(|e| ToolError::msg(e.message))
+    }
+
+    /// `params` with `_meta.traceparent` (and `tracestate`) naming the caller's trace
+    /// and our span, when the request carried a trace context and the handler set no
+    /// `traceparent` itself.
+    fn traced<P: Serialize>(&self, params: P) -> Result<Traced<P>, ToolError> {
+        let Some(trace) = &self.inner.trace else { return Ok(Traced::Plain(params)) };
+        let mut value = serde_json::to_value(params)?;
+        if let Value::Object(map) = &mut value
+            && let Value::Object(meta) = map.entry("_meta").or_insert_with(|| Value::Object(JsonObject::new()))
+            && !meta.contains_key(tenet_protocol::TRACEPARENT_KEY)
+        {
+            trace.ours.write_meta(meta);
+        }
+        Ok(Traced::With(value))
     }
 
     fn input_required(&self, inputs: &Inputs, requests: BTreeMap<String, InputRequest>) -> ToolError {
@@ -323,6 +358,14 @@ impl Context {
             meta: None,
         }))
     }
+}
+
+/// Params of a request to the client: as the handler gave them, or with the trace.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Traced<P> {
+    Plain(P),
+    With(Value),
 }
 
 impl std::fmt::Debug for Context {

@@ -130,13 +130,13 @@ impl Server {
         }
         let arguments = p.arguments.unwrap_or_else(|| Value::Object(JsonObject::new()));
         if !arguments.is_object() {
-            return Reply::ok(&CallToolResult::error(format!(
+            return Reply::tool(&CallToolResult::error(format!(
                 "Invalid arguments for tool {}: arguments must be an object",
                 p.name
             )));
         }
         if let Err(message) = tool.check_arguments(&arguments) {
-            return Reply::ok(&CallToolResult::error(message));
+            return Reply::tool(&CallToolResult::error(message));
         }
         // A later MRTR round depends on the client's answers: never cached.
         let first_round = p.request_state.is_none() && p.input_responses.is_none();
@@ -167,7 +167,7 @@ impl Server {
         let cache = &self.shared.cache;
         let key = (tool.cache_ttl.is_some() && first_round && cache.is_enabled())
             .then(|| CacheKey::tool(&p.name, route.version, link.grant.as_deref(), &arguments));
-        if let Some(hit) = key.as_ref().and_then(|key| cache.get(key, Instant::now())) {
+        if let Some(hit) = self.cached(key.as_ref()) {
             return Reply::Ok { body: hit.body.to_string(), cacheable: None };
         }
         let generation = cache.generation();
@@ -176,13 +176,13 @@ impl Server {
         match self.run_tool(&tool, ctx, arguments).await {
             Ok(mut result) => {
                 result.content = content_for_version(result.content, route.version);
-                let reply = Reply::ok(&result);
+                let reply = Reply::tool(&result);
                 if result.is_error != Some(true) && !probe.asked_client() {
                     self.remember(key, tool.cache_ttl, &reply, generation);
                 }
                 reply
             }
-            Err(ToolError::Failed(message)) => Reply::ok(&CallToolResult::error(message)),
+            Err(ToolError::Failed(message)) => Reply::tool(&CallToolResult::error(message)),
             Err(error) => tool_error_reply(error),
         }
     }
@@ -364,7 +364,7 @@ impl Server {
         let cache = &self.shared.cache;
         let key = (ttl.is_some() && first_round && cache.is_enabled())
             .then(|| CacheKey::read(kind, &p.uri, route.version, link.grant.as_deref()));
-        if let Some(hit) = key.as_ref().and_then(|key| cache.get(key, Instant::now())) {
+        if let Some(hit) = self.cached(key.as_ref()) {
             let freshness = Freshness::Own { ttl_ms: millis(hit.remaining), scope };
             return Reply::Ok { body: hit.body.to_string(), cacheable: Some(freshness) };
         }
@@ -386,6 +386,14 @@ impl Server {
             Ok(Err(e)) => tool_error_reply(e),
             Err(panic) => ErrorObject::internal(format!("reading {} failed: {}", p.uri, panic_message(&panic))).into(),
         }
+    }
+
+    /// The fresh cached response under `key`, if it has one; the lookup is counted in
+    /// the metrics as a hit or a miss.
+    fn cached(&self, key: Option<&CacheKey>) -> Option<crate::cache::Hit> {
+        let hit = self.shared.cache.get(key?, Instant::now());
+        self.shared.metrics.cache(hit.is_some());
+        hit
     }
 
     /// Stores a successful reply under `key`, if it has one, unless the cache was

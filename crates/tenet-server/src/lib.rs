@@ -17,6 +17,11 @@
 //! [`Server::cache_stats`]). [`ToolDef::max_concurrency`] (or
 //! [`ServerConfig::tool_concurrency`]) caps how many calls of one tool run at once.
 //!
+//! Every request is counted and timed in [`Server::metrics`] (Prometheus, see
+//! [`metrics`]) and logged as one `debug` event under [`REQUEST_TARGET`]; a W3C
+//! `traceparent` in `_meta` is seen by handlers as [`Context::trace`] and carried on
+//! the requests they send the client.
+//!
 //! ```
 //! use tenet_server::{Args, Context, Server, ToolDef};
 //!
@@ -59,6 +64,8 @@ mod error;
 mod feature;
 mod grant;
 mod handler;
+pub mod metrics;
+mod observe;
 mod pagination;
 mod peer;
 mod prompt;
@@ -81,6 +88,8 @@ pub use grant::{Grant, INSUFFICIENT_SCOPE};
 pub use handler::{
     Args, FromToolCall, IntoToolResult, Json, RawArgs, State, ToolCall, ToolHandler, ToolOutput, schema_of,
 };
+pub use metrics::{Metrics, Outcome};
+pub use observe::REQUEST_TARGET;
 pub use peer::{Outbound, Peer};
 pub use prompt::{PromptDef, PromptRequest};
 pub use rate_limit::{RATE_LIMITED, Rate, RateLimiter, RateLimits, rate_limited};
@@ -91,6 +100,7 @@ pub use server::{DEFAULT_CACHE_BYTES, Server, ServerBuilder, ServerConfig, Serve
 pub use session::{Negotiated, Session};
 pub use tool::{TaskSupport, ToolDef, empty_input_schema};
 
+pub use prometheus_client;
 pub use tenet_jsonrpc as jsonrpc;
 pub use tenet_protocol as protocol;
 pub use tokio_util::sync::CancellationToken;

@@ -89,6 +89,8 @@ pub(crate) struct Shared {
     pub config: ServerConfig,
     pub state: Option<Arc<dyn Any + Send + Sync>>,
     pub state_key: StateKey,
+    /// Requests counted and timed, and whatever transports and users add.
+    pub metrics: crate::Metrics,
     pub events: broadcast::Sender<ServerEvent>,
     /// `"_meta":{"io.modelcontextprotocol/serverInfo":…}`, rendered once.
     pub server_info_member: String,
@@ -122,6 +124,7 @@ pub struct ServerBuilder {
     state_key: Option<StateKey>,
     capabilities: ServerCapabilities,
     lazy_schemas: bool,
+    metrics: Option<crate::Metrics>,
 }
 
 impl Server {
@@ -139,6 +142,7 @@ impl Server {
             state_key: None,
             capabilities: ServerCapabilities::default(),
             lazy_schemas: false,
+            metrics: None,
         }
     }
 
@@ -167,6 +171,13 @@ impl Server {
     /// when it was registered); `None` when no such tool is registered.
     pub fn header_params(&self, name: &str) -> Option<Arc<[tenet_protocol::header::HeaderParam]>> {
         self.shared.tools.snapshot().get(name).map(|tool| tool.header_params.clone())
+    }
+
+    /// The server's metrics: requests by method and outcome, latency, requests in
+    /// flight, and what transports and caches record. Expose them with
+    /// [`crate::Metrics::encode`] (`tenet-http` serves them at `/metrics`).
+    pub fn metrics(&self) -> &crate::Metrics {
+        &self.shared.metrics
     }
 
     /// Subscribes to change events.
@@ -371,6 +382,14 @@ impl ServerBuilder {
         self
     }
 
+    /// Records into `metrics` (e.g. a registry shared with the rest of an application)
+    /// instead of a registry of the server's own.
+    #[must_use]
+    pub fn metrics(mut self, metrics: crate::Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
     /// Builds the server, compiling every schema and template.
     ///
     /// # Errors
@@ -427,6 +446,7 @@ impl ServerBuilder {
                 config: self.config,
                 state: self.state,
                 state_key: self.state_key.unwrap_or_else(StateKey::random),
+                metrics: self.metrics.unwrap_or_default(),
                 events,
                 server_info_member,
                 cache,

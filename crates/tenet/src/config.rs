@@ -330,6 +330,7 @@ mod tests {
         assert!(text.contains("[http]\n"), "{text}");
         assert!(text.contains("port = 4000  # file"), "{text}");
         assert!(text.contains("max_sessions = 10000  # default"), "{text}");
+        assert!(text.contains("metrics_path = \"/metrics\"  # default\nno_metrics = false"), "{text}");
         assert!(text.contains("path = \"/x\"  # flag"), "{text}");
         assert!(is_secret("auth_token") && is_secret("api_keys") && !is_secret("max_tokens"));
         let reparsed: Table = text.parse().unwrap();

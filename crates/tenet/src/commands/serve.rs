@@ -15,6 +15,10 @@ use tenet_kb::{KnowledgeBase, Root};
 
 pub fn run(args: &ServeArgs) -> ExitCode {
     init_logging(args.log_level, args.log_format);
+    if !args.no_metrics && args.metrics_path == args.path {
+        eprintln!("tenet: --metrics-path {} is the MCP endpoint's path; choose another or --no-metrics", args.path);
+        return ExitCode::from(2);
+    }
     let rate_limit = match args.limits.build() {
         Ok(limiter) => limiter,
         Err(e) => {
@@ -93,6 +97,7 @@ pub fn run(args: &ServeArgs) -> ExitCode {
                     shutdown_grace: Duration::from_secs_f64(args.shutdown_grace),
                     auth: args.auth.build(&server, &default_resource(args)).map_err(std::io::Error::other)?,
                     rate_limit,
+                    metrics_path: (!args.no_metrics).then(|| args.metrics_path.clone()),
                     ..HttpConfig::default()
                 };
                 if config.auth.is_none() && !config.host.is_loopback() {

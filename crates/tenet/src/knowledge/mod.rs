@@ -10,6 +10,7 @@ use tenet_kb::watch::Changes;
 use tenet_server::{BuildError, Server, ServerConfig};
 
 mod instructions;
+mod metrics;
 mod prompts;
 mod resources;
 pub(crate) mod tools;
@@ -148,7 +149,9 @@ pub fn server(base: KnowledgeBase, limits: Limits, config: ServerConfig) -> Resu
     for prompt in prompts::all(&knowledge) {
         builder = builder.prompt(prompt);
     }
-    Ok(KnowledgeServer { server: builder.build()?, knowledge })
+    let server = builder.build()?;
+    server.metrics().register_collector(Box::new(metrics::IndexCollector(knowledge.clone())));
+    Ok(KnowledgeServer { server, knowledge })
 }
 
 #[cfg(test)]
