@@ -67,7 +67,8 @@ mod tests {
         let base = KnowledgeBase::load(&[Root::Builtin]).unwrap();
         let documents = base.documents().len();
         let sections: usize = base.documents().iter().map(|d| d.sections.len()).sum();
-        let knowledge = Arc::new(Knowledge::new(base, Limits { default_max_tokens: 100, max_tokens_cap: 100 }));
+        let knowledge =
+            Arc::new(Knowledge::new(base, Limits { default_max_tokens: 100, max_tokens_cap: 100, cache_ttl: None }));
         let metrics = Metrics::new();
         metrics.register_collector(Box::new(IndexCollector(knowledge.clone())));
         let value = |text: &str, name: &str| -> f64 {
