@@ -52,6 +52,14 @@ pub struct HttpConfig {
     pub auth: Option<std::sync::Arc<crate::auth::Auth>>,
     /// Rate limits per client and method or tool (429 with `Retry-After`); `None`: unlimited.
     pub rate_limit: Option<std::sync::Arc<tenet_server::RateLimiter>>,
+    /// Where `GET` serves the server's Prometheus metrics (default `/metrics`; `None`
+    /// turns it off). Like `/health` and `/ready` it sits outside the MCP endpoint and
+    /// is not behind [`HttpConfig::auth`]: a Prometheus scraper holds no MCP token and
+    /// scrapes from inside the network. The `Host`/`Origin` guard still applies. The
+    /// metrics name methods and counts, never tools' arguments, tokens or documents;
+    /// turn the path off (or keep the port off the internet) where even counts are
+    /// private. A path that one of the MCP paths already uses is not mounted.
+    pub metrics_path: Option<String>,
 }
 
 impl Default for HttpConfig {
@@ -77,6 +85,7 @@ impl Default for HttpConfig {
             replay_streams: 8,
             auth: None,
             rate_limit: None,
+            metrics_path: Some("/metrics".into()),
         }
     }
 }

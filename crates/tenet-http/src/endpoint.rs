@@ -157,7 +157,7 @@ async fn modern_post(
             let Some(answer) = answers.into_iter().next() else {
                 return response::transport(StatusCode::INTERNAL_SERVER_ERROR, "no answer");
             };
-            response::json(answer.error.map_or(StatusCode::OK, status_for), answer.line)
+            response::answer(answer.error.map_or(StatusCode::OK, status_for), answer.line)
         }
         Start::Streaming { head, exchange } => response::event_stream(Body::from_stream(stream(head, exchange, guard))),
     }

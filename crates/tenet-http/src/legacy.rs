@@ -226,7 +226,7 @@ async fn exchange(
     drop(out);
     match Exchange::new(messages, answers, true).start().await {
         Start::Complete(answers) => {
-            response::json(response::legacy_status(&answers, batch), json_body(&answers, batch))
+            response::answer(response::legacy_status(&answers, batch), json_body(&answers, batch))
         }
         Start::Streaming { head, exchange } => {
             let (listener, events) = mpsc::channel(LISTENER_CAPACITY);

@@ -20,7 +20,8 @@
 //!   `HttpConfig::cors_origins` lists the browser origins allowed.
 //!
 //! [`serve`] binds and serves; [`Endpoint::router`] gives the axum [`axum::Router`] to
-//! mount in an app of your own. `GET /health` and `GET /ready` sit beside the endpoint.
+//! mount in an app of your own. `GET /health`, `GET /ready` and `GET /metrics` (the
+//! server's Prometheus metrics, see [`HttpConfig::metrics_path`]) sit beside the endpoint.
 //!
 //! ```
 //! use tenet_http::{Endpoint, HttpConfig};

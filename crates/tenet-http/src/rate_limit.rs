@@ -8,11 +8,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::header::RETRY_AFTER;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::Response;
-use tenet_server::{Grant, RateLimiter, rate_limited};
+use tenet_server::{Grant, Metrics, RateLimiter, rate_limited};
 
 use crate::{headers, response};
 
@@ -31,8 +30,15 @@ fn client_key(request: &Request) -> String {
     }
 }
 
+/// The limiter, and the metrics that count its refusals.
+#[derive(Clone)]
+pub(crate) struct Limit {
+    pub limiter: Arc<RateLimiter>,
+    pub metrics: Metrics,
+}
+
 /// Lets the request through, or answers 429.
-pub(crate) async fn limit(State(limiter): State<Arc<RateLimiter>>, request: Request, next: Next) -> Response {
+pub(crate) async fn limit(State(Limit { limiter, metrics }): State<Limit>, request: Request, next: Next) -> Response {
     let client = client_key(&request);
     let method = headers::text(request.headers(), "mcp-method").unwrap_or("*");
     let tool = if method == "tools/call" { headers::text(request.headers(), "mcp-name") } else { None };
@@ -40,11 +46,9 @@ pub(crate) async fn limit(State(limiter): State<Arc<RateLimiter>>, request: Requ
         Ok(()) => next.run(request).await,
         Err(wait) => {
             tracing::debug!(client, method, "rate limited");
+            metrics.rate_limited();
             let mut response = response::error(StatusCode::TOO_MANY_REQUESTS, None, &rate_limited(wait));
-            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
-                response.headers_mut().insert(RETRY_AFTER, value);
-            }
+            response::retry_after(&mut response, wait);
             response
         }
     }

@@ -1,5 +1,7 @@
 //! The HTTP responses the endpoint sends: JSON bodies, errors, SSE streams, 202s.
 
+use std::time::Duration;
+
 use axum::body::Body;
 use axum::http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderValue, StatusCode};
@@ -20,16 +22,44 @@ pub(crate) fn status_for(code: ErrorCode) -> StatusCode {
         ErrorCode::METHOD_NOT_FOUND => StatusCode::NOT_FOUND,
         ErrorCode::INTERNAL_ERROR => StatusCode::INTERNAL_SERVER_ERROR,
         tenet_server::INSUFFICIENT_SCOPE => StatusCode::FORBIDDEN,
+        tenet_server::RATE_LIMITED => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::BAD_REQUEST,
     }
 }
 
 /// The status of a legacy JSON answer: 403 for a lone insufficient-scope error (the
-/// authorization layer adds the step-up challenge), else 200.
+/// authorization layer adds the step-up challenge), 429 for a lone rate-limited one
+/// (a busy tool), else 200.
 pub(crate) fn legacy_status(answers: &[Answer], batch: bool) -> StatusCode {
     match answers {
         [answer] if !batch && answer.error == Some(tenet_server::INSUFFICIENT_SCOPE) => StatusCode::FORBIDDEN,
+        [answer] if !batch && answer.error == Some(tenet_server::RATE_LIMITED) => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::OK,
+    }
+}
+
+/// A JSON answer with `status`; a 429 also says in `Retry-After` what the error's
+/// `data.retryAfterMs` says.
+pub(crate) fn answer(status: StatusCode, body: Vec<u8>) -> Response {
+    let wait = if status == StatusCode::TOO_MANY_REQUESTS { retry_after_ms(&body) } else { None };
+    let mut response = json(status, body);
+    if let Some(wait) = wait {
+        retry_after(&mut response, wait);
+    }
+    response
+}
+
+/// `data.retryAfterMs` of a JSON-RPC error response.
+fn retry_after_ms(body: &[u8]) -> Option<Duration> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    value.pointer("/error/data/retryAfterMs")?.as_u64().map(Duration::from_millis)
+}
+
+/// Sets `Retry-After` to `wait` in whole seconds, rounded up, at least 1.
+pub(crate) fn retry_after(response: &mut Response, wait: Duration) {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
+        response.headers_mut().insert(RETRY_AFTER, value);
     }
 }
 
@@ -102,6 +132,17 @@ mod tests {
             assert_eq!(status_for(code), StatusCode::BAD_REQUEST, "{code}");
         }
         assert_eq!(status_for(ErrorCode::INTERNAL_ERROR), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn a_rate_limited_answer_is_429_with_retry_after_rounded_up() {
+        assert_eq!(status_for(tenet_server::RATE_LIMITED), StatusCode::TOO_MANY_REQUESTS);
+        let mut line = Vec::new();
+        let error = tenet_server::rate_limited(Duration::from_millis(1500));
+        tenet_server::jsonrpc::write_error_response(&mut line, Some(&Id::Number(1)), UnknownId::Omit, &error);
+        let r = answer(StatusCode::TOO_MANY_REQUESTS, line);
+        assert_eq!(r.headers()[RETRY_AFTER], "2");
+        assert!(answer(StatusCode::OK, b"{}".to_vec()).headers().get(RETRY_AFTER).is_none());
     }
 
     #[test]

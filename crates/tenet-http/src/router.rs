@@ -1,14 +1,16 @@
-//! The axum [`Router`]: the MCP endpoint plus `/health` and `/ready`, and the task that
-//! expires idle sessions.
+//! The axum [`Router`]: the MCP endpoint plus `/health`, `/ready` and `/metrics`, and
+//! the task that expires idle sessions.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::{any, get, post};
+use tenet_server::metrics::SessionKind;
 use tenet_server::{CancellationToken, Server};
 
 use crate::config::HttpConfig;
@@ -38,10 +40,11 @@ impl Endpoint {
     /// that expires idle sessions; the task ends with `shutdown` or when the endpoint
     /// and its routers are dropped.
     pub fn new(server: Server, config: HttpConfig, shutdown: CancellationToken) -> Self {
+        let metrics = server.metrics();
         let shared = Arc::new(Shared {
             guard: Guard::new(&config),
-            sessions: Sessions::new(&config),
-            legacy_sse: sse_transport::Connections::default(),
+            sessions: Sessions::new(&config, metrics.sessions(SessionKind::StreamableHttp)),
+            legacy_sse: sse_transport::Connections::new(metrics.sessions(SessionKind::Sse)),
             server,
             config,
             shutdown,
@@ -54,8 +57,9 @@ impl Endpoint {
 
     /// The router: the MCP endpoint at `config.path`, the HTTP+SSE endpoints for
     /// 2024-11-05 clients (`config.sse_path`, `config.sse_messages_path`, unless turned
-    /// off), `GET /health` (liveness) and `GET /ready` (503 once shutting down); with
-    /// `config.cors_origins`, CORS for those browser origins.
+    /// off), `GET /health` (liveness), `GET /ready` (503 once shutting down) and the
+    /// Prometheus metrics at `config.metrics_path`; with `config.cors_origins`, CORS for
+    /// those browser origins.
     pub fn router(&self) -> Router {
         let path = if self.shared.config.path.starts_with('/') {
             self.shared.config.path.clone()
@@ -65,29 +69,39 @@ impl Endpoint {
         let mut router = Router::new().route(&path, any(endpoint::handle));
         if let Some(limiter) = &self.shared.config.rate_limit {
             // Inside authorization: requests count against the caller once it is known.
-            router =
-                router.route_layer(axum::middleware::from_fn_with_state(limiter.clone(), crate::rate_limit::limit));
+            let limit =
+                crate::rate_limit::Limit { limiter: limiter.clone(), metrics: self.shared.server.metrics().clone() };
+            router = router.route_layer(axum::middleware::from_fn_with_state(limit, crate::rate_limit::limit));
         }
         if let Some(auth) = &self.shared.config.auth {
-            // Only the MCP endpoint is protected; the metadata, /health and /ready stay open.
+            // Only the MCP endpoint is protected; the metadata, /health, /ready and /metrics stay open.
             let layer = axum::middleware::from_fn_with_state(auth.clone(), crate::auth::require);
-            return router
-                .route_layer(layer)
-                .merge(crate::auth::metadata_router(auth))
-                .route("/health", get(health))
-                .route("/ready", get(ready))
-                .with_state(self.shared.clone());
+            let router = router.route_layer(layer).merge(crate::auth::metadata_router(auth));
+            return self.operations(router, &path).with_state(self.shared.clone());
         }
         if self.shared.config.legacy_sse {
             router = router
                 .route(&self.shared.config.sse_path, get(sse_transport::open))
                 .route(&self.shared.config.sse_messages_path, post(sse_transport::message));
         }
-        let router = router.route("/health", get(health)).route("/ready", get(ready)).with_state(self.shared.clone());
+        let router = self.operations(router, &path).with_state(self.shared.clone());
         match Cors::new(&self.shared.config.cors_origins) {
             Some(cors) => router.layer(axum::middleware::from_fn_with_state(cors, cors::apply)),
             None => router,
         }
+    }
+
+    /// `/health`, `/ready` and the metrics path, beside the MCP endpoint at `path`.
+    fn operations(&self, router: Router<Arc<Shared>>, path: &str) -> Router<Arc<Shared>> {
+        let router = router.route("/health", get(health)).route("/ready", get(ready));
+        let config = &self.shared.config;
+        let Some(metrics_path) = config.metrics_path.as_deref() else { return router };
+        let taken = [path, &config.sse_path, &config.sse_messages_path, "/health", "/ready"];
+        if !metrics_path.starts_with('/') || taken.contains(&metrics_path) {
+            tracing::warn!(metrics_path, "metrics not served: the path is not absolute or is already in use");
+            return router;
+        }
+        router.route(metrics_path, get(metrics))
     }
 
     /// How many legacy sessions are alive.
@@ -121,6 +135,16 @@ async fn ready(State(shared): State<Arc<Shared>>) -> Response {
     } else {
         response::json(StatusCode::OK, r#"{"status":"ready"}"#)
     }
+}
+
+/// The server's metrics in the OpenMetrics text format, for a Prometheus scraper.
+async fn metrics(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if let Err(refusal) = shared.guard.check(&headers) {
+        return response::transport(StatusCode::FORBIDDEN, refusal.to_string());
+    }
+    let mut response = Response::new(shared.server.metrics().encode().into());
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(tenet_server::metrics::CONTENT_TYPE));
+    response
 }
 
 /// Expires idle sessions every so often until shutdown or until nobody holds the endpoint.

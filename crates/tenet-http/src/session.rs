@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use tenet_server::jsonrpc::Id;
+use tenet_server::prometheus_client::metrics::gauge::Gauge;
 use tenet_server::{CancellationToken, Peer, Session};
 use tokio::sync::mpsc;
 
@@ -100,11 +101,15 @@ pub(crate) struct Sessions {
     idle: Duration,
     replay_events: usize,
     replay_streams: usize,
+    /// `tenet_sessions{transport="streamable_http"}`: up and down with the map (shared
+    /// by every endpoint of one server, so it moves rather than being set).
+    gauge: Gauge,
 }
 
 impl Sessions {
-    pub(crate) fn new(config: &HttpConfig) -> Self {
+    pub(crate) fn new(config: &HttpConfig, gauge: Gauge) -> Self {
         Self {
+            gauge,
             map: RwLock::new(HashMap::new()),
             epoch: Instant::now(),
             max: config.max_sessions,
@@ -145,6 +150,7 @@ impl Sessions {
             standalone: Mutex::new(Some(rx)),
         });
         self.map.write().unwrap_or_else(PoisonError::into_inner).insert(session.id.clone(), session.clone());
+        self.gauge.inc();
         Ok(session)
     }
 
@@ -157,8 +163,10 @@ impl Sessions {
 
     /// Ends and forgets the session `id`; false if there was none.
     pub(crate) fn remove(&self, id: &str) -> bool {
-        let removed = self.map.write().unwrap_or_else(PoisonError::into_inner).remove(id);
-        removed.inspect(|s| s.close()).is_some()
+        let Some(session) = self.map.write().unwrap_or_else(PoisonError::into_inner).remove(id) else { return false };
+        self.gauge.dec();
+        session.close();
+        true
     }
 
     /// Ends every session idle for longer than the idle timeout; returns how many.
@@ -180,7 +188,8 @@ impl Sessions {
                 })
                 .map(|s| s.id.clone())
                 .collect();
-            let expired = ids.iter().filter_map(|id| map.remove(id)).collect();
+            let expired: Vec<_> = ids.iter().filter_map(|id| map.remove(id)).collect();
+            self.gauge.dec_by(count(expired.len()));
             if map.capacity() > 64 && map.len() < map.capacity() / 4 {
                 map.shrink_to_fit();
             }
@@ -195,10 +204,16 @@ impl Sessions {
     /// Ends every session (the server is shutting down).
     pub(crate) fn close_all(&self) {
         let all: Vec<_> = self.map.write().unwrap_or_else(PoisonError::into_inner).drain().map(|(_, s)| s).collect();
+        self.gauge.dec_by(count(all.len()));
         for session in all {
             session.close();
         }
     }
+}
+
+/// A number of sessions, as a gauge step.
+fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// A session id: 128 random bits from the OS, as 32 hex digits (visible ASCII).
@@ -213,7 +228,8 @@ mod tests {
     use super::*;
 
     fn sessions(max: usize, idle: Duration) -> Sessions {
-        Sessions::new(&HttpConfig { max_sessions: max, session_idle_timeout: idle, ..HttpConfig::default() })
+        let config = HttpConfig { max_sessions: max, session_idle_timeout: idle, ..HttpConfig::default() };
+        Sessions::new(&config, Gauge::default())
     }
 
     #[test]
@@ -230,7 +246,9 @@ mod tests {
         let a = store.create().unwrap();
         store.create().unwrap();
         assert!(store.create().is_err());
+        assert_eq!(store.gauge.get(), 2);
         assert!(store.remove(&a.id));
+        assert_eq!(store.gauge.get(), 1);
         assert!(a.closed.is_cancelled());
         assert!(store.get(&a.id).is_none());
         assert!(!store.remove(&a.id));
@@ -254,5 +272,6 @@ mod tests {
         std::thread::sleep(Duration::from_millis(5));
         assert_eq!(store.sweep(), 1);
         assert_eq!(store.len(), 0);
+        assert_eq!(store.gauge.get(), 0, "expired sessions are not counted");
     }
 }

@@ -12,6 +12,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use futures_util::Stream;
+use tenet_server::prometheus_client::metrics::gauge::Gauge;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, ReadHalf, WriteHalf};
 
 use crate::endpoint::{Shared, read_body};
@@ -24,12 +25,17 @@ const PIPE_BYTES: usize = 64 * 1024;
 type Writer = Arc<tokio::sync::Mutex<WriteHalf<DuplexStream>>>;
 
 /// The open HTTP+SSE connections, by session id.
-#[derive(Default)]
 pub(crate) struct Connections {
     map: Mutex<HashMap<String, Writer>>,
+    /// `tenet_sessions{transport="sse"}`: up and down with the map.
+    gauge: Gauge,
 }
 
 impl Connections {
+    pub(crate) fn new(gauge: Gauge) -> Self {
+        Self { map: Mutex::new(HashMap::new()), gauge }
+    }
+
     fn get(&self, id: &str) -> Option<Writer> {
         self.map.lock().unwrap_or_else(PoisonError::into_inner).get(id).cloned()
     }
@@ -39,12 +45,16 @@ impl Connections {
         if map.len() >= max {
             return false;
         }
-        map.insert(id, writer);
+        if map.insert(id, writer).is_none() {
+            self.gauge.inc();
+        }
         true
     }
 
     fn remove(&self, id: &str) {
-        self.map.lock().unwrap_or_else(PoisonError::into_inner).remove(id);
+        if self.map.lock().unwrap_or_else(PoisonError::into_inner).remove(id).is_some() {
+            self.gauge.dec();
+        }
     }
 }
 

@@ -267,6 +267,24 @@ async fn unknown_key_ids_refetch_the_jwks_at_most_once_per_interval() {
 }
 
 #[tokio::test]
+async fn rs256_tokens_are_verified_against_the_issuers_rsa_key() {
+    let (issuer, endpoint) = setup().await;
+    let token = issuer.sign_rs256(&issuer.claims(RESOURCE, "stdlib:read"));
+    let reply = send(&endpoint, post("/mcp", Some(&bearer(&token)), "tools/list", None)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(tool_names(&reply), ["read_thing"]);
+    // The same claims with a flipped signature byte, and RS256 claims under an EC kid.
+    let mut tampered = token.clone().into_bytes();
+    let last = tampered.len() - 2;
+    tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+    assert_refused(&endpoint, std::str::from_utf8(&tampered).unwrap()).await;
+    let (head, rest) = token.split_once('.').unwrap();
+    assert!(head.len() > 10);
+    let wrong_kid = format!("{}.{rest}", URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","kid":"k1"}"#));
+    assert_refused(&endpoint, &wrong_kid).await;
+}
+
+#[tokio::test]
 async fn a_verified_token_is_not_checked_again_until_its_key_is_withdrawn() {
     let (issuer, endpoint) = setup().await;
     let old = issuer.sign(&issuer.claims(RESOURCE, "stdlib:read"));

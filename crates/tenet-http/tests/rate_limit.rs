@@ -77,6 +77,12 @@ async fn over_the_limit_a_client_gets_429_with_retry_after_per_tool() {
     assert_eq!(body["error"]["code"], RATE_LIMITED.0);
     assert!(body["error"]["data"]["retryAfterMs"].as_u64().unwrap() > 0);
     // Other methods have their own bucket.
-    let list = router.oneshot(post("/mcp", Some(QUIET), "tools/list", None)).await.unwrap();
+    let list = router.clone().oneshot(post("/mcp", Some(QUIET), "tools/list", None)).await.unwrap();
     assert_eq!(list.status(), StatusCode::OK);
+    // The refusal is counted; the metrics need no token (a scraper has none).
+    let scrape = axum::http::Request::get("/metrics").header("host", "localhost").body(axum::body::Body::empty());
+    let metrics = router.oneshot(scrape.unwrap()).await.unwrap();
+    assert_eq!(metrics.status(), StatusCode::OK);
+    let text = String::from_utf8(axum::body::to_bytes(metrics.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap();
+    assert!(text.contains("\ntenet_rate_limited_total 1\n"), "{text}");
 }

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use axum::http::{Request, StatusCode};
 use serde_json::{Value, json};
-use support::{Harness, MODERN, STEP, body, meta, modern, post, read_until, sse_json};
+use support::{Harness, LEGACY, MODERN, STEP, body, in_session, meta, modern, post, read_until, sse_json};
+use tower::ServiceExt;
 
 #[tokio::test]
 async fn a_plain_call_is_json_with_result_type() {
@@ -236,5 +237,27 @@ async fn mcp_param_headers_must_repeat_annotated_arguments() {
         if status == StatusCode::BAD_REQUEST {
             assert_eq!(reply.json()["error"]["code"], -32020);
         }
+    }
+}
+
+#[tokio::test]
+async fn a_call_to_a_busy_tool_is_429_with_retry_after_in_both_eras() {
+    let h = Harness::new();
+    let session = h.initialize(LEGACY, json!({})).await;
+    let legacy_call = |id: i64| {
+        let message = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "single"}});
+        in_session(&session, LEGACY).body(body(&message)).unwrap()
+    };
+    let requests = [modern(1, "tools/call", json!({"name": "single"})), legacy_call(2)];
+    for refused in requests {
+        let holder = h.router.clone().oneshot(modern(9, "tools/call", json!({"name": "single"})));
+        let holder = tokio::spawn(holder);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // The holder runs 300 ms; waiting half of the 400 ms timeout is not enough.
+        let reply = h.call(refused).await;
+        assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS, "{}", reply.text());
+        assert_eq!(reply.headers["retry-after"], "1");
+        assert_eq!(reply.json()["error"]["code"], tenet_server::RATE_LIMITED.0);
+        assert_eq!(holder.await.unwrap().unwrap().status(), StatusCode::OK);
     }
 }

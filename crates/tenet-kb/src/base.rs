@@ -269,6 +269,12 @@ impl KnowledgeBase {
         self.index().map(drop).map_err(|e| LoadError::Index(e.to_owned()))
     }
 
+    /// Whether the search index is built (and built without error), so a search
+    /// answers without first building it.
+    pub fn is_indexed(&self) -> bool {
+        matches!(self.index.get(), Some(Ok(_)))
+    }
+
     pub(crate) fn index(&self) -> Result<&SearchIndex, &str> {
         self.index.get_or_init(|| SearchIndex::build(self.served())).as_ref().map_err(String::as_str)
     }

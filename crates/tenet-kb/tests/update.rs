@@ -49,7 +49,9 @@ impl Setup {
     fn load(&self) -> (KnowledgeBase, KnowledgeBase) {
         let kb = KnowledgeBase::load(&self.roots).unwrap();
         kb.build_index().unwrap();
-        (kb, KnowledgeBase::load(&self.roots).unwrap())
+        let twin = KnowledgeBase::load(&self.roots).unwrap();
+        assert!(kb.is_indexed() && !twin.is_indexed(), "loading alone builds no index");
+        (kb, twin)
     }
 }
 

@@ -32,6 +32,7 @@ pub mod resources;
 pub mod task;
 pub mod task_extension;
 pub mod tools;
+pub mod trace;
 pub mod version;
 
 pub use client_feature::*;
@@ -48,6 +49,7 @@ pub use resources::*;
 pub use task::*;
 pub use task_extension::*;
 pub use tools::*;
+pub use trace::{SpanId, TRACEPARENT_KEY, TRACESTATE_KEY, TraceContext, TraceId};
 pub use version::{Era, ProtocolVersion};
 
 pub use tenet_jsonrpc as jsonrpc;

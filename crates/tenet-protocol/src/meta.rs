@@ -69,6 +69,15 @@ impl RequestMeta {
         self.protocol_version.is_some() || self.client_capabilities.is_some()
     }
 
+    /// The W3C trace context of `traceparent` and `tracestate`, if valid.
+    pub fn trace(&self) -> Option<crate::trace::TraceContext> {
+        let parent = crate::trace::TraceContext::parse(self.traceparent.as_deref()?)?;
+        match self.other.get(crate::trace::TRACESTATE_KEY).and_then(Value::as_str) {
+            Some(state) => Some(parent.with_state(state)),
+            None => Some(parent),
+        }
+    }
+
     /// The client capabilities, if present and well-formed.
     pub fn capabilities(&self) -> Option<ClientCapabilities> {
         self.client_capabilities.as_ref().and_then(|v| ClientCapabilities::deserialize(v).ok())

@@ -203,6 +203,7 @@ impl Conn {
         if let Some(limiter) = &self.server.shared.config.rate_limit
             && let Err(wait) = limiter.check("stdio", &request.method, crate::rate_limit::tool_of(&request).as_deref())
         {
+            self.server.shared.metrics.rate_limited();
             return self.send_error(Some(&request.id), &crate::rate_limited(wait)).await;
         }
         let Some(cancel) = self.track(&request.id) else {

@@ -2,6 +2,7 @@
 
 use std::any::Any;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -12,11 +13,12 @@ use tenet_jsonrpc::Id;
 use tenet_protocol::{
     ClientCapabilities, CreateMessageParams, CreateMessageResult, ElicitParams, ElicitResult, Era, InputRequest,
     InputRequiredResult, JsonObject, ListRootsResult, LoggingLevel, LoggingMessageParams, Method, ProgressParams,
-    ProgressToken, ProtocolVersion,
+    ProgressToken, ProtocolVersion, SpanId, TraceContext,
 };
 use tokio_util::sync::CancellationToken;
 
 use crate::error::ToolError;
+use crate::observe::RequestTrace;
 use crate::peer::{Outbound, Peer};
 use crate::request_state::{Binding, State, StateKey};
 use crate::task_extension::Seat;
@@ -38,6 +40,8 @@ struct Inner {
     version: ProtocolVersion,
     client: Arc<ClientCapabilities>,
     progress_token: Option<ProgressToken>,
+    /// The caller's trace and our span in it, when the request carried a traceparent.
+    trace: Option<Arc<RequestTrace>>,
     log_level: Option<LoggingLevel>,
     cancel: CancellationToken,
     out: Outbound,
@@ -48,6 +52,8 @@ struct Inner {
     peer_timeout: Duration,
     /// The task this call may become (tasks extension), set before the handler runs.
     seat: OnceLock<Arc<Seat>>,
+    /// Whether the handler sent the client a request (its answer shaped the result).
+    asked_client: AtomicBool,
 }
 
 /// MRTR bookkeeping for one request (2026-07-28).
@@ -80,6 +86,7 @@ pub(crate) struct ContextParts {
     pub inputs: Option<Inputs>,
     pub state: Option<Arc<dyn Any + Send + Sync>>,
     pub peer_timeout: Duration,
+    pub trace: Option<Arc<RequestTrace>>,
 }
 
 impl Context {
@@ -91,6 +98,7 @@ impl Context {
                 version: p.version,
                 client: p.client,
                 progress_token: p.progress_token,
+                trace: p.trace,
                 log_level: p.log_level,
                 cancel: p.cancel,
                 out: p.out,
@@ -100,6 +108,7 @@ impl Context {
                 state: p.state,
                 peer_timeout: p.peer_timeout,
                 seat: OnceLock::new(),
+                asked_client: AtomicBool::new(false),
             }),
         }
     }
@@ -156,6 +165,20 @@ impl Context {
         self.inner.version.era()
     }
 
+    /// The caller's W3C trace context (`_meta.traceparent` and `tracestate`), when it
+    /// sent a valid one. Requests this handler sends to the client (sampling,
+    /// elicitation, roots; legacy era) carry the same trace, with [`Context::span_id`]
+    /// as their parent.
+    pub fn trace(&self) -> Option<&TraceContext> {
+        self.inner.trace.as_deref().map(|t| &t.caller)
+    }
+
+    /// The span id this server acts under within the caller's trace (fresh for each
+    /// traced request; logged as `span_id`), when the caller sent a trace context.
+    pub fn span_id(&self) -> Option<SpanId> {
+        self.inner.trace.as_deref().map(|t| t.ours.parent_id())
+    }
+
     /// The client's capabilities (declared at `initialize`, or on this very request).
     pub fn client_capabilities(&self) -> &ClientCapabilities {
         &self.inner.client
@@ -164,6 +187,12 @@ impl Context {
     /// Fires when the client cancels the request; the response will not be sent.
     pub fn cancellation(&self) -> &CancellationToken {
         &self.inner.cancel
+    }
+
+    /// Whether the handler sent the client a request (elicitation, sampling, roots,
+    /// ping): its result then depends on the answer and is never cached.
+    pub(crate) fn asked_client(&self) -> bool {
+        self.inner.asked_client.load(Ordering::Relaxed)
     }
 
     /// Whether the client has cancelled the request.
@@ -340,12 +369,29 @@ impl Context {
         method: Method,
         params: impl Serialize,
     ) -> Result<Box<tenet_jsonrpc::RawJson>, ToolError> {
+        let params = self.traced(params)?;
         let Some(peer) = &self.inner.peer else {
             return Err(ToolError::msg(format!("{} cannot be sent on this connection", method.name())));
         };
+        self.inner.asked_client.store(true, Ordering::Relaxed);
         peer.request(&self.inner.out, method.name(), &params, self.inner.peer_timeout)
             .await
             .map_err(|e| ToolError::msg(e.message))
+    }
+
+    /// `params` with `_meta.traceparent` (and `tracestate`) naming the caller's trace
+    /// and our span, when the request carried a trace context and the handler set no
+    /// `traceparent` itself.
+    fn traced<P: Serialize>(&self, params: P) -> Result<Traced<P>, ToolError> {
+        let Some(trace) = &self.inner.trace else { return Ok(Traced::Plain(params)) };
+        let mut value = serde_json::to_value(params)?;
+        if let Value::Object(map) = &mut value
+            && let Value::Object(meta) = map.entry("_meta").or_insert_with(|| Value::Object(JsonObject::new()))
+            && !meta.contains_key(tenet_protocol::TRACEPARENT_KEY)
+        {
+            trace.ours.write_meta(meta);
+        }
+        Ok(Traced::With(value))
     }
 
     fn input_required(&self, inputs: &Inputs, requests: BTreeMap<String, InputRequest>) -> ToolError {
@@ -356,6 +402,14 @@ impl Context {
             meta: None,
         }))
     }
+}
+
+/// Params of a request to the client: as the handler gave them, or with the trace.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Traced<P> {
+    Plain(P),
+    With(Value),
 }
 
 impl std::fmt::Debug for Context {

@@ -3,18 +3,21 @@
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
 use serde_json::{Value, json};
 use tenet_jsonrpc::{ErrorCode, ErrorObject, Id, RawJson};
 use tenet_protocol::{
-    AcknowledgedParams, CallToolParams, CallToolResult, CompleteParams, CompleteResult, Completion, CreateTaskResult,
-    Era, GetPromptParams, JsonObject, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
-    ListTasksResult, ListToolsResult, ListenParams, Method, PaginatedParams, ProtocolVersion, Reference,
-    ResourceParams, SubscriptionFilter, TaskIdParams, content_for_version,
+    AcknowledgedParams, CacheScope, CallToolParams, CallToolResult, CompleteParams, CompleteResult, Completion,
+    CreateTaskResult, Era, GetPromptParams, JsonObject, ListPromptsResult, ListResourceTemplatesResult,
+    ListResourcesResult, ListTasksResult, ListToolsResult, ListenParams, Method, PaginatedParams, ProtocolVersion,
+    Reference, ResourceParams, SubscriptionFilter, TaskIdParams, content_for_version,
 };
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::cache_key::{CacheKey, Kind};
+use crate::concurrency::{Refused, busy};
 use crate::context::{Context, Inputs};
 use crate::error::ToolError;
 use crate::grant;
@@ -23,7 +26,7 @@ use crate::pagination::page;
 use crate::prompt::PromptRequest;
 use crate::request_state::Binding;
 use crate::resource::{CompletionRequest, ReadRequest};
-use crate::router::{Link, Reply, Route, params};
+use crate::router::{Freshness, Link, Reply, Route, params};
 use crate::server::{Server, ServerEvent};
 use crate::session::Session;
 use crate::task_extension::task_notification;
@@ -128,14 +131,16 @@ impl Server {
         }
         let arguments = p.arguments.unwrap_or_else(|| Value::Object(JsonObject::new()));
         if !arguments.is_object() {
-            return Reply::ok(&CallToolResult::error(format!(
+            return Reply::tool(&CallToolResult::error(format!(
                 "Invalid arguments for tool {}: arguments must be an object",
                 p.name
             )));
         }
         if let Err(message) = tool.check_arguments(&arguments) {
-            return Reply::ok(&CallToolResult::error(message));
+            return Reply::tool(&CallToolResult::error(message));
         }
+        // A later MRTR round depends on the client's answers: never cached.
+        let first_round = p.request_state.is_none() && p.input_responses.is_none();
         let inputs = match self.inputs(route, &p.name, &arguments, p.request_state.as_deref(), p.input_responses) {
             Ok(inputs) => inputs,
             Err(e) => return e.into(),
@@ -163,8 +168,22 @@ impl Server {
             (_, true) => return self.start_task(route, id, &tool, arguments, p.task.as_ref(), link),
             _ => {}
         }
+        let cache = &self.shared.cache;
+        let key = (tool.cache_ttl.is_some() && first_round && cache.is_enabled())
+            .then(|| CacheKey::tool(&p.name, route.version, link.grant.as_deref(), &arguments));
+        if let Some(hit) = self.cached(key.as_ref()) {
+            return Reply::Ok { body: hit.body.to_string(), cacheable: None };
+        }
+        let generation = cache.generation();
         let ctx = self.context(route, id, link, inputs);
-        tool_reply(route.version, self.run_tool(&tool, ctx, arguments).await)
+        let probe = ctx.clone();
+        let outcome = self.run_tool(&tool, ctx, arguments).await;
+        let keep = matches!(&outcome, Ok(result) if result.is_error != Some(true)) && !probe.asked_client();
+        let reply = tool_reply(route.version, outcome);
+        if keep {
+            self.remember(key, tool.cache_ttl, &reply, generation);
+        }
+        reply
     }
 
     /// Runs a tool's handler with its timeout, containing panics; in debug builds the
@@ -177,11 +196,22 @@ impl Server {
     ) -> Result<CallToolResult, ToolError> {
         let name = &tool.tool.name;
         let timeout = tool.timeout.unwrap_or(self.shared.config.tool_timeout);
+        let started = Instant::now();
+        // Waiting for a turn takes at most half the timeout; the guard outlives the run.
+        let _permit = match &tool.limit {
+            Some(limit) => {
+                Some(limit.acquire(timeout / 2, ctx.cancellation()).await.map_err(|refused| match refused {
+                    Refused::Busy(retry) => ToolError::Protocol(busy(name, limit.max(), retry)),
+                    Refused::Cancelled => ToolError::Protocol(ErrorObject::internal("Request cancelled")),
+                })?)
+            }
+            None => None,
+        };
         // The handler is invoked inside the future, so a panic in its synchronous part
         // (or in an extractor) is contained too.
         let handler = tool.handler.clone();
         let run = AssertUnwindSafe(async move { handler(ToolCall { ctx, arguments }).await }).catch_unwind();
-        let result = match tokio::time::timeout(timeout, run).await {
+        let result = match tokio::time::timeout(timeout.saturating_sub(started.elapsed()), run).await {
             Err(_) => Err(ToolError::Failed(format!("Tool {name} timed out after {} ms", timeout.as_millis()))),
             Ok(Err(panic)) => Err(ToolError::Failed(format!("Tool {name} failed: {}", panic_message(&panic)))),
             Ok(Ok(outcome)) => outcome,
@@ -310,12 +340,15 @@ impl Server {
             Ok(p) => p,
             Err(e) => return e.into(),
         };
-        let (handler, vars, scopes) = if let Some(resource) = self.shared.resources.snapshot().get(&p.uri) {
-            (resource.read.clone(), BTreeMap::new(), resource.scopes.clone())
+        let (handler, vars, scopes, ttl, kind) = if let Some(resource) = self.shared.resources.snapshot().get(&p.uri) {
+            (resource.read.clone(), BTreeMap::new(), resource.scopes.clone(), resource.cache_ttl, Kind::Resource)
         } else {
             let templates = self.shared.templates.snapshot();
             let found = templates.items.iter().find_map(|(_, t)| {
-                t.matcher.matches(&p.uri).map(|vars| (t.def.read.clone(), vars, t.def.scopes.clone()))
+                let def = &t.def;
+                t.matcher
+                    .matches(&p.uri)
+                    .map(|vars| (def.read.clone(), vars, def.scopes.clone(), def.cache_ttl, Kind::Template))
             });
             match found {
                 Some(found) => found,
@@ -325,17 +358,53 @@ impl Server {
         if !grant::allows(link, &scopes) {
             return grant::insufficient_scope(link, &format!("resource {}", p.uri), &scopes).into();
         }
+        let first_round = p.request_state.is_none() && p.input_responses.is_none();
         let inputs = match self.inputs(route, &p.uri, &json!({}), p.request_state.as_deref(), p.input_responses) {
             Ok(inputs) => inputs,
             Err(e) => return e.into(),
         };
+        // Who may share the answer: only this caller's authorization context, if it has one.
+        let scope = if link.grant.is_some() { CacheScope::Private } else { CacheScope::Public };
+        let cache = &self.shared.cache;
+        let key = (ttl.is_some() && first_round && cache.is_enabled())
+            .then(|| CacheKey::read(kind, &p.uri, route.version, link.grant.as_deref()));
+        if let Some(hit) = self.cached(key.as_ref()) {
+            let freshness = Freshness::Own { ttl_ms: millis(hit.remaining), scope };
+            return Reply::Ok { body: hit.body.to_string(), cacheable: Some(freshness) };
+        }
+        let generation = cache.generation();
         let ctx = self.context(route, id, link, inputs);
+        let probe = ctx.clone();
         let request = ReadRequest { ctx, uri: p.uri.clone(), vars };
         match AssertUnwindSafe(async move { handler(request).await }).catch_unwind().await {
-            Ok(Ok(Some(contents))) => Reply::cacheable(&tenet_protocol::ReadResourceResult { contents, meta: None }),
+            Ok(Ok(Some(contents))) => {
+                let result = tenet_protocol::ReadResourceResult { contents, meta: None };
+                let Some(ttl) = ttl else { return Reply::cacheable(&result) };
+                let reply = Reply::fresh(&result, Freshness::Own { ttl_ms: millis(ttl), scope });
+                if !probe.asked_client() {
+                    self.remember(key, Some(ttl), &reply, generation);
+                }
+                reply
+            }
             Ok(Ok(None)) => self.resource_not_found(route, &p.uri),
             Ok(Err(e)) => tool_error_reply(e),
             Err(panic) => ErrorObject::internal(format!("reading {} failed: {}", p.uri, panic_message(&panic))).into(),
+        }
+    }
+
+    /// The fresh cached response under `key`, if it has one; the lookup is counted in
+    /// the metrics as a hit or a miss.
+    fn cached(&self, key: Option<&CacheKey>) -> Option<crate::cache::Hit> {
+        let hit = self.shared.cache.get(key?, Instant::now());
+        self.shared.metrics.cache(hit.is_some());
+        hit
+    }
+
+    /// Stores a successful reply under `key`, if it has one, unless the cache was
+    /// invalidated since `generation` was read.
+    fn remember(&self, key: Option<CacheKey>, ttl: Option<Duration>, reply: &Reply, generation: u64) {
+        if let (Some(key), Some(ttl), Reply::Ok { body, .. }) = (key, ttl, reply) {
+            self.shared.cache.insert(key, body, ttl, generation, Instant::now());
         }
     }
 
@@ -506,9 +575,9 @@ pub(crate) fn tool_reply(version: ProtocolVersion, outcome: crate::ToolOutput) -
     match outcome {
         Ok(mut result) => {
             result.content = content_for_version(result.content, version);
-            Reply::ok(&result)
+            Reply::tool(&result)
         }
-        Err(ToolError::Failed(message)) => Reply::ok(&CallToolResult::error(message)),
+        Err(ToolError::Failed(message)) => Reply::tool(&CallToolResult::error(message)),
         Err(error) => tool_error_reply(error),
     }
 }
@@ -521,6 +590,11 @@ fn tool_error_reply(error: ToolError) -> Reply {
         },
         other => Reply::Err(other.into()),
     }
+}
+
+/// A duration in whole milliseconds, for `ttlMs`.
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {

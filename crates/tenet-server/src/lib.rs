@@ -11,6 +11,17 @@
 //! before the handler runs; a failed check is an `isError` result naming the field.
 //! A handler that panics or runs past its timeout becomes an error result too.
 //!
+//! Tools, resources and templates marked `cacheable(ttl)` are answered from a
+//! response cache shared by every connection (byte-bounded, per-entry TTL, dropped by
+//! the changes the server announces; see [`ServerConfig::cache_max_bytes`] and
+//! [`Server::cache_stats`]). [`ToolDef::max_concurrency`] (or
+//! [`ServerConfig::tool_concurrency`]) caps how many calls of one tool run at once.
+//!
+//! Every request is counted and timed in [`Server::metrics`] (Prometheus, see
+//! [`metrics`]) and logged as one `debug` event under [`REQUEST_TARGET`]; a W3C
+//! `traceparent` in `_meta` is seen by handlers as [`Context::trace`] and carried on
+//! the requests they send the client.
+//!
 //! A tool declared with [`ToolDef::task_support`] runs in the background as a task for
 //! clients that can take a task handle: legacy 2025-11-25 clients that ask with the
 //! `task` param, and 2026-07-28 requests that list the tasks extension
@@ -50,12 +61,17 @@
 //! # });
 //! ```
 
+mod cache;
+mod cache_key;
+mod concurrency;
 mod connection;
 mod context;
 mod error;
 mod feature;
 mod grant;
 mod handler;
+pub mod metrics;
+mod observe;
 mod pagination;
 mod peer;
 mod prompt;
@@ -71,6 +87,7 @@ mod task_extension;
 mod tool;
 pub mod uri_template;
 
+pub use cache::CacheStats;
 pub use context::Context;
 pub use error::{BuildError, ToolError};
 pub use feature::legacy_notification;
@@ -78,16 +95,19 @@ pub use grant::{Grant, INSUFFICIENT_SCOPE};
 pub use handler::{
     Args, FromToolCall, IntoToolResult, Json, RawArgs, State, ToolCall, ToolHandler, ToolOutput, schema_of,
 };
+pub use metrics::{Metrics, Outcome};
+pub use observe::REQUEST_TARGET;
 pub use peer::{Outbound, Peer};
 pub use prompt::{PromptDef, PromptRequest};
 pub use rate_limit::{RATE_LIMITED, Rate, RateLimiter, RateLimits, rate_limited};
 pub use request_state::StateKey;
 pub use resource::{CompletionRequest, ReadOutput, ReadRequest, ResourceDef, TemplateDef};
 pub use router::{Answer, Link, Route, Routed, unsupported_version};
-pub use server::{Server, ServerBuilder, ServerConfig, ServerEvent};
+pub use server::{DEFAULT_CACHE_BYTES, Server, ServerBuilder, ServerConfig, ServerEvent};
 pub use session::{Negotiated, Session};
 pub use tool::{TaskSupport, ToolDef, empty_input_schema};
 
+pub use prometheus_client;
 pub use tenet_jsonrpc as jsonrpc;
 pub use tenet_protocol as protocol;
 pub use tokio_util::sync::CancellationToken;

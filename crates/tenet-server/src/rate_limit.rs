@@ -17,7 +17,7 @@ use tenet_jsonrpc::{ErrorCode, ErrorObject};
 pub const RATE_LIMITED: ErrorCode = ErrorCode(-32004);
 
 /// Clients tracked at most; past it, buckets that are full again are forgotten.
-const MAX_BUCKETS: usize = 100_000;
+const MAX_CLIENTS: usize = 100_000;
 
 /// A sustained rate and the burst allowed on top.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -43,17 +43,21 @@ struct Bucket {
     updated: Instant,
 }
 
+/// One client's buckets, by limit index.
+type Buckets = Vec<(usize, Bucket)>;
+
 /// Token buckets for every client and limited method or tool.
 #[derive(Debug)]
 pub struct RateLimiter {
     limits: RateLimits,
-    buckets: Mutex<HashMap<(String, usize), Bucket>>,
+    /// Per client, its buckets by limit index (0: the default rate, i + 1: override i).
+    clients: Mutex<HashMap<Box<str>, Buckets>>,
 }
 
 impl RateLimiter {
     /// A limiter enforcing `limits`.
     pub fn new(limits: RateLimits) -> Self {
-        Self { limits, buckets: Mutex::new(HashMap::new()) }
+        Self { limits, clients: Mutex::new(HashMap::new()) }
     }
 
     /// The limits.
@@ -63,13 +67,13 @@ impl RateLimiter {
 
     /// Which rate applies to `method` (and `tool`, for `tools/call`), with its index.
     fn rate_for(&self, method: &str, tool: Option<&str>) -> Option<(usize, Rate)> {
-        let named = tool.map(|t| format!("{method}:{t}"));
-        let found = self
-            .limits
-            .overrides
+        let names_tool =
+            |k: &str| tool.is_some_and(|t| k.strip_prefix(method).and_then(|rest| rest.strip_prefix(':')) == Some(t));
+        let overrides = &self.limits.overrides;
+        let found = overrides
             .iter()
-            .position(|(k, _)| named.as_deref() == Some(k.as_str()))
-            .or_else(|| self.limits.overrides.iter().position(|(k, _)| k == method));
+            .position(|(k, _)| names_tool(k))
+            .or_else(|| overrides.iter().position(|(k, _)| k == method));
         match found {
             Some(i) => Some((i + 1, self.limits.overrides[i].1)),
             None => self.limits.default.map(|rate| (0, rate)),
@@ -88,20 +92,38 @@ impl RateLimiter {
         let Some((index, rate)) = self.rate_for(method, tool) else { return Ok(()) };
         let burst = f64::from(rate.burst.max(1));
         let per_second = rate.per_second.max(f64::MIN_POSITIVE);
-        let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if buckets.len() >= MAX_BUCKETS {
-            buckets.retain(|_, b| b.tokens + now.duration_since(b.updated).as_secs_f64() * per_second < burst);
+        let mut clients = self.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(buckets) = clients.get_mut(client) {
+            return take(buckets, index, burst, per_second, now);
         }
-        let bucket = buckets.entry((client.to_owned(), index)).or_insert(Bucket { tokens: burst, updated: now });
-        let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * per_second).min(burst);
-        bucket.updated = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / per_second))
+        if clients.len() >= MAX_CLIENTS {
+            clients.retain(|_, buckets| {
+                buckets.retain(|(_, b)| b.tokens + now.duration_since(b.updated).as_secs_f64() * per_second < burst);
+                !buckets.is_empty()
+            });
         }
+        take(clients.entry(client.into()).or_default(), index, burst, per_second, now)
+    }
+}
+
+/// Refills bucket `index` of one client for the time passed and takes a token from it.
+fn take(buckets: &mut Buckets, index: usize, burst: f64, per_second: f64, now: Instant) -> Result<(), Duration> {
+    let at = match buckets.iter().position(|(i, _)| *i == index) {
+        Some(at) => at,
+        None => {
+            buckets.push((index, Bucket { tokens: burst, updated: now }));
+            buckets.len() - 1
+        }
+    };
+    let bucket = &mut buckets[at].1;
+    let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
+    bucket.tokens = (bucket.tokens + elapsed * per_second).min(burst);
+    bucket.updated = now;
+    if bucket.tokens >= 1.0 {
+        bucket.tokens -= 1.0;
+        Ok(())
+    } else {
+        Err(Duration::from_secs_f64((1.0 - bucket.tokens) / per_second))
     }
 }
 

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tenet_protocol::{Resource, ResourceContents, ResourceTemplate, TextResourceContents};
 
@@ -62,6 +63,7 @@ pub struct ResourceDef {
     pub(crate) resource: Resource,
     pub(crate) read: ReadHandler,
     pub(crate) scopes: Vec<String>,
+    pub(crate) cache_ttl: Option<Duration>,
 }
 
 impl std::fmt::Debug for ResourceDef {
@@ -77,7 +79,7 @@ impl ResourceDef {
         F: Fn(ReadRequest) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ReadOutput> + Send + 'static,
     {
-        Self { resource, read: erase_read(read), scopes: Vec::new() }
+        Self { resource, read: erase_read(read), scopes: Vec::new(), cache_ttl: None }
     }
 
     /// A resource whose text never changes.
@@ -104,6 +106,21 @@ impl ResourceDef {
         self
     }
 
+    /// Keeps what reading it returns for `ttl`: reads are answered from the server's
+    /// cache (when on, see [`crate::ServerConfig::cache_max_bytes`]) until the TTL runs
+    /// out or the server announces a change (`notify_resource_updated`, list changes).
+    /// 2026-07-28 reads carry `ttlMs` (the TTL, or what is left of it for an answer
+    /// from the cache) and `cacheScope`: `private` when the caller was authorized (a
+    /// shared cache must not hand it to others), else `public`.
+    ///
+    /// Only for contents that depend on nothing but the URI and data whose changes
+    /// the server announces.
+    #[must_use]
+    pub fn cacheable(mut self, ttl: Duration) -> Self {
+        self.cache_ttl = Some(ttl);
+        self
+    }
+
     /// The listing.
     pub fn listing(&self) -> &Resource {
         &self.resource
@@ -117,6 +134,7 @@ pub struct TemplateDef {
     pub(crate) read: ReadHandler,
     pub(crate) completions: BTreeMap<String, CompleteHandler>,
     pub(crate) scopes: Vec<String>,
+    pub(crate) cache_ttl: Option<Duration>,
 }
 
 impl std::fmt::Debug for TemplateDef {
@@ -132,7 +150,7 @@ impl TemplateDef {
         F: Fn(ReadRequest) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ReadOutput> + Send + 'static,
     {
-        Self { template, read: erase_read(read), completions: BTreeMap::new(), scopes: Vec::new() }
+        Self { template, read: erase_read(read), completions: BTreeMap::new(), scopes: Vec::new(), cache_ttl: None }
     }
 
     /// Requires the caller to hold `scope` (several calls, or space-separated scopes,
@@ -141,6 +159,14 @@ impl TemplateDef {
     #[must_use]
     pub fn scope(mut self, scope: impl Into<String>) -> Self {
         crate::grant::push_scope(&mut self.scopes, scope);
+        self
+    }
+
+    /// Keeps what reading a matching URI returns for `ttl`, as
+    /// [`ResourceDef::cacheable`] does (entries are keyed by the URI read).
+    #[must_use]
+    pub fn cacheable(mut self, ttl: Duration) -> Self {
+        self.cache_ttl = Some(ttl);
         self
     }
 

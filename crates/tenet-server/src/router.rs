@@ -9,12 +9,15 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 use tenet_jsonrpc::{ErrorCode, ErrorObject, Id, RawJson, Request, UnknownId};
 use tenet_protocol::{
-    ClientCapabilities, DiscoverResult, Era, Implementation, InitializeParams, InitializeResult, LoggingLevel, Method,
-    ProgressToken, ProtocolVersion,
+    CallToolResult, ClientCapabilities, DiscoverResult, Era, Implementation, InitializeParams, InitializeResult,
+    LoggingLevel, Method, ProgressToken, ProtocolVersion, TraceContext,
 };
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::context::{Context, ContextParts, Inputs};
+use crate::metrics::Outcome;
+use crate::observe::{RequestTrace, Watch};
 use crate::peer::Outbound;
 use crate::server::Server;
 use crate::session::{Negotiated, Session};
@@ -37,26 +40,43 @@ pub struct Link {
 /// What a method handler produced, before the era's members are added.
 pub(crate) enum Reply {
     /// A result object's JSON; `cacheable` results get `ttlMs`/`cacheScope` in 2026.
-    Ok { body: String, cacheable: bool },
+    Ok { body: String, cacheable: Option<Freshness> },
     /// An input-required result (2026-07-28 only).
     InputRequired(String),
     /// A task handle instead of the result (the tasks extension, 2026-07-28).
     Task(String),
     /// A JSON-RPC error.
     Err(ErrorObject),
+    /// A tool result with `isError: true`: the `Ok` reply it is encoded as, counted
+    /// apart.
+    ToolError(Box<Reply>),
+}
+
+/// Where a cacheable result's `ttlMs` and `cacheScope` come from (2026-07-28).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Freshness {
+    /// The server's configuration (`cache_ttl_ms`, `cache_scope`): lists, discover.
+    Server,
+    /// The capability's own TTL (what is left of it, for an answer from the cache).
+    Own { ttl_ms: u64, scope: tenet_protocol::CacheScope },
 }
 
 impl Reply {
     pub(crate) fn ok(value: &impl Serialize) -> Self {
         match serde_json::to_string(value) {
-            Ok(body) => Reply::Ok { body, cacheable: false },
+            Ok(body) => Reply::Ok { body, cacheable: None },
             Err(e) => Reply::Err(ErrorObject::internal(format!("cannot serialize the result: {e}"))),
         }
     }
 
     pub(crate) fn cacheable(value: &impl Serialize) -> Self {
+        Self::fresh(value, Freshness::Server)
+    }
+
+    /// A cacheable result whose hints come from `freshness`.
+    pub(crate) fn fresh(value: &impl Serialize, freshness: Freshness) -> Self {
         match Self::ok(value) {
-            Reply::Ok { body, .. } => Reply::Ok { body, cacheable: true },
+            Reply::Ok { body, .. } => Reply::Ok { body, cacheable: Some(freshness) },
             other => other,
         }
     }
@@ -65,6 +85,27 @@ impl Reply {
 impl From<ErrorObject> for Reply {
     fn from(e: ErrorObject) -> Self {
         Reply::Err(e)
+    }
+}
+
+impl Reply {
+    /// A tool's result: [`Reply::ToolError`] when it says it failed.
+    pub(crate) fn tool(result: &CallToolResult) -> Self {
+        match Self::ok(result) {
+            ok @ Reply::Ok { .. } if result.is_error == Some(true) => Reply::ToolError(Box::new(ok)),
+            other => other,
+        }
+    }
+
+    /// How the request ended, for metrics and the request log.
+    fn outcome(&self) -> Outcome {
+        match self {
+            Reply::Ok { .. } => Outcome::Ok,
+            Reply::ToolError(_) => Outcome::ToolError,
+            Reply::InputRequired(_) => Outcome::InputRequired,
+            Reply::Task(_) => Outcome::Task,
+            Reply::Err(e) => Outcome::Error(e.code),
+        }
     }
 }
 
@@ -92,14 +133,28 @@ pub(crate) struct RouteMeta {
     _client_info: Option<Implementation>,
     #[serde(rename = "io.modelcontextprotocol/logLevel", default)]
     log_level: Option<LoggingLevel>,
-    /// Checked for shape only.
-    #[serde(rename = "traceparent", default)]
-    _traceparent: Option<String>,
+    /// W3C trace context; an invalid one is ignored, never an error.
+    #[serde(rename = "traceparent", default, deserialize_with = "TraceContext::deserialize_lenient")]
+    traceparent: Option<TraceContext>,
+    #[serde(rename = "tracestate", default, deserialize_with = "tenet_protocol::trace::lenient_string")]
+    tracestate: Option<String>,
+    /// The trace this request continues, once routing has read the two above.
+    #[serde(skip)]
+    pub trace: Option<Arc<RequestTrace>>,
 }
 
 impl RouteMeta {
     fn is_stateless(&self) -> bool {
         self.protocol_version.is_some() || self.client_capabilities.is_some()
+    }
+
+    /// Moves `traceparent` and `tracestate` into `trace`, with a span id of ours.
+    fn start_trace(&mut self) {
+        let state = self.tracestate.take();
+        self.trace = self.traceparent.take().map(|caller| match state {
+            Some(state) => RequestTrace::new(caller.with_state(&state)),
+            None => RequestTrace::new(caller),
+        });
     }
 }
 
@@ -174,14 +229,28 @@ impl Server {
     /// Serves a request already routed. Transports route in the order requests are
     /// read (so a request read before `initialize` is refused even if it runs after),
     /// then respond concurrently.
+    ///
+    /// Every request is counted and timed in [`Server::metrics`] and logged as one
+    /// event under [`crate::REQUEST_TARGET`].
     pub async fn respond(&self, request: Request, routed: Routed, link: &Link) -> Answer {
+        let (method, trace) = match &routed.0 {
+            Ok(route) => (Some(route.method), route.meta.trace.clone()),
+            Err(_) => (Method::from_name(&request.method), None),
+        };
+        let watch = Watch::start(&self.shared.metrics, &request, method, trace);
         let (stateless, reply) = match routed.0 {
             Ok(route) => {
                 let stateless = route.version.era() == Era::Stateless;
-                (stateless, self.dispatch(route, &request, link).await)
+                let dispatch = self.dispatch(route, &request, link);
+                let reply = match watch.span() {
+                    Some(span) => dispatch.instrument(span).await,
+                    None => dispatch.await,
+                };
+                (stateless, reply)
             }
             Err((stateless, e)) => (stateless, Reply::Err(e)),
         };
+        watch.finish(reply.outcome());
         let error = match &reply {
             Reply::Err(e) => Some(e.code),
             _ => None,
@@ -200,13 +269,14 @@ impl Server {
         if raw.is_some_and(|p| p.get().starts_with('[')) {
             return Err((false, ErrorObject::invalid_params("Invalid params: params must be an object")));
         }
-        let meta = match raw {
+        let mut meta = match raw {
             None => RouteMeta::default(),
             Some(p) => serde_json::from_str::<RouteProbe>(p.get())
                 .map_err(|e| (false, ErrorObject::invalid_params(format!("Invalid params: _meta: {e}"))))?
                 .meta
                 .unwrap_or_default(),
         };
+        meta.start_trace();
         let stateless_only = method.is_some_and(|m| !m.exists_in_era(Era::Legacy));
         // In an initialized legacy session a 2026-only method is simply unknown.
         if meta.is_stateless() || (stateless_only && !link.session.as_ref().is_some_and(|s| s.is_initialized())) {
@@ -294,6 +364,7 @@ impl Server {
             inputs,
             state: self.shared.state.clone(),
             peer_timeout: self.shared.config.client_request_timeout,
+            trace: route.meta.trace.clone(),
         })
     }
 
@@ -383,13 +454,20 @@ impl Server {
         match reply {
             Reply::Err(e) => tenet_jsonrpc::write_error_response(&mut out, Some(id), UnknownId::Omit, &e),
             Reply::Ok { body, .. } if !stateless => tenet_jsonrpc::write_result_response(&mut out, id, &body, &[]),
+            // Counted apart by `respond`; on the wire, a result like any other.
+            Reply::ToolError(reply) => return self.encode(id, stateless, *reply),
             Reply::Ok { body, cacheable } => {
                 let ttl;
                 let scope;
                 let mut extra: Vec<&str> = vec![r#""resultType":"complete""#];
-                if cacheable {
-                    ttl = format!("\"ttlMs\":{}", self.shared.config.cache_ttl_ms);
-                    scope = format!("\"cacheScope\":\"{}\"", self.shared.config.cache_scope.as_str());
+                if let Some(freshness) = cacheable {
+                    let config = &self.shared.config;
+                    let (ttl_ms, cache_scope) = match freshness {
+                        Freshness::Server => (config.cache_ttl_ms, config.cache_scope),
+                        Freshness::Own { ttl_ms, scope } => (ttl_ms, scope),
+                    };
+                    ttl = format!("\"ttlMs\":{ttl_ms}");
+                    scope = format!("\"cacheScope\":\"{}\"", cache_scope.as_str());
                     extra.push(&ttl);
                     extra.push(&scope);
                 }

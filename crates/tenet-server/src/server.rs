@@ -8,6 +8,7 @@ use serde_json::json;
 use tenet_protocol::{CacheScope, Implementation, ListChanged, ResourcesCapability, ServerCapabilities};
 use tokio::sync::broadcast;
 
+use crate::cache::{CacheStats, ResponseCache};
 use crate::error::BuildError;
 use crate::prompt::PromptDef;
 use crate::registry::Registry;
@@ -28,13 +29,24 @@ pub struct ServerConfig {
     pub max_concurrent_requests: usize,
     /// The largest message accepted, in bytes.
     pub max_message_bytes: usize,
-    /// `ttlMs` on cacheable 2026-07-28 results.
+    /// `ttlMs` on cacheable 2026-07-28 results: lists, `server/discover`, and reads
+    /// of resources that set no TTL of their own (see [`crate::ResourceDef::cacheable`]).
     pub cache_ttl_ms: u64,
-    /// `cacheScope` on cacheable 2026-07-28 results.
+    /// `cacheScope` on the same results.
     pub cache_scope: CacheScope,
     /// Rate limits for stream clients (stdio): over them a request gets -32004.
     pub rate_limit: Option<Arc<crate::RateLimiter>>,
+    /// The response cache's budget in bytes, for the tools, resources and templates
+    /// marked `cacheable`; 0 turns it off. Default: 16 MiB.
+    pub cache_max_bytes: usize,
+    /// Calls of one tool that may run at once, across every connection, for tools
+    /// that set no cap of their own ([`crate::ToolDef::max_concurrency`]); `None`
+    /// (the default) leaves them uncapped.
+    pub tool_concurrency: Option<usize>,
 }
+
+/// The default response cache budget: 16 MiB.
+pub const DEFAULT_CACHE_BYTES: usize = 16 << 20;
 
 impl Default for ServerConfig {
     fn default() -> Self {
@@ -47,6 +59,8 @@ impl Default for ServerConfig {
             cache_ttl_ms: 0,
             cache_scope: CacheScope::Private,
             rate_limit: None,
+            cache_max_bytes: DEFAULT_CACHE_BYTES,
+            tool_concurrency: None,
         }
     }
 }
@@ -75,11 +89,15 @@ pub(crate) struct Shared {
     pub config: ServerConfig,
     pub state: Option<Arc<dyn Any + Send + Sync>>,
     pub state_key: StateKey,
+    /// Requests counted and timed, and whatever transports and users add.
+    pub metrics: crate::Metrics,
     pub events: broadcast::Sender<ServerEvent>,
     /// `"_meta":{"io.modelcontextprotocol/serverInfo":…}`, rendered once.
     pub server_info_member: String,
     /// The tasks of the tasks extension (2026-07-28).
     pub task_board: Arc<crate::task_extension::TaskBoard>,
+    /// Responses of cacheable tools, resources and templates.
+    pub cache: ResponseCache,
 }
 
 /// An MCP server: tools, resources and prompts, served over any transport, to clients
@@ -108,6 +126,7 @@ pub struct ServerBuilder {
     state_key: Option<StateKey>,
     capabilities: ServerCapabilities,
     lazy_schemas: bool,
+    metrics: Option<crate::Metrics>,
 }
 
 impl Server {
@@ -125,6 +144,7 @@ impl Server {
             state_key: None,
             capabilities: ServerCapabilities::default(),
             lazy_schemas: false,
+            metrics: None,
         }
     }
 
@@ -155,14 +175,35 @@ impl Server {
         self.shared.tools.snapshot().get(name).map(|tool| tool.header_params.clone())
     }
 
+    /// The server's metrics: requests by method and outcome, latency, requests in
+    /// flight, and what transports and caches record. Expose them with
+    /// [`crate::Metrics::encode`] (`tenet-http` serves them at `/metrics`).
+    pub fn metrics(&self) -> &crate::Metrics {
+        &self.shared.metrics
+    }
+
     /// Subscribes to change events.
     pub fn events(&self) -> broadcast::Receiver<ServerEvent> {
         self.shared.events.subscribe()
     }
 
     fn emit(&self, event: ServerEvent) {
+        // Before anyone hears of the change, so nobody re-reads a stale answer.
+        self.shared.cache.invalidate(&event);
         // No receivers simply means nobody listens right now.
         let _ = self.shared.events.send(event);
+    }
+
+    /// The response cache's counters (hits, misses, entries, bytes…), read without
+    /// waiting for the cache.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.shared.cache.stats()
+    }
+
+    /// Empties the response cache, for data that changed without the server
+    /// announcing it (announced changes drop what they affect on their own).
+    pub fn clear_cache(&self) {
+        self.shared.cache.clear();
     }
 
     /// Adds (or replaces) a tool while serving; listeners hear that the list changed.
@@ -170,7 +211,10 @@ impl Server {
     /// # Errors
     /// When the tool's schemas do not compile.
     pub fn add_tool(&self, tool: ToolDef) -> Result<(), BuildError> {
-        let compiled = tool.compile(true)?;
+        let mut compiled = tool.compile(true, self.shared.config.tool_concurrency)?;
+        if let Some(old) = self.shared.tools.snapshot().get(&compiled.tool.name) {
+            compiled.inherit_limit(old);
+        }
         self.shared.tools.upsert(compiled.tool.name.clone(), Arc::new(compiled));
         self.emit(ServerEvent::ToolsChanged);
         Ok(())
@@ -340,6 +384,14 @@ impl ServerBuilder {
         self
     }
 
+    /// Records into `metrics` (e.g. a registry shared with the rest of an application)
+    /// instead of a registry of the server's own.
+    #[must_use]
+    pub fn metrics(mut self, metrics: crate::Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
     /// Builds the server, compiling every schema and template.
     ///
     /// # Errors
@@ -347,7 +399,7 @@ impl ServerBuilder {
     pub fn build(self) -> Result<Server, BuildError> {
         let mut tools = Vec::with_capacity(self.tools.len());
         for tool in self.tools {
-            let compiled = tool.compile(!self.lazy_schemas)?;
+            let compiled = tool.compile(!self.lazy_schemas, self.config.tool_concurrency)?;
             let name = compiled.tool.name.clone();
             if tools.iter().any(|(n, _)| *n == name) {
                 return Err(BuildError::Duplicate { kind: "tool", name });
@@ -385,6 +437,7 @@ impl ServerBuilder {
         }
         let server_info_member = format!("\"_meta\":{}", json!({ tenet_protocol::SERVER_INFO_KEY: &self.info }));
         let (events, _) = broadcast::channel(256);
+        let cache = ResponseCache::new(self.config.cache_max_bytes);
         Ok(Server {
             shared: Arc::new(Shared {
                 info: self.info,
@@ -397,9 +450,11 @@ impl ServerBuilder {
                 config: self.config,
                 state: self.state,
                 state_key: self.state_key.unwrap_or_else(StateKey::random),
+                metrics: self.metrics.unwrap_or_default(),
                 events,
                 server_info_member,
                 task_board: Arc::default(),
+                cache,
             }),
         })
     }

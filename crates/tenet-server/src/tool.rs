@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use tenet_protocol::header::{HeaderParam, valid_header_params};
 use tenet_protocol::{CallToolResult, Icon, Tool, ToolAnnotations, ToolExecution};
 
+use crate::concurrency::ConcurrencyLimit;
 use crate::error::BuildError;
 use crate::handler::{ErasedHandler, ToolHandler, erase};
 
@@ -45,6 +46,8 @@ pub struct ToolDef {
     timeout: Option<Duration>,
     scopes: Vec<String>,
     task_started_by_handler: bool,
+    max_concurrency: Option<usize>,
+    cache_ttl: Option<Duration>,
 }
 
 impl std::fmt::Debug for ToolDef {
@@ -78,6 +81,8 @@ impl ToolDef {
             timeout: None,
             scopes: Vec::new(),
             task_started_by_handler: false,
+            max_concurrency: None,
+            cache_ttl: None,
         }
     }
 
@@ -177,6 +182,31 @@ impl ToolDef {
         self
     }
 
+    /// Runs at most `max` calls of this tool at once (at least 1), across every
+    /// connection and transport; overrides [`crate::ServerConfig::tool_concurrency`].
+    /// Past it a call waits for a turn for up to half its timeout, then is refused
+    /// with -32004 (see [`crate::RATE_LIMITED`]); tasks count too.
+    #[must_use]
+    pub fn max_concurrency(mut self, max: usize) -> Self {
+        self.max_concurrency = Some(max.max(1));
+        self
+    }
+
+    /// Keeps successful results for `ttl` and answers equal calls (same arguments,
+    /// protocol version and caller scopes) from the cache, when the server's cache is
+    /// on ([`crate::ServerConfig::cache_max_bytes`]).
+    ///
+    /// Only for read-only tools whose result depends on nothing but their arguments
+    /// and data whose changes the server announces (`notify_resource_updated`, list
+    /// changes), which drop cached results. Errors, `isError` results, input requests,
+    /// calls that asked the client something and calls run as tasks are never cached;
+    /// an answer from the cache sends no progress or log notifications.
+    #[must_use]
+    pub fn cacheable(mut self, ttl: Duration) -> Self {
+        self.cache_ttl = Some(ttl);
+        self
+    }
+
     /// Requires the caller to hold `scope` (e.g. `stdlib:read`; several calls, or
     /// space-separated scopes, require them all). Callers without it do not see the
     /// tool, and calling it is refused with insufficient scope.
@@ -198,9 +228,14 @@ impl ToolDef {
 
     /// Checks the tool's shape and, when `eager`, compiles its schemas now; otherwise
     /// they compile on first use (see [`crate::ServerBuilder::compile_schemas_lazily`]).
-    pub(crate) fn compile(self, eager: bool) -> Result<CompiledTool, BuildError> {
+    /// `max_concurrency` is the server's default cap, for a tool that sets none.
+    pub(crate) fn compile(self, eager: bool, max_concurrency: Option<usize>) -> Result<CompiledTool, BuildError> {
         if self.tool.input_schema.get("type").and_then(Value::as_str) != Some("object") {
             return Err(BuildError::NotAnObjectSchema(self.tool.name));
+        }
+        let read_only = self.tool.annotations.as_ref().and_then(|a| a.read_only_hint) == Some(true);
+        if self.cache_ttl.is_some() && !read_only {
+            tracing::warn!(tool = %self.tool.name, "a cacheable tool should be read-only");
         }
         let header_params = valid_header_params(&self.tool.input_schema).into();
         let compiled = CompiledTool {
@@ -210,6 +245,8 @@ impl ToolDef {
             header_params,
             scopes: self.scopes,
             task_started_by_handler: self.task_started_by_handler,
+            limit: self.max_concurrency.or(max_concurrency).map(ConcurrencyLimit::new),
+            cache_ttl: self.cache_ttl,
             schemas: OnceLock::new(),
         };
         if eager {
@@ -230,6 +267,10 @@ pub(crate) struct CompiledTool {
     pub scopes: Vec<String>,
     /// Whether its handler starts its task itself (see [`ToolDef::task_started_by_handler`]).
     task_started_by_handler: bool,
+    /// Its concurrency cap, if any (shared by every connection).
+    pub limit: Option<Arc<ConcurrencyLimit>>,
+    /// How long its results may be cached, if at all.
+    pub cache_ttl: Option<Duration>,
     schemas: OnceLock<Result<Schemas, BuildError>>,
 }
 
@@ -262,6 +303,16 @@ impl CompiledTool {
                 Ok(Schemas { input, output })
             })
             .as_ref()
+    }
+
+    /// Keeps `old`'s concurrency limit when this tool replaces it with the same cap, so
+    /// calls already running still count.
+    pub fn inherit_limit(&mut self, old: &CompiledTool) {
+        if let (Some(new), Some(old)) = (&self.limit, &old.limit)
+            && new.max() == old.max()
+        {
+            self.limit = Some(old.clone());
+        }
     }
 
     /// The tool's declared task support.

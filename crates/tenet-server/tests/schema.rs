@@ -352,7 +352,12 @@ fn server() -> Server {
         .description("Exercises every result type")
         .instructions("Use echo to echo.")
         .tool(
-            ToolDef::new("echo", echo).title("Echo").description("Says the text back").read_only().icons(vec![icon()]),
+            ToolDef::new("echo", echo)
+                .title("Echo")
+                .description("Says the text back")
+                .read_only()
+                .icons(vec![icon()])
+                .cacheable(Duration::from_secs(60)),
         )
         .tool(ToolDef::new("weather", weather).description("Structured weather"))
         .tool(ToolDef::new("fail", fail).description("Always fails"))
@@ -360,10 +365,11 @@ fn server() -> Server {
         .tool(ToolDef::new("media", media).description("Returns every kind of content block"))
         .tool(ToolDef::new("ask", ask).description("Asks the user their name"))
         .tool(ToolDef::new("background", echo).description("Runs as a task").task_support(TaskSupport::Optional))
-        .resource(ResourceDef::text(readme, "# Read me"))
-        .template(TemplateDef::new(docs, read_docs).complete("topic", |req: CompletionRequest| async move {
-            prefixed(&["rust", "ruby", "python"], &req.value)
-        }))
+        .resource(ResourceDef::text(readme, "# Read me").cacheable(Duration::from_secs(60)))
+        .template(TemplateDef::new(docs, read_docs).cacheable(Duration::from_secs(60)).complete(
+            "topic",
+            |req: CompletionRequest| async move { prefixed(&["rust", "ruby", "python"], &req.value) },
+        ))
         .prompt(
             PromptDef::new("review", review)
                 .title("Review")
@@ -711,10 +717,13 @@ async fn stateless_2026_07_28_results_validate() {
     ck.expect("tools/list", result["nextCursor"].is_string(), "no nextCursor on the first page");
     let next = c.request(18, "tools/list", stateless(json!({"cursor": result["nextCursor"]}), none())).await;
     ck.result("tools/list (second page)", &next, "ListToolsResult");
-    let text =
-        c.request(11, "tools/call", stateless(json!({"name": "echo", "arguments": {"text": "hi"}}), none())).await;
-    let result = ck.result("tools/call (text)", &text, "CallToolResult");
-    ck.expect("tools/call (text)", content_text(&result) == "hi", &result);
+    for id in [11, 19] {
+        // The second call is answered from the cache.
+        let call = stateless(json!({"name": "echo", "arguments": {"text": "hi"}}), none());
+        let text = c.request(id, "tools/call", call).await;
+        let result = ck.result("tools/call (text)", &text, "CallToolResult");
+        ck.expect("tools/call (text)", content_text(&result) == "hi", &result);
+    }
     let call = stateless(json!({"name": "weather", "arguments": {"city": "Oslo"}}), none());
     let structured = c.request(12, "tools/call", call).await;
     let result = ck.result("tools/call (structured)", &structured, "CallToolResult");
@@ -758,7 +767,12 @@ async fn stateless_2026_07_28_results_validate() {
     let templates = c.request(21, "resources/templates/list", stateless(json!({}), none())).await;
     ck.result("resources/templates/list", &templates, "ListResourceTemplatesResult");
     let read = c.request(22, "resources/read", stateless(json!({"uri": "mem://readme"}), none())).await;
-    ck.result("resources/read", &read, "ReadResourceResult");
+    let first = ck.result("resources/read", &read, "ReadResourceResult");
+    ck.expect("resources/read", first["ttlMs"] == 60_000 && first["cacheScope"] == "public", &first);
+    let again = c.request(24, "resources/read", stateless(json!({"uri": "mem://readme"}), none())).await;
+    let cached = ck.result("resources/read (from the cache)", &again, "ReadResourceResult");
+    let ttl = cached["ttlMs"].as_u64().unwrap_or(u64::MAX);
+    ck.expect("resources/read (from the cache)", ttl <= 60_000 && cached["contents"] == first["contents"], &cached);
     let read = c.request(23, "resources/read", stateless(json!({"uri": "mem://docs/rust"}), none())).await;
     ck.result("resources/read (template)", &read, "ReadResourceResult");
 

@@ -247,6 +247,13 @@ pub struct ServeArgs {
     /// Connections served at once; past it new ones get 503.
     #[arg(long, help_heading = "HTTP", default_value_t = 1024, env = "TENET_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
+    /// Where GET serves Prometheus metrics (OpenMetrics text), beside the MCP
+    /// endpoint and outside its authorization, like /health.
+    #[arg(long, help_heading = "HTTP", default_value = "/metrics", env = "TENET_METRICS_PATH", value_parser = path)]
+    pub metrics_path: String,
+    /// Do not serve the metrics path.
+    #[arg(long, help_heading = "HTTP", env = "TENET_NO_METRICS")]
+    pub no_metrics: bool,
     /// Seconds a legacy session may sit unused before it is ended.
     #[arg(long, help_heading = "HTTP", default_value_t = 1800.0, env = "TENET_SESSION_IDLE_TIMEOUT", value_parser = positive_seconds)]
     pub session_idle_timeout: f64,

@@ -267,6 +267,24 @@ mod tests {
     }
 
     #[test]
+    fn limits_take_the_cache_and_concurrency_keys() {
+        let m = parse("[limits]\ncache_size = \"64MiB\"\ncache_ttl = 0\ntool_concurrency = 4\n", &[]).unwrap();
+        assert_eq!(m.get_one::<u64>("cache_size"), Some(&(64 << 20)));
+        assert_eq!(m.get_one::<f64>("cache_ttl"), Some(&0.0));
+        assert_eq!(m.get_one::<u32>("tool_concurrency"), Some(&4));
+        let m = parse("[limits]\ncache_size = 1048576\n", &["--cache-size", "0"]).unwrap();
+        assert_eq!(m.get_one::<u64>("cache_size"), Some(&0));
+        for (text, want) in [
+            ("[limits]\ncache_size = \"16MB\"\n", "limits.cache_size: invalid value '16MB'"),
+            ("[limits]\ntool_concurrency = 0\n", "limits.tool_concurrency: invalid value '0'"),
+            ("[limits]\ncache_ttl = -5\n", "limits.cache_ttl: invalid value '-5'"),
+        ] {
+            let err = parse(text, &[]).unwrap_err();
+            assert!(err.contains(want), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
     fn roots_are_relative_to_the_file() {
         let (dir, path) = write("[knowledge]\nroots = [\"team\"]\n");
         let m = apply(serve(), &path).unwrap().0.try_get_matches_from(["serve"]).unwrap();
@@ -312,6 +330,7 @@ mod tests {
         assert!(text.contains("[http]\n"), "{text}");
         assert!(text.contains("port = 4000  # file"), "{text}");
         assert!(text.contains("max_sessions = 10000  # default"), "{text}");
+        assert!(text.contains("metrics_path = \"/metrics\"  # default\nno_metrics = false"), "{text}");
         assert!(text.contains("path = \"/x\"  # flag"), "{text}");
         assert!(is_secret("auth_token") && is_secret("api_keys") && !is_secret("max_tokens"));
         let reparsed: Table = text.parse().unwrap();

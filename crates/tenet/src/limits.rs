@@ -1,10 +1,13 @@
-//! `tenet serve` rate-limit options (the `[limits]` table of the config file).
+//! `tenet serve` limits (the `[limits]` table of the config file): rate limits per
+//! client, concurrency caps per tool, and the response cache.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tenet_server::{Rate, RateLimiter, RateLimits};
 
-/// How fast each client may go.
+/// How fast each client may go, how many calls of a tool run at once, and how much
+/// the server remembers.
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "Limits")]
 pub struct LimitArgs {
@@ -19,6 +22,48 @@ pub struct LimitArgs {
     /// `tools/call:search_stdlib=2/5` (repeat, or comma-separate).
     #[arg(long = "rate-limit-for", value_name = "TARGET=RATE", env = "TENET_RATE_LIMITS", value_delimiter = ',', value_parser = target_rate)]
     pub rate_limit_for: Vec<String>,
+    /// Calls of one tool that may run at once, all clients together. Past it a call
+    /// waits for a turn up to half its timeout, then gets -32004 (HTTP 429 with
+    /// Retry-After). Unset: no cap.
+    #[arg(long = "tool-concurrency", value_name = "N", env = "TENET_TOOL_CONCURRENCY", value_parser = clap::value_parser!(u32).range(1..=65536))]
+    pub tool_concurrency: Option<u32>,
+    /// Memory for cached answers: bytes, or with a unit (`K`/`KiB`, `M`/`MiB`,
+    /// `G`/`GiB`), e.g. `64MiB`; 0 turns the cache off.
+    #[arg(long = "cache-size", value_name = "SIZE", default_value = "16MiB", env = "TENET_CACHE_SIZE", value_parser = byte_size)]
+    pub cache_size: u64,
+    /// Seconds an answer of get_stdlib, search_stdlib, list_stdlib or a standard's
+    /// resource may be reused: by the server's cache, and by 2026-07-28 clients
+    /// (`ttlMs`). Edits on disk drop cached answers at once. 0: never reused.
+    #[arg(long = "cache-ttl", value_name = "SECONDS", default_value_t = 300.0, env = "TENET_CACHE_TTL", value_parser = ttl_seconds)]
+    pub cache_ttl: f64,
+}
+
+/// The largest cache a flag may ask for: 64 GiB.
+const MAX_CACHE_BYTES: u64 = 64 << 30;
+
+fn byte_size(s: &str) -> Result<u64, String> {
+    let text = s.trim();
+    let digits = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kib" => 10,
+        "m" | "mib" => 20,
+        "g" | "gib" => 30,
+        _ => return Err(format!("{s:?}: expected bytes, or a number with K, KiB, M, MiB, G or GiB")),
+    };
+    let bytes = number.parse::<u64>().map_err(|_| format!("{s:?}: expected a whole number of bytes"))?;
+    match bytes.checked_shl(shift).filter(|b| b >> shift == bytes && *b <= MAX_CACHE_BYTES) {
+        Some(bytes) => Ok(bytes),
+        None => Err(format!("{s:?}: at most 64GiB")),
+    }
+}
+
+fn ttl_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=86_400.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?}: expected seconds from 0 to 86400")),
+    }
 }
 
 fn per_second(s: &str) -> Result<f64, String> {
@@ -57,6 +102,21 @@ impl LimitArgs {
         }
         Ok(Some(Arc::new(RateLimiter::new(RateLimits { default, overrides }))))
     }
+
+    /// The response cache's budget in bytes (0: off).
+    pub fn cache_bytes(&self) -> usize {
+        usize::try_from(self.cache_size).unwrap_or(usize::MAX)
+    }
+
+    /// How long answers may be reused; `None` when they may not.
+    pub fn cache_ttl(&self) -> Option<Duration> {
+        Some(Duration::from_secs_f64(self.cache_ttl)).filter(|ttl| !ttl.is_zero())
+    }
+
+    /// The default cap on one tool's concurrent calls.
+    pub fn tool_concurrency(&self) -> Option<usize> {
+        self.tool_concurrency.map(|n| n as usize)
+    }
 }
 
 #[cfg(test)]
@@ -71,5 +131,18 @@ mod tests {
         for bad in ["tools/list", "=5", "x=0", "x=-1", "x=1/y", "a b=1"] {
             assert!(parse_target(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn cache_sizes_take_binary_units() {
+        let cases = [("0", 0), ("4096", 4096), ("512K", 512 << 10), ("16MiB", 16 << 20), ("2 gib", 2 << 30)];
+        for (text, bytes) in cases {
+            assert_eq!(byte_size(text), Ok(bytes), "{text}");
+        }
+        for bad in ["", "MiB", "-1", "1.5M", "16MB", "65GiB", "99999999999999999999", "1T"] {
+            assert!(byte_size(bad).is_err(), "{bad}");
+        }
+        assert_eq!(ttl_seconds("0"), Ok(0.0));
+        assert!(ttl_seconds("-1").is_err() && ttl_seconds("86401").is_err() && ttl_seconds("x").is_err());
     }
 }

@@ -93,4 +93,7 @@ fn the_example_file_is_valid() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("transport = \"http\"  # file"), "{out}");
     assert!(out.contains("max_tokens = 8000  # file"), "{out}");
+    assert!(out.contains("cache_size = \"16MiB\"  # file"), "{out}");
+    assert!(out.contains("cache_ttl = 300  # file"), "{out}");
+    assert!(out.contains("tool_concurrency = \"\"  # unset"), "{out}");
 }

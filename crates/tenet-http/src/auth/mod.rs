@@ -161,7 +161,7 @@ impl Auth {
     }
 
     /// Who is calling, and with which scopes: from the `Authorization` header only.
-    /// A JWT whose signature and claims checked out is remembered (by digest) until it
+    /// A JWT whose signature and claims checked out is remembered until it
     /// expires or the key set changes, so its next requests skip the signature check.
     ///
     /// # Errors
@@ -178,9 +178,8 @@ impl Auth {
             return Err(TokenError::Unknown);
         };
         let now = jwt::now_secs();
-        let digest = verified::digest_of(token);
         if let Some(generation) = jwks.fresh_generation()
-            && let Some(grant) = self.verified.get(&digest, generation, now)
+            && let Some(grant) = self.verified.get(token, generation, now)
         {
             return Ok(grant);
         }
@@ -194,7 +193,7 @@ impl Auth {
             Some(subject) => grant.with_subject(subject),
             None => grant,
         });
-        self.verified.insert(digest, grant.clone(), granted.window, generation, now);
+        self.verified.insert(token, grant.clone(), granted.window, generation, now);
         Ok(grant)
     }
 }

@@ -30,8 +30,13 @@ pub enum Jwks {
     Rotated,
 }
 
+/// An RSA key for RS256 tokens: a test fixture (PKCS#1 DER, made with `openssl genpkey
+/// -algorithm RSA`), never used outside these tests.
+const RSA_TEST_KEY: &[u8] = include_bytes!("rsa-test-key.der");
+
 struct Shared {
     key: Es256Key,
+    rsa: ring::signature::RsaKeyPair,
     next_key: Es256Key,
     mode: Mutex<Jwks>,
     fetches: Mutex<u32>,
@@ -47,7 +52,7 @@ async fn jwks(State(s): State<Arc<Shared>>) -> Response {
     *s.fetches.lock().unwrap() += 1;
     let mode = *s.mode.lock().unwrap();
     match mode {
-        Jwks::Good => axum::Json(json!({"keys": [s.key.public_jwk("k1")]})).into_response(),
+        Jwks::Good => axum::Json(json!({"keys": [s.key.public_jwk("k1"), rsa_jwk(&s.rsa)]})).into_response(),
         Jwks::Down => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         Jwks::Junk => "<html>not a key set</html>".into_response(),
         Jwks::Slow => {
@@ -62,6 +67,7 @@ impl Issuer {
     pub async fn start(mode: Jwks) -> Self {
         let shared = Arc::new(Shared {
             key: Es256Key::generate().unwrap(),
+            rsa: ring::signature::RsaKeyPair::from_der(RSA_TEST_KEY).unwrap(),
             next_key: Es256Key::generate().unwrap(),
             mode: Mutex::new(mode),
             fetches: Mutex::new(0),
@@ -91,6 +97,16 @@ impl Issuer {
         self.sign_with_header(&json!({"alg": "ES256", "typ": "at+jwt", "kid": "k1"}), claims)
     }
 
+    /// Signs `claims` with the RSA key (`alg` RS256, `kid` r1).
+    pub fn sign_rs256(&self, claims: &Value) -> String {
+        let header = json!({"alg": "RS256", "typ": "at+jwt", "kid": "r1"});
+        let input = format!("{}.{}", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()));
+        let mut signature = vec![0; self.shared.rsa.public().modulus_len()];
+        let rng = ring::rand::SystemRandom::new();
+        self.shared.rsa.sign(&ring::signature::RSA_PKCS1_SHA256, &rng, input.as_bytes(), &mut signature).unwrap();
+        format!("{input}.{}", b64(&signature))
+    }
+
     /// Signs `claims` with the key that replaces k1 (`kid` k2).
     pub fn sign_rotated(&self, claims: &Value) -> String {
         self.shared.next_key.sign_with_header(&json!({"alg": "ES256", "typ": "at+jwt", "kid": "k2"}), claims).unwrap()
@@ -106,6 +122,17 @@ impl Issuer {
     pub fn public_jwk(&self) -> Value {
         self.shared.key.public_jwk("k1")
     }
+}
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The public half of the RSA key as a JWK (`kid` r1).
+fn rsa_jwk(pair: &ring::signature::RsaKeyPair) -> Value {
+    let public: ring::rsa::PublicKeyComponents<Vec<u8>> = pair.public().into();
+    json!({"kty": "RSA", "kid": "r1", "alg": "RS256", "use": "sig", "n": b64(&public.n), "e": b64(&public.e)})
 }
 
 pub const RESOURCE: &str = "http://localhost/mcp";

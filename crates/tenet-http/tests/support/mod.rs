@@ -108,6 +108,12 @@ pub fn server() -> (Server, Arc<Probe>) {
         .tool(ToolDef::new("ask", ask).description("Elicit a name"))
         .tool(ToolDef::new("log_then_answer", log_then_answer).description("Log, then answer"))
         .tool(ToolDef::new("slow", slow).description("Answer after 300 ms"))
+        .tool(
+            ToolDef::new("single", slow)
+                .description("Answer after 300 ms, one call at a time")
+                .max_concurrency(1)
+                .timeout(Duration::from_millis(400)),
+        )
         .tool(ToolDef::new("poll", poll).description("End the stream, answer later"))
         .tool(ToolDef::new("region", echo).description("Echo, mirrored into Mcp-Param-Region").input_schema(json!({
             "type": "object", "properties": {"text": {"type": "string", "x-mcp-header": "Region"}}, "required": ["text"]

@@ -75,6 +75,23 @@ impl Client {
         }
     }
 
+    /// Sends a request and returns the next line as the server wrote it (for requests
+    /// that get no notifications before their answer).
+    pub async fn call_raw(&mut self, request: &Value) -> String {
+        self.send(request).await;
+        tokio::time::timeout(Duration::from_secs(5), self.lines.next_line())
+            .await
+            .expect("no message within 5 s")
+            .unwrap()
+            .expect("the server closed the stream")
+    }
+
+    /// Sends a whole request and returns its response.
+    pub async fn response_to(&mut self, request: Value) -> Value {
+        self.send(&request).await;
+        self.response(&request["id"]).await
+    }
+
     /// Sends a request and returns its response.
     pub async fn call(&mut self, id: i64, method: &str, params: Value) -> Value {
         self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})).await;

@@ -15,6 +15,10 @@ use tenet_kb::{KnowledgeBase, Root};
 
 pub fn run(args: &ServeArgs) -> ExitCode {
     init_logging(args.log_level, args.log_format);
+    if !args.no_metrics && args.metrics_path == args.path {
+        eprintln!("tenet: --metrics-path {} is the MCP endpoint's path; choose another or --no-metrics", args.path);
+        return ExitCode::from(2);
+    }
     let rate_limit = match args.limits.build() {
         Ok(limiter) => limiter,
         Err(e) => {
@@ -28,6 +32,8 @@ pub fn run(args: &ServeArgs) -> ExitCode {
         tool_timeout: Duration::from_secs_f64(args.timeout),
         max_concurrent_requests: args.max_concurrent_requests as usize,
         max_message_bytes: usize::try_from(args.max_message_bytes).unwrap_or(usize::MAX),
+        cache_max_bytes: args.limits.cache_bytes(),
+        tool_concurrency: args.limits.tool_concurrency(),
         ..ServerConfig::default()
     };
     let mut _watcher = None;
@@ -91,6 +97,7 @@ pub fn run(args: &ServeArgs) -> ExitCode {
                     shutdown_grace: Duration::from_secs_f64(args.shutdown_grace),
                     auth: args.auth.build(&server, &default_resource(args)).map_err(std::io::Error::other)?,
                     rate_limit,
+                    metrics_path: (!args.no_metrics).then(|| args.metrics_path.clone()),
                     ..HttpConfig::default()
                 };
                 if config.auth.is_none() && !config.host.is_loopback() {
@@ -163,7 +170,8 @@ fn watch(ks: &KnowledgeServer, args: &ServeArgs) -> Option<tenet_kb::watch::Watc
 }
 
 fn knowledge_server(args: &ServeArgs, config: ServerConfig) -> Result<KnowledgeServer, String> {
-    let (base, limits) = load(&args.knowledge)?;
+    let (base, mut limits) = load(&args.knowledge)?;
+    limits.cache_ttl = args.limits.cache_ttl();
     knowledge::server(base, limits, config).map_err(|e| e.to_string())
 }
 
@@ -183,8 +191,11 @@ pub fn load(args: &KnowledgeArgs) -> Result<(KnowledgeBase, Limits), String> {
     }
     tracing::info!(documents = base.documents().len(), languages = base.languages().len(), "knowledge base loaded");
     let cap = usize::try_from(args.max_tokens_cap).unwrap_or(usize::MAX);
-    let limits =
-        Limits { default_max_tokens: usize::try_from(args.max_tokens).unwrap_or(cap).min(cap), max_tokens_cap: cap };
+    let limits = Limits {
+        default_max_tokens: usize::try_from(args.max_tokens).unwrap_or(cap).min(cap),
+        max_tokens_cap: cap,
+        cache_ttl: None,
+    };
     Ok((base, limits))
 }
 

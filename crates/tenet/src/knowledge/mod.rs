@@ -3,12 +3,14 @@
 //! document, plus the `stdlib://{language}/{domain}` template), prompts and completions.
 
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use tenet_kb::KnowledgeBase;
 use tenet_kb::watch::Changes;
 use tenet_server::{BuildError, Server, ServerConfig};
 
 mod instructions;
+mod metrics;
 mod prompts;
 mod resources;
 pub(crate) mod tools;
@@ -20,6 +22,9 @@ pub struct Limits {
     pub default_max_tokens: usize,
     /// The most any call may ask for.
     pub max_tokens_cap: usize,
+    /// How long answers of the tools and resources may be reused (server cache and
+    /// 2026-07-28 `ttlMs`); `None`: they are not cacheable.
+    pub cache_ttl: Option<Duration>,
 }
 
 /// The state every handler shares: the current knowledge base (replaced whole on reload).
@@ -93,7 +98,7 @@ impl KnowledgeServer {
         }
         // New URIs make the list change; known ones are reported updated.
         for doc in diff.added.iter().chain(&diff.updated) {
-            self.server.add_resource(resources::document(doc.clone()));
+            self.server.add_resource(resources::document(doc.clone(), self.knowledge.limits.cache_ttl));
         }
         if old.languages() != new.languages() || old.domains() != new.domains() {
             for tool in tools::all(&self.knowledge, &new) {
@@ -137,12 +142,86 @@ pub fn server(base: KnowledgeBase, limits: Limits, config: ServerConfig) -> Resu
     for tool in tools::all(&knowledge, &base) {
         builder = builder.tool(tool);
     }
-    for resource in resources::documents(&base) {
+    for resource in resources::documents(&base, limits.cache_ttl) {
         builder = builder.resource(resource);
     }
     builder = builder.template(resources::template(&knowledge));
     for prompt in prompts::all(&knowledge) {
         builder = builder.prompt(prompt);
     }
-    Ok(KnowledgeServer { server: builder.build()?, knowledge })
+    let server = builder.build()?;
+    server.metrics().register_collector(Box::new(metrics::IndexCollector(knowledge.clone())));
+    Ok(KnowledgeServer { server, knowledge })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use serde_json::{Value, json};
+    use tenet_kb::Root;
+    use tenet_server::jsonrpc::{Id, Request};
+    use tenet_server::{CancellationToken, Link};
+
+    fn standard(body: &str) -> String {
+        format!(
+            "---\ntitle: Team Rust testing\ndescription: d\ntags: [t]\nupdatedAt: '2026-01-02'\n---\n# Testing\n\n{body}\n"
+        )
+    }
+
+    /// Serves one stateless request in process and returns the response.
+    async fn ask(server: &Server, method: &str, params: Value) -> Value {
+        let mut params = params;
+        params["_meta"] = json!({
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {},
+        });
+        let raw = serde_json::value::RawValue::from_string(params.to_string()).unwrap();
+        let request = Request { id: Id::Number(1), method: method.into(), params: Some(raw) };
+        let (out, _) = tokio::sync::mpsc::channel(8);
+        let link = Link {
+            session: None,
+            out,
+            cancel: CancellationToken::new(),
+            shutdown: CancellationToken::new(),
+            grant: None,
+        };
+        serde_json::from_slice(&server.handle_request(request, &link).await).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_cached_answer_never_outlives_an_edit_of_its_document() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("rust/testing.md");
+        std::fs::create_dir_all(dir.path().join("rust")).unwrap();
+        std::fs::write(&file, standard("first version")).unwrap();
+        let base = KnowledgeBase::load(&[Root::Dir(dir.path().to_owned())]).unwrap();
+        let limits =
+            Limits { default_max_tokens: 8000, max_tokens_cap: 25000, cache_ttl: Some(Duration::from_secs(60)) };
+        let ks = server(base, limits, ServerConfig::default()).unwrap();
+        let get = json!({"name": "get_stdlib", "arguments": {"language": "rust", "domain": "testing"}});
+        let read = json!({"uri": "stdlib://rust/testing"});
+        let text = |r: &Value, at: &str| r["result"].pointer(at).and_then(Value::as_str).unwrap_or_default().to_owned();
+        for _ in 0..2 {
+            assert!(
+                text(&ask(&ks.server, "tools/call", get.clone()).await, "/structuredContent/content")
+                    .contains("first version")
+            );
+            let first = ask(&ks.server, "resources/read", read.clone()).await;
+            assert!(text(&first, "/contents/0/text").contains("first version"), "{first}");
+            assert_eq!(first["result"]["cacheScope"], "public");
+        }
+        let stats = ks.server.cache_stats();
+        assert_eq!((stats.hits, stats.misses, stats.entries), (2, 2, 2), "{stats:?}");
+
+        std::fs::write(&file, standard("second version")).unwrap();
+        let changes = tenet_kb::watch::Changes { paths: [file].into_iter().collect(), rescan: false };
+        ks.apply(&changes).unwrap();
+        let got = ask(&ks.server, "tools/call", get).await;
+        assert!(text(&got, "/structuredContent/content").contains("second version"), "{got}");
+        let fresh = ask(&ks.server, "resources/read", read).await;
+        assert!(text(&fresh, "/contents/0/text").contains("second version"), "{fresh}");
+        assert_eq!(fresh["result"]["ttlMs"], 60_000);
+    }
 }

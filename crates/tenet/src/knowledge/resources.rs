@@ -1,6 +1,7 @@
 //! Resources: one per document, and the `stdlib://{language}/{domain}` template.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tenet_kb::{Document, KnowledgeBase, normalize};
 use tenet_protocol::{Annotations, Resource, ResourceContents, ResourceTemplate, Role, TextResourceContents};
@@ -38,18 +39,24 @@ fn listing(doc: &Document) -> Resource {
     }
 }
 
-/// One concrete resource per document.
-pub fn documents(base: &KnowledgeBase) -> Vec<ResourceDef> {
-    base.documents().iter().cloned().map(document).collect()
+/// One concrete resource per document, cacheable for `ttl`.
+pub fn documents(base: &KnowledgeBase, ttl: Option<Duration>) -> Vec<ResourceDef> {
+    base.documents().iter().map(|doc| document(doc.clone(), ttl)).collect()
 }
 
-/// The resource of one document; reading it returns the document's Markdown.
-pub fn document(doc: Arc<Document>) -> ResourceDef {
-    ResourceDef::new(listing(&doc), move |req: ReadRequest| {
+/// The resource of one document; reading it returns the document's Markdown. It is
+/// cacheable for `ttl`: a reload that changes the document announces it, which
+/// drops what was cached.
+pub fn document(doc: Arc<Document>, ttl: Option<Duration>) -> ResourceDef {
+    let def = ResourceDef::new(listing(&doc), move |req: ReadRequest| {
         let text = doc.body.clone();
         async move { Ok(Some(contents(req.uri, text))) }
     })
-    .scope(super::READ_SCOPE)
+    .scope(super::READ_SCOPE);
+    match ttl {
+        Some(ttl) => def.cacheable(ttl),
+        None => def,
+    }
 }
 
 /// Values of `language` or `domain` that start with what was typed.
@@ -90,7 +97,7 @@ pub fn template(knowledge: &Arc<Knowledge>) -> TemplateDef {
     };
     let k = knowledge.clone();
     let complete_k = knowledge.clone();
-    TemplateDef::new(template, move |req: ReadRequest| {
+    let def = TemplateDef::new(template, move |req: ReadRequest| {
         let base = k.base();
         let language = normalize(req.vars.get("language").map_or("", String::as_str));
         let domain = normalize(req.vars.get("domain").map_or("", String::as_str));
@@ -110,5 +117,9 @@ pub fn template(knowledge: &Arc<Knowledge>) -> TemplateDef {
         let values = complete(&complete_k.base(), &req);
         async move { values }
     })
-    .scope(super::READ_SCOPE)
+    .scope(super::READ_SCOPE);
+    match knowledge.limits.cache_ttl {
+        Some(ttl) => def.cacheable(ttl),
+        None => def,
+    }
 }

@@ -428,7 +428,8 @@ fn with_values(mut schema: Value, base: &KnowledgeBase) -> Value {
 }
 
 /// A read-only knowledge tool: `answer` computes the structured result from the
-/// arguments, `text` renders it for people; schemas come from the types.
+/// arguments, `text` renders it for people; schemas come from the types. It is
+/// cacheable for the operator's `cache_ttl`.
 fn tool<A, R>(
     knowledge: &Arc<Knowledge>,
     base: &KnowledgeBase,
@@ -441,7 +442,7 @@ where
     R: Serialize + JsonSchema + 'static,
 {
     let k = knowledge.clone();
-    ToolDef::new(name, move |Args(args): Args<A>| {
+    let def = ToolDef::new(name, move |Args(args): Args<A>| {
         let k = k.clone();
         async move { answer(&k, args).and_then(|r| result(&r, text(&r))) }
     })
@@ -449,7 +450,13 @@ where
     .output_schema(schema_of::<R>())
     .read_only()
     .open_world(false)
-    .scope(super::READ_SCOPE)
+    .scope(super::READ_SCOPE);
+    // Answers depend only on the arguments and the documents, whose changes a reload
+    // announces (dropping cached answers).
+    match knowledge.limits.cache_ttl {
+        Some(ttl) => def.cacheable(ttl),
+        None => def,
+    }
 }
 
 /// The three tools.

@@ -175,6 +175,9 @@ impl Tenet {
             "TENET_TIMEOUT",
             "TENET_MAX_CONCURRENT_REQUESTS",
             "TENET_MAX_MESSAGE_BYTES",
+            "TENET_CACHE_SIZE",
+            "TENET_CACHE_TTL",
+            "TENET_TOOL_CONCURRENCY",
         ]
         .iter()
         .chain(also_remove)

@@ -1,0 +1,88 @@
+//! `GET /metrics`: the server's Prometheus metrics beside the MCP endpoint, behind the
+//! Host/Origin guard, with session gauges that follow legacy and HTTP+SSE sessions.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::json;
+use support::{Harness, LEGACY, Reply, body, in_session, modern};
+use tenet_http::HttpConfig;
+
+fn scrape_at(path: &str) -> Request<Body> {
+    Request::get(path).header("host", "localhost:3020").body(Body::empty()).unwrap()
+}
+
+/// The value of the series `name` (with its labels) in an exposition; 0 when absent.
+fn value(reply: &Reply, name: &str) -> f64 {
+    reply.text().lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok()).unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn metrics_count_requests_and_follow_sessions() {
+    let h = Harness::new();
+    let scrape = || h.call(scrape_at("/metrics"));
+    let first = scrape().await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(first.content_type(), "application/openmetrics-text; version=1.0.0; charset=utf-8");
+    assert!(first.text().ends_with("# EOF\n"), "{}", first.text());
+
+    let echo = h.call(modern(1, "tools/call", json!({"name": "echo", "arguments": {"text": "hi"}}))).await;
+    assert_eq!(echo.status, StatusCode::OK);
+    let id = h.initialize(LEGACY, json!({})).await;
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    assert_eq!(h.call(in_session(&id, LEGACY).body(body(&list)).unwrap()).await.status, StatusCode::OK);
+    let during = scrape().await;
+    assert_eq!(value(&during, r#"tenet_requests_total{method="tools/call",outcome="ok"}"#), 1.0, "{}", during.text());
+    assert_eq!(value(&during, r#"tenet_requests_total{method="initialize",outcome="ok"}"#), 1.0);
+    assert_eq!(value(&during, r#"tenet_requests_total{method="tools/list",outcome="ok"}"#), 1.0);
+    assert_eq!(value(&during, r#"tenet_sessions{transport="streamable_http"}"#), 1.0, "{}", during.text());
+
+    let delete = Request::delete("/mcp").header("host", "localhost").header("mcp-session-id", &id);
+    assert_eq!(h.call(delete.body(Body::empty()).unwrap()).await.status, StatusCode::OK);
+    let after = scrape().await;
+    assert_eq!(value(&after, r#"tenet_sessions{transport="streamable_http"}"#), 0.0, "{}", after.text());
+}
+
+#[tokio::test]
+async fn http_sse_connections_are_sessions_while_their_stream_is_open() {
+    let h = Harness::new();
+    let open = Request::get("/sse").header("host", "localhost").header("accept", "text/event-stream");
+    let stream = h.send(open.body(Body::empty()).unwrap()).await;
+    assert_eq!(stream.status(), StatusCode::OK);
+    let during = h.call(scrape_at("/metrics")).await;
+    assert_eq!(value(&during, r#"tenet_sessions{transport="sse"}"#), 1.0, "{}", during.text());
+    drop(stream);
+    let after = h.call(scrape_at("/metrics")).await;
+    assert_eq!(value(&after, r#"tenet_sessions{transport="sse"}"#), 0.0, "{}", after.text());
+}
+
+#[tokio::test]
+async fn the_host_and_origin_guard_applies_to_metrics() {
+    let h = Harness::new();
+    let foreign = Request::get("/metrics").header("host", "evil.example").body(Body::empty()).unwrap();
+    assert_eq!(h.call(foreign).await.status, StatusCode::FORBIDDEN);
+    let origin = Request::get("/metrics")
+        .header("host", "localhost")
+        .header("origin", "https://evil.example")
+        .body(Body::empty());
+    assert_eq!(h.call(origin.unwrap()).await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_metrics_path_can_be_moved_or_turned_off() {
+    let moved = Harness::with(HttpConfig { metrics_path: Some("/internal/metrics".into()), ..HttpConfig::default() });
+    assert_eq!(moved.call(scrape_at("/internal/metrics")).await.status, StatusCode::OK);
+    assert_eq!(moved.call(scrape_at("/metrics")).await.status, StatusCode::NOT_FOUND);
+    let off = Harness::with(HttpConfig { metrics_path: None, ..HttpConfig::default() });
+    assert_eq!(off.call(scrape_at("/metrics")).await.status, StatusCode::NOT_FOUND);
+    let clash = Harness::with(HttpConfig { metrics_path: Some("/mcp".into()), ..HttpConfig::default() });
+    let mcp = clash.call(scrape_at("/mcp")).await;
+    assert_eq!(
+        (mcp.status, mcp.content_type()),
+        (StatusCode::BAD_REQUEST, "application/json"),
+        "still the MCP endpoint"
+    );
+}

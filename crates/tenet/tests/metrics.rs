@@ -1,0 +1,251 @@
+//! `GET /metrics` on the real `tenet serve --transport http`: requests counted by
+//! method and outcome with latency buckets, the session gauge following initialize and
+//! DELETE, a 429 counted, and the knowledge base's index gauges.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+
+const MODERN: &str = "2026-07-28";
+
+/// `tenet serve --transport http` on a free loopback port; killed on drop.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(extra: &[&str]) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(env!("CARGO_BIN_EXE_tenet"))
+            .args(["serve", "--transport", "http", "--port", &port.to_string(), "--no-watch", "--log-level", "warn"])
+            .args(extra)
+            .env_remove("TENET_CONFIG")
+            .env_remove("TENET_ROOTS")
+            .env_remove("TENET_NO_BUILTIN")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = Self { child, port };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "tenet serve did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    /// One HTTP/1.1 exchange: status, headers (names lower-cased), body.
+    fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut request = format!("{method} {path} HTTP/1.1\r\nhost: 127.0.0.1:{}\r\nconnection: close\r\n", self.port);
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str(&format!("content-length: {}\r\n\r\n{body}", body.len()));
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut raw = String::new();
+        stream.read_to_string(&mut raw).unwrap();
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+        let mut lines = head.lines();
+        let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        Reply { status, headers, body: body.to_owned() }
+    }
+
+    /// A stateless POST of `method` (naming `name` in `Mcp-Name`, if given).
+    fn modern(&self, id: u32, method: &str, name: Option<&str>, mut params: Value) -> Reply {
+        params["_meta"] = json!({"io.modelcontextprotocol/protocolVersion": MODERN,
+            "io.modelcontextprotocol/clientCapabilities": {}});
+        let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string();
+        let mut headers = vec![
+            ("content-type", "application/json"),
+            ("accept", "application/json, text/event-stream"),
+            ("mcp-protocol-version", MODERN),
+            ("mcp-method", method),
+        ];
+        if let Some(name) = name {
+            headers.push(("mcp-name", name));
+        }
+        self.send("POST", "/mcp", &headers, &body)
+    }
+
+    fn scrape(&self) -> Exposition {
+        let reply = self.send("GET", "/metrics", &[], "");
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(reply.headers["content-type"], "application/openmetrics-text; version=1.0.0; charset=utf-8");
+        Exposition::parse(&reply.body)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Reply {
+    status: u16,
+    headers: BTreeMap<String, String>,
+    body: String,
+}
+
+/// A parsed OpenMetrics text exposition: every sample by name and label set.
+struct Exposition {
+    samples: Vec<(String, BTreeMap<String, String>, f64)>,
+    types: BTreeMap<String, String>,
+}
+
+impl Exposition {
+    fn parse(text: &str) -> Self {
+        assert!(text.ends_with("# EOF\n"), "no EOF marker:\n{text}");
+        let mut samples = Vec::new();
+        let mut types = BTreeMap::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let (name, kind) = rest.split_once(' ').unwrap();
+                types.insert(name.to_owned(), kind.to_owned());
+                continue;
+            }
+            if line.starts_with('#') || line.is_empty() {
+                continue;
+            }
+            let (series, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("bad sample line {line:?}"));
+            let (name, labels) = match series.split_once('{') {
+                None => (series, BTreeMap::new()),
+                Some((name, rest)) => {
+                    let inner = rest.strip_suffix('}').unwrap_or_else(|| panic!("bad labels in {line:?}"));
+                    let labels = inner
+                        .split(',')
+                        .map(|pair| {
+                            let (k, v) = pair.split_once('=').unwrap();
+                            (k.to_owned(), v.trim_matches('"').to_owned())
+                        })
+                        .collect();
+                    (name, labels)
+                }
+            };
+            let value = match value {
+                "+Inf" => f64::INFINITY,
+                v => v.parse().unwrap_or_else(|_| panic!("bad value in {line:?}")),
+            };
+            samples.push((name.to_owned(), labels, value));
+        }
+        Self { samples, types }
+    }
+
+    /// The sample `name` whose labels include all of `labels`; `None` if absent.
+    fn get(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        self.samples
+            .iter()
+            .find(|(n, l, _)| n == name && labels.iter().all(|(k, v)| l.get(*k).map(String::as_str) == Some(v)))
+            .map(|(_, _, v)| *v)
+    }
+
+    fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        self.get(name, labels).unwrap_or_else(|| panic!("no sample {name} {labels:?}"))
+    }
+
+    fn requests(&self, method: &str, outcome: &str) -> f64 {
+        self.get("tenet_requests_total", &[("method", method), ("outcome", outcome)]).unwrap_or(0.0)
+    }
+
+    /// The latency buckets of `method`, by upper bound.
+    fn buckets(&self, method: &str) -> Vec<(f64, f64)> {
+        let mut buckets: Vec<(f64, f64)> = self
+            .samples
+            .iter()
+            .filter(|(n, l, _)| {
+                n == "tenet_request_duration_seconds_bucket" && l.get("method").map(String::as_str) == Some(method)
+            })
+            .map(|(_, l, v)| (l["le"].parse().unwrap_or(f64::INFINITY), *v))
+            .collect();
+        buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+        buckets
+    }
+}
+
+#[test]
+fn metrics_count_requests_sessions_refusals_and_the_index() {
+    let server = Server::start(&["--rate-limit-for", "tools/list=0.001/2"]);
+    let before = server.scrape();
+    assert!(before.get("tenet_requests_total", &[]).is_none(), "no request yet, no series");
+    assert_eq!(before.value("tenet_requests_in_flight", &[]), 0.0);
+    assert_eq!(before.value("tenet_rate_limited_total", &[]), 0.0);
+    assert!(before.value("tenet_index_documents", &[]) > 10.0, "the built-in corpus is served");
+    assert!(before.value("tenet_index_sections", &[]) > before.value("tenet_index_documents", &[]));
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
+    let loaded = before.value("tenet_index_last_update_timestamp_seconds", &[]);
+    assert!((now - 300.0..=now).contains(&loaded), "loaded at {loaded}, now {now}");
+
+    for id in 1..=2 {
+        let listed = server.modern(id, "tools/call", Some("list_stdlib"), json!({"name": "list_stdlib"}));
+        assert_eq!(listed.status, 200, "{}", listed.body);
+    }
+    let unknown = server.modern(3, "tools/call", Some("no_such_tool"), json!({"name": "no_such_tool"}));
+    assert_eq!(serde_json::from_str::<Value>(&unknown.body).unwrap()["error"]["code"], -32602, "{}", unknown.body);
+    let statuses: Vec<u16> = (4..=6).map(|id| server.modern(id, "tools/list", None, json!({})).status).collect();
+    assert_eq!(statuses, [200, 200, 429], "the third tools/list is over its burst of 2");
+
+    let init = json!({"jsonrpc": "2.0", "id": 7, "method": "initialize", "params": {"protocolVersion": "2025-11-25",
+        "capabilities": {}, "clientInfo": {"name": "metrics-e2e", "version": "0"}}});
+    let json_headers = [("content-type", "application/json"), ("accept", "application/json, text/event-stream")];
+    let initialized = server.send("POST", "/mcp", &json_headers, &init.to_string());
+    assert_eq!(initialized.status, 200, "{}", initialized.body);
+    let session = initialized.headers["mcp-session-id"].clone();
+    let during = server.scrape();
+    assert_eq!(during.value("tenet_sessions", &[("transport", "streamable_http")]), 1.0);
+
+    let deleted = server.send("DELETE", "/mcp", &[("mcp-session-id", &session)], "");
+    assert_eq!(deleted.status, 200);
+    let after = server.scrape();
+    assert_eq!(after.value("tenet_sessions", &[("transport", "streamable_http")]), 0.0);
+    assert_eq!(after.requests("tools/call", "ok"), 2.0);
+    assert_eq!(after.requests("tools/call", "invalid_params"), 1.0);
+    assert_eq!(after.requests("tools/list", "ok"), 2.0);
+    assert_eq!(after.requests("initialize", "ok"), 1.0);
+    assert_eq!(after.value("tenet_rate_limited_total", &[]), 1.0);
+    assert_eq!(after.value("tenet_requests_in_flight", &[]), 0.0);
+    // list_stdlib is cacheable: the first call missed, the second was answered from the cache.
+    assert_eq!(after.value("tenet_cache_misses_total", &[]), 1.0);
+    assert_eq!(after.value("tenet_cache_hits_total", &[]), 1.0);
+
+    assert_eq!(after.types["tenet_requests"], "counter");
+    assert_eq!(after.types["tenet_request_duration_seconds"], "histogram");
+    let buckets = after.buckets("tools/call");
+    assert!(buckets.len() > 10, "{buckets:?}");
+    assert_eq!(buckets.last().unwrap(), &(f64::INFINITY, 3.0), "every call falls in +Inf");
+    assert!(buckets.windows(2).all(|w| w[0].1 <= w[1].1), "buckets are cumulative: {buckets:?}");
+    assert_eq!(after.value("tenet_request_duration_seconds_count", &[("method", "tools/call")]), 3.0);
+    assert!(after.value("tenet_request_duration_seconds_sum", &[("method", "tools/call")]) > 0.0);
+}
+
+#[test]
+fn metrics_can_be_moved_or_turned_off() {
+    let moved = Server::start(&["--metrics-path", "/internal/metrics"]);
+    assert_eq!(moved.send("GET", "/internal/metrics", &[], "").status, 200);
+    assert_eq!(moved.send("GET", "/metrics", &[], "").status, 404);
+    let off = Server::start(&["--no-metrics"]);
+    assert_eq!(off.send("GET", "/metrics", &[], "").status, 404);
+    let clash = Command::new(env!("CARGO_BIN_EXE_tenet"))
+        .args(["serve", "--transport", "http", "--port", "0", "--metrics-path", "/mcp"])
+        .env_remove("TENET_CONFIG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(clash.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&clash.stderr).contains("--metrics-path /mcp"));
+}
