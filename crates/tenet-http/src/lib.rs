@@ -66,6 +66,7 @@ mod config;
 mod cors;
 mod endpoint;
 mod exchange;
+mod gate;
 mod guard;
 mod headers;
 mod legacy;

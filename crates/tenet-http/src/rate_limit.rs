@@ -7,9 +7,8 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::StatusCode;
-use axum::middleware::Next;
 use axum::response::Response;
 use tenet_server::{Grant, Metrics, RateLimiter, rate_limited};
 
@@ -37,19 +36,17 @@ pub(crate) struct Limit {
     pub metrics: Metrics,
 }
 
-/// Lets the request through, or answers 429.
-pub(crate) async fn limit(State(Limit { limiter, metrics }): State<Limit>, request: Request, next: Next) -> Response {
-    let client = client_key(&request);
+/// The 429 to answer when the request is over its client's limit; `None` lets it in.
+pub(crate) fn refusal(Limit { limiter, metrics }: &Limit, request: &Request) -> Option<Response> {
+    let client = client_key(request);
     let method = headers::text(request.headers(), "mcp-method").unwrap_or("*");
     let tool = if method == "tools/call" { headers::text(request.headers(), "mcp-name") } else { None };
-    match limiter.check(&client, method, tool) {
-        Ok(()) => next.run(request).await,
-        Err(wait) => {
-            tracing::debug!(client, method, "rate limited");
-            metrics.rate_limited();
-            let mut response = response::error(StatusCode::TOO_MANY_REQUESTS, None, &rate_limited(wait));
-            response::retry_after(&mut response, wait);
-            response
-        }
+    let wait = limiter.check(&client, method, tool).err()?;
+    {
+        tracing::debug!(client, method, "rate limited");
+        metrics.rate_limited();
+        let mut response = response::error(StatusCode::TOO_MANY_REQUESTS, None, &rate_limited(wait));
+        response::retry_after(&mut response, wait);
+        Some(response)
     }
 }

@@ -67,16 +67,18 @@ impl Endpoint {
             format!("/{}", self.shared.config.path)
         };
         let mut router = Router::new().route(&path, any(endpoint::handle));
-        if let Some(limiter) = &self.shared.config.rate_limit {
-            // Inside authorization: requests count against the caller once it is known.
-            let limit =
-                crate::rate_limit::Limit { limiter: limiter.clone(), metrics: self.shared.server.metrics().clone() };
-            router = router.route_layer(axum::middleware::from_fn_with_state(limit, crate::rate_limit::limit));
+        let config = &self.shared.config;
+        let limit = config.rate_limit.as_ref().map(|limiter| crate::rate_limit::Limit {
+            limiter: limiter.clone(),
+            metrics: self.shared.server.metrics().clone(),
+        });
+        if config.auth.is_some() || limit.is_some() {
+            // Only the MCP endpoint is guarded; the metadata, /health, /ready and /metrics stay open.
+            let gate = crate::gate::Gate { auth: config.auth.clone(), limit };
+            router = router.route_layer(axum::middleware::from_fn_with_state(gate, crate::gate::check));
         }
-        if let Some(auth) = &self.shared.config.auth {
-            // Only the MCP endpoint is protected; the metadata, /health, /ready and /metrics stay open.
-            let layer = axum::middleware::from_fn_with_state(auth.clone(), crate::auth::require);
-            let router = router.route_layer(layer).merge(crate::auth::metadata_router(auth));
+        if let Some(auth) = &config.auth {
+            let router = router.merge(crate::auth::metadata_router(auth));
             return self.operations(router, &path).with_state(self.shared.clone());
         }
         if self.shared.config.legacy_sse {

@@ -3,10 +3,9 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
-use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::get;
 
@@ -16,25 +15,30 @@ use crate::response;
 /// The largest error body looked into for the scope a 403 needs.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
-/// Lets a request through with its [`tenet_server::Grant`] in the extensions, or
-/// answers the challenge.
-pub(crate) async fn require(State(auth): State<Arc<Auth>>, mut request: Request, next: Next) -> Response {
+/// Puts the caller's [`tenet_server::Grant`] in the request's extensions; or returns
+/// the challenge to answer instead.
+pub(crate) async fn refusal(auth: &Auth, request: &mut Request) -> Option<Response> {
     let grant = match auth.authenticate(request.headers(), request.uri()).await {
         Ok(grant) => grant,
         Err(error) => {
             tracing::info!(reason = %error, "refused a request's credentials");
-            return refusal(&auth, &error);
+            return Some(token_refused(auth, &error));
         }
     };
     if !grant.covers(&auth.config.required_scopes) {
         let mut needed: Vec<String> = grant.scopes().map(str::to_owned).collect();
         add_missing(&mut needed, &auth.config.required_scopes);
-        return insufficient(&auth, &needed.join(" "));
+        return Some(insufficient(auth, &needed.join(" ")));
     }
     tracing::debug!(subject = grant.subject().unwrap_or("-"), "authorized");
     request.extensions_mut().insert(grant);
-    let response = next.run(request).await;
-    if response.status() == StatusCode::FORBIDDEN { with_step_up(&auth, response).await } else { response }
+    None
+}
+
+/// A 403 from the endpoint (a scope missing for one tool, resource or prompt) gets
+/// the step-up challenge; any other response passes unchanged.
+pub(crate) async fn finish(auth: &Auth, response: Response) -> Response {
+    if response.status() == StatusCode::FORBIDDEN { with_step_up(auth, response).await } else { response }
 }
 
 fn add_missing(scopes: &mut Vec<String>, more: &[String]) {
@@ -73,7 +77,7 @@ fn challenge(auth: &Auth, error: Option<&str>, scope: &str) -> HeaderValue {
 }
 
 /// The answer to refused credentials: 401 (or 400 / 503) with the challenge.
-fn refusal(auth: &Auth, error: &TokenError) -> Response {
+fn token_refused(auth: &Auth, error: &TokenError) -> Response {
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::UNAUTHORIZED);
     let mut response = response::transport(status, format!("{}: {error}", status.canonical_reason().unwrap_or("")));
     let scope = auth.config.required_scopes.join(" ");

@@ -1,0 +1,39 @@
+//! Who may reach the MCP endpoint, in one middleware: authorization first (the caller
+//! becomes known), then its rate limit, then the endpoint, then the step-up challenge
+//! on a 403. One layer rather than one per concern: every `from_fn` layer boxes and
+//! moves the request's future, which costs more than the checks themselves.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::auth::{self, Auth};
+use crate::rate_limit::{self, Limit};
+
+/// The checks in front of the endpoint; at least one is set.
+#[derive(Clone)]
+pub(crate) struct Gate {
+    pub auth: Option<Arc<Auth>>,
+    pub limit: Option<Limit>,
+}
+
+/// Lets a request through, or answers 401/403 (authorization) or 429 (rate limit).
+pub(crate) async fn check(State(gate): State<Gate>, mut request: Request, next: Next) -> Response {
+    if let Some(auth) = &gate.auth
+        && let Some(refusal) = auth::refusal(auth, &mut request).await
+    {
+        return refusal;
+    }
+    if let Some(limit) = &gate.limit
+        && let Some(refusal) = rate_limit::refusal(limit, &request)
+    {
+        return refusal;
+    }
+    let response = next.run(request).await;
+    match &gate.auth {
+        Some(auth) => auth::finish(auth, response).await,
+        None => response,
+    }
+}
