@@ -147,6 +147,8 @@ pub struct Metrics {
 }
 
 struct Inner {
+    /// `false` for [`Metrics::off`]: nothing is recorded.
+    enabled: bool,
     registry: Mutex<Registry>,
     requests: Family<Labels<2>, Counter>,
     durations: Family<Labels<1>, Histogram, fn() -> Histogram>,
@@ -183,7 +185,23 @@ fn slot(method: Option<Method>) -> usize {
 impl Metrics {
     /// A fresh registry holding the server's metrics, all at zero.
     pub fn new() -> Self {
+        Self::make(true)
+    }
+
+    /// Metrics that record nothing (they encode as all zero): for a server whose
+    /// operator turned metrics off, so that not even the counting costs anything.
+    pub fn off() -> Self {
+        Self::make(false)
+    }
+
+    /// Whether anything is recorded (see [`Metrics::off`]).
+    pub fn is_enabled(&self) -> bool {
+        self.inner.enabled
+    }
+
+    fn make(enabled: bool) -> Self {
         let inner = Inner {
+            enabled,
             registry: Mutex::new(Registry::default()),
             requests: Family::default(),
             durations: Family::new_with_constructor(|| Histogram::new(BUCKETS)),
@@ -243,12 +261,17 @@ impl Metrics {
 
     /// Counts one response served from a cache (`hit`) or computed (`!hit`).
     pub fn cache(&self, hit: bool) {
+        if !self.inner.enabled {
+            return;
+        }
         if hit { &self.inner.cache_hits } else { &self.inner.cache_misses }.inc();
     }
 
     /// Counts one request refused for its rate limit.
     pub fn rate_limited(&self) {
-        self.inner.rate_limited.inc();
+        if self.inner.enabled {
+            self.inner.rate_limited.inc();
+        }
     }
 
     /// The `tenet_sessions` gauge of one transport, for the transport to raise when a
@@ -261,6 +284,9 @@ impl Metrics {
     /// that took `elapsed`. [`crate::Server::respond`] calls it for every request; a
     /// transport answering requests without it may too.
     pub fn record(&self, method: Option<Method>, outcome: Outcome, elapsed: Duration) {
+        if !self.inner.enabled {
+            return;
+        }
         let name = method.map_or(OTHER_METHOD, Method::name);
         let (ok, histogram) = self.inner.handles[slot(method)].get_or_init(|| {
             let ok = self.inner.requests.get_or_create_owned(&[("method", name), ("outcome", Outcome::Ok.label())]);
@@ -282,6 +308,18 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metrics_turned_off_record_nothing() {
+        let off = Metrics::off();
+        assert!(!off.is_enabled() && Metrics::new().is_enabled());
+        off.record(Some(Method::ToolsCall), Outcome::Ok, Duration::from_millis(3));
+        off.cache(true);
+        off.rate_limited();
+        let text = off.encode();
+        assert!(!text.contains("tools/call"), "{text}");
+        assert!(text.contains("tenet_rate_limited_total 0\n") && text.contains("tenet_cache_hits_total 0\n"), "{text}");
+    }
 
     #[test]
     fn every_method_has_its_own_slot() {

@@ -68,7 +68,9 @@ impl<'a> Watch<'a> {
         method: Option<Method>,
         trace: Option<Arc<RequestTrace>>,
     ) -> Self {
-        metrics.in_flight().inc();
+        if metrics.is_enabled() {
+            metrics.in_flight().inc();
+        }
         Self { metrics, request, method, trace, started: Instant::now(), finished: false }
     }
 
@@ -129,7 +131,9 @@ impl Drop for Watch<'_> {
         if !self.finished {
             self.record(Outcome::Cancelled);
         }
-        self.metrics.in_flight().dec();
+        if self.metrics.is_enabled() {
+            self.metrics.in_flight().dec();
+        }
     }
 }
 

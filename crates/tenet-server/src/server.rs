@@ -36,6 +36,9 @@ pub struct ServerConfig {
     pub cache_scope: CacheScope,
     /// Rate limits for stream clients (stdio): over them a request gets -32004.
     pub rate_limit: Option<Arc<crate::RateLimiter>>,
+    /// Whether requests are counted and timed in [`Server::metrics`] (default `true`);
+    /// `false` makes them [`crate::Metrics::off`], unless the builder was given metrics.
+    pub metrics: bool,
     /// The response cache's budget in bytes, for the tools, resources and templates
     /// marked `cacheable`; 0 turns it off. Default: 16 MiB.
     pub cache_max_bytes: usize,
@@ -59,6 +62,7 @@ impl Default for ServerConfig {
             cache_ttl_ms: 0,
             cache_scope: CacheScope::Private,
             rate_limit: None,
+            metrics: true,
             cache_max_bytes: DEFAULT_CACHE_BYTES,
             tool_concurrency: None,
         }
@@ -438,6 +442,11 @@ impl ServerBuilder {
         let server_info_member = format!("\"_meta\":{}", json!({ tenet_protocol::SERVER_INFO_KEY: &self.info }));
         let (events, _) = broadcast::channel(256);
         let cache = ResponseCache::new(self.config.cache_max_bytes);
+        let metrics = match (self.metrics, self.config.metrics) {
+            (Some(metrics), _) => metrics,
+            (None, true) => crate::Metrics::new(),
+            (None, false) => crate::Metrics::off(),
+        };
         Ok(Server {
             shared: Arc::new(Shared {
                 info: self.info,
@@ -450,7 +459,7 @@ impl ServerBuilder {
                 config: self.config,
                 state: self.state,
                 state_key: self.state_key.unwrap_or_else(StateKey::random),
-                metrics: self.metrics.unwrap_or_default(),
+                metrics,
                 events,
                 server_info_member,
                 task_board: Arc::default(),

@@ -251,7 +251,7 @@ pub struct ServeArgs {
     /// endpoint and outside its authorization, like /health.
     #[arg(long, help_heading = "HTTP", default_value = "/metrics", env = "TENET_METRICS_PATH", value_parser = path)]
     pub metrics_path: String,
-    /// Do not serve the metrics path.
+    /// Keep no metrics and serve none (the requests are not even counted).
     #[arg(long, help_heading = "HTTP", env = "TENET_NO_METRICS")]
     pub no_metrics: bool,
     /// Seconds a legacy session may sit unused before it is ended.

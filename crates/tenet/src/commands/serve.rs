@@ -34,6 +34,8 @@ pub fn run(args: &ServeArgs) -> ExitCode {
         max_message_bytes: usize::try_from(args.max_message_bytes).unwrap_or(usize::MAX),
         cache_max_bytes: args.limits.cache_bytes(),
         tool_concurrency: args.limits.tool_concurrency(),
+        // Only HTTP can serve them; on stdio, or with --no-metrics, nothing is counted.
+        metrics: matches!(args.transport, Transport::Http) && !args.no_metrics,
         ..ServerConfig::default()
     };
     let mut _watcher = None;
