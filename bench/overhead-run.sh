@@ -13,7 +13,9 @@
 #         request) and metrics on
 #   jwt   + ES256 JWT access tokens checked against a JWKS (bench/http/issuer.py on
 #         loopback), the same rate limit and metrics on
-# Knobs [defaults]: ROUNDS [5]  DURATION [10]  BUILD_TENET [1]
+# Then, when valgrind is installed, user-space instructions per request for each
+# variant (callgrind, `wrk -c8` for 4 s): a count that does not move with the load.
+# Knobs [defaults]: ROUNDS [5]  DURATION [10]  BUILD_TENET [1]  INSTRUCTIONS [1]
 #   TENET_BIN [<repo>/target/release/tenet]  OUT [bench/results]
 # Server pinned to CPU 0, wrk to CPU 1, everything on 127.0.0.1.
 set -euo pipefail
@@ -23,6 +25,7 @@ ROOT=$(dirname "$BENCH_DIR")
 ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-10}
 BUILD_TENET=${BUILD_TENET:-1}
+INSTRUCTIONS=${INSTRUCTIONS:-1}
 TENET_BIN=${TENET_BIN:-$ROOT/target/release/tenet}
 OUT=${OUT:-$BENCH_DIR/results}
 HTTP=$BENCH_DIR/http
@@ -92,6 +95,33 @@ for ((round = 1; round <= ROUNDS; round++)); do
     done
 done
 
+# Instructions per request (callgrind), one server at a time on CPU 0.
+instr="$work/instructions.txt"
+: >"$instr"
+if [[ $INSTRUCTIONS == 1 ]] && command -v valgrind >/dev/null; then
+    for v in "${VARIANTS[@]}"; do
+        log "instructions per request: $v (callgrind)"
+        out="$work/$v.callgrind"
+        # shellcheck disable=SC2046
+        taskset -c 0 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out" \
+            $(cmd "$v" stateless "${PORT[$v]}") >"$logs/$v-callgrind.log" 2>&1 &
+        SERVER_PID=$!
+        for _ in $(seq 300); do (exec 3<>"/dev/tcp/127.0.0.1/${PORT[$v]}") 2>/dev/null && break; sleep 0.1; done
+        export WRK_TOKEN
+        WRK_TOKEN=$(token_for "$v")
+        load() { timeout 60 taskset -c 1 wrk -t1 -c8 -d"$1s" --timeout 10s -s "$LUA" "http://127.0.0.1:${PORT[$v]}/mcp" -- stateless 2026-07-28 -; }
+        load 2 >/dev/null
+        callgrind_control -i on "$SERVER_PID" >/dev/null 2>&1
+        line=$(load 4 | grep '^{"requests"' || true)
+        requests=$(sed -n 's/^{"requests":\([0-9]*\),.*/\1/p' <<<"$line")
+        grep -q '"non2xx":0,' <<<"$line" || requests=0 # refused requests would not measure the variant
+        callgrind_control -i off "$SERVER_PID" >/dev/null 2>&1
+        stop
+        total=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ && !done {gsub(",", "", $1); print $1; done = 1}')
+        echo "$v ${requests:-0} ${total:-0}" >>"$instr"
+    done
+fi
+
 md="$OUT/overhead-$stamp.md"
 {
     echo "# Production-feature overhead, $(date '+%Y-%m-%d %H:%M %Z')"
@@ -102,9 +132,14 @@ md="$OUT/overhead-$stamp.md"
     echo "- Variants: \`off\` = \`$(cmd off 0 "${PORT[off]}" | sed "s|$work/||g")\`; \`keys\` = \`$(cmd keys 0 "${PORT[keys]}" | sed "s|$work/||g")\`; \`jwt\` = \`$(cmd jwt 0 "${PORT[jwt]}" | sed "s|$work/||g")\`"
     echo "- Raw: \`$(basename "$raw")\`"
     echo
-    python3 - "$raw" <<'PY'
+    python3 - "$raw" "$instr" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+instr = {}
+for line in open(sys.argv[2]):
+    v, n, total = line.split()
+    if int(n) > 0:
+        instr[v] = int(total) / int(n)
 def med(v, t, k):
     xs = [r[k] for r in rows if r["peer"] == v and r["test"] == t and r.get("requests", 0) > 0]
     return statistics.median(xs) if xs else None
@@ -122,6 +157,14 @@ for v in ("off", "keys", "jwt"):
     print(f"| {v} | {r64:,.0f} | {cost64} | {med(v, 'stateless-c64', 'p50_us'):.0f} / {med(v, 'stateless-c64', 'p99_us'):.0f}"
           f" | {r1:,.0f} | {cost1} | {med(v, 'stateless-c1', 'p50_us'):.0f} |")
 print()
+if instr:
+    print("| variant | instructions per request (callgrind, user space) | vs off |")
+    print("|---|---:|---:|")
+    for v in ("off", "keys", "jwt"):
+        if v in instr:
+            rel = f"{(instr[v] / instr['off'] - 1) * 100:+.1f}%" if "off" in instr else ""
+            print(f"| {v} | {instr[v]:,.0f} | {rel} |")
+    print()
 print(f"Non-2xx or unchecked-body responses across all runs: {bad}.")
 PY
 } >"$md"
