@@ -10,7 +10,6 @@ use std::sync::Arc;
 use tenet_server::Grant;
 
 use super::error::AuthError;
-use super::sha256;
 
 /// One API key: who it belongs to and what it may do.
 #[derive(Clone)]
@@ -26,6 +25,13 @@ impl std::fmt::Debug for ApiKey {
         // Never the secret, not even its digest.
         f.debug_struct("ApiKey").field("name", &self.name).field("scopes", &self.scopes).finish_non_exhaustive()
     }
+}
+
+/// The SHA-256 digest of `bytes`: what a key is kept as.
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let mut out = [0; 32];
+    out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref());
+    out
 }
 
 impl ApiKey {

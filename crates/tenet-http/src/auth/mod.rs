@@ -198,13 +198,6 @@ impl Auth {
     }
 }
 
-/// The SHA-256 digest of `bytes`.
-fn sha256(bytes: &[u8]) -> [u8; 32] {
-    let mut out = [0; 32];
-    out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref());
-    out
-}
-
 /// Whether a query string carries an access token (RFC 6750 §2.3), which we refuse.
 fn query_has_token(query: &str) -> bool {
     query.split('&').any(|pair| pair.split('=').next().is_some_and(|k| k.eq_ignore_ascii_case("access_token")))
