@@ -6,7 +6,7 @@
 #   PEERS="tenet ceiling" MODES=stateless SECS=2 bench/http-instructions.sh
 #
 # Knobs [defaults]: PEERS [tenet rmcp ceiling]  MODES [stateless legacy]  SECS [4]
-#   TENET_BIN [<repo>/target/release/tenet]
+#   TENET_BIN [what scripts/build-release builds]
 # Each server runs under valgrind on CPU 0 with instrumentation off; after a 2 s
 # warm-up (wrk -c8 on CPU 1), instrumentation is switched on for SECS seconds of
 # load and off again. Instructions counted / requests answered in that window is
@@ -20,7 +20,7 @@ ROOT=$(dirname "$BENCH_DIR")
 PEERS=${PEERS:-"tenet rmcp ceiling"}
 MODES=${MODES:-"stateless legacy"}
 SECS=${SECS:-4}
-TENET_BIN=${TENET_BIN:-$ROOT/target/release/tenet}
+TENET_BIN=${TENET_BIN:-$("$ROOT/scripts/build-release" --path)}
 BIN=$BENCH_DIR/target/release
 OUT=$BENCH_DIR/target/callgrind
 LUA=$BENCH_DIR/http/call.lua

@@ -9,7 +9,7 @@
 #
 # Knobs [defaults]: ROUNDS [3]  DURATION [10] seconds per timed wrk run
 #   PEERS [tenet rmcp python ts ceiling]  SESSIONS [1000]  BUILD_TENET [1]
-#   TENET_BIN [<repo>/target/release/tenet]  OUT [bench/results]
+#   TENET_BIN [what scripts/build-release builds]  OUT [bench/results]
 # Server pinned to CPU 0 (taskset), wrk to CPU 1; everything on 127.0.0.1.
 set -euo pipefail
 
@@ -20,7 +20,7 @@ DURATION=${DURATION:-10}
 PEERS=${PEERS:-"tenet rmcp python ts ceiling"}
 SESSIONS=${SESSIONS:-1000}
 BUILD_TENET=${BUILD_TENET:-1}
-TENET_BIN=${TENET_BIN:-$ROOT/target/release/tenet}
+TENET_BIN=${TENET_BIN:-$("$ROOT/scripts/build-release" --path)}
 OUT=${OUT:-$BENCH_DIR/results}
 BIN=$BENCH_DIR/target/release
 HTTP=$BENCH_DIR/http
@@ -50,7 +50,7 @@ fi
 tenet_note=""
 if [[ " $PEERS " == *" tenet "* && $BUILD_TENET == 1 ]]; then
     log "building tenet (release)"
-    (cd "$ROOT" && cargo build --release --quiet -p tenet) || tenet_note="cargo build --release -p tenet failed"
+    "$ROOT/scripts/build-release" >/dev/null || tenet_note="scripts/build-release failed"
 fi
 [[ -z $tenet_note && ! -x $TENET_BIN ]] && tenet_note="$TENET_BIN does not exist"
 if [[ -n $tenet_note ]]; then

@@ -4,11 +4,11 @@
 # time and peak RSS, re-index latency after a file edit. Writes bench/results/kb-<date>.md.
 #
 #   bench/kb-run.sh                 # builds kb-bench and tenet (release), then runs (~2–4 min)
-#   BUILD_TENET=0 bench/kb-run.sh   # reuse target/release/tenet
+#   BUILD_TENET=0 bench/kb-run.sh   # reuse the binary scripts/build-release built
 #
 # Knobs [defaults]: RUNS [30] cold starts per server, REPS [5] edits per root,
 #   INDEX_RUNS [3] processes building the 10 000-document index,
-#   BUILD_TENET [1], TENET_BIN [<repo>/target/release/tenet], OUT [bench/results]
+#   BUILD_TENET [1], TENET_BIN [what scripts/build-release builds], OUT [bench/results]
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -17,7 +17,7 @@ RUNS=${RUNS:-30}
 REPS=${REPS:-5}
 INDEX_RUNS=${INDEX_RUNS:-3}
 BUILD_TENET=${BUILD_TENET:-1}
-TENET_BIN=${TENET_BIN:-$ROOT/target/release/tenet}
+TENET_BIN=${TENET_BIN:-$("$ROOT/scripts/build-release" --path)}
 OUT=${OUT:-$BENCH_DIR/results}
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -26,7 +26,7 @@ log "building kb-bench (release)"
 (cd "$BENCH_DIR" && cargo build --release --quiet -p kb-bench)
 if [[ $BUILD_TENET == 1 ]]; then
     log "building tenet (release)"
-    (cd "$ROOT" && cargo build --release --quiet -p tenet)
+    "$ROOT/scripts/build-release" >/dev/null
 fi
 [[ -x $TENET_BIN ]] || { echo "no tenet binary at $TENET_BIN" >&2; exit 1; }
 # Run a private copy, so a concurrent `cargo build` cannot swap the binary mid-run.

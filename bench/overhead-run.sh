@@ -16,7 +16,7 @@
 # Then, when valgrind is installed, user-space instructions per request for each
 # variant (callgrind, `wrk -c8` for 4 s): a count that does not move with the load.
 # Knobs [defaults]: ROUNDS [5]  DURATION [10]  BUILD_TENET [1]  INSTRUCTIONS [1]
-#   TENET_BIN [<repo>/target/release/tenet]  OUT [bench/results]
+#   TENET_BIN [what scripts/build-release builds]  OUT [bench/results]
 # Server pinned to CPU 0, wrk to CPU 1, everything on 127.0.0.1.
 set -euo pipefail
 
@@ -26,7 +26,7 @@ ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-10}
 BUILD_TENET=${BUILD_TENET:-1}
 INSTRUCTIONS=${INSTRUCTIONS:-1}
-TENET_BIN=${TENET_BIN:-$ROOT/target/release/tenet}
+TENET_BIN=${TENET_BIN:-$("$ROOT/scripts/build-release" --path)}
 OUT=${OUT:-$BENCH_DIR/results}
 HTTP=$BENCH_DIR/http
 VENV=$BENCH_DIR/target/py/venv
@@ -47,7 +47,7 @@ if ! "$VENV/bin/python" -c 'import jwt, cryptography' 2>/dev/null; then
 fi
 if [[ $BUILD_TENET == 1 ]]; then
     log "building tenet (release)"
-    (cd "$ROOT" && cargo build --release --quiet -p tenet)
+    "$ROOT/scripts/build-release" >/dev/null
 fi
 work=$(mktemp -d)
 cp -p "$TENET_BIN" "$work/tenet" # a private copy: a concurrent build cannot swap it mid-run

@@ -5,12 +5,12 @@
 #   bench/run.sh                      # everything (builds, then ~3 rounds)
 #   ROUNDS=5 bench/run.sh             # more rounds
 #   SERVERS="rmcp ceiling" bench/run.sh
-#   BUILD_TENET=0 bench/run.sh        # reuse the existing target/release/tenet
+#   BUILD_TENET=0 bench/run.sh        # reuse the binary scripts/build-release built
 #
 # Environment knobs (defaults in brackets):
 #   ROUNDS [3]  TIMEOUT [60] seconds per run  SERVERS [tenet rmcp rmcp-pipes ceiling]
 #   SCENARIOS  [pipelined:20000 pipelined:100000 eof:20000 eof:100000 latency:2000 coldstart:30]
-#   BUILD_TENET [1]  TENET_BIN [<repo>/target/release/tenet]  OUT [bench/results]
+#   BUILD_TENET [1]  TENET_BIN [what scripts/build-release builds]  OUT [bench/results]
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -20,7 +20,7 @@ TIMEOUT=${TIMEOUT:-60}
 SERVERS=${SERVERS:-"tenet rmcp rmcp-pipes ceiling"}
 SCENARIOS=${SCENARIOS:-"pipelined:20000 pipelined:100000 eof:20000 eof:100000 latency:2000 coldstart:30"}
 BUILD_TENET=${BUILD_TENET:-1}
-TENET_BIN=${TENET_BIN:-$ROOT/target/release/tenet}
+TENET_BIN=${TENET_BIN:-$("$ROOT/scripts/build-release" --path)}
 OUT=${OUT:-$BENCH_DIR/results}
 BIN=$BENCH_DIR/target/release
 
@@ -33,8 +33,8 @@ tenet_note=""
 if [[ " $SERVERS " == *" tenet "* ]]; then
     if [[ $BUILD_TENET == 1 ]]; then
         log "building tenet (release)"
-        if ! (cd "$ROOT" && cargo build --release --quiet -p tenet); then
-            tenet_note="cargo build --release -p tenet failed"
+        if ! "$ROOT/scripts/build-release" >/dev/null; then
+            tenet_note="scripts/build-release failed"
         fi
     fi
     # Probe: it must answer initialize over stdio within 10 s.

@@ -7,10 +7,16 @@ fn main() {
     // small one in time to first response. Shared libraries, heap, stack and mmaps stay
     // randomized; only the executable image sits at a fixed address, as Go's default
     // builds do. `TENET_PIE=1` keeps the position-independent default.
+    //
+    // A static build (`-C target-feature=+crt-static -C relocation-model=static`, as
+    // `scripts/build-release` does) is already position-dependent and must not be told
+    // `-no-pie` on top of rustc's own static flags.
     println!("cargo:rerun-if-env-changed=TENET_PIE");
     let target = std::env::var("TARGET").unwrap_or_default();
     let pie = std::env::var("TENET_PIE").is_ok_and(|v| v == "1");
-    if target.ends_with("linux-gnu") && !pie {
+    let features = std::env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
+    let static_crt = features.split(',').any(|f| f == "crt-static");
+    if target.ends_with("linux-gnu") && !pie && !static_crt {
         println!("cargo:rustc-link-arg-bins=-no-pie");
     }
 }
