@@ -20,21 +20,30 @@ pub fn stdio() -> (Input, Output) {
 }
 
 /// The process's standard input.
+///
+/// A pipe is put back in blocking mode when this is dropped: the pipe may outlive the
+/// process (another reader may share it) and should be left as it was found.
 #[derive(Debug)]
-pub enum Input {
-    /// A pipe, read when the reactor says it is readable.
+pub struct Input(InputKind);
+
+/// The process's standard output. Like [`Input`], a pipe is made blocking again on drop.
+#[derive(Debug)]
+pub struct Output(OutputKind);
+
+#[derive(Debug)]
+enum InputKind {
+    /// A pipe, read when the reactor says it is readable (`None` once dropped).
     #[cfg(unix)]
-    Pipe(tokio::net::unix::pipe::Receiver),
+    Pipe(Option<tokio::net::unix::pipe::Receiver>),
     /// Anything else, read on a blocking thread.
     Blocking(tokio::io::Stdin),
 }
 
-/// The process's standard output.
 #[derive(Debug)]
-pub enum Output {
-    /// A pipe, written when the reactor says it is writable.
+enum OutputKind {
+    /// A pipe, written when the reactor says it is writable (`None` once dropped).
     #[cfg(unix)]
-    Pipe(tokio::net::unix::pipe::Sender),
+    Pipe(Option<tokio::net::unix::pipe::Sender>),
     /// Anything else, written on a blocking thread.
     Blocking(tokio::io::Stdout),
 }
@@ -42,26 +51,47 @@ pub enum Output {
 impl Input {
     fn new() -> Self {
         #[cfg(unix)]
-        if let Some(receiver) =
-            pipe::duplicate(&io::stdin()).and_then(|file| tokio::net::unix::pipe::Receiver::from_file(file).ok())
-        {
-            return Self::Pipe(receiver);
+        if let Some(receiver) = pipe::duplicate(&io::stdin()).and_then(pipe::receiver) {
+            return Self(InputKind::Pipe(Some(receiver)));
         }
-        Self::Blocking(tokio::io::stdin())
+        Self(InputKind::Blocking(tokio::io::stdin()))
     }
 }
 
 impl Output {
     fn new() -> Self {
         #[cfg(unix)]
-        if let Some(sender) = pipe::duplicate(&io::stdout())
-            .filter(|out| !pipe::shared_with_stderr(out))
-            .and_then(|file| tokio::net::unix::pipe::Sender::from_file(file).ok())
+        if let Some(sender) =
+            pipe::duplicate(&io::stdout()).filter(|out| !pipe::shared_with_stderr(out)).and_then(pipe::sender)
         {
-            return Self::Pipe(sender);
+            return Self(OutputKind::Pipe(Some(sender)));
         }
-        Self::Blocking(tokio::io::stdout())
+        Self(OutputKind::Blocking(tokio::io::stdout()))
     }
+}
+
+impl Drop for Input {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let InputKind::Pipe(receiver) = &mut self.0 {
+            let _ = receiver.take().map(tokio::net::unix::pipe::Receiver::into_blocking_fd);
+        }
+    }
+}
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let OutputKind::Pipe(sender) = &mut self.0 {
+            let _ = sender.take().map(tokio::net::unix::pipe::Sender::into_blocking_fd);
+        }
+    }
+}
+
+/// What a pipe gives once its end was handed back.
+#[cfg(unix)]
+fn dropped() -> io::Error {
+    io::Error::new(io::ErrorKind::BrokenPipe, "the pipe was released")
 }
 
 #[cfg(unix)]
@@ -74,6 +104,16 @@ mod pipe {
     pub(super) fn duplicate(stream: &impl AsFd) -> Option<File> {
         let file = File::from(stream.as_fd().try_clone_to_owned().ok()?);
         file.metadata().ok()?.file_type().is_fifo().then_some(file)
+    }
+
+    /// The read end, non-blocking and registered with the reactor.
+    pub(super) fn receiver(file: File) -> Option<tokio::net::unix::pipe::Receiver> {
+        tokio::net::unix::pipe::Receiver::from_file(file).ok()
+    }
+
+    /// The write end, non-blocking and registered with the reactor.
+    pub(super) fn sender(file: File) -> Option<tokio::net::unix::pipe::Sender> {
+        tokio::net::unix::pipe::Sender::from_file(file).ok()
     }
 
     /// Whether stderr is the same pipe as `out` (`2>&1`): making that pipe non-blocking
@@ -89,20 +129,24 @@ mod pipe {
 
 impl AsyncRead for Input {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
+        match &mut self.get_mut().0 {
             #[cfg(unix)]
-            Self::Pipe(pipe) => Pin::new(pipe).poll_read(cx, buf),
-            Self::Blocking(stdin) => Pin::new(stdin).poll_read(cx, buf),
+            InputKind::Pipe(Some(pipe)) => Pin::new(pipe).poll_read(cx, buf),
+            #[cfg(unix)]
+            InputKind::Pipe(None) => Poll::Ready(Err(dropped())),
+            InputKind::Blocking(stdin) => Pin::new(stdin).poll_read(cx, buf),
         }
     }
 }
 
 impl AsyncWrite for Output {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
+        match &mut self.get_mut().0 {
             #[cfg(unix)]
-            Self::Pipe(pipe) => Pin::new(pipe).poll_write(cx, buf),
-            Self::Blocking(stdout) => Pin::new(stdout).poll_write(cx, buf),
+            OutputKind::Pipe(Some(pipe)) => Pin::new(pipe).poll_write(cx, buf),
+            #[cfg(unix)]
+            OutputKind::Pipe(None) => Poll::Ready(Err(dropped())),
+            OutputKind::Blocking(stdout) => Pin::new(stdout).poll_write(cx, buf),
         }
     }
 
@@ -111,41 +155,53 @@ impl AsyncWrite for Output {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
+        match &mut self.get_mut().0 {
             #[cfg(unix)]
-            Self::Pipe(pipe) => Pin::new(pipe).poll_write_vectored(cx, bufs),
-            Self::Blocking(stdout) => Pin::new(stdout).poll_write_vectored(cx, bufs),
+            OutputKind::Pipe(Some(pipe)) => Pin::new(pipe).poll_write_vectored(cx, bufs),
+            #[cfg(unix)]
+            OutputKind::Pipe(None) => Poll::Ready(Err(dropped())),
+            OutputKind::Blocking(stdout) => Pin::new(stdout).poll_write_vectored(cx, bufs),
         }
     }
 
     fn is_write_vectored(&self) -> bool {
-        match self {
+        match &self.0 {
             #[cfg(unix)]
-            Self::Pipe(pipe) => pipe.is_write_vectored(),
-            Self::Blocking(stdout) => stdout.is_write_vectored(),
+            OutputKind::Pipe(Some(pipe)) => pipe.is_write_vectored(),
+            #[cfg(unix)]
+            OutputKind::Pipe(None) => false,
+            OutputKind::Blocking(stdout) => stdout.is_write_vectored(),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
+        match &mut self.get_mut().0 {
             #[cfg(unix)]
-            Self::Pipe(pipe) => Pin::new(pipe).poll_flush(cx),
-            Self::Blocking(stdout) => Pin::new(stdout).poll_flush(cx),
+            OutputKind::Pipe(Some(pipe)) => Pin::new(pipe).poll_flush(cx),
+            #[cfg(unix)]
+            OutputKind::Pipe(None) => Poll::Ready(Err(dropped())),
+            OutputKind::Blocking(stdout) => Pin::new(stdout).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
+        match &mut self.get_mut().0 {
             #[cfg(unix)]
-            Self::Pipe(pipe) => Pin::new(pipe).poll_shutdown(cx),
-            Self::Blocking(stdout) => Pin::new(stdout).poll_shutdown(cx),
+            OutputKind::Pipe(Some(pipe)) => Pin::new(pipe).poll_shutdown(cx),
+            #[cfg(unix)]
+            OutputKind::Pipe(None) => Poll::Ready(Err(dropped())),
+            OutputKind::Blocking(stdout) => Pin::new(stdout).poll_shutdown(cx),
         }
     }
 }
 
 #[cfg(all(test, unix))]
 mod tests {
-    use super::pipe;
+    use std::io::{Read, Write};
+    use std::time::Duration;
+
+    use super::{Input, InputKind, Output, OutputKind, pipe};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     #[test]
     fn only_pipes_are_taken_over() {
@@ -154,5 +210,25 @@ mod tests {
         assert!(pipe::duplicate(&writer).is_some());
         let file = std::fs::File::open(std::env::current_exe().unwrap()).unwrap();
         assert!(pipe::duplicate(&file).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_pipe_is_async_while_held_and_blocking_again_after() {
+        let (mut reader, mut writer) = std::io::pipe().unwrap();
+        let input = Input(InputKind::Pipe(pipe::duplicate(&reader).and_then(pipe::receiver)));
+        let output = Output(OutputKind::Pipe(pipe::duplicate(&writer).and_then(pipe::sender)));
+        let (mut input, mut output) = (input, output);
+        output.write_all(b"ping\n").await.unwrap();
+        let mut line = [0u8; 5];
+        input.read_exact(&mut line).await.unwrap();
+        assert_eq!(&line, b"ping\n");
+        // While held, the shared pipe is non-blocking: an empty read does not wait.
+        assert_eq!(reader.read(&mut [0u8; 1]).unwrap_err().kind(), std::io::ErrorKind::WouldBlock);
+        drop((input, output));
+        // Released: a read waits for the byte written after it started.
+        let waiting = std::thread::spawn(move || reader.read(&mut [0u8; 1]));
+        std::thread::sleep(Duration::from_millis(50));
+        writer.write_all(b"x").unwrap();
+        assert_eq!(waiting.join().unwrap().unwrap(), 1);
     }
 }
