@@ -38,8 +38,13 @@ pub(crate) struct Shared {
     pub shutdown: CancellationToken,
 }
 
-/// The handler mounted at the MCP path, for every HTTP method.
+/// The handler mounted at the MCP path, for every HTTP method. Refusals are counted.
 pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let response = serve(&shared, request).await;
+    response::counted(shared.server.metrics(), response)
+}
+
+async fn serve(shared: &Arc<Shared>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     if let Err(refusal) = shared.guard.check(&parts.headers) {
         return response::transport(StatusCode::FORBIDDEN, refusal.to_string());
@@ -47,9 +52,9 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
     // Set by the authorization layer, when there is one.
     let grant = parts.extensions.get::<Arc<Grant>>().cloned();
     match parts.method {
-        Method::POST => post(&shared, &parts.headers, body, grant).await,
-        Method::GET => legacy::get(&shared, &parts.headers),
-        Method::DELETE => legacy::delete(&shared, &parts.headers),
+        Method::POST => post(shared, &parts.headers, body, grant).await,
+        Method::GET => legacy::get(shared, &parts.headers),
+        Method::DELETE => legacy::delete(shared, &parts.headers),
         _ => response::method_not_allowed("GET, POST, DELETE"),
     }
 }

@@ -17,6 +17,9 @@ use crate::rate_limit::{self, Limit};
 pub(crate) struct Gate {
     pub auth: Option<Arc<Auth>>,
     pub limit: Option<Limit>,
+    /// Where authorization's refusals are counted (`tenet_http_refused`); the rate
+    /// limit counts its own in `tenet_rate_limited`.
+    pub metrics: tenet_server::metrics::Metrics,
 }
 
 /// Lets a request through, or answers 401/403 (authorization) or 429 (rate limit).
@@ -24,6 +27,7 @@ pub(crate) async fn check(State(gate): State<Gate>, mut request: Request, next: 
     if let Some(auth) = &gate.auth
         && let Some(refusal) = auth::refusal(auth, &mut request).await
     {
+        gate.metrics.refused(refusal.status().as_u16());
         return refusal;
     }
     if let Some(limit) = &gate.limit

@@ -71,11 +71,27 @@ pub(crate) fn json(status: StatusCode, body: impl Into<Body>) -> Response {
     response
 }
 
-/// A JSON-RPC error response with `status`; without an id the `id` member is left out.
+/// Marks a response that refused the request before the server saw a message in it;
+/// the endpoint counts these in `tenet_http_refused`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Refused;
+
+/// A JSON-RPC error response with `status` refusing the request (see [`Refused`]);
+/// without an id the `id` member is left out.
 pub(crate) fn error(status: StatusCode, id: Option<&Id>, error: &ErrorObject) -> Response {
     let mut body = Vec::with_capacity(128);
     tenet_server::jsonrpc::write_error_response(&mut body, id, UnknownId::Omit, error);
-    json(status, body)
+    let mut response = json(status, body);
+    response.extensions_mut().insert(Refused);
+    response
+}
+
+/// Counts `response` in `metrics` when it is a refusal, and hands it on.
+pub(crate) fn counted(metrics: &tenet_server::metrics::Metrics, response: Response) -> Response {
+    if response.extensions().get::<Refused>().is_some() {
+        metrics.refused(response.status().as_u16());
+    }
+    response
 }
 
 /// A transport-level error (`-32000`) with `status` and `message`.

@@ -74,7 +74,8 @@ impl Endpoint {
         });
         if config.auth.is_some() || limit.is_some() {
             // Only the MCP endpoint is guarded; the metadata, /health, /ready and /metrics stay open.
-            let gate = crate::gate::Gate { auth: config.auth.clone(), limit };
+            let gate =
+                crate::gate::Gate { auth: config.auth.clone(), limit, metrics: self.shared.server.metrics().clone() };
             router = router.route_layer(axum::middleware::from_fn_with_state(gate, crate::gate::check));
         }
         if let Some(auth) = &config.auth {

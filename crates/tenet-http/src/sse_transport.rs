@@ -58,12 +58,17 @@ impl Connections {
     }
 }
 
-/// `GET /sse`: opens a connection and streams its output.
+/// `GET /sse`: opens a connection and streams its output. Refusals are counted.
 pub(crate) async fn open(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    if let Err(refusal) = shared.guard.check(&headers) {
+    let response = open_stream(&shared, &headers);
+    response::counted(shared.server.metrics(), response)
+}
+
+fn open_stream(shared: &Arc<Shared>, headers: &HeaderMap) -> Response {
+    if let Err(refusal) = shared.guard.check(headers) {
         return response::transport(StatusCode::FORBIDDEN, refusal.to_string());
     }
-    if !headers::accepts(&headers).sse {
+    if !headers::accepts(headers).sse {
         return response::transport(StatusCode::NOT_ACCEPTABLE, "Not Acceptable: Accept must allow text/event-stream");
     }
     if shared.shutdown.is_cancelled() {
@@ -89,7 +94,8 @@ pub(crate) async fn open(State(shared): State<Arc<Shared>>, headers: HeaderMap) 
         }
     });
     let endpoint = format!("event: endpoint\ndata: {}?sessionId={id}\n\n", shared.config.sse_messages_path);
-    let stream = Output { shared, id, lines: BufReader::new(client_read), first: Some(Bytes::from(endpoint)) };
+    let stream =
+        Output { shared: shared.clone(), id, lines: BufReader::new(client_read), first: Some(Bytes::from(endpoint)) };
     response::event_stream(Body::from_stream(stream.into_stream()))
 }
 
@@ -131,8 +137,13 @@ fn session_id(query: Option<&str>) -> Option<&str> {
 }
 
 /// `POST /messages?sessionId=…`: hands one message (or batch) to the connection; the
-/// answer comes on its stream.
+/// answer comes on its stream. Refusals are counted.
 pub(crate) async fn message(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let response = post_message(&shared, request).await;
+    response::counted(shared.server.metrics(), response)
+}
+
+async fn post_message(shared: &Arc<Shared>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     if let Err(refusal) = shared.guard.check(&parts.headers) {
         return response::transport(StatusCode::FORBIDDEN, refusal.to_string());

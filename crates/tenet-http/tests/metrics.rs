@@ -86,3 +86,47 @@ async fn the_metrics_path_can_be_moved_or_turned_off() {
         "still the MCP endpoint"
     );
 }
+
+#[tokio::test]
+async fn requests_refused_before_the_server_are_counted_by_status() {
+    let h = Harness::new();
+    let mcp = |builder: axum::http::request::Builder, body: &str| builder.body(Body::from(body.to_owned())).unwrap();
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).to_string();
+    // 415: not JSON.
+    let plain = Request::post("/mcp").header("host", "localhost").header("content-type", "text/plain");
+    assert_eq!(h.call(mcp(plain, &list)).await.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // 406: cannot take the answer.
+    let html = Request::post("/mcp")
+        .header("host", "localhost")
+        .header("content-type", "application/json")
+        .header("accept", "text/html");
+    assert_eq!(h.call(mcp(html, &list)).await.status, StatusCode::NOT_ACCEPTABLE);
+    // 400 twice: no session, and a body that is not JSON.
+    let sessionless = support::post().header("mcp-protocol-version", LEGACY);
+    assert_eq!(h.call(mcp(sessionless, &list)).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(h.call(mcp(support::post(), "{not json")).await.status, StatusCode::BAD_REQUEST);
+    // 404: a session that does not exist.
+    let unknown = in_session("no-such-session", LEGACY);
+    assert_eq!(h.call(mcp(unknown, &list)).await.status, StatusCode::NOT_FOUND);
+    // 403: a forged Host.
+    let forged = Request::post("/mcp").header("host", "evil.example").header("content-type", "application/json");
+    assert_eq!(h.call(mcp(forged, &list)).await.status, StatusCode::FORBIDDEN);
+
+    let scrape = h.call(scrape_at("/metrics")).await;
+    let refused = |status: &str| value(&scrape, &format!(r#"tenet_http_refused_total{{status="{status}"}}"#));
+    assert_eq!(
+        [refused("415"), refused("406"), refused("400"), refused("404"), refused("403")],
+        [1.0, 1.0, 2.0, 1.0, 1.0],
+        "{}",
+        scrape.text()
+    );
+    // None of them was a request the server answered.
+    assert!(!scrape.text().contains(r#"method="tools/list""#), "{}", scrape.text());
+
+    // An answered request, even an error, is not a refusal.
+    let unknown_tool = h.call(modern(2, "tools/call", json!({"name": "nope", "arguments": {}}))).await;
+    assert_eq!(unknown_tool.status, StatusCode::BAD_REQUEST);
+    let after = h.call(scrape_at("/metrics")).await;
+    assert_eq!(value(&after, r#"tenet_http_refused_total{status="400"}"#), 2.0, "{}", after.text());
+    assert_eq!(value(&after, r#"tenet_requests_total{method="tools/call",outcome="invalid_params"}"#), 1.0);
+}

@@ -86,3 +86,26 @@ async fn over_the_limit_a_client_gets_429_with_retry_after_per_tool() {
     let text = String::from_utf8(axum::body::to_bytes(metrics.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap();
     assert!(text.contains("\ntenet_rate_limited_total 1\n"), "{text}");
 }
+
+#[tokio::test]
+async fn an_unknown_key_is_a_counted_refusal_and_a_throttled_call_is_not() {
+    let server = issuer::server();
+    let metrics = server.metrics().clone();
+    let keys = "quiet 0123456789abcdef-quiet stdlib:read";
+    let auth = AuthConfig { api_keys: ApiKey::parse_list(keys, "test").unwrap(), ..AuthConfig::new(RESOURCE) };
+    let limits = RateLimits { default: Some(Rate { per_second: 0.001, burst: 1 }), overrides: Vec::new() };
+    let http = HttpConfig {
+        auth: Some(Auth::new(auth).unwrap()),
+        rate_limit: Some(Arc::new(RateLimiter::new(limits))),
+        ..HttpConfig::default()
+    };
+    let router = Endpoint::new(server, http, CancellationToken::new()).router();
+    let send = |authorization| router.clone().oneshot(post("/mcp", Some(authorization), "tools/list", None));
+    assert_eq!(send("Bearer 0123456789abcdef-wrong").await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(send(QUIET).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(send(QUIET).await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+    let text = metrics.encode();
+    assert!(text.contains("tenet_http_refused_total{status=\"401\"} 1\n"), "{text}");
+    assert!(!text.contains("tenet_http_refused_total{status=\"429\"}"), "{text}");
+    assert!(text.contains("tenet_rate_limited_total 1\n"), "{text}");
+}

@@ -159,6 +159,7 @@ struct Inner {
     handles: [OnceLock<(Counter, Histogram)>; METHOD_SLOTS],
     in_flight: Gauge,
     rate_limited: Counter,
+    refused: Family<Labels<1>, Counter>,
     sessions: Family<Labels<1>, Gauge>,
     cache_hits: Counter,
     cache_misses: Counter,
@@ -173,6 +174,24 @@ impl std::fmt::Debug for Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// A status code as a label; the ones transports refuse with, else `other`.
+fn status_label(status: u16) -> &'static str {
+    match status {
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        405 => "405",
+        406 => "406",
+        409 => "409",
+        413 => "413",
+        415 => "415",
+        429 => "429",
+        503 => "503",
+        _ => "other",
     }
 }
 
@@ -208,6 +227,7 @@ impl Metrics {
             handles: [const { OnceLock::new() }; METHOD_SLOTS],
             in_flight: Gauge::default(),
             rate_limited: Counter::default(),
+            refused: Family::default(),
             sessions: Family::default(),
             cache_hits: Counter::default(),
             cache_misses: Counter::default(),
@@ -223,6 +243,11 @@ impl Metrics {
             );
             r.register("tenet_requests_in_flight", "Requests being served now", inner.in_flight.clone());
             r.register("tenet_rate_limited", "Requests refused for their rate limit", inner.rate_limited.clone());
+            r.register(
+                "tenet_http_refused",
+                "HTTP requests refused before the server saw a message (bad headers, body, session or credentials), by status",
+                inner.refused.clone(),
+            );
             r.register("tenet_sessions", "Sessions alive, by transport", inner.sessions.clone());
             r.register("tenet_cache_hits", "Responses served from the cache", inner.cache_hits.clone());
             r.register(
@@ -271,6 +296,16 @@ impl Metrics {
     pub fn rate_limited(&self) {
         if self.inner.enabled {
             self.inner.rate_limited.inc();
+        }
+    }
+
+    /// Counts one HTTP request a transport refused before any message in it reached the
+    /// server (415, 406, 413, an unparseable body, a missing or unknown session, a
+    /// failed header check, 401/403 from authorization, 503 when full), by `status`.
+    /// Such requests are not in `tenet_requests`, which counts answered messages.
+    pub fn refused(&self, status: u16) {
+        if self.inner.enabled {
+            self.inner.refused.get_or_create(&[("status", status_label(status))]).inc();
         }
     }
 
