@@ -19,11 +19,18 @@
 //! error, panic, timeout, or cancellation (the future dropped).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::gauge::ConstGauge;
+use std::sync::Weak;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
+
+use crate::server::Shared;
 
 /// The retry delay suggested before any call has finished.
 const FIRST_GUESS: Duration = Duration::from_secs(1);
@@ -35,6 +42,24 @@ pub(crate) struct ConcurrencyLimit {
     max: usize,
     /// Mean run time in milliseconds (exponentially weighted); 0 before any call ends.
     mean_ms: AtomicU64,
+    /// Calls waiting for a turn now.
+    waiting: AtomicUsize,
+}
+
+/// Counts one waiting call for as long as it lives (however the wait ends).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn start(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Why no permit was given.
@@ -67,7 +92,12 @@ impl ConcurrencyLimit {
     /// At most `max` calls at once (at least 1).
     pub fn new(max: usize) -> Arc<Self> {
         let max = max.clamp(1, Semaphore::MAX_PERMITS);
-        Arc::new(Self { permits: Arc::new(Semaphore::new(max)), max, mean_ms: AtomicU64::new(0) })
+        Arc::new(Self {
+            permits: Arc::new(Semaphore::new(max)),
+            max,
+            mean_ms: AtomicU64::new(0),
+            waiting: AtomicUsize::new(0),
+        })
     }
 
     /// The cap.
@@ -76,13 +106,22 @@ impl ConcurrencyLimit {
     }
 
     /// Calls running now.
-    #[cfg(test)]
     pub fn running(&self) -> usize {
         self.max - self.permits.available_permits()
     }
 
+    /// Calls waiting for a turn now.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
+    }
+
     /// Waits up to `within` for a permit, giving up if `cancel` fires.
     pub async fn acquire(self: &Arc<Self>, within: Duration, cancel: &CancellationToken) -> Result<Permit, Refused> {
+        // A free turn is taken at once, without counting as a wait.
+        if let Ok(permit) = self.permits.clone().try_acquire_owned() {
+            return Ok(Permit { _permit: permit, limit: self.clone(), started: Instant::now() });
+        }
+        let _waiting = Waiting::start(&self.waiting);
         let wait = self.permits.clone().acquire_owned();
         let permit = tokio::select! {
             biased;
@@ -102,6 +141,45 @@ impl ConcurrencyLimit {
             0 => FIRST_GUESS,
             ms => Duration::from_millis(ms),
         }
+    }
+}
+
+/// One gauge family of [`ConcurrencyCollector`]: name, help, and how to read it.
+type Gauge = (&'static str, &'static str, fn(&ConcurrencyLimit) -> usize);
+
+/// `tenet_tool_calls_running`, `tenet_tool_calls_waiting` and
+/// `tenet_tool_concurrency_limit`, by `tool`, for every tool with a cap: read from the
+/// live limits at each scrape, so counting costs the calls nothing.
+pub(crate) struct ConcurrencyCollector(pub Weak<Shared>);
+
+impl std::fmt::Debug for ConcurrencyCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConcurrencyCollector")
+    }
+}
+
+impl Collector for ConcurrencyCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
+        let Some(shared) = self.0.upgrade() else { return Ok(()) };
+        let tools = shared.tools.snapshot();
+        let capped: Vec<(&str, &ConcurrencyLimit)> =
+            tools.items.iter().filter_map(|(name, tool)| Some((name.as_str(), tool.limit.as_deref()?))).collect();
+        if capped.is_empty() {
+            return Ok(());
+        }
+        let gauges: [Gauge; 3] = [
+            ("tenet_tool_calls_running", "Calls of a capped tool running now", ConcurrencyLimit::running),
+            ("tenet_tool_calls_waiting", "Calls of a capped tool waiting for a turn", ConcurrencyLimit::waiting),
+            ("tenet_tool_concurrency_limit", "How many calls of a tool may run at once", ConcurrencyLimit::max),
+        ];
+        for (name, help, read) in gauges {
+            let mut family = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+            for &(tool, limit) in &capped {
+                let gauge = ConstGauge::new(i64::try_from(read(limit)).unwrap_or(i64::MAX));
+                gauge.encode(family.encode_family(&[("tool", tool)])?)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -130,14 +208,17 @@ mod tests {
         let refused = limit.acquire(Duration::from_millis(50), &never).await.unwrap_err();
         assert!(started.elapsed() >= Duration::from_millis(50));
         assert_eq!(refused, Refused::Busy(FIRST_GUESS));
+        assert_eq!(limit.waiting(), 0, "a refused call no longer waits");
         // A waiter gets the permit as soon as one is given back.
         let waiter = tokio::spawn({
             let limit = limit.clone();
             async move { limit.acquire(LONG, &CancellationToken::new()).await.map(drop) }
         });
         tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(limit.waiting(), 1);
         drop(a);
         assert_eq!(waiter.await.unwrap(), Ok(()));
+        assert_eq!(limit.waiting(), 0);
         assert_ne!(limit.retry_after(), FIRST_GUESS, "the run time of the finished calls is the new guess");
     }
 

@@ -447,7 +447,7 @@ impl ServerBuilder {
             (None, true) => crate::Metrics::new(),
             (None, false) => crate::Metrics::off(),
         };
-        Ok(Server {
+        let server = Server {
             shared: Arc::new(Shared {
                 info: self.info,
                 instructions: self.instructions,
@@ -465,6 +465,11 @@ impl ServerBuilder {
                 task_board: Arc::default(),
                 cache,
             }),
-        })
+        };
+        if server.shared.metrics.is_enabled() {
+            let collector = crate::concurrency::ConcurrencyCollector(Arc::downgrade(&server.shared));
+            server.shared.metrics.register_collector(Box::new(collector));
+        }
+        Ok(server)
     }
 }

@@ -126,3 +126,48 @@ async fn a_running_task_holds_a_turn() {
     assert_busy(&refused);
     client.finish().await;
 }
+
+#[tokio::test]
+async fn running_and_waiting_calls_are_gauges_per_capped_tool() {
+    // `held` (cap 1) runs until the test lets it finish.
+    let release = Arc::new(tokio::sync::Semaphore::new(0));
+    let held = {
+        let release = release.clone();
+        move || {
+            let release = release.clone();
+            async move {
+                release.acquire().await.unwrap().forget();
+                "released"
+            }
+        }
+    };
+    let server = Server::builder("gauged", "1")
+        .tool(ToolDef::new("held", held).max_concurrency(1).timeout(Duration::from_secs(20)))
+        .tool(ToolDef::new("free", || async { "free" }))
+        .build()
+        .unwrap();
+    let metrics = server.metrics().clone();
+    let mut client = Client::start(server);
+    let gauge = |series: &str| -> Option<f64> {
+        let text = metrics.encode();
+        text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+    };
+    const RUNNING: &str = r#"tenet_tool_calls_running{tool="held"}"#;
+    const WAITING: &str = r#"tenet_tool_calls_waiting{tool="held"}"#;
+    assert_eq!(gauge(r#"tenet_tool_concurrency_limit{tool="held"}"#), Some(1.0));
+    assert_eq!((gauge(RUNNING), gauge(WAITING)), (Some(0.0), Some(0.0)));
+    assert_eq!(gauge(r#"tenet_tool_calls_running{tool="free"}"#), None, "uncapped tools have no gauges");
+    client.send(&call(1, "held", json!({}))).await;
+    client.send(&call(2, "held", json!({}))).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while (gauge(RUNNING), gauge(WAITING)) != (Some(1.0), Some(1.0)) {
+        assert!(Instant::now() < deadline, "never saw one call running and one waiting: {}", metrics.encode());
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    release.add_permits(2);
+    for id in 1..=2 {
+        assert_eq!(client.response(&json!(id)).await["result"]["content"][0]["text"], "released");
+    }
+    assert_eq!((gauge(RUNNING), gauge(WAITING)), (Some(0.0), Some(0.0)));
+    client.finish().await;
+}
