@@ -81,7 +81,7 @@ pub(crate) struct Permit {
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        let sample = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX).max(1);
+        let sample = crate::millis(self.started.elapsed()).max(1);
         let _ = self.limit.mean_ms.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |mean| {
             Some(if mean == 0 { sample } else { mean - mean / 8 + sample / 8 })
         });

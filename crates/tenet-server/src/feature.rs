@@ -22,6 +22,7 @@ use crate::context::{Context, Inputs};
 use crate::error::ToolError;
 use crate::grant;
 use crate::handler::ToolCall;
+use crate::millis;
 use crate::pagination::page;
 use crate::prompt::PromptRequest;
 use crate::request_state::Binding;
@@ -590,11 +591,6 @@ fn tool_error_reply(error: ToolError) -> Reply {
         },
         other => Reply::Err(other.into()),
     }
-}
-
-/// A duration in whole milliseconds, for `ttlMs`.
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {

@@ -111,3 +111,9 @@ pub use prometheus_client;
 pub use tenet_jsonrpc as jsonrpc;
 pub use tenet_protocol as protocol;
 pub use tokio_util::sync::CancellationToken;
+
+/// A duration in whole milliseconds, as the protocol's `…Ms` fields carry it
+/// (saturating; no duration here comes near `u64::MAX` ms).
+pub(crate) fn millis(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}

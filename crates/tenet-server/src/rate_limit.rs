@@ -141,7 +141,7 @@ pub(crate) fn tool_of(request: &tenet_jsonrpc::Request) -> Option<String> {
 
 /// The JSON-RPC error for a request refused for `retry_after`.
 pub fn rate_limited(retry_after: Duration) -> ErrorObject {
-    let ms = u64::try_from(retry_after.as_millis()).unwrap_or(u64::MAX).max(1);
+    let ms = crate::millis(retry_after).max(1);
     ErrorObject::new(RATE_LIMITED, format!("Rate limited: retry in {ms} ms")).with_data(json!({ "retryAfterMs": ms }))
 }
 

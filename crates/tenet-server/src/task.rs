@@ -82,7 +82,7 @@ impl TaskStore {
             status_message: None,
             created_at: now.clone(),
             last_updated_at: now,
-            ttl: Some(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX)),
+            ttl: Some(crate::millis(ttl)),
             poll_interval: Some(500),
         };
         let entry = Arc::new(Entry {

@@ -12,6 +12,7 @@ use tenet_protocol::{DetailedTask, InputRequest, JsonObject, TaskInfo, TaskStatu
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
+use crate::millis;
 use crate::task::{new_task_id, now_iso};
 
 /// How long a task is kept: from its creation, and at least this long after it ends.
@@ -67,10 +68,6 @@ struct State {
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// The error for a task id that names no task of the caller's.
