@@ -119,7 +119,7 @@ impl ConcurrencyLimit {
     pub async fn acquire(self: &Arc<Self>, within: Duration, cancel: &CancellationToken) -> Result<Permit, Refused> {
         // A free turn is taken at once, without counting as a wait.
         if let Ok(permit) = self.permits.clone().try_acquire_owned() {
-            return Ok(Permit { _permit: permit, limit: self.clone(), started: Instant::now() });
+            return Ok(self.turn(permit));
         }
         let _waiting = Waiting::start(&self.waiting);
         let wait = self.permits.clone().acquire_owned();
@@ -132,7 +132,12 @@ impl ConcurrencyLimit {
                 Ok(Err(_)) | Err(_) => return Err(Refused::Busy(self.retry_after())),
             },
         };
-        Ok(Permit { _permit: permit, limit: self.clone(), started: Instant::now() })
+        Ok(self.turn(permit))
+    }
+
+    /// A turn starting now with `permit`.
+    fn turn(self: &Arc<Self>, permit: OwnedSemaphorePermit) -> Permit {
+        Permit { _permit: permit, limit: self.clone(), started: Instant::now() }
     }
 
     /// When a permit is likely to be free: the mean run time.
