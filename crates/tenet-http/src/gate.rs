@@ -9,17 +9,19 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::auth::{self, Auth};
-use crate::rate_limit::{self, Limit};
+use tenet_server::{Metrics, RateLimiter};
 
-/// The checks in front of the endpoint; at least one is set.
+use crate::auth::{self, Auth};
+use crate::rate_limit;
+
+/// The checks in front of the endpoint; at least one of `auth` and `limiter` is set.
 #[derive(Clone)]
 pub(crate) struct Gate {
     pub auth: Option<Arc<Auth>>,
-    pub limit: Option<Limit>,
-    /// Where authorization's refusals are counted (`tenet_http_refused`); the rate
-    /// limit counts its own in `tenet_rate_limited`.
-    pub metrics: tenet_server::metrics::Metrics,
+    pub limiter: Option<Arc<RateLimiter>>,
+    /// Where refusals are counted: authorization's in `tenet_http_refused`, the rate
+    /// limit's in `tenet_rate_limited`.
+    pub metrics: Metrics,
 }
 
 /// Lets a request through, or answers 401/403 (authorization) or 429 (rate limit).
@@ -30,8 +32,8 @@ pub(crate) async fn check(State(gate): State<Gate>, mut request: Request, next: 
         gate.metrics.refused(refusal.status().as_u16());
         return refusal;
     }
-    if let Some(limit) = &gate.limit
-        && let Some(refusal) = rate_limit::refusal(limit, &request)
+    if let Some(limiter) = &gate.limiter
+        && let Some(refusal) = rate_limit::refusal(limiter, &gate.metrics, &request)
     {
         return refusal;
     }

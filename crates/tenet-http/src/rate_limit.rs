@@ -29,24 +29,16 @@ fn client_key(request: &Request) -> String {
     }
 }
 
-/// The limiter, and the metrics that count its refusals.
-#[derive(Clone)]
-pub(crate) struct Limit {
-    pub limiter: Arc<RateLimiter>,
-    pub metrics: Metrics,
-}
-
-/// The 429 to answer when the request is over its client's limit; `None` lets it in.
-pub(crate) fn refusal(Limit { limiter, metrics }: &Limit, request: &Request) -> Option<Response> {
+/// The 429 to answer when the request is over its client's limit (counted in
+/// `metrics`); `None` lets it in.
+pub(crate) fn refusal(limiter: &RateLimiter, metrics: &Metrics, request: &Request) -> Option<Response> {
     let client = client_key(request);
     let method = headers::text(request.headers(), "mcp-method").unwrap_or("*");
     let tool = if method == "tools/call" { headers::text(request.headers(), "mcp-name") } else { None };
     let wait = limiter.check(&client, method, tool).err()?;
-    {
-        tracing::debug!(client, method, "rate limited");
-        metrics.rate_limited();
-        let mut response = response::error(StatusCode::TOO_MANY_REQUESTS, None, &rate_limited(wait));
-        response::retry_after(&mut response, wait);
-        Some(response)
-    }
+    tracing::debug!(client, method, "rate limited");
+    metrics.rate_limited();
+    let mut response = response::error(StatusCode::TOO_MANY_REQUESTS, None, &rate_limited(wait));
+    response::retry_after(&mut response, wait);
+    Some(response)
 }

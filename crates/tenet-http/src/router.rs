@@ -68,14 +68,13 @@ impl Endpoint {
         };
         let mut router = Router::new().route(&path, any(endpoint::handle));
         let config = &self.shared.config;
-        let limit = config.rate_limit.as_ref().map(|limiter| crate::rate_limit::Limit {
-            limiter: limiter.clone(),
-            metrics: self.shared.server.metrics().clone(),
-        });
-        if config.auth.is_some() || limit.is_some() {
+        if config.auth.is_some() || config.rate_limit.is_some() {
             // Only the MCP endpoint is guarded; the metadata, /health, /ready and /metrics stay open.
-            let gate =
-                crate::gate::Gate { auth: config.auth.clone(), limit, metrics: self.shared.server.metrics().clone() };
+            let gate = crate::gate::Gate {
+                auth: config.auth.clone(),
+                limiter: config.rate_limit.clone(),
+                metrics: self.shared.server.metrics().clone(),
+            };
             router = router.route_layer(axum::middleware::from_fn_with_state(gate, crate::gate::check));
         }
         if let Some(auth) = &config.auth {
