@@ -139,15 +139,25 @@ impl AsyncRead for Input {
     }
 }
 
-impl AsyncWrite for Output {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+impl Output {
+    /// Runs `poll` on the stream behind it; a pipe already handed back is an error.
+    fn poll_with<T>(
+        self: Pin<&mut Self>,
+        poll: impl FnOnce(Pin<&mut (dyn AsyncWrite + Unpin)>) -> Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
         match &mut self.get_mut().0 {
             #[cfg(unix)]
-            OutputKind::Pipe(Some(pipe)) => Pin::new(pipe).poll_write(cx, buf),
+            OutputKind::Pipe(Some(pipe)) => poll(Pin::new(pipe)),
             #[cfg(unix)]
             OutputKind::Pipe(None) => Poll::Ready(Err(dropped())),
-            OutputKind::Blocking(stdout) => Pin::new(stdout).poll_write(cx, buf),
+            OutputKind::Blocking(stdout) => poll(Pin::new(stdout)),
         }
+    }
+}
+
+impl AsyncWrite for Output {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.poll_with(|stream| stream.poll_write(cx, buf))
     }
 
     fn poll_write_vectored(
@@ -155,13 +165,7 @@ impl AsyncWrite for Output {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        match &mut self.get_mut().0 {
-            #[cfg(unix)]
-            OutputKind::Pipe(Some(pipe)) => Pin::new(pipe).poll_write_vectored(cx, bufs),
-            #[cfg(unix)]
-            OutputKind::Pipe(None) => Poll::Ready(Err(dropped())),
-            OutputKind::Blocking(stdout) => Pin::new(stdout).poll_write_vectored(cx, bufs),
-        }
+        self.poll_with(|stream| stream.poll_write_vectored(cx, bufs))
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -175,23 +179,11 @@ impl AsyncWrite for Output {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match &mut self.get_mut().0 {
-            #[cfg(unix)]
-            OutputKind::Pipe(Some(pipe)) => Pin::new(pipe).poll_flush(cx),
-            #[cfg(unix)]
-            OutputKind::Pipe(None) => Poll::Ready(Err(dropped())),
-            OutputKind::Blocking(stdout) => Pin::new(stdout).poll_flush(cx),
-        }
+        self.poll_with(|stream| stream.poll_flush(cx))
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match &mut self.get_mut().0 {
-            #[cfg(unix)]
-            OutputKind::Pipe(Some(pipe)) => Pin::new(pipe).poll_shutdown(cx),
-            #[cfg(unix)]
-            OutputKind::Pipe(None) => Poll::Ready(Err(dropped())),
-            OutputKind::Blocking(stdout) => Pin::new(stdout).poll_shutdown(cx),
-        }
+        self.poll_with(|stream| stream.poll_shutdown(cx))
     }
 }
 
