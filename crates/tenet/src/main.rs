@@ -13,6 +13,12 @@ mod demo;
 mod knowledge;
 mod limits;
 
+/// mimalloc (its v2 line): the ~50 short-lived allocations of an HTTP request cost a
+/// third of the instructions they cost in glibc's malloc (callgrind: 4.4 k against
+/// 13.6 k per stateless `tools/call`), and start-up is no slower (v3 added ~0.3 ms).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let argv: Vec<OsString> = std::env::args_os().collect();
     let mut cli = args::Cli::command();
