@@ -14,7 +14,7 @@ use axum::response::Response;
 use futures_util::Stream;
 use tenet_server::jsonrpc::{ErrorObject, Incoming, Message};
 use tenet_server::protocol::MetaProbe;
-use tenet_server::{CancellationToken, Grant, Link, Server};
+use tenet_server::{CancellationToken, Grant, Link, Probe, Server};
 use tokio::sync::mpsc;
 use tokio_util::sync::DropGuard;
 
@@ -146,13 +146,18 @@ async fn modern_post(
             return response::error(StatusCode::BAD_REQUEST, None, &e);
         }
     };
-    if let Err(e) = modern::check(&shared.server, headers, &request) {
+    // The params are read once, for the header rules and for routing.
+    let probe = match Probe::read(&request) {
+        Ok(probe) => probe,
+        Err(e) => return response::error(status_for(e.code), Some(&request.id), &e),
+    };
+    if let Err(e) = modern::check(&shared.server, headers, &request, &probe) {
         return response::error(status_for(e.code), Some(&request.id), &e);
     }
     let (out, messages) = mpsc::channel(MESSAGE_CAPACITY);
     let cancel = CancellationToken::new();
     let link = Link { session: None, out, cancel: cancel.clone(), shutdown: shared.shutdown.clone(), grant };
-    let routed = shared.server.route(&request, &link);
+    let routed = shared.server.route_probed(&request, probe, &link);
     let server = shared.server.clone();
     let answer = Box::pin(async move { server.respond(request, routed, &link).await });
     // Dropping the response body (the client closed the stream) cancels the request.

@@ -5,39 +5,13 @@
 use std::borrow::Cow;
 
 use axum::http::HeaderMap;
-use serde::Deserialize;
 use serde_json::Value;
-use tenet_server::Server;
 use tenet_server::jsonrpc::{ErrorCode, ErrorObject, RawJson, Request};
 use tenet_server::protocol::{CLIENT_CAPABILITIES_KEY, Era, PROTOCOL_VERSION_KEY, ProtocolVersion};
+use tenet_server::{Probe, Server};
 
 use crate::headers::{self, METHOD, NAME, PROTOCOL_VERSION};
 use crate::param;
-
-/// The parts of a request's params the headers are checked against, borrowed from
-/// the body: nothing is copied or built that the check does not need.
-#[derive(Deserialize, Default)]
-struct Probe<'a> {
-    #[serde(rename = "_meta", borrow, default)]
-    meta: Option<MetaProbe<'a>>,
-    #[serde(borrow, default)]
-    name: Option<&'a RawJson>,
-    #[serde(borrow, default)]
-    uri: Option<&'a RawJson>,
-    #[serde(rename = "taskId", borrow, default)]
-    task_id: Option<&'a RawJson>,
-    #[serde(borrow, default)]
-    arguments: Option<&'a RawJson>,
-}
-
-/// The two `_meta` members every stateless request carries.
-#[derive(Deserialize, Default)]
-struct MetaProbe<'a> {
-    #[serde(rename = "io.modelcontextprotocol/protocolVersion", borrow, default)]
-    protocol_version: Option<&'a RawJson>,
-    #[serde(rename = "io.modelcontextprotocol/clientCapabilities", borrow, default)]
-    client_capabilities: Option<&'a RawJson>,
-}
 
 /// A JSON string's text (unescaped); `None` for any other JSON value.
 fn string(raw: &RawJson) -> Option<Cow<'_, str>> {
@@ -70,16 +44,17 @@ fn named_field(method: &str) -> Option<&'static str> {
 ///
 /// # Errors
 /// The first rule broken, as the error to answer with.
-pub(crate) fn check(server: &Server, headers: &HeaderMap, request: &Request) -> Result<(), ErrorObject> {
-    let raw = request.params.as_deref().map_or("{}", |p| p.get());
-    let probe: Probe<'_> =
-        serde_json::from_str(raw).map_err(|e| ErrorObject::invalid_params(format!("Invalid params: {e}")))?;
-    let meta = probe.meta.unwrap_or_default();
-    let Some(version) = meta.protocol_version else { return Err(missing_meta(PROTOCOL_VERSION_KEY)) };
+pub(crate) fn check(
+    server: &Server,
+    headers: &HeaderMap,
+    request: &Request,
+    probe: &Probe<'_>,
+) -> Result<(), ErrorObject> {
+    let Some(version) = probe.protocol_version() else { return Err(missing_meta(PROTOCOL_VERSION_KEY)) };
     let Some(version) = string(version) else {
         return Err(ErrorObject::invalid_params("Invalid params: _meta protocolVersion must be a string"));
     };
-    if meta.client_capabilities.is_none() {
+    if !probe.has_client_capabilities() {
         return Err(missing_meta(CLIENT_CAPABILITIES_KEY));
     }
     match headers::text(headers, PROTOCOL_VERSION) {
@@ -95,9 +70,9 @@ pub(crate) fn check(server: &Server, headers: &HeaderMap, request: &Request) -> 
     check_method(headers, &request.method, true)?;
     let Some(field) = named_field(&request.method) else { return Ok(()) };
     let body = match field {
-        "name" => probe.name,
-        "uri" => probe.uri,
-        _ => probe.task_id,
+        "name" => probe.name(),
+        "uri" => probe.uri(),
+        _ => probe.task_id(),
     };
     let Some(body) = body.and_then(string) else { return Ok(()) };
     let header = headers::text(headers, NAME)
@@ -112,7 +87,7 @@ pub(crate) fn check(server: &Server, headers: &HeaderMap, request: &Request) -> 
     }
     let Some(params) = server.header_params(&body).filter(|p| !p.is_empty()) else { return Ok(()) };
     // Malformed arguments are left for the tool call itself to report.
-    let Ok(arguments) = serde_json::from_str::<Value>(probe.arguments.map_or("{}", RawJson::get)) else {
+    let Ok(arguments) = serde_json::from_str::<Value>(probe.arguments().map_or("{}", RawJson::get)) else {
         return Ok(());
     };
     param::check(&params, headers, &arguments)
@@ -162,8 +137,13 @@ mod tests {
         Server::builder("t", "0").build().unwrap()
     }
 
+    fn run(h: &HeaderMap, r: &Request) -> Result<(), ErrorObject> {
+        let probe = Probe::read(r)?;
+        check(&server(), h, r, &probe)
+    }
+
     fn code(h: &HeaderMap, r: &Request) -> Option<i32> {
-        check(&server(), h, r).err().map(|e| e.code.0)
+        run(h, r).err().map(|e| e.code.0)
     }
 
     const V: &str = "2026-07-28";
@@ -185,7 +165,7 @@ mod tests {
         let modern = headers(&[(PROTOCOL_VERSION, V), (METHOD, "server/discover")]);
         assert_eq!(code(&modern, &discover("v999.0.0")), Some(-32020));
         let odd = headers(&[(PROTOCOL_VERSION, "v999.0.0"), (METHOD, "server/discover")]);
-        let e = check(&server(), &odd, &discover("v999.0.0")).unwrap_err();
+        let e = run(&odd, &discover("v999.0.0")).unwrap_err();
         assert_eq!(e.code.0, -32022);
         assert_eq!(e.data.unwrap()["requested"], "v999.0.0");
         assert_eq!(code(&headers(&[(METHOD, "server/discover")]), &discover(V)), Some(-32020));

@@ -74,6 +74,7 @@ pub mod metrics;
 mod observe;
 mod pagination;
 mod peer;
+mod probe;
 mod prompt;
 mod rate_limit;
 mod registry;
@@ -98,6 +99,7 @@ pub use handler::{
 pub use metrics::{Metrics, Outcome};
 pub use observe::REQUEST_TARGET;
 pub use peer::{Outbound, Peer};
+pub use probe::Probe;
 pub use prompt::{PromptDef, PromptRequest};
 pub use rate_limit::{RATE_LIMITED, Rate, RateLimiter, RateLimits, rate_limited};
 pub use request_state::StateKey;

@@ -3,14 +3,13 @@
 
 use std::sync::Arc;
 
-use serde::Deserialize;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 use tenet_jsonrpc::{ErrorCode, ErrorObject, Id, RawJson, Request, UnknownId};
 use tenet_protocol::{
-    CallToolResult, ClientCapabilities, DiscoverResult, Era, Implementation, InitializeParams, InitializeResult,
-    LoggingLevel, Method, ProgressToken, ProtocolVersion, TraceContext,
+    CallToolResult, ClientCapabilities, DiscoverResult, Era, InitializeParams, InitializeResult, LoggingLevel, Method,
+    ProgressToken, ProtocolVersion,
 };
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -19,6 +18,7 @@ use crate::context::{Context, ContextParts, Inputs};
 use crate::metrics::Outcome;
 use crate::observe::{RequestTrace, Watch};
 use crate::peer::Outbound;
+use crate::probe::{MetaView, Probe};
 use crate::server::Server;
 use crate::session::{Negotiated, Session};
 
@@ -119,50 +119,25 @@ pub struct Route {
     pub(crate) meta: RouteMeta,
 }
 
-/// The `_meta` members routing reads (the others are skipped, not collected).
-#[derive(Debug, Default, Deserialize)]
+/// What routing keeps of a request's `_meta` for serving it.
+#[derive(Debug, Default)]
 pub(crate) struct RouteMeta {
-    #[serde(rename = "progressToken", default)]
     pub progress_token: Option<ProgressToken>,
-    #[serde(rename = "io.modelcontextprotocol/protocolVersion", default)]
-    protocol_version: Option<serde_json::Value>,
-    #[serde(rename = "io.modelcontextprotocol/clientCapabilities", default)]
-    client_capabilities: Option<Box<RawJson>>,
-    /// Checked for shape only.
-    #[serde(rename = "io.modelcontextprotocol/clientInfo", default)]
-    _client_info: Option<Implementation>,
-    #[serde(rename = "io.modelcontextprotocol/logLevel", default)]
     log_level: Option<LoggingLevel>,
-    /// W3C trace context; an invalid one is ignored, never an error.
-    #[serde(rename = "traceparent", default, deserialize_with = "TraceContext::deserialize_lenient")]
-    traceparent: Option<TraceContext>,
-    #[serde(rename = "tracestate", default, deserialize_with = "tenet_protocol::trace::lenient_string")]
-    tracestate: Option<String>,
-    /// The trace this request continues, once routing has read the two above.
-    #[serde(skip)]
+    /// The trace this request continues (`traceparent` and `tracestate`), with a span
+    /// id of ours.
     pub trace: Option<Arc<RequestTrace>>,
 }
 
 impl RouteMeta {
-    fn is_stateless(&self) -> bool {
-        self.protocol_version.is_some() || self.client_capabilities.is_some()
-    }
-
-    /// Moves `traceparent` and `tracestate` into `trace`, with a span id of ours.
-    fn start_trace(&mut self) {
-        let state = self.tracestate.take();
-        self.trace = self.traceparent.take().map(|caller| match state {
+    fn new(view: MetaView<'_>) -> Self {
+        let MetaView { progress_token, log_level, traceparent, tracestate, .. } = view;
+        let trace = traceparent.map(|caller| match tracestate {
             Some(state) => RequestTrace::new(caller.with_state(&state)),
             None => RequestTrace::new(caller),
         });
+        Self { progress_token, log_level, trace }
     }
-}
-
-/// A request's params, for their `_meta` alone.
-#[derive(Deserialize)]
-struct RouteProbe {
-    #[serde(rename = "_meta", default)]
-    meta: Option<RouteMeta>,
 }
 
 /// A request after routing: how to serve it, or the error it earned. Transports route
@@ -260,45 +235,44 @@ impl Server {
 
     /// Works out the era, version and client capabilities of a request.
     pub fn route(&self, request: &Request, link: &Link) -> Routed {
-        Routed(self.route_inner(request, link))
+        match Probe::read(request) {
+            Ok(probe) => self.route_probed(request, probe, link),
+            Err(e) => Routed(Err((false, e))),
+        }
     }
 
-    fn route_inner(&self, request: &Request, link: &Link) -> Result<Route, (bool, ErrorObject)> {
+    /// [`Server::route`] for a request whose params were already read into `probe`.
+    pub fn route_probed(&self, request: &Request, probe: Probe<'_>, link: &Link) -> Routed {
+        Routed(self.route_inner(request, probe, link))
+    }
+
+    fn route_inner(&self, request: &Request, probe: Probe<'_>, link: &Link) -> Result<Route, (bool, ErrorObject)> {
         let method = Method::from_name(&request.method);
-        let raw = request.params.as_deref();
-        if raw.is_some_and(|p| p.get().starts_with('[')) {
-            return Err((false, ErrorObject::invalid_params("Invalid params: params must be an object")));
-        }
-        let mut meta = match raw {
-            None => RouteMeta::default(),
-            Some(p) => serde_json::from_str::<RouteProbe>(p.get())
-                .map_err(|e| (false, ErrorObject::invalid_params(format!("Invalid params: _meta: {e}"))))?
-                .meta
-                .unwrap_or_default(),
-        };
-        meta.start_trace();
+        let stateless = probe.is_stateless();
+        let view = probe.meta.unwrap_or_default();
         let stateless_only = method.is_some_and(|m| !m.exists_in_era(Era::Legacy));
         // In an initialized legacy session a 2026-only method is simply unknown.
-        if meta.is_stateless() || (stateless_only && !link.session.as_ref().is_some_and(|s| s.is_initialized())) {
-            return self.route_stateless(method, &request.method, meta).map_err(|e| (true, e));
+        if stateless || (stateless_only && !link.session.as_ref().is_some_and(|s| s.is_initialized())) {
+            return self.route_stateless(method, &request.method, view).map_err(|e| (true, e));
         }
-        self.route_legacy(method, &request.method, meta, link).map_err(|e| (false, e))
+        self.route_legacy(method, &request.method, RouteMeta::new(view), link).map_err(|e| (false, e))
     }
 
-    fn route_stateless(&self, method: Option<Method>, name: &str, meta: RouteMeta) -> Result<Route, ErrorObject> {
+    fn route_stateless(&self, method: Option<Method>, name: &str, view: MetaView<'_>) -> Result<Route, ErrorObject> {
         let missing = |key: &str| {
             ErrorObject::invalid_params(format!(
                 "Invalid params: params._meta must carry {key} (2026-07-28 requests are self-describing)"
             ))
         };
-        let requested = match &meta.protocol_version {
-            Some(serde_json::Value::String(v)) => v.clone(),
+        let requested: String = match view.protocol_version {
+            Some(raw) if raw.get().starts_with('"') => serde_json::from_str(raw.get())
+                .map_err(|e| ErrorObject::invalid_params(format!("Invalid params: _meta: {e}")))?,
             Some(_) => {
                 return Err(ErrorObject::invalid_params("Invalid params: _meta protocolVersion must be a string"));
             }
             None => return Err(missing(tenet_protocol::PROTOCOL_VERSION_KEY)),
         };
-        let client = match &meta.client_capabilities {
+        let client = match view.client_capabilities {
             Some(raw) if raw.get().starts_with('{') => serde_json::from_str::<ClientCapabilities>(raw.get())
                 .map_err(|e| ErrorObject::invalid_params(format!("Invalid params: clientCapabilities: {e}")))?,
             Some(_) => return Err(ErrorObject::invalid_params("Invalid params: clientCapabilities must be an object")),
@@ -318,6 +292,7 @@ impl Server {
                 return Err(crate::ToolError::missing_extension(extension).into());
             }
         }
+        let meta = RouteMeta::new(view);
         Ok(Route { method, version, client: Arc::new(client), log_level: meta.log_level, meta })
     }
 
