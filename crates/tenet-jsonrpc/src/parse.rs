@@ -242,6 +242,28 @@ mod tests {
     }
 
     #[test]
+    fn nesting_counts_both_brackets_up_to_the_limit_and_not_inside_strings() {
+        // `params` is one level; `depth` more levels of alternating `{"k":` and `[`.
+        let nested = |depth: usize| {
+            let (mut open, mut close) = (String::new(), String::new());
+            for level in 0..depth {
+                if level % 2 == 0 {
+                    open.push_str(r#"{"k":"#);
+                    close.insert(0, '}');
+                } else {
+                    open.push('[');
+                    close.insert(0, ']');
+                }
+            }
+            format!(r#"{{"jsonrpc":"2.0","id":1,"method":"m","params":{{"a":{open}1{close}}}}}"#)
+        };
+        assert!(parse(nested(MAX_DEPTH - 2).as_bytes()).is_ok());
+        assert_eq!(reject(nested(MAX_DEPTH).as_bytes()).error.code, ErrorCode::PARSE_ERROR);
+        let in_a_string = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"m","params":{{"a":"{}"}}}}"#, "[{".repeat(500));
+        assert!(parse(in_a_string.as_bytes()).is_ok());
+    }
+
+    #[test]
     fn invalid_requests_keep_their_id() {
         let cases: [&[u8]; 6] = [
             br#"{"jsonrpc":"1.0","id":5,"method":"m"}"#,
