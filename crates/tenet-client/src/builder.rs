@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use tenet_protocol::{Implementation, LoggingLevel, ProtocolVersion};
+use serde_json::json;
+use tenet_protocol::{Implementation, LoggingLevel, ProtocolVersion, TASKS_EXTENSION};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::client::{Client, Inner};
@@ -27,6 +28,7 @@ pub struct ClientBuilder {
     headers: Vec<(String, String)>,
     auth: Option<Arc<dyn AuthHook>>,
     log_level: Option<LoggingLevel>,
+    tasks: bool,
 }
 
 impl Default for ClientBuilder {
@@ -40,6 +42,7 @@ impl Default for ClientBuilder {
             headers: Vec::new(),
             auth: None,
             log_level: None,
+            tasks: false,
         }
     }
 }
@@ -107,6 +110,16 @@ impl ClientBuilder {
         self
     }
 
+    /// 2026-07-28: take part in the tasks extension (`io.modelcontextprotocol/tasks`).
+    /// A server may then answer a long request with a task; the client follows it to
+    /// its end (polling, answering its input with the handler, cancelling it when the
+    /// caller cancels or times out) and returns the result as if no task had been made.
+    /// Without it, a tool that runs only as a task is refused by the server (-32021).
+    pub fn tasks(mut self) -> Self {
+        self.tasks = true;
+        self
+    }
+
     /// Starts `program` with `args` and talks to it over its stdin and stdout.
     ///
     /// # Errors
@@ -157,12 +170,17 @@ impl ClientBuilder {
 
     async fn finish(self, transport: Box<dyn Transport>, inbound: Arc<Inbound>) -> Result<Client> {
         let capabilities = self.handler.capabilities();
+        let mut modern_capabilities = capabilities.clone();
+        if self.tasks {
+            modern_capabilities.extensions.get_or_insert_default().insert(TASKS_EXTENSION.into(), json!({}));
+        }
         let client = Client {
             inner: Arc::new(Inner {
                 transport,
                 inbound,
                 info: self.info,
                 capabilities,
+                modern_capabilities,
                 timeout: self.timeout,
                 log_level: self.log_level,
                 version: std::sync::RwLock::new(ProtocolVersion::LATEST),

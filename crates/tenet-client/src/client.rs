@@ -49,7 +49,10 @@ pub(crate) struct Inner {
     pub(crate) transport: Box<dyn Transport>,
     pub(crate) inbound: Arc<Inbound>,
     pub(crate) info: Implementation,
+    /// Declared in `initialize` (2025-11-25 and earlier).
     pub(crate) capabilities: ClientCapabilities,
+    /// Sent in every 2026-07-28 request's `_meta`: the same, plus the extensions.
+    pub(crate) modern_capabilities: ClientCapabilities,
     pub(crate) timeout: Duration,
     pub(crate) log_level: Option<LoggingLevel>,
     pub(crate) version: RwLock<ProtocolVersion>,
@@ -121,6 +124,7 @@ impl Client {
             self.inner.inbound.watch_progress(&token, Arc::clone(callback));
             token
         });
+        let deadline = tokio::time::Instant::now() + options.timeout.unwrap_or(self.inner.timeout);
         let mut result = self.rounds(method, &mut params, progress.as_ref(), options).await;
         if matches!(result, Err(ClientError::SessionExpired)) && method != Method::Initialize.name() {
             tracing::debug!("the session ended; starting a new one");
@@ -129,13 +133,19 @@ impl Client {
                 Err(error) => Err(error),
             };
         }
+        if let Ok(created) = &result
+            && result_type(created)? == "task"
+        {
+            let Ok(created) = result else { unreachable!("matched Ok above") };
+            result = self.follow_task(created, options, deadline).await;
+        }
         if let Some(token) = &progress {
             self.inner.inbound.forget_progress(token);
         }
         result
     }
 
-    async fn rounds(
+    pub(crate) async fn rounds(
         &self,
         method: &str,
         params: &mut Map<String, Value>,
@@ -190,7 +200,7 @@ impl Client {
         let Some(meta) = meta.as_object_mut() else { return };
         if modern {
             meta.insert(PROTOCOL_VERSION_KEY.into(), json!(version.as_str()));
-            meta.insert(CLIENT_CAPABILITIES_KEY.into(), json!(self.inner.capabilities));
+            meta.insert(CLIENT_CAPABILITIES_KEY.into(), json!(self.inner.modern_capabilities));
             meta.insert(CLIENT_INFO_KEY.into(), json!(self.inner.info));
             if let Some(level) = options.log_level.or(self.inner.log_level) {
                 meta.insert(LOG_LEVEL_KEY.into(), json!(level));
@@ -210,6 +220,7 @@ impl Client {
         let name = match Method::from_name(method) {
             Some(Method::ToolsCall | Method::PromptsGet) => params.get("name"),
             Some(Method::ResourcesRead) => params.get("uri"),
+            Some(Method::TasksGet | Method::TasksUpdate | Method::TasksCancel) => params.get("taskId"),
             _ => None,
         };
         if let Some(name) = name.and_then(tenet_protocol::header::encode_value) {
@@ -228,8 +239,22 @@ impl Client {
     /// Answers an input-required result's requests and prepares the retry's params.
     async fn answer_inputs(&self, params: &mut Map<String, Value>, value: Value) -> Result<()> {
         let input: tenet_protocol::InputRequiredResult = decode(value, "input-required")?;
+        let responses = self.answer_requests(input.input_requests.unwrap_or_default()).await?;
+        params.insert("inputResponses".into(), Value::Object(responses));
+        match input.request_state {
+            Some(state) => params.insert("requestState".into(), Value::String(state)),
+            None => params.remove("requestState"),
+        };
+        Ok(())
+    }
+
+    /// Answers a server's input requests with the handler, by key.
+    pub(crate) async fn answer_requests(
+        &self,
+        requests: impl IntoIterator<Item = (String, InputRequest)>,
+    ) -> Result<Map<String, Value>> {
         let mut responses = Map::new();
-        for (key, InputRequest { method, params: request }) in input.input_requests.unwrap_or_default() {
+        for (key, InputRequest { method, params: request }) in requests {
             let raw = request
                 .map(|p| serde_json::value::to_raw_value(&p))
                 .transpose()
@@ -237,12 +262,7 @@ impl Client {
             let answer = self.inner.inbound.answer(&method, raw.as_deref()).await.map_err(ClientError::Server)?;
             responses.insert(key, answer);
         }
-        params.insert("inputResponses".into(), Value::Object(responses));
-        match input.request_state {
-            Some(state) => params.insert("requestState".into(), Value::String(state)),
-            None => params.remove("requestState"),
-        };
-        Ok(())
+        Ok(responses)
     }
 
     async fn send_once(&self, outgoing: Outgoing, modern: bool, options: &RequestOptions) -> Result<Value> {

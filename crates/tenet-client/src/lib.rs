@@ -56,6 +56,7 @@ mod inbound;
 #[cfg(feature = "oauth")]
 mod oauth_hook;
 mod options;
+mod tasks;
 mod transport;
 
 pub use api::Page;

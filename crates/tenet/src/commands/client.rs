@@ -139,7 +139,8 @@ pub fn run(action: Action, args: &ClientArgs) -> ExitCode {
 }
 
 async fn session(action: Action, args: &ClientArgs, plan: Plan) -> u8 {
-    let mut builder = Client::builder().version(plan.pin).timeout(Duration::from_secs_f64(args.timeout));
+    // A tool the server runs as a task (2026-07-28) is followed to its result.
+    let mut builder = Client::builder().version(plan.pin).timeout(Duration::from_secs_f64(args.timeout)).tasks();
     for header in &args.headers {
         let Some((name, value)) = header.split_once(':') else {
             eprintln!("tenet: --header {header:?} is not `Name: value`");
