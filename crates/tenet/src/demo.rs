@@ -5,7 +5,9 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tenet_protocol::{GetPromptResult, LoggingLevel, PromptMessage, Resource};
-use tenet_server::{Args, BuildError, Context, Json, PromptDef, ResourceDef, Server, ServerConfig, ToolDef, ToolError};
+use tenet_server::{
+    Args, BuildError, Context, Json, PromptDef, ResourceDef, Server, ServerConfig, TaskSupport, ToolDef, ToolError,
+};
 
 /// Arguments of `echo`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -79,7 +81,8 @@ pub fn server(config: ServerConfig) -> Result<Server, BuildError> {
         .compile_schemas_lazily()
         .title("Tenet")
         .instructions(
-            "Tenet demo tools: `echo` returns its text, `add` adds two numbers, `countdown` reports progress.",
+            "Tenet demo tools: `echo` returns its text, `add` adds two numbers, `countdown` reports progress \
+             (and runs as a task for clients of the 2026 tasks extension).",
         )
         .config(config)
         .tool(ToolDef::new("echo", echo).description("Return the given text unchanged.").read_only())
@@ -87,7 +90,8 @@ pub fn server(config: ServerConfig) -> Result<Server, BuildError> {
         .tool(
             ToolDef::new("countdown", countdown)
                 .description("Count down `steps` steps of `step_ms` ms each, reporting progress.")
-                .read_only(),
+                .read_only()
+                .task_support(TaskSupport::Optional),
         )
         .resource(ResourceDef::text(readme, "# Tenet\n\nA fast, spec-exact MCP server and toolkit.\n"))
         .prompt(

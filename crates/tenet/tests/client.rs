@@ -87,6 +87,28 @@ fn call_prints_the_standard_and_tool_errors_exit_1() {
 }
 
 #[test]
+fn a_tool_run_as_a_task_is_followed_to_its_result_or_cancelled_at_the_timeout() {
+    // The demo server logs every request at debug level, so its stderr (which the CLI
+    // passes through) shows the task being made, polled and cancelled.
+    let demo = ["--", TENET, "serve", "--demo", "--log-level", "debug"];
+    let call = |extra: &[&str]| {
+        let mut args = vec!["call", "--era", "modern", "countdown"];
+        args.extend(extra);
+        args.extend(demo);
+        tenet(&args)
+    };
+    let (code, out, err) = call(&["steps=2", "step_ms=50"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "counted down 2 steps");
+    assert!(err.contains(r#"method="tools/call" tool="countdown""#) && err.contains(r#"outcome="task""#), "{err}");
+    assert!(err.contains(r#"method="tasks/get""#), "{err}");
+
+    let (code, _, err) = call(&["steps=50", "step_ms=100", "--timeout", "0.4"]);
+    assert_eq!(code, 4, "a timeout is exit 4: {err}");
+    assert!(err.contains(r#"method="tasks/cancel""#), "the task was cancelled on the server: {err}");
+}
+
+#[test]
 fn resources_prompts_read_and_prompt_work_over_http() {
     let server = HttpServer::start();
     for era in ["auto", "legacy", "modern"] {
