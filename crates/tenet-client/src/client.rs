@@ -24,6 +24,9 @@ use tenet_protocol::header::HeaderParam;
 /// How many input-required rounds one request may take.
 const MAX_ROUNDS: usize = 16;
 
+/// A deadline that never comes, for timeouts too long to add to the clock.
+const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 86_400);
+
 /// What the server told us about itself.
 #[derive(Clone, Debug)]
 pub struct ServerDetails {
@@ -124,7 +127,9 @@ impl Client {
             self.inner.inbound.watch_progress(&token, Arc::clone(callback));
             token
         });
-        let deadline = tokio::time::Instant::now() + options.timeout.unwrap_or(self.inner.timeout);
+        // A timeout too long to add (`Duration::MAX` for "never") leaves no deadline to speak of.
+        let now = tokio::time::Instant::now();
+        let deadline = now.checked_add(options.timeout.unwrap_or(self.inner.timeout)).unwrap_or(now + FAR_FUTURE);
         let mut result = self.rounds(method, &mut params, progress.as_ref(), options).await;
         if matches!(result, Err(ClientError::SessionExpired)) && method != Method::Initialize.name() {
             tracing::debug!("the session ended; starting a new one");

@@ -7,11 +7,14 @@
 //! when the caller cancels or the request's timeout runs out. The caller sees the
 //! result (or the error) the request would have had without a task.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 use tenet_protocol::{DetailedTask, Method, TaskInfo, TaskStatus};
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::client::{Client, decode};
 use crate::error::{ClientError, Result};
@@ -27,14 +30,62 @@ fn pause(poll_interval_ms: Option<u64>) -> Duration {
     poll_interval_ms.map_or(DEFAULT_POLL, Duration::from_millis).clamp(POLL_BOUNDS.0, POLL_BOUNDS.1)
 }
 
+/// A task the client still follows. Unless [`Abandon::settled`] says the task ended,
+/// it is cancelled on the server: awaited by [`Abandon::cancel`], or in the background
+/// when the caller drops the call.
+struct Abandon {
+    client: Option<Client>,
+    id: String,
+}
+
+impl Abandon {
+    /// The task ended on its own (completed, failed or cancelled): nothing to cancel.
+    fn settled(mut self) {
+        self.client = None;
+    }
+
+    /// Cancels the task now.
+    async fn cancel(mut self) {
+        if let Some(client) = self.client.take() {
+            client.cancel_task(&self.id).await;
+        }
+    }
+}
+
+impl Drop for Abandon {
+    fn drop(&mut self) {
+        let Some(client) = self.client.take() else { return };
+        let id = std::mem::take(&mut self.id);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { client.cancel_task(&id).await });
+        }
+    }
+}
+
+/// `work`, unless the caller cancels or the deadline passes first.
+async fn within<T>(
+    work: Pin<Box<dyn Future<Output = Result<T>> + Send + '_>>,
+    cancel: &CancellationToken,
+    deadline: Instant,
+    timeout: Duration,
+) -> Result<T> {
+    tokio::select! {
+        value = work => value,
+        () = cancel.cancelled() => Err(ClientError::Cancelled),
+        () = tokio::time::sleep_until(deadline) => Err(ClientError::Timeout(timeout)),
+    }
+}
+
 impl Client {
     /// Follows the task a request was answered with until it ends, and returns the
     /// request's result. `deadline` is when the request's own timeout runs out.
     ///
     /// # Errors
     /// The task's error when it fails, [`ClientError::Cancelled`] when it is cancelled
-    /// (by the caller or the server), [`ClientError::Timeout`] at the deadline (the
-    /// task is then cancelled), or any failure of the polls themselves.
+    /// (by the caller or the server), [`ClientError::Timeout`] at the deadline, or any
+    /// failure of the polls themselves. Whenever the client stops following a task
+    /// that has not ended (an error, a cancel, the deadline, or the call being dropped),
+    /// the task is cancelled on the server.
     pub(crate) async fn follow_task(
         &self,
         created: Value,
@@ -42,57 +93,70 @@ impl Client {
         deadline: Instant,
     ) -> Result<Value> {
         let task: TaskInfo = decode(created, "task")?;
-        let id = task.task_id;
-        let mut wait = pause(task.poll_interval_ms);
-        let cancel = options.cancel.clone().unwrap_or_default();
-        let timeout = options.timeout.unwrap_or(self.inner.timeout);
-        loop {
-            tokio::select! {
-                () = tokio::time::sleep(wait) => {}
-                () = cancel.cancelled() => {
-                    self.cancel_task(&id).await;
-                    return Err(ClientError::Cancelled);
-                }
-                () = tokio::time::sleep_until(deadline) => {
-                    self.cancel_task(&id).await;
-                    return Err(ClientError::Timeout(timeout));
-                }
+        let abandon = Abandon { client: Some(self.clone()), id: task.task_id.clone() };
+        match self.poll_task(&task, options, deadline).await {
+            Ok(outcome) => {
+                abandon.settled();
+                outcome
             }
-            let polled = self.task_call(&id, Method::TasksGet, json!({ "taskId": id }), options, deadline).await?;
-            let polled: DetailedTask = decode(polled, "tasks/get")?;
-            match polled.task.status {
-                TaskStatus::Working => {}
-                TaskStatus::InputRequired => {
-                    let responses = self.answer_requests(polled.input_requests.unwrap_or_default()).await?;
-                    let update = json!({ "taskId": id, "inputResponses": responses });
-                    self.task_call(&id, Method::TasksUpdate, update, options, deadline).await?;
-                    // The answers may be all the task waited for: look again at once.
-                    wait = Duration::ZERO;
-                    continue;
-                }
-                TaskStatus::Completed => {
-                    let result = polled
-                        .result
-                        .ok_or_else(|| ClientError::Protocol(format!("task {id} completed without a result")))?;
-                    return Ok(Value::Object(result));
-                }
-                TaskStatus::Failed => {
-                    let error = polled
-                        .error
-                        .ok_or_else(|| ClientError::Protocol(format!("task {id} failed without an error")))?;
-                    return Err(ClientError::Server(error));
-                }
-                TaskStatus::Cancelled => return Err(ClientError::Cancelled),
+            Err(error) => {
+                abandon.cancel().await;
+                Err(error)
             }
-            wait = pause(polled.task.poll_interval_ms);
         }
     }
 
-    /// One request about task `id`, with what is left of the caller's timeout. When the
-    /// caller cancels or the time runs out meanwhile, the task is cancelled too.
+    /// Polls a task until it ends: `Ok` with the task's own outcome, or `Err` when the
+    /// client stops following it first.
+    async fn poll_task(&self, task: &TaskInfo, options: &RequestOptions, deadline: Instant) -> Result<Result<Value>> {
+        let id = task.task_id.as_str();
+        let cancel = options.cancel.clone().unwrap_or_default();
+        let timeout = options.timeout.unwrap_or(self.inner.timeout);
+        let mut wait = pause(task.poll_interval_ms);
+        loop {
+            // The caller's cancel and timeout reach every wait, a handler's answer included.
+            let sleep = Box::pin(async move {
+                tokio::time::sleep(wait).await;
+                Ok(())
+            });
+            within(sleep, &cancel, deadline, timeout).await?;
+            let polled = self.task_call(Method::TasksGet, json!({ "taskId": id }), options, deadline).await?;
+            let polled: DetailedTask = decode(polled, "tasks/get")?;
+            wait = pause(polled.task.poll_interval_ms);
+            match polled.task.status {
+                TaskStatus::Working => {}
+                TaskStatus::InputRequired => {
+                    let requests = polled.input_requests.unwrap_or_default();
+                    if requests.is_empty() {
+                        continue;
+                    }
+                    let answers = within(Box::pin(self.answer_requests(requests)), &cancel, deadline, timeout).await?;
+                    let update = json!({ "taskId": id, "inputResponses": answers });
+                    self.task_call(Method::TasksUpdate, update, options, deadline).await?;
+                    // The answers may be all the task waited for: look again soon.
+                    wait = POLL_BOUNDS.0;
+                }
+                TaskStatus::Completed => {
+                    return Ok(polled
+                        .result
+                        .map(Value::Object)
+                        .ok_or_else(|| ClientError::Protocol(format!("task {id} completed without a result"))));
+                }
+                TaskStatus::Failed => {
+                    return Ok(Err(polled.error.map_or_else(
+                        || ClientError::Protocol(format!("task {id} failed without an error")),
+                        ClientError::Server,
+                    )));
+                }
+                TaskStatus::Cancelled => return Ok(Err(ClientError::Cancelled)),
+            }
+        }
+    }
+
+    /// One request about a task, with what is left of the caller's timeout (a timeout
+    /// is reported as the caller's own).
     async fn task_call(
         &self,
-        id: &str,
         method: Method,
         params: Value,
         options: &RequestOptions,
@@ -110,20 +174,13 @@ impl Client {
             _ => Map::new(),
         };
         match self.rounds(method.name(), &mut params, None, &scoped).await {
-            Err(ClientError::Timeout(_)) => {
-                self.cancel_task(id).await;
-                Err(ClientError::Timeout(options.timeout.unwrap_or(self.inner.timeout)))
-            }
-            Err(ClientError::Cancelled) => {
-                self.cancel_task(id).await;
-                Err(ClientError::Cancelled)
-            }
+            Err(ClientError::Timeout(_)) => Err(ClientError::Timeout(options.timeout.unwrap_or(self.inner.timeout))),
             other => other,
         }
     }
 
-    /// Tells the server to stop a task the caller no longer waits for; a failure is
-    /// only logged (the task then ends by its own TTL).
+    /// Tells the server to stop a task the client no longer follows; a failure is only
+    /// logged (the task then ends by its own timeout).
     async fn cancel_task(&self, id: &str) {
         let options = RequestOptions::timeout(Duration::from_secs(5));
         let mut params = Map::from_iter([("taskId".to_owned(), json!(id))]);

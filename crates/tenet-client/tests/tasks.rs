@@ -25,11 +25,16 @@ struct Wait {
 /// Says whether it ran as a task.
 async fn wait(ctx: Context, Args(Wait { ms }): Args<Wait>) -> String {
     tokio::time::sleep(Duration::from_millis(ms)).await;
-    format!("waited {ms} ms as {}", if ctx.task_id().is_some() { "a task" } else { "a plain call" })
+    format!("waited {ms} ms as {}", mode(&ctx))
 }
 
-async fn broken() -> Result<String, ToolError> {
-    Err(ToolError::Protocol(ErrorObject::internal("the backend is down")))
+/// How a handler ran, for the tests to tell a task from a plain call.
+fn mode(ctx: &Context) -> &'static str {
+    if ctx.task_id().is_some() { "a task" } else { "a plain call" }
+}
+
+async fn broken(ctx: Context) -> Result<String, ToolError> {
+    Err(ToolError::Protocol(ErrorObject::internal(format!("the backend is down ({})", mode(&ctx)))))
 }
 
 /// Asks for a name from inside the task.
@@ -44,22 +49,25 @@ async fn ask(ctx: Context) -> Result<String, ToolError> {
     };
     let answer = ctx.elicit("name", params).await?;
     let name = answer.content.and_then(|c| c.get("name").cloned()).unwrap_or_default();
-    Ok(format!("Hello, {}!", name.as_str().unwrap_or("?")))
+    Ok(format!("Hello, {}! ({})", name.as_str().unwrap_or("?"), mode(&ctx)))
 }
 
-/// Sets its flag when it stops, however it stops: the server drops the work of a
-/// cancelled task (and its context fires, which it also heeds). Left alone it runs 30 s.
-struct Stopped(Arc<AtomicBool>);
+/// Sets its flag when a task's work stops, however it stops: the server drops the
+/// work of a cancelled task (and its context fires, which it also heeds). Left alone
+/// it runs 30 s. A plain call never sets the flag.
+struct Stopped(Option<Arc<AtomicBool>>);
 
 impl Drop for Stopped {
     fn drop(&mut self) {
-        self.0.store(true, Ordering::SeqCst);
+        if let Some(flag) = &self.0 {
+            flag.store(true, Ordering::SeqCst);
+        }
     }
 }
 
 fn stubborn(stopped: Arc<AtomicBool>) -> impl Fn(Context) -> futures_util::future::BoxFuture<'static, String> + Clone {
     move |ctx: Context| {
-        let stopped = Stopped(Arc::clone(&stopped));
+        let stopped = Stopped(ctx.task_id().map(|_| Arc::clone(&stopped)));
         Box::pin(async move {
             let _stopped = stopped;
             tokio::select! {
@@ -125,7 +133,7 @@ async fn input_a_task_waits_for_is_answered_by_the_handler() {
     let counted = Arc::clone(&answers.0);
     let client = connect_with(true, &Arc::default(), answers).await;
     let greeted = client.call_tool("ask", json!({})).await.expect("the task's result");
-    assert_eq!(text(&greeted), "Hello, Ada!");
+    assert_eq!(text(&greeted), "Hello, Ada! (a task)");
     assert_eq!(counted.load(Ordering::SeqCst), 1);
 }
 
@@ -134,7 +142,7 @@ async fn a_failed_task_is_the_calls_error() {
     let client = connect(true, &Arc::default()).await;
     let failed = client.call_tool("broken", json!({})).await.expect_err("the task failed");
     let ClientError::Server(error) = failed else { panic!("{failed}") };
-    assert_eq!(error.message, "the backend is down");
+    assert_eq!(error.message, "the backend is down (a task)");
 }
 
 #[tokio::test]
@@ -157,6 +165,17 @@ async fn cancelling_or_timing_out_cancels_the_task_on_the_server() {
     let timed_out = client.call_tool_with("stubborn", Value::Null, &options).await.expect_err("timed out");
     assert!(matches!(timed_out, ClientError::Timeout(t) if t == Duration::from_millis(200)), "{timed_out}");
     until_set(&stopped).await;
+
+    // A caller that drops the call (its own timeout around it) cancels the task too.
+    stopped.store(false, Ordering::SeqCst);
+    let dropped = tokio::time::timeout(Duration::from_millis(200), client.call_tool("stubborn", Value::Null)).await;
+    assert!(dropped.is_err(), "the call was still following its task");
+    until_set(&stopped).await;
+
+    // "No timeout" spelled as the longest duration is no overflow.
+    let forever = RequestOptions::timeout(Duration::MAX);
+    let done = client.call_tool_with("wait", json!({"ms": 0}), &forever).await.expect("no deadline");
+    assert_eq!(text(&done), "waited 0 ms as a task");
     // The connection is still good for more.
     let after = client.call_tool("wait", json!({"ms": 0})).await.expect("still serving");
     assert_eq!(text(&after), "waited 0 ms as a task");
@@ -182,7 +201,7 @@ async fn tasks_over_http_name_their_task_in_the_headers() {
     // The server refuses tasks/get without a matching Mcp-Name: these pass only if the
     // client sends the task id there.
     assert_eq!(text(&client.call_tool("wait", json!({"ms": 10})).await.expect("result")), "waited 10 ms as a task");
-    assert_eq!(text(&client.call_tool("ask", json!({})).await.expect("result")), "Hello, Ada!");
+    assert_eq!(text(&client.call_tool("ask", json!({})).await.expect("result")), "Hello, Ada! (a task)");
     let options = RequestOptions::timeout(Duration::from_millis(200));
     let timed_out = client.call_tool_with("stubborn", Value::Null, &options).await.expect_err("timed out");
     assert!(matches!(timed_out, ClientError::Timeout(_)), "{timed_out}");

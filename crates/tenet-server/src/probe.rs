@@ -62,13 +62,14 @@ impl<'a> Probe<'a> {
     /// Reads `request`'s params (absent params read as `{}`).
     ///
     /// # Errors
-    /// -32602 when the params are not an object or their `_meta` is malformed.
+    /// -32602 when the params are not an object, their `_meta` is malformed, or a
+    /// member read here appears twice.
     pub fn read(request: &'a Request) -> Result<Self, ErrorObject> {
         let Some(raw) = request.params.as_deref() else { return Ok(Self::default()) };
         if raw.get().starts_with('[') {
             return Err(ErrorObject::invalid_params("Invalid params: params must be an object"));
         }
-        serde_json::from_str(raw.get()).map_err(|e| ErrorObject::invalid_params(format!("Invalid params: _meta: {e}")))
+        serde_json::from_str(raw.get()).map_err(|e| ErrorObject::invalid_params(format!("Invalid params: {e}")))
     }
 
     /// `_meta`'s `io.modelcontextprotocol/protocolVersion`, as JSON.

@@ -84,7 +84,8 @@ pub struct ClientArgs {
     /// An HTTP header to send, `Name: value`; repeatable.
     #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
-    /// Seconds to wait for each answer.
+    /// Seconds to wait for each answer (for a tool the server runs as a task: for its
+    /// result; the task is cancelled when the time is up).
     #[arg(long, default_value_t = 30.0, value_parser = positive_seconds)]
     pub timeout: f64,
     /// Protocol: auto, legacy, modern, or a version such as 2025-11-25.
