@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use axum::http::HeaderMap;
 use serde_json::Value;
 use tenet_server::jsonrpc::{ErrorCode, ErrorObject, RawJson, Request};
-use tenet_server::protocol::{CLIENT_CAPABILITIES_KEY, Era, PROTOCOL_VERSION_KEY, ProtocolVersion};
+use tenet_server::protocol::{Era, ProtocolVersion};
 use tenet_server::{Probe, Server};
 
 use crate::headers::{self, METHOD, NAME, PROTOCOL_VERSION};
@@ -20,12 +20,6 @@ fn string(raw: &RawJson) -> Option<Cow<'_, str>> {
 
 fn mismatch(message: String) -> ErrorObject {
     ErrorObject::new(ErrorCode::HEADER_MISMATCH, format!("Header mismatch: {message}"))
-}
-
-fn missing_meta(key: &str) -> ErrorObject {
-    ErrorObject::invalid_params(format!(
-        "Invalid params: params._meta must carry {key} (2026-07-28 requests are self-describing)"
-    ))
 }
 
 /// Which body field `Mcp-Name` repeats, for the methods that have one.
@@ -50,13 +44,7 @@ pub(crate) fn check(
     request: &Request,
     probe: &Probe<'_>,
 ) -> Result<(), ErrorObject> {
-    let Some(version) = probe.protocol_version() else { return Err(missing_meta(PROTOCOL_VERSION_KEY)) };
-    let Some(version) = string(version) else {
-        return Err(ErrorObject::invalid_params("Invalid params: _meta protocolVersion must be a string"));
-    };
-    if !probe.has_client_capabilities() {
-        return Err(missing_meta(CLIENT_CAPABILITIES_KEY));
-    }
+    let version = probe.stateless_version()?;
     match headers::text(headers, PROTOCOL_VERSION) {
         None => return Err(mismatch("the MCP-Protocol-Version header is required".into())),
         Some(header) if header != version => {

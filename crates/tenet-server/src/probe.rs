@@ -6,7 +6,9 @@
 
 use serde::Deserialize;
 use tenet_jsonrpc::{ErrorObject, RawJson, Request};
-use tenet_protocol::{Implementation, LoggingLevel, ProgressToken, TraceContext};
+use tenet_protocol::{
+    CLIENT_CAPABILITIES_KEY, Implementation, LoggingLevel, PROTOCOL_VERSION_KEY, ProgressToken, TraceContext,
+};
 
 /// The members of a request's params that routing and header checks read, borrowed
 /// from the request; every other member is skipped, not collected.
@@ -88,6 +90,28 @@ impl<'a> Probe<'a> {
         self.meta.as_ref().is_some_and(|m| m.protocol_version.is_some() || m.client_capabilities.is_some())
     }
 
+    /// The protocol version a self-describing (2026-07-28) request names in `_meta`,
+    /// once `_meta` is checked to carry both the version and the client capabilities.
+    ///
+    /// # Errors
+    /// -32602 when either is missing, or the version is not a string.
+    pub fn stateless_version(&self) -> Result<String, ErrorObject> {
+        let missing = |key: &str| {
+            ErrorObject::invalid_params(format!(
+                "Invalid params: params._meta must carry {key} (2026-07-28 requests are self-describing)"
+            ))
+        };
+        let Some(raw) = self.protocol_version() else { return Err(missing(PROTOCOL_VERSION_KEY)) };
+        let version = if raw.get().starts_with('"') { serde_json::from_str(raw.get()).ok() } else { None };
+        let Some(version) = version else {
+            return Err(ErrorObject::invalid_params("Invalid params: _meta protocolVersion must be a string"));
+        };
+        if !self.has_client_capabilities() {
+            return Err(missing(CLIENT_CAPABILITIES_KEY));
+        }
+        Ok(version)
+    }
+
     /// `params.name`, as JSON.
     pub fn name(&self) -> Option<&'a RawJson> {
         self.name
@@ -140,6 +164,21 @@ mod tests {
         let p = Probe::read(&r).unwrap();
         assert!(p.is_stateless() && p.has_client_capabilities() && p.protocol_version().is_none());
         assert_eq!(p.meta.unwrap().progress_token, Some(ProgressToken::Number(7)));
+    }
+
+    #[test]
+    fn a_stateless_version_needs_a_string_version_and_capabilities() {
+        let version = |meta: &str| Probe::read(&request(&format!(r#"{{"_meta":{meta}}}"#)))?.stateless_version();
+        let caps = r#""io.modelcontextprotocol/clientCapabilities":{}"#;
+        let named = format!(r#"{{"io.modelcontextprotocol/protocolVersion":"2026-07-28",{caps}}}"#);
+        assert_eq!(version(&named).unwrap(), "2026-07-28");
+        for meta in [
+            format!("{{{caps}}}"),
+            format!(r#"{{"io.modelcontextprotocol/protocolVersion":7,{caps}}}"#),
+            r#"{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}"#.to_owned(),
+        ] {
+            assert_eq!(version(&meta).unwrap_err().code.0, -32602, "{meta}");
+        }
     }
 
     #[test]

@@ -248,39 +248,33 @@ impl Server {
 
     fn route_inner(&self, request: &Request, probe: Probe<'_>, link: &Link) -> Result<Route, (bool, ErrorObject)> {
         let method = Method::from_name(&request.method);
-        let stateless = probe.is_stateless();
-        let view = probe.meta.unwrap_or_default();
         let stateless_only = method.is_some_and(|m| !m.exists_in_era(Era::Legacy));
         // In an initialized legacy session a 2026-only method is simply unknown.
-        if stateless || (stateless_only && !link.session.as_ref().is_some_and(|s| s.is_initialized())) {
-            return self.route_stateless(method, &request.method, view).map_err(|e| (true, e));
+        if probe.is_stateless() || (stateless_only && !link.session.as_ref().is_some_and(|s| s.is_initialized())) {
+            let requested = probe.stateless_version().map_err(|e| (true, e))?;
+            let view = probe.meta.unwrap_or_default();
+            return self.route_stateless(method, &request.method, &requested, view).map_err(|e| (true, e));
         }
-        self.route_legacy(method, &request.method, RouteMeta::new(view), link).map_err(|e| (false, e))
+        let meta = RouteMeta::new(probe.meta.unwrap_or_default());
+        self.route_legacy(method, &request.method, meta, link).map_err(|e| (false, e))
     }
 
-    fn route_stateless(&self, method: Option<Method>, name: &str, view: MetaView<'_>) -> Result<Route, ErrorObject> {
-        let missing = |key: &str| {
-            ErrorObject::invalid_params(format!(
-                "Invalid params: params._meta must carry {key} (2026-07-28 requests are self-describing)"
-            ))
-        };
-        let requested: String = match view.protocol_version {
-            Some(raw) if raw.get().starts_with('"') => serde_json::from_str(raw.get())
-                .map_err(|e| ErrorObject::invalid_params(format!("Invalid params: _meta: {e}")))?,
-            Some(_) => {
-                return Err(ErrorObject::invalid_params("Invalid params: _meta protocolVersion must be a string"));
-            }
-            None => return Err(missing(tenet_protocol::PROTOCOL_VERSION_KEY)),
-        };
+    /// Routes a request `_meta` describes as 2026-07-28 (`requested` is its version).
+    fn route_stateless(
+        &self,
+        method: Option<Method>,
+        name: &str,
+        requested: &str,
+        view: MetaView<'_>,
+    ) -> Result<Route, ErrorObject> {
         let client = match view.client_capabilities {
             Some(raw) if raw.get().starts_with('{') => serde_json::from_str::<ClientCapabilities>(raw.get())
                 .map_err(|e| ErrorObject::invalid_params(format!("Invalid params: clientCapabilities: {e}")))?,
-            Some(_) => return Err(ErrorObject::invalid_params("Invalid params: clientCapabilities must be an object")),
-            None => return Err(missing(tenet_protocol::CLIENT_CAPABILITIES_KEY)),
+            _ => return Err(ErrorObject::invalid_params("Invalid params: clientCapabilities must be an object")),
         };
-        let version = ProtocolVersion::parse(&requested)
+        let version = ProtocolVersion::parse(requested)
             .filter(|v| v.era() == Era::Stateless)
-            .ok_or_else(|| unsupported_version(&requested))?;
+            .ok_or_else(|| unsupported_version(requested))?;
         let method = method
             .filter(|m| m.exists_in(version) && m.served_by_server())
             .ok_or_else(|| ErrorObject::method_not_found(name))?;
