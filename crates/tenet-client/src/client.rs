@@ -138,12 +138,12 @@ impl Client {
                 Err(error) => Err(error),
             };
         }
-        if let Ok(created) = &result
-            && result_type(created)? == "task"
-        {
-            let Ok(created) = result else { unreachable!("matched Ok above") };
-            result = self.follow_task(created, options, deadline).await;
-        }
+        let result = match result {
+            Ok(created) if matches!(result_type(&created), Ok("task")) => {
+                self.follow_task(created, options, deadline).await
+            }
+            other => other,
+        };
         if let Some(token) = &progress {
             self.inner.inbound.forget_progress(token);
         }

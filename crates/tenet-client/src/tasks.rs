@@ -8,7 +8,6 @@
 //! result (or the error) the request would have had without a task.
 
 use std::future::Future;
-use std::pin::Pin;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
@@ -64,7 +63,7 @@ impl Drop for Abandon {
 
 /// `work`, unless the caller cancels or the deadline passes first.
 async fn within<T>(
-    work: Pin<Box<dyn Future<Output = Result<T>> + Send + '_>>,
+    work: impl Future<Output = Result<T>>,
     cancel: &CancellationToken,
     deadline: Instant,
     timeout: Duration,
@@ -115,10 +114,10 @@ impl Client {
         let mut wait = pause(task.poll_interval_ms);
         loop {
             // The caller's cancel and timeout reach every wait, a handler's answer included.
-            let sleep = Box::pin(async move {
+            let sleep = async {
                 tokio::time::sleep(wait).await;
                 Ok(())
-            });
+            };
             within(sleep, &cancel, deadline, timeout).await?;
             let polled = self.task_call(Method::TasksGet, json!({ "taskId": id }), options, deadline).await?;
             let polled: DetailedTask = decode(polled, "tasks/get")?;
@@ -130,7 +129,7 @@ impl Client {
                     if requests.is_empty() {
                         continue;
                     }
-                    let answers = within(Box::pin(self.answer_requests(requests)), &cancel, deadline, timeout).await?;
+                    let answers = within(self.answer_requests(requests), &cancel, deadline, timeout).await?;
                     let update = json!({ "taskId": id, "inputResponses": answers });
                     self.task_call(Method::TasksUpdate, update, options, deadline).await?;
                     // The answers may be all the task waited for: look again soon.
