@@ -41,7 +41,8 @@ pub struct HttpConfig {
     pub header_read_timeout: Duration,
     /// How long graceful shutdown waits for requests in flight.
     pub shutdown_grace: Duration,
-    /// The `retry` a legacy SSE stream advises before a client reconnects.
+    /// The `retry` a 2025-11-25 SSE stream advises (in its priming event) before a
+    /// client reconnects; older versions define no priming event and get none.
     pub sse_retry: Duration,
     /// Events kept per legacy SSE stream for replay after `Last-Event-ID`.
     pub replay_events: usize,

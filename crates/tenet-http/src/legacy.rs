@@ -18,7 +18,7 @@ use tokio::sync::{broadcast, mpsc};
 use crate::endpoint::Shared;
 use crate::exchange::{AnswerFuture, Exchange, Item, MESSAGE_CAPACITY, Start, json_body};
 use crate::headers::{self, LAST_EVENT_ID, SESSION_ID};
-use crate::replay::{Listener, STANDALONE};
+use crate::replay::{Listener, Resumability, STANDALONE};
 use crate::response::{self, SESSION_NOT_FOUND};
 use crate::session::HttpSession;
 use crate::sse;
@@ -108,6 +108,10 @@ async fn initialize(shared: &Arc<Shared>, incoming: Incoming, grant: Option<Arc<
         shared.sessions.remove(&session.id);
         return response::json(StatusCode::OK, answer.line);
     }
+    if let Some(negotiated) = session.inner.negotiated() {
+        let rules = Resumability::of(negotiated.version);
+        session.streams.lock().unwrap_or_else(PoisonError::into_inner).set_resumability(rules);
+    }
     let mut response = response::json(StatusCode::OK, answer.line);
     if let Ok(id) = HeaderValue::from_str(&session.id) {
         response.headers_mut().insert(SESSION_ID, id);
@@ -180,8 +184,9 @@ fn error_answer(id: Option<&tenet_server::jsonrpc::Id>, error: &ErrorObject) -> 
 }
 
 /// Serves requests of a session: JSON when they are answered before anything else is
-/// sent, else an SSE stream (priming event first) that survives the client leaving
-/// and can be resumed.
+/// sent, else an SSE stream that survives the client leaving and, from 2025-03-26 on,
+/// can be resumed. Only 2025-11-25 streams open with a priming event and may be ended
+/// early (SSE polling); older clients parse every `data:` as JSON.
 async fn exchange(
     shared: &Arc<Shared>,
     session: &Arc<HttpSession>,
@@ -224,7 +229,8 @@ async fn exchange(
         }));
     }
     drop(out);
-    match Exchange::new(messages, answers, true).start().await {
+    let rules = session.streams.lock().unwrap_or_else(PoisonError::into_inner).resumability();
+    match Exchange::new(messages, answers, rules.polls()).start().await {
         Start::Complete(answers) => {
             response::answer(response::legacy_status(&answers, batch), json_body(&answers, batch))
         }
@@ -232,8 +238,12 @@ async fn exchange(
             let (listener, events) = mpsc::channel(LISTENER_CAPACITY);
             let (stream, priming) = session.streams.lock().unwrap_or_else(PoisonError::into_inner).open(listener);
             tokio::spawn(pump(session.clone(), stream, head, exchange));
-            let first = sse::priming(&priming, shared.config.sse_retry.as_millis());
-            response::event_stream(Body::from_stream(listen(vec![first], events)))
+            let first = if rules.polls() {
+                vec![sse::priming(&priming, shared.config.sse_retry.as_millis())]
+            } else {
+                Vec::new()
+            };
+            response::event_stream(Body::from_stream(listen(first, events)))
         }
     }
 }
@@ -309,11 +319,14 @@ pub(crate) fn get(shared: &Arc<Shared>, headers: &HeaderMap) -> Response {
     let Some(pending) = session.take_standalone() else {
         return response::transport(StatusCode::CONFLICT, "Conflict: this session's GET stream is already open");
     };
-    if replay.is_empty() {
-        // A fresh stream starts with a priming event, so a client can resume from it.
-        let cursor = session.streams.lock().unwrap_or_else(PoisonError::into_inner).cursor(STANDALONE);
+    let mut streams = session.streams.lock().unwrap_or_else(PoisonError::into_inner);
+    if replay.is_empty() && streams.resumability().polls() {
+        // A fresh 2025-11-25 stream starts with a priming event, so a client can resume
+        // from it.
+        let cursor = streams.cursor(STANDALONE);
         replay.push(sse::priming(&cursor, shared.config.sse_retry.as_millis()));
     }
+    drop(streams);
     let standalone = Standalone {
         events: shared.server.events(),
         shutdown: shared.shutdown.clone(),

@@ -9,8 +9,10 @@
 //! - **2025-11-25 and earlier (sessions)**: `initialize` mints a random
 //!   `Mcp-Session-Id`; later requests name it (400 without, 404 when unknown or
 //!   ended); DELETE ends it; GET opens the standalone stream. Server → client requests
-//!   (sampling, elicitation, roots) go on the POST's SSE stream, which starts with a
-//!   priming event, numbers its events and can be resumed with `Last-Event-ID`.
+//!   (sampling, elicitation, roots) go on the POST's SSE stream. From 2025-03-26 on its
+//!   events are numbered and can be resumed with `Last-Event-ID`; only 2025-11-25
+//!   streams open with a priming event (`retry:`, empty data) and may be ended early
+//!   for the client to poll, since older clients parse every `data:` as JSON.
 //!   Idle sessions expire.
 //! - **2024-11-05 (HTTP+SSE)**: `GET /sse` announces where to POST; answers come back on
 //!   that stream, so the oldest clients still connect.

@@ -1,10 +1,14 @@
 //! Resumability for legacy SSE streams: each stream of a session numbers its events,
 //! keeps the last few, and replays those after a `Last-Event-ID` to the client that
 //! reconnects. Event ids are `<stream>.<seq>`, unique within a session.
+//!
+//! What a stream may carry depends on the session's version ([`Resumability`]): a
+//! client parses every `data:` it gets, so nothing its version does not define is sent.
 
 use std::collections::VecDeque;
 
 use bytes::Bytes;
+use tenet_server::protocol::ProtocolVersion;
 use tokio::sync::mpsc;
 
 use crate::sse;
@@ -33,6 +37,38 @@ impl std::fmt::Display for ResumeError {
     }
 }
 
+/// How far a session's version lets its streams be resumed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Resumability {
+    /// 2024-11-05, which predates Streamable HTTP: plain events, no ids, no replay.
+    None,
+    /// 2025-03-26 and 2025-06-18: event ids and `Last-Event-ID` replay, but no priming
+    /// event and no `retry:` (their clients parse every `data:` as JSON), and a stream
+    /// stays open until its last response.
+    Ids,
+    /// 2025-11-25: ids, a priming event with `retry:` opening each new stream, and SSE
+    /// polling (the server may end a stream early; the client resumes).
+    Polling,
+}
+
+impl Resumability {
+    /// What `version` defines.
+    pub(crate) fn of(version: ProtocolVersion) -> Self {
+        if version.has_sse_priming() {
+            Resumability::Polling
+        } else if version >= ProtocolVersion::V2025_03_26 && version <= ProtocolVersion::LATEST_LEGACY {
+            Resumability::Ids
+        } else {
+            Resumability::None
+        }
+    }
+
+    /// Whether new streams open with a priming event and may be ended early.
+    pub(crate) fn polls(self) -> bool {
+        self == Resumability::Polling
+    }
+}
+
 /// A resumed stream: the events to replay (a stream still running sends the rest to
 /// the listener given).
 pub(crate) struct Resumed {
@@ -56,6 +92,7 @@ pub(crate) struct Streams {
     logs: VecDeque<Log>,
     max_events: usize,
     max_streams: usize,
+    resumability: Resumability,
 }
 
 fn event_id(stream: u64, seq: u64) -> String {
@@ -69,8 +106,26 @@ fn parse_id(id: &str) -> Option<(u64, u64)> {
 
 impl Streams {
     /// Buffers for a session: `max_events` per stream, `max_streams` finished ones kept.
+    /// Until [`Streams::set_resumability`] names the session's rules, events carry no
+    /// ids and nothing is kept.
     pub(crate) fn new(max_events: usize, max_streams: usize) -> Self {
-        Self { next_stream: STANDALONE + 1, logs: VecDeque::new(), max_events: max_events.max(1), max_streams }
+        Self {
+            next_stream: STANDALONE + 1,
+            logs: VecDeque::new(),
+            max_events: max_events.max(1),
+            max_streams,
+            resumability: Resumability::None,
+        }
+    }
+
+    /// What the session's streams may carry (set once its version is negotiated).
+    pub(crate) fn resumability(&self) -> Resumability {
+        self.resumability
+    }
+
+    /// Sets what the session's streams may carry: its negotiated version's rules.
+    pub(crate) fn set_resumability(&mut self, resumability: Resumability) {
+        self.resumability = resumability;
     }
 
     fn log(&mut self, stream: u64) -> Option<&mut Log> {
@@ -110,10 +165,13 @@ impl Streams {
         if stream == STANDALONE && self.log(STANDALONE).is_none() {
             self.create(STANDALONE, None);
         }
-        let max = self.max_events;
+        let (max, ids) = (self.max_events, self.resumability != Resumability::None);
         let Some(log) = self.log(stream) else {
             return (sse::event(line), None);
         };
+        if !ids {
+            return (sse::event(line), log.listener.clone());
+        }
         let seq = log.next_seq;
         log.next_seq += 1;
         let bytes = sse::event_with_id(&event_id(stream, seq), line);
@@ -152,6 +210,9 @@ impl Streams {
     /// Replays the events of the stream `last_event_id` belongs to that came after it;
     /// a stream still running sends the rest to `listener`.
     pub(crate) fn resume(&mut self, last_event_id: &str, listener: Listener) -> Result<Resumed, ResumeError> {
+        if self.resumability == Resumability::None {
+            return Err(ResumeError::Unknown);
+        }
         let (stream, seq) = parse_id(last_event_id).ok_or(ResumeError::Unknown)?;
         if stream == STANDALONE && self.log(STANDALONE).is_none() {
             self.create(STANDALONE, None);
@@ -183,6 +244,7 @@ mod tests {
     #[tokio::test]
     async fn events_after_the_last_id_are_replayed_then_live_ones_follow() {
         let mut streams = Streams::new(8, 4);
+        streams.set_resumability(Resumability::Ids);
         let (tx, _rx) = mpsc::channel(8);
         let (stream, priming) = streams.open(tx);
         assert_eq!(priming, format!("{stream}.0"));
@@ -207,6 +269,7 @@ mod tests {
     #[tokio::test]
     async fn foreign_future_and_evicted_ids_are_refused() {
         let mut streams = Streams::new(2, 4);
+        streams.set_resumability(Resumability::Ids);
         let (tx, _rx) = mpsc::channel(8);
         let (stream, _) = streams.open(tx.clone());
         for _ in 0..5 {
@@ -222,9 +285,33 @@ mod tests {
         assert!(streams.resume(&format!("{stream}.3"), tx).is_ok());
     }
 
+    #[test]
+    fn each_version_gets_only_the_resumability_it_defines() {
+        let of = |v: &str| Resumability::of(ProtocolVersion::parse(v).unwrap());
+        assert_eq!(of("2024-11-05"), Resumability::None);
+        assert_eq!(of("2025-03-26"), Resumability::Ids);
+        assert_eq!(of("2025-06-18"), Resumability::Ids);
+        assert_eq!(of("2025-11-25"), Resumability::Polling);
+        assert_eq!(of("2026-07-28"), Resumability::None, "the stateless era has no resumability");
+        assert!(of("2025-11-25").polls() && !of("2025-06-18").polls());
+    }
+
+    #[tokio::test]
+    async fn without_resumability_events_carry_no_id_and_cannot_be_resumed() {
+        let mut streams = Streams::new(8, 4);
+        let (tx, _rx) = mpsc::channel(8);
+        let (stream, _) = streams.open(tx);
+        let (event, listener) = streams.publish(stream, b"{}\n");
+        assert_eq!(text(&event), "data: {}\n\n");
+        assert!(listener.is_some(), "the live client still gets it");
+        let (tx2, _rx2) = mpsc::channel(8);
+        assert_eq!(streams.resume(&format!("{stream}.0"), tx2).err(), Some(ResumeError::Unknown));
+    }
+
     #[tokio::test]
     async fn only_a_few_finished_streams_are_kept() {
         let mut streams = Streams::new(2, 2);
+        streams.set_resumability(Resumability::Ids);
         let (tx, _rx) = mpsc::channel(8);
         let ids: Vec<u64> = (0..4)
             .map(|_| {

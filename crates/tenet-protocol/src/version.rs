@@ -67,6 +67,14 @@ impl ProtocolVersion {
         matches!(self, Self::V2025_03_26)
     }
 
+    /// Whether Streamable HTTP streams open with a priming event (an event id, a
+    /// `retry` delay and empty data) and the server may end a stream before its
+    /// response for the client to poll (SSE polling, SEP-1699): 2025-11-25 only.
+    /// Earlier clients parse every `data:` as JSON; 2026-07-28 has no resumability.
+    pub const fn has_sse_priming(self) -> bool {
+        matches!(self, Self::V2025_11_25)
+    }
+
     /// The versions a client may negotiate with `initialize`.
     pub fn legacy() -> impl Iterator<Item = Self> {
         Self::ALL.into_iter().filter(|v| v.era() == Era::Legacy)
