@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use crate::document::{self, Document, Source, Warning};
-use crate::root::{FileText, Root, read_root};
+use crate::root::{FileText, LinkPolicy, Root, read_root};
 use crate::search::{Hit, Query, SearchIndex};
 
 /// Why a knowledge base could not be loaded.
@@ -61,6 +61,8 @@ type Keyed<'a> = BTreeMap<(String, String), Vec<(usize, &'a str, &'a Arc<Documen
 /// builds a new one (sharing the unchanged documents).
 pub struct KnowledgeBase {
     pub(crate) roots: Vec<Root>,
+    /// Where symbolic links in the folder roots may lead (see [`LinkPolicy`]).
+    pub(crate) links: LinkPolicy,
     /// Per root (same order), every file read from it, shadowed or not.
     pub(crate) files: Vec<Files>,
     /// The documents served, grouped by key.
@@ -93,7 +95,17 @@ impl KnowledgeBase {
     /// # Errors
     /// A root directory that cannot be read.
     pub fn load(roots: &[Root]) -> Result<Self, LoadError> {
-        Self::load_after(roots, None)
+        Self::load_with(roots, &LinkPolicy::default())
+    }
+
+    /// Loads `roots` as [`KnowledgeBase::load`] does, following symbolic links as
+    /// `links` allows (by default only to files and folders inside their own root).
+    /// Reloads and updates of the base keep the policy.
+    ///
+    /// # Errors
+    /// A root directory that cannot be read.
+    pub fn load_with(roots: &[Root], links: &LinkPolicy) -> Result<Self, LoadError> {
+        Self::load_after(roots, links, None)
     }
 
     /// Loads the same roots again. A file that is now broken — unreadable, not UTF-8,
@@ -105,19 +117,19 @@ impl KnowledgeBase {
     /// # Errors
     /// A root directory that cannot be read.
     pub fn reload(&self) -> Result<Self, LoadError> {
-        let next = Self::load_after(&self.roots, Some(self))?;
+        let next = Self::load_after(&self.roots, &self.links, Some(self))?;
         if self.index.get().is_some() {
             self.carry_index(&next);
         }
         Ok(next)
     }
 
-    fn load_after(roots: &[Root], previous: Option<&Self>) -> Result<Self, LoadError> {
+    fn load_after(roots: &[Root], links: &LinkPolicy, previous: Option<&Self>) -> Result<Self, LoadError> {
         let mut files = Vec::with_capacity(roots.len());
         for (r, root) in roots.iter().enumerate() {
             let label = root.label();
             let before = previous.filter(|p| p.roots.get(r) == Some(root)).map(|p| &p.files[r]);
-            let read = read_root(root).map_err(|source| root_error(root, source))?;
+            let read = read_root(root, links).map_err(|source| root_error(root, source))?;
             let entries = read
                 .into_iter()
                 .map(|(path, text)| {
@@ -128,11 +140,16 @@ impl KnowledgeBase {
             files.push(entries);
         }
         let fresh = files.iter().flat_map(|f: &Files| f.values().flat_map(|e| e.warnings.iter().cloned())).collect();
-        Ok(Self::assemble(roots.to_vec(), files, fresh))
+        Ok(Self::assemble(roots.to_vec(), links.clone(), files, fresh))
     }
 
     /// Merges the roots' files: for each key, the last root with documents for it wins.
-    pub(crate) fn assemble(roots: Vec<Root>, files: Vec<Files>, fresh_warnings: Vec<Warning>) -> Self {
+    pub(crate) fn assemble(
+        roots: Vec<Root>,
+        links: LinkPolicy,
+        files: Vec<Files>,
+        fresh_warnings: Vec<Warning>,
+    ) -> Self {
         let mut keyed = Keyed::new();
         for (r, entries) in files.iter().enumerate() {
             let mut found = Keyed::new();
@@ -159,6 +176,7 @@ impl KnowledgeBase {
         let warnings = files.iter().flat_map(|f| f.values().flat_map(|e| e.warnings.iter().cloned())).collect();
         Self {
             roots,
+            links,
             files,
             docs,
             by_id,
@@ -256,7 +274,11 @@ impl KnowledgeBase {
 
     /// The document at a `stdlib://` URI.
     pub fn by_uri(&self, uri: &str) -> Option<&Arc<Document>> {
-        self.docs.iter().find(|d| d.uri() == uri)
+        let path = uri.strip_prefix("stdlib://")?;
+        let mut parts = path.splitn(3, '/');
+        let (language, domain, topic) = (parts.next()?, parts.next()?, parts.next());
+        let ids = self.by_key.get(&(language.to_owned(), domain.to_owned()))?;
+        ids.iter().map(|&i| &self.docs[i]).find(|d| d.topic.as_deref() == topic)
     }
 
     /// Builds the search index now, if it is not built yet. Loading does not build it,

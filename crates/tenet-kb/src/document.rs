@@ -1,6 +1,7 @@
 //! Documents: one Markdown file with its front matter, sections and provenance.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
@@ -59,6 +60,8 @@ pub struct Document {
     pub extra: BTreeMap<String, serde_json::Value>,
     /// The Markdown without front matter.
     pub body: String,
+    /// The line of the file (1-based) the body starts on, after the front matter.
+    pub body_line: usize,
     /// The body's sections.
     pub sections: Vec<Section>,
     /// Where it came from.
@@ -147,6 +150,8 @@ impl Document {
             updated_at: fm.updated_at,
             extra: fm.extra,
             body: body.to_owned(),
+            // `body` is the end of `text`: the lines before it are the front matter's.
+            body_line: text[..text.len() - body.len()].matches('\n').count() + 1,
             sections,
             source,
             hash,
@@ -165,6 +170,109 @@ impl Document {
     /// The text of one section.
     pub fn section_text(&self, section: &Section) -> &str {
         &self.body[section.start..section.end]
+    }
+
+    /// The position in `sections` of the section with this id.
+    pub fn section_index(&self, id: &str) -> Option<usize> {
+        self.sections.iter().position(|s| s.id == id)
+    }
+
+    /// The positions of a section and of its subsections: from section `index` up to
+    /// the next heading of the same or a higher level (the text before the first
+    /// heading has none). Empty when `index` is out of range.
+    pub fn subtree(&self, index: usize) -> std::ops::Range<usize> {
+        let Some(section) = self.sections.get(index) else { return 0..0 };
+        if section.level == 0 {
+            return index..index + 1;
+        }
+        let end = self.sections[index + 1..]
+            .iter()
+            .position(|s| s.level <= section.level)
+            .map_or(self.sections.len(), |n| index + 1 + n);
+        index..end
+    }
+
+    /// The URI of one of its sections: the document's URI with the id as fragment.
+    pub fn section_uri(&self, id: &str) -> String {
+        format!("{}#{id}", self.uri())
+    }
+}
+
+/// Why a section id names no section.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SectionError {
+    /// None of the documents has a section with this id.
+    #[error("{documents} {has} no section {id:?}; its sections include: {known}", documents = .documents.join(" and "), has = if .documents.len() == 1 { "has" } else { "have" }, known = .known.join(", "))]
+    Unknown {
+        /// The id asked for.
+        id: String,
+        /// The URIs of the documents searched.
+        documents: Vec<String>,
+        /// The first few section ids they do have.
+        known: Vec<String>,
+    },
+    /// Several documents have a section with this id.
+    #[error("section {id:?} is in {} documents; ask for one of: {}", .candidates.len(), .candidates.join(", "))]
+    Ambiguous {
+        /// The id asked for.
+        id: String,
+        /// The section URIs (`stdlib://…#id`) it could mean.
+        candidates: Vec<String>,
+    },
+    /// A section URI whose document is not among those searched.
+    #[error("{uri} is not one of the documents here ({})", .documents.join(", "))]
+    OtherDocument {
+        /// The document URI asked for.
+        uri: String,
+        /// The URIs of the documents searched.
+        documents: Vec<String>,
+    },
+}
+
+/// How many section ids an [`SectionError::Unknown`] lists.
+const KNOWN_IDS_LISTED: usize = 12;
+
+/// Finds a section among `docs`: `wanted` is a section id, with or without a leading
+/// `#`, or a section URI (`stdlib://<language>/<domain>[/<topic>]#<id>`) naming one of
+/// the documents; a heading as written works too. Returns the document and the
+/// position of the section in it.
+///
+/// # Errors
+/// [`SectionError::Unknown`] when no document has it (listing a few ids they have),
+/// [`SectionError::Ambiguous`] when a bare id is in several documents.
+pub fn find_section<'a>(docs: &[&'a Arc<Document>], wanted: &str) -> Result<(&'a Arc<Document>, usize), SectionError> {
+    let wanted = wanted.trim();
+    let (uri, id) = wanted.rsplit_once('#').unwrap_or(("", wanted));
+    let scope: Vec<&'a Arc<Document>> = docs.iter().copied().filter(|d| uri.is_empty() || d.uri() == uri).collect();
+    if scope.is_empty() && !uri.is_empty() {
+        return Err(SectionError::OtherDocument {
+            uri: uri.to_owned(),
+            documents: docs.iter().map(|d| d.uri()).collect(),
+        });
+    }
+    let find = |id: &str| -> Vec<(&'a Arc<Document>, usize)> {
+        scope.iter().filter_map(|d| d.section_index(id).map(|i| (*d, i))).collect()
+    };
+    let mut found = find(id);
+    if found.is_empty() {
+        // A heading as written (or an id in another case) names its section too.
+        found = find(&section::slug(id));
+    }
+    match found.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(SectionError::Unknown {
+            id: id.to_owned(),
+            documents: scope.iter().map(|d| d.uri()).collect(),
+            known: scope
+                .iter()
+                .flat_map(|d| d.sections.iter().filter(|s| s.level > 0).map(|s| s.id.clone()))
+                .take(KNOWN_IDS_LISTED)
+                .collect(),
+        }),
+        several => Err(SectionError::Ambiguous {
+            id: id.to_owned(),
+            candidates: several.iter().map(|(d, _)| d.section_uri(id)).collect(),
+        }),
     }
 }
 
@@ -230,6 +338,53 @@ mod tests {
         let mut w = Vec::new();
         Document::parse("---\ntitle: T\nupdatedAt: last tuesday\n---\n", source("go/testing.md"), &mut w).unwrap();
         assert!(w.iter().any(|w| w.message.contains("not an RFC 3339 date")), "{w:?}");
+    }
+
+    #[test]
+    fn a_section_comes_with_its_subsections_and_stops_at_its_next_sibling() {
+        let text = "intro\n# T\n## A\na\n### A1\nx\n#### A1a\ny\n## B\nb\n";
+        let d = Document::parse(text, source("go/testing.md"), &mut Vec::new()).unwrap();
+        let ids: Vec<_> = d.sections.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, ["preamble", "t", "a", "a1", "a1a", "b"]);
+        assert_eq!(d.subtree(0), 0..1, "the preamble has no subsections");
+        assert_eq!(d.subtree(1), 1..6, "the title holds everything after it");
+        assert_eq!(d.subtree(2), 2..5);
+        assert_eq!(d.subtree(5), 5..6);
+        assert_eq!(d.subtree(9), 0..0);
+        assert_eq!(d.section_index("a1a"), Some(4));
+        assert_eq!(d.section_uri("b"), "stdlib://go/testing#b");
+    }
+
+    #[test]
+    fn sections_are_found_by_id_or_uri_and_ambiguity_is_an_error() {
+        let parse = |text: &str, path: &str| Arc::new(Document::parse(text, source(path), &mut Vec::new()).unwrap());
+        let base = parse("# Base\n## Overview\n## Naming\n", "all/testing.md");
+        let own = parse("# Own\n## Overview\n## Fakes\n", "go/testing.md");
+        let docs = [&base, &own];
+        let (doc, i) = find_section(&docs, "fakes").unwrap();
+        assert_eq!((doc.uri().as_str(), doc.sections[i].heading.as_str()), ("stdlib://go/testing", "Fakes"));
+        assert_eq!(find_section(&docs, "#naming").unwrap().0.uri(), "stdlib://all/testing");
+        let (doc, i) = find_section(&docs, "stdlib://all/testing#overview").unwrap();
+        assert_eq!((doc.uri().as_str(), i), ("stdlib://all/testing", 1));
+        let ambiguous = find_section(&docs, "overview").unwrap_err();
+        assert_eq!(
+            ambiguous,
+            SectionError::Ambiguous {
+                id: "overview".into(),
+                candidates: vec!["stdlib://all/testing#overview".into(), "stdlib://go/testing#overview".into()]
+            }
+        );
+        assert_eq!(find_section(&docs, "Naming").unwrap().0.uri(), "stdlib://all/testing", "a heading works too");
+        let unknown = find_section(&docs, "mocks").unwrap_err().to_string();
+        assert!(
+            unknown.contains("stdlib://all/testing and stdlib://go/testing have no section \"mocks\""),
+            "{unknown}"
+        );
+        assert!(unknown.contains("naming") && unknown.contains("fakes"), "{unknown}");
+        let other = find_section(&docs, "stdlib://rust/testing#fakes").unwrap_err().to_string();
+        assert!(other.starts_with("stdlib://rust/testing is not one of the documents here"), "{other}");
+        assert!(matches!(find_section(&docs, ""), Err(SectionError::Unknown { .. })));
+        assert!(matches!(find_section(&[], "x"), Err(SectionError::Unknown { .. })));
     }
 
     #[test]

@@ -49,16 +49,59 @@ pub fn split(text: &str) -> (Option<&str>, &str) {
     (None, text)
 }
 
+/// Why a front matter block could not be read, with where in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrontMatterError {
+    /// The line of the file (1-based) the YAML parser stopped at, when it says. The
+    /// block is taken to start on line 2, right after the opening `---`, as [`split`]
+    /// returns it.
+    pub line: Option<usize>,
+    /// The column (1-based) on that line, when known.
+    pub column: Option<usize>,
+    /// What is wrong, without the position.
+    pub message: String,
+}
+
+impl std::fmt::Display for FrontMatterError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.line, self.column) {
+            (Some(line), Some(column)) => write!(f, "line {line}, column {column}: {}", self.message),
+            (Some(line), None) => write!(f, "line {line}: {}", self.message),
+            _ => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for FrontMatterError {}
+
+/// The file line of a front matter block's first line: the one after the opening `---`.
+const BLOCK_START_LINE: usize = 2;
+
 /// Parses a front matter block.
 ///
 /// # Errors
-/// A message naming the problem (and, from the YAML parser, its line).
-pub fn parse(block: &str) -> Result<FrontMatter, String> {
+/// What the YAML parser found wrong, with the line counted from the top of the file
+/// (not of the block).
+pub fn parse(block: &str) -> Result<FrontMatter, FrontMatterError> {
     if block.trim().is_empty() {
         return Ok(FrontMatter::default());
     }
-    serde_saphyr::from_str::<FrontMatter>(block)
-        .map_err(|e| e.to_string().lines().next().unwrap_or("invalid YAML").to_owned())
+    serde_saphyr::from_str::<FrontMatter>(block).map_err(|e| {
+        let location = e.location().filter(|l| l.line() > 0);
+        let (line, column) = match location {
+            Some(l) => (usize::try_from(l.line()).ok(), usize::try_from(l.column()).ok().filter(|&c| c > 0)),
+            None => (None, None),
+        };
+        let text = e.without_snippet().to_string();
+        let first = text.lines().next().unwrap_or("invalid YAML");
+        // The parser appends the position (" at line 1, column 8"), counted in the block.
+        let message = location
+            .and_then(|l| first.strip_suffix(&format!(" at line {}, column {}", l.line(), l.column())))
+            .unwrap_or(first);
+        // Its advice names a parser option, which means nothing to an author.
+        let message = message.split(", set DuplicateKeyPolicy").next().unwrap_or(message);
+        FrontMatterError { line: line.map(|l| l + BLOCK_START_LINE - 1), column, message: message.trim().to_owned() }
+    })
 }
 
 /// Whether `s` looks like an RFC 3339 timestamp (`2026-03-02T10:00:00Z`, with optional
@@ -124,6 +167,16 @@ mod tests {
         assert_eq!(fm.extra["owner"], "team-x");
         assert!(parse("title: [unclosed").is_err());
         assert!(parse("tags: 5").is_err());
+    }
+
+    #[test]
+    fn errors_count_lines_from_the_top_of_the_file() {
+        // Block line 3 is file line 4: the opening `---` is line 1.
+        let e = parse("title: T\ndescription: d\ntags: 5\n").unwrap_err();
+        assert_eq!((e.line, e.column, e.message.as_str()), (Some(4), Some(7), "expected sequence start"));
+        assert_eq!(e.to_string(), "line 4, column 7: expected sequence start");
+        let e = parse("title: T\ntitle: U\n").unwrap_err();
+        assert_eq!((e.line, e.message.as_str()), (Some(3), "duplicate mapping key: title"));
     }
 
     #[test]

@@ -30,8 +30,8 @@ mod update;
 pub mod watch;
 
 pub use base::{KeyInfo, KnowledgeBase, LoadError};
-pub use document::{Document, Source, Warning, normalize};
-pub use root::{MAX_FILE_BYTES, Root};
+pub use document::{Document, SectionError, Source, Warning, find_section, normalize};
+pub use root::{LinkPolicy, LinkPolicyError, MAX_FILE_BYTES, Root};
 pub use search::{Hit, Query};
 pub use section::Section;
 pub use update::Diff;

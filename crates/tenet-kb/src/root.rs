@@ -1,6 +1,9 @@
-//! Roots: where documents come from, and reading their Markdown files.
+//! Roots: where documents come from, and reading their Markdown files — only regular
+//! files whose real path lies inside the root (or a folder links are allowed to lead to).
 
 use std::collections::HashSet;
+use std::fs::File;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 /// Where documents are loaded from. Later roots override earlier ones.
@@ -35,59 +38,308 @@ impl Root {
 /// The largest document file loaded; larger ones are skipped with a warning.
 pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
 
+/// Folders never read from, whatever a link or a [`LinkPolicy`] says: the kernel's
+/// pseudo-filesystems, whose files look regular but hold the machine's and the process's
+/// own state (`/proc/self/environ` is the server's environment), and device nodes.
+const SYSTEM_FOLDERS: &[&str] = &["/proc", "/sys", "/dev"];
+
+/// Where symbolic links in a folder root may lead. By default, nowhere outside it: a
+/// link to another file or folder inside the same root is followed, and any other is
+/// skipped with a warning naming the link and its target. [`LinkPolicy::allow`] names
+/// outside folders that links may lead into as well (a shared folder of standards, say).
+///
+/// Whatever the policy, only regular files are read (never a FIFO, socket or device),
+/// and never anything under `/proc`, `/sys` or `/dev`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LinkPolicy {
+    /// Outside folders links may lead into, resolved when allowed.
+    allowed: Vec<PathBuf>,
+}
+
+/// Why a folder cannot be allowed as a link target.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkPolicyError {
+    /// The folder does not exist or cannot be resolved.
+    #[error("cannot allow links to {path}: {source}")]
+    Unresolvable {
+        /// The folder as given.
+        path: PathBuf,
+        /// Why it cannot be resolved.
+        source: std::io::Error,
+    },
+    /// The path names something other than a folder.
+    #[error("cannot allow links to {path}: not a folder")]
+    NotAFolder {
+        /// The path as given.
+        path: PathBuf,
+    },
+    /// The folder is (or is under) `/proc`, `/sys` or `/dev`.
+    #[error("cannot allow links to {path}: files under /proc, /sys and /dev are never read")]
+    System {
+        /// The path as given.
+        path: PathBuf,
+    },
+}
+
+impl LinkPolicy {
+    /// The default policy: links must stay inside their root.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Also follows links to files and folders under `dir`. The folder is resolved now
+    /// (its own symbolic links followed), so what it names cannot later be changed to
+    /// widen the policy.
+    ///
+    /// # Errors
+    /// When `dir` cannot be resolved, is not a folder, or lies under `/proc`, `/sys`
+    /// or `/dev`.
+    pub fn allow(mut self, dir: impl AsRef<Path>) -> Result<Self, LinkPolicyError> {
+        let path = dir.as_ref().to_path_buf();
+        let real = match path.canonicalize() {
+            Ok(real) => real,
+            Err(source) => return Err(LinkPolicyError::Unresolvable { path, source }),
+        };
+        if is_system(&real) {
+            return Err(LinkPolicyError::System { path });
+        }
+        if !real.is_dir() {
+            return Err(LinkPolicyError::NotAFolder { path });
+        }
+        if !self.allowed.contains(&real) {
+            self.allowed.push(real);
+        }
+        Ok(self)
+    }
+
+    /// The outside folders links may lead into, resolved. A watcher should watch them
+    /// too (a change there reloads everything), since it does not follow links itself.
+    pub fn allowed(&self) -> &[PathBuf] {
+        &self.allowed
+    }
+}
+
+/// Whether a resolved path lies under `/proc`, `/sys` or `/dev`.
+fn is_system(real: &Path) -> bool {
+    SYSTEM_FOLDERS.iter().any(|folder| real.starts_with(folder))
+}
+
 /// A file's text, or why it cannot be used.
 pub(crate) type FileText = Result<String, String>;
 
-/// The (path, text) of every Markdown file in a root; unreadable, non-UTF-8 and
-/// oversized files come with the reason instead of their text.
+/// The (path, text) of every Markdown file in a root; unreadable, non-UTF-8, oversized
+/// and refused files (see [`Confinement`]) come with the reason instead of their text.
 ///
 /// # Errors
 /// When the root directory cannot be walked.
-pub(crate) fn read_root(root: &Root) -> std::io::Result<Vec<(String, FileText)>> {
+pub(crate) fn read_root(root: &Root, links: &LinkPolicy) -> std::io::Result<Vec<(String, FileText)>> {
     match root {
         Root::Builtin => {
             Ok(crate::corpus::BUILTIN.iter().map(|(p, t)| ((*p).to_owned(), Ok((*t).to_owned()))).collect())
         }
-        Root::Dir(dir) => read_under(dir, dir),
+        Root::Dir(dir) => {
+            let confinement = Confinement::new(dir, links)?;
+            let paths = confinement.markdown_files(dir)?;
+            Ok(paths.iter().map(|p| (relative(dir, p), confinement.read(p))).collect())
+        }
     }
 }
 
-/// The (path inside `root`, text) of every Markdown file under `dir`, itself under `root`.
-pub(crate) fn read_under(root: &Path, dir: &Path) -> std::io::Result<Vec<(String, FileText)>> {
-    let paths = markdown_files(dir)?;
-    Ok(paths.iter().map(|p| (relative(root, p), read_text(p))).collect())
+/// The one rule for reading a folder root, which loading, live updates and `tenet check`
+/// all go through: a file is read only when its real path (every symbolic link
+/// resolved) lies inside the root or a folder the [`LinkPolicy`] allows, outside
+/// `/proc`, `/sys` and `/dev`, and when it is a regular file of at most
+/// [`MAX_FILE_BYTES`]. The root is resolved once, when the confinement is made.
+#[derive(Debug)]
+pub(crate) struct Confinement {
+    /// The root, resolved.
+    root: PathBuf,
+    /// The allowed outside folders, resolved.
+    allowed: Vec<PathBuf>,
 }
 
-/// Every Markdown file under `dir` (hidden entries skipped), sorted. Symbolic links
-/// are followed; a folder already visited (a link loop, or two links to one place) is
-/// walked once, and a dangling link is skipped.
-///
-/// # Errors
-/// When `dir` or a folder under it cannot be read.
-pub(crate) fn markdown_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>, visited: &mut HashSet<PathBuf>) -> std::io::Result<()> {
+impl Confinement {
+    /// The confinement of the root at `dir` under `links`.
+    ///
+    /// # Errors
+    /// When the root cannot be resolved (it does not exist, say).
+    pub(crate) fn new(dir: &Path, links: &LinkPolicy) -> std::io::Result<Self> {
+        Ok(Self { root: dir.canonicalize()?, allowed: links.allowed.clone() })
+    }
+
+    /// Whether a resolved path may be read or walked.
+    fn permits(&self, real: &Path) -> bool {
+        !is_system(real) && (real.starts_with(&self.root) || self.allowed.iter().any(|a| real.starts_with(a)))
+    }
+
+    /// Every Markdown path under `dir` (hidden entries skipped), sorted, and every
+    /// symbolic link to a folder that may not be walked, so that reading it says why.
+    /// Links to permitted folders are walked; a folder already visited (a link loop, or
+    /// two links to one place) is walked once. Markdown paths are listed whatever they
+    /// are (a link, a FIFO, a dangling link): [`Confinement::read`] decides.
+    ///
+    /// # Errors
+    /// When `dir` or a folder under it cannot be read.
+    pub(crate) fn markdown_files(&self, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+        let mut files = Vec::new();
+        self.walk(dir, &mut files, &mut HashSet::new())?;
+        files.sort();
+        Ok(files)
+    }
+
+    fn walk(&self, dir: &Path, out: &mut Vec<PathBuf>, visited: &mut HashSet<PathBuf>) -> std::io::Result<()> {
         if !visited.insert(dir.canonicalize()?) {
             return Ok(());
         }
-        for entry in std::fs::read_dir(dir)? {
-            let entry = entry?;
+        // In name order, so which of two links to one folder is walked does not vary.
+        let mut entries = std::fs::read_dir(dir)?.collect::<std::io::Result<Vec<_>>>()?;
+        entries.sort_by_key(std::fs::DirEntry::file_name);
+        for entry in entries {
             if is_hidden(&entry.file_name().to_string_lossy()) {
                 continue;
             }
             let path = entry.path();
-            let Ok(kind) = std::fs::metadata(&path).map(|m| m.file_type()) else { continue };
+            let kind = entry.file_type()?;
             if kind.is_dir() {
-                walk(&path, out, visited)?;
-            } else if kind.is_file() && is_markdown(&path) {
+                // A folder itself (not a link) inside a permitted folder is permitted.
+                self.walk(&path, out, visited)?;
+            } else if kind.is_symlink() && std::fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
+                match path.canonicalize() {
+                    Ok(real) if self.permits(&real) => self.walk(&path, out, visited)?,
+                    _ => out.push(path),
+                }
+            } else if is_markdown(&path) {
                 out.push(path);
             }
         }
         Ok(())
     }
-    let mut files = Vec::new();
-    walk(dir, &mut files, &mut HashSet::new())?;
-    files.sort();
-    Ok(files)
+
+    /// A file's text, or why it is not read: it is (or leads to) something outside the
+    /// root and the allowed folders, a system file, not a regular file, too large, not
+    /// UTF-8, or unreadable. The file is opened without blocking (a FIFO swapped in at
+    /// the last moment cannot hang the caller), and what was opened is checked again:
+    /// a regular file, the one that was checked, still inside.
+    pub(crate) fn read(&self, path: &Path) -> FileText {
+        let link = std::fs::symlink_metadata(path).map_err(|e| format!("cannot read: {e}"))?.is_symlink();
+        let subject = |real: Option<&Path>| -> String {
+            if !link {
+                return real.map_or_else(|| "it".to_owned(), |r| format!("its real path {}", r.display()));
+            }
+            let target = std::fs::read_link(path).map_or_else(|_| "?".to_owned(), |t| t.display().to_string());
+            match real {
+                Some(real) if real.as_os_str() != target.as_str() => {
+                    format!("a symbolic link to {target} ({})", real.display())
+                }
+                _ => format!("a symbolic link to {target}"),
+            }
+        };
+        let real = match path.canonicalize() {
+            Ok(real) => real,
+            Err(e) if link => return Err(format!("{} that cannot be followed: {e}", subject(None))),
+            Err(e) => return Err(format!("cannot read: {e}")),
+        };
+        if is_system(&real) {
+            return Err(format!("{}, a system file: never read", subject(Some(&real))));
+        }
+        if !self.permits(&real) {
+            let verb = if link { "followed" } else { "read" };
+            return Err(format!("{}, outside the root: not {verb}", subject(Some(&real))));
+        }
+        let checked = std::fs::metadata(&real).map_err(|e| format!("cannot read: {e}"))?;
+        if !checked.is_file() {
+            let what = if link { format!("{}, which is", subject(Some(&real))) } else { "it is".to_owned() };
+            return Err(format!("{what} {}, not a regular file: not read", kind(&checked)));
+        }
+        if checked.len() > MAX_FILE_BYTES {
+            return Err(too_large(checked.len()));
+        }
+        let file = open(&real).map_err(|e| format!("cannot read: {e}"))?;
+        let opened = file.metadata().map_err(|e| format!("cannot read: {e}"))?;
+        if !opened.is_file() || !same_file(&opened, &checked) || !self.still_permits(&file, &real) {
+            return Err("changed while being read: not read".into());
+        }
+        let mut bytes = Vec::new();
+        file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| format!("cannot read: {e}"))?;
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            return Err(too_large(bytes.len() as u64));
+        }
+        String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_owned())
+    }
+
+    /// Whether the file opened at `real` is still one this confinement permits: where
+    /// the system says the open file is (Linux), or else whether `real` still resolves
+    /// to itself (no folder on the way was swapped for a link since it was resolved).
+    fn still_permits(&self, file: &File, real: &Path) -> bool {
+        match opened_path(file) {
+            Some(opened) => self.permits(&opened),
+            None => real.canonicalize().is_ok_and(|again| again == real),
+        }
+    }
+}
+
+/// The message for a file over [`MAX_FILE_BYTES`].
+fn too_large(size: u64) -> String {
+    format!("{size} bytes is more than the {MAX_FILE_BYTES}-byte limit")
+}
+
+/// What kind of file something that is not a regular file is.
+fn kind(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        let kind = meta.file_type();
+        if kind.is_fifo() {
+            return "a FIFO";
+        } else if kind.is_socket() {
+            return "a socket";
+        } else if kind.is_char_device() {
+            return "a character device";
+        } else if kind.is_block_device() {
+            return "a block device";
+        }
+    }
+    if meta.is_dir() { "a folder" } else { "a special file" }
+}
+
+/// Opens a file for reading without blocking on it (a FIFO with no writer, a terminal)
+/// and without making it the controlling terminal.
+#[cfg(unix)]
+fn open(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path)
+}
+
+/// Opens a file for reading.
+#[cfg(not(unix))]
+fn open(path: &Path) -> std::io::Result<File> {
+    File::open(path)
+}
+
+/// Whether two metadata describe the same file (device and inode).
+#[cfg(unix)]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+/// Whether two metadata describe the same file (not knowable here: sizes must agree).
+#[cfg(not(unix))]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    a.len() == b.len()
+}
+
+/// Where an open file is, as the system knows it (Linux, with `/proc` mounted).
+#[cfg(target_os = "linux")]
+fn opened_path(file: &File) -> Option<PathBuf> {
+    use std::os::fd::AsRawFd as _;
+    std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())).ok()
+}
+
+/// Where an open file is: not knowable here.
+#[cfg(not(target_os = "linux"))]
+fn opened_path(_file: &File) -> Option<PathBuf> {
+    None
 }
 
 /// Whether a file or folder name is hidden (and so skipped).
@@ -104,19 +356,6 @@ pub(crate) fn is_markdown(path: &Path) -> bool {
 pub(crate) fn relative(root: &Path, file: &Path) -> String {
     let relative = file.strip_prefix(root).unwrap_or(file);
     relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
-}
-
-/// A file's text, or why it cannot be used.
-pub(crate) fn read_text(path: &Path) -> FileText {
-    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    if size > MAX_FILE_BYTES {
-        return Err(format!("{size} bytes is more than the {MAX_FILE_BYTES}-byte limit"));
-    }
-    match std::fs::read(path).map(String::from_utf8) {
-        Ok(Ok(text)) => Ok(text),
-        Ok(Err(_)) => Err("not UTF-8 text".into()),
-        Err(e) => Err(format!("cannot read: {e}")),
-    }
 }
 
 #[cfg(test)]

@@ -34,6 +34,10 @@ pub fn split(body: &str) -> Vec<Section> {
             fence = Some(&trimmed[..3]);
         } else if let Some((level, heading)) = heading(line) {
             current.end = offset;
+            if current.level == 0 && current.end > current.start {
+                // The text before the first heading is `preamble`: no heading takes it.
+                seen.insert("preamble".into(), 1);
+            }
             if current.end > current.start || current.level > 0 {
                 sections.push(current);
             }
@@ -102,6 +106,13 @@ mod tests {
         assert_eq!(sections.last().unwrap().end, body.len());
         let covered: usize = sections.iter().map(|s| s.end - s.start).sum();
         assert_eq!(covered, body.len());
+    }
+
+    #[test]
+    fn ids_are_unique_even_against_the_preamble() {
+        let ids = |body: &str| split(body).into_iter().map(|s| s.id).collect::<Vec<_>>();
+        assert_eq!(ids("intro\n## Preamble\n## Preamble\n"), ["preamble", "preamble-2", "preamble-3"]);
+        assert_eq!(ids("## Preamble\n"), ["preamble"], "no text before it: the heading keeps its id");
     }
 
     #[test]

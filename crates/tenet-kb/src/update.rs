@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::base::{Files, KnowledgeBase, LoadError, read_entry, root_error};
 use crate::document::{Document, Warning};
-use crate::root::{Root, is_hidden, is_markdown, markdown_files, read_text, relative};
+use crate::root::{Confinement, LinkPolicy, Root, is_hidden, is_markdown, relative};
 
 impl KnowledgeBase {
     /// The base after the files or folders at `changed` changed (created, edited,
@@ -44,10 +44,10 @@ impl KnowledgeBase {
         let mut fresh = Vec::new();
         for ((root, changed), entries) in self.roots.iter().zip(&touched).zip(&mut files) {
             if !changed.is_empty() {
-                refresh(root, changed, entries, &mut fresh)?;
+                refresh(root, &self.links, changed, entries, &mut fresh)?;
             }
         }
-        let next = Self::assemble(self.roots.clone(), files, fresh);
+        let next = Self::assemble(self.roots.clone(), self.links.clone(), files, fresh);
         self.carry_index(&next);
         Ok(next)
     }
@@ -120,16 +120,25 @@ fn not_in<'a>(base: &'a KnowledgeBase, other: &'a KnowledgeBase) -> impl Iterato
 /// re-read or dropped, and a deleted folder's files dropped; only a new file or a
 /// folder (created, or the far side of a rename) has the root listed again (no file
 /// read), so exactly the files a full load would read are read. Paths no load would
-/// read — hidden ones, editors' temporary and backup files — change nothing.
-fn refresh(root: &Root, changed: &[String], files: &mut Files, fresh: &mut Vec<Warning>) -> Result<(), LoadError> {
+/// read — hidden ones, editors' temporary and backup files — change nothing. Every
+/// file is read through the same [`Confinement`] as a full load, so a symbolic link
+/// created while the server runs is refused as it would be at start.
+fn refresh(
+    root: &Root,
+    links: &LinkPolicy,
+    changed: &[String],
+    files: &mut Files,
+    fresh: &mut Vec<Warning>,
+) -> Result<(), LoadError> {
     let Root::Dir(dir) = root else { return Ok(()) };
+    let confinement = Confinement::new(dir, links).map_err(|source| root_error(root, source))?;
     let label = root.label();
     let mut done = HashSet::new();
     let mut reread = |path: &str, files: &mut Files| {
         if !done.insert(path.to_owned()) {
             return;
         }
-        let entry = read_entry(&label, path, read_text(&dir.join(path)), files.get(path));
+        let entry = read_entry(&label, path, confinement.read(&dir.join(path)), files.get(path));
         fresh.extend(entry.warnings.iter().cloned());
         files.insert(path.to_owned(), entry);
     };
@@ -143,21 +152,25 @@ fn refresh(root: &Root, changed: &[String], files: &mut Files, fresh: &mut Vec<W
         if path.is_empty() || full.is_dir() {
             list = true;
         } else if files.contains_key(path.as_str()) {
-            if full.is_file() {
+            if !is_markdown(&full) {
+                // A refused link to a folder: listing the root says what it is now.
+                list = true;
+            } else if full.symlink_metadata().is_ok() {
+                // Whatever it now is (a link, a FIFO…), reading it says whether it is used.
                 reread(path, files);
             } else {
                 files.remove(path.as_str());
             }
         } else if files.keys().any(|known| known.starts_with(&folder)) {
             files.retain(|known, _| !known.starts_with(&folder));
-        } else if is_markdown(&full) && full.is_file() {
+        } else if is_markdown(&full) && full.symlink_metadata().is_ok() {
             list = true;
         }
     }
     if !list {
         return Ok(());
     }
-    let listed: HashSet<String> = match markdown_files(dir) {
+    let listed: HashSet<String> = match confinement.markdown_files(dir) {
         Ok(paths) => paths.iter().map(|p| relative(dir, p)).collect(),
         Err(source) => return Err(root_error(root, source)),
     };

@@ -40,7 +40,10 @@ impl std::fmt::Debug for Watcher {
     }
 }
 
-/// Watches `dirs` recursively. After a change, waits until nothing has changed for
+/// Watches `dirs` recursively, without following symbolic links: pass the roots and
+/// the folders links are allowed to lead to ([`crate::LinkPolicy::allowed`]); a change
+/// in one of the latter reaches `on_change` with its own path, which
+/// [`crate::KnowledgeBase::update`] answers with a full reload. After a change, waits until nothing has changed for
 /// `quiet` (but no longer than [`MAX_DELAY`] after the burst's first change), then
 /// calls `on_change` with what changed (on a thread of its own, one call at a time;
 /// changes during a call make the next one).
@@ -53,7 +56,7 @@ pub fn watch(
     on_change: impl Fn(Changes) + Send + 'static,
 ) -> Result<Watcher, notify::Error> {
     let (tx, rx) = mpsc::channel::<Changes>();
-    let mut inner = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+    let handler = move |event: notify::Result<notify::Event>| {
         let changes = match event {
             Ok(e) if e.kind.is_access() => return,
             Ok(e) if e.kind.is_other() && !e.need_rescan() => return,
@@ -62,7 +65,12 @@ pub fn watch(
         };
         // The receiver lives as long as the watcher.
         let _ = tx.send(changes);
-    })?;
+    };
+    // Links are not followed: one to a folder outside a root (`/`, say) would have the
+    // whole tree under it watched. Loading follows links only into the root or into
+    // the folders a `LinkPolicy` allows, and those are passed here as `dirs` too.
+    let config = notify::Config::default().with_follow_symlinks(false);
+    let mut inner = notify::RecommendedWatcher::new(handler, config)?;
     for dir in dirs {
         inner.watch(dir, RecursiveMode::Recursive)?;
     }
@@ -122,5 +130,29 @@ mod tests {
             let name = format!("f{i}.md");
             assert!(paths.iter().any(|p| p.ends_with(&name)), "{name} missing from {paths:?}");
         }
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn links_to_folders_are_not_watched_through() {
+        let (dir, outside) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("outside")).unwrap();
+        let paths = Arc::new(Mutex::new(BTreeSet::new()));
+        let seen = paths.clone();
+        let _w = watch(&[dir.path().to_path_buf()], Duration::from_millis(20), move |changes| {
+            seen.lock().unwrap().extend(changes.paths);
+        })
+        .unwrap();
+        std::fs::write(outside.path().join("secret.md"), "x").unwrap();
+        // A change in the root itself, to know that events arrive at all.
+        std::fs::write(dir.path().join("inside.md"), "x").unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !paths.lock().unwrap().iter().any(|p| p.ends_with("inside.md")) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        let paths = paths.lock().unwrap();
+        assert!(paths.iter().any(|p| p.ends_with("inside.md")), "{paths:?}");
+        assert!(!paths.iter().any(|p| p.ends_with("secret.md")), "watched through the link: {paths:?}");
     }
 }

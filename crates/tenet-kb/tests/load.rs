@@ -126,7 +126,9 @@ fn symlinks_are_followed_and_loops_walked_once() {
     write(dir.path(), "rust/security.md", &doc("Rust security", "rust", "security", "2026-01-01", "r"));
     std::os::unix::fs::symlink(dir.path(), dir.path().join("rust/again")).unwrap();
     std::os::unix::fs::symlink(dir.path().join("nowhere"), dir.path().join("rust/dangling.md")).unwrap();
-    let kb = KnowledgeBase::load(&[Root::Dir(dir.path().into())]).unwrap();
+    // The shared folder is outside the root: its link is followed only when allowed.
+    let links = tenet_kb::LinkPolicy::new().allow(shared.path()).unwrap();
+    let kb = KnowledgeBase::load_with(&[Root::Dir(dir.path().into())], &links).unwrap();
     assert_eq!(kb.key("go", "testing")[0].title, "Shared Go testing");
     assert_eq!(kb.key("rust", "security").len(), 1, "the loop does not load the file twice");
 }

@@ -224,6 +224,29 @@ impl Server {
         Ok(())
     }
 
+    /// Adds (or replaces) several tools as one change: listeners hear one
+    /// `tools/list_changed` (none when `tools` is empty).
+    ///
+    /// # Errors
+    /// When a tool's schemas do not compile; then no tool changes.
+    pub fn add_tools(&self, tools: impl IntoIterator<Item = ToolDef>) -> Result<(), BuildError> {
+        let compiled = tools
+            .into_iter()
+            .map(|tool| tool.compile(true, self.shared.config.tool_concurrency))
+            .collect::<Result<Vec<_>, _>>()?;
+        if compiled.is_empty() {
+            return Ok(());
+        }
+        for mut tool in compiled {
+            if let Some(old) = self.shared.tools.snapshot().get(&tool.tool.name) {
+                tool.inherit_limit(old);
+            }
+            self.shared.tools.upsert(tool.tool.name.clone(), Arc::new(tool));
+        }
+        self.emit(ServerEvent::ToolsChanged);
+        Ok(())
+    }
+
     /// Removes a tool; returns whether it existed.
     pub fn remove_tool(&self, name: &str) -> bool {
         let removed = self.shared.tools.remove(name);
@@ -255,6 +278,35 @@ impl Server {
         if self.shared.resources.upsert(uri.clone(), resource) {
             self.emit(ServerEvent::ResourcesChanged);
         } else {
+            self.emit(ServerEvent::ResourceUpdated(uri));
+        }
+    }
+
+    /// Removes the resources at `removed` and adds (or replaces) `resources`, as one
+    /// change: listeners hear at most one `resources/list_changed` (when the set of
+    /// URIs changed), and subscribers one `resources/updated` per replaced resource.
+    pub fn update_resources<S: AsRef<str>>(
+        &self,
+        removed: impl IntoIterator<Item = S>,
+        resources: impl IntoIterator<Item = ResourceDef>,
+    ) {
+        let mut listed = false;
+        for uri in removed {
+            listed |= self.shared.resources.remove(uri.as_ref());
+        }
+        let mut updated = Vec::new();
+        for resource in resources {
+            let uri = resource.resource.uri.clone();
+            if self.shared.resources.upsert(uri.clone(), resource) {
+                listed = true;
+            } else {
+                updated.push(uri);
+            }
+        }
+        if listed {
+            self.emit(ServerEvent::ResourcesChanged);
+        }
+        for uri in updated {
             self.emit(ServerEvent::ResourceUpdated(uri));
         }
     }
