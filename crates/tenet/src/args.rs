@@ -22,6 +22,8 @@ pub enum Command {
     Get(GetArgs),
     /// Search the standards.
     Search(SearchArgs),
+    /// List the languages and domains that have standards, with their documents.
+    List(ListArgs),
     /// Lint folders of standards (front matter, dates, duplicates, links, size, injection-like text).
     Check(CheckArgs),
     /// Work with `tenet serve` config files.
@@ -60,6 +62,9 @@ pub enum ConfigCommand {
         #[arg(last = true, value_name = "SERVE_FLAGS")]
         serve_flags: Vec<std::ffi::OsString>,
     },
+    /// Print a config file that sets every `tenet serve` option to its default, with
+    /// each option's help as a comment (what `examples/tenet.toml` holds).
+    Example,
 }
 
 /// What the client commands share. The server is an `http(s)://` URL (the first
@@ -76,7 +81,7 @@ pub struct ClientArgs {
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<String>,
     /// Print JSON (the raw result) instead of text.
-    #[arg(long)]
+    #[arg(long, value_parser = switch)]
     pub json: bool,
     /// Tool arguments as one JSON object (instead of key=value pairs).
     #[arg(long, value_name = "JSON")]
@@ -91,6 +96,10 @@ pub struct ClientArgs {
     /// Protocol: auto, legacy, modern, or a version such as 2025-11-25.
     #[arg(long, default_value = "auto")]
     pub era: String,
+    /// Show what a server run after `--` writes to stderr (its logs). Without it, that
+    /// is shown only when the server fails.
+    #[arg(long, short = 'v', value_parser = switch)]
+    pub verbose: bool,
 }
 
 /// Which standards to load, and the token budgets of answers.
@@ -102,8 +111,13 @@ pub struct KnowledgeArgs {
     #[arg(long = "root", value_name = "DIR", env = "TENET_ROOTS", value_delimiter = ',', value_hint = clap::ValueHint::DirPath)]
     pub roots: Vec<std::path::PathBuf>,
     /// Serve only the given roots, without the built-in corpus.
-    #[arg(long, env = "TENET_NO_BUILTIN")]
+    #[arg(long, env = "TENET_NO_BUILTIN", value_parser = switch)]
     pub no_builtin: bool,
+    /// A folder outside the roots that symbolic links in a root may lead into (repeat
+    /// for several); links leading anywhere else outside a root are skipped with a
+    /// warning. Such a folder is watched for changes too.
+    #[arg(long = "allow-link-target", value_name = "DIR", env = "TENET_ALLOW_LINK_TARGETS", value_delimiter = ',', value_hint = clap::ValueHint::DirPath)]
+    pub allow_link_targets: Vec<std::path::PathBuf>,
     /// Token budget of a response when the caller gives none.
     #[arg(long, default_value_t = 8000, env = "TENET_MAX_TOKENS", value_parser = clap::value_parser!(u64).range(100..=1_000_000))]
     pub max_tokens: u64,
@@ -120,11 +134,15 @@ pub struct GetArgs {
     /// Domain, e.g. testing.
     pub domain: String,
     /// Headings and section ids only.
-    #[arg(long)]
+    #[arg(long, value_parser = switch)]
     pub outline: bool,
     /// Continue from an earlier page.
     #[arg(long)]
     pub cursor: Option<String>,
+    /// Only this section, with its subsections: an id from `--outline`, or a search
+    /// hit's `stdlib://…#id`.
+    #[arg(long, value_name = "ID")]
+    pub section: Option<String>,
     /// Where the standards come from.
     #[command(flatten)]
     pub knowledge: KnowledgeArgs,
@@ -149,14 +167,32 @@ pub struct SearchArgs {
     pub knowledge: KnowledgeArgs,
 }
 
+/// `tenet list` options.
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    /// Only this language (language-neutral standards are listed under `all`).
+    #[arg(long)]
+    pub language: Option<String>,
+    /// Only this domain.
+    #[arg(long)]
+    pub domain: Option<String>,
+    /// Where the standards come from.
+    #[command(flatten)]
+    pub knowledge: KnowledgeArgs,
+}
+
 /// `tenet check` options.
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
     /// Folders of standards (`<language>/<domain>.md`).
     #[arg(required = true, value_name = "DIR")]
     pub dirs: Vec<std::path::PathBuf>,
+    /// A folder outside the checked ones that symbolic links may lead into (repeat for
+    /// several); other links leading outside are errors.
+    #[arg(long = "allow-link-target", value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
+    pub allow_link_targets: Vec<std::path::PathBuf>,
     /// Fail on warnings too.
-    #[arg(long)]
+    #[arg(long, value_parser = switch)]
     pub deny_warnings: bool,
 }
 
@@ -221,7 +257,7 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub knowledge: KnowledgeArgs,
     /// Do not reload when files under a root change.
-    #[arg(long, help_heading = "Knowledge", env = "TENET_NO_WATCH")]
+    #[arg(long, help_heading = "Knowledge", env = "TENET_NO_WATCH", value_parser = switch)]
     pub no_watch: bool,
     /// The address to bind (loopback unless told otherwise).
     #[arg(long, help_heading = "HTTP", default_value = "127.0.0.1", env = "TENET_HOST")]
@@ -253,7 +289,7 @@ pub struct ServeArgs {
     #[arg(long, help_heading = "HTTP", default_value = "/metrics", env = "TENET_METRICS_PATH", value_parser = path)]
     pub metrics_path: String,
     /// Keep no metrics and serve none (the requests are not even counted).
-    #[arg(long, help_heading = "HTTP", env = "TENET_NO_METRICS")]
+    #[arg(long, help_heading = "HTTP", env = "TENET_NO_METRICS", value_parser = switch)]
     pub no_metrics: bool,
     /// Seconds a legacy session may sit unused before it is ended.
     #[arg(long, help_heading = "HTTP", default_value_t = 1800.0, env = "TENET_SESSION_IDLE_TIMEOUT", value_parser = positive_seconds)]
@@ -266,7 +302,7 @@ pub struct ServeArgs {
     pub shutdown_grace: f64,
     /// Serve the small demo tool set (echo, add, countdown) instead of the knowledge
     /// server; used by benchmarks and interoperability tests.
-    #[arg(long, help_heading = "Server")]
+    #[arg(long, help_heading = "Server", value_parser = switch)]
     pub demo: bool,
     /// Largest accepted message, in bytes.
     #[arg(long, help_heading = "Server", default_value_t = 4 * 1024 * 1024, env = "TENET_MAX_MESSAGE_BYTES", value_parser = clap::value_parser!(u64).range(1024..=1_073_741_824))]
@@ -295,6 +331,23 @@ fn path(s: &str) -> Result<String, String> {
     }
 }
 
+/// The spellings of yes and no that every boolean option (and its environment
+/// variable) takes, as container and CI settings write them.
+pub const SWITCH_SPELLINGS: &str = "1/0, true/false, yes/no or on/off";
+
+/// The value parser of every boolean option: `1/0`, `true/false`, `yes/no`, `on/off`,
+/// in any case.
+///
+/// # Errors
+/// Any other text, with the spellings that are accepted.
+pub fn switch(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(format!("{s:?} is neither yes nor no: use {SWITCH_SPELLINGS}")),
+    }
+}
+
 fn positive_seconds(s: &str) -> Result<f64, String> {
     let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number of seconds"))?;
     if v.is_finite() && v > 0.0 && v <= 86_400.0 {
@@ -312,6 +365,43 @@ mod tests {
     fn the_cli_is_well_formed() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    /// Every switch of every subcommand, with where it is.
+    fn switches(cmd: &clap::Command, path: &str, out: &mut Vec<(String, clap::Arg)>) {
+        for arg in cmd.get_arguments().filter(|a| matches!(a.get_action(), clap::ArgAction::SetTrue)) {
+            out.push((format!("{path} --{}", arg.get_long().unwrap_or_default()), arg.clone()));
+        }
+        for sub in cmd.get_subcommands() {
+            switches(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    #[test]
+    fn every_switch_takes_the_usual_spellings_of_yes_and_no() {
+        use clap::CommandFactory;
+        let mut cli = Cli::command();
+        cli.build();
+        let mut all = Vec::new();
+        switches(&cli, "tenet", &mut all);
+        assert!(all.iter().any(|(name, _)| name == "tenet serve --no-builtin"), "{:?}", all.iter().map(|a| &a.0));
+        assert!(all.len() >= 9, "{:?}", all.iter().map(|a| &a.0).collect::<Vec<_>>());
+        for (name, arg) in all {
+            for (spelling, want) in
+                [("1", true), ("yes", true), ("On", true), ("0", false), ("no", false), ("OFF", false)]
+            {
+                let alone = arg.clone().env(None).default_value(spelling);
+                let matches = clap::Command::new("t").arg(alone).try_get_matches_from(["t"]);
+                let got = matches.map(|m| m.get_one::<bool>(arg.get_id().as_str()).copied());
+                assert_eq!(got.ok().flatten(), Some(want), "{name} {spelling}");
+            }
+        }
+        assert_eq!(switch("yes"), Ok(true));
+        assert_eq!(switch("off"), Ok(false));
+        assert_eq!(
+            switch("maybe"),
+            Err("\"maybe\" is neither yes nor no: use 1/0, true/false, yes/no or on/off".into())
+        );
     }
 
     #[test]

@@ -44,9 +44,34 @@ fn search_lists_hits_and_fails_on_none() {
     assert_eq!(code, 0);
     assert!(stdout.starts_with("1. "), "{stdout}");
     assert!(stdout.contains("stdlib://"), "{stdout}");
-    let (code, stdout, _) = tenet(&["search", "zzqqxxyyvv"]);
+    let (code, stdout, stderr) = tenet(&["search", "zzqqxxyyvv"]);
+    assert_eq!((code, stdout.as_str()), (1, ""));
+    // The hint names the CLI's own command, not the MCP tool.
+    assert!(stderr.contains("No matches") && stderr.contains("`tenet list`"), "{stderr}");
+    assert!(!stderr.contains("list_stdlib"), "{stderr}");
+}
+
+#[test]
+fn get_prints_one_section_by_its_outline_id_or_a_search_hits_uri() {
+    let (code, outline, _) = tenet(&["get", "go", "security", "--outline"]);
+    assert_eq!(code, 0);
+    assert!(outline.contains("set-server-and-client-timeouts"), "{outline}");
+    let (code, stdout, stderr) = tenet(&["get", "go", "security", "--section", "set-server-and-client-timeouts"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("## Set server and client timeouts"), "{stdout}");
+    let (_, whole, _) = tenet(&["get", "go", "security", "--max-tokens", "25000"]);
+    assert!(whole.contains("## Set server and client timeouts") && whole.len() > stdout.len() * 2, "{stdout}");
+    assert!(!stdout.contains("\n## "), "only that section, no sibling after it: {stdout}");
+    // A search hit's URI names the section as well.
+    let (_, hits, _) =
+        tenet(&["search", "server timeouts", "--language", "go", "--domain", "security", "--limit", "1"]);
+    let uri = hits.split(['(', ')']).find(|s| s.starts_with("stdlib://")).unwrap();
+    let (code, by_uri, stderr) = tenet(&["get", "go", "security", "--section", uri]);
+    assert_eq!(code, 0, "{uri}: {stderr}");
+    assert!(by_uri.starts_with("## "), "{by_uri}");
+    let (code, _, stderr) = tenet(&["get", "go", "security", "--section", "no-such-section"]);
     assert_eq!(code, 1);
-    assert!(stdout.contains("No matches"), "{stdout}");
+    assert!(stderr.contains("no-such-section"), "{stderr}");
 }
 
 #[test]
@@ -104,4 +129,49 @@ fn serve_http_grants_cors_to_the_origins_given_by_flag_or_environment() {
         assert!(granted.contains("access-control-allow-headers: content-type, mcp-session-id"), "{granted}");
         assert!(!denied.contains("access-control-allow-origin"), "{denied}");
     }
+}
+
+#[test]
+fn list_prints_the_taxonomy_and_what_exists_when_nothing_matches() {
+    let (code, stdout, stderr) = tenet(&["list"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.lines().any(|l| l.starts_with("rust/testing: Rust testing (1 document, updated ")), "{stdout}");
+    assert!(stdout.lines().any(|l| l.starts_with("all/security: ")), "{stdout}");
+    let (code, stdout, _) = tenet(&["list", "--language", "Go", "--domain", "testing"]);
+    assert_eq!(code, 0);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.starts_with("go/testing: "), "{stdout}");
+    let (code, stdout, stderr) = tenet(&["list", "--language", "cobol"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stderr.contains("nothing matches. Languages: ") && stderr.contains("rust"), "{stderr}");
+    let (code, _, stderr) = tenet(&["list", "--root", "/nonexistent/standards"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("cannot read root /nonexistent/standards"), "{stderr}");
+}
+
+#[test]
+fn boolean_flags_take_yes_and_no_in_the_usual_spellings_from_the_environment() {
+    // `tenet list` with the built-in corpus left out and no root has nothing to list.
+    let run = |value: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_tenet"))
+            .args(["list"])
+            .env_remove("TENET_ROOTS")
+            .env("TENET_NO_BUILTIN", value)
+            .output()
+            .unwrap();
+        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    for yes in ["1", "true", "yes", "on", "TRUE", "Yes", "ON"] {
+        let (code, stderr) = run(yes);
+        assert_eq!(code, 2, "TENET_NO_BUILTIN={yes}: {stderr}");
+        assert!(stderr.contains("nothing to serve"), "TENET_NO_BUILTIN={yes}: {stderr}");
+    }
+    for no in ["0", "false", "no", "off", "False", "NO"] {
+        let (code, stderr) = run(no);
+        assert_eq!(code, 0, "TENET_NO_BUILTIN={no}: {stderr}");
+    }
+    let (code, stderr) = run("maybe");
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--no-builtin") && stderr.contains("\"maybe\""), "{stderr}");
+    assert!(stderr.contains("use 1/0, true/false, yes/no or on/off"), "{stderr}");
 }

@@ -89,10 +89,10 @@ fn call_prints_the_standard_and_tool_errors_exit_1() {
 #[test]
 fn a_tool_run_as_a_task_is_followed_to_its_result_or_cancelled_at_the_timeout() {
     // The demo server logs every request at debug level, so its stderr (which the CLI
-    // passes through) shows the task being made, polled and cancelled.
+    // passes through with --verbose) shows the task being made, polled and cancelled.
     let demo = ["--", TENET, "serve", "--demo", "--log-level", "debug"];
     let call = |extra: &[&str]| {
-        let mut args = vec!["call", "--era", "modern", "countdown"];
+        let mut args = vec!["call", "--verbose", "--era", "modern", "countdown"];
         args.extend(extra);
         args.extend(demo);
         tenet(&args)
@@ -143,4 +143,40 @@ fn usage_errors_exit_2_and_connection_failures_exit_3() {
     assert_eq!(code, 3, "{err}");
     let (code, _, err) = tenet(&["tools", "--", "/nonexistent/server"]);
     assert_eq!(code, 3, "{err}");
+}
+
+#[test]
+fn a_servers_log_stays_quiet_unless_verbose_or_it_fails() {
+    let (code, out, err) = stdio(&["tools"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("get_stdlib"), "{out}");
+    assert!(err.is_empty(), "the server's INFO lines are not shown: {err}");
+    let (code, _, err) = stdio(&["tools", "--verbose"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("serving MCP on stdio"), "--verbose shows them: {err}");
+    // A server that fails to start: its last lines explain why.
+    let (code, _, err) = tenet(&["tools", "--", TENET, "serve", "--root", "/nonexistent/standards"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("the server failed (exit status: 2)"), "{err}");
+    assert!(err.contains("  tenet: cannot read root /nonexistent/standards"), "{err}");
+}
+
+#[test]
+fn a_url_without_the_endpoint_path_gets_a_hint() {
+    let server = HttpServer::start();
+    let origin = server.url.trim_end_matches("/mcp");
+    let (code, _, err) = tenet(&["tools", origin]);
+    assert_eq!(code, 3, "nothing to connect to there: {err}");
+    assert!(err.contains("HTTP 404"), "{err}");
+    assert!(err.contains(&format!("try {origin}/mcp")), "{err}");
+}
+
+#[test]
+fn bad_json_arguments_say_where_they_break() {
+    let (code, _, err) = stdio(&["call", "get_stdlib", "--args", "{bad"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--args is not valid JSON") && err.contains("line 1 column 2"), "{err}");
+    let (code, _, err) = stdio(&["call", "get_stdlib", "--args", "[1]"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--args must be a JSON object") && err.contains("not an array"), "{err}");
 }

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 fn tenet(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tenet"));
     cmd.args(args).stdin(Stdio::null());
-    for var in ["TENET_CONFIG", "TENET_PORT", "TENET_ROOTS", "TENET_TRANSPORT"] {
+    for var in ["TENET_CONFIG", "TENET_PORT", "TENET_ROOTS", "TENET_TRANSPORT", "TENET_NO_BUILTIN", "TENET_API_KEYS"] {
         cmd.env_remove(var);
     }
     cmd.envs(env.iter().copied());
@@ -87,13 +87,70 @@ fn serve_uses_the_file() {
 }
 
 #[test]
-fn the_example_file_is_valid() {
+fn the_example_file_is_generated_from_the_options_and_sets_every_one() {
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/tenet.toml");
-    let (code, out, err) = tenet(&["config", "check", example], &[]);
+    let (code, generated, err) = tenet(&["config", "example"], &[]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("transport = \"http\"  # file"), "{out}");
-    assert!(out.contains("max_tokens = 8000  # file"), "{out}");
-    assert!(out.contains("cache_size = \"16MiB\"  # file"), "{out}");
-    assert!(out.contains("cache_ttl = 300  # file"), "{out}");
-    assert!(out.contains("tool_concurrency = \"\"  # unset"), "{out}");
+    let text = std::fs::read_to_string(example).unwrap();
+    assert!(text == generated, "examples/tenet.toml is out of date: `tenet config example > examples/tenet.toml`");
+    // Every key `config check` reports is in the example, set or (without a default)
+    // commented out; and the example is valid as it is.
+    let (code, effective, err) = tenet(&["config", "check", example], &[]);
+    assert_eq!(code, 0, "{err}");
+    let keys: Vec<&str> = effective
+        .lines()
+        .filter(|l| !l.starts_with('#') && l.contains(" = "))
+        .filter_map(|l| l.split(' ').next())
+        .collect();
+    assert!(keys.len() >= 40, "{effective}");
+    for key in keys {
+        let listed = text.lines().any(|l| l.starts_with(&format!("{key} = ")) || l.starts_with(&format!("# {key} = ")));
+        assert!(listed, "{key} is missing from examples/tenet.toml");
+    }
+    assert!(effective.contains("log_format = \"pretty\"  # file"), "{effective}");
+    assert!(effective.contains("no_builtin = false  # file"), "{effective}");
+    assert!(effective.contains("cache_size = \"16MiB\"  # file"), "{effective}");
+    assert!(effective.contains("tool_concurrency = \"\"  # unset"), "{effective}");
+}
+
+#[test]
+fn config_check_refuses_what_serve_refuses() {
+    let cases = [
+        ("[knowledge]\nroots = [\"missing\"]\n", "missing: No such file or directory"),
+        ("[http]\nport = \"3020\"\n", "http.port: expected a number, found the string \"3020\""),
+        ("port = 3020\n", "port: belongs in the [http] table"),
+        ("[http]\nmetrics_path = \"/mcp\"\n", "--metrics-path /mcp is the MCP endpoint's path"),
+        ("[knowledge]\nno_builtin = true\n", "nothing to serve"),
+        ("[auth]\napi_keys_file = \"no-such-keys.txt\"\n", "cannot read"),
+        ("[auth]\napi_keys = \"only-a-name\"\n", "TENET_API_KEYS"),
+    ];
+    for (text, want) in cases {
+        let (_dir, path) = file(text);
+        let (code, out, err) = tenet(&["config", "check", &path], &[]);
+        assert_eq!(code, 2, "config check approved {text:?}: {out}");
+        assert!(err.contains(want), "config check of {text:?}: {err}");
+        let (code, _, err) = tenet(&["serve", "--config", &path], &[]);
+        assert_eq!(code, 2, "serve took {text:?}: {err}");
+        assert!(err.contains(want), "serve with {text:?}: {err}");
+    }
+}
+
+#[test]
+fn boolean_environment_variables_take_every_usual_spelling() {
+    let (_dir, path) = file("[knowledge]\nroots = []\n");
+    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../../corpus");
+    let spellings = [("1", true), ("0", false), ("true", true), ("false", false), ("yes", true), ("no", false)];
+    let spellings = spellings.into_iter().chain([("on", true), ("off", false), ("YES", true), ("Off", false)]);
+    for (value, want) in spellings {
+        for (var, key) in
+            [("TENET_NO_BUILTIN", "no_builtin"), ("TENET_NO_WATCH", "no_watch"), ("TENET_NO_METRICS", "no_metrics")]
+        {
+            let (code, out, err) = tenet(&["config", "check", &path, "--", "--root", corpus], &[(var, value)]);
+            assert_eq!(code, 0, "{var}={value}: {err}");
+            assert!(out.contains(&format!("{key} = {want}  # env {var}\n")), "{var}={value}: {out}");
+        }
+    }
+    let (code, _, err) = tenet(&["config", "check", &path], &[("TENET_NO_METRICS", "2")]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--no-metrics") && err.contains("use 1/0, true/false, yes/no or on/off"), "{err}");
 }

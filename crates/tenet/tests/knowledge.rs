@@ -824,7 +824,7 @@ fn an_overlay_root_replaces_the_builtin_language_document_but_not_the_base() {
 
         let r = s.get(json!({"language": "rust", "domain": "testing", "max_tokens": 25000}));
         assert_eq!(r["found"], true, "{era:?}: {r}");
-        assert_eq!(r["content"], format!("{base}{OVERLAY_BODY}"), "{era:?}: base + overlay expected");
+        assert_eq!(r["content"], format!("{base}\n{OVERLAY_BODY}"), "{era:?}: base, a blank line, the overlay");
         assert_eq!(r["title"], "Team Rust testing", "{era:?}: {r}");
         assert_eq!(r["last_updated"], "2026-12-01T10:00:00Z", "{era:?}: {r}");
         assert!(strings(&r["tags"]).contains(&"harness".to_owned()), "{era:?}: {r}");
@@ -897,7 +897,8 @@ fn topic_documents_of_one_key_come_in_a_stable_order() {
             ["stdlib://all/testing", "stdlib://go/testing/benchmarks", "stdlib://go/testing/fuzzing"],
             "{era:?}: {r}"
         );
-        assert!(r["content"].as_str().is_some_and(|c| c.ends_with(&format!("{benchmarks}{fuzzing}"))), "{era:?}");
+        let content = r["content"].as_str().unwrap_or_default();
+        assert!(content.ends_with(&format!("{benchmarks}\n{fuzzing}")), "{era:?}: {content}");
         assert_eq!(s.read("stdlib://go/testing/fuzzing"), fuzzing, "{era:?}");
         // The template serves the whole key.
         let key = s.read("stdlib://go/testing");
@@ -1010,6 +1011,271 @@ fn a_cursor_from_before_an_edit_is_refused() {
         }
         let text = s.tool_error("get_stdlib", json!({"language": "go", "domain": "testing", "cursor": cursor}));
         assert!(text.contains("cursor"), "{era:?}: the error should be about the cursor: {text}");
+        s.assert_alive();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Sections: every URI and section id Tenet hands out leads somewhere
+// ---------------------------------------------------------------------------------------
+
+/// The template that reads one section of a document.
+const SECTION_TEMPLATE: &str = "stdlib://{language}/{domain}{/topic}{#section}";
+
+/// Text as a reader sees it: without bold marks or ellipses, whitespace collapsed.
+fn plain(text: &str) -> String {
+    text.replace("**", "").replace('…', " ").split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The `stdlib://…#…` URIs in a text block.
+fn section_uris(text: &str) -> Vec<String> {
+    text.split(|c: char| c.is_whitespace() || "()<>[]".contains(c))
+        .filter(|word| word.starts_with("stdlib://") && word.contains('#'))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The bracketed ids of an outline's heading lines, as given (`#id` or a URI).
+fn outline_ids(outline: &str) -> Vec<(String, String)> {
+    outline
+        .lines()
+        .map(str::trim_start)
+        .filter_map(|line| line.strip_prefix("- "))
+        .map(|item| {
+            let (heading, id) = item.rsplit_once(" [").unwrap_or_else(|| panic!("no [id]: {item:?}"));
+            let id = id.strip_suffix(']').unwrap_or_else(|| panic!("no closing ]: {item:?}"));
+            (heading.to_owned(), id.to_owned())
+        })
+        .collect()
+}
+
+/// Asserts `text` is a section headed `heading`: its first line is that heading.
+#[track_caller]
+fn assert_headed(text: &str, heading: &str, what: &str) {
+    let first = text.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with('#') && first.trim_start_matches('#').trim() == heading,
+        "{what}: expected a section headed {heading:?}, got: {text:.300}"
+    );
+}
+
+#[test]
+fn every_uri_a_search_returns_reads_as_its_section() {
+    let queries = [
+        json!({"query": "sql injection", "language": "python"}),
+        json!({"query": "sql injection", "language": "go"}),
+        json!({"query": "flaky tests"}),
+        json!({"query": "graceful shutdown", "limit": 10}),
+        json!({"query": "property based tests", "language": "rust"}),
+        json!({"query": "prototype pollution"}),
+        json!({"query": "cache invalidation", "domain": "performance", "limit": 8}),
+    ];
+    for era in ERAS {
+        let mut s = Session::builtin(era);
+        let mut read = 0;
+        for arguments in &queries {
+            let (r, text) = s.tool("search_stdlib", arguments.clone());
+            let hits = r["results"].as_array().unwrap_or_else(|| panic!("no results: {r}"));
+            assert!(!hits.is_empty(), "{era:?}: nothing for {arguments}");
+            // What an assistant copies from the text block must be readable too.
+            let shown = section_uris(&text);
+            assert_eq!(shown.len(), hits.len(), "{era:?}: one section URI per hit in the text: {text}");
+            for (hit, shown) in hits.iter().zip(&shown) {
+                let (uri, id, heading) =
+                    (text_field(hit, "uri"), text_field(hit, "section"), text_field(hit, "heading"));
+                let section_uri = format!("{uri}#{id}");
+                assert_eq!(shown, &section_uri, "{era:?}: the text shows another URI than the hit's");
+                let document = s.read(uri);
+                let section = s.read(&section_uri);
+                assert_headed(&section, heading, &format!("{era:?} {section_uri}"));
+                assert!(document.contains(&section), "{era:?}: {section_uri} is not a part of {uri}");
+                // Only the title's section holds the whole document (all of it is its
+                // subsections).
+                if section == document {
+                    assert_eq!(heading, text_field(hit, "title"), "{era:?}: {section_uri} reads the whole document");
+                }
+                let snippet = plain(text_field(hit, "snippet"));
+                assert!(
+                    plain(&section).contains(&snippet),
+                    "{era:?}: the snippet of {section_uri} is not in what it reads: {snippet:?}"
+                );
+                read += 1;
+            }
+        }
+        assert!(read >= 15, "{era:?}: only {read} hits read");
+        s.assert_alive();
+    }
+}
+
+#[test]
+fn an_unknown_section_is_invalid_params_that_names_the_document_and_its_sections() {
+    for era in ERAS {
+        let mut s = Session::builtin(era);
+        let outline = s.get(json!({"language": "python", "domain": "security", "format": "outline"}));
+        let ids = outline_ids(text_field(&outline, "content"));
+        let error = s.error("resources/read", json!({"uri": "stdlib://python/security#no-such-rule"}), INVALID_PARAMS);
+        let message = text_field(&error, "message");
+        assert!(message.contains("stdlib://python/security"), "{era:?}: the document is not named: {message}");
+        assert!(message.contains("no-such-rule"), "{era:?}: the id is not named: {message}");
+        assert!(!message.contains("Resource not found"), "{era:?}: {message}");
+        let listed = strings(&error["data"]["sections"]);
+        assert!(listed.len() >= 3, "{era:?}: too few section ids in the data: {error}");
+        for id in &listed {
+            assert!(ids.iter().any(|(_, i)| i == &format!("#{id}")), "{era:?}: {id} is not one of its sections");
+            assert!(message.contains(id.as_str()), "{era:?}: the message does not list {id}: {message}");
+        }
+        // A missing document is still "not found", fragment or not.
+        let code = s.not_found_code();
+        s.error("resources/read", json!({"uri": "stdlib://kotlin/security#x"}), code);
+        s.error("resources/read", json!({"uri": "stdlib://python/knitting#x"}), code);
+        s.assert_alive();
+    }
+}
+
+#[test]
+fn get_stdlib_returns_one_section_by_its_outline_id_or_its_uri() {
+    for era in ERAS {
+        let mut s = Session::builtin(era);
+        let outline = s.get(json!({"language": "go", "domain": "security", "format": "outline"}));
+        let ids = outline_ids(text_field(&outline, "content"));
+        assert!(ids.len() >= 10, "{era:?}: {ids:?}");
+        for (heading, id) in &ids {
+            let section = id.strip_prefix('#').unwrap_or(id);
+            let (r, text) = s.tool(
+                "get_stdlib",
+                json!({"language": "go", "domain": "security", "section": section, "max_tokens": 25000}),
+            );
+            let content = text_field(&r, "content");
+            assert_headed(content, heading, &format!("{era:?} get_stdlib section {section}"));
+            assert!(text.starts_with(content), "{era:?}: the text block is not the content");
+            let uri = text_field(&r, "section_uri");
+            assert_eq!(s.read(uri), content, "{era:?}: section_uri reads something else");
+            assert_eq!(r["documents"].as_array().map(Vec::len), Some(1), "{era:?}: {r}");
+        }
+        // A search hit's URI works as it is.
+        let (hits, _) = s.tool("search_stdlib", json!({"query": "ssrf dialer", "language": "go", "limit": 1}));
+        let hit = &hits["results"][0];
+        let uri = format!("{}#{}", text_field(hit, "uri"), text_field(hit, "section"));
+        let r = s.get(json!({"language": "go", "domain": "security", "section": uri}));
+        assert_headed(text_field(&r, "content"), text_field(hit, "heading"), &format!("{era:?} {uri}"));
+
+        // Pages of a section add up to it.
+        let id = ids[2].1.trim_start_matches('#').to_owned();
+        let whole = s.get(json!({"language": "go", "domain": "security", "section": id, "max_tokens": 25000}));
+        let (mut joined, mut cursor, mut pages) = (String::new(), None::<String>, 0);
+        loop {
+            pages += 1;
+            assert!(pages < 100, "{era:?}: too many pages");
+            let mut arguments = json!({"language": "go", "domain": "security", "section": id, "max_tokens": 100});
+            if let Some(c) = &cursor {
+                arguments["cursor"] = json!(c);
+            }
+            let page = s.get(arguments);
+            joined.push_str(text_field(&page, "content"));
+            match page.get("next_cursor").and_then(Value::as_str) {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        assert!(pages > 1, "{era:?}: a section of go/security fits in 100 tokens");
+        assert_eq!(joined, text_field(&whole, "content"), "{era:?}");
+
+        let message = s.tool_error("get_stdlib", json!({"language": "go", "domain": "security", "section": "nope"}));
+        assert!(message.contains("stdlib://go/security") && message.contains("nope"), "{era:?}: {message}");
+        assert!(message.contains(ids[1].1.trim_start_matches('#')), "{era:?}: no ids listed: {message}");
+        s.assert_alive();
+    }
+}
+
+#[test]
+fn get_stdlib_describes_its_section_argument() {
+    for era in ERAS {
+        let mut s = Session::builtin(era);
+        let listing = s.tool_listing("get_stdlib");
+        let section = &listing["inputSchema"]["properties"]["section"];
+        let description = text_field(section, "description");
+        assert!(description.contains("outline") && description.contains("search"), "{era:?}: {description}");
+        assert!(description.contains("max_tokens"), "{era:?}: {description}");
+        s.assert_alive();
+    }
+}
+
+#[test]
+fn section_ids_two_documents_share_are_handed_out_as_uris_that_resolve() {
+    let dir = TempDir::new().expect("temp dir");
+    let front = |title: &str| format!("---\ntitle: {title}\ndescription: d\ntags: [t]\nupdatedAt: '2026-01-02'\n---\n");
+    write(dir.path(), "all/testing.md", &format!("{}# Base\n\n## Overview\n\nbase overview\n", front("Base")));
+    write(dir.path(), "rust/testing.md", &format!("{}# Rust\n\n## Overview\n\nrust overview\n", front("Rust")));
+    write(dir.path(), "go/testing/fuzzing.md", "# Go fuzzing\n\n## Overview\n\nfuzz overview\n\n### Corpus\n\nseeds\n");
+    write(dir.path(), "go/testing/benchmarks.md", "# Go benchmarks\n\n## Loops\n\nb.Loop\n");
+    let root = arg(&dir);
+    for era in ERAS {
+        let mut s = Session::start(era, &["--no-builtin", "--root", &root]);
+        let outline = s.get(json!({"language": "rust", "domain": "testing", "format": "outline"}));
+        let ids = outline_ids(text_field(&outline, "content"));
+        let shared: Vec<&str> = ids.iter().filter(|(h, _)| h == "Overview").map(|(_, id)| id.as_str()).collect();
+        assert_eq!(shared, ["stdlib://all/testing#overview", "stdlib://rust/testing#overview"], "{era:?}");
+        for (heading, id) in &ids {
+            let r = s.get(json!({"language": "rust", "domain": "testing", "section": id}));
+            assert_headed(text_field(&r, "content"), heading, &format!("{era:?} {id}"));
+        }
+        let r = s.get(json!({"language": "rust", "domain": "testing", "section": shared[0]}));
+        assert!(text_field(&r, "content").contains("base overview"), "{era:?}: {r}");
+        // The bare id is ambiguous: the error offers both.
+        let message =
+            s.tool_error("get_stdlib", json!({"language": "rust", "domain": "testing", "section": "overview"}));
+        assert!(message.contains(shared[0]) && message.contains(shared[1]), "{era:?}: {message}");
+        assert!(s.read(shared[1]).contains("rust overview"), "{era:?}");
+
+        // Topic documents: each section URI reads its own document's section.
+        let fuzz = s.read("stdlib://go/testing/fuzzing#overview");
+        assert_eq!(fuzz, "## Overview\n\nfuzz overview\n\n### Corpus\n\nseeds\n", "{era:?}");
+        assert_eq!(s.read("stdlib://go/testing/fuzzing#corpus"), "### Corpus\n\nseeds\n", "{era:?}");
+        // The key of topic documents only: its sections by id.
+        assert_eq!(s.read("stdlib://go/testing#loops"), "## Loops\n\nb.Loop\n", "{era:?}");
+        s.error("resources/read", json!({"uri": "stdlib://go/testing/fuzzing#loops"}), INVALID_PARAMS);
+        let (hits, _) = s.tool("search_stdlib", json!({"query": "fuzz overview"}));
+        let hit = &hits["results"][0];
+        assert_eq!(hit["uri"], "stdlib://go/testing/fuzzing", "{era:?}: {hits}");
+        s.read(&format!("stdlib://go/testing/fuzzing#{}", text_field(hit, "section")));
+        s.assert_alive();
+    }
+}
+
+#[test]
+fn the_section_template_is_listed_and_completes_section_ids() {
+    for era in ERAS {
+        let mut s = Session::builtin(era);
+        let templates = s.list_all("resources/templates/list", "resourceTemplates");
+        let uris: Vec<&str> = templates.iter().filter_map(|t| t["uriTemplate"].as_str()).collect();
+        assert_eq!(uris, [TEMPLATE, SECTION_TEMPLATE], "{era:?}");
+        let reference = json!({"type": "ref/resource", "uri": SECTION_TEMPLATE});
+        let values = s.complete(reference.clone(), "language", "ty", Value::Null);
+        assert_eq!(values, ["typescript"], "{era:?}");
+        let values = s.complete(reference.clone(), "section", "set-", json!({"language": "go", "domain": "security"}));
+        assert_eq!(values, ["set-server-and-client-timeouts"], "{era:?}");
+        for id in s.complete(reference, "section", "", json!({"language": "go", "domain": "security"})) {
+            s.read(&format!("stdlib://go/security#{id}"));
+        }
+        s.assert_alive();
+    }
+}
+
+#[test]
+fn the_base_and_the_language_document_are_joined_by_a_blank_line() {
+    let dir = TempDir::new().expect("temp dir");
+    // The base ends without a newline; the language document opens with a heading.
+    write(dir.path(), "all/testing.md", "# Base testing\n\nThe last line of the base.");
+    write(dir.path(), "rust/testing.md", "# Rust testing\n\nRust rules.\n");
+    let root = arg(&dir);
+    for era in ERAS {
+        let mut s = Session::start(era, &["--no-builtin", "--root", &root]);
+        let r = s.get(json!({"language": "rust", "domain": "testing"}));
+        let content = text_field(&r, "content");
+        assert_eq!(
+            content, "# Base testing\n\nThe last line of the base.\n\n# Rust testing\n\nRust rules.\n",
+            "{era:?}"
+        );
         s.assert_alive();
     }
 }

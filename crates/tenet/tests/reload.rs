@@ -71,6 +71,48 @@ fn edits_on_disk_become_notifications_and_fresh_answers() {
     );
 }
 
+/// The methods of the notifications that arrive until `quiet` passes without one (at
+/// most `within` in all), once a first one has come.
+fn notifications_until_quiet(server: &mut Tenet, within: Duration, quiet: Duration) -> Vec<String> {
+    let end = Instant::now() + within;
+    let mut methods = Vec::new();
+    loop {
+        let deadline = if methods.is_empty() { end } else { (Instant::now() + quiet).min(end) };
+        match server.next_message_before(deadline) {
+            Some(message) => methods.extend(message["method"].as_str().map(str::to_owned)),
+            None => return methods,
+        }
+    }
+}
+
+#[test]
+fn a_new_language_folder_is_one_notification_of_each_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, stage) = (dir.path().join("root"), dir.path().join("stage"));
+    std::fs::create_dir_all(root.join("rust")).unwrap();
+    std::fs::write(root.join("rust/testing.md"), doc("Team Rust testing", "rules")).unwrap();
+    let mut server = Tenet::start_knowledge(&["serve", "--log-level", "warn", "--root", root.to_str().unwrap()]);
+    server.initialize(LATEST_LEGACY);
+
+    // A language folder with two documents arrives at once (moved in, as a checkout or
+    // a copy tool does): three tools describe the languages, two resources are new.
+    std::fs::create_dir_all(stage.join("kotlin")).unwrap();
+    std::fs::write(stage.join("kotlin/testing.md"), doc("Kotlin testing", "kotlin rules")).unwrap();
+    std::fs::write(stage.join("kotlin/security.md"), doc("Kotlin security", "kotlin rules")).unwrap();
+    std::fs::rename(stage.join("kotlin"), root.join("kotlin")).unwrap();
+    let methods = notifications_until_quiet(&mut server, Duration::from_secs(10), Duration::from_millis(1500));
+    let count = |method: &str| methods.iter().filter(|m| *m == method).count();
+    assert_eq!(count("notifications/tools/list_changed"), 1, "{methods:?}");
+    assert_eq!(count("notifications/resources/list_changed"), 1, "{methods:?}");
+    assert_eq!(methods.len(), 2, "{methods:?}");
+    let got = server.call(&legacy(
+        2,
+        "tools/call",
+        json!({"name": "get_stdlib", "arguments": {"language": "kotlin", "domain": "security"}}),
+    ));
+    assert_eq!(got["result"]["structuredContent"]["found"], true, "{got}");
+}
+
 #[test]
 fn no_watch_means_no_reload() {
     let dir = tempfile::tempdir().unwrap();

@@ -2,14 +2,21 @@
 
 use std::process::ExitCode;
 
-use tenet_kb::lint::{Severity, lint_dir};
+use tenet_kb::lint::{Severity, lint_dir_with};
 
 use crate::args::CheckArgs;
 
 pub fn run(args: &CheckArgs) -> ExitCode {
+    let links = match super::startup::link_policy(&args.allow_link_targets) {
+        Ok(links) => links,
+        Err(e) => {
+            eprintln!("tenet check: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let (mut errors, mut warnings, mut files) = (0, 0, 0);
     for dir in &args.dirs {
-        match lint_dir(dir) {
+        match lint_dir_with(dir, &links) {
             Ok(findings) => {
                 files += 1;
                 for finding in findings {

@@ -2,7 +2,7 @@
 //! URL or a command run over stdio.
 
 use std::collections::BTreeMap;
-use std::process::ExitCode;
+use std::process::{ExitCode, Stdio};
 use std::time::Duration;
 
 use serde_json::{Map, Value};
@@ -52,6 +52,26 @@ struct Plan {
     target: Target,
     operands: Vec<String>,
     pin: VersionPin,
+    /// `--args`, parsed.
+    arguments: Option<Value>,
+}
+
+/// `--args`: one JSON object, or a usage error that says what is wrong and where.
+fn json_arguments(json: &str) -> Result<Value, Usage> {
+    match serde_json::from_str::<Value>(json) {
+        Ok(value @ Value::Object(_)) => Ok(value),
+        Ok(other) => Err(Usage(format!(
+            "--args must be a JSON object like '{{\"key\": \"value\"}}', not {}",
+            match other {
+                Value::Array(_) => "an array",
+                Value::String(_) => "a string",
+                Value::Number(_) => "a number",
+                Value::Bool(_) => "a boolean",
+                _ => "null",
+            }
+        ))),
+        Err(e) => Err(Usage(format!("--args is not valid JSON: {e}"))),
+    }
 }
 
 fn plan(args: &ClientArgs) -> Result<Plan, Usage> {
@@ -75,7 +95,8 @@ fn plan(args: &ClientArgs) -> Result<Plan, Usage> {
                 .ok_or_else(|| Usage(format!("--era must be auto, legacy, modern or a version, not {other:?}")))?,
         ),
     };
-    Ok(Plan { target, operands, pin })
+    let arguments = args.args.as_deref().map(json_arguments).transpose()?;
+    Ok(Plan { target, operands, pin, arguments })
 }
 
 /// Checks the operand count before connecting, so usage errors cost no connection.
@@ -148,30 +169,150 @@ async fn session(action: Action, args: &ClientArgs, plan: Plan) -> u8 {
         };
         builder = builder.header(name.trim(), value.trim());
     }
+    let mut process = None;
     let connected = match &plan.target {
         Target::Url(url) => builder.connect_http(url).await,
-        Target::Command(program, rest) => builder.connect_stdio(program, rest).await,
+        Target::Command(program, rest) => match ServerProcess::spawn(program, rest, args.verbose) {
+            Ok((server, stdout, stdin)) => {
+                process = Some(server);
+                builder.connect_pipe(stdout, stdin).await
+            }
+            Err(e) => {
+                eprintln!("tenet: cannot start {program}: {e}");
+                return CONNECTION;
+            }
+        },
     };
-    let client = match connected {
-        Ok(client) => client,
-        Err(e) => {
-            eprintln!("tenet: {e}");
-            return connect_error(&e);
+    let code = match connected {
+        Ok(client) => {
+            let code = match act(&client, action, args, &plan).await {
+                Ok(code) => code,
+                Err(Failure::Usage(Usage(message))) => {
+                    eprintln!("tenet: {message}");
+                    USAGE
+                }
+                Err(Failure::Client(e)) => report(&e, &plan.target),
+            };
+            client.close().await;
+            code
         }
+        Err(e) => report(&e, &plan.target),
     };
-    let code = match act(&client, action, args, &plan.operands).await {
-        Ok(code) => code,
-        Err(Failure::Usage(Usage(message))) => {
-            eprintln!("tenet: {message}");
-            USAGE
-        }
-        Err(Failure::Client(e)) => {
-            eprintln!("tenet: {e}");
-            connect_error(&e)
-        }
-    };
-    client.close().await;
+    if let Some(process) = process {
+        process.finish(code == CONNECTION).await;
+    }
     code
+}
+
+/// Prints a client error, with a hint when the URL is likely not the MCP endpoint;
+/// returns the exit code.
+fn report(e: &ClientError, target: &Target) -> u8 {
+    eprintln!("tenet: {e}");
+    if let (ClientError::Http { status: 404 | 405, .. }, Target::Url(url)) = (e, target) {
+        eprintln!("tenet: hint: {}", endpoint_hint(url));
+    }
+    connect_error(e)
+}
+
+/// What to try when a URL answers 404: the MCP endpoint's usual path.
+fn endpoint_hint(url: &str) -> String {
+    let (origin, path) = split_url(url);
+    if path.trim_end_matches('/').is_empty() {
+        format!("is {url} the MCP endpoint? `tenet serve` answers at /mcp: try {origin}/mcp")
+    } else {
+        format!("nothing answers MCP at {path}; `tenet serve` answers at /mcp (see its --path): try {origin}/mcp")
+    }
+}
+
+/// `http://host:port` and the path (with any query) of a URL.
+fn split_url(url: &str) -> (&str, &str) {
+    let after_scheme = url.find("://").map_or(0, |at| at + 3);
+    match url[after_scheme..].find('/') {
+        Some(at) => url.split_at(after_scheme + at),
+        None => (url, ""),
+    }
+}
+
+/// How much of a server's stderr is kept to show if it fails.
+const STDERR_TAIL_BYTES: usize = 16 * 1024;
+/// How many of those lines are shown.
+const STDERR_TAIL_LINES: usize = 20;
+/// How long a server may take to exit once its input is closed, before it is killed.
+const EXIT_GRACE: Duration = Duration::from_secs(2);
+
+/// A server run after `--`: its stdin and stdout carry MCP; its stderr (its logs) is
+/// kept quiet, only its tail remembered, unless `--verbose` passes it through.
+struct ServerProcess {
+    child: tokio::process::Child,
+    stderr: Option<tokio::task::JoinHandle<Vec<u8>>>,
+}
+
+impl ServerProcess {
+    fn spawn(
+        program: &str,
+        args: &[String],
+        verbose: bool,
+    ) -> std::io::Result<(Self, tokio::process::ChildStdout, tokio::process::ChildStdin)> {
+        let stderr = if verbose { Stdio::inherit() } else { Stdio::piped() };
+        let mut child = tokio::process::Command::new(program)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .kill_on_drop(true)
+            .spawn()?;
+        let missing = || std::io::Error::other("no pipe to the process");
+        let stdout = child.stdout.take().ok_or_else(missing)?;
+        let stdin = child.stdin.take().ok_or_else(missing)?;
+        let stderr = child.stderr.take().map(|pipe| tokio::spawn(tail(pipe)));
+        Ok((Self { child, stderr }, stdout, stdin))
+    }
+
+    /// Waits for the server to exit (its input is closed by now), killing it after a
+    /// grace period; when it failed — it exited with an error, or `broken` says the
+    /// connection to it failed — prints the end of its stderr.
+    async fn finish(mut self, broken: bool) {
+        let status = match tokio::time::timeout(EXIT_GRACE, self.child.wait()).await {
+            Ok(status) => status.ok(),
+            Err(_) => {
+                let _ = self.child.kill().await;
+                None
+            }
+        };
+        let failed = status.is_some_and(|s| !s.success());
+        let Some(reader) = self.stderr.take() else { return };
+        if !(failed || broken) {
+            reader.abort();
+            return;
+        }
+        let tail = tokio::time::timeout(Duration::from_secs(1), reader).await.ok().and_then(Result::ok);
+        let text = String::from_utf8_lossy(&tail.unwrap_or_default()).into_owned();
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        let exited = status.filter(|s| !s.success()).map_or_else(String::new, |s| format!(" ({s})"));
+        if lines.is_empty() {
+            eprintln!("tenet: the server{exited} wrote nothing to stderr");
+            return;
+        }
+        eprintln!("tenet: the server failed{exited}; the end of its stderr:");
+        for line in &lines[lines.len().saturating_sub(STDERR_TAIL_LINES)..] {
+            eprintln!("  {line}");
+        }
+    }
+}
+
+/// Reads `pipe` to its end, keeping the last [`STDERR_TAIL_BYTES`].
+async fn tail(mut pipe: tokio::process::ChildStderr) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut kept = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n @ 1..) = pipe.read(&mut buf).await {
+        kept.extend_from_slice(&buf[..n]);
+        if kept.len() > 2 * STDERR_TAIL_BYTES {
+            kept.drain(..kept.len() - STDERR_TAIL_BYTES);
+        }
+    }
+    let from = kept.len().saturating_sub(STDERR_TAIL_BYTES);
+    kept.split_off(from)
 }
 
 enum Failure {
@@ -191,7 +332,8 @@ impl From<ClientError> for Failure {
     }
 }
 
-async fn act(client: &Client, action: Action, args: &ClientArgs, operands: &[String]) -> Result<u8, Failure> {
+async fn act(client: &Client, action: Action, args: &ClientArgs, plan: &Plan) -> Result<u8, Failure> {
+    let (operands, arguments) = (plan.operands.as_slice(), plan.arguments.as_ref());
     let (first, rest) = match operands.split_first() {
         Some((first, rest)) => (Some(first.as_str()), rest),
         None => (None, operands),
@@ -212,14 +354,11 @@ async fn act(client: &Client, action: Action, args: &ClientArgs, operands: &[Str
         }
         Action::Call => {
             let tool = first.ok_or_else(|| needs("the tool name"))?;
-            let arguments = match &args.args {
+            let arguments = match arguments {
                 Some(_) if !rest.is_empty() => {
                     return Err(Usage("give --args or key=value pairs, not both".into()).into());
                 }
-                Some(json) => match serde_json::from_str::<Value>(json) {
-                    Ok(value @ Value::Object(_)) => value,
-                    _ => return Err(Usage("--args must be a JSON object".into()).into()),
-                },
+                Some(json) => json.clone(),
                 None => Value::Object(pairs(rest, true)?),
             };
             let result = client.call_tool(tool, arguments).await?;

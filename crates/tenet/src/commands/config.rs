@@ -1,4 +1,5 @@
-//! `tenet config check`: validate a config file and show what `tenet serve` would use.
+//! `tenet config check`: validate a config file and show what `tenet serve` would use;
+//! `tenet config example`: print a file of every option with its default.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -6,11 +7,14 @@ use std::process::ExitCode;
 
 use clap::{Args as _, Command, FromArgMatches};
 
-use crate::args::ServeArgs;
+use super::serve::init_logging;
+use super::startup;
+use crate::args::{LogFormat, LogLevel, ServeArgs};
 use crate::config::{self, CONFIG_ENV};
 
-/// Checks `file` (or `$TENET_CONFIG`) with `serve_flags` applied on top, and prints
-/// the effective configuration. Exit status 2 when the file or a flag is refused.
+/// Checks `file` (or `$TENET_CONFIG`) with `serve_flags` applied on top, as
+/// `tenet serve` checks it at start (roots, limits, authorization… all of it), and
+/// prints the effective configuration. Exit status 2 when anything is refused.
 pub fn check(file: Option<PathBuf>, serve_flags: &[OsString]) -> ExitCode {
     let Some(file) = file.or_else(|| std::env::var_os(CONFIG_ENV).filter(|v| !v.is_empty()).map(PathBuf::from)) else {
         eprintln!("tenet: no config file: name one, or set {CONFIG_ENV}");
@@ -24,13 +28,33 @@ pub fn check(file: Option<PathBuf>, serve_flags: &[OsString]) -> ExitCode {
         }
     };
     let argv = std::iter::once(OsString::from("serve")).chain(serve_flags.iter().cloned());
-    let checked = serve.clone().try_get_matches_from(argv).and_then(|m| ServeArgs::from_arg_matches(&m).map(|_| m));
-    match checked {
-        Ok(matches) => {
-            println!("# {}: valid; the effective `tenet serve` configuration:\n", file.display());
-            print!("{}", config::effective(&serve, &matches, &from_file));
-            ExitCode::SUCCESS
-        }
+    let parsed = serve.clone().try_get_matches_from(argv).and_then(|m| ServeArgs::from_arg_matches(&m).map(|a| (m, a)));
+    let (matches, args) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => e.exit(),
+    };
+    // What loading the documents has to say is shown, as `serve` would log it.
+    init_logging(LogLevel::Warn, LogFormat::Pretty);
+    match startup::prepare(&args) {
+        Ok(prepared) => {
+            if let Some(ks) = &prepared.knowledge {
+                for warning in startup::content_warnings(&ks.knowledge.base()) {
+                    eprintln!("tenet: warning: {warning}");
+                }
+            }
+        }
+        Err(e) => {
+            eprintln!("tenet: {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
     }
+    println!("# {}: valid; the effective `tenet serve` configuration:\n", file.display());
+    print!("{}", config::effective(&serve, &matches, &from_file));
+    ExitCode::SUCCESS
+}
+
+/// Prints [`config::example`] for `tenet serve`'s options.
+pub fn example() -> ExitCode {
+    print!("{}", config::example(&ServeArgs::augment_args(Command::new("serve"))));
+    ExitCode::SUCCESS
 }

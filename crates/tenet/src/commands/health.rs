@@ -18,6 +18,9 @@ pub fn run(url: &str) -> ExitCode {
         }
         Ok(status) => {
             eprintln!("tenet: {url}: HTTP {status}");
+            if status == 404 {
+                eprintln!("tenet: hint: {}", not_found_hint(url));
+            }
             ExitCode::FAILURE
         }
         Err(e) => {
@@ -25,6 +28,14 @@ pub fn run(url: &str) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// What to try when the URL answers 404: `tenet serve` answers health checks at
+/// `/health` (and MCP at `/mcp`).
+fn not_found_hint(url: &str) -> String {
+    let rest = url.strip_prefix("http://").unwrap_or(url);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    format!("`tenet serve --transport http` answers health checks at /health: try http://{authority}/health")
 }
 
 fn probe(url: &str) -> Result<u16, String> {

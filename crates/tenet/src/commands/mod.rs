@@ -9,8 +9,10 @@ mod client;
 mod client_output;
 mod config;
 mod health;
+mod list;
 mod read;
 mod serve;
+mod startup;
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
@@ -20,7 +22,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Get(args) => read::get(&args),
         Command::Search(args) => read::search(&args),
         Command::Health { url } => health::run(&url),
+        Command::List(args) => list::run(&args),
         Command::Config(ConfigCommand::Check { file, serve_flags }) => config::check(file, &serve_flags),
+        Command::Config(ConfigCommand::Example) => config::example(),
         Command::Tools(args) => client::run(client::Action::Tools, &args),
         Command::Resources(args) => client::run(client::Action::Resources, &args),
         Command::Prompts(args) => client::run(client::Action::Prompts, &args),

@@ -18,7 +18,10 @@ fn knowledge(args: &crate::args::KnowledgeArgs) -> Result<Knowledge, ExitCode> {
     }
 }
 
+/// `tenet get`: the standard, or one section of it (with its subsections) with
+/// `--section`: an id from `--outline`, or a search hit's `stdlib://…#id`.
 pub fn get(args: &GetArgs) -> ExitCode {
+    let section = args.section.as_deref();
     let knowledge = match knowledge(&args.knowledge) {
         Ok(k) => k,
         Err(code) => return code,
@@ -29,6 +32,7 @@ pub fn get(args: &GetArgs) -> ExitCode {
         format: args.outline.then_some(Format::Outline),
         max_tokens: Some(args.knowledge.max_tokens),
         cursor: args.cursor.clone(),
+        section: section.map(str::to_owned),
     };
     match tools::get(&knowledge, call) {
         Ok(result) => {
@@ -38,20 +42,14 @@ pub fn get(args: &GetArgs) -> ExitCode {
             }
             println!("{}", result.content.trim_end());
             if let Some(cursor) = &result.next_cursor {
+                let section = section.map(|s| format!(" --section {s}")).unwrap_or_default();
                 eprintln!(
-                    "… {} more tokens: tenet get {} {} --cursor {cursor}",
+                    "… {} more tokens: tenet get {} {}{section} --cursor {cursor}",
                     result.remaining_tokens, result.language, result.domain
                 );
             }
-            {
-                for doc in &result.documents {
-                    eprintln!(
-                        "source: {}:{} (updated {})",
-                        doc.root,
-                        doc.path,
-                        doc.updated_at.as_deref().unwrap_or("?")
-                    );
-                }
+            for doc in &result.documents {
+                eprintln!("source: {}:{} (updated {})", doc.root, doc.path, doc.updated_at.as_deref().unwrap_or("?"));
             }
             ExitCode::SUCCESS
         }
@@ -76,9 +74,13 @@ pub fn search(args: &SearchArgs) -> ExitCode {
         max_tokens: Some(args.knowledge.max_tokens),
     };
     match tools::search(&knowledge, call) {
+        Ok(result) if result.results.is_empty() => {
+            eprintln!("No matches. Try other words, or `tenet list` to see what exists.");
+            ExitCode::FAILURE
+        }
         Ok(result) => {
             print!("{}", tools::search_text(&result));
-            if result.results.is_empty() { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+            ExitCode::SUCCESS
         }
         Err(e) => {
             eprintln!("tenet: {e}");

@@ -9,7 +9,8 @@ const GUIDANCE: &str = "Before writing, changing or reviewing code, call get_std
 work touches (e.g. testing when writing tests, security when handling input, secrets or auth) and follow it; the \
 language-neutral base comes first, then the language's own rules, which win where they differ.\n\
 Use search_stdlib(query) for a specific question, and list_stdlib to see what exists. Results are paged by tokens: \
-pass next_cursor back as cursor, or use format=\"outline\" to see the sections first.\n\
+pass next_cursor back as cursor, or use format=\"outline\" to see the sections first and get_stdlib(..., section=id) \
+for one of them; a search hit's uri#section reads as a resource too.\n\
 Each answer says when the standard was last updated and where it came from.";
 
 /// What exists and when to call which tool, in at most [`MAX_BYTES`]: the guidance

@@ -13,6 +13,7 @@ mod instructions;
 mod metrics;
 mod prompts;
 mod resources;
+mod text;
 pub(crate) mod tools;
 
 /// Operator settings of the knowledge server.
@@ -93,17 +94,15 @@ impl KnowledgeServer {
         let old = self.knowledge.swap(fresh);
         let new = self.knowledge.base();
         let diff = new.diff(&old);
-        for uri in &diff.removed {
-            self.server.remove_resource(uri);
-        }
-        // New URIs make the list change; known ones are reported updated.
-        for doc in diff.added.iter().chain(&diff.updated) {
-            self.server.add_resource(resources::document(doc.clone(), self.knowledge.limits.cache_ttl));
-        }
+        // One change on disk is one announcement of each kind: new or removed URIs make
+        // one `resources/list_changed`, each changed document one `resources/updated`,
+        // and new languages or domains (named in the tools' schemas) one
+        // `tools/list_changed`.
+        let ttl = self.knowledge.limits.cache_ttl;
+        let changed = diff.added.iter().chain(&diff.updated).map(|doc| resources::document(doc.clone(), ttl));
+        self.server.update_resources(&diff.removed, changed);
         if old.languages() != new.languages() || old.domains() != new.domains() {
-            for tool in tools::all(&self.knowledge, &new) {
-                self.server.add_tool(tool).map_err(|e| e.to_string())?;
-            }
+            self.server.add_tools(tools::all(&self.knowledge, &new)).map_err(|e| e.to_string())?;
         }
         let changed = diff.added.len() + diff.updated.len() + diff.removed.len();
         tracing::info!(documents = new.documents().len(), changed, "knowledge base reloaded");
@@ -145,7 +144,7 @@ pub fn server(base: KnowledgeBase, limits: Limits, config: ServerConfig) -> Resu
     for resource in resources::documents(&base, limits.cache_ttl) {
         builder = builder.resource(resource);
     }
-    builder = builder.template(resources::template(&knowledge));
+    builder = builder.template(resources::template(&knowledge)).template(resources::section_template(&knowledge));
     for prompt in prompts::all(&knowledge) {
         builder = builder.prompt(prompt);
     }
@@ -188,6 +187,54 @@ mod tests {
             grant: None,
         };
         serde_json::from_slice(&server.handle_request(request, &link).await).unwrap()
+    }
+
+    #[test]
+    fn one_change_on_disk_is_one_announcement_of_each_kind() {
+        use tenet_server::ServerEvent;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("rust")).unwrap();
+        std::fs::write(dir.path().join("rust/testing.md"), standard("first")).unwrap();
+        std::fs::write(dir.path().join("rust/security.md"), standard("first")).unwrap();
+        let base = KnowledgeBase::load(&[Root::Dir(dir.path().to_owned())]).unwrap();
+        let limits = Limits { default_max_tokens: 8000, max_tokens_cap: 25000, cache_ttl: None };
+        let ks = server(base, limits, ServerConfig::default()).unwrap();
+        let mut events = ks.server.events();
+        let mut drain = || std::iter::from_fn(|| events.try_recv().ok()).collect::<Vec<_>>();
+
+        // A new language with two documents, and an edit, in one burst.
+        std::fs::create_dir_all(dir.path().join("kotlin")).unwrap();
+        let added = ["kotlin/testing.md", "kotlin/security.md"].map(|p| dir.path().join(p));
+        for path in &added {
+            std::fs::write(path, standard("kotlin")).unwrap();
+        }
+        std::fs::write(dir.path().join("rust/testing.md"), standard("second")).unwrap();
+        let mut paths: std::collections::BTreeSet<_> = added.into_iter().collect();
+        paths.insert(dir.path().join("kotlin"));
+        paths.insert(dir.path().join("rust/testing.md"));
+        ks.apply(&tenet_kb::watch::Changes { paths, rescan: false }).unwrap();
+        assert_eq!(
+            drain(),
+            [
+                ServerEvent::ResourcesChanged,
+                ServerEvent::ResourceUpdated("stdlib://rust/testing".into()),
+                ServerEvent::ToolsChanged
+            ]
+        );
+
+        // Two edits: one update each, no list change.
+        std::fs::write(dir.path().join("rust/testing.md"), standard("third")).unwrap();
+        std::fs::write(dir.path().join("rust/security.md"), standard("third")).unwrap();
+        ks.apply(&tenet_kb::watch::Changes { paths: Default::default(), rescan: true }).unwrap();
+        let mut got = drain();
+        got.sort_by_key(|e| format!("{e:?}"));
+        assert_eq!(
+            got,
+            [
+                ServerEvent::ResourceUpdated("stdlib://rust/security".into()),
+                ServerEvent::ResourceUpdated("stdlib://rust/testing".into())
+            ]
+        );
     }
 
     #[tokio::test]

@@ -10,7 +10,7 @@ use tenet_kb::{Document, KnowledgeBase, Query, normalize};
 use tenet_protocol::{CallToolResult, ContentBlock};
 use tenet_server::{Args, ToolDef, ToolError, schema_of};
 
-use super::Knowledge;
+use super::{Knowledge, text};
 
 /// `get_stdlib` arguments.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -30,6 +30,11 @@ pub struct GetArgs {
     /// `next_cursor` from an earlier call, to continue where it stopped.
     #[serde(default)]
     pub cursor: Option<String>,
+    /// Only this section, with its subsections: an id from `format: "outline"` (the part
+    /// in brackets), or a search hit's `section` or URI fragment (the whole URI works
+    /// too). Paged by `max_tokens` like the rest.
+    #[serde(default)]
+    pub section: Option<String>,
 }
 
 /// How `get_stdlib` returns a standard.
@@ -96,6 +101,10 @@ pub struct GetResult {
     /// Why nothing was found, and what exists instead.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The section returned, as a URI `resources/read` accepts; only when `section` was
+    /// asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub section_uri: Option<String>,
 }
 
 fn info(doc: &Document) -> DocumentInfo {
@@ -107,16 +116,6 @@ fn info(doc: &Document) -> DocumentInfo {
         updated_at: doc.updated_at.clone(),
         hash: doc.hash.clone(),
     }
-}
-
-/// The outline of a document: one line per heading with its section id.
-fn outline(doc: &Document) -> String {
-    let mut out = format!("{} <{}>\n", doc.title, doc.uri());
-    for section in doc.sections.iter().filter(|s| s.level > 0) {
-        let indent = "  ".repeat(usize::from(section.level.saturating_sub(1)));
-        out.push_str(&format!("{indent}- {} [#{}]\n", section.heading, section.id));
-    }
-    out
 }
 
 fn what_exists(base: &KnowledgeBase, language: &str) -> String {
@@ -153,19 +152,43 @@ pub(crate) fn get(knowledge: &Knowledge, args: GetArgs) -> Result<GetResult, Too
             remaining_tokens: 0,
             next_cursor: None,
             message: Some(message),
+            section_uri: None,
         });
     }
-    let format = args.format.unwrap_or(Format::Markdown);
-    let outlines: Vec<String>;
-    let blocks: Vec<&str> = match format {
-        Format::Markdown => docs.iter().flat_map(|d| d.sections.iter().map(move |s| d.section_text(s))).collect(),
-        Format::Outline => {
-            outlines = docs.iter().map(|d| outline(d)).collect();
-            outlines.iter().map(String::as_str).collect()
+    // The sections asked for, as (document, section) positions in `docs`, and the
+    // documents they come from.
+    let (sections, section_uri) = match args.section.as_deref() {
+        None => {
+            let every = docs.iter().enumerate().flat_map(|(d, doc)| (0..doc.sections.len()).map(move |s| (d, s)));
+            (every.collect::<Vec<_>>(), None)
+        }
+        Some(wanted) => {
+            let (doc, index) =
+                tenet_kb::find_section(&docs, wanted).map_err(|e| ToolError::msg(text::section_error_message(&e)))?;
+            let d = docs.iter().position(|other| Arc::ptr_eq(other, doc)).unwrap_or_default();
+            (doc.subtree(index).map(|s| (d, s)).collect(), Some(doc.section_uri(&doc.sections[index].id)))
         }
     };
+    let format = args.format.unwrap_or(Format::Markdown);
+    let outlined: String;
+    let blocks: Vec<std::borrow::Cow<'_, str>> = match format {
+        Format::Markdown if section_uri.is_some() => {
+            sections.iter().map(|&(d, s)| docs[d].section_text(&docs[d].sections[s]).into()).collect()
+        }
+        Format::Markdown => text::blocks(&docs),
+        Format::Outline => {
+            outlined = text::outline(&docs, &sections);
+            vec![outlined.as_str().into()]
+        }
+    };
+    let blocks: Vec<&str> = blocks.iter().map(AsRef::as_ref).collect();
     let page = paginate(&blocks, knowledge.budget(args.max_tokens), args.cursor.as_deref())
         .map_err(|e| ToolError::msg(e.to_string()))?;
+    // Provenance, tags and dates: of the section's document, else of the standard.
+    let (docs, own) = match sections.first() {
+        Some(&(d, _)) if section_uri.is_some() => (vec![docs[d]], Some(docs[d])),
+        _ => (docs.clone(), own.copied()),
+    };
     let mut tags: Vec<String> = docs.iter().flat_map(|d| d.tags.iter().cloned()).collect();
     tags.sort();
     tags.dedup();
@@ -186,6 +209,7 @@ pub(crate) fn get(knowledge: &Knowledge, args: GetArgs) -> Result<GetResult, Too
         remaining_tokens: page.remaining_tokens,
         next_cursor: page.next_cursor,
         message: None,
+        section_uri,
     })
 }
 
@@ -463,10 +487,10 @@ where
 pub fn all(knowledge: &Arc<Knowledge>, base: &KnowledgeBase) -> Vec<ToolDef> {
     vec![
         tool(knowledge, base, "get_stdlib", get, get_text).title("Get a standard").description(
-            "Get the team's engineering standard for a language and domain (e.g. rust + testing): the language-neutral base followed by the language's own rules, as Markdown. Long standards come in pages: pass next_cursor back as cursor. format=outline lists the sections only.",
+            "Get the team's engineering standard for a language and domain (e.g. rust + testing): the language-neutral base followed by the language's own rules, as Markdown. Long standards come in pages: pass next_cursor back as cursor. format=outline lists the sections with their ids; section=<id> returns just that section (ids also come from search_stdlib hits).",
         ),
         tool(knowledge, base, "search_stdlib", search, search_text).title("Search the standards").description(
-            "Full-text search across all engineering standards; returns the best-matching sections with snippets and URIs. Filter by language, domain or tags. Use get_stdlib to read a whole standard.",
+            "Full-text search across all engineering standards; returns the best-matching sections with snippets and URIs. Filter by language, domain or tags. Read a hit's section as the resource uri#section, or with get_stdlib(language, domain, section); get_stdlib alone reads the whole standard.",
         ),
         tool(knowledge, base, "list_stdlib", |k, args| Ok(list(k, args)), list_text)
             .title("List the standards")

@@ -1,0 +1,177 @@
+//! What `tenet serve` checks and builds before it serves, in one place: `serve` runs
+//! it to start, and `tenet config check` runs the same to approve a configuration, so
+//! the two cannot disagree.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tenet_http::auth::Auth;
+use tenet_kb::lint::injections;
+use tenet_kb::{KnowledgeBase, LinkPolicy, Root};
+use tenet_server::{RateLimiter, Server, ServerConfig};
+
+use crate::args::{KnowledgeArgs, ServeArgs, Transport};
+use crate::demo;
+use crate::knowledge::{self, KnowledgeServer, Limits};
+
+/// Why `tenet serve` cannot start with a configuration. Every one is a usage error
+/// (exit status 2).
+#[derive(Debug)]
+pub enum StartError {
+    /// The metrics path is the MCP endpoint's path.
+    MetricsPathClash(String),
+    /// A rate limit that does not parse.
+    Limits(String),
+    /// `--no-builtin` without a `--root`.
+    NothingToServe,
+    /// A root that cannot be read.
+    Knowledge(String),
+    /// Authorization settings that do not work (an unreadable key file, a bad URL…).
+    Auth(String),
+    /// The server could not be assembled from the documents.
+    Build(String),
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MetricsPathClash(path) => {
+                write!(f, "--metrics-path {path} is the MCP endpoint's path; choose another or --no-metrics")
+            }
+            Self::Limits(e) | Self::Knowledge(e) | Self::Auth(e) | Self::Build(e) => f.write_str(e),
+            Self::NothingToServe => f.write_str("nothing to serve: --no-builtin needs at least one --root"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// A checked configuration, ready to serve.
+pub struct Prepared {
+    /// The MCP server (the knowledge server, or the demo tools).
+    pub server: Server,
+    /// The knowledge server's documents, for reloading (not with `--demo`).
+    pub knowledge: Option<KnowledgeServer>,
+    /// The rate limiter `[limits]` asks for, if any.
+    pub rate_limit: Option<Arc<RateLimiter>>,
+    /// The authorization checks, built for the configured port.
+    pub auth: Option<Arc<Auth>>,
+}
+
+/// Runs every check `tenet serve` makes before it serves and builds what it serves.
+///
+/// # Errors
+/// The first check that fails.
+pub fn prepare(args: &ServeArgs) -> Result<Prepared, StartError> {
+    if !args.no_metrics && args.metrics_path == args.path {
+        return Err(StartError::MetricsPathClash(args.path.clone()));
+    }
+    let rate_limit = args.limits.build().map_err(StartError::Limits)?;
+    let config = ServerConfig {
+        // Stream clients are limited by the server; HTTP clients by the endpoint, per caller.
+        rate_limit: if matches!(args.transport, Transport::Stdio) { rate_limit.clone() } else { None },
+        tool_timeout: Duration::from_secs_f64(args.timeout),
+        max_concurrent_requests: args.max_concurrent_requests as usize,
+        max_message_bytes: usize::try_from(args.max_message_bytes).unwrap_or(usize::MAX),
+        cache_max_bytes: args.limits.cache_bytes(),
+        tool_concurrency: args.limits.tool_concurrency(),
+        // Only HTTP can serve them; on stdio, or with --no-metrics, nothing is counted.
+        metrics: matches!(args.transport, Transport::Http) && !args.no_metrics,
+        ..ServerConfig::default()
+    };
+    let (server, knowledge) = if args.demo {
+        (demo::server(config).map_err(|e| StartError::Build(e.to_string()))?, None)
+    } else {
+        let (base, mut limits) = load(&args.knowledge)?;
+        limits.cache_ttl = args.limits.cache_ttl();
+        let ks = knowledge::server(base, limits, config).map_err(|e| StartError::Build(e.to_string()))?;
+        (ks.server.clone(), Some(ks))
+    };
+    let auth = args.auth.build(&server, &default_resource(args, args.port)).map_err(StartError::Auth)?;
+    Ok(Prepared { server, knowledge, rate_limit, auth })
+}
+
+/// The URI clients use when `--auth-resource` is not given, for the port served on.
+pub fn default_resource(args: &ServeArgs, port: u16) -> String {
+    match args.host {
+        std::net::IpAddr::V6(ip) => format!("http://[{ip}]:{port}{}", args.path),
+        std::net::IpAddr::V4(ip) => format!("http://{ip}:{port}{}", args.path),
+    }
+}
+
+/// Loads the roots the arguments name, logging what loading had to say.
+///
+/// # Errors
+/// Nothing to load, or a root that cannot be read.
+pub fn load(args: &KnowledgeArgs) -> Result<(KnowledgeBase, Limits), StartError> {
+    let mut roots = Vec::new();
+    if !args.no_builtin {
+        roots.push(Root::Builtin);
+    }
+    roots.extend(args.roots.iter().cloned().map(Root::Dir));
+    if roots.is_empty() {
+        return Err(StartError::NothingToServe);
+    }
+    let links = link_policy(&args.allow_link_targets).map_err(StartError::Knowledge)?;
+    let base = KnowledgeBase::load_with(&roots, &links).map_err(|e| StartError::Knowledge(e.to_string()))?;
+    for warning in base.warnings() {
+        tracing::warn!("{warning}");
+    }
+    tracing::info!(documents = base.documents().len(), languages = base.languages().len(), "knowledge base loaded");
+    let cap = usize::try_from(args.max_tokens_cap).unwrap_or(usize::MAX);
+    let limits = Limits {
+        default_max_tokens: usize::try_from(args.max_tokens).unwrap_or(cap).min(cap),
+        max_tokens_cap: cap,
+        cache_ttl: None,
+    };
+    Ok((base, limits))
+}
+
+/// The rule for symbolic links that `--allow-link-target` folders make: links may lead
+/// into those folders (and anywhere inside a root), nowhere else.
+///
+/// # Errors
+/// A folder that does not exist, is not a folder, or is a system folder, named with
+/// the option.
+pub fn link_policy(allowed: &[std::path::PathBuf]) -> Result<LinkPolicy, String> {
+    allowed.iter().try_fold(LinkPolicy::new(), |links, dir| {
+        links.allow(dir).map_err(|e| format!("--allow-link-target {}: {e}", dir.display()))
+    })
+}
+
+/// Warnings about what is being served that the operator should hear of at start:
+/// no documents at all, and documents `tenet check` flags as prompt injection. Each
+/// says how to make it go away.
+pub fn content_warnings(base: &KnowledgeBase) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let dirs: Vec<String> = base
+        .roots()
+        .iter()
+        .filter_map(|root| match root {
+            Root::Dir(dir) => Some(dir.display().to_string()),
+            Root::Builtin => None,
+        })
+        .collect();
+    if base.documents().is_empty() {
+        warnings.push(format!(
+            "serving 0 documents: {} holds no standards (<language>/<domain>.md); add some, pass another --root, \
+             or drop --no-builtin to serve the built-in corpus",
+            if dirs.is_empty() { "no root".to_owned() } else { dirs.join(", ") }
+        ));
+    }
+    for finding in injections(base) {
+        let root = base.roots().iter().find_map(|root| match root {
+            Root::Dir(dir) if finding.file.starts_with(dir) => Some(dir.display().to_string()),
+            _ => None,
+        });
+        warnings.push(format!(
+            "{}:{}: {}; it is served as written: fix the document (`tenet check {}` lists every finding)",
+            finding.file.display(),
+            finding.line,
+            finding.message,
+            root.as_deref().unwrap_or("DIR"),
+        ));
+    }
+    warnings
+}
