@@ -95,9 +95,9 @@ const MAX_NODES: usize = 50_000;
 /// ```
 pub fn advertised_schema(schema: Value) -> Value {
     let mut schema = inline_definitions(schema);
-    visit(&mut schema, 0, &mut |s| {
+    visit(&mut schema, 0, true, &mut |s, narrows| {
         if let Value::Object(map) = s {
-            standardize_format(map);
+            standardize_format(map, narrows);
         }
     });
     let refers_to_root = refers_to_root(&schema);
@@ -112,26 +112,29 @@ pub fn advertised_schema(schema: Value) -> Value {
     schema
 }
 
-/// Calls `f` on every schema inside `schema` (children first), up to [`MAX_DEPTH`];
-/// returns whether it reached everything.
-fn visit(schema: &mut Value, depth: usize, f: &mut dyn FnMut(&mut Value)) -> bool {
+/// Calls `f` on every schema inside `schema` (children first), up to [`MAX_DEPTH`],
+/// with whether narrowing that schema can only narrow the whole (`narrows`: false
+/// below a `not`, an `if` or a `oneOf`, where accepting less can accept more); returns
+/// whether it reached everything.
+fn visit(schema: &mut Value, depth: usize, narrows: bool, f: &mut dyn FnMut(&mut Value, bool)) -> bool {
     if depth > MAX_DEPTH {
         return false;
     }
     let mut complete = true;
     if let Value::Object(map) = schema {
-        for child in subschemas(map) {
-            complete &= visit(child, depth + 1, f);
+        for (child, monotone) in subschemas(map) {
+            complete &= visit(child, depth + 1, narrows && monotone, f);
         }
     }
-    f(schema);
+    f(schema, narrows);
     complete
 }
 
 /// The schemas directly inside a schema object, by the 2020-12 applicators (and the
-/// draft-07 ones, `additionalItems`, `dependencies` and `definitions`). Values of
-/// annotations (`default`, `examples`, `const`, `enum`) are data, never visited.
-fn subschemas(map: &mut Map<String, Value>) -> Vec<&mut Value> {
+/// draft-07 ones, `additionalItems`, `dependencies` and `definitions`), each with
+/// whether it applies monotonically (a narrower child makes a narrower parent). Values
+/// of annotations (`default`, `examples`, `const`, `enum`) are data, never visited.
+fn subschemas(map: &mut Map<String, Value>) -> Vec<(&mut Value, bool)> {
     let mut out = Vec::new();
     for (key, value) in map.iter_mut() {
         match key.as_str() {
@@ -139,27 +142,29 @@ fn subschemas(map: &mut Map<String, Value>) -> Vec<&mut Value> {
             | "additionalItems"
             | "contains"
             | "propertyNames"
-            | "not"
-            | "if"
             | "then"
             | "else"
             | "unevaluatedItems"
             | "unevaluatedProperties"
-            | "contentSchema" => out.push(value),
+            | "contentSchema" => out.push((value, true)),
+            // Rejecting more here accepts more above.
+            "not" | "if" => out.push((value, false)),
             "items" => match value {
-                Value::Array(items) => out.extend(items.iter_mut()),
-                item => out.push(item),
+                Value::Array(items) => out.extend(items.iter_mut().map(|v| (v, true))),
+                item => out.push((item, true)),
             },
             "allOf" | "anyOf" | "oneOf" | "prefixItems" => {
+                // `oneOf` passes when exactly one passes: one branch less can make it pass.
+                let monotone = key != "oneOf";
                 if let Value::Array(items) = value {
-                    out.extend(items.iter_mut());
+                    out.extend(items.iter_mut().map(|v| (v, monotone)));
                 }
             }
             "properties" | "patternProperties" | "$defs" | "definitions" | "dependentSchemas" | "dependencies" => {
                 if let Value::Object(schemas) = value {
                     // `dependencies` also holds arrays of property names: not schemas,
                     // and nothing is ever done to an array.
-                    out.extend(schemas.values_mut());
+                    out.extend(schemas.values_mut().map(|v| (v, true)));
                 }
             }
             _ => {}
@@ -211,7 +216,7 @@ fn percent_decode(text: &str) -> Option<String> {
 fn refers_to_root(schema: &Value) -> bool {
     let mut found = false;
     let mut copy = schema.clone();
-    visit(&mut copy, 0, &mut |s| found |= s.get("$ref").and_then(Value::as_str) == Some("#"));
+    visit(&mut copy, 0, true, &mut |s, _| found |= s.get("$ref").and_then(Value::as_str) == Some("#"));
     found
 }
 
@@ -264,7 +269,7 @@ fn inline_definitions(schema: Value) -> Value {
             }
         }
     }
-    let complete = visit(&mut work, 0, &mut |s| inliner.replace_ref(s, 0));
+    let complete = visit(&mut work, 0, true, &mut |s, _| inliner.replace_ref(s, 0));
     if !complete || inliner.failed || depth_exceeds(&work, MAX_DEPTH) {
         return schema;
     }
@@ -305,7 +310,7 @@ fn collect_refs(
         map.remove("$id");
     }
     let mut ok = true;
-    let complete = visit(schema, 0, &mut |s| {
+    let complete = visit(schema, 0, true, &mut |s, _| {
         let Value::Object(map) = s else { return };
         if map.contains_key("$id") || RELOCATING.iter().any(|k| map.contains_key(*k)) {
             ok = false;
@@ -403,7 +408,7 @@ impl Inliner<'_> {
             return None;
         }
         let mut def = self.definitions.get(key)?.clone();
-        let complete = visit(&mut def, 0, &mut |s| self.replace_ref(s, depth + 1));
+        let complete = visit(&mut def, 0, true, &mut |s, _| self.replace_ref(s, depth + 1));
         if !complete {
             self.failed = true;
             return None;
@@ -483,8 +488,10 @@ fn integer_bounds(format: &str) -> Option<(i64, Option<i64>)> {
     })
 }
 
-/// Drops a non-standard `format`, stating an integer format's range instead.
-fn standardize_format(map: &mut Map<String, Value>) {
+/// Drops a non-standard `format` (an annotation in 2020-12: validation is unchanged),
+/// stating an integer format's range instead where a narrower schema cannot accept
+/// more (`narrows`).
+fn standardize_format(map: &mut Map<String, Value>, narrows: bool) {
     let Some(format) = map.get("format").and_then(Value::as_str) else { return };
     if STANDARD_FORMATS.contains(&format) {
         return;
@@ -496,7 +503,7 @@ fn standardize_format(map: &mut Map<String, Value>) {
         Some(Value::Array(types)) => types.iter().any(|t| t == "integer" || t == "number"),
         _ => false,
     };
-    if let (Some((min, max)), true) = (bounds, numeric) {
+    if let (Some((min, max)), true, true) = (bounds, numeric, narrows) {
         tighten(map, "minimum", min, |new, old| new > old);
         if let Some(max) = max {
             tighten(map, "maximum", max, |new, old| new < old);
@@ -668,6 +675,32 @@ mod tests {
         /// The main item.
         main: Item,
         backup: Option<Item>,
+    }
+
+    #[test]
+    fn bounds_are_only_added_where_rejecting_more_cannot_accept_more() {
+        // Under `not`, `if` and `oneOf`, a bound on a branch would widen the whole: 300
+        // fails `not: uint8` before, so it must fail after.
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "a": {"not": {"type": "integer", "format": "uint8"}},
+                "b": {"oneOf": [{"type": "integer", "format": "uint8"}, {"type": "integer", "minimum": 100}]},
+                "c": {"if": {"type": "integer", "format": "uint8"}, "then": {"maximum": 10}},
+                "d": {"anyOf": [{"type": "integer", "format": "uint8"}, {"type": "string"}]},
+            }
+        });
+        let advertised = advertised_schema(schema);
+        for key in ["a", "b", "c"] {
+            let text = advertised["properties"][key].to_string();
+            assert!(!text.contains("format") && !text.contains("255"), "{key}: {text}");
+        }
+        assert_eq!(advertised["properties"]["d"]["anyOf"][0], json!({"type": "integer", "minimum": 0, "maximum": 255}));
+        let validator = jsonschema::validator_for(&advertised).unwrap();
+        assert!(!validator.is_valid(&json!({"a": 300})), "300 is a u8 to `not`: still refused");
+        assert!(!validator.is_valid(&json!({"b": 300})), "300 passes both branches of the oneOf: still refused");
+        assert!(!validator.is_valid(&json!({"c": 300})), "300 is an integer, so `then` applies: still refused");
+        assert!(validator.is_valid(&json!({"c": 5})));
     }
 
     #[test]
