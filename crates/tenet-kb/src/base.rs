@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use crate::document::{self, Document, Source, Warning};
-use crate::root::{FileText, LinkPolicy, Root, read_root};
+use crate::root::{FileText, Followed, LinkPolicy, Root, read_root};
 use crate::search::{Hit, Query, SearchIndex};
 
 /// Why a knowledge base could not be loaded.
@@ -65,6 +65,10 @@ pub struct KnowledgeBase {
     pub(crate) links: LinkPolicy,
     /// Per root (same order), every file read from it, shadowed or not.
     pub(crate) files: Vec<Files>,
+    /// Per root (same order), the symbolic links its last listing followed and where
+    /// they lead, so that [`KnowledgeBase::update`] re-reads what a change at a link's
+    /// target changes (a watcher that does not follow links reports it there).
+    pub(crate) followed: Vec<Followed>,
     /// The documents served, grouped by key.
     pub(crate) docs: Vec<Arc<Document>>,
     /// Each served document's file id (see [`file_id`]), by position in `docs`.
@@ -126,10 +130,11 @@ impl KnowledgeBase {
 
     fn load_after(roots: &[Root], links: &LinkPolicy, previous: Option<&Self>) -> Result<Self, LoadError> {
         let mut files = Vec::with_capacity(roots.len());
+        let mut followed = Vec::with_capacity(roots.len());
         for (r, root) in roots.iter().enumerate() {
             let label = root.label();
             let before = previous.filter(|p| p.roots.get(r) == Some(root)).map(|p| &p.files[r]);
-            let read = read_root(root, links).map_err(|source| root_error(root, source))?;
+            let (read, links_followed) = read_root(root, links).map_err(|source| root_error(root, source))?;
             let entries = read
                 .into_iter()
                 .map(|(path, text)| {
@@ -138,9 +143,10 @@ impl KnowledgeBase {
                 })
                 .collect();
             files.push(entries);
+            followed.push(links_followed);
         }
         let fresh = files.iter().flat_map(|f: &Files| f.values().flat_map(|e| e.warnings.iter().cloned())).collect();
-        Ok(Self::assemble(roots.to_vec(), links.clone(), files, fresh))
+        Ok(Self::assemble(roots.to_vec(), links.clone(), files, followed, fresh))
     }
 
     /// Merges the roots' files: for each key, the last root with documents for it wins.
@@ -148,6 +154,7 @@ impl KnowledgeBase {
         roots: Vec<Root>,
         links: LinkPolicy,
         files: Vec<Files>,
+        followed: Vec<Followed>,
         fresh_warnings: Vec<Warning>,
     ) -> Self {
         let mut keyed = Keyed::new();
@@ -178,6 +185,7 @@ impl KnowledgeBase {
             roots,
             links,
             files,
+            followed,
             docs,
             by_id,
             by_key,

@@ -127,22 +127,51 @@ fn is_system(real: &Path) -> bool {
 /// A file's text, or why it cannot be used.
 pub(crate) type FileText = Result<String, String>;
 
-/// The (path, text) of every Markdown file in a root; unreadable, non-UTF-8, oversized
-/// and refused files (see [`Confinement`]) come with the reason instead of their text.
+/// The symbolic links a walk of one root followed, each with where it leads: the path
+/// of the link inside the root (with `/` separators) and a real path a change at or
+/// under which changes what is read through the link (see [`Listing::links`]).
+pub(crate) type Followed = Vec<(String, PathBuf)>;
+
+/// What walking a folder found.
+#[derive(Debug, Default)]
+pub(crate) struct Listing {
+    /// Every Markdown path and refused folder link, sorted (see
+    /// [`Confinement::markdown_files`]).
+    pub(crate) files: Vec<PathBuf>,
+    /// The symbolic links through which the walk reached a folder or listed a Markdown
+    /// file, and those that do not resolve (dangling, a loop), each with where it
+    /// leads: its real target when it resolves, and its first hop (resolved lexically)
+    /// when that differs, for a link to a link or a dangling one. A watcher that does
+    /// not follow links reports changes there, not under the link, so those changes
+    /// are mapped back to the link. Links refused, and links to a folder already walked
+    /// another way, are not recorded.
+    pub(crate) links: Vec<(PathBuf, PathBuf)>,
+}
+
+/// The (path, text) of every Markdown file in a root, and the links followed to reach
+/// them; unreadable, non-UTF-8, oversized and refused files (see [`Confinement`]) come
+/// with the reason instead of their text.
 ///
 /// # Errors
 /// When the root directory cannot be walked.
-pub(crate) fn read_root(root: &Root, links: &LinkPolicy) -> std::io::Result<Vec<(String, FileText)>> {
+pub(crate) fn read_root(root: &Root, links: &LinkPolicy) -> std::io::Result<(Vec<(String, FileText)>, Followed)> {
     match root {
-        Root::Builtin => {
-            Ok(crate::corpus::BUILTIN.iter().map(|(p, t)| ((*p).to_owned(), Ok((*t).to_owned()))).collect())
-        }
+        Root::Builtin => Ok((
+            crate::corpus::BUILTIN.iter().map(|(p, t)| ((*p).to_owned(), Ok((*t).to_owned()))).collect(),
+            Followed::new(),
+        )),
         Root::Dir(dir) => {
             let confinement = Confinement::new(dir, links)?;
-            let paths = confinement.markdown_files(dir)?;
-            Ok(paths.iter().map(|p| (relative(dir, p), confinement.read(p))).collect())
+            let listing = confinement.listing(dir)?;
+            let files = listing.files.iter().map(|p| (relative(dir, p), confinement.read(p))).collect();
+            Ok((files, followed_in(dir, listing.links)))
         }
     }
+}
+
+/// A listing's links with their paths inside the root at `dir`.
+pub(crate) fn followed_in(dir: &Path, links: Vec<(PathBuf, PathBuf)>) -> Followed {
+    links.into_iter().map(|(link, target)| (relative(dir, &link), target)).collect()
 }
 
 /// The one rule for reading a folder root, which loading, live updates and `tenet check`
@@ -181,38 +210,73 @@ impl Confinement {
     /// # Errors
     /// When `dir` or a folder under it cannot be read.
     pub(crate) fn markdown_files(&self, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-        let mut files = Vec::new();
-        self.walk(dir, &mut files, &mut HashSet::new())?;
-        files.sort();
-        Ok(files)
+        Ok(self.listing(dir)?.files)
     }
 
-    fn walk(&self, dir: &Path, out: &mut Vec<PathBuf>, visited: &mut HashSet<PathBuf>) -> std::io::Result<()> {
-        if !visited.insert(dir.canonicalize()?) {
+    /// What [`Confinement::markdown_files`] lists, with the links followed on the way.
+    /// A folder whose real path is not permitted (`dir` itself, or a link swapped for
+    /// one leading outside after it was checked) lists nothing; a folder or entry that
+    /// vanishes during the walk is left out.
+    ///
+    /// # Errors
+    /// When `dir` or a folder under it cannot be read.
+    pub(crate) fn listing(&self, dir: &Path) -> std::io::Result<Listing> {
+        let mut listing = Listing::default();
+        self.walk(dir, &mut listing, &mut HashSet::new())?;
+        listing.files.sort();
+        Ok(listing)
+    }
+
+    fn walk(&self, dir: &Path, out: &mut Listing, visited: &mut HashSet<PathBuf>) -> std::io::Result<()> {
+        let real = dir.canonicalize()?;
+        // The folder actually listed is the resolved one, checked here: a link on the
+        // way swapped since the caller looked at it cannot lead the walk outside.
+        if !self.permits(&real) || !visited.insert(real.clone()) {
             return Ok(());
         }
         // In name order, so which of two links to one folder is walked does not vary.
-        let mut entries = std::fs::read_dir(dir)?.collect::<std::io::Result<Vec<_>>>()?;
+        let mut entries = std::fs::read_dir(&real)?.collect::<std::io::Result<Vec<_>>>()?;
         entries.sort_by_key(std::fs::DirEntry::file_name);
         for entry in entries {
-            if is_hidden(&entry.file_name().to_string_lossy()) {
+            let name = entry.file_name();
+            if is_hidden(&name.to_string_lossy()) {
                 continue;
             }
-            let path = entry.path();
-            let kind = entry.file_type()?;
+            let path = dir.join(&name);
+            let kind = match entry.file_type() {
+                Ok(kind) => kind,
+                Err(e) if vanished(&e) => continue,
+                Err(e) => return Err(e),
+            };
             if kind.is_dir() {
                 // A folder itself (not a link) inside a permitted folder is permitted.
-                self.walk(&path, out, visited)?;
-            } else if kind.is_symlink() && std::fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
-                match path.canonicalize() {
-                    Ok(real) if self.permits(&real) => self.walk(&path, out, visited)?,
-                    _ => out.push(path),
+                self.walk_under(&path, out, visited)?;
+            } else if kind.is_symlink() {
+                let resolved = path.canonicalize();
+                let folder = resolved.as_ref().is_ok_and(|real| real.is_dir());
+                let permitted = resolved.as_ref().is_ok_and(|real| self.permits(real));
+                let walked = folder && resolved.as_ref().is_ok_and(|real| visited.contains(real));
+                if resolved.is_err() || (permitted && !walked && (folder || is_markdown(&path))) {
+                    record(&path, resolved.as_ref().ok(), out);
+                }
+                if folder && permitted {
+                    self.walk_under(&path, out, visited)?;
+                } else if folder || is_markdown(&path) {
+                    out.files.push(path);
                 }
             } else if is_markdown(&path) {
-                out.push(path);
+                out.files.push(path);
             }
         }
         Ok(())
+    }
+
+    /// Walks a folder found in a walk, which may have vanished since it was listed.
+    fn walk_under(&self, dir: &Path, out: &mut Listing, visited: &mut HashSet<PathBuf>) -> std::io::Result<()> {
+        match self.walk(dir, out, visited) {
+            Err(e) if vanished(&e) => Ok(()),
+            done => done,
+        }
     }
 
     /// A file's text, or why it is not read: it is (or leads to) something outside the
@@ -276,6 +340,44 @@ impl Confinement {
             None => real.canonicalize().is_ok_and(|again| again == real),
         }
     }
+}
+
+/// Records where the link at `path` leads (see [`Listing::links`]): `real`, its real
+/// path when it resolves, and its first hop when that differs.
+fn record(path: &Path, real: Option<&PathBuf>, out: &mut Listing) {
+    if let Some(real) = real {
+        out.links.push((path.to_path_buf(), real.clone()));
+    }
+    if let Some(hop) = first_hop(path).filter(|hop| Some(hop) != real) {
+        out.links.push((path.to_path_buf(), hop));
+    }
+}
+
+/// Whether an error says that what was being walked is gone (deleted, or replaced by
+/// a file) since its folder was listed.
+fn vanished(e: &std::io::Error) -> bool {
+    matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory)
+}
+
+/// Where the link at `link` leads in one step: its target, resolved against the real
+/// path of the link's folder, `.` and `..` taken lexically. `None` when the link or its
+/// folder cannot be read.
+fn first_hop(link: &Path) -> Option<PathBuf> {
+    let target = std::fs::read_link(link).ok()?;
+    let mut hop = link.parent()?.canonicalize().ok()?;
+    for part in target.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                hop.pop();
+            }
+            std::path::Component::Normal(name) => hop.push(name),
+            // An absolute target starts again at its prefix (Windows) or root.
+            std::path::Component::Prefix(prefix) => hop = PathBuf::from(prefix.as_os_str()),
+            std::path::Component::RootDir => hop.push(part.as_os_str()),
+        }
+    }
+    Some(hop)
 }
 
 /// The message for a file over [`MAX_FILE_BYTES`].
@@ -372,5 +474,48 @@ mod tests {
         assert_eq!(root.locate(&canonical.join("a/b.md")).as_deref(), Some("a/b.md"));
         assert_eq!(root.locate(Path::new("/elsewhere/go/testing.md")), None);
         assert_eq!(Root::Builtin.locate(&dir.path().join("go/testing.md")), None);
+    }
+
+    #[test]
+    fn a_folder_whose_real_path_is_outside_is_not_listed() {
+        let (dir, outside) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        std::fs::write(outside.path().join("secret.md"), "x").unwrap();
+        let confinement = Confinement::new(dir.path(), &LinkPolicy::new()).unwrap();
+        // As a folder link swapped for one leading outside, after it was checked, is walked.
+        assert_eq!(confinement.markdown_files(outside.path()).unwrap(), Vec::<PathBuf>::new());
+        assert_eq!(confinement.listing(outside.path()).unwrap().links, Vec::new());
+    }
+
+    #[test]
+    fn folders_vanishing_during_a_walk_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("kept.md"), "x").unwrap();
+        let confinement = Confinement::new(dir.path(), &LinkPolicy::new()).unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let churn = {
+            let (root, stop) = (dir.path().to_path_buf(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    for i in 0..20 {
+                        let _ = std::fs::create_dir_all(root.join(format!("d{i}/e/f")));
+                    }
+                    for i in 0..20 {
+                        let _ = std::fs::remove_dir_all(root.join(format!("d{i}")));
+                    }
+                }
+            })
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        let mut failure = None;
+        while failure.is_none() && std::time::Instant::now() < deadline {
+            match confinement.markdown_files(dir.path()) {
+                Ok(files) if files.contains(&dir.path().join("kept.md")) => {}
+                Ok(files) => failure = Some(format!("kept.md missing from {files:?}")),
+                Err(e) => failure = Some(format!("a vanished folder failed the walk: {e}")),
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        churn.join().unwrap();
+        assert_eq!(failure, None);
     }
 }

@@ -3,12 +3,12 @@
 //! index in place instead of rebuilding it.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::base::{Files, KnowledgeBase, LoadError, read_entry, root_error};
 use crate::document::{Document, Warning};
-use crate::root::{Confinement, LinkPolicy, Root, is_hidden, is_markdown, relative};
+use crate::root::{Confinement, Followed, LinkPolicy, Root, followed_in, is_hidden, is_markdown, relative};
 
 impl KnowledgeBase {
     /// The base after the files or folders at `changed` changed (created, edited,
@@ -20,6 +20,12 @@ impl KnowledgeBase {
     /// one, is updated in place (the changed documents' sections deleted and added,
     /// one commit) and the new base searches a fresh snapshot of it.
     ///
+    /// A change at or under the target of a symbolic link the last listing followed
+    /// (a folder or file the link leads to, hidden or not, as a watcher that does not
+    /// follow links reports it) counts as the same change under the link, so the
+    /// documents read through the link are read again; a change to a link itself, or
+    /// on the way to its target, has the root listed again.
+    ///
     /// A path under no root makes this a full [`KnowledgeBase::reload`]. Call it on the
     /// newest base: an older one's index has moved on, so the new base rebuilds it.
     ///
@@ -27,10 +33,24 @@ impl KnowledgeBase {
     /// A root directory that can no longer be read.
     pub fn update(&self, changed: &[PathBuf]) -> Result<Self, LoadError> {
         let mut touched: Vec<Vec<String>> = vec![Vec::new(); self.roots.len()];
+        // Each root resolved, to compare the changed paths with the links' real targets.
+        let real_roots: Vec<Option<PathBuf>> = self
+            .roots
+            .iter()
+            .map(|root| match root {
+                Root::Dir(dir) => dir.canonicalize().ok(),
+                Root::Builtin => None,
+            })
+            .collect();
         for path in changed {
             let mut located = false;
             for (r, root) in self.roots.iter().enumerate() {
                 if let Some(rel) = root.locate(path) {
+                    if let Some(real) = &real_roots[r] {
+                        // The watcher reports paths inside a root without links on the way.
+                        let real = if rel.is_empty() { real.clone() } else { real.join(&rel) };
+                        self.through_links(&real, &mut touched);
+                    }
                     touched[r].push(rel);
                     located = true;
                 }
@@ -41,15 +61,35 @@ impl KnowledgeBase {
             }
         }
         let mut files = self.files.clone();
+        let mut links_followed = self.followed.clone();
         let mut fresh = Vec::new();
-        for ((root, changed), entries) in self.roots.iter().zip(&touched).zip(&mut files) {
+        for (((root, changed), entries), followed) in
+            self.roots.iter().zip(&touched).zip(&mut files).zip(&mut links_followed)
+        {
             if !changed.is_empty() {
-                refresh(root, &self.links, changed, entries, &mut fresh)?;
+                refresh(root, &self.links, changed, entries, followed, &mut fresh)?;
             }
         }
-        let next = Self::assemble(self.roots.clone(), self.links.clone(), files, fresh);
+        let next = Self::assemble(self.roots.clone(), self.links.clone(), files, links_followed, fresh);
         self.carry_index(&next);
         Ok(next)
+    }
+
+    /// Adds to `touched` (per root, paths inside it) the paths through symbolic links
+    /// that a change at the real path `real` changes: for a link whose target is at or
+    /// above `real`, the same path under the link; for a link whose target lies under
+    /// `real` (a folder on the way renamed or deleted), the link itself.
+    fn through_links(&self, real: &Path, touched: &mut [Vec<String>]) {
+        for (followed, touched) in self.followed.iter().zip(touched) {
+            for (link, target) in followed {
+                if real.starts_with(target) {
+                    let rest = relative(target, real);
+                    touched.push(if rest.is_empty() { link.clone() } else { format!("{link}/{rest}") });
+                } else if target.starts_with(real) {
+                    touched.push(link.clone());
+                }
+            }
+        }
     }
 
     /// Gives `next` this base's index, updated with what differs between the two.
@@ -122,12 +162,15 @@ fn not_in<'a>(base: &'a KnowledgeBase, other: &'a KnowledgeBase) -> impl Iterato
 /// read), so exactly the files a full load would read are read. Paths no load would
 /// read — hidden ones, editors' temporary and backup files — change nothing. Every
 /// file is read through the same [`Confinement`] as a full load, so a symbolic link
-/// created while the server runs is refused as it would be at start.
+/// created while the server runs is refused as it would be at start. A changed path
+/// that is a symbolic link, or was one the last listing followed, has the root listed
+/// again (and `followed` with it), since what it leads to may have changed.
 fn refresh(
     root: &Root,
     links: &LinkPolicy,
     changed: &[String],
     files: &mut Files,
+    followed: &mut Followed,
     fresh: &mut Vec<Warning>,
 ) -> Result<(), LoadError> {
     let Root::Dir(dir) = root else { return Ok(()) };
@@ -149,14 +192,15 @@ fn refresh(
         }
         let full = dir.join(path);
         let folder = format!("{path}/");
-        if path.is_empty() || full.is_dir() {
+        let link = full.symlink_metadata().is_ok_and(|m| m.is_symlink()) || followed.iter().any(|(l, _)| l == path);
+        if path.is_empty() || full.is_dir() || link {
             list = true;
         } else if files.contains_key(path.as_str()) {
             if !is_markdown(&full) {
-                // A refused link to a folder: listing the root says what it is now.
+                // Listed, yet neither a folder nor Markdown: listing the root says what it is now.
                 list = true;
             } else if full.symlink_metadata().is_ok() {
-                // Whatever it now is (a link, a FIFO…), reading it says whether it is used.
+                // Whatever it now is (a FIFO…), reading it says whether it is used.
                 reread(path, files);
             } else {
                 files.remove(path.as_str());
@@ -170,10 +214,9 @@ fn refresh(
     if !list {
         return Ok(());
     }
-    let listed: HashSet<String> = match confinement.markdown_files(dir) {
-        Ok(paths) => paths.iter().map(|p| relative(dir, p)).collect(),
-        Err(source) => return Err(root_error(root, source)),
-    };
+    let listing = confinement.listing(dir).map_err(|source| root_error(root, source))?;
+    let listed: HashSet<String> = listing.files.iter().map(|p| relative(dir, p)).collect();
+    *followed = followed_in(dir, listing.links);
     // Files under deleted or renamed folders.
     files.retain(|path, _| listed.contains(path));
     let under = |path: &str| {

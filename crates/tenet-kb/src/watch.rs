@@ -41,12 +41,15 @@ impl std::fmt::Debug for Watcher {
 }
 
 /// Watches `dirs` recursively, without following symbolic links: pass the roots and
-/// the folders links are allowed to lead to ([`crate::LinkPolicy::allowed`]); a change
-/// in one of the latter reaches `on_change` with its own path, which
-/// [`crate::KnowledgeBase::update`] answers with a full reload. After a change, waits until nothing has changed for
-/// `quiet` (but no longer than [`MAX_DELAY`] after the burst's first change), then
-/// calls `on_change` with what changed (on a thread of its own, one call at a time;
-/// changes during a call make the next one).
+/// the folders links are allowed to lead to ([`crate::LinkPolicy::allowed`]). A change
+/// reaches `on_change` with its real path, never one through a link: an edit of a file
+/// a link in a root leads to (`.sources/kotlin/testing.md` for the link `kotlin`) comes
+/// as the file's own path, which [`crate::KnowledgeBase::update`] maps back to the
+/// documents read through the link, and a change in an allowed folder comes with its
+/// path there, which `update` answers with a full reload. After a change, waits until
+/// nothing has changed for `quiet` (but no longer than [`MAX_DELAY`] after the burst's
+/// first change), then calls `on_change` with what changed (on a thread of its own, one
+/// call at a time; changes during a call make the next one).
 ///
 /// # Errors
 /// When the operating system refuses to watch a folder.

@@ -279,3 +279,104 @@ fn a_refused_folder_link_pointed_back_inside_is_walked_by_the_next_update() {
     assert_eq!(again.documents().len(), 1);
     assert!(again.warnings().is_empty(), "{:#?}", warnings(&again));
 }
+
+/// Loads `dir` with its index built, edits the file at `target` (inside the root) to
+/// hold `body`, updates the base for that one path (as the watcher reports it), and
+/// checks that the update serves the edit as a full reload does.
+fn update_after_editing(dir: &Path, target: &str, language: &str, domain: &str, body: &str) -> KnowledgeBase {
+    let kb = load(dir);
+    kb.build_index().unwrap();
+    assert!(!serves(&kb, body));
+    write(dir, target, &doc("Edited", language, domain, "2026-02-01", body));
+    let updated = kb.update(&[dir.join(target)]).unwrap();
+    assert!(serves(&updated, body), "the edit of {target} is not served: {:#?}", updated.documents());
+    assert_eq!(updated.key(language, domain)[0].title, "Edited");
+    let reloaded = load(dir);
+    let docs = |kb: &KnowledgeBase| kb.documents().iter().map(|d| (d.uri(), d.hash.clone())).collect::<Vec<_>>();
+    assert_eq!(docs(&updated), docs(&reloaded));
+    assert_eq!(warnings(&updated), warnings(&reloaded));
+    updated
+}
+
+#[test]
+fn an_edit_under_a_linked_folders_target_is_served_by_the_update() {
+    let dir = root();
+    // `a` sorts first, so the walk reaches the folder through the link: `a/x.md`.
+    write(dir.path(), "z/x.md", &doc("Kotlin security", "kotlin", "security", "2026-01-01", "before"));
+    symlink(dir.path().join("z"), dir.path().join("a")).unwrap();
+    let updated = update_after_editing(dir.path(), "z/x.md", "kotlin", "security", "after the edit");
+    assert_eq!(updated.key("kotlin", "security")[0].source.path, "a/x.md");
+    // A new file in the target shows up under the link too, and a deleted one goes.
+    write(dir.path(), "z/y.md", &doc("Kotlin testing", "kotlin", "testing", "2026-01-01", "new file"));
+    let added = updated.update(&[dir.path().join("z/y.md")]).unwrap();
+    assert_eq!(added.key("kotlin", "testing")[0].source.path, "a/y.md");
+    fs::remove_file(dir.path().join("z/y.md")).unwrap();
+    let removed = added.update(&[dir.path().join("z/y.md")]).unwrap();
+    assert!(removed.key("kotlin", "testing").is_empty());
+}
+
+#[test]
+fn an_edit_of_a_hidden_folder_a_link_leads_to_is_served_by_the_update() {
+    let dir = root();
+    write(dir.path(), ".sources/kotlin/security.md", &doc("Kotlin", "kotlin", "security", "2026-01-01", "before"));
+    symlink(".sources/kotlin", dir.path().join("kotlin")).unwrap();
+    update_after_editing(dir.path(), ".sources/kotlin/security.md", "kotlin", "security", "hidden edit");
+}
+
+#[test]
+fn an_edit_of_the_file_a_link_leads_to_is_served_by_the_update() {
+    let dir = root();
+    write(dir.path(), "shared/testing.md", &doc("Shared", "all", "testing", "2026-01-01", "before"));
+    write(dir.path(), ".sources/rust.txt", &doc("Rust security", "rust", "security", "2026-01-01", "before"));
+    fs::create_dir_all(dir.path().join("rust")).unwrap();
+    symlink("../shared/testing.md", dir.path().join("rust/testing.md")).unwrap();
+    symlink("../.sources/rust.txt", dir.path().join("rust/security.md")).unwrap();
+    let updated = update_after_editing(dir.path(), "shared/testing.md", "rust", "testing", "file edit");
+    assert_eq!(updated.key("rust", "testing")[0].source.path, "rust/testing.md");
+    update_after_editing(dir.path(), ".sources/rust.txt", "rust", "security", "hidden file edit");
+}
+
+#[test]
+fn removing_a_link_to_a_folder_serves_the_folder_under_its_own_name() {
+    let dir = root();
+    write(dir.path(), "z/x.md", &doc("Kotlin security", "kotlin", "security", "2026-01-01", "text"));
+    symlink(dir.path().join("z"), dir.path().join("a")).unwrap();
+    let kb = load(dir.path());
+    assert_eq!(kb.key("kotlin", "security")[0].source.path, "a/x.md");
+    fs::remove_file(dir.path().join("a")).unwrap();
+    let updated = kb.update(&[dir.path().join("a")]).unwrap();
+    assert_eq!(
+        updated.key("kotlin", "security").iter().map(|d| d.source.path.as_str()).collect::<Vec<_>>(),
+        ["z/x.md"]
+    );
+}
+
+#[test]
+fn a_hidden_target_created_after_loading_is_served_by_the_update() {
+    let dir = root();
+    symlink(".sources/kotlin", dir.path().join("kotlin")).unwrap();
+    let kb = load(dir.path());
+    assert!(kb.key("kotlin", "security").is_empty());
+    write(dir.path(), ".sources/kotlin/security.md", &doc("Kotlin", "kotlin", "security", "2026-01-01", "late"));
+    let updated = kb.update(&[dir.path().join(".sources")]).unwrap();
+    assert_eq!(updated.key("kotlin", "security")[0].source.path, "kotlin/security.md");
+}
+
+#[test]
+fn the_watcher_reports_an_edit_of_a_links_target_and_the_update_serves_it() {
+    let dir = root();
+    write(dir.path(), ".sources/kotlin/security.md", &doc("Kotlin", "kotlin", "security", "2026-01-01", "before"));
+    symlink(".sources/kotlin", dir.path().join("kotlin")).unwrap();
+    let kb = load(dir.path());
+    let (tx, rx) = mpsc::channel();
+    let _watcher = tenet_kb::watch::watch(&[dir.path().to_path_buf()], Duration::from_millis(50), move |changes| {
+        let _ = tx.send(changes);
+    })
+    .unwrap();
+    write(dir.path(), ".sources/kotlin/security.md", &doc("Kotlin", "kotlin", "security", "2026-01-01", "watched"));
+    let changes = rx.recv_timeout(Duration::from_secs(10)).expect("no change reported");
+    assert!(!changes.rescan);
+    assert!(changes.paths.iter().any(|p| p.ends_with(".sources/kotlin/security.md")), "{changes:?}");
+    let updated = kb.update(&changes.paths.iter().cloned().collect::<Vec<_>>()).unwrap();
+    assert!(serves(&updated, "watched"), "{:#?}", updated.documents());
+}
