@@ -202,7 +202,7 @@ impl Document {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SectionError {
     /// None of the documents has a section with this id.
-    #[error("{documents} {has} no section {id:?}; its sections include: {known}", documents = .documents.join(" and "), has = if .documents.len() == 1 { "has" } else { "have" }, known = .known.join(", "))]
+    #[error("{documents} {has} no section {id:?}; {its} sections include: {known}", documents = .documents.join(" and "), has = if .documents.len() == 1 { "has" } else { "have" }, its = if .documents.len() == 1 { "its" } else { "their" }, known = .known.join(", "))]
     Unknown {
         /// The id asked for.
         id: String,
@@ -234,7 +234,7 @@ const KNOWN_IDS_LISTED: usize = 12;
 
 /// Finds a section among `docs`: `wanted` is a section id, with or without a leading
 /// `#`, or a section URI (`stdlib://<language>/<domain>[/<topic>]#<id>`) naming one of
-/// the documents; a heading as written works too. Returns the document and the
+/// the documents; a heading as written works too, `#` and all (`C# interop`). Returns the document and the
 /// position of the section in it.
 ///
 /// # Errors
@@ -242,7 +242,12 @@ const KNOWN_IDS_LISTED: usize = 12;
 /// [`SectionError::Ambiguous`] when a bare id is in several documents.
 pub fn find_section<'a>(docs: &[&'a Arc<Document>], wanted: &str) -> Result<(&'a Arc<Document>, usize), SectionError> {
     let wanted = wanted.trim();
-    let (uri, id) = wanted.rsplit_once('#').unwrap_or(("", wanted));
+    // Only a section URI names a document; anything else is an id or a heading, which
+    // may hold a `#` of its own ("C# interop").
+    let (uri, id) = match wanted.split_once('#') {
+        Some((uri, id)) if wanted.starts_with("stdlib://") => (uri, id),
+        _ => ("", wanted.strip_prefix('#').unwrap_or(wanted)),
+    };
     let scope: Vec<&'a Arc<Document>> = docs.iter().copied().filter(|d| uri.is_empty() || d.uri() == uri).collect();
     if scope.is_empty() && !uri.is_empty() {
         return Err(SectionError::OtherDocument {
@@ -380,11 +385,43 @@ mod tests {
             unknown.contains("stdlib://all/testing and stdlib://go/testing have no section \"mocks\""),
             "{unknown}"
         );
-        assert!(unknown.contains("naming") && unknown.contains("fakes"), "{unknown}");
+        assert!(unknown.contains("; their sections include: ") && unknown.contains("naming"), "{unknown}");
+        assert!(unknown.contains("fakes"), "{unknown}");
+        let one = find_section(&[&own], "mocks").unwrap_err().to_string();
+        assert!(one.starts_with("stdlib://go/testing has no section \"mocks\"; its sections include: "), "{one}");
         let other = find_section(&docs, "stdlib://rust/testing#fakes").unwrap_err().to_string();
         assert!(other.starts_with("stdlib://rust/testing is not one of the documents here"), "{other}");
         assert!(matches!(find_section(&docs, ""), Err(SectionError::Unknown { .. })));
         assert!(matches!(find_section(&[], "x"), Err(SectionError::Unknown { .. })));
+    }
+
+    #[test]
+    fn headings_with_a_hash_are_found_as_written_by_id_and_by_uri() {
+        let text = "# Interop\n## C# interop\nc sharp\n## F# notes\nf sharp\n";
+        let doc = Arc::new(Document::parse(text, source("dotnet/interop.md"), &mut Vec::new()).unwrap());
+        let docs = [&doc];
+        let ids: Vec<_> = doc.sections.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, ["interop", "c-interop", "f-notes"]);
+        for (wanted, heading) in [
+            ("C# interop", "C# interop"),
+            ("  C# interop ", "C# interop"),
+            ("#C# interop", "C# interop"),
+            ("c-interop", "C# interop"),
+            ("#c-interop", "C# interop"),
+            ("stdlib://dotnet/interop#c-interop", "C# interop"),
+            ("stdlib://dotnet/interop#C# interop", "C# interop"),
+            ("F# notes", "F# notes"),
+            ("#f-notes", "F# notes"),
+            ("stdlib://dotnet/interop#f-notes", "F# notes"),
+        ] {
+            let found = find_section(&docs, wanted);
+            let (d, i) = found.unwrap_or_else(|e| panic!("{wanted:?}: {e}"));
+            assert_eq!(d.sections[i].heading, heading, "{wanted:?}");
+        }
+        let unknown = find_section(&docs, "G# notes").unwrap_err();
+        assert!(matches!(&unknown, SectionError::Unknown { id, .. } if id == "G# notes"), "{unknown:?}");
+        let other = find_section(&docs, "stdlib://dotnet/other#c-interop").unwrap_err();
+        assert!(matches!(&other, SectionError::OtherDocument { uri, .. } if uri == "stdlib://dotnet/other"));
     }
 
     #[test]

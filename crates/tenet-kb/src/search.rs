@@ -480,18 +480,27 @@ fn excerpt(snippet: &tantivy::snippet::Snippet) -> Option<String> {
 }
 
 /// The first words of a section, for a hit whose text has none of the query's words as
-/// written (they were in its heading or document, or were misspelt).
+/// written (they were in its heading or document, or were misspelt): at most
+/// [`SNIPPET_CHARS`] characters and an ellipsis, cut after a word, or inside the first
+/// word when that alone is longer (a URL, or text written without spaces).
 fn opening(text: &str) -> String {
     let mut out = String::new();
+    let mut chars = 0;
     for word in text.split_whitespace() {
-        if out.len() + word.len() + 1 > SNIPPET_CHARS {
+        let separator = usize::from(chars > 0);
+        let length = word.chars().count();
+        if chars + separator + length > SNIPPET_CHARS {
+            if chars == 0 {
+                out.extend(word.chars().take(SNIPPET_CHARS));
+            }
             out.push('…');
             break;
         }
-        if !out.is_empty() {
+        if separator > 0 {
             out.push(' ');
         }
         out.push_str(word);
+        chars += separator + length;
     }
     out
 }
@@ -596,5 +605,23 @@ mod tests {
         let opening = opening(&long);
         assert!(opening.len() <= SNIPPET_CHARS + '…'.len_utf8() && opening.ends_with('…'), "{opening}");
         assert_eq!(super::opening("  short\n text "), "short text");
+    }
+
+    #[test]
+    fn an_opening_counts_characters_and_cuts_a_long_first_word() {
+        // CJK text has no spaces and three bytes a character: 100 characters fit.
+        let cjk = "錯誤處理".repeat(25);
+        assert_eq!(opening(&cjk), cjk, "100 characters are within the snippet length");
+        let words = format!("{} {}", "錯".repeat(100), "誤".repeat(139));
+        assert_eq!(opening(&words), words, "240 characters fit, however many bytes");
+        let long = "錯誤處理".repeat(100);
+        let cut = opening(&long);
+        assert_eq!(cut.chars().count(), SNIPPET_CHARS + 1, "{cut}");
+        assert!(cut.ends_with('…') && long.starts_with(cut.trim_end_matches('…')), "{cut}");
+        let url = format!("https://example.com/{} and then words", "a".repeat(400));
+        let cut = opening(&url);
+        assert!(cut.starts_with("https://example.com/aaa") && cut.ends_with('…'), "{cut}");
+        assert_eq!(cut.chars().count(), SNIPPET_CHARS + 1, "{cut}");
+        assert_eq!(opening(&format!("short {}", "é".repeat(300))), "short…", "a later long word is left out");
     }
 }

@@ -175,3 +175,93 @@ fn boolean_flags_take_yes_and_no_in_the_usual_spellings_from_the_environment() {
     assert!(stderr.contains("--no-builtin") && stderr.contains("\"maybe\""), "{stderr}");
     assert!(stderr.contains("use 1/0, true/false, yes/no or on/off"), "{stderr}");
 }
+
+/// `tenet` with `args` on the standards in `root` alone, at most 100 tokens a page.
+fn tenet_on(root: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tenet"))
+        .args(args)
+        .env("TENET_ROOTS", root)
+        .env("TENET_NO_BUILTIN", "1")
+        .env("TENET_MAX_TOKENS", "100")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A root with `dotnet/interop.md`, whose headings hold `#`, `'` and spaces, each over
+/// a page of text.
+fn interop_root() -> tempfile::TempDir {
+    let dir = tempfile::TempDir::new().unwrap();
+    let text = "Keep interop calls at the edge of the program. ".repeat(60);
+    std::fs::create_dir_all(dir.path().join("dotnet")).unwrap();
+    std::fs::write(
+        dir.path().join("dotnet/interop.md"),
+        format!(
+            "# Interop\n\n## C# interop\n\n{text}\n\n## F# notes\n\n{text}\n\n## Don't block: it's slow\n\n{text}\n"
+        ),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn get_finds_a_section_whose_heading_holds_a_hash() {
+    let dir = interop_root();
+    for (section, heading) in [
+        ("C# interop", "## C# interop"),
+        ("c-interop", "## C# interop"),
+        ("#c-interop", "## C# interop"),
+        ("stdlib://dotnet/interop#c-interop", "## C# interop"),
+        ("F# notes", "## F# notes"),
+        ("#f-notes", "## F# notes"),
+    ] {
+        let (code, stdout, stderr) = tenet_on(dir.path(), &["get", "dotnet", "interop", "--section", section]);
+        assert_eq!(code, 0, "{section}: {stderr}");
+        assert!(stdout.starts_with(heading), "{section}: {stdout:.100}");
+    }
+}
+
+#[test]
+fn the_next_page_hint_of_a_section_pastes_back_into_a_shell() {
+    let dir = interop_root();
+    for (section, heading, quoted) in [
+        ("C# interop", "## C# interop", "--section 'C# interop' --cursor "),
+        ("#c-interop", "## C# interop", "--section '#c-interop' --cursor "),
+        ("Don't block: it's slow", "## Don't block", r"--section 'Don'\''t block: it'\''s slow' --cursor "),
+        ("f-notes", "## F# notes", "--section f-notes --cursor "),
+    ] {
+        let (code, first, stderr) = tenet_on(dir.path(), &["get", "dotnet", "interop", "--section", section]);
+        assert_eq!(code, 0, "{section}: {stderr}");
+        assert!(first.starts_with(heading), "{section}: {first:.100}");
+        let hint = stderr.lines().find_map(|l| l.split_once("more tokens: ")).map(|(_, command)| command);
+        let command = hint.unwrap_or_else(|| panic!("{section}: no next-page hint: {stderr}"));
+        assert!(command.starts_with("tenet get dotnet interop ") && command.contains(quoted), "{section}: {command}");
+        // Pasted into a shell, the hint reads the next page of the same section.
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!("\"$TENET\" {}", command.strip_prefix("tenet ").unwrap()))
+            .env("TENET", env!("CARGO_BIN_EXE_tenet"))
+            .env("TENET_ROOTS", dir.path())
+            .env("TENET_NO_BUILTIN", "1")
+            .env("TENET_MAX_TOKENS", "100")
+            .output()
+            .unwrap();
+        let second = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{section}: {command}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(!second.trim().is_empty() && !second.starts_with("## "), "{section}: {second:.100}");
+        assert!(second.contains("interop calls"), "{section}: {second:.100}");
+    }
+}
+
+#[test]
+fn an_unknown_section_names_the_cli_command_that_lists_the_ids() {
+    let (code, _, stderr) = tenet(&["get", "Go", "security", "--section", "no-such-section"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("no-such-section") && stderr.contains("go-security"), "{stderr}");
+    assert!(stderr.contains("`tenet get go security --outline` lists the section ids"), "{stderr}");
+    assert!(!stderr.contains("get_stdlib") && !stderr.contains("search_stdlib"), "{stderr}");
+}

@@ -1243,6 +1243,34 @@ fn section_ids_two_documents_share_are_handed_out_as_uris_that_resolve() {
 }
 
 #[test]
+fn a_section_whose_heading_holds_a_hash_is_found_as_written_by_id_and_by_uri() {
+    let dir = TempDir::new().expect("temp dir");
+    write(dir.path(), "dotnet/interop.md", "# Interop\n\n## C# interop\n\nc sharp\n\n## F# notes\n\nf sharp\n");
+    let root = arg(&dir);
+    for era in ERAS {
+        let mut s = Session::start(era, &["--no-builtin", "--root", &root]);
+        let outline = s.get(json!({"language": "dotnet", "domain": "interop", "format": "outline"}));
+        let ids = outline_ids(text_field(&outline, "content"));
+        assert!(ids.contains(&("C# interop".to_owned(), "#c-interop".to_owned())), "{era:?}: {ids:?}");
+        for (section, heading, text) in [
+            ("C# interop", "C# interop", "c sharp"),
+            ("c-interop", "C# interop", "c sharp"),
+            ("#c-interop", "C# interop", "c sharp"),
+            ("stdlib://dotnet/interop#c-interop", "C# interop", "c sharp"),
+            ("F# notes", "F# notes", "f sharp"),
+            ("#f-notes", "F# notes", "f sharp"),
+        ] {
+            let r = s.get(json!({"language": "dotnet", "domain": "interop", "section": section}));
+            let content = text_field(&r, "content");
+            assert_headed(content, heading, &format!("{era:?} {section}"));
+            assert!(content.contains(text), "{era:?} {section}: {content}");
+            assert_eq!(s.read(text_field(&r, "section_uri")), content, "{era:?} {section}");
+        }
+        s.assert_alive();
+    }
+}
+
+#[test]
 fn the_section_template_is_listed_and_completes_section_ids() {
     for era in ERAS {
         let mut s = Session::builtin(era);

@@ -6,6 +6,7 @@ use crate::args::{GetArgs, LogFormat, LogLevel, SearchArgs};
 use crate::commands::serve::{init_logging, load};
 use crate::knowledge::Knowledge;
 use crate::knowledge::tools::{self, Format};
+use tenet_kb::normalize;
 
 fn knowledge(args: &crate::args::KnowledgeArgs) -> Result<Knowledge, ExitCode> {
     init_logging(LogLevel::Warn, LogFormat::Pretty);
@@ -42,10 +43,12 @@ pub fn get(args: &GetArgs) -> ExitCode {
             }
             println!("{}", result.content.trim_end());
             if let Some(cursor) = &result.next_cursor {
-                let section = section.map(|s| format!(" --section {s}")).unwrap_or_default();
+                let section = section.map(|s| format!(" --section {}", shell_quoted(s))).unwrap_or_default();
                 eprintln!(
                     "… {} more tokens: tenet get {} {}{section} --cursor {cursor}",
-                    result.remaining_tokens, result.language, result.domain
+                    result.remaining_tokens,
+                    shell_quoted(&result.language),
+                    shell_quoted(&result.domain)
                 );
             }
             for doc in &result.documents {
@@ -54,12 +57,34 @@ pub fn get(args: &GetArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("tenet: {e}");
+            let message = e.to_string();
+            // An unknown section: name the commands that list ids, not the MCP tools.
+            match message.strip_suffix(tools::SECTION_IDS_HINT) {
+                Some(error) => eprintln!(
+                    "tenet: {error}`tenet get {} {} --outline` lists the section ids; `tenet search` hits carry them too.",
+                    shell_quoted(&normalize(&args.language)),
+                    shell_quoted(&normalize(&args.domain))
+                ),
+                None => eprintln!("tenet: {message}"),
+            }
             ExitCode::FAILURE
         }
     }
 }
 
+/// `word` as a POSIX shell reads it back: as it is when it holds only characters a
+/// shell leaves alone (and does not start a comment), else in single quotes, a `'`
+/// inside written `'\''`.
+fn shell_quoted(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "._/:#-".contains(c);
+    if !word.is_empty() && !word.starts_with('#') && word.chars().all(plain) {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// `tenet search`: the best-matching sections, with their URIs and snippets.
 pub fn search(args: &SearchArgs) -> ExitCode {
     let knowledge = match knowledge(&args.knowledge) {
         Ok(k) => k,

@@ -1,23 +1,25 @@
 //! The Markdown Tenet hands out: documents joined into one text, sections with their
 //! subsections, and outlines whose section ids lead somewhere.
 
-use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use tenet_kb::{Document, SectionError};
 
 /// The text of `docs` as pagination blocks, one per section, with a blank line between
-/// one document and the next (so a heading that opens a document stays a heading).
-pub fn blocks<'a>(docs: &[&'a Arc<Document>]) -> Vec<Cow<'a, str>> {
+/// one document and the next (so a heading that opens a document stays a heading): the
+/// line breaks it takes are a block of their own, so every block is borrowed.
+pub fn blocks<'a>(docs: &[&'a Arc<Document>]) -> Vec<&'a str> {
     let mut out = Vec::new();
     for (n, doc) in docs.iter().enumerate() {
-        let first = out.len();
-        out.extend(doc.sections.iter().map(|s| Cow::Borrowed(doc.section_text(s))));
+        out.extend(doc.sections.iter().map(|s| doc.section_text(s)));
         if n + 1 < docs.len()
-            && out.len() > first
-            && let Some(last) = out.pop()
+            && let Some(last) = doc.sections.last()
         {
-            out.push(separated(last));
+            let separator = separator(doc.section_text(last));
+            if !separator.is_empty() {
+                out.push(separator);
+            }
         }
     }
     out
@@ -28,14 +30,15 @@ pub fn joined(docs: &[&Arc<Document>]) -> String {
     blocks(docs).concat()
 }
 
-/// `text` ending with a blank line.
-fn separated(text: Cow<'_, str>) -> Cow<'_, str> {
+/// What `text` needs after it to end with a blank line.
+fn separator(text: &str) -> &'static str {
     if text.is_empty() || text.ends_with("\n\n") {
-        return text;
+        ""
+    } else if text.ends_with('\n') {
+        "\n"
+    } else {
+        "\n\n"
     }
-    let mut owned = text.into_owned();
-    owned.push_str(if owned.ends_with('\n') { "\n" } else { "\n\n" });
-    Cow::Owned(owned)
 }
 
 /// The text of section `index` of `doc` with its subsections.
@@ -53,6 +56,11 @@ pub fn subtree_text(doc: &Document, index: usize) -> &str {
 /// other document of `docs` has it, else the section's URI, so every id shown leads to
 /// exactly one section.
 pub fn outline(docs: &[&Arc<Document>], sections: &[(usize, usize)]) -> String {
+    // How many of `docs` have each id (ids are unique within a document).
+    let mut holders: HashMap<&str, usize> = HashMap::new();
+    for section in docs.iter().flat_map(|d| &d.sections) {
+        *holders.entry(section.id.as_str()).or_default() += 1;
+    }
     let mut out = String::new();
     let mut current = None;
     for &(d, s) in sections {
@@ -68,7 +76,7 @@ pub fn outline(docs: &[&Arc<Document>], sections: &[(usize, usize)]) -> String {
         if section.level == 0 {
             continue;
         }
-        let shared = docs.iter().enumerate().any(|(o, other)| o != d && other.section_index(&section.id).is_some());
+        let shared = holders.get(section.id.as_str()).is_some_and(|&n| n > 1);
         let id = if shared { doc.section_uri(&section.id) } else { format!("#{}", section.id) };
         let indent = "  ".repeat(usize::from(section.level.saturating_sub(1)));
         out.push_str(&format!("{indent}- {} [{id}]\n", section.heading));
@@ -85,9 +93,14 @@ pub fn section_ids(docs: &[&Arc<Document>], typed: &str) -> Vec<String> {
         .collect()
 }
 
+/// Where an MCP client finds section ids: the end of [`section_error_message`]'s
+/// message (which `tenet get` replaces with its own commands).
+pub const SECTION_IDS_HINT: &str =
+    "get_stdlib with format \"outline\" lists the section ids; search_stdlib hits carry them too.";
+
 /// What to say when a section id leads nowhere: the error, and where to find ids.
 pub fn section_error_message(error: &SectionError) -> String {
-    format!("{error}. get_stdlib with format \"outline\" lists the section ids; search_stdlib hits carry them too.")
+    format!("{error}. {SECTION_IDS_HINT}")
 }
 
 #[cfg(test)]

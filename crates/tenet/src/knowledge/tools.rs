@@ -12,6 +12,9 @@ use tenet_server::{Args, ToolDef, ToolError, schema_of};
 
 use super::{Knowledge, text};
 
+/// Where an MCP client finds section ids (the end of an unknown-section error).
+pub(crate) use super::text::SECTION_IDS_HINT;
+
 /// `get_stdlib` arguments.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -132,7 +135,7 @@ pub(crate) fn get(knowledge: &Knowledge, args: GetArgs) -> Result<GetResult, Too
     let base = knowledge.base();
     let (language, domain) = (normalize(&args.language), normalize(&args.domain));
     let docs = base.standard(&language, &domain);
-    let own = docs.iter().rev().find(|d| d.language == language).or(docs.first());
+    let own = docs.iter().rev().find(|d| d.language == language).or(docs.first()).copied();
     let found = docs.iter().any(|d| d.language == language) || (language == "all" && !docs.is_empty());
     if !found {
         let message = format!("No {language}/{domain} standard. {}", what_exists(&base, &language));
@@ -155,39 +158,43 @@ pub(crate) fn get(knowledge: &Knowledge, args: GetArgs) -> Result<GetResult, Too
             section_uri: None,
         });
     }
-    // The sections asked for, as (document, section) positions in `docs`, and the
-    // documents they come from.
-    let (sections, section_uri) = match args.section.as_deref() {
-        None => {
-            let every = docs.iter().enumerate().flat_map(|(d, doc)| (0..doc.sections.len()).map(move |s| (d, s)));
-            (every.collect::<Vec<_>>(), None)
-        }
+    // The section asked for: its document's position in `docs`, its own position and
+    // its URI.
+    let chosen = match args.section.as_deref() {
+        None => None,
         Some(wanted) => {
             let (doc, index) =
                 tenet_kb::find_section(&docs, wanted).map_err(|e| ToolError::msg(text::section_error_message(&e)))?;
             let d = docs.iter().position(|other| Arc::ptr_eq(other, doc)).unwrap_or_default();
-            (doc.subtree(index).map(|s| (d, s)).collect(), Some(doc.section_uri(&doc.sections[index].id)))
+            Some((d, index, doc.section_uri(&doc.sections[index].id)))
         }
     };
-    let format = args.format.unwrap_or(Format::Markdown);
     let outlined: String;
-    let blocks: Vec<std::borrow::Cow<'_, str>> = match format {
-        Format::Markdown if section_uri.is_some() => {
-            sections.iter().map(|&(d, s)| docs[d].section_text(&docs[d].sections[s]).into()).collect()
+    let blocks: Vec<&str> = match (args.format.unwrap_or(Format::Markdown), &chosen) {
+        (Format::Markdown, Some((d, index, _))) => {
+            let doc = docs[*d];
+            doc.subtree(*index).map(|s| doc.section_text(&doc.sections[s])).collect()
         }
-        Format::Markdown => text::blocks(&docs),
-        Format::Outline => {
+        (Format::Markdown, None) => text::blocks(&docs),
+        (Format::Outline, chosen) => {
+            // The (document, section) positions to outline: the section's subtree, else
+            // every section.
+            let sections: Vec<(usize, usize)> = match chosen {
+                Some((d, index, _)) => docs[*d].subtree(*index).map(|s| (*d, s)).collect(),
+                None => {
+                    docs.iter().enumerate().flat_map(|(d, doc)| (0..doc.sections.len()).map(move |s| (d, s))).collect()
+                }
+            };
             outlined = text::outline(&docs, &sections);
-            vec![outlined.as_str().into()]
+            vec![outlined.as_str()]
         }
     };
-    let blocks: Vec<&str> = blocks.iter().map(AsRef::as_ref).collect();
     let page = paginate(&blocks, knowledge.budget(args.max_tokens), args.cursor.as_deref())
         .map_err(|e| ToolError::msg(e.to_string()))?;
     // Provenance, tags and dates: of the section's document, else of the standard.
-    let (docs, own) = match sections.first() {
-        Some(&(d, _)) if section_uri.is_some() => (vec![docs[d]], Some(docs[d])),
-        _ => (docs.clone(), own.copied()),
+    let (docs, own, section_uri) = match chosen {
+        Some((d, _, uri)) => (vec![docs[d]], Some(docs[d]), Some(uri)),
+        None => (docs, own, None),
     };
     let mut tags: Vec<String> = docs.iter().flat_map(|d| d.tags.iter().cloned()).collect();
     tags.sort();
