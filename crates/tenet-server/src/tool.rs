@@ -12,7 +12,6 @@ use tenet_protocol::{CallToolResult, Icon, Tool, ToolAnnotations, ToolExecution}
 use crate::concurrency::ConcurrencyLimit;
 use crate::error::BuildError;
 use crate::handler::{ErasedHandler, ToolHandler, erase};
-use crate::schema::advertised_schema;
 
 /// Whether a tool can run as a task: asked for with the `task` param (2025-11-25), or
 /// decided by the server for requests that list the tasks extension (2026-07-28).
@@ -64,16 +63,15 @@ pub fn empty_input_schema() -> Value {
 
 impl ToolDef {
     /// A tool named `name` run by `handler`. Its input schema comes from the handler's
-    /// `Args<T>` (or is the empty object schema), its output schema from `Json<T>`;
-    /// both are advertised as [`advertised_schema`] rewrites them.
+    /// `Args<T>` (or is the empty object schema), its output schema from `Json<T>`.
     pub fn new<H: ToolHandler<T>, T>(name: impl Into<String>, handler: H) -> Self {
         Self {
             tool: Tool {
                 name: name.into(),
                 title: None,
                 description: None,
-                input_schema: H::input_schema().map_or_else(empty_input_schema, advertised_schema),
-                output_schema: H::output_schema().map(advertised_schema),
+                input_schema: H::input_schema().unwrap_or_else(empty_input_schema),
+                output_schema: H::output_schema(),
                 annotations: None,
                 execution: None,
                 icons: None,
@@ -103,18 +101,20 @@ impl ToolDef {
     }
 
     /// Replaces the input schema (it must be an object schema). It is advertised as
-    /// [`advertised_schema`] rewrites it: standard formats, references written out.
+    /// written (a `$schema`, `$defs` or `format` the author chose is kept, as SEP-1613
+    /// asks); [`crate::schema_of`] gives a derived schema in the portable form, and
+    /// [`crate::advertised_schema`] rewrites any schema that way.
     #[must_use]
     pub fn input_schema(mut self, schema: Value) -> Self {
-        self.tool.input_schema = advertised_schema(schema);
+        self.tool.input_schema = schema;
         self
     }
 
-    /// Replaces (or sets) the output schema, rewritten like the input schema (see
+    /// Replaces (or sets) the output schema, advertised as written (see
     /// [`ToolDef::input_schema`]).
     #[must_use]
     pub fn output_schema(mut self, schema: Value) -> Self {
-        self.tool.output_schema = Some(advertised_schema(schema));
+        self.tool.output_schema = Some(schema);
         self
     }
 

@@ -1,7 +1,8 @@
 //! The schemas a server advertises in `tools/list`, as clients read them: only JSON
 //! Schema 2020-12 formats (the TypeScript SDK warns about `uint32` & co. on every
 //! connect), no `$ref` to `$defs` (its 1.22 fails `listTools` on them), object schemas
-//! at the top, and the same checks on calls as before.
+//! at the top, and the same checks on calls as before, for every schema derived from a
+//! Rust type; a schema written by hand is advertised as written.
 
 #![allow(clippy::unwrap_used)]
 
@@ -96,17 +97,25 @@ fn server() -> Server {
         .tool(ToolDef::new("measure", measure).description("Echo dimensions"))
         .tool(
             ToolDef::new("raw", measure)
-                .description("A hand-written schema")
-                .input_schema(json!({
-                    "type": "object",
-                    "properties": {"width": {"$ref": "#/$defs/Side"}, "height": {"$ref": "#/$defs/Side"}},
-                    "required": ["width", "height"],
-                    "$defs": {"Side": {"type": "integer", "format": "uint32", "minimum": 0}}
-                }))
+                .description("A hand-written schema, rewritten on purpose")
+                .input_schema(tenet_server::advertised_schema(hand_written()))
                 .output_schema(tenet_server::schema_of::<Dimensions>()),
         )
+        .tool(ToolDef::new("as_written", measure).description("A hand-written schema").input_schema(hand_written()))
         .build()
         .unwrap()
+}
+
+/// A schema written by hand, with the `$schema`, references and format schemars would
+/// also write.
+fn hand_written() -> Value {
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "properties": {"width": {"$ref": "#/$defs/Side"}, "height": {"$ref": "#/$defs/Side"}},
+        "required": ["width", "height"],
+        "$defs": {"Side": {"type": "integer", "format": "uint32", "minimum": 0}}
+    })
 }
 
 /// Every `$ref` and every `format` that is not a 2020-12 format, with where it is.
@@ -138,10 +147,16 @@ fn offences(value: &Value, path: &str, out: &mut Vec<String>) {
 }
 
 fn check_listing(tools: &[Value], context: &str) {
-    assert_eq!(tools.len(), 3, "{context}");
+    assert_eq!(tools.len(), 4, "{context}");
     let mut found = Vec::new();
     for tool in tools {
         let name = tool["name"].as_str().unwrap();
+        if name == "as_written" {
+            // What an author writes is advertised as written (SEP-1613: `$schema`,
+            // `$defs` and the rest preserved).
+            assert_eq!(tool["inputSchema"], hand_written(), "{context}");
+            continue;
+        }
         for which in ["inputSchema", "outputSchema"] {
             let schema = &tool[which];
             assert_eq!(schema["type"], "object", "{context}: {name}.{which}: {schema}");
