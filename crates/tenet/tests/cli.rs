@@ -265,3 +265,22 @@ fn an_unknown_section_names_the_cli_command_that_lists_the_ids() {
     assert!(stderr.contains("`tenet get go security --outline` lists the section ids"), "{stderr}");
     assert!(!stderr.contains("get_stdlib") && !stderr.contains("search_stdlib"), "{stderr}");
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_output_quietly() {
+    // `tenet list | head -1`: the reader closes the pipe; the command must stop without a
+    // panic (Rust's println! panics on a broken pipe) and exit 0, as other CLI tools do.
+    for args in [&["list"][..], &["get", "rust", "testing"], &["search", "testing"], &["config", "example"]] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tenet"))
+            .args(args)
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}

@@ -20,7 +20,7 @@ pub fn run(args: &CheckArgs) -> ExitCode {
             Ok(findings) => {
                 files += 1;
                 for finding in findings {
-                    println!("{finding}");
+                    outln!("{finding}");
                     match finding.severity {
                         Severity::Error => errors += 1,
                         Severity::Warning => warnings += 1,

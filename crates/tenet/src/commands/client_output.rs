@@ -9,7 +9,7 @@ use tenet_client::protocol::{
 fn print_json(value: &impl Serialize) -> u8 {
     match serde_json::to_string_pretty(value) {
         Ok(text) => {
-            println!("{text}");
+            outln!("{text}");
             0
         }
         Err(e) => {
@@ -29,7 +29,7 @@ pub fn tools(tools: &[Tool], json: bool) -> u8 {
         return print_json(&tools);
     }
     for tool in tools {
-        println!("{}{}", tool.name, first_line(tool.description.as_deref()));
+        outln!("{}{}", tool.name, first_line(tool.description.as_deref()));
     }
     0
 }
@@ -40,10 +40,10 @@ pub fn resources(resources: &[Resource], templates: &[ResourceTemplate], json: b
         return print_json(&serde_json::json!({"resources": resources, "resourceTemplates": templates}));
     }
     for resource in resources {
-        println!("{}  {}{}", resource.uri, resource.name, first_line(resource.description.as_deref()));
+        outln!("{}  {}{}", resource.uri, resource.name, first_line(resource.description.as_deref()));
     }
     for template in templates {
-        println!(
+        outln!(
             "{}  {} (template){}",
             template.uri_template,
             template.name,
@@ -65,7 +65,7 @@ pub fn prompts(prompts: &[Prompt], json: bool) -> u8 {
             .flatten()
             .map(|a| if a.required == Some(true) { a.name.clone() } else { format!("{}?", a.name) })
             .collect();
-        println!("{}({}){}", prompt.name, args.join(", "), first_line(prompt.description.as_deref()));
+        outln!("{}({}){}", prompt.name, args.join(", "), first_line(prompt.description.as_deref()));
     }
     0
 }
@@ -75,8 +75,8 @@ fn content(blocks: &[impl Serialize]) {
     for block in blocks {
         let value = serde_json::to_value(block).unwrap_or(Value::Null);
         match value.get("text").and_then(Value::as_str) {
-            Some(text) => println!("{text}"),
-            None => println!("{value}"),
+            Some(text) => outln!("{text}"),
+            None => outln!("{value}"),
         }
     }
 }
@@ -94,7 +94,7 @@ pub fn call(result: &CallToolResult, json: bool) {
     if result.content.is_empty()
         && let Some(structured) = &result.structured_content
     {
-        println!("{structured}");
+        outln!("{structured}");
     }
 }
 
@@ -106,13 +106,11 @@ pub fn read(result: &ReadResourceResult, json: bool) -> u8 {
     for item in &result.contents {
         let value = serde_json::to_value(item).unwrap_or(Value::Null);
         match (value.get("text").and_then(Value::as_str), value.get("blob").and_then(Value::as_str)) {
-            (Some(text), _) => println!("{text}"),
-            (None, Some(blob)) => println!(
-                "<{} base64 characters of {}>",
-                blob.len(),
-                value["mimeType"].as_str().unwrap_or("binary data")
-            ),
-            _ => println!("{value}"),
+            (Some(text), _) => outln!("{text}"),
+            (None, Some(blob)) => {
+                outln!("<{} base64 characters of {}>", blob.len(), value["mimeType"].as_str().unwrap_or("binary data"));
+            }
+            _ => outln!("{value}"),
         }
     }
     0
@@ -125,7 +123,7 @@ pub fn prompt(result: &GetPromptResult, json: bool) -> u8 {
     }
     for message in &result.messages {
         let role = serde_json::to_value(message.role).unwrap_or(Value::Null);
-        println!("[{}]", role.as_str().unwrap_or("?"));
+        outln!("[{}]", role.as_str().unwrap_or("?"));
         content(std::slice::from_ref(&message.content));
     }
     0

@@ -48,13 +48,13 @@ pub fn check(file: Option<PathBuf>, serve_flags: &[OsString]) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    println!("# {}: valid; the effective `tenet serve` configuration:\n", file.display());
-    print!("{}", config::effective(&serve, &matches, &from_file));
+    outln!("# {}: valid; the effective `tenet serve` configuration:\n", file.display());
+    out!("{}", config::effective(&serve, &matches, &from_file));
     ExitCode::SUCCESS
 }
 
 /// Prints [`config::example`] for `tenet serve`'s options.
 pub fn example() -> ExitCode {
-    print!("{}", config::example(&ServeArgs::augment_args(Command::new("serve"))));
+    out!("{}", config::example(&ServeArgs::augment_args(Command::new("serve"))));
     ExitCode::SUCCESS
 }

@@ -13,7 +13,7 @@ const TIMEOUT: Duration = Duration::from_secs(3);
 pub fn run(url: &str) -> ExitCode {
     match probe(url) {
         Ok(status) if status == 200 => {
-            println!("{url}: {status}");
+            outln!("{url}: {status}");
             ExitCode::SUCCESS
         }
         Ok(status) => {

@@ -36,7 +36,7 @@ pub fn run(args: &ListArgs) -> ExitCode {
         let updated = key.updated_at.as_deref().unwrap_or("undated");
         let documents =
             if key.documents == 1 { "1 document".to_owned() } else { format!("{} documents", key.documents) };
-        println!("{}/{}: {} ({documents}, updated {updated})", key.language, key.domain, key.titles.join("; "));
+        outln!("{}/{}: {} ({documents}, updated {updated})", key.language, key.domain, key.titles.join("; "));
     }
     ExitCode::SUCCESS
 }

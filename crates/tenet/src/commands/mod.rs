@@ -4,6 +4,32 @@ use std::process::ExitCode;
 
 use crate::args::{Cli, Command, ConfigCommand};
 
+/// `print!` to stdout, except that a reader that went away (`tenet list | head`) ends
+/// the program quietly with status 0 instead of a panic, as other command-line tools do.
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::commands::write_stdout(format_args!($($arg)*)) };
+}
+
+/// `println!` to stdout, with [`out!`]'s handling of a closed stdout.
+macro_rules! outln {
+    () => { $crate::commands::write_stdout(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::commands::write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// Writes to stdout; a closed pipe ends the program (status 0), another error is
+/// reported on stderr once and the program ends with status 1.
+pub fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("tenet: cannot write to stdout: {e}");
+        std::process::exit(1);
+    }
+}
+
 mod check;
 mod client;
 mod client_output;

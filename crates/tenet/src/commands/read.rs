@@ -41,7 +41,7 @@ pub fn get(args: &GetArgs) -> ExitCode {
                 eprintln!("{}", result.message.as_deref().unwrap_or("not found"));
                 return ExitCode::FAILURE;
             }
-            println!("{}", result.content.trim_end());
+            outln!("{}", result.content.trim_end());
             if let Some(cursor) = &result.next_cursor {
                 let section = section.map(|s| format!(" --section {}", shell_quoted(s))).unwrap_or_default();
                 eprintln!(
@@ -104,7 +104,7 @@ pub fn search(args: &SearchArgs) -> ExitCode {
             ExitCode::FAILURE
         }
         Ok(result) => {
-            print!("{}", tools::search_text(&result));
+            out!("{}", tools::search_text(&result));
             ExitCode::SUCCESS
         }
         Err(e) => {
