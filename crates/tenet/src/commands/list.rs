@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use tenet_kb::normalize;
 
-use super::serve::{init_logging, load};
+use super::serve::init_logging;
+use super::startup::load;
 use crate::args::{ListArgs, LogFormat, LogLevel};
 
 /// Prints one line per (language, domain) with its documents' titles and newest date.

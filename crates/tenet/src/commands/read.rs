@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 
 use crate::args::{GetArgs, LogFormat, LogLevel, SearchArgs};
-use crate::commands::serve::{init_logging, load};
+use crate::commands::serve::init_logging;
+use crate::commands::startup::load;
 use crate::knowledge::Knowledge;
 use crate::knowledge::tools::{self, Format};
 use tenet_kb::normalize;

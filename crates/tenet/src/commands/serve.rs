@@ -14,8 +14,8 @@ use tenet_server::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
 use super::startup::{self, Prepared};
-use crate::args::{KnowledgeArgs, LogFormat, LogLevel, ServeArgs, Transport};
-use crate::knowledge::{KnowledgeServer, Limits};
+use crate::args::{LogFormat, LogLevel, ServeArgs, Transport};
+use crate::knowledge::KnowledgeServer;
 
 /// Serves until the client goes away (stdio) or a signal arrives (HTTP). Exit status
 /// 2 when the configuration is refused, 1 when serving fails.
@@ -184,14 +184,6 @@ fn watch(ks: &KnowledgeServer, args: &ServeArgs) -> Option<tenet_kb::watch::Watc
             None
         }
     }
-}
-
-/// Loads the roots the arguments name, logging what loading had to say.
-///
-/// # Errors
-/// Nothing to load, or a root that cannot be read: the message to print.
-pub fn load(args: &KnowledgeArgs) -> Result<(KnowledgeBase, Limits), String> {
-    startup::load(args).map_err(|e| e.to_string())
 }
 
 async fn on_signal(shutdown: CancellationToken) {
