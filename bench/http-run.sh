@@ -10,6 +10,10 @@
 # Knobs [defaults]: ROUNDS [3]  DURATION [10] seconds per timed wrk run
 #   PEERS [tenet rmcp python ts ceiling]  SESSIONS [1000]  BUILD_TENET [1]
 #   TENET_BIN [what scripts/build-release builds]  OUT [bench/results]
+#   TENETS  more Tenet binaries as extra peers, "label=/path/to/tenet ..." (each served as
+#           `<path> serve --demo --transport http`, ports from 3070; name the labels in PEERS),
+#           e.g. PEERS="tenet-before tenet-after rmcp" TENETS="tenet-before=/a/tenet tenet-after=/b/tenet"
+#   RATIOS  ratio columns of the report, "a/b ..." [tenet/<every other peer>]
 # Server pinned to CPU 0 (taskset), wrk to CPU 1; everything on 127.0.0.1.
 set -euo pipefail
 
@@ -22,6 +26,8 @@ SESSIONS=${SESSIONS:-1000}
 BUILD_TENET=${BUILD_TENET:-1}
 TENET_BIN=${TENET_BIN:-$("$ROOT/scripts/build-release" --path)}
 OUT=${OUT:-$BENCH_DIR/results}
+TENETS=${TENETS:-}
+export REPORT_RATIOS=${RATIOS:-}
 BIN=$BENCH_DIR/target/release
 HTTP=$BENCH_DIR/http
 VENV=$BENCH_DIR/target/py/venv
@@ -67,6 +73,7 @@ cmd() {
     python) echo "$VENV/bin/python $HTTP/python/server.py $3 $2" ;;
     ts) echo "node $TSDIR/server.mjs $3 $2" ;;
     ceiling) echo "$BIN/ceiling-http $3" ;;
+    *) [[ -n ${TBIN[$1]:-} ]] && echo "${TBIN[$1]} serve --demo --transport http --port $3" ;;
     esac
 }
 declare -A PORT=([tenet]=3060 [rmcp]=3061 [python]=3062 [ts]=3063 [ceiling]=3064)
@@ -75,6 +82,15 @@ declare -A PORT=([tenet]=3060 [rmcp]=3061 [python]=3062 [ts]=3063 [ceiling]=3064
 # is driven in its own stateless mode (no session) with 2025-11-25.
 declare -A SVER=([tenet]=2026-07-28 [rmcp]=2026-07-28 [python]=2026-07-28 [ts]=2025-11-25 [ceiling]=2026-07-28)
 has_sessions() { [[ $1 != ceiling ]]; }
+declare -A TBIN=()
+tport=3070
+for t in $TENETS; do
+    label=${t%%=*}
+    TBIN[$label]=${t#*=}
+    [[ -x ${TBIN[$label]} ]] || { echo "$label: ${TBIN[$label]} is not an executable" >&2; exit 2; }
+    PORT[$label]=$tport SVER[$label]=2026-07-28
+    tport=$((tport + 1))
+done
 
 read -r -a peers <<<"$PEERS"
 for p in "${peers[@]}"; do [[ -n ${PORT[$p]:-} ]] || { echo "unknown peer: $p" >&2; exit 2; }; done
@@ -151,16 +167,19 @@ report_py=python3
     echo
     echo "- Machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), Linux $(uname -r)"
     echo "- Tenet: commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo none)$([[ -x $TENET_BIN ]] && date -r "$TENET_BIN" '+, binary built %Y-%m-%d %H:%M')${tenet_note:+ — not measured: $tenet_note}"
+    for t in $TENETS; do
+        echo "- \`${t%%=*}\`: \`${t#*=}\`$(date -r "${t#*=}" '+, binary built %Y-%m-%d %H:%M')"
+    done
     echo "- Load average at start: $load_at_start"
     echo "- Rounds: $ROUNDS, interleaved (order reversed every other round), ${DURATION} s per timed run; cells are medians over rounds"
     echo "- Server pinned to CPU 0 (\`taskset -c 0\`), load \`taskset -c 1 wrk -t2 -c64 (-t1 -c1) -d${DURATION}s --timeout 5s -s bench/http/call.lua\` (unique id per request); 127.0.0.1 only"
     echo "- Raw: \`$(basename "$raw")\`; one response per peer and mode, by hand: \`$(basename "$samples")\`"
     echo "- Peers:"
     for p in "${peers[@]}"; do
-        echo "  - \`$p\`: \`$(cmd "$p" stateless "${PORT[$p]}" | sed "s|$ROOT/||g")\`$(case $p in rmcp | python | ts) echo " (legacy sessions: last argument \`session\`)" ;; tenet) echo " (both eras, same process command)" ;; esac)"
+        echo "  - \`$p\`: \`$(cmd "$p" stateless "${PORT[$p]}" | sed "s|$ROOT/||g")\`$(case $p in rmcp | python | ts) echo " (legacy sessions: last argument \`session\`)" ;; tenet | tenet-*) echo " (both eras, same process command)" ;; esac)"
     done
     echo
-    "$report_py" "$HTTP/report.py" "$raw" "$png"
+    REPORT_ORDER="${peers[*]}" "$report_py" "$HTTP/report.py" "$raw" "$png"
 } >"$md"
 cat "$md"
 log "wrote $md"

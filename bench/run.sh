@@ -11,6 +11,10 @@
 #   ROUNDS [3]  TIMEOUT [60] seconds per run  SERVERS [tenet rmcp rmcp-pipes ceiling]
 #   SCENARIOS  [pipelined:20000 pipelined:100000 eof:20000 eof:100000 latency:2000 coldstart:30]
 #   BUILD_TENET [1]  TENET_BIN [what scripts/build-release builds]  OUT [bench/results]
+#   TENETS  more Tenet binaries as extra servers, "label=/path/to/tenet ..." (each run as
+#           `<path> serve --demo`; name the labels in SERVERS), e.g. two builds side by side:
+#           SERVERS="tenet-before tenet-after rmcp" TENETS="tenet-before=/a/tenet tenet-after=/b/tenet"
+#   RATIOS  ratio columns, "a/b ..." [tenet/rmcp tenet/rmcp-pipes tenet/ceiling, of those measured]
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -22,6 +26,8 @@ SCENARIOS=${SCENARIOS:-"pipelined:20000 pipelined:100000 eof:20000 eof:100000 la
 BUILD_TENET=${BUILD_TENET:-1}
 TENET_BIN=${TENET_BIN:-$("$ROOT/scripts/build-release" --path)}
 OUT=${OUT:-$BENCH_DIR/results}
+TENETS=${TENETS:-}
+RATIOS=${RATIOS:-}
 BIN=$BENCH_DIR/target/release
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -57,6 +63,16 @@ declare -A CMD=(
     [rmcp-pipes]="$BIN/rmcp-echo pipes"
     [ceiling]="$BIN/ceiling-stdio"
 )
+for t in $TENETS; do
+    label=${t%%=*} bin=${t#*=}
+    if [[ ! -x $bin ]] ||
+        ! "$BIN/mcp-bench" --timeout 10 --exit-timeout 5 coldstart 1 -- "$bin" serve --demo 2>/dev/null |
+        grep -q '"ok":true'; then
+        echo "$label: $bin serve --demo does not answer initialize" >&2
+        exit 1
+    fi
+    CMD[$label]="$bin serve --demo"
+done
 read -r -a servers <<<"$SERVERS"
 for s in "${servers[@]}"; do
     [[ -n ${CMD[$s]:-} ]] || { echo "unknown server: $s" >&2; exit 2; }
@@ -103,6 +119,10 @@ ratios=()
 [[ " ${servers[*]} " == *" tenet "* && " ${servers[*]} " == *" rmcp "* ]] && ratios+=(--ratio tenet/rmcp)
 [[ " ${servers[*]} " == *" tenet "* && " ${servers[*]} " == *" rmcp-pipes "* ]] && ratios+=(--ratio tenet/rmcp-pipes)
 [[ " ${servers[*]} " == *" tenet "* && " ${servers[*]} " == *" ceiling "* ]] && ratios+=(--ratio tenet/ceiling)
+if [[ -n $RATIOS ]]; then
+    ratios=()
+    for r in $RATIOS; do ratios+=(--ratio "$r"); done
+fi
 labels=$(tr ' ' ',' <<<"${servers[*]}")
 
 {
@@ -110,6 +130,9 @@ labels=$(tr ' ' ',' <<<"${servers[*]}")
     echo
     echo "- Machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), Linux $(uname -r)"
     echo "- Tenet: commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo 'none yet')$([[ -x $TENET_BIN ]] && date -r "$TENET_BIN" '+, binary built %Y-%m-%d %H:%M')${tenet_note:+ — not measured: $tenet_note}"
+    for t in $TENETS; do
+        echo "- \`${t%%=*}\`: \`${t#*=}\`$(date -r "${t#*=}" '+, binary built %Y-%m-%d %H:%M')"
+    done
     echo "- Load average at start: $load_at_start (other work on the machine shows up in the tails)"
     echo "- Rounds: $ROUNDS, interleaved (order reversed every other round); each cell is the median of the valid rounds"
     echo "- Pinning: $pinning; per-run timeout ${TIMEOUT} s"

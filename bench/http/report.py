@@ -2,9 +2,14 @@
 
     report.py RAW.jsonl OUT.png   (Markdown on stdout; the PNG only if matplotlib imports,
                                    otherwise an ASCII bar chart goes into the Markdown)
+
+Environment: REPORT_ORDER="a b c" orders the peer columns (peers not named follow in
+the order they appear); REPORT_RATIOS="a/b c/d" picks the ratio columns (default:
+tenet / every other peer).
 """
 
 import json
+import os
 import statistics
 import sys
 from collections import defaultdict
@@ -12,7 +17,9 @@ from collections import defaultdict
 ORDER = ["tenet", "rmcp", "python", "ts", "ceiling"]
 raw, png = sys.argv[1], sys.argv[2]
 rows = [json.loads(line) for line in open(raw) if line.strip()]
-peers = [p for p in ORDER if any(r["peer"] == p for r in rows)]
+ORDER = os.environ.get("REPORT_ORDER", "").split() or ORDER
+seen = list(dict.fromkeys(r["peer"] for r in rows))
+peers = [p for p in ORDER if p in seen] + [p for p in seen if p not in ORDER]
 by = defaultdict(list)
 for r in rows:
     by[(r["peer"], r["test"])].append(r)
@@ -56,9 +63,11 @@ METRICS = [
     ("legacy p99 at 64 conns, ms ↓", "legacy-c64", "p99_us", "ms", False),
     ("RSS per idle legacy session, KB ↓", "sessions", "bytes_per_session", "kb", False),
 ]
-others = [p for p in peers if p != "tenet"] if "tenet" in peers else []
+pairs = [tuple(r.split("/", 1)) for r in os.environ.get("REPORT_RATIOS", "").split() if "/" in r]
+if not pairs and "tenet" in peers:
+    pairs = [("tenet", p) for p in peers if p != "tenet"]
 
-head = ["test"] + [f"`{p}`" for p in peers] + [f"tenet/{p}" for p in others]
+head = ["test"] + [f"`{p}`" for p in peers] + [f"{a}/{b}" for a, b in pairs]
 print("| " + " | ".join(head) + " |")
 print("|" + "---|" * len(head))
 for label, test, key, kind, _ in METRICS:
@@ -73,14 +82,14 @@ for label, test, key, kind, _ in METRICS:
         if nall and n < nall:
             c += f" ({nall - n}/{nall} failed)"
         cells.append(c)
-    for p in others:
-        a, b = vals.get("tenet"), vals.get(p)
+    for pa, pb in pairs:
+        a, b = vals.get(pa), vals.get(pb)
         cells.append(f"{a / b:.2f}×" if a is not None and b else "—")
     print("| " + " | ".join(cells) + " |")
 
 print()
-print("How to read: ↑ higher is better, ↓ lower is better; ratios are tenet / peer (on ↑ rows above 1")
-print("favours Tenet, on ↓ rows below 1 does). Absolute numbers drift on this machine; compare within the table.")
+print("How to read: ↑ higher is better, ↓ lower is better; ratios are left / right (on ↑ rows above 1")
+print("favours the left, on ↓ rows below 1 does). Absolute numbers drift on this machine; compare within the table.")
 print()
 
 # Correctness: non-2xx and socket errors in the timed runs, bodies checked in the check runs.
@@ -151,6 +160,7 @@ except ImportError:
 
 # ASCII chart always (readable in a terminal and in the Markdown without the PNG).
 print("```")
+width = max([8] + [len(p) for p in peers])
 for name, t, k in series + [("stateless p99, ms", "stateless-c64", "p99_us")]:
     vals = {p: med(p, t, k) for p in peers}
     vals = {p: v for p, v in vals.items() if v}
@@ -160,5 +170,5 @@ for name, t, k in series + [("stateless p99, ms", "stateless-c64", "p99_us")]:
     print(name)
     for p, v in vals.items():
         shown = v / 1000 if k.endswith("_us") else v
-        print(f"  {p:8} {'█' * max(1, round(40 * v / top)):40} {shown:,.1f}")
+        print(f"  {p:{width}} {'█' * max(1, round(40 * v / top)):40} {shown:,.1f}")
 print("```")

@@ -9,6 +9,8 @@
 //!   stdout is read until it closes; how many responses survived, exit code.
 //! - `latency N`: one request at a time; p50/p99/mean in µs.
 //! - `coldstart R`: R times spawn → `initialize` → first response line; ms.
+//! - `ws-pipelined N`, `ws-idle N`: the same echo calls over WebSocket to an
+//!   HTTP server (`--port`), and the RSS of N idle sockets; see [`ws`].
 //!
 //! Every run records the server's peak RSS (`ru_maxrss` from `wait4`), is
 //! bounded in time by a watchdog that SIGKILLs the server, checks that every
@@ -20,6 +22,7 @@
 mod report;
 mod scan;
 mod sys;
+mod ws;
 
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
@@ -31,6 +34,7 @@ use std::time::{Duration, Instant};
 
 const USAGE: &str = "\
 usage: mcp-bench [options] <pipelined|eof|latency|coldstart> <count> -- <cmd> [args...]
+       mcp-bench [options] --port P <ws-pipelined|ws-idle> <count> -- <cmd> [args...]
        mcp-bench report [--labels a,b,c] [--ratio a/b]... <results.jsonl>...
 
 options:
@@ -42,7 +46,11 @@ options:
   --driver-cpu N      pin this driver to CPU N
   --warmup N          latency: unmeasured requests first (default 100)
   --text TEXT         the echoed text (default \"hello world\")
-  --stderr            let the server's stderr through (default: discarded)";
+  --stderr            let the server's stderr through (default: discarded)
+  --port P            ws-*: the server listens on 127.0.0.1:P (the command must say so too)
+  --path PATH         ws-*: the MCP path of the WebSocket upgrade (default /mcp)
+  --warm N            ws-idle: sockets opened (and kept) before the RSS baseline (default 16)
+  --settle SECS       ws-idle: idle wait before the second RSS reading (default 1)";
 
 /// The text every `tools/call` asks the server to echo.
 const DEFAULT_TEXT: &str = "hello world";
@@ -54,6 +62,8 @@ enum Scenario {
     Eof,
     Latency,
     Coldstart,
+    WsPipelined,
+    WsIdle,
 }
 
 impl Scenario {
@@ -63,6 +73,8 @@ impl Scenario {
             Scenario::Eof => "eof",
             Scenario::Latency => "latency",
             Scenario::Coldstart => "coldstart",
+            Scenario::WsPipelined => "ws-pipelined",
+            Scenario::WsIdle => "ws-idle",
         }
     }
 }
@@ -82,6 +94,10 @@ struct Opts {
     scenario: Scenario,
     count: usize,
     cmd: Vec<String>,
+    port: Option<u16>,
+    path: String,
+    warm: usize,
+    settle: Duration,
 }
 
 fn parse_args(args: &[String]) -> Result<Opts, String> {
@@ -95,6 +111,10 @@ fn parse_args(args: &[String]) -> Result<Opts, String> {
     let mut warmup = 100;
     let mut text = DEFAULT_TEXT.to_owned();
     let mut show_stderr = false;
+    let mut port = None;
+    let mut path = "/mcp".to_owned();
+    let mut warm = 16;
+    let mut settle = 1.0;
     let mut positional = Vec::new();
     let mut cmd = Vec::new();
     while let Some(arg) = it.next() {
@@ -117,6 +137,13 @@ fn parse_args(args: &[String]) -> Result<Opts, String> {
             "--warmup" => warmup = int(arg, value(arg)?)?,
             "--text" => text = value(arg)?,
             "--stderr" => show_stderr = true,
+            "--port" => {
+                let v = value(arg)?;
+                port = Some(v.parse::<u16>().map_err(|_| format!("--port: not a port: {v}"))?);
+            }
+            "--path" => path = value(arg)?,
+            "--warm" => warm = int(arg, value(arg)?)?,
+            "--settle" => settle = num(arg, value(arg)?)?,
             "-h" | "--help" => return Err(String::new()),
             a if a.starts_with("--") => return Err(format!("unknown option {a}")),
             _ => positional.push(arg.clone()),
@@ -130,6 +157,8 @@ fn parse_args(args: &[String]) -> Result<Opts, String> {
         "eof" => Scenario::Eof,
         "latency" => Scenario::Latency,
         "coldstart" => Scenario::Coldstart,
+        "ws-pipelined" => Scenario::WsPipelined,
+        "ws-idle" => Scenario::WsIdle,
         s => return Err(format!("unknown scenario {s}")),
     };
     let count = count
@@ -157,6 +186,10 @@ fn parse_args(args: &[String]) -> Result<Opts, String> {
         scenario,
         count,
         cmd,
+        port,
+        path,
+        warm,
+        settle: secs(settle),
     })
 }
 
@@ -186,6 +219,8 @@ fn main() {
         Scenario::Eof => run_burst(&opts, true),
         Scenario::Latency => run_latency(&opts),
         Scenario::Coldstart => run_coldstart(&opts),
+        Scenario::WsPipelined => ws::run_pipelined(&opts),
+        Scenario::WsIdle => ws::run_idle(&opts),
     };
     eprintln!("{}", human(&record));
     println!("{record}");
@@ -273,6 +308,44 @@ fn vmhwm_kb(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// CPU time (ns) every live thread of a process has used so far, from
+/// `/proc/PID/task/*/schedstat` (nanosecond resolution, unlike `stat`'s ticks).
+fn task_cpu_ns(pid: u32) -> Option<u64> {
+    let mut total = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()?.flatten() {
+        let stat = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(total)
+}
+
+/// CPU used by the server and by this driver between two points of a run.
+#[derive(Debug, Clone, Copy)]
+struct CpuMark {
+    server_ns: Option<u64>,
+    driver_us: u64,
+}
+
+impl CpuMark {
+    fn now(pid: u32) -> Self {
+        CpuMark { server_ns: task_cpu_ns(pid), driver_us: sys::self_cpu_us() }
+    }
+
+    /// Record the CPU spent since `self` (server: ms and µs per response;
+    /// driver: ms) into `m`.
+    fn record_since(self, pid: u32, responses: usize, m: &mut serde_json::Map<String, Value>) {
+        let end = CpuMark::now(pid);
+        if let (Some(a), Some(b)) = (self.server_ns, end.server_ns) {
+            let ns = b.saturating_sub(a) as f64;
+            m.insert("server_cpu_ms".into(), json!(round(ns / 1e6, 2)));
+            if responses > 0 {
+                m.insert("server_cpu_us_per_req".into(), json!(round(ns / 1e3 / responses as f64, 3)));
+            }
+        }
+        m.insert("driver_cpu_ms".into(), json!(round(end.driver_us.saturating_sub(self.driver_us) as f64 / 1e3, 2)));
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -641,6 +714,7 @@ fn run_burst(opts: &Opts, close_after_write: bool) -> Value {
     m.insert("request_bytes".into(), json!(requests.len()));
 
     let mut stdin = server.stdin.take();
+    let cpu = CpuMark::now(server.pid);
     let started = Instant::now();
     let writer = thread::spawn(move || {
         let result = match stdin.as_mut() {
@@ -674,6 +748,10 @@ fn run_burst(opts: &Opts, close_after_write: bool) -> Value {
         }
     }
     let finished = tally.last_at.unwrap_or_else(Instant::now);
+    // After an EOF the server may be exiting and its threads gone: no CPU figure then.
+    if !close_after_write {
+        cpu.record_since(server.pid, tally.received, &mut m);
+    }
     let vmhwm = vmhwm_kb(server.pid);
     let (stdin, write_result, write_done) =
         writer.join().unwrap_or((None, Err(std::io::Error::other("writer panicked")), started));
@@ -919,7 +997,7 @@ fn human(r: &Value) -> String {
         if r["ok"] == true { "ok  " } else { "FAIL" }
     );
     let body = match r["scenario"].as_str() {
-        Some("pipelined" | "eof") => format!(
+        Some("pipelined" | "eof" | "ws-pipelined") => format!(
             "{:>9.0} req/s  received {}/{}  lost {}  rss {:.1} MB  exit {}{} after {:.1} ms",
             f("req_per_s"),
             v("received"),
@@ -943,6 +1021,14 @@ fn human(r: &Value) -> String {
             f("min_ms"),
             v("runs_ok"),
             f("rss_peak_mb")
+        ),
+        Some("ws-idle") => format!(
+            "{} sockets  VmRSS {} -> {} KB  {:.2} KB/socket  opened in {:.2} s",
+            v("sockets"),
+            v("rss_before_kb"),
+            v("rss_after_kb"),
+            f("kb_per_socket"),
+            f("open_secs")
         ),
         _ => String::new(),
     };

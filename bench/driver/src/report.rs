@@ -63,6 +63,7 @@ const ROWS: &[Row] = &[
     row("pipelined", "stdio pipelined {n}: req/s", "req_per_s", Agg::Median, Better::Higher, 0),
     row("pipelined", "stdio pipelined {n}: peak RSS, MB", "rss_peak_mb", Agg::Median, Better::Lower, 1),
     row("pipelined", "stdio pipelined {n}: responses lost (all rounds)", "lost", Agg::Sum, Better::Lower, 0),
+    row("pipelined", "stdio pipelined {n}: server CPU per request, µs", "server_cpu_us_per_req", Agg::Median, Better::Lower, 2),
     row("eof", "stdio EOF after {n}: responses lost (worst round)", "lost", Agg::Max, Better::Lower, 0),
     row("eof", "stdio EOF after {n}: req/s", "req_per_s", Agg::Median, Better::Higher, 0),
     row("eof", "stdio EOF after {n}: exit after stdin close, ms", "exit_ms", Agg::Median, Better::Lower, 1),
@@ -156,6 +157,13 @@ fn render(records: &[Value], labels: &[String], ratios: &[(String, String)]) -> 
     for (pos, n) in groups {
         let scenario = SCENARIO_ORDER[pos];
         for row in ROWS.iter().filter(|r| r.scenario == scenario) {
+            // A metric older result files do not have: no row, rather than "failed".
+            let present = records.iter().any(|r| {
+                r["scenario"].as_str() == Some(scenario) && r["n"].as_u64() == Some(n) && r.get(row.field).is_some()
+            });
+            if !present {
+                continue;
+            }
             let arrow = match row.better {
                 Better::Higher => " ↑",
                 Better::Lower => " ↓",

@@ -81,3 +81,17 @@ pub fn wait4(pid: u32, block: bool) -> io::Result<Option<Reaped>> {
         }));
     }
 }
+
+/// CPU time (user + system, µs) this process has used so far, all threads
+/// including those that have ended.
+pub fn self_cpu_us() -> u64 {
+    // SAFETY: `rusage` is plain data; zeroed is valid, and `getrusage` only
+    // writes into the out-parameter we own.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    if rc != 0 {
+        return 0;
+    }
+    let us = |t: libc::timeval| u64::try_from(t.tv_sec).unwrap_or(0) * 1_000_000 + u64::try_from(t.tv_usec).unwrap_or(0);
+    us(usage.ru_utime) + us(usage.ru_stime)
+}

@@ -16,6 +16,7 @@ use crate::options::VersionPin;
 use crate::transport::auth::AuthHook;
 use crate::transport::http::{HttpClient, HttpTransport};
 use crate::transport::pipe::PipeTransport;
+use crate::transport::websocket::{self, WebSocketTransport};
 use crate::transport::{Transport, child};
 
 /// Configures a [`Client`], then connects it.
@@ -29,6 +30,8 @@ pub struct ClientBuilder {
     auth: Option<Arc<dyn AuthHook>>,
     log_level: Option<LoggingLevel>,
     tasks: bool,
+    max_message_bytes: usize,
+    token_in_subprotocol: bool,
 }
 
 impl Default for ClientBuilder {
@@ -43,6 +46,8 @@ impl Default for ClientBuilder {
             auth: None,
             log_level: None,
             tasks: false,
+            max_message_bytes: tenet_transport::DEFAULT_MAX_MESSAGE_BYTES,
+            token_in_subprotocol: false,
         }
     }
 }
@@ -85,20 +90,22 @@ impl ClientBuilder {
         self
     }
 
-    /// How long a stdio server may take to answer the `server/discover` probe before
-    /// it is taken for a legacy server.
+    /// How long a stdio or WebSocket server may take to answer the `server/discover`
+    /// probe before it is taken for a legacy server.
     pub fn probe_timeout(mut self, probe: Duration) -> Self {
         self.probe = probe;
         self
     }
 
-    /// An HTTP header sent with every request (ignored on stdio).
+    /// An HTTP header sent with every request, and with the WebSocket upgrade
+    /// (ignored on stdio).
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
     }
 
-    /// Supplies `Authorization` and handles 401/403 on HTTP.
+    /// Supplies `Authorization` and handles 401/403 on HTTP and on the WebSocket
+    /// upgrade (there the hook sees the URL with its `http(s)` scheme).
     pub fn auth(mut self, hook: impl AuthHook) -> Self {
         self.auth = Some(Arc::new(hook));
         self
@@ -120,6 +127,26 @@ impl ClientBuilder {
         self
     }
 
+    /// The largest message accepted from the server, in bytes: on stdio and pipes a
+    /// longer line is skipped; on a WebSocket a longer message closes the connection
+    /// (code 1009) and fails the pending requests. Default:
+    /// [`tenet_transport::DEFAULT_MAX_MESSAGE_BYTES`] (4 MiB).
+    pub fn max_message_bytes(mut self, bytes: usize) -> Self {
+        self.max_message_bytes = bytes;
+        self
+    }
+
+    /// WebSocket: send the bearer token (from [`ClientBuilder::auth`] or an
+    /// `Authorization` [`ClientBuilder::header`]) as the browser-style subprotocol
+    /// `mcp.auth.<token>` instead of an `Authorization` header. Off by default: the
+    /// header is preferred, since proxies and logs treat a subprotocol as no secret.
+    /// Connecting fails if the credential is not a bearer token made of token
+    /// characters (RFC 7230: letters, digits and ``!#$%&'*+-.^_`|~``).
+    pub fn websocket_token_in_subprotocol(mut self) -> Self {
+        self.token_in_subprotocol = true;
+        self
+    }
+
     /// Starts `program` with `args` and talks to it over its stdin and stdout.
     ///
     /// # Errors
@@ -127,7 +154,7 @@ impl ClientBuilder {
     pub async fn connect_stdio(self, program: &str, args: &[String]) -> Result<Client> {
         let inbound = Arc::new(Inbound::new(Arc::clone(&self.handler)));
         let (process, stdout, stdin) = child::spawn(program, args)?;
-        let transport = PipeTransport::new(stdout, stdin, Arc::clone(&inbound), Some(process));
+        let transport = PipeTransport::new(stdout, stdin, self.max_message_bytes, Arc::clone(&inbound), Some(process));
         self.finish(Box::new(transport), inbound).await
     }
 
@@ -141,19 +168,59 @@ impl ClientBuilder {
         W: AsyncWrite + Send + Unpin + 'static,
     {
         let inbound = Arc::new(Inbound::new(Arc::clone(&self.handler)));
-        let transport = PipeTransport::new(read, write, Arc::clone(&inbound), None);
+        let transport = PipeTransport::new(read, write, self.max_message_bytes, Arc::clone(&inbound), None);
         self.finish(Box::new(transport), inbound).await
     }
 
-    /// Talks to the MCP endpoint at `url` over Streamable HTTP (or HTTP+SSE).
+    /// Talks to the MCP endpoint at `url`: over Streamable HTTP (or HTTP+SSE) for an
+    /// `http://` or `https://` URL, over a WebSocket for a `ws://` or `wss://` URL (as
+    /// [`ClientBuilder::connect_websocket`]).
     ///
     /// # Errors
     /// A bad URL or header, an unreachable server, or failed negotiation.
     pub async fn connect_http(self, url: &str) -> Result<Client> {
-        let url = reqwest::Url::parse(url).map_err(|e| ClientError::Connect(format!("bad URL {url:?}: {e}")))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(ClientError::Connect(format!("{url} is not an http(s) URL")));
+        match endpoint(url)? {
+            Endpoint::Http(url) => {
+                let inbound = Arc::new(Inbound::new(Arc::clone(&self.handler)));
+                let http = HttpClient::new(self.header_map()?, self.auth.clone())?;
+                let transport = HttpTransport::new(url, http, Arc::clone(&inbound));
+                self.finish(Box::new(transport), inbound).await
+            }
+            Endpoint::WebSocket(url) => self.websocket(&url).await,
         }
+    }
+
+    /// Talks to the MCP endpoint at a `ws://` or `wss://` `url` over a WebSocket (the
+    /// SEP-1288 draft): an upgrade with the subprotocol `mcp`, which the server must
+    /// select, then one JSON-RPC message per text frame. The protocol era is
+    /// negotiated as on stdio. `wss` checks the server's certificate against the
+    /// platform's roots.
+    ///
+    /// # Errors
+    /// A URL that is not ws(s)://, a bad header, an unreachable server, a refused
+    /// upgrade ([`ClientError::Http`], [`ClientError::Unauthorized`]), a server that
+    /// does not select `mcp` ([`ClientError::Connect`]), or failed negotiation.
+    pub async fn connect_websocket(self, url: &str) -> Result<Client> {
+        match endpoint(url)? {
+            Endpoint::WebSocket(url) => self.websocket(&url).await,
+            Endpoint::Http(url) => Err(ClientError::Connect(format!("{url} is not a ws(s):// URL"))),
+        }
+    }
+
+    async fn websocket(self, url: &reqwest::Url) -> Result<Client> {
+        let settings = websocket::Settings {
+            headers: self.header_map()?,
+            auth: self.auth.clone(),
+            token_in_subprotocol: self.token_in_subprotocol,
+            max_message_bytes: self.max_message_bytes,
+        };
+        let inbound = Arc::new(Inbound::new(Arc::clone(&self.handler)));
+        let transport = WebSocketTransport::connect(url, &settings, Arc::clone(&inbound)).await?;
+        self.finish(Box::new(transport), inbound).await
+    }
+
+    /// The application's headers, checked.
+    fn header_map(&self) -> Result<HeaderMap> {
         let mut headers = HeaderMap::new();
         for (name, value) in &self.headers {
             let name = HeaderName::from_bytes(name.as_bytes())
@@ -162,10 +229,7 @@ impl ClientBuilder {
                 HeaderValue::from_str(value).map_err(|e| ClientError::Connect(format!("header {name}: {e}")))?;
             headers.append(name, value);
         }
-        let inbound = Arc::new(Inbound::new(Arc::clone(&self.handler)));
-        let http = HttpClient::new(headers, self.auth.clone())?;
-        let transport = HttpTransport::new(url, http, Arc::clone(&inbound));
-        self.finish(Box::new(transport), inbound).await
+        Ok(headers)
     }
 
     async fn finish(self, transport: Box<dyn Transport>, inbound: Arc<Inbound>) -> Result<Client> {
@@ -194,5 +258,59 @@ impl ClientBuilder {
             return Err(error);
         }
         Ok(client)
+    }
+}
+
+/// Where a URL leads.
+#[derive(Debug, PartialEq, Eq)]
+enum Endpoint {
+    /// `http://` or `https://`: Streamable HTTP (or HTTP+SSE).
+    Http(reqwest::Url),
+    /// `ws://` or `wss://`: WebSocket.
+    WebSocket(reqwest::Url),
+}
+
+/// Parses `url` and sorts it by scheme; other schemes are refused.
+fn endpoint(url: &str) -> Result<Endpoint> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| ClientError::Connect(format!("bad URL {url:?}: {e}")))?;
+    match parsed.scheme() {
+        "http" | "https" => Ok(Endpoint::Http(parsed)),
+        "ws" | "wss" => Ok(Endpoint::WebSocket(parsed)),
+        _ => Err(ClientError::Connect(format!("{url} is not an http(s):// or ws(s):// URL"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(url: &str) -> Option<&'static str> {
+        match endpoint(url).ok()? {
+            Endpoint::Http(_) => Some("http"),
+            Endpoint::WebSocket(_) => Some("websocket"),
+        }
+    }
+
+    #[test]
+    fn urls_are_sorted_by_scheme() {
+        assert_eq!(kind("http://127.0.0.1:3020/mcp"), Some("http"));
+        assert_eq!(kind("https://example.com/mcp"), Some("http"));
+        assert_eq!(kind("ws://127.0.0.1:3020/mcp"), Some("websocket"));
+        assert_eq!(kind("wss://example.com/mcp"), Some("websocket"));
+        assert_eq!(kind("WSS://Example.com/mcp"), Some("websocket"), "schemes are case-insensitive");
+        assert_eq!(kind("ftp://example.com/mcp"), None);
+        assert_eq!(kind("127.0.0.1:3020/mcp"), None, "no scheme");
+        assert_eq!(kind("ws://"), None, "no host");
+    }
+
+    #[tokio::test]
+    async fn connect_websocket_refuses_an_http_url_and_connect_http_takes_both() {
+        let error = Client::builder().connect_websocket("http://127.0.0.1:9/mcp").await.expect_err("refused");
+        assert!(error.to_string().contains("is not a ws(s):// URL"), "{error}");
+        let error = Client::builder().connect_http("file:///mcp").await.expect_err("refused");
+        assert!(error.to_string().contains("not an http(s):// or ws(s):// URL"), "{error}");
+        // Port 9 (discard) on loopback refuses: the WebSocket path was taken.
+        let error = Client::builder().connect_http("ws://127.0.0.1:9/mcp").await.expect_err("nothing listens");
+        assert!(matches!(error, ClientError::Connect(_)), "{error}");
     }
 }

@@ -417,8 +417,9 @@ impl Client {
         Ok(())
     }
 
-    /// Ends the connection: ends the HTTP session, or closes the child's stdin and waits
-    /// for it (SIGTERM, then SIGKILL, if it lingers).
+    /// Ends the connection: ends the HTTP session, closes the WebSocket (code 1000,
+    /// after the queued messages), or closes the child's stdin and waits for it
+    /// (SIGTERM, then SIGKILL, if it lingers).
     pub async fn close(&self) {
         self.inner.transport.close().await;
     }

@@ -37,6 +37,16 @@ pub enum ClientError {
         /// The start of the body, for the message.
         body: String,
     },
+    /// The server closed the WebSocket connection, with this close code and reason
+    /// (RFC 6455 §7.4: 1001 going away, 1008 policy violation, 1009 message too big,
+    /// 1011 server error, …; 1005 when the close frame carried no code).
+    #[error("the server closed the WebSocket: {code}{}{}", close_code_meaning(*.code), if .reason.is_empty() { String::new() } else { format!(": {}", .reason) })]
+    WebSocketClosed {
+        /// The close code.
+        code: u16,
+        /// The reason the server gave (may be empty).
+        reason: String,
+    },
     /// The server needs authorization the client could not provide.
     #[error("HTTP {status}: authorization required{}", .www_authenticate.as_deref().map(|h| format!(" ({h})")).unwrap_or_default())]
     Unauthorized {
@@ -77,11 +87,34 @@ impl ClientError {
             self,
             Self::Connect(_)
                 | Self::Closed(_)
+                | Self::WebSocketClosed { .. }
                 | Self::Io(_)
                 | Self::Http { .. }
                 | Self::Unauthorized { .. }
                 | Self::Auth(_)
         )
+    }
+}
+
+/// What a WebSocket close code means, in a few words after a space (RFC 6455 §7.4.1).
+fn close_code_meaning(code: u16) -> &'static str {
+    match code {
+        1000 => " (normal closure)",
+        1001 => " (going away)",
+        1002 => " (protocol error)",
+        1003 => " (unsupported data)",
+        1005 => " (no code given)",
+        1006 => " (closed abnormally)",
+        1007 => " (invalid data)",
+        1008 => " (policy violation)",
+        1009 => " (message too big)",
+        1010 => " (extension required)",
+        1011 => " (server error)",
+        1012 => " (service restart)",
+        1013 => " (try again later)",
+        1014 => " (bad gateway)",
+        1015 => " (TLS handshake failed)",
+        _ => "",
     }
 }
 

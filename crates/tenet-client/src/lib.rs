@@ -1,11 +1,11 @@
 //! A dual-era MCP client: typed calls to any MCP server, old or new, over stdio,
-//! Streamable HTTP, HTTP+SSE or an in-memory pipe.
+//! Streamable HTTP, HTTP+SSE, WebSocket or an in-memory pipe.
 //!
-//! - **Both eras, automatically.** On stdio the client probes with `server/discover`
-//!   (2026-07-28) and falls back to the `initialize` handshake on any failure; on HTTP
-//!   it falls back from a modern request to an initialize session, and from there to
-//!   HTTP+SSE (2024-11-05). After -32022 it retries with a version the server names.
-//!   [`VersionPin`] pins an era or a version.
+//! - **Both eras, automatically.** On stdio and WebSocket the client probes with
+//!   `server/discover` (2026-07-28) and falls back to the `initialize` handshake on
+//!   any failure; on HTTP it falls back from a modern request to an initialize
+//!   session, and from there to HTTP+SSE (2024-11-05). After -32022 it retries with
+//!   a version the server names. [`VersionPin`] pins an era or a version.
 //! - **Every server method**, typed: tools, resources (templates, subscriptions),
 //!   prompts, completion, logging, `subscriptions/listen`, with pagination helpers
 //!   ([`Client::list_all`]), per-request timeouts, progress callbacks and cancellation
@@ -17,6 +17,9 @@
 //!   `x-mcp-header` annotations are dropped), and an [`AuthHook`] for credentials
 //!   (with the `oauth` feature, `OAuthHook`: OAuth 2.1 with discovery, registration,
 //!   step-up, refresh and DPoP).
+//! - **WebSocket** (`ws://`, `wss://`; the SEP-1288 draft): subprotocol `mcp`, one
+//!   JSON-RPC message per text frame, server requests at any time, the close code and
+//!   reason in [`ClientError::WebSocketClosed`], credentials on the upgrade.
 //!
 //! ```
 //! use serde_json::json;
@@ -45,7 +48,8 @@
 //! ```
 //!
 //! To talk to a process: `Client::builder().connect_stdio("tenet", &["serve".into()])`;
-//! to a URL: `Client::builder().connect_http("http://127.0.0.1:3000/mcp")`.
+//! to a URL: `Client::builder().connect_http("http://127.0.0.1:3000/mcp")`, which
+//! takes `ws://127.0.0.1:3000/mcp` too (or [`ClientBuilder::connect_websocket`]).
 
 mod api;
 mod builder;

@@ -61,6 +61,38 @@ pub struct HttpConfig {
     /// turn the path off (or keep the port off the internet) where even counts are
     /// private. A path that one of the MCP paths already uses is not mounted.
     pub metrics_path: Option<String>,
+    /// The WebSocket transport on the MCP path (`GET` with `Upgrade: websocket`).
+    pub websocket: WebSocketConfig,
+}
+
+/// The WebSocket transport: one JSON-RPC message per text frame, subprotocol `mcp`.
+#[derive(Debug, Clone)]
+pub struct WebSocketConfig {
+    /// Whether to accept WebSocket upgrades (default on).
+    pub enabled: bool,
+    /// Sockets open at once; past it an upgrade gets 503 before it happens.
+    pub max_sockets: usize,
+    /// How often the server pings a socket; one that sends nothing at all (not even a
+    /// pong) for two intervals is closed.
+    pub ping_interval: Duration,
+    /// A socket with no message either way and no request in flight for this long is
+    /// closed (1000).
+    pub idle_timeout: Duration,
+    /// How long a message may wait for a client that does not read; then the socket
+    /// is closed, so that a stalled client holds no memory.
+    pub send_timeout: Duration,
+}
+
+impl Default for WebSocketConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_sockets: 4096,
+            ping_interval: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(30 * 60),
+            send_timeout: Duration::from_secs(30),
+        }
+    }
 }
 
 impl Default for HttpConfig {
@@ -87,6 +119,7 @@ impl Default for HttpConfig {
             auth: None,
             rate_limit: None,
             metrics_path: Some("/metrics".into()),
+            websocket: WebSocketConfig::default(),
         }
     }
 }

@@ -1,10 +1,13 @@
 //! CORS for browser clients, off unless `HttpConfig::cors_origins` names origins.
 //!
 //! An allowed origin is echoed exactly in `Access-Control-Allow-Origin` (with
-//! `Vary: Origin`) and may read `Mcp-Session-Id`. A preflight `OPTIONS` is answered
-//! here: the methods the endpoint serves, and of the headers asked for, those MCP
-//! defines (`Mcp-Param-*` included) plus `Authorization` and `Content-Type`. Other
-//! origins get no CORS headers, so browsers keep their responses from the page.
+//! `Vary: Origin`) and may read `Mcp-Session-Id` and, on a 401 or 403, the
+//! `WWW-Authenticate` challenge that points to the authorization metadata. A preflight
+//! `OPTIONS` is answered here, before any authorization check (browsers send it
+//! without credentials): the methods the endpoint serves, and of the headers asked
+//! for, those MCP defines (`Mcp-Param-*` included) plus `Authorization` and
+//! `Content-Type`. Other origins get no CORS headers, so browsers keep their responses
+//! from the page.
 
 use std::sync::Arc;
 
@@ -32,6 +35,8 @@ const ALLOWED_HEADERS: [&str; 7] = [
 const PARAM_PREFIX: &str = "mcp-param-";
 /// The methods the MCP endpoint serves.
 const METHODS: HeaderValue = HeaderValue::from_static("GET, POST, DELETE");
+/// Response headers a page may read besides the CORS-safelisted ones.
+const EXPOSED_HEADERS: HeaderValue = HeaderValue::from_static("mcp-session-id, www-authenticate");
 /// How long a browser may cache a preflight answer, in seconds.
 const MAX_AGE: HeaderValue = HeaderValue::from_static("600");
 
@@ -70,7 +75,7 @@ pub(crate) async fn apply(State(cors): State<Arc<Cors>>, request: Request, next:
     headers.append(VARY, HeaderValue::from_static("origin"));
     if let Some(origin) = origin {
         headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        headers.insert(ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("mcp-session-id"));
+        headers.insert(ACCESS_CONTROL_EXPOSE_HEADERS, EXPOSED_HEADERS);
     }
     response
 }

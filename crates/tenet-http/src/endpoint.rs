@@ -8,35 +8,20 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::header::CONTENT_LENGTH;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use futures_util::Stream;
 use tenet_server::jsonrpc::{ErrorObject, Incoming, Message};
-use tenet_server::protocol::MetaProbe;
-use tenet_server::{CancellationToken, Grant, Link, Probe, Server};
+use tenet_server::{CancellationToken, Grant, Link, Probe};
 use tokio::sync::mpsc;
 use tokio_util::sync::DropGuard;
 
-use crate::config::HttpConfig;
+use crate::body::read_body;
 use crate::exchange::{Exchange, Item, MESSAGE_CAPACITY, Start};
-use crate::guard::Guard;
 use crate::headers;
 use crate::response::{self, status_for};
-use crate::session::Sessions;
-use crate::{legacy, modern, sse};
-
-/// What every request handler shares.
-pub(crate) struct Shared {
-    pub server: Server,
-    pub config: HttpConfig,
-    pub guard: Guard,
-    pub sessions: Sessions,
-    /// HTTP+SSE (2024-11-05) connections.
-    pub legacy_sse: crate::sse_transport::Connections,
-    /// Fires when the server shuts down: long-lived streams end.
-    pub shutdown: CancellationToken,
-}
+use crate::shared::Shared;
+use crate::{legacy, modern, sse, websocket};
 
 /// The handler mounted at the MCP path, for every HTTP method. Refusals are counted.
 pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
@@ -51,10 +36,12 @@ async fn serve(shared: &Arc<Shared>, request: Request) -> Response {
     }
     // Set by the authorization layer, when there is one.
     let grant = parts.extensions.get::<Arc<Grant>>().cloned();
+    let mut parts = parts;
     match parts.method {
         Method::POST => post(shared, &parts.headers, body, grant).await,
-        Method::GET => legacy::get(shared, &parts.headers),
-        Method::DELETE => legacy::delete(shared, &parts.headers),
+        Method::GET if headers::is_upgrade(&parts.headers) => websocket::upgrade(shared, &mut parts, grant),
+        Method::GET => legacy::get(shared, &parts.headers, grant.as_deref()),
+        Method::DELETE => legacy::delete(shared, &parts.headers, grant.as_deref()),
         _ => response::method_not_allowed("GET, POST, DELETE"),
     }
 }
@@ -88,26 +75,6 @@ async fn post(shared: &Arc<Shared>, headers: &HeaderMap, body: Body, grant: Opti
     }
 }
 
-/// Reads the body, refusing more than `limit` bytes with 413.
-pub(crate) async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Response> {
-    let too_large =
-        || response::transport(StatusCode::PAYLOAD_TOO_LARGE, format!("Payload Too Large: the limit is {limit} bytes"));
-    let declared = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large());
-    }
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let mut source: Option<&dyn std::error::Error> = Some(&e);
-        while let Some(error) = source {
-            if error.is::<http_body_util::LengthLimitError>() {
-                return too_large();
-            }
-            source = error.source();
-        }
-        response::transport(StatusCode::BAD_REQUEST, format!("Bad Request: cannot read the body: {e}"))
-    })
-}
-
 /// Whether a single message names a stateless version or capabilities in its `_meta`.
 fn speaks_modern(incoming: &Incoming) -> bool {
     let params = match incoming {
@@ -117,8 +84,7 @@ fn speaks_modern(incoming: &Incoming) -> bool {
     };
     params.is_some_and(|p| {
         p.get().contains("io.modelcontextprotocol/")
-            && serde_json::from_str::<MetaProbe>(p.get())
-                .is_ok_and(|probe| probe.meta.is_some_and(|m| m.is_stateless()))
+            && Probe::of_params(Some(p)).is_ok_and(|probe| probe.is_stateless())
     })
 }
 

@@ -158,16 +158,7 @@ pub(crate) fn json_body(answers: &[Answer], batch: bool) -> Vec<u8> {
     if !batch && let [answer] = answers {
         return answer.line.clone();
     }
-    let mut body = Vec::with_capacity(answers.iter().map(|a| a.line.len() + 1).sum::<usize>() + 2);
-    body.push(b'[');
-    for (i, answer) in answers.iter().enumerate() {
-        if i > 0 {
-            body.push(b',');
-        }
-        body.extend_from_slice(answer.line.strip_suffix(b"\n").unwrap_or(&answer.line));
-    }
-    body.extend_from_slice(b"]\n");
-    body
+    tenet_server::batch_body(answers)
 }
 
 #[cfg(test)]

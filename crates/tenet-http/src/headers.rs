@@ -1,7 +1,7 @@
 //! Reading the request headers MCP defines, and content negotiation.
 
 use axum::http::HeaderMap;
-use axum::http::header::{ACCEPT, CONTENT_TYPE};
+use axum::http::header::{ACCEPT, CONTENT_TYPE, SEC_WEBSOCKET_PROTOCOL, UPGRADE};
 use axum::http::header::{AsHeaderName, HeaderName};
 use tenet_server::protocol::{Era, ProtocolVersion};
 
@@ -77,6 +77,34 @@ pub(crate) fn accepts(headers: &HeaderMap) -> Accepts {
 fn refuses(parameter: &str) -> bool {
     let mut chars = parameter.chars().filter(|c| !c.is_ascii_whitespace());
     matches!((chars.next(), chars.next(), chars.next(), chars.next()), (Some('q' | 'Q'), Some('='), Some('0'), None))
+}
+
+/// The subprotocol an MCP WebSocket speaks.
+pub(crate) const SUBPROTOCOL: &str = "mcp";
+
+/// The subprotocol prefix a browser, which cannot set headers, carries its bearer
+/// token in: `mcp.auth.<token>` beside `mcp`.
+pub(crate) const AUTH_SUBPROTOCOL_PREFIX: &str = "mcp.auth.";
+
+/// Whether a GET asks to become a WebSocket.
+pub(crate) fn is_upgrade(headers: &HeaderMap) -> bool {
+    let upgrade = headers.get(UPGRADE).and_then(|v| v.to_str().ok());
+    upgrade.is_some_and(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case("websocket")))
+}
+
+/// The subprotocols a client offers, in order.
+pub(crate) fn offered(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+    headers
+        .get_all(SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+}
+
+/// The bearer token a browser offers as a `mcp.auth.<token>` subprotocol, if any.
+pub(crate) fn subprotocol_token(headers: &HeaderMap) -> Option<&str> {
+    offered(headers).find_map(|p| p.strip_prefix(AUTH_SUBPROTOCOL_PREFIX)).filter(|t| !t.is_empty())
 }
 
 #[cfg(test)]

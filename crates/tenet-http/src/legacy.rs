@@ -10,17 +10,17 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use futures_util::{Stream, StreamExt};
-use tenet_server::jsonrpc::{ErrorCode, ErrorObject, Incoming, Message, Request, UnknownId};
-use tenet_server::protocol::{CancelledParams, Method};
-use tenet_server::{Answer, Grant, Link, ServerEvent, legacy_notification};
-use tokio::sync::{broadcast, mpsc};
+use tenet_server::jsonrpc::{ErrorCode, ErrorObject, Incoming, Message, UnknownId};
+use tenet_server::protocol::Method;
+use tenet_server::{Answer, Cancelled, Grant, Pending};
+use tokio::sync::mpsc;
 
-use crate::endpoint::Shared;
 use crate::exchange::{AnswerFuture, Exchange, Item, MESSAGE_CAPACITY, Start, json_body};
 use crate::headers::{self, LAST_EVENT_ID, SESSION_ID};
 use crate::replay::{Listener, Resumability, STANDALONE};
 use crate::response::{self, SESSION_NOT_FOUND};
 use crate::session::HttpSession;
+use crate::shared::Shared;
 use crate::sse;
 
 /// Framed events waiting for a slow client, per stream.
@@ -52,10 +52,10 @@ impl NoSession {
     }
 }
 
-/// The session a request names.
-fn session(shared: &Shared, headers: &HeaderMap) -> Result<Arc<HttpSession>, NoSession> {
+/// The session a request names, if the caller holding `grant` may use it.
+fn session(shared: &Shared, headers: &HeaderMap, grant: Option<&Grant>) -> Result<Arc<HttpSession>, NoSession> {
     let id = headers::text(headers, SESSION_ID).ok_or(NoSession::Missing)?;
-    shared.sessions.get(id).ok_or(NoSession::NotFound)
+    shared.sessions.get(id, grant).ok_or(NoSession::NotFound)
 }
 
 /// A legacy POST.
@@ -68,19 +68,28 @@ pub(crate) async fn post(
     if headers::text(headers, SESSION_ID).is_none() {
         return initialize(shared, incoming, grant).await;
     }
-    let session = match session(shared, headers) {
+    let session = match session(shared, headers, grant.as_deref()) {
         Ok(session) => session,
         Err(no) => return no.response(),
     };
+    let (out, messages) = mpsc::channel(MESSAGE_CAPACITY);
     match incoming {
         Incoming::Single(Message::Request(request)) => {
-            exchange(shared, &session, vec![request], Vec::new(), false, grant).await
+            let pending = session.driver.admit(request, out, grant);
+            exchange(shared, &session, vec![pending], messages, false).await
         }
-        Incoming::Single(message) => match accept(&session, message) {
+        Incoming::Single(message) => match session.driver.accept(message) {
             Ok(()) => response::accepted(),
             Err(e) => response::error(StatusCode::BAD_REQUEST, None, &e),
         },
-        Incoming::Batch(entries) => batch(shared, &session, entries, grant).await,
+        Incoming::Batch(entries) => match session.driver.admit_batch(entries, &out, grant.as_ref()) {
+            Err(e) => response::error(StatusCode::BAD_REQUEST, None, &e),
+            Ok(pending) if pending.is_empty() => response::accepted(),
+            Ok(pending) => {
+                drop(out);
+                exchange(shared, &session, pending, messages, true).await
+            }
+        },
     }
 }
 
@@ -90,25 +99,17 @@ async fn initialize(shared: &Arc<Shared>, incoming: Incoming, grant: Option<Arc<
         Incoming::Single(Message::Request(request)) if request.method == Method::Initialize.name() => request,
         _ => return session_required(),
     };
-    let Ok(session) = shared.sessions.create() else {
+    let Ok(session) = shared.sessions.create(&shared.server, &shared.shutdown, grant.clone()) else {
         return response::busy("too many sessions");
     };
     // `initialize` sends nothing before its answer; nobody reads this channel.
     let (out, _) = mpsc::channel(1);
-    let link = Link {
-        session: Some(session.inner.clone()),
-        out,
-        cancel: session.closed.child_token(),
-        shutdown: shared.shutdown.clone(),
-        grant,
-    };
-    let routed = shared.server.route(&request, &link);
-    let answer = shared.server.respond(request, routed, &link).await;
+    let answer = session.driver.admit(request, out, grant.clone()).await.unwrap_or_else(|c| cancelled(&c));
     if answer.error.is_some() {
-        shared.sessions.remove(&session.id);
+        shared.sessions.remove(&session.id, grant.as_deref());
         return response::json(StatusCode::OK, answer.line);
     }
-    if let Some(negotiated) = session.inner.negotiated() {
+    if let Some(negotiated) = session.inner().negotiated() {
         let rules = Resumability::of(negotiated.version);
         session.streams.lock().unwrap_or_else(PoisonError::into_inner).set_resumability(rules);
     }
@@ -119,67 +120,12 @@ async fn initialize(shared: &Arc<Shared>, incoming: Incoming, grant: Option<Arc<
     response
 }
 
-/// A response or notification from the client.
-fn accept(session: &HttpSession, message: Message) -> Result<(), ErrorObject> {
-    match message {
-        Message::Response(response) => {
-            let id = response.id.clone();
-            if session.inner.peer().resolve(response) {
-                Ok(())
-            } else {
-                let id = id.map_or_else(|| "null".to_owned(), |id| id.to_string());
-                Err(ErrorObject::invalid_request(format!("Invalid Request: no request with id {id} awaits a response")))
-            }
-        }
-        Message::Notification(notification) => {
-            if notification.method == Method::Cancelled.name() {
-                let params = notification.params.as_deref().map_or("{}", |p| p.get());
-                if let Ok(CancelledParams { request_id: Some(id), .. }) = serde_json::from_str(params) {
-                    session.cancel(&id);
-                }
-            }
-            Ok(())
-        }
-        Message::Request(_) => Ok(()),
-    }
-}
-
-/// A batch (2025-03-26 sessions only): responses and notifications are taken, requests
-/// answered together.
-async fn batch(
-    shared: &Arc<Shared>,
-    session: &Arc<HttpSession>,
-    entries: Vec<Result<Message, tenet_server::jsonrpc::Rejection>>,
-    grant: Option<Arc<Grant>>,
-) -> Response {
-    if !session.inner.negotiated().is_some_and(|n| n.version.allows_batches()) {
-        let e = ErrorObject::invalid_request(
-            "Invalid Request: JSON-RPC batches are only allowed in protocol version 2025-03-26",
-        );
-        return response::error(StatusCode::BAD_REQUEST, None, &e);
-    }
-    let mut requests = Vec::new();
-    let mut refused = Vec::new();
-    for entry in entries {
-        match entry {
-            Ok(Message::Request(request)) => requests.push(request),
-            Ok(message) => {
-                if let Err(e) = accept(session, message) {
-                    refused.push(error_answer(None, &e));
-                }
-            }
-            Err(rejection) => refused.push(error_answer(rejection.id.as_ref(), &rejection.error)),
-        }
-    }
-    if requests.is_empty() && refused.is_empty() {
-        return response::accepted();
-    }
-    exchange(shared, session, requests, refused, true, grant).await
-}
-
-fn error_answer(id: Option<&tenet_server::jsonrpc::Id>, error: &ErrorObject) -> Answer {
+/// The answer to a POST whose request was cancelled before it was answered: the
+/// POST still needs a response when nothing was streamed yet.
+fn cancelled(cancelled: &Cancelled) -> Answer {
+    let error = ErrorObject::new(ErrorCode::INTERNAL_ERROR, "Request cancelled");
     let mut line = Vec::with_capacity(128);
-    tenet_server::jsonrpc::write_error_response(&mut line, id, UnknownId::Null, error);
+    tenet_server::jsonrpc::write_error_response(&mut line, Some(&cancelled.id), UnknownId::Null, &error);
     Answer { line, error: Some(error.code), stateless: false }
 }
 
@@ -190,45 +136,14 @@ fn error_answer(id: Option<&tenet_server::jsonrpc::Id>, error: &ErrorObject) -> 
 async fn exchange(
     shared: &Arc<Shared>,
     session: &Arc<HttpSession>,
-    requests: Vec<Request>,
-    ready: Vec<Answer>,
+    pending: Vec<Pending>,
+    messages: mpsc::Receiver<Vec<u8>>,
     batch: bool,
-    grant: Option<Arc<Grant>>,
 ) -> Response {
-    let (out, messages) = mpsc::channel(MESSAGE_CAPACITY);
-    let mut answers: Vec<AnswerFuture> =
-        ready.into_iter().map(|a| Box::pin(std::future::ready(a)) as AnswerFuture).collect();
-    for request in requests {
-        let Some(tracked) = session.track(&request.id) else {
-            let e = ErrorObject::invalid_request(format!("Invalid Request: id {} is already in flight", request.id));
-            answers.push(Box::pin(std::future::ready(error_answer(Some(&request.id), &e))));
-            continue;
-        };
-        let link = Link {
-            session: Some(session.inner.clone()),
-            out: out.clone(),
-            cancel: tracked.token.clone(),
-            shutdown: shared.shutdown.clone(),
-            grant: grant.clone(),
-        };
-        // Routed now, in the order read; answered concurrently.
-        let routed = shared.server.route(&request, &link);
-        let server = shared.server.clone();
-        answers.push(Box::pin(async move {
-            let id = request.id.clone();
-            let answer = tokio::select! {
-                biased;
-                () = tracked.token.cancelled() => {
-                    let e = ErrorObject::new(ErrorCode::INTERNAL_ERROR, "Request cancelled");
-                    error_answer(Some(&id), &e)
-                }
-                answer = server.respond(request, routed, &link) => answer,
-            };
-            drop(tracked);
-            answer
-        }));
-    }
-    drop(out);
+    let answers: Vec<AnswerFuture> = pending
+        .into_iter()
+        .map(|p| Box::pin(async move { p.await.unwrap_or_else(|c| cancelled(&c)) }) as AnswerFuture)
+        .collect();
     let rules = session.streams.lock().unwrap_or_else(PoisonError::into_inner).resumability();
     match Exchange::new(messages, answers, rules.polls()).start().await {
         Start::Complete(answers) => {
@@ -293,11 +208,11 @@ fn listen(first: Vec<Bytes>, events: mpsc::Receiver<Bytes>) -> impl Stream<Item 
 }
 
 /// A legacy GET: the standalone stream, or a resumed one after `Last-Event-ID`.
-pub(crate) fn get(shared: &Arc<Shared>, headers: &HeaderMap) -> Response {
+pub(crate) fn get(shared: &Arc<Shared>, headers: &HeaderMap, grant: Option<&Grant>) -> Response {
     if headers::names_modern_version(headers) {
         return response::method_not_allowed("POST");
     }
-    let session = match session(shared, headers) {
+    let session = match session(shared, headers, grant) {
         Ok(session) => session,
         Err(no) => return no.response(),
     };
@@ -327,22 +242,17 @@ pub(crate) fn get(shared: &Arc<Shared>, headers: &HeaderMap) -> Response {
         replay.push(sse::priming(&cursor, shared.config.sse_retry.as_millis()));
     }
     drop(streams);
-    let standalone = Standalone {
-        events: shared.server.events(),
-        shutdown: shared.shutdown.clone(),
-        replay: replay.into(),
-        pending: Some(pending),
-        session,
-    };
+    let standalone =
+        Standalone { shutdown: shared.shutdown.clone(), replay: replay.into(), pending: Some(pending), session };
     response::event_stream(Body::from_stream(standalone.into_stream()))
 }
 
-/// The standalone stream: list changes, resource updates, and server → client
-/// messages not tied to a request. It ends with the session or the server.
+/// The standalone stream: what the session driver sends not tied to a request (list
+/// changes, resource updates, server → client messages). It ends with the session or
+/// the server.
 struct Standalone {
     session: Arc<HttpSession>,
     pending: Option<mpsc::Receiver<Vec<u8>>>,
-    events: broadcast::Receiver<ServerEvent>,
     shutdown: tenet_server::CancellationToken,
     replay: VecDeque<Bytes>,
 }
@@ -353,23 +263,13 @@ impl Standalone {
             return Some(bytes);
         }
         let pending = self.pending.as_mut()?;
-        loop {
-            let line = tokio::select! {
-                () = self.session.closed.cancelled() => return None,
-                () = self.shutdown.cancelled() => return None,
-                Some(line) = pending.recv() => line,
-                event = self.events.recv() => match event {
-                    Ok(event) => match legacy_notification(&self.session.inner, &event) {
-                        Some(line) => line,
-                        None => continue,
-                    },
-                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                },
-            };
-            let streams = &self.session.streams;
-            return Some(streams.lock().unwrap_or_else(PoisonError::into_inner).publish(STANDALONE, &line).0);
-        }
+        let line = tokio::select! {
+            () = self.session.closed.cancelled() => return None,
+            () = self.shutdown.cancelled() => return None,
+            line = pending.recv() => line?,
+        };
+        let streams = &self.session.streams;
+        Some(streams.lock().unwrap_or_else(PoisonError::into_inner).publish(STANDALONE, &line).0)
     }
 
     fn into_stream(self) -> impl Stream<Item = Result<Bytes, Infallible>> {
@@ -386,14 +286,14 @@ impl Drop for Standalone {
 }
 
 /// A legacy DELETE: ends the session.
-pub(crate) fn delete(shared: &Arc<Shared>, headers: &HeaderMap) -> Response {
+pub(crate) fn delete(shared: &Arc<Shared>, headers: &HeaderMap, grant: Option<&Grant>) -> Response {
     if headers::names_modern_version(headers) {
         return response::method_not_allowed("POST");
     }
     let Some(id) = headers::text(headers, SESSION_ID) else {
         return session_required();
     };
-    if shared.sessions.remove(id) {
+    if shared.sessions.remove(id, grant) {
         let mut response = Response::new(Body::empty());
         *response.status_mut() = StatusCode::OK;
         response

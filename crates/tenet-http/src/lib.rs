@@ -64,6 +64,7 @@
 //! To listen on a port instead: `tenet_http::serve(server, HttpConfig::on_port(3020), shutdown).await`.
 
 pub mod auth;
+mod body;
 mod config;
 mod cors;
 mod endpoint;
@@ -80,10 +81,14 @@ mod response;
 mod router;
 mod serve;
 mod session;
+mod shared;
+mod sockets;
 mod sse;
+mod sse_connections;
 mod sse_transport;
+mod websocket;
 
-pub use config::HttpConfig;
+pub use config::{HttpConfig, WebSocketConfig};
 pub use rate_limit::ClientAddr;
 pub use router::{Endpoint, router};
 pub use serve::{serve, serve_listener};

@@ -7,7 +7,6 @@ use std::borrow::Cow;
 use axum::http::HeaderMap;
 use serde_json::Value;
 use tenet_server::jsonrpc::{ErrorCode, ErrorObject, RawJson, Request};
-use tenet_server::protocol::{Era, ProtocolVersion};
 use tenet_server::{Probe, Server};
 
 use crate::headers::{self, METHOD, NAME, PROTOCOL_VERSION};
@@ -52,9 +51,7 @@ pub(crate) fn check(
         }
         Some(_) => {}
     }
-    if ProtocolVersion::parse(&version).is_none_or(|v| v.era() != Era::Stateless) {
-        return Err(tenet_server::unsupported_version(&version));
-    }
+    tenet_server::stateless_version(&version)?;
     check_method(headers, &request.method, true)?;
     let Some(field) = named_field(&request.method) else { return Ok(()) };
     let body = match field {

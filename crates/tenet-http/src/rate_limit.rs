@@ -19,11 +19,11 @@ use crate::{headers, response};
 pub struct ClientAddr(pub SocketAddr);
 
 /// Who a request counts against.
-fn client_key(request: &Request) -> String {
-    if let Some(subject) = request.extensions().get::<Arc<Grant>>().and_then(|g| g.subject()) {
+pub(crate) fn client_key(extensions: &axum::http::Extensions) -> String {
+    if let Some(subject) = extensions.get::<Arc<Grant>>().and_then(|g| g.subject()) {
         return format!("sub:{subject}");
     }
-    match request.extensions().get::<ClientAddr>() {
+    match extensions.get::<ClientAddr>() {
         Some(ClientAddr(addr)) => format!("ip:{}", addr.ip()),
         None => "anonymous".to_owned(),
     }
@@ -32,7 +32,7 @@ fn client_key(request: &Request) -> String {
 /// The 429 to answer when the request is over its client's limit (counted in
 /// `metrics`); `None` lets it in.
 pub(crate) fn refusal(limiter: &RateLimiter, metrics: &Metrics, request: &Request) -> Option<Response> {
-    let client = client_key(request);
+    let client = client_key(request.extensions());
     let method = headers::text(request.headers(), "mcp-method").unwrap_or("*");
     let tool = if method == "tools/call" { headers::text(request.headers(), "mcp-name") } else { None };
     let wait = limiter.check(&client, method, tool).err()?;

@@ -15,9 +15,10 @@ use tenet_server::{CancellationToken, Server};
 
 use crate::config::HttpConfig;
 use crate::cors::{self, Cors};
-use crate::endpoint::{self, Shared};
+use crate::endpoint;
 use crate::guard::Guard;
 use crate::session::Sessions;
+use crate::shared::Shared;
 use crate::{response, sse_transport};
 
 /// An MCP endpoint serving one [`Server`] to clients of both eras.
@@ -44,7 +45,8 @@ impl Endpoint {
         let shared = Arc::new(Shared {
             guard: Guard::new(&config),
             sessions: Sessions::new(&config, metrics.sessions(SessionKind::StreamableHttp)),
-            legacy_sse: sse_transport::Connections::new(metrics.sessions(SessionKind::Sse)),
+            legacy_sse: crate::sse_connections::Connections::new(metrics.sessions(SessionKind::Sse)),
+            sockets: crate::sockets::Sockets::new(metrics),
             server,
             config,
             shutdown,
@@ -58,18 +60,41 @@ impl Endpoint {
     /// The router: the MCP endpoint at `config.path`, the HTTP+SSE endpoints for
     /// 2024-11-05 clients (`config.sse_path`, `config.sse_messages_path`, unless turned
     /// off), `GET /health` (liveness), `GET /ready` (503 once shutting down) and the
-    /// Prometheus metrics at `config.metrics_path`; with `config.cors_origins`, CORS for
-    /// those browser origins.
+    /// Prometheus metrics at `config.metrics_path`.
+    ///
+    /// With `config.auth`, the MCP endpoint and both HTTP+SSE endpoints need a valid
+    /// bearer token or API key (401/403 with a `WWW-Authenticate` challenge otherwise),
+    /// and the Protected Resource Metadata is served at
+    /// `/.well-known/oauth-protected-resource…`; `/health`, `/ready`, the metrics and
+    /// the metadata stay open. `config.rate_limit` guards the same endpoints as auth.
+    /// Without auth, nothing asks for credentials.
+    ///
+    /// With `config.cors_origins`, CORS for those browser origins on every route, auth
+    /// or not: preflights are answered before the auth check, and refusals (401, 403,
+    /// 429) carry the CORS headers so the page can read them.
+    ///
+    /// When you serve the router yourself, turn on `TCP_NODELAY` for every accepted
+    /// connection, or each streamed (SSE) response can stall ~40 ms on Nagle's
+    /// algorithm and delayed ACKs (`tenet_http::serve` does this for you):
+    ///
+    /// ```no_run
+    /// # use tenet_http::axum::{self, serve::ListenerExt};
+    /// # async fn run(listener: tokio::net::TcpListener, app: axum::Router) -> std::io::Result<()> {
+    /// axum::serve(listener.tap_io(|tcp| { let _ = tcp.set_nodelay(true); }), app).await
+    /// # }
+    /// ```
     pub fn router(&self) -> Router {
-        let path = if self.shared.config.path.starts_with('/') {
-            self.shared.config.path.clone()
-        } else {
-            format!("/{}", self.shared.config.path)
-        };
-        let mut router = Router::new().route(&path, any(endpoint::handle));
         let config = &self.shared.config;
+        let path = if config.path.starts_with('/') { config.path.clone() } else { format!("/{}", config.path) };
+        let mut router = Router::new().route(&path, any(endpoint::handle));
+        if config.legacy_sse {
+            router = router
+                .route(&config.sse_path, get(sse_transport::open))
+                .route(&config.sse_messages_path, post(sse_transport::message));
+        }
         if config.auth.is_some() || config.rate_limit.is_some() {
-            // Only the MCP endpoint is guarded; the metadata, /health, /ready and /metrics stay open.
+            // `route_layer` covers only the routes added so far: the MCP endpoint and
+            // HTTP+SSE. The metadata, /health, /ready and /metrics come after and stay open.
             let gate = crate::gate::Gate {
                 auth: config.auth.clone(),
                 limiter: config.rate_limit.clone(),
@@ -78,16 +103,11 @@ impl Endpoint {
             router = router.route_layer(axum::middleware::from_fn_with_state(gate, crate::gate::check));
         }
         if let Some(auth) = &config.auth {
-            let router = router.merge(crate::auth::metadata_router(auth));
-            return self.operations(router, &path).with_state(self.shared.clone());
-        }
-        if self.shared.config.legacy_sse {
-            router = router
-                .route(&self.shared.config.sse_path, get(sse_transport::open))
-                .route(&self.shared.config.sse_messages_path, post(sse_transport::message));
+            router = router.merge(crate::auth::metadata_router(auth));
         }
         let router = self.operations(router, &path).with_state(self.shared.clone());
-        match Cors::new(&self.shared.config.cors_origins) {
+        // Outermost, so that it answers preflights before the gate and marks its refusals.
+        match Cors::new(&config.cors_origins) {
             Some(cors) => router.layer(axum::middleware::from_fn_with_state(cors, cors::apply)),
             None => router,
         }
@@ -109,6 +129,13 @@ impl Endpoint {
     /// How many legacy sessions are alive.
     pub fn session_count(&self) -> usize {
         self.shared.sessions.len()
+    }
+
+    /// Waits until every WebSocket socket has closed (they close by themselves once
+    /// the shutdown token fires, after answering the requests in flight).
+    pub async fn sockets_closed(&self) {
+        self.shared.sockets.tasks.close();
+        self.shared.sockets.tasks.wait().await;
     }
 
     /// Ends every legacy session now (their streams close).

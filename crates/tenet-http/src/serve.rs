@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tenet_server::{CancellationToken, Server};
 use tokio::io::AsyncWriteExt;
@@ -46,7 +45,6 @@ pub async fn serve_listener(
     let endpoint = Endpoint::new(server, config.clone(), shutdown.clone());
     let router = endpoint.router();
     let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
-    let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
     let mut result = Ok(());
     loop {
@@ -78,17 +76,32 @@ pub async fn serve_listener(
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(config.header_read_timeout)
-            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(with_peer(&router, &config, peer)));
-        let connection = graceful.watch(connection);
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(with_peer(&router, &config, peer)))
+            .with_upgrades();
+        let stop = shutdown.clone();
         connections.spawn(async move {
-            if let Err(e) = connection.await {
+            let mut connection = std::pin::pin!(connection);
+            let ended = tokio::select! {
+                ended = connection.as_mut() => ended,
+                () = stop.cancelled() => {
+                    // Finish the request in progress, then close.
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(e) = ended {
                 tracing::debug!("connection ended: {e}");
             }
             drop(slot);
         });
     }
     drop(listener);
-    if tokio::time::timeout(config.shutdown_grace, graceful.shutdown()).await.is_err() {
+    // Requests in flight finish, and WebSocket sockets answer theirs and close.
+    let finished = async {
+        while connections.join_next().await.is_some() {}
+        endpoint.sockets_closed().await;
+    };
+    if tokio::time::timeout(config.shutdown_grace, finished).await.is_err() {
         tracing::warn!("connections still open after {:?}; closing them", config.shutdown_grace);
     }
     endpoint.close();

@@ -5,9 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use tenet_server::jsonrpc::Id;
 use tenet_server::prometheus_client::metrics::gauge::Gauge;
-use tenet_server::{CancellationToken, Peer, Session};
+use tenet_server::{CancellationToken, Driver, DriverOptions, Grant, Server, Session};
 use tokio::sync::mpsc;
 
 use crate::config::HttpConfig;
@@ -24,35 +23,41 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub(crate) struct HttpSession {
     /// The `Mcp-Session-Id`.
     pub id: String,
-    /// The runtime's session (negotiated version, log level, subscriptions, peer).
-    pub inner: Arc<Session>,
+    /// The session driver: the runtime's session, requests in flight, notifications.
+    pub driver: Driver,
+    /// Who created the session (the grant's subject); only they may use it.
+    owner: Option<Owner>,
     /// Fires when the session ends (DELETE, expiry, shutdown): ends its streams.
     pub closed: CancellationToken,
     /// Its SSE streams, for replay.
     pub streams: Mutex<Streams>,
     last_used: AtomicU64,
-    in_flight: Mutex<HashMap<Id, CancellationToken>>,
-    /// The peer's own channel; taken by the GET stream while one is open.
+    /// The driver's own channel (notifications, requests not tied to a POST); taken
+    /// by the GET stream while one is open.
     standalone: Mutex<Option<mpsc::Receiver<Vec<u8>>>>,
 }
 
+/// The principal a session is bound to: the subject of the grant that created it.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Owner(Option<String>);
+
+impl Owner {
+    /// The owner for requests carrying `grant`; `None` when there is no access control.
+    pub(crate) fn of(grant: Option<&Grant>) -> Option<Self> {
+        grant.map(|g| Owner(g.subject().map(str::to_owned)))
+    }
+}
+
 impl HttpSession {
-    /// Cancels the request `id` (a `notifications/cancelled` from the client).
-    pub(crate) fn cancel(&self, id: &Id) {
-        if let Some(token) = lock(&self.in_flight).get(id) {
-            token.cancel();
-        }
+    /// The runtime's session (negotiated version, log level, subscriptions, peer).
+    pub(crate) fn inner(&self) -> &Arc<Session> {
+        self.driver.session()
     }
 
-    /// Registers a request in flight; `None` when one with that id already is.
-    pub(crate) fn track(self: &Arc<Self>, id: &Id) -> Option<Tracked> {
-        let mut map = lock(&self.in_flight);
-        if map.contains_key(id) {
-            return None;
-        }
-        let token = self.closed.child_token();
-        map.insert(id.clone(), token.clone());
-        Some(Tracked { session: self.clone(), id: id.clone(), token })
+    /// Whether a request carrying `grant` may use this session: the same principal
+    /// that created it (or no access control at all).
+    pub(crate) fn belongs_to(&self, grant: Option<&Grant>) -> bool {
+        self.owner == Owner::of(grant)
     }
 
     /// Takes the standalone channel for a GET stream; `None` if a GET stream is open.
@@ -66,26 +71,12 @@ impl HttpSession {
     }
 
     fn busy(&self) -> bool {
-        !lock(&self.in_flight).is_empty() || lock(&self.standalone).is_none()
+        self.driver.is_busy() || lock(&self.standalone).is_none()
     }
 
     fn close(&self) {
         self.closed.cancel();
-        self.inner.close();
-    }
-}
-
-/// A request registered in its session; unregistered when dropped.
-pub(crate) struct Tracked {
-    session: Arc<HttpSession>,
-    id: Id,
-    /// Fires when the client cancels the request or the session ends.
-    pub token: CancellationToken,
-}
-
-impl Drop for Tracked {
-    fn drop(&mut self) {
-        lock(&self.session.in_flight).remove(&self.id);
+        self.driver.close_now();
     }
 }
 
@@ -128,11 +119,17 @@ impl Sessions {
         self.map.read().unwrap_or_else(PoisonError::into_inner).len()
     }
 
-    /// Creates and registers a session with a fresh random id.
+    /// Creates and registers a session of `server` with a fresh random id, bound to
+    /// the principal `grant` names.
     ///
     /// # Errors
     /// [`Full`] when `max_sessions` are alive, even after expiring idle ones.
-    pub(crate) fn create(&self) -> Result<Arc<HttpSession>, Full> {
+    pub(crate) fn create(
+        &self,
+        server: &Server,
+        shutdown: &CancellationToken,
+        grant: Option<Arc<Grant>>,
+    ) -> Result<Arc<HttpSession>, Full> {
         if self.len() >= self.max {
             self.sweep();
             if self.len() >= self.max {
@@ -140,13 +137,15 @@ impl Sessions {
             }
         }
         let (tx, rx) = mpsc::channel(STANDALONE_CAPACITY);
+        let owner = Owner::of(grant.as_deref());
+        let options = DriverOptions { shutdown: shutdown.clone(), grant, rate_limit: None };
         let session = Arc::new(HttpSession {
             id: new_id().ok_or(Full)?,
-            inner: Arc::new(Session::new(Arc::new(Peer::new(tx)))),
+            driver: Driver::new(server.clone(), tx, options),
+            owner,
             closed: CancellationToken::new(),
             streams: Mutex::new(Streams::new(self.replay_events, self.replay_streams)),
             last_used: AtomicU64::new(self.now()),
-            in_flight: Mutex::new(HashMap::new()),
             standalone: Mutex::new(Some(rx)),
         });
         self.map.write().unwrap_or_else(PoisonError::into_inner).insert(session.id.clone(), session.clone());
@@ -154,16 +153,27 @@ impl Sessions {
         Ok(session)
     }
 
-    /// The session `id`, marked as used now.
-    pub(crate) fn get(&self, id: &str) -> Option<Arc<HttpSession>> {
+    /// The session `id`, marked as used now; `None` when there is none or it belongs
+    /// to another principal than `grant`'s (answered as for an unknown session, and
+    /// left untouched).
+    pub(crate) fn get(&self, id: &str, grant: Option<&Grant>) -> Option<Arc<HttpSession>> {
         let session = self.map.read().unwrap_or_else(PoisonError::into_inner).get(id).cloned()?;
+        if !session.belongs_to(grant) {
+            return None;
+        }
         session.last_used.store(self.now(), Ordering::Relaxed);
         Some(session)
     }
 
-    /// Ends and forgets the session `id`; false if there was none.
-    pub(crate) fn remove(&self, id: &str) -> bool {
-        let Some(session) = self.map.write().unwrap_or_else(PoisonError::into_inner).remove(id) else { return false };
+    /// Ends and forgets the session `id`; false if there was none, or it belongs to
+    /// another principal than `grant`'s.
+    pub(crate) fn remove(&self, id: &str, grant: Option<&Grant>) -> bool {
+        let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
+        if !map.get(id).is_some_and(|s| s.belongs_to(grant)) {
+            return false;
+        }
+        let Some(session) = map.remove(id) else { return false };
+        drop(map);
         self.gauge.dec();
         session.close();
         true
@@ -226,10 +236,19 @@ pub(crate) fn new_id() -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tenet_server::jsonrpc::{Id, Request};
 
     fn sessions(max: usize, idle: Duration) -> Sessions {
         let config = HttpConfig { max_sessions: max, session_idle_timeout: idle, ..HttpConfig::default() };
         Sessions::new(&config, Gauge::default())
+    }
+
+    fn server() -> Server {
+        Server::builder("t", "1").build().unwrap()
+    }
+
+    fn create(store: &Sessions, grant: Option<Arc<Grant>>) -> Arc<HttpSession> {
+        store.create(&server(), &CancellationToken::new(), grant).unwrap()
     }
 
     #[test]
@@ -243,32 +262,47 @@ mod tests {
     #[tokio::test]
     async fn the_cap_holds_and_removed_sessions_are_gone() {
         let store = sessions(2, Duration::from_secs(60));
-        let a = store.create().unwrap();
-        store.create().unwrap();
-        assert!(store.create().is_err());
+        let a = create(&store, None);
+        create(&store, None);
+        assert!(store.create(&server(), &CancellationToken::new(), None).is_err());
         assert_eq!(store.gauge.get(), 2);
-        assert!(store.remove(&a.id));
+        assert!(store.remove(&a.id, None));
         assert_eq!(store.gauge.get(), 1);
         assert!(a.closed.is_cancelled());
-        assert!(store.get(&a.id).is_none());
-        assert!(!store.remove(&a.id));
-        assert!(store.create().is_ok());
+        assert!(store.get(&a.id, None).is_none());
+        assert!(!store.remove(&a.id, None));
+        assert!(store.create(&server(), &CancellationToken::new(), None).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_session_answers_only_to_the_principal_that_made_it() {
+        let store = sessions(10, Duration::from_secs(60));
+        let ann = Arc::new(Grant::new(["read"]).with_subject("ann"));
+        let bob = Grant::new(["read"]).with_subject("bob");
+        let session = create(&store, Some(ann.clone()));
+        assert!(store.get(&session.id, Some(&bob)).is_none());
+        assert!(store.get(&session.id, None).is_none(), "no credentials is another principal");
+        assert!(!store.remove(&session.id, Some(&bob)), "another principal cannot delete it");
+        assert!(!session.closed.is_cancelled());
+        assert!(store.get(&session.id, Some(&Grant::new(["other"]).with_subject("ann"))).is_some());
+        assert!(store.remove(&session.id, Some(&ann)));
     }
 
     #[tokio::test]
     async fn idle_sessions_expire_unless_busy() {
         let store = sessions(100, Duration::ZERO);
-        let idle = store.create().unwrap();
-        let busy = store.create().unwrap();
-        let tracked = busy.track(&Id::Number(1)).unwrap();
-        assert!(busy.track(&Id::Number(1)).is_none(), "one id in flight at a time");
+        let idle = create(&store, None);
+        let busy = create(&store, None);
+        // A request whose handler never ends keeps its session busy.
+        let (out, _rx) = mpsc::channel(4);
+        let request = Request { id: Id::Number(1), method: "ping".into(), params: None };
+        let pending = busy.driver.admit(request, out, None);
         std::thread::sleep(Duration::from_millis(5));
+        assert!(busy.driver.is_busy());
         assert_eq!(store.sweep(), 1);
         assert!(idle.closed.is_cancelled());
-        assert!(store.get(&busy.id).is_some());
-        busy.cancel(&Id::Number(1));
-        assert!(tracked.token.is_cancelled());
-        drop(tracked);
+        assert!(store.get(&busy.id, None).is_some());
+        drop(pending);
         std::thread::sleep(Duration::from_millis(5));
         assert_eq!(store.sweep(), 1);
         assert_eq!(store.len(), 0);

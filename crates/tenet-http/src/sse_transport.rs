@@ -1,70 +1,39 @@
 //! HTTP+SSE (2024-11-05, deprecated), so old clients still connect: `GET /sse` opens a
 //! stream whose first event, `endpoint`, names the URL to POST messages to; every
-//! answer and notification comes back on that stream. Each stream is one connection of
-//! the server's own line-based transport, over an in-memory pipe.
+//! answer and notification comes back on that stream. Each stream is one connection
+//! of the session driver: POSTed messages are its inbound frames (a POST waits while
+//! the connection has too much to do), the stream is its outbound channel.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use futures_util::Stream;
-use tenet_server::prometheus_client::metrics::gauge::Gauge;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, ReadHalf, WriteHalf};
+use tenet_server::{DriverOptions, Grant, Hangup, OUTBOUND_CAPACITY};
+use tenet_transport::Frame;
+use tokio::sync::mpsc;
 
-use crate::endpoint::{Shared, read_body};
+use crate::body::read_body;
 use crate::headers;
 use crate::response;
+use crate::session::Owner;
+use crate::shared::Shared;
+use crate::sse_connections::Connection;
 
-/// Bytes buffered between a POST and the server reading it.
-const PIPE_BYTES: usize = 64 * 1024;
-
-type Writer = Arc<tokio::sync::Mutex<WriteHalf<DuplexStream>>>;
-
-/// The open HTTP+SSE connections, by session id.
-pub(crate) struct Connections {
-    map: Mutex<HashMap<String, Writer>>,
-    /// `tenet_sessions{transport="sse"}`: up and down with the map.
-    gauge: Gauge,
-}
-
-impl Connections {
-    pub(crate) fn new(gauge: Gauge) -> Self {
-        Self { map: Mutex::new(HashMap::new()), gauge }
-    }
-
-    fn get(&self, id: &str) -> Option<Writer> {
-        self.map.lock().unwrap_or_else(PoisonError::into_inner).get(id).cloned()
-    }
-
-    fn insert(&self, id: String, writer: Writer, max: usize) -> bool {
-        let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
-        if map.len() >= max {
-            return false;
-        }
-        if map.insert(id, writer).is_none() {
-            self.gauge.inc();
-        }
-        true
-    }
-
-    fn remove(&self, id: &str) {
-        if self.map.lock().unwrap_or_else(PoisonError::into_inner).remove(id).is_some() {
-            self.gauge.dec();
-        }
-    }
-}
+/// POSTed messages waiting for the connection to take them.
+const INBOUND_CAPACITY: usize = 32;
 
 /// `GET /sse`: opens a connection and streams its output. Refusals are counted.
-pub(crate) async fn open(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    let response = open_stream(&shared, &headers);
+pub(crate) async fn open(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let grant = request.extensions().get::<Arc<Grant>>().cloned();
+    let response = open_stream(&shared, request.headers(), grant);
     response::counted(shared.server.metrics(), response)
 }
 
-fn open_stream(shared: &Arc<Shared>, headers: &HeaderMap) -> Response {
+fn open_stream(shared: &Arc<Shared>, headers: &HeaderMap, grant: Option<Arc<Grant>>) -> Response {
     if let Err(refusal) = shared.guard.check(headers) {
         return response::transport(StatusCode::FORBIDDEN, refusal.to_string());
     }
@@ -77,34 +46,30 @@ fn open_stream(shared: &Arc<Shared>, headers: &HeaderMap) -> Response {
     let Some(id) = crate::session::new_id() else {
         return response::busy("no randomness for a session id");
     };
-    let (client, server_end) = tokio::io::duplex(PIPE_BYTES);
-    let (client_read, client_write) = tokio::io::split(client);
-    if !shared.legacy_sse.insert(
-        id.clone(),
-        Arc::new(tokio::sync::Mutex::new(client_write)),
-        shared.config.max_sessions,
-    ) {
+    let (inbound, frames) = mpsc::channel(INBOUND_CAPACITY);
+    let connection = Connection { inbound, owner: Owner::of(grant.as_deref()) };
+    if !shared.legacy_sse.insert(id.clone(), connection, shared.config.max_sessions) {
         return response::busy("too many sessions");
     }
-    let (read, write) = tokio::io::split(server_end);
-    let (server, shutdown) = (shared.server.clone(), shared.shutdown.clone());
+    let (out, lines) = mpsc::channel(OUTBOUND_CAPACITY);
+    let options = DriverOptions { shutdown: shared.shutdown.clone(), grant, rate_limit: None };
+    let server = shared.server.clone();
+    let frames = futures_util::stream::unfold(frames, |mut rx| async move { rx.recv().await.map(|f| (f, rx)) });
     tokio::spawn(async move {
-        if let Err(e) = server.serve(read, write, shutdown).await {
-            tracing::debug!("HTTP+SSE connection ended: {e}");
-        }
+        // The client leaving ends the inbound frames: its requests are cancelled.
+        let _ = server.serve_frames(Box::pin(frames), out, options, Hangup::Cancel).await;
     });
     let endpoint = format!("event: endpoint\ndata: {}?sessionId={id}\n\n", shared.config.sse_messages_path);
-    let stream =
-        Output { shared: shared.clone(), id, lines: BufReader::new(client_read), first: Some(Bytes::from(endpoint)) };
+    let stream = Output { shared: shared.clone(), id, lines, first: Some(Bytes::from(endpoint)) };
     response::event_stream(Body::from_stream(stream.into_stream()))
 }
 
-/// The server's output for one connection, as SSE; forgets the connection when dropped
-/// (the client left), which ends the server's side of it.
+/// The connection's output as SSE; forgets the connection when dropped (the client
+/// left), which ends the connection's input.
 struct Output {
     shared: Arc<Shared>,
     id: String,
-    lines: BufReader<ReadHalf<DuplexStream>>,
+    lines: mpsc::Receiver<Vec<u8>>,
     first: Option<Bytes>,
 }
 
@@ -113,10 +78,14 @@ impl Output {
         if let Some(first) = self.first.take() {
             return Some(first);
         }
-        let mut line = String::new();
-        match self.lines.read_line(&mut line).await {
-            Ok(0) | Err(_) => None,
-            Ok(_) => Some(Bytes::from(format!("event: message\ndata: {}\n\n", line.trim_end()))),
+        loop {
+            let line = self.lines.recv().await?;
+            // An empty message only marks where a resumable stream may end.
+            if line.is_empty() {
+                continue;
+            }
+            let data = String::from_utf8_lossy(line.strip_suffix(b"\n").unwrap_or(&line)).into_owned();
+            return Some(Bytes::from(format!("event: message\ndata: {data}\n\n")));
         }
     }
 
@@ -154,22 +123,16 @@ async fn post_message(shared: &Arc<Shared>, request: Request) -> Response {
             "Unsupported Media Type: send application/json",
         );
     }
-    let Some(writer) = session_id(parts.uri.query()).and_then(|id| shared.legacy_sse.get(id)) else {
+    let grant = parts.extensions.get::<Arc<Grant>>();
+    let connection = session_id(parts.uri.query()).and_then(|id| shared.legacy_sse.get(id, grant.map(Arc::as_ref)));
+    let Some(connection) = connection else {
         return response::transport(StatusCode::NOT_FOUND, "Session not found");
     };
-    let mut bytes = match read_body(&parts.headers, body, shared.config.max_body_bytes).await {
-        Ok(bytes) => bytes.to_vec(),
+    let bytes = match read_body(&parts.headers, body, shared.config.max_body_bytes).await {
+        Ok(bytes) => bytes,
         Err(response) => return response,
     };
-    // Raw line breaks can only be whitespace in JSON: one message stays one line.
-    for b in &mut bytes {
-        if matches!(*b, b'\n' | b'\r') {
-            *b = b' ';
-        }
-    }
-    bytes.push(b'\n');
-    let mut writer = writer.lock().await;
-    match writer.write_all(&bytes).await {
+    match connection.inbound.send(Ok(Frame::Message(bytes))).await {
         Ok(()) => response::accepted(),
         Err(_) => response::transport(StatusCode::NOT_FOUND, "Session not found"),
     }

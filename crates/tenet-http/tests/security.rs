@@ -80,7 +80,7 @@ async fn cors_grants_listed_origins_only() {
     let reply = h.call(with_origin(modern(1, "tools/list", json!({})), "https://app.example")).await;
     assert_eq!(reply.status, StatusCode::OK, "a CORS origin passes the Origin check");
     assert_eq!(reply.headers["access-control-allow-origin"], "https://app.example");
-    assert_eq!(reply.headers["access-control-expose-headers"], "mcp-session-id");
+    assert_eq!(reply.headers["access-control-expose-headers"], "mcp-session-id, www-authenticate");
     assert_eq!(reply.headers["vary"], "origin");
 
     let reply = h.call(with_origin(modern(1, "tools/list", json!({})), "https://evil.example")).await;

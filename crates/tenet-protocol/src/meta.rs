@@ -64,11 +64,6 @@ pub struct RequestMeta {
 }
 
 impl RequestMeta {
-    /// Whether the request speaks the stateless era (it names a version or capabilities).
-    pub fn is_stateless(&self) -> bool {
-        self.protocol_version.is_some() || self.client_capabilities.is_some()
-    }
-
     /// The W3C trace context of `traceparent` and `tracestate`, if valid.
     pub fn trace(&self) -> Option<crate::trace::TraceContext> {
         let parent = crate::trace::TraceContext::parse(self.traceparent.as_deref()?)?;
@@ -82,12 +77,4 @@ impl RequestMeta {
     pub fn capabilities(&self) -> Option<ClientCapabilities> {
         self.client_capabilities.as_ref().and_then(|v| ClientCapabilities::deserialize(v).ok())
     }
-}
-
-/// Just the `_meta` member of any request's params; everything else is skipped.
-#[derive(Debug, Default, Deserialize)]
-pub struct MetaProbe {
-    /// The request's `_meta`, if any.
-    #[serde(rename = "_meta", default)]
-    pub meta: Option<RequestMeta>,
 }

@@ -67,6 +67,13 @@ impl ProtocolVersion {
         matches!(self, Self::V2025_03_26)
     }
 
+    /// Whether an error about a message whose id could not be read leaves `id` out, as
+    /// MCP's schema has it since 2025-11-25; earlier versions write `"id": null`
+    /// (JSON-RPC 2.0).
+    pub const fn omits_unknown_ids(self) -> bool {
+        !matches!(self, Self::V2024_11_05 | Self::V2025_03_26 | Self::V2025_06_18)
+    }
+
     /// Whether Streamable HTTP streams open with a priming event (an event id, a
     /// `retry` delay and empty data) and the server may end a stream before its
     /// response for the client to poll (SSE polling, SEP-1699): 2025-11-25 only.

@@ -32,8 +32,8 @@ use tenet_protocol::{
     CompleteResult, ContentBlock, CreateMessageParams, CreateMessageResult, DiscoverResult, ElicitParams, ElicitResult,
     GetPromptParams, GetPromptResult, InputRequest, InputRequiredResult, ListPromptsResult,
     ListResourceTemplatesResult, ListResourcesResult, ListRootsResult, ListToolsResult, ListenParams,
-    LoggingMessageParams, MetaOnlyParams, MetaProbe, Method, PaginatedParams, ProgressParams, ProtocolVersion,
-    ReadResourceResult, Resource, ResourceContents, ResourceParams, ResourceUpdatedParams, Root, SamplingMessage,
+    LoggingMessageParams, MetaOnlyParams, Method, PaginatedParams, ProgressParams, ProtocolVersion, ReadResourceResult,
+    RequestMeta, Resource, ResourceContents, ResourceParams, ResourceUpdatedParams, Root, SamplingMessage,
     ServerCapabilities, Tool,
 };
 
@@ -99,12 +99,12 @@ fn round_trip<T: DeserializeOwned + Serialize>(value: &Value) -> Result<Value, S
 
 /// The params of a client request, as the server runtime reads them: the method's
 /// params struct (which has no `_meta` member) plus `_meta`, which every request's
-/// params carry and which the runtime reads separately, through [`MetaProbe`] into a
-/// [`tenet_protocol::RequestMeta`]. Both are re-serialized and merged back.
+/// params carry and which is read separately into a [`tenet_protocol::RequestMeta`].
+/// Both are re-serialized and merged back.
 fn request_params<T: DeserializeOwned + Serialize>(value: &Value) -> Result<Value, String> {
     let mut out = round_trip::<T>(value)?;
-    let probe = MetaProbe::deserialize(value).map_err(|e| format!("_meta does not parse: {e}"))?;
-    if let Some(meta) = probe.meta {
+    let meta = value.get("_meta").map(RequestMeta::deserialize).transpose();
+    if let Some(meta) = meta.map_err(|e| format!("_meta does not parse: {e}"))? {
         let object = out.as_object_mut().ok_or("the params did not serialize as an object")?;
         if object.contains_key("_meta") {
             return Err("the params struct serialized its own _meta".into());

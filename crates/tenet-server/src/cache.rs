@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use lru::LruCache;
 
 use crate::cache_key::{CacheKey, Kind};
-use crate::server::ServerEvent;
+use crate::event::ServerEvent;
 
 /// What an entry costs besides its key and body: the map slot, the list links, the
 /// shared string's header, the expiry.

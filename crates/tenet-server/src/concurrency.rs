@@ -26,11 +26,8 @@ use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::gauge::ConstGauge;
-use std::sync::Weak;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
-
-use crate::server::Shared;
 
 /// The retry delay suggested before any call has finished.
 const FIRST_GUESS: Duration = Duration::from_secs(1);
@@ -154,8 +151,9 @@ type Gauge = (&'static str, &'static str, fn(&ConcurrencyLimit) -> usize);
 
 /// `tenet_tool_calls_running`, `tenet_tool_calls_waiting` and
 /// `tenet_tool_concurrency_limit`, by `tool`, for every tool with a cap: read from the
-/// live limits at each scrape, so counting costs the calls nothing.
-pub(crate) struct ConcurrencyCollector(pub Weak<Shared>);
+/// live limits at each scrape, so counting costs the calls nothing. `capped` lists the
+/// tools that have a cap, with their limits (empty once the server is gone).
+pub(crate) struct ConcurrencyCollector(pub Box<dyn Fn() -> Vec<(String, Arc<ConcurrencyLimit>)> + Send + Sync>);
 
 impl std::fmt::Debug for ConcurrencyCollector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -165,10 +163,7 @@ impl std::fmt::Debug for ConcurrencyCollector {
 
 impl Collector for ConcurrencyCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
-        let Some(shared) = self.0.upgrade() else { return Ok(()) };
-        let tools = shared.tools.snapshot();
-        let capped: Vec<(&str, &ConcurrencyLimit)> =
-            tools.items.iter().filter_map(|(name, tool)| Some((name.as_str(), tool.limit.as_deref()?))).collect();
+        let capped = (self.0)();
         if capped.is_empty() {
             return Ok(());
         }
@@ -179,9 +174,9 @@ impl Collector for ConcurrencyCollector {
         ];
         for (name, help, read) in gauges {
             let mut family = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
-            for &(tool, limit) in &capped {
+            for (tool, limit) in &capped {
                 let gauge = ConstGauge::new(i64::try_from(read(limit)).unwrap_or(i64::MAX));
-                gauge.encode(family.encode_family(&[("tool", tool)])?)?;
+                gauge.encode(family.encode_family(&[("tool", tool.as_str())])?)?;
             }
         }
         Ok(())

@@ -19,8 +19,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::ToolError;
 use crate::observe::RequestTrace;
-use crate::peer::{Outbound, Peer};
 use crate::request_state::{Binding, State, StateKey};
+use crate::session::{Outbound, Peer};
 use crate::task_extension::Seat;
 
 /// The context of one request, handed to every handler (the `Context` extractor).

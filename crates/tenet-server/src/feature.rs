@@ -20,15 +20,17 @@ use crate::cache_key::{CacheKey, Kind};
 use crate::concurrency::{Refused, busy};
 use crate::context::{Context, Inputs};
 use crate::error::ToolError;
+use crate::event::ServerEvent;
 use crate::grant;
 use crate::handler::ToolCall;
+use crate::link::Link;
 use crate::millis;
 use crate::pagination::page;
 use crate::prompt::PromptRequest;
 use crate::request_state::Binding;
 use crate::resource::{CompletionRequest, ReadRequest};
-use crate::router::{Freshness, Link, Reply, Route, params};
-use crate::server::{Server, ServerEvent};
+use crate::router::{Freshness, Reply, Route, params};
+use crate::server::Server;
 use crate::session::Session;
 use crate::task_extension::task_notification;
 use crate::tool::{CompiledTool, TaskSupport};
@@ -542,28 +544,6 @@ async fn send(link: &Link, method: Method, params: &impl serde::Serialize) {
     let mut line = Vec::with_capacity(128);
     tenet_jsonrpc::write_notification(&mut line, method.name(), params);
     let _ = link.out.send(line).await;
-}
-
-/// The notification a legacy session gets for an event, if any: list changes go to
-/// every initialized session, resource updates only to subscribers.
-pub fn legacy_notification(session: &Session, event: &ServerEvent) -> Option<Vec<u8>> {
-    session.negotiated()?;
-    let method = match event {
-        ServerEvent::ToolsChanged => Method::ToolsListChanged,
-        ServerEvent::PromptsChanged => Method::PromptsListChanged,
-        ServerEvent::ResourcesChanged => Method::ResourcesListChanged,
-        ServerEvent::ResourceUpdated(uri) => {
-            if !session.is_subscribed(uri) {
-                return None;
-            }
-            let mut line = Vec::with_capacity(96);
-            tenet_jsonrpc::write_notification(&mut line, Method::ResourcesUpdated.name(), &json!({ "uri": uri }));
-            return Some(line);
-        }
-    };
-    let mut line = Vec::with_capacity(64);
-    tenet_jsonrpc::write_notification(&mut line, method.name(), &json!({}));
-    Some(line)
 }
 
 fn route_version(session: &Session) -> ProtocolVersion {

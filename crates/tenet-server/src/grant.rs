@@ -11,7 +11,7 @@ use serde_json::json;
 use std::collections::BTreeSet;
 use tenet_jsonrpc::{ErrorCode, ErrorObject};
 
-use crate::router::Link;
+use crate::link::Link;
 
 /// The JSON-RPC error code for a request whose caller lacks a required scope. Its
 /// `data` is `{"scope": "<every scope needed, space-separated>", "requiredScopes": [...]}`.

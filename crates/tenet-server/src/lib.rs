@@ -64,16 +64,16 @@
 mod cache;
 mod cache_key;
 mod concurrency;
-mod connection;
 mod context;
 mod error;
+mod event;
 mod feature;
 mod grant;
 mod handler;
+mod link;
 pub mod metrics;
 mod observe;
 mod pagination;
-mod peer;
 mod probe;
 mod prompt;
 mod rate_limit;
@@ -92,23 +92,25 @@ pub mod uri_template;
 pub use cache::CacheStats;
 pub use context::Context;
 pub use error::{BuildError, ToolError};
-pub use feature::legacy_notification;
 pub use grant::{Grant, INSUFFICIENT_SCOPE};
 pub use handler::{
     Args, FromToolCall, IntoToolResult, Json, RawArgs, State, ToolCall, ToolHandler, ToolOutput, schema_of,
 };
+pub use link::Link;
 pub use metrics::{Metrics, Outcome};
 pub use observe::REQUEST_TARGET;
-pub use peer::{Outbound, Peer};
 pub use probe::Probe;
 pub use prompt::{PromptDef, PromptRequest};
 pub use rate_limit::{RATE_LIMITED, Rate, RateLimiter, RateLimits, rate_limited};
 pub use request_state::StateKey;
 pub use resource::{CompletionRequest, ReadOutput, ReadRequest, ResourceDef, TemplateDef};
-pub use router::{Answer, Link, Route, Routed, unsupported_version};
+pub use router::{Answer, Route, Routed, stateless_version, unsupported_version};
 pub use schema::advertised_schema;
 pub use server::{DEFAULT_CACHE_BYTES, Server, ServerBuilder, ServerConfig, ServerEvent};
-pub use session::{Negotiated, Session};
+pub use session::{
+    Cancelled, Driver, DriverOptions, Hangup, Negotiated, OUTBOUND_CAPACITY, Outbound, Peer, Pending, Session,
+    batch_body,
+};
 pub use tool::{TaskSupport, ToolDef, empty_input_schema};
 
 pub use prometheus_client;

@@ -125,6 +125,8 @@ pub enum SessionKind {
     StreamableHttp,
     /// HTTP+SSE (2024-11-05) connections.
     Sse,
+    /// WebSocket connections.
+    WebSocket,
 }
 
 impl SessionKind {
@@ -132,6 +134,7 @@ impl SessionKind {
         match self {
             SessionKind::StreamableHttp => "streamable_http",
             SessionKind::Sse => "sse",
+            SessionKind::WebSocket => "websocket",
         }
     }
 }
@@ -163,6 +166,16 @@ struct Inner {
     sessions: Family<Labels<1>, Gauge>,
     cache_hits: Counter,
     cache_misses: Counter,
+    frames: Family<Labels<2>, Counter>,
+}
+
+/// Which way a WebSocket frame went, for [`Metrics::frame`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// From the client.
+    In,
+    /// To the client.
+    Out,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -231,6 +244,7 @@ impl Metrics {
             sessions: Family::default(),
             cache_hits: Counter::default(),
             cache_misses: Counter::default(),
+            frames: Family::default(),
         };
         {
             let mut r = inner.registry.lock().unwrap_or_else(PoisonError::into_inner);
@@ -249,6 +263,11 @@ impl Metrics {
                 inner.refused.clone(),
             );
             r.register("tenet_sessions", "Sessions alive, by transport", inner.sessions.clone());
+            r.register(
+                "tenet_websocket_frames",
+                "WebSocket frames, by direction and kind (text, binary, ping, pong, close)",
+                inner.frames.clone(),
+            );
             r.register("tenet_cache_hits", "Responses served from the cache", inner.cache_hits.clone());
             r.register(
                 "tenet_cache_misses",
@@ -290,6 +309,18 @@ impl Metrics {
             return;
         }
         if hit { &self.inner.cache_hits } else { &self.inner.cache_misses }.inc();
+    }
+
+    /// Counts one WebSocket frame of `kind` (`text`, `binary`, `ping`, `pong`, `close`)
+    /// going `direction`.
+    pub fn frame(&self, direction: Direction, kind: &'static str) {
+        if self.inner.enabled {
+            let direction = match direction {
+                Direction::In => "in",
+                Direction::Out => "out",
+            };
+            self.inner.frames.get_or_create(&[("direction", direction), ("kind", kind)]).inc();
+        }
     }
 
     /// Counts one request refused for its rate limit.

@@ -67,7 +67,15 @@ impl<'a> Probe<'a> {
     /// -32602 when the params are not an object, their `_meta` is malformed, or a
     /// member read here appears twice.
     pub fn read(request: &'a Request) -> Result<Self, ErrorObject> {
-        let Some(raw) = request.params.as_deref() else { return Ok(Self::default()) };
+        Self::of_params(request.params.as_deref())
+    }
+
+    /// Reads the params of any message (a request's or a notification's).
+    ///
+    /// # Errors
+    /// As [`Probe::read`].
+    pub fn of_params(params: Option<&'a RawJson>) -> Result<Self, ErrorObject> {
+        let Some(raw) = params else { return Ok(Self::default()) };
         if raw.get().starts_with('[') {
             return Err(ErrorObject::invalid_params("Invalid params: params must be an object"));
         }
@@ -115,6 +123,11 @@ impl<'a> Probe<'a> {
     /// `params.name`, as JSON.
     pub fn name(&self) -> Option<&'a RawJson> {
         self.name
+    }
+
+    /// `params.name` as text, when it is a string.
+    pub fn name_text(&self) -> Option<std::borrow::Cow<'a, str>> {
+        self.name.filter(|n| n.get().starts_with('"')).and_then(|n| serde_json::from_str(n.get()).ok())
     }
 
     /// `params.uri`, as JSON.

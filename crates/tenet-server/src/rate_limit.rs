@@ -127,18 +127,6 @@ fn take(buckets: &mut Buckets, index: usize, burst: f64, per_second: f64, now: I
     }
 }
 
-/// The tool a `tools/call` request names, for per-tool limits.
-pub(crate) fn tool_of(request: &tenet_jsonrpc::Request) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Named {
-        name: Option<String>,
-    }
-    if request.method != "tools/call" {
-        return None;
-    }
-    serde_json::from_str::<Named>(request.params.as_deref()?.get()).ok()?.name
-}
-
 /// The JSON-RPC error for a request refused for `retry_after`.
 pub fn rate_limited(retry_after: Duration) -> ErrorObject {
     let ms = crate::millis(retry_after).max(1);

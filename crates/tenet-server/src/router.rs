@@ -11,31 +11,15 @@ use tenet_protocol::{
     CallToolResult, ClientCapabilities, DiscoverResult, Era, InitializeParams, InitializeResult, LoggingLevel, Method,
     ProgressToken, ProtocolVersion,
 };
-use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::context::{Context, ContextParts, Inputs};
+use crate::link::Link;
 use crate::metrics::Outcome;
 use crate::observe::{RequestTrace, Watch};
-use crate::peer::Outbound;
 use crate::probe::{MetaView, Probe};
 use crate::server::Server;
-use crate::session::{Negotiated, Session};
-
-/// Where a request came from, as the transport sees it.
-#[derive(Clone)]
-pub struct Link {
-    /// The legacy session the request belongs to, if any (stdio always has one).
-    pub session: Option<Arc<Session>>,
-    /// Where notifications about this request go (progress, log messages, listen events).
-    pub out: Outbound,
-    /// Fires when the client cancels this request.
-    pub cancel: CancellationToken,
-    /// Fires when the server shuts down (ends listen streams gracefully).
-    pub shutdown: CancellationToken,
-    /// The scopes the caller was granted; `None` when the transport does no access control.
-    pub grant: Option<Arc<crate::Grant>>,
-}
+use crate::session::Negotiated;
 
 /// What a method handler produced, before the era's members are added.
 pub(crate) enum Reply {
@@ -146,6 +130,11 @@ impl RouteMeta {
 pub struct Routed(pub(crate) Result<Route, (bool, ErrorObject)>);
 
 impl Routed {
+    /// A request refused before its era was known (its params could not be read).
+    pub(crate) fn refused(error: ErrorObject) -> Self {
+        Routed(Err((false, error)))
+    }
+
     /// Whether the request is served in the stateless (2026-07-28) era.
     pub fn is_stateless(&self) -> bool {
         match &self.0 {
@@ -185,6 +174,18 @@ pub struct Answer {
 pub(crate) fn params<T: DeserializeOwned>(raw: Option<&RawJson>) -> Result<T, ErrorObject> {
     serde_json::from_str(raw.map_or("{}", RawJson::get))
         .map_err(|e| ErrorObject::invalid_params(format!("Invalid params: {e}")))
+}
+
+/// The version a self-describing request names, if it is one served statelessly: the
+/// one check of the 2026-07-28 version rule, shared by routing and the HTTP header
+/// rules.
+///
+/// # Errors
+/// -32022 naming the versions served, for any other.
+pub fn stateless_version(requested: &str) -> Result<ProtocolVersion, ErrorObject> {
+    ProtocolVersion::parse(requested)
+        .filter(|v| v.era() == Era::Stateless)
+        .ok_or_else(|| unsupported_version(requested))
 }
 
 /// The -32022 error for a version we do not serve statelessly.
@@ -237,7 +238,7 @@ impl Server {
     pub fn route(&self, request: &Request, link: &Link) -> Routed {
         match Probe::read(request) {
             Ok(probe) => self.route_probed(request, probe, link),
-            Err(e) => Routed(Err((false, e))),
+            Err(e) => Routed::refused(e),
         }
     }
 
@@ -272,9 +273,7 @@ impl Server {
                 .map_err(|e| ErrorObject::invalid_params(format!("Invalid params: clientCapabilities: {e}")))?,
             _ => return Err(ErrorObject::invalid_params("Invalid params: clientCapabilities must be an object")),
         };
-        let version = ProtocolVersion::parse(requested)
-            .filter(|v| v.era() == Era::Stateless)
-            .ok_or_else(|| unsupported_version(requested))?;
+        let version = stateless_version(requested)?;
         let method = method
             .filter(|m| m.exists_in(version) && m.served_by_server())
             .ok_or_else(|| ErrorObject::method_not_found(name))?;

@@ -69,18 +69,7 @@ impl Default for ServerConfig {
     }
 }
 
-/// Something that changed, for clients that listen.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ServerEvent {
-    /// The tool list changed.
-    ToolsChanged,
-    /// The prompt list changed.
-    PromptsChanged,
-    /// The resource list changed.
-    ResourcesChanged,
-    /// One resource's contents changed.
-    ResourceUpdated(String),
-}
+pub use crate::event::ServerEvent;
 
 pub(crate) struct Shared {
     pub info: Implementation,
@@ -519,7 +508,12 @@ impl ServerBuilder {
             }),
         };
         if server.shared.metrics.is_enabled() {
-            let collector = crate::concurrency::ConcurrencyCollector(Arc::downgrade(&server.shared));
+            let shared = Arc::downgrade(&server.shared);
+            let collector = crate::concurrency::ConcurrencyCollector(Box::new(move || {
+                let Some(shared) = shared.upgrade() else { return Vec::new() };
+                let tools = shared.tools.snapshot();
+                tools.items.iter().filter_map(|(name, tool)| Some((name.clone(), tool.limit.clone()?))).collect()
+            }));
             server.shared.metrics.register_collector(Box::new(collector));
         }
         Ok(server)

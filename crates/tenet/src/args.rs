@@ -35,7 +35,7 @@ pub enum Command {
         #[arg(default_value = "http://127.0.0.1:3020/health")]
         url: String,
     },
-    /// List a server's tools: `tenet tools URL` or `tenet tools -- COMMAND ARGS…`.
+    /// List a server's tools: `tenet tools URL` (http(s):// or ws(s)://) or `tenet tools -- COMMAND ARGS…`.
     Tools(ClientArgs),
     /// List a server's resources and resource templates.
     Resources(ClientArgs),
@@ -67,15 +67,16 @@ pub enum ConfigCommand {
     Example,
 }
 
-/// What the client commands share. The server is an `http(s)://` URL (the first
-/// operand) or a command after `--`, run over stdio.
+/// What the client commands share. The server is a URL (the first operand):
+/// `http(s)://` for Streamable HTTP (falling back to HTTP+SSE), `ws(s)://` for a
+/// WebSocket (subprotocol `mcp`); or a command after `--`, run over stdio.
 ///
 /// Exit codes: 0 success; 1 the tool returned an error result (`isError`); 2 usage
 /// error; 3 connection failure (unreachable, refused, the process exited); 4 protocol
 /// error (the server answered with a JSON-RPC error, timed out, or broke the protocol).
 #[derive(Debug, clap::Args)]
 pub struct ClientArgs {
-    /// The URL (if any), then what the command needs: TOOL key=value…, URI, or NAME key=value….
+    /// The URL (if any: http(s):// or ws(s)://), then what the command needs: TOOL key=value…, URI, or NAME key=value….
     pub operands: Vec<String>,
     /// The server to run over stdio: everything after `--`.
     #[arg(last = true, value_name = "COMMAND")]
@@ -86,7 +87,7 @@ pub struct ClientArgs {
     /// Tool arguments as one JSON object (instead of key=value pairs).
     #[arg(long, value_name = "JSON")]
     pub args: Option<String>,
-    /// An HTTP header to send, `Name: value`; repeatable.
+    /// An HTTP header to send (on a WebSocket: with the upgrade), `Name: value`; repeatable.
     #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
     /// Seconds to wait for each answer (for a tool the server runs as a task: for its
@@ -291,6 +292,13 @@ pub struct ServeArgs {
     /// Keep no metrics and serve none (the requests are not even counted).
     #[arg(long, help_heading = "HTTP", env = "TENET_NO_METRICS", value_parser = switch)]
     pub no_metrics: bool,
+    /// Refuse WebSocket upgrades on the MCP path (served by default: subprotocol
+    /// mcp, one JSON-RPC message per text frame).
+    #[arg(long, help_heading = "HTTP", env = "TENET_NO_WEBSOCKET", value_parser = switch)]
+    pub no_websocket: bool,
+    /// WebSocket connections open at once; past it an upgrade gets 503.
+    #[arg(long, help_heading = "HTTP", default_value_t = 4096, env = "TENET_MAX_WEBSOCKETS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_websockets: u32,
     /// Seconds a legacy session may sit unused before it is ended.
     #[arg(long, help_heading = "HTTP", default_value_t = 1800.0, env = "TENET_SESSION_IDLE_TIMEOUT", value_parser = positive_seconds)]
     pub session_idle_timeout: f64,

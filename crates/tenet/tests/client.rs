@@ -1,6 +1,6 @@
 //! End to end: the `tenet` client commands driving `tenet serve` over stdio and HTTP,
 //! in both eras, and their exit codes (0 ok, 1 tool error, 2 usage, 3 connection,
-//! 4 protocol).
+//! 4 protocol); ws:// URLs are taken as targets too.
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Output, Stdio};
@@ -141,6 +141,12 @@ fn usage_errors_exit_2_and_connection_failures_exit_3() {
     assert_eq!(stdio(&["call", "get_stdlib", "novalue"]).0, 2, "not key=value");
     let (code, _, err) = tenet(&["tools", "http://127.0.0.1:9/mcp"]);
     assert_eq!(code, 3, "{err}");
+    // A ws:// URL names the server just as an http:// one does.
+    assert_eq!(tenet(&["tools", "ws://127.0.0.1:9/mcp", "--", "x"]).0, 2, "two targets");
+    assert_eq!(tenet(&["call", "ws://127.0.0.1:9/mcp"]).0, 2, "no tool name");
+    let (code, _, err) = tenet(&["tools", "ws://127.0.0.1:9/mcp"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("ws://127.0.0.1:9/mcp"), "the error names the URL: {err}");
     let (code, _, err) = tenet(&["tools", "--", "/nonexistent/server"]);
     assert_eq!(code, 3, "{err}");
 }

@@ -8,8 +8,12 @@
 //!
 //! (`tenet_http::serve` does the serving for you, with connection caps, header
 //! timeouts and graceful shutdown; this example shows the router on its own.)
+//!
+//! Serving it yourself, set `TCP_NODELAY` on every accepted connection, as `main`
+//! does: without it Nagle's algorithm and delayed ACKs stall each streamed (SSE)
+//! response by ~40 ms.
 
-use tenet_http::axum::{self, Router, routing::get};
+use tenet_http::axum::{self, Router, routing::get, serve::ListenerExt};
 use tenet_http::{Endpoint, HttpConfig};
 use tenet_server::{CancellationToken, Server, ToolDef};
 
@@ -31,7 +35,11 @@ fn app(shutdown: CancellationToken) -> Result<Router, Box<dyn std::error::Error>
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let shutdown = CancellationToken::new();
     let app = app(shutdown.clone())?;
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 3030)).await?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 3030)).await?.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            eprintln!("could not set TCP_NODELAY: {error}");
+        }
+    });
     eprintln!("serving http://127.0.0.1:3030/ and MCP at http://127.0.0.1:3030/mcp");
     axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled().await }).await?;
     Ok(())

@@ -46,7 +46,8 @@ impl AuthResponse<'_> {
     }
 }
 
-/// Supplies credentials to the HTTP transport.
+/// Supplies credentials to the HTTP transport, and to the WebSocket upgrade (a
+/// `GET`, for which the hook sees the URL with its `http(s)` scheme).
 ///
 /// The simple form implements two methods. Before every HTTP request the transport
 /// asks [`AuthHook::authorization`] for the `Authorization` header value. When the

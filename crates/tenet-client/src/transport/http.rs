@@ -107,13 +107,19 @@ fn connect_error(url: &Url, error: &reqwest::Error) -> ClientError {
 /// has one, else the status.
 pub(crate) async fn failure(response: Response) -> ClientError {
     let status = response.status().as_u16();
-    let body = response.text().await.unwrap_or_default();
-    if let Ok(Incoming::Single(Message::Response(reply))) = tenet_jsonrpc::parse(body.as_bytes())
+    let body = response.bytes().await.unwrap_or_default();
+    failure_of(status, &body)
+}
+
+/// The error for a non-success `status` with `body`: the JSON-RPC error in the body if
+/// it has one, else the status with the start of the body.
+pub(crate) fn failure_of(status: u16, body: &[u8]) -> ClientError {
+    if let Ok(Incoming::Single(Message::Response(reply))) = tenet_jsonrpc::parse(body)
         && let Err(error) = outcome(reply.outcome)
     {
         return error;
     }
-    let excerpt: String = body.chars().take(BODY_EXCERPT).collect();
+    let excerpt: String = String::from_utf8_lossy(body).chars().take(BODY_EXCERPT).collect();
     ClientError::Http { status, body: excerpt.trim().to_owned() }
 }
 

@@ -1,5 +1,5 @@
 //! How messages reach the server: a line pipe (stdio child process or in-memory),
-//! Streamable HTTP, or the 2024-11-05 HTTP+SSE transport.
+//! Streamable HTTP, the 2024-11-05 HTTP+SSE transport, or a WebSocket.
 
 pub(crate) mod auth;
 pub(crate) mod child;
@@ -8,6 +8,7 @@ pub(crate) mod legacy_sse;
 pub(crate) mod pending;
 pub(crate) mod pipe;
 pub(crate) mod sse;
+pub(crate) mod websocket;
 
 use futures_util::future::BoxFuture;
 use serde_json::Value;
@@ -55,6 +56,7 @@ pub(crate) trait Transport: Send + Sync {
         Box::pin(async {})
     }
 
-    /// Ends the connection: ends the HTTP session, or shuts the child process down.
+    /// Ends the connection: ends the HTTP session, closes the WebSocket, or shuts the
+    /// child process down.
     fn close(&self) -> BoxFuture<'_, ()>;
 }

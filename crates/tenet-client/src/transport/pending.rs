@@ -1,5 +1,5 @@
 //! Matching responses to the requests waiting for them, on transports where answers
-//! arrive on a shared stream (pipes, HTTP+SSE).
+//! arrive on a shared stream (pipes, HTTP+SSE, WebSocket).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,6 +13,9 @@ use crate::inbound::Inbound;
 
 type Waiter = oneshot::Sender<Result<Value>>;
 
+/// Makes the error of every request after the connection ended.
+type Ending = Box<dyn Fn() -> ClientError + Send + Sync>;
+
 /// Requests waiting for their response.
 #[derive(Default)]
 pub(crate) struct Pending {
@@ -22,7 +25,7 @@ pub(crate) struct Pending {
 #[derive(Default)]
 struct State {
     waiting: HashMap<Id, Waiter>,
-    closed: Option<String>,
+    closed: Option<Ending>,
 }
 
 /// Turns a response's outcome into the caller's result.
@@ -40,11 +43,20 @@ impl Pending {
     pub(crate) fn register(&self, id: &Id) -> Result<oneshot::Receiver<Result<Value>>> {
         let (tx, rx) = oneshot::channel();
         let mut state = self.state.lock().map_err(|_| ClientError::Closed("poisoned".into()))?;
-        if let Some(reason) = &state.closed {
-            return Err(ClientError::Closed(reason.clone()));
+        if let Some(ending) = &state.closed {
+            return Err(ending());
         }
         state.waiting.insert(id.clone(), tx);
         Ok(rx)
+    }
+
+    /// Sends a request with `send` and waits for the answer to `id`. Dropping the
+    /// future stops waiting (a late answer is then ignored).
+    pub(crate) async fn exchange(&self, id: &Id, send: impl Future<Output = Result<()>>) -> Result<Value> {
+        let waiter = self.register(id)?;
+        let _forget = Forget { pending: self, id };
+        send.await?;
+        waiter.await.map_err(|_| ClientError::Closed("the connection ended".into()))?
     }
 
     /// Stops waiting for `id` (timed out or cancelled); a late answer is then ignored.
@@ -67,16 +79,33 @@ impl Pending {
 
     /// Fails every waiting request, and every later one, with `reason`.
     pub(crate) fn close(&self, reason: &str) {
-        let waiting = match self.state.lock() {
-            Ok(mut state) => {
-                state.closed.get_or_insert_with(|| reason.to_owned());
-                std::mem::take(&mut state.waiting)
-            }
-            Err(_) => return,
-        };
-        for (_, waiter) in waiting {
-            let _ = waiter.send(Err(ClientError::Closed(reason.to_owned())));
+        let reason = reason.to_owned();
+        self.close_with(move || ClientError::Closed(reason.clone()));
+    }
+
+    /// Fails every waiting request, and every later one, with the error `ending`
+    /// makes. Only the first ending counts.
+    pub(crate) fn close_with(&self, ending: impl Fn() -> ClientError + Send + Sync + 'static) {
+        let Ok(mut guard) = self.state.lock() else { return };
+        let state = &mut *guard;
+        let ending: &Ending = state.closed.get_or_insert_with(|| Box::new(ending));
+        let failed: Vec<(Waiter, ClientError)> = state.waiting.drain().map(|(_, waiter)| (waiter, ending())).collect();
+        drop(guard);
+        for (waiter, error) in failed {
+            let _ = waiter.send(Err(error));
         }
+    }
+}
+
+/// Stops waiting for a request's answer when its future is dropped.
+struct Forget<'a> {
+    pending: &'a Pending,
+    id: &'a Id,
+}
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        self.pending.forget(self.id);
     }
 }
 

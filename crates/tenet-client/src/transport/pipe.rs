@@ -34,8 +34,15 @@ pub(crate) struct PipeTransport {
 }
 
 impl PipeTransport {
-    /// Starts reading `read` and writing `write`; `child` is shut down on close.
-    pub(crate) fn new<R, W>(read: R, write: W, inbound: Arc<Inbound>, child: Option<ChildProcess>) -> Self
+    /// Starts reading `read` (lines of at most `max_line` bytes; longer ones are
+    /// skipped) and writing `write`; `child` is shut down on close.
+    pub(crate) fn new<R, W>(
+        read: R,
+        write: W,
+        max_line: usize,
+        inbound: Arc<Inbound>,
+        child: Option<ChildProcess>,
+    ) -> Self
     where
         R: AsyncRead + Send + Unpin + 'static,
         W: AsyncWrite + Send + Unpin + 'static,
@@ -43,7 +50,7 @@ impl PipeTransport {
         let (tx, rx) = mpsc::channel(QUEUE);
         let writer = tokio::spawn(tenet_transport::write_lines(rx, write));
         let pending = Arc::new(Pending::default());
-        let reader = tokio::spawn(read_loop(read, Arc::clone(&pending), inbound, tx.clone()));
+        let reader = tokio::spawn(read_loop(read, max_line, Arc::clone(&pending), inbound, tx.clone()));
         Self { sender: Mutex::new(Some(tx)), pending, reader, writer: Mutex::new(Some(writer)), child }
     }
 
@@ -62,11 +69,12 @@ impl PipeTransport {
 
 async fn read_loop<R: AsyncRead + Unpin>(
     read: R,
+    max_line: usize,
     pending: Arc<Pending>,
     inbound: Arc<Inbound>,
     replies: mpsc::Sender<Vec<u8>>,
 ) {
-    let mut frames = FramedRead::new(read, JsonLinesCodec::default());
+    let mut frames = FramedRead::new(read, JsonLinesCodec::new(max_line));
     let reason = loop {
         match frames.next().await {
             Some(Ok(Frame::Message(line))) => route(&line, &pending, &inbound, &replies),
@@ -78,25 +86,9 @@ async fn read_loop<R: AsyncRead + Unpin>(
     pending.close(&reason);
 }
 
-struct Forget<'a> {
-    pending: &'a Pending,
-    id: &'a tenet_jsonrpc::Id,
-}
-
-impl Drop for Forget<'_> {
-    fn drop(&mut self) {
-        self.pending.forget(self.id);
-    }
-}
-
 impl Transport for PipeTransport {
     fn request(&self, outgoing: Outgoing) -> BoxFuture<'_, Result<Value>> {
-        Box::pin(async move {
-            let waiter = self.pending.register(&outgoing.id)?;
-            let _forget = Forget { pending: &self.pending, id: &outgoing.id };
-            self.send(outgoing.body).await?;
-            waiter.await.map_err(|_| ClientError::Closed("the connection ended".into()))?
-        })
+        Box::pin(async move { self.pending.exchange(&outgoing.id, self.send(outgoing.body)).await })
     }
 
     fn notify(&self, _method: String, body: Vec<u8>, _modern: bool) -> BoxFuture<'_, Result<()>> {

@@ -160,7 +160,9 @@ impl Auth {
         doc
     }
 
-    /// Who is calling, and with which scopes: from the `Authorization` header only.
+    /// Who is calling, and with which scopes: from the `Authorization` header, or, for
+    /// a WebSocket upgrade without one (browsers cannot set headers there), from a
+    /// `mcp.auth.<token>` subprotocol offered beside `mcp`.
     /// A JWT whose signature and claims checked out is remembered until it
     /// expires or the key set changes, so its next requests skip the signature check.
     ///
@@ -170,7 +172,12 @@ impl Auth {
         if uri.query().is_some_and(query_has_token) {
             return Err(TokenError::InQuery);
         }
-        let token = bearer(headers)?;
+        let token = match bearer(headers) {
+            Err(TokenError::Missing) if crate::headers::is_upgrade(headers) => {
+                crate::headers::subprotocol_token(headers).ok_or(TokenError::Missing)?
+            }
+            other => other?,
+        };
         if let Some(key) = api_key::find(&self.config.api_keys, token) {
             return Ok(key.grant().clone());
         }

@@ -13,7 +13,8 @@ use super::board::TaskEntry;
 use super::serve::caller;
 use crate::error::ToolError;
 use crate::grant;
-use crate::router::{Link, Route};
+use crate::link::Link;
+use crate::router::Route;
 use crate::server::Server;
 
 /// The tasks one listen stream watches.

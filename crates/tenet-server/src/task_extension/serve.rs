@@ -14,7 +14,8 @@ use crate::context::Inputs;
 use crate::error::ToolError;
 use crate::feature::tool_reply;
 use crate::grant;
-use crate::router::{Link, Reply, Route, params};
+use crate::link::Link;
+use crate::router::{Reply, Route, params};
 use crate::server::Server;
 use crate::tool::{CompiledTool, TaskSupport};
 

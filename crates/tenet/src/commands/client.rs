@@ -1,5 +1,6 @@
 //! The client commands: `tenet tools|resources|prompts|call|read|prompt`, against a
-//! URL or a command run over stdio.
+//! URL (Streamable HTTP for http(s)://, WebSocket for ws(s)://) or a command run
+//! over stdio.
 
 use std::collections::BTreeMap;
 use std::process::{ExitCode, Stdio};
@@ -74,9 +75,15 @@ fn json_arguments(json: &str) -> Result<Value, Usage> {
     }
 }
 
+/// Whether an operand names a server: an http(s):// or ws(s):// URL (any case).
+fn is_url(operand: &str) -> bool {
+    let scheme = operand.split_once("://").map_or("", |(scheme, _)| scheme);
+    ["http", "https", "ws", "wss"].iter().any(|known| scheme.eq_ignore_ascii_case(known))
+}
+
 fn plan(args: &ClientArgs) -> Result<Plan, Usage> {
     let mut operands = args.operands.clone();
-    let url = operands.first().filter(|o| o.starts_with("http://") || o.starts_with("https://")).cloned();
+    let url = operands.first().filter(|o| is_url(o)).cloned();
     let target = match (url, args.command.split_first()) {
         (Some(_), Some(_)) => return Err(Usage("give either a URL or a command after --, not both".into())),
         (Some(url), None) => {
@@ -84,7 +91,9 @@ fn plan(args: &ClientArgs) -> Result<Plan, Usage> {
             Target::Url(url)
         }
         (None, Some((program, rest))) => Target::Command(program.clone(), rest.to_vec()),
-        (None, None) => return Err(Usage("no server: give an http(s):// URL or a command after --".into())),
+        (None, None) => {
+            return Err(Usage("no server: give an http(s):// or ws(s):// URL, or a command after --".into()));
+        }
     };
     let pin = match args.era.as_str() {
         "auto" => VersionPin::Auto,
@@ -171,6 +180,7 @@ async fn session(action: Action, args: &ClientArgs, plan: Plan) -> u8 {
     }
     let mut process = None;
     let connected = match &plan.target {
+        // http(s):// is Streamable HTTP (or HTTP+SSE); ws(s):// is a WebSocket.
         Target::Url(url) => builder.connect_http(url).await,
         Target::Command(program, rest) => match ServerProcess::spawn(program, rest, args.verbose) {
             Ok((server, stdout, stdin)) => {
@@ -379,5 +389,26 @@ async fn act(client: &Client, action: Action, args: &ClientArgs, plan: &Plan) ->
                 pairs(rest, false)?.into_iter().map(|(k, v)| (k, v.as_str().unwrap_or_default().to_owned())).collect();
             Ok(output::prompt(&client.get_prompt(name, arguments).await?, args.json))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_and_websocket_urls_name_the_server() {
+        for url in ["http://127.0.0.1:3020/mcp", "https://example.com/mcp", "ws://127.0.0.1:3020/mcp", "WSS://x/mcp"] {
+            assert!(is_url(url), "{url}");
+        }
+        for operand in ["get_stdlib", "tenet://standards/rust", "file:///x", "ws:/x", "language=rust"] {
+            assert!(!is_url(operand), "{operand}");
+        }
+    }
+
+    #[test]
+    fn the_hint_keeps_a_websocket_urls_scheme() {
+        assert_eq!(split_url("ws://127.0.0.1:3020/x"), ("ws://127.0.0.1:3020", "/x"));
+        assert!(endpoint_hint("wss://example.com").contains("try wss://example.com/mcp"));
     }
 }

@@ -127,12 +127,25 @@ async fn serve_http(
         auth,
         rate_limit,
         metrics_path: (!args.no_metrics).then(|| args.metrics_path.clone()),
+        websocket: tenet_http::WebSocketConfig {
+            enabled: !args.no_websocket,
+            max_sockets: args.max_websockets as usize,
+            idle_timeout: Duration::from_secs_f64(args.session_idle_timeout),
+            ..tenet_http::WebSocketConfig::default()
+        },
         ..HttpConfig::default()
     };
     if config.auth.is_none() && !config.host.is_loopback() {
         tracing::warn!("serving beyond loopback without authorization: anyone who can connect may call every tool");
     }
-    tracing::info!(version = env!("CARGO_PKG_VERSION"), "serving MCP over HTTP at http://{bound}{}", config.path);
+    // The WebSocket URL goes in a field: the message stays one URL a script can read.
+    let websocket = config.websocket.enabled.then(|| format!("ws://{bound}{}", config.path));
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        websocket = websocket.as_deref().unwrap_or("off"),
+        "serving MCP over HTTP at http://{bound}{}",
+        config.path
+    );
     tenet_http::serve_listener(listener, server, config, shutdown).await.map_err(Failure::Serve)
 }
 

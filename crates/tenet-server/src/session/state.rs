@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use tenet_protocol::{ClientCapabilities, Implementation, LoggingLevel, ProtocolVersion};
 
-use crate::peer::Peer;
+use super::Peer;
 use crate::task::TaskStore;
 
 /// One legacy session: a stdio process after `initialize`, or one `Mcp-Session-Id`.

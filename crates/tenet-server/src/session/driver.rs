@@ -1,0 +1,470 @@
+//! The session driver: the one place that knows an MCP session, for every transport.
+//!
+//! A transport hands the driver what it reads and says where answers go; the driver
+//! owns the rest: the lifecycle and era (through routing), the ids in flight and their
+//! cancellation, the routing of the client's responses to server → client requests,
+//! batch admission, list-changed and resource-updated delivery, and the drain at the
+//! end. Stream transports (stdio, in-memory pipes, HTTP+SSE, WebSocket) feed it whole
+//! frames with [`Driver::receive`]; Streamable HTTP, whose answers go back on the POST
+//! that carried the request, admits requests one by one with [`Driver::admit`].
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use futures_util::future::join_all;
+use serde_json::json;
+use tenet_jsonrpc::{ErrorObject, Id, Incoming, Message, Rejection, Request, UnknownId};
+use tenet_protocol::{CancelledParams, Method};
+use tokio::sync::{Semaphore, broadcast, mpsc};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::{Outbound, Peer, Session};
+use crate::event::ServerEvent;
+use crate::link::Link;
+use crate::probe::Probe;
+use crate::router::{Answer, Routed};
+use crate::server::Server;
+use crate::{Grant, RateLimiter};
+
+/// A request being served: resolves to its answer, or to [`Cancelled`] when the client
+/// cancelled it or the session closed (a cancelled request gets no response).
+pub type Pending = Pin<Box<dyn Future<Output = Result<Answer, Cancelled>> + Send>>;
+
+/// A request that was cancelled before it was answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cancelled {
+    /// The request's id.
+    pub id: Id,
+}
+
+/// How a driver serves one client.
+#[derive(Debug, Clone, Default)]
+pub struct DriverOptions {
+    /// Fires when the server shuts down: listen streams end and the client gets no
+    /// new work.
+    pub shutdown: CancellationToken,
+    /// The scopes the client was granted; `None` when the transport does no access
+    /// control.
+    pub grant: Option<Arc<Grant>>,
+    /// Checks every request against these limits under this key (the transport's
+    /// name, or the client's identity). `None` when the transport limits rates itself,
+    /// as HTTP does before the body is read.
+    pub rate_limit: Option<(Arc<RateLimiter>, String)>,
+}
+
+/// One client's session, whatever carries it.
+///
+/// ```
+/// use std::sync::Arc;
+/// use tenet_server::{Driver, DriverOptions, Server};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let server = Server::builder("demo", "1.0.0").build().unwrap();
+/// let (out, mut written) = tokio::sync::mpsc::channel(16);
+/// let driver = Arc::new(Driver::new(server, out, DriverOptions::default()));
+/// driver.receive(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#).await;
+/// driver.drain().await;
+/// let line = written.recv().await.unwrap();
+/// assert_eq!(line, b"{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n");
+/// # });
+/// ```
+#[derive(Debug)]
+pub struct Driver {
+    server: Server,
+    session: Arc<Session>,
+    /// The connection's own channel: answers of stream transports, notifications not
+    /// tied to a request, and server → client requests.
+    out: Outbound,
+    options: DriverOptions,
+    in_flight: Arc<Mutex<HashMap<Id, CancellationToken>>>,
+    /// Fires when the session is closed: every request in flight is cancelled.
+    closed: CancellationToken,
+    /// Fires when the session stops taking work (drain or close): listen streams end.
+    ending: CancellationToken,
+    /// Bounds the requests of a stream transport that run at once.
+    limit: Arc<Semaphore>,
+    /// The handlers a stream transport spawned.
+    tracker: TaskTracker,
+    forwarder: Mutex<Option<JoinHandle<()>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Driver {
+    /// A driver whose connection writes to `out`. Inside a tokio runtime it also starts
+    /// delivering the server's list changes and resource updates to `out`, once the
+    /// session is initialized.
+    pub fn new(server: Server, out: Outbound, options: DriverOptions) -> Self {
+        let session = Arc::new(Session::new(Arc::new(Peer::new(out.clone()))));
+        let ending = options.shutdown.child_token();
+        let forwarder = tokio::runtime::Handle::try_current()
+            .ok()
+            .map(|runtime| runtime.spawn(forward(server.events(), session.clone(), out.clone(), ending.clone())));
+        let limit = Arc::new(Semaphore::new(server.shared.config.max_concurrent_requests.max(1)));
+        Self {
+            server,
+            session,
+            out,
+            options,
+            in_flight: Arc::default(),
+            closed: CancellationToken::new(),
+            ending,
+            limit,
+            tracker: TaskTracker::new(),
+            forwarder: Mutex::new(forwarder),
+        }
+    }
+
+    /// The session's state: what `initialize` negotiated, log level, subscriptions.
+    pub fn session(&self) -> &Arc<Session> {
+        &self.session
+    }
+
+    /// Whether a request is being served.
+    pub fn is_busy(&self) -> bool {
+        !lock(&self.in_flight).is_empty()
+    }
+
+    /// Whether the session was closed.
+    pub fn is_closed(&self) -> bool {
+        self.closed.is_cancelled()
+    }
+
+    /// The `id` an error about an unreadable message carries: `null` for sessions that
+    /// negotiated a version before 2025-11-25 (JSON-RPC 2.0), none since.
+    pub fn unknown_id(&self) -> UnknownId {
+        match self.session.negotiated() {
+            Some(n) if !n.version.omits_unknown_ids() => UnknownId::Null,
+            _ => UnknownId::Omit,
+        }
+    }
+
+    /// An error response, encoded as one line.
+    pub fn error_line(&self, id: Option<&Id>, error: &ErrorObject) -> Vec<u8> {
+        let mut line = Vec::with_capacity(128);
+        tenet_jsonrpc::write_error_response(&mut line, id, self.unknown_id(), error);
+        line
+    }
+
+    fn error_answer(&self, id: Option<&Id>, error: &ErrorObject) -> Answer {
+        Answer { line: self.error_line(id, error), error: Some(error.code), stateless: false }
+    }
+
+    fn link(&self, out: Outbound, cancel: CancellationToken, grant: Option<Arc<Grant>>) -> Link {
+        Link { session: Some(self.session.clone()), out, cancel, shutdown: self.ending.clone(), grant }
+    }
+
+    /// Takes a request: refuses it at once (rate limited, or its id already in flight),
+    /// or routes it now, in the order read, and returns the future that serves it.
+    /// Messages its handler sends (progress, log messages, server → client requests)
+    /// go to `out`; `grant` overrides the driver's for this request.
+    pub fn admit(&self, request: Request, out: Outbound, grant: Option<Arc<Grant>>) -> Pending {
+        // The params are read once: for the rate limit's tool, and for routing.
+        let probe = Probe::read(&request);
+        if let Some((limiter, key)) = &self.options.rate_limit {
+            let tool = match &probe {
+                Ok(probe) if request.method == Method::ToolsCall.name() => probe.name_text(),
+                _ => None,
+            };
+            if let Err(wait) = limiter.check(key, &request.method, tool.as_deref()) {
+                self.server.shared.metrics.rate_limited();
+                return ready(self.error_answer(Some(&request.id), &crate::rate_limited(wait)));
+            }
+        }
+        let Some(cancel) = self.track(&request.id) else {
+            let error =
+                ErrorObject::invalid_request(format!("Invalid Request: id {} is already in flight", request.id));
+            return ready(self.error_answer(Some(&request.id), &error));
+        };
+        let untrack = Untrack { in_flight: self.in_flight.clone(), id: request.id.clone() };
+        let grant = grant.or_else(|| self.options.grant.clone());
+        let link = self.link(out, cancel.clone(), grant);
+        let routed = match probe {
+            Ok(probe) => self.server.route_probed(&request, probe, &link),
+            Err(e) => Routed::refused(e),
+        };
+        let server = self.server.clone();
+        Box::pin(async move {
+            let answer = tokio::select! {
+                biased;
+                () = cancel.cancelled() => None,
+                answer = server.respond(request, routed, &link) => Some(answer),
+            };
+            let untrack = untrack.done();
+            answer.filter(|_| !cancel.is_cancelled()).ok_or(Cancelled { id: untrack })
+        })
+    }
+
+    /// Registers an id in flight; `None` if a request with that id already is.
+    fn track(&self, id: &Id) -> Option<CancellationToken> {
+        let mut map = lock(&self.in_flight);
+        if map.contains_key(id) {
+            return None;
+        }
+        let token = self.closed.child_token();
+        map.insert(id.clone(), token.clone());
+        Some(token)
+    }
+
+    /// Takes a response or notification from the client: a response goes to the
+    /// server → client request awaiting it, `notifications/cancelled` cancels the
+    /// request it names.
+    ///
+    /// # Errors
+    /// -32600 for a response no request of ours awaits, and for a request (which
+    /// [`Driver::admit`] takes).
+    pub fn accept(&self, message: Message) -> Result<(), ErrorObject> {
+        match message {
+            Message::Response(response) => {
+                let id = response.id.clone();
+                if self.session.peer().resolve(response) {
+                    return Ok(());
+                }
+                let id = id.map_or_else(|| "null".to_owned(), |id| id.to_string());
+                Err(ErrorObject::invalid_request(format!("Invalid Request: no request with id {id} awaits a response")))
+            }
+            Message::Notification(notification) => {
+                if notification.method == Method::Cancelled.name() {
+                    let params = notification.params.as_deref().map_or("{}", |p| p.get());
+                    match serde_json::from_str::<CancelledParams>(params) {
+                        Ok(CancelledParams { request_id: Some(id), .. }) => match lock(&self.in_flight).get(&id) {
+                            Some(token) => token.cancel(),
+                            None => tracing::debug!(%id, "cancellation for a request not in flight"),
+                        },
+                        _ => tracing::debug!("ignored a malformed cancellation"),
+                    }
+                }
+                Ok(())
+            }
+            Message::Request(_) => Err(ErrorObject::invalid_request("Invalid Request: a request must be admitted")),
+        }
+    }
+
+    /// Takes a JSON-RPC batch (only sessions that negotiated 2025-03-26 may send one):
+    /// its responses and notifications are accepted, its requests admitted; an entry
+    /// that cannot be read is answered with an error in its place.
+    ///
+    /// # Errors
+    /// -32600 when the session may not send batches.
+    pub fn admit_batch(
+        &self,
+        entries: Vec<Result<Message, Rejection>>,
+        out: &Outbound,
+        grant: Option<&Arc<Grant>>,
+    ) -> Result<Vec<Pending>, ErrorObject> {
+        if !self.session.negotiated().is_some_and(|n| n.version.allows_batches()) {
+            return Err(ErrorObject::invalid_request(
+                "Invalid Request: JSON-RPC batches are only allowed in protocol version 2025-03-26",
+            ));
+        }
+        let mut pending = Vec::with_capacity(entries.len());
+        for entry in entries {
+            match entry {
+                Ok(Message::Request(request)) => pending.push(self.admit(request, out.clone(), grant.cloned())),
+                Ok(message) => {
+                    // A response is never answered, even one nobody awaits (JSON-RPC).
+                    if let Err(e) = self.accept(message) {
+                        tracing::warn!("ignored a message in a batch: {}", e.message);
+                    }
+                }
+                Err(rejection) => pending.push(ready(self.error_answer(rejection.id.as_ref(), &rejection.error))),
+            }
+        }
+        Ok(pending)
+    }
+
+    /// Takes one frame of a stream transport: a message or a batch, answered on the
+    /// connection's channel. At most `max_concurrent_requests` requests run at once;
+    /// past that this waits, so the transport stops reading.
+    pub async fn receive(&self, frame: &[u8]) {
+        match tenet_jsonrpc::parse(frame) {
+            Err(rejection) => self.send(self.error_line(rejection.id.as_ref(), &rejection.error)).await,
+            Ok(Incoming::Single(Message::Request(request))) => self.run(request).await,
+            Ok(Incoming::Single(message)) => {
+                if let Err(e) = self.accept(message) {
+                    tracing::warn!("ignored a message from the client: {}", e.message);
+                }
+            }
+            Ok(Incoming::Batch(entries)) => self.run_batch(entries).await,
+        }
+    }
+
+    /// Answers a frame longer than the transport allows (-32700).
+    pub async fn refuse_oversized(&self, limit: usize) {
+        let error = ErrorObject::parse_error(format!("Parse error: message longer than {limit} bytes"));
+        self.send(self.error_line(None, &error)).await;
+    }
+
+    async fn send(&self, line: Vec<u8>) {
+        let _ = self.out.send(line).await;
+    }
+
+    async fn run(&self, request: Request) {
+        // `initialize` runs in order, before anything read after it.
+        if request.method == Method::Initialize.name() {
+            if let Ok(answer) = self.admit(request, self.out.clone(), None).await {
+                self.send(answer.line).await;
+            }
+            return;
+        }
+        let Ok(permit) = self.limit.clone().acquire_owned().await else { return };
+        let pending = self.admit(request, self.out.clone(), None);
+        let out = self.out.clone();
+        self.tracker.spawn(async move {
+            if let Ok(answer) = pending.await {
+                let _ = out.send(answer.line).await;
+            }
+            drop(permit);
+        });
+    }
+
+    async fn run_batch(&self, entries: Vec<Result<Message, Rejection>>) {
+        let Ok(permit) = self.limit.clone().acquire_owned().await else { return };
+        let pending = match self.admit_batch(entries, &self.out, None) {
+            Ok(pending) => pending,
+            Err(e) => return self.send(self.error_line(None, &e)).await,
+        };
+        let out = self.out.clone();
+        self.tracker.spawn(async move {
+            let answers: Vec<Answer> = join_all(pending).await.into_iter().filter_map(Result::ok).collect();
+            if !answers.is_empty() {
+                let _ = out.send(batch_body(&answers)).await;
+            }
+            drop(permit);
+        });
+    }
+
+    /// Stops taking work and lets the work in flight finish: listen streams end,
+    /// server → client requests still waiting fail, tasks are cancelled, and every
+    /// request a stream transport spawned is answered. The connection's channel gets
+    /// every answer before this returns.
+    pub async fn drain(&self) {
+        self.stop();
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+
+    /// Ends the session now (the client is gone, or the session was deleted or
+    /// expired): every request in flight is cancelled and gets no answer.
+    pub async fn close(&self) {
+        self.closed.cancel();
+        self.drain().await;
+    }
+
+    /// [`Driver::close`] for callers that cannot wait: cancels everything; spawned
+    /// handlers end on their own.
+    pub fn close_now(&self) {
+        self.closed.cancel();
+        self.stop();
+    }
+
+    fn stop(&self) {
+        self.ending.cancel();
+        self.session.close();
+        if let Some(forwarder) = lock(&self.forwarder).take() {
+            forwarder.abort();
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.closed.cancel();
+        self.stop();
+    }
+}
+
+/// Removes a request from the ids in flight when its future ends or is dropped.
+struct Untrack {
+    in_flight: Arc<Mutex<HashMap<Id, CancellationToken>>>,
+    id: Id,
+}
+
+impl Untrack {
+    /// Removes the id now and hands it back.
+    fn done(self) -> Id {
+        let id = self.id.clone();
+        drop(self);
+        id
+    }
+}
+
+impl Drop for Untrack {
+    fn drop(&mut self) {
+        lock(&self.in_flight).remove(&self.id);
+    }
+}
+
+fn ready(answer: Answer) -> Pending {
+    Box::pin(std::future::ready(Ok(answer)))
+}
+
+/// The answers to a batch as one JSON array line.
+pub fn batch_body(answers: &[Answer]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(answers.iter().map(|a| a.line.len() + 1).sum::<usize>() + 2);
+    body.push(b'[');
+    for (i, answer) in answers.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(answer.line.strip_suffix(b"\n").unwrap_or(&answer.line));
+    }
+    body.extend_from_slice(b"]\n");
+    body
+}
+
+/// Delivers the server's events to an initialized session until it ends.
+async fn forward(
+    mut events: broadcast::Receiver<ServerEvent>,
+    session: Arc<Session>,
+    out: Outbound,
+    ending: CancellationToken,
+) {
+    loop {
+        let event = tokio::select! {
+            () = ending.cancelled() => return,
+            event = events.recv() => event,
+        };
+        match event {
+            Ok(event) => {
+                let Some(line) = notification(&session, &event) else { continue };
+                // Changes are announced, not queued: with nobody reading (an HTTP
+                // session without its GET stream) or a full queue, the announcement
+                // is dropped, as a later one says the same.
+                if let Err(mpsc::error::TrySendError::Closed(_)) = out.try_send(line) {
+                    return;
+                }
+            }
+            Err(broadcast::error::RecvError::Lagged(_)) => {}
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+/// The notification a session gets for an event, if any: list changes go to every
+/// initialized session, resource updates only to subscribers.
+fn notification(session: &Session, event: &ServerEvent) -> Option<Vec<u8>> {
+    session.negotiated()?;
+    let method = match event {
+        ServerEvent::ToolsChanged => Method::ToolsListChanged,
+        ServerEvent::PromptsChanged => Method::PromptsListChanged,
+        ServerEvent::ResourcesChanged => Method::ResourcesListChanged,
+        ServerEvent::ResourceUpdated(uri) => {
+            if !session.is_subscribed(uri) {
+                return None;
+            }
+            let mut line = Vec::with_capacity(96);
+            tenet_jsonrpc::write_notification(&mut line, Method::ResourcesUpdated.name(), &json!({ "uri": uri }));
+            return Some(line);
+        }
+    };
+    let mut line = Vec::with_capacity(64);
+    tenet_jsonrpc::write_notification(&mut line, method.name(), &json!({}));
+    Some(line)
+}

@@ -1,0 +1,14 @@
+//! One client's session, whatever transport carries it: its state ([`Session`]), the
+//! client seen from the server ([`Peer`]), and the [`Driver`] that owns in-flight ids,
+//! cancellation, response routing, batch admission, notification delivery and the
+//! drain at the end. Transports are small adapters to the driver.
+
+mod connection;
+mod driver;
+mod peer;
+mod state;
+
+pub use connection::{Hangup, OUTBOUND_CAPACITY};
+pub use driver::{Cancelled, Driver, DriverOptions, Pending, batch_body};
+pub use peer::{Outbound, Peer};
+pub use state::{Negotiated, Session};
