@@ -58,7 +58,7 @@ if [[ " $PEERS " == *" tenet "* && $BUILD_TENET == 1 ]]; then
     log "building tenet (release)"
     "$ROOT/scripts/build-release" >/dev/null || tenet_note="scripts/build-release failed"
 fi
-[[ -z $tenet_note && ! -x $TENET_BIN ]] && tenet_note="$TENET_BIN does not exist"
+[[ " $PEERS " == *" tenet "* && -z $tenet_note && ! -x $TENET_BIN ]] && tenet_note="$TENET_BIN does not exist"
 if [[ -n $tenet_note ]]; then
     log "skipping tenet: $tenet_note"
     PEERS=$(tr ' ' '\n' <<<"$PEERS" | grep -vx tenet | tr '\n' ' ')
