@@ -50,7 +50,9 @@ options:
   --port P            ws-*: the server listens on 127.0.0.1:P (the command must say so too)
   --path PATH         ws-*: the MCP path of the WebSocket upgrade (default /mcp)
   --warm N            ws-idle: sockets opened (and kept) before the RSS baseline (default 16)
-  --settle SECS       ws-idle: idle wait before the second RSS reading (default 1)";
+  --settle SECS       ws-idle: idle wait before the second RSS reading (default 1)
+  --attach PID        ws-*: measure a server already running as PID (e.g. under strace) instead of
+                      spawning one; it is left running, but the watchdog still kills it on timeout";
 
 /// The text every `tools/call` asks the server to echo.
 const DEFAULT_TEXT: &str = "hello world";
@@ -98,6 +100,7 @@ struct Opts {
     path: String,
     warm: usize,
     settle: Duration,
+    attach: Option<u32>,
 }
 
 fn parse_args(args: &[String]) -> Result<Opts, String> {
@@ -115,6 +118,7 @@ fn parse_args(args: &[String]) -> Result<Opts, String> {
     let mut path = "/mcp".to_owned();
     let mut warm = 16;
     let mut settle = 1.0;
+    let mut attach = None;
     let mut positional = Vec::new();
     let mut cmd = Vec::new();
     while let Some(arg) = it.next() {
@@ -144,6 +148,10 @@ fn parse_args(args: &[String]) -> Result<Opts, String> {
             "--path" => path = value(arg)?,
             "--warm" => warm = int(arg, value(arg)?)?,
             "--settle" => settle = num(arg, value(arg)?)?,
+            "--attach" => {
+                let v = value(arg)?;
+                attach = Some(v.parse::<u32>().map_err(|_| format!("--attach: not a pid: {v}"))?);
+            }
             "-h" | "--help" => return Err(String::new()),
             a if a.starts_with("--") => return Err(format!("unknown option {a}")),
             _ => positional.push(arg.clone()),
@@ -190,6 +198,7 @@ fn parse_args(args: &[String]) -> Result<Opts, String> {
         path,
         warm,
         settle: secs(settle),
+        attach,
     })
 }
 

@@ -37,13 +37,18 @@ const OP_PONG: u8 = 0xA;
 /// A spawned HTTP server that is listening.
 struct HttpServer {
     /// Holds the stdin pipe open (and the handles owned); reaped with `wait4`.
-    _child: Child,
+    /// `None` for a server we did not start (`--attach`).
+    _child: Option<Child>,
     pid: u32,
 }
 
 impl HttpServer {
     /// SIGKILL and reap; returns the peak RSS over the process life (KiB).
+    /// A server we attached to is left running (its `VmHWM` is returned).
     fn kill(self) -> u64 {
+        if self._child.is_none() {
+            return vmhwm_kb(self.pid).unwrap_or(0);
+        }
         sys::kill(self.pid);
         sys::wait4(self.pid, true).ok().flatten().map_or(0, |r| r.maxrss_kb)
     }
@@ -55,6 +60,13 @@ fn port(opts: &Opts) -> Result<u16, String> {
 
 /// Spawn the server (pinned before exec) and wait until it accepts TCP on the port.
 fn spawn_listening(opts: &Opts, port: u16) -> Result<HttpServer, String> {
+    if let Some(pid) = opts.attach {
+        // Started elsewhere (e.g. under strace or perf): it must listen already.
+        let addr = SocketAddrV4::new(Ipv4Addr::LOCALHOST, port).into();
+        TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+            .map_err(|e| format!("nothing listens on 127.0.0.1:{port}: {e}"))?;
+        return Ok(HttpServer { _child: None, pid });
+    }
     let mut cmd = Command::new(&opts.cmd[0]);
     cmd.args(&opts.cmd[1..]).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(if opts.show_stderr {
         Stdio::inherit()
@@ -65,7 +77,7 @@ fn spawn_listening(opts: &Opts, port: u16) -> Result<HttpServer, String> {
         sys::pin_child(&mut cmd, cpu);
     }
     let child = cmd.spawn().map_err(|e| format!("cannot spawn {}: {e}", opts.cmd[0]))?;
-    let server = HttpServer { pid: child.id(), _child: child };
+    let server = HttpServer { pid: child.id(), _child: Some(child) };
     let addr = SocketAddrV4::new(Ipv4Addr::LOCALHOST, port).into();
     let t0 = Instant::now();
     loop {
