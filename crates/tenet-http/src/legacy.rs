@@ -12,7 +12,7 @@ use axum::response::Response;
 use futures_util::{Stream, StreamExt};
 use tenet_server::jsonrpc::{ErrorCode, ErrorObject, Incoming, Message, UnknownId};
 use tenet_server::protocol::Method;
-use tenet_server::{Answer, Cancelled, Grant, Pending};
+use tenet_server::{Announcements, Answer, Cancelled, Grant, Pending};
 use tokio::sync::mpsc;
 
 use crate::exchange::{AnswerFuture, Exchange, Item, MESSAGE_CAPACITY, Start, json_body};
@@ -242,8 +242,13 @@ pub(crate) fn get(shared: &Arc<Shared>, headers: &HeaderMap, grant: Option<&Gran
         replay.push(sse::priming(&cursor, shared.config.sse_retry.as_millis()));
     }
     drop(streams);
-    let standalone =
-        Standalone { shutdown: shared.shutdown.clone(), replay: replay.into(), pending: Some(pending), session };
+    let standalone = Standalone {
+        shutdown: shared.shutdown.clone(),
+        replay: replay.into(),
+        pending: Some(pending),
+        announcements: session.driver.announcements(),
+        session,
+    };
     response::event_stream(Body::from_stream(standalone.into_stream()))
 }
 
@@ -253,6 +258,8 @@ pub(crate) fn get(shared: &Arc<Shared>, headers: &HeaderMap, grant: Option<&Gran
 struct Standalone {
     session: Arc<HttpSession>,
     pending: Option<mpsc::Receiver<Vec<u8>>>,
+    /// List changes and resource updates, pulled while the stream is open.
+    announcements: Announcements,
     shutdown: tenet_server::CancellationToken,
     replay: VecDeque<Bytes>,
 }
@@ -267,6 +274,7 @@ impl Standalone {
             () = self.session.closed.cancelled() => return None,
             () = self.shutdown.cancelled() => return None,
             line = pending.recv() => line?,
+            line = self.announcements.next() => line?,
         };
         let streams = &self.session.streams;
         Some(streams.lock().unwrap_or_else(PoisonError::into_inner).publish(STANDALONE, &line).0)

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use tenet_server::prometheus_client::metrics::gauge::Gauge;
-use tenet_server::{CancellationToken, Driver, DriverOptions, Grant, Server, Session};
+use tenet_server::{CancellationToken, Driver, DriverOptions, Events, Grant, Server, Session};
 use tokio::sync::mpsc;
 
 use crate::config::HttpConfig;
@@ -138,7 +138,7 @@ impl Sessions {
         }
         let (tx, rx) = mpsc::channel(STANDALONE_CAPACITY);
         let owner = Owner::of(grant.as_deref());
-        let options = DriverOptions { shutdown: shutdown.clone(), grant, rate_limit: None };
+        let options = DriverOptions { shutdown: shutdown.clone(), grant, rate_limit: None, events: Events::Pulled };
         let session = Arc::new(HttpSession {
             id: new_id().ok_or(Full)?,
             driver: Driver::new(server.clone(), tx, options),

@@ -52,7 +52,7 @@ fn open_stream(shared: &Arc<Shared>, headers: &HeaderMap, grant: Option<Arc<Gran
         return response::busy("too many sessions");
     }
     let (out, lines) = mpsc::channel(OUTBOUND_CAPACITY);
-    let options = DriverOptions { shutdown: shared.shutdown.clone(), grant, rate_limit: None };
+    let options = DriverOptions { shutdown: shared.shutdown.clone(), grant, ..DriverOptions::default() };
     let server = shared.server.clone();
     let frames = futures_util::stream::unfold(frames, |mut rx| async move { rx.recv().await.map(|f| (f, rx)) });
     tokio::spawn(async move {

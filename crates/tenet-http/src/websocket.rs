@@ -92,6 +92,7 @@ pub(crate) fn upgrade(shared: &Arc<Shared>, parts: &mut Parts, grant: Option<Arc
             grant,
             // Every message counts against the client's HTTP limits, in the same buckets.
             rate_limit: config.rate_limit.as_ref().map(|limiter| (limiter.clone(), client_key(&parts.extensions))),
+            ..DriverOptions::default()
         },
         limits: config.websocket.clone(),
         max_message: config.max_body_bytes,

@@ -108,8 +108,8 @@ pub use router::{Answer, Route, Routed, stateless_version, unsupported_version};
 pub use schema::advertised_schema;
 pub use server::{DEFAULT_CACHE_BYTES, Server, ServerBuilder, ServerConfig, ServerEvent};
 pub use session::{
-    Cancelled, Driver, DriverOptions, Hangup, Negotiated, OUTBOUND_CAPACITY, Outbound, Peer, Pending, Session,
-    batch_body,
+    Announcements, Cancelled, Driver, DriverOptions, Events, Hangup, Negotiated, OUTBOUND_CAPACITY, Outbound, Peer,
+    Pending, Session, batch_body,
 };
 pub use tool::{TaskSupport, ToolDef, empty_input_schema};
 

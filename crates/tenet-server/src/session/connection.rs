@@ -66,7 +66,12 @@ impl Server {
         let writer = tokio::spawn(write_lines(rx, writer));
         let frames = FramedRead::new(reader, JsonLinesCodec::new(self.shared.config.max_message_bytes));
         let limiter = self.shared.config.rate_limit.clone();
-        let options = DriverOptions { shutdown, grant, rate_limit: limiter.map(|l| (l, "stdio".to_owned())) };
+        let options = DriverOptions {
+            shutdown,
+            grant,
+            rate_limit: limiter.map(|l| (l, "stdio".to_owned())),
+            ..DriverOptions::default()
+        };
         let result = self.serve_frames(frames, out, options, Hangup::Drain).await;
         match writer.await {
             Ok(Ok(())) => result,

@@ -17,7 +17,7 @@ use futures_util::future::join_all;
 use serde_json::json;
 use tenet_jsonrpc::{ErrorObject, Id, Incoming, Message, Rejection, Request, UnknownId};
 use tenet_protocol::{CancelledParams, Method};
-use tokio::sync::{Semaphore, broadcast, mpsc};
+use tokio::sync::{Semaphore, broadcast};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -54,6 +54,21 @@ pub struct DriverOptions {
     /// name, or the client's identity). `None` when the transport limits rates itself,
     /// as HTTP does before the body is read.
     pub rate_limit: Option<(Arc<RateLimiter>, String)>,
+    /// How the server's list changes and resource updates reach the client.
+    pub events: Events,
+}
+
+/// How a session's announcements (list changes, resource updates) reach its client.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Events {
+    /// The driver pushes them onto the connection's channel as they happen (a task
+    /// per connection): for transports whose channel is always read.
+    #[default]
+    Pushed,
+    /// The transport pulls them with [`Driver::announcements`] while a client
+    /// listens (Streamable HTTP's GET stream); none are kept meanwhile, and an idle
+    /// session costs no task.
+    Pulled,
 }
 
 /// One client's session, whatever carries it.
@@ -97,15 +112,19 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Driver {
-    /// A driver whose connection writes to `out`. Inside a tokio runtime it also starts
-    /// delivering the server's list changes and resource updates to `out`, once the
-    /// session is initialized.
+    /// A driver whose connection writes to `out`. With [`Events::Pushed`], inside a
+    /// tokio runtime, it also starts delivering the server's list changes and resource
+    /// updates to `out`, once the session is initialized.
     pub fn new(server: Server, out: Outbound, options: DriverOptions) -> Self {
         let session = Arc::new(Session::new(Arc::new(Peer::new(out.clone()))));
         let ending = options.shutdown.child_token();
-        let forwarder = tokio::runtime::Handle::try_current()
-            .ok()
-            .map(|runtime| runtime.spawn(forward(server.events(), session.clone(), out.clone(), ending.clone())));
+        let forwarder = match options.events {
+            Events::Pushed => tokio::runtime::Handle::try_current().ok().map(|runtime| {
+                let announcements = Announcements { events: server.events(), session: session.clone() };
+                runtime.spawn(forward(announcements, out.clone(), ending.clone()))
+            }),
+            Events::Pulled => None,
+        };
         let limit = Arc::new(Semaphore::new(server.shared.config.max_concurrent_requests.max(1)));
         Self {
             server,
@@ -124,6 +143,12 @@ impl Driver {
     /// The session's state: what `initialize` negotiated, log level, subscriptions.
     pub fn session(&self) -> &Arc<Session> {
         &self.session
+    }
+
+    /// The session's announcements from now on, for a transport that pulls them
+    /// ([`Events::Pulled`]).
+    pub fn announcements(&self) -> Announcements {
+        Announcements { events: self.server.events(), session: self.session.clone() }
     }
 
     /// Whether a request is being served.
@@ -419,30 +444,44 @@ pub fn batch_body(answers: &[Answer]) -> Vec<u8> {
     body
 }
 
-/// Delivers the server's events to an initialized session until it ends.
-async fn forward(
-    mut events: broadcast::Receiver<ServerEvent>,
+/// The notifications one session gets for the server's events, as they happen.
+#[derive(Debug)]
+pub struct Announcements {
+    events: broadcast::Receiver<ServerEvent>,
     session: Arc<Session>,
-    out: Outbound,
-    ending: CancellationToken,
-) {
-    loop {
-        let event = tokio::select! {
-            () = ending.cancelled() => return,
-            event = events.recv() => event,
-        };
-        match event {
-            Ok(event) => {
-                let Some(line) = notification(&session, &event) else { continue };
-                // Changes are announced, not queued: with nobody reading (an HTTP
-                // session without its GET stream) or a full queue, the announcement
-                // is dropped, as a later one says the same.
-                if let Err(mpsc::error::TrySendError::Closed(_)) = out.try_send(line) {
-                    return;
+}
+
+impl Announcements {
+    /// The next notification for the session, encoded; `None` once the server is gone.
+    /// Events missed by a slow reader are skipped: a later one says the same.
+    pub async fn next(&mut self) -> Option<Vec<u8>> {
+        loop {
+            match self.events.recv().await {
+                Ok(event) => {
+                    if let Some(line) = notification(&self.session, &event) {
+                        return Some(line);
+                    }
                 }
+                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => return None,
             }
-            Err(broadcast::error::RecvError::Lagged(_)) => {}
-            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+/// Delivers a session's announcements to `out` until the session ends.
+async fn forward(mut announcements: Announcements, out: Outbound, ending: CancellationToken) {
+    loop {
+        let line = tokio::select! {
+            () = ending.cancelled() => return,
+            line = announcements.next() => match line {
+                Some(line) => line,
+                None => return,
+            },
+        };
+        tokio::select! {
+            () = ending.cancelled() => return,
+            sent = out.send(line) => if sent.is_err() { return },
         }
     }
 }

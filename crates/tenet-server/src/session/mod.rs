@@ -9,6 +9,6 @@ mod peer;
 mod state;
 
 pub use connection::{Hangup, OUTBOUND_CAPACITY};
-pub use driver::{Cancelled, Driver, DriverOptions, Pending, batch_body};
+pub use driver::{Announcements, Cancelled, Driver, DriverOptions, Events, Pending, batch_body};
 pub use peer::{Outbound, Peer};
 pub use state::{Negotiated, Session};
