@@ -3,7 +3,7 @@
 use futures_util::future::BoxFuture;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, WWW_AUTHENTICATE};
 
-use crate::error::HookError;
+use crate::error::{ClientError, HookError};
 
 /// A refusal from the server: what an authorization client needs to decide what to do.
 #[derive(Clone, Debug)]
@@ -44,6 +44,33 @@ impl AuthResponse<'_> {
             self.headers.get(WWW_AUTHENTICATE).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         AuthChallenge { status: self.status, www_authenticate, url: self.url.clone(), attempt: self.attempt }
     }
+}
+
+/// How many times one request is sent again at its hook's request.
+pub(crate) const MAX_AUTH_RETRIES: u32 = 3;
+
+/// What an answer means for a request that may carry credentials: send it again
+/// with fresh ones (`Ok(true)`, once the hook asks and retries are left), go on with
+/// it (`Ok(false)`), or [`ClientError::Unauthorized`] for a refusal nobody can fix.
+///
+/// # Errors
+/// The hook's own failure, or the refusal.
+pub(crate) async fn should_retry(
+    auth: Option<&std::sync::Arc<dyn AuthHook>>,
+    seen: AuthResponse<'_>,
+) -> Result<bool, ClientError> {
+    let may_retry = seen.attempt < MAX_AUTH_RETRIES;
+    let retry = match auth {
+        Some(auth) if may_retry || !seen.is_refusal() => {
+            auth.response(seen).await.map_err(ClientError::Auth)? && may_retry
+        }
+        _ => false,
+    };
+    if !retry && seen.is_refusal() {
+        let AuthChallenge { status, www_authenticate, .. } = seen.challenge();
+        return Err(ClientError::Unauthorized { status, www_authenticate });
+    }
+    Ok(retry)
 }
 
 /// Supplies credentials to the HTTP transport, and to the WebSocket upgrade (a

@@ -14,7 +14,7 @@ use serde_json::Value;
 use tenet_jsonrpc::{Id, Incoming, Message};
 use tenet_protocol::ProtocolVersion;
 
-use super::auth::{AuthChallenge, AuthHook, AuthResponse};
+use super::auth::{AuthHook, AuthResponse, should_retry};
 use super::legacy_sse::LegacySse;
 use super::pending::outcome;
 use super::sse::Parser;
@@ -26,8 +26,6 @@ use crate::inbound::Inbound;
 const MAX_RESUMES: u32 = 5;
 /// The wait before resuming when the server named no `retry`.
 const DEFAULT_RETRY: Duration = Duration::from_millis(1000);
-/// How many times one request is sent again at the authorization hook's request.
-const MAX_AUTH_RETRIES: u32 = 3;
 /// How long opening the standalone stream may take.
 const STREAM_OPEN_WAIT: Duration = Duration::from_secs(10);
 /// How much of an error body goes into an error message.
@@ -74,18 +72,7 @@ impl HttpClient {
             }
             let response = request.send().await.map_err(|e| connect_error(url, &e))?;
             let seen = AuthResponse { status: response.status().as_u16(), headers: response.headers(), url, attempt };
-            let may_retry = attempt < MAX_AUTH_RETRIES;
-            let retry = match &self.auth {
-                Some(auth) if may_retry || !seen.is_refusal() => {
-                    auth.response(seen).await.map_err(ClientError::Auth)? && may_retry
-                }
-                _ => false,
-            };
-            if !retry {
-                if seen.is_refusal() {
-                    let AuthChallenge { status, www_authenticate, .. } = seen.challenge();
-                    return Err(ClientError::Unauthorized { status, www_authenticate });
-                }
+            if !should_retry(self.auth.as_ref(), seen).await? {
                 return Ok(response);
             }
             attempt += 1;

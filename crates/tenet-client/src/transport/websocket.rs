@@ -24,7 +24,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Message, http};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use super::auth::{AuthChallenge, AuthHook, AuthResponse};
+use super::auth::{AuthHook, AuthResponse, should_retry};
 use super::http::failure_of;
 use super::pending::{Pending, route};
 use super::{Outgoing, Transport};
@@ -41,8 +41,6 @@ const QUEUE: usize = 64;
 const CONNECT_WAIT: Duration = Duration::from_secs(30);
 /// How long closing waits for the queue to drain and for the server's close frame.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
-/// How many times the upgrade is sent again at the authorization hook's request.
-const MAX_AUTH_RETRIES: u32 = 3;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -143,18 +141,7 @@ impl Settings {
             };
             let status = refusal.status().as_u16();
             let seen = AuthResponse { status, headers: refusal.headers(), url: &hook_url, attempt };
-            let may_retry = attempt < MAX_AUTH_RETRIES;
-            let retry = match &self.auth {
-                Some(auth) if may_retry || !seen.is_refusal() => {
-                    auth.response(seen).await.map_err(ClientError::Auth)? && may_retry
-                }
-                _ => false,
-            };
-            if !retry {
-                if seen.is_refusal() {
-                    let AuthChallenge { status, www_authenticate, .. } = seen.challenge();
-                    return Err(ClientError::Unauthorized { status, www_authenticate });
-                }
+            if !should_retry(self.auth.as_ref(), seen).await? {
                 return Err(failure_of(status, refusal.body().as_deref().unwrap_or_default()));
             }
             attempt += 1;
