@@ -156,11 +156,6 @@ impl Driver {
         !lock(&self.in_flight).is_empty()
     }
 
-    /// Whether the session was closed.
-    pub fn is_closed(&self) -> bool {
-        self.closed.is_cancelled()
-    }
-
     /// The `id` an error about an unreadable message carries: `null` for sessions that
     /// negotiated a version before 2025-11-25 (JSON-RPC 2.0), none since.
     pub fn unknown_id(&self) -> UnknownId {
