@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use lru::LruCache;
 
+use crate::body::{Body, OwnMeta};
 use crate::cache_key::{CacheKey, Kind};
 use crate::event::ServerEvent;
 
@@ -54,13 +55,14 @@ pub struct CacheStats {
 #[derive(Debug)]
 pub(crate) struct Hit {
     /// The result object, as first encoded.
-    pub body: Arc<str>,
+    pub body: Body,
     /// How long it stays fresh.
     pub remaining: Duration,
 }
 
 struct Entry {
     body: Arc<str>,
+    meta: OwnMeta,
     expires: Instant,
     weight: usize,
 }
@@ -119,7 +121,7 @@ impl ResponseCache {
     /// The fresh response under `key`, if any; an expired one is dropped.
     pub fn get(&self, key: &CacheKey, now: Instant) -> Option<Hit> {
         let mut store = self.lock();
-        let found = store.lru.get(key).map(|e| (e.body.clone(), e.expires));
+        let found = store.lru.get(key).map(|e| (Body { json: e.body.to_string(), meta: e.meta }, e.expires));
         let hit = match found {
             Some((body, expires)) if expires > now => Some(Hit { body, remaining: expires - now }),
             Some(_) => {
@@ -141,8 +143,8 @@ impl ResponseCache {
     /// `generation` was read (the body may be stale), the TTL is zero, or the entry is
     /// too heavy. Evicts the least recently used entries to make room. Returns whether
     /// it was stored.
-    pub fn insert(&self, key: CacheKey, body: &str, ttl: Duration, generation: u64, now: Instant) -> bool {
-        let weight = key.len() + body.len() + ENTRY_OVERHEAD;
+    pub fn insert(&self, key: CacheKey, body: &Body, ttl: Duration, generation: u64, now: Instant) -> bool {
+        let weight = key.len() + body.json.len() + ENTRY_OVERHEAD;
         if ttl.is_zero() || !self.is_enabled() || weight > self.max_bytes / 4 {
             return false;
         }
@@ -151,7 +153,9 @@ impl ResponseCache {
         if self.generation.load(Ordering::Acquire) != generation {
             return false;
         }
-        if let Some(old) = store.lru.put(key, Entry { body: body.into(), expires, weight }) {
+        if let Some(old) =
+            store.lru.put(key, Entry { body: body.json.as_str().into(), meta: body.meta, expires, weight })
+        {
             store.bytes -= old.weight;
         }
         store.bytes += weight;
@@ -242,9 +246,9 @@ mod tests {
         let cache = ResponseCache::new(1 << 20);
         let t0 = Instant::now();
         assert!(cache.get(&tool(1), t0).is_none());
-        assert!(cache.insert(tool(1), r#"{"content":[]}"#, MINUTE, cache.generation(), t0));
+        assert!(cache.insert(tool(1), &Body::plain(r#"{"content":[]}"#), MINUTE, cache.generation(), t0));
         let hit = cache.get(&tool(1), t0 + Duration::from_secs(20)).unwrap();
-        assert_eq!(&*hit.body, r#"{"content":[]}"#);
+        assert_eq!(hit.body.json, r#"{"content":[]}"#);
         assert_eq!(hit.remaining, Duration::from_secs(40));
         assert!(cache.get(&tool(2), t0).is_none(), "other arguments");
         assert!(cache.get(&tool(1), t0 + MINUTE).is_none(), "expired");
@@ -254,8 +258,8 @@ mod tests {
 
     #[test]
     fn the_byte_budget_evicts_the_least_recently_used() {
-        let body = "x".repeat(200);
-        let weight = tool(0).len() + body.len() + ENTRY_OVERHEAD;
+        let body = Body::plain(&"x".repeat(200));
+        let weight = tool(0).len() + body.json.len() + ENTRY_OVERHEAD;
         let cache = ResponseCache::new(weight * 4);
         let t0 = Instant::now();
         for n in 0..4 {
@@ -271,7 +275,7 @@ mod tests {
         assert_eq!((stats.entries, stats.evictions), (4, 1));
         assert!(stats.bytes <= stats.max_bytes);
         // Too heavy for a quarter of the budget: not stored at all.
-        assert!(!cache.insert(tool(9), &"y".repeat(weight * 2), MINUTE, cache.generation(), t0));
+        assert!(!cache.insert(tool(9), &Body::plain(&"y".repeat(weight * 2)), MINUTE, cache.generation(), t0));
         assert_eq!(cache.stats().entries, 4);
     }
 
@@ -281,7 +285,7 @@ mod tests {
         let t0 = Instant::now();
         let template = CacheKey::read(Kind::Template, "doc://a", V, None);
         for key in [resource("doc://a"), resource("doc://b"), tool(1), template.clone()] {
-            assert!(cache.insert(key, "{}", MINUTE, cache.generation(), t0));
+            assert!(cache.insert(key, &Body::plain("{}"), MINUTE, cache.generation(), t0));
         }
         cache.invalidate(&ServerEvent::ResourceUpdated("doc://a".into()));
         assert!(cache.get(&resource("doc://a"), t0).is_none());
@@ -299,9 +303,9 @@ mod tests {
         let t0 = Instant::now();
         let before = cache.generation();
         cache.invalidate(&ServerEvent::ResourcesChanged);
-        assert!(!cache.insert(tool(1), "{}", MINUTE, before, t0));
+        assert!(!cache.insert(tool(1), &Body::plain("{}"), MINUTE, before, t0));
         assert!(cache.get(&tool(1), t0).is_none());
-        assert!(cache.insert(tool(1), "{}", MINUTE, cache.generation(), t0));
+        assert!(cache.insert(tool(1), &Body::plain("{}"), MINUTE, cache.generation(), t0));
     }
 
     #[test]
@@ -309,9 +313,9 @@ mod tests {
         let t0 = Instant::now();
         let off = ResponseCache::new(0);
         assert!(!off.is_enabled());
-        assert!(!off.insert(tool(1), "{}", MINUTE, off.generation(), t0));
+        assert!(!off.insert(tool(1), &Body::plain("{}"), MINUTE, off.generation(), t0));
         let on = ResponseCache::new(1 << 20);
-        assert!(!on.insert(tool(1), "{}", Duration::ZERO, on.generation(), t0));
+        assert!(!on.insert(tool(1), &Body::plain("{}"), Duration::ZERO, on.generation(), t0));
         assert_eq!(on.stats().entries, 0);
     }
 }

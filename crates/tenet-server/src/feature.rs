@@ -175,7 +175,7 @@ impl Server {
         let key = (tool.cache_ttl.is_some() && first_round && cache.is_enabled())
             .then(|| CacheKey::tool(&p.name, route.version, link.grant.as_deref(), &arguments));
         if let Some(hit) = self.cached(key.as_ref()) {
-            return Reply::Ok { body: hit.body.to_string(), cacheable: None };
+            return Reply::Ok { body: hit.body, cacheable: None };
         }
         let generation = cache.generation();
         let ctx = self.context(route, id, link, inputs);
@@ -373,7 +373,7 @@ impl Server {
             .then(|| CacheKey::read(kind, &p.uri, route.version, link.grant.as_deref()));
         if let Some(hit) = self.cached(key.as_ref()) {
             let freshness = Freshness::Own { ttl_ms: millis(hit.remaining), scope };
-            return Reply::Ok { body: hit.body.to_string(), cacheable: Some(freshness) };
+            return Reply::Ok { body: hit.body, cacheable: Some(freshness) };
         }
         let generation = cache.generation();
         let ctx = self.context(route, id, link, inputs);
@@ -565,10 +565,7 @@ pub(crate) fn tool_reply(version: ProtocolVersion, outcome: crate::ToolOutput) -
 
 fn tool_error_reply(error: ToolError) -> Reply {
     match error {
-        ToolError::InputRequired(result) => match serde_json::to_string(&result) {
-            Ok(body) => Reply::InputRequired(body),
-            Err(e) => ErrorObject::internal(e.to_string()).into(),
-        },
+        ToolError::InputRequired(result) => Reply::of(&result, Reply::InputRequired),
         other => Reply::Err(other.into()),
     }
 }

@@ -61,6 +61,7 @@
 //! # });
 //! ```
 
+mod body;
 mod cache;
 mod cache_key;
 mod concurrency;

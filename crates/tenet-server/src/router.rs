@@ -13,6 +13,7 @@ use tenet_protocol::{
 };
 use tracing::Instrument;
 
+use crate::body::{Body, OwnMeta};
 use crate::context::{Context, ContextParts, Inputs};
 use crate::link::Link;
 use crate::metrics::Outcome;
@@ -24,11 +25,11 @@ use crate::session::Negotiated;
 /// What a method handler produced, before the era's members are added.
 pub(crate) enum Reply {
     /// A result object's JSON; `cacheable` results get `ttlMs`/`cacheScope` in 2026.
-    Ok { body: String, cacheable: Option<Freshness> },
+    Ok { body: Body, cacheable: Option<Freshness> },
     /// An input-required result (2026-07-28 only).
-    InputRequired(String),
+    InputRequired(Body),
     /// A task handle instead of the result (the tasks extension, 2026-07-28).
-    Task(String),
+    Task(Body),
     /// A JSON-RPC error.
     Err(ErrorObject),
     /// A tool result with `isError: true`: the `Ok` reply it is encoded as, counted
@@ -47,8 +48,13 @@ pub(crate) enum Freshness {
 
 impl Reply {
     pub(crate) fn ok(value: &impl Serialize) -> Self {
-        match serde_json::to_string(value) {
-            Ok(body) => Reply::Ok { body, cacheable: None },
+        Self::of(value, |body| Reply::Ok { body, cacheable: None })
+    }
+
+    /// `value` serialized and wrapped by `wrap`, or the error saying it could not be.
+    pub(crate) fn of(value: &impl Serialize, wrap: impl FnOnce(Body) -> Reply) -> Self {
+        match Body::of(value) {
+            Ok(body) => wrap(body),
             Err(e) => Reply::Err(ErrorObject::internal(format!("cannot serialize the result: {e}"))),
         }
     }
@@ -421,7 +427,9 @@ impl Server {
         let mut out = Vec::with_capacity(256);
         match reply {
             Reply::Err(e) => tenet_jsonrpc::write_error_response(&mut out, Some(id), UnknownId::Omit, &e),
-            Reply::Ok { body, .. } if !stateless => tenet_jsonrpc::write_result_response(&mut out, id, &body, &[]),
+            Reply::Ok { body, .. } if !stateless => {
+                tenet_jsonrpc::write_result_response(&mut out, id, &body.json, &[]);
+            }
             // Counted apart by `respond`; on the wire, a result like any other.
             Reply::ToolError(reply) => return self.encode(id, stateless, *reply),
             Reply::Ok { body, cacheable } => {
@@ -439,23 +447,28 @@ impl Server {
                     extra.push(&ttl);
                     extra.push(&scope);
                 }
-                if !body.contains("\"_meta\"") {
-                    extra.push(&self.shared.server_info_member);
-                }
-                tenet_jsonrpc::write_result_response(&mut out, id, &body, &extra);
+                self.encode_stateless(&mut out, id, &body, extra);
             }
-            Reply::InputRequired(body) => self.encode_typed(&mut out, id, &body, r#""resultType":"input_required""#),
-            Reply::Task(body) => self.encode_typed(&mut out, id, &body, r#""resultType":"task""#),
+            Reply::InputRequired(body) => {
+                self.encode_stateless(&mut out, id, &body, vec![r#""resultType":"input_required""#]);
+            }
+            Reply::Task(body) => self.encode_stateless(&mut out, id, &body, vec![r#""resultType":"task""#]),
         }
         out
     }
 
-    /// Writes a 2026-07-28 result whose `resultType` is not `complete`.
-    fn encode_typed(&self, out: &mut Vec<u8>, id: &Id, body: &str, result_type: &str) {
-        let mut extra: Vec<&str> = vec![result_type];
-        if !body.contains("\"_meta\"") {
-            extra.push(&self.shared.server_info_member);
-        }
-        tenet_jsonrpc::write_result_response(out, id, body, &extra);
+    /// Writes a 2026-07-28 result with `extra` members and the server's name in its
+    /// `_meta` (its own, if it has one).
+    fn encode_stateless<'a>(&'a self, out: &mut Vec<u8>, id: &Id, body: &Body, mut extra: Vec<&'a str>) {
+        let spliced = match body.meta {
+            OwnMeta::Absent => {
+                extra.push(&self.shared.server_info_member);
+                None
+            }
+            OwnMeta::At(_) => body.with_meta_entry(&self.shared.server_info_entry),
+            OwnMeta::Done => None,
+        };
+        let json = spliced.as_deref().unwrap_or(&body.json);
+        tenet_jsonrpc::write_result_response(out, id, json, &extra);
     }
 }

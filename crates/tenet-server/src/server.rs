@@ -87,6 +87,8 @@ pub(crate) struct Shared {
     pub events: broadcast::Sender<ServerEvent>,
     /// `"_meta":{"io.modelcontextprotocol/serverInfo":…}`, rendered once.
     pub server_info_member: String,
+    /// `"io.modelcontextprotocol/serverInfo":…`, for a result with a `_meta` of its own.
+    pub server_info_entry: String,
     /// The tasks of the tasks extension (2026-07-28).
     pub task_board: Arc<crate::task_extension::TaskBoard>,
     /// Responses of cacheable tools, resources and templates.
@@ -480,7 +482,8 @@ impl ServerBuilder {
         if completes || caps.prompts.is_some() || caps.resources.is_some() {
             caps.completions = Some(serde_json::Map::new());
         }
-        let server_info_member = format!("\"_meta\":{}", json!({ tenet_protocol::SERVER_INFO_KEY: &self.info }));
+        let server_info_entry = format!("{}:{}", json!(tenet_protocol::SERVER_INFO_KEY), json!(&self.info));
+        let server_info_member = format!("\"_meta\":{{{server_info_entry}}}");
         let (events, _) = broadcast::channel(256);
         let cache = ResponseCache::new(self.config.cache_max_bytes);
         let metrics = match (self.metrics, self.config.metrics) {
@@ -503,6 +506,7 @@ impl ServerBuilder {
                 metrics,
                 events,
                 server_info_member,
+                server_info_entry,
                 task_board: Arc::default(),
                 cache,
             }),

@@ -72,6 +72,18 @@ async fn log_twice(ctx: Context) -> String {
     "logged".into()
 }
 
+/// A result with a `_meta` of its own, and a content block with another.
+async fn tagged() -> tenet_protocol::CallToolResult {
+    let block = tenet_protocol::ContentBlock::Text {
+        text: "tagged".into(),
+        annotations: None,
+        meta: Some(json!({"where": "block"}).as_object().unwrap().clone()),
+    };
+    let mut result = tenet_protocol::CallToolResult::success(vec![block]);
+    result.meta = Some(json!({"where": "result"}).as_object().unwrap().clone());
+    result
+}
+
 fn server() -> Server {
     let template = ResourceTemplate {
         uri_template: "test://items/{id}".into(),
@@ -85,6 +97,7 @@ fn server() -> Server {
     };
     Server::builder("test", "1")
         .tool(ToolDef::new("greet", greet).description("Greets"))
+        .tool(ToolDef::new("tagged", tagged).description("Carries its own _meta"))
         .tool(ToolDef::new("boom", boom).description("Panics"))
         .tool(ToolDef::new("slow", slow).description("Takes too long").timeout(Duration::from_millis(100)))
         .tool(ToolDef::new("ask_name", ask_name).description("Asks the user"))
@@ -125,7 +138,7 @@ async fn legacy_lifecycle_gates_everything_but_ping() {
     let again = c.initialize("2025-06-18", json!({})).await;
     assert_eq!(again["error"]["code"], -32600);
     let tools = c.call(3, "tools/list", json!({})).await;
-    assert_eq!(tools["result"]["tools"].as_array().unwrap().len(), 8);
+    assert_eq!(tools["result"]["tools"].as_array().unwrap().len(), 9);
     assert!(tools["result"].get("ttlMs").is_none(), "legacy results carry no 2026 members");
     // In an initialized legacy session a method that only exists in the stateless era
     // is unknown (before initialize, a probe without modern _meta gets -32602).
@@ -178,6 +191,12 @@ async fn stateless_requests_need_both_meta_keys_and_a_supported_version() {
     assert_eq!(text(&call), "hello Ada");
     assert_eq!(call["result"]["resultType"], "complete");
     assert_eq!(call["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "test");
+    // A result with its own `_meta` names the server inside it; a nested one is not it.
+    let tagged = c.modern(10, "tools/call", json!({"name": "tagged"}), json!({})).await;
+    let own = &tagged["result"]["_meta"];
+    assert_eq!(own["where"], "result", "{tagged}");
+    assert_eq!(own["io.modelcontextprotocol/serverInfo"]["name"], "test", "{tagged}");
+    assert_eq!(tagged["result"]["content"][0]["_meta"], json!({"where": "block"}), "{tagged}");
     c.finish().await;
 }
 

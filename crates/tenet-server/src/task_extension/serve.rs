@@ -74,10 +74,7 @@ impl Server {
             }
         };
         match first {
-            Ok(First::Started(info)) => match serde_json::to_string(&info) {
-                Ok(body) => Reply::Task(body),
-                Err(e) => ErrorObject::internal(format!("cannot serialize the task: {e}")).into(),
-            },
+            Ok(First::Started(info)) => Reply::of(&info, Reply::Task),
             Ok(First::Ended(outcome)) => tool_reply(route.version, outcome),
             Err(_) => ErrorObject::internal("the tool call ended without an outcome").into(),
         }
