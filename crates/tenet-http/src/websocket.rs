@@ -137,6 +137,9 @@ enum Control {
     Ping,
 }
 
+/// Bytes of queued frames the socket holds before it writes them without a flush.
+const WRITE_BUFFER: usize = 64 * 1024;
+
 /// One upgraded socket and how to serve it.
 struct Socket {
     server: Server,
@@ -154,7 +157,8 @@ impl Socket {
             .max_message_size(Some(self.max_message))
             .max_frame_size(Some(self.max_message))
             .read_buffer_size(4096)
-            .write_buffer_size(0);
+            // Frames are queued, then flushed together (see `write`).
+            .write_buffer_size(WRITE_BUFFER);
         let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
         let (sink, mut stream) = ws.split();
         let metrics = self.server.metrics().clone();
@@ -275,9 +279,14 @@ impl Activity {
     }
 }
 
+/// How many queued messages the writer takes before it flushes: ready answers go out
+/// in one write, and a ping or the close frame never waits long behind them.
+const BATCH: usize = 256;
+
 /// Writes the driver's messages as text frames, pings when told to, and the close
-/// frame once the driver is done. A client that does not take a frame within
-/// `timeout` is given up on (`stalled` fires).
+/// frame once the driver is done. Messages already queued are written together and
+/// flushed once. A client that does not take a write within `timeout` is given up on
+/// (`stalled` fires).
 async fn write<W>(
     mut sink: W,
     mut lines: mpsc::Receiver<Vec<u8>>,
@@ -289,15 +298,34 @@ async fn write<W>(
 ) where
     W: futures_util::Sink<Message, Error = WsError> + Unpin,
 {
-    let send = async |sink: &mut W, message: Message, kind: &'static str| {
-        let sent = matches!(tokio::time::timeout(timeout, sink.send(message)).await, Ok(Ok(())));
-        if sent {
+    // Queues `first` and whatever else is ready (up to `BATCH`), then flushes.
+    let send = async |sink: &mut W, lines: &mut mpsc::Receiver<Vec<u8>>, first: Message, kind: &'static str| {
+        let batch = async {
+            let texts = usize::from(kind == "text");
+            sink.feed(first).await?;
             metrics.frame(Direction::Out, kind);
-            if kind == "text" {
-                activity.record();
+            let mut queued = texts;
+            while queued < BATCH
+                && let Ok(line) = lines.try_recv()
+            {
+                if let Some(message) = text(line) {
+                    sink.feed(message).await?;
+                    metrics.frame(Direction::Out, "text");
+                    queued += 1;
+                }
             }
+            sink.flush().await?;
+            Ok::<_, WsError>(queued)
+        };
+        match tokio::time::timeout(timeout, batch).await {
+            Ok(Ok(texts)) => {
+                if texts > 0 {
+                    activity.record();
+                }
+                true
+            }
+            _ => false,
         }
-        sent
     };
     // The close frame, once the driver is done (`None`: the client went away). It does
     // not wait for the last sender of `lines` to go: a task detached from the request
@@ -317,7 +345,7 @@ async fn write<W>(
                     // Every answer was queued before the driver settled: send them first.
                     while let Ok(line) = lines.try_recv() {
                         if let Some(message) = text(line)
-                            && !send(&mut sink, message, "text").await
+                            && !send(&mut sink, &mut lines, message, "text").await
                         {
                             break;
                         }
@@ -326,15 +354,17 @@ async fn write<W>(
                 break frame;
             }
         };
-        if !send(&mut sink, message, kind).await {
+        if !send(&mut sink, &mut lines, message, kind).await {
             // Gone, or not reading: drop everything queued for it.
             activity.stalled.cancel();
             let _ = tokio::time::timeout(timeout, sink.close()).await;
             return;
         }
     };
-    if let Some(frame) = frame {
-        send(&mut sink, Message::Close(Some(frame)), "close").await;
+    if let Some(frame) = frame
+        && let Ok(Ok(())) = tokio::time::timeout(timeout, sink.send(Message::Close(Some(frame)))).await
+    {
+        metrics.frame(Direction::Out, "close");
     }
     let _ = tokio::time::timeout(timeout, sink.close()).await;
 }

@@ -40,11 +40,14 @@ pub(crate) trait Transport: Send + Sync {
     /// Sends a notification.
     fn notify(&self, method: String, body: Vec<u8>, modern: bool) -> BoxFuture<'_, Result<()>>;
 
-    /// The version the later messages use (HTTP's `MCP-Protocol-Version`).
-    fn set_version(&self, version: Option<ProtocolVersion>);
+    /// The version the later messages use (HTTP's `MCP-Protocol-Version`); message
+    /// transports carry none.
+    fn set_version(&self, _version: Option<ProtocolVersion>) {}
 
     /// Whether this is an HTTP transport (negotiation differs).
-    fn is_http(&self) -> bool;
+    fn is_http(&self) -> bool {
+        false
+    }
 
     /// Switches to an older transport (Streamable HTTP → HTTP+SSE); `false` if none.
     fn downgrade(&self) -> BoxFuture<'_, Result<bool>> {

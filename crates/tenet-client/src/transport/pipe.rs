@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex};
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use serde_json::Value;
-use tenet_protocol::ProtocolVersion;
 use tenet_transport::{Frame, JsonLinesCodec};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
@@ -93,12 +92,6 @@ impl Transport for PipeTransport {
 
     fn notify(&self, _method: String, body: Vec<u8>, _modern: bool) -> BoxFuture<'_, Result<()>> {
         Box::pin(self.send(body))
-    }
-
-    fn set_version(&self, _version: Option<ProtocolVersion>) {}
-
-    fn is_http(&self) -> bool {
-        false
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {

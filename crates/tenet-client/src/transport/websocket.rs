@@ -13,7 +13,6 @@ use futures_util::{SinkExt, StreamExt};
 use reqwest::Url;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, SEC_WEBSOCKET_PROTOCOL};
 use serde_json::Value;
-use tenet_protocol::ProtocolVersion;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -363,12 +362,6 @@ impl Transport for WebSocketTransport {
 
     fn notify(&self, _method: String, body: Vec<u8>, _modern: bool) -> BoxFuture<'_, Result<()>> {
         Box::pin(self.send(body))
-    }
-
-    fn set_version(&self, _version: Option<ProtocolVersion>) {}
-
-    fn is_http(&self) -> bool {
-        false
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {
