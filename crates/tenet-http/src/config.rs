@@ -70,7 +70,9 @@ pub struct HttpConfig {
 pub struct WebSocketConfig {
     /// Whether to accept WebSocket upgrades (default on).
     pub enabled: bool,
-    /// Sockets open at once; past it an upgrade gets 503 before it happens.
+    /// Sockets open at once; past it an upgrade gets 503 before it happens. An
+    /// upgraded socket leaves the HTTP connection count (`max_connections`) and is
+    /// counted here alone, so the two caps add up to the most connections held.
     pub max_sockets: usize,
     /// How often the server pings a socket; one that sends nothing at all (not even a
     /// pong) for two intervals is closed.

@@ -2,16 +2,13 @@
 //! or prompt requires.
 //!
 //! A transport that authenticates its callers puts a [`Grant`] on each request's
-//! [`crate::Link`]; a request without one is not access-controlled. List results
+//! [`crate::Link`] ([`crate::Link::allows`]); a request without one is not access-controlled. List results
 //! show only what the grant covers, and using something it does not cover is
 //! refused with [`INSUFFICIENT_SCOPE`] (HTTP answers it with 403 and a step-up
 //! challenge).
 
-use serde_json::json;
 use std::collections::BTreeSet;
-use tenet_jsonrpc::{ErrorCode, ErrorObject};
-
-use crate::link::Link;
+use tenet_jsonrpc::ErrorCode;
 
 /// The JSON-RPC error code for a request whose caller lacks a required scope. Its
 /// `data` is `{"scope": "<every scope needed, space-separated>", "requiredScopes": [...]}`.
@@ -63,36 +60,6 @@ impl Grant {
     pub fn covers(&self, required: &[String]) -> bool {
         required.iter().all(|s| self.has(s))
     }
-}
-
-impl crate::Server {
-    /// Every scope some tool, resource, template or prompt requires, sorted (for
-    /// `scopes_supported` in the authorization metadata).
-    pub fn scopes(&self) -> Vec<String> {
-        let shared = &self.shared;
-        let mut all = BTreeSet::new();
-        all.extend(shared.tools.snapshot().items.iter().flat_map(|(_, t)| t.scopes.iter().cloned()));
-        all.extend(shared.resources.snapshot().items.iter().flat_map(|(_, r)| r.scopes.iter().cloned()));
-        all.extend(shared.templates.snapshot().items.iter().flat_map(|(_, t)| t.def.scopes.iter().cloned()));
-        all.extend(shared.prompts.snapshot().items.iter().flat_map(|(_, p)| p.scopes.iter().cloned()));
-        all.into_iter().collect()
-    }
-}
-
-/// Whether the caller of `link` may use something that requires `required`.
-pub(crate) fn allows(link: &Link, required: &[String]) -> bool {
-    link.grant.as_deref().is_none_or(|grant| grant.covers(required))
-}
-
-/// The error for using `what` without `required`. Its data lists what the caller
-/// needs: the scopes it already has plus the missing ones, so a client that asks
-/// for exactly that set keeps what it could already do.
-pub(crate) fn insufficient_scope(link: &Link, what: &str, required: &[String]) -> ErrorObject {
-    let mut needed: BTreeSet<&str> = link.grant.as_deref().map(|g| g.scopes().collect()).unwrap_or_default();
-    needed.extend(required.iter().map(String::as_str));
-    let scope = needed.iter().copied().collect::<Vec<_>>().join(" ");
-    ErrorObject::new(INSUFFICIENT_SCOPE, format!("Insufficient scope: {what} requires {}", required.join(" ")))
-        .with_data(json!({ "scope": scope, "requiredScopes": required }))
 }
 
 /// Adds `scope` to `scopes` unless it is already there or blank.

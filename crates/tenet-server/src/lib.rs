@@ -61,58 +61,37 @@
 //! # });
 //! ```
 
-mod body;
-mod cache;
-mod cache_key;
-mod concurrency;
-mod context;
 mod error;
 mod event;
-mod feature;
-mod grant;
+pub(crate) mod grant;
 mod handler;
-mod link;
-pub mod metrics;
+mod limits;
 mod observe;
-mod pagination;
-mod probe;
-mod prompt;
-mod rate_limit;
-mod registry;
-mod request_state;
-mod resource;
-mod router;
-mod schema;
+mod routing;
 mod server;
 mod session;
-mod task;
-mod task_extension;
-mod tool;
-pub mod uri_template;
+mod tasks;
 
-pub use cache::CacheStats;
-pub use context::Context;
+pub use handler::uri_template;
+pub use observe::metrics;
+
 pub use error::{BuildError, ToolError};
 pub use grant::{Grant, INSUFFICIENT_SCOPE};
 pub use handler::{
-    Args, FromToolCall, IntoToolResult, Json, RawArgs, State, ToolCall, ToolHandler, ToolOutput, schema_of,
+    Args, CompletionRequest, Context, FromToolCall, IntoToolResult, Json, PromptDef, PromptRequest, RawArgs,
+    ReadOutput, ReadRequest, ResourceDef, State, StateKey, TaskSupport, TemplateDef, ToolCall, ToolDef, ToolHandler,
+    ToolOutput, advertised_schema, empty_input_schema, schema_of,
 };
-pub use link::Link;
+pub use limits::{CacheStats, RATE_LIMITED, Rate, RateLimiter, RateLimits, rate_limited};
+#[doc(no_inline)]
 pub use metrics::{Metrics, Outcome};
 pub use observe::REQUEST_TARGET;
-pub use probe::Probe;
-pub use prompt::{PromptDef, PromptRequest};
-pub use rate_limit::{RATE_LIMITED, Rate, RateLimiter, RateLimits, rate_limited};
-pub use request_state::StateKey;
-pub use resource::{CompletionRequest, ReadOutput, ReadRequest, ResourceDef, TemplateDef};
-pub use router::{Answer, Route, Routed, stateless_version, unsupported_version};
-pub use schema::advertised_schema;
+pub use routing::{Answer, Probe, Route, Routed, stateless_version, unsupported_version};
 pub use server::{DEFAULT_CACHE_BYTES, Server, ServerBuilder, ServerConfig, ServerEvent};
 pub use session::{
-    Announcements, Cancelled, Driver, DriverOptions, Events, Hangup, Negotiated, OUTBOUND_CAPACITY, Outbound, Peer,
-    Pending, Session, batch_body,
+    Announcements, Cancelled, Driver, DriverOptions, Events, Hangup, Link, Negotiated, OUTBOUND_CAPACITY, Outbound,
+    Peer, Pending, Session, batch_body,
 };
-pub use tool::{TaskSupport, ToolDef, empty_input_schema};
 
 pub use prometheus_client;
 pub use tenet_jsonrpc as jsonrpc;

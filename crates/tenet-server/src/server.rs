@@ -1,6 +1,7 @@
 //! The server: its registries, configuration, and the builder that makes it.
 
 use std::any::Any;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,13 +9,11 @@ use serde_json::json;
 use tenet_protocol::{CacheScope, Implementation, ListChanged, ResourcesCapability, ServerCapabilities};
 use tokio::sync::broadcast;
 
-use crate::cache::{CacheStats, ResponseCache};
 use crate::error::BuildError;
-use crate::prompt::PromptDef;
-use crate::registry::Registry;
-use crate::request_state::StateKey;
-use crate::resource::{CompiledTemplate, ResourceDef, TemplateDef};
-use crate::tool::{CompiledTool, ToolDef};
+use crate::handler::{
+    CompiledTemplate, CompiledTool, PromptDef, Registry, ResourceDef, StateKey, TemplateDef, ToolDef,
+};
+use crate::limits::cache::{CacheStats, ResponseCache};
 
 /// Settings every transport shares.
 #[derive(Debug, Clone)]
@@ -90,7 +89,7 @@ pub(crate) struct Shared {
     /// `"io.modelcontextprotocol/serverInfo":…`, for a result with a `_meta` of its own.
     pub server_info_entry: String,
     /// The tasks of the tasks extension (2026-07-28).
-    pub task_board: Arc<crate::task_extension::TaskBoard>,
+    pub task_board: Arc<crate::tasks::TaskBoard>,
     /// Responses of cacheable tools, resources and templates.
     pub cache: ResponseCache,
 }
@@ -317,6 +316,20 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Every scope some tool, resource, template or prompt requires, sorted (for
+    /// `scopes_supported` in the authorization metadata).
+    pub fn scopes(&self) -> Vec<String> {
+        let shared = &self.shared;
+        let mut all = BTreeSet::new();
+        all.extend(shared.tools.snapshot().items.iter().flat_map(|(_, t)| t.scopes.iter().cloned()));
+        all.extend(shared.resources.snapshot().items.iter().flat_map(|(_, r)| r.scopes.iter().cloned()));
+        all.extend(shared.templates.snapshot().items.iter().flat_map(|(_, t)| t.def.scopes.iter().cloned()));
+        all.extend(shared.prompts.snapshot().items.iter().flat_map(|(_, p)| p.scopes.iter().cloned()));
+        all.into_iter().collect()
+    }
+}
+
 impl ServerBuilder {
     /// Instructions for the model on how to use the server.
     #[must_use]
@@ -472,7 +485,7 @@ impl ServerBuilder {
         if caps.resources.is_none() && (!resources.is_empty() || !templates.is_empty()) {
             caps.resources = Some(ResourcesCapability { subscribe: Some(true), list_changed: Some(true) });
         }
-        if tools.iter().any(|(_, t)| t.task_support() != crate::tool::TaskSupport::Forbidden) {
+        if tools.iter().any(|(_, t)| t.task_support() != crate::handler::TaskSupport::Forbidden) {
             caps.tasks = Some(json!({"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}}));
             let extensions = caps.extensions.get_or_insert_with(serde_json::Map::new);
             extensions.insert(tenet_protocol::TASKS_EXTENSION.into(), json!({}));
@@ -513,7 +526,7 @@ impl ServerBuilder {
         };
         if server.shared.metrics.is_enabled() {
             let shared = Arc::downgrade(&server.shared);
-            let collector = crate::concurrency::ConcurrencyCollector(Box::new(move || {
+            let collector = crate::limits::ConcurrencyCollector(Box::new(move || {
                 let Some(shared) = shared.upgrade() else { return Vec::new() };
                 let tools = shared.tools.snapshot();
                 tools.items.iter().filter_map(|(name, tool)| Some((name.clone(), tool.limit.clone()?))).collect()

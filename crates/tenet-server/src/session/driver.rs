@@ -22,11 +22,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::{Outbound, Peer, Session};
+use super::{Link, Outbound, Peer, Session};
 use crate::event::ServerEvent;
-use crate::link::Link;
-use crate::probe::Probe;
-use crate::router::{Answer, Routed};
+use crate::routing::{Answer, Probe, Routed};
 use crate::server::Server;
 use crate::{Grant, RateLimiter};
 

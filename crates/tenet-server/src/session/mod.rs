@@ -2,13 +2,17 @@
 //! client seen from the server ([`Peer`]), and the [`Driver`] that owns in-flight ids,
 //! cancellation, response routing, batch admission, notification delivery and the
 //! drain at the end. Transports are small adapters to the driver.
+//!
+//! Also here: where each request came from, as its transport sees it ([`Link`]).
 
 mod connection;
 mod driver;
+mod link;
 mod peer;
 mod state;
 
 pub use connection::{Hangup, OUTBOUND_CAPACITY};
 pub use driver::{Announcements, Cancelled, Driver, DriverOptions, Events, Pending, batch_body};
+pub use link::Link;
 pub use peer::{Outbound, Peer};
 pub use state::{Negotiated, Session};

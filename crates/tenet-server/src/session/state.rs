@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tenet_protocol::{ClientCapabilities, Implementation, LoggingLevel, ProtocolVersion};
 
 use super::Peer;
-use crate::task::TaskStore;
+use crate::tasks::TaskStore;
 
 /// One legacy session: a stdio process after `initialize`, or one `Mcp-Session-Id`.
 #[derive(Debug)]

@@ -17,11 +17,11 @@ use tenet_protocol::{
 };
 use tokio_util::sync::CancellationToken;
 
+use super::request_state::{Binding, State, StateKey};
 use crate::error::ToolError;
 use crate::observe::RequestTrace;
-use crate::request_state::{Binding, State, StateKey};
 use crate::session::{Outbound, Peer};
-use crate::task_extension::Seat;
+use crate::tasks::Seat;
 
 /// The context of one request, handed to every handler (the `Context` extractor).
 ///

@@ -1,6 +1,12 @@
-//! The tasks extension (`io.modelcontextprotocol/tasks`) for 2026-07-28 requests.
+//! Tasks: tool calls that answer at once with a task handle and run on in the
+//! background, in both of their forms. The 2025-11-25 tasks of a legacy session are in
+//! [`legacy`]; the rest of this folder is the tasks extension for 2026-07-28 requests:
+//! the server-wide [`TaskBoard`] (`board`), a call's [`Seat`] on it (`seat`), the
+//! methods that serve it (`serve`) and task notifications on listen streams (`listen`).
 //!
-//! A server offers it (in `server/discover`) when some tool supports tasks
+//! # The tasks extension
+//!
+//! The tasks extension (`io.modelcontextprotocol/tasks`): a server offers it (in `server/discover`) when some tool supports tasks
 //! ([`crate::ToolDef::task_support`]). A `tools/call` of such a tool from a request
 //! that lists the extension in its client capabilities answers with a task handle
 //! (`resultType: "task"`) and the work goes on in the background: the client polls
@@ -21,13 +27,15 @@
 //! (the subject of its grant) while that caller still holds the tool's scopes.
 //!
 //! The 2025-11-25 tasks (`tasks/result`, `tasks/list`, the `task` param) are in
-//! `crate::task`; they live in their legacy session.
+//! [`legacy`]; they live in their legacy session.
 
 mod board;
+mod legacy;
 mod listen;
 mod seat;
 mod serve;
 
 pub(crate) use board::TaskBoard;
+pub(crate) use legacy::TaskStore;
 pub(crate) use listen::task_notification;
 pub(crate) use seat::Seat;

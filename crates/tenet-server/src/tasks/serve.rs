@@ -10,14 +10,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::board::TaskEntry;
 use super::seat::{First, Seat};
-use crate::context::Inputs;
 use crate::error::ToolError;
-use crate::feature::tool_reply;
-use crate::grant;
-use crate::link::Link;
-use crate::router::{Reply, Route, params};
+use crate::handler::{CompiledTool, Inputs, TaskSupport, tool_reply};
+use crate::routing::{Reply, Route, params};
 use crate::server::Server;
-use crate::tool::{CompiledTool, TaskSupport};
+use crate::session::Link;
 
 /// Who is asking: the subject of the caller's grant, if it has one. A task answers
 /// only to the caller that created it.
@@ -100,8 +97,8 @@ impl Server {
     /// The caller's task `id`, if the caller may still use its tool.
     fn find_task(&self, id: &str, link: &Link) -> Result<Arc<TaskEntry>, ErrorObject> {
         let entry = self.shared.task_board.find(id, caller(link).as_deref())?;
-        if !grant::allows(link, entry.scopes()) {
-            return Err(grant::insufficient_scope(link, &format!("task {id}"), entry.scopes()));
+        if !link.allows(entry.scopes()) {
+            return Err(link.insufficient_scope(&format!("task {id}"), entry.scopes()));
         }
         Ok(entry)
     }

@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tenet_protocol::{CallToolResult, ContentBlock};
 
-use crate::context::Context;
+use super::context::Context;
 use crate::error::ToolError;
 
 /// A boxed, sendable future.

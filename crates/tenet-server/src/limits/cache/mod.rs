@@ -6,7 +6,7 @@
 //!   that carried `inputResponses`/`requestState`, or a call whose handler asked the
 //!   client something. Arguments are checked and access is decided before the lookup,
 //!   so a bad or forbidden request is never answered from the cache.
-//! - **Key**: see [`crate::cache_key`]: kind, name or URI, protocol version, the
+//! - **Key**: see [`key`]: kind, name or URI, protocol version, the
 //!   caller's scopes, canonical arguments.
 //! - **Bounds**: each entry lives for its capability's TTL; all entries together
 //!   weigh at most `ServerConfig::cache_max_bytes` (body + key + a fixed overhead),
@@ -18,15 +18,18 @@
 //!   it); a list change drops everything. A generation counter keeps a call that was
 //!   already running when the change came from storing its (possibly stale) result.
 
+mod key;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use lru::LruCache;
 
-use crate::body::{Body, OwnMeta};
-use crate::cache_key::{CacheKey, Kind};
+pub(crate) use key::{CacheKey, Kind};
+
 use crate::event::ServerEvent;
+use crate::routing::{Body, OwnMeta};
 
 /// What an entry costs besides its key and body: the map slot, the list links, the
 /// shared string's header, the expiry.

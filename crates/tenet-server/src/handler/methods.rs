@@ -16,24 +16,22 @@ use tenet_protocol::{
 };
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::cache_key::{CacheKey, Kind};
-use crate::concurrency::{Refused, busy};
-use crate::context::{Context, Inputs};
+use super::context::{Context, Inputs};
+use super::extract::ToolCall;
+use super::pagination::page;
+use super::prompt::PromptRequest;
+use super::request_state::Binding;
+use super::resource::{CompletionRequest, ReadRequest};
+use super::tool::{CompiledTool, TaskSupport};
 use crate::error::ToolError;
 use crate::event::ServerEvent;
-use crate::grant;
-use crate::handler::ToolCall;
-use crate::link::Link;
+use crate::limits::cache::{CacheKey, Kind};
+use crate::limits::{Refused, busy};
 use crate::millis;
-use crate::pagination::page;
-use crate::prompt::PromptRequest;
-use crate::request_state::Binding;
-use crate::resource::{CompletionRequest, ReadRequest};
-use crate::router::{Freshness, Reply, Route, params};
+use crate::routing::{Freshness, Reply, Route, params};
 use crate::server::Server;
-use crate::session::Session;
-use crate::task_extension::task_notification;
-use crate::tool::{CompiledTool, TaskSupport};
+use crate::session::{Link, Session};
+use crate::tasks::task_notification;
 
 impl Server {
     /// One page of a list method's items: `cursor` from the params, `build` makes the
@@ -129,8 +127,8 @@ impl Server {
         let Some(tool) = self.shared.tools.snapshot().get(&p.name).cloned() else {
             return ErrorObject::invalid_params(format!("Unknown tool: {}", p.name)).into();
         };
-        if !grant::allows(link, &tool.scopes) {
-            return grant::insufficient_scope(link, &format!("tool {}", p.name), &tool.scopes).into();
+        if !link.allows(&tool.scopes) {
+            return link.insufficient_scope(&format!("tool {}", p.name), &tool.scopes).into();
         }
         let arguments = p.arguments.unwrap_or_else(|| Value::Object(JsonObject::new()));
         if !arguments.is_object() {
@@ -312,8 +310,8 @@ impl Server {
         let Some(prompt) = self.shared.prompts.snapshot().get(&p.name).cloned() else {
             return ErrorObject::invalid_params(format!("Unknown prompt: {}", p.name)).into();
         };
-        if !grant::allows(link, &prompt.scopes) {
-            return grant::insufficient_scope(link, &format!("prompt {}", p.name), &prompt.scopes).into();
+        if !link.allows(&prompt.scopes) {
+            return link.insufficient_scope(&format!("prompt {}", p.name), &prompt.scopes).into();
         }
         let arguments = p.arguments.unwrap_or_default();
         if let Some(missing) = prompt.missing_argument(&arguments) {
@@ -358,8 +356,8 @@ impl Server {
                 None => return self.resource_not_found(route, &p.uri),
             }
         };
-        if !grant::allows(link, &scopes) {
-            return grant::insufficient_scope(link, &format!("resource {}", p.uri), &scopes).into();
+        if !link.allows(&scopes) {
+            return link.insufficient_scope(&format!("resource {}", p.uri), &scopes).into();
         }
         let first_round = p.request_state.is_none() && p.input_responses.is_none();
         let inputs = match self.inputs(route, &p.uri, &json!({}), p.request_state.as_deref(), p.input_responses) {
@@ -397,7 +395,7 @@ impl Server {
 
     /// The fresh cached response under `key`, if it has one; the lookup is counted in
     /// the metrics as a hit or a miss.
-    fn cached(&self, key: Option<&CacheKey>) -> Option<crate::cache::Hit> {
+    fn cached(&self, key: Option<&CacheKey>) -> Option<crate::limits::cache::Hit> {
         let hit = self.shared.cache.get(key?, Instant::now());
         self.shared.metrics.cache(hit.is_some());
         hit

@@ -1,6 +1,11 @@
 //! What one request leaves behind: the in-flight gauge while it runs, its count and
 //! latency in [`Metrics`], one structured log event under [`REQUEST_TARGET`], and —
 //! when the caller sent a W3C `traceparent` — a span of ours in the caller's trace.
+//!
+//! This folder holds that record of each request and, in [`metrics`], the server's
+//! Prometheus metrics.
+
+pub mod metrics;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -11,7 +16,7 @@ use tenet_jsonrpc::Request;
 use tenet_protocol::{Method, SpanId, TraceContext};
 use tracing::Level;
 
-use crate::metrics::{Metrics, Outcome};
+use metrics::{Metrics, Outcome};
 
 /// The `tracing` target of the per-request log event, so operators can filter it
 /// (`TENET_LOG=info,tenet::request=debug`).

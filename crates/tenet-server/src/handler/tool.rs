@@ -9,9 +9,9 @@ use serde_json::{Value, json};
 use tenet_protocol::header::{HeaderParam, valid_header_params};
 use tenet_protocol::{CallToolResult, Icon, Tool, ToolAnnotations, ToolExecution};
 
-use crate::concurrency::ConcurrencyLimit;
+use super::extract::{ErasedHandler, ToolHandler, erase};
 use crate::error::BuildError;
-use crate::handler::{ErasedHandler, ToolHandler, erase};
+use crate::limits::ConcurrencyLimit;
 
 /// Whether a tool can run as a task: asked for with the `task` param (2025-11-25), or
 /// decided by the server for requests that list the tasks extension (2026-07-28).

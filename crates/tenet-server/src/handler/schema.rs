@@ -74,7 +74,8 @@ const MAX_DEPTH: usize = 96;
 const MAX_NODES: usize = 50_000;
 
 /// `schema`, rewritten for clients: standard formats only, definitions written out
-/// where they are used, an object type at the top. See the [module docs](self).
+/// where they are used, an object type at the top. The full rules are written down at
+/// the top of `crates/tenet-server/src/handler/schema.rs`.
 ///
 /// ```
 /// use serde_json::json;

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use tenet_protocol::{GetPromptResult, Prompt, PromptArgument};
 
-use crate::context::Context;
+use super::context::Context;
+use super::extract::BoxFuture;
+use super::resource::{CompleteHandler, CompletionRequest, erase_complete};
 use crate::error::ToolError;
-use crate::handler::BoxFuture;
-use crate::resource::{CompleteHandler, CompletionRequest, erase_complete};
 
 /// A `prompts/get` request, as handed to a prompt handler.
 #[derive(Debug)]

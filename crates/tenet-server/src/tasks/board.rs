@@ -12,8 +12,8 @@ use tenet_protocol::{DetailedTask, InputRequest, JsonObject, TaskInfo, TaskStatu
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
+use super::legacy::{new_task_id, now_iso};
 use crate::millis;
-use crate::task::{new_task_id, now_iso};
 
 /// How long a task is kept: from its creation, and at least this long after it ends.
 pub const TASK_TTL: Duration = Duration::from_secs(600);

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use tenet_protocol::{Resource, ResourceContents, ResourceTemplate, TextResourceContents};
 
-use crate::context::Context;
+use super::context::Context;
+use super::extract::BoxFuture;
+use super::uri_template::UriTemplate;
 use crate::error::{BuildError, ToolError};
-use crate::handler::BoxFuture;
-use crate::uri_template::UriTemplate;
 
 /// A `resources/read` request, as handed to a read handler.
 #[derive(Debug)]

@@ -12,10 +12,9 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use super::board::TaskEntry;
 use super::serve::caller;
 use crate::error::ToolError;
-use crate::grant;
-use crate::link::Link;
-use crate::router::Route;
+use crate::routing::Route;
 use crate::server::Server;
+use crate::session::Link;
 
 /// The tasks one listen stream watches.
 pub(crate) struct TaskWatch {
@@ -49,7 +48,7 @@ impl Server {
         let entries: Vec<_> = ids
             .iter()
             .filter_map(|id| board.find(id, owner.as_deref()).ok())
-            .filter(|entry| grant::allows(link, entry.scopes()))
+            .filter(|entry| link.allows(entry.scopes()))
             .collect();
         let changes = (!entries.is_empty()).then_some(changes);
         Ok(TaskWatch { asked: true, entries, changes })

@@ -13,14 +13,13 @@ use tenet_protocol::{
 };
 use tracing::Instrument;
 
-use crate::body::{Body, OwnMeta};
-use crate::context::{Context, ContextParts, Inputs};
-use crate::link::Link;
-use crate::metrics::Outcome;
+use super::body::{Body, OwnMeta};
+use super::probe::{MetaView, Probe};
+use crate::handler::{Context, ContextParts, Inputs};
+use crate::observe::metrics::Outcome;
 use crate::observe::{RequestTrace, Watch};
-use crate::probe::{MetaView, Probe};
 use crate::server::Server;
-use crate::session::Negotiated;
+use crate::session::{Link, Negotiated};
 
 /// What a method handler produced, before the era's members are added.
 pub(crate) enum Reply {

@@ -1,0 +1,36 @@
+//! Handlers: what a server serves, and the handlers of the methods that serve it.
+//!
+//! The definitions registered on the builder — tools ([`ToolDef`], with the schemas
+//! they advertise), resources and templates ([`ResourceDef`], [`TemplateDef`], matched
+//! by [`uri_template`]) and prompts ([`PromptDef`]) — and the [`Registry`] that holds
+//! them; the extractors a tool handler's arguments are made of (`extract`); the
+//! [`Context`] a handler sees, with its integrity-protected `requestState`
+//! (`request_state`); and the method handlers themselves (`methods`: `tools/call`,
+//! prompts, resources, completion, subscriptions, and the paged list methods).
+
+mod context;
+mod extract;
+mod methods;
+mod pagination;
+mod prompt;
+mod registry;
+mod request_state;
+mod resource;
+mod schema;
+mod tool;
+pub mod uri_template;
+
+pub use context::Context;
+pub(crate) use context::{ContextParts, Inputs};
+pub use extract::{
+    Args, FromToolCall, IntoToolResult, Json, RawArgs, State, ToolCall, ToolHandler, ToolOutput, schema_of,
+};
+pub(crate) use methods::tool_reply;
+pub use prompt::{PromptDef, PromptRequest};
+pub(crate) use registry::Registry;
+pub use request_state::StateKey;
+pub(crate) use resource::CompiledTemplate;
+pub use resource::{CompletionRequest, ReadOutput, ReadRequest, ResourceDef, TemplateDef};
+pub use schema::advertised_schema;
+pub(crate) use tool::CompiledTool;
+pub use tool::{TaskSupport, ToolDef, empty_input_schema};

@@ -1,0 +1,13 @@
+//! Routing: one request in, one response out. The [`router`] decides the era,
+//! enforces the lifecycle, routes the method and writes the era's result members; a
+//! [`Probe`] reads the request's params once for it, and a [`Body`] is a result's JSON
+//! with a note of where its own `_meta` is.
+
+mod body;
+mod probe;
+mod router;
+
+pub(crate) use body::{Body, OwnMeta};
+pub use probe::Probe;
+pub use router::{Answer, Route, Routed, stateless_version, unsupported_version};
+pub(crate) use router::{Freshness, Reply, params};

@@ -1,0 +1,46 @@
+//! Where a request came from, as the transport sees it: the one small type routing,
+//! handlers and the session driver share.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use serde_json::json;
+use tenet_jsonrpc::ErrorObject;
+
+use tokio_util::sync::CancellationToken;
+
+use super::{Outbound, Session};
+use crate::grant::INSUFFICIENT_SCOPE;
+
+/// Where a request came from, as the transport sees it.
+#[derive(Clone)]
+pub struct Link {
+    /// The legacy session the request belongs to, if any (stdio always has one).
+    pub session: Option<Arc<Session>>,
+    /// Where notifications about this request go (progress, log messages, listen events).
+    pub out: Outbound,
+    /// Fires when the client cancels this request.
+    pub cancel: CancellationToken,
+    /// Fires when the server shuts down (ends listen streams gracefully).
+    pub shutdown: CancellationToken,
+    /// The scopes the caller was granted; `None` when the transport does no access control.
+    pub grant: Option<Arc<crate::Grant>>,
+}
+
+impl Link {
+    /// Whether the caller may use something that requires `required`.
+    pub(crate) fn allows(&self, required: &[String]) -> bool {
+        self.grant.as_deref().is_none_or(|grant| grant.covers(required))
+    }
+
+    /// The error for using `what` without `required`. Its data lists what the caller
+    /// needs: the scopes it already has plus the missing ones, so a client that asks
+    /// for exactly that set keeps what it could already do.
+    pub(crate) fn insufficient_scope(&self, what: &str, required: &[String]) -> ErrorObject {
+        let mut needed: BTreeSet<&str> = self.grant.as_deref().map(|g| g.scopes().collect()).unwrap_or_default();
+        needed.extend(required.iter().map(String::as_str));
+        let scope = needed.iter().copied().collect::<Vec<_>>().join(" ");
+        ErrorObject::new(INSUFFICIENT_SCOPE, format!("Insufficient scope: {what} requires {}", required.join(" ")))
+            .with_data(json!({ "scope": scope, "requiredScopes": required }))
+    }
+}
