@@ -170,7 +170,7 @@ async fn pump(session: Arc<HttpSession>, stream: u64, mut head: VecDeque<Item>, 
         let item = match head.pop_front() {
             Some(item) => item,
             None => tokio::select! {
-                () = session.closed.cancelled() => break,
+                () = session.driver.closed() => break,
                 item = exchange.next() => match item {
                     Some(item) => item,
                     None => break,
@@ -193,7 +193,7 @@ async fn pump(session: Arc<HttpSession>, stream: u64, mut head: VecDeque<Item>, 
 
 async fn deliver(session: &HttpSession, stream: u64, listener: &Listener, bytes: Bytes) {
     let sent = tokio::select! {
-        () = session.closed.cancelled() => false,
+        () = session.driver.closed() => false,
         sent = listener.send(bytes) => sent.is_ok(),
     };
     if !sent {
@@ -271,7 +271,7 @@ impl Standalone {
         }
         let pending = self.pending.as_mut()?;
         let line = tokio::select! {
-            () = self.session.closed.cancelled() => return None,
+            () = self.session.driver.closed() => return None,
             () = self.shutdown.cancelled() => return None,
             line = pending.recv() => line?,
             line = self.announcements.next() => line?,

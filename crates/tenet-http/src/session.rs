@@ -27,8 +27,6 @@ pub(crate) struct HttpSession {
     pub driver: Driver,
     /// Who created the session (the grant's subject); only they may use it.
     owner: Option<Owner>,
-    /// Fires when the session ends (DELETE, expiry, shutdown): ends its streams.
-    pub closed: CancellationToken,
     /// Its SSE streams, for replay.
     pub streams: Mutex<Streams>,
     last_used: AtomicU64,
@@ -74,8 +72,9 @@ impl HttpSession {
         self.driver.is_busy() || lock(&self.standalone).is_none()
     }
 
+    /// Ends the session (DELETE, expiry, shutdown): its requests are cancelled and its
+    /// streams end (`driver.closed()` fires).
     fn close(&self) {
-        self.closed.cancel();
         self.driver.close_now();
     }
 }
@@ -143,7 +142,6 @@ impl Sessions {
             id: new_id().ok_or(Full)?,
             driver: Driver::new(server.clone(), tx, options),
             owner,
-            closed: CancellationToken::new(),
             streams: Mutex::new(Streams::new(self.replay_events, self.replay_streams)),
             last_used: AtomicU64::new(self.now()),
             standalone: Mutex::new(Some(rx)),
@@ -268,7 +266,7 @@ mod tests {
         assert_eq!(store.gauge.get(), 2);
         assert!(store.remove(&a.id, None));
         assert_eq!(store.gauge.get(), 1);
-        assert!(a.closed.is_cancelled());
+        assert!(a.driver.is_closed());
         assert!(store.get(&a.id, None).is_none());
         assert!(!store.remove(&a.id, None));
         assert!(store.create(&server(), &CancellationToken::new(), None).is_ok());
@@ -283,7 +281,7 @@ mod tests {
         assert!(store.get(&session.id, Some(&bob)).is_none());
         assert!(store.get(&session.id, None).is_none(), "no credentials is another principal");
         assert!(!store.remove(&session.id, Some(&bob)), "another principal cannot delete it");
-        assert!(!session.closed.is_cancelled());
+        assert!(!session.driver.is_closed());
         assert!(store.get(&session.id, Some(&Grant::new(["other"]).with_subject("ann"))).is_some());
         assert!(store.remove(&session.id, Some(&ann)));
     }
@@ -300,7 +298,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(5));
         assert!(busy.driver.is_busy());
         assert_eq!(store.sweep(), 1);
-        assert!(idle.closed.is_cancelled());
+        assert!(idle.driver.is_closed());
         assert!(store.get(&busy.id, None).is_some());
         drop(pending);
         std::thread::sleep(Duration::from_millis(5));

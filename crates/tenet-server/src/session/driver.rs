@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use futures_util::future::join_all;
 use serde_json::json;
@@ -98,10 +98,11 @@ pub struct Driver {
     closed: CancellationToken,
     /// Fires when the session stops taking work (drain or close): listen streams end.
     ending: CancellationToken,
-    /// Bounds the requests of a stream transport that run at once.
-    limit: Arc<Semaphore>,
-    /// The handlers a stream transport spawned.
-    tracker: TaskTracker,
+    /// Bounds the requests of a stream transport that run at once (made at its first
+    /// request: an HTTP session, which never spawns, goes without).
+    limit: OnceLock<Arc<Semaphore>>,
+    /// The handlers a stream transport spawned (made when the first is).
+    tracker: OnceLock<TaskTracker>,
     forwarder: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -123,7 +124,6 @@ impl Driver {
             }),
             Events::Pulled => None,
         };
-        let limit = Arc::new(Semaphore::new(server.shared.config.max_concurrent_requests.max(1)));
         Self {
             server,
             session,
@@ -132,10 +132,21 @@ impl Driver {
             in_flight: Arc::default(),
             closed: CancellationToken::new(),
             ending,
-            limit,
-            tracker: TaskTracker::new(),
+            limit: OnceLock::new(),
+            tracker: OnceLock::new(),
             forwarder: Mutex::new(forwarder),
         }
+    }
+
+    /// The permits of the requests that run at once.
+    fn limit(&self) -> Arc<Semaphore> {
+        let max = self.server.shared.config.max_concurrent_requests.max(1);
+        self.limit.get_or_init(|| Arc::new(Semaphore::new(max))).clone()
+    }
+
+    /// The handlers spawned for a stream transport.
+    fn tracker(&self) -> &TaskTracker {
+        self.tracker.get_or_init(TaskTracker::new)
     }
 
     /// The session's state: what `initialize` negotiated, log level, subscriptions.
@@ -331,10 +342,10 @@ impl Driver {
             }
             return;
         }
-        let Ok(permit) = self.limit.clone().acquire_owned().await else { return };
+        let Ok(permit) = self.limit().acquire_owned().await else { return };
         let pending = self.admit(request, self.out.clone(), None);
         let out = self.out.clone();
-        self.tracker.spawn(async move {
+        self.tracker().spawn(async move {
             if let Ok(answer) = pending.await {
                 let _ = out.send(answer.line).await;
             }
@@ -343,13 +354,13 @@ impl Driver {
     }
 
     async fn run_batch(&self, entries: Vec<Result<Message, Rejection>>) {
-        let Ok(permit) = self.limit.clone().acquire_owned().await else { return };
+        let Ok(permit) = self.limit().acquire_owned().await else { return };
         let pending = match self.admit_batch(entries, &self.out, None) {
             Ok(pending) => pending,
             Err(e) => return self.send(self.error_line(None, &e)).await,
         };
         let out = self.out.clone();
-        self.tracker.spawn(async move {
+        self.tracker().spawn(async move {
             let answers: Vec<Answer> = join_all(pending).await.into_iter().filter_map(Result::ok).collect();
             if !answers.is_empty() {
                 let _ = out.send(batch_body(&answers)).await;
@@ -364,8 +375,9 @@ impl Driver {
     /// every answer before this returns.
     pub async fn drain(&self) {
         self.stop();
-        self.tracker.close();
-        self.tracker.wait().await;
+        let tracker = self.tracker();
+        tracker.close();
+        tracker.wait().await;
     }
 
     /// Ends the session now (the client is gone, or the session was deleted or
@@ -373,6 +385,16 @@ impl Driver {
     pub async fn close(&self) {
         self.closed.cancel();
         self.drain().await;
+    }
+
+    /// Resolves once the session is closed ([`Driver::close`], [`Driver::close_now`]).
+    pub fn closed(&self) -> tokio_util::sync::WaitForCancellationFuture<'_> {
+        self.closed.cancelled()
+    }
+
+    /// Whether the session was closed.
+    pub fn is_closed(&self) -> bool {
+        self.closed.is_cancelled()
     }
 
     /// [`Driver::close`] for callers that cannot wait: cancels everything; spawned
