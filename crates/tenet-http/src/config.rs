@@ -80,8 +80,9 @@ pub struct WebSocketConfig {
     /// A socket with no message either way and no request in flight for this long is
     /// closed (1000).
     pub idle_timeout: Duration,
-    /// How long a message may wait for a client that does not read; then the socket
-    /// is closed, so that a stalled client holds no memory.
+    /// How long one write (a frame, or the socket's buffer of queued frames) may wait
+    /// for a client that does not read; then the socket is closed, so that a stalled
+    /// client holds no memory.
     pub send_timeout: Duration,
 }
 

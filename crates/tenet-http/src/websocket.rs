@@ -280,13 +280,13 @@ impl Activity {
 }
 
 /// How many queued messages the writer takes before it flushes: ready answers go out
-/// in one write, and a ping or the close frame never waits long behind them.
+/// in one write instead of one write each.
 const BATCH: usize = 256;
 
 /// Writes the driver's messages as text frames, pings when told to, and the close
 /// frame once the driver is done. Messages already queued are written together and
-/// flushed once. A client that does not take a write within `timeout` is given up on
-/// (`stalled` fires).
+/// flushed once. A client that does not take a write (at most the socket's write
+/// buffer and one frame) within `timeout` is given up on (`stalled` fires).
 async fn write<W>(
     mut sink: W,
     mut lines: mpsc::Receiver<Vec<u8>>,
@@ -298,34 +298,37 @@ async fn write<W>(
 ) where
     W: futures_util::Sink<Message, Error = WsError> + Unpin,
 {
-    // Queues `first` and whatever else is ready (up to `BATCH`), then flushes.
+    // Queues `first` and whatever else is ready (up to `BATCH`), then flushes. Each
+    // write is timed on its own, so a slow reader of a large batch is not cut off.
     let send = async |sink: &mut W, lines: &mut mpsc::Receiver<Vec<u8>>, first: Message, kind: &'static str| {
-        let batch = async {
-            let texts = usize::from(kind == "text");
-            sink.feed(first).await?;
-            metrics.frame(Direction::Out, kind);
-            let mut queued = texts;
-            while queued < BATCH
-                && let Ok(line) = lines.try_recv()
-            {
-                if let Some(message) = text(line) {
-                    sink.feed(message).await?;
-                    metrics.frame(Direction::Out, "text");
-                    queued += 1;
-                }
-            }
-            sink.flush().await?;
-            Ok::<_, WsError>(queued)
+        let within = async |op: futures_util::sink::Feed<'_, W, Message>| {
+            matches!(tokio::time::timeout(timeout, op).await, Ok(Ok(())))
         };
-        match tokio::time::timeout(timeout, batch).await {
-            Ok(Ok(texts)) => {
-                if texts > 0 {
-                    activity.record();
-                }
-                true
-            }
-            _ => false,
+        if !within(sink.feed(first)).await {
+            return false;
         }
+        let mut texts = 0;
+        while texts < BATCH
+            && let Ok(line) = lines.try_recv()
+        {
+            if let Some(message) = text(line) {
+                if !within(sink.feed(message)).await {
+                    return false;
+                }
+                texts += 1;
+            }
+        }
+        if !matches!(tokio::time::timeout(timeout, sink.flush()).await, Ok(Ok(()))) {
+            return false;
+        }
+        metrics.frame(Direction::Out, kind);
+        for _ in 0..texts {
+            metrics.frame(Direction::Out, "text");
+        }
+        if kind == "text" || texts > 0 {
+            activity.record();
+        }
+        true
     };
     // The close frame, once the driver is done (`None`: the client went away). It does
     // not wait for the last sender of `lines` to go: a task detached from the request
@@ -333,12 +336,14 @@ async fn write<W>(
     let frame = loop {
         let (message, kind) = tokio::select! {
             biased;
+            // A ping first: they are rare, and a steady stream of answers must not
+            // starve them (the reader closes a socket it hears nothing from).
+            Some(Control::Ping) = controls.recv() => (Message::Ping(Default::default()), "ping"),
             line = lines.recv() => match line.and_then(text) {
                 Some(message) => (message, "text"),
                 None if lines.is_closed() => break close.await.ok().flatten(),
                 None => continue,
             },
-            Some(Control::Ping) = controls.recv() => (Message::Ping(Default::default()), "ping"),
             frame = &mut close => {
                 let frame = frame.ok().flatten();
                 if frame.is_some() {

@@ -2,10 +2,10 @@
 //! or prompt requires.
 //!
 //! A transport that authenticates its callers puts a [`Grant`] on each request's
-//! [`crate::Link`] ([`crate::Link::allows`]); a request without one is not access-controlled. List results
-//! show only what the grant covers, and using something it does not cover is
-//! refused with [`INSUFFICIENT_SCOPE`] (HTTP answers it with 403 and a step-up
-//! challenge).
+//! [`crate::Link`] (checked by `Link::allows`); a request without one is not
+//! access-controlled. List results show only what the grant covers, and using
+//! something it does not cover is refused with [`INSUFFICIENT_SCOPE`] (HTTP answers it
+//! with 403 and a step-up challenge).
 
 use std::collections::BTreeSet;
 use tenet_jsonrpc::ErrorCode;

@@ -63,7 +63,7 @@
 
 mod error;
 mod event;
-pub(crate) mod grant;
+mod grant;
 mod handler;
 mod limits;
 mod observe;

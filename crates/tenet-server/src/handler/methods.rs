@@ -173,7 +173,7 @@ impl Server {
         let key = (tool.cache_ttl.is_some() && first_round && cache.is_enabled())
             .then(|| CacheKey::tool(&p.name, route.version, link.grant.as_deref(), &arguments));
         if let Some(hit) = self.cached(key.as_ref()) {
-            return Reply::Ok { body: hit.body, cacheable: None };
+            return Reply::Ok { body: hit.into_body(), cacheable: None };
         }
         let generation = cache.generation();
         let ctx = self.context(route, id, link, inputs);
@@ -371,7 +371,7 @@ impl Server {
             .then(|| CacheKey::read(kind, &p.uri, route.version, link.grant.as_deref()));
         if let Some(hit) = self.cached(key.as_ref()) {
             let freshness = Freshness::Own { ttl_ms: millis(hit.remaining), scope };
-            return Reply::Ok { body: hit.body, cacheable: Some(freshness) };
+            return Reply::Ok { body: hit.into_body(), cacheable: Some(freshness) };
         }
         let generation = cache.generation();
         let ctx = self.context(route, id, link, inputs);

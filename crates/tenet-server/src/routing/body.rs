@@ -142,6 +142,10 @@ impl Formatter for Scout<'_> {
     }
 
     fn begin_array<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        // A `_meta` that is an array cannot take the entry.
+        if self.depth == 1 && self.key == Key::Wanted && self.meta.get() == OwnMeta::Absent {
+            self.meta.set(OwnMeta::Done);
+        }
         self.depth += 1;
         CompactFormatter.begin_array(writer)
     }
@@ -240,6 +244,7 @@ mod tests {
         let named = json!({"_meta":{"io.modelcontextprotocol/serverInfo":{"name":"other"}}});
         assert_eq!(Body::of(&named).unwrap().meta, OwnMeta::Done);
         assert_eq!(Body::of(&json!({"_meta":null,"a":1})).unwrap().meta, OwnMeta::Done);
+        assert_eq!(Body::of(&json!({"_meta":[{"a":1}],"b":2})).unwrap().meta, OwnMeta::Done);
     }
 
     #[test]

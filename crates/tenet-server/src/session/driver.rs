@@ -98,8 +98,8 @@ pub struct Driver {
     closed: CancellationToken,
     /// Fires when the session stops taking work (drain or close): listen streams end.
     ending: CancellationToken,
-    /// Bounds the requests of a stream transport that run at once (made at its first
-    /// request: an HTTP session, which never spawns, goes without).
+    /// Bounds the requests of a stream transport that run at once (made when the
+    /// first is spawned: an HTTP session, which never spawns, goes without).
     limit: OnceLock<Arc<Semaphore>>,
     /// The handlers a stream transport spawned (made when the first is).
     tracker: OnceLock<TaskTracker>,

@@ -58,9 +58,18 @@ pub struct CacheStats {
 #[derive(Debug)]
 pub(crate) struct Hit {
     /// The result object, as first encoded.
-    pub body: Body,
+    pub body: Arc<str>,
+    /// Where its own `_meta` is.
+    pub meta: OwnMeta,
     /// How long it stays fresh.
     pub remaining: Duration,
+}
+
+impl Hit {
+    /// The cached result, as a reply's body (copied out of the shared entry).
+    pub fn into_body(self) -> Body {
+        Body { json: self.body.to_string(), meta: self.meta }
+    }
 }
 
 struct Entry {
@@ -124,9 +133,9 @@ impl ResponseCache {
     /// The fresh response under `key`, if any; an expired one is dropped.
     pub fn get(&self, key: &CacheKey, now: Instant) -> Option<Hit> {
         let mut store = self.lock();
-        let found = store.lru.get(key).map(|e| (Body { json: e.body.to_string(), meta: e.meta }, e.expires));
+        let found = store.lru.get(key).map(|e| (e.body.clone(), e.meta, e.expires));
         let hit = match found {
-            Some((body, expires)) if expires > now => Some(Hit { body, remaining: expires - now }),
+            Some((body, meta, expires)) if expires > now => Some(Hit { body, meta, remaining: expires - now }),
             Some(_) => {
                 if let Some(entry) = store.lru.pop(key) {
                     store.bytes -= entry.weight;
@@ -251,7 +260,7 @@ mod tests {
         assert!(cache.get(&tool(1), t0).is_none());
         assert!(cache.insert(tool(1), &Body::plain(r#"{"content":[]}"#), MINUTE, cache.generation(), t0));
         let hit = cache.get(&tool(1), t0 + Duration::from_secs(20)).unwrap();
-        assert_eq!(hit.body.json, r#"{"content":[]}"#);
+        assert_eq!(&*hit.body, r#"{"content":[]}"#);
         assert_eq!(hit.remaining, Duration::from_secs(40));
         assert!(cache.get(&tool(2), t0).is_none(), "other arguments");
         assert!(cache.get(&tool(1), t0 + MINUTE).is_none(), "expired");
