@@ -8,7 +8,6 @@
 //! frames with [`Driver::receive`]; Streamable HTTP, whose answers go back on the POST
 //! that carried the request, admits requests one by one with [`Driver::admit`].
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
@@ -93,11 +92,13 @@ pub struct Driver {
     /// tied to a request, and server → client requests.
     out: Outbound,
     options: DriverOptions,
-    in_flight: Arc<Mutex<HashMap<Id, CancellationToken>>>,
     /// Fires when the session is closed: every request in flight is cancelled.
     closed: CancellationToken,
-    /// Fires when the session stops taking work (drain or close): listen streams end.
-    ending: CancellationToken,
+    /// Fires when the session stops taking work (drain or close): listen streams end
+    /// and the announcements stop. Only connections whose events are pushed have one;
+    /// a session that pulls them (Streamable HTTP) is never drained, only closed,
+    /// which cancels its listen streams with the rest of its requests.
+    ending: Option<CancellationToken>,
     /// Bounds the requests of a stream transport that run at once (made when the
     /// first is spawned: an HTTP session, which never spawns, goes without).
     limit: OnceLock<Arc<Semaphore>>,
@@ -116,20 +117,17 @@ impl Driver {
     /// updates to `out`, once the session is initialized.
     pub fn new(server: Server, out: Outbound, options: DriverOptions) -> Self {
         let session = Arc::new(Session::new(Arc::new(Peer::new(out.clone()))));
-        let ending = options.shutdown.child_token();
-        let forwarder = match options.events {
-            Events::Pushed => tokio::runtime::Handle::try_current().ok().map(|runtime| {
-                let announcements = Announcements { events: server.events(), session: session.clone() };
-                runtime.spawn(forward(announcements, out.clone(), ending.clone()))
-            }),
-            Events::Pulled => None,
-        };
+        let ending = (options.events == Events::Pushed).then(|| options.shutdown.child_token());
+        let forwarder = ending.as_ref().and_then(|ending| {
+            let runtime = tokio::runtime::Handle::try_current().ok()?;
+            let announcements = Announcements { events: server.events(), session: session.clone() };
+            Some(runtime.spawn(forward(announcements, out.clone(), ending.clone())))
+        });
         Self {
             server,
             session,
             out,
             options,
-            in_flight: Arc::default(),
             closed: CancellationToken::new(),
             ending,
             limit: OnceLock::new(),
@@ -162,7 +160,7 @@ impl Driver {
 
     /// Whether a request is being served.
     pub fn is_busy(&self) -> bool {
-        !lock(&self.in_flight).is_empty()
+        self.session.is_busy()
     }
 
     /// The `id` an error about an unreadable message carries: `null` for sessions that
@@ -186,7 +184,8 @@ impl Driver {
     }
 
     fn link(&self, out: Outbound, cancel: CancellationToken, grant: Option<Arc<Grant>>) -> Link {
-        Link { session: Some(self.session.clone()), out, cancel, shutdown: self.ending.clone(), grant }
+        let shutdown = self.ending.as_ref().unwrap_or(&self.options.shutdown).clone();
+        Link { session: Some(self.session.clone()), out, cancel, shutdown, grant }
     }
 
     /// Takes a request: refuses it at once (rate limited, or its id already in flight),
@@ -206,12 +205,13 @@ impl Driver {
                 return ready(self.error_answer(Some(&request.id), &crate::rate_limited(wait)));
             }
         }
-        let Some(cancel) = self.track(&request.id) else {
+        let cancel = self.closed.child_token();
+        if !self.session.track(&request.id, &cancel) {
             let error =
                 ErrorObject::invalid_request(format!("Invalid Request: id {} is already in flight", request.id));
             return ready(self.error_answer(Some(&request.id), &error));
-        };
-        let untrack = Untrack { in_flight: self.in_flight.clone(), id: request.id.clone() };
+        }
+        let untrack = Untrack { session: self.session.clone(), id: request.id.clone() };
         let grant = grant.or_else(|| self.options.grant.clone());
         let link = self.link(out, cancel.clone(), grant);
         let routed = match probe {
@@ -228,17 +228,6 @@ impl Driver {
             let untrack = untrack.done();
             answer.filter(|_| !cancel.is_cancelled()).ok_or(Cancelled { id: untrack })
         })
-    }
-
-    /// Registers an id in flight; `None` if a request with that id already is.
-    fn track(&self, id: &Id) -> Option<CancellationToken> {
-        let mut map = lock(&self.in_flight);
-        if map.contains_key(id) {
-            return None;
-        }
-        let token = self.closed.child_token();
-        map.insert(id.clone(), token.clone());
-        Some(token)
     }
 
     /// Takes a response or notification from the client: a response goes to the
@@ -262,10 +251,11 @@ impl Driver {
                 if notification.method == Method::Cancelled.name() {
                     let params = notification.params.as_deref().map_or("{}", |p| p.get());
                     match serde_json::from_str::<CancelledParams>(params) {
-                        Ok(CancelledParams { request_id: Some(id), .. }) => match lock(&self.in_flight).get(&id) {
-                            Some(token) => token.cancel(),
-                            None => tracing::debug!(%id, "cancellation for a request not in flight"),
-                        },
+                        Ok(CancelledParams { request_id: Some(id), .. }) => {
+                            if !self.session.cancel(&id) {
+                                tracing::debug!(%id, "cancellation for a request not in flight");
+                            }
+                        }
                         _ => tracing::debug!("ignored a malformed cancellation"),
                     }
                 }
@@ -405,7 +395,9 @@ impl Driver {
     }
 
     fn stop(&self) {
-        self.ending.cancel();
+        if let Some(ending) = &self.ending {
+            ending.cancel();
+        }
         self.session.close();
         if let Some(forwarder) = lock(&self.forwarder).take() {
             forwarder.abort();
@@ -422,7 +414,7 @@ impl Drop for Driver {
 
 /// Removes a request from the ids in flight when its future ends or is dropped.
 struct Untrack {
-    in_flight: Arc<Mutex<HashMap<Id, CancellationToken>>>,
+    session: Arc<Session>,
     id: Id,
 }
 
@@ -437,7 +429,7 @@ impl Untrack {
 
 impl Drop for Untrack {
     fn drop(&mut self) {
-        lock(&self.in_flight).remove(&self.id);
+        self.session.untrack(&self.id);
     }
 }
 

@@ -1,10 +1,12 @@
 //! Legacy-era session state: what `initialize` negotiated, the log level, subscriptions.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use tenet_jsonrpc::Id;
 use tenet_protocol::{ClientCapabilities, Implementation, LoggingLevel, ProtocolVersion};
+use tokio_util::sync::CancellationToken;
 
 use super::Peer;
 use crate::tasks::TaskStore;
@@ -17,6 +19,9 @@ pub struct Session {
     subscriptions: Mutex<HashSet<String>>,
     peer: Arc<Peer>,
     tasks: TaskStore,
+    /// The client's requests being served, by id, with what cancels each (kept here,
+    /// beside the rest, so an idle session is one allocation less).
+    in_flight: Mutex<HashMap<Id, CancellationToken>>,
 }
 
 /// What `initialize` settled.
@@ -50,7 +55,40 @@ impl Session {
             subscriptions: Mutex::new(HashSet::new()),
             peer,
             tasks: TaskStore::default(),
+            in_flight: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Registers the request `id` as in flight, cancelled by `cancel`; false if a
+    /// request with that id already is.
+    pub(crate) fn track(&self, id: &Id, cancel: &CancellationToken) -> bool {
+        let mut map = self.in_flight.lock().unwrap_or_else(PoisonError::into_inner);
+        if map.contains_key(id) {
+            return false;
+        }
+        map.insert(id.clone(), cancel.clone());
+        true
+    }
+
+    /// Forgets the request `id` (answered, or dropped).
+    pub(crate) fn untrack(&self, id: &Id) {
+        self.in_flight.lock().unwrap_or_else(PoisonError::into_inner).remove(id);
+    }
+
+    /// Cancels the request `id`; false if none with that id is in flight.
+    pub(crate) fn cancel(&self, id: &Id) -> bool {
+        match self.in_flight.lock().unwrap_or_else(PoisonError::into_inner).get(id) {
+            Some(token) => {
+                token.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether a request of the client's is being served.
+    pub(crate) fn is_busy(&self) -> bool {
+        !self.in_flight.lock().unwrap_or_else(PoisonError::into_inner).is_empty()
     }
 
     /// The session's tasks (2025-11-25).
