@@ -27,6 +27,7 @@ pub struct ClientBuilder {
     timeout: Duration,
     probe: Duration,
     headers: Vec<(String, String)>,
+    env: Vec<(String, String)>,
     auth: Option<Arc<dyn AuthHook>>,
     log_level: Option<LoggingLevel>,
     tasks: bool,
@@ -43,6 +44,7 @@ impl Default for ClientBuilder {
             timeout: Duration::from_secs(60),
             probe: Duration::from_secs(5),
             headers: Vec::new(),
+            env: Vec::new(),
             auth: None,
             log_level: None,
             tasks: false,
@@ -147,13 +149,20 @@ impl ClientBuilder {
         self
     }
 
+    /// Sets an environment variable for a server started with
+    /// [`ClientBuilder::connect_stdio`] (beside the ones it inherits).
+    pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((name.into(), value.into()));
+        self
+    }
+
     /// Starts `program` with `args` and talks to it over its stdin and stdout.
     ///
     /// # Errors
     /// When the program cannot start, or negotiation fails (the process is then shut down).
     pub async fn connect_stdio(self, program: &str, args: &[String]) -> Result<Client> {
         let inbound = Arc::new(Inbound::new(Arc::clone(&self.handler)));
-        let (process, stdout, stdin) = child::spawn(program, args)?;
+        let (process, stdout, stdin) = child::spawn(program, args, &self.env)?;
         let transport = PipeTransport::new(stdout, stdin, self.max_message_bytes, Arc::clone(&inbound), Some(process));
         self.finish(Box::new(transport), inbound).await
     }

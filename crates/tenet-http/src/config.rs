@@ -63,6 +63,26 @@ pub struct HttpConfig {
     pub metrics_path: Option<String>,
     /// The WebSocket transport on the MCP path (`GET` with `Upgrade: websocket`).
     pub websocket: WebSocketConfig,
+    /// What else the server reports beside `/health` (a gateway's upstreams): its
+    /// pages, and whether it is ready. Like the metrics, outside the MCP endpoint.
+    pub status: Option<std::sync::Arc<dyn StatusSource>>,
+}
+
+/// Operational state beyond the MCP endpoint, served by the HTTP endpoint: JSON pages
+/// at their own paths (`GET /upstreams`), and a say in `/ready`.
+pub trait StatusSource: Send + Sync + 'static {
+    /// The paths of its pages (absolute, such as `/upstreams`).
+    fn paths(&self) -> Vec<String>;
+    /// The JSON body of the page at `path`.
+    fn page(&self, path: &str) -> Option<String>;
+    /// Why the server is not ready yet (`/ready` answers 503 with it), or `None`.
+    fn not_ready(&self) -> Option<String>;
+}
+
+impl std::fmt::Debug for dyn StatusSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatusSource").field("paths", &self.paths()).finish()
+    }
 }
 
 /// The WebSocket transport: one JSON-RPC message per text frame, subprotocol `mcp`.
@@ -123,6 +143,7 @@ impl Default for HttpConfig {
             rate_limit: None,
             metrics_path: Some("/metrics".into()),
             websocket: WebSocketConfig::default(),
+            status: None,
         }
     }
 }

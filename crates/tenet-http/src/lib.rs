@@ -88,7 +88,7 @@ mod sse_connections;
 mod sse_transport;
 mod websocket;
 
-pub use config::{HttpConfig, WebSocketConfig};
+pub use config::{HttpConfig, StatusSource, WebSocketConfig};
 pub use rate_limit::ClientAddr;
 pub use router::{Endpoint, router};
 pub use serve::{serve, serve_listener};

@@ -115,8 +115,17 @@ impl Endpoint {
 
     /// `/health`, `/ready` and the metrics path, beside the MCP endpoint at `path`.
     fn operations(&self, router: Router<Arc<Shared>>, path: &str) -> Router<Arc<Shared>> {
-        let router = router.route("/health", get(health)).route("/ready", get(ready));
+        let mut router = router.route("/health", get(health)).route("/ready", get(ready));
         let config = &self.shared.config;
+        for page in config.status.iter().flat_map(|status| status.paths()) {
+            let taken = [path, &config.sse_path, &config.sse_messages_path, "/health", "/ready"];
+            if !page.starts_with('/') || taken.contains(&page.as_str()) {
+                tracing::warn!(page, "status page not served: the path is not absolute or is already in use");
+                continue;
+            }
+            let at = page.clone();
+            router = router.route(&page, get(move |state, headers| status_page(state, headers, at)));
+        }
         let Some(metrics_path) = config.metrics_path.as_deref() else { return router };
         let taken = [path, &config.sse_path, &config.sse_messages_path, "/health", "/ready"];
         if !metrics_path.starts_with('/') || taken.contains(&metrics_path) {
@@ -160,9 +169,25 @@ async fn health() -> Response {
 
 async fn ready(State(shared): State<Arc<Shared>>) -> Response {
     if shared.shutdown.is_cancelled() {
-        response::json(StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"shutting down"}"#)
-    } else {
-        response::json(StatusCode::OK, r#"{"status":"ready"}"#)
+        return response::json(StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"shutting down"}"#);
+    }
+    match shared.config.status.as_ref().and_then(|status| status.not_ready()) {
+        Some(reason) => {
+            let body = serde_json::json!({ "status": "not ready", "reason": reason }).to_string();
+            response::json(StatusCode::SERVICE_UNAVAILABLE, body)
+        }
+        None => response::json(StatusCode::OK, r#"{"status":"ready"}"#),
+    }
+}
+
+/// A [`crate::StatusSource`] page, behind the same `Host`/`Origin` guard as the metrics.
+async fn status_page(State(shared): State<Arc<Shared>>, headers: HeaderMap, path: String) -> Response {
+    if let Err(refusal) = shared.guard.check(&headers) {
+        return response::transport(StatusCode::FORBIDDEN, refusal.to_string());
+    }
+    match shared.config.status.as_ref().and_then(|status| status.page(&path)) {
+        Some(body) => response::json(StatusCode::OK, body),
+        None => response::transport(StatusCode::NOT_FOUND, "no such page".to_owned()),
     }
 }
 

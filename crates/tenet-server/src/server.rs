@@ -237,6 +237,36 @@ impl Server {
         Ok(())
     }
 
+    /// Removes the tools named in `removed` and adds (or replaces) `added`, as one
+    /// change: listeners hear one `tools/list_changed` if anything changed. A tool
+    /// whose schemas do not compile is left out; its error is returned, the rest
+    /// still change. For servers whose tools come from elsewhere (a gateway's
+    /// upstreams), where one bad tool must not keep the others out.
+    pub fn change_tools(&self, removed: &[String], added: impl IntoIterator<Item = ToolDef>) -> Vec<BuildError> {
+        let mut refused = Vec::new();
+        let snapshot = self.shared.tools.snapshot();
+        let compiled: Vec<(String, Arc<CompiledTool>)> = added
+            .into_iter()
+            .filter_map(|tool| match tool.compile(true, self.shared.config.tool_concurrency) {
+                Ok(mut tool) => {
+                    if let Some(old) = snapshot.get(&tool.tool.name) {
+                        tool.inherit_limit(old);
+                    }
+                    Some((tool.tool.name.clone(), Arc::new(tool)))
+                }
+                Err(e) => {
+                    refused.push(e);
+                    None
+                }
+            })
+            .collect();
+        drop(snapshot);
+        if self.shared.tools.apply(removed, compiled) {
+            self.emit(ServerEvent::ToolsChanged);
+        }
+        refused
+    }
+
     /// Removes a tool; returns whether it existed.
     pub fn remove_tool(&self, name: &str) -> bool {
         let removed = self.shared.tools.remove(name);

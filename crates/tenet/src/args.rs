@@ -321,6 +321,9 @@ pub struct ServeArgs {
     /// How fast each client may go.
     #[command(flatten)]
     pub limits: Box<crate::limits::LimitArgs>,
+    /// Which other MCP servers to front.
+    #[command(flatten)]
+    pub gateway: Box<crate::gateway::GatewayArgs>,
 }
 
 /// The `serve` subcommand with its options in place (they are otherwise added only
@@ -356,7 +359,7 @@ pub fn switch(s: &str) -> Result<bool, String> {
     }
 }
 
-fn positive_seconds(s: &str) -> Result<f64, String> {
+pub(crate) fn positive_seconds(s: &str) -> Result<f64, String> {
     let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number of seconds"))?;
     if v.is_finite() && v > 0.0 && v <= 86_400.0 {
         Ok(v)

@@ -89,6 +89,10 @@ pub fn apply(serve: Command, file: &Path) -> Result<(Command, Vec<String>), Conf
     let base = file.parent().unwrap_or(Path::new("."));
     let mut defaults = Vec::new();
     for (section, entries) in &table {
+        if section == "upstream" && entries.is_array() {
+            // `[[upstream]]` tables describe servers, not options: the gateway reads them.
+            continue;
+        }
         let Value::Table(entries) = entries else {
             return Err(ConfigError::new(file, Some(section.clone()), outside_a_table(&serve, section, entries)));
         };
@@ -419,7 +423,7 @@ mod tests {
             ("[http]\nport = true\n", "http.port: expected a number, found boolean"),
             ("[http]\nport = \"3020\"\n", "http.port: expected a number, found the string \"3020\""),
             ("[http]\npath = 5\n", "http.path: expected a string, found the number 5"),
-            ("colour = 1\n", "colour: expected a table (one of: server, knowledge, http, auth, limits)"),
+            ("colour = 1\n", "colour: expected a table (one of: server, knowledge, http, auth, limits, gateway)"),
             ("[knowledge]\nroots = \"x\"\n", "knowledge.roots: expected an array, found string"),
             ("[knowledge]\nno_builtin = 1\n", "knowledge.no_builtin: expected true or false, found integer"),
             ("[server]\ntimeout = -1\n", "server.timeout: invalid value '-1'"),

@@ -65,7 +65,9 @@ async fn countdown(ctx: Context, Args(args): Args<CountdownArgs>) -> Result<Stri
 }
 
 /// The demo server: `echo`, `add`, `countdown`, one resource and one prompt.
-pub fn server(config: ServerConfig) -> Result<Server, BuildError> {
+/// With `dynamic`, it declares that its lists change (a gateway adds its upstreams'
+/// tools while serving).
+pub fn server(config: ServerConfig, dynamic: bool) -> Result<Server, BuildError> {
     let readme = Resource {
         uri: "tenet://about".into(),
         name: "about".into(),
@@ -77,7 +79,9 @@ pub fn server(config: ServerConfig) -> Result<Server, BuildError> {
         icons: None,
         meta: None,
     };
-    Server::builder("tenet", env!("CARGO_PKG_VERSION"))
+    let builder = Server::builder("tenet", env!("CARGO_PKG_VERSION"));
+    let builder = if dynamic { builder.dynamic() } else { builder };
+    builder
         .compile_schemas_lazily()
         .title("Tenet")
         .instructions(

@@ -10,6 +10,7 @@ mod auth;
 mod commands;
 mod config;
 mod demo;
+mod gateway;
 mod knowledge;
 mod limits;
 

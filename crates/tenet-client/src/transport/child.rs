@@ -17,10 +17,16 @@ pub(crate) struct ChildProcess {
     child: Mutex<Child>,
 }
 
-/// Starts `program` with `args`, with piped stdin/stdout and inherited stderr.
-pub(crate) fn spawn(program: &str, args: &[String]) -> Result<(ChildProcess, ChildStdout, ChildStdin)> {
+/// Starts `program` with `args` and `env` added to the environment, with piped
+/// stdin/stdout and inherited stderr.
+pub(crate) fn spawn(
+    program: &str,
+    args: &[String],
+    env: &[(String, String)],
+) -> Result<(ChildProcess, ChildStdout, ChildStdin)> {
     let mut child = Command::new(program)
         .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

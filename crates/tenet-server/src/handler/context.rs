@@ -205,6 +205,11 @@ impl Context {
         self.inner.state.clone()?.downcast::<S>().ok()
     }
 
+    /// Whether the client asked for progress (sent a progress token).
+    pub fn wants_progress(&self) -> bool {
+        self.inner.progress_token.is_some()
+    }
+
     /// Reports progress, if the client asked for it with a progress token. Values that
     /// do not increase are dropped (the spec requires strictly increasing progress).
     pub async fn progress(&self, progress: f64, total: Option<f64>, message: Option<String>) {

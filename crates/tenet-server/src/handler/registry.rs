@@ -55,6 +55,31 @@ impl<T: Clone> Registry<T> {
         added
     }
 
+    /// Removes the items named in `removed`, then adds or replaces `added`, as one new
+    /// version (one pass, however many change); returns whether anything changed.
+    pub fn apply(&self, removed: &[String], added: Vec<(String, T)>) -> bool {
+        let mut guard = self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let gone: std::collections::HashSet<&str> = removed.iter().map(String::as_str).collect();
+        let mut items: Vec<(String, T)> =
+            guard.items.iter().filter(|(n, _)| !gone.contains(n.as_str())).cloned().collect();
+        let mut changed = items.len() != guard.items.len();
+        let mut index: HashMap<String, usize> = items.iter().enumerate().map(|(i, (n, _))| (n.clone(), i)).collect();
+        for (name, item) in added {
+            changed = true;
+            match index.get(&name) {
+                Some(&i) => items[i].1 = item,
+                None => {
+                    index.insert(name.clone(), items.len());
+                    items.push((name, item));
+                }
+            }
+        }
+        if changed {
+            *guard = Arc::new(Snapshot { items, index });
+        }
+        changed
+    }
+
     /// Removes an item; returns whether it was there.
     pub fn remove(&self, name: &str) -> bool {
         let mut guard = self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -70,6 +95,18 @@ impl<T: Clone> Registry<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn apply_removes_and_adds_in_one_version() {
+        let r = Registry::new(vec![("a".into(), 1), ("b".into(), 2), ("c".into(), 3)]);
+        assert!(r.apply(&["b".into()], vec![("c".into(), 30), ("d".into(), 4)]));
+        let s = r.snapshot();
+        let names: Vec<_> = s.items.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+        assert_eq!(names, [("a", 1), ("c", 30), ("d", 4)]);
+        assert_eq!(s.get("d"), Some(&4));
+        assert_eq!(s.get("b"), None);
+        assert!(!r.apply(&["nope".into()], Vec::new()), "nothing changed");
+    }
 
     #[test]
     fn keeps_order_and_replaces_in_place() {

@@ -86,6 +86,16 @@ impl ToolDef {
         }
     }
 
+    /// A tool listed exactly as `tool` says (name, title, description, schemas,
+    /// annotations, icons, `_meta`), run by `handler`: for tools described elsewhere,
+    /// such as a gateway's upstream tools, whose `RawArgs` are checked against the
+    /// given input schema.
+    pub fn from_listing<H: ToolHandler<T>, T>(tool: Tool, handler: H) -> Self {
+        let mut def = Self::new(tool.name.clone(), handler);
+        def.tool = tool;
+        def
+    }
+
     /// What the tool does, for the model.
     #[must_use]
     pub fn description(mut self, description: impl Into<String>) -> Self {

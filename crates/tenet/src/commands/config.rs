@@ -29,10 +29,12 @@ pub fn check(file: Option<PathBuf>, serve_flags: &[OsString]) -> ExitCode {
     };
     let argv = std::iter::once(OsString::from("serve")).chain(serve_flags.iter().cloned());
     let parsed = serve.clone().try_get_matches_from(argv).and_then(|m| ServeArgs::from_arg_matches(&m).map(|a| (m, a)));
-    let (matches, args) = match parsed {
+    let (matches, mut args) = match parsed {
         Ok(parsed) => parsed,
         Err(e) => e.exit(),
     };
+    // Its `[[upstream]]` tables are read from it as `serve --config` reads them.
+    args.config = Some(file.clone());
     // What loading the documents has to say is shown, as `serve` would log it.
     init_logging(LogLevel::Warn, LogFormat::Pretty);
     match startup::prepare(&args) {

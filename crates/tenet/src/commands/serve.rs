@@ -29,7 +29,7 @@ pub fn run(args: &ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let Prepared { server, knowledge, rate_limit, auth } = prepared;
+    let Prepared { server, knowledge, rate_limit, auth, upstreams } = prepared;
     let _watcher = knowledge.as_ref().and_then(|ks| {
         warn_about_content(&ks.knowledge.base());
         watch(ks, args)
@@ -53,18 +53,35 @@ pub fn run(args: &ServeArgs) -> ExitCode {
     let outcome = runtime.block_on(async {
         let shutdown = CancellationToken::new();
         tokio::spawn(on_signal(shutdown.clone()));
-        match args.transport {
+        let gateway = (!upstreams.is_empty())
+            .then(|| tenet_gateway::Gateway::start(server.clone(), upstreams, args.gateway.options()));
+        let served = match args.transport {
             Transport::Stdio => {
                 let grant = match crate::auth::stdio_grant(auth.as_deref(), args.auth.stdio_token.as_deref()).await {
                     Ok(grant) => grant,
                     Err(e) => return Err(Failure::Start(e)),
                 };
+                if let Some(gateway) = &gateway {
+                    // A stdio client lists tools once, right after connecting: give the
+                    // upstreams a moment to be in that list (later ones announce themselves).
+                    if !gateway.wait_ready(STDIO_UPSTREAM_WAIT).await {
+                        tracing::warn!("serving before every required upstream is up");
+                    }
+                }
                 tracing::info!(version = env!("CARGO_PKG_VERSION"), "serving MCP on stdio");
                 let (stdin, stdout) = tenet_transport::stdio::stdio();
                 server.serve_as(stdin, stdout, shutdown, grant).await.map_err(Failure::Serve)
             }
-            Transport::Http => serve_http(args, server, auth, rate_limit, shutdown).await,
+            Transport::Http => {
+                let status =
+                    gateway.clone().map(|g| Arc::new(crate::gateway::Status(g)) as Arc<dyn tenet_http::StatusSource>);
+                serve_http(args, server, auth, rate_limit, shutdown, status).await
+            }
+        };
+        if let Some(gateway) = gateway {
+            gateway.shutdown().await;
         }
+        served
     });
     let code = match outcome {
         Ok(()) => {
@@ -86,6 +103,9 @@ pub fn run(args: &ServeArgs) -> ExitCode {
     std::process::exit(code)
 }
 
+/// How long a stdio gateway waits for its required upstreams before it serves.
+const STDIO_UPSTREAM_WAIT: Duration = Duration::from_secs(10);
+
 /// Why serving ended badly.
 enum Failure {
     /// It could not start (the address is taken, the stdio token is refused).
@@ -102,6 +122,7 @@ async fn serve_http(
     mut auth: Option<Arc<Auth>>,
     rate_limit: Option<Arc<tenet_server::RateLimiter>>,
     shutdown: CancellationToken,
+    status: Option<Arc<dyn tenet_http::StatusSource>>,
 ) -> Result<(), Failure> {
     let listener = tokio::net::TcpListener::bind((args.host, args.port))
         .await
@@ -133,6 +154,7 @@ async fn serve_http(
             idle_timeout: Duration::from_secs_f64(args.session_idle_timeout),
             ..tenet_http::WebSocketConfig::default()
         },
+        status,
         ..HttpConfig::default()
     };
     if config.auth.is_none() && !config.host.is_loopback() {

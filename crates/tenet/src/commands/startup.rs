@@ -31,6 +31,8 @@ pub enum StartError {
     Auth(String),
     /// The server could not be assembled from the documents.
     Build(String),
+    /// An `[[upstream]]` table or `--upstream` flag that cannot run.
+    Gateway(String),
 }
 
 impl fmt::Display for StartError {
@@ -39,7 +41,7 @@ impl fmt::Display for StartError {
             Self::MetricsPathClash(path) => {
                 write!(f, "--metrics-path {path} is the MCP endpoint's path; choose another or --no-metrics")
             }
-            Self::Limits(e) | Self::Knowledge(e) | Self::Auth(e) | Self::Build(e) => f.write_str(e),
+            Self::Limits(e) | Self::Knowledge(e) | Self::Auth(e) | Self::Build(e) | Self::Gateway(e) => f.write_str(e),
             Self::NothingToServe => f.write_str("nothing to serve: --no-builtin needs at least one --root"),
         }
     }
@@ -57,6 +59,8 @@ pub struct Prepared {
     pub rate_limit: Option<Arc<RateLimiter>>,
     /// The authorization checks, built for the configured port.
     pub auth: Option<Arc<Auth>>,
+    /// The MCP servers to front (`[[upstream]]`, `--upstream`).
+    pub upstreams: Vec<tenet_gateway::UpstreamConfig>,
 }
 
 /// Runs every check `tenet serve` makes before it serves and builds what it serves.
@@ -80,16 +84,21 @@ pub fn prepare(args: &ServeArgs) -> Result<Prepared, StartError> {
         metrics: matches!(args.transport, Transport::Http) && !args.no_metrics,
         ..ServerConfig::default()
     };
-    let (server, knowledge) = if args.demo {
-        (demo::server(config).map_err(|e| StartError::Build(e.to_string()))?, None)
+    let upstreams = args.gateway.upstreams(args.config.as_deref()).map_err(StartError::Gateway)?;
+    let gateway = !upstreams.is_empty();
+    let (server, knowledge) = if gateway && args.gateway.no_local_tools {
+        let server = tenet_server::Server::builder("tenet", env!("CARGO_PKG_VERSION")).dynamic().config(config).build();
+        (server.map_err(|e| StartError::Build(e.to_string()))?, None)
+    } else if args.demo {
+        (demo::server(config, gateway).map_err(|e| StartError::Build(e.to_string()))?, None)
     } else {
         let (base, mut limits) = load(&args.knowledge)?;
         limits.cache_ttl = args.limits.cache_ttl();
-        let ks = knowledge::server(base, limits, config).map_err(|e| StartError::Build(e.to_string()))?;
+        let ks = knowledge::server(base, limits, config, gateway).map_err(|e| StartError::Build(e.to_string()))?;
         (ks.server.clone(), Some(ks))
     };
     let auth = args.auth.build(&server, &default_resource(args, args.port)).map_err(StartError::Auth)?;
-    Ok(Prepared { server, knowledge, rate_limit, auth })
+    Ok(Prepared { server, knowledge, rate_limit, auth, upstreams })
 }
 
 /// The URI clients use when `--auth-resource` is not given, for the port served on.

@@ -117,7 +117,14 @@ pub const READ_SCOPE: &str = "stdlib:read";
 pub const PROMPTS_SCOPE: &str = "stdlib:prompts";
 
 /// Builds the MCP server over a knowledge base.
-pub fn server(base: KnowledgeBase, limits: Limits, config: ServerConfig) -> Result<KnowledgeServer, BuildError> {
+/// With `dynamic`, it declares that its lists change (a gateway adds its upstreams'
+/// tools while serving).
+pub fn server(
+    base: KnowledgeBase,
+    limits: Limits,
+    config: ServerConfig,
+    dynamic: bool,
+) -> Result<KnowledgeServer, BuildError> {
     let instructions = instructions::generate(&base);
     let knowledge = Arc::new(Knowledge::new(base, limits));
     let base = knowledge.base();
@@ -138,6 +145,9 @@ pub fn server(base: KnowledgeBase, limits: Limits, config: ServerConfig) -> Resu
         .instructions(instructions)
         .config(config)
         .compile_schemas_lazily();
+    if dynamic {
+        builder = builder.dynamic();
+    }
     for tool in tools::all(&knowledge, &base) {
         builder = builder.tool(tool);
     }
@@ -198,7 +208,7 @@ mod tests {
         std::fs::write(dir.path().join("rust/security.md"), standard("first")).unwrap();
         let base = KnowledgeBase::load(&[Root::Dir(dir.path().to_owned())]).unwrap();
         let limits = Limits { default_max_tokens: 8000, max_tokens_cap: 25000, cache_ttl: None };
-        let ks = server(base, limits, ServerConfig::default()).unwrap();
+        let ks = server(base, limits, ServerConfig::default(), false).unwrap();
         let mut events = ks.server.events();
         let mut drain = || std::iter::from_fn(|| events.try_recv().ok()).collect::<Vec<_>>();
 
@@ -246,7 +256,7 @@ mod tests {
         let base = KnowledgeBase::load(&[Root::Dir(dir.path().to_owned())]).unwrap();
         let limits =
             Limits { default_max_tokens: 8000, max_tokens_cap: 25000, cache_ttl: Some(Duration::from_secs(60)) };
-        let ks = server(base, limits, ServerConfig::default()).unwrap();
+        let ks = server(base, limits, ServerConfig::default(), false).unwrap();
         let get = json!({"name": "get_stdlib", "arguments": {"language": "rust", "domain": "testing"}});
         let read = json!({"uri": "stdlib://rust/testing"});
         let text = |r: &Value, at: &str| r["result"].pointer(at).and_then(Value::as_str).unwrap_or_default().to_owned();

@@ -1,0 +1,350 @@
+//! What the operator writes: one `[[upstream]]` table per MCP server, and the
+//! gateway's own settings, checked before anything starts.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::name::{Glob, is_namespace};
+
+/// One upstream MCP server, as a config file's `[[upstream]]` table describes it.
+///
+/// ```
+/// let upstream: tenet_gateway::UpstreamConfig = toml::from_str(r#"
+///     name = "everything"
+///     command = ["npx", "-y", "@modelcontextprotocol/server-everything"]
+///     tools = { deny = ["dangerous_*"] }
+/// "#).unwrap();
+/// assert_eq!(upstream.name, "everything");
+/// ```
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamConfig {
+    /// The namespace its tools, prompts and resources are listed under
+    /// (`[A-Za-z0-9_-]`, at most 64 characters).
+    pub name: String,
+    /// A stdio server: the program and its arguments.
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
+    /// A server on the network: `http(s)://` (Streamable HTTP of either era, or
+    /// HTTP+SSE) or `ws(s)://`.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Environment variables for a stdio server.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Headers sent with every HTTP request or WebSocket upgrade (static credentials).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Seconds a call may take before it is cancelled upstream (default 30).
+    #[serde(default)]
+    pub timeout: Option<u64>,
+    /// Which of its tools are offered.
+    #[serde(default)]
+    pub tools: ToolFilter,
+    /// Whether the gateway is ready only once this upstream is up (default true).
+    #[serde(default = "yes")]
+    pub required: bool,
+    /// Scopes a caller needs for every tool of this upstream, when authorization is on.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Which of an upstream's tools are offered: those matching an `allow` pattern and
+/// no `deny` pattern. Patterns are tool names (before namespacing) where `*` stands
+/// for any run of characters.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ToolFilter {
+    /// Tools offered (default: all).
+    #[serde(default = "all")]
+    pub allow: Vec<String>,
+    /// Tools never offered, even when allowed.
+    #[serde(default)]
+    pub deny: Vec<String>,
+}
+
+fn all() -> Vec<String> {
+    vec!["*".to_owned()]
+}
+
+impl Default for ToolFilter {
+    fn default() -> Self {
+        Self { allow: all(), deny: Vec::new() }
+    }
+}
+
+impl ToolFilter {
+    /// Whether the tool `name` is offered.
+    pub fn offers(&self, name: &str) -> bool {
+        self.allow.iter().any(|p| Glob(p).matches(name)) && !self.deny.iter().any(|p| Glob(p).matches(name))
+    }
+}
+
+/// How the gateway names and watches its upstreams.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayOptions {
+    /// Between an upstream's name and its tool's: `everything__echo`.
+    pub separator: String,
+    /// List a single upstream's tools under their own names (a transparent gateway).
+    pub prefixless: bool,
+    /// How often each upstream is sent a heartbeat.
+    pub heartbeat: Duration,
+    /// Heartbeats missed in a row before an upstream is down.
+    pub failures: u32,
+    /// The first wait before reconnecting; it doubles up to [`GatewayOptions::max_backoff`].
+    pub backoff: Duration,
+    /// The longest wait between reconnection attempts.
+    pub max_backoff: Duration,
+}
+
+impl Default for GatewayOptions {
+    fn default() -> Self {
+        Self {
+            separator: "__".to_owned(),
+            prefixless: false,
+            heartbeat: Duration::from_secs(15),
+            failures: 3,
+            backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A config that cannot run, with the path of the key at fault
+/// (`upstream[1].name: …`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {message}")]
+pub struct ConfigError {
+    /// Where: `upstream[INDEX].KEY`.
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ConfigError {
+    fn at(index: usize, key: &str, message: impl Into<String>) -> Self {
+        let key = if key.is_empty() { format!("upstream[{index}]") } else { format!("upstream[{index}].{key}") };
+        Self { key, message: message.into() }
+    }
+}
+
+/// Checks a list of upstreams as a whole: names valid and distinct, exactly one of
+/// `command` and `url`, a command that exists, a URL Tenet's client can reach, `env`
+/// only for stdio, a timeout above zero.
+///
+/// # Errors
+/// The first fault, with the path of its key.
+pub fn validate(upstreams: &[UpstreamConfig], options: &GatewayOptions) -> Result<(), ConfigError> {
+    for (i, upstream) in upstreams.iter().enumerate() {
+        if !is_namespace(&upstream.name) {
+            return Err(ConfigError::at(
+                i,
+                "name",
+                format!("{:?} must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -", upstream.name),
+            ));
+        }
+        if let Some(first) = upstreams[..i].iter().position(|u| u.name == upstream.name) {
+            return Err(ConfigError::at(
+                i,
+                "name",
+                format!("{:?} is already the name of upstream[{first}]", upstream.name),
+            ));
+        }
+        match (&upstream.command, &upstream.url) {
+            (Some(_), Some(_)) => return Err(ConfigError::at(i, "", "give either command or url, not both")),
+            (None, None) => return Err(ConfigError::at(i, "", "give command (a stdio server) or url")),
+            (Some(command), None) => {
+                let Some(program) = command.first().filter(|p| !p.is_empty()) else {
+                    return Err(ConfigError::at(i, "command", "is empty"));
+                };
+                if !program_exists(program) {
+                    return Err(ConfigError::at(
+                        i,
+                        "command",
+                        format!("{program:?} is not an executable file or on PATH"),
+                    ));
+                }
+            }
+            (None, Some(url)) => {
+                let scheme = url.split_once("://").map(|(scheme, _)| scheme.to_ascii_lowercase());
+                if !matches!(scheme.as_deref(), Some("http" | "https" | "ws" | "wss")) {
+                    return Err(ConfigError::at(i, "url", format!("{url:?} is not an http(s):// or ws(s):// URL")));
+                }
+                if !upstream.env.is_empty() {
+                    return Err(ConfigError::at(i, "env", "is for stdio servers (command), not url"));
+                }
+            }
+        }
+        if upstream.timeout == Some(0) {
+            return Err(ConfigError::at(i, "timeout", "must be at least 1 second"));
+        }
+    }
+    if options.prefixless && upstreams.len() > 1 {
+        return Err(ConfigError {
+            key: "gateway.prefixless".to_owned(),
+            message: format!("needs exactly one upstream, not {}", upstreams.len()),
+        });
+    }
+    if options.separator.is_empty()
+        || !options.separator.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+    {
+        return Err(ConfigError {
+            key: "gateway.separator".to_owned(),
+            message: format!(
+                "{:?} must be characters a tool name may hold (A-Z, a-z, 0-9, _, -, .)",
+                options.separator
+            ),
+        });
+    }
+    Ok(())
+}
+
+impl UpstreamConfig {
+    /// How long a call may take.
+    pub fn call_timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout.unwrap_or(30))
+    }
+
+    /// Where it is, for logs and `/upstreams`: the URL, or the command line.
+    pub fn target(&self) -> String {
+        match (&self.url, &self.command) {
+            (Some(url), _) => url.clone(),
+            (None, Some(command)) => command.join(" "),
+            (None, None) => String::new(),
+        }
+    }
+}
+
+/// Whether `program` names an executable: a path to one, or a name found on `PATH`.
+fn program_exists(program: &str) -> bool {
+    let path = Path::new(program);
+    if path.components().count() > 1 {
+        return is_executable(path);
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| is_executable(&dir.join(path))))
+}
+
+fn is_executable(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        path.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        path.is_file()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Vec<UpstreamConfig> {
+        #[derive(Deserialize)]
+        struct File {
+            upstream: Vec<UpstreamConfig>,
+        }
+        toml::from_str::<File>(text).map(|f| f.upstream).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn fault(text: &str) -> ConfigError {
+        validate(&parse(text), &GatewayOptions::default()).expect_err("the config should be refused")
+    }
+
+    #[test]
+    fn a_stdio_and_an_http_upstream_pass() {
+        let upstreams = parse(
+            r#"
+            [[upstream]]
+            name = "shell"
+            command = ["sh", "-c", "true"]
+            env = { TOKEN = "x" }
+            [[upstream]]
+            name = "remote-1"
+            url = "http://127.0.0.1:9000/mcp"
+            headers = { Authorization = "Bearer t" }
+            timeout = 5
+            tools = { allow = ["read_*"], deny = ["read_secret"] }
+            "#,
+        );
+        validate(&upstreams, &GatewayOptions::default()).unwrap();
+        assert_eq!(upstreams[1].call_timeout(), Duration::from_secs(5));
+        assert!(upstreams[1].tools.offers("read_file"));
+        assert!(!upstreams[1].tools.offers("read_secret"));
+        assert!(!upstreams[1].tools.offers("write_file"));
+        assert!(upstreams[0].required);
+    }
+
+    #[test]
+    fn a_duplicate_name_is_refused_with_both_places() {
+        let e = fault(
+            "[[upstream]]\nname = \"a\"\nurl = \"ws://h/mcp\"\n[[upstream]]\nname = \"a\"\nurl = \"http://h/mcp\"\n",
+        );
+        assert_eq!(e.key, "upstream[1].name");
+        assert!(e.message.contains("upstream[0]"), "{e}");
+    }
+
+    #[test]
+    fn names_outside_the_namespace_alphabet_are_refused() {
+        for name in ["", "has space", "dots.no", "slash/no", &"x".repeat(65)] {
+            let e = fault(&format!("[[upstream]]\nname = {name:?}\nurl = \"http://h/mcp\"\n"));
+            assert_eq!(e.key, "upstream[0].name", "{name:?}");
+        }
+    }
+
+    #[test]
+    fn a_command_that_does_not_exist_is_refused() {
+        let e = fault("[[upstream]]\nname = \"a\"\ncommand = [\"no-such-program-tenet\"]\n");
+        assert_eq!(e.key, "upstream[0].command");
+        assert!(e.message.contains("no-such-program-tenet"), "{e}");
+        let e = fault("[[upstream]]\nname = \"a\"\ncommand = []\n");
+        assert_eq!(e.key, "upstream[0].command");
+    }
+
+    #[test]
+    fn command_and_url_are_exclusive_and_one_is_needed() {
+        assert_eq!(fault("[[upstream]]\nname = \"a\"\n").key, "upstream[0]");
+        assert_eq!(fault("[[upstream]]\nname = \"a\"\ncommand = [\"sh\"]\nurl = \"http://h\"\n").key, "upstream[0]");
+    }
+
+    #[test]
+    fn bad_urls_env_with_url_and_zero_timeouts_are_refused() {
+        assert_eq!(fault("[[upstream]]\nname = \"a\"\nurl = \"ftp://h\"\n").key, "upstream[0].url");
+        assert_eq!(
+            fault("[[upstream]]\nname = \"a\"\nurl = \"http://h\"\nenv = { A = \"1\" }\n").key,
+            "upstream[0].env"
+        );
+        assert_eq!(fault("[[upstream]]\nname = \"a\"\nurl = \"http://h\"\ntimeout = 0\n").key, "upstream[0].timeout");
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused_by_name() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct File {
+            upstream: Vec<UpstreamConfig>,
+        }
+        let e =
+            toml::from_str::<File>("[[upstream]]\nname = \"a\"\nurl = \"http://h\"\ncomand = [\"x\"]\n").unwrap_err();
+        assert!(e.to_string().contains("comand"), "{e}");
+    }
+
+    #[test]
+    fn prefixless_needs_one_upstream_and_separators_stay_valid() {
+        let two =
+            parse("[[upstream]]\nname = \"a\"\nurl = \"http://h\"\n[[upstream]]\nname = \"b\"\nurl = \"http://h\"\n");
+        let options = GatewayOptions { prefixless: true, ..GatewayOptions::default() };
+        assert_eq!(validate(&two, &options).unwrap_err().key, "gateway.prefixless");
+        let options = GatewayOptions { separator: "/".into(), ..GatewayOptions::default() };
+        assert_eq!(validate(&two, &options).unwrap_err().key, "gateway.separator");
+    }
+}

@@ -1,0 +1,248 @@
+//! One upstream server: its connection, kept alive by heartbeats and restored with
+//! backoff when it fails, and what the operator sees of it.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use serde_json::json;
+use tenet_client::{Client, ClientError, ClientHandler, RequestOptions, ServerNotification};
+use tenet_protocol::{Era, Method};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{GatewayOptions, UpstreamConfig};
+
+/// Where an upstream stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// Not connected yet, or reconnecting.
+    Connecting,
+    /// Connected and answering heartbeats; its tools are listed.
+    Up,
+    /// Failed; its tools are not listed and calls to it fail at once.
+    Down,
+}
+
+/// What `GET /upstreams` and `tenet upstreams` show of one upstream.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    /// Its name (the namespace).
+    pub name: String,
+    /// Its URL or command line.
+    pub target: String,
+    /// Where it stands.
+    pub state: State,
+    /// Whether the gateway is ready only once it is up.
+    pub required: bool,
+    /// `legacy` or `stateless`, once connected.
+    pub era: Option<&'static str>,
+    /// The protocol version in use, once connected.
+    pub version: Option<&'static str>,
+    /// The server's own name and version, once connected.
+    pub server: Option<String>,
+    /// Tools it offers through the gateway.
+    pub tools: usize,
+    /// Tools it listed that the gateway left out (filtered, invalid names or schemas).
+    pub tools_left_out: usize,
+    /// When it last answered a heartbeat (seconds since the Unix epoch).
+    pub last_heartbeat: Option<u64>,
+    /// How long that heartbeat took, in milliseconds.
+    pub latency_ms: Option<f64>,
+    /// Heartbeats missed in a row.
+    pub missed: u32,
+    /// Times it was reconnected (or its process restarted) after failing.
+    pub restarts: u64,
+    /// Why it last failed.
+    pub last_error: Option<String>,
+}
+
+/// One upstream: its config, its connection while it is up, and its status.
+pub struct Upstream {
+    pub(crate) config: UpstreamConfig,
+    client: Mutex<Option<Client>>,
+    status: Mutex<Status>,
+    /// Wakes the supervisor: the upstream's lists changed, or a call lost the connection.
+    pub(crate) wake: Notify,
+}
+
+/// Why a call could not reach an upstream.
+#[derive(Debug, thiserror::Error)]
+pub enum Unreachable {
+    /// The upstream is down.
+    #[error("upstream {name} is down{}", .reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default())]
+    Down {
+        /// The upstream.
+        name: String,
+        /// Why, if known.
+        reason: Option<String>,
+    },
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+impl Upstream {
+    pub(crate) fn new(config: UpstreamConfig) -> Self {
+        let status = Status {
+            name: config.name.clone(),
+            target: config.target(),
+            state: State::Connecting,
+            required: config.required,
+            era: None,
+            version: None,
+            server: None,
+            tools: 0,
+            tools_left_out: 0,
+            last_heartbeat: None,
+            latency_ms: None,
+            missed: 0,
+            restarts: 0,
+            last_error: None,
+        };
+        Self { config, client: Mutex::new(None), status: Mutex::new(status), wake: Notify::new() }
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    /// Its status now.
+    pub fn status(&self) -> Status {
+        lock(&self.status).clone()
+    }
+
+    pub(crate) fn update(&self, f: impl FnOnce(&mut Status)) {
+        f(&mut lock(&self.status));
+    }
+
+    /// The connection, if the upstream is up.
+    ///
+    /// # Errors
+    /// [`Unreachable::Down`] otherwise.
+    pub fn client(&self) -> Result<Client, Unreachable> {
+        match &*lock(&self.client) {
+            Some(client) => Ok(client.clone()),
+            None => {
+                Err(Unreachable::Down { name: self.config.name.clone(), reason: lock(&self.status).last_error.clone() })
+            }
+        }
+    }
+
+    /// Connects, as the config says.
+    pub(crate) async fn connect(self: &Arc<Self>) -> Result<Client, ClientError> {
+        let config = &self.config;
+        let mut builder = Client::builder()
+            .handler(Relay { upstream: Arc::downgrade(self) })
+            .timeout(config.call_timeout())
+            .client_info(tenet_protocol::Implementation::new("tenet-gateway", env!("CARGO_PKG_VERSION")));
+        for (name, value) in &config.headers {
+            builder = builder.header(name.clone(), value.clone());
+        }
+        for (name, value) in &config.env {
+            builder = builder.env(name.clone(), value.clone());
+        }
+        match (&config.command, &config.url) {
+            (Some(command), _) => {
+                let (program, args) =
+                    command.split_first().ok_or_else(|| ClientError::Connect("empty command".into()))?;
+                builder.connect_stdio(program, args).await
+            }
+            (None, Some(url)) => builder.connect_http(url).await,
+            (None, None) => Err(ClientError::Connect("neither command nor url".into())),
+        }
+    }
+
+    pub(crate) fn set_client(&self, client: Option<Client>) {
+        *lock(&self.client) = client;
+    }
+
+    pub(crate) fn take_client(&self) -> Option<Client> {
+        lock(&self.client).take()
+    }
+
+    /// One heartbeat: `ping` to a legacy server, `server/discover` to a 2026 one.
+    pub(crate) async fn heartbeat(&self, client: &Client, timeout: Duration) -> Result<Duration, ClientError> {
+        let started = Instant::now();
+        let options = RequestOptions::timeout(timeout);
+        match client.version().era() {
+            Era::Legacy => client.request(Method::Ping.name(), json!({}), &options).await?,
+            Era::Stateless => client.request(Method::Discover.name(), json!({}), &options).await?,
+        };
+        Ok(started.elapsed())
+    }
+
+    pub(crate) fn heard(&self, latency: Duration) {
+        self.update(|s| {
+            s.last_heartbeat = Some(now_secs());
+            s.latency_ms = Some(latency.as_secs_f64() * 1000.0);
+            s.missed = 0;
+        });
+    }
+}
+
+/// The next wait before reconnecting: `base` doubled per failure, capped, with up to
+/// a quarter of it added at random so that many gateways do not retry in step.
+pub(crate) fn backoff(options: &GatewayOptions, failures: u32) -> Duration {
+    let doubled = options.backoff.saturating_mul(1u32 << failures.min(16));
+    let wait = doubled.min(options.max_backoff);
+    let mut byte = [0u8; 2];
+    let jitter = if getrandom::fill(&mut byte).is_ok() { u32::from(u16::from_le_bytes(byte)) } else { 0 };
+    wait + wait / 4 * jitter / u32::from(u16::MAX)
+}
+
+/// Answers an upstream's notifications for the gateway: a list change wakes the
+/// supervisor, which lists again.
+struct Relay {
+    upstream: std::sync::Weak<Upstream>,
+}
+
+impl ClientHandler for Relay {
+    fn on_notification(&self, notification: ServerNotification) {
+        let Some(upstream) = self.upstream.upgrade() else { return };
+        match notification {
+            ServerNotification::ToolsListChanged => upstream.wake.notify_one(),
+            // A 2026 listen stream is open: list again, for changes made before it was.
+            ServerNotification::Other { method, .. } if method == "notifications/subscriptions/acknowledged" => {
+                upstream.wake.notify_one();
+            }
+            ServerNotification::Log(log) => {
+                tracing::info!(upstream = %upstream.config.name, level = ?log.level, data = %log.data, "upstream log");
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Ends when `cancel` fires.
+pub(crate) async fn sleep_or_cancel(wait: Duration, cancel: &CancellationToken) -> bool {
+    tokio::select! {
+        () = cancel.cancelled() => false,
+        () = tokio::time::sleep(wait) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_the_cap_with_bounded_jitter() {
+        let options = GatewayOptions {
+            backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(1),
+            ..GatewayOptions::default()
+        };
+        for (failures, base) in [(0, 100), (1, 200), (2, 400), (3, 800), (4, 1000), (30, 1000)] {
+            let wait = backoff(&options, failures).as_millis();
+            assert!((base..=base + base / 4).contains(&wait), "after {failures} failures: {wait} ms");
+        }
+    }
+}
