@@ -212,14 +212,30 @@ impl UpstreamConfig {
         Duration::from_secs(self.timeout.unwrap_or(30))
     }
 
-    /// Where it is, for logs and `/upstreams`: the URL, or the command line.
+    /// Where it is, for logs and `/upstreams`: the URL without credentials or query
+    /// (which may hold tokens), or the program's name and argument count.
     pub fn target(&self) -> String {
         match (&self.url, &self.command) {
-            (Some(url), _) => url.clone(),
-            (None, Some(command)) => command.join(" "),
+            (Some(url), _) => redact(url),
+            (None, Some(command)) => match command.split_first() {
+                Some((program, [])) => program.clone(),
+                Some((program, args)) => format!("{program} (+{} arguments)", args.len()),
+                None => String::new(),
+            },
             (None, None) => String::new(),
         }
     }
+}
+
+/// `url` without its user information, query and fragment.
+fn redact(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let rest = rest.split(['?', '#']).next().unwrap_or_default();
+    let rest = match rest.split_once('/') {
+        Some((authority, path)) => format!("{}/{path}", authority.rsplit('@').next().unwrap_or(authority)),
+        None => rest.rsplit('@').next().unwrap_or(rest).to_owned(),
+    };
+    if scheme.is_empty() { rest } else { format!("{scheme}://{rest}") }
 }
 
 /// Whether `program` names an executable: a path to one, or a name found on `PATH`.
@@ -282,6 +298,23 @@ mod tests {
         assert!(!upstreams[1].tools.offers("read_secret"));
         assert!(!upstreams[1].tools.offers("write_file"));
         assert!(upstreams[0].required);
+    }
+
+    #[test]
+    fn targets_shown_to_operators_hold_no_credentials() {
+        let with = |url: &str| UpstreamConfig {
+            url: Some(url.into()),
+            ..parse("[[upstream]]\nname = \"a\"\nurl = \"http://h\"\n").remove(0)
+        };
+        assert_eq!(with("https://user:secret@host:8443/mcp?token=t#x").target(), "https://host:8443/mcp");
+        assert_eq!(with("ws://host").target(), "ws://host");
+        assert_eq!(with("http://u:p@host").target(), "http://host");
+        let command = UpstreamConfig {
+            url: None,
+            command: Some(vec!["npx".into(), "-y".into(), "--token=s".into()]),
+            ..with("http://h")
+        };
+        assert_eq!(command.target(), "npx (+2 arguments)");
     }
 
     #[test]

@@ -12,7 +12,8 @@ use tokio::sync::mpsc;
 use crate::upstream::Upstream;
 
 /// Progress notifications held between the upstream's reader and the downstream
-/// request; past this, the oldest news is dropped rather than slowing the upstream.
+/// request; past this, the newest news is dropped rather than slowing the upstream
+/// (a later notification says more).
 const PROGRESS_QUEUE: usize = 64;
 
 /// Calls `tool` on `upstream` for the downstream request `ctx`.

@@ -271,6 +271,13 @@ impl Inner {
             tool.name.clone_from(&name);
             // Tasks are not relayed yet: the tool is called, and answers, as a plain call.
             tool.execution = None;
+            if owners.get(&name) == Some(&index) && self.server.with_tool(&name, |listed| *listed == tool) == Some(true)
+            {
+                // Listed by this upstream exactly so already: a re-list that found
+                // nothing new changes nothing (and announces nothing).
+                names.push(name);
+                continue;
+            }
             let handler_upstream = upstream.clone();
             let original: Arc<str> = original.into();
             let mut def = ToolDef::from_listing(tool, move |ctx, args| {

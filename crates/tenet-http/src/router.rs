@@ -128,7 +128,11 @@ impl Endpoint {
         }
         let Some(metrics_path) = config.metrics_path.as_deref() else { return router };
         let taken = [path, &config.sse_path, &config.sse_messages_path, "/health", "/ready"];
-        if !metrics_path.starts_with('/') || taken.contains(&metrics_path) {
+        let status_pages = config.status.iter().flat_map(|status| status.paths()).collect::<Vec<_>>();
+        if !metrics_path.starts_with('/')
+            || taken.contains(&metrics_path)
+            || status_pages.iter().any(|p| p == metrics_path)
+        {
             tracing::warn!(metrics_path, "metrics not served: the path is not absolute or is already in use");
             return router;
         }

@@ -1,0 +1,416 @@
+//! Real upstream MCP servers for the gateway's end-to-end tests: `tenet_server`
+//! servers served over Streamable HTTP on 127.0.0.1 (killed and restarted on the same
+//! port for the fault tests), and a downstream client talking to the gateway's own
+//! server over an in-memory pipe.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::Value;
+use tenet_client::Client;
+use tenet_client::protocol::CallToolResult;
+use tenet_gateway::{Gateway, GatewayOptions, Status, ToolFilter, UpstreamConfig};
+use tenet_http::HttpConfig;
+use tenet_server::{Args, CancellationToken, Context, Server, ServerBuilder, ToolDef};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// How long any single step of a test may take.
+pub const STEP: Duration = Duration::from_secs(5);
+
+/// What an upstream's tools saw, for assertions.
+#[derive(Default)]
+pub struct Probe {
+    /// Calls that reached `add`'s handler.
+    pub adds: AtomicUsize,
+    /// `hang` was entered.
+    pub hanging: AtomicBool,
+    /// `hang`'s cancellation token fired.
+    pub cancelled: AtomicBool,
+    /// `hang`'s future was dropped before it finished, its token not (yet) fired.
+    pub dropped: AtomicBool,
+    /// `hang`'s cancellation token, to see it fire after the handler is gone.
+    pub token: Mutex<Option<CancellationToken>>,
+}
+
+impl Probe {
+    /// Whether `hang` was stopped: its token fired while it waited, or its future was
+    /// dropped.
+    pub fn hang_stopped(&self) -> bool {
+        self.cancelled.load(Ordering::SeqCst) || self.dropped.load(Ordering::SeqCst)
+    }
+
+    /// Whether `hang`'s cancellation token has fired.
+    pub fn token_fired(&self) -> bool {
+        self.token.lock().unwrap().as_ref().is_some_and(CancellationToken::is_cancelled)
+    }
+}
+
+#[derive(Deserialize, schemars::JsonSchema)]
+struct Text {
+    text: String,
+}
+
+#[derive(Deserialize, schemars::JsonSchema)]
+struct Sum {
+    a: i64,
+    b: i64,
+}
+
+/// An upstream server named `name` with `echo` (answers `<name>: <text>`) and `add`
+/// (counted in `probe.adds`); add more tools before building.
+pub fn upstream_server(name: &str, probe: &Arc<Probe>) -> ServerBuilder {
+    let tag = name.to_owned();
+    let counter = probe.clone();
+    Server::builder(format!("{name}-upstream"), "1.0.0")
+        .tool(
+            ToolDef::new("echo", move |Args(t): Args<Text>| {
+                let tag = tag.clone();
+                async move { format!("{tag}: {}", t.text) }
+            })
+            .description("Echo the text"),
+        )
+        .tool(
+            ToolDef::new("add", move |Args(s): Args<Sum>| {
+                counter.adds.fetch_add(1, Ordering::SeqCst);
+                async move { (s.a + s.b).to_string() }
+            })
+            .description("Add two integers"),
+        )
+}
+
+/// A tool that reports progress twice (1/2 "half", then 2/2), then answers "done".
+pub fn progress_tool() -> ToolDef {
+    ToolDef::new("progress", |ctx: Context| async move {
+        ctx.progress(1.0, Some(2.0), Some("half".to_owned())).await;
+        ctx.progress(2.0, Some(2.0), None).await;
+        "done"
+    })
+    .description("Report progress twice")
+}
+
+/// Notes in the probe how `hang` ended when its future is dropped.
+struct Watch {
+    probe: Arc<Probe>,
+    ctx: Context,
+    finished: bool,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        if self.ctx.is_cancelled() {
+            self.probe.cancelled.store(true, Ordering::SeqCst);
+        } else if !self.finished {
+            self.probe.dropped.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+/// A tool that waits (10 s at most) for its cancellation token.
+pub fn hang_tool(probe: &Arc<Probe>) -> ToolDef {
+    let probe = probe.clone();
+    ToolDef::new("hang", move |ctx: Context| {
+        let probe = probe.clone();
+        async move {
+            probe.hanging.store(true, Ordering::SeqCst);
+            *probe.token.lock().unwrap() = Some(ctx.cancellation().clone());
+            let mut watch = Watch { probe: probe.clone(), ctx: ctx.clone(), finished: false };
+            let cancelled = tokio::time::timeout(Duration::from_secs(10), ctx.cancellation().cancelled()).await.is_ok();
+            if cancelled {
+                probe.cancelled.store(true, Ordering::SeqCst);
+            }
+            watch.finished = true;
+            "finished"
+        }
+    })
+    .description("Wait to be cancelled")
+}
+
+/// A server over Streamable HTTP on a real socket.
+pub struct Running {
+    pub addr: SocketAddr,
+    task: JoinHandle<std::io::Result<()>>,
+    shutdown: CancellationToken,
+}
+
+impl Running {
+    /// Serves `server` on a fresh port of 127.0.0.1.
+    pub async fn start(server: Server) -> Self {
+        Self::start_on(server, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// Serves `server` on `addr` (a port used before: the restart of a crashed server).
+    pub async fn start_on(server: Server, addr: SocketAddr) -> Self {
+        let listener = TcpListener::bind(addr).await.unwrap_or_else(|e| panic!("bind {addr}: {e}"));
+        let addr = listener.local_addr().unwrap();
+        let shutdown = CancellationToken::new();
+        // `serve_listener` sets TCP_NODELAY on every connection and owns them all, so
+        // aborting it closes every socket at once, as a crash would.
+        let task = tokio::spawn(tenet_http::serve_listener(listener, server, HttpConfig::default(), shutdown.clone()));
+        Self { addr, task, shutdown }
+    }
+
+    /// Its MCP endpoint.
+    pub fn url(&self) -> String {
+        format!("http://{}/mcp", self.addr)
+    }
+
+    /// Stops it the hard way: the listener and every connection are gone at once.
+    pub async fn kill(self) {
+        self.task.abort();
+        let _ = tokio::time::timeout(STEP, self.task).await.expect("the server task did not end");
+    }
+
+    /// Stops it gracefully.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        let _ = tokio::time::timeout(STEP, self.task).await.expect("the server did not stop");
+    }
+}
+
+/// A port of 127.0.0.1 that nothing listens on (yet).
+pub async fn free_addr() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    listener.local_addr().unwrap()
+}
+
+/// An upstream at `url`, with the defaults a config file would give.
+pub fn upstream(name: &str, url: &str) -> UpstreamConfig {
+    UpstreamConfig {
+        name: name.to_owned(),
+        command: None,
+        url: Some(url.to_owned()),
+        env: Default::default(),
+        headers: Default::default(),
+        timeout: None,
+        tools: ToolFilter::default(),
+        required: true,
+        scopes: Vec::new(),
+    }
+}
+
+/// Options that notice a failure within a few hundred milliseconds.
+pub fn quick() -> GatewayOptions {
+    GatewayOptions {
+        heartbeat: Duration::from_millis(100),
+        failures: 2,
+        backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(200),
+        ..GatewayOptions::default()
+    }
+}
+
+/// The gateway's own server, with one local tool, `local_hello`.
+pub fn gateway_server() -> Server {
+    Server::builder("gateway", "1.0.0")
+        .dynamic()
+        .tool(ToolDef::new("local_hello", || async { "hello from the gateway" }).description("A local tool"))
+        .build()
+        .unwrap()
+}
+
+/// A gateway in front of `upstreams`, and a downstream client talking to it.
+pub struct Harness {
+    pub gateway: Gateway,
+    pub server: Server,
+    pub client: Client,
+    shutdown: CancellationToken,
+}
+
+impl Harness {
+    pub async fn start(upstreams: Vec<UpstreamConfig>, options: GatewayOptions) -> Self {
+        let server = gateway_server();
+        tenet_gateway::validate(&upstreams, &options).expect("a valid config");
+        let gateway = Gateway::start(server.clone(), upstreams, options);
+        let shutdown = CancellationToken::new();
+        let client = downstream(&server, shutdown.clone()).await;
+        Self { gateway, server, client, shutdown }
+    }
+
+    /// The status of the upstream `name`.
+    pub fn status(&self, name: &str) -> Status {
+        self.gateway.statuses().into_iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no upstream {name}"))
+    }
+
+    /// The tool names the downstream client is offered, sorted.
+    pub async fn tool_names(&self) -> BTreeSet<String> {
+        let tools = tokio::time::timeout(STEP, self.client.list_all_tools()).await.expect("tools/list in time");
+        tools.expect("tools/list").into_iter().map(|t| t.name).collect()
+    }
+
+    /// Waits (at most [`STEP`]) until the downstream list satisfies `done`; returns it.
+    pub async fn tools_until(&self, what: &str, done: impl Fn(&BTreeSet<String>) -> bool) -> BTreeSet<String> {
+        let deadline = tokio::time::Instant::now() + STEP;
+        loop {
+            let names = self.tool_names().await;
+            if done(&names) {
+                return names;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{what}: still {names:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Calls `name` downstream with `arguments` (the call must be answered in time).
+    pub async fn call(&self, name: &str, arguments: Value) -> CallToolResult {
+        tokio::time::timeout(STEP, self.client.call_tool(name, arguments))
+            .await
+            .unwrap_or_else(|_| panic!("{name} did not answer in time"))
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    pub async fn shutdown(self) {
+        tokio::time::timeout(STEP, self.gateway.shutdown()).await.expect("the gateway did not stop");
+        self.client.close().await;
+        self.shutdown.cancel();
+    }
+}
+
+/// A client of `server` over an in-memory pipe.
+pub async fn downstream(server: &Server, shutdown: CancellationToken) -> Client {
+    let (client_end, server_end) = tenet_transport::memory::pair();
+    let (read, write) = tokio::io::split(server_end);
+    let server = server.clone();
+    tokio::spawn(async move { server.serve(read, write, shutdown).await });
+    let (read, write) = tokio::io::split(client_end);
+    tokio::time::timeout(STEP, Client::builder().connect_pipe(read, write))
+        .await
+        .expect("the downstream handshake in time")
+        .expect("the downstream client connects")
+}
+
+/// Waits (at most [`STEP`]) until `check` holds.
+pub async fn until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + STEP;
+    while !check() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// How many `tools/call` requests `server` answered, whatever the outcome (from its
+/// metrics).
+pub fn tool_calls_answered(server: &Server) -> f64 {
+    let prefix = r#"tenet_requests_total{method="tools/call","#;
+    server
+        .metrics()
+        .encode()
+        .lines()
+        .filter(|l| l.starts_with(prefix))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// The text of a result's first content block.
+pub fn text(result: &CallToolResult) -> String {
+    let block = serde_json::to_value(result.content.first().expect("some content")).unwrap();
+    block["text"].as_str().expect("a text block").to_owned()
+}
+
+/// A set of names, for comparisons.
+pub fn names(list: &[&str]) -> BTreeSet<String> {
+    list.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// A hand-written legacy (2025-11-25) Streamable HTTP server, for listings no Tenet
+/// server would give: it answers `initialize`, `ping`, `tools/list` (whatever
+/// [`HandServer::set_tools`] last set) and `tools/call` (the tool's name as text), and
+/// sends `notifications/tools/list_changed` on its GET stream when told to.
+pub struct HandServer {
+    pub addr: SocketAddr,
+    tools: Arc<Mutex<Value>>,
+    events: tokio::sync::broadcast::Sender<String>,
+    task: JoinHandle<()>,
+}
+
+#[derive(Clone)]
+struct Hand {
+    tools: Arc<Mutex<Value>>,
+    events: tokio::sync::broadcast::Sender<String>,
+}
+
+impl HandServer {
+    pub async fn start(tools: Value) -> Self {
+        Self::start_on(tools, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    pub async fn start_on(tools: Value, addr: SocketAddr) -> Self {
+        use axum::routing::post;
+        let tools = Arc::new(Mutex::new(tools));
+        let (events, _) = tokio::sync::broadcast::channel(16);
+        let hand = Hand { tools: tools.clone(), events: events.clone() };
+        let router = axum::Router::new()
+            .route("/mcp", post(hand_post).get(hand_get).delete(|| async { axum::http::StatusCode::OK }))
+            .with_state(hand);
+        let listener = TcpListener::bind(addr).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Self { addr, tools, events, task }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/mcp", self.addr)
+    }
+
+    /// Replaces the tool list and tells every open GET stream it changed.
+    pub fn set_tools(&self, tools: Value) {
+        *self.tools.lock().unwrap() = tools;
+        let _ = self.events.send(r#"{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}"#.to_owned());
+    }
+
+    /// How many GET streams are open (the client listens for notifications).
+    pub fn listeners(&self) -> usize {
+        self.events.receiver_count()
+    }
+}
+
+impl Drop for HandServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn hand_post(
+    axum::extract::State(hand): axum::extract::State<Hand>,
+    body: axum::body::Bytes,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let message: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let Some(id) = message.get("id").cloned() else {
+        return axum::http::StatusCode::ACCEPTED.into_response();
+    };
+    let params = message.get("params").cloned().unwrap_or(Value::Null);
+    let answer = match message["method"].as_str().unwrap_or_default() {
+        "initialize" => serde_json::json!({"result": {
+            "protocolVersion": params["protocolVersion"],
+            "capabilities": {"tools": {"listChanged": true}},
+            "serverInfo": {"name": "hand", "version": "0.1.0"}
+        }}),
+        "ping" => serde_json::json!({"result": {}}),
+        "tools/list" => serde_json::json!({"result": {"tools": *hand.tools.lock().unwrap()}}),
+        "tools/call" => serde_json::json!({"result": {"content": [{"type": "text", "text": params["name"]}]}}),
+        other => serde_json::json!({"error": {"code": -32601, "message": format!("Method not found: {other}")}}),
+    };
+    let mut answer = answer;
+    answer["jsonrpc"] = "2.0".into();
+    answer["id"] = id;
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], answer.to_string()).into_response()
+}
+
+async fn hand_get(axum::extract::State(hand): axum::extract::State<Hand>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let events = hand.events.subscribe();
+    let stream = futures_util::stream::unfold(events, |mut events| async move {
+        let line = events.recv().await.ok()?;
+        Some((Ok::<_, std::convert::Infallible>(format!("data: {line}\n\n")), events))
+    });
+    ([(axum::http::header::CONTENT_TYPE, "text/event-stream")], axum::body::Body::from_stream(stream)).into_response()
+}
