@@ -9,7 +9,7 @@ use tenet_protocol::{CallToolResult, ProgressParams};
 use tenet_server::{Context, RawArgs, ToolError};
 use tokio::sync::mpsc;
 
-use crate::upstream::Upstream;
+use crate::upstream::{Upstream, is_gone};
 
 /// Progress notifications held between the upstream's reader and the downstream
 /// request; past this, the newest news is dropped rather than slowing the upstream
@@ -59,7 +59,7 @@ fn failure(upstream: &Upstream, tool: &str, error: ClientError) -> ToolError {
         ClientError::Timeout(after) => {
             ToolError::msg(format!("upstream {name} did not answer {tool} within {} s (cancelled)", after.as_secs()))
         }
-        ClientError::Closed(_) | ClientError::Io(_) | ClientError::Connect(_) | ClientError::WebSocketClosed { .. } => {
+        error if is_gone(&error) => {
             // The supervisor checks the connection now rather than at the next heartbeat.
             upstream.wake.notify_one();
             ToolError::msg(format!("upstream {name} lost the connection during {tool}: {error}"))

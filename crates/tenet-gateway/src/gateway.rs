@@ -1,8 +1,8 @@
 //! The gateway: a supervisor per upstream, and the catalog that lists their tools on
 //! the server under their namespaces.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tenet_client::ClientError;
@@ -14,7 +14,7 @@ use tokio_util::task::TaskTracker;
 use crate::config::{GatewayOptions, UpstreamConfig};
 use crate::forward::forward;
 use crate::name::advertised;
-use crate::upstream::{State, Status, Upstream, backoff, sleep_or_cancel};
+use crate::upstream::{State, Status, Upstream, backoff, is_gone, lock, sleep_or_cancel};
 
 /// How long connecting (start and handshake) may take before it counts as a failure.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -54,8 +54,9 @@ struct Inner {
     tasks: TaskTracker,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
+/// The names upstream `index` owns.
+fn owned_by(owners: &HashMap<String, usize>, index: usize) -> Vec<String> {
+    owners.iter().filter(|(_, i)| **i == index).map(|(n, _)| n.clone()).collect()
 }
 
 impl Gateway {
@@ -236,10 +237,10 @@ impl Inner {
         let upstream = &self.upstreams[index];
         let prefix = (!self.options.prefixless).then_some(upstream.name());
         let mut owners = lock(&self.owners);
-        let before: Vec<String> = owners.iter().filter(|(_, i)| **i == index).map(|(n, _)| n.clone()).collect();
+        let before = owned_by(&owners, index);
         let mut left_out = 0usize;
         let mut defs = Vec::with_capacity(tools.len());
-        let mut names = Vec::with_capacity(tools.len());
+        let mut names = HashSet::with_capacity(tools.len());
         let mut taken_from = Vec::new();
         for mut tool in tools {
             let original = tool.name.clone();
@@ -275,7 +276,7 @@ impl Inner {
             {
                 // Listed by this upstream exactly so already: a re-list that found
                 // nothing new changes nothing (and announces nothing).
-                names.push(name);
+                names.insert(name);
                 continue;
             }
             let handler_upstream = upstream.clone();
@@ -287,7 +288,7 @@ impl Inner {
                 def = def.scope(scope.clone());
             }
             defs.push(def);
-            names.push(name);
+            names.insert(name);
         }
         let removed: Vec<String> = before.into_iter().filter(|n| !names.contains(n)).collect();
         for name in &removed {
@@ -300,7 +301,7 @@ impl Inner {
             if let tenet_server::BuildError::InvalidSchema { tool, .. }
             | tenet_server::BuildError::NotAnObjectSchema(tool) = error
             {
-                names.retain(|n| n != tool);
+                names.remove(tool);
                 // Listed before with a schema that compiled, it is still on the server.
                 if owners.get(tool) == Some(&index) {
                     owners.remove(tool);
@@ -333,7 +334,7 @@ impl Inner {
     /// Takes every tool of upstream `index` off the server, as one change.
     fn withdraw(&self, index: usize) {
         let mut owners = lock(&self.owners);
-        let names: Vec<String> = owners.iter().filter(|(_, i)| **i == index).map(|(n, _)| n.clone()).collect();
+        let names = owned_by(&owners, index);
         for name in &names {
             owners.remove(name);
         }
@@ -367,12 +368,4 @@ async fn listen(client: tenet_client::Client, retry: Duration, stop: Cancellatio
             return;
         }
     }
-}
-
-/// Whether the connection itself is gone (no point in waiting for more heartbeats).
-fn is_gone(error: &ClientError) -> bool {
-    matches!(
-        error,
-        ClientError::Closed(_) | ClientError::Connect(_) | ClientError::Io(_) | ClientError::WebSocketClosed { .. }
-    )
 }

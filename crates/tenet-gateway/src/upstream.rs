@@ -80,7 +80,8 @@ pub enum Unreachable {
     },
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+/// The lock of `m`, even if a holder panicked (the data stays usable).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -227,6 +228,14 @@ pub(crate) async fn sleep_or_cancel(wait: Duration, cancel: &CancellationToken) 
         () = cancel.cancelled() => false,
         () = tokio::time::sleep(wait) => true,
     }
+}
+
+/// Whether the connection itself is gone (no point in waiting for more heartbeats).
+pub(crate) fn is_gone(error: &ClientError) -> bool {
+    matches!(
+        error,
+        ClientError::Closed(_) | ClientError::Connect(_) | ClientError::Io(_) | ClientError::WebSocketClosed { .. }
+    )
 }
 
 #[cfg(test)]

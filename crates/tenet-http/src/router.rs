@@ -117,22 +117,18 @@ impl Endpoint {
     fn operations(&self, router: Router<Arc<Shared>>, path: &str) -> Router<Arc<Shared>> {
         let mut router = router.route("/health", get(health)).route("/ready", get(ready));
         let config = &self.shared.config;
-        for page in config.status.iter().flat_map(|status| status.paths()) {
-            let taken = [path, &config.sse_path, &config.sse_messages_path, "/health", "/ready"];
+        let taken = [path, &config.sse_path, &config.sse_messages_path, "/health", "/ready"];
+        let pages: Vec<String> = config.status.iter().flat_map(|status| status.paths()).collect();
+        for page in &pages {
             if !page.starts_with('/') || taken.contains(&page.as_str()) {
                 tracing::warn!(page, "status page not served: the path is not absolute or is already in use");
                 continue;
             }
             let at = page.clone();
-            router = router.route(&page, get(move |state, headers| status_page(state, headers, at)));
+            router = router.route(page, get(move |state, headers| status_page(state, headers, at)));
         }
         let Some(metrics_path) = config.metrics_path.as_deref() else { return router };
-        let taken = [path, &config.sse_path, &config.sse_messages_path, "/health", "/ready"];
-        let status_pages = config.status.iter().flat_map(|status| status.paths()).collect::<Vec<_>>();
-        if !metrics_path.starts_with('/')
-            || taken.contains(&metrics_path)
-            || status_pages.iter().any(|p| p == metrics_path)
-        {
+        if !metrics_path.starts_with('/') || taken.contains(&metrics_path) || pages.iter().any(|p| p == metrics_path) {
             tracing::warn!(metrics_path, "metrics not served: the path is not absolute or is already in use");
             return router;
         }
