@@ -19,7 +19,7 @@ use crate::exchange::{AnswerFuture, Exchange, Item, MESSAGE_CAPACITY, Start, jso
 use crate::headers::{self, LAST_EVENT_ID, SESSION_ID};
 use crate::replay::{Listener, Resumability, STANDALONE};
 use crate::response::{self, SESSION_NOT_FOUND};
-use crate::session::HttpSession;
+use crate::session::{HttpSession, SessionId};
 use crate::shared::Shared;
 use crate::sse;
 
@@ -55,6 +55,7 @@ impl NoSession {
 /// The session a request names, if the caller holding `grant` may use it.
 fn session(shared: &Shared, headers: &HeaderMap, grant: Option<&Grant>) -> Result<Arc<HttpSession>, NoSession> {
     let id = headers::text(headers, SESSION_ID).ok_or(NoSession::Missing)?;
+    let id = SessionId::parse(id).ok_or(NoSession::NotFound)?;
     shared.sessions.get(id, grant).ok_or(NoSession::NotFound)
 }
 
@@ -106,7 +107,7 @@ async fn initialize(shared: &Arc<Shared>, incoming: Incoming, grant: Option<Arc<
     let (out, _) = mpsc::channel(1);
     let answer = session.driver.admit(request, out, grant.clone()).await.unwrap_or_else(|c| cancelled(&c));
     if answer.error.is_some() {
-        shared.sessions.remove(&session.id, grant.as_deref());
+        shared.sessions.remove(session.id, grant.as_deref());
         return response::json(StatusCode::OK, answer.line);
     }
     if let Some(negotiated) = session.inner().negotiated() {
@@ -114,7 +115,7 @@ async fn initialize(shared: &Arc<Shared>, incoming: Incoming, grant: Option<Arc<
         session.streams.lock().unwrap_or_else(PoisonError::into_inner).set_resumability(rules);
     }
     let mut response = response::json(StatusCode::OK, answer.line);
-    if let Ok(id) = HeaderValue::from_str(&session.id) {
+    if let Ok(id) = HeaderValue::from_str(&session.id.to_string()) {
         response.headers_mut().insert(SESSION_ID, id);
     }
     response
@@ -301,7 +302,7 @@ pub(crate) fn delete(shared: &Arc<Shared>, headers: &HeaderMap, grant: Option<&G
     let Some(id) = headers::text(headers, SESSION_ID) else {
         return session_required();
     };
-    if shared.sessions.remove(id, grant) {
+    if SessionId::parse(id).is_some_and(|id| shared.sessions.remove(id, grant)) {
         let mut response = Response::new(Body::empty());
         *response.status_mut() = StatusCode::OK;
         response

@@ -22,7 +22,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// One legacy session as the HTTP endpoint sees it.
 pub(crate) struct HttpSession {
     /// The `Mcp-Session-Id`.
-    pub id: String,
+    pub id: SessionId,
     /// The session driver: the runtime's session, requests in flight, notifications.
     pub driver: Driver,
     /// Who created the session (the grant's subject); only they may use it.
@@ -85,7 +85,7 @@ pub(crate) struct Full;
 
 /// Every live session, by id.
 pub(crate) struct Sessions {
-    map: RwLock<HashMap<String, Arc<HttpSession>>>,
+    map: RwLock<HashMap<SessionId, Arc<HttpSession>>>,
     epoch: Instant,
     max: usize,
     idle: Duration,
@@ -139,14 +139,14 @@ impl Sessions {
         let owner = Owner::of(grant.as_deref());
         let options = DriverOptions { shutdown: shutdown.clone(), grant, rate_limit: None, events: Events::Pulled };
         let session = Arc::new(HttpSession {
-            id: new_id().ok_or(Full)?,
+            id: SessionId::new().ok_or(Full)?,
             driver: Driver::new(server.clone(), tx, options),
             owner,
             streams: Mutex::new(Streams::new(self.replay_events, self.replay_streams)),
             last_used: AtomicU64::new(self.now()),
             standalone: Mutex::new(Some(rx)),
         });
-        self.map.write().unwrap_or_else(PoisonError::into_inner).insert(session.id.clone(), session.clone());
+        self.map.write().unwrap_or_else(PoisonError::into_inner).insert(session.id, session.clone());
         self.gauge.inc();
         Ok(session)
     }
@@ -154,8 +154,8 @@ impl Sessions {
     /// The session `id`, marked as used now; `None` when there is none or it belongs
     /// to another principal than `grant`'s (answered as for an unknown session, and
     /// left untouched).
-    pub(crate) fn get(&self, id: &str, grant: Option<&Grant>) -> Option<Arc<HttpSession>> {
-        let session = self.map.read().unwrap_or_else(PoisonError::into_inner).get(id).cloned()?;
+    pub(crate) fn get(&self, id: SessionId, grant: Option<&Grant>) -> Option<Arc<HttpSession>> {
+        let session = self.map.read().unwrap_or_else(PoisonError::into_inner).get(&id).cloned()?;
         if !session.belongs_to(grant) {
             return None;
         }
@@ -165,12 +165,12 @@ impl Sessions {
 
     /// Ends and forgets the session `id`; false if there was none, or it belongs to
     /// another principal than `grant`'s.
-    pub(crate) fn remove(&self, id: &str, grant: Option<&Grant>) -> bool {
+    pub(crate) fn remove(&self, id: SessionId, grant: Option<&Grant>) -> bool {
         let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
-        if !map.get(id).is_some_and(|s| s.belongs_to(grant)) {
+        if !map.get(&id).is_some_and(|s| s.belongs_to(grant)) {
             return false;
         }
-        let Some(session) = map.remove(id) else { return false };
+        let Some(session) = map.remove(&id) else { return false };
         drop(map);
         self.gauge.dec();
         session.close();
@@ -183,7 +183,7 @@ impl Sessions {
         let idle = u64::try_from(self.idle.as_millis()).unwrap_or(u64::MAX);
         let expired: Vec<Arc<HttpSession>> = {
             let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
-            let ids: Vec<String> = map
+            let ids: Vec<SessionId> = map
                 .values()
                 .filter(|s| now.saturating_sub(s.last_used.load(Ordering::Relaxed)) > idle)
                 .filter(|s| {
@@ -194,7 +194,7 @@ impl Sessions {
                     }
                     !busy
                 })
-                .map(|s| s.id.clone())
+                .map(|s| s.id)
                 .collect();
             let expired: Vec<_> = ids.iter().filter_map(|id| map.remove(id)).collect();
             self.gauge.dec_by(count(expired.len()));
@@ -224,11 +224,36 @@ fn count(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// A session id: 128 random bits from the OS, as 32 hex digits (visible ASCII).
+/// A session id: 128 random bits from the OS, written as 32 lowercase hex digits
+/// (visible ASCII). Kept as the number, so an idle session holds no string for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct SessionId(u128);
+
+impl SessionId {
+    /// A fresh id; `None` if the OS has no randomness to give.
+    pub(crate) fn new() -> Option<Self> {
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).ok()?;
+        Some(Self(u128::from_be_bytes(bytes)))
+    }
+
+    /// The id `text` names, if it is one this server could have written (exactly 32
+    /// lowercase hex digits); anything else names no session.
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        let digits = text.len() == 32 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        digits.then(|| u128::from_str_radix(text, 16).ok()).flatten().map(Self)
+    }
+}
+
+impl std::fmt::Display for SessionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:032x}", self.0)
+    }
+}
+
+/// A fresh session id as text (HTTP+SSE sessions).
 pub(crate) fn new_id() -> Option<String> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).ok()?;
-    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    SessionId::new().map(|id| id.to_string())
 }
 
 #[cfg(test)]
@@ -257,6 +282,27 @@ mod tests {
         assert_ne!(a, new_id().unwrap());
     }
 
+    #[test]
+    fn ids_read_back_exactly_as_written() {
+        for _ in 0..100 {
+            let id = SessionId::new().unwrap();
+            assert_eq!(SessionId::parse(&id.to_string()), Some(id));
+        }
+        assert_eq!(SessionId::parse(&"0".repeat(32)), Some(SessionId(0)));
+        assert_eq!(SessionId(1).to_string(), format!("{}1", "0".repeat(31)), "leading zeros are written");
+        let written = SessionId(0xabc).to_string();
+        for other in [
+            written.to_uppercase(),
+            format!("+{}", &written[1..]),
+            written[1..].to_owned(),
+            format!("{written}0"),
+            String::new(),
+            format!("{}g", &written[1..]),
+        ] {
+            assert_eq!(SessionId::parse(&other), None, "{other:?}");
+        }
+    }
+
     #[tokio::test]
     async fn the_cap_holds_and_removed_sessions_are_gone() {
         let store = sessions(2, Duration::from_secs(60));
@@ -264,11 +310,11 @@ mod tests {
         create(&store, None);
         assert!(store.create(&server(), &CancellationToken::new(), None).is_err());
         assert_eq!(store.gauge.get(), 2);
-        assert!(store.remove(&a.id, None));
+        assert!(store.remove(a.id, None));
         assert_eq!(store.gauge.get(), 1);
         assert!(a.driver.is_closed());
-        assert!(store.get(&a.id, None).is_none());
-        assert!(!store.remove(&a.id, None));
+        assert!(store.get(a.id, None).is_none());
+        assert!(!store.remove(a.id, None));
         assert!(store.create(&server(), &CancellationToken::new(), None).is_ok());
     }
 
@@ -278,12 +324,12 @@ mod tests {
         let ann = Arc::new(Grant::new(["read"]).with_subject("ann"));
         let bob = Grant::new(["read"]).with_subject("bob");
         let session = create(&store, Some(ann.clone()));
-        assert!(store.get(&session.id, Some(&bob)).is_none());
-        assert!(store.get(&session.id, None).is_none(), "no credentials is another principal");
-        assert!(!store.remove(&session.id, Some(&bob)), "another principal cannot delete it");
+        assert!(store.get(session.id, Some(&bob)).is_none());
+        assert!(store.get(session.id, None).is_none(), "no credentials is another principal");
+        assert!(!store.remove(session.id, Some(&bob)), "another principal cannot delete it");
         assert!(!session.driver.is_closed());
-        assert!(store.get(&session.id, Some(&Grant::new(["other"]).with_subject("ann"))).is_some());
-        assert!(store.remove(&session.id, Some(&ann)));
+        assert!(store.get(session.id, Some(&Grant::new(["other"]).with_subject("ann"))).is_some());
+        assert!(store.remove(session.id, Some(&ann)));
     }
 
     #[tokio::test]
@@ -299,7 +345,7 @@ mod tests {
         assert!(busy.driver.is_busy());
         assert_eq!(store.sweep(), 1);
         assert!(idle.driver.is_closed());
-        assert!(store.get(&busy.id, None).is_some());
+        assert!(store.get(busy.id, None).is_some());
         drop(pending);
         std::thread::sleep(Duration::from_millis(5));
         assert_eq!(store.sweep(), 1);

@@ -91,20 +91,41 @@ pub struct Driver {
     /// The connection's own channel: answers of stream transports, notifications not
     /// tied to a request, and server → client requests.
     out: Outbound,
-    options: DriverOptions,
+    /// Fires when the server shuts down.
+    shutdown: CancellationToken,
+    /// The driver's grant ([`DriverOptions::grant`]).
+    grant: Option<Arc<Grant>>,
+    /// [`DriverOptions::rate_limit`], boxed: most sessions have none, and an idle
+    /// session should be small.
+    rate_limit: Option<Box<(Arc<RateLimiter>, String)>>,
     /// Fires when the session is closed: every request in flight is cancelled.
     closed: CancellationToken,
+    /// What only a connection whose events are pushed has ([`Events::Pushed`]); a
+    /// session that pulls them (Streamable HTTP) is never drained, only closed, which
+    /// cancels its listen streams with the rest of its requests.
+    pushed: Option<Box<Pushed>>,
+    /// What a stream transport that spawns its handlers needs, made when the first is
+    /// spawned: an HTTP session, which never spawns, goes without.
+    spawned: OnceLock<Box<Spawned>>,
+}
+
+/// The parts of a driver whose connection gets its announcements pushed.
+#[derive(Debug)]
+struct Pushed {
     /// Fires when the session stops taking work (drain or close): listen streams end
-    /// and the announcements stop. Only connections whose events are pushed have one;
-    /// a session that pulls them (Streamable HTTP) is never drained, only closed,
-    /// which cancels its listen streams with the rest of its requests.
-    ending: Option<CancellationToken>,
-    /// Bounds the requests of a stream transport that run at once (made when the
-    /// first is spawned: an HTTP session, which never spawns, goes without).
-    limit: OnceLock<Arc<Semaphore>>,
-    /// The handlers a stream transport spawned (made when the first is).
-    tracker: OnceLock<TaskTracker>,
+    /// and the announcements stop.
+    ending: CancellationToken,
+    /// The task pushing list changes and resource updates.
     forwarder: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// The parts of a driver that spawns its handlers (stream transports).
+#[derive(Debug)]
+struct Spawned {
+    /// Bounds the requests that run at once.
+    limit: Arc<Semaphore>,
+    /// The handlers spawned, waited for by [`Driver::drain`].
+    tracker: TaskTracker,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -117,34 +138,35 @@ impl Driver {
     /// updates to `out`, once the session is initialized.
     pub fn new(server: Server, out: Outbound, options: DriverOptions) -> Self {
         let session = Arc::new(Session::new(Arc::new(Peer::new(out.clone()))));
-        let ending = (options.events == Events::Pushed).then(|| options.shutdown.child_token());
-        let forwarder = ending.as_ref().and_then(|ending| {
-            let runtime = tokio::runtime::Handle::try_current().ok()?;
-            let announcements = Announcements { events: server.events(), session: session.clone() };
-            Some(runtime.spawn(forward(announcements, out.clone(), ending.clone())))
+        let DriverOptions { shutdown, grant, rate_limit, events } = options;
+        let pushed = (events == Events::Pushed).then(|| {
+            let ending = shutdown.child_token();
+            let forwarder = tokio::runtime::Handle::try_current().ok().map(|runtime| {
+                let announcements = Announcements { events: server.events(), session: session.clone() };
+                runtime.spawn(forward(announcements, out.clone(), ending.clone()))
+            });
+            Box::new(Pushed { ending, forwarder: Mutex::new(forwarder) })
         });
         Self {
             server,
             session,
             out,
-            options,
+            shutdown,
+            grant,
+            rate_limit: rate_limit.map(Box::new),
             closed: CancellationToken::new(),
-            ending,
-            limit: OnceLock::new(),
-            tracker: OnceLock::new(),
-            forwarder: Mutex::new(forwarder),
+            pushed,
+            spawned: OnceLock::new(),
         }
     }
 
-    /// The permits of the requests that run at once.
-    fn limit(&self) -> Arc<Semaphore> {
-        let max = self.server.shared.config.max_concurrent_requests.max(1);
-        self.limit.get_or_init(|| Arc::new(Semaphore::new(max))).clone()
-    }
-
-    /// The handlers spawned for a stream transport.
-    fn tracker(&self) -> &TaskTracker {
-        self.tracker.get_or_init(TaskTracker::new)
+    /// The permits of the requests that run at once, and the tracker of the handlers
+    /// spawned for a stream transport.
+    fn spawned(&self) -> &Spawned {
+        self.spawned.get_or_init(|| {
+            let max = self.server.shared.config.max_concurrent_requests.max(1);
+            Box::new(Spawned { limit: Arc::new(Semaphore::new(max)), tracker: TaskTracker::new() })
+        })
     }
 
     /// The session's state: what `initialize` negotiated, log level, subscriptions.
@@ -184,7 +206,7 @@ impl Driver {
     }
 
     fn link(&self, out: Outbound, cancel: CancellationToken, grant: Option<Arc<Grant>>) -> Link {
-        let shutdown = self.ending.as_ref().unwrap_or(&self.options.shutdown).clone();
+        let shutdown = self.pushed.as_ref().map_or(&self.shutdown, |p| &p.ending).clone();
         Link { session: Some(self.session.clone()), out, cancel, shutdown, grant }
     }
 
@@ -195,7 +217,7 @@ impl Driver {
     pub fn admit(&self, request: Request, out: Outbound, grant: Option<Arc<Grant>>) -> Pending {
         // The params are read once: for the rate limit's tool, and for routing.
         let probe = Probe::read(&request);
-        if let Some((limiter, key)) = &self.options.rate_limit {
+        if let Some((limiter, key)) = self.rate_limit.as_deref() {
             let tool = match &probe {
                 Ok(probe) if request.method == Method::ToolsCall.name() => probe.name_text(),
                 _ => None,
@@ -212,7 +234,7 @@ impl Driver {
             return ready(self.error_answer(Some(&request.id), &error));
         }
         let untrack = Untrack { session: self.session.clone(), id: request.id.clone() };
-        let grant = grant.or_else(|| self.options.grant.clone());
+        let grant = grant.or_else(|| self.grant.clone());
         let link = self.link(out, cancel.clone(), grant);
         let routed = match probe {
             Ok(probe) => self.server.route_probed(&request, probe, &link),
@@ -332,10 +354,10 @@ impl Driver {
             }
             return;
         }
-        let Ok(permit) = self.limit().acquire_owned().await else { return };
+        let Ok(permit) = self.spawned().limit.clone().acquire_owned().await else { return };
         let pending = self.admit(request, self.out.clone(), None);
         let out = self.out.clone();
-        self.tracker().spawn(async move {
+        self.spawned().tracker.spawn(async move {
             if let Ok(answer) = pending.await {
                 let _ = out.send(answer.line).await;
             }
@@ -344,13 +366,13 @@ impl Driver {
     }
 
     async fn run_batch(&self, entries: Vec<Result<Message, Rejection>>) {
-        let Ok(permit) = self.limit().acquire_owned().await else { return };
+        let Ok(permit) = self.spawned().limit.clone().acquire_owned().await else { return };
         let pending = match self.admit_batch(entries, &self.out, None) {
             Ok(pending) => pending,
             Err(e) => return self.send(self.error_line(None, &e)).await,
         };
         let out = self.out.clone();
-        self.tracker().spawn(async move {
+        self.spawned().tracker.spawn(async move {
             let answers: Vec<Answer> = join_all(pending).await.into_iter().filter_map(Result::ok).collect();
             if !answers.is_empty() {
                 let _ = out.send(batch_body(&answers)).await;
@@ -365,9 +387,10 @@ impl Driver {
     /// every answer before this returns.
     pub async fn drain(&self) {
         self.stop();
-        let tracker = self.tracker();
-        tracker.close();
-        tracker.wait().await;
+        if let Some(spawned) = self.spawned.get() {
+            spawned.tracker.close();
+            spawned.tracker.wait().await;
+        }
     }
 
     /// Ends the session now (the client is gone, or the session was deleted or
@@ -395,11 +418,11 @@ impl Driver {
     }
 
     fn stop(&self) {
-        if let Some(ending) = &self.ending {
-            ending.cancel();
+        if let Some(pushed) = &self.pushed {
+            pushed.ending.cancel();
         }
         self.session.close();
-        if let Some(forwarder) = lock(&self.forwarder).take() {
+        if let Some(forwarder) = self.pushed.as_ref().and_then(|p| lock(&p.forwarder).take()) {
             forwarder.abort();
         }
     }

@@ -70,9 +70,14 @@ impl Session {
         true
     }
 
-    /// Forgets the request `id` (answered, or dropped).
+    /// Forgets the request `id` (answered, or dropped). The map's table is freed
+    /// when the last request leaves, so an idle session holds none.
     pub(crate) fn untrack(&self, id: &Id) {
-        self.in_flight.lock().unwrap_or_else(PoisonError::into_inner).remove(id);
+        let mut map = self.in_flight.lock().unwrap_or_else(PoisonError::into_inner);
+        map.remove(id);
+        if map.is_empty() {
+            map.shrink_to_fit();
+        }
     }
 
     /// Cancels the request `id`; false if none with that id is in flight.
