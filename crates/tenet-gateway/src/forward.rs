@@ -3,12 +3,16 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
 use tenet_client::{ClientError, RequestOptions};
-use tenet_protocol::{CallToolResult, ProgressParams};
-use tenet_server::{Context, RawArgs, ToolError};
+use tenet_protocol::{
+    CallToolResult, CompleteResult, GetPromptResult, Method, ProgressParams, ReadResourceResult, Reference,
+};
+use tenet_server::{CompletionRequest, Context, PromptRequest, RawArgs, ReadOutput, ReadRequest, ToolError};
 use tokio::sync::mpsc;
 
+use crate::catalog::Uris;
 use crate::upstream::{Upstream, is_gone};
 
 /// Progress notifications held between the upstream's reader and the downstream
@@ -24,6 +28,7 @@ const PROGRESS_QUEUE: usize = 64;
 /// reads what happened.
 pub(crate) async fn forward(
     upstream: Arc<Upstream>,
+    uris: Arc<Uris>,
     tool: Arc<str>,
     ctx: Context,
     RawArgs(arguments): RawArgs,
@@ -48,7 +53,74 @@ pub(crate) async fn forward(
     } else {
         client.call_tool_with(&tool, arguments, &options).await
     };
-    result.map_err(|e| failure(&upstream, &tool, e))
+    let mut result = result.map_err(|e| failure(&upstream, &tool, e))?;
+    uris.blocks(result.content.iter_mut());
+    Ok(result)
+}
+
+/// Sends `method` with `params` to `upstream` for the downstream request `ctx`, with
+/// the upstream's timeout and the request's cancellation; `what` names it in errors.
+async fn relay<T: DeserializeOwned>(
+    upstream: &Upstream,
+    method: Method,
+    params: Value,
+    ctx: Option<&Context>,
+    what: &str,
+) -> Result<T, ToolError> {
+    let client = upstream.client().map_err(ToolError::msg)?;
+    let mut options = RequestOptions::timeout(upstream.config.call_timeout());
+    if let Some(ctx) = ctx {
+        options = options.with_cancel(ctx.cancellation().clone());
+    }
+    let value = client.request(method.name(), params, &options).await.map_err(|e| failure(upstream, what, e))?;
+    serde_json::from_value(value).map_err(|e| {
+        ToolError::msg(format!("upstream {} answered {what} with an invalid result: {e}", upstream.name()))
+    })
+}
+
+/// `prompts/get` of the upstream's prompt `name`; embedded resources in its messages
+/// are named as the gateway names them.
+pub(crate) async fn prompt(
+    upstream: Arc<Upstream>,
+    uris: Arc<Uris>,
+    name: Arc<str>,
+    request: PromptRequest,
+) -> Result<GetPromptResult, ToolError> {
+    let params = json!({ "name": &*name, "arguments": request.arguments });
+    let mut result: GetPromptResult = relay(&upstream, Method::PromptsGet, params, Some(&request.ctx), &name).await?;
+    uris.blocks(result.messages.iter_mut().map(|m| &mut m.content));
+    Ok(result)
+}
+
+/// `resources/read` of the gateway's URI, as the upstream's URI; the contents come
+/// back under the gateway's URIs.
+pub(crate) async fn read(upstream: Arc<Upstream>, uris: Arc<Uris>, request: ReadRequest) -> ReadOutput {
+    // Only URIs listed under this upstream's prefix reach here.
+    let Some(original) = uris.inward(&request.uri) else { return Ok(None) };
+    let params = json!({ "uri": original });
+    let mut result: ReadResourceResult =
+        relay(&upstream, Method::ResourcesRead, params, Some(&request.ctx), original).await?;
+    uris.read(&mut result.contents);
+    Ok(Some(result.contents))
+}
+
+/// `completion/complete` for an argument of the upstream's prompt or template
+/// `reference`; no completions when the upstream has none or fails.
+pub(crate) async fn complete(upstream: Arc<Upstream>, reference: Reference, request: CompletionRequest) -> Vec<String> {
+    let mut params = json!({
+        "ref": reference,
+        "argument": { "name": request.argument, "value": request.value },
+    });
+    if !request.context.is_empty() {
+        params["context"] = json!({ "arguments": request.context });
+    }
+    match relay::<CompleteResult>(&upstream, Method::CompletionComplete, params, None, "completion/complete").await {
+        Ok(result) => result.completion.values,
+        Err(e) => {
+            tracing::debug!(upstream = %upstream.name(), error = %e, "no completions");
+            Vec::new()
+        }
+    }
 }
 
 /// What a failed relay becomes downstream.

@@ -1,18 +1,18 @@
 //! The gateway: a supervisor per upstream, and the catalog that lists their tools on
 //! the server under their namespaces.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tenet_client::ClientError;
-use tenet_protocol::Tool;
-use tenet_server::{Server, ToolDef};
+use tenet_protocol::{Prompt, Reference, Resource, ResourceTemplate, Tool};
+use tenet_server::{BuildError, PromptDef, ResourceDef, Server, TemplateDef, ToolDef};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::catalog::{Listing, Owners, owned_by, place, settle};
 use crate::config::{GatewayOptions, UpstreamConfig};
-use crate::forward::forward;
+use crate::forward;
 use crate::name::advertised;
 use crate::upstream::{State, Status, Upstream, backoff, is_gone, lock, sleep_or_cancel};
 
@@ -48,26 +48,31 @@ struct Inner {
     server: Server,
     options: GatewayOptions,
     upstreams: Vec<Arc<Upstream>>,
-    /// Which upstream each advertised tool name belongs to.
-    owners: Mutex<HashMap<String, usize>>,
+    /// Which upstream each advertised name belongs to.
+    names: Mutex<Names>,
     shutdown: CancellationToken,
     tasks: TaskTracker,
 }
 
-/// The names upstream `index` owns.
-fn owned_by(owners: &HashMap<String, usize>, index: usize) -> Vec<String> {
-    owners.iter().filter(|(_, i)| **i == index).map(|(n, _)| n.clone()).collect()
+/// Who owns each advertised name, by kind.
+#[derive(Default)]
+struct Names {
+    tools: Owners,
+    prompts: Owners,
+    resources: Owners,
+    templates: Owners,
 }
 
 impl Gateway {
     /// Starts a supervisor per upstream (inside a tokio runtime): each connects, lists
     /// its tools on `server`, sends heartbeats, and reconnects when it fails.
     pub fn start(server: Server, upstreams: Vec<UpstreamConfig>, options: GatewayOptions) -> Self {
+        let upstreams = upstreams.into_iter().map(|c| Arc::new(Upstream::new(c, options.prefixless))).collect();
         let inner = Arc::new(Inner {
             server,
             options,
-            upstreams: upstreams.into_iter().map(|c| Arc::new(Upstream::new(c))).collect(),
-            owners: Mutex::new(HashMap::new()),
+            upstreams,
+            names: Mutex::new(Names::default()),
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
         });
@@ -120,8 +125,8 @@ impl Inner {
                 connected = tokio::time::timeout(CONNECT_TIMEOUT, upstream.connect()) => connected,
             };
             let reason = match connected {
-                Ok(Ok(client)) => match client.list_all_tools().await {
-                    Ok(tools) => {
+                Ok(Ok(client)) => match Listing::fetch(&client).await {
+                    Ok(listing) => {
                         failures = 0;
                         upstream.set_client(Some(client.clone()));
                         upstream.update(|s| {
@@ -138,8 +143,15 @@ impl Inner {
                                 .map(|i| format!("{} {}", i.name, i.version));
                             s.missed = 0;
                         });
-                        tracing::info!(upstream = %upstream.name(), tools = tools.len(), "upstream is up");
-                        self.publish(index, tools);
+                        tracing::info!(
+                            upstream = %upstream.name(),
+                            tools = listing.tools.len(),
+                            prompts = listing.prompts.len(),
+                            resources = listing.resources.len(),
+                            templates = listing.templates.len(),
+                            "upstream is up"
+                        );
+                        self.publish(index, listing);
                         let reason = self.watch(&upstream, index, &client).await;
                         self.withdraw(index);
                         upstream.set_client(None);
@@ -151,7 +163,7 @@ impl Inner {
                     }
                     Err(e) => {
                         client.close().await;
-                        format!("tools/list failed: {e}")
+                        format!("listing failed: {e}")
                     }
                 },
                 Ok(Err(e)) => e.to_string(),
@@ -181,8 +193,12 @@ impl Inner {
         // it is closed when the watch ends.
         let listening = CancellationToken::new();
         let _stop_listening = listening.clone().drop_guard();
-        let lists_changes =
-            client.server().and_then(|d| d.capabilities.tools).is_some_and(|tools| tools.list_changed == Some(true));
+        let lists_changes = client.server().is_some_and(|d| {
+            let caps = d.capabilities;
+            caps.tools.is_some_and(|c| c.list_changed == Some(true))
+                || caps.prompts.is_some_and(|c| c.list_changed == Some(true))
+                || caps.resources.is_some_and(|c| c.list_changed == Some(true))
+        });
         if client.version().era() == tenet_protocol::Era::Stateless && lists_changes {
             self.tasks.spawn(listen(client.clone(), self.options.heartbeat, listening));
         }
@@ -198,13 +214,13 @@ impl Inner {
                     if !sleep_or_cancel(DEBOUNCE, &self.shutdown).await {
                         return None;
                     }
-                    match client.list_all_tools().await {
-                        Ok(tools) => {
-                            self.publish(index, tools);
+                    match Listing::fetch(client).await {
+                        Ok(listing) => {
+                            self.publish(index, listing);
                             continue;
                         }
                         Err(e) if is_gone(&e) => return Some(e.to_string()),
-                        Err(e) => tracing::warn!(upstream = %upstream.name(), error = %e, "re-listing tools failed"),
+                        Err(e) => tracing::warn!(upstream = %upstream.name(), error = %e, "re-listing failed"),
                     }
                 }
             }
@@ -227,121 +243,200 @@ impl Inner {
         }
     }
 
-    /// Lists `tools` of upstream `index` on the server under their advertised names,
-    /// replacing what it listed before, as one change.
-    ///
-    /// Conflict rule: the knowledge server's own tools keep their names; between
-    /// upstreams, the one earlier in the config keeps a name both would advertise.
-    /// A tool left out is logged with the reason.
-    fn publish(&self, index: usize, tools: Vec<Tool>) {
+    /// Lists what upstream `index` offers on the server under the names the gateway
+    /// gives it, replacing what it listed before: each kind as one change (so one
+    /// `list_changed` at most), and nothing at all when nothing changed. The conflict
+    /// rule is [`place`]'s; what is left out is logged with the reason.
+    fn publish(&self, index: usize, listing: Listing) {
         let upstream = &self.upstreams[index];
         let prefix = (!self.options.prefixless).then_some(upstream.name());
-        let mut owners = lock(&self.owners);
-        let before = owned_by(&owners, index);
-        let mut left_out = 0usize;
-        let mut defs = Vec::with_capacity(tools.len());
-        let mut names = HashSet::with_capacity(tools.len());
-        let mut taken_from = Vec::new();
-        for mut tool in tools {
-            let original = tool.name.clone();
-            if !upstream.config.tools.offers(&original) {
-                left_out += 1;
-                continue;
+        let separator = &self.options.separator;
+        let names_of = |i: usize| self.upstreams[i].name().to_owned();
+        let completes = upstream.completes();
+        let mut names = lock(&self.names);
+
+        // Tools.
+        let mut filtered = 0usize;
+        let tools = listing.tools.into_iter().filter_map(|mut tool| {
+            if !upstream.config.tools.offers(&tool.name) {
+                filtered += 1;
+                return None;
             }
-            let Some(name) = advertised(prefix, &self.options.separator, &original) else {
-                tracing::warn!(upstream = %upstream.name(), tool = %original, "left out: no valid tool name fits it");
-                left_out += 1;
-                continue;
-            };
-            match owners.get(&name) {
-                Some(&other) if other < index => {
-                    let other = self.upstreams[other].name();
-                    tracing::warn!(upstream = %upstream.name(), tool = %original, %name, %other, "left out: the name is taken by an earlier upstream");
-                    left_out += 1;
-                    continue;
-                }
-                Some(&other) if other > index => taken_from.push((other, name.clone())),
-                Some(_) => {}
-                None if names.contains(&name) || self.server.with_tool(&name, |_| ()).is_some() => {
-                    tracing::warn!(upstream = %upstream.name(), tool = %original, %name, "left out: the name is taken");
-                    left_out += 1;
-                    continue;
-                }
-                None => {}
-            }
-            tool.name.clone_from(&name);
+            let name = advertised(prefix, separator, &tool.name);
+            let original = std::mem::replace(&mut tool.name, name.clone().unwrap_or_default());
             // Tasks are not relayed yet: the tool is called, and answers, as a plain call.
             tool.execution = None;
-            if owners.get(&name) == Some(&index) && self.server.with_tool(&name, |listed| *listed == tool) == Some(true)
-            {
-                // Listed by this upstream exactly so already: a re-list that found
-                // nothing new changes nothing (and announces nothing).
-                names.insert(name);
-                continue;
-            }
-            let handler_upstream = upstream.clone();
-            let original: Arc<str> = original.into();
-            let mut def = ToolDef::from_listing(tool, move |ctx, args| {
-                forward(handler_upstream.clone(), original.clone(), ctx, args)
-            });
-            for scope in &upstream.config.scopes {
-                def = def.scope(scope.clone());
-            }
-            defs.push(def);
-            names.insert(name);
-        }
-        let removed: Vec<String> = before.into_iter().filter(|n| !names.contains(n)).collect();
-        for name in &removed {
-            owners.remove(name);
-        }
-        let refused = self.server.change_tools(&removed, defs);
-        let mut stale = Vec::new();
-        for error in &refused {
-            tracing::warn!(upstream = %upstream.name(), %error, "left out: its schema is not valid JSON Schema");
-            if let tenet_server::BuildError::InvalidSchema { tool, .. }
-            | tenet_server::BuildError::NotAnObjectSchema(tool) = error
-            {
-                names.remove(tool);
-                // Listed before with a schema that compiled, it is still on the server.
-                if owners.get(tool) == Some(&index) {
-                    owners.remove(tool);
-                    stale.push(tool.clone());
-                }
-            }
-        }
+            Some((name, original.clone(), (original, tool)))
+        });
+        let on_server = |name: &str, (_, tool): &(String, Tool)| self.server.with_tool(name, |listed| listed == tool);
+        let mut placed = place(&names.tools, index, upstream.name(), "tool", tools, on_server, names_of);
+        let defs: Vec<ToolDef> = placed
+            .defined
+            .drain(..)
+            .map(|(_, (original, tool))| {
+                let (up, uris, original) = (upstream.clone(), upstream.uris.clone(), Arc::<str>::from(original));
+                let def = ToolDef::from_listing(tool, move |ctx, args| {
+                    forward::forward(up.clone(), uris.clone(), original.clone(), ctx, args)
+                });
+                upstream.config.scopes.iter().fold(def, |def, scope| def.scope(scope.clone()))
+            })
+            .collect();
+        let refused = refusals(upstream, self.server.change_tools(&placed.removed, defs));
+        let stale = settle(&mut names.tools, index, &mut placed, &refused);
         if !stale.is_empty() {
             self.server.change_tools(&stale, Vec::new());
         }
-        left_out += refused.len();
-        for name in &names {
-            owners.insert(name.clone(), index);
-        }
-        let count = names.len();
-        drop(owners);
-        // A name is taken from a later upstream only if this one's tool was accepted.
-        for (other, _) in taken_from.iter().filter(|(_, name)| names.contains(name)) {
+        for (other, _) in &placed.taken_from {
             self.upstreams[*other].update(|s| {
                 s.tools = s.tools.saturating_sub(1);
-                s.tools_left_out += 1;
+                s.left_out += 1;
             });
         }
+        let mut left_out = filtered + placed.left_out;
+        let tools = placed.names.len();
+
+        // Prompts.
+        let prompts = listing.prompts.into_iter().map(|mut prompt| {
+            let name = advertised(prefix, separator, &prompt.name);
+            let original = std::mem::replace(&mut prompt.name, name.clone().unwrap_or_default());
+            (name, original.clone(), (original, prompt))
+        });
+        let on_server =
+            |name: &str, (_, prompt): &(String, Prompt)| self.server.with_prompt(name, |listed| listed == prompt);
+        let mut placed = place(&names.prompts, index, upstream.name(), "prompt", prompts, on_server, names_of);
+        let defs: Vec<PromptDef> = placed
+            .defined
+            .drain(..)
+            .map(|(_, (original, prompt))| {
+                let (up, uris, name) = (upstream.clone(), upstream.uris.clone(), Arc::<str>::from(original.as_str()));
+                let mut def = PromptDef::from_listing(prompt, move |request| {
+                    forward::prompt(up.clone(), uris.clone(), name.clone(), request)
+                });
+                if completes {
+                    let up = upstream.clone();
+                    def = def.complete_others(move |request| {
+                        forward::complete(up.clone(), Reference::Prompt { name: original.clone() }, request)
+                    });
+                }
+                upstream.config.scopes.iter().fold(def, |def, scope| def.scope(scope.clone()))
+            })
+            .collect();
+        self.server.change_prompts(&placed.removed, defs);
+        settle(&mut names.prompts, index, &mut placed, &[]);
+        left_out += placed.left_out;
+        let prompts = placed.names.len();
+
+        // Resources.
+        let uris = &upstream.uris;
+        let resources = listing.resources.into_iter().map(|mut resource| {
+            let original = std::mem::take(&mut resource.uri);
+            resource.uri = uris.outward(&original);
+            (Some(resource.uri.clone()), original, resource)
+        });
+        let on_server = |uri: &str, resource: &Resource| self.server.with_resource(uri, |listed| listed == resource);
+        let mut placed = place(&names.resources, index, upstream.name(), "resource", resources, on_server, names_of);
+        let defs: Vec<ResourceDef> = placed
+            .defined
+            .drain(..)
+            .map(|(_, resource)| {
+                let (up, uris) = (upstream.clone(), upstream.uris.clone());
+                let def = ResourceDef::new(resource, move |request| forward::read(up.clone(), uris.clone(), request));
+                upstream.config.scopes.iter().fold(def, |def, scope| def.scope(scope.clone()))
+            })
+            .collect();
+        self.server.change_resources(&placed.removed, defs);
+        settle(&mut names.resources, index, &mut placed, &[]);
+        left_out += placed.left_out;
+        let resources = placed.names.len();
+
+        // Resource templates.
+        let templates = listing.templates.into_iter().map(|mut template| {
+            let original = std::mem::take(&mut template.uri_template);
+            template.uri_template = uris.outward(&original);
+            (Some(template.uri_template.clone()), original.clone(), (original, template))
+        });
+        let on_server = |uri: &str, (_, template): &(String, ResourceTemplate)| {
+            self.server.with_template(uri, |listed| listed == template)
+        };
+        let mut placed = place(&names.templates, index, upstream.name(), "template", templates, on_server, names_of);
+        let defs: Vec<TemplateDef> = placed
+            .defined
+            .drain(..)
+            .map(|(_, (original, template))| {
+                let (up, uris) = (upstream.clone(), upstream.uris.clone());
+                let mut def =
+                    TemplateDef::new(template, move |request| forward::read(up.clone(), uris.clone(), request));
+                if completes {
+                    let up = upstream.clone();
+                    def = def.complete_others(move |request| {
+                        forward::complete(up.clone(), Reference::Resource { uri: original.clone() }, request)
+                    });
+                }
+                upstream.config.scopes.iter().fold(def, |def, scope| def.scope(scope.clone()))
+            })
+            .collect();
+        let refused = refusals(upstream, self.server.change_templates(&placed.removed, defs));
+        let stale = settle(&mut names.templates, index, &mut placed, &refused);
+        if !stale.is_empty() {
+            self.server.change_templates(&stale, Vec::new());
+        }
+        left_out += placed.left_out;
+        let templates = placed.names.len();
+        drop(names);
         upstream.update(|s| {
-            s.tools = count;
-            s.tools_left_out = left_out;
+            s.tools = tools;
+            s.prompts = prompts;
+            s.resources = resources;
+            s.templates = templates;
+            s.left_out = left_out;
         });
     }
 
-    /// Takes every tool of upstream `index` off the server, as one change.
+    /// Takes everything upstream `index` listed off the server (each kind as one
+    /// change), then has the upstreams after it list again: a name it held may now be
+    /// theirs.
     fn withdraw(&self, index: usize) {
-        let mut owners = lock(&self.owners);
-        let names = owned_by(&owners, index);
-        for name in &names {
-            owners.remove(name);
+        let mut names = lock(&self.names);
+        let Names { tools, prompts, resources, templates } = &mut *names;
+        let gone = |owners: &mut Owners| {
+            let names = owned_by(owners, index);
+            for name in &names {
+                owners.remove(name);
+            }
+            names
+        };
+        self.server.change_tools(&gone(tools), Vec::new());
+        self.server.change_prompts(&gone(prompts), Vec::new());
+        self.server.change_resources(&gone(resources), Vec::new());
+        self.server.change_templates(&gone(templates), Vec::new());
+        drop(names);
+        self.upstreams[index].update(|s| {
+            s.tools = 0;
+            s.prompts = 0;
+            s.resources = 0;
+            s.templates = 0;
+        });
+        for later in &self.upstreams[index + 1..] {
+            later.wake.notify_one();
         }
-        drop(owners);
-        self.server.change_tools(&names, Vec::new());
-        self.upstreams[index].update(|s| s.tools = 0);
     }
+}
+
+/// The names of the items the server would not take (a tool whose schema is not
+/// valid JSON Schema, a template that does not parse), each logged with the reason.
+fn refusals(upstream: &Upstream, errors: Vec<BuildError>) -> Vec<String> {
+    errors
+        .into_iter()
+        .filter_map(|error| {
+            tracing::warn!(upstream = %upstream.name(), %error, "left out");
+            match error {
+                BuildError::InvalidSchema { tool: name, .. }
+                | BuildError::NotAnObjectSchema(name)
+                | BuildError::InvalidTemplate(name, _) => Some(name),
+                _ => None,
+            }
+        })
+        .collect()
 }
 
 /// Keeps a `subscriptions/listen` stream open to a 2026 upstream, so that its
@@ -351,6 +446,8 @@ impl Inner {
 async fn listen(client: tenet_client::Client, retry: Duration, stop: CancellationToken) {
     let filter = tenet_protocol::SubscriptionFilter {
         tools_list_changed: Some(true),
+        prompts_list_changed: Some(true),
+        resources_list_changed: Some(true),
         ..tenet_protocol::SubscriptionFilter::default()
     };
     let options = tenet_client::RequestOptions::default().with_cancel(stop.clone());

@@ -1,14 +1,16 @@
-//! Tenet as an MCP gateway: the tools of a team's other MCP servers (upstreams),
-//! listed beside the server's own under each upstream's namespace, behind one
-//! endpoint and one policy.
+//! Tenet as an MCP gateway: the tools, prompts, resources and resource templates of a
+//! team's other MCP servers (upstreams), listed beside the server's own under each
+//! upstream's namespace, behind one endpoint and one policy.
 //!
 //! Each upstream has a supervisor: it connects (stdio, Streamable HTTP of either era,
-//! HTTP+SSE or WebSocket, through `tenet-client`), lists the upstream's tools on the
-//! [`Server`](tenet_server::Server) as `name__tool`, sends heartbeats (`ping`, or
-//! `server/discover` to a 2026 server), takes the tools off the list when the upstream
+//! HTTP+SSE or WebSocket, through `tenet-client`), lists what the upstream offers on
+//! the [`Server`](tenet_server::Server) (tools and prompts as `name__tool`, resources
+//! and templates as `tenet://name/<the upstream's URI>`), sends heartbeats (`ping`, or
+//! `server/discover` to a 2026 server), takes it all off the lists when the upstream
 //! fails and reconnects with backoff. A call to a namespaced tool is checked against
 //! the upstream's input schema at the gateway (compiled once), then relayed with its
-//! progress and cancellation.
+//! progress and cancellation; prompts, reads and completions are relayed likewise,
+//! and resource URIs in what comes back point through the gateway.
 //!
 //! ```
 //! use tenet_gateway::{ToolFilter, name};
@@ -19,12 +21,14 @@
 //! assert_eq!(name::advertised(Some("everything"), "__", "echo").as_deref(), Some("everything__echo"));
 //! ```
 
+mod catalog;
 mod config;
 mod forward;
 mod gateway;
 pub mod name;
 mod upstream;
 
+pub use catalog::URI_SCHEME;
 pub use config::{ConfigError, GatewayOptions, ToolFilter, UpstreamConfig, validate};
 pub use gateway::Gateway;
 pub use upstream::{State, Status, Unreachable, Upstream};

@@ -11,6 +11,7 @@ use tenet_protocol::{Era, Method};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::catalog::Uris;
 use crate::config::{GatewayOptions, UpstreamConfig};
 
 /// Where an upstream stands.
@@ -44,8 +45,15 @@ pub struct Status {
     pub server: Option<String>,
     /// Tools it offers through the gateway.
     pub tools: usize,
-    /// Tools it listed that the gateway left out (filtered, invalid names or schemas).
-    pub tools_left_out: usize,
+    /// Prompts it offers through the gateway.
+    pub prompts: usize,
+    /// Resources it offers through the gateway.
+    pub resources: usize,
+    /// Resource templates it offers through the gateway.
+    pub templates: usize,
+    /// What it listed that the gateway left out (filtered, names taken or invalid,
+    /// schemas or templates that are not valid).
+    pub left_out: usize,
     /// When it last answered a heartbeat (seconds since the Unix epoch).
     pub last_heartbeat: Option<u64>,
     /// How long that heartbeat took, in milliseconds.
@@ -61,6 +69,8 @@ pub struct Status {
 /// One upstream: its config, its connection while it is up, and its status.
 pub struct Upstream {
     pub(crate) config: UpstreamConfig,
+    /// How its resource URIs read on the gateway.
+    pub(crate) uris: Arc<Uris>,
     client: Mutex<Option<Client>>,
     status: Mutex<Status>,
     /// Wakes the supervisor: the upstream's lists changed, or a call lost the connection.
@@ -90,7 +100,8 @@ fn now_secs() -> u64 {
 }
 
 impl Upstream {
-    pub(crate) fn new(config: UpstreamConfig) -> Self {
+    pub(crate) fn new(config: UpstreamConfig, prefixless: bool) -> Self {
+        let uris = Arc::new(Uris::new(&config.name, prefixless));
         let status = Status {
             name: config.name.clone(),
             target: config.target(),
@@ -100,14 +111,17 @@ impl Upstream {
             version: None,
             server: None,
             tools: 0,
-            tools_left_out: 0,
+            prompts: 0,
+            resources: 0,
+            templates: 0,
+            left_out: 0,
             last_heartbeat: None,
             latency_ms: None,
             missed: 0,
             restarts: 0,
             last_error: None,
         };
-        Self { config, client: Mutex::new(None), status: Mutex::new(status), wake: Notify::new() }
+        Self { config, uris, client: Mutex::new(None), status: Mutex::new(status), wake: Notify::new() }
     }
 
     /// Its name.
@@ -161,6 +175,11 @@ impl Upstream {
         }
     }
 
+    /// Whether the upstream answers `completion/complete` (as it said when connected).
+    pub(crate) fn completes(&self) -> bool {
+        lock(&self.client).as_ref().and_then(Client::server).is_some_and(|d| d.capabilities.completions.is_some())
+    }
+
     pub(crate) fn set_client(&self, client: Option<Client>) {
         *lock(&self.client) = client;
     }
@@ -209,7 +228,9 @@ impl ClientHandler for Relay {
     fn on_notification(&self, notification: ServerNotification) {
         let Some(upstream) = self.upstream.upgrade() else { return };
         match notification {
-            ServerNotification::ToolsListChanged => upstream.wake.notify_one(),
+            ServerNotification::ToolsListChanged
+            | ServerNotification::PromptsListChanged
+            | ServerNotification::ResourcesListChanged => upstream.wake.notify_one(),
             // A 2026 listen stream is open: list again, for changes made before it was.
             ServerNotification::Other { method, .. } if method == "notifications/subscriptions/acknowledged" => {
                 upstream.wake.notify_one();

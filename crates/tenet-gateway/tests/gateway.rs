@@ -56,7 +56,7 @@ async fn two_upstreams_are_listed_under_their_namespaces_beside_the_local_tools(
     for (status, running) in statuses.iter().zip([&alpha, &beta]) {
         assert_eq!(status.state, State::Up, "{status:?}");
         assert_eq!(status.tools, 2, "{status:?}");
-        assert_eq!(status.tools_left_out, 0, "{status:?}");
+        assert_eq!(status.left_out, 0, "{status:?}");
         assert!(status.era.is_some() && status.version.is_some(), "{status:?}");
         assert_eq!(status.server.as_deref(), Some(format!("{}-upstream 1.0.0", status.name).as_str()));
         assert_eq!(status.target, running.url());
@@ -109,9 +109,9 @@ async fn a_denied_tool_is_left_out_and_counted() {
 
     assert_eq!(h.tool_names().await, names(&["local_hello", "alpha__echo", "beta__echo", "beta__add"]));
     let alpha_status = h.status("alpha");
-    assert_eq!((alpha_status.tools, alpha_status.tools_left_out), (1, 1), "{alpha_status:?}");
+    assert_eq!((alpha_status.tools, alpha_status.left_out), (1, 1), "{alpha_status:?}");
     let beta_status = h.status("beta");
-    assert_eq!((beta_status.tools, beta_status.tools_left_out), (2, 0), "{beta_status:?}");
+    assert_eq!((beta_status.tools, beta_status.left_out), (2, 0), "{beta_status:?}");
 
     let refused = h.client.call_tool("alpha__add", json!({"a": 1, "b": 2})).await.expect_err("not offered");
     assert!(matches!(&refused, ClientError::Server(e) if e.code.0 == -32602), "{refused}");
@@ -137,7 +137,7 @@ async fn a_tool_whose_schema_is_not_json_schema_is_left_out_and_the_rest_listed(
 
     assert_eq!(h.tool_names().await, names(&["local_hello", "odd__echo", "odd__add"]));
     let status = h.status("odd");
-    assert_eq!((status.tools, status.tools_left_out), (2, 1), "{status:?}");
+    assert_eq!((status.tools, status.left_out), (2, 1), "{status:?}");
     assert_eq!(text(&h.call("odd__echo", json!({"text": "fine"})).await), "odd: fine");
     let refused = h.client.call_tool("odd__broken", json!({"x": 1})).await.expect_err("not offered");
     assert!(matches!(&refused, ClientError::Server(e) if e.code.0 == -32602), "{refused}");
@@ -272,7 +272,7 @@ async fn the_earlier_upstream_keeps_a_contested_name_whichever_connects_first() 
     assert_eq!(h.tool_names().await, names(&["local_hello", "a__b__c"]), "one tool under the name");
     assert_eq!(text(&h.call("a__b__c", json!({})).await), "from a", "the earlier upstream took it");
     let status = h.status("a__b");
-    assert_eq!((status.state, status.tools, status.tools_left_out), (State::Up, 0, 1), "{status:?}");
+    assert_eq!((status.state, status.tools, status.left_out), (State::Up, 0, 1), "{status:?}");
 
     // a__b failing and coming back does not take the name back.
     let later_addr = later.addr;
@@ -282,11 +282,11 @@ async fn the_earlier_upstream_keeps_a_contested_name_whichever_connects_first() 
     let later = Running::start_on(one_tool("a__b", "c"), later_addr).await;
     until("a__b is up again", || h.status("a__b").state == State::Up).await;
     let status = h.status("a__b");
-    assert_eq!((status.tools, status.tools_left_out), (0, 1), "{status:?}");
+    assert_eq!((status.tools, status.left_out), (0, 1), "{status:?}");
     assert_eq!(h.tool_names().await, names(&["local_hello", "a__b__c"]));
     assert_eq!(text(&h.call("a__b__c", json!({})).await), "from a");
     let status = h.status("a");
-    assert_eq!((status.tools, status.tools_left_out), (1, 0), "{status:?}");
+    assert_eq!((status.tools, status.left_out), (1, 0), "{status:?}");
     h.shutdown().await;
     earlier.stop().await;
     later.stop().await;
@@ -396,7 +396,7 @@ async fn a_tool_whose_schema_turns_invalid_on_a_re_list_leaves_the_list() {
     assert_eq!(h.status("hand").era, Some("legacy"));
     assert_eq!(h.tool_names().await, names(&["local_hello", "hand__stays", "hand__changes"]));
     let status = h.status("hand");
-    assert_eq!((status.tools, status.tools_left_out), (2, 1), "{status:?}");
+    assert_eq!((status.tools, status.left_out), (2, 1), "{status:?}");
     assert_eq!(text(&h.call("hand__changes", json!({"x": 1})).await), "changes", "relayed under its own name");
 
     until("the gateway listens for list changes", || hand.listeners() > 0).await;
@@ -406,7 +406,7 @@ async fn a_tool_whose_schema_turns_invalid_on_a_re_list_leaves_the_list() {
     ]));
     until("the gateway lists the tools again", || {
         let status = h.status("hand");
-        (status.tools, status.tools_left_out) == (1, 1)
+        (status.tools, status.left_out) == (1, 1)
     })
     .await;
     assert_eq!(h.tool_names().await, names(&["local_hello", "hand__stays"]), "the old listing stayed");
@@ -415,7 +415,7 @@ async fn a_tool_whose_schema_turns_invalid_on_a_re_list_leaves_the_list() {
     hand.set_tools(json!([listed("stays", object.clone()), listed("changes", object)]));
     h.tools_until("the fixed tool is back", |n| n.contains("hand__changes")).await;
     let status = h.status("hand");
-    assert_eq!((status.tools, status.tools_left_out), (2, 0), "{status:?}");
+    assert_eq!((status.tools, status.left_out), (2, 0), "{status:?}");
     h.shutdown().await;
 }
 
@@ -436,9 +436,9 @@ async fn an_earlier_upstreams_tool_refused_for_its_schema_leaves_the_contested_n
     assert_eq!(h.tool_names().await, names(&["local_hello", "a__b__c", "a__d"]));
     assert_eq!(text(&h.call("a__b__c", json!({})).await), "from a__b", "still a__b's tool");
     let status = h.status("a");
-    assert_eq!((status.tools, status.tools_left_out), (1, 1), "{status:?}");
+    assert_eq!((status.tools, status.left_out), (1, 1), "{status:?}");
     let status = h.status("a__b");
-    assert_eq!((status.tools, status.tools_left_out), (1, 0), "a__b kept its tool: {status:?}");
+    assert_eq!((status.tools, status.left_out), (1, 0), "a__b kept its tool: {status:?}");
     h.shutdown().await;
     later.stop().await;
 }

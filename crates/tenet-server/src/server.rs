@@ -163,6 +163,25 @@ impl Server {
         self.shared.tools.snapshot().get(name).map(|tool| f(&tool.tool))
     }
 
+    /// Runs `f` on the listing of the prompt `name`; `None` when there is none.
+    pub fn with_prompt<R>(&self, name: &str, f: impl FnOnce(&tenet_protocol::Prompt) -> R) -> Option<R> {
+        self.shared.prompts.snapshot().get(name).map(|prompt| f(&prompt.prompt))
+    }
+
+    /// Runs `f` on the listing of the resource at `uri`; `None` when there is none.
+    pub fn with_resource<R>(&self, uri: &str, f: impl FnOnce(&tenet_protocol::Resource) -> R) -> Option<R> {
+        self.shared.resources.snapshot().get(uri).map(|resource| f(&resource.resource))
+    }
+
+    /// Runs `f` on the listing of the template `uri_template`; `None` when there is none.
+    pub fn with_template<R>(
+        &self,
+        uri_template: &str,
+        f: impl FnOnce(&tenet_protocol::ResourceTemplate) -> R,
+    ) -> Option<R> {
+        self.shared.templates.snapshot().get(uri_template).map(|template| f(&template.def.template))
+    }
+
     /// The `x-mcp-header` annotations of the tool `name` (read from its input schema
     /// when it was registered); `None` when no such tool is registered.
     pub fn header_params(&self, name: &str) -> Option<Arc<[tenet_protocol::header::HeaderParam]>> {
@@ -280,6 +299,52 @@ impl Server {
     pub fn add_prompt(&self, prompt: PromptDef) {
         self.shared.prompts.upsert(prompt.prompt.name.clone(), prompt);
         self.emit(ServerEvent::PromptsChanged);
+    }
+
+    /// Removes the prompts named in `removed` and adds (or replaces) `added`, as one
+    /// change: listeners hear one `prompts/list_changed` if anything changed.
+    pub fn change_prompts(&self, removed: &[String], added: impl IntoIterator<Item = PromptDef>) {
+        let added: Vec<_> = added.into_iter().map(|p| (p.prompt.name.clone(), p)).collect();
+        if self.shared.prompts.apply(removed, added) {
+            self.emit(ServerEvent::PromptsChanged);
+        }
+    }
+
+    /// Removes the resources at the URIs in `removed` and adds (or replaces) `added`,
+    /// as one change: listeners hear one `resources/list_changed` if anything changed.
+    /// Unlike [`Server::update_resources`], a replaced resource is not announced as
+    /// updated: its listing changed, not (as far as the server knows) its contents.
+    pub fn change_resources(&self, removed: &[String], added: impl IntoIterator<Item = ResourceDef>) {
+        let added: Vec<_> = added.into_iter().map(|r| (r.resource.uri.clone(), r)).collect();
+        if self.shared.resources.apply(removed, added) {
+            self.emit(ServerEvent::ResourcesChanged);
+        }
+    }
+
+    /// Removes the templates whose URI templates are in `removed` and adds (or
+    /// replaces) `added`, as one change: listeners hear one `resources/list_changed`
+    /// if anything changed. A template that does not parse is left out; its error is
+    /// returned, the rest still change.
+    pub fn change_templates(
+        &self,
+        removed: &[String],
+        added: impl IntoIterator<Item = TemplateDef>,
+    ) -> Vec<BuildError> {
+        let mut refused = Vec::new();
+        let compiled: Vec<_> = added
+            .into_iter()
+            .filter_map(|t| match t.compile() {
+                Ok(t) => Some((t.def.template.uri_template.clone(), Arc::new(t))),
+                Err(e) => {
+                    refused.push(e);
+                    None
+                }
+            })
+            .collect();
+        if self.shared.templates.apply(removed, compiled) {
+            self.emit(ServerEvent::ResourcesChanged);
+        }
+        refused
     }
 
     /// Removes a prompt; returns whether it existed.

@@ -438,11 +438,11 @@ impl Server {
         };
         let handler = match &p.reference {
             Reference::Prompt { name } => match self.shared.prompts.snapshot().get(name) {
-                Some(prompt) => prompt.completions.get(&p.argument.name).cloned(),
+                Some(prompt) => prompt.completions.get(&p.argument.name),
                 None => return ErrorObject::invalid_params(format!("Unknown prompt: {name}")).into(),
             },
             Reference::Resource { uri } => match self.shared.templates.snapshot().get(uri) {
-                Some(template) => template.def.completions.get(&p.argument.name).cloned(),
+                Some(template) => template.def.completions.get(&p.argument.name),
                 None => return ErrorObject::invalid_params(format!("Unknown resource template: {uri}")).into(),
             },
         };

@@ -8,7 +8,7 @@ use tenet_protocol::{GetPromptResult, Prompt, PromptArgument};
 
 use super::context::Context;
 use super::extract::BoxFuture;
-use super::resource::{CompleteHandler, CompletionRequest, erase_complete};
+use super::resource::{Completers, CompletionRequest, erase_complete};
 use crate::error::ToolError;
 
 /// A `prompts/get` request, as handed to a prompt handler.
@@ -28,7 +28,7 @@ pub(crate) type PromptHandler =
 pub struct PromptDef {
     pub(crate) prompt: Prompt,
     pub(crate) get: PromptHandler,
-    pub(crate) completions: BTreeMap<String, CompleteHandler>,
+    pub(crate) completions: Completers,
     pub(crate) scopes: Vec<String>,
 }
 
@@ -55,9 +55,22 @@ impl PromptDef {
                 meta: None,
             },
             get: Arc::new(move |r| Box::pin(get(r))),
-            completions: BTreeMap::new(),
+            completions: Completers::default(),
             scopes: Vec::new(),
         }
+    }
+
+    /// A prompt listed exactly as `prompt` says (name, title, description, arguments,
+    /// icons, `_meta`), rendered by `get`: for prompts described elsewhere, such as a
+    /// gateway's upstream prompts.
+    pub fn from_listing<F, Fut>(prompt: Prompt, get: F) -> Self
+    where
+        F: Fn(PromptRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<GetPromptResult, ToolError>> + Send + 'static,
+    {
+        let mut def = Self::new(String::new(), get);
+        def.prompt = prompt;
+        def
     }
 
     /// Requires the caller to hold `scope` (several calls, or space-separated scopes,
@@ -103,6 +116,19 @@ impl PromptDef {
         Fut: Future<Output = Vec<String>> + Send + 'static,
     {
         self.completions.insert(name.into(), erase_complete(f));
+        self
+    }
+
+    /// Completes every argument that has no completer of its own
+    /// ([`CompletionRequest::argument`] names it): for prompts whose completions
+    /// come from elsewhere.
+    #[must_use]
+    pub fn complete_others<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(CompletionRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Vec<String>> + Send + 'static,
+    {
+        self.completions.others(erase_complete(f));
         self
     }
 

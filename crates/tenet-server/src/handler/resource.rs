@@ -41,6 +41,36 @@ pub struct CompletionRequest {
 
 pub(crate) type CompleteHandler = Arc<dyn Fn(CompletionRequest) -> BoxFuture<Vec<String>> + Send + Sync>;
 
+/// The completers of a prompt's arguments or a template's variables: one per name,
+/// and one for every other name.
+#[derive(Clone, Default)]
+pub(crate) struct Completers {
+    by_name: BTreeMap<String, CompleteHandler>,
+    others: Option<CompleteHandler>,
+}
+
+impl Completers {
+    /// Completes `name` with `f`.
+    pub(crate) fn insert(&mut self, name: String, f: CompleteHandler) {
+        self.by_name.insert(name, f);
+    }
+
+    /// Completes every name without a completer of its own with `f`.
+    pub(crate) fn others(&mut self, f: CompleteHandler) {
+        self.others = Some(f);
+    }
+
+    /// The completer of `name`, if any.
+    pub(crate) fn get(&self, name: &str) -> Option<CompleteHandler> {
+        self.by_name.get(name).or(self.others.as_ref()).cloned()
+    }
+
+    /// Whether nothing is completed.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.by_name.is_empty() && self.others.is_none()
+    }
+}
+
 pub(crate) fn erase_read<F, Fut>(f: F) -> ReadHandler
 where
     F: Fn(ReadRequest) -> Fut + Send + Sync + 'static,
@@ -132,7 +162,7 @@ impl ResourceDef {
 pub struct TemplateDef {
     pub(crate) template: ResourceTemplate,
     pub(crate) read: ReadHandler,
-    pub(crate) completions: BTreeMap<String, CompleteHandler>,
+    pub(crate) completions: Completers,
     pub(crate) scopes: Vec<String>,
     pub(crate) cache_ttl: Option<Duration>,
 }
@@ -150,7 +180,13 @@ impl TemplateDef {
         F: Fn(ReadRequest) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ReadOutput> + Send + 'static,
     {
-        Self { template, read: erase_read(read), completions: BTreeMap::new(), scopes: Vec::new(), cache_ttl: None }
+        Self {
+            template,
+            read: erase_read(read),
+            completions: Completers::default(),
+            scopes: Vec::new(),
+            cache_ttl: None,
+        }
     }
 
     /// Requires the caller to hold `scope` (several calls, or space-separated scopes,
@@ -179,6 +215,24 @@ impl TemplateDef {
     {
         self.completions.insert(name.into(), erase_complete(f));
         self
+    }
+
+    /// Completes every variable that has no completer of its own
+    /// ([`CompletionRequest::argument`] names it): for templates whose completions
+    /// come from elsewhere.
+    #[must_use]
+    pub fn complete_others<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(CompletionRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Vec<String>> + Send + 'static,
+    {
+        self.completions.others(erase_complete(f));
+        self
+    }
+
+    /// The listing.
+    pub fn listing(&self) -> &ResourceTemplate {
+        &self.template
     }
 
     pub(crate) fn compile(self) -> Result<CompiledTemplate, BuildError> {

@@ -1,0 +1,312 @@
+//! What an upstream offers (tools, prompts, resources, resource templates), how it is
+//! named on the gateway, and the rule that settles a name two of them would take.
+
+use std::collections::{HashMap, HashSet};
+
+use tenet_client::{Client, ClientError};
+use tenet_protocol::{
+    ContentBlock, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, Prompt, Resource,
+    ResourceContents, ResourceTemplate, Tool,
+};
+
+/// The scheme of the URIs an upstream's resources are advertised under:
+/// `tenet://<upstream>/<the upstream's own URI, as is>`.
+pub const URI_SCHEME: &str = "tenet";
+
+/// Everything one upstream lists.
+#[derive(Debug, Default)]
+pub(crate) struct Listing {
+    pub tools: Vec<Tool>,
+    pub prompts: Vec<Prompt>,
+    pub resources: Vec<Resource>,
+    pub templates: Vec<ResourceTemplate>,
+}
+
+impl Listing {
+    /// Lists, every page, what `client`'s server says it has (prompts only if it has
+    /// the capability, resources and templates likewise).
+    pub(crate) async fn fetch(client: &Client) -> Result<Self, ClientError> {
+        let capabilities = client.server().map(|d| d.capabilities).unwrap_or_default();
+        let tools = client.list_all_tools().await?;
+        let prompts =
+            if capabilities.prompts.is_some() { client.list_all::<ListPromptsResult>().await? } else { Vec::new() };
+        let (resources, templates) = if capabilities.resources.is_some() {
+            let resources = client.list_all::<ListResourcesResult>().await?;
+            // Templates are optional on a server that has resources: one that does not
+            // know the method lists none.
+            let templates = match client.list_all::<ListResourceTemplatesResult>().await {
+                Ok(templates) => templates,
+                Err(ClientError::Server(e)) if e.code == tenet_server::jsonrpc::ErrorCode::METHOD_NOT_FOUND => {
+                    Vec::new()
+                }
+                Err(e) => return Err(e),
+            };
+            (resources, templates)
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        Ok(Self { tools, prompts, resources, templates })
+    }
+}
+
+/// How an upstream's resource URIs read on the gateway: `tenet://<name>/` before the
+/// upstream's own URI, or the URI as is in a prefix-less gateway. The mapping is
+/// reversible: stripping the prefix gives back exactly what the upstream wrote.
+#[derive(Debug, Clone)]
+pub(crate) struct Uris {
+    prefix: Option<String>,
+}
+
+impl Uris {
+    pub(crate) fn new(name: &str, prefixless: bool) -> Self {
+        Self { prefix: (!prefixless).then(|| format!("{URI_SCHEME}://{name}/")) }
+    }
+
+    /// The gateway's URI for the upstream's `uri` (or URI template).
+    pub(crate) fn outward(&self, uri: &str) -> String {
+        match &self.prefix {
+            Some(prefix) => format!("{prefix}{uri}"),
+            None => uri.to_owned(),
+        }
+    }
+
+    /// The upstream's URI for the gateway's `uri`; `None` if `uri` is not one of its.
+    pub(crate) fn inward<'a>(&self, uri: &'a str) -> Option<&'a str> {
+        match &self.prefix {
+            Some(prefix) => uri.strip_prefix(prefix.as_str()),
+            None => Some(uri),
+        }
+    }
+
+    fn contents(&self, contents: &mut ResourceContents) {
+        if self.prefix.is_some() {
+            let uri = match contents {
+                ResourceContents::Text(text) => &mut text.uri,
+                ResourceContents::Blob(blob) => &mut blob.uri,
+            };
+            *uri = self.outward(uri);
+        }
+    }
+
+    /// Rewrites the URIs of resources read from the upstream.
+    pub(crate) fn read(&self, contents: &mut [ResourceContents]) {
+        for c in contents {
+            self.contents(c);
+        }
+    }
+
+    /// Rewrites the URIs of resource links and embedded resources in content blocks
+    /// (a tool's result, a prompt's messages), so that the client can read them
+    /// through the gateway.
+    pub(crate) fn blocks<'a>(&self, blocks: impl IntoIterator<Item = &'a mut ContentBlock>) {
+        if self.prefix.is_none() {
+            return;
+        }
+        for block in blocks {
+            match block {
+                ContentBlock::ResourceLink(link) => link.uri = self.outward(&link.uri),
+                ContentBlock::Resource { resource, .. } => self.contents(resource),
+                ContentBlock::ToolResult { content, .. } => self.blocks(content.iter_mut()),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Who owns each advertised name of one kind (tool, prompt, resource, template): the
+/// index of the upstream in the config.
+pub(crate) type Owners = HashMap<String, usize>;
+
+/// The names of one kind that upstream `index` owns.
+pub(crate) fn owned_by(owners: &Owners, index: usize) -> Vec<String> {
+    owners.iter().filter(|(_, i)| **i == index).map(|(n, _)| n.clone()).collect()
+}
+
+/// What placing one upstream's items of one kind decided.
+pub(crate) struct Placed<T> {
+    /// Items to define on the server (new, or changed since the last listing).
+    pub defined: Vec<(String, T)>,
+    /// Every name this upstream keeps or takes.
+    pub names: HashSet<String>,
+    /// Names this upstream held before and no longer lists.
+    pub removed: Vec<String>,
+    /// Names taken over from later upstreams (which listed them first).
+    pub taken_from: Vec<(usize, String)>,
+    /// Items left out (a name taken, or none valid).
+    pub left_out: usize,
+}
+
+/// Places the items of upstream `index`, each under the name it would advertise
+/// (`None`: no valid name, left out).
+///
+/// The conflict rule: what the gateway serves itself keeps its names; between
+/// upstreams, the one earlier in the config keeps a name both would advertise,
+/// whichever connected first. `on_server(name, item)` says whether `name` is on the
+/// server and, if so, whether exactly as `item` (an unchanged item is not defined
+/// again, so a re-list that found nothing new announces nothing).
+pub(crate) fn place<T>(
+    owners: &Owners,
+    index: usize,
+    upstream: &str,
+    kind: &str,
+    items: impl IntoIterator<Item = (Option<String>, String, T)>,
+    on_server: impl Fn(&str, &T) -> Option<bool>,
+    names_of: impl Fn(usize) -> String,
+) -> Placed<T> {
+    let mut placed =
+        Placed { defined: Vec::new(), names: HashSet::new(), removed: Vec::new(), taken_from: Vec::new(), left_out: 0 };
+    for (name, original, item) in items {
+        let Some(name) = name else {
+            tracing::warn!(upstream, kind, %original, "left out: no valid name fits it");
+            placed.left_out += 1;
+            continue;
+        };
+        match owners.get(&name) {
+            Some(&other) if other < index => {
+                let other = names_of(other);
+                tracing::warn!(upstream, kind, %original, %name, %other, "left out: the name is taken by an earlier upstream");
+                placed.left_out += 1;
+                continue;
+            }
+            Some(&other) if other > index => placed.taken_from.push((other, name.clone())),
+            Some(_) => {}
+            None if placed.names.contains(&name) || on_server(&name, &item).is_some() => {
+                tracing::warn!(upstream, kind, %original, %name, "left out: the name is taken");
+                placed.left_out += 1;
+                continue;
+            }
+            None => {}
+        }
+        let unchanged = owners.get(&name) == Some(&index) && on_server(&name, &item) == Some(true);
+        placed.names.insert(name.clone());
+        if !unchanged {
+            placed.defined.push((name, item));
+        }
+    }
+    placed.removed = owned_by(owners, index).into_iter().filter(|n| !placed.names.contains(n)).collect();
+    placed
+}
+
+/// Records the outcome of [`place`] (less the names in `refused`, whose items the
+/// server would not take) in `owners`; returns the names a refused item leaves stale
+/// on the server (listed before, now to be removed).
+pub(crate) fn settle<T>(owners: &mut Owners, index: usize, placed: &mut Placed<T>, refused: &[String]) -> Vec<String> {
+    let mut stale = Vec::new();
+    for name in refused {
+        placed.names.remove(name);
+        placed.left_out += 1;
+        if owners.get(name) == Some(&index) {
+            stale.push(name.clone());
+        }
+    }
+    for name in placed.removed.iter().chain(&stale) {
+        owners.remove(name);
+    }
+    for name in &placed.names {
+        owners.insert(name.clone(), index);
+    }
+    placed.taken_from.retain(|(_, name)| placed.names.contains(name));
+    stale
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tenet_protocol::{ResourceLink, TextResourceContents};
+
+    #[test]
+    fn uris_round_trip_and_prefixless_is_transparent() {
+        let uris = Uris::new("files", false);
+        for original in ["file:///etc/hosts", "test://static/resource/1?x=1#frag", "file:///{+path}", ""] {
+            let outward = uris.outward(original);
+            assert!(outward.starts_with("tenet://files/"));
+            assert_eq!(uris.inward(&outward), Some(original));
+        }
+        assert_eq!(uris.inward("tenet://other/file:///x"), None);
+        assert_eq!(uris.inward("file:///x"), None);
+        let transparent = Uris::new("files", true);
+        assert_eq!(transparent.outward("file:///x"), "file:///x");
+        assert_eq!(transparent.inward("file:///x"), Some("file:///x"));
+    }
+
+    #[test]
+    fn links_and_embedded_resources_point_back_through_the_gateway() {
+        let uris = Uris::new("up", false);
+        let link = ResourceLink {
+            uri: "file:///a".into(),
+            name: "a".into(),
+            title: None,
+            description: None,
+            mime_type: None,
+            size: None,
+            annotations: None,
+            icons: None,
+            meta: None,
+        };
+        let embedded = ResourceContents::Text(TextResourceContents {
+            uri: "file:///b".into(),
+            mime_type: None,
+            text: "b".into(),
+            meta: None,
+        });
+        let mut blocks = vec![
+            ContentBlock::text("file:///not-a-link"),
+            ContentBlock::ResourceLink(Box::new(link)),
+            ContentBlock::Resource { resource: embedded, annotations: None, meta: None },
+        ];
+        uris.blocks(blocks.iter_mut());
+        let json = serde_json::to_value(&blocks).unwrap();
+        assert_eq!(json[0]["text"], "file:///not-a-link");
+        assert_eq!(json[1]["uri"], "tenet://up/file:///a");
+        assert_eq!(json[2]["resource"]["uri"], "tenet://up/file:///b");
+    }
+
+    fn names(placed: &Placed<u8>) -> Vec<&str> {
+        let mut names: Vec<&str> = placed.names.iter().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+
+    #[test]
+    fn the_earlier_upstream_keeps_a_contested_name() {
+        let mut owners = Owners::new();
+        let item = |n: &str| (Some(n.to_owned()), n.to_owned(), 0u8);
+        let local = |name: &str, _: &u8| (name == "local").then_some(false);
+        // Upstream 1 connects first and takes "shared".
+        let mut placed = place(&owners, 1, "b", "tool", [item("shared"), item("local")], local, |i| i.to_string());
+        assert_eq!(names(&placed), ["shared"]);
+        assert_eq!(placed.left_out, 1, "a name the gateway serves itself stays its own");
+        settle(&mut owners, 1, &mut placed, &[]);
+        // Upstream 0 comes later and takes it back; upstream 2 cannot.
+        let mut placed = place(&owners, 0, "a", "tool", [item("shared")], local, |i| i.to_string());
+        assert_eq!(placed.taken_from, [(1, "shared".to_owned())]);
+        settle(&mut owners, 0, &mut placed, &[]);
+        assert_eq!(owners["shared"], 0);
+        let placed =
+            place(&owners, 2, "c", "tool", [item("shared"), (None, "bad name".into(), 0)], local, |i| i.to_string());
+        assert!(placed.names.is_empty());
+        assert_eq!(placed.left_out, 2);
+    }
+
+    #[test]
+    fn a_relist_defines_only_what_changed_and_removes_what_left() {
+        let mut owners = Owners::new();
+        let item = |n: &str, v: u8| (Some(n.to_owned()), n.to_owned(), v);
+        let mut placed = place(&owners, 0, "a", "prompt", [item("x", 1), item("y", 1)], |_, _| None, |i| i.to_string());
+        settle(&mut owners, 0, &mut placed, &[]);
+        // The server now has x = 1 and y = 1; the upstream lists x = 1 and z = 2.
+        let on_server = |name: &str, v: &u8| match name {
+            "x" | "y" => Some(*v == 1),
+            _ => None,
+        };
+        let mut placed = place(&owners, 0, "a", "prompt", [item("x", 1), item("z", 2)], on_server, |i| i.to_string());
+        let defined: Vec<&str> = placed.defined.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(defined, ["z"]);
+        assert_eq!(placed.removed, ["y"]);
+        // The server refused z: it is left out, and y is gone.
+        let stale = settle(&mut owners, 0, &mut placed, &["z".to_owned()]);
+        assert!(stale.is_empty());
+        assert_eq!(names(&placed), ["x"]);
+        assert_eq!(owners.len(), 1);
+    }
+}

@@ -1,0 +1,235 @@
+//! Prompts, resources, resource templates and completions through the gateway, end to
+//! end: a real upstream Tenet server over Streamable HTTP in each era, the gateway's
+//! own server driven by a downstream client.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use support::{Harness, Probe, Running, STEP, quick, until, upstream, upstream_server};
+use tenet_client::protocol::{
+    CallToolResult, CompleteArgument, ContentBlock, GetPromptResult, ListPromptsResult, ListResourceTemplatesResult,
+    ListResourcesResult, PromptMessage, Reference, Resource, ResourceContents, ResourceTemplate, TextResourceContents,
+};
+use tenet_client::{Client, ClientError};
+use tenet_gateway::GatewayOptions;
+use tenet_server::{
+    CompletionRequest, PromptDef, PromptRequest, ReadRequest, ResourceDef, Server, TemplateDef, ToolDef,
+};
+
+fn resource(uri: &str, name: &str) -> Resource {
+    serde_json::from_value(json!({ "uri": uri, "name": name, "mimeType": "text/markdown" })).unwrap()
+}
+
+fn text_at(uri: &str, text: &str) -> ResourceContents {
+    ResourceContents::Text(TextResourceContents {
+        uri: uri.to_owned(),
+        mime_type: None,
+        text: text.to_owned(),
+        meta: None,
+    })
+}
+
+/// Values starting with what was typed.
+fn starting(values: &[&str], request: &CompletionRequest) -> Vec<String> {
+    values.iter().filter(|v| v.starts_with(&request.value)).map(|v| (*v).to_owned()).collect()
+}
+
+/// An upstream "docs" with a prompt, a resource, a template (each with completions
+/// where they apply) and a tool whose result links to the resource.
+fn docs_server() -> Server {
+    let probe = Arc::new(Probe::default());
+    let template: ResourceTemplate =
+        serde_json::from_value(json!({ "uriTemplate": "file:///docs/{name}", "name": "doc" })).unwrap();
+    upstream_server("docs", &probe)
+        .dynamic()
+        .prompt(
+            PromptDef::new("greet", |request: PromptRequest| async move {
+                let name = request.arguments.get("name").cloned().unwrap_or_default();
+                Ok(GetPromptResult {
+                    description: Some("A greeting".into()),
+                    messages: vec![
+                        PromptMessage::user(format!("Hello, {name}")),
+                        PromptMessage {
+                            role: tenet_client::protocol::Role::User,
+                            content: ContentBlock::Resource {
+                                resource: text_at("file:///readme.md", "# Readme"),
+                                annotations: None,
+                                meta: None,
+                            },
+                        },
+                    ],
+                    meta: None,
+                })
+            })
+            .description("Greet someone")
+            .argument("name", "Who", true)
+            .complete("name", |request| async move { starting(&["alice", "albert", "bob"], &request) }),
+        )
+        .resource(ResourceDef::text(resource("file:///readme.md", "readme"), "# Readme"))
+        .template(
+            TemplateDef::new(template, |request: ReadRequest| async move {
+                let name = request.vars.get("name").cloned().unwrap_or_default();
+                Ok(Some(vec![text_at(&request.uri, &format!("doc {name}"))]))
+            })
+            .complete("name", |request| async move { starting(&["guide", "glossary", "faq"], &request) }),
+        )
+        .tool(
+            ToolDef::new("link", || async {
+                let link = serde_json::from_value(json!({ "uri": "file:///readme.md", "name": "readme" })).unwrap();
+                CallToolResult::success(vec![ContentBlock::ResourceLink(Box::new(link))])
+            })
+            .description("Link to the readme"),
+        )
+        .build()
+        .unwrap()
+}
+
+async fn prompt_names(client: &Client) -> Vec<String> {
+    let prompts = tokio::time::timeout(STEP, client.list_all::<ListPromptsResult>()).await.unwrap().unwrap();
+    prompts.into_iter().map(|p| p.name).collect()
+}
+
+async fn resource_uris(client: &Client) -> Vec<String> {
+    let resources = tokio::time::timeout(STEP, client.list_all::<ListResourcesResult>()).await.unwrap().unwrap();
+    resources.into_iter().map(|r| r.uri).collect()
+}
+
+async fn template_uris(client: &Client) -> Vec<String> {
+    let templates =
+        tokio::time::timeout(STEP, client.list_all::<ListResourceTemplatesResult>()).await.unwrap().unwrap();
+    templates.into_iter().map(|t| t.uri_template).collect()
+}
+
+fn contents_json(contents: &[ResourceContents]) -> Value {
+    serde_json::to_value(contents).unwrap()
+}
+
+async fn completions(client: &Client, reference: Reference, argument: &str, value: &str) -> Vec<String> {
+    let argument = CompleteArgument { name: argument.to_owned(), value: value.to_owned() };
+    let result = tokio::time::timeout(STEP, client.complete(reference, argument, None)).await.unwrap().unwrap();
+    result.completion.values
+}
+
+/// Everything an upstream offers is listed, read and completed through the gateway,
+/// with URIs that lead back through it.
+async fn relayed(path: &str) {
+    let running = Running::start(docs_server()).await;
+    let h = Harness::start(vec![upstream("docs", &format!("http://{}{path}", running.addr))], quick()).await;
+    assert!(h.gateway.wait_ready(STEP).await, "not ready: {:?}", h.gateway.statuses());
+    let client = &h.client;
+
+    // Prompts: listed under the namespace, rendered by the upstream.
+    assert_eq!(prompt_names(client).await, ["docs__greet"]);
+    let prompts = client.list_all::<ListPromptsResult>().await.unwrap();
+    assert_eq!(prompts[0].description.as_deref(), Some("Greet someone"));
+    let rendered = client.get_prompt("docs__greet", BTreeMap::from([("name".into(), "Ann".into())])).await.unwrap();
+    let messages = serde_json::to_value(&rendered.messages).unwrap();
+    assert_eq!(messages[0]["content"]["text"], "Hello, Ann", "{messages}");
+    assert_eq!(messages[1]["content"]["resource"]["uri"], "tenet://docs/file:///readme.md", "{messages}");
+    let missing = client.get_prompt("docs__greet", BTreeMap::new()).await.unwrap_err();
+    assert!(matches!(&missing, ClientError::Server(e) if e.code.0 == -32602), "{missing:?}");
+
+    // Resources: under tenet://docs/, read from the upstream, contents named as listed.
+    assert_eq!(resource_uris(client).await, ["tenet://docs/file:///readme.md"]);
+    let read = client.read_resource("tenet://docs/file:///readme.md").await.unwrap();
+    assert_eq!(
+        contents_json(&read.contents),
+        json!([{ "uri": "tenet://docs/file:///readme.md", "mimeType": "text/markdown", "text": "# Readme" }])
+    );
+    let unknown = client.read_resource("tenet://docs/file:///nothing").await.unwrap_err();
+    assert!(matches!(&unknown, ClientError::Server(e) if e.code.0 == -32002 || e.code.0 == -32602), "{unknown:?}");
+
+    // Templates: the same prefix, matched at the gateway, read by the upstream.
+    assert_eq!(template_uris(client).await, ["tenet://docs/file:///docs/{name}"]);
+    let read = client.read_resource("tenet://docs/file:///docs/guide").await.unwrap();
+    assert_eq!(
+        contents_json(&read.contents),
+        json!([{ "uri": "tenet://docs/file:///docs/guide", "text": "doc guide" }])
+    );
+
+    // Completions of a prompt's argument and of a template's variable come from the upstream.
+    let prompt = Reference::Prompt { name: "docs__greet".into() };
+    assert_eq!(completions(client, prompt, "name", "al").await, ["alice", "albert"]);
+    let template = Reference::Resource { uri: "tenet://docs/file:///docs/{name}".into() };
+    assert_eq!(completions(client, template, "name", "g").await, ["guide", "glossary"]);
+
+    // A tool's resource link points through the gateway, and reads there. Over
+    // HTTP+SSE the upstream speaks 2024-11-05, which has no resource links: it sends
+    // the link as text, and the gateway passes that on as it is.
+    let linked = h.call("docs__link", json!({})).await;
+    let block = serde_json::to_value(&linked.content[0]).unwrap();
+    if path == "/sse" {
+        assert_eq!(block["text"], "Resource: readme <file:///readme.md>", "{block}");
+    } else {
+        assert_eq!(block["uri"], "tenet://docs/file:///readme.md", "{block}");
+        assert!(client.read_resource(block["uri"].as_str().unwrap()).await.is_ok());
+    }
+
+    let status = h.status("docs");
+    assert_eq!((status.tools, status.prompts, status.resources, status.templates), (3, 1, 1, 1), "{status:?}");
+    assert_eq!(status.left_out, 0, "{status:?}");
+    h.shutdown().await;
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn a_2026_upstreams_prompts_resources_templates_and_completions_are_relayed() {
+    relayed("/mcp").await;
+}
+
+#[tokio::test]
+async fn a_legacy_upstreams_prompts_resources_templates_and_completions_are_relayed() {
+    relayed("/sse").await;
+}
+
+#[tokio::test]
+async fn prompt_and_resource_list_changes_are_followed_and_a_down_upstream_takes_them_away() {
+    let server = docs_server();
+    let running = Running::start(server.clone()).await;
+    let h = Harness::start(vec![upstream("docs", &running.url())], quick()).await;
+    assert!(h.gateway.wait_ready(STEP).await, "not ready: {:?}", h.gateway.statuses());
+
+    server.add_prompt(PromptDef::new("later", |_| async { Ok(GetPromptResult::default()) }));
+    server.add_resource(ResourceDef::text(resource("file:///later.md", "later"), "later"));
+    let mut prompts = Vec::new();
+    let mut uris = Vec::new();
+    for _ in 0..100 {
+        prompts = prompt_names(&h.client).await;
+        uris = resource_uris(&h.client).await;
+        if prompts.len() == 2 && uris.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(prompts, ["docs__greet", "docs__later"]);
+    assert_eq!(uris, ["tenet://docs/file:///readme.md", "tenet://docs/file:///later.md"]);
+
+    running.kill().await;
+    until("the upstream is down", || h.status("docs").state == tenet_gateway::State::Down).await;
+    assert!(prompt_names(&h.client).await.is_empty());
+    assert!(resource_uris(&h.client).await.is_empty());
+    assert!(template_uris(&h.client).await.is_empty());
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_prefixless_gateway_passes_names_and_uris_through_unchanged() {
+    let running = Running::start(docs_server()).await;
+    let options = GatewayOptions { prefixless: true, ..quick() };
+    let h = Harness::start(vec![upstream("docs", &running.url())], options).await;
+    assert!(h.gateway.wait_ready(STEP).await, "not ready: {:?}", h.gateway.statuses());
+    assert_eq!(prompt_names(&h.client).await, ["greet"]);
+    assert_eq!(resource_uris(&h.client).await, ["file:///readme.md"]);
+    assert_eq!(template_uris(&h.client).await, ["file:///docs/{name}"]);
+    let read = h.client.read_resource("file:///docs/faq").await.unwrap();
+    assert_eq!(contents_json(&read.contents), json!([{ "uri": "file:///docs/faq", "text": "doc faq" }]));
+    let linked = h.call("link", json!({})).await;
+    assert_eq!(serde_json::to_value(&linked.content[0]).unwrap()["uri"], "file:///readme.md");
+    h.shutdown().await;
+    running.stop().await;
+}
