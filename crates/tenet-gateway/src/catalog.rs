@@ -8,44 +8,74 @@ use tenet_protocol::{
     ContentBlock, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, Prompt, Resource,
     ResourceContents, ResourceTemplate, Tool,
 };
+use tenet_server::jsonrpc::ErrorCode;
 
 /// The scheme of the URIs an upstream's resources are advertised under:
 /// `tenet://<upstream>/<the upstream's own URI, as is>`.
 pub const URI_SCHEME: &str = "tenet";
 
-/// Everything one upstream lists.
+/// Everything one upstream lists. A kind is `None` when its list failed this time
+/// (the upstream answered with an error): what was listed of it before stays.
 #[derive(Debug, Default)]
 pub(crate) struct Listing {
-    pub tools: Vec<Tool>,
-    pub prompts: Vec<Prompt>,
-    pub resources: Vec<Resource>,
-    pub templates: Vec<ResourceTemplate>,
+    pub tools: Option<Vec<Tool>>,
+    pub prompts: Option<Vec<Prompt>>,
+    pub resources: Option<Vec<Resource>>,
+    pub templates: Option<Vec<ResourceTemplate>>,
 }
 
 impl Listing {
-    /// Lists, every page, what `client`'s server says it has (prompts only if it has
-    /// the capability, resources and templates likewise).
-    pub(crate) async fn fetch(client: &Client) -> Result<Self, ClientError> {
+    /// Lists, every page, each kind `client`'s server says it has (none of a kind
+    /// whose capability it lacks). A kind whose list the server refuses is logged and
+    /// left `None`, so one broken list keeps neither the upstream nor its other kinds
+    /// out.
+    ///
+    /// # Errors
+    /// When the connection fails (or a list takes longer than the upstream's timeout).
+    pub(crate) async fn fetch(client: &Client, upstream: &str) -> Result<Self, ClientError> {
         let capabilities = client.server().map(|d| d.capabilities).unwrap_or_default();
-        let tools = client.list_all_tools().await?;
-        let prompts =
-            if capabilities.prompts.is_some() { client.list_all::<ListPromptsResult>().await? } else { Vec::new() };
-        let (resources, templates) = if capabilities.resources.is_some() {
-            let resources = client.list_all::<ListResourcesResult>().await?;
-            // Templates are optional on a server that has resources: one that does not
-            // know the method lists none.
-            let templates = match client.list_all::<ListResourceTemplatesResult>().await {
-                Ok(templates) => templates,
-                Err(ClientError::Server(e)) if e.code == tenet_server::jsonrpc::ErrorCode::METHOD_NOT_FOUND => {
-                    Vec::new()
-                }
-                Err(e) => return Err(e),
-            };
-            (resources, templates)
-        } else {
-            (Vec::new(), Vec::new())
-        };
-        Ok(Self { tools, prompts, resources, templates })
+        let has_resources = capabilities.resources.is_some();
+        Ok(Self {
+            tools: kind(upstream, "tools", capabilities.tools.is_some(), client.list_all_tools()).await?,
+            prompts: kind(upstream, "prompts", capabilities.prompts.is_some(), client.list_all::<ListPromptsResult>())
+                .await?,
+            resources: kind(upstream, "resources", has_resources, client.list_all::<ListResourcesResult>()).await?,
+            templates: kind(upstream, "templates", has_resources, client.list_all::<ListResourceTemplatesResult>())
+                .await?,
+        })
+    }
+
+    /// How many items it holds (of the kinds listed).
+    pub(crate) fn counts(&self) -> [usize; 4] {
+        [
+            self.tools.as_ref().map_or(0, Vec::len),
+            self.prompts.as_ref().map_or(0, Vec::len),
+            self.resources.as_ref().map_or(0, Vec::len),
+            self.templates.as_ref().map_or(0, Vec::len),
+        ]
+    }
+}
+
+/// One kind's list: empty when the server lacks the capability, `None` when it
+/// answered the list with an error (a server with resources but no templates answers
+/// -32601, which is an empty list, not a failure).
+async fn kind<T>(
+    upstream: &str,
+    what: &str,
+    offered: bool,
+    list: impl std::future::Future<Output = Result<Vec<T>, ClientError>>,
+) -> Result<Option<Vec<T>>, ClientError> {
+    if !offered {
+        return Ok(Some(Vec::new()));
+    }
+    match list.await {
+        Ok(items) => Ok(Some(items)),
+        Err(ClientError::Server(e)) if e.code == ErrorCode::METHOD_NOT_FOUND => Ok(Some(Vec::new())),
+        Err(error @ (ClientError::Server(_) | ClientError::Protocol(_))) => {
+            tracing::warn!(upstream, %error, "listing {what} failed; what was listed before stays");
+            Ok(None)
+        }
+        Err(error) => Err(error),
     }
 }
 
@@ -161,6 +191,12 @@ pub(crate) fn place<T>(
             placed.left_out += 1;
             continue;
         };
+        if placed.names.contains(&name) {
+            // Two of its own items under one name (say `a b` and `a_b`): the first keeps it.
+            tracing::warn!(upstream, kind, %original, %name, "left out: another of its items has that name");
+            placed.left_out += 1;
+            continue;
+        }
         match owners.get(&name) {
             Some(&other) if other < index => {
                 let other = names_of(other);
@@ -170,7 +206,7 @@ pub(crate) fn place<T>(
             }
             Some(&other) if other > index => placed.taken_from.push((other, name.clone())),
             Some(_) => {}
-            None if placed.names.contains(&name) || on_server(&name, &item).is_some() => {
+            None if on_server(&name, &item).is_some() => {
                 tracing::warn!(upstream, kind, %original, %name, "left out: the name is taken");
                 placed.left_out += 1;
                 continue;

@@ -99,9 +99,23 @@ pub(crate) async fn read(upstream: Arc<Upstream>, uris: Arc<Uris>, request: Read
     let Some(original) = uris.inward(&request.uri) else { return Ok(None) };
     let params = json!({ "uri": original });
     let mut result: ReadResourceResult =
-        relay(&upstream, Method::ResourcesRead, params, Some(&request.ctx), original).await?;
+        match relay(&upstream, Method::ResourcesRead, params, Some(&request.ctx), original).await {
+            Ok(result) => result,
+            // The upstream has nothing there: the gateway answers as its own protocol
+            // version says (-32002 or -32602) and names its own URI.
+            Err(ToolError::Protocol(e)) if is_not_found(&e) => return Ok(None),
+            Err(e) => return Err(e),
+        };
     uris.read(&mut result.contents);
     Ok(Some(result.contents))
+}
+
+/// Whether an upstream's error says a resource is not there: -32002 (before
+/// 2026-07-28), or -32602 naming the URI in its data (2026-07-28).
+fn is_not_found(error: &tenet_server::jsonrpc::ErrorObject) -> bool {
+    use tenet_server::jsonrpc::ErrorCode;
+    error.code == ErrorCode::RESOURCE_NOT_FOUND
+        || (error.code == ErrorCode::INVALID_PARAMS && error.data.as_ref().is_some_and(|d| d.get("uri").is_some()))
 }
 
 /// `completion/complete` for an argument of the upstream's prompt or template

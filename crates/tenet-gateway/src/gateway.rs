@@ -10,11 +10,11 @@ use tenet_server::{BuildError, PromptDef, ResourceDef, Server, TemplateDef, Tool
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::catalog::{Listing, Owners, owned_by, place, settle};
+use crate::catalog::{Listing, Owners, Placed, owned_by, place, settle};
 use crate::config::{GatewayOptions, UpstreamConfig};
 use crate::forward;
 use crate::name::advertised;
-use crate::upstream::{State, Status, Upstream, backoff, is_gone, lock, sleep_or_cancel};
+use crate::upstream::{KINDS, State, Status, Upstream, backoff, is_gone, lock, sleep_or_cancel};
 
 /// How long connecting (start and handshake) may take before it counts as a failure.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -125,7 +125,7 @@ impl Inner {
                 connected = tokio::time::timeout(CONNECT_TIMEOUT, upstream.connect()) => connected,
             };
             let reason = match connected {
-                Ok(Ok(client)) => match Listing::fetch(&client).await {
+                Ok(Ok(client)) => match Listing::fetch(&client, upstream.name()).await {
                     Ok(listing) => {
                         failures = 0;
                         upstream.set_client(Some(client.clone()));
@@ -143,14 +143,8 @@ impl Inner {
                                 .map(|i| format!("{} {}", i.name, i.version));
                             s.missed = 0;
                         });
-                        tracing::info!(
-                            upstream = %upstream.name(),
-                            tools = listing.tools.len(),
-                            prompts = listing.prompts.len(),
-                            resources = listing.resources.len(),
-                            templates = listing.templates.len(),
-                            "upstream is up"
-                        );
+                        let [tools, prompts, resources, templates] = listing.counts();
+                        tracing::info!(upstream = %upstream.name(), tools, prompts, resources, templates, "upstream is up");
                         self.publish(index, listing);
                         let reason = self.watch(&upstream, index, &client).await;
                         self.withdraw(index);
@@ -214,7 +208,7 @@ impl Inner {
                     if !sleep_or_cancel(DEBOUNCE, &self.shutdown).await {
                         return None;
                     }
-                    match Listing::fetch(client).await {
+                    match Listing::fetch(client, upstream.name()).await {
                         Ok(listing) => {
                             self.publish(index, listing);
                             continue;
@@ -245,31 +239,62 @@ impl Inner {
 
     /// Lists what upstream `index` offers on the server under the names the gateway
     /// gives it, replacing what it listed before: each kind as one change (so one
-    /// `list_changed` at most), and nothing at all when nothing changed. The conflict
-    /// rule is [`place`]'s; what is left out is logged with the reason.
+    /// `list_changed` at most), and nothing at all when nothing changed; a kind whose
+    /// list failed this time stays as it was. The conflict rule is [`place`]'s; what
+    /// is left out is logged with the reason. Names it no longer holds go to the
+    /// upstreams after it, which list again.
     fn publish(&self, index: usize, listing: Listing) {
         let upstream = &self.upstreams[index];
-        let prefix = (!self.options.prefixless).then_some(upstream.name());
-        let separator = &self.options.separator;
-        let names_of = |i: usize| self.upstreams[i].name().to_owned();
-        let completes = upstream.completes();
         let mut names = lock(&self.names);
+        let outcomes = [
+            listing.tools.map(|tools| self.publish_tools(index, tools, &mut names.tools)),
+            listing.prompts.map(|prompts| self.publish_prompts(index, prompts, &mut names.prompts)),
+            listing.resources.map(|resources| self.publish_resources(index, resources, &mut names.resources)),
+            listing.templates.map(|templates| self.publish_templates(index, templates, &mut names.templates)),
+        ];
+        // Any URI under its prefix is read from it, listed or not (a link in a tool's
+        // result, say); never listed itself.
+        let catch_all = upstream.catch_all();
+        self.server.change_hidden_templates(&[], [catch_all]);
+        drop(names);
+        let mut freed = false;
+        for (kind, outcome) in outcomes.iter().enumerate() {
+            let Some(outcome) = outcome else { continue };
+            freed |= outcome.freed;
+            upstream.update(|s| {
+                *s.count_mut(kind) = outcome.count;
+                s.left_out_by_kind[kind] = outcome.left_out;
+            });
+            for &other in &outcome.taken_from {
+                self.upstreams[other].update(|s| {
+                    *s.count_mut(kind) = s.count_mut(kind).saturating_sub(1);
+                    s.left_out_by_kind[kind] += 1;
+                });
+            }
+        }
+        if freed {
+            self.wake_after(index);
+        }
+    }
 
-        // Tools.
+    /// The names each tool of an upstream is advertised under, with its forwarder.
+    fn publish_tools(&self, index: usize, tools: Vec<Tool>, owners: &mut Owners) -> Outcome {
+        let upstream = &self.upstreams[index];
+        let prefix = (!self.options.prefixless).then_some(upstream.name());
         let mut filtered = 0usize;
-        let tools = listing.tools.into_iter().filter_map(|mut tool| {
+        let tools = tools.into_iter().filter_map(|mut tool| {
             if !upstream.config.tools.offers(&tool.name) {
                 filtered += 1;
                 return None;
             }
-            let name = advertised(prefix, separator, &tool.name);
+            let name = advertised(prefix, &self.options.separator, &tool.name);
             let original = std::mem::replace(&mut tool.name, name.clone().unwrap_or_default());
             // Tasks are not relayed yet: the tool is called, and answers, as a plain call.
             tool.execution = None;
             Some((name, original.clone(), (original, tool)))
         });
         let on_server = |name: &str, (_, tool): &(String, Tool)| self.server.with_tool(name, |listed| listed == tool);
-        let mut placed = place(&names.tools, index, upstream.name(), "tool", tools, on_server, names_of);
+        let mut placed = place(owners, index, upstream.name(), "tool", tools, on_server, |i| self.name_of(i));
         let defs: Vec<ToolDef> = placed
             .defined
             .drain(..)
@@ -278,32 +303,30 @@ impl Inner {
                 let def = ToolDef::from_listing(tool, move |ctx, args| {
                     forward::forward(up.clone(), uris.clone(), original.clone(), ctx, args)
                 });
-                upstream.config.scopes.iter().fold(def, |def, scope| def.scope(scope.clone()))
+                upstream.scoped(def, ToolDef::scope)
             })
             .collect();
         let refused = refusals(upstream, self.server.change_tools(&placed.removed, defs));
-        let stale = settle(&mut names.tools, index, &mut placed, &refused);
+        let stale = settle(owners, index, &mut placed, &refused);
         if !stale.is_empty() {
             self.server.change_tools(&stale, Vec::new());
         }
-        for (other, _) in &placed.taken_from {
-            self.upstreams[*other].update(|s| {
-                s.tools = s.tools.saturating_sub(1);
-                s.left_out += 1;
-            });
-        }
-        let mut left_out = filtered + placed.left_out;
-        let tools = placed.names.len();
+        Outcome::of(&placed, &stale, filtered)
+    }
 
-        // Prompts.
-        let prompts = listing.prompts.into_iter().map(|mut prompt| {
-            let name = advertised(prefix, separator, &prompt.name);
+    /// The names each prompt of an upstream is listed under, with its forwarder.
+    fn publish_prompts(&self, index: usize, prompts: Vec<Prompt>, owners: &mut Owners) -> Outcome {
+        let upstream = &self.upstreams[index];
+        let prefix = (!self.options.prefixless).then_some(upstream.name());
+        let prompts = prompts.into_iter().map(|mut prompt| {
+            let name = advertised(prefix, &self.options.separator, &prompt.name);
             let original = std::mem::replace(&mut prompt.name, name.clone().unwrap_or_default());
             (name, original.clone(), (original, prompt))
         });
         let on_server =
             |name: &str, (_, prompt): &(String, Prompt)| self.server.with_prompt(name, |listed| listed == prompt);
-        let mut placed = place(&names.prompts, index, upstream.name(), "prompt", prompts, on_server, names_of);
+        let mut placed = place(owners, index, upstream.name(), "prompt", prompts, on_server, |i| self.name_of(i));
+        let completes = upstream.completes();
         let defs: Vec<PromptDef> = placed
             .defined
             .drain(..)
@@ -318,47 +341,52 @@ impl Inner {
                         forward::complete(up.clone(), Reference::Prompt { name: original.clone() }, request)
                     });
                 }
-                upstream.config.scopes.iter().fold(def, |def, scope| def.scope(scope.clone()))
+                upstream.scoped(def, PromptDef::scope)
             })
             .collect();
         self.server.change_prompts(&placed.removed, defs);
-        settle(&mut names.prompts, index, &mut placed, &[]);
-        left_out += placed.left_out;
-        let prompts = placed.names.len();
+        settle(owners, index, &mut placed, &[]);
+        Outcome::of(&placed, &[], 0)
+    }
 
-        // Resources.
-        let uris = &upstream.uris;
-        let resources = listing.resources.into_iter().map(|mut resource| {
+    /// The URIs each resource of an upstream is listed under, with its reader.
+    fn publish_resources(&self, index: usize, resources: Vec<Resource>, owners: &mut Owners) -> Outcome {
+        let upstream = &self.upstreams[index];
+        let resources = resources.into_iter().map(|mut resource| {
             let original = std::mem::take(&mut resource.uri);
-            resource.uri = uris.outward(&original);
+            resource.uri = upstream.uris.outward(&original);
             (Some(resource.uri.clone()), original, resource)
         });
         let on_server = |uri: &str, resource: &Resource| self.server.with_resource(uri, |listed| listed == resource);
-        let mut placed = place(&names.resources, index, upstream.name(), "resource", resources, on_server, names_of);
+        let mut placed = place(owners, index, upstream.name(), "resource", resources, on_server, |i| self.name_of(i));
         let defs: Vec<ResourceDef> = placed
             .defined
             .drain(..)
             .map(|(_, resource)| {
                 let (up, uris) = (upstream.clone(), upstream.uris.clone());
                 let def = ResourceDef::new(resource, move |request| forward::read(up.clone(), uris.clone(), request));
-                upstream.config.scopes.iter().fold(def, |def, scope| def.scope(scope.clone()))
+                upstream.scoped(def, ResourceDef::scope)
             })
             .collect();
         self.server.change_resources(&placed.removed, defs);
-        settle(&mut names.resources, index, &mut placed, &[]);
-        left_out += placed.left_out;
-        let resources = placed.names.len();
+        settle(owners, index, &mut placed, &[]);
+        Outcome::of(&placed, &[], 0)
+    }
 
-        // Resource templates.
-        let templates = listing.templates.into_iter().map(|mut template| {
+    /// The URI templates each template of an upstream is listed under, with its
+    /// reader and completions.
+    fn publish_templates(&self, index: usize, templates: Vec<ResourceTemplate>, owners: &mut Owners) -> Outcome {
+        let upstream = &self.upstreams[index];
+        let templates = templates.into_iter().map(|mut template| {
             let original = std::mem::take(&mut template.uri_template);
-            template.uri_template = uris.outward(&original);
+            template.uri_template = upstream.uris.outward(&original);
             (Some(template.uri_template.clone()), original.clone(), (original, template))
         });
         let on_server = |uri: &str, (_, template): &(String, ResourceTemplate)| {
             self.server.with_template(uri, |listed| listed == template)
         };
-        let mut placed = place(&names.templates, index, upstream.name(), "template", templates, on_server, names_of);
+        let mut placed = place(owners, index, upstream.name(), "template", templates, on_server, |i| self.name_of(i));
+        let completes = upstream.completes();
         let defs: Vec<TemplateDef> = placed
             .defined
             .drain(..)
@@ -372,30 +400,32 @@ impl Inner {
                         forward::complete(up.clone(), Reference::Resource { uri: original.clone() }, request)
                     });
                 }
-                upstream.config.scopes.iter().fold(def, |def, scope| def.scope(scope.clone()))
+                upstream.scoped(def, TemplateDef::scope)
             })
             .collect();
         let refused = refusals(upstream, self.server.change_templates(&placed.removed, defs));
-        let stale = settle(&mut names.templates, index, &mut placed, &refused);
+        let stale = settle(owners, index, &mut placed, &refused);
         if !stale.is_empty() {
             self.server.change_templates(&stale, Vec::new());
         }
-        left_out += placed.left_out;
-        let templates = placed.names.len();
-        drop(names);
-        upstream.update(|s| {
-            s.tools = tools;
-            s.prompts = prompts;
-            s.resources = resources;
-            s.templates = templates;
-            s.left_out = left_out;
-        });
+        Outcome::of(&placed, &stale, 0)
+    }
+
+    fn name_of(&self, index: usize) -> String {
+        self.upstreams[index].name().to_owned()
+    }
+
+    /// Has every upstream after `index` list again: a name `index` held may be theirs.
+    fn wake_after(&self, index: usize) {
+        for later in &self.upstreams[index + 1..] {
+            later.wake.notify_one();
+        }
     }
 
     /// Takes everything upstream `index` listed off the server (each kind as one
-    /// change), then has the upstreams after it list again: a name it held may now be
-    /// theirs.
+    /// change), then has the upstreams after it list again.
     fn withdraw(&self, index: usize) {
+        let upstream = &self.upstreams[index];
         let mut names = lock(&self.names);
         let Names { tools, prompts, resources, templates } = &mut *names;
         let gone = |owners: &mut Owners| {
@@ -409,15 +439,36 @@ impl Inner {
         self.server.change_prompts(&gone(prompts), Vec::new());
         self.server.change_resources(&gone(resources), Vec::new());
         self.server.change_templates(&gone(templates), Vec::new());
+        self.server.change_hidden_templates(&[upstream.catch_all().listing().uri_template.clone()], Vec::new());
         drop(names);
-        self.upstreams[index].update(|s| {
-            s.tools = 0;
-            s.prompts = 0;
-            s.resources = 0;
-            s.templates = 0;
+        upstream.update(|s| {
+            for kind in 0..KINDS {
+                *s.count_mut(kind) = 0;
+            }
         });
-        for later in &self.upstreams[index + 1..] {
-            later.wake.notify_one();
+        self.wake_after(index);
+    }
+}
+
+/// What publishing one kind of an upstream's items came to.
+struct Outcome {
+    /// Items listed.
+    count: usize,
+    /// Items left out.
+    left_out: usize,
+    /// The later upstreams it took a name from (one entry per name).
+    taken_from: Vec<usize>,
+    /// Whether it gave up names it held (removed, or refused on a re-list).
+    freed: bool,
+}
+
+impl Outcome {
+    fn of<T>(placed: &Placed<T>, stale: &[String], filtered: usize) -> Self {
+        Self {
+            count: placed.names.len(),
+            left_out: placed.left_out + filtered,
+            taken_from: placed.taken_from.iter().map(|(other, _)| *other).collect(),
+            freed: !placed.removed.is_empty() || !stale.is_empty(),
         }
     }
 }

@@ -11,6 +11,8 @@ use tenet_protocol::{Era, Method};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use tenet_server::TemplateDef;
+
 use crate::catalog::Uris;
 use crate::config::{GatewayOptions, UpstreamConfig};
 
@@ -24,6 +26,21 @@ pub enum State {
     Up,
     /// Failed; its tools are not listed and calls to it fail at once.
     Down,
+}
+
+/// The kinds of items an upstream lists: tools, prompts, resources, templates.
+pub(crate) const KINDS: usize = 4;
+
+impl Status {
+    /// The count of items of `kind` (an index into tools, prompts, resources, templates).
+    pub(crate) fn count_mut(&mut self, kind: usize) -> &mut usize {
+        match kind {
+            0 => &mut self.tools,
+            1 => &mut self.prompts,
+            2 => &mut self.resources,
+            _ => &mut self.templates,
+        }
+    }
 }
 
 /// What `GET /upstreams` and `tenet upstreams` show of one upstream.
@@ -54,6 +71,9 @@ pub struct Status {
     /// What it listed that the gateway left out (filtered, names taken or invalid,
     /// schemas or templates that are not valid).
     pub left_out: usize,
+    /// `left_out` by kind (tools, prompts, resources, templates), as last listed.
+    #[serde(skip)]
+    pub(crate) left_out_by_kind: [usize; KINDS],
     /// When it last answered a heartbeat (seconds since the Unix epoch).
     pub last_heartbeat: Option<u64>,
     /// How long that heartbeat took, in milliseconds.
@@ -115,6 +135,7 @@ impl Upstream {
             resources: 0,
             templates: 0,
             left_out: 0,
+            left_out_by_kind: [0; KINDS],
             last_heartbeat: None,
             latency_ms: None,
             missed: 0,
@@ -135,7 +156,32 @@ impl Upstream {
     }
 
     pub(crate) fn update(&self, f: impl FnOnce(&mut Status)) {
-        f(&mut lock(&self.status));
+        let mut status = lock(&self.status);
+        f(&mut status);
+        status.left_out = status.left_out_by_kind.iter().sum();
+    }
+
+    /// `def` requiring the upstream's scopes.
+    pub(crate) fn scoped<D>(&self, def: D, scope: impl Fn(D, String) -> D) -> D {
+        self.config.scopes.iter().fold(def, |def, s| scope(def, s.clone()))
+    }
+
+    /// The unlisted template that sends any URI under the upstream's prefix to it
+    /// (every URI, in a prefix-less gateway).
+    pub(crate) fn catch_all(self: &Arc<Self>) -> TemplateDef {
+        let template = tenet_protocol::ResourceTemplate {
+            uri_template: self.uris.outward("{+uri}"),
+            name: format!("{}-any", self.config.name),
+            title: None,
+            description: None,
+            mime_type: None,
+            annotations: None,
+            icons: None,
+            meta: None,
+        };
+        let (up, uris) = (self.clone(), self.uris.clone());
+        let def = TemplateDef::new(template, move |request| crate::forward::read(up.clone(), uris.clone(), request));
+        self.scoped(def, TemplateDef::scope)
     }
 
     /// The connection, if the upstream is up.

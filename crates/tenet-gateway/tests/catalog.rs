@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use support::{Harness, Probe, Running, STEP, quick, until, upstream, upstream_server};
+use tenet_client::protocol::Era;
 use tenet_client::protocol::{
     CallToolResult, CompleteArgument, ContentBlock, GetPromptResult, ListPromptsResult, ListResourceTemplatesResult,
     ListResourcesResult, PromptMessage, Reference, Resource, ResourceContents, ResourceTemplate, TextResourceContents,
@@ -45,7 +46,7 @@ fn docs_server() -> Server {
     let probe = Arc::new(Probe::default());
     let template: ResourceTemplate =
         serde_json::from_value(json!({ "uriTemplate": "file:///docs/{name}", "name": "doc" })).unwrap();
-    upstream_server("docs", &probe)
+    let server = upstream_server("docs", &probe)
         .dynamic()
         .prompt(
             PromptDef::new("greet", |request: PromptRequest| async move {
@@ -86,7 +87,18 @@ fn docs_server() -> Server {
             .description("Link to the readme"),
         )
         .build()
-        .unwrap()
+        .unwrap();
+    // Readable, never listed.
+    let hidden: ResourceTemplate =
+        serde_json::from_value(json!({ "uriTemplate": "file:///hidden/{name}", "name": "hidden" })).unwrap();
+    server.change_hidden_templates(
+        &[],
+        [TemplateDef::new(hidden, |request: ReadRequest| async move {
+            let name = request.vars.get("name").cloned().unwrap_or_default();
+            Ok(Some(vec![text_at(&request.uri, &format!("hidden {name}"))]))
+        })],
+    );
+    server
 }
 
 async fn prompt_names(client: &Client) -> Vec<String> {
@@ -141,8 +153,13 @@ async fn relayed(path: &str) {
         contents_json(&read.contents),
         json!([{ "uri": "tenet://docs/file:///readme.md", "mimeType": "text/markdown", "text": "# Readme" }])
     );
+    // Nothing there upstream: the gateway's own not-found, in the downstream client's
+    // era, naming the gateway's URI.
     let unknown = client.read_resource("tenet://docs/file:///nothing").await.unwrap_err();
-    assert!(matches!(&unknown, ClientError::Server(e) if e.code.0 == -32002 || e.code.0 == -32602), "{unknown:?}");
+    let ClientError::Server(e) = &unknown else { panic!("{unknown:?}") };
+    let expected = if client.version().era() == Era::Legacy { -32002 } else { -32602 };
+    assert_eq!(e.code.0, expected, "{e:?}");
+    assert_eq!(e.data.as_ref().unwrap()["uri"], "tenet://docs/file:///nothing", "{e:?}");
 
     // Templates: the same prefix, matched at the gateway, read by the upstream.
     assert_eq!(template_uris(client).await, ["tenet://docs/file:///docs/{name}"]);
@@ -169,6 +186,14 @@ async fn relayed(path: &str) {
         assert_eq!(block["uri"], "tenet://docs/file:///readme.md", "{block}");
         assert!(client.read_resource(block["uri"].as_str().unwrap()).await.is_ok());
     }
+
+    // A link to a URI the upstream can read but does not list reads through the gateway.
+    let hidden = client.read_resource("tenet://docs/file:///hidden/x").await.unwrap();
+    assert_eq!(
+        contents_json(&hidden.contents),
+        json!([{ "uri": "tenet://docs/file:///hidden/x", "text": "hidden x" }])
+    );
+    assert!(!template_uris(client).await.iter().any(|t| t.contains("hidden") || t.contains("{+uri}")));
 
     let status = h.status("docs");
     assert_eq!((status.tools, status.prompts, status.resources, status.templates), (3, 1, 1, 1), "{status:?}");
@@ -232,4 +257,46 @@ async fn a_prefixless_gateway_passes_names_and_uris_through_unchanged() {
     assert_eq!(serde_json::to_value(&linked.content[0]).unwrap()["uri"], "file:///readme.md");
     h.shutdown().await;
     running.stop().await;
+}
+
+fn greet(name: &str, prompt: &str) -> PromptDef {
+    let text = format!("from {name}");
+    PromptDef::new(prompt, move |_| {
+        let text = text.clone();
+        async move { Ok(GetPromptResult { messages: vec![PromptMessage::user(text)], ..GetPromptResult::default() }) }
+    })
+}
+
+#[tokio::test]
+async fn an_upstream_with_prompts_only_comes_up_and_the_earlier_one_keeps_a_contested_prompt_name() {
+    // "a" lists `b__c` and "a__b" lists `c`: both would be advertised as `a__b__c`.
+    let first = Server::builder("first", "1").prompt(greet("first", "b__c")).build().unwrap();
+    let second = Server::builder("second", "1").prompt(greet("second", "c")).build().unwrap();
+    let (first, second) = (Running::start(first).await, Running::start(second).await);
+    let h = Harness::start(vec![upstream("a", &first.url()), upstream("a__b", &second.url())], quick()).await;
+    assert!(h.gateway.wait_ready(STEP).await, "not ready: {:?}", h.gateway.statuses());
+    assert_eq!(prompt_names(&h.client).await, ["a__b__c"]);
+    let rendered = h.client.get_prompt("a__b__c", BTreeMap::new()).await.unwrap();
+    assert_eq!(serde_json::to_value(&rendered.messages).unwrap()[0]["content"]["text"], "from first");
+    let (a, b) = (h.status("a"), h.status("a__b"));
+    assert_eq!((a.tools, a.prompts, a.left_out), (0, 1, 0), "{a:?}");
+    assert_eq!((b.prompts, b.left_out), (0, 1), "{b:?}");
+
+    // When "a" goes down, the name passes to "a__b".
+    first.kill().await;
+    until("a is down", || h.status("a").state == tenet_gateway::State::Down).await;
+    let mut rendered = None;
+    for _ in 0..100 {
+        if let Ok(r) = h.client.get_prompt("a__b__c", BTreeMap::new()).await {
+            rendered = Some(r);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let rendered = rendered.expect("the later upstream's prompt took the name");
+    assert_eq!(serde_json::to_value(&rendered.messages).unwrap()[0]["content"]["text"], "from second");
+    let b = h.status("a__b");
+    assert_eq!((b.prompts, b.left_out), (1, 0), "{b:?}");
+    h.shutdown().await;
+    second.stop().await;
 }

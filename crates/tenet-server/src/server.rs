@@ -76,6 +76,8 @@ pub(crate) struct Shared {
     pub tools: Registry<Arc<CompiledTool>>,
     pub resources: Registry<ResourceDef>,
     pub templates: Registry<Arc<CompiledTemplate>>,
+    /// Templates matched on reads after every listed one, and never listed.
+    pub hidden_templates: Registry<Arc<CompiledTemplate>>,
     pub prompts: Registry<PromptDef>,
     pub capabilities: ServerCapabilities,
     pub config: ServerConfig,
@@ -330,6 +332,27 @@ impl Server {
         removed: &[String],
         added: impl IntoIterator<Item = TemplateDef>,
     ) -> Vec<BuildError> {
+        self.change_template_registry(&self.shared.templates, removed, added, true)
+    }
+
+    /// Like [`Server::change_templates`], for templates that are never listed: a URI
+    /// read that matches no resource and no listed template is matched against them
+    /// (a gateway's catch-all for an upstream's URIs, listed or not). Nobody is told.
+    pub fn change_hidden_templates(
+        &self,
+        removed: &[String],
+        added: impl IntoIterator<Item = TemplateDef>,
+    ) -> Vec<BuildError> {
+        self.change_template_registry(&self.shared.hidden_templates, removed, added, false)
+    }
+
+    fn change_template_registry(
+        &self,
+        registry: &Registry<Arc<CompiledTemplate>>,
+        removed: &[String],
+        added: impl IntoIterator<Item = TemplateDef>,
+        announce: bool,
+    ) -> Vec<BuildError> {
         let mut refused = Vec::new();
         let compiled: Vec<_> = added
             .into_iter()
@@ -341,7 +364,7 @@ impl Server {
                 }
             })
             .collect();
-        if self.shared.templates.apply(removed, compiled) {
+        if registry.apply(removed, compiled) && announce {
             self.emit(ServerEvent::ResourcesChanged);
         }
         refused
@@ -606,6 +629,7 @@ impl ServerBuilder {
                 tools: Registry::new(tools),
                 resources: Registry::new(resources),
                 templates: Registry::new(templates),
+                hidden_templates: Registry::new(Vec::new()),
                 prompts: Registry::new(prompts),
                 capabilities: caps,
                 config: self.config,

@@ -344,8 +344,8 @@ impl Server {
         let (handler, vars, scopes, ttl, kind) = if let Some(resource) = self.shared.resources.snapshot().get(&p.uri) {
             (resource.read.clone(), BTreeMap::new(), resource.scopes.clone(), resource.cache_ttl, Kind::Resource)
         } else {
-            let templates = self.shared.templates.snapshot();
-            let found = templates.items.iter().find_map(|(_, t)| {
+            let (listed, hidden) = (self.shared.templates.snapshot(), self.shared.hidden_templates.snapshot());
+            let found = listed.items.iter().chain(&hidden.items).find_map(|(_, t)| {
                 let def = &t.def;
                 t.matcher
                     .matches(&p.uri)
