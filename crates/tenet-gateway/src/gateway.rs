@@ -254,7 +254,7 @@ impl Inner {
         ];
         // Any URI under its prefix is read from it, listed or not (a link in a tool's
         // result, say); never listed itself.
-        let catch_all = upstream.catch_all();
+        let catch_all = catch_all(upstream);
         self.server.change_hidden_templates(&[], [catch_all]);
         drop(names);
         let mut freed = false;
@@ -439,7 +439,7 @@ impl Inner {
         self.server.change_prompts(&gone(prompts), Vec::new());
         self.server.change_resources(&gone(resources), Vec::new());
         self.server.change_templates(&gone(templates), Vec::new());
-        self.server.change_hidden_templates(&[upstream.catch_all().listing().uri_template.clone()], Vec::new());
+        self.server.change_hidden_templates(&[catch_all(upstream).listing().uri_template.clone()], Vec::new());
         drop(names);
         upstream.update(|s| {
             for kind in 0..KINDS {
@@ -448,6 +448,24 @@ impl Inner {
         });
         self.wake_after(index);
     }
+}
+
+/// The unlisted template that sends any URI under `upstream`'s prefix to it (every
+/// URI, in a prefix-less gateway).
+fn catch_all(upstream: &Arc<Upstream>) -> TemplateDef {
+    let template = ResourceTemplate {
+        uri_template: upstream.uris.outward("{+uri}"),
+        name: format!("{}-any", upstream.name()),
+        title: None,
+        description: None,
+        mime_type: None,
+        annotations: None,
+        icons: None,
+        meta: None,
+    };
+    let (up, uris) = (upstream.clone(), upstream.uris.clone());
+    let def = TemplateDef::new(template, move |request| forward::read(up.clone(), uris.clone(), request));
+    upstream.scoped(def, TemplateDef::scope)
 }
 
 /// What publishing one kind of an upstream's items came to.

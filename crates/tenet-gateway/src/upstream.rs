@@ -11,8 +11,6 @@ use tenet_protocol::{Era, Method};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use tenet_server::TemplateDef;
-
 use crate::catalog::Uris;
 use crate::config::{GatewayOptions, UpstreamConfig};
 
@@ -164,24 +162,6 @@ impl Upstream {
     /// `def` requiring the upstream's scopes.
     pub(crate) fn scoped<D>(&self, def: D, scope: impl Fn(D, String) -> D) -> D {
         self.config.scopes.iter().fold(def, |def, s| scope(def, s.clone()))
-    }
-
-    /// The unlisted template that sends any URI under the upstream's prefix to it
-    /// (every URI, in a prefix-less gateway).
-    pub(crate) fn catch_all(self: &Arc<Self>) -> TemplateDef {
-        let template = tenet_protocol::ResourceTemplate {
-            uri_template: self.uris.outward("{+uri}"),
-            name: format!("{}-any", self.config.name),
-            title: None,
-            description: None,
-            mime_type: None,
-            annotations: None,
-            icons: None,
-            meta: None,
-        };
-        let (up, uris) = (self.clone(), self.uris.clone());
-        let def = TemplateDef::new(template, move |request| crate::forward::read(up.clone(), uris.clone(), request));
-        self.scoped(def, TemplateDef::scope)
     }
 
     /// The connection, if the upstream is up.
