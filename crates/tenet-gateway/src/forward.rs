@@ -1,5 +1,7 @@
-//! A call to a namespaced tool, relayed to its upstream: arguments already checked
-//! against the upstream's schema, progress relayed back, cancellation relayed on.
+//! Requests relayed to an upstream: a call to a namespaced tool (arguments already
+//! checked against the upstream's schema, progress relayed back), `prompts/get`,
+//! `resources/read` and `completion/complete`, each with the upstream's timeout and
+//! the downstream request's cancellation, resource URIs in the answers rewritten.
 
 use std::sync::Arc;
 
@@ -12,7 +14,6 @@ use tenet_protocol::{
 use tenet_server::{CompletionRequest, Context, PromptRequest, RawArgs, ReadOutput, ReadRequest, ToolError};
 use tokio::sync::mpsc;
 
-use crate::catalog::Uris;
 use crate::upstream::{Upstream, is_gone};
 
 /// Progress notifications held between the upstream's reader and the downstream
@@ -28,13 +29,12 @@ const PROGRESS_QUEUE: usize = 64;
 /// reads what happened.
 pub(crate) async fn forward(
     upstream: Arc<Upstream>,
-    uris: Arc<Uris>,
     tool: Arc<str>,
     ctx: Context,
     RawArgs(arguments): RawArgs,
 ) -> Result<CallToolResult, ToolError> {
     let client = upstream.client().map_err(ToolError::msg)?;
-    let mut options = RequestOptions::timeout(upstream.config.call_timeout()).with_cancel(ctx.cancellation().clone());
+    let mut options = options(&upstream, Some(&ctx));
     let arguments = if arguments.as_object().is_some_and(serde_json::Map::is_empty) { Value::Null } else { arguments };
     let result = if ctx.wants_progress() {
         let (tx, mut rx) = mpsc::channel::<ProgressParams>(PROGRESS_QUEUE);
@@ -54,8 +54,18 @@ pub(crate) async fn forward(
         client.call_tool_with(&tool, arguments, &options).await
     };
     let mut result = result.map_err(|e| failure(&upstream, &tool, e))?;
-    uris.blocks(result.content.iter_mut());
+    upstream.uris.blocks(result.content.iter_mut());
     Ok(result)
+}
+
+/// A request's options: the upstream's timeout, and the downstream request's
+/// cancellation when there is one.
+fn options(upstream: &Upstream, ctx: Option<&Context>) -> RequestOptions {
+    let options = RequestOptions::timeout(upstream.config.call_timeout());
+    match ctx {
+        Some(ctx) => options.with_cancel(ctx.cancellation().clone()),
+        None => options,
+    }
 }
 
 /// Sends `method` with `params` to `upstream` for the downstream request `ctx`, with
@@ -68,11 +78,8 @@ async fn relay<T: DeserializeOwned>(
     what: &str,
 ) -> Result<T, ToolError> {
     let client = upstream.client().map_err(ToolError::msg)?;
-    let mut options = RequestOptions::timeout(upstream.config.call_timeout());
-    if let Some(ctx) = ctx {
-        options = options.with_cancel(ctx.cancellation().clone());
-    }
-    let value = client.request(method.name(), params, &options).await.map_err(|e| failure(upstream, what, e))?;
+    let value =
+        client.request(method.name(), params, &options(upstream, ctx)).await.map_err(|e| failure(upstream, what, e))?;
     serde_json::from_value(value).map_err(|e| {
         ToolError::msg(format!("upstream {} answered {what} with an invalid result: {e}", upstream.name()))
     })
@@ -82,21 +89,21 @@ async fn relay<T: DeserializeOwned>(
 /// are named as the gateway names them.
 pub(crate) async fn prompt(
     upstream: Arc<Upstream>,
-    uris: Arc<Uris>,
     name: Arc<str>,
     request: PromptRequest,
 ) -> Result<GetPromptResult, ToolError> {
     let params = json!({ "name": &*name, "arguments": request.arguments });
     let mut result: GetPromptResult = relay(&upstream, Method::PromptsGet, params, Some(&request.ctx), &name).await?;
-    uris.blocks(result.messages.iter_mut().map(|m| &mut m.content));
+    upstream.uris.blocks(result.messages.iter_mut().map(|m| &mut m.content));
     Ok(result)
 }
 
 /// `resources/read` of the gateway's URI, as the upstream's URI; the contents come
 /// back under the gateway's URIs.
-pub(crate) async fn read(upstream: Arc<Upstream>, uris: Arc<Uris>, request: ReadRequest) -> ReadOutput {
-    // Only URIs listed under this upstream's prefix reach here.
-    let Some(original) = uris.inward(&request.uri) else { return Ok(None) };
+pub(crate) async fn read(upstream: Arc<Upstream>, request: ReadRequest) -> ReadOutput {
+    // Only URIs under this upstream's prefix reach here (listed ones, or any through
+    // its catch-all template).
+    let Some(original) = upstream.uris.inward(&request.uri) else { return Ok(None) };
     let params = json!({ "uri": original });
     let mut result: ReadResourceResult =
         match relay(&upstream, Method::ResourcesRead, params, Some(&request.ctx), original).await {
@@ -106,7 +113,7 @@ pub(crate) async fn read(upstream: Arc<Upstream>, uris: Arc<Uris>, request: Read
             Err(ToolError::Protocol(e)) if is_not_found(&e) => return Ok(None),
             Err(e) => return Err(e),
         };
-    uris.read(&mut result.contents);
+    upstream.uris.read(&mut result.contents);
     Ok(Some(result.contents))
 }
 

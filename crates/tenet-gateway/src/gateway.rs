@@ -146,6 +146,9 @@ impl Inner {
                         let [tools, prompts, resources, templates] = listing.counts();
                         tracing::info!(upstream = %upstream.name(), tools, prompts, resources, templates, "upstream is up");
                         self.publish(index, listing);
+                        // Any URI under its prefix is read from it, listed or not (a link
+                        // in a tool's result, say), for as long as it is connected.
+                        self.server.change_hidden_templates(&[], [catch_all(&upstream)]);
                         let reason = self.watch(&upstream, index, &client).await;
                         self.withdraw(index);
                         upstream.set_client(None);
@@ -252,10 +255,6 @@ impl Inner {
             listing.resources.map(|resources| self.publish_resources(index, resources, &mut names.resources)),
             listing.templates.map(|templates| self.publish_templates(index, templates, &mut names.templates)),
         ];
-        // Any URI under its prefix is read from it, listed or not (a link in a tool's
-        // result, say); never listed itself.
-        let catch_all = catch_all(upstream);
-        self.server.change_hidden_templates(&[], [catch_all]);
         drop(names);
         let mut freed = false;
         for (kind, outcome) in outcomes.iter().enumerate() {
@@ -299,9 +298,9 @@ impl Inner {
             .defined
             .drain(..)
             .map(|(_, (original, tool))| {
-                let (up, uris, original) = (upstream.clone(), upstream.uris.clone(), Arc::<str>::from(original));
+                let (up, original) = (upstream.clone(), Arc::<str>::from(original));
                 let def = ToolDef::from_listing(tool, move |ctx, args| {
-                    forward::forward(up.clone(), uris.clone(), original.clone(), ctx, args)
+                    forward::forward(up.clone(), original.clone(), ctx, args)
                 });
                 upstream.scoped(def, ToolDef::scope)
             })
@@ -331,10 +330,9 @@ impl Inner {
             .defined
             .drain(..)
             .map(|(_, (original, prompt))| {
-                let (up, uris, name) = (upstream.clone(), upstream.uris.clone(), Arc::<str>::from(original.as_str()));
-                let mut def = PromptDef::from_listing(prompt, move |request| {
-                    forward::prompt(up.clone(), uris.clone(), name.clone(), request)
-                });
+                let (up, name) = (upstream.clone(), Arc::<str>::from(original.as_str()));
+                let mut def =
+                    PromptDef::from_listing(prompt, move |request| forward::prompt(up.clone(), name.clone(), request));
                 if completes {
                     let up = upstream.clone();
                     def = def.complete_others(move |request| {
@@ -363,8 +361,8 @@ impl Inner {
             .defined
             .drain(..)
             .map(|(_, resource)| {
-                let (up, uris) = (upstream.clone(), upstream.uris.clone());
-                let def = ResourceDef::new(resource, move |request| forward::read(up.clone(), uris.clone(), request));
+                let up = upstream.clone();
+                let def = ResourceDef::new(resource, move |request| forward::read(up.clone(), request));
                 upstream.scoped(def, ResourceDef::scope)
             })
             .collect();
@@ -391,9 +389,8 @@ impl Inner {
             .defined
             .drain(..)
             .map(|(_, (original, template))| {
-                let (up, uris) = (upstream.clone(), upstream.uris.clone());
-                let mut def =
-                    TemplateDef::new(template, move |request| forward::read(up.clone(), uris.clone(), request));
+                let up = upstream.clone();
+                let mut def = TemplateDef::new(template, move |request| forward::read(up.clone(), request));
                 if completes {
                     let up = upstream.clone();
                     def = def.complete_others(move |request| {
@@ -439,7 +436,7 @@ impl Inner {
         self.server.change_prompts(&gone(prompts), Vec::new());
         self.server.change_resources(&gone(resources), Vec::new());
         self.server.change_templates(&gone(templates), Vec::new());
-        self.server.change_hidden_templates(&[catch_all(upstream).listing().uri_template.clone()], Vec::new());
+        self.server.change_hidden_templates(&[upstream.uris.outward(ANY_URI)], Vec::new());
         drop(names);
         upstream.update(|s| {
             for kind in 0..KINDS {
@@ -450,11 +447,14 @@ impl Inner {
     }
 }
 
+/// The template, under an upstream's prefix, that matches any URI.
+const ANY_URI: &str = "{+uri}";
+
 /// The unlisted template that sends any URI under `upstream`'s prefix to it (every
 /// URI, in a prefix-less gateway).
 fn catch_all(upstream: &Arc<Upstream>) -> TemplateDef {
     let template = ResourceTemplate {
-        uri_template: upstream.uris.outward("{+uri}"),
+        uri_template: upstream.uris.outward(ANY_URI),
         name: format!("{}-any", upstream.name()),
         title: None,
         description: None,
@@ -463,8 +463,8 @@ fn catch_all(upstream: &Arc<Upstream>) -> TemplateDef {
         icons: None,
         meta: None,
     };
-    let (up, uris) = (upstream.clone(), upstream.uris.clone());
-    let def = TemplateDef::new(template, move |request| forward::read(up.clone(), uris.clone(), request));
+    let up = upstream.clone();
+    let def = TemplateDef::new(template, move |request| forward::read(up.clone(), request));
     upstream.scoped(def, TemplateDef::scope)
 }
 

@@ -88,7 +88,7 @@ pub struct Status {
 pub struct Upstream {
     pub(crate) config: UpstreamConfig,
     /// How its resource URIs read on the gateway.
-    pub(crate) uris: Arc<Uris>,
+    pub(crate) uris: Uris,
     client: Mutex<Option<Client>>,
     status: Mutex<Status>,
     /// Wakes the supervisor: the upstream's lists changed, or a call lost the connection.
@@ -119,7 +119,7 @@ fn now_secs() -> u64 {
 
 impl Upstream {
     pub(crate) fn new(config: UpstreamConfig, prefixless: bool) -> Self {
-        let uris = Arc::new(Uris::new(&config.name, prefixless));
+        let uris = Uris::new(&config.name, prefixless);
         let status = Status {
             name: config.name.clone(),
             target: config.target(),
