@@ -16,6 +16,7 @@ use tenet_protocol::{
 };
 
 use crate::error::{ClientError, Result};
+use crate::handler::ClientHandler;
 use crate::inbound::Inbound;
 use crate::options::{RequestOptions, VersionPin};
 use crate::transport::{Outgoing, Transport};
@@ -139,8 +140,8 @@ impl Client {
             };
         }
         let result = match result {
-            Ok(created) if matches!(result_type(&created), Ok("task")) => {
-                self.follow_task(created, options, deadline).await
+            Ok(created) if !options.relay && matches!(result_type(&created), Ok("task")) => {
+                self.follow_task_until(created, options, deadline).await
             }
             other => other,
         };
@@ -185,7 +186,8 @@ impl Client {
                 }
                 Err(error) => return Err(error),
                 Ok(value) => match result_type(&value)? {
-                    "input_required" => self.answer_inputs(params, value).await?,
+                    "input_required" if options.relay => return Ok(value),
+                    "input_required" => self.answer_inputs(params, value, options).await?,
                     _ => return Ok(value),
                 },
             }
@@ -205,7 +207,8 @@ impl Client {
         let Some(meta) = meta.as_object_mut() else { return };
         if modern {
             meta.insert(PROTOCOL_VERSION_KEY.into(), json!(version.as_str()));
-            meta.insert(CLIENT_CAPABILITIES_KEY.into(), json!(self.inner.modern_capabilities));
+            let capabilities = options.capabilities.as_ref().unwrap_or(&self.inner.modern_capabilities);
+            meta.insert(CLIENT_CAPABILITIES_KEY.into(), json!(capabilities));
             meta.insert(CLIENT_INFO_KEY.into(), json!(self.inner.info));
             if let Some(level) = options.log_level.or(self.inner.log_level) {
                 meta.insert(LOG_LEVEL_KEY.into(), json!(level));
@@ -242,9 +245,15 @@ impl Client {
     }
 
     /// Answers an input-required result's requests and prepares the retry's params.
-    async fn answer_inputs(&self, params: &mut Map<String, Value>, value: Value) -> Result<()> {
+    async fn answer_inputs(
+        &self,
+        params: &mut Map<String, Value>,
+        value: Value,
+        options: &RequestOptions,
+    ) -> Result<()> {
         let input: tenet_protocol::InputRequiredResult = decode(value, "input-required")?;
-        let responses = self.answer_requests(input.input_requests.unwrap_or_default()).await?;
+        let requests = input.input_requests.unwrap_or_default();
+        let responses = self.answer_requests(requests, options.handler.as_ref()).await?;
         params.insert("inputResponses".into(), Value::Object(responses));
         match input.request_state {
             Some(state) => params.insert("requestState".into(), Value::String(state)),
@@ -253,21 +262,14 @@ impl Client {
         Ok(())
     }
 
-    /// Answers a server's input requests with the handler, by key.
+    /// Answers a server's input requests with `handler` (or the connection's), by key.
     pub(crate) async fn answer_requests(
         &self,
         requests: impl IntoIterator<Item = (String, InputRequest)>,
+        handler: Option<&Arc<dyn ClientHandler>>,
     ) -> Result<Map<String, Value>> {
-        let mut responses = Map::new();
-        for (key, InputRequest { method, params: request }) in requests {
-            let raw = request
-                .map(|p| serde_json::value::to_raw_value(&p))
-                .transpose()
-                .map_err(|e| ClientError::Protocol(e.to_string()))?;
-            let answer = self.inner.inbound.answer(&method, raw.as_deref()).await.map_err(ClientError::Server)?;
-            responses.insert(key, answer);
-        }
-        Ok(responses)
+        let handler = handler.unwrap_or_else(|| self.inner.inbound.handler());
+        handler.answer_all(requests.into_iter().collect()).await.map_err(ClientError::Server)
     }
 
     async fn send_once(&self, outgoing: Outgoing, modern: bool, options: &RequestOptions) -> Result<Value> {
@@ -277,6 +279,7 @@ impl Client {
         let probe = outgoing.method == Method::Discover.name();
         let timeout = options.timeout.unwrap_or(self.inner.timeout);
         let cancel = options.cancel.clone().unwrap_or_default();
+        let _scope = options.handler.as_ref().map(|handler| self.inner.inbound.scope(&id, Arc::clone(handler)));
         let answer = tokio::time::timeout(timeout, self.inner.transport.request(outgoing));
         tokio::select! {
             answer = answer => match answer {

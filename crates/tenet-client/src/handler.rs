@@ -2,11 +2,13 @@
 //! elicitation, roots) and callbacks for its notifications.
 
 use futures_util::future::BoxFuture;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
-use tenet_jsonrpc::{ErrorCode, ErrorObject};
+use tenet_jsonrpc::{ErrorCode, ErrorObject, RawJson};
 use tenet_protocol::{
-    ClientCapabilities, CreateMessageParams, CreateMessageResult, ElicitParams, ElicitResult, ListRootsResult,
-    LoggingMessageParams,
+    ClientCapabilities, CreateMessageParams, CreateMessageResult, ElicitParams, ElicitResult, InputRequest, JsonObject,
+    ListRootsResult, LoggingMessageParams, Method,
 };
 
 /// A notification from the server, other than progress (which goes to the request's
@@ -69,6 +71,61 @@ pub trait ClientHandler: Send + Sync + 'static {
     fn on_notification(&self, notification: ServerNotification) {
         let _ = notification;
     }
+
+    /// Answers one of the server's questions as JSON: a legacy server → client
+    /// request, or one entry of a 2026 `inputRequests` (`ping` never reaches here).
+    /// The default decodes `params` and calls [`create_message`](Self::create_message),
+    /// [`elicit`](Self::elicit) or [`list_roots`](Self::list_roots); a relay overrides
+    /// it to pass the question on as it came.
+    fn answer<'a>(&'a self, method: &'a str, params: Option<&'a RawJson>) -> BoxFuture<'a, Result<Value, ErrorObject>> {
+        Box::pin(answer_typed(self, method, params))
+    }
+
+    /// Answers the requests of one 2026 input round (`inputRequests`, or the input a
+    /// task waits for), by key. The default answers them one after another with
+    /// [`answer`](Self::answer); a relay overrides it to pass the round on whole.
+    fn answer_all(&self, requests: Vec<(String, InputRequest)>) -> BoxFuture<'_, Result<JsonObject, ErrorObject>> {
+        Box::pin(async move {
+            let mut responses = JsonObject::new();
+            for (key, InputRequest { method, params }) in requests {
+                let raw = params
+                    .map(|p| serde_json::value::to_raw_value(&p))
+                    .transpose()
+                    .map_err(|e| ErrorObject::internal(e.to_string()))?;
+                responses.insert(key, self.answer(&method, raw.as_deref()).await?);
+            }
+            Ok(responses)
+        })
+    }
+}
+
+/// The default [`ClientHandler::answer`]: the typed methods, by `method`.
+async fn answer_typed<H: ClientHandler + ?Sized>(
+    handler: &H,
+    method: &str,
+    raw: Option<&RawJson>,
+) -> Result<Value, ErrorObject> {
+    match Method::from_name(method) {
+        Some(Method::SamplingCreateMessage) => encode(handler.create_message(decode(raw)?).await?),
+        Some(Method::ElicitationCreate) => {
+            let request: ElicitParams = decode(raw)?;
+            let schema = request.requested_schema.clone();
+            let mut result = handler.elicit(request).await?;
+            apply_defaults(&mut result, schema.as_ref());
+            encode(result)
+        }
+        Some(Method::RootsList) => encode(handler.list_roots().await?),
+        _ => Err(ErrorObject::method_not_found(method)),
+    }
+}
+
+fn decode<T: DeserializeOwned>(raw: Option<&RawJson>) -> Result<T, ErrorObject> {
+    serde_json::from_str(raw.map_or("{}", RawJson::get))
+        .map_err(|e| ErrorObject::invalid_params(format!("invalid params: {e}")))
+}
+
+fn encode(result: impl Serialize) -> Result<Value, ErrorObject> {
+    serde_json::to_value(result).map_err(|e| ErrorObject::internal(e.to_string()))
 }
 
 /// The handler of a client that declares nothing.

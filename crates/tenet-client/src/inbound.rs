@@ -1,6 +1,14 @@
 //! Everything the server sends that is not the answer to a request: notifications,
 //! progress, and (legacy) server → client requests. Also answers 2026 input requests,
 //! so both eras reach the application's handler the same way.
+//!
+//! A request may bring its own handler ([`RequestOptions::handler`]): the server's
+//! questions and log messages about that request go to it instead. They belong to a
+//! request when they arrive on its HTTP response stream; where a transport does not
+//! say (stdio, WebSocket, a standalone stream), when it is the only request in flight
+//! with a handler of its own. Otherwise the connection's handler answers.
+//!
+//! [`RequestOptions::handler`]: crate::RequestOptions::handler
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -8,9 +16,9 @@ use std::sync::{Arc, Mutex};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tenet_jsonrpc::{ErrorObject, Id, Notification, RawJson, Request, UnknownId};
-use tenet_protocol::{ElicitParams, LoggingMessageParams, Method, ProgressParams, ResourceUpdatedParams};
+use tenet_protocol::{LoggingMessageParams, Method, ProgressParams, ResourceUpdatedParams};
 
-use crate::handler::{ClientHandler, ServerNotification, apply_defaults};
+use crate::handler::{ClientHandler, ServerNotification};
 
 /// A callback for `notifications/progress` on one request.
 pub type ProgressCallback = Arc<dyn Fn(ProgressParams) + Send + Sync>;
@@ -19,6 +27,22 @@ pub type ProgressCallback = Arc<dyn Fn(ProgressParams) + Send + Sync>;
 pub(crate) struct Inbound {
     handler: Arc<dyn ClientHandler>,
     progress: Mutex<HashMap<String, ProgressCallback>>,
+    /// Requests in flight with a handler of their own, by the id they were sent with.
+    scoped: Mutex<HashMap<Id, Arc<dyn ClientHandler>>>,
+}
+
+/// Keeps a request's own handler in place until dropped.
+pub(crate) struct Scope<'a> {
+    inbound: &'a Inbound,
+    id: Id,
+}
+
+impl Drop for Scope<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut scoped) = self.inbound.scoped.lock() {
+            scoped.remove(&self.id);
+        }
+    }
 }
 
 fn params<T: DeserializeOwned>(raw: Option<&RawJson>) -> Result<T, ErrorObject> {
@@ -32,7 +56,33 @@ fn token_key(token: &impl serde::Serialize) -> String {
 
 impl Inbound {
     pub(crate) fn new(handler: Arc<dyn ClientHandler>) -> Self {
-        Self { handler, progress: Mutex::new(HashMap::new()) }
+        Self { handler, progress: Mutex::new(HashMap::new()), scoped: Mutex::new(HashMap::new()) }
+    }
+
+    /// The connection's handler.
+    pub(crate) fn handler(&self) -> &Arc<dyn ClientHandler> {
+        &self.handler
+    }
+
+    /// Sends what the server says about request `id` to `handler` while the returned
+    /// scope lives.
+    pub(crate) fn scope(&self, id: &Id, handler: Arc<dyn ClientHandler>) -> Scope<'_> {
+        if let Ok(mut scoped) = self.scoped.lock() {
+            scoped.insert(id.clone(), handler);
+        }
+        Scope { inbound: self, id: id.clone() }
+    }
+
+    /// The handler for a message about request `related` (when the transport knows),
+    /// or else about the only request in flight with its own handler.
+    fn handler_for(&self, related: Option<&Id>) -> Arc<dyn ClientHandler> {
+        let scoped = self.scoped.lock().ok();
+        let own = scoped.and_then(|scoped| match related {
+            Some(id) => scoped.get(id).cloned(),
+            None if scoped.len() == 1 => scoped.values().next().cloned(),
+            None => None,
+        });
+        own.unwrap_or_else(|| Arc::clone(&self.handler))
     }
 
     /// Routes progress for `token` to `callback` until [`Inbound::forget_progress`].
@@ -48,8 +98,9 @@ impl Inbound {
         }
     }
 
-    /// Delivers one notification. Malformed ones are logged and dropped.
-    pub(crate) fn notification(&self, notification: &Notification) {
+    /// Delivers one notification, which arrived on the stream of request `related`
+    /// when the transport says. Malformed ones are logged and dropped.
+    pub(crate) fn notification(&self, notification: &Notification, related: Option<&Id>) {
         let raw = notification.params.as_deref();
         let delivered = match Method::from_name(&notification.method) {
             Some(Method::Progress) => params::<ProgressParams>(raw).map(|p| {
@@ -63,9 +114,9 @@ impl Inbound {
             Some(Method::ResourcesListChanged) => self.emit(ServerNotification::ResourcesListChanged),
             Some(Method::ResourcesUpdated) => params::<ResourceUpdatedParams>(raw)
                 .and_then(|p| self.emit(ServerNotification::ResourceUpdated { uri: p.uri })),
-            Some(Method::Message) => {
-                params::<LoggingMessageParams>(raw).and_then(|p| self.emit(ServerNotification::Log(p)))
-            }
+            Some(Method::Message) => params::<LoggingMessageParams>(raw).map(|p| {
+                self.handler_for(related).on_notification(ServerNotification::Log(p));
+            }),
             _ => {
                 let params = raw.and_then(|r| serde_json::from_str(r.get()).ok());
                 self.emit(ServerNotification::Other { method: notification.method.clone(), params })
@@ -81,34 +132,14 @@ impl Inbound {
         Ok(())
     }
 
-    /// Answers one input request (a legacy server → client request, or one entry of
-    /// a 2026 `inputRequests`), as the result's JSON.
-    pub(crate) async fn answer(&self, method: &str, raw: Option<&RawJson>) -> Result<Value, ErrorObject> {
-        let value = match Method::from_name(method) {
-            Some(Method::Ping) => Ok(Value::Object(Default::default())),
-            Some(Method::SamplingCreateMessage) => {
-                let result = self.handler.create_message(params(raw)?).await?;
-                serde_json::to_value(result).map_err(|e| ErrorObject::internal(e.to_string()))
-            }
-            Some(Method::ElicitationCreate) => {
-                let request: ElicitParams = params(raw)?;
-                let schema = request.requested_schema.clone();
-                let mut result = self.handler.elicit(request).await?;
-                apply_defaults(&mut result, schema.as_ref());
-                serde_json::to_value(result).map_err(|e| ErrorObject::internal(e.to_string()))
-            }
-            Some(Method::RootsList) => {
-                let result = self.handler.list_roots().await?;
-                serde_json::to_value(result).map_err(|e| ErrorObject::internal(e.to_string()))
-            }
-            _ => Err(ErrorObject::method_not_found(method)),
-        }?;
-        Ok(value)
-    }
-
-    /// Answers a legacy server → client request; returns the encoded response line.
-    pub(crate) async fn request(&self, request: &Request) -> Vec<u8> {
-        let answer = self.answer(&request.method, request.params.as_deref()).await;
+    /// Answers a legacy server → client request, which arrived on the stream of
+    /// request `related` when the transport says; returns the encoded response line.
+    pub(crate) async fn request(&self, request: &Request, related: Option<&Id>) -> Vec<u8> {
+        let answer = if request.method == Method::Ping.name() {
+            Ok(Value::Object(serde_json::Map::new()))
+        } else {
+            self.handler_for(related).answer(&request.method, request.params.as_deref()).await
+        };
         encode_answer(&request.id, answer)
     }
 }

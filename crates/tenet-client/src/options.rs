@@ -3,9 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tenet_protocol::{LoggingLevel, ProtocolVersion};
+use tenet_protocol::{ClientCapabilities, LoggingLevel, ProtocolVersion};
 use tokio_util::sync::CancellationToken;
 
+use crate::handler::ClientHandler;
 use crate::inbound::ProgressCallback;
 
 /// Which protocol version to speak.
@@ -34,6 +35,18 @@ pub struct RequestOptions {
     pub cancel: Option<CancellationToken>,
     /// 2026-07-28: ask for log messages at this level and above with this request.
     pub log_level: Option<LoggingLevel>,
+    /// Answers this request's questions (legacy server → client requests about it,
+    /// 2026 input rounds) and receives its log messages, instead of the connection's
+    /// handler. A relay passes them on to whoever it relays for.
+    pub handler: Option<Arc<dyn ClientHandler>>,
+    /// 2026-07-28: the capabilities this request declares, instead of the
+    /// connection's (a relay declares its own caller's).
+    pub capabilities: Option<ClientCapabilities>,
+    /// 2026-07-28: return input-required and task results as they are instead of
+    /// answering or following them. A relay hands them to its own caller: the answers
+    /// come back as `inputResponses` and `requestState` in the next request's params,
+    /// and a task is followed with [`crate::Client::follow_task`] once the caller has one.
+    pub relay: bool,
 }
 
 impl RequestOptions {
@@ -62,6 +75,9 @@ impl std::fmt::Debug for RequestOptions {
             .field("progress", &self.progress.is_some())
             .field("cancel", &self.cancel)
             .field("log_level", &self.log_level)
+            .field("handler", &self.handler.is_some())
+            .field("capabilities", &self.capabilities)
+            .field("relay", &self.relay)
             .finish()
     }
 }

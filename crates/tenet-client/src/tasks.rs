@@ -76,6 +76,20 @@ async fn within<T>(
 }
 
 impl Client {
+    /// Follows a task that a request made with [`RequestOptions::relay`] was answered
+    /// with (its `CreateTaskResult`, as returned) until it ends, within the options'
+    /// timeout, and returns the request's result; the options' handler answers the
+    /// input the task waits for.
+    ///
+    /// # Errors
+    /// As a request that followed the task itself: the task's error when it fails,
+    /// [`ClientError::Cancelled`], [`ClientError::Timeout`], or a failed poll; the task
+    /// is cancelled on the server whenever the client stops following it first.
+    pub async fn follow_task(&self, created: Value, options: &RequestOptions) -> Result<Value> {
+        let deadline = Instant::now() + options.timeout.unwrap_or(self.inner.timeout);
+        self.follow_task_until(created, options, deadline).await
+    }
+
     /// Follows the task a request was answered with until it ends, and returns the
     /// request's result. `deadline` is when the request's own timeout runs out.
     ///
@@ -85,7 +99,7 @@ impl Client {
     /// failure of the polls themselves. Whenever the client stops following a task
     /// that has not ended (an error, a cancel, the deadline, or the call being dropped),
     /// the task is cancelled on the server.
-    pub(crate) async fn follow_task(
+    pub(crate) async fn follow_task_until(
         &self,
         created: Value,
         options: &RequestOptions,
@@ -129,7 +143,9 @@ impl Client {
                     if requests.is_empty() {
                         continue;
                     }
-                    let answers = within(self.answer_requests(requests), &cancel, deadline, timeout).await?;
+                    let answers =
+                        within(self.answer_requests(requests, options.handler.as_ref()), &cancel, deadline, timeout)
+                            .await?;
                     let update = json!({ "taskId": id, "inputResponses": answers });
                     self.task_call(Method::TasksUpdate, update, options, deadline).await?;
                     // The answers may be all the task waited for: look again soon.
@@ -167,6 +183,9 @@ impl Client {
             progress: None,
             cancel: options.cancel.clone(),
             log_level: options.log_level,
+            handler: options.handler.clone(),
+            capabilities: options.capabilities.clone(),
+            relay: false,
         };
         let mut params = match params {
             Value::Object(map) => map,

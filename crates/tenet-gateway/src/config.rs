@@ -6,6 +6,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
+use tenet_client::VersionPin;
+use tenet_protocol::ProtocolVersion;
 
 use crate::name::{Glob, is_namespace};
 
@@ -50,6 +52,11 @@ pub struct UpstreamConfig {
     /// Scopes a caller needs for every tool of this upstream, when authorization is on.
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// The protocol to speak: `auto` (default: 2026-07-28 if the server speaks it,
+    /// else the legacy handshake), `legacy`, `stateless`, or an exact version such as
+    /// `2025-06-18`.
+    #[serde(default)]
+    pub protocol: Option<String>,
 }
 
 fn yes() -> bool {
@@ -185,6 +192,15 @@ pub fn validate(upstreams: &[UpstreamConfig], options: &GatewayOptions) -> Resul
         if upstream.timeout == Some(0) {
             return Err(ConfigError::at(i, "timeout", "must be at least 1 second"));
         }
+        if let Some(protocol) = &upstream.protocol
+            && upstream.pin().is_none()
+        {
+            return Err(ConfigError::at(
+                i,
+                "protocol",
+                format!("{protocol:?} is not auto, legacy, stateless or a protocol version Tenet speaks"),
+            ));
+        }
     }
     if options.prefixless && upstreams.len() > 1 {
         return Err(ConfigError {
@@ -207,6 +223,16 @@ pub fn validate(upstreams: &[UpstreamConfig], options: &GatewayOptions) -> Resul
 }
 
 impl UpstreamConfig {
+    /// The protocol to speak, as `protocol` says; `None` when it names none.
+    pub fn pin(&self) -> Option<VersionPin> {
+        match self.protocol.as_deref() {
+            None | Some("auto") => Some(VersionPin::Auto),
+            Some("legacy") => Some(VersionPin::Legacy),
+            Some("stateless") => Some(VersionPin::Modern),
+            Some(version) => ProtocolVersion::parse(version).map(VersionPin::Exact),
+        }
+    }
+
     /// How long a call may take.
     pub fn call_timeout(&self) -> Duration {
         Duration::from_secs(self.timeout.unwrap_or(30))
@@ -290,9 +316,12 @@ mod tests {
             headers = { Authorization = "Bearer t" }
             timeout = 5
             tools = { allow = ["read_*"], deny = ["read_secret"] }
+            protocol = "2025-06-18"
             "#,
         );
         validate(&upstreams, &GatewayOptions::default()).unwrap();
+        assert_eq!(upstreams[0].pin(), Some(VersionPin::Auto));
+        assert_eq!(upstreams[1].pin(), Some(VersionPin::Exact(ProtocolVersion::V2025_06_18)));
         assert_eq!(upstreams[1].call_timeout(), Duration::from_secs(5));
         assert!(upstreams[1].tools.offers("read_file"));
         assert!(!upstreams[1].tools.offers("read_secret"));
@@ -357,6 +386,10 @@ mod tests {
             "upstream[0].env"
         );
         assert_eq!(fault("[[upstream]]\nname = \"a\"\nurl = \"http://h\"\ntimeout = 0\n").key, "upstream[0].timeout");
+        for protocol in ["2026", "modern", "2024-10-07", ""] {
+            let e = fault(&format!("[[upstream]]\nname = \"a\"\nurl = \"http://h\"\nprotocol = {protocol:?}\n"));
+            assert_eq!(e.key, "upstream[0].protocol", "{protocol:?}");
+        }
     }
 
     #[test]

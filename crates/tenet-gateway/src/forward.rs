@@ -1,25 +1,24 @@
 //! Requests relayed to an upstream: a call to a namespaced tool (arguments already
-//! checked against the upstream's schema, progress relayed back), `prompts/get`,
-//! `resources/read` and `completion/complete`, each with the upstream's timeout and
-//! the downstream request's cancellation, resource URIs in the answers rewritten.
+//! checked against the upstream's schema), `prompts/get`, `resources/read` and
+//! `completion/complete`. Every one goes through [`exchange`]: the upstream's timeout,
+//! the downstream request's cancellation, capabilities, log level and trace context,
+//! its progress and log messages relayed back, the upstream's questions put to the
+//! downstream client, and resource URIs in the answers rewritten.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use tenet_client::{ClientError, RequestOptions};
 use tenet_protocol::{
-    CallToolResult, CompleteResult, GetPromptResult, Method, ProgressParams, ReadResourceResult, Reference,
+    CallToolResult, CompleteResult, GetPromptResult, InputRequiredResult, Method, ReadResourceResult, Reference,
 };
 use tenet_server::{CompletionRequest, Context, PromptRequest, RawArgs, ReadOutput, ReadRequest, ToolError};
 use tokio::sync::mpsc;
 
+use crate::downstream::{Downstream, EVENT_QUEUE, Event};
 use crate::upstream::{Upstream, is_gone};
-
-/// Progress notifications held between the upstream's reader and the downstream
-/// request; past this, the newest news is dropped rather than slowing the upstream
-/// (a later notification says more).
-const PROGRESS_QUEUE: usize = 64;
 
 /// Calls `tool` on `upstream` for the downstream request `ctx`.
 ///
@@ -33,56 +32,126 @@ pub(crate) async fn forward(
     ctx: Context,
     RawArgs(arguments): RawArgs,
 ) -> Result<CallToolResult, ToolError> {
-    let client = upstream.client().map_err(ToolError::msg)?;
-    let mut options = options(&upstream, Some(&ctx));
-    let arguments = if arguments.as_object().is_some_and(serde_json::Map::is_empty) { Value::Null } else { arguments };
-    let result = if ctx.wants_progress() {
-        let (tx, mut rx) = mpsc::channel::<ProgressParams>(PROGRESS_QUEUE);
-        options = options.with_progress(move |p| {
-            let _ = tx.try_send(p);
-        });
-        let call = client.call_tool_with(&tool, arguments, &options);
-        tokio::pin!(call);
-        loop {
-            tokio::select! {
-                biased;
-                Some(p) = rx.recv() => ctx.progress(p.progress, p.total, p.message).await,
-                result = &mut call => break result,
-            }
-        }
-    } else {
-        client.call_tool_with(&tool, arguments, &options).await
-    };
-    let mut result = result.map_err(|e| failure(&upstream, &tool, e))?;
+    let mut params = Map::new();
+    params.insert("name".into(), Value::from(&*tool));
+    if !arguments.is_null() {
+        params.insert("arguments".into(), arguments);
+    }
+    let mut result: CallToolResult = relay(&upstream, Method::ToolsCall, params, Some(&ctx), &tool).await?;
     upstream.uris.blocks(result.content.iter_mut());
     Ok(result)
 }
 
-/// A request's options: the upstream's timeout, and the downstream request's
-/// cancellation when there is one.
-fn options(upstream: &Upstream, ctx: Option<&Context>) -> RequestOptions {
-    let options = RequestOptions::timeout(upstream.config.call_timeout());
-    match ctx {
-        Some(ctx) => options.with_cancel(ctx.cancellation().clone()),
-        None => options,
+/// Sends `method` with `params` to `upstream` for the downstream request `ctx`, and
+/// returns the upstream's result; `what` names the request in errors.
+///
+/// With a downstream request, the upstream sees that client's capabilities, log level
+/// and trace, and what the upstream says about the request goes back to it: progress
+/// and log messages as they come; a legacy upstream's questions as requests to a legacy
+/// client; a 2026-07-28 upstream's input rounds as requests to a legacy client, or as
+/// the gateway's own input-required result to a 2026-07-28 client, whose
+/// integrity-protected `requestState` carries the upstream's, so that the client's
+/// next round continues the upstream's.
+async fn exchange(
+    upstream: &Upstream,
+    method: Method,
+    mut params: Map<String, Value>,
+    ctx: Option<&Context>,
+    what: &str,
+) -> Result<Value, ToolError> {
+    let client = upstream.client().map_err(ToolError::msg)?;
+    let mut options = RequestOptions::timeout(upstream.config.call_timeout());
+    let Some(ctx) = ctx else {
+        let value = client.request(method.name(), Value::Object(params), &options).await;
+        return value.map_err(|e| failure(upstream, what, e));
+    };
+    let (events, mut received) = mpsc::channel::<Event>(EVENT_QUEUE);
+    options = options.with_cancel(ctx.cancellation().clone());
+    options.capabilities = Some(ctx.client_capabilities().clone());
+    options.log_level = ctx.log_level();
+    if ctx.wants_progress() {
+        let events = events.clone();
+        options = options.with_progress(move |p| {
+            let _ = events.try_send(Event::Progress(p));
+        });
+    }
+    options.handler = Some(Arc::new(Downstream { ctx: ctx.clone(), upstream: upstream.name().to_owned(), events }));
+    if let Some(round) = ctx.input_round() {
+        // A 2026-07-28 client outside a task: the upstream's input rounds and task go
+        // back to it, as the gateway's own.
+        options.relay = true;
+        if !round.responses.is_empty() {
+            params.insert("inputResponses".into(), Value::Object(round.responses.clone()));
+        }
+        if let Some(state) = round.wrapped {
+            params.insert("requestState".into(), Value::from(state));
+        }
+    }
+    if let (Some(trace), Some(span)) = (ctx.trace(), ctx.span_id())
+        && let Value::Object(meta) = params.entry("_meta").or_insert_with(|| json!({}))
+    {
+        trace.child(span).write_meta(meta);
+    }
+    let result = {
+        let call = client.request(method.name(), Value::Object(params), &options);
+        tokio::pin!(call);
+        loop {
+            tokio::select! {
+                biased;
+                Some(event) = received.recv() => event.deliver(ctx).await,
+                result = &mut call => break result,
+            }
+        }
+    };
+    // What came before the answer goes out before it.
+    while let Ok(event) = received.try_recv() {
+        event.deliver(ctx).await;
+    }
+    let value = result.map_err(|e| failure(upstream, what, e))?;
+    match value.get("resultType").and_then(Value::as_str) {
+        Some("input_required") => {
+            let input: InputRequiredResult = serde_json::from_value(value).map_err(|e| invalid(upstream, what, &e))?;
+            Err(ctx
+                .relay_input_required(input.input_requests.unwrap_or_default(), input.request_state)
+                .unwrap_or_else(|| ToolError::msg(format!("upstream {} asked for input out of turn", upstream.name()))))
+        }
+        Some("task") => {
+            // The upstream runs the call as a task: so does the gateway (its client gets
+            // the gateway's task), which follows the upstream's to its end; the input
+            // it waits for is asked in the gateway's task.
+            ctx.start_task().await?;
+            options.relay = false;
+            if let Some(ttl) = value.get("ttlMs").and_then(Value::as_u64) {
+                options.timeout = Some(Duration::from_millis(ttl).max(upstream.config.call_timeout()));
+            }
+            client.follow_task(value, &options).await.map_err(|e| failure(upstream, what, e))
+        }
+        _ => Ok(value),
     }
 }
 
-/// Sends `method` with `params` to `upstream` for the downstream request `ctx`, with
-/// the upstream's timeout and the request's cancellation; `what` names it in errors.
+/// [`exchange`], with the result decoded as `T`.
 async fn relay<T: DeserializeOwned>(
     upstream: &Upstream,
     method: Method,
-    params: Value,
+    params: Map<String, Value>,
     ctx: Option<&Context>,
     what: &str,
 ) -> Result<T, ToolError> {
-    let client = upstream.client().map_err(ToolError::msg)?;
-    let value =
-        client.request(method.name(), params, &options(upstream, ctx)).await.map_err(|e| failure(upstream, what, e))?;
-    serde_json::from_value(value).map_err(|e| {
-        ToolError::msg(format!("upstream {} answered {what} with an invalid result: {e}", upstream.name()))
-    })
+    let value = exchange(upstream, method, params, ctx, what).await?;
+    serde_json::from_value(value).map_err(|e| invalid(upstream, what, &e))
+}
+
+fn invalid(upstream: &Upstream, what: &str, error: &serde_json::Error) -> ToolError {
+    ToolError::msg(format!("upstream {} answered {what} with an invalid result: {error}", upstream.name()))
+}
+
+/// The params object of `value` (built with `json!`).
+fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
 }
 
 /// `prompts/get` of the upstream's prompt `name`; embedded resources in its messages
@@ -92,7 +161,7 @@ pub(crate) async fn prompt(
     name: Arc<str>,
     request: PromptRequest,
 ) -> Result<GetPromptResult, ToolError> {
-    let params = json!({ "name": &*name, "arguments": request.arguments });
+    let params = object(json!({ "name": &*name, "arguments": request.arguments }));
     let mut result: GetPromptResult = relay(&upstream, Method::PromptsGet, params, Some(&request.ctx), &name).await?;
     upstream.uris.blocks(result.messages.iter_mut().map(|m| &mut m.content));
     Ok(result)
@@ -104,7 +173,7 @@ pub(crate) async fn read(upstream: Arc<Upstream>, request: ReadRequest) -> ReadO
     // Only URIs under this upstream's prefix reach here (listed ones, or any through
     // its catch-all template).
     let Some(original) = upstream.uris.inward(&request.uri) else { return Ok(None) };
-    let params = json!({ "uri": original });
+    let params = object(json!({ "uri": original }));
     let mut result: ReadResourceResult =
         match relay(&upstream, Method::ResourcesRead, params, Some(&request.ctx), original).await {
             Ok(result) => result,
@@ -135,7 +204,9 @@ pub(crate) async fn complete(upstream: Arc<Upstream>, reference: Reference, requ
     if !request.context.is_empty() {
         params["context"] = json!({ "arguments": request.context });
     }
-    match relay::<CompleteResult>(&upstream, Method::CompletionComplete, params, None, "completion/complete").await {
+    match relay::<CompleteResult>(&upstream, Method::CompletionComplete, object(params), None, "completion/complete")
+        .await
+    {
         Ok(result) => result.completion.values,
         Err(e) => {
             tracing::debug!(upstream = %upstream.name(), error = %e, "no completions");

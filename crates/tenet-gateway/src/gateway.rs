@@ -213,7 +213,17 @@ impl Inner {
                     }
                     match Listing::fetch(client, upstream.name()).await {
                         Ok(listing) => {
+                            let mut heard = self.server.events();
                             self.publish(index, listing);
+                            // An announced change that left the gateway's lists as they
+                            // were is still passed on: the gateway is transparent.
+                            let mut emitted = Vec::new();
+                            while let Ok(event) = heard.try_recv() {
+                                emitted.push(event);
+                            }
+                            for event in upstream.take_announced().filter(|e| !emitted.contains(e)) {
+                                self.server.announce(event);
+                            }
                             continue;
                         }
                         Err(e) if is_gone(&e) => return Some(e.to_string()),
@@ -288,8 +298,6 @@ impl Inner {
             }
             let name = advertised(prefix, &self.options.separator, &tool.name);
             let original = std::mem::replace(&mut tool.name, name.clone().unwrap_or_default());
-            // Tasks are not relayed yet: the tool is called, and answers, as a plain call.
-            tool.execution = None;
             Some((name, original.clone(), (original, tool)))
         });
         let on_server = |name: &str, (_, tool): &(String, Tool)| self.server.with_tool(name, |listed| listed == tool);
@@ -299,9 +307,11 @@ impl Inner {
             .drain(..)
             .map(|(_, (original, tool))| {
                 let (up, original) = (upstream.clone(), Arc::<str>::from(original));
+                // A call becomes a task at the gateway when the upstream makes it one.
                 let def = ToolDef::from_listing(tool, move |ctx, args| {
                     forward::forward(up.clone(), original.clone(), ctx, args)
-                });
+                })
+                .task_started_by_handler();
                 upstream.scoped(def, ToolDef::scope)
             })
             .collect();

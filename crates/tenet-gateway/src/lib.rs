@@ -23,6 +23,7 @@
 
 mod catalog;
 mod config;
+mod downstream;
 mod forward;
 mod gateway;
 pub mod name;

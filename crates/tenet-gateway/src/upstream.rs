@@ -1,13 +1,17 @@
 //! One upstream server: its connection, kept alive by heartbeats and restored with
 //! backoff when it fails, and what the operator sees of it.
 
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use futures_util::future::BoxFuture;
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{Value, json};
 use tenet_client::{Client, ClientError, ClientHandler, RequestOptions, ServerNotification};
-use tenet_protocol::{Era, Method};
+use tenet_jsonrpc::{ErrorCode, ErrorObject, RawJson};
+use tenet_protocol::{ClientCapabilities, Era, JsonObject, ListChanged, Method};
+use tenet_server::ServerEvent;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -93,7 +97,14 @@ pub struct Upstream {
     status: Mutex<Status>,
     /// Wakes the supervisor: the upstream's lists changed, or a call lost the connection.
     pub(crate) wake: Notify,
+    /// The lists the upstream said changed since the last re-list (bits by
+    /// [`ANNOUNCED`]).
+    announced: AtomicU8,
 }
+
+/// The lists an upstream may announce changes of, and their bits in `announced`.
+const ANNOUNCED: [(u8, ServerEvent); 3] =
+    [(1, ServerEvent::ToolsChanged), (2, ServerEvent::PromptsChanged), (4, ServerEvent::ResourcesChanged)];
 
 /// Why a call could not reach an upstream.
 #[derive(Debug, thiserror::Error)]
@@ -140,7 +151,27 @@ impl Upstream {
             restarts: 0,
             last_error: None,
         };
-        Self { config, uris, client: Mutex::new(None), status: Mutex::new(status), wake: Notify::new() }
+        Self {
+            config,
+            uris,
+            client: Mutex::new(None),
+            status: Mutex::new(status),
+            wake: Notify::new(),
+            announced: AtomicU8::new(0),
+        }
+    }
+
+    /// The list changes the upstream announced since this was last asked.
+    pub(crate) fn take_announced(&self) -> impl Iterator<Item = ServerEvent> {
+        let bits = self.announced.swap(0, Ordering::Relaxed);
+        ANNOUNCED.into_iter().filter(move |(bit, _)| bits & bit != 0).map(|(_, event)| event)
+    }
+
+    fn announce(&self, event: &ServerEvent) {
+        if let Some((bit, _)) = ANNOUNCED.iter().find(|(_, e)| e == event) {
+            self.announced.fetch_or(*bit, Ordering::Relaxed);
+        }
+        self.wake.notify_one();
     }
 
     /// Its name.
@@ -183,6 +214,7 @@ impl Upstream {
         let mut builder = Client::builder()
             .handler(Relay { upstream: Arc::downgrade(self) })
             .timeout(config.call_timeout())
+            .version(config.pin().unwrap_or_default())
             .client_info(tenet_protocol::Implementation::new("tenet-gateway", env!("CARGO_PKG_VERSION")));
         for (name, value) in &config.headers {
             builder = builder.header(name.clone(), value.clone());
@@ -245,18 +277,43 @@ pub(crate) fn backoff(options: &GatewayOptions, failures: u32) -> Duration {
 }
 
 /// Answers an upstream's notifications for the gateway: a list change wakes the
-/// supervisor, which lists again.
+/// supervisor, which lists again. It declares what the gateway can pass on to its
+/// clients (sampling, elicitation, roots); a question about a relayed call goes to
+/// that call's client (`downstream::Downstream`), and one that belongs to no call
+/// it can tell is refused here.
 struct Relay {
     upstream: std::sync::Weak<Upstream>,
 }
 
 impl ClientHandler for Relay {
+    fn capabilities(&self) -> ClientCapabilities {
+        ClientCapabilities {
+            sampling: Some(JsonObject::new()),
+            elicitation: Some(JsonObject::from_iter([("form".to_owned(), json!({})), ("url".to_owned(), json!({}))])),
+            roots: Some(ListChanged::default()),
+            ..ClientCapabilities::default()
+        }
+    }
+
+    fn answer<'a>(&'a self, method: &'a str, _: Option<&'a RawJson>) -> BoxFuture<'a, Result<Value, ErrorObject>> {
+        let name = self.upstream.upgrade().map(|u| u.config.name.clone()).unwrap_or_default();
+        Box::pin(async move {
+            Err(ErrorObject::new(
+                ErrorCode::INVALID_REQUEST,
+                format!(
+                    "the gateway cannot tell which of its clients upstream {name}'s {method} is for: it came \
+                     outside a call's response stream while no single call was in flight"
+                ),
+            ))
+        })
+    }
+
     fn on_notification(&self, notification: ServerNotification) {
         let Some(upstream) = self.upstream.upgrade() else { return };
         match notification {
-            ServerNotification::ToolsListChanged
-            | ServerNotification::PromptsListChanged
-            | ServerNotification::ResourcesListChanged => upstream.wake.notify_one(),
+            ServerNotification::ToolsListChanged => upstream.announce(&ServerEvent::ToolsChanged),
+            ServerNotification::PromptsListChanged => upstream.announce(&ServerEvent::PromptsChanged),
+            ServerNotification::ResourcesListChanged => upstream.announce(&ServerEvent::ResourcesChanged),
             // A 2026 listen stream is open: list again, for changes made before it was.
             ServerNotification::Other { method, .. } if method == "notifications/subscriptions/acknowledged" => {
                 upstream.wake.notify_one();

@@ -78,9 +78,9 @@ pub use observe::metrics;
 pub use error::{BuildError, ToolError};
 pub use grant::{Grant, INSUFFICIENT_SCOPE};
 pub use handler::{
-    Args, CompletionRequest, Context, FromToolCall, IntoToolResult, Json, PromptDef, PromptRequest, RawArgs,
-    ReadOutput, ReadRequest, ResourceDef, State, StateKey, TaskSupport, TemplateDef, ToolCall, ToolDef, ToolHandler,
-    ToolOutput, advertised_schema, empty_input_schema, schema_of,
+    Args, CompletionRequest, Context, FromToolCall, InputRound, IntoToolResult, Json, PromptDef, PromptRequest,
+    RawArgs, ReadOutput, ReadRequest, ResourceDef, State, StateKey, TaskSupport, TemplateDef, ToolCall, ToolDef,
+    ToolHandler, ToolOutput, advertised_schema, empty_input_schema, schema_of,
 };
 pub use limits::{CacheStats, RATE_LIMITED, Rate, RateLimiter, RateLimits, rate_limited};
 #[doc(no_inline)]

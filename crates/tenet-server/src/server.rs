@@ -122,6 +122,8 @@ pub struct ServerBuilder {
     state_key: Option<StateKey>,
     capabilities: ServerCapabilities,
     lazy_schemas: bool,
+    /// Declare tasks even when no tool registered at build supports them.
+    dynamic_tasks: bool,
     metrics: Option<crate::Metrics>,
 }
 
@@ -140,6 +142,7 @@ impl Server {
             state_key: None,
             capabilities: ServerCapabilities::default(),
             lazy_schemas: false,
+            dynamic_tasks: false,
             metrics: None,
         }
     }
@@ -432,6 +435,13 @@ impl Server {
     pub fn notify_resource_updated(&self, uri: impl Into<String>) {
         self.emit(ServerEvent::ResourceUpdated(uri.into()));
     }
+
+    /// Tells every listener of `event` without changing anything, as a relay does
+    /// when the server it relays for announces a change that left the relay's own
+    /// lists as they were. Cached answers the event concerns are dropped.
+    pub fn announce(&self, event: ServerEvent) {
+        self.emit(event);
+    }
 }
 
 impl Server {
@@ -541,13 +551,15 @@ impl ServerBuilder {
         self
     }
 
-    /// Declares list-changed support for tools, prompts and resources even if none are
-    /// registered yet (for servers that add them while running).
+    /// Declares list-changed support for tools, prompts and resources, and tasks, even
+    /// if none are registered yet (for servers that add them while running, such as a
+    /// gateway, whose added tools may run as tasks).
     #[must_use]
     pub fn dynamic(mut self) -> Self {
         self.capabilities.tools = Some(ListChanged { list_changed: Some(true) });
         self.capabilities.prompts = Some(ListChanged { list_changed: Some(true) });
         self.capabilities.resources = Some(ResourcesCapability { subscribe: Some(true), list_changed: Some(true) });
+        self.dynamic_tasks = true;
         self
     }
 
@@ -603,7 +615,7 @@ impl ServerBuilder {
         if caps.resources.is_none() && (!resources.is_empty() || !templates.is_empty()) {
             caps.resources = Some(ResourcesCapability { subscribe: Some(true), list_changed: Some(true) });
         }
-        if tools.iter().any(|(_, t)| t.task_support() != crate::handler::TaskSupport::Forbidden) {
+        if self.dynamic_tasks || tools.iter().any(|(_, t)| t.task_support() != crate::handler::TaskSupport::Forbidden) {
             caps.tasks = Some(json!({"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}}));
             let extensions = caps.extensions.get_or_insert_with(serde_json::Map::new);
             extensions.insert(tenet_protocol::TASKS_EXTENSION.into(), json!({}));

@@ -221,11 +221,12 @@ impl Shared {
                 Message::Response(response) => {
                     tracing::warn!(id = ?response.id, "ignored a response to another request");
                 }
-                Message::Notification(notification) => self.inbound.notification(&notification),
+                Message::Notification(notification) => self.inbound.notification(&notification, id),
                 Message::Request(request) => {
                     let shared = Arc::clone(self);
+                    let related = id.cloned();
                     tokio::spawn(async move {
-                        let reply = shared.inbound.request(&request).await;
+                        let reply = shared.inbound.request(&request, related.as_ref()).await;
                         if let Err(e) = shared.post_reply(reply).await {
                             tracing::warn!(error = %e, "could not send the answer to a server request");
                         }

@@ -124,12 +124,12 @@ pub(crate) fn route(frame: &[u8], pending: &Pending, inbound: &Arc<Inbound>, rep
     for message in messages {
         match message {
             Message::Response(response) => pending.resolve(response),
-            Message::Notification(notification) => inbound.notification(&notification),
+            Message::Notification(notification) => inbound.notification(&notification, None),
             Message::Request(request) => {
                 let inbound = Arc::clone(inbound);
                 let replies = replies.clone();
                 tokio::spawn(async move {
-                    let answer = inbound.request(&request).await;
+                    let answer = inbound.request(&request, None).await;
                     let _ = replies.send(answer).await;
                 });
             }

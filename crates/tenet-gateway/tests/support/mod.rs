@@ -192,6 +192,7 @@ pub fn upstream(name: &str, url: &str) -> UpstreamConfig {
         tools: ToolFilter::default(),
         required: true,
         scopes: Vec::new(),
+        protocol: None,
     }
 }
 

@@ -64,12 +64,29 @@ pub(crate) struct Inputs {
     round: u32,
     binding: Binding,
     key: StateKey,
+    /// The state a relay wrapped in the previous round.
+    wrapped: Option<String>,
 }
 
 impl Inputs {
     pub(crate) fn new(responses: JsonObject, round: u32, binding: Binding, key: StateKey) -> Self {
-        Self { responses, round, binding, key }
+        Self { responses, round, binding, key, wrapped: None }
     }
+
+    pub(crate) fn wrapping(self, wrapped: Option<String>) -> Self {
+        Self { wrapped, ..self }
+    }
+}
+
+/// What a 2026-07-28 client sent back in an input round, as a relay needs it (see
+/// [`Context::input_round`]).
+#[derive(Clone, Copy, Debug)]
+pub struct InputRound<'a> {
+    /// The answers: this round's `inputResponses`, with those of earlier rounds that
+    /// this server's state kept.
+    pub responses: &'a JsonObject,
+    /// The state wrapped by [`Context::relay_input_required`] in the previous round.
+    pub wrapped: Option<&'a str>,
 }
 
 /// Everything needed to build a [`Context`].
@@ -223,6 +240,12 @@ impl Context {
         }
         let params = ProgressParams { progress_token: token.clone(), progress, total, message, meta: None };
         self.notify(Method::Progress, &params).await;
+    }
+
+    /// The lowest level of log message the client asked for, if any (legacy: with
+    /// `logging/setLevel`; 2026-07-28: with `logLevel` on this request).
+    pub fn log_level(&self) -> Option<LoggingLevel> {
+        self.inner.log_level
     }
 
     /// Whether a log message at `level` would be sent.
@@ -399,8 +422,40 @@ impl Context {
         Ok(Traced::With(value))
     }
 
+    /// 2026-07-28: the answers and wrapped state the client sent back with this
+    /// request (empty on a first round); `None` in the legacy era and in a task.
+    pub fn input_round(&self) -> Option<InputRound<'_>> {
+        let inputs = self.inner.inputs.as_ref().filter(|_| self.task().is_none())?;
+        Some(InputRound { responses: &inputs.responses, wrapped: inputs.wrapped.as_deref() })
+    }
+
+    /// 2026-07-28: the input-required result a relay answers with when the server it
+    /// relays to asks `requests`. Its `requestState` is this server's own,
+    /// integrity-protected and bound to this request, and carries `wrapped` (the other
+    /// server's state) but none of this round's answers: the next round's answers go
+    /// to the other server, which keeps its own. `None` in the legacy era and in a task.
+    pub fn relay_input_required(
+        &self,
+        requests: BTreeMap<String, InputRequest>,
+        wrapped: Option<String>,
+    ) -> Option<ToolError> {
+        let inputs = self.inner.inputs.as_ref().filter(|_| self.task().is_none())?;
+        Some(self.seal_round(inputs, JsonObject::new(), requests, wrapped))
+    }
+
     fn input_required(&self, inputs: &Inputs, requests: BTreeMap<String, InputRequest>) -> ToolError {
-        let state = State::new(inputs.binding.get().to_owned(), inputs.responses.clone(), inputs.round + 1);
+        self.seal_round(inputs, inputs.responses.clone(), requests, None)
+    }
+
+    fn seal_round(
+        &self,
+        inputs: &Inputs,
+        responses: JsonObject,
+        requests: BTreeMap<String, InputRequest>,
+        wrapped: Option<String>,
+    ) -> ToolError {
+        let mut state = State::new(inputs.binding.get().to_owned(), responses, inputs.round + 1);
+        state.wrapped = wrapped;
         ToolError::InputRequired(Box::new(InputRequiredResult {
             input_requests: Some(requests),
             request_state: Some(inputs.key.seal(&state)),

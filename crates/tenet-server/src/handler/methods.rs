@@ -108,15 +108,15 @@ impl Server {
         }
         let binding = Binding::new(route.method.name(), target, arguments);
         let key = &self.shared.state_key;
-        let (mut collected, round) = match state {
-            None => (JsonObject::new(), 0),
+        let (mut collected, round, wrapped) = match state {
+            None => (JsonObject::new(), 0, None),
             Some(sealed) => {
                 let state = key.open(sealed, binding.get()).map_err(ErrorObject::invalid_params)?;
-                (state.responses, state.round)
+                (state.responses, state.round, state.wrapped)
             }
         };
         collected.extend(responses.unwrap_or_default());
-        Ok(Some(Inputs::new(collected, round, binding, key.clone())))
+        Ok(Some(Inputs::new(collected, round, binding, key.clone()).wrapping(wrapped)))
     }
 
     pub(crate) async fn call_tool(&self, route: &Route, id: &Id, raw: Option<&RawJson>, link: &Link) -> Reply {

@@ -20,7 +20,7 @@ mod schema;
 mod tool;
 pub mod uri_template;
 
-pub use context::Context;
+pub use context::{Context, InputRound};
 pub(crate) use context::{ContextParts, Inputs};
 pub use extract::{
     Args, FromToolCall, IntoToolResult, Json, RawArgs, State, ToolCall, ToolHandler, ToolOutput, schema_of,

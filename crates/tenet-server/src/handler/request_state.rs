@@ -97,12 +97,16 @@ pub struct State {
     /// When it was issued, in Unix seconds.
     #[serde(rename = "t")]
     pub issued_at: u64,
+    /// Another server's requestState that a relay carries for it (a gateway wraps its
+    /// upstream's state in its own).
+    #[serde(rename = "w", default, skip_serializing_if = "Option::is_none")]
+    pub wrapped: Option<String>,
 }
 
 impl State {
     /// A new state for `binding`.
     pub fn new(binding: String, responses: JsonObject, round: u32) -> Self {
-        Self { binding, responses, round, issued_at: now_secs() }
+        Self { binding, responses, round, issued_at: now_secs(), wrapped: None }
     }
 }
 

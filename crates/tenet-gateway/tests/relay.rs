@@ -1,0 +1,187 @@
+//! What an upstream says about a relayed call goes back to the client that made it,
+//! end to end, in every pairing of eras: a real upstream Tenet server over Streamable
+//! HTTP, spoken to in 2026-07-28 or over the legacy handshake; downstream, a Tenet
+//! client of either era that answers elicitation, sampling and roots.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+
+use futures_util::future::BoxFuture;
+use serde_json::{Map, Value, json};
+use support::{Probe, Running, STEP, gateway_server, quick, upstream, upstream_server};
+use tenet_client::protocol::{
+    ClientCapabilities, CreateMessageParams, CreateMessageResult, ElicitAction, ElicitParams, ElicitResult,
+    ListRootsResult, LoggingLevel, Role, Root, SamplingMessage,
+};
+use tenet_client::{Client, ClientHandler, ServerNotification, VersionPin};
+use tenet_gateway::Gateway;
+use tenet_server::jsonrpc::ErrorObject;
+use tenet_server::{Context, ToolDef, ToolError};
+use tokio_util::sync::CancellationToken;
+
+/// Logs, then asks for a name (elicitation), a poem (sampling) and the roots, and
+/// answers with all three.
+async fn interview(ctx: Context) -> Result<String, ToolError> {
+    ctx.log(LoggingLevel::Info, "interview started").await;
+    let form = ElicitParams {
+        mode: None,
+        message: "Your name?".into(),
+        requested_schema: Some(json!({"type": "object", "properties": {"name": {"type": "string"}}})),
+        url: None,
+        elicitation_id: None,
+    };
+    let name = ctx.elicit("name", form).await?.content.and_then(|c| c.get("name").cloned()).unwrap_or_default();
+    let ask = CreateMessageParams {
+        messages: vec![serde_json::from_value::<SamplingMessage>(
+            json!({"role": "user", "content": {"type": "text", "text": "A poem, please"}}),
+        )?],
+        model_preferences: None,
+        system_prompt: None,
+        include_context: None,
+        temperature: None,
+        max_tokens: 50,
+        stop_sequences: None,
+        metadata: None,
+        tools: None,
+        tool_choice: None,
+    };
+    let poem = ctx.sample("poem", ask).await?.text().unwrap_or_default();
+    let roots = ctx.list_roots("roots").await?.roots.into_iter().map(|r| r.uri).collect::<Vec<_>>();
+    Ok(format!("{name} | {poem} | {}", roots.join(",")))
+}
+
+/// The downstream user: answers every question, and keeps the log messages it gets.
+#[derive(Default)]
+struct User {
+    logs: Arc<Mutex<Vec<Value>>>,
+}
+
+impl ClientHandler for User {
+    fn capabilities(&self) -> ClientCapabilities {
+        ClientCapabilities {
+            sampling: Some(Map::new()),
+            elicitation: Some(Map::new()),
+            roots: Some(Default::default()),
+            ..ClientCapabilities::default()
+        }
+    }
+
+    fn elicit(&self, params: ElicitParams) -> BoxFuture<'_, Result<ElicitResult, ErrorObject>> {
+        assert_eq!(params.message, "Your name?");
+        let content = json!({"name": "Ada"}).as_object().cloned();
+        Box::pin(async move { Ok(ElicitResult { action: ElicitAction::Accept, content }) })
+    }
+
+    fn create_message(&self, params: CreateMessageParams) -> BoxFuture<'_, Result<CreateMessageResult, ErrorObject>> {
+        assert_eq!(params.max_tokens, 50);
+        Box::pin(async {
+            Ok(CreateMessageResult {
+                role: Role::Assistant,
+                content: json!({"type": "text", "text": "roses are red"}),
+                model: "test".into(),
+                stop_reason: None,
+                meta: None,
+            })
+        })
+    }
+
+    fn list_roots(&self) -> BoxFuture<'_, Result<ListRootsResult, ErrorObject>> {
+        Box::pin(async {
+            Ok(ListRootsResult { roots: vec![Root { uri: "file:///work".into(), name: None, meta: None }] })
+        })
+    }
+
+    fn on_notification(&self, notification: ServerNotification) {
+        if let ServerNotification::Log(log) = notification {
+            self.logs.lock().unwrap().push(log.data);
+        }
+    }
+}
+
+/// The gateway in front of one upstream `up` (whose connection speaks `protocol`),
+/// and a downstream client of `downstream`'s era; returns the interview's result
+/// and the log messages the client got.
+async fn interview_through(
+    protocol: &str,
+    downstream: VersionPin,
+) -> (tenet_client::protocol::CallToolResult, Vec<Value>) {
+    let probe = Arc::new(Probe::default());
+    let running =
+        Running::start(upstream_server("up", &probe).tool(ToolDef::new("interview", interview)).build().unwrap()).await;
+    let server = gateway_server();
+    let mut config = upstream("up", &running.url());
+    config.protocol = Some(protocol.to_owned());
+    let gateway = Gateway::start(server.clone(), vec![config], quick());
+    assert!(gateway.wait_ready(STEP).await, "the upstream came up");
+
+    let user = User::default();
+    let logs = user.logs.clone();
+    let shutdown = CancellationToken::new();
+    let (client_end, server_end) = tenet_transport::memory::pair();
+    let (read, write) = tokio::io::split(server_end);
+    let serving = server.clone();
+    let stop = shutdown.clone();
+    tokio::spawn(async move { serving.serve(read, write, stop).await });
+    let (read, write) = tokio::io::split(client_end);
+    let client: Client = Client::builder()
+        .handler(user)
+        .version(downstream)
+        .log_level(LoggingLevel::Info)
+        .connect_pipe(read, write)
+        .await
+        .expect("the downstream client connects");
+
+    let result = tokio::time::timeout(STEP, client.call_tool("up__interview", json!({})))
+        .await
+        .expect("answered in time")
+        .expect("a result");
+    client.close().await;
+    shutdown.cancel();
+    gateway.shutdown().await;
+    running.stop().await;
+    let logs = logs.lock().unwrap().clone();
+    (result, logs)
+}
+
+fn text(result: &tenet_client::protocol::CallToolResult) -> String {
+    support::text(result)
+}
+
+/// The interview through the gateway is answered; the upstream's log message reaches
+/// the client once per time the tool ran (a 2026 upstream runs it again in each of its
+/// four rounds: the first, then one per answer).
+async fn answered(protocol: &str, downstream: VersionPin, runs: usize) {
+    let (result, logs) = interview_through(protocol, downstream).await;
+    assert_ne!(result.is_error, Some(true), "{}", text(&result));
+    assert_eq!(text(&result), "\"Ada\" | roses are red | file:///work");
+    assert_eq!(logs, vec![json!("interview started"); runs], "the upstream's log messages reached the client");
+}
+
+#[tokio::test]
+async fn a_legacy_client_answers_a_2026_upstreams_input_rounds() {
+    answered("stateless", VersionPin::Legacy, 4).await;
+}
+
+#[tokio::test]
+async fn a_legacy_client_answers_a_legacy_upstreams_requests() {
+    answered("legacy", VersionPin::Legacy, 1).await;
+}
+
+#[tokio::test]
+async fn a_2026_client_answers_a_2026_upstreams_input_rounds_through_the_gateways_own_state() {
+    answered("stateless", VersionPin::Modern, 4).await;
+}
+
+#[tokio::test]
+async fn a_2026_client_cannot_answer_a_legacy_upstreams_request_and_is_told_why() {
+    let (result, _) = interview_through("legacy", VersionPin::Modern).await;
+    assert_eq!(result.is_error, Some(true));
+    let text = text(&result);
+    assert!(
+        text.contains("upstream up") && text.contains("elicitation/create") && text.contains("2026-07-28"),
+        "{text}"
+    );
+}
