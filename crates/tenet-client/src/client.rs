@@ -279,11 +279,14 @@ impl Client {
         let probe = outgoing.method == Method::Discover.name();
         let timeout = options.timeout.unwrap_or(self.inner.timeout);
         let cancel = options.cancel.clone().unwrap_or_default();
-        let _scope = options.handler.as_ref().map(|handler| self.inner.inbound.scope(&id, Arc::clone(handler)));
+        let mut scope = self.inner.inbound.scope(&id, options.handler.clone());
         let answer = tokio::time::timeout(timeout, self.inner.transport.request(outgoing));
         tokio::select! {
             answer = answer => match answer {
-                Ok(answer) => answer,
+                Ok(answer) => {
+                    scope.answered();
+                    answer
+                }
                 Err(_) => {
                     if !probe {
                         self.cancelled(&id, modern, "timed out").await;

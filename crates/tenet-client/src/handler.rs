@@ -67,13 +67,15 @@ pub trait ClientHandler: Send + Sync + 'static {
         Box::pin(async { Err(unsupported("roots/list")) })
     }
 
-    /// A notification arrived (list changes, resource updates, log messages).
+    /// A notification arrived (list changes, resource updates, log messages). Log
+    /// messages about a request made with a handler of its own go to that handler.
     fn on_notification(&self, notification: ServerNotification) {
         let _ = notification;
     }
 
     /// Answers one of the server's questions as JSON: a legacy server → client
-    /// request, or one entry of a 2026 `inputRequests` (`ping` never reaches here).
+    /// request (other than `ping`, which the client answers itself), or one entry of
+    /// a 2026 `inputRequests` or of the input a task waits for.
     /// The default decodes `params` and calls [`create_message`](Self::create_message),
     /// [`elicit`](Self::elicit) or [`list_roots`](Self::list_roots); a relay overrides
     /// it to pass the question on as it came.
@@ -106,6 +108,7 @@ async fn answer_typed<H: ClientHandler + ?Sized>(
     raw: Option<&RawJson>,
 ) -> Result<Value, ErrorObject> {
     match Method::from_name(method) {
+        Some(Method::Ping) => Ok(Value::Object(JsonObject::new())),
         Some(Method::SamplingCreateMessage) => encode(handler.create_message(decode(raw)?).await?),
         Some(Method::ElicitationCreate) => {
             let request: ElicitParams = decode(raw)?;

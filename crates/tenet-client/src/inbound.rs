@@ -1,17 +1,22 @@
 //! Everything the server sends that is not the answer to a request: notifications,
-//! progress, and (legacy) server → client requests. Also answers 2026 input requests,
-//! so both eras reach the application's handler the same way.
+//! progress, and (legacy) server → client requests, routed to the handler that
+//! answers them.
 //!
 //! A request may bring its own handler ([`RequestOptions::handler`]): the server's
-//! questions and log messages about that request go to it instead. They belong to a
-//! request when they arrive on its HTTP response stream; where a transport does not
-//! say (stdio, WebSocket, a standalone stream), when it is the only request in flight
-//! with a handler of its own. Otherwise the connection's handler answers.
+//! questions and log messages about that request go to it instead of the
+//! connection's. They belong to a request when they arrive on its HTTP response
+//! stream. Where the transport cannot say (stdio, WebSocket, HTTP+SSE, a standalone
+//! stream), they are taken to be about a request only when it is the one request in
+//! flight on the connection and no request with a handler of its own was abandoned
+//! (cancelled or timed out) in the last [`ABANDONED_GRACE`]: the server may still be
+//! working on that one, and its questions must not reach another caller. Otherwise
+//! the connection's handler answers.
 //!
 //! [`RequestOptions::handler`]: crate::RequestOptions::handler
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -27,20 +32,43 @@ pub type ProgressCallback = Arc<dyn Fn(ProgressParams) + Send + Sync>;
 pub(crate) struct Inbound {
     handler: Arc<dyn ClientHandler>,
     progress: Mutex<HashMap<String, ProgressCallback>>,
-    /// Requests in flight with a handler of their own, by the id they were sent with.
-    scoped: Mutex<HashMap<Id, Arc<dyn ClientHandler>>>,
+    flight: Mutex<Flight>,
 }
 
-/// Keeps a request's own handler in place until dropped.
+/// How long after a request with its own handler is abandoned the server's
+/// unattributable questions and log messages go to no single request.
+pub(crate) const ABANDONED_GRACE: Duration = Duration::from_secs(60);
+
+/// The requests in flight, by the id they were sent with, with their own handlers.
+#[derive(Default)]
+struct Flight {
+    requests: HashMap<Id, Option<Arc<dyn ClientHandler>>>,
+    /// When a request with its own handler was last abandoned before its answer.
+    abandoned: Option<Instant>,
+}
+
+/// A request in flight, until dropped.
 pub(crate) struct Scope<'a> {
     inbound: &'a Inbound,
     id: Id,
+    own: bool,
+    answered: bool,
+}
+
+impl Scope<'_> {
+    /// The answer arrived: the server is done with the request.
+    pub(crate) fn answered(&mut self) {
+        self.answered = true;
+    }
 }
 
 impl Drop for Scope<'_> {
     fn drop(&mut self) {
-        if let Ok(mut scoped) = self.inbound.scoped.lock() {
-            scoped.remove(&self.id);
+        if let Ok(mut flight) = self.inbound.flight.lock() {
+            flight.requests.remove(&self.id);
+            if self.own && !self.answered {
+                flight.abandoned = Some(Instant::now());
+            }
         }
     }
 }
@@ -56,7 +84,7 @@ fn token_key(token: &impl serde::Serialize) -> String {
 
 impl Inbound {
     pub(crate) fn new(handler: Arc<dyn ClientHandler>) -> Self {
-        Self { handler, progress: Mutex::new(HashMap::new()), scoped: Mutex::new(HashMap::new()) }
+        Self { handler, progress: Mutex::new(HashMap::new()), flight: Mutex::new(Flight::default()) }
     }
 
     /// The connection's handler.
@@ -64,22 +92,24 @@ impl Inbound {
         &self.handler
     }
 
-    /// Sends what the server says about request `id` to `handler` while the returned
-    /// scope lives.
-    pub(crate) fn scope(&self, id: &Id, handler: Arc<dyn ClientHandler>) -> Scope<'_> {
-        if let Ok(mut scoped) = self.scoped.lock() {
-            scoped.insert(id.clone(), handler);
+    /// Request `id` is in flight while the returned scope lives; what the server says
+    /// about it goes to `handler`, when it has one of its own.
+    pub(crate) fn scope(&self, id: &Id, handler: Option<Arc<dyn ClientHandler>>) -> Scope<'_> {
+        let own = handler.is_some();
+        if let Ok(mut flight) = self.flight.lock() {
+            flight.requests.insert(id.clone(), handler);
         }
-        Scope { inbound: self, id: id.clone() }
+        Scope { inbound: self, id: id.clone(), own, answered: false }
     }
 
     /// The handler for a message about request `related` (when the transport knows),
-    /// or else about the only request in flight with its own handler.
+    /// or else about the one request in flight (see the module's documentation).
     fn handler_for(&self, related: Option<&Id>) -> Arc<dyn ClientHandler> {
-        let scoped = self.scoped.lock().ok();
-        let own = scoped.and_then(|scoped| match related {
-            Some(id) => scoped.get(id).cloned(),
-            None if scoped.len() == 1 => scoped.values().next().cloned(),
+        let own = self.flight.lock().ok().and_then(|flight| match related {
+            Some(id) => flight.requests.get(id).cloned().flatten(),
+            None if flight.requests.len() == 1 && flight.abandoned.is_none_or(|t| t.elapsed() > ABANDONED_GRACE) => {
+                flight.requests.values().next().cloned().flatten()
+            }
             None => None,
         });
         own.unwrap_or_else(|| Arc::clone(&self.handler))

@@ -46,6 +46,8 @@ pub struct RequestOptions {
     /// answering or following them. A relay hands them to its own caller: the answers
     /// come back as `inputResponses` and `requestState` in the next request's params,
     /// and a task is followed with [`crate::Client::follow_task`] once the caller has one.
+    /// Use it with [`crate::Client::request`]: the typed methods (`call_tool_with`, …)
+    /// cannot decode such results.
     pub relay: bool,
 }
 

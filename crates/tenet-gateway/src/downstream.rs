@@ -68,6 +68,14 @@ impl ClientHandler for Downstream {
 
     fn answer_all(&self, requests: Vec<(String, InputRequest)>) -> BoxFuture<'_, Result<JsonObject, ErrorObject>> {
         Box::pin(async move {
+            // A ping is answered here: the gateway is the one the upstream talks to.
+            let (pings, requests): (Vec<_>, Vec<_>) =
+                requests.into_iter().partition(|(_, r)| r.method == Method::Ping.name());
+            let mut answers: JsonObject =
+                pings.into_iter().map(|(key, _)| (key, Value::Object(JsonObject::new()))).collect();
+            if requests.is_empty() {
+                return Ok(answers);
+            }
             if self.ctx.era() == Era::Stateless && self.ctx.task_id().is_none() {
                 // A legacy upstream's request cannot wait for the new round that a
                 // 2026-07-28 client would answer it in (a task's questions wait in the
@@ -91,7 +99,10 @@ impl ClientHandler for Downstream {
             }
             let keys: Vec<String> = requests.iter().map(|(key, _)| key.clone()).collect();
             match self.ctx.ask_all(requests).await {
-                Ok(answers) => Ok(keys.into_iter().zip(answers).collect()),
+                Ok(asked) => {
+                    answers.extend(keys.into_iter().zip(asked));
+                    Ok(answers)
+                }
                 Err(ToolError::Protocol(error)) => Err(error),
                 Err(other) => Err(ErrorObject::new(ErrorCode::INTERNAL_ERROR, other.to_string())),
             }

@@ -18,7 +18,7 @@ use tenet_server::{CompletionRequest, Context, PromptRequest, RawArgs, ReadOutpu
 use tokio::sync::mpsc;
 
 use crate::downstream::{Downstream, EVENT_QUEUE, Event};
-use crate::upstream::{Upstream, is_gone};
+use crate::upstream::{Outcome, Upstream, is_gone};
 
 /// Calls `tool` on `upstream` for the downstream request `ctx`.
 ///
@@ -59,7 +59,10 @@ async fn exchange(
     ctx: Option<&Context>,
     what: &str,
 ) -> Result<Value, ToolError> {
-    let client = upstream.client().map_err(ToolError::msg)?;
+    let client = upstream.client().map_err(|down| {
+        upstream.count(Outcome::Unreachable);
+        ToolError::msg(down)
+    })?;
     let mut options = RequestOptions::timeout(upstream.config.call_timeout());
     let Some(ctx) = ctx else {
         let value = client.request(method.name(), Value::Object(params), &options).await;
@@ -130,7 +133,7 @@ async fn exchange(
     }
 }
 
-/// [`exchange`], with the result decoded as `T`.
+/// [`exchange`], counted by outcome, with the result decoded as `T`.
 async fn relay<T: DeserializeOwned>(
     upstream: &Upstream,
     method: Method,
@@ -138,8 +141,15 @@ async fn relay<T: DeserializeOwned>(
     ctx: Option<&Context>,
     what: &str,
 ) -> Result<T, ToolError> {
-    let value = exchange(upstream, method, params, ctx, what).await?;
-    serde_json::from_value(value).map_err(|e| invalid(upstream, what, &e))
+    let result = exchange(upstream, method, params, ctx, what).await;
+    // Failures to reach the upstream were counted where they were told apart.
+    match &result {
+        Ok(value) if value.get("isError") == Some(&Value::Bool(true)) => upstream.count(Outcome::ToolError),
+        Ok(_) => upstream.count(Outcome::Ok),
+        Err(ToolError::InputRequired(_)) => upstream.count(Outcome::InputRequired),
+        Err(_) => {}
+    }
+    serde_json::from_value(result?).map_err(|e| invalid(upstream, what, &e))
 }
 
 fn invalid(upstream: &Upstream, what: &str, error: &serde_json::Error) -> ToolError {
@@ -219,15 +229,27 @@ pub(crate) async fn complete(upstream: Arc<Upstream>, reference: Reference, requ
 fn failure(upstream: &Upstream, tool: &str, error: ClientError) -> ToolError {
     let name = upstream.name();
     match error {
-        ClientError::Server(e) => ToolError::Protocol(e),
+        ClientError::Server(e) => {
+            upstream.count(Outcome::Error);
+            ToolError::Protocol(e)
+        }
         ClientError::Timeout(after) => {
+            upstream.count(Outcome::Timeout);
             ToolError::msg(format!("upstream {name} did not answer {tool} within {} s (cancelled)", after.as_secs()))
         }
+        ClientError::Cancelled => {
+            upstream.count(Outcome::Cancelled);
+            ToolError::msg(format!("{tool} was cancelled"))
+        }
         error if is_gone(&error) => {
+            upstream.count(Outcome::Unreachable);
             // The supervisor checks the connection now rather than at the next heartbeat.
             upstream.wake.notify_one();
             ToolError::msg(format!("upstream {name} lost the connection during {tool}: {error}"))
         }
-        other => ToolError::msg(format!("upstream {name} failed {tool}: {other}")),
+        other => {
+            upstream.count(Outcome::Error);
+            ToolError::msg(format!("upstream {name} failed {tool}: {other}"))
+        }
     }
 }

@@ -29,7 +29,7 @@ const DEBOUNCE: Duration = Duration::from_millis(100);
 /// use tenet_server::Server;
 ///
 /// # async fn run() {
-/// let server = Server::builder("gateway", "1.0.0").dynamic().build().unwrap();
+/// let server = Server::builder("gateway", "1.0.0").dynamic().tasks().build().unwrap();
 /// let upstream: UpstreamConfig = toml::from_str(r#"
 ///     name = "everything"
 ///     command = ["npx", "-y", "@modelcontextprotocol/server-everything"]
@@ -76,6 +76,8 @@ impl Gateway {
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
         });
+        let watched = inner.upstreams.iter().map(Arc::downgrade).collect();
+        inner.server.metrics().register_collector(Box::new(crate::metrics::UpstreamCollector(watched)));
         for index in 0..inner.upstreams.len() {
             inner.tasks.spawn(Inner::supervise(inner.clone(), index));
         }

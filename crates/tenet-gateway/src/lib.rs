@@ -26,10 +26,11 @@ mod config;
 mod downstream;
 mod forward;
 mod gateway;
+mod metrics;
 pub mod name;
 mod upstream;
 
 pub use catalog::URI_SCHEME;
 pub use config::{ConfigError, GatewayOptions, ToolFilter, UpstreamConfig, validate};
 pub use gateway::Gateway;
-pub use upstream::{State, Status, Unreachable, Upstream};
+pub use upstream::{Calls, State, Status, Unreachable, Upstream};

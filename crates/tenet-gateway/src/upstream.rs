@@ -1,7 +1,7 @@
 //! One upstream server: its connection, kept alive by heartbeats and restored with
 //! backoff when it fails, and what the operator sees of it.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -84,6 +84,8 @@ pub struct Status {
     pub missed: u32,
     /// Times it was reconnected (or its process restarted) after failing.
     pub restarts: u64,
+    /// Relayed requests (tool calls, prompts, reads, completions) by outcome.
+    pub calls: Calls,
     /// Why it last failed.
     pub last_error: Option<String>,
 }
@@ -100,6 +102,70 @@ pub struct Upstream {
     /// The lists the upstream said changed since the last re-list (bits by
     /// [`ANNOUNCED`]).
     announced: AtomicU8,
+    /// Relayed requests by outcome, in [`Outcome::ALL`] order.
+    outcomes: [AtomicU64; Outcome::ALL.len()],
+}
+
+/// How a relayed request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Answered.
+    Ok,
+    /// Answered with a tool error (`isError`).
+    ToolError,
+    /// Answered with a JSON-RPC error.
+    Error,
+    /// Answered with an input-required round (2026-07-28).
+    InputRequired,
+    /// No answer within the upstream's timeout (the request was cancelled upstream).
+    Timeout,
+    /// The downstream client cancelled it.
+    Cancelled,
+    /// The upstream was down, or the connection was lost.
+    Unreachable,
+}
+
+impl Outcome {
+    pub(crate) const ALL: [Self; 7] = [
+        Self::Ok,
+        Self::ToolError,
+        Self::Error,
+        Self::InputRequired,
+        Self::Timeout,
+        Self::Cancelled,
+        Self::Unreachable,
+    ];
+
+    /// Its name in `/upstreams` and the metrics' `outcome` label.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::ToolError => "tool_error",
+            Self::Error => "error",
+            Self::InputRequired => "input_required",
+            Self::Timeout => "timeout",
+            Self::Cancelled => "cancelled",
+            Self::Unreachable => "unreachable",
+        }
+    }
+}
+
+/// Relayed requests by outcome, as `/upstreams` shows them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Calls([u64; Outcome::ALL.len()]);
+
+impl Calls {
+    /// The count of each outcome, by its name (`ok`, `tool_error`, `error`,
+    /// `input_required`, `timeout`, `cancelled`, `unreachable`).
+    pub fn by_outcome(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        Outcome::ALL.iter().zip(self.0).map(|(outcome, count)| (outcome.label(), count))
+    }
+}
+
+impl Serialize for Calls {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.by_outcome())
+    }
 }
 
 /// The lists an upstream may announce changes of, and their bits in `announced`.
@@ -149,6 +215,7 @@ impl Upstream {
             latency_ms: None,
             missed: 0,
             restarts: 0,
+            calls: Calls::default(),
             last_error: None,
         };
         Self {
@@ -158,7 +225,13 @@ impl Upstream {
             status: Mutex::new(status),
             wake: Notify::new(),
             announced: AtomicU8::new(0),
+            outcomes: Default::default(),
         }
+    }
+
+    /// Counts a relayed request that ended with `outcome`.
+    pub(crate) fn count(&self, outcome: Outcome) {
+        self.outcomes[outcome as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     /// The list changes the upstream announced since this was last asked.
@@ -181,7 +254,9 @@ impl Upstream {
 
     /// Its status now.
     pub fn status(&self) -> Status {
-        lock(&self.status).clone()
+        let mut status = lock(&self.status).clone();
+        status.calls = Calls(std::array::from_fn(|i| self.outcomes[i].load(Ordering::Relaxed)));
+        status
     }
 
     pub(crate) fn update(&self, f: impl FnOnce(&mut Status)) {

@@ -140,6 +140,15 @@ async fn interview_through(
         .expect("a result");
     client.close().await;
     shutdown.cancel();
+    let calls: std::collections::BTreeMap<&str, u64> =
+        gateway.statuses()[0].calls.by_outcome().filter(|(_, n)| *n > 0).collect();
+    // Every relayed round is counted by its outcome (`/upstreams`, `tenet_upstream_calls_total`).
+    let rounds = if text(&result).contains("Ada") && protocol == "stateless" && downstream == VersionPin::Modern {
+        std::collections::BTreeMap::from([("input_required", 3), ("ok", 1)])
+    } else {
+        std::collections::BTreeMap::from([(if result.is_error == Some(true) { "tool_error" } else { "ok" }, 1)])
+    };
+    assert_eq!(calls, rounds);
     gateway.shutdown().await;
     running.stop().await;
     let logs = logs.lock().unwrap().clone();

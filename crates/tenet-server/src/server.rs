@@ -551,14 +551,21 @@ impl ServerBuilder {
         self
     }
 
-    /// Declares list-changed support for tools, prompts and resources, and tasks, even
-    /// if none are registered yet (for servers that add them while running, such as a
-    /// gateway, whose added tools may run as tasks).
+    /// Declares list-changed support for tools, prompts and resources even if none are
+    /// registered yet (for servers that add them while running).
     #[must_use]
     pub fn dynamic(mut self) -> Self {
         self.capabilities.tools = Some(ListChanged { list_changed: Some(true) });
         self.capabilities.prompts = Some(ListChanged { list_changed: Some(true) });
         self.capabilities.resources = Some(ResourcesCapability { subscribe: Some(true), list_changed: Some(true) });
+        self
+    }
+
+    /// Declares tasks (the 2026 extension, and 2025-11-25 tasks) even if no tool
+    /// registered yet supports them: for servers that add such tools while running,
+    /// such as a gateway in front of servers that run calls as tasks.
+    #[must_use]
+    pub fn tasks(mut self) -> Self {
         self.dynamic_tasks = true;
         self
     }

@@ -35,6 +35,16 @@ pub enum Command {
         #[arg(default_value = "http://127.0.0.1:3020/health")]
         url: String,
     },
+    /// Show a running gateway's upstreams (its `GET /upstreams`): state, protocol,
+    /// counts, heartbeat latency, restarts; exit 0 when every required one is up.
+    Upstreams {
+        /// The gateway (its base URL or MCP endpoint; plain http://).
+        #[arg(default_value = "http://127.0.0.1:3020")]
+        url: String,
+        /// Print the JSON as the server sent it.
+        #[arg(long, value_parser = switch)]
+        json: bool,
+    },
     /// List a server's tools: `tenet tools URL` (http(s):// or ws(s)://) or `tenet tools -- COMMAND ARGS…`.
     Tools(ClientArgs),
     /// List a server's resources and resource templates.

@@ -80,7 +80,7 @@ pub fn server(config: ServerConfig, dynamic: bool) -> Result<Server, BuildError>
         meta: None,
     };
     let builder = Server::builder("tenet", env!("CARGO_PKG_VERSION"));
-    let builder = if dynamic { builder.dynamic() } else { builder };
+    let builder = if dynamic { builder.dynamic().tasks() } else { builder };
     builder
         .compile_schemas_lazily()
         .title("Tenet")

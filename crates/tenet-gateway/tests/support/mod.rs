@@ -211,6 +211,7 @@ pub fn quick() -> GatewayOptions {
 pub fn gateway_server() -> Server {
     Server::builder("gateway", "1.0.0")
         .dynamic()
+        .tasks()
         .tool(ToolDef::new("local_hello", || async { "hello from the gateway" }).description("A local tool"))
         .build()
         .unwrap()

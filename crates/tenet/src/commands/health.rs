@@ -39,6 +39,56 @@ fn not_found_hint(url: &str) -> String {
 }
 
 fn probe(url: &str) -> Result<u16, String> {
+    let mut stream = send_get(url)?;
+    let mut head = [0u8; 64];
+    let n = stream.read(&mut head).map_err(|e| e.to_string())?;
+    status_of(&String::from_utf8_lossy(&head[..n]))
+}
+
+/// GETs `url` (plain `http://` only) and returns the status and the whole body (the
+/// server closes the connection after it).
+///
+/// # Errors
+/// What kept it from getting an HTTP answer.
+pub fn get(url: &str) -> Result<(u16, String), String> {
+    let mut stream = send_get(url)?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&response);
+    let status = status_of(&text)?;
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let chunked = head.lines().any(|l| {
+        let l = l.to_ascii_lowercase();
+        l.starts_with("transfer-encoding:") && l.contains("chunked")
+    });
+    Ok((status, if chunked { dechunk(body) } else { body.to_owned() }))
+}
+
+/// The body of a chunked HTTP/1.1 response.
+fn dechunk(mut rest: &str) -> String {
+    let mut body = String::new();
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let Ok(size) = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16) else { break };
+        if size == 0 || after.len() < size {
+            break;
+        }
+        body.push_str(&after[..size]);
+        rest = after[size..].trim_start_matches("\r\n");
+    }
+    body
+}
+
+/// The status code of an HTTP/1.x response's first line.
+fn status_of(text: &str) -> Result<u16, String> {
+    text.strip_prefix("HTTP/1.1 ")
+        .or_else(|| text.strip_prefix("HTTP/1.0 "))
+        .and_then(|s| s.get(..3))
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| format!("not an HTTP answer: {:?}", text.lines().next().unwrap_or_default()))
+}
+
+/// Connects to `url`'s host and sends a GET for its path.
+fn send_get(url: &str) -> Result<TcpStream, String> {
     let rest = url.strip_prefix("http://").ok_or("only http:// URLs can be checked")?;
     let (authority, path) = rest.find('/').map_or((rest, "/"), |at| rest.split_at(at));
     let addr = authority
@@ -52,14 +102,7 @@ fn probe(url: &str) -> Result<u16, String> {
     // One write: `write!` on an unbuffered stream sends each piece as its own segment.
     let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
-    let mut head = [0u8; 64];
-    let n = stream.read(&mut head).map_err(|e| e.to_string())?;
-    let line = String::from_utf8_lossy(&head[..n]);
-    line.strip_prefix("HTTP/1.1 ")
-        .or_else(|| line.strip_prefix("HTTP/1.0 "))
-        .and_then(|s| s.get(..3))
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(|| format!("not an HTTP answer: {:?}", line.lines().next().unwrap_or_default()))
+    Ok(stream)
 }
 
 #[cfg(test)]
@@ -92,6 +135,15 @@ mod tests {
         assert_eq!(probe(&answer_once("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")), Ok(200));
         assert_eq!(probe(&answer_once("HTTP/1.1 503 Service Unavailable\r\n\r\n")), Ok(503));
         assert!(probe(&answer_once("SSH-2.0-OpenSSH\r\n")).unwrap_err().contains("not an HTTP answer"));
+    }
+
+    #[test]
+    fn reads_whole_bodies_plain_or_chunked() {
+        let plain = answer_once("HTTP/1.1 200 OK\r\ncontent-length: 7\r\n\r\n{\"a\":1}");
+        assert_eq!(get(&plain), Ok((200, "{\"a\":1}".to_owned())));
+        let chunked =
+            answer_once("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n");
+        assert_eq!(get(&chunked), Ok((200, "{\"a\":1}".to_owned())));
     }
 
     #[test]

@@ -39,6 +39,7 @@ mod list;
 mod read;
 mod serve;
 mod startup;
+mod upstreams;
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
@@ -48,6 +49,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Get(args) => read::get(&args),
         Command::Search(args) => read::search(&args),
         Command::Health { url } => health::run(&url),
+        Command::Upstreams { url, json } => upstreams::run(&url, json),
         Command::List(args) => list::run(&args),
         Command::Config(ConfigCommand::Check { file, serve_flags }) => config::check(file, &serve_flags),
         Command::Config(ConfigCommand::Example) => config::example(),

@@ -87,7 +87,8 @@ pub fn prepare(args: &ServeArgs) -> Result<Prepared, StartError> {
     let upstreams = args.gateway.upstreams(args.config.as_deref()).map_err(StartError::Gateway)?;
     let gateway = !upstreams.is_empty();
     let (server, knowledge) = if gateway && args.gateway.no_local_tools {
-        let server = tenet_server::Server::builder("tenet", env!("CARGO_PKG_VERSION")).dynamic().config(config).build();
+        let server =
+            tenet_server::Server::builder("tenet", env!("CARGO_PKG_VERSION")).dynamic().tasks().config(config).build();
         (server.map_err(|e| StartError::Build(e.to_string()))?, None)
     } else if args.demo {
         (demo::server(config, gateway).map_err(|e| StartError::Build(e.to_string()))?, None)

@@ -146,7 +146,7 @@ pub fn server(
         .config(config)
         .compile_schemas_lazily();
     if dynamic {
-        builder = builder.dynamic();
+        builder = builder.dynamic().tasks();
     }
     for tool in tools::all(&knowledge, &base) {
         builder = builder.tool(tool);
