@@ -109,9 +109,9 @@ async fn answer_typed<H: ClientHandler + ?Sized>(
 ) -> Result<Value, ErrorObject> {
     match Method::from_name(method) {
         Some(Method::Ping) => Ok(Value::Object(JsonObject::new())),
-        Some(Method::SamplingCreateMessage) => encode(handler.create_message(decode(raw)?).await?),
+        Some(Method::SamplingCreateMessage) => encode(handler.create_message(decode_params(raw)?).await?),
         Some(Method::ElicitationCreate) => {
-            let request: ElicitParams = decode(raw)?;
+            let request: ElicitParams = decode_params(raw)?;
             let schema = request.requested_schema.clone();
             let mut result = handler.elicit(request).await?;
             apply_defaults(&mut result, schema.as_ref());
@@ -122,7 +122,8 @@ async fn answer_typed<H: ClientHandler + ?Sized>(
     }
 }
 
-fn decode<T: DeserializeOwned>(raw: Option<&RawJson>) -> Result<T, ErrorObject> {
+/// A message's params as `T`; -32602 when they do not fit.
+pub(crate) fn decode_params<T: DeserializeOwned>(raw: Option<&RawJson>) -> Result<T, ErrorObject> {
     serde_json::from_str(raw.map_or("{}", RawJson::get))
         .map_err(|e| ErrorObject::invalid_params(format!("invalid params: {e}")))
 }

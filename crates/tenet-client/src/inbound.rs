@@ -18,12 +18,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::de::DeserializeOwned;
 use serde_json::Value;
-use tenet_jsonrpc::{ErrorObject, Id, Notification, RawJson, Request, UnknownId};
+use tenet_jsonrpc::{ErrorObject, Id, Notification, Request, UnknownId};
 use tenet_protocol::{LoggingMessageParams, Method, ProgressParams, ResourceUpdatedParams};
 
-use crate::handler::{ClientHandler, ServerNotification};
+use crate::handler::{ClientHandler, ServerNotification, decode_params};
 
 /// A callback for `notifications/progress` on one request.
 pub type ProgressCallback = Arc<dyn Fn(ProgressParams) + Send + Sync>;
@@ -71,11 +70,6 @@ impl Drop for Scope<'_> {
             }
         }
     }
-}
-
-fn params<T: DeserializeOwned>(raw: Option<&RawJson>) -> Result<T, ErrorObject> {
-    serde_json::from_str(raw.map_or("{}", RawJson::get))
-        .map_err(|e| ErrorObject::invalid_params(format!("invalid params: {e}")))
 }
 
 fn token_key(token: &impl serde::Serialize) -> String {
@@ -133,7 +127,7 @@ impl Inbound {
     pub(crate) fn notification(&self, notification: &Notification, related: Option<&Id>) {
         let raw = notification.params.as_deref();
         let delivered = match Method::from_name(&notification.method) {
-            Some(Method::Progress) => params::<ProgressParams>(raw).map(|p| {
+            Some(Method::Progress) => decode_params::<ProgressParams>(raw).map(|p| {
                 let callback = self.progress.lock().ok().and_then(|m| m.get(&token_key(&p.progress_token)).cloned());
                 if let Some(callback) = callback {
                     callback(p);
@@ -142,9 +136,9 @@ impl Inbound {
             Some(Method::ToolsListChanged) => self.emit(ServerNotification::ToolsListChanged),
             Some(Method::PromptsListChanged) => self.emit(ServerNotification::PromptsListChanged),
             Some(Method::ResourcesListChanged) => self.emit(ServerNotification::ResourcesListChanged),
-            Some(Method::ResourcesUpdated) => params::<ResourceUpdatedParams>(raw)
+            Some(Method::ResourcesUpdated) => decode_params::<ResourceUpdatedParams>(raw)
                 .and_then(|p| self.emit(ServerNotification::ResourceUpdated { uri: p.uri })),
-            Some(Method::Message) => params::<LoggingMessageParams>(raw).map(|p| {
+            Some(Method::Message) => decode_params::<LoggingMessageParams>(raw).map(|p| {
                 self.handler_for(related).on_notification(ServerNotification::Log(p));
             }),
             _ => {

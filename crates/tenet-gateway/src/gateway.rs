@@ -215,17 +215,7 @@ impl Inner {
                     }
                     match Listing::fetch(client, upstream.name()).await {
                         Ok(listing) => {
-                            let mut heard = self.server.events();
-                            self.publish(index, listing);
-                            // An announced change that left the gateway's lists as they
-                            // were is still passed on: the gateway is transparent.
-                            let mut emitted = Vec::new();
-                            while let Ok(event) = heard.try_recv() {
-                                emitted.push(event);
-                            }
-                            for event in upstream.take_announced().filter(|e| !emitted.contains(e)) {
-                                self.server.announce(event);
-                            }
+                            self.relist(index, listing);
                             continue;
                         }
                         Err(e) if is_gone(&e) => return Some(e.to_string()),
@@ -249,6 +239,21 @@ impl Inner {
                     }
                 }
             }
+        }
+    }
+
+    /// [`Inner::publish`] after the upstream announced changes; an announced change
+    /// that left the gateway's lists as they were is still passed on, as a
+    /// transparent gateway must.
+    fn relist(&self, index: usize, listing: Listing) {
+        let mut heard = self.server.events();
+        self.publish(index, listing);
+        let mut emitted = Vec::new();
+        while let Ok(event) = heard.try_recv() {
+            emitted.push(event);
+        }
+        for event in self.upstreams[index].take_announced().filter(|e| !emitted.contains(e)) {
+            self.server.announce(event);
         }
     }
 
