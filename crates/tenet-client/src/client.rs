@@ -280,25 +280,24 @@ impl Client {
         let timeout = options.timeout.unwrap_or(self.inner.timeout);
         let cancel = options.cancel.clone().unwrap_or_default();
         let mut scope = self.inner.inbound.scope(&id, options.handler.clone());
+        // Dropped before it ends, the request is cancelled on the server too.
+        let mut dropped = Dropped { client: (!probe).then(|| self.clone()), id: id.clone(), modern };
         let answer = tokio::time::timeout(timeout, self.inner.transport.request(outgoing));
-        tokio::select! {
+        let (result, reason) = tokio::select! {
             answer = answer => match answer {
                 Ok(answer) => {
                     scope.answered();
-                    answer
+                    (answer, None)
                 }
-                Err(_) => {
-                    if !probe {
-                        self.cancelled(&id, modern, "timed out").await;
-                    }
-                    Err(ClientError::Timeout(timeout))
-                }
+                Err(_) => (Err(ClientError::Timeout(timeout)), Some("timed out")),
             },
-            () = cancel.cancelled() => {
-                self.cancelled(&id, modern, "cancelled by the caller").await;
-                Err(ClientError::Cancelled)
-            }
+            () = cancel.cancelled() => (Err(ClientError::Cancelled), Some("cancelled by the caller")),
+        };
+        let client = dropped.client.take();
+        if let (Some(client), Some(reason)) = (client, reason) {
+            client.cancelled(&id, modern, reason).await;
         }
+        result
     }
 
     /// Tells the server a request was abandoned: `notifications/cancelled`, except on
@@ -428,5 +427,23 @@ impl Client {
     /// (SIGTERM, then SIGKILL, if it lingers).
     pub async fn close(&self) {
         self.inner.transport.close().await;
+    }
+}
+
+/// A request in flight: dropped before it ended (its caller stopped waiting), it is
+/// cancelled on the server in the background.
+struct Dropped {
+    client: Option<Client>,
+    id: Id,
+    modern: bool,
+}
+
+impl Drop for Dropped {
+    fn drop(&mut self) {
+        let Some(client) = self.client.take() else { return };
+        let (id, modern) = (self.id.clone(), self.modern);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { client.cancelled(&id, modern, "abandoned by the caller").await });
+        }
     }
 }

@@ -6,12 +6,17 @@
 //! [`crate::ClientHandler`] (`tasks/update`), and cancels the task (`tasks/cancel`)
 //! when the caller cancels or the request's timeout runs out. The caller sees the
 //! result (or the error) the request would have had without a task.
+//!
+//! A 2025-11-25 task (the answer to a request sent with a `task` param, as a
+//! `CreateTaskResult`) is followed with `tasks/result`, which waits for the task's end;
+//! the requests the task sends meanwhile come on that request's stream and go to the
+//! request's handler.
 
 use std::future::Future;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
-use tenet_protocol::{DetailedTask, Method, TaskInfo, TaskStatus};
+use tenet_protocol::{DetailedTask, Method, RELATED_TASK_KEY, Task, TaskInfo, TaskStatus};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -76,10 +81,11 @@ async fn within<T>(
 }
 
 impl Client {
-    /// Follows a task that a request made with [`RequestOptions::relay`] was answered
-    /// with (its `CreateTaskResult`, as returned) until it ends, within the options'
-    /// timeout, and returns the request's result; the options' handler answers the
-    /// input the task waits for.
+    /// Follows a task that a request was answered with until it ends, within the
+    /// options' timeout, and returns the request's result; the options' handler answers
+    /// the input the task waits for. `created` is the answer as it came: a task handle
+    /// of the tasks extension (to a request made with [`RequestOptions::relay`]), or a
+    /// 2025-11-25 `CreateTaskResult` (to a request sent with a `task` param).
     ///
     /// # Errors
     /// As a request that followed the task itself: the task's error when it fails,
@@ -105,12 +111,45 @@ impl Client {
         options: &RequestOptions,
         deadline: Instant,
     ) -> Result<Value> {
+        if created.get("resultType").is_none()
+            && let Some(task) = created.get("task")
+        {
+            let task: Task = decode(task.clone(), "task")?;
+            return self.await_task_result(&task.task_id, options, deadline).await;
+        }
         let task: TaskInfo = decode(created, "task")?;
         let abandon = Abandon { client: Some(self.clone()), id: task.task_id.clone() };
         match self.poll_task(&task, options, deadline).await {
             Ok(outcome) => {
                 abandon.settled();
                 outcome
+            }
+            Err(error) => {
+                abandon.cancel().await;
+                Err(error)
+            }
+        }
+    }
+
+    /// Waits for a 2025-11-25 task's result with `tasks/result`, and returns it as the
+    /// request's own (without the server's note of the task it came from).
+    async fn await_task_result(&self, id: &str, options: &RequestOptions, deadline: Instant) -> Result<Value> {
+        let abandon = Abandon { client: Some(self.clone()), id: id.to_owned() };
+        match self.task_call(Method::TasksResult, json!({ "taskId": id }), options, deadline).await {
+            Ok(mut result) => {
+                abandon.settled();
+                if let Some(Value::Object(meta)) = result.get_mut("_meta") {
+                    meta.remove(RELATED_TASK_KEY);
+                    if meta.is_empty() {
+                        result.as_object_mut().map(|r| r.remove("_meta"));
+                    }
+                }
+                Ok(result)
+            }
+            // The task ended with the request's error.
+            Err(error @ ClientError::Server(_)) => {
+                abandon.settled();
+                Err(error)
             }
             Err(error) => {
                 abandon.cancel().await;

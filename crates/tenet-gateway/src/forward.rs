@@ -12,7 +12,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 use tenet_client::{ClientError, RequestOptions};
 use tenet_protocol::{
-    CallToolResult, CompleteResult, GetPromptResult, InputRequiredResult, Method, ReadResourceResult, Reference,
+    CallToolResult, CompleteResult, GetPromptResult, InputRequiredResult, Method, ProtocolVersion, ReadResourceResult,
+    Reference,
 };
 use tenet_server::{CompletionRequest, Context, PromptRequest, RawArgs, ReadOutput, ReadRequest, ToolError};
 use tokio::sync::mpsc;
@@ -20,24 +21,40 @@ use tokio::sync::mpsc;
 use crate::downstream::{Downstream, EVENT_QUEUE, Event};
 use crate::upstream::{Outcome, Upstream, is_gone};
 
+/// An upstream's tool as the gateway calls it.
+pub(crate) struct Target {
+    /// Its name at the upstream.
+    pub(crate) name: Arc<str>,
+    /// Whether the upstream runs it only as a task.
+    pub(crate) task_required: bool,
+}
+
 /// Calls `tool` on `upstream` for the downstream request `ctx`.
 ///
 /// An upstream's own tool failure comes back as it was (`isError`); an error the
 /// upstream answers with (say -32602) is passed on as that error; an upstream that is
 /// down, times out or drops the connection gives a tool error naming it, so the model
 /// reads what happened.
+///
+/// A tool the upstream runs only as a task (`execution.taskSupport: "required"`) is
+/// called as a 2025-11-25 task when the upstream speaks that version, and followed to
+/// its end.
 pub(crate) async fn forward(
     upstream: Arc<Upstream>,
-    tool: Arc<str>,
+    tool: Arc<Target>,
     ctx: Context,
     RawArgs(arguments): RawArgs,
 ) -> Result<CallToolResult, ToolError> {
     let mut params = Map::new();
-    params.insert("name".into(), Value::from(&*tool));
+    params.insert("name".into(), Value::from(&*tool.name));
     if !arguments.is_null() {
         params.insert("arguments".into(), arguments);
     }
-    let mut result: CallToolResult = relay(&upstream, Method::ToolsCall, params, Some(&ctx), &tool).await?;
+    if tool.task_required && upstream.client().is_ok_and(|c| c.version() == ProtocolVersion::V2025_11_25) {
+        params.insert("task".into(), json!({}));
+    }
+    let tool = &tool.name;
+    let mut result: CallToolResult = relay(&upstream, Method::ToolsCall, params, Some(&ctx), tool).await?;
     upstream.uris.blocks(result.content.iter_mut());
     Ok(result)
 }
@@ -64,6 +81,7 @@ async fn exchange(
         ToolError::msg(down)
     })?;
     let mut options = RequestOptions::timeout(upstream.config.call_timeout());
+    let asked_task = params.contains_key("task");
     let Some(ctx) = ctx else {
         let value = client.request(method.name(), Value::Object(params), &options).await;
         return value.map_err(|e| failure(upstream, what, e));
@@ -111,7 +129,9 @@ async fn exchange(
         event.deliver(ctx).await;
     }
     let value = result.map_err(|e| failure(upstream, what, e))?;
-    match value.get("resultType").and_then(Value::as_str) {
+    let kind = value.get("resultType").and_then(Value::as_str);
+    let kind = kind.or_else(|| (asked_task && value.get("task").is_some_and(Value::is_object)).then_some("task"));
+    match kind {
         Some("input_required") => {
             let input: InputRequiredResult = serde_json::from_value(value).map_err(|e| invalid(upstream, what, &e))?;
             Err(ctx
@@ -119,12 +139,14 @@ async fn exchange(
                 .unwrap_or_else(|| ToolError::msg(format!("upstream {} asked for input out of turn", upstream.name()))))
         }
         Some("task") => {
-            // The upstream runs the call as a task: so does the gateway (its client gets
-            // the gateway's task), which follows the upstream's to its end; the input
-            // it waits for is asked in the gateway's task.
+            // The upstream runs the call as a task (the 2026 extension's, or the
+            // 2025-11-25 task asked for): so does the gateway (its client gets the
+            // gateway's task), which follows the upstream's to its end; the input it
+            // waits for is asked in the gateway's task.
             ctx.start_task().await?;
             options.relay = false;
-            if let Some(ttl) = value.get("ttlMs").and_then(Value::as_u64) {
+            let ttl = value.get("ttlMs").or_else(|| value.get("task").and_then(|t| t.get("ttl")));
+            if let Some(ttl) = ttl.and_then(Value::as_u64) {
                 options.timeout = Some(Duration::from_millis(ttl).max(upstream.config.call_timeout()));
             }
             client.follow_task(value, &options).await.map_err(|e| failure(upstream, what, e))
@@ -141,7 +163,11 @@ async fn relay<T: DeserializeOwned>(
     ctx: Option<&Context>,
     what: &str,
 ) -> Result<T, ToolError> {
+    // A call the downstream side drops (its client cancelled, or went away) counts as
+    // cancelled; the upstream request is cancelled as it is dropped.
+    let mut abandoned = Abandoned(Some(upstream));
     let result = exchange(upstream, method, params, ctx, what).await;
+    abandoned.0 = None;
     // Failures to reach the upstream were counted where they were told apart.
     match &result {
         Ok(value) if value.get("isError") == Some(&Value::Bool(true)) => upstream.count(Outcome::ToolError),
@@ -150,6 +176,17 @@ async fn relay<T: DeserializeOwned>(
         Err(_) => {}
     }
     serde_json::from_value(result?).map_err(|e| invalid(upstream, what, &e))
+}
+
+/// A relayed request under way: counted as cancelled if it is dropped.
+struct Abandoned<'a>(Option<&'a Upstream>);
+
+impl Drop for Abandoned<'_> {
+    fn drop(&mut self) {
+        if let Some(upstream) = self.0 {
+            upstream.count(Outcome::Cancelled);
+        }
+    }
 }
 
 fn invalid(upstream: &Upstream, what: &str, error: &serde_json::Error) -> ToolError {

@@ -12,7 +12,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::catalog::{Listing, Owners, Placed, owned_by, place, settle};
 use crate::config::{GatewayOptions, UpstreamConfig};
-use crate::forward;
+use crate::forward::{self, Target};
 use crate::name::advertised;
 use crate::upstream::{KINDS, State, Status, Upstream, backoff, is_gone, lock, sleep_or_cancel};
 
@@ -313,10 +313,11 @@ impl Inner {
             .defined
             .drain(..)
             .map(|(_, (original, tool))| {
-                let (up, original) = (upstream.clone(), Arc::<str>::from(original));
+                let task_required = tool.execution.as_ref().and_then(|e| e.task_support.as_deref()) == Some("required");
+                let (up, target) = (upstream.clone(), Arc::new(Target { name: original.into(), task_required }));
                 // A call becomes a task at the gateway when the upstream makes it one.
                 let def = ToolDef::from_listing(tool, move |ctx, args| {
-                    forward::forward(up.clone(), original.clone(), ctx, args)
+                    forward::forward(up.clone(), target.clone(), ctx, args)
                 })
                 .task_started_by_handler();
                 upstream.scoped(def, ToolDef::scope)

@@ -320,6 +320,34 @@ async fn a_legacy_upstream_gets_pings_and_its_timed_out_call_is_cancelled_by_not
 }
 
 #[tokio::test]
+async fn a_downstream_cancel_reaches_a_legacy_upstream_and_is_counted() {
+    let probe = Arc::new(Probe::default());
+    let old = Running::start(upstream_server("old", &probe).tool(hang_tool(&probe)).build().unwrap()).await;
+    let h = Harness::start(vec![upstream("old", &format!("http://{}/sse", old.addr))], quick()).await;
+    assert!(h.gateway.wait_ready(STEP).await, "not ready: {:?}", h.gateway.statuses());
+
+    // The gateway's server stops the downstream request by dropping its handler: the
+    // upstream request is cancelled as it is dropped.
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let options = RequestOptions::timeout(STEP).with_cancel(cancel.clone());
+    let call = h.client.request("tools/call", json!({"name": "old__hang", "arguments": {}}), &options);
+    let stop = async {
+        until("the call reaches the upstream", || probe.hanging.load(Ordering::SeqCst)).await;
+        cancel.cancel();
+    };
+    let (result, ()) = tokio::join!(call, stop);
+    assert!(matches!(result, Err(ClientError::Cancelled)), "{result:?}");
+    until("notifications/cancelled fires the upstream handler's token", || probe.cancelled.load(Ordering::SeqCst))
+        .await;
+    until("/upstreams counts the call as cancelled", || {
+        h.status("old").calls.by_outcome().any(|o| o == ("cancelled", 1))
+    })
+    .await;
+    assert_eq!(text(&h.call("old__echo", json!({"text": "after"})).await), "old: after");
+    h.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_call_in_flight_when_its_upstream_dies_fails_at_once_naming_it() {
     let probe = Arc::new(Probe::default());
     let alpha = Running::start(upstream_server("alpha", &probe).tool(hang_tool(&probe)).build().unwrap()).await;

@@ -19,7 +19,7 @@ use tenet_client::protocol::{
 use tenet_client::{Client, ClientHandler, ServerNotification, VersionPin};
 use tenet_gateway::Gateway;
 use tenet_server::jsonrpc::ErrorObject;
-use tenet_server::{Context, ToolDef, ToolError};
+use tenet_server::{Context, TaskSupport, ToolDef, ToolError};
 use tokio_util::sync::CancellationToken;
 
 /// Logs, then asks for a name (elicitation), a poem (sampling) and the roots, and
@@ -120,19 +120,8 @@ async fn interview_through(
     let user = User::default();
     let logs = user.logs.clone();
     let shutdown = CancellationToken::new();
-    let (client_end, server_end) = tenet_transport::memory::pair();
-    let (read, write) = tokio::io::split(server_end);
-    let serving = server.clone();
-    let stop = shutdown.clone();
-    tokio::spawn(async move { serving.serve(read, write, stop).await });
-    let (read, write) = tokio::io::split(client_end);
-    let client: Client = Client::builder()
-        .handler(user)
-        .version(downstream)
-        .log_level(LoggingLevel::Info)
-        .connect_pipe(read, write)
-        .await
-        .expect("the downstream client connects");
+    let builder = Client::builder().handler(user).version(downstream).log_level(LoggingLevel::Info);
+    let client = support::downstream_with(&server, shutdown.clone(), builder).await;
 
     let result = tokio::time::timeout(STEP, client.call_tool("up__interview", json!({})))
         .await
@@ -193,4 +182,46 @@ async fn a_2026_client_cannot_answer_a_legacy_upstreams_request_and_is_told_why(
         text.contains("upstream up") && text.contains("elicitation/create") && text.contains("2026-07-28"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn a_tool_a_2025_11_25_upstream_runs_only_as_a_task_is_called_as_one_and_followed() {
+    let probe = Arc::new(Probe::default());
+    let job = ToolDef::new("job", || async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        "done"
+    })
+    .task_support(TaskSupport::Required);
+    let hang = support::hang_tool(&probe).task_support(TaskSupport::Required);
+    let running = Running::start(upstream_server("up", &probe).tool(job).tool(hang).build().unwrap()).await;
+    let server = gateway_server();
+    let mut config = upstream("up", &running.url());
+    config.protocol = Some("2025-11-25".to_owned());
+    let gateway = Gateway::start(server.clone(), vec![config], quick());
+    assert!(gateway.wait_ready(STEP).await, "the upstream came up");
+    let shutdown = CancellationToken::new();
+    let builder = Client::builder().version(VersionPin::Modern).tasks();
+    let client = support::downstream_with(&server, shutdown.clone(), builder).await;
+
+    // Without the `task` param the upstream would refuse the call (-32601).
+    let result = tokio::time::timeout(STEP, client.call_tool("up__job", json!({}))).await.expect("in time").unwrap();
+    assert_eq!(text(&result), "done");
+    assert!(result.meta.is_none(), "the upstream's related-task note is not passed on: {:?}", result.meta);
+
+    // Cancelling the gateway's task cancels the upstream's.
+    let cancel = CancellationToken::new();
+    let options = tenet_client::RequestOptions::timeout(STEP).with_cancel(cancel.clone());
+    let call = client.request("tools/call", json!({"name": "up__hang", "arguments": {}}), &options);
+    let stop = async {
+        support::until("the upstream task runs", || probe.hanging.load(std::sync::atomic::Ordering::SeqCst)).await;
+        cancel.cancel();
+    };
+    let (outcome, ()) = tokio::join!(call, stop);
+    assert!(matches!(outcome, Err(tenet_client::ClientError::Cancelled)), "{outcome:?}");
+    support::until("the upstream task's token fires", || probe.cancelled.load(std::sync::atomic::Ordering::SeqCst))
+        .await;
+    client.close().await;
+    shutdown.cancel();
+    gateway.shutdown().await;
+    running.stop().await;
 }

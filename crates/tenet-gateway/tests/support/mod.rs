@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::Value;
-use tenet_client::Client;
 use tenet_client::protocol::CallToolResult;
+use tenet_client::{Client, ClientBuilder};
 use tenet_gateway::{Gateway, GatewayOptions, Status, ToolFilter, UpstreamConfig};
 use tenet_http::HttpConfig;
 use tenet_server::{Args, CancellationToken, Context, Server, ServerBuilder, ToolDef};
@@ -276,12 +276,17 @@ impl Harness {
 
 /// A client of `server` over an in-memory pipe.
 pub async fn downstream(server: &Server, shutdown: CancellationToken) -> Client {
+    downstream_with(server, shutdown, Client::builder()).await
+}
+
+/// A client of `server` built by `builder`, over an in-memory pipe.
+pub async fn downstream_with(server: &Server, shutdown: CancellationToken, builder: ClientBuilder) -> Client {
     let (client_end, server_end) = tenet_transport::memory::pair();
     let (read, write) = tokio::io::split(server_end);
     let server = server.clone();
     tokio::spawn(async move { server.serve(read, write, shutdown).await });
     let (read, write) = tokio::io::split(client_end);
-    tokio::time::timeout(STEP, Client::builder().connect_pipe(read, write))
+    tokio::time::timeout(STEP, builder.connect_pipe(read, write))
         .await
         .expect("the downstream handshake in time")
         .expect("the downstream client connects")
