@@ -280,8 +280,10 @@ impl Client {
         let timeout = options.timeout.unwrap_or(self.inner.timeout);
         let cancel = options.cancel.clone().unwrap_or_default();
         let mut scope = self.inner.inbound.scope(&id, options.handler.clone());
-        // Dropped before it ends, the request is cancelled on the server too.
-        let mut dropped = Dropped { client: (!probe).then(|| self.clone()), id: id.clone(), modern };
+        // Dropped before it ends, the request is cancelled on the server too (never
+        // `initialize`, which the spec forbids cancelling).
+        let cancellable = !probe && outgoing.method != Method::Initialize.name();
+        let mut dropped = Dropped { client: cancellable.then(|| self.clone()), id: id.clone(), modern };
         let answer = tokio::time::timeout(timeout, self.inner.transport.request(outgoing));
         let (result, reason) = tokio::select! {
             answer = answer => match answer {

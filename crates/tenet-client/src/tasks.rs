@@ -16,7 +16,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
-use tenet_protocol::{DetailedTask, Method, RELATED_TASK_KEY, Task, TaskInfo, TaskStatus};
+use tenet_protocol::{DetailedTask, Method, RELATED_TASK_KEY, TaskInfo, TaskStatus};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -48,10 +48,12 @@ impl Abandon {
         self.client = None;
     }
 
-    /// Cancels the task now.
+    /// Cancels the task now. The cancel runs on its own, so that it is sent even if the
+    /// caller stops waiting for it.
     async fn cancel(mut self) {
         if let Some(client) = self.client.take() {
-            client.cancel_task(&self.id).await;
+            let id = std::mem::take(&mut self.id);
+            let _ = tokio::spawn(async move { client.cancel_task(&id).await }).await;
         }
     }
 }
@@ -114,8 +116,9 @@ impl Client {
         if created.get("resultType").is_none()
             && let Some(task) = created.get("task")
         {
-            let task: Task = decode(task.clone(), "task")?;
-            return self.await_task_result(&task.task_id, options, deadline).await;
+            let id = task.get("taskId").and_then(Value::as_str);
+            let id = id.ok_or_else(|| ClientError::Protocol("a task without a taskId".into()))?;
+            return self.await_task_result(id, options, deadline).await;
         }
         let task: TaskInfo = decode(created, "task")?;
         let abandon = Abandon { client: Some(self.clone()), id: task.task_id.clone() };

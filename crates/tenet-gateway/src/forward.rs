@@ -6,7 +6,6 @@
 //! downstream client, and resource URIs in the answers rewritten.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
@@ -27,6 +26,16 @@ pub(crate) struct Target {
     pub(crate) name: Arc<str>,
     /// Whether the upstream runs it only as a task.
     pub(crate) task_required: bool,
+}
+
+/// Whether the upstream connection speaks 2025-11-25 and its server takes `tools/call`
+/// as a task (`capabilities.tasks.requests.tools.call`).
+fn runs_tool_tasks(client: &tenet_client::Client) -> bool {
+    let declared = |details: tenet_client::ServerDetails| {
+        let tasks = details.capabilities.tasks.unwrap_or_default();
+        tasks.pointer("/requests/tools/call").is_some()
+    };
+    client.version() == ProtocolVersion::V2025_11_25 && client.server().is_some_and(declared)
 }
 
 /// Calls `tool` on `upstream` for the downstream request `ctx`.
@@ -50,7 +59,7 @@ pub(crate) async fn forward(
     if !arguments.is_null() {
         params.insert("arguments".into(), arguments);
     }
-    if tool.task_required && upstream.client().is_ok_and(|c| c.version() == ProtocolVersion::V2025_11_25) {
+    if tool.task_required && upstream.client().is_ok_and(|c| runs_tool_tasks(&c)) {
         params.insert("task".into(), json!({}));
     }
     let tool = &tool.name;
@@ -143,12 +152,9 @@ async fn exchange(
             // 2025-11-25 task asked for): so does the gateway (its client gets the
             // gateway's task), which follows the upstream's to its end; the input it
             // waits for is asked in the gateway's task.
+            // The upstream's `timeout` bounds the whole call, the task's run included.
             ctx.start_task().await?;
             options.relay = false;
-            let ttl = value.get("ttlMs").or_else(|| value.get("task").and_then(|t| t.get("ttl")));
-            if let Some(ttl) = ttl.and_then(Value::as_u64) {
-                options.timeout = Some(Duration::from_millis(ttl).max(upstream.config.call_timeout()));
-            }
             client.follow_task(value, &options).await.map_err(|e| failure(upstream, what, e))
         }
         _ => Ok(value),
@@ -163,9 +169,10 @@ async fn relay<T: DeserializeOwned>(
     ctx: Option<&Context>,
     what: &str,
 ) -> Result<T, ToolError> {
-    // A call the downstream side drops (its client cancelled, or went away) counts as
-    // cancelled; the upstream request is cancelled as it is dropped.
-    let mut abandoned = Abandoned(Some(upstream));
+    // A call dropped on the downstream side (its client cancelled or went away, or the
+    // gateway's limit ran out) is counted; the upstream request is cancelled as it is
+    // dropped.
+    let mut abandoned = Abandoned(Some((upstream, ctx)));
     let result = exchange(upstream, method, params, ctx, what).await;
     abandoned.0 = None;
     // Failures to reach the upstream were counted where they were told apart.
@@ -178,13 +185,15 @@ async fn relay<T: DeserializeOwned>(
     serde_json::from_value(result?).map_err(|e| invalid(upstream, what, &e))
 }
 
-/// A relayed request under way: counted as cancelled if it is dropped.
-struct Abandoned<'a>(Option<&'a Upstream>);
+/// A relayed request under way, counted if it is dropped: as cancelled when its
+/// downstream request was, else as timed out (the gateway's own limit on the call).
+struct Abandoned<'a>(Option<(&'a Upstream, Option<&'a Context>)>);
 
 impl Drop for Abandoned<'_> {
     fn drop(&mut self) {
-        if let Some(upstream) = self.0 {
-            upstream.count(Outcome::Cancelled);
+        if let Some((upstream, ctx)) = self.0 {
+            let cancelled = ctx.is_none_or(Context::is_cancelled);
+            upstream.count(if cancelled { Outcome::Cancelled } else { Outcome::Timeout });
         }
     }
 }

@@ -20,6 +20,8 @@ use crate::upstream::{KINDS, State, Status, Upstream, backoff, is_gone, lock, sl
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a burst of `list_changed` from one upstream is gathered into one re-list.
 const DEBOUNCE: Duration = Duration::from_millis(100);
+/// How much longer than an upstream's own timeout the gateway lets a call to it run.
+const TIMEOUT_MARGIN: Duration = Duration::from_secs(2);
 
 /// Tenet in front of other MCP servers: their tools listed on `server` under their
 /// namespaces, kept in step with their state.
@@ -316,9 +318,13 @@ impl Inner {
                 let task_required = tool.execution.as_ref().and_then(|e| e.task_support.as_deref()) == Some("required");
                 let (up, target) = (upstream.clone(), Arc::new(Target { name: original.into(), task_required }));
                 // A call becomes a task at the gateway when the upstream makes it one.
+                // The upstream's timeout ends a call first (counted, the upstream
+                // request cancelled); the gateway's limit only backs it up.
+                let limit = upstream.config.call_timeout() + TIMEOUT_MARGIN;
                 let def = ToolDef::from_listing(tool, move |ctx, args| {
                     forward::forward(up.clone(), target.clone(), ctx, args)
                 })
+                .timeout(limit)
                 .task_started_by_handler();
                 upstream.scoped(def, ToolDef::scope)
             })
