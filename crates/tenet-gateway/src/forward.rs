@@ -6,6 +6,7 @@
 //! downstream client, and resource URIs in the answers rewritten.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
@@ -172,7 +173,7 @@ async fn relay<T: DeserializeOwned>(
     // A call dropped on the downstream side (its client cancelled or went away, or the
     // gateway's limit ran out) is counted; the upstream request is cancelled as it is
     // dropped.
-    let mut abandoned = Abandoned(Some((upstream, ctx)));
+    let mut abandoned = Abandoned(Some((upstream, Instant::now())));
     let result = exchange(upstream, method, params, ctx, what).await;
     abandoned.0 = None;
     // Failures to reach the upstream were counted where they were told apart.
@@ -185,15 +186,16 @@ async fn relay<T: DeserializeOwned>(
     serde_json::from_value(result?).map_err(|e| invalid(upstream, what, &e))
 }
 
-/// A relayed request under way, counted if it is dropped: as cancelled when its
-/// downstream request was, else as timed out (the gateway's own limit on the call).
-struct Abandoned<'a>(Option<(&'a Upstream, Option<&'a Context>)>);
+/// A relayed request under way (since when), counted if it is dropped: as timed out
+/// once the upstream's timeout has passed (the gateway's own limit on the call ran
+/// out), else as cancelled (its client cancelled or went away).
+struct Abandoned<'a>(Option<(&'a Upstream, Instant)>);
 
 impl Drop for Abandoned<'_> {
     fn drop(&mut self) {
-        if let Some((upstream, ctx)) = self.0 {
-            let cancelled = ctx.is_none_or(Context::is_cancelled);
-            upstream.count(if cancelled { Outcome::Cancelled } else { Outcome::Timeout });
+        if let Some((upstream, started)) = self.0 {
+            let late = started.elapsed() >= upstream.config.call_timeout();
+            upstream.count(if late { Outcome::Timeout } else { Outcome::Cancelled });
         }
     }
 }
