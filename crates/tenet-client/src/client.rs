@@ -444,8 +444,14 @@ impl Drop for Dropped {
     fn drop(&mut self) {
         let Some(client) = self.client.take() else { return };
         let (id, modern) = (self.id.clone(), self.modern);
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move { client.cancelled(&id, modern, "abandoned by the caller").await });
-        }
+        in_background(async move { client.cancelled(&id, modern, "abandoned by the caller").await });
+    }
+}
+
+/// Runs `work` on the current runtime, if there is one: what a `Drop` starts to tell
+/// the server that the client stopped waiting.
+pub(crate) fn in_background(work: impl Future<Output = ()> + Send + 'static) {
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(work);
     }
 }

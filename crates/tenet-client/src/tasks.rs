@@ -20,7 +20,7 @@ use tenet_protocol::{DetailedTask, Method, RELATED_TASK_KEY, TaskInfo, TaskStatu
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::client::{Client, decode};
+use crate::client::{Client, decode, in_background};
 use crate::error::{ClientError, Result};
 use crate::options::RequestOptions;
 
@@ -62,9 +62,7 @@ impl Drop for Abandon {
     fn drop(&mut self) {
         let Some(client) = self.client.take() else { return };
         let id = std::mem::take(&mut self.id);
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move { client.cancel_task(&id).await });
-        }
+        in_background(async move { client.cancel_task(&id).await });
     }
 }
 

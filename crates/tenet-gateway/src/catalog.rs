@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 
 use tenet_client::{Client, ClientError};
 use tenet_protocol::{
-    ContentBlock, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, Prompt, Resource,
-    ResourceContents, ResourceTemplate, Tool,
+    ContentBlock, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, Prompt, ProtocolVersion,
+    Resource, ResourceContents, ResourceTemplate, Tool,
 };
 use tenet_server::jsonrpc::ErrorCode;
 
@@ -22,6 +22,9 @@ pub(crate) struct Listing {
     pub prompts: Option<Vec<Prompt>>,
     pub resources: Option<Vec<Resource>>,
     pub templates: Option<Vec<ResourceTemplate>>,
+    /// Whether the upstream takes `tools/call` as a 2025-11-25 task: it speaks that
+    /// version and declares `tasks.requests.tools.call`.
+    pub tool_tasks: bool,
 }
 
 impl Listing {
@@ -35,6 +38,8 @@ impl Listing {
     pub(crate) async fn fetch(client: &Client, upstream: &str) -> Result<Self, ClientError> {
         let capabilities = client.server().map(|d| d.capabilities).unwrap_or_default();
         let has_resources = capabilities.resources.is_some();
+        let tool_tasks = client.version() == ProtocolVersion::V2025_11_25
+            && capabilities.tasks.as_ref().is_some_and(|t| t.pointer("/requests/tools/call").is_some());
         Ok(Self {
             tools: kind(upstream, "tools", capabilities.tools.is_some(), client.list_all_tools()).await?,
             prompts: kind(upstream, "prompts", capabilities.prompts.is_some(), client.list_all::<ListPromptsResult>())
@@ -42,6 +47,7 @@ impl Listing {
             resources: kind(upstream, "resources", has_resources, client.list_all::<ListResourcesResult>()).await?,
             templates: kind(upstream, "templates", has_resources, client.list_all::<ListResourceTemplatesResult>())
                 .await?,
+            tool_tasks,
         })
     }
 

@@ -12,8 +12,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 use tenet_client::{ClientError, RequestOptions};
 use tenet_protocol::{
-    CallToolResult, CompleteResult, GetPromptResult, InputRequiredResult, Method, ProtocolVersion, ReadResourceResult,
-    Reference,
+    CallToolResult, CompleteResult, GetPromptResult, InputRequiredResult, Method, ReadResourceResult, Reference,
 };
 use tenet_server::{CompletionRequest, Context, PromptRequest, RawArgs, ReadOutput, ReadRequest, ToolError};
 use tokio::sync::mpsc;
@@ -25,18 +24,8 @@ use crate::upstream::{Outcome, Upstream, is_gone};
 pub(crate) struct Target {
     /// Its name at the upstream.
     pub(crate) name: Arc<str>,
-    /// Whether the upstream runs it only as a task.
-    pub(crate) task_required: bool,
-}
-
-/// Whether the upstream connection speaks 2025-11-25 and its server takes `tools/call`
-/// as a task (`capabilities.tasks.requests.tools.call`).
-fn runs_tool_tasks(client: &tenet_client::Client) -> bool {
-    let declared = |details: tenet_client::ServerDetails| {
-        let tasks = details.capabilities.tasks.unwrap_or_default();
-        tasks.pointer("/requests/tools/call").is_some()
-    };
-    client.version() == ProtocolVersion::V2025_11_25 && client.server().is_some_and(declared)
+    /// Whether it is called as a 2025-11-25 task (the upstream runs it only as one).
+    pub(crate) as_task: bool,
 }
 
 /// Calls `tool` on `upstream` for the downstream request `ctx`.
@@ -47,8 +36,8 @@ fn runs_tool_tasks(client: &tenet_client::Client) -> bool {
 /// reads what happened.
 ///
 /// A tool the upstream runs only as a task (`execution.taskSupport: "required"`) is
-/// called as a 2025-11-25 task when the upstream speaks that version, and followed to
-/// its end.
+/// called as a 2025-11-25 task when the upstream takes those ([`Target::as_task`]), and
+/// followed to its end.
 pub(crate) async fn forward(
     upstream: Arc<Upstream>,
     tool: Arc<Target>,
@@ -60,7 +49,7 @@ pub(crate) async fn forward(
     if !arguments.is_null() {
         params.insert("arguments".into(), arguments);
     }
-    if tool.task_required && upstream.client().is_ok_and(|c| runs_tool_tasks(&c)) {
+    if tool.as_task {
         params.insert("task".into(), json!({}));
     }
     let tool = &tool.name;

@@ -269,7 +269,7 @@ impl Inner {
         let upstream = &self.upstreams[index];
         let mut names = lock(&self.names);
         let outcomes = [
-            listing.tools.map(|tools| self.publish_tools(index, tools, &mut names.tools)),
+            listing.tools.map(|tools| self.publish_tools(index, tools, listing.tool_tasks, &mut names.tools)),
             listing.prompts.map(|prompts| self.publish_prompts(index, prompts, &mut names.prompts)),
             listing.resources.map(|resources| self.publish_resources(index, resources, &mut names.resources)),
             listing.templates.map(|templates| self.publish_templates(index, templates, &mut names.templates)),
@@ -295,8 +295,10 @@ impl Inner {
         }
     }
 
-    /// The names each tool of an upstream is advertised under, with its forwarder.
-    fn publish_tools(&self, index: usize, tools: Vec<Tool>, owners: &mut Owners) -> Outcome {
+    /// The names each tool of an upstream is advertised under, with its forwarder; a
+    /// tool it runs only as a task is called as one when it takes 2025-11-25 tasks
+    /// (`tool_tasks`).
+    fn publish_tools(&self, index: usize, tools: Vec<Tool>, tool_tasks: bool, owners: &mut Owners) -> Outcome {
         let upstream = &self.upstreams[index];
         let prefix = (!self.options.prefixless).then_some(upstream.name());
         let mut filtered = 0usize;
@@ -315,8 +317,9 @@ impl Inner {
             .defined
             .drain(..)
             .map(|(_, (original, tool))| {
-                let task_required = tool.execution.as_ref().and_then(|e| e.task_support.as_deref()) == Some("required");
-                let (up, target) = (upstream.clone(), Arc::new(Target { name: original.into(), task_required }));
+                let required = tool.execution.as_ref().and_then(|e| e.task_support.as_deref()) == Some("required");
+                let target = Target { name: original.into(), as_task: required && tool_tasks };
+                let (up, target) = (upstream.clone(), Arc::new(target));
                 // A call becomes a task at the gateway when the upstream makes it one.
                 // The upstream's timeout ends a call first (counted, the upstream
                 // request cancelled); the gateway's limit only backs it up.
