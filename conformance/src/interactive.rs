@@ -30,17 +30,6 @@ pub(crate) fn tools() -> Vec<ToolDef> {
     ]
 }
 
-/// Form-mode elicitation params from a message and a requested schema.
-pub(crate) fn form(message: &str, schema: Value) -> ElicitParams {
-    ElicitParams {
-        mode: None,
-        message: message.into(),
-        requested_schema: Some(schema),
-        url: None,
-        elicitation_id: None,
-    }
-}
-
 /// Sampling params: one user text message.
 pub(crate) fn ask_model(text: &str, max_tokens: u64) -> Result<CreateMessageParams, ToolError> {
     serde_json::from_value(json!({
@@ -67,7 +56,7 @@ async fn elicitation(ctx: Context, Args(m): Args<Message>) -> Result<String, Too
         "username": {"type": "string", "description": "User's response"},
         "email": {"type": "string", "description": "User's email address"}
     }, "required": ["username", "email"]});
-    let result = ctx.elicit("user_info", form(&m.message, schema)).await?;
+    let result = ctx.elicit("user_info", ElicitParams::form(&m.message, schema)).await?;
     Ok(format!("User response: {}", outcome(&result)))
 }
 
@@ -79,7 +68,9 @@ async fn defaults(ctx: Context) -> Result<String, ToolError> {
         "status": {"type": "string", "description": "User status", "enum": ["active", "inactive", "pending"], "default": "active"},
         "verified": {"type": "boolean", "description": "Verification status", "default": true}
     }, "required": []});
-    let result = ctx.elicit("defaults", form("Please review and update the form fields with defaults", schema)).await?;
+    let result = ctx
+        .elicit("defaults", ElicitParams::form("Please review and update the form fields with defaults", schema))
+        .await?;
     Ok(format!("Elicitation completed: {}", outcome(&result)))
 }
 
@@ -102,6 +93,6 @@ async fn enums(ctx: Context) -> Result<String, ToolError> {
         "titledMulti": {"type": "array", "description": "Select multiple options with titles", "minItems": 1, "maxItems": 3,
             "items": {"anyOf": titled(["First Choice", "Second Choice", "Third Choice"])}}
     }, "required": []});
-    let result = ctx.elicit("enums", form("Please select options from the enum fields", schema)).await?;
+    let result = ctx.elicit("enums", ElicitParams::form("Please select options from the enum fields", schema)).await?;
     Ok(format!("Elicitation completed: {}", outcome(&result)))
 }

@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
-use tenet_server::protocol::{ElicitAction, ElicitResult, GetPromptResult, InputRequest, PromptMessage};
+use tenet_server::protocol::{ElicitAction, ElicitParams, ElicitResult, GetPromptResult, InputRequest, PromptMessage};
 use tenet_server::{Context, PromptDef, ToolDef, ToolError};
 
-use crate::interactive::{ask_model, form};
+use crate::interactive::ask_model;
 use crate::tools::tool;
 
 pub(crate) fn tools() -> Vec<ToolDef> {
@@ -47,7 +47,8 @@ pub(crate) fn tools() -> Vec<ToolDef> {
 pub(crate) fn prompt() -> PromptDef {
     PromptDef::new("test_input_required_result_prompt", |req| async move {
         let schema = object(&[("context", "string")]);
-        let answer = req.ctx.elicit("user_context", form("What context should the prompt use?", schema)).await?;
+        let answer =
+            req.ctx.elicit("user_context", ElicitParams::form("What context should the prompt use?", schema)).await?;
         let context = field(&answer, "context");
         Ok(GetPromptResult {
             description: None,
@@ -75,8 +76,8 @@ fn field(answer: &ElicitResult, name: &str) -> String {
     }
 }
 
-fn name_question() -> tenet_server::protocol::ElicitParams {
-    form("What is your name?", object(&[("name", "string")]))
+fn name_question() -> ElicitParams {
+    ElicitParams::form("What is your name?", object(&[("name", "string")]))
 }
 
 async fn elicitation(ctx: Context) -> Result<String, ToolError> {
@@ -98,7 +99,7 @@ async fn roots(ctx: Context) -> Result<String, ToolError> {
 }
 
 async fn confirmed(ctx: &Context) -> Result<bool, ToolError> {
-    let answer = ctx.elicit("confirm", form("Please confirm", object(&[("ok", "boolean")]))).await?;
+    let answer = ctx.elicit("confirm", ElicitParams::form("Please confirm", object(&[("ok", "boolean")]))).await?;
     Ok(answer.content.as_ref().and_then(|c| c.get("ok")) == Some(&Value::Bool(true)))
 }
 
@@ -131,9 +132,11 @@ async fn multiple(ctx: Context) -> Result<String, ToolError> {
 }
 
 async fn multi_round(ctx: Context) -> Result<String, ToolError> {
-    let first = ctx.elicit("step1", form("Step 1: What is your name?", object(&[("name", "string")]))).await?;
-    let second =
-        ctx.elicit("step2", form("Step 2: What is your favorite color?", object(&[("color", "string")]))).await?;
+    let first =
+        ctx.elicit("step1", ElicitParams::form("Step 1: What is your name?", object(&[("name", "string")]))).await?;
+    let second = ctx
+        .elicit("step2", ElicitParams::form("Step 2: What is your favorite color?", object(&[("color", "string")])))
+        .await?;
     Ok(format!("Multi-round complete for {} who likes {}", field(&first, "name"), field(&second, "color")))
 }
 
@@ -141,7 +144,7 @@ async fn capabilities(ctx: Context) -> Result<String, ToolError> {
     let caps = ctx.client_capabilities();
     let mut requests = Vec::new();
     if caps.elicitation.is_some() {
-        let question = form("Please provide a value", object(&[("value", "string")]));
+        let question = ElicitParams::form("Please provide a value", object(&[("value", "string")]));
         requests.push(("elicit_input".to_owned(), input("elicitation/create", serde_json::to_value(question)?)));
     }
     if caps.sampling.is_some() {

@@ -8,10 +8,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tenet_server::jsonrpc::ErrorObject;
-use tenet_server::protocol::{ElicitAction, ElicitResult, InputRequest};
+use tenet_server::protocol::{ElicitAction, ElicitParams, ElicitResult, InputRequest};
 use tenet_server::{Args, Context, TaskSupport, ToolDef, ToolError};
 
-use crate::interactive::form;
 use crate::tools::tool;
 
 /// The longest `slow_compute` sleeps, in seconds.
@@ -85,13 +84,16 @@ fn confirmed(answer: &ElicitResult, field: &str) -> bool {
 
 async fn confirm_delete(ctx: Context, Args(File { filename }): Args<File>) -> Result<String, ToolError> {
     let schema = json!({"type": "object", "properties": {"confirm": {"type": "boolean"}}, "required": ["confirm"]});
-    let answer = ctx.elicit("confirm_delete", form(&format!("Delete {filename}?"), schema)).await?;
+    let answer = ctx.elicit("confirm_delete", ElicitParams::form(format!("Delete {filename}?"), schema)).await?;
     Ok(if confirmed(&answer, "confirm") { format!("Deleted {filename}") } else { format!("Kept {filename}") })
 }
 
 fn question(message: &str, field: &str, kind: &str) -> Result<InputRequest, ToolError> {
     let schema = json!({"type": "object", "properties": {field: {"type": kind}}, "required": [field]});
-    Ok(InputRequest { method: "elicitation/create".into(), params: Some(serde_json::to_value(form(message, schema))?) })
+    Ok(InputRequest {
+        method: "elicitation/create".into(),
+        params: Some(serde_json::to_value(ElicitParams::form(message, schema))?),
+    })
 }
 
 async fn multi_input(ctx: Context) -> Result<String, ToolError> {
@@ -107,7 +109,7 @@ async fn multi_input(ctx: Context) -> Result<String, ToolError> {
 
 async fn tool_with_task(ctx: Context) -> Result<String, ToolError> {
     let schema = json!({"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]});
-    let answer = ctx.elicit("user_name", form("What is your name?", schema)).await?;
+    let answer = ctx.elicit("user_name", ElicitParams::form("What is your name?", schema)).await?;
     let name = answer.content.as_ref().and_then(|c| c.get("name")).and_then(Value::as_str).unwrap_or("stranger");
     let name = name.to_owned();
     ctx.start_task().await?;

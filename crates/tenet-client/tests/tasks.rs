@@ -40,13 +40,7 @@ async fn broken(ctx: Context) -> Result<String, ToolError> {
 /// Asks for a name from inside the task.
 async fn ask(ctx: Context) -> Result<String, ToolError> {
     let schema = json!({"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]});
-    let params = ElicitParams {
-        mode: None,
-        message: "Name?".into(),
-        requested_schema: Some(schema),
-        url: None,
-        elicitation_id: None,
-    };
+    let params = ElicitParams::form("Name?", schema);
     let answer = ctx.elicit("name", params).await?;
     let name = answer.content.and_then(|c| c.get("name").cloned()).unwrap_or_default();
     Ok(format!("Hello, {}! ({})", name.as_str().unwrap_or("?"), mode(&ctx)))

@@ -26,13 +26,7 @@ use tokio_util::sync::CancellationToken;
 /// answers with all three.
 async fn interview(ctx: Context) -> Result<String, ToolError> {
     ctx.log(LoggingLevel::Info, "interview started").await;
-    let form = ElicitParams {
-        mode: None,
-        message: "Your name?".into(),
-        requested_schema: Some(json!({"type": "object", "properties": {"name": {"type": "string"}}})),
-        url: None,
-        elicitation_id: None,
-    };
+    let form = ElicitParams::form("Your name?", json!({"type": "object", "properties": {"name": {"type": "string"}}}));
     let name = ctx.elicit("name", form).await?.content.and_then(|c| c.get("name").cloned()).unwrap_or_default();
     let ask = CreateMessageParams {
         messages: vec![serde_json::from_value::<SamplingMessage>(

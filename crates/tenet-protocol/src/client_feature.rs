@@ -101,6 +101,14 @@ pub struct ElicitParams {
     pub elicitation_id: Option<String>,
 }
 
+impl ElicitParams {
+    /// Form mode: ask the user `message`, for the fields of `schema` (a flat object
+    /// schema).
+    pub fn form(message: impl Into<String>, schema: Value) -> Self {
+        Self { mode: None, message: message.into(), requested_schema: Some(schema), url: None, elicitation_id: None }
+    }
+}
+
 /// What the user did with an elicitation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

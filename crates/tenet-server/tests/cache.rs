@@ -60,13 +60,7 @@ impl Fixture {
             move |ctx: Context| {
                 runs.fetch_add(1, Ordering::SeqCst);
                 async move {
-                    let form = ElicitParams {
-                        mode: None,
-                        message: "Name?".into(),
-                        requested_schema: Some(json!({"type": "object", "properties": {}})),
-                        url: None,
-                        elicitation_id: None,
-                    };
+                    let form = ElicitParams::form("Name?", json!({"type": "object", "properties": {}}));
                     ctx.elicit("name", form).await.map(|answer| format!("{:?}", answer.action))
                 }
             }

@@ -33,13 +33,7 @@ async fn slow(ctx: Context) -> String {
 }
 
 async fn ask_name(ctx: Context) -> Result<String, ToolError> {
-    let form = ElicitParams {
-        mode: None,
-        message: "Your name?".into(),
-        requested_schema: Some(json!({"type": "object", "properties": {"name": {"type": "string"}}})),
-        url: None,
-        elicitation_id: None,
-    };
+    let form = ElicitParams::form("Your name?", json!({"type": "object", "properties": {"name": {"type": "string"}}}));
     let answer = ctx.elicit("user_name", form).await?;
     if answer.action != ElicitAction::Accept {
         return Ok("no name given".into());
@@ -49,13 +43,7 @@ async fn ask_name(ctx: Context) -> Result<String, ToolError> {
 }
 
 async fn two_rounds(ctx: Context) -> Result<String, ToolError> {
-    let form = |m: &str| ElicitParams {
-        mode: None,
-        message: m.into(),
-        requested_schema: Some(json!({"type": "object", "properties": {"v": {"type": "string"}}})),
-        url: None,
-        elicitation_id: None,
-    };
+    let form = |m: &str| ElicitParams::form(m, json!({"type": "object", "properties": {"v": {"type": "string"}}}));
     let first = ctx.elicit("first", form("first?")).await?;
     let second = ctx.elicit("second", form("second?")).await?;
     Ok(format!("{:?}/{:?}", first.action, second.action))

@@ -236,17 +236,14 @@ async fn work(ctx: Context) -> String {
 }
 
 async fn ask(ctx: Context) -> Result<String, ToolError> {
-    let form = ElicitParams {
-        mode: None,
-        message: "What is your name?".into(),
-        requested_schema: Some(json!({
+    let form = ElicitParams::form(
+        "What is your name?",
+        json!({
             "type": "object",
             "properties": {"name": {"type": "string", "title": "Name"}},
             "required": ["name"],
-        })),
-        url: None,
-        elicitation_id: None,
-    };
+        }),
+    );
     let answer = ctx.elicit("name", form).await?;
     if answer.action != ElicitAction::Accept {
         return Ok("no name".into());

@@ -51,13 +51,7 @@ async fn broken() -> Result<String, ToolError> {
 
 fn question(field: &str) -> InputRequest {
     let schema = json!({"type": "object", "properties": {field: {"type": "string"}}, "required": [field]});
-    let form = ElicitParams {
-        mode: None,
-        message: format!("Your {field}?"),
-        requested_schema: Some(schema),
-        url: None,
-        elicitation_id: None,
-    };
+    let form = ElicitParams::form(format!("Your {field}?"), schema);
     InputRequest { method: "elicitation/create".into(), params: Some(serde_json::to_value(form).unwrap()) }
 }
 

@@ -30,13 +30,7 @@ async fn ask(ctx: Context) -> Result<String, ToolError> {
         "name": {"type": "string"},
         "colour": {"type": "string", "default": "teal"}
     }});
-    let params = ElicitParams {
-        mode: None,
-        message: "Who are you?".into(),
-        requested_schema: Some(schema),
-        url: None,
-        elicitation_id: None,
-    };
+    let params = ElicitParams::form("Who are you?", schema);
     let answer = ctx.elicit("who", params).await?;
     Ok(serde_json::to_string(&answer.content).unwrap_or_default())
 }

@@ -68,13 +68,7 @@ async fn wait_for_cancel(ctx: Context, State(probe): State<ProbeState>) -> &'sta
 }
 
 async fn ask(ctx: Context) -> Result<String, ToolError> {
-    let params = ElicitParams {
-        mode: None,
-        message: "Name?".into(),
-        requested_schema: Some(json!({"type": "object", "properties": {"name": {"type": "string"}}})),
-        url: None,
-        elicitation_id: None,
-    };
+    let params = ElicitParams::form("Name?", json!({"type": "object", "properties": {"name": {"type": "string"}}}));
     let answer = ctx.elicit("name", params).await?;
     Ok(answer.content.and_then(|c| c.get("name").cloned()).unwrap_or(Value::Null).to_string())
 }
