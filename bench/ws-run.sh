@@ -34,15 +34,10 @@ TENET_BIN=${TENET_BIN:-$("$ROOT/scripts/build-release" --path)}
 OUT=${OUT:-$BENCH_DIR/results}
 BIN=$BENCH_DIR/target/release
 
-log() { printf '==> %s\n' "$*" >&2; }
+# shellcheck source=http/lib.sh
+source "$BENCH_DIR/http/lib.sh"
 
-log "building the driver (release)"
-(cd "$BENCH_DIR" && cargo build --release --quiet -p mcp-bench)
-if [[ $BUILD_TENET == 1 ]]; then
-    log "building tenet (release)"
-    "$ROOT/scripts/build-release" >/dev/null
-fi
-[[ -x $TENET_BIN ]] || { echo "$TENET_BIN does not exist" >&2; exit 1; }
+build_driver_and_tenet
 if (($(nproc) >= 2)); then
     pin=(--server-cpu 0 --driver-cpu 1) pinning="server on CPU 0, driver on CPU 1"
     tpin_server=(taskset -c 0) tpin_client=(taskset -c 1)

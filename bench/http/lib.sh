@@ -1,6 +1,7 @@
-# Shell functions shared by the HTTP benchmark scripts (sourced, not run).
-# The caller defines: cmd <name> <mode> <port> (a server's command line), the PORT
-# associative array, LUA (the wrk script), raw (the JSON-lines output) and round.
+# Shell functions shared by the benchmark scripts (sourced, not run).
+# For start/stop/run_wrk the caller defines: cmd <name> <mode> <port> (a server's
+# command line), the PORT associative array, LUA (the wrk script), raw (the JSON-lines
+# output) and round; for build_driver_and_tenet: BENCH_DIR, ROOT, BUILD_TENET, TENET_BIN.
 
 log() { printf '==> %s\n' "$*" >&2; }
 
@@ -44,4 +45,15 @@ ensure_wrk() {
     command -v wrk >/dev/null && return 0
     log "installing wrk (Debian package)"
     apt-get install -y wrk >/dev/null || { echo "wrk is required (apt-get install -y wrk)" >&2; exit 1; }
+}
+
+# build_driver_and_tenet: the stdio driver, and tenet as shipped unless BUILD_TENET=0.
+build_driver_and_tenet() {
+    log "building the driver (release)"
+    (cd "$BENCH_DIR" && cargo build --release --quiet -p mcp-bench)
+    if [[ $BUILD_TENET == 1 ]]; then
+        log "building tenet (release)"
+        "$ROOT/scripts/build-release" >/dev/null
+    fi
+    [[ -x $TENET_BIN ]] || { echo "$TENET_BIN does not exist" >&2; exit 1; }
 }

@@ -1,6 +1,7 @@
 """Legacy-session helper for the HTTP benchmark (stdlib only).
 
     sessions.py open PORT            -> prints one initialized session id
+    sessions.py open PORT --version  -> the same, then the protocol version the server chose
     sessions.py rss PORT PID N       -> opens N idle sessions, prints a JSON line with
                                         the server's RSS before/after and bytes per session
 
@@ -28,13 +29,18 @@ def open_session(conn):
     sid = r.getheader("mcp-session-id")
     if r.status != 200 or not sid or b"protocolVersion" not in body:
         raise RuntimeError(f"initialize failed: {r.status} {body[:200]!r}")
-    h = dict(H, **{"Mcp-Session-Id": sid, "MCP-Protocol-Version": "2025-11-25"})
+    # The body is JSON, or one SSE event whose data line is.
+    text = body.decode()
+    if not text.lstrip().startswith("{"):
+        text = next(line[5:] for line in text.splitlines() if line.startswith("data:"))
+    version = json.loads(text)["result"]["protocolVersion"]
+    h = dict(H, **{"Mcp-Session-Id": sid, "MCP-Protocol-Version": version})
     conn.request("POST", "/mcp", json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}), h)
     r = conn.getresponse()
     r.read()
     if r.status not in (200, 202, 204):
         raise RuntimeError(f"notifications/initialized failed: {r.status}")
-    return sid
+    return sid, version
 
 
 def rss_kb(pid):
@@ -49,7 +55,8 @@ def main():
     cmd, port = sys.argv[1], int(sys.argv[2])
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     if cmd == "open":
-        print(open_session(conn))
+        sid, version = open_session(conn)
+        print(f"{sid} {version}" if "--version" in sys.argv[3:] else sid)
         return
     pid, n = int(sys.argv[3]), int(sys.argv[4])
     for _ in range(20):  # warm-up: one-time allocations are not per-session cost

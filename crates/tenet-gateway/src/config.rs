@@ -57,6 +57,10 @@ pub struct UpstreamConfig {
     /// `2025-06-18`.
     #[serde(default)]
     pub protocol: Option<String>,
+    /// A stdio server that fails this many times in a row, each time within a
+    /// minute of starting, is not started again (a crash loop; default 5).
+    #[serde(default)]
+    pub max_restarts: Option<u32>,
 }
 
 fn yes() -> bool {
@@ -109,6 +113,11 @@ pub struct GatewayOptions {
     pub backoff: Duration,
     /// The longest wait between reconnection attempts.
     pub max_backoff: Duration,
+    /// How long an upstream may take to connect and answer the handshake.
+    pub connect_timeout: Duration,
+    /// How long an upstream must stay up for its next failure to count as the first
+    /// in a row (backoff and the crash-loop limit start over).
+    pub stable_after: Duration,
 }
 
 impl Default for GatewayOptions {
@@ -120,6 +129,8 @@ impl Default for GatewayOptions {
             failures: 3,
             backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(30),
+            stable_after: Duration::from_secs(60),
         }
     }
 }
@@ -187,6 +198,13 @@ pub fn validate(upstreams: &[UpstreamConfig], options: &GatewayOptions) -> Resul
                 if !upstream.env.is_empty() {
                     return Err(ConfigError::at(i, "env", "is for stdio servers (command), not url"));
                 }
+                if upstream.max_restarts.is_some() {
+                    return Err(ConfigError::at(
+                        i,
+                        "max_restarts",
+                        "is for stdio servers (command): a server at a url is reconnected to until it answers",
+                    ));
+                }
             }
         }
         if upstream.timeout == Some(0) {
@@ -231,6 +249,12 @@ impl UpstreamConfig {
             Some("stateless") => Some(VersionPin::Modern),
             Some(version) => ProtocolVersion::parse(version).map(VersionPin::Exact),
         }
+    }
+
+    /// How many failed starts in a row a stdio server gets before Tenet gives up on
+    /// it; `None` for a server at a URL, which is retried for as long as Tenet runs.
+    pub fn restart_limit(&self) -> Option<u32> {
+        self.command.as_ref().map(|_| self.max_restarts.unwrap_or(5))
     }
 
     /// How long a call may take.
@@ -310,6 +334,7 @@ mod tests {
             name = "shell"
             command = ["sh", "-c", "true"]
             env = { TOKEN = "x" }
+            max_restarts = 2
             [[upstream]]
             name = "remote-1"
             url = "http://127.0.0.1:9000/mcp"
@@ -327,6 +352,7 @@ mod tests {
         assert!(!upstreams[1].tools.offers("read_secret"));
         assert!(!upstreams[1].tools.offers("write_file"));
         assert!(upstreams[0].required);
+        assert_eq!((upstreams[0].restart_limit(), upstreams[1].restart_limit()), (Some(2), None));
     }
 
     #[test]
@@ -386,6 +412,9 @@ mod tests {
             "upstream[0].env"
         );
         assert_eq!(fault("[[upstream]]\nname = \"a\"\nurl = \"http://h\"\ntimeout = 0\n").key, "upstream[0].timeout");
+        let e = fault("[[upstream]]\nname = \"a\"\nurl = \"http://h\"\nmax_restarts = 3\n");
+        assert_eq!(e.key, "upstream[0].max_restarts");
+        assert!(e.message.contains("stdio"), "{e}");
         for protocol in ["2026", "modern", "2024-10-07", ""] {
             let e = fault(&format!("[[upstream]]\nname = \"a\"\nurl = \"http://h\"\nprotocol = {protocol:?}\n"));
             assert_eq!(e.key, "upstream[0].protocol", "{protocol:?}");

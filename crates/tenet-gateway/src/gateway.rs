@@ -16,8 +16,6 @@ use crate::forward::{self, Target};
 use crate::name::advertised;
 use crate::upstream::{KINDS, State, Status, Upstream, backoff, is_gone, lock, sleep_or_cancel};
 
-/// How long connecting (start and handshake) may take before it counts as a failure.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a burst of `list_changed` from one upstream is gathered into one re-list.
 const DEBOUNCE: Duration = Duration::from_millis(100);
 /// How much longer than an upstream's own timeout the gateway lets a call to it run.
@@ -121,17 +119,20 @@ impl Gateway {
 impl Inner {
     async fn supervise(self: Arc<Self>, index: usize) {
         let upstream = self.upstreams[index].clone();
+        // Failed starts in a row: connections that failed, or that were lost before the
+        // upstream had been up for `stable_after`.
         let mut failures = 0u32;
+        let connect_timeout = self.options.connect_timeout;
         while !self.shutdown.is_cancelled() {
             upstream.update(|s| s.state = State::Connecting);
             let connected = tokio::select! {
                 () = self.shutdown.cancelled() => break,
-                connected = tokio::time::timeout(CONNECT_TIMEOUT, upstream.connect()) => connected,
+                connected = tokio::time::timeout(connect_timeout, upstream.connect()) => connected,
             };
             let reason = match connected {
                 Ok(Ok(client)) => match Listing::fetch(&client, upstream.name()).await {
                     Ok(listing) => {
-                        failures = 0;
+                        let up_since = tokio::time::Instant::now();
                         upstream.set_client(Some(client.clone()));
                         upstream.update(|s| {
                             let version = client.version();
@@ -157,6 +158,9 @@ impl Inner {
                         self.withdraw(index);
                         upstream.set_client(None);
                         client.close().await;
+                        if up_since.elapsed() >= self.options.stable_after {
+                            failures = 0;
+                        }
                         match reason {
                             Some(reason) => reason,
                             None => break,
@@ -168,18 +172,33 @@ impl Inner {
                     }
                 },
                 Ok(Err(e)) => e.to_string(),
-                Err(_) => format!("no answer to the handshake within {} s", CONNECT_TIMEOUT.as_secs()),
+                Err(_) => format!("no answer to the handshake within {} s", connect_timeout.as_secs_f64()),
             };
+            failures = failures.saturating_add(1);
+            if let Some(limit) = upstream.config.restart_limit()
+                && failures > limit
+            {
+                let reason = format!(
+                    "crash loop: failed {failures} times in a row, each within {} s of starting; not started again \
+                     until Tenet restarts (max_restarts = {limit}). Last: {reason}",
+                    self.options.stable_after.as_secs()
+                );
+                tracing::error!(upstream = %upstream.name(), %reason, "upstream given up");
+                upstream.update(|s| {
+                    s.state = State::Failed;
+                    s.last_error = Some(reason);
+                });
+                break;
+            }
             tracing::warn!(upstream = %upstream.name(), %reason, "upstream is down");
             upstream.update(|s| {
                 s.state = State::Down;
                 s.last_error = Some(reason);
                 s.restarts += 1;
             });
-            if !sleep_or_cancel(backoff(&self.options, failures), &self.shutdown).await {
+            if !sleep_or_cancel(backoff(&self.options, failures - 1), &self.shutdown).await {
                 break;
             }
-            failures = failures.saturating_add(1);
         }
         if let Some(client) = upstream.take_client() {
             client.close().await;

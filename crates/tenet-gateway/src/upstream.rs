@@ -28,6 +28,9 @@ pub enum State {
     Up,
     /// Failed; its tools are not listed and calls to it fail at once.
     Down,
+    /// A stdio server that kept failing soon after it started (a crash loop): Tenet
+    /// gave up on it and does not start it again until Tenet itself restarts.
+    Failed,
 }
 
 /// The kinds of items an upstream lists: tools, prompts, resources, templates.

@@ -76,3 +76,195 @@ fn upstream_configs_that_cannot_run_are_refused_at_start_with_the_key() {
         }
     }
 }
+
+/// Counts the `notifications/tools/list_changed` a downstream client gets.
+struct ListChanges(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl tenet_client::ClientHandler for ListChanges {
+    fn on_notification(&self, notification: tenet_client::ServerNotification) {
+        if matches!(notification, tenet_client::ServerNotification::ToolsListChanged) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
+/// The gateway's processes, killed when the test ends however it ends.
+struct Processes(Vec<std::process::Child>);
+
+impl Drop for Processes {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The last pid a wrapped upstream wrote to `file`.
+fn last_pid(file: &std::path::Path) -> Option<i32> {
+    std::fs::read_to_string(file).ok()?.lines().last()?.trim().parse().ok()
+}
+
+fn signal(pid: i32, name: &str) {
+    assert!(Command::new("kill").args(["-s", name, &pid.to_string()]).status().unwrap().success());
+}
+
+/// The text of a relayed call's answer: the first content block's, or the error's.
+fn answer_text(outcome: Result<tenet_client::protocol::CallToolResult, tenet_client::ClientError>) -> String {
+    match outcome {
+        Ok(result) => serde_json::to_value(&result.content).unwrap()[0]["text"].as_str().unwrap_or_default().to_owned(),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Polls `check` every 50 ms for at most `within`.
+async fn eventually<T>(what: &str, within: Duration, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstreams_killed_mid_call_hung_and_restarted_leave_the_others_serving() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let dir = tempfile::tempdir().unwrap();
+    let tenet = env!("CARGO_BIN_EXE_tenet");
+    // Each wrapped upstream writes its pid, then becomes `tenet serve --demo`.
+    let wrapped = |name: &str| {
+        let pids = dir.path().join(format!("{name}.pids"));
+        let script = format!("echo $$ >> '{}'; exec '{tenet}' serve --demo --log-level error", pids.display());
+        (pids, format!("[[upstream]]\nname = \"{name}\"\ncommand = [\"sh\", \"-c\", {script:?}]\ntimeout = 1\n"))
+    };
+    let (victim_pids, victim) = wrapped("victim");
+    let (stuck_pids, stuck) = wrapped("stuck");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let config = dir.path().join("gateway.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[upstream]]\nname = \"steady\"\ncommand = [\"{tenet}\", \"serve\", \"--demo\", \"--log-level\", \"error\"]\n\
+             {victim}{stuck}"
+        ),
+    )
+    .unwrap();
+    let gateway = Command::new(tenet)
+        .args(["serve", "--demo", "--transport", "http", "--log-level", "warn", "--heartbeat", "0.2"])
+        .args(["--heartbeat-failures", "2", "--port", &port.to_string(), "--config"])
+        .arg(&config)
+        .env_remove("TENET_CONFIG")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _processes = Processes(vec![gateway]);
+    let base = format!("http://127.0.0.1:{port}");
+    // `tenet upstreams URL --json`: GET /upstreams as an operator reads it; exit 0 once
+    // every required upstream is up.
+    let upstreams = async || -> Option<serde_json::Value> {
+        let out = Command::new(tenet).args(["upstreams", &base, "--json"]).output().ok()?;
+        serde_json::from_slice(&out.stdout).ok()
+    };
+    let state_of = |page: &serde_json::Value, name: &str| -> (String, u64) {
+        let row = page["upstreams"].as_array().unwrap().iter().find(|u| u["name"] == name).unwrap().clone();
+        (row["state"].as_str().unwrap().to_owned(), row["restarts"].as_u64().unwrap())
+    };
+    eventually("every upstream is up", Duration::from_secs(30), async || {
+        Command::new(tenet).args(["upstreams", &base]).output().ok().filter(|o| o.status.success())
+    })
+    .await;
+
+    let changes = Arc::new(AtomicUsize::new(0));
+    let client = tenet_client::Client::builder()
+        .handler(ListChanges(changes.clone()))
+        .version(tenet_client::VersionPin::Legacy)
+        .connect_http(&format!("{base}/mcp"))
+        .await
+        .unwrap();
+    let names =
+        async || -> Vec<String> { client.list_all_tools().await.unwrap().into_iter().map(|t| t.name).collect() };
+    let all = names().await;
+    for name in ["echo", "steady__echo", "victim__countdown", "stuck__echo"] {
+        assert!(all.iter().any(|n| n == name), "{name} missing from {all:?}");
+    }
+    let echo = async |tool: &str, text: &str| answer_text(client.call_tool(tool, json!({"text": text})).await);
+    let steady = async |text: &str| assert_eq!(echo("steady__echo", text).await, text);
+    // Waits until `name` is up again in a new process (not `old`), restarted by the gateway.
+    let restarted = async |name: &str, pids: &std::path::Path, old: i32| {
+        eventually(&format!("{name} is restarted"), Duration::from_secs(20), async || {
+            let (state, restarts) = state_of(&upstreams().await?, name);
+            (state == "up" && restarts >= 1 && last_pid(pids) != Some(old)).then_some(())
+        })
+        .await;
+    };
+
+    // 1. Killed mid-call: the call fails at once, naming the upstream; its tools leave
+    // the list and clients are told; it is restarted and they come back.
+    let first_victim = last_pid(&victim_pids).unwrap();
+    let before = changes.load(Ordering::SeqCst);
+    let long = client.call_tool("victim__countdown", json!({"steps": 50, "step_ms": 100}));
+    let killer = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        signal(first_victim, "KILL");
+        Instant::now()
+    };
+    let (outcome, killed_at) = tokio::join!(long, killer);
+    let answered_after = killed_at.elapsed();
+    assert!(outcome.as_ref().map_or(true, |r| r.is_error == Some(true)), "{outcome:?}");
+    let message = answer_text(outcome);
+    assert!(message.contains("upstream victim"), "{message}");
+    assert!(answered_after < Duration::from_secs(1), "the call waited {answered_after:?} after the kill");
+    steady("after the kill").await;
+    restarted("victim", &victim_pids, first_victim).await;
+    eventually("the victim's tools are listed again", Duration::from_secs(5), async || {
+        names().await.iter().any(|n| n == "victim__countdown").then_some(())
+    })
+    .await;
+    assert_eq!(echo("victim__echo", "back").await, "back");
+    let told = changes.load(Ordering::SeqCst) - before;
+    assert!(told >= 2, "clients were told its tools left and came back, got {told} list_changed");
+
+    // 2. Hangs: a stopped process. The call times out (the upstream's 1 s), naming
+    // it, while another upstream answers at once; missed heartbeats take it down,
+    // its tools leave, and it is restarted.
+    let stopped = last_pid(&stuck_pids).unwrap();
+    let before = changes.load(Ordering::SeqCst);
+    signal(stopped, "STOP");
+    let hung = echo("stuck__echo", "anyone?");
+    let meanwhile = async {
+        let started = Instant::now();
+        steady("while stuck hangs").await;
+        started.elapsed()
+    };
+    let started = Instant::now();
+    let (message, steady_took) = tokio::join!(hung, meanwhile);
+    let hung_took = started.elapsed();
+    assert!(steady_took < Duration::from_millis(500), "steady waited {steady_took:?} behind the hung upstream");
+    assert!(message.contains("upstream stuck"), "{message}");
+    assert!(hung_took >= Duration::from_millis(900) && hung_took < Duration::from_secs(5), "{hung_took:?}");
+    restarted("stuck", &stuck_pids, stopped).await;
+    eventually("the stuck upstream's tools are listed again", Duration::from_secs(5), async || {
+        names().await.iter().any(|n| n == "stuck__echo").then_some(())
+    })
+    .await;
+    let told = changes.load(Ordering::SeqCst) - before;
+    assert!(told >= 2, "clients were told its tools left and came back, got {told} list_changed");
+    assert_eq!(echo("stuck__echo", "unstuck").await, "unstuck");
+
+    // 3. Through it all, the steady upstream never failed, and /upstreams says so.
+    let page = upstreams().await.unwrap();
+    assert_eq!(state_of(&page, "steady"), ("up".to_owned(), 0));
+    let calls = &page["upstreams"].as_array().unwrap().iter().find(|u| u["name"] == "stuck").unwrap()["calls"];
+    assert!(calls["timeout"].as_u64().unwrap() >= 1, "{calls}");
+    steady("at the end").await;
+    client.close().await;
+    // The stopped process is not left behind.
+    let alive = Command::new("kill").args(["-0", &stopped.to_string()]).status().unwrap().success();
+    assert!(!alive, "the hung upstream {stopped} was not stopped");
+}

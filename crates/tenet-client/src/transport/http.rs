@@ -44,6 +44,7 @@ impl HttpClient {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let inner = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::custom(same_origin_redirects))
             .build()
             .map_err(|e| ClientError::Connect(format!("cannot build the HTTP client: {e}")))?;
         Ok(Self { inner, headers, auth })
@@ -79,6 +80,24 @@ impl HttpClient {
         }
     }
 }
+
+/// Redirects are followed only within the server's origin (scheme, host and port),
+/// at most [`MAX_REDIRECTS`] of them: the headers configured for a server (its
+/// credentials, say) must never reach another.
+fn same_origin_redirects(attempt: reqwest::redirect::Attempt<'_>) -> reqwest::redirect::Action {
+    let first = attempt.previous().first().map(Url::origin);
+    if first.as_ref().is_some_and(|origin| *origin != attempt.url().origin()) {
+        let to = attempt.url().origin().ascii_serialization();
+        attempt.error(format!("the server redirects to another origin ({to}), which Tenet does not follow"))
+    } else if attempt.previous().len() > MAX_REDIRECTS {
+        attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
+    } else {
+        attempt.follow()
+    }
+}
+
+/// The most redirects followed for one request.
+const MAX_REDIRECTS: usize = 5;
 
 fn connect_error(url: &Url, error: &reqwest::Error) -> ClientError {
     let mut message = format!("{url}: {error}");

@@ -193,7 +193,13 @@ pub fn upstream(name: &str, url: &str) -> UpstreamConfig {
         required: true,
         scopes: Vec::new(),
         protocol: None,
+        max_restarts: None,
     }
+}
+
+/// A stdio upstream running `command`.
+pub fn stdio_upstream(name: &str, command: &[&str]) -> UpstreamConfig {
+    UpstreamConfig { url: None, command: Some(command.iter().map(|s| (*s).to_owned()).collect()), ..upstream(name, "") }
 }
 
 /// Options that notice a failure within a few hundred milliseconds.
@@ -325,21 +331,33 @@ pub fn names(list: &[&str]) -> BTreeSet<String> {
     list.iter().map(|s| (*s).to_owned()).collect()
 }
 
-/// A hand-written legacy (2025-11-25) Streamable HTTP server, for listings no Tenet
-/// server would give: it answers `initialize`, `ping`, `tools/list` (whatever
-/// [`HandServer::set_tools`] last set) and `tools/call` (the tool's name as text), and
-/// sends `notifications/tools/list_changed` on its GET stream when told to.
+/// A hand-written legacy (2025-11-25) Streamable HTTP server, for listings and
+/// messages no Tenet server would give: it answers `initialize`, `ping`, `tools/list`
+/// (whatever [`HandServer::set_tools`] last set) and `tools/call` (the tool's name as
+/// text), and sends `notifications/tools/list_changed`, or any line it is given, on
+/// its GET streams.
 pub struct HandServer {
     pub addr: SocketAddr,
     tools: Arc<Mutex<Value>>,
     events: tokio::sync::broadcast::Sender<String>,
+    counts: Arc<HandCounts>,
     task: JoinHandle<()>,
+}
+
+/// What a [`HandServer`] was asked.
+#[derive(Default)]
+pub struct HandCounts {
+    /// POSTed messages of any kind.
+    pub posts: AtomicUsize,
+    /// `tools/list` requests.
+    pub lists: AtomicUsize,
 }
 
 #[derive(Clone)]
 struct Hand {
     tools: Arc<Mutex<Value>>,
     events: tokio::sync::broadcast::Sender<String>,
+    counts: Arc<HandCounts>,
 }
 
 impl HandServer {
@@ -350,8 +368,9 @@ impl HandServer {
     pub async fn start_on(tools: Value, addr: SocketAddr) -> Self {
         use axum::routing::post;
         let tools = Arc::new(Mutex::new(tools));
-        let (events, _) = tokio::sync::broadcast::channel(16);
-        let hand = Hand { tools: tools.clone(), events: events.clone() };
+        let (events, _) = tokio::sync::broadcast::channel(1024);
+        let counts = Arc::new(HandCounts::default());
+        let hand = Hand { tools: tools.clone(), events: events.clone(), counts: counts.clone() };
         let router = axum::Router::new()
             .route("/mcp", post(hand_post).get(hand_get).delete(|| async { axum::http::StatusCode::OK }))
             .with_state(hand);
@@ -360,7 +379,17 @@ impl HandServer {
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });
-        Self { addr, tools, events, task }
+        Self { addr, tools, events, counts, task }
+    }
+
+    /// What it was asked so far.
+    pub fn counts(&self) -> &HandCounts {
+        &self.counts
+    }
+
+    /// Sends `line` as is on every open GET stream.
+    pub fn send_raw(&self, line: &str) {
+        let _ = self.events.send(line.to_owned());
     }
 
     pub fn url(&self) -> String {
@@ -391,6 +420,10 @@ async fn hand_post(
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     let message: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    hand.counts.posts.fetch_add(1, Ordering::SeqCst);
+    if message["method"] == "tools/list" {
+        hand.counts.lists.fetch_add(1, Ordering::SeqCst);
+    }
     let Some(id) = message.get("id").cloned() else {
         return axum::http::StatusCode::ACCEPTED.into_response();
     };
@@ -416,7 +449,13 @@ async fn hand_get(axum::extract::State(hand): axum::extract::State<Hand>) -> axu
     use axum::response::IntoResponse;
     let events = hand.events.subscribe();
     let stream = futures_util::stream::unfold(events, |mut events| async move {
-        let line = events.recv().await.ok()?;
+        let line = loop {
+            match events.recv().await {
+                Ok(line) => break line,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        };
         Some((Ok::<_, std::convert::Infallible>(format!("data: {line}\n\n")), events))
     });
     ([(axum::http::header::CONTENT_TYPE, "text/event-stream")], axum::body::Body::from_stream(stream)).into_response()
