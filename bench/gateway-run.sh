@@ -54,24 +54,28 @@ source "$HTTP/lib.sh"
 ensure_wrk
 build_driver_and_tenet
 mkdir -p "$GW"
-if ! "$GW/venv/bin/python" -c 'import fastmcp' 2>/dev/null; then
+wants() { [[ " $PEERS " == *" $1 "* ]]; }
+if wants fastmcp && ! "$GW/venv/bin/python" -c 'import fastmcp' 2>/dev/null; then
     log "installing fastmcp==$FASTMCP_VERSION into $GW/venv"
     python3 -m venv "$GW/venv"
     "$GW/venv/bin/pip" install -q "fastmcp==$FASTMCP_VERSION"
 fi
 # mcp-proxy 0.12.0 imports a name the Python SDK 2.x dropped: it gets its own venv,
 # with the newest SDK it works with.
-if ! "$GW/venv-proxy/bin/mcp-proxy" --version >/dev/null 2>&1; then
+if wants mcp-proxy && ! "$GW/venv-proxy/bin/mcp-proxy" --version >/dev/null 2>&1; then
     log "installing mcp-proxy==$MCP_PROXY_VERSION (with mcp<2) into $GW/venv-proxy"
     python3 -m venv "$GW/venv-proxy"
     "$GW/venv-proxy/bin/pip" install -q "mcp-proxy==$MCP_PROXY_VERSION" 'mcp<2'
 fi
-if [[ ! -x $GW/node_modules/.bin/supergateway ]]; then
+if wants supergateway && [[ ! -x $GW/node_modules/.bin/supergateway ]]; then
     log "installing supergateway@$SUPERGATEWAY_VERSION into $GW"
     (cd "$GW" && { [[ -f package.json ]] || npm init -y >/dev/null; } &&
         npm install --silent "supergateway@$SUPERGATEWAY_VERSION" >/dev/null)
 fi
-versions="fastmcp $("$GW/venv/bin/python" -c 'import fastmcp; print(fastmcp.__version__)'), mcp-proxy $("$GW/venv-proxy/bin/pip" show mcp-proxy 2>/dev/null | sed -n 's/^Version: //p') (Python SDK $("$GW/venv-proxy/bin/pip" show mcp 2>/dev/null | sed -n 's/^Version: //p')), supergateway $(sed -n 's/^ *"version": "\(.*\)",/\1/p' "$GW/node_modules/supergateway/package.json"), node $(node --version)"
+versions=""
+wants fastmcp && versions+="fastmcp $("$GW/venv/bin/python" -c 'import fastmcp; print(fastmcp.__version__)'); "
+wants mcp-proxy && versions+="mcp-proxy $("$GW/venv-proxy/bin/pip" show mcp-proxy 2>/dev/null | sed -n 's/^Version: //p') (Python SDK $("$GW/venv-proxy/bin/pip" show mcp 2>/dev/null | sed -n 's/^Version: //p')); "
+wants supergateway && versions+="supergateway $(sed -n 's/^ *"version": "\(.*\)",/\1/p' "$GW/node_modules/supergateway/package.json"), node $(node --version)"
 
 # ---------------------------------------------------------------- peers
 # The upstream as a gateway runs it: one word, since supergateway takes a command as a
@@ -153,7 +157,7 @@ stdio_run() {
 http_run() {
     local s=$1 p=$2 sid ver
     if [[ $s == http ]]; then
-        if [[ $p == direct ]]; then start_upstream 0; else start_upstream 1; fi || return 0
+        if [[ $p == direct ]]; then start_upstream 0; else start_upstream 1; fi || { stop_upstream; return 0; }
     fi
     if [[ $s == http && $p == direct ]]; then
         PORT[direct-up]=$UP_PORT
@@ -161,6 +165,13 @@ http_run() {
     else
         peer_port=${PORT[$p]}
         start "$p" "$s" "$logs/$p-$s-r$round.log" || { stop_upstream; return 0; }
+        # Tenet listens before its upstream is up: wait for /ready (at most 10 s).
+        if [[ $p == tenet ]]; then
+            for _ in $(seq 100); do
+                curl -sf -o /dev/null "http://127.0.0.1:$peer_port/ready" && break
+                sleep 0.1
+            done
+        fi
     fi
     if read -r sid ver < <(timeout 30 python3 "$HTTP/sessions.py" open "$peer_port" --version) && [[ -n ${ver:-} ]]; then
         ((round == 1)) && log "$p ($s): session $sid, protocol $ver"

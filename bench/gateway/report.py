@@ -24,7 +24,7 @@ def good(r):
     """Whether a run counts: it finished, and every answer was right."""
     if r.get("failed"):
         return False
-    if "req_per_s" in r or "p50_us" in r and "n" in r:  # mcp-bench
+    if "n" in r:  # mcp-bench
         return bool(r.get("valid", r.get("ok"))) and not r.get("errors") and not r.get("lost")
     return r.get("requests", 0) > 0 and not r.get("non2xx") and not r.get("bad") and not r.get("timeout_err")
 
@@ -57,9 +57,11 @@ def main():
         here = [p for p in peers if any(k[0] == setup and k[1] == p for k in list(runs) + list(bad))]
         if not here:
             continue
+        cpu = setup == "stdio"  # the driver reads the CPU time of the process it spawned
         print(f"## `{setup}`: {title}\n")
-        print("| peer | p50 µs ↓ | p99 µs ↓ | added p50 µs ↓ | added p99 µs ↓ | req/s ↑ | of direct ↑ | tenet / peer ↑ | failed runs |")
-        print("|---|---|---|---|---|---|---|---|---|")
+        print("| peer | p50 µs ↓ | p99 µs ↓ | added p50 µs ↓ | added p99 µs ↓ | req/s ↑ | of direct ↑ | tenet / peer ↑ |"
+              + (" CPU µs/req ↓ |" if cpu else "") + " failed runs |")
+        print("|---|---|---|---|---|---|---|---|" + ("---|" if cpu else "") + "---|")
         d50, d99, drate = med(setup, "direct", lat, "p50_us"), med(setup, "direct", lat, "p99_us"), med(setup, "direct", thr, "rate")
         t_rate = med(setup, "tenet", thr, "rate")
         for p in here:
@@ -69,7 +71,9 @@ def main():
             share = None if p == "direct" or None in (r, drate) else f"{100 * r / drate:.0f}%"
             vs = None if p in ("direct", "tenet") or None in (r, t_rate) else f"{t_rate / r:.1f}×"
             failed = sum(bad[(setup, p, t)] for t in (lat, thr, "check"))
-            print(f"| `{p}` | {fmt(p50)} | {fmt(p99)} | {fmt(add50)} | {fmt(add99)} | {fmt(r)} | {share or '—'} | {vs or '—'} | {failed} |")
+            used = f" {fmt(med(setup, p, thr, 'server_cpu_us_per_req'))} |" if cpu else ""
+            print(f"| `{p}` | {fmt(p50)} | {fmt(p99)} | {fmt(add50)} | {fmt(add99)} | {fmt(r)} | {share or '—'} | {vs or '—'} |"
+                  f"{used} {failed} |")
         print()
 
 

@@ -57,8 +57,9 @@ pub struct UpstreamConfig {
     /// `2025-06-18`.
     #[serde(default)]
     pub protocol: Option<String>,
-    /// A stdio server that fails this many times in a row, each time within a
-    /// minute of starting, is not started again (a crash loop; default 5).
+    /// How many times in a row a stdio server that fails within a minute of
+    /// starting is restarted (default 5); at the next such failure (a crash loop) it
+    /// is not started again. 0: never restarted.
     #[serde(default)]
     pub max_restarts: Option<u32>,
 }

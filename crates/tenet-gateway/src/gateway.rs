@@ -125,64 +125,71 @@ impl Inner {
         let connect_timeout = self.options.connect_timeout;
         while !self.shutdown.is_cancelled() {
             upstream.update(|s| s.state = State::Connecting);
-            let connected = tokio::select! {
-                () = self.shutdown.cancelled() => break,
-                connected = tokio::time::timeout(connect_timeout, upstream.connect()) => connected,
-            };
-            let reason = match connected {
-                Ok(Ok(client)) => match Listing::fetch(&client, upstream.name()).await {
-                    Ok(listing) => {
-                        let up_since = tokio::time::Instant::now();
-                        upstream.set_client(Some(client.clone()));
-                        upstream.update(|s| {
-                            let version = client.version();
-                            s.state = State::Up;
-                            s.era = Some(match version.era() {
-                                tenet_protocol::Era::Legacy => "legacy",
-                                tenet_protocol::Era::Stateless => "stateless",
-                            });
-                            s.version = Some(version.as_str());
-                            s.server = client
-                                .server()
-                                .and_then(|d| d.server_info)
-                                .map(|i| format!("{} {}", i.name, i.version));
-                            s.missed = 0;
-                        });
-                        let [tools, prompts, resources, templates] = listing.counts();
-                        tracing::info!(upstream = %upstream.name(), tools, prompts, resources, templates, "upstream is up");
-                        self.publish(index, listing);
-                        // Any URI under its prefix is read from it, listed or not (a link
-                        // in a tool's result, say), for as long as it is connected.
-                        self.server.change_hidden_templates(&[], [catch_all(&upstream)]);
-                        let reason = self.watch(&upstream, index, &client).await;
-                        self.withdraw(index);
-                        upstream.set_client(None);
-                        client.close().await;
-                        if up_since.elapsed() >= self.options.stable_after {
-                            failures = 0;
-                        }
-                        match reason {
-                            Some(reason) => reason,
-                            None => break,
-                        }
-                    }
+            // Start, handshake and first listing, all within the connect timeout.
+            let start = async {
+                let client = upstream.connect().await.map_err(|e| e.to_string())?;
+                match Listing::fetch(&client, upstream.name()).await {
+                    Ok(listing) => Ok((client, listing)),
                     Err(e) => {
                         client.close().await;
-                        format!("listing failed: {e}")
+                        Err(format!("listing failed: {e}"))
                     }
-                },
-                Ok(Err(e)) => e.to_string(),
+                }
+            };
+            let started = tokio::select! {
+                () = self.shutdown.cancelled() => break,
+                started = tokio::time::timeout(connect_timeout, start) => started,
+            };
+            let reason = match started {
+                Ok(Ok((client, listing))) => {
+                    let up_since = tokio::time::Instant::now();
+                    upstream.set_client(Some(client.clone()));
+                    upstream.update(|s| {
+                        let version = client.version();
+                        s.state = State::Up;
+                        s.era = Some(match version.era() {
+                            tenet_protocol::Era::Legacy => "legacy",
+                            tenet_protocol::Era::Stateless => "stateless",
+                        });
+                        s.version = Some(version.as_str());
+                        s.server =
+                            client.server().and_then(|d| d.server_info).map(|i| format!("{} {}", i.name, i.version));
+                        s.missed = 0;
+                    });
+                    let [tools, prompts, resources, templates] = listing.counts();
+                    tracing::info!(upstream = %upstream.name(), tools, prompts, resources, templates, "upstream is up");
+                    self.publish(index, listing);
+                    // Any URI under its prefix is read from it, listed or not (a link in a
+                    // tool's result, say), for as long as it is connected.
+                    self.server.change_hidden_templates(&[], [catch_all(&upstream)]);
+                    let reason = self.watch(&upstream, index, &client).await;
+                    if up_since.elapsed() >= self.options.stable_after {
+                        failures = 0;
+                    }
+                    self.withdraw(index);
+                    upstream.set_client(None);
+                    client.close().await;
+                    match reason {
+                        Some(reason) => reason,
+                        None => break,
+                    }
+                }
+                Ok(Err(reason)) => reason,
                 Err(_) => format!("no answer to the handshake within {} s", connect_timeout.as_secs_f64()),
             };
             failures = failures.saturating_add(1);
             if let Some(limit) = upstream.config.restart_limit()
                 && failures > limit
             {
-                let reason = format!(
-                    "crash loop: failed {failures} times in a row, each within {} s of starting; not started again \
-                     until Tenet restarts (max_restarts = {limit}). Last: {reason}",
-                    self.options.stable_after.as_secs()
-                );
+                let reason = if limit == 0 {
+                    format!("failed, and max_restarts = 0: not started again until Tenet restarts. Last: {reason}")
+                } else {
+                    format!(
+                        "crash loop: failed {failures} times in a row, each within {} s of starting; not started \
+                         again until Tenet restarts (max_restarts = {limit}). Last: {reason}",
+                        self.options.stable_after.as_secs()
+                    )
+                };
                 tracing::error!(upstream = %upstream.name(), %reason, "upstream given up");
                 upstream.update(|s| {
                     s.state = State::Failed;

@@ -114,9 +114,18 @@ impl tenet_http::StatusSource for Status {
     }
 
     fn not_ready(&self) -> Option<String> {
-        let waiting: Vec<String> =
-            self.0.statuses().into_iter().filter(|s| s.required && s.state != State::Up).map(|s| s.name).collect();
-        (!waiting.is_empty()).then(|| format!("waiting for upstreams: {}", waiting.join(", ")))
+        let (mut waiting, mut failed) = (Vec::new(), Vec::new());
+        for status in self.0.statuses().into_iter().filter(|s| s.required && s.state != State::Up) {
+            if status.state == State::Failed { &mut failed } else { &mut waiting }.push(status.name);
+        }
+        let mut parts = Vec::new();
+        if !waiting.is_empty() {
+            parts.push(format!("waiting for upstreams: {}", waiting.join(", ")));
+        }
+        if !failed.is_empty() {
+            parts.push(format!("given up on upstreams (crash loop; restart Tenet): {}", failed.join(", ")));
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
     }
 }
 
