@@ -22,6 +22,8 @@ use crate::options::{RequestOptions, VersionPin};
 use crate::transport::{Outgoing, Transport};
 use tenet_protocol::header::HeaderParam;
 
+/// How long telling a server that a request was abandoned may take.
+const CANCEL_NOTICE_WAIT: Duration = Duration::from_secs(2);
 /// How many input-required rounds one request may take.
 const MAX_ROUNDS: usize = 16;
 
@@ -309,7 +311,10 @@ impl Client {
         if modern && self.inner.transport.is_http() {
             return;
         }
-        let _ = self.notify(Method::Cancelled.name(), json!({"requestId": id, "reason": reason})).await;
+        let notice = self.notify(Method::Cancelled.name(), json!({"requestId": id, "reason": reason}));
+        // A server that does not take it in time is not waited for: the caller has
+        // its answer (an error) already.
+        let _ = tokio::time::timeout(CANCEL_NOTICE_WAIT, notice).await;
     }
 
     /// Sends a notification.

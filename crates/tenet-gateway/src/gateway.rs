@@ -18,6 +18,8 @@ use crate::upstream::{KINDS, State, Status, Upstream, backoff, is_gone, lock, sl
 
 /// How long a burst of `list_changed` from one upstream is gathered into one re-list.
 const DEBOUNCE: Duration = Duration::from_millis(100);
+/// How long closing an upstream's connection may take.
+const CLOSE_WAIT: Duration = Duration::from_secs(10);
 /// How much longer than an upstream's own timeout the gateway lets a call to it run.
 const TIMEOUT_MARGIN: Duration = Duration::from_secs(2);
 
@@ -125,23 +127,31 @@ impl Inner {
         let connect_timeout = self.options.connect_timeout;
         while !self.shutdown.is_cancelled() {
             upstream.update(|s| s.state = State::Connecting);
-            // Start, handshake and first listing, all within the connect timeout.
+            // Start, handshake and first listing, all before one deadline; a client that
+            // connected but did not list in time is closed.
+            let deadline = tokio::time::Instant::now() + connect_timeout;
+            let late = || {
+                format!("not started within {} s (process, handshake, first listing)", connect_timeout.as_secs_f64())
+            };
             let start = async {
-                let client = upstream.connect().await.map_err(|e| e.to_string())?;
-                match Listing::fetch(&client, upstream.name()).await {
-                    Ok(listing) => Ok((client, listing)),
-                    Err(e) => {
-                        client.close().await;
-                        Err(format!("listing failed: {e}"))
-                    }
-                }
+                let client = match tokio::time::timeout_at(deadline, upstream.connect()).await {
+                    Ok(connected) => connected.map_err(|e| e.to_string())?,
+                    Err(_) => return Err(late()),
+                };
+                let failed = match tokio::time::timeout_at(deadline, Listing::fetch(&client, upstream.name())).await {
+                    Ok(Ok(listing)) => return Ok((client, listing)),
+                    Ok(Err(e)) => format!("listing failed: {e}"),
+                    Err(_) => late(),
+                };
+                close(client).await;
+                Err(failed)
             };
             let started = tokio::select! {
                 () = self.shutdown.cancelled() => break,
-                started = tokio::time::timeout(connect_timeout, start) => started,
+                started = start => started,
             };
             let reason = match started {
-                Ok(Ok((client, listing))) => {
+                Ok((client, listing)) => {
                     let up_since = tokio::time::Instant::now();
                     upstream.set_client(Some(client.clone()));
                     upstream.update(|s| {
@@ -168,14 +178,13 @@ impl Inner {
                     }
                     self.withdraw(index);
                     upstream.set_client(None);
-                    client.close().await;
+                    close(client).await;
                     match reason {
                         Some(reason) => reason,
                         None => break,
                     }
                 }
-                Ok(Err(reason)) => reason,
-                Err(_) => format!("no answer to the handshake within {} s", connect_timeout.as_secs_f64()),
+                Err(reason) => reason,
             };
             failures = failures.saturating_add(1);
             if let Some(limit) = upstream.config.restart_limit()
@@ -185,8 +194,8 @@ impl Inner {
                     format!("failed, and max_restarts = 0: not started again until Tenet restarts. Last: {reason}")
                 } else {
                     format!(
-                        "crash loop: failed {failures} times in a row, each within {} s of starting; not started \
-                         again until Tenet restarts (max_restarts = {limit}). Last: {reason}",
+                        "crash loop: restarted {limit} times (max_restarts), and each time it failed within {} s \
+                         of starting; not started again until Tenet restarts. Last: {reason}",
                         self.options.stable_after.as_secs()
                     )
                 };
@@ -208,7 +217,7 @@ impl Inner {
             }
         }
         if let Some(client) = upstream.take_client() {
-            client.close().await;
+            close(client).await;
         }
     }
 
@@ -505,6 +514,14 @@ const ANY_URI: &str = "{+uri}";
 
 /// The unlisted template that sends any URI under `upstream`'s prefix to it (every
 /// URI, in a prefix-less gateway).
+/// Closes an upstream's connection, waiting at most [`CLOSE_WAIT`] (a hung HTTP server
+/// may never answer the session's DELETE; a stdio server is stopped either way).
+async fn close(client: tenet_client::Client) {
+    if tokio::time::timeout(CLOSE_WAIT, client.close()).await.is_err() {
+        tracing::debug!("an upstream connection did not close in time");
+    }
+}
+
 fn catch_all(upstream: &Arc<Upstream>) -> TemplateDef {
     let template = ResourceTemplate {
         uri_template: upstream.uris.outward(ANY_URI),

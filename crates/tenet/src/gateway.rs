@@ -123,7 +123,7 @@ impl tenet_http::StatusSource for Status {
             parts.push(format!("waiting for upstreams: {}", waiting.join(", ")));
         }
         if !failed.is_empty() {
-            parts.push(format!("given up on upstreams (crash loop; restart Tenet): {}", failed.join(", ")));
+            parts.push(format!("given up on upstreams (not restarted until Tenet restarts): {}", failed.join(", ")));
         }
         (!parts.is_empty()).then(|| parts.join("; "))
     }

@@ -95,8 +95,13 @@ struct Processes(std::process::Child, Vec<std::path::PathBuf>);
 
 impl Drop for Processes {
     fn drop(&mut self) {
+        let gateway = self.0.id().to_string();
         for pid in self.1.iter().filter_map(|file| last_pid(file)) {
-            let _ = Command::new("kill").args(["-s", "KILL", &pid.to_string()]).status();
+            // Only a child of the gateway: a pid that was reused belongs to someone else.
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            if status.lines().any(|l| l.strip_prefix("PPid:").is_some_and(|p| p.trim() == gateway)) {
+                let _ = Command::new("kill").args(["-s", "KILL", &pid.to_string()]).status();
+            }
         }
         let _ = self.0.kill();
         let _ = self.0.wait();
