@@ -208,10 +208,7 @@ load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
 read -r -a peers <<<"$PEERS"
 log "rounds: $ROUNDS; setups: $SETUPS; peers: ${peers[*]}; raw: $raw"
 for ((round = 1; round <= ROUNDS; round++)); do
-    order=("${peers[@]}")
-    if ((round % 2 == 0)); then
-        order=(); for ((i = ${#peers[@]} - 1; i >= 0; i--)); do order+=("${peers[i]}"); done
-    fi
+    round_order "$round" "${peers[@]}"
     log "round $round: ${order[*]}"
     for s in $SETUPS; do
         for p in "${order[@]}"; do

@@ -124,10 +124,7 @@ load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
 log "rounds: $ROUNDS x ${DURATION}s; peers: ${peers[*]}; server on CPU 0, wrk on CPU 1; raw: $raw"
 
 for ((round = 1; round <= ROUNDS; round++)); do
-    order=("${peers[@]}")
-    if ((round % 2 == 0)); then
-        order=(); for ((i = ${#peers[@]} - 1; i >= 0; i--)); do order+=("${peers[i]}"); done
-    fi
+    round_order "$round" "${peers[@]}"
     log "round $round: ${order[*]}"
     for p in "${order[@]}"; do
         # Stateless era.

@@ -20,15 +20,10 @@ BUILD_TENET=${BUILD_TENET:-1}
 TENET_BIN=${TENET_BIN:-$("$ROOT/scripts/build-release" --path)}
 OUT=${OUT:-$BENCH_DIR/results}
 
-log() { printf '==> %s\n' "$*" >&2; }
+# shellcheck source=http/lib.sh
+source "$BENCH_DIR/http/lib.sh"
 
-log "building kb-bench (release)"
-(cd "$BENCH_DIR" && cargo build --release --quiet -p kb-bench)
-if [[ $BUILD_TENET == 1 ]]; then
-    log "building tenet (release)"
-    "$ROOT/scripts/build-release" >/dev/null
-fi
-[[ -x $TENET_BIN ]] || { echo "no tenet binary at $TENET_BIN" >&2; exit 1; }
+build_driver_and_tenet kb-bench
 # Run a private copy, so a concurrent `cargo build` cannot swap the binary mid-run.
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

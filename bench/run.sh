@@ -30,7 +30,8 @@ TENETS=${TENETS:-}
 RATIOS=${RATIOS:-}
 BIN=$BENCH_DIR/target/release
 
-log() { printf '==> %s\n' "$*" >&2; }
+# shellcheck source=http/lib.sh
+source "$BENCH_DIR/http/lib.sh"
 
 log "building the driver, the rmcp peer and the ceiling (release)"
 (cd "$BENCH_DIR" && cargo build --release --quiet)
@@ -97,12 +98,7 @@ md="$OUT/stdio-$stamp.md"
 load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
 log "rounds: $ROUNDS; servers: ${servers[*]}; $pinning; raw results: $raw"
 for ((round = 1; round <= ROUNDS; round++)); do
-    # Alternate the order each round so slow drift does not favour one server.
-    order=("${servers[@]}")
-    if ((round % 2 == 0)); then
-        order=()
-        for ((i = ${#servers[@]} - 1; i >= 0; i--)); do order+=("${servers[i]}"); done
-    fi
+    round_order "$round" "${servers[@]}"
     for sc in $SCENARIOS; do
         scenario=${sc%%:*} count=${sc##*:}
         for s in "${order[@]}"; do

@@ -47,10 +47,24 @@ ensure_wrk() {
     apt-get install -y wrk >/dev/null || { echo "wrk is required (apt-get install -y wrk)" >&2; exit 1; }
 }
 
-# build_driver_and_tenet: the stdio driver, and tenet as shipped unless BUILD_TENET=0.
+# round_order <round> <item>...: sets `order` to the items, reversed on even rounds, so
+# that slow drift of the machine does not favour whichever runs first.
+round_order() {
+    local round=$1 i
+    shift
+    order=("$@")
+    if ((round % 2 == 0)); then
+        order=()
+        for ((i = $#; i >= 1; i--)); do order+=("${!i}"); done
+    fi
+}
+
+# build_driver_and_tenet [package]: the driver (bench package, default mcp-bench), and
+# tenet as shipped unless BUILD_TENET=0.
 build_driver_and_tenet() {
-    log "building the driver (release)"
-    (cd "$BENCH_DIR" && cargo build --release --quiet -p mcp-bench)
+    local driver=${1:-mcp-bench}
+    log "building $driver (release)"
+    (cd "$BENCH_DIR" && cargo build --release --quiet -p "$driver")
     if [[ $BUILD_TENET == 1 ]]; then
         log "building tenet (release)"
         "$ROOT/scripts/build-release" >/dev/null
