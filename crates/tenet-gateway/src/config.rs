@@ -114,7 +114,8 @@ pub struct GatewayOptions {
     pub backoff: Duration,
     /// The longest wait between reconnection attempts.
     pub max_backoff: Duration,
-    /// How long an upstream may take to connect and answer the handshake.
+    /// How long an upstream may take to start: its process or connection, the
+    /// handshake and the first listing.
     pub connect_timeout: Duration,
     /// How long an upstream must stay up for its next failure to count as the first
     /// in a row (backoff and the crash-loop limit start over).
@@ -252,8 +253,9 @@ impl UpstreamConfig {
         }
     }
 
-    /// How many failed starts in a row a stdio server gets before Tenet gives up on
-    /// it; `None` for a server at a URL, which is retried for as long as Tenet runs.
+    /// How many times in a row a stdio server that fails soon after starting is
+    /// restarted before Tenet gives up on it; `None` for a server at a URL, which is
+    /// retried for as long as Tenet runs.
     pub fn restart_limit(&self) -> Option<u32> {
         self.command.as_ref().map(|_| self.max_restarts.unwrap_or(5))
     }

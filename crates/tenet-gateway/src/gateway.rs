@@ -512,8 +512,6 @@ impl Inner {
 /// The template, under an upstream's prefix, that matches any URI.
 const ANY_URI: &str = "{+uri}";
 
-/// The unlisted template that sends any URI under `upstream`'s prefix to it (every
-/// URI, in a prefix-less gateway).
 /// Closes an upstream's connection, waiting at most [`CLOSE_WAIT`] (a hung HTTP server
 /// may never answer the session's DELETE; a stdio server is stopped either way).
 async fn close(client: tenet_client::Client) {
@@ -522,6 +520,8 @@ async fn close(client: tenet_client::Client) {
     }
 }
 
+/// The unlisted template that sends any URI under `upstream`'s prefix to it (every
+/// URI, in a prefix-less gateway).
 fn catch_all(upstream: &Arc<Upstream>) -> TemplateDef {
     let template = ResourceTemplate {
         uri_template: upstream.uris.outward(ANY_URI),

@@ -27,6 +27,16 @@ async fn ok_still_serves(h: &Harness) {
     assert_eq!(text(&h.call("ok__echo", json!({"text": "still here"})).await), "ok: still here");
 }
 
+/// A gateway in front of a hand-written upstream `name` listing `tools`, up and
+/// listening for its notifications.
+async fn before_hand(name: &str, tools: Value) -> (HandServer, Harness) {
+    let hand = HandServer::start(tools).await;
+    let h = Harness::start(vec![upstream(name, &hand.url())], quick()).await;
+    assert!(h.gateway.wait_ready(STEP).await, "not ready: {:?}", h.gateway.statuses());
+    until("the gateway listens for notifications", || hand.listeners() > 0).await;
+    (hand, h)
+}
+
 fn short_handshake() -> GatewayOptions {
     GatewayOptions { connect_timeout: Duration::from_millis(500), ..quick() }
 }
@@ -117,10 +127,7 @@ async fn ten_thousand_tools_are_listed_in_pages_and_each_can_be_called() {
 
 #[tokio::test]
 async fn a_flood_of_list_changed_is_gathered_into_few_re_lists() {
-    let hand = HandServer::start(json!([{"name": "v0", "inputSchema": {"type": "object"}}])).await;
-    let h = Harness::start(vec![upstream("flood", &hand.url())], quick()).await;
-    assert!(h.gateway.wait_ready(STEP).await, "not ready: {:?}", h.gateway.statuses());
-    until("the gateway listens for notifications", || hand.listeners() > 0).await;
+    let (hand, h) = before_hand("flood", json!([{"name": "v0", "inputSchema": {"type": "object"}}])).await;
     let before = hand.counts().lists.load(Ordering::SeqCst);
 
     for i in 1..=500 {
@@ -137,10 +144,7 @@ async fn a_flood_of_list_changed_is_gathered_into_few_re_lists() {
 
 #[tokio::test]
 async fn a_response_to_no_request_is_ignored_and_the_upstream_keeps_serving() {
-    let hand = HandServer::start(json!([{"name": "t", "inputSchema": {"type": "object"}}])).await;
-    let h = Harness::start(vec![upstream("stray", &hand.url())], quick()).await;
-    assert!(h.gateway.wait_ready(STEP).await, "not ready: {:?}", h.gateway.statuses());
-    until("the gateway listens for notifications", || hand.listeners() > 0).await;
+    let (hand, h) = before_hand("stray", json!([{"name": "t", "inputSchema": {"type": "object"}}])).await;
     hand.send_raw(r#"{"jsonrpc":"2.0","id":424242,"result":{"content":[]}}"#);
     hand.send_raw(r#"{"jsonrpc":"2.0","id":"nobody","error":{"code":-32603,"message":"for nobody"}}"#);
     assert_eq!(text(&h.call("stray__t", json!({})).await), "t");
