@@ -1,12 +1,14 @@
 //! The gateway: a supervisor per upstream, and the catalog that lists their tools on
 //! the server under their namespaces.
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tenet_client::ClientError;
 use tenet_protocol::{Prompt, Reference, Resource, ResourceTemplate, Tool};
 use tenet_server::{BuildError, PromptDef, ResourceDef, Server, TemplateDef, ToolDef};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -69,7 +71,14 @@ impl Gateway {
     /// Starts a supervisor per upstream (inside a tokio runtime): each connects, lists
     /// its tools on `server`, sends heartbeats, and reconnects when it fails.
     pub fn start(server: Server, upstreams: Vec<UpstreamConfig>, options: GatewayOptions) -> Self {
-        let upstreams = upstreams.into_iter().map(|c| Arc::new(Upstream::new(c, options.prefixless))).collect();
+        let upstreams: Vec<Arc<Upstream>> =
+            upstreams.into_iter().map(|c| Arc::new(Upstream::new(c, options.prefixless, server.downgrade()))).collect();
+        // A downstream subscription to an upstream's resource is held at the upstream
+        // for as long as some client holds it here.
+        let watched: Vec<_> = upstreams.iter().map(Arc::downgrade).collect();
+        server.on_subscription(move |uri, on| {
+            watched.iter().filter_map(std::sync::Weak::upgrade).any(|u| u.want(uri, on));
+        });
         let inner = Arc::new(Inner {
             server,
             options,
@@ -235,8 +244,16 @@ impl Inner {
                 || caps.prompts.is_some_and(|c| c.list_changed == Some(true))
                 || caps.resources.is_some_and(|c| c.list_changed == Some(true))
         });
-        if client.version().era() == tenet_protocol::Era::Stateless && lists_changes {
-            self.tasks.spawn(listen(client.clone(), self.options.heartbeat, listening));
+        let subscribes = Upstream::subscribable(client);
+        match client.version().era() {
+            tenet_protocol::Era::Stateless if lists_changes || subscribes => {
+                let wanted = subscribes.then(|| upstream.wanted.subscribe());
+                self.tasks.spawn(listen(client.clone(), wanted, self.options.heartbeat, listening));
+            }
+            tenet_protocol::Era::Legacy if subscribes => {
+                self.tasks.spawn(keep_subscribed(client.clone(), upstream.wanted.subscribe(), listening));
+            }
+            _ => {}
         }
         let mut tick = tokio::time::interval(self.options.heartbeat);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -578,30 +595,93 @@ fn refusals(upstream: &Upstream, errors: Vec<BuildError>) -> Vec<String> {
         .collect()
 }
 
-/// Keeps a `subscriptions/listen` stream open to a 2026 upstream, so that its
-/// `tools/list_changed` reach the supervisor through the client's handler (as on a
-/// legacy session), reopening it `retry` after the server ends it, until `stop` fires,
-/// the connection is gone or the server refuses to listen.
-async fn listen(client: tenet_client::Client, retry: Duration, stop: CancellationToken) {
-    let filter = tenet_protocol::SubscriptionFilter {
-        tools_list_changed: Some(true),
-        prompts_list_changed: Some(true),
-        resources_list_changed: Some(true),
-        ..tenet_protocol::SubscriptionFilter::default()
-    };
-    let options = tenet_client::RequestOptions::default().with_cancel(stop.clone());
+/// Keeps a `subscriptions/listen` stream open to a 2026 upstream, so that its list
+/// changes and the updates of the resources in `wanted` (when it takes subscriptions)
+/// reach the supervisor and the gateway's clients through the client's handler, as on
+/// a legacy session. The stream is reopened with the new filter when `wanted`
+/// changes, and `retry` after the server ends it, until `stop` fires, the connection
+/// is gone or the server refuses to listen.
+async fn listen(
+    client: tenet_client::Client,
+    mut wanted: Option<watch::Receiver<BTreeSet<String>>>,
+    retry: Duration,
+    stop: CancellationToken,
+) {
     while !stop.is_cancelled() {
-        match client.listen(filter.clone(), &options).await {
-            Ok(_) => {}
-            Err(ClientError::Cancelled) => return,
-            Err(e) if is_gone(&e) || matches!(e, ClientError::Server(_) | ClientError::Unsupported(_)) => {
-                tracing::debug!(error = %e, "no list changes from this upstream");
-                return;
+        let subscriptions = wanted.as_mut().map(|w| w.borrow_and_update().iter().cloned().collect::<Vec<_>>());
+        let filter = tenet_protocol::SubscriptionFilter {
+            tools_list_changed: Some(true),
+            prompts_list_changed: Some(true),
+            resources_list_changed: Some(true),
+            resource_subscriptions: subscriptions.filter(|s| !s.is_empty()),
+            ..tenet_protocol::SubscriptionFilter::default()
+        };
+        let stream = stop.child_token();
+        let options = tenet_client::RequestOptions::default().with_cancel(stream.clone());
+        let changed = async {
+            match wanted.as_mut() {
+                Some(w) => w.changed().await.is_ok(),
+                None => std::future::pending().await,
             }
-            Err(e) => tracing::debug!(error = %e, "the listen stream ended"),
+        };
+        tokio::select! {
+            ended = client.listen(filter, &options) => match ended {
+                Ok(_) => {}
+                Err(ClientError::Cancelled) => return,
+                Err(e) if is_gone(&e) || matches!(e, ClientError::Server(_) | ClientError::Unsupported(_)) => {
+                    tracing::debug!(error = %e, "no notifications from this upstream");
+                    return;
+                }
+                Err(e) => tracing::debug!(error = %e, "the listen stream ended"),
+            },
+            open = changed => {
+                // The subscriptions changed: the stream ends, and opens again with them.
+                stream.cancel();
+                if !open {
+                    return;
+                }
+                continue;
+            }
         }
         if !sleep_or_cancel(retry, &stop).await {
             return;
+        }
+    }
+}
+
+/// Holds at a legacy upstream the subscriptions in `wanted` (`resources/subscribe`
+/// and `resources/unsubscribe` as they change), until `stop` fires or the connection
+/// is gone; its `resources/updated` reach the gateway's clients through the client's
+/// handler.
+async fn keep_subscribed(
+    client: tenet_client::Client,
+    mut wanted: watch::Receiver<BTreeSet<String>>,
+    stop: CancellationToken,
+) {
+    let mut held = BTreeSet::new();
+    loop {
+        let now = wanted.borrow_and_update().clone();
+        for uri in now.difference(&held).cloned().collect::<Vec<_>>() {
+            match client.subscribe(&uri).await {
+                Ok(()) => {
+                    held.insert(uri);
+                }
+                Err(e) if is_gone(&e) => return,
+                Err(e) => tracing::warn!(%uri, error = %e, "the upstream refused a subscription"),
+            }
+        }
+        for uri in held.difference(&now).cloned().collect::<Vec<_>>() {
+            held.remove(&uri);
+            if let Err(e) = client.unsubscribe(&uri).await {
+                if is_gone(&e) {
+                    return;
+                }
+                tracing::debug!(%uri, error = %e, "unsubscribing failed");
+            }
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            changed = wanted.changed() => if changed.is_err() { return },
         }
     }
 }

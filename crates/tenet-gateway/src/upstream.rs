@@ -1,6 +1,7 @@
 //! One upstream server: its connection, kept alive by heartbeats and restored with
 //! backoff when it fails, and what the operator sees of it.
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -11,8 +12,8 @@ use serde_json::{Value, json};
 use tenet_client::{Client, ClientError, ClientHandler, RequestOptions, ServerNotification};
 use tenet_jsonrpc::{ErrorCode, ErrorObject, RawJson};
 use tenet_protocol::{ClientCapabilities, Era, JsonObject, ListChanged, Method};
-use tenet_server::ServerEvent;
-use tokio::sync::Notify;
+use tenet_server::{ServerEvent, WeakServer};
+use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::catalog::Uris;
@@ -107,6 +108,11 @@ pub struct Upstream {
     announced: AtomicU8,
     /// Relayed requests by outcome, in [`Outcome::ALL`] order.
     outcomes: [AtomicU64; Outcome::ALL.len()],
+    /// The upstream URIs some downstream client is subscribed to (through the
+    /// gateway's URIs for them); the supervisor holds the same subscriptions upstream.
+    pub(crate) wanted: watch::Sender<BTreeSet<String>>,
+    /// The gateway's server, told when a subscribed resource changed upstream.
+    server: WeakServer,
 }
 
 /// How a relayed request ended.
@@ -198,7 +204,7 @@ fn now_secs() -> u64 {
 }
 
 impl Upstream {
-    pub(crate) fn new(config: UpstreamConfig, prefixless: bool) -> Self {
+    pub(crate) fn new(config: UpstreamConfig, prefixless: bool, server: WeakServer) -> Self {
         let uris = Uris::new(&config.name, prefixless);
         let status = Status {
             name: config.name.clone(),
@@ -229,7 +235,29 @@ impl Upstream {
             wake: Notify::new(),
             announced: AtomicU8::new(0),
             outcomes: Default::default(),
+            wanted: watch::Sender::new(BTreeSet::new()),
+            server,
         }
+    }
+
+    /// Notes that some downstream client subscribed to the gateway's `uri` (`on`), or
+    /// that the last one left; false if `uri` is not one of this upstream's.
+    pub(crate) fn want(&self, uri: &str, on: bool) -> bool {
+        let Some(original) = self.uris.inward(uri) else { return false };
+        self.wanted.send_modify(|wanted| {
+            if on {
+                wanted.insert(original.to_owned());
+            } else {
+                wanted.remove(original);
+            }
+        });
+        true
+    }
+
+    /// Whether the upstream takes subscriptions to its resources (as it said when
+    /// connected).
+    pub(crate) fn subscribable(client: &Client) -> bool {
+        client.server().and_then(|d| d.capabilities.resources).is_some_and(|r| r.subscribe == Some(true))
     }
 
     /// Counts a relayed request that ended with `outcome`.
@@ -392,6 +420,11 @@ impl ClientHandler for Relay {
             ServerNotification::ToolsListChanged => upstream.announce(&ServerEvent::ToolsChanged),
             ServerNotification::PromptsListChanged => upstream.announce(&ServerEvent::PromptsChanged),
             ServerNotification::ResourcesListChanged => upstream.announce(&ServerEvent::ResourcesChanged),
+            ServerNotification::ResourceUpdated { uri } => {
+                if let Some(server) = upstream.server.upgrade() {
+                    server.notify_resource_updated(upstream.uris.outward(&uri));
+                }
+            }
             // A 2026 listen stream is open: list again, for changes made before it was.
             ServerNotification::Other { method, .. } if method == "notifications/subscriptions/acknowledged" => {
                 upstream.wake.notify_one();

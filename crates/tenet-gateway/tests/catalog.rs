@@ -6,20 +6,23 @@
 
 mod support;
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::{Harness, Probe, Running, STEP, quick, until, upstream, upstream_server};
 use tenet_client::protocol::Era;
+use tenet_client::protocol::SubscriptionFilter;
 use tenet_client::protocol::{
     CallToolResult, CompleteArgument, ContentBlock, GetPromptResult, ListPromptsResult, ListResourceTemplatesResult,
     ListResourcesResult, PromptMessage, Reference, Resource, ResourceContents, ResourceTemplate, TextResourceContents,
 };
-use tenet_client::{Client, ClientError};
+use tenet_client::{Client, ClientError, ClientHandler, RequestOptions, ServerNotification, VersionPin};
 use tenet_gateway::GatewayOptions;
 use tenet_server::{
-    CompletionRequest, PromptDef, PromptRequest, ReadRequest, ResourceDef, Server, TemplateDef, ToolDef,
+    CancellationToken, CompletionRequest, PromptDef, PromptRequest, ReadRequest, ResourceDef, Server, TemplateDef,
+    ToolDef,
 };
 
 fn resource(uri: &str, name: &str) -> Resource {
@@ -299,4 +302,108 @@ async fn an_upstream_with_prompts_only_comes_up_and_the_earlier_one_keeps_a_cont
     assert_eq!((b.prompts, b.left_out), (1, 0), "{b:?}");
     h.shutdown().await;
     second.stop().await;
+}
+
+/// The resource updates a downstream client is told of.
+#[derive(Clone, Default)]
+struct Updates(Arc<Mutex<Vec<String>>>);
+
+impl ClientHandler for Updates {
+    fn on_notification(&self, notification: ServerNotification) {
+        if let ServerNotification::ResourceUpdated { uri } = notification {
+            self.0.lock().unwrap().push(uri);
+        }
+    }
+}
+
+/// A subscription downstream is held upstream for as long as a client holds it (a
+/// legacy client's `resources/subscribe` until it unsubscribes or ends its session;
+/// a 2026 client's listen stream until it closes), and the upstream's
+/// `resources/updated` reaches the subscriber under the gateway's URI, and nobody else.
+async fn subscriptions_are_held_upstream_while_a_client_holds_one(path: &str, downstream: VersionPin) {
+    let server = docs_server();
+    let held = Arc::new(Mutex::new(BTreeSet::new()));
+    let seen = held.clone();
+    server.on_subscription(move |uri, on| {
+        let mut held = seen.lock().unwrap();
+        if on {
+            held.insert(uri.to_owned())
+        } else {
+            held.remove(uri)
+        };
+    });
+    let holds = |uri: &str| held.lock().unwrap().contains(uri);
+    let running = Running::start(server.clone()).await;
+    let h = Harness::start(vec![upstream("docs", &format!("http://{}{path}", running.addr))], quick()).await;
+    assert!(h.gateway.wait_ready(STEP).await, "not ready: {:?}", h.gateway.statuses());
+    let updates = Updates::default();
+    let shutdown = CancellationToken::new();
+    let builder = Client::builder().handler(updates.clone()).version(downstream);
+    let client = support::downstream_with(&h.server, shutdown.clone(), builder).await;
+    // A client that subscribed to nothing hears nothing either.
+    let bystander = Updates::default();
+    let other =
+        support::downstream_with(&h.server, shutdown.clone(), Client::builder().handler(bystander.clone())).await;
+
+    let uri = "tenet://docs/file:///readme.md";
+    let stream = CancellationToken::new();
+    let listening = if downstream == VersionPin::Modern {
+        let filter = SubscriptionFilter { resource_subscriptions: Some(vec![uri.to_owned()]), ..Default::default() };
+        let (client, options) = (client.clone(), RequestOptions::default().with_cancel(stream.clone()));
+        Some(tokio::spawn(async move { client.listen(filter, &options).await }))
+    } else {
+        tokio::time::timeout(STEP, client.subscribe(uri)).await.unwrap().unwrap();
+        None
+    };
+    until("the upstream holds the subscription", || holds("file:///readme.md")).await;
+    server.notify_resource_updated("file:///elsewhere.md");
+    server.notify_resource_updated("file:///readme.md");
+    until("the update reached the subscriber", || !updates.0.lock().unwrap().is_empty()).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(*updates.0.lock().unwrap(), [uri]);
+    assert!(bystander.0.lock().unwrap().is_empty());
+
+    match listening {
+        Some(listen) => {
+            stream.cancel();
+            let _ = tokio::time::timeout(STEP, listen).await.unwrap();
+        }
+        None => tokio::time::timeout(STEP, client.unsubscribe(uri)).await.unwrap().unwrap(),
+    }
+    until("the upstream no longer holds it", || !holds("file:///readme.md")).await;
+    if downstream != VersionPin::Modern {
+        // Held again, then let go when the session ends.
+        tokio::time::timeout(STEP, client.subscribe(uri)).await.unwrap().unwrap();
+        until("the upstream holds it again", || holds("file:///readme.md")).await;
+        client.close().await;
+        until("the ended session let go of it upstream", || !holds("file:///readme.md")).await;
+    }
+    server.notify_resource_updated("file:///readme.md");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(updates.0.lock().unwrap().len(), 1, "no update after the subscription ended");
+    other.close().await;
+    client.close().await;
+    shutdown.cancel();
+    h.shutdown().await;
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn a_legacy_clients_subscription_is_held_at_a_2026_upstream() {
+    subscriptions_are_held_upstream_while_a_client_holds_one("/mcp", VersionPin::Legacy).await;
+}
+
+#[tokio::test]
+async fn a_legacy_clients_subscription_is_held_at_a_legacy_upstream() {
+    subscriptions_are_held_upstream_while_a_client_holds_one("/sse", VersionPin::Legacy).await;
+}
+
+#[tokio::test]
+async fn a_2026_clients_listen_stream_is_held_at_a_2026_upstream() {
+    subscriptions_are_held_upstream_while_a_client_holds_one("/mcp", VersionPin::Modern).await;
+}
+
+#[tokio::test]
+async fn a_2026_clients_listen_stream_is_held_at_a_legacy_upstream() {
+    subscriptions_are_held_upstream_while_a_client_holds_one("/sse", VersionPin::Modern).await;
 }

@@ -87,10 +87,10 @@ pub use limits::{CacheStats, RATE_LIMITED, Rate, RateLimiter, RateLimits, rate_l
 pub use metrics::{Metrics, Outcome};
 pub use observe::REQUEST_TARGET;
 pub use routing::{Answer, Probe, Route, Routed, stateless_version, unsupported_version};
-pub use server::{DEFAULT_CACHE_BYTES, Server, ServerBuilder, ServerConfig, ServerEvent};
+pub use server::{DEFAULT_CACHE_BYTES, Server, ServerBuilder, ServerConfig, ServerEvent, WeakServer};
 pub use session::{
     Announcements, Cancelled, Driver, DriverOptions, Events, Hangup, Link, Negotiated, OUTBOUND_CAPACITY, Outbound,
-    Peer, Pending, Session, batch_body,
+    Peer, Pending, Session, Subscription, batch_body,
 };
 
 pub use prometheus_client;

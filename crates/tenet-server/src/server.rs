@@ -94,6 +94,8 @@ pub(crate) struct Shared {
     pub task_board: Arc<crate::tasks::TaskBoard>,
     /// Responses of cacheable tools, resources and templates.
     pub cache: ResponseCache,
+    /// The resource URIs clients are subscribed to.
+    pub subscriptions: Arc<crate::session::Subscriptions>,
 }
 
 /// An MCP server: tools, resources and prompts, served over any transport, to clients
@@ -106,6 +108,17 @@ pub struct Server {
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Server").field("info", &self.shared.info).finish_non_exhaustive()
+    }
+}
+
+/// A [`Server`] that may have been dropped ([`Server::downgrade`]).
+#[derive(Clone, Debug, Default)]
+pub struct WeakServer(std::sync::Weak<Shared>);
+
+impl WeakServer {
+    /// The server, if it is still there.
+    pub fn upgrade(&self) -> Option<Server> {
+        self.0.upgrade().map(|shared| Server { shared })
     }
 }
 
@@ -436,6 +449,24 @@ impl Server {
         self.emit(ServerEvent::ResourceUpdated(uri.into()));
     }
 
+    /// Calls `watcher(uri, true)` when the first client subscribes to `uri` (a legacy
+    /// `resources/subscribe`, or a 2026-07-28 listen stream's `resourceSubscriptions`)
+    /// and `watcher(uri, false)` when the last one unsubscribes, closes its stream or
+    /// ends its session; at once, for every URI subscribed to now. A relay uses it to
+    /// hold subscriptions at the server it relays for.
+    ///
+    /// The watcher is called in the order of the changes, while the server's
+    /// subscription list is locked: it must be quick and must not wait.
+    pub fn on_subscription(&self, watcher: impl Fn(&str, bool) + Send + Sync + 'static) {
+        self.shared.subscriptions.watch(Box::new(watcher));
+    }
+
+    /// A handle that does not keep the server alive (for what the server's own
+    /// handlers hold, which would otherwise keep it alive in a cycle).
+    pub fn downgrade(&self) -> WeakServer {
+        WeakServer(Arc::downgrade(&self.shared))
+    }
+
     /// Tells every listener of `event` without changing anything, as a relay does
     /// when the server it relays for announces a change that left the relay's own
     /// lists as they were. Cached answers the event concerns are dropped.
@@ -660,6 +691,7 @@ impl ServerBuilder {
                 server_info_entry,
                 task_board: Arc::default(),
                 cache,
+                subscriptions: Arc::default(),
             }),
         };
         if server.shared.metrics.is_enabled() {

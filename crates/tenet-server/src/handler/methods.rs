@@ -423,7 +423,7 @@ impl Server {
         };
         if let Some(session) = &link.session {
             if method == Method::ResourcesSubscribe {
-                session.subscribe(p.uri);
+                session.subscribe(self.shared.subscriptions.hold(p.uri));
             } else {
                 session.unsubscribe(&p.uri);
             }
@@ -481,6 +481,13 @@ impl Server {
             task_ids: tasks.ids(),
         };
         let mut events = self.shared.events.subscribe();
+        // Held for as long as the stream is open.
+        let _subscriptions: Vec<_> = honoured
+            .resource_subscriptions
+            .iter()
+            .flatten()
+            .map(|uri| self.shared.subscriptions.hold(uri.clone()))
+            .collect();
         let tag = || {
             let mut meta = JsonObject::new();
             meta.insert(tenet_protocol::SUBSCRIPTION_ID_KEY.into(), json!(id));

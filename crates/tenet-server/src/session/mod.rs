@@ -10,9 +10,12 @@ mod driver;
 mod link;
 mod peer;
 mod state;
+mod subscriptions;
 
 pub use connection::{Hangup, OUTBOUND_CAPACITY};
 pub use driver::{Announcements, Cancelled, Driver, DriverOptions, Events, Pending, batch_body};
 pub use link::Link;
 pub use peer::{Outbound, Peer};
 pub use state::{Negotiated, Session};
+pub use subscriptions::Subscription;
+pub(crate) use subscriptions::Subscriptions;

@@ -1,6 +1,6 @@
 //! Legacy-era session state: what `initialize` negotiated, the log level, subscriptions.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -8,7 +8,7 @@ use tenet_jsonrpc::Id;
 use tenet_protocol::{ClientCapabilities, Implementation, LoggingLevel, ProtocolVersion};
 use tokio_util::sync::CancellationToken;
 
-use super::Peer;
+use super::{Peer, Subscription};
 use crate::tasks::TaskStore;
 
 /// One legacy session: a stdio process after `initialize`, or one `Mcp-Session-Id`.
@@ -16,7 +16,7 @@ use crate::tasks::TaskStore;
 pub struct Session {
     negotiated: Mutex<Option<Negotiated>>,
     log_level: AtomicU8,
-    subscriptions: Mutex<HashSet<String>>,
+    subscriptions: Mutex<HashMap<String, Subscription>>,
     peer: Arc<Peer>,
     tasks: TaskStore,
     /// The client's requests being served, by id, with what cancels each (kept here,
@@ -52,7 +52,7 @@ impl Session {
         Self {
             negotiated: Mutex::new(None),
             log_level: AtomicU8::new(0),
-            subscriptions: Mutex::new(HashSet::new()),
+            subscriptions: Mutex::new(HashMap::new()),
             peer,
             tasks: TaskStore::default(),
             in_flight: Mutex::new(HashMap::new()),
@@ -137,9 +137,11 @@ impl Session {
         self.log_level.store(u8::try_from(index).unwrap_or(0), Ordering::Relaxed);
     }
 
-    /// Subscribes to updates of `uri`.
-    pub fn subscribe(&self, uri: String) {
-        self.subscriptions.lock().unwrap_or_else(PoisonError::into_inner).insert(uri);
+    /// Subscribes to updates of the subscription's URI (a second subscription to the
+    /// same URI changes nothing).
+    pub fn subscribe(&self, subscription: Subscription) {
+        let mut subscriptions = self.subscriptions.lock().unwrap_or_else(PoisonError::into_inner);
+        subscriptions.entry(subscription.uri().to_owned()).or_insert(subscription);
     }
 
     /// Unsubscribes from `uri`.
@@ -151,12 +153,13 @@ impl Session {
     /// answer and cancels its tasks. Transports call it when a session is deleted or
     /// expires.
     pub fn close(&self) {
+        self.subscriptions.lock().unwrap_or_else(PoisonError::into_inner).clear();
         self.peer.close();
         self.tasks.cancel_all();
     }
 
     /// Whether the session is subscribed to `uri`.
     pub fn is_subscribed(&self, uri: &str) -> bool {
-        self.subscriptions.lock().unwrap_or_else(PoisonError::into_inner).contains(uri)
+        self.subscriptions.lock().unwrap_or_else(PoisonError::into_inner).contains_key(uri)
     }
 }
