@@ -62,6 +62,90 @@ pub struct UpstreamConfig {
     /// is not started again. 0: never restarted.
     #[serde(default)]
     pub max_restarts: Option<u32>,
+    /// OAuth client credentials for a server at a URL that asks for a token: the
+    /// gateway gets its own, with the client credentials grant, and refreshes it.
+    #[serde(default)]
+    pub oauth: Option<OAuthClient>,
+}
+
+/// An `[upstream.oauth]` table: the gateway's own client at the upstream's
+/// authorization server, found from the upstream's challenge (RFC 9728 metadata).
+/// It authenticates with a secret, or with a `private_key_jwt` assertion signed by an
+/// ES256 key.
+///
+/// ```
+/// let upstream: tenet_gateway::UpstreamConfig = toml::from_str(r#"
+///     name = "tickets"
+///     url = "https://tickets.example.com/mcp"
+///     oauth = { client_id = "tenet-gateway", client_secret_env = "TICKETS_SECRET" }
+/// "#).unwrap();
+/// assert_eq!(upstream.oauth.unwrap().client_id, "tenet-gateway");
+/// ```
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthClient {
+    /// The client's id, registered at the authorization server.
+    pub client_id: String,
+    /// Its secret.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// The environment variable that holds its secret (keeps it out of the file).
+    #[serde(default)]
+    pub client_secret_env: Option<String>,
+    /// A PKCS#8 PEM file with the ES256 key it signs `private_key_jwt` assertions with.
+    #[serde(default)]
+    pub private_key_file: Option<std::path::PathBuf>,
+}
+
+impl std::fmt::Debug for OAuthClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthClient")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "…"))
+            .field("client_secret_env", &self.client_secret_env)
+            .field("private_key_file", &self.private_key_file)
+            .finish()
+    }
+}
+
+/// How an [`OAuthClient`] proves who it is.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ClientSecret {
+    /// A secret.
+    Secret(String),
+    /// A `private_key_jwt` assertion key, PEM.
+    KeyPem(String),
+}
+
+impl std::fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Secret(_) => "Secret(…)",
+            Self::KeyPem(_) => "KeyPem(…)",
+        })
+    }
+}
+
+impl OAuthClient {
+    /// The secret or key it authenticates with, read from where the config says.
+    ///
+    /// # Errors
+    /// Not exactly one of `client_secret`, `client_secret_env` and
+    /// `private_key_file`, an unset variable or an unreadable file; the message
+    /// names the key.
+    pub fn credential(&self) -> Result<ClientSecret, (&'static str, String)> {
+        match (&self.client_secret, &self.client_secret_env, &self.private_key_file) {
+            (Some(secret), None, None) => Ok(ClientSecret::Secret(secret.clone())),
+            (None, Some(var), None) => match std::env::var(var) {
+                Ok(secret) if !secret.is_empty() => Ok(ClientSecret::Secret(secret)),
+                _ => Err(("client_secret_env", format!("the environment variable {var} is not set"))),
+            },
+            (None, None, Some(path)) => std::fs::read_to_string(path)
+                .map(ClientSecret::KeyPem)
+                .map_err(|e| ("private_key_file", format!("cannot read {}: {e}", path.display()))),
+            _ => Err(("", "give exactly one of client_secret, client_secret_env and private_key_file".to_owned())),
+        }
+    }
 }
 
 fn yes() -> bool {
@@ -177,6 +261,9 @@ pub fn validate(upstreams: &[UpstreamConfig], options: &GatewayOptions) -> Resul
                 format!("{:?} is already the name of upstream[{first}]", upstream.name),
             ));
         }
+        if upstream.command.is_some() && upstream.oauth.is_some() {
+            return Err(ConfigError::at(i, "oauth", "is for servers at a url, not stdio servers (command)"));
+        }
         match (&upstream.command, &upstream.url) {
             (Some(_), Some(_)) => return Err(ConfigError::at(i, "", "give either command or url, not both")),
             (None, None) => return Err(ConfigError::at(i, "", "give command (a stdio server) or url")),
@@ -199,6 +286,28 @@ pub fn validate(upstreams: &[UpstreamConfig], options: &GatewayOptions) -> Resul
                 }
                 if !upstream.env.is_empty() {
                     return Err(ConfigError::at(i, "env", "is for stdio servers (command), not url"));
+                }
+                if let Some(oauth) = &upstream.oauth {
+                    let at = |key: &str| if key.is_empty() { "oauth".to_owned() } else { format!("oauth.{key}") };
+                    if oauth.client_id.is_empty() {
+                        return Err(ConfigError::at(i, &at("client_id"), "is empty"));
+                    }
+                    match oauth.credential() {
+                        Err((key, message)) => return Err(ConfigError::at(i, &at(key), message)),
+                        Ok(ClientSecret::KeyPem(pem)) => {
+                            if let Err(e) = tenet_client::oauth::ClientAssertionKey::from_pem(&pem, "ES256") {
+                                return Err(ConfigError::at(i, &at("private_key_file"), e.to_string()));
+                            }
+                        }
+                        Ok(ClientSecret::Secret(_)) => {}
+                    }
+                    if upstream.headers.keys().any(|h| h.eq_ignore_ascii_case("authorization")) {
+                        return Err(ConfigError::at(
+                            i,
+                            "headers.Authorization",
+                            "the token comes from oauth: give one or the other",
+                        ));
+                    }
                 }
                 if upstream.max_restarts.is_some() {
                     return Err(ConfigError::at(
@@ -422,6 +531,48 @@ mod tests {
             let e = fault(&format!("[[upstream]]\nname = \"a\"\nurl = \"http://h\"\nprotocol = {protocol:?}\n"));
             assert_eq!(e.key, "upstream[0].protocol", "{protocol:?}");
         }
+    }
+
+    #[test]
+    fn oauth_needs_a_url_one_credential_that_can_be_read_and_no_authorization_header() {
+        let at = |extra: &str| fault(&format!("[[upstream]]\nname = \"a\"\nurl = \"https://h/mcp\"\n{extra}\n")).key;
+        assert_eq!(
+            fault(
+                "[[upstream]]\nname = \"a\"\ncommand = [\"sh\"]\noauth = { client_id = \"c\", client_secret = \"s\" }\n"
+            )
+            .key,
+            "upstream[0].oauth"
+        );
+        assert_eq!(at("oauth = { client_id = \"c\" }"), "upstream[0].oauth");
+        assert_eq!(
+            at("oauth = { client_id = \"c\", client_secret = \"s\", client_secret_env = \"V\" }"),
+            "upstream[0].oauth"
+        );
+        assert_eq!(at("oauth = { client_id = \"\", client_secret = \"s\" }"), "upstream[0].oauth.client_id");
+        assert_eq!(
+            at("oauth = { client_id = \"c\", client_secret_env = \"TENET_TEST_NO_SUCH_VARIABLE\" }"),
+            "upstream[0].oauth.client_secret_env"
+        );
+        assert_eq!(
+            at("oauth = { client_id = \"c\", private_key_file = \"/no/such/key.pem\" }"),
+            "upstream[0].oauth.private_key_file"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let not_a_key = dir.path().join("key.pem");
+        std::fs::write(&not_a_key, "not a key").unwrap();
+        assert_eq!(
+            at(&format!("oauth = {{ client_id = \"c\", private_key_file = {:?} }}", not_a_key.display().to_string())),
+            "upstream[0].oauth.private_key_file"
+        );
+        assert_eq!(
+            at("headers = { authorization = \"Bearer t\" }\noauth = { client_id = \"c\", client_secret = \"s\" }"),
+            "upstream[0].headers.Authorization"
+        );
+        let fine = parse(
+            "[[upstream]]\nname = \"a\"\nurl = \"wss://h/mcp\"\noauth = { client_id = \"c\", client_secret = \"s\" }\n",
+        );
+        validate(&fine, &GatewayOptions::default()).unwrap();
+        assert_eq!(fine[0].oauth.as_ref().unwrap().credential(), Ok(ClientSecret::Secret("s".into())));
     }
 
     #[test]

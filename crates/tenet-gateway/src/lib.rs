@@ -31,6 +31,6 @@ pub mod name;
 mod upstream;
 
 pub use catalog::URI_SCHEME;
-pub use config::{ConfigError, GatewayOptions, ToolFilter, UpstreamConfig, validate};
+pub use config::{ClientSecret, ConfigError, GatewayOptions, OAuthClient, ToolFilter, UpstreamConfig, validate};
 pub use gateway::Gateway;
 pub use upstream::{Calls, State, Status, Unreachable, Upstream};

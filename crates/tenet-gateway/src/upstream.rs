@@ -9,7 +9,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use futures_util::future::BoxFuture;
 use serde::Serialize;
 use serde_json::{Value, json};
-use tenet_client::{Client, ClientError, ClientHandler, RequestOptions, ServerNotification};
+use tenet_client::oauth::{Authorizer, AuthorizerConfig, ClientAssertionKey, ClientCredentials, Grant};
+use tenet_client::{Client, ClientError, ClientHandler, OAuthHook, RequestOptions, ServerNotification};
 use tenet_jsonrpc::{ErrorCode, ErrorObject, RawJson};
 use tenet_protocol::{ClientCapabilities, Era, JsonObject, ListChanged, Method};
 use tenet_server::{ServerEvent, WeakServer};
@@ -17,7 +18,7 @@ use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::catalog::Uris;
-use crate::config::{GatewayOptions, UpstreamConfig};
+use crate::config::{ClientSecret, GatewayOptions, UpstreamConfig};
 
 /// Where an upstream stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -113,6 +114,9 @@ pub struct Upstream {
     pub(crate) wanted: watch::Sender<BTreeSet<String>>,
     /// The gateway's server, told when a subscribed resource changed upstream.
     server: WeakServer,
+    /// The OAuth client of `[upstream.oauth]`, made at the first connection and kept
+    /// across reconnections (with its token).
+    oauth: Mutex<Option<OAuthHook>>,
 }
 
 /// How a relayed request ended.
@@ -237,6 +241,7 @@ impl Upstream {
             outcomes: Default::default(),
             wanted: watch::Sender::new(BTreeSet::new()),
             server,
+            oauth: Mutex::new(None),
         }
     }
 
@@ -325,6 +330,9 @@ impl Upstream {
         for (name, value) in &config.headers {
             builder = builder.header(name.clone(), value.clone());
         }
+        if let Some(hook) = self.oauth_hook()? {
+            builder = builder.auth(hook);
+        }
         for (name, value) in &config.env {
             builder = builder.env(name.clone(), value.clone());
         }
@@ -337,6 +345,35 @@ impl Upstream {
             (None, Some(url)) => builder.connect_http(url).await,
             (None, None) => Err(ClientError::Connect("neither command nor url".into())),
         }
+    }
+
+    /// The OAuth client of `[upstream.oauth]`, if there is one (made once).
+    fn oauth_hook(&self) -> Result<Option<OAuthHook>, ClientError> {
+        let Some(oauth) = &self.config.oauth else { return Ok(None) };
+        let mut slot = lock(&self.oauth);
+        if let Some(hook) = &*slot {
+            return Ok(Some(hook.clone()));
+        }
+        let unusable = |e: &dyn std::fmt::Display| ClientError::Connect(format!("oauth: {e}"));
+        let mut config = AuthorizerConfig {
+            client_name: "tenet-gateway".into(),
+            grant: Grant::ClientCredentials,
+            request_offline_access: false,
+            ..AuthorizerConfig::default()
+        };
+        match oauth.credential().map_err(|(_, message)| unusable(&message))? {
+            ClientSecret::Secret(secret) => {
+                config.pre_registered = Some(ClientCredentials::new(oauth.client_id.clone(), Some(secret)));
+            }
+            ClientSecret::KeyPem(pem) => {
+                let key = ClientAssertionKey::from_pem(&pem, "ES256").map_err(|e| unusable(&e))?;
+                config.pre_registered = Some(ClientCredentials::new(oauth.client_id.clone(), None));
+                config.assertion_key = Some(Arc::new(key));
+            }
+        }
+        let hook = OAuthHook::new(Arc::new(Authorizer::new(config).map_err(|e| unusable(&e))?));
+        *slot = Some(hook.clone());
+        Ok(Some(hook))
     }
 
     /// Whether the upstream answers `completion/complete` (as it said when connected).

@@ -148,11 +148,16 @@ impl Running {
     /// Serves `server` on `addr` (a port used before: the restart of a crashed server).
     pub async fn start_on(server: Server, addr: SocketAddr) -> Self {
         let listener = TcpListener::bind(addr).await.unwrap_or_else(|e| panic!("bind {addr}: {e}"));
+        Self::serve(listener, server, HttpConfig::default())
+    }
+
+    /// Serves `server` on `listener` with `http` (authorization, say).
+    pub fn serve(listener: TcpListener, server: Server, http: HttpConfig) -> Self {
         let addr = listener.local_addr().unwrap();
         let shutdown = CancellationToken::new();
         // `serve_listener` sets TCP_NODELAY on every connection and owns them all, so
         // aborting it closes every socket at once, as a crash would.
-        let task = tokio::spawn(tenet_http::serve_listener(listener, server, HttpConfig::default(), shutdown.clone()));
+        let task = tokio::spawn(tenet_http::serve_listener(listener, server, http, shutdown.clone()));
         Self { addr, task, shutdown }
     }
 
@@ -194,6 +199,7 @@ pub fn upstream(name: &str, url: &str) -> UpstreamConfig {
         scopes: Vec::new(),
         protocol: None,
         max_restarts: None,
+        oauth: None,
     }
 }
 
