@@ -361,16 +361,23 @@ impl Inner {
             }
             let name = advertised(prefix, &self.options.separator, &tool.name);
             let original = std::mem::replace(&mut tool.name, name.clone().unwrap_or_default());
-            Some((name, original.clone(), (original, tool)))
+            let execution = tool.execution.as_mut();
+            let required = execution.as_ref().and_then(|e| e.task_support.as_deref()) == Some("required");
+            if let Some(execution) = execution.filter(|_| required && tool_tasks) {
+                // The gateway calls it as a task and follows that to its end, so its
+                // own clients may call it either way.
+                execution.task_support = Some("optional".to_owned());
+            }
+            Some((name, original.clone(), (original, tool, required && tool_tasks)))
         });
-        let on_server = |name: &str, (_, tool): &(String, Tool)| self.server.with_tool(name, |listed| listed == tool);
+        let on_server =
+            |name: &str, (_, tool, _): &(String, Tool, bool)| self.server.with_tool(name, |listed| listed == tool);
         let mut placed = place(owners, index, upstream.name(), "tool", tools, on_server, |i| self.name_of(i));
         let defs: Vec<ToolDef> = placed
             .defined
             .drain(..)
-            .map(|(_, (original, tool))| {
-                let required = tool.execution.as_ref().and_then(|e| e.task_support.as_deref()) == Some("required");
-                let target = Target { name: original.into(), as_task: required && tool_tasks };
+            .map(|(_, (original, tool, as_task))| {
+                let target = Target { name: original.into(), as_task };
                 let (up, target) = (upstream.clone(), Arc::new(target));
                 // A call becomes a task at the gateway when the upstream makes it one.
                 // The upstream's timeout ends a call first (counted, the upstream

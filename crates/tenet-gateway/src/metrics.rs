@@ -4,6 +4,7 @@
 //! | metric | type | labels |
 //! |---|---|---|
 //! | `tenet_upstream_up` | gauge | `upstream` |
+//! | `tenet_upstream_state` | gauge (1 for the state it is in, 0 for the others) | `upstream`, `state` |
 //! | `tenet_upstream_heartbeat_latency_seconds` | gauge | `upstream` |
 //! | `tenet_upstream_restarts_total` | counter | `upstream` |
 //! | `tenet_upstream_calls_total` | counter | `upstream`, `outcome` |
@@ -44,6 +45,18 @@ impl Collector for UpstreamCollector {
         )?;
         for s in &statuses {
             ConstGauge::new(i64::from(s.state == State::Up)).encode(up.encode_family(&[("upstream", &*s.name)])?)?;
+        }
+        let mut state = encoder.encode_descriptor(
+            "tenet_upstream_state",
+            "1 for the state the upstream is in (connecting, up, down, failed: given up after a crash loop), 0 for the others",
+            None,
+            MetricType::Gauge,
+        )?;
+        for s in &statuses {
+            for candidate in State::ALL {
+                let labels = [("upstream", &*s.name), ("state", candidate.label())];
+                ConstGauge::new(i64::from(s.state == candidate)).encode(state.encode_family(&labels)?)?;
+            }
         }
         let mut latency = encoder.encode_descriptor(
             "tenet_upstream_heartbeat_latency",

@@ -35,6 +35,21 @@ pub enum State {
     Failed,
 }
 
+impl State {
+    /// Every state, in the order an upstream goes through them.
+    pub const ALL: [Self; 4] = [Self::Connecting, Self::Up, Self::Down, Self::Failed];
+
+    /// Its name in `/upstreams` and the metrics' `state` label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Connecting => "connecting",
+            Self::Up => "up",
+            Self::Down => "down",
+            Self::Failed => "failed",
+        }
+    }
+}
+
 /// The kinds of items an upstream lists: tools, prompts, resources, templates.
 pub(crate) const KINDS: usize = 4;
 

@@ -95,6 +95,13 @@ async fn a_stdio_upstream_that_keeps_exiting_at_start_is_given_up_after_its_rest
     assert_eq!(std::fs::read_to_string(&starts).unwrap().lines().count(), 3);
     assert_eq!(h.status("crashing").state, State::Failed);
     assert!(!h.gateway.is_ready());
+    // Operators can alert on it.
+    let metrics = h.server.metrics().encode();
+    for (state, value) in [("failed", 1), ("up", 0), ("down", 0), ("connecting", 0)] {
+        let line = format!("tenet_upstream_state{{upstream=\"crashing\",state=\"{state}\"}} {value}");
+        assert!(metrics.lines().any(|l| l == line), "{line} in:\n{metrics}");
+    }
+    assert!(metrics.contains("tenet_upstream_state{upstream=\"ok\",state=\"up\"} 1"), "{metrics}");
     ok_still_serves(&h).await;
     h.shutdown().await;
 }

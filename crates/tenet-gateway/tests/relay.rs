@@ -197,6 +197,16 @@ async fn a_tool_a_2025_11_25_upstream_runs_only_as_a_task_is_called_as_one_and_f
     let builder = Client::builder().version(VersionPin::Modern).tasks();
     let client = support::downstream_with(&server, shutdown.clone(), builder).await;
 
+    // The gateway runs it as a task upstream, so its own clients may call it either way.
+    let tools = tokio::time::timeout(STEP, client.list_all_tools()).await.expect("in time").unwrap();
+    let job = tools.iter().find(|t| t.name == "up__job").expect("up__job is listed");
+    assert_eq!(job.execution.as_ref().and_then(|e| e.task_support.as_deref()), Some("optional"));
+    let plain =
+        support::downstream_with(&server, shutdown.clone(), Client::builder().version(VersionPin::Legacy)).await;
+    let result = tokio::time::timeout(STEP, plain.call_tool("up__job", json!({}))).await.expect("in time").unwrap();
+    assert_eq!(text(&result), "done", "a legacy client without tasks gets the result");
+    plain.close().await;
+
     // Without the `task` param the upstream would refuse the call (-32601).
     let result = tokio::time::timeout(STEP, client.call_tool("up__job", json!({}))).await.expect("in time").unwrap();
     assert_eq!(text(&result), "done");
