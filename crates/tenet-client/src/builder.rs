@@ -259,6 +259,7 @@ impl ClientBuilder {
                 version: std::sync::RwLock::new(ProtocolVersion::LATEST),
                 details: std::sync::RwLock::new(None),
                 next_id: std::sync::atomic::AtomicI64::new(1),
+                renewals: std::sync::atomic::AtomicU64::new(0),
                 header_params: std::sync::Mutex::new(Default::default()),
             }),
         };

@@ -64,6 +64,8 @@ pub(crate) struct Inner {
     pub(crate) version: RwLock<ProtocolVersion>,
     pub(crate) details: RwLock<Option<ServerDetails>>,
     pub(crate) next_id: AtomicI64,
+    /// Legacy sessions started again after the server forgot the last one.
+    pub(crate) renewals: std::sync::atomic::AtomicU64,
     pub(crate) header_params: Mutex<HashMap<String, Vec<HeaderParam>>>,
 }
 
@@ -99,6 +101,13 @@ impl Client {
     /// The protocol version in use.
     pub fn version(&self) -> ProtocolVersion {
         self.inner.version.read().map_or(ProtocolVersion::LATEST, |v| *v)
+    }
+
+    /// How many times the legacy session was started again because the server had
+    /// forgotten it (HTTP 404): what the old session held there (subscriptions, the
+    /// log level) is gone.
+    pub fn session_renewals(&self) -> u64 {
+        self.inner.renewals.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// What the server said about itself during negotiation.
@@ -137,7 +146,10 @@ impl Client {
         if matches!(result, Err(ClientError::SessionExpired)) && method != Method::Initialize.name() {
             tracing::debug!("the session ended; starting a new one");
             result = match Box::pin(self.initialize(self.version())).await {
-                Ok(()) => self.rounds(method, &mut params, progress.as_ref(), options).await,
+                Ok(()) => {
+                    self.inner.renewals.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    self.rounds(method, &mut params, progress.as_ref(), options).await
+                }
                 Err(error) => Err(error),
             };
         }

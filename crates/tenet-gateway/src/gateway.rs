@@ -251,7 +251,8 @@ impl Inner {
                 self.tasks.spawn(listen(client.clone(), wanted, self.options.heartbeat, listening));
             }
             tenet_protocol::Era::Legacy if subscribes => {
-                self.tasks.spawn(keep_subscribed(client.clone(), upstream.wanted.subscribe(), listening));
+                let wanted = upstream.wanted.subscribe();
+                self.tasks.spawn(keep_subscribed(client.clone(), wanted, self.options.heartbeat, listening));
             }
             _ => {}
         }
@@ -606,8 +607,9 @@ fn refusals(upstream: &Upstream, errors: Vec<BuildError>) -> Vec<String> {
 /// changes and the updates of the resources in `wanted` (when it takes subscriptions)
 /// reach the supervisor and the gateway's clients through the client's handler, as on
 /// a legacy session. The stream is reopened with the new filter when `wanted`
-/// changes, and `retry` after the server ends it, until `stop` fires, the connection
-/// is gone or the server refuses to listen.
+/// changes, and `retry` after it ends or breaks, until `stop` fires (the supervisor's
+/// watch of this connection ended) or the server cannot listen at all. A server that
+/// refuses the subscriptions asked for is asked again when they change.
 async fn listen(
     client: tenet_client::Client,
     mut wanted: Option<watch::Receiver<BTreeSet<String>>>,
@@ -616,11 +618,13 @@ async fn listen(
 ) {
     while !stop.is_cancelled() {
         let subscriptions = wanted.as_mut().map(|w| w.borrow_and_update().iter().cloned().collect::<Vec<_>>());
+        let subscriptions = subscriptions.filter(|s| !s.is_empty());
+        let subscribing = subscriptions.is_some();
         let filter = tenet_protocol::SubscriptionFilter {
             tools_list_changed: Some(true),
             prompts_list_changed: Some(true),
             resources_list_changed: Some(true),
-            resource_subscriptions: subscriptions.filter(|s| !s.is_empty()),
+            resource_subscriptions: subscriptions,
             ..tenet_protocol::SubscriptionFilter::default()
         };
         let stream = stop.child_token();
@@ -631,17 +635,33 @@ async fn listen(
                 None => std::future::pending().await,
             }
         };
+        tokio::pin!(changed);
         tokio::select! {
             ended = client.listen(filter, &options) => match ended {
                 Ok(_) => {}
                 Err(ClientError::Cancelled) => return,
-                Err(e) if is_gone(&e) || matches!(e, ClientError::Server(_) | ClientError::Unsupported(_)) => {
+                Err(ClientError::Unsupported(e)) => {
                     tracing::debug!(error = %e, "no notifications from this upstream");
                     return;
                 }
+                Err(ClientError::Server(e)) if subscribing => {
+                    // Perhaps one of the subscriptions: asked again when they change.
+                    tracing::warn!(error = %e.message, "the upstream refused a listen stream with subscriptions");
+                    tokio::select! {
+                        () = stop.cancelled() => return,
+                        open = &mut changed => if !open { return },
+                    }
+                    continue;
+                }
+                Err(ClientError::Server(e)) => {
+                    tracing::debug!(error = %e.message, "the upstream refused a listen stream");
+                    return;
+                }
+                // Broken (a proxy's idle timeout, an upstream restarted behind a load
+                // balancer): opened again while the connection is watched.
                 Err(e) => tracing::debug!(error = %e, "the listen stream ended"),
             },
-            open = changed => {
+            open = &mut changed => {
                 // The subscriptions changed: the stream ends, and opens again with them.
                 stream.cancel();
                 if !open {
@@ -657,38 +677,45 @@ async fn listen(
 }
 
 /// Holds at a legacy upstream the subscriptions in `wanted` (`resources/subscribe`
-/// and `resources/unsubscribe` as they change), until `stop` fires or the connection
-/// is gone; its `resources/updated` reach the gateway's clients through the client's
-/// handler.
+/// and `resources/unsubscribe` as they change), until `stop` fires. What failed is
+/// tried again `retry` later, and everything is subscribed again when the upstream
+/// forgot the session (it is renewed with nothing held). Its `resources/updated`
+/// reach the gateway's clients through the client's handler.
 async fn keep_subscribed(
     client: tenet_client::Client,
     mut wanted: watch::Receiver<BTreeSet<String>>,
+    retry: Duration,
     stop: CancellationToken,
 ) {
     let mut held = BTreeSet::new();
+    let mut session = client.session_renewals();
     loop {
+        if client.session_renewals() != session {
+            session = client.session_renewals();
+            held.clear();
+        }
         let now = wanted.borrow_and_update().clone();
         for uri in now.difference(&held).cloned().collect::<Vec<_>>() {
             match client.subscribe(&uri).await {
                 Ok(()) => {
                     held.insert(uri);
                 }
-                Err(e) if is_gone(&e) => return,
-                Err(e) => tracing::warn!(%uri, error = %e, "the upstream refused a subscription"),
+                Err(e) => {
+                    tracing::warn!(%uri, error = %e, "the upstream did not take a subscription");
+                }
             }
         }
         for uri in held.difference(&now).cloned().collect::<Vec<_>>() {
             held.remove(&uri);
             if let Err(e) = client.unsubscribe(&uri).await {
-                if is_gone(&e) {
-                    return;
-                }
                 tracing::debug!(%uri, error = %e, "unsubscribing failed");
             }
         }
+        // Checked again at every `retry`: for what failed, and for a renewed session.
         tokio::select! {
             () = stop.cancelled() => return,
             changed = wanted.changed() => if changed.is_err() { return },
+            () = tokio::time::sleep(retry) => {}
         }
     }
 }

@@ -346,6 +346,10 @@ impl Upstream {
             builder = builder.header(name.clone(), value.clone());
         }
         if let Some(hook) = self.oauth_hook()? {
+            // Each connection gets the authorizer's full count of attempts: failures
+            // while the upstream was down (its authorization server unreachable, a
+            // refused secret) must not keep it from trying once things are fixed.
+            hook.authorizer().record_success().await;
             builder = builder.auth(hook);
         }
         for (name, value) in &config.env {

@@ -367,20 +367,22 @@ async fn subscriptions_are_held_upstream_while_a_client_holds_one(path: &str, do
         Some(listen) => {
             stream.cancel();
             let _ = tokio::time::timeout(STEP, listen).await.unwrap();
+            until("the upstream no longer holds it", || !holds("file:///readme.md")).await;
         }
-        None => tokio::time::timeout(STEP, client.unsubscribe(uri)).await.unwrap().unwrap(),
+        None => {
+            tokio::time::timeout(STEP, client.unsubscribe(uri)).await.unwrap().unwrap();
+            until("the upstream no longer holds it", || !holds("file:///readme.md")).await;
+            // Still connected, no longer told.
+            server.notify_resource_updated("file:///readme.md");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            assert_eq!(updates.0.lock().unwrap().len(), 1, "no update after unsubscribing");
+            // Held again, then let go when the session ends.
+            tokio::time::timeout(STEP, client.subscribe(uri)).await.unwrap().unwrap();
+            until("the upstream holds it again", || holds("file:///readme.md")).await;
+            client.close().await;
+            until("the ended session let go of it upstream", || !holds("file:///readme.md")).await;
+        }
     }
-    until("the upstream no longer holds it", || !holds("file:///readme.md")).await;
-    if downstream != VersionPin::Modern {
-        // Held again, then let go when the session ends.
-        tokio::time::timeout(STEP, client.subscribe(uri)).await.unwrap().unwrap();
-        until("the upstream holds it again", || holds("file:///readme.md")).await;
-        client.close().await;
-        until("the ended session let go of it upstream", || !holds("file:///readme.md")).await;
-    }
-    server.notify_resource_updated("file:///readme.md");
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(updates.0.lock().unwrap().len(), 1, "no update after the subscription ended");
     other.close().await;
     client.close().await;
     shutdown.cancel();
@@ -406,4 +408,61 @@ async fn a_2026_clients_listen_stream_is_held_at_a_2026_upstream() {
 #[tokio::test]
 async fn a_2026_clients_listen_stream_is_held_at_a_legacy_upstream() {
     subscriptions_are_held_upstream_while_a_client_holds_one("/sse", VersionPin::Modern).await;
+}
+
+/// The gateway's subscription is held again at an upstream that restarted on the same
+/// port: after a reconnection, or (a legacy Streamable HTTP upstream) after its session
+/// was renewed, and the restarted upstream's updates reach the subscriber.
+async fn a_subscription_is_held_again_at_a_restarted_upstream(protocol: &str) {
+    let watched = |server: &Server| {
+        let held = Arc::new(Mutex::new(BTreeSet::new()));
+        let seen = held.clone();
+        server.on_subscription(move |uri, on| {
+            let mut held = seen.lock().unwrap();
+            if on {
+                held.insert(uri.to_owned())
+            } else {
+                held.remove(uri)
+            };
+        });
+        held
+    };
+    let first = docs_server();
+    let first_held = watched(&first);
+    let running = Running::start(first).await;
+    let addr = running.addr;
+    let mut config = upstream("docs", &running.url());
+    config.protocol = Some(protocol.to_owned());
+    let h = Harness::start(vec![config], quick()).await;
+    assert!(h.gateway.wait_ready(STEP).await, "not ready: {:?}", h.gateway.statuses());
+    let updates = Updates::default();
+    let shutdown = CancellationToken::new();
+    let builder = Client::builder().handler(updates.clone()).version(VersionPin::Legacy);
+    let client = support::downstream_with(&h.server, shutdown.clone(), builder).await;
+    let uri = "tenet://docs/file:///readme.md";
+    tokio::time::timeout(STEP, client.subscribe(uri)).await.unwrap().unwrap();
+    until("the first upstream holds it", || first_held.lock().unwrap().contains("file:///readme.md")).await;
+
+    running.kill().await;
+    let second = docs_server();
+    let second_held = watched(&second);
+    let restarted = Running::start_on(second.clone(), addr).await;
+    until("the restarted upstream holds it", || second_held.lock().unwrap().contains("file:///readme.md")).await;
+    second.notify_resource_updated("file:///readme.md");
+    until("the restarted upstream's update arrived", || !updates.0.lock().unwrap().is_empty()).await;
+    assert_eq!(*updates.0.lock().unwrap(), [uri]);
+    client.close().await;
+    shutdown.cancel();
+    h.shutdown().await;
+    restarted.stop().await;
+}
+
+#[tokio::test]
+async fn a_subscription_is_held_again_at_a_restarted_legacy_upstream() {
+    a_subscription_is_held_again_at_a_restarted_upstream("legacy").await;
+}
+
+#[tokio::test]
+async fn a_subscription_is_held_again_at_a_restarted_2026_upstream() {
+    a_subscription_is_held_again_at_a_restarted_upstream("stateless").await;
 }

@@ -90,7 +90,7 @@ pub use routing::{Answer, Probe, Route, Routed, stateless_version, unsupported_v
 pub use server::{DEFAULT_CACHE_BYTES, Server, ServerBuilder, ServerConfig, ServerEvent, WeakServer};
 pub use session::{
     Announcements, Cancelled, Driver, DriverOptions, Events, Hangup, Link, Negotiated, OUTBOUND_CAPACITY, Outbound,
-    Peer, Pending, Session, Subscription, batch_body,
+    Peer, Pending, Session, batch_body,
 };
 
 pub use prometheus_client;

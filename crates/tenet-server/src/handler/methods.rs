@@ -423,7 +423,7 @@ impl Server {
         };
         if let Some(session) = &link.session {
             if method == Method::ResourcesSubscribe {
-                session.subscribe(self.shared.subscriptions.hold(p.uri));
+                session.subscribe(p.uri, &self.shared.subscriptions);
             } else {
                 session.unsubscribe(&p.uri);
             }

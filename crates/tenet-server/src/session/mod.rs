@@ -17,5 +17,4 @@ pub use driver::{Announcements, Cancelled, Driver, DriverOptions, Events, Pendin
 pub use link::Link;
 pub use peer::{Outbound, Peer};
 pub use state::{Negotiated, Session};
-pub use subscriptions::Subscription;
-pub(crate) use subscriptions::Subscriptions;
+pub(crate) use subscriptions::{Subscription, Subscriptions};

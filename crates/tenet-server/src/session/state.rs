@@ -8,7 +8,7 @@ use tenet_jsonrpc::Id;
 use tenet_protocol::{ClientCapabilities, Implementation, LoggingLevel, ProtocolVersion};
 use tokio_util::sync::CancellationToken;
 
-use super::{Peer, Subscription};
+use super::{Peer, Subscription, Subscriptions};
 use crate::tasks::TaskStore;
 
 /// One legacy session: a stdio process after `initialize`, or one `Mcp-Session-Id`.
@@ -137,11 +137,15 @@ impl Session {
         self.log_level.store(u8::try_from(index).unwrap_or(0), Ordering::Relaxed);
     }
 
-    /// Subscribes to updates of the subscription's URI (a second subscription to the
-    /// same URI changes nothing).
-    pub fn subscribe(&self, subscription: Subscription) {
+    /// Subscribes to updates of `uri`, counted in `registry` (a second subscription to
+    /// the same URI changes nothing). The session holds it before the registry's
+    /// watchers hear of it, so no update they cause can miss the session.
+    pub(crate) fn subscribe(&self, uri: String, registry: &Arc<Subscriptions>) {
         let mut subscriptions = self.subscriptions.lock().unwrap_or_else(PoisonError::into_inner);
-        subscriptions.entry(subscription.uri().to_owned()).or_insert(subscription);
+        if let std::collections::hash_map::Entry::Vacant(entry) = subscriptions.entry(uri) {
+            let held = registry.hold(entry.key().clone());
+            entry.insert(held);
+        }
     }
 
     /// Unsubscribes from `uri`.

@@ -72,16 +72,14 @@ impl Subscriptions {
 }
 
 /// One subscriber's hold on a URI; dropping it unsubscribes.
-#[derive(Debug)]
-pub struct Subscription {
+pub(crate) struct Subscription {
     uri: String,
     registry: Arc<Subscriptions>,
 }
 
-impl Subscription {
-    /// The URI subscribed to.
-    pub fn uri(&self) -> &str {
-        &self.uri
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Subscription").field(&self.uri).finish()
     }
 }
 
