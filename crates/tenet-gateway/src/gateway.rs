@@ -76,8 +76,9 @@ impl Gateway {
         // A downstream subscription to an upstream's resource is held at the upstream
         // for as long as some client holds it here.
         let watched: Vec<_> = upstreams.iter().map(Arc::downgrade).collect();
+        let subscribed = watched.clone();
         server.on_subscription(move |uri, on| {
-            watched.iter().filter_map(std::sync::Weak::upgrade).any(|u| u.want(uri, on));
+            subscribed.iter().filter_map(std::sync::Weak::upgrade).any(|u| u.want(uri, on));
         });
         let inner = Arc::new(Inner {
             server,
@@ -87,7 +88,6 @@ impl Gateway {
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
         });
-        let watched = inner.upstreams.iter().map(Arc::downgrade).collect();
         inner.server.metrics().register_collector(Box::new(crate::metrics::UpstreamCollector(watched)));
         for index in 0..inner.upstreams.len() {
             inner.tasks.spawn(Inner::supervise(inner.clone(), index));

@@ -304,6 +304,21 @@ async fn an_upstream_with_prompts_only_comes_up_and_the_earlier_one_keeps_a_cont
     second.stop().await;
 }
 
+/// The URIs `server` has subscribers for, kept up to date.
+fn held_at(server: &Server) -> Arc<Mutex<BTreeSet<String>>> {
+    let held = Arc::new(Mutex::new(BTreeSet::new()));
+    let seen = held.clone();
+    server.on_subscription(move |uri, on| {
+        let mut held = seen.lock().unwrap();
+        if on {
+            held.insert(uri.to_owned())
+        } else {
+            held.remove(uri)
+        };
+    });
+    held
+}
+
 /// The resource updates a downstream client is told of.
 #[derive(Clone, Default)]
 struct Updates(Arc<Mutex<Vec<String>>>);
@@ -322,16 +337,8 @@ impl ClientHandler for Updates {
 /// `resources/updated` reaches the subscriber under the gateway's URI, and nobody else.
 async fn subscriptions_are_held_upstream_while_a_client_holds_one(path: &str, downstream: VersionPin) {
     let server = docs_server();
-    let held = Arc::new(Mutex::new(BTreeSet::new()));
-    let seen = held.clone();
-    server.on_subscription(move |uri, on| {
-        let mut held = seen.lock().unwrap();
-        if on {
-            held.insert(uri.to_owned())
-        } else {
-            held.remove(uri)
-        };
-    });
+    let held = held_at(&server);
+
     let holds = |uri: &str| held.lock().unwrap().contains(uri);
     let running = Running::start(server.clone()).await;
     let h = Harness::start(vec![upstream("docs", &format!("http://{}{path}", running.addr))], quick()).await;
@@ -414,21 +421,8 @@ async fn a_2026_clients_listen_stream_is_held_at_a_legacy_upstream() {
 /// port: after a reconnection, or (a legacy Streamable HTTP upstream) after its session
 /// was renewed, and the restarted upstream's updates reach the subscriber.
 async fn a_subscription_is_held_again_at_a_restarted_upstream(protocol: &str) {
-    let watched = |server: &Server| {
-        let held = Arc::new(Mutex::new(BTreeSet::new()));
-        let seen = held.clone();
-        server.on_subscription(move |uri, on| {
-            let mut held = seen.lock().unwrap();
-            if on {
-                held.insert(uri.to_owned())
-            } else {
-                held.remove(uri)
-            };
-        });
-        held
-    };
     let first = docs_server();
-    let first_held = watched(&first);
+    let first_held = held_at(&first);
     let running = Running::start(first).await;
     let addr = running.addr;
     let mut config = upstream("docs", &running.url());
@@ -445,7 +439,7 @@ async fn a_subscription_is_held_again_at_a_restarted_upstream(protocol: &str) {
 
     running.kill().await;
     let second = docs_server();
-    let second_held = watched(&second);
+    let second_held = held_at(&second);
     let restarted = Running::start_on(second.clone(), addr).await;
     until("the restarted upstream holds it", || second_held.lock().unwrap().contains("file:///readme.md")).await;
     second.notify_resource_updated("file:///readme.md");

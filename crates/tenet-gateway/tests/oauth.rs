@@ -51,16 +51,21 @@ fn token_requests(auth: &AuthServer) -> Vec<(String, bool)> {
         .collect()
 }
 
-#[tokio::test]
-async fn a_secret_gets_the_gateway_one_token_for_every_call() {
-    let auth = AuthServer::start(AsConfig {
+/// An authorization server that knows the client `gateway` by the secret `s3cret`.
+async fn knows_secret() -> AuthServer {
+    AuthServer::start(AsConfig {
         registration: false,
         token_endpoint_auth_methods: vec!["client_secret_basic".into()],
         pre_registered: vec![("gateway".into(), Some("s3cret".into()))],
         ..AsConfig::default()
     })
     .await
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_secret_gets_the_gateway_one_token_for_every_call() {
+    let auth = knows_secret().await;
     let running = protected(&auth).await;
     let oauth = OAuthClient { client_secret: Some("s3cret".into()), ..client("gateway") };
     let h = Harness::start(vec![with_oauth(&running, oauth)], quick()).await;
@@ -100,14 +105,7 @@ async fn a_private_key_jwt_assertion_gets_the_gateway_its_token() {
 
 #[tokio::test]
 async fn a_refused_secret_leaves_the_upstream_down_with_the_reason() {
-    let auth = AuthServer::start(AsConfig {
-        registration: false,
-        token_endpoint_auth_methods: vec!["client_secret_basic".into()],
-        pre_registered: vec![("gateway".into(), Some("s3cret".into()))],
-        ..AsConfig::default()
-    })
-    .await
-    .unwrap();
+    let auth = knows_secret().await;
     let running = protected(&auth).await;
     let oauth = OAuthClient { client_secret: Some("wrong".into()), ..client("gateway") };
     let h = Harness::start(vec![with_oauth(&running, oauth)], quick()).await;
