@@ -11,7 +11,7 @@ use tenet_protocol::{
     ReadResourceResult, Reference, Resource, ResourceTemplate, SubscriptionFilter, Tool,
 };
 
-use crate::client::{Client, decode};
+use crate::client::Client;
 use crate::error::{ClientError, Result};
 use crate::options::RequestOptions;
 use tenet_protocol::header::header_params;
@@ -52,8 +52,7 @@ fn cursor_params(cursor: Option<&str>) -> Value {
 
 impl Client {
     async fn call<T: DeserializeOwned>(&self, method: Method, params: Value, options: &RequestOptions) -> Result<T> {
-        let value = self.request(method.name(), params, options).await?;
-        decode(value, method.name())
+        self.request_raw(method.name(), params, options).await?.decode(method.name())
     }
 
     fn legacy_only(&self, method: Method) -> Result<()> {

@@ -10,15 +10,16 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 use tenet_jsonrpc::{ErrorCode, Id};
 use tenet_protocol::{
-    CLIENT_CAPABILITIES_KEY, CLIENT_INFO_KEY, ClientCapabilities, DiscoverResult, Era, Implementation,
-    InitializeResult, InputRequest, LOG_LEVEL_KEY, LoggingLevel, Method, PROTOCOL_VERSION_KEY, ProtocolVersion,
-    ServerCapabilities,
+    ClientCapabilities, DiscoverResult, Era, Implementation, InitializeResult, InputRequest, LoggingLevel, Method,
+    ProtocolVersion, ServerCapabilities,
 };
 
 use crate::error::{ClientError, Result};
 use crate::handler::ClientHandler;
 use crate::inbound::Inbound;
 use crate::options::{RequestOptions, VersionPin};
+use crate::result::{RawResult, ResultKind};
+use crate::stamp::{Stamp, Stamped};
 use crate::transport::{Outgoing, Transport};
 use tenet_protocol::header::HeaderParam;
 
@@ -26,6 +27,9 @@ use tenet_protocol::header::HeaderParam;
 const CANCEL_NOTICE_WAIT: Duration = Duration::from_secs(2);
 /// How many input-required rounds one request may take.
 const MAX_ROUNDS: usize = 16;
+
+/// The buffer a request is first written into: a call with its 2026 `_meta` fits.
+const REQUEST_ROOM: usize = 512;
 
 /// A deadline that never comes, for timeouts too long to add to the clock.
 const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 86_400);
@@ -75,15 +79,6 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// The `resultType` of a result; absent means complete (pre-2026 servers).
-fn result_type(value: &Value) -> Result<&str> {
-    match value.get("resultType") {
-        None => Ok("complete"),
-        Some(Value::String(kind)) if matches!(kind.as_str(), "complete" | "input_required" | "task") => Ok(kind),
-        Some(other) => Err(ClientError::Protocol(format!("unknown resultType {other}"))),
-    }
-}
-
 /// The newest version in a -32022 error's `data.supported` that we speak.
 fn supported_choice(data: Option<&Value>) -> Option<ProtocolVersion> {
     data?.get("supported")?.as_array()?.iter().filter_map(|v| v.as_str().and_then(ProtocolVersion::parse)).max()
@@ -129,6 +124,15 @@ impl Client {
     /// # Errors
     /// The server's error, a timeout, a transport failure, or a malformed result.
     pub async fn request(&self, method: &str, params: Value, options: &RequestOptions) -> Result<Value> {
+        self.request_raw(method, params, options).await?.into_value()
+    }
+
+    /// [`Client::request`], with the result as the server sent it, to be read once
+    /// into the caller's own type ([`RawResult::decode`]) or passed on.
+    ///
+    /// # Errors
+    /// As [`Client::request`].
+    pub async fn request_raw(&self, method: &str, params: Value, options: &RequestOptions) -> Result<RawResult> {
         let mut params = match params {
             Value::Object(map) => map,
             Value::Null => Map::new(),
@@ -154,8 +158,11 @@ impl Client {
             };
         }
         let result = match result {
-            Ok(created) if !options.relay && matches!(result_type(&created), Ok("task")) => {
-                self.follow_task_until(created, options, deadline).await
+            Ok(created) if !options.relay && matches!(created.kind(), Ok(ResultKind::Task)) => {
+                match self.follow_task_until(created.into_value()?, options, deadline).await {
+                    Ok(value) => RawResult::from_value(&value),
+                    Err(error) => Err(error),
+                }
             }
             other => other,
         };
@@ -171,18 +178,20 @@ impl Client {
         params: &mut Map<String, Value>,
         progress: Option<&Value>,
         options: &RequestOptions,
-    ) -> Result<Value> {
+    ) -> Result<RawResult> {
         let mut version_retried = false;
         for _ in 0..MAX_ROUNDS {
             let version = self.version();
             let modern = version.era() == Era::Stateless;
-            self.stamp_meta(params, modern, version, progress, options);
+            let stamp = self.stamp(modern, version, progress, options);
             let headers =
                 if modern && self.inner.transport.is_http() { self.headers_for(method, params) } else { Vec::new() };
             let id = Id::Number(self.next_id());
-            let mut body = Vec::new();
-            tenet_jsonrpc::write_request(&mut body, &id, method, &params);
-            let outgoing = Outgoing { id: id.clone(), method: method.to_owned(), body, headers, modern };
+            // Room for the request as most are, so that writing it seldom grows the buffer.
+            let mut body = Vec::with_capacity(REQUEST_ROOM);
+            tenet_jsonrpc::write_request(&mut body, &id, method, &Stamped { params, stamp });
+            let method_name = Method::from_name(method).map_or_else(|| method.to_owned().into(), |m| m.name().into());
+            let outgoing = Outgoing { id: id.clone(), method: method_name, body, headers, modern };
             match self.send_once(outgoing, modern, options).await {
                 Err(ClientError::Server(error))
                     if error.code == ErrorCode::UNSUPPORTED_PROTOCOL_VERSION && modern && !version_retried =>
@@ -199,41 +208,33 @@ impl Client {
                     version_retried = true;
                 }
                 Err(error) => return Err(error),
-                Ok(value) => match result_type(&value)? {
-                    "input_required" if options.relay => return Ok(value),
-                    "input_required" => self.answer_inputs(params, value, options).await?,
-                    _ => return Ok(value),
+                Ok(result) => match result.kind()? {
+                    ResultKind::InputRequired if !options.relay => self.answer_inputs(params, &result, options).await?,
+                    _ => return Ok(result),
                 },
             }
         }
         Err(ClientError::Protocol(format!("{method} still needed input after {MAX_ROUNDS} rounds")))
     }
 
-    fn stamp_meta(
-        &self,
-        params: &mut Map<String, Value>,
+    /// What this client adds to a request's `_meta`: in 2026-07-28, the version, the
+    /// capabilities (the options', or the connection's), the client's name and the log
+    /// level; in any version, the progress token.
+    fn stamp<'a>(
+        &'a self,
         modern: bool,
         version: ProtocolVersion,
-        progress: Option<&Value>,
-        options: &RequestOptions,
-    ) {
-        let meta = params.entry("_meta").or_insert_with(|| json!({}));
-        let Some(meta) = meta.as_object_mut() else { return };
+        progress: Option<&'a Value>,
+        options: &'a RequestOptions,
+    ) -> Stamp<'a> {
+        let mut stamp = Stamp { progress, ..Stamp::default() };
         if modern {
-            meta.insert(PROTOCOL_VERSION_KEY.into(), json!(version.as_str()));
-            let capabilities = options.capabilities.as_ref().unwrap_or(&self.inner.modern_capabilities);
-            meta.insert(CLIENT_CAPABILITIES_KEY.into(), json!(capabilities));
-            meta.insert(CLIENT_INFO_KEY.into(), json!(self.inner.info));
-            if let Some(level) = options.log_level.or(self.inner.log_level) {
-                meta.insert(LOG_LEVEL_KEY.into(), json!(level));
-            }
+            stamp.version = Some(version.as_str());
+            stamp.capabilities = Some(options.capabilities.as_deref().unwrap_or(&self.inner.modern_capabilities));
+            stamp.info = Some(&self.inner.info);
+            stamp.log_level = options.log_level.or(self.inner.log_level);
         }
-        if let Some(token) = progress {
-            meta.insert("progressToken".into(), token.clone());
-        }
-        if meta.is_empty() {
-            params.remove("_meta");
-        }
+        stamp
     }
 
     /// `Mcp-Name` and `Mcp-Param-*` for a 2026 HTTP request.
@@ -262,10 +263,10 @@ impl Client {
     async fn answer_inputs(
         &self,
         params: &mut Map<String, Value>,
-        value: Value,
+        result: &RawResult,
         options: &RequestOptions,
     ) -> Result<()> {
-        let input: tenet_protocol::InputRequiredResult = decode(value, "input-required")?;
+        let input: tenet_protocol::InputRequiredResult = result.decode("input-required")?;
         let requests = input.input_requests.unwrap_or_default();
         let responses = self.answer_requests(requests, options.handler.as_ref()).await?;
         params.insert("inputResponses".into(), Value::Object(responses));
@@ -286,13 +287,12 @@ impl Client {
         handler.answer_all(requests.into_iter().collect()).await.map_err(ClientError::Server)
     }
 
-    async fn send_once(&self, outgoing: Outgoing, modern: bool, options: &RequestOptions) -> Result<Value> {
+    async fn send_once(&self, outgoing: Outgoing, modern: bool, options: &RequestOptions) -> Result<RawResult> {
         let id = outgoing.id.clone();
         // An unanswered discover probe is how a legacy server looks; it gets no
         // cancellation before its handshake.
         let probe = outgoing.method == Method::Discover.name();
         let timeout = options.timeout.unwrap_or(self.inner.timeout);
-        let cancel = options.cancel.clone().unwrap_or_default();
         let mut scope = self.inner.inbound.scope(&id, options.handler.clone());
         // Dropped before it ends, the request is cancelled on the server too (never
         // `initialize`, which the spec forbids cancelling).
@@ -307,13 +307,13 @@ impl Client {
                 }
                 Err(_) => (Err(ClientError::Timeout(timeout)), Some("timed out")),
             },
-            () = cancel.cancelled() => (Err(ClientError::Cancelled), Some("cancelled by the caller")),
+            () = cancelled(options.cancel.as_ref()) => (Err(ClientError::Cancelled), Some("cancelled by the caller")),
         };
         let client = dropped.client.take();
         if let (Some(client), Some(reason)) = (client, reason) {
             client.cancelled(&id, modern, reason).await;
         }
-        result
+        result.map(RawResult::new)
     }
 
     /// Tells the server a request was abandoned: `notifications/cancelled`, except on
@@ -462,6 +462,14 @@ impl Drop for Dropped {
         let Some(client) = self.client.take() else { return };
         let (id, modern) = (self.id.clone(), self.modern);
         in_background(async move { client.cancelled(&id, modern, "abandoned by the caller").await });
+    }
+}
+
+/// Fires when `cancel` does; never without one.
+async fn cancelled(cancel: Option<&tokio_util::sync::CancellationToken>) {
+    match cancel {
+        Some(cancel) => cancel.cancelled().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -60,6 +60,8 @@ mod inbound;
 #[cfg(feature = "oauth")]
 mod oauth_hook;
 mod options;
+mod result;
+mod stamp;
 mod tasks;
 mod transport;
 
@@ -72,6 +74,7 @@ pub use inbound::ProgressCallback;
 #[cfg(feature = "oauth")]
 pub use oauth_hook::OAuthHook;
 pub use options::{RequestOptions, VersionPin};
+pub use result::{RawResult, ResultKind};
 /// The OAuth 2.1 client behind [`OAuthHook`] (feature `oauth`).
 #[cfg(feature = "oauth")]
 pub use tenet_oauth as oauth;

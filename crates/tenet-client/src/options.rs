@@ -41,7 +41,7 @@ pub struct RequestOptions {
     pub handler: Option<Arc<dyn ClientHandler>>,
     /// 2026-07-28: the capabilities this request declares, instead of the
     /// connection's (a relay declares its own caller's).
-    pub capabilities: Option<ClientCapabilities>,
+    pub capabilities: Option<Arc<ClientCapabilities>>,
     /// 2026-07-28: return input-required and task results as they are instead of
     /// answering or following them. A relay hands them to its own caller: the answers
     /// come back as `inputResponses` and `requestState` in the next request's params,

@@ -233,7 +233,7 @@ impl Client {
         };
         match self.rounds(method.name(), &mut params, None, &scoped).await {
             Err(ClientError::Timeout(_)) => Err(ClientError::Timeout(options.timeout.unwrap_or(self.inner.timeout))),
-            other => other,
+            other => other?.into_value(),
         }
     }
 

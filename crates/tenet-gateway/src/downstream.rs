@@ -8,17 +8,23 @@
 //! asked with a request of its own, a 2026-07-28 client with an input-required result
 //! (see `forward::exchange`).
 
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::Poll;
+
 use futures_util::future::BoxFuture;
+use futures_util::task::AtomicWaker;
 use serde_json::Value;
 use tenet_client::{ClientHandler, ServerNotification};
 use tenet_protocol::{ClientCapabilities, Era, InputRequest, JsonObject, LoggingMessageParams, Method, ProgressParams};
 use tenet_server::jsonrpc::{ErrorCode, ErrorObject, RawJson};
 use tenet_server::{Context, ToolError};
-use tokio::sync::mpsc;
+
+use crate::upstream::Upstream;
 
 /// Messages held between the upstream's reader and the downstream request; past
 /// this, the newest are dropped rather than slowing the upstream.
-pub(crate) const EVENT_QUEUE: usize = 64;
+const EVENT_QUEUE: usize = 64;
 
 /// Something the upstream said about the request, on its way downstream.
 pub(crate) enum Event {
@@ -39,18 +45,56 @@ impl Event {
     }
 }
 
+/// What the upstream said about one request, held for it: the upstream's reader
+/// queues without waiting, the relayed request (the only reader) takes them in order.
+/// Nothing is allocated for a request the upstream says nothing about.
+#[derive(Default)]
+pub(crate) struct Events {
+    queue: Mutex<VecDeque<Event>>,
+    reader: AtomicWaker,
+}
+
+impl Events {
+    /// Queues `event`; past [`EVENT_QUEUE`] it is dropped rather than slowing the upstream.
+    pub(crate) fn push(&self, event: Event) {
+        let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        if queue.len() < EVENT_QUEUE {
+            queue.push_back(event);
+            drop(queue);
+            self.reader.wake();
+        }
+    }
+
+    /// The oldest queued event, if any.
+    pub(crate) fn pop(&self) -> Option<Event> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner).pop_front()
+    }
+
+    /// Waits for the next event. Dropping the future loses none.
+    pub(crate) fn next(&self) -> impl Future<Output = Event> + '_ {
+        std::future::poll_fn(|cx| {
+            if let Some(event) = self.pop() {
+                return Poll::Ready(event);
+            }
+            // Registered before looking again, so that no push is missed in between.
+            self.reader.register(cx.waker());
+            self.pop().map_or(Poll::Pending, Poll::Ready)
+        })
+    }
+}
+
 /// The client of one relayed request, as the upstream's client sees it.
 pub(crate) struct Downstream {
     pub(crate) ctx: Context,
-    /// The upstream's name, for errors.
-    pub(crate) upstream: String,
-    pub(crate) events: mpsc::Sender<Event>,
+    /// The upstream, named in errors.
+    pub(crate) upstream: Arc<Upstream>,
+    pub(crate) events: Events,
 }
 
 impl ClientHandler for Downstream {
     fn on_notification(&self, notification: ServerNotification) {
         if let ServerNotification::Log(log) = notification {
-            let _ = self.events.try_send(Event::Log(log));
+            self.events.push(Event::Log(log));
         }
     }
 
@@ -85,7 +129,7 @@ impl ClientHandler for Downstream {
                     format!(
                         "upstream {} asked for {} while the call was under way, but the gateway's client speaks \
                          2026-07-28 and can be asked only in a new round of its request",
-                        self.upstream,
+                        self.upstream.name(),
                         requests.iter().map(|(_, r)| r.method.as_str()).collect::<Vec<_>>().join(", ")
                     ),
                 ));

@@ -10,14 +10,14 @@ use std::time::Instant;
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
-use tenet_client::{ClientError, RequestOptions};
+use tenet_client::{ClientError, RawResult, RequestOptions, ResultKind};
 use tenet_protocol::{
     CallToolResult, CompleteResult, GetPromptResult, InputRequiredResult, Method, ReadResourceResult, Reference,
 };
-use tenet_server::{CompletionRequest, Context, PromptRequest, RawArgs, ReadOutput, ReadRequest, ToolError};
-use tokio::sync::mpsc;
+use tenet_server::{CompletionRequest, Context, PromptRequest, ReadOutput, ReadRequest, ToolCall, ToolError};
 
-use crate::downstream::{Downstream, EVENT_QUEUE, Event};
+use crate::downstream::{Downstream, Event, Events};
+use crate::server_info;
 use crate::upstream::{Outcome, Upstream, is_gone};
 
 /// An upstream's tool as the gateway calls it.
@@ -41,8 +41,7 @@ pub(crate) struct Target {
 pub(crate) async fn forward(
     upstream: Arc<Upstream>,
     tool: Arc<Target>,
-    ctx: Context,
-    RawArgs(arguments): RawArgs,
+    ToolCall { ctx, arguments }: ToolCall,
 ) -> Result<CallToolResult, ToolError> {
     let mut params = Map::new();
     params.insert("name".into(), Value::from(&*tool.name));
@@ -55,6 +54,7 @@ pub(crate) async fn forward(
     let tool = &tool.name;
     let mut result: CallToolResult = relay(&upstream, Method::ToolsCall, params, Some(&ctx), tool).await?;
     upstream.uris.blocks(result.content.iter_mut());
+    server_info::drop_from(&mut result.meta);
     Ok(result)
 }
 
@@ -69,12 +69,12 @@ pub(crate) async fn forward(
 /// integrity-protected `requestState` carries the upstream's, so that the client's
 /// next round continues the upstream's.
 async fn exchange(
-    upstream: &Upstream,
+    upstream: &Arc<Upstream>,
     method: Method,
     mut params: Map<String, Value>,
     ctx: Option<&Context>,
     what: &str,
-) -> Result<Value, ToolError> {
+) -> Result<RawResult, ToolError> {
     let client = upstream.client().map_err(|down| {
         upstream.count(Outcome::Unreachable);
         ToolError::msg(down)
@@ -82,20 +82,19 @@ async fn exchange(
     let mut options = RequestOptions::timeout(upstream.config.call_timeout());
     let asked_task = params.contains_key("task");
     let Some(ctx) = ctx else {
-        let value = client.request(method.name(), Value::Object(params), &options).await;
-        return value.map_err(|e| failure(upstream, what, e));
+        let result = client.request_raw(method.name(), Value::Object(params), &options).await;
+        return result.map_err(|e| failure(upstream, what, e));
     };
-    let (events, mut received) = mpsc::channel::<Event>(EVENT_QUEUE);
+    let downstream =
+        Arc::new(Downstream { ctx: ctx.clone(), upstream: Arc::clone(upstream), events: Events::default() });
     options = options.with_cancel(ctx.cancellation().clone());
-    options.capabilities = Some(ctx.client_capabilities().clone());
+    options.capabilities = Some(Arc::clone(ctx.client_capabilities()));
     options.log_level = ctx.log_level();
     if ctx.wants_progress() {
-        let events = events.clone();
-        options = options.with_progress(move |p| {
-            let _ = events.try_send(Event::Progress(p));
-        });
+        let downstream = Arc::clone(&downstream);
+        options = options.with_progress(move |p| downstream.events.push(Event::Progress(p)));
     }
-    options.handler = Some(Arc::new(Downstream { ctx: ctx.clone(), upstream: upstream.name().to_owned(), events }));
+    options.handler = Some(Arc::clone(&downstream) as Arc<dyn tenet_client::ClientHandler>);
     if let Some(round) = ctx.input_round() {
         // A 2026-07-28 client outside a task: the upstream's input rounds and task go
         // back to it, as the gateway's own.
@@ -113,31 +112,31 @@ async fn exchange(
         trace.child(span).write_meta(meta);
     }
     let result = {
-        let call = client.request(method.name(), Value::Object(params), &options);
+        let call = client.request_raw(method.name(), Value::Object(params), &options);
         tokio::pin!(call);
         loop {
             tokio::select! {
                 biased;
-                Some(event) = received.recv() => event.deliver(ctx).await,
+                event = downstream.events.next() => event.deliver(ctx).await,
                 result = &mut call => break result,
             }
         }
     };
     // What came before the answer goes out before it.
-    while let Ok(event) = received.try_recv() {
+    while let Some(event) = downstream.events.pop() {
         event.deliver(ctx).await;
     }
-    let value = result.map_err(|e| failure(upstream, what, e))?;
-    let kind = value.get("resultType").and_then(Value::as_str);
-    let kind = kind.or_else(|| (asked_task && value.get("task").is_some_and(Value::is_object)).then_some("task"));
+    let result = result.map_err(|e| failure(upstream, what, e))?;
+    let kind = result.kind().unwrap_or(ResultKind::Complete);
+    let kind = if asked_task && result.holds_task() { ResultKind::Task } else { kind };
     match kind {
-        Some("input_required") => {
-            let input: InputRequiredResult = serde_json::from_value(value).map_err(|e| invalid(upstream, what, &e))?;
+        ResultKind::InputRequired => {
+            let input: InputRequiredResult = decode(upstream, what, &result)?;
             Err(ctx
                 .relay_input_required(input.input_requests.unwrap_or_default(), input.request_state)
                 .unwrap_or_else(|| ToolError::msg(format!("upstream {} asked for input out of turn", upstream.name()))))
         }
-        Some("task") => {
+        ResultKind::Task => {
             // The upstream runs the call as a task (the 2026 extension's, or the
             // 2025-11-25 task asked for): so does the gateway (its client gets the
             // gateway's task), which follows the upstream's to its end; the input it
@@ -145,15 +144,17 @@ async fn exchange(
             // The upstream's `timeout` bounds the whole call, the task's run included.
             ctx.start_task().await?;
             options.relay = false;
-            client.follow_task(value, &options).await.map_err(|e| failure(upstream, what, e))
+            let created = result.into_value().map_err(|e| failure(upstream, what, e))?;
+            let outcome = client.follow_task(created, &options).await.map_err(|e| failure(upstream, what, e))?;
+            RawResult::from_value(&outcome).map_err(|e| failure(upstream, what, e))
         }
-        _ => Ok(value),
+        ResultKind::Complete => Ok(result),
     }
 }
 
 /// [`exchange`], counted by outcome, with the result decoded as `T`.
 async fn relay<T: DeserializeOwned>(
-    upstream: &Upstream,
+    upstream: &Arc<Upstream>,
     method: Method,
     params: Map<String, Value>,
     ctx: Option<&Context>,
@@ -167,12 +168,17 @@ async fn relay<T: DeserializeOwned>(
     abandoned.0 = None;
     // Failures to reach the upstream were counted where they were told apart.
     match &result {
-        Ok(value) if value.get("isError") == Some(&Value::Bool(true)) => upstream.count(Outcome::ToolError),
+        Ok(result) if result.is_error() => upstream.count(Outcome::ToolError),
         Ok(_) => upstream.count(Outcome::Ok),
         Err(ToolError::InputRequired(_)) => upstream.count(Outcome::InputRequired),
         Err(_) => {}
     }
-    serde_json::from_value(result?).map_err(|e| invalid(upstream, what, &e))
+    decode(upstream, what, &result?)
+}
+
+/// The upstream's result read as `T`, without the upstream's name in its `_meta`.
+fn decode<T: DeserializeOwned>(upstream: &Upstream, what: &str, result: &RawResult) -> Result<T, ToolError> {
+    serde_json::from_str(&server_info::unnamed(result.json())).map_err(|e| invalid(upstream, what, &e))
 }
 
 /// A relayed request under way (since when), counted if it is dropped: as timed out
@@ -211,6 +217,7 @@ pub(crate) async fn prompt(
     let params = object(json!({ "name": &*name, "arguments": request.arguments }));
     let mut result: GetPromptResult = relay(&upstream, Method::PromptsGet, params, Some(&request.ctx), &name).await?;
     upstream.uris.blocks(result.messages.iter_mut().map(|m| &mut m.content));
+    server_info::drop_from(&mut result.meta);
     Ok(result)
 }
 

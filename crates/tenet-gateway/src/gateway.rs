@@ -384,11 +384,9 @@ impl Inner {
                 // The upstream's timeout ends a call first (counted, the upstream
                 // request cancelled); the gateway's limit only backs it up.
                 let limit = upstream.config.call_timeout() + TIMEOUT_MARGIN;
-                let def = ToolDef::from_listing(tool, move |ctx, args| {
-                    forward::forward(up.clone(), target.clone(), ctx, args)
-                })
-                .timeout(limit)
-                .task_started_by_handler();
+                let def = ToolDef::from_listing(tool, move |call| forward::forward(up.clone(), target.clone(), call))
+                    .timeout(limit)
+                    .task_started_by_handler();
                 upstream.scoped(def, ToolDef::scope)
             })
             .collect();

@@ -28,6 +28,7 @@ mod forward;
 mod gateway;
 mod metrics;
 pub mod name;
+mod server_info;
 mod upstream;
 
 pub use catalog::URI_SCHEME;

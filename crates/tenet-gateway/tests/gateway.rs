@@ -13,12 +13,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use support::{
-    HandServer, Harness, Probe, Running, STEP, free_addr, hang_tool, names, progress_tool, quick, text,
-    tool_calls_answered, until, upstream, upstream_server,
+    HandServer, Harness, Probe, Running, STEP, downstream_with, free_addr, hang_tool, names, progress_tool, quick,
+    text, tool_calls_answered, until, upstream, upstream_server,
 };
 use tenet_client::{ClientError, RequestOptions};
 use tenet_gateway::{State, ToolFilter};
 use tenet_server::{RawArgs, Server, ToolDef};
+use tokio_util::sync::CancellationToken;
 
 async fn basic(name: &str) -> (Running, Arc<Probe>) {
     let probe = Arc::new(Probe::default());
@@ -470,4 +471,28 @@ async fn an_earlier_upstreams_tool_refused_for_its_schema_leaves_the_contested_n
     assert_eq!((status.tools, status.left_out), (1, 0), "a__b kept its tool: {status:?}");
     h.shutdown().await;
     later.stop().await;
+}
+
+#[tokio::test]
+async fn results_name_the_gateway_and_never_the_upstream() {
+    let (alpha, _) = basic("alpha").await;
+    let h = Harness::start(vec![upstream("alpha", &alpha.url())], quick()).await;
+    assert!(h.gateway.wait_ready(STEP).await, "not ready: {:?}", h.gateway.statuses());
+    assert_eq!(h.status("alpha").version, Some("2026-07-28"), "the upstream names itself in results");
+    let call = json!({"name": "alpha__echo", "arguments": {"text": "hi"}});
+    let options = RequestOptions::timeout(STEP);
+
+    // A 2026-07-28 client reads the gateway's name where the upstream had put its own.
+    let modern = h.client.request("tools/call", call.clone(), &options).await.unwrap();
+    assert_eq!(modern["content"][0]["text"], "alpha: hi");
+    assert_eq!(modern["_meta"][tenet_protocol::SERVER_INFO_KEY]["name"], "gateway", "{modern}");
+
+    // A legacy client gets no name in results at all.
+    let builder = tenet_client::Client::builder().version(tenet_client::VersionPin::Legacy);
+    let legacy = downstream_with(&h.server, CancellationToken::new(), builder).await;
+    let old = legacy.request("tools/call", call, &options).await.unwrap();
+    assert_eq!(old["content"][0]["text"], "alpha: hi");
+    assert!(old.get("_meta").is_none(), "{old}");
+    legacy.close().await;
+    h.shutdown().await;
 }

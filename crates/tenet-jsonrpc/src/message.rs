@@ -68,12 +68,11 @@ impl Message {
 fn push_id(out: &mut Vec<u8>, id: Option<&Id>) {
     match id {
         None => out.extend_from_slice(b"null"),
+        // Writing a number or a string into a Vec cannot fail.
         Some(Id::Number(n)) => {
-            use std::io::Write;
-            let _ = write!(out, "{n}");
+            let _ = serde_json::to_writer(&mut *out, n);
         }
         Some(Id::String(s)) => {
-            // Writing a string into a Vec cannot fail.
             let _ = serde_json::to_writer(&mut *out, s);
         }
     }

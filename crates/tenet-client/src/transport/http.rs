@@ -6,11 +6,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::Answer;
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method as HttpMethod, Response, Url};
-use serde_json::Value;
 use tenet_jsonrpc::{Id, Incoming, Message};
 use tenet_protocol::ProtocolVersion;
 
@@ -193,7 +193,7 @@ impl Shared {
         }
     }
 
-    async fn post(self: &Arc<Self>, outgoing: Outgoing) -> Result<Value> {
+    async fn post(self: &Arc<Self>, outgoing: Outgoing) -> Result<Answer> {
         let headers = self.headers(&outgoing.method, outgoing.modern, &outgoing.headers)?;
         let response = self.http.send(HttpMethod::POST, &self.url, &headers, Some(&outgoing.body)).await?;
         if !outgoing.modern {
@@ -222,7 +222,7 @@ impl Shared {
 
     /// Handles one message from a response body or stream; `Some` when it is the
     /// answer to `id`.
-    fn handle(self: &Arc<Self>, bytes: &[u8], id: Option<&Id>) -> Option<Result<Value>> {
+    fn handle(self: &Arc<Self>, bytes: &[u8], id: Option<&Id>) -> Option<Result<Answer>> {
         let messages = match tenet_jsonrpc::parse(bytes) {
             Ok(Incoming::Single(message)) => vec![message],
             Ok(Incoming::Batch(entries)) => entries.into_iter().filter_map(Result::ok).collect(),
@@ -264,7 +264,7 @@ impl Shared {
 
     /// Reads an SSE response until the answer to `id`; a legacy stream that ends
     /// early is resumed with `Last-Event-ID` after the server's `retry` delay.
-    async fn read_stream(self: &Arc<Self>, response: Response, id: &Id, modern: bool) -> Result<Value> {
+    async fn read_stream(self: &Arc<Self>, response: Response, id: &Id, modern: bool) -> Result<Answer> {
         let mut parser = Parser::default();
         let mut body = response.bytes_stream();
         let mut resumes = 0;
@@ -349,7 +349,7 @@ impl Shared {
 }
 
 impl Transport for HttpTransport {
-    fn request(&self, outgoing: Outgoing) -> BoxFuture<'_, Result<Value>> {
+    fn request(&self, outgoing: Outgoing) -> BoxFuture<'_, Result<Answer>> {
         Box::pin(async move {
             if let Some(legacy) = self.legacy.read().await.as_ref() {
                 return legacy.request(outgoing).await;

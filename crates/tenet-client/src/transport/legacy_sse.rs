@@ -4,10 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::Answer;
 use futures_util::StreamExt;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
 use reqwest::{Method as HttpMethod, Url};
-use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -108,7 +108,7 @@ impl LegacySse {
     }
 
     /// Sends a request and waits for its answer on the stream.
-    pub(crate) async fn request(&self, outgoing: Outgoing) -> Result<Value> {
+    pub(crate) async fn request(&self, outgoing: Outgoing) -> Result<Answer> {
         let waiter = self.pending.register(&outgoing.id)?;
         let sent = self.post(&outgoing.body).await;
         if let Err(e) = sent {

@@ -10,19 +10,24 @@ pub(crate) mod pipe;
 pub(crate) mod sse;
 pub(crate) mod websocket;
 
+use std::borrow::Cow;
+
 use futures_util::future::BoxFuture;
-use serde_json::Value;
 use tenet_jsonrpc::Id;
+use tenet_jsonrpc::RawJson;
 use tenet_protocol::ProtocolVersion;
 
 use crate::error::Result;
+
+/// A request's result as it came: raw JSON, which the client reads once.
+pub(crate) type Answer = Box<RawJson>;
 
 /// One request, encoded, with what HTTP needs to know about it.
 pub(crate) struct Outgoing {
     /// Its id.
     pub id: Id,
-    /// Its method.
-    pub method: String,
+    /// Its method (not copied when it is one the protocol names).
+    pub method: Cow<'static, str>,
     /// The encoded request (one line).
     pub body: Vec<u8>,
     /// Extra HTTP headers (`Mcp-Name`, `Mcp-Param-*`); ignored by pipes.
@@ -35,7 +40,7 @@ pub(crate) struct Outgoing {
 pub(crate) trait Transport: Send + Sync {
     /// Sends a request and waits for its answer (the result, or the server's error).
     /// Dropping the future abandons the request (on HTTP, closes its stream).
-    fn request(&self, outgoing: Outgoing) -> BoxFuture<'_, Result<Value>>;
+    fn request(&self, outgoing: Outgoing) -> BoxFuture<'_, Result<Answer>>;
 
     /// Sends a notification.
     fn notify(&self, method: String, body: Vec<u8>, modern: bool) -> BoxFuture<'_, Result<()>>;

@@ -4,14 +4,14 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use serde_json::Value;
 use tenet_jsonrpc::{Id, Incoming, Message, Outcome, Response};
 use tokio::sync::{mpsc, oneshot};
 
+use super::Answer;
 use crate::error::{ClientError, Result};
 use crate::inbound::Inbound;
 
-type Waiter = oneshot::Sender<Result<Value>>;
+type Waiter = oneshot::Sender<Result<Answer>>;
 
 /// Makes the error of every request after the connection ended.
 type Ending = Box<dyn Fn() -> ClientError + Send + Sync>;
@@ -29,18 +29,16 @@ struct State {
 }
 
 /// Turns a response's outcome into the caller's result.
-pub(crate) fn outcome(outcome: Outcome) -> Result<Value> {
+pub(crate) fn outcome(outcome: Outcome) -> Result<Answer> {
     match outcome {
-        Outcome::Result(raw) => {
-            serde_json::from_str(raw.get()).map_err(|e| ClientError::Protocol(format!("unreadable result: {e}")))
-        }
+        Outcome::Result(raw) => Ok(raw),
         Outcome::Error(error) => Err(ClientError::Server(error)),
     }
 }
 
 impl Pending {
     /// Starts waiting for `id`'s response.
-    pub(crate) fn register(&self, id: &Id) -> Result<oneshot::Receiver<Result<Value>>> {
+    pub(crate) fn register(&self, id: &Id) -> Result<oneshot::Receiver<Result<Answer>>> {
         let (tx, rx) = oneshot::channel();
         let mut state = self.state.lock().map_err(|_| ClientError::Closed("poisoned".into()))?;
         if let Some(ending) = &state.closed {
@@ -52,7 +50,7 @@ impl Pending {
 
     /// Sends a request with `send` and waits for the answer to `id`. Dropping the
     /// future stops waiting (a late answer is then ignored).
-    pub(crate) async fn exchange(&self, id: &Id, send: impl Future<Output = Result<()>>) -> Result<Value> {
+    pub(crate) async fn exchange(&self, id: &Id, send: impl Future<Output = Result<()>>) -> Result<Answer> {
         let waiter = self.register(id)?;
         let _forget = Forget { pending: self, id };
         send.await?;
@@ -113,26 +111,28 @@ impl Drop for Forget<'_> {
 /// requests to `inbound`; answers to server requests go to `replies`. Garbage is
 /// logged and skipped.
 pub(crate) fn route(frame: &[u8], pending: &Pending, inbound: &Arc<Inbound>, replies: &mpsc::Sender<Vec<u8>>) {
-    let messages = match tenet_jsonrpc::parse(frame) {
-        Ok(Incoming::Single(message)) => vec![message],
-        Ok(Incoming::Batch(entries)) => entries.into_iter().filter_map(Result::ok).collect(),
-        Err(rejection) => {
-            tracing::warn!(error = %rejection.error.message, "ignored a line that is not JSON-RPC");
-            return;
-        }
-    };
-    for message in messages {
-        match message {
-            Message::Response(response) => pending.resolve(response),
-            Message::Notification(notification) => inbound.notification(&notification, None),
-            Message::Request(request) => {
-                let inbound = Arc::clone(inbound);
-                let replies = replies.clone();
-                tokio::spawn(async move {
-                    let answer = inbound.request(&request, None).await;
-                    let _ = replies.send(answer).await;
-                });
+    match tenet_jsonrpc::parse(frame) {
+        Ok(Incoming::Single(message)) => route_one(message, pending, inbound, replies),
+        Ok(Incoming::Batch(entries)) => {
+            for message in entries.into_iter().filter_map(Result::ok) {
+                route_one(message, pending, inbound, replies);
             }
+        }
+        Err(rejection) => tracing::warn!(error = %rejection.error.message, "ignored a line that is not JSON-RPC"),
+    }
+}
+
+fn route_one(message: Message, pending: &Pending, inbound: &Arc<Inbound>, replies: &mpsc::Sender<Vec<u8>>) {
+    match message {
+        Message::Response(response) => pending.resolve(response),
+        Message::Notification(notification) => inbound.notification(&notification, None),
+        Message::Request(request) => {
+            let inbound = Arc::clone(inbound);
+            let replies = replies.clone();
+            tokio::spawn(async move {
+                let answer = inbound.request(&request, None).await;
+                let _ = replies.send(answer).await;
+            });
         }
     }
 }

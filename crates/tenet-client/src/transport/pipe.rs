@@ -3,9 +3,9 @@
 
 use std::sync::{Arc, Mutex};
 
+use super::Answer;
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
-use serde_json::Value;
 use tenet_transport::{Frame, JsonLinesCodec};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
@@ -86,7 +86,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
 }
 
 impl Transport for PipeTransport {
-    fn request(&self, outgoing: Outgoing) -> BoxFuture<'_, Result<Value>> {
+    fn request(&self, outgoing: Outgoing) -> BoxFuture<'_, Result<Answer>> {
         Box::pin(async move { self.pending.exchange(&outgoing.id, self.send(outgoing.body)).await })
     }
 

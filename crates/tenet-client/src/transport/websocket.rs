@@ -7,12 +7,12 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::Answer;
 use futures_util::future::BoxFuture;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use reqwest::Url;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, SEC_WEBSOCKET_PROTOCOL};
-use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -356,7 +356,7 @@ impl Reader {
 }
 
 impl Transport for WebSocketTransport {
-    fn request(&self, outgoing: Outgoing) -> BoxFuture<'_, Result<Value>> {
+    fn request(&self, outgoing: Outgoing) -> BoxFuture<'_, Result<Answer>> {
         Box::pin(async move { self.pending.exchange(&outgoing.id, self.send(outgoing.body)).await })
     }
 

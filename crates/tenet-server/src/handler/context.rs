@@ -197,7 +197,7 @@ impl Context {
     }
 
     /// The client's capabilities (declared at `initialize`, or on this very request).
-    pub fn client_capabilities(&self) -> &ClientCapabilities {
+    pub fn client_capabilities(&self) -> &Arc<ClientCapabilities> {
         &self.inner.client
     }
 

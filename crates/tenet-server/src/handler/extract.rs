@@ -228,6 +228,29 @@ macro_rules! impl_tool_handler {
     };
 }
 
+/// A handler of the whole call: its context and its arguments, owned. For handlers
+/// that pass the arguments on as they came (a gateway's), which an extractor could
+/// only copy.
+impl<F, Fut, R> ToolHandler<(ToolCall,)> for F
+where
+    F: Fn(ToolCall) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = R> + Send + 'static,
+    R: IntoToolResult,
+{
+    fn call(&self, call: ToolCall) -> BoxFuture<ToolOutput> {
+        let future = (self)(call);
+        Box::pin(async move { future.await.into_tool_result() })
+    }
+
+    fn input_schema() -> Option<Value> {
+        None
+    }
+
+    fn output_schema() -> Option<Value> {
+        R::output_schema()
+    }
+}
+
 impl_tool_handler!();
 impl_tool_handler!(T1);
 impl_tool_handler!(T1, T2);

@@ -33,6 +33,9 @@ use crate::server::Server;
 use crate::session::{Link, Session};
 use crate::tasks::task_notification;
 
+/// A deadline that never comes, for timeouts too long to add to the clock.
+const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 86_400);
+
 impl Server {
     /// One page of a list method's items: `cursor` from the params, `build` makes the
     /// result from the page and the next cursor.
@@ -197,7 +200,9 @@ impl Server {
     ) -> Result<CallToolResult, ToolError> {
         let name = &tool.tool.name;
         let timeout = tool.timeout.unwrap_or(self.shared.config.tool_timeout);
-        let started = Instant::now();
+        // One reading of the clock: the wait for a turn counts against the timeout.
+        let now = tokio::time::Instant::now();
+        let deadline = now.checked_add(timeout).unwrap_or_else(|| now + FAR_FUTURE);
         // Waiting for a turn takes at most half the timeout; the guard outlives the run.
         let _permit = match &tool.limit {
             Some(limit) => {
@@ -212,7 +217,7 @@ impl Server {
         // (or in an extractor) is contained too.
         let handler = tool.handler.clone();
         let run = AssertUnwindSafe(async move { handler(ToolCall { ctx, arguments }).await }).catch_unwind();
-        let result = match tokio::time::timeout(timeout.saturating_sub(started.elapsed()), run).await {
+        let result = match tokio::time::timeout_at(deadline, run).await {
             Err(_) => Err(ToolError::Failed(format!("Tool {name} timed out after {} ms", timeout.as_millis()))),
             Ok(Err(panic)) => Err(ToolError::Failed(format!("Tool {name} failed: {}", panic_message(&panic)))),
             Ok(Ok(outcome)) => outcome,

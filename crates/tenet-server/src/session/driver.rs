@@ -235,7 +235,8 @@ impl Driver {
         }
         let untrack = Untrack { session: self.session.clone(), id: request.id.clone() };
         let grant = grant.or_else(|| self.grant.clone());
-        let link = self.link(out, cancel.clone(), grant);
+        // The link holds the request's token from here on.
+        let link = self.link(out, cancel, grant);
         let routed = match probe {
             Ok(probe) => self.server.route_probed(&request, probe, &link),
             Err(e) => Routed::refused(e),
@@ -244,11 +245,11 @@ impl Driver {
         Box::pin(async move {
             let answer = tokio::select! {
                 biased;
-                () = cancel.cancelled() => None,
+                () = link.cancel.cancelled() => None,
                 answer = server.respond(request, routed, &link) => Some(answer),
             };
             let untrack = untrack.done();
-            answer.filter(|_| !cancel.is_cancelled()).ok_or(Cancelled { id: untrack })
+            answer.filter(|_| !link.cancel.is_cancelled()).ok_or(Cancelled { id: untrack })
         })
     }
 

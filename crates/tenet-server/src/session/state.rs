@@ -14,7 +14,7 @@ use crate::tasks::TaskStore;
 /// One legacy session: a stdio process after `initialize`, or one `Mcp-Session-Id`.
 #[derive(Debug)]
 pub struct Session {
-    negotiated: Mutex<Option<Negotiated>>,
+    negotiated: Mutex<Option<Arc<Negotiated>>>,
     log_level: AtomicU8,
     subscriptions: Mutex<HashMap<String, Subscription>>,
     peer: Arc<Peer>,
@@ -34,6 +34,9 @@ pub struct Negotiated {
     /// Who the client is.
     pub client_info: Implementation,
 }
+
+/// How many requests in flight a session's table keeps room for when none are.
+const IN_FLIGHT_ROOM: usize = 16;
 
 const LEVELS: [LoggingLevel; 8] = [
     LoggingLevel::Debug,
@@ -75,7 +78,9 @@ impl Session {
     pub(crate) fn untrack(&self, id: &Id) {
         let mut map = self.in_flight.lock().unwrap_or_else(PoisonError::into_inner);
         map.remove(id);
-        if map.is_empty() {
+        // The room a burst took is given back once it is over; a session that sends
+        // one request at a time keeps its small table.
+        if map.is_empty() && map.capacity() > IN_FLIGHT_ROOM {
             map.shrink_to_fit();
         }
     }
@@ -107,7 +112,7 @@ impl Session {
     }
 
     /// What `initialize` negotiated, once it has run.
-    pub fn negotiated(&self) -> Option<Negotiated> {
+    pub fn negotiated(&self) -> Option<Arc<Negotiated>> {
         self.negotiated.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
@@ -122,7 +127,7 @@ impl Session {
         if slot.is_some() {
             return false;
         }
-        *slot = Some(negotiated);
+        *slot = Some(Arc::new(negotiated));
         true
     }
 

@@ -1,0 +1,156 @@
+//! A request's params with the client's `_meta` entries added as they are written,
+//! so that neither the params nor the client's capabilities and name are copied into
+//! a JSON tree for every request.
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::{Map, Value};
+use tenet_protocol::{
+    CLIENT_CAPABILITIES_KEY, CLIENT_INFO_KEY, ClientCapabilities, Implementation, LOG_LEVEL_KEY, LoggingLevel,
+    PROTOCOL_VERSION_KEY,
+};
+
+/// What the client adds to a request's `_meta`; `None` adds nothing.
+#[derive(Default)]
+pub(crate) struct Stamp<'a> {
+    pub version: Option<&'static str>,
+    pub capabilities: Option<&'a ClientCapabilities>,
+    pub info: Option<&'a Implementation>,
+    pub log_level: Option<LoggingLevel>,
+    pub progress: Option<&'a Value>,
+}
+
+/// The key the progress token goes under.
+const PROGRESS_TOKEN_KEY: &str = "progressToken";
+
+impl Stamp<'_> {
+    fn is_empty(&self) -> bool {
+        self.version.is_none()
+            && self.capabilities.is_none()
+            && self.info.is_none()
+            && self.log_level.is_none()
+            && self.progress.is_none()
+    }
+
+    /// Whether the stamp sets `key` (and so replaces the caller's entry).
+    fn sets(&self, key: &str) -> bool {
+        match key {
+            PROTOCOL_VERSION_KEY => self.version.is_some(),
+            CLIENT_CAPABILITIES_KEY => self.capabilities.is_some(),
+            CLIENT_INFO_KEY => self.info.is_some(),
+            LOG_LEVEL_KEY => self.log_level.is_some(),
+            PROGRESS_TOKEN_KEY => self.progress.is_some(),
+            _ => false,
+        }
+    }
+}
+
+/// Params as written: the caller's members, with `_meta` holding the caller's entries
+/// and the stamp's (the stamp's win). Params whose `_meta` is not an object are written
+/// as they are, and an empty `_meta` is left out.
+pub(crate) struct Stamped<'a> {
+    pub params: &'a Map<String, Value>,
+    pub stamp: Stamp<'a>,
+}
+
+impl Serialize for Stamped<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let own = match self.params.get("_meta") {
+            None => None,
+            Some(Value::Object(own)) => Some(own),
+            Some(_) => return self.params.serialize(serializer),
+        };
+        let mut map = serializer.serialize_map(None)?;
+        for (key, value) in self.params {
+            if key != "_meta" {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        if !self.stamp.is_empty() || own.is_some_and(|own| !own.is_empty()) {
+            map.serialize_entry("_meta", &Meta { own, stamp: &self.stamp })?;
+        }
+        map.end()
+    }
+}
+
+struct Meta<'a> {
+    own: Option<&'a Map<String, Value>>,
+    stamp: &'a Stamp<'a>,
+}
+
+impl Serialize for Meta<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        for (key, value) in self.own.into_iter().flatten() {
+            if !self.stamp.sets(key) {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        let stamp = self.stamp;
+        if let Some(version) = stamp.version {
+            map.serialize_entry(PROTOCOL_VERSION_KEY, version)?;
+        }
+        if let Some(capabilities) = stamp.capabilities {
+            map.serialize_entry(CLIENT_CAPABILITIES_KEY, capabilities)?;
+        }
+        if let Some(info) = stamp.info {
+            map.serialize_entry(CLIENT_INFO_KEY, info)?;
+        }
+        if let Some(level) = stamp.log_level {
+            map.serialize_entry(LOG_LEVEL_KEY, &level)?;
+        }
+        if let Some(token) = stamp.progress {
+            map.serialize_entry(PROGRESS_TOKEN_KEY, token)?;
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn written(params: &Value, stamp: Stamp<'_>) -> Value {
+        let params = params.as_object().expect("an object");
+        serde_json::to_value(Stamped { params, stamp }).expect("serializable")
+    }
+
+    #[test]
+    fn the_stamp_joins_the_callers_meta_and_wins() {
+        let capabilities = ClientCapabilities::default();
+        let info = Implementation::new("c", "1");
+        let token = json!("p-1");
+        let stamp = Stamp {
+            version: Some("2026-07-28"),
+            capabilities: Some(&capabilities),
+            info: Some(&info),
+            log_level: Some(LoggingLevel::Debug),
+            progress: Some(&token),
+        };
+        let params = json!({"name": "t", "_meta": {"traceparent": "00-x", "progressToken": "theirs"}});
+        let got = written(&params, stamp);
+        assert_eq!(
+            got,
+            json!({"name": "t", "_meta": {
+                "traceparent": "00-x",
+                "progressToken": "p-1",
+                PROTOCOL_VERSION_KEY: "2026-07-28",
+                CLIENT_CAPABILITIES_KEY: {},
+                CLIENT_INFO_KEY: {"name": "c", "version": "1"},
+                LOG_LEVEL_KEY: "debug",
+            }})
+        );
+    }
+
+    #[test]
+    fn nothing_to_add_leaves_the_params_as_they_were() {
+        assert_eq!(written(&json!({"a": 1}), Stamp::default()), json!({"a": 1}));
+        assert_eq!(written(&json!({"a": 1, "_meta": {}}), Stamp::default()), json!({"a": 1}));
+        let odd = json!({"a": 1, "_meta": 7});
+        let token = json!(1);
+        assert_eq!(written(&odd, Stamp { progress: Some(&token), ..Stamp::default() }), odd);
+        let own = json!({"_meta": {"k": true}});
+        assert_eq!(written(&own, Stamp::default()), own);
+    }
+}
