@@ -11,14 +11,14 @@ use serde_json::{Map, Value, json};
 use tenet_jsonrpc::{ErrorCode, Id};
 use tenet_protocol::{
     ClientCapabilities, DiscoverResult, Era, Implementation, InitializeResult, InputRequest, LoggingLevel, Method,
-    ProtocolVersion, ServerCapabilities,
+    ProtocolVersion, ResultType, ServerCapabilities,
 };
 
 use crate::error::{ClientError, Result};
 use crate::handler::ClientHandler;
-use crate::inbound::Inbound;
+use crate::inbound::{Inbound, ProgressWatch};
 use crate::options::{RequestOptions, VersionPin};
-use crate::result::{RawResult, ResultKind};
+use crate::result::RawResult;
 use crate::stamp::{Stamp, Stamped};
 use crate::transport::{Outgoing, Transport};
 use tenet_protocol::header::HeaderParam;
@@ -30,9 +30,6 @@ const MAX_ROUNDS: usize = 16;
 
 /// The buffer a request is first written into: a call with its 2026 `_meta` fits.
 const REQUEST_ROOM: usize = 512;
-
-/// A deadline that never comes, for timeouts too long to add to the clock.
-const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 86_400);
 
 /// What the server told us about itself.
 #[derive(Clone, Debug)]
@@ -138,38 +135,32 @@ impl Client {
             Value::Null => Map::new(),
             _ => return Err(ClientError::Protocol("params must be an object".into())),
         };
-        let progress = options.progress.as_ref().map(|callback| {
+        // Progress is delivered until the request ends, however it ends (answered,
+        // failed, or dropped by its caller).
+        let watch = options.progress.as_ref().map(|callback| {
             let token = json!(format!("progress-{}", self.next_id()));
-            self.inner.inbound.watch_progress(&token, Arc::clone(callback));
-            token
+            self.inner.inbound.watch_progress(token, Arc::clone(callback))
         });
-        // A timeout too long to add (`Duration::MAX` for "never") leaves no deadline to speak of.
-        let now = tokio::time::Instant::now();
-        let deadline = now.checked_add(options.timeout.unwrap_or(self.inner.timeout)).unwrap_or(now + FAR_FUTURE);
-        let mut result = self.rounds(method, &mut params, progress.as_ref(), options).await;
+        let progress = watch.as_ref().map(ProgressWatch::token);
+        let deadline = tenet_transport::deadline_after(options.timeout.unwrap_or(self.inner.timeout));
+        let mut result = self.rounds(method, &mut params, progress, options).await;
         if matches!(result, Err(ClientError::SessionExpired)) && method != Method::Initialize.name() {
             tracing::debug!("the session ended; starting a new one");
             result = match Box::pin(self.initialize(self.version())).await {
                 Ok(()) => {
                     self.inner.renewals.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    self.rounds(method, &mut params, progress.as_ref(), options).await
+                    self.rounds(method, &mut params, progress, options).await
                 }
                 Err(error) => Err(error),
             };
         }
-        let result = match result {
-            Ok(created) if !options.relay && matches!(created.kind(), Ok(ResultKind::Task)) => {
-                match self.follow_task_until(created.into_value()?, options, deadline).await {
-                    Ok(value) => RawResult::from_value(&value),
-                    Err(error) => Err(error),
-                }
+        match result {
+            Ok(created) if !options.relay && matches!(created.kind(), Ok(ResultType::Task)) => {
+                let outcome = self.follow_task_until(created.into_value()?, options, deadline).await?;
+                RawResult::from_value(&outcome)
             }
             other => other,
-        };
-        if let Some(token) = &progress {
-            self.inner.inbound.forget_progress(token);
         }
-        result
     }
 
     pub(crate) async fn rounds(
@@ -209,7 +200,7 @@ impl Client {
                 }
                 Err(error) => return Err(error),
                 Ok(result) => match result.kind()? {
-                    ResultKind::InputRequired if !options.relay => self.answer_inputs(params, &result, options).await?,
+                    ResultType::InputRequired if !options.relay => self.answer_inputs(params, &result, options).await?,
                     _ => return Ok(result),
                 },
             }

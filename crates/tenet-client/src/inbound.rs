@@ -76,6 +76,27 @@ fn token_key(token: &impl serde::Serialize) -> String {
     serde_json::to_string(token).unwrap_or_default()
 }
 
+/// Progress for one request's token, delivered until this is dropped.
+pub(crate) struct ProgressWatch<'a> {
+    inbound: &'a Inbound,
+    token: Value,
+}
+
+impl ProgressWatch<'_> {
+    /// The token the request carries.
+    pub(crate) fn token(&self) -> &Value {
+        &self.token
+    }
+}
+
+impl Drop for ProgressWatch<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut map) = self.inbound.progress.lock() {
+            map.remove(&token_key(&self.token));
+        }
+    }
+}
+
 impl Inbound {
     pub(crate) fn new(handler: Arc<dyn ClientHandler>) -> Self {
         Self { handler, progress: Mutex::new(HashMap::new()), flight: Mutex::new(Flight::default()) }
@@ -109,17 +130,14 @@ impl Inbound {
         own.unwrap_or_else(|| Arc::clone(&self.handler))
     }
 
-    /// Routes progress for `token` to `callback` until [`Inbound::forget_progress`].
-    pub(crate) fn watch_progress(&self, token: &Value, callback: ProgressCallback) {
+    /// Routes progress for `token` to `callback` while the returned watch lives: a
+    /// request holds it until it ends, however it ends (answered, failed, or dropped
+    /// by its caller).
+    pub(crate) fn watch_progress(&self, token: Value, callback: ProgressCallback) -> ProgressWatch<'_> {
         if let Ok(mut map) = self.progress.lock() {
-            map.insert(token_key(token), callback);
+            map.insert(token_key(&token), callback);
         }
-    }
-
-    pub(crate) fn forget_progress(&self, token: &Value) {
-        if let Ok(mut map) = self.progress.lock() {
-            map.remove(&token_key(token));
-        }
+        ProgressWatch { inbound: self, token }
     }
 
     /// Delivers one notification, which arrived on the stream of request `related`
@@ -176,4 +194,32 @@ pub(crate) fn encode_answer(id: &Id, answer: Result<Value, ErrorObject>) -> Vec<
         Err(error) => tenet_jsonrpc::write_error_response(&mut out, Some(id), UnknownId::Omit, &error),
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handler::NoHandler;
+
+    #[test]
+    fn a_requests_progress_is_forgotten_however_the_request_ends() {
+        let inbound = Inbound::new(Arc::new(NoHandler));
+        let watched = || inbound.progress.lock().map(|m| m.len()).unwrap_or(0);
+        let watch = inbound.watch_progress(serde_json::json!("progress-1"), Arc::new(|_| {}));
+        assert_eq!(watch.token(), "progress-1");
+        assert_eq!(watched(), 1);
+        drop(watch);
+        assert_eq!(watched(), 0, "the callback (and what it holds) is let go");
+        // A request future dropped mid-way drops its watch with it.
+        let pending = async {
+            let _watch = inbound.watch_progress(serde_json::json!(7), Arc::new(|_| {}));
+            std::future::pending::<()>().await;
+        };
+        let mut pending = Box::pin(pending);
+        let waker = std::task::Waker::noop();
+        assert!(pending.as_mut().poll(&mut std::task::Context::from_waker(waker)).is_pending());
+        assert_eq!(watched(), 1);
+        drop(pending);
+        assert_eq!(watched(), 0);
+    }
 }

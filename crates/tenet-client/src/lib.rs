@@ -10,6 +10,9 @@
 //!   prompts, completion, logging, `subscriptions/listen`, with pagination helpers
 //!   ([`Client::list_all`]), per-request timeouts, progress callbacks and cancellation
 //!   ([`RequestOptions`]).
+//! - **Results read once.** [`Client::request_raw`] hands back a result as the server
+//!   sent it ([`RawResult`]): its `resultType` and `isError` are known, and it is read
+//!   straight into the caller's type, or passed on, without a JSON tree in between.
 //! - **The application's answers** ([`ClientHandler`]: sampling, elicitation, roots)
 //!   serve both legacy server → client requests and 2026 input-required rounds.
 //! - **HTTP details**: sessions, SSE resumption with `Last-Event-ID` and `retry`,
@@ -74,7 +77,7 @@ pub use inbound::ProgressCallback;
 #[cfg(feature = "oauth")]
 pub use oauth_hook::OAuthHook;
 pub use options::{RequestOptions, VersionPin};
-pub use result::{RawResult, ResultKind};
+pub use result::RawResult;
 /// The OAuth 2.1 client behind [`OAuthHook`] (feature `oauth`).
 #[cfg(feature = "oauth")]
 pub use tenet_oauth as oauth;

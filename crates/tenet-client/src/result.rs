@@ -8,28 +8,18 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use tenet_jsonrpc::RawJson;
+use tenet_protocol::ResultType;
 
 use crate::error::{ClientError, Result};
-
-/// What kind of result a server answered with (`resultType`; absent means complete).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResultKind {
-    /// The request's own result.
-    Complete,
-    /// 2026-07-28: the server needs input first (MRTR).
-    InputRequired,
-    /// The server runs the request as a task.
-    Task,
-}
 
 /// A result as the server sent it.
 ///
 /// ```
-/// use tenet_client::{RawResult, ResultKind};
-/// use tenet_protocol::CallToolResult;
+/// use tenet_client::RawResult;
+/// use tenet_client::protocol::{CallToolResult, ResultType};
 ///
 /// let raw = RawResult::parse(r#"{"content":[{"type":"text","text":"hi"}],"isError":true}"#).unwrap();
-/// assert_eq!(raw.kind().unwrap(), ResultKind::Complete);
+/// assert_eq!(raw.kind().unwrap(), ResultType::Complete);
 /// assert!(raw.is_error());
 /// let result: CallToolResult = raw.decode("tools/call").unwrap();
 /// assert_eq!(result.content.len(), 1);
@@ -42,10 +32,8 @@ pub struct RawResult {
 impl RawResult {
     /// Wraps a result that came as raw JSON.
     pub(crate) fn new(json: Box<RawJson>) -> Self {
-        // A result that is not an object has none of the members looked for (and an
-        // array would be read as the members in order).
-        let object = json.get().trim_start().starts_with('{');
-        let glance = if object { serde_json::from_str(json.get()).unwrap_or_default() } else { Glance::default() };
+        // A result that is not an object has none of the members looked for.
+        let glance = serde_json::from_str(json.get()).unwrap_or_default();
         Self { json, glance }
     }
 
@@ -70,16 +58,21 @@ impl RawResult {
             .map_err(|e| ClientError::Protocol(format!("unwritable result: {e}")))
     }
 
-    /// Its `resultType`.
+    /// Its `resultType` (absent means complete: results before 2026-07-28 have none).
     ///
     /// # Errors
     /// [`ClientError::Protocol`] for a `resultType` no version defines.
-    pub fn kind(&self) -> Result<ResultKind> {
+    pub fn kind(&self) -> Result<ResultType> {
         match &self.glance.result_type {
-            None => Ok(ResultKind::Complete),
+            None => Ok(ResultType::Complete),
             Some(Member::Kind(kind)) => Ok(*kind),
-            Some(_) => Err(ClientError::Protocol("unknown resultType".into())),
+            Some(_) => Err(ClientError::Protocol("unknown resultType (not complete, input_required or task)".into())),
         }
+    }
+
+    /// Whether it says what it is (`resultType`, 2026-07-28).
+    pub fn declares_kind(&self) -> bool {
+        self.glance.result_type.is_some()
     }
 
     /// Whether it says `"isError": true` (a tool's own failure).
@@ -100,7 +93,8 @@ impl RawResult {
     /// Reads it as `T`; `what` names the request in the error.
     ///
     /// # Errors
-    /// [`ClientError::Protocol`] when it is not a `T`.
+    /// [`ClientError::Protocol`] when it is not a `T` (a member of `T` named twice
+    /// included).
     pub fn decode<T: DeserializeOwned>(&self, what: &str) -> Result<T> {
         serde_json::from_str(self.json.get())
             .map_err(|e| ClientError::Protocol(format!("unreadable {what} result: {e}")))
@@ -111,7 +105,7 @@ impl RawResult {
     /// # Errors
     /// Never for JSON the client received; the signature matches [`RawResult::decode`].
     pub fn into_value(self) -> Result<Value> {
-        self.decode("the")
+        serde_json::from_str(self.json.get()).map_err(|e| ClientError::Protocol(format!("unreadable result: {e}")))
     }
 }
 
@@ -121,20 +115,84 @@ impl fmt::Debug for RawResult {
     }
 }
 
-/// The members of a result the request path decides on, read without building the rest.
-#[derive(Default, Deserialize)]
+/// The members of a result the request path decides on, read without building the
+/// rest. A member named twice counts as its last value, as in a JSON tree.
+#[derive(Default)]
 struct Glance {
-    #[serde(rename = "resultType", default)]
     result_type: Option<Member>,
-    #[serde(rename = "isError", default)]
     is_error: Option<Member>,
-    #[serde(default)]
     task: Option<Member>,
+}
+
+impl<'de> Deserialize<'de> for Glance {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        deserializer.deserialize_map(GlanceVisitor)
+    }
+}
+
+struct GlanceVisitor;
+
+impl<'de> Visitor<'de> for GlanceVisitor {
+    type Value = Glance;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a result object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Glance, A::Error> {
+        let mut glance = Glance::default();
+        while let Some(Name(name)) = map.next_key()? {
+            let slot = match name {
+                Some(Looked::ResultType) => &mut glance.result_type,
+                Some(Looked::IsError) => &mut glance.is_error,
+                Some(Looked::Task) => &mut glance.task,
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            *slot = Some(map.next_value()?);
+        }
+        Ok(glance)
+    }
+}
+
+/// The members looked at.
+enum Looked {
+    ResultType,
+    IsError,
+    Task,
+}
+
+/// A member's name: one of those looked at, or another.
+struct Name(Option<Looked>);
+
+impl<'de> Deserialize<'de> for Name {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct NameVisitor;
+        impl Visitor<'_> for NameVisitor {
+            type Value = Name;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Name, E> {
+                Ok(Name(match v {
+                    "resultType" => Some(Looked::ResultType),
+                    "isError" => Some(Looked::IsError),
+                    "task" => Some(Looked::Task),
+                    _ => None,
+                }))
+            }
+        }
+        deserializer.deserialize_identifier(NameVisitor)
+    }
 }
 
 /// The shape of one member, kept only as far as it matters.
 enum Member {
-    Kind(ResultKind),
+    Kind(ResultType),
     Bool(bool),
     Object,
     Other,
@@ -160,12 +218,8 @@ impl<'de> Visitor<'de> for MemberVisitor {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Member, E> {
-        Ok(match v {
-            "complete" => Member::Kind(ResultKind::Complete),
-            "input_required" => Member::Kind(ResultKind::InputRequired),
-            "task" => Member::Kind(ResultKind::Task),
-            _ => Member::Other,
-        })
+        let kinds = [ResultType::Complete, ResultType::InputRequired, ResultType::Task];
+        Ok(kinds.into_iter().find(|kind| kind.as_str() == v).map_or(Member::Other, Member::Kind))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Member, A::Error> {
@@ -206,14 +260,14 @@ mod tests {
     #[test]
     fn reads_the_kind_and_flags_without_the_rest() {
         let plain = glance(r#"{"content":[],"isError":false}"#);
-        assert_eq!(plain.kind().unwrap(), ResultKind::Complete);
+        assert_eq!(plain.kind().unwrap(), ResultType::Complete);
         assert!(!plain.is_error() && !plain.holds_task());
         let input = glance(r#"{"resultType":"input_required","inputRequests":{}}"#);
-        assert_eq!(input.kind().unwrap(), ResultKind::InputRequired);
+        assert_eq!(input.kind().unwrap(), ResultType::InputRequired);
         let task = glance(r#"{"resultType":"task","taskId":"t"}"#);
-        assert_eq!(task.kind().unwrap(), ResultKind::Task);
+        assert_eq!(task.kind().unwrap(), ResultType::Task);
         let created = glance(r#"{"task":{"taskId":"t","status":"working"}}"#);
-        assert!(created.holds_task() && created.kind().unwrap() == ResultKind::Complete);
+        assert!(created.holds_task() && created.kind().unwrap() == ResultType::Complete);
         // Escaped names are names all the same.
         assert!(glance(r#"{"is\u0045rror":true}"#).is_error());
     }
@@ -224,9 +278,15 @@ mod tests {
         assert!(glance(r#"{"resultType":3}"#).kind().is_err());
         assert!(!glance(r#"{"isError":"true"}"#).is_error());
         assert!(!glance(r#"{"task":"t"}"#).holds_task());
+        assert!(glance(r#"{"resultType":null}"#).kind().is_err());
+        // Named twice: the last one counts.
+        let twice = glance(r#"{"resultType":"complete","isError":true,"resultType":"input_required"}"#);
+        assert_eq!(twice.kind().unwrap(), ResultType::InputRequired);
+        assert!(twice.is_error() && twice.declares_kind());
+        assert!(!glance(r#"{"task":{}}"#).declares_kind());
         // Not an object: nothing to see, and decoding says what is wrong.
         let odd = glance("[1,2]");
-        assert_eq!(odd.kind().unwrap(), ResultKind::Complete);
+        assert_eq!(odd.kind().unwrap(), ResultType::Complete);
         assert!(odd.decode::<tenet_protocol::CallToolResult>("tools/call").is_err());
         assert!(RawResult::parse("{").is_err());
     }

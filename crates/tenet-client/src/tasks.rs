@@ -92,7 +92,7 @@ impl Client {
     /// [`ClientError::Cancelled`], [`ClientError::Timeout`], or a failed poll; the task
     /// is cancelled on the server whenever the client stops following it first.
     pub async fn follow_task(&self, created: Value, options: &RequestOptions) -> Result<Value> {
-        let deadline = Instant::now() + options.timeout.unwrap_or(self.inner.timeout);
+        let deadline = tenet_transport::deadline_after(options.timeout.unwrap_or(self.inner.timeout));
         self.follow_task_until(created, options, deadline).await
     }
 

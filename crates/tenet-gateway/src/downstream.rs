@@ -88,7 +88,7 @@ pub(crate) struct Downstream {
     pub(crate) ctx: Context,
     /// The upstream, named in errors.
     pub(crate) upstream: Arc<Upstream>,
-    pub(crate) events: Events,
+    pub(crate) events: Arc<Events>,
 }
 
 impl ClientHandler for Downstream {

@@ -10,9 +10,10 @@ use std::time::Instant;
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
-use tenet_client::{ClientError, RawResult, RequestOptions, ResultKind};
+use tenet_client::{ClientError, RawResult, RequestOptions};
 use tenet_protocol::{
     CallToolResult, CompleteResult, GetPromptResult, InputRequiredResult, Method, ReadResourceResult, Reference,
+    ResultType,
 };
 use tenet_server::{CompletionRequest, Context, PromptRequest, ReadOutput, ReadRequest, ToolCall, ToolError};
 
@@ -85,14 +86,17 @@ async fn exchange(
         let result = client.request_raw(method.name(), Value::Object(params), &options).await;
         return result.map_err(|e| failure(upstream, what, e));
     };
+    let events = Arc::new(Events::default());
     let downstream =
-        Arc::new(Downstream { ctx: ctx.clone(), upstream: Arc::clone(upstream), events: Events::default() });
+        Arc::new(Downstream { ctx: ctx.clone(), upstream: Arc::clone(upstream), events: Arc::clone(&events) });
     options = options.with_cancel(ctx.cancellation().clone());
     options.capabilities = Some(Arc::clone(ctx.client_capabilities()));
     options.log_level = ctx.log_level();
     if ctx.wants_progress() {
-        let downstream = Arc::clone(&downstream);
-        options = options.with_progress(move |p| downstream.events.push(Event::Progress(p)));
+        // The callback holds only the queue: a call its client abandons leaves nothing
+        // of the request behind it.
+        let events = Arc::clone(&events);
+        options = options.with_progress(move |p| events.push(Event::Progress(p)));
     }
     options.handler = Some(Arc::clone(&downstream) as Arc<dyn tenet_client::ClientHandler>);
     if let Some(round) = ctx.input_round() {
@@ -117,26 +121,28 @@ async fn exchange(
         loop {
             tokio::select! {
                 biased;
-                event = downstream.events.next() => event.deliver(ctx).await,
+                event = events.next() => event.deliver(ctx).await,
                 result = &mut call => break result,
             }
         }
     };
     // What came before the answer goes out before it.
-    while let Some(event) = downstream.events.pop() {
+    while let Some(event) = events.pop() {
         event.deliver(ctx).await;
     }
     let result = result.map_err(|e| failure(upstream, what, e))?;
-    let kind = result.kind().unwrap_or(ResultKind::Complete);
-    let kind = if asked_task && result.holds_task() { ResultKind::Task } else { kind };
+    let kind = result.kind().unwrap_or(ResultType::Complete);
+    // A 2025-11-25 task created as asked says so by its `task` member alone.
+    let created = asked_task && !result.declares_kind() && result.holds_task();
+    let kind = if created { ResultType::Task } else { kind };
     match kind {
-        ResultKind::InputRequired => {
+        ResultType::InputRequired => {
             let input: InputRequiredResult = decode(upstream, what, &result)?;
             Err(ctx
                 .relay_input_required(input.input_requests.unwrap_or_default(), input.request_state)
                 .unwrap_or_else(|| ToolError::msg(format!("upstream {} asked for input out of turn", upstream.name()))))
         }
-        ResultKind::Task => {
+        ResultType::Task => {
             // The upstream runs the call as a task (the 2026 extension's, or the
             // 2025-11-25 task asked for): so does the gateway (its client gets the
             // gateway's task), which follows the upstream's to its end; the input it
@@ -148,7 +154,7 @@ async fn exchange(
             let outcome = client.follow_task(created, &options).await.map_err(|e| failure(upstream, what, e))?;
             RawResult::from_value(&outcome).map_err(|e| failure(upstream, what, e))
         }
-        ResultKind::Complete => Ok(result),
+        ResultType::Complete => Ok(result),
     }
 }
 

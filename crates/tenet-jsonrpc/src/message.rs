@@ -140,7 +140,10 @@ pub fn write_notification(out: &mut Vec<u8>, method: &str, params: &impl Seriali
     out.extend_from_slice(br#"{"jsonrpc":"2.0","method":"#);
     let _ = serde_json::to_writer(&mut *out, method);
     out.extend_from_slice(br#","params":"#);
+    let start = out.len();
     if serde_json::to_writer(&mut *out, params).is_err() {
+        // Whatever was written of them goes: the line stays JSON.
+        out.truncate(start);
         out.extend_from_slice(b"{}");
     }
     out.extend_from_slice(b"}\n");
@@ -153,7 +156,10 @@ pub fn write_request(out: &mut Vec<u8>, id: &Id, method: &str, params: &impl Ser
     out.extend_from_slice(br#","method":"#);
     let _ = serde_json::to_writer(&mut *out, method);
     out.extend_from_slice(br#","params":"#);
+    let start = out.len();
     if serde_json::to_writer(&mut *out, params).is_err() {
+        // Whatever was written of them goes: the line stays JSON.
+        out.truncate(start);
         out.extend_from_slice(b"{}");
     }
     out.extend_from_slice(b"}\n");

@@ -28,3 +28,12 @@ pub mod writer;
 
 pub use codec::{DEFAULT_MAX_MESSAGE_BYTES, Frame, JsonLinesCodec};
 pub use writer::write_lines;
+
+/// The instant `timeout` from now; a timeout too long to add to the clock (such as
+/// `Duration::MAX` for "never") gives an instant decades away instead of a panic.
+pub fn deadline_after(timeout: std::time::Duration) -> tokio::time::Instant {
+    /// Far enough for any wait, near enough to add to any clock.
+    const FAR: std::time::Duration = std::time::Duration::from_secs(30 * 365 * 86_400);
+    let now = tokio::time::Instant::now();
+    now.checked_add(timeout).unwrap_or(now + FAR)
+}

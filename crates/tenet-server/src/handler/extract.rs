@@ -21,7 +21,7 @@ use crate::error::ToolError;
 /// A boxed, sendable future.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
-/// A tool call, as handed to extractors.
+/// A tool call, as handed to extractors (or, whole, to a handler that takes it).
 #[derive(Debug)]
 pub struct ToolCall {
     /// The request's context.
@@ -182,10 +182,11 @@ impl<T: IntoToolResult, E: Into<ToolError>> IntoToolResult for Result<T, E> {
     }
 }
 
-/// A function usable as a tool handler. Implemented for async fns of extractors.
+/// A function usable as a tool handler. Implemented for async fns of extractors, and
+/// for async fns of the whole [`ToolCall`].
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a tool handler",
-    note = "a tool handler is an async fn whose arguments are extractors (Args<T>, Context, State<S>, RawArgs) and whose output implements IntoToolResult"
+    note = "a tool handler is an async fn whose arguments are extractors (Args<T>, Context, State<S>, RawArgs), or of one ToolCall, and whose output implements IntoToolResult"
 )]
 pub trait ToolHandler<T>: Clone + Send + Sync + 'static {
     /// Runs the handler.

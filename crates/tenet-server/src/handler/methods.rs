@@ -33,9 +33,6 @@ use crate::server::Server;
 use crate::session::{Link, Session};
 use crate::tasks::task_notification;
 
-/// A deadline that never comes, for timeouts too long to add to the clock.
-const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 86_400);
-
 impl Server {
     /// One page of a list method's items: `cursor` from the params, `build` makes the
     /// result from the page and the next cursor.
@@ -201,8 +198,7 @@ impl Server {
         let name = &tool.tool.name;
         let timeout = tool.timeout.unwrap_or(self.shared.config.tool_timeout);
         // One reading of the clock: the wait for a turn counts against the timeout.
-        let now = tokio::time::Instant::now();
-        let deadline = now.checked_add(timeout).unwrap_or_else(|| now + FAR_FUTURE);
+        let deadline = tenet_transport::deadline_after(timeout);
         // Waiting for a turn takes at most half the timeout; the guard outlives the run.
         let _permit = match &tool.limit {
             Some(limit) => {

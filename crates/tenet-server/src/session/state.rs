@@ -35,7 +35,8 @@ pub struct Negotiated {
     pub client_info: Implementation,
 }
 
-/// How many requests in flight a session's table keeps room for when none are.
+/// Room for this many requests in flight is kept when none are: what a burst took
+/// beyond it is given back.
 const IN_FLIGHT_ROOM: usize = 16;
 
 const LEVELS: [LoggingLevel; 8] = [
@@ -81,7 +82,7 @@ impl Session {
         // The room a burst took is given back once it is over; a session that sends
         // one request at a time keeps its small table.
         if map.is_empty() && map.capacity() > IN_FLIGHT_ROOM {
-            map.shrink_to_fit();
+            map.shrink_to(IN_FLIGHT_ROOM);
         }
     }
 
