@@ -226,8 +226,11 @@ impl Default for GatewayOptions {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{key}: {message}")]
 pub struct ConfigError {
-    /// Where: `upstream[INDEX].KEY`.
+    /// Where: `upstream[INDEX].KEY`, or a gateway option (`gateway.separator`).
     pub key: String,
+    /// The faulty upstream's position in the list, when the fault is in one: a caller
+    /// that put the list together from several places (a file, flags) says which.
+    pub upstream: Option<usize>,
     /// What is wrong.
     pub message: String,
 }
@@ -235,7 +238,11 @@ pub struct ConfigError {
 impl ConfigError {
     fn at(index: usize, key: &str, message: impl Into<String>) -> Self {
         let key = if key.is_empty() { format!("upstream[{index}]") } else { format!("upstream[{index}].{key}") };
-        Self { key, message: message.into() }
+        Self { key, upstream: Some(index), message: message.into() }
+    }
+
+    fn option(key: &str, message: String) -> Self {
+        Self { key: key.to_owned(), upstream: None, message }
     }
 }
 
@@ -276,6 +283,14 @@ pub fn validate(upstreams: &[UpstreamConfig], options: &GatewayOptions) -> Resul
                         i,
                         "command",
                         format!("{program:?} is not an executable file or on PATH"),
+                    ));
+                }
+                if !upstream.headers.is_empty() {
+                    return Err(ConfigError::at(
+                        i,
+                        "headers",
+                        "are for servers at a url, not stdio servers (command); give a stdio server its \
+                         credentials in env",
                     ));
                 }
             }
@@ -332,21 +347,18 @@ pub fn validate(upstreams: &[UpstreamConfig], options: &GatewayOptions) -> Resul
         }
     }
     if options.prefixless && upstreams.len() > 1 {
-        return Err(ConfigError {
-            key: "gateway.prefixless".to_owned(),
-            message: format!("needs exactly one upstream, not {}", upstreams.len()),
-        });
+        return Err(ConfigError::option(
+            "gateway.prefixless",
+            format!("needs exactly one upstream, not {}", upstreams.len()),
+        ));
     }
     if options.separator.is_empty()
         || !options.separator.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
     {
-        return Err(ConfigError {
-            key: "gateway.separator".to_owned(),
-            message: format!(
-                "{:?} must be characters a tool name may hold (A-Z, a-z, 0-9, _, -, .)",
-                options.separator
-            ),
-        });
+        return Err(ConfigError::option(
+            "gateway.separator",
+            format!("{:?} must be characters a tool name may hold (A-Z, a-z, 0-9, _, -, .)", options.separator),
+        ));
     }
     Ok(())
 }
@@ -524,6 +536,9 @@ mod tests {
             "upstream[0].env"
         );
         assert_eq!(fault("[[upstream]]\nname = \"a\"\nurl = \"http://h\"\ntimeout = 0\n").key, "upstream[0].timeout");
+        let e = fault("[[upstream]]\nname = \"a\"\ncommand = [\"sh\"]\nheaders = { Authorization = \"Bearer x\" }\n");
+        assert_eq!(e.key, "upstream[0].headers");
+        assert!(e.message.contains("env"), "{e}");
         let e = fault("[[upstream]]\nname = \"a\"\nurl = \"http://h\"\nmax_restarts = 3\n");
         assert_eq!(e.key, "upstream[0].max_restarts");
         assert!(e.message.contains("stdio"), "{e}");

@@ -89,7 +89,9 @@ async fn exchange(
     let events = Arc::new(Events::default());
     let downstream =
         Arc::new(Downstream { ctx: ctx.clone(), upstream: Arc::clone(upstream), events: Arc::clone(&events) });
-    options = options.with_cancel(ctx.cancellation().clone());
+    // No cancellation token: when the downstream request is cancelled (its client
+    // cancelled it, its stream closed, its task was cancelled) the server drops this
+    // future, and dropping the upstream request cancels it there too.
     options.capabilities = Some(Arc::clone(ctx.client_capabilities()));
     options.log_level = ctx.log_level();
     if ctx.wants_progress() {

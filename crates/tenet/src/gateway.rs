@@ -55,12 +55,31 @@ impl GatewayArgs {
             Some(file) => from_file(file)?,
             None => Vec::new(),
         };
+        let from_files = upstreams.len();
         for flag in &self.upstreams {
             upstreams.push(from_flag(flag)?);
         }
-        tenet_gateway::validate(&upstreams, &self.options()).map_err(|ConfigError { key, message }| {
-            let place = file.filter(|_| key.starts_with("upstream[")).map(|f| format!("{}: ", f.display()));
-            format!("{}{key}: {message}", place.unwrap_or_default())
+        // An upstream is named where it was given: a file's table by its index there, a
+        // flag by the flag.
+        let place = |i: usize| match (self.upstreams.get(i.wrapping_sub(from_files)), file) {
+            (Some(flag), _) if i >= from_files => format!("--upstream {flag:?}"),
+            (_, Some(file)) => format!("{}: upstream[{i}]", file.display()),
+            _ => format!("upstream[{i}]"),
+        };
+        tenet_gateway::validate(&upstreams, &self.options()).map_err(|ConfigError { key, upstream, message }| {
+            let Some(i) = upstream else { return format!("{key}: {message}") };
+            let field = key.strip_prefix(&format!("upstream[{i}]")).unwrap_or_default();
+            // The one message that names another upstream (a name given twice).
+            let named = |j: usize| match file {
+                Some(file) if j < from_files => format!("upstream[{j}] in {}", file.display()),
+                _ => place(j),
+            };
+            let message = (0..i).fold(message, |m, j| m.replace(&format!("upstream[{j}]"), &named(j)));
+            match field.strip_prefix('.') {
+                // `--upstream "…": name: …`, not `--upstream "…".name: …`.
+                Some(field) if i >= from_files => format!("{}: {field}: {message}", place(i)),
+                _ => format!("{}{field}: {message}", place(i)),
+            }
         })?;
         Ok(upstreams)
     }
@@ -153,5 +172,39 @@ mod tests {
         std::fs::write(&file, "[[upstream]]\nname = \"a\"\nurl = \"ws://h/mcp\"\ncomand = 1\n").unwrap();
         let e = from_file(&file).unwrap_err();
         assert!(e.contains("comand"), "{e}");
+    }
+
+    #[test]
+    fn a_fault_is_named_where_it_was_given() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            gateway: GatewayArgs,
+        }
+        let args = |flags: &[&str]| Cli::parse_from(std::iter::once("tenet").chain(flags.iter().copied())).gateway;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("tenet.toml");
+        std::fs::write(&file, "[[upstream]]\nname = \"a\"\nurl = \"http://127.0.0.1:9/mcp\"\n").unwrap();
+        let shown = file.display();
+
+        let e = args(&["--upstream", "bad name=http://h/mcp"]).upstreams(Some(&file)).unwrap_err();
+        assert!(e.starts_with("--upstream \"bad name=http://h/mcp\": name: \"bad name\" must be"), "{e}");
+        let e = args(&["--upstream", "a=http://h/mcp"]).upstreams(Some(&file)).unwrap_err();
+        assert_eq!(
+            e,
+            format!("--upstream \"a=http://h/mcp\": name: \"a\" is already the name of upstream[0] in {shown}")
+        );
+        let e = args(&["--upstream", "b=http://h/mcp", "--upstream", "b=http://g/mcp"]).upstreams(None).unwrap_err();
+        assert!(e.ends_with("is already the name of --upstream \"b=http://h/mcp\""), "{e}");
+
+        std::fs::write(&file, "[[upstream]]\nname = \"a b\"\nurl = \"http://h/mcp\"\n").unwrap();
+        let e = args(&["--upstream", "c=http://h/mcp"]).upstreams(Some(&file)).unwrap_err();
+        assert!(e.starts_with(&format!("{shown}: upstream[0].name: \"a b\"")), "{e}");
+        let e = args(&["--upstream", "c=http://h/mcp", "--prefixless"]).upstreams(Some(&file));
+        assert!(e.unwrap_err().contains("upstream[0].name"), "the first fault found is the file's");
+        std::fs::write(&file, "").unwrap();
+        let e = args(&["--upstream", "c=http://h/mcp", "--upstream", "d=http://h/mcp", "--prefixless"]);
+        assert_eq!(e.upstreams(Some(&file)).unwrap_err(), "gateway.prefixless: needs exactly one upstream, not 2");
     }
 }
