@@ -348,6 +348,16 @@ impl Shared {
     }
 }
 
+impl Drop for HttpTransport {
+    /// A transport dropped without [`Transport::close`] stops listening on its
+    /// standalone stream (its session, if any, is left to the server's idle timeout).
+    fn drop(&mut self) {
+        if let Some(task) = self.standalone.get_mut().ok().and_then(Option::take) {
+            task.abort();
+        }
+    }
+}
+
 impl Transport for HttpTransport {
     fn request(&self, outgoing: Outgoing) -> BoxFuture<'_, Result<Answer>> {
         Box::pin(async move {
@@ -428,5 +438,42 @@ impl Transport for HttpTransport {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+    use crate::handler::NoHandler;
+
+    /// Sets its flag when dropped.
+    struct Dropped(Arc<AtomicBool>);
+
+    impl Drop for Dropped {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_dropped_transport_stops_listening() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = HttpClient { inner: reqwest::Client::new(), headers: HeaderMap::new(), auth: None };
+        let url = Url::parse("http://127.0.0.1:9/mcp").expect("a URL");
+        let transport = HttpTransport::new(url, http, Arc::new(Inbound::new(Arc::new(NoHandler))));
+        let stopped = Arc::new(AtomicBool::new(false));
+        let guard = Dropped(Arc::clone(&stopped));
+        let listening = tokio::spawn(async move {
+            let _guard = guard;
+            std::future::pending::<()>().await;
+        });
+        *transport.standalone.lock().expect("unpoisoned") = Some(listening);
+        tokio::task::yield_now().await;
+        assert!(!stopped.load(Ordering::SeqCst));
+        drop(transport);
+        tokio::task::yield_now().await;
+        assert!(stopped.load(Ordering::SeqCst), "the standalone stream's task was stopped");
     }
 }

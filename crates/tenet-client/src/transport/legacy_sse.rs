@@ -128,6 +128,12 @@ impl LegacySse {
     /// Stops reading the stream.
     pub(crate) fn close(self) {
         self.pending.close("the client was closed");
+    }
+}
+
+impl Drop for LegacySse {
+    /// Closed or dropped, the transport stops reading the server's stream.
+    fn drop(&mut self) {
         self.reader.abort();
         self.replier.abort();
     }
