@@ -27,14 +27,21 @@ use crate::error::{ClientError, Result};
 pub struct RawResult {
     json: Box<RawJson>,
     glance: Glance,
+    /// Where its own `_meta` object is in `json`.
+    meta: Option<std::ops::Range<usize>>,
 }
 
 impl RawResult {
     /// Wraps a result that came as raw JSON.
     pub(crate) fn new(json: Box<RawJson>) -> Self {
         // A result that is not an object has none of the members looked for.
-        let glance = serde_json::from_str(json.get()).unwrap_or_default();
-        Self { json, glance }
+        let glance: Glance = serde_json::from_str(json.get()).unwrap_or_default();
+        // The `_meta` text was read in place: a slice of `json`.
+        let meta = glance.meta.map(|(at, len)| {
+            let start = at - json.get().as_ptr() as usize;
+            start..start + len
+        });
+        Self { json, glance, meta }
     }
 
     /// Reads a result from its JSON text.
@@ -90,6 +97,12 @@ impl RawResult {
         self.json.get()
     }
 
+    /// Where the text of its own `_meta` is in [`RawResult::json`], if it has one: to
+    /// read or rewrite that alone.
+    pub fn meta_range(&self) -> Option<std::ops::Range<usize>> {
+        self.meta.clone()
+    }
+
     /// Reads it as `T`; `what` names the request in the error.
     ///
     /// # Errors
@@ -122,6 +135,8 @@ struct Glance {
     result_type: Option<Member>,
     is_error: Option<Member>,
     task: Option<Member>,
+    /// Where the text of its own `_meta` was (address and length, while read).
+    meta: Option<(usize, usize)>,
 }
 
 impl<'de> Deserialize<'de> for Glance {
@@ -146,6 +161,11 @@ impl<'de> Visitor<'de> for GlanceVisitor {
                 Some(Looked::ResultType) => &mut glance.result_type,
                 Some(Looked::IsError) => &mut glance.is_error,
                 Some(Looked::Task) => &mut glance.task,
+                Some(Looked::Meta) => {
+                    let meta: &'de RawJson = map.next_value()?;
+                    glance.meta = Some((meta.get().as_ptr() as usize, meta.get().len()));
+                    continue;
+                }
                 None => {
                     map.next_value::<IgnoredAny>()?;
                     continue;
@@ -162,6 +182,7 @@ enum Looked {
     ResultType,
     IsError,
     Task,
+    Meta,
 }
 
 /// A member's name: one of those looked at, or another.
@@ -182,6 +203,7 @@ impl<'de> Deserialize<'de> for Name {
                     "resultType" => Some(Looked::ResultType),
                     "isError" => Some(Looked::IsError),
                     "task" => Some(Looked::Task),
+                    "_meta" => Some(Looked::Meta),
                     _ => None,
                 }))
             }
@@ -284,6 +306,9 @@ mod tests {
         assert_eq!(twice.kind().unwrap(), ResultType::InputRequired);
         assert!(twice.is_error() && twice.declares_kind());
         assert!(!glance(r#"{"task":{}}"#).declares_kind());
+        let meta = glance(r#"{"a":{"_meta":1}, "_meta" : {"k":[1]} ,"b":2}"#);
+        assert_eq!(&meta.json()[meta.meta_range().unwrap()], r#"{"k":[1]}"#);
+        assert!(glance(r#"{"a":{"_meta":1}}"#).meta_range().is_none());
         // Not an object: nothing to see, and decoding says what is wrong.
         let odd = glance("[1,2]");
         assert_eq!(odd.kind().unwrap(), ResultType::Complete);

@@ -88,7 +88,7 @@ pub(crate) struct Downstream {
     pub(crate) ctx: Context,
     /// The upstream, named in errors.
     pub(crate) upstream: Arc<Upstream>,
-    pub(crate) events: Arc<Events>,
+    pub(crate) events: Events,
 }
 
 impl ClientHandler for Downstream {

@@ -86,19 +86,23 @@ async fn exchange(
         let result = client.request_raw(method.name(), Value::Object(params), &options).await;
         return result.map_err(|e| failure(upstream, what, e));
     };
-    let events = Arc::new(Events::default());
     let downstream =
-        Arc::new(Downstream { ctx: ctx.clone(), upstream: Arc::clone(upstream), events: Arc::clone(&events) });
+        Arc::new(Downstream { ctx: ctx.clone(), upstream: Arc::clone(upstream), events: Events::default() });
+    let events = &downstream.events;
     // No cancellation token: when the downstream request is cancelled (its client
     // cancelled it, its stream closed, its task was cancelled) the server drops this
     // future, and dropping the upstream request cancels it there too.
     options.capabilities = Some(Arc::clone(ctx.client_capabilities()));
     options.log_level = ctx.log_level();
     if ctx.wants_progress() {
-        // The callback holds only the queue: a call its client abandons leaves nothing
-        // of the request behind it.
-        let events = Arc::clone(&events);
-        options = options.with_progress(move |p| events.push(Event::Progress(p)));
+        // The callback does not keep the request alive: a call its client abandons
+        // leaves nothing of it behind.
+        let downstream = Arc::downgrade(&downstream);
+        options = options.with_progress(move |p| {
+            if let Some(downstream) = downstream.upgrade() {
+                downstream.events.push(Event::Progress(p));
+            }
+        });
     }
     options.handler = Some(Arc::clone(&downstream) as Arc<dyn tenet_client::ClientHandler>);
     if let Some(round) = ctx.input_round() {
@@ -186,7 +190,7 @@ async fn relay<T: DeserializeOwned>(
 
 /// The upstream's result read as `T`, without the upstream's name in its `_meta`.
 fn decode<T: DeserializeOwned>(upstream: &Upstream, what: &str, result: &RawResult) -> Result<T, ToolError> {
-    serde_json::from_str(&server_info::unnamed(result.json())).map_err(|e| invalid(upstream, what, &e))
+    serde_json::from_str(&server_info::unnamed(result)).map_err(|e| invalid(upstream, what, &e))
 }
 
 /// A relayed request under way (since when), counted if it is dropped: as timed out

@@ -11,32 +11,27 @@ use std::fmt;
 
 use serde::Deserialize;
 use serde::de::{Deserializer, MapAccess, Visitor};
+use tenet_client::RawResult;
 use tenet_protocol::{JsonObject, SERVER_INFO_KEY};
 use tenet_server::jsonrpc::RawJson;
 
-/// `json` (a result object) without the server's entry in its own `_meta`; as it is
-/// when it has none. A `_meta` left empty stays, as `{}`.
-pub(crate) fn unnamed(json: &str) -> Cow<'_, str> {
-    #[derive(Deserialize)]
-    struct Own<'a> {
-        #[serde(rename = "_meta", borrow, default)]
-        meta: Option<&'a RawJson>,
-    }
-    let Ok(Own { meta: Some(meta) }) = serde_json::from_str::<Own<'_>>(json) else { return Cow::Borrowed(json) };
-    let meta = meta.get();
+/// A result's JSON without the server's entry in its own `_meta`; as it is when it
+/// has none. A `_meta` left empty stays, as `{}`.
+pub(crate) fn unnamed(result: &RawResult) -> Cow<'_, str> {
+    let json = result.json();
+    let Some(range) = result.meta_range() else { return Cow::Borrowed(json) };
+    let meta = &json[range.clone()];
     // A cheap look first: most `_meta` objects that do not name the server do not hold
     // the text at all (an escaped key is found by the reading below).
     if !meta.contains("serverInfo") && !meta.contains('\\') {
         return Cow::Borrowed(json);
     }
-    // `meta` is a slice of `json`: what comes before and after it stays as it was.
-    let start = meta.as_ptr() as usize - json.as_ptr() as usize;
     let mut out = String::with_capacity(json.len());
-    out.push_str(&json[..start]);
+    out.push_str(&json[..range.start]);
     let mut deserializer = serde_json::Deserializer::from_str(meta);
     match deserializer.deserialize_map(Kept { out: &mut out }) {
         Ok(true) => {
-            out.push_str(&json[start + meta.len()..]);
+            out.push_str(&json[range.end..]);
             Cow::Owned(out)
         }
         _ => Cow::Borrowed(json),
@@ -133,17 +128,24 @@ mod tests {
         serde_json::from_str(json).expect("JSON")
     }
 
+    /// `json` as the gateway's client hands it over, without the server's entry.
+    fn unnamed_text(json: &str) -> (bool, String) {
+        let result = RawResult::parse(json).expect("JSON");
+        let got = unnamed(&result);
+        (matches!(got, Cow::Owned(_)), got.into_owned())
+    }
+
     #[test]
     fn the_servers_entry_goes_and_everything_else_stays() {
         let json = r#"{"content":[{"type":"text","text":"_meta"}],"_meta":{"a":{"_meta":1},"io.modelcontextprotocol/serverInfo":{"name":"up","version":"1"},"b\"c":[1]},"isError":false}"#;
-        let got = unnamed(json);
-        assert!(matches!(got, Cow::Owned(_)));
+        let (copied, got) = unnamed_text(json);
+        assert!(copied);
         assert_eq!(
             value(&got),
             json!({"content":[{"type":"text","text":"_meta"}],"_meta":{"a":{"_meta":1},"b\"c":[1]},"isError":false})
         );
         // Only the entry: an empty `_meta` is left, and the decoded view drops it.
-        let only = unnamed(r#"{"content":[],"_meta":{"io.modelcontextprotocol/serverInfo":{"name":"up"}}}"#);
+        let (_, only) = unnamed_text(r#"{"content":[],"_meta":{"io.modelcontextprotocol/serverInfo":{"name":"up"}}}"#);
         assert_eq!(value(&only), json!({"content":[],"_meta":{}}));
         let mut meta: Option<JsonObject> = Some(JsonObject::new());
         drop_from(&mut meta);
@@ -153,7 +155,7 @@ mod tests {
     #[test]
     fn an_escaped_key_is_the_same_key() {
         let json = r#"{"_meta":{"io.modelcontextprotocol\/serverInfo":{"name":"up"},"k":"v"}}"#;
-        assert_eq!(value(&unnamed(json)), json!({"_meta":{"k":"v"}}));
+        assert_eq!(value(&unnamed_text(json).1), json!({"_meta":{"k":"v"}}));
     }
 
     #[test]
@@ -165,7 +167,7 @@ mod tests {
             r#"{"_meta":7}"#,
             "[1]",
         ] {
-            assert!(matches!(unnamed(json), Cow::Borrowed(_)), "{json}");
+            assert_eq!(unnamed_text(json), (false, json.to_owned()), "{json}");
         }
         let mut meta = Some(json!({"k": 1}).as_object().cloned().unwrap());
         drop_from(&mut meta);

@@ -62,7 +62,19 @@ impl PipeTransport {
     }
 
     async fn send(&self, line: Vec<u8>) -> Result<()> {
-        self.sender()?.send(line).await.map_err(|_| ClientError::Closed("the server's input is closed".into()))
+        let closed = || ClientError::Closed("the server's input is closed".into());
+        // Most messages find room at once: queued under the lock, without a copy of the
+        // sender; only a full queue waits (on a copy, outside the lock).
+        let line = {
+            let sender = self.sender.lock().map_err(|_| ClientError::Closed("poisoned".into()))?;
+            let Some(sender) = sender.as_ref() else { return Err(ClientError::Closed("the client was closed".into())) };
+            match sender.try_send(line) {
+                Ok(()) => return Ok(()),
+                Err(mpsc::error::TrySendError::Full(line)) => line,
+                Err(mpsc::error::TrySendError::Closed(_)) => return Err(closed()),
+            }
+        };
+        self.sender()?.send(line).await.map_err(|_| closed())
     }
 }
 
