@@ -89,8 +89,8 @@ pub use observe::REQUEST_TARGET;
 pub use routing::{Answer, Probe, Route, Routed, stateless_version, unsupported_version};
 pub use server::{DEFAULT_CACHE_BYTES, Server, ServerBuilder, ServerConfig, ServerEvent, WeakServer};
 pub use session::{
-    Announcements, Cancelled, Driver, DriverOptions, Events, Hangup, Link, Negotiated, OUTBOUND_CAPACITY, Outbound,
-    Peer, Pending, Session, batch_body,
+    Announcements, Cancelled, Driver, DriverOptions, Events, Hangup, Link, MAX_SUBSCRIPTIONS, Negotiated,
+    OUTBOUND_CAPACITY, Outbound, Peer, Pending, Session, batch_body,
 };
 
 pub use prometheus_client;

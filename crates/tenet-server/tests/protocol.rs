@@ -450,3 +450,33 @@ async fn a_panic_before_the_first_await_is_contained_too() {
     assert_eq!(text(&fine), "ok x");
     c.finish().await;
 }
+
+#[tokio::test]
+async fn subscriptions_are_bounded_per_session_and_per_stream() {
+    use tenet_server::MAX_SUBSCRIPTIONS;
+    let mut c = Client::start(server());
+    c.initialize("2025-06-18", json!({})).await;
+    let subscribe = |uri: &str| json!({"uri": uri});
+    for i in 0..MAX_SUBSCRIPTIONS {
+        let r = c.call(10 + i as i64, "resources/subscribe", subscribe(&format!("test://items/{i}"))).await;
+        assert_eq!(r["result"], json!({}), "{r}");
+    }
+    // The same URI again holds nothing new.
+    assert_eq!(c.call(5000, "resources/subscribe", subscribe("test://items/0")).await["result"], json!({}));
+    let refused = c.call(5001, "resources/subscribe", subscribe("test://items/new")).await;
+    assert_eq!(refused["error"]["code"], -32602, "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("Too many subscriptions"), "{refused}");
+    // An unsubscribe makes room, and the session goes on serving.
+    assert_eq!(c.call(5002, "resources/unsubscribe", subscribe("test://items/1")).await["result"], json!({}));
+    assert_eq!(c.call(5003, "resources/subscribe", subscribe("test://items/new")).await["result"], json!({}));
+    assert_eq!(c.call(5004, "ping", json!({})).await["result"], json!({}));
+    c.finish().await;
+
+    let mut c = Client::start(server());
+    let uris: Vec<String> = (0..=MAX_SUBSCRIPTIONS).map(|i| format!("test://items/{i}")).collect();
+    let listen = json!({"notifications": {"resourceSubscriptions": uris}});
+    let refused = c.modern(1, "subscriptions/listen", listen, json!({})).await;
+    assert_eq!(refused["error"]["code"], -32602, "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("resourceSubscriptions"), "{refused}");
+    c.finish().await;
+}

@@ -30,7 +30,7 @@ use crate::limits::{Refused, busy};
 use crate::millis;
 use crate::routing::{Freshness, Reply, Route, params};
 use crate::server::Server;
-use crate::session::{Link, Session};
+use crate::session::{Link, MAX_SUBSCRIPTIONS, Session};
 use crate::tasks::task_notification;
 
 impl Server {
@@ -424,7 +424,12 @@ impl Server {
         };
         if let Some(session) = &link.session {
             if method == Method::ResourcesSubscribe {
-                session.subscribe(p.uri, &self.shared.subscriptions);
+                if !session.subscribe(p.uri, &self.shared.subscriptions) {
+                    return ErrorObject::invalid_params(format!(
+                        "Too many subscriptions: a session may hold {MAX_SUBSCRIPTIONS}; unsubscribe from one first"
+                    ))
+                    .into();
+                }
             } else {
                 session.unsubscribe(&p.uri);
             }
@@ -474,6 +479,13 @@ impl Server {
         };
         let caps = &self.shared.capabilities;
         let asked = p.notifications;
+        let uris = asked.resource_subscriptions.as_ref().map_or(0, Vec::len);
+        if uris > MAX_SUBSCRIPTIONS {
+            return ErrorObject::invalid_params(format!(
+                "Too many resourceSubscriptions: {uris}, and a stream may hold {MAX_SUBSCRIPTIONS}"
+            ))
+            .into();
+        }
         let honoured = SubscriptionFilter {
             tools_list_changed: asked.tools_list_changed.filter(|&b| b && caps.tools.is_some()),
             prompts_list_changed: asked.prompts_list_changed.filter(|&b| b && caps.prompts.is_some()),

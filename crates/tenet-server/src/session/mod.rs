@@ -17,4 +17,5 @@ pub use driver::{Announcements, Cancelled, Driver, DriverOptions, Events, Pendin
 pub use link::Link;
 pub use peer::{Outbound, Peer};
 pub use state::{Negotiated, Session};
+pub use subscriptions::MAX_SUBSCRIPTIONS;
 pub(crate) use subscriptions::{Subscription, Subscriptions};

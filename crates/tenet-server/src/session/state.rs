@@ -145,12 +145,19 @@ impl Session {
 
     /// Subscribes to updates of `uri`, counted in `registry` (a second subscription to
     /// the same URI changes nothing). The session holds it before the registry's
-    /// watchers hear of it, so no update they cause can miss the session.
-    pub(crate) fn subscribe(&self, uri: String, registry: &Arc<Subscriptions>) {
+    /// watchers hear of it, so no update they cause can miss the session. False, and
+    /// nothing held, when the session already holds [`MAX_SUBSCRIPTIONS`](super::subscriptions::MAX_SUBSCRIPTIONS) others.
+    pub(crate) fn subscribe(&self, uri: String, registry: &Arc<Subscriptions>) -> bool {
         let mut subscriptions = self.subscriptions.lock().unwrap_or_else(PoisonError::into_inner);
-        if let std::collections::hash_map::Entry::Vacant(entry) = subscriptions.entry(uri) {
-            let held = registry.hold(entry.key().clone());
-            entry.insert(held);
+        let full = subscriptions.len() >= super::subscriptions::MAX_SUBSCRIPTIONS;
+        match subscriptions.entry(uri) {
+            std::collections::hash_map::Entry::Occupied(_) => true,
+            std::collections::hash_map::Entry::Vacant(_) if full => false,
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                let held = registry.hold(entry.key().clone());
+                entry.insert(held);
+                true
+            }
         }
     }
 

@@ -6,6 +6,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+/// How many resource URIs one legacy session, or one 2026-07-28 listen stream, may be
+/// subscribed to at once: past this a client is refused rather than growing the
+/// server's (and a gateway's upstreams') subscriptions without bound.
+pub const MAX_SUBSCRIPTIONS: usize = 1000;
+
 /// Told `(uri, true)` when the first subscriber of `uri` arrives and `(uri, false)`
 /// when the last one leaves.
 type Watcher = Box<dyn Fn(&str, bool) + Send + Sync>;
