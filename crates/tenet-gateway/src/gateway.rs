@@ -187,6 +187,7 @@ impl Inner {
                     }
                     self.withdraw(index);
                     upstream.set_client(None);
+                    upstream.lost_updates();
                     close(client).await;
                     match reason {
                         Some(reason) => reason,
@@ -233,7 +234,7 @@ impl Inner {
     /// Keeps an upstream's connection under watch until it fails (returns why) or the
     /// gateway stops (returns `None`): heartbeats at the interval, a re-list when its
     /// tools change.
-    async fn watch(&self, upstream: &Upstream, index: usize, client: &tenet_client::Client) -> Option<String> {
+    async fn watch(&self, upstream: &Arc<Upstream>, index: usize, client: &tenet_client::Client) -> Option<String> {
         // A 2026 server tells of list changes only on a `subscriptions/listen` stream;
         // it is closed when the watch ends.
         let listening = CancellationToken::new();
@@ -248,11 +249,13 @@ impl Inner {
         match client.version().era() {
             tenet_protocol::Era::Stateless if lists_changes || subscribes => {
                 let wanted = subscribes.then(|| upstream.wanted.subscribe());
-                self.tasks.spawn(listen(client.clone(), wanted, self.options.heartbeat, listening));
+                let listening = Listening { upstream: Arc::clone(upstream), wanted, stop: listening };
+                self.tasks.spawn(listen(client.clone(), listening, self.options.heartbeat));
             }
             tenet_protocol::Era::Legacy if subscribes => {
-                let wanted = upstream.wanted.subscribe();
-                self.tasks.spawn(keep_subscribed(client.clone(), wanted, self.options.heartbeat, listening));
+                let wanted = Some(upstream.wanted.subscribe());
+                let listening = Listening { upstream: Arc::clone(upstream), wanted, stop: listening };
+                self.tasks.spawn(keep_subscribed(client.clone(), listening, self.options.heartbeat));
             }
             _ => {}
         }
@@ -601,19 +604,25 @@ fn refusals(upstream: &Upstream, errors: Vec<BuildError>) -> Vec<String> {
         .collect()
 }
 
-/// Keeps a `subscriptions/listen` stream open to a 2026 upstream, so that its list
-/// changes and the updates of the resources in `wanted` (when it takes subscriptions)
-/// reach the supervisor and the gateway's clients through the client's handler, as on
-/// a legacy session. The stream is reopened with the new filter when `wanted`
-/// changes, and `retry` after it ends or breaks, until `stop` fires (the supervisor's
-/// watch of this connection ended) or the server cannot listen at all. A server that
-/// refuses the subscriptions asked for is asked again when they change.
-async fn listen(
-    client: tenet_client::Client,
-    mut wanted: Option<watch::Receiver<BTreeSet<String>>>,
-    retry: Duration,
+/// What a connection's subscription task works with: the upstream, the URIs wanted
+/// (`None`: the upstream takes no subscriptions), and when to stop (the supervisor's
+/// watch of this connection ended).
+struct Listening {
+    upstream: Arc<Upstream>,
+    wanted: Option<watch::Receiver<BTreeSet<String>>>,
     stop: CancellationToken,
-) {
+}
+
+/// Keeps a `subscriptions/listen` stream open to a 2026 upstream, so that its list
+/// changes and the updates of the resources wanted (when it takes subscriptions)
+/// reach the supervisor and the gateway's clients through the client's handler, as on
+/// a legacy session. The stream is reopened with the new filter when the wanted URIs
+/// change, and `retry` after it ends or breaks, until the watch stops or the server
+/// cannot listen at all. A server that refuses the subscriptions asked for is asked
+/// again when they change. After a broken stream, what it held again is announced to
+/// its subscribers as possibly changed.
+async fn listen(client: tenet_client::Client, listening: Listening, retry: Duration) {
+    let Listening { upstream, mut wanted, stop } = listening;
     while !stop.is_cancelled() {
         let subscriptions = wanted.as_mut().map(|w| w.borrow_and_update().iter().cloned().collect::<Vec<_>>());
         let subscriptions = subscriptions.filter(|s| !s.is_empty());
@@ -636,7 +645,7 @@ async fn listen(
         tokio::pin!(changed);
         tokio::select! {
             ended = client.listen(filter, &options) => match ended {
-                Ok(_) => {}
+                Ok(_) => upstream.lost_updates(),
                 Err(ClientError::Cancelled) => return,
                 Err(ClientError::Unsupported(e)) => {
                     tracing::debug!(error = %e, "no notifications from this upstream");
@@ -657,7 +666,10 @@ async fn listen(
                 }
                 // Broken (a proxy's idle timeout, an upstream restarted behind a load
                 // balancer): opened again while the connection is watched.
-                Err(e) => tracing::debug!(error = %e, "the listen stream ended"),
+                Err(e) => {
+                    tracing::debug!(error = %e, "the listen stream ended");
+                    upstream.lost_updates();
+                }
             },
             open = &mut changed => {
                 // The subscriptions changed: the stream ends, and opens again with them.
@@ -674,28 +686,29 @@ async fn listen(
     }
 }
 
-/// Holds at a legacy upstream the subscriptions in `wanted` (`resources/subscribe`
-/// and `resources/unsubscribe` as they change), until `stop` fires. What failed is
+/// Holds at a legacy upstream the subscriptions wanted (`resources/subscribe` and
+/// `resources/unsubscribe` as they change), until the watch stops. What failed is
 /// tried again `retry` later, and everything is subscribed again when the upstream
-/// forgot the session (it is renewed with nothing held). Its `resources/updated`
-/// reach the gateway's clients through the client's handler.
-async fn keep_subscribed(
-    client: tenet_client::Client,
-    mut wanted: watch::Receiver<BTreeSet<String>>,
-    retry: Duration,
-    stop: CancellationToken,
-) {
+/// forgot the session (it is renewed with nothing held); what is held again after
+/// that, or after a reconnection, is announced to its subscribers as possibly
+/// changed. Its `resources/updated` reach the gateway's clients through the client's
+/// handler.
+async fn keep_subscribed(client: tenet_client::Client, listening: Listening, retry: Duration) {
+    let Listening { upstream, wanted, stop } = listening;
+    let Some(mut wanted) = wanted else { return };
     let mut held = BTreeSet::new();
     let mut session = client.session_renewals();
     loop {
         if client.session_renewals() != session {
             session = client.session_renewals();
             held.clear();
+            upstream.lost_updates();
         }
         let now = wanted.borrow_and_update().clone();
         for uri in now.difference(&held).cloned().collect::<Vec<_>>() {
             match client.subscribe(&uri).await {
                 Ok(()) => {
+                    upstream.held_again(&uri);
                     held.insert(uri);
                 }
                 Err(e) => {

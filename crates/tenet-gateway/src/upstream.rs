@@ -127,6 +127,9 @@ pub struct Upstream {
     /// The upstream URIs some downstream client is subscribed to (through the
     /// gateway's URIs for them); the supervisor holds the same subscriptions upstream.
     pub(crate) wanted: watch::Sender<BTreeSet<String>>,
+    /// The subscribed URIs whose updates may have been missed (the connection or the
+    /// stream of updates was lost) and that are not yet held again.
+    owed: Mutex<BTreeSet<String>>,
     /// The gateway's server, told when a subscribed resource changed upstream.
     server: WeakServer,
     /// The OAuth client of `[upstream.oauth]`, made at the first connection and kept
@@ -255,6 +258,7 @@ impl Upstream {
             announced: AtomicU8::new(0),
             outcomes: Default::default(),
             wanted: watch::Sender::new(BTreeSet::new()),
+            owed: Mutex::new(BTreeSet::new()),
             server,
             oauth: Mutex::new(None),
         }
@@ -272,6 +276,32 @@ impl Upstream {
             }
         });
         true
+    }
+
+    /// The connection, or the stream of the upstream's updates, was lost: what the
+    /// gateway's clients are subscribed to may change unseen until it is held again.
+    pub(crate) fn lost_updates(&self) {
+        let wanted = self.wanted.borrow().clone();
+        if !wanted.is_empty() {
+            *lock(&self.owed) = wanted;
+        }
+    }
+
+    /// The upstream's `uri` is held again there; if updates to it may have been missed,
+    /// its subscribers are told it may have changed (so they read it again).
+    pub(crate) fn held_again(&self, uri: &str) {
+        let owed = lock(&self.owed).remove(uri);
+        if owed && self.wanted.borrow().contains(uri) {
+            tracing::debug!(upstream = %self.name(), %uri, "may have changed while not held");
+            self.relay_updated(uri);
+        }
+    }
+
+    /// Tells the gateway's subscribers of the upstream's `uri` that it changed.
+    pub(crate) fn relay_updated(&self, uri: &str) {
+        if let Some(server) = self.server.upgrade() {
+            server.notify_resource_updated(self.uris.outward(uri));
+        }
     }
 
     /// Whether the upstream takes subscriptions to its resources (as it said when
@@ -476,13 +506,14 @@ impl ClientHandler for Relay {
             ServerNotification::ToolsListChanged => upstream.announce(&ServerEvent::ToolsChanged),
             ServerNotification::PromptsListChanged => upstream.announce(&ServerEvent::PromptsChanged),
             ServerNotification::ResourcesListChanged => upstream.announce(&ServerEvent::ResourcesChanged),
-            ServerNotification::ResourceUpdated { uri } => {
-                if let Some(server) = upstream.server.upgrade() {
-                    server.notify_resource_updated(upstream.uris.outward(&uri));
+            ServerNotification::ResourceUpdated { uri } => upstream.relay_updated(&uri),
+            // A 2026 listen stream is open: list again, for changes made before it was,
+            // and tell of the subscriptions it holds again.
+            ServerNotification::Other { method, params } if method == "notifications/subscriptions/acknowledged" => {
+                let held = params.as_ref().and_then(|p| p.pointer("/notifications/resourceSubscriptions"));
+                for uri in held.and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+                    upstream.held_again(uri);
                 }
-            }
-            // A 2026 listen stream is open: list again, for changes made before it was.
-            ServerNotification::Other { method, .. } if method == "notifications/subscriptions/acknowledged" => {
                 upstream.wake.notify_one();
             }
             ServerNotification::Log(log) => {
