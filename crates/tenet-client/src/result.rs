@@ -27,7 +27,7 @@ use crate::error::{ClientError, Result};
 pub struct RawResult {
     json: Box<RawJson>,
     glance: Glance,
-    /// Where its own `_meta` object is in `json`.
+    /// Where its own `_meta` member's value is in `json`.
     meta: Option<std::ops::Range<usize>>,
 }
 
@@ -37,9 +37,9 @@ impl RawResult {
         // A result that is not an object has none of the members looked for.
         let glance: Glance = serde_json::from_str(json.get()).unwrap_or_default();
         // The `_meta` text was read in place: a slice of `json`.
-        let meta = glance.meta.map(|(at, len)| {
-            let start = at - json.get().as_ptr() as usize;
-            start..start + len
+        let meta = glance.meta.and_then(|(at, len)| {
+            let start = at.checked_sub(json.get().as_ptr() as usize)?;
+            (start + len <= json.get().len()).then_some(start..start + len)
         });
         Self { json, glance, meta }
     }
@@ -135,7 +135,7 @@ struct Glance {
     result_type: Option<Member>,
     is_error: Option<Member>,
     task: Option<Member>,
-    /// Where the text of its own `_meta` was (address and length, while read).
+    /// Where the text of its own `_meta` member was (address and length, while read).
     meta: Option<(usize, usize)>,
 }
 

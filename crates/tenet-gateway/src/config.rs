@@ -225,6 +225,7 @@ impl Default for GatewayOptions {
 /// (`upstream[1].name: …`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{key}: {message}")]
+#[non_exhaustive]
 pub struct ConfigError {
     /// Where: `upstream[INDEX].KEY`, or a gateway option (`gateway.separator`).
     pub key: String,

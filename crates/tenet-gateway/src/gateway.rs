@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tenet_client::ClientError;
 use tenet_protocol::{Prompt, Reference, Resource, ResourceTemplate, Tool};
-use tenet_server::{BuildError, PromptDef, ResourceDef, Server, TemplateDef, ToolDef};
+use tenet_server::{BuildError, MAX_SUBSCRIPTIONS, PromptDef, ResourceDef, Server, TemplateDef, ToolDef};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -624,7 +624,17 @@ struct Listening {
 async fn listen(client: tenet_client::Client, listening: Listening, retry: Duration) {
     let Listening { upstream, mut wanted, stop } = listening;
     while !stop.is_cancelled() {
-        let subscriptions = wanted.as_mut().map(|w| w.borrow_and_update().iter().cloned().collect::<Vec<_>>());
+        let subscriptions = wanted.as_mut().map(|w| {
+            let wanted = w.borrow_and_update();
+            if wanted.len() > MAX_SUBSCRIPTIONS {
+                tracing::warn!(
+                    upstream = %upstream.name(),
+                    wanted = wanted.len(),
+                    "more subscriptions than one listen stream may hold; the first {MAX_SUBSCRIPTIONS} are held"
+                );
+            }
+            wanted.iter().take(MAX_SUBSCRIPTIONS).cloned().collect::<Vec<_>>()
+        });
         let subscriptions = subscriptions.filter(|s| !s.is_empty());
         let subscribing = subscriptions.is_some();
         let filter = tenet_protocol::SubscriptionFilter {
@@ -653,7 +663,9 @@ async fn listen(client: tenet_client::Client, listening: Listening, retry: Durat
                 }
                 Err(ClientError::Server(e)) if subscribing => {
                     // Perhaps one of the subscriptions: asked again when they change.
+                    // Nothing is held meanwhile.
                     tracing::warn!(error = %e.message, "the upstream refused a listen stream with subscriptions");
+                    upstream.lost_updates();
                     tokio::select! {
                         () = stop.cancelled() => return,
                         open = &mut changed => if !open { return },
@@ -705,16 +717,21 @@ async fn keep_subscribed(client: tenet_client::Client, listening: Listening, ret
             upstream.lost_updates();
         }
         let now = wanted.borrow_and_update().clone();
+        let mut refused = Vec::new();
         for uri in now.difference(&held).cloned().collect::<Vec<_>>() {
             match client.subscribe(&uri).await {
+                // Held on a connection the supervisor has let go of: the next one tells.
+                Ok(()) if stop.is_cancelled() => return,
                 Ok(()) => {
                     upstream.held_again(&uri);
                     held.insert(uri);
                 }
-                Err(e) => {
-                    tracing::warn!(%uri, error = %e, "the upstream did not take a subscription");
-                }
+                Err(e) => refused.push(format!("{uri} ({e})")),
             }
+        }
+        if !refused.is_empty() {
+            let (count, first) = (refused.len(), &refused[0]);
+            tracing::warn!(upstream = %upstream.name(), count, first, "the upstream did not take subscriptions");
         }
         for uri in held.difference(&now).cloned().collect::<Vec<_>>() {
             held.remove(&uri);

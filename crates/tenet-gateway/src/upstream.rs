@@ -281,10 +281,7 @@ impl Upstream {
     /// The connection, or the stream of the upstream's updates, was lost: what the
     /// gateway's clients are subscribed to may change unseen until it is held again.
     pub(crate) fn lost_updates(&self) {
-        let wanted = self.wanted.borrow().clone();
-        if !wanted.is_empty() {
-            *lock(&self.owed) = wanted;
-        }
+        *lock(&self.owed) = self.wanted.borrow().clone();
     }
 
     /// The upstream's `uri` is held again there; if updates to it may have been missed,

@@ -61,26 +61,34 @@ impl GatewayArgs {
         }
         // An upstream is named where it was given: a file's table by its index there, a
         // flag by the flag.
-        let place = |i: usize| match (self.upstreams.get(i.wrapping_sub(from_files)), file) {
-            (Some(flag), _) if i >= from_files => format!("--upstream {flag:?}"),
+        let place = |i: usize| match (i.checked_sub(from_files).and_then(|k| self.upstreams.get(k)), file) {
+            (Some(flag), _) => format!("--upstream {flag:?}"),
             (_, Some(file)) => format!("{}: upstream[{i}]", file.display()),
             _ => format!("upstream[{i}]"),
         };
-        tenet_gateway::validate(&upstreams, &self.options()).map_err(|ConfigError { key, upstream, message }| {
-            let Some(i) = upstream else { return format!("{key}: {message}") };
-            let field = key.strip_prefix(&format!("upstream[{i}]")).unwrap_or_default();
-            // The one message that names another upstream (a name given twice).
-            let named = |j: usize| match file {
-                Some(file) if j < from_files => format!("upstream[{j}] in {}", file.display()),
-                _ => place(j),
-            };
-            let message = (0..i).fold(message, |m, j| m.replace(&format!("upstream[{j}]"), &named(j)));
-            match field.strip_prefix('.') {
-                // `--upstream "…": name: …`, not `--upstream "…".name: …`.
-                Some(field) if i >= from_files => format!("{}: {field}: {message}", place(i)),
-                _ => format!("{}{field}: {message}", place(i)),
-            }
-        })?;
+        tenet_gateway::validate(&upstreams, &self.options()).map_err(
+            |ConfigError { key, upstream, message, .. }| {
+                let Some(i) = upstream else { return format!("{key}: {message}") };
+                let field = key.strip_prefix(&format!("upstream[{i}]")).unwrap_or_default();
+                // The one message that names another upstream: a name given twice.
+                let named = |j: usize| match file {
+                    Some(file) if j < from_files => format!("upstream[{j}] in {}", file.display()),
+                    _ => place(j),
+                };
+                let message = match message.rsplit_once(" is already the name of upstream[") {
+                    Some((head, tail)) => match tail.strip_suffix(']').and_then(|j| j.parse().ok()) {
+                        Some(j) => format!("{head} is already the name of {}", named(j)),
+                        None => format!("{head} is already the name of upstream[{tail}"),
+                    },
+                    None => message,
+                };
+                match field.strip_prefix('.') {
+                    // `--upstream "…": name: …`, not `--upstream "…".name: …`.
+                    Some(field) if i >= from_files => format!("{}: {field}: {message}", place(i)),
+                    _ => format!("{}{field}: {message}", place(i)),
+                }
+            },
+        )?;
         Ok(upstreams)
     }
 }

@@ -201,7 +201,9 @@ impl Context {
         &self.inner.client
     }
 
-    /// Fires when the client cancels the request; the response will not be sent.
+    /// Fires when the client cancels the request; the response will not be sent. The
+    /// server then drops the handler's future (whatever it awaits is dropped with it),
+    /// so a handler need not watch this to stop: it is for work handed elsewhere.
     pub fn cancellation(&self) -> &CancellationToken {
         &self.inner.cancel
     }
