@@ -2,6 +2,8 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::parse::{positive_seconds, switch};
+
 /// Tenet: a fast, spec-exact Model Context Protocol server and toolkit.
 #[derive(Debug, Parser)]
 #[command(name = "tenet", version, about, long_about = None)]
@@ -349,32 +351,6 @@ fn path(s: &str) -> Result<String, String> {
         Ok(s.to_owned())
     } else {
         Err(format!("{s:?} must start with / and contain no spaces"))
-    }
-}
-
-/// The spellings of yes and no that every boolean option (and its environment
-/// variable) takes, as container and CI settings write them.
-pub const SWITCH_SPELLINGS: &str = "1/0, true/false, yes/no or on/off";
-
-/// The value parser of every boolean option: `1/0`, `true/false`, `yes/no`, `on/off`,
-/// in any case.
-///
-/// # Errors
-/// Any other text, with the spellings that are accepted.
-pub fn switch(s: &str) -> Result<bool, String> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(format!("{s:?} is neither yes nor no: use {SWITCH_SPELLINGS}")),
-    }
-}
-
-pub(crate) fn positive_seconds(s: &str) -> Result<f64, String> {
-    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number of seconds"))?;
-    if v.is_finite() && v > 0.0 && v <= 86_400.0 {
-        Ok(v)
-    } else {
-        Err(format!("{s} must be more than 0 and at most 86400 seconds"))
     }
 }
 

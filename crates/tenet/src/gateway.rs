@@ -20,16 +20,16 @@ pub struct GatewayArgs {
     #[arg(long, help_heading = "Gateway", default_value = "__", env = "TENET_TOOL_SEPARATOR")]
     pub tool_separator: String,
     /// List a single upstream's tools under their own names (a transparent gateway).
-    #[arg(long, help_heading = "Gateway", env = "TENET_PREFIXLESS", value_parser = crate::args::switch)]
+    #[arg(long, help_heading = "Gateway", env = "TENET_PREFIXLESS", value_parser = crate::parse::switch)]
     pub prefixless: bool,
     /// Seconds between heartbeats to each upstream.
-    #[arg(long, help_heading = "Gateway", default_value_t = 15.0, env = "TENET_HEARTBEAT", value_parser = crate::args::positive_seconds)]
+    #[arg(long, help_heading = "Gateway", default_value_t = 15.0, env = "TENET_HEARTBEAT", value_parser = crate::parse::positive_seconds)]
     pub heartbeat: f64,
     /// Heartbeats an upstream may miss in a row before it is down.
     #[arg(long, help_heading = "Gateway", default_value_t = 3, env = "TENET_HEARTBEAT_FAILURES", value_parser = clap::value_parser!(u32).range(1..))]
     pub heartbeat_failures: u32,
     /// Serve only the upstreams' tools, not the knowledge server's own.
-    #[arg(long, help_heading = "Gateway", env = "TENET_NO_LOCAL_TOOLS", value_parser = crate::args::switch)]
+    #[arg(long, help_heading = "Gateway", env = "TENET_NO_LOCAL_TOOLS", value_parser = crate::parse::switch)]
     pub no_local_tools: bool,
 }
 

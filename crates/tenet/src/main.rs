@@ -13,6 +13,7 @@ mod demo;
 mod gateway;
 mod knowledge;
 mod limits;
+mod parse;
 
 /// mimalloc (its v2 line): the ~50 short-lived allocations of an HTTP request cost a
 /// third of the instructions they cost in glibc's malloc (callgrind: 4.4 k against
