@@ -171,6 +171,9 @@ impl Client {
         options: &RequestOptions,
     ) -> Result<RawResult> {
         let mut version_retried = false;
+        // Not copied when it is one the protocol names.
+        let method_name: std::borrow::Cow<'static, str> =
+            Method::from_name(method).map_or_else(|| method.to_owned().into(), |m| m.name().into());
         for _ in 0..MAX_ROUNDS {
             let version = self.version();
             let modern = version.era() == Era::Stateless;
@@ -181,8 +184,7 @@ impl Client {
             // Room for the request as most are, so that writing it seldom grows the buffer.
             let mut body = Vec::with_capacity(REQUEST_ROOM);
             tenet_jsonrpc::write_request(&mut body, &id, method, &Stamped { params, stamp });
-            let method_name = Method::from_name(method).map_or_else(|| method.to_owned().into(), |m| m.name().into());
-            let outgoing = Outgoing { id: id.clone(), method: method_name, body, headers, modern };
+            let outgoing = Outgoing { id: id.clone(), method: method_name.clone(), body, headers, modern };
             match self.send_once(outgoing, modern, options).await {
                 Err(ClientError::Server(error))
                     if error.code == ErrorCode::UNSUPPORTED_PROTOCOL_VERSION && modern && !version_retried =>
@@ -354,8 +356,8 @@ impl Client {
     async fn discover(&self, version: ProtocolVersion, probe: Option<Duration>) -> Result<()> {
         self.use_version(version);
         let options = RequestOptions { timeout: probe, ..RequestOptions::default() };
-        let value = self.request(Method::Discover.name(), json!({}), &options).await?;
-        let result: DiscoverResult = decode(value, "server/discover")?;
+        let result: DiscoverResult =
+            self.request_raw(Method::Discover.name(), json!({}), &options).await?.decode("server/discover")?;
         let current = self.version();
         let chosen = if result.supported_versions.iter().any(|v| v == current.as_str()) {
             current

@@ -240,8 +240,9 @@ impl<'de> Visitor<'de> for MemberVisitor {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Member, E> {
-        let kinds = [ResultType::Complete, ResultType::InputRequired, ResultType::Task];
-        Ok(kinds.into_iter().find(|kind| kind.as_str() == v).map_or(Member::Other, Member::Kind))
+        // The protocol's own reading of the names.
+        let kind = ResultType::deserialize(de::value::StrDeserializer::<E>::new(v));
+        Ok(kind.map_or(Member::Other, Member::Kind))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Member, A::Error> {

@@ -126,6 +126,12 @@ impl std::fmt::Debug for ClientSecret {
     }
 }
 
+/// The `private_key_jwt` assertion key in `pem`: ES256, the one algorithm the gateway
+/// signs with.
+pub(crate) fn assertion_key(pem: &str) -> Result<tenet_client::oauth::ClientAssertionKey, String> {
+    tenet_client::oauth::ClientAssertionKey::from_pem(pem, "ES256").map_err(|e| e.to_string())
+}
+
 impl OAuthClient {
     /// The secret or key it authenticates with, read from where the config says.
     ///
@@ -311,8 +317,8 @@ pub fn validate(upstreams: &[UpstreamConfig], options: &GatewayOptions) -> Resul
                     match oauth.credential() {
                         Err((key, message)) => return Err(ConfigError::at(i, &at(key), message)),
                         Ok(ClientSecret::KeyPem(pem)) => {
-                            if let Err(e) = tenet_client::oauth::ClientAssertionKey::from_pem(&pem, "ES256") {
-                                return Err(ConfigError::at(i, &at("private_key_file"), e.to_string()));
+                            if let Err(e) = assertion_key(&pem) {
+                                return Err(ConfigError::at(i, &at("private_key_file"), e));
                             }
                         }
                         Ok(ClientSecret::Secret(_)) => {}

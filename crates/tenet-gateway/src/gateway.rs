@@ -249,13 +249,13 @@ impl Inner {
         match client.version().era() {
             tenet_protocol::Era::Stateless if lists_changes || subscribes => {
                 let wanted = subscribes.then(|| upstream.wanted.subscribe());
-                let listening = Listening { upstream: Arc::clone(upstream), wanted, stop: listening };
-                self.tasks.spawn(listen(client.clone(), listening, self.options.heartbeat));
+                let listening = Listening { upstream: Arc::clone(upstream), stop: listening };
+                self.tasks.spawn(listen(client.clone(), listening, wanted, self.options.heartbeat));
             }
             tenet_protocol::Era::Legacy if subscribes => {
-                let wanted = Some(upstream.wanted.subscribe());
-                let listening = Listening { upstream: Arc::clone(upstream), wanted, stop: listening };
-                self.tasks.spawn(keep_subscribed(client.clone(), listening, self.options.heartbeat));
+                let listening = Listening { upstream: Arc::clone(upstream), stop: listening };
+                let wanted = upstream.wanted.subscribe();
+                self.tasks.spawn(keep_subscribed(client.clone(), listening, wanted, self.options.heartbeat));
             }
             _ => {}
         }
@@ -604,25 +604,28 @@ fn refusals(upstream: &Upstream, errors: Vec<BuildError>) -> Vec<String> {
         .collect()
 }
 
-/// What a connection's subscription task works with: the upstream, the URIs wanted
-/// (`None`: the upstream takes no subscriptions), and when to stop (the supervisor's
-/// watch of this connection ended).
+/// What a connection's subscription task works with: the upstream, and when to stop
+/// (the supervisor's watch of this connection ended).
 struct Listening {
     upstream: Arc<Upstream>,
-    wanted: Option<watch::Receiver<BTreeSet<String>>>,
     stop: CancellationToken,
 }
 
 /// Keeps a `subscriptions/listen` stream open to a 2026 upstream, so that its list
-/// changes and the updates of the resources wanted (when it takes subscriptions)
+/// changes and the updates of the resources `wanted` (`None`: it takes no subscriptions)
 /// reach the supervisor and the gateway's clients through the client's handler, as on
 /// a legacy session. The stream is reopened with the new filter when the wanted URIs
 /// change, and `retry` after it ends or breaks, until the watch stops or the server
 /// cannot listen at all. A server that refuses the subscriptions asked for is asked
 /// again when they change. After a broken stream, what it held again is announced to
 /// its subscribers as possibly changed.
-async fn listen(client: tenet_client::Client, listening: Listening, retry: Duration) {
-    let Listening { upstream, mut wanted, stop } = listening;
+async fn listen(
+    client: tenet_client::Client,
+    listening: Listening,
+    mut wanted: Option<watch::Receiver<BTreeSet<String>>>,
+    retry: Duration,
+) {
+    let Listening { upstream, stop } = listening;
     while !stop.is_cancelled() {
         let subscriptions = wanted.as_mut().map(|w| {
             let wanted = w.borrow_and_update();
@@ -698,16 +701,20 @@ async fn listen(client: tenet_client::Client, listening: Listening, retry: Durat
     }
 }
 
-/// Holds at a legacy upstream the subscriptions wanted (`resources/subscribe` and
+/// Holds at a legacy upstream the subscriptions `wanted` (`resources/subscribe` and
 /// `resources/unsubscribe` as they change), until the watch stops. What failed is
 /// tried again `retry` later, and everything is subscribed again when the upstream
 /// forgot the session (it is renewed with nothing held); what is held again after
 /// that, or after a reconnection, is announced to its subscribers as possibly
 /// changed. Its `resources/updated` reach the gateway's clients through the client's
 /// handler.
-async fn keep_subscribed(client: tenet_client::Client, listening: Listening, retry: Duration) {
-    let Listening { upstream, wanted, stop } = listening;
-    let Some(mut wanted) = wanted else { return };
+async fn keep_subscribed(
+    client: tenet_client::Client,
+    listening: Listening,
+    mut wanted: watch::Receiver<BTreeSet<String>>,
+    retry: Duration,
+) {
+    let Listening { upstream, stop } = listening;
     let mut held = BTreeSet::new();
     let mut session = client.session_renewals();
     loop {
@@ -717,7 +724,7 @@ async fn keep_subscribed(client: tenet_client::Client, listening: Listening, ret
             upstream.lost_updates();
         }
         let now = wanted.borrow_and_update().clone();
-        let mut refused = Vec::new();
+        let (mut refused, mut first) = (0, None);
         for uri in now.difference(&held).cloned().collect::<Vec<_>>() {
             match client.subscribe(&uri).await {
                 // Held on a connection the supervisor has let go of: the next one tells.
@@ -726,12 +733,14 @@ async fn keep_subscribed(client: tenet_client::Client, listening: Listening, ret
                     upstream.held_again(&uri);
                     held.insert(uri);
                 }
-                Err(e) => refused.push(format!("{uri} ({e})")),
+                Err(e) => {
+                    refused += 1;
+                    first.get_or_insert_with(|| format!("{uri} ({e})"));
+                }
             }
         }
-        if !refused.is_empty() {
-            let (count, first) = (refused.len(), &refused[0]);
-            tracing::warn!(upstream = %upstream.name(), count, first, "the upstream did not take subscriptions");
+        if let Some(first) = first {
+            tracing::warn!(upstream = %upstream.name(), refused, first, "the upstream did not take subscriptions");
         }
         for uri in held.difference(&now).cloned().collect::<Vec<_>>() {
             held.remove(&uri);

@@ -9,20 +9,19 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use futures_util::future::BoxFuture;
 use serde::Serialize;
 use serde_json::{Value, json};
-use tenet_client::oauth::{Authorizer, AuthorizerConfig, ClientAssertionKey, ClientCredentials, Grant};
+use tenet_client::oauth::{Authorizer, AuthorizerConfig, ClientCredentials, Grant};
 use tenet_client::{Client, ClientError, ClientHandler, OAuthHook, RequestOptions, ServerNotification};
 use tenet_jsonrpc::{ErrorCode, ErrorObject, RawJson};
-use tenet_protocol::{ClientCapabilities, Era, JsonObject, ListChanged, Method};
+use tenet_protocol::{AcknowledgedParams, ClientCapabilities, Era, JsonObject, ListChanged, Method};
 use tenet_server::{ServerEvent, WeakServer};
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::catalog::Uris;
-use crate::config::{ClientSecret, GatewayOptions, UpstreamConfig};
+use crate::config::{ClientSecret, GatewayOptions, UpstreamConfig, assertion_key};
 
 /// Where an upstream stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
     /// Not connected yet, or reconnecting.
     Connecting,
@@ -47,6 +46,12 @@ impl State {
             Self::Down => "down",
             Self::Failed => "failed",
         }
+    }
+}
+
+impl Serialize for State {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.label())
     }
 }
 
@@ -412,7 +417,7 @@ impl Upstream {
                 config.pre_registered = Some(ClientCredentials::new(oauth.client_id.clone(), Some(secret)));
             }
             ClientSecret::KeyPem(pem) => {
-                let key = ClientAssertionKey::from_pem(&pem, "ES256").map_err(|e| unusable(&e))?;
+                let key = assertion_key(&pem).map_err(|e| unusable(&e))?;
                 config.pre_registered = Some(ClientCredentials::new(oauth.client_id.clone(), None));
                 config.assertion_key = Some(Arc::new(key));
             }
@@ -506,9 +511,10 @@ impl ClientHandler for Relay {
             ServerNotification::ResourceUpdated { uri } => upstream.relay_updated(&uri),
             // A 2026 listen stream is open: list again, for changes made before it was,
             // and tell of the subscriptions it holds again.
-            ServerNotification::Other { method, params } if method == "notifications/subscriptions/acknowledged" => {
-                let held = params.as_ref().and_then(|p| p.pointer("/notifications/resourceSubscriptions"));
-                for uri in held.and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+            ServerNotification::Other { method, params } if method == Method::SubscriptionsAcknowledged.name() => {
+                let acknowledged = params.and_then(|p| serde_json::from_value::<AcknowledgedParams>(p).ok());
+                let held = acknowledged.and_then(|a| a.notifications.resource_subscriptions);
+                for uri in held.iter().flatten() {
                     upstream.held_again(uri);
                 }
                 upstream.wake.notify_one();

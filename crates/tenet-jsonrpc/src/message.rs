@@ -135,18 +135,23 @@ pub fn write_error_response(out: &mut Vec<u8>, id: Option<&Id>, unknown: Unknown
     out.extend_from_slice(b"}\n");
 }
 
-/// Writes a notification to `out`, followed by a newline.
-pub fn write_notification(out: &mut Vec<u8>, method: &str, params: &impl Serialize) {
-    out.extend_from_slice(br#"{"jsonrpc":"2.0","method":"#);
-    let _ = serde_json::to_writer(&mut *out, method);
+/// Ends a request or notification with its params, or `{}` when they cannot be written
+/// (whatever was written of them goes, so the line stays JSON), and a newline.
+fn push_params(out: &mut Vec<u8>, params: &impl Serialize) {
     out.extend_from_slice(br#","params":"#);
     let start = out.len();
     if serde_json::to_writer(&mut *out, params).is_err() {
-        // Whatever was written of them goes: the line stays JSON.
         out.truncate(start);
         out.extend_from_slice(b"{}");
     }
     out.extend_from_slice(b"}\n");
+}
+
+/// Writes a notification to `out`, followed by a newline.
+pub fn write_notification(out: &mut Vec<u8>, method: &str, params: &impl Serialize) {
+    out.extend_from_slice(br#"{"jsonrpc":"2.0","method":"#);
+    let _ = serde_json::to_writer(&mut *out, method);
+    push_params(out, params);
 }
 
 /// Writes a request to `out`, followed by a newline.
@@ -155,14 +160,7 @@ pub fn write_request(out: &mut Vec<u8>, id: &Id, method: &str, params: &impl Ser
     push_id(out, Some(id));
     out.extend_from_slice(br#","method":"#);
     let _ = serde_json::to_writer(&mut *out, method);
-    out.extend_from_slice(br#","params":"#);
-    let start = out.len();
-    if serde_json::to_writer(&mut *out, params).is_err() {
-        // Whatever was written of them goes: the line stays JSON.
-        out.truncate(start);
-        out.extend_from_slice(b"{}");
-    }
-    out.extend_from_slice(b"}\n");
+    push_params(out, params);
 }
 
 #[cfg(test)]
@@ -207,5 +205,18 @@ mod tests {
         let mut out = Vec::new();
         write_result_response(&mut out, &Id::from("q\"\n"), "{}", &[]);
         assert_eq!(text(out)["id"], json!("q\"\n"));
+    }
+
+    #[test]
+    fn params_that_fail_half_written_leave_a_line_of_json() {
+        // A map with a key that is not a string fails after its opening brace.
+        let unwritable: std::collections::BTreeMap<(u8, u8), u8> = [((1, 2), 3)].into();
+        let mut request = Vec::new();
+        write_request(&mut request, &Id::Number(7), "tools/call", &unwritable);
+        assert!(request.ends_with(b"}\n"));
+        assert_eq!(text(request), json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {}}));
+        let mut notification = Vec::new();
+        write_notification(&mut notification, "notifications/x", &unwritable);
+        assert_eq!(text(notification), json!({"jsonrpc": "2.0", "method": "notifications/x", "params": {}}));
     }
 }

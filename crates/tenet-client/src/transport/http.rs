@@ -6,7 +6,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::Answer;
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
@@ -14,6 +13,7 @@ use reqwest::{Method as HttpMethod, Response, Url};
 use tenet_jsonrpc::{Id, Incoming, Message};
 use tenet_protocol::ProtocolVersion;
 
+use super::Answer;
 use super::auth::{AuthHook, AuthResponse, should_retry};
 use super::legacy_sse::LegacySse;
 use super::pending::outcome;

@@ -4,13 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::Answer;
 use futures_util::StreamExt;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
 use reqwest::{Method as HttpMethod, Url};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::Answer;
 use super::Outgoing;
 use super::http::{HttpClient, failure};
 use super::pending::{Pending, route};

@@ -3,7 +3,6 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::Answer;
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use tenet_transport::{Frame, JsonLinesCodec};
@@ -12,6 +11,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::codec::FramedRead;
 
+use super::Answer;
 use super::child::ChildProcess;
 use super::pending::{Pending, route};
 use super::{Outgoing, Transport};

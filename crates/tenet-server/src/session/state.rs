@@ -1,6 +1,7 @@
 //! Legacy-era session state: what `initialize` negotiated, the log level, subscriptions.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -8,7 +9,7 @@ use tenet_jsonrpc::Id;
 use tenet_protocol::{ClientCapabilities, Implementation, LoggingLevel, ProtocolVersion};
 use tokio_util::sync::CancellationToken;
 
-use super::{Peer, Subscription, Subscriptions};
+use super::{MAX_SUBSCRIPTIONS, Peer, Subscription, Subscriptions};
 use crate::tasks::TaskStore;
 
 /// One legacy session: a stdio process after `initialize`, or one `Mcp-Session-Id`.
@@ -146,14 +147,14 @@ impl Session {
     /// Subscribes to updates of `uri`, counted in `registry` (a second subscription to
     /// the same URI changes nothing). The session holds it before the registry's
     /// watchers hear of it, so no update they cause can miss the session. False, and
-    /// nothing held, when the session already holds [`MAX_SUBSCRIPTIONS`](super::subscriptions::MAX_SUBSCRIPTIONS) others.
+    /// nothing held, when the session already holds [`MAX_SUBSCRIPTIONS`] others.
     pub(crate) fn subscribe(&self, uri: String, registry: &Arc<Subscriptions>) -> bool {
         let mut subscriptions = self.subscriptions.lock().unwrap_or_else(PoisonError::into_inner);
-        let full = subscriptions.len() >= super::subscriptions::MAX_SUBSCRIPTIONS;
+        let full = subscriptions.len() >= MAX_SUBSCRIPTIONS;
         match subscriptions.entry(uri) {
-            std::collections::hash_map::Entry::Occupied(_) => true,
-            std::collections::hash_map::Entry::Vacant(_) if full => false,
-            std::collections::hash_map::Entry::Vacant(entry) => {
+            Entry::Occupied(_) => true,
+            Entry::Vacant(_) if full => false,
+            Entry::Vacant(entry) => {
                 let held = registry.hold(entry.key().clone());
                 entry.insert(held);
                 true
