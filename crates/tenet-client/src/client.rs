@@ -156,7 +156,8 @@ impl Client {
         }
         match result {
             Ok(created) if !options.relay && matches!(created.kind(), Ok(ResultType::Task)) => {
-                let outcome = self.follow_task_until(created.into_value()?, options, deadline).await?;
+                // Boxed: a rare path, kept out of every request's future.
+                let outcome = Box::pin(self.follow_task_until(created.into_value()?, options, deadline)).await?;
                 RawResult::from_value(&outcome)
             }
             other => other,
@@ -304,7 +305,8 @@ impl Client {
         };
         let client = dropped.client.take();
         if let (Some(client), Some(reason)) = (client, reason) {
-            client.cancelled(&id, modern, reason).await;
+            // Boxed: a rare path, kept out of every request's future.
+            Box::pin(client.cancelled(&id, modern, reason)).await;
         }
         result.map(RawResult::new)
     }

@@ -83,7 +83,7 @@ async fn exchange(
     let mut options = RequestOptions::timeout(upstream.config.call_timeout());
     let asked_task = params.contains_key("task");
     let Some(ctx) = ctx else {
-        let result = client.request_raw(method.name(), Value::Object(params), &options).await;
+        let result = Box::pin(client.request_raw(method.name(), Value::Object(params), &options)).await;
         return result.map_err(|e| failure(upstream, what, e));
     };
     let downstream =
@@ -121,20 +121,22 @@ async fn exchange(
     {
         trace.child(span).write_meta(meta);
     }
+    // The request's future lives on the heap, and so do the rarer ones below: this
+    // future stays small, and so does every one that holds it (each is copied as it is
+    // created).
     let result = {
-        let call = client.request_raw(method.name(), Value::Object(params), &options);
-        tokio::pin!(call);
+        let mut call = Box::pin(client.request_raw(method.name(), Value::Object(params), &options));
         loop {
             tokio::select! {
                 biased;
-                event = events.next() => event.deliver(ctx).await,
+                event = events.next() => Box::pin(event.deliver(ctx)).await,
                 result = &mut call => break result,
             }
         }
     };
     // What came before the answer goes out before it.
     while let Some(event) = events.pop() {
-        event.deliver(ctx).await;
+        Box::pin(event.deliver(ctx)).await;
     }
     let result = result.map_err(|e| failure(upstream, what, e))?;
     let kind = result.kind().unwrap_or(ResultType::Complete);
@@ -157,7 +159,8 @@ async fn exchange(
             ctx.start_task().await?;
             options.relay = false;
             let created = result.into_value().map_err(|e| failure(upstream, what, e))?;
-            let outcome = client.follow_task(created, &options).await.map_err(|e| failure(upstream, what, e))?;
+            let outcome =
+                Box::pin(client.follow_task(created, &options)).await.map_err(|e| failure(upstream, what, e))?;
             RawResult::from_value(&outcome).map_err(|e| failure(upstream, what, e))
         }
         ResultType::Complete => Ok(result),
