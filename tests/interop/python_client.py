@@ -24,8 +24,9 @@ validates each tool's structuredContent against its outputSchema. live_reload.py
 edits files under `serve --root` (stdio and HTTP, both eras) and waits for the
 notifications.
 
-Then the same over HTTP: `<bin> serve --transport http --port <free> --log-level warn`
-is started on loopback (once with --demo, once without), and the SDK connects to
+Then the same over HTTP: `<bin> serve --transport http --port 0 --log-level info` is
+started on loopback (once with --demo, once without); the port it bound comes from its
+`serving MCP over HTTP at` log line, then /health must answer, and the SDK connects to
 http://127.0.0.1:PORT/mcp (Streamable HTTP) in modes legacy, 2026-07-28 and auto
 (labels `http <mode>`, `http knowledge <mode>`); the demo server is also driven by
 the SDK's HTTP+SSE client (`mcp.client.sse.sse_client`, the 2024-11-05 transport) at
@@ -44,7 +45,6 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -539,12 +539,6 @@ KNOWLEDGE_HTTP_MODES = ("legacy", "2026-07-28", "auto")
 LIVE_SERVERS: set[subprocess.Popen[bytes]] = set()  # killed by the watchdog and at exit
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def answers(url: str) -> bool:
     """True when an HTTP server answers at `url` (any status counts)."""
     try:
@@ -556,9 +550,15 @@ def answers(url: str) -> bool:
         return False
 
 
+# The line `tenet serve --transport http` logs (at info level) once it has bound its port.
+SERVING_LINE = re.compile(rb"serving MCP over HTTP at http://127\.0\.0\.1:(\d+)/")
+
+
 class HttpServer:
-    """`<binary> serve --transport http --port <free> --log-level warn <extra>` on loopback;
-    stopped by PID (SIGTERM, then SIGKILL) on exit, whatever happened."""
+    """`<binary> serve --transport http --port 0 --log-level info <extra>` on loopback: the
+    server binds a free port itself and logs it, so no other process can take the port
+    between picking and binding, and /health is probed only on the port it reported.
+    Stopped by PID (SIGTERM, then SIGKILL) on exit, whatever happened."""
 
     def __init__(self, binary: str, extra: tuple[str, ...]) -> None:
         self.binary = binary
@@ -572,35 +572,56 @@ class HttpServer:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def log_tail(self) -> str:
+    def log_text(self) -> bytes:
         self.log.seek(0)
-        text = self.log.read().decode("utf-8", "replace").strip()
+        return self.log.read()
+
+    def log_tail(self) -> str:
+        text = self.log_text().decode("utf-8", "replace").strip()
         return text[-800:].replace("\n", " | ") or "(nothing on stderr)"
 
     async def __aenter__(self) -> HttpServer:
-        last = ""
-        for _attempt in range(3):  # the port is free when picked; another process may take it first
-            self.port = free_port()
-            args = [self.binary, "serve", "--transport", "http", "--host", "127.0.0.1", "--port", str(self.port)]
-            args += ["--log-level", "warn", *self.extra]
-            self.log.seek(0)
-            self.log.truncate()
-            self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
-            LIVE_SERVERS.add(self.proc)
-            deadline = time.monotonic() + SERVER_START_TIMEOUT
-            while time.monotonic() < deadline:
-                if self.proc.poll() is not None:
-                    break
-                if await asyncio.to_thread(answers, f"{self.base}/health"):
-                    return self
+        # `--log-level info`: the bound port is only logged at info (little else is: the
+        # knowledge base's size at start, two lines on SIGTERM).
+        args = [self.binary, "serve", "--transport", "http", "--host", "127.0.0.1", "--port", "0"]
+        args += ["--log-level", "info", *self.extra]
+        env = {**os.environ, "NO_COLOR": "1"}
+        self.proc = subprocess.Popen(
+            args, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT, env=env
+        )
+        LIVE_SERVERS.add(self.proc)
+        what = "`" + " ".join(["tenet", *args[1:]]) + "`"
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while not self.port:
+            match = SERVING_LINE.search(self.log_text())
+            if match:
+                self.port = int(match.group(1))
+            elif self.proc.poll() is not None:
+                code = self.proc.returncode
+                self.stop()
+                raise Failure(f"{what} exited with {code} before logging its port: {self.log_tail()}")
+            elif time.monotonic() >= deadline:
+                self.stop()
+                raise Failure(
+                    f"{what} logged no 'serving MCP over HTTP at' line within "
+                    f"{SERVER_START_TIMEOUT:.0f}s: {self.log_tail()}"
+                )
+            else:
                 await asyncio.sleep(0.05)
-            last = (
-                f"exited with {self.proc.returncode}"
-                if self.proc.poll() is not None
-                else f"did not answer within {SERVER_START_TIMEOUT:.0f}s"
-            )
-            self.stop()
-        raise Failure(f"`tenet serve --transport http {' '.join(self.extra)}` {last}: {self.log_tail()}")
+        while True:
+            if self.proc.poll() is not None:
+                code = self.proc.returncode
+                self.stop()
+                raise Failure(f"{what} exited with {code} after binding {self.base}: {self.log_tail()}")
+            if await asyncio.to_thread(answers, f"{self.base}/health"):
+                return self
+            if time.monotonic() >= deadline:
+                self.stop()
+                raise Failure(
+                    f"{what} bound {self.base} but /health did not answer within "
+                    f"{SERVER_START_TIMEOUT:.0f}s: {self.log_tail()}"
+                )
+            await asyncio.sleep(0.05)
 
     def stop(self) -> int | None:
         """SIGTERM by PID, then SIGKILL; returns the exit status (negative: killed by a signal)."""

@@ -1,12 +1,15 @@
 //! Assertions for the JWT bearer grant (RFC 7523 §2.1): a workload's own JWT, or an
 //! ID-JAG from the enterprise identity provider by token exchange (RFC 8693).
 
+use std::fmt;
+
 use serde::Deserialize;
 
 use crate::OAuthError;
 use crate::config::{AssertionSource, IdJagExchange};
 use crate::flow::Discovery;
 use crate::http::{parse_url, read_json, require_secure, send};
+use crate::redact::REDACTED;
 use crate::token::rejected;
 
 /// `grant_type` of the JWT bearer grant.
@@ -18,11 +21,21 @@ pub const ID_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id_token";
 /// The token type of an Identity Assertion JWT Authorization Grant.
 pub const ID_JAG_TYPE: &str = "urn:ietf:params:oauth:token-type:id-jag";
 
+/// A token exchange answer (RFC 8693 §2.2.1); `Debug` redacts the issued token.
 #[derive(Deserialize)]
 struct ExchangeResponse {
     access_token: String,
     #[serde(default)]
     issued_token_type: Option<String>,
+}
+
+impl fmt::Debug for ExchangeResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExchangeResponse")
+            .field("access_token", &REDACTED)
+            .field("issued_token_type", &self.issued_token_type)
+            .finish()
+    }
 }
 
 /// The assertion to present to the authorization server found by discovery.
@@ -66,5 +79,21 @@ async fn id_jag(client: &reqwest::Client, x: &IdJagExchange, d: &Discovery) -> R
             what: "token exchange response",
             reason: format!("issued_token_type {other:?} is not an ID-JAG"),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn debug_of_exchange_response_redacts_the_token() {
+        let body = format!(r#"{{"access_token":"s3cr3t-value","issued_token_type":"{ID_JAG_TYPE}"}}"#);
+        let answer: ExchangeResponse = serde_json::from_str(&body).unwrap();
+        let shown = format!("{answer:?}");
+        assert!(!shown.contains("s3cr3t-value"), "{shown}");
+        assert!(shown.contains(ID_JAG_TYPE), "{shown}");
     }
 }

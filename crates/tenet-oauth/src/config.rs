@@ -1,9 +1,11 @@
 //! How an [`Authorizer`](crate::Authorizer) behaves.
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::jwt::ClientAssertionKey;
+use crate::redact::{self, REDACTED};
 use crate::token::ClientCredentials;
 
 /// The OIDC `application_type` sent with Dynamic Client Registration.
@@ -40,8 +42,9 @@ pub enum Grant {
     JwtBearer(AssertionSource),
 }
 
-/// Where the assertion of a [`Grant::JwtBearer`] comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where the assertion of a [`Grant::JwtBearer`] comes from. `Debug` redacts the
+/// workload's JWT.
+#[derive(Clone, PartialEq, Eq)]
 pub enum AssertionSource {
     /// A JWT the platform gave the workload (workload identity federation).
     Jwt(String),
@@ -50,9 +53,19 @@ pub enum AssertionSource {
     IdJag(IdJagExchange),
 }
 
+impl fmt::Debug for AssertionSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AssertionSource::Jwt(_) => f.debug_tuple("Jwt").field(&REDACTED).finish(),
+            AssertionSource::IdJag(exchange) => f.debug_tuple("IdJag").field(exchange).finish(),
+        }
+    }
+}
+
 /// The token exchange that turns an identity provider's ID token into an ID-JAG
-/// for the MCP server's authorization server.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// for the MCP server's authorization server. `Debug` redacts the secret and the
+/// ID token.
+#[derive(Clone, PartialEq, Eq)]
 pub struct IdJagExchange {
     /// The identity provider's token endpoint.
     pub token_endpoint: String,
@@ -64,8 +77,19 @@ pub struct IdJagExchange {
     pub id_token: String,
 }
 
+impl fmt::Debug for IdJagExchange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdJagExchange")
+            .field("token_endpoint", &self.token_endpoint)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &redact::option(&self.client_secret))
+            .field("id_token", &REDACTED)
+            .finish()
+    }
+}
+
 /// Settings of an [`Authorizer`](crate::Authorizer). Start from `Default` and set
-/// what you need.
+/// what you need. `Debug` redacts the secrets the settings hold.
 #[derive(Debug, Clone)]
 pub struct AuthorizerConfig {
     /// The redirect URI registered for the client.
@@ -114,5 +138,57 @@ impl Default for AuthorizerConfig {
             timeout: Duration::from_secs(10),
             refresh_skew: Duration::from_secs(30),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::Es256Key;
+
+    const SECRET: &str = "s3cr3t-value";
+
+    fn exchange() -> IdJagExchange {
+        IdJagExchange {
+            token_endpoint: "https://idp.example.com/token".into(),
+            client_id: "idp-client".into(),
+            client_secret: Some(SECRET.into()),
+            id_token: SECRET.into(),
+        }
+    }
+
+    #[test]
+    fn debug_of_id_jag_exchange_redacts_the_secret_and_id_token() {
+        let shown = format!("{:?}", exchange());
+        assert!(!shown.contains(SECRET), "{shown}");
+        assert!(shown.contains("idp-client") && shown.contains("https://idp.example.com/token"), "{shown}");
+        assert!(shown.contains(r#"client_secret: Some("<redacted>")"#), "{shown}");
+    }
+
+    #[test]
+    fn debug_of_jwt_bearer_grant_redacts_the_assertion() {
+        let shown = format!("{:?}", Grant::JwtBearer(AssertionSource::Jwt(SECRET.into())));
+        assert!(!shown.contains(SECRET), "{shown}");
+        assert_eq!(shown, r#"JwtBearer(Jwt("<redacted>"))"#);
+    }
+
+    #[test]
+    fn debug_of_authorizer_config_redacts_nested_secrets() {
+        let pem = Es256Key::generate().unwrap().to_pem();
+        let config = AuthorizerConfig {
+            pre_registered: Some(ClientCredentials::new("client-42", Some(SECRET.into()))),
+            assertion_key: Some(Arc::new(ClientAssertionKey::from_pem(&pem, "ES256").unwrap())),
+            grant: Grant::JwtBearer(AssertionSource::IdJag(exchange())),
+            ..AuthorizerConfig::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains(SECRET), "{shown}");
+        for line in pem.lines().filter(|l| !l.starts_with("-----")) {
+            assert!(!shown.contains(line), "{shown}");
+        }
+        assert!(shown.contains("client-42") && shown.contains("idp-client"), "{shown}");
+        assert!(shown.contains("http://127.0.0.1/callback"), "{shown}");
     }
 }

@@ -2,6 +2,7 @@
 //! every request to the protected resource, and the server-supplied nonces.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::Mutex;
 
 use base64::Engine;
@@ -13,13 +14,20 @@ use url::Url;
 use crate::OAuthError;
 use crate::jwt::{Es256Key, jwk_thumbprint, now_secs};
 use crate::pkce::random_string;
+use crate::redact::REDACTED;
 
-/// The client's DPoP key and the nonces servers asked it to use.
-#[derive(Debug)]
+/// The client's DPoP key and the nonces servers asked it to use. `Debug` redacts
+/// the key.
 pub struct DpopKey {
     key: Es256Key,
     /// Nonces by origin (the token endpoint's and the resource's).
     nonces: Mutex<HashMap<String, String>>,
+}
+
+impl fmt::Debug for DpopKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DpopKey").field("key", &REDACTED).field("nonces", &self.nonces).finish()
+    }
 }
 
 /// `scheme://host[:port]/path` of a URL: what a proof's `htu` holds (RFC 9449 §4.2).
@@ -68,5 +76,24 @@ impl DpopKey {
     pub fn set_nonce(&self, url: &Url, nonce: &str) -> bool {
         let previous = self.nonces().insert(url.origin().ascii_serialization(), nonce.to_owned());
         previous.as_deref() != Some(nonce)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn debug_of_dpop_key_redacts_the_key_but_shows_nonces() {
+        let key = DpopKey::generate().unwrap();
+        key.set_nonce(&Url::parse("https://as.example.com/token").unwrap(), "nonce-1");
+        let shown = format!("{key:?}");
+        for line in key.key.to_pem().lines().filter(|l| !l.starts_with("-----")) {
+            assert!(!shown.contains(line), "{shown}");
+        }
+        assert!(shown.contains(r#"key: "<redacted>""#), "{shown}");
+        assert!(shown.contains("https://as.example.com") && shown.contains("nonce-1"), "{shown}");
     }
 }

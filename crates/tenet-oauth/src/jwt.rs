@@ -2,6 +2,7 @@
 //! assertions for `private_key_jwt` (RFC 7523) and, in the test stand-in, access
 //! tokens.
 
+use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
@@ -13,6 +14,7 @@ use sha2::Digest;
 
 use crate::OAuthError;
 use crate::pkce::random_string;
+use crate::redact::REDACTED;
 
 /// Seconds since the Unix epoch.
 pub fn now_secs() -> u64 {
@@ -150,10 +152,16 @@ pub fn verify_es256(token: &str, public_key: &[u8]) -> Result<Value, OAuthError>
     serde_json::from_slice(&decode(c)?).map_err(|_| bad("claims are not JSON"))
 }
 
-/// The key a confidential client signs `private_key_jwt` assertions with.
-#[derive(Debug)]
+/// The key a confidential client signs `private_key_jwt` assertions with. `Debug`
+/// redacts the key.
 pub struct ClientAssertionKey {
     key: Es256Key,
+}
+
+impl fmt::Debug for ClientAssertionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientAssertionKey").field("key", &REDACTED).finish()
+    }
 }
 
 impl ClientAssertionKey {
@@ -173,5 +181,35 @@ impl ClientAssertionKey {
             "iat": now, "exp": now + 300, "jti": random_string(16)?,
         });
         self.key.sign("JWT", None, &claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// Asserts that `shown` holds no part of `key`'s private key: neither a line of
+    /// its PEM nor the start of its DER bytes as `Debug` would list them.
+    fn assert_hides(shown: &str, key: &Es256Key) {
+        for line in key.to_pem().lines().filter(|l| !l.starts_with("-----")) {
+            assert!(!shown.contains(line), "{shown}");
+        }
+        let bytes = format!("{:?}", &key.pkcs8[..4]);
+        assert!(!shown.contains(bytes.trim_matches(['[', ']'])), "{shown}");
+    }
+
+    #[test]
+    fn debug_of_signing_keys_hides_the_private_key() {
+        let key = Es256Key::generate().unwrap();
+        let shown = format!("{key:?}");
+        assert_hides(&shown, &key);
+        assert!(shown.starts_with("Es256Key"), "{shown}");
+
+        let assertion_key = ClientAssertionKey::from_pem(&key.to_pem(), "ES256").unwrap();
+        let shown = format!("{assertion_key:?}");
+        assert_hides(&shown, &key);
+        assert_eq!(shown, r#"ClientAssertionKey { key: "<redacted>" }"#);
     }
 }

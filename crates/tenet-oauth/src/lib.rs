@@ -89,6 +89,7 @@ mod jwt;
 mod loopback;
 mod metadata;
 mod pkce;
+mod redact;
 mod registration;
 pub mod scope;
 mod token;

@@ -2,14 +2,18 @@
 //! credentials, a Client ID Metadata Document, or Dynamic Client Registration
 //! (RFC 7591), in that order.
 
+use std::fmt;
+
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::http::{parse_url, read_json, require_secure, send};
 use crate::metadata::ServerMetadata;
+use crate::redact;
 use crate::token::ClientCredentials;
 use crate::{AuthorizerConfig, OAuthError};
 
+/// A Dynamic Client Registration answer (RFC 7591 §3.2.1); `Debug` redacts the secret.
 #[derive(Deserialize)]
 struct RegistrationResponse {
     client_id: String,
@@ -17,6 +21,16 @@ struct RegistrationResponse {
     client_secret: Option<String>,
     #[serde(default)]
     token_endpoint_auth_method: Option<String>,
+}
+
+impl fmt::Debug for RegistrationResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RegistrationResponse")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &redact::option(&self.client_secret))
+            .field("token_endpoint_auth_method", &self.token_endpoint_auth_method)
+            .finish()
+    }
 }
 
 /// How a client identity was obtained.
@@ -81,4 +95,21 @@ pub(crate) async fn obtain_client(
         token_endpoint_auth_method: reg.token_endpoint_auth_method,
     };
     Ok((creds, RegistrationKind::Dynamic))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn debug_of_registration_response_redacts_the_secret() {
+        let body = r#"{"client_id":"client-42","client_secret":"s3cr3t-value","token_endpoint_auth_method":"client_secret_post"}"#;
+        let reg: RegistrationResponse = serde_json::from_str(body).unwrap();
+        let shown = format!("{reg:?}");
+        assert!(!shown.contains("s3cr3t-value"), "{shown}");
+        assert!(shown.contains("client-42") && shown.contains("client_secret_post"), "{shown}");
+        assert!(shown.contains(r#"client_secret: Some("<redacted>")"#), "{shown}");
+    }
 }

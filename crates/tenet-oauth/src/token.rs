@@ -1,6 +1,7 @@
 //! The token endpoint: client authentication (RFC 6749 §2.3, RFC 7523), token
 //! requests and responses (RFC 6749 §5).
 
+use std::fmt;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -13,9 +14,11 @@ use crate::OAuthError;
 use crate::dpop::DpopKey;
 use crate::http::{read_json, send};
 use crate::jwt::ClientAssertionKey;
+use crate::redact::{self, REDACTED};
 
-/// A client's identity at one authorization server.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A client's identity at one authorization server. `Debug` shows whether a
+/// secret is set, never the secret.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ClientCredentials {
     /// The `client_id` (a URL for a Client ID Metadata Document).
     pub client_id: String,
@@ -23,6 +26,16 @@ pub struct ClientCredentials {
     pub client_secret: Option<String>,
     /// The auth method the registration settled on, when it said.
     pub token_endpoint_auth_method: Option<String>,
+}
+
+impl fmt::Debug for ClientCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCredentials")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &redact::option(&self.client_secret))
+            .field("token_endpoint_auth_method", &self.token_endpoint_auth_method)
+            .finish()
+    }
 }
 
 impl ClientCredentials {
@@ -86,8 +99,8 @@ pub fn choose_auth_method(creds: &ClientCredentials, supported: Option<&[String]
     Err(OAuthError::NoAuthMethod { supported: list.to_vec() })
 }
 
-/// A successful token response (RFC 6749 §5.1).
-#[derive(Debug, Clone, Deserialize)]
+/// A successful token response (RFC 6749 §5.1). `Debug` redacts the tokens.
+#[derive(Clone, Deserialize)]
 pub struct TokenResponse {
     /// The access token.
     pub access_token: String,
@@ -104,14 +117,26 @@ pub struct TokenResponse {
     pub scope: Option<String>,
 }
 
+impl fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("access_token", &REDACTED)
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("refresh_token", &redact::option(&self.refresh_token))
+            .field("scope", &self.scope)
+            .finish()
+    }
+}
+
 #[derive(Deserialize)]
 struct ErrorResponse {
     error: Option<String>,
     error_description: Option<String>,
 }
 
-/// An access token with what we know about it.
-#[derive(Debug, Clone)]
+/// An access token with what we know about it. `Debug` redacts the tokens.
+#[derive(Clone)]
 pub struct TokenSet {
     /// The access token.
     pub access_token: String,
@@ -123,6 +148,18 @@ pub struct TokenSet {
     pub expires_at: Option<Instant>,
     /// The scopes granted (the response's `scope`, else those requested).
     pub scopes: Vec<String>,
+}
+
+impl fmt::Debug for TokenSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenSet")
+            .field("access_token", &REDACTED)
+            .field("token_type", &self.token_type)
+            .field("refresh_token", &redact::option(&self.refresh_token))
+            .field("expires_at", &self.expires_at)
+            .field("scopes", &self.scopes)
+            .finish()
+    }
 }
 
 impl TokenSet {
@@ -236,4 +273,54 @@ pub(crate) async fn request_token(
         });
     }
     Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    const SECRET: &str = "s3cr3t-value";
+
+    #[test]
+    fn debug_of_client_credentials_redacts_the_secret() {
+        let creds = ClientCredentials::new("client-42", Some(SECRET.into()));
+        let shown = format!("{creds:?}");
+        assert!(!shown.contains(SECRET), "{shown}");
+        assert!(shown.contains("client-42"), "{shown}");
+        assert!(shown.contains(r#"client_secret: Some("<redacted>")"#), "{shown}");
+
+        let public = format!("{:?}", ClientCredentials::new("client-42", None));
+        assert!(public.contains("client_secret: None"), "{public}");
+    }
+
+    #[test]
+    fn debug_of_token_response_redacts_the_tokens() {
+        let body = format!(
+            r#"{{"access_token":"{SECRET}","token_type":"Bearer","expires_in":60,"refresh_token":"{SECRET}","scope":"read"}}"#
+        );
+        let response: TokenResponse = serde_json::from_str(&body).unwrap();
+        let shown = format!("{response:?}");
+        assert!(!shown.contains(SECRET), "{shown}");
+        assert!(shown.contains(r#"token_type: "Bearer""#) && shown.contains("read"), "{shown}");
+        assert!(shown.contains(r#"refresh_token: Some("<redacted>")"#), "{shown}");
+    }
+
+    #[test]
+    fn debug_of_token_set_redacts_the_tokens() {
+        let response = TokenResponse {
+            access_token: SECRET.into(),
+            token_type: "dpop".into(),
+            expires_in: None,
+            refresh_token: None,
+            scope: Some("read write".into()),
+        };
+        let set = TokenSet::from_response(response, &[], Some(SECRET.into()));
+        let shown = format!("{set:?}");
+        assert!(!shown.contains(SECRET), "{shown}");
+        assert!(shown.contains(r#"token_type: "DPoP""#) && shown.contains(r#""write""#), "{shown}");
+        assert!(shown.contains(r#"access_token: "<redacted>""#), "{shown}");
+        assert!(shown.contains(r#"refresh_token: Some("<redacted>")"#), "{shown}");
+    }
 }

@@ -49,6 +49,9 @@ struct State {
 /// The transport adds [`request_headers`](Self::request_headers) to each request
 /// and passes each answer to [`on_response`](Self::on_response); when that returns
 /// `true` it sends the request again. It is `Send + Sync`: share it in an `Arc`.
+///
+/// `Debug` shows the configuration (with its secrets redacted), never the tokens,
+/// client secrets or keys the authorizer holds.
 pub struct Authorizer {
     config: AuthorizerConfig,
     http: reqwest::Client,
@@ -259,5 +262,40 @@ impl Authorizer {
         let discovery = discover(&self.http, &server, &BearerChallenge::default()).await?;
         let scopes = self.select_scopes(&st, 401, &BearerChallenge::default(), &discovery);
         self.obtain_token(&mut st, discovery, scopes).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    const SECRET: &str = "s3cr3t-value";
+
+    #[test]
+    fn debug_of_authorizer_shows_no_secrets() {
+        let config = AuthorizerConfig {
+            pre_registered: Some(ClientCredentials::new("client-42", Some(SECRET.into()))),
+            ..AuthorizerConfig::default()
+        };
+        let authorizer = Authorizer::new(config).unwrap();
+        {
+            let mut st = authorizer.state.try_lock().unwrap();
+            st.token = Some(TokenSet {
+                access_token: SECRET.into(),
+                token_type: "Bearer".into(),
+                refresh_token: Some(SECRET.into()),
+                expires_at: None,
+                scopes: vec!["read".into()],
+            });
+            st.registrations
+                .insert("https://as.example.com".into(), ClientCredentials::new("dyn", Some(SECRET.into())));
+            st.dpop_key = Some(Arc::new(DpopKey::generate().unwrap()));
+        }
+        let shown = format!("{authorizer:?}");
+        assert!(!shown.contains(SECRET), "{shown}");
+        assert!(shown.contains("client-42"), "{shown}");
+        assert!(shown.contains(r#"client_secret: Some("<redacted>")"#), "{shown}");
     }
 }

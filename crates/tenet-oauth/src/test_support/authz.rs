@@ -1,6 +1,7 @@
 //! The authorization-server stand-in.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -13,6 +14,7 @@ use serde_json::{Value, json};
 use super::{Event, Log, Serving, bind, spawn};
 use crate::jwt::Es256Key;
 use crate::pkce::random_string;
+use crate::redact;
 
 /// Where the authorization-server metadata document is served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -42,8 +44,9 @@ pub enum IssMode {
     Normalized,
 }
 
-/// How the authorization-server stand-in behaves.
-#[derive(Debug, Clone)]
+/// How the authorization-server stand-in behaves. `Debug` redacts the secrets of
+/// `pre_registered` clients.
+#[derive(Clone)]
 pub struct AsConfig {
     /// A path under which the issuer and its endpoints live (`""` or `/tenant1`).
     pub route_prefix: String,
@@ -113,9 +116,43 @@ impl Default for AsConfig {
     }
 }
 
-#[derive(Debug, Clone)]
+impl fmt::Debug for AsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pre_registered: Vec<_> = self.pre_registered.iter().map(|(id, s)| (id, redact::option(s))).collect();
+        f.debug_struct("AsConfig")
+            .field("route_prefix", &self.route_prefix)
+            .field("metadata_location", &self.metadata_location)
+            .field("issuer_override", &self.issuer_override)
+            .field("iss_parameter_supported", &self.iss_parameter_supported)
+            .field("iss_in_redirect", &self.iss_in_redirect)
+            .field("token_endpoint_auth_methods", &self.token_endpoint_auth_methods)
+            .field("registration", &self.registration)
+            .field("cimd_supported", &self.cimd_supported)
+            .field("scopes_supported", &self.scopes_supported)
+            .field("pkce_methods", &self.pkce_methods)
+            .field("pre_registered", &pre_registered)
+            .field("token_lifetime", &self.token_lifetime)
+            .field("expires_in_override", &self.expires_in_override)
+            .field("token_endpoint_override", &self.token_endpoint_override)
+            .field("grantable_scopes", &self.grantable_scopes)
+            .field("assertion_keys", &self.assertion_keys)
+            .field("dpop", &self.dpop)
+            .field("dpop_nonce", &self.dpop_nonce)
+            .field("trusted_issuers", &self.trusted_issuers)
+            .finish()
+    }
+}
+
+/// A client the stand-in knows; `Debug` redacts its secret.
+#[derive(Clone)]
 pub(super) struct ClientRecord {
     pub(super) secret: Option<String>,
+}
+
+impl fmt::Debug for ClientRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientRecord").field("secret", &redact::option(&self.secret)).finish()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -348,4 +385,25 @@ async fn register(State(s): State<Arc<Shared>>, axum::Json(body): axum::Json<Val
         answer["client_secret"] = json!(secret);
     }
     (StatusCode::CREATED, axum::Json(answer)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_stand_in_clients_redacts_secrets() {
+        let secret = "s3cr3t-value";
+        let config = AsConfig {
+            pre_registered: vec![("client-42".into(), Some(secret.into())), ("public".into(), None)],
+            ..AsConfig::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains(secret), "{shown}");
+        assert!(shown.contains(r#"("client-42", Some("<redacted>")), ("public", None)"#), "{shown}");
+        assert!(shown.contains("token_lifetime: 3600"), "{shown}");
+
+        let record = format!("{:?}", ClientRecord { secret: Some(secret.into()) });
+        assert_eq!(record, r#"ClientRecord { secret: Some("<redacted>") }"#);
+    }
 }

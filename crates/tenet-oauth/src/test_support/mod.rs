@@ -28,6 +28,7 @@ mod dpop_check;
 mod resource;
 mod token_endpoint;
 
+use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
@@ -37,8 +38,11 @@ use tokio::task::JoinHandle;
 pub use authz::{AsConfig, AuthServer, IssMode, MetadataLocation};
 pub use resource::{PrmLocation, ResourceConfig, ResourceServer};
 
-/// One request a stand-in received.
-#[derive(Debug, Clone, PartialEq)]
+use crate::redact::REDACTED;
+
+/// One request a stand-in received. `Debug` redacts the credentials in token
+/// forms and `Authorization` headers (keeping the header's scheme).
+#[derive(Clone, PartialEq)]
 pub enum Event {
     /// A GET of a metadata document (resource or authorization server), by path.
     Metadata(String),
@@ -66,6 +70,51 @@ impl Event {
             _ => return None,
         };
         pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::Metadata(path) => f.debug_tuple("Metadata").field(path).finish(),
+            Event::Authorize(query) => f.debug_tuple("Authorize").field(query).finish(),
+            Event::Token { form, authorization } => f
+                .debug_struct("Token")
+                .field("form", &redact_form(form))
+                .field("authorization", &authorization.as_deref().map(redact_header))
+                .finish(),
+            Event::Register(body) => f.debug_tuple("Register").field(body).finish(),
+            Event::Resource(authorization) => {
+                f.debug_tuple("Resource").field(&authorization.as_deref().map(redact_header)).finish()
+            }
+        }
+    }
+}
+
+/// Token request fields whose values are credentials.
+const SECRET_FIELDS: [&str; 8] = [
+    "client_secret",
+    "code",
+    "code_verifier",
+    "refresh_token",
+    "assertion",
+    "client_assertion",
+    "subject_token",
+    "actor_token",
+];
+
+/// The form's pairs, with the values of [`SECRET_FIELDS`] redacted.
+fn redact_form(form: &[(String, String)]) -> Vec<(&str, &str)> {
+    form.iter()
+        .map(|(k, v)| (k.as_str(), if SECRET_FIELDS.contains(&k.as_str()) { REDACTED } else { v.as_str() }))
+        .collect()
+}
+
+/// An `Authorization` header with its credentials redacted: `Bearer <redacted>`.
+fn redact_header(value: &str) -> String {
+    match value.split_once(' ') {
+        Some((scheme, _)) => format!("{scheme} {REDACTED}"),
+        None => REDACTED.to_owned(),
     }
 }
 
@@ -154,4 +203,27 @@ fn spawn(listener: TcpListener, app: axum::Router) -> Serving {
             tracing::warn!(error = %e, "stand-in server stopped");
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "s3cr3t-value";
+
+    #[test]
+    fn debug_of_logged_requests_redacts_credentials() {
+        let form = ["grant_type", "client_id", "client_secret", "code", "code_verifier", "refresh_token"]
+            .map(|k| (k.to_owned(), if k == "grant_type" || k == "client_id" { k.to_owned() } else { SECRET.into() }));
+        let log = Log::default();
+        log.push(Event::Token { form: form.to_vec(), authorization: Some(format!("Basic {SECRET}")) });
+        log.push(Event::Resource(Some(format!("DPoP {SECRET}"))));
+        log.push(Event::Resource(None));
+        let shown = format!("{log:?}");
+        assert!(!shown.contains(SECRET), "{shown}");
+        assert!(shown.contains(r#"("grant_type", "grant_type")"#), "{shown}");
+        assert!(shown.contains(r#"("client_secret", "<redacted>")"#), "{shown}");
+        assert!(shown.contains(r#"Some("Basic <redacted>")"#), "{shown}");
+        assert!(shown.contains(r#"Resource(Some("DPoP <redacted>"))"#) && shown.contains("Resource(None)"), "{shown}");
+    }
 }
