@@ -7,6 +7,8 @@ use crate::lifecycle::Icon;
 use crate::meta::JsonObject;
 use crate::version::ProtocolVersion;
 
+mod read;
+
 /// Who a piece of content is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -75,7 +77,10 @@ pub struct BlobResourceContents {
 }
 
 /// One block of content in a tool result, prompt message or sampling message.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+///
+/// Written with its `type` first; read in one pass (see `read.rs`): a block whose
+/// `type` comes first, as it does in practice, is read straight into its variant.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ContentBlock {
     /// Plain text.
