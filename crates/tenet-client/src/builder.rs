@@ -251,6 +251,7 @@ impl ClientBuilder {
             inner: Arc::new(Inner {
                 transport,
                 inbound,
+                written: crate::client::WrittenOnce::new(&self.info, &modern_capabilities),
                 info: self.info,
                 capabilities,
                 modern_capabilities,

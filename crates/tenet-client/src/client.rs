@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
-use tenet_jsonrpc::{ErrorCode, Id};
+use tenet_jsonrpc::{ErrorCode, Id, RawJson};
 use tenet_protocol::{
     ClientCapabilities, DiscoverResult, Era, Implementation, InitializeResult, InputRequest, LoggingLevel, Method,
     ProtocolVersion, ResultType, ServerCapabilities,
@@ -19,7 +19,7 @@ use crate::handler::ClientHandler;
 use crate::inbound::{Inbound, ProgressWatch};
 use crate::options::{RequestOptions, VersionPin};
 use crate::result::RawResult;
-use crate::stamp::{Stamp, Stamped};
+use crate::stamp::{Stamp, Stamped, Written, write_once};
 use crate::transport::{Outgoing, Transport};
 use tenet_protocol::header::HeaderParam;
 
@@ -60,6 +60,9 @@ pub(crate) struct Inner {
     pub(crate) capabilities: ClientCapabilities,
     /// Sent in every 2026-07-28 request's `_meta`: the same, plus the extensions.
     pub(crate) modern_capabilities: ClientCapabilities,
+    /// The name and the capabilities above as every 2026-07-28 request's `_meta` carries
+    /// them, written once.
+    pub(crate) written: WrittenOnce,
     pub(crate) timeout: Duration,
     pub(crate) log_level: Option<LoggingLevel>,
     pub(crate) version: RwLock<ProtocolVersion>,
@@ -68,6 +71,20 @@ pub(crate) struct Inner {
     /// Legacy sessions started again after the server forgot the last one.
     pub(crate) renewals: std::sync::atomic::AtomicU64,
     pub(crate) header_params: Mutex<HashMap<String, Vec<HeaderParam>>>,
+}
+
+/// JSON the client writes into every 2026-07-28 request, written once (none when it
+/// could not be; then it is written each time).
+#[derive(Default)]
+pub(crate) struct WrittenOnce {
+    pub(crate) info: Option<Box<RawJson>>,
+    pub(crate) capabilities: Option<Box<RawJson>>,
+}
+
+impl WrittenOnce {
+    pub(crate) fn new(info: &Implementation, capabilities: &ClientCapabilities) -> Self {
+        Self { info: write_once(info), capabilities: write_once(capabilities) }
+    }
 }
 
 impl std::fmt::Debug for Client {
@@ -224,8 +241,11 @@ impl Client {
         let mut stamp = Stamp { progress, ..Stamp::default() };
         if modern {
             stamp.version = Some(version.as_str());
-            stamp.capabilities = Some(options.capabilities.as_deref().unwrap_or(&self.inner.modern_capabilities));
-            stamp.info = Some(&self.inner.info);
+            stamp.capabilities = Some(match options.capabilities.as_deref() {
+                Some(theirs) => Written::Typed(theirs),
+                None => Written::of(self.inner.written.capabilities.as_deref(), &self.inner.modern_capabilities),
+            });
+            stamp.info = Some(Written::of(self.inner.written.info.as_deref(), &self.inner.info));
             stamp.log_level = options.log_level.or(self.inner.log_level);
         }
         stamp

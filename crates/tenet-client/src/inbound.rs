@@ -14,7 +14,6 @@
 //!
 //! [`RequestOptions::handler`]: crate::RequestOptions::handler
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,6 +21,7 @@ use serde_json::Value;
 use tenet_jsonrpc::{ErrorObject, Id, Notification, Request, UnknownId};
 use tenet_protocol::{LoggingMessageParams, Method, ProgressParams, ResourceUpdatedParams};
 
+use crate::OwnKeyed;
 use crate::handler::{ClientHandler, ServerNotification, decode_params};
 
 /// A callback for `notifications/progress` on one request.
@@ -30,7 +30,7 @@ pub type ProgressCallback = Arc<dyn Fn(ProgressParams) + Send + Sync>;
 /// Routes what the server sends on its own to the application.
 pub(crate) struct Inbound {
     handler: Arc<dyn ClientHandler>,
-    progress: Mutex<HashMap<String, ProgressCallback>>,
+    progress: Mutex<OwnKeyed<String, ProgressCallback>>,
     flight: Mutex<Flight>,
 }
 
@@ -41,7 +41,7 @@ pub(crate) const ABANDONED_GRACE: Duration = Duration::from_secs(60);
 /// The requests in flight, by the id they were sent with, with their own handlers.
 #[derive(Default)]
 struct Flight {
-    requests: HashMap<Id, Option<Arc<dyn ClientHandler>>>,
+    requests: OwnKeyed<Id, Option<Arc<dyn ClientHandler>>>,
     /// When a request with its own handler was last abandoned before its answer.
     abandoned: Option<Instant>,
 }
@@ -99,7 +99,7 @@ impl Drop for ProgressWatch<'_> {
 
 impl Inbound {
     pub(crate) fn new(handler: Arc<dyn ClientHandler>) -> Self {
-        Self { handler, progress: Mutex::new(HashMap::new()), flight: Mutex::new(Flight::default()) }
+        Self { handler, progress: Mutex::default(), flight: Mutex::new(Flight::default()) }
     }
 
     /// The connection's handler.

@@ -68,6 +68,10 @@ mod stamp;
 mod tasks;
 mod transport;
 
+/// A map keyed by what this client chose (its request ids, its progress tokens): a fast
+/// hasher is safe, since no peer can pick keys that collide.
+pub(crate) type OwnKeyed<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
 pub use api::Page;
 pub use builder::ClientBuilder;
 pub use client::{Client, ServerDetails};

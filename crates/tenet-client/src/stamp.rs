@@ -4,6 +4,7 @@
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
+use tenet_jsonrpc::RawJson;
 use tenet_protocol::{
     CLIENT_CAPABILITIES_KEY, CLIENT_INFO_KEY, ClientCapabilities, Implementation, LOG_LEVEL_KEY, LoggingLevel,
     PROTOCOL_VERSION_KEY,
@@ -13,14 +14,42 @@ use tenet_protocol::{
 #[derive(Default)]
 pub(crate) struct Stamp<'a> {
     pub version: Option<&'static str>,
-    pub capabilities: Option<&'a ClientCapabilities>,
-    pub info: Option<&'a Implementation>,
+    pub capabilities: Option<Written<'a, ClientCapabilities>>,
+    pub info: Option<Written<'a, Implementation>>,
     pub log_level: Option<LoggingLevel>,
     pub progress: Option<&'a Value>,
 }
 
 /// The key the progress token goes under.
 const PROGRESS_TOKEN_KEY: &str = "progressToken";
+
+/// A value the stamp writes: as JSON written once beforehand when there is some (what
+/// goes in every request is not written again for each), else as it is.
+pub(crate) enum Written<'a, T> {
+    Once(&'a RawJson),
+    Typed(&'a T),
+}
+
+impl<'a, T> Written<'a, T> {
+    /// `typed`, or its JSON `once` written when there is.
+    pub(crate) fn of(once: Option<&'a RawJson>, typed: &'a T) -> Self {
+        once.map_or(Written::Typed(typed), Written::Once)
+    }
+}
+
+impl<T: Serialize> Serialize for Written<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Written::Once(json) => json.serialize(serializer),
+            Written::Typed(value) => value.serialize(serializer),
+        }
+    }
+}
+
+/// `value` written as JSON, to be written again as it is ([`Written::Once`]).
+pub(crate) fn write_once(value: &impl Serialize) -> Option<Box<RawJson>> {
+    serde_json::value::to_raw_value(value).ok()
+}
 
 impl Stamp<'_> {
     fn is_empty(&self) -> bool {
@@ -89,10 +118,10 @@ impl Serialize for Meta<'_> {
         if let Some(version) = stamp.version {
             map.serialize_entry(PROTOCOL_VERSION_KEY, version)?;
         }
-        if let Some(capabilities) = stamp.capabilities {
+        if let Some(capabilities) = &stamp.capabilities {
             map.serialize_entry(CLIENT_CAPABILITIES_KEY, capabilities)?;
         }
-        if let Some(info) = stamp.info {
+        if let Some(info) = &stamp.info {
             map.serialize_entry(CLIENT_INFO_KEY, info)?;
         }
         if let Some(level) = stamp.log_level {
@@ -121,10 +150,11 @@ mod tests {
         let capabilities = ClientCapabilities::default();
         let info = Implementation::new("c", "1");
         let token = json!("p-1");
+        let info_once = write_once(&info);
         let stamp = Stamp {
             version: Some("2026-07-28"),
-            capabilities: Some(&capabilities),
-            info: Some(&info),
+            capabilities: Some(Written::Typed(&capabilities)),
+            info: info_once.as_deref().map(Written::Once),
             log_level: Some(LoggingLevel::Debug),
             progress: Some(&token),
         };

@@ -1,13 +1,13 @@
 //! Matching responses to the requests waiting for them, on transports where answers
 //! arrive on a shared stream (pipes, HTTP+SSE, WebSocket).
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use tenet_jsonrpc::{Id, Incoming, Message, Outcome, Response};
 use tokio::sync::{mpsc, oneshot};
 
 use super::Answer;
+use crate::OwnKeyed;
 use crate::error::{ClientError, Result};
 use crate::inbound::Inbound;
 
@@ -24,7 +24,7 @@ pub(crate) struct Pending {
 
 #[derive(Default)]
 struct State {
-    waiting: HashMap<Id, Waiter>,
+    waiting: OwnKeyed<Id, Waiter>,
     closed: Option<Ending>,
 }
 
