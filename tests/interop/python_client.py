@@ -573,19 +573,26 @@ class HttpServer:
         return f"http://127.0.0.1:{self.port}"
 
     def log_text(self) -> bytes:
-        self.log.seek(0)
-        return self.log.read()
+        # pread, not seek + read: the child writes through the same open file description
+        # (shared offset, no O_APPEND), so moving the offset here would make it write over
+        # its own log.
+        fd = self.log.fileno()
+        return os.pread(fd, os.fstat(fd).st_size, 0)
 
     def log_tail(self) -> str:
         text = self.log_text().decode("utf-8", "replace").strip()
         return text[-800:].replace("\n", " | ") or "(nothing on stderr)"
 
     async def __aenter__(self) -> HttpServer:
-        # `--log-level info`: the bound port is only logged at info (little else is: the
-        # knowledge base's size at start, two lines on SIGTERM).
+        # `--log-level info`: the bound port is logged at info (so also at debug and trace,
+        # but those print much more); little else is at info: the knowledge base's size at
+        # start, two lines on SIGTERM. TENET_LOG would override --log-level (at warn the
+        # port line never comes) and TENET_LOG_FORMAT=json would change the line's shape,
+        # so neither is passed on.
         args = [self.binary, "serve", "--transport", "http", "--host", "127.0.0.1", "--port", "0"]
         args += ["--log-level", "info", *self.extra]
-        env = {**os.environ, "NO_COLOR": "1"}
+        env = {k: v for k, v in os.environ.items() if k not in ("TENET_LOG", "TENET_LOG_FORMAT")}
+        env["NO_COLOR"] = "1"
         self.proc = subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT, env=env
         )

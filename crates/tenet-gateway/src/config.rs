@@ -21,7 +21,11 @@ use crate::name::{Glob, is_namespace};
 /// "#).unwrap();
 /// assert_eq!(upstream.name, "everything");
 /// ```
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+///
+/// Its `Debug` output holds no credentials: the URL as [`UpstreamConfig::target`]
+/// shows it, the names of `env` variables and headers without their values, and the
+/// command's program without its arguments.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamConfig {
     /// The namespace its tools, prompts and resources are listed under
@@ -66,6 +70,25 @@ pub struct UpstreamConfig {
     /// gateway gets its own, with the client credentials grant, and refreshes it.
     #[serde(default)]
     pub oauth: Option<OAuthClient>,
+}
+
+impl std::fmt::Debug for UpstreamConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names = |map: &BTreeMap<String, String>| map.keys().cloned().collect::<Vec<_>>();
+        f.debug_struct("UpstreamConfig")
+            .field("name", &self.name)
+            .field("target", &self.target())
+            .field("env", &names(&self.env))
+            .field("headers", &names(&self.headers))
+            .field("timeout", &self.timeout)
+            .field("tools", &self.tools)
+            .field("required", &self.required)
+            .field("scopes", &self.scopes)
+            .field("protocol", &self.protocol)
+            .field("max_restarts", &self.max_restarts)
+            .field("oauth", &self.oauth)
+            .finish()
+    }
 }
 
 /// An `[upstream.oauth]` table: the gateway's own client at the upstream's
@@ -484,6 +507,32 @@ mod tests {
         assert!(!upstreams[1].tools.offers("write_file"));
         assert!(upstreams[0].required);
         assert_eq!((upstreams[0].restart_limit(), upstreams[1].restart_limit()), (Some(2), None));
+    }
+
+    #[test]
+    fn debug_output_holds_no_credentials() {
+        let upstream: UpstreamConfig = toml::from_str(
+            r#"
+            name = "wiki"
+            url = "https://user:s3cr3t-pass@wiki.example/mcp?token=s3cr3t-query"
+            headers = { Authorization = "Bearer s3cr3t-header" }
+            env = { TOKEN = "s3cr3t-env" }
+            "#,
+        )
+        .expect("a valid table");
+        let shown = format!("{upstream:?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(
+            shown.contains("wiki.example") && shown.contains("Authorization") && shown.contains("TOKEN"),
+            "{shown}"
+        );
+        let stdio: UpstreamConfig = toml::from_str(
+            r#"name = "x"
+command = ["server", "--token", "s3cr3t-arg"]"#,
+        )
+        .expect("a valid table");
+        let shown = format!("{stdio:?}");
+        assert!(!shown.contains("s3cr3t") && shown.contains("server (+2 arguments)"), "{shown}");
     }
 
     #[test]

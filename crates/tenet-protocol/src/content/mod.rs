@@ -80,6 +80,8 @@ pub struct BlobResourceContents {
 ///
 /// Written with its `type` first; read in one pass (see `read.rs`): a block whose
 /// `type` comes first, as it does in practice, is read straight into its variant.
+/// `read.rs` names every variant and member again: a change here goes there too (its
+/// tests fail until it does).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ContentBlock {

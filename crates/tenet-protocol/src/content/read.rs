@@ -5,8 +5,10 @@
 //! that copy: every block, an image's base64 data included, was parsed twice and
 //! copied once. Here the members are read as they come. Once `type` is known (it is
 //! the first member in practice), a member the variant does not have is skipped
-//! unread, as the derived reader skipped it; before that, every member is read into
-//! its place, so that a block whose `type` comes later reads the same.
+//! unread, as the derived reader skipped it. Before that, every member any variant has
+//! is read into its place, so a block whose `type` comes later reads the same, except
+//! that a member of another kind ahead of `type` must then be well formed and named
+//! once. A required member given as `null` is refused as missing.
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
@@ -187,15 +189,15 @@ impl<'de> Visitor<'de> for BlockVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ContentBlock, A::Error> {
         let mut m = Members::default();
-        // Which members were named, by `Field` (for duplicates).
+        // Which members were named, by `Field` (for duplicates); `Unknown`, the last,
+        // has no place.
         let mut seen = [false; Field::Unknown as usize];
         while let Some(field) = map.next_key::<Field>()? {
-            let skip = field == Field::Unknown || m.kind.is_some_and(|kind| field != Field::Type && !kind.has(field));
-            if skip {
+            let other_kind = m.kind.is_some_and(|kind| field != Field::Type && !kind.has(field));
+            let (Some(seen), false) = (seen.get_mut(field as usize), other_kind) else {
                 map.next_value::<IgnoredAny>()?;
                 continue;
-            }
-            let seen = &mut seen[field as usize];
+            };
             let map = &mut map;
             match field {
                 Field::Type => {
@@ -217,12 +219,18 @@ impl<'de> Visitor<'de> for BlockVisitor {
                 Field::Icons => put(&mut m.icons, seen, map, "icons")?,
                 Field::Resource => put(&mut m.resource, seen, map, "resource")?,
                 Field::Id => put(&mut m.id, seen, map, "id")?,
-                Field::Input => put(&mut m.input, seen, map, "input")?,
+                // Any JSON value, `null` included.
+                Field::Input => {
+                    let mut input = None;
+                    put(&mut input, seen, map, "input")?;
+                    m.input = Some(input.unwrap_or(Value::Null));
+                }
                 Field::ToolUseId => put(&mut m.tool_use_id, seen, map, "toolUseId")?,
                 Field::Content => put(&mut m.content, seen, map, "content")?,
                 Field::StructuredContent => put(&mut m.structured_content, seen, map, "structuredContent")?,
                 Field::IsError => put(&mut m.is_error, seen, map, "isError")?,
-                Field::Unknown => unreachable!("skipped above"),
+                // Has no place in `seen`: skipped above.
+                Field::Unknown => {}
             }
         }
         m.into_block()
@@ -323,6 +331,46 @@ mod tests {
             // And as the protocol's own writer writes it.
             assert_eq!(read_text(&serde_json::to_string(&block).expect("serializable")).as_ref(), Ok(&block));
         }
+    }
+
+    /// The kind of `block`: a new variant fails to compile here until it is read too.
+    fn kind_of(block: &ContentBlock) -> Kind {
+        match block {
+            ContentBlock::Text { .. } => Kind::Text,
+            ContentBlock::Image { .. } => Kind::Image,
+            ContentBlock::Audio { .. } => Kind::Audio,
+            ContentBlock::ResourceLink(_) => Kind::ResourceLink,
+            ContentBlock::Resource { .. } => Kind::Resource,
+            ContentBlock::ToolUse { .. } => Kind::ToolUse,
+            ContentBlock::ToolResult { .. } => Kind::ToolResult,
+        }
+    }
+
+    #[test]
+    fn every_member_the_writer_writes_is_one_the_reader_reads() {
+        for block in every_kind() {
+            let Value::Object(written) = serde_json::to_value(&block).expect("serializable") else {
+                panic!("an object")
+            };
+            let kind = kind_of(&block);
+            let read_kind: Kind = serde_json::from_value(written["type"].clone()).expect("a kind");
+            assert!(read_kind == kind, "{written:?}");
+            for name in written.keys() {
+                let field: Field = serde_json::from_value(Value::from(name.as_str())).expect("a field");
+                assert!(field == Field::Type || kind.has(field), "{name} is written but not read");
+            }
+        }
+    }
+
+    #[test]
+    fn a_tool_uses_input_may_be_any_value_null_included() {
+        let got = read_text(r#"{"type":"tool_use","id":"1","name":"n","input":null}"#);
+        assert_eq!(got, Ok(ContentBlock::ToolUse { id: "1".into(), name: "n".into(), input: Value::Null, meta: None }));
+        let got = read_text(r#"{"type":"tool_use","id":"1","name":"n","input":[1,"a"]}"#);
+        assert_eq!(
+            got,
+            Ok(ContentBlock::ToolUse { id: "1".into(), name: "n".into(), input: json!([1, "a"]), meta: None })
+        );
     }
 
     #[test]
