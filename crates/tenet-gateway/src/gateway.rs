@@ -614,11 +614,14 @@ struct Listening {
 /// Keeps a `subscriptions/listen` stream open to a 2026 upstream, so that its list
 /// changes and the updates of the resources `wanted` (`None`: it takes no subscriptions)
 /// reach the supervisor and the gateway's clients through the client's handler, as on
-/// a legacy session. The stream is reopened with the new filter when the wanted URIs
-/// change, and `retry` after it ends or breaks, until the watch stops or the server
-/// cannot listen at all. A server that refuses the subscriptions asked for is asked
-/// again when they change. After a broken stream, what it held again is announced to
-/// its subscribers as possibly changed.
+/// a legacy session. When the wanted URIs change, a stream with the new filter opens
+/// before the old one ends: the old one ends once the new one is acknowledged holding
+/// what it asked for (or ends itself), so that an update to a resource held all along
+/// is never missed (while both are open it may be told twice). After a stream ends or
+/// breaks it is opened again `retry` later, until the watch stops or the server cannot
+/// listen at all. A server that refuses the subscriptions asked for is asked again when
+/// they change. After a broken stream, what it held again is announced to its
+/// subscribers as possibly changed.
 async fn listen(
     client: tenet_client::Client,
     listening: Listening,
@@ -626,6 +629,9 @@ async fn listen(
     retry: Duration,
 ) {
     let Listening { upstream, stop } = listening;
+    let mut acknowledged = upstream.acknowledged.subscribe();
+    // The last stream acknowledged, while the one replacing it opens.
+    let mut outgoing: Option<CancellationToken> = None;
     while !stop.is_cancelled() {
         let subscriptions = wanted.as_mut().map(|w| {
             let wanted = w.borrow_and_update();
@@ -640,6 +646,7 @@ async fn listen(
         });
         let subscriptions = subscriptions.filter(|s| !s.is_empty());
         let subscribing = subscriptions.is_some();
+        let asked: BTreeSet<String> = subscriptions.iter().flatten().cloned().collect();
         let filter = tenet_protocol::SubscriptionFilter {
             tools_list_changed: Some(true),
             prompts_list_changed: Some(true),
@@ -648,7 +655,15 @@ async fn listen(
             ..tenet_protocol::SubscriptionFilter::default()
         };
         let stream = stop.child_token();
-        let options = tenet_client::RequestOptions::default().with_cancel(stream.clone());
+        // Acknowledgements from before this stream opened are not its own.
+        acknowledged.mark_unchanged();
+        // Its own task: a stream being replaced stays open after this iteration.
+        let opened = {
+            let (client, options) =
+                (client.clone(), tenet_client::RequestOptions::default().with_cancel(stream.clone()));
+            tokio::spawn(async move { client.listen(filter, &options).await })
+        };
+        tokio::pin!(opened);
         let changed = async {
             match wanted.as_mut() {
                 Some(w) => w.changed().await.is_ok(),
@@ -656,43 +671,70 @@ async fn listen(
             }
         };
         tokio::pin!(changed);
-        tokio::select! {
-            ended = client.listen(filter, &options) => match ended {
-                Ok(_) => upstream.lost_updates(),
-                Err(ClientError::Cancelled) => return,
-                Err(ClientError::Unsupported(e)) => {
-                    tracing::debug!(error = %e, "no notifications from this upstream");
-                    return;
+        let mut held = false;
+        let ended = loop {
+            tokio::select! {
+                ended = &mut opened => {
+                    break Some(ended.unwrap_or_else(|e| Err(ClientError::Closed(format!("the listen task failed: {e}")))));
                 }
-                Err(ClientError::Server(e)) if subscribing => {
-                    // Perhaps one of the subscriptions: asked again when they change.
-                    // Nothing is held meanwhile.
-                    tracing::warn!(error = %e.message, "the upstream refused a listen stream with subscriptions");
-                    upstream.lost_updates();
-                    tokio::select! {
-                        () = stop.cancelled() => return,
-                        open = &mut changed => if !open { return },
+                seen = acknowledged.changed(), if !held => {
+                    // This stream holds what it asked for: the one it replaces may go.
+                    held = seen.is_err() || *acknowledged.borrow_and_update() == asked;
+                    if held && let Some(old) = outgoing.take() {
+                        old.cancel();
                     }
-                    continue;
                 }
-                Err(ClientError::Server(e)) => {
-                    tracing::debug!(error = %e.message, "the upstream refused a listen stream");
-                    return;
+                open = &mut changed => {
+                    if !open {
+                        stream.cancel();
+                        outgoing.take().inspect(CancellationToken::cancel);
+                        return;
+                    }
+                    // The subscriptions changed: a stream opens with them. Until it is
+                    // acknowledged, the last acknowledged stream stays open.
+                    if held {
+                        if let Some(old) = outgoing.replace(stream) {
+                            old.cancel();
+                        }
+                    } else {
+                        stream.cancel();
+                    }
+                    break None;
                 }
-                // Broken (a proxy's idle timeout, an upstream restarted behind a load
-                // balancer): opened again while the connection is watched.
-                Err(e) => {
-                    tracing::debug!(error = %e, "the listen stream ended");
-                    upstream.lost_updates();
-                }
-            },
-            open = &mut changed => {
-                // The subscriptions changed: the stream ends, and opens again with them.
-                stream.cancel();
-                if !open {
-                    return;
+            }
+        };
+        let Some(ended) = ended else { continue };
+        // Nothing replaces it: what it was replacing goes too.
+        if let Some(old) = outgoing.take() {
+            old.cancel();
+        }
+        match ended {
+            Ok(_) => upstream.lost_updates(),
+            Err(ClientError::Cancelled) => return,
+            Err(ClientError::Unsupported(e)) => {
+                tracing::debug!(error = %e, "no notifications from this upstream");
+                return;
+            }
+            Err(ClientError::Server(e)) if subscribing => {
+                // Perhaps one of the subscriptions: asked again when they change.
+                // Nothing is held meanwhile.
+                tracing::warn!(error = %e.message, "the upstream refused a listen stream with subscriptions");
+                upstream.lost_updates();
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    open = &mut changed => if !open { return },
                 }
                 continue;
+            }
+            Err(ClientError::Server(e)) => {
+                tracing::debug!(error = %e.message, "the upstream refused a listen stream");
+                return;
+            }
+            // Broken (a proxy's idle timeout, an upstream restarted behind a load
+            // balancer): opened again while the connection is watched.
+            Err(e) => {
+                tracing::debug!(error = %e, "the listen stream ended");
+                upstream.lost_updates();
             }
         }
         if !sleep_or_cancel(retry, &stop).await {

@@ -465,3 +465,60 @@ async fn a_subscription_is_held_again_at_a_restarted_legacy_upstream() {
 async fn a_subscription_is_held_again_at_a_restarted_2026_upstream() {
     a_subscription_is_held_again_at_a_restarted_upstream("stateless").await;
 }
+
+/// When what a 2026 upstream's listen stream holds changes, the stream with the new
+/// filter opens before the old one ends: an update to a resource held all along,
+/// raised while the streams change over, still reaches its subscriber.
+#[tokio::test]
+async fn a_resource_held_all_along_misses_no_update_while_the_listen_stream_changes() {
+    let server = docs_server();
+    let held = held_at(&server);
+    let holds = |uri: &str| held.lock().unwrap().contains(uri);
+    let running = Running::start(server.clone()).await;
+    let mut config = upstream("docs", &running.url());
+    config.protocol = Some("stateless".to_owned());
+    let h = Harness::start(vec![config], quick()).await;
+    assert!(h.gateway.wait_ready(STEP).await, "not ready: {:?}", h.gateway.statuses());
+    let updates = Updates::default();
+    let shutdown = CancellationToken::new();
+    let builder = Client::builder().handler(updates.clone()).version(VersionPin::Legacy);
+    let client = support::downstream_with(&h.server, shutdown.clone(), builder).await;
+    let readme = "tenet://docs/file:///readme.md";
+    tokio::time::timeout(STEP, client.subscribe(readme)).await.unwrap().unwrap();
+    until("the upstream holds the readme", || holds("file:///readme.md")).await;
+
+    // The readme changes every 2 ms while a second subscription changes the stream.
+    let firing = CancellationToken::new();
+    let fired = {
+        let (server, firing) = (server.clone(), firing.clone());
+        tokio::spawn(async move {
+            let mut fired = 0usize;
+            while !firing.is_cancelled() {
+                server.notify_resource_updated("file:///readme.md");
+                fired += 1;
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            fired
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    tokio::time::timeout(STEP, client.subscribe("tenet://docs/file:///docs/guide")).await.unwrap().unwrap();
+    until("the upstream holds the guide", || holds("file:///docs/guide")).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    firing.cancel();
+    let fired = tokio::time::timeout(STEP, fired).await.unwrap().unwrap();
+    let told = || updates.0.lock().unwrap().iter().filter(|uri| *uri == readme).count();
+    // While both streams held it, an update may have been told twice; none is lost.
+    until(&format!("every one of the {fired} updates reached the subscriber"), || told() >= fired).await;
+    // The old stream has ended: an update now is told once.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let before = told();
+    server.notify_resource_updated("file:///readme.md");
+    until("the next update reached the subscriber", || told() > before).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(told(), before + 1, "told once: one stream holds the readme");
+    client.close().await;
+    shutdown.cancel();
+    h.shutdown().await;
+    running.stop().await;
+}
