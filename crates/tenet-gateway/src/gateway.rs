@@ -615,9 +615,10 @@ struct Listening {
 /// changes and the updates of the resources `wanted` (`None`: it takes no subscriptions)
 /// reach the supervisor and the gateway's clients through the client's handler, as on
 /// a legacy session. When the wanted URIs change, a stream with the new filter opens
-/// before the old one ends: the old one ends once the new one is acknowledged holding
-/// what it asked for (or ends itself), so that an update to a resource held all along
-/// is never missed (while both are open it may be told twice). After a stream ends or
+/// before the old one ends: the old one ends once the new one is acknowledged (or ends
+/// itself), so that an update to a resource held all along is never missed (while both
+/// are open it may be told twice). An old stream that breaks before that counts as a
+/// gap ([`Upstream::lost_updates`]). After a stream ends or
 /// breaks it is opened again `retry` later, until the watch stops or the server cannot
 /// listen at all. A server that refuses the subscriptions asked for is asked again when
 /// they change. After a broken stream, what it held again is announced to its
@@ -632,6 +633,16 @@ async fn listen(
     let mut acknowledged = upstream.acknowledged.subscribe();
     // The last stream acknowledged, while the one replacing it opens.
     let mut outgoing: Option<CancellationToken> = None;
+    // A stream being replaced that ends by itself (broken, or ended by the server)
+    // before it is let go: what it held may have changed unseen.
+    let watch_replaced = |stream: tokio::task::JoinHandle<tenet_client::Result<serde_json::Value>>| {
+        let upstream = Arc::clone(&upstream);
+        tokio::spawn(async move {
+            if !matches!(stream.await, Ok(Err(ClientError::Cancelled))) {
+                upstream.lost_updates();
+            }
+        });
+    };
     while !stop.is_cancelled() {
         let subscriptions = wanted.as_mut().map(|w| {
             let wanted = w.borrow_and_update();
@@ -646,7 +657,6 @@ async fn listen(
         });
         let subscriptions = subscriptions.filter(|s| !s.is_empty());
         let subscribing = subscriptions.is_some();
-        let asked: BTreeSet<String> = subscriptions.iter().flatten().cloned().collect();
         let filter = tenet_protocol::SubscriptionFilter {
             tools_list_changed: Some(true),
             prompts_list_changed: Some(true),
@@ -658,12 +668,11 @@ async fn listen(
         // Acknowledgements from before this stream opened are not its own.
         acknowledged.mark_unchanged();
         // Its own task: a stream being replaced stays open after this iteration.
-        let opened = {
+        let mut opened = {
             let (client, options) =
                 (client.clone(), tenet_client::RequestOptions::default().with_cancel(stream.clone()));
             tokio::spawn(async move { client.listen(filter, &options).await })
         };
-        tokio::pin!(opened);
         let changed = async {
             match wanted.as_mut() {
                 Some(w) => w.changed().await.is_ok(),
@@ -677,10 +686,13 @@ async fn listen(
                 ended = &mut opened => {
                     break Some(ended.unwrap_or_else(|e| Err(ClientError::Closed(format!("the listen task failed: {e}")))));
                 }
-                seen = acknowledged.changed(), if !held => {
-                    // This stream holds what it asked for: the one it replaces may go.
-                    held = seen.is_err() || *acknowledged.borrow_and_update() == asked;
-                    if held && let Some(old) = outgoing.take() {
+                _ = acknowledged.changed(), if !held => {
+                    // This stream is open at the upstream: the one it replaces may go.
+                    // (Which stream an acknowledgement is for is not told apart: one
+                    // from a stream cancelled before it was acknowledged, arriving
+                    // after the next one opened, lets the old one go a moment early.)
+                    held = true;
+                    if let Some(old) = outgoing.take() {
                         old.cancel();
                     }
                 }
@@ -703,9 +715,16 @@ async fn listen(
                 }
             }
         };
-        let Some(ended) = ended else { continue };
-        // Nothing replaces it: what it was replacing goes too.
-        if let Some(old) = outgoing.take() {
+        let Some(ended) = ended else {
+            if held {
+                watch_replaced(opened);
+            }
+            continue;
+        };
+        // A refused stream leaves the one it was to replace open (it still holds what it
+        // held); anything else ends it too.
+        let refused = matches!(ended, Err(ClientError::Server(_))) && subscribing;
+        if !refused && let Some(old) = outgoing.take() {
             old.cancel();
         }
         match ended {

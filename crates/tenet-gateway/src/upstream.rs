@@ -135,9 +135,9 @@ pub struct Upstream {
     /// The subscribed URIs whose updates may have been missed (the connection or the
     /// stream of updates was lost) and that are not yet held again.
     owed: Mutex<BTreeSet<String>>,
-    /// The resource subscriptions the upstream's last `subscriptions/acknowledged` said
-    /// it holds (2026-07-28 listen streams): a stream replacing another waits for its own.
-    pub(crate) acknowledged: watch::Sender<BTreeSet<String>>,
+    /// Told of every `subscriptions/acknowledged` (a 2026-07-28 listen stream is open at
+    /// the upstream): a stream replacing another waits for it.
+    pub(crate) acknowledged: watch::Sender<()>,
     /// The gateway's server, told when a subscribed resource changed upstream.
     server: WeakServer,
     /// The OAuth client of `[upstream.oauth]`, made at the first connection and kept
@@ -267,7 +267,7 @@ impl Upstream {
             outcomes: Default::default(),
             wanted: watch::Sender::new(BTreeSet::new()),
             owed: Mutex::new(BTreeSet::new()),
-            acknowledged: watch::Sender::new(BTreeSet::new()),
+            acknowledged: watch::Sender::new(()),
             server,
             oauth: Mutex::new(None),
         }
@@ -521,7 +521,7 @@ impl ClientHandler for Relay {
                 for uri in held.iter().flatten() {
                     upstream.held_again(uri);
                 }
-                upstream.acknowledged.send_replace(held.into_iter().flatten().collect());
+                upstream.acknowledged.send_replace(());
                 upstream.wake.notify_one();
             }
             ServerNotification::Log(log) => {

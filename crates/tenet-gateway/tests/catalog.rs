@@ -502,17 +502,31 @@ async fn a_resource_held_all_along_misses_no_update_while_the_listen_stream_chan
         })
     };
     tokio::time::sleep(Duration::from_millis(20)).await;
+    // Two changes in a row (the second before the first stream is acknowledged), then a
+    // third once they settled.
     tokio::time::timeout(STEP, client.subscribe("tenet://docs/file:///docs/guide")).await.unwrap().unwrap();
-    until("the upstream holds the guide", || holds("file:///docs/guide")).await;
+    tokio::time::timeout(STEP, client.subscribe("tenet://docs/file:///docs/faq")).await.unwrap().unwrap();
+    until("the upstream holds the guide and the faq", || holds("file:///docs/guide") && holds("file:///docs/faq"))
+        .await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    tokio::time::timeout(STEP, client.unsubscribe("tenet://docs/file:///docs/guide")).await.unwrap().unwrap();
+    until("the upstream let go of the guide", || !holds("file:///docs/guide")).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     firing.cancel();
     let fired = tokio::time::timeout(STEP, fired).await.unwrap().unwrap();
     let told = || updates.0.lock().unwrap().iter().filter(|uri| *uri == readme).count();
     // While both streams held it, an update may have been told twice; none is lost.
     until(&format!("every one of the {fired} updates reached the subscriber"), || told() >= fired).await;
-    // The old stream has ended: an update now is told once.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let before = told();
+    // The old streams have ended: once the count settles, an update is told once.
+    let mut before = told();
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = told();
+        if now == before {
+            break;
+        }
+        before = now;
+    }
     server.notify_resource_updated("file:///readme.md");
     until("the next update reached the subscriber", || told() > before).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
