@@ -741,7 +741,10 @@ async fn listen(
                 upstream.lost_updates();
                 tokio::select! {
                     () = stop.cancelled() => return,
-                    open = &mut changed => if !open { return },
+                    open = &mut changed => if !open {
+                        outgoing.take().inspect(CancellationToken::cancel);
+                        return;
+                    },
                 }
                 continue;
             }
