@@ -75,7 +75,6 @@ pub(crate) struct Inner {
 
 /// JSON the client writes into every 2026-07-28 request, written once (none when it
 /// could not be; then it is written each time).
-#[derive(Default)]
 pub(crate) struct WrittenOnce {
     pub(crate) info: Option<Box<RawJson>>,
     pub(crate) capabilities: Option<Box<RawJson>>,

@@ -618,9 +618,8 @@ struct Listening {
 /// before the old one ends: the old one ends once the new one is acknowledged (or ends
 /// itself), so that an update to a resource held all along is never missed (while both
 /// are open it may be told twice). An old stream that breaks before that counts as a
-/// gap ([`Upstream::lost_updates`]). After a stream ends or
-/// breaks it is opened again `retry` later, until the watch stops or the server cannot
-/// listen at all. A server that refuses the subscriptions asked for is asked again when
+/// gap ([`Upstream::lost_updates`]). After a stream ends or breaks it is opened again
+/// `retry` later, until the watch stops or the server cannot listen at all. A server that refuses the subscriptions asked for is asked again when
 /// they change. After a broken stream, what it held again is announced to its
 /// subscribers as possibly changed.
 async fn listen(
@@ -631,8 +630,9 @@ async fn listen(
 ) {
     let Listening { upstream, stop } = listening;
     let mut acknowledged = upstream.acknowledged.subscribe();
-    // The last stream acknowledged, while the one replacing it opens.
-    let mut outgoing: Option<CancellationToken> = None;
+    // The last stream acknowledged, while the one replacing it opens: it ends when its
+    // guard is dropped (taken, replaced, or the task ends).
+    let mut outgoing: Option<tokio_util::sync::DropGuard> = None;
     // A stream being replaced that ends by itself (broken, or ended by the server)
     // before it is let go: what it held may have changed unseen.
     let watch_replaced = |stream: tokio::task::JoinHandle<tenet_client::Result<serde_json::Value>>| {
@@ -673,6 +673,8 @@ async fn listen(
                 (client.clone(), tenet_client::RequestOptions::default().with_cancel(stream.clone()));
             tokio::spawn(async move { client.listen(filter, &options).await })
         };
+        // The stream ends when this guard is dropped, unless it is kept as `outgoing`.
+        let stream = stream.drop_guard();
         let changed = async {
             match wanted.as_mut() {
                 Some(w) => w.changed().await.is_ok(),
@@ -692,24 +694,16 @@ async fn listen(
                     // from a stream cancelled before it was acknowledged, arriving
                     // after the next one opened, lets the old one go a moment early.)
                     held = true;
-                    if let Some(old) = outgoing.take() {
-                        old.cancel();
-                    }
+                    outgoing.take();
                 }
                 open = &mut changed => {
                     if !open {
-                        stream.cancel();
-                        outgoing.take().inspect(CancellationToken::cancel);
                         return;
                     }
                     // The subscriptions changed: a stream opens with them. Until it is
                     // acknowledged, the last acknowledged stream stays open.
                     if held {
-                        if let Some(old) = outgoing.replace(stream) {
-                            old.cancel();
-                        }
-                    } else {
-                        stream.cancel();
+                        outgoing.replace(stream);
                     }
                     break None;
                 }
@@ -724,8 +718,8 @@ async fn listen(
         // A refused stream leaves the one it was to replace open (it still holds what it
         // held); anything else ends it too.
         let refused = matches!(ended, Err(ClientError::Server(_))) && subscribing;
-        if !refused && let Some(old) = outgoing.take() {
-            old.cancel();
+        if !refused {
+            outgoing.take();
         }
         match ended {
             Ok(_) => upstream.lost_updates(),
@@ -736,15 +730,12 @@ async fn listen(
             }
             Err(ClientError::Server(e)) if subscribing => {
                 // Perhaps one of the subscriptions: asked again when they change.
-                // Nothing is held meanwhile.
+                // Meanwhile only what the stream it was to replace holds (if any) is held.
                 tracing::warn!(error = %e.message, "the upstream refused a listen stream with subscriptions");
                 upstream.lost_updates();
                 tokio::select! {
                     () = stop.cancelled() => return,
-                    open = &mut changed => if !open {
-                        outgoing.take().inspect(CancellationToken::cancel);
-                        return;
-                    },
+                    open = &mut changed => if !open { return },
                 }
                 continue;
             }

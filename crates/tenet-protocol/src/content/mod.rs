@@ -90,10 +90,10 @@ pub enum ContentBlock {
         /// The text.
         text: String,
         /// Hints.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         annotations: Option<Annotations>,
         /// Metadata.
-        #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+        #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
         meta: Option<JsonObject>,
     },
     /// An image, base64-encoded.
@@ -104,10 +104,10 @@ pub enum ContentBlock {
         #[serde(rename = "mimeType")]
         mime_type: String,
         /// Hints.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         annotations: Option<Annotations>,
         /// Metadata.
-        #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+        #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
         meta: Option<JsonObject>,
     },
     /// Audio, base64-encoded (2025-03-26).
@@ -118,10 +118,10 @@ pub enum ContentBlock {
         #[serde(rename = "mimeType")]
         mime_type: String,
         /// Hints.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         annotations: Option<Annotations>,
         /// Metadata.
-        #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+        #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
         meta: Option<JsonObject>,
     },
     /// A link to a resource the client may read (2025-06-18).
@@ -131,10 +131,10 @@ pub enum ContentBlock {
         /// Its contents.
         resource: ResourceContents,
         /// Hints.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         annotations: Option<Annotations>,
         /// Metadata.
-        #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+        #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
         meta: Option<JsonObject>,
     },
     /// A tool call made by the model, in sampling (2025-11-25).
@@ -146,7 +146,7 @@ pub enum ContentBlock {
         /// Its arguments.
         input: Value,
         /// Metadata.
-        #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+        #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
         meta: Option<JsonObject>,
     },
     /// The result of a tool call, in sampling (2025-11-25).
@@ -157,13 +157,13 @@ pub enum ContentBlock {
         /// The result's content.
         content: Vec<ContentBlock>,
         /// Structured output.
-        #[serde(rename = "structuredContent", default, skip_serializing_if = "Option::is_none")]
+        #[serde(rename = "structuredContent", skip_serializing_if = "Option::is_none")]
         structured_content: Option<Value>,
         /// Whether the call failed.
-        #[serde(rename = "isError", default, skip_serializing_if = "Option::is_none")]
+        #[serde(rename = "isError", skip_serializing_if = "Option::is_none")]
         is_error: Option<bool>,
         /// Metadata.
-        #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+        #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
         meta: Option<JsonObject>,
     },
 }

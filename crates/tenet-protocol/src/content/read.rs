@@ -200,12 +200,7 @@ impl<'de> Visitor<'de> for BlockVisitor {
             };
             let map = &mut map;
             match field {
-                Field::Type => {
-                    if std::mem::replace(seen, true) {
-                        return Err(de::Error::duplicate_field("type"));
-                    }
-                    m.kind = Some(map.next_value()?);
-                }
+                Field::Type => put(&mut m.kind, seen, map, "type")?,
                 Field::Text => put(&mut m.text, seen, map, "text")?,
                 Field::Data => put(&mut m.data, seen, map, "data")?,
                 Field::MimeType => put(&mut m.mime_type, seen, map, "mimeType")?,
@@ -221,9 +216,8 @@ impl<'de> Visitor<'de> for BlockVisitor {
                 Field::Id => put(&mut m.id, seen, map, "id")?,
                 // Any JSON value, `null` included.
                 Field::Input => {
-                    let mut input = None;
-                    put(&mut input, seen, map, "input")?;
-                    m.input = Some(input.unwrap_or(Value::Null));
+                    put(&mut m.input, seen, map, "input")?;
+                    m.input.get_or_insert(Value::Null);
                 }
                 Field::ToolUseId => put(&mut m.tool_use_id, seen, map, "toolUseId")?,
                 Field::Content => put(&mut m.content, seen, map, "content")?,
