@@ -197,6 +197,9 @@ pub struct InitializeResult {
     /// How to use the server, for the model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
+    /// What the server adds about itself.
+    #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<JsonObject>,
 }
 
 /// `server/discover` result (2026-07-28). `resultType`, `ttlMs` and `cacheScope` are

@@ -65,6 +65,7 @@ mod error;
 mod event;
 mod grant;
 mod handler;
+mod handshake;
 mod limits;
 mod observe;
 mod routing;

@@ -96,6 +96,10 @@ pub(crate) struct Shared {
     pub cache: ResponseCache,
     /// The resource URIs clients are subscribed to.
     pub subscriptions: Arc<crate::session::Subscriptions>,
+    /// What users add to the `_meta` of `initialize` and `server/discover` results.
+    pub handshake_meta: crate::handshake::HandshakeMeta,
+    /// The digest of the lists, until one changes.
+    pub digest: crate::handshake::DigestCache,
 }
 
 /// An MCP server: tools, resources and prompts, served over any transport, to clients
@@ -163,6 +167,34 @@ impl Server {
     /// The server's name and version.
     pub fn info(&self) -> &Implementation {
         &self.shared.info
+    }
+
+    /// A short digest of everything the server lists — its tools, prompts, resources
+    /// and resource templates, each as a client sees it listed — as
+    /// `sha256:` and 32 hex digits. It changes when any listing changes, and only
+    /// then, so a client that kept the last one knows whether to list again.
+    pub fn digest(&self) -> std::sync::Arc<str> {
+        self.shared.digest.get(&self.shared)
+    }
+
+    /// Adds `entry` under `key` to the `_meta` of every `initialize` and
+    /// `server/discover` result from now on (or replaces the entry there): what the
+    /// server says about itself when a client meets it. The entry is computed for each
+    /// result, so it can tell what is true now (say, [`Server::digest`]).
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use tenet_server::Server;
+    ///
+    /// let server = Server::builder("demo", "1.0.0").build().unwrap();
+    /// server.add_handshake_meta("com.example/lists", |server| json!({ "digest": &*server.digest() }));
+    /// ```
+    pub fn add_handshake_meta(
+        &self,
+        key: impl Into<String>,
+        entry: impl Fn(&Server) -> serde_json::Value + Send + Sync + 'static,
+    ) {
+        self.shared.handshake_meta.set(key.into(), std::sync::Arc::new(entry));
     }
 
     /// The configuration.
@@ -692,6 +724,8 @@ impl ServerBuilder {
                 task_board: Arc::default(),
                 cache,
                 subscriptions: Arc::default(),
+                handshake_meta: crate::handshake::HandshakeMeta::default(),
+                digest: crate::handshake::DigestCache::default(),
             }),
         };
         if server.shared.metrics.is_enabled() {

@@ -336,6 +336,23 @@ pub struct ServeArgs {
     /// Which other MCP servers to front.
     #[command(flatten)]
     pub gateway: Box<crate::gateway::GatewayArgs>,
+    /// Who this server is in a network of Tenet nodes.
+    #[command(flatten)]
+    pub node: NodeArgs,
+}
+
+/// Who this server is in a network of Tenet nodes.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Node")]
+pub struct NodeArgs {
+    /// This node's id, announced to clients and peers (1 to 64 of A-Z a-z 0-9 _ -);
+    /// without it, one is generated once and kept in the state directory.
+    #[arg(long = "node-id", help_heading = "Node", value_name = "ID", env = "TENET_NODE_ID")]
+    pub id: Option<tenet_node::NodeId>,
+    /// Where the node keeps its state (its generated id) [default:
+    /// $XDG_STATE_HOME/tenet, else ~/.local/state/tenet].
+    #[arg(long, help_heading = "Node", value_name = "DIR", env = "TENET_STATE_DIR", value_hint = clap::ValueHint::DirPath)]
+    pub state_dir: Option<std::path::PathBuf>,
 }
 
 /// The `serve` subcommand with its options in place (they are otherwise added only

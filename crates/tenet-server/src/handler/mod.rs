@@ -27,7 +27,7 @@ pub use extract::{
 };
 pub(crate) use methods::tool_reply;
 pub use prompt::{PromptDef, PromptRequest};
-pub(crate) use registry::Registry;
+pub(crate) use registry::{Registry, Snapshot};
 pub use request_state::StateKey;
 pub(crate) use resource::CompiledTemplate;
 pub use resource::{CompletionRequest, ReadOutput, ReadRequest, ResourceDef, TemplateDef};

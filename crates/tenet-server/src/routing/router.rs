@@ -391,17 +391,21 @@ impl Server {
         if !session.initialize(negotiated) {
             return ErrorObject::invalid_request("Invalid Request: the session is already initialized").into();
         }
+        let mut meta = tenet_protocol::JsonObject::new();
+        self.shared.handshake_meta.write(self, &mut meta);
         Reply::ok(&InitializeResult {
             protocol_version: version,
             capabilities: self.shared.capabilities.for_era(Era::Legacy),
             server_info: self.shared.info.clone(),
             instructions: self.shared.instructions.clone(),
+            meta: (!meta.is_empty()).then_some(meta),
         })
     }
 
     fn discover(&self) -> Reply {
         let mut meta = tenet_protocol::JsonObject::new();
         meta.insert(tenet_protocol::SERVER_INFO_KEY.into(), json!(self.shared.info));
+        self.shared.handshake_meta.write(self, &mut meta);
         Reply::cacheable(&DiscoverResult {
             supported_versions: ProtocolVersion::stateless().map(|v| v.as_str().to_owned()).collect(),
             capabilities: self.shared.capabilities.for_era(Era::Stateless),

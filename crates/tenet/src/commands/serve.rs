@@ -29,7 +29,7 @@ pub fn run(args: &ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let Prepared { server, knowledge, rate_limit, auth, upstreams } = prepared;
+    let Prepared { server, knowledge, rate_limit, auth, upstreams, node } = prepared;
     let _watcher = knowledge.as_ref().and_then(|ks| {
         warn_about_content(&ks.knowledge.base());
         watch(ks, args)
@@ -68,14 +68,14 @@ pub fn run(args: &ServeArgs) -> ExitCode {
                         tracing::warn!("serving before every required upstream is up");
                     }
                 }
-                tracing::info!(version = env!("CARGO_PKG_VERSION"), "serving MCP on stdio");
+                tracing::info!(version = env!("CARGO_PKG_VERSION"), node = %node.id, "serving MCP on stdio");
                 let (stdin, stdout) = tenet_transport::stdio::stdio();
                 server.serve_as(stdin, stdout, shutdown, grant).await.map_err(Failure::Serve)
             }
             Transport::Http => {
                 let status =
                     gateway.clone().map(|g| Arc::new(crate::gateway::Status(g)) as Arc<dyn tenet_http::StatusSource>);
-                serve_http(args, server, auth, rate_limit, shutdown, status).await
+                serve_http(args, server, auth, rate_limit, shutdown, status, &node.id).await
             }
         };
         if let Some(gateway) = gateway {
@@ -123,6 +123,7 @@ async fn serve_http(
     rate_limit: Option<Arc<tenet_server::RateLimiter>>,
     shutdown: CancellationToken,
     status: Option<Arc<dyn tenet_http::StatusSource>>,
+    node: &tenet_node::NodeId,
 ) -> Result<(), Failure> {
     let listener = tokio::net::TcpListener::bind((args.host, args.port))
         .await
@@ -165,6 +166,7 @@ async fn serve_http(
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         websocket = websocket.as_deref().unwrap_or("off"),
+        node = %node,
         "serving MCP over HTTP at http://{bound}{}",
         config.path
     );

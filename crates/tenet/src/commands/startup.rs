@@ -33,6 +33,8 @@ pub enum StartError {
     Build(String),
     /// An `[[upstream]]` table or `--upstream` flag that cannot run.
     Gateway(String),
+    /// The node's kept id cannot be read.
+    Node(tenet_node::IdentityError),
 }
 
 impl fmt::Display for StartError {
@@ -43,6 +45,7 @@ impl fmt::Display for StartError {
             }
             Self::Limits(e) | Self::Knowledge(e) | Self::Auth(e) | Self::Build(e) | Self::Gateway(e) => f.write_str(e),
             Self::NothingToServe => f.write_str("nothing to serve: --no-builtin needs at least one --root"),
+            Self::Node(e) => write!(f, "node id: {e}"),
         }
     }
 }
@@ -61,6 +64,8 @@ pub struct Prepared {
     pub auth: Option<Arc<Auth>>,
     /// The MCP servers to front (`[[upstream]]`, `--upstream`).
     pub upstreams: Vec<tenet_gateway::UpstreamConfig>,
+    /// Who this server is as a node, which its handshakes announce.
+    pub node: tenet_node::Identity,
 }
 
 /// Runs every check `tenet serve` makes before it serves and builds what it serves.
@@ -99,7 +104,16 @@ pub fn prepare(args: &ServeArgs) -> Result<Prepared, StartError> {
         (ks.server.clone(), Some(ks))
     };
     let auth = args.auth.build(&server, &default_resource(args, args.port)).map_err(StartError::Auth)?;
-    Ok(Prepared { server, knowledge, rate_limit, auth, upstreams })
+    let state_dir = args.node.state_dir.clone().or_else(tenet_node::default_state_dir);
+    let node = tenet_node::Identity::load(args.node.id.clone(), state_dir.as_deref()).map_err(StartError::Node)?;
+    match &node.source {
+        tenet_node::Source::Ephemeral(why) => {
+            tracing::warn!(node = %node.id, "node id lasts this run only: {why}");
+        }
+        source => tracing::debug!(node = %node.id, ?source, "node id"),
+    }
+    tenet_node::announce(&server, &node.id);
+    Ok(Prepared { server, knowledge, rate_limit, auth, upstreams, node })
 }
 
 /// The URI clients use when `--auth-resource` is not given, for the port served on.

@@ -1,0 +1,102 @@
+//! `tenet serve` as a node: the id it announces in its handshakes, where the id comes
+//! from (a flag, the config file, or the state file it generates once), and a digest
+//! that follows what it lists.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+use common::{Tenet, assert_result, stateless};
+use serde_json::{Value, json};
+
+/// The node announcement of a `tenet serve --demo` started with `args`: from its
+/// `initialize` result and its `server/discover` result, which must agree.
+fn announced(args: &[&str]) -> Value {
+    let mut all = vec!["serve", "--demo", "--log-level", "warn"];
+    all.extend_from_slice(args);
+    let mut tenet = Tenet::start_without_env(&all, &["TENET_NODE_ID", "TENET_STATE_DIR", "TENET_CONFIG"]);
+    let init = tenet.initialize("2025-11-25");
+    let id = json!("discover");
+    let discover = tenet.call(&stateless(id.clone(), "server/discover", json!({})));
+    let discovered = assert_result(&discover, &id)["_meta"]["io.tenet/node"].clone();
+    assert_eq!(init["_meta"]["io.tenet/node"], discovered, "both handshakes say the same");
+    discovered
+}
+
+#[test]
+fn a_generated_id_is_kept_across_restarts() {
+    let state = tempfile::tempdir().unwrap();
+    let dir = state.path().to_str().unwrap();
+    let first = announced(&["--state-dir", dir]);
+    let id = first["id"].as_str().unwrap().to_owned();
+    assert_eq!(id.len(), 16, "{first}");
+    assert_eq!(std::fs::read_to_string(state.path().join("node-id")).unwrap().trim(), id);
+    assert_eq!(first["version"], env!("CARGO_PKG_VERSION"));
+    let digest = first["digest"].as_str().unwrap();
+    assert!(digest.starts_with("sha256:") && digest.len() == 39, "{first}");
+
+    let again = announced(&["--state-dir", dir]);
+    assert_eq!(again, first, "same id, and the same lists give the same digest");
+}
+
+#[test]
+fn a_configured_id_comes_from_the_flag_or_the_config_file() {
+    let state = tempfile::tempdir().unwrap();
+    let dir = state.path().to_str().unwrap();
+    assert_eq!(announced(&["--state-dir", dir, "--node-id", "alpha"])["id"], "alpha");
+    let config = state.path().join("tenet.toml");
+    std::fs::write(&config, "[node]\nid = \"beta\"\n").unwrap();
+    assert_eq!(announced(&["--state-dir", dir, "--config", config.to_str().unwrap()])["id"], "beta");
+    assert!(!state.path().join("node-id").exists(), "a configured id is not written");
+}
+
+#[test]
+fn what_the_node_lists_is_in_its_digest() {
+    let state = tempfile::tempdir().unwrap();
+    let dir = state.path().to_str().unwrap();
+    let demo = announced(&["--state-dir", dir]);
+    let mut tenet = Tenet::start_without_env(
+        &["serve", "--log-level", "warn", "--no-watch", "--state-dir", dir],
+        &["TENET_NODE_ID", "TENET_STATE_DIR", "TENET_CONFIG", "TENET_ROOTS", "TENET_NO_BUILTIN"],
+    );
+    let knowledge = tenet.initialize("2025-11-25")["_meta"]["io.tenet/node"].clone();
+    assert_eq!(knowledge["id"], demo["id"], "one node, whatever it serves");
+    assert_ne!(knowledge["digest"], demo["digest"], "other lists, another digest");
+}
+
+/// Runs `tenet ARGS` to its end with stdin closed; returns the exit code and stderr.
+fn run(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tenet"))
+        .args(args)
+        .env_remove("TENET_NODE_ID")
+        .env_remove("TENET_STATE_DIR")
+        .env_remove("TENET_CONFIG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn bad_ids_are_refused_at_start_with_where_they_came_from() {
+    let state = tempfile::tempdir().unwrap();
+    let dir = state.path().to_str().unwrap();
+    let (code, stderr) = run(&["serve", "--demo", "--state-dir", dir, "--node-id", "a/b"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("invalid node id \"a/b\""), "{stderr}");
+
+    let config = state.path().join("tenet.toml");
+    std::fs::write(&config, "[node]\nid = \"has space\"\n").unwrap();
+    let (code, stderr) = run(&["config", "check", config.to_str().unwrap()]);
+    assert_ne!(code, 0, "{stderr}");
+    assert!(stderr.contains("node.id") && stderr.contains("invalid node id"), "{stderr}");
+
+    // A state file that holds something else is not overwritten: peers know the id.
+    std::fs::write(state.path().join("node-id"), "garbage here\n").unwrap();
+    let (code, stderr) = run(&["serve", "--demo", "--state-dir", dir]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("node-id") && stderr.contains("invalid node id"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(state.path().join("node-id")).unwrap(), "garbage here\n");
+}
