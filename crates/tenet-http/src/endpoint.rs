@@ -31,7 +31,7 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
 
 async fn serve(shared: &Arc<Shared>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    if let Err(refusal) = shared.guard.check(&parts.uri, &parts.headers) {
+    if let Err(refusal) = shared.guard.check(&parts.headers) {
         return response::transport(StatusCode::FORBIDDEN, refusal.to_string());
     }
     // Set by the authorization layer, when there is one.

@@ -1,8 +1,8 @@
 //! DNS-rebinding protection: the `Host` and `Origin` checks every MCP request passes
 //! before anything else is looked at.
 
+use axum::http::HeaderMap;
 use axum::http::header::{HOST, ORIGIN};
-use axum::http::{HeaderMap, Uri};
 
 use crate::config::HttpConfig;
 use crate::cors;
@@ -46,24 +46,13 @@ impl Guard {
         }
     }
 
-    /// Checks the host (when bound to loopback or given a host list) and `Origin` (when
-    /// present).
-    ///
-    /// The host is the `Host` header (HTTP/1.1) or the request's authority (an HTTP/2
-    /// `:authority`, which the request's URI carries); a request that has both must
-    /// name the same host in each.
-    pub(crate) fn check(&self, uri: &Uri, headers: &HeaderMap) -> Result<(), Refusal> {
+    /// Checks `Host` (when bound to loopback or given a host list) and `Origin` (when present).
+    pub(crate) fn check(&self, headers: &HeaderMap) -> Result<(), Refusal> {
         if self.local || !self.hosts.is_empty() {
             // Exactly one Host; a second one could smuggle a foreign name past us.
             let mut hosts = headers.get_all(HOST).iter();
-            let header = hosts.next().map(|h| h.to_str().unwrap_or(""));
-            let authority = uri.authority().map(|a| a.as_str());
-            let host = header.or(authority).unwrap_or("");
-            let agree = match (header, authority) {
-                (Some(header), Some(authority)) => header.eq_ignore_ascii_case(authority),
-                _ => true,
-            };
-            if hosts.next().is_some() || !agree || !self.host_allowed(hostname(host)) {
+            let host = hosts.next().and_then(|h| h.to_str().ok()).unwrap_or("");
+            if hosts.next().is_some() || !self.host_allowed(hostname(host)) {
                 return Err(Refusal::Host(host.to_owned()));
             }
         }
@@ -106,11 +95,6 @@ mod tests {
     use super::*;
     use axum::http::HeaderValue;
 
-    /// A request target in origin form (`/mcp`), as HTTP/1.1 clients send it.
-    fn path() -> Uri {
-        Uri::from_static("/mcp")
-    }
-
     fn headers(host: &str, origin: Option<&str>) -> HeaderMap {
         let mut h = HeaderMap::new();
         h.insert(HOST, HeaderValue::from_str(host).unwrap());
@@ -124,37 +108,24 @@ mod tests {
     fn loopback_accepts_local_hosts_and_origins_on_any_port() {
         let guard = Guard::new(&HttpConfig::default());
         for host in ["localhost:3000", "127.0.0.1", "[::1]:8080", "LOCALHOST"] {
-            assert_eq!(guard.check(&path(), &headers(host, None)), Ok(()), "{host}");
+            assert_eq!(guard.check(&headers(host, None)), Ok(()), "{host}");
         }
-        assert_eq!(guard.check(&path(), &headers("localhost:1", Some("http://localhost:3000"))), Ok(()));
-        assert_eq!(guard.check(&path(), &headers("localhost:1", Some("https://127.0.0.1"))), Ok(()));
+        assert_eq!(guard.check(&headers("localhost:1", Some("http://localhost:3000"))), Ok(()));
+        assert_eq!(guard.check(&headers("localhost:1", Some("https://127.0.0.1"))), Ok(()));
     }
 
     #[test]
     fn rebinding_attempts_are_refused() {
         let guard = Guard::new(&HttpConfig::default());
-        assert!(matches!(guard.check(&path(), &headers("evil.example.com", None)), Err(Refusal::Host(_))));
-        assert!(matches!(guard.check(&path(), &headers("localhost.evil.com:80", None)), Err(Refusal::Host(_))));
-        assert!(matches!(guard.check(&path(), &HeaderMap::new()), Err(Refusal::Host(_))));
+        assert!(matches!(guard.check(&headers("evil.example.com", None)), Err(Refusal::Host(_))));
+        assert!(matches!(guard.check(&headers("localhost.evil.com:80", None)), Err(Refusal::Host(_))));
+        assert!(matches!(guard.check(&HeaderMap::new()), Err(Refusal::Host(_))));
         let evil = headers("localhost:3000", Some("https://evil.example"));
-        assert!(matches!(guard.check(&path(), &evil), Err(Refusal::Origin(_))));
-        assert!(guard.check(&path(), &headers("localhost", Some("null"))).is_err());
+        assert!(matches!(guard.check(&evil), Err(Refusal::Origin(_))));
+        assert!(guard.check(&headers("localhost", Some("null"))).is_err());
         let mut twice = headers("localhost", None);
         twice.append(HOST, HeaderValue::from_static("evil.example.com"));
-        assert!(guard.check(&path(), &twice).is_err(), "a second Host header is refused");
-    }
-
-    #[test]
-    fn an_http2_authority_stands_for_the_host_header() {
-        let guard = Guard::new(&HttpConfig::default());
-        let local = Uri::from_static("http://127.0.0.1:3000/mcp");
-        assert_eq!(guard.check(&local, &HeaderMap::new()), Ok(()));
-        let evil = Uri::from_static("http://evil.example.com/mcp");
-        assert!(matches!(guard.check(&evil, &HeaderMap::new()), Err(Refusal::Host(_))));
-        assert_eq!(guard.check(&local, &headers("127.0.0.1:3000", None)), Ok(()), "the same host twice");
-        // A Host header that names another host than the authority is refused, either way round.
-        assert!(guard.check(&local, &headers("evil.example.com", None)).is_err());
-        assert!(guard.check(&evil, &headers("localhost", None)).is_err());
+        assert!(guard.check(&twice).is_err(), "a second Host header is refused");
     }
 
     #[test]
@@ -166,11 +137,8 @@ mod tests {
             ..HttpConfig::default()
         };
         let guard = Guard::new(&config);
-        assert_eq!(guard.check(&path(), &headers("mcp.example:443", Some("https://APP.example"))), Ok(()));
-        assert!(
-            guard.check(&path(), &headers("localhost", None)).is_err(),
-            "not loopback: local names are not implied"
-        );
-        assert!(guard.check(&path(), &headers("mcp.example", Some("http://localhost"))).is_err());
+        assert_eq!(guard.check(&headers("mcp.example:443", Some("https://APP.example"))), Ok(()));
+        assert!(guard.check(&headers("localhost", None)).is_err(), "not loopback: local names are not implied");
+        assert!(guard.check(&headers("mcp.example", Some("http://localhost"))).is_err());
     }
 }

@@ -16,10 +16,8 @@
 //!   Idle sessions expire.
 //! - **2024-11-05 (HTTP+SSE)**: `GET /sse` announces where to POST; answers come back on
 //!   that stream, so the oldest clients still connect.
-//! - **HTTP/1.1 and HTTP/2**: a connection that opens with the HTTP/2 preface (h2c, as
-//!   proxies speak to their backends) is served as HTTP/2 on the same port.
-//! - **Secure by default**: `Host` (or HTTP/2's `:authority`) and `Origin` are checked
-//!   (403) when bound to loopback, bodies are bounded (413), content types are checked (415/406), and
+//! - **Secure by default**: `Host` and `Origin` are checked (403) when bound to
+//!   loopback, bodies are bounded (413), content types are checked (415/406), and
 //!   connections and sessions are capped (503 with `Retry-After`). CORS is off unless
 //!   `HttpConfig::cors_origins` lists the browser origins allowed.
 //!

@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::{any, get, post};
 use tenet_server::metrics::SessionKind;
@@ -125,7 +125,7 @@ impl Endpoint {
                 continue;
             }
             let at = page.clone();
-            router = router.route(page, get(move |state, uri, headers| status_page(state, uri, headers, at)));
+            router = router.route(page, get(move |state, headers| status_page(state, headers, at)));
         }
         let Some(metrics_path) = config.metrics_path.as_deref() else { return router };
         if !metrics_path.starts_with('/') || taken.contains(&metrics_path) || pages.iter().any(|p| p == metrics_path) {
@@ -181,8 +181,8 @@ async fn ready(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 /// A [`crate::StatusSource`] page, behind the same `Host`/`Origin` guard as the metrics.
-async fn status_page(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMap, path: String) -> Response {
-    if let Err(refusal) = shared.guard.check(&uri, &headers) {
+async fn status_page(State(shared): State<Arc<Shared>>, headers: HeaderMap, path: String) -> Response {
+    if let Err(refusal) = shared.guard.check(&headers) {
         return response::transport(StatusCode::FORBIDDEN, refusal.to_string());
     }
     match shared.config.status.as_ref().and_then(|status| status.page(&path)) {
@@ -192,8 +192,8 @@ async fn status_page(State(shared): State<Arc<Shared>>, uri: Uri, headers: Heade
 }
 
 /// The server's metrics in the OpenMetrics text format, for a Prometheus scraper.
-async fn metrics(State(shared): State<Arc<Shared>>, uri: Uri, headers: HeaderMap) -> Response {
-    if let Err(refusal) = shared.guard.check(&uri, &headers) {
+async fn metrics(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if let Err(refusal) = shared.guard.check(&headers) {
         return response::transport(StatusCode::FORBIDDEN, refusal.to_string());
     }
     let mut response = Response::new(shared.server.metrics().encode().into());

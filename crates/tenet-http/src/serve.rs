@@ -1,14 +1,12 @@
 //! Accepting connections: TCP_NODELAY on each, a cap on how many are served at once,
-//! a header-read timeout against slowloris, and graceful shutdown. Each connection
-//! speaks HTTP/1.1 or, when it opens with the HTTP/2 preface (prior knowledge, h2c),
-//! HTTP/2.
+//! a header-read timeout against slowloris, and graceful shutdown.
 
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tenet_server::{CancellationToken, Server};
 use tokio::io::AsyncWriteExt;
@@ -75,15 +73,11 @@ pub async fn serve_listener(
             connections.spawn(refuse(stream));
             continue;
         };
-        let mut builder = auto::Builder::new(TokioExecutor::new());
-        builder.http1().timer(TokioTimer::new()).header_read_timeout(config.header_read_timeout);
-        builder.http2().timer(TokioTimer::new());
-        let connection = builder
-            .serve_connection_with_upgrades(
-                TokioIo::new(stream),
-                TowerToHyperService::new(with_peer(&router, &config, peer)),
-            )
-            .into_owned();
+        let connection = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(config.header_read_timeout)
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(with_peer(&router, &config, peer)))
+            .with_upgrades();
         let stop = shutdown.clone();
         connections.spawn(async move {
             let mut connection = std::pin::pin!(connection);

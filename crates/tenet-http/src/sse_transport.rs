@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use futures_util::Stream;
 use tenet_server::{DriverOptions, Grant, Hangup, OUTBOUND_CAPACITY};
@@ -29,12 +29,12 @@ const INBOUND_CAPACITY: usize = 32;
 /// `GET /sse`: opens a connection and streams its output. Refusals are counted.
 pub(crate) async fn open(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let grant = request.extensions().get::<Arc<Grant>>().cloned();
-    let response = open_stream(&shared, request.uri(), request.headers(), grant);
+    let response = open_stream(&shared, request.headers(), grant);
     response::counted(shared.server.metrics(), response)
 }
 
-fn open_stream(shared: &Arc<Shared>, uri: &Uri, headers: &HeaderMap, grant: Option<Arc<Grant>>) -> Response {
-    if let Err(refusal) = shared.guard.check(uri, headers) {
+fn open_stream(shared: &Arc<Shared>, headers: &HeaderMap, grant: Option<Arc<Grant>>) -> Response {
+    if let Err(refusal) = shared.guard.check(headers) {
         return response::transport(StatusCode::FORBIDDEN, refusal.to_string());
     }
     if !headers::accepts(headers).sse {
@@ -114,7 +114,7 @@ pub(crate) async fn message(State(shared): State<Arc<Shared>>, request: Request)
 
 async fn post_message(shared: &Arc<Shared>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    if let Err(refusal) = shared.guard.check(&parts.uri, &parts.headers) {
+    if let Err(refusal) = shared.guard.check(&parts.headers) {
         return response::transport(StatusCode::FORBIDDEN, refusal.to_string());
     }
     if !headers::is_json(&parts.headers) {

@@ -167,35 +167,3 @@ async fn shutdown_finishes_requests_in_flight_and_ends_listen_streams() {
     tokio::time::timeout(STEP, running.task).await.expect("serve did not return").unwrap().unwrap();
     assert!(TcpStream::connect(addr).await.is_err(), "no longer accepting");
 }
-
-#[tokio::test]
-async fn http2_with_prior_knowledge_is_served_on_the_same_port() {
-    let running = start(HttpConfig::default()).await;
-    let port = running.addr.port();
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let h2 =
-        reqwest::Client::builder().http2_prior_knowledge().resolve("rebound.example", running.addr).build().unwrap();
-    let post = |host: &'static str, id: i64| {
-        h2.post(format!("http://{host}:{port}/mcp"))
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .header("mcp-protocol-version", MODERN)
-            .header("mcp-method", "tools/call")
-            .header("mcp-name", "echo")
-            .body(call(id, "tools/call", json!({"name": "echo", "arguments": {"text": format!("stream {id}")}})))
-            .send()
-    };
-    // Two requests at once, on one connection.
-    let (first, second) = tokio::join!(post("127.0.0.1", 1), post("127.0.0.1", 2));
-    for (id, reply) in [(1, first.unwrap()), (2, second.unwrap())] {
-        assert_eq!(reply.version(), reqwest::Version::HTTP_2);
-        assert_eq!(reply.status(), 200);
-        assert!(reply.text().await.unwrap().contains(&format!("stream {id}")));
-    }
-    // The :authority is checked as Host is.
-    let rebound = post("rebound.example", 3).await.unwrap();
-    assert_eq!(rebound.status(), 403);
-    // HTTP/1.1 is still served beside it.
-    assert!(health(running.addr).await.starts_with("HTTP/1.1 200"));
-    running.stop().await;
-}
