@@ -27,7 +27,8 @@ pub struct ClientBuilder {
     timeout: Duration,
     probe: Duration,
     headers: Vec<(String, String)>,
-    env: Vec<(String, String)>,
+    /// Variables set (`Some`) or removed (`None`) for a stdio server, in order.
+    env: Vec<(String, Option<String>)>,
     auth: Option<Arc<dyn AuthHook>>,
     log_level: Option<LoggingLevel>,
     tasks: bool,
@@ -152,7 +153,14 @@ impl ClientBuilder {
     /// Sets an environment variable for a server started with
     /// [`ClientBuilder::connect_stdio`] (beside the ones it inherits).
     pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.env.push((name.into(), value.into()));
+        self.env.push((name.into(), Some(value.into())));
+        self
+    }
+
+    /// Keeps a server started with [`ClientBuilder::connect_stdio`] from inheriting the
+    /// environment variable `name` (a later [`ClientBuilder::env`] may set it again).
+    pub fn env_remove(mut self, name: impl Into<String>) -> Self {
+        self.env.push((name.into(), None));
         self
     }
 

@@ -44,6 +44,9 @@ pub struct ServerDetails {
     pub instructions: Option<String>,
     /// 2026-07-28: every version the server supports.
     pub supported_versions: Vec<String>,
+    /// The `_meta` of its handshake result: what it added about itself (a Tenet
+    /// node's announcement under `io.tenet/node`, say).
+    pub meta: Option<tenet_protocol::JsonObject>,
 }
 
 /// A connection to one MCP server. Cheap to clone; all clones share the connection.
@@ -403,6 +406,7 @@ impl Client {
             server_info,
             instructions: result.instructions,
             supported_versions: result.supported_versions,
+            meta: result.meta,
         });
         Ok(())
     }
@@ -449,6 +453,7 @@ impl Client {
             server_info: Some(result.server_info),
             instructions: result.instructions,
             supported_versions: Vec::new(),
+            meta: result.meta,
         });
         self.notify(Method::Initialized.name(), json!({})).await?;
         self.inner.transport.session_started().await;

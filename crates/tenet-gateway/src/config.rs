@@ -233,7 +233,21 @@ pub struct GatewayOptions {
     /// How long an upstream must stay up for its next failure to count as the first
     /// in a row (backoff and the crash-loop limit start over).
     pub stable_after: Duration,
+    /// This gateway's node id: relayed requests carry it on their node path
+    /// (`_meta["io.tenet/path"]`), and a request that has passed through it already,
+    /// or through the upstream's node, is not relayed again.
+    pub node: Option<tenet_protocol::NodeId>,
+    /// The most nodes a relayed request may pass through, this one included (1 to
+    /// [`tenet_protocol::MAX_NODE_PATH`]).
+    pub max_hops: usize,
+    /// Environment variables that upstream processes do not inherit from the gateway
+    /// (those that say who the gateway is: a child is a node of its own). An
+    /// upstream's own `env` may still set them.
+    pub unset_env: Vec<String>,
 }
+
+/// The most nodes a relayed request may pass through, unless configured.
+pub const DEFAULT_MAX_HOPS: usize = 8;
 
 impl Default for GatewayOptions {
     fn default() -> Self {
@@ -246,6 +260,9 @@ impl Default for GatewayOptions {
             max_backoff: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(30),
             stable_after: Duration::from_secs(60),
+            node: None,
+            max_hops: DEFAULT_MAX_HOPS,
+            unset_env: Vec::new(),
         }
     }
 }
@@ -388,6 +405,12 @@ pub fn validate(upstreams: &[UpstreamConfig], options: &GatewayOptions) -> Resul
         return Err(ConfigError::option(
             "gateway.separator",
             format!("{:?} must be characters a tool name may hold (A-Z, a-z, 0-9, _, -, .)", options.separator),
+        ));
+    }
+    if !(1..=tenet_protocol::MAX_NODE_PATH).contains(&options.max_hops) {
+        return Err(ConfigError::option(
+            "max_hops",
+            format!("{} must be 1 to {} (nodes on a request's path)", options.max_hops, tenet_protocol::MAX_NODE_PATH),
         ));
     }
     Ok(())

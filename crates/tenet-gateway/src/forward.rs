@@ -12,9 +12,10 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 use tenet_client::{ClientError, RawResult, RequestOptions};
 use tenet_protocol::{
-    CallToolResult, CompleteResult, GetPromptResult, InputRequiredResult, Method, ReadResourceResult, Reference,
-    ResultType,
+    CallToolResult, CompleteResult, GetPromptResult, InputRequiredResult, Method, NODE_PATH_KEY, NodePath,
+    ReadResourceResult, Reference, ResultType,
 };
+use tenet_server::jsonrpc::ErrorObject;
 use tenet_server::{CompletionRequest, Context, PromptRequest, ReadOutput, ReadRequest, ToolCall, ToolError};
 
 use crate::downstream::{Downstream, Event, Events};
@@ -53,7 +54,8 @@ pub(crate) async fn forward(
         params.insert("task".into(), json!({}));
     }
     let tool = &tool.name;
-    let mut result: CallToolResult = relay(&upstream, Method::ToolsCall, params, Some(&ctx), tool).await?;
+    let mut result: CallToolResult =
+        relay(&upstream, Method::ToolsCall, params, Some(&ctx), ctx.node_path(), tool).await?;
     upstream.uris.blocks(result.content.iter_mut());
     server_info::drop_from(&mut result.meta);
     Ok(result)
@@ -74,6 +76,7 @@ async fn exchange(
     method: Method,
     mut params: Map<String, Value>,
     ctx: Option<&Context>,
+    came: Option<&NodePath>,
     what: &str,
 ) -> Result<RawResult, ToolError> {
     let client = upstream.client().map_err(|down| {
@@ -82,6 +85,11 @@ async fn exchange(
     })?;
     let mut options = RequestOptions::timeout(upstream.config.call_timeout());
     let asked_task = params.contains_key("task");
+    if let Some(path) = next_path(upstream, came)?
+        && let Value::Object(meta) = params.entry("_meta").or_insert_with(|| json!({}))
+    {
+        meta.insert(NODE_PATH_KEY.into(), path);
+    }
     let Some(ctx) = ctx else {
         let result = Box::pin(client.request_raw(method.name(), Value::Object(params), &options)).await;
         return result.map_err(|e| failure(upstream, what, e));
@@ -167,19 +175,67 @@ async fn exchange(
     }
 }
 
+/// The node path a request that came with `came` carries to `upstream`: `came` and
+/// this gateway's node after it. Refused (-32602) when the request has passed through
+/// this node already, or would reach the upstream's node again, or would pass through
+/// more nodes than the hop limit.
+fn next_path(upstream: &Upstream, came: Option<&NodePath>) -> Result<Option<Value>, ToolError> {
+    let hops = &upstream.hops;
+    let Some(me) = &hops.node else { return Ok(came.map(node_path_value)) };
+    let refuse = |why: String| Err(ToolError::Protocol(ErrorObject::invalid_params(why)));
+    let came = came.filter(|path| !path.is_empty());
+    if let Some(came) = came {
+        if came.contains(me) {
+            return refuse(format!(
+                "loop refused: this request has passed through node {me} already (path {came}), and would again"
+            ));
+        }
+        if came.len() >= hops.max {
+            return refuse(format!(
+                "hop limit reached: relaying this request would make {} nodes on its path ({came} → {me}), over \
+                 the limit of {}",
+                came.len() + 1,
+                hops.max
+            ));
+        }
+    }
+    if let Some(there) = upstream.node_on(me, came) {
+        if &there == me {
+            return refuse(format!("loop refused: upstream {} is this node ({me}) itself", upstream.name()));
+        }
+        return refuse(format!(
+            "loop refused: upstream {} is node {there}, which this request has passed through (path {})",
+            upstream.name(),
+            came.map_or_else(|| me.to_string(), |came| came.then(me).to_string())
+        ));
+    }
+    // Most requests come from a client, not through another node: their path is this
+    // node alone, made once.
+    Ok(Some(match came {
+        Some(came) => node_path_value(&came.then(me)),
+        None => hops.alone.clone(),
+    }))
+}
+
+/// A node path as JSON: its ids, first to last.
+fn node_path_value(path: &NodePath) -> Value {
+    Value::Array(path.nodes().iter().map(|node| Value::from(node.as_str())).collect())
+}
+
 /// [`exchange`], counted by outcome, with the result decoded as `T`.
 async fn relay<T: DeserializeOwned>(
     upstream: &Arc<Upstream>,
     method: Method,
     params: Map<String, Value>,
     ctx: Option<&Context>,
+    came: Option<&NodePath>,
     what: &str,
 ) -> Result<T, ToolError> {
     // A call dropped on the downstream side (its client cancelled or went away, or the
     // gateway's limit ran out) is counted; the upstream request is cancelled as it is
     // dropped.
     let mut abandoned = Abandoned(Some((upstream, Instant::now())));
-    let result = exchange(upstream, method, params, ctx, what).await;
+    let result = exchange(upstream, method, params, ctx, came, what).await;
     abandoned.0 = None;
     // Failures to reach the upstream were counted where they were told apart.
     match &result {
@@ -230,7 +286,8 @@ pub(crate) async fn prompt(
     request: PromptRequest,
 ) -> Result<GetPromptResult, ToolError> {
     let params = object(json!({ "name": &*name, "arguments": request.arguments }));
-    let mut result: GetPromptResult = relay(&upstream, Method::PromptsGet, params, Some(&request.ctx), &name).await?;
+    let mut result: GetPromptResult =
+        relay(&upstream, Method::PromptsGet, params, Some(&request.ctx), request.ctx.node_path(), &name).await?;
     upstream.uris.blocks(result.messages.iter_mut().map(|m| &mut m.content));
     server_info::drop_from(&mut result.meta);
     Ok(result)
@@ -244,7 +301,9 @@ pub(crate) async fn read(upstream: Arc<Upstream>, request: ReadRequest) -> ReadO
     let Some(original) = upstream.uris.inward(&request.uri) else { return Ok(None) };
     let params = object(json!({ "uri": original }));
     let mut result: ReadResourceResult =
-        match relay(&upstream, Method::ResourcesRead, params, Some(&request.ctx), original).await {
+        match relay(&upstream, Method::ResourcesRead, params, Some(&request.ctx), request.ctx.node_path(), original)
+            .await
+        {
             Ok(result) => result,
             // The upstream has nothing there: the gateway answers as its own protocol
             // version says (-32002 or -32602) and names its own URI.
@@ -273,8 +332,16 @@ pub(crate) async fn complete(upstream: Arc<Upstream>, reference: Reference, requ
     if !request.context.is_empty() {
         params["context"] = json!({ "arguments": request.context });
     }
-    match relay::<CompleteResult>(&upstream, Method::CompletionComplete, object(params), None, "completion/complete")
-        .await
+    let came = request.node_path.as_deref();
+    match relay::<CompleteResult>(
+        &upstream,
+        Method::CompletionComplete,
+        object(params),
+        None,
+        came,
+        "completion/complete",
+    )
+    .await
     {
         Ok(result) => result.completion.values,
         Err(e) => {

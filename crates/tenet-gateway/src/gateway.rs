@@ -72,7 +72,7 @@ impl Gateway {
     /// its tools on `server`, sends heartbeats, and reconnects when it fails.
     pub fn start(server: Server, upstreams: Vec<UpstreamConfig>, options: GatewayOptions) -> Self {
         let upstreams: Vec<Arc<Upstream>> =
-            upstreams.into_iter().map(|c| Arc::new(Upstream::new(c, options.prefixless, server.downgrade()))).collect();
+            upstreams.into_iter().map(|c| Arc::new(Upstream::new(c, &options, server.downgrade()))).collect();
         // A downstream subscription to an upstream's resource is held at the upstream
         // for as long as some client holds it here.
         let watched: Vec<_> = upstreams.iter().map(Arc::downgrade).collect();

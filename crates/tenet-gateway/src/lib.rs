@@ -32,6 +32,8 @@ mod server_info;
 mod upstream;
 
 pub use catalog::URI_SCHEME;
-pub use config::{ClientSecret, ConfigError, GatewayOptions, OAuthClient, ToolFilter, UpstreamConfig, validate};
+pub use config::{
+    ClientSecret, ConfigError, DEFAULT_MAX_HOPS, GatewayOptions, OAuthClient, ToolFilter, UpstreamConfig, validate,
+};
 pub use gateway::Gateway;
 pub use upstream::{Calls, State, Status, Unreachable, Upstream};

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tenet_client::oauth::{Authorizer, AuthorizerConfig, ClientCredentials, Grant};
 use tenet_client::{Client, ClientError, ClientHandler, OAuthHook, RequestOptions, ServerNotification};
 use tenet_jsonrpc::{ErrorCode, ErrorObject, RawJson};
-use tenet_protocol::{AcknowledgedParams, ClientCapabilities, Era, JsonObject, ListChanged, Method};
+use tenet_protocol::{AcknowledgedParams, ClientCapabilities, Era, JsonObject, ListChanged, Method, NodeId, NodePath};
 use tenet_server::{ServerEvent, WeakServer};
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
@@ -87,6 +87,8 @@ pub struct Status {
     pub version: Option<&'static str>,
     /// The server's own name and version, once connected.
     pub server: Option<String>,
+    /// The node id it announced, when it is a Tenet node.
+    pub node: Option<String>,
     /// Tools it offers through the gateway.
     pub tools: usize,
     /// Prompts it offers through the gateway.
@@ -121,6 +123,10 @@ pub struct Upstream {
     /// How its resource URIs read on the gateway.
     pub(crate) uris: Uris,
     client: Mutex<Option<Client>>,
+    /// The node id it announced when connected, when it is a Tenet node.
+    node: Mutex<Option<NodeId>>,
+    /// The gateway's place on the node paths of what it relays.
+    pub(crate) hops: Hops,
     status: Mutex<Status>,
     /// Wakes the supervisor: the upstream's lists changed, or a call lost the connection.
     pub(crate) wake: Notify,
@@ -143,6 +149,18 @@ pub struct Upstream {
     /// The OAuth client of `[upstream.oauth]`, made at the first connection and kept
     /// across reconnections (with its token).
     oauth: Mutex<Option<OAuthHook>>,
+}
+
+/// The gateway's place on the node paths of the requests it relays.
+pub(crate) struct Hops {
+    /// The gateway's node id.
+    pub(crate) node: Option<NodeId>,
+    /// The most nodes a relayed request may pass through, the gateway included.
+    pub(crate) max: usize,
+    /// The path of a request that came from a client: the gateway's node alone.
+    pub(crate) alone: Value,
+    /// What upstream processes do not inherit from the gateway's environment.
+    pub(crate) unset_env: Vec<String>,
 }
 
 /// How a relayed request ended.
@@ -234,8 +252,8 @@ fn now_secs() -> u64 {
 }
 
 impl Upstream {
-    pub(crate) fn new(config: UpstreamConfig, prefixless: bool, server: WeakServer) -> Self {
-        let uris = Uris::new(&config.name, prefixless);
+    pub(crate) fn new(config: UpstreamConfig, options: &GatewayOptions, server: WeakServer) -> Self {
+        let uris = Uris::new(&config.name, options.prefixless);
         let status = Status {
             name: config.name.clone(),
             target: config.target(),
@@ -244,6 +262,7 @@ impl Upstream {
             era: None,
             version: None,
             server: None,
+            node: None,
             tools: 0,
             prompts: 0,
             resources: 0,
@@ -261,6 +280,13 @@ impl Upstream {
             config,
             uris,
             client: Mutex::new(None),
+            node: Mutex::new(None),
+            hops: Hops {
+                node: options.node.clone(),
+                max: options.max_hops,
+                alone: options.node.as_ref().map_or(Value::Null, |me| json!([me])),
+                unset_env: options.unset_env.clone(),
+            },
             status: Mutex::new(status),
             wake: Notify::new(),
             announced: AtomicU8::new(0),
@@ -388,6 +414,9 @@ impl Upstream {
             hook.authorizer().record_success().await;
             builder = builder.auth(hook);
         }
+        for name in &self.hops.unset_env {
+            builder = builder.env_remove(name.clone());
+        }
         for (name, value) in &config.env {
             builder = builder.env(name.clone(), value.clone());
         }
@@ -436,8 +465,19 @@ impl Upstream {
         lock(&self.client).as_ref().and_then(Client::server).is_some_and(|d| d.capabilities.completions.is_some())
     }
 
+    /// Holds `client` as the connection (and the node id it announced), or none.
     pub(crate) fn set_client(&self, client: Option<Client>) {
+        let node = client.as_ref().and_then(announced_node);
+        self.update(|s| s.node = node.as_ref().map(ToString::to_string));
+        *lock(&self.node) = node;
         *lock(&self.client) = client;
+    }
+
+    /// The node id the upstream announced, when it is `me` or on `path`.
+    pub(crate) fn node_on(&self, me: &NodeId, path: Option<&NodePath>) -> Option<NodeId> {
+        let node = lock(&self.node);
+        let there = node.as_ref()?;
+        (there == me || path.is_some_and(|p| p.contains(there))).then(|| there.clone())
     }
 
     pub(crate) fn take_client(&self) -> Option<Client> {
@@ -462,6 +502,12 @@ impl Upstream {
             s.missed = 0;
         });
     }
+}
+
+/// The node id in a server's handshake, when it announced one.
+fn announced_node(client: &Client) -> Option<NodeId> {
+    let meta = client.server()?.meta?;
+    meta.get(tenet_protocol::NODE_KEY)?.get("id")?.as_str()?.parse().ok()
 }
 
 /// The next wait before reconnecting: `base` doubled per failure, capped, with up to

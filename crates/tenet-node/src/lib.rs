@@ -33,7 +33,7 @@ pub use tenet_protocol::{InvalidNodeId, NODE_KEY as NODE_META_KEY, NodeId};
 pub struct Announcement {
     /// The node's id.
     pub id: NodeId,
-    /// The version of Tenet it runs.
+    /// Its server's version (`serverInfo.version`: Tenet's, for `tenet serve`).
     pub version: String,
     /// The digest of what it lists ([`Server::digest`]): it changes when, and only
     /// when, a listing changes.

@@ -74,7 +74,7 @@ impl Identity {
         }
         let Some(dir) = state_dir else {
             let id = generate().map_err(IdentityError::Random)?;
-            return Ok(Self { id, source: Source::Ephemeral("no state directory (set --state-dir)".into()) });
+            return Ok(Self { id, source: Source::Ephemeral("no state directory".into()) });
         };
         let file = dir.join(ID_FILE);
         if let Some(id) = read(&file)? {
@@ -111,7 +111,15 @@ fn create(dir: &Path, file: &Path, id: &NodeId) -> io::Result<()> {
     fs::create_dir_all(dir)?;
     // Named for this attempt alone (the id is random), so that no other writes it.
     let draft = dir.join(format!(".{ID_FILE}.{}.{id}", std::process::id()));
-    fs::write(&draft, format!("{id}\n"))?;
+    let written = fs::File::create(&draft).and_then(|mut f| {
+        io::Write::write_all(&mut f, format!("{id}\n").as_bytes())?;
+        // On disk before it is in place: a crash must not leave an empty id file.
+        f.sync_all()
+    });
+    if let Err(e) = written {
+        let _ = fs::remove_file(&draft);
+        return Err(e);
+    }
     let linked = fs::hard_link(&draft, file);
     let _ = fs::remove_file(&draft);
     linked
@@ -180,7 +188,7 @@ mod tests {
     #[test]
     fn without_a_writable_state_directory_the_id_lasts_one_run() {
         let identity = Identity::load(None, None).unwrap();
-        assert!(matches!(identity.source, Source::Ephemeral(ref why) if why.contains("--state-dir")));
+        assert!(matches!(identity.source, Source::Ephemeral(ref why) if why.contains("no state directory")));
         let dir = tempfile::tempdir().unwrap();
         let blocked = dir.path().join("a-file");
         fs::write(&blocked, "").unwrap();

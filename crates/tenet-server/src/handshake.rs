@@ -11,20 +11,25 @@ use sha2::{Digest, Sha256};
 use tenet_protocol::JsonObject;
 
 use crate::handler::{CompiledTemplate, CompiledTool, PromptDef, ResourceDef, Snapshot};
-use crate::server::{Server, Shared};
 
-/// Computes one `_meta` entry for a handshake result.
-pub(crate) type Entry = Arc<dyn Fn(&Server) -> Value + Send + Sync>;
+/// Computes one `_meta` entry for a handshake result from the server `S`.
+pub(crate) type Entry<S> = Arc<dyn Fn(&S) -> Value + Send + Sync>;
 
-/// The entries added to handshake results, by key, in the order they were added.
-#[derive(Default)]
-pub(crate) struct HandshakeMeta {
-    entries: RwLock<Vec<(String, Entry)>>,
+/// The entries added to the handshake results of a server `S`, by key, in the order
+/// they were added.
+pub(crate) struct HandshakeMeta<S> {
+    entries: RwLock<Vec<(String, Entry<S>)>>,
 }
 
-impl HandshakeMeta {
+impl<S> Default for HandshakeMeta<S> {
+    fn default() -> Self {
+        Self { entries: RwLock::new(Vec::new()) }
+    }
+}
+
+impl<S> HandshakeMeta<S> {
     /// Adds `entry` under `key`, or replaces the one there.
-    pub(crate) fn set(&self, key: String, entry: Entry) {
+    pub(crate) fn set(&self, key: String, entry: Entry<S>) {
         let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
         match entries.iter_mut().find(|(k, _)| *k == key) {
             Some(slot) => slot.1 = entry,
@@ -33,7 +38,7 @@ impl HandshakeMeta {
     }
 
     /// Writes every entry, computed now, into `meta`.
-    pub(crate) fn write(&self, server: &Server, meta: &mut JsonObject) {
+    pub(crate) fn write(&self, server: &S, meta: &mut JsonObject) {
         // Computed outside the lock: an entry may ask the server anything.
         let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner).clone();
         for (key, entry) in entries {
@@ -42,12 +47,27 @@ impl HandshakeMeta {
     }
 }
 
+/// What a server lists, as one version of each of its registries.
+pub(crate) struct Listings {
+    pub tools: Arc<Snapshot<Arc<CompiledTool>>>,
+    pub prompts: Arc<Snapshot<PromptDef>>,
+    pub resources: Arc<Snapshot<ResourceDef>>,
+    pub templates: Arc<Snapshot<Arc<CompiledTemplate>>>,
+}
+
+impl Listings {
+    /// Whether both are the same versions of every registry.
+    fn same(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.tools, &other.tools)
+            && Arc::ptr_eq(&self.prompts, &other.prompts)
+            && Arc::ptr_eq(&self.resources, &other.resources)
+            && Arc::ptr_eq(&self.templates, &other.templates)
+    }
+}
+
 /// The lists a digest was computed from, and the digest.
 struct Digested {
-    tools: Arc<Snapshot<Arc<CompiledTool>>>,
-    prompts: Arc<Snapshot<PromptDef>>,
-    resources: Arc<Snapshot<ResourceDef>>,
-    templates: Arc<Snapshot<Arc<CompiledTemplate>>>,
+    from: Listings,
     digest: Arc<str>,
 }
 
@@ -56,28 +76,22 @@ struct Digested {
 pub(crate) struct DigestCache(Mutex<Option<Digested>>);
 
 impl DigestCache {
-    /// The digest of what `shared` lists now: computed again only when a list changed
-    /// since the last one.
-    pub(crate) fn get(&self, shared: &Shared) -> Arc<str> {
-        let (tools, prompts) = (shared.tools.snapshot(), shared.prompts.snapshot());
-        let (resources, templates) = (shared.resources.snapshot(), shared.templates.snapshot());
+    /// The digest of `now`: computed again only when a list changed since the last one.
+    pub(crate) fn get(&self, now: Listings) -> Arc<str> {
         let mut cached = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(d) = cached.as_ref()
-            && Arc::ptr_eq(&d.tools, &tools)
-            && Arc::ptr_eq(&d.prompts, &prompts)
-            && Arc::ptr_eq(&d.resources, &resources)
-            && Arc::ptr_eq(&d.templates, &templates)
+            && d.from.same(&now)
         {
             return Arc::clone(&d.digest);
         }
         let mut hash = Hashed(Sha256::new());
-        hash.list("tools", tools.items.iter().map(|(_, t)| &t.tool));
-        hash.list("prompts", prompts.items.iter().map(|(_, p)| &p.prompt));
-        hash.list("resources", resources.items.iter().map(|(_, r)| &r.resource));
-        hash.list("resourceTemplates", templates.items.iter().map(|(_, t)| &t.def.template));
+        hash.list("tools", now.tools.items.iter().map(|(_, t)| &t.tool));
+        hash.list("prompts", now.prompts.items.iter().map(|(_, p)| &p.prompt));
+        hash.list("resources", now.resources.items.iter().map(|(_, r)| &r.resource));
+        hash.list("resourceTemplates", now.templates.items.iter().map(|(_, t)| &t.def.template));
         let bytes = hash.0.finalize();
         let digest: Arc<str> = format!("sha256:{}", hex(&bytes[..16])).into();
-        *cached = Some(Digested { tools, prompts, resources, templates, digest: Arc::clone(&digest) });
+        *cached = Some(Digested { from: now, digest: Arc::clone(&digest) });
         digest
     }
 }

@@ -97,7 +97,7 @@ pub(crate) struct Shared {
     /// The resource URIs clients are subscribed to.
     pub subscriptions: Arc<crate::session::Subscriptions>,
     /// What users add to the `_meta` of `initialize` and `server/discover` results.
-    pub handshake_meta: crate::handshake::HandshakeMeta,
+    pub handshake_meta: crate::handshake::HandshakeMeta<Server>,
     /// The digest of the lists, until one changes.
     pub digest: crate::handshake::DigestCache,
 }
@@ -174,7 +174,13 @@ impl Server {
     /// `sha256:` and 32 hex digits. It changes when any listing changes, and only
     /// then, so a client that kept the last one knows whether to list again.
     pub fn digest(&self) -> std::sync::Arc<str> {
-        self.shared.digest.get(&self.shared)
+        let shared = &self.shared;
+        shared.digest.get(crate::handshake::Listings {
+            tools: shared.tools.snapshot(),
+            prompts: shared.prompts.snapshot(),
+            resources: shared.resources.snapshot(),
+            templates: shared.templates.snapshot(),
+        })
     }
 
     /// Adds `entry` under `key` to the `_meta` of every `initialize` and

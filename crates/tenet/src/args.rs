@@ -338,7 +338,7 @@ pub struct ServeArgs {
     pub gateway: Box<crate::gateway::GatewayArgs>,
     /// Who this server is in a network of Tenet nodes.
     #[command(flatten)]
-    pub node: NodeArgs,
+    pub node: Box<NodeArgs>,
 }
 
 /// Who this server is in a network of Tenet nodes.
@@ -346,13 +346,19 @@ pub struct ServeArgs {
 #[command(next_help_heading = "Node")]
 pub struct NodeArgs {
     /// This node's id, announced to clients and peers (1 to 64 of A-Z a-z 0-9 _ -);
-    /// without it, one is generated once and kept in the state directory.
+    /// without it, one is generated once and kept in the state directory (a stdio
+    /// server without --state-dir has one for the run).
     #[arg(long = "node-id", help_heading = "Node", value_name = "ID", env = "TENET_NODE_ID")]
     pub id: Option<tenet_node::NodeId>,
-    /// Where the node keeps its state (its generated id) [default:
-    /// $XDG_STATE_HOME/tenet, else ~/.local/state/tenet].
+    /// Where the node keeps its state (its generated id) [default for HTTP on a fixed
+    /// port: $XDG_STATE_HOME/tenet/http-HOST-PORT, else ~/.local/state/tenet/…].
     #[arg(long, help_heading = "Node", value_name = "DIR", env = "TENET_STATE_DIR", value_hint = clap::ValueHint::DirPath)]
     pub state_dir: Option<std::path::PathBuf>,
+    /// The most Tenet nodes a request relayed upstream may pass through, this one
+    /// included; a request that would pass through more, or through a node twice, is
+    /// refused.
+    #[arg(long, help_heading = "Node", default_value_t = 8, env = "TENET_MAX_HOPS", value_parser = clap::value_parser!(u32).range(1..=32))]
+    pub max_hops: u32,
 }
 
 /// The `serve` subcommand with its options in place (they are otherwise added only

@@ -42,6 +42,41 @@ fn a_generated_id_is_kept_across_restarts() {
 }
 
 #[test]
+fn a_stdio_server_without_a_state_directory_is_a_node_for_one_run() {
+    let home = tempfile::tempdir().unwrap();
+    let start = || {
+        let mut tenet = Tenet::start_with_env(
+            &["serve", "--demo", "--log-level", "warn"],
+            &["TENET_NODE_ID", "TENET_STATE_DIR", "TENET_CONFIG", "XDG_STATE_HOME"],
+            &[("HOME", home.path().to_str().unwrap())],
+        );
+        tenet.initialize("2025-11-25")["_meta"]["io.tenet/node"]["id"].as_str().unwrap().to_owned()
+    };
+    let (first, second) = (start(), start());
+    assert_ne!(first, second, "each run its own id: a stdio server is its client's own process");
+    assert_eq!(std::fs::read_dir(home.path()).unwrap().count(), 0, "nothing written");
+}
+
+#[test]
+fn an_upstream_tenet_is_a_node_of_its_own() {
+    // The gateway's id is in its environment, which its upstream process would inherit.
+    let upstream = format!("up={} serve --demo", env!("CARGO_BIN_EXE_tenet"));
+    let mut gateway = Tenet::start_with_env(
+        &["serve", "--demo", "--log-level", "warn", "--upstream", &upstream],
+        &["TENET_STATE_DIR", "TENET_CONFIG"],
+        &[("TENET_NODE_ID", "gw")],
+    );
+    assert_eq!(gateway.initialize("2025-11-25")["_meta"]["io.tenet/node"]["id"], "gw");
+    let id = json!("call");
+    let call = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+        "params": {"name": "up__echo", "arguments": {"text": "through"}}});
+    let response = gateway.call(&call);
+    let result = assert_result(&response, &id);
+    assert_eq!(result["isError"], json!(null), "{result}");
+    assert!(common::tool_text(result).contains("through"), "{result}");
+}
+
+#[test]
 fn a_configured_id_comes_from_the_flag_or_the_config_file() {
     let state = tempfile::tempdir().unwrap();
     let dir = state.path().to_str().unwrap();

@@ -17,16 +17,23 @@ pub(crate) struct ChildProcess {
     child: Mutex<Child>,
 }
 
-/// Starts `program` with `args` and `env` added to the environment, with piped
-/// stdin/stdout and inherited stderr.
+/// Starts `program` with `args` and the inherited environment changed by `env` (each
+/// variable set, or removed when `None`, in order), with piped stdin/stdout and
+/// inherited stderr.
 pub(crate) fn spawn(
     program: &str,
     args: &[String],
-    env: &[(String, String)],
+    env: &[(String, Option<String>)],
 ) -> Result<(ChildProcess, ChildStdout, ChildStdin)> {
-    let mut child = Command::new(program)
+    let mut command = Command::new(program);
+    for (name, value) in env {
+        match value {
+            Some(value) => command.env(name, value),
+            None => command.env_remove(name),
+        };
+    }
+    let mut child = command
         .args(args)
-        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

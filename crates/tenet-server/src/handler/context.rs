@@ -42,6 +42,8 @@ struct Inner {
     progress_token: Option<ProgressToken>,
     /// The caller's trace and our span in it, when the request carried a traceparent.
     trace: Option<Arc<RequestTrace>>,
+    /// The Tenet nodes the request passed through, when it carried a path.
+    node_path: Option<Arc<tenet_protocol::NodePath>>,
     log_level: Option<LoggingLevel>,
     cancel: CancellationToken,
     out: Outbound,
@@ -104,6 +106,7 @@ pub(crate) struct ContextParts {
     pub state: Option<Arc<dyn Any + Send + Sync>>,
     pub peer_timeout: Duration,
     pub trace: Option<Arc<RequestTrace>>,
+    pub node_path: Option<Arc<tenet_protocol::NodePath>>,
 }
 
 impl Context {
@@ -116,6 +119,7 @@ impl Context {
                 client: p.client,
                 progress_token: p.progress_token,
                 trace: p.trace,
+                node_path: p.node_path,
                 log_level: p.log_level,
                 cancel: p.cancel,
                 out: p.out,
@@ -188,6 +192,14 @@ impl Context {
     /// as their parent.
     pub fn trace(&self) -> Option<&TraceContext> {
         self.inner.trace.as_deref().map(|t| &t.caller)
+    }
+
+    /// The Tenet nodes this request passed through before it reached this server
+    /// (`_meta["io.tenet/path"]`, first to last), when it came through any: a node
+    /// that forwards it further adds itself, and refuses to forward it back to a node
+    /// on it.
+    pub fn node_path(&self) -> Option<&tenet_protocol::NodePath> {
+        self.inner.node_path.as_deref()
     }
 
     /// The span id this server acts under within the caller's trace (fresh for each

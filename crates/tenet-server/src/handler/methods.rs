@@ -437,7 +437,11 @@ impl Server {
         Reply::ok(&json!({}))
     }
 
-    pub(crate) async fn complete(&self, raw: Option<&RawJson>) -> Reply {
+    pub(crate) async fn complete(
+        &self,
+        raw: Option<&RawJson>,
+        node_path: Option<Arc<tenet_protocol::NodePath>>,
+    ) -> Reply {
         let p: CompleteParams = match params(raw) {
             Ok(p) => p,
             Err(e) => return e.into(),
@@ -458,6 +462,7 @@ impl Server {
                     argument: p.argument.name,
                     value: p.argument.value,
                     context: p.context.and_then(|c| c.arguments).unwrap_or_default(),
+                    node_path,
                 };
                 handler(request).await
             }

@@ -37,6 +37,8 @@ pub struct CompletionRequest {
     pub value: String,
     /// Other arguments already chosen.
     pub context: BTreeMap<String, String>,
+    /// The Tenet nodes the request passed through ([`crate::Context::node_path`]).
+    pub node_path: Option<Arc<tenet_protocol::NodePath>>,
 }
 
 pub(crate) type CompleteHandler = Arc<dyn Fn(CompletionRequest) -> BoxFuture<Vec<String>> + Send + Sync>;

@@ -58,6 +58,10 @@ pub(crate) struct MetaView<'a> {
     pub traceparent: Option<TraceContext>,
     #[serde(rename = "tracestate", default, deserialize_with = "tenet_protocol::trace::lenient_string")]
     pub tracestate: Option<String>,
+    /// The Tenet nodes the request passed through ([`tenet_protocol::NODE_PATH_KEY`]);
+    /// a malformed or overlong one is refused with the request.
+    #[serde(rename = "io.tenet/path", default)]
+    pub node_path: Option<tenet_protocol::NodePath>,
 }
 
 impl<'a> Probe<'a> {
@@ -206,5 +210,17 @@ mod tests {
         let r = request(r#"{"_meta":{"traceparent":"nonsense","tracestate":3}}"#);
         let meta = Probe::read(&r).unwrap().meta.unwrap();
         assert!(meta.traceparent.is_none() && meta.tracestate.is_none());
+    }
+
+    #[test]
+    fn the_node_path_is_read_under_its_key_and_checked() {
+        let params = format!(r#"{{"_meta":{{"{}":["a","b"]}}}}"#, tenet_protocol::NODE_PATH_KEY);
+        let r = request(&params);
+        let probe = Probe::read(&r).unwrap();
+        assert_eq!(probe.meta.unwrap().node_path.unwrap().to_string(), "a → b");
+        let forged = request(r#"{"_meta":{"io.tenet/path":["a","../b"]}}"#);
+        let refused = Probe::read(&forged).unwrap_err();
+        assert_eq!(refused.code, tenet_jsonrpc::ErrorCode::INVALID_PARAMS);
+        assert!(refused.message.contains("invalid node id \"../b\""), "{}", refused.message);
     }
 }

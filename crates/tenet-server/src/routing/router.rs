@@ -116,16 +116,18 @@ pub(crate) struct RouteMeta {
     /// The trace this request continues (`traceparent` and `tracestate`), with a span
     /// id of ours.
     pub trace: Option<Arc<RequestTrace>>,
+    /// The Tenet nodes the request passed through.
+    pub node_path: Option<Arc<tenet_protocol::NodePath>>,
 }
 
 impl RouteMeta {
     fn new(view: MetaView<'_>) -> Self {
-        let MetaView { progress_token, log_level, traceparent, tracestate, .. } = view;
+        let MetaView { progress_token, log_level, traceparent, tracestate, node_path, .. } = view;
         let trace = traceparent.map(|caller| match tracestate {
             Some(state) => RequestTrace::new(caller.with_state(&state)),
             None => RequestTrace::new(caller),
         });
-        Self { progress_token, log_level, trace }
+        Self { progress_token, log_level, trace, node_path: node_path.map(Arc::new) }
     }
 }
 
@@ -338,6 +340,7 @@ impl Server {
             state: self.shared.state.clone(),
             peer_timeout: self.shared.config.client_request_timeout,
             trace: route.meta.trace.clone(),
+            node_path: route.meta.node_path.clone(),
         })
     }
 
@@ -361,7 +364,9 @@ impl Server {
             Method::ResourcesSubscribe | Method::ResourcesUnsubscribe if has_resources => {
                 self.subscribe(route.method, raw, link)
             }
-            Method::CompletionComplete if caps.completions.is_some() => self.complete(raw).await,
+            Method::CompletionComplete if caps.completions.is_some() => {
+                self.complete(raw, route.meta.node_path.clone()).await
+            }
             Method::LoggingSetLevel => self.set_level(raw, link),
             Method::SubscriptionsListen => self.listen(&route, &request.id, raw, link).await,
             Method::TasksGet | Method::TasksUpdate | Method::TasksCancel if route.version.era() == Era::Stateless => {

@@ -29,7 +29,15 @@ pub fn run(args: &ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let Prepared { server, knowledge, rate_limit, auth, upstreams, node } = prepared;
+    let Prepared { server, knowledge, rate_limit, auth, upstreams } = prepared;
+    let node = match startup::node_identity(args) {
+        Ok(node) => node,
+        Err(e) => {
+            eprintln!("tenet: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    tenet_node::announce(&server, &node.id);
     let _watcher = knowledge.as_ref().and_then(|ks| {
         warn_about_content(&ks.knowledge.base());
         watch(ks, args)
@@ -53,8 +61,15 @@ pub fn run(args: &ServeArgs) -> ExitCode {
     let outcome = runtime.block_on(async {
         let shutdown = CancellationToken::new();
         tokio::spawn(on_signal(shutdown.clone()));
-        let gateway = (!upstreams.is_empty())
-            .then(|| tenet_gateway::Gateway::start(server.clone(), upstreams, args.gateway.options()));
+        let options = tenet_gateway::GatewayOptions {
+            node: Some(node.id.clone()),
+            max_hops: args.node.max_hops as usize,
+            // An upstream `tenet serve` is a node of its own, not this one again.
+            unset_env: ["TENET_NODE_ID", "TENET_STATE_DIR"].map(String::from).to_vec(),
+            ..args.gateway.options()
+        };
+        let gateway =
+            (!upstreams.is_empty()).then(|| tenet_gateway::Gateway::start(server.clone(), upstreams, options));
         let served = match args.transport {
             Transport::Stdio => {
                 let grant = match crate::auth::stdio_grant(auth.as_deref(), args.auth.stdio_token.as_deref()).await {

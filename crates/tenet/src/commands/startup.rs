@@ -64,8 +64,6 @@ pub struct Prepared {
     pub auth: Option<Arc<Auth>>,
     /// The MCP servers to front (`[[upstream]]`, `--upstream`).
     pub upstreams: Vec<tenet_gateway::UpstreamConfig>,
-    /// Who this server is as a node, which its handshakes announce.
-    pub node: tenet_node::Identity,
 }
 
 /// Runs every check `tenet serve` makes before it serves and builds what it serves.
@@ -104,16 +102,32 @@ pub fn prepare(args: &ServeArgs) -> Result<Prepared, StartError> {
         (ks.server.clone(), Some(ks))
     };
     let auth = args.auth.build(&server, &default_resource(args, args.port)).map_err(StartError::Auth)?;
-    let state_dir = args.node.state_dir.clone().or_else(tenet_node::default_state_dir);
+    Ok(Prepared { server, knowledge, rate_limit, auth, upstreams })
+}
+
+/// Who `tenet serve` is as a node: `--node-id`; else the id kept in `--state-dir`;
+/// else, for an HTTP server on a fixed port, the id kept for that address in the
+/// default state directory (one node per address: several on one machine differ);
+/// else (stdio, whose server is its client's own process, or port 0) an id for this run.
+///
+/// # Errors
+/// A kept id that cannot be read.
+pub fn node_identity(args: &ServeArgs) -> Result<tenet_node::Identity, StartError> {
+    let state_dir = args.node.state_dir.clone().or_else(|| match args.transport {
+        Transport::Http if args.port != 0 => {
+            tenet_node::default_state_dir().map(|dir| dir.join(format!("http-{}-{}", args.host, args.port)))
+        }
+        Transport::Http | Transport::Stdio => None,
+    });
+    let kept = state_dir.is_some();
     let node = tenet_node::Identity::load(args.node.id.clone(), state_dir.as_deref()).map_err(StartError::Node)?;
     match &node.source {
-        tenet_node::Source::Ephemeral(why) => {
+        tenet_node::Source::Ephemeral(why) if kept => {
             tracing::warn!(node = %node.id, "node id lasts this run only: {why}");
         }
         source => tracing::debug!(node = %node.id, ?source, "node id"),
     }
-    tenet_node::announce(&server, &node.id);
-    Ok(Prepared { server, knowledge, rate_limit, auth, upstreams, node })
+    Ok(node)
 }
 
 /// The URI clients use when `--auth-resource` is not given, for the port served on.

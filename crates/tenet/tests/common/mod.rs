@@ -166,6 +166,12 @@ impl Tenet {
     /// `tenet` with these arguments, without the environment variables that
     /// [`Tenet::start_with`] removes and without `also_remove`.
     pub fn start_without_env(args: &[&str], also_remove: &[&str]) -> Self {
+        Self::start_with_env(args, also_remove, &[])
+    }
+
+    /// `tenet` with these arguments, without the environment variables that
+    /// [`Tenet::start_with`] removes and without `also_remove`, and with `set` set.
+    pub fn start_with_env(args: &[&str], also_remove: &[&str], set: &[(&str, &str)]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_tenet"));
         command.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         for var in [
@@ -184,6 +190,7 @@ impl Tenet {
         {
             command.env_remove(var);
         }
+        command.envs(set.iter().copied());
         let mut child = command.spawn().expect("cannot start the tenet binary");
         let stdin = child.stdin.take();
         let stdout = child.stdout.take().expect("child stdout");
