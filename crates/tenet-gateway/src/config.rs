@@ -409,7 +409,7 @@ pub fn validate(upstreams: &[UpstreamConfig], options: &GatewayOptions) -> Resul
     }
     if !(1..=tenet_protocol::MAX_NODE_PATH).contains(&options.max_hops) {
         return Err(ConfigError::option(
-            "max_hops",
+            "node.max_hops",
             format!("{} must be 1 to {} (nodes on a request's path)", options.max_hops, tenet_protocol::MAX_NODE_PATH),
         ));
     }

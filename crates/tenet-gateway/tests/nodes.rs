@@ -16,17 +16,16 @@ use tenet_gateway::GatewayOptions;
 use tenet_protocol::{NODE_KEY, NODE_PATH_KEY};
 use tenet_server::{Context, ToolDef};
 
-/// Calls of the upstream's `path` tool.
-static PATH_CALLS: AtomicUsize = AtomicUsize::new(0);
-
-/// An upstream whose `path` tool answers with the node path its request came with
-/// (counted in [`PATH_CALLS`]), announcing itself as the node `node` when given.
-async fn upstream_node(node: Option<&str>) -> Running {
+/// An upstream whose `path` tool answers with the node path its request came with,
+/// announcing itself as the node `node` when given; and how often `path` was called.
+async fn upstream_node(node: Option<&str>) -> (Running, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
     let server = upstream_server("up", &Arc::new(Probe::default()))
         .tool(
-            ToolDef::new("path", |ctx: Context| async move {
-                PATH_CALLS.fetch_add(1, Ordering::SeqCst);
-                ctx.node_path().map_or_else(|| "none".to_owned(), ToString::to_string)
+            ToolDef::new("path", move |ctx: Context| {
+                counted.fetch_add(1, Ordering::SeqCst);
+                async move { ctx.node_path().map_or_else(|| "none".to_owned(), ToString::to_string) }
             })
             .description("The node path the request came with"),
         )
@@ -36,7 +35,7 @@ async fn upstream_node(node: Option<&str>) -> Running {
         let node = node.to_owned();
         server.add_handshake_meta(NODE_KEY, move |_| json!({"id": node, "version": "1.0.0", "digest": "sha256:0"}));
     }
-    Running::start(server).await
+    (Running::start(server).await, calls)
 }
 
 fn as_node(node: &str, max_hops: usize) -> GatewayOptions {
@@ -71,7 +70,7 @@ fn refused(result: Result<Value, ClientError>) -> String {
 
 #[tokio::test]
 async fn a_relayed_request_carries_the_gateway_at_the_end_of_its_path() {
-    let up = upstream_node(None).await;
+    let (up, _) = upstream_node(None).await;
     let h = Harness::start(vec![upstream("up", &up.url())], as_node("gw", 8)).await;
     h.tools_until("up__path listed", |names| names.contains("up__path")).await;
     assert_eq!(answered(call_with_path(&h, Value::Null).await), "gw", "a client's request starts the path");
@@ -82,12 +81,12 @@ async fn a_relayed_request_carries_the_gateway_at_the_end_of_its_path() {
 
 #[tokio::test]
 async fn a_request_that_would_visit_a_node_twice_is_refused() {
-    let up = upstream_node(Some("up")).await;
+    let (up, path_calls) = upstream_node(Some("up")).await;
     let h = Harness::start(vec![upstream("up", &up.url())], as_node("gw", 8)).await;
     h.tools_until("up__path listed", |names| names.contains("up__path")).await;
     assert_eq!(h.status("up").node.as_deref(), Some("up"), "the upstream's announced node is shown");
 
-    let calls = PATH_CALLS.load(Ordering::SeqCst);
+    let calls = path_calls.load(Ordering::SeqCst);
     let message = refused(call_with_path(&h, json!(["a", "gw", "b"])).await);
     assert!(
         message.contains("loop refused") && message.contains("node gw") && message.contains("a → gw → b"),
@@ -98,7 +97,7 @@ async fn a_request_that_would_visit_a_node_twice_is_refused() {
     // A path that is not a list of node ids is refused as it is read.
     let message = refused(call_with_path(&h, json!(["a", "b c"])).await);
     assert!(message.contains("invalid node id \"b c\""), "{message}");
-    assert_eq!(PATH_CALLS.load(Ordering::SeqCst), calls, "nothing was relayed");
+    assert_eq!(path_calls.load(Ordering::SeqCst), calls, "nothing was relayed");
     // And the gateway still serves.
     assert_eq!(answered(call_with_path(&h, json!(["a"])).await), "a → gw");
     h.shutdown().await;
@@ -107,18 +106,19 @@ async fn a_request_that_would_visit_a_node_twice_is_refused() {
 
 #[tokio::test]
 async fn an_upstream_that_is_the_gateway_itself_is_never_called() {
-    let up = upstream_node(Some("gw")).await;
+    let (up, path_calls) = upstream_node(Some("gw")).await;
     let h = Harness::start(vec![upstream("up", &up.url())], as_node("gw", 8)).await;
     h.tools_until("up__path listed", |names| names.contains("up__path")).await;
     let message = refused(call_with_path(&h, Value::Null).await);
     assert!(message.contains("upstream up is this node (gw) itself"), "{message}");
+    assert_eq!(path_calls.load(Ordering::SeqCst), 0, "never called");
     h.shutdown().await;
     up.stop().await;
 }
 
 #[tokio::test]
 async fn the_hop_limit_counts_the_gateway() {
-    let up = upstream_node(None).await;
+    let (up, _) = upstream_node(None).await;
     let h = Harness::start(vec![upstream("up", &up.url())], as_node("gw", 3)).await;
     h.tools_until("up__path listed", |names| names.contains("up__path")).await;
     assert_eq!(answered(call_with_path(&h, json!(["a", "b"])).await), "a → b → gw", "three nodes: at the limit");

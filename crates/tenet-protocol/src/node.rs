@@ -102,7 +102,8 @@ impl NodePath {
         &self.0
     }
 
-    /// This path with `node` added at its end.
+    /// This path with `node` added at its end (which may make it longer than
+    /// [`MAX_NODE_PATH`], a path every reader refuses: check the length first).
     pub fn then(&self, node: &NodeId) -> Self {
         let mut nodes = Vec::with_capacity(self.0.len() + 1);
         nodes.extend_from_slice(&self.0);

@@ -346,8 +346,8 @@ pub struct ServeArgs {
 #[command(next_help_heading = "Node")]
 pub struct NodeArgs {
     /// This node's id, announced to clients and peers (1 to 64 of A-Z a-z 0-9 _ -);
-    /// without it, one is generated once and kept in the state directory (a stdio
-    /// server without --state-dir has one for the run).
+    /// without it, one is generated once and kept in the state directory (without
+    /// --state-dir, a stdio server or one on port 0 has one for the run).
     #[arg(long = "node-id", help_heading = "Node", value_name = "ID", env = "TENET_NODE_ID")]
     pub id: Option<tenet_node::NodeId>,
     /// Where the node keeps its state (its generated id) [default for HTTP on a fixed
@@ -357,7 +357,7 @@ pub struct NodeArgs {
     /// The most Tenet nodes a request relayed upstream may pass through, this one
     /// included; a request that would pass through more, or through a node twice, is
     /// refused.
-    #[arg(long, help_heading = "Node", default_value_t = 8, env = "TENET_MAX_HOPS", value_parser = clap::value_parser!(u32).range(1..=32))]
+    #[arg(long, help_heading = "Node", default_value_t = tenet_gateway::DEFAULT_MAX_HOPS as u32, env = "TENET_MAX_HOPS", value_parser = clap::value_parser!(u32).range(1..=tenet_protocol::MAX_NODE_PATH as i64))]
     pub max_hops: u32,
 }
 

@@ -37,6 +37,7 @@ impl HttpServer {
     fn start() -> Self {
         let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
         let child = Command::new(TENET)
+            .env("XDG_STATE_HOME", std::env::temp_dir().join("tenet-tests-state"))
             .args(["serve", "--transport", "http", "--port", &port.to_string()])
             .env_remove("TENET_ROOTS")
             .stdout(Stdio::null())

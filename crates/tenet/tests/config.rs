@@ -6,6 +6,7 @@ use std::process::{Command, Stdio};
 
 fn tenet(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tenet"));
+    cmd.env("XDG_STATE_HOME", std::env::temp_dir().join("tenet-tests-state"));
     cmd.args(args).stdin(Stdio::null());
     for var in ["TENET_CONFIG", "TENET_PORT", "TENET_ROOTS", "TENET_TRANSPORT", "TENET_NO_BUILTIN", "TENET_API_KEYS"] {
         cmd.env_remove(var);
@@ -68,6 +69,7 @@ fn serve_uses_the_file() {
     )
     .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_tenet"))
+        .env("XDG_STATE_HOME", std::env::temp_dir().join("tenet-tests-state"))
         .args(["serve", "--config", &path, "--no-watch"])
         .env_remove("TENET_ROOTS")
         .stdin(Stdio::piped())

@@ -64,6 +64,7 @@ fn upstream_configs_that_cannot_run_are_refused_at_start_with_the_key() {
         for args in [vec!["serve", "--demo", "--config"], vec!["config", "check"]] {
             let started = Instant::now();
             let out = Command::new(env!("CARGO_BIN_EXE_tenet"))
+                .env("XDG_STATE_HOME", std::env::temp_dir().join("tenet-tests-state"))
                 .args(&args)
                 .arg(&file)
                 .env_remove("TENET_CONFIG")
@@ -163,6 +164,7 @@ async fn upstreams_killed_mid_call_hung_and_restarted_leave_the_others_serving()
     )
     .unwrap();
     let gateway = Command::new(tenet)
+        .env("XDG_STATE_HOME", std::env::temp_dir().join("tenet-tests-state"))
         .args(["serve", "--demo", "--transport", "http", "--log-level", "warn", "--heartbeat", "0.2"])
         .args(["--heartbeat-failures", "2", "--port", &port.to_string(), "--config"])
         .arg(&config)

@@ -16,6 +16,7 @@ fn health(url: &str) -> (i32, String) {
 fn health_passes_while_the_server_runs_and_fails_once_it_is_gone() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut server = Command::new(env!("CARGO_BIN_EXE_tenet"))
+        .env("XDG_STATE_HOME", std::env::temp_dir().join("tenet-tests-state"))
         .args(["serve", "--demo", "--transport", "http", "--port", &port.to_string(), "--log-format", "json"])
         .env_remove("TENET_CONFIG")
         .stdin(Stdio::null())
@@ -48,6 +49,7 @@ fn health_passes_while_the_server_runs_and_fails_once_it_is_gone() {
 /// `tenet serve --demo --transport http ARGS`, its stderr piped.
 fn serve_http(args: &[&str]) -> std::process::Child {
     Command::new(env!("CARGO_BIN_EXE_tenet"))
+        .env("XDG_STATE_HOME", std::env::temp_dir().join("tenet-tests-state"))
         .args(["serve", "--demo", "--transport", "http"])
         .args(args)
         .env_remove("TENET_CONFIG")

@@ -24,6 +24,7 @@ impl Server {
     fn start(extra: &[&str]) -> Self {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new(env!("CARGO_BIN_EXE_tenet"))
+            .env("XDG_STATE_HOME", std::env::temp_dir().join("tenet-tests-state"))
             .args(["serve", "--transport", "http", "--port", &port.to_string(), "--no-watch", "--log-level", "warn"])
             .args(extra)
             .env_remove("TENET_CONFIG")
@@ -241,6 +242,7 @@ fn metrics_can_be_moved_or_turned_off() {
     let off = Server::start(&["--no-metrics"]);
     assert_eq!(off.send("GET", "/metrics", &[], "").status, 404);
     let clash = Command::new(env!("CARGO_BIN_EXE_tenet"))
+        .env("XDG_STATE_HOME", std::env::temp_dir().join("tenet-tests-state"))
         .args(["serve", "--transport", "http", "--port", "0", "--metrics-path", "/mcp"])
         .env_remove("TENET_CONFIG")
         .stdin(Stdio::null())

@@ -104,6 +104,7 @@ fn what_the_node_lists_is_in_its_digest() {
 /// Runs `tenet ARGS` to its end with stdin closed; returns the exit code and stderr.
 fn run(args: &[&str]) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_tenet"))
+        .env("XDG_STATE_HOME", std::env::temp_dir().join("tenet-tests-state"))
         .args(args)
         .env_remove("TENET_NODE_ID")
         .env_remove("TENET_STATE_DIR")
@@ -134,4 +135,31 @@ fn bad_ids_are_refused_at_start_with_where_they_came_from() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("node-id") && stderr.contains("invalid node id"), "{stderr}");
     assert_eq!(std::fs::read_to_string(state.path().join("node-id")).unwrap(), "garbage here\n");
+}
+
+#[test]
+fn an_http_node_on_a_fixed_port_keeps_its_id_for_its_address() {
+    let state = tempfile::tempdir().unwrap();
+    let xdg = state.path().to_str().unwrap();
+    let serve = |port: &str| {
+        let mut tenet = Tenet::start_with_env(
+            &["serve", "--demo", "--transport", "http", "--port", port, "--log-level", "info"],
+            &["TENET_NODE_ID", "TENET_STATE_DIR", "TENET_CONFIG", "TENET_PORT", "TENET_TRANSPORT"],
+            &[("XDG_STATE_HOME", xdg)],
+        );
+        let log = tenet.wait_stderr(std::time::Duration::from_secs(10), |log| log.contains("serving MCP over HTTP"));
+        tenet.sigterm();
+        tenet.wait_exit(std::time::Duration::from_secs(10));
+        log
+    };
+    serve("0");
+    assert!(!state.path().join("tenet").exists(), "port 0: nothing kept");
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let first = serve(&port);
+    let file = state.path().join(format!("tenet/http-127.0.0.1-{port}/node-id"));
+    let id = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}\n{first}", file.display()));
+    assert!(first.contains(&format!("node={}", id.trim())), "{first}");
+    let again = serve(&port);
+    assert!(again.contains(&format!("node={}", id.trim())), "the same id again: {again}");
 }

@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 /// exits. Returns the exit code and stderr.
 fn serve(args: &[&str]) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_tenet"))
+        .env("XDG_STATE_HOME", std::env::temp_dir().join("tenet-tests-state"))
         .arg("serve")
         .args(args)
         .env_remove("TENET_ROOTS")

@@ -29,6 +29,7 @@ struct Server {
 impl Server {
     fn start(root: &str, marker: &str) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_tenet"));
+        command.env("XDG_STATE_HOME", std::env::temp_dir().join("tenet-tests-state"));
         command.args(["serve", "--log-level", "warn", "--root", root]);
         for var in ["TENET_LOG", "TENET_LOG_LEVEL", "TENET_TRANSPORT", "TENET_ROOTS", "TENET_NO_BUILTIN"] {
             command.env_remove(var);

@@ -64,8 +64,9 @@ pub fn run(args: &ServeArgs) -> ExitCode {
         let options = tenet_gateway::GatewayOptions {
             node: Some(node.id.clone()),
             max_hops: args.node.max_hops as usize,
-            // An upstream `tenet serve` is a node of its own, not this one again.
-            unset_env: ["TENET_NODE_ID", "TENET_STATE_DIR"].map(String::from).to_vec(),
+            // An upstream `tenet serve` is a node of its own, not this one again (nor
+            // does it read this one's config file, with its upstreams).
+            unset_env: ["TENET_NODE_ID", "TENET_STATE_DIR", crate::config::CONFIG_ENV].map(String::from).to_vec(),
             ..args.gateway.options()
         };
         let gateway =

@@ -111,14 +111,19 @@ pub fn prepare(args: &ServeArgs) -> Result<Prepared, StartError> {
 /// else (stdio, whose server is its client's own process, or port 0) an id for this run.
 ///
 /// # Errors
-/// A kept id that cannot be read.
+/// A kept id that cannot be read or is not an id, or no randomness for a new one.
 pub fn node_identity(args: &ServeArgs) -> Result<tenet_node::Identity, StartError> {
-    let state_dir = args.node.state_dir.clone().or_else(|| match args.transport {
-        Transport::Http if args.port != 0 => {
-            tenet_node::default_state_dir().map(|dir| dir.join(format!("http-{}-{}", args.host, args.port)))
-        }
-        Transport::Http | Transport::Stdio => None,
+    let fixed_address = matches!(args.transport, Transport::Http) && args.port != 0;
+    let state_dir = args.node.state_dir.clone().or_else(|| {
+        // One directory per address (`:` of an IPv6 address as `_`).
+        let address = format!("http-{}-{}", args.host, args.port).replace(':', "_");
+        fixed_address.then(tenet_node::default_state_dir).flatten().map(|dir| dir.join(address))
     });
+    if fixed_address && state_dir.is_none() {
+        tracing::warn!(
+            "no state directory (no --state-dir, $XDG_STATE_HOME or $HOME): the node id lasts this run only"
+        );
+    }
     let kept = state_dir.is_some();
     let node = tenet_node::Identity::load(args.node.id.clone(), state_dir.as_deref()).map_err(StartError::Node)?;
     match &node.source {

@@ -190,6 +190,9 @@ impl Tenet {
         {
             command.env_remove(var);
         }
+        // What a node keeps (its id, per address) goes to a scratch directory, not the
+        // home of whoever runs the tests.
+        command.env("XDG_STATE_HOME", std::env::temp_dir().join("tenet-tests-state"));
         command.envs(set.iter().copied());
         let mut child = command.spawn().expect("cannot start the tenet binary");
         let stdin = child.stdin.take();
