@@ -181,7 +181,7 @@ async fn exchange(
 /// more nodes than the hop limit.
 fn next_path(upstream: &Upstream, came: Option<&NodePath>) -> Result<Option<Value>, ToolError> {
     let hops = &upstream.hops;
-    let Some(me) = &hops.node else { return Ok(came.map(node_path_value)) };
+    let Some(me) = &hops.node else { return Ok(came.map(|path| json!(path))) };
     let refuse = |why: String| Err(ToolError::Protocol(ErrorObject::invalid_params(why)));
     let came = came.filter(|path| !path.is_empty());
     if let Some(came) = came {
@@ -212,14 +212,9 @@ fn next_path(upstream: &Upstream, came: Option<&NodePath>) -> Result<Option<Valu
     // Most requests come from a client, not through another node: their path is this
     // node alone, made once.
     Ok(Some(match came {
-        Some(came) => node_path_value(&came.then(me)),
+        Some(came) => json!(came.then(me)),
         None => hops.alone.clone(),
     }))
-}
-
-/// A node path as JSON: its ids, first to last.
-fn node_path_value(path: &NodePath) -> Value {
-    Value::Array(path.nodes().iter().map(|node| Value::from(node.as_str())).collect())
 }
 
 /// [`exchange`], counted by outcome, with the result decoded as `T`.

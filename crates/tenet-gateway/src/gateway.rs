@@ -619,9 +619,10 @@ struct Listening {
 /// itself), so that an update to a resource held all along is never missed (while both
 /// are open it may be told twice). An old stream that breaks before that counts as a
 /// gap ([`Upstream::lost_updates`]). After a stream ends or breaks it is opened again
-/// `retry` later, until the watch stops or the server cannot listen at all. A server that refuses the subscriptions asked for is asked again when
-/// they change. After a broken stream, what it held again is announced to its
-/// subscribers as possibly changed.
+/// `retry` later, until the watch stops or the server cannot listen at all. A server
+/// that refuses the subscriptions asked for is asked again when they change. After a
+/// broken stream, what it held again is announced to its subscribers as possibly
+/// changed.
 async fn listen(
     client: tenet_client::Client,
     listening: Listening,

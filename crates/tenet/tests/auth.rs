@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{Tenet, stateless};
@@ -61,8 +61,7 @@ async fn over_http_a_client_is_challenged_authorizes_steps_up_for_prompts_and_su
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let args = ["serve", "--transport", "http", "--port", &port.to_string(), "--auth-issuer", &auth_server.issuer()];
     let _server = Killed(
-        Command::new(env!("CARGO_BIN_EXE_tenet"))
-            .env("XDG_STATE_HOME", std::env::temp_dir().join("tenet-tests-state"))
+        common::tenet_command()
             .args(args)
             .args(["--auth-required-scope", "stdlib:read", "--log-level", "warn", "--no-watch"])
             .env_remove("TENET_CONFIG")
@@ -128,8 +127,7 @@ fn on_stdio_the_token_from_the_environment_decides_what_the_client_sees() {
 
 #[test]
 fn on_stdio_a_token_that_does_not_check_out_stops_the_server() {
-    let out = Command::new(env!("CARGO_BIN_EXE_tenet"))
-        .env("XDG_STATE_HOME", std::env::temp_dir().join("tenet-tests-state"))
+    let out = common::tenet_command()
         .args(["serve", "--api-keys", KEYS, "--stdio-token", "0123456789abcdef-wrong"])
         .env_remove("TENET_CONFIG")
         .stdin(Stdio::null())

@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::process::Command;
 
 fn check(args: &[&str]) -> (i32, String, String) {
@@ -49,8 +51,7 @@ fn an_unreadable_folder_is_a_usage_error() {
 /// than 20 s: a FIFO or a device read the usual way would make it hang.
 fn check_within(args: &[&str]) -> (i32, String, String) {
     use std::io::Read as _;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tenet"))
-        .env("XDG_STATE_HOME", std::env::temp_dir().join("tenet-tests-state"))
+    let mut child = common::tenet_command()
         .arg("check")
         .args(args)
         .stdout(std::process::Stdio::piped())
@@ -170,8 +171,7 @@ fn a_folder_named_with_allow_link_target_may_be_linked_into_by_check_and_serve()
 
     // `get` loads by the same rule as `serve`: refused without the option, served with it.
     let get = |extra: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_tenet"))
-            .env("XDG_STATE_HOME", std::env::temp_dir().join("tenet-tests-state"))
+        let out = common::tenet_command()
             .args(["get", "go", "testing", "--no-builtin", "--root", r])
             .args(extra)
             .output()

@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::process::Command;
 
 fn tenet(args: &[&str]) -> (i32, String, String) {
@@ -113,8 +115,7 @@ fn serve_http_grants_cors_to_the_origins_given_by_flag_or_environment() {
     };
     for (flag, env) in [(Some("--cors-origin=https://app.example"), None), (None, Some("https://app.example"))] {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_tenet"));
-        command.env("XDG_STATE_HOME", std::env::temp_dir().join("tenet-tests-state"));
+        let mut command = common::tenet_command();
         command.args(["serve", "--demo", "--transport", "http", "--log-level", "off", "--port", &port.to_string()]);
         command.args(flag).env_remove("TENET_CORS_ORIGINS");
         if let Some(origins) = env {
@@ -154,8 +155,7 @@ fn list_prints_the_taxonomy_and_what_exists_when_nothing_matches() {
 fn boolean_flags_take_yes_and_no_in_the_usual_spellings_from_the_environment() {
     // `tenet list` with the built-in corpus left out and no root has nothing to list.
     let run = |value: &str| {
-        let out = Command::new(env!("CARGO_BIN_EXE_tenet"))
-            .env("XDG_STATE_HOME", std::env::temp_dir().join("tenet-tests-state"))
+        let out = common::tenet_command()
             .args(["list"])
             .env_remove("TENET_ROOTS")
             .env("TENET_NO_BUILTIN", value)
@@ -180,8 +180,7 @@ fn boolean_flags_take_yes_and_no_in_the_usual_spellings_from_the_environment() {
 
 /// `tenet` with `args` on the standards in `root` alone, at most 100 tokens a page.
 fn tenet_on(root: &std::path::Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tenet"))
-        .env("XDG_STATE_HOME", std::env::temp_dir().join("tenet-tests-state"))
+    let out = common::tenet_command()
         .args(args)
         .env("TENET_ROOTS", root)
         .env("TENET_NO_BUILTIN", "1")
@@ -276,13 +275,8 @@ fn a_reader_that_goes_away_ends_the_output_quietly() {
     for args in [&["list"][..], &["get", "rust", "testing"], &["search", "testing"], &["config", "example"]] {
         let (reader, writer) = std::io::pipe().unwrap();
         drop(reader);
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tenet"))
-            .env("XDG_STATE_HOME", std::env::temp_dir().join("tenet-tests-state"))
-            .args(args)
-            .stdout(writer)
-            .stderr(std::process::Stdio::piped())
-            .output()
-            .unwrap();
+        let out =
+            common::tenet_command().args(args).stdout(writer).stderr(std::process::Stdio::piped()).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
         assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");

@@ -2,6 +2,8 @@
 //! in both eras, and their exit codes (0 ok, 1 tool error, 2 usage, 3 connection,
 //! 4 protocol); ws:// URLs are taken as targets too.
 
+mod common;
+
 use std::net::TcpListener;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -36,8 +38,7 @@ struct HttpServer {
 impl HttpServer {
     fn start() -> Self {
         let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
-        let child = Command::new(TENET)
-            .env("XDG_STATE_HOME", std::env::temp_dir().join("tenet-tests-state"))
+        let child = common::tenet_command()
             .args(["serve", "--transport", "http", "--port", &port.to_string()])
             .env_remove("TENET_ROOTS")
             .stdout(Stdio::null())

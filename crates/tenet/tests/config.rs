@@ -2,11 +2,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::process::{Command, Stdio};
+mod common;
+
+use std::process::Stdio;
 
 fn tenet(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tenet"));
-    cmd.env("XDG_STATE_HOME", std::env::temp_dir().join("tenet-tests-state"));
+    let mut cmd = common::tenet_command();
     cmd.args(args).stdin(Stdio::null());
     for var in ["TENET_CONFIG", "TENET_PORT", "TENET_ROOTS", "TENET_TRANSPORT", "TENET_NO_BUILTIN", "TENET_API_KEYS"] {
         cmd.env_remove(var);
@@ -68,8 +69,7 @@ fn serve_uses_the_file() {
         "---\ntitle: Team rust testing\ndescription: ours\nlanguage: rust\ndomain: testing\n---\n# Team rust testing\n\nUse nextest.\n",
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tenet"))
-        .env("XDG_STATE_HOME", std::env::temp_dir().join("tenet-tests-state"))
+    let mut child = common::tenet_command()
         .args(["serve", "--config", &path, "--no-watch"])
         .env_remove("TENET_ROOTS")
         .stdin(Stdio::piped())

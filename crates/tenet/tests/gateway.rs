@@ -63,13 +63,7 @@ fn upstream_configs_that_cannot_run_are_refused_at_start_with_the_key() {
         std::fs::write(&file, text).unwrap();
         for args in [vec!["serve", "--demo", "--config"], vec!["config", "check"]] {
             let started = Instant::now();
-            let out = Command::new(env!("CARGO_BIN_EXE_tenet"))
-                .env("XDG_STATE_HOME", std::env::temp_dir().join("tenet-tests-state"))
-                .args(&args)
-                .arg(&file)
-                .env_remove("TENET_CONFIG")
-                .output()
-                .unwrap();
+            let out = common::tenet_command().args(&args).arg(&file).env_remove("TENET_CONFIG").output().unwrap();
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(2), "{args:?} {text}: {stderr}");
             assert!(stderr.contains(key), "{args:?}: {key} not in {stderr}");
@@ -163,8 +157,7 @@ async fn upstreams_killed_mid_call_hung_and_restarted_leave_the_others_serving()
         ),
     )
     .unwrap();
-    let gateway = Command::new(tenet)
-        .env("XDG_STATE_HOME", std::env::temp_dir().join("tenet-tests-state"))
+    let gateway = common::tenet_command()
         .args(["serve", "--demo", "--transport", "http", "--log-level", "warn", "--heartbeat", "0.2"])
         .args(["--heartbeat-failures", "2", "--port", &port.to_string(), "--config"])
         .arg(&config)

@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -15,8 +17,7 @@ fn health(url: &str) -> (i32, String) {
 #[test]
 fn health_passes_while_the_server_runs_and_fails_once_it_is_gone() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_tenet"))
-        .env("XDG_STATE_HOME", std::env::temp_dir().join("tenet-tests-state"))
+    let mut server = common::tenet_command()
         .args(["serve", "--demo", "--transport", "http", "--port", &port.to_string(), "--log-format", "json"])
         .env_remove("TENET_CONFIG")
         .stdin(Stdio::null())
@@ -48,8 +49,7 @@ fn health_passes_while_the_server_runs_and_fails_once_it_is_gone() {
 
 /// `tenet serve --demo --transport http ARGS`, its stderr piped.
 fn serve_http(args: &[&str]) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_tenet"))
-        .env("XDG_STATE_HOME", std::env::temp_dir().join("tenet-tests-state"))
+    common::tenet_command()
         .args(["serve", "--demo", "--transport", "http"])
         .args(args)
         .env_remove("TENET_CONFIG")

@@ -4,10 +4,12 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
@@ -23,8 +25,7 @@ struct Server {
 impl Server {
     fn start(extra: &[&str]) -> Self {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(env!("CARGO_BIN_EXE_tenet"))
-            .env("XDG_STATE_HOME", std::env::temp_dir().join("tenet-tests-state"))
+        let child = common::tenet_command()
             .args(["serve", "--transport", "http", "--port", &port.to_string(), "--no-watch", "--log-level", "warn"])
             .args(extra)
             .env_remove("TENET_CONFIG")
@@ -241,8 +242,7 @@ fn metrics_can_be_moved_or_turned_off() {
     assert_eq!(moved.send("GET", "/metrics", &[], "").status, 404);
     let off = Server::start(&["--no-metrics"]);
     assert_eq!(off.send("GET", "/metrics", &[], "").status, 404);
-    let clash = Command::new(env!("CARGO_BIN_EXE_tenet"))
-        .env("XDG_STATE_HOME", std::env::temp_dir().join("tenet-tests-state"))
+    let clash = common::tenet_command()
         .args(["serve", "--transport", "http", "--port", "0", "--metrics-path", "/mcp"])
         .env_remove("TENET_CONFIG")
         .stdin(Stdio::null())

@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use common::{Tenet, assert_result, stateless};
 use serde_json::{Value, json};
@@ -103,8 +103,7 @@ fn what_the_node_lists_is_in_its_digest() {
 
 /// Runs `tenet ARGS` to its end with stdin closed; returns the exit code and stderr.
 fn run(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tenet"))
-        .env("XDG_STATE_HOME", std::env::temp_dir().join("tenet-tests-state"))
+    let out = common::tenet_command()
         .args(args)
         .env_remove("TENET_NODE_ID")
         .env_remove("TENET_STATE_DIR")

@@ -4,13 +4,14 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::process::{Command, Stdio};
+mod common;
+
+use std::process::Stdio;
 
 /// Runs `tenet serve ARGS` on stdio with stdin closed: it starts, serves nothing and
 /// exits. Returns the exit code and stderr.
 fn serve(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tenet"))
-        .env("XDG_STATE_HOME", std::env::temp_dir().join("tenet-tests-state"))
+    let out = common::tenet_command()
         .arg("serve")
         .args(args)
         .env_remove("TENET_ROOTS")

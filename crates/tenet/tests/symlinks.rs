@@ -5,8 +5,10 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -28,8 +30,7 @@ struct Server {
 
 impl Server {
     fn start(root: &str, marker: &str) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_tenet"));
-        command.env("XDG_STATE_HOME", std::env::temp_dir().join("tenet-tests-state"));
+        let mut command = common::tenet_command();
         command.args(["serve", "--log-level", "warn", "--root", root]);
         for var in ["TENET_LOG", "TENET_LOG_LEVEL", "TENET_TRANSPORT", "TENET_ROOTS", "TENET_NO_BUILTIN"] {
             command.env_remove(var);

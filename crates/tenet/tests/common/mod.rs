@@ -18,6 +18,15 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+/// A command running the `tenet` binary. What a node keeps (an HTTP node on a fixed
+/// port keeps its id) goes to a scratch directory, not the home of whoever runs the
+/// tests.
+pub fn tenet_command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tenet"));
+    command.env("XDG_STATE_HOME", std::env::temp_dir().join("tenet-tests-state"));
+    command
+}
+
 /// The stateless protocol version.
 pub const MODERN: &str = "2026-07-28";
 /// The latest version negotiated through `initialize`.
@@ -172,7 +181,7 @@ impl Tenet {
     /// `tenet` with these arguments, without the environment variables that
     /// [`Tenet::start_with`] removes and without `also_remove`, and with `set` set.
     pub fn start_with_env(args: &[&str], also_remove: &[&str], set: &[(&str, &str)]) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_tenet"));
+        let mut command = tenet_command();
         command.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         for var in [
             "TENET_LOG",
@@ -190,9 +199,6 @@ impl Tenet {
         {
             command.env_remove(var);
         }
-        // What a node keeps (its id, per address) goes to a scratch directory, not the
-        // home of whoever runs the tests.
-        command.env("XDG_STATE_HOME", std::env::temp_dir().join("tenet-tests-state"));
         command.envs(set.iter().copied());
         let mut child = command.spawn().expect("cannot start the tenet binary");
         let stdin = child.stdin.take();
