@@ -6,8 +6,8 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tenet_protocol::{
-    CallToolResult, CompleteArgument, CompleteContext, CompleteResult, Era, GetPromptResult, ListPromptsResult,
-    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, LoggingLevel, Method, Prompt,
+    CallToolResult, CompleteArgument, CompleteContext, CompleteResult, Era, GetPromptResult, JsonObject,
+    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, LoggingLevel, Method, Prompt,
     ReadResourceResult, Reference, Resource, ResourceTemplate, SubscriptionFilter, Tool,
 };
 
@@ -50,6 +50,15 @@ fn cursor_params(cursor: Option<&str>) -> Value {
     cursor.map_or_else(|| json!({}), |c| json!({ "cursor": c }))
 }
 
+/// A list request's params: the cursor, and `meta` as its `_meta` when there is any.
+fn list_params(cursor: Option<&str>, meta: &JsonObject) -> Value {
+    let mut params = cursor_params(cursor);
+    if !meta.is_empty() {
+        params["_meta"] = Value::Object(meta.clone());
+    }
+    params
+}
+
 impl Client {
     async fn call<T: DeserializeOwned>(&self, method: Method, params: Value, options: &RequestOptions) -> Result<T> {
         self.request_raw(method.name(), params, options).await?.decode(method.name())
@@ -75,11 +84,22 @@ impl Client {
     /// # Errors
     /// As [`Client::request`], or a protocol error if the pages never end.
     pub async fn list_all<P: Page>(&self) -> Result<Vec<P::Item>> {
+        self.list_all_with::<P>(&JsonObject::new()).await
+    }
+
+    /// [`Client::list_all`], with `meta` in the `_meta` of every page's request (a
+    /// Tenet node sends its node path: the server then lists what it offers nodes).
+    ///
+    /// # Errors
+    /// As [`Client::list_all`].
+    pub async fn list_all_with<P: Page>(&self, meta: &JsonObject) -> Result<Vec<P::Item>> {
         let mut items = Vec::new();
         let mut cursor: Option<String> = None;
         let mut seen = HashSet::new();
+        let options = RequestOptions::default();
         for _ in 0..MAX_PAGES {
-            let (page, next) = self.list_page::<P>(cursor.as_deref()).await?.into_parts();
+            let page: P = self.call(P::METHOD, list_params(cursor.as_deref(), meta), &options).await?;
+            let (page, next) = page.into_parts();
             items.extend(page);
             match next {
                 Some(next) if seen.insert(next.clone()) => cursor = Some(next),
@@ -115,7 +135,15 @@ impl Client {
     /// # Errors
     /// As [`Client::list_all`].
     pub async fn list_all_tools(&self) -> Result<Vec<Tool>> {
-        let tools = self.list_all::<ListToolsResult>().await?;
+        self.list_all_tools_with(&JsonObject::new()).await
+    }
+
+    /// [`Client::list_all_tools`], with `meta` in the `_meta` of every page's request.
+    ///
+    /// # Errors
+    /// As [`Client::list_all`].
+    pub async fn list_all_tools_with(&self, meta: &JsonObject) -> Result<Vec<Tool>> {
+        let tools = self.list_all_with::<ListToolsResult>(meta).await?;
         Ok(self.keep_valid_tools(tools))
     }
 

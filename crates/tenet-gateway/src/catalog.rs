@@ -2,11 +2,12 @@
 //! named on the gateway, and the rule that settles a name two of them would take.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
 
 use tenet_client::{Client, ClientError};
 use tenet_protocol::{
-    ContentBlock, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, Prompt, ProtocolVersion,
-    Resource, ResourceContents, ResourceTemplate, Tool,
+    ContentBlock, JsonObject, ListDigests, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, Prompt,
+    ProtocolVersion, Resource, ResourceContents, ResourceTemplate, Tool,
 };
 use tenet_server::jsonrpc::ErrorCode;
 
@@ -14,9 +15,59 @@ use tenet_server::jsonrpc::ErrorCode;
 /// `tenet://<upstream>/<the upstream's own URI, as is>`.
 pub const URI_SCHEME: &str = "tenet";
 
+/// Which lists to fetch: a set of [`Kinds::TOOLS`], [`Kinds::PROMPTS`] and
+/// [`Kinds::RESOURCES`] (resources and resource templates, which change together).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Kinds(pub(crate) u8);
+
+impl Kinds {
+    pub(crate) const TOOLS: Self = Self(1);
+    pub(crate) const PROMPTS: Self = Self(2);
+    pub(crate) const RESOURCES: Self = Self(4);
+    pub(crate) const ALL: Self = Self(7);
+    pub(crate) const NONE: Self = Self(0);
+
+    pub(crate) fn has(self, kind: Self) -> bool {
+        self.0 & kind.0 == kind.0
+    }
+
+    pub(crate) fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The lists whose digests differ between `old` and `new`.
+    pub(crate) fn changed(old: &ListDigests, new: &ListDigests) -> Self {
+        let mut kinds = Self::NONE;
+        if old.tools != new.tools {
+            kinds |= Self::TOOLS;
+        }
+        if old.prompts != new.prompts {
+            kinds |= Self::PROMPTS;
+        }
+        if old.resources != new.resources || old.resource_templates != new.resource_templates {
+            kinds |= Self::RESOURCES;
+        }
+        kinds
+    }
+}
+
+impl std::ops::BitOr for Kinds {
+    type Output = Self;
+    fn bitor(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+}
+
+impl std::ops::BitOrAssign for Kinds {
+    fn bitor_assign(&mut self, other: Self) {
+        self.0 |= other.0;
+    }
+}
+
 /// Everything one upstream lists. A kind is `None` when its list failed this time
-/// (the upstream answered with an error): what was listed of it before stays.
-#[derive(Debug, Default)]
+/// (the upstream answered with an error), or was not asked for: what was listed of it
+/// before stays.
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Listing {
     pub tools: Option<Vec<Tool>>,
     pub prompts: Option<Vec<Prompt>>,
@@ -28,27 +79,61 @@ pub(crate) struct Listing {
 }
 
 impl Listing {
-    /// Lists, every page, each kind `client`'s server says it has (none of a kind
-    /// whose capability it lacks). A kind whose list the server refuses is logged and
-    /// left `None`, so one broken list keeps neither the upstream nor its other kinds
-    /// out.
+    /// Lists, every page, each of the `kinds` `client`'s server says it has (none of a
+    /// kind whose capability it lacks), with `meta` in each request's `_meta`. A kind
+    /// whose list the server refuses is logged and left `None`, so one broken list
+    /// keeps neither the upstream nor its other kinds out.
     ///
     /// # Errors
     /// When the connection fails (or a list takes longer than the upstream's timeout).
-    pub(crate) async fn fetch(client: &Client, upstream: &str) -> Result<Self, ClientError> {
+    pub(crate) async fn fetch(
+        client: &Client,
+        upstream: &str,
+        kinds: Kinds,
+        meta: &JsonObject,
+    ) -> Result<Self, ClientError> {
         let capabilities = client.server().map(|d| d.capabilities).unwrap_or_default();
         let has_resources = capabilities.resources.is_some();
         let tool_tasks = client.version() == ProtocolVersion::V2025_11_25
             && capabilities.tasks.as_ref().is_some_and(|t| t.pointer("/requests/tools/call").is_some());
-        Ok(Self {
-            tools: kind(upstream, "tools", capabilities.tools.is_some(), client.list_all_tools()).await?,
-            prompts: kind(upstream, "prompts", capabilities.prompts.is_some(), client.list_all::<ListPromptsResult>())
-                .await?,
-            resources: kind(upstream, "resources", has_resources, client.list_all::<ListResourcesResult>()).await?,
-            templates: kind(upstream, "templates", has_resources, client.list_all::<ListResourceTemplatesResult>())
-                .await?,
-            tool_tasks,
-        })
+        let mut listing = Self { tool_tasks, ..Self::default() };
+        if kinds.has(Kinds::TOOLS) {
+            listing.tools =
+                kind(upstream, "tools", capabilities.tools.is_some(), client.list_all_tools_with(meta)).await?;
+        }
+        if kinds.has(Kinds::PROMPTS) {
+            let prompts = client.list_all_with::<ListPromptsResult>(meta);
+            listing.prompts = kind(upstream, "prompts", capabilities.prompts.is_some(), prompts).await?;
+        }
+        if kinds.has(Kinds::RESOURCES) {
+            let resources = client.list_all_with::<ListResourcesResult>(meta);
+            listing.resources = kind(upstream, "resources", has_resources, resources).await?;
+            let templates = client.list_all_with::<ListResourceTemplatesResult>(meta);
+            listing.templates = kind(upstream, "templates", has_resources, templates).await?;
+        }
+        Ok(listing)
+    }
+
+    /// Whether it holds every kind (none failed, none left out).
+    pub(crate) fn is_whole(&self) -> bool {
+        self.tools.is_some() && self.prompts.is_some() && self.resources.is_some() && self.templates.is_some()
+    }
+
+    /// This listing with the kinds `newer` holds taken from it.
+    pub(crate) fn update(&mut self, newer: &Self) {
+        if let Some(tools) = &newer.tools {
+            self.tools = Some(tools.clone());
+            self.tool_tasks = newer.tool_tasks;
+        }
+        if let Some(prompts) = &newer.prompts {
+            self.prompts = Some(prompts.clone());
+        }
+        if let Some(resources) = &newer.resources {
+            self.resources = Some(resources.clone());
+        }
+        if let Some(templates) = &newer.templates {
+            self.templates = Some(templates.clone());
+        }
     }
 
     /// How many items it holds (of the kinds listed).
@@ -87,35 +172,52 @@ async fn kind<T>(
 
 /// How an upstream's resource URIs read on the gateway: `tenet://<name>/` before the
 /// upstream's own URI, or the URI as is in a prefix-less gateway. The mapping is
-/// reversible: stripping the prefix gives back exactly what the upstream wrote.
-#[derive(Debug, Clone)]
+/// reversible: stripping the prefix gives back exactly what the upstream wrote. A peer
+/// named by the node id it announces has no URIs until its name is known.
+#[derive(Debug)]
 pub(crate) struct Uris {
-    prefix: Option<String>,
+    prefixless: bool,
+    prefix: OnceLock<String>,
 }
 
 impl Uris {
     pub(crate) fn new(name: &str, prefixless: bool) -> Self {
-        Self { prefix: (!prefixless).then(|| format!("{URI_SCHEME}://{name}/")) }
+        let uris = Self { prefixless, prefix: OnceLock::new() };
+        if !name.is_empty() {
+            uris.name(name);
+        }
+        uris
+    }
+
+    /// Names the upstream, once: its URIs are under `tenet://<name>/` from now on.
+    pub(crate) fn name(&self, name: &str) {
+        let _ = self.prefix.set(format!("{URI_SCHEME}://{name}/"));
+    }
+
+    fn prefix(&self) -> Option<&str> {
+        if self.prefixless { None } else { Some(self.prefix.get().map_or("", String::as_str)) }
     }
 
     /// The gateway's URI for the upstream's `uri` (or URI template).
     pub(crate) fn outward(&self, uri: &str) -> String {
-        match &self.prefix {
+        match self.prefix() {
             Some(prefix) => format!("{prefix}{uri}"),
             None => uri.to_owned(),
         }
     }
 
-    /// The upstream's URI for the gateway's `uri`; `None` if `uri` is not one of its.
+    /// The upstream's URI for the gateway's `uri`; `None` if `uri` is not one of its
+    /// (or the upstream is not named yet).
     pub(crate) fn inward<'a>(&self, uri: &'a str) -> Option<&'a str> {
-        match &self.prefix {
-            Some(prefix) => uri.strip_prefix(prefix.as_str()),
+        match self.prefix() {
+            Some("") => None,
+            Some(prefix) => uri.strip_prefix(prefix),
             None => Some(uri),
         }
     }
 
     fn contents(&self, contents: &mut ResourceContents) {
-        if self.prefix.is_some() {
+        if !self.prefixless {
             let uri = match contents {
                 ResourceContents::Text(text) => &mut text.uri,
                 ResourceContents::Blob(blob) => &mut blob.uri,
@@ -135,7 +237,7 @@ impl Uris {
     /// (a tool's result, a prompt's messages), so that the client can read them
     /// through the gateway.
     pub(crate) fn blocks<'a>(&self, blocks: impl IntoIterator<Item = &'a mut ContentBlock>) {
-        if self.prefix.is_none() {
+        if self.prefixless {
             return;
         }
         for block in blocks {

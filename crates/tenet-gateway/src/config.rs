@@ -29,7 +29,8 @@ use crate::name::{Glob, is_namespace};
 #[serde(deny_unknown_fields)]
 pub struct UpstreamConfig {
     /// The namespace its tools, prompts and resources are listed under
-    /// (`[A-Za-z0-9_-]`, at most 64 characters).
+    /// (`[A-Za-z0-9_-]`, at most 64 characters). Empty only for a peer whose namespace
+    /// is the node id it announces.
     pub name: String,
     /// A stdio server: the program and its arguments.
     #[serde(default)]
@@ -70,6 +71,82 @@ pub struct UpstreamConfig {
     /// gateway gets its own, with the client credentials grant, and refreshes it.
     #[serde(default)]
     pub oauth: Option<OAuthClient>,
+    /// Whether it is a peer: another Tenet node (a `[[peer]]` table), which must
+    /// announce its node id, and whose items are marked as imported through it.
+    #[serde(skip)]
+    pub peer: bool,
+}
+
+/// Another Tenet node, as a config file's `[[peer]]` table describes it: what this
+/// node imports from it is listed under its namespace, its node id unless `name` says
+/// otherwise.
+///
+/// ```
+/// let peer: tenet_gateway::PeerConfig = toml::from_str(r#"
+///     url = "http://127.0.0.1:9003/mcp"
+///     headers = { Authorization = "Bearer …" }
+/// "#).unwrap();
+/// let peer = peer.into_upstream();
+/// assert!(peer.peer && peer.name.is_empty() && !peer.required);
+/// ```
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PeerConfig {
+    /// The namespace its items are listed under; by default, the node id it announces
+    /// (learned when it is first met, and kept while Tenet runs).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Where it serves MCP: `http(s)://…` or `ws(s)://…`.
+    pub url: String,
+    /// Headers sent with every request (its API key, say).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Seconds a call may take before it is cancelled there (default 30).
+    #[serde(default)]
+    pub timeout: Option<u64>,
+    /// Which of its tools are imported.
+    #[serde(default)]
+    pub tools: ToolFilter,
+    /// Whether this node is ready only once the peer is up (default false: nodes
+    /// start in any order).
+    #[serde(default)]
+    pub required: bool,
+    /// Scopes a caller needs for every item imported from it, when authorization is on.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// The protocol to speak, as for an upstream (default `auto`).
+    #[serde(default)]
+    pub protocol: Option<String>,
+    /// OAuth client credentials, as for an upstream.
+    #[serde(default)]
+    pub oauth: Option<OAuthClient>,
+}
+
+impl PeerConfig {
+    /// The peer as the gateway runs it: an upstream at a URL, marked as a peer.
+    pub fn into_upstream(self) -> UpstreamConfig {
+        UpstreamConfig {
+            name: self.name.unwrap_or_default(),
+            command: None,
+            url: Some(self.url),
+            env: BTreeMap::new(),
+            headers: self.headers,
+            timeout: self.timeout,
+            tools: self.tools,
+            required: self.required,
+            scopes: self.scopes,
+            protocol: self.protocol,
+            max_restarts: None,
+            oauth: self.oauth,
+            peer: true,
+        }
+    }
+}
+
+impl std::fmt::Debug for PeerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.clone().into_upstream().fmt(f)
+    }
 }
 
 impl std::fmt::Debug for UpstreamConfig {
@@ -87,6 +164,7 @@ impl std::fmt::Debug for UpstreamConfig {
             .field("protocol", &self.protocol)
             .field("max_restarts", &self.max_restarts)
             .field("oauth", &self.oauth)
+            .field("peer", &self.peer)
             .finish()
     }
 }
@@ -268,136 +346,68 @@ impl Default for GatewayOptions {
 }
 
 /// A config that cannot run, with the path of the key at fault
-/// (`upstream[1].name: …`).
+/// (`upstream[1].name: …`, `peer[0].url: …`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{key}: {message}")]
 #[non_exhaustive]
 pub struct ConfigError {
-    /// Where: `upstream[INDEX].KEY`, or a gateway option (`gateway.separator`).
+    /// Where: `upstream[INDEX].KEY` or `peer[INDEX].KEY` (the index among the
+    /// upstreams, or among the peers), or a gateway option (`gateway.separator`).
     pub key: String,
-    /// The faulty upstream's position in the list, when the fault is in one: a caller
-    /// that put the list together from several places (a file, flags) says which.
+    /// The faulty upstream's or peer's position in the list given to [`validate`],
+    /// when the fault is in one: a caller that put the list together from several
+    /// places (a file, flags) says which.
     pub upstream: Option<usize>,
     /// What is wrong.
     pub message: String,
 }
 
-impl ConfigError {
-    fn at(index: usize, key: &str, message: impl Into<String>) -> Self {
-        let key = if key.is_empty() { format!("upstream[{index}]") } else { format!("upstream[{index}].{key}") };
-        Self { key, upstream: Some(index), message: message.into() }
-    }
+/// Where an upstream or peer is: its position in the list given to [`validate`], and
+/// the path of its table (`upstream[2]`, `peer[0]`).
+struct Place {
+    index: usize,
+    table: String,
+}
 
+impl Place {
+    fn error(&self, key: &str, message: impl Into<String>) -> ConfigError {
+        let key = if key.is_empty() { self.table.clone() } else { format!("{}.{key}", self.table) };
+        ConfigError { key, upstream: Some(self.index), message: message.into() }
+    }
+}
+
+impl ConfigError {
     fn option(key: &str, message: String) -> Self {
         Self { key: key.to_owned(), upstream: None, message }
     }
 }
 
-/// Checks a list of upstreams as a whole: names valid and distinct, exactly one of
-/// `command` and `url`, a command that exists, a URL Tenet's client can reach, `env`
-/// only for stdio, a timeout above zero.
+/// Checks a list of upstreams and peers as a whole: names valid and distinct, exactly
+/// one of `command` and `url` (a peer has only `url`), a command that exists, a URL
+/// Tenet's client can reach, `env` only for stdio, a timeout above zero.
 ///
 /// # Errors
 /// The first fault, with the path of its key.
 pub fn validate(upstreams: &[UpstreamConfig], options: &GatewayOptions) -> Result<(), ConfigError> {
-    for (i, upstream) in upstreams.iter().enumerate() {
-        if !is_namespace(&upstream.name) {
-            return Err(ConfigError::at(
-                i,
-                "name",
-                format!("{:?} must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -", upstream.name),
-            ));
-        }
-        if let Some(first) = upstreams[..i].iter().position(|u| u.name == upstream.name) {
-            return Err(ConfigError::at(
-                i,
-                "name",
-                format!("{:?} is already the name of upstream[{first}]", upstream.name),
-            ));
-        }
-        if upstream.command.is_some() && upstream.oauth.is_some() {
-            return Err(ConfigError::at(i, "oauth", "is for servers at a url, not stdio servers (command)"));
-        }
-        match (&upstream.command, &upstream.url) {
-            (Some(_), Some(_)) => return Err(ConfigError::at(i, "", "give either command or url, not both")),
-            (None, None) => return Err(ConfigError::at(i, "", "give command (a stdio server) or url")),
-            (Some(command), None) => {
-                let Some(program) = command.first().filter(|p| !p.is_empty()) else {
-                    return Err(ConfigError::at(i, "command", "is empty"));
-                };
-                if !program_exists(program) {
-                    return Err(ConfigError::at(
-                        i,
-                        "command",
-                        format!("{program:?} is not an executable file or on PATH"),
-                    ));
-                }
-                if !upstream.headers.is_empty() {
-                    return Err(ConfigError::at(
-                        i,
-                        "headers",
-                        "are for servers at a url, not stdio servers (command); give a stdio server its \
-                         credentials in env",
-                    ));
-                }
-            }
-            (None, Some(url)) => {
-                let scheme = url.split_once("://").map(|(scheme, _)| scheme.to_ascii_lowercase());
-                if !matches!(scheme.as_deref(), Some("http" | "https" | "ws" | "wss")) {
-                    return Err(ConfigError::at(i, "url", format!("{url:?} is not an http(s):// or ws(s):// URL")));
-                }
-                if !upstream.env.is_empty() {
-                    return Err(ConfigError::at(i, "env", "is for stdio servers (command), not url"));
-                }
-                if let Some(oauth) = &upstream.oauth {
-                    let at = |key: &str| if key.is_empty() { "oauth".to_owned() } else { format!("oauth.{key}") };
-                    if oauth.client_id.is_empty() {
-                        return Err(ConfigError::at(i, &at("client_id"), "is empty"));
-                    }
-                    match oauth.credential() {
-                        Err((key, message)) => return Err(ConfigError::at(i, &at(key), message)),
-                        Ok(ClientSecret::KeyPem(pem)) => {
-                            if let Err(e) = assertion_key(&pem) {
-                                return Err(ConfigError::at(i, &at("private_key_file"), e));
-                            }
-                        }
-                        Ok(ClientSecret::Secret(_)) => {}
-                    }
-                    if upstream.headers.keys().any(|h| h.eq_ignore_ascii_case("authorization")) {
-                        return Err(ConfigError::at(
-                            i,
-                            "headers.Authorization",
-                            "the token comes from oauth: give one or the other",
-                        ));
-                    }
-                }
-                if upstream.max_restarts.is_some() {
-                    return Err(ConfigError::at(
-                        i,
-                        "max_restarts",
-                        "is for stdio servers (command): a server at a url is reconnected to until it answers",
-                    ));
-                }
-            }
-        }
-        if upstream.timeout == Some(0) {
-            return Err(ConfigError::at(i, "timeout", "must be at least 1 second"));
-        }
-        if let Some(protocol) = &upstream.protocol
-            && upstream.pin().is_none()
-        {
-            return Err(ConfigError::at(
-                i,
-                "protocol",
-                format!("{protocol:?} is not auto, legacy, stateless or a protocol version Tenet speaks"),
-            ));
+    let (mut upstream_count, mut peer_count) = (0, 0);
+    let places: Vec<Place> = upstreams
+        .iter()
+        .enumerate()
+        .map(|(index, u)| {
+            let count = if u.peer { &mut peer_count } else { &mut upstream_count };
+            *count += 1;
+            Place { index, table: format!("{}[{}]", if u.peer { "peer" } else { "upstream" }, *count - 1) }
+        })
+        .collect();
+    for (upstream, at) in upstreams.iter().zip(&places) {
+        check(upstream, at)?;
+        if let Some(first) = upstreams[..at.index].iter().position(|u| !u.name.is_empty() && u.name == upstream.name) {
+            return Err(at.error("name", format!("{:?} is already the name of {}", upstream.name, places[first].table)));
         }
     }
-    if options.prefixless && upstreams.len() > 1 {
-        return Err(ConfigError::option(
-            "gateway.prefixless",
-            format!("needs exactly one upstream, not {}", upstreams.len()),
-        ));
+    if options.prefixless && (upstreams.len() > 1 || peer_count > 0) {
+        let what = if peer_count > 0 { "and no peers".to_owned() } else { format!("not {}", upstreams.len()) };
+        return Err(ConfigError::option("gateway.prefixless", format!("needs exactly one upstream, {what}")));
     }
     if options.separator.is_empty()
         || !options.separator.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
@@ -412,6 +422,89 @@ pub fn validate(upstreams: &[UpstreamConfig], options: &GatewayOptions) -> Resul
             "node.max_hops",
             format!("{} must be 1 to {} (nodes on a request's path)", options.max_hops, tenet_protocol::MAX_NODE_PATH),
         ));
+    }
+    Ok(())
+}
+
+/// Checks one upstream's or peer's table on its own.
+fn check(upstream: &UpstreamConfig, at: &Place) -> Result<(), ConfigError> {
+    let named_by_its_node = upstream.peer && upstream.name.is_empty();
+    if !named_by_its_node && !is_namespace(&upstream.name) {
+        return Err(
+            at.error("name", format!("{:?} must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -", upstream.name))
+        );
+    }
+    if upstream.command.is_some() && upstream.oauth.is_some() {
+        return Err(at.error("oauth", "is for servers at a url, not stdio servers (command)"));
+    }
+    match (&upstream.command, &upstream.url) {
+        (Some(_), Some(_)) => return Err(at.error("", "give either command or url, not both")),
+        (None, None) => return Err(at.error("", "give command (a stdio server) or url")),
+        (Some(command), None) => {
+            let Some(program) = command.first().filter(|p| !p.is_empty()) else {
+                return Err(at.error("command", "is empty"));
+            };
+            if !program_exists(program) {
+                return Err(at.error("command", format!("{program:?} is not an executable file or on PATH")));
+            }
+            if !upstream.headers.is_empty() {
+                return Err(at.error(
+                    "headers",
+                    "are for servers at a url, not stdio servers (command); give a stdio server its credentials in env",
+                ));
+            }
+        }
+        (None, Some(url)) => {
+            let scheme = url.split_once("://").map(|(scheme, _)| scheme.to_ascii_lowercase());
+            if !matches!(scheme.as_deref(), Some("http" | "https" | "ws" | "wss")) {
+                return Err(at.error("url", format!("{url:?} is not an http(s):// or ws(s):// URL")));
+            }
+            if !upstream.env.is_empty() {
+                return Err(at.error("env", "is for stdio servers (command), not url"));
+            }
+            if let Some(oauth) = &upstream.oauth {
+                check_oauth(upstream, oauth, at)?;
+            }
+            if upstream.max_restarts.is_some() {
+                return Err(at.error(
+                    "max_restarts",
+                    "is for stdio servers (command): a server at a url is reconnected to until it answers",
+                ));
+            }
+        }
+    }
+    if upstream.timeout == Some(0) {
+        return Err(at.error("timeout", "must be at least 1 second"));
+    }
+    if let Some(protocol) = &upstream.protocol
+        && upstream.pin().is_none()
+    {
+        return Err(at.error(
+            "protocol",
+            format!("{protocol:?} is not auto, legacy, stateless or a protocol version Tenet speaks"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks an `oauth` table: a client id, exactly one credential that can be read, and
+/// no `Authorization` header beside it.
+fn check_oauth(upstream: &UpstreamConfig, oauth: &OAuthClient, at: &Place) -> Result<(), ConfigError> {
+    let key = |key: &str| if key.is_empty() { "oauth".to_owned() } else { format!("oauth.{key}") };
+    if oauth.client_id.is_empty() {
+        return Err(at.error(&key("client_id"), "is empty"));
+    }
+    match oauth.credential() {
+        Err((name, message)) => return Err(at.error(&key(name), message)),
+        Ok(ClientSecret::KeyPem(pem)) => {
+            if let Err(e) = assertion_key(&pem) {
+                return Err(at.error(&key("private_key_file"), e));
+            }
+        }
+        Ok(ClientSecret::Secret(_)) => {}
+    }
+    if upstream.headers.keys().any(|h| h.eq_ignore_ascii_case("authorization")) {
+        return Err(at.error("headers.Authorization", "the token comes from oauth: give one or the other"));
     }
     Ok(())
 }

@@ -365,7 +365,7 @@ fn failure(upstream: &Upstream, tool: &str, error: ClientError) -> ToolError {
         error if is_gone(&error) => {
             upstream.count(Outcome::Unreachable);
             // The supervisor checks the connection now rather than at the next heartbeat.
-            upstream.wake.notify_one();
+            upstream.check_now();
             ToolError::msg(format!("upstream {name} lost the connection during {tool}: {error}"))
         }
         other => {

@@ -1,21 +1,21 @@
 //! The gateway: a supervisor per upstream, and the catalog that lists their tools on
 //! the server under their namespaces.
 
-use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tenet_client::ClientError;
-use tenet_protocol::{Prompt, Reference, Resource, ResourceTemplate, Tool};
-use tenet_server::{BuildError, MAX_SUBSCRIPTIONS, PromptDef, ResourceDef, Server, TemplateDef, ToolDef};
-use tokio::sync::watch;
+use tenet_protocol::{Announcement, Prompt, Reference, Resource, ResourceTemplate, Tool};
+use tenet_server::{BuildError, PromptDef, ResourceDef, Server, TemplateDef, ToolDef};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::catalog::{Listing, Owners, Placed, owned_by, place, settle};
+use crate::catalog::{Kinds, Listing, Owners, Placed, owned_by, place, settle};
 use crate::config::{GatewayOptions, UpstreamConfig};
 use crate::forward::{self, Target};
 use crate::name::advertised;
+use crate::node::{self, Members};
+use crate::subscription::{Listening, keep_subscribed, listen};
 use crate::upstream::{KINDS, State, Status, Upstream, backoff, is_gone, lock, sleep_or_cancel};
 
 /// How long a burst of `list_changed` from one upstream is gathered into one re-list.
@@ -54,6 +54,8 @@ struct Inner {
     upstreams: Vec<Arc<Upstream>>,
     /// Which upstream each advertised name belongs to.
     names: Mutex<Names>,
+    /// The peers admitted now, by node id.
+    members: Mutex<Members>,
     shutdown: CancellationToken,
     tasks: TaskTracker,
 }
@@ -85,6 +87,7 @@ impl Gateway {
             options,
             upstreams,
             names: Mutex::new(Names::default()),
+            members: Mutex::new(Members::default()),
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
         });
@@ -147,11 +150,20 @@ impl Inner {
                     Ok(connected) => connected.map_err(|e| e.to_string())?,
                     Err(_) => return Err(late()),
                 };
-                let failed = match tokio::time::timeout_at(deadline, Listing::fetch(&client, upstream.name())).await {
-                    Ok(Ok(listing)) => return Ok((client, listing)),
+                let said = match self.admit(index, &client) {
+                    Ok(said) => said,
+                    Err(refused) => {
+                        close(client).await;
+                        return Err(refused);
+                    }
+                };
+                let listing = self.first_listing(&upstream, &client, said.as_ref());
+                let failed = match tokio::time::timeout_at(deadline, listing).await {
+                    Ok(Ok(listing)) => return Ok((client, said, listing)),
                     Ok(Err(e)) => format!("listing failed: {e}"),
                     Err(_) => late(),
                 };
+                self.leave(index);
                 close(client).await;
                 Err(failed)
             };
@@ -160,9 +172,9 @@ impl Inner {
                 started = start => started,
             };
             let reason = match started {
-                Ok((client, listing)) => {
+                Ok((client, said, listing)) => {
                     let up_since = tokio::time::Instant::now();
-                    upstream.set_client(Some(client.clone()));
+                    upstream.set_client(Some(client.clone()), said.as_ref());
                     upstream.update(|s| {
                         let version = client.version();
                         s.state = State::Up;
@@ -186,7 +198,8 @@ impl Inner {
                         failures = 0;
                     }
                     self.withdraw(index);
-                    upstream.set_client(None);
+                    self.leave(index);
+                    upstream.set_client(None, None);
                     upstream.lost_updates();
                     close(client).await;
                     match reason {
@@ -259,6 +272,10 @@ impl Inner {
             }
             _ => {}
         }
+        // A Tenet node of 2026-07-28 tells the digests of its lists with every
+        // heartbeat: it is listed again where they changed, and only there.
+        let by_digest =
+            client.version().era() == tenet_protocol::Era::Stateless && lock(&upstream.listed).digests.is_some();
         let mut tick = tokio::time::interval(self.options.heartbeat);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await;
@@ -271,19 +288,27 @@ impl Inner {
                     if !sleep_or_cancel(DEBOUNCE, &self.shutdown).await {
                         return None;
                     }
-                    match Listing::fetch(client, upstream.name()).await {
-                        Ok(listing) => {
-                            self.relist(index, listing);
-                            continue;
+                    let lists = upstream.take_wake();
+                    if !lists.is_empty() && !by_digest {
+                        match self.refresh(index, client, lists, None).await {
+                            Err(e) if is_gone(&e) => return Some(e.to_string()),
+                            Err(e) => tracing::warn!(upstream = %upstream.name(), error = %e, "re-listing failed"),
+                            Ok(()) => {}
                         }
-                        Err(e) if is_gone(&e) => return Some(e.to_string()),
-                        Err(e) => tracing::warn!(upstream = %upstream.name(), error = %e, "re-listing failed"),
+                        continue;
                     }
+                    // Otherwise the upstream is checked now: a heartbeat, and for a node
+                    // the digests of its lists.
                 }
             }
             let timeout = self.options.heartbeat.min(upstream.config.call_timeout());
             match upstream.heartbeat(client, timeout).await {
-                Ok(latency) => upstream.heard(latency),
+                Ok(heard) => {
+                    upstream.heard(&heard);
+                    if let Some(reason) = self.follow_digests(index, client, heard.said, by_digest).await {
+                        return Some(reason);
+                    }
+                }
                 Err(e) if is_gone(&e) => return Some(e.to_string()),
                 Err(e) => {
                     let mut missed = 0;
@@ -300,17 +325,141 @@ impl Inner {
         }
     }
 
+    /// What a node said with a heartbeat: the lists whose digests changed are listed
+    /// again. Returns why the connection must be made anew: it announces another node
+    /// id than when it was admitted, or (a peer) nothing valid.
+    async fn follow_digests(
+        &self,
+        index: usize,
+        client: &tenet_client::Client,
+        said: Result<Option<Announcement>, String>,
+        by_digest: bool,
+    ) -> Option<String> {
+        let upstream = &self.upstreams[index];
+        let said = match said {
+            Ok(Some(said)) => said,
+            Ok(None) if upstream.is_peer() && client.version().era() == tenet_protocol::Era::Stateless => {
+                return Some(format!("it no longer announces {}", tenet_protocol::NODE_KEY));
+            }
+            Ok(None) => return None,
+            Err(e) if upstream.is_peer() => return Some(e),
+            Err(_) => return None,
+        };
+        if let Some(node) = upstream.node()
+            && node != said.id
+        {
+            return Some(format!("it announces node id {} now, not {node}", said.id));
+        }
+        let (Some(now), true) = (&said.lists, by_digest) else { return None };
+        let changed = match &lock(&upstream.listed).digests {
+            Some(known) => Kinds::changed(known, now),
+            None => Kinds::ALL,
+        };
+        if changed.is_empty() {
+            return None;
+        }
+        tracing::debug!(upstream = %upstream.name(), lists = changed.0, "the node's lists changed: listing them again");
+        match self.refresh(index, client, changed, Some(&said)).await {
+            Err(e) if is_gone(&e) => Some(e.to_string()),
+            Err(e) => {
+                tracing::warn!(upstream = %upstream.name(), error = %e, "re-listing failed");
+                None
+            }
+            Ok(()) => None,
+        }
+    }
+
+    /// Admits the server `client` reached as upstream `index` ([`node::admit`]); what
+    /// it announced about itself.
+    fn admit(&self, index: usize, client: &tenet_client::Client) -> Result<Option<Announcement>, String> {
+        let mut members = lock(&self.members);
+        let names: Vec<String> = self.upstreams.iter().map(|u| u.name().to_owned()).collect();
+        let upstream = &self.upstreams[index];
+        node::admit(upstream, index, node::handshake(client), self.options.node.as_ref(), &mut members, &names)
+    }
+
+    /// Upstream `index` is no longer connected: its node id is free.
+    fn leave(&self, index: usize) {
+        lock(&self.members).retain(|_, i| *i != index);
+    }
+
+    /// What upstream `index` offers when it is up again: the last listing, when the
+    /// node announces the same digests of its lists as then; else every list, fetched
+    /// now and marked with the nodes each item came through.
+    async fn first_listing(
+        &self,
+        upstream: &Upstream,
+        client: &tenet_client::Client,
+        said: Option<&Announcement>,
+    ) -> Result<Listing, ClientError> {
+        let digests = said.and_then(|said| said.lists.clone());
+        {
+            let listed = lock(&upstream.listed);
+            if let (Some(now), Some(known), Some(listing)) = (&digests, &listed.digests, &listed.listing)
+                && now == known
+            {
+                tracing::debug!(upstream = %upstream.name(), "its lists are as they were: not listed again");
+                return Ok(listing.clone());
+            }
+        }
+        let me = self.options.node.as_ref();
+        let mut listing = Listing::fetch(client, upstream.name(), Kinds::ALL, &node::list_meta(me)).await?;
+        self.mark(upstream, &mut listing, said);
+        let mut listed = lock(&upstream.listed);
+        listed.listing = listing.is_whole().then(|| listing.clone());
+        listed.digests = digests;
+        Ok(listing)
+    }
+
+    /// Lists `lists` of upstream `index` again and publishes them; `said`, when the
+    /// node's announcement asked for it (its digests are then the ones the listing
+    /// matches). Changes the upstream announced are passed on even when the gateway's
+    /// lists stay as they were.
+    async fn refresh(
+        &self,
+        index: usize,
+        client: &tenet_client::Client,
+        lists: Kinds,
+        said: Option<&Announcement>,
+    ) -> Result<(), ClientError> {
+        let upstream = &self.upstreams[index];
+        let me = self.options.node.as_ref();
+        let mut listing = Listing::fetch(client, upstream.name(), lists, &node::list_meta(me)).await?;
+        self.mark(upstream, &mut listing, said);
+        {
+            let mut listed = lock(&upstream.listed);
+            if let Some(cached) = &mut listed.listing {
+                cached.update(&listing);
+            }
+            if let Some(now) = said.and_then(|said| said.lists.clone()) {
+                listed.digests = Some(now);
+            }
+        }
+        let announced = if said.is_some() { Kinds::NONE } else { lists };
+        self.relist(index, listing, announced);
+        Ok(())
+    }
+
+    /// Marks `listing` with the nodes its items came through ([`node::mark`]).
+    fn mark(&self, upstream: &Upstream, listing: &mut Listing, said: Option<&Announcement>) {
+        let node = said.map(|said| &said.id);
+        let left_out = node::mark(listing, node, upstream.is_peer(), self.options.node.as_ref());
+        if left_out > 0 {
+            tracing::debug!(upstream = %upstream.name(), left_out, "left out what would lead back to this node");
+        }
+    }
+
     /// [`Inner::publish`] after the upstream announced changes; an announced change
     /// that left the gateway's lists as they were is still passed on, as a
     /// transparent gateway must.
-    fn relist(&self, index: usize, listing: Listing) {
+    fn relist(&self, index: usize, listing: Listing, announced: Kinds) {
         let mut heard = self.server.events();
         self.publish(index, listing);
         let mut emitted = Vec::new();
         while let Ok(event) = heard.try_recv() {
             emitted.push(event);
         }
-        for event in self.upstreams[index].take_announced().filter(|e| !emitted.contains(e)) {
+        for event in Upstream::events_of(announced).filter(|e| !emitted.contains(e)) {
             self.server.announce(event);
         }
     }
@@ -602,213 +751,4 @@ fn refusals(upstream: &Upstream, errors: Vec<BuildError>) -> Vec<String> {
             }
         })
         .collect()
-}
-
-/// What a connection's subscription task works with: the upstream, and when to stop
-/// (the supervisor's watch of this connection ended).
-struct Listening {
-    upstream: Arc<Upstream>,
-    stop: CancellationToken,
-}
-
-/// Keeps a `subscriptions/listen` stream open to a 2026 upstream, so that its list
-/// changes and the updates of the resources `wanted` (`None`: it takes no subscriptions)
-/// reach the supervisor and the gateway's clients through the client's handler, as on
-/// a legacy session. When the wanted URIs change, a stream with the new filter opens
-/// before the old one ends: the old one ends once the new one is acknowledged (or ends
-/// itself), so that an update to a resource held all along is never missed (while both
-/// are open it may be told twice). An old stream that breaks before that counts as a
-/// gap ([`Upstream::lost_updates`]). After a stream ends or breaks it is opened again
-/// `retry` later, until the watch stops or the server cannot listen at all. A server
-/// that refuses the subscriptions asked for is asked again when they change. After a
-/// broken stream, what it held again is announced to its subscribers as possibly
-/// changed.
-async fn listen(
-    client: tenet_client::Client,
-    listening: Listening,
-    mut wanted: Option<watch::Receiver<BTreeSet<String>>>,
-    retry: Duration,
-) {
-    let Listening { upstream, stop } = listening;
-    let mut acknowledged = upstream.acknowledged.subscribe();
-    // The last stream acknowledged, while the one replacing it opens: it ends when its
-    // guard is dropped (taken, replaced, or the task ends).
-    let mut outgoing: Option<tokio_util::sync::DropGuard> = None;
-    // A stream being replaced that ends by itself (broken, or ended by the server)
-    // before it is let go: what it held may have changed unseen.
-    let watch_replaced = |stream: tokio::task::JoinHandle<tenet_client::Result<serde_json::Value>>| {
-        let upstream = Arc::clone(&upstream);
-        tokio::spawn(async move {
-            if !matches!(stream.await, Ok(Err(ClientError::Cancelled))) {
-                upstream.lost_updates();
-            }
-        });
-    };
-    while !stop.is_cancelled() {
-        let subscriptions = wanted.as_mut().map(|w| {
-            let wanted = w.borrow_and_update();
-            if wanted.len() > MAX_SUBSCRIPTIONS {
-                tracing::warn!(
-                    upstream = %upstream.name(),
-                    wanted = wanted.len(),
-                    "more subscriptions than one listen stream may hold; the first {MAX_SUBSCRIPTIONS} are held"
-                );
-            }
-            wanted.iter().take(MAX_SUBSCRIPTIONS).cloned().collect::<Vec<_>>()
-        });
-        let subscriptions = subscriptions.filter(|s| !s.is_empty());
-        let subscribing = subscriptions.is_some();
-        let filter = tenet_protocol::SubscriptionFilter {
-            tools_list_changed: Some(true),
-            prompts_list_changed: Some(true),
-            resources_list_changed: Some(true),
-            resource_subscriptions: subscriptions,
-            ..tenet_protocol::SubscriptionFilter::default()
-        };
-        let stream = stop.child_token();
-        // Acknowledgements from before this stream opened are not its own.
-        acknowledged.mark_unchanged();
-        // Its own task: a stream being replaced stays open after this iteration.
-        let mut opened = {
-            let (client, options) =
-                (client.clone(), tenet_client::RequestOptions::default().with_cancel(stream.clone()));
-            tokio::spawn(async move { client.listen(filter, &options).await })
-        };
-        // The stream ends when this guard is dropped, unless it is kept as `outgoing`.
-        let stream = stream.drop_guard();
-        let changed = async {
-            match wanted.as_mut() {
-                Some(w) => w.changed().await.is_ok(),
-                None => std::future::pending().await,
-            }
-        };
-        tokio::pin!(changed);
-        let mut held = false;
-        let ended = loop {
-            tokio::select! {
-                ended = &mut opened => {
-                    break Some(ended.unwrap_or_else(|e| Err(ClientError::Closed(format!("the listen task failed: {e}")))));
-                }
-                _ = acknowledged.changed(), if !held => {
-                    // This stream is open at the upstream: the one it replaces may go.
-                    // (Which stream an acknowledgement is for is not told apart: one
-                    // from a stream cancelled before it was acknowledged, arriving
-                    // after the next one opened, lets the old one go a moment early.)
-                    held = true;
-                    outgoing.take();
-                }
-                open = &mut changed => {
-                    if !open {
-                        return;
-                    }
-                    // The subscriptions changed: a stream opens with them. Until it is
-                    // acknowledged, the last acknowledged stream stays open.
-                    if held {
-                        outgoing.replace(stream);
-                    }
-                    break None;
-                }
-            }
-        };
-        let Some(ended) = ended else {
-            if held {
-                watch_replaced(opened);
-            }
-            continue;
-        };
-        // A refused stream leaves the one it was to replace open (it still holds what it
-        // held); anything else ends it too.
-        let refused = matches!(ended, Err(ClientError::Server(_))) && subscribing;
-        if !refused {
-            outgoing.take();
-        }
-        match ended {
-            Ok(_) => upstream.lost_updates(),
-            Err(ClientError::Cancelled) => return,
-            Err(ClientError::Unsupported(e)) => {
-                tracing::debug!(error = %e, "no notifications from this upstream");
-                return;
-            }
-            Err(ClientError::Server(e)) if subscribing => {
-                // Perhaps one of the subscriptions: asked again when they change.
-                // Meanwhile only what the stream it was to replace holds (if any) is held.
-                tracing::warn!(error = %e.message, "the upstream refused a listen stream with subscriptions");
-                upstream.lost_updates();
-                tokio::select! {
-                    () = stop.cancelled() => return,
-                    open = &mut changed => if !open { return },
-                }
-                continue;
-            }
-            Err(ClientError::Server(e)) => {
-                tracing::debug!(error = %e.message, "the upstream refused a listen stream");
-                return;
-            }
-            // Broken (a proxy's idle timeout, an upstream restarted behind a load
-            // balancer): opened again while the connection is watched.
-            Err(e) => {
-                tracing::debug!(error = %e, "the listen stream ended");
-                upstream.lost_updates();
-            }
-        }
-        if !sleep_or_cancel(retry, &stop).await {
-            return;
-        }
-    }
-}
-
-/// Holds at a legacy upstream the subscriptions `wanted` (`resources/subscribe` and
-/// `resources/unsubscribe` as they change), until the watch stops. What failed is
-/// tried again `retry` later, and everything is subscribed again when the upstream
-/// forgot the session (it is renewed with nothing held); what is held again after
-/// that, or after a reconnection, is announced to its subscribers as possibly
-/// changed. Its `resources/updated` reach the gateway's clients through the client's
-/// handler.
-async fn keep_subscribed(
-    client: tenet_client::Client,
-    listening: Listening,
-    mut wanted: watch::Receiver<BTreeSet<String>>,
-    retry: Duration,
-) {
-    let Listening { upstream, stop } = listening;
-    let mut held = BTreeSet::new();
-    let mut session = client.session_renewals();
-    loop {
-        if client.session_renewals() != session {
-            session = client.session_renewals();
-            held.clear();
-            upstream.lost_updates();
-        }
-        let now = wanted.borrow_and_update().clone();
-        let (mut refused, mut first) = (0, None);
-        for uri in now.difference(&held).cloned().collect::<Vec<_>>() {
-            match client.subscribe(&uri).await {
-                // Held on a connection the supervisor has let go of: the next one tells.
-                Ok(()) if stop.is_cancelled() => return,
-                Ok(()) => {
-                    upstream.held_again(&uri);
-                    held.insert(uri);
-                }
-                Err(e) => {
-                    refused += 1;
-                    first.get_or_insert_with(|| format!("{uri} ({e})"));
-                }
-            }
-        }
-        if let Some(first) = first {
-            tracing::warn!(upstream = %upstream.name(), refused, first, "the upstream did not take subscriptions");
-        }
-        for uri in held.difference(&now).cloned().collect::<Vec<_>>() {
-            held.remove(&uri);
-            if let Err(e) = client.unsubscribe(&uri).await {
-                tracing::debug!(%uri, error = %e, "unsubscribing failed");
-            }
-        }
-        // Checked again at every `retry`: for what failed, and for a renewed session.
-        tokio::select! {
-            () = stop.cancelled() => return,
-            changed = wanted.changed() => if changed.is_err() { return },
-            () = tokio::time::sleep(retry) => {}
-        }
-    }
 }

@@ -28,12 +28,15 @@ mod forward;
 mod gateway;
 mod metrics;
 pub mod name;
+mod node;
 mod server_info;
+mod subscription;
 mod upstream;
 
 pub use catalog::URI_SCHEME;
 pub use config::{
-    ClientSecret, ConfigError, DEFAULT_MAX_HOPS, GatewayOptions, OAuthClient, ToolFilter, UpstreamConfig, validate,
+    ClientSecret, ConfigError, DEFAULT_MAX_HOPS, GatewayOptions, OAuthClient, PeerConfig, ToolFilter, UpstreamConfig,
+    validate,
 };
 pub use gateway::Gateway;
 pub use upstream::{Calls, State, Status, Unreachable, Upstream};

@@ -9,7 +9,8 @@
 //! | `tenet_upstream_restarts_total` | counter | `upstream` |
 //! | `tenet_upstream_calls_total` | counter | `upstream`, `outcome` |
 //!
-//! Upstream names come from the config, so the number of series is bounded.
+//! Peers are counted as upstreams, under their names. Names come from the config, or
+//! (a peer) from the node id it announced first, so the number of series is bounded.
 
 use std::sync::Weak;
 
@@ -33,7 +34,9 @@ impl std::fmt::Debug for UpstreamCollector {
 
 impl Collector for UpstreamCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
-        let statuses: Vec<_> = self.0.iter().filter_map(Weak::upgrade).map(|u| u.status()).collect();
+        // A peer named by its node id has no name (and no series) until the id is known.
+        let statuses: Vec<_> =
+            self.0.iter().filter_map(Weak::upgrade).map(|u| u.status()).filter(|s| !s.name.is_empty()).collect();
         if statuses.is_empty() {
             return Ok(());
         }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::future::BoxFuture;
@@ -12,12 +12,15 @@ use serde_json::{Value, json};
 use tenet_client::oauth::{Authorizer, AuthorizerConfig, ClientCredentials, Grant};
 use tenet_client::{Client, ClientError, ClientHandler, OAuthHook, RequestOptions, ServerNotification};
 use tenet_jsonrpc::{ErrorCode, ErrorObject, RawJson};
-use tenet_protocol::{AcknowledgedParams, ClientCapabilities, Era, JsonObject, ListChanged, Method, NodeId, NodePath};
+use tenet_protocol::{
+    AcknowledgedParams, Announcement, ClientCapabilities, Era, JsonObject, ListChanged, ListDigests, Method, NodeId,
+    NodePath,
+};
 use tenet_server::{ServerEvent, WeakServer};
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::catalog::Uris;
+use crate::catalog::{Kinds, Listing, Uris};
 use crate::config::{ClientSecret, GatewayOptions, UpstreamConfig, assertion_key};
 
 /// Where an upstream stands.
@@ -70,11 +73,17 @@ impl Status {
     }
 }
 
-/// What `GET /upstreams` and `tenet upstreams` show of one upstream.
+/// What `GET /upstreams` and `tenet upstreams` show of one upstream (and `GET /peers`
+/// and `tenet peers` of one peer).
 #[derive(Debug, Clone, Serialize)]
 pub struct Status {
-    /// Its name (the namespace).
+    /// Its name (the namespace); for a peer named by its node id, empty (shown as
+    /// `null`) until the id is known.
+    #[serde(serialize_with = "empty_as_null")]
     pub name: String,
+    /// Whether it is a peer (another Tenet node, a `[[peer]]` table).
+    #[serde(skip)]
+    pub peer: bool,
     /// Its URL or command line.
     pub target: String,
     /// Where it stands.
@@ -89,6 +98,8 @@ pub struct Status {
     pub server: Option<String>,
     /// The node id it announced, when it is a Tenet node.
     pub node: Option<String>,
+    /// The digest of everything it lists, as it last announced it (a Tenet node).
+    pub digest: Option<String>,
     /// Tools it offers through the gateway.
     pub tools: usize,
     /// Prompts it offers through the gateway.
@@ -117,21 +128,31 @@ pub struct Status {
     pub last_error: Option<String>,
 }
 
+fn empty_as_null<S: serde::Serializer>(name: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    if name.is_empty() { serializer.serialize_none() } else { serializer.serialize_str(name) }
+}
+
 /// One upstream: its config, its connection while it is up, and its status.
 pub struct Upstream {
     pub(crate) config: UpstreamConfig,
+    /// Its namespace: from the config, or (a peer without a name) the node id it
+    /// announced when first met.
+    name: OnceLock<String>,
     /// How its resource URIs read on the gateway.
     pub(crate) uris: Uris,
     client: Mutex<Option<Client>>,
     /// The node id it announced when connected, when it is a Tenet node.
     node: Mutex<Option<NodeId>>,
+    /// What the gateway last listed of it, and the digests of its lists that listing
+    /// matches (a Tenet node announces them): listed again only where they changed.
+    pub(crate) listed: Mutex<Listed>,
     /// The gateway's place on the node paths of what it relays.
     pub(crate) hops: Hops,
     status: Mutex<Status>,
     /// Wakes the supervisor: the upstream's lists changed, or a call lost the connection.
     pub(crate) wake: Notify,
-    /// The lists the upstream said changed since the last re-list (bits by
-    /// [`ANNOUNCED`]).
+    /// What the supervisor is to do when woken: the lists the upstream said changed
+    /// since the last re-list ([`Kinds`] bits), and [`CHECK`].
     announced: AtomicU8,
     /// Relayed requests by outcome, in [`Outcome::ALL`] order.
     outcomes: [AtomicU64; Outcome::ALL.len()],
@@ -226,8 +247,25 @@ impl Serialize for Calls {
 }
 
 /// The lists an upstream may announce changes of, and their bits in `announced`.
-const ANNOUNCED: [(u8, ServerEvent); 3] =
-    [(1, ServerEvent::ToolsChanged), (2, ServerEvent::PromptsChanged), (4, ServerEvent::ResourcesChanged)];
+const ANNOUNCED: [(Kinds, ServerEvent); 3] = [
+    (Kinds::TOOLS, ServerEvent::ToolsChanged),
+    (Kinds::PROMPTS, ServerEvent::PromptsChanged),
+    (Kinds::RESOURCES, ServerEvent::ResourcesChanged),
+];
+
+/// The bit in `announced` that asks the supervisor to check the upstream now: send a
+/// heartbeat (a lost connection, a broken or reopened listen stream).
+const CHECK: u8 = 8;
+
+/// What the gateway last listed of an upstream.
+#[derive(Default)]
+pub(crate) struct Listed {
+    /// The listing, marked as the gateway lists it, when every kind was listed.
+    pub(crate) listing: Option<Listing>,
+    /// The digests of the upstream's lists that the listing matches, when it is a
+    /// Tenet node that announces them.
+    pub(crate) digests: Option<ListDigests>,
+}
 
 /// Why a call could not reach an upstream.
 #[derive(Debug, thiserror::Error)]
@@ -254,8 +292,13 @@ fn now_secs() -> u64 {
 impl Upstream {
     pub(crate) fn new(config: UpstreamConfig, options: &GatewayOptions, server: WeakServer) -> Self {
         let uris = Uris::new(&config.name, options.prefixless);
+        let name = OnceLock::new();
+        if !config.name.is_empty() {
+            let _ = name.set(config.name.clone());
+        }
         let status = Status {
             name: config.name.clone(),
+            peer: config.peer,
             target: config.target(),
             state: State::Connecting,
             required: config.required,
@@ -263,6 +306,7 @@ impl Upstream {
             version: None,
             server: None,
             node: None,
+            digest: None,
             tools: 0,
             prompts: 0,
             resources: 0,
@@ -278,9 +322,11 @@ impl Upstream {
         };
         Self {
             config,
+            name,
             uris,
             client: Mutex::new(None),
             node: Mutex::new(None),
+            listed: Mutex::new(Listed::default()),
             hops: Hops {
                 node: options.node.clone(),
                 max: options.max_hops,
@@ -347,22 +393,60 @@ impl Upstream {
         self.outcomes[outcome as usize].fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The list changes the upstream announced since this was last asked.
-    pub(crate) fn take_announced(&self) -> impl Iterator<Item = ServerEvent> {
-        let bits = self.announced.swap(0, Ordering::Relaxed);
-        ANNOUNCED.into_iter().filter(move |(bit, _)| bits & bit != 0).map(|(_, event)| event)
+    /// The lists the upstream said changed since the supervisor last asked (it checks
+    /// the upstream, with a heartbeat, when it was woken for nothing else).
+    pub(crate) fn take_wake(&self) -> Kinds {
+        Kinds(self.announced.swap(0, Ordering::Relaxed) & Kinds::ALL.0)
+    }
+
+    /// The `list_changed` events the upstream announced for `lists`.
+    pub(crate) fn events_of(lists: Kinds) -> impl Iterator<Item = ServerEvent> {
+        ANNOUNCED.into_iter().filter(move |(kind, _)| lists.has(*kind)).map(|(_, event)| event)
     }
 
     fn announce(&self, event: &ServerEvent) {
-        if let Some((bit, _)) = ANNOUNCED.iter().find(|(_, e)| e == event) {
-            self.announced.fetch_or(*bit, Ordering::Relaxed);
+        if let Some((kind, _)) = ANNOUNCED.iter().find(|(_, e)| e == event) {
+            self.announced.fetch_or(kind.0, Ordering::Relaxed);
         }
         self.wake.notify_one();
     }
 
-    /// Its name.
+    /// Has the supervisor check the upstream now (a heartbeat, and for a Tenet node the
+    /// digests of its lists): its connection may be lost, or changes missed.
+    pub(crate) fn check_now(&self) {
+        self.announced.fetch_or(CHECK, Ordering::Relaxed);
+        self.wake.notify_one();
+    }
+
+    /// Changes to the upstream's lists may have been missed (a listen stream opened
+    /// anew): a Tenet node that announces digests of its lists is checked against
+    /// them; any other upstream lists everything again.
+    pub(crate) fn missed_changes(&self) {
+        let digests = lock(&self.listed).digests.is_some();
+        let bits = if digests { CHECK } else { Kinds::ALL.0 };
+        self.announced.fetch_or(bits, Ordering::Relaxed);
+        self.wake.notify_one();
+    }
+
+    /// Its name (the namespace); empty for a peer named by its node id until the id
+    /// is known.
     pub fn name(&self) -> &str {
-        &self.config.name
+        self.name.get().map_or("", String::as_str)
+    }
+
+    /// Whether it is a peer.
+    pub fn is_peer(&self) -> bool {
+        self.config.peer
+    }
+
+    /// Names a peer that has no name of its own after the node id it announced, once;
+    /// whether `name` is its name now.
+    pub(crate) fn learn_name(&self, name: &str) -> bool {
+        if self.name.set(name.to_owned()).is_ok() {
+            self.uris.name(name);
+            self.update(|s| s.name = name.to_owned());
+        }
+        self.name() == name
     }
 
     /// Its status now.
@@ -391,7 +475,7 @@ impl Upstream {
         match &*lock(&self.client) {
             Some(client) => Ok(client.clone()),
             None => {
-                Err(Unreachable::Down { name: self.config.name.clone(), reason: lock(&self.status).last_error.clone() })
+                Err(Unreachable::Down { name: self.name().to_owned(), reason: lock(&self.status).last_error.clone() })
             }
         }
     }
@@ -465,12 +549,21 @@ impl Upstream {
         lock(&self.client).as_ref().and_then(Client::server).is_some_and(|d| d.capabilities.completions.is_some())
     }
 
-    /// Holds `client` as the connection (and the node id it announced), or none.
-    pub(crate) fn set_client(&self, client: Option<Client>) {
-        let node = client.as_ref().and_then(announced_node);
-        self.update(|s| s.node = node.as_ref().map(ToString::to_string));
+    /// Holds `client` as the connection, and the announcement of the node it
+    /// connects to (when it is a Tenet node), or none.
+    pub(crate) fn set_client(&self, client: Option<Client>, said: Option<&Announcement>) {
+        let node = said.map(|said| said.id.clone());
+        self.update(|s| {
+            s.node = node.as_ref().map(ToString::to_string);
+            s.digest = said.map(|said| said.digest.clone());
+        });
         *lock(&self.node) = node;
         *lock(&self.client) = client;
+    }
+
+    /// The node id the upstream announced, while connected.
+    pub(crate) fn node(&self) -> Option<NodeId> {
+        lock(&self.node).clone()
     }
 
     /// The node id the upstream announced, when it is `me` or on `path`.
@@ -484,30 +577,43 @@ impl Upstream {
         lock(&self.client).take()
     }
 
-    /// One heartbeat: `ping` to a legacy server, `server/discover` to a 2026 one.
-    pub(crate) async fn heartbeat(&self, client: &Client, timeout: Duration) -> Result<Duration, ClientError> {
+    /// One heartbeat: `ping` to a legacy server, `server/discover` to a 2026 one. A
+    /// Tenet node answers `server/discover` with its announcement (malformed: an error
+    /// saying what is wrong).
+    pub(crate) async fn heartbeat(&self, client: &Client, timeout: Duration) -> Result<Heard, ClientError> {
         let started = Instant::now();
         let options = RequestOptions::timeout(timeout);
-        match client.version().era() {
-            Era::Legacy => client.request(Method::Ping.name(), json!({}), &options).await?,
-            Era::Stateless => client.request(Method::Discover.name(), json!({}), &options).await?,
+        let said = match client.version().era() {
+            Era::Legacy => {
+                client.request(Method::Ping.name(), json!({}), &options).await?;
+                Ok(None)
+            }
+            Era::Stateless => {
+                let result = client.request(Method::Discover.name(), json!({}), &options).await?;
+                Announcement::from_meta(result.get("_meta").and_then(Value::as_object))
+            }
         };
-        Ok(started.elapsed())
+        Ok(Heard { latency: started.elapsed(), said })
     }
 
-    pub(crate) fn heard(&self, latency: Duration) {
+    pub(crate) fn heard(&self, heard: &Heard) {
         self.update(|s| {
             s.last_heartbeat = Some(now_secs());
-            s.latency_ms = Some(latency.as_secs_f64() * 1000.0);
+            s.latency_ms = Some(heard.latency.as_secs_f64() * 1000.0);
             s.missed = 0;
+            if let Ok(Some(said)) = &heard.said {
+                s.digest = Some(said.digest.clone());
+            }
         });
     }
 }
 
-/// The node id in a server's handshake, when it announced one.
-fn announced_node(client: &Client) -> Option<NodeId> {
-    let meta = client.server()?.meta?;
-    meta.get(tenet_protocol::NODE_KEY)?.get("id")?.as_str()?.parse().ok()
+/// An answered heartbeat.
+pub(crate) struct Heard {
+    /// How long it took.
+    pub(crate) latency: Duration,
+    /// What a Tenet node said about itself with it (2026-07-28: `server/discover`).
+    pub(crate) said: Result<Option<Announcement>, String>,
 }
 
 /// The next wait before reconnecting: `base` doubled per failure, capped, with up to
@@ -540,7 +646,7 @@ impl ClientHandler for Relay {
     }
 
     fn answer<'a>(&'a self, method: &'a str, _: Option<&'a RawJson>) -> BoxFuture<'a, Result<Value, ErrorObject>> {
-        let name = self.upstream.upgrade().map(|u| u.config.name.clone()).unwrap_or_default();
+        let name = self.upstream.upgrade().map(|u| u.name().to_owned()).unwrap_or_default();
         Box::pin(async move {
             Err(ErrorObject::new(
                 ErrorCode::INVALID_REQUEST,
@@ -568,10 +674,10 @@ impl ClientHandler for Relay {
                     upstream.held_again(uri);
                 }
                 upstream.acknowledged.send_replace(());
-                upstream.wake.notify_one();
+                upstream.missed_changes();
             }
             ServerNotification::Log(log) => {
-                tracing::info!(upstream = %upstream.config.name, level = ?log.level, data = %log.data, "upstream log");
+                tracing::info!(upstream = %upstream.name(), level = ?log.level, data = %log.data, "upstream log");
             }
             _ => {}
         }

@@ -44,7 +44,10 @@ pub use lifecycle::*;
 pub use logging::*;
 pub use meta::*;
 pub use method::{Direction, Method};
-pub use node::{InvalidNodeId, MAX_NODE_PATH, NODE_KEY, NODE_PATH_KEY, NodeId, NodePath};
+pub use node::{
+    Announcement, CONTEXT_KEY, InvalidNodeId, ListDigests, MAX_NODE_PATH, NODE_KEY, NODE_PATH_KEY, NodeId, NodePath,
+    VIA_KEY, imported_via,
+};
 pub use notification::*;
 pub use prompts::*;
 pub use resources::*;

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use tenet_protocol::JsonObject;
+use tenet_protocol::{JsonObject, ListDigests, VIA_KEY};
 
 use crate::handler::{CompiledTemplate, CompiledTool, PromptDef, ResourceDef, Snapshot};
 
@@ -65,44 +65,90 @@ impl Listings {
     }
 }
 
-/// The lists a digest was computed from, and the digest.
+/// The lists digests were computed from, and the digests.
 struct Digested {
     from: Listings,
-    digest: Arc<str>,
+    digests: Digests,
 }
 
-/// The last digest, kept until a list changes.
+/// The digests of a server's lists: of everything it lists, and of each list as it
+/// offers it to other nodes.
+#[derive(Clone)]
+pub(crate) struct Digests {
+    pub all: Arc<str>,
+    pub offered: Arc<ListDigests>,
+}
+
+/// The last digests, kept until a list changes.
 #[derive(Default)]
 pub(crate) struct DigestCache(Mutex<Option<Digested>>);
 
 impl DigestCache {
-    /// The digest of `now`: computed again only when a list changed since the last one.
-    pub(crate) fn get(&self, now: Listings) -> Arc<str> {
+    /// The digests of `now`, where items imported from peers are offered to other nodes
+    /// when `reexport`: computed again only when a list changed since the last ones.
+    pub(crate) fn get(&self, now: Listings, reexport: bool) -> Digests {
         let mut cached = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(d) = cached.as_ref()
             && d.from.same(&now)
         {
-            return Arc::clone(&d.digest);
+            return d.digests.clone();
         }
-        let mut hash = Hashed(Sha256::new());
-        hash.list("tools", now.tools.items.iter().map(|(_, t)| &t.tool));
-        hash.list("prompts", now.prompts.items.iter().map(|(_, p)| &p.prompt));
-        hash.list("resources", now.resources.items.iter().map(|(_, r)| &r.resource));
-        hash.list("resourceTemplates", now.templates.items.iter().map(|(_, t)| &t.def.template));
-        let bytes = hash.0.finalize();
-        let digest: Arc<str> = format!("sha256:{}", hex(&bytes[..16])).into();
-        *cached = Some(Digested { from: now, digest: Arc::clone(&digest) });
-        digest
+        let tools: Vec<_> = now.tools.items.iter().map(|(_, t)| &t.tool).collect();
+        let prompts: Vec<_> = now.prompts.items.iter().map(|(_, p)| &p.prompt).collect();
+        let resources: Vec<_> = now.resources.items.iter().map(|(_, r)| &r.resource).collect();
+        let templates: Vec<_> = now.templates.items.iter().map(|(_, t)| &t.def.template).collect();
+        let mut all = Hashed::new();
+        all.list("tools", &tools);
+        all.list("prompts", &prompts);
+        all.list("resources", &resources);
+        all.list("resourceTemplates", &templates);
+        let offered = ListDigests {
+            tools: offered_digest("tools", &tools, |t| t.meta.as_ref(), reexport),
+            prompts: offered_digest("prompts", &prompts, |p| p.meta.as_ref(), reexport),
+            resources: offered_digest("resources", &resources, |r| r.meta.as_ref(), reexport),
+            resource_templates: offered_digest("resourceTemplates", &templates, |t| t.meta.as_ref(), reexport),
+        };
+        let digests = Digests { all: all.finish().into(), offered: Arc::new(offered) };
+        *cached = Some(Digested { from: now, digests: digests.clone() });
+        digests
     }
+}
+
+/// The digest of the list `name` of `items` as offered to other nodes: without those
+/// imported from peers, unless they are re-exported.
+fn offered_digest<T: Serialize>(
+    name: &str,
+    items: &[&T],
+    meta: impl Fn(&T) -> Option<&JsonObject>,
+    reexport: bool,
+) -> String {
+    let mut hash = Hashed::new();
+    if reexport {
+        hash.list(name, items);
+    } else {
+        let own: Vec<&T> =
+            items.iter().copied().filter(|item| meta(item).is_none_or(|m| !m.contains_key(VIA_KEY))).collect();
+        hash.list(name, &own);
+    }
+    hash.finish()
 }
 
 /// A SHA-256 that listings are written into as JSON.
 struct Hashed(Sha256);
 
 impl Hashed {
+    fn new() -> Self {
+        Self(Sha256::new())
+    }
+
+    /// `sha256:` and the first 32 hex digits.
+    fn finish(self) -> String {
+        format!("sha256:{}", hex(&self.0.finalize()[..16]))
+    }
+
     /// Writes `items` as the list named `name`, each as it is listed; the name and a
     /// count keep one list's end from reading as another's start.
-    fn list<'a, T: Serialize + 'a>(&mut self, name: &str, items: impl ExactSizeIterator<Item = &'a T>) {
+    fn list<T: Serialize>(&mut self, name: &str, items: &[&T]) {
         self.0.update(format!("\n{name} {}\n", items.len()).as_bytes());
         for item in items {
             // Writing a listing into a hash cannot fail.

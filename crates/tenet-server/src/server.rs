@@ -45,6 +45,13 @@ pub struct ServerConfig {
     /// that set no cap of their own ([`crate::ToolDef::max_concurrency`]); `None`
     /// (the default) leaves them uncapped.
     pub tool_concurrency: Option<usize>,
+    /// What this server, as a Tenet node, offers other nodes (requests that carry a
+    /// node path, [`tenet_protocol::NODE_PATH_KEY`]) of what it imported from peers
+    /// (items with [`tenet_protocol::VIA_KEY`] in their `_meta`): `None` (the default),
+    /// nothing; `Some(max_hops)`, those whose calls would pass through at most
+    /// `max_hops` nodes (the requesting path and the import path together) and visit
+    /// none twice.
+    pub reexport: Option<usize>,
 }
 
 /// The default response cache budget: 16 MiB.
@@ -64,6 +71,7 @@ impl Default for ServerConfig {
             metrics: true,
             cache_max_bytes: DEFAULT_CACHE_BYTES,
             tool_concurrency: None,
+            reexport: None,
         }
     }
 }
@@ -174,13 +182,27 @@ impl Server {
     /// `sha256:` and 32 hex digits. It changes when any listing changes, and only
     /// then, so a client that kept the last one knows whether to list again.
     pub fn digest(&self) -> std::sync::Arc<str> {
+        self.digests().all
+    }
+
+    /// A digest of each list as the server offers it to other Tenet nodes (requests
+    /// that carry a node path): without what it imported from peers (items with
+    /// [`tenet_protocol::VIA_KEY`] in their `_meta`), unless
+    /// [`ServerConfig::reexport`] offers those too. Each changes when, and only when,
+    /// its list as offered changes.
+    pub fn list_digests(&self) -> std::sync::Arc<tenet_protocol::ListDigests> {
+        self.digests().offered
+    }
+
+    fn digests(&self) -> crate::handshake::Digests {
         let shared = &self.shared;
-        shared.digest.get(crate::handshake::Listings {
+        let now = crate::handshake::Listings {
             tools: shared.tools.snapshot(),
             prompts: shared.prompts.snapshot(),
             resources: shared.resources.snapshot(),
             templates: shared.templates.snapshot(),
-        })
+        };
+        shared.digest.get(now, shared.config.reexport.is_some())
     }
 
     /// Adds `entry` under `key` to the `_meta` of every `initialize` and

@@ -47,6 +47,16 @@ pub enum Command {
         #[arg(long, value_parser = switch)]
         json: bool,
     },
+    /// Show a running node's peers (its `GET /peers`) as it sees them: node id, state,
+    /// protocol, counts, heartbeat latency, restarts, and why one is down.
+    Peers {
+        /// The node (its base URL or MCP endpoint; plain http://).
+        #[arg(default_value = "http://127.0.0.1:3020")]
+        url: String,
+        /// Print the JSON as the server sent it.
+        #[arg(long, value_parser = switch)]
+        json: bool,
+    },
     /// List a server's tools: `tenet tools URL` (http(s):// or ws(s)://) or `tenet tools -- COMMAND ARGS…`.
     Tools(ClientArgs),
     /// List a server's resources and resource templates.
@@ -359,6 +369,11 @@ pub struct NodeArgs {
     /// refused.
     #[arg(long, help_heading = "Node", default_value_t = tenet_gateway::DEFAULT_MAX_HOPS as u32, env = "TENET_MAX_HOPS", value_parser = clap::value_parser!(u32).range(1..=tenet_protocol::MAX_NODE_PATH as i64))]
     pub max_hops: u32,
+    /// Offer other nodes what this node imported from its peers too (within
+    /// --max-hops, never back to a node it came through); by default a node offers
+    /// other nodes only its own tools, resources and prompts and its upstreams'.
+    #[arg(long, help_heading = "Node", env = "TENET_REEXPORT", value_parser = crate::parse::switch)]
+    pub reexport: bool,
 }
 
 /// The `serve` subcommand with its options in place (they are otherwise added only

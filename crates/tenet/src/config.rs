@@ -89,8 +89,9 @@ pub fn apply(serve: Command, file: &Path) -> Result<(Command, Vec<String>), Conf
     let base = file.parent().unwrap_or(Path::new("."));
     let mut defaults = Vec::new();
     for (section, entries) in &table {
-        if section == "upstream" && entries.is_array() {
-            // `[[upstream]]` tables describe servers, not options: the gateway reads them.
+        if (section == "upstream" || section == "peer") && entries.is_array() {
+            // `[[upstream]]` and `[[peer]]` tables describe servers, not options: the
+            // gateway reads them.
             continue;
         }
         let Value::Table(entries) = entries else {

@@ -1,11 +1,11 @@
-//! `tenet serve` as a gateway: the `[gateway]` options, `[[upstream]]` tables and
-//! `--upstream` flags, and the upstreams' state on the HTTP endpoint (`/upstreams`,
-//! `/ready`).
+//! `tenet serve` as a gateway and a node: the `[gateway]` options, `[[upstream]]` and
+//! `[[peer]]` tables and `--upstream` and `--peer` flags, and their state on the HTTP
+//! endpoint (`/upstreams`, `/peers`, `/ready`).
 
 use std::path::Path;
 use std::time::Duration;
 
-use tenet_gateway::{ConfigError, Gateway, GatewayOptions, State, UpstreamConfig};
+use tenet_gateway::{ConfigError, Gateway, GatewayOptions, PeerConfig, State, UpstreamConfig};
 
 /// How Tenet fronts other MCP servers.
 #[derive(Debug, Clone, clap::Args)]
@@ -16,6 +16,11 @@ pub struct GatewayArgs {
     /// config file say more (headers, env, tool filters, timeout).
     #[arg(long = "upstream", help_heading = "Gateway", value_name = "NAME=TARGET")]
     pub upstreams: Vec<String>,
+    /// A peer: another Tenet node, `URL` (listed under the node id it announces) or
+    /// `NAME=URL`; repeat for several. `[[peer]]` tables in the config file say more
+    /// (headers, oauth, tool filters, timeout).
+    #[arg(long = "peer", help_heading = "Node", value_name = "[NAME=]URL")]
+    pub peers: Vec<String>,
     /// What joins an upstream's name and its tool's in the names listed.
     #[arg(long, help_heading = "Gateway", default_value = "__", env = "TENET_TOOL_SEPARATOR")]
     pub tool_separator: String,
@@ -46,68 +51,126 @@ impl GatewayArgs {
     }
 
     /// The upstreams of the config file's `[[upstream]]` tables, then those of the
-    /// `--upstream` flags, checked as a whole.
+    /// `--upstream` flags, then the peers of its `[[peer]]` tables and of the `--peer`
+    /// flags, checked as a whole.
     ///
     /// # Errors
     /// A table or flag that cannot run, with where it is.
     pub fn upstreams(&self, file: Option<&Path>) -> Result<Vec<UpstreamConfig>, String> {
-        let mut upstreams = match file {
+        let mut places = Vec::new();
+        let mut all = Vec::new();
+        let (upstream_tables, peer_tables) = match file {
             Some(file) => from_file(file)?,
-            None => Vec::new(),
+            None => (Vec::new(), Vec::new()),
         };
-        let from_files = upstreams.len();
-        for flag in &self.upstreams {
-            upstreams.push(from_flag(flag)?);
+        for (i, table) in upstream_tables.into_iter().enumerate() {
+            places.push(Place::Table("upstream", i));
+            all.push(table);
         }
-        // An upstream is named where it was given: a file's table by its index there, a
-        // flag by the flag.
-        let place = |i: usize| match (i.checked_sub(from_files).and_then(|k| self.upstreams.get(k)), file) {
-            (Some(flag), _) => format!("--upstream {flag:?}"),
-            (_, Some(file)) => format!("{}: upstream[{i}]", file.display()),
-            _ => format!("upstream[{i}]"),
+        for flag in &self.upstreams {
+            places.push(Place::Flag("--upstream", flag));
+            all.push(from_flag(flag)?);
+        }
+        for (i, table) in peer_tables.into_iter().enumerate() {
+            places.push(Place::Table("peer", i));
+            all.push(table);
+        }
+        for flag in &self.peers {
+            places.push(Place::Flag("--peer", flag));
+            all.push(peer_from_flag(flag)?);
+        }
+        // An upstream or peer is named where it was given: a file's table by its index
+        // there, a flag by the flag.
+        let named = |i: usize| match (&places[i], file) {
+            (Place::Flag(flag, value), _) => format!("{flag} {value:?}"),
+            (Place::Table(kind, j), Some(file)) => format!("{kind}[{j}] in {}", file.display()),
+            (Place::Table(kind, j), None) => format!("{kind}[{j}]"),
         };
-        tenet_gateway::validate(&upstreams, &self.options()).map_err(
-            |ConfigError { key, upstream, message, .. }| {
-                let Some(i) = upstream else { return format!("{key}: {message}") };
-                let field = key.strip_prefix(&format!("upstream[{i}]")).unwrap_or_default();
-                // The one message that names another upstream: a name given twice.
-                let named = |j: usize| match file {
-                    Some(file) if j < from_files => format!("upstream[{j}] in {}", file.display()),
-                    _ => place(j),
-                };
-                let message = match message.rsplit_once(" is already the name of upstream[") {
-                    Some((head, tail)) => match tail.strip_suffix(']').and_then(|j| j.parse().ok()) {
+        tenet_gateway::validate(&all, &self.options()).map_err(|ConfigError { key, upstream, message, .. }| {
+            let Some(i) = upstream else { return format!("{key}: {message}") };
+            let field = key.split_once('.').map(|(_, field)| field);
+            // The one message that names another upstream: a name given twice.
+            let message = match message.rsplit_once(" is already the name of ") {
+                Some((head, other)) => {
+                    let j = all.iter().enumerate().position(|(j, u)| {
+                        let kind = if u.peer { "peer" } else { "upstream" };
+                        let index = all[..j].iter().filter(|v| v.peer == u.peer).count();
+                        format!("{kind}[{index}]") == other
+                    });
+                    match j {
                         Some(j) => format!("{head} is already the name of {}", named(j)),
-                        None => format!("{head} is already the name of upstream[{tail}"),
-                    },
-                    None => message,
-                };
-                match field.strip_prefix('.') {
-                    // `--upstream "…": name: …`, not `--upstream "…".name: …`.
-                    Some(field) if i >= from_files => format!("{}: {field}: {message}", place(i)),
-                    _ => format!("{}{field}: {message}", place(i)),
+                        None => message,
+                    }
                 }
-            },
-        )?;
-        Ok(upstreams)
+                None => message,
+            };
+            match (&places[i], file, field) {
+                // `--upstream "…": name: …`.
+                (Place::Flag(..), _, Some(field)) => format!("{}: {field}: {message}", named(i)),
+                (Place::Flag(..), _, None) => format!("{}: {message}", named(i)),
+                (Place::Table(kind, j), Some(file), field) => {
+                    let field = field.map(|f| format!(".{f}")).unwrap_or_default();
+                    format!("{}: {kind}[{j}]{field}: {message}", file.display())
+                }
+                (Place::Table(..), None, _) => format!("{key}: {message}"),
+            }
+        })?;
+        Ok(all)
     }
 }
 
-/// The `[[upstream]]` tables of a config file.
-fn from_file(file: &Path) -> Result<Vec<UpstreamConfig>, String> {
-    #[derive(serde::Deserialize)]
-    struct Tables {
-        #[serde(default)]
-        upstream: Vec<UpstreamConfig>,
-    }
+/// Where an upstream or peer was given.
+enum Place<'a> {
+    /// The config file's `[[KIND]]` table at this index.
+    Table(&'static str, usize),
+    /// A flag with its value.
+    Flag(&'static str, &'a str),
+}
+
+/// The `[[upstream]]` and `[[peer]]` tables of a config file.
+fn from_file(file: &Path) -> Result<(Vec<UpstreamConfig>, Vec<UpstreamConfig>), String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("{}: cannot read: {e}", file.display()))?;
     let table: toml::Table = text.parse().map_err(|e| format!("{}: not valid TOML: {e}", file.display()))?;
-    let Some(upstream) = table.get("upstream") else { return Ok(Vec::new()) };
-    let mut only = toml::Table::new();
-    only.insert("upstream".into(), upstream.clone());
-    only.try_into::<Tables>()
-        .map(|t| t.upstream)
-        .map_err(|e| format!("{}: upstream: {}", file.display(), e.to_string().trim_end().replace('\n', " ")))
+    let upstreams = tables::<UpstreamConfig>(file, &table, "upstream")?;
+    let peers = tables::<PeerConfig>(file, &table, "peer")?;
+    Ok((upstreams, peers.into_iter().map(PeerConfig::into_upstream).collect()))
+}
+
+/// The `[[KIND]]` tables of the config `file`, read as `T`.
+fn tables<T: serde::de::DeserializeOwned>(file: &Path, table: &toml::Table, kind: &str) -> Result<Vec<T>, String> {
+    let Some(tables) = table.get(kind) else { return Ok(Vec::new()) };
+    let toml::Value::Array(tables) = tables else {
+        return Err(format!("{}: {kind}: expected [[{kind}]] tables", file.display()));
+    };
+    tables
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            t.clone().try_into::<T>().map_err(|e| {
+                format!("{}: {kind}[{i}]: {}", file.display(), e.to_string().trim_end().replace('\n', " "))
+            })
+        })
+        .collect()
+}
+
+/// `URL` or `NAME=URL`.
+fn peer_from_flag(flag: &str) -> Result<UpstreamConfig, String> {
+    let (name, url) = match flag.split_once('=') {
+        Some((name, url)) if !name.contains("://") => (Some(name.to_owned()), url.to_owned()),
+        _ => (None, flag.to_owned()),
+    };
+    Ok(PeerConfig {
+        name,
+        url,
+        headers: Default::default(),
+        timeout: None,
+        tools: Default::default(),
+        required: false,
+        scopes: Vec::new(),
+        protocol: None,
+        oauth: None,
+    }
+    .into_upstream())
 }
 
 /// `NAME=URL` or `NAME=COMMAND ARGS…`.
@@ -127,22 +190,43 @@ fn from_flag(flag: &str) -> Result<UpstreamConfig, String> {
     table.try_into().map_err(|e| format!("--upstream {flag:?}: {e}"))
 }
 
-/// The gateway's state on the HTTP endpoint: `GET /upstreams`, and `/ready` held at
-/// 503 until every required upstream is up.
-pub struct Status(pub Gateway);
+/// The gateway's state on the HTTP endpoint: `GET /upstreams` and `GET /peers`, and
+/// `/ready` held at 503 until every required upstream and peer is up.
+pub struct Status {
+    /// The gateway, when there are upstreams or peers.
+    pub gateway: Option<Gateway>,
+    /// This node's id, shown on `/peers`.
+    pub node: tenet_node::NodeId,
+}
 
 impl tenet_http::StatusSource for Status {
     fn paths(&self) -> Vec<String> {
-        vec!["/upstreams".to_owned()]
+        let mut paths = vec!["/peers".to_owned()];
+        if self.gateway.is_some() {
+            paths.push("/upstreams".to_owned());
+        }
+        paths
     }
 
     fn page(&self, path: &str) -> Option<String> {
-        (path == "/upstreams").then(|| serde_json::json!({ "upstreams": self.0.statuses() }).to_string())
+        let statuses = self.gateway.as_ref().map(Gateway::statuses).unwrap_or_default().into_iter();
+        match path {
+            "/upstreams" if self.gateway.is_some() => {
+                let upstreams: Vec<_> = statuses.filter(|s| !s.peer).collect();
+                Some(serde_json::json!({ "upstreams": upstreams }).to_string())
+            }
+            "/peers" => {
+                let peers: Vec<_> = statuses.filter(|s| s.peer).collect();
+                Some(serde_json::json!({ "node": self.node, "peers": peers }).to_string())
+            }
+            _ => None,
+        }
     }
 
     fn not_ready(&self) -> Option<String> {
         let (mut waiting, mut failed) = (Vec::new(), Vec::new());
-        for status in self.0.statuses().into_iter().filter(|s| s.required && s.state != State::Up) {
+        let statuses = self.gateway.as_ref().map(Gateway::statuses).unwrap_or_default();
+        for status in statuses.into_iter().filter(|s| s.required && s.state != State::Up) {
             if status.state == State::Failed { &mut failed } else { &mut waiting }.push(status.name);
         }
         let mut parts = Vec::new();
@@ -163,6 +247,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn peer_flags_take_a_url_with_or_without_a_name() {
+        let bare = peer_from_flag("http://127.0.0.1:9003/mcp").unwrap();
+        assert!(bare.peer && bare.name.is_empty() && bare.url.as_deref() == Some("http://127.0.0.1:9003/mcp"));
+        let named = peer_from_flag("c=ws://127.0.0.1:9003/mcp?x=1").unwrap();
+        assert_eq!((named.name.as_str(), named.url.as_deref()), ("c", Some("ws://127.0.0.1:9003/mcp?x=1")));
+        let query = peer_from_flag("http://h/mcp?a=b").unwrap();
+        assert!(query.name.is_empty(), "an = in the URL is not a name");
+    }
+
+    #[test]
     fn flags_name_urls_and_commands() {
         let url = from_flag("docs=http://127.0.0.1:9000/mcp").unwrap();
         assert_eq!(url.url.as_deref(), Some("http://127.0.0.1:9000/mcp"));
@@ -176,7 +270,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("tenet.toml");
         std::fs::write(&file, "[http]\nport = 1\n[[upstream]]\nname = \"a\"\nurl = \"ws://h/mcp\"\n").unwrap();
-        assert_eq!(from_file(&file).unwrap()[0].name, "a");
+        assert_eq!(from_file(&file).unwrap().0[0].name, "a");
+        std::fs::write(&file, "[[peer]]\nurl = \"http://h/mcp\"\n[[peer]]\nname = \"b\"\nurl = \"ws://h/mcp\"\n")
+            .unwrap();
+        let (upstreams, peers) = from_file(&file).unwrap();
+        assert!(
+            upstreams.is_empty() && peers.iter().all(|p| p.peer) && peers[0].name.is_empty() && peers[1].name == "b"
+        );
+        std::fs::write(&file, "[[peer]]\nurl = \"http://h/mcp\"\ncommand = [\"x\"]\n").unwrap();
+        let e = from_file(&file).unwrap_err();
+        assert!(e.contains("peer[0]") && e.contains("command"), "{e}");
         std::fs::write(&file, "[[upstream]]\nname = \"a\"\nurl = \"ws://h/mcp\"\ncomand = 1\n").unwrap();
         let e = from_file(&file).unwrap_err();
         assert!(e.contains("comand"), "{e}");

@@ -200,7 +200,13 @@ pub fn upstream(name: &str, url: &str) -> UpstreamConfig {
         protocol: None,
         max_restarts: None,
         oauth: None,
+        peer: false,
     }
+}
+
+/// A peer at `url`, named by the node id it announces.
+pub fn peer(url: &str) -> UpstreamConfig {
+    tenet_gateway::PeerConfig { name: None, ..toml::from_str(&format!("url = {url:?}")).unwrap() }.into_upstream()
 }
 
 /// A stdio upstream running `command`.
@@ -316,12 +322,18 @@ pub async fn until(what: &str, mut check: impl FnMut() -> bool) {
 /// How many `tools/call` requests `server` answered, whatever the outcome (from its
 /// metrics).
 pub fn tool_calls_answered(server: &Server) -> f64 {
-    let prefix = r#"tenet_requests_total{method="tools/call","#;
+    requests_answered(server, "tools/call")
+}
+
+/// How many `method` requests `server` answered, whatever the outcome (from its
+/// metrics).
+pub fn requests_answered(server: &Server, method: &str) -> f64 {
+    let prefix = format!(r#"tenet_requests_total{{method="{method}","#);
     server
         .metrics()
         .encode()
         .lines()
-        .filter(|l| l.starts_with(prefix))
+        .filter(|l| l.starts_with(&prefix))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
 }

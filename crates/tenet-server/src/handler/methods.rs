@@ -11,8 +11,8 @@ use tenet_jsonrpc::{ErrorCode, ErrorObject, Id, RawJson};
 use tenet_protocol::{
     AcknowledgedParams, CacheScope, CallToolParams, CallToolResult, CompleteParams, CompleteResult, Completion,
     CreateTaskResult, Era, GetPromptParams, JsonObject, ListPromptsResult, ListResourceTemplatesResult,
-    ListResourcesResult, ListTasksResult, ListToolsResult, ListenParams, Method, PaginatedParams, ProtocolVersion,
-    Reference, ResourceParams, SubscriptionFilter, TaskIdParams, content_for_version,
+    ListResourcesResult, ListTasksResult, ListToolsResult, ListenParams, Method, NodePath, PaginatedParams,
+    ProtocolVersion, Reference, ResourceParams, SubscriptionFilter, TaskIdParams, content_for_version,
 };
 use tokio::sync::broadcast::error::RecvError;
 
@@ -52,46 +52,70 @@ impl Server {
         }
     }
 
-    pub(crate) fn list_tools(&self, raw: Option<&RawJson>, link: &Link) -> Reply {
+    pub(crate) fn list_tools(&self, raw: Option<&RawJson>, link: &Link, path: Option<&NodePath>) -> Reply {
         let snapshot = self.shared.tools.snapshot();
-        let visible = visible(link, &snapshot.items, |t| &t.scopes);
-        self.list(raw, visible.as_deref().unwrap_or(&snapshot.items), |items, next_cursor| ListToolsResult {
+        let shown = self.shown(link, path, &snapshot.items, |t| (&t.scopes, t.tool.meta.as_ref()));
+        self.list(raw, shown.as_deref().unwrap_or(&snapshot.items), |items, next_cursor| ListToolsResult {
             tools: items.iter().map(|(_, t)| t.tool.clone()).collect(),
             next_cursor,
             meta: None,
         })
     }
 
-    pub(crate) fn list_prompts(&self, raw: Option<&RawJson>, link: &Link) -> Reply {
+    pub(crate) fn list_prompts(&self, raw: Option<&RawJson>, link: &Link, path: Option<&NodePath>) -> Reply {
         let snapshot = self.shared.prompts.snapshot();
-        let visible = visible(link, &snapshot.items, |p| &p.scopes);
-        self.list(raw, visible.as_deref().unwrap_or(&snapshot.items), |items, next_cursor| ListPromptsResult {
+        let shown = self.shown(link, path, &snapshot.items, |p| (&p.scopes, p.prompt.meta.as_ref()));
+        self.list(raw, shown.as_deref().unwrap_or(&snapshot.items), |items, next_cursor| ListPromptsResult {
             prompts: items.iter().map(|(_, p)| p.prompt.clone()).collect(),
             next_cursor,
             meta: None,
         })
     }
 
-    pub(crate) fn list_resources(&self, raw: Option<&RawJson>, link: &Link) -> Reply {
+    pub(crate) fn list_resources(&self, raw: Option<&RawJson>, link: &Link, path: Option<&NodePath>) -> Reply {
         let snapshot = self.shared.resources.snapshot();
-        let visible = visible(link, &snapshot.items, |r| &r.scopes);
-        self.list(raw, visible.as_deref().unwrap_or(&snapshot.items), |items, next_cursor| ListResourcesResult {
+        let shown = self.shown(link, path, &snapshot.items, |r| (&r.scopes, r.resource.meta.as_ref()));
+        self.list(raw, shown.as_deref().unwrap_or(&snapshot.items), |items, next_cursor| ListResourcesResult {
             resources: items.iter().map(|(_, r)| r.resource.clone()).collect(),
             next_cursor,
             meta: None,
         })
     }
 
-    pub(crate) fn list_templates(&self, raw: Option<&RawJson>, link: &Link) -> Reply {
+    pub(crate) fn list_templates(&self, raw: Option<&RawJson>, link: &Link, path: Option<&NodePath>) -> Reply {
         let snapshot = self.shared.templates.snapshot();
-        let visible = visible(link, &snapshot.items, |t| &t.def.scopes);
-        self.list(raw, visible.as_deref().unwrap_or(&snapshot.items), |items, next_cursor| {
-            ListResourceTemplatesResult {
-                resource_templates: items.iter().map(|(_, t)| t.def.template.clone()).collect(),
-                next_cursor,
-                meta: None,
-            }
+        let shown = self.shown(link, path, &snapshot.items, |t| (&t.def.scopes, t.def.template.meta.as_ref()));
+        self.list(raw, shown.as_deref().unwrap_or(&snapshot.items), |items, next_cursor| ListResourceTemplatesResult {
+            resource_templates: items.iter().map(|(_, t)| t.def.template.clone()).collect(),
+            next_cursor,
+            meta: None,
         })
+    }
+
+    /// The items a list shows the caller of `link`, when it is not all of them: those
+    /// its grant covers, and, for a request from another Tenet node (one with a node
+    /// `path`), what this node offers other nodes ([`crate::ServerConfig::reexport`]).
+    fn shown<T: Clone>(
+        &self,
+        link: &Link,
+        path: Option<&NodePath>,
+        items: &[(String, T)],
+        read: impl Fn(&T) -> (&[String], Option<&JsonObject>),
+    ) -> Option<Vec<(String, T)>> {
+        let grant = link.grant.as_deref();
+        let path = path.filter(|p| !p.is_empty());
+        if grant.is_none() && path.is_none() {
+            return None;
+        }
+        let reexport = self.shared.config.reexport;
+        let shows = |item: &T| {
+            let (scopes, meta) = read(item);
+            grant.is_none_or(|g| g.covers(scopes)) && path.is_none_or(|path| offered(meta, path, reexport))
+        };
+        if items.iter().all(|(_, item)| shows(item)) {
+            return None;
+        }
+        Some(items.iter().filter(|(_, item)| shows(item)).cloned().collect())
     }
 
     /// Sets up MRTR for a request that may ask for input (2026-07-28 only).
@@ -554,13 +578,17 @@ impl Server {
     }
 }
 
-/// The items the caller of `link` may use, when access is controlled and some are hidden.
-fn visible<T: Clone>(link: &Link, items: &[(String, T)], scopes: impl Fn(&T) -> &[String]) -> Option<Vec<(String, T)>> {
-    let grant = link.grant.as_deref()?;
-    if items.iter().all(|(_, item)| grant.covers(scopes(item))) {
-        return None;
+/// Whether an item with `meta` is offered to the node at the end of `path`: an item of
+/// this node's own (or its upstreams') always; one imported from peers only when
+/// re-exported (`reexport`, the hop limit), and then only if its import path visits no
+/// node on `path` and the two together stay within the limit.
+fn offered(meta: Option<&JsonObject>, path: &NodePath, reexport: Option<usize>) -> bool {
+    match tenet_protocol::imported_via(meta) {
+        Ok(None) => true,
+        Ok(Some(via)) => reexport.is_some_and(|max| !via.meets(path) && path.len() + via.len() <= max),
+        // A malformed import path: kept from other nodes, as if it were too long.
+        Err(_) => false,
     }
-    Some(items.iter().filter(|(_, item)| grant.covers(scopes(item))).cloned().collect())
 }
 
 async fn send(link: &Link, method: Method, params: &impl serde::Serialize) {

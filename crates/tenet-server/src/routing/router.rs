@@ -354,12 +354,14 @@ impl Server {
             Method::Ping => Reply::ok(&json!({})),
             Method::Initialize => self.initialize(raw, link),
             Method::Discover => self.discover(),
-            Method::ToolsList if has_tools => self.list_tools(raw, link),
+            Method::ToolsList if has_tools => self.list_tools(raw, link, route.meta.node_path.as_deref()),
             Method::ToolsCall if has_tools => self.call_tool(&route, &request.id, raw, link).await,
-            Method::PromptsList if has_prompts => self.list_prompts(raw, link),
+            Method::PromptsList if has_prompts => self.list_prompts(raw, link, route.meta.node_path.as_deref()),
             Method::PromptsGet if has_prompts => self.get_prompt(&route, &request.id, raw, link).await,
-            Method::ResourcesList if has_resources => self.list_resources(raw, link),
-            Method::ResourcesTemplatesList if has_resources => self.list_templates(raw, link),
+            Method::ResourcesList if has_resources => self.list_resources(raw, link, route.meta.node_path.as_deref()),
+            Method::ResourcesTemplatesList if has_resources => {
+                self.list_templates(raw, link, route.meta.node_path.as_deref())
+            }
             Method::ResourcesRead if has_resources => self.read_resource(&route, &request.id, raw, link).await,
             Method::ResourcesSubscribe | Method::ResourcesUnsubscribe if has_resources => {
                 self.subscribe(route.method, raw, link)

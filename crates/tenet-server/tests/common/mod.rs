@@ -98,9 +98,13 @@ impl Client {
         self.response(&json!(id)).await
     }
 
-    /// A stateless (2026-07-28) request.
+    /// A stateless (2026-07-28) request (with whatever `_meta` entries `params` has).
     pub async fn modern(&mut self, id: i64, method: &str, mut params: Value, caps: Value) -> Value {
-        params["_meta"] = meta(caps);
+        let mut full = meta(caps);
+        if let Some(Value::Object(given)) = params.get_mut("_meta").map(Value::take) {
+            full.as_object_mut().unwrap().extend(given);
+        }
+        params["_meta"] = full;
         self.call(id, method, params).await
     }
 

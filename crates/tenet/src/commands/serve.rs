@@ -89,8 +89,8 @@ pub fn run(args: &ServeArgs) -> ExitCode {
                 server.serve_as(stdin, stdout, shutdown, grant).await.map_err(Failure::Serve)
             }
             Transport::Http => {
-                let status =
-                    gateway.clone().map(|g| Arc::new(crate::gateway::Status(g)) as Arc<dyn tenet_http::StatusSource>);
+                let status = crate::gateway::Status { gateway: gateway.clone(), node: node.id.clone() };
+                let status = Some(Arc::new(status) as Arc<dyn tenet_http::StatusSource>);
                 serve_http(args, server, auth, rate_limit, shutdown, status, &node.id).await
             }
         };

@@ -62,7 +62,8 @@ pub struct Prepared {
     pub rate_limit: Option<Arc<RateLimiter>>,
     /// The authorization checks, built for the configured port.
     pub auth: Option<Arc<Auth>>,
-    /// The MCP servers to front (`[[upstream]]`, `--upstream`).
+    /// The MCP servers to front (`[[upstream]]`, `--upstream`) and the peers
+    /// (`[[peer]]`, `--peer`).
     pub upstreams: Vec<tenet_gateway::UpstreamConfig>,
 }
 
@@ -85,6 +86,7 @@ pub fn prepare(args: &ServeArgs) -> Result<Prepared, StartError> {
         tool_concurrency: args.limits.tool_concurrency(),
         // Only HTTP can serve them; on stdio, or with --no-metrics, nothing is counted.
         metrics: matches!(args.transport, Transport::Http) && !args.no_metrics,
+        reexport: args.node.reexport.then_some(args.node.max_hops as usize),
         ..ServerConfig::default()
     };
     let upstreams = args.gateway.upstreams(args.config.as_deref()).map_err(StartError::Gateway)?;

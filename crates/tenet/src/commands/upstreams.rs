@@ -1,5 +1,6 @@
-//! `tenet upstreams [URL]`: what a running gateway's `GET /upstreams` says, as a table
-//! (or the JSON itself); exit 0 when every required upstream is up.
+//! `tenet upstreams [URL]` and `tenet peers [URL]`: what a running node's
+//! `GET /upstreams` or `GET /peers` says, as a table (or the JSON itself); exit 0 when
+//! every required one is up.
 
 use std::process::ExitCode;
 
@@ -7,10 +8,36 @@ use serde::Deserialize;
 
 use super::health;
 
-/// One row of `GET /upstreams` (the fields this command shows).
+/// Which page to show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    /// `GET /upstreams`.
+    Upstreams,
+    /// `GET /peers`: this node's peers, as it sees them.
+    Peers,
+}
+
+impl Which {
+    fn path(self) -> &'static str {
+        match self {
+            Self::Upstreams => "/upstreams",
+            Self::Peers => "/peers",
+        }
+    }
+}
+
+/// One row of `GET /upstreams` or `GET /peers` (the fields this command shows).
 #[derive(Debug, Deserialize)]
 struct Row {
+    /// Empty for a peer whose node id is not known yet.
+    #[serde(default, deserialize_with = "null_as_empty")]
     name: String,
+    /// Its URL or command.
+    #[serde(default)]
+    target: String,
+    /// The node id it announced.
+    #[serde(default)]
+    node: Option<String>,
     state: String,
     #[serde(default)]
     required: bool,
@@ -32,19 +59,31 @@ struct Row {
     last_error: Option<String>,
 }
 
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Option::<String>::deserialize(d).map(Option::unwrap_or_default)
+}
+
 #[derive(Debug, Deserialize)]
 struct Page {
+    /// The node that answered (`/peers`).
+    #[serde(default)]
+    node: Option<String>,
+    #[serde(alias = "peers")]
     upstreams: Vec<Row>,
 }
 
-/// Prints the upstreams of the gateway at `url` (its base, its MCP endpoint or its
-/// `/upstreams` page; plain `http://`).
-pub fn run(url: &str, json: bool) -> ExitCode {
-    let page_url = page_of(url);
+/// Prints the upstreams or the peers of the node at `url` (its base, its MCP endpoint
+/// or one of its pages; plain `http://`).
+pub fn run(url: &str, json: bool, which: Which) -> ExitCode {
+    let page_url = page_of(url, which);
     let body = match health::get(&page_url) {
         Ok((200, body)) => body,
         Ok((404, _)) => {
-            eprintln!("tenet: {page_url}: HTTP 404: this server is not a gateway (it has no [[upstream]])");
+            let why = match which {
+                Which::Upstreams => "this server is not a gateway (it has no [[upstream]] or [[peer]])",
+                Which::Peers => "this server has no /peers page (is it a Tenet node, served over HTTP?)",
+            };
+            eprintln!("tenet: {page_url}: HTTP 404: {why}");
             return ExitCode::FAILURE;
         }
         Ok((status, _)) => {
@@ -59,14 +98,17 @@ pub fn run(url: &str, json: bool) -> ExitCode {
     let page: Page = match serde_json::from_str(&body) {
         Ok(page) => page,
         Err(e) => {
-            eprintln!("tenet: {page_url}: not an upstreams page: {e}");
+            eprintln!("tenet: {page_url}: not a {} page: {e}", which.path());
             return ExitCode::FAILURE;
         }
     };
     if json {
         outln!("{}", body.trim_end());
     } else {
-        out!("{}", table(&page.upstreams));
+        if let Some(node) = &page.node {
+            outln!("node {node}: {} peers", page.upstreams.len());
+        }
+        out!("{}", table(&page.upstreams, which));
     }
     let waiting: Vec<&str> =
         page.upstreams.iter().filter(|u| u.required && u.state != "up").map(|u| u.name.as_str()).collect();
@@ -78,16 +120,18 @@ pub fn run(url: &str, json: bool) -> ExitCode {
     }
 }
 
-/// The `/upstreams` page of the server at `url`.
-fn page_of(url: &str) -> String {
+/// The page `which` of the server at `url`.
+fn page_of(url: &str, which: Which) -> String {
     let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
     let authority = rest.split('/').next().unwrap_or(rest);
-    format!("{scheme}://{authority}/upstreams")
+    format!("{scheme}://{authority}{}", which.path())
 }
 
-/// The rows as aligned columns, with a header.
-fn table(rows: &[Row]) -> String {
-    let header = ["NAME", "STATE", "PROTOCOL", "TOOLS", "PROMPTS", "RESOURCES", "LEFT OUT", "LATENCY", "RESTARTS"];
+/// The rows as aligned columns, with a header (for peers, the node id each announced
+/// instead of the left-out count).
+fn table(rows: &[Row], which: Which) -> String {
+    let fourth = if which == Which::Peers { "NODE" } else { "LEFT OUT" };
+    let header = ["NAME", "STATE", "PROTOCOL", "TOOLS", "PROMPTS", "RESOURCES", fourth, "LATENCY", "RESTARTS"];
     let mut lines: Vec<[String; 9]> = vec![header.map(str::to_owned)];
     for row in rows {
         let protocol = match (&row.version, &row.era) {
@@ -95,14 +139,20 @@ fn table(rows: &[Row]) -> String {
             (None, Some(era)) => era.clone(),
             (None, None) => "-".to_owned(),
         };
+        let name = if row.name.is_empty() { row.target.clone() } else { row.name.clone() };
+        let optional = if row.required || which == Which::Peers { "" } else { " (optional)" };
+        let fourth = match which {
+            Which::Peers => row.node.clone().unwrap_or_else(|| "-".to_owned()),
+            Which::Upstreams => row.left_out.to_string(),
+        };
         lines.push([
-            format!("{}{}", row.name, if row.required { "" } else { " (optional)" }),
+            format!("{name}{optional}"),
             row.state.clone(),
             protocol,
             row.tools.to_string(),
             row.prompts.to_string(),
             format!("{} + {} templates", row.resources, row.templates),
-            row.left_out.to_string(),
+            fourth,
             row.latency_ms.map_or_else(|| "-".to_owned(), |ms| format!("{ms:.1} ms")),
             row.restarts.to_string(),
         ]);
@@ -116,7 +166,8 @@ fn table(rows: &[Row]) -> String {
     }
     for row in rows.iter().filter(|r| r.state != "up") {
         if let Some(error) = &row.last_error {
-            text.push_str(&format!("{}: {error}\n", row.name));
+            let name = if row.name.is_empty() { &row.target } else { &row.name };
+            text.push_str(&format!("{name}: {error}\n"));
         }
     }
     text
@@ -133,8 +184,27 @@ mod tests {
         for url in
             ["http://127.0.0.1:3020", "http://127.0.0.1:3020/mcp", "http://127.0.0.1:3020/upstreams", "127.0.0.1:3020"]
         {
-            assert_eq!(page_of(url), "http://127.0.0.1:3020/upstreams", "{url}");
+            assert_eq!(page_of(url, Which::Upstreams), "http://127.0.0.1:3020/upstreams", "{url}");
         }
+        assert_eq!(page_of("http://127.0.0.1:3020/mcp", Which::Peers), "http://127.0.0.1:3020/peers");
+    }
+
+    #[test]
+    fn the_peers_table_names_each_node_and_an_unknown_one_by_its_url() {
+        let page: Page = serde_json::from_value(serde_json::json!({"node": "a", "peers": [
+            {"name": "c", "target": "http://127.0.0.1:9003/mcp", "node": "c", "state": "up", "required": false,
+             "era": "stateless", "version": "2026-07-28", "tools": 2, "latency_ms": 0.3, "restarts": 0},
+            {"name": null, "target": "http://127.0.0.1:9004/mcp", "node": null, "state": "down", "required": false,
+             "restarts": 2, "last_error": "connection refused"}
+        ]}))
+        .unwrap();
+        assert_eq!(page.node.as_deref(), Some("a"));
+        let text = table(&page.upstreams, Which::Peers);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].contains("NODE") && !lines[0].contains("LEFT OUT"), "{text}");
+        assert!(lines[1].starts_with("c ") && lines[1].contains(" c ") && !lines[1].contains("optional"), "{text}");
+        assert!(lines[2].starts_with("http://127.0.0.1:9004/mcp") && lines[2].contains("down"), "{text}");
+        assert_eq!(lines[3], "http://127.0.0.1:9004/mcp: connection refused");
     }
 
     #[test]
@@ -148,7 +218,7 @@ mod tests {
              "restarts": 3, "last_error": "connection refused"}
         ]}))
         .unwrap();
-        let text = table(&page.upstreams);
+        let text = table(&page.upstreams, Which::Upstreams);
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with("NAME"), "{text}");
         assert!(lines[1].starts_with("everything ") && lines[1].contains("2026-07-28") && lines[1].contains("0.4 ms"));
