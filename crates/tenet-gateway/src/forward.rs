@@ -11,8 +11,9 @@ use std::time::Instant;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 use tenet_client::{ClientError, RawResult, RequestOptions};
+use tenet_protocol::context::ContextNote;
 use tenet_protocol::{
-    CallToolResult, CompleteResult, GetPromptResult, InputRequiredResult, Method, NODE_PATH_KEY, NodePath,
+    CONTEXT_KEY, CallToolResult, CompleteResult, GetPromptResult, InputRequiredResult, Method, NODE_PATH_KEY, NodePath,
     ReadResourceResult, Reference, ResultType,
 };
 use tenet_server::jsonrpc::ErrorObject;
@@ -54,11 +55,38 @@ pub(crate) async fn forward(
         params.insert("task".into(), json!({}));
     }
     let tool = &tool.name;
+    // A Tenet node runs the tool with the conversation's context carried along; what
+    // the tool changes there comes back with the result and is applied here.
+    let node = upstream.node().is_some();
+    if node {
+        let carried = ctx.conversation_to_carry().await.map_err(|e| {
+            ToolError::msg(format!("cannot carry the conversation's context to upstream {}: {e}", upstream.name()))
+        })?;
+        if let Some(carried) = carried {
+            params.insert("_meta".into(), json!({ CONTEXT_KEY: carried }));
+        }
+    }
     let mut result: CallToolResult =
         relay(&upstream, Method::ToolsCall, params, Some(&ctx), ctx.node_path(), tool).await?;
+    if node && let Some(note) = result.meta.as_mut().and_then(|meta| meta.remove(CONTEXT_KEY)) {
+        apply_returned(&upstream, &ctx, note).await;
+    }
     upstream.uris.blocks(result.content.iter_mut());
     server_info::drop_from(&mut result.meta);
     Ok(result)
+}
+
+/// Applies the changes a tool on the node `upstream` made to the conversation's
+/// context carried there (its result's `note`), all or none: a context that changed
+/// here meanwhile in a way they did not expect keeps its values, with a warning.
+async fn apply_returned(upstream: &Upstream, ctx: &Context, note: Value) {
+    let applied = match serde_json::from_value::<ContextNote>(note) {
+        Ok(note) => ctx.conversation().apply_returned(note).await.map_err(|e| e.to_string()),
+        Err(e) => Err(format!("its {CONTEXT_KEY} is malformed: {e}")),
+    };
+    if let Err(error) = applied {
+        tracing::warn!(upstream = %upstream.name(), %error, "the context changes of a call there were not applied");
+    }
 }
 
 /// Sends `method` with `params` to `upstream` for the downstream request `ctx`, and

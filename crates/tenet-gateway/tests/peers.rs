@@ -12,92 +12,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use support::{
-    Probe, Running, STEP, downstream, peer, quick, requests_answered, text, until, upstream, upstream_server,
-};
+use support::{Node, Probe, Running, STEP, peer, requests_answered, text, until, upstream, upstream_server};
 use tenet_client::Client;
-use tenet_gateway::{Gateway, GatewayOptions, State, Status, UpstreamConfig};
+use tenet_gateway::{GatewayOptions, State};
 use tenet_protocol::{NODE_KEY, NODE_PATH_KEY, VIA_KEY};
-use tenet_server::{CancellationToken, Context, Server, ServerConfig, ToolDef};
+use tenet_server::ToolDef;
 
-/// A Tenet node in this process: a server with its own tools, announcing itself as
-/// `id`, served over HTTP; its gateway starts once its peers' addresses are known.
-struct Node {
-    id: String,
-    server: Server,
-    http: Running,
-    gateway: Option<Gateway>,
-}
-
-/// The tool every test node has of its own: `where` answers the node's id and the path
-/// its request came with.
-fn where_tool(id: &str) -> ToolDef {
-    let id = id.to_owned();
-    ToolDef::new("where", move |ctx: Context| {
-        let id = id.clone();
-        async move {
-            let path = ctx.node_path().map_or_else(|| "-".to_owned(), ToString::to_string);
-            format!("{id} via {path}")
-        }
-    })
-    .description("Where the call ran, and the nodes it came through")
-}
-
-impl Node {
-    async fn serve(id: &str, reexport: Option<usize>) -> Self {
-        let server = Server::builder(format!("node-{id}"), "1.0.0")
-            .config(ServerConfig { reexport, ..ServerConfig::default() })
-            .dynamic()
-            .tool(where_tool(id))
-            .build()
-            .unwrap();
-        tenet_node::announce(&server, &id.parse().unwrap());
-        let http = Running::start(server.clone()).await;
-        Self { id: id.to_owned(), server, http, gateway: None }
-    }
-
-    fn url(&self) -> String {
-        self.http.url()
-    }
-
-    fn options(&self) -> GatewayOptions {
-        GatewayOptions { node: Some(self.id.parse().unwrap()), ..quick() }
-    }
-
-    fn join(&mut self, peers: Vec<UpstreamConfig>) {
-        self.join_with(peers, self.options());
-    }
-
-    fn join_with(&mut self, peers: Vec<UpstreamConfig>, options: GatewayOptions) {
-        tenet_gateway::validate(&peers, &options).expect("a valid config");
-        self.gateway = Some(Gateway::start(self.server.clone(), peers, options));
-    }
-
-    fn gateway(&self) -> &Gateway {
-        self.gateway.as_ref().expect("joined")
-    }
-
-    /// The status of the peer at `url`.
-    fn peer_at(&self, url: &str) -> Status {
-        let target = url.to_owned();
-        self.gateway().statuses().into_iter().find(|s| s.target == target).expect("a peer at that url")
-    }
-
-    async fn client(&self) -> Client {
-        downstream(&self.server, CancellationToken::new()).await
-    }
-
-    async fn stop(self) {
-        if let Some(gateway) = &self.gateway {
-            tokio::time::timeout(STEP, gateway.shutdown()).await.expect("the gateway stops");
-        }
-        self.http.stop().await;
-    }
-}
-
+/// The tools `client` is offered, but for the context tools every node has
+/// (`remember`, `recall`: `tests/context.rs` is about them).
 async fn names(client: &Client) -> BTreeSet<String> {
     let tools = tokio::time::timeout(STEP, client.list_all_tools()).await.expect("in time").expect("tools/list");
-    tools.into_iter().map(|t| t.name).collect()
+    tools.into_iter().map(|t| t.name).filter(|n| !n.ends_with("remember") && !n.ends_with("recall")).collect()
 }
 
 /// Waits until `client`'s tool list is `expected`.

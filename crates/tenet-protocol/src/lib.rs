@@ -20,6 +20,7 @@
 pub mod client_feature;
 pub mod completion;
 pub mod content;
+pub mod context;
 pub mod header;
 pub mod input;
 pub mod lifecycle;

@@ -71,6 +71,7 @@ mod observe;
 mod routing;
 mod server;
 mod session;
+pub mod store;
 mod tasks;
 
 pub use handler::uri_template;
@@ -79,9 +80,9 @@ pub use observe::metrics;
 pub use error::{BuildError, ToolError};
 pub use grant::{Grant, INSUFFICIENT_SCOPE};
 pub use handler::{
-    Args, CompletionRequest, Context, FromToolCall, InputRound, IntoToolResult, Json, PromptDef, PromptRequest,
-    RawArgs, ReadOutput, ReadRequest, ResourceDef, State, StateKey, TaskSupport, TemplateDef, ToolCall, ToolDef,
-    ToolHandler, ToolOutput, advertised_schema, empty_input_schema, schema_of,
+    Args, CompletionRequest, Context, Conversation, FromToolCall, InputRound, IntoToolResult, Json, PromptDef,
+    PromptRequest, RawArgs, ReadOutput, ReadRequest, ResourceDef, State, StateKey, TaskSupport, TemplateDef, ToolCall,
+    ToolDef, ToolHandler, ToolOutput, advertised_schema, empty_input_schema, schema_of,
 };
 pub use limits::{CacheStats, RATE_LIMITED, Rate, RateLimiter, RateLimits, rate_limited};
 #[doc(no_inline)]

@@ -108,6 +108,8 @@ pub(crate) struct Shared {
     pub handshake_meta: crate::handshake::HandshakeMeta<Server>,
     /// The digest of the lists, until one changes.
     pub digest: crate::handshake::DigestCache,
+    /// Where conversations' contexts are kept.
+    pub context_store: Arc<dyn crate::store::ContextStore>,
 }
 
 /// An MCP server: tools, resources and prompts, served over any transport, to clients
@@ -150,6 +152,7 @@ pub struct ServerBuilder {
     /// Declare tasks even when no tool registered at build supports them.
     dynamic_tasks: bool,
     metrics: Option<crate::Metrics>,
+    context_store: Option<Arc<dyn crate::store::ContextStore>>,
 }
 
 impl Server {
@@ -169,6 +172,7 @@ impl Server {
             lazy_schemas: false,
             dynamic_tasks: false,
             metrics: None,
+            context_store: None,
         }
     }
 
@@ -680,6 +684,13 @@ impl ServerBuilder {
         self
     }
 
+    /// Keeps conversations' contexts ([`crate::Conversation`]) in `store` (default: a
+    /// [`crate::store::MemoryContextStore`] with the default limits).
+    pub fn context_store(mut self, store: Arc<dyn crate::store::ContextStore>) -> Self {
+        self.context_store = Some(store);
+        self
+    }
+
     /// Builds the server, compiling every schema and template.
     ///
     /// # Errors
@@ -754,6 +765,9 @@ impl ServerBuilder {
                 subscriptions: Arc::default(),
                 handshake_meta: crate::handshake::HandshakeMeta::default(),
                 digest: crate::handshake::DigestCache::default(),
+                context_store: self
+                    .context_store
+                    .unwrap_or_else(|| Arc::new(crate::store::MemoryContextStore::default())),
             }),
         };
         if server.shared.metrics.is_enabled() {

@@ -6,7 +6,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tenet_protocol::{GetPromptResult, LoggingLevel, PromptMessage, Resource};
 use tenet_server::{
-    Args, BuildError, Context, Json, PromptDef, ResourceDef, Server, ServerConfig, TaskSupport, ToolDef, ToolError,
+    Args, BuildError, Context, Conversation, Json, PromptDef, ResourceDef, Server, ServerConfig, TaskSupport, ToolDef,
+    ToolError,
 };
 
 /// Arguments of `echo`.
@@ -64,7 +65,68 @@ async fn countdown(ctx: Context, Args(args): Args<CountdownArgs>) -> Result<Stri
     Ok(format!("counted down {} steps", args.steps))
 }
 
-/// The demo server: `echo`, `add`, `countdown`, one resource and one prompt.
+/// Arguments of `remember`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct RememberArgs {
+    /// The key (1 to 256 characters).
+    #[schemars(length(min = 1, max = 256))]
+    key: String,
+    /// The value: any JSON.
+    value: serde_json::Value,
+}
+
+/// What `remember` kept.
+#[derive(Debug, Serialize, JsonSchema)]
+struct Remembered {
+    /// The key.
+    key: String,
+    /// Its version now: it changes at every write of the key.
+    version: u64,
+    /// The conversation's id, when it has one yet.
+    conversation: Option<String>,
+}
+
+async fn remember(conversation: Conversation, Args(args): Args<RememberArgs>) -> Result<Json<Remembered>, ToolError> {
+    let version = conversation.set(&args.key, args.value).await?;
+    let id = conversation.id().map(|id| id.to_string());
+    Ok(Json(Remembered { key: args.key, version, conversation: id }))
+}
+
+/// Arguments of `recall`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct RecallArgs {
+    /// The key.
+    #[schemars(length(min = 1, max = 256))]
+    key: String,
+}
+
+/// What `recall` found.
+#[derive(Debug, Serialize, JsonSchema)]
+struct Recalled {
+    /// The key.
+    key: String,
+    /// Whether the conversation has a value under it.
+    found: bool,
+    /// The value (null when not found).
+    value: serde_json::Value,
+    /// Its version.
+    version: Option<u64>,
+}
+
+async fn recall(conversation: Conversation, Args(args): Args<RecallArgs>) -> Result<Json<Recalled>, ToolError> {
+    let entry = conversation.get(&args.key).await?;
+    Ok(Json(Recalled {
+        key: args.key,
+        found: entry.is_some(),
+        version: entry.as_ref().map(|e| e.version),
+        value: entry.map(|e| e.value).unwrap_or_default(),
+    }))
+}
+
+/// The demo server: `echo`, `add`, `countdown`, `remember` and `recall`, one resource
+/// and one prompt.
 /// With `dynamic`, it declares that its lists change (a gateway adds its upstreams'
 /// tools while serving).
 pub fn server(config: ServerConfig, dynamic: bool) -> Result<Server, BuildError> {
@@ -86,7 +148,8 @@ pub fn server(config: ServerConfig, dynamic: bool) -> Result<Server, BuildError>
         .title("Tenet")
         .instructions(
             "Tenet demo tools: `echo` returns its text, `add` adds two numbers, `countdown` reports progress \
-             (and runs as a task for clients of the 2026 tasks extension).",
+             (and runs as a task for clients of the 2026 tasks extension), `remember` and `recall` write and \
+             read the conversation's context (shared with the tools of other Tenet nodes a call reaches).",
         )
         .config(config)
         .tool(ToolDef::new("echo", echo).description("Return the given text unchanged.").read_only())
@@ -96,6 +159,16 @@ pub fn server(config: ServerConfig, dynamic: bool) -> Result<Server, BuildError>
                 .description("Count down `steps` steps of `step_ms` ms each, reporting progress.")
                 .read_only()
                 .task_support(TaskSupport::Optional),
+        )
+        .tool(
+            ToolDef::new("remember", remember)
+                .description("Keep a JSON value under a key in this conversation's context, for later calls here or on other Tenet nodes.")
+                .open_world(false),
+        )
+        .tool(
+            ToolDef::new("recall", recall)
+                .description("Read the value kept under a key in this conversation's context.")
+                .read_only(),
         )
         .resource(ResourceDef::text(readme, "# Tenet\n\nA fast, spec-exact MCP server and toolkit.\n"))
         .prompt(

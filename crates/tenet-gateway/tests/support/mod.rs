@@ -17,7 +17,7 @@ use tenet_client::protocol::CallToolResult;
 use tenet_client::{Client, ClientBuilder};
 use tenet_gateway::{Gateway, GatewayOptions, Status, ToolFilter, UpstreamConfig};
 use tenet_http::HttpConfig;
-use tenet_server::{Args, CancellationToken, Context, Server, ServerBuilder, ToolDef};
+use tenet_server::{Args, CancellationToken, Context, Conversation, Server, ServerBuilder, ServerConfig, ToolDef};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -477,4 +477,110 @@ async fn hand_get(axum::extract::State(hand): axum::extract::State<Hand>) -> axu
         Some((Ok::<_, std::convert::Infallible>(format!("data: {line}\n\n")), events))
     });
     ([(axum::http::header::CONTENT_TYPE, "text/event-stream")], axum::body::Body::from_stream(stream)).into_response()
+}
+
+/// A Tenet node in this process: a server with its own tools, announcing itself as
+/// `id`, served over HTTP; its gateway starts once its peers' addresses are known.
+pub struct Node {
+    pub id: String,
+    pub server: Server,
+    pub http: Running,
+    pub gateway: Option<Gateway>,
+}
+
+/// The tool every test node has of its own: `where` answers the node's id and the path
+/// its request came with.
+pub fn where_tool(id: &str) -> ToolDef {
+    let id = id.to_owned();
+    ToolDef::new("where", move |ctx: Context| {
+        let id = id.clone();
+        async move {
+            let path = ctx.node_path().map_or_else(|| "-".to_owned(), ToString::to_string);
+            format!("{id} via {path}")
+        }
+    })
+    .description("Where the call ran, and the nodes it came through")
+}
+
+impl Node {
+    pub async fn serve(id: &str, reexport: Option<usize>) -> Self {
+        let server = Server::builder(format!("node-{id}"), "1.0.0")
+            .config(ServerConfig { reexport, ..ServerConfig::default() })
+            .dynamic()
+            .tool(where_tool(id))
+            .tool(remember_tool())
+            .tool(recall_tool())
+            .build()
+            .unwrap();
+        tenet_node::announce(&server, &id.parse().unwrap());
+        let http = Running::start(server.clone()).await;
+        Self { id: id.to_owned(), server, http, gateway: None }
+    }
+
+    pub fn url(&self) -> String {
+        self.http.url()
+    }
+
+    pub fn options(&self) -> GatewayOptions {
+        GatewayOptions { node: Some(self.id.parse().unwrap()), ..quick() }
+    }
+
+    pub fn join(&mut self, peers: Vec<UpstreamConfig>) {
+        self.join_with(peers, self.options());
+    }
+
+    pub fn join_with(&mut self, peers: Vec<UpstreamConfig>, options: GatewayOptions) {
+        tenet_gateway::validate(&peers, &options).expect("a valid config");
+        self.gateway = Some(Gateway::start(self.server.clone(), peers, options));
+    }
+
+    pub fn gateway(&self) -> &Gateway {
+        self.gateway.as_ref().expect("joined")
+    }
+
+    /// The status of the peer at `url`.
+    pub fn peer_at(&self, url: &str) -> Status {
+        let target = url.to_owned();
+        self.gateway().statuses().into_iter().find(|s| s.target == target).expect("a peer at that url")
+    }
+
+    pub async fn client(&self) -> Client {
+        downstream(&self.server, CancellationToken::new()).await
+    }
+
+    pub async fn stop(self) {
+        if let Some(gateway) = &self.gateway {
+            tokio::time::timeout(STEP, gateway.shutdown()).await.expect("the gateway stops");
+        }
+        self.http.stop().await;
+    }
+}
+
+#[derive(Deserialize, schemars::JsonSchema)]
+struct Remember {
+    key: String,
+    value: Value,
+}
+
+#[derive(Deserialize, schemars::JsonSchema)]
+struct Recall {
+    key: String,
+}
+
+/// `remember(key, value)`: sets the key in the conversation's context.
+pub fn remember_tool() -> ToolDef {
+    ToolDef::new("remember", |conversation: Conversation, Args(r): Args<Remember>| async move {
+        let version = conversation.set(&r.key, r.value).await?;
+        Ok::<_, tenet_server::ToolError>(format!("version {version}"))
+    })
+    .description("Keep a value in the conversation's context")
+}
+
+/// `recall(key)`: the key's value in the conversation's context, or `nothing`.
+pub fn recall_tool() -> ToolDef {
+    ToolDef::new("recall", |conversation: Conversation, Args(r): Args<Recall>| async move {
+        let entry = conversation.get(&r.key).await?;
+        Ok::<_, tenet_server::ToolError>(entry.map_or_else(|| "nothing".to_owned(), |e| e.value.to_string()))
+    })
+    .description("Read a value of the conversation's context")
 }

@@ -17,11 +17,14 @@ use tenet_protocol::{
 };
 use tokio_util::sync::CancellationToken;
 
+use super::conversation::Conversation;
 use super::request_state::{Binding, State, StateKey};
 use crate::error::ToolError;
 use crate::observe::RequestTrace;
-use crate::session::{Outbound, Peer};
+use crate::session::{Outbound, Peer, Session};
+use crate::store::ContextStore;
 use crate::tasks::Seat;
+use tenet_protocol::context::ContextRef;
 
 /// The context of one request, handed to every handler (the `Context` extractor).
 ///
@@ -56,6 +59,20 @@ struct Inner {
     seat: OnceLock<Arc<Seat>>,
     /// Whether the handler sent the client a request (its answer shaped the result).
     asked_client: AtomicBool,
+    /// What the request's conversation is made from, when a handler asks for it.
+    seed: ConversationSeed,
+    conversation: OnceLock<Conversation>,
+}
+
+/// What a request's [`Conversation`] is made from (only when a handler asks for it).
+pub(crate) struct ConversationSeed {
+    pub store: Arc<dyn ContextStore>,
+    /// `_meta["io.tenet/context"]`.
+    pub named: Option<Arc<ContextRef>>,
+    /// The caller's grant (its subject owns the context).
+    pub grant: Option<Arc<crate::Grant>>,
+    /// The legacy session.
+    pub session: Option<Arc<Session>>,
 }
 
 /// MRTR bookkeeping for one request (2026-07-28).
@@ -107,6 +124,7 @@ pub(crate) struct ContextParts {
     pub peer_timeout: Duration,
     pub trace: Option<Arc<RequestTrace>>,
     pub node_path: Option<Arc<tenet_protocol::NodePath>>,
+    pub seed: ConversationSeed,
 }
 
 impl Context {
@@ -130,6 +148,8 @@ impl Context {
                 peer_timeout: p.peer_timeout,
                 seat: OnceLock::new(),
                 asked_client: AtomicBool::new(false),
+                seed: p.seed,
+                conversation: OnceLock::new(),
             }),
         }
     }
@@ -229,6 +249,47 @@ impl Context {
     /// Whether the client has cancelled the request.
     pub fn is_cancelled(&self) -> bool {
         self.inner.cancel.is_cancelled()
+    }
+
+    /// The conversation this request belongs to, and its context (see [`Conversation`]).
+    pub fn conversation(&self) -> &Conversation {
+        self.inner.conversation.get_or_init(|| {
+            let seed = &self.inner.seed;
+            let owner = seed.grant.as_deref().and_then(crate::Grant::subject).unwrap_or_default().to_owned();
+            let relayed = self.node_path().is_some_and(|p| !p.is_empty());
+            Conversation::new(seed.store.clone(), owner, seed.named.as_deref(), relayed, seed.session.clone())
+        })
+    }
+
+    /// The conversation's context to carry to another Tenet node with a request relayed
+    /// there ([`Conversation::to_carry`]); found without making the conversation when
+    /// the request belongs to none yet (the common case, kept cheap).
+    ///
+    /// # Errors
+    /// The store is unavailable.
+    pub async fn conversation_to_carry(
+        &self,
+    ) -> Result<Option<tenet_protocol::context::CarriedContext>, crate::store::ContextError> {
+        let seed = &self.inner.seed;
+        let bound = self.inner.conversation.get().is_some()
+            || seed.named.is_some()
+            || seed.session.as_ref().is_some_and(|s| s.context_id_if_any().is_some())
+            || self.node_path().is_some_and(|p| !p.is_empty());
+        if !bound {
+            return Ok(None);
+        }
+        self.conversation().to_carry().await
+    }
+
+    /// What the result's `_meta["io.tenet/context"]` is to say, if a handler used the
+    /// conversation and there is something to say.
+    pub(crate) fn conversation_note(&self) -> Option<tenet_protocol::context::ContextNote> {
+        self.inner.conversation.get()?.note()
+    }
+
+    /// Whether a handler read or wrote the conversation's context.
+    pub(crate) fn used_conversation(&self) -> bool {
+        self.inner.conversation.get().is_some_and(Conversation::used)
     }
 
     /// The application state given to the server builder, if it is of type `S`.

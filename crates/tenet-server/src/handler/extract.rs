@@ -1,7 +1,8 @@
 //! Tool handlers: plain async functions whose arguments are extractors.
 //!
 //! A tool handler is any `async fn` taking up to eight arguments that implement
-//! [`FromToolCall`] — [`Args<T>`], [`Context`], [`State<S>`], [`RawArgs`] — and
+//! [`FromToolCall`] — [`Args<T>`], [`Context`], [`State<S>`], [`RawArgs`],
+//! [`Conversation`](super::conversation::Conversation) — and
 //! returning something that implements [`IntoToolResult`]: a `String`, a
 //! [`CallToolResult`], [`Json<T>`] for structured output, or a `Result` of those.
 
@@ -36,7 +37,7 @@ pub type ToolOutput = Result<CallToolResult, ToolError>;
 /// Something a handler argument can be extracted from a tool call as.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a tool handler argument",
-    note = "tool handler arguments must be extractors: Args<T>, Context, State<S>, RawArgs"
+    note = "tool handler arguments must be extractors: Args<T>, Context, State<S>, RawArgs, Conversation"
 )]
 pub trait FromToolCall: Sized {
     /// Extracts the value.
@@ -107,6 +108,12 @@ impl<T: DeserializeOwned + JsonSchema> FromToolCall for Args<T> {
 impl FromToolCall for RawArgs {
     fn from_call(call: &ToolCall) -> Result<Self, ToolError> {
         Ok(RawArgs(call.arguments.clone()))
+    }
+}
+
+impl FromToolCall for super::conversation::Conversation {
+    fn from_call(call: &ToolCall) -> Result<Self, ToolError> {
+        Ok(call.ctx.conversation().clone())
     }
 }
 

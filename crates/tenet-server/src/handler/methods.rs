@@ -151,6 +151,18 @@ impl Server {
         let Some(tool) = self.shared.tools.snapshot().get(&p.name).cloned() else {
             return ErrorObject::invalid_params(format!("Unknown tool: {}", p.name)).into();
         };
+        if let Some(tenet_protocol::context::ContextRef::Carried(carried)) = route.meta.context.as_deref() {
+            let bytes = crate::store::ContextData::bytes_of(&carried.entries);
+            let limit = self.shared.context_store.max_bytes();
+            if bytes > limit {
+                return ErrorObject::invalid_params(format!(
+                    "Invalid params: the context carried in _meta[\"{}\"] holds {bytes} bytes, over this server's \
+                     limit of {limit}",
+                    tenet_protocol::CONTEXT_KEY
+                ))
+                .into();
+            }
+        }
         if !link.allows(&tool.scopes) {
             return link.insufficient_scope(&format!("tool {}", p.name), &tool.scopes).into();
         }
@@ -203,7 +215,9 @@ impl Server {
         let ctx = self.context(route, id, link, inputs);
         let probe = ctx.clone();
         let outcome = self.run_tool(&tool, ctx, arguments).await;
-        let keep = matches!(&outcome, Ok(result) if result.is_error != Some(true)) && !probe.asked_client();
+        let keep = matches!(&outcome, Ok(result) if result.is_error != Some(true))
+            && !probe.asked_client()
+            && !probe.used_conversation();
         let reply = tool_reply(route.version, outcome);
         if keep {
             self.remember(key, tool.cache_ttl, &reply, generation);
@@ -236,12 +250,24 @@ impl Server {
         // The handler is invoked inside the future, so a panic in its synchronous part
         // (or in an extractor) is contained too.
         let handler = tool.handler.clone();
+        let probe = ctx.clone();
         let run = AssertUnwindSafe(async move { handler(ToolCall { ctx, arguments }).await }).catch_unwind();
-        let result = match tokio::time::timeout_at(deadline, run).await {
+        let outcome = match tokio::time::timeout_at(deadline, run).await {
             Err(_) => Err(ToolError::Failed(format!("Tool {name} timed out after {} ms", timeout.as_millis()))),
             Ok(Err(panic)) => Err(ToolError::Failed(format!("Tool {name} failed: {}", panic_message(&panic)))),
             Ok(Ok(outcome)) => outcome,
-        }?;
+        };
+        // What the handler did to the conversation goes with its result, failed or not
+        // (a carried context's changes, or the id a first write made).
+        let mut result = match (outcome, probe.conversation_note()) {
+            (Ok(result), _) => result,
+            (Err(ToolError::Failed(message)), Some(_)) => CallToolResult::error(message),
+            (Err(error), _) => return Err(error),
+        };
+        if let Some(note) = probe.conversation_note() {
+            let note = serde_json::to_value(note).unwrap_or_default();
+            result.meta.get_or_insert_with(JsonObject::new).insert(tenet_protocol::CONTEXT_KEY.to_owned(), note);
+        }
         if cfg!(debug_assertions)
             && let Err(message) = tool.check_output(&result)
         {

@@ -9,6 +9,7 @@
 //! prompts, resources, completion, subscriptions, and the paged list methods).
 
 mod context;
+mod conversation;
 mod extract;
 mod methods;
 mod pagination;
@@ -21,7 +22,9 @@ mod tool;
 pub mod uri_template;
 
 pub use context::{Context, InputRound};
-pub(crate) use context::{ContextParts, Inputs};
+pub(crate) use context::{ContextParts, ConversationSeed, Inputs};
+pub use conversation::Conversation;
+pub(crate) use conversation::new_id as new_context_id;
 pub use extract::{
     Args, FromToolCall, IntoToolResult, Json, RawArgs, State, ToolCall, ToolHandler, ToolOutput, schema_of,
 };

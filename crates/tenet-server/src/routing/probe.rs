@@ -62,6 +62,11 @@ pub(crate) struct MetaView<'a> {
     /// a malformed or overlong one is refused with the request.
     #[serde(rename = "io.tenet/path", default)]
     pub node_path: Option<tenet_protocol::NodePath>,
+    /// The conversation the request belongs to ([`tenet_protocol::CONTEXT_KEY`]): its
+    /// id, or its context carried by another node; a malformed one is refused with the
+    /// request.
+    #[serde(rename = "io.tenet/context", default)]
+    pub context: Option<tenet_protocol::context::ContextRef>,
 }
 
 impl<'a> Probe<'a> {

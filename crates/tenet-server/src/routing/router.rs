@@ -15,7 +15,7 @@ use tracing::Instrument;
 
 use super::body::{Body, OwnMeta};
 use super::probe::{MetaView, Probe};
-use crate::handler::{Context, ContextParts, Inputs};
+use crate::handler::{Context, ContextParts, ConversationSeed, Inputs};
 use crate::observe::metrics::Outcome;
 use crate::observe::{RequestTrace, Watch};
 use crate::server::Server;
@@ -118,16 +118,18 @@ pub(crate) struct RouteMeta {
     pub trace: Option<Arc<RequestTrace>>,
     /// The Tenet nodes the request passed through.
     pub node_path: Option<Arc<tenet_protocol::NodePath>>,
+    /// The conversation the request belongs to.
+    pub context: Option<Arc<tenet_protocol::context::ContextRef>>,
 }
 
 impl RouteMeta {
     fn new(view: MetaView<'_>) -> Self {
-        let MetaView { progress_token, log_level, traceparent, tracestate, node_path, .. } = view;
+        let MetaView { progress_token, log_level, traceparent, tracestate, node_path, context, .. } = view;
         let trace = traceparent.map(|caller| match tracestate {
             Some(state) => RequestTrace::new(caller.with_state(&state)),
             None => RequestTrace::new(caller),
         });
-        Self { progress_token, log_level, trace, node_path: node_path.map(Arc::new) }
+        Self { progress_token, log_level, trace, node_path: node_path.map(Arc::new), context: context.map(Arc::new) }
     }
 }
 
@@ -341,6 +343,12 @@ impl Server {
             peer_timeout: self.shared.config.client_request_timeout,
             trace: route.meta.trace.clone(),
             node_path: route.meta.node_path.clone(),
+            seed: ConversationSeed {
+                store: self.shared.context_store.clone(),
+                named: route.meta.context.clone(),
+                grant: link.grant.clone(),
+                session: if legacy { link.session.clone() } else { None },
+            },
         })
     }
 

@@ -23,6 +23,9 @@ pub struct Session {
     /// The client's requests being served, by id, with what cancels each (kept here,
     /// beside the rest, so an idle session is one allocation less).
     in_flight: Mutex<HashMap<Id, CancellationToken>>,
+    /// The id of the session's conversation context, made when a tool first writes to
+    /// it (unless the client names its conversation itself).
+    context: std::sync::OnceLock<tenet_protocol::context::ContextId>,
 }
 
 /// What `initialize` settled.
@@ -61,7 +64,18 @@ impl Session {
             peer,
             tasks: TaskStore::default(),
             in_flight: Mutex::new(HashMap::new()),
+            context: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The id of the session's conversation context, made now if it has none.
+    pub(crate) fn context_id(&self) -> tenet_protocol::context::ContextId {
+        self.context.get_or_init(crate::handler::new_context_id).clone()
+    }
+
+    /// The id of the session's conversation context, if it has one yet.
+    pub(crate) fn context_id_if_any(&self) -> Option<tenet_protocol::context::ContextId> {
+        self.context.get().cloned()
     }
 
     /// Registers the request `id` as in flight, cancelled by `cancel`; false if a

@@ -1,0 +1,318 @@
+//! A conversation's context, as a tool handler reads and changes it: JSON values by
+//! key, each with a version, kept per caller and conversation.
+//!
+//! Which conversation a request belongs to: the id a client names in
+//! `_meta["io.tenet/context"]`; else, on a legacy session, the session's own; else
+//! none yet, and the first write makes an id, told to the client in the result's
+//! `_meta["io.tenet/context"]` (`{"id": …}`) so that it can name it next time.
+//!
+//! A request that another Tenet node relays carries the context with it (its entries
+//! as that node had them); a tool here then works on that copy, and its changes go
+//! back in the result's `_meta`, for the node that keeps the context to apply when the
+//! answer arrives: all of them, each with the expectation it had here (a
+//! compare-and-set stays one), or none of them, with a warning there, when the context
+//! changed meanwhile in a way they did not expect.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde_json::Value;
+use tenet_protocol::context::{CarriedContext, ContextEntry, ContextId, ContextNote, ContextOp, ContextRef, Expect};
+
+use crate::session::Session;
+use crate::store::{ContextData, ContextError, ContextKey, ContextStore};
+
+/// A conversation's context (the `Conversation` extractor, or [`crate::Context::conversation`]).
+///
+/// Cheap to clone. Writes are atomic per call; [`Conversation::compare_and_set`] and
+/// [`Conversation::apply`] with [`Expect`] give compare-and-set, and
+/// [`Conversation::merge`] a JSON Merge Patch (RFC 7396) that needs no read first.
+///
+/// ```
+/// use serde_json::json;
+/// use tenet_server::{Args, Conversation, ToolDef};
+///
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct Remember { key: String, value: serde_json::Value }
+///
+/// async fn remember(conversation: Conversation, Args(r): Args<Remember>) -> Result<String, tenet_server::ToolError> {
+///     let version = conversation.set(&r.key, r.value).await?;
+///     Ok(format!("kept {} (version {version})", r.key))
+/// }
+/// let tool = ToolDef::new("remember", remember);
+/// ```
+#[derive(Clone)]
+pub struct Conversation {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn ContextStore>,
+    /// Whose: the caller's subject, or empty.
+    owner: String,
+    /// The legacy session whose conversation it is, when it names none.
+    session: Option<Arc<Session>>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    id: Option<ContextId>,
+    /// Whether this request made the id (the client is told it).
+    made: bool,
+    /// The context another node carried here, and the changes made to it.
+    carried: Option<Carried>,
+    /// Whether a handler read or wrote it.
+    used: bool,
+}
+
+/// A context carried from another node: a copy, and what was done to it.
+struct Carried {
+    data: ContextData,
+    /// The versions the copy came with: an expectation of one of those is kept as it
+    /// is for the node that applies the changes; one of a version made here is not.
+    arrived: HashMap<String, u64>,
+    changes: Vec<ContextOp>,
+}
+
+impl Carried {
+    fn new(context: CarriedContext) -> Self {
+        let arrived = context.entries.iter().map(|(k, e)| (k.clone(), e.version)).collect();
+        Self { data: ContextData::from_entries(context.entries), arrived, changes: Vec::new() }
+    }
+
+    /// Applies `ops` to the copy (within `max_bytes`) and records them for the node
+    /// that keeps the context.
+    fn apply(&mut self, ops: &[ContextOp], max_bytes: usize) -> Result<Vec<Option<u64>>, ContextError> {
+        let versions = self.data.apply(ops, max_bytes)?;
+        for op in ops {
+            let mut op = op.clone();
+            if let ContextOp::Set { expect, key, .. } | ContextOp::Delete { expect, key } = &mut op
+                && let Expect::Version(v) = *expect
+                && self.arrived.get(key.as_str()) != Some(&v)
+            {
+                // A version made here, after an earlier change recorded with the key's
+                // real expectation: the changes are applied together or not at all.
+                *expect = Expect::Any;
+            }
+            self.changes.push(op);
+        }
+        Ok(versions)
+    }
+}
+
+impl Conversation {
+    /// The conversation of a request: `named` in its `_meta` (an id, or a context
+    /// carried by another node), `relayed` (it came through another node, which
+    /// carried none: an empty copy), else `session`'s.
+    pub(crate) fn new(
+        store: Arc<dyn ContextStore>,
+        owner: String,
+        named: Option<&ContextRef>,
+        relayed: bool,
+        session: Option<Arc<Session>>,
+    ) -> Self {
+        let mut state = State::default();
+        let mut session = session;
+        match named {
+            Some(ContextRef::Id(id)) => state.id = Some(id.clone()),
+            Some(ContextRef::Carried(context)) => {
+                state.id.clone_from(&context.id);
+                state.carried = Some(Carried::new(context.clone()));
+            }
+            None if relayed => state.carried = Some(Carried::new(CarriedContext::default())),
+            None => state.id = session.as_ref().and_then(|s| s.context_id_if_any()),
+        }
+        if state.id.is_some() || state.carried.is_some() {
+            session = None;
+        }
+        Self { inner: Arc::new(Inner { store, owner, session, state: Mutex::new(state) }) }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.inner.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The conversation's id, when it has one yet.
+    pub fn id(&self) -> Option<ContextId> {
+        self.state().id.clone()
+    }
+
+    /// The key of the stored context, when there is one to read (`None`: no id yet,
+    /// or a carried copy); with `bind`, one is made if need be.
+    fn key(&self, bind: bool) -> Option<ContextKey> {
+        let mut state = self.state();
+        state.used = true;
+        if state.carried.is_some() {
+            return None;
+        }
+        if state.id.is_none() && bind {
+            state.id = Some(match &self.inner.session {
+                Some(session) => session.context_id(),
+                None => {
+                    state.made = true;
+                    new_id()
+                }
+            });
+        }
+        state.id.clone().map(|id| ContextKey { owner: self.inner.owner.clone(), id })
+    }
+
+    /// Every entry.
+    ///
+    /// # Errors
+    /// The store is unavailable.
+    pub async fn entries(&self) -> Result<BTreeMap<String, ContextEntry>, ContextError> {
+        if let Some(carried) = &self.state().carried {
+            return Ok(carried.data.entries().clone());
+        }
+        match self.key(false) {
+            Some(key) => self.inner.store.entries(&key).await,
+            None => Ok(BTreeMap::new()),
+        }
+    }
+
+    /// The entry `key`.
+    ///
+    /// # Errors
+    /// The store is unavailable.
+    pub async fn get(&self, key: &str) -> Result<Option<ContextEntry>, ContextError> {
+        if let Some(carried) = &self.state().carried {
+            return Ok(carried.data.entries().get(key).cloned());
+        }
+        match self.key(false) {
+            Some(stored) => self.inner.store.get(&stored, key).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Applies `ops`, all or none; the version each leaves its key at (`None`: removed).
+    ///
+    /// # Errors
+    /// A compare-and-set that found something else ([`ContextError::Conflict`]), a
+    /// context that would grow past its limit ([`ContextError::Full`]), an invalid key,
+    /// or a store that is unavailable; nothing is changed then.
+    pub async fn apply(&self, ops: &[ContextOp]) -> Result<Vec<Option<u64>>, ContextError> {
+        let max = self.inner.store.max_bytes();
+        {
+            let mut state = self.state();
+            state.used = true;
+            if let Some(carried) = &mut state.carried {
+                return carried.apply(ops, max);
+            }
+        }
+        let Some(key) = self.key(true) else { return Ok(Vec::new()) };
+        self.inner.store.apply(&key, ops).await
+    }
+
+    /// Sets `key` to `value`; its new version.
+    ///
+    /// # Errors
+    /// As [`Conversation::apply`].
+    pub async fn set(&self, key: &str, value: impl Into<Value>) -> Result<u64, ContextError> {
+        self.compare_and_set(key, value, Expect::Any).await
+    }
+
+    /// Sets `key` to `value` if what is there is what `expect` says; its new version.
+    ///
+    /// # Errors
+    /// As [`Conversation::apply`].
+    pub async fn compare_and_set(
+        &self,
+        key: &str,
+        value: impl Into<Value>,
+        expect: Expect,
+    ) -> Result<u64, ContextError> {
+        let op = ContextOp::Set { key: key.to_owned(), value: value.into(), expect };
+        Ok(self.apply(&[op]).await?.first().copied().flatten().unwrap_or_default())
+    }
+
+    /// Merges `patch` into the value of `key` (JSON Merge Patch); its new version.
+    ///
+    /// # Errors
+    /// As [`Conversation::apply`].
+    pub async fn merge(&self, key: &str, patch: Value) -> Result<u64, ContextError> {
+        let op = ContextOp::Merge { key: key.to_owned(), patch };
+        Ok(self.apply(&[op]).await?.first().copied().flatten().unwrap_or_default())
+    }
+
+    /// Removes `key` if what is there is what `expect` says.
+    ///
+    /// # Errors
+    /// As [`Conversation::apply`].
+    pub async fn delete(&self, key: &str, expect: Expect) -> Result<(), ContextError> {
+        self.apply(&[ContextOp::Delete { key: key.to_owned(), expect }]).await.map(drop)
+    }
+
+    /// The context to carry to another Tenet node with a request relayed there: its
+    /// id and entries as they are now; `None` when there is nothing to carry yet (no
+    /// id, nothing written). The node that keeps the context is this one, or the one
+    /// that carried it here.
+    ///
+    /// # Errors
+    /// The store is unavailable.
+    pub async fn to_carry(&self) -> Result<Option<CarriedContext>, ContextError> {
+        let (id, carried) = {
+            let state = self.state();
+            (state.id.clone(), state.carried.as_ref().map(|c| c.data.entries().clone()))
+        };
+        if let Some(entries) = carried {
+            return Ok(Some(CarriedContext { id, entries }));
+        }
+        let Some(key) = self.key(false) else { return Ok(None) };
+        let entries = self.inner.store.entries(&key).await?;
+        Ok(Some(CarriedContext { id: Some(key.id), entries }))
+    }
+
+    /// Applies what a tool on another node changed in the context carried there
+    /// (`note`, from its result), all or none.
+    ///
+    /// # Errors
+    /// As [`Conversation::apply`]; nothing is changed then.
+    pub async fn apply_returned(&self, note: ContextNote) -> Result<(), ContextError> {
+        if note.changes.is_empty() {
+            return Ok(());
+        }
+        self.apply(&note.changes).await.map(drop)
+    }
+
+    /// What the result's `_meta["io.tenet/context"]` says, if anything: the changes
+    /// made to a carried context, or the id this request made.
+    pub(crate) fn note(&self) -> Option<ContextNote> {
+        let state = self.state();
+        match &state.carried {
+            Some(carried) if !carried.changes.is_empty() => {
+                Some(ContextNote { id: state.id.clone(), changes: carried.changes.clone() })
+            }
+            Some(_) => None,
+            None => state.made.then(|| ContextNote { id: state.id.clone(), changes: Vec::new() }),
+        }
+    }
+
+    /// Whether a handler read or wrote it (its result then depends on it).
+    pub(crate) fn used(&self) -> bool {
+        self.state().used
+    }
+}
+
+impl std::fmt::Debug for Conversation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.state();
+        f.debug_struct("Conversation").field("id", &state.id).field("carried", &state.carried.is_some()).finish()
+    }
+}
+
+/// A new conversation id: 32 hex digits of randomness.
+pub(crate) fn new_id() -> ContextId {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // No randomness: the time and a counter still make it unique in this process.
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        bytes[..8].copy_from_slice(&n.to_le_bytes());
+        bytes[8..].copy_from_slice(&(t as u64).to_le_bytes());
+    }
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    hex.parse().unwrap_or_else(|_| unreachable!("hex digits are a valid id"))
+}

@@ -1,0 +1,490 @@
+//! Where conversations' contexts are kept: the [`ContextStore`] trait, the rules every
+//! store applies ([`ContextData`]), and the in-memory store.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use futures_util::future::BoxFuture;
+use serde_json::Value;
+use tenet_protocol::context::{ContextEntry, ContextId, ContextOp, Expect, MAX_CONTEXT_KEY};
+
+/// Whose conversation, and which: a context is kept per caller (the subject of its
+/// grant; empty when the transport does no access control) and conversation id, so
+/// that one caller cannot read another's by guessing its id.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ContextKey {
+    /// Who the caller is.
+    pub owner: String,
+    /// The conversation.
+    pub id: ContextId,
+}
+
+/// Why a change to a context was not made.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ContextError {
+    /// A compare-and-set found something else than it expected.
+    #[error(
+        "context key {key:?} is not as expected ({expected}; it is {}): it changed meanwhile; read it again and retry",
+        found.map_or_else(|| "absent".to_owned(), |v| format!("at version {v}"))
+    )]
+    Conflict {
+        /// The key.
+        key: String,
+        /// What the change expected.
+        expected: ExpectShown,
+        /// The version there (`None`: no value).
+        found: Option<u64>,
+    },
+    /// The change would make the context larger than its limit.
+    #[error("the conversation's context would hold {needed} bytes, over its limit of {limit}; remove keys first")]
+    Full {
+        /// What it would hold.
+        needed: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A key that is empty or too long.
+    #[error("context key {0:?} must be 1 to {MAX_CONTEXT_KEY} characters")]
+    InvalidKey(String),
+    /// The store cannot be reached.
+    #[error("the context store is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// An [`Expect`] as an error message shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExpectShown(pub Expect);
+
+impl std::fmt::Display for ExpectShown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Expect::Any => f.write_str("expected anything"),
+            Expect::Absent => f.write_str("expected no value"),
+            Expect::Version(v) => write!(f, "expected version {v}"),
+        }
+    }
+}
+
+/// Where conversations' contexts are kept. Every implementation applies a batch of
+/// changes atomically with [`ContextData`]'s rules, bounds each context to
+/// [`ContextStore::max_bytes`], and lets contexts expire when unused.
+pub trait ContextStore: Send + Sync + 'static {
+    /// Every entry of the context `key` (none when it has none, or expired).
+    fn entries(&self, key: &ContextKey) -> BoxFuture<'_, Result<BTreeMap<String, ContextEntry>, ContextError>>;
+
+    /// The entry `name` of the context `key`.
+    fn get<'a>(
+        &'a self,
+        key: &'a ContextKey,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<ContextEntry>, ContextError>>;
+
+    /// Applies `ops` to the context `key`, all or none; the version each leaves its
+    /// key at (`None` for a removal).
+    fn apply<'a>(
+        &'a self,
+        key: &'a ContextKey,
+        ops: &'a [ContextOp],
+    ) -> BoxFuture<'a, Result<Vec<Option<u64>>, ContextError>>;
+
+    /// The most bytes one context may hold (keys and values as JSON).
+    fn max_bytes(&self) -> usize;
+}
+
+/// How large and how long-lived contexts may be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ContextLimits {
+    /// The most bytes one context may hold (keys and values as JSON): past it, a change
+    /// is refused ([`ContextError::Full`]). Default 64 KiB.
+    pub max_bytes: usize,
+    /// The most bytes all contexts together may hold: past it, the contexts used least
+    /// recently are dropped. Default 64 MiB.
+    pub max_total_bytes: usize,
+    /// How long a context lives after it was last read or written. Default 1 hour.
+    pub ttl: Duration,
+}
+
+impl Default for ContextLimits {
+    fn default() -> Self {
+        Self { max_bytes: 64 << 10, max_total_bytes: 64 << 20, ttl: Duration::from_secs(3600) }
+    }
+}
+
+/// One context's entries, with the rules every store applies to them: versions that
+/// only grow, compare-and-set, JSON Merge Patch, and the size bound.
+///
+/// ```
+/// use serde_json::json;
+/// use tenet_protocol::context::{ContextOp, Expect};
+/// use tenet_server::store::ContextData;
+///
+/// let mut data = ContextData::default();
+/// let set = |value, expect| ContextOp::Set { key: "k".into(), value, expect };
+/// let v1 = data.apply(&[set(json!(1), Expect::Absent)], 1024).unwrap()[0].unwrap();
+/// assert!(data.apply(&[set(json!(2), Expect::Absent)], 1024).is_err(), "already there");
+/// let v2 = data.apply(&[set(json!(2), Expect::Version(v1))], 1024).unwrap()[0].unwrap();
+/// assert!(v2 > v1);
+/// assert_eq!(data.entries()["k"].value, json!(2));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ContextData {
+    entries: BTreeMap<String, ContextEntry>,
+    bytes: usize,
+    /// The last version given.
+    last_version: u64,
+}
+
+/// The bytes `key` and `value` take.
+fn size(key: &str, value: &Value) -> usize {
+    key.len() + serde_json::to_string(value).map_or(0, |s| s.len())
+}
+
+impl ContextData {
+    /// A context holding `entries` (as carried from another node): new versions
+    /// continue after the highest there.
+    pub fn from_entries(entries: BTreeMap<String, ContextEntry>) -> Self {
+        let bytes = Self::bytes_of(&entries);
+        let last_version = entries.values().map(|e| e.version).max().unwrap_or(0);
+        Self { entries, bytes, last_version }
+    }
+
+    /// The bytes `entries` take (keys and values as JSON), as a context counts them.
+    pub fn bytes_of(entries: &BTreeMap<String, ContextEntry>) -> usize {
+        entries.iter().map(|(k, e)| size(k, &e.value)).sum()
+    }
+
+    /// Its entries.
+    pub fn entries(&self) -> &BTreeMap<String, ContextEntry> {
+        &self.entries
+    }
+
+    /// The bytes it holds (keys and values as JSON).
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Applies `ops`, all or none; the version each leaves its key at.
+    ///
+    /// # Errors
+    /// The first op that cannot apply ([`ContextError::Conflict`], an invalid key), or
+    /// a result over `max_bytes` ([`ContextError::Full`]); nothing is changed then.
+    pub fn apply(&mut self, ops: &[ContextOp], max_bytes: usize) -> Result<Vec<Option<u64>>, ContextError> {
+        let mut next = self.clone();
+        let versions = ops.iter().map(|op| next.one(op)).collect::<Result<Vec<_>, _>>()?;
+        if next.bytes > max_bytes && next.bytes > self.bytes {
+            return Err(ContextError::Full { needed: next.bytes, limit: max_bytes });
+        }
+        *self = next;
+        Ok(versions)
+    }
+
+    fn one(&mut self, op: &ContextOp) -> Result<Option<u64>, ContextError> {
+        let key = op.key();
+        if key.is_empty() || key.len() > MAX_CONTEXT_KEY {
+            return Err(ContextError::InvalidKey(key.to_owned()));
+        }
+        let found = self.entries.get(key).map(|e| e.version);
+        let check = |expect: Expect| {
+            let holds = match expect {
+                Expect::Any => true,
+                Expect::Absent => found.is_none(),
+                Expect::Version(v) => found == Some(v),
+            };
+            if holds {
+                Ok(())
+            } else {
+                Err(ContextError::Conflict { key: key.to_owned(), expected: ExpectShown(expect), found })
+            }
+        };
+        match op {
+            ContextOp::Set { value, expect, .. } => {
+                check(*expect)?;
+                Ok(Some(self.put(key, value.clone())))
+            }
+            ContextOp::Merge { patch, .. } => {
+                let mut value = self.entries.get(key).map_or(Value::Null, |e| e.value.clone());
+                merge_patch(&mut value, patch);
+                Ok(Some(self.put(key, value)))
+            }
+            ContextOp::Delete { expect, .. } => {
+                check(*expect)?;
+                if let Some(gone) = self.entries.remove(key) {
+                    self.bytes -= size(key, &gone.value);
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    fn put(&mut self, key: &str, value: Value) -> u64 {
+        self.last_version += 1;
+        let added = size(key, &value);
+        let entry = ContextEntry { value, version: self.last_version };
+        if let Some(old) = self.entries.insert(key.to_owned(), entry) {
+            self.bytes -= size(key, &old.value);
+        }
+        self.bytes += added;
+        self.last_version
+    }
+}
+
+/// Applies a JSON Merge Patch (RFC 7396) to `target`.
+fn merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(patch) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(serde_json::Map::new());
+    }
+    if let Value::Object(target) = target {
+        for (name, value) in patch {
+            if value.is_null() {
+                target.remove(name);
+            } else {
+                merge_patch(target.entry(name.clone()).or_insert(Value::Null), value);
+            }
+        }
+    }
+}
+
+/// Contexts kept in this process: each bounded, all together bounded (the least
+/// recently used dropped first), each gone `ttl` after it was last used.
+pub struct MemoryContextStore {
+    limits: ContextLimits,
+    inner: Mutex<Memory>,
+}
+
+#[derive(Default)]
+struct Memory {
+    contexts: HashMap<ContextKey, Slot>,
+    /// The contexts by when they were last used (a tick), oldest first.
+    by_use: BTreeMap<u64, ContextKey>,
+    tick: u64,
+    bytes: usize,
+}
+
+struct Slot {
+    data: ContextData,
+    used: Instant,
+    tick: u64,
+}
+
+impl MemoryContextStore {
+    /// A store with these limits.
+    pub fn new(limits: ContextLimits) -> Self {
+        Self { limits, inner: Mutex::new(Memory::default()) }
+    }
+
+    /// How many contexts it holds and their bytes.
+    pub fn usage(&self) -> (usize, usize) {
+        let memory = self.lock();
+        (memory.contexts.len(), memory.bytes)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Memory> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Default for MemoryContextStore {
+    fn default() -> Self {
+        Self::new(ContextLimits::default())
+    }
+}
+
+impl Memory {
+    /// Drops the contexts unused for `ttl`, oldest first.
+    fn expire(&mut self, ttl: Duration, now: Instant) {
+        while let Some((&tick, key)) = self.by_use.first_key_value() {
+            let stale = self.contexts.get(key).is_none_or(|slot| now.duration_since(slot.used) >= ttl);
+            if !stale {
+                break;
+            }
+            let key = key.clone();
+            self.by_use.remove(&tick);
+            if let Some(slot) = self.contexts.remove(&key) {
+                self.bytes -= slot.data.bytes();
+            }
+        }
+    }
+
+    /// The context `key`, marked as used now.
+    fn touch(&mut self, key: &ContextKey, now: Instant) -> Option<&mut Slot> {
+        self.tick += 1;
+        let tick = self.tick;
+        let slot = self.contexts.get_mut(key)?;
+        self.by_use.remove(&slot.tick);
+        self.by_use.insert(tick, key.clone());
+        slot.tick = tick;
+        slot.used = now;
+        Some(slot)
+    }
+}
+
+impl ContextStore for MemoryContextStore {
+    fn entries(&self, key: &ContextKey) -> BoxFuture<'_, Result<BTreeMap<String, ContextEntry>, ContextError>> {
+        let now = Instant::now();
+        let mut memory = self.lock();
+        memory.expire(self.limits.ttl, now);
+        let entries = memory.touch(key, now).map(|slot| slot.data.entries().clone()).unwrap_or_default();
+        Box::pin(std::future::ready(Ok(entries)))
+    }
+
+    fn get<'a>(
+        &'a self,
+        key: &'a ContextKey,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<ContextEntry>, ContextError>> {
+        let now = Instant::now();
+        let mut memory = self.lock();
+        memory.expire(self.limits.ttl, now);
+        let entry = memory.touch(key, now).and_then(|slot| slot.data.entries().get(name).cloned());
+        Box::pin(std::future::ready(Ok(entry)))
+    }
+
+    fn apply<'a>(
+        &'a self,
+        key: &'a ContextKey,
+        ops: &'a [ContextOp],
+    ) -> BoxFuture<'a, Result<Vec<Option<u64>>, ContextError>> {
+        let now = Instant::now();
+        let mut memory = self.lock();
+        memory.expire(self.limits.ttl, now);
+        if memory.touch(key, now).is_none() {
+            let tick = memory.tick;
+            memory.contexts.insert(key.clone(), Slot { data: ContextData::default(), used: now, tick });
+            memory.by_use.insert(tick, key.clone());
+        }
+        let memory = &mut *memory;
+        let Some(slot) = memory.contexts.get_mut(key) else {
+            return Box::pin(std::future::ready(Err(ContextError::Unavailable("lost a context just made".into()))));
+        };
+        let before = slot.data.bytes();
+        let applied = slot.data.apply(ops, self.limits.max_bytes);
+        memory.bytes = memory.bytes - before + slot.data.bytes();
+        // Over the total: the contexts used least recently go (never this one).
+        while memory.bytes > self.limits.max_total_bytes {
+            let Some((&tick, oldest)) = memory.by_use.first_key_value() else { break };
+            if oldest == key {
+                break;
+            }
+            let oldest = oldest.clone();
+            memory.by_use.remove(&tick);
+            if let Some(slot) = memory.contexts.remove(&oldest) {
+                memory.bytes -= slot.data.bytes();
+                tracing::warn!(owner = %oldest.owner, id = %oldest.id, "context dropped: all contexts together are over their limit");
+            }
+        }
+        Box::pin(std::future::ready(applied))
+    }
+
+    fn max_bytes(&self) -> usize {
+        self.limits.max_bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn key(id: &str) -> ContextKey {
+        ContextKey { owner: String::new(), id: id.parse().unwrap() }
+    }
+
+    fn set(k: &str, value: Value) -> ContextOp {
+        ContextOp::Set { key: k.into(), value, expect: Expect::Any }
+    }
+
+    #[test]
+    fn a_batch_applies_whole_or_not_at_all() {
+        let mut data = ContextData::default();
+        data.apply(&[set("a", json!(1))], 1024).unwrap();
+        let conflicting = [set("b", json!(2)), ContextOp::Delete { key: "a".into(), expect: Expect::Version(99) }];
+        let e = data.apply(&conflicting, 1024).unwrap_err();
+        assert!(matches!(&e, ContextError::Conflict { key, found: Some(1), .. } if key == "a"), "{e}");
+        assert!(e.to_string().contains("expected version 99; it is at version 1"), "{e}");
+        assert!(!data.entries().contains_key("b"), "nothing of the batch applied");
+        assert_eq!(data.apply(&[set("", json!(1))], 1024).unwrap_err(), ContextError::InvalidKey(String::new()));
+    }
+
+    #[test]
+    fn merges_follow_rfc_7396() {
+        let mut data = ContextData::default();
+        let merge = |patch| ContextOp::Merge { key: "m".into(), patch };
+        data.apply(&[merge(json!({"a": 1, "b": {"c": 2, "d": 3}}))], 1024).unwrap();
+        data.apply(&[merge(json!({"a": null, "b": {"c": 4}, "e": [1]}))], 1024).unwrap();
+        assert_eq!(data.entries()["m"].value, json!({"b": {"c": 4, "d": 3}, "e": [1]}));
+        data.apply(&[merge(json!("plain"))], 1024).unwrap();
+        assert_eq!(data.entries()["m"].value, json!("plain"));
+    }
+
+    #[test]
+    fn a_context_stays_within_its_bytes_and_can_always_shrink() {
+        let mut data = ContextData::default();
+        data.apply(&[set("k", json!("x".repeat(95)))], 100).unwrap();
+        let e = data.apply(&[set("l", json!("y"))], 100).unwrap_err();
+        assert!(matches!(e, ContextError::Full { limit: 100, .. }), "{e}");
+        // Under a lowered limit, a change that shrinks it still applies.
+        data.apply(&[set("k", json!("x"))], 10).unwrap();
+        assert_eq!(data.bytes(), "k".len() + "\"x\"".len());
+        data.apply(&[ContextOp::Delete { key: "k".into(), expect: Expect::Any }], 10).unwrap();
+        assert_eq!(data.bytes(), 0);
+    }
+
+    #[tokio::test]
+    async fn the_store_keeps_contexts_apart_expires_them_and_drops_the_least_used_past_its_total() {
+        let limits = ContextLimits { max_bytes: 1000, max_total_bytes: 45, ttl: Duration::from_millis(200) };
+        let store = MemoryContextStore::new(limits);
+        store.apply(&key("a"), &[set("k", json!("1234567890"))]).await.unwrap();
+        let other_owner = ContextKey { owner: "someone".into(), ..key("a") };
+        assert!(store.entries(&other_owner).await.unwrap().is_empty(), "another caller's context is its own");
+        store.apply(&key("b"), &[set("k", json!("1234567890"))]).await.unwrap();
+        store.get(&key("a"), "k").await.unwrap().expect("a is there");
+        // c takes the total over 45 bytes: b, used least recently, goes.
+        store.apply(&key("c"), &[set("k", json!("12345678901234567890"))]).await.unwrap();
+        assert!(store.get(&key("b"), "k").await.unwrap().is_none());
+        assert!(store.get(&key("a"), "k").await.unwrap().is_some());
+        assert!(store.usage().1 <= 45, "{:?}", store.usage());
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert!(store.entries(&key("a")).await.unwrap().is_empty(), "expired");
+        assert_eq!(store.usage(), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn concurrent_compare_and_sets_on_one_key_let_exactly_one_win_each_round() {
+        let store = std::sync::Arc::new(MemoryContextStore::default());
+        let k = key("counter");
+        store.apply(&k, &[set("n", json!(0))]).await.unwrap();
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let (store, k) = (store.clone(), k.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut wins = 0;
+                for _ in 0..50 {
+                    loop {
+                        let now = store.get(&k, "n").await.unwrap().unwrap();
+                        let next = json!(now.value.as_i64().unwrap() + 1);
+                        let op = ContextOp::Set { key: "n".into(), value: next, expect: Expect::Version(now.version) };
+                        match store.apply(&k, &[op]).await {
+                            Ok(_) => break,
+                            Err(ContextError::Conflict { .. }) => tokio::task::yield_now().await,
+                            Err(e) => panic!("{e}"),
+                        }
+                    }
+                    wins += 1;
+                }
+                wins
+            }));
+        }
+        let mut total = 0;
+        for task in tasks {
+            total += task.await.unwrap();
+        }
+        assert_eq!(total, 400);
+        assert_eq!(store.get(&k, "n").await.unwrap().unwrap().value, json!(400), "no increment was lost");
+    }
+}
