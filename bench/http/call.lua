@@ -3,7 +3,8 @@
 -- MODE: stateless  -> 2026-07-28 headers (Mcp-Method, Mcp-Name) + _meta in params
 --                     (VERSION is sent as MCP-Protocol-Version and in _meta)
 --       legacy     -> MCP-Protocol-Version: VERSION, Mcp-Session-Id: SESSION if given
--- WRK_TOKEN in the environment is sent as `Authorization: Bearer …`.
+-- WRK_TOKEN in the environment is sent as `Authorization: Bearer …`; WRK_TOOL names
+-- the tool to call (default `echo`: through a gateway or a node, `up__echo`, say).
 -- With WRK_CHECK=1 in the environment every response is also inspected (slower):
 -- one that is not 200 or does not echo "hello world" is counted as bad.
 -- done() prints one JSON line to stdout: requests, duration, errors, latency.
@@ -30,9 +31,17 @@ function init(args)
    wrk.headers["Content-Type"] = "application/json"
    wrk.headers["Accept"] = "application/json, text/event-stream"
    wrk.headers["MCP-Protocol-Version"] = version
+   local tool = os.getenv("WRK_TOOL")
+   if tool and tool ~= "" then
+      post_legacy = string.gsub(post_legacy, '"name":"echo"', '"name":"' .. tool .. '"')
+      post_stateless = string.gsub(post_stateless, '"name":"echo"', '"name":"' .. tool .. '"')
+      tail = post_legacy
+   else
+      tool = "echo"
+   end
    if mode == "stateless" then
       wrk.headers["Mcp-Method"] = "tools/call"
-      wrk.headers["Mcp-Name"] = "echo"
+      wrk.headers["Mcp-Name"] = tool
    end
    if session then wrk.headers["Mcp-Session-Id"] = session end
    local token = os.getenv("WRK_TOKEN")

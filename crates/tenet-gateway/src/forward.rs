@@ -55,10 +55,11 @@ pub(crate) async fn forward(
         params.insert("task".into(), json!({}));
     }
     let tool = &tool.name;
-    // A Tenet node runs the tool with the conversation's context carried along; what
-    // the tool changes there comes back with the result and is applied here.
-    let node = upstream.node().is_some();
-    if node {
+    // A peer (a Tenet node this node trusts with its conversations) runs the tool with
+    // the conversation's context carried along; what the tool changes there comes back
+    // with the result and is applied here. Nothing else is ever sent the context.
+    let peer = upstream.is_peer();
+    if peer {
         let carried = ctx.conversation_to_carry().await.map_err(|e| {
             ToolError::msg(format!("cannot carry the conversation's context to upstream {}: {e}", upstream.name()))
         })?;
@@ -68,7 +69,10 @@ pub(crate) async fn forward(
     }
     let mut result: CallToolResult =
         relay(&upstream, Method::ToolsCall, params, Some(&ctx), ctx.node_path(), tool).await?;
-    if node && let Some(note) = result.meta.as_mut().and_then(|meta| meta.remove(CONTEXT_KEY)) {
+    // What another server says there is never passed on as this node's own word.
+    if let Some(note) = result.meta.as_mut().and_then(|meta| meta.remove(CONTEXT_KEY))
+        && peer
+    {
         apply_returned(&upstream, &ctx, note).await;
     }
     upstream.uris.blocks(result.content.iter_mut());
@@ -85,7 +89,7 @@ async fn apply_returned(upstream: &Upstream, ctx: &Context, note: Value) {
         Err(e) => Err(format!("its {CONTEXT_KEY} is malformed: {e}")),
     };
     if let Err(error) = applied {
-        tracing::warn!(upstream = %upstream.name(), %error, "the context changes of a call there were not applied");
+        tracing::warn!(upstream = %upstream.label(), %error, "the context changes of a call there were not applied");
     }
 }
 
@@ -368,7 +372,7 @@ pub(crate) async fn complete(upstream: Arc<Upstream>, reference: Reference, requ
     {
         Ok(result) => result.completion.values,
         Err(e) => {
-            tracing::debug!(upstream = %upstream.name(), error = %e, "no completions");
+            tracing::debug!(upstream = %upstream.label(), error = %e, "no completions");
             Vec::new()
         }
     }

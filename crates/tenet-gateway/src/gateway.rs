@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tenet_client::ClientError;
-use tenet_protocol::{Announcement, Prompt, Reference, Resource, ResourceTemplate, Tool};
+use tenet_protocol::{Announcement, ListDigests, Prompt, Reference, Resource, ResourceTemplate, Tool};
 use tenet_server::{BuildError, PromptDef, ResourceDef, Server, TemplateDef, ToolDef};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -188,7 +188,7 @@ impl Inner {
                         s.missed = 0;
                     });
                     let [tools, prompts, resources, templates] = listing.counts();
-                    tracing::info!(upstream = %upstream.name(), tools, prompts, resources, templates, "upstream is up");
+                    tracing::info!(upstream = %upstream.label(), tools, prompts, resources, templates, "upstream is up");
                     self.publish(index, listing);
                     // Any URI under its prefix is read from it, listed or not (a link in a
                     // tool's result, say), for as long as it is connected.
@@ -222,14 +222,14 @@ impl Inner {
                         self.options.stable_after.as_secs()
                     )
                 };
-                tracing::error!(upstream = %upstream.name(), %reason, "upstream given up");
+                tracing::error!(upstream = %upstream.label(), %reason, "upstream given up");
                 upstream.update(|s| {
                     s.state = State::Failed;
                     s.last_error = Some(reason);
                 });
                 break;
             }
-            tracing::warn!(upstream = %upstream.name(), %reason, "upstream is down");
+            tracing::warn!(upstream = %upstream.label(), %reason, "upstream is down");
             upstream.update(|s| {
                 s.state = State::Down;
                 s.last_error = Some(reason);
@@ -288,11 +288,11 @@ impl Inner {
                     if !sleep_or_cancel(DEBOUNCE, &self.shutdown).await {
                         return None;
                     }
-                    let lists = upstream.take_wake();
-                    if !lists.is_empty() && !by_digest {
+                    let (lists, forced) = upstream.take_wake();
+                    if !lists.is_empty() && (forced || !by_digest) {
                         match self.refresh(index, client, lists, None).await {
                             Err(e) if is_gone(&e) => return Some(e.to_string()),
-                            Err(e) => tracing::warn!(upstream = %upstream.name(), error = %e, "re-listing failed"),
+                            Err(e) => tracing::warn!(upstream = %upstream.label(), error = %e, "re-listing failed"),
                             Ok(()) => {}
                         }
                         continue;
@@ -316,7 +316,7 @@ impl Inner {
                         s.missed += 1;
                         missed = s.missed;
                     });
-                    tracing::warn!(upstream = %upstream.name(), missed, error = %e, "missed heartbeat");
+                    tracing::warn!(upstream = %upstream.label(), missed, error = %e, "missed heartbeat");
                     if missed >= self.options.failures {
                         return Some(format!("{missed} heartbeats missed; last: {e}"));
                     }
@@ -358,11 +358,11 @@ impl Inner {
         if changed.is_empty() {
             return None;
         }
-        tracing::debug!(upstream = %upstream.name(), lists = changed.0, "the node's lists changed: listing them again");
+        tracing::debug!(upstream = %upstream.label(), lists = changed.0, "the node's lists changed: listing them again");
         match self.refresh(index, client, changed, Some(&said)).await {
             Err(e) if is_gone(&e) => Some(e.to_string()),
             Err(e) => {
-                tracing::warn!(upstream = %upstream.name(), error = %e, "re-listing failed");
+                tracing::warn!(upstream = %upstream.label(), error = %e, "re-listing failed");
                 None
             }
             Ok(()) => None,
@@ -393,12 +393,14 @@ impl Inner {
         said: Option<&Announcement>,
     ) -> Result<Listing, ClientError> {
         let digests = said.and_then(|said| said.lists.clone());
+        let node = said.map(|said| said.id.clone());
         {
             let listed = lock(&upstream.listed);
             if let (Some(now), Some(known), Some(listing)) = (&digests, &listed.digests, &listed.listing)
                 && now == known
+                && listed.node == node
             {
-                tracing::debug!(upstream = %upstream.name(), "its lists are as they were: not listed again");
+                tracing::debug!(upstream = %upstream.label(), "its lists are as they were: not listed again");
                 return Ok(listing.clone());
             }
         }
@@ -407,7 +409,8 @@ impl Inner {
         self.mark(upstream, &mut listing, said);
         let mut listed = lock(&upstream.listed);
         listed.listing = listing.is_whole().then(|| listing.clone());
-        listed.digests = digests;
+        listed.digests = digests.map(|now| listed_digests(None, &now, &listing));
+        listed.node = node;
         Ok(listing)
     }
 
@@ -431,8 +434,9 @@ impl Inner {
             if let Some(cached) = &mut listed.listing {
                 cached.update(&listing);
             }
-            if let Some(now) = said.and_then(|said| said.lists.clone()) {
-                listed.digests = Some(now);
+            if let Some(now) = said.and_then(|said| said.lists.as_ref()) {
+                let known = listed.digests.take();
+                listed.digests = Some(listed_digests(known.as_ref(), now, &listing));
             }
         }
         let announced = if said.is_some() { Kinds::NONE } else { lists };
@@ -442,10 +446,10 @@ impl Inner {
 
     /// Marks `listing` with the nodes its items came through ([`node::mark`]).
     fn mark(&self, upstream: &Upstream, listing: &mut Listing, said: Option<&Announcement>) {
-        let node = said.map(|said| &said.id);
-        let left_out = node::mark(listing, node, upstream.is_peer(), self.options.node.as_ref());
+        let node = said.map(|said| said.id.clone()).or_else(|| upstream.node());
+        let left_out = node::mark(listing, node.as_ref(), upstream.is_peer(), self.options.node.as_ref());
         if left_out > 0 {
-            tracing::debug!(upstream = %upstream.name(), left_out, "left out what would lead back to this node");
+            tracing::debug!(upstream = %upstream.label(), left_out, "left out what would lead back to this node");
         }
     }
 
@@ -652,7 +656,7 @@ impl Inner {
     /// Has every upstream after `index` list again: a name `index` held may be theirs.
     fn wake_after(&self, index: usize) {
         for later in &self.upstreams[index + 1..] {
-            later.wake.notify_one();
+            later.relist_all();
         }
     }
 
@@ -681,6 +685,25 @@ impl Inner {
             }
         });
         self.wake_after(index);
+    }
+}
+
+/// The digests a node's lists are known at after a listing: `now`'s for each list the
+/// listing holds; for one it was to hold but failed, none (so the next heartbeat lists
+/// it again); for one it did not ask for, the digest known before.
+fn listed_digests(known: Option<&ListDigests>, now: &ListDigests, listing: &Listing) -> ListDigests {
+    let pick = |fetched: bool, now: &String, known: Option<&String>| {
+        if fetched { now.clone() } else { known.cloned().unwrap_or_default() }
+    };
+    ListDigests {
+        tools: pick(listing.tools.is_some(), &now.tools, known.map(|k| &k.tools)),
+        prompts: pick(listing.prompts.is_some(), &now.prompts, known.map(|k| &k.prompts)),
+        resources: pick(listing.resources.is_some(), &now.resources, known.map(|k| &k.resources)),
+        resource_templates: pick(
+            listing.templates.is_some(),
+            &now.resource_templates,
+            known.map(|k| &k.resource_templates),
+        ),
     }
 }
 
@@ -742,7 +765,7 @@ fn refusals(upstream: &Upstream, errors: Vec<BuildError>) -> Vec<String> {
     errors
         .into_iter()
         .filter_map(|error| {
-            tracing::warn!(upstream = %upstream.name(), %error, "left out");
+            tracing::warn!(upstream = %upstream.label(), %error, "left out");
             match error {
                 BuildError::InvalidSchema { tool: name, .. }
                 | BuildError::NotAnObjectSchema(name)

@@ -33,7 +33,7 @@ pub(crate) fn admit(
 ) -> Result<Option<Announcement>, String> {
     if !upstream.is_peer() {
         return Ok(said.unwrap_or_else(|e| {
-            tracing::warn!(upstream = %upstream.name(), error = %e, "ignored what the upstream says of itself");
+            tracing::warn!(upstream = %upstream.label(), error = %e, "ignored what the upstream says of itself");
             None
         }));
     }

@@ -59,7 +59,7 @@ pub(crate) async fn listen(
             let wanted = w.borrow_and_update();
             if wanted.len() > MAX_SUBSCRIPTIONS {
                 tracing::warn!(
-                    upstream = %upstream.name(),
+                    upstream = %upstream.label(),
                     wanted = wanted.len(),
                     "more subscriptions than one listen stream may hold; the first {MAX_SUBSCRIPTIONS} are held"
                 );
@@ -212,7 +212,7 @@ pub(crate) async fn keep_subscribed(
             }
         }
         if let Some(first) = first {
-            tracing::warn!(upstream = %upstream.name(), refused, first, "the upstream did not take subscriptions");
+            tracing::warn!(upstream = %upstream.label(), refused, first, "the upstream did not take subscriptions");
         }
         for uri in held.difference(&now).cloned().collect::<Vec<_>>() {
             held.remove(&uri);

@@ -256,6 +256,9 @@ const ANNOUNCED: [(Kinds, ServerEvent); 3] = [
 /// The bit in `announced` that asks the supervisor to check the upstream now: send a
 /// heartbeat (a lost connection, a broken or reopened listen stream).
 const CHECK: u8 = 8;
+/// The bit in `announced` that has the supervisor list the lists asked for, whatever
+/// the digests say (a name they may take was freed on the gateway).
+const FORCE: u8 = 16;
 
 /// What the gateway last listed of an upstream.
 #[derive(Default)]
@@ -263,8 +266,10 @@ pub(crate) struct Listed {
     /// The listing, marked as the gateway lists it, when every kind was listed.
     pub(crate) listing: Option<Listing>,
     /// The digests of the upstream's lists that the listing matches, when it is a
-    /// Tenet node that announces them.
+    /// Tenet node that announces them (an empty digest: that list failed).
     pub(crate) digests: Option<ListDigests>,
+    /// The node id it announced when listed.
+    pub(crate) node: Option<NodeId>,
 }
 
 /// Why a call could not reach an upstream.
@@ -393,10 +398,18 @@ impl Upstream {
         self.outcomes[outcome as usize].fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The lists the upstream said changed since the supervisor last asked (it checks
-    /// the upstream, with a heartbeat, when it was woken for nothing else).
-    pub(crate) fn take_wake(&self) -> Kinds {
-        Kinds(self.announced.swap(0, Ordering::Relaxed) & Kinds::ALL.0)
+    /// The lists the upstream said changed since the supervisor last asked, and whether
+    /// they are to be listed whatever the digests say (it checks the upstream, with a
+    /// heartbeat, when it was woken for nothing else).
+    pub(crate) fn take_wake(&self) -> (Kinds, bool) {
+        let bits = self.announced.swap(0, Ordering::Relaxed);
+        (Kinds(bits & Kinds::ALL.0), bits & FORCE != 0)
+    }
+
+    /// Has the supervisor list everything again: a name it may take was freed.
+    pub(crate) fn relist_all(&self) {
+        self.announced.fetch_or(Kinds::ALL.0 | FORCE, Ordering::Relaxed);
+        self.wake.notify_one();
     }
 
     /// The `list_changed` events the upstream announced for `lists`.
@@ -432,6 +445,14 @@ impl Upstream {
     /// is known.
     pub fn name(&self) -> &str {
         self.name.get().map_or("", String::as_str)
+    }
+
+    /// How logs name it: its name, or (a peer whose node id is not known yet) its URL.
+    pub fn label(&self) -> std::borrow::Cow<'_, str> {
+        match self.name() {
+            "" => std::borrow::Cow::Owned(self.config.target()),
+            name => std::borrow::Cow::Borrowed(name),
+        }
     }
 
     /// Whether it is a peer.
@@ -677,7 +698,7 @@ impl ClientHandler for Relay {
                 upstream.missed_changes();
             }
             ServerNotification::Log(log) => {
-                tracing::info!(upstream = %upstream.name(), level = ?log.level, data = %log.data, "upstream log");
+                tracing::info!(upstream = %upstream.label(), level = ?log.level, data = %log.data, "upstream log");
             }
             _ => {}
         }

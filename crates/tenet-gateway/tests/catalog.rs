@@ -285,7 +285,10 @@ async fn an_upstream_with_prompts_only_comes_up_and_the_earlier_one_keeps_a_cont
     assert_eq!((a.tools, a.prompts, a.left_out), (0, 1, 0), "{a:?}");
     assert_eq!((b.prompts, b.left_out), (0, 1), "{b:?}");
 
-    // When "a" goes down, the name passes to "a__b".
+    // When "a" goes down, the name passes to "a__b": it lists again because the name
+    // was freed (after a few heartbeats, so nothing else is left that would have it
+    // list again).
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     first.kill().await;
     until("a is down", || h.status("a").state == tenet_gateway::State::Down).await;
     let mut rendered = None;

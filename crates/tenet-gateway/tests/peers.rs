@@ -135,12 +135,13 @@ async fn a_ring_of_reexporting_nodes_stays_bounded_and_never_loops() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(names(&client).await, ["where", "b__where", "b__c__where"].map(String::from).into());
     assert_eq!(call(&client, "b__c__where").await, "c via a → b");
-    // A request that already passed through c is refused before it goes round again.
+    // A request that already passed through c is refused before it goes round again:
+    // what leads back to c is not there for it (-32602, as for a tool not listed).
     let refused = client
         .request("tools/call", json!({"name": "b__c__where", "_meta": { NODE_PATH_KEY: ["c"] }}), &Default::default())
         .await
         .unwrap_err();
-    assert!(refused.to_string().contains("loop refused"), "{refused}");
+    assert!(refused.to_string().contains("-32602: Unknown tool: b__c__where"), "{refused}");
     client.close().await;
     for node in nodes {
         node.stop().await;
@@ -319,6 +320,84 @@ async fn an_upstream_that_is_a_node_keeps_its_own_items_unmarked() {
     let tool = listed.iter().find(|t| t.name == "tools__where").unwrap();
     assert!(tool.meta.as_ref().is_none_or(|m| m.get(VIA_KEY).is_none()), "{:?}", tool.meta);
     assert_eq!(call(&client, "tools__where").await, "c via a");
+    client.close().await;
+    a.stop().await;
+    c.stop().await;
+}
+
+/// A node `id` whose `hang` tool waits to be cancelled, served over HTTP.
+async fn hanging_node(id: &str, probe: &Arc<Probe>) -> (tenet_server::Server, Running) {
+    let server = upstream_server(id, probe).tool(support::hang_tool(probe)).build().unwrap();
+    tenet_node::announce(&server, &id.parse().unwrap());
+    let running = Running::start(server.clone()).await;
+    (server, running)
+}
+
+#[tokio::test]
+async fn a_peer_that_answers_heartbeats_but_not_calls_times_calls_out_and_stays() {
+    let probe = Arc::new(Probe::default());
+    let (_, slow) = hanging_node("slow", &probe).await;
+    let mut a = Node::serve("a", None).await;
+    let mut config = peer(&slow.url());
+    config.timeout = Some(1);
+    a.join(vec![config]);
+    let client = a.client().await;
+    tools_become(&client, &["where", "slow__echo", "slow__add", "slow__hang"]).await;
+    let started = tokio::time::Instant::now();
+    let result = tokio::time::timeout(STEP, client.call_tool("slow__hang", json!({}))).await.expect("answered");
+    let result = result.expect("a tool error, not a protocol error");
+    assert_eq!(result.is_error, Some(true));
+    assert!(text(&result).contains("did not answer") && text(&result).contains("slow"), "{}", text(&result));
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    until("the hung call is cancelled there", || probe.hang_stopped()).await;
+    // Its heartbeats still answer: it stays, and its other tools work.
+    assert_eq!(a.peer_at(&slow.url()).state, State::Up);
+    assert!(!call(&client, "slow__echo").await.is_empty());
+    client.close().await;
+    a.stop().await;
+    slow.stop().await;
+}
+
+#[tokio::test]
+async fn a_peer_that_vanishes_during_a_call_fails_the_call_at_once() {
+    let probe = Arc::new(Probe::default());
+    let (_, gone) = hanging_node("gone", &probe).await;
+    let mut a = Node::serve("a", None).await;
+    a.join(vec![peer(&gone.url())]);
+    let client = a.client().await;
+    tools_become(&client, &["where", "gone__echo", "gone__add", "gone__hang"]).await;
+    let call = tokio::spawn({
+        let client = client.clone();
+        async move { client.call_tool("gone__hang", json!({})).await }
+    });
+    until("the call is running there", || probe.hanging.load(std::sync::atomic::Ordering::SeqCst)).await;
+    let killed = tokio::time::Instant::now();
+    gone.kill().await;
+    let result = tokio::time::timeout(STEP, call).await.expect("answered").unwrap().expect("a tool error");
+    assert!(killed.elapsed() < Duration::from_secs(1), "{:?}", killed.elapsed());
+    assert_eq!(result.is_error, Some(true));
+    assert!(text(&result).contains("gone"), "{}", text(&result));
+    tools_become(&client, &["where"]).await;
+    client.close().await;
+    a.stop().await;
+}
+
+#[tokio::test]
+async fn a_legacy_peers_items_stay_marked_when_it_lists_again() {
+    let c = Node::serve("c", None).await;
+    let mut a = Node::serve("a", None).await;
+    let mut config = peer(&c.url());
+    config.protocol = Some("legacy".into());
+    a.join(vec![config]);
+    let client = a.client().await;
+    tools_become(&client, &["where", "c__where"]).await;
+    // A legacy peer tells of the change with notifications/tools/list_changed: listed
+    // again by kind, not by digest.
+    c.server.add_tool(ToolDef::new("more", || async { "more" }).description("One more")).unwrap();
+    tools_become(&client, &["where", "c__where", "c__more"]).await;
+    for tool in client.list_all_tools().await.unwrap().iter().filter(|t| t.name.starts_with("c__")) {
+        assert_eq!(tool.meta.as_ref().map(|m| &m[VIA_KEY]), Some(&json!(["c"])), "{}", tool.name);
+    }
     client.close().await;
     a.stop().await;
     c.stop().await;

@@ -184,3 +184,21 @@ async fn a_context_that_would_outgrow_its_limit_is_a_tool_error() {
     assert!(text(&refused).contains("over its limit of 65536"), "{refused}");
     client.finish().await;
 }
+
+#[tokio::test]
+async fn a_caller_whose_credentials_name_nobody_may_not_name_a_conversation() {
+    let server = server();
+    let nobody = Some(Arc::new(Grant::new(Vec::<String>::new())));
+    let mut client = Client::start_as(server, nobody);
+    let named = call("remember", json!({"key": "k", "value": 1}), Some(json!("guessable")));
+    let refused = client.modern(1, "tools/call", named, json!({})).await;
+    assert_eq!(refused["result"]["isError"], true, "{refused}");
+    assert!(text(&refused).contains("name no subject") && text(&refused).contains("ids the server made"), "{refused}");
+    // The id the server makes cannot be guessed: that one it may name.
+    let set = client.modern(2, "tools/call", call("remember", json!({"key": "k", "value": 1}), None), json!({})).await;
+    let id = set["result"]["_meta"][CONTEXT_KEY]["id"].as_str().unwrap().to_owned();
+    assert_eq!(text(&set), "1");
+    let got = client.modern(3, "tools/call", call("recall", json!({"key": "k"}), Some(json!(id))), json!({})).await;
+    assert_eq!(text(&got), "1 @1", "{got}");
+    client.finish().await;
+}

@@ -78,3 +78,26 @@ fn list_digests_follow_what_is_offered_to_nodes() {
     assert_eq!(plain.list_digests().prompts, with_imports.list_digests().prompts);
     assert_ne!(plain.list_digests().tools, plain.list_digests().prompts, "each list has its own name in its digest");
 }
+
+#[tokio::test]
+async fn what_is_not_listed_to_a_node_cannot_be_called_by_it_either() {
+    let server = node(None);
+    let mut client = Client::start(server.clone());
+    let call = |path: Value| {
+        let mut params = json!({"name": "from_b", "arguments": {}});
+        if !path.is_null() {
+            params["_meta"] = json!({ NODE_PATH_KEY: path });
+        }
+        params
+    };
+    let refused = client.modern(1, "tools/call", call(json!(["x"])), json!({})).await;
+    assert_eq!(refused["error"]["code"], -32602, "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("Unknown tool: from_b"), "{refused}");
+    let answered = client.modern(2, "tools/call", call(Value::Null), json!({})).await;
+    assert_eq!(answered["result"]["content"][0]["text"], "ok", "a client may: {answered}");
+    client.finish().await;
+    let mut client = Client::start(node(Some(8)));
+    let answered = client.modern(1, "tools/call", call(json!(["x"])), json!({})).await;
+    assert_eq!(answered["result"]["content"][0]["text"], "ok", "re-exported, a node may: {answered}");
+    client.finish().await;
+}

@@ -119,6 +119,11 @@ pub struct ClientArgs {
     /// Protocol: auto, legacy, modern, or a version such as 2025-11-25.
     #[arg(long, default_value = "auto")]
     pub era: String,
+    /// `call`: the conversation the call belongs to (`_meta["io.tenet/context"]`): a
+    /// Tenet server's tools share its context across calls that name it, and across
+    /// the nodes a call reaches.
+    #[arg(long, value_name = "ID")]
+    pub context: Option<String>,
     /// Show what a server run after `--` writes to stderr (its logs). Without it, that
     /// is shown only when the server fails.
     #[arg(long, short = 'v', value_parser = switch)]

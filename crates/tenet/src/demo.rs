@@ -69,8 +69,8 @@ async fn countdown(ctx: Context, Args(args): Args<CountdownArgs>) -> Result<Stri
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RememberArgs {
-    /// The key (1 to 256 characters).
-    #[schemars(length(min = 1, max = 256))]
+    /// The key (1 to 64 characters).
+    #[schemars(length(min = 1, max = 64))]
     key: String,
     /// The value: any JSON.
     value: serde_json::Value,
@@ -98,7 +98,7 @@ async fn remember(conversation: Conversation, Args(args): Args<RememberArgs>) ->
 #[serde(deny_unknown_fields)]
 struct RecallArgs {
     /// The key.
-    #[schemars(length(min = 1, max = 256))]
+    #[schemars(length(min = 1, max = 64))]
     key: String,
 }
 

@@ -227,7 +227,9 @@ impl tenet_http::StatusSource for Status {
         let (mut waiting, mut failed) = (Vec::new(), Vec::new());
         let statuses = self.gateway.as_ref().map(Gateway::statuses).unwrap_or_default();
         for status in statuses.into_iter().filter(|s| s.required && s.state != State::Up) {
-            if status.state == State::Failed { &mut failed } else { &mut waiting }.push(status.name);
+            // A peer named by its node id has no name until it is first met: its URL.
+            let name = if status.name.is_empty() { status.target } else { status.name };
+            if status.state == State::Failed { &mut failed } else { &mut waiting }.push(name);
         }
         let mut parts = Vec::new();
         if !waiting.is_empty() {

@@ -64,6 +64,8 @@ struct State {
     carried: Option<Carried>,
     /// Whether a handler read or wrote it.
     used: bool,
+    /// Why it cannot be used at all ([`ContextError::Anonymous`]).
+    refused: bool,
 }
 
 /// A context carried from another node: a copy, and what was done to it.
@@ -104,10 +106,11 @@ impl Carried {
 impl Conversation {
     /// The conversation of a request: `named` in its `_meta` (an id, or a context
     /// carried by another node), `relayed` (it came through another node, which
-    /// carried none: an empty copy), else `session`'s.
+    /// carried none: an empty copy), else `session`'s. `owner` is the caller's subject:
+    /// `None` for a caller whose credentials name nobody, who may not name an id.
     pub(crate) fn new(
         store: Arc<dyn ContextStore>,
-        owner: String,
+        owner: Option<String>,
         named: Option<&ContextRef>,
         relayed: bool,
         session: Option<Arc<Session>>,
@@ -115,7 +118,11 @@ impl Conversation {
         let mut state = State::default();
         let mut session = session;
         match named {
-            Some(ContextRef::Id(id)) => state.id = Some(id.clone()),
+            Some(ContextRef::Id(id)) => {
+                state.id = Some(id.clone());
+                // An id the server made cannot be guessed; one a client chose can.
+                state.refused = owner.is_none() && !is_made(id);
+            }
             Some(ContextRef::Carried(context)) => {
                 state.id.clone_from(&context.id);
                 state.carried = Some(Carried::new(context.clone()));
@@ -126,6 +133,7 @@ impl Conversation {
         if state.id.is_some() || state.carried.is_some() {
             session = None;
         }
+        let owner = owner.unwrap_or_default();
         Self { inner: Arc::new(Inner { store, owner, session, state: Mutex::new(state) }) }
     }
 
@@ -140,11 +148,17 @@ impl Conversation {
 
     /// The key of the stored context, when there is one to read (`None`: no id yet,
     /// or a carried copy); with `bind`, one is made if need be.
-    fn key(&self, bind: bool) -> Option<ContextKey> {
+    ///
+    /// # Errors
+    /// [`ContextError::Anonymous`].
+    fn key(&self, bind: bool) -> Result<Option<ContextKey>, ContextError> {
         let mut state = self.state();
         state.used = true;
+        if state.refused {
+            return Err(ContextError::Anonymous);
+        }
         if state.carried.is_some() {
-            return None;
+            return Ok(None);
         }
         if state.id.is_none() && bind {
             state.id = Some(match &self.inner.session {
@@ -155,7 +169,7 @@ impl Conversation {
                 }
             });
         }
-        state.id.clone().map(|id| ContextKey { owner: self.inner.owner.clone(), id })
+        Ok(state.id.clone().map(|id| ContextKey { owner: self.inner.owner.clone(), id }))
     }
 
     /// Every entry.
@@ -163,10 +177,14 @@ impl Conversation {
     /// # Errors
     /// The store is unavailable.
     pub async fn entries(&self) -> Result<BTreeMap<String, ContextEntry>, ContextError> {
-        if let Some(carried) = &self.state().carried {
-            return Ok(carried.data.entries().clone());
+        {
+            let mut state = self.state();
+            state.used = true;
+            if let Some(carried) = &state.carried {
+                return Ok(carried.data.entries().clone());
+            }
         }
-        match self.key(false) {
+        match self.key(false)? {
             Some(key) => self.inner.store.entries(&key).await,
             None => Ok(BTreeMap::new()),
         }
@@ -177,10 +195,14 @@ impl Conversation {
     /// # Errors
     /// The store is unavailable.
     pub async fn get(&self, key: &str) -> Result<Option<ContextEntry>, ContextError> {
-        if let Some(carried) = &self.state().carried {
-            return Ok(carried.data.entries().get(key).cloned());
+        {
+            let mut state = self.state();
+            state.used = true;
+            if let Some(carried) = &state.carried {
+                return Ok(carried.data.entries().get(key).cloned());
+            }
         }
-        match self.key(false) {
+        match self.key(false)? {
             Some(stored) => self.inner.store.get(&stored, key).await,
             None => Ok(None),
         }
@@ -201,7 +223,7 @@ impl Conversation {
                 return carried.apply(ops, max);
             }
         }
-        let Some(key) = self.key(true) else { return Ok(Vec::new()) };
+        let Some(key) = self.key(true)? else { return Ok(Vec::new()) };
         self.inner.store.apply(&key, ops).await
     }
 
@@ -259,7 +281,7 @@ impl Conversation {
         if let Some(entries) = carried {
             return Ok(Some(CarriedContext { id, entries }));
         }
-        let Some(key) = self.key(false) else { return Ok(None) };
+        let Some(key) = self.key(false)? else { return Ok(None) };
         let entries = self.inner.store.entries(&key).await?;
         Ok(Some(CarriedContext { id: Some(key.id), entries }))
     }
@@ -300,6 +322,11 @@ impl std::fmt::Debug for Conversation {
         let state = self.state();
         f.debug_struct("Conversation").field("id", &state.id).field("carried", &state.carried.is_some()).finish()
     }
+}
+
+/// Whether `id` has the form of an id a server made ([`new_id`]): 128 random bits.
+fn is_made(id: &ContextId) -> bool {
+    id.as_str().len() == 32 && id.as_str().bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// A new conversation id: 32 hex digits of randomness.

@@ -92,6 +92,18 @@ impl Server {
         })
     }
 
+    /// Whether the item with `meta` is there for the request of `route`: always for a
+    /// client; for another Tenet node, as [`offered`] says (what is not listed to a node
+    /// cannot be used by it either).
+    fn offers(&self, route: &Route, meta: Option<&JsonObject>) -> bool {
+        route
+            .meta
+            .node_path
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .is_none_or(|path| offered(meta, path, self.shared.config.reexport))
+    }
+
     /// The items a list shows the caller of `link`, when it is not all of them: those
     /// its grant covers, and, for a request from another Tenet node (one with a node
     /// `path`), what this node offers other nodes ([`crate::ServerConfig::reexport`]).
@@ -148,7 +160,9 @@ impl Server {
             Ok(p) => p,
             Err(e) => return e.into(),
         };
-        let Some(tool) = self.shared.tools.snapshot().get(&p.name).cloned() else {
+        let Some(tool) =
+            self.shared.tools.snapshot().get(&p.name).cloned().filter(|t| self.offers(route, t.tool.meta.as_ref()))
+        else {
             return ErrorObject::invalid_params(format!("Unknown tool: {}", p.name)).into();
         };
         if let Some(tenet_protocol::context::ContextRef::Carried(carried)) = route.meta.context.as_deref() {
@@ -358,7 +372,9 @@ impl Server {
             Ok(p) => p,
             Err(e) => return e.into(),
         };
-        let Some(prompt) = self.shared.prompts.snapshot().get(&p.name).cloned() else {
+        let Some(prompt) =
+            self.shared.prompts.snapshot().get(&p.name).cloned().filter(|p| self.offers(route, p.prompt.meta.as_ref()))
+        else {
             return ErrorObject::invalid_params(format!("Unknown prompt: {}", p.name)).into();
         };
         if !link.allows(&prompt.scopes) {

@@ -46,11 +46,19 @@ pub enum ContextError {
         limit: usize,
     },
     /// A key that is empty or too long.
-    #[error("context key {0:?} must be 1 to {MAX_CONTEXT_KEY} characters")]
+    #[error("context key {0:?} must be 1 to {MAX_CONTEXT_KEY} bytes (UTF-8)")]
     InvalidKey(String),
     /// The store cannot be reached.
     #[error("the context store is unavailable: {0}")]
     Unavailable(String),
+    /// A caller whose credentials name nobody (a token without `sub`) named a
+    /// conversation by an id it chose: another such caller could name the same one.
+    #[error(
+        "this caller's credentials name no subject (a token without sub), so a conversation id it chose could be \
+         another's: name only ids the server made (told in a result's _meta[\"io.tenet/context\"]), or use \
+         credentials that name a subject"
+    )]
+    Anonymous,
 }
 
 /// An [`Expect`] as an error message shows it.
@@ -99,8 +107,9 @@ pub struct ContextLimits {
     /// The most bytes one context may hold (keys and values as JSON): past it, a change
     /// is refused ([`ContextError::Full`]). Default 64 KiB.
     pub max_bytes: usize,
-    /// The most bytes all contexts together may hold: past it, the contexts used least
-    /// recently are dropped. Default 64 MiB.
+    /// The most bytes all contexts together may hold (each also counts for its id and
+    /// a fixed overhead): past it, the contexts used least recently are dropped.
+    /// Default 64 MiB.
     pub max_total_bytes: usize,
     /// How long a context lives after it was last read or written. Default 1 hour.
     pub ttl: Duration,
@@ -272,6 +281,17 @@ struct Slot {
     tick: u64,
 }
 
+/// What keeping one context costs beyond its keys and values: its key (twice: the map
+/// and the use index), the slot, the maps' own entries.
+const CONTEXT_OVERHEAD: usize = 256;
+
+impl Slot {
+    /// The bytes this context counts for against the total.
+    fn footprint(&self, key: &ContextKey) -> usize {
+        self.data.bytes() + CONTEXT_OVERHEAD + 2 * (key.owner.len() + key.id.as_str().len())
+    }
+}
+
 impl MemoryContextStore {
     /// A store with these limits.
     pub fn new(limits: ContextLimits) -> Self {
@@ -306,7 +326,7 @@ impl Memory {
             let key = key.clone();
             self.by_use.remove(&tick);
             if let Some(slot) = self.contexts.remove(&key) {
-                self.bytes -= slot.data.bytes();
+                self.bytes -= slot.footprint(&key);
             }
         }
     }
@@ -355,16 +375,27 @@ impl ContextStore for MemoryContextStore {
         memory.expire(self.limits.ttl, now);
         if memory.touch(key, now).is_none() {
             let tick = memory.tick;
-            memory.contexts.insert(key.clone(), Slot { data: ContextData::default(), used: now, tick });
+            let slot = Slot { data: ContextData::default(), used: now, tick };
+            memory.bytes += slot.footprint(key);
+            memory.contexts.insert(key.clone(), slot);
             memory.by_use.insert(tick, key.clone());
         }
         let memory = &mut *memory;
         let Some(slot) = memory.contexts.get_mut(key) else {
             return Box::pin(std::future::ready(Err(ContextError::Unavailable("lost a context just made".into()))));
         };
-        let before = slot.data.bytes();
+        let before = slot.footprint(key);
         let applied = slot.data.apply(ops, self.limits.max_bytes);
-        memory.bytes = memory.bytes - before + slot.data.bytes();
+        let after = slot.footprint(key);
+        memory.bytes = memory.bytes - before + after;
+        // A context with nothing in it (made by a batch that failed, or emptied) is not
+        // kept: it would hold memory the byte count cannot see coming.
+        if slot.data.entries().is_empty() {
+            let tick = slot.tick;
+            memory.by_use.remove(&tick);
+            memory.contexts.remove(key);
+            memory.bytes -= after;
+        }
         // Over the total: the contexts used least recently go (never this one).
         while memory.bytes > self.limits.max_total_bytes {
             let Some((&tick, oldest)) = memory.by_use.first_key_value() else { break };
@@ -374,7 +405,7 @@ impl ContextStore for MemoryContextStore {
             let oldest = oldest.clone();
             memory.by_use.remove(&tick);
             if let Some(slot) = memory.contexts.remove(&oldest) {
-                memory.bytes -= slot.data.bytes();
+                memory.bytes -= slot.footprint(&oldest);
                 tracing::warn!(owner = %oldest.owner, id = %oldest.id, "context dropped: all contexts together are over their limit");
             }
         }
@@ -437,7 +468,9 @@ mod tests {
 
     #[tokio::test]
     async fn the_store_keeps_contexts_apart_expires_them_and_drops_the_least_used_past_its_total() {
-        let limits = ContextLimits { max_bytes: 1000, max_total_bytes: 45, ttl: Duration::from_millis(200) };
+        // Each of these contexts counts its overhead, ids and 13 to 23 bytes of entries.
+        let one = CONTEXT_OVERHEAD + 2;
+        let limits = ContextLimits { max_bytes: 1000, max_total_bytes: 3 * one + 45, ttl: Duration::from_millis(200) };
         let store = MemoryContextStore::new(limits);
         store.apply(&key("a"), &[set("k", json!("1234567890"))]).await.unwrap();
         let other_owner = ContextKey { owner: "someone".into(), ..key("a") };
@@ -448,7 +481,12 @@ mod tests {
         store.apply(&key("c"), &[set("k", json!("12345678901234567890"))]).await.unwrap();
         assert!(store.get(&key("b"), "k").await.unwrap().is_none());
         assert!(store.get(&key("a"), "k").await.unwrap().is_some());
-        assert!(store.usage().1 <= 45, "{:?}", store.usage());
+        assert!(store.usage().1 <= limits.max_total_bytes, "{:?}", store.usage());
+        // A batch that fails, and one that leaves nothing, keep no context.
+        let refused = [ContextOp::Delete { key: "k".into(), expect: Expect::Version(9) }];
+        assert!(store.apply(&key("d"), &refused).await.is_err());
+        store.apply(&key("e"), &[ContextOp::Delete { key: "k".into(), expect: Expect::Any }]).await.unwrap();
+        assert_eq!(store.usage().0, 2, "only a and c");
         tokio::time::sleep(Duration::from_millis(250)).await;
         assert!(store.entries(&key("a")).await.unwrap().is_empty(), "expired");
         assert_eq!(store.usage(), (0, 0));

@@ -55,6 +55,8 @@ struct Plan {
     pin: VersionPin,
     /// `--args`, parsed.
     arguments: Option<Value>,
+    /// `--context`, checked.
+    context: Option<tenet_protocol::context::ContextId>,
 }
 
 /// `--args`: one JSON object, or a usage error that says what is wrong and where.
@@ -105,11 +107,17 @@ fn plan(args: &ClientArgs) -> Result<Plan, Usage> {
         ),
     };
     let arguments = args.args.as_deref().map(json_arguments).transpose()?;
-    Ok(Plan { target, operands, pin, arguments })
+    let context = args.context.as_deref().map(|id| id.parse().map_err(|e| Usage(format!("--context: {e}"))));
+    Ok(Plan { target, operands, pin, arguments, context: context.transpose()? })
 }
 
-/// Checks the operand count before connecting, so usage errors cost no connection.
-fn check_operands(action: Action, operands: &[String]) -> Result<(), Usage> {
+/// Checks the operand count (and that only `call` names a conversation) before
+/// connecting, so usage errors cost no connection.
+fn check_operands(action: Action, plan: &Plan) -> Result<(), Usage> {
+    if plan.context.is_some() && !matches!(action, Action::Call) {
+        return Err(Usage("--context names the conversation of a call: it goes with `tenet call` only".into()));
+    }
+    let operands = &plan.operands;
     let (least, most, what) = match action {
         Action::Tools | Action::Resources | Action::Prompts => (0, 0, "nothing"),
         Action::Call => (1, usize::MAX, "TOOL [key=value…]"),
@@ -151,7 +159,7 @@ pub fn run(action: Action, args: &ClientArgs) -> ExitCode {
         .with_writer(std::io::stderr)
         .try_init()
         .ok();
-    let plan = match plan(args).and_then(|plan| check_operands(action, &plan.operands).map(|()| plan)) {
+    let plan = match plan(args).and_then(|plan| check_operands(action, &plan).map(|()| plan)) {
         Ok(plan) => plan,
         Err(Usage(message)) => {
             eprintln!("tenet: {message}");
@@ -371,7 +379,18 @@ async fn act(client: &Client, action: Action, args: &ClientArgs, plan: &Plan) ->
                 Some(json) => json.clone(),
                 None => Value::Object(pairs(rest, true)?),
             };
-            let result = client.call_tool(tool, arguments).await?;
+            let result = match &plan.context {
+                None => client.call_tool(tool, arguments).await?,
+                Some(id) => {
+                    let params = serde_json::json!({
+                        "name": tool,
+                        "arguments": arguments,
+                        "_meta": { tenet_protocol::CONTEXT_KEY: id },
+                    });
+                    let raw = client.request_raw("tools/call", params, &Default::default()).await?;
+                    raw.decode("tools/call")?
+                }
+            };
             let failed = result.is_error == Some(true);
             output::call(&result, args.json);
             Ok(if failed { TOOL_ERROR } else { 0 })
