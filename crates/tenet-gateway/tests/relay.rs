@@ -102,11 +102,25 @@ async fn interview_through(
     protocol: &str,
     downstream: VersionPin,
 ) -> (tenet_client::protocol::CallToolResult, Vec<Value>) {
+    interview_via(protocol, downstream, false).await
+}
+
+/// [`interview_through`], the upstream being a peer (the Tenet node `up`) when `peer`.
+async fn interview_via(
+    protocol: &str,
+    downstream: VersionPin,
+    peer: bool,
+) -> (tenet_client::protocol::CallToolResult, Vec<Value>) {
     let probe = Arc::new(Probe::default());
-    let running =
-        Running::start(upstream_server("up", &probe).tool(ToolDef::new("interview", interview)).build().unwrap()).await;
+    let upstream_server = upstream_server("up", &probe).tool(ToolDef::new("interview", interview)).build().unwrap();
+    if peer {
+        tenet_node::announce(&upstream_server, &"up".parse().unwrap());
+    }
+    let running = Running::start(upstream_server).await;
     let server = gateway_server();
-    let mut config = upstream("up", &running.url());
+    let mut config = if peer { support::peer(&running.url()) } else { upstream("up", &running.url()) };
+    // Waited for below (a peer is optional by default).
+    config.required = true;
     config.protocol = Some(protocol.to_owned());
     let gateway = Gateway::start(server.clone(), vec![config], quick());
     assert!(gateway.wait_ready(STEP).await, "the upstream came up");
@@ -142,14 +156,16 @@ fn text(result: &tenet_client::protocol::CallToolResult) -> String {
     support::text(result)
 }
 
-/// The interview through the gateway is answered; the upstream's log message reaches
-/// the client once per time the tool ran (a 2026 upstream runs it again in each of its
+/// The interview through the gateway is answered, from an upstream and from a peer;
+/// the upstream's log message reaches the client once per time the tool ran (a 2026 upstream runs it again in each of its
 /// four rounds: the first, then one per answer).
 async fn answered(protocol: &str, downstream: VersionPin, runs: usize) {
-    let (result, logs) = interview_through(protocol, downstream).await;
-    assert_ne!(result.is_error, Some(true), "{}", text(&result));
-    assert_eq!(text(&result), "\"Ada\" | roses are red | file:///work");
-    assert_eq!(logs, vec![json!("interview started"); runs], "the upstream's log messages reached the client");
+    for peer in [false, true] {
+        let (result, logs) = interview_via(protocol, downstream, peer).await;
+        assert_ne!(result.is_error, Some(true), "peer {peer}: {}", text(&result));
+        assert_eq!(text(&result), "\"Ada\" | roses are red | file:///work", "peer {peer}");
+        assert_eq!(logs, vec![json!("interview started"); runs], "peer {peer}: the log messages reached the client");
+    }
 }
 
 #[tokio::test]
