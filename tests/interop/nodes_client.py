@@ -2,15 +2,16 @@
 """Interop test: three Tenet nodes over real processes, driven by the official Python MCP
 SDK client (`mcp==2.3.0`) connected to node A, in the legacy era and in 2026-07-28.
 
-Usage: python tests/interop/nodes_client.py A_URL B_BASE C_PORT -- C_COMMAND...
+Usage: python tests/interop/nodes_client.py A_URL B_BASE C_PORT C_LOG -- C_COMMAND...
 
 Run through `scripts/interop-nodes`, which starts the network and passes:
 
 - A_URL   node A's MCP endpoint: `--demo`, its peer is B;
 - B_BASE  node B's base URL: no tools of its own, re-exports, its peer is C (with C's
           API key);
-- C_PORT and C_COMMAND: how to start node C (`--demo`, an API key required), which this
-          script starts, stops and starts again on the same port.
+- C_PORT, C_LOG and C_COMMAND: how to start node C (`--demo`, an API key required),
+          which this script starts, stops and starts again on the same port (its
+          output appended to C_LOG).
 
 In each era, through A: C's tools are listed (under `b__c__`) and called, with progress
 and cancellation passing A -> B -> C; a value `remember`ed on A is `recall`ed on C and
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -73,12 +75,28 @@ def get_json(url: str) -> Any:
 class NodeC:
     """Node C's process: started, stopped and started again on the same port."""
 
-    def __init__(self, command: list[str]) -> None:
+    def __init__(self, command: list[str], port: int, log: str) -> None:
         self.command = command
+        self.port = port
+        self.log = log
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        """Starts C and waits (20 s at most) until it listens on its port."""
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(self.command, stdout=log, stderr=log)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        with open(self.log, encoding="utf-8", errors="replace") as log:
+            tail = log.read()[-800:]
+        raise Failure(f"node C did not listen on {self.port}: {tail}")
 
     def stop(self) -> None:
         if self.process is not None:
@@ -206,6 +224,9 @@ async def check_stop_and_return(c: Client, mode: str, env: dict[str, Any]) -> st
     restarted = time.monotonic()
     node_c.start()
     back_after = await until_tools(c, True, "C's tools come back to A's list", within=60.0)
+    deadline = time.monotonic() + 10
+    while not changes.since(restarted) and time.monotonic() < deadline:
+        await anyio.sleep(0.05)
     expect(changes.since(restarted), "no tools/list_changed when C came back")
     return (
         f"C stopped: list_changed after {told[0]:.2f}s, gone from the list after {gone_after:.2f}s; "
@@ -247,8 +268,8 @@ async def run_mode(url: str, env: dict[str, Any], mode: str, report: list[int]) 
 
 def main() -> int:
     separator = sys.argv.index("--")
-    url, b_base, _c_port = sys.argv[1:separator]
-    node_c = NodeC(sys.argv[separator + 1 :])
+    url, b_base, c_port, c_log = sys.argv[1:separator]
+    node_c = NodeC(sys.argv[separator + 1 :], int(c_port), c_log)
     report = [0, 0]
 
     def watchdog() -> None:
@@ -262,7 +283,12 @@ def main() -> int:
     timer = threading.Timer(WATCHDOG, watchdog)
     timer.daemon = True
     timer.start()
-    node_c.start()
+    try:
+        node_c.start()
+    except Failure as exc:
+        print(f"FAIL [nodes] start C: {exc}", flush=True)
+        print(f"{report[0]} passed, {report[1] + 1} failed", flush=True)
+        return 1
     try:
         for mode in MODES:
             anyio.run(run_mode, url, {"b": b_base, "c": node_c}, mode, report)

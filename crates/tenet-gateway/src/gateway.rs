@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tenet_client::ClientError;
-use tenet_protocol::{Announcement, ListDigests, Prompt, Reference, Resource, ResourceTemplate, Tool};
+use tenet_protocol::{
+    Announcement, JsonObject, ListDigests, Prompt, Reference, Resource, ResourceTemplate, Tool, VIA_KEY,
+};
 use tenet_server::{BuildError, PromptDef, ResourceDef, Server, TemplateDef, ToolDef};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -288,17 +290,22 @@ impl Inner {
                     if !sleep_or_cancel(DEBOUNCE, &self.shutdown).await {
                         return None;
                     }
-                    let (lists, forced) = upstream.take_wake();
-                    if !lists.is_empty() && (forced || !by_digest) {
-                        match self.refresh(index, client, lists, None).await {
+                    let wake = upstream.take_wake();
+                    // A name freed on the gateway: everything is listed again. Lists the
+                    // upstream said changed: those, unless a node's digests will tell.
+                    let lists = if wake.forced { Kinds::ALL } else if by_digest { Kinds::NONE } else { wake.announced };
+                    if !lists.is_empty() {
+                        match self.refresh(index, client, lists, None, wake.announced).await {
                             Err(e) if is_gone(&e) => return Some(e.to_string()),
                             Err(e) => tracing::warn!(upstream = %upstream.label(), error = %e, "re-listing failed"),
                             Ok(()) => {}
                         }
-                        continue;
+                        if !wake.check {
+                            continue;
+                        }
                     }
-                    // Otherwise the upstream is checked now: a heartbeat, and for a node
-                    // the digests of its lists.
+                    // Otherwise, or besides, the upstream is checked now: a heartbeat, and
+                    // for a node the digests of its lists.
                 }
             }
             let timeout = self.options.heartbeat.min(upstream.config.call_timeout());
@@ -359,7 +366,7 @@ impl Inner {
             return None;
         }
         tracing::debug!(upstream = %upstream.label(), lists = changed.0, "the node's lists changed: listing them again");
-        match self.refresh(index, client, changed, Some(&said)).await {
+        match self.refresh(index, client, changed, Some(&said), Kinds::NONE).await {
             Err(e) if is_gone(&e) => Some(e.to_string()),
             Err(e) => {
                 tracing::warn!(upstream = %upstream.label(), error = %e, "re-listing failed");
@@ -424,22 +431,40 @@ impl Inner {
         client: &tenet_client::Client,
         lists: Kinds,
         said: Option<&Announcement>,
+        announced: Kinds,
     ) -> Result<(), ClientError> {
         let upstream = &self.upstreams[index];
         let me = self.options.node.as_ref();
-        let mut listing = Listing::fetch(client, upstream.name(), lists, &node::list_meta(me)).await?;
+        let fetched = Listing::fetch(client, upstream.name(), lists, &node::list_meta(me)).await;
+        let mut listed = lock(&upstream.listed);
+        let mut listing = match fetched {
+            Ok(listing) => listing,
+            Err(e) => {
+                // Not listed: what the digests say of these lists is not known any more.
+                if let Some(digests) = &mut listed.digests {
+                    forget(digests, lists, &Listing::default());
+                }
+                return Err(e);
+            }
+        };
         self.mark(upstream, &mut listing, said);
-        {
-            let mut listed = lock(&upstream.listed);
-            if let Some(cached) = &mut listed.listing {
-                cached.update(&listing);
-            }
-            if let Some(now) = said.and_then(|said| said.lists.as_ref()) {
-                let known = listed.digests.take();
-                listed.digests = Some(listed_digests(known.as_ref(), now, &listing));
-            }
+        if let Some(cached) = &mut listed.listing {
+            cached.update(&listing);
         }
-        let announced = if said.is_some() { Kinds::NONE } else { lists };
+        match (said.and_then(|said| said.lists.as_ref()), &mut listed.digests) {
+            (Some(now), known) => *known = Some(listed_digests(known.as_ref(), now, &listing)),
+            // Listed without the node's digests at hand (it said a list changed, or a
+            // name was freed): the digests known are older than the listing now, and
+            // the next heartbeat lists again what they do not match.
+            (None, Some(digests)) => forget(digests, lists, &Listing::default()),
+            (None, None) => {}
+        }
+        drop(listed);
+        // An upstream that is not a Tenet node may announce a change that leaves the
+        // gateway's lists as they were: passed on as it came, as a transparent gateway
+        // must. A node's changes show in its lists (two nodes that are each other's
+        // peers would otherwise pass one change back and forth for ever).
+        let announced = if upstream.node().is_some() { Kinds::NONE } else { announced };
         self.relist(index, listing, announced);
         Ok(())
     }
@@ -707,6 +732,24 @@ fn listed_digests(known: Option<&ListDigests>, now: &ListDigests, listing: &List
     }
 }
 
+/// Forgets the digests of `lists` that `listing` does not hold.
+fn forget(digests: &mut ListDigests, lists: Kinds, listing: &Listing) {
+    if lists.has(Kinds::TOOLS) && listing.tools.is_none() {
+        digests.tools.clear();
+    }
+    if lists.has(Kinds::PROMPTS) && listing.prompts.is_none() {
+        digests.prompts.clear();
+    }
+    if lists.has(Kinds::RESOURCES) {
+        if listing.resources.is_none() {
+            digests.resources.clear();
+        }
+        if listing.templates.is_none() {
+            digests.resource_templates.clear();
+        }
+    }
+}
+
 /// The template, under an upstream's prefix, that matches any URI.
 const ANY_URI: &str = "{+uri}";
 
@@ -721,6 +764,9 @@ async fn close(client: tenet_client::Client) {
 /// The unlisted template that sends any URI under `upstream`'s prefix to it (every
 /// URI, in a prefix-less gateway).
 fn catch_all(upstream: &Arc<Upstream>) -> TemplateDef {
+    // A peer's URIs are imported through it, like its listed items.
+    let via = upstream.node().filter(|_| upstream.is_peer());
+    let meta = via.map(|node| JsonObject::from_iter([(VIA_KEY.to_owned(), serde_json::json!([node]))]));
     let template = ResourceTemplate {
         uri_template: upstream.uris.outward(ANY_URI),
         name: format!("{}-any", upstream.name()),
@@ -729,7 +775,7 @@ fn catch_all(upstream: &Arc<Upstream>) -> TemplateDef {
         mime_type: None,
         annotations: None,
         icons: None,
-        meta: None,
+        meta,
     };
     let up = upstream.clone();
     let def = TemplateDef::new(template, move |request| forward::read(up.clone(), request));

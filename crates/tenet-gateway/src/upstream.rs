@@ -260,6 +260,17 @@ const CHECK: u8 = 8;
 /// the digests say (a name they may take was freed on the gateway).
 const FORCE: u8 = 16;
 
+/// What the supervisor was woken for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Wake {
+    /// The lists the upstream said changed.
+    pub(crate) announced: Kinds,
+    /// Whether every list is to be listed again, whatever the digests say.
+    pub(crate) forced: bool,
+    /// Whether the upstream is to be checked now (a heartbeat).
+    pub(crate) check: bool,
+}
+
 /// What the gateway last listed of an upstream.
 #[derive(Default)]
 pub(crate) struct Listed {
@@ -398,17 +409,15 @@ impl Upstream {
         self.outcomes[outcome as usize].fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The lists the upstream said changed since the supervisor last asked, and whether
-    /// they are to be listed whatever the digests say (it checks the upstream, with a
-    /// heartbeat, when it was woken for nothing else).
-    pub(crate) fn take_wake(&self) -> (Kinds, bool) {
+    /// What the supervisor was woken for since it last asked.
+    pub(crate) fn take_wake(&self) -> Wake {
         let bits = self.announced.swap(0, Ordering::Relaxed);
-        (Kinds(bits & Kinds::ALL.0), bits & FORCE != 0)
+        Wake { announced: Kinds(bits & Kinds::ALL.0), forced: bits & FORCE != 0, check: bits & CHECK != 0 }
     }
 
     /// Has the supervisor list everything again: a name it may take was freed.
     pub(crate) fn relist_all(&self) {
-        self.announced.fetch_or(Kinds::ALL.0 | FORCE, Ordering::Relaxed);
+        self.announced.fetch_or(FORCE, Ordering::Relaxed);
         self.wake.notify_one();
     }
 

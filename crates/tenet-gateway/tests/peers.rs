@@ -136,12 +136,12 @@ async fn a_ring_of_reexporting_nodes_stays_bounded_and_never_loops() {
     assert_eq!(names(&client).await, ["where", "b__where", "b__c__where"].map(String::from).into());
     assert_eq!(call(&client, "b__c__where").await, "c via a → b");
     // A request that already passed through c is refused before it goes round again:
-    // what leads back to c is not there for it (-32602, as for a tool not listed).
+    // what leads back to c is not offered to it (-32602).
     let refused = client
         .request("tools/call", json!({"name": "b__c__where", "_meta": { NODE_PATH_KEY: ["c"] }}), &Default::default())
         .await
         .unwrap_err();
-    assert!(refused.to_string().contains("-32602: Unknown tool: b__c__where"), "{refused}");
+    assert!(refused.to_string().contains("tool b__c__where is not offered to other Tenet nodes"), "{refused}");
     client.close().await;
     for node in nodes {
         node.stop().await;
@@ -401,4 +401,30 @@ async fn a_legacy_peers_items_stay_marked_when_it_lists_again() {
     client.close().await;
     a.stop().await;
     c.stop().await;
+}
+
+#[tokio::test]
+async fn two_legacy_nodes_that_are_each_others_peer_do_not_pass_a_change_back_and_forth() {
+    let mut a = Node::serve("a", None).await;
+    let mut b = Node::serve("b", None).await;
+    let legacy = |url: &str| {
+        let mut config = peer(url);
+        config.protocol = Some("legacy".into());
+        config
+    };
+    a.join(vec![legacy(&b.url())]);
+    b.join(vec![legacy(&a.url())]);
+    let on_a = a.client().await;
+    tools_become(&on_a, &["where", "b__where"]).await;
+    b.server.add_tool(ToolDef::new("more", || async { "more" }).description("One more")).unwrap();
+    tools_become(&on_a, &["where", "b__where", "b__more"]).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let lists = || (requests_answered(&a.server, "tools/list"), requests_answered(&b.server, "tools/list"));
+    let settled = lists();
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let later = lists();
+    assert!(later.0 - settled.0 <= 2.0 && later.1 - settled.1 <= 2.0, "still listing: {settled:?} -> {later:?}");
+    on_a.close().await;
+    a.stop().await;
+    b.stop().await;
 }

@@ -22,10 +22,14 @@ fn tool(name: &str, via: Option<Value>) -> ToolDef {
 }
 
 /// A node with its own tool `own`, `from_b` imported from node b, `from_c_via_b`
-/// imported from b that b had imported from c, and `broken` with a malformed path.
+/// imported from b that b had imported from c, and `broken` with a malformed path; and a
+/// resource imported from b.
 fn node(reexport: Option<usize>) -> Server {
+    let resource: tenet_protocol::Resource =
+        serde_json::from_value(json!({"uri": "tenet://b/doc", "name": "doc", "_meta": { VIA_KEY: ["b"] }})).unwrap();
     Server::builder("node", "1.0.0")
         .config(ServerConfig { reexport, ..ServerConfig::default() })
+        .resource(tenet_server::ResourceDef::text(resource, "imported"))
         .tool(tool("own", None))
         .tool(tool("from_b", Some(json!(["b"]))))
         .tool(tool("from_c_via_b", Some(json!(["b", "c"]))))
@@ -92,9 +96,16 @@ async fn what_is_not_listed_to_a_node_cannot_be_called_by_it_either() {
     };
     let refused = client.modern(1, "tools/call", call(json!(["x"])), json!({})).await;
     assert_eq!(refused["error"]["code"], -32602, "{refused}");
-    assert!(refused["error"]["message"].as_str().unwrap().contains("Unknown tool: from_b"), "{refused}");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(message.contains("tool from_b is not offered to other Tenet nodes (request path x)"), "{refused}");
     let answered = client.modern(2, "tools/call", call(Value::Null), json!({})).await;
     assert_eq!(answered["result"]["content"][0]["text"], "ok", "a client may: {answered}");
+    // Nor can it read a resource it is not offered.
+    let read = json!({"uri": "tenet://b/doc", "_meta": { NODE_PATH_KEY: ["x"] }});
+    let refused = client.modern(3, "resources/read", read, json!({})).await;
+    assert_eq!(refused["error"]["code"], -32602, "{refused}");
+    let read = client.modern(4, "resources/read", json!({"uri": "tenet://b/doc"}), json!({})).await;
+    assert_eq!(read["result"]["contents"][0]["text"], "imported", "{read}");
     client.finish().await;
     let mut client = Client::start(node(Some(8)));
     let answered = client.modern(1, "tools/call", call(json!(["x"])), json!({})).await;

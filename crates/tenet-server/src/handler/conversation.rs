@@ -275,7 +275,8 @@ impl Conversation {
     /// The store is unavailable.
     pub async fn to_carry(&self) -> Result<Option<CarriedContext>, ContextError> {
         let (id, carried) = {
-            let state = self.state();
+            let mut state = self.state();
+            state.used = true;
             (state.id.clone(), state.carried.as_ref().map(|c| c.data.entries().clone()))
         };
         if let Some(entries) = carried {

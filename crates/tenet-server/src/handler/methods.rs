@@ -92,16 +92,22 @@ impl Server {
         })
     }
 
-    /// Whether the item with `meta` is there for the request of `route`: always for a
-    /// client; for another Tenet node, as [`offered`] says (what is not listed to a node
-    /// cannot be used by it either).
-    fn offers(&self, route: &Route, meta: Option<&JsonObject>) -> bool {
-        route
-            .meta
-            .node_path
-            .as_deref()
-            .filter(|p| !p.is_empty())
-            .is_none_or(|path| offered(meta, path, self.shared.config.reexport))
+    /// Whether the item with `meta` (a `kind` named `name`) is there for the request
+    /// of `route`: always for a client; for another Tenet node, as [`offered`] says
+    /// (what is not listed to a node cannot be used by it either).
+    ///
+    /// # Errors
+    /// -32602 saying why, for a node.
+    fn offers(&self, route: &Route, kind: &str, name: &str, meta: Option<&JsonObject>) -> Result<(), ErrorObject> {
+        let Some(path) = route.meta.node_path.as_deref().filter(|p| !p.is_empty()) else { return Ok(()) };
+        if offered(meta, path, self.shared.config.reexport) {
+            return Ok(());
+        }
+        Err(ErrorObject::invalid_params(format!(
+            "Invalid params: {kind} {name} is not offered to other Tenet nodes (request path {path}): this node \
+             imported it from a peer, and re-exports no such {kind}, or not along this path (it would revisit a \
+             node or pass the hop limit)"
+        )))
     }
 
     /// The items a list shows the caller of `link`, when it is not all of them: those
@@ -160,11 +166,12 @@ impl Server {
             Ok(p) => p,
             Err(e) => return e.into(),
         };
-        let Some(tool) =
-            self.shared.tools.snapshot().get(&p.name).cloned().filter(|t| self.offers(route, t.tool.meta.as_ref()))
-        else {
+        let Some(tool) = self.shared.tools.snapshot().get(&p.name).cloned() else {
             return ErrorObject::invalid_params(format!("Unknown tool: {}", p.name)).into();
         };
+        if let Err(refused) = self.offers(route, "tool", &p.name, tool.tool.meta.as_ref()) {
+            return refused.into();
+        }
         if let Some(tenet_protocol::context::ContextRef::Carried(carried)) = route.meta.context.as_deref() {
             let bytes = crate::store::ContextData::bytes_of(&carried.entries);
             let limit = self.shared.context_store.max_bytes();
@@ -372,11 +379,12 @@ impl Server {
             Ok(p) => p,
             Err(e) => return e.into(),
         };
-        let Some(prompt) =
-            self.shared.prompts.snapshot().get(&p.name).cloned().filter(|p| self.offers(route, p.prompt.meta.as_ref()))
-        else {
+        let Some(prompt) = self.shared.prompts.snapshot().get(&p.name).cloned() else {
             return ErrorObject::invalid_params(format!("Unknown prompt: {}", p.name)).into();
         };
+        if let Err(refused) = self.offers(route, "prompt", &p.name, prompt.prompt.meta.as_ref()) {
+            return refused.into();
+        }
         if !link.allows(&prompt.scopes) {
             return link.insufficient_scope(&format!("prompt {}", p.name), &prompt.scopes).into();
         }
@@ -408,21 +416,26 @@ impl Server {
             Ok(p) => p,
             Err(e) => return e.into(),
         };
-        let (handler, vars, scopes, ttl, kind) = if let Some(resource) = self.shared.resources.snapshot().get(&p.uri) {
-            (resource.read.clone(), BTreeMap::new(), resource.scopes.clone(), resource.cache_ttl, Kind::Resource)
-        } else {
-            let (listed, hidden) = (self.shared.templates.snapshot(), self.shared.hidden_templates.snapshot());
-            let found = listed.items.iter().chain(&hidden.items).find_map(|(_, t)| {
-                let def = &t.def;
-                t.matcher
-                    .matches(&p.uri)
-                    .map(|vars| (def.read.clone(), vars, def.scopes.clone(), def.cache_ttl, Kind::Template))
-            });
-            match found {
-                Some(found) => found,
-                None => return self.resource_not_found(route, &p.uri),
-            }
-        };
+        // What is not offered to a node (imported from a peer) is not there for it.
+        let shown = |meta: Option<&JsonObject>| self.offers(route, "resource", &p.uri, meta).is_ok();
+        let resources = self.shared.resources.snapshot();
+        let (handler, vars, scopes, ttl, kind) =
+            if let Some(resource) = resources.get(&p.uri).filter(|r| shown(r.resource.meta.as_ref())) {
+                (resource.read.clone(), BTreeMap::new(), resource.scopes.clone(), resource.cache_ttl, Kind::Resource)
+            } else {
+                let (listed, hidden) = (self.shared.templates.snapshot(), self.shared.hidden_templates.snapshot());
+                let found = listed.items.iter().chain(&hidden.items).find_map(|(_, t)| {
+                    let def = &t.def;
+                    t.matcher
+                        .matches(&p.uri)
+                        .filter(|_| shown(def.template.meta.as_ref()))
+                        .map(|vars| (def.read.clone(), vars, def.scopes.clone(), def.cache_ttl, Kind::Template))
+                });
+                match found {
+                    Some(found) => found,
+                    None => return self.resource_not_found(route, &p.uri),
+                }
+            };
         if !link.allows(&scopes) {
             return link.insufficient_scope(&format!("resource {}", p.uri), &scopes).into();
         }

@@ -159,6 +159,17 @@ impl ContextData {
         Self { entries, bytes, last_version }
     }
 
+    /// An empty context whose versions start after `version`: a context made again
+    /// (after it emptied or expired) never gives a version it gave before.
+    pub fn after(version: u64) -> Self {
+        Self { last_version: version, ..Self::default() }
+    }
+
+    /// The last version it gave.
+    pub fn last_version(&self) -> u64 {
+        self.last_version
+    }
+
     /// The bytes `entries` take (keys and values as JSON), as a context counts them.
     pub fn bytes_of(entries: &BTreeMap<String, ContextEntry>) -> usize {
         entries.iter().map(|(k, e)| size(k, &e.value)).sum()
@@ -273,6 +284,9 @@ struct Memory {
     by_use: BTreeMap<u64, ContextKey>,
     tick: u64,
     bytes: usize,
+    /// The last version any context gave: a context made anew starts after it, so a
+    /// version is never given twice.
+    last_version: u64,
 }
 
 struct Slot {
@@ -375,7 +389,7 @@ impl ContextStore for MemoryContextStore {
         memory.expire(self.limits.ttl, now);
         if memory.touch(key, now).is_none() {
             let tick = memory.tick;
-            let slot = Slot { data: ContextData::default(), used: now, tick };
+            let slot = Slot { data: ContextData::after(memory.last_version), used: now, tick };
             memory.bytes += slot.footprint(key);
             memory.contexts.insert(key.clone(), slot);
             memory.by_use.insert(tick, key.clone());
@@ -388,6 +402,7 @@ impl ContextStore for MemoryContextStore {
         let applied = slot.data.apply(ops, self.limits.max_bytes);
         let after = slot.footprint(key);
         memory.bytes = memory.bytes - before + after;
+        memory.last_version = memory.last_version.max(slot.data.last_version());
         // A context with nothing in it (made by a batch that failed, or emptied) is not
         // kept: it would hold memory the byte count cannot see coming.
         if slot.data.entries().is_empty() {
@@ -487,6 +502,11 @@ mod tests {
         assert!(store.apply(&key("d"), &refused).await.is_err());
         store.apply(&key("e"), &[ContextOp::Delete { key: "k".into(), expect: Expect::Any }]).await.unwrap();
         assert_eq!(store.usage().0, 2, "only a and c");
+        // A context made again gives no version it gave before.
+        let first = store.apply(&key("f"), &[set("k", json!(1))]).await.unwrap()[0].unwrap();
+        store.apply(&key("f"), &[ContextOp::Delete { key: "k".into(), expect: Expect::Any }]).await.unwrap();
+        let again = store.apply(&key("f"), &[set("k", json!(1))]).await.unwrap()[0].unwrap();
+        assert!(again > first, "{again} after {first}");
         tokio::time::sleep(Duration::from_millis(250)).await;
         assert!(store.entries(&key("a")).await.unwrap().is_empty(), "expired");
         assert_eq!(store.usage(), (0, 0));
