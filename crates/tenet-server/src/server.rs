@@ -52,6 +52,13 @@ pub struct ServerConfig {
     /// `max_hops` nodes (the requesting path and the import path together) and visit
     /// none twice.
     pub reexport: Option<usize>,
+    /// Where conversations' contexts are kept ([`crate::Conversation`]); `None` (the
+    /// default): in this process, in a [`crate::store::MemoryContextStore`] with the
+    /// default limits. Replicas of one server share one (on Redis, say).
+    pub context_store: Option<Arc<dyn crate::store::ContextStore>>,
+    /// The key that signs `requestState` (2026-07-28 input rounds); `None` (the
+    /// default): a random one for this process. Replicas of one server share one.
+    pub state_key: Option<crate::StateKey>,
 }
 
 /// The default response cache budget: 16 MiB.
@@ -72,6 +79,8 @@ impl Default for ServerConfig {
             cache_max_bytes: DEFAULT_CACHE_BYTES,
             tool_concurrency: None,
             reexport: None,
+            context_store: None,
+            state_key: None,
         }
     }
 }
@@ -146,13 +155,11 @@ pub struct ServerBuilder {
     prompts: Vec<PromptDef>,
     config: ServerConfig,
     state: Option<Arc<dyn Any + Send + Sync>>,
-    state_key: Option<StateKey>,
     capabilities: ServerCapabilities,
     lazy_schemas: bool,
     /// Declare tasks even when no tool registered at build supports them.
     dynamic_tasks: bool,
     metrics: Option<crate::Metrics>,
-    context_store: Option<Arc<dyn crate::store::ContextStore>>,
 }
 
 impl Server {
@@ -167,12 +174,10 @@ impl Server {
             prompts: Vec::new(),
             config: ServerConfig::default(),
             state: None,
-            state_key: None,
             capabilities: ServerCapabilities::default(),
             lazy_schemas: false,
             dynamic_tasks: false,
             metrics: None,
-            context_store: None,
         }
     }
 
@@ -642,7 +647,15 @@ impl ServerBuilder {
     /// processes serving one endpoint must share it.
     #[must_use]
     pub fn state_key(mut self, secret: &[u8]) -> Self {
-        self.state_key = Some(StateKey::from_bytes(secret));
+        self.config.state_key = Some(StateKey::from_bytes(secret));
+        self
+    }
+
+    /// [`ServerBuilder::state_key`] while a shared secret rotates: state signed with
+    /// `previous` is still accepted; what this server signs uses `secret`.
+    #[must_use]
+    pub fn rotating_state_key(mut self, secret: &[u8], previous: &[u8]) -> Self {
+        self.config.state_key = Some(StateKey::from_bytes(secret).with_previous(previous));
         self
     }
 
@@ -687,7 +700,7 @@ impl ServerBuilder {
     /// Keeps conversations' contexts ([`crate::Conversation`]) in `store` (default: a
     /// [`crate::store::MemoryContextStore`] with the default limits).
     pub fn context_store(mut self, store: Arc<dyn crate::store::ContextStore>) -> Self {
-        self.context_store = Some(store);
+        self.config.context_store = Some(store);
         self
     }
 
@@ -743,6 +756,9 @@ impl ServerBuilder {
             (None, true) => crate::Metrics::new(),
             (None, false) => crate::Metrics::off(),
         };
+        let state_key = self.config.state_key.clone().unwrap_or_else(StateKey::random);
+        let context_store =
+            self.config.context_store.clone().unwrap_or_else(|| Arc::new(crate::store::MemoryContextStore::default()));
         let server = Server {
             shared: Arc::new(Shared {
                 info: self.info,
@@ -755,7 +771,7 @@ impl ServerBuilder {
                 capabilities: caps,
                 config: self.config,
                 state: self.state,
-                state_key: self.state_key.unwrap_or_else(StateKey::random),
+                state_key,
                 metrics,
                 events,
                 server_info_member,
@@ -765,9 +781,7 @@ impl ServerBuilder {
                 subscriptions: Arc::default(),
                 handshake_meta: crate::handshake::HandshakeMeta::default(),
                 digest: crate::handshake::DigestCache::default(),
-                context_store: self
-                    .context_store
-                    .unwrap_or_else(|| Arc::new(crate::store::MemoryContextStore::default())),
+                context_store,
             }),
         };
         if server.shared.metrics.is_enabled() {

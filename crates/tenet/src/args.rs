@@ -354,6 +354,9 @@ pub struct ServeArgs {
     /// Who this server is in a network of Tenet nodes.
     #[command(flatten)]
     pub node: Box<NodeArgs>,
+    /// What replicas of this server share.
+    #[command(flatten)]
+    pub store: Box<crate::store::StoreArgs>,
 }
 
 /// Who this server is in a network of Tenet nodes.

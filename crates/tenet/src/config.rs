@@ -424,7 +424,10 @@ mod tests {
             ("[http]\nport = true\n", "http.port: expected a number, found boolean"),
             ("[http]\nport = \"3020\"\n", "http.port: expected a number, found the string \"3020\""),
             ("[http]\npath = 5\n", "http.path: expected a string, found the number 5"),
-            ("colour = 1\n", "colour: expected a table (one of: server, knowledge, http, auth, limits, gateway, node)"),
+            (
+                "colour = 1\n",
+                "colour: expected a table (one of: server, knowledge, http, auth, limits, gateway, node, store)",
+            ),
             ("[knowledge]\nroots = \"x\"\n", "knowledge.roots: expected an array, found string"),
             ("[knowledge]\nno_builtin = 1\n", "knowledge.no_builtin: expected true or false, found integer"),
             ("[server]\ntimeout = -1\n", "server.timeout: invalid value '-1'"),

@@ -197,6 +197,8 @@ pub struct Status {
     pub gateway: Option<Gateway>,
     /// This node's id, shown on `/peers`.
     pub node: tenet_node::NodeId,
+    /// The shared store's health, when there is one: not ready while it is unreachable.
+    pub store: Option<tenet_redis::Health>,
 }
 
 impl tenet_http::StatusSource for Status {
@@ -237,6 +239,9 @@ impl tenet_http::StatusSource for Status {
         }
         if !failed.is_empty() {
             parts.push(format!("given up on upstreams (not restarted until Tenet restarts): {}", failed.join(", ")));
+        }
+        if let Some(problem) = self.store.as_ref().and_then(crate::store::not_ready) {
+            parts.push(problem);
         }
         (!parts.is_empty()).then(|| parts.join("; "))
     }

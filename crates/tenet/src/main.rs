@@ -14,6 +14,7 @@ mod gateway;
 mod knowledge;
 mod limits;
 mod parse;
+mod store;
 
 /// mimalloc (its v2 line): the ~50 short-lived allocations of an HTTP request cost a
 /// third of the instructions they cost in glibc's malloc (callgrind: 4.4 k against

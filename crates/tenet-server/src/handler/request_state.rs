@@ -19,9 +19,13 @@ type HmacSha256 = Hmac<Sha256>;
 /// How long a requestState stays valid.
 pub const STATE_LIFETIME: Duration = Duration::from_secs(3600);
 
-/// A secret key for signing request state.
+/// A secret key for signing request state, and the key it replaced (still accepted
+/// while it rotates out).
 #[derive(Clone)]
-pub struct StateKey([u8; 32]);
+pub struct StateKey {
+    key: [u8; 32],
+    previous: Option<[u8; 32]>,
+}
 
 impl std::fmt::Debug for StateKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -38,23 +42,32 @@ impl StateKey {
             let seed = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
             key = Sha256::digest(seed.to_le_bytes()).into();
         }
-        Self(key)
+        Self { key, previous: None }
     }
 
     /// A key from bytes (e.g. shared by several server processes).
     pub fn from_bytes(bytes: &[u8]) -> Self {
-        Self(Sha256::digest(bytes).into())
+        Self { key: Sha256::digest(bytes).into(), previous: None }
     }
 
-    fn mac(&self) -> HmacSha256 {
+    /// This key, also accepting state signed with the key from `previous` (while a
+    /// shared secret is rotated: every replica first gets the new secret with the old
+    /// one as previous, then the old one is dropped).
+    #[must_use]
+    pub fn with_previous(mut self, previous: &[u8]) -> Self {
+        self.previous = Some(Sha256::digest(previous).into());
+        self
+    }
+
+    fn mac(key: &[u8; 32]) -> HmacSha256 {
         // HMAC accepts keys of any length.
-        <HmacSha256 as Mac>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable!())
+        <HmacSha256 as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!())
     }
 
     /// Signs `state`.
     pub fn seal(&self, state: &State) -> String {
         let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(state).unwrap_or_default());
-        let mut mac = self.mac();
+        let mut mac = Self::mac(&self.key);
         mac.update(payload.as_bytes());
         let tag = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
         format!("{payload}.{tag}")
@@ -67,9 +80,14 @@ impl StateKey {
     pub fn open(&self, sealed: &str, binding: &str) -> Result<State, &'static str> {
         let (payload, tag) = sealed.split_once('.').ok_or("requestState is malformed")?;
         let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| "requestState integrity check failed")?;
-        let mut mac = self.mac();
-        mac.update(payload.as_bytes());
-        mac.verify_slice(&tag).map_err(|_| "requestState integrity check failed")?;
+        let verifies = |key: &[u8; 32]| {
+            let mut mac = Self::mac(key);
+            mac.update(payload.as_bytes());
+            mac.verify_slice(&tag).is_ok()
+        };
+        if !verifies(&self.key) && !self.previous.as_ref().is_some_and(verifies) {
+            return Err("requestState integrity check failed");
+        }
         let bytes = URL_SAFE_NO_PAD.decode(payload).map_err(|_| "requestState is malformed")?;
         let state: State = serde_json::from_slice(&bytes).map_err(|_| "requestState is malformed")?;
         if state.binding != binding {
@@ -161,5 +179,18 @@ mod tests {
         assert!(key.open(&sealed, "tools/call other x").is_err());
         assert!(StateKey::random().open(&sealed, &b).is_err());
         assert!(key.open("garbage", &b).is_err());
+    }
+
+    #[test]
+    fn a_rotated_key_still_opens_what_the_previous_one_sealed() {
+        let b = "tools/call t x".to_owned();
+        let old = StateKey::from_bytes(b"old secret");
+        let sealed = old.seal(&State::new(b.clone(), JsonObject::new(), 1));
+        let rotating = StateKey::from_bytes(b"new secret").with_previous(b"old secret");
+        assert_eq!(rotating.open(&sealed, &b).unwrap().round, 1);
+        let new_sealed = rotating.seal(&State::new(b.clone(), JsonObject::new(), 2));
+        assert!(old.open(&new_sealed, &b).is_err(), "sealed with the new key");
+        assert!(StateKey::from_bytes(b"new secret").open(&sealed, &b).is_err(), "the old key dropped");
+        assert!(StateKey::from_bytes(b"new secret").with_previous(b"other").open(&sealed, &b).is_err());
     }
 }

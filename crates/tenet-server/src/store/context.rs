@@ -78,7 +78,7 @@ impl std::fmt::Display for ExpectShown {
 /// Where conversations' contexts are kept. Every implementation applies a batch of
 /// changes atomically with [`ContextData`]'s rules, bounds each context to
 /// [`ContextStore::max_bytes`], and lets contexts expire when unused.
-pub trait ContextStore: Send + Sync + 'static {
+pub trait ContextStore: Send + Sync + std::fmt::Debug + 'static {
     /// Every entry of the context `key` (none when it has none, or expired).
     fn entries(&self, key: &ContextKey) -> BoxFuture<'_, Result<BTreeMap<String, ContextEntry>, ContextError>>;
 
@@ -272,12 +272,13 @@ fn merge_patch(target: &mut Value, patch: &Value) {
 
 /// Contexts kept in this process: each bounded, all together bounded (the least
 /// recently used dropped first), each gone `ttl` after it was last used.
+#[derive(Debug)]
 pub struct MemoryContextStore {
     limits: ContextLimits,
     inner: Mutex<Memory>,
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Memory {
     contexts: HashMap<ContextKey, Slot>,
     /// The contexts by when they were last used (a tick), oldest first.
@@ -289,6 +290,7 @@ struct Memory {
     last_version: u64,
 }
 
+#[derive(Debug)]
 struct Slot {
     data: ContextData,
     used: Instant,

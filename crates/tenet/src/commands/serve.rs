@@ -29,7 +29,7 @@ pub fn run(args: &ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let Prepared { server, knowledge, rate_limit, auth, upstreams } = prepared;
+    let Prepared { server, knowledge, rate_limit, auth, upstreams, store } = prepared;
     let node = match startup::node_identity(args) {
         Ok(node) => node,
         Err(e) => {
@@ -61,6 +61,11 @@ pub fn run(args: &ServeArgs) -> ExitCode {
     let outcome = runtime.block_on(async {
         let shutdown = CancellationToken::new();
         tokio::spawn(on_signal(shutdown.clone()));
+        // The shared store: counted in the metrics, and checked every second for /ready.
+        let store = store.map(|redis| {
+            redis.register_metrics(server.metrics());
+            redis.watch(Duration::from_secs(1), shutdown.clone())
+        });
         let options = tenet_gateway::GatewayOptions {
             node: Some(node.id.clone()),
             max_hops: args.node.max_hops as usize,
@@ -89,7 +94,7 @@ pub fn run(args: &ServeArgs) -> ExitCode {
                 server.serve_as(stdin, stdout, shutdown, grant).await.map_err(Failure::Serve)
             }
             Transport::Http => {
-                let status = crate::gateway::Status { gateway: gateway.clone(), node: node.id.clone() };
+                let status = crate::gateway::Status { gateway: gateway.clone(), node: node.id.clone(), store };
                 let status = Some(Arc::new(status) as Arc<dyn tenet_http::StatusSource>);
                 serve_http(args, server, auth, rate_limit, shutdown, status, &node.id).await
             }

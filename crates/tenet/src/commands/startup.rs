@@ -35,6 +35,8 @@ pub enum StartError {
     Gateway(String),
     /// The node's kept id cannot be read.
     Node(tenet_node::IdentityError),
+    /// The `[store]` settings do not work.
+    Store(String),
 }
 
 impl fmt::Display for StartError {
@@ -43,7 +45,12 @@ impl fmt::Display for StartError {
             Self::MetricsPathClash(path) => {
                 write!(f, "--metrics-path {path} is the MCP endpoint's path; choose another or --no-metrics")
             }
-            Self::Limits(e) | Self::Knowledge(e) | Self::Auth(e) | Self::Build(e) | Self::Gateway(e) => f.write_str(e),
+            Self::Limits(e)
+            | Self::Knowledge(e)
+            | Self::Auth(e)
+            | Self::Build(e)
+            | Self::Gateway(e)
+            | Self::Store(e) => f.write_str(e),
             Self::NothingToServe => f.write_str("nothing to serve: --no-builtin needs at least one --root"),
             Self::Node(e) => write!(f, "node id: {e}"),
         }
@@ -65,6 +72,8 @@ pub struct Prepared {
     /// The MCP servers to front (`[[upstream]]`, `--upstream`) and the peers
     /// (`[[peer]]`, `--peer`).
     pub upstreams: Vec<tenet_gateway::UpstreamConfig>,
+    /// The store replicas share (`[store]`), if there is one.
+    pub store: Option<tenet_redis::Redis>,
 }
 
 /// Runs every check `tenet serve` makes before it serves and builds what it serves.
@@ -76,7 +85,7 @@ pub fn prepare(args: &ServeArgs) -> Result<Prepared, StartError> {
         return Err(StartError::MetricsPathClash(args.path.clone()));
     }
     let rate_limit = args.limits.build().map_err(StartError::Limits)?;
-    let config = ServerConfig {
+    let mut config = ServerConfig {
         // Stream clients are limited by the server; HTTP clients by the endpoint, per caller.
         rate_limit: if matches!(args.transport, Transport::Stdio) { rate_limit.clone() } else { None },
         tool_timeout: Duration::from_secs_f64(args.timeout),
@@ -89,6 +98,7 @@ pub fn prepare(args: &ServeArgs) -> Result<Prepared, StartError> {
         reexport: args.node.reexport.then_some(args.node.max_hops as usize),
         ..ServerConfig::default()
     };
+    let store = args.store.apply(&mut config).map_err(StartError::Store)?;
     let upstreams = args.gateway.upstreams(args.config.as_deref()).map_err(StartError::Gateway)?;
     let gateway = !upstreams.is_empty();
     let (server, knowledge) = if gateway && args.gateway.no_local_tools {
@@ -104,7 +114,7 @@ pub fn prepare(args: &ServeArgs) -> Result<Prepared, StartError> {
         (ks.server.clone(), Some(ks))
     };
     let auth = args.auth.build(&server, &default_resource(args, args.port)).map_err(StartError::Auth)?;
-    Ok(Prepared { server, knowledge, rate_limit, auth, upstreams })
+    Ok(Prepared { server, knowledge, rate_limit, auth, upstreams, store })
 }
 
 /// Who `tenet serve` is as a node: `--node-id`; else the id kept in `--state-dir`;

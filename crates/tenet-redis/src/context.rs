@@ -1,0 +1,222 @@
+//! Conversations' contexts on Redis: the same on every replica and node that shares the
+//! server.
+//!
+//! A context is a hash (`<prefix>ctx:<owner digest>:<id>`, each field a key, each value
+//! `<version>:<JSON>`) with the bytes it holds kept beside it, both expiring after the
+//! context's time to live unused. A batch of changes is worked out here on the entries
+//! it touches, as read, with the rules every store applies (`ContextData`:
+//! compare-and-set, JSON Merge Patch, the size bound), then written by one Lua script
+//! that checks nothing it read has changed meanwhile, checks the size, takes versions
+//! from one store-wide counter and writes — all at once, or, when something changed
+//! meanwhile, not at all (the batch is worked out again).
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use redis::Value;
+use sha2::{Digest, Sha256};
+use tenet_protocol::context::{ContextEntry, ContextOp};
+use tenet_server::store::{ContextData, ContextError, ContextKey, ContextLimits, ContextStore};
+
+use crate::{Redis, StoreError};
+
+/// How many times a batch is worked out again when its keys changed meanwhile.
+const ATTEMPTS: usize = 32;
+
+/// Conversations' contexts on Redis ([`ContextStore`]). The limits are those of the
+/// in-memory store, but for the total: set `maxmemory` (with an eviction policy such
+/// as `volatile-lru`) on the Redis server for that.
+#[derive(Debug)]
+pub struct RedisContextStore {
+    redis: Redis,
+    limits: ContextLimits,
+    script: redis::Script,
+    counter: String,
+}
+
+impl RedisContextStore {
+    /// The contexts on `redis`, each at most `limits.max_bytes` and gone `limits.ttl`
+    /// after its last use.
+    pub fn new(redis: Redis, limits: ContextLimits) -> Self {
+        let counter = redis.key("ctx-version");
+        Self { redis, limits, script: redis::Script::new(include_str!("scripts/context_apply.lua")), counter }
+    }
+
+    /// The context's entries key and the key of its byte count.
+    fn keys(&self, key: &ContextKey) -> (String, String) {
+        let owner = Sha256::digest(key.owner.as_bytes());
+        let owner: String = owner[..12].iter().map(|b| format!("{b:02x}")).collect();
+        let entries = self.redis.key(&format!("ctx:{owner}:{}", key.id));
+        let bytes = format!("{entries}#bytes");
+        (entries, bytes)
+    }
+
+    fn ttl_ms(&self) -> i64 {
+        i64::try_from(self.limits.ttl.as_millis()).unwrap_or(i64::MAX).max(1)
+    }
+
+    /// The entries of `names` (all of them when `None`), keeping the context alive.
+    async fn read(
+        &self,
+        key: &ContextKey,
+        names: Option<&[&str]>,
+    ) -> Result<BTreeMap<String, ContextEntry>, ContextError> {
+        let (entries, bytes) = self.keys(key);
+        let ttl = self.ttl_ms();
+        let stored: Vec<(String, String)> = match names {
+            None => {
+                let map: HashMap<String, String> = self
+                    .redis
+                    .run("context_read", async |c| {
+                        let (map, _, _): (HashMap<String, String>, Value, Value) = redis::pipe()
+                            .hgetall(&entries)
+                            .pexpire(&entries, ttl)
+                            .pexpire(&bytes, ttl)
+                            .query_async(c)
+                            .await?;
+                        Ok(map)
+                    })
+                    .await
+                    .map_err(unavailable)?;
+                map.into_iter().collect()
+            }
+            Some([]) => Vec::new(),
+            Some(names) => {
+                let values: Vec<Option<String>> = self
+                    .redis
+                    .run("context_read", async |c| {
+                        let (values, _, _): (Vec<Option<String>>, Value, Value) = redis::pipe()
+                            .hmget(&entries, names)
+                            .pexpire(&entries, ttl)
+                            .pexpire(&bytes, ttl)
+                            .query_async(c)
+                            .await?;
+                        Ok(values)
+                    })
+                    .await
+                    .map_err(unavailable)?;
+                names.iter().zip(values).filter_map(|(n, v)| Some(((*n).to_owned(), v?))).collect()
+            }
+        };
+        stored.into_iter().map(|(name, value)| Ok((name, parse(&value)?))).collect()
+    }
+}
+
+/// A stored entry, `<version>:<JSON>`.
+fn parse(stored: &str) -> Result<ContextEntry, ContextError> {
+    let corrupt =
+        || ContextError::Unavailable(format!("a context entry in the store is not <version>:<JSON>: {stored:.40}"));
+    let (version, json) = stored.split_once(':').ok_or_else(corrupt)?;
+    let version = version.parse().map_err(|_| corrupt())?;
+    let value = serde_json::from_str(json).map_err(|_| corrupt())?;
+    Ok(ContextEntry { value, version })
+}
+
+fn unavailable(e: StoreError) -> ContextError {
+    ContextError::Unavailable(match e {
+        StoreError::Unavailable(message) => message,
+        other => other.to_string(),
+    })
+}
+
+/// What the script said.
+enum Written {
+    /// Done: the version each key was left at (0: removed), in the order given.
+    Ok(Vec<u64>),
+    /// A key changed since it was read.
+    Changed,
+    /// The context would hold `needed` bytes, over `limit`.
+    Full { needed: usize, limit: usize },
+}
+
+fn written(reply: Vec<Value>) -> Result<Written, ContextError> {
+    let odd = || ContextError::Unavailable("the store answered the context script oddly".into());
+    let mut reply = reply.into_iter();
+    let status: String = reply.next().and_then(|v| redis::from_redis_value(v).ok()).ok_or_else(odd)?;
+    let numbers = |reply: std::vec::IntoIter<Value>| -> Result<Vec<u64>, ContextError> {
+        reply.map(|v| redis::from_redis_value::<u64>(v).map_err(|_| odd())).collect()
+    };
+    match status.as_str() {
+        "ok" => Ok(Written::Ok(numbers(reply)?)),
+        "changed" => Ok(Written::Changed),
+        "full" => match numbers(reply)?.as_slice() {
+            [needed, limit] => Ok(Written::Full {
+                needed: usize::try_from(*needed).unwrap_or(usize::MAX),
+                limit: usize::try_from(*limit).unwrap_or(usize::MAX),
+            }),
+            _ => Err(odd()),
+        },
+        _ => Err(odd()),
+    }
+}
+
+impl ContextStore for RedisContextStore {
+    fn entries(&self, key: &ContextKey) -> BoxFuture<'_, Result<BTreeMap<String, ContextEntry>, ContextError>> {
+        let key = key.clone();
+        Box::pin(async move { self.read(&key, None).await })
+    }
+
+    fn get<'a>(
+        &'a self,
+        key: &'a ContextKey,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<ContextEntry>, ContextError>> {
+        Box::pin(async move { Ok(self.read(key, Some(&[name])).await?.remove(name)) })
+    }
+
+    fn apply<'a>(
+        &'a self,
+        key: &'a ContextKey,
+        ops: &'a [ContextOp],
+    ) -> BoxFuture<'a, Result<Vec<Option<u64>>, ContextError>> {
+        Box::pin(async move {
+            let mut touched: Vec<&str> = Vec::new();
+            for op in ops {
+                if !touched.contains(&op.key()) {
+                    touched.push(op.key());
+                }
+            }
+            let (entries, bytes) = self.keys(key);
+            for attempt in 0..ATTEMPTS {
+                let read = self.read(key, Some(&touched)).await?;
+                let mut data = ContextData::from_entries(read.clone());
+                // The rules (compare-and-set, merge, the bound on what these keys hold)
+                // apply to the entries as read; the script checks they are still so.
+                data.apply(ops, self.limits.max_bytes)?;
+                let mut invocation = self.script.key(&entries);
+                invocation.key(&bytes).key(&self.counter).arg(self.limits.max_bytes).arg(self.ttl_ms());
+                for name in &touched {
+                    let was = read.get(*name).map_or_else(String::new, |e| e.version.to_string());
+                    let now = data.entries().get(*name).map_or_else(String::new, |e| e.value.to_string());
+                    invocation.arg(*name).arg(was).arg(now);
+                }
+                let reply: Vec<Value> = self
+                    .redis
+                    .run("context_apply", async |c| invocation.invoke_async(c).await)
+                    .await
+                    .map_err(unavailable)?;
+                match written(reply)? {
+                    Written::Ok(versions) => {
+                        let at: HashMap<&str, u64> = touched.iter().copied().zip(versions).collect();
+                        return Ok(ops.iter().map(|op| at.get(op.key()).copied().filter(|v| *v > 0)).collect());
+                    }
+                    Written::Full { needed, limit } => return Err(ContextError::Full { needed, limit }),
+                    Written::Changed => {
+                        // Another writer got there first: read again, after a moment that
+                        // grows with each attempt.
+                        let wait = Duration::from_micros(50 * (1 << attempt.min(8)));
+                        tokio::time::sleep(wait).await;
+                    }
+                }
+            }
+            Err(ContextError::Unavailable(format!(
+                "the context kept changing under other writers ({ATTEMPTS} attempts); try again"
+            )))
+        })
+    }
+
+    fn max_bytes(&self) -> usize {
+        self.limits.max_bytes
+    }
+}

@@ -1,0 +1,246 @@
+//! Tenet's shared state on Redis (or Valkey): what several replicas of one server
+//! behind a load balancer must agree on, behind the store traits of `tenet-server`,
+//! whose in-memory implementations serve a single process.
+//!
+//! [`Redis`] is one connection to the server (multiplexed, reconnected on its own, every
+//! command bounded by a timeout), with a key prefix, a health check and metrics; the
+//! stores are built on it: [`RedisContextStore`] keeps conversations' contexts.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use tenet_redis::{Redis, RedisConfig, RedisContextStore};
+//! use tenet_server::Server;
+//!
+//! # async fn run() -> Result<(), tenet_redis::StoreError> {
+//! let redis = Redis::connect(RedisConfig::new("redis://127.0.0.1:6379/0"))?;
+//! let contexts = RedisContextStore::new(redis.clone(), Default::default());
+//! let server = Server::builder("tenet", "1.0.0").context_store(Arc::new(contexts)).build().unwrap();
+//! redis.register_metrics(server.metrics());
+//! # Ok(()) }
+//! ```
+
+mod context;
+mod metrics;
+#[cfg(feature = "test-support")]
+pub mod test_support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+pub use context::RedisContextStore;
+use metrics::StoreMetrics;
+
+/// Where the Redis server is and how to talk to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RedisConfig {
+    /// `redis://[user:password@]host:port/db` (or `rediss://` for TLS, `unix://…`).
+    pub url: String,
+    /// Put before every key, so that several deployments can share one server.
+    pub prefix: String,
+    /// How long one command may take before it fails (the store is then
+    /// unavailable for that request, which gets a clear error instead of hanging).
+    pub timeout: Duration,
+    /// How long connecting may take.
+    pub connect_timeout: Duration,
+}
+
+impl RedisConfig {
+    /// The defaults for the server at `url`: prefix `tenet:`, 2 s per command, 2 s to
+    /// connect.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            prefix: "tenet:".to_owned(),
+            timeout: Duration::from_secs(2),
+            connect_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Why the store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The URL is not one the client understands.
+    #[error("store url {url:?}: {message}")]
+    Url {
+        /// The URL, without its password.
+        url: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The server could not be reached, or did not answer in time.
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// One connection to a Redis server, shared by every store built on it (cheap to
+/// clone). It connects on first use and reconnects on its own after a failure; a
+/// command that fails (the server down, slow past the timeout) is an error for that
+/// request only.
+#[derive(Clone)]
+pub struct Redis {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: redis::Client,
+    manager: ConnectionManagerConfig,
+    /// Made inside the runtime, on first use.
+    connection: tokio::sync::OnceCell<ConnectionManager>,
+    prefix: String,
+    timeout: Duration,
+    metrics: StoreMetrics,
+}
+
+impl std::fmt::Debug for Redis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Redis").field("prefix", &self.inner.prefix).finish_non_exhaustive()
+    }
+}
+
+impl Redis {
+    /// A connection to the server `config` names, made when it is first used (so that
+    /// Tenet starts whether Redis is up or not).
+    ///
+    /// # Errors
+    /// [`StoreError::Url`] for a URL that does not parse.
+    pub fn connect(config: RedisConfig) -> Result<Self, StoreError> {
+        let shown = redact(&config.url);
+        let client = redis::Client::open(config.url.as_str())
+            .map_err(|e| StoreError::Url { url: shown.clone(), message: e.to_string() })?;
+        let manager = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(config.connect_timeout))
+            .set_response_timeout(Some(config.timeout))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_secs(2));
+        let inner = Inner {
+            client,
+            manager,
+            connection: tokio::sync::OnceCell::new(),
+            prefix: config.prefix,
+            timeout: config.timeout,
+            metrics: StoreMetrics::default(),
+        };
+        Ok(Self { inner: Arc::new(inner) })
+    }
+
+    /// `key` under the configured prefix.
+    pub(crate) fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.inner.prefix)
+    }
+
+    /// Runs `command` (an operation named `op`) on the connection, bounded by the
+    /// timeout, counted and timed in the metrics.
+    pub(crate) async fn run<T, F>(&self, op: &'static str, command: F) -> Result<T, StoreError>
+    where
+        F: AsyncFnOnce(&mut ConnectionManager) -> redis::RedisResult<T>,
+    {
+        let started = Instant::now();
+        let made = self
+            .inner
+            .connection
+            .get_or_try_init(|| async {
+                ConnectionManager::new_lazy_with_config(self.inner.client.clone(), self.inner.manager.clone())
+            })
+            .await;
+        let mut connection = match made {
+            Ok(connection) => connection.clone(),
+            Err(e) => {
+                self.inner.metrics.record(op, false, started.elapsed());
+                return Err(StoreError::Unavailable(e.to_string()));
+            }
+        };
+        // The client's own timeout bounds a command on a live connection; this one
+        // also bounds waiting for a connection that is being made again.
+        let outcome = match tokio::time::timeout(self.inner.timeout, command(&mut connection)).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(StoreError::Unavailable(e.to_string())),
+            Err(_) => Err(StoreError::Unavailable(format!("no answer within {} ms", self.inner.timeout.as_millis()))),
+        };
+        self.inner.metrics.record(op, outcome.is_ok(), started.elapsed());
+        if let Err(e) = &outcome {
+            tracing::debug!(op, error = %e, "store operation failed");
+        }
+        outcome
+    }
+
+    /// Whether the server answers `PING` now; how long it took.
+    ///
+    /// # Errors
+    /// Why not.
+    pub async fn ping(&self) -> Result<Duration, StoreError> {
+        let started = Instant::now();
+        self.run("ping", async |c| redis::cmd("PING").query_async::<String>(c).await).await?;
+        Ok(started.elapsed())
+    }
+
+    /// Checks the server every `every` (a `PING`) until `stop` fires, inside the tokio
+    /// runtime this is called in; what the last check found.
+    pub fn watch(&self, every: Duration, stop: tokio_util::sync::CancellationToken) -> Health {
+        let health = Health { problem: Arc::new(std::sync::Mutex::new(Some("not checked yet".to_owned()))) };
+        let (redis, seen) = (self.clone(), health.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    _ = tick.tick() => {}
+                }
+                let problem = redis.ping().await.err().map(|e| e.to_string());
+                let mut was = seen.problem.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                match (&*was, &problem) {
+                    (None, Some(now)) => tracing::warn!(problem = %now, "the shared store is unreachable"),
+                    (Some(_), None) => tracing::info!("the shared store answers"),
+                    _ => {}
+                }
+                *was = problem;
+            }
+        });
+        health
+    }
+
+    /// Adds the store's metrics to `metrics` (`tenet_store_operations_total` by
+    /// operation and outcome, `tenet_store_operation_seconds` by operation).
+    pub fn register_metrics(&self, metrics: &tenet_server::Metrics) {
+        self.inner.metrics.register(metrics);
+    }
+}
+
+/// What the last health check of the store found ([`Redis::watch`]).
+#[derive(Clone, Debug)]
+pub struct Health {
+    problem: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl Health {
+    /// Why the store did not answer the last check; `None` when it did.
+    pub fn problem(&self) -> Option<String> {
+        self.problem.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+}
+
+/// `url` without its password.
+fn redact(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((_, host)) => format!("{scheme}://…@{host}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_that_does_not_parse_is_refused_without_its_password() {
+        let e = Redis::connect(RedisConfig::new("http://user:s3cret@h")).unwrap_err().to_string();
+        assert!(e.starts_with("store url") && !e.contains("s3cret"), "{e}");
+        assert!(Redis::connect(RedisConfig::new("redis://127.0.0.1:1/0")).is_ok(), "connected on first use");
+    }
+}

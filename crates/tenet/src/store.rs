@@ -1,0 +1,141 @@
+//! `tenet serve` state shared by replicas (the `[store]` table of the config file): the
+//! Redis server that holds it, and the secret every replica signs `requestState` with.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tenet_redis::{Health, Redis, RedisConfig, RedisContextStore};
+use tenet_server::ServerConfig;
+use tenet_server::store::ContextLimits;
+
+/// The fewest characters a state secret may have.
+const MIN_SECRET: usize = 16;
+
+/// Where replicas of one server keep what they share.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Store")]
+pub struct StoreArgs {
+    /// The Redis (or Valkey) server replicas share, `redis://[user:password@]host:port/db`
+    /// (`rediss://` for TLS): conversations' contexts are kept there. Unset: everything
+    /// stays in this process.
+    #[arg(id = "url", long = "store-url", value_name = "URL", env = "TENET_STORE_URL", hide_env_values = true)]
+    pub url: Option<String>,
+    /// Put before every key in the store, so that several deployments can share one.
+    #[arg(
+        id = "prefix",
+        long = "store-prefix",
+        value_name = "PREFIX",
+        default_value = "tenet:",
+        env = "TENET_STORE_PREFIX"
+    )]
+    pub prefix: String,
+    /// Seconds one store operation may take; past it the request that needed it gets
+    /// a clear error instead of waiting.
+    #[arg(id = "command_timeout", long = "store-timeout", value_name = "SECONDS", default_value_t = 2.0, env = "TENET_STORE_TIMEOUT", value_parser = crate::parse::positive_seconds)]
+    pub timeout: f64,
+    /// The secret that signs `requestState` (2026-07-28 input rounds), at least 16
+    /// characters: replicas behind one load balancer must share it, so that any of them
+    /// continues a round another began. Unset: a random key per process.
+    #[arg(long = "state-secret", value_name = "SECRET", env = "TENET_STATE_SECRET", hide_env_values = true)]
+    pub state_secret: Option<String>,
+    /// While the state secret rotates: the one it replaces, still accepted (give every
+    /// replica the new secret with the old one here, then drop the old one).
+    #[arg(
+        long = "state-secret-previous",
+        value_name = "SECRET",
+        env = "TENET_STATE_SECRET_PREVIOUS",
+        hide_env_values = true
+    )]
+    pub state_secret_previous: Option<String>,
+}
+
+impl StoreArgs {
+    /// Puts the shared store and the state key into `config`; the connection to the
+    /// store, if there is one.
+    ///
+    /// # Errors
+    /// A URL that does not parse, a secret too short, or a previous secret without a
+    /// current one; the message names the option.
+    pub fn apply(&self, config: &mut ServerConfig) -> Result<Option<Redis>, String> {
+        let secret = |name: &str, value: &str| {
+            if value.chars().count() < MIN_SECRET {
+                Err(format!("--{name}: the secret must be at least {MIN_SECRET} characters"))
+            } else {
+                Ok(())
+            }
+        };
+        match (&self.state_secret, &self.state_secret_previous) {
+            (None, Some(_)) => {
+                return Err("--state-secret-previous: give --state-secret too (the secret that replaces it)".into());
+            }
+            (Some(current), previous) => {
+                secret("state-secret", current)?;
+                let mut key = tenet_server::StateKey::from_bytes(current.as_bytes());
+                if let Some(previous) = previous {
+                    secret("state-secret-previous", previous)?;
+                    key = key.with_previous(previous.as_bytes());
+                }
+                config.state_key = Some(key);
+            }
+            (None, None) => {}
+        }
+        let Some(url) = &self.url else { return Ok(None) };
+        let redis_config = RedisConfig {
+            prefix: self.prefix.clone(),
+            timeout: Duration::from_secs_f64(self.timeout),
+            connect_timeout: Duration::from_secs_f64(self.timeout),
+            ..RedisConfig::new(url.clone())
+        };
+        let redis = Redis::connect(redis_config).map_err(|e| format!("--store-url: {e}"))?;
+        let contexts = RedisContextStore::new(redis.clone(), ContextLimits::default());
+        config.context_store = Some(Arc::new(contexts));
+        Ok(Some(redis))
+    }
+}
+
+/// The store's state on the HTTP endpoint: `/ready` answers 503 while it does not
+/// answer.
+pub fn not_ready(health: &Health) -> Option<String> {
+    health.problem().map(|problem| format!("the shared store is unreachable: {problem}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn args(flags: &[&str]) -> StoreArgs {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            store: StoreArgs,
+        }
+        Cli::parse_from(std::iter::once("tenet").chain(flags.iter().copied())).store
+    }
+
+    #[test]
+    fn secrets_are_checked_and_a_previous_one_needs_a_current_one() {
+        let mut config = ServerConfig::default();
+        assert!(args(&[]).apply(&mut config).unwrap().is_none());
+        assert!(config.state_key.is_none() && config.context_store.is_none());
+        let e = args(&["--state-secret", "short"]).apply(&mut config).unwrap_err();
+        assert!(e.starts_with("--state-secret: ") && e.contains("16"), "{e}");
+        let e = args(&["--state-secret-previous", "0123456789abcdef"]).apply(&mut config).unwrap_err();
+        assert!(e.starts_with("--state-secret-previous: give --state-secret"), "{e}");
+        args(&["--state-secret", "0123456789abcdef", "--state-secret-previous", "fedcba9876543210"])
+            .apply(&mut config)
+            .unwrap();
+        assert!(config.state_key.is_some());
+    }
+
+    #[test]
+    fn a_store_url_is_checked_and_the_store_used_for_contexts() {
+        let mut config = ServerConfig::default();
+        let e = args(&["--store-url", "http://user:pw@h/0"]).apply(&mut config).unwrap_err();
+        assert!(e.starts_with("--store-url: store url") && !e.contains("pw@"), "{e}");
+        let redis = args(&["--store-url", "redis://127.0.0.1:1/0"]).apply(&mut config).unwrap();
+        assert!(redis.is_some() && config.context_store.is_some());
+    }
+}

@@ -1,0 +1,146 @@
+//! `tenet serve` with a shared store (`--store-url`, a real `redis-server` on a loopback
+//! port): two processes share conversations' contexts; a request that needs the store
+//! while it is down gets a clear error and the rest is served; `/ready` follows the
+//! store; the store's operations are in `/metrics`.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Tenet, assert_result, stateless, tool_text};
+use serde_json::{Value, json};
+use tenet_redis::test_support::{RedisServer, free_port};
+
+const SECRET: &str = "a secret shared by every replica";
+
+/// `tenet serve --demo` on stdio with the store at `url`.
+fn replica(url: &str) -> Tenet {
+    Tenet::start_without_env(
+        &[
+            "serve",
+            "--demo",
+            "--log-level",
+            "warn",
+            "--store-url",
+            url,
+            "--state-secret",
+            SECRET,
+            "--store-timeout",
+            "0.5",
+        ],
+        &["TENET_STORE_URL", "TENET_STATE_SECRET", "TENET_STATE_SECRET_PREVIOUS", "TENET_STORE_PREFIX"],
+    )
+}
+
+/// `tools/call NAME ARGUMENTS` in the conversation `conversation`, 2026-07-28.
+fn call(tenet: &mut Tenet, id: &str, name: &str, arguments: Value, conversation: &str) -> Value {
+    let mut params = json!({"name": name, "arguments": arguments});
+    params["_meta"] = common::meta();
+    params["_meta"]["io.tenet/context"] = json!(conversation);
+    let id = json!(id);
+    let response = tenet.call(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params}));
+    assert_result(&response, &id).clone()
+}
+
+#[test]
+fn two_replicas_share_a_conversation_through_the_store() {
+    let redis = RedisServer::start();
+    let (mut one, mut two) = (replica(&redis.url()), replica(&redis.url()));
+    let set = call(&mut one, "1", "remember", json!({"key": "city", "value": "Oslo"}), "trip-1");
+    assert_eq!(set["structuredContent"]["version"].as_u64().map(|v| v > 0), Some(true), "{set}");
+    let got = call(&mut two, "2", "recall", json!({"key": "city"}), "trip-1");
+    assert_eq!(got["structuredContent"]["value"], "Oslo", "{got}");
+    let other = call(&mut two, "3", "recall", json!({"key": "city"}), "trip-2");
+    assert_eq!(other["structuredContent"]["found"], false, "another conversation: {other}");
+    assert!(redis.keys("tenet:ctx:*trip-1") == 1, "kept under the default prefix");
+}
+
+#[test]
+fn with_the_store_down_what_needs_it_fails_clearly_and_the_rest_is_served() {
+    let mut redis = RedisServer::start();
+    let mut tenet = replica(&redis.url());
+    call(&mut tenet, "1", "remember", json!({"key": "k", "value": 1}), "c");
+    redis.stop();
+    let started = Instant::now();
+    let failed = call(&mut tenet, "2", "recall", json!({"key": "k"}), "c");
+    assert_eq!(failed["isError"], true, "{failed}");
+    assert!(tool_text(&failed).contains("context store is unavailable"), "{failed}");
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    let id = json!("echo");
+    let echo = tenet.call(&stateless(id.clone(), "tools/call", json!({"name": "echo", "arguments": {"text": "hi"}})));
+    assert_eq!(tool_text(assert_result(&echo, &id)), "hi", "what does not need the store is served");
+    redis.restart();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let back = call(&mut tenet, "3", "remember", json!({"key": "k", "value": 2}), "c");
+        if back["isError"] != true {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the store never came back: {back}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn ready_follows_the_store_and_metrics_count_its_operations() {
+    let port = free_port();
+    let url = format!("redis://127.0.0.1:{port}/0");
+    let http = free_port().to_string();
+    let mut server = common::tenet_command()
+        .args(["serve", "--demo", "--transport", "http", "--port", &http, "--log-level", "warn"])
+        .args(["--store-url", &url, "--store-timeout", "0.3"])
+        .env_remove("TENET_STORE_URL")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let ready = |want: u16| {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some((status, body)) = get(&http, "/ready")
+                && status == want
+            {
+                return body;
+            }
+            assert!(Instant::now() < deadline, "/ready never answered {want}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let why = ready(503);
+    assert!(why.contains("the shared store is unreachable"), "{why}");
+    // Redis comes up on that port: ready.
+    let mut redis = RedisServer::start_on(port);
+    ready(200);
+    let (_, metrics) = get(&http, "/metrics").unwrap();
+    assert!(metrics.contains(r#"tenet_store_operations_total{op="ping",outcome="ok"}"#), "{metrics}");
+    redis.stop();
+    ready(503);
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
+/// `GET path` on 127.0.0.1:`port`: the status and the body; `None` when nothing answers.
+fn get(port: &str, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: close\r\n\r\n").ok()?;
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).ok()?;
+    let (head, body) = raw.split_once("\r\n\r\n")?;
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    Some((status, body.to_owned()))
+}
+
+#[test]
+fn the_store_settings_are_checked_before_serving() {
+    let refused = |args: &[&str]| {
+        let out = common::tenet_command().args(["serve", "--demo"]).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert!(refused(&["--store-url", "mysql://h/0"]).contains("--store-url"));
+    assert!(refused(&["--state-secret", "short"]).contains("at least 16"));
+    assert!(refused(&["--state-secret-previous", SECRET]).contains("give --state-secret"));
+}
