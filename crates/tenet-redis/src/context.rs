@@ -2,7 +2,7 @@
 //! server.
 //!
 //! A context is a hash (`<prefix>ctx:<owner digest>:<id>`, each field a key, each value
-//! `<version>:<JSON>`) with the bytes it holds kept beside it, both expiring after the
+//! `<version>:<JSON>`, and the field `""` the bytes it holds), expiring after the
 //! context's time to live unused. A batch of changes is worked out here on the entries
 //! it touches, as read, with the rules every store applies (`ContextData`:
 //! compare-and-set, JSON Merge Patch, the size bound), then written by one Lua script
@@ -16,7 +16,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use redis::Value;
 use sha2::{Digest, Sha256};
-use tenet_protocol::context::{ContextEntry, ContextOp};
+use tenet_protocol::context::{ContextEntry, ContextOp, Expect};
 use tenet_server::store::{ContextData, ContextError, ContextKey, ContextLimits, ContextStore};
 
 use crate::{Redis, StoreError};
@@ -43,13 +43,11 @@ impl RedisContextStore {
         Self { redis, limits, script: redis::Script::new(include_str!("scripts/context_apply.lua")), counter }
     }
 
-    /// The context's entries key and the key of its byte count.
-    fn keys(&self, key: &ContextKey) -> (String, String) {
+    /// The context's key.
+    fn key_of(&self, key: &ContextKey) -> String {
         let owner = Sha256::digest(key.owner.as_bytes());
         let owner: String = owner[..12].iter().map(|b| format!("{b:02x}")).collect();
-        let entries = self.redis.key(&format!("ctx:{owner}:{}", key.id));
-        let bytes = format!("{entries}#bytes");
-        (entries, bytes)
+        self.redis.key(&format!("ctx:{owner}:{}", key.id))
     }
 
     fn ttl_ms(&self) -> i64 {
@@ -62,36 +60,29 @@ impl RedisContextStore {
         key: &ContextKey,
         names: Option<&[&str]>,
     ) -> Result<BTreeMap<String, ContextEntry>, ContextError> {
-        let (entries, bytes) = self.keys(key);
+        let context = self.key_of(key);
         let ttl = self.ttl_ms();
         let stored: Vec<(String, String)> = match names {
             None => {
                 let map: HashMap<String, String> = self
                     .redis
                     .run("context_read", async |c| {
-                        let (map, _, _): (HashMap<String, String>, Value, Value) = redis::pipe()
-                            .hgetall(&entries)
-                            .pexpire(&entries, ttl)
-                            .pexpire(&bytes, ttl)
-                            .query_async(c)
-                            .await?;
+                        let (map, _): (HashMap<String, String>, Value) =
+                            redis::pipe().hgetall(&context).pexpire(&context, ttl).query_async(c).await?;
                         Ok(map)
                     })
                     .await
                     .map_err(unavailable)?;
-                map.into_iter().collect()
+                // The field "" is the context's byte count, not a key.
+                map.into_iter().filter(|(name, _)| !name.is_empty()).collect()
             }
             Some([]) => Vec::new(),
             Some(names) => {
                 let values: Vec<Option<String>> = self
                     .redis
                     .run("context_read", async |c| {
-                        let (values, _, _): (Vec<Option<String>>, Value, Value) = redis::pipe()
-                            .hmget(&entries, names)
-                            .pexpire(&entries, ttl)
-                            .pexpire(&bytes, ttl)
-                            .query_async(c)
-                            .await?;
+                        let (values, _): (Vec<Option<String>>, Value) =
+                            redis::pipe().hmget(&context, names).pexpire(&context, ttl).query_async(c).await?;
                         Ok(values)
                     })
                     .await
@@ -100,6 +91,64 @@ impl RedisContextStore {
             }
         };
         stored.into_iter().map(|(name, value)| Ok((name, parse(&value)?))).collect()
+    }
+
+    /// [`ContextStore::apply`], without its deadline.
+    async fn try_apply(&self, key: &ContextKey, ops: &[ContextOp]) -> Result<Vec<Option<u64>>, ContextError> {
+        let mut touched: Vec<&str> = Vec::new();
+        for op in ops {
+            if !touched.contains(&op.key()) {
+                touched.push(op.key());
+            }
+        }
+        // A key whose changes do not depend on what is there (plain sets and removals)
+        // is written whatever another writer did meanwhile.
+        let depends = |name: &str| {
+            ops.iter().filter(|op| op.key() == name).any(|op| match op {
+                ContextOp::Merge { .. } => true,
+                ContextOp::Set { expect, .. } | ContextOp::Delete { expect, .. } => *expect != Expect::Any,
+            })
+        };
+        let context = self.key_of(key);
+        for attempt in 0..ATTEMPTS {
+            let read = self.read(key, Some(&touched)).await?;
+            let mut data = ContextData::from_entries(read.clone());
+            // The rules (compare-and-set, merge, the bound on what these keys hold)
+            // apply to the entries as read; the script checks they are still so.
+            data.apply(ops, self.limits.max_bytes)?;
+            let mut invocation = self.script.key(&context);
+            invocation.key(&self.counter).arg(self.limits.max_bytes).arg(self.ttl_ms());
+            for name in &touched {
+                let was = match read.get(*name) {
+                    _ if !depends(name) => "*".to_owned(),
+                    Some(entry) => entry.version.to_string(),
+                    None => String::new(),
+                };
+                let now = data.entries().get(*name).map_or_else(String::new, |e| e.value.to_string());
+                invocation.arg(*name).arg(was).arg(now);
+            }
+            let reply: Vec<Value> = self
+                .redis
+                .run("context_apply", async |c| invocation.invoke_async(c).await)
+                .await
+                .map_err(unavailable)?;
+            match written(reply)? {
+                Written::Ok(versions) => {
+                    let at: HashMap<&str, u64> = touched.iter().copied().zip(versions).collect();
+                    return Ok(ops.iter().map(|op| at.get(op.key()).copied().filter(|v| *v > 0)).collect());
+                }
+                Written::Full { needed, limit } => return Err(ContextError::Full { needed, limit }),
+                Written::Changed => {
+                    // Another writer got there first: read again, after a moment that
+                    // grows with each attempt.
+                    let wait = Duration::from_micros(50 * (1 << attempt.min(8)));
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+        Err(ContextError::Unavailable(format!(
+            "the context kept changing under other writers ({ATTEMPTS} attempts); try again"
+        )))
     }
 }
 
@@ -171,48 +220,16 @@ impl ContextStore for RedisContextStore {
         ops: &'a [ContextOp],
     ) -> BoxFuture<'a, Result<Vec<Option<u64>>, ContextError>> {
         Box::pin(async move {
-            let mut touched: Vec<&str> = Vec::new();
-            for op in ops {
-                if !touched.contains(&op.key()) {
-                    touched.push(op.key());
-                }
+            // One deadline for the whole batch, its retries included. (A write whose
+            // answer came too late may have been made.)
+            let timeout = self.redis.timeout();
+            match tokio::time::timeout(timeout, self.try_apply(key, ops)).await {
+                Ok(applied) => applied,
+                Err(_) => Err(ContextError::Unavailable(format!(
+                    "no answer within {} ms (the change may have been made)",
+                    timeout.as_millis()
+                ))),
             }
-            let (entries, bytes) = self.keys(key);
-            for attempt in 0..ATTEMPTS {
-                let read = self.read(key, Some(&touched)).await?;
-                let mut data = ContextData::from_entries(read.clone());
-                // The rules (compare-and-set, merge, the bound on what these keys hold)
-                // apply to the entries as read; the script checks they are still so.
-                data.apply(ops, self.limits.max_bytes)?;
-                let mut invocation = self.script.key(&entries);
-                invocation.key(&bytes).key(&self.counter).arg(self.limits.max_bytes).arg(self.ttl_ms());
-                for name in &touched {
-                    let was = read.get(*name).map_or_else(String::new, |e| e.version.to_string());
-                    let now = data.entries().get(*name).map_or_else(String::new, |e| e.value.to_string());
-                    invocation.arg(*name).arg(was).arg(now);
-                }
-                let reply: Vec<Value> = self
-                    .redis
-                    .run("context_apply", async |c| invocation.invoke_async(c).await)
-                    .await
-                    .map_err(unavailable)?;
-                match written(reply)? {
-                    Written::Ok(versions) => {
-                        let at: HashMap<&str, u64> = touched.iter().copied().zip(versions).collect();
-                        return Ok(ops.iter().map(|op| at.get(op.key()).copied().filter(|v| *v > 0)).collect());
-                    }
-                    Written::Full { needed, limit } => return Err(ContextError::Full { needed, limit }),
-                    Written::Changed => {
-                        // Another writer got there first: read again, after a moment that
-                        // grows with each attempt.
-                        let wait = Duration::from_micros(50 * (1 << attempt.min(8)));
-                        tokio::time::sleep(wait).await;
-                    }
-                }
-            }
-            Err(ContextError::Unavailable(format!(
-                "the context kept changing under other writers ({ATTEMPTS} attempts); try again"
-            )))
         })
     }
 

@@ -35,7 +35,7 @@ use metrics::StoreMetrics;
 /// Where the Redis server is and how to talk to it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RedisConfig {
-    /// `redis://[user:password@]host:port/db` (or `rediss://` for TLS, `unix://…`).
+    /// `redis://[user:password@]host:port/db` (or `unix:///path/to/redis.sock`).
     pub url: String,
     /// Put before every key, so that several deployments can share one server.
     pub prefix: String,
@@ -124,6 +124,11 @@ impl Redis {
             metrics: StoreMetrics::default(),
         };
         Ok(Self { inner: Arc::new(inner) })
+    }
+
+    /// How long one command may take.
+    pub(crate) fn timeout(&self) -> Duration {
+        self.inner.timeout
     }
 
     /// `key` under the configured prefix.
@@ -222,10 +227,11 @@ impl Health {
     }
 }
 
-/// `url` without its password.
+/// `url` without its user information and query (either may hold a password).
 fn redact(url: &str) -> String {
+    let url = url.split(['?', '#']).next().unwrap_or_default();
     match url.split_once("://") {
-        Some((scheme, rest)) => match rest.split_once('@') {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
             Some((_, host)) => format!("{scheme}://…@{host}"),
             None => url.to_owned(),
         },
@@ -241,6 +247,8 @@ mod tests {
     fn a_url_that_does_not_parse_is_refused_without_its_password() {
         let e = Redis::connect(RedisConfig::new("http://user:s3cret@h")).unwrap_err().to_string();
         assert!(e.starts_with("store url") && !e.contains("s3cret"), "{e}");
+        assert_eq!(redact("redis://u:p@ss@h:1/0"), "redis://…@h:1/0");
+        assert_eq!(redact("unix:///run/redis.sock?pass=s3cret"), "unix:///run/redis.sock");
         assert!(Redis::connect(RedisConfig::new("redis://127.0.0.1:1/0")).is_ok(), "connected on first use");
     }
 }

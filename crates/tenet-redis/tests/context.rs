@@ -144,7 +144,8 @@ async fn with_redis_gone_a_request_fails_at_once_with_a_clear_error_and_it_recov
     let redis = Redis::connect(config).unwrap();
     let store = RedisContextStore::new(redis.clone(), ContextLimits::default());
     let k = key("", "k");
-    store.apply(&k, &[set("a", json!(1), Expect::Any)]).await.unwrap();
+    let before = store.apply(&k, &[set("a", json!(1), Expect::Any)]).await.unwrap()[0].unwrap();
+    assert_eq!(server.keys("tenet:ctx:*"), 1, "one key per context: its entries and its byte count live as one");
     server.stop();
     let started = std::time::Instant::now();
     let e = store.get(&k, "a").await.unwrap_err();
@@ -164,7 +165,8 @@ async fn with_redis_gone_a_request_fails_at_once_with_a_clear_error_and_it_recov
     }
     assert!(back, "reconnected");
     assert!(store.get(&k, "a").await.unwrap().is_none(), "a restarted Redis kept nothing");
-    store.apply(&k, &[set("a", json!(2), Expect::Any)]).await.unwrap();
+    let after = store.apply(&k, &[set("a", json!(2), Expect::Any)]).await.unwrap()[0].unwrap();
+    assert!(after > before, "versions do not start over with an empty Redis: {after} after {before}");
 }
 
 #[tokio::test]

@@ -629,10 +629,15 @@ impl ServerBuilder {
         self
     }
 
-    /// Replaces the whole configuration.
+    /// Replaces the whole configuration; a context store or state key set before (by
+    /// [`ServerBuilder::context_store`] or [`ServerBuilder::state_key`]) stays unless
+    /// `config` names its own.
     #[must_use]
     pub fn config(mut self, config: ServerConfig) -> Self {
+        let (store, key) = (self.config.context_store.take(), self.config.state_key.take());
         self.config = config;
+        self.config.context_store = self.config.context_store.take().or(store);
+        self.config.state_key = self.config.state_key.take().or(key);
         self
     }
 

@@ -337,9 +337,12 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
-/// Options whose values are never printed: credentials and the files that hold them.
+/// Options whose values are never printed: credentials, the files that hold them, and
+/// the store's URL (which may carry a password).
 fn is_secret(id: &str) -> bool {
-    ["_token", "_secret", "_password", "api_keys", "bearer_tokens"].iter().any(|s| id.ends_with(s))
+    ["_token", "_password", "api_keys", "bearer_tokens"].iter().any(|s| id.ends_with(s))
+        || id.contains("secret")
+        || id == "url"
 }
 
 /// A TOML literal for a raw option value: numbers bare, everything else quoted.
@@ -460,6 +463,10 @@ mod tests {
         assert!(text.contains("metrics_path = \"/metrics\"  # default\nno_metrics = false"), "{text}");
         assert!(text.contains("path = \"/x\"  # flag"), "{text}");
         assert!(is_secret("auth_token") && is_secret("api_keys") && !is_secret("max_tokens"));
+        assert!(
+            is_secret("state_secret") && is_secret("state_secret_previous") && is_secret("url"),
+            "the store's url may hold a password"
+        );
         let reparsed: Table = text.parse().unwrap();
         assert!(reparsed.contains_key("knowledge"));
     }

@@ -16,8 +16,8 @@ const MIN_SECRET: usize = 16;
 #[command(next_help_heading = "Store")]
 pub struct StoreArgs {
     /// The Redis (or Valkey) server replicas share, `redis://[user:password@]host:port/db`
-    /// (`rediss://` for TLS): conversations' contexts are kept there. Unset: everything
-    /// stays in this process.
+    /// or `unix:///path/to/redis.sock`: conversations' contexts are kept there. Unset:
+    /// everything stays in this process.
     #[arg(id = "url", long = "store-url", value_name = "URL", env = "TENET_STORE_URL", hide_env_values = true)]
     pub url: Option<String>,
     /// Put before every key in the store, so that several deployments can share one.

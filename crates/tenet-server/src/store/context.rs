@@ -90,7 +90,8 @@ pub trait ContextStore: Send + Sync + std::fmt::Debug + 'static {
     ) -> BoxFuture<'a, Result<Option<ContextEntry>, ContextError>>;
 
     /// Applies `ops` to the context `key`, all or none; the version each leaves its
-    /// key at (`None` for a removal).
+    /// key at (`None` for a removal). A store that writes a batch's final state at once
+    /// gives every op on a key the version the batch left it at.
     fn apply<'a>(
         &'a self,
         key: &'a ContextKey,

@@ -61,10 +61,11 @@ pub fn run(args: &ServeArgs) -> ExitCode {
     let outcome = runtime.block_on(async {
         let shutdown = CancellationToken::new();
         tokio::spawn(on_signal(shutdown.clone()));
-        // The shared store: counted in the metrics, and checked every second for /ready.
-        let store = store.map(|redis| {
+        // The shared store: counted in the metrics, and (over HTTP) checked every second
+        // for /ready.
+        let store = store.and_then(|redis| {
             redis.register_metrics(server.metrics());
-            redis.watch(Duration::from_secs(1), shutdown.clone())
+            matches!(args.transport, Transport::Http).then(|| redis.watch(Duration::from_secs(1), shutdown.clone()))
         });
         let options = tenet_gateway::GatewayOptions {
             node: Some(node.id.clone()),
