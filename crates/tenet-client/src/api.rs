@@ -50,15 +50,6 @@ fn cursor_params(cursor: Option<&str>) -> Value {
     cursor.map_or_else(|| json!({}), |c| json!({ "cursor": c }))
 }
 
-/// A list request's params: the cursor, and `meta` as its `_meta` when there is any.
-fn list_params(cursor: Option<&str>, meta: &JsonObject) -> Value {
-    let mut params = cursor_params(cursor);
-    if !meta.is_empty() {
-        params["_meta"] = Value::Object(meta.clone());
-    }
-    params
-}
-
 impl Client {
     async fn call<T: DeserializeOwned>(&self, method: Method, params: Value, options: &RequestOptions) -> Result<T> {
         self.request_raw(method.name(), params, options).await?.decode(method.name())
@@ -96,9 +87,9 @@ impl Client {
         let mut items = Vec::new();
         let mut cursor: Option<String> = None;
         let mut seen = HashSet::new();
-        let options = RequestOptions::default();
+        let options = RequestOptions { meta: (!meta.is_empty()).then(|| meta.clone()), ..RequestOptions::default() };
         for _ in 0..MAX_PAGES {
-            let page: P = self.call(P::METHOD, list_params(cursor.as_deref(), meta), &options).await?;
+            let page: P = self.call(P::METHOD, cursor_params(cursor.as_deref()), &options).await?;
             let (page, next) = page.into_parts();
             items.extend(page);
             match next {

@@ -154,6 +154,13 @@ impl Client {
             Value::Null => Map::new(),
             _ => return Err(ClientError::Protocol("params must be an object".into())),
         };
+        if let Some(extra) = options.meta.as_ref().filter(|m| !m.is_empty())
+            && let Value::Object(meta) = params.entry("_meta").or_insert_with(|| Value::Object(Map::new()))
+        {
+            for (key, value) in extra {
+                meta.entry(key.clone()).or_insert_with(|| value.clone());
+            }
+        }
         // Progress is delivered until the request ends, however it ends (answered,
         // failed, or dropped by its caller).
         let watch = options.progress.as_ref().map(|callback| {

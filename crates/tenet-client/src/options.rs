@@ -49,6 +49,9 @@ pub struct RequestOptions {
     /// Use it with [`crate::Client::request`]: the typed methods (`call_tool_with`, …)
     /// cannot decode such results.
     pub relay: bool,
+    /// Entries added to the request's `_meta` (beside those the params carry, which
+    /// win): a Tenet conversation id, a node path.
+    pub meta: Option<tenet_protocol::JsonObject>,
 }
 
 impl RequestOptions {
@@ -80,6 +83,7 @@ impl std::fmt::Debug for RequestOptions {
             .field("handler", &self.handler.is_some())
             .field("capabilities", &self.capabilities)
             .field("relay", &self.relay)
+            .field("meta", &self.meta)
             .finish()
     }
 }

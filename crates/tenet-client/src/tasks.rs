@@ -226,6 +226,7 @@ impl Client {
             handler: options.handler.clone(),
             capabilities: options.capabilities.clone(),
             relay: false,
+            meta: None,
         };
         let mut params = match params {
             Value::Object(map) => map,

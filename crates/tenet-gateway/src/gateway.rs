@@ -442,7 +442,7 @@ impl Inner {
             Err(e) => {
                 // Not listed: what the digests say of these lists is not known any more.
                 if let Some(digests) = &mut listed.digests {
-                    forget(digests, lists, &Listing::default());
+                    forget(digests, lists);
                 }
                 return Err(e);
             }
@@ -456,7 +456,7 @@ impl Inner {
             // Listed without the node's digests at hand (it said a list changed, or a
             // name was freed): the digests known are older than the listing now, and
             // the next heartbeat lists again what they do not match.
-            (None, Some(digests)) => forget(digests, lists, &Listing::default()),
+            (None, Some(digests)) => forget(digests, lists),
             (None, None) => {}
         }
         drop(listed);
@@ -732,21 +732,17 @@ fn listed_digests(known: Option<&ListDigests>, now: &ListDigests, listing: &List
     }
 }
 
-/// Forgets the digests of `lists` that `listing` does not hold.
-fn forget(digests: &mut ListDigests, lists: Kinds, listing: &Listing) {
-    if lists.has(Kinds::TOOLS) && listing.tools.is_none() {
+/// Forgets the digests of `lists` (the next heartbeat lists them again).
+fn forget(digests: &mut ListDigests, lists: Kinds) {
+    if lists.has(Kinds::TOOLS) {
         digests.tools.clear();
     }
-    if lists.has(Kinds::PROMPTS) && listing.prompts.is_none() {
+    if lists.has(Kinds::PROMPTS) {
         digests.prompts.clear();
     }
     if lists.has(Kinds::RESOURCES) {
-        if listing.resources.is_none() {
-            digests.resources.clear();
-        }
-        if listing.templates.is_none() {
-            digests.resource_templates.clear();
-        }
+        digests.resources.clear();
+        digests.resource_templates.clear();
     }
 }
 

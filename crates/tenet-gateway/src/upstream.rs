@@ -417,7 +417,12 @@ impl Upstream {
 
     /// Has the supervisor list everything again: a name it may take was freed.
     pub(crate) fn relist_all(&self) {
-        self.announced.fetch_or(FORCE, Ordering::Relaxed);
+        self.wake_for(FORCE);
+    }
+
+    /// Wakes the supervisor for `bits` (kinds of lists, [`CHECK`], [`FORCE`]).
+    fn wake_for(&self, bits: u8) {
+        self.announced.fetch_or(bits, Ordering::Relaxed);
         self.wake.notify_one();
     }
 
@@ -427,17 +432,14 @@ impl Upstream {
     }
 
     fn announce(&self, event: &ServerEvent) {
-        if let Some((kind, _)) = ANNOUNCED.iter().find(|(_, e)| e == event) {
-            self.announced.fetch_or(kind.0, Ordering::Relaxed);
-        }
-        self.wake.notify_one();
+        let kind = ANNOUNCED.iter().find(|(_, e)| e == event).map_or(Kinds::NONE, |(kind, _)| *kind);
+        self.wake_for(kind.0);
     }
 
     /// Has the supervisor check the upstream now (a heartbeat, and for a Tenet node the
     /// digests of its lists): its connection may be lost, or changes missed.
     pub(crate) fn check_now(&self) {
-        self.announced.fetch_or(CHECK, Ordering::Relaxed);
-        self.wake.notify_one();
+        self.wake_for(CHECK);
     }
 
     /// Changes to the upstream's lists may have been missed (a listen stream opened
@@ -445,9 +447,7 @@ impl Upstream {
     /// them; any other upstream lists everything again.
     pub(crate) fn missed_changes(&self) {
         let digests = lock(&self.listed).digests.is_some();
-        let bits = if digests { CHECK } else { Kinds::ALL.0 };
-        self.announced.fetch_or(bits, Ordering::Relaxed);
-        self.wake.notify_one();
+        self.wake_for(if digests { CHECK } else { Kinds::ALL.0 });
     }
 
     /// Its name (the namespace); empty for a peer named by its node id until the id
@@ -469,14 +469,13 @@ impl Upstream {
         self.config.peer
     }
 
-    /// Names a peer that has no name of its own after the node id it announced, once;
-    /// whether `name` is its name now.
-    pub(crate) fn learn_name(&self, name: &str) -> bool {
+    /// Names a peer that has no name of its own after the node id it announced, once
+    /// (the caller has checked that a name it already has is this one).
+    pub(crate) fn learn_name(&self, name: &str) {
         if self.name.set(name.to_owned()).is_ok() {
             self.uris.name(name);
             self.update(|s| s.name = name.to_owned());
         }
-        self.name() == name
     }
 
     /// Its status now.

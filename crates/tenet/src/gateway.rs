@@ -159,18 +159,14 @@ fn peer_from_flag(flag: &str) -> Result<UpstreamConfig, String> {
         Some((name, url)) if !name.contains("://") => (Some(name.to_owned()), url.to_owned()),
         _ => (None, flag.to_owned()),
     };
-    Ok(PeerConfig {
-        name,
-        url,
-        headers: Default::default(),
-        timeout: None,
-        tools: Default::default(),
-        required: false,
-        scopes: Vec::new(),
-        protocol: None,
-        oauth: None,
+    // A table, as a config file's: the `[[peer]]` defaults come from one place.
+    let mut table = toml::Table::new();
+    if let Some(name) = name {
+        table.insert("name".into(), name.into());
     }
-    .into_upstream())
+    table.insert("url".into(), url.into());
+    let peer: PeerConfig = table.try_into().map_err(|e| format!("--peer {flag:?}: {e}"))?;
+    Ok(peer.into_upstream())
 }
 
 /// `NAME=URL` or `NAME=COMMAND ARGS…`.

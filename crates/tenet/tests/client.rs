@@ -37,9 +37,14 @@ struct HttpServer {
 
 impl HttpServer {
     fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    fn start_with(extra: &[&str]) -> Self {
         let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
         let child = common::tenet_command()
             .args(["serve", "--transport", "http", "--port", &port.to_string()])
+            .args(extra)
             .env_remove("TENET_ROOTS")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -108,6 +113,22 @@ fn a_tool_run_as_a_task_is_followed_to_its_result_or_cancelled_at_the_timeout() 
     let (code, _, err) = call(&["steps=50", "step_ms=100", "--timeout", "0.4"]);
     assert_eq!(code, 4, "a timeout is exit 4: {err}");
     assert!(err.contains(r#"method="tasks/cancel""#), "the task was cancelled on the server: {err}");
+}
+
+#[test]
+fn call_with_context_names_the_conversation() {
+    let server = HttpServer::start_with(&["--demo"]);
+    let (code, out, err) = tenet(&["call", &server.url, "remember", "key=city", "value=Oslo", "--context", "trip-1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(r#""conversation":"trip-1""#), "{out}");
+    let (code, out, err) = tenet(&["call", &server.url, "recall", "key=city", "--context", "trip-1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(r#""value":"Oslo""#), "the same conversation: {out}");
+    let (_, out, _) = tenet(&["call", &server.url, "recall", "key=city"]);
+    assert!(out.contains(r#""found":false"#), "no conversation named: {out}");
+    let (code, _, err) = tenet(&["call", &server.url, "recall", "key=city", "--context", "a b"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--context: invalid context id"), "{err}");
 }
 
 #[test]

@@ -68,6 +68,14 @@ struct State {
     refused: bool,
 }
 
+/// Where a conversation's context is ([`Conversation::locate`]).
+enum Located<T> {
+    /// Carried here from another node: what was done with the copy.
+    Copy(T),
+    /// Stored: its key, when it has an id.
+    Stored(Option<ContextKey>),
+}
+
 /// A context carried from another node: a copy, and what was done to it.
 struct Carried {
     data: ContextData,
@@ -146,19 +154,26 @@ impl Conversation {
         self.state().id.clone()
     }
 
-    /// The key of the stored context, when there is one to read (`None`: no id yet,
-    /// or a carried copy); with `bind`, one is made if need be.
+    /// Where the context is, for one use of it (the conversation counts as used from
+    /// then on): a carried copy, worked on at once with `on_copy` (given the
+    /// conversation's id too); or the stored context's key (`None`: no id yet; with
+    /// `bind`, one is made).
     ///
     /// # Errors
     /// [`ContextError::Anonymous`].
-    fn key(&self, bind: bool) -> Result<Option<ContextKey>, ContextError> {
+    fn locate<T>(
+        &self,
+        bind: bool,
+        on_copy: impl FnOnce(Option<&ContextId>, &mut Carried) -> T,
+    ) -> Result<Located<T>, ContextError> {
         let mut state = self.state();
+        let state = &mut *state;
         state.used = true;
         if state.refused {
             return Err(ContextError::Anonymous);
         }
-        if state.carried.is_some() {
-            return Ok(None);
+        if let Some(carried) = &mut state.carried {
+            return Ok(Located::Copy(on_copy(state.id.as_ref(), carried)));
         }
         if state.id.is_none() && bind {
             state.id = Some(match &self.inner.session {
@@ -169,7 +184,7 @@ impl Conversation {
                 }
             });
         }
-        Ok(state.id.clone().map(|id| ContextKey { owner: self.inner.owner.clone(), id }))
+        Ok(Located::Stored(state.id.clone().map(|id| ContextKey { owner: self.inner.owner.clone(), id })))
     }
 
     /// Every entry.
@@ -177,16 +192,10 @@ impl Conversation {
     /// # Errors
     /// The store is unavailable.
     pub async fn entries(&self) -> Result<BTreeMap<String, ContextEntry>, ContextError> {
-        {
-            let mut state = self.state();
-            state.used = true;
-            if let Some(carried) = &state.carried {
-                return Ok(carried.data.entries().clone());
-            }
-        }
-        match self.key(false)? {
-            Some(key) => self.inner.store.entries(&key).await,
-            None => Ok(BTreeMap::new()),
+        match self.locate(false, |_, copy| copy.data.entries().clone())? {
+            Located::Copy(entries) => Ok(entries),
+            Located::Stored(Some(key)) => self.inner.store.entries(&key).await,
+            Located::Stored(None) => Ok(BTreeMap::new()),
         }
     }
 
@@ -195,16 +204,10 @@ impl Conversation {
     /// # Errors
     /// The store is unavailable.
     pub async fn get(&self, key: &str) -> Result<Option<ContextEntry>, ContextError> {
-        {
-            let mut state = self.state();
-            state.used = true;
-            if let Some(carried) = &state.carried {
-                return Ok(carried.data.entries().get(key).cloned());
-            }
-        }
-        match self.key(false)? {
-            Some(stored) => self.inner.store.get(&stored, key).await,
-            None => Ok(None),
+        match self.locate(false, |_, copy| copy.data.entries().get(key).cloned())? {
+            Located::Copy(entry) => Ok(entry),
+            Located::Stored(Some(stored)) => self.inner.store.get(&stored, key).await,
+            Located::Stored(None) => Ok(None),
         }
     }
 
@@ -216,15 +219,11 @@ impl Conversation {
     /// or a store that is unavailable; nothing is changed then.
     pub async fn apply(&self, ops: &[ContextOp]) -> Result<Vec<Option<u64>>, ContextError> {
         let max = self.inner.store.max_bytes();
-        {
-            let mut state = self.state();
-            state.used = true;
-            if let Some(carried) = &mut state.carried {
-                return carried.apply(ops, max);
-            }
+        match self.locate(true, |_, copy| copy.apply(ops, max))? {
+            Located::Copy(applied) => applied,
+            Located::Stored(Some(key)) => self.inner.store.apply(&key, ops).await,
+            Located::Stored(None) => Ok(Vec::new()),
         }
-        let Some(key) = self.key(true)? else { return Ok(Vec::new()) };
-        self.inner.store.apply(&key, ops).await
     }
 
     /// Sets `key` to `value`; its new version.
@@ -274,17 +273,18 @@ impl Conversation {
     /// # Errors
     /// The store is unavailable.
     pub async fn to_carry(&self) -> Result<Option<CarriedContext>, ContextError> {
-        let (id, carried) = {
-            let mut state = self.state();
-            state.used = true;
-            (state.id.clone(), state.carried.as_ref().map(|c| c.data.entries().clone()))
+        let on_copy = |id: Option<&ContextId>, copy: &mut Carried| CarriedContext {
+            id: id.cloned(),
+            entries: copy.data.entries().clone(),
         };
-        if let Some(entries) = carried {
-            return Ok(Some(CarriedContext { id, entries }));
+        match self.locate(false, on_copy)? {
+            Located::Copy(carried) => Ok(Some(carried)),
+            Located::Stored(Some(key)) => {
+                let entries = self.inner.store.entries(&key).await?;
+                Ok(Some(CarriedContext { id: Some(key.id), entries }))
+            }
+            Located::Stored(None) => Ok(None),
         }
-        let Some(key) = self.key(false)? else { return Ok(None) };
-        let entries = self.inner.store.entries(&key).await?;
-        Ok(Some(CarriedContext { id: Some(key.id), entries }))
     }
 
     /// Applies what a tool on another node changed in the context carried there

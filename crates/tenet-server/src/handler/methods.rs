@@ -99,15 +99,22 @@ impl Server {
     /// # Errors
     /// -32602 saying why, for a node.
     fn offers(&self, route: &Route, kind: &str, name: &str, meta: Option<&JsonObject>) -> Result<(), ErrorObject> {
-        let Some(path) = route.meta.node_path.as_deref().filter(|p| !p.is_empty()) else { return Ok(()) };
-        if offered(meta, path, self.shared.config.reexport) {
+        if self.offered_to(route, meta) {
             return Ok(());
         }
+        let path = route.meta.node_path.as_deref().map(ToString::to_string).unwrap_or_default();
         Err(ErrorObject::invalid_params(format!(
             "Invalid params: {kind} {name} is not offered to other Tenet nodes (request path {path}): this node \
              imported it from a peer, and re-exports no such {kind}, or not along this path (it would revisit a \
              node or pass the hop limit)"
         )))
+    }
+
+    /// Whether the item with `meta` is there for the request of `route` ([`offered`]
+    /// for a request from another Tenet node; always for a client's).
+    fn offered_to(&self, route: &Route, meta: Option<&JsonObject>) -> bool {
+        let path = route.meta.node_path.as_deref().filter(|p| !p.is_empty());
+        path.is_none_or(|path| offered(meta, path, self.shared.config.reexport))
     }
 
     /// The items a list shows the caller of `link`, when it is not all of them: those
@@ -280,12 +287,13 @@ impl Server {
         };
         // What the handler did to the conversation goes with its result, failed or not
         // (a carried context's changes, or the id a first write made).
-        let mut result = match (outcome, probe.conversation_note()) {
+        let note = probe.conversation_note();
+        let mut result = match (outcome, &note) {
             (Ok(result), _) => result,
             (Err(ToolError::Failed(message)), Some(_)) => CallToolResult::error(message),
             (Err(error), _) => return Err(error),
         };
-        if let Some(note) = probe.conversation_note() {
+        if let Some(note) = note {
             let note = serde_json::to_value(note).unwrap_or_default();
             result.meta.get_or_insert_with(JsonObject::new).insert(tenet_protocol::CONTEXT_KEY.to_owned(), note);
         }
@@ -417,7 +425,7 @@ impl Server {
             Err(e) => return e.into(),
         };
         // What is not offered to a node (imported from a peer) is not there for it.
-        let shown = |meta: Option<&JsonObject>| self.offers(route, "resource", &p.uri, meta).is_ok();
+        let shown = |meta: Option<&JsonObject>| self.offered_to(route, meta);
         let resources = self.shared.resources.snapshot();
         let (handler, vars, scopes, ttl, kind) =
             if let Some(resource) = resources.get(&p.uri).filter(|r| shown(r.resource.meta.as_ref())) {

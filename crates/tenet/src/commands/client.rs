@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::process::{ExitCode, Stdio};
 use std::time::Duration;
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use tenet_client::protocol::ProtocolVersion;
-use tenet_client::{Client, ClientError, VersionPin};
+use tenet_client::{Client, ClientError, RequestOptions, VersionPin};
 
 use super::client_output as output;
 use crate::args::ClientArgs;
@@ -379,18 +379,10 @@ async fn act(client: &Client, action: Action, args: &ClientArgs, plan: &Plan) ->
                 Some(json) => json.clone(),
                 None => Value::Object(pairs(rest, true)?),
             };
-            let result = match &plan.context {
-                None => client.call_tool(tool, arguments).await?,
-                Some(id) => {
-                    let params = serde_json::json!({
-                        "name": tool,
-                        "arguments": arguments,
-                        "_meta": { tenet_protocol::CONTEXT_KEY: id },
-                    });
-                    let raw = client.request_raw("tools/call", params, &Default::default()).await?;
-                    raw.decode("tools/call")?
-                }
-            };
+            let meta =
+                plan.context.as_ref().map(|id| Map::from_iter([(tenet_protocol::CONTEXT_KEY.to_owned(), json!(id))]));
+            let result =
+                client.call_tool_with(tool, arguments, &RequestOptions { meta, ..RequestOptions::default() }).await?;
             let failed = result.is_error == Some(true);
             output::call(&result, args.json);
             Ok(if failed { TOOL_ERROR } else { 0 })
