@@ -14,7 +14,7 @@ mod mrtr;
 mod tasks;
 mod tools;
 
-use tenet_server::{BuildError, Server};
+use tenet_server::{BuildError, Server, ServerBuilder};
 use tokio::sync::mpsc;
 
 pub use tools::Trigger;
@@ -28,6 +28,16 @@ pub const NAME: &str = "tenet-conformance";
 /// # Errors
 /// When a schema does not compile (a bug in the fixture).
 pub fn fixture() -> Result<(Server, mpsc::Receiver<Trigger>), BuildError> {
+    fixture_with(|builder| builder)
+}
+
+/// [`fixture`], with `more` done to its builder last (a shared store, a state key).
+///
+/// # Errors
+/// When a schema does not compile (a bug in the fixture).
+pub fn fixture_with(
+    more: impl FnOnce(ServerBuilder) -> ServerBuilder,
+) -> Result<(Server, mpsc::Receiver<Trigger>), BuildError> {
     let (triggers, rx) = mpsc::channel(16);
     let mut builder = Server::builder(NAME, env!("CARGO_PKG_VERSION"))
         .description("Conformance fixture for the official MCP test suite")
@@ -41,7 +51,7 @@ pub fn fixture() -> Result<(Server, mpsc::Receiver<Trigger>), BuildError> {
     for prompt in catalog::prompts() {
         builder = builder.prompt(prompt);
     }
-    let server = builder.template(catalog::template()).build()?;
+    let server = more(builder.template(catalog::template())).build()?;
     Ok((server, rx))
 }
 

@@ -1,11 +1,20 @@
 //! The conformance fixture server: `PORT=3000 tenet-conformance-server` serves
 //! `http://127.0.0.1:3000/mcp` to clients of both protocol eras until SIGINT/SIGTERM.
 //! `PORT=0` picks a free port; the first line on stdout names the address.
+//!
+//! As a replica among several behind a load balancer: `TENET_STORE_URL` (a Redis URL)
+//! shares legacy sessions and conversations' contexts there, and `TENET_STATE_SECRET`
+//! (the same on every replica) signs `requestState`, so any replica continues an
+//! input round another began.
 
 use std::process::ExitCode;
 
+use std::sync::Arc;
+
 use tenet_http::HttpConfig;
+use tenet_redis::{Redis, RedisConfig, RedisContextStore, RedisSessionStore};
 use tenet_server::CancellationToken;
+use tenet_server::store::SessionStore;
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -37,11 +46,28 @@ fn main() -> ExitCode {
 }
 
 async fn run(port: u16) -> Result<(), Box<dyn std::error::Error>> {
-    let (server, triggers) = tenet_conformance::fixture()?;
+    let redis = match std::env::var("TENET_STORE_URL") {
+        Ok(url) => Some(Redis::connect(RedisConfig::new(url))?),
+        Err(_) => None,
+    };
+    let secret = std::env::var("TENET_STATE_SECRET").ok();
+    let (server, triggers) = tenet_conformance::fixture_with(|mut builder| {
+        if let Some(secret) = &secret {
+            builder = builder.state_key(secret.as_bytes());
+        }
+        if let Some(redis) = &redis {
+            builder = builder.context_store(Arc::new(RedisContextStore::new(redis.clone(), Default::default())));
+        }
+        builder
+    })?;
     tokio::spawn(tenet_conformance::run_triggers(server.clone(), triggers));
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
-    let config = HttpConfig { sse_retry: std::time::Duration::from_millis(500), ..HttpConfig::on_port(port) };
+    let config = HttpConfig {
+        sse_retry: std::time::Duration::from_millis(500),
+        session_store: redis.map(|redis| Arc::new(RedisSessionStore::new(redis)) as Arc<dyn SessionStore>),
+        ..HttpConfig::on_port(port)
+    };
     let listener = tokio::net::TcpListener::bind((config.host, config.port)).await?;
     // Scripts read the real port from this line (PORT=0 picks a free one).
     println!("listening on http://{}{}", listener.local_addr()?, config.path);

@@ -53,6 +53,10 @@ pub struct HttpConfig {
     pub auth: Option<std::sync::Arc<crate::auth::Auth>>,
     /// Rate limits per client and method or tool (429 with `Retry-After`); `None`: unlimited.
     pub rate_limit: Option<std::sync::Arc<tenet_server::RateLimiter>>,
+    /// Where legacy sessions are shared with the other replicas of this server behind
+    /// one load balancer, so that any of them serves any session (`None`, the
+    /// default: sessions live in this process only).
+    pub session_store: Option<std::sync::Arc<dyn tenet_server::store::SessionStore>>,
     /// Where `GET` serves the server's Prometheus metrics (default `/metrics`; `None`
     /// turns it off). Like `/health` and `/ready` it sits outside the MCP endpoint and
     /// is not behind [`HttpConfig::auth`]: a Prometheus scraper holds no MCP token and
@@ -141,6 +145,7 @@ impl Default for HttpConfig {
             replay_streams: 8,
             auth: None,
             rate_limit: None,
+            session_store: None,
             metrics_path: Some("/metrics".into()),
             websocket: WebSocketConfig::default(),
             status: None,

@@ -40,8 +40,8 @@ async fn serve(shared: &Arc<Shared>, request: Request) -> Response {
     match parts.method {
         Method::POST => post(shared, &parts.headers, body, grant).await,
         Method::GET if headers::is_upgrade(&parts.headers) => websocket::upgrade(shared, &mut parts, grant),
-        Method::GET => legacy::get(shared, &parts.headers, grant.as_deref()),
-        Method::DELETE => legacy::delete(shared, &parts.headers, grant.as_deref()),
+        Method::GET => legacy::get(shared, &parts.headers, grant.as_ref()).await,
+        Method::DELETE => legacy::delete(shared, &parts.headers, grant.as_ref()).await,
         _ => response::method_not_allowed("GET, POST, DELETE"),
     }
 }

@@ -10,8 +10,9 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use futures_util::{Stream, StreamExt};
-use tenet_server::jsonrpc::{ErrorCode, ErrorObject, Incoming, Message, UnknownId};
+use tenet_server::jsonrpc::{ErrorCode, ErrorObject, Id, Incoming, Message, UnknownId};
 use tenet_server::protocol::Method;
+use tenet_server::store::Unavailable;
 use tenet_server::{Announcements, Answer, Cancelled, Grant, Pending};
 use tokio::sync::mpsc;
 
@@ -19,7 +20,7 @@ use crate::exchange::{AnswerFuture, Exchange, Item, MESSAGE_CAPACITY, Start, jso
 use crate::headers::{self, LAST_EVENT_ID, SESSION_ID};
 use crate::replay::{Listener, Resumability, STANDALONE};
 use crate::response::{self, SESSION_NOT_FOUND};
-use crate::session::{HttpSession, SessionId};
+use crate::session::{HttpSession, Lookup, SessionId};
 use crate::shared::Shared;
 use crate::sse;
 
@@ -35,28 +36,40 @@ fn session_required() -> Response {
     response::transport(StatusCode::BAD_REQUEST, "Bad Request: Mcp-Session-Id header is required")
 }
 
+/// 503 with `Retry-After`: the store shared with other replicas did not answer.
+fn store_unavailable(e: &Unavailable) -> Response {
+    response::busy(&e.to_string())
+}
+
 /// Why a request's session cannot be used.
 enum NoSession {
     /// No `Mcp-Session-Id` (400).
     Missing,
-    /// Unknown, expired or deleted (404).
-    NotFound,
+    /// Unknown, expired or deleted, or another's (404); or the store or this replica
+    /// cannot serve it now (503).
+    Lookup(Lookup),
 }
 
 impl NoSession {
     fn response(self) -> Response {
         match self {
             NoSession::Missing => session_required(),
-            NoSession::NotFound => session_not_found(),
+            NoSession::Lookup(Lookup::NotFound) => session_not_found(),
+            NoSession::Lookup(Lookup::Unavailable(e)) => store_unavailable(&e),
+            NoSession::Lookup(Lookup::Full) => response::busy("too many sessions"),
         }
     }
 }
 
 /// The session a request names, if the caller holding `grant` may use it.
-fn session(shared: &Shared, headers: &HeaderMap, grant: Option<&Grant>) -> Result<Arc<HttpSession>, NoSession> {
+async fn session(
+    shared: &Shared,
+    headers: &HeaderMap,
+    grant: Option<&Arc<Grant>>,
+) -> Result<Arc<HttpSession>, NoSession> {
     let id = headers::text(headers, SESSION_ID).ok_or(NoSession::Missing)?;
-    let id = SessionId::parse(id).ok_or(NoSession::NotFound)?;
-    shared.sessions.get(id, grant).ok_or(NoSession::NotFound)
+    let id = SessionId::parse(id).ok_or(NoSession::Lookup(Lookup::NotFound))?;
+    shared.sessions.find(id, &shared.server, &shared.shutdown, grant).await.map_err(NoSession::Lookup)
 }
 
 /// A legacy POST.
@@ -69,26 +82,58 @@ pub(crate) async fn post(
     if headers::text(headers, SESSION_ID).is_none() {
         return initialize(shared, incoming, grant).await;
     }
-    let session = match session(shared, headers, grant.as_deref()) {
+    let session = match session(shared, headers, grant.as_ref()).await {
         Ok(session) => session,
         Err(no) => return no.response(),
     };
     let (out, messages) = mpsc::channel(MESSAGE_CAPACITY);
     match incoming {
         Incoming::Single(Message::Request(request)) => {
+            let id = request.id.clone();
             let pending = session.driver.admit(request, out, grant);
-            exchange(shared, &session, vec![pending], messages, false).await
+            let (shared_, session_) = (shared.clone(), session.clone());
+            // What the request changed in the session's state is shared before it is
+            // answered, so the client's next request finds it on any replica.
+            let synced: Pending = Box::pin(async move {
+                let answer = pending.await?;
+                Ok(match shared_.sessions.sync(&session_).await {
+                    Ok(()) => answer,
+                    Err(e) => error_answer(&id, &ErrorObject::internal(e.to_string())),
+                })
+            });
+            exchange(shared, &session, vec![synced], messages, false).await
         }
-        Incoming::Single(message) => match session.driver.accept(message) {
-            Ok(()) => response::accepted(),
-            Err(e) => response::error(StatusCode::BAD_REQUEST, None, &e),
-        },
+        Incoming::Single(message) => {
+            // A response to a request another replica sent goes to that replica.
+            match shared.sessions.forward(&session, &message).await {
+                Ok(true) => return response::accepted(),
+                Ok(false) => {}
+                Err(e) => return store_unavailable(&e),
+            }
+            match session.driver.accept(message) {
+                Ok(()) => response::accepted(),
+                Err(e) => response::error(StatusCode::BAD_REQUEST, None, &e),
+            }
+        }
         Incoming::Batch(entries) => match session.driver.admit_batch(entries, &out, grant.as_ref()) {
             Err(e) => response::error(StatusCode::BAD_REQUEST, None, &e),
             Ok(pending) if pending.is_empty() => response::accepted(),
             Ok(pending) => {
                 drop(out);
-                exchange(shared, &session, pending, messages, true).await
+                let synced = pending
+                    .into_iter()
+                    .map(|pending| {
+                        let (shared, session) = (shared.clone(), session.clone());
+                        Box::pin(async move {
+                            let answer = pending.await?;
+                            if let Err(e) = shared.sessions.sync(&session).await {
+                                tracing::warn!("a batch's change to session {} is not shared: {e}", session.id);
+                            }
+                            Ok(answer)
+                        }) as Pending
+                    })
+                    .collect();
+                exchange(shared, &session, synced, messages, true).await
             }
         },
     }
@@ -103,12 +148,20 @@ async fn initialize(shared: &Arc<Shared>, incoming: Incoming, grant: Option<Arc<
     let Ok(session) = shared.sessions.create(&shared.server, &shared.shutdown, grant.clone()) else {
         return response::busy("too many sessions");
     };
+    let id = request.id.clone();
     // `initialize` sends nothing before its answer; nobody reads this channel.
     let (out, _) = mpsc::channel(1);
     let answer = session.driver.admit(request, out, grant.clone()).await.unwrap_or_else(|c| cancelled(&c));
     if answer.error.is_some() {
         shared.sessions.remove(session.id, grant.as_deref());
         return response::json(StatusCode::OK, answer.line);
+    }
+    if let Err(e) = shared.sessions.publish(&session).await {
+        shared.sessions.remove(session.id, grant.as_deref());
+        let answer = error_answer(&id, &ErrorObject::internal(e.to_string()));
+        let mut response = response::json(StatusCode::SERVICE_UNAVAILABLE, answer.line);
+        response::retry_after(&mut response, std::time::Duration::from_secs(1));
+        return response;
     }
     if let Some(negotiated) = session.inner().negotiated() {
         let rules = Resumability::of(negotiated.version);
@@ -124,9 +177,13 @@ async fn initialize(shared: &Arc<Shared>, incoming: Incoming, grant: Option<Arc<
 /// The answer to a POST whose request was cancelled before it was answered: the
 /// POST still needs a response when nothing was streamed yet.
 fn cancelled(cancelled: &Cancelled) -> Answer {
-    let error = ErrorObject::new(ErrorCode::INTERNAL_ERROR, "Request cancelled");
+    error_answer(&cancelled.id, &ErrorObject::new(ErrorCode::INTERNAL_ERROR, "Request cancelled"))
+}
+
+/// `error` as the answer to the request `id`.
+fn error_answer(id: &Id, error: &ErrorObject) -> Answer {
     let mut line = Vec::with_capacity(128);
-    tenet_server::jsonrpc::write_error_response(&mut line, Some(&cancelled.id), UnknownId::Null, &error);
+    tenet_server::jsonrpc::write_error_response(&mut line, Some(id), UnknownId::Null, error);
     Answer { line, error: Some(error.code), stateless: false }
 }
 
@@ -209,11 +266,11 @@ fn listen(first: Vec<Bytes>, events: mpsc::Receiver<Bytes>) -> impl Stream<Item 
 }
 
 /// A legacy GET: the standalone stream, or a resumed one after `Last-Event-ID`.
-pub(crate) fn get(shared: &Arc<Shared>, headers: &HeaderMap, grant: Option<&Grant>) -> Response {
+pub(crate) async fn get(shared: &Arc<Shared>, headers: &HeaderMap, grant: Option<&Arc<Grant>>) -> Response {
     if headers::names_modern_version(headers) {
         return response::method_not_allowed("POST");
     }
-    let session = match session(shared, headers, grant) {
+    let session = match session(shared, headers, grant).await {
         Ok(session) => session,
         Err(no) => return no.response(),
     };
@@ -294,19 +351,22 @@ impl Drop for Standalone {
     }
 }
 
-/// A legacy DELETE: ends the session.
-pub(crate) fn delete(shared: &Arc<Shared>, headers: &HeaderMap, grant: Option<&Grant>) -> Response {
+/// A legacy DELETE: ends the session, on every replica.
+pub(crate) async fn delete(shared: &Arc<Shared>, headers: &HeaderMap, grant: Option<&Arc<Grant>>) -> Response {
     if headers::names_modern_version(headers) {
         return response::method_not_allowed("POST");
     }
     let Some(id) = headers::text(headers, SESSION_ID) else {
         return session_required();
     };
-    if SessionId::parse(id).is_some_and(|id| shared.sessions.remove(id, grant)) {
-        let mut response = Response::new(Body::empty());
-        *response.status_mut() = StatusCode::OK;
-        response
-    } else {
-        session_not_found()
+    let Some(id) = SessionId::parse(id) else { return session_not_found() };
+    match shared.sessions.end(id, &shared.server, &shared.shutdown, grant).await {
+        Ok(true) => {
+            let mut response = Response::new(Body::empty());
+            *response.status_mut() = StatusCode::OK;
+            response
+        }
+        Ok(false) => session_not_found(),
+        Err(lookup) => NoSession::Lookup(lookup).response(),
     }
 }

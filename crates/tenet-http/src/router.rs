@@ -53,6 +53,10 @@ impl Endpoint {
         });
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(sweep(Arc::downgrade(&shared), shared.shutdown.clone(), shared.config.session_idle_timeout));
+            if let Some(sessions) = &shared.sessions.shared {
+                let letters = sessions.store.inbox(&sessions.replica);
+                runtime.spawn(read_inbox(Arc::downgrade(&shared), shared.shutdown.clone(), letters));
+            }
         }
         Self { shared }
     }
@@ -214,5 +218,28 @@ async fn sweep(shared: Weak<Shared>, shutdown: CancellationToken, idle: Duration
         if expired > 0 {
             tracing::debug!(expired, "expired idle sessions");
         }
+        shared.sessions.keep_alive().await;
+    }
+}
+
+/// Hands the letters other replicas send this one (clients' responses to requests
+/// sent from here) to the sessions they are for, until shutdown or until nobody holds
+/// the endpoint.
+async fn read_inbox(
+    shared: Weak<Shared>,
+    shutdown: CancellationToken,
+    mut letters: futures_util::stream::BoxStream<'static, tenet_server::store::Letter>,
+) {
+    use futures_util::StreamExt;
+    loop {
+        let letter = tokio::select! {
+            () = shutdown.cancelled() => return,
+            letter = letters.next() => match letter {
+                Some(letter) => letter,
+                None => return,
+            },
+        };
+        let Some(shared) = shared.upgrade() else { return };
+        shared.sessions.deliver(&letter);
     }
 }

@@ -8,12 +8,12 @@ use tenet_server::prometheus_client::metrics::gauge::Gauge;
 use tenet_transport::Frame;
 use tokio::sync::mpsc;
 
-use crate::session::Owner;
+use crate::session::owner_of;
 
 /// One open HTTP+SSE connection: where its POSTs go, and who opened it.
 pub(crate) struct Connection {
     pub(crate) inbound: mpsc::Sender<std::io::Result<Frame>>,
-    pub(crate) owner: Option<Owner>,
+    pub(crate) owner: Option<tenet_server::store::SessionOwner>,
 }
 
 /// The open HTTP+SSE connections, by session id.
@@ -31,7 +31,7 @@ impl Connections {
     /// The connection `id`, if the caller holding `grant` opened it.
     pub(crate) fn get(&self, id: &str, grant: Option<&Grant>) -> Option<Arc<Connection>> {
         let connection = self.map.lock().unwrap_or_else(PoisonError::into_inner).get(id).cloned()?;
-        (connection.owner == Owner::of(grant)).then_some(connection)
+        (connection.owner == owner_of(grant)).then_some(connection)
     }
 
     pub(crate) fn insert(&self, id: String, connection: Connection, max: usize) -> bool {

@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use crate::body::read_body;
 use crate::headers;
 use crate::response;
-use crate::session::Owner;
+use crate::session::owner_of;
 use crate::shared::Shared;
 use crate::sse_connections::Connection;
 
@@ -47,7 +47,7 @@ fn open_stream(shared: &Arc<Shared>, headers: &HeaderMap, grant: Option<Arc<Gran
         return response::busy("no randomness for a session id");
     };
     let (inbound, frames) = mpsc::channel(INBOUND_CAPACITY);
-    let connection = Connection { inbound, owner: Owner::of(grant.as_deref()) };
+    let connection = Connection { inbound, owner: owner_of(grant.as_deref()) };
     if !shared.legacy_sse.insert(id.clone(), connection, shared.config.max_sessions) {
         return response::busy("too many sessions");
     }

@@ -27,7 +27,7 @@ pub use error::{ErrorCode, ErrorObject};
 pub use id::Id;
 pub use message::{
     Message, Notification, Outcome, Request, Response, UnknownId, write_error_response, write_notification,
-    write_request, write_result_response,
+    write_request, write_response, write_result_response,
 };
 pub use parse::{Incoming, Rejection, parse};
 

@@ -91,6 +91,21 @@ pub fn write_result_response(out: &mut Vec<u8>, id: &Id, result: &str, extra: &[
     out.extend_from_slice(b"}\n");
 }
 
+/// Writes `response` to `out` as it was read (one relayed elsewhere), followed by a
+/// newline.
+pub fn write_response(out: &mut Vec<u8>, response: &Response) {
+    match &response.outcome {
+        Outcome::Result(raw) => {
+            out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
+            push_id(out, response.id.as_ref());
+            out.extend_from_slice(br#","result":"#);
+            out.extend_from_slice(raw.get().as_bytes());
+            out.extend_from_slice(b"}\n");
+        }
+        Outcome::Error(error) => write_error_response(out, response.id.as_ref(), UnknownId::Null, error),
+    }
+}
+
 /// Appends `object` with `extra` members added at its end.
 fn splice_members(out: &mut Vec<u8>, object: &str, extra: &[&str]) {
     let trimmed = object.trim_end();
@@ -170,6 +185,22 @@ mod tests {
 
     fn text(out: Vec<u8>) -> Value {
         serde_json::from_slice(&out).unwrap()
+    }
+
+    #[test]
+    fn a_response_is_written_back_as_read() {
+        for line in [
+            r#"{"jsonrpc":"2.0","id":"r-1","result":{"action":"accept","content":{"a":[1,"x"]}}}"#,
+            r#"{"jsonrpc":"2.0","id":7,"error":{"code":-1,"message":"no","data":{"why":null}}}"#,
+            r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}"#,
+        ] {
+            let Ok(crate::Incoming::Single(Message::Response(response))) = crate::parse(line.as_bytes()) else {
+                panic!("{line}")
+            };
+            let mut out = Vec::new();
+            write_response(&mut out, &response);
+            assert_eq!(text(out), serde_json::from_str::<Value>(line).unwrap());
+        }
     }
 
     #[test]

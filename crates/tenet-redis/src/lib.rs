@@ -4,7 +4,8 @@
 //!
 //! [`Redis`] is one connection to the server (multiplexed, reconnected on its own, every
 //! command bounded by a timeout), with a key prefix, a health check and metrics; the
-//! stores are built on it: [`RedisContextStore`] keeps conversations' contexts.
+//! stores are built on it: [`RedisContextStore`] keeps conversations' contexts,
+//! [`RedisSessionStore`] legacy sessions (and the letters replicas hand each other).
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -21,6 +22,7 @@
 
 mod context;
 mod metrics;
+mod session;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 
@@ -31,6 +33,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 pub use context::RedisContextStore;
 use metrics::StoreMetrics;
+pub use session::RedisSessionStore;
 
 /// Where the Redis server is and how to talk to it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -169,6 +172,18 @@ impl Redis {
             tracing::debug!(op, error = %e, "store operation failed");
         }
         outcome
+    }
+
+    /// A connection of its own for a command that blocks for up to `wait` (`BLPOP`),
+    /// which would hold up every other command on the shared one.
+    pub(crate) async fn blocking_connection(
+        &self,
+        wait: Duration,
+    ) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.inner.timeout))
+            .set_response_timeout(Some(wait + self.inner.timeout));
+        self.inner.client.get_multiplexed_async_connection_with_config(&config).await
     }
 
     /// Whether the server answers `PING` now; how long it took.

@@ -37,8 +37,9 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}/0", self.port)
     }
 
-    /// Starts it (again) on its port, empty.
+    /// Starts it (again) on its port, empty (stopping it first if it runs).
     pub fn restart(&mut self) {
+        self.stop();
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .stdout(Stdio::null())

@@ -94,8 +94,14 @@ async fn slow() -> &'static str {
 
 /// The test server and what its tools saw.
 pub fn server() -> (Server, Arc<Probe>) {
+    let (builder, probe) = builder();
+    (builder.build().unwrap(), probe)
+}
+
+/// The test server's builder, to add to, and what its tools will see.
+pub fn builder() -> (tenet_server::ServerBuilder, Arc<Probe>) {
     let probe = Arc::new(Probe::default());
-    let server = Server::builder("http-test", "1.0.0")
+    let builder = Server::builder("http-test", "1.0.0")
         .tool(ToolDef::new("echo", echo).description("Echo"))
         .tool(ToolDef::new("progress", progress).description("Progress then answer"))
         .tool(ToolDef::new("wait_for_cancel", wait_for_cancel).description("Wait to be cancelled"))
@@ -112,10 +118,8 @@ pub fn server() -> (Server, Arc<Probe>) {
         .tool(ToolDef::new("region", echo).description("Echo, mirrored into Mcp-Param-Region").input_schema(json!({
             "type": "object", "properties": {"text": {"type": "string", "x-mcp-header": "Region"}}, "required": ["text"]
         })))
-        .state(ProbeState(probe.clone()))
-        .build()
-        .unwrap();
-    (server, probe)
+        .state(ProbeState(probe.clone()));
+    (builder, probe)
 }
 
 /// The server's state: the probe the tests also hold.
@@ -144,6 +148,11 @@ impl Harness {
 
     pub fn with(config: HttpConfig) -> Self {
         let (server, probe) = server();
+        Self::serving(server, probe, config)
+    }
+
+    /// An endpoint on `server`.
+    pub fn serving(server: Server, probe: Arc<Probe>, config: HttpConfig) -> Self {
         let shutdown = CancellationToken::new();
         let endpoint = Endpoint::new(server.clone(), config, shutdown.clone());
         Self { router: endpoint.router(), endpoint, server, probe, shutdown }

@@ -53,6 +53,10 @@ pub struct DriverOptions {
     pub rate_limit: Option<(Arc<RateLimiter>, String)>,
     /// How the server's list changes and resource updates reach the client.
     pub events: Events,
+    /// Begins the id of every server → client request (`<prefix>-<n>`), so that
+    /// replicas sharing a session never send two with one id and a response can be
+    /// told apart as another replica's; `None`: ids are numbers.
+    pub request_ids: Option<Arc<str>>,
 }
 
 /// How a session's announcements (list changes, resource updates) reach its client.
@@ -137,8 +141,8 @@ impl Driver {
     /// tokio runtime, it also starts delivering the server's list changes and resource
     /// updates to `out`, once the session is initialized.
     pub fn new(server: Server, out: Outbound, options: DriverOptions) -> Self {
-        let session = Arc::new(Session::new(Arc::new(Peer::new(out.clone()))));
-        let DriverOptions { shutdown, grant, rate_limit, events } = options;
+        let DriverOptions { shutdown, grant, rate_limit, events, request_ids } = options;
+        let session = Arc::new(Session::new(Arc::new(Peer::new(out.clone(), request_ids))));
         let pushed = (events == Events::Pushed).then(|| {
             let ending = shutdown.child_token();
             let forwarder = tokio::runtime::Handle::try_current().ok().map(|runtime| {
@@ -172,6 +176,17 @@ impl Driver {
     /// The session's state: what `initialize` negotiated, log level, subscriptions.
     pub fn session(&self) -> &Arc<Session> {
         &self.session
+    }
+
+    /// Takes up a session another replica opened, or another replica's changes to its
+    /// state ([`Session::restore`]); false when the record does not fit this session.
+    pub fn restore(&self, record: &crate::store::SessionRecord) -> bool {
+        self.session.restore(record, &self.server.shared.subscriptions)
+    }
+
+    /// Sets the session's state as another replica left it.
+    pub fn apply(&self, state: &crate::store::SessionState) {
+        self.session.apply(state, &self.server.shared.subscriptions);
     }
 
     /// The session's announcements from now on, for a transport that pulls them

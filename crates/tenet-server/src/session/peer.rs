@@ -2,8 +2,8 @@
 //! server sends requests to the client and waits for their responses.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -20,13 +20,24 @@ pub type Outbound = mpsc::Sender<Vec<u8>>;
 pub struct Peer {
     out: Outbound,
     next_id: AtomicI64,
+    /// What begins every request id, if ids are strings ([`crate::DriverOptions::request_ids`]).
+    prefix: Option<Arc<str>>,
     pending: Mutex<HashMap<Id, oneshot::Sender<Outcome>>>,
 }
 
 impl Peer {
-    /// A peer that writes to `out`.
-    pub fn new(out: Outbound) -> Self {
-        Self { out, next_id: AtomicI64::new(1), pending: Mutex::new(HashMap::new()) }
+    /// A peer that writes to `out`, whose request ids begin with `prefix` (else they
+    /// are numbers).
+    pub fn new(out: Outbound, prefix: Option<Arc<str>>) -> Self {
+        Self { out, next_id: AtomicI64::new(1), prefix, pending: Mutex::new(HashMap::new()) }
+    }
+
+    fn next_id(&self) -> Id {
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        match &self.prefix {
+            Some(prefix) => Id::String(format!("{prefix}-{n}")),
+            None => Id::Number(n),
+        }
     }
 
     /// The channel messages to this client go to.
@@ -46,7 +57,7 @@ impl Peer {
         params: &impl Serialize,
         timeout: Duration,
     ) -> Result<Box<RawJson>, ErrorObject> {
-        let id = Id::Number(self.next_id.fetch_add(1, Ordering::Relaxed));
+        let id = self.next_id();
         let (tx, rx) = oneshot::channel();
         self.lock().insert(id.clone(), tx);
         let mut line = Vec::with_capacity(256);

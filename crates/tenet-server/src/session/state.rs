@@ -10,6 +10,7 @@ use tenet_protocol::{ClientCapabilities, Implementation, LoggingLevel, ProtocolV
 use tokio_util::sync::CancellationToken;
 
 use super::{MAX_SUBSCRIPTIONS, Peer, Subscription, Subscriptions};
+use crate::store::{SessionChange, SessionOwner, SessionRecord, SessionState};
 use crate::tasks::TaskStore;
 
 /// One legacy session: a stdio process after `initialize`, or one `Mcp-Session-Id`.
@@ -26,6 +27,9 @@ pub struct Session {
     /// The id of the session's conversation context, made when a tool first writes to
     /// it (unless the client names its conversation itself).
     context: std::sync::OnceLock<tenet_protocol::context::ContextId>,
+    /// The changes to its state not yet told to the store its replicas share (kept
+    /// only for a shared session: see [`Session::share`]).
+    journal: std::sync::OnceLock<Mutex<Vec<SessionChange>>>,
 }
 
 /// What `initialize` settled.
@@ -65,6 +69,80 @@ impl Session {
             tasks: TaskStore::default(),
             in_flight: Mutex::new(HashMap::new()),
             context: std::sync::OnceLock::new(),
+            journal: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Makes this a session replicas share: from now on every change to its state is
+    /// kept until [`Session::take_changes`], for the store. (Its conversation's id is
+    /// made for its [`Session::record`], or taken from the record it is restored from,
+    /// so that every replica uses the same.)
+    pub fn share(&self) {
+        self.journal.get_or_init(|| Mutex::new(Vec::new()));
+    }
+
+    /// The changes made since the last call (none unless [`Session::share`]d).
+    pub fn take_changes(&self) -> Vec<SessionChange> {
+        self.journal
+            .get()
+            .map(|j| std::mem::take(&mut *j.lock().unwrap_or_else(PoisonError::into_inner)))
+            .unwrap_or_default()
+    }
+
+    fn note(&self, change: impl FnOnce() -> SessionChange) {
+        if let Some(journal) = self.journal.get() {
+            journal.lock().unwrap_or_else(PoisonError::into_inner).push(change());
+        }
+    }
+
+    /// What another replica needs to serve this session, once `initialize` has run.
+    pub fn record(&self, owner: Option<SessionOwner>) -> Option<SessionRecord> {
+        let negotiated = self.negotiated()?;
+        let state = SessionState {
+            level: self.log_level(),
+            subscriptions: self.subscriptions.lock().unwrap_or_else(PoisonError::into_inner).keys().cloned().collect(),
+            revision: 0,
+        };
+        Some(SessionRecord {
+            version: negotiated.version,
+            capabilities: (*negotiated.client).clone(),
+            client_info: negotiated.client_info.clone(),
+            owner,
+            context: self.context_id().as_str().to_owned(),
+            state,
+        })
+    }
+
+    /// Takes up a session another replica opened, as `record` has it: what `initialize`
+    /// settled and the conversation's id (both only the first time), and its state.
+    /// Nothing taken up is noted as a change. False when the record does not fit this
+    /// session (another version was negotiated here, or its context id is not one).
+    pub(crate) fn restore(&self, record: &SessionRecord, registry: &Arc<Subscriptions>) -> bool {
+        let Ok(context) = record.context.parse() else { return false };
+        if self.context.get_or_init(|| context).as_str() != record.context {
+            return false;
+        }
+        let negotiated = Negotiated {
+            version: record.version,
+            client: Arc::new(record.capabilities.clone()),
+            client_info: record.client_info.clone(),
+        };
+        if !self.initialize(negotiated) && self.negotiated().is_none_or(|n| n.version != record.version) {
+            return false;
+        }
+        self.apply(&record.state, registry);
+        true
+    }
+
+    /// Sets the state to `state` (another replica changed it), without noting it.
+    pub(crate) fn apply(&self, state: &SessionState, registry: &Arc<Subscriptions>) {
+        self.store_level(state.level);
+        let mut held = self.subscriptions.lock().unwrap_or_else(PoisonError::into_inner);
+        held.retain(|uri, _| state.subscriptions.contains(uri));
+        for uri in &state.subscriptions {
+            if !held.contains_key(uri) && held.len() < MAX_SUBSCRIPTIONS {
+                held.insert(uri.clone(), registry.hold(uri.clone()));
+            }
         }
     }
 
@@ -154,6 +232,11 @@ impl Session {
 
     /// Sets the log level.
     pub fn set_log_level(&self, level: LoggingLevel) {
+        self.store_level(level);
+        self.note(|| SessionChange::Level(level));
+    }
+
+    fn store_level(&self, level: LoggingLevel) {
         let index = LEVELS.iter().position(|l| *l == level).unwrap_or(0);
         self.log_level.store(u8::try_from(index).unwrap_or(0), Ordering::Relaxed);
     }
@@ -170,6 +253,7 @@ impl Session {
             Entry::Vacant(_) if full => false,
             Entry::Vacant(entry) => {
                 let held = registry.hold(entry.key().clone());
+                self.note(|| SessionChange::Subscribe(entry.key().clone()));
                 entry.insert(held);
                 true
             }
@@ -178,7 +262,9 @@ impl Session {
 
     /// Unsubscribes from `uri`.
     pub fn unsubscribe(&self, uri: &str) {
-        self.subscriptions.lock().unwrap_or_else(PoisonError::into_inner).remove(uri);
+        if self.subscriptions.lock().unwrap_or_else(PoisonError::into_inner).remove(uri).is_some() {
+            self.note(|| SessionChange::Unsubscribe(uri.to_owned()));
+        }
     }
 
     /// Ends the session: fails every server → client request still waiting for an

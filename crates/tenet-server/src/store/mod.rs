@@ -1,8 +1,13 @@
-//! State that may be shared beyond one request: conversations' contexts, behind a
-//! trait of ours ([`ContextStore`]) with an in-memory implementation here.
+//! State that may be shared beyond one request, and beyond one process: conversations'
+//! contexts ([`ContextStore`]) and legacy sessions ([`SessionStore`]), each behind a
+//! trait of ours with an in-memory implementation here (`tenet-redis` has the others).
 
 mod context;
+mod session;
 
 pub use context::{
     ContextData, ContextError, ContextKey, ContextLimits, ContextStore, ExpectShown, MemoryContextStore,
+};
+pub use session::{
+    Letter, MemorySessionStore, SessionChange, SessionOwner, SessionRecord, SessionState, SessionStore, Unavailable,
 };

@@ -61,8 +61,11 @@ pub fn run(args: &ServeArgs) -> ExitCode {
     let outcome = runtime.block_on(async {
         let shutdown = CancellationToken::new();
         tokio::spawn(on_signal(shutdown.clone()));
-        // The shared store: counted in the metrics, and (over HTTP) checked every second
-        // for /ready.
+        // The shared store: legacy sessions kept there (HTTP), counted in the metrics,
+        // and (over HTTP) checked every second for /ready.
+        let sessions = store.as_ref().map(|redis| {
+            Arc::new(tenet_redis::RedisSessionStore::new(redis.clone())) as Arc<dyn tenet_server::store::SessionStore>
+        });
         let store = store.and_then(|redis| {
             redis.register_metrics(server.metrics());
             matches!(args.transport, Transport::Http).then(|| redis.watch(Duration::from_secs(1), shutdown.clone()))
@@ -97,7 +100,8 @@ pub fn run(args: &ServeArgs) -> ExitCode {
             Transport::Http => {
                 let status = crate::gateway::Status { gateway: gateway.clone(), node: node.id.clone(), store };
                 let status = Some(Arc::new(status) as Arc<dyn tenet_http::StatusSource>);
-                serve_http(args, server, auth, rate_limit, shutdown, status, &node.id).await
+                let shared = Beyond { status, sessions };
+                serve_http(args, server, auth, rate_limit, shutdown, shared, &node.id).await
             }
         };
         if let Some(gateway) = gateway {
@@ -136,6 +140,13 @@ enum Failure {
     Serve(std::io::Error),
 }
 
+/// What an HTTP endpoint shares beyond its MCP path: its status pages, and the store
+/// where its legacy sessions are shared with other replicas.
+struct Beyond {
+    status: Option<Arc<dyn tenet_http::StatusSource>>,
+    sessions: Option<Arc<dyn tenet_server::store::SessionStore>>,
+}
+
 /// Binds the HTTP address first, so that what is logged is where clients can connect
 /// (the real port when `--port 0` asked for any), then serves there.
 async fn serve_http(
@@ -144,7 +155,7 @@ async fn serve_http(
     mut auth: Option<Arc<Auth>>,
     rate_limit: Option<Arc<tenet_server::RateLimiter>>,
     shutdown: CancellationToken,
-    status: Option<Arc<dyn tenet_http::StatusSource>>,
+    beyond: Beyond,
     node: &tenet_node::NodeId,
 ) -> Result<(), Failure> {
     let listener = tokio::net::TcpListener::bind((args.host, args.port))
@@ -177,7 +188,8 @@ async fn serve_http(
             idle_timeout: Duration::from_secs_f64(args.session_idle_timeout),
             ..tenet_http::WebSocketConfig::default()
         },
-        status,
+        status: beyond.status,
+        session_store: beyond.sessions,
         ..HttpConfig::default()
     };
     if config.auth.is_none() && !config.host.is_loopback() {

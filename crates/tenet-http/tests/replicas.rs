@@ -1,0 +1,228 @@
+//! Legacy sessions shared by replicas: three endpoints, each with its own server,
+//! sharing one session store, as replicas behind a load balancer share Redis. Any of
+//! them serves any session; a client's response reaches the replica that awaits it;
+//! a DELETE ends the session everywhere; a store that does not answer gets a 503.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
+use serde_json::{Value, json};
+use support::{Harness, LEGACY, body, in_session, read_until, sse_json};
+use tenet_http::HttpConfig;
+use tenet_server::ResourceDef;
+use tenet_server::protocol::{LoggingLevel, Resource};
+use tenet_server::store::{Letter, MemorySessionStore, SessionChange, SessionRecord, SessionStore, Unavailable};
+
+fn call(id: i64, method: &str, params: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+}
+
+/// Three replicas of the test server, each with a resource too (`mem://a`), sharing
+/// sessions through `store`.
+fn replicas(store: Arc<dyn SessionStore>) -> [Harness; 3] {
+    std::array::from_fn(|_| {
+        let listing: Resource = serde_json::from_value(json!({"uri": "mem://a", "name": "a"})).unwrap();
+        let (builder, probe) = support::builder();
+        let server = builder.resource(ResourceDef::text(listing, "a")).build().unwrap();
+        Harness::serving(server, probe, HttpConfig { session_store: Some(store.clone()), ..HttpConfig::default() })
+    })
+}
+
+fn get(session: &str) -> Request<Body> {
+    Request::get("/mcp")
+        .header("host", "localhost")
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", session)
+        .header("mcp-protocol-version", LEGACY)
+        .body(Body::empty())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn any_replica_serves_a_session_another_opened() {
+    let store = MemorySessionStore::new();
+    let [a, b, c] = replicas(store.clone());
+    let id = a.initialize(LEGACY, json!({})).await;
+    let record = store.touch(&id, Duration::from_secs(60)).await.unwrap().expect("shared at initialize");
+    assert_eq!(record.client_info.name, "t");
+
+    for (n, replica) in [&b, &c, &a].into_iter().enumerate() {
+        let reply = replica.call(in_session(&id, LEGACY).body(body(&call(1, "tools/list", json!({})))).unwrap()).await;
+        assert_eq!(reply.status, StatusCode::OK, "replica {n}: {}", reply.text());
+        assert!(reply.json()["result"]["tools"].is_array());
+    }
+
+    // A log level set through one replica holds on another: the tool's log message
+    // (info) is not sent, so the answer is plain JSON rather than a stream.
+    let level = call(2, "logging/setLevel", json!({"level": "error"}));
+    assert_eq!(b.call(in_session(&id, LEGACY).body(body(&level)).unwrap()).await.status, StatusCode::OK);
+    let quiet = call(3, "tools/call", json!({"name": "log_then_answer"}));
+    let reply = c.call(in_session(&id, LEGACY).body(body(&quiet)).unwrap()).await;
+    assert_eq!(reply.content_type(), "application/json", "{}", reply.text());
+    assert_eq!(reply.json()["result"]["content"][0]["text"], "finished");
+
+    // Subscriptions too: made through one replica, an update on another reaches the
+    // GET stream held there; and the revision only grows.
+    let subscribe = call(4, "resources/subscribe", json!({"uri": "mem://a"}));
+    let reply = a.call(in_session(&id, LEGACY).body(body(&subscribe)).unwrap()).await;
+    assert_eq!(reply.json()["result"], json!({}), "{}", reply.text());
+    let shared = store.touch(&id, Duration::from_secs(60)).await.unwrap().unwrap().state;
+    assert!(shared.subscriptions.contains("mem://a"));
+    assert_eq!(shared.level, LoggingLevel::Error);
+    let mut stream = c.send(get(&id)).await.into_body().into_data_stream();
+    c.server.notify_resource_updated("mem://a");
+    let mut seen = String::new();
+    read_until(&mut stream, &mut seen, |t| t.contains("notifications/resources/updated")).await;
+    drop(stream);
+    let unsubscribe = call(5, "resources/unsubscribe", json!({"uri": "mem://a"}));
+    assert_eq!(b.call(in_session(&id, LEGACY).body(body(&unsubscribe)).unwrap()).await.status, StatusCode::OK);
+    let after = store.touch(&id, Duration::from_secs(60)).await.unwrap().unwrap().state;
+    assert!(after.subscriptions.is_empty() && after.revision > shared.revision);
+
+    // DELETE through one replica ends it on all of them, their copies included.
+    let delete = Request::delete("/mcp").header("host", "localhost").header("mcp-session-id", &id);
+    assert_eq!(c.call(delete.body(Body::empty()).unwrap()).await.status, StatusCode::OK);
+    for replica in [&a, &b, &c] {
+        let reply = replica.call(in_session(&id, LEGACY).body(body(&call(6, "ping", json!({})))).unwrap()).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND);
+        assert_eq!(replica.endpoint.session_count(), 0);
+    }
+}
+
+#[tokio::test]
+async fn a_response_posted_to_another_replica_reaches_the_request_awaiting_it() {
+    let store = MemorySessionStore::new();
+    let [a, b, _] = replicas(store);
+    let id = a.initialize(LEGACY, json!({"elicitation": {}})).await;
+    let ask = call(7, "tools/call", json!({"name": "ask"}));
+    let response = a.send(in_session(&id, LEGACY).body(body(&ask)).unwrap()).await;
+    let mut stream = response.into_body().into_data_stream();
+    let mut seen = String::new();
+    read_until(&mut stream, &mut seen, |t| t.contains("elicitation/create")).await;
+    let request = sse_json(&seen).into_iter().find(|e| e["method"] == "elicitation/create").unwrap();
+    assert!(request["id"].is_string(), "a replica's request ids name it: {request}");
+
+    let answer =
+        json!({"jsonrpc": "2.0", "id": request["id"], "result": {"action": "accept", "content": {"name": "Ada"}}});
+    let reply = b.call(in_session(&id, LEGACY).body(body(&answer)).unwrap()).await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.text());
+    read_until(&mut stream, &mut seen, |t| t.contains("\"id\":7")).await;
+    assert_eq!(sse_json(&seen).pop().unwrap()["result"]["content"][0]["text"], "\"Ada\"");
+
+    // A response nobody awaits, with an id no replica wrote, is refused where it lands.
+    let stray = json!({"jsonrpc": "2.0", "id": 99, "result": {}});
+    assert_eq!(b.call(in_session(&id, LEGACY).body(body(&stray)).unwrap()).await.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_session_lost_by_the_store_is_gone_everywhere() {
+    let store = MemorySessionStore::new();
+    let [a, b, _] = replicas(store.clone());
+    let id = a.initialize(LEGACY, json!({})).await;
+    assert_eq!(
+        b.call(in_session(&id, LEGACY).body(body(&call(1, "ping", json!({})))).unwrap()).await.status,
+        StatusCode::OK
+    );
+    // As when Redis restarts empty: clients are told to initialize again (404).
+    assert!(store.remove(&id).await.unwrap());
+    for replica in [&a, &b] {
+        let reply = replica.call(in_session(&id, LEGACY).body(body(&call(2, "ping", json!({})))).unwrap()).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND);
+        assert_eq!(reply.json()["error"]["message"], "Session not found");
+    }
+}
+
+/// A store that answers as `MemorySessionStore` until it is switched off, then fails
+/// every call as an unreachable Redis does.
+#[derive(Debug, Default)]
+struct Flaky {
+    inner: Arc<MemorySessionStore>,
+    down: std::sync::atomic::AtomicBool,
+}
+
+impl Flaky {
+    fn check(&self) -> Result<(), Unavailable> {
+        match self.down.load(std::sync::atomic::Ordering::Relaxed) {
+            true => Err(Unavailable("connection refused".into())),
+            false => Ok(()),
+        }
+    }
+}
+
+impl SessionStore for Flaky {
+    fn create<'a>(
+        &'a self,
+        id: &'a str,
+        r: &'a SessionRecord,
+        idle: Duration,
+    ) -> BoxFuture<'a, Result<bool, Unavailable>> {
+        Box::pin(async move {
+            self.check()?;
+            self.inner.create(id, r, idle).await
+        })
+    }
+    fn touch<'a>(&'a self, id: &'a str, idle: Duration) -> BoxFuture<'a, Result<Option<SessionRecord>, Unavailable>> {
+        Box::pin(async move {
+            self.check()?;
+            self.inner.touch(id, idle).await
+        })
+    }
+    fn change<'a>(&'a self, id: &'a str, c: &'a [SessionChange]) -> BoxFuture<'a, Result<Option<u64>, Unavailable>> {
+        Box::pin(async move {
+            self.check()?;
+            self.inner.change(id, c).await
+        })
+    }
+    fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, Unavailable>> {
+        Box::pin(async move {
+            self.check()?;
+            self.inner.remove(id).await
+        })
+    }
+    fn send<'a>(&'a self, to: &'a str, letter: Letter) -> BoxFuture<'a, Result<(), Unavailable>> {
+        Box::pin(async move {
+            self.check()?;
+            self.inner.send(to, letter).await
+        })
+    }
+    fn inbox(&self, me: &str) -> BoxStream<'static, Letter> {
+        self.inner.inbox(me)
+    }
+}
+
+#[tokio::test]
+async fn a_store_that_does_not_answer_gets_a_503_and_the_rest_is_served() {
+    let store = Arc::new(Flaky::default());
+    let [a, _, _] = replicas(store.clone());
+    let id = a.initialize(LEGACY, json!({})).await;
+    store.down.store(true, std::sync::atomic::Ordering::Relaxed);
+
+    let reply = a.call(in_session(&id, LEGACY).body(body(&call(1, "ping", json!({})))).unwrap()).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(reply.headers["retry-after"], "1");
+    assert!(reply.text().contains("connection refused"), "{}", reply.text());
+    let init = call(
+        0,
+        "initialize",
+        json!({"protocolVersion": LEGACY, "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}),
+    );
+    let reply = a.call(support::post().body(body(&init)).unwrap()).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(reply.json()["error"]["code"], -32603);
+    assert_eq!(a.endpoint.session_count(), 1, "the session that could not be shared is not kept");
+    // Stateless requests need no store.
+    let reply = a.call(support::modern(2, "tools/list", json!({}))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+
+    store.down.store(false, std::sync::atomic::Ordering::Relaxed);
+    let reply = a.call(in_session(&id, LEGACY).body(body(&call(3, "ping", json!({})))).unwrap()).await;
+    assert_eq!(reply.status, StatusCode::OK, "served again once the store answers");
+}

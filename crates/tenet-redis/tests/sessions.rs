@@ -1,0 +1,152 @@
+//! The Redis session store against a real `redis-server` on a loopback port: the same
+//! rules as the in-memory store (one suite run on both), letters between replicas'
+//! inboxes (also across a Redis restart), and what happens when Redis goes away.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tenet_protocol::{ClientCapabilities, Implementation, LoggingLevel, ProtocolVersion};
+use tenet_redis::test_support::RedisServer;
+use tenet_redis::{Redis, RedisConfig, RedisSessionStore};
+use tenet_server::store::{
+    Letter, MemorySessionStore, SessionChange, SessionOwner, SessionRecord, SessionState, SessionStore,
+};
+
+const IDLE: Duration = Duration::from_secs(60);
+
+fn store_on(server: &RedisServer) -> RedisSessionStore {
+    RedisSessionStore::new(Redis::connect(RedisConfig::new(server.url())).unwrap())
+}
+
+fn record() -> SessionRecord {
+    let capabilities: ClientCapabilities = serde_json::from_value(serde_json::json!({"elicitation": {}})).unwrap();
+    SessionRecord {
+        version: ProtocolVersion::V2025_11_25,
+        capabilities,
+        client_info: Implementation::new("client", "1.2"),
+        owner: Some(SessionOwner { subject: Some("ann".into()) }),
+        context: "0123456789abcdef0123456789abcdef".into(),
+        state: SessionState {
+            level: LoggingLevel::Warning,
+            subscriptions: BTreeSet::from(["file:///x y".to_owned()]),
+            revision: 0,
+        },
+    }
+}
+
+/// The rules every session store keeps, on `store` (fresh).
+async fn the_rules(store: &dyn SessionStore) {
+    let written = record();
+    assert!(store.create("s1", &written, IDLE).await.unwrap());
+    assert!(!store.create("s1", &record(), IDLE).await.unwrap(), "an id taken is never made again");
+    assert_eq!(store.touch("s1", IDLE).await.unwrap().unwrap(), written, "read back as written, state included");
+
+    let changes = [
+        SessionChange::Level(LoggingLevel::Error),
+        SessionChange::Subscribe("mem://a".into()),
+        SessionChange::Unsubscribe("file:///x y".into()),
+    ];
+    let first = store.change("s1", &changes).await.unwrap().unwrap();
+    let second = store.change("s1", &[SessionChange::Subscribe("mem://b".into())]).await.unwrap().unwrap();
+    assert!(second > first, "revisions grow");
+    let state = store.touch("s1", IDLE).await.unwrap().unwrap().state;
+    assert_eq!(state.level, LoggingLevel::Error);
+    assert_eq!(state.subscriptions, BTreeSet::from(["mem://a".to_owned(), "mem://b".to_owned()]));
+    assert_eq!(state.revision, second);
+
+    assert!(store.remove("s1").await.unwrap());
+    assert!(!store.remove("s1").await.unwrap());
+    assert!(store.touch("s1", IDLE).await.unwrap().is_none());
+    assert_eq!(store.change("s1", &changes).await.unwrap(), None, "a change makes no session");
+    assert!(store.touch("s1", IDLE).await.unwrap().is_none());
+
+    // Idle sessions expire; a touch keeps one alive.
+    let short = Duration::from_millis(300);
+    assert!(store.create("s2", &record(), short).await.unwrap());
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert!(store.touch("s2", short).await.unwrap().is_some(), "touched in time");
+    }
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    assert!(store.touch("s2", short).await.unwrap().is_none(), "idle past its time");
+
+    // Letters reach the replica they are for, in order.
+    let mut inbox = store.inbox("r1");
+    let letter = |n: u8| Letter { session: "s".into(), message: format!("{{\"n\":{n}}}\n").into_bytes() };
+    store.send("r2", letter(0)).await.unwrap();
+    for n in 1..=3 {
+        store.send("r1", letter(n)).await.unwrap();
+    }
+    for n in 1..=3 {
+        let got = tokio::time::timeout(Duration::from_secs(5), inbox.next()).await.unwrap().unwrap();
+        assert_eq!(got, letter(n));
+    }
+}
+
+#[tokio::test]
+async fn the_memory_store_keeps_the_rules() {
+    the_rules(&*MemorySessionStore::new()).await;
+}
+
+#[tokio::test]
+async fn the_redis_store_keeps_the_same_rules() {
+    let server = RedisServer::start();
+    let store = store_on(&server);
+    the_rules(&store).await;
+    assert_eq!(server.keys("tenet:sess:*"), 0, "nothing left behind");
+}
+
+#[tokio::test]
+async fn replicas_share_sessions_and_letters_survive_a_restart_of_redis() {
+    let mut server = RedisServer::start();
+    let (a, b) = (store_on(&server), store_on(&server));
+    assert!(a.create("s", &record(), IDLE).await.unwrap());
+    assert_eq!(b.change("s", &[SessionChange::Level(LoggingLevel::Debug)]).await.unwrap(), Some(1));
+    assert_eq!(a.touch("s", IDLE).await.unwrap().unwrap().state.level, LoggingLevel::Debug);
+
+    let mut inbox = a.inbox("ra");
+    b.send("ra", Letter { session: "s".into(), message: b"1".to_vec() }).await.unwrap();
+    assert_eq!(tokio::time::timeout(Duration::from_secs(5), inbox.next()).await.unwrap().unwrap().message, b"1");
+
+    // Redis restarts empty: sessions are gone (clients initialize again), and the
+    // inbox reconnects by itself.
+    server.restart();
+    let mut back = false;
+    for _ in 0..50 {
+        if b.send("ra", Letter { session: "s".into(), message: b"2".to_vec() }).await.is_ok() {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(back, "Redis answers again");
+    let mut found = a.touch("s", IDLE).await;
+    for _ in 0..50 {
+        if found.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        found = a.touch("s", IDLE).await;
+    }
+    assert!(found.unwrap().is_none(), "a restarted Redis kept no session");
+    let got = tokio::time::timeout(Duration::from_secs(15), inbox.next()).await.expect("the inbox reconnected");
+    assert_eq!(got.unwrap().message, b"2");
+}
+
+#[tokio::test]
+async fn without_redis_every_call_fails_within_the_timeout() {
+    let mut server = RedisServer::start();
+    let config = RedisConfig { timeout: Duration::from_millis(300), ..RedisConfig::new(server.url()) };
+    let store = RedisSessionStore::new(Redis::connect(config).unwrap());
+    server.stop();
+    let started = std::time::Instant::now();
+    let e = store.touch("s", IDLE).await.unwrap_err();
+    assert!(e.to_string().contains("unavailable"), "{e}");
+    assert!(store.create("s", &record(), IDLE).await.is_err());
+    assert!(store.change("s", &[SessionChange::Level(LoggingLevel::Info)]).await.is_err());
+    assert!(store.send("r", Letter { session: "s".into(), message: Vec::new() }).await.is_err());
+    assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+}

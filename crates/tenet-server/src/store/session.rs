@@ -1,0 +1,285 @@
+//! Legacy sessions (`Mcp-Session-Id`) shared by replicas: what each replica needs to
+//! serve a session another one opened ([`SessionRecord`]), and the messages one
+//! replica hands another for a session it serves ([`Letter`]), behind
+//! [`SessionStore`], with an in-memory implementation here ([`MemorySessionStore`]:
+//! several endpoints of one process share it, as replicas share Redis).
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
+use serde::{Deserialize, Serialize};
+use tenet_protocol::{ClientCapabilities, Implementation, LoggingLevel, ProtocolVersion};
+use tokio::sync::mpsc;
+
+/// The shared store could not be reached, or did not answer in time.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the shared store is unavailable: {0}")]
+pub struct Unavailable(pub String);
+
+/// What every replica needs to serve a legacy session: what `initialize` settled, who
+/// may use it, and what changes while it lives ([`SessionState`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionRecord {
+    /// The version negotiated.
+    pub version: ProtocolVersion,
+    /// What the client can do.
+    pub capabilities: ClientCapabilities,
+    /// Who the client is.
+    pub client_info: Implementation,
+    /// Who may use the session: `None` when the endpoint does no access control, else
+    /// the subject of the grant that opened it (which may name nobody).
+    pub owner: Option<SessionOwner>,
+    /// The id of the session's conversation context.
+    pub context: String,
+    /// What changes while the session lives (kept apart by stores).
+    #[serde(skip)]
+    pub state: SessionState,
+}
+
+/// The principal a session is bound to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionOwner {
+    /// The subject of the grant that opened the session, if it names one.
+    pub subject: Option<String>,
+}
+
+/// What changes while a session lives.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SessionState {
+    /// The least severe log level the client wants.
+    pub level: LoggingLevel,
+    /// The resources the client is subscribed to.
+    pub subscriptions: BTreeSet<String>,
+    /// Grows with every change, so a replica that saw this revision knows it has
+    /// nothing to apply.
+    pub revision: u64,
+}
+
+/// One change of a session's [`SessionState`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SessionChange {
+    /// `logging/setLevel`.
+    Level(LoggingLevel),
+    /// `resources/subscribe`.
+    Subscribe(String),
+    /// `resources/unsubscribe`.
+    Unsubscribe(String),
+}
+
+impl SessionState {
+    /// Applies `changes` in order, as one revision.
+    pub fn apply(&mut self, changes: &[SessionChange]) {
+        for change in changes {
+            match change {
+                SessionChange::Level(level) => self.level = *level,
+                SessionChange::Subscribe(uri) => {
+                    self.subscriptions.insert(uri.clone());
+                }
+                SessionChange::Unsubscribe(uri) => {
+                    self.subscriptions.remove(uri);
+                }
+            }
+        }
+        self.revision += 1;
+    }
+}
+
+/// A message for a session, from the replica that received it to the one that can
+/// use it (the client's response to a server → client request goes to the replica
+/// whose handler awaits it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Letter {
+    /// The session's id.
+    pub session: String,
+    /// The message, one JSON-RPC message as read.
+    pub message: Vec<u8>,
+}
+
+/// Where legacy sessions are kept so that any replica can serve any of them, and how
+/// replicas hand each other messages for them. A session lives until it is removed or
+/// unused for the idle time it was last touched with.
+pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
+    /// Keeps `record` (its state included) under `id`, for `idle` unless touched;
+    /// false, and nothing written, when `id` is taken.
+    fn create<'a>(
+        &'a self,
+        id: &'a str,
+        record: &'a SessionRecord,
+        idle: Duration,
+    ) -> BoxFuture<'a, Result<bool, Unavailable>>;
+
+    /// The session `id`, kept for `idle` from now; `None` when there is none (never
+    /// made, removed, or expired).
+    fn touch<'a>(&'a self, id: &'a str, idle: Duration) -> BoxFuture<'a, Result<Option<SessionRecord>, Unavailable>>;
+
+    /// Applies `changes` to the state of the session `id`, as one revision; the
+    /// revision it is at now, or `None`, and nothing written, when there is no such
+    /// session.
+    fn change<'a>(
+        &'a self,
+        id: &'a str,
+        changes: &'a [SessionChange],
+    ) -> BoxFuture<'a, Result<Option<u64>, Unavailable>>;
+
+    /// Ends the session `id` for every replica; false when there was none.
+    fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, Unavailable>>;
+
+    /// Hands `letter` to the replica named `to`, which reads it from its
+    /// [`SessionStore::inbox`] (kept a minute if it does not).
+    fn send<'a>(&'a self, to: &'a str, letter: Letter) -> BoxFuture<'a, Result<(), Unavailable>>;
+
+    /// The letters sent to the replica named `me`, as they come, while the stream is
+    /// held (reconnecting to the store as needed).
+    fn inbox(&self, me: &str) -> BoxStream<'static, Letter>;
+}
+
+/// Sessions in memory ([`SessionStore`]), for endpoints of one process.
+#[derive(Debug, Default)]
+pub struct MemorySessionStore {
+    inner: Mutex<Memory>,
+}
+
+#[derive(Debug, Default)]
+struct Memory {
+    sessions: HashMap<String, (SessionRecord, Instant)>,
+    inboxes: HashMap<String, mpsc::UnboundedSender<Letter>>,
+}
+
+impl Memory {
+    /// The live session `id`, forgetting it if expired.
+    fn live(&mut self, id: &str) -> Option<&mut SessionRecord> {
+        let expired = self.sessions.get(id).is_some_and(|(_, until)| *until <= Instant::now());
+        if expired {
+            self.sessions.remove(id);
+        }
+        self.sessions.get_mut(id).map(|(record, _)| record)
+    }
+}
+
+impl MemorySessionStore {
+    /// An empty store.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Memory> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl SessionStore for MemorySessionStore {
+    fn create<'a>(
+        &'a self,
+        id: &'a str,
+        record: &'a SessionRecord,
+        idle: Duration,
+    ) -> BoxFuture<'a, Result<bool, Unavailable>> {
+        let mut memory = self.lock();
+        let created = memory.live(id).is_none();
+        if created {
+            memory.sessions.insert(id.to_owned(), (record.clone(), Instant::now() + idle));
+        }
+        Box::pin(std::future::ready(Ok(created)))
+    }
+
+    fn touch<'a>(&'a self, id: &'a str, idle: Duration) -> BoxFuture<'a, Result<Option<SessionRecord>, Unavailable>> {
+        let mut memory = self.lock();
+        let found = memory.live(id).is_some();
+        let record = found.then(|| memory.sessions.get_mut(id)).flatten().map(|(record, until)| {
+            *until = Instant::now() + idle;
+            record.clone()
+        });
+        Box::pin(std::future::ready(Ok(record)))
+    }
+
+    fn change<'a>(
+        &'a self,
+        id: &'a str,
+        changes: &'a [SessionChange],
+    ) -> BoxFuture<'a, Result<Option<u64>, Unavailable>> {
+        let revision = self.lock().live(id).map(|record| {
+            record.state.apply(changes);
+            record.state.revision
+        });
+        Box::pin(std::future::ready(Ok(revision)))
+    }
+
+    fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, Unavailable>> {
+        let mut memory = self.lock();
+        let removed = memory.live(id).is_some() && memory.sessions.remove(id).is_some();
+        Box::pin(std::future::ready(Ok(removed)))
+    }
+
+    fn send<'a>(&'a self, to: &'a str, letter: Letter) -> BoxFuture<'a, Result<(), Unavailable>> {
+        if let Some(inbox) = self.lock().inboxes.get(to) {
+            // A replica gone is as one that never reads: the letter is lost.
+            let _ = inbox.send(letter);
+        }
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn inbox(&self, me: &str) -> BoxStream<'static, Letter> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.lock().inboxes.insert(me.to_owned(), tx);
+        Box::pin(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|l| (l, rx)) }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::StreamExt;
+
+    fn record() -> SessionRecord {
+        SessionRecord {
+            version: ProtocolVersion::V2025_06_18,
+            capabilities: ClientCapabilities::default(),
+            client_info: Implementation::new("c", "1"),
+            owner: Some(SessionOwner { subject: Some("ann".into()) }),
+            context: "ctx".into(),
+            state: SessionState::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_session_lives_until_removed_or_idle() {
+        let store = MemorySessionStore::new();
+        let idle = Duration::from_secs(60);
+        assert!(store.create("a", &record(), idle).await.unwrap());
+        assert!(!store.create("a", &record(), idle).await.unwrap(), "an id is never made twice");
+        let changes = [SessionChange::Level(LoggingLevel::Error), SessionChange::Subscribe("u".into())];
+        assert_eq!(store.change("a", &changes).await.unwrap(), Some(1));
+        let got = store.touch("a", idle).await.unwrap().unwrap();
+        assert_eq!(got.state.level, LoggingLevel::Error);
+        assert_eq!(got.state.subscriptions, BTreeSet::from(["u".to_owned()]));
+        assert_eq!(got.state.revision, 1);
+        assert!(store.remove("a").await.unwrap());
+        assert!(store.touch("a", idle).await.unwrap().is_none());
+        assert_eq!(store.change("a", &changes).await.unwrap(), None, "no session is made by a change");
+        assert!(store.create("b", &record(), Duration::ZERO).await.unwrap());
+        assert!(store.touch("b", idle).await.unwrap().is_none(), "expired");
+    }
+
+    #[tokio::test]
+    async fn letters_reach_the_replica_they_are_for() {
+        let store = MemorySessionStore::new();
+        let mut inbox = store.inbox("r1");
+        store.send("r2", Letter { session: "s".into(), message: b"lost".to_vec() }).await.unwrap();
+        store.send("r1", Letter { session: "s".into(), message: b"{}".to_vec() }).await.unwrap();
+        assert_eq!(inbox.next().await.unwrap().message, b"{}");
+    }
+
+    #[test]
+    fn a_record_reads_back_as_written_but_for_its_state() {
+        let mut written = record();
+        written.state.revision = 3;
+        let text = serde_json::to_string(&written).unwrap();
+        assert!(!text.contains("revision"), "{text}");
+        let read: SessionRecord = serde_json::from_str(&text).unwrap();
+        assert_eq!(read, SessionRecord { state: SessionState::default(), ..written });
+    }
+}
