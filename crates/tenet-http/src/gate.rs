@@ -33,7 +33,7 @@ pub(crate) async fn check(State(gate): State<Gate>, mut request: Request, next: 
         return refusal;
     }
     if let Some(limiter) = &gate.limiter
-        && let Some(refusal) = rate_limit::refusal(limiter, &gate.metrics, &request)
+        && let Some(refusal) = rate_limit::refusal(limiter, &gate.metrics, &request).await
     {
         return refusal;
     }

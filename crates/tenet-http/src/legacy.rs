@@ -115,28 +115,54 @@ pub(crate) async fn post(
                 Err(e) => response::error(StatusCode::BAD_REQUEST, None, &e),
             }
         }
-        Incoming::Batch(entries) => match session.driver.admit_batch(entries, &out, grant.as_ref()) {
-            Err(e) => response::error(StatusCode::BAD_REQUEST, None, &e),
-            Ok(pending) if pending.is_empty() => response::accepted(),
-            Ok(pending) => {
-                drop(out);
-                let synced = pending
-                    .into_iter()
-                    .map(|pending| {
-                        let (shared, session) = (shared.clone(), session.clone());
-                        Box::pin(async move {
-                            let answer = pending.await?;
-                            if let Err(e) = shared.sessions.sync(&session).await {
-                                tracing::warn!("a batch's change to session {} is not shared: {e}", session.id);
-                            }
-                            Ok(answer)
-                        }) as Pending
-                    })
-                    .collect();
-                exchange(shared, &session, synced, messages, true).await
-            }
+        Incoming::Batch(mut entries) => match forward_batch(shared, &session, &mut entries).await {
+            Err(e) => store_unavailable(&e),
+            Ok(()) => match session.driver.admit_batch(entries, &out, grant.as_ref()) {
+                Err(e) => response::error(StatusCode::BAD_REQUEST, None, &e),
+                Ok(pending) if pending.is_empty() => response::accepted(),
+                Ok(pending) => {
+                    drop(out);
+                    let synced = pending
+                        .into_iter()
+                        .map(|pending| {
+                            let (shared, session) = (shared.clone(), session.clone());
+                            Box::pin(async move {
+                                let answer = pending.await?;
+                                if let Err(e) = shared.sessions.sync(&session).await {
+                                    tracing::warn!("a batch's change to session {} is not shared: {e}", session.id);
+                                }
+                                Ok(answer)
+                            }) as Pending
+                        })
+                        .collect();
+                    exchange(shared, &session, synced, messages, true).await
+                }
+            },
         },
     }
+}
+
+/// Forwards what in a batch is for other replicas (as for a single message), leaving
+/// the rest to this one.
+async fn forward_batch(
+    shared: &Shared,
+    session: &HttpSession,
+    entries: &mut Vec<Result<Message, tenet_server::jsonrpc::Rejection>>,
+) -> Result<(), Unavailable> {
+    if shared.sessions.shared.is_none() {
+        return Ok(());
+    }
+    let mut kept = Vec::with_capacity(entries.len());
+    for entry in entries.drain(..) {
+        if let Ok(message) = &entry
+            && shared.sessions.forward(session, message).await?
+        {
+            continue;
+        }
+        kept.push(entry);
+    }
+    *entries = kept;
+    Ok(())
 }
 
 /// `initialize` without a session: mints one, answered with its id.
@@ -202,8 +228,11 @@ async fn exchange(
         .into_iter()
         .map(|p| Box::pin(async move { p.await.unwrap_or_else(|c| cancelled(&c)) }) as AnswerFuture)
         .collect();
-    let rules = session.streams.lock().unwrap_or_else(PoisonError::into_inner).resumability();
-    match Exchange::new(messages, answers, rules.polls()).start().await {
+    let (rules, ends_early) = {
+        let streams = session.streams.lock().unwrap_or_else(PoisonError::into_inner);
+        (streams.resumability(), streams.ends_early())
+    };
+    match Exchange::new(messages, answers, ends_early).start().await {
         Start::Complete(answers) => {
             response::answer(response::legacy_status(&answers, batch), json_body(&answers, batch))
         }
@@ -360,7 +389,7 @@ pub(crate) async fn delete(shared: &Arc<Shared>, headers: &HeaderMap, grant: Opt
         return session_required();
     };
     let Some(id) = SessionId::parse(id) else { return session_not_found() };
-    match shared.sessions.end(id, &shared.server, &shared.shutdown, grant).await {
+    match shared.sessions.end(id, grant).await {
         Ok(true) => {
             let mut response = Response::new(Body::empty());
             *response.status_mut() = StatusCode::OK;

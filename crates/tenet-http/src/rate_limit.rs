@@ -31,14 +31,22 @@ pub(crate) fn client_key(extensions: &axum::http::Extensions) -> String {
 
 /// The 429 to answer when the request is over its client's limit (counted in
 /// `metrics`); `None` lets it in.
-pub(crate) fn refusal(limiter: &RateLimiter, metrics: &Metrics, request: &Request) -> Option<Response> {
+pub(crate) fn refusal<'a>(
+    limiter: &'a RateLimiter,
+    metrics: &'a Metrics,
+    request: &Request,
+) -> impl Future<Output = Option<Response>> + Send + 'a {
     let client = client_key(request.extensions());
-    let method = headers::text(request.headers(), "mcp-method").unwrap_or("*");
+    // Owned, so that the request (not `Sync`) is not held across the store's answer.
+    let method = headers::text(request.headers(), "mcp-method").unwrap_or("*").to_owned();
     let tool = if method == "tools/call" { headers::text(request.headers(), "mcp-name") } else { None };
-    let wait = limiter.check(&client, method, tool).err()?;
-    tracing::debug!(client, method, "rate limited");
-    metrics.rate_limited();
-    let mut response = response::error(StatusCode::TOO_MANY_REQUESTS, None, &rate_limited(wait));
-    response::retry_after(&mut response, wait);
-    Some(response)
+    let tool = tool.map(str::to_owned);
+    async move {
+        let wait = limiter.take(&client, &method, tool.as_deref()).await.err()?;
+        tracing::debug!(client, method, "rate limited");
+        metrics.rate_limited();
+        let mut response = response::error(StatusCode::TOO_MANY_REQUESTS, None, &rate_limited(wait));
+        response::retry_after(&mut response, wait);
+        Some(response)
+    }
 }

@@ -1,6 +1,8 @@
 //! Resumability for legacy SSE streams: each stream of a session numbers its events,
 //! keeps the last few, and replays those after a `Last-Event-ID` to the client that
-//! reconnects. Event ids are `<stream>.<seq>`, unique within a session.
+//! reconnects. Event ids are `<stream>.<seq>`, unique within a session; a copy of a
+//! session that replicas share puts its own tag first (`<copy>.<stream>.<seq>`), so that
+//! an id another replica wrote is never taken for one of its own streams.
 //!
 //! What a stream may carry depends on the session's version ([`Resumability`]): a
 //! client parses every `data:` it gets, so nothing its version does not define is sent.
@@ -26,6 +28,8 @@ pub(crate) enum ResumeError {
     Unknown,
     /// Events after it were already dropped from the buffer.
     Evicted,
+    /// Another replica served that stream.
+    Elsewhere,
 }
 
 impl std::fmt::Display for ResumeError {
@@ -33,6 +37,9 @@ impl std::fmt::Display for ResumeError {
         f.write_str(match self {
             ResumeError::Unknown => "Bad Request: Last-Event-ID names no stream of this session",
             ResumeError::Evicted => "Bad Request: the events after Last-Event-ID are no longer available",
+            ResumeError::Elsewhere => {
+                "Bad Request: Last-Event-ID names a stream another replica served, which cannot be resumed here"
+            }
         })
     }
 }
@@ -93,10 +100,8 @@ pub(crate) struct Streams {
     max_events: usize,
     max_streams: usize,
     resumability: Resumability,
-}
-
-fn event_id(stream: u64, seq: u64) -> String {
-    format!("{stream}.{seq}")
+    /// The tag of this copy of a shared session, first in its event ids.
+    origin: Option<String>,
 }
 
 fn parse_id(id: &str) -> Option<(u64, u64)> {
@@ -115,6 +120,26 @@ impl Streams {
             max_events: max_events.max(1),
             max_streams,
             resumability: Resumability::None,
+            origin: None,
+        }
+    }
+
+    /// Makes these the streams of one copy of a session replicas share, tagged
+    /// `origin` in their event ids. Such streams are never ended early (SSE polling):
+    /// the client's resumption could reach another replica, which does not have them.
+    pub(crate) fn set_origin(&mut self, origin: String) {
+        self.origin = Some(origin);
+    }
+
+    /// Whether a stream may be ended early for the client to resume (SSE polling).
+    pub(crate) fn ends_early(&self) -> bool {
+        self.resumability.polls() && self.origin.is_none()
+    }
+
+    fn event_id(&self, stream: u64, seq: u64) -> String {
+        match &self.origin {
+            Some(origin) => format!("{origin}.{stream}.{seq}"),
+            None => format!("{stream}.{seq}"),
         }
     }
 
@@ -146,7 +171,7 @@ impl Streams {
         let stream = self.next_stream;
         self.next_stream += 1;
         self.create(stream, Some(listener));
-        (stream, event_id(stream, 0))
+        (stream, self.event_id(stream, 0))
     }
 
     /// The id of the last event of `stream` (its priming id when it has none yet), for
@@ -156,7 +181,7 @@ impl Streams {
             self.create(STANDALONE, None);
         }
         let seq = self.log(stream).map_or(0, |log| log.next_seq - 1);
-        event_id(stream, seq)
+        self.event_id(stream, seq)
     }
 
     /// Records an event on `stream` (creating the standalone stream on first use) and
@@ -166,6 +191,7 @@ impl Streams {
             self.create(STANDALONE, None);
         }
         let (max, ids) = (self.max_events, self.resumability != Resumability::None);
+        let id_prefix = self.origin.as_ref().map(|o| format!("{o}."));
         let Some(log) = self.log(stream) else {
             return (sse::event(line), None);
         };
@@ -174,7 +200,8 @@ impl Streams {
         }
         let seq = log.next_seq;
         log.next_seq += 1;
-        let bytes = sse::event_with_id(&event_id(stream, seq), line);
+        let id = format!("{}{stream}.{seq}", id_prefix.as_deref().unwrap_or(""));
+        let bytes = sse::event_with_id(&id, line);
         if log.events.len() >= max {
             log.events.pop_front();
         }
@@ -213,7 +240,18 @@ impl Streams {
         if self.resumability == Resumability::None {
             return Err(ResumeError::Unknown);
         }
-        let (stream, seq) = parse_id(last_event_id).ok_or(ResumeError::Unknown)?;
+        let own = match &self.origin {
+            Some(origin) => {
+                match last_event_id.trim().strip_prefix(origin.as_str()).and_then(|r| r.strip_prefix('.')) {
+                    Some(rest) => rest,
+                    // Three parts: another copy's (this replica's earlier one, or another's).
+                    None if last_event_id.split('.').count() == 3 => return Err(ResumeError::Elsewhere),
+                    None => return Err(ResumeError::Unknown),
+                }
+            }
+            None => last_event_id,
+        };
+        let (stream, seq) = parse_id(own).ok_or(ResumeError::Unknown)?;
         if stream == STANDALONE && self.log(STANDALONE).is_none() {
             self.create(STANDALONE, None);
         }
@@ -239,6 +277,26 @@ mod tests {
 
     fn text(b: &Bytes) -> &str {
         std::str::from_utf8(b).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_shared_copys_ids_name_it_and_its_streams_never_end_early() {
+        let mut streams = Streams::new(8, 4);
+        streams.set_resumability(Resumability::Polling);
+        assert!(streams.ends_early());
+        streams.set_origin("c0ffee01".into());
+        assert!(!streams.ends_early(), "another replica could not resume it");
+        let (tx, _rx) = mpsc::channel(8);
+        let (stream, priming) = streams.open(tx);
+        assert_eq!(priming, format!("c0ffee01.{stream}.0"));
+        let (event, _) = streams.publish(stream, b"{}");
+        assert!(text(&event).starts_with(&format!("id: c0ffee01.{stream}.1\n")), "{}", text(&event));
+        let (tx, _rx) = mpsc::channel(8);
+        assert_eq!(streams.resume(&priming, tx).unwrap().replay.len(), 1);
+        let (tx, _rx) = mpsc::channel(8);
+        assert_eq!(streams.resume(&format!("deadbeef.{stream}.0"), tx).err(), Some(ResumeError::Elsewhere));
+        let (tx, _rx) = mpsc::channel(8);
+        assert_eq!(streams.resume(&format!("{stream}.0"), tx).err(), Some(ResumeError::Unknown));
     }
 
     #[tokio::test]

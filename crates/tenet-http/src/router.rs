@@ -231,6 +231,7 @@ async fn read_inbox(
     mut letters: futures_util::stream::BoxStream<'static, tenet_server::store::Letter>,
 ) {
     use futures_util::StreamExt;
+    let mut check = tokio::time::interval(Duration::from_secs(5));
     loop {
         let letter = tokio::select! {
             () = shutdown.cancelled() => return,
@@ -238,8 +239,11 @@ async fn read_inbox(
                 Some(letter) => letter,
                 None => return,
             },
+            // Nobody holds the endpoint any more: stop reading (the store's reader stops
+            // when this stream is dropped).
+            _ = check.tick() => if shared.strong_count() == 0 { return } else { continue },
         };
         let Some(shared) = shared.upgrade() else { return };
-        shared.sessions.deliver(&letter);
+        shared.sessions.deliver(&letter).await;
     }
 }

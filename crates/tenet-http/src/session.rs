@@ -37,9 +37,13 @@ pub(crate) struct HttpSession {
     standalone: Mutex<Option<mpsc::Receiver<Vec<u8>>>>,
     /// The revision of the shared state this copy holds (shared sessions only).
     revision: AtomicU64,
-    /// Held while changes to the state are written to the shared store, so that no
-    /// request of the session is answered before the changes it made are shared.
+    /// Held while the state is written to the shared store or brought up to date
+    /// from it, so that no request of the session is answered before the changes it
+    /// made are shared, and no older state overwrites a newer one.
     syncing: tokio::sync::Mutex<()>,
+    /// The other replicas that hold a copy, as the store last said (shared sessions
+    /// only): those told when the session changes or ends here.
+    holders: Mutex<Vec<String>>,
 }
 
 /// The principal requests carrying `grant` act for; `None` when there is no access
@@ -96,20 +100,42 @@ pub(crate) struct SharedSessions {
 
 impl SharedSessions {
     /// Sessions shared through `store`, under a fresh random replica name.
-    pub(crate) fn new(store: Arc<dyn SessionStore>) -> Option<Self> {
+    pub(crate) fn new(store: Arc<dyn SessionStore>) -> Self {
         let mut bytes = [0u8; 6];
-        getrandom::fill(&mut bytes).ok()?;
+        if getrandom::fill(&mut bytes).is_err() {
+            // No randomness: the process and the time still tell replicas apart.
+            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+            let mixed = (nanos as u64) ^ (u64::from(std::process::id()) << 24);
+            bytes.copy_from_slice(&mixed.to_be_bytes()[2..]);
+        }
         let replica: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        Some(Self { store, replica: replica.into() })
+        Self { store, replica: replica.into() }
+    }
+
+    /// Tells the other replicas holding `session` to read it again from the store (it
+    /// changed, or ended): a letter with no message each.
+    async fn tell_holders(&self, session: &HttpSession) {
+        let holders = lock(&session.holders).clone();
+        let id = session.id.to_string();
+        let letters = holders
+            .iter()
+            .filter(|h| **h != *self.replica)
+            .map(|holder| self.store.send(holder, Letter { session: id.clone(), message: Vec::new() }));
+        for sent in futures_util::future::join_all(letters).await {
+            if let Err(e) = sent {
+                tracing::debug!("could not tell a replica of session {id}: {e}");
+            }
+        }
     }
 
     /// The replica that sent the server → client request `id` answers, when it is
     /// another than this one.
     fn sender_of<'a>(&self, id: &'a Id) -> Option<&'a str> {
         let Id::String(id) = id else { return None };
-        let (replica, n) = id.rsplit_once('-')?;
-        let ours = !replica.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && replica != &*self.replica;
-        ours.then_some(replica)
+        let (replica, n) = id.split_once('-')?;
+        let named = replica.len() == 12 && replica.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        let numbered = !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit());
+        (named && numbered && replica != &*self.replica).then_some(replica)
     }
 }
 
@@ -143,7 +169,7 @@ impl Sessions {
     pub(crate) fn new(config: &HttpConfig, gauge: Gauge) -> Self {
         Self {
             gauge,
-            shared: config.session_store.clone().and_then(SharedSessions::new),
+            shared: config.session_store.clone().map(SharedSessions::new),
             map: RwLock::new(HashMap::new()),
             epoch: Instant::now(),
             max: config.max_sessions,
@@ -180,11 +206,11 @@ impl Sessions {
             }
         }
         let id = SessionId::new().ok_or(Full)?;
-        Ok(self.insert(id, server, shutdown, grant.clone(), owner_of(grant.as_deref())))
+        Ok(self.register(self.build(id, server, shutdown, grant.clone(), owner_of(grant.as_deref()))))
     }
 
-    /// A session `id` here, bound to `owner`.
-    fn insert(
+    /// A copy of the session `id`, bound to `owner`, not yet registered.
+    fn build(
         &self,
         id: SessionId,
         server: &Server,
@@ -209,18 +235,43 @@ impl Sessions {
             standalone: Mutex::new(Some(rx)),
             revision: AtomicU64::new(0),
             syncing: tokio::sync::Mutex::new(()),
+            holders: Mutex::new(Vec::new()),
         });
         if self.shared.is_some() {
-            session.inner().share();
-        }
-        let previous = self.map.write().unwrap_or_else(PoisonError::into_inner).insert(id, session.clone());
-        match previous {
-            Some(previous) => previous.close(),
-            None => {
-                self.gauge.inc();
-            }
+            session.inner().share(&id.to_string());
+            let mut tag = [0u8; 4];
+            let _ = getrandom::fill(&mut tag);
+            let tag = tag.iter().map(|b| format!("{b:02x}")).collect::<String>();
+            session.streams.lock().unwrap_or_else(PoisonError::into_inner).set_origin(tag);
         }
         session
+    }
+
+    /// Registers `session`; when a live copy of it is there already (made meanwhile
+    /// for another request), that one is kept and returned, and `session` dropped.
+    fn register(&self, session: Arc<HttpSession>) -> Arc<HttpSession> {
+        let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
+        match map.get(&session.id) {
+            Some(held) if !held.driver.is_closed() => {
+                let held = held.clone();
+                drop(map);
+                session.close();
+                held
+            }
+            held => {
+                if held.is_none() {
+                    self.gauge.inc();
+                }
+                map.insert(session.id, session.clone());
+                session
+            }
+        }
+    }
+
+    /// This replica's live copy of the session `id`, if it has one.
+    fn copy(&self, id: SessionId) -> Option<Arc<HttpSession>> {
+        let map = self.map.read().unwrap_or_else(PoisonError::into_inner);
+        map.get(&id).filter(|s| !s.driver.is_closed()).cloned()
     }
 
     /// Tells the other replicas of the session `session` just initialized.
@@ -230,8 +281,9 @@ impl Sessions {
     /// session with that id.
     pub(crate) async fn publish(&self, session: &HttpSession) -> Result<(), Unavailable> {
         let Some(shared) = &self.shared else { return Ok(()) };
-        let record =
+        let mut record =
             session.inner().record(session.owner.clone()).ok_or_else(|| Unavailable("not initialized".into()))?;
+        record.holders.insert(shared.replica.to_string());
         match shared.store.create(&session.id.to_string(), &record, self.idle).await? {
             true => Ok(()),
             false => Err(Unavailable(format!("session id {} is taken", session.id))),
@@ -248,12 +300,11 @@ impl Sessions {
         shutdown: &CancellationToken,
         grant: Option<&Arc<Grant>>,
     ) -> Result<Arc<HttpSession>, Lookup> {
-        let local = self.map.read().unwrap_or_else(PoisonError::into_inner).get(&id).cloned();
         let Some(shared) = &self.shared else {
             return self.get(id, grant.map(Arc::as_ref)).ok_or(Lookup::NotFound);
         };
         let Some(record) = shared.store.touch(&id.to_string(), self.idle).await.map_err(Lookup::Unavailable)? else {
-            if let Some(local) = local {
+            if let Some(local) = self.copy(id) {
                 self.forget(&local);
             }
             return Err(Lookup::NotFound);
@@ -261,26 +312,22 @@ impl Sessions {
         if record.owner != owner_of(grant.map(Arc::as_ref)) {
             return Err(Lookup::NotFound);
         }
-        let session = match local {
-            Some(session) => {
-                if record.state.revision > session.revision.load(Ordering::Acquire) {
-                    let _syncing = session.syncing.lock().await;
-                    session.driver.apply(&record.state);
-                    session.revision.fetch_max(record.state.revision, Ordering::AcqRel);
-                }
-                session
-            }
-            None => self.take_up(id, record, server, shutdown, grant)?,
+        // Looked up after the store answered: a copy may have been made, or dropped, meanwhile.
+        let session = match self.copy(id) {
+            Some(session) => session,
+            None => self.take_up(shared, id, &record, server, shutdown, grant).await?,
         };
+        Self::bring_up_to_date(&session, &record, &shared.replica).await;
         session.last_used.store(self.now(), Ordering::Relaxed);
         Ok(session)
     }
 
-    /// A copy here of the session `id` another replica opened.
-    fn take_up(
+    /// A copy here of the session `id` another replica opened, as `record` has it.
+    async fn take_up(
         &self,
+        shared: &SharedSessions,
         id: SessionId,
-        record: SessionRecord,
+        record: &SessionRecord,
         server: &Server,
         shutdown: &CancellationToken,
         grant: Option<&Arc<Grant>>,
@@ -291,59 +338,123 @@ impl Sessions {
                 return Err(Lookup::Full);
             }
         }
-        let session = self.insert(id, server, shutdown, grant.cloned(), record.owner.clone());
-        if !session.driver.restore(&record) {
-            self.forget(&session);
+        let fresh = self.build(id, server, shutdown, grant.cloned(), record.owner.clone());
+        if !fresh.driver.restore(record) {
+            fresh.close();
             return Err(Lookup::NotFound);
         }
-        session.revision.store(record.state.revision, Ordering::Release);
+        fresh.revision.store(record.state.revision, Ordering::Release);
         let rules = crate::replay::Resumability::of(record.version);
-        session.streams.lock().unwrap_or_else(PoisonError::into_inner).set_resumability(rules);
+        fresh.streams.lock().unwrap_or_else(PoisonError::into_inner).set_resumability(rules);
+        let session = self.register(fresh);
+        if !record.holders.contains(&*shared.replica)
+            && let Err(e) = shared.store.hold(&id.to_string(), &shared.replica).await
+        {
+            // Served all the same; other replicas' changes reach this copy at its next request.
+            tracing::debug!("could not record this replica as holding session {id}: {e}");
+        }
         Ok(session)
     }
 
+    /// Brings `session` up to `record` (what the store says): its state, unless this
+    /// copy has it already (or a newer one), and who else holds it.
+    async fn bring_up_to_date(session: &HttpSession, record: &SessionRecord, me: &str) {
+        *lock(&session.holders) = record.holders.iter().filter(|h| *h != me).cloned().collect();
+        if record.state.revision <= session.revision.load(Ordering::Acquire) {
+            return;
+        }
+        let _syncing = session.syncing.lock().await;
+        // Another request may have brought it further while this one waited.
+        if record.state.revision > session.revision.load(Ordering::Acquire) {
+            session.driver.apply(&record.state);
+            session.revision.store(record.state.revision, Ordering::Release);
+        }
+    }
+
     /// Writes the changes requests made to the session's state to the shared store,
-    /// before their answers go out.
+    /// before their answers go out, and tells the other replicas holding it.
     ///
     /// # Errors
-    /// The store did not answer: the changes hold on this replica only.
+    /// The store did not answer (the changes are kept, for the next write), or the
+    /// session ended meanwhile.
     pub(crate) async fn sync(&self, session: &HttpSession) -> Result<(), Unavailable> {
         let Some(shared) = &self.shared else { return Ok(()) };
-        let _syncing = session.syncing.lock().await;
+        let syncing = session.syncing.lock().await;
         let changes = session.inner().take_changes();
         if changes.is_empty() {
             return Ok(());
         }
-        match shared.store.change(&session.id.to_string(), &changes).await? {
-            Some(revision) => {
-                session.revision.fetch_max(revision, Ordering::AcqRel);
-                Ok(())
+        let record = match shared.store.change(&session.id.to_string(), &changes).await {
+            Ok(Some(record)) => record,
+            Ok(None) => return Err(Unavailable("the session ended meanwhile".into())),
+            Err(e) => {
+                session.inner().put_back(changes);
+                return Err(e);
             }
-            None => Err(Unavailable("the session ended meanwhile".into())),
+        };
+        // The store's state has every replica's changes, this one's included.
+        session.driver.apply(&record.state);
+        session.revision.store(record.state.revision, Ordering::Release);
+        *lock(&session.holders) = record.holders.iter().filter(|h| **h != *shared.replica).cloned().collect();
+        drop(syncing);
+        shared.tell_holders(session).await;
+        Ok(())
+    }
+
+    /// Hands what the client sent to the replicas it is for: a response to the one
+    /// whose request it answers (true: it is not for this one), a cancellation to every
+    /// other replica holding the session (it may be running the request there; false:
+    /// it is for this one too).
+    pub(crate) async fn forward(&self, session: &HttpSession, message: &Message) -> Result<bool, Unavailable> {
+        let Some(shared) = &self.shared else { return Ok(false) };
+        let id = session.id.to_string();
+        match message {
+            Message::Response(response) => {
+                let Some(replica) = response.id.as_ref().and_then(|id| shared.sender_of(id)) else { return Ok(false) };
+                let mut line = Vec::with_capacity(256);
+                tenet_server::jsonrpc::write_response(&mut line, response);
+                if !shared.store.send(replica, Letter { session: id, message: line }).await? {
+                    // That replica stopped, and whoever awaited the answer with it.
+                    tracing::debug!(replica, "an answer for a replica that is gone");
+                }
+                Ok(true)
+            }
+            Message::Notification(n) if n.method == tenet_server::protocol::Method::Cancelled.name() => {
+                let mut line = Vec::with_capacity(128);
+                let params = n.params.as_deref().map(|p| p as &tenet_server::jsonrpc::RawJson);
+                tenet_server::jsonrpc::write_notification(&mut line, &n.method, &params);
+                let holders = lock(&session.holders).clone();
+                let letters =
+                    holders.iter().map(|h| shared.store.send(h, Letter { session: id.clone(), message: line.clone() }));
+                for sent in futures_util::future::join_all(letters).await {
+                    sent?;
+                }
+                Ok(false)
+            }
+            _ => Ok(false),
         }
     }
 
-    /// Hands a client's response that another replica awaits to that replica: true
-    /// when `message` is one (sent on, or lost with the store).
-    pub(crate) async fn forward(&self, session: &HttpSession, message: &Message) -> Result<bool, Unavailable> {
-        let (Some(shared), Message::Response(response)) = (&self.shared, message) else { return Ok(false) };
-        let Some(replica) = response.id.as_ref().and_then(|id| shared.sender_of(id)) else { return Ok(false) };
-        let mut line = Vec::with_capacity(256);
-        tenet_server::jsonrpc::write_response(&mut line, response);
-        shared.store.send(replica, Letter { session: session.id.to_string(), message: line }).await?;
-        Ok(true)
-    }
-
-    /// Takes a letter another replica sent this one: a client's response for the
-    /// session's copy here. A letter for a session this replica no longer holds is
-    /// dropped (whoever awaited it is gone).
-    pub(crate) fn deliver(&self, letter: &Letter) {
-        let Some(id) = SessionId::parse(&letter.session) else { return };
-        let Some(session) = self.map.read().unwrap_or_else(PoisonError::into_inner).get(&id).cloned() else { return };
-        if let Ok(Incoming::Single(message @ Message::Response(_))) = tenet_server::jsonrpc::parse(&letter.message)
+    /// Takes a letter another replica sent this one, for the session's copy here: a
+    /// client's response or cancellation, or (no message) word that the session
+    /// changed or ended, so it is read again from the store. A letter for a session
+    /// this replica no longer holds is dropped.
+    pub(crate) async fn deliver(&self, letter: &Letter) {
+        let (Some(shared), Some(id)) = (&self.shared, SessionId::parse(&letter.session)) else { return };
+        let Some(session) = self.copy(id) else { return };
+        if letter.message.is_empty() {
+            match shared.store.touch(&letter.session, self.idle).await {
+                Ok(Some(record)) => Self::bring_up_to_date(&session, &record, &shared.replica).await,
+                Ok(None) => self.forget(&session),
+                Err(e) => tracing::debug!("could not read session {id} again: {e}"),
+            }
+            return;
+        }
+        if let Ok(Incoming::Single(message @ (Message::Response(_) | Message::Notification(_)))) =
+            tenet_server::jsonrpc::parse(&letter.message)
             && let Err(e) = session.driver.accept(message)
         {
-            tracing::debug!("a forwarded response: {}", e.message);
+            tracing::debug!("a forwarded message: {}", e.message);
         }
     }
 
@@ -366,9 +477,13 @@ impl Sessions {
             self.map.read().unwrap_or_else(PoisonError::into_inner).values().filter(|s| s.busy()).cloned().collect();
         for session in busy {
             match shared.store.touch(&session.id.to_string(), self.idle).await {
-                Ok(Some(_)) => {}
+                Ok(Some(record)) => Self::bring_up_to_date(&session, &record, &shared.replica).await,
                 Ok(None) => self.forget(&session),
-                Err(e) => tracing::debug!("could not keep session {} alive: {e}", session.id),
+                Err(e) => {
+                    // The rest would wait as long for the same answer: next time.
+                    tracing::debug!("could not keep sessions alive: {e}");
+                    return;
+                }
             }
         }
     }
@@ -390,21 +505,31 @@ impl Sessions {
     ///
     /// # Errors
     /// The shared store did not answer.
-    pub(crate) async fn end(
-        &self,
-        id: SessionId,
-        server: &Server,
-        shutdown: &CancellationToken,
-        grant: Option<&Arc<Grant>>,
-    ) -> Result<bool, Lookup> {
+    pub(crate) async fn end(&self, id: SessionId, grant: Option<&Arc<Grant>>) -> Result<bool, Lookup> {
         let Some(shared) = &self.shared else { return Ok(self.remove(id, grant.map(Arc::as_ref))) };
-        let session = match self.find(id, server, shutdown, grant).await {
-            Ok(session) => session,
-            Err(Lookup::NotFound) => return Ok(false),
-            Err(e) => return Err(e),
+        let key = id.to_string();
+        let record = shared.store.touch(&key, self.idle).await.map_err(Lookup::Unavailable)?;
+        let local = self.copy(id);
+        let Some(record) = record else {
+            if let Some(local) = local {
+                self.forget(&local);
+            }
+            return Ok(false);
         };
-        let removed = shared.store.remove(&id.to_string()).await.map_err(Lookup::Unavailable)?;
-        self.forget(&session);
+        if record.owner != owner_of(grant.map(Arc::as_ref)) {
+            return Ok(false);
+        }
+        let removed = shared.store.remove(&key).await.map_err(Lookup::Unavailable)?;
+        // Every other replica holding it drops its copy, streams and requests included.
+        let others: Vec<String> = record.holders.iter().filter(|h| **h != *shared.replica).cloned().collect();
+        for holder in &others {
+            if let Err(e) = shared.store.send(holder, Letter { session: key.clone(), message: Vec::new() }).await {
+                tracing::debug!("could not tell {holder} that session {key} ended: {e}");
+            }
+        }
+        if let Some(local) = local {
+            self.forget(&local);
+        }
         Ok(removed)
     }
 
@@ -517,6 +642,26 @@ mod tests {
 
     fn create(store: &Sessions, grant: Option<Arc<Grant>>) -> Arc<HttpSession> {
         store.create(&server(), &CancellationToken::new(), grant).unwrap()
+    }
+
+    #[test]
+    fn a_response_is_another_replicas_only_when_its_id_names_one() {
+        let shared = SharedSessions::new(tenet_server::store::MemorySessionStore::new());
+        assert_eq!(shared.replica.len(), 12);
+        let other = |id: Id| shared.sender_of(&id).map(str::to_owned);
+        assert_eq!(other(Id::String("a1b2c3d4e5f6-7".into())).as_deref(), Some("a1b2c3d4e5f6"));
+        assert_eq!(other(Id::String(format!("{}-7", shared.replica))), None, "this replica's own");
+        for id in [
+            Id::Number(7),
+            Id::String("7".into()),
+            Id::String("-7".into()),
+            Id::String("a1b2c3d4e5f6-7x".into()),
+            Id::String("a1b2c3d4e5f6-".into()),
+            Id::String("A1B2C3D4E5F6-7".into()),
+            Id::String("inbox:evil-7".into()),
+        ] {
+            assert_eq!(other(id.clone()), None, "{id}");
+        }
     }
 
     #[test]

@@ -175,7 +175,17 @@ impl SessionStore for Flaky {
             self.inner.touch(id, idle).await
         })
     }
-    fn change<'a>(&'a self, id: &'a str, c: &'a [SessionChange]) -> BoxFuture<'a, Result<Option<u64>, Unavailable>> {
+    fn hold<'a>(&'a self, id: &'a str, replica: &'a str) -> BoxFuture<'a, Result<bool, Unavailable>> {
+        Box::pin(async move {
+            self.check()?;
+            self.inner.hold(id, replica).await
+        })
+    }
+    fn change<'a>(
+        &'a self,
+        id: &'a str,
+        c: &'a [SessionChange],
+    ) -> BoxFuture<'a, Result<Option<SessionRecord>, Unavailable>> {
         Box::pin(async move {
             self.check()?;
             self.inner.change(id, c).await
@@ -187,7 +197,7 @@ impl SessionStore for Flaky {
             self.inner.remove(id).await
         })
     }
-    fn send<'a>(&'a self, to: &'a str, letter: Letter) -> BoxFuture<'a, Result<(), Unavailable>> {
+    fn send<'a>(&'a self, to: &'a str, letter: Letter) -> BoxFuture<'a, Result<bool, Unavailable>> {
         Box::pin(async move {
             self.check()?;
             self.inner.send(to, letter).await
@@ -225,4 +235,105 @@ async fn a_store_that_does_not_answer_gets_a_503_and_the_rest_is_served() {
     store.down.store(false, std::sync::atomic::Ordering::Relaxed);
     let reply = a.call(in_session(&id, LEGACY).body(body(&call(3, "ping", json!({})))).unwrap()).await;
     assert_eq!(reply.status, StatusCode::OK, "served again once the store answers");
+}
+
+#[tokio::test]
+async fn requests_taking_up_a_session_at_once_share_one_copy() {
+    let store = MemorySessionStore::new();
+    let [a, b, _] = replicas(store);
+    let id = a.initialize(LEGACY, json!({})).await;
+    // Eight requests reach b together, which has no copy yet: none is cancelled by
+    // another's copy replacing its own.
+    let calls = (0..8).map(|n| {
+        let request = in_session(&id, LEGACY).body(body(&call(n, "tools/call", json!({"name": "slow"})))).unwrap();
+        b.call(request)
+    });
+    for reply in futures_util::future::join_all(calls).await {
+        assert_eq!(reply.json()["result"]["content"][0]["text"], "slow done", "{}", reply.text());
+    }
+    assert_eq!(b.endpoint.session_count(), 1);
+}
+
+#[tokio::test]
+async fn changes_through_two_replicas_both_hold_everywhere() {
+    let store = MemorySessionStore::new();
+    let [a, b, c] = replicas(store.clone());
+    let id = a.initialize(LEGACY, json!({})).await;
+    for replica in [&b, &c] {
+        let reply = replica.call(in_session(&id, LEGACY).body(body(&call(1, "ping", json!({})))).unwrap()).await;
+        assert_eq!(reply.status, StatusCode::OK);
+    }
+    // b sets the level, then c subscribes: c's write answers with b's change too, and
+    // b's copy hears of c's.
+    let level = call(2, "logging/setLevel", json!({"level": "error"}));
+    assert_eq!(b.call(in_session(&id, LEGACY).body(body(&level)).unwrap()).await.status, StatusCode::OK);
+    let subscribe = call(3, "resources/subscribe", json!({"uri": "mem://a"}));
+    assert_eq!(c.call(in_session(&id, LEGACY).body(body(&subscribe)).unwrap()).await.status, StatusCode::OK);
+    for replica in [&a, &b, &c] {
+        // Every copy logs at error only: the info message is not sent (plain JSON).
+        let quiet = call(4, "tools/call", json!({"name": "log_then_answer"}));
+        let reply = replica.call(in_session(&id, LEGACY).body(body(&quiet)).unwrap()).await;
+        assert_eq!(reply.content_type(), "application/json", "{}", reply.text());
+    }
+    let state = store.touch(&id, Duration::from_secs(60)).await.unwrap().unwrap().state;
+    assert_eq!((state.level, state.subscriptions.len()), (LoggingLevel::Error, 1));
+}
+
+#[tokio::test]
+async fn an_open_stream_hears_of_changes_and_of_the_end_made_through_another_replica() {
+    let store = MemorySessionStore::new();
+    let [a, b, _] = replicas(store);
+    let id = a.initialize(LEGACY, json!({})).await;
+    // The GET stream is on b; the subscription is made through a, and no request of
+    // the session reaches b after it: b hears of it from a.
+    let mut stream = b.send(get(&id)).await.into_body().into_data_stream();
+    let subscribe = call(1, "resources/subscribe", json!({"uri": "mem://a"}));
+    assert_eq!(a.call(in_session(&id, LEGACY).body(body(&subscribe)).unwrap()).await.status, StatusCode::OK);
+    let mut seen = String::new();
+    for _ in 0..50 {
+        b.server.notify_resource_updated("mem://a");
+        let next = tokio::time::timeout(Duration::from_millis(100), futures_util::StreamExt::next(&mut stream)).await;
+        if let Ok(Some(Ok(chunk))) = next {
+            seen.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+        if seen.contains("notifications/resources/updated") {
+            break;
+        }
+    }
+    assert!(seen.contains("notifications/resources/updated"), "{seen}");
+    // DELETE through a ends b's stream.
+    let delete = Request::delete("/mcp").header("host", "localhost").header("mcp-session-id", &id);
+    assert_eq!(a.call(delete.body(Body::empty()).unwrap()).await.status, StatusCode::OK);
+    let ended = tokio::time::timeout(support::STEP, async {
+        while let Some(Ok(_)) = futures_util::StreamExt::next(&mut stream).await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "b's stream did not end");
+    assert_eq!(b.endpoint.session_count(), 0);
+}
+
+#[tokio::test]
+async fn a_cancellation_posted_to_another_replica_cancels_the_request() {
+    let store = MemorySessionStore::new();
+    let [a, b, _] = replicas(store);
+    let id = a.initialize(LEGACY, json!({})).await;
+    // b holds a copy before the call, so a knows to tell it.
+    assert_eq!(
+        b.call(in_session(&id, LEGACY).body(body(&call(1, "ping", json!({})))).unwrap()).await.status,
+        StatusCode::OK
+    );
+    let wait = call(9, "tools/call", json!({"name": "wait_for_cancel", "_meta": {"progressToken": 1}}));
+    let response = b.send(in_session(&id, LEGACY).body(body(&wait)).unwrap()).await;
+    let mut stream = response.into_body().into_data_stream();
+    let mut seen = String::new();
+    read_until(&mut stream, &mut seen, |t| t.contains("notifications/progress")).await;
+    let cancel = json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 9}});
+    // a refreshes its view of who holds the session on this request.
+    assert_eq!(a.call(in_session(&id, LEGACY).body(body(&cancel)).unwrap()).await.status, StatusCode::ACCEPTED);
+    let ended = tokio::time::timeout(support::STEP, async {
+        while let Some(Ok(_)) = futures_util::StreamExt::next(&mut stream).await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the cancelled request's stream did not end");
+    assert!(b.probe.cancelled.load(std::sync::atomic::Ordering::SeqCst), "the handler on b was cancelled");
 }

@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use redis::Value;
-use sha2::{Digest, Sha256};
 use tenet_protocol::context::{ContextEntry, ContextOp, Expect};
 use tenet_server::store::{ContextData, ContextError, ContextKey, ContextLimits, ContextStore};
 
@@ -45,8 +44,7 @@ impl RedisContextStore {
 
     /// The context's key.
     fn key_of(&self, key: &ContextKey) -> String {
-        let owner = Sha256::digest(key.owner.as_bytes());
-        let owner: String = owner[..12].iter().map(|b| format!("{b:02x}")).collect();
+        let owner = crate::digest(&key.owner);
         self.redis.key(&format!("ctx:{owner}:{}", key.id))
     }
 

@@ -5,7 +5,8 @@
 //! [`Redis`] is one connection to the server (multiplexed, reconnected on its own, every
 //! command bounded by a timeout), with a key prefix, a health check and metrics; the
 //! stores are built on it: [`RedisContextStore`] keeps conversations' contexts,
-//! [`RedisSessionStore`] legacy sessions (and the letters replicas hand each other).
+//! [`RedisSessionStore`] legacy sessions (and the letters replicas hand each other),
+//! [`RedisRateStore`] the token buckets of rate limits.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -22,6 +23,7 @@
 
 mod context;
 mod metrics;
+mod rate;
 mod session;
 #[cfg(feature = "test-support")]
 pub mod test_support;
@@ -33,6 +35,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 pub use context::RedisContextStore;
 use metrics::StoreMetrics;
+pub use rate::RedisRateStore;
 pub use session::RedisSessionStore;
 
 /// Where the Redis server is and how to talk to it.
@@ -240,6 +243,13 @@ impl Health {
     pub fn problem(&self) -> Option<String> {
         self.problem.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
+}
+
+/// A short fixed-length name for `text` (a principal's name may be long or hold
+/// anything), to put in a key: 24 hex digits of its SHA-256.
+pub(crate) fn digest(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())[..12].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `url` without its user information and query (either may hold a password).

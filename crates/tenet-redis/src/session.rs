@@ -1,9 +1,11 @@
 //! Legacy sessions on Redis, so that any replica serves any session: a hash per
 //! session (`<prefix>sess:<id>`: the record as JSON in `open`, the log level in
-//! `level`, one `sub:<uri>` field per subscription, the revision in `rev`) that expires
+//! `level`, one `sub:<uri>` field per subscription, `conv` once its conversation was
+//! made, one `at:<replica>` field per replica holding a copy, the revision in `rev`) that expires
 //! after the idle time unless touched; and an inbox per replica (a list,
 //! `<prefix>inbox:<replica>`, read with `BLPOP`) for the messages replicas hand each
-//! other.
+//! other, written only while the replica holds its lease (`<prefix>replica:<replica>`,
+//! renewed by the reader before each wait), so that no name a client makes up gets one.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -19,6 +21,8 @@ use crate::{Redis, StoreError};
 
 /// How long a letter waits for a replica that does not read its inbox.
 const LETTER_TTL_MS: i64 = 60_000;
+/// How long a replica's lease outlives its last renewal.
+const LEASE_SECS: u64 = 15;
 /// How long one `BLPOP` of the inbox blocks before it is issued again.
 const INBOX_WAIT: Duration = Duration::from_secs(5);
 /// Letters read but not yet taken by the endpoint.
@@ -30,6 +34,7 @@ pub struct RedisSessionStore {
     redis: Redis,
     create: redis::Script,
     change: redis::Script,
+    send: redis::Script,
 }
 
 impl RedisSessionStore {
@@ -39,6 +44,7 @@ impl RedisSessionStore {
             redis,
             create: redis::Script::new(include_str!("scripts/session_create.lua")),
             change: redis::Script::new(include_str!("scripts/session_change.lua")),
+            send: redis::Script::new(include_str!("scripts/letter_send.lua")),
         }
     }
 
@@ -64,12 +70,25 @@ fn level_name(level: LoggingLevel) -> String {
 fn read_record(fields: HashMap<String, String>) -> Option<SessionRecord> {
     let mut record: SessionRecord = serde_json::from_str(fields.get("open")?).ok()?;
     let level = fields.get("level").and_then(|l| serde_json::from_value(serde_json::Value::String(l.clone())).ok());
+    let named = |prefix: &str| fields.keys().filter_map(|f| f.strip_prefix(prefix)).map(str::to_owned).collect();
     record.state = SessionState {
         level: level.unwrap_or_default(),
-        subscriptions: fields.keys().filter_map(|f| f.strip_prefix("sub:")).map(str::to_owned).collect(),
+        subscriptions: named("sub:"),
+        conversation: fields.contains_key("conv"),
         revision: fields.get("rev").and_then(|r| r.parse().ok()).unwrap_or(0),
     };
+    record.holders = named("at:");
     Some(record)
+}
+
+/// A change as the change script's arguments.
+fn change_args(invocation: &mut redis::ScriptInvocation<'_>, change: &SessionChange) {
+    match change {
+        SessionChange::Level(level) => invocation.arg("L").arg(level_name(*level)),
+        SessionChange::Subscribe(uri) => invocation.arg("S").arg(uri),
+        SessionChange::Unsubscribe(uri) => invocation.arg("U").arg(uri),
+        SessionChange::Conversation => invocation.arg("C").arg(""),
+    };
 }
 
 impl SessionStore for RedisSessionStore {
@@ -83,8 +102,10 @@ impl SessionStore for RedisSessionStore {
             let open = serde_json::to_string(record).map_err(|e| Unavailable(e.to_string()))?;
             let mut invocation = self.create.key(self.key(id));
             invocation.arg(millis(idle)).arg(open).arg(level_name(record.state.level));
-            for uri in &record.state.subscriptions {
-                invocation.arg(uri);
+            invocation.arg(if record.state.conversation { "1" } else { "0" });
+            invocation.arg(record.state.subscriptions.len());
+            for name in record.state.subscriptions.iter().chain(&record.holders) {
+                invocation.arg(name);
             }
             let made: i64 = self
                 .redis
@@ -92,6 +113,19 @@ impl SessionStore for RedisSessionStore {
                 .await
                 .map_err(unavailable)?;
             Ok(made == 1)
+        })
+    }
+
+    fn hold<'a>(&'a self, id: &'a str, replica: &'a str) -> BoxFuture<'a, Result<bool, Unavailable>> {
+        Box::pin(async move {
+            let mut invocation = self.change.key(self.key(id));
+            invocation.arg("H").arg(replica);
+            let held: Option<HashMap<String, String>> = self
+                .redis
+                .run("session_hold", async |c| invocation.invoke_async(c).await)
+                .await
+                .map_err(unavailable)?;
+            Ok(held.is_some())
         })
     }
 
@@ -115,17 +149,18 @@ impl SessionStore for RedisSessionStore {
         &'a self,
         id: &'a str,
         changes: &'a [SessionChange],
-    ) -> BoxFuture<'a, Result<Option<u64>, Unavailable>> {
+    ) -> BoxFuture<'a, Result<Option<SessionRecord>, Unavailable>> {
         Box::pin(async move {
             let mut invocation = self.change.key(self.key(id));
             for change in changes {
-                match change {
-                    SessionChange::Level(level) => invocation.arg("L").arg(level_name(*level)),
-                    SessionChange::Subscribe(uri) => invocation.arg("S").arg(uri),
-                    SessionChange::Unsubscribe(uri) => invocation.arg("U").arg(uri),
-                };
+                change_args(&mut invocation, change);
             }
-            self.redis.run("session_change", async |c| invocation.invoke_async(c).await).await.map_err(unavailable)
+            let fields: Option<HashMap<String, String>> = self
+                .redis
+                .run("session_change", async |c| invocation.invoke_async(c).await)
+                .await
+                .map_err(unavailable)?;
+            Ok(fields.and_then(read_record))
         })
     }
 
@@ -141,33 +176,32 @@ impl SessionStore for RedisSessionStore {
         })
     }
 
-    fn send<'a>(&'a self, to: &'a str, letter: Letter) -> BoxFuture<'a, Result<(), Unavailable>> {
+    fn send<'a>(&'a self, to: &'a str, letter: Letter) -> BoxFuture<'a, Result<bool, Unavailable>> {
         Box::pin(async move {
-            let inbox = self.redis.key(&format!("inbox:{to}"));
             let mut payload = Vec::with_capacity(letter.session.len() + 1 + letter.message.len());
             payload.extend_from_slice(letter.session.as_bytes());
             payload.push(b'\n');
             payload.extend_from_slice(&letter.message);
-            self.redis
-                .run("letter_send", async |c| {
-                    redis::pipe().rpush(&inbox, &payload).pexpire(&inbox, LETTER_TTL_MS).query_async::<Value>(c).await
-                })
-                .await
-                .map_err(unavailable)?;
-            Ok(())
+            let mut invocation = self.send.key(self.redis.key(&format!("inbox:{to}")));
+            invocation.key(self.redis.key(&format!("replica:{to}"))).arg(payload).arg(LETTER_TTL_MS);
+            let sent: i64 =
+                self.redis.run("letter_send", async |c| invocation.invoke_async(c).await).await.map_err(unavailable)?;
+            Ok(sent == 1)
         })
     }
 
     fn inbox(&self, me: &str) -> BoxStream<'static, Letter> {
         let (tx, rx) = mpsc::channel(INBOX_CAPACITY);
-        tokio::spawn(read_inbox(self.redis.clone(), self.redis.key(&format!("inbox:{me}")), tx));
+        let (inbox, lease) = (self.redis.key(&format!("inbox:{me}")), self.redis.key(&format!("replica:{me}")));
+        tokio::spawn(read_inbox(self.redis.clone(), inbox, lease, tx));
         Box::pin(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|l| (l, rx)) }))
     }
 }
 
 /// Reads the inbox `key` on a connection of its own (`BLPOP` blocks it), made again
-/// after a failure, until nobody takes the letters.
-async fn read_inbox(redis: Redis, key: String, tx: mpsc::Sender<Letter>) {
+/// after a failure, renewing the replica's `lease` before each wait, until nobody takes
+/// the letters.
+async fn read_inbox(redis: Redis, key: String, lease: String, tx: mpsc::Sender<Letter>) {
     let mut connection = None;
     while !tx.is_closed() {
         let live = match connection.take() {
@@ -182,8 +216,12 @@ async fn read_inbox(redis: Redis, key: String, tx: mpsc::Sender<Letter>) {
             },
         };
         let mut live = live;
-        let popped: redis::RedisResult<Option<(String, Vec<u8>)>> =
-            redis::cmd("BLPOP").arg(&key).arg(INBOX_WAIT.as_secs()).query_async(&mut live).await;
+        let renewed: redis::RedisResult<()> =
+            redis::cmd("SET").arg(&lease).arg(1).arg("EX").arg(LEASE_SECS).query_async(&mut live).await;
+        let popped: redis::RedisResult<Option<(String, Vec<u8>)>> = match renewed {
+            Ok(()) => redis::cmd("BLPOP").arg(&key).arg(INBOX_WAIT.as_secs()).query_async(&mut live).await,
+            Err(e) => Err(e),
+        };
         match popped {
             Ok(Some((_, payload))) => {
                 connection = Some(live);

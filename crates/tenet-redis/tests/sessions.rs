@@ -28,12 +28,13 @@ fn record() -> SessionRecord {
         capabilities,
         client_info: Implementation::new("client", "1.2"),
         owner: Some(SessionOwner { subject: Some("ann".into()) }),
-        context: "0123456789abcdef0123456789abcdef".into(),
         state: SessionState {
             level: LoggingLevel::Warning,
             subscriptions: BTreeSet::from(["file:///x y".to_owned()]),
+            conversation: false,
             revision: 0,
         },
+        holders: BTreeSet::from(["r1".to_owned()]),
     }
 }
 
@@ -49,18 +50,24 @@ async fn the_rules(store: &dyn SessionStore) {
         SessionChange::Subscribe("mem://a".into()),
         SessionChange::Unsubscribe("file:///x y".into()),
     ];
-    let first = store.change("s1", &changes).await.unwrap().unwrap();
+    let first = store.change("s1", &changes).await.unwrap().unwrap().state.revision;
     let second = store.change("s1", &[SessionChange::Subscribe("mem://b".into())]).await.unwrap().unwrap();
-    assert!(second > first, "revisions grow");
-    let state = store.touch("s1", IDLE).await.unwrap().unwrap().state;
+    assert!(second.state.revision > first, "revisions grow");
+    assert_eq!(second.state.level, LoggingLevel::Error, "a change answers with the whole state");
+    assert!(store.hold("s1", "r2").await.unwrap());
+    let got = store.touch("s1", IDLE).await.unwrap().unwrap();
+    assert_eq!(got.state.revision, second.state.revision, "holding is no change of state");
+    assert_eq!(got.holders, BTreeSet::from(["r1".to_owned(), "r2".to_owned()]));
+    let state = store.change("s1", &[SessionChange::Conversation]).await.unwrap().unwrap().state;
     assert_eq!(state.level, LoggingLevel::Error);
     assert_eq!(state.subscriptions, BTreeSet::from(["mem://a".to_owned(), "mem://b".to_owned()]));
-    assert_eq!(state.revision, second);
+    assert!(state.conversation);
 
     assert!(store.remove("s1").await.unwrap());
     assert!(!store.remove("s1").await.unwrap());
     assert!(store.touch("s1", IDLE).await.unwrap().is_none());
     assert_eq!(store.change("s1", &changes).await.unwrap(), None, "a change makes no session");
+    assert!(!store.hold("s1", "r3").await.unwrap(), "nor does a holder");
     assert!(store.touch("s1", IDLE).await.unwrap().is_none());
 
     // Idle sessions expire; a touch keeps one alive.
@@ -73,12 +80,24 @@ async fn the_rules(store: &dyn SessionStore) {
     tokio::time::sleep(Duration::from_millis(450)).await;
     assert!(store.touch("s2", short).await.unwrap().is_none(), "idle past its time");
 
-    // Letters reach the replica they are for, in order.
-    let mut inbox = store.inbox("r1");
+    // Letters reach the replica they are for, in order; none is written for a replica
+    // nobody reads as (a name a client made up, or one that stopped).
     let letter = |n: u8| Letter { session: "s".into(), message: format!("{{\"n\":{n}}}\n").into_bytes() };
-    store.send("r2", letter(0)).await.unwrap();
-    for n in 1..=3 {
-        store.send("r1", letter(n)).await.unwrap();
+    assert!(!store.send("r1", letter(0)).await.unwrap(), "nobody reads as r1 yet");
+    let mut inbox = store.inbox("r1");
+    let mut first = false;
+    for _ in 0..100 {
+        // The reader takes its name as it starts.
+        first = store.send("r1", letter(1)).await.unwrap();
+        if first {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(first, "the inbox's reader never started");
+    assert!(!store.send("r2", letter(0)).await.unwrap());
+    for n in 2..=3 {
+        assert!(store.send("r1", letter(n)).await.unwrap());
     }
     for n in 1..=3 {
         let got = tokio::time::timeout(Duration::from_secs(5), inbox.next()).await.unwrap().unwrap();
@@ -104,25 +123,31 @@ async fn replicas_share_sessions_and_letters_survive_a_restart_of_redis() {
     let mut server = RedisServer::start();
     let (a, b) = (store_on(&server), store_on(&server));
     assert!(a.create("s", &record(), IDLE).await.unwrap());
-    assert_eq!(b.change("s", &[SessionChange::Level(LoggingLevel::Debug)]).await.unwrap(), Some(1));
+    assert_eq!(b.change("s", &[SessionChange::Level(LoggingLevel::Debug)]).await.unwrap().unwrap().state.revision, 1);
     assert_eq!(a.touch("s", IDLE).await.unwrap().unwrap().state.level, LoggingLevel::Debug);
 
     let mut inbox = a.inbox("ra");
-    b.send("ra", Letter { session: "s".into(), message: b"1".to_vec() }).await.unwrap();
+    for _ in 0..100 {
+        if b.send("ra", Letter { session: "s".into(), message: b"1".to_vec() }).await.unwrap() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert_eq!(tokio::time::timeout(Duration::from_secs(5), inbox.next()).await.unwrap().unwrap().message, b"1");
 
     // Redis restarts empty: sessions are gone (clients initialize again), and the
     // inbox reconnects by itself.
     server.restart();
     let mut back = false;
-    for _ in 0..50 {
-        if b.send("ra", Letter { session: "s".into(), message: b"2".to_vec() }).await.is_ok() {
+    for _ in 0..150 {
+        // Answered once Redis is back, and delivered once the inbox took its name again.
+        if b.send("ra", Letter { session: "s".into(), message: b"2".to_vec() }).await.unwrap_or(false) {
             back = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(back, "Redis answers again");
+    assert!(back, "Redis answers again, and the inbox reads again");
     let mut found = a.touch("s", IDLE).await;
     for _ in 0..50 {
         if found.is_ok() {

@@ -84,7 +84,7 @@ pub use handler::{
     PromptRequest, RawArgs, ReadOutput, ReadRequest, ResourceDef, State, StateKey, TaskSupport, TemplateDef, ToolCall,
     ToolDef, ToolHandler, ToolOutput, advertised_schema, empty_input_schema, schema_of,
 };
-pub use limits::{CacheStats, RATE_LIMITED, Rate, RateLimiter, RateLimits, rate_limited};
+pub use limits::{CacheStats, RATE_LIMITED, Rate, RateLimiter, RateLimits, RateStore, rate_limited};
 #[doc(no_inline)]
 pub use metrics::{Metrics, Outcome};
 pub use observe::REQUEST_TARGET;

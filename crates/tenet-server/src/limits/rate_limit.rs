@@ -4,13 +4,34 @@
 //! for each limited method or tool, so one client's burst never spends another's
 //! budget. Transports turn a refusal into their own answer: HTTP 429 with
 //! `Retry-After`, or the JSON-RPC error [`RATE_LIMITED`] with the delay in `data`.
+//!
+//! The buckets live in this process, or, for replicas behind one load balancer, in a
+//! [`RateStore`] they share (`tenet-redis` has one), so that a client gets its rate in
+//! total rather than per replica.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use futures_util::future::BoxFuture;
 use serde_json::json;
 use tenet_jsonrpc::{ErrorCode, ErrorObject};
+
+use crate::store::Unavailable;
+
+/// Where token buckets are kept when several replicas share them: one bucket per
+/// client and limit, refilled at the limit's rate up to its burst.
+pub trait RateStore: Send + Sync + std::fmt::Debug + 'static {
+    /// Takes a token from the bucket of `client` for the limit named `limit` (`*` for
+    /// the default rate, else the method or `tools/call:<tool>` it covers), which
+    /// refills at `rate`: `Ok(())`, or how long until the next token.
+    fn take<'a>(
+        &'a self,
+        client: &'a str,
+        limit: &'a str,
+        rate: Rate,
+    ) -> BoxFuture<'a, Result<Result<(), Duration>, Unavailable>>;
+}
 
 /// The JSON-RPC error code for a request over its rate limit; `data` is
 /// `{"retryAfterMs": <milliseconds>}`.
@@ -52,12 +73,56 @@ pub struct RateLimiter {
     limits: RateLimits,
     /// Per client, its buckets by limit index (0: the default rate, i + 1: override i).
     clients: Mutex<HashMap<Box<str>, Buckets>>,
+    /// The buckets replicas share, when they do.
+    shared: Option<Arc<dyn RateStore>>,
+    /// Until when the shared store is left alone after it failed (each replica limits
+    /// on its own meanwhile, rather than every request waiting for it to time out).
+    resting: Mutex<Option<Instant>>,
 }
+
+/// How long the shared store is left alone after it failed.
+const REST: Duration = Duration::from_secs(1);
 
 impl RateLimiter {
     /// A limiter enforcing `limits`.
     pub fn new(limits: RateLimits) -> Self {
-        Self { limits, clients: Mutex::new(HashMap::new()) }
+        Self { limits, clients: Mutex::new(HashMap::new()), shared: None, resting: Mutex::new(None) }
+    }
+
+    /// This limiter with its buckets in `store`, shared with other replicas, for
+    /// [`RateLimiter::take`]; while the store does not answer, each replica limits on
+    /// its own.
+    #[must_use]
+    pub fn shared(mut self, store: Arc<dyn RateStore>) -> Self {
+        self.shared = Some(store);
+        self
+    }
+
+    /// Takes one token from `client`'s bucket for `method`/`tool`, in the shared store
+    /// when there is one (a client gets its rate across every replica), else here.
+    ///
+    /// # Errors
+    /// How long to wait before the next request would be let through.
+    pub async fn take(&self, client: &str, method: &str, tool: Option<&str>) -> Result<(), Duration> {
+        let Some(store) = &self.shared else { return self.check(client, method, tool) };
+        let Some((index, rate)) = self.rate_for(method, tool) else { return Ok(()) };
+        let resting =
+            |now| self.resting.lock().unwrap_or_else(std::sync::PoisonError::into_inner).is_some_and(|t| now < t);
+        if resting(Instant::now()) {
+            return self.check(client, method, tool);
+        }
+        let limit = match index {
+            0 => "*",
+            i => self.limits.overrides[i - 1].0.as_str(),
+        };
+        match store.take(client, limit, rate).await {
+            Ok(taken) => taken,
+            Err(e) => {
+                tracing::warn!("rate limits are per replica for {} s: {e}", REST.as_secs());
+                *self.resting.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Instant::now() + REST);
+                self.check(client, method, tool)
+            }
+        }
     }
 
     /// The limits.

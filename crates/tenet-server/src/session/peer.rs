@@ -33,10 +33,12 @@ impl Peer {
     }
 
     fn next_id(&self) -> Id {
-        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        // A replica's ids count across every copy of every session it serves: a late
+        // answer meant for a copy since dropped never resolves a later copy's request.
+        static REPLICA_IDS: AtomicI64 = AtomicI64::new(1);
         match &self.prefix {
-            Some(prefix) => Id::String(format!("{prefix}-{n}")),
-            None => Id::Number(n),
+            Some(prefix) => Id::String(format!("{prefix}-{}", REPLICA_IDS.fetch_add(1, Ordering::Relaxed))),
+            None => Id::Number(self.next_id.fetch_add(1, Ordering::Relaxed)),
         }
     }
 

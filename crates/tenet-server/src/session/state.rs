@@ -27,9 +27,19 @@ pub struct Session {
     /// The id of the session's conversation context, made when a tool first writes to
     /// it (unless the client names its conversation itself).
     context: std::sync::OnceLock<tenet_protocol::context::ContextId>,
-    /// The changes to its state not yet told to the store its replicas share (kept
-    /// only for a shared session: see [`Session::share`]).
-    journal: std::sync::OnceLock<Mutex<Vec<SessionChange>>>,
+    /// What only a session replicas share has ([`Session::share`]).
+    shared: std::sync::OnceLock<Box<Sharing>>,
+}
+
+/// A shared session's own: its changes not yet written to the store, and its
+/// conversation's id, the same on every replica.
+#[derive(Debug)]
+struct Sharing {
+    journal: Mutex<Vec<SessionChange>>,
+    /// Derived from the session's id: every replica knows it without asking.
+    context: tenet_protocol::context::ContextId,
+    /// Whether another replica made the conversation (it is then this one's too).
+    conversation_elsewhere: std::sync::atomic::AtomicBool,
 }
 
 /// What `initialize` settled.
@@ -69,29 +79,49 @@ impl Session {
             tasks: TaskStore::default(),
             in_flight: Mutex::new(HashMap::new()),
             context: std::sync::OnceLock::new(),
-            journal: std::sync::OnceLock::new(),
+            shared: std::sync::OnceLock::new(),
         }
     }
 
-    /// Makes this a session replicas share: from now on every change to its state is
-    /// kept until [`Session::take_changes`], for the store. (Its conversation's id is
-    /// made for its [`Session::record`], or taken from the record it is restored from,
-    /// so that every replica uses the same.)
-    pub fn share(&self) {
-        self.journal.get_or_init(|| Mutex::new(Vec::new()));
+    /// Makes this the copy of a session replicas share, whose id is `id`: from now on
+    /// every change to its state is kept until [`Session::take_changes`], for the
+    /// store; and its conversation, when it has one, has an id derived from `id` (a
+    /// digest: it tells nothing of the session id), the same on every replica.
+    pub fn share(&self, id: &str) {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(format!("io.tenet/context:{id}").as_bytes());
+        let text: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        let Ok(context) = text.parse() else { return };
+        self.shared.get_or_init(|| {
+            Box::new(Sharing {
+                journal: Mutex::new(Vec::new()),
+                context,
+                conversation_elsewhere: std::sync::atomic::AtomicBool::new(false),
+            })
+        });
     }
 
     /// The changes made since the last call (none unless [`Session::share`]d).
     pub fn take_changes(&self) -> Vec<SessionChange> {
-        self.journal
+        self.shared
             .get()
-            .map(|j| std::mem::take(&mut *j.lock().unwrap_or_else(PoisonError::into_inner)))
+            .map(|s| std::mem::take(&mut *s.journal.lock().unwrap_or_else(PoisonError::into_inner)))
             .unwrap_or_default()
     }
 
+    /// Puts back `changes` that could not be written (before any made since), so that
+    /// the next write has them.
+    pub fn put_back(&self, mut changes: Vec<SessionChange>) {
+        if let Some(shared) = self.shared.get() {
+            let mut journal = shared.journal.lock().unwrap_or_else(PoisonError::into_inner);
+            changes.append(&mut journal);
+            *journal = changes;
+        }
+    }
+
     fn note(&self, change: impl FnOnce() -> SessionChange) {
-        if let Some(journal) = self.journal.get() {
-            journal.lock().unwrap_or_else(PoisonError::into_inner).push(change());
+        if let Some(shared) = self.shared.get() {
+            shared.journal.lock().unwrap_or_else(PoisonError::into_inner).push(change());
         }
     }
 
@@ -101,6 +131,7 @@ impl Session {
         let state = SessionState {
             level: self.log_level(),
             subscriptions: self.subscriptions.lock().unwrap_or_else(PoisonError::into_inner).keys().cloned().collect(),
+            conversation: self.context.get().is_some(),
             revision: 0,
         };
         Some(SessionRecord {
@@ -108,18 +139,16 @@ impl Session {
             capabilities: (*negotiated.client).clone(),
             client_info: negotiated.client_info.clone(),
             owner,
-            context: self.context_id().as_str().to_owned(),
             state,
+            holders: std::collections::BTreeSet::new(),
         })
     }
 
     /// Takes up a session another replica opened, as `record` has it: what `initialize`
-    /// settled and the conversation's id (both only the first time), and its state.
-    /// Nothing taken up is noted as a change. False when the record does not fit this
-    /// session (another version was negotiated here, or its context id is not one).
+    /// settled (only the first time) and its state. Nothing taken up is noted as a
+    /// change. False, and nothing changed, when another version was negotiated here.
     pub(crate) fn restore(&self, record: &SessionRecord, registry: &Arc<Subscriptions>) -> bool {
-        let Ok(context) = record.context.parse() else { return false };
-        if self.context.get_or_init(|| context).as_str() != record.context {
+        if self.negotiated().is_some_and(|n| n.version != record.version) {
             return false;
         }
         let negotiated = Negotiated {
@@ -127,15 +156,26 @@ impl Session {
             client: Arc::new(record.capabilities.clone()),
             client_info: record.client_info.clone(),
         };
-        if !self.initialize(negotiated) && self.negotiated().is_none_or(|n| n.version != record.version) {
-            return false;
-        }
+        self.initialize(negotiated);
         self.apply(&record.state, registry);
         true
     }
 
-    /// Sets the state to `state` (another replica changed it), without noting it.
+    /// Sets the state to `state` (as the store has it), without noting it; changes made
+    /// here and not yet written stay made.
     pub(crate) fn apply(&self, state: &SessionState, registry: &Arc<Subscriptions>) {
+        let pending = self
+            .shared
+            .get()
+            .map(|s| s.journal.lock().unwrap_or_else(PoisonError::into_inner).clone())
+            .unwrap_or_default();
+        let mut state = state.clone();
+        state.apply(&pending);
+        if let Some(shared) = self.shared.get()
+            && state.conversation
+        {
+            shared.conversation_elsewhere.store(true, Ordering::Relaxed);
+        }
         self.store_level(state.level);
         let mut held = self.subscriptions.lock().unwrap_or_else(PoisonError::into_inner);
         held.retain(|uri, _| state.subscriptions.contains(uri));
@@ -148,12 +188,24 @@ impl Session {
 
     /// The id of the session's conversation context, made now if it has none.
     pub(crate) fn context_id(&self) -> tenet_protocol::context::ContextId {
-        self.context.get_or_init(crate::handler::new_context_id).clone()
+        self.context
+            .get_or_init(|| match self.shared.get() {
+                Some(shared) => {
+                    self.note(|| SessionChange::Conversation);
+                    shared.context.clone()
+                }
+                None => crate::handler::new_context_id(),
+            })
+            .clone()
     }
 
-    /// The id of the session's conversation context, if it has one yet.
+    /// The id of the session's conversation context, if it has one yet (here, or made
+    /// by another replica).
     pub(crate) fn context_id_if_any(&self) -> Option<tenet_protocol::context::ContextId> {
-        self.context.get().cloned()
+        self.context.get().cloned().or_else(|| {
+            let shared = self.shared.get()?;
+            shared.conversation_elsewhere.load(Ordering::Relaxed).then(|| shared.context.clone())
+        })
     }
 
     /// Registers the request `id` as in flight, cancelled by `cancel`; false if a

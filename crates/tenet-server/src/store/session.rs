@@ -20,7 +20,8 @@ use tokio::sync::mpsc;
 pub struct Unavailable(pub String);
 
 /// What every replica needs to serve a legacy session: what `initialize` settled, who
-/// may use it, and what changes while it lives ([`SessionState`]).
+/// may use it, and what changes while it lives ([`SessionState`]). (Its conversation's
+/// id is derived from the session's id: see `Session::share`.)
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionRecord {
@@ -33,11 +34,13 @@ pub struct SessionRecord {
     /// Who may use the session: `None` when the endpoint does no access control, else
     /// the subject of the grant that opened it (which may name nobody).
     pub owner: Option<SessionOwner>,
-    /// The id of the session's conversation context.
-    pub context: String,
     /// What changes while the session lives (kept apart by stores).
     #[serde(skip)]
     pub state: SessionState,
+    /// The replicas that hold a copy of the session (or did): those to tell when it
+    /// changes or ends (kept apart by stores).
+    #[serde(skip)]
+    pub holders: BTreeSet<String>,
 }
 
 /// The principal a session is bound to.
@@ -54,6 +57,9 @@ pub struct SessionState {
     pub level: LoggingLevel,
     /// The resources the client is subscribed to.
     pub subscriptions: BTreeSet<String>,
+    /// Whether a tool has used the session's conversation (its context may hold
+    /// something).
+    pub conversation: bool,
     /// Grows with every change, so a replica that saw this revision knows it has
     /// nothing to apply.
     pub revision: u64,
@@ -68,6 +74,8 @@ pub enum SessionChange {
     Subscribe(String),
     /// `resources/unsubscribe`.
     Unsubscribe(String),
+    /// A tool used the session's conversation for the first time.
+    Conversation,
 }
 
 impl SessionState {
@@ -82,6 +90,7 @@ impl SessionState {
                 SessionChange::Unsubscribe(uri) => {
                     self.subscriptions.remove(uri);
                 }
+                SessionChange::Conversation => self.conversation = true,
             }
         }
         self.revision += 1;
@@ -103,8 +112,8 @@ pub struct Letter {
 /// replicas hand each other messages for them. A session lives until it is removed or
 /// unused for the idle time it was last touched with.
 pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
-    /// Keeps `record` (its state included) under `id`, for `idle` unless touched;
-    /// false, and nothing written, when `id` is taken.
+    /// Keeps `record` (its state and holders included) under `id`, for `idle` unless
+    /// touched; false, and nothing written, when `id` is taken.
     fn create<'a>(
         &'a self,
         id: &'a str,
@@ -112,25 +121,31 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
         idle: Duration,
     ) -> BoxFuture<'a, Result<bool, Unavailable>>;
 
+    /// Adds `replica` to the holders of the session `id`; false when there is no such
+    /// session.
+    fn hold<'a>(&'a self, id: &'a str, replica: &'a str) -> BoxFuture<'a, Result<bool, Unavailable>>;
+
     /// The session `id`, kept for `idle` from now; `None` when there is none (never
     /// made, removed, or expired).
     fn touch<'a>(&'a self, id: &'a str, idle: Duration) -> BoxFuture<'a, Result<Option<SessionRecord>, Unavailable>>;
 
     /// Applies `changes` to the state of the session `id`, as one revision; the
-    /// revision it is at now, or `None`, and nothing written, when there is no such
-    /// session.
+    /// session as it is then (other replicas' changes included), or `None`, and
+    /// nothing written, when there is no such session.
     fn change<'a>(
         &'a self,
         id: &'a str,
         changes: &'a [SessionChange],
-    ) -> BoxFuture<'a, Result<Option<u64>, Unavailable>>;
+    ) -> BoxFuture<'a, Result<Option<SessionRecord>, Unavailable>>;
 
     /// Ends the session `id` for every replica; false when there was none.
     fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, Unavailable>>;
 
     /// Hands `letter` to the replica named `to`, which reads it from its
-    /// [`SessionStore::inbox`] (kept a minute if it does not).
-    fn send<'a>(&'a self, to: &'a str, letter: Letter) -> BoxFuture<'a, Result<(), Unavailable>>;
+    /// [`SessionStore::inbox`] (kept a minute if it does not); false, and nothing
+    /// written, when no live replica has that name (one that stopped, or a name a
+    /// client made up).
+    fn send<'a>(&'a self, to: &'a str, letter: Letter) -> BoxFuture<'a, Result<bool, Unavailable>>;
 
     /// The letters sent to the replica named `me`, as they come, while the stream is
     /// held (reconnecting to the store as needed).
@@ -147,6 +162,13 @@ pub struct MemorySessionStore {
 struct Memory {
     sessions: HashMap<String, (SessionRecord, Instant)>,
     inboxes: HashMap<String, mpsc::UnboundedSender<Letter>>,
+}
+
+/// When something idle for `idle` from now expires (far in the future for an idle time
+/// too long to count).
+fn until(idle: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(idle).unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400))
 }
 
 impl Memory {
@@ -179,11 +201,20 @@ impl SessionStore for MemorySessionStore {
         idle: Duration,
     ) -> BoxFuture<'a, Result<bool, Unavailable>> {
         let mut memory = self.lock();
+        let now = Instant::now();
+        memory.sessions.retain(|_, (_, until)| *until > now);
         let created = memory.live(id).is_none();
         if created {
-            memory.sessions.insert(id.to_owned(), (record.clone(), Instant::now() + idle));
+            let mut record = record.clone();
+            record.state.revision = 0;
+            memory.sessions.insert(id.to_owned(), (record, until(idle)));
         }
         Box::pin(std::future::ready(Ok(created)))
+    }
+
+    fn hold<'a>(&'a self, id: &'a str, replica: &'a str) -> BoxFuture<'a, Result<bool, Unavailable>> {
+        let held = self.lock().live(id).map(|record| record.holders.insert(replica.to_owned())).is_some();
+        Box::pin(std::future::ready(Ok(held)))
     }
 
     fn touch<'a>(&'a self, id: &'a str, idle: Duration) -> BoxFuture<'a, Result<Option<SessionRecord>, Unavailable>> {
@@ -200,12 +231,12 @@ impl SessionStore for MemorySessionStore {
         &'a self,
         id: &'a str,
         changes: &'a [SessionChange],
-    ) -> BoxFuture<'a, Result<Option<u64>, Unavailable>> {
-        let revision = self.lock().live(id).map(|record| {
+    ) -> BoxFuture<'a, Result<Option<SessionRecord>, Unavailable>> {
+        let record = self.lock().live(id).map(|record| {
             record.state.apply(changes);
-            record.state.revision
+            record.clone()
         });
-        Box::pin(std::future::ready(Ok(revision)))
+        Box::pin(std::future::ready(Ok(record)))
     }
 
     fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, Unavailable>> {
@@ -214,12 +245,14 @@ impl SessionStore for MemorySessionStore {
         Box::pin(std::future::ready(Ok(removed)))
     }
 
-    fn send<'a>(&'a self, to: &'a str, letter: Letter) -> BoxFuture<'a, Result<(), Unavailable>> {
-        if let Some(inbox) = self.lock().inboxes.get(to) {
-            // A replica gone is as one that never reads: the letter is lost.
-            let _ = inbox.send(letter);
+    fn send<'a>(&'a self, to: &'a str, letter: Letter) -> BoxFuture<'a, Result<bool, Unavailable>> {
+        let mut memory = self.lock();
+        let sent = memory.inboxes.get(to).is_some_and(|inbox| inbox.send(letter).is_ok());
+        if !sent {
+            // The replica stopped reading: it is gone.
+            memory.inboxes.remove(to);
         }
-        Box::pin(std::future::ready(Ok(())))
+        Box::pin(std::future::ready(Ok(sent)))
     }
 
     fn inbox(&self, me: &str) -> BoxStream<'static, Letter> {
@@ -240,8 +273,8 @@ mod tests {
             capabilities: ClientCapabilities::default(),
             client_info: Implementation::new("c", "1"),
             owner: Some(SessionOwner { subject: Some("ann".into()) }),
-            context: "ctx".into(),
             state: SessionState::default(),
+            holders: BTreeSet::new(),
         }
     }
 
@@ -252,14 +285,17 @@ mod tests {
         assert!(store.create("a", &record(), idle).await.unwrap());
         assert!(!store.create("a", &record(), idle).await.unwrap(), "an id is never made twice");
         let changes = [SessionChange::Level(LoggingLevel::Error), SessionChange::Subscribe("u".into())];
-        assert_eq!(store.change("a", &changes).await.unwrap(), Some(1));
+        assert_eq!(store.change("a", &changes).await.unwrap().unwrap().state.revision, 1);
+        assert!(store.hold("a", "r2").await.unwrap());
         let got = store.touch("a", idle).await.unwrap().unwrap();
         assert_eq!(got.state.level, LoggingLevel::Error);
         assert_eq!(got.state.subscriptions, BTreeSet::from(["u".to_owned()]));
         assert_eq!(got.state.revision, 1);
+        assert!(got.holders.contains("r2"));
         assert!(store.remove("a").await.unwrap());
         assert!(store.touch("a", idle).await.unwrap().is_none());
         assert_eq!(store.change("a", &changes).await.unwrap(), None, "no session is made by a change");
+        assert!(!store.hold("a", "r2").await.unwrap(), "nor by a holder");
         assert!(store.create("b", &record(), Duration::ZERO).await.unwrap());
         assert!(store.touch("b", idle).await.unwrap().is_none(), "expired");
     }
@@ -268,8 +304,8 @@ mod tests {
     async fn letters_reach_the_replica_they_are_for() {
         let store = MemorySessionStore::new();
         let mut inbox = store.inbox("r1");
-        store.send("r2", Letter { session: "s".into(), message: b"lost".to_vec() }).await.unwrap();
-        store.send("r1", Letter { session: "s".into(), message: b"{}".to_vec() }).await.unwrap();
+        assert!(!store.send("r2", Letter { session: "s".into(), message: b"lost".to_vec() }).await.unwrap());
+        assert!(store.send("r1", Letter { session: "s".into(), message: b"{}".to_vec() }).await.unwrap());
         assert_eq!(inbox.next().await.unwrap().message, b"{}");
     }
 
@@ -277,9 +313,10 @@ mod tests {
     fn a_record_reads_back_as_written_but_for_its_state() {
         let mut written = record();
         written.state.revision = 3;
+        written.holders.insert("r1".into());
         let text = serde_json::to_string(&written).unwrap();
         assert!(!text.contains("revision"), "{text}");
         let read: SessionRecord = serde_json::from_str(&text).unwrap();
-        assert_eq!(read, SessionRecord { state: SessionState::default(), ..written });
+        assert_eq!(read, SessionRecord { state: SessionState::default(), holders: BTreeSet::new(), ..written });
     }
 }

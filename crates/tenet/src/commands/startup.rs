@@ -84,7 +84,7 @@ pub fn prepare(args: &ServeArgs) -> Result<Prepared, StartError> {
     if !args.no_metrics && args.metrics_path == args.path {
         return Err(StartError::MetricsPathClash(args.path.clone()));
     }
-    let rate_limit = args.limits.build().map_err(StartError::Limits)?;
+    let mut rate_limit = args.limits.build().map_err(StartError::Limits)?;
     let mut config = ServerConfig {
         // Stream clients are limited by the server; HTTP clients by the endpoint, per caller.
         rate_limit: if matches!(args.transport, Transport::Stdio) { rate_limit.clone() } else { None },
@@ -99,6 +99,12 @@ pub fn prepare(args: &ServeArgs) -> Result<Prepared, StartError> {
         ..ServerConfig::default()
     };
     let store = args.store.apply(&mut config).map_err(StartError::Store)?;
+    if let (Some(redis), Some(limiter), Transport::Http) = (&store, &rate_limit, args.transport) {
+        // Replicas take from one bucket per client: a client gets its rate in total.
+        let shared = Arc::new(tenet_redis::RedisRateStore::new(redis.clone()));
+        let limits = limiter.limits().clone();
+        rate_limit = Some(Arc::new(tenet_server::RateLimiter::new(limits).shared(shared)));
+    }
     let upstreams = args.gateway.upstreams(args.config.as_deref()).map_err(StartError::Gateway)?;
     let gateway = !upstreams.is_empty();
     let (server, knowledge) = if gateway && args.gateway.no_local_tools {

@@ -1,0 +1,280 @@
+#!/usr/bin/env python3
+"""Interop test: Tenet replicas behind HAProxy (round-robin, no stickiness) sharing a real
+Redis, driven by the official Python MCP SDK client (`mcp==2.3.0`).
+
+Usage: python tests/interop/replicas_client.py FIXTURE_LB DEMO_LB DEMO_PID
+
+Run through `scripts/interop-replicas`, which starts Redis, the replicas and HAProxy and
+passes:
+
+- FIXTURE_LB  HAProxy in front of three conformance fixture replicas;
+- DEMO_LB     HAProxy in front of three `tenet serve --demo` replicas, `add` limited to
+              5 calls a second (burst 5) per client;
+- DEMO_PID    the process id of one demo replica, which this script kills mid-session.
+
+HAProxy names the replica that served each response in `X-Replica`; the client's HTTP
+responses are recorded, so every check can show that its requests crossed replicas.
+
+Checks: a legacy session served by all three replicas; an elicitation and a sampling
+request sent from one replica answered through another; a 2026-07-28 input round
+(MRTR) begun on one replica and finished on another; a conversation's context kept
+across replicas in a legacy session; a DELETE ending the session on every replica; a
+rate limit holding in total, not per replica; a replica killed mid-session while the
+session goes on. One line per check, then exactly `N passed, M failed`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Awaitable
+from typing import Any
+
+import anyio
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp.types import CreateMessageResult, ElicitResult, TextContent
+
+CALL_TIMEOUT = 30.0
+WATCHDOG = 240.0
+
+
+class Failure(Exception):
+    """A check's expectation was not met."""
+
+
+def expect(condition: bool, message: str) -> None:
+    if not condition:
+        raise Failure(message)
+
+
+async def bounded(awaitable: Awaitable[Any], what: str) -> Any:
+    try:
+        return await asyncio.wait_for(awaitable, CALL_TIMEOUT)
+    except asyncio.TimeoutError as exc:
+        raise Failure(f"{what} did not answer within {CALL_TIMEOUT:.0f}s") from exc
+
+
+def text_of(result: Any) -> str:
+    return "\n".join(getattr(block, "text", "") or "" for block in result.content)
+
+
+class Seen:
+    """Every HTTP exchange of one client: method, session id, body sent, replica."""
+
+    def __init__(self) -> None:
+        self.exchanges: list[dict[str, Any]] = []
+
+    async def hook(self, response: Any) -> None:
+        request = response.request
+        try:
+            body = request.content.decode("utf-8", "replace")
+        except Exception:  # noqa: BLE001 - a streamed body has no content to read
+            body = ""
+        self.exchanges.append(
+            {
+                "method": request.method,
+                "session": request.headers.get("mcp-session-id"),
+                "body": body,
+                "replica": response.headers.get("x-replica"),
+                "status": response.status_code,
+            }
+        )
+
+    def replicas(self, where: Any = lambda e: True) -> list[str]:
+        return [e["replica"] for e in self.exchanges if where(e) and e["replica"]]
+
+
+def client(url: str, seen: Seen, mode: str) -> Client:
+    http = create_mcp_http_client()
+    http.event_hooks["response"].append(seen.hook)
+    return Client(
+        streamable_http_client(url, http_client=http),
+        mode=mode,
+        read_timeout_seconds=CALL_TIMEOUT,
+        elicitation_callback=on_elicitation,
+        sampling_callback=on_sampling,
+    )
+
+
+async def on_elicitation(context: Any, params: Any) -> ElicitResult:
+    properties = dict((getattr(params, "requested_schema", None) or {}).get("properties", {}))
+    return ElicitResult(action="accept", content={key: "ada" for key in properties})
+
+
+async def on_sampling(context: Any, params: Any) -> CreateMessageResult:
+    return CreateMessageResult(role="assistant", content=TextContent(type="text", text="sampled"), model="m")
+
+
+def answered_elsewhere(seen: Seen, since: int, tool: str) -> tuple[str, str]:
+    """The replica that ran the call of `tool` (made after exchange `since`) and the one
+    its client's answer to the server's request reached (a POST of a JSON-RPC response)."""
+    recent = seen.exchanges[since:]
+    call = next((e for e in recent if f'"name":"{tool}"' in e["body"].replace(" ", "")), None)
+    answer = next((e for e in recent if '"result"' in e["body"] and '"method"' not in e["body"]), None)
+    shown = [(e["method"], e["replica"], e["status"], e["body"][:90]) for e in recent]
+    expect(call is not None and answer is not None, f"no call of {tool} and answer to its request: {shown}")
+    return call["replica"], answer["replica"]
+
+
+async def legacy_fixture(url: str) -> list[tuple[str, str]]:
+    seen = Seen()
+    out = []
+    async with client(url, seen, "legacy") as c:
+        for _ in range(6):
+            await bounded(c.list_tools(), "tools/list")
+        served = set(seen.replicas(lambda e: e["session"]))
+        expect(served == {"r1", "r2", "r3"}, f"the session's requests were served by {sorted(served)}")
+        out.append(("a legacy session served by every replica", f"{len(seen.exchanges)} requests over {sorted(served)}"))
+
+        for kind, tool, arguments, expected in (
+            ("an elicitation", "test_elicitation", {"message": "Who?"}, "accept"),
+            ("a sampling request", "test_sampling", {"prompt": "Say"}, "sampled"),
+        ):
+            # Round-robin moves the answer to another replica unless other requests of
+            # the client happen to come between: then the call is made again.
+            for _attempt in range(3):
+                since = len(seen.exchanges)
+                result = await bounded(c.call_tool(tool, arguments), tool)
+                expect(expected in text_of(result), text_of(result))
+                ran, answered = answered_elsewhere(seen, since, tool)
+                if ran != answered:
+                    break
+            expect(ran != answered, f"asked and answered on {ran} three times")
+            out.append((f"{kind} sent from one replica, answered through another", f"asked by {ran}, answer to {answered}"))
+    return out
+
+
+async def modern_fixture(url: str) -> list[tuple[str, str]]:
+    seen = Seen()
+    async with client(url, seen, "2026-07-28") as c:
+        result = await bounded(c.call_tool("test_elicitation", {"message": "Who?"}), "test_elicitation")
+        expect("accept" in text_of(result), text_of(result))
+    rounds = [e for e in seen.exchanges if '"test_elicitation"' in e["body"]]
+    expect(len(rounds) >= 2, f"no input round: {len(rounds)} request(s)")
+    first, last = rounds[0]["replica"], rounds[-1]["replica"]
+    expect(first != last, f"the round began and ended on {first}")
+    return [("a 2026-07-28 input round begun on one replica, finished on another", f"{first} -> {last}, {len(rounds)} requests")]
+
+
+def post_raw(url: str, session: str) -> int:
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"}).encode()
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={
+            "content-type": "application/json",
+            "accept": "application/json, text/event-stream",
+            "mcp-session-id": session,
+            "mcp-protocol-version": "2025-11-25",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback
+            return response.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+async def demo(url: str, pid: int) -> list[tuple[str, str]]:
+    out = []
+    seen = Seen()
+    async with client(url, seen, "legacy") as c:
+        stored = await bounded(c.call_tool("remember", {"key": "city", "value": "Oslo"}), "remember")
+        expect(not stored.is_error, text_of(stored))
+        got = await bounded(c.call_tool("recall", {"key": "city"}), "recall")
+        expect("Oslo" in text_of(got), text_of(got))
+        calls = [e["replica"] for e in seen.exchanges if '"remember"' in e["body"] or '"recall"' in e["body"]]
+        expect(len(set(calls)) == 2, f"remember and recall both on {calls}")
+        out.append(("a conversation's context kept across replicas in a legacy session", " -> ".join(calls)))
+
+        os.kill(pid, signal.SIGKILL)
+        killed_at = len(seen.exchanges)
+        started = time.monotonic()
+        for n in range(6):
+            result = await bounded(c.call_tool("echo", {"text": f"after {n}"}), "echo after the kill")
+            expect(not result.is_error, text_of(result))
+        posts = [e for e in seen.exchanges[killed_at:] if e["method"] == "POST"]
+        after = sorted({e["replica"] for e in posts if e["replica"]})
+        shown = [(e["method"], e["replica"], e["status"], e["body"][:60]) for e in seen.exchanges[killed_at:]]
+        expect("r1" not in after and len(after) == 2, f"served after r1 was killed by {after}: {shown}")
+        out.append(
+            (
+                "a replica killed mid-session: the session goes on",
+                f"6 calls in {time.monotonic() - started:.2f}s on {after}",
+            )
+        )
+        session = next(e["session"] for e in seen.exchanges if e["session"])
+    statuses = [post_raw(url, session) for _ in range(3)]
+    expect(statuses == [404, 404, 404], f"after DELETE: {statuses}")
+    out.append(("DELETE ends the session on every replica", f"then {statuses}"))
+
+    seen = Seen()
+    allowed = refused = 0
+    started = time.monotonic()
+    async with client(url, seen, "2026-07-28") as c:
+        for n in range(30):
+            try:
+                result = await asyncio.wait_for(c.call_tool("add", {"a": n, "b": 1}), CALL_TIMEOUT)
+                allowed += 0 if result.is_error else 1
+            except Exception:  # noqa: BLE001 - a 429 surfaces as an error
+                refused += 1
+    elapsed = time.monotonic() - started
+    served = sorted(set(seen.replicas()))
+    ceiling = 5 + 5 * elapsed + 1
+    expect(refused > 0 and allowed <= ceiling, f"{allowed} allowed, {refused} refused in {elapsed:.2f}s")
+    out.append(
+        (
+            "a rate limit (5/s, burst 5) holds in total across replicas",
+            f"{allowed} of 30 allowed in {elapsed:.2f}s (at most {ceiling:.0f}) over {served}",
+        )
+    )
+    return out
+
+
+async def run(fixture: str, demo_url: str, pid: int, report: list[int]) -> None:
+    for label, step in (
+        ("fixture legacy", lambda: legacy_fixture(fixture)),
+        ("fixture 2026-07-28", lambda: modern_fixture(fixture)),
+        ("demo", lambda: demo(demo_url, pid)),
+    ):
+        try:
+            for check, detail in await step():
+                report[0] += 1
+                print(f"PASS [replicas] {check}: {detail}", flush=True)
+        except Exception as exc:  # noqa: BLE001 - every failure is reported
+            report[1] += 1
+            while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+                exc = exc.exceptions[0]
+            print(f"FAIL [replicas] {label}: {type(exc).__name__}: {exc}", flush=True)
+
+
+def main() -> int:
+    fixture, demo_url, pid = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    report = [0, 0]
+
+    def watchdog() -> None:
+        print(f"FAIL watchdog: the run took more than {WATCHDOG:.0f}s", flush=True)
+        print(f"{report[0]} passed, {report[1] + 1} failed", flush=True)
+        os._exit(1)
+
+    timer = threading.Timer(WATCHDOG, watchdog)
+    timer.daemon = True
+    timer.start()
+    anyio.run(run, fixture, demo_url, pid, report)
+    timer.cancel()
+    print(f"{report[0]} passed, {report[1]} failed", flush=True)
+    return 0 if report[1] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
