@@ -114,12 +114,19 @@ async def on_sampling(context: Any, params: Any) -> CreateMessageResult:
     return CreateMessageResult(role="assistant", content=TextContent(type="text", text="sampled"), model="m")
 
 
-def answered_elsewhere(seen: Seen, since: int, tool: str) -> tuple[str, str]:
+async def answered_elsewhere(seen: Seen, since: int, tool: str) -> tuple[str, str]:
     """The replica that ran the call of `tool` (made after exchange `since`) and the one
-    its client's answer to the server's request reached (a POST of a JSON-RPC response)."""
-    recent = seen.exchanges[since:]
-    call = next((e for e in recent if f'"name":"{tool}"' in e["body"].replace(" ", "")), None)
-    answer = next((e for e in recent if '"result"' in e["body"] and '"method"' not in e["body"]), None)
+    its client's answer to the server's request reached (a POST of a JSON-RPC response).
+    The answer's own response (202) may be read after the call's result: it is waited
+    for, a moment."""
+    deadline = time.monotonic() + 5
+    while True:
+        recent = seen.exchanges[since:]
+        call = next((e for e in recent if f'"name":"{tool}"' in e["body"].replace(" ", "")), None)
+        answer = next((e for e in recent if '"result"' in e["body"] and '"method"' not in e["body"]), None)
+        if (call and answer) or time.monotonic() > deadline:
+            break
+        await anyio.sleep(0.05)
     shown = [(e["method"], e["replica"], e["status"], e["body"][:90]) for e in recent]
     expect(call is not None and answer is not None, f"no call of {tool} and answer to its request: {shown}")
     return call["replica"], answer["replica"]
@@ -145,7 +152,7 @@ async def legacy_fixture(url: str) -> list[tuple[str, str]]:
                 since = len(seen.exchanges)
                 result = await bounded(c.call_tool(tool, arguments), tool)
                 expect(expected in text_of(result), text_of(result))
-                ran, answered = answered_elsewhere(seen, since, tool)
+                ran, answered = await answered_elsewhere(seen, since, tool)
                 if ran != answered:
                     break
             expect(ran != answered, f"asked and answered on {ran} three times")

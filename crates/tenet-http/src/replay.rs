@@ -245,8 +245,15 @@ impl Streams {
                 match last_event_id.trim().strip_prefix(origin.as_str()).and_then(|r| r.strip_prefix('.')) {
                     Some(rest) => rest,
                     // Three parts: another copy's (this replica's earlier one, or another's).
-                    None if last_event_id.split('.').count() == 3 => return Err(ResumeError::Elsewhere),
-                    None => return Err(ResumeError::Unknown),
+                    None => match last_event_id.trim().split('.').collect::<Vec<_>>()[..] {
+                        // Its standalone stream: the client listens again here, from now on
+                        // (what the other copy sent after that id is not here to replay).
+                        [_, stream, _] if stream.parse() == Ok(STANDALONE) => {
+                            return Ok(Resumed { stream: STANDALONE, replay: Vec::new() });
+                        }
+                        [_, _, _] => return Err(ResumeError::Elsewhere),
+                        _ => return Err(ResumeError::Unknown),
+                    },
                 }
             }
             None => last_event_id,
@@ -297,6 +304,10 @@ mod tests {
         assert_eq!(streams.resume(&format!("deadbeef.{stream}.0"), tx).err(), Some(ResumeError::Elsewhere));
         let (tx, _rx) = mpsc::channel(8);
         assert_eq!(streams.resume(&format!("{stream}.0"), tx).err(), Some(ResumeError::Unknown));
+        // Another copy's standalone stream: listened to again here, with nothing to replay.
+        let (tx, _rx) = mpsc::channel(8);
+        let again = streams.resume(&format!("deadbeef.{STANDALONE}.7"), tx).unwrap();
+        assert_eq!((again.stream, again.replay.len()), (STANDALONE, 0));
     }
 
     #[tokio::test]

@@ -244,6 +244,12 @@ async fn read_inbox(
             _ = check.tick() => if shared.strong_count() == 0 { return } else { continue },
         };
         let Some(shared) = shared.upgrade() else { return };
-        shared.sessions.deliver(&letter).await;
+        if letter.message.is_empty() {
+            // Word to read a session again: a store round trip, off the reading of the
+            // inbox, so that clients' answers behind it are not held up.
+            tokio::spawn(async move { shared.sessions.deliver(&letter).await });
+        } else {
+            shared.sessions.deliver(&letter).await;
+        }
     }
 }

@@ -239,8 +239,12 @@ impl Sessions {
         });
         if self.shared.is_some() {
             session.inner().share(&id.to_string());
+            // Random, else counted: never one tag for two copies of this replica.
+            static COPIES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
             let mut tag = [0u8; 4];
-            let _ = getrandom::fill(&mut tag);
+            if getrandom::fill(&mut tag).is_err() {
+                tag = COPIES.fetch_add(1, Ordering::Relaxed).to_be_bytes();
+            }
             let tag = tag.iter().map(|b| format!("{b:02x}")).collect::<String>();
             session.streams.lock().unwrap_or_else(PoisonError::into_inner).set_origin(tag);
         }
@@ -347,11 +351,17 @@ impl Sessions {
         let rules = crate::replay::Resumability::of(record.version);
         fresh.streams.lock().unwrap_or_else(PoisonError::into_inner).set_resumability(rules);
         let session = self.register(fresh);
-        if !record.holders.contains(&*shared.replica)
-            && let Err(e) = shared.store.hold(&id.to_string(), &shared.replica).await
-        {
-            // Served all the same; other replicas' changes reach this copy at its next request.
-            tracing::debug!("could not record this replica as holding session {id}: {e}");
+        if !record.holders.contains(&*shared.replica) {
+            match shared.store.hold(&id.to_string(), &shared.replica).await {
+                Ok(true) => {}
+                // Ended meanwhile (and whoever ended it did not know to tell this replica).
+                Ok(false) => {
+                    self.forget(&session);
+                    return Err(Lookup::NotFound);
+                }
+                // Served all the same; other replicas' changes reach this copy at its next request.
+                Err(e) => tracing::debug!("could not record this replica as holding session {id}: {e}"),
+            }
         }
         Ok(session)
     }
@@ -377,26 +387,36 @@ impl Sessions {
     /// # Errors
     /// The store did not answer (the changes are kept, for the next write), or the
     /// session ended meanwhile.
-    pub(crate) async fn sync(&self, session: &HttpSession) -> Result<(), Unavailable> {
+    pub(crate) async fn sync(&self, session: &Arc<HttpSession>) -> Result<(), Unavailable> {
         let Some(shared) = &self.shared else { return Ok(()) };
         let syncing = session.syncing.lock().await;
         let changes = session.inner().take_changes();
         if changes.is_empty() {
             return Ok(());
         }
-        let record = match shared.store.change(&session.id.to_string(), &changes).await {
-            Ok(Some(record)) => record,
-            Ok(None) => return Err(Unavailable("the session ended meanwhile".into())),
-            Err(e) => {
-                session.inner().put_back(changes);
-                return Err(e);
+        // The write runs on its own: a request dropped meanwhile (its client left) does
+        // not drop the changes it took from the journal.
+        let (store, copy, me) = (shared.store.clone(), session.clone(), shared.replica.clone());
+        let written = tokio::spawn(async move {
+            match store.change(&copy.id.to_string(), &changes).await {
+                Ok(Some(record)) => {
+                    // The store's state has every replica's changes, this one's included.
+                    copy.driver.apply(&record.state);
+                    copy.revision.store(record.state.revision, Ordering::Release);
+                    *lock(&copy.holders) = record.holders.iter().filter(|h| **h != *me).cloned().collect();
+                    Ok(())
+                }
+                Ok(None) => Err(Unavailable("the session ended meanwhile".into())),
+                Err(e) => {
+                    copy.inner().put_back(changes);
+                    Err(e)
+                }
             }
-        };
-        // The store's state has every replica's changes, this one's included.
-        session.driver.apply(&record.state);
-        session.revision.store(record.state.revision, Ordering::Release);
-        *lock(&session.holders) = record.holders.iter().filter(|h| **h != *shared.replica).cloned().collect();
+        })
+        .await
+        .unwrap_or_else(|e| Err(Unavailable(format!("the write stopped: {e}"))));
         drop(syncing);
+        written?;
         shared.tell_holders(session).await;
         Ok(())
     }
@@ -519,10 +539,15 @@ impl Sessions {
         if record.owner != owner_of(grant.map(Arc::as_ref)) {
             return Ok(false);
         }
-        let removed = shared.store.remove(&key).await.map_err(Lookup::Unavailable)?;
+        let Some(holders) = shared.store.remove(&key).await.map_err(Lookup::Unavailable)? else {
+            // Ended meanwhile by another request.
+            if let Some(local) = local {
+                self.forget(&local);
+            }
+            return Ok(false);
+        };
         // Every other replica holding it drops its copy, streams and requests included.
-        let others: Vec<String> = record.holders.iter().filter(|h| **h != *shared.replica).cloned().collect();
-        for holder in &others {
+        for holder in holders.iter().filter(|h| **h != *shared.replica) {
             if let Err(e) = shared.store.send(holder, Letter { session: key.clone(), message: Vec::new() }).await {
                 tracing::debug!("could not tell {holder} that session {key} ended: {e}");
             }
@@ -530,7 +555,7 @@ impl Sessions {
         if let Some(local) = local {
             self.forget(&local);
         }
-        Ok(removed)
+        Ok(true)
     }
 
     /// Ends and forgets the session `id` here; false if there was none, or it belongs

@@ -7,6 +7,7 @@
 
 mod support;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -132,7 +133,7 @@ async fn a_session_lost_by_the_store_is_gone_everywhere() {
         StatusCode::OK
     );
     // As when Redis restarts empty: clients are told to initialize again (404).
-    assert!(store.remove(&id).await.unwrap());
+    assert!(store.remove(&id).await.unwrap().is_some());
     for replica in [&a, &b] {
         let reply = replica.call(in_session(&id, LEGACY).body(body(&call(2, "ping", json!({})))).unwrap()).await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND);
@@ -191,7 +192,7 @@ impl SessionStore for Flaky {
             self.inner.change(id, c).await
         })
     }
-    fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, Unavailable>> {
+    fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<BTreeSet<String>>, Unavailable>> {
         Box::pin(async move {
             self.check()?;
             self.inner.remove(id).await

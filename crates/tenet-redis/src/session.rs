@@ -7,7 +7,7 @@
 //! other, written only while the replica holds its lease (`<prefix>replica:<replica>`,
 //! renewed by the reader before each wait), so that no name a client makes up gets one.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
@@ -34,6 +34,7 @@ pub struct RedisSessionStore {
     redis: Redis,
     create: redis::Script,
     change: redis::Script,
+    remove: redis::Script,
     send: redis::Script,
 }
 
@@ -44,6 +45,7 @@ impl RedisSessionStore {
             redis,
             create: redis::Script::new(include_str!("scripts/session_create.lua")),
             change: redis::Script::new(include_str!("scripts/session_change.lua")),
+            remove: redis::Script::new(include_str!("scripts/session_remove.lua")),
             send: redis::Script::new(include_str!("scripts/letter_send.lua")),
         }
     }
@@ -164,15 +166,15 @@ impl SessionStore for RedisSessionStore {
         })
     }
 
-    fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, Unavailable>> {
+    fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<BTreeSet<String>>, Unavailable>> {
         Box::pin(async move {
-            let key = self.key(id);
-            let removed: i64 = self
+            let invocation = self.remove.key(self.key(id));
+            let holders: Option<Vec<String>> = self
                 .redis
-                .run("session_remove", async |c| redis::cmd("DEL").arg(&key).query_async(c).await)
+                .run("session_remove", async |c| invocation.invoke_async(c).await)
                 .await
                 .map_err(unavailable)?;
-            Ok(removed == 1)
+            Ok(holders.map(|h| h.into_iter().collect()))
         })
     }
 

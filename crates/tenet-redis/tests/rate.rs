@@ -42,7 +42,8 @@ async fn replicas_share_one_bucket_per_client_and_limit() {
     assert_eq!(allowed(&[&a, &b], "bob", None, 20).await, 5, "another client has its own bucket");
     assert_eq!(allowed(&[&b, &a], "ann", Some("slow"), 4).await, 1, "a tool's own limit, its own bucket");
     tokio::time::sleep(Duration::from_millis(450)).await;
-    assert_eq!(allowed(&[&a, &b], "ann", None, 20).await, 2, "refilled at 5/s");
+    let refilled = allowed(&[&a, &b], "ann", None, 20).await;
+    assert!((2..=3).contains(&refilled), "refilled at 5/s over 450 ms (and the time the takes took): {refilled}");
     assert!(server.keys("tenet:rate:*") >= 3, "one bucket per client and limit");
     tokio::time::sleep(Duration::from_millis(2300)).await;
     assert_eq!(server.keys("tenet:rate:*"), 0, "a bucket is gone once it would be full again");

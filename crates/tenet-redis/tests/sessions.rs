@@ -63,8 +63,9 @@ async fn the_rules(store: &dyn SessionStore) {
     assert_eq!(state.subscriptions, BTreeSet::from(["mem://a".to_owned(), "mem://b".to_owned()]));
     assert!(state.conversation);
 
-    assert!(store.remove("s1").await.unwrap());
-    assert!(!store.remove("s1").await.unwrap());
+    let holders = store.remove("s1").await.unwrap().expect("removed");
+    assert_eq!(holders, BTreeSet::from(["r1".to_owned(), "r2".to_owned()]), "who to tell");
+    assert_eq!(store.remove("s1").await.unwrap(), None);
     assert!(store.touch("s1", IDLE).await.unwrap().is_none());
     assert_eq!(store.change("s1", &changes).await.unwrap(), None, "a change makes no session");
     assert!(!store.hold("s1", "r3").await.unwrap(), "nor does a holder");

@@ -116,7 +116,10 @@ impl RateLimiter {
             i => self.limits.overrides[i - 1].0.as_str(),
         };
         match store.take(client, limit, rate).await {
-            Ok(taken) => taken,
+            Ok(taken) => {
+                *self.resting.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+                taken
+            }
             Err(e) => {
                 tracing::warn!("rate limits are per replica for {} s: {e}", REST.as_secs());
                 *self.resting.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Instant::now() + REST);

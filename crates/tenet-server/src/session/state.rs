@@ -164,6 +164,9 @@ impl Session {
     /// Sets the state to `state` (as the store has it), without noting it; changes made
     /// here and not yet written stay made.
     pub(crate) fn apply(&self, state: &SessionState, registry: &Arc<Subscriptions>) {
+        // The subscriptions' lock is the state's: a change made meanwhile is in the
+        // journal by the time it is read here (changes note themselves under it).
+        let mut held = self.subscriptions.lock().unwrap_or_else(PoisonError::into_inner);
         let pending = self
             .shared
             .get()
@@ -177,7 +180,6 @@ impl Session {
             shared.conversation_elsewhere.store(true, Ordering::Relaxed);
         }
         self.store_level(state.level);
-        let mut held = self.subscriptions.lock().unwrap_or_else(PoisonError::into_inner);
         held.retain(|uri, _| state.subscriptions.contains(uri));
         for uri in &state.subscriptions {
             if !held.contains_key(uri) && held.len() < MAX_SUBSCRIPTIONS {
@@ -191,7 +193,9 @@ impl Session {
         self.context
             .get_or_init(|| match self.shared.get() {
                 Some(shared) => {
-                    self.note(|| SessionChange::Conversation);
+                    if !shared.conversation_elsewhere.load(Ordering::Relaxed) {
+                        self.note(|| SessionChange::Conversation);
+                    }
                     shared.context.clone()
                 }
                 None => crate::handler::new_context_id(),
@@ -284,6 +288,8 @@ impl Session {
 
     /// Sets the log level.
     pub fn set_log_level(&self, level: LoggingLevel) {
+        // Under the state's lock, as `apply` reads the journal.
+        let _state = self.subscriptions.lock().unwrap_or_else(PoisonError::into_inner);
         self.store_level(level);
         self.note(|| SessionChange::Level(level));
     }
@@ -314,7 +320,8 @@ impl Session {
 
     /// Unsubscribes from `uri`.
     pub fn unsubscribe(&self, uri: &str) {
-        if self.subscriptions.lock().unwrap_or_else(PoisonError::into_inner).remove(uri).is_some() {
+        let mut held = self.subscriptions.lock().unwrap_or_else(PoisonError::into_inner);
+        if held.remove(uri).is_some() {
             self.note(|| SessionChange::Unsubscribe(uri.to_owned()));
         }
     }

@@ -138,8 +138,9 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
         changes: &'a [SessionChange],
     ) -> BoxFuture<'a, Result<Option<SessionRecord>, Unavailable>>;
 
-    /// Ends the session `id` for every replica; false when there was none.
-    fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, Unavailable>>;
+    /// Ends the session `id` for every replica: the replicas that held a copy (to
+    /// tell), or `None` when there was no such session.
+    fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<BTreeSet<String>>, Unavailable>>;
 
     /// Hands `letter` to the replica named `to`, which reads it from its
     /// [`SessionStore::inbox`] (kept a minute if it does not); false, and nothing
@@ -220,8 +221,8 @@ impl SessionStore for MemorySessionStore {
     fn touch<'a>(&'a self, id: &'a str, idle: Duration) -> BoxFuture<'a, Result<Option<SessionRecord>, Unavailable>> {
         let mut memory = self.lock();
         let found = memory.live(id).is_some();
-        let record = found.then(|| memory.sessions.get_mut(id)).flatten().map(|(record, until)| {
-            *until = Instant::now() + idle;
+        let record = found.then(|| memory.sessions.get_mut(id)).flatten().map(|(record, expires)| {
+            *expires = until(idle);
             record.clone()
         });
         Box::pin(std::future::ready(Ok(record)))
@@ -239,10 +240,13 @@ impl SessionStore for MemorySessionStore {
         Box::pin(std::future::ready(Ok(record)))
     }
 
-    fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, Unavailable>> {
+    fn remove<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<BTreeSet<String>>, Unavailable>> {
         let mut memory = self.lock();
-        let removed = memory.live(id).is_some() && memory.sessions.remove(id).is_some();
-        Box::pin(std::future::ready(Ok(removed)))
+        let holders = match memory.live(id) {
+            Some(_) => memory.sessions.remove(id).map(|(record, _)| record.holders),
+            None => None,
+        };
+        Box::pin(std::future::ready(Ok(holders)))
     }
 
     fn send<'a>(&'a self, to: &'a str, letter: Letter) -> BoxFuture<'a, Result<bool, Unavailable>> {
@@ -292,7 +296,7 @@ mod tests {
         assert_eq!(got.state.subscriptions, BTreeSet::from(["u".to_owned()]));
         assert_eq!(got.state.revision, 1);
         assert!(got.holders.contains("r2"));
-        assert!(store.remove("a").await.unwrap());
+        assert_eq!(store.remove("a").await.unwrap(), Some(BTreeSet::from(["r2".to_owned()])));
         assert!(store.touch("a", idle).await.unwrap().is_none());
         assert_eq!(store.change("a", &changes).await.unwrap(), None, "no session is made by a change");
         assert!(!store.hold("a", "r2").await.unwrap(), "nor by a holder");
