@@ -51,6 +51,10 @@ impl Endpoint {
             config,
             shutdown,
         });
+        if let Some(sessions) = &shared.sessions.shared {
+            // Tasks too are shared, under this replica's name.
+            shared.server.share_tasks(sessions.store.clone(), sessions.replica.clone());
+        }
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(sweep(Arc::downgrade(&shared), shared.shutdown.clone(), shared.config.session_idle_timeout));
             if let Some(sessions) = &shared.sessions.shared {
@@ -247,9 +251,9 @@ async fn read_inbox(
         if letter.message.is_empty() {
             // Word to read a session again: a store round trip, off the reading of the
             // inbox, so that clients' answers behind it are not held up.
-            tokio::spawn(async move { shared.sessions.deliver(&letter).await });
+            tokio::spawn(async move { shared.sessions.deliver(&shared.server, &letter).await });
         } else {
-            shared.sessions.deliver(&letter).await;
+            shared.sessions.deliver(&shared.server, &letter).await;
         }
     }
 }

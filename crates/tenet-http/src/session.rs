@@ -459,7 +459,11 @@ impl Sessions {
     /// client's response or cancellation, or (no message) word that the session
     /// changed or ended, so it is read again from the store. A letter for a session
     /// this replica no longer holds is dropped.
-    pub(crate) async fn deliver(&self, letter: &Letter) {
+    pub(crate) async fn deliver(&self, server: &Server, letter: &Letter) {
+        if let Some(task) = letter.session.strip_prefix("task:") {
+            server.task_letter(task, &letter.message);
+            return;
+        }
         let (Some(shared), Some(id)) = (&self.shared, SessionId::parse(&letter.session)) else { return };
         let Some(session) = self.copy(id) else { return };
         if letter.message.is_empty() {

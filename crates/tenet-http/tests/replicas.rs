@@ -18,9 +18,11 @@ use futures_util::stream::BoxStream;
 use serde_json::{Value, json};
 use support::{Harness, LEGACY, body, in_session, read_until, sse_json};
 use tenet_http::HttpConfig;
-use tenet_server::ResourceDef;
 use tenet_server::protocol::{LoggingLevel, Resource};
-use tenet_server::store::{Letter, MemorySessionStore, SessionChange, SessionRecord, SessionStore, Unavailable};
+use tenet_server::store::{
+    Letter, MemorySessionStore, SessionChange, SessionRecord, SessionStore, SharedTask, TaskRecord, Unavailable,
+};
+use tenet_server::{ResourceDef, TaskSupport};
 
 fn call(id: i64, method: &str, params: Value) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
@@ -207,6 +209,18 @@ impl SessionStore for Flaky {
     fn inbox(&self, me: &str) -> BoxStream<'static, Letter> {
         self.inner.inbox(me)
     }
+    fn put_task<'a>(&'a self, id: &'a str, r: &'a TaskRecord, ttl: Duration) -> BoxFuture<'a, Result<(), Unavailable>> {
+        Box::pin(async move {
+            self.check()?;
+            self.inner.put_task(id, r, ttl).await
+        })
+    }
+    fn task<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<SharedTask>, Unavailable>> {
+        Box::pin(async move {
+            self.check()?;
+            self.inner.task(id).await
+        })
+    }
 }
 
 #[tokio::test]
@@ -337,4 +351,78 @@ async fn a_cancellation_posted_to_another_replica_cancels_the_request() {
     .await;
     assert!(ended.is_ok(), "the cancelled request's stream did not end");
     assert!(b.probe.cancelled.load(std::sync::atomic::Ordering::SeqCst), "the handler on b was cancelled");
+}
+
+/// Three replicas of a server with a tool that runs as a task (`long`: waits `ms`).
+fn task_replicas(store: Arc<dyn SessionStore>) -> [Harness; 3] {
+    #[derive(serde::Deserialize, schemars::JsonSchema)]
+    struct Wait {
+        /// Milliseconds to work.
+        ms: u64,
+    }
+    async fn long(tenet_server::Args(Wait { ms }): tenet_server::Args<Wait>) -> String {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        format!("waited {ms} ms")
+    }
+    std::array::from_fn(|_| {
+        let (builder, probe) = support::builder();
+        let tool = tenet_server::ToolDef::new("long", long).description("Waits").task_support(TaskSupport::Optional);
+        let server = builder.tool(tool).build().unwrap();
+        Harness::serving(server, probe, HttpConfig { session_store: Some(store.clone()), ..HttpConfig::default() })
+    })
+}
+
+/// A 2026-07-28 request whose client has the tasks extension.
+fn with_tasks(id: i64, method: &str, params: Value) -> Request<Body> {
+    let mut params = params;
+    params["_meta"] = support::meta(json!({"extensions": {"io.modelcontextprotocol/tasks": {}}}));
+    let message = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+    let mut builder = support::post().header("mcp-protocol-version", support::MODERN).header("mcp-method", method);
+    if let Some(name) = params.get("name").or_else(|| params.get("taskId")).and_then(Value::as_str) {
+        builder = builder.header("mcp-name", name);
+    }
+    builder.body(body(&message)).unwrap()
+}
+
+async fn task_status(replica: &Harness, task: &str) -> Value {
+    let reply = replica.call(with_tasks(2, "tasks/get", json!({"taskId": task}))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    reply.json()["result"].clone()
+}
+
+#[tokio::test]
+async fn any_replica_answers_for_a_task_and_its_cancel_reaches_the_one_running_it() {
+    let store = MemorySessionStore::new();
+    let [a, b, c] = task_replicas(store);
+    let created = a.call(with_tasks(1, "tools/call", json!({"name": "long", "arguments": {"ms": 60_000}}))).await;
+    let task = created.json()["result"]["taskId"].as_str().unwrap_or_else(|| panic!("{}", created.text())).to_owned();
+    assert_eq!(task_status(&b, &task).await["status"], "working", "b reads a's task at once");
+    let cancel = c.call(with_tasks(3, "tasks/cancel", json!({"taskId": task}))).await;
+    assert_eq!(cancel.json()["result"]["resultType"], "complete", "{}", cancel.text());
+    for replica in [&a, &b, &c] {
+        assert_eq!(task_status(replica, &task).await["status"], "cancelled");
+    }
+    // Someone else's task, or none: unknown, everywhere.
+    let unknown = b.call(with_tasks(4, "tasks/get", json!({"taskId": "0".repeat(32)}))).await;
+    assert_eq!(unknown.json()["error"]["code"], -32602);
+}
+
+#[tokio::test]
+async fn a_task_whose_replica_died_ends_as_failed() {
+    let store = MemorySessionStore::new();
+    let [a, b, _] = task_replicas(store);
+    let created = a.call(with_tasks(1, "tools/call", json!({"name": "long", "arguments": {"ms": 60_000}}))).await;
+    let task = created.json()["result"]["taskId"].as_str().unwrap().to_owned();
+    // a stops reading its inbox, as a replica that died.
+    a.shutdown.cancel();
+    let mut status = Value::Null;
+    for _ in 0..100 {
+        status = task_status(&b, &task).await;
+        if status["status"] != "working" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(status["status"], "failed", "{status}");
+    assert!(status["error"]["message"].as_str().unwrap().contains("stopped"), "{status}");
 }

@@ -14,7 +14,9 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
 use redis::Value;
 use tenet_protocol::LoggingLevel;
-use tenet_server::store::{Letter, SessionChange, SessionRecord, SessionState, SessionStore, Unavailable};
+use tenet_server::store::{
+    Letter, SessionChange, SessionRecord, SessionState, SessionStore, SharedTask, TaskRecord, Unavailable,
+};
 use tokio::sync::mpsc;
 
 use crate::{Redis, StoreError};
@@ -36,6 +38,8 @@ pub struct RedisSessionStore {
     change: redis::Script,
     remove: redis::Script,
     send: redis::Script,
+    put_task: redis::Script,
+    get_task: redis::Script,
 }
 
 impl RedisSessionStore {
@@ -47,6 +51,8 @@ impl RedisSessionStore {
             change: redis::Script::new(include_str!("scripts/session_change.lua")),
             remove: redis::Script::new(include_str!("scripts/session_remove.lua")),
             send: redis::Script::new(include_str!("scripts/letter_send.lua")),
+            put_task: redis::Script::new(include_str!("scripts/task_put.lua")),
+            get_task: redis::Script::new(include_str!("scripts/task_get.lua")),
         }
     }
 
@@ -189,6 +195,35 @@ impl SessionStore for RedisSessionStore {
             let sent: i64 =
                 self.redis.run("letter_send", async |c| invocation.invoke_async(c).await).await.map_err(unavailable)?;
             Ok(sent == 1)
+        })
+    }
+
+    fn put_task<'a>(
+        &'a self,
+        id: &'a str,
+        record: &'a TaskRecord,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), Unavailable>> {
+        Box::pin(async move {
+            let json = serde_json::to_string(record).map_err(|e| Unavailable(e.to_string()))?;
+            let mut invocation = self.put_task.key(self.redis.key(&format!("task:{id}")));
+            invocation.arg(record.seq).arg(json).arg(&record.replica).arg(millis(ttl));
+            let _: i64 =
+                self.redis.run("task_put", async |c| invocation.invoke_async(c).await).await.map_err(unavailable)?;
+            Ok(())
+        })
+    }
+
+    fn task<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<SharedTask>, Unavailable>> {
+        Box::pin(async move {
+            let mut invocation = self.get_task.key(self.redis.key(&format!("task:{id}")));
+            invocation.arg(self.redis.key("replica:"));
+            let found: Option<(String, i64)> =
+                self.redis.run("task_get", async |c| invocation.invoke_async(c).await).await.map_err(unavailable)?;
+            Ok(found.and_then(|(json, alive)| {
+                let record: TaskRecord = serde_json::from_str(&json).ok()?;
+                Some(SharedTask { record, runner_alive: alive == 1 })
+            }))
         })
     }
 

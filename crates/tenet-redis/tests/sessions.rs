@@ -12,7 +12,7 @@ use tenet_protocol::{ClientCapabilities, Implementation, LoggingLevel, ProtocolV
 use tenet_redis::test_support::RedisServer;
 use tenet_redis::{Redis, RedisConfig, RedisSessionStore};
 use tenet_server::store::{
-    Letter, MemorySessionStore, SessionChange, SessionOwner, SessionRecord, SessionState, SessionStore,
+    Letter, MemorySessionStore, SessionChange, SessionOwner, SessionRecord, SessionState, SessionStore, TaskRecord,
 };
 
 const IDLE: Duration = Duration::from_secs(60);
@@ -104,6 +104,31 @@ async fn the_rules(store: &dyn SessionStore) {
         let got = tokio::time::timeout(Duration::from_secs(5), inbox.next()).await.unwrap().unwrap();
         assert_eq!(got, letter(n));
     }
+
+    // Tasks: a later write wins whatever the order they arrive in; whether the replica
+    // running one lives is told with it.
+    let task = |seq: u64, replica: &str, status: &str| TaskRecord {
+        owner: Some("ann".into()),
+        scopes: vec!["read".into()],
+        replica: replica.into(),
+        seq,
+        task: serde_json::from_value(serde_json::json!({
+            "taskId": "t1", "status": status, "createdAt": "2026-11-23T00:00:00Z",
+            "lastUpdatedAt": "2026-11-23T00:00:00Z"
+        }))
+        .unwrap(),
+    };
+    store.put_task("t1", &task(2, "r1", "completed"), IDLE).await.unwrap();
+    store.put_task("t1", &task(1, "r1", "working"), IDLE).await.unwrap();
+    let found = store.task("t1").await.unwrap().unwrap();
+    assert_eq!((found.record.seq, found.runner_alive), (2, true), "r1 reads its inbox");
+    assert_eq!(found.record, task(2, "r1", "completed"));
+    store.put_task("t2", &task(1, "gone", "working"), IDLE).await.unwrap();
+    assert!(!store.task("t2").await.unwrap().unwrap().runner_alive, "nobody reads as 'gone'");
+    assert!(store.task("t3").await.unwrap().is_none());
+    store.put_task("t4", &task(1, "r1", "working"), Duration::from_millis(100)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert!(store.task("t4").await.unwrap().is_none(), "expired");
 }
 
 #[tokio::test]
@@ -116,7 +141,7 @@ async fn the_redis_store_keeps_the_same_rules() {
     let server = RedisServer::start();
     let store = store_on(&server);
     the_rules(&store).await;
-    assert_eq!(server.keys("tenet:sess:*"), 0, "nothing left behind");
+    assert_eq!(server.keys("tenet:sess:*"), 0, "no session left behind");
 }
 
 #[tokio::test]

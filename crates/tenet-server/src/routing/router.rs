@@ -380,7 +380,7 @@ impl Server {
             Method::LoggingSetLevel => self.set_level(raw, link),
             Method::SubscriptionsListen => self.listen(&route, &request.id, raw, link).await,
             Method::TasksGet | Method::TasksUpdate | Method::TasksCancel if route.version.era() == Era::Stateless => {
-                self.task_extension_method(route.method, raw, link)
+                self.task_extension_method(route.method, raw, link).await
             }
             Method::TasksGet | Method::TasksResult | Method::TasksList | Method::TasksCancel
                 if caps.tasks.is_some() =>

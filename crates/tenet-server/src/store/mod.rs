@@ -4,6 +4,7 @@
 
 mod context;
 mod session;
+mod task;
 
 pub use context::{
     ContextData, ContextError, ContextKey, ContextLimits, ContextStore, ExpectShown, MemoryContextStore,
@@ -11,3 +12,4 @@ pub use context::{
 pub use session::{
     Letter, MemorySessionStore, SessionChange, SessionOwner, SessionRecord, SessionState, SessionStore, Unavailable,
 };
+pub use task::{SharedTask, TaskRecord};

@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 use tenet_protocol::{ClientCapabilities, Implementation, LoggingLevel, ProtocolVersion};
 use tokio::sync::mpsc;
 
+use super::task::{SharedTask, TaskRecord};
+
 /// The shared store could not be reached, or did not answer in time.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("the shared store is unavailable: {0}")]
@@ -151,6 +153,19 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
     /// The letters sent to the replica named `me`, as they come, while the stream is
     /// held (reconnecting to the store as needed).
     fn inbox(&self, me: &str) -> BoxStream<'static, Letter>;
+
+    /// Writes the task `id` as `record` has it, kept `ttl`, unless a write with a later
+    /// `seq` came first (then nothing is written).
+    fn put_task<'a>(
+        &'a self,
+        id: &'a str,
+        record: &'a TaskRecord,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), Unavailable>>;
+
+    /// The task `id`, and whether the replica running it lives; `None` when there is
+    /// no such task (or it expired).
+    fn task<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<SharedTask>, Unavailable>>;
 }
 
 /// Sessions in memory ([`SessionStore`]), for endpoints of one process.
@@ -163,6 +178,7 @@ pub struct MemorySessionStore {
 struct Memory {
     sessions: HashMap<String, (SessionRecord, Instant)>,
     inboxes: HashMap<String, mpsc::UnboundedSender<Letter>>,
+    tasks: HashMap<String, (TaskRecord, Instant)>,
 }
 
 /// When something idle for `idle` from now expires (far in the future for an idle time
@@ -257,6 +273,31 @@ impl SessionStore for MemorySessionStore {
             memory.inboxes.remove(to);
         }
         Box::pin(std::future::ready(Ok(sent)))
+    }
+
+    fn put_task<'a>(
+        &'a self,
+        id: &'a str,
+        record: &'a TaskRecord,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), Unavailable>> {
+        let mut memory = self.lock();
+        let now = Instant::now();
+        memory.tasks.retain(|_, (_, until)| *until > now);
+        let newer = memory.tasks.get(id).is_none_or(|(held, _)| held.seq < record.seq);
+        if newer {
+            memory.tasks.insert(id.to_owned(), (record.clone(), until(ttl)));
+        }
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn task<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<SharedTask>, Unavailable>> {
+        let memory = self.lock();
+        let found = memory.tasks.get(id).filter(|(_, until)| *until > Instant::now()).map(|(record, _)| SharedTask {
+            runner_alive: memory.inboxes.get(&record.replica).is_some_and(|inbox| !inbox.is_closed()),
+            record: record.clone(),
+        });
+        Box::pin(std::future::ready(Ok(found)))
     }
 
     fn inbox(&self, me: &str) -> BoxStream<'static, Letter> {

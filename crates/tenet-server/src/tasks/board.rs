@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::legacy::{new_task_id, now_iso};
 use crate::millis;
+use crate::store::{SessionStore, TaskRecord, Unavailable};
 
 /// How long a task is kept: from its creation, and at least this long after it ends.
 pub const TASK_TTL: Duration = Duration::from_secs(600);
@@ -32,11 +33,20 @@ pub(crate) type Outcome = Result<JsonObject, ErrorObject>;
 pub(crate) struct TaskBoard {
     entries: Mutex<HashMap<String, Arc<TaskEntry>>>,
     changes: broadcast::Sender<Arc<TaskEntry>>,
+    /// Where the tasks are shared with other replicas, once they are.
+    shared: std::sync::OnceLock<Shared>,
+}
+
+/// The store replicas share tasks in, and this replica's name there.
+#[derive(Clone)]
+pub(crate) struct Shared {
+    pub store: Arc<dyn SessionStore>,
+    pub replica: Arc<str>,
 }
 
 impl Default for TaskBoard {
     fn default() -> Self {
-        Self { entries: Mutex::default(), changes: broadcast::channel(256).0 }
+        Self { entries: Mutex::default(), changes: broadcast::channel(256).0, shared: std::sync::OnceLock::new() }
     }
 }
 
@@ -54,9 +64,13 @@ pub(crate) struct TaskEntry {
     changed: watch::Sender<()>,
     /// Where changes are announced (listen streams).
     changes: broadcast::Sender<Arc<TaskEntry>>,
+    /// Where every change is written for other replicas, when they share tasks.
+    shared: Option<Shared>,
 }
 
 struct State {
+    /// Grows with every change (the order of the writes to a shared store).
+    seq: u64,
     info: TaskInfo,
     expires: Instant,
     /// Input requests not yet answered, by key.
@@ -97,7 +111,8 @@ impl TaskBoard {
             poll_interval_ms: Some(millis(POLL_INTERVAL)),
         };
         let created = Instant::now();
-        let state = State { info, expires: created + TASK_TTL, outstanding: BTreeMap::new(), answers, outcome: None };
+        let state =
+            State { seq: 1, info, expires: created + TASK_TTL, outstanding: BTreeMap::new(), answers, outcome: None };
         let entry = Arc::new(TaskEntry {
             id: id.clone(),
             owner,
@@ -107,6 +122,7 @@ impl TaskBoard {
             state: Mutex::new(state),
             changed: watch::channel(()).0,
             changes: self.changes.clone(),
+            shared: self.shared.get().cloned(),
         });
         let mut entries = lock(&self.entries);
         entries.retain(|_, e| !e.is_expired(created));
@@ -134,6 +150,23 @@ impl TaskBoard {
     pub fn changes(&self) -> broadcast::Receiver<Arc<TaskEntry>> {
         self.changes.subscribe()
     }
+
+    /// Shares the tasks made from now on with other replicas through `store`, as
+    /// `replica` (once; later calls change nothing).
+    pub fn share(&self, store: Arc<dyn SessionStore>, replica: Arc<str>) {
+        let _ = self.shared.set(Shared { store, replica });
+    }
+
+    /// Where tasks are shared, if they are.
+    pub fn shared(&self) -> Option<&Shared> {
+        self.shared.get()
+    }
+
+    /// The task `id` if this replica runs it (no owner check: for another replica's
+    /// letters, checked there).
+    pub fn local(&self, id: &str) -> Option<Arc<TaskEntry>> {
+        lock(&self.entries).get(id).cloned()
+    }
 }
 
 impl TaskEntry {
@@ -159,23 +192,54 @@ impl TaskEntry {
 
     /// The task with what its state carries, as `tasks/get` shows it.
     pub fn detailed(&self) -> DetailedTask {
-        let state = lock(&self.state);
-        let mut detailed = DetailedTask::from(state.info.clone());
-        match (&state.info.status, &state.outcome) {
-            (TaskStatus::InputRequired, _) => detailed.input_requests = Some(state.outstanding.clone()),
-            (TaskStatus::Completed, Some(Ok(result))) => detailed.result = Some(result.clone()),
-            (TaskStatus::Failed, Some(Err(error))) => detailed.error = Some(error.clone()),
-            _ => {}
-        }
-        detailed
+        detailed(&lock(&self.state))
     }
 
+    /// The task as other replicas read it, as it is now.
+    fn record(&self, state: &State, shared: &Shared) -> TaskRecord {
+        TaskRecord {
+            owner: self.owner.clone(),
+            scopes: self.scopes.clone(),
+            replica: shared.replica.to_string(),
+            seq: state.seq,
+            task: detailed(state),
+        }
+    }
+
+    /// Writes the task for other replicas, as it is now (when tasks are shared).
+    ///
+    /// # Errors
+    /// The store did not answer.
+    pub async fn persist(&self) -> Result<(), Unavailable> {
+        let Some(shared) = &self.shared else { return Ok(()) };
+        let (record, ttl) = {
+            let state = lock(&self.state);
+            (self.record(&state, shared), state.expires.saturating_duration_since(Instant::now()))
+        };
+        shared.store.put_task(&self.id, &record, ttl).await
+    }
+}
+
+/// The task with what its state carries, as `tasks/get` shows it.
+fn detailed(state: &State) -> DetailedTask {
+    let mut detailed = DetailedTask::from(state.info.clone());
+    match (&state.info.status, &state.outcome) {
+        (TaskStatus::InputRequired, _) => detailed.input_requests = Some(state.outstanding.clone()),
+        (TaskStatus::Completed, Some(Ok(result))) => detailed.result = Some(result.clone()),
+        (TaskStatus::Failed, Some(Err(error))) => detailed.error = Some(error.clone()),
+        _ => {}
+    }
+    detailed
+}
+
+impl TaskEntry {
     /// Changes the state under the lock, then tells whoever waits or listens.
     fn update(self: &Arc<Self>, change: impl FnOnce(&mut State) -> bool) {
-        let changed = {
+        let (changed, write) = {
             let mut state = lock(&self.state);
             let changed = change(&mut state);
             if changed {
+                state.seq += 1;
                 state.info.last_updated_at = now_iso();
                 if state.info.status.is_terminal() {
                     // Keep an ended task at least TASK_TTL, and say so in ttlMs.
@@ -183,8 +247,23 @@ impl TaskEntry {
                     state.info.ttl_ms = Some(millis(state.expires - self.created));
                 }
             }
-            changed
+            let write = self.shared.as_ref().filter(|_| changed).map(|shared| {
+                let ttl = state.expires.saturating_duration_since(Instant::now());
+                (shared.store.clone(), self.record(&state, shared), ttl)
+            });
+            (changed, write)
         };
+        if let Some((store, record, ttl)) = write
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            // Written in the background; a later write never loses to an earlier one.
+            let id = self.id.clone();
+            runtime.spawn(async move {
+                if let Err(e) = store.put_task(&id, &record, ttl).await {
+                    tracing::warn!(task = %id, "other replicas do not see this task's change: {e}");
+                }
+            });
+        }
         if changed {
             self.changed.send_replace(());
             // Nobody listening is fine.

@@ -32,6 +32,7 @@
 mod board;
 mod legacy;
 mod listen;
+mod remote;
 mod seat;
 mod serve;
 

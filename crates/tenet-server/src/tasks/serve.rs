@@ -54,6 +54,7 @@ impl Server {
         }
         let task_link = Link { cancel: cancel.clone(), ..link.clone() };
         let ctx = self.context(route, id, &task_link, inputs).with_seat(seat.clone());
+        let held = seat.clone();
         let (server, tool, version, stop) = (self.clone(), tool.clone(), route.version, cancel.clone());
         tokio::spawn(async move {
             tokio::select! {
@@ -71,27 +72,74 @@ impl Server {
             }
         };
         match first {
-            Ok(First::Started(info)) => Reply::of(&info, Reply::Task),
+            Ok(First::Started(info)) => {
+                // Other replicas know of the task before its client can ask them.
+                if let Some(entry) = held.task()
+                    && let Err(e) = entry.persist().await
+                {
+                    entry.cancel();
+                    return ErrorObject::internal(e.to_string()).into();
+                }
+                Reply::of(&info, Reply::Task)
+            }
             Ok(First::Ended(outcome)) => tool_reply(route.version, outcome),
             Err(_) => ErrorObject::internal("the tool call ended without an outcome").into(),
         }
     }
 
     /// `tasks/get`, `tasks/update` and `tasks/cancel` (routing has checked that both
-    /// sides have the extension).
-    pub(crate) fn task_extension_method(&self, method: Method, raw: Option<&RawJson>, link: &Link) -> Reply {
-        let served = match method {
-            Method::TasksUpdate => params::<UpdateTaskParams>(raw).and_then(|p| {
-                self.find_task(&p.task_id, link)?.answer(p.input_responses)?;
-                Ok(Reply::ok(&EmptyResult {}))
-            }),
-            Method::TasksCancel => params::<TaskIdParams>(raw).and_then(|p| {
-                self.find_task(&p.task_id, link)?.cancel();
-                Ok(Reply::ok(&EmptyResult {}))
-            }),
-            _ => params::<TaskIdParams>(raw).and_then(|p| Ok(Reply::ok(&self.find_task(&p.task_id, link)?.detailed()))),
+    /// sides have the extension). A task another replica runs is read from the store
+    /// replicas share, and updates and cancellations go to that replica.
+    pub(crate) async fn task_extension_method(&self, method: Method, raw: Option<&RawJson>, link: &Link) -> Reply {
+        let (id, responses) = match method {
+            Method::TasksUpdate => match params::<UpdateTaskParams>(raw) {
+                Ok(p) => (p.task_id, Some(p.input_responses)),
+                Err(e) => return Reply::Err(e),
+            },
+            _ => match params::<TaskIdParams>(raw) {
+                Ok(p) => (p.task_id, None),
+                Err(e) => return Reply::Err(e),
+            },
+        };
+        let served = match self.find_task(&id, link) {
+            Ok(entry) => match (method, responses) {
+                (Method::TasksUpdate, Some(responses)) => entry.answer(responses).map(|()| Reply::ok(&EmptyResult {})),
+                (Method::TasksCancel, _) => {
+                    entry.cancel();
+                    Ok(Reply::ok(&EmptyResult {}))
+                }
+                _ => Ok(Reply::ok(&entry.detailed())),
+            },
+            Err(e) => match self.shared.task_board.shared() {
+                Some(shared) => {
+                    super::remote::serve(shared, method, &id, responses, link).await.map_err(|r| r.unwrap_or(e))
+                }
+                None => Err(e),
+            },
         };
         served.unwrap_or_else(Reply::Err)
+    }
+
+    /// Shares this server's tasks (of the tasks extension) with the other replicas of
+    /// it through `store`, where this replica is named `replica` (the name its inbox
+    /// is read under): any replica answers `tasks/get` for them, and hands `tasks/update`
+    /// and `tasks/cancel` to the one running them, whose letters reach
+    /// [`Server::task_letter`]. Tasks made from now on are shared.
+    pub fn share_tasks(&self, store: Arc<dyn crate::store::SessionStore>, replica: Arc<str>) {
+        self.shared.task_board.share(store, replica);
+    }
+
+    /// Takes a letter another replica sent about a task this one runs: a client's
+    /// `tasks/cancel` (`cancel`) or `tasks/update` (its `inputResponses`), checked there.
+    pub fn task_letter(&self, id: &str, message: &[u8]) {
+        let Some(entry) = self.shared.task_board.local(id) else { return };
+        if message == b"cancel" {
+            entry.cancel();
+        } else if let Ok(responses) = serde_json::from_slice::<JsonObject>(message)
+            && let Err(e) = entry.answer(responses)
+        {
+            tracing::debug!(task = id, "a forwarded update: {}", e.message);
+        }
     }
 
     /// The caller's task `id`, if the caller may still use its tool.

@@ -1,0 +1,127 @@
+//! Tasks another replica runs: `tasks/get` answered from what that replica wrote to the
+//! store replicas share; `tasks/update` and `tasks/cancel` handed to it (a letter), then
+//! answered once its next write shows them taken. A task whose replica died ends as
+//! failed, with a clear error, rather than pending forever.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tenet_jsonrpc::ErrorObject;
+use tenet_protocol::{EmptyResult, JsonObject, Method, TaskStatus};
+
+use super::board::{Shared, TASK_TTL};
+use crate::routing::Reply;
+use crate::session::Link;
+use crate::store::{Letter, SharedTask, TaskRecord};
+
+/// How long a replica waits for the one running a task to show a change taken.
+const TAKEN_WITHIN: Duration = Duration::from_secs(3);
+/// How often it looks meanwhile.
+const LOOK_EVERY: Duration = Duration::from_millis(15);
+
+/// Serves `method` for the task `id` from the shared store. `Err(None)`: no such task
+/// there either (the caller answers as for an unknown task).
+pub(super) async fn serve(
+    shared: &Shared,
+    method: Method,
+    id: &str,
+    responses: Option<JsonObject>,
+    link: &Link,
+) -> Result<Reply, Option<ErrorObject>> {
+    let found = read(shared, id).await?;
+    let record = &found.record;
+    if record.owner.as_deref() != super::serve::caller(link).as_deref() {
+        return Err(None);
+    }
+    if !link.allows(&record.scopes) {
+        return Err(Some(link.insufficient_scope(&format!("task {id}"), &record.scopes)));
+    }
+    let record = match found.runner_alive || record.task.task.status.is_terminal() {
+        true => found.record,
+        false => orphaned(shared, id, found.record).await?,
+    };
+    let terminal = record.task.task.status.is_terminal();
+    match (method, responses) {
+        (Method::TasksCancel, _) if !terminal => {
+            hand_over(shared, id, &record, b"cancel".to_vec(), |t| t.task.task.status.is_terminal()).await?;
+            Ok(Reply::ok(&EmptyResult {}))
+        }
+        (Method::TasksUpdate, Some(responses)) => {
+            let outstanding = record.task.input_requests.clone().unwrap_or_default();
+            if let Some((key, _)) = responses.iter().find(|(k, v)| outstanding.contains_key(*k) && !v.is_object()) {
+                return Err(Some(ErrorObject::invalid_params(format!(
+                    "Invalid params: inputResponses.{key} must be an object"
+                ))));
+            }
+            let answered: Vec<String> = responses.keys().filter(|k| outstanding.contains_key(*k)).cloned().collect();
+            if !answered.is_empty() && !terminal {
+                let message = serde_json::to_vec(&responses).map_err(|e| Some(ErrorObject::internal(e.to_string())))?;
+                hand_over(shared, id, &record, message, |t| {
+                    let still = t.task.input_requests.as_ref();
+                    t.task.task.status.is_terminal()
+                        || answered.iter().all(|k| still.is_none_or(|r| !r.contains_key(k)))
+                })
+                .await?;
+            }
+            Ok(Reply::ok(&EmptyResult {}))
+        }
+        (Method::TasksCancel | Method::TasksUpdate, _) => Ok(Reply::ok(&EmptyResult {})),
+        _ => Ok(Reply::ok(&record.task)),
+    }
+}
+
+/// The task `id` as the store has it.
+async fn read(shared: &Shared, id: &str) -> Result<SharedTask, Option<ErrorObject>> {
+    match shared.store.task(id).await {
+        Ok(Some(found)) => Ok(found),
+        Ok(None) => Err(None),
+        Err(e) => Err(Some(ErrorObject::internal(e.to_string()).with_data(json!({"taskId": id})))),
+    }
+}
+
+/// Ends a task whose replica died as failed, for every replica to read.
+async fn orphaned(shared: &Shared, id: &str, mut record: TaskRecord) -> Result<TaskRecord, Option<ErrorObject>> {
+    let error = ErrorObject::internal(format!(
+        "the replica running this task ({}) stopped before it ended; its work is lost",
+        record.replica
+    ));
+    record.seq += 1;
+    record.task.task.status = TaskStatus::Failed;
+    record.task.task.status_message = Some(error.message.to_string());
+    record.task.task.last_updated_at = super::legacy::now_iso();
+    record.task.input_requests = None;
+    record.task.result = None;
+    record.task.error = Some(error);
+    shared.store.put_task(id, &record, TASK_TTL).await.map_err(|e| Some(ErrorObject::internal(e.to_string())))?;
+    Ok(record)
+}
+
+/// Hands `message` to the replica running the task and waits (a few seconds at most)
+/// until what it writes shows the change `taken`.
+async fn hand_over(
+    shared: &Shared,
+    id: &str,
+    record: &TaskRecord,
+    message: Vec<u8>,
+    taken: impl Fn(&TaskRecord) -> bool,
+) -> Result<(), Option<ErrorObject>> {
+    let letter = Letter { session: format!("task:{id}"), message };
+    let unavailable = |e: crate::store::Unavailable| Some(ErrorObject::internal(e.to_string()));
+    if !shared.store.send(&record.replica, letter).await.map_err(unavailable)? {
+        // Its replica is gone: so is the work.
+        orphaned(shared, id, record.clone()).await?;
+        return Ok(());
+    }
+    let deadline = Instant::now() + TAKEN_WITHIN;
+    while Instant::now() < deadline {
+        tokio::time::sleep(LOOK_EVERY).await;
+        let found = read(shared, id).await?;
+        if found.record.seq > record.seq && taken(&found.record) {
+            return Ok(());
+        }
+    }
+    Err(Some(ErrorObject::internal(format!(
+        "the replica running task {id} did not take the request within {} s",
+        TAKEN_WITHIN.as_secs()
+    ))))
+}
