@@ -51,13 +51,12 @@ impl Endpoint {
             config,
             shutdown,
         });
-        if let Some(sessions) = &shared.sessions.shared {
-            // Tasks too are shared, under this replica's name.
-            shared.server.share_tasks(sessions.store.clone(), sessions.replica.clone());
-        }
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(sweep(Arc::downgrade(&shared), shared.shutdown.clone(), shared.config.session_idle_timeout));
             if let Some(sessions) = &shared.sessions.shared {
+                // Tasks too are shared, under this replica's name: only where its inbox
+                // is read (and its lease held), or others would take its tasks for dead.
+                shared.server.share_tasks(sessions.store.clone(), sessions.replica.clone());
                 let letters = sessions.store.inbox(&sessions.replica);
                 runtime.spawn(read_inbox(Arc::downgrade(&shared), shared.shutdown.clone(), letters));
             }

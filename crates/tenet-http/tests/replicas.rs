@@ -20,7 +20,8 @@ use support::{Harness, LEGACY, body, in_session, read_until, sse_json};
 use tenet_http::HttpConfig;
 use tenet_server::protocol::{LoggingLevel, Resource};
 use tenet_server::store::{
-    Letter, MemorySessionStore, SessionChange, SessionRecord, SessionStore, SharedTask, TaskRecord, Unavailable,
+    Letter, MemorySessionStore, SessionChange, SessionRecord, SessionStore, SharedTask, TaskRecord, TaskWrite,
+    Unavailable,
 };
 use tenet_server::{ResourceDef, TaskSupport};
 
@@ -209,10 +210,27 @@ impl SessionStore for Flaky {
     fn inbox(&self, me: &str) -> BoxStream<'static, Letter> {
         self.inner.inbox(me)
     }
-    fn put_task<'a>(&'a self, id: &'a str, r: &'a TaskRecord, ttl: Duration) -> BoxFuture<'a, Result<(), Unavailable>> {
+    fn put_task<'a>(
+        &'a self,
+        id: &'a str,
+        r: &'a TaskRecord,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<TaskWrite, Unavailable>> {
         Box::pin(async move {
             self.check()?;
             self.inner.put_task(id, r, ttl).await
+        })
+    }
+    fn fence_task<'a>(
+        &'a self,
+        id: &'a str,
+        seq: u64,
+        r: &'a TaskRecord,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, Unavailable>> {
+        Box::pin(async move {
+            self.check()?;
+            self.inner.fence_task(id, seq, r, ttl).await
         })
     }
     fn task<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<SharedTask>, Unavailable>> {

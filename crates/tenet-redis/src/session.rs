@@ -15,7 +15,7 @@ use futures_util::stream::BoxStream;
 use redis::Value;
 use tenet_protocol::LoggingLevel;
 use tenet_server::store::{
-    Letter, SessionChange, SessionRecord, SessionState, SessionStore, SharedTask, TaskRecord, Unavailable,
+    Letter, SessionChange, SessionRecord, SessionState, SessionStore, SharedTask, TaskRecord, TaskWrite, Unavailable,
 };
 use tokio::sync::mpsc;
 
@@ -40,6 +40,7 @@ pub struct RedisSessionStore {
     send: redis::Script,
     put_task: redis::Script,
     get_task: redis::Script,
+    fence_task: redis::Script,
 }
 
 impl RedisSessionStore {
@@ -53,6 +54,7 @@ impl RedisSessionStore {
             send: redis::Script::new(include_str!("scripts/letter_send.lua")),
             put_task: redis::Script::new(include_str!("scripts/task_put.lua")),
             get_task: redis::Script::new(include_str!("scripts/task_get.lua")),
+            fence_task: redis::Script::new(include_str!("scripts/task_fence.lua")),
         }
     }
 
@@ -203,14 +205,35 @@ impl SessionStore for RedisSessionStore {
         id: &'a str,
         record: &'a TaskRecord,
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<(), Unavailable>> {
+    ) -> BoxFuture<'a, Result<TaskWrite, Unavailable>> {
         Box::pin(async move {
             let json = serde_json::to_string(record).map_err(|e| Unavailable(e.to_string()))?;
             let mut invocation = self.put_task.key(self.redis.key(&format!("task:{id}")));
             invocation.arg(record.seq).arg(json).arg(&record.replica).arg(millis(ttl));
-            let _: i64 =
+            let written: i64 =
                 self.redis.run("task_put", async |c| invocation.invoke_async(c).await).await.map_err(unavailable)?;
-            Ok(())
+            Ok(match written {
+                1 => TaskWrite::Written,
+                2 => TaskWrite::Fenced,
+                _ => TaskWrite::Stale,
+            })
+        })
+    }
+
+    fn fence_task<'a>(
+        &'a self,
+        id: &'a str,
+        seq: u64,
+        record: &'a TaskRecord,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, Unavailable>> {
+        Box::pin(async move {
+            let json = serde_json::to_string(record).map_err(|e| Unavailable(e.to_string()))?;
+            let mut invocation = self.fence_task.key(self.redis.key(&format!("task:{id}")));
+            invocation.arg(seq).arg(json).arg(self.redis.key("replica:")).arg(millis(ttl));
+            let fenced: i64 =
+                self.redis.run("task_fence", async |c| invocation.invoke_async(c).await).await.map_err(unavailable)?;
+            Ok(fenced == 1)
         })
     }
 

@@ -13,6 +13,7 @@ use tenet_redis::test_support::RedisServer;
 use tenet_redis::{Redis, RedisConfig, RedisSessionStore};
 use tenet_server::store::{
     Letter, MemorySessionStore, SessionChange, SessionOwner, SessionRecord, SessionState, SessionStore, TaskRecord,
+    TaskWrite,
 };
 
 const IDLE: Duration = Duration::from_secs(60);
@@ -118,13 +119,20 @@ async fn the_rules(store: &dyn SessionStore) {
         }))
         .unwrap(),
     };
-    store.put_task("t1", &task(2, "r1", "completed"), IDLE).await.unwrap();
-    store.put_task("t1", &task(1, "r1", "working"), IDLE).await.unwrap();
+    assert_eq!(store.put_task("t1", &task(2, "r1", "completed"), IDLE).await.unwrap(), TaskWrite::Written);
+    assert_eq!(store.put_task("t1", &task(1, "r1", "working"), IDLE).await.unwrap(), TaskWrite::Stale);
     let found = store.task("t1").await.unwrap().unwrap();
     assert_eq!((found.record.seq, found.runner_alive), (2, true), "r1 reads its inbox");
     assert_eq!(found.record, task(2, "r1", "completed"));
     store.put_task("t2", &task(1, "gone", "working"), IDLE).await.unwrap();
     assert!(!store.task("t2").await.unwrap().unwrap().runner_alive, "nobody reads as 'gone'");
+    // Fencing: only at the seq read, only for a replica with no lease; then final.
+    assert!(!store.fence_task("t1", 2, &task(2, "r1", "failed"), IDLE).await.unwrap(), "r1 lives");
+    assert!(!store.fence_task("t2", 7, &task(1, "gone", "failed"), IDLE).await.unwrap(), "not the seq read");
+    assert!(store.fence_task("t2", 1, &task(1, "gone", "failed"), IDLE).await.unwrap());
+    assert_eq!(store.task("t2").await.unwrap().unwrap().record, task(1, "gone", "failed"));
+    assert_eq!(store.put_task("t2", &task(9, "gone", "completed"), IDLE).await.unwrap(), TaskWrite::Fenced);
+    assert!(!store.fence_task("t2", 1, &task(1, "gone", "failed"), IDLE).await.unwrap(), "fenced once");
     assert!(store.task("t3").await.unwrap().is_none());
     store.put_task("t4", &task(1, "r1", "working"), Duration::from_millis(100)).await.unwrap();
     tokio::time::sleep(Duration::from_millis(250)).await;

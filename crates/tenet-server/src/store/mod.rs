@@ -12,4 +12,4 @@ pub use context::{
 pub use session::{
     Letter, MemorySessionStore, SessionChange, SessionOwner, SessionRecord, SessionState, SessionStore, Unavailable,
 };
-pub use task::{SharedTask, TaskRecord};
+pub use task::{SharedTask, TaskRecord, TaskWrite};

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use tenet_protocol::{ClientCapabilities, Implementation, LoggingLevel, ProtocolVersion};
 use tokio::sync::mpsc;
 
-use super::task::{SharedTask, TaskRecord};
+use super::task::{SharedTask, TaskRecord, TaskWrite};
 
 /// The shared store could not be reached, or did not answer in time.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -155,13 +155,25 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
     fn inbox(&self, me: &str) -> BoxStream<'static, Letter>;
 
     /// Writes the task `id` as `record` has it, kept `ttl`, unless a write with a later
-    /// `seq` came first (then nothing is written).
+    /// (or the same) `seq` came first, or the task was fenced.
     fn put_task<'a>(
         &'a self,
         id: &'a str,
         record: &'a TaskRecord,
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<(), Unavailable>>;
+    ) -> BoxFuture<'a, Result<TaskWrite, Unavailable>>;
+
+    /// Ends the task `id` as `record` has it (failed: its replica is gone) and fences
+    /// it, so that nothing is written to it any more; only while the record stored is
+    /// still at `seq` and its replica holds no lease. False, and nothing written,
+    /// otherwise (the replica wrote meanwhile, or lives).
+    fn fence_task<'a>(
+        &'a self,
+        id: &'a str,
+        seq: u64,
+        record: &'a TaskRecord,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, Unavailable>>;
 
     /// The task `id`, and whether the replica running it lives; `None` when there is
     /// no such task (or it expired).
@@ -178,7 +190,8 @@ pub struct MemorySessionStore {
 struct Memory {
     sessions: HashMap<String, (SessionRecord, Instant)>,
     inboxes: HashMap<String, mpsc::UnboundedSender<Letter>>,
-    tasks: HashMap<String, (TaskRecord, Instant)>,
+    /// Tasks by id: the record, when it expires, whether it is fenced.
+    tasks: HashMap<String, (TaskRecord, Instant, bool)>,
 }
 
 /// When something idle for `idle` from now expires (far in the future for an idle time
@@ -280,23 +293,45 @@ impl SessionStore for MemorySessionStore {
         id: &'a str,
         record: &'a TaskRecord,
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<(), Unavailable>> {
+    ) -> BoxFuture<'a, Result<TaskWrite, Unavailable>> {
         let mut memory = self.lock();
         let now = Instant::now();
-        memory.tasks.retain(|_, (_, until)| *until > now);
-        let newer = memory.tasks.get(id).is_none_or(|(held, _)| held.seq < record.seq);
-        if newer {
-            memory.tasks.insert(id.to_owned(), (record.clone(), until(ttl)));
+        memory.tasks.retain(|_, (_, until, _)| *until > now);
+        let written = match memory.tasks.get(id) {
+            Some((_, _, true)) => TaskWrite::Fenced,
+            Some((held, _, _)) if held.seq >= record.seq => TaskWrite::Stale,
+            _ => {
+                memory.tasks.insert(id.to_owned(), (record.clone(), until(ttl), false));
+                TaskWrite::Written
+            }
+        };
+        Box::pin(std::future::ready(Ok(written)))
+    }
+
+    fn fence_task<'a>(
+        &'a self,
+        id: &'a str,
+        seq: u64,
+        record: &'a TaskRecord,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, Unavailable>> {
+        let mut memory = self.lock();
+        let alive = memory.inboxes.get(&record.replica).is_some_and(|inbox| !inbox.is_closed());
+        let at_seq = memory.tasks.get(id).is_some_and(|(held, _, fenced)| held.seq == seq && !fenced);
+        let fenced = at_seq && !alive;
+        if fenced {
+            memory.tasks.insert(id.to_owned(), (record.clone(), until(ttl), true));
         }
-        Box::pin(std::future::ready(Ok(())))
+        Box::pin(std::future::ready(Ok(fenced)))
     }
 
     fn task<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<SharedTask>, Unavailable>> {
         let memory = self.lock();
-        let found = memory.tasks.get(id).filter(|(_, until)| *until > Instant::now()).map(|(record, _)| SharedTask {
-            runner_alive: memory.inboxes.get(&record.replica).is_some_and(|inbox| !inbox.is_closed()),
-            record: record.clone(),
-        });
+        let found =
+            memory.tasks.get(id).filter(|(_, until, _)| *until > Instant::now()).map(|(record, _, _)| SharedTask {
+                runner_alive: memory.inboxes.get(&record.replica).is_some_and(|inbox| !inbox.is_closed()),
+                record: record.clone(),
+            });
         Box::pin(std::future::ready(Ok(found)))
     }
 

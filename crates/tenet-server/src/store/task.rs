@@ -32,3 +32,15 @@ pub struct SharedTask {
     /// tasks with it).
     pub runner_alive: bool,
 }
+
+/// What became of a write of a task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskWrite {
+    /// Written.
+    Written,
+    /// A write with a later seq came first: nothing written.
+    Stale,
+    /// The task was ended as failed by another replica, which found this one gone:
+    /// nothing is written to it any more (the replica running it adopts that end).
+    Fenced,
+}

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::legacy::{new_task_id, now_iso};
 use crate::millis;
-use crate::store::{SessionStore, TaskRecord, Unavailable};
+use crate::store::{SessionStore, TaskRecord, TaskWrite, Unavailable};
 
 /// How long a task is kept: from its creation, and at least this long after it ends.
 pub const TASK_TTL: Duration = Duration::from_secs(600);
@@ -167,6 +167,11 @@ impl TaskBoard {
     pub fn local(&self, id: &str) -> Option<Arc<TaskEntry>> {
         lock(&self.entries).get(id).cloned()
     }
+
+    /// Forgets the task `id` (one whose handle was never given to its client).
+    pub fn remove(&self, id: &str) {
+        lock(&self.entries).remove(id);
+    }
 }
 
 impl TaskEntry {
@@ -206,17 +211,54 @@ impl TaskEntry {
         }
     }
 
-    /// Writes the task for other replicas, as it is now (when tasks are shared).
+    /// How long the store keeps what is written of the task now: as long as here once
+    /// it ended; while it runs, at least an hour from each write (the lease of the
+    /// replica running it tells whether it still does).
+    fn kept(state: &State) -> std::time::Duration {
+        let left = state.expires.saturating_duration_since(Instant::now());
+        if state.info.status.is_terminal() { left } else { left.max(TASK_TTL * 6) }
+    }
+
+    /// Writes the task for other replicas, as it is now (when tasks are shared); with
+    /// `bump`, as a new write even when nothing changed (so that a replica waiting for
+    /// one sees it).
     ///
     /// # Errors
     /// The store did not answer.
-    pub async fn persist(&self) -> Result<(), Unavailable> {
+    pub async fn persist(self: &Arc<Self>, bump: bool) -> Result<(), Unavailable> {
         let Some(shared) = &self.shared else { return Ok(()) };
         let (record, ttl) = {
-            let state = lock(&self.state);
-            (self.record(&state, shared), state.expires.saturating_duration_since(Instant::now()))
+            let mut state = lock(&self.state);
+            if bump {
+                state.seq += 1;
+            }
+            (self.record(&state, shared), Self::kept(&state))
         };
-        shared.store.put_task(&self.id, &record, ttl).await
+        let written = shared.store.put_task(&self.id, &record, ttl).await?;
+        self.written(written);
+        Ok(())
+    }
+
+    /// Takes what became of a write: a fenced task (another replica found this one
+    /// gone and ended it as failed) ends so here too, so that every replica agrees.
+    fn written(self: &Arc<Self>, written: TaskWrite) {
+        if written == TaskWrite::Fenced {
+            tracing::warn!(task = %self.id, "another replica ended this task as failed: this replica's lease had lapsed");
+            self.update(|state| {
+                if state.info.status.is_terminal() {
+                    return false;
+                }
+                let error = ErrorObject::internal(
+                    "the replica running this task lost touch with the shared store; the task was ended elsewhere",
+                );
+                state.info.status = TaskStatus::Failed;
+                state.info.status_message = Some(error.message.to_string());
+                state.outstanding.clear();
+                state.outcome = Some(Err(error));
+                true
+            });
+            self.cancel.cancel();
+        }
     }
 }
 
@@ -247,22 +289,29 @@ impl TaskEntry {
                     state.info.ttl_ms = Some(millis(state.expires - self.created));
                 }
             }
-            let write = self.shared.as_ref().filter(|_| changed).map(|shared| {
-                let ttl = state.expires.saturating_duration_since(Instant::now());
-                (shared.store.clone(), self.record(&state, shared), ttl)
-            });
+            let write = self
+                .shared
+                .as_ref()
+                .filter(|_| changed)
+                .map(|shared| (shared.store.clone(), self.record(&state, shared), Self::kept(&state)));
             (changed, write)
         };
-        if let Some((store, record, ttl)) = write
-            && let Ok(runtime) = tokio::runtime::Handle::try_current()
-        {
-            // Written in the background; a later write never loses to an earlier one.
-            let id = self.id.clone();
-            runtime.spawn(async move {
-                if let Err(e) = store.put_task(&id, &record, ttl).await {
-                    tracing::warn!(task = %id, "other replicas do not see this task's change: {e}");
+        if let Some((store, record, ttl)) = write {
+            match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => {
+                    // Written in the background; a later write never loses to an earlier one.
+                    let entry = self.clone();
+                    runtime.spawn(async move {
+                        match store.put_task(&entry.id, &record, ttl).await {
+                            Ok(written) => entry.written(written),
+                            Err(e) => {
+                                tracing::warn!(task = %entry.id, "other replicas do not see this task's change: {e}");
+                            }
+                        }
+                    });
                 }
-            });
+                Err(_) => tracing::warn!(task = %self.id, "no runtime to write this task's change for other replicas"),
+            }
         }
         if changed {
             self.changed.send_replace(());
@@ -499,6 +548,26 @@ mod tests {
         entry.cancel();
         assert!(waiter.await.unwrap().is_err());
         assert!(entry.detailed().input_requests.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_task_another_replica_fenced_ends_failed_here_too() {
+        let store = crate::store::MemorySessionStore::new();
+        let board = TaskBoard::default();
+        // This replica ("here") reads no inbox: to the store, it is gone.
+        board.share(store.clone(), "here".into());
+        let entry = board.create(None, Vec::new(), CancellationToken::new(), JsonObject::new()).unwrap();
+        entry.persist(false).await.unwrap();
+        let found = store.task(entry.id()).await.unwrap().unwrap();
+        assert!(!found.runner_alive);
+        let mut failed = found.record.clone();
+        failed.task.task.status = TaskStatus::Failed;
+        assert!(store.fence_task(entry.id(), found.record.seq, &failed, TASK_TTL).await.unwrap());
+        // Its next write finds the fence: it takes that end, its work stopped.
+        entry.persist(true).await.unwrap();
+        assert_eq!(entry.info().status, TaskStatus::Failed);
+        assert!(entry.cancel.is_cancelled());
+        assert_eq!(store.task(entry.id()).await.unwrap().unwrap().record.task.task.status, TaskStatus::Failed);
     }
 
     #[test]

@@ -43,27 +43,21 @@ pub(super) async fn serve(
     let terminal = record.task.task.status.is_terminal();
     match (method, responses) {
         (Method::TasksCancel, _) if !terminal => {
-            hand_over(shared, id, &record, b"cancel".to_vec(), |t| t.task.task.status.is_terminal()).await?;
+            hand_over(shared, id, &record, b"cancel".to_vec()).await?;
             Ok(Reply::ok(&EmptyResult {}))
         }
-        (Method::TasksUpdate, Some(responses)) => {
-            let outstanding = record.task.input_requests.clone().unwrap_or_default();
-            if let Some((key, _)) = responses.iter().find(|(k, v)| outstanding.contains_key(*k) && !v.is_object()) {
-                return Err(Some(ErrorObject::invalid_params(format!(
+        (Method::TasksUpdate, Some(responses)) if !terminal && !responses.is_empty() => {
+            // The replica running the task decides (the store's copy may lag behind it).
+            let message = serde_json::to_vec(&responses).map_err(|e| Some(ErrorObject::internal(e.to_string())))?;
+            let after = hand_over(shared, id, &record, message).await?;
+            // What it did not take, though it asks for it: not an object.
+            let still = after.task.input_requests.unwrap_or_default();
+            match responses.keys().find(|k| still.contains_key(*k)) {
+                Some(key) => Err(Some(ErrorObject::invalid_params(format!(
                     "Invalid params: inputResponses.{key} must be an object"
-                ))));
+                )))),
+                None => Ok(Reply::ok(&EmptyResult {})),
             }
-            let answered: Vec<String> = responses.keys().filter(|k| outstanding.contains_key(*k)).cloned().collect();
-            if !answered.is_empty() && !terminal {
-                let message = serde_json::to_vec(&responses).map_err(|e| Some(ErrorObject::internal(e.to_string())))?;
-                hand_over(shared, id, &record, message, |t| {
-                    let still = t.task.input_requests.as_ref();
-                    t.task.task.status.is_terminal()
-                        || answered.iter().all(|k| still.is_none_or(|r| !r.contains_key(k)))
-                })
-                .await?;
-            }
-            Ok(Reply::ok(&EmptyResult {}))
         }
         (Method::TasksCancel | Method::TasksUpdate, _) => Ok(Reply::ok(&EmptyResult {})),
         _ => Ok(Reply::ok(&record.task)),
@@ -79,45 +73,50 @@ async fn read(shared: &Shared, id: &str) -> Result<SharedTask, Option<ErrorObjec
     }
 }
 
-/// Ends a task whose replica died as failed, for every replica to read.
-async fn orphaned(shared: &Shared, id: &str, mut record: TaskRecord) -> Result<TaskRecord, Option<ErrorObject>> {
+/// Ends a task whose replica died as failed, for every replica to read, and fences it
+/// (that replica, if it lives after all, takes that end too); the task as it is then
+/// (another replica may have got there first, or the replica written meanwhile).
+async fn orphaned(shared: &Shared, id: &str, found: TaskRecord) -> Result<TaskRecord, Option<ErrorObject>> {
     let error = ErrorObject::internal(format!(
         "the replica running this task ({}) stopped before it ended; its work is lost",
-        record.replica
+        found.replica
     ));
-    record.seq += 1;
+    let mut record = found.clone();
     record.task.task.status = TaskStatus::Failed;
     record.task.task.status_message = Some(error.message.to_string());
     record.task.task.last_updated_at = super::legacy::now_iso();
     record.task.input_requests = None;
     record.task.result = None;
     record.task.error = Some(error);
-    shared.store.put_task(id, &record, TASK_TTL).await.map_err(|e| Some(ErrorObject::internal(e.to_string())))?;
-    Ok(record)
+    let unavailable = |e: crate::store::Unavailable| Some(ErrorObject::internal(e.to_string()));
+    if shared.store.fence_task(id, found.seq, &record, TASK_TTL).await.map_err(unavailable)? {
+        return Ok(record);
+    }
+    Ok(read(shared, id).await?.record)
 }
 
 /// Hands `message` to the replica running the task and waits (a few seconds at most)
-/// until what it writes shows the change `taken`.
+/// for its next write, which it makes once it took the letter; the task as it is then.
 async fn hand_over(
     shared: &Shared,
     id: &str,
     record: &TaskRecord,
     message: Vec<u8>,
-    taken: impl Fn(&TaskRecord) -> bool,
-) -> Result<(), Option<ErrorObject>> {
+) -> Result<TaskRecord, Option<ErrorObject>> {
     let letter = Letter { session: format!("task:{id}"), message };
     let unavailable = |e: crate::store::Unavailable| Some(ErrorObject::internal(e.to_string()));
     if !shared.store.send(&record.replica, letter).await.map_err(unavailable)? {
         // Its replica is gone: so is the work.
-        orphaned(shared, id, record.clone()).await?;
-        return Ok(());
+        return orphaned(shared, id, record.clone()).await;
     }
     let deadline = Instant::now() + TAKEN_WITHIN;
+    let mut every = LOOK_EVERY;
     while Instant::now() < deadline {
-        tokio::time::sleep(LOOK_EVERY).await;
+        tokio::time::sleep(every).await;
+        every = (every * 2).min(Duration::from_millis(200));
         let found = read(shared, id).await?;
-        if found.record.seq > record.seq && taken(&found.record) {
-            return Ok(());
+        if found.record.seq > record.seq || found.record.task.task.status.is_terminal() {
+            return Ok(found.record);
         }
     }
     Err(Some(ErrorObject::internal(format!(

@@ -75,9 +75,11 @@ impl Server {
             Ok(First::Started(info)) => {
                 // Other replicas know of the task before its client can ask them.
                 if let Some(entry) = held.task()
-                    && let Err(e) = entry.persist().await
+                    && let Err(e) = entry.persist(false).await
                 {
-                    entry.cancel();
+                    // Nobody was told of it: gone, and its work stopped.
+                    self.shared.task_board.remove(entry.id());
+                    cancel.cancel();
                     return ErrorObject::internal(e.to_string()).into();
                 }
                 Reply::of(&info, Reply::Task)
@@ -140,6 +142,13 @@ impl Server {
         {
             tracing::debug!(task = id, "a forwarded update: {}", e.message);
         }
+        // Written again as a new write, whatever the letter changed: the replica that
+        // sent it waits for one (and a write that failed before lands now).
+        tokio::spawn(async move {
+            if let Err(e) = entry.persist(true).await {
+                tracing::warn!(task = %entry.id(), "other replicas do not see this task: {e}");
+            }
+        });
     }
 
     /// The caller's task `id`, if the caller may still use its tool.
