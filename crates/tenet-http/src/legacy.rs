@@ -90,18 +90,20 @@ pub(crate) async fn post(
     match incoming {
         Incoming::Single(Message::Request(request)) => {
             let id = request.id.clone();
-            let pending = session.driver.admit(request, out, grant);
-            let (shared_, session_) = (shared.clone(), session.clone());
-            // What the request changed in the session's state is shared before it is
-            // answered, so the client's next request finds it on any replica.
-            let synced: Pending = Box::pin(async move {
-                let answer = pending.await?;
-                Ok(match shared_.sessions.sync(&session_).await {
-                    Ok(()) => answer,
-                    Err(e) => error_answer(&id, &ErrorObject::internal(e.to_string())),
-                })
-            });
-            exchange(shared, &session, vec![synced], messages, false).await
+            let mut pending = session.driver.admit(request, out, grant);
+            if shared.sessions.shared.is_some() {
+                // What the request changed in the session's state is shared before it
+                // is answered, so the client's next request finds it on any replica.
+                let (shared, session) = (shared.clone(), session.clone());
+                pending = Box::pin(async move {
+                    let answer = pending.await?;
+                    Ok(match shared.sessions.sync(&session).await {
+                        Ok(()) => answer,
+                        Err(e) => error_answer(&id, &ErrorObject::internal(e.to_string())),
+                    })
+                });
+            }
+            exchange(shared, &session, vec![pending], messages, false).await
         }
         Incoming::Single(message) => {
             // A response to a request another replica sent goes to that replica.
@@ -122,20 +124,23 @@ pub(crate) async fn post(
                 Ok(pending) if pending.is_empty() => response::accepted(),
                 Ok(pending) => {
                     drop(out);
-                    let synced = pending
-                        .into_iter()
-                        .map(|pending| {
-                            let (shared, session) = (shared.clone(), session.clone());
-                            Box::pin(async move {
-                                let answer = pending.await?;
-                                if let Err(e) = shared.sessions.sync(&session).await {
-                                    tracing::warn!("a batch's change to session {} is not shared: {e}", session.id);
-                                }
-                                Ok(answer)
-                            }) as Pending
-                        })
-                        .collect();
-                    exchange(shared, &session, synced, messages, true).await
+                    let pending = match shared.sessions.shared {
+                        None => pending,
+                        Some(_) => pending
+                            .into_iter()
+                            .map(|pending| {
+                                let (shared, session) = (shared.clone(), session.clone());
+                                Box::pin(async move {
+                                    let answer = pending.await?;
+                                    if let Err(e) = shared.sessions.sync(&session).await {
+                                        tracing::warn!("a batch's change to session {} is not shared: {e}", session.id);
+                                    }
+                                    Ok(answer)
+                                }) as Pending
+                            })
+                            .collect(),
+                    };
+                    exchange(shared, &session, pending, messages, true).await
                 }
             },
         },

@@ -116,11 +116,14 @@ impl SharedSessions {
     /// changed, or ended): a letter with no message each.
     async fn tell_holders(&self, session: &HttpSession) {
         let holders = lock(&session.holders).clone();
-        let id = session.id.to_string();
+        self.tell(&session.id.to_string(), holders.iter()).await;
+    }
+
+    /// Tells `holders` (but this replica) to read the session `id` again.
+    async fn tell(&self, id: &str, holders: impl Iterator<Item = &String>) {
         let letters = holders
-            .iter()
             .filter(|h| **h != *self.replica)
-            .map(|holder| self.store.send(holder, Letter { session: id.clone(), message: Vec::new() }));
+            .map(|holder| self.store.send(holder, Letter { session: id.to_owned(), message: Vec::new() }));
         for sent in futures_util::future::join_all(letters).await {
             if let Err(e) = sent {
                 tracing::debug!("could not tell a replica of session {id}: {e}");
@@ -551,11 +554,7 @@ impl Sessions {
             return Ok(false);
         };
         // Every other replica holding it drops its copy, streams and requests included.
-        for holder in holders.iter().filter(|h| **h != *shared.replica) {
-            if let Err(e) = shared.store.send(holder, Letter { session: key.clone(), message: Vec::new() }).await {
-                tracing::debug!("could not tell {holder} that session {key} ended: {e}");
-            }
-        }
+        shared.tell(&key, holders.iter()).await;
         if let Some(local) = local {
             self.forget(&local);
         }

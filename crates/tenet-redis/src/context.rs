@@ -49,7 +49,7 @@ impl RedisContextStore {
     }
 
     fn ttl_ms(&self) -> i64 {
-        i64::try_from(self.limits.ttl.as_millis()).unwrap_or(i64::MAX).max(1)
+        crate::millis(self.limits.ttl)
     }
 
     /// The entries of `names` (all of them when `None`), keeping the context alive.

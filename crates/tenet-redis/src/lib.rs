@@ -245,6 +245,11 @@ impl Health {
     }
 }
 
+/// `d` in whole milliseconds, as Redis takes a time to live: at least 1.
+pub(crate) fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX).max(1)
+}
+
 /// A short fixed-length name for `text` (a principal's name may be long or hold
 /// anything), to put in a key: 24 hex digits of its SHA-256.
 pub(crate) fn digest(text: &str) -> String {

@@ -19,7 +19,7 @@ use tenet_server::store::{
 };
 use tokio::sync::mpsc;
 
-use crate::{Redis, StoreError};
+use crate::{Redis, StoreError, millis};
 
 /// How long a letter waits for a replica that does not read its inbox.
 const LETTER_TTL_MS: i64 = 60_000;
@@ -65,10 +65,6 @@ impl RedisSessionStore {
 
 fn unavailable(e: StoreError) -> Unavailable {
     Unavailable(e.to_string())
-}
-
-fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX).max(1)
 }
 
 fn level_name(level: LoggingLevel) -> String {

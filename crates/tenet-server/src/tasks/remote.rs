@@ -64,12 +64,17 @@ pub(super) async fn serve(
     }
 }
 
+/// The store did not answer, as the request's error.
+fn unavailable(e: crate::store::Unavailable) -> Option<ErrorObject> {
+    Some(ErrorObject::internal(e.to_string()))
+}
+
 /// The task `id` as the store has it.
 async fn read(shared: &Shared, id: &str) -> Result<SharedTask, Option<ErrorObject>> {
     match shared.store.task(id).await {
         Ok(Some(found)) => Ok(found),
         Ok(None) => Err(None),
-        Err(e) => Err(Some(ErrorObject::internal(e.to_string()).with_data(json!({"taskId": id})))),
+        Err(e) => Err(unavailable(e).map(|e| e.with_data(json!({"taskId": id})))),
     }
 }
 
@@ -88,7 +93,6 @@ async fn orphaned(shared: &Shared, id: &str, found: TaskRecord) -> Result<TaskRe
     record.task.input_requests = None;
     record.task.result = None;
     record.task.error = Some(error);
-    let unavailable = |e: crate::store::Unavailable| Some(ErrorObject::internal(e.to_string()));
     if shared.store.fence_task(id, found.seq, &record, TASK_TTL).await.map_err(unavailable)? {
         return Ok(record);
     }
@@ -104,7 +108,6 @@ async fn hand_over(
     message: Vec<u8>,
 ) -> Result<TaskRecord, Option<ErrorObject>> {
     let letter = Letter { session: format!("task:{id}"), message };
-    let unavailable = |e: crate::store::Unavailable| Some(ErrorObject::internal(e.to_string()));
     if !shared.store.send(&record.replica, letter).await.map_err(unavailable)? {
         // Its replica is gone: so is the work.
         return orphaned(shared, id, record.clone()).await;
