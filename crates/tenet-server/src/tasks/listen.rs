@@ -10,7 +10,7 @@ use tenet_protocol::{DetailedTask, JsonObject, TASKS_EXTENSION};
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::board::TaskEntry;
-use super::serve::caller;
+use super::caller;
 use crate::error::ToolError;
 use crate::routing::Route;
 use crate::server::Server;

@@ -37,6 +37,12 @@ mod seat;
 mod serve;
 
 pub(crate) use board::TaskBoard;
+
+/// Who is asking: the subject of the caller's grant, if it has one. A task answers
+/// only to the caller that created it.
+fn caller(link: &crate::session::Link) -> Option<String> {
+    link.grant.as_deref().and_then(crate::Grant::subject).map(str::to_owned)
+}
 pub(crate) use legacy::TaskStore;
 pub(crate) use listen::task_notification;
 pub(crate) use seat::Seat;

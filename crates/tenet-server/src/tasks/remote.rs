@@ -30,7 +30,7 @@ pub(super) async fn serve(
 ) -> Result<Reply, Option<ErrorObject>> {
     let found = read(shared, id).await?;
     let record = &found.record;
-    if record.owner.as_deref() != super::serve::caller(link).as_deref() {
+    if record.owner.as_deref() != super::caller(link).as_deref() {
         return Err(None);
     }
     if !link.allows(&record.scopes) {

@@ -9,18 +9,13 @@ use tenet_protocol::{EmptyResult, JsonObject, Method, TASKS_EXTENSION, TaskIdPar
 use tokio_util::sync::CancellationToken;
 
 use super::board::TaskEntry;
+use super::caller;
 use super::seat::{First, Seat};
 use crate::error::ToolError;
 use crate::handler::{CompiledTool, Inputs, TaskSupport, tool_reply};
 use crate::routing::{Reply, Route, params};
 use crate::server::Server;
 use crate::session::Link;
-
-/// Who is asking: the subject of the caller's grant, if it has one. A task answers
-/// only to the caller that created it.
-pub(super) fn caller(link: &Link) -> Option<String> {
-    link.grant.as_deref().and_then(crate::Grant::subject).map(str::to_owned)
-}
 
 impl Server {
     /// A 2026-07-28 `tools/call` of a tool that supports tasks. A client that did not
