@@ -7,18 +7,22 @@
 # session), at 64 connections (throughput) and 1 (p50/p99); rounds interleaved, the order
 # reversed every other round, medians. And the Redis commands each kind of request costs,
 # from `INFO commandstats` before and after a counted run (the store's once-a-second
-# health check, a PING, counted apart).
+# health check, a PING, counted apart). Then the time from a replica's death to a stream
+# resumed on another (bench/replicas/resume.py): a finished call's stream, RESUME_ROUNDS - 1
+# times, and one call cut off by the death.
 #
 #   bench/replicas-run.sh                  # builds, ROUNDS=3
 #   ROUNDS=5 DURATION=10 BUILD_TENET=0 bench/replicas-run.sh
 #
 # Knobs [defaults]: ROUNDS [3]  DURATION [10] s per wrk run  BUILD_TENET [1]  OUT [bench/results]
+#                   RESUME_ROUNDS [6]
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH_DIR")
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
+RESUME_ROUNDS=${RESUME_ROUNDS:-6}
 BUILD_TENET=${BUILD_TENET:-1}
 OUT=${OUT:-$BENCH_DIR/results}
 TENET_BIN=${TENET_BIN:-$("$ROOT/scripts/build-release" --path)}
@@ -84,6 +88,10 @@ for kind in stateless legacy idle; do
     log "   $kind: $commands over $(grep -o '"requests":[0-9]*' <<<"$line")"
 done
 stop
+
+log "a replica's death to a resumed stream"
+python3 "$BENCH_DIR/replicas/resume.py" "$TENET_BIN" "redis://127.0.0.1:$REDIS_PORT/0" "$RESUME_ROUNDS" \
+    "${PORT[redis]}" $((PORT[redis] + 1)) | tee -a "$raw" >&2
 
 md=${raw%.jsonl}.md
 python3 "$BENCH_DIR/replicas/report.py" "$raw" "$load_at_start" "$(cut -d' ' -f1-3 /proc/loadavg)" >"$md"

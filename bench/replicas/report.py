@@ -51,6 +51,19 @@ def main() -> None:
         shown = ", ".join(f"{k} {v}" for k, v in sorted(commands.items())) or "none"
         per = f"{total / x['requests']:.2f}" if x["requests"] else "—"
         out.append(f"| {kind} | {x['requests']} requests | {shown} | {per} |")
+    resumed = [x for x in lines if x["test"] == "resume-finished"]
+    cut = [x for x in lines if x["test"] == "resume-cut"]
+    if resumed or cut:
+        out.append("")
+        out.append("## A replica's death to a resumed stream")
+        out.append("")
+        out.append("| stream | rounds | first event after the kill | stream's end after the kill |")
+        out.append("|---|---|---|---|")
+        for label, rows in (("finished on the dead replica", resumed), ("cut off by the death", cut)):
+            if rows:
+                first = median([x["first_ms"] for x in rows])
+                end = median([x["end_ms"] for x in rows])
+                out.append(f"| {label} | {len(rows)} | {first:.1f} ms (median) | {end:,.1f} ms (median) |")
     print("\n".join(out))
 
 

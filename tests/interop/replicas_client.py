@@ -2,7 +2,7 @@
 """Interop test: Tenet replicas behind HAProxy (round-robin, no stickiness) sharing a real
 Redis, driven by the official Python MCP SDK client (`mcp==2.3.0`).
 
-Usage: python tests/interop/replicas_client.py FIXTURE_LB DEMO_LB DEMO_PID
+Usage: python tests/interop/replicas_client.py FIXTURE_LB DEMO_LB DEMO_PID FIXTURE_PIDS
 
 Run through `scripts/interop-replicas`, which starts Redis, the replicas and HAProxy and
 passes:
@@ -10,7 +10,9 @@ passes:
 - FIXTURE_LB  HAProxy in front of three conformance fixture replicas;
 - DEMO_LB     HAProxy in front of three `tenet serve --demo` replicas, `add` limited to
               5 calls a second (burst 5) per client;
-- DEMO_PID    the process id of one demo replica, which this script kills mid-session.
+- DEMO_PID    the process id of one demo replica, which this script kills mid-session;
+- FIXTURE_PIDS  the fixture replicas' process ids by HAProxy name (`r1=PID,r2=PID,r3=PID`):
+              the one that served a stream is killed before the stream is resumed.
 
 HAProxy names the replica that served each response in `X-Replica`; the client's HTTP
 responses are recorded, so every check can show that its requests crossed replicas.
@@ -20,7 +22,9 @@ request sent from one replica answered through another; a 2026-07-28 input round
 (MRTR) begun on one replica and finished on another; a conversation's context kept
 across replicas in a legacy session; a DELETE ending the session on every replica; a
 rate limit holding in total, not per replica; a replica killed mid-session while the
-session goes on. One line per check, then exactly `N passed, M failed`.
+session goes on; an SSE stream resumed with `Last-Event-ID` on another replica after the
+one that served it was killed, with every event after the last one seen, once, in order.
+One line per check, then exactly `N passed, M failed`.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 import anyio
+import httpx2 as httpx
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
@@ -192,16 +197,94 @@ def post_raw(url: str, session: str) -> int:
         return e.code
 
 
+def sse_events(lines: list[str]) -> list[tuple[str, str]]:
+    """The (id, data) of each event in SSE `lines`."""
+    events, event_id, data = [], "", []
+    for line in lines + [""]:
+        if line == "":
+            if data:
+                events.append((event_id, "\n".join(data)))
+            event_id, data = "", []
+        elif line.startswith("id:"):
+            event_id = line[3:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].strip())
+    return events
+
+
+async def resumed_after_kill(url: str, pids: dict[str, int]) -> list[tuple[str, str]]:
+    """A 2025-11-25 session's tool call streams progress; the client reads the first
+    notification and drops the connection; the replica that served it is killed; the
+    stream is resumed through the load balancer from that notification's id."""
+    base = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+    async with httpx.AsyncClient(timeout=CALL_TIMEOUT) as http:
+        init = {
+            "jsonrpc": "2.0", "id": 0, "method": "initialize",
+            "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "resume", "version": "1"}},
+        }
+        opened = await http.post(url, json=init, headers=base)
+        expect(opened.status_code == 200, f"initialize: {opened.status_code} {opened.text}")
+        headers = {**base, "mcp-session-id": opened.headers["mcp-session-id"], "mcp-protocol-version": "2025-11-25"}
+        await http.post(url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=headers)
+        call = {
+            "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "test_tool_with_progress", "arguments": {}, "_meta": {"progressToken": "resume"}},
+        }
+        lines: list[str] = []
+        async with http.stream("POST", url, json=call, headers=headers) as response:
+            served = response.headers.get("x-replica", "")
+            expect(response.headers.get("content-type", "").startswith("text/event-stream"), "the call did not stream")
+            async for line in response.aiter_lines():
+                lines.append(line)
+                if line == "" and any("notifications/progress" in d for _, d in sse_events(lines)):
+                    break
+        first = [e for e in sse_events(lines) if "notifications/progress" in e[1]][0]
+        expect(served in pids and first[0], f"served by {served!r}, first event {first}")
+        await asyncio.sleep(0.5)  # the call finishes on its replica meanwhile
+        os.kill(pids[served], signal.SIGKILL)
+        killed = time.monotonic()
+        again = {**headers, "accept": "text/event-stream", "last-event-id": first[0]}
+        lines, first_event = [], None
+        async with http.stream("GET", url, headers=again) as response:
+            resumer = response.headers.get("x-replica", "")
+            expect(response.status_code == 200, f"resume: {response.status_code} {await response.aread()!r}")
+            async for line in response.aiter_lines():
+                first_event = first_event or time.monotonic()
+                lines.append(line)
+        events = sse_events(lines)
+    expect(resumer and resumer != served, f"resumed on {resumer!r}, served by {served!r}")
+    expect(len(events) == 3, f"three events after the first notification: {events}")
+    messages = [json.loads(d) for _, d in events]
+    progress = [m.get("params", {}).get("progress") for m in messages[:2]]
+    expect(progress == [50, 100], f"the two later progress notifications first, in order: {messages}")
+    expect(messages[2].get("id") == 1 and "completed" in json.dumps(messages[2].get("result")), f"then the answer: {messages}")
+    ids = [i for i, _ in events]
+    expect(len(set(ids)) == 3 and ids[0] != first[0], f"ids {ids} after {first[0]}")
+    took = (first_event or time.monotonic()) - killed
+    return [
+        (
+            "a stream resumed with Last-Event-ID after the replica that served it was killed",
+            f"{served} killed, {resumer} replayed 2 progress notifications and the answer; first event {took * 1000:.0f} ms after the kill",
+        )
+    ]
+
+
 async def demo(url: str, pid: int) -> list[tuple[str, str]]:
     out = []
     seen = Seen()
     async with client(url, seen, "legacy") as c:
         stored = await bounded(c.call_tool("remember", {"key": "city", "value": "Oslo"}), "remember")
         expect(not stored.is_error, text_of(stored))
-        got = await bounded(c.call_tool("recall", {"key": "city"}), "recall")
-        expect("Oslo" in text_of(got), text_of(got))
-        calls = [e["replica"] for e in seen.exchanges if '"remember"' in e["body"] or '"recall"' in e["body"]]
-        expect(len(set(calls)) == 2, f"remember and recall both on {calls}")
+        # Round-robin puts the next request on another replica, unless the SDK's own
+        # requests (its GET stream) came between: recall until one ran elsewhere.
+        for _ in range(3):
+            got = await bounded(c.call_tool("recall", {"key": "city"}), "recall")
+            expect("Oslo" in text_of(got), text_of(got))
+            calls = [e["replica"] for e in seen.exchanges if '"remember"' in e["body"] or '"recall"' in e["body"]]
+            if calls[-1] != calls[0]:
+                break
+        expect(calls[-1] != calls[0], f"remember and every recall on {calls}")
+        calls = [calls[0], calls[-1]]
         out.append(("a conversation's context kept across replicas in a legacy session", " -> ".join(calls)))
 
         os.kill(pid, signal.SIGKILL)
@@ -248,10 +331,11 @@ async def demo(url: str, pid: int) -> list[tuple[str, str]]:
     return out
 
 
-async def run(fixture: str, demo_url: str, pid: int, report: list[int]) -> None:
+async def run(fixture: str, demo_url: str, pid: int, fixture_pids: dict[str, int], report: list[int]) -> None:
     for label, step in (
         ("fixture legacy", lambda: legacy_fixture(fixture)),
         ("fixture 2026-07-28", lambda: modern_fixture(fixture)),
+        ("fixture stream resumed", lambda: resumed_after_kill(fixture, fixture_pids)),
         ("demo", lambda: demo(demo_url, pid)),
     ):
         try:
@@ -267,6 +351,7 @@ async def run(fixture: str, demo_url: str, pid: int, report: list[int]) -> None:
 
 def main() -> int:
     fixture, demo_url, pid = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    fixture_pids = {name: int(p) for name, p in (pair.split("=") for pair in sys.argv[4].split(","))}
     report = [0, 0]
 
     def watchdog() -> None:
@@ -277,7 +362,7 @@ def main() -> int:
     timer = threading.Timer(WATCHDOG, watchdog)
     timer.daemon = True
     timer.start()
-    anyio.run(run, fixture, demo_url, pid, report)
+    anyio.run(run, fixture, demo_url, pid, fixture_pids, report)
     timer.cancel()
     print(f"{report[0]} passed, {report[1]} failed", flush=True)
     return 0 if report[1] == 0 else 1

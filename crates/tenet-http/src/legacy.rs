@@ -18,11 +18,11 @@ use tokio::sync::mpsc;
 
 use crate::exchange::{AnswerFuture, Exchange, Item, MESSAGE_CAPACITY, Start, json_body};
 use crate::headers::{self, LAST_EVENT_ID, SESSION_ID};
-use crate::replay::{Listener, Resumability, STANDALONE};
+use crate::replay::{Listener, Resumability, Resumed, STANDALONE};
 use crate::response::{self, SESSION_NOT_FOUND};
 use crate::session::{HttpSession, Lookup, SessionId};
 use crate::shared::Shared;
-use crate::sse;
+use crate::{sse, stream_log};
 
 /// Framed events waiting for a slow client, per stream.
 const LISTENER_CAPACITY: usize = 32;
@@ -244,7 +244,7 @@ async fn exchange(
         Start::Streaming { head, exchange } => {
             let (listener, events) = mpsc::channel(LISTENER_CAPACITY);
             let (stream, priming) = session.streams.lock().unwrap_or_else(PoisonError::into_inner).open(listener);
-            tokio::spawn(pump(session.clone(), stream, head, exchange));
+            tokio::spawn(pump(shared.clone(), session.clone(), stream, head, exchange));
             let first = if rules.polls() {
                 vec![sse::priming(&priming, shared.config.sse_retry.as_millis())]
             } else {
@@ -255,9 +255,16 @@ async fn exchange(
     }
 }
 
-/// Moves an exchange's items into its stream's log and to whoever listens, until every
-/// request is answered or the session ends. The client leaving does not stop it.
-async fn pump(session: Arc<HttpSession>, stream: u64, mut head: VecDeque<Item>, mut exchange: Exchange) {
+/// Moves an exchange's items into its stream's log (and the store's, for a shared
+/// session) and to whoever listens, until every request is answered or the session
+/// ends. The client leaving does not stop it.
+async fn pump(
+    shared: Arc<Shared>,
+    session: Arc<HttpSession>,
+    stream: u64,
+    mut head: VecDeque<Item>,
+    mut exchange: Exchange,
+) {
     loop {
         let item = match head.pop_front() {
             Some(item) => item,
@@ -274,13 +281,18 @@ async fn pump(session: Arc<HttpSession>, stream: u64, mut head: VecDeque<Item>, 
             session.streams.lock().unwrap_or_else(PoisonError::into_inner).end_live(stream);
             continue;
         }
-        let (bytes, listener) =
-            session.streams.lock().unwrap_or_else(PoisonError::into_inner).publish(stream, item.line());
-        if let Some(listener) = listener {
-            deliver(&session, stream, &listener, bytes).await;
+        let published = session.streams.lock().unwrap_or_else(PoisonError::into_inner).publish(stream, item.line());
+        if let Some(entry) = &published.log {
+            stream_log::record(&shared, &session, entry, &published.bytes).await;
+        }
+        if let Some(listener) = published.listener {
+            deliver(&session, stream, &listener, published.bytes).await;
         }
     }
-    session.streams.lock().unwrap_or_else(PoisonError::into_inner).finish(stream);
+    let end = session.streams.lock().unwrap_or_else(PoisonError::into_inner).finish(stream);
+    if let Some(end) = end {
+        stream_log::record(&shared, &session, &end, &[]).await;
+    }
 }
 
 async fn deliver(session: &HttpSession, stream: u64, listener: &Listener, bytes: Bytes) {
@@ -317,10 +329,26 @@ pub(crate) async fn get(shared: &Arc<Shared>, headers: &HeaderMap, grant: Option
         let resumed = session.streams.lock().unwrap_or_else(PoisonError::into_inner).resume(last, listener);
         match resumed {
             Err(e) => return response::transport(StatusCode::BAD_REQUEST, e.to_string()),
-            Ok(resumed) if resumed.stream != STANDALONE => {
-                return response::event_stream(Body::from_stream(listen(resumed.replay, events)));
+            Ok(Resumed::Here { stream, replay }) if stream != STANDALONE => {
+                return response::event_stream(Body::from_stream(listen(replay, events)));
             }
-            Ok(resumed) => replay = resumed.replay,
+            Ok(Resumed::Here { replay: here, .. }) => replay = here,
+            // Another copy's stream: what it logged, then (a standalone stream) this
+            // copy's own, or (a request's stream) the rest of it as it is logged.
+            Ok(Resumed::Logged(foreign)) => {
+                let start = match stream_log::start(shared, &session, &foreign).await {
+                    Ok(start) => start,
+                    Err(refused) => return refused,
+                };
+                if !foreign.standalone {
+                    let (listener, events) = mpsc::channel(LISTENER_CAPACITY);
+                    if !start.ended {
+                        tokio::spawn(stream_log::follow(shared.clone(), session, foreign, start.last, listener));
+                    }
+                    return response::event_stream(Body::from_stream(listen(start.replay, events)));
+                }
+                replay = start.replay;
+            }
         }
     }
     let Some(pending) = session.take_standalone() else {
@@ -335,7 +363,7 @@ pub(crate) async fn get(shared: &Arc<Shared>, headers: &HeaderMap, grant: Option
     }
     drop(streams);
     let standalone = Standalone {
-        shutdown: shared.shutdown.clone(),
+        shared: shared.clone(),
         replay: replay.into(),
         pending: Some(pending),
         announcements: session.driver.announcements(),
@@ -352,7 +380,7 @@ struct Standalone {
     pending: Option<mpsc::Receiver<Vec<u8>>>,
     /// List changes and resource updates, pulled while the stream is open.
     announcements: Announcements,
-    shutdown: tenet_server::CancellationToken,
+    shared: Arc<Shared>,
     replay: VecDeque<Bytes>,
 }
 
@@ -364,12 +392,15 @@ impl Standalone {
         let pending = self.pending.as_mut()?;
         let line = tokio::select! {
             () = self.session.driver.closed() => return None,
-            () = self.shutdown.cancelled() => return None,
+            () = self.shared.shutdown.cancelled() => return None,
             line = pending.recv() => line?,
             line = self.announcements.next() => line?,
         };
-        let streams = &self.session.streams;
-        Some(streams.lock().unwrap_or_else(PoisonError::into_inner).publish(STANDALONE, &line).0)
+        let published = self.session.streams.lock().unwrap_or_else(PoisonError::into_inner).publish(STANDALONE, &line);
+        if let Some(entry) = &published.log {
+            stream_log::record(&self.shared, &self.session, entry, &published.bytes).await;
+        }
+        Some(published.bytes)
     }
 
     fn into_stream(self) -> impl Stream<Item = Result<Bytes, Infallible>> {

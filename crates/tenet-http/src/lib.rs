@@ -86,6 +86,7 @@ mod sockets;
 mod sse;
 mod sse_connections;
 mod sse_transport;
+mod stream_log;
 mod websocket;
 
 pub use config::{HttpConfig, StatusSource, WebSocketConfig};

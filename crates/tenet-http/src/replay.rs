@@ -1,8 +1,10 @@
 //! Resumability for legacy SSE streams: each stream of a session numbers its events,
 //! keeps the last few, and replays those after a `Last-Event-ID` to the client that
 //! reconnects. Event ids are `<stream>.<seq>`, unique within a session; a copy of a
-//! session that replicas share puts its own tag first (`<copy>.<stream>.<seq>`), so that
-//! an id another replica wrote is never taken for one of its own streams.
+//! session that replicas share puts its own tag first (`<replica>-<copy>.<stream>.<seq>`),
+//! so that an id another copy wrote is never taken for one of its own streams: such an
+//! id names a stream whose events that copy logged in the shared store
+//! ([`crate::stream_log`]), where any replica reads them.
 //!
 //! What a stream may carry depends on the session's version ([`Resumability`]): a
 //! client parses every `data:` it gets, so nothing its version does not define is sent.
@@ -28,8 +30,6 @@ pub(crate) enum ResumeError {
     Unknown,
     /// Events after it were already dropped from the buffer.
     Evicted,
-    /// Another replica served that stream.
-    Elsewhere,
 }
 
 impl std::fmt::Display for ResumeError {
@@ -37,9 +37,6 @@ impl std::fmt::Display for ResumeError {
         f.write_str(match self {
             ResumeError::Unknown => "Bad Request: Last-Event-ID names no stream of this session",
             ResumeError::Evicted => "Bad Request: the events after Last-Event-ID are no longer available",
-            ResumeError::Elsewhere => {
-                "Bad Request: Last-Event-ID names a stream another replica served, which cannot be resumed here"
-            }
         })
     }
 }
@@ -76,13 +73,51 @@ impl Resumability {
     }
 }
 
-/// A resumed stream: the events to replay (a stream still running sends the rest to
-/// the listener given).
-pub(crate) struct Resumed {
-    /// The stream resumed.
-    pub stream: u64,
-    /// Events after the client's last one, framed.
-    pub replay: Vec<Bytes>,
+/// A resumed stream.
+pub(crate) enum Resumed {
+    /// A stream of this copy: the events to replay (a stream still running sends the
+    /// rest to the listener given).
+    Here {
+        /// The stream resumed.
+        stream: u64,
+        /// Events after the client's last one, framed.
+        replay: Vec<Bytes>,
+    },
+    /// A stream another copy of the session served (on another replica, or earlier
+    /// here): its events are read from the shared store's log.
+    Logged(Foreign),
+}
+
+/// A stream another copy of a shared session served, named by a `Last-Event-ID`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Foreign {
+    /// Its log's name in the store: `<copy>.<stream>`.
+    pub log: String,
+    /// The replica that served it (its copy's tag begins with the replica's name).
+    pub replica: String,
+    /// Whether it is the standalone (GET) stream.
+    pub standalone: bool,
+    /// The client's last event.
+    pub seq: u64,
+}
+
+/// Where a shared copy's event goes in the store: its stream's log and its number there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LogEntry {
+    /// The log's name: `<copy>.<stream>`.
+    pub log: String,
+    /// The event's number in its stream (the stream's end gets the next one).
+    pub seq: u64,
+}
+
+/// An event recorded on a stream.
+pub(crate) struct Published {
+    /// The event, framed.
+    pub bytes: Bytes,
+    /// Who listens to the stream now, if anyone.
+    pub listener: Option<Listener>,
+    /// Where to log it, for a copy of a shared session.
+    pub log: Option<LogEntry>,
 }
 
 struct Log {
@@ -125,8 +160,9 @@ impl Streams {
     }
 
     /// Makes these the streams of one copy of a session replicas share, tagged
-    /// `origin` in their event ids. Such streams are never ended early (SSE polling):
-    /// the client's resumption could reach another replica, which does not have them.
+    /// `origin` (`<replica>-<copy>`) in their event ids. Such streams are never ended
+    /// early (SSE polling): the client's resumption would then mostly reach another
+    /// replica, which could only follow the stream through the store's log.
     pub(crate) fn set_origin(&mut self, origin: String) {
         self.origin = Some(origin);
     }
@@ -184,19 +220,25 @@ impl Streams {
         self.event_id(stream, seq)
     }
 
+    /// Where event `seq` of `stream` is logged, for a copy of a shared session.
+    fn entry(&self, stream: u64, seq: u64) -> Option<LogEntry> {
+        let origin = self.origin.as_ref().filter(|_| self.resumability != Resumability::None)?;
+        Some(LogEntry { log: format!("{origin}.{stream}"), seq })
+    }
+
     /// Records an event on `stream` (creating the standalone stream on first use) and
     /// returns it framed, with the listener to send it to, if one is attached.
-    pub(crate) fn publish(&mut self, stream: u64, line: &[u8]) -> (Bytes, Option<Listener>) {
+    pub(crate) fn publish(&mut self, stream: u64, line: &[u8]) -> Published {
         if stream == STANDALONE && self.log(STANDALONE).is_none() {
             self.create(STANDALONE, None);
         }
         let (max, ids) = (self.max_events, self.resumability != Resumability::None);
         let id_prefix = self.origin.as_ref().map(|o| format!("{o}."));
         let Some(log) = self.log(stream) else {
-            return (sse::event(line), None);
+            return Published { bytes: sse::event(line), listener: None, log: None };
         };
         if !ids {
-            return (sse::event(line), log.listener.clone());
+            return Published { bytes: sse::event(line), listener: log.listener.clone(), log: None };
         }
         let seq = log.next_seq;
         log.next_seq += 1;
@@ -206,7 +248,8 @@ impl Streams {
             log.events.pop_front();
         }
         log.events.push_back((seq, bytes.clone()));
-        (bytes, log.listener.clone())
+        let listener = log.listener.clone();
+        Published { bytes, listener, log: self.entry(stream, seq) }
     }
 
     /// Detaches `listener` from `stream` if it is still the one attached (its client left).
@@ -227,11 +270,13 @@ impl Streams {
     }
 
     /// Marks `stream` finished: its listener is dropped, which ends the response body.
-    pub(crate) fn finish(&mut self, stream: u64) {
-        if let Some(log) = self.log(stream) {
-            log.finished = true;
-            log.listener = None;
-        }
+    /// Returns where its end is logged, for a copy of a shared session.
+    pub(crate) fn finish(&mut self, stream: u64) -> Option<LogEntry> {
+        let log = self.log(stream)?;
+        log.finished = true;
+        log.listener = None;
+        let end = log.next_seq;
+        self.entry(stream, end)
     }
 
     /// Replays the events of the stream `last_event_id` belongs to that came after it;
@@ -245,15 +290,7 @@ impl Streams {
                 match last_event_id.trim().strip_prefix(origin.as_str()).and_then(|r| r.strip_prefix('.')) {
                     Some(rest) => rest,
                     // Three parts: another copy's (this replica's earlier one, or another's).
-                    None => match last_event_id.trim().split('.').collect::<Vec<_>>()[..] {
-                        // Its standalone stream: the client listens again here, from now on
-                        // (what the other copy sent after that id is not here to replay).
-                        [_, stream, _] if stream.parse() == Ok(STANDALONE) => {
-                            return Ok(Resumed { stream: STANDALONE, replay: Vec::new() });
-                        }
-                        [_, _, _] => return Err(ResumeError::Elsewhere),
-                        _ => return Err(ResumeError::Unknown),
-                    },
+                    None => return foreign(last_event_id).map(Resumed::Logged).ok_or(ResumeError::Unknown),
                 }
             }
             None => last_event_id,
@@ -274,8 +311,24 @@ impl Streams {
         if !log.finished && stream != STANDALONE {
             log.listener = Some(listener);
         }
-        Ok(Resumed { stream, replay })
+        Ok(Resumed::Here { stream, replay })
     }
+}
+
+/// The stream another copy served that `id` (`<replica>-<copy>.<stream>.<seq>`) names.
+fn foreign(id: &str) -> Option<Foreign> {
+    let (copy, rest) = id.trim().split_once('.')?;
+    let (replica, n) = copy.split_once('-')?;
+    let (stream, seq) = parse_id(rest)?;
+    let named = |s: &str, hex: bool| {
+        !s.is_empty() && s.len() <= 32 && s.bytes().all(|b| b.is_ascii_digit() || (hex && (b'a'..=b'f').contains(&b)))
+    };
+    (named(replica, true) && named(n, false)).then(|| Foreign {
+        log: format!("{copy}.{stream}"),
+        replica: replica.to_owned(),
+        standalone: stream == STANDALONE,
+        seq,
+    })
 }
 
 #[cfg(test)]
@@ -291,23 +344,38 @@ mod tests {
         let mut streams = Streams::new(8, 4);
         streams.set_resumability(Resumability::Polling);
         assert!(streams.ends_early());
-        streams.set_origin("c0ffee01".into());
-        assert!(!streams.ends_early(), "another replica could not resume it");
+        streams.set_origin("c0ffee01c0ff-1".into());
+        assert!(!streams.ends_early(), "another replica would have to follow it through the store");
         let (tx, _rx) = mpsc::channel(8);
         let (stream, priming) = streams.open(tx);
-        assert_eq!(priming, format!("c0ffee01.{stream}.0"));
-        let (event, _) = streams.publish(stream, b"{}");
-        assert!(text(&event).starts_with(&format!("id: c0ffee01.{stream}.1\n")), "{}", text(&event));
+        assert_eq!(priming, format!("c0ffee01c0ff-1.{stream}.0"));
+        let event = streams.publish(stream, b"{}");
+        assert!(text(&event.bytes).starts_with(&format!("id: c0ffee01c0ff-1.{stream}.1\n")), "{}", text(&event.bytes));
+        let logged = LogEntry { log: format!("c0ffee01c0ff-1.{stream}"), seq: 1 };
+        assert_eq!(event.log, Some(logged), "a shared copy's events are logged");
         let (tx, _rx) = mpsc::channel(8);
-        assert_eq!(streams.resume(&priming, tx).unwrap().replay.len(), 1);
+        assert!(matches!(streams.resume(&priming, tx), Ok(Resumed::Here { replay, .. }) if replay.len() == 1));
         let (tx, _rx) = mpsc::channel(8);
-        assert_eq!(streams.resume(&format!("deadbeef.{stream}.0"), tx).err(), Some(ResumeError::Elsewhere));
+        let Ok(Resumed::Logged(elsewhere)) = streams.resume(&format!("deadbeefdead-2.{stream}.4"), tx) else {
+            panic!("another copy's id names its log")
+        };
+        let expected = Foreign {
+            log: format!("deadbeefdead-2.{stream}"),
+            replica: "deadbeefdead".into(),
+            standalone: false,
+            seq: 4,
+        };
+        assert_eq!(elsewhere, expected);
+        for bad in [format!("{stream}.0"), format!("deadbeef.{stream}.0"), "XY-1.1.1".into(), "ab-x.1.1".into()] {
+            let (tx, _rx) = mpsc::channel(8);
+            assert_eq!(streams.resume(&bad, tx).err(), Some(ResumeError::Unknown), "{bad}");
+        }
         let (tx, _rx) = mpsc::channel(8);
-        assert_eq!(streams.resume(&format!("{stream}.0"), tx).err(), Some(ResumeError::Unknown));
-        // Another copy's standalone stream: listened to again here, with nothing to replay.
-        let (tx, _rx) = mpsc::channel(8);
-        let again = streams.resume(&format!("deadbeef.{STANDALONE}.7"), tx).unwrap();
-        assert_eq!((again.stream, again.replay.len()), (STANDALONE, 0));
+        let Ok(Resumed::Logged(standalone)) = streams.resume(&format!("deadbeefdead-2.{STANDALONE}.7"), tx) else {
+            panic!("another copy's standalone stream is logged too")
+        };
+        assert!(standalone.standalone && standalone.seq == 7);
+        assert_eq!(streams.finish(stream), Some(LogEntry { log: format!("c0ffee01c0ff-1.{stream}"), seq: 2 }));
     }
 
     #[tokio::test]
@@ -317,22 +385,23 @@ mod tests {
         let (tx, _rx) = mpsc::channel(8);
         let (stream, priming) = streams.open(tx);
         assert_eq!(priming, format!("{stream}.0"));
-        let (first, listener) = streams.publish(stream, b"{\"n\":1}\n");
-        assert!(text(&first).starts_with(&format!("id: {stream}.1\n")));
-        assert!(listener.is_some());
+        let first = streams.publish(stream, b"{\"n\":1}\n");
+        assert!(text(&first.bytes).starts_with(&format!("id: {stream}.1\n")));
+        assert!(first.listener.is_some());
+        assert!(first.log.is_none(), "a session of one replica logs nothing in a store");
         streams.publish(stream, b"{\"n\":2}\n");
 
         let (tx2, _rx2) = mpsc::channel(8);
-        let resumed = streams.resume(&format!("{stream}.1"), tx2.clone()).unwrap();
-        assert_eq!(resumed.replay.len(), 1);
-        assert!(text(&resumed.replay[0]).contains("\"n\":2"));
-        let (_, now) = streams.publish(stream, b"{}");
+        let Ok(Resumed::Here { replay, .. }) = streams.resume(&format!("{stream}.1"), tx2.clone()) else { panic!() };
+        assert_eq!(replay.len(), 1);
+        assert!(text(&replay[0]).contains("\"n\":2"));
+        let now = streams.publish(stream, b"{}").listener;
         assert!(now.unwrap().same_channel(&tx2), "the reconnected client gets what follows");
 
-        streams.finish(stream);
+        assert_eq!(streams.finish(stream), None);
         let (tx3, _rx3) = mpsc::channel(8);
-        let done = streams.resume(&format!("{stream}.0"), tx3).unwrap();
-        assert_eq!(done.replay.len(), 3);
+        let Ok(Resumed::Here { replay, .. }) = streams.resume(&format!("{stream}.0"), tx3) else { panic!() };
+        assert_eq!(replay.len(), 3);
     }
 
     #[tokio::test]
@@ -346,7 +415,9 @@ mod tests {
         }
         assert_eq!(streams.cursor(stream), format!("{stream}.5"));
         let standalone = streams.cursor(STANDALONE);
-        assert!(streams.resume(&standalone, tx.clone()).unwrap().replay.is_empty());
+        assert!(
+            matches!(streams.resume(&standalone, tx.clone()), Ok(Resumed::Here { replay, .. }) if replay.is_empty())
+        );
         assert_eq!(streams.resume("99.1", tx.clone()).err(), Some(ResumeError::Unknown));
         assert_eq!(streams.resume("garbage", tx.clone()).err(), Some(ResumeError::Unknown));
         assert_eq!(streams.resume(&format!("{stream}.9"), tx.clone()).err(), Some(ResumeError::Unknown));
@@ -370,9 +441,9 @@ mod tests {
         let mut streams = Streams::new(8, 4);
         let (tx, _rx) = mpsc::channel(8);
         let (stream, _) = streams.open(tx);
-        let (event, listener) = streams.publish(stream, b"{}\n");
-        assert_eq!(text(&event), "data: {}\n\n");
-        assert!(listener.is_some(), "the live client still gets it");
+        let event = streams.publish(stream, b"{}\n");
+        assert_eq!(text(&event.bytes), "data: {}\n\n");
+        assert!(event.listener.is_some(), "the live client still gets it");
         let (tx2, _rx2) = mpsc::channel(8);
         assert_eq!(streams.resume(&format!("{stream}.0"), tx2).err(), Some(ResumeError::Unknown));
     }

@@ -240,15 +240,12 @@ impl Sessions {
             syncing: tokio::sync::Mutex::new(()),
             holders: Mutex::new(Vec::new()),
         });
-        if self.shared.is_some() {
+        if let Some(shared) = &self.shared {
             session.inner().share(&id.to_string());
-            // Random, else counted: never one tag for two copies of this replica.
-            static COPIES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-            let mut tag = [0u8; 4];
-            if getrandom::fill(&mut tag).is_err() {
-                tag = COPIES.fetch_add(1, Ordering::Relaxed).to_be_bytes();
-            }
-            let tag = tag.iter().map(|b| format!("{b:02x}")).collect::<String>();
+            // The replica's name, then a count: never one tag for two copies, and any
+            // replica reading an event id knows whose lease tells whether it lives.
+            static COPIES: AtomicU64 = AtomicU64::new(1);
+            let tag = format!("{}-{}", shared.replica, COPIES.fetch_add(1, Ordering::Relaxed));
             session.streams.lock().unwrap_or_else(PoisonError::into_inner).set_origin(tag);
         }
         session

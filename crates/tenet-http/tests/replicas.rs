@@ -20,8 +20,8 @@ use support::{Harness, LEGACY, body, in_session, read_until, sse_json};
 use tenet_http::HttpConfig;
 use tenet_server::protocol::{LoggingLevel, Resource};
 use tenet_server::store::{
-    Letter, MemorySessionStore, SessionChange, SessionRecord, SessionStore, SharedTask, TaskRecord, TaskWrite,
-    Unavailable,
+    Letter, LoggedAfter, LoggedEvent, MemorySessionStore, SessionChange, SessionRecord, SessionStore, SharedTask,
+    TaskRecord, TaskWrite, Unavailable,
 };
 use tenet_server::{ResourceDef, TaskSupport};
 
@@ -239,6 +239,35 @@ impl SessionStore for Flaky {
             self.inner.task(id).await
         })
     }
+    fn log_event<'a>(
+        &'a self,
+        stream: &'a str,
+        event: &'a LoggedEvent,
+        keep: usize,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), Unavailable>> {
+        Box::pin(async move {
+            self.check()?;
+            self.inner.log_event(stream, event, keep, ttl).await
+        })
+    }
+    fn lives<'a>(&'a self, replica: &'a str) -> BoxFuture<'a, Result<bool, Unavailable>> {
+        Box::pin(async move {
+            self.check()?;
+            self.inner.lives(replica).await
+        })
+    }
+    fn events_after<'a>(
+        &'a self,
+        stream: &'a str,
+        seq: u64,
+        wait: Duration,
+    ) -> BoxFuture<'a, Result<LoggedAfter, Unavailable>> {
+        Box::pin(async move {
+            self.check()?;
+            self.inner.events_after(stream, seq, wait).await
+        })
+    }
 }
 
 #[tokio::test]
@@ -443,4 +472,107 @@ async fn a_task_whose_replica_died_ends_as_failed() {
     }
     assert_eq!(status["status"], "failed", "{status}");
     assert!(status["error"]["message"].as_str().unwrap().contains("stopped"), "{status}");
+}
+
+/// The ids of the events in an SSE text, in order.
+fn event_ids(text: &str) -> Vec<String> {
+    text.lines().filter_map(|l| l.strip_prefix("id: ")).map(str::to_owned).collect()
+}
+
+fn resume(session: &str, last_event_id: &str) -> Request<Body> {
+    let mut request = get(session);
+    request.headers_mut().insert("last-event-id", last_event_id.parse().unwrap());
+    request
+}
+
+/// Reads a streaming body to its end (or fails the test).
+async fn read_to_end(body: &mut axum::body::BodyDataStream) -> String {
+    let mut text = String::new();
+    let read = tokio::time::timeout(support::STEP, async {
+        while let Some(chunk) = futures_util::StreamExt::next(body).await {
+            text.push_str(std::str::from_utf8(&chunk.unwrap()).unwrap());
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "the stream did not end: {text}");
+    text
+}
+
+#[tokio::test]
+async fn a_stream_is_resumed_on_another_replica_with_every_event_after_the_last_once() {
+    let store = MemorySessionStore::new();
+    let [a, b, c] = replicas(store);
+    let id = a.initialize(LEGACY, json!({})).await;
+    let progress = call(8, "tools/call", json!({"name": "progress", "_meta": {"progressToken": "p"}}));
+    let mut stream =
+        a.send(in_session(&id, LEGACY).body(body(&progress)).unwrap()).await.into_body().into_data_stream();
+    let whole = read_to_end(&mut stream).await;
+    let ids = event_ids(&whole);
+    assert_eq!(ids.len(), 4, "priming, two progress notifications, the answer: {whole}");
+
+    // After the first progress notification, through b: the second, then the answer; the stream ends.
+    let mut resumed = b.send(resume(&id, &ids[1])).await.into_body().into_data_stream();
+    let text = read_to_end(&mut resumed).await;
+    assert_eq!(event_ids(&text), ids[2..], "{text}");
+    let events = sse_json(&text);
+    assert_eq!(events[0]["params"]["progress"], 2.0);
+    assert_eq!(events[1]["result"]["content"][0]["text"], "done");
+    // After the last event: nothing more.
+    let mut rest = c.send(resume(&id, &ids[3])).await.into_body().into_data_stream();
+    assert!(sse_json(&read_to_end(&mut rest).await).is_empty());
+
+    // Another session's stream, or an event that was never sent, is refused.
+    let other = a.initialize(LEGACY, json!({})).await;
+    let mut theirs =
+        a.send(in_session(&other, LEGACY).body(body(&progress)).unwrap()).await.into_body().into_data_stream();
+    let their_ids = event_ids(&read_to_end(&mut theirs).await);
+    for bad in [their_ids[1].clone(), format!("{}9", ids[3])] {
+        let refused = c.call(resume(&id, &bad)).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{bad}: {}", refused.text());
+        assert!(refused.text().contains("Last-Event-ID"), "{}", refused.text());
+    }
+}
+
+#[tokio::test]
+async fn a_stream_still_running_is_followed_from_another_replica_until_it_ends() {
+    let store = MemorySessionStore::new();
+    let [a, b, _] = replicas(store);
+    let id = a.initialize(LEGACY, json!({})).await;
+    let wait = call(9, "tools/call", json!({"name": "wait_for_cancel", "_meta": {"progressToken": 1}}));
+    let mut stream = a.send(in_session(&id, LEGACY).body(body(&wait)).unwrap()).await.into_body().into_data_stream();
+    let mut seen = String::new();
+    read_until(&mut stream, &mut seen, |t| t.contains("notifications/progress")).await;
+    drop(stream);
+    let priming = event_ids(&seen)[0].clone();
+
+    // The client's connection broke after the priming event; it resumes through b.
+    let mut resumed = b.send(resume(&id, &priming)).await.into_body().into_data_stream();
+    let mut text = String::new();
+    read_until(&mut resumed, &mut text, |t| t.contains("notifications/progress")).await;
+    assert_eq!(event_ids(&text), event_ids(&seen)[1..]);
+    // Cancelled (through b), the request ends on a; b's follower sees the stream's end.
+    let cancel = json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 9}});
+    assert_eq!(b.call(in_session(&id, LEGACY).body(body(&cancel)).unwrap()).await.status, StatusCode::ACCEPTED);
+    read_to_end(&mut resumed).await;
+    assert!(a.probe.cancelled.load(std::sync::atomic::Ordering::SeqCst));
+}
+
+#[tokio::test]
+async fn a_stream_followed_from_another_replica_ends_when_its_replica_dies() {
+    let store = MemorySessionStore::new();
+    let [a, b, _] = replicas(store.clone());
+    let id = a.initialize(LEGACY, json!({})).await;
+    let wait = call(9, "tools/call", json!({"name": "wait_for_cancel", "_meta": {"progressToken": 1}}));
+    let mut stream = a.send(in_session(&id, LEGACY).body(body(&wait)).unwrap()).await.into_body().into_data_stream();
+    let mut seen = String::new();
+    read_until(&mut stream, &mut seen, |t| t.contains("notifications/progress")).await;
+    let progress = event_ids(&seen)[1].clone();
+    let mut resumed = b.send(resume(&id, &progress)).await.into_body().into_data_stream();
+    let replica = progress.split('-').next().unwrap().to_owned();
+    assert!(store.lives(&replica).await.unwrap(), "the event id names a's replica");
+    // a dies: it stops reading its inbox (its lease goes) and its streams end.
+    a.shutdown.cancel();
+    let text = read_to_end(&mut resumed).await;
+    assert!(sse_json(&text).is_empty(), "nothing was sent after the progress notification: {text}");
+    assert!(!store.lives(&replica).await.unwrap());
 }

@@ -15,7 +15,8 @@ use futures_util::stream::BoxStream;
 use redis::Value;
 use tenet_protocol::LoggingLevel;
 use tenet_server::store::{
-    Letter, SessionChange, SessionRecord, SessionState, SessionStore, SharedTask, TaskRecord, TaskWrite, Unavailable,
+    Letter, LoggedAfter, LoggedEvent, SessionChange, SessionRecord, SessionState, SessionStore, SharedTask, TaskRecord,
+    TaskWrite, Unavailable, never_sent,
 };
 use tokio::sync::mpsc;
 
@@ -85,6 +86,17 @@ fn read_record(fields: HashMap<String, String>) -> Option<SessionRecord> {
     };
     record.holders = named("at:");
     Some(record)
+}
+
+/// The seq of a log entry's id (`0-<seq>`).
+fn seq_of(id: &str) -> u64 {
+    id.split_once('-').and_then(|(_, n)| n.parse().ok()).unwrap_or(0)
+}
+
+/// A log entry as a logged event.
+fn logged(entry: &redis::streams::StreamId) -> LoggedEvent {
+    let event = entry.get::<Vec<u8>>("e").unwrap_or_default();
+    LoggedEvent { seq: seq_of(&entry.id), event }
 }
 
 /// A change as the change script's arguments.
@@ -196,6 +208,18 @@ impl SessionStore for RedisSessionStore {
         })
     }
 
+    fn lives<'a>(&'a self, replica: &'a str) -> BoxFuture<'a, Result<bool, Unavailable>> {
+        Box::pin(async move {
+            let lease = self.redis.key(&format!("replica:{replica}"));
+            let found: i64 = self
+                .redis
+                .run("replica_lives", async |c| redis::cmd("EXISTS").arg(&lease).query_async(c).await)
+                .await
+                .map_err(unavailable)?;
+            Ok(found == 1)
+        })
+    }
+
     fn put_task<'a>(
         &'a self,
         id: &'a str,
@@ -243,6 +267,107 @@ impl SessionStore for RedisSessionStore {
                 let record: TaskRecord = serde_json::from_str(&json).ok()?;
                 Some(SharedTask { record, runner_alive: alive == 1 })
             }))
+        })
+    }
+
+    fn log_event<'a>(
+        &'a self,
+        stream: &'a str,
+        event: &'a LoggedEvent,
+        keep: usize,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), Unavailable>> {
+        Box::pin(async move {
+            let key = self.redis.key(&format!("sse:{stream}"));
+            let id = format!("0-{}", event.seq);
+            let written = self
+                .redis
+                .run("sse_log", async |c| {
+                    redis::pipe()
+                        .atomic()
+                        .cmd("XADD")
+                        .arg(&key)
+                        .arg("MAXLEN")
+                        .arg("~")
+                        .arg(keep.max(1))
+                        .arg(&id)
+                        .arg("e")
+                        .arg(&event.event)
+                        .ignore()
+                        .pexpire(&key, millis(ttl))
+                        .ignore()
+                        .query_async::<()>(c)
+                        .await
+                })
+                .await;
+            match written {
+                // Logged before (a write retried): it is there.
+                Err(e) if e.to_string().contains("equal or smaller") => Ok(()),
+                other => other.map_err(unavailable),
+            }
+        })
+    }
+
+    fn events_after<'a>(
+        &'a self,
+        stream: &'a str,
+        seq: u64,
+        wait: Duration,
+    ) -> BoxFuture<'a, Result<LoggedAfter, Unavailable>> {
+        Box::pin(async move {
+            let key = self.redis.key(&format!("sse:{stream}"));
+            type Range = redis::streams::StreamRangeReply;
+            let (first, newest, after): (Range, Range, Range) = self
+                .redis
+                .run("sse_read", async |c| {
+                    redis::pipe()
+                        .cmd("XRANGE")
+                        .arg(&key)
+                        .arg("-")
+                        .arg("+")
+                        .arg("COUNT")
+                        .arg(1)
+                        .cmd("XREVRANGE")
+                        .arg(&key)
+                        .arg("+")
+                        .arg("-")
+                        .arg("COUNT")
+                        .arg(1)
+                        .cmd("XRANGE")
+                        .arg(&key)
+                        .arg(format!("(0-{seq}"))
+                        .arg("+")
+                        .query_async(c)
+                        .await
+                })
+                .await
+                .map_err(unavailable)?;
+            let (Some(oldest), Some(newest)) = (first.ids.first(), newest.ids.first()) else {
+                return Ok(LoggedAfter::Unknown);
+            };
+            if never_sent(&logged(newest), seq) {
+                return Ok(LoggedAfter::Unknown);
+            }
+            if seq_of(&oldest.id) > seq + 1 {
+                return Ok(LoggedAfter::Evicted);
+            }
+            let mut events: Vec<LoggedEvent> = after.ids.iter().map(logged).collect();
+            if events.is_empty() && !wait.is_zero() {
+                // Nothing yet: wait for the next on a connection of its own (XREAD blocks it).
+                let mut connection =
+                    self.redis.blocking_connection(wait).await.map_err(|e| Unavailable(e.to_string()))?;
+                let read: Option<redis::streams::StreamReadReply> = redis::cmd("XREAD")
+                    .arg("BLOCK")
+                    .arg(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1))
+                    .arg("STREAMS")
+                    .arg(&key)
+                    .arg(format!("0-{seq}"))
+                    .query_async(&mut connection)
+                    .await
+                    .map_err(|e| Unavailable(e.to_string()))?;
+                events = read.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids).map(|id| logged(&id)).collect();
+            }
+            Ok(LoggedAfter::Events(events))
         })
     }
 

@@ -12,8 +12,8 @@ use tenet_protocol::{ClientCapabilities, Implementation, LoggingLevel, ProtocolV
 use tenet_redis::test_support::RedisServer;
 use tenet_redis::{Redis, RedisConfig, RedisSessionStore};
 use tenet_server::store::{
-    Letter, MemorySessionStore, SessionChange, SessionOwner, SessionRecord, SessionState, SessionStore, TaskRecord,
-    TaskWrite,
+    Letter, LoggedAfter, LoggedEvent, MemorySessionStore, SessionChange, SessionOwner, SessionRecord, SessionState,
+    SessionStore, TaskRecord, TaskWrite,
 };
 
 const IDLE: Duration = Duration::from_secs(60);
@@ -126,6 +126,7 @@ async fn the_rules(store: &dyn SessionStore) {
     assert_eq!(found.record, task(2, "r1", "completed"));
     store.put_task("t2", &task(1, "gone", "working"), IDLE).await.unwrap();
     assert!(!store.task("t2").await.unwrap().unwrap().runner_alive, "nobody reads as 'gone'");
+    assert!(store.lives("r1").await.unwrap() && !store.lives("gone").await.unwrap());
     // Fencing: only at the seq read, only for a replica with no lease; then final.
     assert!(!store.fence_task("t1", 2, &task(2, "r1", "failed"), IDLE).await.unwrap(), "r1 lives");
     assert!(!store.fence_task("t2", 7, &task(1, "gone", "failed"), IDLE).await.unwrap(), "not the seq read");
@@ -137,6 +138,37 @@ async fn the_rules(store: &dyn SessionStore) {
     store.put_task("t4", &task(1, "r1", "working"), Duration::from_millis(100)).await.unwrap();
     tokio::time::sleep(Duration::from_millis(250)).await;
     assert!(store.task("t4").await.unwrap().is_none(), "expired");
+
+    // SSE logs: events after an id, in order; bounded; a retried write is no harm; a
+    // reader waits for the next event; the end is logged.
+    let event = |seq: u64| LoggedEvent { seq, event: format!("id: {seq}\ndata: {{}}\n\n").into_bytes() };
+    let none = Duration::ZERO;
+    assert_eq!(store.events_after("s.1", 0, none).await.unwrap(), LoggedAfter::Unknown);
+    for seq in 1..=3 {
+        store.log_event("s.1", &event(seq), 100, IDLE).await.unwrap();
+    }
+    store.log_event("s.1", &event(3), 100, IDLE).await.unwrap();
+    assert_eq!(store.events_after("s.1", 1, none).await.unwrap(), LoggedAfter::Events(vec![event(2), event(3)]));
+    assert_eq!(store.events_after("s.1", 3, none).await.unwrap(), LoggedAfter::Events(Vec::new()));
+    let waiting = store.events_after("s.1", 3, Duration::from_secs(5));
+    let writing = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        store.log_event("s.1", &LoggedEvent { seq: 4, event: Vec::new() }, 100, IDLE).await.unwrap();
+    };
+    let (got, ()) = tokio::join!(waiting, writing);
+    let LoggedAfter::Events(got) = got.unwrap() else { panic!("no events") };
+    assert!(got.len() == 1 && got[0].is_end(), "{got:?}");
+    // Ids never sent (after the newest, or the end's own) name nothing.
+    assert_eq!(store.events_after("s.1", 4, none).await.unwrap(), LoggedAfter::Unknown);
+    assert_eq!(store.events_after("s.1", 9, none).await.unwrap(), LoggedAfter::Unknown);
+    assert_eq!(store.events_after("s.1", 3, none).await.unwrap(), LoggedAfter::Events(vec![got[0].clone()]));
+    // A log keeps its last events only (Redis trims near the bound: many past it).
+    for seq in 1..=400 {
+        store.log_event("s.2", &event(seq), 10, IDLE).await.unwrap();
+    }
+    assert_eq!(store.events_after("s.2", 1, none).await.unwrap(), LoggedAfter::Evicted);
+    let LoggedAfter::Events(last) = store.events_after("s.2", 399, none).await.unwrap() else { panic!() };
+    assert_eq!(last, vec![event(400)]);
 }
 
 #[tokio::test]

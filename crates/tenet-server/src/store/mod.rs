@@ -3,12 +3,14 @@
 //! trait of ours with an in-memory implementation here (`tenet-redis` has the others).
 
 mod context;
+mod events;
 mod session;
 mod task;
 
 pub use context::{
     ContextData, ContextError, ContextKey, ContextLimits, ContextStore, ExpectShown, MemoryContextStore,
 };
+pub use events::{LoggedAfter, LoggedEvent, never_sent};
 pub use session::{
     Letter, MemorySessionStore, SessionChange, SessionOwner, SessionRecord, SessionState, SessionStore, Unavailable,
 };

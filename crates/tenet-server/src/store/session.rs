@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use tenet_protocol::{ClientCapabilities, Implementation, LoggingLevel, ProtocolVersion};
 use tokio::sync::mpsc;
 
+use super::events::{LoggedAfter, LoggedEvent, never_sent};
 use super::task::{SharedTask, TaskRecord, TaskWrite};
 
 /// The shared store could not be reached, or did not answer in time.
@@ -154,6 +155,9 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
     /// held (reconnecting to the store as needed).
     fn inbox(&self, me: &str) -> BoxStream<'static, Letter>;
 
+    /// Whether the replica named `replica` lives (holds its lease: it reads its inbox).
+    fn lives<'a>(&'a self, replica: &'a str) -> BoxFuture<'a, Result<bool, Unavailable>>;
+
     /// Writes the task `id` as `record` has it, kept `ttl`, unless a write with a later
     /// (or the same) `seq` came first, or the task was fenced.
     fn put_task<'a>(
@@ -178,12 +182,33 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
     /// The task `id`, and whether the replica running it lives; `None` when there is
     /// no such task (or it expired).
     fn task<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<SharedTask>, Unavailable>>;
+
+    /// Appends `event` to the log of the SSE stream `stream`, which keeps its last
+    /// `keep` events and expires `ttl` after its last write.
+    fn log_event<'a>(
+        &'a self,
+        stream: &'a str,
+        event: &'a LoggedEvent,
+        keep: usize,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), Unavailable>>;
+
+    /// The events of the stream `stream` after the one numbered `seq`, waiting up to
+    /// `wait` for some when there are none yet.
+    fn events_after<'a>(
+        &'a self,
+        stream: &'a str,
+        seq: u64,
+        wait: Duration,
+    ) -> BoxFuture<'a, Result<LoggedAfter, Unavailable>>;
 }
 
 /// Sessions in memory ([`SessionStore`]), for endpoints of one process.
 #[derive(Debug, Default)]
 pub struct MemorySessionStore {
     inner: Mutex<Memory>,
+    /// Wakes readers waiting for a log's next event.
+    logged: tokio::sync::Notify,
 }
 
 #[derive(Debug, Default)]
@@ -192,6 +217,8 @@ struct Memory {
     inboxes: HashMap<String, mpsc::UnboundedSender<Letter>>,
     /// Tasks by id: the record, when it expires, whether it is fenced.
     tasks: HashMap<String, (TaskRecord, Instant, bool)>,
+    /// SSE streams' logs by stream: the events kept, when the log expires.
+    logs: HashMap<String, (std::collections::VecDeque<LoggedEvent>, Instant)>,
 }
 
 /// When something idle for `idle` from now expires (far in the future for an idle time
@@ -288,6 +315,11 @@ impl SessionStore for MemorySessionStore {
         Box::pin(std::future::ready(Ok(sent)))
     }
 
+    fn lives<'a>(&'a self, replica: &'a str) -> BoxFuture<'a, Result<bool, Unavailable>> {
+        let lives = self.lock().inboxes.get(replica).is_some_and(|inbox| !inbox.is_closed());
+        Box::pin(std::future::ready(Ok(lives)))
+    }
+
     fn put_task<'a>(
         &'a self,
         id: &'a str,
@@ -333,6 +365,65 @@ impl SessionStore for MemorySessionStore {
                 record: record.clone(),
             });
         Box::pin(std::future::ready(Ok(found)))
+    }
+
+    fn log_event<'a>(
+        &'a self,
+        stream: &'a str,
+        event: &'a LoggedEvent,
+        keep: usize,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), Unavailable>> {
+        let mut memory = self.lock();
+        let now = Instant::now();
+        memory.logs.retain(|_, (_, until)| *until > now);
+        let (events, until_) = memory.logs.entry(stream.to_owned()).or_insert_with(|| (Default::default(), now));
+        // A write retried (the same seq, or an older one) is there already.
+        if events.back().is_none_or(|last| last.seq < event.seq) {
+            events.push_back(event.clone());
+        }
+        while events.len() > keep.max(1) {
+            events.pop_front();
+        }
+        *until_ = until(ttl);
+        drop(memory);
+        self.logged.notify_waiters();
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn events_after<'a>(
+        &'a self,
+        stream: &'a str,
+        seq: u64,
+        wait: Duration,
+    ) -> BoxFuture<'a, Result<LoggedAfter, Unavailable>> {
+        Box::pin(async move {
+            let deadline = tokio::time::Instant::now() + wait;
+            loop {
+                let notified = self.logged.notified();
+                let found = {
+                    let memory = self.lock();
+                    match memory.logs.get(stream).filter(|(_, until)| *until > Instant::now()) {
+                        None => LoggedAfter::Unknown,
+                        Some((events, _)) if events.back().is_none_or(|newest| never_sent(newest, seq)) => {
+                            LoggedAfter::Unknown
+                        }
+                        Some((events, _)) if events.front().is_some_and(|e| e.seq > seq + 1) => LoggedAfter::Evicted,
+                        Some((events, _)) => {
+                            LoggedAfter::Events(events.iter().filter(|e| e.seq > seq).cloned().collect())
+                        }
+                    }
+                };
+                match found {
+                    LoggedAfter::Events(events) if events.is_empty() => {
+                        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                            return Ok(LoggedAfter::Events(Vec::new()));
+                        }
+                    }
+                    found => return Ok(found),
+                }
+            }
+        })
     }
 
     fn inbox(&self, me: &str) -> BoxStream<'static, Letter> {
