@@ -23,7 +23,8 @@ request sent from one replica answered through another; a 2026-07-28 input round
 across replicas in a legacy session; a DELETE ending the session on every replica; a
 rate limit holding in total, not per replica; a replica killed mid-session while the
 session goes on; an SSE stream resumed with `Last-Event-ID` on another replica after the
-one that served it was killed, with every event after the last one seen, once, in order.
+one that served it was killed, with every event after the last one seen, once, in order;
+a tool list change made on one replica heard by a listen stream held by another.
 One line per check, then exactly `N passed, M failed`.
 """
 
@@ -269,6 +270,55 @@ async def resumed_after_kill(url: str, pids: dict[str, int]) -> list[tuple[str, 
     ]
 
 
+def modern_request(request_id: int, method: str, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """A 2026-07-28 request and its headers."""
+    params = {**params, "_meta": {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}}
+    headers = {"accept": "application/json, text/event-stream", "content-type": "application/json",
+               "mcp-protocol-version": "2026-07-28", "mcp-method": method}
+    if "name" in params:
+        headers["mcp-name"] = params["name"]
+    return {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}, headers
+
+
+async def announced_everywhere(url: str) -> list[tuple[str, str]]:
+    """A 2026-07-28 listen stream held by one replica hears a tool list change made on
+    another (the fixture's `test_trigger_tool_change` re-registers a tool)."""
+    async with httpx.AsyncClient(timeout=CALL_TIMEOUT) as http:
+        listen, listen_headers = modern_request(1, "subscriptions/listen", {"notifications": {"toolsListChanged": True}})
+        async with http.stream("POST", url, json=listen, headers=listen_headers) as stream:
+            holder = stream.headers.get("x-replica", "")
+            lines = stream.aiter_lines()
+            seen: list[str] = []
+
+            async def until(text: str) -> None:
+                async for line in lines:
+                    seen.append(line)
+                    if text in line:
+                        return
+                raise Failure(f"the listen stream ended before {text}: {seen}")
+
+            await asyncio.wait_for(until("notifications/subscriptions/acknowledged"), CALL_TIMEOUT)
+            changed_on = holder
+            for n in range(3):
+                call, headers = modern_request(2 + n, "tools/call", {"name": "test_trigger_tool_change", "arguments": {}})
+                answer = await http.post(url, json=call, headers=headers)
+                expect(answer.status_code == 200, f"trigger: {answer.status_code} {answer.text}")
+                changed_on = answer.headers.get("x-replica", "")
+                if changed_on != holder:
+                    break
+            expect(changed_on != holder, f"every trigger landed on {holder}, the stream's replica")
+            started = time.monotonic()
+            await asyncio.wait_for(until("notifications/tools/list_changed"), 10)
+            took = time.monotonic() - started
+    return [
+        (
+            "a listen stream on one replica hears a list change made on another",
+            f"stream on {holder}, tools changed on {changed_on}, heard within {took * 1000:.0f} ms",
+        )
+    ]
+
+
 async def demo(url: str, pid: int) -> list[tuple[str, str]]:
     out = []
     seen = Seen()
@@ -335,6 +385,7 @@ async def run(fixture: str, demo_url: str, pid: int, fixture_pids: dict[str, int
     for label, step in (
         ("fixture legacy", lambda: legacy_fixture(fixture)),
         ("fixture 2026-07-28", lambda: modern_fixture(fixture)),
+        ("fixture announcements", lambda: announced_everywhere(fixture)),
         ("fixture stream resumed", lambda: resumed_after_kill(fixture, fixture_pids)),
         ("demo", lambda: demo(demo_url, pid)),
     ):

@@ -54,9 +54,10 @@ impl Endpoint {
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(sweep(Arc::downgrade(&shared), shared.shutdown.clone(), shared.config.session_idle_timeout));
             if let Some(sessions) = &shared.sessions.shared {
-                // Tasks too are shared, under this replica's name: only where its inbox
-                // is read (and its lease held), or others would take its tasks for dead.
-                shared.server.share_tasks(sessions.store.clone(), sessions.replica.clone());
+                // Tasks and announcements too are shared, under this replica's name: only
+                // where its inbox is read (and its lease held), or others would take its
+                // tasks for dead.
+                shared.server.share(sessions.store.clone(), sessions.replica.clone());
                 let letters = sessions.store.inbox(&sessions.replica);
                 runtime.spawn(read_inbox(Arc::downgrade(&shared), shared.shutdown.clone(), letters));
             }

@@ -20,8 +20,8 @@ use support::{Harness, LEGACY, body, in_session, read_until, sse_json};
 use tenet_http::HttpConfig;
 use tenet_server::protocol::{LoggingLevel, Resource};
 use tenet_server::store::{
-    Letter, LoggedAfter, LoggedEvent, MemorySessionStore, SessionChange, SessionRecord, SessionStore, SharedTask,
-    TaskRecord, TaskWrite, Unavailable,
+    Announcement, Heard, Letter, LoggedAfter, LoggedEvent, MemorySessionStore, SessionChange, SessionRecord,
+    SessionStore, SharedTask, TaskRecord, TaskWrite, Unavailable,
 };
 use tenet_server::{ResourceDef, TaskSupport};
 
@@ -256,6 +256,15 @@ impl SessionStore for Flaky {
             self.check()?;
             self.inner.lives(replica).await
         })
+    }
+    fn announce<'a>(&'a self, from: &'a str, announcement: &'a Announcement) -> BoxFuture<'a, Result<(), Unavailable>> {
+        Box::pin(async move {
+            self.check()?;
+            self.inner.announce(from, announcement).await
+        })
+    }
+    fn announcements(&self) -> BoxStream<'static, Heard> {
+        self.inner.announcements()
     }
     fn events_after<'a>(
         &'a self,
@@ -575,4 +584,61 @@ async fn a_stream_followed_from_another_replica_ends_when_its_replica_dies() {
     let text = read_to_end(&mut resumed).await;
     assert!(sse_json(&text).is_empty(), "nothing was sent after the progress notification: {text}");
     assert!(!store.lives(&replica).await.unwrap());
+}
+
+#[tokio::test]
+async fn what_one_replica_announces_reaches_streams_held_by_the_others() {
+    let store = MemorySessionStore::new();
+    let [a, b, c] = replicas(store);
+    let id = a.initialize(LEGACY, json!({})).await;
+    let subscribe = call(1, "resources/subscribe", json!({"uri": "mem://a"}));
+    assert_eq!(a.call(in_session(&id, LEGACY).body(body(&subscribe)).unwrap()).await.status, StatusCode::OK);
+    // The session's GET stream on b; a 2026-07-28 listen stream on c.
+    let mut legacy = b.send(get(&id)).await.into_body().into_data_stream();
+    let listen = support::modern(11, "subscriptions/listen", json!({"notifications": {"toolsListChanged": true}}));
+    let mut modern = c.send(listen).await.into_body().into_data_stream();
+    let mut heard = String::new();
+    read_until(&mut modern, &mut heard, |t| t.contains("acknowledged")).await;
+
+    // Changes made on a only.
+    a.server.notify_resource_updated("mem://a");
+    assert!(a.server.remove_tool("echo"));
+    let mut seen = String::new();
+    read_until(&mut legacy, &mut seen, |t| t.contains("notifications/resources/updated")).await;
+    read_until(&mut legacy, &mut seen, |t| t.contains("notifications/tools/list_changed")).await;
+    read_until(&mut modern, &mut heard, |t| t.contains("notifications/tools/list_changed")).await;
+    assert!(!heard.contains("resources/updated"), "the listen stream did not ask for it: {heard}");
+
+    // Every replica announcing the same change (each reloaded the same files) is heard once.
+    for replica in [&a, &b, &c] {
+        replica.server.announce(tenet_server::ServerEvent::PromptsChanged);
+    }
+    read_until(&mut legacy, &mut seen, |t| t.contains("notifications/prompts/list_changed")).await;
+    let late = tokio::time::timeout(Duration::from_millis(300), futures_util::StreamExt::next(&mut legacy)).await;
+    let late = late.ok().flatten().map(|chunk| String::from_utf8_lossy(&chunk.unwrap()).into_owned());
+    assert!(late.is_none(), "heard twice: {late:?}");
+    assert_eq!(seen.matches("notifications/prompts/list_changed").count(), 1, "{seen}");
+}
+
+#[tokio::test]
+async fn a_listen_stream_watches_a_task_another_replica_runs() {
+    let store = MemorySessionStore::new();
+    let [a, b, _] = task_replicas(store);
+    let created = a.call(with_tasks(1, "tools/call", json!({"name": "long", "arguments": {"ms": 300}}))).await;
+    let task = created.json()["result"]["taskId"].as_str().unwrap_or_else(|| panic!("{}", created.text())).to_owned();
+    let listen = with_tasks(2, "subscriptions/listen", json!({"notifications": {"taskIds": [task, "0".repeat(32)]}}));
+    let mut stream = b.send(listen).await.into_body().into_data_stream();
+    let mut seen = String::new();
+    read_until(&mut stream, &mut seen, |t| t.contains("\"completed\"")).await;
+    let events = sse_json(&seen);
+    let ack = events.iter().find(|e| e["method"] == "notifications/subscriptions/acknowledged").unwrap();
+    assert_eq!(ack["params"]["notifications"]["taskIds"], json!([task]), "a's task, not the unknown one: {ack}");
+    let statuses: Vec<&str> = events
+        .iter()
+        .filter(|e| e["method"] == "notifications/tasks")
+        .map(|e| e["params"]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["working", "completed"], "as it was, then its change on a: {seen}");
+    let done = events.iter().rfind(|e| e["method"] == "notifications/tasks").unwrap();
+    assert_eq!(done["params"]["result"]["content"][0]["text"], "waited 300 ms", "{done}");
 }

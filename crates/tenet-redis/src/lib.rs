@@ -189,6 +189,15 @@ impl Redis {
         self.inner.client.get_multiplexed_async_connection_with_config(&config).await
     }
 
+    /// A connection of its own in subscriber mode (`SUBSCRIBE`), made within the timeout.
+    pub(crate) async fn pubsub(&self) -> Result<redis::aio::PubSub, StoreError> {
+        match tokio::time::timeout(self.inner.timeout, self.inner.client.get_async_pubsub()).await {
+            Ok(Ok(pubsub)) => Ok(pubsub),
+            Ok(Err(e)) => Err(StoreError::Unavailable(e.to_string())),
+            Err(_) => Err(StoreError::Unavailable(format!("no answer within {} ms", self.inner.timeout.as_millis()))),
+        }
+    }
+
     /// Whether the server answers `PING` now; how long it took.
     ///
     /// # Errors

@@ -1,12 +1,18 @@
 //! Legacy sessions on Redis, so that any replica serves any session: a hash per
 //! session (`<prefix>sess:<id>`: the record as JSON in `open`, the log level in
 //! `level`, one `sub:<uri>` field per subscription, `conv` once its conversation was
-//! made, one `at:<replica>` field per replica holding a copy, the revision in `rev`) that expires
-//! after the idle time unless touched; and an inbox per replica (a list,
+//! made, one `at:<replica>` field per replica holding a copy, the revision in `rev`)
+//! that expires after the idle time unless touched; and an inbox per replica (a list,
 //! `<prefix>inbox:<replica>`, read with `BLPOP`) for the messages replicas hand each
 //! other, written only while the replica holds its lease (`<prefix>replica:<replica>`,
 //! renewed by the reader before each wait), so that no name a client makes up gets one.
-
+//!
+//! Also here: tasks (`<prefix>task:<id>`, written by Lua scripts that keep the latest
+//! write and honour a fence); each SSE stream's log (a Redis stream,
+//! `<prefix>sse:<session>:<copy>.<stream>`, entries `0-<seq>`, trimmed near its bound
+//! with `MAXLEN ~`, read with `XRANGE` and waited on with `XREAD BLOCK`); and the
+//! announcements replicas make (`PUBLISH` on `<prefix>announce`, heard on a subscriber
+//! connection of its own).
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
@@ -15,8 +21,8 @@ use futures_util::stream::BoxStream;
 use redis::Value;
 use tenet_protocol::LoggingLevel;
 use tenet_server::store::{
-    Letter, LoggedAfter, LoggedEvent, SessionChange, SessionRecord, SessionState, SessionStore, SharedTask, TaskRecord,
-    TaskWrite, Unavailable, never_sent,
+    Announcement, Heard, Letter, LoggedAfter, LoggedEvent, SessionChange, SessionRecord, SessionState, SessionStore,
+    SharedTask, TaskRecord, TaskWrite, Unavailable, never_sent,
 };
 use tokio::sync::mpsc;
 
@@ -28,6 +34,8 @@ const LETTER_TTL_MS: i64 = 60_000;
 const LEASE_SECS: u64 = 15;
 /// How long one `BLPOP` of the inbox blocks before it is issued again.
 const INBOX_WAIT: Duration = Duration::from_secs(5);
+/// The channel announcements are published on (under the prefix).
+const ANNOUNCEMENTS: &str = "announce";
 /// Letters read but not yet taken by the endpoint.
 const INBOX_CAPACITY: usize = 64;
 
@@ -371,11 +379,71 @@ impl SessionStore for RedisSessionStore {
         })
     }
 
+    fn announce<'a>(&'a self, from: &'a str, announcement: &'a Announcement) -> BoxFuture<'a, Result<(), Unavailable>> {
+        Box::pin(async move {
+            let heard = Heard { from: from.to_owned(), announcement: announcement.clone() };
+            let payload = serde_json::to_vec(&heard).map_err(|e| Unavailable(e.to_string()))?;
+            let channel = self.redis.key(ANNOUNCEMENTS);
+            self.redis
+                .run("announce", async |c| {
+                    redis::cmd("PUBLISH").arg(&channel).arg(&payload).query_async::<i64>(c).await
+                })
+                .await
+                .map(drop)
+                .map_err(unavailable)
+        })
+    }
+
+    fn announcements(&self) -> BoxStream<'static, Heard> {
+        let (tx, rx) = mpsc::channel(INBOX_CAPACITY);
+        tokio::spawn(listen(self.redis.clone(), self.redis.key(ANNOUNCEMENTS), tx));
+        Box::pin(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|h| (h, rx)) }))
+    }
+
     fn inbox(&self, me: &str) -> BoxStream<'static, Letter> {
         let (tx, rx) = mpsc::channel(INBOX_CAPACITY);
         let (inbox, lease) = (self.redis.key(&format!("inbox:{me}")), self.redis.key(&format!("replica:{me}")));
         tokio::spawn(read_inbox(self.redis.clone(), inbox, lease, tx));
         Box::pin(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|l| (l, rx)) }))
+    }
+}
+
+/// Hears the announcements published on `channel`, on a connection of its own
+/// (subscribed again after a failure), until nobody takes them.
+async fn listen(redis: Redis, channel: String, tx: mpsc::Sender<Heard>) {
+    use futures_util::StreamExt;
+    while !tx.is_closed() {
+        let mut pubsub = match redis.pubsub().await {
+            Ok(pubsub) => pubsub,
+            Err(e) => {
+                tracing::debug!("announcements cannot connect: {e}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if let Err(e) = pubsub.subscribe(&channel).await {
+            tracing::debug!("announcements cannot subscribe: {e}");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        let mut messages = pubsub.into_on_message();
+        loop {
+            let message = tokio::select! {
+                () = tx.closed() => return,
+                message = messages.next() => message,
+            };
+            // The connection dropped: subscribe again.
+            let Some(message) = message else { break };
+            match serde_json::from_slice::<Heard>(message.get_payload_bytes()) {
+                Ok(heard) => {
+                    if tx.send(heard).await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => tracing::debug!("an announcement that does not parse: {e}"),
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 

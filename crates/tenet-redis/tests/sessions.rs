@@ -12,8 +12,8 @@ use tenet_protocol::{ClientCapabilities, Implementation, LoggingLevel, ProtocolV
 use tenet_redis::test_support::RedisServer;
 use tenet_redis::{Redis, RedisConfig, RedisSessionStore};
 use tenet_server::store::{
-    Letter, LoggedAfter, LoggedEvent, MemorySessionStore, SessionChange, SessionOwner, SessionRecord, SessionState,
-    SessionStore, TaskRecord, TaskWrite,
+    Announcement, Heard, Letter, LoggedAfter, LoggedEvent, MemorySessionStore, SessionChange, SessionOwner,
+    SessionRecord, SessionState, SessionStore, TaskRecord, TaskWrite,
 };
 
 const IDLE: Duration = Duration::from_secs(60);
@@ -169,6 +169,33 @@ async fn the_rules(store: &dyn SessionStore) {
     assert_eq!(store.events_after("s.2", 1, none).await.unwrap(), LoggedAfter::Evicted);
     let LoggedAfter::Events(last) = store.events_after("s.2", 399, none).await.unwrap() else { panic!() };
     assert_eq!(last, vec![event(400)]);
+
+    // Announcements: every listener hears each, with the replica that made it.
+    let announcement = Announcement::ResourceUpdated { uri: "file:///a".into() };
+    assert_eq!(
+        heard(store, &mut store.announcements(), &announcement).await,
+        Heard { from: "r1".into(), announcement }
+    );
+}
+
+/// Announces `announcement` as `r1` until `listener` hears it (it may be subscribing
+/// still); what it heard.
+async fn heard(
+    store: &dyn SessionStore,
+    listener: &mut futures_util::stream::BoxStream<'static, Heard>,
+    announcement: &Announcement,
+) -> Heard {
+    let heard = async {
+        loop {
+            if store.announce("r1", announcement).await.is_ok()
+                && let Ok(Some(heard)) = tokio::time::timeout(Duration::from_millis(100), listener.next()).await
+            {
+                return heard;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(15), heard).await.expect("the announcement was heard")
 }
 
 #[tokio::test]
@@ -192,6 +219,9 @@ async fn replicas_share_sessions_and_letters_survive_a_restart_of_redis() {
     assert_eq!(b.change("s", &[SessionChange::Level(LoggingLevel::Debug)]).await.unwrap().unwrap().state.revision, 1);
     assert_eq!(a.touch("s", IDLE).await.unwrap().unwrap().state.level, LoggingLevel::Debug);
 
+    let mut listener = a.announcements();
+    let announcement = Announcement::ToolsChanged;
+    assert_eq!(heard(&b, &mut listener, &announcement).await.announcement, announcement);
     let mut inbox = a.inbox("ra");
     for _ in 0..100 {
         if b.send("ra", Letter { session: "s".into(), message: b"1".to_vec() }).await.unwrap() {
@@ -225,6 +255,8 @@ async fn replicas_share_sessions_and_letters_survive_a_restart_of_redis() {
     assert!(found.unwrap().is_none(), "a restarted Redis kept no session");
     let got = tokio::time::timeout(Duration::from_secs(15), inbox.next()).await.expect("the inbox reconnected");
     assert_eq!(got.unwrap().message, b"2");
+    // The listener subscribed again by itself.
+    assert_eq!(heard(&b, &mut listener, &announcement).await.announcement, announcement);
 }
 
 #[tokio::test]

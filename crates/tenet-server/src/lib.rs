@@ -68,6 +68,7 @@ mod handler;
 mod handshake;
 mod limits;
 mod observe;
+mod replicas;
 mod routing;
 mod server;
 mod session;

@@ -119,6 +119,8 @@ pub(crate) struct Shared {
     pub digest: crate::handshake::DigestCache,
     /// Where conversations' contexts are kept.
     pub context_store: Arc<dyn crate::store::ContextStore>,
+    /// The link to the other replicas, once shared ([`Server::share`]).
+    pub replicas: std::sync::OnceLock<Arc<crate::replicas::link::Replicas>>,
 }
 
 /// An MCP server: tools, resources and prompts, served over any transport, to clients
@@ -288,6 +290,15 @@ impl Server {
     }
 
     fn emit(&self, event: ServerEvent) {
+        if let Some(replicas) = self.shared.replicas.get() {
+            replicas.tell(&event);
+        }
+        self.emit_here(event);
+    }
+
+    /// Tells this replica's listeners of `event` (and drops the cached answers it
+    /// concerns), not the other replicas.
+    pub(crate) fn emit_here(&self, event: ServerEvent) {
         // Before anyone hears of the change, so nobody re-reads a stale answer.
         self.shared.cache.invalidate(&event);
         // No receivers simply means nobody listens right now.
@@ -787,6 +798,7 @@ impl ServerBuilder {
                 handshake_meta: crate::handshake::HandshakeMeta::default(),
                 digest: crate::handshake::DigestCache::default(),
                 context_store,
+                replicas: std::sync::OnceLock::new(),
             }),
         };
         if server.shared.metrics.is_enabled() {

@@ -565,7 +565,7 @@ impl Server {
             Ok(p) => p,
             Err(e) => return e.into(),
         };
-        let mut tasks = match self.watch_tasks(route, p.notifications.task_ids.as_deref(), link) {
+        let mut tasks = match self.watch_tasks(route, p.notifications.task_ids.as_deref(), link).await {
             Ok(tasks) => tasks,
             Err(e) => return e.into(),
         };

@@ -1,12 +1,15 @@
 //! State that may be shared beyond one request, and beyond one process: conversations'
-//! contexts ([`ContextStore`]) and legacy sessions ([`SessionStore`]), each behind a
+//! contexts ([`ContextStore`]) and legacy sessions, tasks, stream logs and announcements
+//! ([`SessionStore`]), each behind a
 //! trait of ours with an in-memory implementation here (`tenet-redis` has the others).
 
+mod announce;
 mod context;
 mod events;
 mod session;
 mod task;
 
+pub use announce::{Announcement, Heard};
 pub use context::{
     ContextData, ContextError, ContextKey, ContextLimits, ContextStore, ExpectShown, MemoryContextStore,
 };

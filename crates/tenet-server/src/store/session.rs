@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use tenet_protocol::{ClientCapabilities, Implementation, LoggingLevel, ProtocolVersion};
 use tokio::sync::mpsc;
 
+use super::announce::{Announcement, Heard};
 use super::events::{LoggedAfter, LoggedEvent, never_sent};
 use super::task::{SharedTask, TaskRecord, TaskWrite};
 
@@ -158,6 +159,14 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
     /// Whether the replica named `replica` lives (holds its lease: it reads its inbox).
     fn lives<'a>(&'a self, replica: &'a str) -> BoxFuture<'a, Result<bool, Unavailable>>;
 
+    /// Tells every replica listening (this one too) of `announcement`, made by the
+    /// replica named `from`.
+    fn announce<'a>(&'a self, from: &'a str, announcement: &'a Announcement) -> BoxFuture<'a, Result<(), Unavailable>>;
+
+    /// The announcements any replica makes from now on, as they come (reconnecting to
+    /// the store as needed: those made while this replica was cut off are not heard).
+    fn announcements(&self) -> BoxStream<'static, Heard>;
+
     /// Writes the task `id` as `record` has it, kept `ttl`, unless a write with a later
     /// (or the same) `seq` came first, or the task was fenced.
     fn put_task<'a>(
@@ -207,6 +216,8 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug + 'static {
 #[derive(Debug, Default)]
 pub struct MemorySessionStore {
     inner: Mutex<Memory>,
+    /// Announcements, to every listener.
+    heard: Hub,
     /// Wakes readers waiting for a log's next event.
     logged: tokio::sync::Notify,
 }
@@ -219,6 +230,16 @@ struct Memory {
     tasks: HashMap<String, (TaskRecord, Instant, bool)>,
     /// SSE streams' logs by stream: the events kept, when the log expires.
     logs: HashMap<String, (std::collections::VecDeque<LoggedEvent>, Instant)>,
+}
+
+/// Where announcements go in memory.
+#[derive(Debug)]
+struct Hub(tokio::sync::broadcast::Sender<Heard>);
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self(tokio::sync::broadcast::channel(1024).0)
+    }
 }
 
 /// When something idle for `idle` from now expires (far in the future for an idle time
@@ -318,6 +339,25 @@ impl SessionStore for MemorySessionStore {
     fn lives<'a>(&'a self, replica: &'a str) -> BoxFuture<'a, Result<bool, Unavailable>> {
         let lives = self.lock().inboxes.get(replica).is_some_and(|inbox| !inbox.is_closed());
         Box::pin(std::future::ready(Ok(lives)))
+    }
+
+    fn announce<'a>(&'a self, from: &'a str, announcement: &'a Announcement) -> BoxFuture<'a, Result<(), Unavailable>> {
+        // Nobody listening is no failure.
+        let _ = self.heard.0.send(Heard { from: from.to_owned(), announcement: announcement.clone() });
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn announcements(&self) -> BoxStream<'static, Heard> {
+        let heard = self.heard.0.subscribe();
+        Box::pin(futures_util::stream::unfold(heard, |mut heard| async move {
+            loop {
+                match heard.recv().await {
+                    Ok(one) => return Some((one, heard)),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        }))
     }
 
     fn put_task<'a>(

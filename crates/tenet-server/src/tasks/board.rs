@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::legacy::{new_task_id, now_iso};
 use crate::millis;
-use crate::store::{SessionStore, TaskRecord, TaskWrite, Unavailable};
+use crate::store::{Announcement, SessionStore, TaskRecord, TaskWrite, Unavailable};
 
 /// How long a task is kept: from its creation, and at least this long after it ends.
 pub const TASK_TTL: Duration = Duration::from_secs(600);
@@ -35,6 +35,8 @@ pub(crate) struct TaskBoard {
     changes: broadcast::Sender<Arc<TaskEntry>>,
     /// Where the tasks are shared with other replicas, once they are.
     shared: std::sync::OnceLock<Shared>,
+    /// Changes other replicas announced of the tasks they run.
+    heard: broadcast::Sender<Arc<TaskRecord>>,
 }
 
 /// The store replicas share tasks in, and this replica's name there.
@@ -46,7 +48,12 @@ pub(crate) struct Shared {
 
 impl Default for TaskBoard {
     fn default() -> Self {
-        Self { entries: Mutex::default(), changes: broadcast::channel(256).0, shared: std::sync::OnceLock::new() }
+        Self {
+            entries: Mutex::default(),
+            changes: broadcast::channel(256).0,
+            shared: std::sync::OnceLock::new(),
+            heard: broadcast::channel(256).0,
+        }
     }
 }
 
@@ -155,6 +162,18 @@ impl TaskBoard {
     /// `replica` (once; later calls change nothing).
     pub fn share(&self, store: Arc<dyn SessionStore>, replica: Arc<str>) {
         let _ = self.shared.set(Shared { store, replica });
+    }
+
+    /// Takes a change another replica announced of a task it runs, for the listen
+    /// streams here that watch it.
+    pub fn heard(&self, record: TaskRecord) {
+        // Nobody listening is fine.
+        let _ = self.heard.send(Arc::new(record));
+    }
+
+    /// Every change other replicas announce from now on.
+    pub fn heard_changes(&self) -> broadcast::Receiver<Arc<TaskRecord>> {
+        self.heard.subscribe()
     }
 
     /// Where tasks are shared, if they are.
@@ -293,16 +312,23 @@ impl TaskEntry {
                 .shared
                 .as_ref()
                 .filter(|_| changed)
-                .map(|shared| (shared.store.clone(), self.record(&state, shared), Self::kept(&state)));
+                .map(|shared| (shared.clone(), self.record(&state, shared), Self::kept(&state)));
             (changed, write)
         };
-        if let Some((store, record, ttl)) = write {
+        if let Some((Shared { store, replica }, record, ttl)) = write {
             match tokio::runtime::Handle::try_current() {
                 Ok(runtime) => {
                     // Written in the background; a later write never loses to an earlier one.
                     let entry = self.clone();
                     runtime.spawn(async move {
                         match store.put_task(&entry.id, &record, ttl).await {
+                            Ok(TaskWrite::Written) => {
+                                // Listen streams on other replicas may watch it.
+                                let announcement = Announcement::Task { record: Box::new(record) };
+                                if let Err(e) = store.announce(&replica, &announcement).await {
+                                    tracing::debug!(task = %entry.id, "other replicas' listeners did not hear of this change: {e}");
+                                }
+                            }
                             Ok(written) => entry.written(written),
                             Err(e) => {
                                 tracing::warn!(task = %entry.id, "other replicas do not see this task's change: {e}");

@@ -15,13 +15,18 @@ use crate::error::ToolError;
 use crate::routing::Route;
 use crate::server::Server;
 use crate::session::Link;
+use crate::store::TaskRecord;
 
-/// The tasks one listen stream watches.
+/// The tasks one listen stream watches: those this replica runs, and (when replicas
+/// share tasks) those others run, whose changes they announce.
 pub(crate) struct TaskWatch {
-    /// Whether the request asked for tasks at all.
-    asked: bool,
+    /// The ids the acknowledgement lists (`None` when none were asked for).
+    ids: Option<Vec<String>>,
     entries: Vec<Arc<TaskEntry>>,
     changes: Option<broadcast::Receiver<Arc<TaskEntry>>>,
+    /// Tasks other replicas run: as last seen, by id.
+    remote: Vec<TaskRecord>,
+    heard: Option<broadcast::Receiver<Arc<TaskRecord>>>,
 }
 
 impl Server {
@@ -31,50 +36,92 @@ impl Server {
     ///
     /// # Errors
     /// -32021 when the request names tasks but does not list the tasks extension.
-    pub(crate) fn watch_tasks(
+    pub(crate) async fn watch_tasks(
         &self,
         route: &Route,
         asked: Option<&[String]>,
         link: &Link,
     ) -> Result<TaskWatch, ErrorObject> {
-        let Some(ids) = asked else { return Ok(TaskWatch { asked: false, entries: Vec::new(), changes: None }) };
+        let Some(asked) = asked else {
+            return Ok(TaskWatch { ids: None, entries: Vec::new(), changes: None, remote: Vec::new(), heard: None });
+        };
         if !route.client.has_extension(TASKS_EXTENSION) {
             return Err(ToolError::missing_extension(TASKS_EXTENSION).into());
         }
         let board = &self.shared.task_board;
         // Subscribed before the lookups, so no change after them is missed.
-        let changes = board.changes();
+        let (changes, heard) = (board.changes(), board.heard_changes());
         let owner = caller(link);
-        let entries: Vec<_> = ids
-            .iter()
-            .filter_map(|id| board.find(id, owner.as_deref()).ok())
-            .filter(|entry| link.allows(entry.scopes()))
-            .collect();
+        let (mut ids, mut entries, mut remote) = (Vec::new(), Vec::new(), Vec::new());
+        for id in asked {
+            match board.find(id, owner.as_deref()) {
+                Ok(entry) if link.allows(entry.scopes()) => entries.push(entry),
+                Ok(_) => continue,
+                // Another replica's, perhaps.
+                Err(_) => match board.shared() {
+                    Some(shared) => match shared.store.task(id).await {
+                        Ok(Some(found)) if found.record.owner == owner && link.allows(&found.record.scopes) => {
+                            remote.push(found.record);
+                        }
+                        Ok(_) => continue,
+                        Err(e) => {
+                            tracing::debug!(task = %id, "a listen stream cannot watch this task: {e}");
+                            continue;
+                        }
+                    },
+                    None => continue,
+                },
+            }
+            ids.push(id.clone());
+        }
         let changes = (!entries.is_empty()).then_some(changes);
-        Ok(TaskWatch { asked: true, entries, changes })
+        let heard = (!remote.is_empty()).then_some(heard);
+        Ok(TaskWatch { ids: Some(ids), entries, changes, remote, heard })
     }
 }
 
 impl TaskWatch {
     /// The task ids the acknowledgement lists (`None` when none were asked for).
     pub fn ids(&self) -> Option<Vec<String>> {
-        self.asked.then(|| self.entries.iter().map(|e| e.id().to_owned()).collect())
+        self.ids.clone()
     }
 
     /// Every watched task as it is now (sent right after the acknowledgement).
     pub fn current(&self) -> Vec<DetailedTask> {
-        self.entries.iter().map(|e| e.detailed()).collect()
+        let here = self.entries.iter().map(|e| e.detailed());
+        here.chain(self.remote.iter().map(|r| r.task.clone())).collect()
     }
 
     /// The next change of a watched task; never resolves when none is watched.
     pub async fn next(&mut self) -> DetailedTask {
         loop {
-            let Some(changes) = &mut self.changes else { return std::future::pending().await };
-            match changes.recv().await {
-                Ok(entry) if self.entries.iter().any(|e| Arc::ptr_eq(e, &entry)) => return entry.detailed(),
-                Ok(_) | Err(RecvError::Lagged(_)) => {}
-                Err(RecvError::Closed) => self.changes = None,
+            tokio::select! {
+                entry = recv(&mut self.changes) => {
+                    if self.entries.iter().any(|e| Arc::ptr_eq(e, &entry)) {
+                        return entry.detailed();
+                    }
+                }
+                record = recv(&mut self.heard) => {
+                    // The newest write only: announcements of one task may arrive out of order.
+                    let watched = self.remote.iter_mut().find(|r| r.task.task.task_id == record.task.task.task_id);
+                    if let Some(watched) = watched.filter(|w| w.seq < record.seq) {
+                        *watched = (*record).clone();
+                        return record.task.clone();
+                    }
+                }
             }
+        }
+    }
+}
+
+/// The next item of `channel`; never resolves once it is closed (or when there is none).
+async fn recv<T: Clone>(channel: &mut Option<broadcast::Receiver<T>>) -> T {
+    loop {
+        let Some(receiver) = channel else { return std::future::pending().await };
+        match receiver.recv().await {
+            Ok(item) => return item,
+            Err(RecvError::Lagged(_)) => {}
+            Err(RecvError::Closed) => *channel = None,
         }
     }
 }

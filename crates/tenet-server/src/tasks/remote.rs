@@ -12,7 +12,7 @@ use tenet_protocol::{EmptyResult, JsonObject, Method, TaskStatus};
 use super::board::{Shared, TASK_TTL};
 use crate::routing::Reply;
 use crate::session::Link;
-use crate::store::{Letter, SharedTask, TaskRecord};
+use crate::store::{Announcement, Letter, SharedTask, TaskRecord};
 
 /// How long a replica waits for the one running a task to show a change taken.
 const TAKEN_WITHIN: Duration = Duration::from_secs(3);
@@ -94,6 +94,11 @@ async fn orphaned(shared: &Shared, id: &str, found: TaskRecord) -> Result<TaskRe
     record.task.result = None;
     record.task.error = Some(error);
     if shared.store.fence_task(id, found.seq, &record, TASK_TTL).await.map_err(unavailable)? {
+        // Listen streams watching it, on any replica, hear how it ended.
+        let announcement = Announcement::Task { record: Box::new(record.clone()) };
+        if let Err(e) = shared.store.announce(&shared.replica, &announcement).await {
+            tracing::debug!(task = id, "listeners did not hear that this task failed: {e}");
+        }
         return Ok(record);
     }
     Ok(read(shared, id).await?.record)

@@ -117,15 +117,6 @@ impl Server {
         served.unwrap_or_else(Reply::Err)
     }
 
-    /// Shares this server's tasks (of the tasks extension) with the other replicas of
-    /// it through `store`, where this replica is named `replica` (the name its inbox
-    /// is read under): any replica answers `tasks/get` for them, and hands `tasks/update`
-    /// and `tasks/cancel` to the one running them, whose letters reach
-    /// [`Server::task_letter`]. Tasks made from now on are shared.
-    pub fn share_tasks(&self, store: Arc<dyn crate::store::SessionStore>, replica: Arc<str>) {
-        self.shared.task_board.share(store, replica);
-    }
-
     /// Takes a letter another replica sent about a task this one runs: a client's
     /// `tasks/cancel` (`cancel`) or `tasks/update` (its `inputResponses`), checked there.
     pub fn task_letter(&self, id: &str, message: &[u8]) {
