@@ -24,7 +24,8 @@ across replicas in a legacy session; a DELETE ending the session on every replic
 rate limit holding in total, not per replica; a replica killed mid-session while the
 session goes on; an SSE stream resumed with `Last-Event-ID` on another replica after the
 one that served it was killed, with every event after the last one seen, once, in order;
-a tool list change made on one replica heard by a listen stream held by another.
+a tool list change made on one replica heard by a listen stream held by another; a
+2025-11-25 task made on one replica, polled, read and cancelled through others.
 One line per check, then exactly `N passed, M failed`.
 """
 
@@ -48,6 +49,18 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.types import CreateMessageResult, ElicitResult, TextContent
+from mcp_types import (
+    CallToolResult,
+    CancelTaskRequest,
+    CancelTaskRequestParams,
+    CancelTaskResult,
+    CreateTaskResult,
+    GetTaskPayloadRequest,
+    GetTaskPayloadRequestParams,
+    GetTaskRequest,
+    GetTaskRequestParams,
+    GetTaskResult,
+)
 
 CALL_TIMEOUT = 30.0
 WATCHDOG = 240.0
@@ -164,6 +177,66 @@ async def legacy_fixture(url: str) -> list[tuple[str, str]]:
             expect(ran != answered, f"asked and answered on {ran} three times")
             out.append((f"{kind} sent from one replica, answered through another", f"asked by {ran}, answer to {answered}"))
     return out
+
+
+async def legacy_tasks(url: str) -> list[tuple[str, str]]:
+    """A 2025-11-25 session's tasks across replicas, polled, read and cancelled through the
+    SDK's own task requests: one polled to its end and its result read; another cancelled."""
+    seen = Seen()
+    async with client(url, seen, "legacy") as c:
+        session = c.session
+
+        async def create(seconds: int) -> tuple[str, str]:
+            """The task's id and the replica that made it. The SDK (2.3.0) checks every
+            `tools/call` result as a CallToolResult, so the task-augmented call (whose
+            result is a CreateTaskResult) goes out raw, in the SDK's own session."""
+            sid = next(e["session"] for e in seen.exchanges if e["session"])
+            call = {"jsonrpc": "2.0", "id": 9000 + seconds, "method": "tools/call", "params": {
+                "name": "slow_compute", "arguments": {"seconds": seconds, "label": "replicas"}, "task": {"ttl": 60000}}}
+            headers = {"accept": "application/json, text/event-stream", "content-type": "application/json",
+                       "mcp-session-id": sid, "mcp-protocol-version": "2025-11-25"}
+            async with httpx.AsyncClient(timeout=CALL_TIMEOUT) as http:
+                answer = await http.post(url, json=call, headers=headers)
+            expect(answer.status_code == 200, f"tools/call as a task: {answer.status_code} {answer.text}")
+            text = answer.text
+            if not text.lstrip().startswith("{"):
+                text = [d for _, d in sse_events(text.splitlines()) if '"result"' in d][0]
+            created = CreateTaskResult.model_validate(json.loads(text)["result"])
+            return created.task.task_id, answer.headers.get("x-replica", "")
+
+        def get(task: str) -> Any:
+            return bounded(session.send_request(GetTaskRequest(params=GetTaskRequestParams(task_id=task)), GetTaskResult), "tasks/get")
+
+        await bounded(c.list_tools(), "tools/list")
+        since = len(seen.exchanges)
+        task, made_on = await create(1)
+        status = None
+        for _ in range(60):
+            status = (await get(task)).status
+            if status == "completed":
+                break
+            await anyio.sleep(0.1)
+        expect(status == "completed", f"the task is {status}")
+        payload = GetTaskPayloadRequest(params=GetTaskPayloadRequestParams(task_id=task))
+        result = await bounded(session.send_request(payload, CallToolResult), "tasks/result")
+        expect("Computed replicas" in text_of(result), text_of(result))
+        polled = sorted({e["replica"] for e in seen.exchanges[since:] if '"tasks/get"' in e["body"]})
+        expect(any(r != made_on for r in polled), f"made on {made_on}, polled only on {polled}")
+
+        since = len(seen.exchanges)
+        long, long_on = await create(120)
+        cancel = CancelTaskRequest(params=CancelTaskRequestParams(task_id=long))
+        cancelled = await bounded(session.send_request(cancel, CancelTaskResult), "tasks/cancel")
+        cancel_on = next(e["replica"] for e in seen.exchanges[since:] if '"tasks/cancel"' in e["body"])
+        expect(cancelled.status == "cancelled", f"cancelled: {cancelled}")
+        after = [(await get(long)).status for _ in range(3)]
+        expect(after == ["cancelled"] * 3, f"after the cancel: {after}")
+        got_on = sorted({e["replica"] for e in seen.exchanges[since:] if '"tasks/get"' in e["body"]})
+        expect(cancel_on != long_on or len(got_on) > 1, f"made on {long_on}, cancelled on {cancel_on}, read on {got_on}")
+    return [
+        ("a 2025-11-25 task made on one replica, polled and its result read through others", f"made on {made_on}, polled on {polled}"),
+        ("a 2025-11-25 task cancelled across replicas", f"made on {long_on}, cancelled through {cancel_on}, read as cancelled on {got_on}"),
+    ]
 
 
 async def modern_fixture(url: str) -> list[tuple[str, str]]:
@@ -385,6 +458,7 @@ async def run(fixture: str, demo_url: str, pid: int, fixture_pids: dict[str, int
     for label, step in (
         ("fixture legacy", lambda: legacy_fixture(fixture)),
         ("fixture 2026-07-28", lambda: modern_fixture(fixture)),
+        ("fixture 2025-11-25 tasks", lambda: legacy_tasks(fixture)),
         ("fixture announcements", lambda: announced_everywhere(fixture)),
         ("fixture stream resumed", lambda: resumed_after_kill(fixture, fixture_pids)),
         ("demo", lambda: demo(demo_url, pid)),

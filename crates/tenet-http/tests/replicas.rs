@@ -642,3 +642,67 @@ async fn a_listen_stream_watches_a_task_another_replica_runs() {
     let done = events.iter().rfind(|e| e["method"] == "notifications/tasks").unwrap();
     assert_eq!(done["params"]["result"]["content"][0]["text"], "waited 300 ms", "{done}");
 }
+
+/// A 2025-11-25 task request of the session `id` through `replica`; the answer.
+async fn ask(replica: &Harness, id: &str, n: i64, method: &str, task: &str) -> Value {
+    let request = in_session(id, LEGACY).body(body(&call(n, method, json!({"taskId": task})))).unwrap();
+    replica.call(request).await.json()
+}
+
+#[tokio::test]
+async fn a_legacy_sessions_task_is_served_by_every_replica_and_cancelled_through_another() {
+    let store = MemorySessionStore::new();
+    let [a, b, c] = task_replicas(store.clone());
+    let id = a.initialize(LEGACY, json!({})).await;
+    let task_call = |n: i64, ms: u64| {
+        let params = json!({"name": "long", "arguments": {"ms": ms}, "task": {"ttl": 60_000}});
+        in_session(&id, LEGACY).body(body(&call(n, "tools/call", params))).unwrap()
+    };
+    let quick = a.call(task_call(1, 200)).await;
+    let quick =
+        quick.json()["result"]["task"]["taskId"].as_str().unwrap_or_else(|| panic!("{}", quick.text())).to_owned();
+    // Made a moment later (tasks made in one millisecond list in no particular order).
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let slow = b.call(task_call(2, 60_000)).await.json()["result"]["task"]["taskId"].as_str().unwrap().to_owned();
+
+    // Polled on b and c, its result waited for on c: the task runs on a.
+    assert_eq!(ask(&b, &id, 3, "tasks/get", &quick).await["result"]["status"], "working");
+    let result = ask(&c, &id, 4, "tasks/result", &quick).await;
+    assert_eq!(result["result"]["content"][0]["text"], "waited 200 ms", "{result}");
+    assert_eq!(result["result"]["_meta"]["io.modelcontextprotocol/related-task"]["taskId"], quick);
+    assert_eq!(ask(&b, &id, 5, "tasks/get", &quick).await["result"]["status"], "completed");
+    // Listed by any replica, oldest first, wherever each runs.
+    let listed = ask(&c, &id, 6, "tasks/list", "").await;
+    let ids: Vec<&str> =
+        listed["result"]["tasks"].as_array().unwrap().iter().map(|t| t["taskId"].as_str().unwrap()).collect();
+    assert_eq!(ids, [quick.as_str(), slow.as_str()], "{listed}");
+    // Cancelled through c, the task stops on b, where it runs.
+    let cancelled = ask(&c, &id, 7, "tasks/cancel", &slow).await;
+    assert_eq!(cancelled["result"]["status"], "cancelled", "{cancelled}");
+    assert_eq!(ask(&a, &id, 8, "tasks/get", &slow).await["result"]["status"], "cancelled");
+    assert_eq!(ask(&b, &id, 9, "tasks/get", &slow).await["result"]["status"], "cancelled", "the runner agrees");
+    let again = ask(&a, &id, 10, "tasks/cancel", &slow).await;
+    assert!(again["error"]["message"].as_str().unwrap().contains("already ended"), "{again}");
+
+    // Another session's tasks are unknown here, wherever they run.
+    let other = b.initialize(LEGACY, json!({})).await;
+    let request = in_session(&other, LEGACY).body(body(&call(11, "tasks/get", json!({"taskId": quick})))).unwrap();
+    assert_eq!(c.call(request).await.json()["error"]["code"], -32602);
+}
+
+#[tokio::test]
+async fn a_legacy_task_whose_replica_died_ends_as_failed_everywhere() {
+    let store = MemorySessionStore::new();
+    let [a, b, _] = task_replicas(store);
+    let id = a.initialize(LEGACY, json!({})).await;
+    let params = json!({"name": "long", "arguments": {"ms": 60_000}, "task": {}});
+    let created = a.call(in_session(&id, LEGACY).body(body(&call(1, "tools/call", params))).unwrap()).await;
+    let task = created.json()["result"]["task"]["taskId"].as_str().unwrap().to_owned();
+    // a stops reading its inbox, as a replica that died.
+    a.shutdown.cancel();
+    let request = in_session(&id, LEGACY).body(body(&call(2, "tasks/result", json!({"taskId": task})))).unwrap();
+    let result = tokio::time::timeout(support::STEP, b.call(request)).await.expect("tasks/result ends").json();
+    assert!(result["error"]["message"].as_str().unwrap().contains("stopped before it ended"), "{result}");
+    let request = in_session(&id, LEGACY).body(body(&call(3, "tasks/get", json!({"taskId": task})))).unwrap();
+    assert_eq!(b.call(request).await.json()["result"]["status"], "failed");
+}

@@ -91,6 +91,7 @@ fn read_record(fields: HashMap<String, String>) -> Option<SessionRecord> {
         subscriptions: named("sub:"),
         conversation: fields.contains_key("conv"),
         revision: fields.get("rev").and_then(|r| r.parse().ok()).unwrap_or(0),
+        tasks: named("task:"),
     };
     record.holders = named("at:");
     Some(record)
@@ -114,6 +115,7 @@ fn change_args(invocation: &mut redis::ScriptInvocation<'_>, change: &SessionCha
         SessionChange::Subscribe(uri) => invocation.arg("S").arg(uri),
         SessionChange::Unsubscribe(uri) => invocation.arg("U").arg(uri),
         SessionChange::Conversation => invocation.arg("C").arg(""),
+        SessionChange::Task(id) => invocation.arg("T").arg(id),
     };
 }
 

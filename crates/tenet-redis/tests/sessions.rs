@@ -34,6 +34,7 @@ fn record() -> SessionRecord {
             subscriptions: BTreeSet::from(["file:///x y".to_owned()]),
             conversation: false,
             revision: 0,
+            tasks: BTreeSet::new(),
         },
         holders: BTreeSet::from(["r1".to_owned()]),
     }
@@ -59,10 +60,12 @@ async fn the_rules(store: &dyn SessionStore) {
     let got = store.touch("s1", IDLE).await.unwrap().unwrap();
     assert_eq!(got.state.revision, second.state.revision, "holding is no change of state");
     assert_eq!(got.holders, BTreeSet::from(["r1".to_owned(), "r2".to_owned()]));
-    let state = store.change("s1", &[SessionChange::Conversation]).await.unwrap().unwrap().state;
+    let made = [SessionChange::Conversation, SessionChange::Task("t9".into())];
+    let state = store.change("s1", &made).await.unwrap().unwrap().state;
     assert_eq!(state.level, LoggingLevel::Error);
     assert_eq!(state.subscriptions, BTreeSet::from(["mem://a".to_owned(), "mem://b".to_owned()]));
     assert!(state.conversation);
+    assert_eq!(state.tasks, BTreeSet::from(["t9".to_owned()]), "the session's 2025-11-25 tasks");
 
     let holders = store.remove("s1").await.unwrap().expect("removed");
     assert_eq!(holders, BTreeSet::from(["r1".to_owned(), "r2".to_owned()]), "who to tell");
@@ -118,6 +121,7 @@ async fn the_rules(store: &dyn SessionStore) {
             "lastUpdatedAt": "2026-11-23T00:00:00Z"
         }))
         .unwrap(),
+        session: None,
     };
     assert_eq!(store.put_task("t1", &task(2, "r1", "completed"), IDLE).await.unwrap(), TaskWrite::Written);
     assert_eq!(store.put_task("t1", &task(1, "r1", "working"), IDLE).await.unwrap(), TaskWrite::Stale);

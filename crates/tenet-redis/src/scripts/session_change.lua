@@ -1,6 +1,6 @@
 -- Changes a shared session: KEYS[1] the session's hash; ARGV pairs of an op ('L' a log
--- level, 'S' subscribe to a URI, 'U' unsubscribe, 'C' its conversation was made, 'H' a
--- replica holds it) and its argument. Every op but 'H' makes a new revision. Returns
+-- level, 'S' subscribe to a URI, 'U' unsubscribe, 'C' its conversation was made, 'T' a
+-- task was made in it, 'H' a replica holds it) and its argument. Every op but 'H' makes a new revision. Returns
 -- the session's hash as it is then, or false (nothing written) when it is gone.
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return false
@@ -16,6 +16,8 @@ for i = 1, #ARGV, 2 do
     redis.call('HDEL', KEYS[1], 'sub:' .. arg)
   elseif op == 'C' then
     redis.call('HSET', KEYS[1], 'conv', 1)
+  elseif op == 'T' then
+    redis.call('HSET', KEYS[1], 'task:' .. arg, 1)
   elseif op == 'H' then
     redis.call('HSET', KEYS[1], 'at:' .. arg, 1)
   end

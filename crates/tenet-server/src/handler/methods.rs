@@ -31,7 +31,7 @@ use crate::millis;
 use crate::routing::{Freshness, Reply, Route, params};
 use crate::server::Server;
 use crate::session::{Link, MAX_SUBSCRIPTIONS, Session};
-use crate::tasks::task_notification;
+use crate::tasks::{TaskOutcome, legacy_remote, task_notification};
 
 impl Server {
     /// One page of a list method's items: `cursor` from the params, `build` makes the
@@ -230,7 +230,7 @@ impl Server {
                 ))
                 .into();
             }
-            (_, true) => return self.start_task(route, id, &tool, arguments, p.task.as_ref(), link),
+            (_, true) => return self.start_task(route, id, &tool, arguments, p.task.as_ref(), link).await,
             _ => {}
         }
         let cache = &self.shared.cache;
@@ -306,8 +306,9 @@ impl Server {
         Ok(result)
     }
 
-    /// Starts a tool call as a task (2025-11-25) and answers with its handle.
-    fn start_task(
+    /// Starts a tool call as a task (2025-11-25) and answers with its handle (once the
+    /// other replicas can see it, when they share the session).
+    async fn start_task(
         &self,
         route: &Route,
         id: &Id,
@@ -324,22 +325,40 @@ impl Server {
             Ok(created) => created,
             Err(e) => return e.into(),
         };
+        let board = &self.shared.task_board;
+        let sharing = board.shared().filter(|_| session.shared_id().is_some()).cloned();
+        if let Some(shared) = &sharing {
+            session.note_task(&handle.task_id);
+            board.runs_legacy(&handle.task_id, &session);
+            if let Err(e) = legacy_remote::write(shared, &session, &handle.task_id, legacy_remote::STARTED).await {
+                let _ = session.tasks().cancel(&handle.task_id);
+                board.ran_legacy(&handle.task_id);
+                return ErrorObject::internal(format!("the task cannot be shared with the other replicas: {e}")).into();
+            }
+        }
         // The task outlives the request: it has its own cancellation.
         let task_link = Link { cancel: running.cancellation(), ..link.clone() };
         let ctx = self.context(route, id, &task_link, None);
         let server = self.clone();
         let tool = tool.clone();
+        let (task_id, task_session) = (handle.task_id.clone(), link.session.clone());
         tokio::spawn(async move {
             let cancel = running.cancellation();
             let outcome = tokio::select! {
                 () = cancel.cancelled() => return,
                 outcome = server.run_tool(&tool, ctx, arguments) => outcome,
             };
-            running.finish(match outcome {
+            let ended = running.finish(match outcome {
                 Ok(result) => Ok(result),
                 Err(ToolError::Failed(message)) => Ok(CallToolResult::error(message)),
                 Err(other) => Err(other.into()),
             });
+            if let (true, Some(shared), Some(session)) = (ended, sharing, task_session) {
+                server.shared.task_board.ran_legacy(&task_id);
+                if let Err(e) = legacy_remote::write(&shared, &session, &task_id, legacy_remote::ENDED).await {
+                    tracing::warn!(task = %task_id, "other replicas do not see this task's end: {e}");
+                }
+            }
         });
         Reply::ok(&CreateTaskResult { task: handle, meta: None })
     }
@@ -349,12 +368,22 @@ impl Server {
             return ErrorObject::method_not_found(method.name()).into();
         };
         let store = session.tasks();
+        let board = &self.shared.task_board;
+        // The session's tasks other replicas run, when replicas share it.
+        let sharing = board.shared().zip(session.shared_id());
         if method == Method::TasksList {
             let cursor: PaginatedParams = match params(raw) {
                 Ok(p) => p,
                 Err(e) => return e.into(),
             };
-            let tasks = store.list();
+            let mut tasks = store.list();
+            if let Some((shared, id)) = sharing {
+                let here: std::collections::HashSet<String> = tasks.iter().map(|t| t.task_id.clone()).collect();
+                let elsewhere: Vec<String> = session.shared_tasks().into_iter().filter(|t| !here.contains(t)).collect();
+                tasks.extend(legacy_remote::list(shared, id, &elsewhere).await);
+                // Oldest first (the times are RFC 3339, in UTC, to the millisecond).
+                tasks.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+            }
             return match page(&tasks, cursor.cursor.as_deref(), self.shared.config.page_size) {
                 Ok((items, next_cursor)) => {
                     Reply::ok(&ListTasksResult { tasks: items.to_vec(), next_cursor, meta: None })
@@ -366,20 +395,31 @@ impl Server {
             Ok(p) => p,
             Err(e) => return e.into(),
         };
-        let outcome = match method {
-            Method::TasksGet => store.get(&p.task_id).map(|t| Reply::ok(&t)),
-            Method::TasksCancel => store.cancel(&p.task_id).map(|t| Reply::ok(&t)),
-            _ => match store.result(&p.task_id).await {
-                Ok(Ok(mut result)) => {
-                    result.content = content_for_version(result.content, route_version(session));
-                    let meta = result.meta.get_or_insert_with(JsonObject::new);
-                    meta.insert(tenet_protocol::RELATED_TASK_KEY.into(), json!({ "taskId": p.task_id }));
-                    Ok(Reply::ok(&result))
+        if let (Err(unknown), Some((shared, id))) = (store.get(&p.task_id), sharing) {
+            return match legacy_remote::serve(shared, id, method, &p.task_id).await {
+                Ok(legacy_remote::Answer::Task(task)) => Reply::ok(&task),
+                Ok(legacy_remote::Answer::Outcome(outcome)) => task_result(session, &p.task_id, outcome),
+                Err(None) => unknown.into(),
+                Err(Some(e)) => e.into(),
+            };
+        }
+        match method {
+            Method::TasksGet => store.get(&p.task_id).map_or_else(Reply::Err, |t| Reply::ok(&t)),
+            Method::TasksCancel => {
+                let cancelled = store.cancel(&p.task_id);
+                if let (Ok(_), Some((shared, _))) = (&cancelled, sharing) {
+                    board.ran_legacy(&p.task_id);
+                    if let Err(e) = legacy_remote::write(shared, session, &p.task_id, legacy_remote::ENDED).await {
+                        tracing::warn!(task = %p.task_id, "other replicas do not see this task's end: {e}");
+                    }
                 }
-                Ok(Err(e)) | Err(e) => Err(e),
+                cancelled.map_or_else(Reply::Err, |t| Reply::ok(&t))
+            }
+            _ => match store.result(&p.task_id).await {
+                Ok(outcome) => task_result(session, &p.task_id, outcome),
+                Err(e) => e.into(),
             },
-        };
-        outcome.unwrap_or_else(Reply::Err)
+        }
     }
 
     pub(crate) async fn get_prompt(&self, route: &Route, id: &Id, raw: Option<&RawJson>, link: &Link) -> Reply {
@@ -691,4 +731,17 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown cause".into());
     format!("internal error (panicked: {text})")
+}
+
+/// The answer to `tasks/result` for the task `id` of `session`, which ended with `outcome`.
+fn task_result(session: &Session, id: &str, outcome: TaskOutcome) -> Reply {
+    match outcome {
+        Ok(mut result) => {
+            result.content = content_for_version(result.content, route_version(session));
+            let meta = result.meta.get_or_insert_with(JsonObject::new);
+            meta.insert(tenet_protocol::RELATED_TASK_KEY.into(), json!({ "taskId": id }));
+            Reply::ok(&result)
+        }
+        Err(e) => e.into(),
+    }
 }

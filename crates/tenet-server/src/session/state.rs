@@ -35,7 +35,11 @@ pub struct Session {
 /// conversation's id, the same on every replica.
 #[derive(Debug)]
 struct Sharing {
+    /// The session's id.
+    id: String,
     journal: Mutex<Vec<SessionChange>>,
+    /// The ids of the session's tasks (2025-11-25), wherever they run.
+    tasks: Mutex<std::collections::BTreeSet<String>>,
     /// Derived from the session's id: every replica knows it without asking.
     context: tenet_protocol::context::ContextId,
     /// Whether another replica made the conversation (it is then this one's too).
@@ -94,11 +98,36 @@ impl Session {
         let Ok(context) = text.parse() else { return };
         self.shared.get_or_init(|| {
             Box::new(Sharing {
+                id: id.to_owned(),
                 journal: Mutex::new(Vec::new()),
+                tasks: Mutex::default(),
                 context,
                 conversation_elsewhere: std::sync::atomic::AtomicBool::new(false),
             })
         });
+    }
+
+    /// The id of the session, when replicas share it.
+    pub(crate) fn shared_id(&self) -> Option<&str> {
+        self.shared.get().map(|s| s.id.as_str())
+    }
+
+    /// Notes the task `id` (2025-11-25) made in this session, for the other replicas.
+    pub(crate) fn note_task(&self, id: &str) {
+        // Under the state's lock, as every change (see `apply`).
+        let _state = self.subscriptions.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(shared) = self.shared.get() {
+            shared.tasks.lock().unwrap_or_else(PoisonError::into_inner).insert(id.to_owned());
+            self.note(|| SessionChange::Task(id.to_owned()));
+        }
+    }
+
+    /// The ids of the session's tasks (2025-11-25) the replicas sharing it know of.
+    pub(crate) fn shared_tasks(&self) -> Vec<String> {
+        self.shared
+            .get()
+            .map(|s| s.tasks.lock().unwrap_or_else(PoisonError::into_inner).iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// The changes made since the last call (none unless [`Session::share`]d).
@@ -133,6 +162,7 @@ impl Session {
             subscriptions: self.subscriptions.lock().unwrap_or_else(PoisonError::into_inner).keys().cloned().collect(),
             conversation: self.context.get().is_some(),
             revision: 0,
+            tasks: self.shared_tasks().into_iter().collect(),
         };
         Some(SessionRecord {
             version: negotiated.version,
@@ -180,6 +210,9 @@ impl Session {
             shared.conversation_elsewhere.store(true, Ordering::Relaxed);
         }
         self.store_level(state.level);
+        if let Some(shared) = self.shared.get() {
+            *shared.tasks.lock().unwrap_or_else(PoisonError::into_inner) = state.tasks.clone();
+        }
         held.retain(|uri, _| state.subscriptions.contains(uri));
         for uri in &state.subscriptions {
             if !held.contains_key(uri) && held.len() < MAX_SUBSCRIPTIONS {

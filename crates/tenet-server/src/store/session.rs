@@ -67,6 +67,8 @@ pub struct SessionState {
     /// Grows with every change, so a replica that saw this revision knows it has
     /// nothing to apply.
     pub revision: u64,
+    /// The ids of the session's tasks (2025-11-25), wherever they run.
+    pub tasks: BTreeSet<String>,
 }
 
 /// One change of a session's [`SessionState`].
@@ -80,6 +82,8 @@ pub enum SessionChange {
     Unsubscribe(String),
     /// A tool used the session's conversation for the first time.
     Conversation,
+    /// A task (2025-11-25) was made in the session: its id.
+    Task(String),
 }
 
 impl SessionState {
@@ -95,6 +99,9 @@ impl SessionState {
                     self.subscriptions.remove(uri);
                 }
                 SessionChange::Conversation => self.conversation = true,
+                SessionChange::Task(id) => {
+                    self.tasks.insert(id.clone());
+                }
             }
         }
         self.revision += 1;

@@ -1,4 +1,4 @@
-//! Tasks (of the tasks extension) that replicas share: the replica running a task
+//! Tasks (of the tasks extension, and 2025-11-25 ones) that replicas share: the replica running a task
 //! writes what `tasks/get` shows of it ([`TaskRecord`]) after every change; any replica
 //! answers `tasks/get` from it, and hands `tasks/update` and `tasks/cancel` to the
 //! replica running it (a letter). Kept by the same store as sessions (it knows which
@@ -19,8 +19,13 @@ pub struct TaskRecord {
     pub replica: String,
     /// Grows with every write: an older write never replaces a newer one.
     pub seq: u64,
-    /// The task as `tasks/get` shows it.
+    /// The task as `tasks/get` shows it (a 2025-11-25 task's fields as the extension
+    /// names them; its result is the `CallToolResult`).
     pub task: DetailedTask,
+    /// The legacy session (2025-11-25) the task was made in, whose requests alone may
+    /// see it; `None` for a task of the tasks extension.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
 }
 
 /// A task record as read, and whether the replica running it still lives.

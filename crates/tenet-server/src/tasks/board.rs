@@ -37,6 +37,9 @@ pub(crate) struct TaskBoard {
     shared: std::sync::OnceLock<Shared>,
     /// Changes other replicas announced of the tasks they run.
     heard: broadcast::Sender<Arc<TaskRecord>>,
+    /// The 2025-11-25 tasks this replica runs for shared sessions, by id: the session,
+    /// for other replicas' letters (a `tasks/cancel` made there).
+    legacy: Mutex<HashMap<String, std::sync::Weak<crate::session::Session>>>,
 }
 
 /// The store replicas share tasks in, and this replica's name there.
@@ -53,6 +56,7 @@ impl Default for TaskBoard {
             changes: broadcast::channel(256).0,
             shared: std::sync::OnceLock::new(),
             heard: broadcast::channel(256).0,
+            legacy: Mutex::default(),
         }
     }
 }
@@ -187,6 +191,22 @@ impl TaskBoard {
         lock(&self.entries).get(id).cloned()
     }
 
+    /// Notes that this replica runs the 2025-11-25 task `id` of the shared `session`
+    /// (until [`TaskBoard::ran_legacy`]).
+    pub fn runs_legacy(&self, id: &str, session: &Arc<crate::session::Session>) {
+        lock(&self.legacy).insert(id.to_owned(), Arc::downgrade(session));
+    }
+
+    /// Forgets the 2025-11-25 task `id`, which ended.
+    pub fn ran_legacy(&self, id: &str) {
+        lock(&self.legacy).remove(id);
+    }
+
+    /// The session of the 2025-11-25 task `id` this replica runs.
+    pub fn legacy_session(&self, id: &str) -> Option<Arc<crate::session::Session>> {
+        lock(&self.legacy).get(id).and_then(std::sync::Weak::upgrade)
+    }
+
     /// Forgets the task `id` (one whose handle was never given to its client).
     pub fn remove(&self, id: &str) {
         lock(&self.entries).remove(id);
@@ -227,6 +247,7 @@ impl TaskEntry {
             replica: shared.replica.to_string(),
             seq: state.seq,
             task: detailed(state),
+            session: None,
         }
     }
 

@@ -52,11 +52,11 @@ impl Running {
         self.entry.cancel.clone()
     }
 
-    /// Records the outcome (unless the task was cancelled first).
-    pub fn finish(self, outcome: TaskOutcome) {
+    /// Records the outcome (unless the task was cancelled first); whether it did.
+    pub fn finish(self, outcome: TaskOutcome) -> bool {
         let mut task = self.entry.task.lock().unwrap_or_else(PoisonError::into_inner);
         if task.status.is_terminal() {
-            return;
+            return false;
         }
         task.status = match &outcome {
             Ok(r) if r.is_error == Some(true) => TaskStatus::Failed,
@@ -66,6 +66,7 @@ impl Running {
         task.last_updated_at = now_iso();
         drop(task);
         self.entry.outcome.send_replace(Some(outcome));
+        true
     }
 }
 
@@ -113,6 +114,14 @@ impl TaskStore {
     /// The task's current state.
     pub fn get(&self, id: &str) -> Result<Task, ErrorObject> {
         Ok(self.entry(id)?.task.lock().unwrap_or_else(PoisonError::into_inner).clone())
+    }
+
+    /// The task's current state and its outcome, if it ended; `None` for no such task.
+    pub fn snapshot(&self, id: &str) -> Option<(Task, Option<TaskOutcome>)> {
+        let entry = self.entry(id).ok()?;
+        let task = entry.task.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let outcome = entry.outcome.borrow().clone();
+        Some((task, outcome))
     }
 
     /// Waits for the task to end and returns its outcome.

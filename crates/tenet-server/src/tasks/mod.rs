@@ -27,10 +27,12 @@
 //! (the subject of its grant) while that caller still holds the tool's scopes.
 //!
 //! The 2025-11-25 tasks (`tasks/result`, `tasks/list`, the `task` param) are in
-//! [`legacy`]; they live in their legacy session.
+//! [`legacy`]; they live in their legacy session (and in the store, for the other
+//! replicas, when replicas share it: [`legacy_remote`]).
 
 mod board;
 mod legacy;
+pub(crate) mod legacy_remote;
 mod listen;
 mod remote;
 mod seat;
@@ -43,6 +45,6 @@ pub(crate) use board::TaskBoard;
 fn caller(link: &crate::session::Link) -> Option<String> {
     link.grant.as_deref().and_then(crate::Grant::subject).map(str::to_owned)
 }
-pub(crate) use legacy::TaskStore;
+pub(crate) use legacy::{TaskOutcome, TaskStore};
 pub(crate) use listen::task_notification;
 pub(crate) use seat::Seat;

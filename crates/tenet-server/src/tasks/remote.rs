@@ -30,7 +30,8 @@ pub(super) async fn serve(
 ) -> Result<Reply, Option<ErrorObject>> {
     let found = read(shared, id).await?;
     let record = &found.record;
-    if record.owner.as_deref() != super::caller(link).as_deref() {
+    // Another caller's, or a legacy session's (2025-11-25).
+    if record.owner.as_deref() != super::caller(link).as_deref() || record.session.is_some() {
         return Err(None);
     }
     if !link.allows(&record.scopes) {
@@ -70,7 +71,7 @@ fn unavailable(e: crate::store::Unavailable) -> Option<ErrorObject> {
 }
 
 /// The task `id` as the store has it.
-async fn read(shared: &Shared, id: &str) -> Result<SharedTask, Option<ErrorObject>> {
+pub(super) async fn read(shared: &Shared, id: &str) -> Result<SharedTask, Option<ErrorObject>> {
     match shared.store.task(id).await {
         Ok(Some(found)) => Ok(found),
         Ok(None) => Err(None),
@@ -81,7 +82,7 @@ async fn read(shared: &Shared, id: &str) -> Result<SharedTask, Option<ErrorObjec
 /// Ends a task whose replica died as failed, for every replica to read, and fences it
 /// (that replica, if it lives after all, takes that end too); the task as it is then
 /// (another replica may have got there first, or the replica written meanwhile).
-async fn orphaned(shared: &Shared, id: &str, found: TaskRecord) -> Result<TaskRecord, Option<ErrorObject>> {
+pub(super) async fn orphaned(shared: &Shared, id: &str, found: TaskRecord) -> Result<TaskRecord, Option<ErrorObject>> {
     let error = ErrorObject::internal(format!(
         "the replica running this task ({}) stopped before it ended; its work is lost",
         found.replica
@@ -106,7 +107,7 @@ async fn orphaned(shared: &Shared, id: &str, found: TaskRecord) -> Result<TaskRe
 
 /// Hands `message` to the replica running the task and waits (a few seconds at most)
 /// for its next write, which it makes once it took the letter; the task as it is then.
-async fn hand_over(
+pub(super) async fn hand_over(
     shared: &Shared,
     id: &str,
     record: &TaskRecord,

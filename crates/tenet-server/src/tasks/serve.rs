@@ -120,7 +120,22 @@ impl Server {
     /// Takes a letter another replica sent about a task this one runs: a client's
     /// `tasks/cancel` (`cancel`) or `tasks/update` (its `inputResponses`), checked there.
     pub fn task_letter(&self, id: &str, message: &[u8]) {
-        let Some(entry) = self.shared.task_board.local(id) else { return };
+        let board = &self.shared.task_board;
+        if let (Some(session), Some(shared)) = (board.legacy_session(id), board.shared()) {
+            // A 2025-11-25 task: cancelled here, then written as it ended.
+            if message == b"cancel" && session.tasks().cancel(id).is_ok() {
+                board.ran_legacy(id);
+            }
+            let (shared, id) = (shared.clone(), id.to_owned());
+            tokio::spawn(async move {
+                let ended = super::legacy_remote::write(&shared, &session, &id, super::legacy_remote::ENDED).await;
+                if let Err(e) = ended {
+                    tracing::warn!(task = %id, "other replicas do not see this task's end: {e}");
+                }
+            });
+            return;
+        }
+        let Some(entry) = board.local(id) else { return };
         if message == b"cancel" {
             entry.cancel();
         } else if let Ok(responses) = serde_json::from_slice::<JsonObject>(message)
