@@ -57,7 +57,7 @@ impl Endpoint {
                 // Tasks and announcements too are shared, under this replica's name: only
                 // where its inbox is read (and its lease held), or others would take its
                 // tasks for dead.
-                shared.server.share(sessions.store.clone(), sessions.replica.clone());
+                shared.server.share(sessions.store.clone(), sessions.replica.clone(), shared.shutdown.clone());
                 let letters = sessions.store.inbox(&sessions.replica);
                 runtime.spawn(read_inbox(Arc::downgrade(&shared), shared.shutdown.clone(), letters));
             }

@@ -4,6 +4,7 @@
 //! too. A client whose stream broke resumes with `Last-Event-ID` on any replica: the
 //! events after it are read from the log, once and in order, and a stream still running
 //! on the replica that served it is followed there until it ends or that replica dies.
+//! Redis trims a log near its bound (`MAXLEN ~`): it keeps at least `replay_events`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +23,8 @@ use crate::shared::Shared;
 const FOLLOW_WAIT: Duration = Duration::from_secs(2);
 /// How long a follower of a stream that logged nothing yet waits before reading again.
 const FIRST_WAIT: Duration = Duration::from_millis(250);
+/// How long a follower waits for a stream that logged nothing after its priming event.
+const NOTHING_LOGGED_FOR: Duration = Duration::from_secs(10);
 /// How long a follower waits before reading again after the store failed.
 const RETRY: Duration = Duration::from_secs(1);
 
@@ -98,9 +101,20 @@ pub(crate) async fn start(shared: &Shared, session: &HttpSession, foreign: &Fore
     }
 }
 
+/// What a follower does after a read.
+enum Next {
+    /// Reads again.
+    More,
+    /// Stops: the stream ended, fell behind its log, or a gap showed.
+    Stop,
+    /// Stops once what is logged is sent: the replica serving the stream is gone.
+    Gone,
+}
+
 /// Follows `foreign`, another copy's stream, after event `last` into `listener`, until
 /// the stream ends, the replica serving it dies, a gap shows, or the client, the session
-/// or the server goes.
+/// or the server goes. A stream that logged nothing for [`NOTHING_LOGGED_FOR`] after
+/// its priming event (or an id naming no stream) is ended too: the client resumes again.
 pub(crate) async fn follow(
     shared: Arc<Shared>,
     session: Arc<HttpSession>,
@@ -110,6 +124,7 @@ pub(crate) async fn follow(
 ) {
     let Some(store) = store(&shared).cloned() else { return };
     let log = name(&session, &foreign.log);
+    let started = tokio::time::Instant::now();
     loop {
         let found = tokio::select! {
             () = listener.closed() => return,
@@ -118,37 +133,46 @@ pub(crate) async fn follow(
             found = store.events_after(&log, last, FOLLOW_WAIT) => found,
         };
         let mut events = Vec::new();
-        let ended = match found {
-            Ok(LoggedAfter::Events(found)) if !found.is_empty() => take(found, &mut last, &mut events),
+        let next = match found {
+            Ok(LoggedAfter::Events(found)) if !found.is_empty() => match take(found, &mut last, &mut events) {
+                Some(false) => Next::More,
+                Some(true) | None => Next::Stop,
+            },
             // Nothing new: go on while its replica lives.
             Ok(LoggedAfter::Events(_)) => lives(&*store, &session, &foreign).await,
             // Nothing logged yet (the store answers that at once): look again shortly.
-            Ok(LoggedAfter::Unknown) if last == 0 => {
+            Ok(LoggedAfter::Unknown) if last == 0 && started.elapsed() < NOTHING_LOGGED_FOR => {
                 tokio::time::sleep(FIRST_WAIT).await;
                 lives(&*store, &session, &foreign).await
             }
-            // Expired, or fell behind the log.
-            Ok(_) => None,
+            // Expired, fell behind the log, or nothing logged for long.
+            Ok(_) => Next::Stop,
             Err(e) => {
                 tracing::debug!("following stream {} of session {}: {e}", foreign.log, session.id);
                 tokio::time::sleep(RETRY).await;
-                Some(false)
+                Next::More
             }
         };
+        if let Next::Gone = next {
+            // What it logged before it died, since the last read.
+            if let Ok(LoggedAfter::Events(found)) = store.events_after(&log, last, Duration::ZERO).await {
+                take(found, &mut last, &mut events);
+            }
+        }
         for event in events {
             if listener.send(event).await.is_err() {
                 return;
             }
         }
-        if ended != Some(false) {
+        if !matches!(next, Next::More) {
             return;
         }
     }
 }
 
-/// `Some(false)` (go on) while the replica serving `foreign` lives, or the store cannot
-/// tell; `None` once it is gone.
-async fn lives(store: &dyn SessionStore, session: &HttpSession, foreign: &Foreign) -> Option<bool> {
+/// [`Next::More`] while the replica serving `foreign` lives, or the store cannot tell;
+/// [`Next::Gone`] once it is gone.
+async fn lives(store: &dyn SessionStore, session: &HttpSession, foreign: &Foreign) -> Next {
     match store.lives(&foreign.replica).await {
         Ok(false) => {
             tracing::info!(
@@ -157,12 +181,12 @@ async fn lives(store: &dyn SessionStore, session: &HttpSession, foreign: &Foreig
                 session.id,
                 foreign.replica
             );
-            None
+            Next::Gone
         }
-        Ok(true) => Some(false),
+        Ok(true) => Next::More,
         Err(_) => {
             tokio::time::sleep(RETRY).await;
-            Some(false)
+            Next::More
         }
     }
 }

@@ -530,6 +530,10 @@ async fn a_stream_is_resumed_on_another_replica_with_every_event_after_the_last_
     let mut rest = c.send(resume(&id, &ids[3])).await.into_body().into_data_stream();
     assert!(sse_json(&read_to_end(&mut rest).await).is_empty());
 
+    // An id naming a stream no live replica serves: nothing to replay, and the stream ends.
+    let mut none = c.send(resume(&id, "abcdefabcdef-7.3.0")).await.into_body().into_data_stream();
+    assert!(sse_json(&read_to_end(&mut none).await).is_empty());
+
     // Another session's stream, or an event that was never sent, is refused.
     let other = a.initialize(LEGACY, json!({})).await;
     let mut theirs =
@@ -705,4 +709,35 @@ async fn a_legacy_task_whose_replica_died_ends_as_failed_everywhere() {
     assert!(result["error"]["message"].as_str().unwrap().contains("stopped before it ended"), "{result}");
     let request = in_session(&id, LEGACY).body(body(&call(3, "tasks/get", json!({"taskId": task})))).unwrap();
     assert_eq!(b.call(request).await.json()["result"]["status"], "failed");
+}
+
+#[tokio::test]
+async fn a_listen_stream_hears_that_a_task_failed_when_its_replica_died() {
+    let store = MemorySessionStore::new();
+    let [a, b, _] = task_replicas(store);
+    let created = a.call(with_tasks(1, "tools/call", json!({"name": "long", "arguments": {"ms": 60_000}}))).await;
+    let task = created.json()["result"]["taskId"].as_str().unwrap().to_owned();
+    // Each id once, whatever the request repeats.
+    let listen = with_tasks(2, "subscriptions/listen", json!({"notifications": {"taskIds": [task, task]}}));
+    let mut stream = b.send(listen).await.into_body().into_data_stream();
+    let mut seen = String::new();
+    read_until(&mut stream, &mut seen, |t| t.contains("\"working\"")).await;
+    // a dies; nobody asks for the task: b reads it again by itself.
+    a.shutdown.cancel();
+    let failed = tokio::time::timeout(Duration::from_secs(15), async {
+        while !seen.contains("\"failed\"") {
+            let Some(Ok(chunk)) = futures_util::StreamExt::next(&mut stream).await else { break };
+            seen.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    })
+    .await;
+    assert!(failed.is_ok() && seen.contains("stopped before it ended"), "{seen}");
+    let ack = sse_json(&seen).into_iter().find(|e| e["method"] == "notifications/subscriptions/acknowledged").unwrap();
+    assert_eq!(ack["params"]["notifications"]["taskIds"], json!([task]));
+
+    // A stream may watch so many tasks.
+    let many: Vec<String> = (0..300).map(|n| format!("{n:032x}")).collect();
+    let listen = with_tasks(3, "subscriptions/listen", json!({"notifications": {"taskIds": many}}));
+    let refused = b.call(listen).await;
+    assert!(refused.text().contains("Too many taskIds"), "{}", refused.text());
 }

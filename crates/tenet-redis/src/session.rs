@@ -34,6 +34,8 @@ const LETTER_TTL_MS: i64 = 60_000;
 const LEASE_SECS: u64 = 15;
 /// How long one `BLPOP` of the inbox blocks before it is issued again.
 const INBOX_WAIT: Duration = Duration::from_secs(5);
+/// How often an idle subscriber connection is checked.
+const PUBSUB_CHECK: Duration = Duration::from_secs(15);
 /// The channel announcements are published on (under the prefix).
 const ANNOUNCEMENTS: &str = "announce";
 /// Letters read but not yet taken by the endpoint.
@@ -428,11 +430,20 @@ async fn listen(redis: Redis, channel: String, tx: mpsc::Sender<Heard>) {
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
         }
-        let mut messages = pubsub.into_on_message();
+        let (mut sink, mut messages) = pubsub.split();
+        let mut check = tokio::time::interval(PUBSUB_CHECK);
+        check.reset();
         loop {
             let message = tokio::select! {
                 () = tx.closed() => return,
                 message = messages.next() => message,
+                // A connection cut off without a word never ends: a PING tells.
+                _ = check.tick() => {
+                    match tokio::time::timeout(redis.timeout(), sink.ping::<redis::Value>()).await {
+                        Ok(Ok(_)) => continue,
+                        _ => break,
+                    }
+                }
             };
             // The connection dropped: subscribe again.
             let Some(message) = message else { break };

@@ -10,15 +10,15 @@ use tokio::sync::mpsc;
 use crate::ServerEvent;
 use crate::store::Announcement;
 
-/// How long an event announced (here, or relayed from another replica) makes the same
-/// event from another replica a repeat: replicas reloading the same files each
+/// How long a list change announced (here, or relayed from another replica) makes the
+/// same one from another replica a repeat: replicas reloading the same files each
 /// announce the same change, which clients should hear once.
 const REPEAT_WITHIN: Duration = Duration::from_millis(500);
 
 /// A server's link to its other replicas.
 pub(crate) struct Replicas {
     /// Announcements to make, in order.
-    pub(super) outgoing: mpsc::UnboundedSender<Announcement>,
+    pub(super) outgoing: mpsc::Sender<Announcement>,
     /// Events announced lately, here or relayed, with when.
     pub(super) recent: Mutex<VecDeque<(ServerEvent, Instant)>>,
 }
@@ -27,8 +27,10 @@ impl Replicas {
     /// Announces `event`, just made here, to the other replicas.
     pub(crate) fn tell(&self, event: &ServerEvent) {
         self.remember(event.clone());
-        // The publisher stops only with the server.
-        let _ = self.outgoing.send(Announcement::from(event));
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.outgoing.try_send(Announcement::from(event)) {
+            // The store is slow or down: what others hear of is bounded.
+            tracing::warn!("too many announcements wait for the store: {event:?} is not announced to other replicas");
+        }
     }
 
     fn remember(&self, event: ServerEvent) {
@@ -41,8 +43,12 @@ impl Replicas {
     }
 
     /// Whether `event`, heard from another replica, repeats one announced lately; if
-    /// not, it is remembered as announced now.
+    /// not, it is remembered as announced now. A resource's update is never a repeat:
+    /// two may come from two writers.
     pub(super) fn repeats(&self, event: &ServerEvent) -> bool {
+        if matches!(event, ServerEvent::ResourceUpdated(_)) {
+            return false;
+        }
         let now = Instant::now();
         let recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
         let repeat = recent.iter().any(|(seen, at)| seen == event && now.duration_since(*at) <= REPEAT_WITHIN);

@@ -12,12 +12,15 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use crate::server::{Server, WeakServer};
 use crate::store::{Announcement, Heard, SessionStore};
 
 pub(crate) use link::Replicas;
 
+/// How many announcements may wait for the store.
+const QUEUED: usize = 1024;
 /// How often the listener checks that its server is still there while nothing is heard.
 const CHECK_EVERY: Duration = Duration::from_secs(5);
 
@@ -30,36 +33,55 @@ impl Server {
     /// server announces (list changes, resource updates, task changes) is announced on
     /// every replica, and what they announce here. Once; later calls change nothing.
     /// Call it inside a tokio runtime: it starts the tasks that announce and listen,
-    /// which end with the server.
-    pub fn share(&self, store: Arc<dyn SessionStore>, replica: Arc<str>) {
-        let (outgoing, queued) = mpsc::unbounded_channel();
+    /// which end with the server or once `shutdown` fires.
+    pub fn share(&self, store: Arc<dyn SessionStore>, replica: Arc<str>, shutdown: CancellationToken) {
+        let (outgoing, queued) = mpsc::channel(QUEUED);
         let replicas = Arc::new(Replicas { outgoing, recent: Mutex::new(VecDeque::new()) });
         if self.shared.replicas.set(replicas.clone()).is_err() {
             return;
         }
         self.shared.task_board.share(store.clone(), replica.clone());
         let heard = store.announcements();
-        tokio::spawn(announce(store, replica.clone(), queued));
-        tokio::spawn(listen(self.downgrade(), replicas, replica, heard));
+        tokio::spawn(announce(store, replica.clone(), queued, shutdown.clone()));
+        tokio::spawn(listen(self.downgrade(), replicas, replica, heard, shutdown));
     }
 }
 
-/// Makes the announcements queued, in order, until the server is gone.
-async fn announce(store: Arc<dyn SessionStore>, me: Arc<str>, mut queued: mpsc::UnboundedReceiver<Announcement>) {
-    while let Some(announcement) = queued.recv().await {
+/// Makes the announcements queued, in order, until the server is gone or shuts down.
+async fn announce(
+    store: Arc<dyn SessionStore>,
+    me: Arc<str>,
+    mut queued: mpsc::Receiver<Announcement>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let announcement = tokio::select! {
+            () = shutdown.cancelled() => return,
+            announcement = queued.recv() => match announcement {
+                Some(announcement) => announcement,
+                None => return,
+            },
+        };
         if let Err(e) = store.announce(&me, &announcement).await {
             tracing::warn!("other replicas did not hear of {announcement:?}: {e}");
         }
     }
 }
 
-/// Takes what other replicas announce, until the server is gone: their events are
+/// Takes what other replicas announce, until the server is gone or shuts down: their events are
 /// announced here too (once, however many replicas announce the same), their tasks'
 /// changes reach the listen streams watching them.
-async fn listen(server: WeakServer, replicas: Arc<Replicas>, me: Arc<str>, mut heard: BoxStream<'static, Heard>) {
+async fn listen(
+    server: WeakServer,
+    replicas: Arc<Replicas>,
+    me: Arc<str>,
+    mut heard: BoxStream<'static, Heard>,
+    shutdown: CancellationToken,
+) {
     let mut check = tokio::time::interval(CHECK_EVERY);
     loop {
         let heard = tokio::select! {
+            () = shutdown.cancelled() => return,
             heard = heard.next() => match heard {
                 Some(heard) => heard,
                 None => return,

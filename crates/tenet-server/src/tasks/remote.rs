@@ -88,6 +88,8 @@ pub(super) async fn orphaned(shared: &Shared, id: &str, found: TaskRecord) -> Re
         found.replica
     ));
     let mut record = found.clone();
+    // A later write than the one read: listeners that saw that one take this one.
+    record.seq = found.seq + 1;
     record.task.task.status = TaskStatus::Failed;
     record.task.task.status_message = Some(error.message.to_string());
     record.task.task.last_updated_at = super::legacy::now_iso();
