@@ -18,14 +18,15 @@ HAProxy names the replica that served each response in `X-Replica`; the client's
 responses are recorded, so every check can show that its requests crossed replicas.
 
 Checks: a legacy session served by all three replicas; an elicitation and a sampling
-request sent from one replica answered through another; a 2026-07-28 input round
-(MRTR) begun on one replica and finished on another; a conversation's context kept
-across replicas in a legacy session; a DELETE ending the session on every replica; a
-rate limit holding in total, not per replica; a replica killed mid-session while the
-session goes on; an SSE stream resumed with `Last-Event-ID` on another replica after the
-one that served it was killed, with every event after the last one seen, once, in order;
-a tool list change made on one replica heard by a listen stream held by another; a
-2025-11-25 task made on one replica, polled, read and cancelled through others.
+request sent from one replica answered through another (on both pools); a 2026-07-28
+input round (MRTR) begun on one replica and finished on another (on both pools); a
+2025-11-25 task made on one replica, polled, its result read and another cancelled
+through others (on both pools); a conversation's context kept across replicas in a
+legacy session; a DELETE ending the session on every replica; a rate limit holding in
+total, not per replica; a replica killed mid-session while the session goes on; an SSE
+stream resumed with `Last-Event-ID` on another replica after the one that served it was
+killed, with every event after the last one seen, once, in order; a tool list change
+made on one replica heard by a listen stream held by another.
 One line per check, then exactly `N passed, M failed`.
 """
 
@@ -179,20 +180,22 @@ async def legacy_fixture(url: str) -> list[tuple[str, str]]:
     return out
 
 
-async def legacy_tasks(url: str) -> list[tuple[str, str]]:
+async def legacy_tasks(
+    url: str, tool: str, quick: dict[str, Any], long: dict[str, Any], expected: str, label: str
+) -> list[tuple[str, str]]:
     """A 2025-11-25 session's tasks across replicas, polled, read and cancelled through the
     SDK's own task requests: one polled to its end and its result read; another cancelled."""
     seen = Seen()
     async with client(url, seen, "legacy") as c:
         session = c.session
 
-        async def create(seconds: int) -> tuple[str, str]:
+        async def create(n: int, arguments: dict[str, Any]) -> tuple[str, str]:
             """The task's id and the replica that made it. The SDK (2.3.0) checks every
             `tools/call` result as a CallToolResult, so the task-augmented call (whose
             result is a CreateTaskResult) goes out raw, in the SDK's own session."""
             sid = next(e["session"] for e in seen.exchanges if e["session"])
-            call = {"jsonrpc": "2.0", "id": 9000 + seconds, "method": "tools/call", "params": {
-                "name": "slow_compute", "arguments": {"seconds": seconds, "label": "replicas"}, "task": {"ttl": 60000}}}
+            call = {"jsonrpc": "2.0", "id": 9000 + n, "method": "tools/call", "params": {
+                "name": tool, "arguments": arguments, "task": {"ttl": 60000}}}
             headers = {"accept": "application/json, text/event-stream", "content-type": "application/json",
                        "mcp-session-id": sid, "mcp-protocol-version": "2025-11-25"}
             async with httpx.AsyncClient(timeout=CALL_TIMEOUT) as http:
@@ -209,7 +212,7 @@ async def legacy_tasks(url: str) -> list[tuple[str, str]]:
 
         await bounded(c.list_tools(), "tools/list")
         since = len(seen.exchanges)
-        task, made_on = await create(1)
+        task, made_on = await create(1, quick)
         status = None
         for _ in range(60):
             status = (await get(task)).status
@@ -219,36 +222,38 @@ async def legacy_tasks(url: str) -> list[tuple[str, str]]:
         expect(status == "completed", f"the task is {status}")
         payload = GetTaskPayloadRequest(params=GetTaskPayloadRequestParams(task_id=task))
         result = await bounded(session.send_request(payload, CallToolResult), "tasks/result")
-        expect("Computed replicas" in text_of(result), text_of(result))
+        expect(expected in text_of(result), text_of(result))
         polled = sorted({e["replica"] for e in seen.exchanges[since:] if '"tasks/get"' in e["body"]})
         expect(any(r != made_on for r in polled), f"made on {made_on}, polled only on {polled}")
 
         since = len(seen.exchanges)
-        long, long_on = await create(120)
-        cancel = CancelTaskRequest(params=CancelTaskRequestParams(task_id=long))
+        long_task, long_on = await create(2, long)
+        cancel = CancelTaskRequest(params=CancelTaskRequestParams(task_id=long_task))
         cancelled = await bounded(session.send_request(cancel, CancelTaskResult), "tasks/cancel")
         cancel_on = next(e["replica"] for e in seen.exchanges[since:] if '"tasks/cancel"' in e["body"])
         expect(cancelled.status == "cancelled", f"cancelled: {cancelled}")
-        after = [(await get(long)).status for _ in range(3)]
+        after = [(await get(long_task)).status for _ in range(3)]
         expect(after == ["cancelled"] * 3, f"after the cancel: {after}")
         got_on = sorted({e["replica"] for e in seen.exchanges[since:] if '"tasks/get"' in e["body"]})
         expect(cancel_on != long_on or len(got_on) > 1, f"made on {long_on}, cancelled on {cancel_on}, read on {got_on}")
     return [
-        ("a 2025-11-25 task made on one replica, polled and its result read through others", f"made on {made_on}, polled on {polled}"),
-        ("a 2025-11-25 task cancelled across replicas", f"made on {long_on}, cancelled through {cancel_on}, read as cancelled on {got_on}"),
+        (f"a 2025-11-25 task made on one replica, polled and its result read through others ({label})", f"made on {made_on}, polled on {polled}"),
+        (f"a 2025-11-25 task cancelled across replicas ({label})", f"made on {long_on}, cancelled through {cancel_on}, read as cancelled on {got_on}"),
     ]
 
 
-async def modern_fixture(url: str) -> list[tuple[str, str]]:
+async def input_round(url: str, tool: str, arguments: dict[str, Any], expected: str, label: str) -> list[tuple[str, str]]:
+    """A 2026-07-28 call of `tool` that asks for input (an input round, MRTR): begun on
+    one replica, finished on another."""
     seen = Seen()
     async with client(url, seen, "2026-07-28") as c:
-        result = await bounded(c.call_tool("test_elicitation", {"message": "Who?"}), "test_elicitation")
-        expect("accept" in text_of(result), text_of(result))
-    rounds = [e for e in seen.exchanges if '"test_elicitation"' in e["body"]]
+        result = await bounded(c.call_tool(tool, arguments), tool)
+        expect(expected in text_of(result), text_of(result))
+    rounds = [e for e in seen.exchanges if f'"{tool}"' in e["body"]]
     expect(len(rounds) >= 2, f"no input round: {len(rounds)} request(s)")
     first, last = rounds[0]["replica"], rounds[-1]["replica"]
     expect(first != last, f"the round began and ended on {first}")
-    return [("a 2026-07-28 input round begun on one replica, finished on another", f"{first} -> {last}, {len(rounds)} requests")]
+    return [(f"a 2026-07-28 input round begun on one replica, finished on another ({label})", f"{first} -> {last}, {len(rounds)} requests")]
 
 
 def post_raw(url: str, session: str) -> int:
@@ -410,6 +415,16 @@ async def demo(url: str, pid: int) -> list[tuple[str, str]]:
         calls = [calls[0], calls[-1]]
         out.append(("a conversation's context kept across replicas in a legacy session", " -> ".join(calls)))
 
+        for _attempt in range(3):
+            since = len(seen.exchanges)
+            result = await bounded(c.call_tool("welcome", {}), "welcome")
+            expect("Welcome, ada" in text_of(result), text_of(result))
+            ran, answered = await answered_elsewhere(seen, since, "welcome")
+            if ran != answered:
+                break
+        expect(ran != answered, f"asked and answered on {ran} three times")
+        out.append(("an elicitation sent from one tenet serve replica, answered through another", f"asked by {ran}, answer to {answered}"))
+
         os.kill(pid, signal.SIGKILL)
         killed_at = len(seen.exchanges)
         started = time.monotonic()
@@ -457,8 +472,12 @@ async def demo(url: str, pid: int) -> list[tuple[str, str]]:
 async def run(fixture: str, demo_url: str, pid: int, fixture_pids: dict[str, int], report: list[int]) -> None:
     for label, step in (
         ("fixture legacy", lambda: legacy_fixture(fixture)),
-        ("fixture 2026-07-28", lambda: modern_fixture(fixture)),
-        ("fixture 2025-11-25 tasks", lambda: legacy_tasks(fixture)),
+        ("fixture 2026-07-28", lambda: input_round(fixture, "test_elicitation", {"message": "Who?"}, "accept", "fixture")),
+        ("demo 2026-07-28", lambda: input_round(demo_url, "welcome", {}, "Welcome, ada", "tenet serve")),
+        ("fixture 2025-11-25 tasks", lambda: legacy_tasks(
+            fixture, "slow_compute", {"seconds": 1, "label": "replicas"}, {"seconds": 120}, "Computed replicas", "fixture")),
+        ("demo 2025-11-25 tasks", lambda: legacy_tasks(
+            demo_url, "countdown", {"steps": 5, "step_ms": 100}, {"steps": 100, "step_ms": 1000}, "counted down 5", "tenet serve")),
         ("fixture announcements", lambda: announced_everywhere(fixture)),
         ("fixture stream resumed", lambda: resumed_after_kill(fixture, fixture_pids)),
         ("demo", lambda: demo(demo_url, pid)),

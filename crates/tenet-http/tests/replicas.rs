@@ -741,3 +741,28 @@ async fn a_listen_stream_hears_that_a_task_failed_when_its_replica_died() {
     let refused = b.call(listen).await;
     assert!(refused.text().contains("Too many taskIds"), "{}", refused.text());
 }
+
+#[tokio::test]
+async fn a_replica_killed_while_it_waits_for_a_clients_answer_loses_only_that_call() {
+    let store = MemorySessionStore::new();
+    let [a, b, _] = replicas(store);
+    let id = a.initialize(LEGACY, json!({"elicitation": {}})).await;
+    let ask = call(7, "tools/call", json!({"name": "ask"}));
+    let mut stream = a.send(in_session(&id, LEGACY).body(body(&ask)).unwrap()).await.into_body().into_data_stream();
+    let mut seen = String::new();
+    read_until(&mut stream, &mut seen, |t| t.contains("elicitation/create")).await;
+    let request = sse_json(&seen).into_iter().find(|e| e["method"] == "elicitation/create").unwrap();
+    let asked = event_ids(&seen).last().unwrap().clone();
+    drop(stream);
+    // a dies while it waits; the client's answer reaches b, which takes it (202) and
+    // has nobody to give it to.
+    a.shutdown.cancel();
+    let answer =
+        json!({"jsonrpc": "2.0", "id": request["id"], "result": {"action": "accept", "content": {"name": "Ada"}}});
+    assert_eq!(b.call(in_session(&id, LEGACY).body(body(&answer)).unwrap()).await.status, StatusCode::ACCEPTED);
+    // The call's stream, resumed on b, ends with what a sent; the session goes on.
+    let mut resumed = b.send(resume(&id, &asked)).await.into_body().into_data_stream();
+    assert!(sse_json(&read_to_end(&mut resumed).await).is_empty());
+    let ping = b.call(in_session(&id, LEGACY).body(body(&call(8, "ping", json!({})))).unwrap()).await;
+    assert_eq!(ping.json()["result"], json!({}), "{}", ping.text());
+}

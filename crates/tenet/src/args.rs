@@ -335,7 +335,7 @@ pub struct ServeArgs {
     /// Seconds a graceful shutdown waits for requests in flight.
     #[arg(long, help_heading = "HTTP", default_value_t = 10.0, env = "TENET_SHUTDOWN_GRACE", value_parser = positive_seconds)]
     pub shutdown_grace: f64,
-    /// Serve the small demo tool set (echo, add, countdown) instead of the knowledge
+    /// Serve the small demo tool set (echo, add, countdown, welcome, remember, recall) instead of the knowledge
     /// server; used by benchmarks and interoperability tests.
     #[arg(long, help_heading = "Server", value_parser = switch)]
     pub demo: bool,

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use tenet_protocol::{GetPromptResult, LoggingLevel, PromptMessage, Resource};
+use tenet_protocol::{ElicitAction, ElicitParams, GetPromptResult, LoggingLevel, PromptMessage, Resource};
 use tenet_server::{
     Args, BuildError, Context, Conversation, Json, PromptDef, ResourceDef, Server, ServerConfig, TaskSupport, ToolDef,
     ToolError,
@@ -63,6 +63,20 @@ async fn countdown(ctx: Context, Args(args): Args<CountdownArgs>) -> Result<Stri
     }
     ctx.progress(f64::from(args.steps), Some(f64::from(args.steps)), None).await;
     Ok(format!("counted down {} steps", args.steps))
+}
+
+/// `welcome`: asks the user's name (an elicitation; an input round for 2026-07-28
+/// clients), then greets them.
+async fn welcome(ctx: Context) -> Result<String, ToolError> {
+    let schema = serde_json::json!({"type": "object", "properties": {
+        "name": {"type": "string", "description": "Your name"}
+    }, "required": ["name"]});
+    let answer = ctx.elicit("name", ElicitParams::form("What is your name?", schema)).await?;
+    let name = answer.content.as_ref().and_then(|c| c.get("name")).and_then(serde_json::Value::as_str);
+    Ok(match (answer.action, name) {
+        (ElicitAction::Accept, Some(name)) => format!("Welcome, {name}!"),
+        _ => "Welcome, whoever you are.".to_owned(),
+    })
 }
 
 /// Arguments of `remember`.
@@ -125,7 +139,7 @@ async fn recall(conversation: Conversation, Args(args): Args<RecallArgs>) -> Res
     }))
 }
 
-/// The demo server: `echo`, `add`, `countdown`, `remember` and `recall`, one resource
+/// The demo server: `echo`, `add`, `countdown`, `welcome`, `remember` and `recall`, one resource
 /// and one prompt.
 /// With `dynamic`, it declares that its lists change (a gateway adds its upstreams'
 /// tools while serving).
@@ -148,8 +162,9 @@ pub fn server(config: ServerConfig, dynamic: bool) -> Result<Server, BuildError>
         .title("Tenet")
         .instructions(
             "Tenet demo tools: `echo` returns its text, `add` adds two numbers, `countdown` reports progress \
-             (and runs as a task for clients of the 2026 tasks extension), `remember` and `recall` write and \
-             read the conversation's context (shared with the tools of other Tenet nodes a call reaches).",
+             (and runs as a task for clients of the 2026 tasks extension, or of 2025-11-25 tasks), `welcome` \
+             asks the user's name, `remember` and `recall` write and read the conversation's context (shared \
+             with the tools of other Tenet nodes a call reaches).",
         )
         .config(config)
         .tool(ToolDef::new("echo", echo).description("Return the given text unchanged.").read_only())
@@ -159,6 +174,11 @@ pub fn server(config: ServerConfig, dynamic: bool) -> Result<Server, BuildError>
                 .description("Count down `steps` steps of `step_ms` ms each, reporting progress.")
                 .read_only()
                 .task_support(TaskSupport::Optional),
+        )
+        .tool(
+            ToolDef::new("welcome", welcome)
+                .description("Ask the user's name (elicitation), then greet them.")
+                .read_only(),
         )
         .tool(
             ToolDef::new("remember", remember)
