@@ -7,7 +7,7 @@
 # session), at 64 connections (throughput) and 1 (p50/p99); rounds interleaved, the order
 # reversed every other round, medians. And the Redis commands each kind of request costs,
 # from `INFO commandstats` before and after a counted run (the store's once-a-second
-# health check, a PING, counted apart). Then the time from a replica's death to a stream
+# health check, a TIME, which also keeps the replica dated by Redis's clock, counted apart). Then the time from a replica's death to a stream
 # resumed on another (bench/replicas/resume.py): a finished call's stream, RESUME_ROUNDS - 1
 # times, and one call cut off by the death.
 #

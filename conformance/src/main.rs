@@ -63,6 +63,10 @@ async fn run(port: u16) -> Result<(), Box<dyn std::error::Error>> {
     tokio::spawn(tenet_conformance::run_triggers(server.clone(), triggers));
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
+    if let Some(redis) = &redis {
+        // Dates shared state by the store's clock, as `tenet serve` does.
+        redis.watch(std::time::Duration::from_secs(1), shutdown.clone());
+    }
     let config = HttpConfig {
         sse_retry: std::time::Duration::from_millis(500),
         session_store: redis.map(|redis| Arc::new(RedisSessionStore::new(redis)) as Arc<dyn SessionStore>),

@@ -39,6 +39,7 @@ import signal
 import sys
 import threading
 import time
+import traceback
 import urllib.error
 import urllib.request
 from collections.abc import Awaitable
@@ -491,6 +492,10 @@ async def run(fixture: str, demo_url: str, pid: int, fixture_pids: dict[str, int
             while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
                 exc = exc.exceptions[0]
             print(f"FAIL [replicas] {label}: {type(exc).__name__}: {exc}", flush=True)
+            # Where, in this script: the frames of ours that led there.
+            frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == __file__]
+            for frame in frames[-4:]:
+                print(f"    at line {frame.lineno}: {frame.line}", flush=True)
 
 
 def main() -> int:

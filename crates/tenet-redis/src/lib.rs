@@ -208,8 +208,26 @@ impl Redis {
         Ok(started.elapsed())
     }
 
-    /// Checks the server every `every` (a `PING`) until `stop` fires, inside the tokio
-    /// runtime this is called in; what the last check found.
+    /// How far the server's clock (`TIME`) is ahead of this machine's, in milliseconds,
+    /// measured at the middle of the round trip.
+    ///
+    /// # Errors
+    /// The server did not answer.
+    pub async fn clock_offset(&self) -> Result<i64, StoreError> {
+        let local = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros());
+        let before = local();
+        let (secs, micros): (u64, u64) =
+            self.run("time", async |c| redis::cmd("TIME").query_async::<(u64, u64)>(c).await).await?;
+        let middle = (before + local()) / 2;
+        let theirs = u128::from(secs) * 1_000_000 + u128::from(micros);
+        let offset = i128::try_from(theirs).unwrap_or(0) - i128::try_from(middle).unwrap_or(0);
+        Ok(i64::try_from(offset / 1000).unwrap_or(0))
+    }
+
+    /// Checks the server every `every` (a `TIME`) until `stop` fires, inside the tokio
+    /// runtime this is called in; what the last check found. Each answer also sets how
+    /// far this machine's clock is from the server's ([`tenet_server::clock`]), so that
+    /// replicas date what they share by one clock.
     pub fn watch(&self, every: Duration, stop: tokio_util::sync::CancellationToken) -> Health {
         let health = Health { problem: Arc::new(std::sync::Mutex::new(Some("not checked yet".to_owned()))) };
         let (redis, seen) = (self.clone(), health.clone());
@@ -221,7 +239,13 @@ impl Redis {
                     () = stop.cancelled() => return,
                     _ = tick.tick() => {}
                 }
-                let problem = redis.ping().await.err().map(|e| e.to_string());
+                let problem = match redis.clock_offset().await {
+                    Ok(offset) => {
+                        tenet_server::clock::set_offset(offset);
+                        None
+                    }
+                    Err(e) => Some(e.to_string()),
+                };
                 let mut was = seen.problem.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 match (&*was, &problem) {
                     (None, Some(now)) => tracing::warn!(problem = %now, "the shared store is unreachable"),

@@ -61,6 +61,7 @@
 //! # });
 //! ```
 
+pub mod clock;
 mod error;
 mod event;
 mod grant;

@@ -113,7 +113,7 @@ fn ready_follows_the_store_and_metrics_count_its_operations() {
     let mut redis = RedisServer::start_on(port);
     ready(200);
     let (_, metrics) = get(&http, "/metrics").unwrap();
-    assert!(metrics.contains(r#"tenet_store_operations_total{op="ping",outcome="ok"}"#), "{metrics}");
+    assert!(metrics.contains(r#"tenet_store_operations_total{op="time",outcome="ok"}"#), "{metrics}");
     redis.stop();
     ready(503);
     let _ = server.kill();

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tenet_jsonrpc::ErrorObject;
@@ -193,7 +193,7 @@ pub(crate) fn new_task_id() -> Result<String, ErrorObject> {
 
 /// Now, as an RFC 3339 UTC timestamp with milliseconds.
 pub fn now_iso() -> String {
-    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+    humantime::format_rfc3339_millis(crate::clock::now()).to_string()
 }
 
 #[cfg(test)]
