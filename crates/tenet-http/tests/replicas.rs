@@ -745,7 +745,7 @@ async fn a_listen_stream_hears_that_a_task_failed_when_its_replica_died() {
 #[tokio::test]
 async fn a_replica_killed_while_it_waits_for_a_clients_answer_loses_only_that_call() {
     let store = MemorySessionStore::new();
-    let [a, b, _] = replicas(store);
+    let [a, b, _] = replicas(store.clone());
     let id = a.initialize(LEGACY, json!({"elicitation": {}})).await;
     let ask = call(7, "tools/call", json!({"name": "ask"}));
     let mut stream = a.send(in_session(&id, LEGACY).body(body(&ask)).unwrap()).await.into_body().into_data_stream();
@@ -757,12 +757,20 @@ async fn a_replica_killed_while_it_waits_for_a_clients_answer_loses_only_that_ca
     // a dies while it waits; the client's answer reaches b, which takes it (202) and
     // has nobody to give it to.
     a.shutdown.cancel();
+    // Dead as the store sees it (its inbox no longer read) before the answer comes.
+    let replica = request["id"].as_str().unwrap().split('-').next().unwrap().to_owned();
+    let deadline = tokio::time::Instant::now() + support::STEP;
+    while store.lives(&replica).await.unwrap() {
+        assert!(tokio::time::Instant::now() < deadline, "a still reads its inbox");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let answer =
         json!({"jsonrpc": "2.0", "id": request["id"], "result": {"action": "accept", "content": {"name": "Ada"}}});
     assert_eq!(b.call(in_session(&id, LEGACY).body(body(&answer)).unwrap()).await.status, StatusCode::ACCEPTED);
     // The call's stream, resumed on b, ends with what a sent; the session goes on.
     let mut resumed = b.send(resume(&id, &asked)).await.into_body().into_data_stream();
-    assert!(sse_json(&read_to_end(&mut resumed).await).is_empty());
+    let rest = read_to_end(&mut resumed).await;
+    assert!(sse_json(&rest).is_empty(), "{rest}");
     let ping = b.call(in_session(&id, LEGACY).body(body(&call(8, "ping", json!({})))).unwrap()).await;
     assert_eq!(ping.json()["result"], json!({}), "{}", ping.text());
 }
