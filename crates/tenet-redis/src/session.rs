@@ -30,6 +30,8 @@ use crate::{Redis, StoreError, millis};
 
 /// How long a letter waits for a replica that does not read its inbox.
 const LETTER_TTL_MS: i64 = 60_000;
+/// Where replicas' leases are kept (before the replica's name, under the prefix).
+const LEASES: &str = "replica:";
 /// How long a replica's lease outlives its last renewal.
 const LEASE_SECS: u64 = 15;
 /// How long one `BLPOP` of the inbox blocks before it is issued again.
@@ -67,6 +69,11 @@ impl RedisSessionStore {
             get_task: redis::Script::new(include_str!("scripts/task_get.lua")),
             fence_task: redis::Script::new(include_str!("scripts/task_fence.lua")),
         }
+    }
+
+    /// The key of the lease of the replica named `replica`.
+    fn lease(&self, replica: &str) -> String {
+        self.redis.key(&format!("{LEASES}{replica}"))
     }
 
     fn key(&self, id: &str) -> String {
@@ -213,7 +220,7 @@ impl SessionStore for RedisSessionStore {
             payload.push(b'\n');
             payload.extend_from_slice(&letter.message);
             let mut invocation = self.send.key(self.redis.key(&format!("inbox:{to}")));
-            invocation.key(self.redis.key(&format!("replica:{to}"))).arg(payload).arg(LETTER_TTL_MS);
+            invocation.key(self.lease(to)).arg(payload).arg(LETTER_TTL_MS);
             let sent: i64 =
                 self.redis.run("letter_send", async |c| invocation.invoke_async(c).await).await.map_err(unavailable)?;
             Ok(sent == 1)
@@ -222,7 +229,7 @@ impl SessionStore for RedisSessionStore {
 
     fn lives<'a>(&'a self, replica: &'a str) -> BoxFuture<'a, Result<bool, Unavailable>> {
         Box::pin(async move {
-            let lease = self.redis.key(&format!("replica:{replica}"));
+            let lease = self.lease(replica);
             let found: i64 = self
                 .redis
                 .run("replica_lives", async |c| redis::cmd("EXISTS").arg(&lease).query_async(c).await)
@@ -262,7 +269,7 @@ impl SessionStore for RedisSessionStore {
         Box::pin(async move {
             let json = serde_json::to_string(record).map_err(|e| Unavailable(e.to_string()))?;
             let mut invocation = self.fence_task.key(self.redis.key(&format!("task:{id}")));
-            invocation.arg(seq).arg(json).arg(self.redis.key("replica:")).arg(millis(ttl));
+            invocation.arg(seq).arg(json).arg(self.redis.key(LEASES)).arg(millis(ttl));
             let fenced: i64 =
                 self.redis.run("task_fence", async |c| invocation.invoke_async(c).await).await.map_err(unavailable)?;
             Ok(fenced == 1)
@@ -272,7 +279,7 @@ impl SessionStore for RedisSessionStore {
     fn task<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<SharedTask>, Unavailable>> {
         Box::pin(async move {
             let mut invocation = self.get_task.key(self.redis.key(&format!("task:{id}")));
-            invocation.arg(self.redis.key("replica:"));
+            invocation.arg(self.redis.key(LEASES));
             let found: Option<(String, i64)> =
                 self.redis.run("task_get", async |c| invocation.invoke_async(c).await).await.map_err(unavailable)?;
             Ok(found.and_then(|(json, alive)| {
@@ -406,7 +413,7 @@ impl SessionStore for RedisSessionStore {
 
     fn inbox(&self, me: &str) -> BoxStream<'static, Letter> {
         let (tx, rx) = mpsc::channel(INBOX_CAPACITY);
-        let (inbox, lease) = (self.redis.key(&format!("inbox:{me}")), self.redis.key(&format!("replica:{me}")));
+        let (inbox, lease) = (self.redis.key(&format!("inbox:{me}")), self.lease(me));
         tokio::spawn(read_inbox(self.redis.clone(), inbox, lease, tx));
         Box::pin(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|l| (l, rx)) }))
     }

@@ -239,6 +239,13 @@ struct Memory {
     logs: HashMap<String, (std::collections::VecDeque<LoggedEvent>, Instant)>,
 }
 
+impl Memory {
+    /// Whether the replica named `replica` lives: it still reads its inbox.
+    fn lives(&self, replica: &str) -> bool {
+        self.inboxes.get(replica).is_some_and(|inbox| !inbox.is_closed())
+    }
+}
+
 /// Where announcements go in memory.
 #[derive(Debug)]
 struct Hub(tokio::sync::broadcast::Sender<Heard>);
@@ -344,7 +351,7 @@ impl SessionStore for MemorySessionStore {
     }
 
     fn lives<'a>(&'a self, replica: &'a str) -> BoxFuture<'a, Result<bool, Unavailable>> {
-        let lives = self.lock().inboxes.get(replica).is_some_and(|inbox| !inbox.is_closed());
+        let lives = self.lock().lives(replica);
         Box::pin(std::future::ready(Ok(lives)))
     }
 
@@ -395,7 +402,7 @@ impl SessionStore for MemorySessionStore {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, Unavailable>> {
         let mut memory = self.lock();
-        let alive = memory.inboxes.get(&record.replica).is_some_and(|inbox| !inbox.is_closed());
+        let alive = memory.lives(&record.replica);
         let at_seq = memory.tasks.get(id).is_some_and(|(held, _, fenced)| held.seq == seq && !fenced);
         let fenced = at_seq && !alive;
         if fenced {
@@ -406,11 +413,11 @@ impl SessionStore for MemorySessionStore {
 
     fn task<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<SharedTask>, Unavailable>> {
         let memory = self.lock();
-        let found =
-            memory.tasks.get(id).filter(|(_, until, _)| *until > Instant::now()).map(|(record, _, _)| SharedTask {
-                runner_alive: memory.inboxes.get(&record.replica).is_some_and(|inbox| !inbox.is_closed()),
-                record: record.clone(),
-            });
+        let found = memory
+            .tasks
+            .get(id)
+            .filter(|(_, until, _)| *until > Instant::now())
+            .map(|(record, _, _)| SharedTask { runner_alive: memory.lives(&record.replica), record: record.clone() });
         Box::pin(std::future::ready(Ok(found)))
     }
 

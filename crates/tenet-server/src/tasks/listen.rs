@@ -89,19 +89,21 @@ impl Server {
         // Subscribed before the lookups, so no change after them is missed.
         let (changes, heard) = (board.changes(), board.heard_changes());
         let owner = caller(link);
-        // Those this replica does not run may be another's: looked up at once.
-        let elsewhere = unique.iter().filter(|id| board.find(id, owner.as_deref()).is_err());
+        // Each id found here once; those this replica does not run may be another's,
+        // all looked up in the store at once.
+        let here: Vec<_> = unique.into_iter().map(|id| (id, board.find(id, owner.as_deref()).ok())).collect();
+        let elsewhere = here.iter().filter(|(_, entry)| entry.is_none()).map(|(id, _)| *id);
         let looked_up = match &watch.shared {
             Some(shared) => futures_util::future::join_all(elsewhere.map(|id| remote::read(shared, id))).await,
             None => Vec::new(),
         };
         let mut looked_up = looked_up.into_iter();
         let mut ids = Vec::new();
-        for id in unique {
-            match board.find(id, owner.as_deref()) {
-                Ok(entry) if link.allows(entry.scopes()) => watch.entries.push(entry),
-                Ok(_) => continue,
-                Err(_) => match looked_up.next() {
+        for (id, entry) in here {
+            match entry {
+                Some(entry) if link.allows(entry.scopes()) => watch.entries.push(entry),
+                Some(_) => continue,
+                None => match looked_up.next() {
                     // Neither another caller's, nor a legacy session's (2025-11-25).
                     Some(Ok(found))
                         if found.record.owner == owner
