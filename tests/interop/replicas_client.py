@@ -84,6 +84,27 @@ async def bounded(awaitable: Awaitable[Any], what: str) -> Any:
         raise Failure(f"{what} did not answer within {CALL_TIMEOUT:.0f}s") from exc
 
 
+async def kill(pid: int) -> None:
+    """SIGKILL a replica and wait (at most 5 s) until it is dead: gone, or a zombie with
+    no thread left (the main thread turns zombie before the others are done), its
+    sockets closed. Until then its kernel still accepts connections into the listen
+    backlog, and a request sent on one of them is lost with the process: HAProxy answers
+    502 and cannot retry it (the request was sent; it may have run). That request is the
+    one a replica's death costs; these checks are about the requests after it."""
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                zombie = stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+            if zombie and os.listdir(f"/proc/{pid}/task") == [str(pid)]:
+                return
+        except (FileNotFoundError, ProcessLookupError):  # reaped while read
+            return
+        await asyncio.sleep(0.002)
+    raise Failure(f"process {pid} still alive 5 s after SIGKILL")
+
+
 def text_of(result: Any) -> str:
     return "\n".join(getattr(block, "text", "") or "" for block in result.content)
 
@@ -321,8 +342,8 @@ async def resumed_after_kill(url: str, pids: dict[str, int]) -> list[tuple[str, 
         first = [e for e in sse_events(lines) if "notifications/progress" in e[1]][0]
         expect(served in pids and first[0], f"served by {served!r}, first event {first}")
         await asyncio.sleep(0.5)  # the call finishes on its replica meanwhile
-        os.kill(pids[served], signal.SIGKILL)
         killed = time.monotonic()
+        await kill(pids[served])
         again = {**headers, "accept": "text/event-stream", "last-event-id": first[0]}
         lines, first_event = [], None
         async with http.stream("GET", url, headers=again) as response:
@@ -426,16 +447,21 @@ async def demo(url: str, pid: int) -> list[tuple[str, str]]:
         expect(ran != answered, f"asked and answered on {ran} three times")
         out.append(("an elicitation sent from one tenet serve replica, answered through another", f"asked by {ran}, answer to {answered}"))
 
-        os.kill(pid, signal.SIGKILL)
+        await kill(pid)
         killed_at = len(seen.exchanges)
         started = time.monotonic()
+        def shown() -> list[tuple[str, str, int, str]]:
+            return [(e["method"], e["replica"], e["status"], e["body"][:60]) for e in seen.exchanges[killed_at:]]
+
         for n in range(6):
-            result = await bounded(c.call_tool("echo", {"text": f"after {n}"}), "echo after the kill")
+            try:
+                result = await bounded(c.call_tool("echo", {"text": f"after {n}"}), "echo after the kill")
+            except Exception as error:  # noqa: BLE001 - show the exchanges that led to it
+                raise Failure(f"echo {n} after the kill: {error!r}; exchanges since: {shown()}") from error
             expect(not result.is_error, text_of(result))
         posts = [e for e in seen.exchanges[killed_at:] if e["method"] == "POST"]
         after = sorted({e["replica"] for e in posts if e["replica"]})
-        shown = [(e["method"], e["replica"], e["status"], e["body"][:60]) for e in seen.exchanges[killed_at:]]
-        expect("r1" not in after and len(after) == 2, f"served after r1 was killed by {after}: {shown}")
+        expect("r1" not in after and len(after) == 2, f"served after r1 was killed by {after}: {shown()}")
         out.append(
             (
                 "a replica killed mid-session: the session goes on",
