@@ -67,6 +67,11 @@ pub struct HttpConfig {
     pub metrics_path: Option<String>,
     /// The WebSocket transport on the MCP path (`GET` with `Upgrade: websocket`).
     pub websocket: WebSocketConfig,
+    /// Plain HTTP beside MCP for callers that do not speak it (default off):
+    /// `GET /mcp/tools`, `POST /mcp/call`, `POST /tools/{name}` and `GET /openapi.json`,
+    /// behind the same authorization, rate limits and `Host`/`Origin` guard as the MCP
+    /// endpoint, every call served as a 2026-07-28 `tools/call`.
+    pub rest: bool,
     /// What else the server reports beside `/health` (a gateway's upstreams): its
     /// pages, and whether it is ready. Like the metrics, outside the MCP endpoint.
     pub status: Option<std::sync::Arc<dyn StatusSource>>,
@@ -148,6 +153,7 @@ impl Default for HttpConfig {
             session_store: None,
             metrics_path: Some("/metrics".into()),
             websocket: WebSocketConfig::default(),
+            rest: false,
             status: None,
         }
     }

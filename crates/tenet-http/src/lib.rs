@@ -78,6 +78,7 @@ mod param;
 mod rate_limit;
 mod replay;
 mod response;
+mod rest;
 mod router;
 mod serve;
 mod session;

@@ -36,17 +36,37 @@ pub(crate) fn refusal<'a>(
     metrics: &'a Metrics,
     request: &Request,
 ) -> impl Future<Output = Option<Response>> + Send + 'a {
-    let client = client_key(request.extensions());
     // Owned, so that the request (not `Sync`) is not held across the store's answer.
     let method = headers::text(request.headers(), "mcp-method").unwrap_or("*").to_owned();
     let tool = if method == "tools/call" { headers::text(request.headers(), "mcp-name") } else { None };
     let tool = tool.map(str::to_owned);
-    async move {
-        let wait = limiter.take(&client, &method, tool.as_deref()).await.err()?;
-        tracing::debug!(client, method, "rate limited");
-        metrics.rate_limited();
-        let mut response = response::error(StatusCode::TOO_MANY_REQUESTS, None, &rate_limited(wait));
-        response::retry_after(&mut response, wait);
-        Some(response)
-    }
+    let client = client_key(request.extensions());
+    async move { refuse(limiter, metrics, client, &method, tool.as_deref()).await }
+}
+
+/// [`refusal`] for a request whose method (and tool) are known otherwise than from its
+/// headers: the REST routes.
+pub(crate) async fn refusal_for(
+    limiter: &RateLimiter,
+    metrics: &Metrics,
+    extensions: &axum::http::Extensions,
+    method: &str,
+    tool: Option<&str>,
+) -> Option<Response> {
+    refuse(limiter, metrics, client_key(extensions), method, tool).await
+}
+
+async fn refuse(
+    limiter: &RateLimiter,
+    metrics: &Metrics,
+    client: String,
+    method: &str,
+    tool: Option<&str>,
+) -> Option<Response> {
+    let wait = limiter.take(&client, method, tool).await.err()?;
+    tracing::debug!(client, method, "rate limited");
+    metrics.rate_limited();
+    let mut response = response::error(StatusCode::TOO_MANY_REQUESTS, None, &rate_limited(wait));
+    response::retry_after(&mut response, wait);
+    Some(response)
 }

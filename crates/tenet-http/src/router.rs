@@ -100,15 +100,25 @@ impl Endpoint {
                 .route(&config.sse_path, get(sse_transport::open))
                 .route(&config.sse_messages_path, post(sse_transport::message));
         }
+        let gate = |limiter| crate::gate::Gate {
+            auth: config.auth.clone(),
+            limiter,
+            metrics: self.shared.server.metrics().clone(),
+        };
         if config.auth.is_some() || config.rate_limit.is_some() {
             // `route_layer` covers only the routes added so far: the MCP endpoint and
             // HTTP+SSE. The metadata, /health, /ready and /metrics come after and stay open.
-            let gate = crate::gate::Gate {
-                auth: config.auth.clone(),
-                limiter: config.rate_limit.clone(),
-                metrics: self.shared.server.metrics().clone(),
-            };
+            let gate = gate(config.rate_limit.clone());
             router = router.route_layer(axum::middleware::from_fn_with_state(gate, crate::gate::check));
+        }
+        if config.rest {
+            let mut rest = crate::rest::routes(&[&path, &config.sse_path, &config.sse_messages_path]);
+            if config.auth.is_some() {
+                // Authorization as for MCP; the rate limit is taken by each route, which
+                // knows the tool only once it has read the body.
+                rest = rest.route_layer(axum::middleware::from_fn_with_state(gate(None), crate::gate::check));
+            }
+            router = router.merge(rest);
         }
         if let Some(auth) = &config.auth {
             router = router.merge(crate::auth::metadata_router(auth));
@@ -125,7 +135,10 @@ impl Endpoint {
     fn operations(&self, router: Router<Arc<Shared>>, path: &str) -> Router<Arc<Shared>> {
         let mut router = router.route("/health", get(health)).route("/ready", get(ready));
         let config = &self.shared.config;
-        let taken = [path, &config.sse_path, &config.sse_messages_path, "/health", "/ready"];
+        let mut taken = vec![path, &config.sse_path, &config.sse_messages_path, "/health", "/ready"];
+        if config.rest {
+            taken.extend(crate::rest::PATHS);
+        }
         let pages: Vec<String> = config.status.iter().flat_map(|status| status.paths()).collect();
         for page in &pages {
             if !page.starts_with('/') || taken.contains(&page.as_str()) {

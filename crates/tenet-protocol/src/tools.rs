@@ -102,6 +102,12 @@ pub struct CallToolParams {
     pub task: Option<Value>,
 }
 
+/// The `_meta` key under which Tenet lists, in a failed `tools/call` result, each
+/// argument that broke the tool's input schema: `[{"path": "/a", "message": "…"}]`
+/// (`path` a JSON Pointer into the arguments, empty for the arguments as a whole).
+/// The result's text says the same for the model; this is for programs.
+pub const INVALID_ARGUMENTS_KEY: &str = "io.tenet/invalidArguments";
+
 /// `tools/call` result.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -323,6 +323,11 @@ pub struct ServeArgs {
     /// mcp, one JSON-RPC message per text frame).
     #[arg(long, help_heading = "HTTP", env = "TENET_NO_WEBSOCKET", value_parser = switch)]
     pub no_websocket: bool,
+    /// Serve no plain HTTP beside MCP (served by default: GET /mcp/tools, POST
+    /// /mcp/call, POST /tools/{name} and GET /openapi.json, behind the same
+    /// authorization and limits as the MCP endpoint).
+    #[arg(long, help_heading = "HTTP", env = "TENET_NO_REST", value_parser = switch)]
+    pub no_rest: bool,
     /// WebSocket connections open at once; past it an upgrade gets 503.
     #[arg(long, help_heading = "HTTP", default_value_t = 4096, env = "TENET_MAX_WEBSOCKETS", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_websockets: u32,

@@ -160,6 +160,28 @@ impl Auth {
         doc
     }
 
+    /// The OpenAPI security scheme of these settings: a bearer token in `Authorization`
+    /// (an API key, or a JWT from the issuer), described with where to learn more.
+    pub fn openapi_scheme(&self) -> serde_json::Value {
+        let mut description = match &self.config.issuer {
+            Some(issuer) => format!("A JWT access token issued by {issuer} for {}", self.config.resource),
+            None => "An API key".to_owned(),
+        };
+        if self.config.issuer.is_some() && !self.config.api_keys.is_empty() {
+            description.push_str(", or an API key");
+        }
+        description.push_str(&format!(". Protected Resource Metadata: {}", self.metadata_url));
+        if !self.config.required_scopes.is_empty() {
+            description
+                .push_str(&format!(". Every request needs the scopes {}", self.config.required_scopes.join(" ")));
+        }
+        let mut scheme = json!({ "type": "http", "scheme": "bearer", "description": description });
+        if self.config.issuer.is_some() && self.config.api_keys.is_empty() {
+            scheme["bearerFormat"] = json!("JWT");
+        }
+        scheme
+    }
+
     /// Who is calling, and with which scopes: from the `Authorization` header, or, for
     /// a WebSocket upgrade without one (browsers cannot set headers there), from a
     /// `mcp.auth.<token>` subprotocol offered beside `mcp`.

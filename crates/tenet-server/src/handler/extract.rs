@@ -97,11 +97,44 @@ pub fn schema_of<T: JsonSchema>() -> Value {
 
 impl<T: DeserializeOwned + JsonSchema> FromToolCall for Args<T> {
     fn from_call(call: &ToolCall) -> Result<Self, ToolError> {
-        T::deserialize(&call.arguments).map(Args).map_err(|e| ToolError::msg(format!("Invalid arguments: {e}")))
+        let first = match T::deserialize(&call.arguments) {
+            Ok(args) => return Ok(Args(args)),
+            Err(e) => e,
+        };
+        // JSON Schema counts 21.0 as an integer, and the schema check let it through;
+        // serde does not: read such numbers as the integers they are, and try again.
+        let mut relaxed = call.arguments.clone();
+        if integral(&mut relaxed)
+            && let Ok(args) = T::deserialize(&relaxed)
+        {
+            return Ok(Args(args));
+        }
+        Err(ToolError::msg(format!("Invalid arguments: {first}")))
     }
 
     fn input_schema() -> Option<Value> {
         Some(schema_of::<T>())
+    }
+}
+
+/// Turns every float with no fraction (`21.0`) in `value` into an integer; whether
+/// there was one.
+fn integral(value: &mut Value) -> bool {
+    match value {
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+            let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0) else { return false };
+            // Past 2^53 a float is not an exact integer; below, the cast is exact.
+            if f.abs() > 9_007_199_254_740_992.0 {
+                return false;
+            }
+            #[allow(clippy::cast_possible_truncation)]
+            let whole = f as i64;
+            *value = Value::from(whole);
+            true
+        }
+        Value::Array(items) => items.iter_mut().fold(false, |changed, item| integral(item) | changed),
+        Value::Object(map) => map.values_mut().fold(false, |changed, item| integral(item) | changed),
+        _ => false,
     }
 }
 
@@ -274,4 +307,29 @@ pub(crate) type ErasedHandler = Arc<dyn Fn(ToolCall) -> BoxFuture<ToolOutput> + 
 
 pub(crate) fn erase<H: ToolHandler<T>, T>(handler: H) -> ErasedHandler {
     Arc::new(move |call| handler.call(call))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_without_a_fraction_read_as_the_integers_json_schema_takes_them_for() {
+        use serde::Deserialize;
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        struct Limits {
+            limit: u32,
+            offset: i64,
+            ratio: f64,
+            nested: Vec<u8>,
+        }
+        let mut value = serde_json::json!({ "limit": 21.0, "offset": -3.0, "ratio": 2.5, "nested": [1.0, 2] });
+        assert!(Limits::deserialize(&value).is_err(), "serde alone refuses 21.0 for a u32");
+        assert!(integral(&mut value));
+        assert_eq!(
+            Limits::deserialize(&value).unwrap(),
+            Limits { limit: 21, offset: -3, ratio: 2.5, nested: vec![1, 2] }
+        );
+        assert!(!integral(&mut serde_json::json!({ "a": 1.5, "b": 1e300, "c": "2.0" })), "nothing to change");
+    }
 }

@@ -196,13 +196,13 @@ impl Server {
         }
         let arguments = p.arguments.unwrap_or_else(|| Value::Object(JsonObject::new()));
         if !arguments.is_object() {
-            return Reply::tool(&CallToolResult::error(format!(
-                "Invalid arguments for tool {}: arguments must be an object",
-                p.name
-            )));
+            let message = format!("Invalid arguments for tool {}: arguments must be an object", p.name);
+            let refused =
+                crate::handler::InvalidArguments { message, fields: vec![(String::new(), "not an object".into())] };
+            return Reply::tool(&refused.into_result());
         }
-        if let Err(message) = tool.check_arguments(&arguments) {
-            return Reply::tool(&CallToolResult::error(message));
+        if let Err(refused) = tool.check_arguments(&arguments) {
+            return Reply::tool(&refused.into_result());
         }
         // A later MRTR round depends on the client's answers: never cached.
         let first_round = p.request_state.is_none() && p.input_responses.is_none();

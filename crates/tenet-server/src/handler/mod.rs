@@ -36,4 +36,4 @@ pub(crate) use resource::CompiledTemplate;
 pub use resource::{CompletionRequest, ReadOutput, ReadRequest, ResourceDef, TemplateDef};
 pub use schema::advertised_schema;
 pub(crate) use tool::CompiledTool;
-pub use tool::{TaskSupport, ToolDef, empty_input_schema};
+pub use tool::{InvalidArguments, TaskSupport, ToolDef, empty_input_schema};

@@ -7,7 +7,7 @@ use std::time::Duration;
 use jsonschema::Validator;
 use serde_json::{Value, json};
 use tenet_protocol::header::{HeaderParam, valid_header_params};
-use tenet_protocol::{CallToolResult, Icon, Tool, ToolAnnotations, ToolExecution};
+use tenet_protocol::{CallToolResult, Icon, JsonObject, Tool, ToolAnnotations, ToolExecution};
 
 use super::extract::{ErasedHandler, ToolHandler, erase};
 use crate::error::BuildError;
@@ -344,12 +344,18 @@ impl CompiledTool {
     }
 
     /// Checks arguments against the input schema; the error names every failing field.
-    pub fn check_arguments(&self, arguments: &Value) -> Result<(), String> {
-        let input = &self.schemas().map_err(ToString::to_string)?.input;
+    pub fn check_arguments(&self, arguments: &Value) -> Result<(), InvalidArguments> {
+        let lead = format!("Invalid arguments for tool {}", self.tool.name);
+        let input = match self.schemas() {
+            Ok(schemas) => &schemas.input,
+            Err(e) => return Err(InvalidArguments { message: format!("{lead}: {e}"), fields: Vec::new() }),
+        };
         if input.is_valid(arguments) {
             return Ok(());
         }
-        Err(describe_errors(&format!("Invalid arguments for tool {}", self.tool.name), input, arguments))
+        let fields: Vec<(String, String)> =
+            input.iter_errors(arguments).take(MAX_PROBLEMS).map(|e| problem(&e)).collect();
+        Err(InvalidArguments { message: describe(&lead, &fields), fields })
     }
 
     /// Checks structured output against the output schema.
@@ -364,22 +370,60 @@ impl CompiledTool {
         if output.is_valid(structured) {
             return Ok(());
         }
-        Err(describe_errors(
+        let fields: Vec<(String, String)> =
+            output.iter_errors(structured).take(MAX_PROBLEMS).map(|e| problem(&e)).collect();
+        Err(describe(
             &format!("Tool {} returned structuredContent that breaks its outputSchema", self.tool.name),
-            output,
-            structured,
+            &fields,
         ))
     }
 }
 
-fn describe_errors(lead: &str, validator: &Validator, instance: &Value) -> String {
-    let problems: Vec<String> = validator
-        .iter_errors(instance)
-        .take(8)
-        .map(|e| {
-            let path = e.instance_path().to_string();
-            if path.is_empty() { e.to_string() } else { format!("{path}: {e}") }
-        })
+/// How many schema violations a message names.
+const MAX_PROBLEMS: usize = 8;
+
+/// Arguments a tool's input schema refused: the message for the model, and each
+/// violation as (JSON Pointer into the arguments, what is wrong) for programs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidArguments {
+    /// "Invalid arguments for tool …: …", naming every failing field.
+    pub message: String,
+    /// Each violation: the pointer (empty for the arguments as a whole) and the reason.
+    pub fields: Vec<(String, String)>,
+}
+
+impl InvalidArguments {
+    /// The failed `tools/call` result: the message as its text, the fields under
+    /// [`tenet_protocol::INVALID_ARGUMENTS_KEY`] in its `_meta`.
+    pub fn into_result(self) -> CallToolResult {
+        let fields: Vec<Value> = self
+            .fields
+            .into_iter()
+            .map(|(path, message)| serde_json::json!({ "path": path, "message": message }))
+            .collect();
+        let mut result = CallToolResult::error(self.message);
+        let mut meta = JsonObject::new();
+        meta.insert(tenet_protocol::INVALID_ARGUMENTS_KEY.to_owned(), Value::Array(fields));
+        result.meta = Some(meta);
+        result
+    }
+}
+
+/// One violation as (JSON Pointer, reason); a missing required property is pointed
+/// at where it should be, not at the object that lacks it.
+fn problem(e: &jsonschema::ValidationError<'_>) -> (String, String) {
+    let mut path = e.instance_path().to_string();
+    if let jsonschema::error::ValidationErrorKind::Required { property: Value::String(name) } = e.kind() {
+        path.push('/');
+        path.push_str(&name.replace('~', "~0").replace('/', "~1"));
+    }
+    (path, e.to_string())
+}
+
+fn describe(lead: &str, fields: &[(String, String)]) -> String {
+    let problems: Vec<String> = fields
+        .iter()
+        .map(|(path, problem)| if path.is_empty() { problem.clone() } else { format!("{path}: {problem}") })
         .collect();
     format!("{lead}: {}", problems.join("; "))
 }

@@ -188,6 +188,7 @@ async fn serve_http(
             idle_timeout: Duration::from_secs_f64(args.session_idle_timeout),
             ..tenet_http::WebSocketConfig::default()
         },
+        rest: !args.no_rest,
         status: beyond.status,
         session_store: beyond.sessions,
         ..HttpConfig::default()
@@ -197,9 +198,11 @@ async fn serve_http(
     }
     // The WebSocket URL goes in a field: the message stays one URL a script can read.
     let websocket = config.websocket.enabled.then(|| format!("ws://{bound}{}", config.path));
+    let openapi = config.rest.then(|| format!("http://{bound}/openapi.json"));
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         websocket = websocket.as_deref().unwrap_or("off"),
+        openapi = openapi.as_deref().unwrap_or("off"),
         node = %node,
         "serving MCP over HTTP at http://{bound}{}",
         config.path
