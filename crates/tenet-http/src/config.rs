@@ -72,9 +72,22 @@ pub struct HttpConfig {
     /// behind the same authorization, rate limits and `Host`/`Origin` guard as the MCP
     /// endpoint, every call served as a 2026-07-28 `tools/call`.
     pub rest: bool,
+    /// A web page served beside the endpoint (Tenet's standards page), outside its
+    /// authorization but behind the same `Host`/`Origin` guard. Paths the endpoint
+    /// already serves are not given to it: then it is not mounted, with a warning.
+    pub page: Option<Page>,
     /// What else the server reports beside `/health` (a gateway's upstreams): its
     /// pages, and whether it is ready. Like the metrics, outside the MCP endpoint.
     pub status: Option<std::sync::Arc<dyn StatusSource>>,
+}
+
+/// Routes served beside the endpoint, and the paths they take.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// The routes.
+    pub router: axum::Router,
+    /// Every path `router` serves, as given to it (`/standards/{language}/{domain}`).
+    pub paths: Vec<String>,
 }
 
 /// Operational state beyond the MCP endpoint, served by the HTTP endpoint: JSON pages
@@ -154,6 +167,7 @@ impl Default for HttpConfig {
             metrics_path: Some("/metrics".into()),
             websocket: WebSocketConfig::default(),
             rest: false,
+            page: None,
             status: None,
         }
     }

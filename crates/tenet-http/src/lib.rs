@@ -90,7 +90,7 @@ mod sse_transport;
 mod stream_log;
 mod websocket;
 
-pub use config::{HttpConfig, StatusSource, WebSocketConfig};
+pub use config::{HttpConfig, Page, StatusSource, WebSocketConfig};
 pub use rate_limit::ClientAddr;
 pub use router::{Endpoint, router};
 pub use serve::{serve, serve_listener};

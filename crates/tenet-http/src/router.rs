@@ -123,7 +123,27 @@ impl Endpoint {
         if let Some(auth) = &config.auth {
             router = router.merge(crate::auth::metadata_router(auth));
         }
-        let router = self.operations(router, &path).with_state(self.shared.clone());
+        let (router, taken) = self.operations(router, &path);
+        let mut router = router.with_state(self.shared.clone());
+        if let Some(page) = &config.page {
+            match page.paths.iter().find(|p| taken.contains(p)) {
+                Some(clash) => tracing::warn!(path = %clash, "the web page is not served: the path is already in use"),
+                None => {
+                    let guarded = page.router.clone().route_layer(axum::middleware::from_fn_with_state(
+                        self.shared.clone(),
+                        |State(shared): State<Arc<Shared>>,
+                         request: axum::extract::Request,
+                         next: axum::middleware::Next| async move {
+                            match shared.guard.check(request.headers()) {
+                                Ok(()) => next.run(request).await,
+                                Err(refusal) => response::transport(StatusCode::FORBIDDEN, refusal.to_string()),
+                            }
+                        },
+                    ));
+                    router = router.merge(guarded);
+                }
+            }
+        }
         // Outermost, so that it answers preflights before the gate and marks its refusals.
         match Cors::new(&config.cors_origins) {
             Some(cors) => router.layer(axum::middleware::from_fn_with_state(cors, cors::apply)),
@@ -131,13 +151,17 @@ impl Endpoint {
         }
     }
 
-    /// `/health`, `/ready` and the metrics path, beside the MCP endpoint at `path`.
-    fn operations(&self, router: Router<Arc<Shared>>, path: &str) -> Router<Arc<Shared>> {
+    /// `/health`, `/ready` and the metrics path, beside the MCP endpoint at `path`;
+    /// and every path served so far.
+    fn operations(&self, router: Router<Arc<Shared>>, path: &str) -> (Router<Arc<Shared>>, Vec<String>) {
         let mut router = router.route("/health", get(health)).route("/ready", get(ready));
         let config = &self.shared.config;
         let mut taken = vec![path, &config.sse_path, &config.sse_messages_path, "/health", "/ready"];
         if config.rest {
             taken.extend(crate::rest::PATHS);
+        }
+        if let Some(auth) = &config.auth {
+            taken.extend(crate::auth::metadata_paths(auth));
         }
         let pages: Vec<String> = config.status.iter().flat_map(|status| status.paths()).collect();
         for page in &pages {
@@ -148,12 +172,14 @@ impl Endpoint {
             let at = page.clone();
             router = router.route(page, get(move |state, headers| status_page(state, headers, at)));
         }
-        let Some(metrics_path) = config.metrics_path.as_deref() else { return router };
-        if !metrics_path.starts_with('/') || taken.contains(&metrics_path) || pages.iter().any(|p| p == metrics_path) {
+        let mut served: Vec<String> = taken.iter().map(|p| (*p).to_owned()).chain(pages.iter().cloned()).collect();
+        let Some(metrics_path) = config.metrics_path.as_deref() else { return (router, served) };
+        if !metrics_path.starts_with('/') || served.iter().any(|p| p == metrics_path) {
             tracing::warn!(metrics_path, "metrics not served: the path is not absolute or is already in use");
-            return router;
+            return (router, served);
         }
-        router.route(metrics_path, get(metrics))
+        served.push(metrics_path.to_owned());
+        (router.route(metrics_path, get(metrics)), served)
     }
 
     /// How many legacy sessions are alive.

@@ -328,6 +328,10 @@ pub struct ServeArgs {
     /// authorization and limits as the MCP endpoint).
     #[arg(long, help_heading = "HTTP", env = "TENET_NO_REST", value_parser = switch)]
     pub no_rest: bool,
+    /// Serve no web page (served by default for the knowledge server when
+    /// authorization is off: the standards to read and search at /).
+    #[arg(long, help_heading = "HTTP", env = "TENET_NO_WEB", value_parser = switch)]
+    pub no_web: bool,
     /// WebSocket connections open at once; past it an upgrade gets 503.
     #[arg(long, help_heading = "HTTP", default_value_t = 4096, env = "TENET_MAX_WEBSOCKETS", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_websockets: u32,

@@ -196,8 +196,12 @@ fn a_url_without_the_endpoint_path_gets_a_hint() {
     let origin = server.url.trim_end_matches("/mcp");
     let (code, _, err) = tenet(&["tools", origin]);
     assert_eq!(code, 3, "nothing to connect to there: {err}");
-    assert!(err.contains("HTTP 404"), "{err}");
+    // The root answers, with the web page, but not MCP.
+    assert!(err.contains("offers neither Streamable HTTP nor an SSE stream"), "{err}");
     assert!(err.contains(&format!("try {origin}/mcp")), "{err}");
+    let (code, _, err) = tenet(&["tools", &format!("{origin}/nothing")]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("HTTP 404") && err.contains(&format!("try {origin}/mcp")), "{err}");
 }
 
 #[test]

@@ -118,6 +118,11 @@ async fn with_step_up(auth: &Auth, response: Response) -> Response {
     Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
+/// The paths [`metadata_router`] serves.
+pub(crate) fn metadata_paths(auth: &Auth) -> Vec<&str> {
+    vec!["/.well-known/oauth-protected-resource", auth.metadata_path.as_str()]
+}
+
 /// The Protected Resource Metadata, at the path for the endpoint and at the root form.
 pub(crate) fn metadata_router<S: Clone + Send + Sync + 'static>(auth: &Arc<Auth>) -> Router<S> {
     let serve = |auth: Arc<Auth>| {

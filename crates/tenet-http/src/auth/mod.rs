@@ -31,7 +31,7 @@ use tenet_server::Grant;
 pub use api_key::ApiKey;
 pub use error::{AuthError, TokenError};
 pub use jwt::Algorithm;
-pub(crate) use layer::{finish, metadata_router, refusal};
+pub(crate) use layer::{finish, metadata_paths, metadata_router, refusal};
 
 use jwks::{Jwks, KeySource};
 use jwt::{Expectations, Unverified};

@@ -226,8 +226,15 @@ async fn session(action: Action, args: &ClientArgs, plan: Plan) -> u8 {
 /// returns the exit code.
 fn report(e: &ClientError, target: &Target) -> u8 {
     eprintln!("tenet: {e}");
-    if let (ClientError::Http { status: 404 | 405, .. }, Target::Url(url)) = (e, target) {
-        eprintln!("tenet: hint: {}", endpoint_hint(url));
+    match (e, target) {
+        (ClientError::Http { status: 404 | 405, .. }, Target::Url(url)) => {
+            eprintln!("tenet: hint: {}", endpoint_hint(url));
+        }
+        // Something answered at the server's root, but not MCP (`tenet serve`'s web page).
+        (ClientError::Connect(_), Target::Url(url)) if split_url(url).1.trim_end_matches('/').is_empty() => {
+            eprintln!("tenet: hint: {}", endpoint_hint(url));
+        }
+        _ => {}
     }
     connect_error(e)
 }

@@ -100,7 +100,8 @@ pub fn run(args: &ServeArgs) -> ExitCode {
             Transport::Http => {
                 let status = crate::gateway::Status { gateway: gateway.clone(), node: node.id.clone(), store };
                 let status = Some(Arc::new(status) as Arc<dyn tenet_http::StatusSource>);
-                let shared = Beyond { status, sessions };
+                let page = knowledge.as_ref().and_then(|ks| web_page(args, ks, auth.is_some(), &shutdown));
+                let shared = Beyond { status, sessions, page };
                 serve_http(args, server, auth, rate_limit, shutdown, shared, &node.id).await
             }
         };
@@ -145,6 +146,45 @@ enum Failure {
 struct Beyond {
     status: Option<Arc<dyn tenet_http::StatusSource>>,
     sessions: Option<Arc<dyn tenet_server::store::SessionStore>>,
+    page: Option<tenet_http::Page>,
+}
+
+/// The standards' web page, unless turned off or authorization is on (a browser
+/// sends no bearer token with a page it opens: the page would be open to anyone). It
+/// follows the knowledge base's reloads, told of them by the server's announcements.
+fn web_page(
+    args: &ServeArgs,
+    ks: &KnowledgeServer,
+    auth: bool,
+    shutdown: &CancellationToken,
+) -> Option<tenet_http::Page> {
+    if args.no_web {
+        return None;
+    }
+    if auth {
+        tracing::info!("no web page: authorization is on, and a browser would send no credentials");
+        return None;
+    }
+    let knowledge = ks.knowledge.clone();
+    let site = tenet_web::Site::new(move || knowledge.base(), &args.path, shutdown.clone());
+    let mut events = ks.server.events();
+    let (told, shutdown) = (site.clone(), shutdown.clone());
+    tokio::spawn(async move {
+        loop {
+            let event = tokio::select! {
+                () = shutdown.cancelled() => return,
+                event = events.recv() => event,
+            };
+            match event {
+                Ok(tenet_server::ServerEvent::ResourceUpdated(uri)) => told.changed(&uri),
+                Ok(tenet_server::ServerEvent::ResourcesChanged)
+                | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => told.changed("*"),
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
+    Some(tenet_http::Page { router: site.router(), paths: tenet_web::PATHS.map(String::from).to_vec() })
 }
 
 /// Binds the HTTP address first, so that what is logged is where clients can connect
@@ -189,6 +229,7 @@ async fn serve_http(
             ..tenet_http::WebSocketConfig::default()
         },
         rest: !args.no_rest,
+        page: beyond.page,
         status: beyond.status,
         session_store: beyond.sessions,
         ..HttpConfig::default()
@@ -199,10 +240,12 @@ async fn serve_http(
     // The WebSocket URL goes in a field: the message stays one URL a script can read.
     let websocket = config.websocket.enabled.then(|| format!("ws://{bound}{}", config.path));
     let openapi = config.rest.then(|| format!("http://{bound}/openapi.json"));
+    let page = config.page.is_some().then(|| format!("http://{bound}/"));
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         websocket = websocket.as_deref().unwrap_or("off"),
         openapi = openapi.as_deref().unwrap_or("off"),
+        page = page.as_deref().unwrap_or("off"),
         node = %node,
         "serving MCP over HTTP at http://{bound}{}",
         config.path
