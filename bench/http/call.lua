@@ -3,6 +3,8 @@
 -- MODE: stateless  -> 2026-07-28 headers (Mcp-Method, Mcp-Name) + _meta in params
 --                     (VERSION is sent as MCP-Protocol-Version and in _meta)
 --       legacy     -> MCP-Protocol-Version: VERSION, Mcp-Session-Id: SESSION if given
+--       rest       -> Tenet's REST facade: POST /tools/<tool> with the arguments as the
+--                     body (no id, no MCP headers); the answer is the echoed text
 -- WRK_TOKEN in the environment is sent as `Authorization: Bearer …`; WRK_TOOL names
 -- the tool to call (default `echo`: through a gateway or a node, `up__echo`, say).
 -- With WRK_CHECK=1 in the environment every response is also inspected (slower):
@@ -29,8 +31,10 @@ function init(args)
       if args[i] ~= "" and args[i] ~= "-" then session = args[i] end
    end
    wrk.headers["Content-Type"] = "application/json"
-   wrk.headers["Accept"] = "application/json, text/event-stream"
-   wrk.headers["MCP-Protocol-Version"] = version
+   if mode ~= "rest" then
+      wrk.headers["Accept"] = "application/json, text/event-stream"
+      wrk.headers["MCP-Protocol-Version"] = version
+   end
    local tool = os.getenv("WRK_TOOL")
    if tool and tool ~= "" then
       post_legacy = string.gsub(post_legacy, '"name":"echo"', '"name":"' .. tool .. '"')
@@ -50,6 +54,10 @@ function init(args)
    -- Built once, so that per request wrk only joins the id and the length in:
    -- the load generator's own cost is then as small as it can be, for every peer.
    if mode == "stateless" then tail = string.format(post_stateless, version) end
+   if mode == "rest" then
+      rest_body = '{"text":"hello world"}'
+      rest_request = wrk.format("POST", "/tools/" .. tool, nil, rest_body)
+   end
    head = string.sub(wrk.format("POST", nil, nil, nil), 1, -3)
 end
 
@@ -59,6 +67,7 @@ post_stateless = '","method":"tools/call","params":{"name":"echo","arguments":{"
 tail = post_legacy
 
 function request()
+   if rest_request then return rest_request end
    counter = counter + 1
    local body = pre .. tid .. "-" .. counter .. tail
    return head .. "Content-Length: " .. #body .. "\r\n\r\n" .. body
@@ -68,7 +77,8 @@ if os.getenv("WRK_CHECK") == "1" then
    -- response() is only defined in check mode (it costs wrk throughput).
    function response(status, headers, body)
       checked = checked + 1
-      if status ~= 200 or not body or not string.find(body, '"text":"hello world"', 1, true) then
+      local want = rest_request and '"hello world"' or '"text":"hello world"'
+      if status ~= 200 or not body or not string.find(body, want, 1, true) then
          bad = bad + 1
          if not sample then sample = tostring(status) .. " " .. string.sub(body or "", 1, 200) end
       end
