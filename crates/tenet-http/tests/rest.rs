@@ -318,3 +318,35 @@ async fn calls_are_counted_as_tools_calls_in_the_metrics() {
     let line = text.lines().find(|l| l.starts_with("tenet_requests_total") && l.contains("tools/call")).unwrap_or("");
     assert!(line.ends_with(" 2"), "{line}");
 }
+
+#[tokio::test]
+async fn a_busy_tool_is_429_as_on_the_mcp_endpoint() {
+    // `single` takes 300 ms and runs one call at a time: the second call at once is refused.
+    let h = harness(config());
+    let (first, second) = tokio::join!(call(&h, "/tools/single", "{}"), async {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        call(&h, "/tools/single", "{}").await
+    });
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text());
+    assert_eq!(first.json(), json!("slow done"));
+    assert_eq!(second.status, StatusCode::TOO_MANY_REQUESTS, "{}", second.text());
+    assert!(second.headers.contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn cors_covers_the_rest_routes() {
+    let h = harness(HttpConfig { cors_origins: vec!["https://app.example".into()], ..config() });
+    let preflight = Request::options("/tools/add")
+        .header("host", "localhost:3020")
+        .header("origin", "https://app.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .body(Body::empty())
+        .unwrap();
+    let reply = h.call(preflight).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text());
+    assert_eq!(reply.headers["access-control-allow-origin"], "https://app.example");
+    let called = h.call(with(post("/tools/add", r#"{"a":1,"b":2}"#), "origin", "https://app.example")).await;
+    assert_eq!(called.status, StatusCode::OK, "{}", called.text());
+    assert_eq!(called.headers["access-control-allow-origin"], "https://app.example");
+}

@@ -31,6 +31,13 @@ pub enum Command {
     /// Work with `tenet serve` config files.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Print a shell completion script: `tenet completions bash > /etc/bash_completion.d/tenet`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `tenet man > tenet.1`.
+    Man,
     /// Check that an HTTP server is alive (exit 0 on HTTP 200): for container health checks.
     Health {
         /// The URL to GET.

@@ -282,3 +282,28 @@ fn a_reader_that_goes_away_ends_the_output_quietly() {
         assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn completions_and_the_man_page_come_from_the_cli_definition() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let (code, out, err) = tenet(&["completions", shell]);
+        assert_eq!(code, 0, "{shell}: {err}");
+        for word in ["serve", "search", "no-rest", "no-web"] {
+            assert!(out.contains(word), "{shell} completes {word}");
+        }
+    }
+    let (_, bash, _) = tenet(&["completions", "bash"]);
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("tenet.bash");
+    std::fs::write(&script, bash).unwrap();
+    let checked = Command::new("bash").arg("-n").arg(&script).status().unwrap();
+    assert!(checked.success(), "the bash script parses");
+    let (code, _, err) = tenet(&["completions", "nushell"]);
+    assert_eq!(code, 2, "an unknown shell is a usage error");
+    assert!(err.contains("possible values: bash, elvish, fish, powershell, zsh"), "{err}");
+
+    let (code, man, err) = tenet(&["man"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(man.contains(".TH tenet 1"), "{}", &man[..man.len().min(300)]);
+    assert!(man.contains("serve") && man.contains("completions"), "every subcommand is listed");
+}
