@@ -2,7 +2,10 @@
 //! a header-read timeout against slowloris, and graceful shutdown.
 
 use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
 use std::time::Duration;
 
 use hyper::server::conn::http1;
@@ -76,7 +79,10 @@ pub async fn serve_listener(
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(config.header_read_timeout)
-            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(with_peer(&router, &config, peer)))
+            .serve_connection(
+                TokioIo::new(stream),
+                CloseUnread(TowerToHyperService::new(with_peer(&router, &config, peer))),
+            )
             .with_upgrades();
         let stop = shutdown.clone();
         connections.spawn(async move {
@@ -111,6 +117,73 @@ pub async fn serve_listener(
 
 /// The router for one connection: requests carry the peer's [`ClientAddr`] (for rate
 /// limits) only when a limit needs it.
+/// Says `Connection: close` on a response sent before its request's body was read to
+/// the end (an early 4xx, a `GET` or `DELETE` with a body): hyper does not read what a
+/// handler left, and would otherwise close the connection without a word, so that the
+/// client's next request on it fails. A request read to the end keeps its keep-alive.
+#[derive(Clone)]
+struct CloseUnread<S>(S);
+
+impl<S, B> hyper::service::Service<hyper::Request<hyper::body::Incoming>> for CloseUnread<S>
+where
+    S: hyper::service::Service<hyper::Request<Tracked>, Response = hyper::Response<B>> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    type Response = hyper::Response<B>;
+    type Error = S::Error;
+    type Future = std::pin::Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn call(&self, request: hyper::Request<hyper::body::Incoming>) -> Self::Future {
+        use hyper::body::Body as _;
+        let read = Arc::new(AtomicBool::new(request.body().is_end_stream()));
+        let request = request.map(|body| Tracked { body, read: read.clone() });
+        let response = self.0.call(request);
+        Box::pin(async move {
+            let mut response = response.await?;
+            if !read.load(Ordering::Relaxed) {
+                response
+                    .headers_mut()
+                    .insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
+            }
+            Ok(response)
+        })
+    }
+}
+
+/// A request body that notes when it has been read to the end.
+pub(crate) struct Tracked {
+    body: hyper::body::Incoming,
+    read: Arc<AtomicBool>,
+}
+
+impl hyper::body::Body for Tracked {
+    type Data = bytes::Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        let polled = Pin::new(&mut self.body).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None)) || self.body.is_end_stream() {
+            self.read.store(true, Ordering::Relaxed);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        let end = self.body.is_end_stream();
+        if end {
+            self.read.store(true, Ordering::Relaxed);
+        }
+        end
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
 fn with_peer(router: &axum::Router, config: &HttpConfig, peer: std::net::SocketAddr) -> axum::Router {
     if config.rate_limit.is_some() {
         router.clone().layer(axum::Extension(crate::ClientAddr(peer)))

@@ -167,3 +167,90 @@ async fn shutdown_finishes_requests_in_flight_and_ends_listen_streams() {
     tokio::time::timeout(STEP, running.task).await.expect("serve did not return").unwrap().unwrap();
     assert!(TcpStream::connect(addr).await.is_err(), "no longer accepting");
 }
+
+/// Sends `first` on a kept-alive connection and reads its whole response (by its
+/// content-length); then, unless it said `connection: close`, a second request on the
+/// same connection, which must be answered.
+async fn then_again(addr: SocketAddr, first: &[u8]) -> (String, Option<String>) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(first).await.unwrap();
+    let head = read_response(&mut stream).await;
+    if head.to_ascii_lowercase().contains("\r\nconnection: close\r\n") {
+        return (head, None);
+    }
+    stream.write_all(b"GET /health HTTP/1.1\r\nhost: localhost\r\n\r\n").await.unwrap();
+    let second = read_response(&mut stream).await;
+    (head, Some(second))
+}
+
+/// One response: its head and as many body bytes as its content-length says.
+async fn read_response(stream: &mut TcpStream) -> String {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end + 4]).into_owned();
+            let length = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase().strip_prefix("content-length: ").map(|n| n.trim().parse::<usize>().unwrap())
+                })
+                .unwrap_or(0);
+            while buf.len() < end + 4 + length {
+                let n = tokio::time::timeout(STEP, stream.read(&mut chunk)).await.unwrap().unwrap();
+                assert!(n > 0, "closed mid-body");
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            return head;
+        }
+        let n = tokio::time::timeout(STEP, stream.read(&mut chunk)).await.expect("no response in time").unwrap();
+        assert!(n > 0, "closed before a response: {}", String::from_utf8_lossy(&buf));
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+#[tokio::test]
+async fn a_response_before_the_body_is_read_closes_the_connection_with_a_word_or_keeps_it_usable() {
+    let running = start(HttpConfig { max_body_bytes: 64 * 1024, ..HttpConfig::default() }).await;
+    let addr = running.addr;
+    let big = "x".repeat(300_000);
+    let requests = [
+        // Refused on its content type, before a byte of the body is read.
+        format!(
+            "POST /mcp HTTP/1.1\r\nhost: localhost\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n{big}",
+            big.len()
+        ),
+        // Over the size limit: read in part, then refused.
+        format!(
+            "POST /mcp HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: {}\r\n\r\n{big}",
+            big.len()
+        ),
+        // A GET and a DELETE with bodies.
+        format!("GET /mcp HTTP/1.1\r\nhost: localhost\r\ncontent-length: {}\r\n\r\n{big}", big.len()),
+        format!("DELETE /mcp HTTP/1.1\r\nhost: localhost\r\ncontent-length: 5\r\n\r\nhello"),
+        // A foreign Host, refused at once.
+        format!(
+            "POST /mcp HTTP/1.1\r\nhost: evil.example\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{big}",
+            big.len()
+        ),
+    ];
+    for request in &requests {
+        let (head, second) = then_again(addr, request.as_bytes()).await;
+        let status = head.lines().next().unwrap_or("").to_owned();
+        assert!(status.starts_with("HTTP/1.1 4"), "{status}");
+        if let Some(second) = second {
+            assert!(second.starts_with("HTTP/1.1 200"), "after {status}: {second}");
+        }
+    }
+    // A request read to the end keeps its connection.
+    let body = call(1, "tools/list", json!({}));
+    let post = format!(
+        "POST /mcp HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\n{}content-length: {}\r\n\r\n{body}",
+        modern_headers("tools/list", None),
+        body.len()
+    );
+    let (head, second) = then_again(addr, post.as_bytes()).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(second.is_some_and(|s| s.starts_with("HTTP/1.1 200")), "kept alive");
+    running.stop().await;
+}
