@@ -227,7 +227,7 @@ async fn a_response_before_the_body_is_read_closes_the_connection_with_a_word_or
         ),
         // A GET and a DELETE with bodies.
         format!("GET /mcp HTTP/1.1\r\nhost: localhost\r\ncontent-length: {}\r\n\r\n{big}", big.len()),
-        format!("DELETE /mcp HTTP/1.1\r\nhost: localhost\r\ncontent-length: 5\r\n\r\nhello"),
+        "DELETE /mcp HTTP/1.1\r\nhost: localhost\r\ncontent-length: 5\r\n\r\nhello".to_owned(),
         // A foreign Host, refused at once.
         format!(
             "POST /mcp HTTP/1.1\r\nhost: evil.example\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{big}",
