@@ -69,22 +69,16 @@ stop
 
 md="$OUT/rest-$stamp.md"
 {
-    echo "# REST facade and web page benchmark, $(date '+%Y-%m-%d %H:%M %Z')"
-    echo
-    echo "- Machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), Linux $(uname -r)"
-    echo "- Tenet: commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo none), \`tenet serve --demo --transport http\` (release build)"
-    echo "- Load average at start: $load_at_start"
+    report_head "REST facade and web page benchmark"
     echo "- Rounds: $ROUNDS, ${DURATION} s per timed run, the two modes interleaved (order reversed every other round); cells are medians over rounds"
     echo "- Server pinned to CPU 0, \`taskset -c 1 wrk -t2 -c64\` (\`-t1 -c1\`) \`-s bench/http/call.lua\`: MCP is \`POST /mcp\` with the 2026-07-28 headers and \`_meta\` and a unique id per request; REST is \`POST /tools/echo\` with \`{\"text\":\"hello world\"}\`; every response of a 2 s check run per mode verified"
     echo "- Raw: \`$(basename "$raw")\`"
     echo
-    python3 - "$raw" <<'PY'
-import json, statistics, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-def med(test, key):
-    v = [r.get(key, 0) for r in rows if r["test"] == test and not r.get("failed")]
-    return statistics.median(v) if v else 0
-bad = sum(r.get("bad", 0) + r.get("non2xx", 0) for r in rows)
+    PYTHONPATH="$BENCH_DIR/http" python3 - "$raw" <<'PY'
+import sys
+from runs import Runs
+runs = Runs(sys.argv[1])
+med, bad = runs.med, runs.bad()
 print("| conns | MCP stateless req/s | REST req/s | REST / MCP | MCP p50 / p99 µs | REST p50 / p99 µs |")
 print("|---|---|---|---|---|---|")
 for c in ("c64", "c1"):

@@ -71,3 +71,13 @@ build_driver_and_tenet() {
     fi
     [[ -x $TENET_BIN ]] || { echo "$TENET_BIN does not exist" >&2; exit 1; }
 }
+
+# report_head TITLE: the opening lines of a results file: its title and date, the
+# machine, the commit and the load average recorded in $load_at_start.
+report_head() {
+    echo "# $1, $(date '+%Y-%m-%d %H:%M %Z')"
+    echo
+    echo "- Machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), Linux $(uname -r)"
+    echo "- Tenet: commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo none), \`tenet serve --demo --transport http\` (release build)"
+    echo "- Load average at start: $load_at_start"
+}

@@ -1,22 +1,36 @@
-//! Link-time settings for the `tenet` binary.
+//! Names the commit the binary is built from, for `tenet --version`: `TENET_COMMIT`
+//! when the environment sets it (a build from a source archive), else what git says
+//! of the checkout (`+dirty` when files differ from it), else `unknown`.
+
+use std::path::Path;
+use std::process::Command;
+
+fn git(args: &[&str]) -> Option<String> {
+    let out = Command::new("git").args(args).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
 
 fn main() {
-    // A position-dependent executable on Linux: the loader has no relative relocations to
-    // apply (a position-independent build has ~25 000 of them, whose pages are all dirtied
-    // at every start), which is the larger part of the gap between a 14 MB binary and a
-    // small one in time to first response. Shared libraries, heap, stack and mmaps stay
-    // randomized; only the executable image sits at a fixed address, as Go's default
-    // builds do. `TENET_PIE=1` keeps the position-independent default.
-    //
-    // A static build (`-C target-feature=+crt-static -C relocation-model=static`, as
-    // `scripts/build-release` does) is already position-dependent and must not be told
-    // `-no-pie` on top of rustc's own static flags.
-    println!("cargo:rerun-if-env-changed=TENET_PIE");
-    let target = std::env::var("TARGET").unwrap_or_default();
-    let pie = std::env::var("TENET_PIE").is_ok_and(|v| v == "1");
-    let features = std::env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
-    let static_crt = features.split(',').any(|f| f == "crt-static");
-    if target.ends_with("linux-gnu") && !pie && !static_crt {
-        println!("cargo:rustc-link-arg-bins=-no-pie");
-    }
+    println!("cargo:rerun-if-env-changed=TENET_COMMIT");
+    let commit = std::env::var("TENET_COMMIT").ok().filter(|c| !c.is_empty()).or_else(|| {
+        let hash = git(&["rev-parse", "--short=12", "HEAD"])?;
+        // Rebuild when HEAD moves or the index changes (a commit, a checkout).
+        if let Some(dir) = git(&["rev-parse", "--absolute-git-dir"]) {
+            for file in ["HEAD", "index"] {
+                let path = Path::new(&dir).join(file);
+                if path.exists() {
+                    println!("cargo:rerun-if-changed={}", path.display());
+                }
+            }
+            if let Some(head) = git(&["symbolic-ref", "-q", "HEAD"]) {
+                let path = Path::new(&dir).join(head);
+                if path.exists() {
+                    println!("cargo:rerun-if-changed={}", path.display());
+                }
+            }
+        }
+        let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+        Some(if dirty { format!("{hash}+dirty") } else { hash })
+    });
+    println!("cargo:rustc-env=TENET_COMMIT={}", commit.as_deref().unwrap_or("unknown"));
 }

@@ -89,3 +89,21 @@ pub use tenet_protocol as protocol;
 pub use tenet_protocol::header::{HeaderParam, InvalidAnnotation, encode_value, header_params, param_headers};
 pub use tokio_util::sync::CancellationToken;
 pub use transport::auth::{AuthChallenge, AuthHook, AuthResponse, StaticAuth};
+
+/// What the fuzz targets drive (`fuzz/`): present only in builds with `--cfg fuzzing`.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    /// An `text/event-stream` body, fed in `chunks`: each event's type and data, then the
+    /// last event id and retry time the parser kept.
+    pub fn sse<'a>(
+        chunks: impl IntoIterator<Item = &'a [u8]>,
+    ) -> (Vec<(Option<String>, String)>, Option<String>, Option<u64>) {
+        let mut parser = crate::transport::sse::Parser::default();
+        let mut events = Vec::new();
+        for chunk in chunks {
+            events.extend(parser.push(chunk).into_iter().map(|e| (e.kind, e.data)));
+        }
+        (events, parser.last_id, parser.retry_ms)
+    }
+}

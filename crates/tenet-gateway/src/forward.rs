@@ -17,6 +17,7 @@ use tenet_protocol::{
     ReadResourceResult, Reference, ResultType,
 };
 use tenet_server::jsonrpc::ErrorObject;
+use tenet_server::spans::AttributeValue;
 use tenet_server::{CompletionRequest, Context, PromptRequest, ReadOutput, ReadRequest, ToolCall, ToolError};
 
 use crate::downstream::{Downstream, Event, Events};
@@ -156,10 +157,18 @@ async fn exchange(
             params.insert("requestState".into(), Value::from(state));
         }
     }
-    if let (Some(trace), Some(span)) = (ctx.trace(), ctx.span_id())
+    // The upstream's part is a child span of the request's: its context goes along.
+    let span = ctx.child_span(
+        format!("{} {}", method.name(), upstream.name()),
+        vec![
+            ("mcp.method.name", AttributeValue::Text(method.name().to_owned())),
+            ("tenet.upstream", AttributeValue::Text(upstream.name().to_owned())),
+        ],
+    );
+    if let Some(span) = &span
         && let Value::Object(meta) = params.entry("_meta").or_insert_with(|| json!({}))
     {
-        trace.child(span).write_meta(meta);
+        span.context().write_meta(meta);
     }
     // The request's future lives on the heap, and so do the rarer ones below: this
     // future stays small, and so does every one that holds it (each is copied as it is
@@ -177,6 +186,9 @@ async fn exchange(
     // What came before the answer goes out before it.
     while let Some(event) = events.pop() {
         Box::pin(event.deliver(ctx)).await;
+    }
+    if let Some(span) = span {
+        span.end(result.as_ref().err().map(ToString::to_string));
     }
     let result = result.map_err(|e| failure(upstream, what, e))?;
     let kind = result.kind().unwrap_or(ResultType::Complete);

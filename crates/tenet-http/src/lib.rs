@@ -96,3 +96,35 @@ pub use router::{Endpoint, router};
 pub use serve::{serve, serve_listener};
 
 pub use axum;
+
+/// What the fuzz targets drive (`fuzz/`): present only in builds with `--cfg fuzzing`.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    use axum::http::HeaderMap;
+
+    pub use crate::websocket::serve_upgraded as websocket;
+
+    /// Reads `headers` and `query` as the auth layer does: the bearer token, whether
+    /// the query carries one, and for a token its header, then its claims decoded
+    /// (signature unchecked) and read for what they would grant: the scope.
+    pub fn bearer(headers: &HeaderMap, query: &str) -> Result<String, String> {
+        let _ = crate::auth::query_has_token(query);
+        let token = crate::auth::bearer(headers).map_err(|e| format!("{e:?}"))?;
+        crate::auth::jwt::fuzz_token(token).map_err(|e| format!("{e:?}"))
+    }
+
+    /// The server's check that the `Mcp-Param-*` headers repeat the arguments.
+    pub fn param_check(
+        params: &[tenet_server::protocol::header::HeaderParam],
+        headers: &HeaderMap,
+        arguments: &serde_json::Value,
+    ) -> Result<(), String> {
+        crate::param::check(params, headers, arguments).map_err(|e| e.message.into_owned())
+    }
+
+    /// Reads `jwk` as a key of a JWKS document.
+    pub fn jwk(jwk: &serde_json::Value) -> bool {
+        crate::auth::jwt::key_from_jwk(jwk).is_some()
+    }
+}

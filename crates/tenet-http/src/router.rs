@@ -14,7 +14,7 @@ use tenet_server::metrics::SessionKind;
 use tenet_server::{CancellationToken, Server};
 
 use crate::config::HttpConfig;
-use crate::cors::{self, Cors};
+use crate::cors;
 use crate::endpoint;
 use crate::guard::Guard;
 use crate::session::Sessions;
@@ -145,8 +145,8 @@ impl Endpoint {
             }
         }
         // Outermost, so that it answers preflights before the gate and marks its refusals.
-        match Cors::new(&config.cors_origins) {
-            Some(cors) => router.layer(axum::middleware::from_fn_with_state(cors, cors::apply)),
+        match cors::layer(&config.cors_origins) {
+            Some(cors) => router.layer(cors),
             None => router,
         }
     }

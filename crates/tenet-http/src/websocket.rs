@@ -116,6 +116,17 @@ pub(crate) fn upgrade(shared: &Arc<Shared>, parts: &mut Parts, grant: Option<Arc
     response
 }
 
+/// Serves one socket that is already upgraded (`io` carries WebSocket frames), as
+/// [`upgrade`] does: for the fuzz targets.
+#[cfg(fuzzing)]
+pub async fn serve_upgraded<S>(server: Server, io: S, max_message: usize)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let socket = Socket { server, options: DriverOptions::default(), limits: WebSocketConfig::default(), max_message };
+    socket.run(io).await;
+}
+
 /// A key is the base64 of 16 bytes: 22 characters and `==`.
 fn is_valid_key(key: &[u8]) -> bool {
     use base64::Engine;

@@ -195,6 +195,20 @@ impl TraceContext {
         Self { trace_id: self.trace_id, parent_id: span, flags: self.flags & SAMPLED, state: self.state.clone() }
     }
 
+    /// A context that starts trace `trace_id` at span `span` (a root: no caller sent
+    /// one), sampled or not.
+    pub fn root(trace_id: TraceId, span: SpanId, sampled: bool) -> Self {
+        Self { trace_id, parent_id: span, flags: if sampled { SAMPLED } else { 0 }, state: None }
+    }
+
+    /// The same context with the sampled flag set as `sampled` says: what a
+    /// receiver that decided for itself passes on.
+    #[must_use]
+    pub fn with_sampled(mut self, sampled: bool) -> Self {
+        self.flags = if sampled { self.flags | SAMPLED } else { self.flags & !SAMPLED };
+        self
+    }
+
     /// The `traceparent` value, in version 00.
     pub fn traceparent(&self) -> String {
         format!("00-{}-{}-{:02x}", self.trace_id, self.parent_id, self.flags)

@@ -78,6 +78,7 @@ mod tasks;
 
 pub use handler::uri_template;
 pub use observe::metrics;
+pub use observe::spans;
 
 pub use error::{BuildError, ToolError};
 pub use grant::{Grant, INSUFFICIENT_SCOPE};

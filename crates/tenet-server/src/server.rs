@@ -59,6 +59,10 @@ pub struct ServerConfig {
     /// The key that signs `requestState` (2026-07-28 input rounds); `None` (the
     /// default): a random one for this process. Replicas of one server share one.
     pub state_key: Option<crate::StateKey>,
+    /// Where request spans go ([`crate::spans::SpanSink`]: an OpenTelemetry exporter,
+    /// say); `None` (the default): spans are not made, and a caller's trace context is
+    /// only passed on and logged.
+    pub spans: Option<Arc<dyn crate::spans::SpanSink>>,
 }
 
 /// The default response cache budget: 16 MiB.
@@ -81,6 +85,7 @@ impl Default for ServerConfig {
             reexport: None,
             context_store: None,
             state_key: None,
+            spans: None,
         }
     }
 }

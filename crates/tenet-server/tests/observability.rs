@@ -10,6 +10,8 @@ use std::sync::Arc;
 
 use common::Client;
 use serde_json::{Value, json};
+use tenet_server::protocol::TraceContext;
+use tenet_server::spans::{AttributeValue, FinishedSpan, SpanKind, SpanSink};
 use tenet_server::{Context, Metrics, Rate, RateLimiter, RateLimits, Server, ServerConfig, ToolDef, ToolError};
 
 const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
@@ -127,5 +129,77 @@ async fn the_callers_trace_reaches_the_handler_and_the_requests_it_sends() {
     c.send(&json!({"jsonrpc": "2.0", "id": ask["id"], "result": {"roots": []}})).await;
     let answer = c.response(&json!(2)).await;
     assert_eq!(answer["result"]["content"][0]["text"], " ", "no trace, no span: {answer}");
+    c.finish().await;
+}
+
+/// A sink that keeps what it is given, sampling by a fixed answer.
+#[derive(Debug, Default)]
+struct Kept {
+    sample: bool,
+    spans: std::sync::Mutex<Vec<FinishedSpan>>,
+}
+
+impl SpanSink for Kept {
+    fn sampled(&self, _trace: tenet_server::protocol::TraceId, caller: Option<&TraceContext>) -> bool {
+        caller.map_or(self.sample, TraceContext::sampled)
+    }
+
+    fn record(&self, span: FinishedSpan) {
+        self.spans.lock().unwrap().push(span);
+    }
+}
+
+/// Makes a call on the request's behalf, as a gateway does, traced as a child span.
+async fn relay(ctx: Context) -> Result<String, ToolError> {
+    let span = ctx.child_span("tools/call upstream", vec![("tenet.upstream", AttributeValue::Text("up".into()))]);
+    let sent = span.as_ref().map(|s| s.context().traceparent()).unwrap_or_default();
+    if let Some(span) = span {
+        span.end(None);
+    }
+    Ok(sent)
+}
+
+#[tokio::test]
+async fn exported_spans_link_the_caller_the_request_and_the_calls_it_makes() {
+    let sink = Arc::new(Kept { sample: true, ..Kept::default() });
+    let config = ServerConfig { spans: Some(sink.clone()), ..ServerConfig::default() };
+    let server = Server::builder("observed", "1")
+        .tool(ToolDef::new("relay", relay))
+        .tool(ToolDef::new("fail", fail))
+        .config(config)
+        .build()
+        .unwrap();
+    let mut c = Client::start(server);
+    c.initialize("2025-11-25", json!({})).await;
+    let params = json!({"name": "relay", "_meta": {"traceparent": TRACEPARENT, "tracestate": "vendor=1"}});
+    let answer = c.call(1, "tools/call", params).await;
+    let sent = answer["result"]["content"][0]["text"].as_str().unwrap().to_owned();
+    let spans = std::mem::take(&mut *sink.spans.lock().unwrap());
+    let request = spans.iter().find(|s| s.name == "tools/call relay").expect("the request's span");
+    assert_eq!(request.kind, SpanKind::Server);
+    let child = spans.iter().find(|s| s.kind == SpanKind::Client).expect("the relayed call's span");
+    assert_eq!(request.trace_id.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_eq!(request.parent.map(|p| p.to_string()).as_deref(), Some("00f067aa0ba902b7"));
+    assert!(request.remote_parent);
+    assert_eq!(request.name, "tools/call relay");
+    assert_eq!(request.trace_state.as_deref(), Some("vendor=1"));
+    assert_eq!(child.trace_id, request.trace_id);
+    assert_eq!(child.parent, Some(request.span_id), "the call is a child of the request");
+    assert!(!child.remote_parent);
+    assert_eq!(sent, format!("00-{}-{}-01", child.trace_id, child.span_id), "the upstream continues from the call");
+
+    // No caller's context: a trace starts here. A caller that did not sample: nothing
+    // is recorded, and what goes on says so.
+    c.call(2, "tools/call", json!({"name": "fail"})).await;
+    let params =
+        json!({"name": "relay", "_meta": {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"}});
+    let answer = c.call(3, "tools/call", params).await;
+    let sent = answer["result"]["content"][0]["text"].as_str().unwrap().to_owned();
+    assert!(sent.ends_with("-00"), "{sent}");
+    let spans = std::mem::take(&mut *sink.spans.lock().unwrap());
+    assert_eq!(spans.len(), 1, "only the failed call's: {spans:#?}");
+    assert_eq!(spans[0].parent, None);
+    assert_eq!(spans[0].name, "tools/call fail");
+    assert!(spans[0].error.is_some(), "a tool error is an error span");
     c.finish().await;
 }

@@ -4,9 +4,13 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::parse::{positive_seconds, switch};
 
+/// The version `tenet --version` prints: the package's, and the commit it was built
+/// from (see `build.rs`).
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("TENET_COMMIT"), ")");
+
 /// Tenet: a fast, spec-exact Model Context Protocol server and toolkit.
 #[derive(Debug, Parser)]
-#[command(name = "tenet", version, about, long_about = None)]
+#[command(name = "tenet", version = VERSION, about, long_about = None)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -291,6 +295,10 @@ pub struct ServeArgs {
     /// Where the standards come from.
     #[command(flatten)]
     pub knowledge: KnowledgeArgs,
+    /// Folders of standards, as `--root` names them (after any `--root`): `tenet serve
+    /// ./standards ./team-standards`.
+    #[arg(value_name = "ROOT", value_hint = clap::ValueHint::DirPath)]
+    pub more_roots: Vec<std::path::PathBuf>,
     /// Do not reload when files under a root change.
     #[arg(long, help_heading = "Knowledge", env = "TENET_NO_WATCH", value_parser = switch)]
     pub no_watch: bool,
@@ -373,6 +381,9 @@ pub struct ServeArgs {
     /// What replicas of this server share.
     #[command(flatten)]
     pub store: Box<crate::store::StoreArgs>,
+    /// Request traces over OTLP.
+    #[command(flatten)]
+    pub telemetry: Box<crate::telemetry::TelemetryArgs>,
 }
 
 /// Who this server is in a network of Tenet nodes.

@@ -83,6 +83,11 @@ pub fn requested(argv: &[OsString]) -> Option<PathBuf> {
 /// the ids of the options the file set.
 pub fn apply(serve: Command, file: &Path) -> Result<(Command, Vec<String>), ConfigError> {
     let text = std::fs::read_to_string(file).map_err(|e| ConfigError::new(file, None, format!("cannot read: {e}")))?;
+    apply_text(serve, &text, file)
+}
+
+/// [`apply`] on the text of `file`, already read.
+pub fn apply_text(serve: Command, text: &str, file: &Path) -> Result<(Command, Vec<String>), ConfigError> {
     let table: Table = text.parse().map_err(|e: toml::de::Error| {
         ConfigError::new(file, None, format!("not valid TOML: {}", e.to_string().trim_end()))
     })?;
@@ -429,7 +434,7 @@ mod tests {
             ("[http]\npath = 5\n", "http.path: expected a string, found the number 5"),
             (
                 "colour = 1\n",
-                "colour: expected a table (one of: server, knowledge, http, auth, limits, gateway, node, store)",
+                "colour: expected a table (one of: server, knowledge, http, auth, limits, gateway, node, store, telemetry)",
             ),
             ("[knowledge]\nroots = \"x\"\n", "knowledge.roots: expected an array, found string"),
             ("[knowledge]\nno_builtin = 1\n", "knowledge.no_builtin: expected true or false, found integer"),

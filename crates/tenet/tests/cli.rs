@@ -126,7 +126,7 @@ fn serve_http_grants_cors_to_the_origins_given_by_flag_or_environment() {
         let denied = http_head(port, &preflight("https://evil.example"));
         server.kill().unwrap();
         server.wait().unwrap();
-        assert!(granted.starts_with("http/1.1 204"), "{granted}");
+        assert!(granted.starts_with("http/1.1 200"), "{granted}");
         assert!(granted.contains("access-control-allow-origin: https://app.example"), "{granted}");
         assert!(granted.contains("access-control-allow-headers: content-type, mcp-session-id"), "{granted}");
         assert!(!denied.contains("access-control-allow-origin"), "{denied}");
@@ -306,4 +306,29 @@ fn completions_and_the_man_page_come_from_the_cli_definition() {
     assert_eq!(code, 0, "{err}");
     assert!(man.contains(".TH tenet 1"), "{}", &man[..man.len().min(300)]);
     assert!(man.contains("serve") && man.contains("completions"), "every subcommand is listed");
+}
+
+#[test]
+fn the_version_names_the_commit_it_was_built_from() {
+    let (code, out, _) = tenet(&["--version"]);
+    assert_eq!(code, 0);
+    let head = Command::new("git").args(["rev-parse", "--short=12", "HEAD"]).output().expect("git runs");
+    let head = String::from_utf8_lossy(&head.stdout).trim().to_owned();
+    let expected = format!("tenet {} (commit {head}", env!("CARGO_PKG_VERSION"));
+    assert!(out.starts_with(&expected), "{out:?} should start with {expected:?}");
+    assert!(out.trim_end().ends_with(')'), "{out:?}");
+}
+
+#[test]
+fn serve_takes_folders_of_standards_as_operands_too() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let doc = dir.path().join("zig");
+    std::fs::create_dir_all(&doc).expect("mkdir");
+    std::fs::write(doc.join("style.md"), "---\nlanguage: zig\ndomain: style\n---\n# Zig style\n\nOperand root.\n")
+        .expect("write");
+    let root = dir.path().to_str().expect("a UTF-8 path");
+    let bin = env!("CARGO_BIN_EXE_tenet");
+    let (code, out, err) = tenet(&["call", "get_stdlib", "language=zig", "domain=style", "--", bin, "serve", root]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Operand root."), "{out}");
 }

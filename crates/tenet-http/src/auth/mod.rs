@@ -3,9 +3,10 @@
 //! - Protected Resource Metadata (RFC 9728) at
 //!   `/.well-known/oauth-protected-resource{path}` and at the root form, naming the
 //!   authorization server, the scopes, and this server's canonical URI.
-//! - Bearer JWTs checked against the issuer's JWKS ([`jwks`]): signature (ES256 or
-//!   RS256 only), `iss`, `aud` = the canonical URI (no passthrough of tokens meant
-//!   for others), `exp`/`nbf` with a small leeway. Tokens in the query string are refused.
+//! - Bearer JWTs checked against the issuer's JWKS ([`jwks`]) by the `jsonwebtoken`
+//!   crate: signature (ES256 or RS256 only), `iss`, `aud` = the canonical URI (no
+//!   passthrough of tokens meant for others), `exp`/`nbf` with a small leeway. Tokens
+//!   in the query string are refused.
 //! - Or static API keys ([`ApiKey`]), each with its scopes, compared in constant time.
 //! - 401 `WWW-Authenticate: Bearer resource_metadata="…", scope="…"` without a valid
 //!   credential, 403 `error="insufficient_scope"` when a scope is missing (step-up).
@@ -17,7 +18,7 @@
 mod api_key;
 mod error;
 mod jwks;
-mod jwt;
+pub(crate) mod jwt;
 mod layer;
 mod verified;
 
@@ -92,7 +93,8 @@ impl AuthConfig {
 #[derive(Debug)]
 pub struct Auth {
     config: AuthConfig,
-    jwks: Option<Jwks>,
+    /// The issuer's keys, and what its tokens' claims must say.
+    issuer: Option<(Jwks, Expectations)>,
     verified: Verified,
     metadata_url: String,
     metadata_path: String,
@@ -118,7 +120,7 @@ impl Auth {
         let path = uri.path().trim_end_matches('/');
         let metadata_path = format!("/.well-known/oauth-protected-resource{path}");
         let metadata_url = format!("{scheme}://{authority}{metadata_path}");
-        let jwks = match &config.issuer {
+        let issuer = match &config.issuer {
             None => None,
             Some(issuer) => {
                 let source = match &config.jwks_url {
@@ -127,10 +129,10 @@ impl Auth {
                 };
                 let jwks = Jwks::new(source, config.jwks_timeout, config.jwks_min_refetch, config.jwks_max_age)
                     .map_err(AuthError::Client)?;
-                Some(jwks)
+                Some((jwks, Expectations::new(issuer, &config.resource, &config.algorithms, config.leeway)))
             }
         };
-        Ok(Arc::new(Self { config, jwks, verified: Verified::new(VERIFIED_TOKENS), metadata_url, metadata_path }))
+        Ok(Arc::new(Self { config, issuer, verified: Verified::new(VERIFIED_TOKENS), metadata_url, metadata_path }))
     }
 
     /// The settings.
@@ -203,7 +205,7 @@ impl Auth {
         if let Some(key) = api_key::find(&self.config.api_keys, token) {
             return Ok(key.grant().clone());
         }
-        let (Some(jwks), Some(issuer)) = (&self.jwks, &self.config.issuer) else {
+        let Some((jwks, expect)) = &self.issuer else {
             return Err(TokenError::Unknown);
         };
         let now = jwt::now_secs();
@@ -214,9 +216,8 @@ impl Auth {
         }
         let unverified = Unverified::parse(token, &self.config.algorithms)?;
         let (key, generation) = jwks.key(unverified.kid.as_deref(), unverified.alg).await?;
-        let claims = unverified.verify(&key)?;
-        let expect = Expectations { issuer, audience: &self.config.resource, leeway: self.config.leeway };
-        let granted = jwt::check_claims(&claims, &expect, now)?;
+        let claims = unverified.verify(&key, expect)?;
+        let granted = jwt::granted(&claims, expect)?;
         let grant = Grant::from_scope_string(&granted.scope);
         let grant = Arc::new(match granted.subject {
             Some(subject) => grant.with_subject(subject),
@@ -228,12 +229,12 @@ impl Auth {
 }
 
 /// Whether a query string carries an access token (RFC 6750 §2.3), which we refuse.
-fn query_has_token(query: &str) -> bool {
+pub(crate) fn query_has_token(query: &str) -> bool {
     query.split('&').any(|pair| pair.split('=').next().is_some_and(|k| k.eq_ignore_ascii_case("access_token")))
 }
 
 /// The token of the single `Authorization: Bearer` header.
-fn bearer(headers: &HeaderMap) -> Result<&str, TokenError> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Result<&str, TokenError> {
     let mut values = headers.get_all(axum::http::header::AUTHORIZATION).iter();
     let Some(value) = values.next() else { return Err(TokenError::Missing) };
     if values.next().is_some() {

@@ -21,6 +21,7 @@ use super::conversation::Conversation;
 use super::request_state::{Binding, State, StateKey};
 use crate::error::ToolError;
 use crate::observe::RequestTrace;
+use crate::observe::spans::{AttributeValue, ChildSpan, SpanSink};
 use crate::session::{Outbound, Peer, Session};
 use crate::store::ContextStore;
 use crate::tasks::Seat;
@@ -43,8 +44,11 @@ struct Inner {
     version: ProtocolVersion,
     client: Arc<ClientCapabilities>,
     progress_token: Option<ProgressToken>,
-    /// The caller's trace and our span in it, when the request carried a traceparent.
+    /// The caller's trace and our span in it, when the request carried a traceparent
+    /// or spans are exported.
     trace: Option<Arc<RequestTrace>>,
+    /// Where spans go, when they are exported.
+    spans: Option<Arc<dyn SpanSink>>,
     /// The Tenet nodes the request passed through, when it carried a path.
     node_path: Option<Arc<tenet_protocol::NodePath>>,
     log_level: Option<LoggingLevel>,
@@ -123,6 +127,7 @@ pub(crate) struct ContextParts {
     pub state: Option<Arc<dyn Any + Send + Sync>>,
     pub peer_timeout: Duration,
     pub trace: Option<Arc<RequestTrace>>,
+    pub spans: Option<Arc<dyn SpanSink>>,
     pub node_path: Option<Arc<tenet_protocol::NodePath>>,
     pub seed: ConversationSeed,
 }
@@ -137,6 +142,7 @@ impl Context {
                 client: p.client,
                 progress_token: p.progress_token,
                 trace: p.trace,
+                spans: p.spans,
                 node_path: p.node_path,
                 log_level: p.log_level,
                 cancel: p.cancel,
@@ -211,7 +217,30 @@ impl Context {
     /// elicitation, roots; legacy era) carry the same trace, with [`Context::span_id`]
     /// as their parent.
     pub fn trace(&self) -> Option<&TraceContext> {
-        self.inner.trace.as_deref().map(|t| &t.caller)
+        self.inner.trace.as_deref().and_then(|t| t.caller.as_ref())
+    }
+
+    /// The trace context for requests this handler makes on the request's behalf: the
+    /// request's trace, with [`Context::span_id`] as their parent and the server's
+    /// sampling decision; `None` when the request is not traced (no caller's context,
+    /// and spans are not exported).
+    pub fn outgoing_trace(&self) -> Option<&TraceContext> {
+        self.inner.trace.as_deref().map(|t| &t.ours)
+    }
+
+    /// A child span for a request this handler makes on the request's behalf (a
+    /// gateway's call to an upstream, a node's to a peer): send its
+    /// [`ChildSpan::context`] with that request, then end it. Recorded when spans are
+    /// exported and the request's span is sampled; `None` when the request is not
+    /// traced.
+    pub fn child_span(
+        &self,
+        name: impl Into<String>,
+        attributes: Vec<(&'static str, AttributeValue)>,
+    ) -> Option<ChildSpan> {
+        let trace = self.inner.trace.as_deref()?;
+        let sink = self.inner.spans.clone().filter(|_| trace.recorded);
+        Some(ChildSpan::new(sink, &trace.ours, name.into(), attributes))
     }
 
     /// The Tenet nodes this request passed through before it reached this server
@@ -222,8 +251,9 @@ impl Context {
         self.inner.node_path.as_deref()
     }
 
-    /// The span id this server acts under within the caller's trace (fresh for each
-    /// traced request; logged as `span_id`), when the caller sent a trace context.
+    /// The span id this server acts under within the request's trace (fresh for each
+    /// traced request; logged as `span_id`), when the caller sent a trace context or
+    /// spans are exported.
     pub fn span_id(&self) -> Option<SpanId> {
         self.inner.trace.as_deref().map(|t| t.ours.parent_id())
     }

@@ -1,22 +1,24 @@
 //! What one request leaves behind: the in-flight gauge while it runs, its count and
 //! latency in [`Metrics`], one structured log event under [`REQUEST_TARGET`], and —
-//! when the caller sent a W3C `traceparent` — a span of ours in the caller's trace.
+//! when the caller sent a W3C `traceparent`, or the server exports spans — a span of
+//! ours in the trace, handed to the [`SpanSink`] when sampled.
 //!
-//! This folder holds that record of each request and, in [`metrics`], the server's
-//! Prometheus metrics.
+//! This folder holds that record of each request, the span model ([`spans`]) and, in
+//! [`metrics`], the server's Prometheus metrics.
 
 pub mod metrics;
+pub mod spans;
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime};
 
 use tenet_jsonrpc::Request;
-use tenet_protocol::{Method, SpanId, TraceContext};
+use tenet_protocol::{Method, TraceContext};
 use tracing::Level;
 
 use metrics::{Metrics, Outcome};
+use spans::{AttributeValue, FinishedSpan, SpanKind, SpanSink, new_span_id, new_trace_id};
 
 /// The `tracing` target of the per-request log event, so operators can filter it
 /// (`TENET_LOG=info,tenet::request=debug`).
@@ -29,36 +31,49 @@ pub const REQUEST_TARGET: &str = "tenet::request";
 /// a 50 000-call stdio burst: +5–9 µs per request with the line on.
 const REQUEST_LEVEL: Level = Level::DEBUG;
 
-/// A request that came with a trace context: the caller's, and ours for what the
-/// handler sends on its behalf (the same trace, a fresh span id as the parent).
+/// The trace a request is served in: the caller's context (when it sent one), and
+/// ours for what the handler sends on its behalf (the same trace, a fresh span id as
+/// the parent, and our sampling decision when spans are exported).
 #[derive(Debug)]
 pub(crate) struct RequestTrace {
-    pub caller: TraceContext,
+    pub caller: Option<TraceContext>,
     pub ours: TraceContext,
+    /// Whether the request's span goes to the [`SpanSink`].
+    pub recorded: bool,
 }
 
 impl RequestTrace {
+    /// The caller's trace, continued (spans are not exported).
     pub(crate) fn new(caller: TraceContext) -> Arc<Self> {
-        Arc::new(Self { ours: caller.child(new_span_id()), caller })
+        Arc::new(Self { ours: caller.child(new_span_id()), caller: Some(caller), recorded: false })
     }
-}
 
-/// A random span id (OS randomness; a time-and-counter mix when there is none).
-fn new_span_id() -> SpanId {
-    static COUNTER: AtomicU64 = AtomicU64::new(1);
-    let mut bytes = [0u8; 8];
-    if getrandom::fill(&mut bytes).is_err() || bytes == [0; 8] {
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-        let mixed = (u64::from(nanos) << 20) ^ COUNTER.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9e37_79b9);
-        bytes = (mixed | 1).to_be_bytes();
+    /// The caller's trace continued, or a new one begun, as `sink` samples it; `None`
+    /// for a request that would begin a trace nobody records (nothing to continue,
+    /// nothing to pass on).
+    pub(crate) fn sampled(sink: &dyn SpanSink, caller: Option<TraceContext>) -> Option<Arc<Self>> {
+        let (ours, recorded) = match &caller {
+            Some(caller) => {
+                let recorded = sink.sampled(caller.trace_id(), Some(caller));
+                (caller.child(new_span_id()).with_sampled(recorded), recorded)
+            }
+            None => {
+                let trace_id = new_trace_id();
+                if !sink.sampled(trace_id, None) {
+                    return None;
+                }
+                (TraceContext::root(trace_id, new_span_id(), true), true)
+            }
+        };
+        Some(Arc::new(Self { caller, ours, recorded }))
     }
-    SpanId::from_bytes(bytes).unwrap_or_else(|| unreachable!("the bytes are not all zero"))
 }
 
 /// Watches one request from routing to answer. Dropped unfinished (the client
 /// cancelled, the connection closed), it records the request as cancelled.
 pub(crate) struct Watch<'a> {
     metrics: &'a Metrics,
+    sink: Option<&'a dyn SpanSink>,
     request: &'a Request,
     method: Option<Method>,
     trace: Option<Arc<RequestTrace>>,
@@ -69,6 +84,7 @@ pub(crate) struct Watch<'a> {
 impl<'a> Watch<'a> {
     pub(crate) fn start(
         metrics: &'a Metrics,
+        sink: Option<&'a dyn SpanSink>,
         request: &'a Request,
         method: Option<Method>,
         trace: Option<Arc<RequestTrace>>,
@@ -76,7 +92,7 @@ impl<'a> Watch<'a> {
         if metrics.is_enabled() {
             metrics.in_flight().inc();
         }
-        Self { metrics, request, method, trace, started: Instant::now(), finished: false }
+        Self { metrics, sink, request, method, trace, started: Instant::now(), finished: false }
     }
 
     /// The span handler logs go in: only for traced requests, which carry the ids.
@@ -85,7 +101,7 @@ impl<'a> Watch<'a> {
         Some(tracing::info_span!(
             target: REQUEST_TARGET,
             "request",
-            trace_id = %trace.caller.trace_id(),
+            trace_id = %trace.ours.trace_id(),
             span_id = %trace.ours.parent_id(),
         ))
     }
@@ -102,6 +118,59 @@ impl<'a> Watch<'a> {
         if tracing::event_enabled!(target: REQUEST_TARGET, REQUEST_LEVEL) {
             // Microsecond precision: 0.151, not 0.15099999999999998.
             self.log(outcome, elapsed.as_micros() as f64 / 1000.0);
+        }
+        if let (Some(sink), Some(trace)) = (self.sink, self.trace.as_deref())
+            && trace.recorded
+        {
+            sink.record(self.finished_span(trace, outcome, elapsed));
+        }
+    }
+
+    /// The request as a finished span: named `<method> <target>`, with OpenTelemetry's
+    /// MCP attribute names.
+    fn finished_span(&self, trace: &RequestTrace, outcome: Outcome, elapsed: std::time::Duration) -> FinishedSpan {
+        let method = self.method.map_or("other", Method::name);
+        let target = Target::of(self.request, self.method);
+        let mut attributes = vec![
+            ("mcp.method.name", AttributeValue::Text(method.to_owned())),
+            ("jsonrpc.request.id", AttributeValue::Text(self.request.id.to_string())),
+            ("tenet.outcome", AttributeValue::Text(outcome.label().to_owned())),
+        ];
+        let named = target.tool.as_deref().or(target.prompt.as_deref());
+        if let Some(tool) = &target.tool {
+            attributes.push(("gen_ai.tool.name", AttributeValue::Text(tool.to_string())));
+        }
+        if let Some(prompt) = &target.prompt {
+            attributes.push(("gen_ai.prompt.name", AttributeValue::Text(prompt.to_string())));
+        }
+        if let Some(uri) = &target.uri {
+            attributes.push(("mcp.resource.uri", AttributeValue::Text(uri.to_string())));
+        }
+        let error = match outcome {
+            Outcome::Error(code) => {
+                attributes.push(("rpc.jsonrpc.error_code", AttributeValue::Int(i64::from(code.0))));
+                attributes.push(("error.type", AttributeValue::Text(outcome.label().to_owned())));
+                Some(outcome.label().to_owned())
+            }
+            Outcome::ToolError => {
+                attributes.push(("error.type", AttributeValue::Text("tool_error".into())));
+                Some("the tool returned an error result".into())
+            }
+            Outcome::Cancelled => Some("cancelled".into()),
+            _ => None,
+        };
+        FinishedSpan {
+            trace_id: trace.ours.trace_id(),
+            span_id: trace.ours.parent_id(),
+            parent: trace.caller.as_ref().map(TraceContext::parent_id),
+            remote_parent: trace.caller.is_some(),
+            trace_state: trace.ours.state().map(str::to_owned),
+            kind: SpanKind::Server,
+            name: named.map_or_else(|| method.to_owned(), |n| format!("{method} {n}")),
+            start: SystemTime::now().checked_sub(elapsed).unwrap_or(SystemTime::UNIX_EPOCH),
+            duration: elapsed,
+            attributes,
+            error,
         }
     }
 
@@ -123,8 +192,8 @@ impl<'a> Watch<'a> {
             duration_ms,
             outcome = outcome.label(),
             code,
-            trace_id = trace.map(|t| display(t.caller.trace_id())),
-            parent_id = trace.map(|t| display(t.caller.parent_id())),
+            trace_id = trace.map(|t| display(t.ours.trace_id())),
+            parent_id = trace.and_then(|t| t.caller.as_ref()).map(|c| display(c.parent_id())),
             span_id = trace.map(|t| display(t.ours.parent_id())),
             "request",
         );
@@ -204,13 +273,13 @@ mod tests {
     fn a_watch_counts_in_flight_and_records_cancellation_when_dropped() {
         let metrics = Metrics::new();
         let call = request("tools/call", r#"{"name":"slow"}"#);
-        let watch = Watch::start(&metrics, &call, Some(Method::ToolsCall), None);
+        let watch = Watch::start(&metrics, None, &call, Some(Method::ToolsCall), None);
         assert!(metrics.encode().contains("tenet_requests_in_flight 1\n"));
         drop(watch);
         let text = metrics.encode();
         assert!(text.contains("tenet_requests_in_flight 0\n"), "{text}");
         assert!(text.contains("tenet_requests_total{method=\"tools/call\",outcome=\"cancelled\"} 1\n"), "{text}");
-        Watch::start(&metrics, &call, Some(Method::ToolsCall), None).finish(Outcome::Ok);
+        Watch::start(&metrics, None, &call, Some(Method::ToolsCall), None).finish(Outcome::Ok);
         assert!(metrics.encode().contains("{method=\"tools/call\",outcome=\"ok\"} 1\n"));
     }
 

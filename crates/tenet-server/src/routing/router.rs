@@ -217,12 +217,19 @@ impl Server {
     ///
     /// Every request is counted and timed in [`Server::metrics`] and logged as one
     /// event under [`crate::REQUEST_TARGET`].
-    pub async fn respond(&self, request: Request, routed: Routed, link: &Link) -> Answer {
+    pub async fn respond(&self, request: Request, mut routed: Routed, link: &Link) -> Answer {
+        let sink = self.shared.config.spans.as_deref();
+        if let (Some(sink), Ok(route)) = (sink, &mut routed.0) {
+            // Spans are exported: every request is traced, continuing the caller's
+            // trace or starting one, and sampled by the sink.
+            let caller = route.meta.trace.take().and_then(|t| t.caller.clone());
+            route.meta.trace = RequestTrace::sampled(sink, caller);
+        }
         let (method, trace) = match &routed.0 {
             Ok(route) => (Some(route.method), route.meta.trace.clone()),
             Err(_) => (Method::from_name(&request.method), None),
         };
-        let watch = Watch::start(&self.shared.metrics, &request, method, trace);
+        let watch = Watch::start(&self.shared.metrics, sink, &request, method, trace);
         let (stateless, reply) = match routed.0 {
             Ok(route) => {
                 let stateless = route.version.era() == Era::Stateless;
@@ -342,6 +349,7 @@ impl Server {
             state: self.shared.state.clone(),
             peer_timeout: self.shared.config.client_request_timeout,
             trace: route.meta.trace.clone(),
+            spans: self.shared.config.spans.clone(),
             node_path: route.meta.node_path.clone(),
             seed: ConversationSeed {
                 store: self.shared.context_store.clone(),

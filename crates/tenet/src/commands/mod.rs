@@ -44,7 +44,11 @@ mod upstreams;
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Serve(args) => serve::run(&args),
+        Command::Serve(mut args) => {
+            let more = std::mem::take(&mut args.more_roots);
+            args.knowledge.roots.extend(more);
+            serve::run(&args)
+        }
         Command::Check(args) => check::run(&args),
         Command::Get(args) => read::get(&args),
         Command::Search(args) => read::search(&args),

@@ -29,7 +29,7 @@ pub fn run(args: &ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let Prepared { server, knowledge, rate_limit, auth, upstreams, store } = prepared;
+    let Prepared { server, knowledge, rate_limit, auth, upstreams, store, telemetry } = prepared;
     let node = match startup::node_identity(args) {
         Ok(node) => node,
         Err(e) => {
@@ -124,6 +124,10 @@ pub fn run(args: &ServeArgs) -> ExitCode {
             1
         }
     };
+    // Every request has been answered: send the spans still queued.
+    if let Some(telemetry) = telemetry {
+        telemetry.shutdown();
+    }
     let _ = std::io::stderr().flush();
     // A read blocked on stdin (after a signal) would hold the runtime open: leave now,
     // everything has been written and flushed.

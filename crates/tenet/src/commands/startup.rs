@@ -37,6 +37,8 @@ pub enum StartError {
     Node(tenet_node::IdentityError),
     /// The `[store]` settings do not work.
     Store(String),
+    /// The `[telemetry]` settings or `OTEL_*` variables do not work.
+    Telemetry(String),
 }
 
 impl fmt::Display for StartError {
@@ -49,6 +51,7 @@ impl fmt::Display for StartError {
             | Self::Knowledge(e)
             | Self::Auth(e)
             | Self::Build(e)
+            | Self::Telemetry(e)
             | Self::Gateway(e)
             | Self::Store(e) => f.write_str(e),
             Self::NothingToServe => f.write_str("nothing to serve: --no-builtin needs at least one --root"),
@@ -74,6 +77,8 @@ pub struct Prepared {
     pub upstreams: Vec<tenet_gateway::UpstreamConfig>,
     /// The store replicas share (`[store]`), if there is one.
     pub store: Option<tenet_redis::Redis>,
+    /// The span exporter (`[telemetry]`), when traces are on: shut it down last.
+    pub telemetry: Option<Arc<tenet_telemetry::OtlpSink>>,
 }
 
 /// Runs every check `tenet serve` makes before it serves and builds what it serves.
@@ -99,6 +104,8 @@ pub fn prepare(args: &ServeArgs) -> Result<Prepared, StartError> {
         ..ServerConfig::default()
     };
     let store = args.store.apply(&mut config).map_err(StartError::Store)?;
+    let telemetry = args.telemetry.start().map_err(StartError::Telemetry)?;
+    config.spans = telemetry.clone().map(|sink| sink as Arc<dyn tenet_server::spans::SpanSink>);
     if let (Some(redis), Some(limiter), Transport::Http) = (&store, &rate_limit, args.transport) {
         // Replicas take from one bucket per client: a client gets its rate in total.
         let shared = Arc::new(tenet_redis::RedisRateStore::new(redis.clone()));
@@ -120,7 +127,7 @@ pub fn prepare(args: &ServeArgs) -> Result<Prepared, StartError> {
         (ks.server.clone(), Some(ks))
     };
     let auth = args.auth.build(&server, &default_resource(args, args.port)).map_err(StartError::Auth)?;
-    Ok(Prepared { server, knowledge, rate_limit, auth, upstreams, store })
+    Ok(Prepared { server, knowledge, rate_limit, auth, upstreams, store, telemetry })
 }
 
 /// Who `tenet serve` is as a node: `--node-id`; else the id kept in `--state-dir`;
