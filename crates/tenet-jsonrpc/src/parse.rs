@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_json::error::Category;
 
-use crate::{ErrorObject, Id, Message, Notification, Outcome, RawJson, Request, Response};
+use crate::{ErrorCode, ErrorObject, Id, Message, Notification, Outcome, RawJson, Request, Response};
 
 /// What one frame held: a single message, or a batch (a JSON array).
 ///
@@ -133,10 +133,23 @@ fn parse_batch(text: &str) -> Result<Incoming, Rejection> {
         .into_iter()
         .map(|raw| {
             let text = raw.get();
-            if text.starts_with('{') { parse_object(text) } else { Err(not_an_object(text)) }
+            let entry = if text.starts_with('{') { parse_object(text) } else { Err(not_an_object(text)) };
+            entry.map_err(invalid_entry)
         })
         .collect();
     Ok(Incoming::Batch(messages))
+}
+
+/// An entry of a batch that read as JSON is an invalid request whatever is wrong with
+/// it (JSON-RPC 2.0 §6), even where the entry alone would not be JSON: a lone UTF-16
+/// surrogate in a string (`"\ud83d"`) passes the batch's reading, which leaves strings
+/// undecoded, and fails the entry's.
+fn invalid_entry(rejection: Rejection) -> Rejection {
+    if rejection.error.code != ErrorCode::PARSE_ERROR {
+        return rejection;
+    }
+    let why = rejection.error.message.strip_prefix("Parse error: ").unwrap_or(&rejection.error.message);
+    Rejection::new(rejection.id, ErrorObject::invalid_request(format!("Invalid Request: {why}")))
 }
 
 fn parse_object(text: &str) -> Result<Message, Rejection> {
@@ -308,5 +321,21 @@ mod tests {
         assert!(matches!(entries[0], Ok(Message::Request(_))));
         assert_eq!(entries[1].as_ref().unwrap_err().error.code, ErrorCode::INVALID_REQUEST);
         assert!(matches!(entries[2], Ok(Message::Notification(_))));
+    }
+
+    /// Found by the `jsonrpc` fuzz target: an entry whose strings hold a lone UTF-16
+    /// surrogate was rejected as a parse error inside a batch that parsed.
+    #[test]
+    fn fuzz_jsonrpc_a_batch_entry_with_a_lone_surrogate_is_an_invalid_request() {
+        let batch = br#"[{"jsonrpc":"2.0","id":1,"x\ud83d":1}, "\ud83d", {"jsonrpc":"2.0","id":2,"method":"a"}]"#;
+        let Ok(Incoming::Batch(entries)) = parse(batch) else { panic!("not a batch") };
+        for entry in &entries[..2] {
+            let error = &entry.as_ref().unwrap_err().error;
+            assert_eq!(error.code, ErrorCode::INVALID_REQUEST, "{}", error.message);
+            assert!(error.message.starts_with("Invalid Request: "), "{}", error.message);
+        }
+        assert!(matches!(entries[2], Ok(Message::Request(_))));
+        // Alone, the same entry is not JSON that can be read: a parse error.
+        assert_eq!(reject(br#"{"jsonrpc":"2.0","id":1,"x\ud83d":1}"#).error.code, ErrorCode::PARSE_ERROR);
     }
 }

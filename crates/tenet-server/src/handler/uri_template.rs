@@ -4,7 +4,7 @@
 //! `{?a,b}` and `{&a,b}`, with several variables per expression. Matching finds values
 //! that would expand back to the URI, percent-decoding them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 #[derive(Debug, Clone, PartialEq)]
 enum Part {
@@ -68,11 +68,21 @@ impl UriTemplate {
     }
 
     /// The variables' values if `uri` matches the template.
+    ///
+    /// The search remembers where it failed, so each expression is tried at each
+    /// position of the URI at most once, and gives up (no match) after
+    /// [`MAX_MATCH_STEPS`]: a template whose expressions follow each other without a
+    /// literal between them is ambiguous, and a hostile URI could otherwise make the
+    /// search take exponential time.
     pub fn matches(&self, uri: &str) -> Option<BTreeMap<String, String>> {
+        let mut search = Search { uri, failed: HashSet::new(), steps: 0 };
         let mut vars = BTreeMap::new();
-        match_parts(&self.parts, uri, &mut vars).then_some(vars)
+        search.parts(&self.parts, 0, &mut vars).then_some(vars)
     }
 }
+
+/// How many candidate values a match tries before it gives up.
+pub const MAX_MATCH_STEPS: usize = 100_000;
 
 fn stops(op: Option<char>) -> &'static [char] {
     match op {
@@ -85,69 +95,108 @@ fn stops(op: Option<char>) -> &'static [char] {
     }
 }
 
-fn match_parts(parts: &[Part], uri: &str, vars: &mut BTreeMap<String, String>) -> bool {
-    let Some((first, rest)) = parts.split_first() else { return uri.is_empty() };
-    match first {
-        Part::Literal(lit) => uri.strip_prefix(lit.as_str()).is_some_and(|tail| match_parts(rest, tail, vars)),
-        Part::Expr { op, vars: names } => {
-            let (prefix, sep, named) = match op {
-                None | Some('+') => ("", ',', false),
-                Some('#') => ("#", ',', false),
-                Some('/') => ("/", '/', false),
-                Some('.') => (".", '.', false),
-                Some(';') => (";", ';', true),
-                Some('?') => ("?", '&', true),
-                _ => ("&", '&', true),
-            };
-            // An expression may expand to nothing (undefined variables).
-            if match_parts(rest, uri, vars) {
+/// One match of a URI: the positions (number of parts left, offset) known to fail, and
+/// the candidates tried so far.
+struct Search<'u> {
+    uri: &'u str,
+    failed: HashSet<(usize, usize)>,
+    steps: usize,
+}
+
+impl Search<'_> {
+    /// Whether `parts` match the URI from byte `at` to its end, filling `vars`.
+    fn parts(&mut self, parts: &[Part], at: usize, vars: &mut BTreeMap<String, String>) -> bool {
+        if self.steps > MAX_MATCH_STEPS || self.failed.contains(&(parts.len(), at)) {
+            return false;
+        }
+        self.steps += 1;
+        let matched = self.first_part(parts, at, vars);
+        if !matched {
+            self.failed.insert((parts.len(), at));
+        }
+        matched
+    }
+
+    fn first_part(&mut self, parts: &[Part], at: usize, vars: &mut BTreeMap<String, String>) -> bool {
+        let uri = &self.uri[at..];
+        let Some((first, rest)) = parts.split_first() else { return uri.is_empty() };
+        let (op, names) = match first {
+            Part::Literal(lit) => return uri.starts_with(lit.as_str()) && self.parts(rest, at + lit.len(), vars),
+            Part::Expr { op, vars: names } => (op, names),
+        };
+        let (prefix, sep, named) = match op {
+            None | Some('+') => ("", ',', false),
+            Some('#') => ("#", ',', false),
+            Some('/') => ("/", '/', false),
+            Some('.') => (".", '.', false),
+            Some(';') => (";", ';', true),
+            Some('?') => ("?", '&', true),
+            _ => ("&", '&', true),
+        };
+        // An expression may expand to nothing (undefined variables).
+        if self.parts(rest, at, vars) {
+            return true;
+        }
+        let Some(body_start) = uri.strip_prefix(prefix) else { return false };
+        let start = at + prefix.len();
+        let limit =
+            body_start.find(|c| stops(*op).contains(&c) && !(c == sep && names.len() > 1)).unwrap_or(body_start.len());
+        // A literal that follows must start where the value ends.
+        let next = match rest.first() {
+            Some(Part::Literal(lit)) => Some(lit.as_str()),
+            _ => None,
+        };
+        // Try the longest candidate first, then shorter ones. Whether the rest matches
+        // does not depend on the values taken so far, so they are read (and decoded)
+        // only once it has: values read later win, as they would have in order.
+        for end in (1..=limit).rev() {
+            if !body_start.is_char_boundary(end) || next.is_some_and(|lit| !body_start[end..].starts_with(lit)) {
+                continue;
+            }
+            self.steps += 1;
+            if self.steps > MAX_MATCH_STEPS {
+                return false;
+            }
+            let body = &body_start[..end];
+            if self.failed.contains(&(rest.len(), start + end)) || !fits(body, sep, named, names) {
+                continue;
+            }
+            if self.parts(rest, start + end, vars) {
+                let mut found = BTreeMap::new();
+                assign(body, sep, named, names, &mut found);
+                for (name, value) in found {
+                    vars.entry(name).or_insert(value);
+                }
                 return true;
             }
-            let Some(body_start) = uri.strip_prefix(prefix) else { return false };
-            let limit = body_start
-                .find(|c| stops(*op).contains(&c) && !(c == sep && names.len() > 1))
-                .unwrap_or(body_start.len());
-            // Try the longest candidate first, then shorter ones.
-            for end in (1..=limit).rev() {
-                if !body_start.is_char_boundary(end) {
-                    continue;
-                }
-                let body = &body_start[..end];
-                let mut found = BTreeMap::new();
-                if !assign(body, sep, named, names, &mut found) {
-                    continue;
-                }
-                let mut trial = vars.clone();
-                trial.extend(found);
-                if match_parts(rest, &body_start[end..], &mut trial) {
-                    *vars = trial;
-                    return true;
-                }
-            }
-            false
         }
+        false
     }
 }
 
-fn assign(body: &str, sep: char, named: bool, names: &[String], out: &mut BTreeMap<String, String>) -> bool {
-    let pieces: Vec<&str> = if names.len() > 1 || named { body.split(sep).collect() } else { vec![body] };
+/// Whether `body` can be the expansion of an expression with `names`: no more values
+/// than names, and for named expansions (`;`, `?`, `&`) only its names.
+fn fits(body: &str, sep: char, named: bool, names: &[String]) -> bool {
     if named {
-        for piece in pieces {
+        return body.split(sep).all(|piece| names.iter().any(|n| n == piece.split_once('=').map_or(piece, |(k, _)| k)));
+    }
+    names.len() == 1 || body.split(sep).count() <= names.len()
+}
+
+/// The values of an expansion that [`fits`], percent-decoded, into `out`.
+fn assign(body: &str, sep: char, named: bool, names: &[String], out: &mut BTreeMap<String, String>) {
+    if named {
+        for piece in body.split(sep) {
             let (k, v) = piece.split_once('=').unwrap_or((piece, ""));
-            if !names.iter().any(|n| n == k) {
-                return false;
-            }
             out.insert(k.to_owned(), decode(v));
         }
-        return true;
+    } else if names.len() == 1 {
+        out.insert(names[0].clone(), decode(body));
+    } else {
+        for (name, value) in names.iter().zip(body.split(sep)) {
+            out.insert(name.clone(), decode(value));
+        }
     }
-    if pieces.len() > names.len() {
-        return false;
-    }
-    for (name, value) in names.iter().zip(pieces) {
-        out.insert(name.clone(), decode(value));
-    }
-    true
 }
 
 fn decode(s: &str) -> String {
@@ -200,6 +249,20 @@ mod tests {
         assert_eq!(m("x://a{/b,c}", "x://a/1/2"), pairs(&[("b", "1"), ("c", "2")]));
         assert_eq!(m("x://s{?q,lang}", "x://s?q=rust&lang=en"), pairs(&[("lang", "en"), ("q", "rust")]));
         assert_eq!(m("x://s{?q}", "x://s"), pairs(&[]));
+    }
+
+    /// Found by the `uri_template` fuzz target: expressions without a literal between
+    /// them made a URI that does not match take exponential time (a 248-byte input ran
+    /// past the fuzzer's 10 s timeout).
+    #[test]
+    fn fuzz_uri_template_adjacent_expressions_fail_fast() {
+        let template = UriTemplate::parse(&"{+a}{+b}".repeat(8)).unwrap();
+        let uri = "x".repeat(2_000) + "?";
+        let started = std::time::Instant::now();
+        assert_eq!(template.matches(&uri), None);
+        assert!(started.elapsed() < std::time::Duration::from_secs(1), "took {:?}", started.elapsed());
+        // What matches still does, values and all.
+        assert_eq!(m("x://{a}/{+b}{?q}", "x://1/2/3?q=4"), pairs(&[("a", "1"), ("b", "2/3"), ("q", "4")]));
     }
 
     #[test]
