@@ -50,17 +50,24 @@ pub struct RedisConfig {
     pub timeout: Duration,
     /// How long connecting may take.
     pub connect_timeout: Duration,
+    /// How many multiplexed connections carry the commands, taken in turn (at least
+    /// 1). One already pipelines every command sent at once; more spread the work of
+    /// reading answers over the runtime's threads and keep one slow answer (a big
+    /// script result) from delaying the rest. Blocking reads and the subscriber use
+    /// connections of their own either way.
+    pub pool_size: usize,
 }
 
 impl RedisConfig {
     /// The defaults for the server at `url`: prefix `tenet:`, 2 s per command, 2 s to
-    /// connect.
+    /// connect, one connection.
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
             prefix: "tenet:".to_owned(),
             timeout: Duration::from_secs(2),
             connect_timeout: Duration::from_secs(2),
+            pool_size: 1,
         }
     }
 }
@@ -81,10 +88,10 @@ pub enum StoreError {
     Unavailable(String),
 }
 
-/// One connection to a Redis server, shared by every store built on it (cheap to
-/// clone). It connects on first use and reconnects on its own after a failure; a
-/// command that fails (the server down, slow past the timeout) is an error for that
-/// request only.
+/// The connections to a Redis server, shared by every store built on it (cheap to
+/// clone): [`RedisConfig::pool_size`] multiplexed ones, taken in turn. Each connects on
+/// first use and reconnects on its own after a failure; a command that fails (the
+/// server down, slow past the timeout) is an error for that request only.
 #[derive(Clone)]
 pub struct Redis {
     inner: Arc<Inner>,
@@ -93,8 +100,10 @@ pub struct Redis {
 struct Inner {
     client: redis::Client,
     manager: ConnectionManagerConfig,
-    /// Made inside the runtime, on first use.
-    connection: tokio::sync::OnceCell<ConnectionManager>,
+    /// The pool, each made inside the runtime on first use.
+    connections: Box<[tokio::sync::OnceCell<ConnectionManager>]>,
+    /// The next connection of the pool to use.
+    turn: std::sync::atomic::AtomicUsize,
     prefix: String,
     timeout: Duration,
     metrics: StoreMetrics,
@@ -124,7 +133,8 @@ impl Redis {
         let inner = Inner {
             client,
             manager,
-            connection: tokio::sync::OnceCell::new(),
+            connections: (0..config.pool_size.max(1)).map(|_| tokio::sync::OnceCell::new()).collect(),
+            turn: std::sync::atomic::AtomicUsize::new(0),
             prefix: config.prefix,
             timeout: config.timeout,
             metrics: StoreMetrics::default(),
@@ -149,9 +159,9 @@ impl Redis {
         F: AsyncFnOnce(&mut ConnectionManager) -> redis::RedisResult<T>,
     {
         let started = Instant::now();
-        let made = self
-            .inner
-            .connection
+        let pool = &self.inner.connections;
+        let turn = self.inner.turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % pool.len();
+        let made = pool[turn]
             .get_or_try_init(|| async {
                 ConnectionManager::new_lazy_with_config(self.inner.client.clone(), self.inner.manager.clone())
             })

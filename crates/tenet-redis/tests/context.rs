@@ -79,6 +79,19 @@ async fn the_redis_store_keeps_the_rules_of_the_memory_store() {
 }
 
 #[tokio::test]
+async fn a_pool_of_connections_takes_them_in_turn_and_keeps_the_rules() {
+    let server = RedisServer::start();
+    let redis = Redis::connect(RedisConfig { pool_size: 3, ..RedisConfig::new(server.url()) }).unwrap();
+    let store = RedisContextStore::new(redis.clone(), small());
+    the_rules(&store).await;
+    // Every connection of the pool was made and used; `redis-cli` itself is one more.
+    let clients = server.cli(&["CLIENT", "LIST"]).unwrap();
+    assert_eq!(clients.lines().count(), 4, "{clients}");
+    let used = clients.lines().filter(|line| !line.contains("cmd=client")).filter(|l| !l.contains("cmd=NULL"));
+    assert_eq!(used.count(), 3, "each pooled connection ran commands: {clients}");
+}
+
+#[tokio::test]
 async fn two_replicas_share_one_context_and_concurrent_compare_and_sets_lose_nothing() {
     let server = RedisServer::start();
     let replicas =

@@ -16,7 +16,8 @@ const MIN_SECRET: usize = 16;
 #[command(next_help_heading = "Store")]
 pub struct StoreArgs {
     /// The Redis (or Valkey) server replicas share, `redis://[user:password@]host:port/db`
-    /// or `unix:///path/to/redis.sock`: conversations' contexts are kept there. Unset:
+    /// or `unix:///path/to/redis.sock`: what replicas share is kept there (legacy
+    /// sessions and their streams, tasks, conversations' contexts, rate limits). Unset:
     /// everything stays in this process.
     #[arg(id = "url", long = "store-url", value_name = "URL", env = "TENET_STORE_URL", hide_env_values = true)]
     pub url: Option<String>,
@@ -33,6 +34,10 @@ pub struct StoreArgs {
     /// a clear error instead of waiting.
     #[arg(id = "command_timeout", long = "store-timeout", value_name = "SECONDS", default_value_t = 2.0, env = "TENET_STORE_TIMEOUT", value_parser = crate::parse::positive_seconds)]
     pub timeout: f64,
+    /// How many connections to the store carry its commands, taken in turn (1 to 64).
+    /// One pipelines every command sent at once and is enough for most loads.
+    #[arg(id = "pool_size", long = "store-pool-size", value_name = "N", default_value_t = 1, env = "TENET_STORE_POOL_SIZE", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub pool_size: u16,
     /// The secret that signs `requestState` (2026-07-28 input rounds), at least 16
     /// characters: replicas behind one load balancer must share it, so that any of them
     /// continues a round another began. Unset: a random key per process.
@@ -84,6 +89,7 @@ impl StoreArgs {
             prefix: self.prefix.clone(),
             timeout: Duration::from_secs_f64(self.timeout),
             connect_timeout: Duration::from_secs_f64(self.timeout),
+            pool_size: usize::from(self.pool_size),
             ..RedisConfig::new(url.clone())
         };
         let redis = Redis::connect(redis_config).map_err(|e| format!("--store-url: {e}"))?;

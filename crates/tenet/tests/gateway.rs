@@ -271,3 +271,49 @@ async fn upstreams_killed_mid_call_hung_and_restarted_leave_the_others_serving()
     let alive = Command::new("kill").args(["-0", &stopped.to_string()]).status().unwrap().success();
     assert!(!alive, "the hung upstream {stopped} was not stopped");
 }
+
+#[tokio::test]
+async fn the_rest_facade_serves_an_upstreams_tools_like_local_ones() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let flag = upstream_flag("up");
+    let gateway = common::tenet_command()
+        .args(["serve", "--demo", "--transport", "http", "--log-level", "warn", "--port", &port.to_string()])
+        .args(["--upstream", &flag])
+        .env_remove("TENET_CONFIG")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _processes = Processes(gateway, Vec::new());
+    let base = format!("http://127.0.0.1:{port}");
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::new();
+    eventually("the gateway is ready", Duration::from_secs(30), async || {
+        let ready = http.get(format!("{base}/ready")).send().await.ok()?;
+        ready.status().is_success().then_some(())
+    })
+    .await;
+
+    let tools: serde_json::Value = http.get(format!("{base}/mcp/tools")).send().await.unwrap().json().await.unwrap();
+    let add = tools["tools"].as_array().unwrap().iter().find(|t| t["name"] == "up__add").cloned();
+    let add = add.unwrap_or_else(|| panic!("up__add missing from {tools}"));
+    assert_eq!(add["inputSchema"]["required"], json!(["a", "b"]), "the upstream's own schema: {add}");
+
+    let post = async |path: &str, body: serde_json::Value| {
+        let response = http.post(format!("{base}{path}")).json(&body).send().await.unwrap();
+        (response.status().as_u16(), response.json::<serde_json::Value>().await.unwrap())
+    };
+    assert_eq!(post("/tools/up__add", json!({"a": 2, "b": 3})).await, (200, json!({"sum": 5.0})));
+    let (status, wrong) = post("/tools/up__add", json!({"a": "two", "b": 3})).await;
+    assert_eq!(status, 422, "checked at the gateway against the upstream's schema: {wrong}");
+    assert_eq!(wrong["error"]["data"]["fields"][0]["path"], "/a", "{wrong}");
+    let (status, reply) =
+        post("/mcp/call", json!({"jsonrpc": "2.0", "id": 7, "method": "up__echo", "params": {"text": "via"}})).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["id"], 7);
+    assert_eq!(reply["result"]["content"][0]["text"], "via", "{reply}");
+
+    let openapi: serde_json::Value =
+        http.get(format!("{base}/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert!(openapi["paths"]["/tools/up__add"]["post"].is_object(), "one operation per upstream tool too");
+}
