@@ -46,6 +46,8 @@ options:
   --driver-cpu N      pin this driver to CPU N
   --warmup N          latency: unmeasured requests first (default 100)
   --text TEXT         the echoed text (default \"hello world\")
+  --protocol V        stdio: 2025-11-25 (default: an `initialize` session) or 2026-07-28 (`server/discover`,
+                      then every request carries its `_meta`, as a stateless client sends it)
   --stderr            let the server's stderr through (default: discarded)
   --port P            ws-*: the server listens on 127.0.0.1:P (the command must say so too)
   --path PATH         ws-*: the MCP path of the WebSocket upgrade (default /mcp)
@@ -92,6 +94,8 @@ struct Opts {
     driver_cpu: Option<usize>,
     warmup: usize,
     text: String,
+    /// The protocol version spoken over stdio: a legacy session, or 2026-07-28 requests.
+    protocol: Protocol,
     show_stderr: bool,
     scenario: Scenario,
     count: usize,
@@ -113,6 +117,7 @@ fn parse_args(args: &[String]) -> Result<Opts, String> {
     let mut driver_cpu = None;
     let mut warmup = 100;
     let mut text = DEFAULT_TEXT.to_owned();
+    let mut protocol = Protocol::Session;
     let mut show_stderr = false;
     let mut port = None;
     let mut path = "/mcp".to_owned();
@@ -140,6 +145,13 @@ fn parse_args(args: &[String]) -> Result<Opts, String> {
             "--driver-cpu" => driver_cpu = Some(int(arg, value(arg)?)?),
             "--warmup" => warmup = int(arg, value(arg)?)?,
             "--text" => text = value(arg)?,
+            "--protocol" => {
+                protocol = match value(arg)?.as_str() {
+                    "2025-11-25" => Protocol::Session,
+                    "2026-07-28" => Protocol::Stateless,
+                    v => return Err(format!("--protocol: 2025-11-25 or 2026-07-28, not {v}")),
+                }
+            }
             "--stderr" => show_stderr = true,
             "--port" => {
                 let v = value(arg)?;
@@ -190,6 +202,7 @@ fn parse_args(args: &[String]) -> Result<Opts, String> {
         driver_cpu,
         warmup,
         text,
+        protocol,
         show_stderr,
         scenario,
         count,
@@ -418,6 +431,36 @@ impl Watchdog {
 // ---------------------------------------------------------------------------
 // Protocol
 
+/// How the driver speaks to the server over stdio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    /// `initialize` + `notifications/initialized`, then plain 2025-11-25 requests.
+    Session,
+    /// `server/discover`, then 2026-07-28 requests, each with its version, client
+    /// name and capabilities in `_meta`.
+    Stateless,
+}
+
+/// What every 2026-07-28 request carries in its `_meta`.
+fn stateless_meta() -> String {
+    json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "mcp-bench", "version": env!("CARGO_PKG_VERSION")},
+        "io.modelcontextprotocol/clientCapabilities": {}
+    })
+    .to_string()
+}
+
+fn discover_line() -> Vec<u8> {
+    let mut line = format!(
+        "{{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"server/discover\",\"params\":{{\"_meta\":{}}}}}",
+        stateless_meta()
+    )
+    .into_bytes();
+    line.push(b'\n');
+    line
+}
+
 fn initialize_line() -> Vec<u8> {
     let msg = json!({
         "jsonrpc": "2.0", "id": 0, "method": "initialize",
@@ -434,12 +477,19 @@ fn initialize_line() -> Vec<u8> {
 
 const INITIALIZED_LINE: &[u8] = b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n";
 
-fn call_line(id: usize, text_json: &str, out: &mut Vec<u8>) {
+/// One `tools/call echo` line; `meta` is the `_meta` member's text, if any (2026-07-28).
+fn call_line(id: usize, text_json: &str, meta: Option<&str>, out: &mut Vec<u8>) {
     // `write!` into a Vec cannot fail.
-    let _ = writeln!(
-        out,
-        "{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":\"tools/call\",\"params\":{{\"name\":\"echo\",\"arguments\":{{\"text\":{text_json}}}}}}}"
-    );
+    let _ = match meta {
+        None => writeln!(
+            out,
+            "{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":\"tools/call\",\"params\":{{\"name\":\"echo\",\"arguments\":{{\"text\":{text_json}}}}}}}"
+        ),
+        Some(meta) => writeln!(
+            out,
+            "{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":\"tools/call\",\"params\":{{\"name\":\"echo\",\"arguments\":{{\"text\":{text_json}}},\"_meta\":{meta}}}}}"
+        ),
+    };
 }
 
 /// What the server said about itself in its `initialize` result.
@@ -456,10 +506,18 @@ impl InitInfo {
             return Err(format!("initialize failed: {err}"));
         }
         let result = v.get("result").ok_or("initialize response has no result")?;
-        let info = &result["serverInfo"];
+        // A 2026-07-28 server names itself in the `_meta` of its discover result.
+        let info = match result.get("serverInfo") {
+            Some(info) => info,
+            None => &result["_meta"]["io.modelcontextprotocol/serverInfo"],
+        };
+        let version = match result.get("supportedVersions") {
+            Some(_) => "2026-07-28",
+            None => result["protocolVersion"].as_str().unwrap_or("?"),
+        };
         Ok(InitInfo {
             server: format!("{} {}", info["name"].as_str().unwrap_or("?"), info["version"].as_str().unwrap_or("?")),
-            protocol_version: result["protocolVersion"].as_str().unwrap_or("?").to_owned(),
+            protocol_version: version.to_owned(),
         })
     }
 }
@@ -485,12 +543,20 @@ fn read_initialize_response(server: &mut Server, wd: &Watchdog) -> Result<Vec<u8
     Err("no initialize response within 1000 lines".into())
 }
 
-/// `initialize` → response → `notifications/initialized`.
-fn handshake(server: &mut Server, wd: &Watchdog) -> Result<InitInfo, String> {
+/// `initialize` → response → `notifications/initialized`; or, for 2026-07-28,
+/// `server/discover` → response.
+fn handshake(server: &mut Server, wd: &Watchdog, protocol: Protocol) -> Result<InitInfo, String> {
     let stdin = server.stdin.as_mut().ok_or("no stdin pipe")?;
-    stdin.write_all(&initialize_line()).map_err(|e| format!("writing initialize: {e}"))?;
+    let first = match protocol {
+        Protocol::Session => initialize_line(),
+        Protocol::Stateless => discover_line(),
+    };
+    stdin.write_all(&first).map_err(|e| format!("writing the first request: {e}"))?;
     let line = read_initialize_response(server, wd)?;
     let info = InitInfo::from_response(&line)?;
+    if protocol == Protocol::Stateless {
+        return Ok(info);
+    }
     let stdin = server.stdin.as_mut().ok_or("no stdin pipe")?;
     stdin.write_all(INITIALIZED_LINE).map_err(|e| format!("writing initialized: {e}"))?;
     Ok(info)
@@ -702,7 +768,7 @@ fn run_burst(opts: &Opts, close_after_write: bool) -> Value {
         Err(e) => return failed(m, e),
     };
     let wd = Watchdog::start(server.pid, opts.timeout, opts.idle);
-    let info = match handshake(&mut server, &wd) {
+    let info = match handshake(&mut server, &wd, opts.protocol) {
         Ok(i) => i,
         Err(e) => {
             let fired = wd.stop();
@@ -716,9 +782,10 @@ fn run_burst(opts: &Opts, close_after_write: bool) -> Value {
 
     let n = opts.count;
     let text_json = Value::from(opts.text.as_str()).to_string();
+    let meta = (opts.protocol == Protocol::Stateless).then(stateless_meta);
     let mut requests = Vec::with_capacity(n * (100 + text_json.len()));
     for id in 1..=n {
-        call_line(id, &text_json, &mut requests);
+        call_line(id, &text_json, meta.as_deref(), &mut requests);
     }
     m.insert("request_bytes".into(), json!(requests.len()));
 
@@ -813,7 +880,7 @@ fn run_latency(opts: &Opts) -> Value {
         Err(e) => return failed(m, e),
     };
     let wd = Watchdog::start(server.pid, opts.timeout, opts.idle);
-    let info = match handshake(&mut server, &wd) {
+    let info = match handshake(&mut server, &wd, opts.protocol) {
         Ok(i) => i,
         Err(e) => {
             let fired = wd.stop();
@@ -828,10 +895,11 @@ fn run_latency(opts: &Opts) -> Value {
     let n = opts.count;
     let total = opts.warmup + n;
     let text_json = Value::from(opts.text.as_str()).to_string();
+    let meta = (opts.protocol == Protocol::Stateless).then(stateless_meta);
     let lines: Vec<Vec<u8>> = (1..=total)
         .map(|id| {
             let mut l = Vec::with_capacity(128);
-            call_line(id, &text_json, &mut l);
+            call_line(id, &text_json, meta.as_deref(), &mut l);
             l
         })
         .collect();

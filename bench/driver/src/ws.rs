@@ -388,7 +388,7 @@ pub fn run_pipelined(opts: &Opts) -> Value {
     let mut line = Vec::with_capacity(256);
     for id in 1..=n {
         line.clear();
-        call_line(id, &text_json, &mut line);
+        call_line(id, &text_json, None, &mut line);
         text_frame(&mut ws.rng, line.trim_ascii_end(), &mut frames);
     }
     m.insert("request_bytes".into(), json!(frames.len()));

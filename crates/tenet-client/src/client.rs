@@ -247,7 +247,7 @@ impl Client {
         progress: Option<&'a Value>,
         options: &'a RequestOptions,
     ) -> Stamp<'a> {
-        let mut stamp = Stamp { progress, ..Stamp::default() };
+        let mut stamp = Stamp { progress, written: options.written_meta.as_deref(), ..Stamp::default() };
         if modern {
             stamp.version = Some(version.as_str());
             stamp.capabilities = Some(match options.capabilities.as_deref() {

@@ -82,6 +82,7 @@ pub use inbound::ProgressCallback;
 pub use oauth_hook::OAuthHook;
 pub use options::{RequestOptions, VersionPin};
 pub use result::RawResult;
+pub use stamp::WrittenMeta;
 /// The OAuth 2.1 client behind [`OAuthHook`] (feature `oauth`).
 #[cfg(feature = "oauth")]
 pub use tenet_oauth as oauth;

@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::handler::ClientHandler;
 use crate::inbound::ProgressCallback;
+use crate::stamp::WrittenMeta;
 
 /// Which protocol version to speak.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -52,6 +53,10 @@ pub struct RequestOptions {
     /// Entries added to the request's `_meta` (beside those the params carry, which
     /// win): a Tenet conversation id, a node path.
     pub meta: Option<tenet_protocol::JsonObject>,
+    /// Entries added to the request's `_meta` as written beforehand (beside those the
+    /// params carry, which win): for entries a caller adds to every request it makes,
+    /// such as a relay's node path.
+    pub written_meta: Option<Arc<WrittenMeta>>,
 }
 
 impl RequestOptions {
@@ -84,6 +89,7 @@ impl std::fmt::Debug for RequestOptions {
             .field("capabilities", &self.capabilities)
             .field("relay", &self.relay)
             .field("meta", &self.meta)
+            .field("written_meta", &self.written_meta)
             .finish()
     }
 }

@@ -18,6 +18,40 @@ pub(crate) struct Stamp<'a> {
     pub info: Option<Written<'a, Implementation>>,
     pub log_level: Option<LoggingLevel>,
     pub progress: Option<&'a Value>,
+    /// The caller's entries written beforehand; the params' own entries win over them.
+    pub written: Option<&'a WrittenMeta>,
+}
+
+/// `_meta` entries written as JSON once, for a caller that adds the same ones to many
+/// requests ([`crate::RequestOptions::written_meta`]): they are copied into each
+/// request as they are, never built as a JSON tree again.
+///
+/// ```
+/// use serde_json::json;
+/// use tenet_client::WrittenMeta;
+///
+/// let meta = WrittenMeta::new(json!({"io.tenet/path": ["node-a"]}).as_object().unwrap());
+/// assert_eq!(meta.len(), 1);
+/// ```
+#[derive(Debug, Default)]
+pub struct WrittenMeta(Vec<(String, Box<RawJson>)>);
+
+impl WrittenMeta {
+    /// The entries of `meta`, each written now.
+    pub fn new(meta: &Map<String, Value>) -> Self {
+        // A JSON value always writes: its map keys are strings.
+        Self(meta.iter().filter_map(|(key, value)| Some((key.clone(), write_once(value)?))).collect())
+    }
+
+    /// How many entries it holds.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// The key the progress token goes under.
@@ -58,6 +92,7 @@ impl Stamp<'_> {
             && self.info.is_none()
             && self.log_level.is_none()
             && self.progress.is_none()
+            && self.written.is_none_or(WrittenMeta::is_empty)
     }
 
     /// Whether the stamp sets `key` (and so replaces the caller's entry).
@@ -130,6 +165,11 @@ impl Serialize for Meta<'_> {
         if let Some(token) = stamp.progress {
             map.serialize_entry(PROGRESS_TOKEN_KEY, token)?;
         }
+        for (key, value) in stamp.written.iter().flat_map(|written| &written.0) {
+            if !stamp.sets(key) && !self.own.is_some_and(|own| own.contains_key(key)) {
+                map.serialize_entry(key, value)?;
+            }
+        }
         map.end()
     }
 }
@@ -140,7 +180,7 @@ mod tests {
 
     use super::*;
 
-    fn written(params: &Value, stamp: Stamp<'_>) -> Value {
+    fn written_params(params: &Value, stamp: Stamp<'_>) -> Value {
         let params = params.as_object().expect("an object");
         serde_json::to_value(Stamped { params, stamp }).expect("serializable")
     }
@@ -157,9 +197,10 @@ mod tests {
             info: info_once.as_deref().map(Written::Once),
             log_level: Some(LoggingLevel::Debug),
             progress: Some(&token),
+            written: None,
         };
         let params = json!({"name": "t", "_meta": {"traceparent": "00-x", "progressToken": "theirs"}});
-        let got = written(&params, stamp);
+        let got = written_params(&params, stamp);
         assert_eq!(
             got,
             json!({"name": "t", "_meta": {
@@ -174,13 +215,29 @@ mod tests {
     }
 
     #[test]
+    fn entries_written_beforehand_join_and_the_params_own_win() {
+        let written =
+            WrittenMeta::new(json!({"io.tenet/path": ["a"], "k": 1, "progressToken": "x"}).as_object().unwrap());
+        let token = json!("p");
+        let stamp = Stamp { progress: Some(&token), written: Some(&written), ..Stamp::default() };
+        let got = written_params(&json!({"n": 1, "_meta": {"k": 2}}), stamp);
+        assert_eq!(got, json!({"n": 1, "_meta": {"k": 2, "progressToken": "p", "io.tenet/path": ["a"]}}));
+        // Alone they make a `_meta`; none at all make none.
+        let alone = written_params(&json!({"n": 1}), Stamp { written: Some(&written), ..Stamp::default() });
+        assert_eq!(alone, json!({"n": 1, "_meta": {"io.tenet/path": ["a"], "k": 1, "progressToken": "x"}}));
+        let empty = WrittenMeta::default();
+        let none = written_params(&json!({"n": 1}), Stamp { written: Some(&empty), ..Stamp::default() });
+        assert_eq!(none, json!({"n": 1}));
+    }
+
+    #[test]
     fn nothing_to_add_leaves_the_params_as_they_were() {
-        assert_eq!(written(&json!({"a": 1}), Stamp::default()), json!({"a": 1}));
-        assert_eq!(written(&json!({"a": 1, "_meta": {}}), Stamp::default()), json!({"a": 1}));
+        assert_eq!(written_params(&json!({"a": 1}), Stamp::default()), json!({"a": 1}));
+        assert_eq!(written_params(&json!({"a": 1, "_meta": {}}), Stamp::default()), json!({"a": 1}));
         let odd = json!({"a": 1, "_meta": 7});
         let token = json!(1);
-        assert_eq!(written(&odd, Stamp { progress: Some(&token), ..Stamp::default() }), odd);
+        assert_eq!(written_params(&odd, Stamp { progress: Some(&token), ..Stamp::default() }), odd);
         let own = json!({"_meta": {"k": true}});
-        assert_eq!(written(&own, Stamp::default()), own);
+        assert_eq!(written_params(&own, Stamp::default()), own);
     }
 }

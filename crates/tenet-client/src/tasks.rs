@@ -227,6 +227,7 @@ impl Client {
             capabilities: options.capabilities.clone(),
             relay: false,
             meta: None,
+            written_meta: None,
         };
         let mut params = match params {
             Value::Object(map) => map,

@@ -9,6 +9,7 @@
 //! (see `forward::exchange`).
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::Poll;
 
@@ -51,6 +52,9 @@ impl Event {
 #[derive(Default)]
 pub(crate) struct Events {
     queue: Mutex<VecDeque<Event>>,
+    /// Whether anything was ever queued: most requests have no event, and their
+    /// reader looks at this flag instead of taking the lock.
+    used: AtomicBool,
     reader: AtomicWaker,
 }
 
@@ -60,6 +64,9 @@ impl Events {
         let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
         if queue.len() < EVENT_QUEUE {
             queue.push_back(event);
+            // Set under the lock and before the wake: a reader woken, or looking after
+            // the push, sees it.
+            self.used.store(true, Ordering::SeqCst);
             drop(queue);
             self.reader.wake();
         }
@@ -67,6 +74,9 @@ impl Events {
 
     /// The oldest queued event, if any.
     pub(crate) fn pop(&self) -> Option<Event> {
+        if !self.used.load(Ordering::SeqCst) {
+            return None;
+        }
         self.queue.lock().unwrap_or_else(PoisonError::into_inner).pop_front()
     }
 

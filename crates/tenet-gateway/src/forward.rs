@@ -118,10 +118,14 @@ async fn exchange(
     })?;
     let mut options = RequestOptions::timeout(upstream.config.call_timeout());
     let asked_task = params.contains_key("task");
-    if let Some(path) = next_path(upstream, came)?
-        && let Value::Object(meta) = params.entry("_meta").or_insert_with(|| json!({}))
-    {
-        meta.insert(NODE_PATH_KEY.into(), path);
+    match next_path(upstream, came)? {
+        Some(Path::Alone) => options.written_meta = upstream.hops.alone.clone(),
+        Some(Path::Through(path)) => {
+            if let Value::Object(meta) = params.entry("_meta").or_insert_with(|| json!({})) {
+                meta.insert(NODE_PATH_KEY.into(), path);
+            }
+        }
+        None => {}
     }
     let Some(ctx) = ctx else {
         let result = Box::pin(client.request_raw(method.name(), Value::Object(params), &options)).await;
@@ -158,13 +162,13 @@ async fn exchange(
         }
     }
     // The upstream's part is a child span of the request's: its context goes along.
-    let span = ctx.child_span(
-        format!("{} {}", method.name(), upstream.name()),
-        vec![
+    let span = ctx.child_span(|| {
+        let attributes = vec![
             ("mcp.method.name", AttributeValue::Text(method.name().to_owned())),
             ("tenet.upstream", AttributeValue::Text(upstream.name().to_owned())),
-        ],
-    );
+        ];
+        (format!("{} {}", method.name(), upstream.name()), attributes)
+    });
     if let Some(span) = &span
         && let Value::Object(meta) = params.entry("_meta").or_insert_with(|| json!({}))
     {
@@ -219,13 +223,22 @@ async fn exchange(
     }
 }
 
+/// The node path a relayed request carries.
+enum Path {
+    /// It came from a client: this gateway's node alone, written once
+    /// ([`crate::upstream::Hops::alone`]).
+    Alone,
+    /// It came through other nodes: theirs, then this one.
+    Through(Value),
+}
+
 /// The node path a request that came with `came` carries to `upstream`: `came` and
 /// this gateway's node after it. Refused (-32602) when the request has passed through
 /// this node already, or would reach the upstream's node again, or would pass through
 /// more nodes than the hop limit.
-fn next_path(upstream: &Upstream, came: Option<&NodePath>) -> Result<Option<Value>, ToolError> {
+fn next_path(upstream: &Upstream, came: Option<&NodePath>) -> Result<Option<Path>, ToolError> {
     let hops = &upstream.hops;
-    let Some(me) = &hops.node else { return Ok(came.map(|path| json!(path))) };
+    let Some(me) = &hops.node else { return Ok(came.map(|path| Path::Through(json!(path)))) };
     let refuse = |why: String| Err(ToolError::Protocol(ErrorObject::invalid_params(why)));
     let came = came.filter(|path| !path.is_empty());
     if let Some(came) = came {
@@ -254,10 +267,10 @@ fn next_path(upstream: &Upstream, came: Option<&NodePath>) -> Result<Option<Valu
         ));
     }
     // Most requests come from a client, not through another node: their path is this
-    // node alone, made once.
+    // node alone, written once.
     Ok(Some(match came {
-        Some(came) => json!(came.then(me)),
-        None => hops.alone.clone(),
+        Some(came) => Path::Through(json!(came.then(me))),
+        None => Path::Alone,
     }))
 }
 

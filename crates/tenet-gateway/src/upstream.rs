@@ -10,11 +10,11 @@ use futures_util::future::BoxFuture;
 use serde::Serialize;
 use serde_json::{Value, json};
 use tenet_client::oauth::{Authorizer, AuthorizerConfig, ClientCredentials, Grant};
-use tenet_client::{Client, ClientError, ClientHandler, OAuthHook, RequestOptions, ServerNotification};
+use tenet_client::{Client, ClientError, ClientHandler, OAuthHook, RequestOptions, ServerNotification, WrittenMeta};
 use tenet_jsonrpc::{ErrorCode, ErrorObject, RawJson};
 use tenet_protocol::{
-    AcknowledgedParams, Announcement, ClientCapabilities, Era, JsonObject, ListChanged, ListDigests, Method, NodeId,
-    NodePath,
+    AcknowledgedParams, Announcement, ClientCapabilities, Era, JsonObject, ListChanged, ListDigests, Method,
+    NODE_PATH_KEY, NodeId, NodePath,
 };
 use tenet_server::{ServerEvent, WeakServer};
 use tokio::sync::{Notify, watch};
@@ -178,8 +178,9 @@ pub(crate) struct Hops {
     pub(crate) node: Option<NodeId>,
     /// The most nodes a relayed request may pass through, the gateway included.
     pub(crate) max: usize,
-    /// The path of a request that came from a client: the gateway's node alone.
-    pub(crate) alone: Value,
+    /// The `_meta` entry of a request that came from a client: its path, the gateway's
+    /// node alone (written once, added to every such request as it is sent).
+    pub(crate) alone: Option<Arc<WrittenMeta>>,
     /// What upstream processes do not inherit from the gateway's environment.
     pub(crate) unset_env: Vec<String>,
 }
@@ -346,7 +347,11 @@ impl Upstream {
             hops: Hops {
                 node: options.node.clone(),
                 max: options.max_hops,
-                alone: options.node.as_ref().map_or(Value::Null, |me| json!([me])),
+                alone: options.node.as_ref().map(|me| {
+                    let mut entry = serde_json::Map::new();
+                    entry.insert(NODE_PATH_KEY.into(), json!([me]));
+                    Arc::new(WrittenMeta::new(&entry))
+                }),
                 unset_env: options.unset_env.clone(),
             },
             status: Mutex::new(status),

