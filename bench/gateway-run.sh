@@ -8,14 +8,17 @@
 #   ROUNDS=5 DURATION=10 bench/gateway-run.sh
 #
 # The upstream is always `tenet serve --demo` (one cheap `echo` tool), so the gateway's
-# own cost shows. Three setups, each with the peers that can run it:
-#   stdio  client --stdio--> gateway --stdio--> upstream   direct tenet fastmcp
+# own cost shows. Four setups, each with the peers that can run it:
+#   stdio       client --stdio--> gateway --stdio--> upstream   direct tenet fastmcp
+#   stdio-2026  the same, the client sending 2026-07-28 requests   direct tenet
 #   front  client --HTTP---> gateway --stdio--> upstream   direct* tenet mcp-proxy supergateway fastmcp
 #   http   client --HTTP---> gateway --HTTP---> upstream   direct tenet fastmcp
 # (*) a stdio server has no HTTP endpoint to call directly: `front`'s direct row is the
 # upstream serving HTTP itself, i.e. what the client would get without a bridge.
 # Over stdio the load is bench's own driver (`mcp-bench latency` one call at a time,
-# `mcp-bench pipelined`); over HTTP it is wrk with bench/http/call.lua on one legacy
+# `mcp-bench pipelined`), in a 2025-11-25 session (`stdio`) or with 2026-07-28 requests
+# (`stdio-2026`; Tenet's gateway reaches the upstream in 2026-07-28 in both); over HTTP
+# it is wrk with bench/http/call.lua on one legacy
 # session (every peer speaks it), 1 connection (latency) and 64 (throughput).
 #
 # Placement: the gateway on CPU 0; the upstream and the load on CPU 1. Direct rows: the
@@ -23,7 +26,7 @@
 #
 # Knobs [defaults]: ROUNDS [3]  DURATION [10] s per wrk run  LATENCY [2000] calls
 #   PIPELINED [20000] calls (Tenet and direct; the Python and Node peers get PEER_PIPELINED
-#   [2000] so that a run ends within the watchdog)  SETUPS [stdio front http]
+#   [2000] so that a run ends within the watchdog)  SETUPS [stdio stdio-2026 front http]
 #   PEERS [direct tenet fastmcp mcp-proxy supergateway]  BUILD_TENET [1]  OUT [bench/results]
 set -euo pipefail
 
@@ -34,7 +37,7 @@ DURATION=${DURATION:-10}
 LATENCY=${LATENCY:-2000}
 PIPELINED=${PIPELINED:-20000}
 PEER_PIPELINED=${PEER_PIPELINED:-2000}
-SETUPS=${SETUPS:-"stdio front http"}
+SETUPS=${SETUPS:-"stdio stdio-2026 front http"}
 PEERS=${PEERS:-"direct tenet fastmcp mcp-proxy supergateway"}
 BUILD_TENET=${BUILD_TENET:-1}
 OUT=${OUT:-$BENCH_DIR/results}
@@ -90,6 +93,8 @@ UP_PORT=3099                                  # the HTTP upstream of the `http` 
 applies() {
     case $1:$2 in
     stdio:mcp-proxy | stdio:supergateway | http:mcp-proxy | http:supergateway) return 1 ;;
+    stdio-2026:direct | stdio-2026:tenet) return 0 ;;
+    stdio-2026:*) return 1 ;;
     *) return 0 ;;
     esac
 }
@@ -136,19 +141,20 @@ stop_upstream() {
 cleanup() { stop; stop_upstream; }
 trap cleanup EXIT
 
-# stdio_run <peer>: latency and pipelined over stdio, one JSON line each to $raw.
+# stdio_run <setup> <peer>: latency and pipelined over stdio, one JSON line each to $raw.
 stdio_run() {
-    local p=$1 n=$PIPELINED server_cpu=0 c scenario count line
+    local s=$1 p=$2 n=$PIPELINED server_cpu=0 protocol=2025-11-25 c scenario count line
     [[ $p == tenet || $p == direct ]] || n=$PEER_PIPELINED
+    [[ $s == stdio-2026 ]] && protocol=2026-07-28
     c=$(stdio_cmd "$p")
     for scenario in "latency $LATENCY" "pipelined $n"; do
         read -r scenario count <<<"$scenario"
         # shellcheck disable=SC2086
-        line=$("$BIN/mcp-bench" --label "$p" --server-cpu "$server_cpu" --driver-cpu 1 --timeout 120 --idle 20 \
-            "$scenario" "$count" -- $c 2>/dev/null || true)
+        line=$("$BIN/mcp-bench" --label "$p" --protocol "$protocol" --server-cpu "$server_cpu" --driver-cpu 1 \
+            --timeout 120 --idle 20 "$scenario" "$count" -- $c 2>/dev/null || true)
         [[ -n $line ]] || line='{"failed":true}'
-        echo "{\"round\":$round,\"setup\":\"stdio\",\"peer\":\"$p\",\"test\":\"$scenario\",${line#\{}" >>"$raw"
-        printf '   %-13s stdio %-10s %s\n' "$p" "$scenario" \
+        echo "{\"round\":$round,\"setup\":\"$s\",\"peer\":\"$p\",\"test\":\"$scenario\",${line#\{}" >>"$raw"
+        printf '   %-13s %-10s %-10s %s\n' "$p" "$s" "$scenario" \
             "$(grep -o '"req_per_s":[0-9.]*\|"p50_us":[0-9.]*\|"p99_us":[0-9.]*\|"errors":[0-9]*\|"lost":[0-9]*\|"failure":"[^"]*"' <<<"$line" | tr '\n' ' ')" >&2
     done
 }
@@ -213,7 +219,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
     for s in $SETUPS; do
         for p in "${order[@]}"; do
             applies "$s" "$p" || continue
-            if [[ $s == stdio ]]; then stdio_run "$p"; else http_run "$s" "$p"; fi
+            if [[ $s == stdio* ]]; then stdio_run "$s" "$p"; else http_run "$s" "$p"; fi
         done
     done
 done

@@ -14,7 +14,8 @@ import sys
 from collections import defaultdict
 
 SETUPS = {
-    "stdio": ("client —stdio→ gateway —stdio→ upstream", "latency", "pipelined"),
+    "stdio": ("client —stdio→ gateway —stdio→ upstream (the client speaks 2025-11-25, the gateway 2026-07-28 to the upstream)", "latency", "pipelined"),
+    "stdio-2026": ("the same, the client speaking 2026-07-28 too (direct: the client's 2026-07-28 requests to the upstream itself)", "latency", "pipelined"),
     "front": ("client —HTTP→ gateway —stdio→ upstream (direct: the upstream serving HTTP itself)", "c1", "c64"),
     "http": ("client —HTTP→ gateway —HTTP→ upstream", "c1", "c64"),
 }
@@ -57,7 +58,7 @@ def main():
         here = [p for p in peers if any(k[0] == setup and k[1] == p for k in list(runs) + list(bad))]
         if not here:
             continue
-        cpu = setup == "stdio"  # the driver reads the CPU time of the process it spawned
+        cpu = setup.startswith("stdio")  # the driver reads the CPU time of the process it spawned
         print(f"## `{setup}`: {title}\n")
         print("| peer | p50 µs ↓ | p99 µs ↓ | added p50 µs ↓ | added p99 µs ↓ | req/s ↑ | of direct ↑ | tenet / peer ↑ |"
               + (" CPU µs/req ↓ |" if cpu else "") + " failed runs |")
