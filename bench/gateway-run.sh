@@ -25,7 +25,8 @@
 # upstream on CPU 0 and the load on CPU 1, as in the other benchmarks.
 #
 # Knobs [defaults]: ROUNDS [3]  DURATION [10] s per wrk run  LATENCY [2000] calls
-#   PIPELINED [20000] calls (Tenet and direct; the Python and Node peers get PEER_PIPELINED
+#   PIPELINED [300000] calls (Tenet and direct: a run of a second or more, so that what the
+#   gateway does while it starts does not count; the Python and Node peers get PEER_PIPELINED
 #   [2000] so that a run ends within the watchdog)  SETUPS [stdio stdio-2026 front http]
 #   PEERS [direct tenet fastmcp mcp-proxy supergateway]  BUILD_TENET [1]  OUT [bench/results]
 set -euo pipefail
@@ -35,7 +36,7 @@ ROOT=$(dirname "$BENCH_DIR")
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 LATENCY=${LATENCY:-2000}
-PIPELINED=${PIPELINED:-20000}
+PIPELINED=${PIPELINED:-300000}
 PEER_PIPELINED=${PEER_PIPELINED:-2000}
 SETUPS=${SETUPS:-"stdio stdio-2026 front http"}
 PEERS=${PEERS:-"direct tenet fastmcp mcp-proxy supergateway"}

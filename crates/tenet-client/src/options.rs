@@ -53,9 +53,9 @@ pub struct RequestOptions {
     /// Entries added to the request's `_meta` (beside those the params carry, which
     /// win): a Tenet conversation id, a node path.
     pub meta: Option<tenet_protocol::JsonObject>,
-    /// Entries added to the request's `_meta` as written beforehand (beside those the
-    /// params carry, which win): for entries a caller adds to every request it makes,
-    /// such as a relay's node path.
+    /// Entries added to the request's `_meta` as written beforehand, replacing the
+    /// params' own (and [`RequestOptions::meta`]'s) entries of the same name: for
+    /// entries a caller adds to every request it makes, such as a relay's node path.
     pub written_meta: Option<Arc<WrittenMeta>>,
 }
 

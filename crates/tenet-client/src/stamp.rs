@@ -18,13 +18,15 @@ pub(crate) struct Stamp<'a> {
     pub info: Option<Written<'a, Implementation>>,
     pub log_level: Option<LoggingLevel>,
     pub progress: Option<&'a Value>,
-    /// The caller's entries written beforehand; the params' own entries win over them.
+    /// The caller's entries written beforehand; they replace the params' own entries of
+    /// the same name.
     pub written: Option<&'a WrittenMeta>,
 }
 
 /// `_meta` entries written as JSON once, for a caller that adds the same ones to many
 /// requests ([`crate::RequestOptions::written_meta`]): they are copied into each
-/// request as they are, never built as a JSON tree again.
+/// request as they are, never built as a JSON tree again, and replace the params' own
+/// entries of the same name.
 ///
 /// ```
 /// use serde_json::json;
@@ -95,8 +97,13 @@ impl Stamp<'_> {
             && self.written.is_none_or(WrittenMeta::is_empty)
     }
 
-    /// Whether the stamp sets `key` (and so replaces the caller's entry).
+    /// Whether the stamp sets `key` (and so replaces the params' entry).
     fn sets(&self, key: &str) -> bool {
+        self.sets_own(key) || self.written.is_some_and(|written| written.0.iter().any(|(k, _)| k == key))
+    }
+
+    /// Whether one of the client's own entries (not the caller's written ones) is `key`.
+    fn sets_own(&self, key: &str) -> bool {
         match key {
             PROTOCOL_VERSION_KEY => self.version.is_some(),
             CLIENT_CAPABILITIES_KEY => self.capabilities.is_some(),
@@ -108,8 +115,8 @@ impl Stamp<'_> {
     }
 }
 
-/// Params as written: the caller's members, with `_meta` holding the caller's entries
-/// and the stamp's (the stamp's win). Params whose `_meta` is not an object are written
+/// Params as written: the caller's members, with `_meta` holding the params' own
+/// entries and the stamp's (the stamp's win, the caller's written entries included). Params whose `_meta` is not an object are written
 /// as they are, and an empty `_meta` is left out.
 pub(crate) struct Stamped<'a> {
     pub params: &'a Map<String, Value>,
@@ -166,7 +173,7 @@ impl Serialize for Meta<'_> {
             map.serialize_entry(PROGRESS_TOKEN_KEY, token)?;
         }
         for (key, value) in stamp.written.iter().flat_map(|written| &written.0) {
-            if !stamp.sets(key) && !self.own.is_some_and(|own| own.contains_key(key)) {
+            if !stamp.sets_own(key) {
                 map.serialize_entry(key, value)?;
             }
         }
@@ -215,13 +222,21 @@ mod tests {
     }
 
     #[test]
-    fn entries_written_beforehand_join_and_the_params_own_win() {
+    fn entries_written_beforehand_join_and_replace_the_params_own() {
         let written =
             WrittenMeta::new(json!({"io.tenet/path": ["a"], "k": 1, "progressToken": "x"}).as_object().unwrap());
         let token = json!("p");
         let stamp = Stamp { progress: Some(&token), written: Some(&written), ..Stamp::default() };
-        let got = written_params(&json!({"n": 1, "_meta": {"k": 2}}), stamp);
-        assert_eq!(got, json!({"n": 1, "_meta": {"k": 2, "progressToken": "p", "io.tenet/path": ["a"]}}));
+        // The client's own progress token wins over the written one, which wins over
+        // the params' entry of the same name.
+        let params = json!({"n": 1, "_meta": {"k": 2, "io.tenet/path": ["forged"], "o": 3}});
+        let got = written_params(&params, stamp);
+        assert_eq!(got, json!({"n": 1, "_meta": {"o": 3, "k": 1, "progressToken": "p", "io.tenet/path": ["a"]}}));
+        // Each name once in the text.
+        let params = json!({"_meta": {"k": 2}});
+        let stamp = Stamp { written: Some(&written), ..Stamp::default() };
+        let text = serde_json::to_string(&Stamped { params: params.as_object().unwrap(), stamp }).unwrap();
+        assert_eq!(text.matches("\"k\"").count(), 1, "{text}");
         // Alone they make a `_meta`; none at all make none.
         let alone = written_params(&json!({"n": 1}), Stamp { written: Some(&written), ..Stamp::default() });
         assert_eq!(alone, json!({"n": 1, "_meta": {"io.tenet/path": ["a"], "k": 1, "progressToken": "x"}}));
