@@ -116,8 +116,9 @@ impl Stamp<'_> {
 }
 
 /// Params as written: the caller's members, with `_meta` holding the params' own
-/// entries and the stamp's (the stamp's win, the caller's written entries included). Params whose `_meta` is not an object are written
-/// as they are, and an empty `_meta` is left out.
+/// entries and the stamp's (the stamp's win, the caller's written entries included).
+/// Params whose `_meta` is not an object are written as they are, and an empty `_meta`
+/// is left out.
 pub(crate) struct Stamped<'a> {
     pub params: &'a Map<String, Value>,
     pub stamp: Stamp<'a>,

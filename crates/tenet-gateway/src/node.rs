@@ -6,10 +6,10 @@
 use std::collections::HashMap;
 
 use serde_json::json;
-use tenet_protocol::{Announcement, JsonObject, NODE_KEY, NODE_PATH_KEY, NodeId, NodePath, VIA_KEY, imported_via};
+use tenet_protocol::{Announcement, JsonObject, NODE_KEY, NodeId, NodePath, VIA_KEY, imported_via};
 
 use crate::catalog::Listing;
-use crate::upstream::Upstream;
+use crate::upstream::{Upstream, path_alone};
 
 /// The node ids of the peers admitted now, with the index of the upstream each is.
 pub(crate) type Members = HashMap<NodeId, usize>;
@@ -85,7 +85,7 @@ pub(crate) fn admit(
 /// The `_meta` of this node's list requests: its node path, `[me]`, so that a node
 /// lists only what it offers other nodes.
 pub(crate) fn list_meta(me: Option<&NodeId>) -> JsonObject {
-    me.map(|me| JsonObject::from_iter([(NODE_PATH_KEY.to_owned(), json!([me]))])).unwrap_or_default()
+    me.map(path_alone).unwrap_or_default()
 }
 
 /// Marks what `listing` holds with the nodes it comes through: an item of a peer's
@@ -140,7 +140,7 @@ pub(crate) fn handshake(client: &tenet_client::Client) -> Result<Option<Announce
 mod tests {
     use super::*;
     use serde_json::Value;
-    use tenet_protocol::Tool;
+    use tenet_protocol::{NODE_PATH_KEY, Tool};
 
     fn tool(name: &str, via: Option<Value>) -> Tool {
         let mut tool = json!({"name": name, "inputSchema": {"type": "object"}});

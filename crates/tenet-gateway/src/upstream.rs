@@ -185,6 +185,12 @@ pub(crate) struct Hops {
     pub(crate) unset_env: Vec<String>,
 }
 
+/// The `_meta` of a request this node sends on its own behalf: its path, this node
+/// alone.
+pub(crate) fn path_alone(me: &NodeId) -> JsonObject {
+    JsonObject::from_iter([(NODE_PATH_KEY.to_owned(), json!([me]))])
+}
+
 /// How a relayed request ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Outcome {
@@ -347,11 +353,7 @@ impl Upstream {
             hops: Hops {
                 node: options.node.clone(),
                 max: options.max_hops,
-                alone: options.node.as_ref().map(|me| {
-                    let mut entry = serde_json::Map::new();
-                    entry.insert(NODE_PATH_KEY.into(), json!([me]));
-                    Arc::new(WrittenMeta::new(&entry))
-                }),
+                alone: options.node.as_ref().map(|me| Arc::new(WrittenMeta::new(&path_alone(me)))),
                 unset_env: options.unset_env.clone(),
             },
             status: Mutex::new(status),
