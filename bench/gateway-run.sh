@@ -12,7 +12,9 @@
 #   stdio       client --stdio--> gateway --stdio--> upstream   direct tenet fastmcp
 #   stdio-2026  the same, the client sending 2026-07-28 requests   direct tenet
 #   front  client --HTTP---> gateway --stdio--> upstream   direct* tenet mcp-proxy supergateway fastmcp
-#   http   client --HTTP---> gateway --HTTP---> upstream   direct tenet fastmcp
+#   http   client --HTTP---> gateway --HTTP---> upstream   direct tenet fastmcp relay
+# `relay` is not a gateway but the floor under any HTTP one: `bench/http/ceiling-http <port> <upstream>`,
+# hyper passing each request's bytes to the upstream and the answer back, nothing read.
 # (*) a stdio server has no HTTP endpoint to call directly: `front`'s direct row is the
 # upstream serving HTTP itself, i.e. what the client would get without a bridge.
 # Over stdio the load is bench's own driver (`mcp-bench latency` one call at a time,
@@ -28,7 +30,7 @@
 #   PIPELINED [300000] calls (Tenet and direct: a run of a second or more, so that what the
 #   gateway does while it starts does not count; the Python and Node peers get PEER_PIPELINED
 #   [2000] so that a run ends within the watchdog)  SETUPS [stdio stdio-2026 front http]
-#   PEERS [direct tenet fastmcp mcp-proxy supergateway]  BUILD_TENET [1]  OUT [bench/results]
+#   PEERS [direct tenet fastmcp mcp-proxy supergateway relay]  BUILD_TENET [1]  OUT [bench/results]
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -39,7 +41,7 @@ LATENCY=${LATENCY:-2000}
 PIPELINED=${PIPELINED:-300000}
 PEER_PIPELINED=${PEER_PIPELINED:-2000}
 SETUPS=${SETUPS:-"stdio stdio-2026 front http"}
-PEERS=${PEERS:-"direct tenet fastmcp mcp-proxy supergateway"}
+PEERS=${PEERS:-"direct tenet fastmcp mcp-proxy supergateway relay"}
 BUILD_TENET=${BUILD_TENET:-1}
 OUT=${OUT:-$BENCH_DIR/results}
 TENET_BIN=${TENET_BIN:-$("$ROOT/scripts/build-release" --path)}
@@ -59,6 +61,10 @@ ensure_wrk
 build_driver_and_tenet
 mkdir -p "$GW"
 wants() { [[ " $PEERS " == *" $1 "* ]]; }
+if wants relay; then
+    log "building ceiling-http (release), whose relay mode is the floor"
+    (cd "$BENCH_DIR" && cargo build --release --quiet -p ceiling-http)
+fi
 if wants fastmcp && ! "$GW/venv/bin/python" -c 'import fastmcp' 2>/dev/null; then
     log "installing fastmcp==$FASTMCP_VERSION into $GW/venv"
     python3 -m venv "$GW/venv"
@@ -87,13 +93,15 @@ wants supergateway && versions+="supergateway $(sed -n 's/^ *"version": "\(.*\)"
 UP=("$GW/upstream.sh")
 printf '#!/bin/sh\nexec taskset -c 1 %q serve --demo\n' "$TENET_BIN" >"$GW/upstream.sh"
 chmod +x "$GW/upstream.sh"
-declare -A PORT=([direct]=3090 [tenet]=3091 [fastmcp]=3092 [mcp-proxy]=3093 [supergateway]=3094)
+declare -A PORT=([direct]=3090 [tenet]=3091 [fastmcp]=3092 [mcp-proxy]=3093 [supergateway]=3094 [relay]=3095)
 UP_PORT=3099                                  # the HTTP upstream of the `http` setup
 
 # applies <setup> <peer>: whether the peer can run the setup.
 applies() {
     case $1:$2 in
     stdio:mcp-proxy | stdio:supergateway | http:mcp-proxy | http:supergateway) return 1 ;;
+    http:relay) return 0 ;;
+    *:relay) return 1 ;;
     stdio-2026:direct | stdio-2026:tenet) return 0 ;;
     stdio-2026:*) return 1 ;;
     *) return 0 ;;
@@ -119,6 +127,7 @@ cmd() {
     fastmcp) echo "$GW/venv/bin/python $BENCH_DIR/gateway/fastmcp_proxy.py http $3 $upstream" ;;
     mcp-proxy) echo "$GW/venv-proxy/bin/mcp-proxy --host 127.0.0.1 --port $3 --log-level WARNING -- $upstream" ;;
     supergateway) echo "$GW/node_modules/.bin/supergateway --stdio $upstream --outputTransport streamableHttp --stateful --port $3 --logLevel none" ;;
+    relay) echo "$BIN/ceiling-http $3 http://127.0.0.1:$UP_PORT" ;;
     esac
 }
 
@@ -242,7 +251,7 @@ md="$OUT/gateway-$stamp.md"
     echo "- Commands (\`upstream.sh\` = \`exec taskset -c 1 tenet serve --demo\`):"
     for p in "${peers[@]}"; do
         [[ $p == direct ]] && continue
-        echo "  - \`$p\`: stdio \`$(applies stdio "$p" && stdio_cmd "$p" || echo "n/a")\`; HTTP \`$(cmd "$p" front "${PORT[$p]}")\`"
+        echo "  - \`$p\`: stdio \`$(applies stdio "$p" && stdio_cmd "$p" || echo "n/a")\`; HTTP \`$(cmd "$p" "$(applies front "$p" && echo front || echo http)" "${PORT[$p]}")\`"
     done | sed "s|$ROOT/||g; s|$TENET_BIN|tenet|g"
     echo
     python3 "$BENCH_DIR/gateway/report.py" "$raw" "${peers[@]}"

@@ -76,6 +76,10 @@ def main():
             print(f"| `{p}` | {fmt(p50)} | {fmt(p99)} | {fmt(add50)} | {fmt(add99)} | {fmt(r)} | {share or '—'} | {vs or '—'} |"
                   f"{used} {failed} |")
         print()
+        floor = med(setup, "relay", thr, "rate")
+        if None not in (floor, t_rate, drate):
+            print(f"`relay` is the floor, not a gateway: bytes passed to the upstream and back, nothing read. "
+                  f"It reaches {100 * floor / drate:.0f}% of direct; Tenet reaches {100 * t_rate / floor:.0f}% of it.\n")
 
 
 if __name__ == "__main__":
