@@ -6,6 +6,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
@@ -50,28 +51,35 @@ impl HttpClient {
         Ok(Self { inner, headers, auth })
     }
 
-    /// Sends a request built by `build`, asking the hook for credentials and retrying
+    /// Sends a request with `headers` (the client's own added where the request sets
+    /// none of the same name) and `body`, asking the hook for credentials and retrying
     /// after a challenge it accepts.
     pub(crate) async fn send(
         &self,
         method: HttpMethod,
         url: &Url,
-        headers: &HeaderMap,
-        body: Option<&[u8]>,
+        mut headers: HeaderMap,
+        body: Option<Bytes>,
     ) -> Result<Response> {
-        let mut attempt = 0;
-        loop {
-            let mut request = self.inner.request(method.clone(), url.clone()).headers(self.headers.clone());
-            request = request.headers(headers.clone());
-            if let Some(auth) = &self.auth {
-                for (name, value) in auth.request_headers(&method, url).await.map_err(ClientError::Auth)? {
-                    request = request.header(name, value);
+        for name in self.headers.keys() {
+            if !headers.contains_key(name) {
+                for value in self.headers.get_all(name) {
+                    headers.append(name.clone(), value.clone());
                 }
             }
-            if let Some(body) = body {
-                request = request.body(body.to_vec());
+        }
+        let mut attempt = 0;
+        loop {
+            let mut request = reqwest::Request::new(method.clone(), url.clone());
+            // Kept for another attempt only when there can be one.
+            *request.headers_mut() = if self.auth.is_some() { headers.clone() } else { std::mem::take(&mut headers) };
+            if let Some(auth) = &self.auth {
+                for (name, value) in auth.request_headers(&method, url).await.map_err(ClientError::Auth)? {
+                    request.headers_mut().append(name, value);
+                }
             }
-            let response = request.send().await.map_err(|e| connect_error(url, &e))?;
+            *request.body_mut() = body.clone().map(reqwest::Body::from);
+            let response = self.inner.execute(request).await.map_err(|e| connect_error(url, &e))?;
             let seen = AuthResponse { status: response.status().as_u16(), headers: response.headers(), url, attempt };
             if !should_retry(self.auth.as_ref(), seen).await? {
                 return Ok(response);
@@ -195,7 +203,7 @@ impl Shared {
 
     async fn post(self: &Arc<Self>, outgoing: Outgoing) -> Result<Answer> {
         let headers = self.headers(&outgoing.method, outgoing.modern, &outgoing.headers)?;
-        let response = self.http.send(HttpMethod::POST, &self.url, &headers, Some(&outgoing.body)).await?;
+        let response = self.http.send(HttpMethod::POST, &self.url, headers, Some(outgoing.body.into())).await?;
         if !outgoing.modern {
             self.remember_session(&response);
         }
@@ -209,8 +217,8 @@ impl Shared {
         if status.as_u16() == 202 {
             return Err(ClientError::Protocol("the server accepted the request (202) but sent no response".into()));
         }
-        let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-        if content_type.starts_with("text/event-stream") {
+        let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        if content_type.is_some_and(|v| v.starts_with("text/event-stream")) {
             return self.read_stream(response, &outgoing.id, outgoing.modern).await;
         }
         let body = response.bytes().await.map_err(|e| ClientError::Closed(format!("reading the response: {e}")))?;
@@ -258,7 +266,7 @@ impl Shared {
 
     async fn post_reply(&self, body: Vec<u8>) -> Result<()> {
         let headers = self.headers("", false, &[])?;
-        let response = self.http.send(HttpMethod::POST, &self.url, &headers, Some(&body)).await?;
+        let response = self.http.send(HttpMethod::POST, &self.url, headers, Some(body.into())).await?;
         if response.status().is_success() { Ok(()) } else { Err(failure(response).await) }
     }
 
@@ -309,7 +317,7 @@ impl Shared {
             let (name, value) = header("last-event-id", last_id)?;
             headers.insert(name, value);
         }
-        let response = self.http.send(HttpMethod::GET, &self.url, &headers, None).await?;
+        let response = self.http.send(HttpMethod::GET, &self.url, headers, None).await?;
         if !response.status().is_success() {
             return Err(failure(response).await);
         }
@@ -343,7 +351,7 @@ impl Shared {
 
     async fn notify(&self, method: &str, body: Vec<u8>, modern: bool) -> Result<()> {
         let headers = self.headers(method, modern, &[])?;
-        let response = self.http.send(HttpMethod::POST, &self.url, &headers, Some(&body)).await?;
+        let response = self.http.send(HttpMethod::POST, &self.url, headers, Some(body.into())).await?;
         if response.status().is_success() { Ok(()) } else { Err(failure(response).await) }
     }
 }
@@ -432,7 +440,7 @@ impl Transport for HttpTransport {
                 if let Ok((name, value)) = header("mcp-session-id", &session) {
                     headers.insert(name, value);
                 }
-                match self.shared.http.send(HttpMethod::DELETE, &self.shared.url, &headers, None).await {
+                match self.shared.http.send(HttpMethod::DELETE, &self.shared.url, headers, None).await {
                     Ok(response) => tracing::debug!(status = %response.status(), "ended the session"),
                     Err(e) => tracing::debug!(error = %e, "could not end the session"),
                 }

@@ -41,7 +41,7 @@ impl LegacySse {
     pub(crate) async fn open(http: Arc<HttpClient>, url: &Url, inbound: Arc<Inbound>) -> Result<Self> {
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
-        let response = http.send(HttpMethod::GET, url, &headers, None).await?;
+        let response = http.send(HttpMethod::GET, url, headers, None).await?;
         let is_sse = response
             .headers()
             .get(CONTENT_TYPE)
@@ -93,7 +93,7 @@ impl LegacySse {
             let endpoint = endpoint.clone();
             tokio::spawn(async move {
                 while let Some(reply) = outbox.recv().await {
-                    if let Err(e) = http.send(HttpMethod::POST, &endpoint, &post_headers(), Some(&reply)).await {
+                    if let Err(e) = http.send(HttpMethod::POST, &endpoint, post_headers(), Some(reply.into())).await {
                         tracing::warn!(error = %e, "could not send the answer to a server request");
                     }
                 }
@@ -102,15 +102,15 @@ impl LegacySse {
         Ok(Self { http, endpoint, pending, reader, replier })
     }
 
-    async fn post(&self, body: &[u8]) -> Result<()> {
-        let response = self.http.send(HttpMethod::POST, &self.endpoint, &post_headers(), Some(body)).await?;
+    async fn post(&self, body: Vec<u8>) -> Result<()> {
+        let response = self.http.send(HttpMethod::POST, &self.endpoint, post_headers(), Some(body.into())).await?;
         if response.status().is_success() { Ok(()) } else { Err(failure(response).await) }
     }
 
     /// Sends a request and waits for its answer on the stream.
     pub(crate) async fn request(&self, outgoing: Outgoing) -> Result<Answer> {
         let waiter = self.pending.register(&outgoing.id)?;
-        let sent = self.post(&outgoing.body).await;
+        let sent = self.post(outgoing.body).await;
         if let Err(e) = sent {
             self.pending.forget(&outgoing.id);
             return Err(e);
@@ -122,7 +122,7 @@ impl LegacySse {
 
     /// Sends a notification.
     pub(crate) async fn notify(&self, body: Vec<u8>) -> Result<()> {
-        self.post(&body).await
+        self.post(body).await
     }
 
     /// Stops reading the stream.
