@@ -14,7 +14,7 @@
 #   front  client --HTTP---> gateway --stdio--> upstream   direct* tenet mcp-proxy supergateway fastmcp
 #   http   client --HTTP---> gateway --HTTP---> upstream   direct tenet fastmcp relay
 # `relay` is not a gateway but the floor under any HTTP one: `bench/http/ceiling-http <port> <upstream>`,
-# hyper passing each request's bytes to the upstream and the answer back, nothing read.
+# hyper passing each request's bytes to the upstream and the answer back, nothing parsed.
 # (*) a stdio server has no HTTP endpoint to call directly: `front`'s direct row is the
 # upstream serving HTTP itself, i.e. what the client would get without a bridge.
 # Over stdio the load is bench's own driver (`mcp-bench latency` one call at a time,

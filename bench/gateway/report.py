@@ -78,7 +78,7 @@ def main():
         print()
         floor = med(setup, "relay", thr, "rate")
         if None not in (floor, t_rate, drate):
-            print(f"`relay` is the floor, not a gateway: bytes passed to the upstream and back, nothing read. "
+            print(f"`relay` is the floor, not a gateway: bytes passed to the upstream and back, nothing parsed. "
                   f"It reaches {100 * floor / drate:.0f}% of direct; Tenet reaches {100 * t_rate / floor:.0f}% of it.\n")
 
 

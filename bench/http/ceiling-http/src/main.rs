@@ -6,7 +6,7 @@
 //!   this machine.
 //! - `ceiling-http <port> <upstream base, e.g. http://127.0.0.1:3099>`: the floor
 //!   under any HTTP → HTTP gateway. Each request's method, headers and body go,
-//!   unread, to a pooled keep-alive hyper client for the upstream, and the upstream's
+//!   unparsed, to a pooled keep-alive hyper client for the upstream, and the upstream's
 //!   status, headers and body come back. No MCP, no JSON, no checks: the two hops.
 
 use http_body_util::{BodyExt, Full};
