@@ -264,10 +264,10 @@ impl Shared {
         answer
     }
 
+    /// Sends the answer to a server's request: POSTed as a notification is, with no
+    /// 2026 headers and nothing to read back.
     async fn post_reply(&self, body: Vec<u8>) -> Result<()> {
-        let headers = self.headers("", false, &[])?;
-        let response = self.http.send(HttpMethod::POST, &self.url, headers, Some(body.into())).await?;
-        if response.status().is_success() { Ok(()) } else { Err(failure(response).await) }
+        self.notify("", body, false).await
     }
 
     /// Reads an SSE response until the answer to `id`; a legacy stream that ends
