@@ -22,8 +22,8 @@ pub enum Frame {
 /// over-long lines into [`Frame::Oversized`] instead of an error that ends the stream:
 /// the rest of such a line is discarded up to the next newline, and reading carries on.
 ///
-/// Each byte is looked at once (the search resumes where the last one stopped), by
-/// `memchr`'s vectorised search: a relay reads two lines per call.
+/// Each byte is looked at once: the search for a newline (`memchr`'s vectorised one)
+/// resumes where the last one stopped.
 #[derive(Debug)]
 pub struct JsonLinesCodec {
     limit: usize,
@@ -72,9 +72,10 @@ impl Decoder for JsonLinesCodec {
             }
             // A line may be `limit` bytes long, its newline after them.
             let window = src.len().min(self.limit.saturating_add(1));
-            match memchr::memchr(b'\n', &src[self.searched.min(window)..window]) {
+            let from = self.searched.min(window);
+            match memchr::memchr(b'\n', &src[from..window]) {
                 Some(at) => {
-                    let end = self.searched.min(window) + at;
+                    let end = from + at;
                     self.searched = 0;
                     let mut line = src.split_to(end + 1).freeze();
                     line.truncate(end);
