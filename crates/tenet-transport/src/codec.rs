@@ -18,12 +18,13 @@ pub enum Frame {
     },
 }
 
-/// Splits a byte stream at `\n` (dropping a trailing `\r`), skips blank lines, and turns
-/// over-long lines into [`Frame::Oversized`] instead of an error that ends the stream:
-/// the rest of such a line is discarded up to the next newline, and reading carries on.
+/// Splits a byte stream at `\n` (dropping trailing `\r`, spaces and tabs), skips blank
+/// lines, and turns over-long lines into [`Frame::Oversized`] instead of an error that
+/// ends the stream: the rest of such a line is discarded up to the next newline, and
+/// reading carries on.
 ///
-/// Each byte is looked at once: the search for a newline (`memchr`'s vectorised one)
-/// resumes where the last one stopped.
+/// The search for a newline (`memchr`'s vectorised one) resumes where the last one
+/// stopped, so a line arriving in pieces is not searched again from its start.
 #[derive(Debug)]
 pub struct JsonLinesCodec {
     limit: usize,
@@ -84,6 +85,8 @@ impl Decoder for JsonLinesCodec {
                     }
                 }
                 None if src.len() > self.limit => {
+                    // What was searched holds no newline: it goes now.
+                    src.advance(window);
                     self.searched = 0;
                     self.discarding = true;
                     return Ok(Some(Frame::Oversized { limit: self.limit }));
