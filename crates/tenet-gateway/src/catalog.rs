@@ -1,7 +1,7 @@
 //! What an upstream offers (tools, prompts, resources, resource templates), how it is
 //! named on the gateway, and the rule that settles a name two of them would take.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use tenet_client::{Client, ClientError};
@@ -251,21 +251,30 @@ impl Uris {
     }
 }
 
-/// Who owns each advertised name of one kind (tool, prompt, resource, template): the
-/// index of the upstream in the config.
-pub(crate) type Owners = HashMap<String, usize>;
+/// Who owns each advertised name of one kind (tool, prompt, resource, template).
+pub(crate) type Owners = HashMap<String, Owner>;
+
+/// The owner of an advertised name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Owner {
+    /// The index of the upstream in the config.
+    pub index: usize,
+    /// The item's name (or URI) at the upstream: two of its names may be advertised
+    /// as one (`a b` and `a:b` are both `a_b`), and the gateway calls the one it holds.
+    pub original: String,
+}
 
 /// The names of one kind that upstream `index` owns.
 pub(crate) fn owned_by(owners: &Owners, index: usize) -> Vec<String> {
-    owners.iter().filter(|(_, i)| **i == index).map(|(n, _)| n.clone()).collect()
+    owners.iter().filter(|(_, owner)| owner.index == index).map(|(n, _)| n.clone()).collect()
 }
 
 /// What placing one upstream's items of one kind decided.
 pub(crate) struct Placed<T> {
     /// Items to define on the server (new, or changed since the last listing).
     pub defined: Vec<(String, T)>,
-    /// Every name this upstream keeps or takes.
-    pub names: HashSet<String>,
+    /// Every name this upstream keeps or takes, with the item's name at the upstream.
+    pub names: HashMap<String, String>,
     /// Names this upstream held before and no longer lists.
     pub removed: Vec<String>,
     /// Names taken over from later upstreams (which listed them first).
@@ -292,27 +301,28 @@ pub(crate) fn place<T>(
     names_of: impl Fn(usize) -> String,
 ) -> Placed<T> {
     let mut placed =
-        Placed { defined: Vec::new(), names: HashSet::new(), removed: Vec::new(), taken_from: Vec::new(), left_out: 0 };
+        Placed { defined: Vec::new(), names: HashMap::new(), removed: Vec::new(), taken_from: Vec::new(), left_out: 0 };
     for (name, original, item) in items {
         let Some(name) = name else {
             tracing::warn!(upstream, kind, %original, "left out: no valid name fits it");
             placed.left_out += 1;
             continue;
         };
-        if placed.names.contains(&name) {
+        if placed.names.contains_key(&name) {
             // Two of its own items under one name (say `a b` and `a_b`): the first keeps it.
             tracing::warn!(upstream, kind, %original, %name, "left out: another of its items has that name");
             placed.left_out += 1;
             continue;
         }
-        match owners.get(&name) {
-            Some(&other) if other < index => {
+        let owner = owners.get(&name);
+        match owner.map(|owner| owner.index) {
+            Some(other) if other < index => {
                 let other = names_of(other);
                 tracing::warn!(upstream, kind, %original, %name, %other, "left out: the name is taken by an earlier upstream");
                 placed.left_out += 1;
                 continue;
             }
-            Some(&other) if other > index => placed.taken_from.push((other, name.clone())),
+            Some(other) if other > index => placed.taken_from.push((other, name.clone())),
             Some(_) => {}
             None if on_server(&name, &item).is_some() => {
                 tracing::warn!(upstream, kind, %original, %name, "left out: the name is taken");
@@ -321,13 +331,15 @@ pub(crate) fn place<T>(
             }
             None => {}
         }
-        let unchanged = owners.get(&name) == Some(&index) && on_server(&name, &item) == Some(true);
-        placed.names.insert(name.clone());
+        // Unchanged: the same upstream's same item, listed on the server as it is now.
+        let unchanged = owner.is_some_and(|owner| owner.index == index && owner.original == original)
+            && on_server(&name, &item) == Some(true);
+        placed.names.insert(name.clone(), original);
         if !unchanged {
             placed.defined.push((name, item));
         }
     }
-    placed.removed = owned_by(owners, index).into_iter().filter(|n| !placed.names.contains(n)).collect();
+    placed.removed = owned_by(owners, index).into_iter().filter(|n| !placed.names.contains_key(n)).collect();
     placed
 }
 
@@ -339,17 +351,17 @@ pub(crate) fn settle<T>(owners: &mut Owners, index: usize, placed: &mut Placed<T
     for name in refused {
         placed.names.remove(name);
         placed.left_out += 1;
-        if owners.get(name) == Some(&index) {
+        if owners.get(name).is_some_and(|owner| owner.index == index) {
             stale.push(name.clone());
         }
     }
     for name in placed.removed.iter().chain(&stale) {
         owners.remove(name);
     }
-    for name in &placed.names {
-        owners.insert(name.clone(), index);
+    for (name, original) in &placed.names {
+        owners.insert(name.clone(), Owner { index, original: original.clone() });
     }
-    placed.taken_from.retain(|(_, name)| placed.names.contains(name));
+    placed.taken_from.retain(|(_, name)| placed.names.contains_key(name));
     stale
 }
 
@@ -406,7 +418,7 @@ mod tests {
     }
 
     fn names(placed: &Placed<u8>) -> Vec<&str> {
-        let mut names: Vec<&str> = placed.names.iter().map(String::as_str).collect();
+        let mut names: Vec<&str> = placed.names.keys().map(String::as_str).collect();
         names.sort_unstable();
         names
     }
@@ -425,11 +437,29 @@ mod tests {
         let mut placed = place(&owners, 0, "a", "tool", [item("shared")], local, |i| i.to_string());
         assert_eq!(placed.taken_from, [(1, "shared".to_owned())]);
         settle(&mut owners, 0, &mut placed, &[]);
-        assert_eq!(owners["shared"], 0);
+        assert_eq!(owners["shared"].index, 0);
         let placed =
             place(&owners, 2, "c", "tool", [item("shared"), (None, "bad name".into(), 0)], local, |i| i.to_string());
         assert!(placed.names.is_empty());
         assert_eq!(placed.left_out, 2);
+    }
+
+    #[test]
+    fn an_item_renamed_at_the_upstream_is_defined_again_under_the_same_advertised_name() {
+        let mut owners = Owners::new();
+        // `get data` and `get:data` are both advertised as `get_data`.
+        let item = |original: &str| (Some("get_data".to_owned()), original.to_owned(), 1u8);
+        let mut placed = place(&owners, 0, "a", "tool", [item("get data")], |_, _| None, |i| i.to_string());
+        settle(&mut owners, 0, &mut placed, &[]);
+        // The server lists `get_data` exactly as the new listing would.
+        let same = |_: &str, _: &u8| Some(true);
+        let placed = place(&owners, 0, "a", "tool", [item("get data")], same, |i| i.to_string());
+        assert!(placed.defined.is_empty(), "nothing changed");
+        let mut placed = place(&owners, 0, "a", "tool", [item("get:data")], same, |i| i.to_string());
+        let defined: Vec<&str> = placed.defined.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(defined, ["get_data"], "the forwarder must call the new name");
+        settle(&mut owners, 0, &mut placed, &[]);
+        assert_eq!(owners["get_data"], Owner { index: 0, original: "get:data".to_owned() });
     }
 
     #[test]

@@ -13,10 +13,10 @@ use serde_json::{Map, Value, json};
 use tenet_client::{ClientError, RawResult, RequestOptions};
 use tenet_protocol::context::ContextNote;
 use tenet_protocol::{
-    CONTEXT_KEY, CallToolResult, CompleteResult, GetPromptResult, InputRequiredResult, Method, NODE_PATH_KEY, NodePath,
-    ReadResourceResult, Reference, ResultType,
+    CONTEXT_KEY, CallToolResult, ClientCapabilities, CompleteResult, GetPromptResult, InputRequiredResult, Method,
+    NODE_PATH_KEY, NodePath, ProtocolVersion, ReadResourceResult, Reference, ResultType,
 };
-use tenet_server::jsonrpc::ErrorObject;
+use tenet_server::jsonrpc::{ErrorCode, ErrorObject};
 use tenet_server::spans::AttributeValue;
 use tenet_server::{CompletionRequest, Context, PromptRequest, ReadOutput, ReadRequest, ToolCall, ToolError};
 
@@ -194,7 +194,18 @@ async fn exchange(
     if let Some(span) = span {
         span.end(result.as_ref().err().map(ToString::to_string));
     }
-    let result = result.map_err(|e| failure(upstream, what, e))?;
+    let result = result.map_err(|e| match e {
+        // The gateway declares URL elicitation to a legacy upstream for all its
+        // clients; -32042 goes on only to one that may be answered with it.
+        ClientError::Server(e)
+            if e.code == ErrorCode::URL_ELICITATION_REQUIRED
+                && !takes_url_elicitation(ctx.protocol_version(), ctx.client_capabilities()) =>
+        {
+            upstream.count(Outcome::Error);
+            ToolError::msg(url_step_refused(upstream.name(), what, &e))
+        }
+        e => failure(upstream, what, e),
+    })?;
     let kind = result.kind().unwrap_or(ResultType::Complete);
     // A 2025-11-25 task created as asked says so by its `task` member alone.
     let created = asked_task && !result.declares_kind() && result.holds_task();
@@ -401,6 +412,33 @@ pub(crate) async fn complete(upstream: Arc<Upstream>, reference: Reference, requ
             Vec::new()
         }
     }
+}
+
+/// Whether a client on `version` with `capabilities` may be answered -32042 (URL
+/// elicitation required).
+fn takes_url_elicitation(version: ProtocolVersion, capabilities: &ClientCapabilities) -> bool {
+    version.has_url_elicitation_error() && capabilities.elicitation_url()
+}
+
+/// What a client that cannot be sent to a URL reads instead of the upstream's -32042:
+/// that the user has a step to complete there, in the upstream's words (the URL itself
+/// is for the user's client to show, not for the model).
+fn url_step_refused(upstream: &str, what: &str, error: &ErrorObject) -> String {
+    let said: Vec<&str> = error
+        .data
+        .as_ref()
+        .and_then(|data| data.get("elicitations"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.get("message").and_then(Value::as_str))
+        .collect();
+    let said = if said.is_empty() { error.message.to_string() } else { said.join("; ") };
+    format!(
+        "upstream {upstream} needs the user to complete a step in a web browser before {what} can run ({said}); \
+         this client cannot be sent there (only MCP 2025-11-25 clients that declare URL elicitation can), so \
+         nothing was done: complete that step with a client that supports it, then call again"
+    )
 }
 
 /// What a failed relay becomes downstream.

@@ -94,12 +94,20 @@ fn docs_server() -> Server {
     // Readable, never listed.
     let hidden: ResourceTemplate =
         serde_json::from_value(json!({ "uriTemplate": "file:///hidden/{name}", "name": "hidden" })).unwrap();
+    let queried: ResourceTemplate =
+        serde_json::from_value(json!({ "uriTemplate": "file:///q/{+rest}", "name": "queried" })).unwrap();
     server.change_hidden_templates(
         &[],
-        [TemplateDef::new(hidden, |request: ReadRequest| async move {
-            let name = request.vars.get("name").cloned().unwrap_or_default();
-            Ok(Some(vec![text_at(&request.uri, &format!("hidden {name}"))]))
-        })],
+        [
+            TemplateDef::new(hidden, |request: ReadRequest| async move {
+                let name = request.vars.get("name").cloned().unwrap_or_default();
+                Ok(Some(vec![text_at(&request.uri, &format!("hidden {name}"))]))
+            }),
+            TemplateDef::new(queried, |request: ReadRequest| async move {
+                let rest = request.vars.get("rest").cloned().unwrap_or_default();
+                Ok(Some(vec![text_at(&request.uri, &format!("q {rest}"))]))
+            }),
+        ],
     );
     server
 }
@@ -195,6 +203,13 @@ async fn relayed(path: &str) {
     assert_eq!(
         contents_json(&hidden.contents),
         json!([{ "uri": "tenet://docs/file:///hidden/x", "text": "hidden x" }])
+    );
+    // One with a query and a fragment too: they belong to the URI, at the gateway and
+    // at the upstream.
+    let queried = client.read_resource("tenet://docs/file:///q/a/b?rev=2#top").await.unwrap();
+    assert_eq!(
+        contents_json(&queried.contents),
+        json!([{ "uri": "tenet://docs/file:///q/a/b?rev=2#top", "text": "q a/b?rev=2#top" }])
     );
     assert!(!template_uris(client).await.iter().any(|t| t.contains("hidden") || t.contains("{+uri}")));
 

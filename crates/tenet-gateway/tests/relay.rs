@@ -245,3 +245,64 @@ async fn a_tool_a_2025_11_25_upstream_runs_only_as_a_task_is_called_as_one_and_f
     gateway.shutdown().await;
     running.stop().await;
 }
+
+/// A downstream user whose client declares URL elicitation (or not).
+struct Browser {
+    url: bool,
+}
+
+impl ClientHandler for Browser {
+    fn capabilities(&self) -> ClientCapabilities {
+        let elicitation = if self.url { json!({"form": {}, "url": {}}) } else { json!({"form": {}}) };
+        ClientCapabilities { elicitation: elicitation.as_object().cloned(), ..ClientCapabilities::default() }
+    }
+}
+
+/// A legacy upstream's -32042 (URL elicitation required) reaches only a 2025-11-25
+/// client that declared URL elicitation; any other client gets a tool error naming the
+/// upstream and saying what the user has to do, without the URL.
+#[tokio::test]
+async fn a_url_elicitation_required_error_reaches_only_clients_that_can_take_it() {
+    let probe = Arc::new(Probe::default());
+    let sign_in = ToolDef::new("sign_in", || async {
+        let elicitation = json!({
+            "mode": "url",
+            "elicitationId": "e-1",
+            "url": "https://auth.example/start?state=s",
+            "message": "Sign in to Example",
+        });
+        Err::<String, _>(ToolError::Protocol(
+            ErrorObject::new(tenet_server::jsonrpc::ErrorCode::URL_ELICITATION_REQUIRED, "URL elicitation required")
+                .with_data(json!({ "elicitations": [elicitation] })),
+        ))
+    });
+    let running = Running::start(upstream_server("up", &probe).tool(sign_in).build().unwrap()).await;
+    let server = gateway_server();
+    let mut config = upstream("up", &running.url());
+    config.required = true;
+    config.protocol = Some("legacy".to_owned());
+    let gateway = Gateway::start(server.clone(), vec![config], quick());
+    assert!(gateway.wait_ready(STEP).await, "the upstream came up");
+
+    for (pin, url) in [(VersionPin::Legacy, true), (VersionPin::Legacy, false), (VersionPin::Modern, true)] {
+        let shutdown = CancellationToken::new();
+        let builder = Client::builder().handler(Browser { url }).version(pin);
+        let client = support::downstream_with(&server, shutdown.clone(), builder).await;
+        let answer = tokio::time::timeout(STEP, client.call_tool("up__sign_in", json!({}))).await.expect("in time");
+        if pin == VersionPin::Legacy && url {
+            let Err(tenet_client::ClientError::Server(error)) = answer else { panic!("-32042 expected: {answer:?}") };
+            assert_eq!(error.code, tenet_server::jsonrpc::ErrorCode::URL_ELICITATION_REQUIRED);
+            assert_eq!(error.data.unwrap()["elicitations"][0]["url"], "https://auth.example/start?state=s");
+        } else {
+            let result = answer.expect("a tool error, not a JSON-RPC error");
+            assert_eq!(result.is_error, Some(true));
+            let text = text(&result);
+            assert!(text.contains("upstream up") && text.contains("Sign in to Example"), "{pin:?} url {url}: {text}");
+            assert!(!text.contains("auth.example"), "the URL is for the user's client, not the model: {text}");
+        }
+        client.close().await;
+        shutdown.cancel();
+    }
+    gateway.shutdown().await;
+    running.stop().await;
+}

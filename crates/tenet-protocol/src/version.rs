@@ -82,6 +82,12 @@ impl ProtocolVersion {
         matches!(self, Self::V2025_11_25)
     }
 
+    /// Whether a server may answer -32042 (URL elicitation required) to a client that
+    /// declared URL elicitation: 2025-11-25 only (2026-07-28 asks in an input round).
+    pub const fn has_url_elicitation_error(self) -> bool {
+        matches!(self, Self::V2025_11_25)
+    }
+
     /// The versions a client may negotiate with `initialize`.
     pub fn legacy() -> impl Iterator<Item = Self> {
         Self::ALL.into_iter().filter(|v| v.era() == Era::Legacy)

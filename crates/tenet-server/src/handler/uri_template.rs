@@ -139,8 +139,11 @@ impl Search<'_> {
         }
         let Some(body_start) = uri.strip_prefix(prefix) else { return false };
         let start = at + prefix.len();
+        // A reserved expansion may hold `?` and `#` (RFC 6570 3.2.3): one that ends the
+        // template takes the rest of the URI, query and fragment included.
+        let stops = if rest.is_empty() && *op == Some('+') { &[][..] } else { stops(*op) };
         let limit =
-            body_start.find(|c| stops(*op).contains(&c) && !(c == sep && names.len() > 1)).unwrap_or(body_start.len());
+            body_start.find(|c| stops.contains(&c) && !(c == sep && names.len() > 1)).unwrap_or(body_start.len());
         // A literal that follows must start where the value ends.
         let next = match rest.first() {
             Some(Part::Literal(lit)) => Some(lit.as_str()),
@@ -249,6 +252,11 @@ mod tests {
         assert_eq!(m("x://a{/b,c}", "x://a/1/2"), pairs(&[("b", "1"), ("c", "2")]));
         assert_eq!(m("x://s{?q,lang}", "x://s?q=rust&lang=en"), pairs(&[("lang", "en"), ("q", "rust")]));
         assert_eq!(m("x://s{?q}", "x://s"), pairs(&[]));
+        // Last in the template, a reserved expansion keeps a query and a fragment; before
+        // a query expression it leaves the query to it.
+        assert_eq!(m("tenet://a/{+uri}", "tenet://a/https://x/d?id=5#top"), pairs(&[("uri", "https://x/d?id=5#top")]));
+        assert_eq!(m("{+uri}", "https://x/d?id=5"), pairs(&[("uri", "https://x/d?id=5")]));
+        assert_eq!(m("x://{+p}{?q}", "x://a/b?q=1"), pairs(&[("p", "a/b"), ("q", "1")]));
     }
 
     /// Found by the `uri_template` fuzz target: expressions without a literal between
@@ -256,7 +264,9 @@ mod tests {
     /// past the fuzzer's 10 s timeout).
     #[test]
     fn fuzz_uri_template_adjacent_expressions_fail_fast() {
-        let template = UriTemplate::parse(&"{+a}{+b}".repeat(8)).unwrap();
+        // (A literal ends the template: a reserved expansion that ended it would take
+        // the `?` too, and match.)
+        let template = UriTemplate::parse(&("{+a}{+b}".repeat(8) + "!")).unwrap();
         let uri = "x".repeat(2_000) + "?";
         let started = std::time::Instant::now();
         assert_eq!(template.matches(&uri), None);
