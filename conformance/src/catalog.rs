@@ -24,8 +24,8 @@ fn resource(uri: &str, name: &str, title: &str, description: &str, mime: &str) -
     }
 }
 
-/// The concrete resources (`test://static-text` first: the caching scenario reads the
-/// first one listed).
+/// The concrete resources (listed by URI: the caching scenario reads the first one,
+/// `test://static-binary`).
 pub(crate) fn resources() -> Vec<ResourceDef> {
     let text = resource(
         "test://static-text",

@@ -1,5 +1,6 @@
-//! The fixture's tools, in the order `tools/list` shows them (`test_simple_text`
-//! first: the suite's header probes call the first tool with no arguments).
+//! The fixture's tools. `tools/list` shows them sorted by name; the suite's header
+//! probes call the first one listed (`confirm_delete`) with no arguments, which its
+//! argument check answers with an `isError` result, not a JSON-RPC error.
 
 use std::time::Duration;
 
@@ -38,7 +39,7 @@ pub(crate) fn blocks(value: Value) -> Result<Vec<ContentBlock>, ToolError> {
     serde_json::from_value(value).map_err(ToolError::from)
 }
 
-/// Every tool, in listing order.
+/// Every tool.
 pub(crate) fn all() -> Vec<ToolDef> {
     let mut tools = vec![
         tool("test_simple_text", "Tests simple text content response", simple_text),

@@ -250,7 +250,7 @@ async fn prompt_and_resource_list_changes_are_followed_and_a_down_upstream_takes
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(prompts, ["docs__greet", "docs__later"]);
-    assert_eq!(uris, ["tenet://docs/file:///readme.md", "tenet://docs/file:///later.md"]);
+    assert_eq!(uris, ["tenet://docs/file:///later.md", "tenet://docs/file:///readme.md"], "sorted by URI");
 
     running.kill().await;
     until("the upstream is down", || h.status("docs").state == tenet_gateway::State::Down).await;

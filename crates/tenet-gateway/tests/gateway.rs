@@ -173,6 +173,8 @@ async fn a_dead_upstream_goes_down_alone_and_comes_back_on_the_same_port() {
     assert!(h.gateway.wait_ready(STEP).await, "not ready: {:?}", h.gateway.statuses());
     let all = names(&["local_hello", "alpha__echo", "alpha__add", "beta__echo", "beta__add"]);
     assert_eq!(h.tool_names().await, all);
+    let order = h.tools_in_order().await;
+    assert_eq!(order, ["alpha__add", "alpha__echo", "beta__add", "beta__echo", "local_hello"], "sorted by name");
 
     let addr = alpha.addr;
     alpha.kill().await;
@@ -198,6 +200,7 @@ async fn a_dead_upstream_goes_down_alone_and_comes_back_on_the_same_port() {
     assert_eq!(alpha.addr, addr);
     until("alpha is up again", || h.status("alpha").state == State::Up).await;
     assert_eq!(h.tools_until("alpha's tools are back", |n| n.contains("alpha__echo")).await, all);
+    assert_eq!(h.tools_in_order().await, order, "back in their places, not after beta's");
     assert_eq!(text(&h.call("alpha__echo", json!({"text": "back"})).await), "alpha: back");
     assert_eq!(text(&h.call("alpha__add", json!({"a": 1, "b": 1})).await), "2");
     assert_eq!(probe.adds.load(Ordering::SeqCst), 1, "the call went to the new server");

@@ -94,7 +94,7 @@ async fn a_token_sees_and_calls_only_what_its_scopes_cover_and_gets_a_step_up_ch
 
     let both = issuer.sign(&issuer.claims(RESOURCE, "stdlib:read stdlib:admin"));
     let listed = send(&endpoint, post("/mcp", Some(&bearer(&both)), "tools/list", None)).await;
-    assert_eq!(tool_names(&listed), ["read_thing", "admin_thing"]);
+    assert_eq!(tool_names(&listed), ["admin_thing", "read_thing"], "listed by name");
     let called = send(&endpoint, post("/mcp", Some(&bearer(&both)), "tools/call", Some("admin_thing"))).await;
     assert_eq!(called.body["result"]["content"][0]["text"], "admin ok");
 }

@@ -22,7 +22,10 @@ pub struct ServerConfig {
     pub tool_timeout: Duration,
     /// How long to wait for the client to answer a server → client request.
     pub client_request_timeout: Duration,
-    /// Items per page in list results.
+    /// Items per page in list results. Lists are sorted by name (resources by URI,
+    /// templates by URI template, tasks oldest first) and a cursor names the last item
+    /// of its page, so a walk lists each item there all along exactly once, whatever
+    /// else comes or goes between pages.
     pub page_size: usize,
     /// Requests handled at once per connection; past it, reading pauses.
     pub max_concurrent_requests: usize,

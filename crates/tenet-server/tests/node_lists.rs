@@ -38,7 +38,8 @@ fn node(reexport: Option<usize>) -> Server {
         .unwrap()
 }
 
-/// The tools listed to a 2026-07-28 request whose node path is `path` (none: null).
+/// The tools listed to a 2026-07-28 request whose node path is `path` (none: null), by
+/// name (as every list is sorted).
 async fn listed(server: &Server, path: Value) -> Vec<String> {
     let mut client = Client::start(server.clone());
     let params = if path.is_null() { json!({}) } else { json!({"_meta": { NODE_PATH_KEY: path }}) };
@@ -50,10 +51,10 @@ async fn listed(server: &Server, path: Value) -> Vec<String> {
 #[tokio::test]
 async fn a_client_sees_everything_and_a_node_only_what_is_this_nodes_own() {
     let server = node(None);
-    assert_eq!(listed(&server, Value::Null).await, ["own", "from_b", "from_c_via_b", "broken"]);
+    assert_eq!(listed(&server, Value::Null).await, ["broken", "from_b", "from_c_via_b", "own"]);
     assert_eq!(
         listed(&server, json!([])).await,
-        ["own", "from_b", "from_c_via_b", "broken"],
+        ["broken", "from_b", "from_c_via_b", "own"],
         "an empty path is a client"
     );
     assert_eq!(listed(&server, json!(["x"])).await, ["own"]);
@@ -62,9 +63,9 @@ async fn a_client_sees_everything_and_a_node_only_what_is_this_nodes_own() {
 #[tokio::test]
 async fn a_reexporting_node_offers_imports_within_its_hop_limit_and_never_back() {
     let server = node(Some(3));
-    assert_eq!(listed(&server, json!(["x"])).await, ["own", "from_b", "from_c_via_b"], "1 + 2 nodes fit in 3");
-    assert_eq!(listed(&server, json!(["x", "y"])).await, ["own", "from_b"], "2 + 2 nodes do not");
-    assert_eq!(listed(&server, json!(["c"])).await, ["own", "from_b"], "not back to c, where it came from");
+    assert_eq!(listed(&server, json!(["x"])).await, ["from_b", "from_c_via_b", "own"], "1 + 2 nodes fit in 3");
+    assert_eq!(listed(&server, json!(["x", "y"])).await, ["from_b", "own"], "2 + 2 nodes do not");
+    assert_eq!(listed(&server, json!(["c"])).await, ["from_b", "own"], "not back to c, where it came from");
     assert_eq!(listed(&server, json!(["b"])).await, ["own"], "nothing back to b");
 }
 

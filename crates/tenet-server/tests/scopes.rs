@@ -35,6 +35,7 @@ fn server() -> Server {
         .unwrap()
 }
 
+/// The `field` of each item of a list result (every list is sorted by name, resources by URI).
 fn names(list: &Value, key: &str, field: &str) -> Vec<String> {
     list["result"][key].as_array().unwrap().iter().map(|t| t[field].as_str().unwrap().to_owned()).collect()
 }
@@ -46,7 +47,7 @@ async fn lists_show_only_what_the_grant_covers() {
     let tools = client.modern(1, "tools/list", json!({}), json!({})).await;
     assert_eq!(names(&tools, "tools", "name"), ["open", "read"]);
     let resources = client.modern(2, "resources/list", json!({}), json!({})).await;
-    assert_eq!(names(&resources, "resources", "uri"), ["doc://public", "doc://private"]);
+    assert_eq!(names(&resources, "resources", "uri"), ["doc://private", "doc://public"]);
     let templates = client.modern(3, "resources/templates/list", json!({}), json!({})).await;
     assert!(names(&templates, "resourceTemplates", "name").is_empty());
     let prompts = client.modern(4, "prompts/list", json!({}), json!({})).await;
@@ -76,7 +77,7 @@ async fn using_something_out_of_scope_is_refused_with_the_scope_needed() {
 async fn without_a_grant_everything_is_open_and_an_empty_grant_sees_only_unscoped_things() {
     let mut open = Client::start(server());
     let tools = open.modern(1, "tools/list", json!({}), json!({})).await;
-    assert_eq!(names(&tools, "tools", "name"), ["open", "read", "admin"]);
+    assert_eq!(names(&tools, "tools", "name"), ["admin", "open", "read"]);
     open.finish().await;
     let mut empty = Client::start_as(server(), Some(Arc::new(Grant::default())));
     let tools = empty.modern(1, "tools/list", json!({}), json!({})).await;

@@ -258,8 +258,13 @@ impl Harness {
         self.gateway.statuses().into_iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no upstream {name}"))
     }
 
-    /// The tool names the downstream client is offered, sorted.
+    /// The tool names the downstream client is offered, as a set.
     pub async fn tool_names(&self) -> BTreeSet<String> {
+        self.tools_in_order().await.into_iter().collect()
+    }
+
+    /// The tool names the downstream client is offered, in the order listed.
+    pub async fn tools_in_order(&self) -> Vec<String> {
         let tools = tokio::time::timeout(STEP, self.client.list_all_tools()).await.expect("tools/list in time");
         tools.expect("tools/list").into_iter().map(|t| t.name).collect()
     }

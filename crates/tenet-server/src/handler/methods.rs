@@ -31,22 +31,23 @@ use crate::millis;
 use crate::routing::{Freshness, Reply, Route, params};
 use crate::server::Server;
 use crate::session::{Link, MAX_SUBSCRIPTIONS, Session};
-use crate::tasks::{TaskOutcome, legacy_remote, task_notification};
+use crate::tasks::{TaskOutcome, by_age, legacy_remote, task_notification};
 
 impl Server {
-    /// One page of a list method's items: `cursor` from the params, `build` makes the
-    /// result from the page and the next cursor.
+    /// One page of a list method's items (sorted by their keys, as a registry keeps
+    /// them): `cursor` from the params, `build` makes the result from the page and the
+    /// next cursor.
     fn list<T, R: serde::Serialize>(
         &self,
         raw: Option<&RawJson>,
-        items: &[T],
-        build: impl FnOnce(&[T], Option<String>) -> R,
+        items: &[(String, T)],
+        build: impl FnOnce(&[(String, T)], Option<String>) -> R,
     ) -> Reply {
         let cursor: PaginatedParams = match params(raw) {
             Ok(p) => p,
             Err(e) => return e.into(),
         };
-        match page(items, cursor.cursor.as_deref(), self.shared.config.page_size) {
+        match page(items, cursor.cursor.as_deref(), self.shared.config.page_size, |(key, _)| key) {
             Ok((items, next_cursor)) => Reply::cacheable(&build(items, next_cursor)),
             Err(e) => e.into(),
         }
@@ -119,7 +120,8 @@ impl Server {
 
     /// The items a list shows the caller of `link`, when it is not all of them: those
     /// its grant covers, and, for a request from another Tenet node (one with a node
-    /// `path`), what this node offers other nodes ([`crate::ServerConfig::reexport`]).
+    /// `path`), what this node offers other nodes ([`crate::ServerConfig::reexport`]),
+    /// in the order of `items`.
     fn shown<T: Clone>(
         &self,
         link: &Link,
@@ -381,12 +383,12 @@ impl Server {
                 let here: std::collections::HashSet<String> = tasks.iter().map(|t| t.task_id.clone()).collect();
                 let elsewhere: Vec<String> = session.shared_tasks().into_iter().filter(|t| !here.contains(t)).collect();
                 tasks.extend(legacy_remote::list(shared, id, &elsewhere).await);
-                // Oldest first (the times are RFC 3339, in UTC, to the millisecond).
-                tasks.sort_by(|a, b| a.created_at.cmp(&b.created_at));
             }
-            return match page(&tasks, cursor.cursor.as_deref(), self.shared.config.page_size) {
+            let tasks = by_age(tasks);
+            return match page(&tasks, cursor.cursor.as_deref(), self.shared.config.page_size, |(key, _)| key) {
                 Ok((items, next_cursor)) => {
-                    Reply::ok(&ListTasksResult { tasks: items.to_vec(), next_cursor, meta: None })
+                    let tasks = items.iter().map(|(_, task)| task.clone()).collect();
+                    Reply::ok(&ListTasksResult { tasks, next_cursor, meta: None })
                 }
                 Err(e) => e.into(),
             };
@@ -471,6 +473,8 @@ impl Server {
             if let Some(resource) = resources.get(&p.uri).filter(|r| shown(r.resource.meta.as_ref())) {
                 (resource.read.clone(), BTreeMap::new(), resource.scopes.clone(), resource.cache_ttl, Kind::Resource)
             } else {
+                // The first that matches, listed ones first, each registry in the order
+                // of its URI templates (so which one wins does not depend on when each came).
                 let (listed, hidden) = (self.shared.templates.snapshot(), self.shared.hidden_templates.snapshot());
                 let found = listed.items.iter().chain(&hidden.items).find_map(|(_, t)| {
                     let def = &t.def;

@@ -1,22 +1,42 @@
-//! A named, ordered collection that can change while requests read it.
+//! A named collection, kept sorted by name, that can change while requests read it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-/// Items in registration order, looked up by name. Readers take a snapshot (an `Arc`);
-/// writers replace it, so a change never blocks a request for long.
+/// Items sorted by name (byte-wise), looked up by name. Readers take a snapshot (an
+/// `Arc`); writers replace it, so a change never blocks a request for long. The order
+/// does not depend on when an item was added, so a list reads the same however its
+/// items came and went, and a cursor can name the last item it returned.
 pub(crate) struct Registry<T> {
     current: RwLock<Arc<Snapshot<T>>>,
 }
 
 /// One version of a registry's contents.
 pub(crate) struct Snapshot<T> {
+    /// Sorted by name, each name once.
     pub items: Vec<(String, T)>,
     index: HashMap<String, usize>,
 }
 
 impl<T> Snapshot<T> {
-    fn new(items: Vec<(String, T)>) -> Self {
+    /// The snapshot of `items`, sorted by name; of a name given more than once, the
+    /// last item stays (as if each had been added in turn).
+    fn new(mut items: Vec<(String, T)>) -> Self {
+        // Stable, so the items of one name stay in the order given.
+        items.sort_by(|a, b| a.0.cmp(&b.0));
+        items.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                std::mem::swap(later, kept);
+            }
+            same
+        });
+        Self::sorted(items)
+    }
+
+    /// The snapshot of `items`, already sorted by name with each name once.
+    fn sorted(items: Vec<(String, T)>) -> Self {
+        debug_assert!(items.is_sorted_by(|a, b| a.0 < b.0), "registry items out of order");
         let index = items.iter().enumerate().map(|(i, (name, _))| (name.clone(), i)).collect();
         Self { items, index }
     }
@@ -28,6 +48,7 @@ impl<T> Snapshot<T> {
 }
 
 impl<T: Clone> Registry<T> {
+    /// A registry of `items`; of a name given more than once, the last item stays.
     pub fn new(items: Vec<(String, T)>) -> Self {
         Self { current: RwLock::new(Arc::new(Snapshot::new(items))) }
     }
@@ -37,21 +58,21 @@ impl<T: Clone> Registry<T> {
         self.current.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
-    /// Adds or replaces an item; returns whether the set of names changed.
+    /// Adds or replaces an item (in its place); returns whether the set of names changed.
     pub fn upsert(&self, name: String, item: T) -> bool {
         let mut guard = self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut items = guard.items.clone();
-        let added = match items.iter_mut().find(|(n, _)| *n == name) {
-            Some(slot) => {
-                slot.1 = item;
+        let added = match items.binary_search_by(|(n, _)| n.as_str().cmp(&name)) {
+            Ok(i) => {
+                items[i].1 = item;
                 false
             }
-            None => {
-                items.push((name, item));
+            Err(i) => {
+                items.insert(i, (name, item));
                 true
             }
         };
-        *guard = Arc::new(Snapshot::new(items));
+        *guard = Arc::new(Snapshot::sorted(items));
         added
     }
 
@@ -60,22 +81,14 @@ impl<T: Clone> Registry<T> {
     pub fn apply(&self, removed: &[String], added: Vec<(String, T)>) -> bool {
         let mut guard = self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         let gone: std::collections::HashSet<&str> = removed.iter().map(String::as_str).collect();
-        let mut items: Vec<(String, T)> =
-            guard.items.iter().filter(|(n, _)| !gone.contains(n.as_str())).cloned().collect();
-        let mut changed = items.len() != guard.items.len();
-        let mut index: HashMap<String, usize> = items.iter().enumerate().map(|(i, (n, _))| (n.clone(), i)).collect();
-        for (name, item) in added {
-            changed = true;
-            match index.get(&name) {
-                Some(&i) => items[i].1 = item,
-                None => {
-                    index.insert(name.clone(), items.len());
-                    items.push((name, item));
-                }
-            }
-        }
+        let mut items: Vec<(String, T)> = Vec::with_capacity(guard.items.len() + added.len());
+        items.extend(guard.items.iter().filter(|(n, _)| !gone.contains(n.as_str())).cloned());
+        let changed = items.len() != guard.items.len() || !added.is_empty();
         if changed {
-            *guard = Arc::new(Snapshot { items, index });
+            // The kept items are sorted already: sorting merges `added` into them, and
+            // an added item replaces a kept one of its name (it comes later).
+            items.extend(added);
+            *guard = Arc::new(Snapshot::new(items));
         }
         changed
     }
@@ -87,7 +100,7 @@ impl<T: Clone> Registry<T> {
             return false;
         }
         let items = guard.items.iter().filter(|(n, _)| n != name).cloned().collect();
-        *guard = Arc::new(Snapshot::new(items));
+        *guard = Arc::new(Snapshot::sorted(items));
         true
     }
 }
@@ -96,26 +109,55 @@ impl<T: Clone> Registry<T> {
 mod tests {
     use super::*;
 
+    fn listed(s: &Snapshot<i32>) -> Vec<(&str, i32)> {
+        s.items.iter().map(|(n, v)| (n.as_str(), *v)).collect()
+    }
+
     #[test]
     fn apply_removes_and_adds_in_one_version() {
         let r = Registry::new(vec![("a".into(), 1), ("b".into(), 2), ("c".into(), 3)]);
-        assert!(r.apply(&["b".into()], vec![("c".into(), 30), ("d".into(), 4)]));
+        assert!(r.apply(&["b".into()], vec![("d".into(), 4), ("c".into(), 30), ("ab".into(), 5)]));
         let s = r.snapshot();
-        let names: Vec<_> = s.items.iter().map(|(n, v)| (n.as_str(), *v)).collect();
-        assert_eq!(names, [("a", 1), ("c", 30), ("d", 4)]);
+        assert_eq!(listed(&s), [("a", 1), ("ab", 5), ("c", 30), ("d", 4)]);
         assert_eq!(s.get("d"), Some(&4));
+        assert_eq!(s.get("ab"), Some(&5));
         assert_eq!(s.get("b"), None);
         assert!(!r.apply(&["nope".into()], Vec::new()), "nothing changed");
     }
 
     #[test]
-    fn keeps_order_and_replaces_in_place() {
-        let r = Registry::new(vec![("a".into(), 1), ("b".into(), 2)]);
+    fn items_are_sorted_by_name_whenever_they_came() {
+        let r = Registry::new(vec![("b".into(), 2), ("a".into(), 1), ("B".into(), 0)]);
+        assert_eq!(listed(&r.snapshot()), [("B", 0), ("a", 1), ("b", 2)], "byte-wise: capitals first");
+        assert!(r.remove("a"));
+        assert!(r.upsert("a".into(), 1));
+        assert!(r.apply(&["b".into()], Vec::new()));
+        assert!(r.apply(&[], vec![("b".into(), 2)]));
+        assert_eq!(listed(&r.snapshot()), [("B", 0), ("a", 1), ("b", 2)], "removed and added back: same order");
+        for (i, (name, _)) in r.snapshot().items.iter().enumerate() {
+            assert_eq!(r.snapshot().index[name], i);
+        }
+    }
+
+    #[test]
+    fn a_name_given_twice_keeps_its_last_item() {
+        let r = Registry::new(vec![("b".into(), 1), ("a".into(), 2), ("b".into(), 3)]);
+        let s = r.snapshot();
+        assert_eq!(listed(&s), [("a", 2), ("b", 3)]);
+        assert_eq!(s.get("b"), Some(&3));
+        assert!(r.apply(&[], vec![("c".into(), 4), ("c".into(), 5)]));
+        assert_eq!(listed(&r.snapshot()), [("a", 2), ("b", 3), ("c", 5)]);
+    }
+
+    #[test]
+    fn replaces_in_place() {
+        let r = Registry::new(vec![("b".into(), 2), ("a".into(), 1)]);
         assert!(!r.upsert("a".into(), 10));
         assert!(r.upsert("c".into(), 3));
+        assert!(r.upsert("0".into(), 0));
         let s = r.snapshot();
-        let names: Vec<_> = s.items.iter().map(|(n, v)| (n.as_str(), *v)).collect();
-        assert_eq!(names, [("a", 10), ("b", 2), ("c", 3)]);
+        assert_eq!(listed(&s), [("0", 0), ("a", 10), ("b", 2), ("c", 3)]);
+        assert_eq!(s.get("c"), Some(&3));
         assert!(r.remove("b"));
         assert!(!r.remove("b"));
         assert_eq!(r.snapshot().get("c"), Some(&3));

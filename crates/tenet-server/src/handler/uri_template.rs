@@ -84,7 +84,8 @@ impl UriTemplate {
 /// How many candidate values a match tries before it gives up.
 pub const MAX_MATCH_STEPS: usize = 100_000;
 
-fn stops(op: Option<char>) -> &'static [char] {
+/// The characters that end a value of an expression with operator `op`.
+fn value_stops(op: Option<char>) -> &'static [char] {
     match op {
         None => &['/', '?', '#', '&', ',', '.', ';', '='],
         Some('+') => &['?', '#'],
@@ -141,7 +142,7 @@ impl Search<'_> {
         let start = at + prefix.len();
         // A reserved expansion may hold `?` and `#` (RFC 6570 3.2.3): one that ends the
         // template takes the rest of the URI, query and fragment included.
-        let stops = if rest.is_empty() && *op == Some('+') { &[][..] } else { stops(*op) };
+        let stops = if rest.is_empty() && *op == Some('+') { &[][..] } else { value_stops(*op) };
         let limit =
             body_start.find(|c| stops.contains(&c) && !(c == sep && names.len() > 1)).unwrap_or(body_start.len());
         // A literal that follows must start where the value ends.

@@ -183,6 +183,20 @@ impl TaskStore {
     }
 }
 
+/// `tasks` as `tasks/list` pages them: oldest first, those created in the same
+/// millisecond by id, each keyed by its creation time and id (neither ever changes, so
+/// a cursor naming a key goes on after it whatever tasks came or went meanwhile). The
+/// times are RFC 3339 in UTC to the millisecond, so their text sorts as the time does;
+/// the space between them sorts before any character of a time. A task given twice is
+/// listed once.
+pub(crate) fn by_age(tasks: Vec<Task>) -> Vec<(String, Task)> {
+    let mut keyed: Vec<(String, Task)> =
+        tasks.into_iter().map(|task| (format!("{} {}", task.created_at, task.task_id), task)).collect();
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    keyed.dedup_by(|a, b| a.0 == b.0);
+    keyed
+}
+
 /// A fresh task id: 128 random bits from the OS, in hex, so that nobody can guess or
 /// enumerate another caller's tasks.
 pub(crate) fn new_task_id() -> Result<String, ErrorObject> {
@@ -223,5 +237,27 @@ mod tests {
         assert!(store.result(&task.task_id).await.unwrap().is_err());
         running.finish(Ok(CallToolResult::default()));
         assert_eq!(store.get(&task.task_id).unwrap().status, TaskStatus::Cancelled);
+    }
+
+    #[test]
+    fn tasks_are_listed_oldest_first_then_by_id() {
+        let task = |id: &str, at: &str| Task {
+            task_id: id.into(),
+            status: TaskStatus::Working,
+            status_message: None,
+            created_at: at.into(),
+            last_updated_at: at.into(),
+            ttl: None,
+            poll_interval: None,
+        };
+        let listed = by_age(vec![
+            task("b", "2026-01-01T00:00:00.001Z"),
+            task("c", "2026-01-01T00:00:00.000Z"),
+            task("a", "2026-01-01T00:00:00.001Z"),
+            task("c", "2026-01-01T00:00:00.000Z"),
+        ]);
+        let ids: Vec<&str> = listed.iter().map(|(_, t)| t.task_id.as_str()).collect();
+        assert_eq!(ids, ["c", "a", "b"]);
+        assert_eq!(listed[0].0, "2026-01-01T00:00:00.000Z c");
     }
 }

@@ -45,6 +45,6 @@ pub(crate) use board::TaskBoard;
 fn caller(link: &crate::session::Link) -> Option<String> {
     link.grant.as_deref().and_then(crate::Grant::subject).map(str::to_owned)
 }
-pub(crate) use legacy::{TaskOutcome, TaskStore};
+pub(crate) use legacy::{TaskOutcome, TaskStore, by_age};
 pub(crate) use listen::task_notification;
 pub(crate) use seat::Seat;
