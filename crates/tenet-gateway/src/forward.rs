@@ -13,8 +13,8 @@ use serde_json::{Map, Value, json};
 use tenet_client::{ClientError, RawResult, RequestOptions};
 use tenet_protocol::context::ContextNote;
 use tenet_protocol::{
-    CONTEXT_KEY, CallToolResult, ClientCapabilities, CompleteResult, GetPromptResult, InputRequiredResult, Method,
-    NODE_PATH_KEY, NodePath, ProtocolVersion, ReadResourceResult, Reference, ResultType,
+    CONTEXT_KEY, CallToolResult, ClientCapabilities, CompleteResult, Era, GetPromptResult, InputRequest,
+    InputRequiredResult, Method, NODE_PATH_KEY, NodePath, ProtocolVersion, ReadResourceResult, Reference, ResultType,
 };
 use tenet_server::jsonrpc::{ErrorCode, ErrorObject};
 use tenet_server::spans::AttributeValue;
@@ -150,15 +150,22 @@ async fn exchange(
         });
     }
     options.handler = Some(Arc::clone(&downstream) as Arc<dyn tenet_client::ClientHandler>);
+    // The rounds of a legacy upstream's URL steps the client has been through (all
+    // accepted: a declined one ends the call here, before the upstream is called again).
+    let mut url_rounds = 0;
     if let Some(round) = ctx.input_round() {
         // A 2026-07-28 client outside a task: the upstream's input rounds and task go
         // back to it, as the gateway's own.
         options.relay = true;
-        if !round.responses.is_empty() {
-            params.insert("inputResponses".into(), Value::Object(round.responses.clone()));
-        }
-        if let Some(state) = round.wrapped {
-            params.insert("requestState".into(), Value::from(state));
+        if client.version().era() == Era::Stateless {
+            if !round.responses.is_empty() {
+                params.insert("inputResponses".into(), Value::Object(round.responses.clone()));
+            }
+            if let Some(state) = round.wrapped {
+                params.insert("requestState".into(), Value::from(state));
+            }
+        } else {
+            url_rounds = url_rounds_done(round.responses, upstream.name(), what)?;
         }
     }
     // The upstream's part is a child span of the request's: its context goes along.
@@ -194,18 +201,18 @@ async fn exchange(
     if let Some(span) = span {
         span.end(result.as_ref().err().map(ToString::to_string));
     }
-    let result = result.map_err(|e| match e {
+    let result = match result {
         // The gateway declares URL elicitation to a legacy upstream for all its
         // clients; -32042 goes on only to one that may be answered with it.
-        ClientError::Server(e)
+        Err(ClientError::Server(e))
             if e.code == ErrorCode::URL_ELICITATION_REQUIRED
                 && !takes_url_elicitation(ctx.protocol_version(), ctx.client_capabilities()) =>
         {
             upstream.count(Outcome::Error);
-            ToolError::msg(url_step_refused(upstream.name(), what, &e))
+            return Err(url_steps(ctx, upstream.name(), what, &e, url_rounds).await);
         }
-        e => failure(upstream, what, e),
-    })?;
+        result => result.map_err(|e| failure(upstream, what, e))?,
+    };
     let kind = result.kind().unwrap_or(ResultType::Complete);
     // A 2025-11-25 task created as asked says so by its `task` member alone.
     let created = asked_task && !result.declares_kind() && result.holds_task();
@@ -420,24 +427,89 @@ fn takes_url_elicitation(version: ProtocolVersion, capabilities: &ClientCapabili
     version.has_url_elicitation_error() && capabilities.elicitation_url()
 }
 
+/// How many rounds of URL steps a 2026-07-28 client may be sent through for one call
+/// before the gateway stops asking.
+const URL_STEP_ROUNDS: usize = 5;
+
+/// The input key under which a 2026-07-28 client is asked the `step`-th URL step of
+/// `upstream`'s -32042 in `round`.
+fn url_step_key(upstream: &str, round: usize, step: usize) -> String {
+    format!("{upstream}/url-step/{round}/{step}")
+}
+
+/// How many rounds of `upstream`'s URL steps `responses` answer.
+///
+/// # Errors
+/// When the user declined or cancelled a step: the call is not made again.
+fn url_rounds_done(responses: &tenet_protocol::JsonObject, upstream: &str, what: &str) -> Result<usize, ToolError> {
+    let mut round = 0;
+    while responses.contains_key(&url_step_key(upstream, round, 0)) {
+        let answers = (0..).map_while(|step| responses.get(&url_step_key(upstream, round, step)));
+        for answer in answers {
+            let action = answer.get("action").and_then(Value::as_str).unwrap_or("no answer");
+            if action != "accept" {
+                return Err(ToolError::msg(format!(
+                    "the user did not complete the step in a web browser that upstream {upstream} needs before \
+                     {what} can run (the answer was {action:?}), so nothing was done"
+                )));
+            }
+        }
+        round += 1;
+    }
+    Ok(round)
+}
+
+/// What the downstream request `ctx` gets for a legacy upstream's -32042 that it
+/// cannot be answered with. A 2026-07-28 client that declared URL elicitation is sent
+/// to each URL in an input round of its own; once it has, its next round calls the
+/// upstream again (`round` rounds so far). Any other client reads
+/// [`url_step_refused`].
+async fn url_steps(ctx: &Context, upstream: &str, what: &str, error: &ErrorObject, round: usize) -> ToolError {
+    let steps: Option<Vec<(&str, &str)>> = Some(elicitations(error))
+        .filter(|steps| !steps.is_empty())
+        .and_then(|steps| steps.iter().map(|s| Some((s.get("url")?.as_str()?, s.get("message")?.as_str()?))).collect());
+    let asks_in_rounds = ctx.input_round().is_some() && ctx.client_capabilities().elicitation_url();
+    let Some(steps) = steps.filter(|_| asks_in_rounds) else {
+        return ToolError::msg(url_step_refused(upstream, what, error));
+    };
+    if round >= URL_STEP_ROUNDS {
+        return ToolError::msg(format!(
+            "upstream {upstream} still needs a step in a web browser before {what} can run after {round} rounds \
+             of sending the user there, so nothing was done"
+        ));
+    }
+    let requests = steps
+        .into_iter()
+        .enumerate()
+        .map(|(i, (url, message))| {
+            let params = json!({ "mode": "url", "message": message, "url": url });
+            let request = InputRequest { method: Method::ElicitationCreate.name().to_owned(), params: Some(params) };
+            (url_step_key(upstream, round, i), request)
+        })
+        .collect();
+    match ctx.ask_all(requests).await {
+        // The input-required result that asks them.
+        Err(asked) => asked,
+        Ok(_) => ToolError::msg(format!("upstream {upstream} asked for a step that was already answered")),
+    }
+}
+
+/// The steps a -32042 lists (`data.elicitations`).
+fn elicitations(error: &ErrorObject) -> &[Value] {
+    error.data.as_ref().and_then(|data| data.get("elicitations")).and_then(Value::as_array).map_or(&[], Vec::as_slice)
+}
+
 /// What a client that cannot be sent to a URL reads instead of the upstream's -32042:
 /// that the user has a step to complete there, in the upstream's words (the URL itself
 /// is for the user's client to show, not for the model).
 fn url_step_refused(upstream: &str, what: &str, error: &ErrorObject) -> String {
-    let said: Vec<&str> = error
-        .data
-        .as_ref()
-        .and_then(|data| data.get("elicitations"))
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.get("message").and_then(Value::as_str))
-        .collect();
+    let said: Vec<&str> = elicitations(error).iter().filter_map(|e| e.get("message").and_then(Value::as_str)).collect();
     let said = if said.is_empty() { error.message.to_string() } else { said.join("; ") };
     format!(
         "upstream {upstream} needs the user to complete a step in a web browser before {what} can run ({said}); \
-         this client cannot be sent there (only MCP 2025-11-25 clients that declare URL elicitation can), so \
-         nothing was done: complete that step with a client that supports it, then call again"
+         this request cannot send the user there (that takes a client that declares URL elicitation, and in MCP \
+         2026-07-28 a call outside a task), so nothing was done: complete that step with a client that supports \
+         it, then call again"
     )
 }
 

@@ -246,9 +246,15 @@ async fn a_tool_a_2025_11_25_upstream_runs_only_as_a_task_is_called_as_one_and_f
     running.stop().await;
 }
 
-/// A downstream user whose client declares URL elicitation (or not).
+/// A downstream user whose client declares URL elicitation (or not), and who, sent
+/// to a URL, completes the step there (or declines).
 struct Browser {
     url: bool,
+    completes: bool,
+    /// Set once the user has completed the step at the URL.
+    signed_in: Arc<std::sync::atomic::AtomicBool>,
+    /// The URLs the user was sent to.
+    visited: Arc<Mutex<Vec<String>>>,
 }
 
 impl ClientHandler for Browser {
@@ -256,26 +262,57 @@ impl ClientHandler for Browser {
         let elicitation = if self.url { json!({"form": {}, "url": {}}) } else { json!({"form": {}}) };
         ClientCapabilities { elicitation: elicitation.as_object().cloned(), ..ClientCapabilities::default() }
     }
+
+    fn elicit(&self, params: ElicitParams) -> BoxFuture<'_, Result<ElicitResult, ErrorObject>> {
+        assert_eq!(params.mode.as_deref(), Some("url"));
+        assert_eq!(params.message, "Sign in to Example");
+        self.visited.lock().unwrap().push(params.url.unwrap_or_default());
+        let action = if self.completes {
+            self.signed_in.store(true, std::sync::atomic::Ordering::SeqCst);
+            ElicitAction::Accept
+        } else {
+            ElicitAction::Decline
+        };
+        Box::pin(async move { Ok(ElicitResult { action, content: None }) })
+    }
 }
 
-/// A legacy upstream's -32042 (URL elicitation required) reaches only a 2025-11-25
-/// client that declared URL elicitation; any other client gets a tool error naming the
-/// upstream and saying what the user has to do, without the URL.
+/// A legacy upstream's -32042 (URL elicitation required) reaches a 2025-11-25 client
+/// that declared URL elicitation as it is; a 2026-07-28 client that declared it is
+/// sent to the URL in an input round, and its next round calls the upstream again (a
+/// declined step ends the call with a tool error, without calling again); any other
+/// client gets a tool error naming the upstream and saying what the user has to do,
+/// without the URL.
 #[tokio::test]
-async fn a_url_elicitation_required_error_reaches_only_clients_that_can_take_it() {
+async fn a_url_elicitation_required_error_reaches_each_client_as_it_can_take_it() {
     let probe = Arc::new(Probe::default());
-    let sign_in = ToolDef::new("sign_in", || async {
-        let elicitation = json!({
-            "mode": "url",
-            "elicitationId": "e-1",
-            "url": "https://auth.example/start?state=s",
-            "message": "Sign in to Example",
-        });
-        Err::<String, _>(ToolError::Protocol(
-            ErrorObject::new(tenet_server::jsonrpc::ErrorCode::URL_ELICITATION_REQUIRED, "URL elicitation required")
-                .with_data(json!({ "elicitations": [elicitation] })),
-        ))
-    });
+    let signed_in = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let sign_in = {
+        let (signed_in, calls) = (signed_in.clone(), calls.clone());
+        ToolDef::new("sign_in", move || {
+            let (signed_in, calls) = (signed_in.clone(), calls.clone());
+            async move {
+                calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if signed_in.load(std::sync::atomic::Ordering::SeqCst) {
+                    return Ok("signed in".to_owned());
+                }
+                let elicitation = json!({
+                    "mode": "url",
+                    "elicitationId": "e-1",
+                    "url": "https://auth.example/start?state=s",
+                    "message": "Sign in to Example",
+                });
+                Err(ToolError::Protocol(
+                    ErrorObject::new(
+                        tenet_server::jsonrpc::ErrorCode::URL_ELICITATION_REQUIRED,
+                        "URL elicitation required",
+                    )
+                    .with_data(json!({ "elicitations": [elicitation] })),
+                ))
+            }
+        })
+    };
     let running = Running::start(upstream_server("up", &probe).tool(sign_in).build().unwrap()).await;
     let server = gateway_server();
     let mut config = upstream("up", &running.url());
@@ -284,21 +321,58 @@ async fn a_url_elicitation_required_error_reaches_only_clients_that_can_take_it(
     let gateway = Gateway::start(server.clone(), vec![config], quick());
     assert!(gateway.wait_ready(STEP).await, "the upstream came up");
 
-    for (pin, url) in [(VersionPin::Legacy, true), (VersionPin::Legacy, false), (VersionPin::Modern, true)] {
+    // (version, declares URL elicitation, completes the step): the one that completes
+    // it comes last, as from then on the upstream lets everyone in.
+    let clients = [
+        (VersionPin::Legacy, true, true),
+        (VersionPin::Legacy, false, true),
+        (VersionPin::Modern, false, true),
+        (VersionPin::Modern, true, false),
+        (VersionPin::Modern, true, true),
+    ];
+    for (pin, url, completes) in clients {
         let shutdown = CancellationToken::new();
-        let builder = Client::builder().handler(Browser { url }).version(pin);
+        let visited = Arc::new(Mutex::new(Vec::new()));
+        let browser = Browser { url, completes, signed_in: signed_in.clone(), visited: visited.clone() };
+        let builder = Client::builder().handler(browser).version(pin);
         let client = support::downstream_with(&server, shutdown.clone(), builder).await;
+        let before = calls.load(std::sync::atomic::Ordering::SeqCst);
         let answer = tokio::time::timeout(STEP, client.call_tool("up__sign_in", json!({}))).await.expect("in time");
-        if pin == VersionPin::Legacy && url {
-            let Err(tenet_client::ClientError::Server(error)) = answer else { panic!("-32042 expected: {answer:?}") };
-            assert_eq!(error.code, tenet_server::jsonrpc::ErrorCode::URL_ELICITATION_REQUIRED);
-            assert_eq!(error.data.unwrap()["elicitations"][0]["url"], "https://auth.example/start?state=s");
-        } else {
-            let result = answer.expect("a tool error, not a JSON-RPC error");
-            assert_eq!(result.is_error, Some(true));
-            let text = text(&result);
-            assert!(text.contains("upstream up") && text.contains("Sign in to Example"), "{pin:?} url {url}: {text}");
-            assert!(!text.contains("auth.example"), "the URL is for the user's client, not the model: {text}");
+        let called = calls.load(std::sync::atomic::Ordering::SeqCst) - before;
+        let case = format!("{pin:?}, url {url}, completes {completes}");
+        match (pin, url) {
+            (VersionPin::Legacy, true) => {
+                let Err(tenet_client::ClientError::Server(error)) = answer else {
+                    panic!("-32042 expected: {answer:?}")
+                };
+                assert_eq!(error.code, tenet_server::jsonrpc::ErrorCode::URL_ELICITATION_REQUIRED);
+                assert_eq!(error.data.unwrap()["elicitations"][0]["url"], "https://auth.example/start?state=s");
+                assert_eq!(called, 1);
+            }
+            (VersionPin::Modern, true) => {
+                let result = answer.expect("a result, not a JSON-RPC error");
+                let expected: &[&str] = &["https://auth.example/start?state=s"];
+                assert_eq!(*visited.lock().unwrap(), expected, "{case}: sent to the URL once");
+                if completes {
+                    assert_eq!(result.is_error, None, "{case}: {result:?}");
+                    assert_eq!(text(&result), "signed in");
+                    assert_eq!(called, 2, "{case}: called again once the step was done");
+                } else {
+                    assert_eq!(result.is_error, Some(true));
+                    let text = text(&result);
+                    assert!(text.contains("upstream up") && text.contains("decline"), "{case}: {text}");
+                    assert_eq!(called, 1, "{case}: a declined step is not followed by another call");
+                }
+            }
+            _ => {
+                let result = answer.expect("a tool error, not a JSON-RPC error");
+                assert_eq!(result.is_error, Some(true));
+                let text = text(&result);
+                assert!(text.contains("upstream up") && text.contains("Sign in to Example"), "{case}: {text}");
+                assert!(!text.contains("auth.example"), "the URL is for the user's client, not the model: {text}");
+                assert!(visited.lock().unwrap().is_empty(), "{case}");
+                assert_eq!(called, 1);
+            }
         }
         client.close().await;
         shutdown.cancel();
