@@ -160,3 +160,35 @@ async fn tasks_are_listed_oldest_first_across_pages() {
     assert_eq!(refused["error"]["code"], -32602);
     c.finish().await;
 }
+
+/// A read is served by the narrowest template that matches, whatever order the
+/// templates came in: a catch-all (`{+path}`) never hides a narrower one.
+#[tokio::test]
+async fn a_read_goes_to_the_narrowest_matching_template() {
+    let template =
+        |t: &str| -> ResourceTemplate { serde_json::from_value(json!({"uriTemplate": t, "name": "t"})).unwrap() };
+    let answering = |t: &'static str, who: &'static str| {
+        TemplateDef::new(template(t), move |req: tenet_server::ReadRequest| async move {
+            let contents = json!([{"uri": req.uri, "text": who}]);
+            Ok(Some(serde_json::from_value(contents).unwrap()))
+        })
+    };
+    for catch_all_first in [true, false] {
+        let (catch_all, narrow) = (answering("docs://{+path}", "catch-all"), answering("docs://{id}/meta", "meta"));
+        let b = Server::builder("t", "1");
+        let b = if catch_all_first {
+            b.template(catch_all).template(narrow)
+        } else {
+            b.template(narrow).template(catch_all)
+        };
+        let mut c = Client::start(b.build().unwrap());
+        for (uri, who) in [("docs://7/meta", "meta"), ("docs://7/other", "catch-all"), ("docs://a/b/meta", "catch-all")]
+        {
+            let reply = c.modern(1, "resources/read", json!({"uri": uri}), json!({})).await;
+            assert_eq!(
+                reply["result"]["contents"][0]["text"], who,
+                "{uri} (catch-all first: {catch_all_first}): {reply}"
+            );
+        }
+    }
+}

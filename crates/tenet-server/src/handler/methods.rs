@@ -21,7 +21,7 @@ use super::extract::ToolCall;
 use super::pagination::page;
 use super::prompt::PromptRequest;
 use super::request_state::Binding;
-use super::resource::{CompletionRequest, ReadRequest};
+use super::resource::{CompiledTemplate, CompletionRequest, ReadRequest};
 use super::tool::{CompiledTool, TaskSupport};
 use crate::error::ToolError;
 use crate::event::ServerEvent;
@@ -473,10 +473,12 @@ impl Server {
             if let Some(resource) = resources.get(&p.uri).filter(|r| shown(r.resource.meta.as_ref())) {
                 (resource.read.clone(), BTreeMap::new(), resource.scopes.clone(), resource.cache_ttl, Kind::Resource)
             } else {
-                // The first that matches, listed ones first, each registry in the order
-                // of its URI templates (so which one wins does not depend on when each came).
+                // The first that matches, listed ones first, each registry's narrowest
+                // first (so a catch-all never hides a narrower template, and which one
+                // wins does not depend on when each came).
                 let (listed, hidden) = (self.shared.templates.snapshot(), self.shared.hidden_templates.snapshot());
-                let found = listed.items.iter().chain(&hidden.items).find_map(|(_, t)| {
+                let narrowest = |t: &Arc<CompiledTemplate>| t.matcher.specificity();
+                let found = listed.ranked(narrowest).chain(hidden.ranked(narrowest)).find_map(|(_, t)| {
                     let def = &t.def;
                     t.matcher
                         .matches(&p.uri)

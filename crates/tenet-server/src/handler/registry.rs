@@ -1,7 +1,7 @@
 //! A named collection, kept sorted by name, that can change while requests read it.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 /// Items sorted by name (byte-wise), looked up by name. Readers take a snapshot (an
 /// `Arc`); writers replace it, so a change never blocks a request for long. The order
@@ -16,6 +16,8 @@ pub(crate) struct Snapshot<T> {
     /// Sorted by name, each name once.
     pub items: Vec<(String, T)>,
     index: HashMap<String, usize>,
+    /// The items' positions in the order of [`Snapshot::ranked`], worked out on first use.
+    ranks: OnceLock<Vec<usize>>,
 }
 
 impl<T> Snapshot<T> {
@@ -38,12 +40,24 @@ impl<T> Snapshot<T> {
     fn sorted(items: Vec<(String, T)>) -> Self {
         debug_assert!(items.is_sorted_by(|a, b| a.0 < b.0), "registry items out of order");
         let index = items.iter().enumerate().map(|(i, (name, _))| (name.clone(), i)).collect();
-        Self { items, index }
+        Self { items, index, ranks: OnceLock::new() }
     }
 
     /// The item named `name`.
     pub fn get(&self, name: &str) -> Option<&T> {
         self.index.get(name).map(|&i| &self.items[i].1)
+    }
+
+    /// The items in the order of `rank` (lowest first, ties by name), worked out once
+    /// per snapshot, so every caller on one registry must pass the same `rank`.
+    pub fn ranked<K: Ord>(&self, rank: impl Fn(&T) -> K) -> impl Iterator<Item = &(String, T)> {
+        let order = self.ranks.get_or_init(|| {
+            let mut order: Vec<usize> = (0..self.items.len()).collect();
+            // Stable: items of one rank stay in name order.
+            order.sort_by_key(|&i| rank(&self.items[i].1));
+            order
+        });
+        order.iter().map(|&i| &self.items[i])
     }
 }
 
@@ -111,6 +125,18 @@ mod tests {
 
     fn listed(s: &Snapshot<i32>) -> Vec<(&str, i32)> {
         s.items.iter().map(|(n, v)| (n.as_str(), *v)).collect()
+    }
+
+    #[test]
+    fn ranks_once_per_snapshot() {
+        let r = Registry::new(vec![("a".into(), 3), ("b".into(), 1), ("c".into(), 3), ("d".into(), 2)]);
+        let s = r.snapshot();
+        let ranked: Vec<_> = s.ranked(|v| *v).map(|(n, _)| n.as_str()).collect();
+        assert_eq!(ranked, ["b", "d", "a", "c"], "by rank, ties by name");
+        assert!(r.upsert("e".into(), 0));
+        let s = r.snapshot();
+        let ranked: Vec<_> = s.ranked(|v| *v).map(|(n, _)| n.as_str()).collect();
+        assert_eq!(ranked, ["e", "b", "d", "a", "c"], "a new snapshot ranks again");
     }
 
     #[test]

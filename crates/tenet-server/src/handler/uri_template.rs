@@ -67,6 +67,22 @@ impl UriTemplate {
         })
     }
 
+    /// How narrow the template is, as a sort key (narrowest first): templates without a
+    /// reserved expansion (`{+x}`, `{#x}`: a value that may hold `/`, `?` and `#`)
+    /// before those with one, then more literal text first. Tried in this order, a
+    /// catch-all never hides a narrower template, whatever order they came in.
+    pub fn specificity(&self) -> (usize, std::cmp::Reverse<usize>) {
+        let (mut reserved, mut literal) = (0, 0);
+        for part in &self.parts {
+            match part {
+                Part::Literal(text) => literal += text.len(),
+                Part::Expr { op: Some('+' | '#'), .. } => reserved += 1,
+                Part::Expr { .. } => {}
+            }
+        }
+        (reserved, std::cmp::Reverse(literal))
+    }
+
     /// The variables' values if `uri` matches the template.
     ///
     /// The search remembers where it failed, so each expression is tried at each
@@ -226,6 +242,17 @@ fn decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn narrower_templates_rank_first() {
+        let mut templates: Vec<UriTemplate> = ["docs://{+path}", "docs://{id}", "docs://{id}/meta", "docs://x{#f}"]
+            .iter()
+            .map(|t| UriTemplate::parse(t).unwrap())
+            .collect();
+        templates.sort_by_key(UriTemplate::specificity);
+        let order: Vec<&str> = templates.iter().map(UriTemplate::as_str).collect();
+        assert_eq!(order, ["docs://{id}/meta", "docs://{id}", "docs://x{#f}", "docs://{+path}"]);
+    }
 
     fn m(t: &str, uri: &str) -> Option<Vec<(String, String)>> {
         UriTemplate::parse(t).unwrap().matches(uri).map(|v| v.into_iter().collect())
