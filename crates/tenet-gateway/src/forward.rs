@@ -6,7 +6,7 @@
 //! downstream client, and resource URIs in the answers rewritten.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
@@ -14,7 +14,8 @@ use tenet_client::{ClientError, RawResult, RequestOptions};
 use tenet_protocol::context::ContextNote;
 use tenet_protocol::{
     CONTEXT_KEY, CallToolResult, ClientCapabilities, CompleteResult, Era, GetPromptResult, InputRequest,
-    InputRequiredResult, Method, NODE_PATH_KEY, NodePath, ProtocolVersion, ReadResourceResult, Reference, ResultType,
+    InputRequiredResult, JsonObject, Method, NODE_PATH_KEY, NodePath, ProtocolVersion, ReadResourceResult, Reference,
+    ResultType,
 };
 use tenet_server::jsonrpc::{ErrorCode, ErrorObject};
 use tenet_server::spans::AttributeValue;
@@ -150,9 +151,10 @@ async fn exchange(
         });
     }
     options.handler = Some(Arc::clone(&downstream) as Arc<dyn tenet_client::ClientHandler>);
-    // The rounds of a legacy upstream's URL steps the client has been through (all
-    // accepted: a declined one ends the call here, before the upstream is called again).
-    let mut url_rounds = 0;
+    // Until when the call is made again while the user finishes a legacy upstream's
+    // URL steps they accepted in an earlier round (a declined one ends the call here,
+    // before the upstream is called again).
+    let mut url_deadline = None;
     if let Some(round) = ctx.input_round() {
         // A 2026-07-28 client outside a task: the upstream's input rounds and task go
         // back to it, as the gateway's own.
@@ -164,8 +166,8 @@ async fn exchange(
             if let Some(state) = round.wrapped {
                 params.insert("requestState".into(), Value::from(state));
             }
-        } else {
-            url_rounds = url_rounds_done(round.responses, upstream.name(), what)?;
+        } else if url_steps_accepted(round.responses, upstream.name(), what)? > 0 {
+            url_deadline = Some(Instant::now() + upstream.config.call_timeout());
         }
     }
     // The upstream's part is a child span of the request's: its context goes along.
@@ -184,14 +186,38 @@ async fn exchange(
     // The request's future lives on the heap, and so do the rarer ones below: this
     // future stays small, and so does every one that holds it (each is copied as it is
     // created).
-    let result = {
+    let mut url_failure = None;
+    let result = loop {
+        let again = url_deadline.is_some().then(|| params.clone());
         let mut call = Box::pin(client.request_raw(method.name(), Value::Object(params), &options));
-        loop {
+        let result = loop {
             tokio::select! {
                 biased;
                 event = events.next() => Box::pin(event.deliver(ctx)).await,
                 result = &mut call => break result,
             }
+        };
+        match result {
+            // The gateway declares URL elicitation to a legacy upstream for all its
+            // clients; -32042 goes on as it is only to one that may be answered with it.
+            Err(ClientError::Server(e))
+                if e.code == ErrorCode::URL_ELICITATION_REQUIRED
+                    && !takes_url_elicitation(ctx.protocol_version(), ctx.client_capabilities()) =>
+            {
+                let legacy = client.version().era() == Era::Legacy;
+                match Box::pin(url_step(ctx, upstream, legacy, what, &e, url_deadline)).await {
+                    Ok(()) if let Some(again) = again => params = again,
+                    outcome => {
+                        url_failure = Some(
+                            outcome
+                                .err()
+                                .unwrap_or_else(|| ToolError::msg(url_step_refused(upstream.name(), what, &e))),
+                        );
+                        break Err(ClientError::Server(e));
+                    }
+                }
+            }
+            result => break result,
         }
     };
     // What came before the answer goes out before it.
@@ -201,18 +227,10 @@ async fn exchange(
     if let Some(span) = span {
         span.end(result.as_ref().err().map(ToString::to_string));
     }
-    let result = match result {
-        // The gateway declares URL elicitation to a legacy upstream for all its
-        // clients; -32042 goes on only to one that may be answered with it.
-        Err(ClientError::Server(e))
-            if e.code == ErrorCode::URL_ELICITATION_REQUIRED
-                && !takes_url_elicitation(ctx.protocol_version(), ctx.client_capabilities()) =>
-        {
-            upstream.count(Outcome::Error);
-            return Err(url_steps(ctx, upstream.name(), what, &e, url_rounds).await);
-        }
-        result => result.map_err(|e| failure(upstream, what, e))?,
-    };
+    if let Some(failure) = url_failure {
+        return Err(failure);
+    }
+    let result = result.map_err(|e| failure(upstream, what, e))?;
     let kind = result.kind().unwrap_or(ResultType::Complete);
     // A 2025-11-25 task created as asked says so by its `task` member alone.
     let created = asked_task && !result.declares_kind() && result.holds_task();
@@ -427,71 +445,107 @@ fn takes_url_elicitation(version: ProtocolVersion, capabilities: &ClientCapabili
     version.has_url_elicitation_error() && capabilities.elicitation_url()
 }
 
-/// How many rounds of URL steps a 2026-07-28 client may be sent through for one call
+/// How many URL steps of one upstream a 2026-07-28 client may be sent to for one call
 /// before the gateway stops asking.
-const URL_STEP_ROUNDS: usize = 5;
+const URL_STEPS: usize = 5;
 
-/// The input key under which a 2026-07-28 client is asked the `step`-th URL step of
-/// `upstream`'s -32042 in `round`.
-fn url_step_key(upstream: &str, round: usize, step: usize) -> String {
-    format!("{upstream}/url-step/{round}/{step}")
+/// How long a call whose URL steps the user accepted waits before it is made again,
+/// unless the upstream says first that a step was completed.
+const URL_STEP_POLL: Duration = Duration::from_secs(1);
+
+/// The input key under which a 2026-07-28 client is asked `upstream`'s URL step `id`
+/// (its `elicitationId`).
+fn url_step_key(upstream: &str, id: &str) -> String {
+    format!("{upstream}/url-step/{id}")
 }
 
-/// How many rounds of `upstream`'s URL steps `responses` answer.
+/// How many of `upstream`'s URL steps `responses` answer.
 ///
 /// # Errors
-/// When the user declined or cancelled a step: the call is not made again.
-fn url_rounds_done(responses: &tenet_protocol::JsonObject, upstream: &str, what: &str) -> Result<usize, ToolError> {
-    let mut round = 0;
-    while responses.contains_key(&url_step_key(upstream, round, 0)) {
-        let answers = (0..).map_while(|step| responses.get(&url_step_key(upstream, round, step)));
-        for answer in answers {
-            let action = answer.get("action").and_then(Value::as_str).unwrap_or("no answer");
-            if action != "accept" {
-                return Err(ToolError::msg(format!(
-                    "the user did not complete the step in a web browser that upstream {upstream} needs before \
-                     {what} can run (the answer was {action:?}), so nothing was done"
-                )));
-            }
+/// When the user declined or cancelled one: the call is not made again.
+fn url_steps_accepted(responses: &JsonObject, upstream: &str, what: &str) -> Result<usize, ToolError> {
+    let prefix = url_step_key(upstream, "");
+    let mut accepted = 0;
+    for (_, answer) in responses.iter().filter(|(key, _)| key.starts_with(&prefix)) {
+        let action = answer.get("action").and_then(Value::as_str).unwrap_or("no answer");
+        if action != "accept" {
+            return Err(ToolError::msg(format!(
+                "the user did not go through the step in a web browser that upstream {upstream} needs before \
+                 {what} can run (the answer was {action:?}), so nothing was done"
+            )));
         }
-        round += 1;
+        accepted += 1;
     }
-    Ok(round)
+    Ok(accepted)
 }
 
-/// What the downstream request `ctx` gets for a legacy upstream's -32042 that it
-/// cannot be answered with. A 2026-07-28 client that declared URL elicitation is sent
-/// to each URL in an input round of its own; once it has, its next round calls the
-/// upstream again (`round` rounds so far). Any other client reads
-/// [`url_step_refused`].
-async fn url_steps(ctx: &Context, upstream: &str, what: &str, error: &ErrorObject, round: usize) -> ToolError {
-    let steps: Option<Vec<(&str, &str)>> = Some(elicitations(error))
-        .filter(|steps| !steps.is_empty())
-        .and_then(|steps| steps.iter().map(|s| Some((s.get("url")?.as_str()?, s.get("message")?.as_str()?))).collect());
-    let asks_in_rounds = ctx.input_round().is_some() && ctx.client_capabilities().elicitation_url();
-    let Some(steps) = steps.filter(|_| asks_in_rounds) else {
-        return ToolError::msg(url_step_refused(upstream, what, error));
+/// What becomes of a legacy upstream's -32042 that the downstream request `ctx` cannot
+/// be answered with.
+///
+/// A 2026-07-28 client that declared URL elicitation, calling outside a task, is sent
+/// to each step's URL in an input round (`Err`: the input-required result). Its next
+/// round calls the upstream again; while the upstream still needs steps the user
+/// accepted (they are at the URL), the call is made again each [`URL_STEP_POLL`], or
+/// as soon as the upstream says a step was completed, until `deadline` (`Ok`: call
+/// again). Any other client reads [`url_step_refused`].
+async fn url_step(
+    ctx: &Context,
+    upstream: &Upstream,
+    legacy: bool,
+    what: &str,
+    error: &ErrorObject,
+    deadline: Option<Instant>,
+) -> Result<(), ToolError> {
+    let name = upstream.name();
+    let steps = elicitations(error);
+    let steps: Option<Vec<(String, &str, &str)>> =
+        steps.iter().enumerate().map(|(i, step)| url_step_of(name, i, step)).collect();
+    let steps = steps.filter(|steps| !steps.is_empty());
+    let round = ctx.input_round().filter(|_| legacy && ctx.client_capabilities().elicitation_url());
+    let (Some(steps), Some(round)) = (steps, round) else {
+        upstream.count(Outcome::Error);
+        return Err(ToolError::msg(url_step_refused(name, what, error)));
     };
-    if round >= URL_STEP_ROUNDS {
-        return ToolError::msg(format!(
-            "upstream {upstream} still needs a step in a web browser before {what} can run after {round} rounds \
-             of sending the user there, so nothing was done"
-        ));
-    }
-    let requests = steps
+    let asked: Vec<(String, InputRequest)> = steps
         .into_iter()
-        .enumerate()
-        .map(|(i, (url, message))| {
+        .filter(|(key, ..)| !round.responses.contains_key(key))
+        .map(|(key, url, message)| {
             let params = json!({ "mode": "url", "message": message, "url": url });
-            let request = InputRequest { method: Method::ElicitationCreate.name().to_owned(), params: Some(params) };
-            (url_step_key(upstream, round, i), request)
+            (key, InputRequest { method: Method::ElicitationCreate.name().to_owned(), params: Some(params) })
         })
         .collect();
-    match ctx.ask_all(requests).await {
-        // The input-required result that asks them.
-        Err(asked) => asked,
-        Ok(_) => ToolError::msg(format!("upstream {upstream} asked for a step that was already answered")),
+    if !asked.is_empty() {
+        if url_steps_accepted(round.responses, name, what)? + asked.len() > URL_STEPS {
+            upstream.count(Outcome::Error);
+            return Err(ToolError::msg(format!(
+                "upstream {name} asked for more than {URL_STEPS} steps in a web browser before {what}, so nothing \
+                 was done"
+            )));
+        }
+        // In a round of its own, asking ends in the input-required result that asks.
+        return Err(ctx.ask_all(asked).await.err().unwrap_or_else(|| ToolError::msg("the step was answered")));
     }
+    // Every step was accepted and the upstream still needs them: the user is at it.
+    let now = Instant::now();
+    let Some(left) = deadline.and_then(|d| d.checked_duration_since(now)).filter(|left| !left.is_zero()) else {
+        upstream.count(Outcome::Error);
+        return Err(ToolError::msg(format!(
+            "the user has not finished the step in a web browser that upstream {name} needs before {what} within \
+             {} s, so nothing was done: call again once it is done",
+            upstream.config.call_timeout().as_secs()
+        )));
+    };
+    tokio::select! {
+        () = upstream.url_step_done.notified() => {}
+        () = tokio::time::sleep(left.min(URL_STEP_POLL)) => {}
+    }
+    Ok(())
+}
+
+/// The `i`-th step of `upstream`'s -32042: its input key, URL and message.
+fn url_step_of<'a>(upstream: &str, i: usize, step: &'a Value) -> Option<(String, &'a str, &'a str)> {
+    let id = step.get("elicitationId").and_then(Value::as_str).map_or_else(|| i.to_string(), str::to_owned);
+    Some((url_step_key(upstream, &id), step.get("url")?.as_str()?, step.get("message")?.as_str()?))
 }
 
 /// The steps a -32042 lists (`data.elicitations`).

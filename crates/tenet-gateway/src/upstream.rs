@@ -165,6 +165,9 @@ pub struct Upstream {
     /// Told of every `subscriptions/acknowledged` (a 2026-07-28 listen stream is open at
     /// the upstream): a stream replacing another waits for it.
     pub(crate) acknowledged: watch::Sender<()>,
+    /// Told of every `notifications/elicitation/complete` (a user finished a step the
+    /// upstream sent them to a URL for): calls waiting on such a step try again.
+    pub(crate) url_step_done: Notify,
     /// The gateway's server, told when a subscribed resource changed upstream.
     server: WeakServer,
     /// The OAuth client of `[upstream.oauth]`, made at the first connection and kept
@@ -363,6 +366,7 @@ impl Upstream {
             wanted: watch::Sender::new(BTreeSet::new()),
             owed: Mutex::new(BTreeSet::new()),
             acknowledged: watch::Sender::new(()),
+            url_step_done: Notify::new(),
             server,
             oauth: Mutex::new(None),
         }
@@ -711,6 +715,9 @@ impl ClientHandler for Relay {
                 }
                 upstream.acknowledged.send_replace(());
                 upstream.missed_changes();
+            }
+            ServerNotification::Other { method, .. } if method == Method::ElicitationComplete.name() => {
+                upstream.url_step_done.notify_waiters();
             }
             ServerNotification::Log(log) => {
                 tracing::info!(upstream = %upstream.label(), level = ?log.level, data = %log.data, "upstream log");

@@ -247,14 +247,22 @@ async fn a_tool_a_2025_11_25_upstream_runs_only_as_a_task_is_called_as_one_and_f
 }
 
 /// A downstream user whose client declares URL elicitation (or not), and who, sent
-/// to a URL, completes the step there (or declines).
+/// to a URL, goes there and completes the step a moment later (or declines).
 struct Browser {
     url: bool,
-    completes: bool,
-    /// Set once the user has completed the step at the URL.
+    /// Whether the user accepts to go to the URL, and then finishes there.
+    goes: Going,
+    /// Set once the user has completed the step at the URL (after they accepted).
     signed_in: Arc<std::sync::atomic::AtomicBool>,
     /// The URLs the user was sent to.
     visited: Arc<Mutex<Vec<String>>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Going {
+    Declines,
+    GetsStuck,
+    Finishes,
 }
 
 impl ClientHandler for Browser {
@@ -267,22 +275,24 @@ impl ClientHandler for Browser {
         assert_eq!(params.mode.as_deref(), Some("url"));
         assert_eq!(params.message, "Sign in to Example");
         self.visited.lock().unwrap().push(params.url.unwrap_or_default());
-        let action = if self.completes {
-            self.signed_in.store(true, std::sync::atomic::Ordering::SeqCst);
-            ElicitAction::Accept
-        } else {
-            ElicitAction::Decline
-        };
+        if self.goes == Going::Finishes {
+            let signed_in = self.signed_in.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                signed_in.store(true, std::sync::atomic::Ordering::SeqCst);
+            });
+        }
+        let action = if self.goes == Going::Declines { ElicitAction::Decline } else { ElicitAction::Accept };
         Box::pin(async move { Ok(ElicitResult { action, content: None }) })
     }
 }
 
 /// A legacy upstream's -32042 (URL elicitation required) reaches a 2025-11-25 client
 /// that declared URL elicitation as it is; a 2026-07-28 client that declared it is
-/// sent to the URL in an input round, and its next round calls the upstream again (a
-/// declined step ends the call with a tool error, without calling again); any other
-/// client gets a tool error naming the upstream and saying what the user has to do,
-/// without the URL.
+/// sent to the URL in an input round, and its next round calls the upstream again
+/// until the user has finished there (a declined step ends the call with a tool
+/// error, without calling again); any other client gets a tool error naming the
+/// upstream and saying what the user has to do, without the URL.
 #[tokio::test]
 async fn a_url_elicitation_required_error_reaches_each_client_as_it_can_take_it() {
     let probe = Arc::new(Probe::default());
@@ -318,28 +328,31 @@ async fn a_url_elicitation_required_error_reaches_each_client_as_it_can_take_it(
     let mut config = upstream("up", &running.url());
     config.required = true;
     config.protocol = Some("legacy".to_owned());
+    // How long a call waits for a user who accepted to go to the URL.
+    config.timeout = Some(2);
     let gateway = Gateway::start(server.clone(), vec![config], quick());
     assert!(gateway.wait_ready(STEP).await, "the upstream came up");
 
-    // (version, declares URL elicitation, completes the step): the one that completes
-    // it comes last, as from then on the upstream lets everyone in.
+    // (version, declares URL elicitation, what the user does): the one who finishes
+    // comes last, as from then on the upstream lets everyone in.
     let clients = [
-        (VersionPin::Legacy, true, true),
-        (VersionPin::Legacy, false, true),
-        (VersionPin::Modern, false, true),
-        (VersionPin::Modern, true, false),
-        (VersionPin::Modern, true, true),
+        (VersionPin::Legacy, true, Going::Finishes),
+        (VersionPin::Legacy, false, Going::Finishes),
+        (VersionPin::Modern, false, Going::Finishes),
+        (VersionPin::Modern, true, Going::Declines),
+        (VersionPin::Modern, true, Going::GetsStuck),
+        (VersionPin::Modern, true, Going::Finishes),
     ];
-    for (pin, url, completes) in clients {
+    for (pin, url, goes) in clients {
         let shutdown = CancellationToken::new();
         let visited = Arc::new(Mutex::new(Vec::new()));
-        let browser = Browser { url, completes, signed_in: signed_in.clone(), visited: visited.clone() };
+        let browser = Browser { url, goes, signed_in: signed_in.clone(), visited: visited.clone() };
         let builder = Client::builder().handler(browser).version(pin);
         let client = support::downstream_with(&server, shutdown.clone(), builder).await;
         let before = calls.load(std::sync::atomic::Ordering::SeqCst);
         let answer = tokio::time::timeout(STEP, client.call_tool("up__sign_in", json!({}))).await.expect("in time");
         let called = calls.load(std::sync::atomic::Ordering::SeqCst) - before;
-        let case = format!("{pin:?}, url {url}, completes {completes}");
+        let case = format!("{pin:?}, url {url}, {goes:?}");
         match (pin, url) {
             (VersionPin::Legacy, true) => {
                 let Err(tenet_client::ClientError::Server(error)) = answer else {
@@ -353,15 +366,27 @@ async fn a_url_elicitation_required_error_reaches_each_client_as_it_can_take_it(
                 let result = answer.expect("a result, not a JSON-RPC error");
                 let expected: &[&str] = &["https://auth.example/start?state=s"];
                 assert_eq!(*visited.lock().unwrap(), expected, "{case}: sent to the URL once");
-                if completes {
-                    assert_eq!(result.is_error, None, "{case}: {result:?}");
-                    assert_eq!(text(&result), "signed in");
-                    assert_eq!(called, 2, "{case}: called again once the step was done");
-                } else {
-                    assert_eq!(result.is_error, Some(true));
-                    let text = text(&result);
-                    assert!(text.contains("upstream up") && text.contains("decline"), "{case}: {text}");
-                    assert_eq!(called, 1, "{case}: a declined step is not followed by another call");
+                match goes {
+                    Going::Finishes => {
+                        assert_eq!(result.is_error, None, "{case}: {result:?}");
+                        assert_eq!(text(&result), "signed in");
+                        // Once in the first round; then, the user still at the URL,
+                        // again until they are done (the step is not asked twice).
+                        assert!((3..=4).contains(&called), "{case}: called {called} times");
+                    }
+                    Going::GetsStuck => {
+                        assert_eq!(result.is_error, Some(true));
+                        let text = text(&result);
+                        assert!(text.contains("upstream up") && text.contains("within 2 s"), "{case}: {text}");
+                        assert!(!text.contains("auth.example"), "{case}: {text}");
+                        assert!((3..=4).contains(&called), "{case}: called {called} times");
+                    }
+                    Going::Declines => {
+                        assert_eq!(result.is_error, Some(true));
+                        let text = text(&result);
+                        assert!(text.contains("upstream up") && text.contains("decline"), "{case}: {text}");
+                        assert_eq!(called, 1, "{case}: a declined step is not followed by another call");
+                    }
                 }
             }
             _ => {
