@@ -167,6 +167,8 @@ async fn exchange(
                 params.insert("requestState".into(), Value::from(state));
             }
         } else if url_steps_accepted(round.responses, upstream.name(), what)? > 0 {
+            // The whole round, calls included, within the upstream's timeout (the
+            // gateway's own limit on the call is a little longer).
             url_deadline = Some(Instant::now() + upstream.config.call_timeout());
         }
     }
@@ -188,7 +190,12 @@ async fn exchange(
     // created).
     let mut url_failure = None;
     let result = loop {
-        let again = url_deadline.is_some().then(|| params.clone());
+        // A retry of a call waiting on URL steps: its params again, the upstream's
+        // word that a step was done from now on, and only the time left.
+        let again = url_deadline.map(|deadline| {
+            options.timeout = Some(deadline.saturating_duration_since(Instant::now()));
+            (params.clone(), upstream.url_step_done.subscribe())
+        });
         let mut call = Box::pin(client.request_raw(method.name(), Value::Object(params), &options));
         let result = loop {
             tokio::select! {
@@ -205,9 +212,10 @@ async fn exchange(
                     && !takes_url_elicitation(ctx.protocol_version(), ctx.client_capabilities()) =>
             {
                 let legacy = client.version().era() == Era::Legacy;
-                match Box::pin(url_step(ctx, upstream, legacy, what, &e, url_deadline)).await {
-                    Ok(()) if let Some(again) = again => params = again,
-                    outcome => {
+                let (params_again, done) = again.unzip();
+                match (Box::pin(url_step(ctx, upstream, legacy, what, &e, url_deadline, done)).await, params_again) {
+                    (Ok(()), Some(again)) => params = again,
+                    (outcome, _) => {
                         url_failure = Some(
                             outcome
                                 .err()
@@ -453,6 +461,14 @@ const URL_STEPS: usize = 5;
 /// unless the upstream says first that a step was completed.
 const URL_STEP_POLL: Duration = Duration::from_secs(1);
 
+/// The least time between two calls waiting on URL steps, however often the upstream
+/// says a step was completed.
+const URL_STEP_GAP: Duration = Duration::from_millis(100);
+
+/// The least time a call made again while the user finishes URL steps may take: with
+/// less of the upstream's timeout left, the gateway stops waiting.
+const URL_STEP_CALL: Duration = Duration::from_secs(1);
+
 /// The input key under which a 2026-07-28 client is asked `upstream`'s URL step `id`
 /// (its `elicitationId`).
 fn url_step_key(upstream: &str, id: &str) -> String {
@@ -486,8 +502,9 @@ fn url_steps_accepted(responses: &JsonObject, upstream: &str, what: &str) -> Res
 /// to each step's URL in an input round (`Err`: the input-required result). Its next
 /// round calls the upstream again; while the upstream still needs steps the user
 /// accepted (they are at the URL), the call is made again each [`URL_STEP_POLL`], or
-/// as soon as the upstream says a step was completed, until `deadline` (`Ok`: call
-/// again). Any other client reads [`url_step_refused`].
+/// as soon as the upstream says a step was completed (`done` changes), while enough
+/// of the time to `deadline` is left for another call (`Ok`: call again). Any other
+/// client reads [`url_step_refused`].
 async fn url_step(
     ctx: &Context,
     upstream: &Upstream,
@@ -495,11 +512,11 @@ async fn url_step(
     what: &str,
     error: &ErrorObject,
     deadline: Option<Instant>,
+    done: Option<tokio::sync::watch::Receiver<u64>>,
 ) -> Result<(), ToolError> {
     let name = upstream.name();
     let steps = elicitations(error);
-    let steps: Option<Vec<(String, &str, &str)>> =
-        steps.iter().enumerate().map(|(i, step)| url_step_of(name, i, step)).collect();
+    let steps: Option<Vec<(String, &str, &str)>> = steps.iter().map(|step| url_step_of(name, step)).collect();
     let steps = steps.filter(|steps| !steps.is_empty());
     let round = ctx.input_round().filter(|_| legacy && ctx.client_capabilities().elicitation_url());
     let (Some(steps), Some(round)) = (steps, round) else {
@@ -526,8 +543,8 @@ async fn url_step(
         return Err(ctx.ask_all(asked).await.err().unwrap_or_else(|| ToolError::msg("the step was answered")));
     }
     // Every step was accepted and the upstream still needs them: the user is at it.
-    let now = Instant::now();
-    let Some(left) = deadline.and_then(|d| d.checked_duration_since(now)).filter(|left| !left.is_zero()) else {
+    let left = deadline.and_then(|d| d.checked_duration_since(Instant::now()));
+    let (Some(left), Some(mut done)) = (left.filter(|left| *left >= URL_STEP_GAP + URL_STEP_CALL), done) else {
         upstream.count(Outcome::Error);
         return Err(ToolError::msg(format!(
             "the user has not finished the step in a web browser that upstream {name} needs before {what} within \
@@ -535,17 +552,20 @@ async fn url_step(
             upstream.config.call_timeout().as_secs()
         )));
     };
+    let wait = (left - URL_STEP_CALL).min(URL_STEP_POLL);
     tokio::select! {
-        () = upstream.url_step_done.notified() => {}
-        () = tokio::time::sleep(left.min(URL_STEP_POLL)) => {}
+        // Said since the call was made, or while waiting.
+        Ok(()) = done.changed() => tokio::time::sleep(URL_STEP_GAP).await,
+        () = tokio::time::sleep(wait) => {}
     }
     Ok(())
 }
 
-/// The `i`-th step of `upstream`'s -32042: its input key, URL and message.
-fn url_step_of<'a>(upstream: &str, i: usize, step: &'a Value) -> Option<(String, &'a str, &'a str)> {
-    let id = step.get("elicitationId").and_then(Value::as_str).map_or_else(|| i.to_string(), str::to_owned);
-    Some((url_step_key(upstream, &id), step.get("url")?.as_str()?, step.get("message")?.as_str()?))
+/// A step of `upstream`'s -32042: its input key, URL and message (`None` without an
+/// `elicitationId`, which 2025-11-25 requires and which tells steps apart).
+fn url_step_of<'a>(upstream: &str, step: &'a Value) -> Option<(String, &'a str, &'a str)> {
+    let id = step.get("elicitationId")?.as_str()?;
+    Some((url_step_key(upstream, id), step.get("url")?.as_str()?, step.get("message")?.as_str()?))
 }
 
 /// The steps a -32042 lists (`data.elicitations`).

@@ -165,9 +165,9 @@ pub struct Upstream {
     /// Told of every `subscriptions/acknowledged` (a 2026-07-28 listen stream is open at
     /// the upstream): a stream replacing another waits for it.
     pub(crate) acknowledged: watch::Sender<()>,
-    /// Told of every `notifications/elicitation/complete` (a user finished a step the
-    /// upstream sent them to a URL for): calls waiting on such a step try again.
-    pub(crate) url_step_done: Notify,
+    /// Counts the `notifications/elicitation/complete` it sent (a user finished a step
+    /// the upstream sent them to a URL for): calls waiting on such a step try again.
+    pub(crate) url_step_done: watch::Sender<u64>,
     /// The gateway's server, told when a subscribed resource changed upstream.
     server: WeakServer,
     /// The OAuth client of `[upstream.oauth]`, made at the first connection and kept
@@ -366,7 +366,7 @@ impl Upstream {
             wanted: watch::Sender::new(BTreeSet::new()),
             owed: Mutex::new(BTreeSet::new()),
             acknowledged: watch::Sender::new(()),
-            url_step_done: Notify::new(),
+            url_step_done: watch::Sender::new(0),
             server,
             oauth: Mutex::new(None),
         }
@@ -717,7 +717,7 @@ impl ClientHandler for Relay {
                 upstream.missed_changes();
             }
             ServerNotification::Other { method, .. } if method == Method::ElicitationComplete.name() => {
-                upstream.url_step_done.notify_waiters();
+                upstream.url_step_done.send_modify(|done| *done += 1);
             }
             ServerNotification::Log(log) => {
                 tracing::info!(upstream = %upstream.label(), level = ?log.level, data = %log.data, "upstream log");

@@ -21,7 +21,7 @@ use super::extract::ToolCall;
 use super::pagination::page;
 use super::prompt::PromptRequest;
 use super::request_state::Binding;
-use super::resource::{CompiledTemplate, CompletionRequest, ReadRequest};
+use super::resource::{CompletionRequest, ReadRequest};
 use super::tool::{CompiledTool, TaskSupport};
 use crate::error::ToolError;
 use crate::event::ServerEvent;
@@ -477,8 +477,7 @@ impl Server {
                 // first (so a catch-all never hides a narrower template, and which one
                 // wins does not depend on when each came).
                 let (listed, hidden) = (self.shared.templates.snapshot(), self.shared.hidden_templates.snapshot());
-                let narrowest = |t: &Arc<CompiledTemplate>| t.matcher.specificity();
-                let found = listed.ranked(narrowest).chain(hidden.ranked(narrowest)).find_map(|(_, t)| {
+                let found = listed.ranked().chain(hidden.ranked()).find_map(|(_, t)| {
                     let def = &t.def;
                     t.matcher
                         .matches(&p.uri)

@@ -11,6 +11,14 @@ pub(crate) struct Registry<T> {
     current: RwLock<Arc<Snapshot<T>>>,
 }
 
+/// Items with an order of their own besides their names' (see [`Snapshot::ranked`]).
+pub(crate) trait Ranked {
+    /// The sort key: lower comes first.
+    type Rank: Ord;
+    /// This item's key.
+    fn rank(&self) -> Self::Rank;
+}
+
 /// One version of a registry's contents.
 pub(crate) struct Snapshot<T> {
     /// Sorted by name, each name once.
@@ -48,13 +56,16 @@ impl<T> Snapshot<T> {
         self.index.get(name).map(|&i| &self.items[i].1)
     }
 
-    /// The items in the order of `rank` (lowest first, ties by name), worked out once
-    /// per snapshot, so every caller on one registry must pass the same `rank`.
-    pub fn ranked<K: Ord>(&self, rank: impl Fn(&T) -> K) -> impl Iterator<Item = &(String, T)> {
+    /// The items by [`Ranked::rank`] (lowest first, ties by name), worked out once per
+    /// snapshot.
+    pub fn ranked(&self) -> impl Iterator<Item = &(String, T)>
+    where
+        T: Ranked,
+    {
         let order = self.ranks.get_or_init(|| {
             let mut order: Vec<usize> = (0..self.items.len()).collect();
             // Stable: items of one rank stay in name order.
-            order.sort_by_key(|&i| rank(&self.items[i].1));
+            order.sort_by_key(|&i| self.items[i].1.rank());
             order
         });
         order.iter().map(|&i| &self.items[i])
@@ -127,15 +138,22 @@ mod tests {
         s.items.iter().map(|(n, v)| (n.as_str(), *v)).collect()
     }
 
+    impl Ranked for i32 {
+        type Rank = i32;
+        fn rank(&self) -> i32 {
+            *self
+        }
+    }
+
     #[test]
     fn ranks_once_per_snapshot() {
         let r = Registry::new(vec![("a".into(), 3), ("b".into(), 1), ("c".into(), 3), ("d".into(), 2)]);
         let s = r.snapshot();
-        let ranked: Vec<_> = s.ranked(|v| *v).map(|(n, _)| n.as_str()).collect();
+        let ranked: Vec<_> = s.ranked().map(|(n, _)| n.as_str()).collect();
         assert_eq!(ranked, ["b", "d", "a", "c"], "by rank, ties by name");
         assert!(r.upsert("e".into(), 0));
         let s = r.snapshot();
-        let ranked: Vec<_> = s.ranked(|v| *v).map(|(n, _)| n.as_str()).collect();
+        let ranked: Vec<_> = s.ranked().map(|(n, _)| n.as_str()).collect();
         assert_eq!(ranked, ["e", "b", "d", "a", "c"], "a new snapshot ranks again");
     }
 

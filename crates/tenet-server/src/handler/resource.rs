@@ -249,3 +249,13 @@ pub(crate) struct CompiledTemplate {
     pub def: TemplateDef,
     pub matcher: UriTemplate,
 }
+
+/// Templates are tried narrowest first ([`UriTemplate::specificity`]), so a catch-all
+/// never hides a narrower one, whatever order they came in.
+impl super::registry::Ranked for Arc<CompiledTemplate> {
+    type Rank = (bool, std::cmp::Reverse<usize>, usize);
+
+    fn rank(&self) -> Self::Rank {
+        self.matcher.specificity()
+    }
+}

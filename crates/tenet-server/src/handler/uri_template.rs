@@ -69,9 +69,10 @@ impl UriTemplate {
 
     /// How narrow the template is, as a sort key (narrowest first): templates without a
     /// reserved expansion (`{+x}`, `{#x}`: a value that may hold `/`, `?` and `#`)
-    /// before those with one, then more literal text first. Tried in this order, a
-    /// catch-all never hides a narrower template, whatever order they came in.
-    pub fn specificity(&self) -> (usize, std::cmp::Reverse<usize>) {
+    /// before those with one, then more literal text first, then fewer reserved
+    /// expansions. Tried in this order, a catch-all never hides a narrower template,
+    /// whatever order they came in.
+    pub fn specificity(&self) -> (bool, std::cmp::Reverse<usize>, usize) {
         let (mut reserved, mut literal) = (0, 0);
         for part in &self.parts {
             match part {
@@ -80,7 +81,7 @@ impl UriTemplate {
                 Part::Expr { .. } => {}
             }
         }
-        (reserved, std::cmp::Reverse(literal))
+        (reserved > 0, std::cmp::Reverse(literal), reserved)
     }
 
     /// The variables' values if `uri` matches the template.
@@ -245,13 +246,16 @@ mod tests {
 
     #[test]
     fn narrower_templates_rank_first() {
-        let mut templates: Vec<UriTemplate> = ["docs://{+path}", "docs://{id}", "docs://{id}/meta", "docs://x{#f}"]
-            .iter()
-            .map(|t| UriTemplate::parse(t).unwrap())
-            .collect();
+        let mut templates: Vec<UriTemplate> =
+            ["docs://{+path}", "docs://{id}", "docs://{+repo}/blob/{+path}", "docs://{id}/meta", "docs://x{#f}"]
+                .iter()
+                .map(|t| UriTemplate::parse(t).unwrap())
+                .collect();
         templates.sort_by_key(UriTemplate::specificity);
         let order: Vec<&str> = templates.iter().map(UriTemplate::as_str).collect();
-        assert_eq!(order, ["docs://{id}/meta", "docs://{id}", "docs://x{#f}", "docs://{+path}"]);
+        let narrowest_first =
+            ["docs://{id}/meta", "docs://{id}", "docs://{+repo}/blob/{+path}", "docs://x{#f}", "docs://{+path}"];
+        assert_eq!(order, narrowest_first);
     }
 
     fn m(t: &str, uri: &str) -> Option<Vec<(String, String)>> {
