@@ -405,3 +405,67 @@ async fn a_url_elicitation_required_error_reaches_each_client_as_it_can_take_it(
     gateway.shutdown().await;
     running.stop().await;
 }
+
+/// When the upstream says a URL step was completed (`notifications/elicitation/complete`,
+/// here while the call it still refused was under way), the gateway calls again at
+/// once rather than at its next once-a-second try.
+#[tokio::test]
+async fn a_completed_url_step_said_by_the_upstream_calls_again_at_once() {
+    let probe = Arc::new(Probe::default());
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let sign_in = {
+        let calls = calls.clone();
+        ToolDef::new("sign_in", move |ctx: Context| {
+            let calls = calls.clone();
+            async move {
+                let call = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if call >= 2 {
+                    return Ok("signed in".to_owned());
+                }
+                if call == 1 {
+                    // The user finished while this call was being refused.
+                    let method = tenet_client::protocol::Method::ElicitationComplete;
+                    ctx.notify(method, &json!({"elicitationId": "e-2"})).await;
+                }
+                let elicitation = json!({
+                    "mode": "url",
+                    "elicitationId": "e-2",
+                    "url": "https://auth.example/start",
+                    "message": "Sign in to Example",
+                });
+                Err(ToolError::Protocol(
+                    ErrorObject::new(
+                        tenet_server::jsonrpc::ErrorCode::URL_ELICITATION_REQUIRED,
+                        "URL elicitation required",
+                    )
+                    .with_data(json!({ "elicitations": [elicitation] })),
+                ))
+            }
+        })
+    };
+    let running = Running::start(upstream_server("up", &probe).tool(sign_in).build().unwrap()).await;
+    let server = gateway_server();
+    let mut config = upstream("up", &running.url());
+    config.protocol = Some("legacy".to_owned());
+    config.timeout = Some(10);
+    let gateway = Gateway::start(server.clone(), vec![config], quick());
+    assert!(gateway.wait_ready(STEP).await, "the upstream came up");
+    let shutdown = CancellationToken::new();
+    let visited = Arc::new(Mutex::new(Vec::new()));
+    let stuck = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let browser = Browser { url: true, goes: Going::GetsStuck, signed_in: stuck, visited: visited.clone() };
+    let builder = Client::builder().handler(browser).version(VersionPin::Modern);
+    let client = support::downstream_with(&server, shutdown.clone(), builder).await;
+    let started = std::time::Instant::now();
+    let result =
+        tokio::time::timeout(STEP, client.call_tool("up__sign_in", json!({}))).await.expect("in time").unwrap();
+    let took = started.elapsed();
+    assert_eq!(text(&result), "signed in", "{result:?}");
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 3);
+    assert_eq!(visited.lock().unwrap().len(), 1, "sent to the URL once");
+    assert!(took < std::time::Duration::from_millis(900), "called again at once, not after a second: {took:?}");
+    client.close().await;
+    shutdown.cancel();
+    gateway.shutdown().await;
+    running.stop().await;
+}
