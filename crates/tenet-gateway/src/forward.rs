@@ -155,11 +155,12 @@ async fn exchange(
     // URL steps they accepted in an earlier round (a declined one ends the call here,
     // before the upstream is called again).
     let mut url_deadline = None;
+    let era = client.version().era();
     if let Some(round) = ctx.input_round() {
         // A 2026-07-28 client outside a task: the upstream's input rounds and task go
         // back to it, as the gateway's own.
         options.relay = true;
-        if client.version().era() == Era::Stateless {
+        if era == Era::Stateless {
             if !round.responses.is_empty() {
                 params.insert("inputResponses".into(), Value::Object(round.responses.clone()));
             }
@@ -211,8 +212,8 @@ async fn exchange(
                 if e.code == ErrorCode::URL_ELICITATION_REQUIRED
                     && !takes_url_elicitation(ctx.protocol_version(), ctx.client_capabilities()) =>
             {
-                let legacy = client.version().era() == Era::Legacy;
                 let (params_again, done) = again.unzip();
+                let legacy = era == Era::Legacy;
                 match (Box::pin(url_step(ctx, upstream, legacy, what, &e, url_deadline, done)).await, params_again) {
                     (Ok(()), Some(again)) => params = again,
                     (outcome, _) => {

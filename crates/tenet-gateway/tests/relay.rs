@@ -246,6 +246,15 @@ async fn a_tool_a_2025_11_25_upstream_runs_only_as_a_task_is_called_as_one_and_f
     running.stop().await;
 }
 
+/// An upstream's -32042: the user is to sign in at `url` first (step `id`).
+fn sign_in_first(id: &str, url: &str) -> ToolError {
+    let elicitation = json!({"mode": "url", "elicitationId": id, "url": url, "message": "Sign in to Example"});
+    ToolError::Protocol(
+        ErrorObject::new(tenet_server::jsonrpc::ErrorCode::URL_ELICITATION_REQUIRED, "URL elicitation required")
+            .with_data(json!({ "elicitations": [elicitation] })),
+    )
+}
+
 /// A downstream user whose client declares URL elicitation (or not), and who, sent
 /// to a URL, goes there and completes the step a moment later (or declines).
 struct Browser {
@@ -307,19 +316,7 @@ async fn a_url_elicitation_required_error_reaches_each_client_as_it_can_take_it(
                 if signed_in.load(std::sync::atomic::Ordering::SeqCst) {
                     return Ok("signed in".to_owned());
                 }
-                let elicitation = json!({
-                    "mode": "url",
-                    "elicitationId": "e-1",
-                    "url": "https://auth.example/start?state=s",
-                    "message": "Sign in to Example",
-                });
-                Err(ToolError::Protocol(
-                    ErrorObject::new(
-                        tenet_server::jsonrpc::ErrorCode::URL_ELICITATION_REQUIRED,
-                        "URL elicitation required",
-                    )
-                    .with_data(json!({ "elicitations": [elicitation] })),
-                ))
+                Err(sign_in_first("e-1", "https://auth.example/start?state=s"))
             }
         })
     };
@@ -427,19 +424,7 @@ async fn a_completed_url_step_said_by_the_upstream_calls_again_at_once() {
                     let method = tenet_client::protocol::Method::ElicitationComplete;
                     ctx.notify(method, &json!({"elicitationId": "e-2"})).await;
                 }
-                let elicitation = json!({
-                    "mode": "url",
-                    "elicitationId": "e-2",
-                    "url": "https://auth.example/start",
-                    "message": "Sign in to Example",
-                });
-                Err(ToolError::Protocol(
-                    ErrorObject::new(
-                        tenet_server::jsonrpc::ErrorCode::URL_ELICITATION_REQUIRED,
-                        "URL elicitation required",
-                    )
-                    .with_data(json!({ "elicitations": [elicitation] })),
-                ))
+                Err(sign_in_first("e-2", "https://auth.example/start"))
             }
         })
     };
