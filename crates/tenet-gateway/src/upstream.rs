@@ -716,8 +716,14 @@ impl ClientHandler for Relay {
                 upstream.acknowledged.send_replace(());
                 upstream.missed_changes();
             }
-            ServerNotification::Other { method, .. } if method == Method::ElicitationComplete.name() => {
+            ServerNotification::Other { method, params } if method == Method::ElicitationComplete.name() => {
                 upstream.url_step_done.send_modify(|done| *done += 1);
+                // A 2025-11-25 client the upstream's -32042 or URL step went to as it
+                // was is told too.
+                let id = params.as_ref().and_then(|p| p.get("elicitationId")).and_then(Value::as_str);
+                if let Some((id, server)) = id.zip(upstream.server.upgrade()) {
+                    server.url_elicitation_complete(id);
+                }
             }
             ServerNotification::Log(log) => {
                 tracing::info!(upstream = %upstream.label(), level = ?log.level, data = %log.data, "upstream log");

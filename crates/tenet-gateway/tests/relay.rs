@@ -454,3 +454,68 @@ async fn a_completed_url_step_said_by_the_upstream_calls_again_at_once() {
     gateway.shutdown().await;
     running.stop().await;
 }
+
+/// A 2025-11-25 client that declared URL elicitation, and the URL steps it is told
+/// were completed (`notifications/elicitation/complete`).
+#[derive(Default)]
+struct Waiting {
+    completed: Arc<Mutex<Vec<String>>>,
+}
+
+impl ClientHandler for Waiting {
+    fn capabilities(&self) -> ClientCapabilities {
+        let elicitation = json!({"form": {}, "url": {}});
+        ClientCapabilities { elicitation: elicitation.as_object().cloned(), ..ClientCapabilities::default() }
+    }
+
+    fn on_notification(&self, notification: ServerNotification) {
+        if let ServerNotification::Other { method, params } = notification
+            && method == tenet_client::protocol::Method::ElicitationComplete.name()
+        {
+            let id = params.and_then(|p| p["elicitationId"].as_str().map(str::to_owned)).unwrap_or_default();
+            self.completed.lock().unwrap().push(id);
+        }
+    }
+}
+
+/// A legacy upstream's -32042 passed on to a 2025-11-25 client as it was: when the
+/// upstream later says the step was completed, that client is told, once, and a
+/// client that was never sent the step is not.
+#[tokio::test]
+async fn a_completed_url_step_reaches_the_legacy_client_that_was_sent_it_and_no_other() {
+    let probe = Arc::new(Probe::default());
+    let sign_in =
+        ToolDef::new("sign_in", || async { Err::<String, _>(sign_in_first("e-9", "https://auth.example/9")) });
+    let origin = upstream_server("up", &probe).tool(sign_in).build().unwrap();
+    let running = Running::start(origin.clone()).await;
+    let server = gateway_server();
+    let mut config = upstream("up", &running.url());
+    config.protocol = Some("legacy".to_owned());
+    let gateway = Gateway::start(server.clone(), vec![config], quick());
+    assert!(gateway.wait_ready(STEP).await, "the upstream came up");
+    let shutdown = CancellationToken::new();
+    let (sent, bystander) = (Waiting::default(), Waiting::default());
+    let (sent_told, bystander_told) = (sent.completed.clone(), bystander.completed.clone());
+    let client = |handler| Client::builder().handler(handler).version(VersionPin::Legacy);
+    let sent = support::downstream_with(&server, shutdown.clone(), client(sent)).await;
+    let bystander = support::downstream_with(&server, shutdown.clone(), client(bystander)).await;
+    assert_eq!(sent.version().as_str(), "2025-11-25");
+
+    let answer = tokio::time::timeout(STEP, sent.call_tool("up__sign_in", json!({}))).await.expect("in time");
+    let Err(tenet_client::ClientError::Server(error)) = answer else { panic!("-32042 expected: {answer:?}") };
+    assert_eq!(error.data.unwrap()["elicitations"][0]["elicitationId"], "e-9");
+    // Another step, never sent to anyone, completes first: nobody hears of it.
+    origin.url_elicitation_complete("e-0");
+    origin.url_elicitation_complete("e-9");
+    support::until("the client sent to the URL is told", || !sent_told.lock().unwrap().is_empty()).await;
+    // Told once: the upstream saying so again tells nobody.
+    origin.url_elicitation_complete("e-9");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(*sent_told.lock().unwrap(), ["e-9"]);
+    assert!(bystander_told.lock().unwrap().is_empty(), "{:?}", bystander_told.lock().unwrap());
+    sent.close().await;
+    bystander.close().await;
+    shutdown.cancel();
+    gateway.shutdown().await;
+    running.stop().await;
+}

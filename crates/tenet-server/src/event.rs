@@ -11,4 +11,8 @@ pub enum ServerEvent {
     ResourcesChanged,
     /// One resource's contents changed.
     ResourceUpdated(String),
+    /// The user finished the URL-mode elicitation of this id (2025-11-25): told only
+    /// to the sessions whose client was sent it, on this replica
+    /// ([`crate::Server::url_elicitation_complete`]).
+    ElicitationComplete(String),
 }

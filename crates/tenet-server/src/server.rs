@@ -537,6 +537,14 @@ impl Server {
         self.emit(ServerEvent::ResourceUpdated(uri.into()));
     }
 
+    /// Tells the client that was sent the URL-mode elicitation `elicitation_id` (in
+    /// `elicitation/create`, or in a tool's -32042 error) that the user finished
+    /// there: `notifications/elicitation/complete`, 2025-11-25. No other client hears
+    /// of it, nor one told already, nor one whose session is on another replica.
+    pub fn url_elicitation_complete(&self, elicitation_id: impl Into<String>) {
+        self.emit(ServerEvent::ElicitationComplete(elicitation_id.into()));
+    }
+
     /// Calls `watcher(uri, true)` when the first client subscribes to `uri` (a legacy
     /// `resources/subscribe`, or a 2026-07-28 listen stream's `resourceSubscriptions`)
     /// and `watcher(uri, false)` when the last one unsubscribes, closes its stream or

@@ -393,6 +393,33 @@ impl Context {
         let _ = self.inner.out.send(Vec::new()).await;
     }
 
+    /// Remembers that this request's client is sent the URL-mode elicitation `id`
+    /// (in `elicitation/create`, or in a -32042 error), so that
+    /// [`crate::Server::url_elicitation_complete`] tells that client, and no other,
+    /// when the user is done there. Only 2025-11-25 has the notification.
+    pub(crate) fn expect_url_elicitation(&self, id: &str) {
+        if !Method::ElicitationComplete.exists_in(self.inner.version) {
+            return;
+        }
+        if let Some(session) = &self.inner.seed.session {
+            session.expect_url_step(id);
+        }
+    }
+
+    /// Remembers the URL-mode elicitations a -32042 `error` sends this request's
+    /// client to ([`Context::expect_url_elicitation`]).
+    pub(crate) fn expect_url_elicitations_of(&self, error: &tenet_jsonrpc::ErrorObject) {
+        if error.code != tenet_jsonrpc::ErrorCode::URL_ELICITATION_REQUIRED {
+            return;
+        }
+        let listed = error.data.as_ref().and_then(|data| data.get("elicitations")).and_then(Value::as_array);
+        for elicitation in listed.into_iter().flatten() {
+            if let Some(id) = elicitation.get("elicitationId").and_then(Value::as_str) {
+                self.expect_url_elicitation(id);
+            }
+        }
+    }
+
     /// Asks the user for input (`elicitation/create`).
     ///
     /// `key` names this question: in 2026-07-28 it is the key of the input request,
@@ -407,6 +434,9 @@ impl Context {
         if !(if url { caps.elicitation_url() } else { caps.elicitation_form() }) {
             let mode = if url { "url" } else { "form" };
             return Err(ToolError::missing_capability(&serde_json::json!({"elicitation": {mode: {}}})));
+        }
+        if let Some(id) = params.elicitation_id.as_deref().filter(|_| url) {
+            self.expect_url_elicitation(id);
         }
         self.ask(key, Method::ElicitationCreate, params).await
     }
@@ -467,6 +497,13 @@ impl Context {
         let mut answers = Vec::with_capacity(requests.len());
         for (_, request) in requests {
             let method = Method::from_name(&request.method).ok_or_else(|| ToolError::msg("unknown input method"))?;
+            if method == Method::ElicitationCreate
+                && let Some(params) = &request.params
+                && params.get("mode").and_then(Value::as_str) == Some("url")
+                && let Some(id) = params.get("elicitationId").and_then(Value::as_str)
+            {
+                self.expect_url_elicitation(id);
+            }
             let raw = self.legacy_request(method, request.params.unwrap_or(Value::Object(JsonObject::new()))).await?;
             answers.push(serde_json::from_str(raw.get()).map_err(ToolError::from)?);
         }

@@ -293,7 +293,13 @@ impl Server {
         let mut result = match (outcome, &note) {
             (Ok(result), _) => result,
             (Err(ToolError::Failed(message)), Some(_)) => CallToolResult::error(message),
-            (Err(error), _) => return Err(error),
+            (Err(error), _) => {
+                // The client sent to a URL is told when the user is done there.
+                if let ToolError::Protocol(error) = &error {
+                    probe.expect_url_elicitations_of(error);
+                }
+                return Err(error);
+            }
         };
         if let Some(note) = note {
             let note = serde_json::to_value(note).unwrap_or_default();

@@ -345,14 +345,16 @@ impl CompiledTool {
 
     /// Checks arguments against the input schema; the error names every failing field.
     pub fn check_arguments(&self, arguments: &Value) -> Result<(), InvalidArguments> {
-        let lead = format!("Invalid arguments for tool {}", self.tool.name);
+        // Written only for arguments refused: most calls pass.
+        let lead = || format!("Invalid arguments for tool {}", self.tool.name);
         let input = match self.schemas() {
             Ok(schemas) => &schemas.input,
-            Err(e) => return Err(InvalidArguments { message: format!("{lead}: {e}"), fields: Vec::new() }),
+            Err(e) => return Err(InvalidArguments { message: format!("{}: {e}", lead()), fields: Vec::new() }),
         };
         if input.is_valid(arguments) {
             return Ok(());
         }
+        let lead = lead();
         let fields: Vec<(String, String)> =
             input.iter_errors(arguments).take(MAX_PROBLEMS).map(|e| problem(&e)).collect();
         Err(InvalidArguments { message: describe(&lead, &fields), fields })

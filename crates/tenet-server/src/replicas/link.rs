@@ -26,8 +26,9 @@ pub(crate) struct Replicas {
 impl Replicas {
     /// Announces `event`, just made here, to the other replicas.
     pub(crate) fn tell(&self, event: &ServerEvent) {
+        let Some(announcement) = Announcement::of(event) else { return };
         self.remember(event.clone());
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.outgoing.try_send(Announcement::from(event)) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.outgoing.try_send(announcement) {
             // The store is slow or down: what others hear of is bounded.
             tracing::warn!("too many announcements wait for the store: {event:?} is not announced to other replicas");
         }

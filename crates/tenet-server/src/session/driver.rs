@@ -533,7 +533,8 @@ async fn forward(mut announcements: Announcements, out: Outbound, ending: Cancel
 }
 
 /// The notification a session gets for an event, if any: list changes go to every
-/// initialized session, resource updates only to subscribers.
+/// initialized session, resource updates only to subscribers, a URL-mode
+/// elicitation's completion only to the session whose client was sent it.
 fn notification(session: &Session, event: &ServerEvent) -> Option<Vec<u8>> {
     session.negotiated()?;
     let method = match event {
@@ -546,6 +547,15 @@ fn notification(session: &Session, event: &ServerEvent) -> Option<Vec<u8>> {
             }
             let mut line = Vec::with_capacity(96);
             tenet_jsonrpc::write_notification(&mut line, Method::ResourcesUpdated.name(), &json!({ "uri": uri }));
+            return Some(line);
+        }
+        ServerEvent::ElicitationComplete(id) => {
+            if !session.complete_url_step(id) {
+                return None;
+            }
+            let mut line = Vec::with_capacity(96);
+            let params = json!({ "elicitationId": id });
+            tenet_jsonrpc::write_notification(&mut line, Method::ElicitationComplete.name(), &params);
             return Some(line);
         }
     };

@@ -1,7 +1,7 @@
 //! Legacy-era session state: what `initialize` negotiated, the log level, subscriptions.
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -29,7 +29,15 @@ pub struct Session {
     context: std::sync::OnceLock<tenet_protocol::context::ContextId>,
     /// What only a session replicas share has ([`Session::share`]).
     shared: std::sync::OnceLock<Box<Sharing>>,
+    /// The ids of the URL-mode elicitations the client was sent and not yet told
+    /// were completed, oldest first ([`Session::expect_url_step`]).
+    url_steps: Mutex<VecDeque<String>>,
 }
+
+/// A session remembers at most this many URL-mode elicitations awaiting completion:
+/// the oldest of more is forgotten (its client is then not told it completed, and
+/// finds out by calling again).
+const MAX_URL_STEPS: usize = 32;
 
 /// A shared session's own: its changes not yet written to the store, and its
 /// conversation's id, the same on every replica.
@@ -84,6 +92,7 @@ impl Session {
             in_flight: Mutex::new(HashMap::new()),
             context: std::sync::OnceLock::new(),
             shared: std::sync::OnceLock::new(),
+            url_steps: Mutex::new(VecDeque::new()),
         }
     }
 
@@ -371,5 +380,49 @@ impl Session {
     /// Whether the session is subscribed to `uri`.
     pub fn is_subscribed(&self, uri: &str) -> bool {
         self.subscriptions.lock().unwrap_or_else(PoisonError::into_inner).contains_key(uri)
+    }
+
+    /// Remembers that the client was sent the URL-mode elicitation `id`, so that it
+    /// is told when the elicitation completes ([`Session::complete_url_step`]).
+    pub fn expect_url_step(&self, id: &str) {
+        let mut steps = self.url_steps.lock().unwrap_or_else(PoisonError::into_inner);
+        if steps.iter().any(|step| step == id) {
+            return;
+        }
+        if steps.len() >= MAX_URL_STEPS {
+            steps.pop_front();
+        }
+        steps.push_back(id.to_owned());
+    }
+
+    /// Whether the client was sent the URL-mode elicitation `id` and has not been told
+    /// it completed: if so, it is to be told now, and only now.
+    pub(crate) fn complete_url_step(&self, id: &str) -> bool {
+        let mut steps = self.url_steps.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(at) = steps.iter().position(|step| step == id) else { return false };
+        steps.remove(at);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_step_is_completed_once_and_only_the_newest_are_remembered() {
+        let (out, _rx) = tokio::sync::mpsc::channel(1);
+        let session = Session::new(Arc::new(Peer::new(out, None)));
+        assert!(!session.complete_url_step("never sent"));
+        session.expect_url_step("e-1");
+        session.expect_url_step("e-1");
+        assert!(session.complete_url_step("e-1"));
+        assert!(!session.complete_url_step("e-1"), "told once");
+        for n in 0..=MAX_URL_STEPS {
+            session.expect_url_step(&format!("s-{n}"));
+        }
+        assert!(!session.complete_url_step("s-0"), "the oldest is forgotten past the limit");
+        assert!(session.complete_url_step("s-1"));
+        assert!(session.complete_url_step(&format!("s-{MAX_URL_STEPS}")));
     }
 }

@@ -28,18 +28,20 @@ pub enum Announcement {
     },
 }
 
-impl From<&ServerEvent> for Announcement {
-    fn from(event: &ServerEvent) -> Self {
-        match event {
+impl Announcement {
+    /// The announcement of `event` to the other replicas; `None` for one that
+    /// concerns this replica's sessions alone (a URL-mode elicitation's completion:
+    /// the session that awaits it is the one here).
+    pub fn of(event: &ServerEvent) -> Option<Self> {
+        Some(match event {
             ServerEvent::ToolsChanged => Announcement::ToolsChanged,
             ServerEvent::PromptsChanged => Announcement::PromptsChanged,
             ServerEvent::ResourcesChanged => Announcement::ResourcesChanged,
             ServerEvent::ResourceUpdated(uri) => Announcement::ResourceUpdated { uri: uri.clone() },
-        }
+            ServerEvent::ElicitationComplete(_) => return None,
+        })
     }
-}
 
-impl Announcement {
     /// The server event it announces; `None` for a task's change.
     pub fn event(&self) -> Option<ServerEvent> {
         match self {
@@ -73,10 +75,15 @@ mod tests {
             ServerEvent::ResourcesChanged,
             ServerEvent::ResourceUpdated("file:///a".into()),
         ] {
-            let heard = Heard { from: "r1".into(), announcement: Announcement::from(&event) };
+            let heard = Heard { from: "r1".into(), announcement: Announcement::of(&event).unwrap() };
             let wire = serde_json::to_string(&heard).unwrap();
             let back: Heard = serde_json::from_str(&wire).unwrap();
             assert_eq!(back.announcement.event(), Some(event), "{wire}");
         }
+    }
+
+    #[test]
+    fn a_url_elicitations_completion_stays_on_its_replica() {
+        assert_eq!(Announcement::of(&ServerEvent::ElicitationComplete("e-1".into())), None);
     }
 }

@@ -189,6 +189,8 @@ impl ResponseCache {
                 self.drop_where(|key| key.kind() != Kind::Resource || key.is_resource(uri));
             }
             ServerEvent::ToolsChanged | ServerEvent::PromptsChanged | ServerEvent::ResourcesChanged => self.clear(),
+            // Says nothing of what any answer holds.
+            ServerEvent::ElicitationComplete(_) => {}
         }
     }
 
