@@ -234,7 +234,14 @@ async fn exchange(
         Box::pin(event.deliver(ctx)).await;
     }
     if let Some(span) = span {
-        span.end(result.as_ref().err().map(ToString::to_string));
+        // A URL step the client is sent to is a round of input, as an upstream's own
+        // input round is; a step that ends the call ends the span with why.
+        let error = match &url_failure {
+            Some(ToolError::InputRequired(_)) => None,
+            Some(failure) => Some(failure.to_string()),
+            None => result.as_ref().err().map(ToString::to_string),
+        };
+        span.end(error);
     }
     if let Some(failure) = url_failure {
         return Err(failure);

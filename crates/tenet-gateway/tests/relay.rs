@@ -19,6 +19,7 @@ use tenet_client::protocol::{
 use tenet_client::{Client, ClientHandler, ServerNotification, VersionPin};
 use tenet_gateway::Gateway;
 use tenet_server::jsonrpc::ErrorObject;
+use tenet_server::protocol::TraceContext;
 use tenet_server::{Context, TaskSupport, ToolDef, ToolError};
 use tokio_util::sync::CancellationToken;
 
@@ -515,6 +516,59 @@ async fn a_completed_url_step_reaches_the_legacy_client_that_was_sent_it_and_no_
     assert!(bystander_told.lock().unwrap().is_empty(), "{:?}", bystander_told.lock().unwrap());
     sent.close().await;
     bystander.close().await;
+    shutdown.cancel();
+    gateway.shutdown().await;
+    running.stop().await;
+}
+
+/// A sink that keeps the spans it is given, every trace sampled.
+#[derive(Debug, Default)]
+struct Kept(Mutex<Vec<tenet_server::spans::FinishedSpan>>);
+
+impl tenet_server::spans::SpanSink for Kept {
+    fn sampled(&self, _trace: tenet_server::protocol::TraceId, _caller: Option<&TraceContext>) -> bool {
+        true
+    }
+
+    fn record(&self, span: tenet_server::spans::FinishedSpan) {
+        self.0.lock().unwrap().push(span);
+    }
+}
+
+/// The upstream's part of a call whose legacy upstream sends the user to a URL
+/// (-32042) is, for a 2026-07-28 client, a round of input: its span ends without an
+/// error, as that of an upstream's own input round does; a step the user never
+/// finishes ends the call, and the last span, with why.
+#[tokio::test]
+async fn a_url_step_sent_as_an_input_round_is_no_error_in_the_upstreams_span() {
+    let probe = Arc::new(Probe::default());
+    let sign_in =
+        ToolDef::new("sign_in", || async { Err::<String, _>(sign_in_first("e-5", "https://auth.example/5")) });
+    let running = Running::start(upstream_server("up", &probe).tool(sign_in).build().unwrap()).await;
+    let sink = Arc::new(Kept::default());
+    let config = tenet_server::ServerConfig { spans: Some(sink.clone()), ..tenet_server::ServerConfig::default() };
+    let server = tenet_server::Server::builder("gateway", "1.0.0").dynamic().config(config).build().unwrap();
+    let mut upstream_config = upstream("up", &running.url());
+    upstream_config.protocol = Some("legacy".to_owned());
+    // Too short to wait for the user: the second round ends the call.
+    upstream_config.timeout = Some(1);
+    let gateway = Gateway::start(server.clone(), vec![upstream_config], quick());
+    assert!(gateway.wait_ready(STEP).await, "the upstream came up");
+    let shutdown = CancellationToken::new();
+    let stuck = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let browser = Browser { url: true, goes: Going::GetsStuck, signed_in: stuck, visited: Arc::default() };
+    let builder = Client::builder().handler(browser).version(VersionPin::Modern);
+    let client = support::downstream_with(&server, shutdown.clone(), builder).await;
+    let result =
+        tokio::time::timeout(STEP, client.call_tool("up__sign_in", json!({}))).await.expect("in time").unwrap();
+    assert_eq!(result.is_error, Some(true), "{result:?}");
+    let spans: Vec<_> =
+        sink.0.lock().unwrap().iter().filter(|s| s.name == "tools/call up").map(|s| s.error.clone()).collect();
+    assert_eq!(spans.len(), 2, "one span a round: {spans:?}");
+    assert_eq!(spans[0], None, "the round that sent the user to the URL: {spans:?}");
+    let last = spans[1].as_deref().unwrap_or_default();
+    assert!(last.contains("upstream up") && !last.contains("auth.example"), "{last}");
+    client.close().await;
     shutdown.cancel();
     gateway.shutdown().await;
     running.stop().await;
