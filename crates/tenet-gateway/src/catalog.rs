@@ -206,6 +206,17 @@ impl Uris {
         }
     }
 
+    /// Rewrites the `elicitationId` of `step` (an elicitation a -32042 error lists, or
+    /// URL-mode `elicitation/create` params) behind the same prefix as the upstream's
+    /// URIs: the ids a client sees stay unique across upstreams, as 2025-11-25 asks of
+    /// one server. The upstream's `notifications/elicitation/complete` is passed on
+    /// with the id rewritten the same way ([`Uris::outward`]).
+    pub(crate) fn elicitation(&self, step: &mut serde_json::Value) {
+        if let Some(serde_json::Value::String(id)) = step.get_mut("elicitationId") {
+            *id = self.outward(id);
+        }
+    }
+
     /// The upstream's URI for the gateway's `uri`; `None` if `uri` is not one of its
     /// (or the upstream is not named yet).
     pub(crate) fn inward<'a>(&self, uri: &'a str) -> Option<&'a str> {

@@ -123,8 +123,16 @@ impl ClientHandler for Downstream {
     fn answer_all(&self, requests: Vec<(String, InputRequest)>) -> BoxFuture<'_, Result<JsonObject, ErrorObject>> {
         Box::pin(async move {
             // A ping is answered here: the gateway is the one the upstream talks to.
-            let (pings, requests): (Vec<_>, Vec<_>) =
+            let (pings, mut requests): (Vec<_>, Vec<_>) =
                 requests.into_iter().partition(|(_, r)| r.method == Method::Ping.name());
+            // A step in a web browser is named as the gateway names the upstream's.
+            for (_, request) in &mut requests {
+                if request.method == Method::ElicitationCreate.name()
+                    && let Some(params) = &mut request.params
+                {
+                    self.upstream.uris.elicitation(params);
+                }
+            }
             let mut answers: JsonObject =
                 pings.into_iter().map(|(key, _)| (key, Value::Object(JsonObject::new()))).collect();
             if requests.is_empty() {

@@ -599,8 +599,15 @@ fn url_step_refused(upstream: &str, what: &str, error: &ErrorObject) -> String {
 fn failure(upstream: &Upstream, tool: &str, error: ClientError) -> ToolError {
     let name = upstream.name();
     match error {
-        ClientError::Server(e) => {
+        ClientError::Server(mut e) => {
             upstream.count(Outcome::Error);
+            // A -32042 that reaches the client as it is names the steps as the
+            // gateway does.
+            if e.code == ErrorCode::URL_ELICITATION_REQUIRED
+                && let Some(Value::Array(steps)) = e.data.as_mut().and_then(|data| data.get_mut("elicitations"))
+            {
+                steps.iter_mut().for_each(|step| upstream.uris.elicitation(step));
+            }
             ToolError::Protocol(e)
         }
         ClientError::Timeout(after) => {

@@ -722,7 +722,7 @@ impl ClientHandler for Relay {
                 // was is told too.
                 let id = params.as_ref().and_then(|p| p.get("elicitationId")).and_then(Value::as_str);
                 if let Some((id, server)) = id.zip(upstream.server.upgrade()) {
-                    server.url_elicitation_complete(id);
+                    server.url_elicitation_complete(upstream.uris.outward(id));
                 }
             }
             ServerNotification::Log(log) => {

@@ -456,10 +456,12 @@ async fn a_completed_url_step_said_by_the_upstream_calls_again_at_once() {
     running.stop().await;
 }
 
-/// A 2025-11-25 client that declared URL elicitation, and the URL steps it is told
-/// were completed (`notifications/elicitation/complete`).
+/// A 2025-11-25 client that declared URL elicitation: the URL steps it is sent to
+/// (`elicitation/create`, accepted), and those it is told were completed
+/// (`notifications/elicitation/complete`).
 #[derive(Default)]
 struct Waiting {
+    sent_to: Arc<Mutex<Vec<String>>>,
     completed: Arc<Mutex<Vec<String>>>,
 }
 
@@ -467,6 +469,11 @@ impl ClientHandler for Waiting {
     fn capabilities(&self) -> ClientCapabilities {
         let elicitation = json!({"form": {}, "url": {}});
         ClientCapabilities { elicitation: elicitation.as_object().cloned(), ..ClientCapabilities::default() }
+    }
+
+    fn elicit(&self, params: ElicitParams) -> BoxFuture<'_, Result<ElicitResult, ErrorObject>> {
+        self.sent_to.lock().unwrap().push(params.elicitation_id.unwrap_or_default());
+        Box::pin(async { Ok(ElicitResult { action: ElicitAction::Accept, content: None }) })
     }
 
     fn on_notification(&self, notification: ServerNotification) {
@@ -479,15 +486,27 @@ impl ClientHandler for Waiting {
     }
 }
 
-/// A legacy upstream's -32042 passed on to a 2025-11-25 client as it was: when the
-/// upstream later says the step was completed, that client is told, once, and a
-/// client that was never sent the step is not.
+/// A legacy upstream's -32042 passed on to a 2025-11-25 client as it was (its step
+/// named as the gateway names the upstream's, so that two upstreams' ids never meet):
+/// when the upstream later says the step was completed, that client is told, once,
+/// and a client that was never sent the step is not. The same holds for a step the
+/// upstream sends the client to with `elicitation/create`.
 #[tokio::test]
 async fn a_completed_url_step_reaches_the_legacy_client_that_was_sent_it_and_no_other() {
     let probe = Arc::new(Probe::default());
     let sign_in =
         ToolDef::new("sign_in", || async { Err::<String, _>(sign_in_first("e-9", "https://auth.example/9")) });
-    let origin = upstream_server("up", &probe).tool(sign_in).build().unwrap();
+    let visit = ToolDef::new("visit", |ctx: Context| async move {
+        let params = ElicitParams {
+            mode: Some("url".to_owned()),
+            message: "Open the page".to_owned(),
+            requested_schema: None,
+            url: Some("https://auth.example/7".to_owned()),
+            elicitation_id: Some("e-7".to_owned()),
+        };
+        ctx.elicit("visit", params).await.map(|answer| format!("{:?}", answer.action))
+    });
+    let origin = upstream_server("up", &probe).tool(sign_in).tool(visit).build().unwrap();
     let running = Running::start(origin.clone()).await;
     let server = gateway_server();
     let mut config = upstream("up", &running.url());
@@ -497,6 +516,7 @@ async fn a_completed_url_step_reaches_the_legacy_client_that_was_sent_it_and_no_
     let shutdown = CancellationToken::new();
     let (sent, bystander) = (Waiting::default(), Waiting::default());
     let (sent_told, bystander_told) = (sent.completed.clone(), bystander.completed.clone());
+    let sent_to = sent.sent_to.clone();
     let client = |handler| Client::builder().handler(handler).version(VersionPin::Legacy);
     let sent = support::downstream_with(&server, shutdown.clone(), client(sent)).await;
     let bystander = support::downstream_with(&server, shutdown.clone(), client(bystander)).await;
@@ -504,15 +524,23 @@ async fn a_completed_url_step_reaches_the_legacy_client_that_was_sent_it_and_no_
 
     let answer = tokio::time::timeout(STEP, sent.call_tool("up__sign_in", json!({}))).await.expect("in time");
     let Err(tenet_client::ClientError::Server(error)) = answer else { panic!("-32042 expected: {answer:?}") };
-    assert_eq!(error.data.unwrap()["elicitations"][0]["elicitationId"], "e-9");
-    // Another step, never sent to anyone, completes first: nobody hears of it.
-    origin.url_elicitation_complete("e-0");
+    assert_eq!(error.data.unwrap()["elicitations"][0]["elicitationId"], "tenet://up/e-9");
     origin.url_elicitation_complete("e-9");
     support::until("the client sent to the URL is told", || !sent_told.lock().unwrap().is_empty()).await;
-    // Told once: the upstream saying so again tells nobody.
-    origin.url_elicitation_complete("e-9");
+    // At the gateway: told once; a step never sent to anyone reaches nobody.
+    server.url_elicitation_complete("tenet://up/e-9");
+    server.url_elicitation_complete("tenet://up/e-0");
+    server.url_elicitation_complete("e-9");
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert_eq!(*sent_told.lock().unwrap(), ["e-9"]);
+    assert_eq!(*sent_told.lock().unwrap(), ["tenet://up/e-9"]);
+
+    // Sent to a URL by the upstream's request, mid-call.
+    let result = tokio::time::timeout(STEP, sent.call_tool("up__visit", json!({}))).await.expect("in time").unwrap();
+    assert_eq!(text(&result), "Accept", "{result:?}");
+    assert_eq!(*sent_to.lock().unwrap(), ["tenet://up/e-7"]);
+    origin.url_elicitation_complete("e-7");
+    support::until("told of the second step", || sent_told.lock().unwrap().len() == 2).await;
+    assert_eq!(sent_told.lock().unwrap()[1], "tenet://up/e-7");
     assert!(bystander_told.lock().unwrap().is_empty(), "{:?}", bystander_told.lock().unwrap());
     sent.close().await;
     bystander.close().await;

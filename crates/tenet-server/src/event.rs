@@ -1,7 +1,9 @@
 //! What the server announces when something changes.
 
-/// Something that changed, for clients that listen.
+/// Something that changed, for clients that listen: the server's lists or a
+/// resource, or a URL-mode elicitation a client waits on. More may come.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ServerEvent {
     /// The tool list changed.
     ToolsChanged,

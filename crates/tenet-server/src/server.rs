@@ -292,7 +292,8 @@ impl Server {
         &self.shared.metrics
     }
 
-    /// Subscribes to change events.
+    /// Subscribes to the server's events ([`ServerEvent`]): changes to its lists and
+    /// resources, and URL-mode elicitations completed.
     pub fn events(&self) -> broadcast::Receiver<ServerEvent> {
         self.shared.events.subscribe()
     }

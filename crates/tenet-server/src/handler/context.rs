@@ -482,6 +482,15 @@ impl Context {
     /// # Errors
     /// As [`Context::elicit`].
     pub async fn ask_all(&self, requests: Vec<(String, InputRequest)>) -> Result<Vec<Value>, ToolError> {
+        for (_, request) in &requests {
+            if request.method == Method::ElicitationCreate.name()
+                && let Some(params) = &request.params
+                && params.get("mode").and_then(Value::as_str) == Some("url")
+                && let Some(id) = params.get("elicitationId").and_then(Value::as_str)
+            {
+                self.expect_url_elicitation(id);
+            }
+        }
         if let Some(seat) = self.task() {
             let mut answers = seat.ask(requests.iter().cloned().collect()).await?;
             return Ok(requests.iter().map(|(k, _)| answers.remove(k).unwrap_or_default()).collect());
@@ -497,13 +506,6 @@ impl Context {
         let mut answers = Vec::with_capacity(requests.len());
         for (_, request) in requests {
             let method = Method::from_name(&request.method).ok_or_else(|| ToolError::msg("unknown input method"))?;
-            if method == Method::ElicitationCreate
-                && let Some(params) = &request.params
-                && params.get("mode").and_then(Value::as_str) == Some("url")
-                && let Some(id) = params.get("elicitationId").and_then(Value::as_str)
-            {
-                self.expect_url_elicitation(id);
-            }
             let raw = self.legacy_request(method, request.params.unwrap_or(Value::Object(JsonObject::new()))).await?;
             answers.push(serde_json::from_str(raw.get()).map_err(ToolError::from)?);
         }

@@ -499,7 +499,9 @@ pub struct Announcements {
 
 impl Announcements {
     /// The next notification for the session, encoded; `None` once the server is gone.
-    /// Events missed by a slow reader are skipped: a later one says the same.
+    /// Events missed by a slow reader are skipped: a later list change or update says
+    /// the same, but a URL-mode elicitation's completion skipped is not told again
+    /// (its client finds out by calling again).
     pub async fn next(&mut self) -> Option<Vec<u8>> {
         loop {
             match self.events.recv().await {

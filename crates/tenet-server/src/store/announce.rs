@@ -30,8 +30,9 @@ pub enum Announcement {
 
 impl Announcement {
     /// The announcement of `event` to the other replicas; `None` for one that
-    /// concerns this replica's sessions alone (a URL-mode elicitation's completion:
-    /// the session that awaits it is the one here).
+    /// concerns this replica's sessions alone: a URL-mode elicitation's completion,
+    /// awaited by the session (or the copy of a shared one) that served the call
+    /// here, whose client is told only on a stream this replica holds.
     pub fn of(event: &ServerEvent) -> Option<Self> {
         Some(match event {
             ServerEvent::ToolsChanged => Announcement::ToolsChanged,
