@@ -523,7 +523,7 @@ async fn url_step(
     done: Option<tokio::sync::watch::Receiver<u64>>,
 ) -> Result<(), ToolError> {
     let name = upstream.name();
-    let steps = elicitations(error);
+    let steps = error.url_elicitations();
     let steps: Option<Vec<(String, &str, &str)>> = steps.iter().map(|step| url_step_of(name, step)).collect();
     let steps = steps.filter(|steps| !steps.is_empty());
     let round = ctx.input_round().filter(|_| legacy && ctx.client_capabilities().elicitation_url());
@@ -576,16 +576,12 @@ fn url_step_of<'a>(upstream: &str, step: &'a Value) -> Option<(String, &'a str, 
     Some((url_step_key(upstream, id), step.get("url")?.as_str()?, step.get("message")?.as_str()?))
 }
 
-/// The steps a -32042 lists (`data.elicitations`).
-fn elicitations(error: &ErrorObject) -> &[Value] {
-    error.data.as_ref().and_then(|data| data.get("elicitations")).and_then(Value::as_array).map_or(&[], Vec::as_slice)
-}
-
 /// What a client that cannot be sent to a URL reads instead of the upstream's -32042:
 /// that the user has a step to complete there, in the upstream's words (the URL itself
 /// is for the user's client to show, not for the model).
 fn url_step_refused(upstream: &str, what: &str, error: &ErrorObject) -> String {
-    let said: Vec<&str> = elicitations(error).iter().filter_map(|e| e.get("message").and_then(Value::as_str)).collect();
+    let said: Vec<&str> =
+        error.url_elicitations().iter().filter_map(|e| e.get("message").and_then(Value::as_str)).collect();
     let said = if said.is_empty() { error.message.to_string() } else { said.join("; ") };
     format!(
         "upstream {upstream} needs the user to complete a step in a web browser before {what} can run ({said}); \
@@ -603,11 +599,7 @@ fn failure(upstream: &Upstream, tool: &str, error: ClientError) -> ToolError {
             upstream.count(Outcome::Error);
             // A -32042 that reaches the client as it is names the steps as the
             // gateway does.
-            if e.code == ErrorCode::URL_ELICITATION_REQUIRED
-                && let Some(Value::Array(steps)) = e.data.as_mut().and_then(|data| data.get_mut("elicitations"))
-            {
-                steps.iter_mut().for_each(|step| upstream.uris.elicitation(step));
-            }
+            e.url_elicitations_mut().iter_mut().for_each(|step| upstream.uris.elicitation(step));
             ToolError::Protocol(e)
         }
         ClientError::Timeout(after) => {

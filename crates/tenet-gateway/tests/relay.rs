@@ -247,6 +247,17 @@ async fn a_tool_a_2025_11_25_upstream_runs_only_as_a_task_is_called_as_one_and_f
     running.stop().await;
 }
 
+/// `server` as a gateway in front of `running` as upstream `up`, spoken to over the
+/// legacy handshake with `timeout` (seconds), once it is up.
+async fn through_legacy(server: &tenet_server::Server, running: &Running, timeout: Option<u64>) -> Gateway {
+    let mut config = upstream("up", &running.url());
+    config.protocol = Some("legacy".to_owned());
+    config.timeout = timeout;
+    let gateway = Gateway::start(server.clone(), vec![config], quick());
+    assert!(gateway.wait_ready(STEP).await, "the upstream came up");
+    gateway
+}
+
 /// An upstream's -32042: the user is to sign in at `url` first (step `id`).
 fn sign_in_first(id: &str, url: &str) -> ToolError {
     let elicitation = json!({"mode": "url", "elicitationId": id, "url": url, "message": "Sign in to Example"});
@@ -431,11 +442,7 @@ async fn a_completed_url_step_said_by_the_upstream_calls_again_at_once() {
     };
     let running = Running::start(upstream_server("up", &probe).tool(sign_in).build().unwrap()).await;
     let server = gateway_server();
-    let mut config = upstream("up", &running.url());
-    config.protocol = Some("legacy".to_owned());
-    config.timeout = Some(10);
-    let gateway = Gateway::start(server.clone(), vec![config], quick());
-    assert!(gateway.wait_ready(STEP).await, "the upstream came up");
+    let gateway = through_legacy(&server, &running, Some(10)).await;
     let shutdown = CancellationToken::new();
     let visited = Arc::new(Mutex::new(Vec::new()));
     let stuck = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -509,10 +516,7 @@ async fn a_completed_url_step_reaches_the_legacy_client_that_was_sent_it_and_no_
     let origin = upstream_server("up", &probe).tool(sign_in).tool(visit).build().unwrap();
     let running = Running::start(origin.clone()).await;
     let server = gateway_server();
-    let mut config = upstream("up", &running.url());
-    config.protocol = Some("legacy".to_owned());
-    let gateway = Gateway::start(server.clone(), vec![config], quick());
-    assert!(gateway.wait_ready(STEP).await, "the upstream came up");
+    let gateway = through_legacy(&server, &running, None).await;
     let shutdown = CancellationToken::new();
     let (sent, bystander) = (Waiting::default(), Waiting::default());
     let (sent_told, bystander_told) = (sent.completed.clone(), bystander.completed.clone());
@@ -576,12 +580,8 @@ async fn a_url_step_sent_as_an_input_round_is_no_error_in_the_upstreams_span() {
     let sink = Arc::new(Kept::default());
     let config = tenet_server::ServerConfig { spans: Some(sink.clone()), ..tenet_server::ServerConfig::default() };
     let server = tenet_server::Server::builder("gateway", "1.0.0").dynamic().config(config).build().unwrap();
-    let mut upstream_config = upstream("up", &running.url());
-    upstream_config.protocol = Some("legacy".to_owned());
     // Too short to wait for the user: the second round ends the call.
-    upstream_config.timeout = Some(1);
-    let gateway = Gateway::start(server.clone(), vec![upstream_config], quick());
-    assert!(gateway.wait_ready(STEP).await, "the upstream came up");
+    let gateway = through_legacy(&server, &running, Some(1)).await;
     let shutdown = CancellationToken::new();
     let stuck = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let browser = Browser { url: true, goes: Going::GetsStuck, signed_in: stuck, visited: Arc::default() };

@@ -53,6 +53,22 @@ pub struct ErrorObject {
 }
 
 impl ErrorObject {
+    /// The URL-mode elicitations a -32042 error lists (`data.elicitations`, MCP
+    /// 2025-11-25); none for any other error.
+    pub fn url_elicitations(&self) -> &[Value] {
+        let listed = self.data.as_ref().filter(|_| self.code == ErrorCode::URL_ELICITATION_REQUIRED);
+        listed.and_then(|data| data.get("elicitations")).and_then(Value::as_array).map_or(&[], Vec::as_slice)
+    }
+
+    /// [`ErrorObject::url_elicitations`], to rewrite.
+    pub fn url_elicitations_mut(&mut self) -> &mut [Value] {
+        let listed = self.data.as_mut().filter(|_| self.code == ErrorCode::URL_ELICITATION_REQUIRED);
+        match listed.and_then(|data| data.get_mut("elicitations")) {
+            Some(Value::Array(steps)) => steps,
+            _ => &mut [],
+        }
+    }
+
     /// An error with a code and a message.
     pub fn new(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
         Self { code, message: message.into(), data: None }
@@ -98,3 +114,23 @@ impl fmt::Display for ErrorObject {
 }
 
 impl std::error::Error for ErrorObject {}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn only_a_url_elicitation_required_error_lists_url_elicitations() {
+        let data = json!({"elicitations": [{"elicitationId": "e-1", "url": "https://a.example"}]});
+        let mut required = ErrorObject::new(ErrorCode::URL_ELICITATION_REQUIRED, "go").with_data(data.clone());
+        assert_eq!(required.url_elicitations()[0]["elicitationId"], "e-1");
+        required.url_elicitations_mut()[0]["elicitationId"] = json!("e-2");
+        assert_eq!(required.url_elicitations()[0]["elicitationId"], "e-2");
+        let mut other = ErrorObject::new(ErrorCode::INVALID_PARAMS, "no").with_data(data);
+        assert!(other.url_elicitations().is_empty());
+        assert!(other.url_elicitations_mut().is_empty());
+        assert!(ErrorObject::new(ErrorCode::URL_ELICITATION_REQUIRED, "bare").url_elicitations().is_empty());
+    }
+}

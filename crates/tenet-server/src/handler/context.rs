@@ -409,11 +409,7 @@ impl Context {
     /// Remembers the URL-mode elicitations a -32042 `error` sends this request's
     /// client to ([`Context::expect_url_elicitation`]).
     pub(crate) fn expect_url_elicitations_of(&self, error: &tenet_jsonrpc::ErrorObject) {
-        if error.code != tenet_jsonrpc::ErrorCode::URL_ELICITATION_REQUIRED {
-            return;
-        }
-        let listed = error.data.as_ref().and_then(|data| data.get("elicitations")).and_then(Value::as_array);
-        for elicitation in listed.into_iter().flatten() {
+        for elicitation in error.url_elicitations() {
             if let Some(id) = elicitation.get("elicitationId").and_then(Value::as_str) {
                 self.expect_url_elicitation(id);
             }
