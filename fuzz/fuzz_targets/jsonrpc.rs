@@ -1,11 +1,14 @@
 //! The JSON-RPC parser and its batch rules: any bytes give a message, a batch or a
 //! rejection with the right code; what parses, written back and parsed again, is the
-//! same message.
+//! same message. The scan of an object's members finds what a JSON tree of the same
+//! text holds, and ends on any text.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use serde_json::{Map, Value};
 use tenet_jsonrpc::{
-    ErrorCode, Incoming, Message, Outcome, RawJson, Response, parse, write_notification, write_request, write_response,
+    ErrorCode, Incoming, Message, Outcome, RawJson, Response, members, parse, write_notification, write_request,
+    write_response,
 };
 
 /// The params as written back: absent ones as `{}`.
@@ -49,12 +52,27 @@ fn same_again(message: &Message) {
     }
 }
 
+/// The members scanned from `json` are those of its JSON tree, when it is an object.
+fn members_agree(json: &str) {
+    let scanned = members(json).map(|m| (m.name.into_owned(), m.value)).collect::<Vec<_>>();
+    if let Ok(Value::Object(tree)) = serde_json::from_str::<Value>(json) {
+        let scanned: Map<String, Value> = scanned
+            .into_iter()
+            .map(|(name, value)| {
+                (name, serde_json::from_str(value).unwrap_or_else(|e| panic!("{value}: {e} in {json}")))
+            })
+            .collect();
+        assert_eq!(scanned, tree, "{json}");
+    }
+}
+
 fn empty() -> &'static RawJson {
     static EMPTY: std::sync::OnceLock<Box<RawJson>> = std::sync::OnceLock::new();
     EMPTY.get_or_init(|| RawJson::from_string("{}".into()).expect("{} is JSON"))
 }
 
 fuzz_target!(|data: &[u8]| {
+    members_agree(&String::from_utf8_lossy(data));
     match parse(data) {
         Ok(Incoming::Single(message)) => same_again(&message),
         Ok(Incoming::Batch(entries)) => {

@@ -5,7 +5,7 @@
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeOwned};
 use serde_json::Value;
 use tenet_jsonrpc::RawJson;
 use tenet_protocol::ResultType;
@@ -27,21 +27,14 @@ use crate::error::{ClientError, Result};
 pub struct RawResult {
     json: Box<RawJson>,
     glance: Glance,
-    /// Where its own `_meta` member's value is in `json`.
-    meta: Option<std::ops::Range<usize>>,
 }
 
 impl RawResult {
     /// Wraps a result that came as raw JSON.
     pub(crate) fn new(json: Box<RawJson>) -> Self {
         // A result that is not an object has none of the members looked for.
-        let glance: Glance = serde_json::from_str(json.get()).unwrap_or_default();
-        // The `_meta` text was read in place: a slice of `json`.
-        let meta = glance.meta.and_then(|(at, len)| {
-            let start = at.checked_sub(json.get().as_ptr() as usize)?;
-            (start + len <= json.get().len()).then_some(start..start + len)
-        });
-        Self { json, glance, meta }
+        let glance = Glance::of(&json);
+        Self { json, glance }
     }
 
     /// Reads a result from its JSON text.
@@ -100,7 +93,7 @@ impl RawResult {
     /// Where the text of its own `_meta` is in [`RawResult::json`], if it has one: to
     /// read or rewrite that alone.
     pub fn meta_range(&self) -> Option<std::ops::Range<usize>> {
-        self.meta.clone()
+        self.glance.meta.clone()
     }
 
     /// Reads it as `T`; `what` names the request in the error.
@@ -128,87 +121,38 @@ impl fmt::Debug for RawResult {
     }
 }
 
-/// The members of a result the request path decides on, read without building the
-/// rest. A member named twice counts as its last value, as in a JSON tree.
+/// The members of a result the request path decides on, found by a scan of its text
+/// ([`tenet_jsonrpc::members`]) rather than a parse. A member named twice counts as
+/// its last value, as in a JSON tree.
 #[derive(Default)]
 struct Glance {
     result_type: Option<Member>,
     is_error: Option<Member>,
     task: Option<Member>,
-    /// Where the text of its own `_meta` member was (address and length, while read).
-    meta: Option<(usize, usize)>,
+    /// Where the text of its own `_meta` member is.
+    meta: Option<std::ops::Range<usize>>,
 }
 
-impl<'de> Deserialize<'de> for Glance {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        deserializer.deserialize_map(GlanceVisitor)
-    }
-}
-
-struct GlanceVisitor;
-
-impl<'de> Visitor<'de> for GlanceVisitor {
-    type Value = Glance;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a result object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Glance, A::Error> {
+impl Glance {
+    /// What `json` says; nothing for a result that is not an object.
+    fn of(json: &RawJson) -> Self {
+        let text = json.get();
         let mut glance = Glance::default();
-        while let Some(Name(name)) = map.next_key()? {
-            let slot = match name {
-                Some(Looked::ResultType) => &mut glance.result_type,
-                Some(Looked::IsError) => &mut glance.is_error,
-                Some(Looked::Task) => &mut glance.task,
-                Some(Looked::Meta) => {
-                    let meta: &'de RawJson = map.next_value()?;
-                    glance.meta = Some((meta.get().as_ptr() as usize, meta.get().len()));
+        for member in tenet_jsonrpc::members(text) {
+            let slot = match &*member.name {
+                "resultType" => &mut glance.result_type,
+                "isError" => &mut glance.is_error,
+                "task" => &mut glance.task,
+                "_meta" => {
+                    let start = member.value.as_ptr() as usize - text.as_ptr() as usize;
+                    glance.meta = Some(start..start + member.value.len());
                     continue;
                 }
-                None => {
-                    map.next_value::<IgnoredAny>()?;
-                    continue;
-                }
+                _ => continue,
             };
-            *slot = Some(map.next_value()?);
+            *slot = Some(Member::of(member.value));
         }
-        Ok(glance)
-    }
-}
-
-/// The members looked at.
-enum Looked {
-    ResultType,
-    IsError,
-    Task,
-    Meta,
-}
-
-/// A member's name: one of those looked at, or another.
-struct Name(Option<Looked>);
-
-impl<'de> Deserialize<'de> for Name {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        struct NameVisitor;
-        impl Visitor<'_> for NameVisitor {
-            type Value = Name;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a member name")
-            }
-
-            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Name, E> {
-                Ok(Name(match v {
-                    "resultType" => Some(Looked::ResultType),
-                    "isError" => Some(Looked::IsError),
-                    "task" => Some(Looked::Task),
-                    "_meta" => Some(Looked::Meta),
-                    _ => None,
-                }))
-            }
-        }
-        deserializer.deserialize_identifier(NameVisitor)
+        glance
     }
 }
 
@@ -220,55 +164,20 @@ enum Member {
     Other,
 }
 
-impl<'de> Deserialize<'de> for Member {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        deserializer.deserialize_any(MemberVisitor)
-    }
-}
-
-struct MemberVisitor;
-
-impl<'de> Visitor<'de> for MemberVisitor {
-    type Value = Member;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> std::result::Result<Member, E> {
-        Ok(Member::Bool(v))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Member, E> {
-        // The protocol's own reading of the names.
-        let kind = ResultType::deserialize(de::value::StrDeserializer::<E>::new(v));
-        Ok(kind.map_or(Member::Other, Member::Kind))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Member, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Member::Object)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Member, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Member::Other)
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> std::result::Result<Member, E> {
-        Ok(Member::Other)
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> std::result::Result<Member, E> {
-        Ok(Member::Other)
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> std::result::Result<Member, E> {
-        Ok(Member::Other)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> std::result::Result<Member, E> {
-        Ok(Member::Other)
+impl Member {
+    /// The shape of a member's value, from its JSON text.
+    fn of(value: &str) -> Self {
+        match value {
+            "true" => Member::Bool(true),
+            "false" => Member::Bool(false),
+            _ if value.starts_with('{') => Member::Object,
+            _ => tenet_jsonrpc::string_value(value)
+                // The protocol's own reading of the names.
+                .and_then(|name| {
+                    ResultType::deserialize(de::value::StrDeserializer::<de::value::Error>::new(&name)).ok()
+                })
+                .map_or(Member::Other, Member::Kind),
+        }
     }
 }
 

@@ -7,13 +7,10 @@
 //! the result is read: an entry that is only dropped is never built.
 
 use std::borrow::Cow;
-use std::fmt;
 
-use serde::Deserialize;
-use serde::de::{Deserializer, MapAccess, Visitor};
 use tenet_client::RawResult;
 use tenet_protocol::{JsonObject, SERVER_INFO_KEY};
-use tenet_server::jsonrpc::RawJson;
+use tenet_server::jsonrpc::members;
 
 /// A result's JSON without the server's entry in its own `_meta`; as it is when it
 /// has none. A `_meta` left empty stays, as `{}`.
@@ -21,21 +18,30 @@ pub(crate) fn unnamed(result: &RawResult) -> Cow<'_, str> {
     let json = result.json();
     let Some(range) = result.meta_range() else { return Cow::Borrowed(json) };
     let meta = &json[range.clone()];
-    // A cheap look first: most `_meta` objects that do not name the server do not hold
-    // the text at all (an escaped key is found by the reading below).
     if !meta.contains("serverInfo") && !meta.contains('\\') {
         return Cow::Borrowed(json);
     }
     let mut out = String::with_capacity(json.len());
     out.push_str(&json[..range.start]);
-    let mut deserializer = serde_json::Deserializer::from_str(meta);
-    match deserializer.deserialize_map(Kept { out: &mut out }) {
-        Ok(true) => {
-            out.push_str(&json[range.end..]);
-            Cow::Owned(out)
+    out.push('{');
+    let (mut dropped, mut kept) = (false, 0);
+    for member in members(meta) {
+        if member.name == SERVER_INFO_KEY {
+            dropped = true;
+            continue;
         }
-        _ => Cow::Borrowed(json),
+        if kept > 0 {
+            out.push(',');
+        }
+        kept += 1;
+        out.push_str(&meta[member.span]);
     }
+    if !dropped {
+        return Cow::Borrowed(json);
+    }
+    out.push('}');
+    out.push_str(&json[range.end..]);
+    Cow::Owned(out)
 }
 
 /// Drops the server's entry from a result's decoded `_meta` (and a `_meta` left empty).
@@ -45,76 +51,6 @@ pub(crate) fn drop_from(meta: &mut Option<JsonObject>) {
         if entries.is_empty() {
             *meta = None;
         }
-    }
-}
-
-/// Writes a `_meta` object to `out` without the server's entry; tells whether it had one.
-struct Kept<'o> {
-    out: &'o mut String,
-}
-
-impl<'de> Visitor<'de> for Kept<'_> {
-    type Value = bool;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a _meta object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
-        let out = self.out;
-        out.push('{');
-        let mut first = true;
-        let mut dropped = false;
-        while let Some(Key(key)) = map.next_key()? {
-            let value: &'de RawJson = map.next_value()?;
-            if key == SERVER_INFO_KEY {
-                dropped = true;
-                continue;
-            }
-            if !first {
-                out.push(',');
-            }
-            first = false;
-            match key {
-                // As it was written: it had nothing to escape.
-                Cow::Borrowed(key) => {
-                    out.push('"');
-                    out.push_str(key);
-                    out.push('"');
-                }
-                // Writing a string cannot fail.
-                Cow::Owned(key) => out.push_str(&serde_json::to_string(&key).unwrap_or_default()),
-            }
-            out.push(':');
-            out.push_str(value.get());
-        }
-        out.push('}');
-        Ok(dropped)
-    }
-}
-
-/// A member name, borrowed from the JSON when it has no escapes.
-struct Key<'de>(Cow<'de, str>);
-
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key<'de>;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a member name")
-            }
-
-            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(v)))
-            }
-
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v.to_owned())))
-            }
-        }
-        deserializer.deserialize_str(KeyVisitor)
     }
 }
 

@@ -20,11 +20,13 @@
 
 mod error;
 mod id;
+mod members;
 mod message;
 mod parse;
 
 pub use error::{ErrorCode, ErrorObject};
 pub use id::Id;
+pub use members::{Member, Members, members, string_value};
 pub use message::{
     Message, Notification, Outcome, Request, Response, UnknownId, write_error_response, write_notification,
     write_request, write_response, write_result_response,

@@ -1,0 +1,245 @@
+//! The members of a JSON object held as raw text, found by a byte scan.
+//!
+//! Text held as [`crate::RawJson`] is JSON already read once (it was checked when it
+//! was made), and so is any value within it, so finding where each top-level member
+//! starts and ends needs no second full parse:
+//! strings are skipped to their closing quote, objects and arrays to their matching
+//! bracket. Looking up a few members of a result this way costs a fraction of
+//! deserializing it with the rest ignored.
+
+use std::borrow::Cow;
+
+/// The top-level members of `json`, in order, each as its name (unescaped) and its
+/// value's text; nothing when `json` is not an object. A name given twice is yielded
+/// twice, so a reader that keeps the last one sees what a JSON tree would hold.
+///
+/// `json` must be JSON already checked (a [`crate::RawJson`]'s text, or a value
+/// within one): for other text the members found are unspecified, but the scan
+/// ends and never panics.
+///
+/// ```
+/// use tenet_jsonrpc::{RawJson, members};
+///
+/// let json = RawJson::from_string(r#"{"a": [1, "]"], "b\u0021" : {"c":2}}"#.to_owned()).unwrap();
+/// let found: Vec<_> = members(json.get()).map(|m| (m.name.into_owned(), m.value)).collect();
+/// assert_eq!(found, [("a".to_owned(), r#"[1, "]"]"#), ("b!".to_owned(), r#"{"c":2}"#)]);
+/// ```
+pub fn members(json: &str) -> Members<'_> {
+    let start = skip_space(json.as_bytes(), 0);
+    let at = (json.as_bytes().get(start) == Some(&b'{')).then_some(start + 1);
+    Members { text: json, at }
+}
+
+/// One member of an object: see [`members`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member<'a> {
+    /// Its name, unescaped.
+    pub name: Cow<'a, str>,
+    /// Its value's JSON text, as written.
+    pub value: &'a str,
+    /// Where the member (its quoted name through its value) starts and ends in the
+    /// object's text, to copy the object without it.
+    pub span: std::ops::Range<usize>,
+}
+
+/// The iterator [`members`] returns.
+#[derive(Debug, Clone)]
+pub struct Members<'a> {
+    text: &'a str,
+    /// Where the next member (or the object's end) is looked for; `None` once done.
+    at: Option<usize>,
+}
+
+impl<'a> Iterator for Members<'a> {
+    type Item = Member<'a>;
+
+    fn next(&mut self) -> Option<Member<'a>> {
+        let bytes = self.text.as_bytes();
+        let mut at = skip_space(bytes, self.at?);
+        if bytes.get(at) == Some(&b',') {
+            at = skip_space(bytes, at + 1);
+        }
+        if bytes.get(at) != Some(&b'"') {
+            self.at = None;
+            return None;
+        }
+        let name_end = string_end(bytes, at);
+        let colon = skip_space(bytes, name_end);
+        let value_start = skip_space(bytes, colon + 1);
+        let value_end = value_end(bytes, value_start);
+        let (Some(quoted), Some(value)) = (self.text.get(at..name_end), self.text.get(value_start..value_end)) else {
+            self.at = None;
+            return None;
+        };
+        self.at = Some(value_end);
+        Some(Member { name: unquote(quoted), value, span: at..value_end })
+    }
+}
+
+/// A quoted name without its quotes, unescaped when it holds an escape.
+fn unquote(quoted: &str) -> Cow<'_, str> {
+    let inner = quoted.get(1..quoted.len().saturating_sub(1)).unwrap_or_default();
+    if inner.contains('\\') {
+        Cow::Owned(serde_json::from_str(quoted).unwrap_or_default())
+    } else {
+        Cow::Borrowed(inner)
+    }
+}
+
+/// The text of a JSON string value unescaped, or `None` for any other value.
+///
+/// ```
+/// assert_eq!(tenet_jsonrpc::string_value(r#""a\nb""#).as_deref(), Some("a\nb"));
+/// assert_eq!(tenet_jsonrpc::string_value("3"), None);
+/// ```
+pub fn string_value(value: &str) -> Option<Cow<'_, str>> {
+    (value.len() >= 2 && value.starts_with('"') && value.ends_with('"')).then(|| unquote(value))
+}
+
+fn skip_space(bytes: &[u8], mut at: usize) -> usize {
+    while bytes.get(at).is_some_and(u8::is_ascii_whitespace) {
+        at += 1;
+    }
+    at
+}
+
+/// Just past the string that opens at `at` (its closing quote), or the end of `bytes`.
+fn string_end(bytes: &[u8], at: usize) -> usize {
+    let mut i = at + 1;
+    while let Some(found) = bytes.get(i..).and_then(|rest| memchr::memchr2(b'"', b'\\', rest)) {
+        i += found;
+        if bytes[i] == b'"' {
+            return i + 1;
+        }
+        i += 2;
+    }
+    bytes.len()
+}
+
+/// The bytes that matter while skipping an object or array: brackets and quotes.
+const STRUCTURAL: [bool; 256] = {
+    let mut table = [false; 256];
+    table[b'"' as usize] = true;
+    table[b'{' as usize] = true;
+    table[b'[' as usize] = true;
+    table[b'}' as usize] = true;
+    table[b']' as usize] = true;
+    table
+};
+
+/// Just past the value that starts at `at`, or the end of `bytes`.
+fn value_end(bytes: &[u8], at: usize) -> usize {
+    match bytes.get(at) {
+        Some(b'"') => string_end(bytes, at),
+        Some(b'{' | b'[') => {
+            let mut depth = 0usize;
+            let mut i = at;
+            while let Some(found) =
+                bytes.get(i..).and_then(|rest| rest.iter().position(|&b| STRUCTURAL[usize::from(b)]))
+            {
+                i += found;
+                match bytes[i] {
+                    b'"' => {
+                        i = string_end(bytes, i);
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    _ => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return i + 1;
+                        }
+                    }
+                }
+                i += 1;
+            }
+            bytes.len()
+        }
+        // A number, `true`, `false` or `null`: up to what ends it.
+        _ => {
+            let rest = bytes.get(at..).unwrap_or_default();
+            at + rest
+                .iter()
+                .position(|b| matches!(b, b',' | b'}' | b']') || b.is_ascii_whitespace())
+                .unwrap_or(rest.len())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Map, Value};
+
+    use super::*;
+    use crate::RawJson;
+
+    fn raw(text: &str) -> Box<RawJson> {
+        RawJson::from_string(text.to_owned()).expect("JSON")
+    }
+
+    /// What a JSON tree of the same text holds, member by member.
+    fn as_tree(text: &str) -> Map<String, Value> {
+        serde_json::from_str(text).expect("an object")
+    }
+
+    fn found(text: &str) -> Map<String, Value> {
+        let json = raw(text);
+        members(json.get())
+            .map(|m| {
+                assert_eq!(&text[m.span.clone()][m.span.len() - m.value.len()..], m.value);
+                (m.name.into_owned(), serde_json::from_str(m.value).expect("a value"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn finds_what_a_tree_holds() {
+        for text in [
+            r#"{}"#,
+            r#" { } "#,
+            r#"{"a":1}"#,
+            r#"{"a":-1.5e3,"b":true,"c":false,"d":null}"#,
+            "{ \"a\" :\n[ 1 , {\"}\":\"]\"} ] ,\t\"b\" : \"x\\\"}\" }",
+            r#"{"content":[{"type":"text","text":"he said \"{[\\"}],"isError":true,"_meta":{"k":[[],{}]}}"#,
+            r#"{"\u0041\n":{"a":{"b":{"c":[1,[2,[3]]]}}},"e":"\\"}"#,
+            r#"{"a":1,"a":2}"#,
+            r#"{"ü":"ö","k":"☃"}"#,
+        ] {
+            assert_eq!(found(text), as_tree(text), "{text}");
+        }
+        let json = raw(r#"{"a":1,"a":2}"#);
+        assert_eq!(members(json.get()).count(), 2, "both are yielded; the last wins when collected");
+    }
+
+    #[test]
+    fn spans_cut_a_member_out_cleanly() {
+        let text = r#"{"a":1, "cut" : {"x":"}"} ,"b":[2]}"#;
+        let json = raw(text);
+        let cut = members(json.get()).find(|m| m.name == "cut").expect("found");
+        assert_eq!(&text[cut.span], r#""cut" : {"x":"}"}"#);
+    }
+
+    #[test]
+    fn anything_but_an_object_has_none() {
+        for text in ["[1,2]", "\"{\\\"a\\\":1}\"", "3", "null", " [ {\"a\":1} ]"] {
+            assert_eq!(members(raw(text).get()).count(), 0, "{text}");
+        }
+    }
+
+    #[test]
+    fn text_that_is_not_json_ends_the_scan_without_a_panic() {
+        for text in ["{", "{\"a", "{\"a\":", "{\"a\":[", "{\"a\":\"\\", "{\"a\":1,", "{\"a\" 1}", "{1:2}", "{\"a\":}}"]
+        {
+            let _ = members(text).count();
+        }
+    }
+
+    #[test]
+    fn string_values_are_read_and_others_are_not() {
+        assert_eq!(string_value("\"complete\"").as_deref(), Some("complete"));
+        assert_eq!(string_value(r#""\u0074ask""#).as_deref(), Some("task"));
+        for other in ["true", "{}", "[\"a\"]", "null", "\""] {
+            assert_eq!(string_value(other), None, "{other}");
+        }
+    }
+}
