@@ -210,7 +210,7 @@ impl Client {
             let id = Id::Number(self.next_id());
             // Room for the request as most are, so that writing it seldom grows the buffer.
             let mut body = Vec::with_capacity(REQUEST_ROOM);
-            tenet_jsonrpc::write_request(&mut body, &id, method, &Stamped { params, stamp });
+            tenet_jsonrpc::write_request_with(&mut body, &id, method, |out| Stamped { params, stamp }.write(out));
             let outgoing = Outgoing { id: id.clone(), method: method_name.clone(), body, headers, modern };
             match self.send_once(outgoing, modern, options).await {
                 Err(ClientError::Server(error))

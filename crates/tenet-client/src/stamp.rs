@@ -2,7 +2,7 @@
 //! so that neither the params nor the client's capabilities and name are copied into
 //! a JSON tree for every request.
 
-use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde::ser::{Serialize, Serializer};
 use serde_json::{Map, Value};
 use tenet_jsonrpc::RawJson;
 use tenet_protocol::{
@@ -124,61 +124,104 @@ pub(crate) struct Stamped<'a> {
     pub stamp: Stamp<'a>,
 }
 
-impl Serialize for Stamped<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+impl Stamped<'_> {
+    /// Writes the params to `out` as JSON: the stamp's names, which the protocol fixes,
+    /// as they are (nothing in them needs escaping), the rest through `serde_json`.
+    ///
+    /// # Errors
+    /// When a value cannot be written (`out` then holds part of the params).
+    pub(crate) fn write(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
         let own = match self.params.get("_meta") {
             None => None,
             Some(Value::Object(own)) => Some(own),
-            Some(_) => return self.params.serialize(serializer),
+            Some(_) => return serde_json::to_writer(out, self.params),
         };
-        let mut map = serializer.serialize_map(None)?;
+        let mut params = Object::open(out);
         for (key, value) in self.params {
             if key != "_meta" {
-                map.serialize_entry(key, value)?;
+                params.entry(key, value)?;
             }
         }
         if !self.stamp.is_empty() || own.is_some_and(|own| !own.is_empty()) {
-            map.serialize_entry("_meta", &Meta { own, stamp: &self.stamp })?;
+            params.fixed_name("_meta");
+            self.write_meta(own, params.out)?;
         }
-        map.end()
+        params.close();
+        Ok(())
     }
-}
 
-struct Meta<'a> {
-    own: Option<&'a Map<String, Value>>,
-    stamp: &'a Stamp<'a>,
-}
-
-impl Serialize for Meta<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(None)?;
-        for (key, value) in self.own.into_iter().flatten() {
-            if !self.stamp.sets(key) {
-                map.serialize_entry(key, value)?;
+    fn write_meta(&self, own: Option<&Map<String, Value>>, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        let stamp = &self.stamp;
+        let mut meta = Object::open(out);
+        for (key, value) in own.into_iter().flatten() {
+            if !stamp.sets(key) {
+                meta.entry(key, value)?;
             }
         }
-        let stamp = self.stamp;
         if let Some(version) = stamp.version {
-            map.serialize_entry(PROTOCOL_VERSION_KEY, version)?;
+            meta.fixed_entry(PROTOCOL_VERSION_KEY, version)?;
         }
         if let Some(capabilities) = &stamp.capabilities {
-            map.serialize_entry(CLIENT_CAPABILITIES_KEY, capabilities)?;
+            meta.fixed_entry(CLIENT_CAPABILITIES_KEY, capabilities)?;
         }
         if let Some(info) = &stamp.info {
-            map.serialize_entry(CLIENT_INFO_KEY, info)?;
+            meta.fixed_entry(CLIENT_INFO_KEY, info)?;
         }
         if let Some(level) = stamp.log_level {
-            map.serialize_entry(LOG_LEVEL_KEY, &level)?;
+            meta.fixed_entry(LOG_LEVEL_KEY, &level)?;
         }
         if let Some(token) = stamp.progress {
-            map.serialize_entry(PROGRESS_TOKEN_KEY, token)?;
+            meta.fixed_entry(PROGRESS_TOKEN_KEY, token)?;
         }
         for (key, value) in stamp.written.iter().flat_map(|written| &written.0) {
             if !stamp.sets_own(key) {
-                map.serialize_entry(key, value)?;
+                meta.entry(key, value)?;
             }
         }
-        map.end()
+        meta.close();
+        Ok(())
+    }
+}
+
+/// A JSON object being written member by member.
+struct Object<'o> {
+    out: &'o mut Vec<u8>,
+    empty: bool,
+}
+
+impl<'o> Object<'o> {
+    fn open(out: &'o mut Vec<u8>) -> Self {
+        out.push(b'{');
+        Self { out, empty: true }
+    }
+
+    /// Starts a member whose name is one of the protocol's own, written as it is.
+    fn fixed_name(&mut self, name: &'static str) {
+        debug_assert!(!name.contains(['"', '\\']) && !name.contains(char::is_control), "{name}");
+        if !std::mem::replace(&mut self.empty, false) {
+            self.out.push(b',');
+        }
+        self.out.push(b'"');
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+
+    fn fixed_entry(&mut self, name: &'static str, value: &(impl Serialize + ?Sized)) -> serde_json::Result<()> {
+        self.fixed_name(name);
+        serde_json::to_writer(&mut *self.out, value)
+    }
+
+    fn entry(&mut self, name: &str, value: &(impl Serialize + ?Sized)) -> serde_json::Result<()> {
+        if !std::mem::replace(&mut self.empty, false) {
+            self.out.push(b',');
+        }
+        serde_json::to_writer(&mut *self.out, name)?;
+        self.out.push(b':');
+        serde_json::to_writer(&mut *self.out, value)
+    }
+
+    fn close(self) {
+        self.out.push(b'}');
     }
 }
 
@@ -188,9 +231,15 @@ mod tests {
 
     use super::*;
 
-    fn written_params(params: &Value, stamp: Stamp<'_>) -> Value {
+    fn written_text(params: &Value, stamp: Stamp<'_>) -> String {
         let params = params.as_object().expect("an object");
-        serde_json::to_value(Stamped { params, stamp }).expect("serializable")
+        let mut out = Vec::new();
+        Stamped { params, stamp }.write(&mut out).expect("writable");
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    fn written_params(params: &Value, stamp: Stamp<'_>) -> Value {
+        serde_json::from_str(&written_text(params, stamp)).expect("JSON")
     }
 
     #[test]
@@ -236,7 +285,7 @@ mod tests {
         // Each name once in the text.
         let params = json!({"_meta": {"k": 2}});
         let stamp = Stamp { written: Some(&written), ..Stamp::default() };
-        let text = serde_json::to_string(&Stamped { params: params.as_object().unwrap(), stamp }).unwrap();
+        let text = written_text(&params, stamp);
         assert_eq!(text.matches("\"k\"").count(), 1, "{text}");
         // Alone they make a `_meta`; none at all make none.
         let alone = written_params(&json!({"n": 1}), Stamp { written: Some(&written), ..Stamp::default() });

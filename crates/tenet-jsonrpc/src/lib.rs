@@ -29,7 +29,7 @@ pub use id::Id;
 pub use members::{Member, Members, members, string_value};
 pub use message::{
     Message, Notification, Outcome, Request, Response, UnknownId, write_error_response, write_notification,
-    write_request, write_response, write_result_response,
+    write_request, write_request_with, write_response, write_result_response,
 };
 pub use parse::{Incoming, Rejection, parse};
 

@@ -152,10 +152,10 @@ pub fn write_error_response(out: &mut Vec<u8>, id: Option<&Id>, unknown: Unknown
 
 /// Ends a request or notification with its params, or `{}` when they cannot be written
 /// (whatever was written of them goes, so the line stays JSON), and a newline.
-fn push_params(out: &mut Vec<u8>, params: &impl Serialize) {
+fn push_params(out: &mut Vec<u8>, params: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>) {
     out.extend_from_slice(br#","params":"#);
     let start = out.len();
-    if serde_json::to_writer(&mut *out, params).is_err() {
+    if params(out).is_err() {
         out.truncate(start);
         out.extend_from_slice(b"{}");
     }
@@ -166,11 +166,30 @@ fn push_params(out: &mut Vec<u8>, params: &impl Serialize) {
 pub fn write_notification(out: &mut Vec<u8>, method: &str, params: &impl Serialize) {
     out.extend_from_slice(br#"{"jsonrpc":"2.0","method":"#);
     let _ = serde_json::to_writer(&mut *out, method);
-    push_params(out, params);
+    push_params(out, |out| serde_json::to_writer(out, params));
 }
 
 /// Writes a request to `out`, followed by a newline.
 pub fn write_request(out: &mut Vec<u8>, id: &Id, method: &str, params: &impl Serialize) {
+    write_request_with(out, id, method, |out| serde_json::to_writer(out, params));
+}
+
+/// [`write_request`] for params the caller writes itself as JSON text (`params`
+/// writes them to the buffer it is given); params that fail to write are sent as `{}`.
+///
+/// ```
+/// use tenet_jsonrpc::{Id, write_request_with};
+///
+/// let mut out = Vec::new();
+/// write_request_with(&mut out, &Id::Number(1), "ping", |out| Ok(out.extend_from_slice(b"{}")));
+/// assert_eq!(out, b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{}}\n");
+/// ```
+pub fn write_request_with(
+    out: &mut Vec<u8>,
+    id: &Id,
+    method: &str,
+    params: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
+) {
     out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
     push_id(out, Some(id));
     out.extend_from_slice(br#","method":"#);
