@@ -144,8 +144,7 @@ impl Glance {
                 "isError" => &mut glance.is_error,
                 "task" => &mut glance.task,
                 "_meta" => {
-                    let start = member.value.as_ptr() as usize - text.as_ptr() as usize;
-                    glance.meta = Some(start..start + member.value.len());
+                    glance.meta = Some(member.span.end - member.value.len()..member.span.end);
                     continue;
                 }
                 _ => continue,

@@ -18,6 +18,8 @@ pub(crate) fn unnamed(result: &RawResult) -> Cow<'_, str> {
     let json = result.json();
     let Some(range) = result.meta_range() else { return Cow::Borrowed(json) };
     let meta = &json[range.clone()];
+    // A cheap look first: most `_meta` objects that do not name the server do not hold
+    // the text at all (an escaped key is found by the scan below).
     if !meta.contains("serverInfo") && !meta.contains('\\') {
         return Cow::Borrowed(json);
     }

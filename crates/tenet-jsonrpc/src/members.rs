@@ -76,7 +76,9 @@ impl<'a> Iterator for Members<'a> {
     }
 }
 
-/// A quoted name without its quotes, unescaped when it holds an escape.
+/// A quoted name without its quotes, unescaped when it holds an escape. An escape
+/// that is not text (a lone UTF-16 surrogate, `"\ud800"`, which a [`crate::RawJson`]
+/// lets through) makes an empty name: no name anyone looks for.
 fn unquote(quoted: &str) -> Cow<'_, str> {
     let inner = quoted.get(1..quoted.len().saturating_sub(1)).unwrap_or_default();
     if inner.contains('\\') {
@@ -96,8 +98,13 @@ pub fn string_value(value: &str) -> Option<Cow<'_, str>> {
     (value.len() >= 2 && value.starts_with('"') && value.ends_with('"')).then(|| unquote(value))
 }
 
+/// Whether `b` is whitespace to JSON (RFC 8259: space, tab, line feed, carriage return).
+fn is_space(b: &u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
 fn skip_space(bytes: &[u8], mut at: usize) -> usize {
-    while bytes.get(at).is_some_and(u8::is_ascii_whitespace) {
+    while bytes.get(at).is_some_and(is_space) {
         at += 1;
     }
     at
@@ -158,10 +165,7 @@ fn value_end(bytes: &[u8], at: usize) -> usize {
         // A number, `true`, `false` or `null`: up to what ends it.
         _ => {
             let rest = bytes.get(at..).unwrap_or_default();
-            at + rest
-                .iter()
-                .position(|b| matches!(b, b',' | b'}' | b']') || b.is_ascii_whitespace())
-                .unwrap_or(rest.len())
+            at + rest.iter().position(|b| matches!(b, b',' | b'}' | b']') || is_space(b)).unwrap_or(rest.len())
         }
     }
 }
@@ -186,7 +190,7 @@ mod tests {
         let json = raw(text);
         members(json.get())
             .map(|m| {
-                assert_eq!(&text[m.span.clone()][m.span.len() - m.value.len()..], m.value);
+                assert_eq!(&json.get()[m.span.clone()][m.span.len() - m.value.len()..], m.value);
                 (m.name.into_owned(), serde_json::from_str(m.value).expect("a value"))
             })
             .collect()
@@ -232,6 +236,13 @@ mod tests {
         {
             let _ = members(text).count();
         }
+    }
+
+    #[test]
+    fn a_name_that_is_not_text_is_no_name_looked_for() {
+        let json = raw(r#"{"\ud800":1,"k":2}"#);
+        let names: Vec<_> = members(json.get()).map(|m| m.name.into_owned()).collect();
+        assert_eq!(names, ["", "k"]);
     }
 
     #[test]

@@ -174,8 +174,9 @@ pub fn write_request(out: &mut Vec<u8>, id: &Id, method: &str, params: &impl Ser
     write_request_with(out, id, method, |out| serde_json::to_writer(out, params));
 }
 
-/// [`write_request`] for params the caller writes itself as JSON text (`params`
-/// writes them to the buffer it is given); params that fail to write are sent as `{}`.
+/// [`write_request`] for params the caller writes itself as JSON text: `params` appends
+/// exactly one JSON value (an object) to the buffer it is given, or fails, and then
+/// the params are sent as `{}`.
 ///
 /// ```
 /// use tenet_jsonrpc::{Id, write_request_with};
