@@ -151,6 +151,8 @@ pub struct Tenet {
     /// Messages read while waiting for something else, oldest first.
     pending: VecDeque<Value>,
     stderr: Arc<Mutex<Vec<u8>>>,
+    /// Closed by the stderr reader at end of file.
+    stderr_closed: Receiver<()>,
     health_checks: u64,
 }
 
@@ -226,7 +228,9 @@ impl Tenet {
 
         let kept = Arc::new(Mutex::new(Vec::new()));
         let sink = kept.clone();
+        let (eof, stderr_closed) = channel::<()>();
         thread::spawn(move || {
+            let _eof = eof;
             let mut stderr = stderr;
             let mut buf = [0u8; 8192];
             while let Ok(n) = stderr.read(&mut buf) {
@@ -250,7 +254,17 @@ impl Tenet {
             }
         });
 
-        Self { child, pid, _watchdog: watchdog, stdin, lines, pending: VecDeque::new(), stderr: kept, health_checks: 0 }
+        Self {
+            child,
+            pid,
+            _watchdog: watchdog,
+            stdin,
+            lines,
+            pending: VecDeque::new(),
+            stderr: kept,
+            stderr_closed,
+            health_checks: 0,
+        }
     }
 
     fn child(&self) -> std::sync::MutexGuard<'_, Child> {
@@ -481,14 +495,20 @@ impl Tenet {
         assert_eq!(tool_text(result), text, "health check echoed the wrong text: {response}");
     }
 
-    /// Waits for the process to exit; kills it and panics after `within`.
+    /// Waits for the process to exit; kills it and panics after `within`. Once it
+    /// has exited, waits (a little) for the stderr reader to reach end of file, so
+    /// [`Tenet::stderr_text`] holds everything the process wrote.
     #[track_caller]
     pub fn wait_exit(&mut self, within: Duration) -> ExitStatus {
         let deadline = Instant::now() + within;
         loop {
             let status = self.child().try_wait();
             match status {
-                Ok(Some(status)) => return status,
+                Ok(Some(status)) => {
+                    // A grandchild that inherited stderr may hold it open: bounded.
+                    let _ = self.stderr_closed.recv_timeout(Duration::from_secs(2));
+                    return status;
+                }
                 Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(10)),
                 Ok(None) => {
                     let _ = self.child().kill();
