@@ -8,6 +8,7 @@
 #   bench/gateway-ir.sh                       # direct and tenet, 2025-11-25 client
 #   PROTOCOL=2026-07-28 bench/gateway-ir.sh
 #   TENET_BIN=/path/to/other/tenet bench/gateway-ir.sh tenet   # one row
+#   TEXT=$(head -c 4096 /dev/zero | tr '\0' x) bench/gateway-ir.sh   # a larger result
 #
 # Each row runs `mcp-bench pipelined` twice under callgrind, with N1 and N2 calls
 # [20000, 60000]; (Ir(N2) - Ir(N1)) / (N2 - N1) is the cost of one call, start-up
@@ -47,7 +48,7 @@ server_of() {
 ir() {
     local out=$OUT_DIR/$1-$PROTOCOL-$2.callgrind
     # shellcheck disable=SC2046 # the server's command line is split on purpose
-    "$DRIVER" --label "$1" --protocol "$PROTOCOL" --timeout 600 --idle 120 pipelined "$2" -- \
+    "$DRIVER" --label "$1" --protocol "$PROTOCOL" ${TEXT:+--text "$TEXT"} --timeout 600 --idle 120 pipelined "$2" -- \
         valgrind --tool=callgrind --callgrind-out-file="$out" $(server_of "$1") > "$out.json" 2>&1
     grep -q '"ok":true' "$out.json" || { echo "the $1 run of $2 calls failed: $out.json" >&2; exit 1; }
     awk '/^(summary|totals):/ {print $2; exit}' "$out"

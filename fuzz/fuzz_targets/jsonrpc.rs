@@ -7,8 +7,8 @@
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Value};
 use tenet_jsonrpc::{
-    ErrorCode, Incoming, Message, Outcome, RawJson, Response, members, parse, write_notification, write_request,
-    write_response,
+    ErrorCode, Incoming, Message, Outcome, RawJson, Response, members, parse, string_value, write_notification,
+    write_request, write_response,
 };
 
 /// The params as written back: absent ones as `{}`.
@@ -54,7 +54,14 @@ fn same_again(message: &Message) {
 
 /// The members scanned from `json` are those of its JSON tree, when it is an object.
 fn members_agree(json: &str) {
-    let scanned = members(json).map(|m| (m.name.into_owned(), m.value)).collect::<Vec<_>>();
+    let scanned = members(json)
+        .map(|m| {
+            // The quoted name opens the member's span and reads as its name.
+            assert!(json[m.span.clone()].starts_with(m.quoted), "{json}");
+            assert_eq!(string_value(m.quoted).as_deref(), Some(&*m.name), "{json}");
+            (m.name.into_owned(), m.value)
+        })
+        .collect::<Vec<_>>();
     if let Ok(Value::Object(tree)) = serde_json::from_str::<Value>(json) {
         let scanned: Map<String, Value> = scanned
             .into_iter()

@@ -96,6 +96,21 @@ impl RawResult {
         self.glance.meta.clone()
     }
 
+    /// Its top-level members, in order, as [`tenet_jsonrpc::members`] finds them: from
+    /// where the glance found them, without scanning the text again.
+    pub fn members(&self) -> impl Iterator<Item = tenet_jsonrpc::Member<'_>> {
+        let json = self.json.get();
+        self.glance.spots.iter().map(move |spot| {
+            let quoted = &json[spot.span.start..spot.name_end];
+            tenet_jsonrpc::Member {
+                name: tenet_jsonrpc::string_value(quoted).unwrap_or_default(),
+                quoted,
+                value: &json[spot.value..spot.span.end],
+                span: spot.span.clone(),
+            }
+        })
+    }
+
     /// Reads it as `T`; `what` names the request in the error.
     ///
     /// # Errors
@@ -131,20 +146,35 @@ struct Glance {
     task: Option<Member>,
     /// Where the text of its own `_meta` member is.
     meta: Option<std::ops::Range<usize>>,
+    /// Where each member is.
+    spots: Vec<Spot>,
+}
+
+/// Where one member is in a result's text.
+struct Spot {
+    /// The member, its quoted name through its value.
+    span: std::ops::Range<usize>,
+    /// Just past the quoted name.
+    name_end: usize,
+    /// Where the value starts.
+    value: usize,
 }
 
 impl Glance {
     /// What `json` says; nothing for a result that is not an object.
     fn of(json: &RawJson) -> Self {
         let text = json.get();
-        let mut glance = Glance::default();
+        let mut glance = Glance { spots: Vec::with_capacity(4), ..Glance::default() };
         for member in tenet_jsonrpc::members(text) {
+            let value = member.span.end - member.value.len();
+            let name_end = member.span.start + member.quoted.len();
+            glance.spots.push(Spot { span: member.span.clone(), name_end, value });
             let slot = match &*member.name {
                 "resultType" => &mut glance.result_type,
                 "isError" => &mut glance.is_error,
                 "task" => &mut glance.task,
                 "_meta" => {
-                    glance.meta = Some(member.span.end - member.value.len()..member.span.end);
+                    glance.meta = Some(value..member.span.end);
                     continue;
                 }
                 _ => continue,
@@ -223,6 +253,20 @@ mod tests {
         assert_eq!(odd.kind().unwrap(), ResultType::Complete);
         assert!(odd.decode::<tenet_protocol::CallToolResult>("tools/call").is_err());
         assert!(RawResult::parse("{").is_err());
+    }
+
+    #[test]
+    fn its_members_are_those_a_scan_finds() {
+        for json in [
+            r#"{"content":[{"type":"text","text":"a\"}"}], "is\u0045rror" : true ,"_meta":{"k":{}},"x":null}"#,
+            r#"{}"#,
+            "[1]",
+            r#" { "a" : "b" } "#,
+        ] {
+            let result = glance(json);
+            let scanned: Vec<_> = tenet_jsonrpc::members(result.json()).collect();
+            assert_eq!(result.members().collect::<Vec<_>>(), scanned, "{json}");
+        }
     }
 
     #[test]

@@ -260,6 +260,17 @@ impl Uris {
             }
         }
     }
+
+    /// Whether [`Self::blocks`] may rewrite any of `blocks`.
+    pub(crate) fn rewrites(&self, blocks: &[ContentBlock]) -> bool {
+        !self.prefixless
+            && blocks.iter().any(|block| {
+                matches!(
+                    block,
+                    ContentBlock::ResourceLink(_) | ContentBlock::Resource { .. } | ContentBlock::ToolResult { .. }
+                )
+            })
+    }
 }
 
 /// Who owns each advertised name of one kind (tool, prompt, resource, template).

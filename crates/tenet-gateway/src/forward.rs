@@ -19,7 +19,9 @@ use tenet_protocol::{
 };
 use tenet_server::jsonrpc::{ErrorCode, ErrorObject};
 use tenet_server::spans::AttributeValue;
-use tenet_server::{CompletionRequest, Context, PromptRequest, ReadOutput, ReadRequest, ToolCall, ToolError};
+use tenet_server::{
+    CompletionRequest, Context, PromptRequest, ReadOutput, ReadRequest, ToolCall, ToolError, ToolResult, WrittenResult,
+};
 
 use crate::downstream::{Downstream, Event, Events};
 use crate::server_info;
@@ -47,7 +49,7 @@ pub(crate) async fn forward(
     upstream: Arc<Upstream>,
     tool: Arc<Target>,
     ToolCall { ctx, arguments }: ToolCall,
-) -> Result<CallToolResult, ToolError> {
+) -> Result<ToolResult, ToolError> {
     let mut params = Map::new();
     params.insert("name".into(), Value::from(&*tool.name));
     if !arguments.is_null() {
@@ -69,18 +71,30 @@ pub(crate) async fn forward(
             params.insert("_meta".into(), json!({ CONTEXT_KEY: carried }));
         }
     }
-    let mut result: CallToolResult =
-        relay(&upstream, Method::ToolsCall, params, Some(&ctx), ctx.node_path(), tool).await?;
+    let raw = relay(&upstream, Method::ToolsCall, params, Some(&ctx), ctx.node_path(), tool).await?;
+    // Read to be checked; passed on as it came (less what a typed result would leave
+    // out) when nothing in it is to change.
+    let written = server_info::passed_on(&raw, RESULT_MEMBERS);
+    let mut result: CallToolResult = serde_json::from_str(&written.json).map_err(|e| invalid(&upstream, tool, &e))?;
     // What another server says there is never passed on as this node's own word.
-    if let Some(note) = result.meta.as_mut().and_then(|meta| meta.remove(CONTEXT_KEY))
+    let note = result.meta.as_mut().and_then(|meta| meta.remove(CONTEXT_KEY));
+    if note.is_none() && !upstream.uris.rewrites(&result.content) {
+        return Ok(WrittenResult::new(written.json, written.is_error, written.meta)?.into());
+    }
+    if let Some(note) = note
         && peer
     {
         apply_returned(&upstream, &ctx, note).await;
     }
     upstream.uris.blocks(result.content.iter_mut());
-    server_info::drop_from(&mut result.meta);
-    Ok(result)
+    if result.meta.as_ref().is_some_and(JsonObject::is_empty) {
+        result.meta = None;
+    }
+    Ok(result.into())
 }
+
+/// The members of a `CallToolResult`.
+const RESULT_MEMBERS: &[&str] = &["content", "structuredContent", "isError", "_meta"];
 
 /// Applies the changes a tool on the node `upstream` made to the conversation's
 /// context carried there (its result's `note`), all or none: a context that changed
@@ -326,15 +340,15 @@ fn next_path(upstream: &Upstream, came: Option<&NodePath>) -> Result<Option<Path
     }))
 }
 
-/// [`exchange`], counted by outcome, with the result decoded as `T`.
-async fn relay<T: DeserializeOwned>(
+/// [`exchange`], counted by outcome.
+async fn relay(
     upstream: &Arc<Upstream>,
     method: Method,
     params: Map<String, Value>,
     ctx: Option<&Context>,
     came: Option<&NodePath>,
     what: &str,
-) -> Result<T, ToolError> {
+) -> Result<RawResult, ToolError> {
     // A call dropped on the downstream side (its client cancelled or went away, or the
     // gateway's limit ran out) is counted; the upstream request is cancelled as it is
     // dropped.
@@ -348,7 +362,7 @@ async fn relay<T: DeserializeOwned>(
         Err(ToolError::InputRequired(_)) => upstream.count(Outcome::InputRequired),
         Err(_) => {}
     }
-    decode(upstream, what, &result?)
+    result
 }
 
 /// The upstream's result read as `T`, without the upstream's name in its `_meta`.
@@ -390,8 +404,8 @@ pub(crate) async fn prompt(
     request: PromptRequest,
 ) -> Result<GetPromptResult, ToolError> {
     let params = object(json!({ "name": &*name, "arguments": request.arguments }));
-    let mut result: GetPromptResult =
-        relay(&upstream, Method::PromptsGet, params, Some(&request.ctx), request.ctx.node_path(), &name).await?;
+    let raw = relay(&upstream, Method::PromptsGet, params, Some(&request.ctx), request.ctx.node_path(), &name).await?;
+    let mut result: GetPromptResult = decode(&upstream, &name, &raw)?;
     upstream.uris.blocks(result.messages.iter_mut().map(|m| &mut m.content));
     server_info::drop_from(&mut result.meta);
     Ok(result)
@@ -404,16 +418,17 @@ pub(crate) async fn read(upstream: Arc<Upstream>, request: ReadRequest) -> ReadO
     // its catch-all template).
     let Some(original) = upstream.uris.inward(&request.uri) else { return Ok(None) };
     let params = object(json!({ "uri": original }));
-    let mut result: ReadResourceResult =
+    let raw =
         match relay(&upstream, Method::ResourcesRead, params, Some(&request.ctx), request.ctx.node_path(), original)
             .await
         {
-            Ok(result) => result,
+            Ok(raw) => raw,
             // The upstream has nothing there: the gateway answers as its own protocol
             // version says (-32002 or -32602) and names its own URI.
             Err(ToolError::Protocol(e)) if is_not_found(&e) => return Ok(None),
             Err(e) => return Err(e),
         };
+    let mut result: ReadResourceResult = decode(&upstream, original, &raw)?;
     upstream.uris.read(&mut result.contents);
     Ok(Some(result.contents))
 }
@@ -437,16 +452,9 @@ pub(crate) async fn complete(upstream: Arc<Upstream>, reference: Reference, requ
         params["context"] = json!({ "arguments": request.context });
     }
     let came = request.node_path.as_deref();
-    match relay::<CompleteResult>(
-        &upstream,
-        Method::CompletionComplete,
-        object(params),
-        None,
-        came,
-        "completion/complete",
-    )
-    .await
-    {
+    let what = "completion/complete";
+    let raw = relay(&upstream, Method::CompletionComplete, object(params), None, came, what).await;
+    match raw.and_then(|raw| decode::<CompleteResult>(&upstream, what, &raw)) {
         Ok(result) => result.completion.values,
         Err(e) => {
             tracing::debug!(upstream = %upstream.label(), error = %e, "no completions");

@@ -4,9 +4,12 @@
 //! `_meta["io.modelcontextprotocol/serverInfo"]`. Through the gateway the client talks
 //! to the gateway, whose server names itself where the client's version has it; the
 //! upstream's entry would contradict it, so it goes. It goes from the raw JSON, before
-//! the result is read: an entry that is only dropped is never built.
+//! the result is read: an entry that is only dropped is never built. A tool's result
+//! goes on as JSON ([`passed_on`]): with only a result's members, and without the
+//! upstream's name.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use tenet_client::RawResult;
 use tenet_protocol::{JsonObject, SERVER_INFO_KEY};
@@ -18,13 +21,80 @@ pub(crate) fn unnamed(result: &RawResult) -> Cow<'_, str> {
     let json = result.json();
     let Some(range) = result.meta_range() else { return Cow::Borrowed(json) };
     let meta = &json[range.clone()];
-    // A cheap look first: most `_meta` objects that do not name the server do not hold
-    // the text at all (an escaped key is found by the scan below).
-    if !meta.contains("serverInfo") && !meta.contains('\\') {
+    if !may_name(meta) {
         return Cow::Borrowed(json);
     }
     let mut out = String::with_capacity(json.len());
     out.push_str(&json[..range.start]);
+    if push_unnamed(&mut out, meta).is_none() {
+        return Cow::Borrowed(json);
+    }
+    out.push_str(&json[range.end..]);
+    Cow::Owned(out)
+}
+
+/// A result passed on as JSON: see [`passed_on`].
+pub(crate) struct PassedOn {
+    /// The JSON text.
+    pub json: String,
+    /// Whether it says `"isError": true`.
+    pub is_error: bool,
+    /// Where its own `_meta` value is in [`PassedOn::json`].
+    pub meta: Option<Range<usize>>,
+}
+
+/// A result's JSON with only the members named in `kept` (a typed result's: others
+/// would go unread), and its own `_meta` without the server's entry. What a typed
+/// result would leave out goes here too: a member whose value is `null`, a `_meta`
+/// left empty. The members are where the client's glance found them: the text is not
+/// scanned again.
+pub(crate) fn passed_on(result: &RawResult, kept: &[&str]) -> PassedOn {
+    let json = result.json();
+    let mut out = PassedOn { json: String::with_capacity(json.len()), is_error: false, meta: None };
+    let text = &mut out.json;
+    text.push('{');
+    for member in result.members() {
+        if member.value == "null" || !kept.contains(&&*member.name) {
+            continue;
+        }
+        let start = text.len();
+        if start > 1 {
+            text.push(',');
+        }
+        if member.name == "isError" {
+            out.is_error = member.value == "true";
+        }
+        if member.name != "_meta" {
+            text.push_str(&json[member.span]);
+            continue;
+        }
+        text.push_str(&json[member.span.start..member.span.end - member.value.len()]);
+        let value = text.len();
+        match may_name(member.value).then(|| push_unnamed(text, member.value)).flatten() {
+            Some(0) => {
+                text.truncate(start);
+                continue;
+            }
+            Some(_) => {}
+            None => text.push_str(member.value),
+        }
+        out.meta = Some(value..text.len());
+    }
+    text.push('}');
+    out
+}
+
+/// Whether `meta` (a `_meta` value's text) may name the server: a cheap look first,
+/// since most that do not do not hold the text at all (an escaped key is found by the
+/// scan of [`push_unnamed`]).
+fn may_name(meta: &str) -> bool {
+    meta.contains("serverInfo") || meta.contains('\\')
+}
+
+/// Writes the object `meta` without the server's entry to `out`, and says how many
+/// members it kept; writes nothing and says `None` when it has no such entry.
+fn push_unnamed(out: &mut String, meta: &str) -> Option<usize> {
+    let start = out.len();
     out.push('{');
     let (mut dropped, mut kept) = (false, 0);
     for member in members(meta) {
@@ -39,11 +109,11 @@ pub(crate) fn unnamed(result: &RawResult) -> Cow<'_, str> {
         out.push_str(&meta[member.span]);
     }
     if !dropped {
-        return Cow::Borrowed(json);
+        out.truncate(start);
+        return None;
     }
     out.push('}');
-    out.push_str(&json[range.end..]);
-    Cow::Owned(out)
+    Some(kept)
 }
 
 /// Drops the server's entry from a result's decoded `_meta` (and a `_meta` left empty).
@@ -110,5 +180,38 @@ mod tests {
         let mut meta = Some(json!({"k": 1}).as_object().cloned().unwrap());
         drop_from(&mut meta);
         assert_eq!(meta.map(Value::Object), Some(json!({"k": 1})));
+    }
+
+    /// What [`passed_on`] makes of `json`, checked for what it says of itself.
+    fn passed(json: &str) -> (Value, bool) {
+        let result = RawResult::parse(json).expect("JSON");
+        let out = passed_on(&result, &["content", "isError", "_meta"]);
+        let meta = tenet_jsonrpc::members(&out.json)
+            .find(|m| m.name == "_meta")
+            .map(|m| m.span.end - m.value.len()..m.span.end);
+        assert_eq!(out.meta, meta, "{}", out.json);
+        let read = value(&out.json);
+        assert_eq!(out.is_error, read["isError"] == json!(true), "{}", out.json);
+        (read, out.is_error)
+    }
+
+    #[test]
+    fn a_passed_on_result_keeps_only_its_members_and_not_the_upstreams_name() {
+        let json = r#"{"resultType":"complete","content":[{"type":"text","text":"\"_meta\":{}"}],"isError":true,"ttlMs":0,"_meta":{"io.modelcontextprotocol/serverInfo":{"name":"up"},"k":[1,{"a":"}"}]}}"#;
+        assert_eq!(
+            passed(json),
+            (
+                json!({"content":[{"type":"text","text":"\"_meta\":{}"}],"isError":true,"_meta":{"k":[1,{"a":"}"}]}}),
+                true
+            )
+        );
+        // A _meta left empty goes, as do nulls; escaped names are the names.
+        let json = r#"{ "_meta" : {"io.modelcontextprotocol\/serverInfo":{}} , "is\u0045rror": null, "content" : [] }"#;
+        assert_eq!(passed(json), (json!({"content": []}), false));
+        // A _meta without the entry goes as it is, wherever it is.
+        let json = r#"{"_meta":{"a\"b":1},"content":[],"isError":false,"other":{"_meta":{}}}"#;
+        assert_eq!(passed(json), (json!({"_meta":{"a\"b":1},"content":[],"isError":false}), false));
+        // Not an object (the decode that follows says what is wrong): nothing kept.
+        assert_eq!(passed_on(&RawResult::parse("[1]").unwrap(), &["content"]).json, "{}");
     }
 }

@@ -16,7 +16,7 @@ use support::{
     HandServer, Harness, Probe, Running, STEP, downstream_with, free_addr, hang_tool, names, progress_tool, quick,
     text, tool_calls_answered, until, upstream, upstream_server,
 };
-use tenet_client::{ClientError, RequestOptions};
+use tenet_client::{ClientError, RequestOptions, VersionPin};
 use tenet_gateway::{State, ToolFilter};
 use tenet_server::{RawArgs, Server, ToolDef};
 use tokio_util::sync::CancellationToken;
@@ -497,5 +497,58 @@ async fn results_name_the_gateway_and_never_the_upstream() {
     assert_eq!(old["content"][0]["text"], "alpha: hi");
     assert!(old.get("_meta").is_none(), "{old}");
     legacy.close().await;
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn tool_results_go_on_as_the_upstream_wrote_them_less_what_a_result_does_not_have() {
+    let any = json!({"type": "object"});
+    let hand =
+        HandServer::start(json!([listed("odd", any.clone()), listed("bad", any.clone()), listed("link", any)])).await;
+    hand.answer(
+        "odd",
+        r#"{"content":[{"type":"text","text":"as \"written\""}],"resultType":"complete","isError":null,"extra":1,"_meta":{"io.modelcontextprotocol/serverInfo":{"name":"hand","version":"9"},"k":"v"}}"#,
+    );
+    hand.answer("bad", r#"{"content":5}"#);
+    hand.answer("link", r#"{"content":[{"type":"resource_link","uri":"file:///a","name":"a"}]}"#);
+    let h = Harness::start(vec![upstream("hand", &hand.url())], quick()).await;
+    assert!(h.gateway.wait_ready(STEP).await, "not ready: {:?}", h.gateway.statuses());
+    let shutdown = CancellationToken::new();
+    let pins = [
+        VersionPin::Legacy,
+        VersionPin::Modern,
+        // Blocks may need translating for clients before 2025-06-18: the typed path.
+        VersionPin::Exact(tenet_protocol::ProtocolVersion::V2025_03_26),
+    ];
+    for pin in pins {
+        let client = downstream_with(&h.server, shutdown.clone(), tenet_client::Client::builder().version(pin)).await;
+        let params = json!({"name": "hand__odd", "arguments": {}});
+        let raw = client.request_raw("tools/call", params, &RequestOptions::default()).await.unwrap();
+        let mut result: serde_json::Value = serde_json::from_str(raw.json()).unwrap();
+        if pin == VersionPin::Modern {
+            // The gateway's own members, once: no upstream's resultType or name beside them.
+            assert_eq!(raw.json().matches("resultType").count(), 1, "{}", raw.json());
+            assert_eq!(raw.json().matches("serverInfo").count(), 1, "{}", raw.json());
+            let meta = result["_meta"].as_object_mut().unwrap();
+            let named = meta.remove(tenet_protocol::SERVER_INFO_KEY).unwrap();
+            assert_eq!(named["name"], "gateway");
+            result.as_object_mut().unwrap().remove("resultType");
+        }
+        let expected = json!({"content": [{"type": "text", "text": "as \"written\""}], "_meta": {"k": "v"}});
+        assert_eq!(result, expected, "{pin:?}: {}", raw.json());
+
+        let bad = client.call_tool("hand__bad", json!({})).await.unwrap();
+        assert_eq!(bad.is_error, Some(true), "{pin:?}");
+        assert!(text(&bad).contains("upstream hand answered bad with an invalid result"), "{}", text(&bad));
+
+        // A resource link is named as the gateway names the upstream's resources (for
+        // 2025-03-26, in the text that stands for it).
+        let link = client.call_tool("hand__link", json!({})).await.unwrap();
+        let shown = serde_json::to_string(&link.content).unwrap();
+        let named_as_upstream = shown.contains(r#""file:///a""#) || shown.contains("<file:///a>");
+        assert!(shown.contains("file:///a") && !named_as_upstream, "{pin:?}: {shown}");
+        client.close().await;
+    }
+    shutdown.cancel();
     h.shutdown().await;
 }

@@ -35,6 +35,8 @@ pub fn members(json: &str) -> Members<'_> {
 pub struct Member<'a> {
     /// Its name, unescaped.
     pub name: Cow<'a, str>,
+    /// Its name as written, quotes included.
+    pub quoted: &'a str,
     /// Its value's JSON text, as written.
     pub value: &'a str,
     /// Where the member (its quoted name through its value) starts and ends in the
@@ -72,7 +74,7 @@ impl<'a> Iterator for Members<'a> {
             return None;
         };
         self.at = Some(value_end);
-        Some(Member { name: unquote(quoted), value, span: at..value_end })
+        Some(Member { name: unquote(quoted), quoted, value, span: at..value_end })
     }
 }
 

@@ -85,7 +85,7 @@ pub use grant::{Grant, INSUFFICIENT_SCOPE};
 pub use handler::{
     Args, CompletionRequest, Context, Conversation, FromToolCall, InputRound, IntoToolResult, Json, PromptDef,
     PromptRequest, RawArgs, ReadOutput, ReadRequest, ResourceDef, State, StateKey, TaskSupport, TemplateDef, ToolCall,
-    ToolDef, ToolHandler, ToolOutput, advertised_schema, empty_input_schema, schema_of,
+    ToolDef, ToolHandler, ToolOutput, ToolResult, WrittenResult, advertised_schema, empty_input_schema, schema_of,
 };
 pub use limits::{CacheStats, RATE_LIMITED, Rate, RateLimiter, RateLimits, RateStore, rate_limited};
 #[doc(no_inline)]

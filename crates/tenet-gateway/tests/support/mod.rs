@@ -5,7 +5,7 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -357,11 +357,12 @@ pub fn names(list: &[&str]) -> BTreeSet<String> {
 /// A hand-written legacy (2025-11-25) Streamable HTTP server, for listings and
 /// messages no Tenet server would give: it answers `initialize`, `ping`, `tools/list`
 /// (whatever [`HandServer::set_tools`] last set) and `tools/call` (the tool's name as
-/// text), and sends `notifications/tools/list_changed`, or any line it is given, on
-/// its GET streams.
+/// text, or the result [`HandServer::answer`] set for it), and sends
+/// `notifications/tools/list_changed`, or any line it is given, on its GET streams.
 pub struct HandServer {
     pub addr: SocketAddr,
     tools: Arc<Mutex<Value>>,
+    answers: Arc<Mutex<HashMap<String, String>>>,
     events: tokio::sync::broadcast::Sender<String>,
     counts: Arc<HandCounts>,
     task: JoinHandle<()>,
@@ -379,6 +380,7 @@ pub struct HandCounts {
 #[derive(Clone)]
 struct Hand {
     tools: Arc<Mutex<Value>>,
+    answers: Arc<Mutex<HashMap<String, String>>>,
     events: tokio::sync::broadcast::Sender<String>,
     counts: Arc<HandCounts>,
 }
@@ -393,7 +395,9 @@ impl HandServer {
         let tools = Arc::new(Mutex::new(tools));
         let (events, _) = tokio::sync::broadcast::channel(1024);
         let counts = Arc::new(HandCounts::default());
-        let hand = Hand { tools: tools.clone(), events: events.clone(), counts: counts.clone() };
+        let answers = Arc::new(Mutex::new(HashMap::new()));
+        let hand =
+            Hand { tools: tools.clone(), answers: answers.clone(), events: events.clone(), counts: counts.clone() };
         let router = axum::Router::new()
             .route("/mcp", post(hand_post).get(hand_get).delete(|| async { axum::http::StatusCode::OK }))
             .with_state(hand);
@@ -402,7 +406,12 @@ impl HandServer {
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });
-        Self { addr, tools, events, counts, task }
+        Self { addr, tools, answers, events, counts, task }
+    }
+
+    /// Answers calls of `tool` with `result`, the JSON text of a result as it is.
+    pub fn answer(&self, tool: &str, result: &str) {
+        self.answers.lock().unwrap().insert(tool.to_owned(), result.to_owned());
     }
 
     /// What it was asked so far.
@@ -465,7 +474,13 @@ async fn hand_post(
     let mut answer = answer;
     answer["jsonrpc"] = "2.0".into();
     answer["id"] = id;
-    ([(axum::http::header::CONTENT_TYPE, "application/json")], answer.to_string()).into_response()
+    let mut body = answer.to_string();
+    if message["method"] == "tools/call"
+        && let Some(result) = params["name"].as_str().and_then(|name| hand.answers.lock().unwrap().get(name).cloned())
+    {
+        body = format!(r#"{{"jsonrpc":"2.0","id":{},"result":{result}}}"#, answer["id"]);
+    }
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 async fn hand_get(axum::extract::State(hand): axum::extract::State<Hand>) -> axum::response::Response {

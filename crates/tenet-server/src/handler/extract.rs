@@ -17,6 +17,7 @@ use serde_json::Value;
 use tenet_protocol::{CallToolResult, ContentBlock};
 
 use super::context::Context;
+use super::result::{ToolResult, WrittenResult};
 use crate::error::ToolError;
 
 /// A boxed, sendable future.
@@ -32,7 +33,7 @@ pub struct ToolCall {
 }
 
 /// What a tool produced: a result, or an error for the runtime to map.
-pub type ToolOutput = Result<CallToolResult, ToolError>;
+pub type ToolOutput = Result<ToolResult, ToolError>;
 
 /// Something a handler argument can be extracted from a tool call as.
 #[diagnostic::on_unimplemented(
@@ -167,31 +168,43 @@ impl<S: Send + Sync + 'static> FromToolCall for State<S> {
 
 impl IntoToolResult for CallToolResult {
     fn into_tool_result(self) -> ToolOutput {
+        Ok(ToolResult::Built(self))
+    }
+}
+
+impl IntoToolResult for ToolResult {
+    fn into_tool_result(self) -> ToolOutput {
         Ok(self)
+    }
+}
+
+impl IntoToolResult for WrittenResult {
+    fn into_tool_result(self) -> ToolOutput {
+        Ok(ToolResult::Written(self))
     }
 }
 
 impl IntoToolResult for String {
     fn into_tool_result(self) -> ToolOutput {
-        Ok(CallToolResult::success(vec![ContentBlock::text(self)]))
+        Ok(CallToolResult::success(vec![ContentBlock::text(self)]).into())
     }
 }
 
 impl IntoToolResult for &'static str {
     fn into_tool_result(self) -> ToolOutput {
-        Ok(CallToolResult::success(vec![ContentBlock::text(self)]))
+        Ok(CallToolResult::success(vec![ContentBlock::text(self)]).into())
     }
 }
 
 impl IntoToolResult for ContentBlock {
     fn into_tool_result(self) -> ToolOutput {
-        Ok(CallToolResult::success(vec![self]))
+        Ok(CallToolResult::success(vec![self]).into())
     }
 }
 
 impl IntoToolResult for Vec<ContentBlock> {
     fn into_tool_result(self) -> ToolOutput {
-        Ok(CallToolResult::success(self))
+        Ok(CallToolResult::success(self).into())
     }
 }
 
@@ -204,7 +217,8 @@ impl<T: Serialize + JsonSchema> IntoToolResult for Json<T> {
             content: vec![ContentBlock::text(text)],
             structured_content: Some(value),
             ..CallToolResult::default()
-        })
+        }
+        .into())
     }
 
     fn output_schema() -> Option<Value> {

@@ -17,11 +17,12 @@ use tenet_protocol::{
 use tokio::sync::broadcast::error::RecvError;
 
 use super::context::{Context, Inputs};
-use super::extract::ToolCall;
+use super::extract::{ToolCall, ToolOutput};
 use super::pagination::page;
 use super::prompt::PromptRequest;
 use super::request_state::Binding;
 use super::resource::{CompletionRequest, ReadRequest};
+use super::result::ToolResult;
 use super::tool::{CompiledTool, TaskSupport};
 use crate::error::ToolError;
 use crate::event::ServerEvent;
@@ -245,9 +246,8 @@ impl Server {
         let ctx = self.context(route, id, link, inputs);
         let probe = ctx.clone();
         let outcome = self.run_tool(&tool, ctx, arguments).await;
-        let keep = matches!(&outcome, Ok(result) if result.is_error != Some(true))
-            && !probe.asked_client()
-            && !probe.used_conversation();
+        let keep =
+            matches!(&outcome, Ok(result) if !result.is_error()) && !probe.asked_client() && !probe.used_conversation();
         let reply = tool_reply(route.version, outcome);
         if keep {
             self.remember(key, tool.cache_ttl, &reply, generation);
@@ -257,12 +257,7 @@ impl Server {
 
     /// Runs a tool's handler with its timeout, containing panics; in debug builds the
     /// structured output is checked against the output schema.
-    pub(crate) async fn run_tool(
-        &self,
-        tool: &CompiledTool,
-        ctx: Context,
-        arguments: Value,
-    ) -> Result<CallToolResult, ToolError> {
+    pub(crate) async fn run_tool(&self, tool: &CompiledTool, ctx: Context, arguments: Value) -> ToolOutput {
         let name = &tool.tool.name;
         let timeout = tool.timeout.unwrap_or(self.shared.config.tool_timeout);
         // One reading of the clock: the wait for a turn counts against the timeout.
@@ -292,7 +287,7 @@ impl Server {
         let note = probe.conversation_note();
         let mut result = match (outcome, &note) {
             (Ok(result), _) => result,
-            (Err(ToolError::Failed(message)), Some(_)) => CallToolResult::error(message),
+            (Err(ToolError::Failed(message)), Some(_)) => CallToolResult::error(message).into(),
             (Err(error), _) => {
                 // The client sent to a URL is told when the user is done there.
                 if let ToolError::Protocol(error) = &error {
@@ -303,13 +298,15 @@ impl Server {
         };
         if let Some(note) = note {
             let note = serde_json::to_value(note).unwrap_or_default();
-            result.meta.get_or_insert_with(JsonObject::new).insert(tenet_protocol::CONTEXT_KEY.to_owned(), note);
+            let meta = &mut result.built_mut()?.meta;
+            meta.get_or_insert_with(JsonObject::new).insert(tenet_protocol::CONTEXT_KEY.to_owned(), note);
         }
-        if cfg!(debug_assertions)
-            && let Err(message) = tool.check_output(&result)
-        {
-            tracing::error!(tool = %name, "{message}");
-            return Err(ToolError::Failed(message));
+        if cfg!(debug_assertions) {
+            let built = result.clone().into_built();
+            if let Err(message) = built.map_err(|e| e.to_string()).and_then(|built| tool.check_output(&built)) {
+                tracing::error!(tool = %name, "{message}");
+                return Err(ToolError::Failed(message));
+            }
         }
         Ok(result)
     }
@@ -356,7 +353,7 @@ impl Server {
                 () = cancel.cancelled() => return,
                 outcome = server.run_tool(&tool, ctx, arguments) => outcome,
             };
-            let ended = running.finish(match outcome {
+            let ended = running.finish(match outcome.and_then(ToolResult::into_built) {
                 Ok(result) => Ok(result),
                 Err(ToolError::Failed(message)) => Ok(CallToolResult::error(message)),
                 Err(other) => Err(other.into()),
@@ -717,7 +714,14 @@ fn route_version(session: &Session) -> ProtocolVersion {
 
 /// The reply to a `tools/call` whose handler produced `outcome`: a tool failure is an
 /// `isError` result the model can read.
-pub(crate) fn tool_reply(version: ProtocolVersion, outcome: crate::ToolOutput) -> Reply {
+pub(crate) fn tool_reply(version: ProtocolVersion, outcome: ToolOutput) -> Reply {
+    // Written JSON goes on as it is to a client that knows every kind of content block.
+    let outcome = match outcome {
+        Ok(ToolResult::Written(written)) if version >= ProtocolVersion::V2025_06_18 => {
+            return Reply::tool_written(written);
+        }
+        outcome => outcome.and_then(ToolResult::into_built),
+    };
     match outcome {
         Ok(mut result) => {
             result.content = content_for_version(result.content, version);

@@ -50,6 +50,21 @@ impl Body {
         Ok(Body { json, meta })
     }
 
+    /// A tool's result written elsewhere: its own `_meta`, if it has one, is where the
+    /// result says.
+    pub(crate) fn written(written: crate::WrittenResult) -> Self {
+        let (json, meta) = written.into_parts();
+        let meta = match meta {
+            None => OwnMeta::Absent,
+            Some(range) if json[range.clone()].starts_with('{') => {
+                let names = tenet_jsonrpc::members(&json[range.clone()]).any(|m| m.name == SERVER_INFO_KEY);
+                if names { OwnMeta::Done } else { OwnMeta::At(range.start + 1) }
+            }
+            Some(_) => OwnMeta::Done,
+        };
+        Body { json, meta }
+    }
+
     /// `json` as it is, with no `_meta` of its own (a body written by hand).
     #[cfg(test)]
     pub(crate) fn plain(json: &str) -> Self {

@@ -86,6 +86,14 @@ impl Reply {
         }
     }
 
+    /// A tool's result written elsewhere, as it is: [`Reply::ToolError`] when it says
+    /// it failed.
+    pub(crate) fn tool_written(written: crate::WrittenResult) -> Self {
+        let failed = written.is_error();
+        let ok = Reply::Ok { body: Body::written(written), cacheable: None };
+        if failed { Reply::ToolError(Box::new(ok)) } else { ok }
+    }
+
     /// How the request ended, for metrics and the request log.
     fn outcome(&self) -> Outcome {
         match self {

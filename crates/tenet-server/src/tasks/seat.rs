@@ -98,7 +98,7 @@ impl Seat {
 /// A call's outcome as its task keeps it: what the request would have returned. A tool
 /// error is a completed task with an `isError` result; a protocol error fails it.
 fn task_outcome(outcome: ToolOutput, version: ProtocolVersion) -> Outcome {
-    let result = match outcome {
+    let result = match outcome.and_then(crate::ToolResult::into_built) {
         Ok(mut result) => {
             result.content = content_for_version(result.content, version);
             result
@@ -133,9 +133,9 @@ mod tests {
     async fn a_call_that_never_starts_a_task_answers_plainly() {
         let (seat, first) = seat();
         assert!(seat.ask(BTreeMap::new()).await.is_err(), "no task to ask through");
-        seat.end(Ok(CallToolResult::error("no")), ProtocolVersion::V2026_07_28);
+        seat.end(Ok(CallToolResult::error("no").into()), ProtocolVersion::V2026_07_28);
         let Ok(First::Ended(Ok(result))) = first.await else { panic!("expected the plain outcome") };
-        assert_eq!(result.is_error, Some(true));
+        assert!(result.is_error());
     }
 
     #[tokio::test]
