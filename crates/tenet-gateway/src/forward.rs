@@ -5,7 +5,8 @@
 //! its progress and log messages relayed back, the upstream's questions put to the
 //! downstream client, and resource URIs in the answers rewritten.
 
-use std::sync::Arc;
+use std::borrow::Cow;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
@@ -72,13 +73,21 @@ pub(crate) async fn forward(
         }
     }
     let raw = relay(&upstream, Method::ToolsCall, params, Some(&ctx), ctx.node_path(), tool).await?;
-    // Read to be checked; passed on as it came (less what a typed result would leave
-    // out) when nothing in it is to change.
-    let written = server_info::passed_on(&raw, RESULT_MEMBERS);
-    let mut result: CallToolResult = serde_json::from_str(&written.json).map_err(|e| invalid(&upstream, tool, &e))?;
+    // A result on one line and without nulls is read to be checked, and passed on as it
+    // came (less what a result does not have) when nothing in it is to change. Others
+    // are written again: a line break would end a line-framed message, and a typed
+    // result leaves out what is null.
+    let passable = tenet_jsonrpc::one_line(raw.json()) && NULL.find(raw.json().as_bytes()).is_none();
+    let written = passable.then(|| server_info::passed_on(&raw, RESULT_MEMBERS));
+    let text = written.as_ref().map_or_else(|| server_info::unnamed(&raw), |w| Cow::Borrowed(w.json.as_str()));
+    let mut result: CallToolResult = serde_json::from_str(&text).map_err(|e| invalid(&upstream, tool, &e))?;
+    drop(text);
     // What another server says there is never passed on as this node's own word.
     let note = result.meta.as_mut().and_then(|meta| meta.remove(CONTEXT_KEY));
-    if note.is_none() && !upstream.uris.rewrites(&result.content) {
+    if let Some(written) = written
+        && note.is_none()
+        && !upstream.uris.rewrites(&result.content)
+    {
         return Ok(WrittenResult::new(written.json, written.is_error, written.meta)?.into());
     }
     if let Some(note) = note
@@ -87,11 +96,12 @@ pub(crate) async fn forward(
         apply_returned(&upstream, &ctx, note).await;
     }
     upstream.uris.blocks(result.content.iter_mut());
-    if result.meta.as_ref().is_some_and(JsonObject::is_empty) {
-        result.meta = None;
-    }
+    server_info::drop_from(&mut result.meta);
     Ok(result.into())
 }
+
+/// A search for `null`, set up once.
+static NULL: LazyLock<memchr::memmem::Finder<'static>> = LazyLock::new(|| memchr::memmem::Finder::new("null"));
 
 /// The members of a `CallToolResult`.
 const RESULT_MEMBERS: &[&str] = &["content", "structuredContent", "isError", "_meta"];

@@ -5,8 +5,8 @@
 //! to the gateway, whose server names itself where the client's version has it; the
 //! upstream's entry would contradict it, so it goes. It goes from the raw JSON, before
 //! the result is read: an entry that is only dropped is never built. A tool's result
-//! goes on as JSON ([`passed_on`]): with only a result's members, and without the
-//! upstream's name.
+//! on one line and without nulls goes on as JSON ([`passed_on`]): with only a result's
+//! members, and without the upstream's name.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -44,17 +44,18 @@ pub(crate) struct PassedOn {
 }
 
 /// A result's JSON with only the members named in `kept` (a typed result's: others
-/// would go unread), and its own `_meta` without the server's entry. What a typed
-/// result would leave out goes here too: a member whose value is `null`, a `_meta`
-/// left empty. The members are where the client's glance found them: the text is not
-/// scanned again.
+/// would go unread), and its own `_meta` without the server's entry; a `_meta` that is
+/// or is left empty goes, as a typed result leaves it out. A `_meta` named twice is
+/// kept as it is, twice, for the reading that follows to refuse. The members are where
+/// the client's glance found them: no second scan for them.
 pub(crate) fn passed_on(result: &RawResult, kept: &[&str]) -> PassedOn {
     let json = result.json();
     let mut out = PassedOn { json: String::with_capacity(json.len()), is_error: false, meta: None };
+    let repeated = result.members().filter(|member| member.name == "_meta").nth(1).is_some();
     let text = &mut out.json;
     text.push('{');
     for member in result.members() {
-        if member.value == "null" || !kept.contains(&&*member.name) {
+        if !kept.contains(&&*member.name) {
             continue;
         }
         let start = text.len();
@@ -64,18 +65,23 @@ pub(crate) fn passed_on(result: &RawResult, kept: &[&str]) -> PassedOn {
         if member.name == "isError" {
             out.is_error = member.value == "true";
         }
-        if member.name != "_meta" {
+        if member.name != "_meta" || repeated {
             text.push_str(&json[member.span]);
             continue;
         }
         text.push_str(&json[member.span.start..member.span.end - member.value.len()]);
         let value = text.len();
+        let empty = || member.value.strip_prefix('{').is_some_and(|rest| rest.trim_start().starts_with('}'));
         match may_name(member.value).then(|| push_unnamed(text, member.value)).flatten() {
             Some(0) => {
                 text.truncate(start);
                 continue;
             }
             Some(_) => {}
+            None if empty() => {
+                text.truncate(start);
+                continue;
+            }
             None => text.push_str(member.value),
         }
         out.meta = Some(value..text.len());
@@ -205,13 +211,17 @@ mod tests {
                 true
             )
         );
-        // A _meta left empty goes, as do nulls; escaped names are the names.
-        let json = r#"{ "_meta" : {"io.modelcontextprotocol\/serverInfo":{}} , "is\u0045rror": null, "content" : [] }"#;
-        assert_eq!(passed(json), (json!({"content": []}), false));
+        // A _meta left empty goes, as does one that was; escaped names are the names.
+        let json = r#"{ "_meta" : {"io.modelcontextprotocol\/serverInfo":{}} , "is\u0045rror": true, "content" : [] }"#;
+        assert_eq!(passed(json), (json!({"content": [], "isError": true}), true));
+        assert_eq!(passed(r#"{"content":[],"_meta":{ }}"#), (json!({"content": []}), false));
+        // Named twice, it stays twice, for the reading to refuse.
+        let twice = r#"{"content":[],"_meta":{},"_meta":{"io.modelcontextprotocol/serverInfo":{}}}"#;
+        assert_eq!(passed_on(&RawResult::parse(twice).unwrap(), &["content", "_meta"]).json, twice);
         // A _meta without the entry goes as it is, wherever it is.
         let json = r#"{"_meta":{"a\"b":1},"content":[],"isError":false,"other":{"_meta":{}}}"#;
         assert_eq!(passed(json), (json!({"_meta":{"a\"b":1},"content":[],"isError":false}), false));
-        // Not an object (the decode that follows says what is wrong): nothing kept.
+        // Not an object: nothing kept (and the result read from it lacks its content).
         assert_eq!(passed_on(&RawResult::parse("[1]").unwrap(), &["content"]).json, "{}");
     }
 }

@@ -503,11 +503,17 @@ async fn results_name_the_gateway_and_never_the_upstream() {
 #[tokio::test]
 async fn tool_results_go_on_as_the_upstream_wrote_them_less_what_a_result_does_not_have() {
     let any = json!({"type": "object"});
-    let hand =
-        HandServer::start(json!([listed("odd", any.clone()), listed("bad", any.clone()), listed("link", any)])).await;
+    let tools = ["odd", "bad", "link", "pretty", "nulls", "twice", "metas"].map(|name| listed(name, any.clone()));
+    let hand = HandServer::start(json!(tools)).await;
+    // Written again, not passed on: a line break would end the line a stdio client
+    // reads, and a typed result leaves out what is null.
+    hand.answer("pretty", "{\n  \"content\": [\r\n    {\"type\": \"text\", \"text\": \"p\"}\n  ]\n}");
+    hand.answer("nulls", r#"{"content":[{"type":"text","text":"n","annotations":null}],"structuredContent":null}"#);
+    hand.answer("twice", r#"{"content":[],"isError":true,"isError":null}"#);
+    hand.answer("metas", r#"{"content":[],"_meta":{},"_meta":{"k":1}}"#);
     hand.answer(
         "odd",
-        r#"{"content":[{"type":"text","text":"as \"written\""}],"resultType":"complete","isError":null,"extra":1,"_meta":{"io.modelcontextprotocol/serverInfo":{"name":"hand","version":"9"},"k":"v"}}"#,
+        r#"{"content":[{"type":"text","text":"as \"written\""}],"resultType":"complete","isError":false,"extra":1,"_meta":{"io.modelcontextprotocol/serverInfo":{"name":"hand","version":"9"},"k":"v"}}"#,
     );
     hand.answer("bad", r#"{"content":5}"#);
     hand.answer("link", r#"{"content":[{"type":"resource_link","uri":"file:///a","name":"a"}]}"#);
@@ -534,12 +540,25 @@ async fn tool_results_go_on_as_the_upstream_wrote_them_less_what_a_result_does_n
             assert_eq!(named["name"], "gateway");
             result.as_object_mut().unwrap().remove("resultType");
         }
-        let expected = json!({"content": [{"type": "text", "text": "as \"written\""}], "_meta": {"k": "v"}});
+        let expected =
+            json!({"content": [{"type": "text", "text": "as \"written\""}], "isError": false, "_meta": {"k": "v"}});
         assert_eq!(result, expected, "{pin:?}: {}", raw.json());
 
-        let bad = client.call_tool("hand__bad", json!({})).await.unwrap();
-        assert_eq!(bad.is_error, Some(true), "{pin:?}");
-        assert!(text(&bad).contains("upstream hand answered bad with an invalid result"), "{}", text(&bad));
+        for (tool, expected) in
+            [("pretty", json!([{"type": "text", "text": "p"}])), ("nulls", json!([{"type": "text", "text": "n"}]))]
+        {
+            let params = json!({"name": format!("hand__{tool}"), "arguments": {}});
+            let raw = client.request_raw("tools/call", params, &RequestOptions::default()).await.unwrap();
+            let result: serde_json::Value = serde_json::from_str(raw.json()).unwrap();
+            assert_eq!(result["content"], expected, "{pin:?}: {}", raw.json());
+            assert!(!raw.json().contains("null"), "{pin:?}: {}", raw.json());
+        }
+        for tool in ["bad", "twice", "metas"] {
+            let bad = client.call_tool(&format!("hand__{tool}"), json!({})).await.unwrap();
+            assert_eq!(bad.is_error, Some(true), "{pin:?}");
+            let said = format!("upstream hand answered {tool} with an invalid result");
+            assert!(text(&bad).contains(&said), "{}", text(&bad));
+        }
 
         // A resource link is named as the gateway names the upstream's resources (for
         // 2025-03-26, in the text that stands for it).

@@ -28,7 +28,7 @@ pub use error::{ErrorCode, ErrorObject};
 pub use id::Id;
 pub use members::{Member, Members, members, string_value};
 pub use message::{
-    Message, Notification, Outcome, Request, Response, UnknownId, write_error_response, write_notification,
+    Message, Notification, Outcome, Request, Response, UnknownId, one_line, write_error_response, write_notification,
     write_request, write_request_with, write_response, write_result_response,
 };
 pub use parse::{Incoming, Rejection, parse};

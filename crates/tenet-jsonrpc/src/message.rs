@@ -78,9 +78,20 @@ fn push_id(out: &mut Vec<u8>, id: Option<&Id>) {
     }
 }
 
+/// Whether JSON `text` holds no line break (a raw CR or LF, which JSON allows only
+/// between tokens): whether it may go into a line-framed message as it is.
+///
+/// ```
+/// assert!(tenet_jsonrpc::one_line(r#"{"a":"b\nc"}"#));
+/// assert!(!tenet_jsonrpc::one_line("{\n}"));
+/// ```
+pub fn one_line(text: &str) -> bool {
+    memchr::memchr2(b'\n', b'\r', text.as_bytes()).is_none()
+}
+
 /// Writes a success response for `id` to `out`, followed by a newline.
 ///
-/// `result` must be a JSON object's text. `extra` is a list of members (already
+/// `result` must be a JSON object's text, on one line ([`one_line`]). `extra` is a list of members (already
 /// `"key":value` text) spliced into that object without re-serializing it; MCP uses it
 /// for era-specific fields such as `resultType`.
 pub fn write_result_response(out: &mut Vec<u8>, id: &Id, result: &str, extra: &[&str]) {

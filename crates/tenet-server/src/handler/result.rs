@@ -1,10 +1,12 @@
 //! What a tool produced: a result its handler built, or one written elsewhere (an
-//! upstream's, relayed by a gateway) that goes on as the JSON it came as, never read
-//! into a [`CallToolResult`] and written again.
+//! upstream's, relayed by a gateway) whose JSON goes to the client as it is, unless
+//! the result must change on the way (blocks translated for a client before
+//! 2025-06-18, a conversation's changes noted, a task's outcome kept): then it is read
+//! into a [`CallToolResult`] first.
 
 use std::ops::Range;
 
-use tenet_protocol::CallToolResult;
+use tenet_protocol::{CallToolResult, SERVER_INFO_KEY};
 
 use crate::error::ToolError;
 
@@ -24,7 +26,7 @@ use crate::error::ToolError;
 pub enum ToolResult {
     /// Built by the handler.
     Built(CallToolResult),
-    /// Written elsewhere, passed on as it is.
+    /// Written elsewhere: passed on as it is where nothing in it must change.
     Written(WrittenResult),
 }
 
@@ -77,10 +79,10 @@ impl From<WrittenResult> for ToolResult {
 
 /// A `CallToolResult` object's JSON text, as it came.
 ///
-/// Whoever makes one has read the text as a `CallToolResult` (a gateway reads its
-/// upstream's answer so), and wrote it with only the members a `CallToolResult` has:
-/// the server adds its own (`resultType`, and its name in `_meta`) where the client's
-/// version has them. Debug builds check it again.
+/// The text holds only what a `CallToolResult` has, on one line: its members
+/// (`content`, `structuredContent`, `isError`, `_meta`), none of them `null`, and no
+/// server's name in its `_meta`. The server adds its own members (`resultType`, and its
+/// name in `_meta`) where the client's version has them.
 #[derive(Debug, Clone)]
 pub struct WrittenResult {
     json: String,
@@ -90,35 +92,59 @@ pub struct WrittenResult {
 }
 
 impl WrittenResult {
-    /// Wraps `json`, a `CallToolResult` object, as whoever wrote it found it: whether
-    /// it says `"isError": true`, and where the text of its own `_meta` value is.
+    /// Wraps `json` as whoever wrote it found it: whether it says `"isError": true`,
+    /// and where the text of its own `_meta` value is. The writer vouches for the rest
+    /// of what [`WrittenResult`] asks (a gateway has read the text as a
+    /// `CallToolResult`); debug builds check all of it, as [`WrittenResult::read_from`]
+    /// does.
     ///
     /// # Errors
-    /// When `json` is not a JSON object or `meta` is not in it (in debug builds: when
-    /// `json` is not a `CallToolResult`, or is not as said).
+    /// When `json` is not a JSON object on one line or `meta` is not in it (in debug
+    /// builds: when it is not as [`WrittenResult`] asks, or not as said).
     pub fn new(json: String, is_error: bool, meta: Option<Range<usize>>) -> Result<Self, ToolError> {
         let in_text = meta.as_ref().is_none_or(|range| json.get(range.clone()).is_some());
-        if !json.trim_start().starts_with('{') || !in_text {
-            return Err(ToolError::msg("a written tool result must be a JSON object, with its _meta in it"));
+        if !json.trim_start().starts_with('{') || !in_text || !tenet_jsonrpc::one_line(&json) {
+            return Err(ToolError::msg(
+                "a written tool result must be a JSON object on one line, with its _meta in it",
+            ));
         }
-        let written = WrittenResult { json, is_error, meta };
         if cfg!(debug_assertions) {
-            let read = written.read()?;
-            if read.is_error.unwrap_or(false) != written.is_error || own_meta(&written.json) != written.meta {
+            let checked = Self::read_from(json.clone())?;
+            if (checked.is_error, &checked.meta) != (is_error, &meta) {
                 return Err(ToolError::msg("a written tool result is not as its writer said"));
             }
         }
-        Ok(written)
+        Ok(WrittenResult { json, is_error, meta })
     }
 
-    /// Reads `json`, a `CallToolResult` object, and wraps it.
+    /// Reads `json`, a `CallToolResult` object as [`WrittenResult`] asks, and wraps it.
     ///
     /// # Errors
-    /// When `json` is not a `CallToolResult`.
+    /// When `json` is not a `CallToolResult`, or holds more than one may (a member of
+    /// another kind, a member that is `null`, a server's name in `_meta`, a line
+    /// break).
     pub fn read_from(json: String) -> Result<Self, ToolError> {
         let result: CallToolResult =
             serde_json::from_str(&json).map_err(|e| ToolError::msg(format!("unreadable tool result: {e}")))?;
-        let meta = own_meta(&json);
+        let mut meta = None;
+        for member in tenet_jsonrpc::members(&json) {
+            let refused = match &*member.name {
+                _ if member.value == "null" => Some("null"),
+                "_meta" => {
+                    meta = Some(member.span.end - member.value.len()..member.span.end);
+                    let named = tenet_jsonrpc::members(member.value).any(|entry| entry.name == SERVER_INFO_KEY);
+                    named.then_some("a server's name in _meta")
+                }
+                "content" | "structuredContent" | "isError" => None,
+                _ => Some("a member a CallToolResult does not have"),
+            };
+            if let Some(refused) = refused {
+                return Err(ToolError::msg(format!("a written tool result holds {refused} ({})", member.name)));
+            }
+        }
+        if !tenet_jsonrpc::one_line(&json) {
+            return Err(ToolError::msg("a written tool result must be on one line"));
+        }
         Ok(WrittenResult { json, is_error: result.is_error == Some(true), meta })
     }
 
@@ -142,13 +168,6 @@ impl WrittenResult {
     }
 }
 
-/// Where the text of the object `json`'s own `_meta` value is.
-fn own_meta(json: &str) -> Option<Range<usize>> {
-    tenet_jsonrpc::members(json)
-        .find(|member| member.name == "_meta")
-        .map(|member| member.span.end - member.value.len()..member.span.end)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,12 +188,24 @@ mod tests {
     }
 
     #[test]
-    fn only_a_result_is_a_written_result() {
-        for json in ["[]", "7", "", r#""{""#, r#"{"content":5}"#, r#"{"content":[],"content":[]}"#] {
+    fn only_a_result_as_it_may_be_written_is_a_written_result() {
+        for json in ["[]", "7", "", r#""{""#, "{\"content\":[\r\n]}"] {
             assert!(WrittenResult::read_from(json.into()).is_err(), "{json}");
             assert!(WrittenResult::new(json.into(), false, None).is_err(), "{json}");
         }
-        // Its writer's word is checked as far as it is cheap, and wholly in debug builds.
+        for json in [
+            r#"{"content":5}"#,
+            r#"{"content":[],"content":[]}"#,
+            r#"{"content":[],"resultType":"complete"}"#,
+            r#"{"content":[],"isError":null}"#,
+            r#"{"content":[],"_meta":{"io.modelcontextprotocol/serverInfo":{"name":"up"}}}"#,
+        ] {
+            assert!(WrittenResult::read_from(json.into()).is_err(), "{json}");
+            if cfg!(debug_assertions) {
+                assert!(WrittenResult::new(json.into(), false, None).is_err(), "{json}");
+            }
+        }
+        // The writer's word is checked as far as it is cheap, and wholly in debug builds.
         let json = r#"{"content":[],"_meta":{}}"#;
         assert!(WrittenResult::new(json.into(), false, Some(20..40)).is_err());
         assert!(WrittenResult::new(json.into(), false, Some(22..24)).is_ok());
