@@ -1,14 +1,15 @@
 //! The JSON-RPC parser and its batch rules: any bytes give a message, a batch or a
 //! rejection with the right code; what parses, written back and parsed again, is the
 //! same message. The scan of an object's members finds what a JSON tree of the same
-//! text holds, and ends on any text.
+//! text holds, and ends on any text; so does the look for repeated names and long
+//! numbers, which agrees with one built from that scan.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Value};
 use tenet_jsonrpc::{
-    ErrorCode, Incoming, Message, Outcome, RawJson, Response, members, parse, string_value, write_notification,
-    write_request, write_response,
+    ErrorCode, Incoming, MAX_DEPTH, Message, Outcome, RawJson, Response, members, parse, string_value, unambiguous,
+    write_notification, write_request, write_response,
 };
 
 /// The params as written back: absent ones as `{}`.
@@ -73,13 +74,47 @@ fn members_agree(json: &str) {
     }
 }
 
+/// [`unambiguous`] built another way, for JSON text `depth` arrays and objects deep:
+/// each object's names from the member scan (checked above against a tree), each
+/// array's entries from serde_json.
+fn unambiguous_by_parts(json: &str, depth: usize) -> bool {
+    let json = json.trim_matches([' ', '\t', '\n', '\r']);
+    let nested = matches!(json.as_bytes().first(), Some(b'{' | b'['));
+    if nested && depth >= MAX_DEPTH {
+        return false;
+    }
+    match json.as_bytes().first() {
+        Some(b'{') => {
+            let found: Vec<_> = members(json).collect();
+            let names: std::collections::HashSet<String> = found
+                .iter()
+                .map(|m| m.name.chars().flat_map(char::to_lowercase).map(|c| if c == 'ſ' { 's' } else { c }).collect())
+                .collect();
+            names.len() == found.len()
+                && !names.iter().any(|name| name.contains('\0'))
+                && found.iter().all(|m| unambiguous_by_parts(m.value, depth + 1))
+        }
+        Some(b'[') => {
+            let entries: Vec<&RawJson> = serde_json::from_str(json).expect("an array");
+            entries.iter().all(|entry| unambiguous_by_parts(entry.get(), depth + 1))
+        }
+        Some(b'-' | b'0'..=b'9') => json.len() <= 15 && !json.contains(['e', 'E']),
+        _ => true,
+    }
+}
+
 fn empty() -> &'static RawJson {
     static EMPTY: std::sync::OnceLock<Box<RawJson>> = std::sync::OnceLock::new();
     EMPTY.get_or_init(|| RawJson::from_string("{}".into()).expect("{} is JSON"))
 }
 
 fuzz_target!(|data: &[u8]| {
-    members_agree(&String::from_utf8_lossy(data));
+    let text = String::from_utf8_lossy(data);
+    members_agree(&text);
+    let said = unambiguous(&text);
+    if serde_json::from_str::<&RawJson>(&text).is_ok() {
+        assert_eq!(said, unambiguous_by_parts(&text, 0), "{text}");
+    }
     match parse(data) {
         Ok(Incoming::Single(message)) => same_again(&message),
         Ok(Incoming::Batch(entries)) => {

@@ -205,12 +205,17 @@ impl Client {
             let version = self.version();
             let modern = version.era() == Era::Stateless;
             let stamp = self.stamp(modern, version, progress, options);
-            let headers =
-                if modern && self.inner.transport.is_http() { self.headers_for(method, params) } else { Vec::new() };
+            let headers = if modern && self.inner.transport.is_http() {
+                self.headers_for(method, params, options)
+            } else {
+                Vec::new()
+            };
             let id = Id::Number(self.next_id());
             // Room for the request as most are, so that writing it seldom grows the buffer.
             let mut body = Vec::with_capacity(REQUEST_ROOM);
-            tenet_jsonrpc::write_request_with(&mut body, &id, method, |out| Stamped { params, stamp }.write(out));
+            tenet_jsonrpc::write_request_with(&mut body, &id, method, |out| {
+                Stamped { params, arguments: options.arguments.as_ref(), stamp }.write(out)
+            });
             let outgoing = Outgoing { id: id.clone(), method: method_name.clone(), body, headers, modern };
             match self.send_once(outgoing, modern, options).await {
                 Err(ClientError::Server(error))
@@ -261,7 +266,12 @@ impl Client {
     }
 
     /// `Mcp-Name` and `Mcp-Param-*` for a 2026 HTTP request.
-    fn headers_for(&self, method: &str, params: &Map<String, Value>) -> Vec<(String, String)> {
+    fn headers_for(
+        &self,
+        method: &str,
+        params: &Map<String, Value>,
+        options: &RequestOptions,
+    ) -> Vec<(String, String)> {
         let mut headers = Vec::new();
         let name = match Method::from_name(method) {
             Some(Method::ToolsCall | Method::PromptsGet) => params.get("name"),
@@ -276,7 +286,11 @@ impl Client {
             && let Some(tool) = params.get("name").and_then(Value::as_str)
             && let Some(annotated) = self.inner.header_params.lock().ok().and_then(|m| m.get(tool).cloned())
         {
-            let arguments = params.get("arguments").cloned().unwrap_or(Value::Null);
+            let arguments = match &options.arguments {
+                // Text cut from JSON read before; one no tree holds gives no headers.
+                Some(written) => serde_json::from_str(written.get()).unwrap_or(Value::Null),
+                None => params.get("arguments").cloned().unwrap_or(Value::Null),
+            };
             headers.extend(tenet_protocol::header::param_headers(&annotated, &arguments));
         }
         headers

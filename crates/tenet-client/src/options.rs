@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tenet_jsonrpc::JsonText;
 use tenet_protocol::{ClientCapabilities, LoggingLevel, ProtocolVersion};
 use tokio_util::sync::CancellationToken;
 
@@ -57,6 +58,11 @@ pub struct RequestOptions {
     /// params' own (and [`RequestOptions::meta`]'s) entries of the same name: for
     /// entries a caller adds to every request it makes, such as a relay's node path.
     pub written_meta: Option<Arc<WrittenMeta>>,
+    /// The params' `arguments` (of `tools/call`, `prompts/get`) as written beforehand,
+    /// written into the request as they are (line breaks, which JSON allows between
+    /// tokens, as spaces) in place of the params' own: for a relay passing on what its
+    /// caller wrote, which need not be read and written again.
+    pub arguments: Option<JsonText>,
 }
 
 impl RequestOptions {
@@ -90,6 +96,7 @@ impl std::fmt::Debug for RequestOptions {
             .field("relay", &self.relay)
             .field("meta", &self.meta)
             .field("written_meta", &self.written_meta)
+            .field("arguments", &self.arguments)
             .finish()
     }
 }

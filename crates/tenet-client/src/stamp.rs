@@ -4,7 +4,7 @@
 
 use serde::ser::{Serialize, Serializer};
 use serde_json::{Map, Value};
-use tenet_jsonrpc::RawJson;
+use tenet_jsonrpc::{JsonText, RawJson};
 use tenet_protocol::{
     CLIENT_CAPABILITIES_KEY, CLIENT_INFO_KEY, ClientCapabilities, Implementation, LOG_LEVEL_KEY, LoggingLevel,
     PROTOCOL_VERSION_KEY,
@@ -115,34 +115,49 @@ impl Stamp<'_> {
     }
 }
 
-/// Params as written: the caller's members, with `_meta` holding the params' own
+/// Params as written: the caller's members (with `arguments` written beforehand in
+/// place of the params' own, when there are), with `_meta` holding the params' own
 /// entries and the stamp's (the stamp's win, the caller's written entries included).
-/// Params whose `_meta` is not an object are written as they are, and an empty `_meta`
-/// is left out.
+/// Params whose `_meta` is not an object are written with it as it is, and an empty
+/// `_meta` is left out.
 pub(crate) struct Stamped<'a> {
     pub params: &'a Map<String, Value>,
+    pub arguments: Option<&'a JsonText>,
     pub stamp: Stamp<'a>,
 }
 
 impl Stamped<'_> {
     /// Writes the params to `out` as JSON: the stamp's names, which the protocol fixes,
-    /// as they are (nothing in them needs escaping), the rest through `serde_json`.
+    /// and arguments written beforehand as they are (nothing in the names needs
+    /// escaping; the arguments are JSON already), the rest through `serde_json`.
     ///
     /// # Errors
     /// When a value cannot be written (`out` then holds part of the params).
     pub(crate) fn write(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
-        let own = match self.params.get("_meta") {
-            None => None,
-            Some(Value::Object(own)) => Some(own),
-            Some(_) => return serde_json::to_writer(out, self.params),
+        let (own, stamped) = match self.params.get("_meta") {
+            None => (None, true),
+            Some(Value::Object(own)) => (Some(own), true),
+            Some(_) => (None, false),
         };
         let mut params = Object::open(out);
         for (key, value) in self.params {
-            if key != "_meta" {
+            if (key != "_meta" || !stamped) && (key != "arguments" || self.arguments.is_none()) {
                 params.entry(key, value)?;
             }
         }
-        if !self.stamp.is_empty() || own.is_some_and(|own| !own.is_empty()) {
+        if let Some(arguments) = self.arguments {
+            params.fixed_name("arguments");
+            let text = arguments.get().as_bytes();
+            if tenet_jsonrpc::one_line(arguments.get()) {
+                params.out.extend_from_slice(text);
+            } else {
+                // A line break in JSON is space between tokens (never raw in a string):
+                // a space in its place keeps the value and the request on one line.
+                params.out.extend(text.iter().map(|&b| if b == b'\n' || b == b'\r' { b' ' } else { b }));
+            }
+        }
+        // A `_meta` that is not an object went as it is: nothing can be added to it.
+        if stamped && (!self.stamp.is_empty() || own.is_some_and(|own| !own.is_empty())) {
             params.fixed_name("_meta");
             self.write_meta(own, params.out)?;
         }
@@ -234,12 +249,46 @@ mod tests {
     fn written_text(params: &Value, stamp: Stamp<'_>) -> String {
         let params = params.as_object().expect("an object");
         let mut out = Vec::new();
-        Stamped { params, stamp }.write(&mut out).expect("writable");
+        Stamped { params, arguments: None, stamp }.write(&mut out).expect("writable");
         String::from_utf8(out).expect("UTF-8")
     }
 
     fn written_params(params: &Value, stamp: Stamp<'_>) -> Value {
         serde_json::from_str(&written_text(params, stamp)).expect("JSON")
+    }
+
+    #[test]
+    fn arguments_written_beforehand_go_as_they_are_in_place_of_the_params_own() {
+        let object = RawJson::from_string(r#"{"arguments":{"b" : [1, "\u0041"],"a":1.50}}"#.to_owned()).unwrap();
+        let arguments = JsonText::member(&object, "arguments").expect("found");
+        let write = |params: Value, stamp: Stamp<'_>| {
+            let mut out = Vec::new();
+            Stamped { params: params.as_object().expect("an object"), arguments: Some(&arguments), stamp }
+                .write(&mut out)
+                .expect("writable");
+            String::from_utf8(out).expect("UTF-8")
+        };
+        let stamp = || Stamp { version: Some("2026-07-28"), ..Stamp::default() };
+        assert_eq!(
+            write(json!({"name": "t", "arguments": {"old": true}}), stamp()),
+            r#"{"name":"t","arguments":{"b" : [1, "\u0041"],"a":1.50},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}"#
+        );
+        // A `_meta` that is not an object stays as it is, and the arguments still go.
+        assert_eq!(
+            write(json!({"name": "t", "_meta": 7}), stamp()),
+            r#"{"_meta":7,"name":"t","arguments":{"b" : [1, "\u0041"],"a":1.50}}"#
+        );
+        // Line breaks between tokens go as spaces: the request stays on one line.
+        let object = RawJson::from_string("{\"arguments\":{\r\n \"a\":\n\"x\\ny\"\n}}".to_owned()).unwrap();
+        let arguments = JsonText::member(&object, "arguments").expect("found");
+        let mut out = Vec::new();
+        let params = json!({"name": "t"});
+        Stamped { params: params.as_object().unwrap(), arguments: Some(&arguments), stamp: Stamp::default() }
+            .write(&mut out)
+            .expect("writable");
+        let text = String::from_utf8(out).expect("UTF-8");
+        assert_eq!(text, "{\"name\":\"t\",\"arguments\":{   \"a\": \"x\\ny\" }}");
+        assert_eq!(serde_json::from_str::<Value>(&text).unwrap()["arguments"]["a"], "x\ny");
     }
 
     #[test]

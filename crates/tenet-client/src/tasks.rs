@@ -228,6 +228,7 @@ impl Client {
             relay: false,
             meta: None,
             written_meta: None,
+            arguments: None,
         };
         let mut params = match params {
             Value::Object(map) => map,

@@ -18,7 +18,7 @@ use tenet_protocol::{
     InputRequiredResult, JsonObject, Method, NODE_PATH_KEY, NodePath, ProtocolVersion, ReadResourceResult, Reference,
     ResultType,
 };
-use tenet_server::jsonrpc::{ErrorCode, ErrorObject};
+use tenet_server::jsonrpc::{ErrorCode, ErrorObject, JsonText};
 use tenet_server::spans::AttributeValue;
 use tenet_server::{
     CompletionRequest, Context, PromptRequest, ReadOutput, ReadRequest, ToolCall, ToolError, ToolResult, WrittenResult,
@@ -49,11 +49,13 @@ pub(crate) struct Target {
 pub(crate) async fn forward(
     upstream: Arc<Upstream>,
     tool: Arc<Target>,
-    ToolCall { ctx, arguments }: ToolCall,
+    ToolCall { ctx, arguments, written_arguments: written, .. }: ToolCall,
 ) -> Result<ToolResult, ToolError> {
     let mut params = Map::new();
     params.insert("name".into(), Value::from(&*tool.name));
-    if !arguments.is_null() {
+    // The arguments go on as the client wrote them when the server kept them so (every
+    // reader takes them as they were checked); else the checked tree is written again.
+    if written.is_none() && !arguments.is_null() {
         params.insert("arguments".into(), arguments);
     }
     if tool.as_task {
@@ -72,7 +74,15 @@ pub(crate) async fn forward(
             params.insert("_meta".into(), json!({ CONTEXT_KEY: carried }));
         }
     }
-    let raw = relay(&upstream, Method::ToolsCall, params, Some(&ctx), ctx.node_path(), tool).await?;
+    let raw = relay(
+        &upstream,
+        Method::ToolsCall,
+        Params { members: params, arguments: written },
+        Some(&ctx),
+        ctx.node_path(),
+        tool,
+    )
+    .await?;
     // A result on one line and without nulls is read to be checked, and passed on as it
     // came (less what a result does not have) when nothing in it is to change. Others
     // are written again: a line break would end a line-framed message, and a typed
@@ -132,7 +142,7 @@ async fn apply_returned(upstream: &Upstream, ctx: &Context, note: Value) {
 async fn exchange(
     upstream: &Arc<Upstream>,
     method: Method,
-    mut params: Map<String, Value>,
+    Params { members: mut params, arguments }: Params,
     ctx: Option<&Context>,
     came: Option<&NodePath>,
     what: &str,
@@ -142,6 +152,7 @@ async fn exchange(
         ToolError::msg(down)
     })?;
     let mut options = RequestOptions::timeout(upstream.config.call_timeout());
+    options.arguments = arguments;
     let asked_task = params.contains_key("task");
     match next_path(upstream, came)? {
         Some(Path::Alone) => options.written_meta = upstream.hops.alone.clone(),
@@ -350,11 +361,24 @@ fn next_path(upstream: &Upstream, came: Option<&NodePath>) -> Result<Option<Path
     }))
 }
 
+/// A relayed request's params: its members, and its arguments when they go on as the
+/// client wrote them ([`RequestOptions::arguments`]) rather than among the members.
+struct Params {
+    members: Map<String, Value>,
+    arguments: Option<JsonText>,
+}
+
+impl From<Map<String, Value>> for Params {
+    fn from(members: Map<String, Value>) -> Self {
+        Self { members, arguments: None }
+    }
+}
+
 /// [`exchange`], counted by outcome.
 async fn relay(
     upstream: &Arc<Upstream>,
     method: Method,
-    params: Map<String, Value>,
+    params: Params,
     ctx: Option<&Context>,
     came: Option<&NodePath>,
     what: &str,
@@ -414,7 +438,8 @@ pub(crate) async fn prompt(
     request: PromptRequest,
 ) -> Result<GetPromptResult, ToolError> {
     let params = object(json!({ "name": &*name, "arguments": request.arguments }));
-    let raw = relay(&upstream, Method::PromptsGet, params, Some(&request.ctx), request.ctx.node_path(), &name).await?;
+    let raw =
+        relay(&upstream, Method::PromptsGet, params.into(), Some(&request.ctx), request.ctx.node_path(), &name).await?;
     let mut result: GetPromptResult = decode(&upstream, &name, &raw)?;
     upstream.uris.blocks(result.messages.iter_mut().map(|m| &mut m.content));
     server_info::drop_from(&mut result.meta);
@@ -427,7 +452,7 @@ pub(crate) async fn read(upstream: Arc<Upstream>, request: ReadRequest) -> ReadO
     // Only URIs under this upstream's prefix reach here (listed ones, or any through
     // its catch-all template).
     let Some(original) = upstream.uris.inward(&request.uri) else { return Ok(None) };
-    let params = object(json!({ "uri": original }));
+    let params = Params::from(object(json!({ "uri": original })));
     let raw =
         match relay(&upstream, Method::ResourcesRead, params, Some(&request.ctx), request.ctx.node_path(), original)
             .await
@@ -463,7 +488,7 @@ pub(crate) async fn complete(upstream: Arc<Upstream>, reference: Reference, requ
     }
     let came = request.node_path.as_deref();
     let what = "completion/complete";
-    let raw = relay(&upstream, Method::CompletionComplete, object(params), None, came, what).await;
+    let raw = relay(&upstream, Method::CompletionComplete, object(params).into(), None, came, what).await;
     match raw.and_then(|raw| decode::<CompleteResult>(&upstream, what, &raw)) {
         Ok(result) => result.completion.values,
         Err(e) => {

@@ -567,7 +567,8 @@ impl Inner {
                 let limit = upstream.config.call_timeout() + TIMEOUT_MARGIN;
                 let def = ToolDef::from_listing(tool, move |call| forward::forward(up.clone(), target.clone(), call))
                     .timeout(limit)
-                    .task_started_by_handler();
+                    .task_started_by_handler()
+                    .keeps_written_arguments();
                 upstream.scoped(def, ToolDef::scope)
             })
             .collect();

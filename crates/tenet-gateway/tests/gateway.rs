@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use support::{
-    HandServer, Harness, Probe, Running, STEP, downstream_with, free_addr, hang_tool, names, progress_tool, quick,
-    text, tool_calls_answered, until, upstream, upstream_server,
+    HandServer, Harness, Probe, Running, STEP, downstream, downstream_with, free_addr, hang_tool, names, progress_tool,
+    quick, text, tool_calls_answered, until, upstream, upstream_server,
 };
 use tenet_client::{ClientError, RequestOptions, VersionPin};
 use tenet_gateway::{State, ToolFilter};
@@ -497,6 +497,55 @@ async fn results_name_the_gateway_and_never_the_upstream() {
     assert_eq!(old["content"][0]["text"], "alpha: hi");
     assert!(old.get("_meta").is_none(), "{old}");
     legacy.close().await;
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn arguments_go_on_as_the_client_wrote_them_when_every_reader_reads_them_alike() {
+    let schema = json!({"type": "object", "properties": {"a": {"type": "number", "maximum": 5}}});
+    let hand = HandServer::start(json!([listed("t", schema)])).await;
+    let h = Harness::start(vec![upstream("hand", &hand.url())], quick()).await;
+    assert!(h.gateway.wait_ready(STEP).await, "not ready: {:?}", h.gateway.statuses());
+    let shutdown = CancellationToken::new();
+    let client = downstream(&h.server, shutdown.clone()).await;
+    // Each: the arguments as the client writes them, and as the upstream gets them.
+    let cases = [
+        // As written: spacing, an escape, a number's trailing zero.
+        (r#"{"b" : [1, "\u0041"],"a":1.50}"#, r#"{"b" : [1, "\u0041"],"a":1.50}"#),
+        // A name given twice: the gateway checked the last value, so only that goes
+        // (an upstream keeping the first would get 9, over the maximum).
+        (r#"{"a":9,"a":2}"#, r#"{"a":2}"#),
+        (r#"{"x":[{"k":1,"k":2}]}"#, r#"{"x":[{"k":2}]}"#),
+        // Names some readers take for the same one (Go's, ignoring case, keep the last):
+        // written again in the tree's order, the checked value last.
+        (r#"{"a":1,"A":9}"#, r#"{"A":9,"a":1}"#),
+        // Past 15 digits a reader may round differently: what was checked goes.
+        (r#"{"n":12345678901234567890123}"#, r#"{"n":1.2345678901234568e+22}"#),
+        // Read as 0 for the check; a reader of exact numbers sees more.
+        (r#"{"n":1e-400}"#, r#"{"n":0.0}"#),
+    ];
+    for (sent, expected) in cases {
+        let params = tenet_server::jsonrpc::RawJson::from_string(format!(r#"{{"arguments":{sent}}}"#)).unwrap();
+        let options = RequestOptions {
+            arguments: tenet_server::jsonrpc::JsonText::member(&params, "arguments"),
+            ..RequestOptions::default()
+        };
+        let raw = client.request_raw("tools/call", json!({"name": "hand__t"}), &options).await.unwrap();
+        assert!(!raw.is_error(), "{sent}: {}", raw.json());
+        let body = hand.calls().pop().expect("the upstream was called");
+        assert!(body.contains(&format!(r#""arguments":{expected}"#)), "{sent}: {body}");
+    }
+    // Checked as written: the first of two values is never what passes the check.
+    let params = tenet_server::jsonrpc::RawJson::from_string(r#"{"arguments":{"a":2,"a":9}}"#.into()).unwrap();
+    let options = RequestOptions {
+        arguments: tenet_server::jsonrpc::JsonText::member(&params, "arguments"),
+        ..RequestOptions::default()
+    };
+    let calls = hand.calls().len();
+    let raw = client.request_raw("tools/call", json!({"name": "hand__t"}), &options).await.unwrap();
+    assert!(raw.is_error(), "{}", raw.json());
+    assert_eq!(hand.calls().len(), calls, "a call refused at the gateway never reaches the upstream");
+    shutdown.cancel();
     h.shutdown().await;
 }
 

@@ -23,15 +23,17 @@ mod id;
 mod members;
 mod message;
 mod parse;
+mod text;
 
 pub use error::{ErrorCode, ErrorObject};
 pub use id::Id;
-pub use members::{Member, Members, members, string_value};
+pub use members::{Member, Members, members, string_value, unambiguous};
 pub use message::{
     Message, Notification, Outcome, Request, Response, UnknownId, one_line, write_error_response, write_notification,
     write_request, write_request_with, write_response, write_result_response,
 };
-pub use parse::{Incoming, Rejection, parse};
+pub use parse::{Incoming, MAX_DEPTH, Rejection, parse};
+pub use text::{JsonText, Span};
 
 /// The only value of the `jsonrpc` member this crate accepts or writes.
 pub const VERSION: &str = "2.0";

@@ -100,6 +100,122 @@ pub fn string_value(value: &str) -> Option<Cow<'_, str>> {
     (value.len() >= 2 && value.starts_with('"') && value.ends_with('"')).then(|| unquote(value))
 }
 
+/// Whether readers of `json` (JSON already checked) take from it the values a
+/// `serde_json` tree of it holds, so that the text may be passed on in place of the tree
+/// written again. It is not, and the tree should be written, when:
+/// - an object names a member twice, where names are compared as some readers do: with
+///   escapes read, and without regard to case (Go's `encoding/json` matches names so,
+///   `K` and `ſ` included, and keeps the last match; the tree keeps the last of equal
+///   names only); or a name holds a NUL character (readers of C strings cut it there);
+/// - a number is written with an exponent or with more than 15 characters: a tree reads
+///   numbers as 64-bit floats, which hold exactly what 15 digits say, and
+///   `1e-400` as 0, where a reader of exact numbers sees more;
+/// - arrays and objects nest deeper than [`crate::MAX_DEPTH`].
+///
+/// Text that is not JSON gives an unspecified answer, never a panic.
+///
+/// ```
+/// use tenet_jsonrpc::unambiguous;
+///
+/// assert!(unambiguous(r#"{"a":[{"b":1},{"b":2.5}],"c":"a"}"#));
+/// assert!(!unambiguous(r#"{"a":{"b":1,"\u0062":2}}"#));
+/// assert!(!unambiguous(r#"{"value":"ok","Value":"not checked"}"#));
+/// assert!(!unambiguous(r#"{"n":12345678901234567890}"#));
+/// assert!(!unambiguous(r#"{"x":1e-400}"#));
+/// ```
+pub fn unambiguous(json: &str) -> bool {
+    let bytes = json.as_bytes();
+    checked_value(json, skip_space(bytes, 0), 0).is_some()
+}
+
+/// How many names an object holds before they are looked up in a set rather than a list.
+const FEW_NAMES: usize = 16;
+
+/// Just past the unambiguous value at `at`, `depth` arrays and objects deep (see
+/// [`unambiguous`]), or `None`.
+fn checked_value(json: &str, at: usize, depth: usize) -> Option<usize> {
+    let bytes = json.as_bytes();
+    let inner = depth + 1;
+    match bytes.get(at)? {
+        b'"' => Some(string_end(bytes, at)),
+        b'[' | b'{' if inner > crate::MAX_DEPTH => None,
+        b'[' => {
+            let mut i = skip_space(bytes, at + 1);
+            if bytes.get(i) == Some(&b']') {
+                return Some(i + 1);
+            }
+            loop {
+                i = skip_space(bytes, checked_value(json, i, inner)?);
+                match bytes.get(i)? {
+                    b',' => i = skip_space(bytes, i + 1),
+                    b']' => return Some(i + 1),
+                    _ => return None,
+                }
+            }
+        }
+        b'{' => {
+            // Names as written while there are few, in ASCII without escapes (compared
+            // without regard to case); past that, read and folded, in a set.
+            let mut few: [&str; FEW_NAMES] = [""; FEW_NAMES];
+            let mut count = 0;
+            let mut many: Option<std::collections::HashSet<String>> = None;
+            let mut i = skip_space(bytes, at + 1);
+            if bytes.get(i) == Some(&b'}') {
+                return Some(i + 1);
+            }
+            loop {
+                if bytes.get(i) != Some(&b'"') {
+                    return None;
+                }
+                let name_end = string_end(bytes, i);
+                let quoted = json.get(i..name_end)?;
+                let plain = quoted.is_ascii() && !quoted.as_bytes().contains(&b'\\');
+                let seen = match &mut many {
+                    None if count < FEW_NAMES && plain => {
+                        let seen = few[..count].iter().any(|name| name.eq_ignore_ascii_case(quoted));
+                        few[count] = quoted;
+                        count += 1;
+                        seen
+                    }
+                    _ => {
+                        let set = many.get_or_insert_with(|| few[..count].iter().map(|name| folded(name)).collect());
+                        let name = folded(quoted);
+                        name.contains('\0') || !set.insert(name)
+                    }
+                };
+                if seen {
+                    return None;
+                }
+                let colon = skip_space(bytes, name_end);
+                if bytes.get(colon) != Some(&b':') {
+                    return None;
+                }
+                i = skip_space(bytes, checked_value(json, skip_space(bytes, colon + 1), inner)?);
+                match bytes.get(i)? {
+                    b',' => i = skip_space(bytes, i + 1),
+                    b'}' => return Some(i + 1),
+                    _ => return None,
+                }
+            }
+        }
+        // `true`, `false` or `null`.
+        b't' | b'f' | b'n' => Some(value_end(bytes, at)),
+        // A number.
+        _ => {
+            let end = value_end(bytes, at);
+            let number = bytes.get(at..end)?;
+            let plain = !number.is_empty() && number.len() <= 15 && !number.iter().any(|b| matches!(b, b'e' | b'E'));
+            plain.then_some(end)
+        }
+    }
+}
+
+/// A quoted name read and folded as readers that ignore case compare names: lower case,
+/// with the long s (`ſ`) as `s` (the Kelvin sign lowers to `k` already).
+fn folded(quoted: &str) -> String {
+    unquote(quoted).chars().flat_map(char::to_lowercase).map(|c| if c == 'ſ' { 's' } else { c }).collect()
+}
+
 /// Whether `b` is whitespace to JSON (RFC 8259: space, tab, line feed, carriage return).
 fn is_space(b: &u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
@@ -245,6 +361,55 @@ mod tests {
         let json = raw(r#"{"\ud800":1,"k":2}"#);
         let names: Vec<_> = members(json.get()).map(|m| m.name.into_owned()).collect();
         assert_eq!(names, ["", "k"]);
+    }
+
+    #[test]
+    fn text_is_unambiguous_without_repeated_names_or_long_numbers() {
+        let many: String = (0..40).map(|i| format!("\"k{i}\":{i},")).collect();
+        let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        for text in [
+            "{}",
+            " { } ",
+            "[]",
+            r#"{"a":[1,{"a":2},[{"a":3,"b":[]}]],"b":"a","c":{"a":{"a":null}}}"#,
+            r#"{"a":"{\"a\":1,\"a\":2}","s":"ü☃","n":-12.5,"t":true,"f":false}"#,
+            r#"{"n":123456789012345,"x":0.1234567890123}"#,
+            "{ \"a\" :\n[ 1 , 2 ] ,\t\"b\" : { } }",
+            r#"{"é":1,"ı":2,"i":3}"#,
+            &format!("{{{many}\"last\":0}}"),
+            &deep(crate::MAX_DEPTH),
+        ] {
+            assert!(unambiguous(raw(text).get()), "{text}");
+        }
+        for text in [
+            r#"{"a":1,"a":2}"#,
+            r#"{"a":1,"\u0061":2}"#,
+            r#"{"value":1,"Value":2}"#,
+            r#"{"é":1,"É":2}"#,
+            r#"{"kind":1,"\u212aind":2}"#,
+            r#"{"ask":1,"a\u017fk":2}"#,
+            r#"{"a\u0000":1}"#,
+            r#"{"x":[{"b":{"c":1,"d":2,"C":3}}]}"#,
+            r#"[{"a":1},{"b":2,"b":2}]"#,
+            r#"{"n":1234567890123456}"#,
+            r#"{"n":[0.12345678901234567]}"#,
+            r#"{"n":1e-400}"#,
+            r#"{"n":2E3}"#,
+            &format!("{{{many}\"K3\":0}}"),
+            &format!("{{{many}\"last\":0,\"last\":1}}"),
+            &deep(crate::MAX_DEPTH + 1),
+        ] {
+            assert!(!unambiguous(raw(text).get()), "{text}");
+        }
+    }
+
+    #[test]
+    fn unambiguous_ends_without_a_panic_on_text_that_is_not_json() {
+        for text in
+            ["", "{", "[", "{\"a\"", "{\"a\":", "{\"a\":1", "[1,", "{\"a\" 1}", "{1:2}", "[1 2]", "\"", "{\"a\":1,}"]
+        {
+            let _ = unambiguous(text);
+        }
     }
 
     #[test]

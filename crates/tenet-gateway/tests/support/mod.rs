@@ -365,6 +365,7 @@ pub struct HandServer {
     answers: Arc<Mutex<HashMap<String, String>>>,
     events: tokio::sync::broadcast::Sender<String>,
     counts: Arc<HandCounts>,
+    calls: Arc<Mutex<Vec<String>>>,
     task: JoinHandle<()>,
 }
 
@@ -383,6 +384,7 @@ struct Hand {
     answers: Arc<Mutex<HashMap<String, String>>>,
     events: tokio::sync::broadcast::Sender<String>,
     counts: Arc<HandCounts>,
+    calls: Arc<Mutex<Vec<String>>>,
 }
 
 impl HandServer {
@@ -396,8 +398,14 @@ impl HandServer {
         let (events, _) = tokio::sync::broadcast::channel(1024);
         let counts = Arc::new(HandCounts::default());
         let answers = Arc::new(Mutex::new(HashMap::new()));
-        let hand =
-            Hand { tools: tools.clone(), answers: answers.clone(), events: events.clone(), counts: counts.clone() };
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let hand = Hand {
+            tools: tools.clone(),
+            answers: answers.clone(),
+            events: events.clone(),
+            counts: counts.clone(),
+            calls: calls.clone(),
+        };
         let router = axum::Router::new()
             .route("/mcp", post(hand_post).get(hand_get).delete(|| async { axum::http::StatusCode::OK }))
             .with_state(hand);
@@ -406,12 +414,17 @@ impl HandServer {
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });
-        Self { addr, tools, answers, events, counts, task }
+        Self { addr, tools, answers, events, counts, calls, task }
     }
 
     /// Answers calls of `tool` with `result`, the JSON text of a result as it is.
     pub fn answer(&self, tool: &str, result: &str) {
         self.answers.lock().unwrap().insert(tool.to_owned(), result.to_owned());
+    }
+
+    /// The bodies of the `tools/call` requests it was sent, as they came.
+    pub fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
     }
 
     /// What it was asked so far.
@@ -455,6 +468,9 @@ async fn hand_post(
     hand.counts.posts.fetch_add(1, Ordering::SeqCst);
     if message["method"] == "tools/list" {
         hand.counts.lists.fetch_add(1, Ordering::SeqCst);
+    }
+    if message["method"] == "tools/call" {
+        hand.calls.lock().unwrap().push(String::from_utf8_lossy(&body).into_owned());
     }
     let Some(id) = message.get("id").cloned() else {
         return axum::http::StatusCode::ACCEPTED.into_response();

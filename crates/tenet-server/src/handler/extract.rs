@@ -25,11 +25,18 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// A tool call, as handed to extractors (or, whole, to a handler that takes it).
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct ToolCall {
     /// The request's context.
     pub ctx: Context,
     /// The arguments, already checked against the tool's input schema.
     pub arguments: Value,
+    /// The same arguments as the client wrote them, for a tool that keeps them
+    /// ([`crate::ToolDef::keeps_written_arguments`]): to be passed on as they are, not
+    /// written again from [`ToolCall::arguments`]. Only when the call came with
+    /// arguments that every reader takes as they were checked
+    /// ([`tenet_jsonrpc::unambiguous`]), and not for a call run as a task.
+    pub written_arguments: Option<tenet_jsonrpc::JsonText>,
 }
 
 /// What a tool produced: a result, or an error for the runtime to map.

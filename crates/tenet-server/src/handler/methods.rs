@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
 use serde_json::{Value, json};
-use tenet_jsonrpc::{ErrorCode, ErrorObject, Id, RawJson};
+use tenet_jsonrpc::{ErrorCode, ErrorObject, Id, JsonText, RawJson};
 use tenet_protocol::{
     AcknowledgedParams, CacheScope, CallToolParams, CallToolResult, CompleteParams, CompleteResult, Completion,
     CreateTaskResult, Era, GetPromptParams, JsonObject, ListPromptsResult, ListResourceTemplatesResult,
@@ -245,7 +245,14 @@ impl Server {
         let generation = cache.generation();
         let ctx = self.context(route, id, link, inputs);
         let probe = ctx.clone();
-        let outcome = self.run_tool(&tool, ctx, arguments).await;
+        // Handed on as written only when every reader takes from the text what was
+        // checked; else the checked tree is written again.
+        let written = raw
+            .zip(route.arguments.as_ref())
+            .filter(|_| tool.keeps_written_arguments)
+            .and_then(|(raw, span)| JsonText::within(raw, span))
+            .filter(|written| tenet_jsonrpc::unambiguous(written.get()));
+        let outcome = self.run_tool(&tool, ctx, arguments, written).await;
         let keep =
             matches!(&outcome, Ok(result) if !result.is_error()) && !probe.asked_client() && !probe.used_conversation();
         let reply = tool_reply(route.version, outcome);
@@ -257,7 +264,13 @@ impl Server {
 
     /// Runs a tool's handler with its timeout, containing panics; in debug builds the
     /// structured output is checked against the output schema.
-    pub(crate) async fn run_tool(&self, tool: &CompiledTool, ctx: Context, arguments: Value) -> ToolOutput {
+    pub(crate) async fn run_tool(
+        &self,
+        tool: &CompiledTool,
+        ctx: Context,
+        arguments: Value,
+        written_arguments: Option<JsonText>,
+    ) -> ToolOutput {
         let name = &tool.tool.name;
         let timeout = tool.timeout.unwrap_or(self.shared.config.tool_timeout);
         // One reading of the clock: the wait for a turn counts against the timeout.
@@ -276,7 +289,8 @@ impl Server {
         // (or in an extractor) is contained too.
         let handler = tool.handler.clone();
         let probe = ctx.clone();
-        let run = AssertUnwindSafe(async move { handler(ToolCall { ctx, arguments }).await }).catch_unwind();
+        let run = AssertUnwindSafe(async move { handler(ToolCall { ctx, arguments, written_arguments }).await })
+            .catch_unwind();
         let outcome = match tokio::time::timeout_at(deadline, run).await {
             Err(_) => Err(ToolError::Failed(format!("Tool {name} timed out after {} ms", timeout.as_millis()))),
             Ok(Err(panic)) => Err(ToolError::Failed(format!("Tool {name} failed: {}", panic_message(&panic)))),
@@ -351,7 +365,7 @@ impl Server {
             let cancel = running.cancellation();
             let outcome = tokio::select! {
                 () = cancel.cancelled() => return,
-                outcome = server.run_tool(&tool, ctx, arguments) => outcome,
+                outcome = server.run_tool(&tool, ctx, arguments, None) => outcome,
             };
             let ended = running.finish(match outcome.and_then(ToolResult::into_built) {
                 Ok(result) => Ok(result),

@@ -46,6 +46,7 @@ pub struct ToolDef {
     timeout: Option<Duration>,
     scopes: Vec<String>,
     task_started_by_handler: bool,
+    keeps_written_arguments: bool,
     max_concurrency: Option<usize>,
     cache_ttl: Option<Duration>,
 }
@@ -81,6 +82,7 @@ impl ToolDef {
             timeout: None,
             scopes: Vec::new(),
             task_started_by_handler: false,
+            keeps_written_arguments: false,
             max_concurrency: None,
             cache_ttl: None,
         }
@@ -189,6 +191,16 @@ impl ToolDef {
         self
     }
 
+    /// Hands the handler the arguments as the client wrote them too, when every reader
+    /// takes from that text what was checked ([`crate::ToolCall::written_arguments`]),
+    /// beside the checked tree: for a handler that passes them on, such as a gateway's
+    /// forwarder, which then need not write them again.
+    #[must_use]
+    pub fn keeps_written_arguments(mut self) -> Self {
+        self.keeps_written_arguments = true;
+        self
+    }
+
     /// How long a call may run before it fails (overrides the server's default).
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
@@ -259,6 +271,7 @@ impl ToolDef {
             header_params,
             scopes: self.scopes,
             task_started_by_handler: self.task_started_by_handler,
+            keeps_written_arguments: self.keeps_written_arguments,
             limit: self.max_concurrency.or(max_concurrency).map(ConcurrencyLimit::new),
             cache_ttl: self.cache_ttl,
             schemas: OnceLock::new(),
@@ -281,6 +294,9 @@ pub(crate) struct CompiledTool {
     pub scopes: Vec<String>,
     /// Whether its handler starts its task itself (see [`ToolDef::task_started_by_handler`]).
     task_started_by_handler: bool,
+    /// Whether its handler is given the arguments as written (see
+    /// [`ToolDef::keeps_written_arguments`]).
+    pub keeps_written_arguments: bool,
     /// Its concurrency cap, if any (shared by every connection).
     pub limit: Option<Arc<ConcurrencyLimit>>,
     /// How long its results may be cached, if at all.

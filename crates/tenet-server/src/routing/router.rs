@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
-use tenet_jsonrpc::{ErrorCode, ErrorObject, Id, RawJson, Request, UnknownId};
+use tenet_jsonrpc::{ErrorCode, ErrorObject, Id, JsonText, RawJson, Request, UnknownId};
 use tenet_protocol::{
     CallToolResult, ClientCapabilities, DiscoverResult, Era, InitializeParams, InitializeResult, LoggingLevel, Method,
     ProgressToken, ProtocolVersion,
@@ -114,6 +114,8 @@ pub struct Route {
     pub(crate) client: Arc<ClientCapabilities>,
     pub(crate) log_level: Option<LoggingLevel>,
     pub(crate) meta: RouteMeta,
+    /// Where the params' `arguments` are in their text, as routing read them.
+    pub(crate) arguments: Option<tenet_jsonrpc::Span>,
 }
 
 /// What routing keeps of a request's `_meta` for serving it.
@@ -272,6 +274,16 @@ impl Server {
     }
 
     fn route_inner(&self, request: &Request, probe: Probe<'_>, link: &Link) -> Result<Route, (bool, ErrorObject)> {
+        // Found once here, for a tool that passes its arguments on as written.
+        let arguments = probe
+            .arguments()
+            .zip(request.params.as_deref())
+            .and_then(|(value, params)| JsonText::span_in(params, value));
+        self.route_era(request, probe, link).map(|route| Route { arguments, ..route })
+    }
+
+    /// Works out the era, and with it the version and the client's capabilities.
+    fn route_era(&self, request: &Request, probe: Probe<'_>, link: &Link) -> Result<Route, (bool, ErrorObject)> {
         let method = Method::from_name(&request.method);
         let stateless_only = method.is_some_and(|m| !m.exists_in_era(Era::Legacy));
         // In an initialized legacy session a 2026-only method is simply unknown.
@@ -310,7 +322,7 @@ impl Server {
             }
         }
         let meta = RouteMeta::new(view);
-        Ok(Route { method, version, client: Arc::new(client), log_level: meta.log_level, meta })
+        Ok(Route { method, version, client: Arc::new(client), log_level: meta.log_level, meta, arguments: None })
     }
 
     fn route_legacy(
@@ -337,7 +349,7 @@ impl Server {
         if !method.exists_in(version) {
             return Err(ErrorObject::method_not_found(name));
         }
-        Ok(Route { method, version, client, log_level: Some(session.log_level()), meta })
+        Ok(Route { method, version, client, log_level: Some(session.log_level()), meta, arguments: None })
     }
 
     /// Builds the handler context for a routed request.

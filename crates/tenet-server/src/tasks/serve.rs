@@ -36,7 +36,7 @@ impl Server {
                 return ErrorObject::from(ToolError::missing_extension(TASKS_EXTENSION)).into();
             }
             let ctx = self.context(route, id, link, inputs);
-            return tool_reply(route.version, self.run_tool(tool, ctx, arguments).await);
+            return tool_reply(route.version, self.run_tool(tool, ctx, arguments, None).await);
         }
         // The task outlives the request, so it has its own cancellation.
         let cancel = CancellationToken::new();
@@ -54,7 +54,7 @@ impl Server {
         tokio::spawn(async move {
             tokio::select! {
                 () = stop.cancelled() => {}
-                outcome = server.run_tool(&tool, ctx, arguments) => seat.end(outcome, version),
+                outcome = server.run_tool(&tool, ctx, arguments, None) => seat.end(outcome, version),
             }
         });
         let first = tokio::select! {
