@@ -53,8 +53,8 @@ pub(crate) async fn forward(
 ) -> Result<ToolResult, ToolError> {
     let mut params = Map::new();
     params.insert("name".into(), Value::from(&*tool.name));
-    // The arguments go on as the client wrote them when the server kept them so (every
-    // reader takes them as they were checked); else the checked tree is written again.
+    // The arguments go on as the client wrote them when the server kept them so (common
+    // readers take them as they were checked); else the checked tree is written again.
     if written.is_none() && !arguments.is_null() {
         params.insert("arguments".into(), arguments);
     }

@@ -516,8 +516,8 @@ async fn arguments_go_on_as_the_client_wrote_them_when_every_reader_reads_them_a
         // (an upstream keeping the first would get 9, over the maximum).
         (r#"{"a":9,"a":2}"#, r#"{"a":2}"#),
         (r#"{"x":[{"k":1,"k":2}]}"#, r#"{"x":[{"k":2}]}"#),
-        // Names some readers take for the same one (Go's, ignoring case, keep the last):
-        // written again in the tree's order, the checked value last.
+        // Names some readers take for the same one (Go's ignore case): written again as
+        // the tree, which keeps both, in the order of their bytes.
         (r#"{"a":1,"A":9}"#, r#"{"A":9,"a":1}"#),
         // Past 15 digits a reader may round differently: what was checked goes.
         (r#"{"n":12345678901234567890123}"#, r#"{"n":1.2345678901234568e+22}"#),

@@ -100,17 +100,22 @@ pub fn string_value(value: &str) -> Option<Cow<'_, str>> {
     (value.len() >= 2 && value.starts_with('"') && value.ends_with('"')).then(|| unquote(value))
 }
 
-/// Whether readers of `json` (JSON already checked) take from it the values a
+/// Whether common readers of `json` (JSON already checked) take from it the values a
 /// `serde_json` tree of it holds, so that the text may be passed on in place of the tree
-/// written again. It is not, and the tree should be written, when:
+/// written again. It is not when:
 /// - an object names a member twice, where names are compared as some readers do: with
-///   escapes read, and without regard to case (Go's `encoding/json` matches names so,
-///   `K` and `ſ` included, and keeps the last match; the tree keeps the last of equal
-///   names only); or a name holds a NUL character (readers of C strings cut it there);
-/// - a number is written with an exponent or with more than 15 characters: a tree reads
-///   numbers as 64-bit floats, which hold exactly what 15 digits say, and
-///   `1e-400` as 0, where a reader of exact numbers sees more;
+///   escapes read, and without regard to case (Go's `encoding/json` matches names
+///   through Unicode's case folding, `K` and `ſ` included, and keeps the last match;
+///   the tree keeps the last of equal names only); or a name holds a NUL character
+///   (readers of C strings cut it there);
+/// - a number is written with an exponent or with more than 15 characters: the tree
+///   holds fractions and integers past 64 bits as 64-bit floats, exact to 15 digits,
+///   and `1e-400` as 0, where a reader of exact numbers sees more;
 /// - arrays and objects nest deeper than [`crate::MAX_DEPTH`].
+///
+/// Writing the tree again settles names given twice and long numbers. It does not
+/// settle names that differ only in case or hold a NUL: the tree keeps both, in the
+/// order of their bytes.
 ///
 /// Text that is not JSON gives an unspecified answer, never a panic.
 ///
@@ -210,10 +215,12 @@ fn checked_value(json: &str, at: usize, depth: usize) -> Option<usize> {
     }
 }
 
-/// A quoted name read and folded as readers that ignore case compare names: lower case,
-/// with the long s (`ſ`) as `s` (the Kelvin sign lowers to `k` already).
+/// A quoted name read and folded as readers that ignore case compare names: each
+/// character upper-cased, then lower-cased, which joins every set of letters Unicode's
+/// simple case folding makes equal (`ſ`, `s` and `S`; `ς`, `σ` and `Σ`; `K`, `k` and `K`)
+/// and a few more (`ß` and `ss`): more names found equal only sends more text the safe way.
 fn folded(quoted: &str) -> String {
-    unquote(quoted).chars().flat_map(char::to_lowercase).map(|c| if c == 'ſ' { 's' } else { c }).collect()
+    unquote(quoted).chars().flat_map(char::to_uppercase).flat_map(char::to_lowercase).collect()
 }
 
 /// Whether `b` is whitespace to JSON (RFC 8259: space, tab, line feed, carriage return).
@@ -375,7 +382,7 @@ mod tests {
             r#"{"a":"{\"a\":1,\"a\":2}","s":"ü☃","n":-12.5,"t":true,"f":false}"#,
             r#"{"n":123456789012345,"x":0.1234567890123}"#,
             "{ \"a\" :\n[ 1 , 2 ] ,\t\"b\" : { } }",
-            r#"{"é":1,"ı":2,"i":3}"#,
+            r#"{"é":1,"ü":2,"i":3}"#,
             &format!("{{{many}\"last\":0}}"),
             &deep(crate::MAX_DEPTH),
         ] {
@@ -386,6 +393,8 @@ mod tests {
             r#"{"a":1,"\u0061":2}"#,
             r#"{"value":1,"Value":2}"#,
             r#"{"é":1,"É":2}"#,
+            r#"{"σ":1,"ς":2}"#,
+            r#"{"µ":1,"μ":2}"#,
             r#"{"kind":1,"\u212aind":2}"#,
             r#"{"ask":1,"a\u017fk":2}"#,
             r#"{"a\u0000":1}"#,

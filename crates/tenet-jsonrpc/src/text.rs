@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use crate::{RawJson, members};
 
-/// JSON text taken from JSON already checked (a [`RawJson`]), so itself JSON by
-/// construction: what a relay passes on as it was written, never read into a tree and
-/// written again. Cloning it shares the text.
+/// JSON text taken from JSON already checked (a [`RawJson`]): a member's value found by
+/// a scan, or a value a reader found ([`JsonText::span_in`], [`JsonText::within`] on
+/// the same text), so itself JSON. What a relay passes on as it was written, never read
+/// into a tree and written again. Cloning it shares the text.
 ///
 /// ```
 /// use tenet_jsonrpc::{JsonText, RawJson};

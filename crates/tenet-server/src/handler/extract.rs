@@ -34,7 +34,7 @@ pub struct ToolCall {
     /// The same arguments as the client wrote them, for a tool that keeps them
     /// ([`crate::ToolDef::keeps_written_arguments`]): to be passed on as they are, not
     /// written again from [`ToolCall::arguments`]. Only when the call came with
-    /// arguments that every reader takes as they were checked
+    /// arguments that common readers take as they were checked
     /// ([`tenet_jsonrpc::unambiguous`]), and not for a call run as a task.
     pub written_arguments: Option<tenet_jsonrpc::JsonText>,
 }

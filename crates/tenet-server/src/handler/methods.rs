@@ -245,7 +245,7 @@ impl Server {
         let generation = cache.generation();
         let ctx = self.context(route, id, link, inputs);
         let probe = ctx.clone();
-        // Handed on as written only when every reader takes from the text what was
+        // Handed on as written only when common readers take from the text what was
         // checked; else the checked tree is written again.
         let written = raw
             .zip(route.arguments.as_ref())

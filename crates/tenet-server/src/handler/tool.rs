@@ -191,8 +191,8 @@ impl ToolDef {
         self
     }
 
-    /// Hands the handler the arguments as the client wrote them too, when every reader
-    /// takes from that text what was checked ([`crate::ToolCall::written_arguments`]),
+    /// Hands the handler the arguments as the client wrote them too, when common readers
+    /// take from that text what was checked ([`crate::ToolCall::written_arguments`]),
     /// beside the checked tree: for a handler that passes them on, such as a gateway's
     /// forwarder, which then need not write them again.
     #[must_use]

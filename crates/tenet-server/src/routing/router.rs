@@ -223,7 +223,9 @@ impl Server {
 
     /// Serves a request already routed. Transports route in the order requests are
     /// read (so a request read before `initialize` is refused even if it runs after),
-    /// then respond concurrently.
+    /// then respond concurrently. `routed` must be what [`Server::route`] (or
+    /// [`Server::route_probed`]) made of this very `request`, unchanged since: the
+    /// route points into its params.
     ///
     /// Every request is counted and timed in [`Server::metrics`] and logged as one
     /// event under [`crate::REQUEST_TARGET`].
