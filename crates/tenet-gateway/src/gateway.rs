@@ -568,7 +568,8 @@ impl Inner {
                 let def = ToolDef::from_listing(tool, move |call| forward::forward(up.clone(), target.clone(), call))
                     .timeout(limit)
                     .task_started_by_handler()
-                    .keeps_written_arguments();
+                    .keeps_written_arguments()
+                    .strict_names();
                 upstream.scoped(def, ToolDef::scope)
             })
             .collect();

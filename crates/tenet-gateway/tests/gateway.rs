@@ -502,7 +502,7 @@ async fn results_name_the_gateway_and_never_the_upstream() {
 
 #[tokio::test]
 async fn arguments_go_on_as_the_client_wrote_them_when_every_reader_reads_them_alike() {
-    let schema = json!({"type": "object", "properties": {"a": {"type": "number", "maximum": 5}}});
+    let schema = json!({"type": "object", "properties": {"a": {"type": "number", "maximum": 5}, "size": {}}});
     let hand = HandServer::start(json!([listed("t", schema)])).await;
     let h = Harness::start(vec![upstream("hand", &hand.url())], quick()).await;
     assert!(h.gateway.wait_ready(STEP).await, "not ready: {:?}", h.gateway.statuses());
@@ -516,9 +516,10 @@ async fn arguments_go_on_as_the_client_wrote_them_when_every_reader_reads_them_a
         // (an upstream keeping the first would get 9, over the maximum).
         (r#"{"a":9,"a":2}"#, r#"{"a":2}"#),
         (r#"{"x":[{"k":1,"k":2}]}"#, r#"{"x":[{"k":2}]}"#),
-        // Names some readers take for the same one (Go's ignore case): written again as
-        // the tree, which keeps both, in the order of their bytes.
-        (r#"{"a":1,"A":9}"#, r#"{"A":9,"a":1}"#),
+        // Names some readers take for the same one (Go's ignore case), neither of them
+        // declared: written again as the tree, which keeps both, in the order of their
+        // bytes.
+        (r#"{"b":1,"B":9}"#, r#"{"B":9,"b":1}"#),
         // Past 15 digits a reader may round differently: what was checked goes.
         (r#"{"n":12345678901234567890123}"#, r#"{"n":1.2345678901234568e+22}"#),
         // Read as 0 for the check; a reader of exact numbers sees more.
@@ -535,16 +536,30 @@ async fn arguments_go_on_as_the_client_wrote_them_when_every_reader_reads_them_a
         let body = hand.calls().pop().expect("the upstream was called");
         assert!(body.contains(&format!(r#""arguments":{expected}"#)), "{sent}: {body}");
     }
-    // Checked as written: the first of two values is never what passes the check.
-    let params = tenet_server::jsonrpc::RawJson::from_string(r#"{"arguments":{"a":2,"a":9}}"#.into()).unwrap();
-    let options = RequestOptions {
-        arguments: tenet_server::jsonrpc::JsonText::member(&params, "arguments"),
-        ..RequestOptions::default()
-    };
-    let calls = hand.calls().len();
-    let raw = client.request_raw("tools/call", json!({"name": "hand__t"}), &options).await.unwrap();
-    assert!(raw.is_error(), "{}", raw.json());
-    assert_eq!(hand.calls().len(), calls, "a call refused at the gateway never reaches the upstream");
+    // Refused at the gateway, and never sent: the first of two values (checked as
+    // written, it is never what passes); a name differing from a declared one only in
+    // case, which the schema check lets by unchecked and Go's encoding/json takes for
+    // the declared one (alone, beside it, or by a letter only Unicode folds: `ſ`); a
+    // name with a NUL.
+    let refused = [
+        (r#"{"a":2,"a":9}"#, "9 is greater than the maximum of 5"),
+        (r#"{"A":9}"#, r#"\"A\" differs from the declared property \"a\" only in case"#),
+        (r#"{"a":1,"A":9}"#, r#"\"A\" differs from the declared property \"a\" only in case"#),
+        (r#"{"x":[{"\u017fize":1}]}"#, r#"/x/0/ſize: \"ſize\" differs from the declared property \"size\""#),
+        (r#"{"b\u0000":1}"#, "holds a NUL character"),
+    ];
+    for (sent, said) in refused {
+        let params = tenet_server::jsonrpc::RawJson::from_string(format!(r#"{{"arguments":{sent}}}"#)).unwrap();
+        let options = RequestOptions {
+            arguments: tenet_server::jsonrpc::JsonText::member(&params, "arguments"),
+            ..RequestOptions::default()
+        };
+        let calls = hand.calls().len();
+        let raw = client.request_raw("tools/call", json!({"name": "hand__t"}), &options).await.unwrap();
+        assert!(raw.is_error(), "{sent}: {}", raw.json());
+        assert!(raw.json().contains(said), "{sent}: {}", raw.json());
+        assert_eq!(hand.calls().len(), calls, "{sent}: a call refused at the gateway never reaches the upstream");
+    }
     shutdown.cancel();
     h.shutdown().await;
 }

@@ -115,7 +115,8 @@ pub fn string_value(value: &str) -> Option<Cow<'_, str>> {
 ///
 /// Writing the tree again settles names given twice and long numbers. It does not
 /// settle names that differ only in case or hold a NUL: the tree keeps both, in the
-/// order of their bytes.
+/// order of their bytes. A tool that passes arguments on refuses those
+/// (`tenet_server::ToolDef::strict_names`).
 ///
 /// Text that is not JSON gives an unspecified answer, never a panic.
 ///
@@ -215,12 +216,26 @@ fn checked_value(json: &str, at: usize, depth: usize) -> Option<usize> {
     }
 }
 
-/// A quoted name read and folded as readers that ignore case compare names: each
-/// character upper-cased, then lower-cased, which joins every set of letters Unicode's
-/// simple case folding makes equal (`ſ`, `s` and `S`; `ς`, `σ` and `Σ`; `K`, `k` and `K`)
-/// and a few more (`ß` and `ss`): more names found equal only sends more text the safe way.
+/// A quoted name read and folded ([`fold_case`]).
 fn folded(quoted: &str) -> String {
-    unquote(quoted).chars().flat_map(char::to_uppercase).flat_map(char::to_lowercase).collect()
+    fold_case(&unquote(quoted))
+}
+
+/// `name` as readers that ignore case compare names (Go's `encoding/json` matches
+/// member names to fields so): each character upper-cased, then lower-cased. That joins
+/// every set of letters Unicode's simple case folding makes equal (`ſ`, `s` and `S`;
+/// `ς`, `σ` and `Σ`; `K`, `k` and `K`) and a few more (`ß` and `ss`), so names this
+/// finds different no such reader takes for one another. ASCII is lower-cased.
+///
+/// ```
+/// use tenet_jsonrpc::fold_case;
+///
+/// assert_eq!(fold_case("UserID"), "userid");
+/// assert_eq!(fold_case("\u{17f}ize"), fold_case("SIZE"));
+/// assert_eq!(fold_case("\u{3c2}"), fold_case("\u{3a3}"));
+/// ```
+pub fn fold_case(name: &str) -> String {
+    name.chars().flat_map(char::to_uppercase).flat_map(char::to_lowercase).collect()
 }
 
 /// Whether `b` is whitespace to JSON (RFC 8259: space, tab, line feed, carriage return).

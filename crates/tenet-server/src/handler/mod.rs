@@ -12,6 +12,7 @@ mod context;
 mod conversation;
 mod extract;
 mod methods;
+mod names;
 mod pagination;
 mod prompt;
 mod registry;

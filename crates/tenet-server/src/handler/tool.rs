@@ -10,6 +10,7 @@ use tenet_protocol::header::{HeaderParam, valid_header_params};
 use tenet_protocol::{CallToolResult, Icon, JsonObject, Tool, ToolAnnotations, ToolExecution};
 
 use super::extract::{ErasedHandler, ToolHandler, erase};
+use super::names::DeclaredNames;
 use crate::error::BuildError;
 use crate::limits::ConcurrencyLimit;
 
@@ -47,6 +48,7 @@ pub struct ToolDef {
     scopes: Vec<String>,
     task_started_by_handler: bool,
     keeps_written_arguments: bool,
+    strict_names: bool,
     max_concurrency: Option<usize>,
     cache_ttl: Option<Duration>,
 }
@@ -83,6 +85,7 @@ impl ToolDef {
             scopes: Vec::new(),
             task_started_by_handler: false,
             keeps_written_arguments: false,
+            strict_names: false,
             max_concurrency: None,
             cache_ttl: None,
         }
@@ -201,6 +204,18 @@ impl ToolDef {
         self
     }
 
+    /// Refuses arguments with a member, at any depth, whose name differs only in case
+    /// from a property the input schema declares (`Amount` beside a declared `amount`,
+    /// `ſize` beside `size`), or whose name holds a NUL; each is named in the refusal.
+    /// The schema check reads names exactly and lets such a member by unchecked, while
+    /// readers that ignore case (Go's `encoding/json`) take it for the declared one: for
+    /// a handler that passes arguments on, such as a gateway's forwarder.
+    #[must_use]
+    pub fn strict_names(mut self) -> Self {
+        self.strict_names = true;
+        self
+    }
+
     /// How long a call may run before it fails (overrides the server's default).
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
@@ -272,6 +287,7 @@ impl ToolDef {
             scopes: self.scopes,
             task_started_by_handler: self.task_started_by_handler,
             keeps_written_arguments: self.keeps_written_arguments,
+            strict_names: self.strict_names,
             limit: self.max_concurrency.or(max_concurrency).map(ConcurrencyLimit::new),
             cache_ttl: self.cache_ttl,
             schemas: OnceLock::new(),
@@ -297,6 +313,9 @@ pub(crate) struct CompiledTool {
     /// Whether its handler is given the arguments as written (see
     /// [`ToolDef::keeps_written_arguments`]).
     pub keeps_written_arguments: bool,
+    /// Whether names that differ from a declared property only in case are refused
+    /// (see [`ToolDef::strict_names`]).
+    strict_names: bool,
     /// Its concurrency cap, if any (shared by every connection).
     pub limit: Option<Arc<ConcurrencyLimit>>,
     /// How long its results may be cached, if at all.
@@ -307,6 +326,8 @@ pub(crate) struct CompiledTool {
 struct Schemas {
     input: Validator,
     output: Option<Validator>,
+    /// The input schema's property names, when names are strict.
+    names: Option<DeclaredNames>,
 }
 
 impl CompiledTool {
@@ -330,7 +351,8 @@ impl CompiledTool {
                 };
                 let input = compile(&self.tool.input_schema, "input")?;
                 let output = self.tool.output_schema.as_ref().map(|s| compile(s, "output")).transpose()?;
-                Ok(Schemas { input, output })
+                let names = self.strict_names.then(|| DeclaredNames::of(&self.tool.input_schema));
+                Ok(Schemas { input, output, names })
             })
             .as_ref()
     }
@@ -363,17 +385,17 @@ impl CompiledTool {
     pub fn check_arguments(&self, arguments: &Value) -> Result<(), InvalidArguments> {
         // Written only for arguments refused: most calls pass.
         let lead = || format!("Invalid arguments for tool {}", self.tool.name);
-        let input = match self.schemas() {
-            Ok(schemas) => &schemas.input,
+        let schemas = match self.schemas() {
+            Ok(schemas) => schemas,
             Err(e) => return Err(InvalidArguments { message: format!("{}: {e}", lead()), fields: Vec::new() }),
         };
-        if input.is_valid(arguments) {
+        let mut fields = schemas.names.as_ref().map_or_else(Vec::new, |names| names.problems(arguments, MAX_PROBLEMS));
+        if fields.is_empty() && schemas.input.is_valid(arguments) {
             return Ok(());
         }
-        let lead = lead();
-        let fields: Vec<(String, String)> =
-            input.iter_errors(arguments).take(MAX_PROBLEMS).map(|e| problem(&e)).collect();
-        Err(InvalidArguments { message: describe(&lead, &fields), fields })
+        let room = MAX_PROBLEMS - fields.len();
+        fields.extend(schemas.input.iter_errors(arguments).take(room).map(|e| problem(&e)));
+        Err(InvalidArguments { message: describe(&lead(), &fields), fields })
     }
 
     /// Checks structured output against the output schema.
