@@ -88,7 +88,10 @@ fn unambiguous_by_parts(json: &str, depth: usize) -> bool {
             let found: Vec<_> = members(json).collect();
             let names: std::collections::HashSet<String> = found
                 .iter()
-                .map(|m| m.name.chars().flat_map(char::to_uppercase).flat_map(char::to_lowercase).collect())
+                .map(|m| {
+                    let name = m.name.chars().flat_map(char::to_lowercase).flat_map(char::to_uppercase);
+                    name.flat_map(char::to_lowercase).collect()
+                })
                 .collect();
             names.len() == found.len()
                 && !names.iter().any(|name| name.contains('\0'))

@@ -222,10 +222,11 @@ fn folded(quoted: &str) -> String {
 }
 
 /// `name` as readers that ignore case compare names (Go's `encoding/json` matches
-/// member names to fields so): each character upper-cased, then lower-cased. That joins
-/// every set of letters Unicode's simple case folding makes equal (`ſ`, `s` and `S`;
-/// `ς`, `σ` and `Σ`; `K`, `k` and `K`) and a few more (`ß` and `ss`), so names this
-/// finds different no such reader takes for one another. ASCII is lower-cased.
+/// member names to fields so): each character lower-cased, upper-cased, then
+/// lower-cased again. That joins every set of letters Unicode's simple case folding
+/// makes equal (`ſ`, `s` and `S`; `ς`, `σ` and `Σ`; `K`, `k` and `K`; `ẞ` and `ß`) and a
+/// few more (`ß` and `ss`), so names this finds different no such reader takes for one
+/// another. ASCII is lower-cased.
 ///
 /// ```
 /// use tenet_jsonrpc::fold_case;
@@ -233,9 +234,10 @@ fn folded(quoted: &str) -> String {
 /// assert_eq!(fold_case("UserID"), "userid");
 /// assert_eq!(fold_case("\u{17f}ize"), fold_case("SIZE"));
 /// assert_eq!(fold_case("\u{3c2}"), fold_case("\u{3a3}"));
+/// assert_eq!(fold_case("stra\u{1e9e}e"), fold_case("stra\u{df}e"));
 /// ```
 pub fn fold_case(name: &str) -> String {
-    name.chars().flat_map(char::to_uppercase).flat_map(char::to_lowercase).collect()
+    name.chars().flat_map(char::to_lowercase).flat_map(char::to_uppercase).flat_map(char::to_lowercase).collect()
 }
 
 /// Whether `b` is whitespace to JSON (RFC 8259: space, tab, line feed, carriage return).
@@ -412,6 +414,7 @@ mod tests {
             r#"{"µ":1,"μ":2}"#,
             r#"{"kind":1,"\u212aind":2}"#,
             r#"{"ask":1,"a\u017fk":2}"#,
+            r#"{"stra\u00dfe":1,"stra\u1e9ee":2}"#,
             r#"{"a\u0000":1}"#,
             r#"{"x":[{"b":{"c":1,"d":2,"C":3}}]}"#,
             r#"[{"a":1},{"b":2,"b":2}]"#,

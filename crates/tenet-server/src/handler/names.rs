@@ -12,110 +12,220 @@ use std::collections::{HashMap, HashSet};
 use serde_json::Value;
 use tenet_jsonrpc::fold_case;
 
-/// How many declared names are searched in a list before they are looked up in maps.
+/// How many names a `properties` holds before they are looked up in maps.
 const FEW: usize = 16;
 
-/// The property names an input schema declares anywhere in it.
+/// How many `properties` are gathered, references followed, before the schema is read
+/// the cautious way (see [`DeclaredNames::of`]).
+const MAX_SCOPES: usize = 4096;
+
+/// How many schemas are read, references followed, before the schema is read the
+/// cautious way: references that each name another twice would read it 2ⁿ times.
+const MAX_READ: usize = 65_536;
+
+/// The property names an input schema declares, and where they apply.
 pub(crate) struct DeclaredNames {
-    /// Each name as declared, and folded, once each.
-    names: Vec<(String, String)>,
+    scopes: Vec<Scope>,
+}
+
+/// One `properties` of a schema: where in the arguments it applies, and its names.
+struct Scope {
+    /// The way there from the top: member names through `properties`, [`Step::Item`]
+    /// for an array's items through `items`. `None` where it may apply anywhere: under
+    /// `additionalProperties`, `patternProperties`, `prefixItems` and the like, and in
+    /// a schema read the cautious way.
+    at: Option<Vec<Step>>,
+    names: Names,
+}
+
+/// A step from a value into one inside it.
+#[derive(Clone, Debug, PartialEq)]
+enum Step {
+    /// The member of that name.
+    Name(String),
+    /// Any item of an array.
+    Item,
+}
+
+/// The names of one `properties`, as declared and folded.
+struct Names {
+    list: Vec<(String, String)>,
     /// Past [`FEW`] names: the names as declared, and each folded name's first owner.
     index: Option<(HashSet<String>, HashMap<String, usize>)>,
 }
 
-impl DeclaredNames {
-    /// The names under every `properties` in `schema` (in `$defs`, `items`, `anyOf` and
-    /// the rest too: a name declared anywhere counts everywhere, which can only refuse
-    /// more).
-    pub(crate) fn of(schema: &Value) -> Self {
-        let mut seen = HashSet::new();
-        let mut names = Vec::new();
-        collect(schema, &mut seen, &mut names);
-        let index = (names.len() > FEW).then(|| {
-            let exact = names.iter().map(|(name, _)| name.clone()).collect();
+impl Names {
+    fn new<'a>(names: impl Iterator<Item = &'a String>) -> Self {
+        let list: Vec<(String, String)> = names.map(|name| (name.clone(), fold_case(name))).collect();
+        let index = (list.len() > FEW).then(|| {
+            let exact = list.iter().map(|(name, _)| name.clone()).collect();
             let mut folded = HashMap::new();
-            for (i, (_, fold)) in names.iter().enumerate() {
+            for (i, (_, fold)) in list.iter().enumerate() {
                 folded.entry(fold.clone()).or_insert(i);
             }
             (exact, folded)
         });
-        Self { names, index }
+        Self { list, index }
     }
 
-    /// The declared name `name` differs from only in case, if it is not itself declared.
-    fn variant_of(&self, name: &str) -> Option<&str> {
-        if let Some((exact, folded)) = &self.index {
-            if exact.contains(name) {
-                return None;
-            }
-            return folded.get(&fold_case(name)).map(|&i| self.names[i].0.as_str());
+    fn has(&self, name: &str) -> bool {
+        match &self.index {
+            Some((exact, _)) => exact.contains(name),
+            None => self.list.iter().any(|(declared, _)| declared == name),
+        }
+    }
+
+    /// A name here `name` differs from only in case, `name` not being here; `fold` is
+    /// `name` folded, once it was needed.
+    fn variant(&self, name: &str, fold: &mut Option<String>) -> Option<&str> {
+        if let Some((_, folded)) = &self.index {
+            let fold = fold.get_or_insert_with(|| fold_case(name));
+            return folded.get(fold.as_str()).map(|&i| self.list[i].0.as_str());
         }
         // ASCII folds to its lower case, which a declared name's fold is already in.
         let ascii = name.is_ascii();
-        let fold = if ascii { None } else { Some(fold_case(name)) };
-        let mut near = None;
-        for (declared, declared_fold) in &self.names {
-            if declared == name {
-                return None;
-            }
-            let alike = match &fold {
-                None => declared_fold.eq_ignore_ascii_case(name),
-                Some(fold) => declared_fold == fold,
-            };
-            if alike && near.is_none() {
-                near = Some(declared.as_str());
-            }
+        self.list
+            .iter()
+            .find(|(_, declared)| {
+                if ascii {
+                    declared.eq_ignore_ascii_case(name)
+                } else {
+                    declared == fold.get_or_insert_with(|| fold_case(name))
+                }
+            })
+            .map(|(declared, _)| declared.as_str())
+    }
+}
+
+impl DeclaredNames {
+    /// The names under every `properties` of `schema`, each `properties` with where it
+    /// applies: references within the schema (`#/$defs/…`, `#`, `#anchor`) are followed
+    /// and a `properties` reached through one applies where the reference stands; one
+    /// met again inside itself may apply anywhere below.
+    ///
+    /// A schema whose references cannot all be followed so (to another document, or
+    /// within one that holds an `$id` below its top), or that would gather more than
+    /// [`MAX_SCOPES`] or read more than [`MAX_READ`] schemas, is read the cautious way:
+    /// every `properties`, `$defs` included, may apply anywhere.
+    pub(crate) fn of(schema: &Value) -> Self {
+        let mut reader = Reader::new(schema, !has_inner_id(schema, true));
+        if reader.follow_refs {
+            reader.schema(schema, Some(&mut Vec::new()));
         }
-        near
+        if !reader.follow_refs || reader.unresolved {
+            reader = Reader::new(schema, false);
+            reader.schema(schema, None);
+        }
+        Self { scopes: reader.scopes }
     }
 
     /// Each member of `arguments`, at any depth, named so that a reader ignoring case
     /// would take it for a declared property, or whose name holds a NUL: (JSON Pointer,
     /// what is wrong), at most `max`.
+    ///
+    /// A member is refused where a `properties` that may apply declares a name it
+    /// differs from only in case, unless one that surely applies there declares it
+    /// as it is written.
     pub(crate) fn problems(&self, arguments: &Value, max: usize) -> Vec<(String, String)> {
         let mut found = Vec::new();
-        self.walk(arguments, &mut String::new(), &mut found, max);
+        let mut walk = Walk { names: self, path: String::new(), at: Vec::new(), found: &mut found, max };
+        walk.value(arguments);
         found
     }
 
-    fn walk(&self, value: &Value, path: &mut String, found: &mut Vec<(String, String)>, max: usize) {
-        let at = path.len();
+    /// The declared name a member named `name`, standing at `at`, would be taken for.
+    fn variant_at(&self, name: &str, at: &[Option<&str>]) -> Option<&str> {
+        let mut fold = None;
+        let mut near = None;
+        for scope in &self.scopes {
+            let surely = match &scope.at {
+                None => false,
+                Some(path) if applies(path, at) => true,
+                Some(_) => continue,
+            };
+            if scope.names.has(name) {
+                if surely {
+                    return None;
+                }
+            } else if near.is_none() {
+                near = scope.names.variant(name, &mut fold);
+            }
+        }
+        near
+    }
+}
+
+/// Whether a `properties` reached by `path` applies at `at` (member names, `None` for
+/// an item).
+fn applies(path: &[Step], at: &[Option<&str>]) -> bool {
+    path.len() == at.len()
+        && path.iter().zip(at).all(|(step, at)| match (step, at) {
+            (Step::Name(name), Some(at)) => name == at,
+            (Step::Item, None) => true,
+            _ => false,
+        })
+}
+
+/// A walk through arguments: where it is, and what it found.
+struct Walk<'a, 'v> {
+    names: &'a DeclaredNames,
+    /// The JSON Pointer of the value walked, while it is an object or array.
+    path: String,
+    /// The way from the top to the value walked: member names, `None` for an item.
+    at: Vec<Option<&'v str>>,
+    found: &'a mut Vec<(String, String)>,
+    max: usize,
+}
+
+impl<'v> Walk<'_, 'v> {
+    fn value(&mut self, value: &'v Value) {
+        let len = self.path.len();
         match value {
             Value::Object(members) => {
                 for (name, member) in members {
-                    if found.len() == max {
+                    if self.found.len() == self.max {
                         return;
                     }
-                    let problem = if name.contains('\0') {
-                        Some("a member's name holds a NUL character, which some readers end the name at".to_owned())
-                    } else {
-                        self.variant_of(name).map(|declared| {
-                            format!(
-                                "\"{name}\" differs from the declared property \"{declared}\" only in case; \
-                                 readers that ignore case would take it for that property unchecked"
-                            )
-                        })
-                    };
-                    if problem.is_some() || member.is_object() || member.is_array() {
-                        push_token(path, name);
+                    let problem = self.problem(name);
+                    let nested = member.is_object() || member.is_array();
+                    if problem.is_some() || nested {
+                        push_token(&mut self.path, name);
                     }
                     if let Some(problem) = problem {
-                        found.push((path.clone(), problem));
+                        self.found.push((self.path.clone(), problem));
                     }
-                    self.walk(member, path, found, max);
-                    path.truncate(at);
+                    if nested {
+                        self.at.push(Some(name));
+                        self.value(member);
+                        self.at.pop();
+                    }
+                    self.path.truncate(len);
                 }
             }
             Value::Array(items) => {
+                self.at.push(None);
                 for (i, item) in items.iter().enumerate().filter(|(_, item)| item.is_object() || item.is_array()) {
-                    path.push('/');
-                    path.push_str(&i.to_string());
-                    self.walk(item, path, found, max);
-                    path.truncate(at);
+                    self.path.push('/');
+                    self.path.push_str(&i.to_string());
+                    self.value(item);
+                    self.path.truncate(len);
                 }
+                self.at.pop();
             }
             _ => {}
         }
+    }
+
+    /// What is wrong with a member named `name` where the walk is.
+    fn problem(&self, name: &str) -> Option<String> {
+        if name.contains('\0') {
+            return Some("a member's name holds a NUL character, which some readers end the name at".to_owned());
+        }
+        let declared = self.names.variant_at(name, &self.at)?;
+        Some(format!(
+            "\"{name}\" differs from the declared property \"{declared}\" only in case; readers that ignore case \
+             would take it for that property unchecked"
+        ))
     }
 }
 
@@ -125,28 +235,179 @@ fn push_token(path: &mut String, name: &str) {
     path.push_str(&name.replace('~', "~0").replace('/', "~1"));
 }
 
-/// Adds the names under each `properties` in `schema` to `names`, once each. Values that
-/// are instances rather than schemas (`const`, `enum`, `default`, `examples`) are passed.
-fn collect(schema: &Value, seen: &mut HashSet<String>, names: &mut Vec<(String, String)>) {
-    match schema {
-        Value::Object(keywords) => {
-            for (keyword, value) in keywords {
-                match (keyword.as_str(), value) {
-                    ("const" | "enum" | "default" | "examples", _) => {}
-                    ("properties", Value::Object(properties)) => {
-                        for (name, property) in properties {
-                            if seen.insert(name.clone()) {
-                                names.push((name.clone(), fold_case(name)));
-                            }
-                            collect(property, seen, names);
-                        }
+/// Keywords whose values are instances, not schemas.
+fn is_instance(keyword: &str) -> bool {
+    matches!(keyword, "const" | "enum" | "default" | "examples")
+}
+
+/// Gathers a schema's [`Scope`]s.
+struct Reader<'s> {
+    root: &'s Value,
+    /// Whether references are followed (else every scope may apply anywhere).
+    follow_refs: bool,
+    scopes: Vec<Scope>,
+    /// The references being followed, innermost last.
+    following: Vec<*const Value>,
+    /// The references followed to apply anywhere.
+    anywhere: HashSet<*const Value>,
+    /// How many schemas were read.
+    read: usize,
+    /// Whether a reference could not be followed, or there was too much to read.
+    unresolved: bool,
+}
+
+impl<'s> Reader<'s> {
+    fn new(root: &'s Value, follow_refs: bool) -> Self {
+        Self {
+            root,
+            follow_refs,
+            scopes: Vec::new(),
+            following: Vec::new(),
+            anywhere: HashSet::new(),
+            read: 0,
+            unresolved: false,
+        }
+    }
+
+    /// Adds a scope for each `properties` in `schema`, which applies at `at` (`None`:
+    /// may apply anywhere). `properties` leads on by name, `items` (alone) to any item;
+    /// the keywords that apply to the same value keep `at`; the rest lead where names do
+    /// not tell, so what is under them may apply anywhere.
+    fn schema(&mut self, schema: &'s Value, mut at: Option<&mut Vec<Step>>) {
+        let Value::Object(keywords) = schema else { return };
+        self.read += 1;
+        if self.follow_refs && (self.scopes.len() > MAX_SCOPES || self.read > MAX_READ) {
+            self.unresolved = true;
+            return;
+        }
+        for (keyword, value) in keywords {
+            match (keyword.as_str(), value) {
+                (keyword, _) if is_instance(keyword) => {}
+                ("properties", Value::Object(properties)) => {
+                    self.scopes.push(Scope { at: at.as_deref().cloned(), names: Names::new(properties.keys()) });
+                    for (name, property) in properties {
+                        self.under(property, at.as_deref_mut(), Step::Name(name.clone()));
                     }
-                    _ => collect(value, seen, names),
                 }
+                ("items", Value::Object(_)) if !keywords.contains_key("prefixItems") => {
+                    self.under(value, at.as_deref_mut(), Step::Item);
+                }
+                ("allOf" | "anyOf" | "oneOf", Value::Array(branches)) => {
+                    branches.iter().for_each(|branch| self.schema(branch, at.as_deref_mut()));
+                }
+                ("not" | "if" | "then" | "else", _) => self.schema(value, at.as_deref_mut()),
+                ("dependentSchemas" | "dependencies", Value::Object(schemas)) => {
+                    schemas.values().for_each(|schema| self.schema(schema, at.as_deref_mut()));
+                }
+                ("$ref" | "$dynamicRef" | "$recursiveRef", Value::String(reference)) if self.follow_refs => {
+                    self.reference(reference, at.as_deref_mut());
+                }
+                // Reached through references when they are followed.
+                ("$defs" | "definitions", Value::Object(_)) if self.follow_refs => {}
+                ("$defs" | "definitions" | "patternProperties", Value::Object(schemas)) => {
+                    schemas.values().for_each(|schema| self.schema(schema, None));
+                }
+                _ => self.anywhere(value),
             }
         }
-        Value::Array(items) => items.iter().for_each(|item| collect(item, seen, names)),
-        _ => {}
+    }
+
+    /// `schema` one `step` below `at`.
+    fn under(&mut self, schema: &'s Value, at: Option<&mut Vec<Step>>, step: Step) {
+        match at {
+            Some(path) => {
+                path.push(step);
+                self.schema(schema, Some(path));
+                path.pop();
+            }
+            None => self.schema(schema, None),
+        }
+    }
+
+    /// The schemas in `value` (a schema, or an array or map of them), applying anywhere.
+    fn anywhere(&mut self, value: &'s Value) {
+        match value {
+            Value::Object(_) => self.schema(value, None),
+            Value::Array(items) => items.iter().for_each(|item| self.anywhere(item)),
+            _ => {}
+        }
+    }
+
+    /// The schema `reference` names, applied at `at`; one met again inside itself may
+    /// apply anywhere below.
+    fn reference(&mut self, reference: &str, at: Option<&mut Vec<Step>>) {
+        let Some(target) = resolve(self.root, reference) else {
+            self.unresolved = true;
+            return;
+        };
+        let key = std::ptr::from_ref(target);
+        let at = at.filter(|_| !self.following.contains(&key));
+        if at.is_none() && !self.anywhere.insert(key) {
+            return;
+        }
+        self.following.push(key);
+        self.schema(target, at);
+        self.following.pop();
+    }
+}
+
+/// The schema within `root` that `reference` names: `#`, a JSON Pointer (`#/$defs/a`,
+/// percent-encoded as URI fragments are) or an anchor (`#name`, `$anchor` or
+/// `$dynamicAnchor`); `None` for a reference to another document.
+fn resolve<'s>(root: &'s Value, reference: &str) -> Option<&'s Value> {
+    let fragment = reference.strip_prefix('#')?;
+    if fragment.is_empty() || fragment.starts_with('/') {
+        return root.pointer(&percent_decoded(fragment)?);
+    }
+    anchored(root, fragment)
+}
+
+/// `text` with each `%XX` read as the byte it stands for; `None` if that is not UTF-8.
+fn percent_decoded(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text.get(i + 1..i + 3).filter(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The schema in `schema` that names itself `name` with `$anchor` or `$dynamicAnchor`.
+fn anchored<'s>(schema: &'s Value, name: &str) -> Option<&'s Value> {
+    match schema {
+        Value::Object(keywords) => {
+            let named = |keyword| keywords.get(keyword).and_then(Value::as_str) == Some(name);
+            if named("$anchor") || named("$dynamicAnchor") {
+                return Some(schema);
+            }
+            keywords.iter().filter(|(keyword, _)| !is_instance(keyword)).find_map(|(_, value)| anchored(value, name))
+        }
+        Value::Array(items) => items.iter().find_map(|item| anchored(item, name)),
+        _ => None,
+    }
+}
+
+/// Whether a schema below `schema`'s top holds an `$id` (a base its references are
+/// read against).
+fn has_inner_id(schema: &Value, top: bool) -> bool {
+    match schema {
+        Value::Object(keywords) => {
+            (!top && keywords.contains_key("$id"))
+                || keywords
+                    .iter()
+                    .filter(|(keyword, _)| !is_instance(keyword))
+                    .any(|(_, value)| has_inner_id(value, false))
+        }
+        Value::Array(items) => items.iter().any(|item| has_inner_id(item, false)),
+        _ => false,
     }
 }
 
@@ -156,62 +417,182 @@ mod tests {
 
     use super::*;
 
-    fn schema() -> Value {
+    fn refused(schema: &Value, arguments: Value) -> Vec<String> {
+        let mut found: Vec<String> =
+            DeclaredNames::of(schema).problems(&arguments, 8).into_iter().map(|(path, _)| path).collect();
+        found.sort_unstable();
+        found
+    }
+
+    /// The scopes of `schema`: where each applies ("*" for an item, "anywhere" for
+    /// `None`), and its names.
+    fn scopes(schema: &Value) -> Vec<(String, Vec<String>)> {
+        let mut scopes: Vec<(String, Vec<String>)> = DeclaredNames::of(schema)
+            .scopes
+            .iter()
+            .map(|scope| {
+                let at = scope.at.as_ref().map_or_else(
+                    || "anywhere".to_owned(),
+                    |path| {
+                        let steps = path.iter().map(|step| match step {
+                            Step::Name(name) => format!("/{name}"),
+                            Step::Item => "/*".to_owned(),
+                        });
+                        steps.collect()
+                    },
+                );
+                (at, scope.names.list.iter().map(|(name, _)| name.clone()).collect())
+            })
+            .collect();
+        scopes.sort();
+        scopes
+    }
+
+    fn tool() -> Value {
         json!({
             "type": "object",
             "properties": {
                 "amount": {"type": "number", "maximum": 100, "default": {"Hidden": 1}},
-                "userId": {"type": "string"},
-                "userID": {"type": "string"},
                 "size": {"type": "number"},
+                "straße": {"type": "number"},
                 "items": {"type": "array", "items": {"$ref": "#/$defs/item"}},
+                "p": {"$ref": "#/$defs/default"},
+                "a/b": {"properties": {"x": {}}},
             },
-            "$defs": {"item": {"type": "object", "properties": {"σκοπός": {"type": "string"}}}},
+            "$defs": {
+                "item": {"type": "object", "properties": {"σκοπός": {"type": "string"}}},
+                // Entries named like keywords are schemas all the same.
+                "default": {"properties": {"limit": {"maximum": 5}}},
+                "unused": {"properties": {"kind": {}}},
+            },
             "enum": [{"Enumerated": 1}],
         })
     }
 
-    fn pointers(names: &DeclaredNames, arguments: Value) -> Vec<String> {
-        names.problems(&arguments, 8).into_iter().map(|(path, _)| path).collect()
-    }
-
     #[test]
-    fn a_name_declared_anywhere_is_found_and_instances_are_not_read_as_schemas() {
-        let names = DeclaredNames::of(&schema());
-        let mut declared: Vec<&str> = names.names.iter().map(|(name, _)| name.as_str()).collect();
-        declared.sort_unstable();
-        assert_eq!(declared, ["amount", "items", "size", "userID", "userId", "σκοπός"]);
+    fn each_properties_applies_where_its_references_lead() {
+        let expected = [
+            ("", vec!["a/b", "amount", "items", "p", "size", "straße"]),
+            ("/a/b", vec!["x"]),
+            ("/items/*", vec!["σκοπός"]),
+            ("/p", vec!["limit"]),
+        ];
+        let expected: Vec<(String, Vec<String>)> = expected
+            .into_iter()
+            .map(|(at, names)| (at.to_owned(), names.into_iter().map(str::to_owned).collect()))
+            .collect();
+        let mut found = scopes(&tool());
+        for (_, names) in &mut found {
+            names.sort_unstable();
+        }
+        assert_eq!(found, expected);
     }
 
     #[test]
     fn case_variants_of_declared_names_and_nul_are_refused_where_they_are() {
-        let names = DeclaredNames::of(&schema());
-        // Exact names, and names nothing declares, pass, whatever their case.
-        assert!(
-            pointers(&names, json!({"amount": 1, "userId": "a", "userID": "b", "Other": 1, "other": 2})).is_empty()
-        );
-        assert_eq!(pointers(&names, json!({"Amount": 1000})), ["/Amount"]);
-        assert_eq!(pointers(&names, json!({"USERID": "x"})), ["/USERID"]);
-        // Letters Unicode's case folding joins: the long s, final sigma, the Kelvin sign.
-        assert_eq!(pointers(&names, json!({"\u{17f}ize": 1})), ["/\u{17f}ize"]);
-        assert_eq!(pointers(&names, json!({"items": [{"ΣΚΟΠΌΣ": "x"}, {"σκοπός": "y"}]})), ["/items/0/ΣΚΟΠΌΣ"]);
-        assert_eq!(pointers(&names, json!({"a/b": {"SIZE": 1}})), ["/a~1b/SIZE"]);
-        assert_eq!(pointers(&names, json!({"x\u{0}": 1})), ["/x\u{0}"]);
-        let (_, said) = &names.problems(&json!({"Amount": 1}), 8)[0];
+        let tool = tool();
+        // Exact names, and names nothing declares there, pass, whatever their case.
+        assert!(refused(&tool, json!({"amount": 1, "size": 2, "Other": 1, "q": {"Amount": 1, "KIND": 2}})).is_empty());
+        assert_eq!(refused(&tool, json!({"Amount": 1000})), ["/Amount"]);
+        assert_eq!(refused(&tool, json!({"amount": 1, "AMOUNT": 1000})), ["/AMOUNT"]);
+        // Letters Unicode's case folding joins: the long s, capital sharp s, sigma.
+        assert_eq!(refused(&tool, json!({"\u{17f}ize": 1})), ["/\u{17f}ize"]);
+        assert_eq!(refused(&tool, json!({"stra\u{1e9e}e": 1})), ["/stra\u{1e9e}e"]);
+        assert_eq!(refused(&tool, json!({"items": [{"ΣΚΟΠΌΣ": "x"}, {"σκοπός": "y"}]})), ["/items/0/ΣΚΟΠΌΣ"]);
+        // Through a definition named like a keyword; a name to escape in the pointer.
+        assert_eq!(refused(&tool, json!({"p": {"LIMIT": 9}, "a/b": {"X": 1}})), ["/a~1b/X", "/p/LIMIT"]);
+        assert_eq!(refused(&tool, json!({"x\u{0}": 1})), ["/x\u{0}"]);
+        let said = &DeclaredNames::of(&tool).problems(&json!({"Amount": 1}), 8)[0].1;
         assert!(said.contains("\"Amount\" differs from the declared property \"amount\" only in case"), "{said}");
         // At most `max`.
-        assert_eq!(names.problems(&json!({"AMOUNT": 1, "Size": 2, "SIZE": 3}), 2).len(), 2);
+        assert_eq!(DeclaredNames::of(&tool).problems(&json!({"AMOUNT": 1, "Size": 2, "SIZE": 3}), 2).len(), 2);
+    }
+
+    #[test]
+    fn a_name_spelled_two_ways_is_judged_where_it_stands() {
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "a": {"$ref": "#/$defs/A"},
+                "b": {"$ref": "#/$defs/B"},
+                "meta": {"properties": {"Amount": {}}, "allOf": [{"properties": {"amount": {}}}]},
+                "userId": {},
+                "userID": {},
+            },
+            "$defs": {"A": {"properties": {"id": {"maximum": 5}}}, "B": {"properties": {"ID": {}}}},
+        });
+        let fine =
+            json!({"a": {"id": 1}, "b": {"ID": 2}, "meta": {"Amount": 1, "amount": 2}, "userId": 1, "userID": 2});
+        assert!(refused(&schema, fine).is_empty());
+        let wrong = json!({"a": {"ID": 1}, "b": {"id": 1}, "meta": {"AMOUNT": 1}, "USERID": 1});
+        assert_eq!(refused(&schema, wrong), ["/USERID", "/a/ID", "/b/id", "/meta/AMOUNT"]);
+    }
+
+    #[test]
+    fn references_anywhere_in_the_schema_are_followed() {
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "a": {"properties": {"amount": {"maximum": 100}}},
+                "b": {"$ref": "#/properties/a"},
+                "c": {"allOf": [{"$ref": "#/properties/a"}]},
+                "list": {"items": {"$ref": "#/properties/a"}},
+                "t": {"$ref": "#thing"},
+                "spaced": {"$ref": "#/$defs/a%20b"},
+                "child": {"$ref": "#"},
+            },
+            "$defs": {
+                "x": {"$anchor": "thing", "properties": {"amount": {}}},
+                "a b": {"properties": {"amount": {}}},
+            },
+        });
+        for at in ["b", "c", "t", "spaced", "child"] {
+            let arguments = json!({ at: {"Amount": 1000} });
+            assert_eq!(refused(&schema, arguments), [format!("/{at}/Amount")]);
+        }
+        assert_eq!(refused(&schema, json!({"list": [{"Amount": 1000}]})), ["/list/0/Amount"]);
+        // A reference met inside itself may apply anywhere below.
+        assert_eq!(refused(&schema, json!({"child": {"child": {"b": {"AMOUNT": 1}}}})), ["/child/child/b/AMOUNT"]);
+        assert!(refused(&schema, json!({"child": {"child": {"child": {"a": {"amount": 1}}}}})).is_empty());
+    }
+
+    #[test]
+    fn what_names_cannot_place_may_apply_anywhere() {
+        // Under additionalProperties or prefixItems: anywhere.
+        let schema = json!({
+            "properties": {"m": {"additionalProperties": {"properties": {"amount": {}}}}},
+            "prefixItems": [{"properties": {"size": {}}}],
+        });
+        assert_eq!(refused(&schema, json!({"m": {"k": {"Amount": 1}}, "Size": 1})), ["/Size", "/m/k/Amount"]);
+        // A reference to another document, or a base set below the top: every
+        // properties may apply anywhere, definitions included.
+        for schema in [
+            json!({"properties": {"r": {"$ref": "https://example.com/s"}}, "$defs": {"d": {"properties": {"kind": {}}}}}),
+            json!({"properties": {"r": {"$id": "https://example.com/r", "$ref": "#/$defs/d"}}, "$defs": {"d": {"properties": {"kind": {}}}}}),
+        ] {
+            assert_eq!(refused(&schema, json!({"x": {"Kind": 1}, "R": 1})), ["/R", "/x/Kind"], "{schema}");
+        }
+        // References that each name another twice: read the cautious way, not 2ⁿ times.
+        let mut defs = serde_json::Map::new();
+        for i in 0..40 {
+            let next = format!("#/$defs/d{}", i + 1);
+            defs.insert(format!("d{i}"), json!({"allOf": [{"$ref": next}, {"$ref": next}]}));
+        }
+        defs.insert("d40".into(), json!({"properties": {"amount": {}}}));
+        let schema = json!({"properties": {"p": {"$ref": "#/$defs/d0"}}, "$defs": defs});
+        assert_eq!(refused(&schema, json!({"q": {"AMOUNT": 1}})), ["/q/AMOUNT"]);
     }
 
     #[test]
     fn many_names_are_looked_up_alike() {
-        let properties: serde_json::Map<String, Value> =
+        let mut properties: serde_json::Map<String, Value> =
             (0..40).map(|i| (format!("field{i}"), json!({"type": "number"}))).collect();
-        let names = DeclaredNames::of(&json!({"type": "object", "properties": properties}));
-        assert!(names.index.is_some());
-        assert!(pointers(&names, json!({"field3": 1, "field39": 2, "Field40": 3})).is_empty());
-        assert_eq!(pointers(&names, json!({"FIELD3": 1, "field\u{17f}": 2})), ["/FIELD3"]);
-        let few = DeclaredNames::of(&json!({"properties": {"\u{17f}": {}}}));
-        assert_eq!(pointers(&few, json!({"S": 1, "s": 2, "\u{17f}": 3})), ["/S", "/s"]);
+        properties.insert("\u{212a}elvin".into(), json!({}));
+        let schema = json!({"type": "object", "properties": properties});
+        assert!(DeclaredNames::of(&schema).scopes[0].names.index.is_some());
+        assert!(refused(&schema, json!({"field3": 1, "field39": 2, "Field40": 3, "\u{212a}elvin": 4})).is_empty());
+        assert_eq!(refused(&schema, json!({"FIELD3": 1, "field\u{17f}": 2, "kelvin": 3})), ["/FIELD3", "/kelvin"]);
+        let few = json!({"properties": {"\u{17f}": {}}});
+        assert_eq!(refused(&few, json!({"S": 1, "s": 2, "\u{17f}": 3})), ["/S", "/s"]);
     }
 }

@@ -209,7 +209,9 @@ impl ToolDef {
     /// `ſize` beside `size`), or whose name holds a NUL; each is named in the refusal.
     /// The schema check reads names exactly and lets such a member by unchecked, while
     /// readers that ignore case (Go's `encoding/json`) take it for the declared one: for
-    /// a handler that passes arguments on, such as a gateway's forwarder.
+    /// a handler that passes arguments on, such as a gateway's forwarder. Each member is
+    /// judged by the `properties` that may apply where it stands, the schema's own
+    /// references followed.
     #[must_use]
     pub fn strict_names(mut self) -> Self {
         self.strict_names = true;
