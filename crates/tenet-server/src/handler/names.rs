@@ -25,7 +25,10 @@ const MAX_READ: usize = 65_536;
 
 /// The property names an input schema declares, and where they apply.
 pub(crate) struct DeclaredNames {
-    scopes: Vec<Scope>,
+    /// The names that surely apply at each place in the arguments.
+    places: Place,
+    /// The names that may apply anywhere.
+    anywhere: Anywhere,
 }
 
 /// One `properties` of a schema: where in the arguments it applies, and its names.
@@ -39,7 +42,7 @@ struct Scope {
 }
 
 /// A step from a value into one inside it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Step {
     /// The member of that name.
     Name(String),
@@ -47,7 +50,7 @@ enum Step {
     Item,
 }
 
-/// The names of one `properties`, as declared and folded.
+/// Names as declared and folded, once each.
 struct Names {
     list: Vec<(String, String)>,
     /// Past [`FEW`] names: the names as declared, and each folded name's first owner.
@@ -56,7 +59,9 @@ struct Names {
 
 impl Names {
     fn new<'a>(names: impl Iterator<Item = &'a String>) -> Self {
-        let list: Vec<(String, String)> = names.map(|name| (name.clone(), fold_case(name))).collect();
+        let mut seen = HashSet::new();
+        let list: Vec<(String, String)> =
+            names.filter(|name| seen.insert(*name)).map(|name| (name.clone(), fold_case(name))).collect();
         let index = (list.len() > FEW).then(|| {
             let exact = list.iter().map(|(name, _)| name.clone()).collect();
             let mut folded = HashMap::new();
@@ -97,6 +102,80 @@ impl Names {
     }
 }
 
+/// A place in the arguments: the names that surely apply there (of every `properties`
+/// that does), and the places below it.
+#[derive(Default)]
+struct Place {
+    names: Option<Names>,
+    members: HashMap<String, Place>,
+    items: Option<Box<Place>>,
+}
+
+impl Place {
+    /// The place `path` leads to from here, made if it is not yet.
+    fn at(&mut self, path: &[Step]) -> &mut Place {
+        path.iter().fold(self, |place, step| match step {
+            Step::Name(name) => place.members.entry(name.clone()).or_default(),
+            Step::Item => place.items.get_or_insert_with(Box::default),
+        })
+    }
+
+    /// The place one step below: the member `name`, or an item (`None`).
+    fn below(&self, step: Option<&str>) -> Option<&Place> {
+        match step {
+            Some(name) => self.members.get(name),
+            None => self.items.as_deref(),
+        }
+    }
+}
+
+/// The names that may apply anywhere: for each folded name, its spellings, each with
+/// whether every `properties` that may apply anywhere and declares a name of that fold
+/// declares that spelling.
+#[derive(Default)]
+struct Anywhere {
+    folds: HashMap<String, Vec<(String, bool)>>,
+}
+
+impl Anywhere {
+    fn new(scopes: &[&Scope]) -> Self {
+        let mut owners: HashMap<&str, Vec<&Names>> = HashMap::new();
+        for scope in scopes {
+            for (_, fold) in &scope.names.list {
+                owners.entry(fold).or_default().push(&scope.names);
+            }
+        }
+        let folds = owners
+            .into_iter()
+            .map(|(fold, owners)| {
+                let mut spellings: Vec<(String, bool)> = Vec::new();
+                for names in &owners {
+                    for (name, _) in names.list.iter().filter(|(_, f)| f == fold) {
+                        if !spellings.iter().any(|(known, _)| known == name) {
+                            spellings.push((name.clone(), owners.iter().all(|names| names.has(name))));
+                        }
+                    }
+                }
+                (fold.to_owned(), spellings)
+            })
+            .collect();
+        Self { folds }
+    }
+
+    /// A name that may apply anywhere and that `name` differs from only in case, unless
+    /// every `properties` declaring such a name declares `name` itself.
+    fn variant(&self, name: &str, fold: &mut Option<String>) -> Option<&str> {
+        if self.folds.is_empty() {
+            return None;
+        }
+        let spellings = self.folds.get(fold.get_or_insert_with(|| fold_case(name)).as_str())?;
+        if spellings.iter().any(|(spelling, everywhere)| spelling == name && *everywhere) {
+            return None;
+        }
+        spellings.iter().find(|(spelling, _)| spelling != name).map(|(spelling, _)| spelling.as_str())
+    }
+}
+
 impl DeclaredNames {
     /// The names under every `properties` of `schema`, each `properties` with where it
     /// applies: references within the schema (`#/$defs/…`, `#`, `#anchor`) are followed
@@ -116,7 +195,19 @@ impl DeclaredNames {
             reader = Reader::new(schema, false);
             reader.schema(schema, None);
         }
-        Self { scopes: reader.scopes }
+        let mut sure: HashMap<&[Step], Vec<&String>> = HashMap::new();
+        let mut maybe = Vec::new();
+        for scope in &reader.scopes {
+            match &scope.at {
+                Some(path) => sure.entry(path).or_default().extend(scope.names.list.iter().map(|(name, _)| name)),
+                None => maybe.push(scope),
+            }
+        }
+        let mut places = Place::default();
+        for (path, names) in sure {
+            places.at(path).names = Some(Names::new(names.into_iter()));
+        }
+        Self { places, anywhere: Anywhere::new(&maybe) }
     }
 
     /// Each member of `arguments`, at any depth, named so that a reader ignoring case
@@ -128,65 +219,35 @@ impl DeclaredNames {
     /// as it is written.
     pub(crate) fn problems(&self, arguments: &Value, max: usize) -> Vec<(String, String)> {
         let mut found = Vec::new();
-        let mut walk = Walk { names: self, path: String::new(), at: Vec::new(), found: &mut found, max };
+        let mut walk =
+            Walk { names: self, path: String::new(), places: vec![Some(&self.places)], found: &mut found, max };
         walk.value(arguments);
         found
     }
-
-    /// The declared name a member named `name`, standing at `at`, would be taken for.
-    fn variant_at(&self, name: &str, at: &[Option<&str>]) -> Option<&str> {
-        let mut fold = None;
-        let mut near = None;
-        for scope in &self.scopes {
-            let surely = match &scope.at {
-                None => false,
-                Some(path) if applies(path, at) => true,
-                Some(_) => continue,
-            };
-            if scope.names.has(name) {
-                if surely {
-                    return None;
-                }
-            } else if near.is_none() {
-                near = scope.names.variant(name, &mut fold);
-            }
-        }
-        near
-    }
-}
-
-/// Whether a `properties` reached by `path` applies at `at` (member names, `None` for
-/// an item).
-fn applies(path: &[Step], at: &[Option<&str>]) -> bool {
-    path.len() == at.len()
-        && path.iter().zip(at).all(|(step, at)| match (step, at) {
-            (Step::Name(name), Some(at)) => name == at,
-            (Step::Item, None) => true,
-            _ => false,
-        })
 }
 
 /// A walk through arguments: where it is, and what it found.
-struct Walk<'a, 'v> {
+struct Walk<'a> {
     names: &'a DeclaredNames,
     /// The JSON Pointer of the value walked, while it is an object or array.
     path: String,
-    /// The way from the top to the value walked: member names, `None` for an item.
-    at: Vec<Option<&'v str>>,
+    /// The places from the top to the value walked, while names surely apply there.
+    places: Vec<Option<&'a Place>>,
     found: &'a mut Vec<(String, String)>,
     max: usize,
 }
 
-impl<'v> Walk<'_, 'v> {
-    fn value(&mut self, value: &'v Value) {
+impl Walk<'_> {
+    fn value(&mut self, value: &Value) {
         let len = self.path.len();
+        let here = self.places.last().copied().flatten();
         match value {
             Value::Object(members) => {
                 for (name, member) in members {
                     if self.found.len() == self.max {
                         return;
                     }
-                    let problem = self.problem(name);
+                    let problem = self.problem(here, name);
                     let nested = member.is_object() || member.is_array();
                     if problem.is_some() || nested {
                         push_token(&mut self.path, name);
@@ -195,33 +256,40 @@ impl<'v> Walk<'_, 'v> {
                         self.found.push((self.path.clone(), problem));
                     }
                     if nested {
-                        self.at.push(Some(name));
+                        self.places.push(here.and_then(|place| place.below(Some(name))));
                         self.value(member);
-                        self.at.pop();
+                        self.places.pop();
                     }
                     self.path.truncate(len);
                 }
             }
             Value::Array(items) => {
-                self.at.push(None);
+                self.places.push(here.and_then(|place| place.below(None)));
                 for (i, item) in items.iter().enumerate().filter(|(_, item)| item.is_object() || item.is_array()) {
                     self.path.push('/');
                     self.path.push_str(&i.to_string());
                     self.value(item);
                     self.path.truncate(len);
                 }
-                self.at.pop();
+                self.places.pop();
             }
             _ => {}
         }
     }
 
-    /// What is wrong with a member named `name` where the walk is.
-    fn problem(&self, name: &str) -> Option<String> {
+    /// What is wrong with a member named `name` at `here`.
+    fn problem(&self, here: Option<&Place>, name: &str) -> Option<String> {
         if name.contains('\0') {
             return Some("a member's name holds a NUL character, which some readers end the name at".to_owned());
         }
-        let declared = self.names.variant_at(name, &self.at)?;
+        let mut fold = None;
+        let sure = here.and_then(|place| place.names.as_ref());
+        if sure.is_some_and(|names| names.has(name)) {
+            return None;
+        }
+        let declared = sure
+            .and_then(|names| names.variant(name, &mut fold))
+            .or_else(|| self.names.anywhere.variant(name, &mut fold))?;
         Some(format!(
             "\"{name}\" differs from the declared property \"{declared}\" only in case; readers that ignore case \
              would take it for that property unchecked"
@@ -424,28 +492,33 @@ mod tests {
         found
     }
 
-    /// The scopes of `schema`: where each applies ("*" for an item, "anywhere" for
-    /// `None`), and its names.
-    fn scopes(schema: &Value) -> Vec<(String, Vec<String>)> {
-        let mut scopes: Vec<(String, Vec<String>)> = DeclaredNames::of(schema)
-            .scopes
-            .iter()
-            .map(|scope| {
-                let at = scope.at.as_ref().map_or_else(
-                    || "anywhere".to_owned(),
-                    |path| {
-                        let steps = path.iter().map(|step| match step {
-                            Step::Name(name) => format!("/{name}"),
-                            Step::Item => "/*".to_owned(),
-                        });
-                        steps.collect()
-                    },
-                );
-                (at, scope.names.list.iter().map(|(name, _)| name.clone()).collect())
-            })
-            .collect();
-        scopes.sort();
-        scopes
+    /// The names of `schema` by where they surely apply ("*" for an item), and those
+    /// that may apply "anywhere".
+    fn places(schema: &Value) -> Vec<(String, Vec<String>)> {
+        fn gather(place: &Place, at: &str, out: &mut Vec<(String, Vec<String>)>) {
+            if let Some(names) = &place.names {
+                let mut names: Vec<String> = names.list.iter().map(|(name, _)| name.clone()).collect();
+                names.sort_unstable();
+                out.push((at.to_owned(), names));
+            }
+            for (name, below) in &place.members {
+                gather(below, &format!("{at}/{name}"), out);
+            }
+            if let Some(items) = &place.items {
+                gather(items, &format!("{at}/*"), out);
+            }
+        }
+        let declared = DeclaredNames::of(schema);
+        let mut out = Vec::new();
+        gather(&declared.places, "", &mut out);
+        let mut anywhere: Vec<String> =
+            declared.anywhere.folds.values().flatten().map(|(name, _)| name.clone()).collect();
+        if !anywhere.is_empty() {
+            anywhere.sort_unstable();
+            out.push(("anywhere".to_owned(), anywhere));
+        }
+        out.sort();
+        out
     }
 
     fn tool() -> Value {
@@ -481,11 +554,7 @@ mod tests {
             .into_iter()
             .map(|(at, names)| (at.to_owned(), names.into_iter().map(str::to_owned).collect()))
             .collect();
-        let mut found = scopes(&tool());
-        for (_, names) in &mut found {
-            names.sort_unstable();
-        }
-        assert_eq!(found, expected);
+        assert_eq!(places(&tool()), expected);
     }
 
     #[test]
@@ -572,6 +641,15 @@ mod tests {
         ] {
             assert_eq!(refused(&schema, json!({"x": {"Kind": 1}, "R": 1})), ["/R", "/x/Kind"], "{schema}");
         }
+        // What may apply anywhere lets a spelling by only where every properties with a
+        // name of its fold declares it; what surely applies is judged first.
+        let schema = json!({
+            "properties": {"size": {}},
+            "prefixItems": [{"properties": {"Size": {}}}],
+            "additionalProperties": {"properties": {"id": {}, "ID": {}}},
+            "patternProperties": {"^p": {"properties": {"id": {}}}},
+        });
+        assert_eq!(refused(&schema, json!({"x": {"id": 1, "ID": 2}, "size": 1, "Size": 2})), ["/Size", "/x/ID"]);
         // References that each name another twice: read the cautious way, not 2ⁿ times.
         let mut defs = serde_json::Map::new();
         for i in 0..40 {
@@ -589,7 +667,7 @@ mod tests {
             (0..40).map(|i| (format!("field{i}"), json!({"type": "number"}))).collect();
         properties.insert("\u{212a}elvin".into(), json!({}));
         let schema = json!({"type": "object", "properties": properties});
-        assert!(DeclaredNames::of(&schema).scopes[0].names.index.is_some());
+        assert!(DeclaredNames::of(&schema).places.names.as_ref().unwrap().index.is_some());
         assert!(refused(&schema, json!({"field3": 1, "field39": 2, "Field40": 3, "\u{212a}elvin": 4})).is_empty());
         assert_eq!(refused(&schema, json!({"FIELD3": 1, "field\u{17f}": 2, "kelvin": 3})), ["/FIELD3", "/kelvin"]);
         let few = json!({"properties": {"\u{17f}": {}}});
