@@ -23,6 +23,10 @@ const MAX_SCOPES: usize = 4096;
 /// cautious way: references that each name another twice would read it 2ⁿ times.
 const MAX_READ: usize = 65_536;
 
+/// How deep schemas are read within one another, references followed, before the schema
+/// is read the cautious way (a long chain of references would take the stack).
+const MAX_NESTING: usize = 256;
+
 /// The property names an input schema declares, and where they apply.
 pub(crate) struct DeclaredNames {
     /// The names that surely apply at each place in the arguments.
@@ -38,6 +42,9 @@ struct Scope {
     /// `additionalProperties`, `patternProperties`, `prefixItems` and the like, and in
     /// a schema read the cautious way.
     at: Option<Vec<Step>>,
+    /// Whether it applies there whenever the schema does: not under `anyOf`, `oneOf`,
+    /// `not`, `if`, `then`, `else` or `dependentSchemas`, where it may not.
+    sure: bool,
     names: Names,
 }
 
@@ -103,10 +110,11 @@ impl Names {
 }
 
 /// A place in the arguments: the names that surely apply there (of every `properties`
-/// that does), and the places below it.
+/// that does), those that may (under `anyOf` and the like), and the places below it.
 #[derive(Default)]
 struct Place {
     names: Option<Names>,
+    maybe: Anywhere,
     members: HashMap<String, Place>,
     items: Option<Box<Place>>,
 }
@@ -138,27 +146,24 @@ struct Anywhere {
 }
 
 impl Anywhere {
-    fn new(scopes: &[&Scope]) -> Self {
-        let mut owners: HashMap<&str, Vec<&Names>> = HashMap::new();
-        for scope in scopes {
-            for (_, fold) in &scope.names.list {
-                owners.entry(fold).or_default().push(&scope.names);
+    /// The names of `scopes` (each a `properties`), by folded name.
+    fn new(scopes: &[&Names]) -> Self {
+        // How many declare a name of each fold, and how many each spelling.
+        let mut owners: HashMap<&str, usize> = HashMap::new();
+        let mut spellings: HashMap<&str, (&str, usize)> = HashMap::new();
+        for names in scopes {
+            let mut folds = HashSet::new();
+            for (name, fold) in &names.list {
+                if folds.insert(fold.as_str()) {
+                    *owners.entry(fold).or_default() += 1;
+                }
+                spellings.entry(name).or_insert((fold, 0)).1 += 1;
             }
         }
-        let folds = owners
-            .into_iter()
-            .map(|(fold, owners)| {
-                let mut spellings: Vec<(String, bool)> = Vec::new();
-                for names in &owners {
-                    for (name, _) in names.list.iter().filter(|(_, f)| f == fold) {
-                        if !spellings.iter().any(|(known, _)| known == name) {
-                            spellings.push((name.clone(), owners.iter().all(|names| names.has(name))));
-                        }
-                    }
-                }
-                (fold.to_owned(), spellings)
-            })
-            .collect();
+        let mut folds: HashMap<String, Vec<(String, bool)>> = HashMap::new();
+        for (name, (fold, count)) in spellings {
+            folds.entry(fold.to_owned()).or_default().push((name.to_owned(), count == owners[fold]));
+        }
         Self { folds }
     }
 
@@ -196,27 +201,34 @@ impl DeclaredNames {
             reader.schema(schema, None);
         }
         let mut sure: HashMap<&[Step], Vec<&String>> = HashMap::new();
-        let mut maybe = Vec::new();
+        let mut maybe: HashMap<&[Step], Vec<&Names>> = HashMap::new();
+        let mut anywhere = Vec::new();
         for scope in &reader.scopes {
             match &scope.at {
-                Some(path) => sure.entry(path).or_default().extend(scope.names.list.iter().map(|(name, _)| name)),
-                None => maybe.push(scope),
+                Some(path) if scope.sure => {
+                    sure.entry(path).or_default().extend(scope.names.list.iter().map(|(name, _)| name));
+                }
+                Some(path) => maybe.entry(path).or_default().push(&scope.names),
+                None => anywhere.push(&scope.names),
             }
         }
         let mut places = Place::default();
         for (path, names) in sure {
             places.at(path).names = Some(Names::new(names.into_iter()));
         }
-        Self { places, anywhere: Anywhere::new(&maybe) }
+        for (path, scopes) in maybe {
+            places.at(path).maybe = Anywhere::new(&scopes);
+        }
+        Self { places, anywhere: Anywhere::new(&anywhere) }
     }
 
     /// Each member of `arguments`, at any depth, named so that a reader ignoring case
     /// would take it for a declared property, or whose name holds a NUL: (JSON Pointer,
     /// what is wrong), at most `max`.
     ///
-    /// A member is refused where a `properties` that may apply declares a name it
-    /// differs from only in case, unless one that surely applies there declares it
-    /// as it is written.
+    /// A member is refused where a `properties` that may apply there declares a name it
+    /// differs from only in case and not the name as written, unless one that surely
+    /// applies there declares that.
     pub(crate) fn problems(&self, arguments: &Value, max: usize) -> Vec<(String, String)> {
         let mut found = Vec::new();
         let mut walk =
@@ -289,6 +301,7 @@ impl Walk<'_> {
         }
         let declared = sure
             .and_then(|names| names.variant(name, &mut fold))
+            .or_else(|| here.and_then(|place| place.maybe.variant(name, &mut fold)))
             .or_else(|| self.names.anywhere.variant(name, &mut fold))?;
         Some(format!(
             "\"{name}\" differs from the declared property \"{declared}\" only in case; readers that ignore case \
@@ -318,6 +331,12 @@ struct Reader<'s> {
     following: Vec<*const Value>,
     /// The references followed to apply anywhere.
     anywhere: HashSet<*const Value>,
+    /// The schemas with an `$anchor` or `$dynamicAnchor`, by name, once looked for.
+    anchors: Option<HashMap<&'s str, Vec<&'s Value>>>,
+    /// How many conditional keywords (`anyOf`, `if`, …) the schema read is under.
+    conditional: usize,
+    /// How deep the schema read is within others.
+    nesting: usize,
     /// How many schemas were read.
     read: usize,
     /// Whether a reference could not be followed, or there was too much to read.
@@ -332,6 +351,9 @@ impl<'s> Reader<'s> {
             scopes: Vec::new(),
             following: Vec::new(),
             anywhere: HashSet::new(),
+            anchors: None,
+            conditional: 0,
+            nesting: 0,
             read: 0,
             unresolved: false,
         }
@@ -341,18 +363,28 @@ impl<'s> Reader<'s> {
     /// may apply anywhere). `properties` leads on by name, `items` (alone) to any item;
     /// the keywords that apply to the same value keep `at`; the rest lead where names do
     /// not tell, so what is under them may apply anywhere.
-    fn schema(&mut self, schema: &'s Value, mut at: Option<&mut Vec<Step>>) {
+    fn schema(&mut self, schema: &'s Value, at: Option<&mut Vec<Step>>) {
         let Value::Object(keywords) = schema else { return };
+        if self.unresolved {
+            return;
+        }
         self.read += 1;
-        if self.follow_refs && (self.scopes.len() > MAX_SCOPES || self.read > MAX_READ) {
+        if self.follow_refs && (self.scopes.len() > MAX_SCOPES || self.read > MAX_READ || self.nesting >= MAX_NESTING) {
             self.unresolved = true;
             return;
         }
+        self.nesting += 1;
+        self.keywords(keywords, at);
+        self.nesting -= 1;
+    }
+
+    fn keywords(&mut self, keywords: &'s serde_json::Map<String, Value>, mut at: Option<&mut Vec<Step>>) {
         for (keyword, value) in keywords {
             match (keyword.as_str(), value) {
                 (keyword, _) if is_instance(keyword) => {}
                 ("properties", Value::Object(properties)) => {
-                    self.scopes.push(Scope { at: at.as_deref().cloned(), names: Names::new(properties.keys()) });
+                    let names = Names::new(properties.keys());
+                    self.scopes.push(Scope { at: at.as_deref().cloned(), sure: self.conditional == 0, names });
                     for (name, property) in properties {
                         self.under(property, at.as_deref_mut(), Step::Name(name.clone()));
                     }
@@ -360,12 +392,23 @@ impl<'s> Reader<'s> {
                 ("items", Value::Object(_)) if !keywords.contains_key("prefixItems") => {
                     self.under(value, at.as_deref_mut(), Step::Item);
                 }
-                ("allOf" | "anyOf" | "oneOf", Value::Array(branches)) => {
+                ("allOf", Value::Array(branches)) => {
                     branches.iter().for_each(|branch| self.schema(branch, at.as_deref_mut()));
                 }
-                ("not" | "if" | "then" | "else", _) => self.schema(value, at.as_deref_mut()),
+                ("anyOf" | "oneOf", Value::Array(branches)) => {
+                    self.conditional += 1;
+                    branches.iter().for_each(|branch| self.schema(branch, at.as_deref_mut()));
+                    self.conditional -= 1;
+                }
+                ("not" | "if" | "then" | "else", _) => {
+                    self.conditional += 1;
+                    self.schema(value, at.as_deref_mut());
+                    self.conditional -= 1;
+                }
                 ("dependentSchemas" | "dependencies", Value::Object(schemas)) => {
+                    self.conditional += 1;
                     schemas.values().for_each(|schema| self.schema(schema, at.as_deref_mut()));
+                    self.conditional -= 1;
                 }
                 ("$ref" | "$dynamicRef" | "$recursiveRef", Value::String(reference)) if self.follow_refs => {
                     self.reference(reference, at.as_deref_mut());
@@ -404,7 +447,7 @@ impl<'s> Reader<'s> {
     /// The schema `reference` names, applied at `at`; one met again inside itself may
     /// apply anywhere below.
     fn reference(&mut self, reference: &str, at: Option<&mut Vec<Step>>) {
-        let Some(target) = resolve(self.root, reference) else {
+        let Some(target) = self.resolve(reference) else {
             self.unresolved = true;
             return;
         };
@@ -419,15 +462,27 @@ impl<'s> Reader<'s> {
     }
 }
 
-/// The schema within `root` that `reference` names: `#`, a JSON Pointer (`#/$defs/a`,
-/// percent-encoded as URI fragments are) or an anchor (`#name`, `$anchor` or
-/// `$dynamicAnchor`); `None` for a reference to another document.
-fn resolve<'s>(root: &'s Value, reference: &str) -> Option<&'s Value> {
-    let fragment = reference.strip_prefix('#')?;
-    if fragment.is_empty() || fragment.starts_with('/') {
-        return root.pointer(&percent_decoded(fragment)?);
+impl<'s> Reader<'s> {
+    /// The schema within the root that `reference` names: `#`, a JSON Pointer
+    /// (`#/$defs/a`, percent-encoded as URI fragments are) or an anchor (`#name`, of one
+    /// `$anchor` or `$dynamicAnchor` alone); `None` for a reference to another document,
+    /// or an anchor that names no schema or several.
+    fn resolve(&mut self, reference: &str) -> Option<&'s Value> {
+        let fragment = reference.strip_prefix('#')?;
+        if fragment.is_empty() || fragment.starts_with('/') {
+            return self.root.pointer(&percent_decoded(fragment)?);
+        }
+        let root = self.root;
+        let anchors = self.anchors.get_or_insert_with(|| {
+            let mut anchors = HashMap::new();
+            gather_anchors(root, &mut anchors);
+            anchors
+        });
+        match anchors.get(fragment).map(Vec::as_slice) {
+            Some([schema]) => Some(schema),
+            _ => None,
+        }
     }
-    anchored(root, fragment)
 }
 
 /// `text` with each `%XX` read as the byte it stands for; `None` if that is not UTF-8.
@@ -448,31 +503,34 @@ fn percent_decoded(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// The schema in `schema` that names itself `name` with `$anchor` or `$dynamicAnchor`.
-fn anchored<'s>(schema: &'s Value, name: &str) -> Option<&'s Value> {
-    match schema {
-        Value::Object(keywords) => {
-            let named = |keyword| keywords.get(keyword).and_then(Value::as_str) == Some(name);
-            if named("$anchor") || named("$dynamicAnchor") {
-                return Some(schema);
+/// Every object in `value` that names itself with `$anchor` or `$dynamicAnchor`, by that
+/// name. Values that are instances are searched too: an anchor found there as well makes
+/// the name ambiguous, which is read the cautious way.
+fn gather_anchors<'s>(value: &'s Value, anchors: &mut HashMap<&'s str, Vec<&'s Value>>) {
+    match value {
+        Value::Object(members) => {
+            for keyword in ["$anchor", "$dynamicAnchor"] {
+                if let Some(name) = members.get(keyword).and_then(Value::as_str) {
+                    let named = anchors.entry(name).or_default();
+                    if !named.iter().any(|known| std::ptr::eq(*known, value)) {
+                        named.push(value);
+                    }
+                }
             }
-            keywords.iter().filter(|(keyword, _)| !is_instance(keyword)).find_map(|(_, value)| anchored(value, name))
+            members.values().for_each(|member| gather_anchors(member, anchors));
         }
-        Value::Array(items) => items.iter().find_map(|item| anchored(item, name)),
-        _ => None,
+        Value::Array(items) => items.iter().for_each(|item| gather_anchors(item, anchors)),
+        _ => {}
     }
 }
 
-/// Whether a schema below `schema`'s top holds an `$id` (a base its references are
-/// read against).
-fn has_inner_id(schema: &Value, top: bool) -> bool {
-    match schema {
-        Value::Object(keywords) => {
-            (!top && keywords.contains_key("$id"))
-                || keywords
-                    .iter()
-                    .filter(|(keyword, _)| !is_instance(keyword))
-                    .any(|(_, value)| has_inner_id(value, false))
+/// Whether an object below `value`'s top has an `$id` member (a base references below
+/// it are read against). Instances are searched too: one found there only makes the
+/// schema read the cautious way.
+fn has_inner_id(value: &Value, top: bool) -> bool {
+    match value {
+        Value::Object(members) => {
+            (!top && members.contains_key("$id")) || members.values().any(|member| has_inner_id(member, false))
         }
         Value::Array(items) => items.iter().any(|item| has_inner_id(item, false)),
         _ => false,
@@ -659,6 +717,46 @@ mod tests {
         defs.insert("d40".into(), json!({"properties": {"amount": {}}}));
         let schema = json!({"properties": {"p": {"$ref": "#/$defs/d0"}}, "$defs": defs});
         assert_eq!(refused(&schema, json!({"q": {"AMOUNT": 1}})), ["/q/AMOUNT"]);
+    }
+
+    #[test]
+    fn names_under_conditions_may_apply_where_they_stand() {
+        let schema = json!({
+            "properties": {
+                "amount": {"maximum": 100},
+                "m": {"anyOf": [{"$ref": "#/$defs/M"}, {"type": "null"}]},
+            },
+            "not": {"properties": {"Amount": {"type": "string"}}},
+            "if": {"properties": {"SIZE": {}}},
+            "$defs": {"M": {"properties": {"id": {"maximum": 5}}}},
+        });
+        assert!(refused(&schema, json!({"amount": 1, "m": {"id": 1}})).is_empty());
+        // A name under `not` or `if` is not declared for the check: its variant is.
+        assert_eq!(refused(&schema, json!({"Amount": 1000, "size": 1, "m": {"ID": 9}})), ["/Amount", "/m/ID", "/size"]);
+    }
+
+    #[test]
+    fn schemas_that_would_take_long_or_mislead_are_read_the_cautious_way() {
+        // A chain of references longer than the reading goes deep.
+        let mut defs = serde_json::Map::new();
+        for i in 0..5000 {
+            defs.insert(format!("d{i}"), json!({"properties": {"next": {"$ref": format!("#/$defs/d{}", i + 1)}}}));
+        }
+        defs.insert("d5000".into(), json!({"properties": {"amount": {}}}));
+        let schema = json!({"properties": {"p": {"$ref": "#/$defs/d0"}}, "$defs": defs});
+        assert_eq!(refused(&schema, json!({"q": {"AMOUNT": 1}})), ["/q/AMOUNT"]);
+        // An anchor named twice (once in an instance), an `$id` below the top (in a
+        // property named like a keyword).
+        let schema = json!({
+            "properties": {"t": {"$ref": "#thing"}, "default": {"$id": "https://example.com/d"}},
+            "$defs": {"x": {"$anchor": "thing", "properties": {"amount": {}}}},
+            "examples": [{"$anchor": "thing"}],
+        });
+        assert_eq!(refused(&schema, json!({"q": {"AMOUNT": 1}})), ["/q/AMOUNT"]);
+        // Many names that may apply anywhere.
+        let properties: serde_json::Map<String, Value> = (0..50_000).map(|i| (format!("n{i}"), json!({}))).collect();
+        let schema = json!({"additionalProperties": {"properties": properties}});
+        assert_eq!(refused(&schema, json!({"x": {"n1": 1, "N2": 2}})), ["/x/N2"]);
     }
 
     #[test]
