@@ -167,17 +167,18 @@ impl Anywhere {
         Self { folds }
     }
 
-    /// A name that may apply anywhere and that `name` differs from only in case, unless
-    /// every `properties` declaring such a name declares `name` itself.
-    fn variant(&self, name: &str, fold: &mut Option<String>) -> Option<&str> {
+    /// How the names here judge `name`: `None` when none has its fold; `Some(None)` when
+    /// every `properties` with a name of its fold declares `name` as written; else
+    /// `Some` of a name it differs from only in case.
+    fn judge(&self, name: &str, fold: &mut Option<String>) -> Option<Option<&str>> {
         if self.folds.is_empty() {
             return None;
         }
         let spellings = self.folds.get(fold.get_or_insert_with(|| fold_case(name)).as_str())?;
         if spellings.iter().any(|(spelling, everywhere)| spelling == name && *everywhere) {
-            return None;
+            return Some(None);
         }
-        spellings.iter().find(|(spelling, _)| spelling != name).map(|(spelling, _)| spelling.as_str())
+        Some(spellings.iter().find(|(spelling, _)| spelling != name).map(|(spelling, _)| spelling.as_str()))
     }
 }
 
@@ -192,7 +193,12 @@ impl DeclaredNames {
     /// [`MAX_SCOPES`] or read more than [`MAX_READ`] schemas, is read the cautious way:
     /// every `properties`, `$defs` included, may apply anywhere.
     pub(crate) fn of(schema: &Value) -> Self {
-        let mut reader = Reader::new(schema, !has_inner_id(schema, true));
+        // Before draft 6 the keyword was `id`.
+        let draft4 = schema
+            .get("$schema")
+            .and_then(Value::as_str)
+            .is_some_and(|uri| uri.contains("draft-04") || uri.contains("draft-03"));
+        let mut reader = Reader::new(schema, !has_inner_id(schema, true, draft4));
         if reader.follow_refs {
             reader.schema(schema, Some(&mut Vec::new()));
         }
@@ -299,10 +305,16 @@ impl Walk<'_> {
         if sure.is_some_and(|names| names.has(name)) {
             return None;
         }
-        let declared = sure
-            .and_then(|names| names.variant(name, &mut fold))
-            .or_else(|| here.and_then(|place| place.maybe.variant(name, &mut fold)))
-            .or_else(|| self.names.anywhere.variant(name, &mut fold))?;
+        // What surely applies here first, then what may (a name declared as written by
+        // every properties here that may apply passes), then what may apply anywhere.
+        let declared = match sure.and_then(|names| names.variant(name, &mut fold)) {
+            Some(declared) => declared,
+            None => match here.and_then(|place| place.maybe.judge(name, &mut fold)) {
+                Some(None) => return None,
+                Some(Some(declared)) => declared,
+                None => self.names.anywhere.judge(name, &mut fold).flatten()?,
+            },
+        };
         Some(format!(
             "\"{name}\" differs from the declared property \"{declared}\" only in case; readers that ignore case \
              would take it for that property unchecked"
@@ -524,15 +536,16 @@ fn gather_anchors<'s>(value: &'s Value, anchors: &mut HashMap<&'s str, Vec<&'s V
     }
 }
 
-/// Whether an object below `value`'s top has an `$id` member (a base references below
-/// it are read against). Instances are searched too: one found there only makes the
-/// schema read the cautious way.
-fn has_inner_id(value: &Value, top: bool) -> bool {
+/// Whether an object below `value`'s top has an `$id` member (or, in a draft-04 schema,
+/// an `id` that is a string): a base references below it are read against. Instances
+/// are searched too: one found there only makes the schema read the cautious way.
+fn has_inner_id(value: &Value, top: bool, draft4: bool) -> bool {
     match value {
         Value::Object(members) => {
-            (!top && members.contains_key("$id")) || members.values().any(|member| has_inner_id(member, false))
+            let id = members.contains_key("$id") || (draft4 && members.get("id").is_some_and(Value::is_string));
+            (!top && id) || members.values().any(|member| has_inner_id(member, false, draft4))
         }
-        Value::Array(items) => items.iter().any(|item| has_inner_id(item, false)),
+        Value::Array(items) => items.iter().any(|item| has_inner_id(item, false, draft4)),
         _ => false,
     }
 }
@@ -733,6 +746,17 @@ mod tests {
         assert!(refused(&schema, json!({"amount": 1, "m": {"id": 1}})).is_empty());
         // A name under `not` or `if` is not declared for the check: its variant is.
         assert_eq!(refused(&schema, json!({"Amount": 1000, "size": 1, "m": {"ID": 9}})), ["/Amount", "/m/ID", "/size"]);
+        // Declared as written by what may apply there, a name passes what may apply
+        // anywhere (Pydantic: an optional model beside a map of another).
+        let pydantic = json!({
+            "properties": {
+                "item": {"anyOf": [{"$ref": "#/$defs/Item"}, {"type": "null"}]},
+                "tags": {"additionalProperties": {"$ref": "#/$defs/Tag"}},
+            },
+            "$defs": {"Item": {"properties": {"id": {}}}, "Tag": {"properties": {"ID": {}}}},
+        });
+        assert!(refused(&pydantic, json!({"item": {"id": 1}, "tags": {"a": {"ID": 2}}})).is_empty());
+        assert_eq!(refused(&pydantic, json!({"item": {"Id": 1}})), ["/item/Id"]);
     }
 
     #[test]
@@ -753,6 +777,13 @@ mod tests {
             "examples": [{"$anchor": "thing"}],
         });
         assert_eq!(refused(&schema, json!({"q": {"AMOUNT": 1}})), ["/q/AMOUNT"]);
+        // Draft 4 sets a base with `id`.
+        let schema = json!({
+            "$schema": "http://json-schema.org/draft-04/schema#",
+            "properties": {"a": {"id": "http://example.com/a", "properties": {"p": {"$ref": "#/definitions/A"}}}},
+            "definitions": {"A": {"properties": {"Amount": {}}}},
+        });
+        assert_eq!(refused(&schema, json!({"q": {"amount": 1}})), ["/q/amount"]);
         // Many names that may apply anywhere.
         let properties: serde_json::Map<String, Value> = (0..50_000).map(|i| (format!("n{i}"), json!({}))).collect();
         let schema = json!({"additionalProperties": {"properties": properties}});
