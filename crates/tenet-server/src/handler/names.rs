@@ -12,6 +12,8 @@ use std::collections::{HashMap, HashSet};
 use serde_json::Value;
 use tenet_jsonrpc::fold_case;
 
+use super::schema::{percent_decode, push_pointer_token};
+
 /// How many names a `properties` holds before they are looked up in maps.
 const FEW: usize = 16;
 
@@ -188,9 +190,10 @@ impl DeclaredNames {
     /// and a `properties` reached through one applies where the reference stands; one
     /// met again inside itself may apply anywhere below.
     ///
-    /// A schema whose references cannot all be followed so (to another document, or
-    /// within one that holds an `$id` below its top), or that would gather more than
-    /// [`MAX_SCOPES`] or read more than [`MAX_READ`] schemas, is read the cautious way:
+    /// A schema whose references cannot all be followed so (to another document, within
+    /// one that holds an `$id` below its top, or to an anchor that names several
+    /// schemas), or that would gather more than [`MAX_SCOPES`], read more than
+    /// [`MAX_READ`] schemas or nest them [`MAX_NESTING`] deep, is read the cautious way:
     /// every `properties`, `$defs` included, may apply anywhere.
     pub(crate) fn of(schema: &Value) -> Self {
         // Before draft 6 the keyword was `id`.
@@ -268,7 +271,7 @@ impl Walk<'_> {
                     let problem = self.problem(here, name);
                     let nested = member.is_object() || member.is_array();
                     if problem.is_some() || nested {
-                        push_token(&mut self.path, name);
+                        push_pointer_token(&mut self.path, name);
                     }
                     if let Some(problem) = problem {
                         self.found.push((self.path.clone(), problem));
@@ -322,12 +325,6 @@ impl Walk<'_> {
     }
 }
 
-/// Appends `/name` to a JSON Pointer, escaped (RFC 6901).
-fn push_token(path: &mut String, name: &str) {
-    path.push('/');
-    path.push_str(&name.replace('~', "~0").replace('/', "~1"));
-}
-
 /// Keywords whose values are instances, not schemas.
 fn is_instance(keyword: &str) -> bool {
     matches!(keyword, "const" | "enum" | "default" | "examples")
@@ -342,7 +339,7 @@ struct Reader<'s> {
     /// The references being followed, innermost last.
     following: Vec<*const Value>,
     /// The references followed to apply anywhere.
-    anywhere: HashSet<*const Value>,
+    followed_anywhere: HashSet<*const Value>,
     /// The schemas with an `$anchor` or `$dynamicAnchor`, by name, once looked for.
     anchors: Option<HashMap<&'s str, Vec<&'s Value>>>,
     /// How many conditional keywords (`anyOf`, `if`, …) the schema read is under.
@@ -362,7 +359,7 @@ impl<'s> Reader<'s> {
             follow_refs,
             scopes: Vec::new(),
             following: Vec::new(),
-            anywhere: HashSet::new(),
+            followed_anywhere: HashSet::new(),
             anchors: None,
             conditional: 0,
             nesting: 0,
@@ -465,16 +462,14 @@ impl<'s> Reader<'s> {
         };
         let key = std::ptr::from_ref(target);
         let at = at.filter(|_| !self.following.contains(&key));
-        if at.is_none() && !self.anywhere.insert(key) {
+        if at.is_none() && !self.followed_anywhere.insert(key) {
             return;
         }
         self.following.push(key);
         self.schema(target, at);
         self.following.pop();
     }
-}
 
-impl<'s> Reader<'s> {
     /// The schema within the root that `reference` names: `#`, a JSON Pointer
     /// (`#/$defs/a`, percent-encoded as URI fragments are) or an anchor (`#name`, of one
     /// `$anchor` or `$dynamicAnchor` alone); `None` for a reference to another document,
@@ -482,7 +477,9 @@ impl<'s> Reader<'s> {
     fn resolve(&mut self, reference: &str) -> Option<&'s Value> {
         let fragment = reference.strip_prefix('#')?;
         if fragment.is_empty() || fragment.starts_with('/') {
-            return self.root.pointer(&percent_decoded(fragment)?);
+            // A fragment with a bad `%` escape never gets here: the validator, compiled
+            // first, refuses it.
+            return self.root.pointer(&percent_decode(fragment)?);
         }
         let root = self.root;
         let anchors = self.anchors.get_or_insert_with(|| {
@@ -495,24 +492,6 @@ impl<'s> Reader<'s> {
             _ => None,
         }
     }
-}
-
-/// `text` with each `%XX` read as the byte it stands for; `None` if that is not UTF-8.
-fn percent_decoded(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = text.get(i + 1..i + 3).filter(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// Every object in `value` that names itself with `$anchor` or `$dynamicAnchor`, by that

@@ -192,7 +192,7 @@ fn definition_ref(reference: &str) -> Option<DefKey> {
 }
 
 /// A URI fragment with its `%XX` escapes decoded; `None` if they are not UTF-8.
-fn percent_decode(text: &str) -> Option<String> {
+pub(super) fn percent_decode(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -210,6 +210,12 @@ fn percent_decode(text: &str) -> Option<String> {
         }
     }
     String::from_utf8(out).ok()
+}
+
+/// Appends `/name` to a JSON Pointer, escaped (RFC 6901).
+pub(super) fn push_pointer_token(path: &mut String, name: &str) {
+    path.push('/');
+    path.push_str(&name.replace('~', "~0").replace('/', "~1"));
 }
 
 /// Whether some `$ref` points at the whole document (`#`): the top then describes

@@ -11,6 +11,7 @@ use tenet_protocol::{CallToolResult, Icon, JsonObject, Tool, ToolAnnotations, To
 
 use super::extract::{ErasedHandler, ToolHandler, erase};
 use super::names::DeclaredNames;
+use super::schema::push_pointer_token;
 use crate::error::BuildError;
 use crate::limits::ConcurrencyLimit;
 
@@ -456,8 +457,7 @@ impl InvalidArguments {
 fn problem(e: &jsonschema::ValidationError<'_>) -> (String, String) {
     let mut path = e.instance_path().to_string();
     if let jsonschema::error::ValidationErrorKind::Required { property: Value::String(name) } = e.kind() {
-        path.push('/');
-        path.push_str(&name.replace('~', "~0").replace('/', "~1"));
+        push_pointer_token(&mut path, name);
     }
     (path, e.to_string())
 }
