@@ -9,12 +9,14 @@
 #
 # The upstream is always `tenet serve --demo` (one cheap `echo` tool), so the gateway's
 # own cost shows. Four setups, each with the peers that can run it:
-#   stdio       client --stdio--> gateway --stdio--> upstream   direct tenet fastmcp
-#   stdio-2026  the same, the client sending 2026-07-28 requests   direct tenet
+#   stdio       client --stdio--> gateway --stdio--> upstream   direct tenet fastmcp relay
+#   stdio-2026  the same, the client sending 2026-07-28 requests   direct tenet relay
 #   front  client --HTTP---> gateway --stdio--> upstream   direct* tenet mcp-proxy supergateway fastmcp
 #   http   client --HTTP---> gateway --HTTP---> upstream   direct tenet fastmcp relay
 # `relay` is not a gateway but the floor under any HTTP one: `bench/http/ceiling-http <port> <upstream>`,
 # hyper passing each request's bytes to the upstream and the answer back, nothing parsed.
+# Over stdio it is `bench/ceiling-stdio relay <upstream>`: bytes copied both ways between
+# two pipes, nothing read (the upstream then speaks the client's own era).
 # (*) a stdio server has no HTTP endpoint to call directly: `front`'s direct row is the
 # upstream serving HTTP itself, i.e. what the client would get without a bridge.
 # Over stdio the load is bench's own driver (`mcp-bench latency` one call at a time,
@@ -27,7 +29,7 @@
 # upstream on CPU 0 and the load on CPU 1, as in the other benchmarks.
 #
 # Knobs [defaults]: ROUNDS [3]  DURATION [10] s per wrk run  LATENCY [2000] calls
-#   PIPELINED [300000] calls (Tenet and direct: a run of a second or more, so that what the
+#   PIPELINED [300000] calls (Tenet, direct and the relay: a run of a second or more, so that what the
 #   gateway does while it starts does not count; the Python and Node peers get PEER_PIPELINED
 #   [2000] so that a run ends within the watchdog)  SETUPS [stdio stdio-2026 front http]
 #   PEERS [direct tenet fastmcp mcp-proxy supergateway relay]  BUILD_TENET [1]  OUT [bench/results]
@@ -59,11 +61,14 @@ source "$HTTP/lib.sh"
 # ---------------------------------------------------------------- install / build
 ensure_wrk
 build_driver_and_tenet
+if [[ $BUILD_TENET != 1 ]] && (($(stat -c %Y "$TENET_BIN") < $(git -C "$ROOT" log -1 --format=%ct 2>/dev/null || echo 0))); then
+    log "warning: BUILD_TENET=0 and $TENET_BIN was built before HEAD's commit: the run may measure an older build"
+fi
 mkdir -p "$GW"
 wants() { [[ " $PEERS " == *" $1 "* ]]; }
 if wants relay; then
-    log "building ceiling-http (release), whose relay mode is the floor"
-    (cd "$BENCH_DIR" && cargo build --release --quiet -p ceiling-http)
+    log "building ceiling-http and ceiling-stdio (release), whose relay modes are the floors"
+    (cd "$BENCH_DIR" && cargo build --release --quiet -p ceiling-http -p ceiling-stdio)
 fi
 if wants fastmcp && ! "$GW/venv/bin/python" -c 'import fastmcp' 2>/dev/null; then
     log "installing fastmcp==$FASTMCP_VERSION into $GW/venv"
@@ -100,7 +105,7 @@ UP_PORT=3099                                  # the HTTP upstream of the `http` 
 applies() {
     case $1:$2 in
     stdio:mcp-proxy | stdio:supergateway | http:mcp-proxy | http:supergateway) return 1 ;;
-    http:relay) return 0 ;;
+    http:relay | stdio:relay | stdio-2026:relay) return 0 ;;
     *:relay) return 1 ;;
     stdio-2026:direct | stdio-2026:tenet) return 0 ;;
     stdio-2026:*) return 1 ;;
@@ -114,6 +119,7 @@ stdio_cmd() {
     direct) echo "$TENET_BIN serve --demo" ;;
     tenet) echo "$TENET_BIN serve --log-level error --prefixless --no-local-tools --upstream up=${UP[*]}" ;;
     fastmcp) echo "$GW/venv/bin/python $BENCH_DIR/gateway/fastmcp_proxy.py stdio 0 ${UP[*]}" ;;
+    relay) echo "$BIN/ceiling-stdio relay ${UP[*]}" ;;
     esac
 }
 
@@ -154,7 +160,7 @@ trap cleanup EXIT
 # stdio_run <setup> <peer>: latency and pipelined over stdio, one JSON line each to $raw.
 stdio_run() {
     local s=$1 p=$2 n=$PIPELINED server_cpu=0 protocol=2025-11-25 c scenario count line
-    [[ $p == tenet || $p == direct ]] || n=$PEER_PIPELINED
+    [[ $p == tenet || $p == direct || $p == relay ]] || n=$PEER_PIPELINED
     [[ $s == stdio-2026 ]] && protocol=2026-07-28
     c=$(stdio_cmd "$p")
     for scenario in "latency $LATENCY" "pipelined $n"; do

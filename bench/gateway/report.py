@@ -79,7 +79,9 @@ def main():
         floor = med(setup, "relay", thr, "rate")
         if None not in (floor, t_rate, drate):
             print(f"`relay` is the floor, not a gateway: bytes passed to the upstream and back, nothing parsed. "
-                  f"It reaches {100 * floor / drate:.0f}% of direct; Tenet reaches {100 * t_rate / floor:.0f}% of it.\n")
+                  f"It reaches {100 * floor / drate:.0f}% of direct; Tenet reaches {100 * t_rate / floor:.0f}% of it."
+                  + (" Through it the upstream speaks the client's 2025-11-25; through Tenet, 2026-07-28."
+                     if setup == "stdio" else "") + "\n")
 
 
 if __name__ == "__main__":

@@ -88,7 +88,7 @@ pub(crate) async fn forward(
     // are written again: a line break would end a line-framed message, and a typed
     // result leaves out what is null.
     let passable = tenet_jsonrpc::one_line(raw.json()) && NULL.find(raw.json().as_bytes()).is_none();
-    let written = passable.then(|| server_info::passed_on(&raw, RESULT_MEMBERS));
+    let written = passable.then(|| server_info::passed_on(&raw, RESULT_MEMBERS, &upstream.name_only));
     let text = written.as_ref().map_or_else(|| server_info::unnamed(&raw), |w| Cow::Borrowed(w.json.as_str()));
     let mut result: CallToolResult = serde_json::from_str(&text).map_err(|e| invalid(&upstream, tool, &e))?;
     drop(text);

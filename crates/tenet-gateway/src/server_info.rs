@@ -6,10 +6,13 @@
 //! upstream's entry would contradict it, so it goes. It goes from the raw JSON, before
 //! the result is read: an entry that is only dropped is never built. A tool's result
 //! on one line and without nulls goes on as JSON ([`passed_on`]): with only a result's
-//! members, and without the upstream's name.
+//! members, and without the upstream's name. A server that names itself writes the same
+//! `_meta` on every result; once one of them held nothing else, the next that holds the
+//! same text loses it whole, unread ([`NameOnly`]).
 
 use std::borrow::Cow;
 use std::ops::Range;
+use std::sync::RwLock;
 
 use tenet_client::RawResult;
 use tenet_protocol::{JsonObject, SERVER_INFO_KEY};
@@ -43,12 +46,33 @@ pub(crate) struct PassedOn {
     pub meta: Option<Range<usize>>,
 }
 
+/// The text of the last `_meta` an upstream wrote that held nothing but its name, as it
+/// wrote it (one per upstream). A `_meta` of the same text is the same JSON, so it goes
+/// whole, as reading it would have it go.
+#[derive(Default)]
+pub(crate) struct NameOnly(RwLock<Option<Box<str>>>);
+
+impl NameOnly {
+    /// Whether `meta` is the text last learned.
+    fn is(&self, meta: &str) -> bool {
+        self.0.read().is_ok_and(|known| known.as_deref() == Some(meta))
+    }
+
+    /// Remembers `meta`, found to hold nothing but the server's name.
+    fn learn(&self, meta: &str) {
+        if let Ok(mut known) = self.0.write() {
+            *known = Some(meta.into());
+        }
+    }
+}
+
 /// A result's JSON with only the members named in `kept` (a typed result's: others
 /// would go unread), and its own `_meta` without the server's entry; a `_meta` that is
 /// or is left empty goes, as a typed result leaves it out. A `_meta` named twice is
 /// kept as it is, twice, for the reading that follows to refuse. The members are where
-/// the client's glance found them: no second scan for them.
-pub(crate) fn passed_on(result: &RawResult, kept: &[&str]) -> PassedOn {
+/// the client's glance found them: no second scan for them. A `_meta` that is the text
+/// `name_only` holds goes unread; one found to hold only the server's name is learned.
+pub(crate) fn passed_on(result: &RawResult, kept: &[&str], name_only: &NameOnly) -> PassedOn {
     let json = result.json();
     let mut out = PassedOn { json: String::with_capacity(json.len()), is_error: false, meta: None };
     let repeated = result.members().filter(|member| member.name == "_meta").nth(1).is_some();
@@ -69,11 +93,16 @@ pub(crate) fn passed_on(result: &RawResult, kept: &[&str]) -> PassedOn {
             text.push_str(&json[member.span]);
             continue;
         }
+        if name_only.is(member.value) {
+            text.truncate(start);
+            continue;
+        }
         text.push_str(&json[member.span.start..member.span.end - member.value.len()]);
         let value = text.len();
         let empty = || member.value.strip_prefix('{').is_some_and(|rest| rest.trim_start().starts_with('}'));
         match may_name(member.value).then(|| push_unnamed(text, member.value)).flatten() {
             Some(0) => {
+                name_only.learn(member.value);
                 text.truncate(start);
                 continue;
             }
@@ -191,7 +220,7 @@ mod tests {
     /// What [`passed_on`] makes of `json`, checked for what it says of itself.
     fn passed(json: &str) -> (Value, bool) {
         let result = RawResult::parse(json).expect("JSON");
-        let out = passed_on(&result, &["content", "isError", "_meta"]);
+        let out = passed_on(&result, &["content", "isError", "_meta"], &NameOnly::default());
         let meta = tenet_jsonrpc::members(&out.json)
             .find(|m| m.name == "_meta")
             .map(|m| m.span.end - m.value.len()..m.span.end);
@@ -217,11 +246,50 @@ mod tests {
         assert_eq!(passed(r#"{"content":[],"_meta":{ }}"#), (json!({"content": []}), false));
         // Named twice, it stays twice, for the reading to refuse.
         let twice = r#"{"content":[],"_meta":{},"_meta":{"io.modelcontextprotocol/serverInfo":{}}}"#;
-        assert_eq!(passed_on(&RawResult::parse(twice).unwrap(), &["content", "_meta"]).json, twice);
+        assert_eq!(
+            passed_on(&RawResult::parse(twice).unwrap(), &["content", "_meta"], &NameOnly::default()).json,
+            twice
+        );
         // A _meta without the entry goes as it is, wherever it is.
         let json = r#"{"_meta":{"a\"b":1},"content":[],"isError":false,"other":{"_meta":{}}}"#;
         assert_eq!(passed(json), (json!({"_meta":{"a\"b":1},"content":[],"isError":false}), false));
         // Not an object: nothing kept (and the result read from it lacks its content).
-        assert_eq!(passed_on(&RawResult::parse("[1]").unwrap(), &["content"]).json, "{}");
+        assert_eq!(passed_on(&RawResult::parse("[1]").unwrap(), &["content"], &NameOnly::default()).json, "{}");
+    }
+
+    #[test]
+    fn a_meta_learned_to_hold_only_the_name_goes_as_it_went() {
+        let named = r#"{"content":[],"_meta":{"io.modelcontextprotocol/serverInfo":{"name":"up","version":"1"}}}"#;
+        let escaped = r#"{"content":[],"_meta":{"io.modelcontextprotocol\/serverInfo":{}},"isError":true}"#;
+        let twice = r#"{"_meta":{"io.modelcontextprotocol/serverInfo":{},"io.modelcontextprotocol/serverInfo":{}}}"#;
+        let more = r#"{"content":[],"_meta":{"io.modelcontextprotocol/serverInfo":{"name":"up"},"k":1}}"#;
+        let other = r#"{"content":[],"_meta":{"io.modelcontextprotocol/serverInfo":{"name":"up","version":"2"}}}"#;
+        let kept = ["content", "isError", "_meta"];
+        let learned = NameOnly::default();
+        // Each result, again and again, through one memo and through a fresh one, in
+        // every order: the same text comes out.
+        for json in [named, escaped, named, more, twice, more, other, named, named, other, other] {
+            let result = RawResult::parse(json).unwrap();
+            let (fresh, memo) = (passed_on(&result, &kept, &NameOnly::default()), passed_on(&result, &kept, &learned));
+            assert_eq!((&memo.json, memo.is_error, &memo.meta), (&fresh.json, fresh.is_error, &fresh.meta), "{json}");
+        }
+        // What was learned: the last `_meta` that held only the name, never one with more.
+        let meta_of = |json: &str| tenet_jsonrpc::members(json).find(|m| m.name == "_meta").unwrap().value.to_owned();
+        assert!(learned.is(&meta_of(other)) && !learned.is(&meta_of(named)));
+        passed_on(&RawResult::parse(more).unwrap(), &kept, &learned);
+        assert!(learned.is(&meta_of(other)) && !learned.is(&meta_of(more)));
+        // The memo is what decides: a text it holds goes unread (here one it could never
+        // learn, to tell the two paths apart).
+        let told = NameOnly::default();
+        told.learn(r#"{"k":1}"#);
+        let json = r#"{"content":[],"_meta":{"k":1}}"#;
+        assert_eq!(passed_on(&RawResult::parse(json).unwrap(), &kept, &told).json, r#"{"content":[]}"#);
+        // A learned `_meta` goes unread, and what stands beside it is still read.
+        let hit = format!(r#"{{"isError":true,"_meta":{},"content":[]}}"#, meta_of(other));
+        let out = passed_on(&RawResult::parse(&hit).unwrap(), &kept, &learned);
+        assert_eq!((out.json.as_str(), out.is_error, out.meta), (r#"{"isError":true,"content":[]}"#, true, None));
+        // Named twice, it stays twice even when learned, for the reading to refuse.
+        let twice = format!(r#"{{"content":[],"_meta":{0},"_meta":{0}}}"#, meta_of(other));
+        assert_eq!(passed_on(&RawResult::parse(&twice).unwrap(), &kept, &learned).json, twice);
     }
 }

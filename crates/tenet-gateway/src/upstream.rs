@@ -140,6 +140,8 @@ pub struct Upstream {
     name: OnceLock<String>,
     /// How its resource URIs read on the gateway.
     pub(crate) uris: Uris,
+    /// The `_meta` its results carry when it only names itself there.
+    pub(crate) name_only: crate::server_info::NameOnly,
     client: Mutex<Option<Client>>,
     /// The node id it announced when connected, when it is a Tenet node.
     node: Mutex<Option<NodeId>>,
@@ -350,6 +352,7 @@ impl Upstream {
             config,
             name,
             uris,
+            name_only: crate::server_info::NameOnly::default(),
             client: Mutex::new(None),
             node: Mutex::new(None),
             listed: Mutex::new(Listed::default()),
