@@ -14,32 +14,45 @@ use serde_json::{Value, json};
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, ErrorKind, Read, Write};
 use std::os::fd::AsFd;
+use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
 
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
+        [] => echo(),
         [mode, command, rest @ ..] if mode == "relay" => std::process::exit(relay(command, rest)?),
-        [mode] if mode == "relay" => Err(std::io::Error::other("usage: ceiling-stdio relay <command> [args...]")),
-        _ => echo(),
+        _ => {
+            eprintln!(
+                "usage: ceiling-stdio                           (the echo server)\n       ceiling-stdio relay <command> [args...]"
+            );
+            std::process::exit(2)
+        }
     }
 }
 
 /// Copies bytes both ways between this process's stdio and `command`'s, each
 /// direction on its own thread, each chunk written as soon as it is read; says the
-/// command's exit code.
+/// command's exit code (128 + the signal that ended it, as a shell says).
 fn relay(command: &str, args: &[String]) -> std::io::Result<i32> {
     let mut child = Command::new(command).args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
     let (Some(mut to_child), Some(mut from_child)) = (child.stdin.take(), child.stdout.take()) else {
         return Err(std::io::Error::other("the command's stdio was not piped"));
     };
     // The child's stdin closes when this copy ends (end of input), as a client's would.
-    // It is not waited for: a child that ends first leaves it blocked on input.
+    // It is not waited for: a child that ends first leaves it blocked on input. Its
+    // errors (the child gone) show as the end of the child's output.
     std::thread::spawn(move || copy(&mut std::io::stdin().lock(), &mut to_child));
     // Written straight to the descriptor: `Stdout` would hold back what follows a line's end.
     let mut stdout = File::from(std::io::stdout().as_fd().try_clone_to_owned()?);
-    copy(&mut from_child, &mut stdout)?;
-    Ok(child.wait()?.code().unwrap_or(1))
+    let copied = copy(&mut from_child, &mut stdout);
+    if copied.is_err() {
+        // The client is gone: so is the command, before the next run starts.
+        let _ = child.kill();
+    }
+    let status = child.wait()?;
+    copied?;
+    Ok(status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
 }
 
 /// `std::io::copy` with a buffer sized like a pipe's and nothing held back.
