@@ -10,6 +10,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use futures_util::FutureExt;
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -265,7 +266,7 @@ macro_rules! impl_tool_handler {
         where
             F: Fn($($ty),*) -> Fut + Clone + Send + Sync + 'static,
             Fut: Future<Output = R> + Send + 'static,
-            R: IntoToolResult,
+            R: IntoToolResult + 'static,
             $($ty: FromToolCall + Send + 'static,)*
         {
             fn call(&self, call: ToolCall) -> BoxFuture<ToolOutput> {
@@ -275,8 +276,10 @@ macro_rules! impl_tool_handler {
                         Err(e) => return Box::pin(std::future::ready(Err(e))),
                     };
                 )*
+                // `map`, not `async move { future.await… }`: an async block would hold
+                // the handler's future twice (captured, and moved in to be awaited).
                 let future = (self)($($ty),*);
-                Box::pin(async move { future.await.into_tool_result() })
+                Box::pin(future.map(R::into_tool_result))
             }
 
             fn input_schema() -> Option<Value> {
@@ -297,11 +300,12 @@ impl<F, Fut, R> ToolHandler<(ToolCall,)> for F
 where
     F: Fn(ToolCall) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = R> + Send + 'static,
-    R: IntoToolResult,
+    R: IntoToolResult + 'static,
 {
     fn call(&self, call: ToolCall) -> BoxFuture<ToolOutput> {
+        // `map`: see the handlers above.
         let future = (self)(call);
-        Box::pin(async move { future.await.into_tool_result() })
+        Box::pin(future.map(R::into_tool_result))
     }
 
     fn input_schema() -> Option<Value> {

@@ -408,14 +408,17 @@ impl Server {
                 self.complete(raw, route.meta.node_path.clone()).await
             }
             Method::LoggingSetLevel => self.set_level(raw, link),
-            Method::SubscriptionsListen => self.listen(&route, &request.id, raw, link).await,
+            // The rarer requests below have the largest futures: boxed, they leave every
+            // request's own (tools/call's above all, many of which may be in flight) the
+            // size of the ones above.
+            Method::SubscriptionsListen => Box::pin(self.listen(&route, &request.id, raw, link)).await,
             Method::TasksGet | Method::TasksUpdate | Method::TasksCancel if route.version.era() == Era::Stateless => {
-                self.task_extension_method(route.method, raw, link).await
+                Box::pin(self.task_extension_method(route.method, raw, link)).await
             }
             Method::TasksGet | Method::TasksResult | Method::TasksList | Method::TasksCancel
                 if caps.tasks.is_some() =>
             {
-                self.task_method(route.method, raw, link).await
+                Box::pin(self.task_method(route.method, raw, link)).await
             }
             _ => not_found(),
         }
