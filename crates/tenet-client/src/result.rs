@@ -2,6 +2,7 @@
 //! request path must know (its `resultType`, `isError`, a task), and read into the
 //! caller's type directly, without a `serde_json::Value` tree in between.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::Deserialize;
@@ -102,12 +103,12 @@ impl RawResult {
         let json = self.json.get();
         self.glance.spots.iter().map(move |spot| {
             let quoted = &json[spot.span.start..spot.name_end];
-            tenet_jsonrpc::Member {
-                name: tenet_jsonrpc::string_value(quoted).unwrap_or_default(),
-                quoted,
-                value: &json[spot.value..spot.span.end],
-                span: spot.span.clone(),
-            }
+            let name = if spot.escaped {
+                tenet_jsonrpc::string_value(quoted).unwrap_or_default()
+            } else {
+                Cow::Borrowed(quoted.get(1..quoted.len().saturating_sub(1)).unwrap_or_default())
+            };
+            tenet_jsonrpc::Member { name, quoted, value: &json[spot.value..spot.span.end], span: spot.span.clone() }
         })
     }
 
@@ -158,6 +159,9 @@ struct Spot {
     name_end: usize,
     /// Where the value starts.
     value: usize,
+    /// Whether the name holds an escape, to be read again; else it is its text between
+    /// the quotes.
+    escaped: bool,
 }
 
 impl Glance {
@@ -168,7 +172,8 @@ impl Glance {
         for member in tenet_jsonrpc::members(text) {
             let value = member.span.end - member.value.len();
             let name_end = member.span.start + member.quoted.len();
-            glance.spots.push(Spot { span: member.span.clone(), name_end, value });
+            let escaped = matches!(member.name, Cow::Owned(_));
+            glance.spots.push(Spot { span: member.span.clone(), name_end, value, escaped });
             let slot = match &*member.name {
                 "resultType" => &mut glance.result_type,
                 "isError" => &mut glance.is_error,
