@@ -264,6 +264,8 @@ mod tests {
     fn its_members_are_those_a_scan_finds() {
         for json in [
             r#"{"content":[{"type":"text","text":"a\"}"}], "is\u0045rror" : true ,"_meta":{"k":{}},"x":null}"#,
+            // A name that is no text, and one with an escaped quote.
+            r#"{"\ud800":1,"a\"b":2,"plain":3}"#,
             r#"{}"#,
             "[1]",
             r#" { "a" : "b" } "#,

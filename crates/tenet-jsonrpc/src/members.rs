@@ -33,7 +33,8 @@ pub fn members(json: &str) -> Members<'_> {
 /// One member of an object: see [`members`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member<'a> {
-    /// Its name, unescaped.
+    /// Its name, unescaped: borrowed (the text between the quotes) exactly when the name
+    /// holds no escape.
     pub name: Cow<'a, str>,
     /// Its name as written, quotes included.
     pub quoted: &'a str,

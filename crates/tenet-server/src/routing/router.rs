@@ -408,9 +408,8 @@ impl Server {
                 self.complete(raw, route.meta.node_path.clone()).await
             }
             Method::LoggingSetLevel => self.set_level(raw, link),
-            // The rarer requests below have the largest futures: boxed, they leave every
-            // request's own (tools/call's above all, many of which may be in flight) the
-            // size of the ones above.
+            // The requests below have the largest futures; boxed, they no longer size
+            // every other request's (tools/call's above all, many in flight at once).
             Method::SubscriptionsListen => Box::pin(self.listen(&route, &request.id, raw, link)).await,
             Method::TasksGet | Method::TasksUpdate | Method::TasksCancel if route.version.era() == Era::Stateless => {
                 Box::pin(self.task_extension_method(route.method, raw, link)).await
