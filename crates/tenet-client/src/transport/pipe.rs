@@ -14,12 +14,10 @@ use tokio_util::codec::FramedRead;
 use super::Answer;
 use super::child::ChildProcess;
 use super::pending::{Pending, route};
-use super::{Outgoing, Transport};
+use super::{OUTBOX, Outgoing, Transport};
 use crate::error::{ClientError, Result};
 use crate::inbound::Inbound;
 
-/// How many encoded messages may wait for the writer.
-const QUEUE: usize = 64;
 /// How long closing waits for queued messages to be written.
 const WRITER_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -46,7 +44,7 @@ impl PipeTransport {
         R: AsyncRead + Send + Unpin + 'static,
         W: AsyncWrite + Send + Unpin + 'static,
     {
-        let (tx, rx) = mpsc::channel(QUEUE);
+        let (tx, rx) = mpsc::channel(OUTBOX);
         let writer = tokio::spawn(tenet_transport::write_lines(rx, write));
         let pending = Arc::new(Pending::default());
         let reader = tokio::spawn(read_loop(read, max_line, Arc::clone(&pending), inbound, tx.clone()));

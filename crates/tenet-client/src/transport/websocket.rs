@@ -26,7 +26,7 @@ use super::Answer;
 use super::auth::{AuthHook, AuthResponse, should_retry};
 use super::http::failure_of;
 use super::pending::{Pending, route};
-use super::{Outgoing, Transport};
+use super::{OUTBOX, Outgoing, Transport};
 use crate::error::{ClientError, Result};
 use crate::inbound::Inbound;
 
@@ -34,8 +34,6 @@ use crate::inbound::Inbound;
 pub(crate) const SUBPROTOCOL: &str = "mcp";
 /// The prefix of the subprotocol that carries a bearer token, browser style.
 const AUTH_SUBPROTOCOL_PREFIX: &str = "mcp.auth.";
-/// How many encoded messages may wait for the writer.
-const QUEUE: usize = 64;
 /// How long connecting (TCP, TLS and the upgrade) may take.
 const CONNECT_WAIT: Duration = Duration::from_secs(30);
 /// How long closing waits for the queue to drain and for the server's close frame.
@@ -205,7 +203,7 @@ impl WebSocketTransport {
     pub(crate) async fn connect(url: &Url, settings: &Settings, inbound: Arc<Inbound>) -> Result<Self> {
         let socket = settings.open(url).await?;
         let (sink, stream) = socket.split();
-        let (tx, outbox) = mpsc::channel(QUEUE);
+        let (tx, outbox) = mpsc::channel(OUTBOX);
         let (farewell, farewells) = mpsc::channel(1);
         let pending = Arc::new(Pending::default());
         let writer = tokio::spawn(write_loop(sink, outbox, farewells, Arc::clone(&pending)));
