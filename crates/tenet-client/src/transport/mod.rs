@@ -23,12 +23,12 @@ use crate::error::Result;
 pub(crate) type Answer = Box<RawJson>;
 
 /// How many encoded messages may wait for the writer of a transport with one stream
-/// out (a pipe, a WebSocket). As many as a server runs requests at once, and more:
-/// a gateway relays a burst of a client's requests (up to the server's
-/// `--max-concurrent-requests`) in one turn of its runtime, before the writer runs,
-/// and with a shorter queue most of them would wait for room and be polled again
-/// once the writer made some (at 64, callgrind counted 5 % more work per call). The
-/// lines would wait in the requests' futures instead, so the size bounds no memory.
+/// out (a pipe, a WebSocket): four times a server's default `--max-concurrent-requests`.
+/// A gateway relays a burst of a client's requests in one turn of its runtime, before
+/// the writer runs; at 64, under pipelined load nearly every relayed request found the
+/// queue full, waited for room and was polled once more (5 % more work per call,
+/// counted with callgrind). A request that waits for room holds its line in its
+/// future, so a longer queue adds only the lines of requests abandoned meanwhile.
 pub(crate) const OUTBOX: usize = 1024;
 
 /// One request, encoded, with what HTTP needs to know about it.
