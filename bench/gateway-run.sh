@@ -13,6 +13,8 @@
 #   stdio-2026  the same, the client sending 2026-07-28 requests   direct tenet relay
 #   front  client --HTTP---> gateway --stdio--> upstream   direct* tenet mcp-proxy supergateway fastmcp
 #   http   client --HTTP---> gateway --HTTP---> upstream   direct tenet fastmcp relay
+#   ws     client --HTTP---> gateway --WebSocket--> upstream  direct tenet
+#          (the same upstream, reached at ws://…/mcp: one connection, calls multiplexed)
 # `relay` is not a gateway but the floor under any HTTP one: `bench/http/ceiling-http <port> <upstream>`,
 # hyper passing each request's bytes to the upstream and the answer back, nothing parsed.
 # Over stdio it is `bench/ceiling-stdio relay <upstream>`: bytes copied both ways between
@@ -31,7 +33,7 @@
 # Knobs [defaults]: ROUNDS [3]  DURATION [10] s per wrk run  LATENCY [2000] calls
 #   PIPELINED [300000] calls (Tenet, direct and the relay: a run of a second or more, so that what the
 #   gateway does while it starts does not count; the Python and Node peers get PEER_PIPELINED
-#   [2000] so that a run ends within the watchdog)  SETUPS [stdio stdio-2026 front http]
+#   [2000] so that a run ends within the watchdog)  SETUPS [stdio stdio-2026 front http ws]
 #   PEERS [direct tenet fastmcp mcp-proxy supergateway relay]  BUILD_TENET [1]  OUT [bench/results]
 set -euo pipefail
 
@@ -42,7 +44,7 @@ DURATION=${DURATION:-10}
 LATENCY=${LATENCY:-2000}
 PIPELINED=${PIPELINED:-300000}
 PEER_PIPELINED=${PEER_PIPELINED:-2000}
-SETUPS=${SETUPS:-"stdio stdio-2026 front http"}
+SETUPS=${SETUPS:-"stdio stdio-2026 front http ws"}
 PEERS=${PEERS:-"direct tenet fastmcp mcp-proxy supergateway relay"}
 BUILD_TENET=${BUILD_TENET:-1}
 OUT=${OUT:-$BENCH_DIR/results}
@@ -99,7 +101,7 @@ UP=("$GW/upstream.sh")
 printf '#!/bin/sh\nexec taskset -c 1 %q serve --demo\n' "$TENET_BIN" >"$GW/upstream.sh"
 chmod +x "$GW/upstream.sh"
 declare -A PORT=([direct]=3090 [tenet]=3091 [fastmcp]=3092 [mcp-proxy]=3093 [supergateway]=3094 [relay]=3095)
-UP_PORT=3099                                  # the HTTP upstream of the `http` setup
+UP_PORT=3099                                  # the HTTP upstream of the `http` and `ws` setups
 
 # applies <setup> <peer>: whether the peer can run the setup.
 applies() {
@@ -107,8 +109,8 @@ applies() {
     stdio:mcp-proxy | stdio:supergateway | http:mcp-proxy | http:supergateway) return 1 ;;
     http:relay | stdio:relay | stdio-2026:relay) return 0 ;;
     *:relay) return 1 ;;
-    stdio-2026:direct | stdio-2026:tenet) return 0 ;;
-    stdio-2026:*) return 1 ;;
+    stdio-2026:direct | stdio-2026:tenet | ws:direct | ws:tenet) return 0 ;;
+    stdio-2026:* | ws:*) return 1 ;;
     *) return 0 ;;
     esac
 }
@@ -126,7 +128,11 @@ stdio_cmd() {
 # cmd <peer> <setup> <port>: an HTTP server's command line, for lib.sh's start().
 cmd() {
     local upstream
-    if [[ $2 == http ]]; then upstream="http://127.0.0.1:$UP_PORT/mcp"; else upstream="${UP[*]}"; fi
+    case $2 in
+    http) upstream="http://127.0.0.1:$UP_PORT/mcp" ;;
+    ws) upstream="ws://127.0.0.1:$UP_PORT/mcp" ;;
+    *) upstream="${UP[*]}" ;;
+    esac
     case $1 in
     direct) echo "$TENET_BIN serve --demo --transport http --port $3" ;;
     tenet) echo "$TENET_BIN serve --log-level error --transport http --port $3 --prefixless --no-local-tools --upstream up=$upstream" ;;
@@ -138,7 +144,7 @@ cmd() {
 }
 
 UP_PID=""
-start_upstream() { # the `http` setup's upstream: on CPU 1, or on CPU 0 for the direct row
+start_upstream() { # the `http` and `ws` setups' upstream: on CPU 1, or on CPU 0 for the direct row
     local cpu=$1
     taskset -c "$cpu" "$TENET_BIN" serve --demo --transport http --port "$UP_PORT" >"$logs/upstream.log" 2>&1 &
     UP_PID=$!
@@ -178,10 +184,10 @@ stdio_run() {
 # http_run <setup> <peer>: start the peer, one legacy session, wrk at 1 and 64 connections.
 http_run() {
     local s=$1 p=$2 sid ver
-    if [[ $s == http ]]; then
+    if [[ $s == http || $s == ws ]]; then
         if [[ $p == direct ]]; then start_upstream 0; else start_upstream 1; fi || { stop_upstream; return 0; }
     fi
-    if [[ $s == http && $p == direct ]]; then
+    if [[ ($s == http || $s == ws) && $p == direct ]]; then
         PORT[direct-up]=$UP_PORT
         peer_port=$UP_PORT
     else

@@ -18,6 +18,7 @@ SETUPS = {
     "stdio-2026": ("the same, the client speaking 2026-07-28 too (direct: the client's 2026-07-28 requests to the upstream itself)", "latency", "pipelined"),
     "front": ("client —HTTP→ gateway —stdio→ upstream (direct: the upstream serving HTTP itself)", "c1", "c64"),
     "http": ("client —HTTP→ gateway —HTTP→ upstream", "c1", "c64"),
+    "ws": ("client —HTTP→ gateway —WebSocket→ upstream (direct: the upstream serving HTTP itself)", "c1", "c64"),
 }
 
 
