@@ -8,7 +8,7 @@
 #   ROUNDS=5 DURATION=10 bench/gateway-run.sh
 #
 # The upstream is always `tenet serve --demo` (one cheap `echo` tool), so the gateway's
-# own cost shows. Four setups, each with the peers that can run it:
+# own cost shows. Five setups, each with the peers that can run it:
 #   stdio       client --stdio--> gateway --stdio--> upstream   direct tenet fastmcp relay
 #   stdio-2026  the same, the client sending 2026-07-28 requests   direct tenet relay
 #   front  client --HTTP---> gateway --stdio--> upstream   direct* tenet mcp-proxy supergateway fastmcp
@@ -253,7 +253,7 @@ md="$OUT/gateway-$stamp.md"
     echo
     echo "- Machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), Linux $(uname -r)"
     echo "- Tenet: commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo none)$(date -r "$TENET_BIN" '+, binary built %Y-%m-%d %H:%M')"
-    echo "- Peers: $versions"
+    echo "- Peers: ${versions:-none but Tenet}"
     echo "- Load average at start: $load_at_start"
     echo "- Rounds: $ROUNDS, interleaved (order reversed every other round); cells are medians over rounds"
     echo "- Upstream: \`tenet serve --demo\` (echo). Gateway on CPU 0; upstream and load on CPU 1. Direct rows: upstream on CPU 0, load on CPU 1"
@@ -263,7 +263,11 @@ md="$OUT/gateway-$stamp.md"
     echo "- Commands (\`upstream.sh\` = \`exec taskset -c 1 tenet serve --demo\`):"
     for p in "${peers[@]}"; do
         [[ $p == direct ]] && continue
-        echo "  - \`$p\`: stdio \`$(applies stdio "$p" && stdio_cmd "$p" || echo "n/a")\`; HTTP \`$(cmd "$p" "$(applies front "$p" && echo front || echo http)" "${PORT[$p]}")\`"
+        for s in $SETUPS; do
+            applies "$s" "$p" || continue
+            if [[ $s == stdio* ]]; then c=$(stdio_cmd "$p"); else c=$(cmd "$p" "$s" "${PORT[$p]}"); fi
+            echo "  - \`$p\`, $s: \`$c\`"
+        done
     done | sed "s|$ROOT/||g; s|$TENET_BIN|tenet|g"
     echo
     python3 "$BENCH_DIR/gateway/report.py" "$raw" "${peers[@]}"
