@@ -183,11 +183,13 @@ stdio_run() {
 
 # http_run <setup> <peer>: start the peer, one legacy session, wrk at 1 and 64 connections.
 http_run() {
-    local s=$1 p=$2 sid ver
-    if [[ $s == http || $s == ws ]]; then
+    local s=$1 p=$2 sid ver own=0
+    # `http` and `ws` run their own upstream, which answers the direct row itself.
+    [[ $s == http || $s == ws ]] && own=1
+    if ((own)); then
         if [[ $p == direct ]]; then start_upstream 0; else start_upstream 1; fi || { stop_upstream; return 0; }
     fi
-    if [[ ($s == http || $s == ws) && $p == direct ]]; then
+    if ((own)) && [[ $p == direct ]]; then
         PORT[direct-up]=$UP_PORT
         peer_port=$UP_PORT
     else
