@@ -9,11 +9,15 @@
 #   PROTOCOL=2026-07-28 bench/gateway-ir.sh
 #   TENET_BIN=/path/to/other/tenet bench/gateway-ir.sh tenet   # one row
 #   TEXT=$(head -c 4096 /dev/zero | tr '\0' x) bench/gateway-ir.sh   # a larger result
+#   bench/gateway-ir.sh direct tenet legacy   # and the gateway speaking 2025-11-25 upstream
 #
 # Each row runs `mcp-bench pipelined` twice under callgrind, with N1 and N2 calls
 # [20000, 60000]; (Ir(N2) - Ir(N1)) / (N2 - N1) is the cost of one call, start-up
 # left out. `direct`: `tenet serve --demo` itself. `tenet`: the gateway
-# (`--prefixless --no-local-tools`) in front of it; only the gateway is counted.
+# (`--prefixless --no-local-tools`) in front of it; only the gateway is counted. The
+# gateway speaks 2026-07-28 to an upstream that does (as `tenet serve` does), whatever
+# its client speaks; `legacy` is the gateway with `protocol = "legacy"` on the
+# upstream, which then speaks the 2025-11-25 client's own era (nothing to translate).
 # The callgrind files stay in $OUT_DIR [bench/target/ir] for callgrind_annotate.
 # Needs valgrind (apt-get install valgrind) and a release build of tenet.
 set -euo pipefail
@@ -35,12 +39,15 @@ mkdir -p "$OUT_DIR"
 upstream=$OUT_DIR/upstream.sh
 printf '#!/bin/sh\nexec %q serve --log-level error --demo\n' "$TENET_BIN" > "$upstream"
 chmod +x "$upstream"
+legacy=$OUT_DIR/legacy.toml
+printf '[[upstream]]\nname = "up"\ncommand = ["%s"]\nprotocol = "legacy"\n' "$upstream" > "$legacy"
 
 server_of() {
     case $1 in
         direct) echo "$TENET_BIN serve --log-level error --demo" ;;
         tenet) echo "$TENET_BIN serve --log-level error --prefixless --no-local-tools --upstream up=$upstream" ;;
-        *) echo "unknown row $1 (direct, tenet)" >&2; exit 2 ;;
+        legacy) echo "$TENET_BIN serve --log-level error --prefixless --no-local-tools --config $legacy" ;;
+        *) echo "unknown row $1 (direct, tenet, legacy)" >&2; exit 2 ;;
     esac
 }
 

@@ -22,6 +22,7 @@ use crate::result::RawResult;
 use crate::stamp::{Stamp, Stamped, Written, write_once};
 use crate::transport::{Outgoing, Transport};
 use tenet_protocol::header::HeaderParam;
+use tokio::time::Instant;
 
 /// How long telling a server that a request was abandoned may take.
 const CANCEL_NOTICE_WAIT: Duration = Duration::from_secs(2);
@@ -168,14 +169,16 @@ impl Client {
             self.inner.inbound.watch_progress(token, Arc::clone(callback))
         });
         let progress = watch.as_ref().map(ProgressWatch::token);
-        let deadline = tenet_transport::deadline_after(options.timeout.unwrap_or(self.inner.timeout));
-        let mut result = self.rounds(method, &mut params, progress, options).await;
+        // The clock is read once: the first round and a task the request starts end
+        // then.
+        let deadline = self.deadline(options);
+        let mut result = self.rounds(method, &mut params, progress, options, deadline).await;
         if matches!(result, Err(ClientError::SessionExpired)) && method != Method::Initialize.name() {
             tracing::debug!("the session ended; starting a new one");
             result = match Box::pin(self.initialize(self.version())).await {
                 Ok(()) => {
                     self.inner.renewals.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    self.rounds(method, &mut params, progress, options).await
+                    self.rounds(method, &mut params, progress, options, self.deadline(options)).await
                 }
                 Err(error) => Err(error),
             };
@@ -190,14 +193,27 @@ impl Client {
         }
     }
 
+    /// When a request sent now with `options` runs out of time: the options' deadline,
+    /// else their timeout (the client's by default) from now.
+    pub(crate) fn deadline(&self, options: &RequestOptions) -> Instant {
+        options
+            .deadline
+            .unwrap_or_else(|| tenet_transport::deadline_after(options.timeout.unwrap_or(self.inner.timeout)))
+    }
+
+    /// Sends a request until it is answered with something other than a round of
+    /// input; the first round ends at `deadline`, each later one (after input was
+    /// answered, or a version retry) at [`Client::deadline`] of its own.
     pub(crate) async fn rounds(
         &self,
         method: &str,
         params: &mut Map<String, Value>,
         progress: Option<&Value>,
         options: &RequestOptions,
+        deadline: Instant,
     ) -> Result<RawResult> {
         let mut version_retried = false;
+        let mut deadline = Some(deadline);
         // Not copied when it is one the protocol names.
         let method_name: std::borrow::Cow<'static, str> =
             Method::from_name(method).map_or_else(|| method.to_owned().into(), |m| m.name().into());
@@ -217,7 +233,8 @@ impl Client {
                 Stamped { params, arguments: options.arguments.as_ref(), stamp }.write(out)
             });
             let outgoing = Outgoing { id: id.clone(), method: method_name.clone(), body, headers, modern };
-            match self.send_once(outgoing, modern, options).await {
+            let deadline = deadline.take().unwrap_or_else(|| self.deadline(options));
+            match self.send_once(outgoing, modern, options, deadline).await {
                 Err(ClientError::Server(error))
                     if error.code == ErrorCode::UNSUPPORTED_PROTOCOL_VERSION && modern && !version_retried =>
                 {
@@ -324,27 +341,43 @@ impl Client {
         handler.answer_all(requests.into_iter().collect()).await.map_err(ClientError::Server)
     }
 
-    async fn send_once(&self, outgoing: Outgoing, modern: bool, options: &RequestOptions) -> Result<RawResult> {
+    async fn send_once(
+        &self,
+        outgoing: Outgoing,
+        modern: bool,
+        options: &RequestOptions,
+        deadline: Instant,
+    ) -> Result<RawResult> {
         let id = outgoing.id.clone();
         // An unanswered discover probe is how a legacy server looks; it gets no
         // cancellation before its handshake.
         let probe = outgoing.method == Method::Discover.name();
-        let timeout = options.timeout.unwrap_or(self.inner.timeout);
         let mut scope = self.inner.inbound.scope(&id, options.handler.clone());
         // Dropped before it ends, the request is cancelled on the server too (never
         // `initialize`, which the spec forbids cancelling).
         let cancellable = !probe && outgoing.method != Method::Initialize.name();
-        let mut dropped = Dropped { client: cancellable.then(|| self.clone()), id: id.clone(), modern };
-        let answer = tokio::time::timeout(timeout, self.inner.transport.request(outgoing));
-        let (result, reason) = tokio::select! {
-            answer = answer => match answer {
+        let mut dropped = Dropped { client: cancellable.then_some(self), id: id.clone(), modern };
+        let answer = tokio::time::timeout_at(deadline, self.inner.transport.request(outgoing));
+        let answer = async {
+            match answer.await {
                 Ok(answer) => {
                     scope.answered();
                     (answer, None)
                 }
-                Err(_) => (Err(ClientError::Timeout(timeout)), Some("timed out")),
+                Err(_) => {
+                    let timeout = options.timeout.unwrap_or(self.inner.timeout);
+                    (Err(ClientError::Timeout(timeout)), Some("timed out"))
+                }
+            }
+        };
+        // The caller's token, when there is one, is watched beside the answer.
+        let (result, reason) = match options.cancel.as_ref() {
+            None => answer.await,
+            Some(cancel) => tokio::select! {
+                biased;
+                answered = answer => answered,
+                () = cancel.cancelled() => (Err(ClientError::Cancelled), Some("cancelled by the caller")),
             },
-            () = cancelled(options.cancel.as_ref()) => (Err(ClientError::Cancelled), Some("cancelled by the caller")),
         };
         let client = dropped.client.take();
         if let (Some(client), Some(reason)) = (client, reason) {
@@ -491,25 +524,17 @@ impl Client {
 
 /// A request in flight: dropped before it ended (its caller stopped waiting), it is
 /// cancelled on the server in the background.
-struct Dropped {
-    client: Option<Client>,
+struct Dropped<'a> {
+    client: Option<&'a Client>,
     id: Id,
     modern: bool,
 }
 
-impl Drop for Dropped {
+impl Drop for Dropped<'_> {
     fn drop(&mut self) {
-        let Some(client) = self.client.take() else { return };
+        let Some(client) = self.client.take().cloned() else { return };
         let (id, modern) = (self.id.clone(), self.modern);
         in_background(async move { client.cancelled(&id, modern, "abandoned by the caller").await });
-    }
-}
-
-/// Fires when `cancel` does; never without one.
-async fn cancelled(cancel: Option<&tokio_util::sync::CancellationToken>) {
-    match cancel {
-        Some(cancel) => cancel.cancelled().await,
-        None => std::future::pending().await,
     }
 }
 

@@ -31,6 +31,11 @@ pub enum VersionPin {
 pub struct RequestOptions {
     /// Overrides the client's default timeout.
     pub timeout: Option<Duration>,
+    /// Ends the request at this instant, in place of [`RequestOptions::timeout`] from
+    /// when it is sent (which still names the limit in a [`crate::ClientError::Timeout`]):
+    /// for a caller that bounds more than the request and has read the clock already.
+    /// It bounds every round of the request and the task it starts.
+    pub deadline: Option<tokio::time::Instant>,
     /// Called for each `notifications/progress` about this request.
     pub progress: Option<ProgressCallback>,
     /// Cancels the request when cancelled.
@@ -88,6 +93,7 @@ impl std::fmt::Debug for RequestOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RequestOptions")
             .field("timeout", &self.timeout)
+            .field("deadline", &self.deadline)
             .field("progress", &self.progress.is_some())
             .field("cancel", &self.cancel)
             .field("log_level", &self.log_level)

@@ -92,8 +92,7 @@ impl Client {
     /// [`ClientError::Cancelled`], [`ClientError::Timeout`], or a failed poll; the task
     /// is cancelled on the server whenever the client stops following it first.
     pub async fn follow_task(&self, created: Value, options: &RequestOptions) -> Result<Value> {
-        let deadline = tenet_transport::deadline_after(options.timeout.unwrap_or(self.inner.timeout));
-        self.follow_task_until(created, options, deadline).await
+        self.follow_task_until(created, options, self.deadline(options)).await
     }
 
     /// Follows the task a request was answered with until it ends, and returns the
@@ -217,9 +216,9 @@ impl Client {
         options: &RequestOptions,
         deadline: Instant,
     ) -> Result<Value> {
-        let left = deadline.saturating_duration_since(Instant::now());
         let scoped = RequestOptions {
-            timeout: Some(left),
+            timeout: options.timeout,
+            deadline: Some(deadline),
             progress: None,
             cancel: options.cancel.clone(),
             log_level: options.log_level,
@@ -234,10 +233,7 @@ impl Client {
             Value::Object(map) => map,
             _ => Map::new(),
         };
-        match self.rounds(method.name(), &mut params, None, &scoped).await {
-            Err(ClientError::Timeout(_)) => Err(ClientError::Timeout(options.timeout.unwrap_or(self.inner.timeout))),
-            other => other?.into_value(),
-        }
+        self.rounds(method.name(), &mut params, None, &scoped, deadline).await?.into_value()
     }
 
     /// Tells the server to stop a task the client no longer follows; a failure is only
@@ -245,7 +241,9 @@ impl Client {
     async fn cancel_task(&self, id: &str) {
         let options = RequestOptions::timeout(Duration::from_secs(5));
         let mut params = Map::from_iter([("taskId".to_owned(), json!(id))]);
-        if let Err(error) = self.rounds(Method::TasksCancel.name(), &mut params, None, &options).await {
+        if let Err(error) =
+            self.rounds(Method::TasksCancel.name(), &mut params, None, &options, self.deadline(&options)).await
+        {
             tracing::debug!(task = id, %error, "could not cancel the task");
         }
     }

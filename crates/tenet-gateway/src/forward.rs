@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 use std::sync::{Arc, LazyLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
@@ -23,6 +23,7 @@ use tenet_server::spans::AttributeValue;
 use tenet_server::{
     CompletionRequest, Context, PromptRequest, ReadOutput, ReadRequest, ToolCall, ToolError, ToolResult, WrittenResult,
 };
+use tokio::time::Instant;
 
 use crate::downstream::{Downstream, Event, Events};
 use crate::server_info;
@@ -146,12 +147,14 @@ async fn exchange(
     ctx: Option<&Context>,
     came: Option<&NodePath>,
     what: &str,
+    deadline: Instant,
 ) -> Result<RawResult, ToolError> {
     let client = upstream.client().map_err(|down| {
         upstream.count(Outcome::Unreachable);
         ToolError::msg(down)
     })?;
     let mut options = RequestOptions::timeout(upstream.config.call_timeout());
+    options.deadline = Some(deadline);
     options.arguments = arguments;
     let asked_task = params.contains_key("task");
     match next_path(upstream, came)? {
@@ -186,10 +189,10 @@ async fn exchange(
         });
     }
     options.handler = Some(Arc::clone(&downstream) as Arc<dyn tenet_client::ClientHandler>);
-    // Until when the call is made again while the user finishes a legacy upstream's
-    // URL steps they accepted in an earlier round (a declined one ends the call here,
-    // before the upstream is called again).
-    let mut url_deadline = None;
+    // Whether the call is made again (until the deadline) while the user finishes a
+    // legacy upstream's URL steps they accepted in an earlier round (a declined one
+    // ends the call here, before the upstream is called again).
+    let mut url_round = false;
     let era = client.version().era();
     if let Some(round) = ctx.input_round() {
         // A 2026-07-28 client outside a task: the upstream's input rounds and task go
@@ -205,7 +208,7 @@ async fn exchange(
         } else if url_steps_accepted(round.responses, upstream.name(), what)? > 0 {
             // The whole round, calls included, within the upstream's timeout (the
             // gateway's own limit on the call is a little longer).
-            url_deadline = Some(Instant::now() + upstream.config.call_timeout());
+            url_round = true;
         }
     }
     // The upstream's part is a child span of the request's: its context goes along.
@@ -226,12 +229,9 @@ async fn exchange(
     // created).
     let mut url_failure = None;
     let result = loop {
-        // A retry of a call waiting on URL steps: its params again, the upstream's
-        // word that a step was done from now on, and only the time left.
-        let again = url_deadline.map(|deadline| {
-            options.timeout = Some(deadline.saturating_duration_since(Instant::now()));
-            (params.clone(), upstream.url_step_done.subscribe())
-        });
+        // A retry of a call waiting on URL steps: its params again, and the
+        // upstream's word that a step was done from now on.
+        let again = url_round.then(|| (params.clone(), upstream.url_step_done.subscribe()));
         let mut call = Box::pin(client.request_raw(method.name(), Value::Object(params), &options));
         let result = loop {
             tokio::select! {
@@ -249,7 +249,10 @@ async fn exchange(
             {
                 let (params_again, done) = again.unzip();
                 let legacy = era == Era::Legacy;
-                match (Box::pin(url_step(ctx, upstream, legacy, what, &e, url_deadline, done)).await, params_again) {
+                match (
+                    Box::pin(url_step(ctx, upstream, legacy, what, &e, url_round.then_some(deadline), done)).await,
+                    params_again,
+                ) {
                     (Ok(()), Some(again)) => params = again,
                     (outcome, _) => {
                         url_failure = Some(
@@ -383,11 +386,13 @@ async fn relay(
     came: Option<&NodePath>,
     what: &str,
 ) -> Result<RawResult, ToolError> {
+    // The clock is read once: the upstream's timeout ends the call then.
+    let deadline = tenet_transport::deadline_after(upstream.config.call_timeout());
     // A call dropped on the downstream side (its client cancelled or went away, or the
     // gateway's limit ran out) is counted; the upstream request is cancelled as it is
     // dropped.
-    let mut abandoned = Abandoned(Some((upstream, Instant::now())));
-    let result = exchange(upstream, method, params, ctx, came, what).await;
+    let mut abandoned = Abandoned(Some((upstream, deadline)));
+    let result = exchange(upstream, method, params, ctx, came, what, deadline).await;
     abandoned.0 = None;
     // Failures to reach the upstream were counted where they were told apart.
     match &result {
@@ -404,15 +409,15 @@ fn decode<T: DeserializeOwned>(upstream: &Upstream, what: &str, result: &RawResu
     serde_json::from_str(&server_info::unnamed(result)).map_err(|e| invalid(upstream, what, &e))
 }
 
-/// A relayed request under way (since when), counted if it is dropped: as timed out
-/// once the upstream's timeout has passed (the gateway's own limit on the call ran
-/// out), else as cancelled (its client cancelled or went away).
+/// A relayed request under way (until when), counted if it is dropped: as timed out
+/// once its deadline has passed (the gateway's own limit on the call ran out), else
+/// as cancelled (its client cancelled or went away).
 struct Abandoned<'a>(Option<(&'a Upstream, Instant)>);
 
 impl Drop for Abandoned<'_> {
     fn drop(&mut self) {
-        if let Some((upstream, started)) = self.0 {
-            let late = started.elapsed() >= upstream.config.call_timeout();
+        if let Some((upstream, deadline)) = self.0 {
+            let late = Instant::now() >= deadline;
             upstream.count(if late { Outcome::Timeout } else { Outcome::Cancelled });
         }
     }

@@ -359,6 +359,24 @@ mod tests {
     }
 
     #[test]
+    fn strings_of_any_length_with_escapes_anywhere_end_where_they_do() {
+        for len in 0..48 {
+            for at in 0..=len {
+                for escape in [r#"\""#, r"\\", r"\u0041", r"\n"] {
+                    let plain = "x".repeat(len);
+                    let string = format!("{}{escape}{}", &plain[..at], &plain[at..]);
+                    let text = format!(r#"{{"{string}":"{string}","k{string}":["{string}",{{"{string}":1}}],"z":2}}"#);
+                    assert_eq!(found(&text), as_tree(&text), "{text}");
+                    let names: Vec<bool> = members(&text).map(|m| matches!(m.name, Cow::Owned(_))).collect();
+                    assert_eq!(names, [true, true, false], "{text}");
+                }
+                let text = format!(r#"{{"{0}":"{0}","z":2}}"#, "y".repeat(len));
+                assert_eq!(found(&text), as_tree(&text), "{text}");
+            }
+        }
+    }
+
+    #[test]
     fn spans_cut_a_member_out_cleanly() {
         let text = r#"{"a":1, "cut" : {"x":"}"} ,"b":[2]}"#;
         let json = raw(text);

@@ -52,9 +52,13 @@ impl Pending {
     /// future stops waiting (a late answer is then ignored).
     pub(crate) async fn exchange(&self, id: &Id, send: impl Future<Output = Result<()>>) -> Result<Answer> {
         let waiter = self.register(id)?;
-        let _forget = Forget { pending: self, id };
+        let mut forget = Forget { pending: self, id: Some(id) };
         send.await?;
-        waiter.await.map_err(|_| ClientError::Closed("the connection ended".into()))?
+        let answer = waiter.await;
+        // Answered, or failed with the others as the connection ended: either way its
+        // entry went as its waiter was taken out, and there is nothing left to forget.
+        forget.id = None;
+        answer.map_err(|_| ClientError::Closed("the connection ended".into()))?
     }
 
     /// Stops waiting for `id` (timed out or cancelled); a late answer is then ignored.
@@ -95,15 +99,18 @@ impl Pending {
     }
 }
 
-/// Stops waiting for a request's answer when its future is dropped.
+/// Stops waiting for a request's answer when its future is dropped before the answer
+/// came (`id`).
 struct Forget<'a> {
     pending: &'a Pending,
-    id: &'a Id,
+    id: Option<&'a Id>,
 }
 
 impl Drop for Forget<'_> {
     fn drop(&mut self) {
-        self.pending.forget(self.id);
+        if let Some(id) = self.id {
+            self.pending.forget(id);
+        }
     }
 }
 
