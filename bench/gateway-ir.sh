@@ -17,7 +17,8 @@
 # (`--prefixless --no-local-tools`) in front of it; only the gateway is counted. The
 # gateway speaks 2026-07-28 to an upstream that does (as `tenet serve` does), whatever
 # its client speaks; `legacy` is the gateway with `protocol = "legacy"` on the
-# upstream, which then speaks the 2025-11-25 client's own era (nothing to translate).
+# upstream, which then speaks 2025-11-25 (a 2025-11-25 client's own era: nothing to
+# translate).
 # The callgrind files stay in $OUT_DIR [bench/target/ir] for callgrind_annotate.
 # Needs valgrind (apt-get install valgrind) and a release build of tenet.
 set -euo pipefail
@@ -40,7 +41,9 @@ upstream=$OUT_DIR/upstream.sh
 printf '#!/bin/sh\nexec %q serve --log-level error --demo\n' "$TENET_BIN" > "$upstream"
 chmod +x "$upstream"
 legacy=$OUT_DIR/legacy.toml
-printf '[[upstream]]\nname = "up"\ncommand = ["%s"]\nprotocol = "legacy"\n' "$upstream" > "$legacy"
+# Its path as a TOML string.
+quoted=${upstream//\\/\\\\}
+printf '[[upstream]]\nname = "up"\ncommand = ["%s"]\nprotocol = "legacy"\n' "${quoted//\"/\\\"}" > "$legacy"
 
 server_of() {
     case $1 in

@@ -370,13 +370,14 @@ impl Client {
                 }
             }
         };
-        // The caller's token, when there is one, is watched beside the answer.
+        // The caller's token, when there is one, is watched beside the answer, and
+        // first: a request cancelled already is not sent.
         let (result, reason) = match options.cancel.as_ref() {
             None => answer.await,
             Some(cancel) => tokio::select! {
                 biased;
-                answered = answer => answered,
                 () = cancel.cancelled() => (Err(ClientError::Cancelled), Some("cancelled by the caller")),
+                answered = answer => answered,
             },
         };
         let client = dropped.client.take();

@@ -81,8 +81,9 @@ async fn within<T>(
 }
 
 impl Client {
-    /// Follows a task that a request was answered with until it ends, within the
-    /// options' timeout, and returns the request's result; the options' handler answers
+    /// Follows a task that a request was answered with until it ends, by the options'
+    /// deadline (else within their timeout), and returns the request's result; the
+    /// options' handler answers
     /// the input the task waits for. `created` is the answer as it came: a task handle
     /// of the tasks extension (to a request made with [`RequestOptions::relay`]), or a
     /// 2025-11-25 `CreateTaskResult` (to a request sent with a `task` param).
