@@ -21,6 +21,12 @@ use crate::inbound::Inbound;
 /// How long closing waits for queued messages to be written.
 const WRITER_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// How much of the server's output one read may take. A busy server answers in bursts:
+/// with tokio's default (8 KiB, some forty short 2026-07-28 answers) a gateway relaying
+/// 100,000 pipelined calls made 4,833 reads in all, its own input's included, not 2,615,
+/// and carried ~4 % fewer calls a second.
+const READ_BUFFER: usize = 64 * 1024;
+
 /// A transport over a reader and a writer of JSON lines.
 pub(crate) struct PipeTransport {
     sender: Mutex<Option<mpsc::Sender<Vec<u8>>>>,
@@ -83,7 +89,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
     inbound: Arc<Inbound>,
     replies: mpsc::Sender<Vec<u8>>,
 ) {
-    let mut frames = FramedRead::new(read, JsonLinesCodec::new(max_line));
+    let mut frames = FramedRead::with_capacity(read, JsonLinesCodec::new(max_line), READ_BUFFER);
     let reason = loop {
         match frames.next().await {
             Some(Ok(Frame::Message(line))) => route(&line, &pending, &inbound, &replies),
