@@ -8,9 +8,7 @@
 //! unread, as the derived reader skipped it. Before that, every member any variant has
 //! is read into its place, so a block whose `type` comes later reads the same, except
 //! that a member of another kind ahead of `type` must then be well formed and named
-//! once. A required member given as `null` is refused as missing. A text block whose
-//! `type` comes first, the commonest kind, is read on its own, without the place every
-//! other kind's members take.
+//! once. A required member given as `null` is refused as missing.
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
@@ -190,27 +188,11 @@ impl<'de> Visitor<'de> for BlockVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ContentBlock, A::Error> {
+        let mut m = Members::default();
         // Which members were named, by `Field` (for duplicates); `Unknown`, the last,
         // has no place.
         let mut seen = [false; Field::Unknown as usize];
-        let mut kind = None;
-        let mut next = map.next_key::<Field>()?;
-        if next == Some(Field::Type) {
-            put(&mut kind, &mut seen[Field::Type as usize], &mut map, "type")?;
-            // Most blocks are text: one whose `type` comes first is read on its own,
-            // without room for what the other kinds have.
-            if kind == Some(Kind::Text) {
-                return text_after_type(map);
-            }
-            next = map.next_key::<Field>()?;
-        }
-        let mut m = Members { kind, ..Members::default() };
-        // The key already read goes first (`None` in it: there were no more).
-        let mut read = Some(next);
-        while let Some(field) = match read.take() {
-            Some(field) => field,
-            None => map.next_key::<Field>()?,
-        } {
+        while let Some(field) = map.next_key::<Field>()? {
             let other_kind = m.kind.is_some_and(|kind| field != Field::Type && !kind.has(field));
             let (Some(seen), false) = (seen.get_mut(field as usize), other_kind) else {
                 map.next_value::<IgnoredAny>()?;
@@ -247,27 +229,6 @@ impl<'de> Visitor<'de> for BlockVisitor {
         }
         m.into_block()
     }
-}
-
-/// The rest of a text block whose `type` came first, read as [`BlockVisitor`] reads
-/// any block: members of other kinds skipped unread, its own named once each, a
-/// `null` text missing.
-fn text_after_type<'de, A: MapAccess<'de>>(mut map: A) -> Result<ContentBlock, A::Error> {
-    let (mut text, mut annotations, mut meta) = (None, None, None);
-    let mut seen = [false; 3];
-    while let Some(field) = map.next_key::<Field>()? {
-        let map = &mut map;
-        match field {
-            Field::Type => return Err(de::Error::duplicate_field("type")),
-            Field::Text => put(&mut text, &mut seen[0], map, "text")?,
-            Field::Annotations => put(&mut annotations, &mut seen[1], map, "annotations")?,
-            Field::Meta => put(&mut meta, &mut seen[2], map, "_meta")?,
-            _ => {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-    }
-    Ok(ContentBlock::Text { text: required(text, "text")?, annotations, meta })
 }
 
 impl<'de> Deserialize<'de> for ContentBlock {
@@ -396,8 +357,8 @@ mod tests {
     }
 
     #[test]
-    fn a_text_block_whose_type_comes_first_reads_as_any_block_does() {
-        // Read on its own, or (after an unknown member) as blocks of every kind are.
+    fn a_text_block_reads_the_same_after_an_unknown_member() {
+        // `type` first, or after a member no kind has.
         let rests = [
             r#""text":"a""#,
             r#""text":"a","annotations":{"priority":0.5},"_meta":{"k":1}"#,
@@ -417,9 +378,9 @@ mod tests {
                 .map_err(|e| e.to_string().split(" at line").next().unwrap_or_default().to_owned())
         };
         for rest in rests {
-            let alone = read(format!(r#"{{"type":"text",{rest}}}"#));
-            let general = read(format!(r#"{{"unknown":0,"type":"text",{rest}}}"#));
-            assert_eq!(alone, general, "{rest}");
+            let first = read(format!(r#"{{"type":"text",{rest}}}"#));
+            let after = read(format!(r#"{{"unknown":0,"type":"text",{rest}}}"#));
+            assert_eq!(first, after, "{rest}");
         }
     }
 
