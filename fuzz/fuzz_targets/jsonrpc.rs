@@ -1,6 +1,7 @@
 //! The JSON-RPC parser and its batch rules: any bytes give a message, a batch or a
 //! rejection with the right code; what parses, written back and parsed again, is the
-//! same message. The scan of an object's members finds what a JSON tree of the same
+//! same message, and a result's members, found as it was read, are those a scan of its
+//! text finds. The scan of an object's members finds what a JSON tree of the same
 //! text holds, and ends on any text; so does the look for repeated names and long
 //! numbers, which agrees with one built from that scan.
 #![no_main]
@@ -18,7 +19,12 @@ fn params(params: Option<&RawJson>) -> &str {
 }
 
 /// Writes `message` back as the server would and parses it again: the same message.
+/// A result's members are where the reader found them.
 fn same_again(message: &Message) {
+    if let Message::Response(Response { outcome: Outcome::Result(result), .. }) = message {
+        let scanned: Vec<_> = members(result.get()).collect();
+        assert_eq!(result.members().collect::<Vec<_>>(), scanned, "{}", result.get());
+    }
     let mut text = Vec::new();
     match message {
         Message::Request(r) => write_request(&mut text, &r.id, &r.method, &r.params.as_deref().unwrap_or(empty())),

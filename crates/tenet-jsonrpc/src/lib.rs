@@ -18,10 +18,12 @@
 //! assert!(error.id.is_none());
 //! ```
 
+mod envelope;
 mod error;
 mod id;
 mod members;
 mod message;
+mod object;
 mod parse;
 mod text;
 
@@ -32,6 +34,7 @@ pub use message::{
     Message, Notification, Outcome, Request, Response, UnknownId, one_line, write_error_response, write_notification,
     write_request, write_request_with, write_response, write_result_response,
 };
+pub use object::RawObject;
 pub use parse::{Incoming, MAX_DEPTH, Rejection, parse};
 pub use text::{JsonText, Span};
 

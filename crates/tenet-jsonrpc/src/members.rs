@@ -82,7 +82,7 @@ impl<'a> Iterator for Members<'a> {
 /// A quoted name without its quotes, unescaped when it holds an escape. An escape
 /// that is not text (a lone UTF-16 surrogate, `"\ud800"`, which a [`crate::RawJson`]
 /// lets through) makes an empty name: no name anyone looks for.
-fn unquote(quoted: &str) -> Cow<'_, str> {
+pub(crate) fn unquote(quoted: &str) -> Cow<'_, str> {
     let inner = quoted.get(1..quoted.len().saturating_sub(1)).unwrap_or_default();
     if inner.contains('\\') {
         Cow::Owned(serde_json::from_str(quoted).unwrap_or_default())
@@ -246,7 +246,8 @@ fn is_space(b: &u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
-fn skip_space(bytes: &[u8], mut at: usize) -> usize {
+/// Where the first byte at or after `at` that is not whitespace is.
+pub(crate) fn skip_space(bytes: &[u8], mut at: usize) -> usize {
     while bytes.get(at).is_some_and(is_space) {
         at += 1;
     }

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::{ErrorObject, Id, RawJson};
+use crate::{ErrorObject, Id, RawJson, RawObject};
 
 /// A request: it has an id and expects exactly one response.
 #[derive(Debug)]
@@ -27,8 +27,8 @@ pub struct Notification {
 /// How a request ended.
 #[derive(Debug)]
 pub enum Outcome {
-    /// The `result` member, as raw JSON.
-    Result(Box<RawJson>),
+    /// The `result` member, as raw JSON with where its members are.
+    Result(RawObject),
     /// The `error` member.
     Error(ErrorObject),
 }

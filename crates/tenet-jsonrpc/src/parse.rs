@@ -1,8 +1,8 @@
 //! Parsing one frame of bytes into messages, with the spec's errors.
 
-use serde::Deserialize;
 use serde_json::error::Category;
 
+use crate::envelope::Envelope;
 use crate::{ErrorCode, ErrorObject, Id, Message, Notification, Outcome, RawJson, Request, Response};
 
 /// What one frame held: a single message, or a batch (a JSON array).
@@ -31,28 +31,6 @@ impl Rejection {
     fn new(id: Option<Id>, error: ErrorObject) -> Self {
         Self { id, error }
     }
-}
-
-/// The members of a message object, each kept raw; `Some("null")` is a member that is
-/// present and null, which matters for `id` and `params`.
-#[derive(Deserialize)]
-struct Envelope<'a> {
-    #[serde(borrow, default, deserialize_with = "present")]
-    jsonrpc: Option<&'a RawJson>,
-    #[serde(borrow, default, deserialize_with = "present")]
-    id: Option<&'a RawJson>,
-    #[serde(borrow, default, deserialize_with = "present")]
-    method: Option<&'a RawJson>,
-    #[serde(borrow, default, deserialize_with = "present")]
-    params: Option<&'a RawJson>,
-    #[serde(borrow, default, deserialize_with = "present")]
-    result: Option<&'a RawJson>,
-    #[serde(borrow, default, deserialize_with = "present")]
-    error: Option<&'a RawJson>,
-}
-
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawJson>, D::Error> {
-    <&RawJson>::deserialize(d).map(Some)
 }
 
 /// How deeply arrays and objects may nest in one message.
@@ -167,7 +145,7 @@ fn invalid_entry(rejection: Rejection) -> Rejection {
 }
 
 fn parse_object(text: &str) -> Result<Message, Rejection> {
-    let envelope: Envelope<'_> = serde_json::from_str(text).map_err(|e| match e.classify() {
+    let envelope = Envelope::read(text).map_err(|e| match e.classify() {
         Category::Data => Rejection::new(None, ErrorObject::invalid_request(format!("Invalid Request: {e}"))),
         _ => syntax_error(&e),
     })?;
@@ -212,7 +190,9 @@ fn parse_object(text: &str) -> Result<Message, Rejection> {
     }
     match (envelope.result, envelope.error) {
         (Some(result), None) => match id.clone() {
-            Some(id) => Ok(Message::Response(Response { id: Some(id), outcome: Outcome::Result(result.to_owned()) })),
+            Some(id) => {
+                Ok(Message::Response(Response { id: Some(id), outcome: Outcome::Result(result.into_object()) }))
+            }
             None => Err(invalid("a result must carry the id of its request")),
         },
         (None, Some(error)) => match serde_json::from_str::<ErrorObject>(error.get()) {

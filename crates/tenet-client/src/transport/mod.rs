@@ -14,13 +14,14 @@ use std::borrow::Cow;
 
 use futures_util::future::BoxFuture;
 use tenet_jsonrpc::Id;
-use tenet_jsonrpc::RawJson;
+use tenet_jsonrpc::RawObject;
 use tenet_protocol::ProtocolVersion;
 
 use crate::error::Result;
 
-/// A request's result as it came: raw JSON, which the client reads once.
-pub(crate) type Answer = Box<RawJson>;
+/// A request's result as it came: raw JSON, which the client reads once, with where
+/// its members are.
+pub(crate) type Answer = RawObject;
 
 /// How many encoded messages may wait for the writer of a transport with one stream
 /// out (a pipe, a WebSocket): four times a server's default `--max-concurrent-requests`.

@@ -541,7 +541,7 @@ impl Context {
         &self,
         method: Method,
         params: impl Serialize,
-    ) -> Result<Box<tenet_jsonrpc::RawJson>, ToolError> {
+    ) -> Result<tenet_jsonrpc::RawObject, ToolError> {
         let params = self.traced(params)?;
         let Some(peer) = &self.inner.peer else {
             return Err(ToolError::msg(format!("{} cannot be sent on this connection", method.name())));

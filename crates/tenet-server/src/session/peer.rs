@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
-use tenet_jsonrpc::{ErrorObject, Id, Outcome, RawJson, Response};
+use tenet_jsonrpc::{ErrorObject, Id, Outcome, RawObject, Response};
 use tokio::sync::{mpsc, oneshot};
 
 /// Where encoded messages for one client go: a bounded channel, drained by a writer.
@@ -58,7 +58,7 @@ impl Peer {
         method: &str,
         params: &impl Serialize,
         timeout: Duration,
-    ) -> Result<Box<RawJson>, ErrorObject> {
+    ) -> Result<RawObject, ErrorObject> {
         let id = self.next_id();
         let (tx, rx) = oneshot::channel();
         self.lock().insert(id.clone(), tx);
