@@ -97,7 +97,7 @@ impl RawResult {
     }
 
     /// Its top-level members, in order, as [`tenet_jsonrpc::members`] finds them: from
-    /// where they were found as the response was read, without scanning the text again.
+    /// where they were found when it was read (or made), without scanning the text again.
     pub fn members(&self) -> impl Iterator<Item = tenet_jsonrpc::Member<'_>> {
         self.json.members()
     }
@@ -228,6 +228,21 @@ mod tests {
         assert_eq!(odd.kind().unwrap(), ResultType::Complete);
         assert!(odd.decode::<tenet_protocol::CallToolResult>("tools/call").is_err());
         assert!(RawResult::parse("{").is_err());
+    }
+
+    #[test]
+    fn a_result_from_a_response_is_seen_where_the_reading_found_its_members() {
+        use tenet_jsonrpc::{Incoming, Message, Outcome, Response};
+        let line = br#"{"jsonrpc":"2.0","id":1,"result": {"resultType":"input_required", "is\u0045rror":true,"_meta":{"k":1}}}"#;
+        let Ok(Incoming::Single(Message::Response(Response { outcome: Outcome::Result(object), .. }))) =
+            tenet_jsonrpc::parse(line)
+        else {
+            panic!("a response")
+        };
+        let result = RawResult::new(object);
+        assert_eq!(result.kind().unwrap(), ResultType::InputRequired);
+        assert!(result.is_error() && !result.holds_task());
+        assert_eq!(&result.json()[result.meta_range().unwrap()], r#"{"k":1}"#);
     }
 
     #[test]

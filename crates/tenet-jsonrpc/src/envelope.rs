@@ -30,8 +30,10 @@ pub(crate) enum Captured<'a> {
 }
 
 impl Envelope<'_> {
-    /// Reads the message object `text`, as `serde_json::from_str` would: the same
-    /// errors, trailing characters refused.
+    /// Reads the message object `text`, accepting and refusing what
+    /// `serde_json::from_str` would, with errors of the same kind (syntax or data),
+    /// trailing characters refused. Within a result that is an object, a syntax error
+    /// reads as serde_json's within any object (`trailing comma`).
     pub(crate) fn read(text: &str) -> Result<Envelope<'_>, serde_json::Error> {
         let mut reader = serde_json::Deserializer::from_str(text);
         let envelope = reader.deserialize_map(EnvelopeVisitor { text })?;
@@ -168,28 +170,29 @@ impl<'de> Visitor<'de> for ObjectSeed<'de> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Captured<'de>, A::Error> {
-        let Self { text, start } = self;
+        let lost = || de::Error::custom("a member not in its message");
+        // The message from the object's opening bracket on: where everything is counted from.
+        let object = self.text.get(self.start..).ok_or_else(lost)?;
         let mut places = Vec::with_capacity(4);
         // Just past the last value read, or the opening bracket.
-        let mut end = start + 1;
-        let lost = || de::Error::custom("a member not in its message");
+        let mut end = 1;
         // Names are read as written, quotes included: where they are, and no escape
         // read (one that is no text, as `"\ud800"`, passes as it does in any value).
         while let Some(quoted) = map.next_key::<&'de RawJson>()? {
             let value: &'de RawJson = map.next_value()?;
             let (quoted, value) = (quoted.get(), value.get());
-            let (name_at, value_at) = offset(text, quoted).zip(offset(text, value)).ok_or_else(lost)?;
+            let (name_at, value_at) = offset(object, quoted).zip(offset(object, value)).ok_or_else(lost)?;
             end = value_at + value.len();
             places.push(Place {
-                span: (name_at - start)..(end - start),
-                name_end: name_at + quoted.len() - start,
-                value: value_at - start,
+                span: name_at..end,
+                name_end: name_at + quoted.len(),
+                value: value_at,
                 escaped: memchr::memchr(b'\\', quoted.as_bytes()).is_some(),
             });
         }
         // The reader stopped at the closing bracket, after nothing but whitespace.
-        let close = skip_space(text.as_bytes(), end);
-        let json = text.get(start..close + 1).ok_or_else(lost)?;
+        let close = skip_space(object.as_bytes(), end);
+        let json = object.get(..=close).ok_or_else(lost)?;
         Ok(Captured::Object { json, places })
     }
 }

@@ -5,6 +5,7 @@
 //! the message is read ([`crate::parse`]), so nobody scans the text a second time.
 
 use std::borrow::Cow;
+use std::fmt;
 use std::ops::Range;
 
 use crate::members::{members, unquote};
@@ -35,7 +36,6 @@ pub(crate) struct Place {
 /// assert_eq!(names, ["content", "isError"]);
 /// assert_eq!(object.get(), r#"{"content":[],"isError":true}"#);
 /// ```
-#[derive(Debug)]
 pub struct RawObject {
     /// JSON, checked when it was read.
     json: Box<str>,
@@ -72,14 +72,21 @@ impl RawObject {
     pub fn members(&self) -> impl Iterator<Item = Member<'_>> {
         let json = &*self.json;
         self.places.iter().map(move |place| {
-            let quoted = &json[place.span.start..place.name_end];
+            let text = |range: Range<usize>| json.get(range).unwrap_or_default();
+            let quoted = text(place.span.start..place.name_end);
             let name = if place.escaped {
                 unquote(quoted)
             } else {
                 Cow::Borrowed(quoted.get(1..quoted.len().saturating_sub(1)).unwrap_or_default())
             };
-            Member { name, quoted, value: &json[place.value..place.span.end], span: place.span.clone() }
+            Member { name, quoted, value: text(place.value..place.span.end), span: place.span.clone() }
         })
+    }
+}
+
+impl fmt::Debug for RawObject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("RawObject").field(&self.get()).finish()
     }
 }
 
