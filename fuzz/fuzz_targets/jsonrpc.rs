@@ -1,16 +1,20 @@
 //! The JSON-RPC parser and its batch rules: any bytes give a message, a batch or a
 //! rejection with the right code; what parses, written back and parsed again, is the
 //! same message, and a result's members, found as it was read, are those a scan of its
-//! text finds. The scan of an object's members finds what a JSON tree of the same
+//! text finds. A single message object is refused as unparseable exactly when a plain
+//! derived reader of its members refuses its syntax, and its result is what that reader
+//! takes. The scan of an object's members finds what a JSON tree of the same
 //! text holds, and ends on any text; so does the look for repeated names and long
 //! numbers, which agrees with one built from that scan.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use serde::Deserialize;
+use serde_json::error::Category;
 use serde_json::{Map, Value};
 use tenet_jsonrpc::{
-    ErrorCode, Incoming, MAX_DEPTH, Message, Outcome, RawJson, Response, members, parse, string_value, unambiguous,
-    write_notification, write_request, write_response,
+    ErrorCode, Incoming, MAX_DEPTH, Message, Outcome, RawJson, Rejection, Response, members, parse, string_value,
+    unambiguous, write_notification, write_request, write_response,
 };
 
 /// The params as written back: absent ones as `{}`.
@@ -112,6 +116,53 @@ fn unambiguous_by_parts(json: &str, depth: usize) -> bool {
     }
 }
 
+/// A message object's members, each kept raw, as a derived reader takes them: the
+/// model for the parser's own reader, which finds where a result's members are as it
+/// goes.
+#[derive(Deserialize)]
+#[allow(dead_code, reason = "members other than `result` are read to be refused when named twice")]
+struct Model<'a> {
+    #[serde(borrow, default, deserialize_with = "present")]
+    jsonrpc: Option<&'a RawJson>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    id: Option<&'a RawJson>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    method: Option<&'a RawJson>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    params: Option<&'a RawJson>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    result: Option<&'a RawJson>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    error: Option<&'a RawJson>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawJson>, D::Error> {
+    <&RawJson>::deserialize(d).map(Some)
+}
+
+/// `parsed`, what the parser made of the single object `text`, against the model: a
+/// syntax error exactly where the model finds one, a data error (a member named twice)
+/// as an invalid request, and the result's text as the model reads it.
+fn agrees_with_model(text: &str, parsed: &Result<Incoming, Rejection>) {
+    // Nesting the parser refuses before reading is left out.
+    let opening = text.bytes().filter(|b| matches!(b, b'{' | b'[')).count();
+    if !text.trim_start().starts_with('{') || opening > MAX_DEPTH {
+        return;
+    }
+    match (serde_json::from_str::<Model<'_>>(text), parsed) {
+        (Err(e), Err(rejection)) => {
+            let code = if e.classify() == Category::Data { ErrorCode::INVALID_REQUEST } else { ErrorCode::PARSE_ERROR };
+            assert_eq!(rejection.error.code, code, "{text}: {e}");
+        }
+        (Err(e), Ok(_)) => panic!("{text} was read, where the model says {e}"),
+        (Ok(model), Ok(Incoming::Single(Message::Response(Response { outcome: Outcome::Result(result), .. })))) => {
+            assert_eq!(Some(result.get()), model.result.map(RawJson::get), "{text}");
+        }
+        (Ok(_), Ok(_)) => {}
+        (Ok(_), Err(rejection)) => assert_eq!(rejection.error.code, ErrorCode::INVALID_REQUEST, "{text}"),
+    }
+}
+
 fn empty() -> &'static RawJson {
     static EMPTY: std::sync::OnceLock<Box<RawJson>> = std::sync::OnceLock::new();
     EMPTY.get_or_init(|| RawJson::from_string("{}".into()).expect("{} is JSON"))
@@ -124,7 +175,11 @@ fuzz_target!(|data: &[u8]| {
     if serde_json::from_str::<&RawJson>(&text).is_ok() {
         assert_eq!(said, unambiguous_by_parts(&text, 0), "{text}");
     }
-    match parse(data) {
+    let parsed = parse(data);
+    if let Ok(text) = std::str::from_utf8(data) {
+        agrees_with_model(text, &parsed);
+    }
+    match parsed {
         Ok(Incoming::Single(message)) => same_again(&message),
         Ok(Incoming::Batch(entries)) => {
             assert!(!entries.is_empty(), "an empty batch was accepted");
