@@ -83,12 +83,21 @@ impl<'a> Iterator for Members<'a> {
 /// that is not text (a lone UTF-16 surrogate, `"\ud800"`, which a [`crate::RawJson`]
 /// lets through) makes an empty name: no name anyone looks for.
 pub(crate) fn unquote(quoted: &str) -> Cow<'_, str> {
-    let inner = quoted.get(1..quoted.len().saturating_sub(1)).unwrap_or_default();
-    if inner.contains('\\') {
+    unquote_known(quoted, between_quotes(quoted).contains('\\'))
+}
+
+/// [`unquote`], told already whether the name holds an escape.
+pub(crate) fn unquote_known(quoted: &str, escaped: bool) -> Cow<'_, str> {
+    if escaped {
         Cow::Owned(serde_json::from_str(quoted).unwrap_or_default())
     } else {
-        Cow::Borrowed(inner)
+        Cow::Borrowed(between_quotes(quoted))
     }
+}
+
+/// A quoted name's text between its quotes, as written.
+fn between_quotes(quoted: &str) -> &str {
+    quoted.get(1..quoted.len().saturating_sub(1)).unwrap_or_default()
 }
 
 /// The text of a JSON string value unescaped, or `None` for any other value.

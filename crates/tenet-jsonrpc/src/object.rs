@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 
-use crate::members::{members, unquote};
+use crate::members::{members, unquote_known};
 use crate::{Member, RawJson};
 
 /// Where one member lies in its object's text.
@@ -74,11 +74,7 @@ impl RawObject {
         self.places.iter().map(move |place| {
             let text = |range: Range<usize>| json.get(range).unwrap_or_default();
             let quoted = text(place.span.start..place.name_end);
-            let name = if place.escaped {
-                unquote(quoted)
-            } else {
-                Cow::Borrowed(quoted.get(1..quoted.len().saturating_sub(1)).unwrap_or_default())
-            };
+            let name = unquote_known(quoted, place.escaped);
             Member { name, quoted, value: text(place.value..place.span.end), span: place.span.clone() }
         })
     }
