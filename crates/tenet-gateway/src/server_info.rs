@@ -70,7 +70,7 @@ impl NameOnly {
 /// would go unread), and its own `_meta` without the server's entry; a `_meta` that is
 /// or is left empty goes, as a typed result leaves it out. A `_meta` named twice is
 /// kept as it is, twice, for the reading that follows to refuse. The members are where
-/// the JSON-RPC reading found them ([`RawResult::members`]): no scan for them. A
+/// they were found when the result was read ([`RawResult::members`]): no second scan. A
 /// `_meta` that is the text `name_only` holds goes unread; one found to hold only the
 /// server's name is learned.
 pub(crate) fn passed_on(result: &RawResult, kept: &[&str], name_only: &NameOnly) -> PassedOn {

@@ -30,8 +30,9 @@ pub(crate) enum Captured<'a> {
 }
 
 impl Envelope<'_> {
-    /// Reads the message object `text`, accepting and refusing what
-    /// `serde_json::from_str` would, with errors of the same kind (syntax or data),
+    /// Reads the message object `text`. It accepts and refuses what `serde_json::from_str`
+    /// into a derived struct of the six members, each an `Option<&RawJson>`, would (the
+    /// `jsonrpc` fuzz target's model), with errors of the same kind (syntax or data),
     /// trailing characters refused. Within a result that is an object, a syntax error
     /// reads as serde_json's within any object (`trailing comma`).
     pub(crate) fn read(text: &str) -> Result<Envelope<'_>, serde_json::Error> {
