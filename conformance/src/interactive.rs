@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use tenet_server::protocol::{CreateMessageParams, ElicitParams, ElicitResult};
 use tenet_server::{Args, Context, ToolDef, ToolError};
 
-use crate::tools::tool;
+use crate::def::tool;
 
 #[derive(Deserialize, schemars::JsonSchema)]
 struct Prompt {

@@ -9,6 +9,7 @@
 //! ```
 
 mod catalog;
+mod def;
 mod interactive;
 mod mrtr;
 mod tasks;

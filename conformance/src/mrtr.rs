@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use tenet_server::protocol::{ElicitAction, ElicitParams, ElicitResult, GetPromptResult, InputRequest, PromptMessage};
 use tenet_server::{Context, PromptDef, ToolDef, ToolError};
 
+use crate::def::tool;
 use crate::interactive::ask_model;
-use crate::tools::tool;
 
 pub(crate) fn tools() -> Vec<ToolDef> {
     vec![

@@ -11,7 +11,7 @@ use tenet_server::jsonrpc::ErrorObject;
 use tenet_server::protocol::{ElicitAction, ElicitParams, ElicitResult, InputRequest};
 use tenet_server::{Args, Context, TaskSupport, ToolDef, ToolError};
 
-use crate::tools::tool;
+use crate::def::tool;
 
 /// The longest `slow_compute` sleeps, in seconds.
 const MAX_SECONDS: u64 = 300;

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tenet_server::protocol::{CallToolResult, ContentBlock, LoggingLevel};
-use tenet_server::{Context, State, ToolDef, ToolError, ToolHandler};
+use tenet_server::{Context, State, ToolDef, ToolError};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::def::tool;
 use crate::{interactive, mrtr, tasks};
 
 /// A 1×1 PNG.
@@ -28,11 +29,6 @@ pub enum Trigger {
 
 /// Where the mutation hooks send their triggers (the server's state).
 pub(crate) struct Triggers(pub mpsc::Sender<Trigger>);
-
-/// A tool taking no arguments, with the plain object schema the suite expects.
-pub(crate) fn tool<H: ToolHandler<T>, T>(name: &str, description: &str, handler: H) -> ToolDef {
-    ToolDef::new(name, handler).description(description).input_schema(json!({"type": "object", "properties": {}}))
-}
 
 /// Content blocks from their JSON.
 pub(crate) fn blocks(value: Value) -> Result<Vec<ContentBlock>, ToolError> {

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
-use crate::members::skip_space;
+use crate::members::{holds_escape, skip_space};
 use crate::object::Place;
 use crate::{RawJson, RawObject};
 
@@ -188,7 +188,7 @@ impl<'de> Visitor<'de> for ObjectSeed<'de> {
                 span: name_at..end,
                 name_end: name_at + quoted.len(),
                 value: value_at,
-                escaped: memchr::memchr(b'\\', quoted.as_bytes()).is_some(),
+                escaped: holds_escape(quoted),
             });
         }
         // The reader stopped at the closing bracket, after nothing but whitespace.

@@ -82,8 +82,13 @@ impl<'a> Iterator for Members<'a> {
 /// A quoted name without its quotes, unescaped when it holds an escape. An escape
 /// that is not text (a lone UTF-16 surrogate, `"\ud800"`, which a [`crate::RawJson`]
 /// lets through) makes an empty name: no name anyone looks for.
-pub(crate) fn unquote(quoted: &str) -> Cow<'_, str> {
-    unquote_known(quoted, between_quotes(quoted).contains('\\'))
+fn unquote(quoted: &str) -> Cow<'_, str> {
+    unquote_known(quoted, holds_escape(quoted))
+}
+
+/// Whether a quoted name holds an escape, and so must be read to be compared.
+pub(crate) fn holds_escape(quoted: &str) -> bool {
+    memchr::memchr(b'\\', quoted.as_bytes()).is_some()
 }
 
 /// [`unquote`], told already whether the name holds an escape.

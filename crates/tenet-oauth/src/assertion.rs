@@ -7,8 +7,8 @@ use serde::Deserialize;
 
 use crate::OAuthError;
 use crate::config::{AssertionSource, IdJagExchange};
-use crate::flow::Discovery;
 use crate::http::{parse_url, read_json, require_secure, send};
+use crate::metadata::Discovery;
 use crate::redact::REDACTED;
 use crate::token::rejected;
 

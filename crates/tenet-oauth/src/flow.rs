@@ -9,27 +9,12 @@ use crate::config::Grant;
 use crate::dpop::DpopKey;
 use crate::http::{parse_url, require_secure};
 use crate::metadata::{
-    ServerMetadata, canonical_resource, default_server_metadata, discover_resource_metadata, discover_server_metadata,
-    origin_issuer, resource_matches, server_metadata_urls,
+    Discovery, ServerMetadata, canonical_resource, default_server_metadata, discover_resource_metadata,
+    discover_server_metadata, origin_issuer, resource_matches, server_metadata_urls,
 };
 use crate::pkce::{Pkce, random_string};
 use crate::token::{AuthMethod, ClientAuth, ClientCredentials, TokenResponse, choose_auth_method, request_token};
 use crate::{AuthorizerConfig, OAuthError, UserAgent};
-
-/// What discovery found out about a protected resource.
-#[derive(Debug, Clone)]
-pub(crate) struct Discovery {
-    /// The `resource` parameter to send (RFC 8707).
-    pub resource: String,
-    /// The authorization server's issuer identifier.
-    pub issuer: String,
-    /// Its metadata (or the 2025-03-26 defaults).
-    pub metadata: ServerMetadata,
-    /// `scopes_supported` of the Protected Resource Metadata.
-    pub resource_scopes: Option<Vec<String>>,
-    /// No Protected Resource Metadata: a 2025-03-26 server.
-    pub legacy: bool,
-}
 
 /// Finds the authorization server for `server` and checks its metadata.
 pub(crate) async fn discover(

@@ -192,3 +192,18 @@ pub fn default_server_metadata(issuer: &str) -> Result<ServerMetadata, OAuthErro
         ..ServerMetadata::default()
     })
 }
+
+/// What discovery found out about a protected resource.
+#[derive(Debug, Clone)]
+pub(crate) struct Discovery {
+    /// The `resource` parameter to send (RFC 8707).
+    pub resource: String,
+    /// The authorization server's issuer identifier.
+    pub issuer: String,
+    /// Its metadata (or the 2025-03-26 defaults).
+    pub metadata: ServerMetadata,
+    /// `scopes_supported` of the Protected Resource Metadata.
+    pub resource_scopes: Option<Vec<String>>,
+    /// No Protected Resource Metadata: a 2025-03-26 server.
+    pub legacy: bool,
+}

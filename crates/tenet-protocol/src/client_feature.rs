@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::content::{ContentBlock, Role};
-use crate::meta::JsonObject;
+use crate::json::JsonObject;
 
 /// One message in a sampling conversation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -86,5 +86,5 @@ pub struct CompleteResult {
     pub completion: Completion,
     /// Metadata.
     #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
-    pub meta: Option<crate::meta::JsonObject>,
+    pub meta: Option<crate::json::JsonObject>,
 }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::meta::JsonObject;
+use crate::json::JsonObject;
 
 /// One thing the server needs from the client, as an embedded request.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

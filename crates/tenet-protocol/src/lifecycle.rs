@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::meta::JsonObject;
+use crate::json::JsonObject;
 use crate::version::{Era, ProtocolVersion};
 
 /// An icon a client may show (2025-11-25).

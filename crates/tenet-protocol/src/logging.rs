@@ -54,5 +54,5 @@ pub struct LoggingMessageParams {
     pub data: Value,
     /// Metadata.
     #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
-    pub meta: Option<crate::meta::JsonObject>,
+    pub meta: Option<crate::json::JsonObject>,
 }

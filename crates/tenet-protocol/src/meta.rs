@@ -1,13 +1,11 @@
 //! `_meta`: reserved keys and the per-request metadata of 2026-07-28.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use crate::json::JsonObject;
 use crate::lifecycle::{ClientCapabilities, Implementation};
 use crate::logging::LoggingLevel;
-
-/// A JSON object, as used for `_meta` and open-ended capability settings.
-pub type JsonObject = Map<String, Value>;
 
 /// `_meta` key: the request's protocol version (2026-07-28).
 pub const PROTOCOL_VERSION_KEY: &str = "io.modelcontextprotocol/protocolVersion";

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::meta::{JsonObject, ProgressToken};
+use crate::json::JsonObject;
+use crate::meta::ProgressToken;
 use tenet_jsonrpc::Id;
 
 /// `notifications/progress` params.

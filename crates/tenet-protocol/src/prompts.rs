@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::content::{ContentBlock, Role};
+use crate::json::JsonObject;
 use crate::lifecycle::Icon;
-use crate::meta::JsonObject;
 
 /// An argument a prompt takes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::content::{Annotations, ResourceContents};
+use crate::json::JsonObject;
 use crate::lifecycle::Icon;
-use crate::meta::JsonObject;
 
 /// A resource the server can read.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

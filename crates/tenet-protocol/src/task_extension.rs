@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use tenet_jsonrpc::ErrorObject;
 
 use crate::input::InputRequest;
-use crate::meta::JsonObject;
+use crate::json::JsonObject;
 use crate::task::TaskStatus;
 
 /// The extension's identifier, the key under `capabilities.extensions`.

@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::content::ContentBlock;
+use crate::json::JsonObject;
 use crate::lifecycle::Icon;
-use crate::meta::JsonObject;
 
 /// Hints about a tool's behaviour (2025-03-26). Hints, not guarantees.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

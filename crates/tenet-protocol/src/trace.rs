@@ -22,7 +22,7 @@ use std::fmt;
 
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use crate::meta::JsonObject;
+use crate::json::JsonObject;
 
 /// `_meta` key: the caller's W3C `traceparent`.
 pub const TRACEPARENT_KEY: &str = "traceparent";

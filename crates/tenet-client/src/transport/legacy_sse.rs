@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 
 use super::Answer;
 use super::Outgoing;
-use super::http::{HttpClient, failure};
+use super::http_client::{HttpClient, failure};
 use super::pending::{Pending, route};
 use super::sse::Parser;
 use crate::error::{ClientError, Result};

@@ -4,6 +4,7 @@
 pub(crate) mod auth;
 pub(crate) mod child;
 pub(crate) mod http;
+pub(crate) mod http_client;
 pub(crate) mod legacy_sse;
 pub(crate) mod pending;
 pub(crate) mod pipe;

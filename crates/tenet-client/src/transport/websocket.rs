@@ -24,7 +24,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::Answer;
 use super::auth::{AuthHook, AuthResponse, should_retry};
-use super::http::failure_of;
+use super::http_client::failure_of;
 use super::pending::{Pending, route};
 use super::{OUTBOX, Outgoing, Transport};
 use crate::error::{ClientError, Result};

@@ -12,8 +12,9 @@ use url::Url;
 
 use crate::challenge::BearerChallenge;
 use crate::dpop::DpopKey;
-use crate::flow::{Discovery, GrantInput, discover, run_grant};
+use crate::flow::{GrantInput, discover, run_grant};
 use crate::http::{build_client, parse_url};
+use crate::metadata::Discovery;
 use crate::registration::obtain_client;
 use crate::scope;
 use crate::token::{AuthMethod, ClientCredentials, TokenSet};

@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::json::JsonObject;
 use crate::lifecycle::Icon;
-use crate::meta::JsonObject;
 use crate::version::ProtocolVersion;
 
 mod read;

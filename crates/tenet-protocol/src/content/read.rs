@@ -15,8 +15,8 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 
 use super::{Annotations, ContentBlock, ResourceContents, ResourceLink};
+use crate::json::JsonObject;
 use crate::lifecycle::Icon;
-use crate::meta::JsonObject;
 
 /// A block's `type`.
 #[derive(Clone, Copy, PartialEq, Eq, Deserialize)]
