@@ -190,7 +190,7 @@ fn checked_value(json: &str, at: usize, depth: usize) -> Option<usize> {
                 }
                 let name_end = string_end(bytes, i);
                 let quoted = json.get(i..name_end)?;
-                let plain = quoted.is_ascii() && !quoted.as_bytes().contains(&b'\\');
+                let plain = quoted.is_ascii() && !holds_escape(quoted);
                 let seen = match &mut many {
                     None if count < FEW_NAMES && plain => {
                         let seen = few[..count].iter().any(|name| name.eq_ignore_ascii_case(quoted));

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::json::JsonObject;
+pub use crate::json::JsonObject;
 use crate::lifecycle::{ClientCapabilities, Implementation};
 use crate::logging::LoggingLevel;
 

@@ -28,6 +28,7 @@ const MAX_RESUMES: u32 = 5;
 const DEFAULT_RETRY: Duration = Duration::from_millis(1000);
 /// How long opening the standalone stream may take.
 const STREAM_OPEN_WAIT: Duration = Duration::from_secs(10);
+
 fn header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue)> {
     let name =
         HeaderName::from_bytes(name.as_bytes()).map_err(|e| ClientError::Protocol(format!("header {name}: {e}")))?;

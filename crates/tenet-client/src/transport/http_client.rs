@@ -1,6 +1,7 @@
 //! The HTTP client the Streamable HTTP and HTTP+SSE transports share: the
 //! application's headers and authorization on every request, redirects only within
-//! the server's origin, and a refusal read into an error.
+//! the server's origin, and a refusal read into an error (the WebSocket transport reads
+//! a refused upgrade with it too).
 
 use std::sync::Arc;
 use std::time::Duration;
