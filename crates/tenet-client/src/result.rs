@@ -149,7 +149,7 @@ impl Glance {
                 "isError" => &mut glance.is_error,
                 "task" => &mut glance.task,
                 "_meta" => {
-                    glance.meta = Some(member.span.end - member.value.len()..member.span.end);
+                    glance.meta = Some(member.value_span());
                     continue;
                 }
                 _ => continue,

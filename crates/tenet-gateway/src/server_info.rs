@@ -98,7 +98,7 @@ pub(crate) fn passed_on(result: &RawResult, kept: &[&str], name_only: &NameOnly)
             text.truncate(start);
             continue;
         }
-        text.push_str(&json[member.span.start..member.span.end - member.value.len()]);
+        text.push_str(&json[member.span.start..member.value_span().start]);
         let value = text.len();
         let empty = || member.value.strip_prefix('{').is_some_and(|rest| rest.trim_start().starts_with('}'));
         match may_name(member.value).then(|| push_unnamed(text, member.value)).flatten() {
@@ -222,9 +222,7 @@ mod tests {
     fn passed(json: &str) -> (Value, bool) {
         let result = RawResult::parse(json).expect("JSON");
         let out = passed_on(&result, &["content", "isError", "_meta"], &NameOnly::default());
-        let meta = tenet_jsonrpc::members(&out.json)
-            .find(|m| m.name == "_meta")
-            .map(|m| m.span.end - m.value.len()..m.span.end);
+        let meta = tenet_jsonrpc::members(&out.json).find(|m| m.name == "_meta").map(|m| m.value_span());
         assert_eq!(out.meta, meta, "{}", out.json);
         let read = value(&out.json);
         assert_eq!(out.is_error, read["isError"] == json!(true), "{}", out.json);

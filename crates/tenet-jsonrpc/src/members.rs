@@ -45,6 +45,13 @@ pub struct Member<'a> {
     pub span: std::ops::Range<usize>,
 }
 
+impl Member<'_> {
+    /// Where its value lies in the object's text.
+    pub fn value_span(&self) -> std::ops::Range<usize> {
+        self.span.end - self.value.len()..self.span.end
+    }
+}
+
 /// The iterator [`members`] returns.
 #[derive(Debug, Clone)]
 pub struct Members<'a> {

@@ -49,7 +49,7 @@ impl RawObject {
         let places = members(&json)
             .map(|member| Place {
                 name_end: member.span.start + member.quoted.len(),
-                value: member.span.end - member.value.len(),
+                value: member.value_span().start,
                 escaped: matches!(member.name, Cow::Owned(_)),
                 span: member.span,
             })

@@ -131,7 +131,7 @@ impl WrittenResult {
             let refused = match &*member.name {
                 _ if member.value == "null" => Some("null"),
                 "_meta" => {
-                    meta = Some(member.span.end - member.value.len()..member.span.end);
+                    meta = Some(member.value_span());
                     let named = tenet_jsonrpc::members(member.value).any(|entry| entry.name == SERVER_INFO_KEY);
                     named.then_some("a server's name in _meta")
                 }
