@@ -2,10 +2,11 @@
 //! rejection with the right code; what parses, written back and parsed again, is the
 //! same message, and a result's members, found as it was read, are those a scan of its
 //! text finds. A single message object is refused as unparseable exactly when a plain
-//! derived reader of its members refuses its syntax, and its result is what that reader
-//! takes. The scan of an object's members finds what a JSON tree of the same
-//! text holds, and ends on any text; so does the look for repeated names and long
-//! numbers, which agrees with one built from that scan.
+//! derived reader of its members refuses its syntax, and its result and id are what
+//! that reader takes. A client's reader, which reads the common response itself, reads
+//! every input as the parser does. The scan of an object's members finds what a JSON
+//! tree of the same text holds, and ends on any text; so does the look for repeated
+//! names and long numbers, which agrees with one built from that scan.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -13,8 +14,8 @@ use serde::Deserialize;
 use serde_json::error::Category;
 use serde_json::{Map, Value};
 use tenet_jsonrpc::{
-    ErrorCode, Incoming, MAX_DEPTH, Message, Outcome, RawJson, Rejection, Response, members, parse, string_value,
-    unambiguous, write_notification, write_request, write_response,
+    ErrorCode, Id, Incoming, MAX_DEPTH, Message, Outcome, RawJson, Rejection, Response, members, parse,
+    parse_from_server, string_value, unambiguous, write_notification, write_request, write_response,
 };
 
 /// The params as written back: absent ones as `{}`.
@@ -155,11 +156,31 @@ fn agrees_with_model(text: &str, parsed: &Result<Incoming, Rejection>) {
             assert_eq!(rejection.error.code, code, "{text}: {e}");
         }
         (Err(e), Ok(_)) => panic!("{text} was read, where the model says {e}"),
-        (Ok(model), Ok(Incoming::Single(Message::Response(Response { outcome: Outcome::Result(result), .. })))) => {
+        (Ok(model), Ok(Incoming::Single(Message::Response(Response { id, outcome: Outcome::Result(result) })))) => {
             assert_eq!(Some(result.get()), model.result.map(RawJson::get), "{text}");
+            let model_id = model.id.and_then(|id| serde_json::from_str::<Id>(id.get()).ok());
+            assert_eq!(id, &model_id, "{text}");
         }
         (Ok(_), Ok(_)) => {}
         (Ok(_), Err(rejection)) => assert_eq!(rejection.error.code, ErrorCode::INVALID_REQUEST, "{text}"),
+    }
+}
+
+/// What was read, shown whole: a result with where its members are.
+fn shown(read: &Result<Incoming, Rejection>) -> String {
+    let message = |message: &Message| match message {
+        Message::Response(Response { id, outcome: Outcome::Result(result) }) => {
+            format!("{id:?} {} {:?}", result.get(), result.members().collect::<Vec<_>>())
+        }
+        other => format!("{other:?}"),
+    };
+    match read {
+        Ok(Incoming::Single(one)) => message(one),
+        Ok(Incoming::Batch(entries)) => {
+            let entries: Vec<_> = entries.iter().map(|entry| entry.as_ref().map(message)).collect();
+            format!("{entries:?}")
+        }
+        Err(rejection) => format!("{rejection:?}"),
     }
 }
 
@@ -176,6 +197,8 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(said, unambiguous_by_parts(&text, 0), "{text}");
     }
     let parsed = parse(data);
+    // A client's reader, with its own reading of the common response, reads the same.
+    assert_eq!(shown(&parse_from_server(data)), shown(&parsed), "{text}");
     if let Ok(text) = std::str::from_utf8(data) {
         agrees_with_model(text, &parsed);
     }

@@ -25,6 +25,7 @@ mod members;
 mod message;
 mod object;
 mod parse;
+mod quick;
 mod text;
 
 pub use error::{ErrorCode, ErrorObject};
@@ -35,7 +36,7 @@ pub use message::{
     write_request, write_request_with, write_response, write_result_response,
 };
 pub use object::RawObject;
-pub use parse::{Incoming, MAX_DEPTH, Rejection, parse};
+pub use parse::{Incoming, MAX_DEPTH, Rejection, parse, parse_from_server};
 pub use text::{JsonText, Span};
 
 /// The only value of the `jsonrpc` member this crate accepts or writes.

@@ -105,6 +105,33 @@ pub fn parse(bytes: &[u8]) -> Result<Incoming, Rejection> {
     }
 }
 
+/// [`parse`], for a client: most of what a server sends are responses, and one in the
+/// shape nearly every server writes (`{"jsonrpc":"2.0","id":7,"result":{…}}`, its members
+/// in any order) is read without serde, in one walk of its bytes. Anything else is
+/// [`parse`]d. Both read such a response the same way: the same id, the same result,
+/// its members in the same places (the `jsonrpc` fuzz target compares the two on every
+/// input).
+///
+/// ```
+/// use tenet_jsonrpc::{Id, Incoming, Message, Outcome, parse_from_server};
+///
+/// let line = br#"{"jsonrpc":"2.0","id":7,"result":{"content":[],"isError":false}}"#;
+/// let Ok(Incoming::Single(Message::Response(response))) = parse_from_server(line) else { panic!() };
+/// assert_eq!(response.id, Some(Id::Number(7)));
+/// let Outcome::Result(result) = response.outcome else { panic!() };
+/// assert_eq!(result.members().map(|m| m.name).collect::<Vec<_>>(), ["content", "isError"]);
+/// ```
+///
+/// # Errors
+/// As [`parse`].
+pub fn parse_from_server(bytes: &[u8]) -> Result<Incoming, Rejection> {
+    // What the quick reader takes nests no deeper than `parse` allows.
+    match std::str::from_utf8(bytes).ok().and_then(crate::quick::response) {
+        Some(message) => Ok(Incoming::Single(message)),
+        None => parse(bytes),
+    }
+}
+
 fn not_an_object(text: &str) -> Rejection {
     match serde_json::from_str::<serde::de::IgnoredAny>(text) {
         Ok(_) => Rejection::new(None, ErrorObject::invalid_request("Invalid Request: a message must be a JSON object")),
@@ -144,7 +171,8 @@ fn invalid_entry(rejection: Rejection) -> Rejection {
     Rejection::new(rejection.id, ErrorObject::invalid_request(format!("Invalid Request: {why}")))
 }
 
-fn parse_object(text: &str) -> Result<Message, Rejection> {
+/// Reads a message object.
+pub(crate) fn parse_object(text: &str) -> Result<Message, Rejection> {
     let envelope = Envelope::read(text).map_err(|e| match e.classify() {
         Category::Data => Rejection::new(None, ErrorObject::invalid_request(format!("Invalid Request: {e}"))),
         _ => syntax_error(&e),

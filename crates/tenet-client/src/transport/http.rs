@@ -123,7 +123,7 @@ impl Shared {
     /// Handles one message from a response body or stream; `Some` when it is the
     /// answer to `id`.
     fn handle(self: &Arc<Self>, bytes: &[u8], id: Option<&Id>) -> Option<Result<Answer>> {
-        let messages = match tenet_jsonrpc::parse(bytes) {
+        let messages = match tenet_jsonrpc::parse_from_server(bytes) {
             Ok(Incoming::Single(message)) => vec![message],
             Ok(Incoming::Batch(entries)) => entries.into_iter().filter_map(Result::ok).collect(),
             Err(rejection) => {

@@ -118,7 +118,7 @@ impl Drop for Forget<'_> {
 /// requests to `inbound`; answers to server requests go to `replies`. Garbage is
 /// logged and skipped.
 pub(crate) fn route(frame: &[u8], pending: &Pending, inbound: &Arc<Inbound>, replies: &mpsc::Sender<Vec<u8>>) {
-    match tenet_jsonrpc::parse(frame) {
+    match tenet_jsonrpc::parse_from_server(frame) {
         Ok(Incoming::Single(message)) => route_one(message, pending, inbound, replies),
         Ok(Incoming::Batch(entries)) => {
             for message in entries.into_iter().filter_map(Result::ok) {

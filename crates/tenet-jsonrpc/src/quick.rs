@@ -1,0 +1,432 @@
+//! The response nearly every server writes, read without serde:
+//! `{"jsonrpc":"2.0","id":7,"result":{…}}`, its three members in any order, the id a
+//! non-negative integer or a string without escapes.
+//!
+//! A client reads one such line for every request it makes
+//! ([`crate::parse_from_server`]). Read through serde, every value in the result is
+//! walked by a general reader and every member name decoded; here the bytes are checked
+//! against JSON's grammar in one walk, and where each of the result's members lies is
+//! noted on the way. Anything else (a request, an error, another member, an escape in a
+//! member name of the message, a lone UTF-16 surrogate anywhere, a syntax error) is
+//! left to the full reader, which reads whatever this one reads in the same way: the
+//! same id, the same result text, its members in the same places (tests below; the
+//! `jsonrpc` fuzz target compares the two on every input).
+
+use crate::members::skip_space;
+use crate::object::Place;
+use crate::{Id, MAX_DEPTH, Message, Outcome, RawObject, Response};
+
+/// `text` read as a response with a result object, when it is one in the shape this
+/// reader knows; `None` leaves it to the full reader.
+pub(crate) fn response(text: &str) -> Option<Message> {
+    let bytes = text.as_bytes();
+    let mut at = skip_space(bytes, 0);
+    if bytes.get(at) != Some(&b'{') {
+        return None;
+    }
+    at += 1;
+    let (mut version, mut id, mut result) = (false, None, None);
+    loop {
+        let (name, name_end) = envelope_name(bytes, skip_space(bytes, at))?;
+        let value_at = colon(bytes, name_end)?;
+        at = match name {
+            Name::Version if !version => {
+                version = true;
+                bytes.get(value_at..)?.starts_with(br#""2.0""#).then_some(value_at + 5)?
+            }
+            Name::Id if id.is_none() => {
+                let (read, end) = id_at(bytes, value_at)?;
+                id = Some(read);
+                end
+            }
+            Name::Result if result.is_none() => {
+                let (places, end) = object_at(bytes, value_at)?;
+                result = Some((text.get(value_at..end)?, places));
+                end
+            }
+            _ => return None,
+        };
+        at = skip_space(bytes, at);
+        match bytes.get(at)? {
+            b',' => at += 1,
+            b'}' => break,
+            _ => return None,
+        }
+    }
+    let (Some(id), Some((json, places)), true) = (id, result, version) else { return None };
+    (skip_space(bytes, at + 1) == bytes.len()).then(|| {
+        Message::Response(Response { id: Some(id), outcome: Outcome::Result(RawObject::placed(json, places)) })
+    })
+}
+
+/// A member of the message this reader knows.
+enum Name {
+    Version,
+    Id,
+    Result,
+}
+
+/// The member whose quoted name is at `at`, and just past the name: `None` for any
+/// other name, or one with an escape.
+fn envelope_name(bytes: &[u8], at: usize) -> Option<(Name, usize)> {
+    let rest = bytes.get(at..)?;
+    [(Name::Version, &br#""jsonrpc""#[..]), (Name::Id, br#""id""#), (Name::Result, br#""result""#)]
+        .into_iter()
+        .find(|(_, quoted)| rest.starts_with(quoted))
+        .map(|(name, quoted)| (name, at + quoted.len()))
+}
+
+/// Where the value after the member name that ends at `at` starts: past the colon and
+/// the whitespace around it.
+fn colon(bytes: &[u8], at: usize) -> Option<usize> {
+    let at = skip_space(bytes, at);
+    (bytes.get(at) == Some(&b':')).then(|| skip_space(bytes, at + 1))
+}
+
+/// The id at `at` and just past it: a non-negative integer of at most 18 digits (it
+/// fits an `i64`), or a string without escapes.
+fn id_at(bytes: &[u8], at: usize) -> Option<(Id, usize)> {
+    match bytes.get(at)? {
+        b'"' => {
+            let (end, false) = string_end(bytes, at)? else { return None };
+            let text = std::str::from_utf8(bytes.get(at + 1..end - 1)?).ok()?;
+            Some((Id::String(text.to_owned()), end))
+        }
+        b'0' => Some((Id::Number(0), at + 1)),
+        b'1'..=b'9' => {
+            let (mut n, mut end) = (0i64, at);
+            while let Some(digit) = bytes.get(end).filter(|b| b.is_ascii_digit()) {
+                if end - at == 18 {
+                    return None;
+                }
+                n = n * 10 + i64::from(digit - b'0');
+                end += 1;
+            }
+            Some((Id::Number(n), end))
+        }
+        _ => None,
+    }
+}
+
+/// The object at `at`, checked, with where its members are (counted from its opening
+/// bracket), and just past it.
+fn object_at(bytes: &[u8], at: usize) -> Option<(Vec<Place>, usize)> {
+    if bytes.get(at) != Some(&b'{') {
+        return None;
+    }
+    let mut places = Vec::with_capacity(4);
+    let mut next = skip_space(bytes, at + 1);
+    if bytes.get(next) == Some(&b'}') {
+        return Some((places, next + 1));
+    }
+    loop {
+        let (name_end, escaped) = string_end(bytes, next)?;
+        let value_at = colon(bytes, name_end)?;
+        let end = value_end(bytes, value_at)?;
+        places.push(Place { span: next - at..end - at, name_end: name_end - at, value: value_at - at, escaped });
+        let after = skip_space(bytes, end);
+        match bytes.get(after)? {
+            b',' => next = skip_space(bytes, after + 1),
+            b'}' => return Some((places, after + 1)),
+            _ => return None,
+        }
+    }
+}
+
+/// Just past the JSON value that starts at `at`, when it is well formed, holds no lone
+/// surrogate escape and nests no deeper than a message may ([`MAX_DEPTH`], the message
+/// and its result counted).
+fn value_end(bytes: &[u8], mut at: usize) -> Option<usize> {
+    // The open arrays and objects, innermost last: a set bit is an array.
+    let (mut arrays, mut depth) = (0u128, 0usize);
+    loop {
+        // A value starts at `at`.
+        at = match bytes.get(at)? {
+            b'"' => string_end(bytes, at)?.0,
+            open @ (b'{' | b'[') => {
+                // The message and the result are two levels more.
+                if depth + 2 >= MAX_DEPTH {
+                    return None;
+                }
+                let inside = skip_space(bytes, at + 1);
+                let close = if *open == b'{' { b'}' } else { b']' };
+                if bytes.get(inside) == Some(&close) {
+                    inside + 1
+                } else {
+                    arrays = (arrays << 1) | u128::from(*open == b'[');
+                    depth += 1;
+                    at = if *open == b'[' { inside } else { colon(bytes, string_end(bytes, inside)?.0)? };
+                    continue;
+                }
+            }
+            b't' => literal_end(bytes, at, b"true")?,
+            b'f' => literal_end(bytes, at, b"false")?,
+            b'n' => literal_end(bytes, at, b"null")?,
+            _ => number_end(bytes, at)?,
+        };
+        // After a value: the next entry of its array or object, or their ends.
+        loop {
+            if depth == 0 {
+                return Some(at);
+            }
+            at = skip_space(bytes, at);
+            let array = arrays & 1 == 1;
+            match (bytes.get(at)?, array) {
+                (b',', true) => {
+                    at = skip_space(bytes, at + 1);
+                    break;
+                }
+                (b',', false) => {
+                    at = colon(bytes, string_end(bytes, skip_space(bytes, at + 1))?.0)?;
+                    break;
+                }
+                (b']', true) | (b'}', false) => {
+                    at += 1;
+                    arrays >>= 1;
+                    depth -= 1;
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
+fn literal_end(bytes: &[u8], at: usize, literal: &[u8]) -> Option<usize> {
+    bytes.get(at..)?.starts_with(literal).then_some(at + literal.len())
+}
+
+/// Just past the number at `at`, as JSON writes one.
+fn number_end(bytes: &[u8], mut at: usize) -> Option<usize> {
+    if bytes.get(at) == Some(&b'-') {
+        at += 1;
+    }
+    at = match bytes.get(at)? {
+        b'0' => at + 1,
+        b'1'..=b'9' => digits_end(bytes, at),
+        _ => return None,
+    };
+    if bytes.get(at) == Some(&b'.') {
+        at = some_digits(bytes, at + 1)?;
+    }
+    if matches!(bytes.get(at), Some(b'e' | b'E')) {
+        at += 1;
+        if matches!(bytes.get(at), Some(b'+' | b'-')) {
+            at += 1;
+        }
+        at = some_digits(bytes, at)?;
+    }
+    Some(at)
+}
+
+fn digits_end(bytes: &[u8], at: usize) -> usize {
+    at + bytes.get(at..).map_or(0, |rest| rest.iter().take_while(|b| b.is_ascii_digit()).count())
+}
+
+/// Just past the digits at `at`, when there is at least one.
+fn some_digits(bytes: &[u8], at: usize) -> Option<usize> {
+    Some(digits_end(bytes, at)).filter(|&end| end > at)
+}
+
+/// Just past the string that opens at `at` when it is well formed (no control
+/// character, every escape one JSON has, no UTF-16 surrogate among them), and whether
+/// it holds an escape.
+#[inline]
+fn string_end(bytes: &[u8], at: usize) -> Option<(usize, bool)> {
+    if bytes.get(at) != Some(&b'"') {
+        return None;
+    }
+    let next = special_at(bytes, at + 1)?;
+    match bytes.get(next)? {
+        b'"' => Some((next + 1, false)),
+        _ => Some((escaped_string_end(bytes, next)?, true)),
+    }
+}
+
+/// [`string_end`] from the first backslash or control character at `at` on.
+fn escaped_string_end(bytes: &[u8], mut next: usize) -> Option<usize> {
+    loop {
+        match bytes.get(next)? {
+            b'"' => return Some(next + 1),
+            b'\\' => next = special_at(bytes, escape_end(bytes, next)?)?,
+            _ => return None,
+        }
+    }
+}
+
+/// Where the first quote, backslash or control character at or after `at` is. Eight
+/// bytes are looked at a time while there are eight.
+#[inline]
+fn special_at(bytes: &[u8], mut at: usize) -> Option<usize> {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    // The high bit of each byte of `x` below `n` (at most 0x80) is set, and of no byte
+    // before the first such one: a borrow only carries past a byte below `n`.
+    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGH;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().ok()?);
+        let found = below(x, 0x20) | below(x ^ (ONES * u64::from(b'"')), 1) | below(x ^ (ONES * u64::from(b'\\')), 1);
+        if found != 0 {
+            // Bytes are read little-endian: the first in the lowest bits.
+            return Some(at + found.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    let found = bytes.get(at..)?.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+    Some(at + found)
+}
+
+/// Just past the escape at `at` (its backslash).
+fn escape_end(bytes: &[u8], at: usize) -> Option<usize> {
+    match bytes.get(at + 1)? {
+        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => Some(at + 2),
+        b'u' => {
+            let hex = bytes.get(at + 2..at + 6)?;
+            let unit = hex.iter().try_fold(0u32, |unit, &h| Some(unit * 16 + char::from(h).to_digit(16)?))?;
+            (!(0xD800..=0xDFFF).contains(&unit)).then_some(at + 6)
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::parse_object;
+
+    /// What the full reader makes of `line`, shown with the result's members.
+    fn full(line: &str) -> String {
+        shown(&parse_object(line).map_err(|r| r.error.message.into_owned()))
+    }
+
+    fn shown(read: &Result<Message, String>) -> String {
+        match read {
+            Ok(Message::Response(Response { id, outcome: Outcome::Result(result) })) => {
+                format!("{id:?} {} {:?}", result.get(), result.members().collect::<Vec<_>>())
+            }
+            other => format!("{other:?}"),
+        }
+    }
+
+    /// Reads `line` here and fully: the same, when read here at all; whether it was.
+    fn agrees(line: &str) -> bool {
+        match response(line) {
+            Some(quick) => {
+                assert_eq!(shown(&Ok(quick)), full(line), "{line}");
+                true
+            }
+            None => false,
+        }
+    }
+
+    #[test]
+    fn results_of_every_shape_read_as_the_full_reader_reads_them() {
+        let results = [
+            "{}",
+            " { } ",
+            r#"{"content":[{"type":"text","text":"hello world"}],"resultType":"complete","_meta":{"io.modelcontextprotocol/serverInfo":{"name":"tenet","version":"0.1.0"}}}"#,
+            r#" { "a" : 1 , "b":[1,{"c":"}"}] ,"d":{"e":{}}, "f" : [ ] , "g":[ [ ], { } ,null,true,false] } "#,
+            r#"{"content":[{"type":"text","text":"a \"quoted\" } \\ \/ \b\f\n\r\t \u00e9 \uFFFF"}],"isError":false}"#,
+            r#"{"a\u0021":1,"b\n":2,"a":3,"a":4}"#,
+            r#"{"n":[0,-0,1.5,-2.25e10,3E+2,4e-2,12345678901234567890123,1e400]}"#,
+            r#"{"long":"0123456789abcdefghijklmnopqrstuvwxyz é ü 日本語 😀 0123456789"}"#,
+            "{\"t\":\"tab\\tbefore and after a quote\\\"x\",\"ws\":\t{\r\n\"k\" :\n\"v\"\r\n}\t}",
+        ];
+        let mut read = 0;
+        for result in results {
+            for line in [
+                format!(r#"{{"jsonrpc":"2.0","id":1,"result":{result}}}"#),
+                format!(r#" {{ "result" :{result},"id":"a b","jsonrpc":"2.0" }} "#),
+                format!(r#"{{"id":123456789012345678,"jsonrpc" : "2.0","result":{result}}}"#),
+                format!(r#"{{"jsonrpc":"2.0","id":0,"result":{result}}}"#),
+            ] {
+                assert!(agrees(&line), "not read here: {line}");
+                read += 1;
+            }
+        }
+        assert_eq!(read, results.len() * 4);
+    }
+
+    #[test]
+    fn strings_end_at_their_quote_wherever_it_falls_in_eight_bytes() {
+        // Before a quote, a backslash or a control character at every place in a run of
+        // bytes (high bytes, and bytes just past the specials, included).
+        for len in 0..40 {
+            for special in [b'"', b'\\', 0x00, 0x1f] {
+                for filler in [b'a', 0x21, 0x5d, 0x7f, 0xff, b' '] {
+                    let mut bytes = vec![b'"'];
+                    bytes.extend(std::iter::repeat_n(filler, len));
+                    bytes.extend([special, b'"', b'"']);
+                    let found = special_at(&bytes, 1);
+                    assert_eq!(found, Some(len + 1), "{len} {special} {filler}");
+                }
+            }
+        }
+        assert_eq!(string_end(br#""abcdefghij\"\\" "#, 0), Some((16, true)));
+        assert_eq!(string_end(br#""abcdefgh"#, 0), None);
+        assert_eq!(special_at(b"abcdefghijklmnop", 0), None);
+    }
+
+    #[test]
+    fn everything_else_is_left_to_the_full_reader() {
+        let lines = [
+            // Not a response with a result object, or members this reader does not know.
+            r#"{"jsonrpc":"2.0","id":1,"method":"m","params":{}}"#,
+            r#"{"jsonrpc":"2.0","method":"m"}"#,
+            r#"{"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"x"}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":[]}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":"s"}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":{},"extra":0}"#,
+            r#"{"jsonrpc":"2.0","id":1}"#,
+            r#"{"id":1,"result":{}}"#,
+            r#"{"jsonrpc":"2.0","result":{}}"#,
+            // Ids read elsewhere: negative, too long for here, escaped, null, not ids.
+            r#"{"jsonrpc":"2.0","id":-1,"result":{}}"#,
+            r#"{"jsonrpc":"2.0","id":1234567890123456789,"result":{}}"#,
+            r#"{"jsonrpc":"2.0","id":"a\"b","result":{}}"#,
+            r#"{"jsonrpc":"2.0","id":null,"result":{}}"#,
+            r#"{"jsonrpc":"2.0","id":1.5,"result":{}}"#,
+            r#"{"jsonrpc":"2.0","id":01,"result":{}}"#,
+            // Members named twice, names with escapes, another version.
+            r#"{"jsonrpc":"2.0","id":1,"id":2,"result":{}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":{},"result":{}}"#,
+            r#"{"jsonrpc":"2.0","jsonrpc":"2.0","id":1,"result":{}}"#,
+            r#"{"jsonrpc":"2.0","\u0069d":1,"result":{}}"#,
+            r#"{"jsonrpc":"2.00","id":1,"result":{}}"#,
+            r#"{"jsonrpc":"2.0" ,"id":1,"result":{}}x"#,
+            // Lone surrogates, and every kind of syntax error.
+            r#"{"jsonrpc":"2.0","id":1,"result":{"\ud800":1}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":{"a":"\udfff"}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":{"a":1,}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":{"a":[1,]}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":{"a" 1}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":{"a":01}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":{"a":1.}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":{"a":.5}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":{"a":1e}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":{"a":-}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":{"a":tru}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":{"a":nulll}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":{"a":"\x"}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":{"a":"\u12g4"}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":{"a":"\u+123"}}"#,
+            "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"a\":\"\u{1}\"}}",
+            r#"{"jsonrpc":"2.0","id":1,"result":{"a":[}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":{"a":{]}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":{"a":{"b"}}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":{"a":1}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":{"a":"1}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":{1:1}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":{}} {}"#,
+        ];
+        for line in lines {
+            assert!(!agrees(line), "read here: {line}");
+        }
+        // Nesting up to the limit is read here; past it, by the full reader (which
+        // refuses it).
+        let nested = |depth: usize| {
+            format!(r#"{{"jsonrpc":"2.0","id":1,"result":{{"a":{}{}}}}}"#, "[".repeat(depth), "]".repeat(depth))
+        };
+        assert!(agrees(&nested(MAX_DEPTH - 2)));
+        assert!(!agrees(&nested(MAX_DEPTH - 1)));
+    }
+}
