@@ -6,8 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::authz::{Grant, Shared, find, oauth_error};
-use super::token_endpoint::issue;
+use super::state::{Grant, Shared, find, issue, oauth_error};
 use crate::assertion::{ID_JAG_TYPE, ID_TOKEN_TYPE};
 use crate::jwt::{now_secs, verify_es256};
 use crate::pkce::random_string;

@@ -24,8 +24,10 @@
 
 mod assertion_grants;
 mod authz;
+mod config;
 mod dpop_check;
 mod resource;
+mod state;
 mod token_endpoint;
 
 use std::fmt;
@@ -35,7 +37,8 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use authz::{AsConfig, AuthServer, IssMode, MetadataLocation};
+pub use authz::AuthServer;
+pub use config::{AsConfig, IssMode, MetadataLocation};
 pub use resource::{PrmLocation, ResourceConfig, ResourceServer};
 
 use crate::redact::REDACTED;

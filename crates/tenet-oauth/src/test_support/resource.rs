@@ -11,7 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use serde_json::{Value, json};
 
-use super::authz::{AsConfig, AuthServer};
+use super::authz::AuthServer;
+use super::config::AsConfig;
 use super::dpop_check::check_proof;
 use super::{Event, Log, Serving, bind, spawn};
 use crate::jwt::{now_secs, verify_es256};

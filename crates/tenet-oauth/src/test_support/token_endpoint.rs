@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
@@ -13,11 +13,11 @@ use url::form_urlencoded;
 
 use super::Event;
 use super::assertion_grants::{jwt_bearer, token_exchange};
-use super::authz::{Grant, Shared, find, known_client, oauth_error};
 use super::dpop_check::check_proof;
+use super::state::{Grant, Shared, find, issue, known_client, oauth_error};
 use crate::assertion::{JWT_BEARER, TOKEN_EXCHANGE};
 use crate::jwt::{now_secs, verify_es256};
-use crate::pkce::{random_string, s256};
+use crate::pkce::s256;
 
 fn invalid_client(why: &str) -> Response {
     oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", why)
@@ -155,44 +155,4 @@ fn dpop_binding(s: &Shared, headers: &HeaderMap) -> Result<Option<String>, Box<R
         return Err(Box::new(response));
     }
     Ok(Some(checked.jkt))
-}
-
-/// Signs an access token for `grant` (bound to `jkt` for DPoP) and stores a fresh
-/// refresh token.
-pub(super) fn issue(s: &Shared, mut grant: Grant, jkt: Option<&str>) -> Response {
-    if let (Some(allowed), Some(scope)) = (&s.config.grantable_scopes, &grant.scope) {
-        let kept: Vec<String> = crate::scope::split(scope).into_iter().filter(|x| allowed.contains(x)).collect();
-        grant.scope = Some(kept.join(" "));
-    }
-    let now = now_secs();
-    let lifetime = s.config.token_lifetime;
-    let mut claims = json!({
-        "iss": s.published_issuer(),
-        "sub": grant.client_id,
-        "client_id": grant.client_id,
-        "aud": grant.resource,
-        "iat": now,
-        "exp": now + lifetime,
-        "scope": grant.scope.clone().unwrap_or_default(),
-        "jti": random_string(8).unwrap_or_default(),
-    });
-    if let Some(jkt) = jkt {
-        claims["cnf"] = json!({ "jkt": jkt });
-    }
-    let Ok(access_token) = s.key.sign("at+jwt", Some("stand-in"), &claims) else {
-        return oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "signing failed");
-    };
-    let refresh_token = random_string(16).unwrap_or_default();
-    let scope = grant.scope.clone();
-    s.refresh.lock().unwrap_or_else(|e| e.into_inner()).insert(refresh_token.clone(), grant);
-    let mut body = json!({
-        "access_token": access_token,
-        "token_type": if jkt.is_some() { "DPoP" } else { "Bearer" },
-        "expires_in": s.config.expires_in_override.unwrap_or(lifetime),
-        "refresh_token": refresh_token,
-    });
-    if let Some(scope) = scope {
-        body["scope"] = json!(scope);
-    }
-    (StatusCode::OK, axum::Json(body)).into_response()
 }
