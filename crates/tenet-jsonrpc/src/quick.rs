@@ -1,20 +1,24 @@
 //! The response nearly every server writes, read without serde:
 //! `{"jsonrpc":"2.0","id":7,"result":{…}}`, its three members in any order, the id a
-//! non-negative integer or a string without escapes.
+//! non-negative integer of at most 18 digits or a string without escapes.
 //!
 //! A client reads one such line for every request it makes
-//! ([`crate::parse_from_server`]). Read through serde, every value in the result is
-//! walked by a general reader and every member name decoded; here the bytes are checked
-//! against JSON's grammar in one walk, and where each of the result's members lies is
-//! noted on the way. Anything else (a request, an error, another member, an escape in a
-//! member name of the message, a lone UTF-16 surrogate anywhere, a syntax error) is
-//! left to the full reader, which reads whatever this one reads in the same way: the
-//! same id, the same result text, its members in the same places (tests below; the
-//! `jsonrpc` fuzz target compares the two on every input).
+//! ([`crate::parse_from_server`]). Read through serde, the message's member names are
+//! decoded and every value in the result is walked by a general reader; here the bytes
+//! are checked against JSON's grammar in one walk, and where each of the result's
+//! members lies is noted on the way. Anything else (a request, an error, another member,
+//! an escape in a member name of the message, an id of 19 digits or more, a syntax
+//! error) is left to the full reader, which reads whatever this one reads in the same
+//! way: the same id, the same result text, its members in the same places (tests below;
+//! the `jsonrpc` fuzz target compares the two on every input).
 
 use crate::members::skip_space;
 use crate::object::Place;
 use crate::{Id, MAX_DEPTH, Message, Outcome, RawObject, Response};
+
+// The open arrays and objects inside a result are told apart by the bits of a `u128`:
+// as many as a message may hold, less the message and the result.
+const _: () = assert!(MAX_DEPTH - 2 <= 128);
 
 /// `text` read as a response with a result object, when it is one in the shape this
 /// reader knows; `None` leaves it to the full reader.
@@ -32,10 +36,10 @@ pub(crate) fn response(text: &str) -> Option<Message> {
         at = match name {
             Name::Version if !version => {
                 version = true;
-                bytes.get(value_at..)?.starts_with(br#""2.0""#).then_some(value_at + 5)?
+                literal_end(bytes, value_at, br#""2.0""#)?
             }
             Name::Id if id.is_none() => {
-                let (read, end) = id_at(bytes, value_at)?;
+                let (read, end) = id_at(text, value_at)?;
                 id = Some(read);
                 end
             }
@@ -83,14 +87,14 @@ fn colon(bytes: &[u8], at: usize) -> Option<usize> {
     (bytes.get(at) == Some(&b':')).then(|| skip_space(bytes, at + 1))
 }
 
-/// The id at `at` and just past it: a non-negative integer of at most 18 digits (it
-/// fits an `i64`), or a string without escapes.
-fn id_at(bytes: &[u8], at: usize) -> Option<(Id, usize)> {
+/// The id at `at` in `text` and just past it: a non-negative integer of at most 18
+/// digits (it fits an `i64`), or a string without escapes.
+fn id_at(text: &str, at: usize) -> Option<(Id, usize)> {
+    let bytes = text.as_bytes();
     match bytes.get(at)? {
         b'"' => {
             let (end, false) = string_end(bytes, at)? else { return None };
-            let text = std::str::from_utf8(bytes.get(at + 1..end - 1)?).ok()?;
-            Some((Id::String(text.to_owned()), end))
+            Some((Id::String(text.get(at + 1..end - 1)?.to_owned()), end))
         }
         b'0' => Some((Id::Number(0), at + 1)),
         b'1'..=b'9' => {
@@ -133,9 +137,8 @@ fn object_at(bytes: &[u8], at: usize) -> Option<(Vec<Place>, usize)> {
     }
 }
 
-/// Just past the JSON value that starts at `at`, when it is well formed, holds no lone
-/// surrogate escape and nests no deeper than a message may ([`MAX_DEPTH`], the message
-/// and its result counted).
+/// Just past the JSON value that starts at `at`, when it is well formed and nests no
+/// deeper than a message may ([`MAX_DEPTH`], the message and its result counted).
 fn value_end(bytes: &[u8], mut at: usize) -> Option<usize> {
     // The open arrays and objects, innermost last: a set bit is an array.
     let (mut arrays, mut depth) = (0u128, 0usize);
@@ -155,7 +158,7 @@ fn value_end(bytes: &[u8], mut at: usize) -> Option<usize> {
                 } else {
                     arrays = (arrays << 1) | u128::from(*open == b'[');
                     depth += 1;
-                    at = if *open == b'[' { inside } else { colon(bytes, string_end(bytes, inside)?.0)? };
+                    at = if *open == b'[' { inside } else { member_value(bytes, inside)? };
                     continue;
                 }
             }
@@ -177,7 +180,7 @@ fn value_end(bytes: &[u8], mut at: usize) -> Option<usize> {
                     break;
                 }
                 (b',', false) => {
-                    at = colon(bytes, string_end(bytes, skip_space(bytes, at + 1))?.0)?;
+                    at = member_value(bytes, skip_space(bytes, at + 1))?;
                     break;
                 }
                 (b']', true) | (b'}', false) => {
@@ -191,6 +194,12 @@ fn value_end(bytes: &[u8], mut at: usize) -> Option<usize> {
     }
 }
 
+/// Where the value of the member whose quoted name is at `at` starts.
+fn member_value(bytes: &[u8], at: usize) -> Option<usize> {
+    colon(bytes, string_end(bytes, at)?.0)
+}
+
+/// Just past `literal`, when it is what is written at `at`.
 fn literal_end(bytes: &[u8], at: usize, literal: &[u8]) -> Option<usize> {
     bytes.get(at..)?.starts_with(literal).then_some(at + literal.len())
 }
@@ -218,6 +227,7 @@ fn number_end(bytes: &[u8], mut at: usize) -> Option<usize> {
     Some(at)
 }
 
+/// Just past the digits at `at` (`at` itself when there are none).
 fn digits_end(bytes: &[u8], at: usize) -> usize {
     at + bytes.get(at..).map_or(0, |rest| rest.iter().take_while(|b| b.is_ascii_digit()).count())
 }
@@ -228,8 +238,9 @@ fn some_digits(bytes: &[u8], at: usize) -> Option<usize> {
 }
 
 /// Just past the string that opens at `at` when it is well formed (no control
-/// character, every escape one JSON has, no UTF-16 surrogate among them), and whether
-/// it holds an escape.
+/// character, every escape one JSON has), and whether it holds an escape. A `\u` escape
+/// of half a UTF-16 surrogate pair passes alone too, as it does in the full reader,
+/// which leaves a value's strings undecoded.
 #[inline]
 fn string_end(bytes: &[u8], at: usize) -> Option<(usize, bool)> {
     if bytes.get(at) != Some(&b'"') {
@@ -259,7 +270,7 @@ fn escaped_string_end(bytes: &[u8], mut next: usize) -> Option<usize> {
 fn special_at(bytes: &[u8], mut at: usize) -> Option<usize> {
     const ONES: u64 = u64::from_le_bytes([1; 8]);
     const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
-    // The high bit of each byte of `x` below `n` (at most 0x80) is set, and of no byte
+    // The high bit of each byte of `x` below `n` (below 0x80) is set, and of no byte
     // before the first such one: a borrow only carries past a byte below `n`.
     let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGH;
     while let Some(chunk) = bytes.get(at..at + 8) {
@@ -279,11 +290,7 @@ fn special_at(bytes: &[u8], mut at: usize) -> Option<usize> {
 fn escape_end(bytes: &[u8], at: usize) -> Option<usize> {
     match bytes.get(at + 1)? {
         b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => Some(at + 2),
-        b'u' => {
-            let hex = bytes.get(at + 2..at + 6)?;
-            let unit = hex.iter().try_fold(0u32, |unit, &h| Some(unit * 16 + char::from(h).to_digit(16)?))?;
-            (!(0xD800..=0xDFFF).contains(&unit)).then_some(at + 6)
-        }
+        b'u' => bytes.get(at + 2..at + 6)?.iter().all(u8::is_ascii_hexdigit).then_some(at + 6),
         _ => None,
     }
 }
@@ -329,6 +336,8 @@ mod tests {
             r#"{"a\u0021":1,"b\n":2,"a":3,"a":4}"#,
             r#"{"n":[0,-0,1.5,-2.25e10,3E+2,4e-2,12345678901234567890123,1e400]}"#,
             r#"{"long":"0123456789abcdefghijklmnopqrstuvwxyz é ü 日本語 😀 0123456789"}"#,
+            // Surrogates escaped, in pairs and alone (no text, read as written).
+            r#"{"\ud83d\ude00":"\ud83d\ude00","\ud800":"\udfff","x\uDBFFy":[" \uDC00"]}"#,
             "{\"t\":\"tab\\tbefore and after a quote\\\"x\",\"ws\":\t{\r\n\"k\" :\n\"v\"\r\n}\t}",
         ];
         let mut read = 0;
@@ -393,9 +402,7 @@ mod tests {
             r#"{"jsonrpc":"2.0","\u0069d":1,"result":{}}"#,
             r#"{"jsonrpc":"2.00","id":1,"result":{}}"#,
             r#"{"jsonrpc":"2.0" ,"id":1,"result":{}}x"#,
-            // Lone surrogates, and every kind of syntax error.
-            r#"{"jsonrpc":"2.0","id":1,"result":{"\ud800":1}}"#,
-            r#"{"jsonrpc":"2.0","id":1,"result":{"a":"\udfff"}}"#,
+            // Every kind of syntax error.
             r#"{"jsonrpc":"2.0","id":1,"result":{"a":1,}}"#,
             r#"{"jsonrpc":"2.0","id":1,"result":{"a":[1,]}}"#,
             r#"{"jsonrpc":"2.0","id":1,"result":{"a" 1}}"#,

@@ -114,7 +114,7 @@ pub(crate) async fn failure(response: Response) -> ClientError {
 /// The error for a non-success `status` with `body`: the JSON-RPC error in the body if
 /// it has one, else the status with the start of the body.
 pub(crate) fn failure_of(status: u16, body: &[u8]) -> ClientError {
-    if let Ok(Incoming::Single(Message::Response(reply))) = tenet_jsonrpc::parse_from_server(body)
+    if let Ok(Incoming::Single(Message::Response(reply))) = tenet_jsonrpc::parse(body)
         && let Err(error) = outcome(reply.outcome)
     {
         return error;
