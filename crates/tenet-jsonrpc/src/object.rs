@@ -2,7 +2,8 @@
 //!
 //! A relay that passes a response's result on reads a few of its members (`resultType`,
 //! `_meta`) and copies the rest as written. Where those members are is found while
-//! the message is read ([`crate::parse`]), so nobody scans the text a second time.
+//! the message is read ([`crate::parse`], and a client's own reading of the common
+//! response, [`crate::parse_from_server`]), so nobody scans the text a second time.
 
 use std::borrow::Cow;
 use std::fmt;

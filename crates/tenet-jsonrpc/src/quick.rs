@@ -395,7 +395,7 @@ mod tests {
             r#"{"jsonrpc":"2.0","id":null,"result":{}}"#,
             r#"{"jsonrpc":"2.0","id":1.5,"result":{}}"#,
             r#"{"jsonrpc":"2.0","id":01,"result":{}}"#,
-            // Members named twice, names with escapes, another version.
+            // Members named twice, names with escapes, another version, text after the message.
             r#"{"jsonrpc":"2.0","id":1,"id":2,"result":{}}"#,
             r#"{"jsonrpc":"2.0","id":1,"result":{},"result":{}}"#,
             r#"{"jsonrpc":"2.0","jsonrpc":"2.0","id":1,"result":{}}"#,

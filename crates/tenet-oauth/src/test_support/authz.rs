@@ -1,4 +1,5 @@
-//! The authorization-server stand-in.
+//! The authorization-server stand-in ([`AuthServer`]) and its routes: metadata, JWKS,
+//! authorization and registration (the token endpoint is `token_endpoint`).
 
 use std::sync::{Arc, Mutex};
 

@@ -1,6 +1,6 @@
 //! What the authorization-server stand-in knows (its clients, codes and refresh
-//! tokens) and what its endpoints share: looking up a client or a form field, an OAuth
-//! error, and issuing a token.
+//! tokens) and what its endpoints share: looking up a client or a form or query field,
+//! an OAuth error, and issuing a token.
 
 use std::collections::HashMap;
 use std::fmt;
