@@ -89,9 +89,17 @@ fn opening_brackets(bytes: &[u8]) -> usize {
 /// -32700 (id `None`) when the bytes are not JSON; -32600 when they are JSON but not a
 /// JSON-RPC 2.0 message, carrying the request's id when it could be read.
 pub fn parse(bytes: &[u8]) -> Result<Incoming, Rejection> {
-    let Ok(text) = std::str::from_utf8(bytes) else {
-        return Err(Rejection::new(None, ErrorObject::parse_error("Parse error: the message is not valid UTF-8")));
-    };
+    parse_text(utf8(bytes)?)
+}
+
+/// `bytes` as text.
+fn utf8(bytes: &[u8]) -> Result<&str, Rejection> {
+    std::str::from_utf8(bytes)
+        .map_err(|_| Rejection::new(None, ErrorObject::parse_error("Parse error: the message is not valid UTF-8")))
+}
+
+/// [`parse`] of text already known to be UTF-8.
+fn parse_text(text: &str) -> Result<Incoming, Rejection> {
     if too_deep(text) {
         return Err(Rejection::new(
             None,
@@ -125,10 +133,11 @@ pub fn parse(bytes: &[u8]) -> Result<Incoming, Rejection> {
 /// # Errors
 /// As [`parse`].
 pub fn parse_from_server(bytes: &[u8]) -> Result<Incoming, Rejection> {
+    let text = utf8(bytes)?;
     // What the quick reader takes nests no deeper than `parse` allows.
-    match std::str::from_utf8(bytes).ok().and_then(crate::quick::response) {
+    match crate::quick::response(text) {
         Some(message) => Ok(Incoming::Single(message)),
-        None => parse(bytes),
+        None => parse_text(text),
     }
 }
 
