@@ -6,7 +6,9 @@
 //! that reader takes. A client's reader, which reads the common response itself, reads
 //! every input as the parser does. The scan of an object's members finds what a JSON
 //! tree of the same text holds, and ends on any text; so does the look for repeated
-//! names and long numbers, which agrees with one built from that scan.
+//! names and long numbers, which agrees with one built from that scan, and the walk of
+//! an array's objects. A tool result told to be of text alone without a read is one a
+//! typed read takes as it is written.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -14,9 +16,10 @@ use serde::Deserialize;
 use serde_json::error::Category;
 use serde_json::{Map, Value};
 use tenet_jsonrpc::{
-    ErrorCode, Id, Incoming, MAX_DEPTH, Message, Outcome, RawJson, Rejection, Response, members, parse,
+    ErrorCode, Id, Incoming, MAX_DEPTH, Message, Outcome, RawJson, Rejection, Response, every_object, members, parse,
     parse_from_server, string_value, unambiguous, write_notification, write_request, write_response,
 };
+use tenet_protocol::CallToolResult;
 
 /// The params as written back: absent ones as `{}`.
 fn params(params: Option<&RawJson>) -> &str {
@@ -29,6 +32,7 @@ fn same_again(message: &Message) {
     if let Message::Response(Response { outcome: Outcome::Result(result), .. }) = message {
         let scanned: Vec<_> = members(result.get()).collect();
         assert_eq!(result.members().collect::<Vec<_>>(), scanned, "{}", result.get());
+        text_only_reads_as_written(result.get());
     }
     let mut text = Vec::new();
     match message {
@@ -82,6 +86,43 @@ fn members_agree(json: &str) {
             })
             .collect();
         assert_eq!(scanned, tree, "{json}");
+    }
+}
+
+/// The objects [`every_object`] walks in `json` (checked JSON) are those of its JSON
+/// tree, and it says they all are objects exactly when they are.
+fn objects_agree(json: &str) {
+    let mut seen = Vec::new();
+    let all = every_object(json, |found| {
+        seen.push(found.map(|m| (m.name.into_owned(), m.value.to_owned())).collect::<Vec<_>>());
+        true
+    });
+    let Ok(entries) = serde_json::from_str::<Vec<&RawJson>>(json) else {
+        assert!(!all, "{json} is no array");
+        return;
+    };
+    assert_eq!(all, entries.iter().all(|entry| entry.get().starts_with('{')), "{json}");
+    // Compared as trees where the text makes one (a number past a float's range does not).
+    if all && let Ok(Value::Array(tree)) = serde_json::from_str::<Value>(json) {
+        let seen: Vec<Value> = seen
+            .into_iter()
+            .map(|found| {
+                let object = found.into_iter().map(|(name, value)| {
+                    (name, serde_json::from_str(&value).unwrap_or_else(|e| panic!("{value}: {e} in {json}")))
+                });
+                Value::Object(object.collect())
+            })
+            .collect();
+        assert_eq!(seen, tree, "{json}");
+    }
+}
+
+/// A result (checked JSON) told to be of text alone reads, typed, as it is written.
+fn text_only_reads_as_written(json: &str) {
+    if CallToolResult::is_text_only(json) {
+        let typed: CallToolResult = serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"));
+        let tree: Value = serde_json::from_str(json).expect("checked JSON");
+        assert_eq!(serde_json::to_value(typed).expect("writable"), tree, "{json}");
     }
 }
 
@@ -195,6 +236,8 @@ fuzz_target!(|data: &[u8]| {
     let said = unambiguous(&text);
     if serde_json::from_str::<&RawJson>(&text).is_ok() {
         assert_eq!(said, unambiguous_by_parts(&text, 0), "{text}");
+        objects_agree(&text);
+        text_only_reads_as_written(&text);
     }
     let parsed = parse(data);
     // A client's reader, with its own reading of the common response, reads the same.

@@ -89,7 +89,12 @@ pub(crate) async fn forward(
     // are written again: a line break would end a line-framed message, and a typed
     // result leaves out what is null.
     let passable = tenet_jsonrpc::one_line(raw.json()) && NULL.find(raw.json().as_bytes()).is_none();
-    let written = passable.then(|| server_info::passed_on(&raw, RESULT_MEMBERS, &upstream.name_only));
+    let mut written = passable.then(|| server_info::passed_on(&raw, RESULT_MEMBERS, &upstream.name_only));
+    // What nearly every tool returns, a result of text alone, is told valid without a
+    // read, and has nothing to change (no URI, no context of a conversation).
+    if let Some(plain) = written.take_if(|w| CallToolResult::is_text_only(&w.json) && !carries_context(w)) {
+        return Ok(WrittenResult::new(plain.json, plain.is_error, plain.meta)?.into());
+    }
     let text = written.as_ref().map_or_else(|| server_info::unnamed(&raw), |w| Cow::Borrowed(w.json.as_str()));
     let mut result: CallToolResult = serde_json::from_str(&text).map_err(|e| invalid(&upstream, tool, &e))?;
     drop(text);
@@ -109,6 +114,12 @@ pub(crate) async fn forward(
     upstream.uris.blocks(result.content.iter_mut());
     server_info::drop_from(&mut result.meta);
     Ok(result.into())
+}
+
+/// Whether the `_meta` of a result passed on names a conversation's context.
+fn carries_context(result: &server_info::PassedOn) -> bool {
+    let meta = result.meta.clone().and_then(|meta| result.json.get(meta)).unwrap_or_default();
+    tenet_jsonrpc::members(meta).any(|member| member.name == CONTEXT_KEY)
 }
 
 /// A search for `null`, set up once.

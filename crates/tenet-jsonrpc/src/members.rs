@@ -27,7 +27,54 @@ use std::borrow::Cow;
 pub fn members(json: &str) -> Members<'_> {
     let start = skip_space(json.as_bytes(), 0);
     let at = (json.as_bytes().get(start) == Some(&b'{')).then_some(start + 1);
-    Members { text: json, at }
+    Members { text: json, at, closed: None }
+}
+
+/// Whether `json` is an array of objects for each of which `each`, given its members
+/// (as [`members`] finds them), says `true`: walked once, no object scanned ahead for
+/// where it ends, and no further than the first object `each` turns down. As for
+/// [`members`], `json` must be JSON already checked: for other text the answer is
+/// unspecified, but the walk ends and never panics.
+///
+/// ```
+/// use tenet_jsonrpc::every_object;
+///
+/// let named = |found: &mut tenet_jsonrpc::Members<'_>| found.any(|m| m.name == "name");
+/// assert!(every_object(r#"[{"name":"a"}, {"x":[{}],"name":"b"}]"#, named));
+/// assert!(!every_object(r#"[{"name":"a"}, {"x":1}]"#, named));
+/// assert!(!every_object(r#"[{"name":"a"}, 1]"#, named));
+/// assert!(every_object("[]", named));
+/// ```
+pub fn every_object(json: &str, mut each: impl FnMut(&mut Members<'_>) -> bool) -> bool {
+    let bytes = json.as_bytes();
+    let at = skip_space(bytes, 0);
+    if bytes.get(at) != Some(&b'[') {
+        return false;
+    }
+    let mut at = skip_space(bytes, at + 1);
+    if bytes.get(at) == Some(&b']') {
+        return true;
+    }
+    loop {
+        if bytes.get(at) != Some(&b'{') {
+            return false;
+        }
+        let mut found = Members { text: json, at: Some(at + 1), closed: None };
+        if !each(&mut found) {
+            return false;
+        }
+        found.by_ref().for_each(drop);
+        // Where its members ended: its closing brace, in checked JSON.
+        let Some(close) = found.closed.filter(|&close| bytes.get(close) == Some(&b'}')) else {
+            return false;
+        };
+        at = skip_space(bytes, close + 1);
+        match bytes.get(at) {
+            Some(b',') => at = skip_space(bytes, at + 1),
+            Some(b']') => return true,
+            _ => return false,
+        }
+    }
 }
 
 /// One member of an object: see [`members`].
@@ -58,6 +105,8 @@ pub struct Members<'a> {
     text: &'a str,
     /// Where the next member (or the object's end) is looked for; `None` once done.
     at: Option<usize>,
+    /// Where the last look found no member (the object's end), once it has.
+    closed: Option<usize>,
 }
 
 impl<'a> Iterator for Members<'a> {
@@ -71,6 +120,7 @@ impl<'a> Iterator for Members<'a> {
         }
         if bytes.get(at) != Some(&b'"') {
             self.at = None;
+            self.closed = Some(at);
             return None;
         }
         let name_end = string_end(bytes, at);
@@ -95,7 +145,7 @@ fn unquote(quoted: &str) -> Cow<'_, str> {
 
 /// Whether a quoted name holds an escape, and so must be read to be compared.
 pub(crate) fn holds_escape(quoted: &str) -> bool {
-    memchr::memchr(b'\\', quoted.as_bytes()).is_some()
+    quoted.as_bytes().contains(&b'\\')
 }
 
 /// [`unquote`], told already whether the name holds an escape.
@@ -278,12 +328,14 @@ pub(crate) fn skip_space(bytes: &[u8], mut at: usize) -> usize {
 /// Just past the string that opens at `at` (its closing quote), or the end of `bytes`.
 fn string_end(bytes: &[u8], at: usize) -> usize {
     let mut i = at + 1;
-    while let Some(found) = bytes.get(i..).and_then(|rest| memchr::memchr2(b'"', b'\\', rest)) {
-        i += found;
-        if bytes[i] == b'"' {
-            return i + 1;
+    // Eight bytes at a time: most strings are too short for a vector search to pay for
+    // its start. A control character stops the look too (a checked string holds none).
+    while let Some(found) = crate::quick::special_at(bytes, i) {
+        match bytes[found] {
+            b'"' => return found + 1,
+            b'\\' => i = found + 2,
+            _ => i = found + 1,
         }
-        i += 2;
     }
     bytes.len()
 }
@@ -404,6 +456,39 @@ mod tests {
         let json = raw(text);
         let cut = members(json.get()).find(|m| m.name == "cut").expect("found");
         assert_eq!(&text[cut.span], r#""cut" : {"x":"}"}"#);
+    }
+
+    #[test]
+    fn every_object_is_walked_once_and_seen_as_members_sees_it() {
+        let text = r#" [ {"a":1, "b":{"c":"}"}} ,{ } ,{"d":[{"e":"]"}]}] "#;
+        let mut seen = Vec::new();
+        let all = every_object(text, |found| {
+            seen.push(found.map(|m| (m.name.into_owned(), m.value.to_owned())).collect::<Vec<_>>());
+            true
+        });
+        assert!(all);
+        let tree: Vec<Map<String, Value>> = serde_json::from_str(text).expect("JSON");
+        let seen: Vec<Map<String, Value>> = seen
+            .into_iter()
+            .map(|members| members.into_iter().map(|(n, v)| (n, serde_json::from_str(&v).expect("a value"))).collect())
+            .collect();
+        assert_eq!(seen, tree);
+        // An object left part read is walked past all the same.
+        assert!(every_object(r#"[{"a":1,"b":2},{"a":3}]"#, |found| found.next().is_some()));
+        // The walk stops at the first object turned down.
+        let mut count = 0;
+        assert!(!every_object(r#"[{},{},{}]"#, |_| {
+            count += 1;
+            count < 2
+        }));
+        assert_eq!(count, 2);
+        for not_all_objects in ["{}", "[1]", r#"[{},"x"]"#, "[[]]", r#""[{}]""#, ""] {
+            assert!(!every_object(not_all_objects, |_| true), "{not_all_objects}");
+        }
+        for not_json in ["[", "[{", "[{}", "[{},", r#"[{"a"}]"#, "[{}}]", "[{},,{}]", "[{] "] {
+            // Ends without a panic, whatever it says.
+            let _ = every_object(not_json, |found| found.count() < 9);
+        }
     }
 
     #[test]

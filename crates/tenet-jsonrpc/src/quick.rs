@@ -267,7 +267,7 @@ fn escaped_string_end(bytes: &[u8], mut next: usize) -> Option<usize> {
 /// Where the first quote, backslash or control character at or after `at` is. Eight
 /// bytes are looked at a time while there are eight.
 #[inline]
-fn special_at(bytes: &[u8], mut at: usize) -> Option<usize> {
+pub(crate) fn special_at(bytes: &[u8], mut at: usize) -> Option<usize> {
     const ONES: u64 = u64::from_le_bytes([1; 8]);
     const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
     // The high bit of each byte of `x` below `n` (below 0x80) is set, and of no byte

@@ -18,6 +18,28 @@ use super::{Annotations, ContentBlock, ResourceContents, ResourceLink};
 use crate::json::JsonObject;
 use crate::lifecycle::Icon;
 
+impl ContentBlock {
+    /// Whether the members of a block's JSON (already checked) make a text block of
+    /// nothing but its `type` and its `text`, each named once, the text with no escape
+    /// that may be half of a UTF-16 pair: a block that reads, told without reading it, as
+    /// [`ContentBlock::Text`] with nothing else. `false` says only that it must be read
+    /// to be known.
+    pub(crate) fn is_bare_text(members: &mut tenet_jsonrpc::Members<'_>) -> bool {
+        let (mut kind, mut text) = (false, false);
+        for member in members {
+            let seen = match &*member.name {
+                "type" if member.value == "\"text\"" => &mut kind,
+                "text" if member.value.starts_with('"') && !crate::json::may_hold_surrogate(member.value) => &mut text,
+                _ => return false,
+            };
+            if std::mem::replace(seen, true) {
+                return false;
+            }
+        }
+        kind && text
+    }
+}
+
 /// A block's `type`.
 #[derive(Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
