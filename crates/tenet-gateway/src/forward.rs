@@ -84,10 +84,10 @@ pub(crate) async fn forward(
         tool,
     )
     .await?;
-    // A result on one line and without nulls is read to be checked, and passed on as it
-    // came (less what a result does not have) when nothing in it is to change. Others
-    // are written again: a line break would end a line-framed message, and a typed
-    // result leaves out what is null.
+    // A result on one line and without nulls is checked (told valid by its text when it
+    // is of text alone, else read), and passed on as it came (less what a result does
+    // not have) when nothing in it is to change. Others are written again: a line break
+    // would end a line-framed message, and a typed result leaves out what is null.
     let passable = tenet_jsonrpc::one_line(raw.json()) && NULL.find(raw.json().as_bytes()).is_none();
     let mut written = passable.then(|| server_info::passed_on(&raw, RESULT_MEMBERS, &upstream.name_only));
     // What nearly every tool returns, a result of text alone, is told valid without a

@@ -30,7 +30,7 @@ mod text;
 
 pub use error::{ErrorCode, ErrorObject};
 pub use id::Id;
-pub use members::{Member, Members, every_object, fold_case, members, string_value, unambiguous};
+pub use members::{Member, Members, every_object, fold_case, members, string_value, unambiguous, unambiguous_below};
 pub use message::{
     Message, Notification, Outcome, Request, Response, UnknownId, one_line, write_error_response, write_notification,
     write_request, write_request_with, write_response, write_result_response,

@@ -202,8 +202,22 @@ pub fn string_value(value: &str) -> Option<Cow<'_, str>> {
 /// assert!(!unambiguous(r#"{"x":1e-400}"#));
 /// ```
 pub fn unambiguous(json: &str) -> bool {
+    unambiguous_below(json, 0)
+}
+
+/// [`unambiguous`] for a value that stands `above` arrays and objects deep (a member of
+/// a message's result stands two deep: the message and the result): its own nesting
+/// counts on from there toward [`crate::MAX_DEPTH`].
+///
+/// ```
+/// let nested = |levels: usize| format!("{}{}", "[".repeat(levels), "]".repeat(levels));
+/// assert!(tenet_jsonrpc::unambiguous_below(&nested(126), 2));
+/// assert!(!tenet_jsonrpc::unambiguous_below(&nested(127), 2));
+/// assert!(tenet_jsonrpc::unambiguous(&nested(128)));
+/// ```
+pub fn unambiguous_below(json: &str, above: usize) -> bool {
     let bytes = json.as_bytes();
-    checked_value(json, skip_space(bytes, 0), 0).is_some()
+    checked_value(json, skip_space(bytes, 0), above).is_some()
 }
 
 /// How many names an object holds before they are looked up in a set rather than a list.

@@ -174,8 +174,8 @@ impl CallToolResult {
     /// reading it: `content` of text blocks of just `type` and `text`, and at
     /// most `isError` (`true` or `false`), `structuredContent` and `_meta` (objects with
     /// no number written with an exponent or in more than 15 characters, no name given
-    /// twice and no escape that may be half of a UTF-16 pair), each named once, and
-    /// nothing else. Such a result, what nearly every tool returns, reads as it is written; a
+    /// twice, no escape that may be half of a UTF-16 pair, nested no deeper than a message
+    /// may hold them), each named once, and nothing else. Such a result, what nearly every tool returns, reads as it is written; a
     /// relay checks it this way for a fraction of a full read. `false` says only that it
     /// must be read to be known.
     ///
@@ -292,6 +292,15 @@ mod tests {
             assert!(!CallToolResult::is_text_only(json), "{json}");
             assert!(!compact_text_only(json), "{json}");
         }
+        // Nested as deep as a message may hold it, and a level deeper.
+        let nested = |levels: usize| {
+            let inner = levels - 1;
+            format!(r#"{{"content":[],"structuredContent":{{"a":{}{}}}}}"#, "[".repeat(inner), "]".repeat(inner))
+        };
+        assert!(CallToolResult::is_text_only(&nested(126)));
+        assert!(typed(&nested(126)).is_ok());
+        assert!(!CallToolResult::is_text_only(&nested(127)));
+        assert!(typed(&nested(127)).is_err());
         // Those a typed read refuses are among them.
         for refused in [r#"{"content":[],"content":[]}"#, r#"{"content":[{"type":"text","text":"\ud800"}]}"#] {
             assert!(typed(refused).is_err(), "{refused}");
