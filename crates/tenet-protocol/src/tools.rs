@@ -171,13 +171,13 @@ impl CallToolResult {
 
     /// Whether `json`, a result's JSON text already checked (a
     /// [`tenet_jsonrpc::RawJson`]'s), is a `CallToolResult` of text alone, told without
-    /// reading it: `content` of text blocks of just `type` and `text`, and at
-    /// most `isError` (`true` or `false`), `structuredContent` and `_meta` (objects with
-    /// no number written with an exponent or in more than 15 characters, no name given
-    /// twice, no escape that may be half of a UTF-16 pair, nested no deeper than a message
-    /// may hold them), each named once, and nothing else. Such a result, what nearly every tool returns, reads as it is written; a
-    /// relay checks it this way for a fraction of a full read. `false` says only that it
-    /// must be read to be known.
+    /// reading it: `content` of text blocks of just `type` and `text`, and at most
+    /// `isError` (`true` or `false`), `structuredContent` and `_meta` (objects with no
+    /// number written with an exponent or in more than 15 characters, no name given twice,
+    /// no escape that may be half of a UTF-16 pair, nested no deeper than a message may
+    /// hold them), each named once, and nothing else. Such a result, what nearly every tool
+    /// returns, reads as it is written; a relay checks it this way for a fraction of a full
+    /// read. `false` says only that it must be read to be known.
     ///
     /// ```
     /// use tenet_protocol::CallToolResult;
