@@ -339,12 +339,34 @@ pub(crate) fn skip_space(bytes: &[u8], mut at: usize) -> usize {
     at
 }
 
+/// Where the first quote, backslash or control character at or after `at` is. Eight
+/// bytes are looked at a time while there are eight.
+#[inline]
+pub(crate) fn special_at(bytes: &[u8], mut at: usize) -> Option<usize> {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    // The high bit of each byte of `x` below `n` (below 0x80) is set, and of no byte
+    // before the first such one: a borrow only carries past a byte below `n`.
+    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGH;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().ok()?);
+        let found = below(x, 0x20) | below(x ^ (ONES * u64::from(b'"')), 1) | below(x ^ (ONES * u64::from(b'\\')), 1);
+        if found != 0 {
+            // Bytes are read little-endian: the first in the lowest bits.
+            return Some(at + found.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    let found = bytes.get(at..)?.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+    Some(at + found)
+}
+
 /// Just past the string that opens at `at` (its closing quote), or the end of `bytes`.
 fn string_end(bytes: &[u8], at: usize) -> usize {
     let mut i = at + 1;
     // Eight bytes at a time: most strings are too short for a vector search to pay for
     // its start. A control character stops the look too (a checked string holds none).
-    while let Some(found) = crate::quick::special_at(bytes, i) {
+    while let Some(found) = special_at(bytes, i) {
         match bytes[found] {
             b'"' => return found + 1,
             b'\\' => i = found + 2,
