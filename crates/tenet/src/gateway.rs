@@ -2,10 +2,11 @@
 //! `[[peer]]` tables and `--upstream` and `--peer` flags, and their state on the HTTP
 //! endpoint (`/upstreams`, `/peers`, `/ready`).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use tenet_gateway::{ConfigError, Gateway, GatewayOptions, PeerConfig, State, UpstreamConfig};
+use tenet_gateway::{ConfigError, Gateway, GatewayOptions, PeerConfig, State, ToolFilter, UpstreamConfig};
 
 /// How Tenet fronts other MCP servers.
 #[derive(Debug, Clone, clap::Args)]
@@ -184,6 +185,76 @@ fn from_flag(flag: &str) -> Result<UpstreamConfig, String> {
         table.insert("command".into(), toml::Value::Array(words));
     }
     table.try_into().map_err(|e| format!("--upstream {flag:?}: {e}"))
+}
+
+/// The upstreams and peers as `tenet serve` runs them, as `[[upstream]]` and `[[peer]]`
+/// tables (for `tenet config check`): each value it was given, and each it was not
+/// with its default, marked so. What may hold a credential is not shown: env and
+/// header values, OAuth secrets, and a URL's user information and query.
+pub fn effective(upstreams: &[UpstreamConfig]) -> String {
+    let quoted = |text: &str| toml::Value::from(text).to_string();
+    let list = |items: &[String]| format!("[{}]", items.iter().map(|i| quoted(i)).collect::<Vec<_>>().join(", "));
+    let hidden = |map: &BTreeMap<String, String>| {
+        let entries: Vec<String> = map.keys().map(|key| format!("{} = \"********\"", toml_key(key))).collect();
+        format!("{{ {} }}", entries.join(", "))
+    };
+    let mut out = String::new();
+    for upstream in upstreams {
+        out.push_str(if upstream.peer { "\n[[peer]]\n" } else { "\n[[upstream]]\n" });
+        out.push_str(&match upstream.name.as_str() {
+            "" => "name = \"\"  # the node id it announces\n".to_owned(),
+            name => format!("name = {}\n", quoted(name)),
+        });
+        let mut line = |key: &str, value: String, given: bool| {
+            let default = if given { "" } else { "  # default" };
+            out.push_str(&format!("{key} = {value}{default}\n"));
+        };
+        if let Some(command) = &upstream.command {
+            line("command", list(command), true);
+        }
+        if upstream.url.is_some() {
+            line("url", quoted(&upstream.target()), true);
+        }
+        if !upstream.env.is_empty() {
+            line("env", hidden(&upstream.env), true);
+        }
+        if !upstream.headers.is_empty() {
+            line("headers", hidden(&upstream.headers), true);
+        }
+        line("timeout", upstream.call_timeout().as_secs().to_string(), upstream.timeout.is_some());
+        let tools = format!("{{ allow = {}, deny = {} }}", list(&upstream.tools.allow), list(&upstream.tools.deny));
+        line("tools", tools, upstream.tools != ToolFilter::default());
+        // An upstream is required by default, a peer not (nodes start in any order).
+        let required_by_default = !upstream.peer;
+        line("required", upstream.required.to_string(), upstream.required != required_by_default);
+        if !upstream.scopes.is_empty() {
+            line("scopes", list(&upstream.scopes), true);
+        }
+        line("protocol", quoted(upstream.protocol.as_deref().unwrap_or("auto")), upstream.protocol.is_some());
+        if let Some(limit) = upstream.restart_limit() {
+            line("max_restarts", limit.to_string(), upstream.max_restarts.is_some());
+        }
+        if let Some(oauth) = &upstream.oauth {
+            let mut members = vec![format!("client_id = {}", quoted(&oauth.client_id))];
+            if oauth.client_secret.is_some() {
+                members.push("client_secret = \"********\"".to_owned());
+            }
+            if let Some(env) = &oauth.client_secret_env {
+                members.push(format!("client_secret_env = {}", quoted(env)));
+            }
+            if let Some(key) = &oauth.private_key_file {
+                members.push(format!("private_key_file = {}", quoted(&key.display().to_string())));
+            }
+            line("oauth", format!("{{ {} }}", members.join(", ")), true);
+        }
+    }
+    out
+}
+
+/// `key` as a TOML key: bare when it may be, else quoted.
+fn toml_key(key: &str) -> String {
+    let bare = !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if bare { key.to_owned() } else { toml::Value::from(key).to_string() }
 }
 
 /// The gateway's state on the HTTP endpoint: `GET /upstreams` and `GET /peers`, and

@@ -156,3 +156,48 @@ fn boolean_environment_variables_take_every_usual_spelling() {
     assert_eq!(code, 2);
     assert!(err.contains("--no-metrics") && err.contains("use 1/0, true/false, yes/no or on/off"), "{err}");
 }
+
+#[test]
+fn check_shows_the_upstreams_and_peers_with_their_defaults_and_no_credentials() {
+    let (_dir, path) = file(concat!(
+        "[[upstream]]\nname = \"everything\"\ncommand = [\"cat\", \"-u\"]\nenv = { TOKEN = \"env-secret\", \"two words\" = \"env-secret\" }\n",
+        "tools = { deny = [\"dangerous_*\"] }\n",
+        "[[upstream]]\nname = \"tickets\"\nurl = \"https://user:pw@tickets.example.com/mcp?key=query-secret\"\n",
+        "headers = { Authorization = \"Bearer header-secret\" }\ntimeout = 10\nrequired = false\n",
+        "[[peer]]\nurl = \"http://127.0.0.1:9/mcp\"\noauth = { client_id = \"gw\", client_secret = \"oauth-secret\" }\n",
+    ));
+    let (code, out, err) = tenet(&["config", "check", &path, "--", "--upstream", "flagged=cat"], &[]);
+    assert_eq!(code, 0, "{err}");
+    for secret in ["env-secret", "pw@", "query-secret", "header-secret", "oauth-secret"] {
+        assert!(!out.contains(secret), "{secret} shown: {out}");
+    }
+    // What it shows is a config file: the tables read back, in the order they run.
+    let shown: toml::Table = out.parse().unwrap();
+    let upstreams = shown["upstream"].as_array().unwrap();
+    let names: Vec<&str> = upstreams.iter().map(|u| u["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["everything", "tickets", "flagged"]);
+    assert_eq!(upstreams[0]["command"].as_array().unwrap().len(), 2);
+    assert_eq!(upstreams[0]["env"]["TOKEN"].as_str(), Some("********"));
+    assert_eq!(upstreams[0]["env"]["two words"].as_str(), Some("********"));
+    assert_eq!(upstreams[0]["tools"]["deny"][0].as_str(), Some("dangerous_*"));
+    assert_eq!(upstreams[1]["url"].as_str(), Some("https://tickets.example.com/mcp"));
+    assert_eq!(upstreams[1]["timeout"].as_integer(), Some(10));
+    assert_eq!(upstreams[1]["required"].as_bool(), Some(false));
+    assert!(upstreams[1].get("max_restarts").is_none(), "only a stdio server is restarted");
+    let peer = &shown["peer"].as_array().unwrap()[0];
+    assert_eq!(peer["oauth"]["client_id"].as_str(), Some("gw"));
+    assert_eq!(peer["required"].as_bool(), Some(false));
+    // Defaults are marked as such; what the file gave is not.
+    assert!(out.contains("timeout = 30  # default\n") && out.contains("timeout = 10\n"), "{out}");
+    assert!(out.contains("max_restarts = 5  # default\n"), "{out}");
+    assert!(out.contains("name = \"\"  # the node id it announces\n"), "{out}");
+}
+
+#[test]
+fn a_refused_upstream_names_its_file_once() {
+    let (_dir, path) = file("[[upstream]]\nname = \"a\"\ncommand = [\"cat\"]\ntimout = 3\n");
+    let (code, _, err) = tenet(&["config", "check", &path], &[]);
+    assert_eq!(code, 2);
+    assert_eq!(err.matches(&path).count(), 1, "{err}");
+    assert!(err.contains("upstream[0]: unknown field `timout`"), "{err}");
+}

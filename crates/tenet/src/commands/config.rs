@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Args as _, Command, FromArgMatches};
 
 use super::serve::init_logging;
-use super::startup;
+use super::startup::{self, StartError};
 use crate::args::{LogFormat, LogLevel, ServeArgs};
 use crate::config::{self, CONFIG_ENV};
 
@@ -37,21 +37,35 @@ pub fn check(file: Option<PathBuf>, serve_flags: &[OsString]) -> ExitCode {
     args.config = Some(file.clone());
     // What loading the documents has to say is shown, as `serve` would log it.
     init_logging(LogLevel::Warn, LogFormat::Pretty);
-    match startup::prepare(&args) {
+    let upstreams = match startup::prepare(&args) {
         Ok(prepared) => {
             if let Some(ks) = &prepared.knowledge {
                 for warning in startup::content_warnings(&ks.knowledge.base()) {
                     eprintln!("tenet: warning: {warning}");
                 }
             }
+            prepared.upstreams
+        }
+        // An upstream or peer given in the file is named with the file already.
+        Err(e @ StartError::Gateway(_)) => {
+            eprintln!("tenet: {e}");
+            return ExitCode::from(2);
         }
         Err(e) => {
             eprintln!("tenet: {}: {e}", file.display());
             return ExitCode::from(2);
         }
-    }
+    };
     outln!("# {}: valid; the effective `tenet serve` configuration:\n", file.display());
     out!("{}", config::effective(&serve, &matches, &from_file));
+    if !upstreams.is_empty() {
+        outln!(
+            "# The upstreams and peers it fronts: [[upstream]] and [[peer]] tables, then --upstream and\n\
+             # --peer flags; what each was not given at its default. Not shown: env and header values,\n\
+             # secrets, and a URL's credentials and query."
+        );
+        out!("{}", crate::gateway::effective(&upstreams));
+    }
     ExitCode::SUCCESS
 }
 
