@@ -257,6 +257,39 @@ async fn close_ends_the_child_process_gently_or_not() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Records the notifications it gets.
+struct Heard(Arc<std::sync::Mutex<Vec<tenet_client::ServerNotification>>>);
+
+impl tenet_client::ClientHandler for Heard {
+    fn on_notification(&self, notification: tenet_client::ServerNotification) {
+        self.0.lock().expect("lock").push(notification);
+    }
+}
+
+#[tokio::test]
+async fn what_a_server_writes_as_its_input_ends_is_read_before_close_returns() {
+    let dir = std::env::temp_dir().join(format!("tenet-client-last-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let (pid, written) = (dir.join("last.pid"), dir.join("written"));
+    // At the end of its input the server writes a last line and notes that the write
+    // went through: a pipe closed under it would end it (SIGPIPE) before the note.
+    let last = r#"{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}"#;
+    let rest = format!("cat > /dev/null; echo '{last}' && echo yes > '{}'", written.display());
+    let heard = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let client = Client::builder()
+        .version(VersionPin::Legacy)
+        .handler(Heard(Arc::clone(&heard)))
+        .connect_stdio("sh", &shell_server(&pid, &rest))
+        .await
+        .expect("connects");
+    tokio::time::timeout(LIMIT, client.close()).await.expect("close returns");
+    assert!(gone(&pid));
+    assert!(written.exists(), "the server's last write found its output open");
+    let heard = heard.lock().expect("lock");
+    assert!(matches!(heard[..], [tenet_client::ServerNotification::ToolsListChanged]), "{heard:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[tokio::test]
 async fn an_ended_legacy_session_is_started_again_once() {
     let sessions = Arc::new(std::sync::Mutex::new(0u32));

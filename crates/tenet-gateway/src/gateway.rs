@@ -138,6 +138,10 @@ impl Inner {
         // Failed starts in a row: connections that failed, or that were lost before the
         // upstream had been up for `stable_after`.
         let mut failures = 0u32;
+        // The failure last logged as a warning, until the upstream is up again: the
+        // same one on a retry is told once (it stays on /upstreams), so that a server
+        // that stays away fills no log.
+        let mut told: Option<String> = None;
         let connect_timeout = self.options.connect_timeout;
         while !self.shutdown.is_cancelled() {
             upstream.update(|s| s.state = State::Connecting);
@@ -175,6 +179,7 @@ impl Inner {
             };
             let reason = match started {
                 Ok((client, said, listing)) => {
+                    told = None;
                     let up_since = tokio::time::Instant::now();
                     upstream.set_client(Some(client.clone()), said.as_ref());
                     upstream.update(|s| {
@@ -231,13 +236,19 @@ impl Inner {
                 });
                 break;
             }
-            tracing::warn!(upstream = %upstream.label(), %reason, "upstream is down");
+            let wait = backoff(&self.options, failures - 1);
+            if told.as_ref() == Some(&reason) {
+                tracing::debug!(upstream = %upstream.label(), attempts = failures, retry_in = ?wait, "upstream still down");
+            } else {
+                tracing::warn!(upstream = %upstream.label(), %reason, retry_in = ?wait, "upstream is down");
+                told = Some(reason.clone());
+            }
             upstream.update(|s| {
                 s.state = State::Down;
                 s.last_error = Some(reason);
                 s.restarts += 1;
             });
-            if !sleep_or_cancel(backoff(&self.options, failures - 1), &self.shutdown).await {
+            if !sleep_or_cancel(wait, &self.shutdown).await {
                 break;
             }
         }

@@ -93,14 +93,15 @@ fn same_origin_redirects(attempt: reqwest::redirect::Attempt<'_>) -> reqwest::re
 /// The most redirects followed for one request.
 const MAX_REDIRECTS: usize = 5;
 
+/// `error` reaching `url`, told by its deepest cause ("Connection refused", a
+/// certificate's fault, a name not found): the layers above it name the URL again or
+/// say little ("client error (Connect)", "tcp connect error").
 fn connect_error(url: &Url, error: &reqwest::Error) -> ClientError {
-    let mut message = format!("{url}: {error}");
-    let mut source = std::error::Error::source(error);
-    while let Some(inner) = source {
-        message.push_str(&format!(": {inner}"));
-        source = inner.source();
+    let mut cause: &dyn std::error::Error = error;
+    while let Some(inner) = cause.source() {
+        cause = inner;
     }
-    ClientError::Connect(message)
+    ClientError::Connect(format!("{url}: {cause}"))
 }
 
 /// Turns a non-success response into an error: the JSON-RPC error in its body if it

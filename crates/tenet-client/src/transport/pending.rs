@@ -1,6 +1,7 @@
 //! Matching responses to the requests waiting for them, on transports where answers
 //! arrive on a shared stream (pipes, HTTP+SSE, WebSocket).
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use tenet_jsonrpc::{Id, Incoming, Message, Outcome, Response};
@@ -26,7 +27,13 @@ pub(crate) struct Pending {
 struct State {
     waiting: OwnKeyed<Id, Waiter>,
     closed: Option<Ending>,
+    /// The last requests given up on (timed out, cancelled, dropped), whose answers may
+    /// still come: one is expected, not a fault of the server's.
+    forgotten: VecDeque<Id>,
 }
+
+/// How many requests given up on are remembered ([`State::forgotten`]).
+const FORGOTTEN: usize = 64;
 
 /// Turns a response's outcome into the caller's result.
 pub(crate) fn outcome(outcome: Outcome) -> Result<Answer> {
@@ -63,19 +70,39 @@ impl Pending {
 
     /// Stops waiting for `id` (timed out or cancelled); a late answer is then ignored.
     pub(crate) fn forget(&self, id: &Id) {
-        if let Ok(mut state) = self.state.lock() {
-            state.waiting.remove(id);
+        if let Ok(mut state) = self.state.lock()
+            && state.waiting.remove(id).is_some()
+        {
+            if state.forgotten.len() == FORGOTTEN {
+                state.forgotten.pop_front();
+            }
+            state.forgotten.push_back(id.clone());
         }
     }
 
-    /// Hands a response to its waiter; a response nobody waits for is logged and dropped.
+    /// Hands a response to its waiter; a response nobody waits for is dropped, and
+    /// logged as a warning unless it answers a request given up on.
     pub(crate) fn resolve(&self, response: Response) {
-        let waiter = response.id.as_ref().and_then(|id| self.state.lock().ok()?.waiting.remove(id));
-        match waiter {
-            Some(waiter) => {
-                let _ = waiter.send(outcome(response.outcome));
+        let Some(id) = &response.id else {
+            match &response.outcome {
+                Outcome::Error(error) => {
+                    tracing::warn!(code = ?error.code, message = %error.message, "the server answered no request with an error");
+                }
+                Outcome::Result(_) => tracing::warn!("ignored a result without an id"),
             }
-            None => tracing::warn!(id = ?response.id, "ignored a response to no pending request"),
+            return;
+        };
+        let Ok(mut state) = self.state.lock() else { return };
+        if let Some(waiter) = state.waiting.remove(id) {
+            drop(state);
+            let _ = waiter.send(outcome(response.outcome));
+        } else if let Some(at) = state.forgotten.iter().position(|forgotten| forgotten == id) {
+            state.forgotten.remove(at);
+            drop(state);
+            tracing::debug!(?id, "ignored a late answer to a request given up on");
+        } else {
+            drop(state);
+            tracing::warn!(?id, "ignored a response to no pending request");
         }
     }
 
@@ -114,10 +141,30 @@ impl Drop for Forget<'_> {
     }
 }
 
+/// Where answers to the server's requests go: the transport's outbox, held for good
+/// (a `Sender`) or only while the transport holds it too (a `WeakSender`: a reader
+/// that must not keep the server's input open once the client closes it).
+pub(crate) trait Replies {
+    /// The outbox, while it is open.
+    fn outbox(&self) -> Option<mpsc::Sender<Vec<u8>>>;
+}
+
+impl Replies for mpsc::Sender<Vec<u8>> {
+    fn outbox(&self) -> Option<mpsc::Sender<Vec<u8>>> {
+        Some(self.clone())
+    }
+}
+
+impl Replies for mpsc::WeakSender<Vec<u8>> {
+    fn outbox(&self) -> Option<mpsc::Sender<Vec<u8>>> {
+        self.upgrade()
+    }
+}
+
 /// Routes one received frame: responses to their waiters, notifications and server
 /// requests to `inbound`; answers to server requests go to `replies`. Garbage is
 /// logged and skipped.
-pub(crate) fn route(frame: &[u8], pending: &Pending, inbound: &Arc<Inbound>, replies: &mpsc::Sender<Vec<u8>>) {
+pub(crate) fn route(frame: &[u8], pending: &Pending, inbound: &Arc<Inbound>, replies: &impl Replies) {
     match tenet_jsonrpc::parse_from_server(frame) {
         Ok(Incoming::Single(message)) => route_one(message, pending, inbound, replies),
         Ok(Incoming::Batch(entries)) => {
@@ -129,17 +176,63 @@ pub(crate) fn route(frame: &[u8], pending: &Pending, inbound: &Arc<Inbound>, rep
     }
 }
 
-fn route_one(message: Message, pending: &Pending, inbound: &Arc<Inbound>, replies: &mpsc::Sender<Vec<u8>>) {
+fn route_one(message: Message, pending: &Pending, inbound: &Arc<Inbound>, replies: &impl Replies) {
     match message {
         Message::Response(response) => pending.resolve(response),
         Message::Notification(notification) => inbound.notification(&notification, None),
         Message::Request(request) => {
+            let Some(replies) = replies.outbox() else {
+                tracing::debug!(method = %request.method, "left a server request unanswered: the client is closing");
+                return;
+            };
             let inbound = Arc::clone(inbound);
-            let replies = replies.clone();
             tokio::spawn(async move {
                 let answer = inbound.request(&request, None).await;
                 let _ = replies.send(answer).await;
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(id: i64) -> Response {
+        let line = format!(r#"{{"jsonrpc":"2.0","id":{id},"result":{{}}}}"#);
+        match tenet_jsonrpc::parse_from_server(line.as_bytes()) {
+            Ok(Incoming::Single(Message::Response(response))) => response,
+            other => panic!("not a response: {other:?}"),
+        }
+    }
+
+    fn forgotten(pending: &Pending) -> Vec<Id> {
+        pending.state.lock().map(|state| state.forgotten.iter().cloned().collect()).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_late_answer_is_told_from_an_answer_to_nothing() {
+        let pending = Pending::default();
+        let waiter = pending.register(&Id::Number(1)).ok();
+        pending.forget(&Id::Number(1));
+        pending.forget(&Id::Number(2)); // never waited for: nothing to remember
+        assert_eq!(forgotten(&pending), [Id::Number(1)]);
+        drop(waiter);
+        pending.resolve(response(7));
+        assert_eq!(forgotten(&pending), [Id::Number(1)], "an answer to nothing leaves it");
+        pending.resolve(response(1));
+        assert!(forgotten(&pending).is_empty(), "the late answer came, and is expected no more");
+    }
+
+    #[test]
+    fn only_the_last_requests_given_up_on_are_remembered() {
+        let pending = Pending::default();
+        for id in 0..100 {
+            let _waiter = pending.register(&Id::Number(id));
+            pending.forget(&Id::Number(id));
+        }
+        let kept = forgotten(&pending);
+        assert_eq!(kept.len(), FORGOTTEN);
+        assert_eq!(kept.first(), Some(&Id::Number(100 - FORGOTTEN as i64)));
     }
 }

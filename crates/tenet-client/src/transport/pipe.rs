@@ -21,6 +21,10 @@ use crate::inbound::Inbound;
 /// How long closing waits for queued messages to be written.
 const WRITER_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// How long closing waits, once the server has exited, for the rest of what it wrote
+/// to be read.
+const READER_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// How much of the server's output a read takes, to begin with (the buffer grows for a
 /// longer line). A busy server answers in bursts: with tokio's default of 8 KiB, a
 /// gateway relaying 100,000 pipelined calls made 4,833 reads in all (its own input's
@@ -31,7 +35,7 @@ const READ_BUFFER: usize = 64 * 1024;
 pub(crate) struct PipeTransport {
     sender: Mutex<Option<mpsc::Sender<Vec<u8>>>>,
     pending: Arc<Pending>,
-    reader: JoinHandle<()>,
+    reader: Mutex<Option<JoinHandle<()>>>,
     writer: Mutex<Option<JoinHandle<std::io::Result<()>>>>,
     child: Option<ChildProcess>,
 }
@@ -53,8 +57,16 @@ impl PipeTransport {
         let (tx, rx) = mpsc::channel(OUTBOX);
         let writer = tokio::spawn(tenet_transport::write_lines(rx, write));
         let pending = Arc::new(Pending::default());
-        let reader = tokio::spawn(read_loop(read, max_line, Arc::clone(&pending), inbound, tx.clone()));
-        Self { sender: Mutex::new(Some(tx)), pending, reader, writer: Mutex::new(Some(writer)), child }
+        // The reader answers the server's requests through the outbox without holding it
+        // open: closing the client closes the server's input while its output is still read.
+        let reader = tokio::spawn(read_loop(read, max_line, Arc::clone(&pending), inbound, tx.downgrade()));
+        Self {
+            sender: Mutex::new(Some(tx)),
+            pending,
+            reader: Mutex::new(Some(reader)),
+            writer: Mutex::new(Some(writer)),
+            child,
+        }
     }
 
     fn sender(&self) -> Result<mpsc::Sender<Vec<u8>>> {
@@ -87,7 +99,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
     max_line: usize,
     pending: Arc<Pending>,
     inbound: Arc<Inbound>,
-    replies: mpsc::Sender<Vec<u8>>,
+    replies: mpsc::WeakSender<Vec<u8>>,
 ) {
     let mut frames = FramedRead::with_capacity(read, JsonLinesCodec::new(max_line), READ_BUFFER);
     let reason = loop {
@@ -112,18 +124,28 @@ impl Transport for PipeTransport {
 
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            // Dropping every sender (ours, and the reader's for replies) ends the writer,
-            // which flushes and closes the server's input.
+            // Dropping the sender ends the writer (once the answers to the server's
+            // requests under way are queued), which flushes and closes the server's input.
             self.sender.lock().ok().and_then(|mut s| s.take());
-            self.reader.abort();
             let writer = self.writer.lock().ok().and_then(|mut w| w.take());
             if let Some(writer) = writer
                 && tokio::time::timeout(WRITER_GRACE, writer).await.is_err()
             {
                 tracing::debug!("the server's input did not close in time");
             }
+            let reader = self.reader.lock().ok().and_then(|mut r| r.take());
+            // A server that ends at the end of its input may write before it does (the
+            // end of a subscription, answers it still owed): its output is read until it
+            // has exited, so that it never finds the pipe closed under it.
             if let Some(child) = &self.child {
                 child.shutdown().await;
+                if let Some(mut reader) = reader
+                    && tokio::time::timeout(READER_GRACE, &mut reader).await.is_err()
+                {
+                    reader.abort();
+                }
+            } else if let Some(reader) = reader {
+                reader.abort();
             }
             self.pending.close("the client was closed");
         })
@@ -132,6 +154,8 @@ impl Transport for PipeTransport {
 
 impl Drop for PipeTransport {
     fn drop(&mut self) {
-        self.reader.abort();
+        if let Some(reader) = self.reader.get_mut().ok().and_then(Option::take) {
+            reader.abort();
+        }
     }
 }
