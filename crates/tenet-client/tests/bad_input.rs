@@ -121,6 +121,7 @@ async fn a_server_that_exits_at_start_is_a_clear_error() {
     let connecting = Client::builder().connect_stdio("sh", &args);
     let error = tokio::time::timeout(LIMIT, connecting).await.expect("no hang").expect_err("no server");
     assert!(matches!(error, ClientError::Closed(_)), "{error}");
+    assert!(error.to_string().contains("the server exited (exit status: 3)"), "how it ended: {error}");
     let missing = Client::builder().connect_stdio("/nonexistent/tenet-server", &[]).await.expect_err("no program");
     assert!(matches!(missing, ClientError::Connect(_)), "{missing}");
 }

@@ -13,7 +13,7 @@ use tenet_gateway::{ConfigError, Gateway, GatewayOptions, PeerConfig, State, Too
 #[command(next_help_heading = "Gateway")]
 pub struct GatewayArgs {
     /// An upstream MCP server, `NAME=URL` (http(s):// or ws(s)://) or `NAME=COMMAND
-    /// ARGS…` (a stdio server); repeat for several. `[[upstream]]` tables in the
+    /// ARGS…` (a stdio server, its words quoted as in a shell); repeat for several. `[[upstream]]` tables in the
     /// config file say more (headers, env, tool filters, timeout).
     #[arg(long = "upstream", help_heading = "Gateway", value_name = "NAME=TARGET")]
     pub upstreams: Vec<String>,
@@ -181,8 +181,11 @@ fn from_flag(flag: &str) -> Result<UpstreamConfig, String> {
     if is_url {
         table.insert("url".into(), target.into());
     } else {
-        let words: Vec<toml::Value> = target.split_whitespace().map(Into::into).collect();
-        table.insert("command".into(), toml::Value::Array(words));
+        // Words as a shell splits them: `'/a path/with spaces'` is one.
+        let Some(words) = shlex::split(target) else {
+            return Err(format!("--upstream {flag:?}: a quote is not closed (or a backslash ends it)"));
+        };
+        table.insert("command".into(), toml::Value::Array(words.into_iter().map(Into::into).collect()));
     }
     table.try_into().map_err(|e| format!("--upstream {flag:?}: {e}"))
 }
@@ -319,6 +322,15 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    #[test]
+    fn a_command_flag_is_split_into_words_as_a_shell_splits_it() {
+        let upstream = from_flag(r#"fs=npx -y server-fs '/data/my docs' "it's" a\ b"#).unwrap();
+        let words = ["npx", "-y", "server-fs", "/data/my docs", "it's", "a b"].map(String::from);
+        assert_eq!(upstream.command.as_deref(), Some(&words[..]));
+        let error = from_flag("fs=npx 'unclosed").unwrap_err();
+        assert!(error.contains("--upstream \"fs=npx 'unclosed\"") && error.contains("quote"), "{error}");
+    }
 
     #[test]
     fn peer_flags_take_a_url_with_or_without_a_name() {

@@ -46,6 +46,11 @@ pub(crate) fn spawn(
 }
 
 impl ChildProcess {
+    /// How it ended, if it has within `within` (as it closes its output, say).
+    pub(crate) async fn ended(&self, within: Duration) -> Option<std::process::ExitStatus> {
+        tokio::time::timeout(within, async { self.child.lock().await.wait().await.ok() }).await.ok().flatten()
+    }
+
     /// Waits for the process to exit after its stdin was closed; then SIGTERM; then
     /// SIGKILL. Never returns before the process is gone (or cannot be signalled).
     pub(crate) async fn shutdown(&self) {

@@ -25,6 +25,10 @@ const WRITER_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 /// to be read.
 const READER_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// How long a server process that closed its output is given to exit, for its exit
+/// status to say why the connection ended.
+const EXIT_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// How much of the server's output a read takes, to begin with (the buffer grows for a
 /// longer line). A busy server answers in bursts: with tokio's default of 8 KiB, a
 /// gateway relaying 100,000 pipelined calls made 4,833 reads in all (its own input's
@@ -37,7 +41,7 @@ pub(crate) struct PipeTransport {
     pending: Arc<Pending>,
     reader: Mutex<Option<JoinHandle<()>>>,
     writer: Mutex<Option<JoinHandle<std::io::Result<()>>>>,
-    child: Option<ChildProcess>,
+    child: Option<Arc<ChildProcess>>,
 }
 
 impl PipeTransport {
@@ -59,7 +63,9 @@ impl PipeTransport {
         let pending = Arc::new(Pending::default());
         // The reader answers the server's requests through the outbox without holding it
         // open: closing the client closes the server's input while its output is still read.
-        let reader = tokio::spawn(read_loop(read, max_line, Arc::clone(&pending), inbound, tx.downgrade()));
+        let child = child.map(Arc::new);
+        let ended = child.clone();
+        let reader = tokio::spawn(read_loop(read, max_line, Arc::clone(&pending), inbound, tx.downgrade(), ended));
         Self {
             sender: Mutex::new(Some(tx)),
             pending,
@@ -100,6 +106,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
     pending: Arc<Pending>,
     inbound: Arc<Inbound>,
     replies: mpsc::WeakSender<Vec<u8>>,
+    child: Option<Arc<ChildProcess>>,
 ) {
     let mut frames = FramedRead::with_capacity(read, JsonLinesCodec::new(max_line), READ_BUFFER);
     let reason = loop {
@@ -109,6 +116,14 @@ async fn read_loop<R: AsyncRead + Unpin>(
             Some(Err(e)) => break format!("reading from the server failed: {e}"),
             None => break "the server closed its output".to_owned(),
         }
+    };
+    // A process that closed its output has most likely exited: how, says why.
+    let reason = match &child {
+        Some(child) => match child.ended(EXIT_WAIT).await {
+            Some(status) => format!("the server exited ({status})"),
+            None => reason,
+        },
+        None => reason,
     };
     pending.close(&reason);
 }
