@@ -35,6 +35,8 @@ pub struct ClientBuilder {
     tasks: bool,
     max_message_bytes: usize,
     token_in_subprotocol: bool,
+    /// A stdio server's stderr logged under this name, instead of passed through.
+    stderr_label: Option<String>,
 }
 
 impl Default for ClientBuilder {
@@ -52,6 +54,7 @@ impl Default for ClientBuilder {
             tasks: false,
             max_message_bytes: tenet_transport::DEFAULT_MAX_MESSAGE_BYTES,
             token_in_subprotocol: false,
+            stderr_label: None,
         }
     }
 }
@@ -165,13 +168,22 @@ impl ClientBuilder {
         self
     }
 
+    /// Logs what a server started with [`ClientBuilder::connect_stdio`] writes to its
+    /// stderr, line by line (`tracing`, target `tenet_client::stderr`, at info), with
+    /// `label` as its `server` field, instead of passing it through to this process's
+    /// stderr; and when the server ends, its last line is part of the reason given.
+    pub fn stderr_to_log(mut self, label: impl Into<String>) -> Self {
+        self.stderr_label = Some(label.into());
+        self
+    }
+
     /// Starts `program` with `args` and talks to it over its stdin and stdout.
     ///
     /// # Errors
     /// When the program cannot start, or negotiation fails (the process is then shut down).
     pub async fn connect_stdio(self, program: &str, args: &[String]) -> Result<Client> {
         let inbound = Arc::new(Inbound::new(Arc::clone(&self.handler)));
-        let (process, stdout, stdin) = child::spawn(program, args, &self.env)?;
+        let (process, stdout, stdin) = child::spawn(program, args, &self.env, self.stderr_label.as_deref())?;
         let transport = PipeTransport::new(stdout, stdin, self.max_message_bytes, Arc::clone(&inbound), Some(process));
         self.finish(Box::new(transport), inbound).await
     }

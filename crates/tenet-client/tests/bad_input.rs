@@ -122,6 +122,12 @@ async fn a_server_that_exits_at_start_is_a_clear_error() {
     let error = tokio::time::timeout(LIMIT, connecting).await.expect("no hang").expect_err("no server");
     assert!(matches!(error, ClientError::Closed(_)), "{error}");
     assert!(error.to_string().contains("the server exited (exit status: 3)"), "how it ended: {error}");
+    // Its stderr logged instead of passed through: its last line is part of the reason.
+    let args = ["-c".to_owned(), "echo starting >&2; printf 'no config\\nfile' >&2; exit 4".to_owned()];
+    let connecting = Client::builder().stderr_to_log("sh").connect_stdio("sh", &args);
+    let error = tokio::time::timeout(LIMIT, connecting).await.expect("no hang").expect_err("no server");
+    let said = "the server exited (exit status: 4); its last words on stderr: file";
+    assert!(error.to_string().ends_with(said), "how it ended, and what it said last: {error}");
     let missing = Client::builder().connect_stdio("/nonexistent/tenet-server", &[]).await.expect_err("no program");
     assert!(matches!(missing, ClientError::Connect(_)), "{missing}");
 }

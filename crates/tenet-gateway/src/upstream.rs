@@ -551,7 +551,7 @@ impl Upstream {
             (Some(command), _) => {
                 let (program, args) =
                     command.split_first().ok_or_else(|| ClientError::Connect("empty command".into()))?;
-                builder.connect_stdio(program, args).await
+                builder.stderr_to_log(self.name()).connect_stdio(program, args).await
             }
             (None, Some(url)) => builder.connect_http(url).await,
             (None, None) => Err(ClientError::Connect("neither command nor url".into())),

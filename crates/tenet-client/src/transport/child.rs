@@ -1,29 +1,47 @@
 //! A server run as a child process: its stdin and stdout carry MCP, its stderr passes
-//! through to ours. Shutdown closes stdin, waits, then sends SIGTERM, then SIGKILL.
+//! through to ours or is logged line by line. Shutdown closes stdin, waits, then sends
+//! SIGTERM, then SIGKILL.
 
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use std::sync::Arc;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
 use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
 
 use crate::error::{ClientError, Result};
 
 /// How long each shutdown step waits for the process to exit.
 const GRACE: Duration = Duration::from_secs(2);
 
+/// The longest piece of a stderr line logged as one: a longer line comes in pieces.
+const MAX_STDERR_LINE: u64 = 4096;
+
 /// A running server process.
 pub(crate) struct ChildProcess {
     child: Mutex<Child>,
+    /// Its stderr, when it is logged rather than passed through.
+    stderr: Option<Stderr>,
+}
+
+/// A server's stderr, read and logged line by line.
+struct Stderr {
+    reading: Mutex<Option<JoinHandle<()>>>,
+    /// The last line it wrote.
+    last: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 /// Starts `program` with `args` and the inherited environment changed by `env` (each
-/// variable set, or removed when `None`, in order), with piped stdin/stdout and
-/// inherited stderr.
+/// variable set, or removed when `None`, in order), with piped stdin/stdout; its
+/// stderr is logged under `stderr_label` when there is one, else inherited.
 pub(crate) fn spawn(
     program: &str,
     args: &[String],
     env: &[(String, Option<String>)],
+    stderr_label: Option<&str>,
 ) -> Result<(ChildProcess, ChildStdout, ChildStdin)> {
     let mut command = Command::new(program);
     for (name, value) in env {
@@ -36,19 +54,64 @@ pub(crate) fn spawn(
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(if stderr_label.is_some() { Stdio::piped() } else { Stdio::inherit() })
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| ClientError::Connect(format!("cannot start {program}: {e}")))?;
     let stdout = child.stdout.take().ok_or_else(|| ClientError::Connect("no stdout pipe".into()))?;
     let stdin = child.stdin.take().ok_or_else(|| ClientError::Connect("no stdin pipe".into()))?;
-    Ok((ChildProcess { child: Mutex::new(child) }, stdout, stdin))
+    let stderr = stderr_label.zip(child.stderr.take()).map(|(label, stderr)| {
+        let last = Arc::new(std::sync::Mutex::new(None));
+        let reading = tokio::spawn(log_lines(stderr, label.to_owned(), Arc::clone(&last)));
+        Stderr { reading: Mutex::new(Some(reading)), last }
+    });
+    Ok((ChildProcess { child: Mutex::new(child), stderr }, stdout, stdin))
+}
+
+/// Logs each line of `stderr` under `label`, keeping the last in `last`.
+async fn log_lines(stderr: ChildStderr, label: String, last: Arc<std::sync::Mutex<Option<String>>>) {
+    let mut reader = BufReader::new(stderr);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match (&mut reader).take(MAX_STDERR_LINE).read_until(b'\n', &mut line).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        let text = String::from_utf8_lossy(&line);
+        let text = text.trim_end();
+        if text.is_empty() {
+            continue;
+        }
+        tracing::info!(target: "tenet_client::stderr", server = %label, "{text}");
+        if let Ok(mut last) = last.lock() {
+            *last = Some(text.to_owned());
+        }
+    }
 }
 
 impl ChildProcess {
-    /// How it ended, if it has within `within` (as it closes its output, say).
-    pub(crate) async fn ended(&self, within: Duration) -> Option<std::process::ExitStatus> {
-        tokio::time::timeout(within, async { self.child.lock().await.wait().await.ok() }).await.ok().flatten()
+    /// How it ended ("exited (exit status: 3)", with its last line on stderr when that
+    /// is logged), if it has within `within` (as it closes its output, say).
+    pub(crate) async fn ended(&self, within: Duration) -> Option<String> {
+        let deadline = tokio::time::Instant::now() + within;
+        let status = tokio::time::timeout_at(deadline, async { self.child.lock().await.wait().await.ok() })
+            .await
+            .ok()
+            .flatten()?;
+        let Some(stderr) = &self.stderr else { return Some(format!("exited ({status})")) };
+        // What it wrote last is read before it is told.
+        let reading = stderr.reading.lock().await.take();
+        if let Some(reading) = reading {
+            // (Left running, detached, past the deadline: a child of the server may
+            // hold its stderr open.)
+            let _ = tokio::time::timeout_at(deadline, reading).await;
+        }
+        let last = stderr.last.lock().ok().and_then(|last| last.clone());
+        Some(match last {
+            Some(last) => format!("exited ({status}); its last words on stderr: {last}"),
+            None => format!("exited ({status})"),
+        })
     }
 
     /// Waits for the process to exit after its stdin was closed; then SIGTERM; then

@@ -120,7 +120,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
     // A process that closed its output has most likely exited: how, says why.
     let reason = match &child {
         Some(child) => match child.ended(EXIT_WAIT).await {
-            Some(status) => format!("the server exited ({status})"),
+            Some(ending) => format!("the server {ending}"),
             None => reason,
         },
         None => reason,
