@@ -304,7 +304,7 @@ enum Endpoint {
 
 /// Parses `url` and sorts it by scheme; other schemes are refused.
 fn endpoint(url: &str) -> Result<Endpoint> {
-    let parsed = reqwest::Url::parse(url).map_err(|e| ClientError::Connect(format!("bad URL {url:?}: {e}")))?;
+    let parsed = reqwest::Url::parse(url).map_err(|e| ClientError::Connect(format!("not a URL: {e}")))?;
     match parsed.scheme() {
         "http" | "https" => Ok(Endpoint::Http(parsed)),
         "ws" | "wss" => Ok(Endpoint::WebSocket(parsed)),

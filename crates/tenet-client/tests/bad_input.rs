@@ -298,6 +298,30 @@ async fn what_a_server_writes_as_its_input_ends_is_read_before_close_returns() {
 }
 
 #[tokio::test]
+async fn a_close_given_up_half_way_leaves_no_reader_behind() {
+    let dir = std::env::temp_dir().join(format!("tenet-client-halfway-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    // After its input ends it ignores SIGTERM and keeps telling of list changes.
+    let note = r#"{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}"#;
+    let rest = format!("trap '' TERM; cat > /dev/null; while :; do echo '{note}'; sleep 0.02; done");
+    let heard = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let client = Client::builder()
+        .version(VersionPin::Legacy)
+        .handler(Heard(Arc::clone(&heard)))
+        .connect_stdio("sh", &shell_server(&dir.join("halfway.pid"), &rest))
+        .await
+        .expect("connects");
+    // Closing waits for it to exit; its caller gives up first.
+    assert!(tokio::time::timeout(Duration::from_millis(300), client.close()).await.is_err());
+    let count = heard.lock().expect("lock").len();
+    assert!(count > 0, "it was read while closing");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(heard.lock().expect("lock").len(), count, "nothing read once the close was dropped");
+    drop(client);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
 async fn an_ended_legacy_session_is_started_again_once() {
     let sessions = Arc::new(std::sync::Mutex::new(0u32));
     let url = http_server({

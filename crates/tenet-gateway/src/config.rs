@@ -459,6 +459,11 @@ fn check(upstream: &UpstreamConfig, at: &Place) -> Result<(), ConfigError> {
             if !matches!(scheme.as_deref(), Some("http" | "https" | "ws" | "wss")) {
                 return Err(at.error("url", format!("{url:?} is not an http(s):// or ws(s):// URL")));
             }
+            // Not shown: a URL that does not read may hold a password where it cannot
+            // be told apart (an unescaped `/`, `?` or `#` in it, say).
+            if let Err(e) = url::Url::parse(url) {
+                return Err(at.error("url", format!("is not a valid URL ({e}); escape special characters with %")));
+            }
             if !upstream.env.is_empty() {
                 return Err(at.error("env", "is for stdio servers (command), not url"));
             }
@@ -536,7 +541,7 @@ impl UpstreamConfig {
     /// (which may hold tokens), or the program's name and argument count.
     pub fn target(&self) -> String {
         match (&self.url, &self.command) {
-            (Some(url), _) => redact(url),
+            (Some(url), _) => tenet_client::shown_url(url),
             (None, Some(command)) => match command.split_first() {
                 Some((program, [])) => program.clone(),
                 Some((program, args)) => format!("{program} (+{} arguments)", args.len()),
@@ -545,17 +550,6 @@ impl UpstreamConfig {
             (None, None) => String::new(),
         }
     }
-}
-
-/// `url` without its user information, query and fragment.
-fn redact(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let rest = rest.split(['?', '#']).next().unwrap_or_default();
-    let rest = match rest.split_once('/') {
-        Some((authority, path)) => format!("{}/{path}", authority.rsplit('@').next().unwrap_or(authority)),
-        None => rest.rsplit('@').next().unwrap_or(rest).to_owned(),
-    };
-    if scheme.is_empty() { rest } else { format!("{scheme}://{rest}") }
 }
 
 /// Whether `program` names an executable: a path to one, or a name found on `PATH`.

@@ -83,7 +83,7 @@ impl GatewayArgs {
         // An upstream or peer is named where it was given: a file's table by its index
         // there, a flag by the flag.
         let named = |i: usize| match (&places[i], file) {
-            (Place::Flag(flag, value), _) => format!("{flag} {value:?}"),
+            (Place::Flag(flag, value), _) => format!("{flag} {:?}", shown_flag(value)),
             (Place::Table(kind, j), Some(file)) => format!("{kind}[{j}] in {}", file.display()),
             (Place::Table(kind, j), None) => format!("{kind}[{j}]"),
         };
@@ -166,19 +166,38 @@ fn peer_from_flag(flag: &str) -> Result<UpstreamConfig, String> {
         table.insert("name".into(), name.into());
     }
     table.insert("url".into(), url.into());
-    let peer: PeerConfig = table.try_into().map_err(|e| format!("--peer {flag:?}: {e}"))?;
+    let peer: PeerConfig = table.try_into().map_err(|e| format!("--peer {:?}: {e}", shown_flag(flag)))?;
     Ok(peer.into_upstream())
+}
+
+/// Whether a flag's target is a URL (else a command).
+fn is_url(target: &str) -> bool {
+    ["http://", "https://", "ws://", "wss://"].iter().any(|s| target.to_ascii_lowercase().starts_with(s))
+}
+
+/// An `--upstream` or `--peer` value (`[NAME=]TARGET`) as logs and errors may show it:
+/// a URL without its credentials and query ([`tenet_client::shown_url`]), a command as
+/// it is.
+pub fn shown_flag(value: &str) -> String {
+    let (name, target) = match value.split_once('=') {
+        Some((name, target)) if !name.contains("://") => (Some(name), target),
+        _ => (None, value),
+    };
+    match (name, is_url(target)) {
+        (_, false) => value.to_owned(),
+        (Some(name), true) => format!("{name}={}", tenet_client::shown_url(target)),
+        (None, true) => tenet_client::shown_url(target),
+    }
 }
 
 /// `NAME=URL` or `NAME=COMMAND ARGS…`.
 fn from_flag(flag: &str) -> Result<UpstreamConfig, String> {
     let Some((name, target)) = flag.split_once('=') else {
-        return Err(format!("--upstream {flag:?}: expected NAME=URL or NAME=COMMAND"));
+        return Err(format!("--upstream {:?}: expected NAME=URL or NAME=COMMAND", shown_flag(flag)));
     };
-    let is_url = ["http://", "https://", "ws://", "wss://"].iter().any(|s| target.to_ascii_lowercase().starts_with(s));
     let mut table = toml::Table::new();
     table.insert("name".into(), name.into());
-    if is_url {
+    if is_url(target) {
         table.insert("url".into(), target.into());
     } else {
         // Words as a shell splits them: `'/a path/with spaces'` is one.
@@ -187,7 +206,7 @@ fn from_flag(flag: &str) -> Result<UpstreamConfig, String> {
         };
         table.insert("command".into(), toml::Value::Array(words.into_iter().map(Into::into).collect()));
     }
-    table.try_into().map_err(|e| format!("--upstream {flag:?}: {e}"))
+    table.try_into().map_err(|e| format!("--upstream {:?}: {e}", shown_flag(flag)))
 }
 
 /// The upstreams and peers as `tenet serve` runs them, as `[[upstream]]` and `[[peer]]`
@@ -198,8 +217,8 @@ pub fn effective(upstreams: &[UpstreamConfig]) -> String {
     let quoted = |text: &str| toml::Value::from(text).to_string();
     let list = |items: &[String]| format!("[{}]", items.iter().map(|i| quoted(i)).collect::<Vec<_>>().join(", "));
     let hidden = |map: &BTreeMap<String, String>| {
-        let entries: Vec<String> = map.keys().map(|key| format!("{} = \"********\"", toml_key(key))).collect();
-        format!("{{ {} }}", entries.join(", "))
+        let table: toml::Table = map.keys().map(|key| (key.clone(), toml::Value::from("********"))).collect();
+        toml::Value::Table(table).to_string()
     };
     let mut out = String::new();
     for upstream in upstreams {
@@ -252,12 +271,6 @@ pub fn effective(upstreams: &[UpstreamConfig]) -> String {
         }
     }
     out
-}
-
-/// `key` as a TOML key: bare when it may be, else quoted.
-fn toml_key(key: &str) -> String {
-    let bare = !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if bare { key.to_owned() } else { toml::Value::from(key).to_string() }
 }
 
 /// The gateway's state on the HTTP endpoint: `GET /upstreams` and `GET /peers`, and

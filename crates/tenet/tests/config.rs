@@ -160,15 +160,16 @@ fn boolean_environment_variables_take_every_usual_spelling() {
 #[test]
 fn check_shows_the_upstreams_and_peers_with_their_defaults_and_no_credentials() {
     let (_dir, path) = file(concat!(
-        "[[upstream]]\nname = \"everything\"\ncommand = [\"cat\", \"-u\"]\nenv = { TOKEN = \"env-secret\", \"two words\" = \"env-secret\" }\n",
+        "[[upstream]]\nname = \"everything\"\ncommand = [\"cat\", \"-u\"]\nenv = { TOKEN = \"env-secret\", \"two words\" = \"env-secret\", \"A\\nB\" = \"env-secret\" }\n",
         "tools = { deny = [\"dangerous_*\"] }\n",
         "[[upstream]]\nname = \"tickets\"\nurl = \"https://user:pw@tickets.example.com/mcp?key=query-secret\"\n",
         "headers = { Authorization = \"Bearer header-secret\" }\ntimeout = 10\nrequired = false\n",
         "[[peer]]\nurl = \"http://127.0.0.1:9/mcp\"\noauth = { client_id = \"gw\", client_secret = \"oauth-secret\" }\n",
     ));
-    let (code, out, err) = tenet(&["config", "check", &path, "--", "--upstream", "flagged=cat"], &[]);
+    let peer = "https://node:flag-secret@n.example/mcp?token=flag-query";
+    let (code, out, err) = tenet(&["config", "check", &path, "--", "--upstream", "flagged=cat", "--peer", peer], &[]);
     assert_eq!(code, 0, "{err}");
-    for secret in ["env-secret", "pw@", "query-secret", "header-secret", "oauth-secret"] {
+    for secret in ["env-secret", "pw@", "query-secret", "header-secret", "oauth-secret", "flag-secret", "flag-query"] {
         assert!(!out.contains(secret), "{secret} shown: {out}");
     }
     // What it shows is a config file: the tables read back, in the order they run.
@@ -179,14 +180,17 @@ fn check_shows_the_upstreams_and_peers_with_their_defaults_and_no_credentials() 
     assert_eq!(upstreams[0]["command"].as_array().unwrap().len(), 2);
     assert_eq!(upstreams[0]["env"]["TOKEN"].as_str(), Some("********"));
     assert_eq!(upstreams[0]["env"]["two words"].as_str(), Some("********"));
+    assert_eq!(upstreams[0]["env"]["A\nB"].as_str(), Some("********"));
     assert_eq!(upstreams[0]["tools"]["deny"][0].as_str(), Some("dangerous_*"));
     assert_eq!(upstreams[1]["url"].as_str(), Some("https://tickets.example.com/mcp"));
     assert_eq!(upstreams[1]["timeout"].as_integer(), Some(10));
     assert_eq!(upstreams[1]["required"].as_bool(), Some(false));
     assert!(upstreams[1].get("max_restarts").is_none(), "only a stdio server is restarted");
-    let peer = &shown["peer"].as_array().unwrap()[0];
-    assert_eq!(peer["oauth"]["client_id"].as_str(), Some("gw"));
-    assert_eq!(peer["required"].as_bool(), Some(false));
+    let peers = shown["peer"].as_array().unwrap();
+    assert_eq!(peers[0]["oauth"]["client_id"].as_str(), Some("gw"));
+    assert_eq!(peers[0]["required"].as_bool(), Some(false));
+    assert_eq!(peers[1]["url"].as_str(), Some("https://n.example/mcp"));
+    assert_eq!(shown["node"]["peers"][0].as_str(), Some("https://n.example/mcp"), "the flag as [node] shows it");
     // Defaults are marked as such; what the file gave is not.
     assert!(out.contains("timeout = 30  # default\n") && out.contains("timeout = 10\n"), "{out}");
     assert!(out.contains("max_restarts = 5  # default\n"), "{out}");
@@ -200,4 +204,11 @@ fn a_refused_upstream_names_its_file_once() {
     assert_eq!(code, 2);
     assert_eq!(err.matches(&path).count(), 1, "{err}");
     assert!(err.contains("upstream[0]: unknown field `timout`"), "{err}");
+    // An error about the gateway as a whole, not one upstream, is named with its file too.
+    let (_dir, path) = file(
+        "[gateway]\nprefixless = true\n[[upstream]]\nname = \"a\"\ncommand = [\"cat\"]\n[[upstream]]\nname = \"b\"\ncommand = [\"cat\"]\n",
+    );
+    let (code, _, err) = tenet(&["config", "check", &path], &[]);
+    assert_eq!(code, 2);
+    assert!(err.starts_with(&format!("tenet: {path}: gateway.prefixless: ")), "{err}");
 }

@@ -101,7 +101,7 @@ fn connect_error(url: &Url, error: &reqwest::Error) -> ClientError {
     while let Some(inner) = cause.source() {
         cause = inner;
     }
-    ClientError::Connect(format!("{url}: {cause}"))
+    ClientError::Connect(format!("{}: {cause}", super::shown_url(url.as_str())))
 }
 
 /// Turns a non-success response into an error: the JSON-RPC error in its body if it

@@ -51,6 +51,7 @@ impl LegacySse {
             return Err(failure(response).await);
         }
         if !is_sse {
+            let url = super::shown_url(url.as_str());
             return Err(ClientError::Connect(format!("{url} offers neither Streamable HTTP nor an SSE stream")));
         }
         let mut body = response.bytes_stream();

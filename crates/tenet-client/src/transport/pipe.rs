@@ -1,6 +1,7 @@
 //! Newline-delimited JSON-RPC over a pair of pipes: a child process's stdio, or an
 //! in-memory pipe.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures_util::StreamExt;
@@ -10,6 +11,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::codec::FramedRead;
+use tokio_util::task::AbortOnDropHandle;
 
 use super::Answer;
 use super::child::ChildProcess;
@@ -42,6 +44,8 @@ pub(crate) struct PipeTransport {
     reader: Mutex<Option<JoinHandle<()>>>,
     writer: Mutex<Option<JoinHandle<std::io::Result<()>>>>,
     child: Option<Arc<ChildProcess>>,
+    /// Set as closing starts: what then ends the connection is the close.
+    closing: Arc<AtomicBool>,
 }
 
 impl PipeTransport {
@@ -64,14 +68,16 @@ impl PipeTransport {
         // The reader answers the server's requests through the outbox without holding it
         // open: closing the client closes the server's input while its output is still read.
         let child = child.map(Arc::new);
-        let ended = child.clone();
-        let reader = tokio::spawn(read_loop(read, max_line, Arc::clone(&pending), inbound, tx.downgrade(), ended));
+        let closing = Arc::new(AtomicBool::new(false));
+        let end = End { child: child.clone(), closing: Arc::clone(&closing) };
+        let reader = tokio::spawn(read_loop(read, max_line, Arc::clone(&pending), inbound, tx.downgrade(), end));
         Self {
             sender: Mutex::new(Some(tx)),
             pending,
             reader: Mutex::new(Some(reader)),
             writer: Mutex::new(Some(writer)),
             child,
+            closing,
         }
     }
 
@@ -100,13 +106,21 @@ impl PipeTransport {
     }
 }
 
+/// What the reader tells of the connection's end by.
+struct End {
+    /// The server's process, whose exit says why its output closed.
+    child: Option<Arc<ChildProcess>>,
+    /// Whether the client is closing it.
+    closing: Arc<AtomicBool>,
+}
+
 async fn read_loop<R: AsyncRead + Unpin>(
     read: R,
     max_line: usize,
     pending: Arc<Pending>,
     inbound: Arc<Inbound>,
     replies: mpsc::WeakSender<Vec<u8>>,
-    child: Option<Arc<ChildProcess>>,
+    end: End,
 ) {
     let mut frames = FramedRead::with_capacity(read, JsonLinesCodec::new(max_line), READ_BUFFER);
     let reason = loop {
@@ -118,7 +132,8 @@ async fn read_loop<R: AsyncRead + Unpin>(
         }
     };
     // A process that closed its output has most likely exited: how, says why.
-    let reason = match &child {
+    let reason = match &end.child {
+        _ if end.closing.load(Ordering::Relaxed) => "the client was closed".to_owned(),
         Some(child) => match child.ended(EXIT_WAIT).await {
             Some(ending) => format!("the server {ending}"),
             None => reason,
@@ -139,6 +154,10 @@ impl Transport for PipeTransport {
 
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
+            self.closing.store(true, Ordering::Relaxed);
+            // The reader is stopped when this ends, however it ends (even dropped
+            // half-way): its task is not left reading.
+            let reader = self.reader.lock().ok().and_then(|mut r| r.take()).map(AbortOnDropHandle::new);
             // Dropping the sender ends the writer (once the answers to the server's
             // requests under way are queued), which flushes and closes the server's input.
             self.sender.lock().ok().and_then(|mut s| s.take());
@@ -148,19 +167,14 @@ impl Transport for PipeTransport {
             {
                 tracing::debug!("the server's input did not close in time");
             }
-            let reader = self.reader.lock().ok().and_then(|mut r| r.take());
             // A server that ends at the end of its input may write before it does (the
             // end of a subscription, answers it still owed): its output is read until it
             // has exited, so that it never finds the pipe closed under it.
             if let Some(child) = &self.child {
                 child.shutdown().await;
-                if let Some(mut reader) = reader
-                    && tokio::time::timeout(READER_GRACE, &mut reader).await.is_err()
-                {
-                    reader.abort();
+                if let Some(reader) = reader {
+                    let _ = tokio::time::timeout(READER_GRACE, reader).await;
                 }
-            } else if let Some(reader) = reader {
-                reader.abort();
             }
             self.pending.close("the client was closed");
         })

@@ -26,6 +26,7 @@ use super::Answer;
 use super::auth::{AuthHook, AuthResponse, should_retry};
 use super::http_client::failure_of;
 use super::pending::{Pending, route};
+use super::shown_url;
 use super::{OUTBOX, Outgoing, Transport};
 use crate::error::{ClientError, Result};
 use crate::inbound::Inbound;
@@ -90,7 +91,7 @@ impl Settings {
         let mut request = url
             .as_str()
             .into_client_request()
-            .map_err(|e| ClientError::Connect(format!("bad WebSocket URL {url}: {e}")))?;
+            .map_err(|e| ClientError::Connect(format!("bad WebSocket URL {}: {e}", shown_url(url.as_str()))))?;
         let headers = request.headers_mut();
         for (name, value) in &self.headers {
             headers.append(name, value.clone());
@@ -128,7 +129,10 @@ impl Settings {
             let request = self.request(url, &hook_url).await?;
             let connecting = tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, None);
             let refusal = match tokio::time::timeout(CONNECT_WAIT, connecting).await {
-                Err(_) => return Err(ClientError::Connect(format!("{url}: no WebSocket within {CONNECT_WAIT:?}"))),
+                Err(_) => {
+                    let url = shown_url(url.as_str());
+                    return Err(ClientError::Connect(format!("{url}: no WebSocket within {CONNECT_WAIT:?}")));
+                }
                 Ok(Ok((socket, response))) => {
                     check_subprotocol(url, response.headers().get(SEC_WEBSOCKET_PROTOCOL))?;
                     return Ok(socket);
@@ -148,16 +152,18 @@ impl Settings {
 
 /// Fails unless the server selected exactly `mcp`.
 fn check_subprotocol(url: &Url, selected: Option<&HeaderValue>) -> Result<()> {
+    let shown = shown_url(url.as_str());
     match selected.map(|v| v.to_str().unwrap_or("(not text)")) {
         Some(SUBPROTOCOL) => Ok(()),
         Some(other) => Err(ClientError::Connect(format!(
-            "{url} selected the WebSocket subprotocol {other:?}, not \"{SUBPROTOCOL}\": it does not speak MCP over WebSocket"
+            "{shown} selected the WebSocket subprotocol {other:?}, not \"{SUBPROTOCOL}\": it does not speak MCP over WebSocket"
         ))),
         None => Err(no_subprotocol(url)),
     }
 }
 
 fn no_subprotocol(url: &Url) -> ClientError {
+    let url = shown_url(url.as_str());
     ClientError::Connect(format!(
         "{url} accepted the WebSocket but did not select the \"{SUBPROTOCOL}\" subprotocol: it does not speak MCP over WebSocket"
     ))
@@ -165,16 +171,19 @@ fn no_subprotocol(url: &Url) -> ClientError {
 
 /// Why connecting failed, in words.
 fn handshake_error(url: &Url, error: &WsError) -> ClientError {
+    let shown = shown_url(url.as_str());
     match error {
         WsError::Protocol(ProtocolError::SecWebSocketSubProtocolError(SubProtocolError::NoSubProtocol)) => {
             no_subprotocol(url)
         }
         WsError::Protocol(ProtocolError::SecWebSocketSubProtocolError(problem)) => {
-            ClientError::Connect(format!("{url}: the server's WebSocket subprotocol is wrong: {problem}"))
+            ClientError::Connect(format!("{shown}: the server's WebSocket subprotocol is wrong: {problem}"))
         }
-        WsError::Protocol(problem) => ClientError::Connect(format!("{url} did not upgrade to a WebSocket: {problem}")),
+        WsError::Protocol(problem) => {
+            ClientError::Connect(format!("{shown} did not upgrade to a WebSocket: {problem}"))
+        }
         other => {
-            let mut message = format!("{url}: {other}");
+            let mut message = format!("{shown}: {other}");
             let mut source = std::error::Error::source(other);
             while let Some(inner) = source {
                 let inner_text = inner.to_string();

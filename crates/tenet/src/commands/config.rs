@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Args as _, Command, FromArgMatches};
 
 use super::serve::init_logging;
-use super::startup::{self, StartError};
+use super::startup;
 use crate::args::{LogFormat, LogLevel, ServeArgs};
 use crate::config::{self, CONFIG_ENV};
 
@@ -46,13 +46,15 @@ pub fn check(file: Option<PathBuf>, serve_flags: &[OsString]) -> ExitCode {
             }
             prepared.upstreams
         }
-        // An upstream or peer given in the file is named with the file already.
-        Err(e @ StartError::Gateway(_)) => {
-            eprintln!("tenet: {e}");
-            return ExitCode::from(2);
-        }
         Err(e) => {
-            eprintln!("tenet: {}: {e}", file.display());
+            // An upstream or peer of the file's tables is named with the file already.
+            let e = e.to_string();
+            let named = e.strip_prefix(&*file.to_string_lossy()).is_some_and(|rest| rest.starts_with(':'));
+            if named {
+                eprintln!("tenet: {e}");
+            } else {
+                eprintln!("tenet: {}: {e}", file.display());
+            }
             return ExitCode::from(2);
         }
     };
