@@ -171,7 +171,8 @@ impl ClientBuilder {
     /// Logs what a server started with [`ClientBuilder::connect_stdio`] writes to its
     /// stderr, line by line (`tracing`, target `tenet_client::stderr`, at info), with
     /// `label` as its `server` field, instead of passing it through to this process's
-    /// stderr; and when the server ends, its last line is part of the reason given.
+    /// stderr. (Only to the log: what a server says there may hold secrets, and the
+    /// reason a connection ended is shown more widely.)
     pub fn stderr_to_log(mut self, label: impl Into<String>) -> Self {
         self.stderr_label = Some(label.into());
         self
@@ -233,7 +234,9 @@ impl ClientBuilder {
     pub async fn connect_websocket(self, url: &str) -> Result<Client> {
         match endpoint(url)? {
             Endpoint::WebSocket(url) => self.websocket(&url).await,
-            Endpoint::Http(url) => Err(ClientError::Connect(format!("{url} is not a ws(s):// URL"))),
+            Endpoint::Http(url) => {
+                Err(ClientError::Connect(format!("{} is not a ws(s):// URL", crate::shown_url(url.as_str()))))
+            }
         }
     }
 
@@ -308,7 +311,7 @@ fn endpoint(url: &str) -> Result<Endpoint> {
     match parsed.scheme() {
         "http" | "https" => Ok(Endpoint::Http(parsed)),
         "ws" | "wss" => Ok(Endpoint::WebSocket(parsed)),
-        _ => Err(ClientError::Connect(format!("{url} is not an http(s):// or ws(s):// URL"))),
+        other => Err(ClientError::Connect(format!("a {other}:// URL is not an http(s):// or ws(s):// URL"))),
     }
 }
 

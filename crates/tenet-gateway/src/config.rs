@@ -457,7 +457,8 @@ fn check(upstream: &UpstreamConfig, at: &Place) -> Result<(), ConfigError> {
         (None, Some(url)) => {
             let scheme = url.split_once("://").map(|(scheme, _)| scheme.to_ascii_lowercase());
             if !matches!(scheme.as_deref(), Some("http" | "https" | "ws" | "wss")) {
-                return Err(at.error("url", format!("{url:?} is not an http(s):// or ws(s):// URL")));
+                let scheme = scheme.map_or_else(|| "no scheme".to_owned(), |s| format!("{s}://"));
+                return Err(at.error("url", format!("is not an http(s):// or ws(s):// URL ({scheme})")));
             }
             // Not shown: a URL that does not read may hold a password where it cannot
             // be told apart (an unescaped `/`, `?` or `#` in it, say).
@@ -652,8 +653,9 @@ command = ["server", "--token", "s3cr3t-arg"]"#,
             ..parse("[[upstream]]\nname = \"a\"\nurl = \"http://h\"\n").remove(0)
         };
         assert_eq!(with("https://user:secret@host:8443/mcp?token=t#x").target(), "https://host:8443/mcp");
-        assert_eq!(with("ws://host").target(), "ws://host");
-        assert_eq!(with("http://u:p@host").target(), "http://host");
+        assert_eq!(with("ws://host").target(), "ws://host/");
+        assert_eq!(with("http://u:p@host").target(), "http://host/");
+        assert_eq!(with("http:///u:p@host/mcp").target(), "http://host/mcp", "as the URL reads");
         let command = UpstreamConfig {
             url: None,
             command: Some(vec!["npx".into(), "-y".into(), "--token=s".into()]),

@@ -89,7 +89,6 @@ async fn a_stdio_upstream_that_keeps_exiting_at_start_is_given_up_after_its_rest
     let error = status.last_error.clone().unwrap();
     assert!(error.starts_with("crash loop: restarted 2 times (max_restarts)"), "{error}");
     assert!(error.contains("the server exited (exit status: 3)"), "the last failure is given: {error}");
-    assert!(error.ends_with("its last words on stderr: cannot open the database"), "and what it said: {error}");
     assert_eq!(status.restarts, 2, "{status:?}");
     // Not started again: three starts, however long we wait.
     tokio::time::sleep(Duration::from_millis(600)).await;

@@ -175,24 +175,76 @@ fn is_url(target: &str) -> bool {
     ["http://", "https://", "ws://", "wss://"].iter().any(|s| target.to_ascii_lowercase().starts_with(s))
 }
 
+/// The words of a command as a shell splits them, without its other rules: blanks
+/// separate words; `'…'` keeps what it holds as written, `"…"` too but for `\"` and
+/// `\\`; outside quotes, a backslash before a blank, a quote or a backslash keeps that
+/// character (`a\ b` is one word), and any other backslash stays as written
+/// (`C:\tools`, `\d+`). `#`, `$` and the like mean nothing. `None` when a quote is
+/// left open.
+fn words(text: &str) -> Option<Vec<String>> {
+    let (mut words, mut word) = (Vec::new(), None::<String>);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            c if c.is_whitespace() => words.extend(word.take()),
+            '\'' => {
+                let word = word.get_or_insert_default();
+                loop {
+                    match chars.next()? {
+                        '\'' => break,
+                        c => word.push(c),
+                    }
+                }
+            }
+            '"' => {
+                let word = word.get_or_insert_default();
+                loop {
+                    match chars.next()? {
+                        '"' => break,
+                        '\\' if matches!(chars.peek(), Some('"' | '\\')) => word.extend(chars.next()),
+                        c => word.push(c),
+                    }
+                }
+            }
+            '\\' if chars.peek().is_some_and(|&n| n.is_whitespace() || matches!(n, '\'' | '"' | '\\')) => {
+                word.get_or_insert_default().extend(chars.next());
+            }
+            c => word.get_or_insert_default().push(c),
+        }
+    }
+    words.extend(word);
+    Some(words)
+}
+
 /// An `--upstream` or `--peer` value (`[NAME=]TARGET`) as logs and errors may show it:
-/// a URL without its credentials and query ([`tenet_client::shown_url`]), a command as
-/// it is.
+/// whatever in it looks like a URL (holds `://`), without its credentials and query
+/// ([`tenet_client::shown_url`]); the rest as written.
 pub fn shown_flag(value: &str) -> String {
     let (name, target) = match value.split_once('=') {
         Some((name, target)) if !name.contains("://") => (Some(name), target),
         _ => (None, value),
     };
-    match (name, is_url(target)) {
-        (_, false) => value.to_owned(),
-        (Some(name), true) => format!("{name}={}", tenet_client::shown_url(target)),
-        (None, true) => tenet_client::shown_url(target),
+    let target = if is_url(target.trim_start()) || !target.contains("://") {
+        if target.contains("://") { tenet_client::shown_url(target.trim()) } else { target.to_owned() }
+    } else {
+        // A command: each word that holds a URL is shown as one.
+        let shown = target
+            .split(' ')
+            .map(|word| if word.contains("://") { tenet_client::shown_url(word) } else { word.to_owned() });
+        shown.collect::<Vec<_>>().join(" ")
+    };
+    match name {
+        Some(name) => format!("{name}={target}"),
+        None => target,
     }
 }
 
 /// `NAME=URL` or `NAME=COMMAND ARGS…`.
 fn from_flag(flag: &str) -> Result<UpstreamConfig, String> {
-    let Some((name, target)) = flag.split_once('=') else {
+    // A URL's query holds `=` too: a name is what comes before the first, unless that
+    // is part of a URL.
+    let named = flag.split_once('=').filter(|(name, _)| !name.contains("://"));
+    let Some((name, target)) = named else {
         return Err(format!("--upstream {:?}: expected NAME=URL or NAME=COMMAND", shown_flag(flag)));
     };
     let mut table = toml::Table::new();
@@ -201,7 +253,7 @@ fn from_flag(flag: &str) -> Result<UpstreamConfig, String> {
         table.insert("url".into(), target.into());
     } else {
         // Words as a shell splits them: `'/a path/with spaces'` is one.
-        let Some(words) = shlex::split(target) else {
+        let Some(words) = words(target) else {
             return Err(format!("--upstream {flag:?}: a quote is not closed (or a backslash ends it)"));
         };
         table.insert("command".into(), toml::Value::Array(words.into_iter().map(Into::into).collect()));
@@ -338,11 +390,29 @@ mod tests {
 
     #[test]
     fn a_command_flag_is_split_into_words_as_a_shell_splits_it() {
-        let upstream = from_flag(r#"fs=npx -y server-fs '/data/my docs' "it's" a\ b"#).unwrap();
-        let words = ["npx", "-y", "server-fs", "/data/my docs", "it's", "a b"].map(String::from);
+        let upstream = from_flag(r#"fs=npx -y server-fs '/data/my docs' "it's" a\ b "say \"hi\"" ''"#).unwrap();
+        let words = ["npx", "-y", "server-fs", "/data/my docs", "it's", "a b", "say \"hi\"", ""].map(String::from);
+        assert_eq!(upstream.command.as_deref(), Some(&words[..]));
+        // Nothing else a shell does: no comments, no escapes but before a blank, a quote
+        // or a backslash.
+        let upstream = from_flag(r"chat=srv --channel #general --root C:\data --match \d+").unwrap();
+        let words = ["srv", "--channel", "#general", "--root", r"C:\data", "--match", r"\d+"].map(String::from);
         assert_eq!(upstream.command.as_deref(), Some(&words[..]));
         let error = from_flag("fs=npx 'unclosed").unwrap_err();
         assert!(error.contains("--upstream \"fs=npx 'unclosed\"") && error.contains("quote"), "{error}");
+    }
+
+    #[test]
+    fn flag_values_are_shown_without_credentials() {
+        assert_eq!(shown_flag("t=https://u:pw@h.example/mcp?key=k"), "t=https://h.example/mcp");
+        assert_eq!(shown_flag("https://u:pw@h.example/mcp?key=k"), "https://h.example/mcp");
+        assert_eq!(shown_flag("x= https://u:pw@h.example/mcp"), "x=https://h.example/mcp");
+        assert_eq!(shown_flag("p=htps://u:pw@h/mcp"), "p=htps://h/mcp");
+        assert_eq!(shown_flag("m=proxy --to https://u:pw@h/mcp -v"), "m=proxy --to https://h/mcp -v");
+        assert_eq!(shown_flag("fs=npx -y server-fs /data"), "fs=npx -y server-fs /data");
+        // A URL with no name is refused, and not shown whole in the refusal.
+        let error = from_flag("https://u:pw@h.example/mcp?key=abc").unwrap_err();
+        assert!(error.contains("expected NAME=URL") && !error.contains("pw") && !error.contains("abc"), "{error}");
     }
 
     #[test]

@@ -211,4 +211,12 @@ fn a_refused_upstream_names_its_file_once() {
     let (code, _, err) = tenet(&["config", "check", &path], &[]);
     assert_eq!(code, 2);
     assert!(err.starts_with(&format!("tenet: {path}: gateway.prefixless: ")), "{err}");
+    // One about a flag is named with the flag, not the file; a URL in it shown without
+    // its credentials.
+    let (_dir, path) = file("[[upstream]]\nname = \"a\"\ncommand = [\"cat\"]\n");
+    let flag = "a=https://me:flag-secret@h.example/mcp?key=flag-query";
+    let (code, _, err) = tenet(&["config", "check", &path, "--", "--upstream", flag], &[]);
+    assert_eq!(code, 2);
+    assert!(err.starts_with("tenet: --upstream \"a=https://h.example/mcp\": name: "), "{err}");
+    assert!(!err.contains("flag-secret") && !err.contains("flag-query"), "{err}");
 }

@@ -5,8 +5,6 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use std::sync::Arc;
-
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
 use tokio::sync::Mutex;
@@ -30,8 +28,6 @@ pub(crate) struct ChildProcess {
 /// A server's stderr, read and logged line by line.
 struct Stderr {
     reading: Mutex<Option<JoinHandle<()>>>,
-    /// The last line it wrote.
-    last: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 /// Starts `program` with `args` and the inherited environment changed by `env` (each
@@ -61,15 +57,15 @@ pub(crate) fn spawn(
     let stdout = child.stdout.take().ok_or_else(|| ClientError::Connect("no stdout pipe".into()))?;
     let stdin = child.stdin.take().ok_or_else(|| ClientError::Connect("no stdin pipe".into()))?;
     let stderr = stderr_label.zip(child.stderr.take()).map(|(label, stderr)| {
-        let last = Arc::new(std::sync::Mutex::new(None));
-        let reading = tokio::spawn(log_lines(stderr, label.to_owned(), Arc::clone(&last)));
-        Stderr { reading: Mutex::new(Some(reading)), last }
+        let reading = tokio::spawn(log_lines(stderr, label.to_owned()));
+        Stderr { reading: Mutex::new(Some(reading)) }
     });
     Ok((ChildProcess { child: Mutex::new(child), stderr }, stdout, stdin))
 }
 
-/// Logs each line of `stderr` under `label`, keeping the last in `last`.
-async fn log_lines(stderr: ChildStderr, label: String, last: Arc<std::sync::Mutex<Option<String>>>) {
+/// Logs each line of `stderr` under `label`: a line ends at `\n` or `\r` (a progress
+/// bar's), and one longer than [`MAX_STDERR_LINE`] comes in pieces.
+async fn log_lines(stderr: ChildStderr, label: String) {
     let mut reader = BufReader::new(stderr);
     let mut line = Vec::new();
     loop {
@@ -78,40 +74,35 @@ async fn log_lines(stderr: ChildStderr, label: String, last: Arc<std::sync::Mute
             Ok(0) | Err(_) => break,
             Ok(_) => {}
         }
-        let text = String::from_utf8_lossy(&line);
-        let text = text.trim_end();
-        if text.is_empty() {
-            continue;
-        }
-        tracing::info!(target: "tenet_client::stderr", server = %label, "{text}");
-        if let Ok(mut last) = last.lock() {
-            *last = Some(text.to_owned());
+        for piece in line.split(|&b| b == b'\r' || b == b'\n') {
+            let text = String::from_utf8_lossy(piece);
+            let text = text.trim_end();
+            if !text.is_empty() {
+                tracing::info!(target: "tenet_client::stderr", server = %label, "{text}");
+            }
         }
     }
 }
 
 impl ChildProcess {
-    /// How it ended ("exited (exit status: 3)", with its last line on stderr when that
-    /// is logged), if it has within `within` (as it closes its output, say).
+    /// How it ended ("exited (exit status: 3)"), if it has within `within` (as it
+    /// closes its output, say). What it wrote last on a logged stderr is logged first.
     pub(crate) async fn ended(&self, within: Duration) -> Option<String> {
         let deadline = tokio::time::Instant::now() + within;
         let status = tokio::time::timeout_at(deadline, async { self.child.lock().await.wait().await.ok() })
             .await
             .ok()
             .flatten()?;
-        let Some(stderr) = &self.stderr else { return Some(format!("exited ({status})")) };
-        // What it wrote last is read before it is told.
-        let reading = stderr.reading.lock().await.take();
+        let reading = match &self.stderr {
+            Some(stderr) => stderr.reading.lock().await.take(),
+            None => None,
+        };
         if let Some(reading) = reading {
             // (Left running, detached, past the deadline: a child of the server may
             // hold its stderr open.)
             let _ = tokio::time::timeout_at(deadline, reading).await;
         }
-        let last = stderr.last.lock().ok().and_then(|last| last.clone());
-        Some(match last {
-            Some(last) => format!("exited ({status}); its last words on stderr: {last}"),
-            None => format!("exited ({status})"),
-        })
+        Some(format!("exited ({status})"))
     }
 
     /// Waits for the process to exit after its stdin was closed; then SIGTERM; then

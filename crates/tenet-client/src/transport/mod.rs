@@ -21,29 +21,32 @@ use tenet_protocol::ProtocolVersion;
 use crate::error::Result;
 
 /// `url` as logs and errors may show it: without its user information (a password),
-/// query and fragment (which may hold tokens). A URL that does not read shows only its
-/// scheme: where a password ends in it cannot be told.
+/// query and fragment (which may hold tokens), as the URL reads (`http://h` shows as
+/// `http://h/`). A URL that does not read shows only its scheme.
 ///
 /// ```
 /// assert_eq!(tenet_client::shown_url("https://me:pw@h.example/mcp?key=k#f"), "https://h.example/mcp");
-/// assert_eq!(tenet_client::shown_url("ws://127.0.0.1:9000/mcp"), "ws://127.0.0.1:9000/mcp");
+/// assert_eq!(tenet_client::shown_url("ws://[::1]:9000/mcp"), "ws://[::1]:9000/mcp");
+/// assert_eq!(tenet_client::shown_url("http:///me:pw@h.example/mcp"), "http://h.example/mcp");
 /// assert_eq!(tenet_client::shown_url("https://me:p/w@h.example/mcp"), "https://… (not a valid URL)");
 /// ```
 pub fn shown_url(url: &str) -> String {
-    // Read first, so that where its parts end is known; then shown as it was written.
-    let (Ok(_), Some((scheme, rest))) = (reqwest::Url::parse(url), url.split_once("://")) else {
-        return match url.split_once("://") {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) => {
+            // (Neither fails for a URL with a host, the only kind with user information.)
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            parsed.set_query(None);
+            parsed.set_fragment(None);
+            parsed.into()
+        }
+        Err(_) => match url.split_once("://") {
             Some((scheme, _)) if scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) => {
                 format!("{scheme}://… (not a valid URL)")
             }
             _ => "(not a valid URL)".to_owned(),
-        };
-    };
-    let rest = rest.split(['?', '#']).next().unwrap_or_default();
-    // The authority ends where the path starts; its user information, at its last `@`.
-    let (authority, path) = rest.split_at(rest.find(['/', '\\']).unwrap_or(rest.len()));
-    let host = authority.rsplit('@').next().unwrap_or(authority);
-    format!("{scheme}://{host}{path}")
+        },
+    }
 }
 
 /// A request's result as it came: raw JSON, which the client reads once, with where

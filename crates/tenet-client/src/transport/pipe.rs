@@ -155,6 +155,9 @@ impl Transport for PipeTransport {
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
             self.closing.store(true, Ordering::Relaxed);
+            // Requests still waiting end with the close, however it ends (even dropped
+            // half-way, when nothing reads their answers any more).
+            let _fail_the_rest = CloseOnDrop(&self.pending);
             // The reader is stopped when this ends, however it ends (even dropped
             // half-way): its task is not left reading.
             let reader = self.reader.lock().ok().and_then(|mut r| r.take()).map(AbortOnDropHandle::new);
@@ -176,8 +179,16 @@ impl Transport for PipeTransport {
                     let _ = tokio::time::timeout(READER_GRACE, reader).await;
                 }
             }
-            self.pending.close("the client was closed");
         })
+    }
+}
+
+/// Fails the requests still waiting when dropped.
+struct CloseOnDrop<'a>(&'a Pending);
+
+impl Drop for CloseOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.close("the client was closed");
     }
 }
 

@@ -61,7 +61,7 @@ pub(crate) fn http_equivalent(url: &Url) -> Url {
     let mut http = url.clone();
     let scheme = if url.scheme() == "wss" { "https" } else { "http" };
     if http.set_scheme(scheme).is_err() {
-        tracing::debug!(%url, "cannot give the URL an http scheme");
+        tracing::debug!(url = %shown_url(url.as_str()), "cannot give the URL an http scheme");
     }
     http
 }

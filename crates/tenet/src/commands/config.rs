@@ -47,9 +47,11 @@ pub fn check(file: Option<PathBuf>, serve_flags: &[OsString]) -> ExitCode {
             prepared.upstreams
         }
         Err(e) => {
-            // An upstream or peer of the file's tables is named with the file already.
+            // An upstream or peer of the file's tables is named with the file already,
+            // one of the flags with its flag.
             let e = e.to_string();
-            let named = e.strip_prefix(&*file.to_string_lossy()).is_some_and(|rest| rest.starts_with(':'));
+            let named = e.starts_with("--")
+                || e.strip_prefix(&*file.to_string_lossy()).is_some_and(|rest| rest.starts_with(':'));
             if named {
                 eprintln!("tenet: {e}");
             } else {
