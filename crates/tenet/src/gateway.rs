@@ -13,8 +13,9 @@ use tenet_gateway::{ConfigError, Gateway, GatewayOptions, PeerConfig, State, Too
 #[command(next_help_heading = "Gateway")]
 pub struct GatewayArgs {
     /// An upstream MCP server, `NAME=URL` (http(s):// or ws(s)://) or `NAME=COMMAND
-    /// ARGS…` (a stdio server, its words quoted as in a shell); repeat for several. `[[upstream]]` tables in the
-    /// config file say more (headers, env, tool filters, timeout).
+    /// ARGS…` (a stdio server, its words quoted as in a shell); repeat for several.
+    /// `[[upstream]]` tables in the config file say more (headers, env, tool filters,
+    /// timeout).
     #[arg(long = "upstream", help_heading = "Gateway", value_name = "NAME=TARGET")]
     pub upstreams: Vec<String>,
     /// A peer: another Tenet node, `URL` (listed under the node id it announces) or
@@ -254,7 +255,7 @@ fn from_flag(flag: &str) -> Result<UpstreamConfig, String> {
     } else {
         // Words as a shell splits them: `'/a path/with spaces'` is one.
         let Some(words) = words(target) else {
-            return Err(format!("--upstream {flag:?}: a quote is not closed (or a backslash ends it)"));
+            return Err(format!("--upstream {:?}: a quote is not closed", shown_flag(flag)));
         };
         table.insert("command".into(), toml::Value::Array(words.into_iter().map(Into::into).collect()));
     }
