@@ -239,12 +239,13 @@ pub fn effective(serve: &Command, matches: &ArgMatches, from_file: &[String]) ->
             } else if is_switch(arg) {
                 // The parsed value: the raw one may be spelled `1`, `yes` or `on`.
                 matches.get_one::<bool>(id).copied().unwrap_or_default().to_string()
-            } else if matches!(id, "upstreams" | "peers") {
-                // URLs that may carry credentials.
-                let shown = raw.iter().map(|v| literal(&crate::gateway::shown_flag(v)));
-                format!("[{}]", shown.collect::<Vec<_>>().join(", "))
             } else if takes_list(arg) {
-                format!("[{}]", raw.iter().map(|v| literal(v)).collect::<Vec<_>>().join(", "))
+                // `--upstream` and `--peer` values may hold URLs with credentials.
+                let shown = |v: &String| match id {
+                    "upstreams" | "peers" => crate::gateway::shown_flag(v),
+                    _ => v.clone(),
+                };
+                format!("[{}]", raw.iter().map(|v| literal(&shown(v))).collect::<Vec<_>>().join(", "))
             } else {
                 raw.first().map_or_else(|| "\"\"".to_owned(), |v| literal(v))
             };

@@ -58,7 +58,7 @@ impl GatewayArgs {
     ///
     /// # Errors
     /// A table or flag that cannot run, with where it is.
-    pub fn upstreams(&self, file: Option<&Path>) -> Result<Vec<UpstreamConfig>, String> {
+    pub fn upstreams(&self, file: Option<&Path>) -> Result<Vec<UpstreamConfig>, GatewayError> {
         let mut places = Vec::new();
         let mut all = Vec::new();
         let (upstream_tables, peer_tables) = match file {
@@ -89,7 +89,7 @@ impl GatewayArgs {
             (Place::Table(kind, j), None) => format!("{kind}[{j}]"),
         };
         tenet_gateway::validate(&all, &self.options()).map_err(|ConfigError { key, upstream, message, .. }| {
-            let Some(i) = upstream else { return format!("{key}: {message}") };
+            let Some(i) = upstream else { return GatewayError { place: None, message: format!("{key}: {message}") } };
             let field = key.split_once('.').map(|(_, field)| field);
             // The one message that names another upstream: a name given twice.
             let message = match message.rsplit_once(" is already the name of ") {
@@ -106,20 +106,51 @@ impl GatewayArgs {
                 }
                 None => message,
             };
-            match (&places[i], file, field) {
+            let place = match (&places[i], file, field) {
                 // `--upstream "…": name: …`.
-                (Place::Flag(..), _, Some(field)) => format!("{}: {field}: {message}", named(i)),
-                (Place::Flag(..), _, None) => format!("{}: {message}", named(i)),
+                (Place::Flag(..), _, Some(field)) => format!("{}: {field}", named(i)),
+                (Place::Flag(..), _, None) => named(i),
                 (Place::Table(kind, j), Some(file), field) => {
                     let field = field.map(|f| format!(".{f}")).unwrap_or_default();
-                    format!("{}: {kind}[{j}]{field}: {message}", file.display())
+                    format!("{}: {kind}[{j}]{field}", file.display())
                 }
-                (Place::Table(..), None, _) => format!("{key}: {message}"),
-            }
+                (Place::Table(..), None, _) => key,
+            };
+            GatewayError::at(place, message)
         })?;
         Ok(all)
     }
 }
+
+/// An `[[upstream]]` or `[[peer]]` table, an `--upstream` or `--peer` flag, or a
+/// gateway option that cannot run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayError {
+    /// Where the fault is: the file and its table (`tenet.toml: upstream[0].url`) or
+    /// the flag (`--upstream "a=…": name`). `None` for the gateway's options as a whole
+    /// (`gateway.prefixless: …`), which a file and flags may both have set.
+    pub place: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl GatewayError {
+    /// A fault at `place`.
+    fn at(place: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { place: Some(place.into()), message: message.into() }
+    }
+}
+
+impl std::fmt::Display for GatewayError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.place {
+            Some(place) => write!(f, "{place}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for GatewayError {}
 
 /// Where an upstream or peer was given.
 enum Place<'a> {
@@ -130,33 +161,39 @@ enum Place<'a> {
 }
 
 /// The `[[upstream]]` and `[[peer]]` tables of a config file.
-fn from_file(file: &Path) -> Result<(Vec<UpstreamConfig>, Vec<UpstreamConfig>), String> {
-    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: cannot read: {e}", file.display()))?;
-    let table: toml::Table = text.parse().map_err(|e| format!("{}: not valid TOML: {e}", file.display()))?;
+fn from_file(file: &Path) -> Result<(Vec<UpstreamConfig>, Vec<UpstreamConfig>), GatewayError> {
+    let shown = file.display().to_string();
+    let text = std::fs::read_to_string(file).map_err(|e| GatewayError::at(&shown, format!("cannot read: {e}")))?;
+    let table: toml::Table = text.parse().map_err(|e| GatewayError::at(&shown, format!("not valid TOML: {e}")))?;
     let upstreams = tables::<UpstreamConfig>(file, &table, "upstream")?;
     let peers = tables::<PeerConfig>(file, &table, "peer")?;
     Ok((upstreams, peers.into_iter().map(PeerConfig::into_upstream).collect()))
 }
 
 /// The `[[KIND]]` tables of the config `file`, read as `T`.
-fn tables<T: serde::de::DeserializeOwned>(file: &Path, table: &toml::Table, kind: &str) -> Result<Vec<T>, String> {
+fn tables<T: serde::de::DeserializeOwned>(
+    file: &Path,
+    table: &toml::Table,
+    kind: &str,
+) -> Result<Vec<T>, GatewayError> {
     let Some(tables) = table.get(kind) else { return Ok(Vec::new()) };
     let toml::Value::Array(tables) = tables else {
-        return Err(format!("{}: {kind}: expected [[{kind}]] tables", file.display()));
+        return Err(GatewayError::at(format!("{}: {kind}", file.display()), format!("expected [[{kind}]] tables")));
     };
     tables
         .iter()
         .enumerate()
         .map(|(i, t)| {
             t.clone().try_into::<T>().map_err(|e| {
-                format!("{}: {kind}[{i}]: {}", file.display(), e.to_string().trim_end().replace('\n', " "))
+                let place = format!("{}: {kind}[{i}]", file.display());
+                GatewayError::at(place, e.to_string().trim_end().replace('\n', " "))
             })
         })
         .collect()
 }
 
 /// `URL` or `NAME=URL`.
-fn peer_from_flag(flag: &str) -> Result<UpstreamConfig, String> {
+fn peer_from_flag(flag: &str) -> Result<UpstreamConfig, GatewayError> {
     let (name, url) = match flag.split_once('=') {
         Some((name, url)) if !name.contains("://") => (Some(name.to_owned()), url.to_owned()),
         _ => (None, flag.to_owned()),
@@ -167,7 +204,7 @@ fn peer_from_flag(flag: &str) -> Result<UpstreamConfig, String> {
         table.insert("name".into(), name.into());
     }
     table.insert("url".into(), url.into());
-    let peer: PeerConfig = table.try_into().map_err(|e| format!("--peer {:?}: {e}", shown_flag(flag)))?;
+    let peer: PeerConfig = table.try_into().map_err(|e| flag_error("--peer", flag, e))?;
     Ok(peer.into_upstream())
 }
 
@@ -225,10 +262,10 @@ pub fn shown_flag(value: &str) -> String {
         Some((name, target)) if !name.contains("://") => (Some(name), target),
         _ => (None, value),
     };
-    let target = if is_url(target.trim_start()) || !target.contains("://") {
-        if target.contains("://") { tenet_client::shown_url(target.trim()) } else { target.to_owned() }
+    let target = if is_url(target.trim_start()) {
+        tenet_client::shown_url(target.trim())
     } else {
-        // A command: each word that holds a URL is shown as one.
+        // A command: each word that holds a URL is shown as one, the rest as written.
         let shown = target
             .split(' ')
             .map(|word| if word.contains("://") { tenet_client::shown_url(word) } else { word.to_owned() });
@@ -241,12 +278,12 @@ pub fn shown_flag(value: &str) -> String {
 }
 
 /// `NAME=URL` or `NAME=COMMAND ARGS…`.
-fn from_flag(flag: &str) -> Result<UpstreamConfig, String> {
+fn from_flag(flag: &str) -> Result<UpstreamConfig, GatewayError> {
     // A URL's query holds `=` too: a name is what comes before the first, unless that
     // is part of a URL.
     let named = flag.split_once('=').filter(|(name, _)| !name.contains("://"));
     let Some((name, target)) = named else {
-        return Err(format!("--upstream {:?}: expected NAME=URL or NAME=COMMAND", shown_flag(flag)));
+        return Err(flag_error("--upstream", flag, "expected NAME=URL or NAME=COMMAND"));
     };
     let mut table = toml::Table::new();
     table.insert("name".into(), name.into());
@@ -255,11 +292,16 @@ fn from_flag(flag: &str) -> Result<UpstreamConfig, String> {
     } else {
         // Words as a shell splits them: `'/a path/with spaces'` is one.
         let Some(words) = words(target) else {
-            return Err(format!("--upstream {:?}: a quote is not closed", shown_flag(flag)));
+            return Err(flag_error("--upstream", flag, "a quote is not closed"));
         };
         table.insert("command".into(), toml::Value::Array(words.into_iter().map(Into::into).collect()));
     }
-    table.try_into().map_err(|e| format!("--upstream {:?}: {e}", shown_flag(flag)))
+    table.try_into().map_err(|e| flag_error("--upstream", flag, e))
+}
+
+/// A fault in the value of `--upstream` or `--peer`, the value shown without credentials.
+fn flag_error(name: &str, value: &str, message: impl std::fmt::Display) -> GatewayError {
+    GatewayError::at(format!("{name} {:?}", shown_flag(value)), message.to_string())
 }
 
 /// The upstreams and peers as `tenet serve` runs them, as `[[upstream]]` and `[[peer]]`
@@ -400,7 +442,8 @@ mod tests {
         let words = ["srv", "--channel", "#general", "--root", r"C:\data", "--match", r"\d+"].map(String::from);
         assert_eq!(upstream.command.as_deref(), Some(&words[..]));
         let error = from_flag("fs=npx 'unclosed").unwrap_err();
-        assert!(error.contains("--upstream \"fs=npx 'unclosed\"") && error.contains("quote"), "{error}");
+        assert_eq!(error.place.as_deref(), Some("--upstream \"fs=npx 'unclosed\""));
+        assert_eq!(error.message, "a quote is not closed");
     }
 
     #[test]
@@ -412,7 +455,7 @@ mod tests {
         assert_eq!(shown_flag("m=proxy --to https://u:pw@h/mcp -v"), "m=proxy --to https://h/mcp -v");
         assert_eq!(shown_flag("fs=npx -y server-fs /data"), "fs=npx -y server-fs /data");
         // A URL with no name is refused, and not shown whole in the refusal.
-        let error = from_flag("https://u:pw@h.example/mcp?key=abc").unwrap_err();
+        let error = from_flag("https://u:pw@h.example/mcp?key=abc").unwrap_err().to_string();
         assert!(error.contains("expected NAME=URL") && !error.contains("pw") && !error.contains("abc"), "{error}");
     }
 
@@ -432,7 +475,7 @@ mod tests {
         assert_eq!(url.url.as_deref(), Some("http://127.0.0.1:9000/mcp"));
         let cmd = from_flag("files=sh -c true").unwrap();
         assert_eq!(cmd.command.unwrap(), ["sh", "-c", "true"]);
-        assert!(from_flag("no-equals-sign").unwrap_err().contains("NAME=URL"));
+        assert!(from_flag("no-equals-sign").unwrap_err().message.contains("NAME=URL"));
     }
 
     #[test]
@@ -449,10 +492,11 @@ mod tests {
         );
         std::fs::write(&file, "[[peer]]\nurl = \"http://h/mcp\"\ncommand = [\"x\"]\n").unwrap();
         let e = from_file(&file).unwrap_err();
-        assert!(e.contains("peer[0]") && e.contains("command"), "{e}");
+        assert_eq!(e.place, Some(format!("{}: peer[0]", file.display())));
+        assert!(e.message.contains("command"), "{e}");
         std::fs::write(&file, "[[upstream]]\nname = \"a\"\nurl = \"ws://h/mcp\"\ncomand = 1\n").unwrap();
         let e = from_file(&file).unwrap_err();
-        assert!(e.contains("comand"), "{e}");
+        assert!(e.message.contains("comand"), "{e}");
     }
 
     #[test]
@@ -469,23 +513,27 @@ mod tests {
         std::fs::write(&file, "[[upstream]]\nname = \"a\"\nurl = \"http://127.0.0.1:9/mcp\"\n").unwrap();
         let shown = file.display();
 
-        let e = args(&["--upstream", "bad name=http://h/mcp"]).upstreams(Some(&file)).unwrap_err();
+        let e = args(&["--upstream", "bad name=http://h/mcp"]).upstreams(Some(&file)).unwrap_err().to_string();
         assert!(e.starts_with("--upstream \"bad name=http://h/mcp\": name: \"bad name\" must be"), "{e}");
-        let e = args(&["--upstream", "a=http://h/mcp"]).upstreams(Some(&file)).unwrap_err();
+        let e = args(&["--upstream", "a=http://h/mcp"]).upstreams(Some(&file)).unwrap_err().to_string();
         assert_eq!(
             e,
             format!("--upstream \"a=http://h/mcp\": name: \"a\" is already the name of upstream[0] in {shown}")
         );
-        let e = args(&["--upstream", "b=http://h/mcp", "--upstream", "b=http://g/mcp"]).upstreams(None).unwrap_err();
+        let e = args(&["--upstream", "b=http://h/mcp", "--upstream", "b=http://g/mcp"])
+            .upstreams(None)
+            .unwrap_err()
+            .to_string();
         assert!(e.ends_with("is already the name of --upstream \"b=http://h/mcp\""), "{e}");
 
         std::fs::write(&file, "[[upstream]]\nname = \"a b\"\nurl = \"http://h/mcp\"\n").unwrap();
-        let e = args(&["--upstream", "c=http://h/mcp"]).upstreams(Some(&file)).unwrap_err();
+        let e = args(&["--upstream", "c=http://h/mcp"]).upstreams(Some(&file)).unwrap_err().to_string();
         assert!(e.starts_with(&format!("{shown}: upstream[0].name: \"a b\"")), "{e}");
         let e = args(&["--upstream", "c=http://h/mcp", "--prefixless"]).upstreams(Some(&file));
-        assert!(e.unwrap_err().contains("upstream[0].name"), "the first fault found is the file's");
+        assert!(e.unwrap_err().to_string().contains("upstream[0].name"), "the first fault found is the file's");
         std::fs::write(&file, "").unwrap();
         let e = args(&["--upstream", "c=http://h/mcp", "--upstream", "d=http://h/mcp", "--prefixless"]);
-        assert_eq!(e.upstreams(Some(&file)).unwrap_err(), "gateway.prefixless: needs exactly one upstream, not 2");
+        let e = e.upstreams(Some(&file)).unwrap_err();
+        assert_eq!((e.place, e.message.as_str()), (None, "gateway.prefixless: needs exactly one upstream, not 2"));
     }
 }

@@ -8,9 +8,10 @@ use std::process::ExitCode;
 use clap::{Args as _, Command, FromArgMatches};
 
 use super::serve::init_logging;
-use super::startup;
+use super::startup::{self, StartError};
 use crate::args::{LogFormat, LogLevel, ServeArgs};
 use crate::config::{self, CONFIG_ENV};
+use crate::gateway::GatewayError;
 
 /// Checks `file` (or `$TENET_CONFIG`) with `serve_flags` applied on top, as
 /// `tenet serve` checks it at start (roots, limits, authorization… all of it), and
@@ -47,15 +48,11 @@ pub fn check(file: Option<PathBuf>, serve_flags: &[OsString]) -> ExitCode {
             prepared.upstreams
         }
         Err(e) => {
-            // An upstream or peer of the file's tables is named with the file already,
-            // one of the flags with its flag.
-            let e = e.to_string();
-            let named = e.starts_with("--")
-                || e.strip_prefix(&*file.to_string_lossy()).is_some_and(|rest| rest.starts_with(':'));
-            if named {
-                eprintln!("tenet: {e}");
-            } else {
-                eprintln!("tenet: {}: {e}", file.display());
+            // A fault in an upstream or peer is named with its place (the file's table,
+            // or the flag); any other with the file.
+            match e {
+                StartError::Gateway(e @ GatewayError { place: Some(_), .. }) => eprintln!("tenet: {e}"),
+                e => eprintln!("tenet: {}: {e}", file.display()),
             }
             return ExitCode::from(2);
         }

@@ -32,7 +32,7 @@ pub enum StartError {
     /// The server could not be assembled from the documents.
     Build(String),
     /// An `[[upstream]]` table or `--upstream` flag that cannot run.
-    Gateway(String),
+    Gateway(crate::gateway::GatewayError),
     /// The node's kept id cannot be read.
     Node(tenet_node::IdentityError),
     /// The `[store]` settings do not work.
@@ -52,8 +52,8 @@ impl fmt::Display for StartError {
             | Self::Auth(e)
             | Self::Build(e)
             | Self::Telemetry(e)
-            | Self::Gateway(e)
             | Self::Store(e) => f.write_str(e),
+            Self::Gateway(e) => e.fmt(f),
             Self::NothingToServe => f.write_str("nothing to serve: --no-builtin needs at least one --root"),
             Self::Node(e) => write!(f, "node id: {e}"),
         }
