@@ -65,7 +65,7 @@ impl HttpClient {
                 }
             }
             *request.body_mut() = body.clone().map(reqwest::Body::from);
-            let response = self.inner.execute(request).await.map_err(|e| connect_error(url, &e))?;
+            let response = self.inner.execute(request).await.map_err(|e| super::connect_error(url.as_str(), &e))?;
             let seen = AuthResponse { status: response.status().as_u16(), headers: response.headers(), url, attempt };
             if !should_retry(self.auth.as_ref(), seen).await? {
                 return Ok(response);
@@ -92,17 +92,6 @@ fn same_origin_redirects(attempt: reqwest::redirect::Attempt<'_>) -> reqwest::re
 
 /// The most redirects followed for one request.
 const MAX_REDIRECTS: usize = 5;
-
-/// `error` reaching `url`, told by its deepest cause ("Connection refused", a
-/// certificate's fault, a name not found): the layers above it name the URL again or
-/// say little ("client error (Connect)", "tcp connect error").
-fn connect_error(url: &Url, error: &reqwest::Error) -> ClientError {
-    let mut cause: &dyn std::error::Error = error;
-    while let Some(inner) = cause.source() {
-        cause = inner;
-    }
-    ClientError::Connect(format!("{}: {cause}", super::shown_url(url.as_str())))
-}
 
 /// Turns a non-success response into an error: the JSON-RPC error in its body if it
 /// has one, else the status.

@@ -49,6 +49,17 @@ pub fn shown_url(url: &str) -> String {
     }
 }
 
+/// `error` reaching `url`, told by its deepest cause ("Connection refused", a
+/// certificate's fault, a name not found): the layers above it name the URL again or
+/// say little ("client error (Connect)", "tcp connect error").
+pub(crate) fn connect_error(url: &str, error: &(dyn std::error::Error + 'static)) -> crate::ClientError {
+    let mut cause = error;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    crate::ClientError::Connect(format!("{}: {cause}", shown_url(url)))
+}
+
 /// A request's result as it came: raw JSON, which the client reads once, with where
 /// its members are.
 pub(crate) type Answer = RawObject;

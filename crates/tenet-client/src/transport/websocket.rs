@@ -182,18 +182,7 @@ fn handshake_error(url: &Url, error: &WsError) -> ClientError {
         WsError::Protocol(problem) => {
             ClientError::Connect(format!("{shown} did not upgrade to a WebSocket: {problem}"))
         }
-        other => {
-            let mut message = format!("{shown}: {other}");
-            let mut source = std::error::Error::source(other);
-            while let Some(inner) = source {
-                let inner_text = inner.to_string();
-                if !message.ends_with(&inner_text) {
-                    message.push_str(&format!(": {inner_text}"));
-                }
-                source = inner.source();
-            }
-            ClientError::Connect(message)
-        }
+        other => super::connect_error(url.as_str(), other),
     }
 }
 
@@ -405,6 +394,25 @@ impl Drop for WebSocketTransport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_refused_connection_is_told_by_its_cause_without_credentials() {
+        // A port just released: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        for scheme in ["ws", "http"] {
+            let url = format!("{scheme}://me:secret@127.0.0.1:{port}/mcp?key=k");
+            let builder = crate::Client::builder();
+            let connected = match scheme {
+                "ws" => builder.connect_websocket(&url).await,
+                _ => builder.connect_http(&url).await,
+            };
+            let Err(ClientError::Connect(message)) = connected else { panic!("{scheme}: connected") };
+            let expected = format!("{scheme}://127.0.0.1:{port}/mcp: ");
+            assert!(message.starts_with(&expected), "{message}");
+            assert!(message.contains("Connection refused"), "{message}");
+            assert!(!message.contains("secret") && !message.contains("key=k"), "{message}");
+        }
+    }
 
     #[test]
     fn the_hook_sees_the_http_form_of_the_url() {
