@@ -18,7 +18,7 @@ use crate::transport::http::HttpTransport;
 use crate::transport::http_client::HttpClient;
 use crate::transport::pipe::PipeTransport;
 use crate::transport::websocket::{self, WebSocketTransport};
-use crate::transport::{Transport, child};
+use crate::transport::{Transport, UrlError, child};
 
 /// Configures a [`Client`], then connects it.
 pub struct ClientBuilder {
@@ -307,11 +307,14 @@ enum Endpoint {
 
 /// Parses `url` and sorts it by scheme; other schemes are refused.
 fn endpoint(url: &str) -> Result<Endpoint> {
-    let parsed = reqwest::Url::parse(url).map_err(|e| ClientError::Connect(format!("not a URL: {e}")))?;
+    let parsed = crate::transport::server_url(url).map_err(|e| match e {
+        UrlError::Scheme(_) => ClientError::Connect(format!("{} {e}", crate::shown_url(url))),
+        UrlError::Invalid(_) => ClientError::Connect(format!("the URL {e}")),
+    })?;
+    // (The URL's reading writes its scheme in lower case.)
     match parsed.scheme() {
-        "http" | "https" => Ok(Endpoint::Http(parsed)),
         "ws" | "wss" => Ok(Endpoint::WebSocket(parsed)),
-        other => Err(ClientError::Connect(format!("a {other}:// URL is not an http(s):// or ws(s):// URL"))),
+        _ => Ok(Endpoint::Http(parsed)),
     }
 }
 

@@ -455,15 +455,9 @@ fn check(upstream: &UpstreamConfig, at: &Place) -> Result<(), ConfigError> {
             }
         }
         (None, Some(url)) => {
-            let scheme = url.split_once("://").map(|(scheme, _)| scheme.to_ascii_lowercase());
-            if !matches!(scheme.as_deref(), Some("http" | "https" | "ws" | "wss")) {
-                let scheme = scheme.map_or_else(|| "no scheme".to_owned(), |s| format!("{s}://"));
-                return Err(at.error("url", format!("is not an http(s):// or ws(s):// URL ({scheme})")));
-            }
-            // Not shown: a URL that does not read may hold a password where it cannot
-            // be told apart (an unescaped `/`, `?` or `#` in it, say).
-            if let Err(e) = url::Url::parse(url) {
-                return Err(at.error("url", format!("is not a valid URL ({e}); escape special characters with %")));
+            // As the client will read it; what is wrong is told without the URL.
+            if let Err(e) = tenet_client::check_server_url(url) {
+                return Err(at.error("url", e.to_string()));
             }
             if !upstream.env.is_empty() {
                 return Err(at.error("env", "is for stdio servers (command), not url"));

@@ -208,11 +208,6 @@ fn peer_from_flag(flag: &str) -> Result<UpstreamConfig, GatewayError> {
     Ok(peer.into_upstream())
 }
 
-/// Whether a flag's target is a URL (else a command).
-fn is_url(target: &str) -> bool {
-    ["http://", "https://", "ws://", "wss://"].iter().any(|s| target.to_ascii_lowercase().starts_with(s))
-}
-
 /// The words of a command as a shell splits them, without its other rules: blanks
 /// separate words; `'…'` keeps what it holds as written, `"…"` too but for `\"` and
 /// `\\`; outside quotes, a backslash before a blank, a quote or a backslash keeps that
@@ -262,7 +257,7 @@ pub fn shown_flag(value: &str) -> String {
         Some((name, target)) if !name.contains("://") => (Some(name), target),
         _ => (None, value),
     };
-    let target = if is_url(target.trim_start()) {
+    let target = if tenet_client::is_server_url(target.trim_start()) {
         tenet_client::shown_url(target.trim())
     } else {
         // A command: each word that holds a URL is shown as one, the rest as written.
@@ -287,7 +282,7 @@ fn from_flag(flag: &str) -> Result<UpstreamConfig, GatewayError> {
     };
     let mut table = toml::Table::new();
     table.insert("name".into(), name.into());
-    if is_url(target) {
+    if tenet_client::is_server_url(target) {
         table.insert("url".into(), target.into());
     } else {
         // Words as a shell splits them: `'/a path/with spaces'` is one.

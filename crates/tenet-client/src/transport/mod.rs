@@ -49,6 +49,60 @@ pub fn shown_url(url: &str) -> String {
     }
 }
 
+/// Why a URL is not one a client connects to ([`check_server_url`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    /// Its scheme is not one the client speaks: the scheme (`ftp://`), or `no scheme`.
+    #[error("is not an http(s):// or ws(s):// URL ({0})")]
+    Scheme(String),
+    /// It does not read as a URL, and why. Never the URL itself: one that does not read
+    /// may hold a password where it cannot be told apart (an unescaped `/`, say).
+    #[error("is not a valid URL ({0}); escape special characters with %")]
+    Invalid(String),
+}
+
+/// Whether `text` names a server by URL, told by its scheme alone: `http://`,
+/// `https://`, `ws://` or `wss://`, in any case. Anything else (a command, a path) is
+/// not one.
+///
+/// ```
+/// assert!(tenet_client::is_server_url("WSS://h.example/mcp"));
+/// assert!(!tenet_client::is_server_url("npx -y server --url http://h"));
+/// ```
+pub fn is_server_url(text: &str) -> bool {
+    text.split_once("://").is_some_and(|(scheme, _)| SCHEMES.iter().any(|known| scheme.eq_ignore_ascii_case(known)))
+}
+
+/// The schemes a client connects to.
+const SCHEMES: [&str; 4] = ["http", "https", "ws", "wss"];
+
+/// `url` checked as a client reads it when connecting: a scheme it speaks
+/// ([`is_server_url`]) and a URL that reads.
+///
+/// ```
+/// use tenet_client::{UrlError, check_server_url};
+///
+/// assert_eq!(check_server_url("http://127.0.0.1:3020/mcp"), Ok(()));
+/// assert_eq!(check_server_url("ftp://h/mcp"), Err(UrlError::Scheme("ftp://".into())));
+/// assert_eq!(check_server_url("127.0.0.1:3020/mcp"), Err(UrlError::Scheme("no scheme".into())));
+/// assert!(matches!(check_server_url("http://h:99999/mcp"), Err(UrlError::Invalid(_))));
+/// ```
+///
+/// # Errors
+/// What is wrong with it, without the URL.
+pub fn check_server_url(url: &str) -> Result<(), UrlError> {
+    server_url(url).map(drop)
+}
+
+/// `url` read as a server's URL: see [`check_server_url`].
+pub(crate) fn server_url(url: &str) -> Result<reqwest::Url, UrlError> {
+    if !is_server_url(url) {
+        let scheme = url.split_once("://").map(|(scheme, _)| format!("{}://", scheme.to_ascii_lowercase()));
+        return Err(UrlError::Scheme(scheme.unwrap_or_else(|| "no scheme".to_owned())));
+    }
+    reqwest::Url::parse(url).map_err(|e| UrlError::Invalid(e.to_string()))
+}
+
 /// `error` reaching `url`, told by its deepest cause ("Connection refused", a
 /// certificate's fault, a name not found): the layers above it name the URL again or
 /// say little ("client error (Connect)", "tcp connect error").

@@ -77,15 +77,9 @@ fn json_arguments(json: &str) -> Result<Value, Usage> {
     }
 }
 
-/// Whether an operand names a server: an http(s):// or ws(s):// URL (any case).
-fn is_url(operand: &str) -> bool {
-    let scheme = operand.split_once("://").map_or("", |(scheme, _)| scheme);
-    ["http", "https", "ws", "wss"].iter().any(|known| scheme.eq_ignore_ascii_case(known))
-}
-
 fn plan(args: &ClientArgs) -> Result<Plan, Usage> {
     let mut operands = args.operands.clone();
-    let url = operands.first().filter(|o| is_url(o)).cloned();
+    let url = operands.first().filter(|o| tenet_client::is_server_url(o)).cloned();
     let target = match (url, args.command.split_first()) {
         (Some(_), Some(_)) => return Err(Usage("give either a URL or a command after --, not both".into())),
         (Some(url), None) => {
@@ -417,10 +411,10 @@ mod tests {
     #[test]
     fn http_and_websocket_urls_name_the_server() {
         for url in ["http://127.0.0.1:3020/mcp", "https://example.com/mcp", "ws://127.0.0.1:3020/mcp", "WSS://x/mcp"] {
-            assert!(is_url(url), "{url}");
+            assert!(tenet_client::is_server_url(url), "{url}");
         }
         for operand in ["get_stdlib", "tenet://standards/rust", "file:///x", "ws:/x", "language=rust"] {
-            assert!(!is_url(operand), "{operand}");
+            assert!(!tenet_client::is_server_url(operand), "{operand}");
         }
     }
 
