@@ -126,7 +126,7 @@ fn carries_context(result: &server_info::PassedOn) -> bool {
 static NULL: LazyLock<memchr::memmem::Finder<'static>> = LazyLock::new(|| memchr::memmem::Finder::new("null"));
 
 /// The members of a `CallToolResult`.
-const RESULT_MEMBERS: &[&str] = &["content", "structuredContent", "isError", "_meta"];
+pub(crate) const RESULT_MEMBERS: &[&str] = &["content", "structuredContent", "isError", "_meta"];
 
 /// Applies the changes a tool on the node `upstream` made to the conversation's
 /// context carried there (its result's `note`), all or none: a context that changed

@@ -40,3 +40,35 @@ pub use config::{
 };
 pub use gateway::Gateway;
 pub use upstream::{Calls, State, Status, Unreachable, Upstream};
+
+/// What the fuzz targets drive (`fuzz/`): present only in builds with `--cfg fuzzing`.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::ops::Range;
+
+    use tenet_client::RawResult;
+
+    use crate::server_info::{NameOnly, PassedOn, passed_on, unnamed};
+
+    /// A tool's result as the gateway passes it on: its JSON, whether it says
+    /// `isError`, and where its `_meta` value is.
+    pub type Passed = (String, bool, Option<Range<usize>>);
+
+    /// What the gateway makes of `json` as an upstream's tool result, when it is one
+    /// its client takes: passed on three times through one memo of the upstream's
+    /// name (it learns on the way), then once through a fresh memo; and the result
+    /// without the server's entry (what a typed read is given).
+    pub fn tool_result(json: &str) -> Option<(Vec<Passed>, String)> {
+        let result = RawResult::parse(json).ok()?;
+        let kept = crate::forward::RESULT_MEMBERS;
+        let learning = NameOnly::default();
+        let parts = |out: PassedOn| (out.json, out.is_error, out.meta);
+        let mut passed: Vec<Passed> = (0..3).map(|_| parts(passed_on(&result, kept, &learning))).collect();
+        passed.push(parts(passed_on(&result, kept, &NameOnly::default())));
+        Some((passed, unnamed(&result).into_owned()))
+    }
+
+    /// The members a passed-on tool result keeps.
+    pub const KEPT: &[&str] = crate::forward::RESULT_MEMBERS;
+}
