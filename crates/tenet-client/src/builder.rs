@@ -18,7 +18,7 @@ use crate::transport::http::HttpTransport;
 use crate::transport::http_client::HttpClient;
 use crate::transport::pipe::PipeTransport;
 use crate::transport::websocket::{self, WebSocketTransport};
-use crate::transport::{Transport, UrlError, child};
+use crate::transport::{Transport, child};
 
 /// Configures a [`Client`], then connects it.
 pub struct ClientBuilder {
@@ -307,10 +307,8 @@ enum Endpoint {
 
 /// Parses `url` and sorts it by scheme; other schemes are refused.
 fn endpoint(url: &str) -> Result<Endpoint> {
-    let parsed = crate::transport::server_url(url).map_err(|e| match e {
-        UrlError::Scheme(_) => ClientError::Connect(format!("{} {e}", crate::shown_url(url))),
-        UrlError::Invalid(_) => ClientError::Connect(format!("the URL {e}")),
-    })?;
+    // (Not the URL: it may hold credentials, and one refused may not read as one.)
+    let parsed = crate::transport::server_url(url).map_err(|e| ClientError::Connect(format!("the URL {e}")))?;
     // (The URL's reading writes its scheme in lower case.)
     match parsed.scheme() {
         "ws" | "wss" => Ok(Endpoint::WebSocket(parsed)),

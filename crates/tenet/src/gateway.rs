@@ -282,8 +282,10 @@ fn from_flag(flag: &str) -> Result<UpstreamConfig, GatewayError> {
     };
     let mut table = toml::Table::new();
     table.insert("name".into(), name.into());
-    if tenet_client::is_server_url(target) {
-        table.insert("url".into(), target.into());
+    // A first word that holds `://` is meant as a URL, even in a scheme the client
+    // does not speak (`htps://…`, refused as such when checked, not run as a command).
+    if target.split_whitespace().next().is_some_and(|word| word.contains("://")) {
+        table.insert("url".into(), target.trim().into());
     } else {
         // Words as a shell splits them: `'/a path/with spaces'` is one.
         let Some(words) = words(target) else {
@@ -470,6 +472,9 @@ mod tests {
         assert_eq!(url.url.as_deref(), Some("http://127.0.0.1:9000/mcp"));
         let cmd = from_flag("files=sh -c true").unwrap();
         assert_eq!(cmd.command.unwrap(), ["sh", "-c", "true"]);
+        // Meant as URLs: a scheme typo is refused as a URL's, not run as a command.
+        assert_eq!(from_flag("t=htps://h/mcp").unwrap().url.as_deref(), Some("htps://h/mcp"));
+        assert_eq!(from_flag("t= HTTP://h/mcp ").unwrap().url.as_deref(), Some("HTTP://h/mcp"));
         assert!(from_flag("no-equals-sign").unwrap_err().message.contains("NAME=URL"));
     }
 
