@@ -22,16 +22,19 @@ use crate::error::Result;
 
 /// `url` as logs and errors may show it: without its user information (a password),
 /// query and fragment (which may hold tokens), as the URL reads (`http://h` shows as
-/// `http://h/`). A URL that does not read shows only its scheme.
+/// `http://h/`). A URL that does not read, or reads without a host, shows only its
+/// scheme: `me:pw@h/mcp` reads as a URL of the scheme `me`.
 ///
 /// ```
 /// assert_eq!(tenet_client::shown_url("https://me:pw@h.example/mcp?key=k#f"), "https://h.example/mcp");
 /// assert_eq!(tenet_client::shown_url("ws://[::1]:9000/mcp"), "ws://[::1]:9000/mcp");
 /// assert_eq!(tenet_client::shown_url("http:///me:pw@h.example/mcp"), "http://h.example/mcp");
 /// assert_eq!(tenet_client::shown_url("https://me:p/w@h.example/mcp"), "https://… (not a valid URL)");
+/// assert_eq!(tenet_client::shown_url("me:pw@h.example/mcp?r=https://x"), "me:… (no host)");
 /// ```
 pub fn shown_url(url: &str) -> String {
     match reqwest::Url::parse(url) {
+        Ok(parsed) if parsed.host().is_none() => format!("{}:… (no host)", parsed.scheme()),
         Ok(mut parsed) => {
             // (Neither fails for a URL with a host, the only kind with user information.)
             let _ = parsed.set_username("");
@@ -41,9 +44,7 @@ pub fn shown_url(url: &str) -> String {
             parsed.into()
         }
         Err(_) => match url.split_once("://") {
-            Some((scheme, _)) if scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) => {
-                format!("{scheme}://… (not a valid URL)")
-            }
+            Some((scheme, _)) if is_scheme(scheme) => format!("{scheme}://… (not a valid URL)"),
             _ => "(not a valid URL)".to_owned(),
         },
     }
@@ -85,6 +86,9 @@ const SCHEMES: [&str; 4] = ["http", "https", "ws", "wss"];
 /// assert_eq!(check_server_url("http://127.0.0.1:3020/mcp"), Ok(()));
 /// assert_eq!(check_server_url("ftp://h/mcp"), Err(UrlError::Scheme("ftp://".into())));
 /// assert_eq!(check_server_url("127.0.0.1:3020/mcp"), Err(UrlError::Scheme("no scheme".into())));
+/// // What stands before `://` is named only when it is a scheme.
+/// let odd = check_server_url("http:/u:pw@h/cb?t=secret&r=https://x");
+/// assert_eq!(odd, Err(UrlError::Scheme("no scheme".into())));
 /// assert!(matches!(check_server_url("http://h:99999/mcp"), Err(UrlError::Invalid(_))));
 /// ```
 ///
@@ -94,11 +98,22 @@ pub fn check_server_url(url: &str) -> Result<(), UrlError> {
     server_url(url).map(drop)
 }
 
+/// Whether `text` is a URL scheme (RFC 3986: a letter, then letters, digits, `+`, `-`
+/// and `.`).
+fn is_scheme(text: &str) -> bool {
+    text.starts_with(|c: char| c.is_ascii_alphabetic())
+        && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+}
+
 /// `url` read as a server's URL: see [`check_server_url`].
 pub(crate) fn server_url(url: &str) -> Result<reqwest::Url, UrlError> {
     if !is_server_url(url) {
-        let scheme = url.split_once("://").map(|(scheme, _)| format!("{}://", scheme.to_ascii_lowercase()));
-        return Err(UrlError::Scheme(scheme.unwrap_or_else(|| "no scheme".to_owned())));
+        // Named only when it is a scheme: what stands before `://` may be anything
+        // (`u:pw@h/cb?r=https://…`).
+        let scheme = url.split_once("://").map(|(scheme, _)| scheme).filter(|scheme| is_scheme(scheme));
+        let shown =
+            scheme.map_or_else(|| "no scheme".to_owned(), |scheme| format!("{}://", scheme.to_ascii_lowercase()));
+        return Err(UrlError::Scheme(shown));
     }
     reqwest::Url::parse(url).map_err(|e| UrlError::Invalid(e.to_string()))
 }

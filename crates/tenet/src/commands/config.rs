@@ -49,7 +49,8 @@ pub fn check(file: Option<PathBuf>, serve_flags: &[OsString]) -> ExitCode {
         }
         Err(e) => {
             // A fault in an upstream or peer is named with its place (the file's table,
-            // or the flag); any other with the file.
+            // or the flag); any other is told as the check of the file found it, after
+            // its name, even one in a flag given beside it (the message names the flag).
             match e {
                 StartError::Gateway(e @ GatewayError { place: Some(_), .. }) => eprintln!("tenet: {e}"),
                 e => eprintln!("tenet: {}: {e}", file.display()),
