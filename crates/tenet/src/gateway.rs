@@ -194,10 +194,7 @@ fn tables<T: serde::de::DeserializeOwned>(
 
 /// `URL` or `NAME=URL`.
 fn peer_from_flag(flag: &str) -> Result<UpstreamConfig, GatewayError> {
-    let (name, url) = match flag.split_once('=') {
-        Some((name, url)) if !name.contains("://") => (Some(name.to_owned()), url.to_owned()),
-        _ => (None, flag.to_owned()),
-    };
+    let (name, url) = split_name(flag);
     // A table, as a config file's: the `[[peer]]` defaults come from one place.
     let mut table = toml::Table::new();
     if let Some(name) = name {
@@ -253,11 +250,8 @@ fn words(text: &str) -> Option<Vec<String>> {
 /// whatever in it looks like a URL (holds `://`), without its credentials and query
 /// ([`tenet_client::shown_url`]); the rest as written.
 pub fn shown_flag(value: &str) -> String {
-    let (name, target) = match value.split_once('=') {
-        Some((name, target)) if !name.contains("://") => (Some(name), target),
-        _ => (None, value),
-    };
-    let target = if tenet_client::is_server_url(target.trim_start()) {
+    let (name, target) = split_name(value);
+    let target = if names_url(target) {
         tenet_client::shown_url(target.trim())
     } else {
         // A command: each word that holds a URL is shown as one, the rest as written.
@@ -274,17 +268,12 @@ pub fn shown_flag(value: &str) -> String {
 
 /// `NAME=URL` or `NAME=COMMAND ARGS…`.
 fn from_flag(flag: &str) -> Result<UpstreamConfig, GatewayError> {
-    // A URL's query holds `=` too: a name is what comes before the first, unless that
-    // is part of a URL.
-    let named = flag.split_once('=').filter(|(name, _)| !name.contains("://"));
-    let Some((name, target)) = named else {
+    let (Some(name), target) = split_name(flag) else {
         return Err(flag_error("--upstream", flag, "expected NAME=URL or NAME=COMMAND"));
     };
     let mut table = toml::Table::new();
     table.insert("name".into(), name.into());
-    // A first word that holds `://` is meant as a URL, even in a scheme the client
-    // does not speak (`htps://…`, refused as such when checked, not run as a command).
-    if target.split_whitespace().next().is_some_and(|word| word.contains("://")) {
+    if names_url(target) {
         table.insert("url".into(), target.trim().into());
     } else {
         // Words as a shell splits them: `'/a path/with spaces'` is one.
@@ -294,6 +283,22 @@ fn from_flag(flag: &str) -> Result<UpstreamConfig, GatewayError> {
         table.insert("command".into(), toml::Value::Array(words.into_iter().map(Into::into).collect()));
     }
     table.try_into().map_err(|e| flag_error("--upstream", flag, e))
+}
+
+/// The `NAME` and the rest of `[NAME=]TARGET`. A URL's query holds `=` too: a name is
+/// what comes before the first, unless that is part of a URL.
+fn split_name(value: &str) -> (Option<&str>, &str) {
+    match value.split_once('=') {
+        Some((name, target)) if !name.contains("://") => (Some(name), target),
+        _ => (None, value),
+    }
+}
+
+/// Whether a flag's target is a URL, not a command: its first word holds `://`, even
+/// in a scheme the client does not speak (`htps://…`, refused as such when checked,
+/// not run as a command).
+fn names_url(target: &str) -> bool {
+    target.split_whitespace().next().is_some_and(|word| word.contains("://"))
 }
 
 /// A fault in the value of `--upstream` or `--peer`, the value shown without credentials.

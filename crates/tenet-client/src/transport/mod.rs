@@ -43,9 +43,9 @@ pub fn shown_url(url: &str) -> String {
             parsed.set_fragment(None);
             parsed.into()
         }
-        Err(_) => match url.split_once("://") {
-            Some((scheme, _)) if is_scheme(scheme) => format!("{scheme}://… (not a valid URL)"),
-            _ => "(not a valid URL)".to_owned(),
+        Err(_) => match scheme_of(url) {
+            Some(scheme) => format!("{scheme}://… (not a valid URL)"),
+            None => "(not a valid URL)".to_owned(),
         },
     }
 }
@@ -71,7 +71,12 @@ pub enum UrlError {
 /// assert!(!tenet_client::is_server_url("npx -y server --url http://h"));
 /// ```
 pub fn is_server_url(text: &str) -> bool {
-    text.split_once("://").is_some_and(|(scheme, _)| SCHEMES.iter().any(|known| scheme.eq_ignore_ascii_case(known)))
+    scheme_of(text).is_some_and(is_server_scheme)
+}
+
+/// Whether `scheme` is one a client connects to, in any case.
+fn is_server_scheme(scheme: &str) -> bool {
+    SCHEMES.iter().any(|known| scheme.eq_ignore_ascii_case(known))
 }
 
 /// The schemes a client connects to.
@@ -98,24 +103,25 @@ pub fn check_server_url(url: &str) -> Result<(), UrlError> {
     server_url(url).map(drop)
 }
 
-/// Whether `text` is a URL scheme (RFC 3986: a letter, then letters, digits, `+`, `-`
-/// and `.`).
-fn is_scheme(text: &str) -> bool {
-    text.starts_with(|c: char| c.is_ascii_alphabetic())
-        && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+/// What stands before `://` in `text`, when it is a URL scheme (RFC 3986: a letter,
+/// then letters, digits, `+`, `-` and `.`); else (no `://`, or `u:pw@h/cb?r=https://…`)
+/// `None`.
+fn scheme_of(text: &str) -> Option<&str> {
+    let (scheme, _) = text.split_once("://")?;
+    let is_scheme = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
+    is_scheme.then_some(scheme)
 }
 
 /// `url` read as a server's URL: see [`check_server_url`].
 pub(crate) fn server_url(url: &str) -> Result<reqwest::Url, UrlError> {
-    if !is_server_url(url) {
-        // Named only when it is a scheme: what stands before `://` may be anything
-        // (`u:pw@h/cb?r=https://…`).
-        let scheme = url.split_once("://").map(|(scheme, _)| scheme).filter(|scheme| is_scheme(scheme));
-        let shown =
-            scheme.map_or_else(|| "no scheme".to_owned(), |scheme| format!("{}://", scheme.to_ascii_lowercase()));
-        return Err(UrlError::Scheme(shown));
+    match scheme_of(url) {
+        Some(scheme) if is_server_scheme(scheme) => {
+            reqwest::Url::parse(url).map_err(|e| UrlError::Invalid(e.to_string()))
+        }
+        Some(scheme) => Err(UrlError::Scheme(format!("{}://", scheme.to_ascii_lowercase()))),
+        None => Err(UrlError::Scheme("no scheme".to_owned())),
     }
-    reqwest::Url::parse(url).map_err(|e| UrlError::Invalid(e.to_string()))
 }
 
 /// `error` reaching `url`, told by its deepest cause ("Connection refused", a
