@@ -2,13 +2,11 @@
 //! method, the application's handler answering elicitation in both styles, progress,
 //! pagination and per-request options.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
-use common::{Answers, server};
+use crate::common::{Answers, server};
 use serde_json::{Value, json};
 use tenet_client::protocol::{CompleteArgument, ProtocolVersion, Reference};
 use tenet_client::{Client, ClientError, RequestOptions, VersionPin};

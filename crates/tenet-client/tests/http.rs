@@ -1,12 +1,10 @@
 //! The client against Tenet's own HTTP server on loopback: Streamable HTTP in both
 //! eras (MRTR and server → client requests on the POST's stream), and HTTP+SSE.
 
-mod common;
-
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
-use common::{Answers, server};
+use crate::common::{Answers, server};
 use serde_json::{Value, json};
 use tenet_client::protocol::ProtocolVersion;
 use tenet_client::{Client, RequestOptions, VersionPin};

@@ -3,13 +3,11 @@
 //! result, its input is answered by the handler, its failure is the call's error, and
 //! a caller that cancels or times out cancels the task on the server.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::Answers;
+use crate::common::Answers;
 use serde_json::{Value, json};
 use tenet_client::{CancellationToken, Client, ClientError, RequestOptions, VersionPin};
 use tenet_server::jsonrpc::ErrorObject;

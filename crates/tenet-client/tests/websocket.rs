@@ -3,7 +3,7 @@
 //! credentials on the upgrade, close codes, a server that vanishes mid-request, the
 //! message size limit; and Tenet's own server bridged onto a socket, every era.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -414,6 +414,11 @@ async fn wss_refuses_a_certificate_no_root_trusts() {
     assert!(error.to_string().contains("invalid peer certificate"), "{error}");
 }
 
+/// This module's path as the test harness names it: without the binary's crate name.
+fn module_of_test() -> &'static str {
+    module_path!().split_once("::").expect("a module of the test binary").1
+}
+
 /// Set in the copy of this test binary that trusts the test certificate.
 const TRUSTING: &str = "TENET_TEST_WSS_TRUSTING";
 
@@ -425,7 +430,11 @@ async fn wss_works_with_a_certificate_the_platform_roots_trust() {
         // the test certificate.
         let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/self-signed.cert.pem");
         let output = std::process::Command::new(std::env::current_exe().expect("the test binary"))
-            .args(["--exact", "wss_works_with_a_certificate_the_platform_roots_trust", "--nocapture"])
+            .args([
+                "--exact",
+                &format!("{}::wss_works_with_a_certificate_the_platform_roots_trust", module_of_test()),
+                "--nocapture",
+            ])
             .env(TRUSTING, "1")
             .env("SSL_CERT_FILE", fixture)
             .env_remove("SSL_CERT_DIR")

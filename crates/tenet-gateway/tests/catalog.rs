@@ -4,14 +4,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::{Harness, Probe, Running, STEP, quick, until, upstream, upstream_server};
 use serde_json::{Value, json};
-use support::{Harness, Probe, Running, STEP, quick, until, upstream, upstream_server};
 use tenet_client::protocol::Era;
 use tenet_client::protocol::SubscriptionFilter;
 use tenet_client::protocol::{

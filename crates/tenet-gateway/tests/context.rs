@@ -4,12 +4,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 
+use crate::support::{Node, Probe, Running, STEP, peer, text, upstream, upstream_server};
 use serde_json::{Value, json};
-use support::{Node, Probe, Running, STEP, peer, text, upstream, upstream_server};
 use tenet_client::{Client, RequestOptions};
 use tenet_protocol::CONTEXT_KEY;
 use tenet_server::{Context, ToolDef};

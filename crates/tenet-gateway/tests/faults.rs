@@ -4,16 +4,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use serde_json::{Value, json};
-use support::{
+use crate::support::{
     HandServer, Harness, Probe, Running, STEP, names, quick, stdio_upstream, text, until, upstream, upstream_server,
 };
+use serde_json::{Value, json};
 use tenet_gateway::{GatewayOptions, State};
 
 /// A healthy upstream, `ok`, to show that the others keep serving.

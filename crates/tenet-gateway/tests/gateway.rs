@@ -5,17 +5,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-use support::{
+use crate::support::{
     HandServer, Harness, Probe, Running, STEP, downstream, downstream_with, free_addr, hang_tool, names, progress_tool,
     quick, text, tool_calls_answered, until, upstream, upstream_server,
 };
+use serde_json::json;
 use tenet_client::{ClientError, RequestOptions, VersionPin};
 use tenet_gateway::{State, ToolFilter};
 use tenet_server::{RawArgs, Server, ToolDef};

@@ -4,13 +4,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::support::{Harness, Probe, Running, STEP, quick, text, upstream, upstream_server};
 use serde_json::{Value, json};
-use support::{Harness, Probe, Running, STEP, quick, text, upstream, upstream_server};
 use tenet_client::{ClientError, RequestOptions};
 use tenet_gateway::GatewayOptions;
 use tenet_protocol::{NODE_KEY, NODE_PATH_KEY};

@@ -6,12 +6,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::sync::Arc;
 
+use crate::support::{Harness, Probe, Running, STEP, quick, text, until, upstream, upstream_server};
 use serde_json::json;
-use support::{Harness, Probe, Running, STEP, quick, text, until, upstream, upstream_server};
 use tenet_client::oauth::Es256Key;
 use tenet_gateway::{OAuthClient, State, UpstreamConfig};
 use tenet_http::HttpConfig;

@@ -5,14 +5,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::{Node, Probe, Running, STEP, peer, requests_answered, text, until, upstream, upstream_server};
 use serde_json::json;
-use support::{Node, Probe, Running, STEP, peer, requests_answered, text, until, upstream, upstream_server};
 use tenet_client::Client;
 use tenet_gateway::{GatewayOptions, State};
 use tenet_protocol::{NODE_KEY, NODE_PATH_KEY, VIA_KEY};

@@ -5,13 +5,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+use crate::support;
 
 use std::sync::{Arc, Mutex};
 
+use crate::support::{Probe, Running, STEP, gateway_server, quick, upstream, upstream_server};
 use futures_util::future::BoxFuture;
 use serde_json::{Map, Value, json};
-use support::{Probe, Running, STEP, gateway_server, quick, upstream, upstream_server};
 use tenet_client::protocol::{
     ClientCapabilities, CreateMessageParams, CreateMessageResult, ElicitAction, ElicitParams, ElicitResult,
     ListRootsResult, LoggingLevel, Role, Root, SamplingMessage,

@@ -3,15 +3,15 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod issuer;
+use crate::issuer;
 
 use std::time::{Duration, Instant};
 
+use crate::issuer::{Issuer, Jwks, RESOURCE, config, endpoint, post};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use issuer::{Issuer, Jwks, RESOURCE, config, endpoint, post};
 use serde_json::{Value, json};
 use tenet_http::Endpoint;
 use tenet_http::auth::{ApiKey, AuthConfig};

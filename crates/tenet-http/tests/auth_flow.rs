@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod issuer;
+use crate::issuer;
 
 use serde_json::{Value, json};
 use tenet_http::HttpConfig;

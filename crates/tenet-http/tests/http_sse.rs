@@ -2,12 +2,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
+use crate::support::{Harness, body, read_until, sse_json};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::json;
-use support::{Harness, body, read_until, sse_json};
 
 fn post_message(url: &str, message: &serde_json::Value) -> Request<Body> {
     Request::post(url)

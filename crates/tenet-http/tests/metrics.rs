@@ -3,12 +3,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
+use crate::support::{Harness, LEGACY, Reply, body, in_session, modern};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::json;
-use support::{Harness, LEGACY, Reply, body, in_session, modern};
 use tenet_http::HttpConfig;
 
 fn scrape_at(path: &str) -> Request<Body> {

@@ -3,12 +3,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod issuer;
+use crate::issuer;
 
 use std::sync::Arc;
 
+use crate::issuer::{RESOURCE, post};
 use axum::http::StatusCode;
-use issuer::{RESOURCE, post};
 use tenet_http::auth::{ApiKey, Auth, AuthConfig};
 use tenet_http::{Endpoint, HttpConfig};
 use tenet_server::{CancellationToken, RATE_LIMITED, Rate, RateLimiter, RateLimits};

@@ -5,18 +5,18 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::{Harness, LEGACY, body, in_session, read_until, sse_json};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
 use serde_json::{Value, json};
-use support::{Harness, LEGACY, body, in_session, read_until, sse_json};
 use tenet_http::HttpConfig;
 use tenet_server::protocol::{LoggingLevel, Resource};
 use tenet_server::store::{

@@ -4,15 +4,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::sync::Arc;
 
+use crate::support::{Harness, Reply, builder};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use support::{Harness, Reply, builder};
 use tenet_http::HttpConfig;
 use tenet_http::auth::{ApiKey, Auth, AuthConfig};
 use tenet_server::{Args, Json, Rate, RateLimiter, RateLimits, ToolDef, ToolError};

@@ -4,12 +4,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
+use crate::support::{Harness, body, modern, read_until};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::json;
-use support::{Harness, body, modern, read_until};
 use tenet_http::HttpConfig;
 use tenet_http::auth::{ApiKey, Auth, AuthConfig};
 

@@ -3,12 +3,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
+use crate::support::{Harness, body, modern, post};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::json;
-use support::{Harness, body, modern, post};
 use tenet_http::HttpConfig;
 
 #[tokio::test]

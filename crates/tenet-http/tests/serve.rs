@@ -3,14 +3,14 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use crate::support::{MODERN, STEP, meta, server};
 use serde_json::json;
-use support::{MODERN, STEP, meta, server};
 use tenet_http::HttpConfig;
 use tenet_server::CancellationToken;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -7,13 +7,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{Harness, LEGACY, STEP, body, post};
 use axum::http::StatusCode;
 use serde_json::json;
-use support::{Harness, LEGACY, STEP, body, post};
 use tenet_http::HttpConfig;
 
 /// Resident memory of this process, in bytes (Linux); `None` elsewhere.

@@ -3,12 +3,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
+use crate::support::{Harness, LEGACY, STEP, body, in_session, post, read_until, sse_json};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::{Value, json};
-use support::{Harness, LEGACY, STEP, body, in_session, post, read_until, sse_json};
 use tenet_http::HttpConfig;
 
 fn call(id: i64, method: &str, params: Value) -> Value {

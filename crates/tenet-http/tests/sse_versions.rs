@@ -5,12 +5,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
+use crate::support::{Harness, body, in_session, read_until};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::{Value, json};
-use support::{Harness, body, in_session, read_until};
 
 const OLD: [&str; 3] = ["2024-11-05", "2025-03-26", "2025-06-18"];
 const POLLING: &str = "2025-11-25";

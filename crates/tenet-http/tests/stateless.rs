@@ -3,14 +3,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use crate::support::{Harness, LEGACY, MODERN, STEP, body, in_session, meta, modern, post, read_until, sse_json};
 use axum::http::{Request, StatusCode};
 use serde_json::{Value, json};
-use support::{Harness, LEGACY, MODERN, STEP, body, in_session, meta, modern, post, read_until, sse_json};
 use tower::ServiceExt;
 
 #[tokio::test]

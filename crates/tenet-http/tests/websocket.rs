@@ -5,17 +5,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::{STEP, meta};
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use support::{STEP, meta};
 use tenet_http::auth::{ApiKey, Auth, AuthConfig};
 use tenet_http::{HttpConfig, WebSocketConfig};
 use tenet_server::protocol::LoggingLevel;

@@ -2,11 +2,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::fs;
 
-use common::{doc, write};
+use crate::common::{doc, write};
 use tenet_kb::{KnowledgeBase, Query, Root};
 
 #[test]

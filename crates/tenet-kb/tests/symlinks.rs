@@ -6,15 +6,13 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::{doc, write};
+use crate::common::{doc, write};
 use tenet_kb::{KnowledgeBase, LinkPolicy, LinkPolicyError, Root};
 
 /// Runs `f` on a thread of its own and fails the test if it does not finish in time

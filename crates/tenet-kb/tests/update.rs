@@ -4,13 +4,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use common::{doc, write};
+use crate::common::{doc, write};
 use tenet_kb::{KnowledgeBase, Query, Root};
 
 /// Words that occur in one document each, and all of them at once. (Queries with more

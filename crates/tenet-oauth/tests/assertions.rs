@@ -4,10 +4,8 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
+use crate::support::{call, config};
 use serde_json::json;
-use support::{call, config};
 use tenet_oauth::test_support::{AsConfig, AuthServer, Event, ResourceConfig, ResourceServer};
 use tenet_oauth::{
     AssertionSource, Authorizer, AuthorizerConfig, ClientCredentials, Es256Key, Grant, IdJagExchange, OAuthError,

@@ -3,9 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
-use support::{call, config};
+use crate::support::{call, config};
 use tenet_oauth::test_support::{AsConfig, AuthServer, Event, ResourceConfig, ResourceServer};
 use tenet_oauth::{Authorizer, AuthorizerConfig, verify_es256};
 

@@ -3,11 +3,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
+use crate::support::{call, config};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use support::{call, config};
 use tenet_oauth::test_support::{
     AsConfig, AuthServer, Event, IssMode, MetadataLocation, PrmLocation, ResourceConfig, ResourceServer,
 };

@@ -3,12 +3,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use support::{call, config};
+use crate::support::{call, config};
 use tenet_oauth::test_support::{AsConfig, AuthServer, ResourceConfig, ResourceServer};
 use tenet_oauth::{Authorizer, AuthorizerConfig, LoopbackUserAgent, OAuthError, UserAgent};
 use url::Url;

@@ -3,11 +3,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::time::Duration;
 
-use support::{call, config};
+use crate::support::{call, config};
 use tenet_oauth::test_support::{AsConfig, AuthServer, Event, ResourceConfig, ResourceServer};
 use tenet_oauth::{Authorizer, AuthorizerConfig};
 

@@ -3,12 +3,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
+use crate::support::{call, config};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
-use support::{call, config};
 use tenet_oauth::test_support::{AsConfig, AuthServer, ResourceConfig, ResourceServer};
 use tenet_oauth::{Authorizer, OAuthError, now_secs, verify_es256};
 

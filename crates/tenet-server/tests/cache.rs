@@ -4,13 +4,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Client, meta};
+use crate::common::{Client, meta};
 use serde_json::{Value, json};
 use tenet_protocol::{CallToolResult, ContentBlock, ElicitParams, Resource, ResourceContents, TextResourceContents};
 use tenet_server::{

@@ -4,13 +4,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Client, meta};
+use crate::common::{Client, meta};
 use serde_json::{Value, json};
 use tenet_server::{Args, RATE_LIMITED, Server, ServerConfig, TaskSupport, ToolDef};
 

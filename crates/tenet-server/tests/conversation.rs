@@ -5,11 +5,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::sync::Arc;
 
-use common::Client;
+use crate::common::Client;
 use serde_json::{Value, json};
 use tenet_protocol::CONTEXT_KEY;
 use tenet_protocol::context::Expect;

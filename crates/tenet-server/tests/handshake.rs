@@ -3,11 +3,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::sync::Arc;
 
-use common::Client;
+use crate::common::Client;
 use serde_json::json;
 use tenet_protocol::GetPromptResult;
 use tenet_server::{PromptDef, ResourceDef, Server, ToolDef};

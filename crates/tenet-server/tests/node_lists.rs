@@ -5,9 +5,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::Client;
+use crate::common::Client;
 use serde_json::{Value, json};
 use tenet_protocol::{NODE_PATH_KEY, Tool, VIA_KEY};
 use tenet_server::{Server, ServerConfig, ToolDef};

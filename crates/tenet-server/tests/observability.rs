@@ -4,11 +4,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::sync::Arc;
 
-use common::Client;
+use crate::common::Client;
 use serde_json::{Value, json};
 use tenet_server::protocol::TraceContext;
 use tenet_server::spans::{AttributeValue, FinishedSpan, SpanKind, SpanSink};

@@ -4,9 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::Client;
+use crate::common::Client;
 use serde_json::{Value, json};
 use tenet_protocol::{GetPromptResult, Resource, ResourceTemplate};
 use tenet_server::{PromptDef, ResourceDef, Server, ServerConfig, TaskSupport, TemplateDef, ToolDef};

@@ -3,11 +3,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Client, meta};
+use crate::common::{Client, meta};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};

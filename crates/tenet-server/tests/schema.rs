@@ -12,17 +12,14 @@
 //!
 //! Each test collects every failure before it fails, so one run lists them all.
 
-#[path = "../../tenet-protocol/tests/support/mod.rs"]
-mod support;
-
 use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::support::{compile_definition, describe, read_json, spec_root};
 use jsonschema::Validator;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use support::{compile_definition, describe, read_json, spec_root};
 use tenet_protocol::{
     Annotations, BlobResourceContents, ContentBlock, ElicitAction, ElicitParams, GetPromptResult, Icon, LoggingLevel,
     PromptMessage, Resource, ResourceContents, ResourceLink, ResourceTemplate, Role, TextResourceContents,

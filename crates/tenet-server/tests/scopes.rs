@@ -3,11 +3,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::sync::Arc;
 
-use common::Client;
+use crate::common::Client;
 use serde_json::{Value, json};
 use tenet_protocol::{GetPromptResult, Resource, ResourceTemplate};
 use tenet_server::{Grant, INSUFFICIENT_SCOPE, PromptDef, ResourceDef, Server, TemplateDef, ToolDef};

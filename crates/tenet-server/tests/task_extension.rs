@@ -5,14 +5,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-#[path = "../../tenet-protocol/tests/support/mod.rs"]
-mod support;
+use crate::common;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Client, MODERN};
+use crate::common::{Client, MODERN};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tenet_protocol::InputRequest;

@@ -4,26 +4,17 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{Tenet, stateless};
+use crate::common::{Killed, Tenet, stateless};
 use serde_json::{Value, json};
 use tenet_oauth::test_support::{AsConfig, AuthServer};
 use tenet_oauth::{Authorizer, AuthorizerConfig};
 
 const KEYS: &str = "reader 0123456789abcdef-reader stdlib:read";
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Sends one stateless request, letting `authorizer` answer challenges; returns every
 /// status seen and the final body.

@@ -4,11 +4,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{LATEST_LEGACY, Tenet, legacy, stateless};
+use crate::common::{LATEST_LEGACY, Tenet, legacy, stateless};
 use serde_json::{Value, json};
 
 fn doc(body: &str) -> String {

@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 
@@ -121,7 +121,7 @@ fn serve_http_grants_cors_to_the_origins_given_by_flag_or_environment() {
         if let Some(origins) = env {
             command.env("TENET_CORS_ORIGINS", origins);
         }
-        let mut server = command.spawn().unwrap();
+        let mut server = common::Killed(command.spawn().unwrap());
         let granted = http_head(port, &preflight("https://app.example"));
         let denied = http_head(port, &preflight("https://evil.example"));
         server.kill().unwrap();

@@ -2,7 +2,7 @@
 //! in both eras, and their exit codes (0 ok, 1 tool error, 2 usage, 3 connection,
 //! 4 protocol); ws:// URLs are taken as targets too.
 
-mod common;
+use crate::common;
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Output, Stdio};

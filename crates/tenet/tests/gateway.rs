@@ -4,12 +4,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{LATEST_LEGACY, Tenet, assert_result, legacy, tool_text};
+use crate::common::{LATEST_LEGACY, Tenet, assert_result, legacy, tool_text};
 use serde_json::json;
 
 fn upstream_flag(name: &str) -> String {

@@ -3,9 +3,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -17,14 +17,7 @@ fn health(url: &str) -> (i32, String) {
 #[test]
 fn health_passes_while_the_server_runs_and_fails_once_it_is_gone() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut server = common::tenet_command()
-        .args(["serve", "--demo", "--transport", "http", "--port", &port.to_string(), "--log-format", "json"])
-        .env_remove("TENET_CONFIG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut server = serve_http(&["--port", &port.to_string(), "--log-format", "json"]);
     let url = format!("http://127.0.0.1:{port}/health");
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut last = health(&url);
@@ -48,17 +41,19 @@ fn health_passes_while_the_server_runs_and_fails_once_it_is_gone() {
 }
 
 /// `tenet serve --demo --transport http ARGS`, its stderr piped.
-fn serve_http(args: &[&str]) -> std::process::Child {
-    common::tenet_command()
-        .args(["serve", "--demo", "--transport", "http"])
-        .args(args)
-        .env_remove("TENET_CONFIG")
-        .env_remove("TENET_PORT")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+fn serve_http(args: &[&str]) -> common::Killed {
+    common::Killed(
+        common::tenet_command()
+            .args(["serve", "--demo", "--transport", "http"])
+            .args(args)
+            .env_remove("TENET_CONFIG")
+            .env_remove("TENET_PORT")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    )
 }
 
 #[test]
@@ -81,10 +76,10 @@ fn with_port_0_the_log_names_the_port_that_was_bound() {
 fn a_port_in_use_is_named_with_the_flag_that_changes_it() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
-    let server = serve_http(&["--port", &port]);
-    let out = server.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let mut server = serve_http(&["--port", &port]);
+    let mut stderr = String::new();
+    server.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert_eq!(server.wait().unwrap().code(), Some(2), "{stderr}");
     assert!(stderr.contains(&format!("port {port} is already in use")), "{stderr}");
     assert!(stderr.contains("--port"), "{stderr}");
     assert!(!stderr.contains("serving MCP over HTTP"), "nothing is served: {stderr}");

@@ -5,13 +5,11 @@
 //! Every test runs its checks once per era, each on a fresh server process, and ends by
 //! checking that the server still answers. Every wait is bounded (see `common`).
 
-mod common;
-
 use std::collections::{BTreeSet, HashSet};
 use std::fs;
 use std::path::Path;
 
-use common::{LATEST_LEGACY, TIMEOUT, Tenet, assert_error, assert_result, legacy, stateless, tool_text};
+use crate::common::{LATEST_LEGACY, TIMEOUT, Tenet, assert_error, assert_result, legacy, stateless, tool_text};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 

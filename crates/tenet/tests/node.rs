@@ -4,11 +4,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 
-use common::{Tenet, assert_result, stateless};
+use crate::common::{Tenet, assert_result, stateless};
 use serde_json::{Value, json};
 
 /// The node announcement of a `tenet serve --demo` started with `args`: from its

@@ -2,11 +2,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{LATEST_LEGACY, Tenet, legacy, tool_text};
+use crate::common::{LATEST_LEGACY, Tenet, legacy, tool_text};
 use serde_json::{Value, json};
 
 fn doc(title: &str, body: &str) -> String {

@@ -5,12 +5,12 @@
 //! Every test that leaves the server running ends by checking it is still up and still
 //! answers a valid request.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use common::{
+use crate::common::{
     LATEST_LEGACY, MODERN, Tenet, assert_error, assert_error_with_null_id, assert_result, initialize_params,
     is_response_to, legacy, meta, stateless, stateless_echo, tool_text,
 };

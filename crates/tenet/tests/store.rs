@@ -5,11 +5,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
-use common::{Tenet, assert_result, stateless, tool_text};
+use crate::common::{Tenet, assert_result, stateless, tool_text};
 use serde_json::{Value, json};
 use tenet_redis::test_support::{RedisServer, free_port};
 
@@ -88,13 +88,15 @@ fn ready_follows_the_store_and_metrics_count_its_operations() {
     let port = free_port();
     let url = format!("redis://127.0.0.1:{port}/0");
     let http = free_port().to_string();
-    let mut server = common::tenet_command()
-        .args(["serve", "--demo", "--transport", "http", "--port", &http, "--log-level", "warn"])
-        .args(["--store-url", &url, "--store-timeout", "0.3"])
-        .env_remove("TENET_STORE_URL")
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut server = common::Killed(
+        common::tenet_command()
+            .args(["serve", "--demo", "--transport", "http", "--port", &http, "--log-level", "warn"])
+            .args(["--store-url", &url, "--store-timeout", "0.3"])
+            .env_remove("TENET_STORE_URL")
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let ready = |want: u16| {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {

@@ -27,6 +27,31 @@ pub fn tenet_command() -> Command {
     command
 }
 
+/// A child process killed and reaped when dropped, so that a test failing midway leaves
+/// no server behind (one that kept the test's stdout open would also keep whoever reads
+/// the test's output waiting).
+pub struct Killed(pub Child);
+
+impl std::ops::Deref for Killed {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Killed {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// The stateless protocol version.
 pub const MODERN: &str = "2026-07-28";
 /// The latest version negotiated through `initialize`.

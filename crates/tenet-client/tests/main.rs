@@ -1,0 +1,11 @@
+//! tenet-client's integration tests, as one binary: every other `.rs` file in this folder is a
+//! module named here (crates/tenet/tests/workspace.rs checks that none is left out).
+
+mod common;
+
+mod bad_input;
+mod eras;
+mod http;
+mod oauth;
+mod tasks;
+mod websocket;

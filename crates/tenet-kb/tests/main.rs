@@ -1,0 +1,9 @@
+//! tenet-kb's integration tests, as one binary: every other `.rs` file in this folder is a
+//! module named here (crates/tenet/tests/workspace.rs checks that none is left out).
+
+mod common;
+
+mod load;
+mod relevance;
+mod symlinks;
+mod update;

@@ -1,0 +1,6 @@
+//! tenet-redis's integration tests, as one binary: every other `.rs` file in this folder is a
+//! module named here (crates/tenet/tests/workspace.rs checks that none is left out).
+
+mod context;
+mod rate;
+mod sessions;

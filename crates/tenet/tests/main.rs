@@ -1,0 +1,25 @@
+//! tenet's integration tests, as one binary: every other `.rs` file in this folder is a
+//! module named here (crates/tenet/tests/workspace.rs checks that none is left out).
+
+mod common;
+
+mod auth;
+mod cache;
+mod check;
+mod cli;
+mod client;
+mod config;
+mod gateway;
+mod health;
+mod knowledge;
+mod metrics;
+mod node;
+mod readme;
+mod reload;
+mod request_log;
+mod startup;
+mod stdio;
+mod store;
+mod symlinks;
+mod telemetry;
+mod workspace;
