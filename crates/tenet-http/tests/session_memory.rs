@@ -2,16 +2,18 @@
 //! goes back to the allocator: 10 000 more fit in it without the process growing.
 //! (The allocator keeps freed pages for reuse rather than handing them to the OS, so
 //! resident memory does not drop; that it does not grow again is what shows nothing
-//! is kept.) Alone in its own test binary so that the process's memory is this
-//! test's alone.
+//! is kept.) Alone in its own test binary (a `[[test]]` of its own in Cargo.toml, not a
+//! module of tests/main.rs) so that the process's memory is this test's alone.
 
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::time::Duration;
 
-use crate::support::{Harness, LEGACY, STEP, body, post};
 use axum::http::StatusCode;
 use serde_json::json;
+use support::{Harness, LEGACY, STEP, body, post};
 use tenet_http::HttpConfig;
 
 /// Resident memory of this process, in bytes (Linux); `None` elsewhere.

@@ -1,5 +1,6 @@
 //! tenet-redis's integration tests, as one binary: every other `.rs` file in this folder is a
-//! module named here (crates/tenet/tests/workspace.rs checks that none is left out).
+//! module named here, or a `[[test]]` of its own in Cargo.toml (crates/tenet/tests/workspace.rs
+//! checks that none is left out).
 
 mod context;
 mod rate;
