@@ -5,7 +5,7 @@
 use crate::common;
 
 use std::net::TcpListener;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -31,7 +31,8 @@ fn stdio(args: &[&str]) -> (i32, String, String) {
 
 /// `tenet serve` over HTTP on a free loopback port; killed on drop.
 struct HttpServer {
-    child: Child,
+    /// The process, killed when the server is dropped.
+    _child: common::Killed,
     url: String,
 }
 
@@ -55,14 +56,7 @@ impl HttpServer {
             assert!(Instant::now() < deadline, "tenet serve did not listen");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Self { child, url: format!("http://127.0.0.1:{port}/mcp") }
-    }
-}
-
-impl Drop for HttpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        Self { _child: common::Killed(child), url: format!("http://127.0.0.1:{port}/mcp") }
     }
 }
 

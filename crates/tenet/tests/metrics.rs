@@ -9,7 +9,7 @@ use crate::common;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
@@ -18,7 +18,8 @@ const MODERN: &str = "2026-07-28";
 
 /// `tenet serve --transport http` on a free loopback port; killed on drop.
 struct Server {
-    child: Child,
+    /// The process, killed when the server is dropped.
+    _child: common::Killed,
     port: u16,
 }
 
@@ -36,7 +37,7 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let server = Self { child, port };
+        let server = Self { _child: common::Killed(child), port };
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "tenet serve did not listen");
@@ -89,13 +90,6 @@ impl Server {
         assert_eq!(reply.status, 200, "{}", reply.body);
         assert_eq!(reply.headers["content-type"], "application/openmetrics-text; version=1.0.0; charset=utf-8");
         Exposition::parse(&reply.body)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -8,7 +8,7 @@
 use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, ChildStdin, Stdio};
+use std::process::{ChildStdin, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -20,7 +20,8 @@ const MARKER: &str = "TENET_TEST_ENVIRON_MARKER";
 
 /// `tenet serve` on stdio with one extra environment variable; killed when dropped.
 struct Server {
-    child: Child,
+    /// The process, killed when the server is dropped (before its pipes).
+    _child: common::Killed,
     stdin: ChildStdin,
     lines: Receiver<String>,
     /// Every line the server wrote to stdout, answers and notifications alike.
@@ -60,7 +61,7 @@ impl Server {
                 sink.lock().unwrap_or_else(PoisonError::into_inner).push_str(&String::from_utf8_lossy(&buf[..n]));
             }
         });
-        Self { child, stdin, lines, seen: Vec::new(), stderr }
+        Self { _child: common::Killed(child), stdin, lines, seen: Vec::new(), stderr }
     }
 
     fn send(&mut self, message: &Value) {
@@ -85,13 +86,6 @@ impl Server {
 
     fn stderr(&self) -> String {
         self.stderr.lock().unwrap_or_else(PoisonError::into_inner).clone()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
