@@ -30,6 +30,8 @@ pub struct ClientBuilder {
     headers: Vec<(String, String)>,
     /// Variables set (`Some`) or removed (`None`) for a stdio server, in order.
     env: Vec<(String, Option<String>)>,
+    /// Whether a stdio server starts without the inherited environment.
+    clear_env: bool,
     auth: Option<Arc<dyn AuthHook>>,
     log_level: Option<LoggingLevel>,
     tasks: bool,
@@ -49,6 +51,7 @@ impl Default for ClientBuilder {
             probe: Duration::from_secs(5),
             headers: Vec::new(),
             env: Vec::new(),
+            clear_env: false,
             auth: None,
             log_level: None,
             tasks: false,
@@ -168,6 +171,19 @@ impl ClientBuilder {
         self
     }
 
+    /// Starts a server with [`ClientBuilder::connect_stdio`] without this process's
+    /// environment: only the variables set with [`ClientBuilder::env`] reach it (what a
+    /// server needs, such as `PATH`, is then the caller's to pass on).
+    ///
+    /// ```
+    /// let builder = tenet_client::Client::builder().env_clear().env("PATH", "/usr/bin:/bin");
+    /// # drop(builder);
+    /// ```
+    pub fn env_clear(mut self) -> Self {
+        self.clear_env = true;
+        self
+    }
+
     /// Logs what a server started with [`ClientBuilder::connect_stdio`] writes to its
     /// stderr, line by line (`tracing`, target `tenet_client::stderr`, at info), with
     /// `label` as its `server` field, instead of passing it through to this process's
@@ -184,7 +200,8 @@ impl ClientBuilder {
     /// When the program cannot start, or negotiation fails (the process is then shut down).
     pub async fn connect_stdio(self, program: &str, args: &[String]) -> Result<Client> {
         let inbound = Arc::new(Inbound::new(Arc::clone(&self.handler)));
-        let (process, stdout, stdin) = child::spawn(program, args, &self.env, self.stderr_label.as_deref())?;
+        let (process, stdout, stdin) =
+            child::spawn(program, args, &self.env, self.clear_env, self.stderr_label.as_deref())?;
         let transport = PipeTransport::new(stdout, stdin, self.max_message_bytes, Arc::clone(&inbound), Some(process));
         self.finish(Box::new(transport), inbound).await
     }

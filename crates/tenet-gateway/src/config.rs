@@ -42,6 +42,14 @@ pub struct UpstreamConfig {
     /// Environment variables for a stdio server.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// The gateway's environment variables a stdio server gets, beside
+    /// [`INHERITED_ENV`] and its own `env`: names, `*` for any run of characters
+    /// (`["AWS_*"]`; `["*"]`: all of them, less shell functions and what
+    /// [`GatewayOptions::unset_env`] names). Nothing else of the gateway's environment
+    /// reaches it, so that one server's credentials (an OAuth secret in a variable, a
+    /// token another server's `env` does not name) are not every server's.
+    #[serde(default)]
+    pub inherit_env: Vec<String>,
     /// Headers sent with every HTTP request or WebSocket upgrade (static credentials).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
@@ -130,6 +138,7 @@ impl PeerConfig {
             command: None,
             url: Some(self.url),
             env: BTreeMap::new(),
+            inherit_env: Vec::new(),
             headers: self.headers,
             timeout: self.timeout,
             tools: self.tools,
@@ -156,6 +165,7 @@ impl std::fmt::Debug for UpstreamConfig {
             .field("name", &self.name)
             .field("target", &self.target())
             .field("env", &names(&self.env))
+            .field("inherit_env", &self.inherit_env)
             .field("headers", &names(&self.headers))
             .field("timeout", &self.timeout)
             .field("tools", &self.tools)
@@ -453,6 +463,12 @@ fn check(upstream: &UpstreamConfig, at: &Place) -> Result<(), ConfigError> {
                     "are for servers at a url, not stdio servers (command); give a stdio server its credentials in env",
                 ));
             }
+            if let Some(name) = upstream.inherit_env.iter().find(|name| !is_env_pattern(name)) {
+                return Err(at.error(
+                    "inherit_env",
+                    format!("{name:?} must be a variable's name (A-Z, a-z, 0-9, _), * for any run of characters"),
+                ));
+            }
         }
         (None, Some(url)) => {
             // As the client will read it; what is wrong is told without the URL.
@@ -461,6 +477,9 @@ fn check(upstream: &UpstreamConfig, at: &Place) -> Result<(), ConfigError> {
             }
             if !upstream.env.is_empty() {
                 return Err(at.error("env", "is for stdio servers (command), not url"));
+            }
+            if !upstream.inherit_env.is_empty() {
+                return Err(at.error("inherit_env", "is for stdio servers (command), not url"));
             }
             if let Some(oauth) = &upstream.oauth {
                 check_oauth(upstream, oauth, at)?;
@@ -527,6 +546,23 @@ impl UpstreamConfig {
         self.command.as_ref().map(|_| self.max_restarts.unwrap_or(5))
     }
 
+    /// The variables of this process's environment a stdio server gets from it: those
+    /// [`INHERITED_ENV`] or `inherit_env` names, in Unicode, and not a shell function
+    /// (a value that starts with `()`, as bash exports them).
+    pub fn inherited_env(&self) -> Vec<(String, String)> {
+        let named = |name: &str| {
+            INHERITED_ENV
+                .iter()
+                .copied()
+                .chain(self.inherit_env.iter().map(String::as_str))
+                .any(|p| Glob(p).matches(name))
+        };
+        std::env::vars_os()
+            .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+            .filter(|(name, value)| !value.starts_with("()") && named(name))
+            .collect()
+    }
+
     /// How long a call may take.
     pub fn call_timeout(&self) -> Duration {
         Duration::from_secs(self.timeout.unwrap_or(30))
@@ -547,6 +583,27 @@ impl UpstreamConfig {
     }
 }
 
+/// The variables of the gateway's environment every stdio server gets (beside its
+/// table's `inherit_env` and `env`): where to find programs, whose they are, the terminal
+/// and the locale, where to put temporary files and the user's runtime files, which
+/// certificate authorities to trust.
+pub const INHERITED_ENV: &[&str] = &[
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "TERM",
+    "LANG",
+    "LC_*",
+    "TZ",
+    "TMPDIR",
+    "XDG_RUNTIME_DIR",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "NODE_EXTRA_CA_CERTS",
+];
+
 /// Whether `program` names an executable: a path to one, or a name found on `PATH`.
 fn program_exists(program: &str) -> bool {
     let path = Path::new(program);
@@ -555,6 +612,17 @@ fn program_exists(program: &str) -> bool {
     }
     std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| is_executable(&dir.join(path))))
+}
+
+/// Whether `pattern` names environment variables, as `inherit_env` takes them:
+/// letters, digits, `_`, and `*` for any run of characters.
+///
+/// ```
+/// assert!(tenet_gateway::is_env_pattern("AWS_*"));
+/// assert!(!tenet_gateway::is_env_pattern("A=B"));
+/// ```
+pub fn is_env_pattern(pattern: &str) -> bool {
+    !pattern.is_empty() && pattern.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '*')
 }
 
 fn is_executable(path: &Path) -> bool {
@@ -682,6 +750,36 @@ command = ["server", "--token", "s3cr3t-arg"]"#,
         assert!(e.message.contains("no-such-program-tenet"), "{e}");
         let e = fault("[[upstream]]\nname = \"a\"\ncommand = []\n");
         assert_eq!(e.key, "upstream[0].command");
+    }
+
+    #[test]
+    fn inherit_env_is_for_stdio_servers_and_holds_names_or_patterns() {
+        let e = fault("[[upstream]]\nname = \"a\"\nurl = \"http://h\"\ninherit_env = [\"AWS_*\"]\n");
+        assert_eq!(e.key, "upstream[0].inherit_env");
+        for bad in ["", "A=B", "two words", "PATH-X"] {
+            let e = fault(&format!("[[upstream]]\nname = \"a\"\ncommand = [\"sh\"]\ninherit_env = [{bad:?}]\n"));
+            assert_eq!(e.key, "upstream[0].inherit_env", "{bad:?}");
+            assert!(e.message.contains("variable's name"), "{e}");
+        }
+        let ok = parse("[[upstream]]\nname = \"a\"\ncommand = [\"sh\"]\ninherit_env = [\"AWS_*\", \"HTTPS_PROXY\"]\n");
+        assert_eq!(ok[0].inherit_env, ["AWS_*", "HTTPS_PROXY"]);
+    }
+
+    #[test]
+    fn a_stdio_server_inherits_the_named_variables_alone() {
+        let stdio = parse("[[upstream]]\nname = \"a\"\ncommand = [\"sh\"]\n").remove(0);
+        let inherited = stdio.inherited_env();
+        // PATH is set wherever these tests run; what is passed is this process's value.
+        let path = std::env::var("PATH").unwrap();
+        assert!(inherited.iter().any(|(name, value)| name == "PATH" && *value == path), "{inherited:?}");
+        let named = |name: &str| INHERITED_ENV.iter().any(|p| Glob(p).matches(name));
+        assert!(inherited.iter().all(|(name, _)| named(name)), "{inherited:?}");
+        // All of it, when the table says so.
+        let all = UpstreamConfig { inherit_env: vec!["*".into()], ..stdio };
+        let everything = std::env::vars_os()
+            .filter(|(name, value)| name.to_str().is_some() && value.to_str().is_some_and(|v| !v.starts_with("()")))
+            .count();
+        assert_eq!(all.inherited_env().len(), everything);
     }
 
     #[test]

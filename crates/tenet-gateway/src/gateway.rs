@@ -84,6 +84,22 @@ impl Gateway {
         server.on_subscription(move |uri, on| {
             subscribed.iter().filter_map(std::sync::Weak::upgrade).any(|u| u.want(uri, on));
         });
+        // A call to a tool of an upstream that is down says so, not only that the tool is
+        // unknown (its tools are out of the lists until it is back). Only the state: the
+        // reason (a host, an authorization server's words) is for /upstreams and the log,
+        // and any caller may ask, whatever its scopes.
+        let owners = watched.clone();
+        let (separator, prefixless) = (options.separator.clone(), options.prefixless);
+        server.explain_absent_tools(move |tool| {
+            // The longest name that begins the tool's: `a__b` owns `a__b__x`, not `a`.
+            let owner = owners.iter().filter_map(std::sync::Weak::upgrade).filter(|u| {
+                prefixless
+                    || (!u.name().is_empty() && tool.strip_prefix(u.name()).is_some_and(|t| t.starts_with(&*separator)))
+            });
+            let owner = owner.max_by_key(|u| u.name().len())?;
+            let state = owner.status().state;
+            (state != State::Up).then(|| format!("upstream {} is {}", owner.name(), state.label()))
+        });
         let inner = Arc::new(Inner {
             server,
             options,
@@ -149,7 +165,9 @@ impl Inner {
             // connected but did not list in time is closed.
             let deadline = tokio::time::Instant::now() + connect_timeout;
             let late = || {
-                format!("not started within {} s (process, handshake, first listing)", connect_timeout.as_secs_f64())
+                let steps =
+                    if upstream.config.command.is_some() { "process, handshake" } else { "connection, handshake" };
+                format!("not started within {} s ({steps}, first listing)", connect_timeout.as_secs_f64())
             };
             let start = async {
                 let client = match tokio::time::timeout_at(deadline, upstream.connect()).await {
@@ -224,8 +242,9 @@ impl Inner {
                     format!("failed, and max_restarts = 0: not started again until Tenet restarts. Last: {reason}")
                 } else {
                     format!(
-                        "crash loop: restarted {limit} times (max_restarts), and each time it failed within {} s \
+                        "crash loop: restarted {limit} time{} (max_restarts), and each time it failed within {} s \
                          of starting; not started again until Tenet restarts. Last: {reason}",
+                        if limit == 1 { "" } else { "s" },
                         self.options.stable_after.as_secs()
                     )
                 };

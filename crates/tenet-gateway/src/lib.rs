@@ -35,8 +35,8 @@ mod upstream;
 
 pub use catalog::URI_SCHEME;
 pub use config::{
-    ClientSecret, ConfigError, DEFAULT_MAX_HOPS, GatewayOptions, OAuthClient, PeerConfig, ToolFilter, UpstreamConfig,
-    validate,
+    ClientSecret, ConfigError, DEFAULT_MAX_HOPS, GatewayOptions, INHERITED_ENV, OAuthClient, PeerConfig, ToolFilter,
+    UpstreamConfig, is_env_pattern, validate,
 };
 pub use gateway::Gateway;
 pub use upstream::{Calls, State, Status, Unreachable, Upstream};

@@ -74,7 +74,7 @@ impl Collector for UpstreamCollector {
         }
         let mut restarts = encoder.encode_descriptor(
             "tenet_upstream_restarts",
-            "Times the upstream was reconnected (or its process restarted) after failing",
+            "Attempts to reconnect to the upstream (or start its process again) after it failed",
             None,
             MetricType::Counter,
         )?;

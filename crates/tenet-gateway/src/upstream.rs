@@ -120,7 +120,8 @@ pub struct Status {
     pub latency_ms: Option<f64>,
     /// Heartbeats missed in a row.
     pub missed: u32,
-    /// Times it was reconnected (or its process restarted) after failing.
+    /// Attempts to reconnect to it (or start its process again) after it failed, whether
+    /// or not they succeeded.
     pub restarts: u64,
     /// Relayed requests (tool calls, prompts, reads, completions) by outcome.
     pub calls: Calls,
@@ -541,16 +542,22 @@ impl Upstream {
             hook.authorizer().record_success().await;
             builder = builder.auth(hook);
         }
-        for name in &self.hops.unset_env {
-            builder = builder.env_remove(name.clone());
-        }
-        for (name, value) in &config.env {
-            builder = builder.env(name.clone(), value.clone());
-        }
         match (&config.command, &config.url) {
             (Some(command), _) => {
                 let (program, args) =
                     command.split_first().ok_or_else(|| ClientError::Connect("empty command".into()))?;
+                // What it gets of the gateway's environment, less what says who the
+                // gateway is, then its own.
+                builder = builder.env_clear();
+                for (name, value) in config.inherited_env() {
+                    builder = builder.env(name, value);
+                }
+                for name in &self.hops.unset_env {
+                    builder = builder.env_remove(name.clone());
+                }
+                for (name, value) in &config.env {
+                    builder = builder.env(name.clone(), value.clone());
+                }
                 builder.stderr_to_log(self.name()).connect_stdio(program, args).await
             }
             (None, Some(url)) => builder.connect_http(url).await,

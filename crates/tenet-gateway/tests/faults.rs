@@ -52,6 +52,22 @@ async fn an_upstream_that_never_answers_the_handshake_is_down_and_the_others_ser
     assert!(error.contains("not started within 0.5 s"), "{error}");
     assert!(!h.gateway.is_ready(), "a required upstream is not up");
     assert_eq!(h.tool_names().await, names(&["local_hello", "ok__echo", "ok__add"]));
+    // A call to one of its tools is told why there is no such tool; another unknown
+    // name is only unknown.
+    let client = &h.client;
+    let unknown = |name: &'static str| async move {
+        match client.call_tool(name, json!({})).await {
+            Err(tenet_client::ClientError::Server(e)) if e.code == tenet_server::jsonrpc::ErrorCode::INVALID_PARAMS => {
+                e.message
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+    };
+    let message = unknown("silent__echo").await;
+    let state =
+        message.strip_prefix("Unknown tool: silent__echo (upstream silent is ").and_then(|m| m.strip_suffix(')'));
+    assert!(matches!(state, Some("down" | "connecting")), "only its state (the reason is for /upstreams): {message}");
+    assert_eq!(unknown("nobody__echo").await, "Unknown tool: nobody__echo");
     h.shutdown().await;
 }
 

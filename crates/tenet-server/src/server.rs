@@ -129,7 +129,12 @@ pub(crate) struct Shared {
     pub context_store: Arc<dyn crate::store::ContextStore>,
     /// The link to the other replicas, once shared ([`Server::share`]).
     pub replicas: std::sync::OnceLock<Arc<crate::replicas::link::Replicas>>,
+    /// Why a tool that is not here is not, when its owner can say ([`Server::explain_absent_tools`]).
+    pub absent_tools: std::sync::OnceLock<AbsentTools>,
 }
+
+/// What says why a tool is not among a server's tools ([`Server::explain_absent_tools`]).
+pub(crate) type AbsentTools = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 /// An MCP server: tools, resources and prompts, served over any transport, to clients
 /// of either era. Cheap to clone; clones share everything.
@@ -558,6 +563,15 @@ impl Server {
         self.shared.subscriptions.watch(Box::new(watcher));
     }
 
+    /// Has `explain(name)` say why a tool called by a name the server does not list is
+    /// not there, when it can (a gateway: its upstream is down); the `-32602` error a
+    /// call to it gets carries that reason after `Unknown tool: NAME`. Set once; a
+    /// second call changes nothing and returns false. It is called on such calls
+    /// alone, and must be quick.
+    pub fn explain_absent_tools(&self, explain: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> bool {
+        self.shared.absent_tools.set(Box::new(explain)).is_ok()
+    }
+
     /// A handle that does not keep the server alive (for what the server's own
     /// handlers hold, which would otherwise keep it alive in a cycle).
     pub fn downgrade(&self) -> WeakServer {
@@ -816,6 +830,7 @@ impl ServerBuilder {
                 digest: crate::handshake::DigestCache::default(),
                 context_store,
                 replicas: std::sync::OnceLock::new(),
+                absent_tools: std::sync::OnceLock::new(),
             }),
         };
         if server.shared.metrics.is_enabled() {

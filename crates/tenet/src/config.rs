@@ -103,7 +103,11 @@ pub fn apply_text(serve: Command, text: &str, file: &Path) -> Result<(Command, V
             return Err(ConfigError::new(file, Some(section.clone()), outside_a_table(&serve, section, entries)));
         };
         if !serve.get_arguments().any(|arg| heading(arg).is_some_and(|h| h == *section)) {
-            return Err(ConfigError::new(file, Some(section.clone()), unknown("section", sections(&serve))));
+            return Err(ConfigError::new(
+                file,
+                Some(section.clone()),
+                crate::parse::unknown("section", sections(&serve)),
+            ));
         }
         for (key, value) in entries {
             let path = format!("{section}.{key}");
@@ -111,7 +115,11 @@ pub fn apply_text(serve: Command, text: &str, file: &Path) -> Result<(Command, V
                 serve.get_arguments().find(|arg| arg.get_id() == key && heading(arg).as_ref() == Some(section))
             else {
                 let keys = serve.get_arguments().filter(|a| heading(a).as_ref() == Some(section));
-                return Err(ConfigError::new(file, Some(path), unknown("key", keys.map(|a| a.get_id().to_string()))));
+                return Err(ConfigError::new(
+                    file,
+                    Some(path),
+                    crate::parse::unknown("key", keys.map(|a| a.get_id().to_string())),
+                ));
             };
             let values = strings(arg, value, base).map_err(|m| ConfigError::new(file, Some(path.clone()), m))?;
             validate(arg, &values).map_err(|e| ConfigError::new(file, Some(path.clone()), clap_message(&e)))?;
@@ -153,11 +161,6 @@ fn sections(serve: &Command) -> impl Iterator<Item = String> {
         }
     }
     all.into_iter()
-}
-
-fn unknown(what: &str, known: impl Iterator<Item = String>) -> String {
-    let known: Vec<String> = known.collect();
-    format!("unknown {what}; expected one of: {}", known.join(", "))
 }
 
 fn takes_list(arg: &Arg) -> bool {
@@ -255,6 +258,11 @@ pub fn effective(serve: &Command, matches: &ArgMatches, from_file: &[String]) ->
                     format!("env {}", arg.get_env().map(|e| e.to_string_lossy().into_owned()).unwrap_or_default())
                 }
                 _ if from_file.iter().any(|f| f == id) => "file".to_owned(),
+                // The flags' lists are not the file's [[upstream]] and [[peer]] tables.
+                _ if raw.is_empty() && matches!(id, "upstreams" | "peers") => {
+                    let table = if id == "upstreams" { "upstream" } else { "peer" };
+                    format!("unset (the --{} flag; [[{table}]] tables are shown apart)", &id[..id.len() - 1])
+                }
                 _ if raw.is_empty() => "unset".to_owned(),
                 _ => "default".to_owned(),
             };

@@ -38,6 +38,21 @@ pub struct GatewayArgs {
     /// Serve only the upstreams' tools, not the knowledge server's own.
     #[arg(long, help_heading = "Gateway", env = "TENET_NO_LOCAL_TOOLS", value_parser = crate::parse::switch)]
     pub no_local_tools: bool,
+    /// A variable of Tenet's environment that every stdio upstream gets, beside `PATH`,
+    /// `HOME` and the like, and the `inherit_env` and `env` of its table: a name, `*`
+    /// for any run of characters (`'GITHUB_*'`); repeat for several. Nothing else of
+    /// Tenet's environment reaches them.
+    #[arg(long = "inherit-env", help_heading = "Gateway", value_name = "NAME", value_parser = env_pattern)]
+    pub inherit_env: Vec<String>,
+}
+
+/// The value parser of `--inherit-env`.
+fn env_pattern(s: &str) -> Result<String, String> {
+    if tenet_gateway::is_env_pattern(s) {
+        Ok(s.to_owned())
+    } else {
+        Err(format!("{s:?} is not a variable's name (A-Z, a-z, 0-9, _), * for any run of characters"))
+    }
 }
 
 impl GatewayArgs {
@@ -80,6 +95,9 @@ impl GatewayArgs {
         for flag in &self.peers {
             places.push(Place::Flag("--peer", flag));
             all.push(peer_from_flag(flag)?);
+        }
+        for stdio in all.iter_mut().filter(|u| u.command.is_some()) {
+            stdio.inherit_env.extend(self.inherit_env.iter().cloned());
         }
         // An upstream or peer is named where it was given: a file's table by its index
         // there, a flag by the flag.
@@ -186,10 +204,27 @@ fn tables<T: serde::de::DeserializeOwned>(
         .map(|(i, t)| {
             t.clone().try_into::<T>().map_err(|e| {
                 let place = format!("{}: {kind}[{i}]", file.display());
-                GatewayError::at(place, e.to_string().trim_end().replace('\n', " "))
+                // An unknown key is named by its path, as in the other tables.
+                match unknown_key(&e) {
+                    Some((path, known)) => {
+                        GatewayError::at(format!("{place}.{path}"), crate::parse::unknown("key", known.into_iter()))
+                    }
+                    None => GatewayError::at(place, e.to_string().trim_end().replace('\n', " ")),
+                }
             })
         })
         .collect()
+}
+
+/// The path of the key an `unknown field` error is about, within the table read
+/// (`timout`, or `tools.alow` inside the table `tools`, where toml says ``in `tools` ``
+/// after the message), and the keys serde names as expected.
+fn unknown_key(e: &toml::de::Error) -> Option<(String, Vec<String>)> {
+    let (key, rest) = e.message().strip_prefix("unknown field `")?.split_once('`')?;
+    let known = rest.split('`').skip(1).step_by(2).map(str::to_owned).collect();
+    let shown = e.to_string();
+    let inner = shown.strip_prefix(e.message()).and_then(|tail| tail.trim().strip_prefix("in `")?.strip_suffix('`'));
+    Some((inner.map_or_else(|| key.to_owned(), |inner| format!("{inner}.{key}")), known))
 }
 
 /// `URL` or `NAME=URL`.
@@ -336,6 +371,9 @@ pub fn effective(upstreams: &[UpstreamConfig]) -> String {
         }
         if !upstream.env.is_empty() {
             line("env", hidden(&upstream.env), true);
+        }
+        if upstream.command.is_some() {
+            line("inherit_env", list(&upstream.inherit_env), !upstream.inherit_env.is_empty());
         }
         if !upstream.headers.is_empty() {
             line("headers", hidden(&upstream.headers), true);
@@ -497,11 +535,16 @@ mod tests {
         );
         std::fs::write(&file, "[[peer]]\nurl = \"http://h/mcp\"\ncommand = [\"x\"]\n").unwrap();
         let e = from_file(&file).unwrap_err();
-        assert_eq!(e.place, Some(format!("{}: peer[0]", file.display())));
-        assert!(e.message.contains("command"), "{e}");
+        assert_eq!(e.place, Some(format!("{}: peer[0].command", file.display())));
+        assert!(e.message.starts_with("unknown key; expected one of: name, url,"), "{e}");
         std::fs::write(&file, "[[upstream]]\nname = \"a\"\nurl = \"ws://h/mcp\"\ncomand = 1\n").unwrap();
         let e = from_file(&file).unwrap_err();
-        assert!(e.message.contains("comand"), "{e}");
+        assert_eq!(e.place, Some(format!("{}: upstream[0].comand", file.display())));
+        // Anything else is serde's own words, at the table.
+        std::fs::write(&file, "[[upstream]]\nname = 7\nurl = \"ws://h/mcp\"\n").unwrap();
+        let e = from_file(&file).unwrap_err();
+        assert_eq!(e.place, Some(format!("{}: upstream[0]", file.display())));
+        assert!(e.message.contains("invalid type"), "{e}");
     }
 
     #[test]

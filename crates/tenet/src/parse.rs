@@ -1,6 +1,6 @@
 //! The value parsers the CLI's options share (the flags of `serve`, the gateway's and
-//! the other commands'), in a module of their own so that every options module can use
-//! them without depending on another.
+//! the other commands') and the words for a config file's unknown names, in a module of
+//! their own so that every options module can use them without depending on another.
 
 /// The spellings of yes and no that every boolean option (and its environment
 /// variable) takes, as container and CI settings write them.
@@ -30,4 +30,11 @@ pub(crate) fn positive_seconds(s: &str) -> Result<f64, String> {
     } else {
         Err(format!("{s} must be more than 0 and at most 86400 seconds"))
     }
+}
+
+/// "unknown WHAT; expected one of: …", what a config file's table says of a name it
+/// does not take (a section, a key).
+pub(crate) fn unknown(what: &str, known: impl Iterator<Item = String>) -> String {
+    let known: Vec<String> = known.collect();
+    format!("unknown {what}; expected one of: {}", known.join(", "))
 }

@@ -161,13 +161,14 @@ fn boolean_environment_variables_take_every_usual_spelling() {
 fn check_shows_the_upstreams_and_peers_with_their_defaults_and_no_credentials() {
     let (_dir, path) = file(concat!(
         "[[upstream]]\nname = \"everything\"\ncommand = [\"cat\", \"-u\"]\nenv = { TOKEN = \"env-secret\", \"two words\" = \"env-secret\", \"A\\nB\" = \"env-secret\" }\n",
-        "tools = { deny = [\"dangerous_*\"] }\n",
+        "tools = { deny = [\"dangerous_*\"] }\ninherit_env = [\"AWS_*\"]\n",
         "[[upstream]]\nname = \"tickets\"\nurl = \"https://user:pw@tickets.example.com/mcp?key=query-secret\"\n",
         "headers = { Authorization = \"Bearer header-secret\" }\ntimeout = 10\nrequired = false\n",
         "[[peer]]\nurl = \"http://127.0.0.1:9/mcp\"\noauth = { client_id = \"gw\", client_secret = \"oauth-secret\" }\n",
     ));
     let peer = "https://node:flag-secret@n.example/mcp?token=flag-query";
-    let (code, out, err) = tenet(&["config", "check", &path, "--", "--upstream", "flagged=cat", "--peer", peer], &[]);
+    let args = ["config", "check", &path, "--", "--upstream", "flagged=cat", "--peer", peer, "--inherit-env", "GH_*"];
+    let (code, out, err) = tenet(&args, &[]);
     assert_eq!(code, 0, "{err}");
     for secret in ["env-secret", "pw@", "query-secret", "header-secret", "oauth-secret", "flag-secret", "flag-query"] {
         assert!(!out.contains(secret), "{secret} shown: {out}");
@@ -195,6 +196,16 @@ fn check_shows_the_upstreams_and_peers_with_their_defaults_and_no_credentials() 
     assert!(out.contains("timeout = 30  # default\n") && out.contains("timeout = 10\n"), "{out}");
     assert!(out.contains("max_restarts = 5  # default\n"), "{out}");
     assert!(out.contains("name = \"\"  # the node id it announces\n"), "{out}");
+    // `--inherit-env` adds to every stdio server's own.
+    fn inherited(u: &toml::Value) -> Vec<&str> {
+        u["inherit_env"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect()
+    }
+    assert_eq!(inherited(&upstreams[0]), ["AWS_*", "GH_*"]);
+    assert_eq!(inherited(&upstreams[2]), ["GH_*"]);
+    assert!(upstreams[1].get("inherit_env").is_none(), "only a stdio server inherits: {out}");
+    let (code, _, err) = tenet(&["config", "check", &path, "--", "--inherit-env", "GH_TOKEN=x"], &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("\"GH_TOKEN=x\" is not a variable's name"), "{err}");
 }
 
 #[test]
@@ -203,7 +214,20 @@ fn a_refused_upstream_names_its_file_once() {
     let (code, _, err) = tenet(&["config", "check", &path], &[]);
     assert_eq!(code, 2);
     assert_eq!(err.matches(&path).count(), 1, "{err}");
-    assert!(err.contains("upstream[0]: unknown field `timout`"), "{err}");
+    assert!(err.contains("upstream[0].timout: unknown key; expected one of: name, command, url, env,"), "{err}");
+    // A key of a table inside one is named by its whole path.
+    let (_dir, path) = file("[[upstream]]\nname = \"a\"\ncommand = [\"cat\"]\ntools = { alow = [\"x\"] }\n");
+    let (code, _, err) = tenet(&["config", "check", &path], &[]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        err.trim_end(),
+        format!("tenet: {path}: upstream[0].tools.alow: unknown key; expected one of: allow, deny")
+    );
+    // A name the table itself has, written inside one it holds, is named there too.
+    let (_dir, path) = file("[[upstream]]\nname = \"a\"\ncommand = [\"cat\"]\ntools = { name = [\"x\"] }\n");
+    let (code, _, err) = tenet(&["config", "check", &path], &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("upstream[0].tools.name: unknown key; expected one of: allow, deny"), "{err}");
     // An error about the gateway as a whole, not one upstream, is named with its file too.
     let (_dir, path) = file(
         "[gateway]\nprefixless = true\n[[upstream]]\nname = \"a\"\ncommand = [\"cat\"]\n[[upstream]]\nname = \"b\"\ncommand = [\"cat\"]\n",

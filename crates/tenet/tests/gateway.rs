@@ -46,6 +46,44 @@ fn a_stdio_gateway_lists_and_calls_an_upstreams_tools_under_its_namespace() {
     assert_eq!(tool_text(assert_result(&response, &json!(4))), "through");
 }
 
+/// A stdio upstream gets of the gateway's environment only what every server needs and
+/// what its table names: a secret meant for another upstream (an OAuth client secret in
+/// a variable, say) or for the gateway does not reach it.
+#[test]
+fn a_stdio_upstream_gets_only_the_environment_it_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("env");
+    let config = dir.path().join("tenet.toml");
+    // The upstream writes down its environment, then serves.
+    let script = format!("env > '{}'; exec '{}' serve --demo", dump.display(), env!("CARGO_BIN_EXE_tenet"));
+    let table = format!(
+        "[[upstream]]\nname = \"up\"\ncommand = [\"sh\", \"-c\", {}]\nenv = {{ OWN = \"its own\" }}\ninherit_env = [\"KEEP_*\"]\n",
+        toml::Value::from(script)
+    );
+    std::fs::write(&config, table).unwrap();
+    let config = config.to_str().unwrap();
+    let set = [
+        ("WIKI_SECRET", "s3cr3t"),
+        ("KEEP_ME", "kept"),
+        ("KEEPING", "not matched"),
+        ("LC_TIME", "C"),
+        ("BASH_FUNC_f%%", "() { :; }"),
+    ];
+    let mut server = Tenet::start_with_env(&["serve", "--config", config, "--log-level", "warn"], &[], &set);
+    server.initialize(LATEST_LEGACY);
+    // Listed once the upstream has answered: its environment is written by then.
+    assert!(tool_names(&mut server, 1).iter().any(|n| n == "up__echo"));
+    let text = std::fs::read_to_string(&dump).unwrap();
+    let env: std::collections::BTreeMap<&str, &str> = text.lines().filter_map(|l| l.split_once('=')).collect();
+    assert_eq!(env.get("OWN"), Some(&"its own"), "{text}");
+    assert_eq!(env.get("KEEP_ME"), Some(&"kept"), "{text}");
+    assert_eq!(env.get("LC_TIME"), Some(&"C"), "{text}");
+    assert_eq!(env.get("PATH").copied(), std::env::var("PATH").ok().as_deref(), "{text}");
+    for absent in ["WIKI_SECRET", "KEEPING", "BASH_FUNC_f%%"] {
+        assert!(!env.contains_key(absent), "{absent} reached the upstream: {text}");
+    }
+}
+
 #[test]
 fn upstream_configs_that_cannot_run_are_refused_at_start_with_the_key() {
     let dir = tempfile::tempdir().unwrap();

@@ -30,16 +30,21 @@ struct Stderr {
     reading: Mutex<Option<JoinHandle<()>>>,
 }
 
-/// Starts `program` with `args` and the inherited environment changed by `env` (each
-/// variable set, or removed when `None`, in order), with piped stdin/stdout; its
-/// stderr is logged under `stderr_label` when there is one, else inherited.
+/// Starts `program` with `args` and the inherited environment (none when `clear_env`)
+/// changed by `env` (each variable set, or removed when `None`, in order), with piped
+/// stdin/stdout; its stderr is logged under `stderr_label` when there is one, else
+/// inherited.
 pub(crate) fn spawn(
     program: &str,
     args: &[String],
     env: &[(String, Option<String>)],
+    clear_env: bool,
     stderr_label: Option<&str>,
 ) -> Result<(ChildProcess, ChildStdout, ChildStdin)> {
     let mut command = Command::new(program);
+    if clear_env {
+        command.env_clear();
+    }
     for (name, value) in env {
         match value {
             Some(value) => command.env(name, value),

@@ -113,7 +113,11 @@ impl Shared {
         if content_type.is_some_and(|v| v.starts_with("text/event-stream")) {
             return self.read_stream(response, &outgoing.id, outgoing.modern).await;
         }
-        let body = response.bytes().await.map_err(|e| ClientError::Closed(format!("reading the response: {e}")))?;
+        // (reqwest's error names the URL, query and all: left out, as it may hold a token.)
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Closed(format!("reading the response: {}", e.without_url())))?;
         match self.handle(&body, Some(&outgoing.id)) {
             Some(result) => result,
             None => Err(ClientError::Protocol("the response body is not the answer to the request".into())),
@@ -174,7 +178,7 @@ impl Shared {
                 let chunk = match chunk {
                     Ok(chunk) => chunk,
                     Err(e) => {
-                        dropped = Some(e.to_string());
+                        dropped = Some(e.without_url().to_string());
                         break;
                     }
                 };

@@ -58,7 +58,8 @@ impl LegacySse {
         let mut parser = Parser::default();
         let endpoint = tokio::time::timeout(ENDPOINT_WAIT, async {
             while let Some(chunk) = body.next().await {
-                let chunk = chunk.map_err(|e| ClientError::Closed(format!("the SSE stream failed: {e}")))?;
+                let chunk =
+                    chunk.map_err(|e| ClientError::Closed(format!("the SSE stream failed: {}", e.without_url())))?;
                 for event in parser.push(&chunk) {
                     if event.kind.as_deref() == Some("endpoint") {
                         return url

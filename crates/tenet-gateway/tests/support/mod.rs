@@ -192,6 +192,7 @@ pub fn upstream(name: &str, url: &str) -> UpstreamConfig {
         command: None,
         url: Some(url.to_owned()),
         env: Default::default(),
+        inherit_env: Vec::new(),
         headers: Default::default(),
         timeout: None,
         tools: ToolFilter::default(),

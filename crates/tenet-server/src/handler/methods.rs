@@ -177,7 +177,9 @@ impl Server {
             Err(e) => return e.into(),
         };
         let Some(tool) = self.shared.tools.snapshot().get(&p.name).cloned() else {
-            return ErrorObject::invalid_params(format!("Unknown tool: {}", p.name)).into();
+            let why = self.shared.absent_tools.get().and_then(|explain| explain(&p.name));
+            let why = why.map(|why| format!(" ({why})")).unwrap_or_default();
+            return ErrorObject::invalid_params(format!("Unknown tool: {}{why}", p.name)).into();
         };
         if let Err(refused) = self.offers(route, "tool", &p.name, tool.tool.meta.as_ref()) {
             return refused.into();
