@@ -299,8 +299,10 @@ pub(crate) struct Listed {
 /// Why a call could not reach an upstream.
 #[derive(Debug, thiserror::Error)]
 pub enum Unreachable {
-    /// The upstream is down.
-    #[error("upstream {name} is down{}", .reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default())]
+    /// The upstream is down. Its message names it but not the reason, which callers of
+    /// its tools get: the reason (a host, an authorization server's words) is for
+    /// `/upstreams` and the log.
+    #[error("upstream {name} is down")]
     Down {
         /// The upstream.
         name: String,

@@ -97,7 +97,11 @@ impl GatewayArgs {
             all.push(peer_from_flag(flag)?);
         }
         for stdio in all.iter_mut().filter(|u| u.command.is_some()) {
-            stdio.inherit_env.extend(self.inherit_env.iter().cloned());
+            for pattern in &self.inherit_env {
+                if !stdio.inherit_env.contains(pattern) {
+                    stdio.inherit_env.push(pattern.clone());
+                }
+            }
         }
         // An upstream or peer is named where it was given: a file's table by its index
         // there, a flag by the flag.
@@ -220,7 +224,8 @@ fn tables<T: serde::de::DeserializeOwned>(
 /// (`timout`, or `tools.alow` inside the table `tools`, where toml says ``in `tools` ``
 /// after the message), and the keys serde names as expected.
 fn unknown_key(e: &toml::de::Error) -> Option<(String, Vec<String>)> {
-    let (key, rest) = e.message().strip_prefix("unknown field `")?.split_once('`')?;
+    // The key ends where serde's words go on (a key may hold a backtick).
+    let (key, rest) = e.message().strip_prefix("unknown field `")?.split_once("`, ")?;
     let known = rest.split('`').skip(1).step_by(2).map(str::to_owned).collect();
     let shown = e.to_string();
     let inner = shown.strip_prefix(e.message()).and_then(|tail| tail.trim().strip_prefix("in `")?.strip_suffix('`'));

@@ -223,6 +223,11 @@ fn a_refused_upstream_names_its_file_once() {
         err.trim_end(),
         format!("tenet: {path}: upstream[0].tools.alow: unknown key; expected one of: allow, deny")
     );
+    // A key may hold a backtick.
+    let (_dir, path) = file("[[upstream]]\nname = \"a\"\ncommand = [\"cat\"]\n\"a`b\" = 1\n");
+    let (code, _, err) = tenet(&["config", "check", &path], &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("upstream[0].a`b: unknown key; expected one of: name, command,"), "{err}");
     // A name the table itself has, written inside one it holds, is named there too.
     let (_dir, path) = file("[[upstream]]\nname = \"a\"\ncommand = [\"cat\"]\ntools = { name = [\"x\"] }\n");
     let (code, _, err) = tenet(&["config", "check", &path], &[]);

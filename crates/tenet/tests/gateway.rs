@@ -67,7 +67,7 @@ fn a_stdio_upstream_gets_only_the_environment_it_is_given() {
         ("KEEP_ME", "kept"),
         ("KEEPING", "not matched"),
         ("LC_TIME", "C"),
-        ("BASH_FUNC_f%%", "() { :; }"),
+        ("KEEP_FN", "() { :; }"),
     ];
     let mut server = Tenet::start_with_env(&["serve", "--config", config, "--log-level", "warn"], &[], &set);
     server.initialize(LATEST_LEGACY);
@@ -79,7 +79,8 @@ fn a_stdio_upstream_gets_only_the_environment_it_is_given() {
     assert_eq!(env.get("KEEP_ME"), Some(&"kept"), "{text}");
     assert_eq!(env.get("LC_TIME"), Some(&"C"), "{text}");
     assert_eq!(env.get("PATH").copied(), std::env::var("PATH").ok().as_deref(), "{text}");
-    for absent in ["WIKI_SECRET", "KEEPING", "BASH_FUNC_f%%"] {
+    // A shell function (as bash exports one) is not passed on, though its name matches.
+    for absent in ["WIKI_SECRET", "KEEPING", "KEEP_FN"] {
         assert!(!env.contains_key(absent), "{absent} reached the upstream: {text}");
     }
 }
