@@ -164,7 +164,9 @@ async fn with_redis_gone_a_request_fails_at_once_with_a_clear_error_and_it_recov
     let e = store.get(&k, "a").await.unwrap_err();
     assert!(matches!(e, ContextError::Unavailable(_)), "{e}");
     assert!(e.to_string().contains("context store is unavailable"), "{e}");
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    // At once: a refused connection is an answer, so well under the 500 ms timeout the
+    // store would otherwise wait for (a margin of 250 ms for a loaded machine).
+    assert!(started.elapsed() < Duration::from_millis(250), "{:?}", started.elapsed());
     assert!(redis.ping().await.is_err());
     // Back, empty (it kept nothing on disk): the connection is made again on its own.
     server.restart();
@@ -192,5 +194,6 @@ async fn a_store_on_a_port_where_nothing_listens_is_unavailable_not_hanging() {
     let started = std::time::Instant::now();
     let e = store.apply(&key("", "k"), &[set("a", json!(1), Expect::Any)]).await.unwrap_err();
     assert!(matches!(e, ContextError::Unavailable(_)), "{e}");
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    // Not hanging: the 300 ms timeout bounds it, plus a margin for a loaded machine.
+    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
 }

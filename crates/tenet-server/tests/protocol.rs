@@ -144,8 +144,22 @@ async fn unknown_legacy_versions_negotiate_down_to_the_latest_legacy_one() {
         let _ = id;
     }
     assert_eq!(c.initialize("2024-11-05", json!({})).await["result"]["protocolVersion"], "2024-11-05");
-    // Elicitation did not exist in 2024-11-05: a method of a later version is -32601.
+    // A method of a later version than the session's is -32601: tasks came with
+    // 2025-11-25. (Elicitation, of 2025-06-18, is one the server sends, not serves.)
+    for (id, later, params) in [(1, "tasks/list", json!({})), (2, "tasks/get", json!({"taskId": "t"}))] {
+        let r = c.call(id, later, params).await;
+        assert_eq!(r["error"]["code"], -32601, "{later} in a 2024-11-05 session: {r}");
+    }
     c.finish().await;
+    // The same requests in a 2025-11-25 session reach the method: it exists, only not in
+    // 2024-11-05.
+    let mut current = Client::start(server());
+    current.initialize("2025-11-25", json!({})).await;
+    let listed = current.call(1, "tasks/list", json!({})).await;
+    assert!(listed["result"]["tasks"].is_array(), "tasks/list in a 2025-11-25 session: {listed}");
+    let got = current.call(2, "tasks/get", json!({"taskId": "t"})).await;
+    assert_eq!(got["error"]["code"], -32602, "an unknown task, not an unknown method: {got}");
+    current.finish().await;
 }
 
 #[tokio::test]

@@ -12,8 +12,23 @@ fn the_ratio_sampler_keeps_its_share_and_decides_alike_for_a_trace() {
     let sampler = Sampler::TraceIdRatio(0.25);
     let kept = (0..10_000u64).filter(|i| sampler.decide(trace(i.wrapping_mul(0x9e37_79b9_7f4a_7c15)), None)).count();
     assert!((2_300..=2_700).contains(&kept), "kept {kept} of 10000 at 25 %");
-    let id = trace(42);
-    assert_eq!(sampler.decide(id, None), sampler.decide(id, None));
+    // The rule every OpenTelemetry SDK applies, so that all services decide alike for
+    // one trace: kept when the id's last 8 bytes, as a big-endian number, are below
+    // ratio × 2^64, here 2^62; its first 8 bytes play no part. (The ids just below are
+    // 4096 below: the comparison is made in f64, exact at the bound itself but not for
+    // every id next to it.)
+    let quarter = 1u64 << 62;
+    assert!(sampler.decide(trace(0), None), "0 is below 2^62");
+    assert!(sampler.decide(trace(quarter - 4096), None), "2^62 - 4096 is below 2^62");
+    assert!(!sampler.decide(trace(quarter), None), "2^62 is not below 2^62");
+    assert!(!sampler.decide(trace(u64::MAX), None), "2^64 - 1 is not below 2^62");
+    let first_half_set = |last: u64| {
+        let mut bytes = [0xffu8; 16];
+        bytes[8..].copy_from_slice(&last.to_be_bytes());
+        TraceId::from_bytes(bytes).expect("not all zero")
+    };
+    assert!(sampler.decide(first_half_set(quarter - 4096), None), "the first 8 bytes play no part");
+    assert!(!sampler.decide(first_half_set(quarter), None), "the first 8 bytes play no part");
     assert!(!Sampler::TraceIdRatio(0.0).decide(trace(0), None));
     assert!(Sampler::TraceIdRatio(1.0).decide(trace(u64::MAX), None));
 }

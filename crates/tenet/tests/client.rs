@@ -138,11 +138,11 @@ fn resources_prompts_read_and_prompt_work_over_http() {
     let listed: Value = serde_json::from_str(&out).expect("JSON");
     let (code, _, err) = tenet(&["prompts", &server.url]);
     assert_eq!(code, 0, "{err}");
-    if let Some(uri) = listed["resources"][0]["uri"].as_str() {
-        let (code, out, err) = tenet(&["read", &server.url, uri]);
-        assert_eq!(code, 0, "{err}");
-        assert!(!out.is_empty());
-    }
+    // The built-in corpus has resources: an empty list is a failure, not a read skipped.
+    let uri = listed["resources"][0]["uri"].as_str().unwrap_or_else(|| panic!("no resource listed to read: {listed}"));
+    let (code, out, err) = tenet(&["read", &server.url, uri]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.trim().is_empty(), "tenet read {uri} printed nothing");
     let (code, _, err) = tenet(&["read", &server.url, "tenet://no/such/resource"]);
     assert_eq!(code, 4, "a missing resource is a protocol error: {err}");
     let (code, _, err) = tenet(&["call", &server.url, "no_such_tool"]);
