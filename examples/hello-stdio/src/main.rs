@@ -22,7 +22,13 @@ struct Greet {
 }
 
 async fn greet(Args(Greet { name }): Args<Greet>) -> String {
-    format!("Hello, {name}!")
+    let greeting = format!("Hello, {name}!");
+    if cfg!(feature = "plant") {
+        // scripts/perf-gate --self-test's planted regression: one more allocation and
+        // copy per call (black_box keeps the optimizer from taking them out again).
+        return std::hint::black_box(String::from(greeting.as_str()));
+    }
+    greeting
 }
 
 /// Arguments of `add`.
