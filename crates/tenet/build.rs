@@ -29,7 +29,10 @@ fn main() {
                 }
             }
         }
-        let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+        // `--no-optional-locks`: a plain `git status` refreshes the index file it reads,
+        // which this script watches, so every later cargo command rebuilt this crate.
+        let dirty = git(&["--no-optional-locks", "status", "--porcelain", "--untracked-files=no"])
+            .is_some_and(|s| !s.is_empty());
         Some(if dirty { format!("{hash}+dirty") } else { hash })
     });
     println!("cargo:rustc-env=TENET_COMMIT={}", commit.as_deref().unwrap_or("unknown"));
