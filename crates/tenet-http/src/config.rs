@@ -51,8 +51,6 @@ pub struct HttpConfig {
     /// Who may call the MCP endpoint (OAuth 2.1 resource server or API keys); `None`
     /// lets everyone in. With it, HTTP+SSE (2024-11-05) is not served.
     pub auth: Option<std::sync::Arc<crate::auth::Auth>>,
-    /// Rate limits per client and method or tool (429 with `Retry-After`); `None`: unlimited.
-    pub rate_limit: Option<std::sync::Arc<tenet_server::RateLimiter>>,
     /// Where legacy sessions are shared with the other replicas of this server behind
     /// one load balancer, so that any of them serves any session (`None`, the
     /// default: sessions live in this process only).
@@ -162,7 +160,6 @@ impl Default for HttpConfig {
             replay_events: 64,
             replay_streams: 8,
             auth: None,
-            rate_limit: None,
             session_store: None,
             metrics_path: Some("/metrics".into()),
             websocket: WebSocketConfig::default(),

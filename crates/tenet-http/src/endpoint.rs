@@ -21,7 +21,7 @@ use crate::exchange::{Exchange, Item, MESSAGE_CAPACITY, Start};
 use crate::headers;
 use crate::response::{self, status_for};
 use crate::shared::Shared;
-use crate::{legacy, modern, sse, websocket};
+use crate::{caller, legacy, modern, sse, websocket};
 
 /// The handler mounted at the MCP path, for every HTTP method. Refusals are counted.
 pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
@@ -38,7 +38,10 @@ async fn serve(shared: &Arc<Shared>, request: Request) -> Response {
     let grant = parts.extensions.get::<Arc<Grant>>().cloned();
     let mut parts = parts;
     match parts.method {
-        Method::POST => post(shared, &parts.headers, body, grant).await,
+        Method::POST => {
+            let caller = caller::of(&shared.server, &parts.extensions);
+            post(shared, &parts.headers, body, grant, caller).await
+        }
         Method::GET if headers::is_upgrade(&parts.headers) => websocket::upgrade(shared, &mut parts, grant),
         Method::GET => legacy::get(shared, &parts.headers, grant.as_ref()).await,
         Method::DELETE => legacy::delete(shared, &parts.headers, grant.as_ref()).await,
@@ -46,7 +49,13 @@ async fn serve(shared: &Arc<Shared>, request: Request) -> Response {
     }
 }
 
-async fn post(shared: &Arc<Shared>, headers: &HeaderMap, body: Body, grant: Option<Arc<Grant>>) -> Response {
+async fn post(
+    shared: &Arc<Shared>,
+    headers: &HeaderMap,
+    body: Body,
+    grant: Option<Arc<Grant>>,
+    caller: Option<Arc<str>>,
+) -> Response {
     if !headers::is_json(headers) {
         return response::transport(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -69,9 +78,9 @@ async fn post(shared: &Arc<Shared>, headers: &HeaderMap, body: Body, grant: Opti
         Err(rejection) => return response::error(StatusCode::BAD_REQUEST, rejection.id.as_ref(), &rejection.error),
     };
     if headers::names_modern_version(headers) || speaks_modern(&incoming) {
-        modern_post(shared, headers, incoming, grant).await
+        modern_post(shared, headers, incoming, grant, caller).await
     } else {
-        legacy::post(shared, headers, incoming, grant).await
+        legacy::post(shared, headers, incoming, grant, caller).await
     }
 }
 
@@ -94,6 +103,7 @@ async fn modern_post(
     headers: &HeaderMap,
     incoming: Incoming,
     grant: Option<Arc<Grant>>,
+    caller: Option<Arc<str>>,
 ) -> Response {
     let request = match incoming {
         Incoming::Single(Message::Request(request)) => request,
@@ -122,7 +132,7 @@ async fn modern_post(
     }
     let (out, messages) = mpsc::channel(MESSAGE_CAPACITY);
     let cancel = CancellationToken::new();
-    let link = Link { session: None, out, cancel: cancel.clone(), shutdown: shared.shutdown.clone(), grant };
+    let link = Link { session: None, out, cancel: cancel.clone(), shutdown: shared.shutdown.clone(), grant, caller };
     let routed = shared.server.route_probed(&request, probe, &link);
     let server = shared.server.clone();
     let answer = Box::pin(async move { server.respond(request, routed, &link).await });

@@ -78,9 +78,10 @@ pub(crate) async fn post(
     headers: &HeaderMap,
     incoming: Incoming,
     grant: Option<Arc<Grant>>,
+    caller: Option<Arc<str>>,
 ) -> Response {
     if headers::text(headers, SESSION_ID).is_none() {
-        return initialize(shared, incoming, grant).await;
+        return initialize(shared, incoming, grant, caller).await;
     }
     let session = match session(shared, headers, grant.as_ref()).await {
         Ok(session) => session,
@@ -90,7 +91,7 @@ pub(crate) async fn post(
     match incoming {
         Incoming::Single(Message::Request(request)) => {
             let id = request.id.clone();
-            let mut pending = session.driver.admit(request, out, grant);
+            let mut pending = session.driver.admit(request, out, grant, caller);
             if shared.sessions.shared.is_some() {
                 // What the request changed in the session's state is shared before it
                 // is answered, so the client's next request finds it on any replica.
@@ -119,7 +120,7 @@ pub(crate) async fn post(
         }
         Incoming::Batch(mut entries) => match forward_batch(shared, &session, &mut entries).await {
             Err(e) => store_unavailable(&e),
-            Ok(()) => match session.driver.admit_batch(entries, &out, grant.as_ref()) {
+            Ok(()) => match session.driver.admit_batch(entries, &out, grant.as_ref(), caller.as_ref()) {
                 Err(e) => response::error(StatusCode::BAD_REQUEST, None, &e),
                 Ok(pending) if pending.is_empty() => response::accepted(),
                 Ok(pending) => {
@@ -171,7 +172,12 @@ async fn forward_batch(
 }
 
 /// `initialize` without a session: mints one, answered with its id.
-async fn initialize(shared: &Arc<Shared>, incoming: Incoming, grant: Option<Arc<Grant>>) -> Response {
+async fn initialize(
+    shared: &Arc<Shared>,
+    incoming: Incoming,
+    grant: Option<Arc<Grant>>,
+    caller: Option<Arc<str>>,
+) -> Response {
     let request = match incoming {
         Incoming::Single(Message::Request(request)) if request.method == Method::Initialize.name() => request,
         _ => return session_required(),
@@ -182,7 +188,7 @@ async fn initialize(shared: &Arc<Shared>, incoming: Incoming, grant: Option<Arc<
     let id = request.id.clone();
     // `initialize` sends nothing before its answer; nobody reads this channel.
     let (out, _) = mpsc::channel(1);
-    let answer = session.driver.admit(request, out, grant.clone()).await.unwrap_or_else(|c| cancelled(&c));
+    let answer = session.driver.admit(request, out, grant.clone(), caller).await.unwrap_or_else(|c| cancelled(&c));
     if answer.error.is_some() {
         shared.sessions.remove(session.id, grant.as_deref());
         return response::json(StatusCode::OK, answer.line);

@@ -65,6 +65,7 @@
 
 pub mod auth;
 mod body;
+mod caller;
 mod config;
 mod cors;
 mod endpoint;
@@ -75,7 +76,6 @@ mod headers;
 mod legacy;
 mod modern;
 mod param;
-mod rate_limit;
 mod replay;
 mod response;
 mod rest;
@@ -90,8 +90,8 @@ mod sse_transport;
 mod stream_log;
 mod websocket;
 
+pub use caller::ClientAddr;
 pub use config::{HttpConfig, Page, StatusSource, WebSocketConfig};
-pub use rate_limit::ClientAddr;
 pub use router::{Endpoint, router};
 pub use serve::{serve, serve_listener};
 

@@ -74,7 +74,8 @@ impl Endpoint {
     /// bearer token or API key (401/403 with a `WWW-Authenticate` challenge otherwise),
     /// and the Protected Resource Metadata is served at
     /// `/.well-known/oauth-protected-resource…`; `/health`, `/ready`, the metrics and
-    /// the metadata stay open. `config.rate_limit` guards the same endpoints as auth.
+    /// the metadata stay open. The server's rate limits hold for every request, whatever
+    /// route it came by.
     /// Without auth, nothing asks for credentials.
     ///
     /// With `config.cors_origins`, CORS for those browser origins on every route, auth
@@ -100,23 +101,19 @@ impl Endpoint {
                 .route(&config.sse_path, get(sse_transport::open))
                 .route(&config.sse_messages_path, post(sse_transport::message));
         }
-        let gate = |limiter| crate::gate::Gate {
-            auth: config.auth.clone(),
-            limiter,
-            metrics: self.shared.server.metrics().clone(),
-        };
-        if config.auth.is_some() || config.rate_limit.is_some() {
+        let gate =
+            config.auth.clone().map(|auth| crate::gate::Gate { auth, metrics: self.shared.server.metrics().clone() });
+        if let Some(gate) = gate.clone() {
             // `route_layer` covers only the routes added so far: the MCP endpoint and
             // HTTP+SSE. The metadata, /health, /ready and /metrics come after and stay open.
-            let gate = gate(config.rate_limit.clone());
             router = router.route_layer(axum::middleware::from_fn_with_state(gate, crate::gate::check));
         }
         if config.rest {
             let mut rest = crate::rest::routes(&[&path, &config.sse_path, &config.sse_messages_path]);
-            if config.auth.is_some() {
-                // Authorization as for MCP; the rate limit is taken by each route, which
-                // knows the tool only once it has read the body.
-                rest = rest.route_layer(axum::middleware::from_fn_with_state(gate(None), crate::gate::check));
+            if let Some(gate) = gate {
+                // Authorization as for MCP; a call's rate limit is taken at the server's
+                // door, as for MCP, once the route has read the tool from the path or body.
+                rest = rest.route_layer(axum::middleware::from_fn_with_state(gate, crate::gate::check));
             }
             router = router.merge(rest);
         }

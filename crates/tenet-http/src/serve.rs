@@ -45,6 +45,7 @@ pub async fn serve_listener(
     config: HttpConfig,
     shutdown: CancellationToken,
 ) -> io::Result<()> {
+    let limited = server.rate_limiter().is_some();
     let endpoint = Endpoint::new(server, config.clone(), shutdown.clone());
     let router = endpoint.router();
     let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
@@ -81,7 +82,7 @@ pub async fn serve_listener(
             .header_read_timeout(config.header_read_timeout)
             .serve_connection(
                 TokioIo::new(stream),
-                CloseUnread(TowerToHyperService::new(with_peer(&router, &config, peer))),
+                CloseUnread(TowerToHyperService::new(with_peer(&router, limited, peer))),
             )
             .with_upgrades();
         let stop = shutdown.clone();
@@ -184,12 +185,10 @@ impl hyper::body::Body for Tracked {
     }
 }
 
-fn with_peer(router: &axum::Router, config: &HttpConfig, peer: std::net::SocketAddr) -> axum::Router {
-    if config.rate_limit.is_some() {
-        router.clone().layer(axum::Extension(crate::ClientAddr(peer)))
-    } else {
-        router.clone()
-    }
+/// The router for a connection from `peer`: its address recorded on every request when
+/// the server has rate limits (an address names an unauthenticated caller).
+fn with_peer(router: &axum::Router, limited: bool, peer: std::net::SocketAddr) -> axum::Router {
+    if limited { router.clone().layer(axum::Extension(crate::ClientAddr(peer))) } else { router.clone() }
 }
 
 /// Tells a connection over the cap to come back later, and closes it.

@@ -225,7 +225,7 @@ impl Sessions {
         let options = DriverOptions {
             shutdown: shutdown.clone(),
             grant,
-            rate_limit: None,
+            caller: None,
             events: Events::Pulled,
             request_ids: self.shared.as_ref().map(|s| s.replica.clone()),
         };
@@ -755,7 +755,7 @@ mod tests {
         // A request whose handler never ends keeps its session busy.
         let (out, _rx) = mpsc::channel(4);
         let request = Request { id: Id::Number(1), method: "ping".into(), params: None };
-        let pending = busy.driver.admit(request, out, None);
+        let pending = busy.driver.admit(request, out, None, None);
         std::thread::sleep(Duration::from_millis(5));
         assert!(busy.driver.is_busy());
         assert_eq!(store.sweep(), 1);

@@ -29,11 +29,17 @@ const INBOUND_CAPACITY: usize = 32;
 /// `GET /sse`: opens a connection and streams its output. Refusals are counted.
 pub(crate) async fn open(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let grant = request.extensions().get::<Arc<Grant>>().cloned();
-    let response = open_stream(&shared, request.headers(), grant);
+    let caller = crate::caller::of(&shared.server, request.extensions());
+    let response = open_stream(&shared, request.headers(), grant, caller);
     response::counted(shared.server.metrics(), response)
 }
 
-fn open_stream(shared: &Arc<Shared>, headers: &HeaderMap, grant: Option<Arc<Grant>>) -> Response {
+fn open_stream(
+    shared: &Arc<Shared>,
+    headers: &HeaderMap,
+    grant: Option<Arc<Grant>>,
+    caller: Option<Arc<str>>,
+) -> Response {
     if let Err(refusal) = shared.guard.check(headers) {
         return response::transport(StatusCode::FORBIDDEN, refusal.to_string());
     }
@@ -52,7 +58,8 @@ fn open_stream(shared: &Arc<Shared>, headers: &HeaderMap, grant: Option<Arc<Gran
         return response::busy("too many sessions");
     }
     let (out, lines) = mpsc::channel(OUTBOUND_CAPACITY);
-    let options = DriverOptions { shutdown: shared.shutdown.clone(), grant, ..DriverOptions::default() };
+    // The connection's requests count against the caller that opened it.
+    let options = DriverOptions { shutdown: shared.shutdown.clone(), grant, caller, ..DriverOptions::default() };
     let server = shared.server.clone();
     let frames = futures_util::stream::unfold(frames, |mut rx| async move { rx.recv().await.map(|f| (f, rx)) });
     tokio::spawn(async move {

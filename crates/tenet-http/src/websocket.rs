@@ -33,7 +33,6 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use crate::config::WebSocketConfig;
 use crate::headers::{SUBPROTOCOL, offered};
-use crate::rate_limit::client_key;
 use crate::response;
 use crate::shared::Shared;
 
@@ -90,8 +89,8 @@ pub(crate) fn upgrade(shared: &Arc<Shared>, parts: &mut Parts, grant: Option<Arc
         options: DriverOptions {
             shutdown: shared.shutdown.clone(),
             grant,
-            // Every message counts against the client's HTTP limits, in the same buckets.
-            rate_limit: config.rate_limit.as_ref().map(|limiter| (limiter.clone(), client_key(&parts.extensions))),
+            // Every message counts against the caller, in the buckets of its HTTP requests.
+            caller: crate::caller::of(&shared.server, &parts.extensions),
             ..DriverOptions::default()
         },
         limits: config.websocket.clone(),

@@ -5,13 +5,11 @@
 
 use crate::issuer;
 
-use std::sync::Arc;
-
 use crate::issuer::{RESOURCE, post};
 use axum::http::StatusCode;
 use tenet_http::auth::{ApiKey, Auth, AuthConfig};
 use tenet_http::{Endpoint, HttpConfig};
-use tenet_server::{CancellationToken, RATE_LIMITED, Rate, RateLimiter, RateLimits};
+use tenet_server::{CancellationToken, RATE_LIMITED, Rate, RateLimits};
 use tower::ServiceExt;
 
 const NOISY: &str = "Bearer 0123456789abcdef-noisy";
@@ -24,12 +22,8 @@ fn endpoint() -> Endpoint {
         default: Some(Rate { per_second: 20.0, burst: 40 }),
         overrides: vec![("tools/call:read_thing".into(), Rate { per_second: 1.0, burst: 5 })],
     };
-    let http = HttpConfig {
-        auth: Some(Auth::new(auth).unwrap()),
-        rate_limit: Some(Arc::new(RateLimiter::new(limits))),
-        ..HttpConfig::default()
-    };
-    Endpoint::new(issuer::server(), http, CancellationToken::new())
+    let http = HttpConfig { auth: Some(Auth::new(auth).unwrap()), ..HttpConfig::default() };
+    Endpoint::new(issuer::server_limited(limits), http, CancellationToken::new())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -89,16 +83,12 @@ async fn over_the_limit_a_client_gets_429_with_retry_after_per_tool() {
 
 #[tokio::test]
 async fn an_unknown_key_is_a_counted_refusal_and_a_throttled_call_is_not() {
-    let server = issuer::server();
+    let limits = RateLimits { default: Some(Rate { per_second: 0.001, burst: 1 }), overrides: Vec::new() };
+    let server = issuer::server_limited(limits);
     let metrics = server.metrics().clone();
     let keys = "quiet 0123456789abcdef-quiet stdlib:read";
     let auth = AuthConfig { api_keys: ApiKey::parse_list(keys, "test").unwrap(), ..AuthConfig::new(RESOURCE) };
-    let limits = RateLimits { default: Some(Rate { per_second: 0.001, burst: 1 }), overrides: Vec::new() };
-    let http = HttpConfig {
-        auth: Some(Auth::new(auth).unwrap()),
-        rate_limit: Some(Arc::new(RateLimiter::new(limits))),
-        ..HttpConfig::default()
-    };
+    let http = HttpConfig { auth: Some(Auth::new(auth).unwrap()), ..HttpConfig::default() };
     let router = Endpoint::new(server, http, CancellationToken::new()).router();
     let send = |authorization| router.clone().oneshot(post("/mcp", Some(authorization), "tools/list", None));
     assert_eq!(send("Bearer 0123456789abcdef-wrong").await.unwrap().status(), StatusCode::UNAUTHORIZED);

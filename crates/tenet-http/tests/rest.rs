@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tenet_http::HttpConfig;
 use tenet_http::auth::{ApiKey, Auth, AuthConfig};
-use tenet_server::{Args, Json, Rate, RateLimiter, RateLimits, ToolDef, ToolError};
+use tenet_server::{Args, Json, Rate, RateLimiter, RateLimits, ServerConfig, ToolDef, ToolError};
 
 #[derive(Deserialize, schemars::JsonSchema)]
 struct Pair {
@@ -44,8 +44,15 @@ fn config() -> HttpConfig {
 /// The test server plus `add` (structured output), `fail` (an isError result) and
 /// `admin_add` (needs the `admin` scope), with `config`.
 fn harness(config: HttpConfig) -> Harness {
+    harness_with(config, None)
+}
+
+/// [`harness`], the server held to `limits`.
+fn harness_with(config: HttpConfig, limits: Option<RateLimits>) -> Harness {
     let (builder, probe) = builder();
+    let limits = ServerConfig { rate_limit: limits.map(|l| Arc::new(RateLimiter::new(l))), ..ServerConfig::default() };
     let server = builder
+        .config(limits)
         .tool(ToolDef::new("add", add).title("Add").description("Add two numbers").read_only())
         .tool(ToolDef::new("fail", fail).description("Always fails"))
         .tool(ToolDef::new("admin_add", add).description("Add, for admins").scope("admin"))
@@ -282,8 +289,7 @@ async fn rate_limits_take_from_the_tools_bucket() {
         overrides: vec![("tools/call:add".to_owned(), Rate { per_second: 0.01, burst: 2 })],
         ..RateLimits::default()
     };
-    let limiter = Arc::new(RateLimiter::new(limits));
-    let h = harness(HttpConfig { rate_limit: Some(limiter), ..config() });
+    let h = harness_with(config(), Some(limits));
     let statuses: Vec<StatusCode> = {
         let mut out = Vec::new();
         for _ in 0..3 {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
+use tenet_jsonrpc::ErrorObject;
 use tenet_protocol::{CacheScope, Implementation, ListChanged, ResourcesCapability, ServerCapabilities};
 use tokio::sync::broadcast;
 
@@ -36,7 +37,8 @@ pub struct ServerConfig {
     pub cache_ttl_ms: u64,
     /// `cacheScope` on the same results.
     pub cache_scope: CacheScope,
-    /// Rate limits for stream clients (stdio): over them a request gets -32004.
+    /// Rate limits for every caller, whatever transport brought the request (the one
+    /// door reads method and tool from the message): over them a request gets -32004.
     pub rate_limit: Option<Arc<crate::RateLimiter>>,
     /// Whether requests are counted and timed in [`Server::metrics`] (default `true`);
     /// `false` makes them [`crate::Metrics::off`], unless the builder was given metrics.
@@ -295,6 +297,26 @@ impl Server {
     /// [`crate::Metrics::encode`] (`tenet-http` serves them at `/metrics`).
     pub fn metrics(&self) -> &crate::Metrics {
         &self.shared.metrics
+    }
+
+    /// The rate limits every request is held to ([`ServerConfig::rate_limit`]), if any.
+    pub fn rate_limiter(&self) -> Option<&Arc<crate::RateLimiter>> {
+        self.shared.config.rate_limit.as_ref()
+    }
+
+    /// Takes a token from `caller`'s bucket for `method` (and `target`), as the one
+    /// door does for a JSON-RPC request: for a transport's own routes that answer
+    /// without one (a REST listing, say). Counted in the metrics when refused.
+    ///
+    /// # Errors
+    /// The -32004 error saying how long to wait.
+    pub async fn throttle(&self, caller: &str, method: &str, target: Option<&str>) -> Result<(), ErrorObject> {
+        let Some(limiter) = &self.shared.config.rate_limit else { return Ok(()) };
+        limiter.take(caller, method, target).await.map_err(|wait| {
+            tracing::debug!(caller, method, "rate limited");
+            self.shared.metrics.rate_limited();
+            crate::rate_limited(wait)
+        })
     }
 
     /// Subscribes to the server's events ([`ServerEvent`]): changes to its lists and

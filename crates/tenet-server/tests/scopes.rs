@@ -27,8 +27,16 @@ fn server() -> Server {
         .tool(ToolDef::new("admin", hello).scope("docs:read docs:admin"))
         .resource(ResourceDef::text(resource("doc://public"), "public"))
         .resource(ResourceDef::text(resource("doc://private"), "private").scope("docs:read"))
-        .template(TemplateDef::new(template, |_| async { Ok(None) }).scope("docs:admin"))
-        .prompt(PromptDef::new("review", |_| async { Ok(GetPromptResult::default()) }).scope("docs:admin"))
+        .template(
+            TemplateDef::new(template, |_| async { Ok(None) })
+                .scope("docs:admin")
+                .complete("name", |_| async { vec!["root-password".to_owned()] }),
+        )
+        .prompt(
+            PromptDef::new("review", |_| async { Ok(GetPromptResult::default()) })
+                .scope("docs:admin")
+                .complete("topic", |_| async { vec!["the admin's topic".to_owned()] }),
+        )
         .build()
         .unwrap()
 }
@@ -85,4 +93,70 @@ async fn without_a_grant_everything_is_open_and_an_empty_grant_sees_only_unscope
     let refused = empty.call(2, "tools/call", json!({"name": "read"})).await;
     assert_eq!(refused["error"]["code"], INSUFFICIENT_SCOPE.0);
     empty.finish().await;
+}
+
+#[tokio::test]
+async fn completion_is_held_to_the_scopes_of_what_it_completes() {
+    let mut client = Client::start_as(server(), Some(Arc::new(Grant::from_scope_string("docs:read"))));
+    let prompt = json!({"ref": {"type": "ref/prompt", "name": "review"}, "argument": {"name": "topic", "value": ""}});
+    let refused = client.modern(1, "completion/complete", prompt.clone(), json!({})).await;
+    assert_eq!(refused["error"]["code"], INSUFFICIENT_SCOPE.0, "{refused}");
+    assert_eq!(refused["error"]["data"]["requiredScopes"], json!(["docs:admin"]));
+    let template =
+        json!({"ref": {"type": "ref/resource", "uri": "secret://{name}"}, "argument": {"name": "name", "value": "r"}});
+    let refused = client.modern(2, "completion/complete", template.clone(), json!({})).await;
+    assert_eq!(refused["error"]["code"], INSUFFICIENT_SCOPE.0, "{refused}");
+    assert!(!refused.to_string().contains("root-password"));
+    client.finish().await;
+    // With the scope, the same requests complete.
+    let mut admin = Client::start_as(server(), Some(Arc::new(Grant::from_scope_string("docs:admin"))));
+    let done = admin.modern(1, "completion/complete", template, json!({})).await;
+    assert_eq!(done["result"]["completion"]["values"], json!(["root-password"]), "{done}");
+    let done = admin.modern(2, "completion/complete", prompt, json!({})).await;
+    assert_eq!(done["result"]["completion"]["values"], json!(["the admin's topic"]), "{done}");
+    admin.finish().await;
+}
+
+#[tokio::test]
+async fn subscribing_to_a_resource_is_held_to_its_scopes() {
+    let mut client = Client::start_as(server(), Some(Arc::new(Grant::default())));
+    client.initialize("2025-11-25", json!({})).await;
+    let refused = client.call(1, "resources/subscribe", json!({"uri": "doc://private"})).await;
+    assert_eq!(refused["error"]["code"], INSUFFICIENT_SCOPE.0, "{refused}");
+    let refused = client.call(2, "resources/subscribe", json!({"uri": "secret://x"})).await;
+    assert_eq!(refused["error"]["code"], INSUFFICIENT_SCOPE.0, "a template's scopes hold too: {refused}");
+    let open = client.call(3, "resources/subscribe", json!({"uri": "doc://public"})).await;
+    assert_eq!(open["result"], json!({}), "{open}");
+    // Letting go of a subscription needs no scope.
+    let dropped = client.call(4, "resources/unsubscribe", json!({"uri": "doc://private"})).await;
+    assert_eq!(dropped["result"], json!({}), "{dropped}");
+    client.finish().await;
+}
+
+#[tokio::test]
+async fn a_listen_stream_is_held_to_the_scopes_of_the_resources_it_asks_for() {
+    let mut client = Client::start_as(server(), Some(Arc::new(Grant::from_scope_string("docs:read"))));
+    let asked = json!({"notifications": {"resourceSubscriptions": ["doc://public", "secret://keys"]}});
+    let refused = client.modern(1, "subscriptions/listen", asked, json!({})).await;
+    assert_eq!(refused["error"]["code"], INSUFFICIENT_SCOPE.0, "{refused}");
+    assert_eq!(refused["error"]["data"]["requiredScopes"], json!(["docs:admin"]));
+    client.finish().await;
+}
+
+#[tokio::test]
+async fn a_target_the_door_cannot_read_is_refused_rather_than_let_through() {
+    let mut client = Client::start_as(server(), Some(Arc::new(Grant::default())));
+    // `name` is not a string: nothing may pass the door unread.
+    let odd = client.modern(1, "tools/call", json!({"name": {"not": "a name"}}), json!({})).await;
+    assert_eq!(odd["error"]["code"], -32602, "{odd}");
+    // An escaped name is the name it spells, for the door as for the handler.
+    let meta = r#""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#;
+    client
+        .send_raw(&format!(
+            r#"{{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{{"name":"re\u0061d",{meta}}}}}"#
+        ))
+        .await;
+    let escaped = client.response(&json!(2)).await;
+    assert_eq!(escaped["error"]["code"], INSUFFICIENT_SCOPE.0, "{escaped}");
+    client.finish().await;
 }

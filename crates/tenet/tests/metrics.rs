@@ -245,3 +245,38 @@ fn metrics_can_be_moved_or_turned_off() {
     assert_eq!(clash.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&clash.stderr).contains("--metrics-path /mcp"));
 }
+
+/// Issue 59's first finding: a 2025-11-25 HTTP session sends no `Mcp-Name`, and its
+/// per-tool limit held only for clients that did. The server's door reads the tool
+/// from the message, for every era and transport.
+#[test]
+fn a_per_tool_rate_limit_holds_in_a_legacy_http_session() {
+    let server = Server::start(&["--rate-limit-for", "tools/call:search_stdlib=0.1/2"]);
+    let json_headers = [("content-type", "application/json"), ("accept", "application/json, text/event-stream")];
+    let init =
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": common::initialize_params("2025-11-25")});
+    let initialized = server.send("POST", "/mcp", &json_headers, &init.to_string());
+    assert_eq!(initialized.status, 200, "{}", initialized.body);
+    let session = initialized.headers["mcp-session-id"].clone();
+    let in_session =
+        [json_headers[0], json_headers[1], ("mcp-session-id", &session), ("mcp-protocol-version", "2025-11-25")];
+    let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    assert_eq!(server.send("POST", "/mcp", &in_session, &note.to_string()).status, 202);
+    let replies: Vec<Reply> = (2..=6)
+        .map(|id| {
+            let call = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+                "params": {"name": "search_stdlib", "arguments": {"query": "errors"}}});
+            server.send("POST", "/mcp", &in_session, &call.to_string())
+        })
+        .collect();
+    let statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [200, 200, 429, 429, 429], "two calls in the burst, the rest refused");
+    let refused: Value = serde_json::from_str(&replies[2].body).unwrap();
+    assert_eq!(refused["error"]["code"], -32004, "{refused}");
+    assert!(replies[2].headers.contains_key("retry-after"));
+    // Another tool has no such limit.
+    let other =
+        json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "list_stdlib", "arguments": {}}});
+    assert_eq!(server.send("POST", "/mcp", &in_session, &other.to_string()).status, 200);
+    assert_eq!(server.scrape().value("tenet_rate_limited_total", &[]), 3.0);
+}

@@ -43,7 +43,7 @@ use crate::body::read_body;
 use crate::exchange::MESSAGE_CAPACITY;
 use crate::response::{self, Refused};
 use crate::shared::Shared;
-use crate::{headers, rate_limit};
+use crate::{caller, headers};
 
 /// Where the REST routes are served.
 pub(crate) const PATHS: [&str; 4] = ["/mcp/tools", "/mcp/call", "/tools/{name}", "/openapi.json"];
@@ -70,9 +70,9 @@ pub(crate) fn routes(taken: &[&str]) -> Router<Arc<Shared>> {
 /// `GET /mcp/tools`.
 async fn list_tools(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let (parts, _) = request.into_parts();
-    let response = match admit(&shared, &parts, "tools/list", None).await {
+    let response = match admit(&shared, &parts) {
         Some(refusal) => refusal,
-        None => match all_tools(&shared, grant(&parts)).await {
+        None => match all_tools(&shared, grant(&parts), caller::of(&shared.server, &parts.extensions)).await {
             Ok(tools) => response::json(StatusCode::OK, format!(r#"{{"tools":[{}]}}"#, join(&tools))),
             Err(e) => failed(status(e.code), &e),
         },
@@ -81,7 +81,13 @@ async fn list_tools(State(shared): State<Arc<Shared>>, request: Request) -> Resp
 }
 
 /// Every tool the caller may list, each as raw JSON, through `tools/list` page by page.
-pub(super) async fn all_tools(shared: &Shared, grant: Option<Arc<Grant>>) -> Result<Vec<Box<RawValue>>, ErrorObject> {
+/// Every tool `grant` may see, from as many pages of `tools/list` as the server gives;
+/// the first counts against `caller`'s rate limit, the rest are part of it.
+pub(super) async fn all_tools(
+    shared: &Shared,
+    grant: Option<Arc<Grant>>,
+    mut caller: Option<Arc<str>>,
+) -> Result<Vec<Box<RawValue>>, ErrorObject> {
     #[derive(Serialize)]
     struct Params<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -101,7 +107,7 @@ pub(super) async fn all_tools(shared: &Shared, grant: Option<Arc<Grant>>) -> Res
     // Bounded: a server whose cursors never end would otherwise hold the request forever.
     for _ in 0..MAX_PAGES {
         let params = Params { cursor: cursor.as_deref(), meta: Meta::new(&no_headers) };
-        let answer = run(shared, grant.clone(), Id::Number(1), "tools/list", &params).await?;
+        let answer = run(shared, grant.clone(), caller.take(), Id::Number(1), "tools/list", &params).await?;
         let page: Page = result_of(&answer.line)?;
         tools.extend(page.tools);
         match page.next_cursor {
@@ -161,7 +167,7 @@ async fn jsonrpc(shared: &Shared, request: Request) -> Result<Response, Response
         let e = ErrorObject::invalid_request("Invalid Request: jsonrpc must be \"2.0\"");
         return Err(jsonrpc_error(StatusCode::BAD_REQUEST, Some(id), &e));
     }
-    if let Some(refusal) = admit(shared, &parts, "tools/call", Some(&call.method)).await {
+    if let Some(refusal) = admit(shared, &parts) {
         return Err(refusal);
     }
     if !exists(shared, &call.method) {
@@ -237,7 +243,7 @@ async fn by_name(shared: &Shared, name: &str, request: Request) -> Result<Respon
             refuse(StatusCode::BAD_REQUEST, &ErrorObject::parse_error(format!("the body is not JSON: {e}")))
         })?
     };
-    if let Some(refusal) = admit(shared, &parts, "tools/call", Some(name)).await {
+    if let Some(refusal) = admit(shared, &parts) {
         return Err(refusal);
     }
     if !exists(shared, name) {
@@ -254,9 +260,7 @@ async fn by_name(shared: &Shared, name: &str, request: Request) -> Result<Respon
             Err(e) => e,
             Ok(_) => ErrorObject::new(code, "the call failed"),
         };
-        let mut failure = failed(status(code), &e);
-        retry_after(&mut failure, &e);
-        return Err(failure);
+        return Err(failed(status(code), &e));
     }
     if let Some(e) = invalid_arguments(&answer.line) {
         return Err(failed(StatusCode::UNPROCESSABLE_ENTITY, &e));
@@ -282,14 +286,12 @@ pub(crate) const TOOL_ERROR: ErrorCode = ErrorCode(-32050);
 /// `{}`: the arguments of a call that sent none.
 static EMPTY: LazyLock<Box<RawValue>> = LazyLock::new(|| RawValue::from_string("{}".to_owned()).expect("{} is JSON"));
 
-/// What every REST request passes before its handler: the `Host`/`Origin` guard and
-/// the rate limit for `method` (and `tool`). Authorization ran before, in the gate.
-async fn admit(shared: &Shared, parts: &Parts, method: &str, tool: Option<&str>) -> Option<Response> {
-    if let Err(refusal) = shared.guard.check(&parts.headers) {
-        return Some(response::transport(StatusCode::FORBIDDEN, refusal.to_string()));
-    }
-    let limiter = shared.config.rate_limit.as_ref()?;
-    rate_limit::refusal_for(limiter, shared.server.metrics(), &parts.extensions, method, tool).await
+/// What every REST request passes before its handler: the `Host`/`Origin` guard.
+/// Authorization ran before, in the gate; the rate limit is the server's door's, when
+/// the route calls through the server.
+fn admit(shared: &Shared, parts: &Parts) -> Option<Response> {
+    let refusal = shared.guard.check(&parts.headers).err()?;
+    Some(response::transport(StatusCode::FORBIDDEN, refusal.to_string()))
 }
 
 /// The body of a POST: JSON (or empty), within the size limit.
@@ -367,7 +369,7 @@ async fn call_through(
         meta: Meta<'a>,
     }
     let params = Params { name, arguments, meta: Meta::new(&parts.headers) };
-    run(shared, grant(parts), id, "tools/call", &params).await
+    run(shared, grant(parts), caller::of(&shared.server, &parts.extensions), id, "tools/call", &params).await
 }
 
 /// Serves one stateless request through [`tenet_server::Server::respond`], as the MCP endpoint does;
@@ -376,6 +378,7 @@ async fn call_through(
 async fn run(
     shared: &Shared,
     grant: Option<Arc<Grant>>,
+    caller: Option<Arc<str>>,
     id: Id,
     method: &str,
     params: &impl Serialize,
@@ -386,7 +389,7 @@ async fn run(
     let cancel = CancellationToken::new();
     // A caller that goes away drops this future; the guard then cancels the call.
     let _guard = cancel.clone().drop_guard();
-    let link = Link { session: None, out, cancel, shutdown: shared.shutdown.clone(), grant };
+    let link = Link { session: None, out, cancel, shutdown: shared.shutdown.clone(), grant, caller };
     let routed = shared.server.route(&request, &link);
     let answer = shared.server.respond(request, routed, &link);
     tokio::pin!(answer);
@@ -477,9 +480,11 @@ fn status(code: ErrorCode) -> StatusCode {
 
 /// A REST error body: `{"error": {"code", "message", "data"?}}` (the JSON-RPC error
 /// object, so that the step-up challenge of a 403 reads it as on the MCP endpoint),
-/// for a call the server answered.
+/// for a call the server answered (with `Retry-After` when it was rate limited).
 fn failed(status: StatusCode, e: &ErrorObject) -> Response {
-    response::json(status, serde_json::json!({ "error": e }).to_string())
+    let mut response = response::json(status, serde_json::json!({ "error": e }).to_string());
+    retry_after(&mut response, e);
+    response
 }
 
 /// [`failed`], for a request refused before the server saw it (counted as refused).

@@ -17,9 +17,9 @@ use crate::shared::Shared;
 /// The handler.
 pub(super) async fn serve(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let (parts, _) = request.into_parts();
-    let response = match admit(&shared, &parts, "tools/list", None).await {
+    let response = match admit(&shared, &parts) {
         Some(refusal) => refusal,
-        None => match all_tools(&shared, grant(&parts)).await {
+        None => match all_tools(&shared, grant(&parts), crate::caller::of(&shared.server, &parts.extensions)).await {
             Ok(tools) => {
                 let info = shared.server.info();
                 let spec = Spec {

@@ -147,9 +147,20 @@ async fn admin() -> String {
 
 /// A server with a read tool (`stdlib:read`) and an admin tool (`stdlib:admin`).
 pub fn server() -> Server {
+    server_with(tenet_server::ServerConfig::default())
+}
+
+/// [`server`], held to `limits` at its door.
+pub fn server_limited(limits: tenet_server::RateLimits) -> Server {
+    let limiter = std::sync::Arc::new(tenet_server::RateLimiter::new(limits));
+    server_with(tenet_server::ServerConfig { rate_limit: Some(limiter), ..tenet_server::ServerConfig::default() })
+}
+
+fn server_with(config: tenet_server::ServerConfig) -> Server {
     Server::builder("auth-test", "1.0.0")
         .tool(ToolDef::new("read_thing", echo).scope("stdlib:read"))
         .tool(ToolDef::new("admin_thing", admin).scope("stdlib:admin"))
+        .config(config)
         .build()
         .unwrap()
 }

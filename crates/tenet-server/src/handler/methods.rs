@@ -34,6 +34,20 @@ use crate::server::Server;
 use crate::session::{Link, MAX_SUBSCRIPTIONS, Session};
 use crate::tasks::{TaskOutcome, by_age, legacy_remote, task_notification};
 
+/// What serves a resource URI ([`Server::find_resource`]).
+pub(crate) struct Found {
+    /// Its reader.
+    pub read: super::resource::ReadHandler,
+    /// The template's variables as the URI matched them (none for a listed resource).
+    pub vars: BTreeMap<String, String>,
+    /// The scopes a caller needs to read it.
+    pub scopes: Vec<String>,
+    /// How long its contents may be cached, when they may.
+    pub ttl: Option<Duration>,
+    /// A listed resource or a template.
+    pub kind: Kind,
+}
+
 impl Server {
     /// One page of a list method's items (sorted by their keys, as a registry keeps
     /// them): `cursor` from the params, `build` makes the result from the page and the
@@ -114,7 +128,7 @@ impl Server {
 
     /// Whether the item with `meta` is there for the request of `route` ([`offered`]
     /// for a request from another Tenet node; always for a client's).
-    fn offered_to(&self, route: &Route, meta: Option<&JsonObject>) -> bool {
+    pub(crate) fn offered_to(&self, route: &Route, meta: Option<&JsonObject>) -> bool {
         let path = route.meta.node_path.as_deref().filter(|p| !p.is_empty());
         path.is_none_or(|path| offered(meta, path, self.shared.config.reexport))
     }
@@ -195,9 +209,6 @@ impl Server {
                 ))
                 .into();
             }
-        }
-        if !link.allows(&tool.scopes) {
-            return link.insufficient_scope(&format!("tool {}", p.name), &tool.scopes).into();
         }
         let arguments = p.arguments.unwrap_or_else(|| Value::Object(JsonObject::new()));
         if !arguments.is_object() {
@@ -454,9 +465,6 @@ impl Server {
         if let Err(refused) = self.offers(route, "prompt", &p.name, prompt.prompt.meta.as_ref()) {
             return refused.into();
         }
-        if !link.allows(&prompt.scopes) {
-            return link.insufficient_scope(&format!("prompt {}", p.name), &prompt.scopes).into();
-        }
         let arguments = p.arguments.unwrap_or_default();
         if let Some(missing) = prompt.missing_argument(&arguments) {
             return ErrorObject::invalid_params(format!("Missing required argument {missing:?} for prompt {}", p.name))
@@ -485,32 +493,9 @@ impl Server {
             Ok(p) => p,
             Err(e) => return e.into(),
         };
-        // What is not offered to a node (imported from a peer) is not there for it.
-        let shown = |meta: Option<&JsonObject>| self.offered_to(route, meta);
-        let resources = self.shared.resources.snapshot();
-        let (handler, vars, scopes, ttl, kind) =
-            if let Some(resource) = resources.get(&p.uri).filter(|r| shown(r.resource.meta.as_ref())) {
-                (resource.read.clone(), BTreeMap::new(), resource.scopes.clone(), resource.cache_ttl, Kind::Resource)
-            } else {
-                // The first that matches, listed ones first, each registry's narrowest
-                // first (so a catch-all never hides a narrower template, and which one
-                // wins does not depend on when each came).
-                let (listed, hidden) = (self.shared.templates.snapshot(), self.shared.hidden_templates.snapshot());
-                let found = listed.ranked().chain(hidden.ranked()).find_map(|(_, t)| {
-                    let def = &t.def;
-                    t.matcher
-                        .matches(&p.uri)
-                        .filter(|_| shown(def.template.meta.as_ref()))
-                        .map(|vars| (def.read.clone(), vars, def.scopes.clone(), def.cache_ttl, Kind::Template))
-                });
-                match found {
-                    Some(found) => found,
-                    None => return self.resource_not_found(route, &p.uri),
-                }
-            };
-        if !link.allows(&scopes) {
-            return link.insufficient_scope(&format!("resource {}", p.uri), &scopes).into();
-        }
+        let Some(Found { read: handler, vars, ttl, kind, .. }) = self.find_resource(route, &p.uri) else {
+            return self.resource_not_found(route, &p.uri);
+        };
         let first_round = p.request_state.is_none() && p.input_responses.is_none();
         let inputs = match self.inputs(route, &p.uri, &json!({}), p.request_state.as_deref(), p.input_responses) {
             Ok(inputs) => inputs,
@@ -559,6 +544,30 @@ impl Server {
         if let (Some(key), Some(ttl), Reply::Ok { body, .. }) = (key, ttl, reply) {
             self.shared.cache.insert(key, body, ttl, generation, Instant::now());
         }
+    }
+
+    /// The resource or template that serves `uri` for the request of `route`: the
+    /// listed resource of that URI, else the first template that matches, listed ones
+    /// first, each registry's narrowest first (so a catch-all never hides a narrower
+    /// template, and which one wins does not depend on when each came). What is not
+    /// offered to a node (imported from a peer) is not there for it.
+    pub(crate) fn find_resource(&self, route: &Route, uri: &str) -> Option<Found> {
+        let shown = |meta: Option<&JsonObject>| self.offered_to(route, meta);
+        if let Some(resource) = self.shared.resources.snapshot().get(uri).filter(|r| shown(r.resource.meta.as_ref())) {
+            let (read, scopes, ttl) = (resource.read.clone(), resource.scopes.clone(), resource.cache_ttl);
+            return Some(Found { read, vars: BTreeMap::new(), scopes, ttl, kind: Kind::Resource });
+        }
+        let (listed, hidden) = (self.shared.templates.snapshot(), self.shared.hidden_templates.snapshot());
+        listed.ranked().chain(hidden.ranked()).find_map(|(_, t)| {
+            let def = &t.def;
+            t.matcher.matches(uri).filter(|_| shown(def.template.meta.as_ref())).map(|vars| Found {
+                read: def.read.clone(),
+                vars,
+                scopes: def.scopes.clone(),
+                ttl: def.cache_ttl,
+                kind: Kind::Template,
+            })
+        })
     }
 
     /// Legacy: -32002; 2026-07-28: -32602. Both carry the URI.

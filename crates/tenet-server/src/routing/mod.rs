@@ -1,9 +1,11 @@
 //! Routing: one request in, one response out. The [`router`] decides the era,
-//! enforces the lifecycle, routes the method and writes the era's result members; a
+//! enforces the lifecycle, routes the method and writes the era's result members;
+//! between routing and the handler, the [`door`] admits the request (scope, rate); a
 //! [`Probe`] reads the request's params once for it, and a [`Body`] is a result's JSON
 //! with a note of where its own `_meta` is.
 
 mod body;
+mod door;
 mod probe;
 mod router;
 

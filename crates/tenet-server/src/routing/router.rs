@@ -245,7 +245,13 @@ impl Server {
         let (stateless, reply) = match routed.0 {
             Ok(route) => {
                 let stateless = route.version.era() == Era::Stateless;
-                let dispatch = self.dispatch(route, &request, link);
+                let dispatch = async {
+                    // The one door, whatever transport the request came by.
+                    match self.admit(&route, &request, link).await {
+                        Ok(()) => self.dispatch(route, &request, link).await,
+                        Err(refused) => Reply::Err(refused),
+                    }
+                };
                 let reply = match watch.span() {
                     Some(span) => dispatch.instrument(span).await,
                     None => dispatch.await,

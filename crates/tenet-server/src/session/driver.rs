@@ -22,10 +22,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::{Link, Outbound, Peer, Session};
+use crate::Grant;
 use crate::event::ServerEvent;
 use crate::routing::{Answer, Probe, Routed};
 use crate::server::Server;
-use crate::{Grant, RateLimiter};
 
 /// A request being served: resolves to its answer, or to [`Cancelled`] when the client
 /// cancelled it or the session closed (a cancelled request gets no response).
@@ -47,10 +47,8 @@ pub struct DriverOptions {
     /// The scopes the client was granted; `None` when the transport does no access
     /// control.
     pub grant: Option<Arc<Grant>>,
-    /// Checks every request against these limits under this key (the transport's
-    /// name, or the client's identity). `None` when the transport limits rates itself,
-    /// as HTTP does before the body is read.
-    pub rate_limit: Option<(Arc<RateLimiter>, String)>,
+    /// Whom the client's requests count against for rate limits ([`Link::caller`]).
+    pub caller: Option<Arc<str>>,
     /// How the server's list changes and resource updates reach the client.
     pub events: Events,
     /// Begins the id of every server → client request (`<prefix>-<n>`), so that
@@ -99,9 +97,8 @@ pub struct Driver {
     shutdown: CancellationToken,
     /// The driver's grant ([`DriverOptions::grant`]).
     grant: Option<Arc<Grant>>,
-    /// [`DriverOptions::rate_limit`], boxed: most sessions have none, and an idle
-    /// session should be small.
-    rate_limit: Option<Box<(Arc<RateLimiter>, String)>>,
+    /// [`DriverOptions::caller`].
+    caller: Option<Arc<str>>,
     /// Fires when the session is closed: every request in flight is cancelled.
     closed: CancellationToken,
     /// What only a connection whose events are pushed has ([`Events::Pushed`]); a
@@ -141,7 +138,7 @@ impl Driver {
     /// tokio runtime, it also starts delivering the server's list changes and resource
     /// updates to `out`, once the session is initialized.
     pub fn new(server: Server, out: Outbound, options: DriverOptions) -> Self {
-        let DriverOptions { shutdown, grant, rate_limit, events, request_ids } = options;
+        let DriverOptions { shutdown, grant, caller, events, request_ids } = options;
         let session = Arc::new(Session::new(Arc::new(Peer::new(out.clone(), request_ids))));
         let pushed = (events == Events::Pushed).then(|| {
             let ending = shutdown.child_token();
@@ -157,7 +154,7 @@ impl Driver {
             out,
             shutdown,
             grant,
-            rate_limit: rate_limit.map(Box::new),
+            caller,
             closed: CancellationToken::new(),
             pushed,
             spawned: OnceLock::new(),
@@ -220,28 +217,29 @@ impl Driver {
         Answer { line: self.error_line(id, error), error: Some(error.code), stateless: false }
     }
 
-    fn link(&self, out: Outbound, cancel: CancellationToken, grant: Option<Arc<Grant>>) -> Link {
+    fn link(
+        &self,
+        out: Outbound,
+        cancel: CancellationToken,
+        grant: Option<Arc<Grant>>,
+        caller: Option<Arc<str>>,
+    ) -> Link {
         let shutdown = self.pushed.as_ref().map_or(&self.shutdown, |p| &p.ending).clone();
-        Link { session: Some(self.session.clone()), out, cancel, shutdown, grant }
+        Link { session: Some(self.session.clone()), out, cancel, shutdown, grant, caller }
     }
 
-    /// Takes a request: refuses it at once (rate limited, or its id already in flight),
+    /// Takes a request: refuses it at once (its id already in flight),
     /// or routes it now, in the order read, and returns the future that serves it.
     /// Messages its handler sends (progress, log messages, server → client requests)
-    /// go to `out`; `grant` overrides the driver's for this request.
-    pub fn admit(&self, request: Request, out: Outbound, grant: Option<Arc<Grant>>) -> Pending {
-        // The params are read once: for the rate limit's tool, and for routing.
+    /// go to `out`; `grant` and `caller` override the driver's for this request.
+    pub fn admit(
+        &self,
+        request: Request,
+        out: Outbound,
+        grant: Option<Arc<Grant>>,
+        caller: Option<Arc<str>>,
+    ) -> Pending {
         let probe = Probe::read(&request);
-        if let Some((limiter, key)) = self.rate_limit.as_deref() {
-            let tool = match &probe {
-                Ok(probe) if request.method == Method::ToolsCall.name() => probe.name_text(),
-                _ => None,
-            };
-            if let Err(wait) = limiter.check(key, &request.method, tool.as_deref()) {
-                self.server.shared.metrics.rate_limited();
-                return ready(self.error_answer(Some(&request.id), &crate::rate_limited(wait)));
-            }
-        }
         let cancel = self.closed.child_token();
         if !self.session.track(&request.id, &cancel) {
             let error =
@@ -250,8 +248,9 @@ impl Driver {
         }
         let untrack = Untrack { session: self.session.clone(), id: request.id.clone() };
         let grant = grant.or_else(|| self.grant.clone());
+        let caller = caller.or_else(|| self.caller.clone());
         // The link holds the request's token from here on.
-        let link = self.link(out, cancel, grant);
+        let link = self.link(out, cancel, grant, caller);
         let routed = match probe {
             Ok(probe) => self.server.route_probed(&request, probe, &link),
             Err(e) => Routed::refused(e),
@@ -304,7 +303,8 @@ impl Driver {
     }
 
     /// Takes a JSON-RPC batch (only sessions that negotiated 2025-03-26 may send one):
-    /// its responses and notifications are accepted, its requests admitted; an entry
+    /// its responses and notifications are accepted, its requests admitted (with
+    /// `grant` and `caller`, as [`Driver::admit`]'s); an entry
     /// that cannot be read is answered with an error in its place.
     ///
     /// # Errors
@@ -314,6 +314,7 @@ impl Driver {
         entries: Vec<Result<Message, Rejection>>,
         out: &Outbound,
         grant: Option<&Arc<Grant>>,
+        caller: Option<&Arc<str>>,
     ) -> Result<Vec<Pending>, ErrorObject> {
         if !self.session.negotiated().is_some_and(|n| n.version.allows_batches()) {
             return Err(ErrorObject::invalid_request(
@@ -323,7 +324,9 @@ impl Driver {
         let mut pending = Vec::with_capacity(entries.len());
         for entry in entries {
             match entry {
-                Ok(Message::Request(request)) => pending.push(self.admit(request, out.clone(), grant.cloned())),
+                Ok(Message::Request(request)) => {
+                    pending.push(self.admit(request, out.clone(), grant.cloned(), caller.cloned()));
+                }
                 Ok(message) => {
                     // A response is never answered, even one nobody awaits (JSON-RPC).
                     if let Err(e) = self.accept(message) {
@@ -365,13 +368,13 @@ impl Driver {
     async fn run(&self, request: Request) {
         // `initialize` runs in order, before anything read after it.
         if request.method == Method::Initialize.name() {
-            if let Ok(answer) = self.admit(request, self.out.clone(), None).await {
+            if let Ok(answer) = self.admit(request, self.out.clone(), None, None).await {
                 self.send(answer.line).await;
             }
             return;
         }
         let Ok(permit) = self.spawned().limit.clone().acquire_owned().await else { return };
-        let pending = self.admit(request, self.out.clone(), None);
+        let pending = self.admit(request, self.out.clone(), None, None);
         let out = self.out.clone();
         self.spawned().tracker.spawn(async move {
             if let Ok(answer) = pending.await {
@@ -383,7 +386,7 @@ impl Driver {
 
     async fn run_batch(&self, entries: Vec<Result<Message, Rejection>>) {
         let Ok(permit) = self.spawned().limit.clone().acquire_owned().await else { return };
-        let pending = match self.admit_batch(entries, &self.out, None) {
+        let pending = match self.admit_batch(entries, &self.out, None, None) {
             Ok(pending) => pending,
             Err(e) => return self.send(self.error_line(None, &e)).await,
         };

@@ -25,6 +25,11 @@ pub struct Link {
     pub shutdown: CancellationToken,
     /// The scopes the caller was granted; `None` when the transport does no access control.
     pub grant: Option<Arc<crate::Grant>>,
+    /// Whom the request counts against for rate limits (an API key's or token
+    /// subject's name, a client address, `stdio`). Transports set it whenever the
+    /// server has rate limits; `None` exempts the request (one the server makes for
+    /// itself).
+    pub caller: Option<Arc<str>>,
 }
 
 impl Link {

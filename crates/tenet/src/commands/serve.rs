@@ -29,7 +29,7 @@ pub fn run(args: &ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let Prepared { server, knowledge, rate_limit, auth, upstreams, store, telemetry } = prepared;
+    let Prepared { server, knowledge, auth, upstreams, store, telemetry } = prepared;
     let node = match startup::node_identity(args) {
         Ok(node) => node,
         Err(e) => {
@@ -102,7 +102,7 @@ pub fn run(args: &ServeArgs) -> ExitCode {
                 let status = Some(Arc::new(status) as Arc<dyn tenet_http::StatusSource>);
                 let page = knowledge.as_ref().and_then(|ks| web_page(args, ks, auth.is_some(), &shutdown));
                 let shared = Beyond { status, sessions, page };
-                serve_http(args, server, auth, rate_limit, shutdown, shared, &node.id).await
+                serve_http(args, server, auth, shutdown, shared, &node.id).await
             }
         };
         if let Some(gateway) = gateway {
@@ -197,7 +197,6 @@ async fn serve_http(
     args: &ServeArgs,
     server: tenet_server::Server,
     mut auth: Option<Arc<Auth>>,
-    rate_limit: Option<Arc<tenet_server::RateLimiter>>,
     shutdown: CancellationToken,
     beyond: Beyond,
     node: &tenet_node::NodeId,
@@ -224,7 +223,6 @@ async fn serve_http(
         header_read_timeout: Duration::from_secs_f64(args.header_timeout),
         shutdown_grace: Duration::from_secs_f64(args.shutdown_grace),
         auth,
-        rate_limit,
         metrics_path: (!args.no_metrics).then(|| args.metrics_path.clone()),
         websocket: tenet_http::WebSocketConfig {
             enabled: !args.no_websocket,

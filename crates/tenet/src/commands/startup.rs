@@ -9,7 +9,7 @@ use std::time::Duration;
 use tenet_http::auth::Auth;
 use tenet_kb::lint::injections;
 use tenet_kb::{KnowledgeBase, LinkPolicy, Root};
-use tenet_server::{RateLimiter, Server, ServerConfig};
+use tenet_server::{Server, ServerConfig};
 
 use crate::args::{KnowledgeArgs, ServeArgs, Transport};
 use crate::demo;
@@ -68,8 +68,6 @@ pub struct Prepared {
     pub server: Server,
     /// The knowledge server's documents, for reloading (not with `--demo`).
     pub knowledge: Option<KnowledgeServer>,
-    /// The rate limiter `[limits]` asks for, if any.
-    pub rate_limit: Option<Arc<RateLimiter>>,
     /// The authorization checks, built for the configured port.
     pub auth: Option<Arc<Auth>>,
     /// The MCP servers to front (`[[upstream]]`, `--upstream`) and the peers
@@ -91,8 +89,6 @@ pub fn prepare(args: &ServeArgs) -> Result<Prepared, StartError> {
     }
     let mut rate_limit = args.limits.build().map_err(StartError::Limits)?;
     let mut config = ServerConfig {
-        // Stream clients are limited by the server; HTTP clients by the endpoint, per caller.
-        rate_limit: if matches!(args.transport, Transport::Stdio) { rate_limit.clone() } else { None },
         tool_timeout: Duration::from_secs_f64(args.timeout),
         max_concurrent_requests: args.max_concurrent_requests as usize,
         max_message_bytes: usize::try_from(args.max_message_bytes).unwrap_or(usize::MAX),
@@ -112,6 +108,8 @@ pub fn prepare(args: &ServeArgs) -> Result<Prepared, StartError> {
         let limits = limiter.limits().clone();
         rate_limit = Some(Arc::new(tenet_server::RateLimiter::new(limits).shared(shared)));
     }
+    // Every request passes them at the server's one door, whatever its transport.
+    config.rate_limit = rate_limit;
     let upstreams = args.gateway.upstreams(args.config.as_deref()).map_err(StartError::Gateway)?;
     let gateway = !upstreams.is_empty();
     let (server, knowledge) = if gateway && args.gateway.no_local_tools {
@@ -127,7 +125,7 @@ pub fn prepare(args: &ServeArgs) -> Result<Prepared, StartError> {
         (ks.server.clone(), Some(ks))
     };
     let auth = args.auth.build(&server, &default_resource(args, args.port)).map_err(StartError::Auth)?;
-    Ok(Prepared { server, knowledge, rate_limit, auth, upstreams, store, telemetry })
+    Ok(Prepared { server, knowledge, auth, upstreams, store, telemetry })
 }
 
 /// Who `tenet serve` is as a node: `--node-id`; else the id kept in `--state-dir`;

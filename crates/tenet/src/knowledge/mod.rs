@@ -195,6 +195,7 @@ mod tests {
             cancel: CancellationToken::new(),
             shutdown: CancellationToken::new(),
             grant: None,
+            caller: None,
         };
         serde_json::from_slice(&server.handle_request(request, &link).await).unwrap()
     }
