@@ -1,5 +1,5 @@
-//! Who a request counts against for rate limits: the caller's token subject or API
-//! key name, else its address. The limits themselves are the server's, applied at its
+//! Who a request counts against for rate limits: the caller's principal (an API key,
+//! a token's issuer and subject), else its address. The limits themselves are the server's, applied at its
 //! one door ([`tenet_server::ServerConfig::rate_limit`]) with the method and tool
 //! read from the JSON-RPC message; an HTTP answer of a rate-limited request is a 429
 //! with `Retry-After`.
@@ -16,8 +16,8 @@ pub struct ClientAddr(pub SocketAddr);
 
 /// Who a request counts against.
 pub(crate) fn key(extensions: &Extensions) -> String {
-    if let Some(subject) = extensions.get::<Arc<Grant>>().and_then(|g| g.subject()) {
-        return format!("sub:{subject}");
+    if let Some(owner) = extensions.get::<Arc<Grant>>().and_then(|g| g.owner()) {
+        return owner.to_owned();
     }
     match extensions.get::<ClientAddr>() {
         Some(ClientAddr(addr)) => format!("ip:{}", addr.ip()),

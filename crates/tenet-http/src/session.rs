@@ -49,7 +49,7 @@ pub(crate) struct HttpSession {
 /// The principal requests carrying `grant` act for; `None` when there is no access
 /// control. A session is bound to its creator's.
 pub(crate) fn owner_of(grant: Option<&Grant>) -> Option<SessionOwner> {
-    grant.map(|g| SessionOwner { subject: g.subject().map(str::to_owned) })
+    grant.map(|g| SessionOwner { subject: g.owner().map(str::to_owned) })
 }
 
 impl HttpSession {
@@ -654,6 +654,7 @@ pub(crate) fn new_id() -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tenet_server::Principal;
     use tenet_server::jsonrpc::{Id, Request};
 
     fn sessions(max: usize, idle: Duration) -> Sessions {
@@ -736,14 +737,18 @@ mod tests {
     #[tokio::test]
     async fn a_session_answers_only_to_the_principal_that_made_it() {
         let store = sessions(10, Duration::from_secs(60));
-        let ann = Arc::new(Grant::new(["read"]).with_subject("ann"));
-        let bob = Grant::new(["read"]).with_subject("bob");
+        let ann = Arc::new(Grant::new(["read"]).with_principal(Principal::ApiKey("ann".into())));
+        let bob = Grant::new(["read"]).with_principal(Principal::ApiKey("bob".into()));
         let session = create(&store, Some(ann.clone()));
         assert!(store.get(session.id, Some(&bob)).is_none());
         assert!(store.get(session.id, None).is_none(), "no credentials is another principal");
         assert!(!store.remove(session.id, Some(&bob)), "another principal cannot delete it");
         assert!(!session.driver.is_closed());
-        assert!(store.get(session.id, Some(&Grant::new(["other"]).with_subject("ann"))).is_some());
+        assert!(
+            store
+                .get(session.id, Some(&Grant::new(["other"]).with_principal(Principal::ApiKey("ann".into()))))
+                .is_some()
+        );
         assert!(store.remove(session.id, Some(&ann)));
     }
 

@@ -360,3 +360,57 @@ async fn a_legacy_session_is_held_to_its_token_and_gets_the_step_up_challenge() 
     let listed = send(&endpoint, legacy(Some(&session), list)).await;
     assert_eq!(tool_names(&listed), ["read_thing"]);
 }
+
+/// A legacy `initialize` with `authorization`, then the session id it got.
+async fn open_session(endpoint: &Endpoint, authorization: &str) -> String {
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-11-25",
+        "capabilities": {}, "clientInfo": {"name": "old", "version": "0"}}});
+    let response = endpoint.router().oneshot(legacy_post(authorization, None, &init)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.headers()["mcp-session-id"].to_str().unwrap().to_owned()
+}
+
+fn legacy_post(authorization: &str, session: Option<&str>, body: &Value) -> Request<Body> {
+    let mut request = Request::post("/mcp")
+        .header("host", "localhost")
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("authorization", authorization);
+    if let Some(session) = session {
+        request = request.header("mcp-session-id", session).header("mcp-protocol-version", "2025-11-25");
+    }
+    request.body(Body::from(body.to_string())).unwrap()
+}
+
+#[tokio::test]
+async fn a_token_whose_subject_is_an_api_keys_name_is_another_caller() {
+    let issuer = Issuer::start(Jwks::Good).await;
+    let keys = ApiKey::parse_list("ann 0123456789abcdef-ann stdlib:read", "test").unwrap();
+    let config = AuthConfig { api_keys: keys, ..config(RESOURCE, &issuer.url, Some(format!("{}/jwks", issuer.url))) };
+    let endpoint = endpoint(config);
+    // The issuer's tokens name `ann` as their subject, as the key is named.
+    let token = bearer(&issuer.sign(&issuer.claims(RESOURCE, "stdlib:read")));
+    let session = open_session(&endpoint, "Bearer 0123456789abcdef-ann").await;
+    let ping = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"});
+    let own = send(&endpoint, legacy_post("Bearer 0123456789abcdef-ann", Some(&session), &ping)).await;
+    assert_eq!(own.status, StatusCode::OK);
+    let other = send(&endpoint, legacy_post(&token, Some(&session), &ping)).await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND, "the key's session is not the token's");
+}
+
+#[tokio::test]
+async fn tokens_without_a_subject_share_no_session() {
+    let (issuer, endpoint) = setup().await;
+    let unnamed = |scope: &str| {
+        let mut claims = issuer.claims(RESOURCE, scope);
+        claims.as_object_mut().unwrap().remove("sub");
+        bearer(&issuer.sign(&claims))
+    };
+    let (first, second) = (unnamed("stdlib:read"), unnamed("stdlib:read stdlib:admin"));
+    assert_ne!(first, second);
+    let session = open_session(&endpoint, &first).await;
+    let ping = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"});
+    assert_eq!(send(&endpoint, legacy_post(&first, Some(&session), &ping)).await.status, StatusCode::OK);
+    let other = send(&endpoint, legacy_post(&second, Some(&session), &ping)).await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND, "another token without a subject is another caller");
+}

@@ -14,18 +14,62 @@ use tenet_jsonrpc::ErrorCode;
 /// `data` is `{"scope": "<every scope needed, space-separated>", "requiredScopes": [...]}`.
 pub const INSUFFICIENT_SCOPE: ErrorCode = ErrorCode(-32003);
 
-/// The scopes granted to the caller of a request.
+/// Who a caller is, as authorization established it: kinds never confused, so that an
+/// API key named `alice` and a token whose `sub` is `alice` are two callers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// An API key, by its name.
+    ApiKey(String),
+    /// A bearer token, by its issuer and subject (`sub`).
+    Token {
+        /// The issuer (`iss`) the token was checked against.
+        issuer: String,
+        /// Its subject.
+        subject: String,
+    },
+    /// A token that names no subject, by a digest of the token itself: its own caller,
+    /// sharing nothing with any other token.
+    Unnamed {
+        /// The SHA-256 of the token, hex.
+        digest: String,
+    },
+}
+
+impl Principal {
+    /// The principal's identity as one string, the same for the same principal and
+    /// never for two: what sessions, tasks, contexts and rate limits are keyed by.
+    pub fn id(&self) -> String {
+        match self {
+            Principal::ApiKey(name) => format!("key:{name}"),
+            // The issuer's length first: no issuer and subject split differently read the same.
+            Principal::Token { issuer, subject } => format!("token:{}:{issuer}{subject}", issuer.len()),
+            Principal::Unnamed { digest } => format!("unnamed:{digest}"),
+        }
+    }
+
+    /// How logs name it: the key's name, the token's subject, or `unnamed`.
+    pub fn name(&self) -> &str {
+        match self {
+            Principal::ApiKey(name) | Principal::Token { subject: name, .. } => name,
+            Principal::Unnamed { .. } => "unnamed",
+        }
+    }
+}
+
+/// The scopes granted to the caller of a request, and who it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grant {
     scopes: BTreeSet<String>,
-    subject: Option<String>,
+    principal: Option<Principal>,
+    /// [`Principal::id`], made once.
+    owner: Option<String>,
 }
 
 impl Grant {
     /// A grant of `scopes` (empty strings are ignored).
     pub fn new<S: Into<String>>(scopes: impl IntoIterator<Item = S>) -> Self {
         let scopes = scopes.into_iter().map(Into::into).filter(|s: &String| !s.is_empty()).collect();
-        Self { scopes, subject: None }
+        Self { scopes, principal: None, owner: None }
     }
 
     /// A grant of the scopes in a space-separated scope string (RFC 6749 §3.3). Runs
@@ -34,16 +78,23 @@ impl Grant {
         Self::new(scope.split_ascii_whitespace())
     }
 
-    /// Names who the grant belongs to (the token's `sub`, an API key's name), for logs.
+    /// Names who the grant belongs to.
     #[must_use]
-    pub fn with_subject(mut self, subject: impl Into<String>) -> Self {
-        self.subject = Some(subject.into());
+    pub fn with_principal(mut self, principal: Principal) -> Self {
+        self.owner = Some(principal.id());
+        self.principal = Some(principal);
         self
     }
 
     /// Who the grant belongs to, when known.
-    pub fn subject(&self) -> Option<&str> {
-        self.subject.as_deref()
+    pub fn principal(&self) -> Option<&Principal> {
+        self.principal.as_ref()
+    }
+
+    /// [`Principal::id`] of who the grant belongs to: what its caller's sessions, tasks,
+    /// contexts and rate limits are keyed by.
+    pub fn owner(&self) -> Option<&str> {
+        self.owner.as_deref()
     }
 
     /// The granted scopes, sorted.
@@ -85,6 +136,22 @@ mod tests {
         // A non-ASCII space is not a separator: the token matches nothing we know.
         let odd = Grant::from_scope_string("stdlib:read\u{a0}stdlib:admin");
         assert!(!odd.has("stdlib:read"));
+    }
+
+    #[test]
+    fn principals_of_different_kinds_never_share_an_id() {
+        let key = Principal::ApiKey("alice".into());
+        let token = Principal::Token { issuer: "https://issuer".into(), subject: "alice".into() };
+        assert_ne!(key.id(), token.id());
+        assert_eq!((key.name(), token.name()), ("alice", "alice"));
+        // Issuer and subject split at another place are another principal.
+        let a = Principal::Token { issuer: "https://a".into(), subject: "b/c".into() };
+        let b = Principal::Token { issuer: "https://ab".into(), subject: "/c".into() };
+        assert_ne!(a.id(), b.id());
+        let unnamed = Principal::Unnamed { digest: "ab12".into() };
+        assert_ne!(unnamed.id(), Principal::ApiKey("unnamed:ab12".into()).id());
+        let grant = Grant::new(["x"]).with_principal(token.clone());
+        assert_eq!((grant.principal(), grant.owner()), (Some(&token), Some(token.id().as_str())));
     }
 
     #[test]

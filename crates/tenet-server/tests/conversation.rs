@@ -92,8 +92,11 @@ async fn a_first_write_without_an_id_makes_one_and_tells_it() {
 #[tokio::test]
 async fn a_conversation_is_its_callers_own() {
     let server = server();
-    let alice = Some(Arc::new(Grant::new(Vec::<String>::new()).with_subject("alice")));
-    let bob = Some(Arc::new(Grant::new(Vec::<String>::new()).with_subject("bob")));
+    let alice = Some(Arc::new(
+        Grant::new(Vec::<String>::new()).with_principal(tenet_server::Principal::ApiKey("alice".into())),
+    ));
+    let bob =
+        Some(Arc::new(Grant::new(Vec::<String>::new()).with_principal(tenet_server::Principal::ApiKey("bob".into()))));
     let mut a = Client::start_as(server.clone(), alice);
     let mut b = Client::start_as(server, bob);
     let set = call("remember", json!({"key": "secret", "value": 42}), Some(json!("shared-id")));

@@ -271,7 +271,9 @@ async fn mrtr_gathers_input_before_the_task_starts() {
 #[tokio::test]
 async fn a_task_answers_only_to_its_creator_while_it_holds_the_scope() {
     let server = server();
-    let grant = |subject: &str, scope: &str| Some(Arc::new(Grant::from_scope_string(scope).with_subject(subject)));
+    let grant = |subject: &str, scope: &str| {
+        Some(Arc::new(Grant::from_scope_string(scope).with_principal(tenet_server::Principal::ApiKey(subject.into()))))
+    };
     let mut alice = Client::start_as(server.clone(), grant("alice", "s:read"));
     let mut bob = Client::start_as(server.clone(), grant("bob", "s:read"));
     let mut downscoped = Client::start_as(server, grant("alice", "other"));

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use tenet_server::Grant;
+use tenet_server::{Grant, Principal};
 
 use super::error::AuthError;
 
@@ -39,7 +39,7 @@ impl ApiKey {
     pub fn new(name: impl Into<String>, secret: &str, scopes: impl IntoIterator<Item = impl Into<String>>) -> Self {
         let name = name.into();
         let scopes: Vec<String> = scopes.into_iter().map(Into::into).collect();
-        let grant = Arc::new(Grant::new(scopes.iter().cloned()).with_subject(name.clone()));
+        let grant = Arc::new(Grant::new(scopes.iter().cloned()).with_principal(Principal::ApiKey(name.clone())));
         Self { name, digest: sha256(secret.as_bytes()), scopes, grant }
     }
 
@@ -61,9 +61,12 @@ impl ApiKey {
     /// Parses the text form (see the module docs); `source_name` names it in errors.
     ///
     /// # Errors
-    /// A line without a secret, or a secret shorter than 16 characters.
+    /// A line without a secret, a secret shorter than 16 characters, or a name or
+    /// secret an earlier line has (two callers merged, or a key that could never be
+    /// told from another).
     pub fn parse_list(text: &str, source_name: &str) -> Result<Vec<ApiKey>, AuthError> {
-        let mut keys = Vec::new();
+        let mut keys: Vec<ApiKey> = Vec::new();
+        let mut lines = Vec::new();
         for (index, line) in text.split(['\n', ';']).enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
@@ -81,7 +84,15 @@ impl ApiKey {
             if secret.len() < 16 {
                 return Err(error("the secret must be at least 16 characters"));
             }
-            keys.push(ApiKey::new(name, secret, words));
+            let key = ApiKey::new(name, secret, words);
+            if let Some(i) = keys.iter().position(|k| k.name == key.name) {
+                return Err(error(&format!("the name {name} is on line {} too: one name, one caller", lines[i])));
+            }
+            if let Some(i) = keys.iter().position(|k| k.digest == key.digest) {
+                return Err(error(&format!("line {} has the same secret: each key needs its own", lines[i])));
+            }
+            keys.push(key);
+            lines.push(index + 1);
         }
         Ok(keys)
     }
@@ -126,5 +137,15 @@ mod tests {
         assert_eq!(e.to_string(), "TENET_API_KEYS:2: the secret must be at least 16 characters");
         let e = ApiKey::parse_list("lonely", "f").unwrap_err();
         assert!(e.to_string().starts_with("f:1: expected"));
+    }
+
+    #[test]
+    fn a_name_or_a_secret_given_twice_is_refused_naming_both_lines() {
+        let twice = "alice 0123456789abcdef-one read\n# a comment\nalice 0123456789abcdef-two admin";
+        let e = ApiKey::parse_list(twice, "keys.txt").unwrap_err();
+        assert_eq!(e.to_string(), "keys.txt:3: the name alice is on line 1 too: one name, one caller");
+        let shared = "alice 0123456789abcdef-same read; bob 0123456789abcdef-same admin";
+        let e = ApiKey::parse_list(shared, "TENET_API_KEYS").unwrap_err();
+        assert_eq!(e.to_string(), "TENET_API_KEYS:2: line 1 has the same secret: each key needs its own");
     }
 }

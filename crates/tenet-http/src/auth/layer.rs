@@ -30,7 +30,7 @@ pub(crate) async fn refusal(auth: &Auth, request: &mut Request) -> Option<Respon
         add_missing(&mut needed, &auth.config.required_scopes);
         return Some(insufficient(auth, &needed.join(" ")));
     }
-    tracing::debug!(subject = grant.subject().unwrap_or("-"), "authorized");
+    tracing::debug!(caller = grant.principal().map_or("-", tenet_server::Principal::name), "authorized");
     request.extensions_mut().insert(grant);
     None
 }

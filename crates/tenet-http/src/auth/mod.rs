@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use axum::http::{HeaderMap, Uri};
 use serde_json::json;
-use tenet_server::Grant;
+use tenet_server::{Grant, Principal};
 
 pub use api_key::ApiKey;
 pub use error::{AuthError, TokenError};
@@ -218,14 +218,28 @@ impl Auth {
         let (key, generation) = jwks.key(unverified.kid.as_deref(), unverified.alg).await?;
         let claims = unverified.verify(&key, expect)?;
         let granted = jwt::granted(&claims, expect)?;
-        let grant = Grant::from_scope_string(&granted.scope);
-        let grant = Arc::new(match granted.subject {
-            Some(subject) => grant.with_subject(subject),
-            None => grant,
-        });
+        // The issuer is the one configured: `verify` checked the token names it.
+        let issuer = self.config.issuer.clone().unwrap_or_default();
+        let principal = match granted.subject {
+            Some(subject) => Principal::Token { issuer, subject },
+            // No subject: the token is its own caller, sharing nothing with another.
+            None => Principal::Unnamed {
+                digest: hex(ring::digest::digest(&ring::digest::SHA256, token.as_bytes()).as_ref()),
+            },
+        };
+        let grant = Arc::new(Grant::from_scope_string(&granted.scope).with_principal(principal));
         self.verified.insert(token, grant.clone(), granted.window, generation, now);
         Ok(grant)
     }
+}
+
+/// `bytes` in lower-case hexadecimal.
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
 }
 
 /// Whether a query string carries an access token (RFC 6750 §2.3), which we refuse.

@@ -289,7 +289,7 @@ impl Context {
             // an owner no one can name.
             let owner = match seed.grant.as_deref() {
                 None => Some(String::new()),
-                Some(grant) => grant.subject().map(str::to_owned),
+                Some(grant) => grant.owner().map(str::to_owned),
             };
             let relayed = self.node_path().is_some_and(|p| !p.is_empty());
             Conversation::new(seed.store.clone(), owner, seed.named.as_deref(), relayed, seed.session.clone())

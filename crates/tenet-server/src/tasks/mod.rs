@@ -43,7 +43,7 @@ pub(crate) use board::TaskBoard;
 /// Who is asking: the subject of the caller's grant, if it has one. A task answers
 /// only to the caller that created it.
 fn caller(link: &crate::session::Link) -> Option<String> {
-    link.grant.as_deref().and_then(crate::Grant::subject).map(str::to_owned)
+    link.grant.as_deref().and_then(crate::Grant::owner).map(str::to_owned)
 }
 pub(crate) use legacy::{TaskOutcome, TaskStore, by_age};
 pub(crate) use listen::task_notification;
