@@ -92,7 +92,7 @@ mod websocket;
 
 pub use caller::ClientAddr;
 pub use config::{HttpConfig, Page, StatusSource, WebSocketConfig};
-pub use router::{Endpoint, router};
+pub use router::{Endpoint, STATUS_SCOPE, router};
 pub use serve::{serve, serve_listener};
 
 pub use axum;

@@ -105,12 +105,13 @@ impl Endpoint {
             config.auth.clone().map(|auth| crate::gate::Gate { auth, metrics: self.shared.server.metrics().clone() });
         if let Some(gate) = gate.clone() {
             // `route_layer` covers only the routes added so far: the MCP endpoint and
-            // HTTP+SSE. The metadata, /health, /ready and /metrics come after and stay open.
+            // HTTP+SSE. The metadata, /health, /ready and /metrics come after and stay
+            // open; the status pages get a gate of their own.
             router = router.route_layer(axum::middleware::from_fn_with_state(gate, crate::gate::check));
         }
         if config.rest {
             let mut rest = crate::rest::routes(&[&path, &config.sse_path, &config.sse_messages_path]);
-            if let Some(gate) = gate {
+            if let Some(gate) = gate.clone() {
                 // Authorization as for MCP; a call's rate limit is taken at the server's
                 // door, as for MCP, once the route has read the tool from the path or body.
                 rest = rest.route_layer(axum::middleware::from_fn_with_state(gate, crate::gate::check));
@@ -120,7 +121,7 @@ impl Endpoint {
         if let Some(auth) = &config.auth {
             router = router.merge(crate::auth::metadata_router(auth));
         }
-        let (router, taken) = self.operations(router, &path);
+        let (router, taken) = self.operations(router, &path, gate.as_ref());
         let mut router = router.with_state(self.shared.clone());
         if let Some(page) = &config.page {
             match page.paths.iter().find(|p| taken.contains(p)) {
@@ -150,8 +151,15 @@ impl Endpoint {
 
     /// `/health`, `/ready` and the metrics path, beside the MCP endpoint at `path`;
     /// and every path served so far.
-    fn operations(&self, router: Router<Arc<Shared>>, path: &str) -> (Router<Arc<Shared>>, Vec<String>) {
-        let mut router = router.route("/health", get(health)).route("/ready", get(ready));
+    /// With authorization on (`gate`), the status pages are behind it and need
+    /// [`STATUS_SCOPE`]: they list the servers and nodes behind this one.
+    fn operations(
+        &self,
+        router: Router<Arc<Shared>>,
+        path: &str,
+        gate: Option<&crate::gate::Gate>,
+    ) -> (Router<Arc<Shared>>, Vec<String>) {
+        let router = router.route("/health", get(health)).route("/ready", get(ready));
         let config = &self.shared.config;
         let mut taken = vec![path, &config.sse_path, &config.sse_messages_path, "/health", "/ready"];
         if config.rest {
@@ -161,14 +169,21 @@ impl Endpoint {
             taken.extend(crate::auth::metadata_paths(auth));
         }
         let pages: Vec<String> = config.status.iter().flat_map(|status| status.paths()).collect();
+        let mut status = Router::new();
+        let mut any = false;
         for page in &pages {
             if !page.starts_with('/') || taken.contains(&page.as_str()) {
                 tracing::warn!(page, "status page not served: the path is not absolute or is already in use");
                 continue;
             }
             let at = page.clone();
-            router = router.route(page, get(move |state, headers| status_page(state, headers, at)));
+            status = status.route(page, get(move |state, request| status_page(state, request, at)));
+            any = true;
         }
+        if let (Some(gate), true) = (gate, any) {
+            status = status.route_layer(axum::middleware::from_fn_with_state(gate.clone(), crate::gate::check));
+        }
+        let router = router.merge(status);
         let mut served: Vec<String> = taken.iter().map(|p| (*p).to_owned()).chain(pages.iter().cloned()).collect();
         let Some(metrics_path) = config.metrics_path.as_deref() else { return (router, served) };
         if !metrics_path.starts_with('/') || served.iter().any(|p| p == metrics_path) {
@@ -225,14 +240,37 @@ async fn ready(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 /// A [`crate::StatusSource`] page, behind the same `Host`/`Origin` guard as the metrics.
-async fn status_page(State(shared): State<Arc<Shared>>, headers: HeaderMap, path: String) -> Response {
-    if let Err(refusal) = shared.guard.check(&headers) {
+async fn status_page(State(shared): State<Arc<Shared>>, request: axum::extract::Request, path: String) -> Response {
+    if let Err(refusal) = shared.guard.check(request.headers()) {
         return response::transport(StatusCode::FORBIDDEN, refusal.to_string());
+    }
+    if shared.config.auth.is_some() {
+        let grant = request.extensions().get::<Arc<tenet_server::Grant>>();
+        if !grant.is_some_and(|g| g.has(STATUS_SCOPE)) {
+            return status_refused(grant.map(AsRef::as_ref));
+        }
     }
     match shared.config.status.as_ref().and_then(|status| status.page(&path)) {
         Some(body) => response::json(StatusCode::OK, body),
         None => response::transport(StatusCode::NOT_FOUND, "no such page".to_owned()),
     }
+}
+
+/// The scope a caller needs for the status pages (`/upstreams`, `/peers`) when
+/// authorization is on.
+pub const STATUS_SCOPE: &str = "tenet:status";
+
+/// The 403 for a caller without [`STATUS_SCOPE`]: a JSON-RPC error -32003 whose
+/// `data.scope` (what it holds, and the status scope) the step-up challenge names.
+fn status_refused(grant: Option<&tenet_server::Grant>) -> Response {
+    let mut scopes: Vec<&str> = grant.map(|g| g.scopes().collect()).unwrap_or_default();
+    if !scopes.contains(&STATUS_SCOPE) {
+        scopes.push(STATUS_SCOPE);
+    }
+    let error = serde_json::json!({"code": tenet_server::INSUFFICIENT_SCOPE.0,
+        "message": format!("Insufficient scope: the status pages require {STATUS_SCOPE}"),
+        "data": {"scope": scopes.join(" "), "requiredScopes": [STATUS_SCOPE]}});
+    response::json(StatusCode::FORBIDDEN, serde_json::json!({"jsonrpc": "2.0", "id": null, "error": error}).to_string())
 }
 
 /// The server's metrics in the OpenMetrics text format, for a Prometheus scraper.

@@ -128,3 +128,51 @@ async fn with_auth_on_http_sse_is_served_and_needs_credentials() {
     assert_eq!(accepted.status, StatusCode::ACCEPTED, "{}", accepted.text());
     read_until(&mut stream, &mut seen, |t| t.contains("protocolVersion")).await;
 }
+
+/// A status page listing what is behind the server, as a gateway's `/upstreams` does.
+struct Pages;
+
+impl tenet_http::StatusSource for Pages {
+    fn paths(&self) -> Vec<String> {
+        vec!["/upstreams".into()]
+    }
+    fn page(&self, _: &str) -> Option<String> {
+        Some(r#"{"upstreams":[{"name":"billing","target":"http://10.0.0.7/mcp"}]}"#.into())
+    }
+    fn not_ready(&self) -> Option<String> {
+        None
+    }
+}
+
+#[tokio::test]
+async fn with_authorization_on_the_status_pages_need_a_token_with_their_own_scope() {
+    let keys = "ci 0123456789abcdef-ci stdlib:read\nops 0123456789abcdef-ops tenet:status";
+    let keys = ApiKey::parse_list(keys, "test").unwrap();
+    let auth = Auth::new(AuthConfig { api_keys: keys, ..AuthConfig::new("http://localhost:3020/mcp") }).unwrap();
+    let status = Some(std::sync::Arc::new(Pages) as std::sync::Arc<dyn tenet_http::StatusSource>);
+    let h = Harness::with(HttpConfig { auth: Some(auth), status, ..HttpConfig::default() });
+    let page = |key: Option<&str>| {
+        let mut request = Request::get("/upstreams").header("host", "localhost:3020");
+        if let Some(key) = key {
+            request = request.header("authorization", key);
+        }
+        request.body(Body::empty()).unwrap()
+    };
+    let anonymous = h.call(page(None)).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    assert!(!anonymous.text().contains("billing"));
+    let reader = h.call(page(Some(KEY))).await;
+    assert_eq!(reader.status, StatusCode::FORBIDDEN, "{}", reader.text());
+    let challenge = reader.headers["www-authenticate"].to_str().unwrap();
+    assert!(challenge.contains(r#"error="insufficient_scope", scope="stdlib:read tenet:status""#), "{challenge}");
+    assert!(!reader.text().contains("billing"));
+    let operator = h.call(page(Some("Bearer 0123456789abcdef-ops"))).await;
+    assert_eq!(operator.status, StatusCode::OK);
+    assert!(operator.text().contains("billing"));
+    // Without authorization, the pages stay open, as /health is.
+    let open = Harness::with(HttpConfig {
+        status: Some(std::sync::Arc::new(Pages) as std::sync::Arc<dyn tenet_http::StatusSource>),
+        ..HttpConfig::default()
+    });
+    assert_eq!(open.call(page(None)).await.status, StatusCode::OK);
+}

@@ -39,19 +39,19 @@ fn not_found_hint(url: &str) -> String {
 }
 
 fn probe(url: &str) -> Result<u16, String> {
-    let mut stream = send_get(url)?;
+    let mut stream = send_get(url, None)?;
     let mut head = [0u8; 64];
     let n = stream.read(&mut head).map_err(|e| e.to_string())?;
     status_of(&String::from_utf8_lossy(&head[..n]))
 }
 
-/// GETs `url` (plain `http://` only) and returns the status and the whole body (the
-/// server closes the connection after it).
+/// GETs `url` (plain `http://` only), with `token` as `Authorization: Bearer` if given,
+/// and returns the status and the whole body (the server closes the connection after it).
 ///
 /// # Errors
-/// What kept it from getting an HTTP answer.
-pub fn get(url: &str) -> Result<(u16, String), String> {
-    let mut stream = send_get(url)?;
+/// What kept it from getting an HTTP answer, or a token that cannot be sent in a header.
+pub fn get(url: &str, token: Option<&str>) -> Result<(u16, String), String> {
+    let mut stream = send_get(url, token)?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response).map_err(|e| e.to_string())?;
     let text = String::from_utf8_lossy(&response);
@@ -88,7 +88,10 @@ fn status_of(text: &str) -> Result<u16, String> {
 }
 
 /// Connects to `url`'s host and sends a GET for its path.
-fn send_get(url: &str) -> Result<TcpStream, String> {
+fn send_get(url: &str, token: Option<&str>) -> Result<TcpStream, String> {
+    if token.is_some_and(|t| t.chars().any(char::is_control)) {
+        return Err("the token holds a control character".to_owned());
+    }
     let rest = url.strip_prefix("http://").ok_or("only http:// URLs can be checked")?;
     let (authority, path) = rest.find('/').map_or((rest, "/"), |at| rest.split_at(at));
     let addr = authority
@@ -100,7 +103,8 @@ fn send_get(url: &str) -> Result<TcpStream, String> {
     stream.set_read_timeout(Some(TIMEOUT)).map_err(|e| e.to_string())?;
     stream.set_write_timeout(Some(TIMEOUT)).map_err(|e| e.to_string())?;
     // One write: `write!` on an unbuffered stream sends each piece as its own segment.
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+    let authorization = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n{authorization}\r\n");
     stream.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
     Ok(stream)
 }
@@ -140,10 +144,10 @@ mod tests {
     #[test]
     fn reads_whole_bodies_plain_or_chunked() {
         let plain = answer_once("HTTP/1.1 200 OK\r\ncontent-length: 7\r\n\r\n{\"a\":1}");
-        assert_eq!(get(&plain), Ok((200, "{\"a\":1}".to_owned())));
+        assert_eq!(get(&plain, None), Ok((200, "{\"a\":1}".to_owned())));
         let chunked =
             answer_once("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n");
-        assert_eq!(get(&chunked), Ok((200, "{\"a\":1}".to_owned())));
+        assert_eq!(get(&chunked, None), Ok((200, "{\"a\":1}".to_owned())));
     }
 
     #[test]

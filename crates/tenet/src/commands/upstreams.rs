@@ -73,11 +73,20 @@ struct Page {
 }
 
 /// Prints the upstreams or the peers of the node at `url` (its base, its MCP endpoint
-/// or one of its pages; plain `http://`).
+/// or one of its pages; plain `http://`). With authorization on, the page needs a
+/// token with `tenet:status`, taken from `TENET_TOKEN`.
 pub fn run(url: &str, json: bool, which: Which) -> ExitCode {
     let page_url = page_of(url, which);
-    let body = match health::get(&page_url) {
+    let token = std::env::var("TENET_TOKEN").ok().filter(|t| !t.is_empty());
+    let body = match health::get(&page_url, token.as_deref()) {
         Ok((200, body)) => body,
+        Ok((status @ (401 | 403), _)) => {
+            let scope = tenet_http::STATUS_SCOPE;
+            eprintln!(
+                "tenet: {page_url}: HTTP {status}: authorization is on: the page needs a token with {scope} in TENET_TOKEN"
+            );
+            return ExitCode::FAILURE;
+        }
         Ok((404, _)) => {
             let why = match which {
                 Which::Upstreams => "this server is not a gateway (it has no [[upstream]] or [[peer]])",
