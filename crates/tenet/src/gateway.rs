@@ -294,16 +294,48 @@ pub fn shown_flag(value: &str) -> String {
     let target = if names_url(target) {
         tenet_client::shown_url(target.trim())
     } else {
-        // A command: each word that holds a URL is shown as one, the rest as written.
-        let shown = target
-            .split(' ')
-            .map(|word| if word.contains("://") { tenet_client::shown_url(word) } else { word.to_owned() });
-        shown.collect::<Vec<_>>().join(" ")
+        let words: Vec<String> = target.split(' ').map(str::to_owned).collect();
+        shown_command(&words).join(" ")
     };
     match name {
         Some(name) => format!("{name}={target}"),
         None => target,
     }
+}
+
+/// A command's words as shown (config check, errors): a word that holds a URL as one
+/// shown without credentials, and the value of a long option named for a secret
+/// (`--token=…`, `--api-key …`) masked. Short options (`-p …`) say nothing of what
+/// they hold and are shown as written.
+pub fn shown_command(words: &[String]) -> Vec<String> {
+    let mut shown = Vec::with_capacity(words.len());
+    let mut masks_next = false;
+    for word in words {
+        if std::mem::take(&mut masks_next) && !word.starts_with('-') {
+            shown.push(MASK.to_owned());
+            continue;
+        }
+        match word.split_once('=') {
+            Some((option, _)) if option.starts_with('-') && names_secret(option) => {
+                shown.push(format!("{option}={MASK}"));
+            }
+            _ if word.contains("://") => shown.push(tenet_client::shown_url(word)),
+            _ => {
+                masks_next = word.starts_with('-') && names_secret(word);
+                shown.push(word.clone());
+            }
+        }
+    }
+    shown
+}
+
+/// What a masked value is shown as.
+const MASK: &str = "********";
+
+/// Whether a command-line option's name says its value is a secret.
+fn names_secret(option: &str) -> bool {
+    let name = option.trim_start_matches('-').to_ascii_lowercase();
+    ["token", "secret", "password", "passwd", "key", "credential", "auth"].iter().any(|s| name.contains(s))
 }
 
 /// `NAME=URL` or `NAME=COMMAND ARGS…`.
@@ -354,7 +386,7 @@ pub fn effective(upstreams: &[UpstreamConfig]) -> String {
     let quoted = |text: &str| toml::Value::from(text).to_string();
     let list = |items: &[String]| format!("[{}]", items.iter().map(|i| quoted(i)).collect::<Vec<_>>().join(", "));
     let hidden = |map: &BTreeMap<String, String>| {
-        let table: toml::Table = map.keys().map(|key| (key.clone(), toml::Value::from("********"))).collect();
+        let table: toml::Table = map.keys().map(|key| (key.clone(), toml::Value::from(MASK))).collect();
         toml::Value::Table(table).to_string()
     };
     let mut out = String::new();
@@ -369,7 +401,7 @@ pub fn effective(upstreams: &[UpstreamConfig]) -> String {
             out.push_str(&format!("{key} = {value}{default}\n"));
         };
         if let Some(command) = &upstream.command {
-            line("command", list(command), true);
+            line("command", list(&shown_command(command)), true);
         }
         if upstream.url.is_some() {
             line("url", quoted(&upstream.target()), true);
@@ -512,6 +544,31 @@ mod tests {
         assert_eq!((named.name.as_str(), named.url.as_deref()), ("c", Some("ws://127.0.0.1:9003/mcp?x=1")));
         let query = peer_from_flag("http://h/mcp?a=b").unwrap();
         assert!(query.name.is_empty(), "an = in the URL is not a name");
+    }
+
+    #[test]
+    fn secrets_in_a_commands_arguments_are_masked_when_shown() {
+        let words: Vec<String> = [
+            "srv",
+            "--token=abc123",
+            "--api-key",
+            "k-456",
+            "--verbose",
+            "--Password",
+            "--x",
+            "http://u:pw@h/p?q=1",
+            "plain",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let shown = shown_command(&words).join(" ");
+        assert!(!shown.contains("abc123") && !shown.contains("k-456") && !shown.contains("pw@"), "{shown}");
+        assert!(
+            shown.starts_with("srv --token=******** --api-key ******** --verbose --Password --x http://"),
+            "{shown}"
+        );
+        assert!(shown.ends_with(" plain"), "{shown}");
+        assert_eq!(shown_flag("db=mcp-db --token=abc123 --port 5"), "db=mcp-db --token=******** --port 5");
     }
 
     #[test]
