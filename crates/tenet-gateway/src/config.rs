@@ -62,9 +62,14 @@ pub struct UpstreamConfig {
     /// Whether the gateway is ready only once this upstream is up (default true).
     #[serde(default = "yes")]
     pub required: bool,
-    /// Scopes a caller needs for every tool of this upstream, when authorization is on.
+    /// Scopes a caller needs for every tool of this upstream, when authorization is on;
+    /// none given, [`UpstreamConfig::default_scope`] unless `open`.
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// With authorization on and no `scopes`: every authorized caller may use its
+    /// tools, which then need no scope of their own. Off by default.
+    #[serde(default)]
+    pub open: bool,
     /// The protocol to speak: `auto` (default: 2026-07-28 if the server speaks it,
     /// else the legacy handshake), `legacy`, `stateless`, or an exact version such as
     /// `2025-06-18`.
@@ -119,9 +124,13 @@ pub struct PeerConfig {
     /// start in any order).
     #[serde(default)]
     pub required: bool,
-    /// Scopes a caller needs for every item imported from it, when authorization is on.
+    /// Scopes a caller needs for every item imported from it, when authorization is on;
+    /// none given, [`UpstreamConfig::default_scope`] unless `open`.
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// As an upstream's `open`.
+    #[serde(default)]
+    pub open: bool,
     /// The protocol to speak, as for an upstream (default `auto`).
     #[serde(default)]
     pub protocol: Option<String>,
@@ -144,6 +153,7 @@ impl PeerConfig {
             tools: self.tools,
             required: self.required,
             scopes: self.scopes,
+            open: self.open,
             protocol: self.protocol,
             max_restarts: None,
             oauth: self.oauth,
@@ -171,6 +181,7 @@ impl std::fmt::Debug for UpstreamConfig {
             .field("tools", &self.tools)
             .field("required", &self.required)
             .field("scopes", &self.scopes)
+            .field("open", &self.open)
             .field("protocol", &self.protocol)
             .field("max_restarts", &self.max_restarts)
             .field("oauth", &self.oauth)
@@ -529,6 +540,17 @@ fn check_oauth(upstream: &UpstreamConfig, oauth: &OAuthClient, at: &Place) -> Re
 }
 
 impl UpstreamConfig {
+    /// The scope its tools need when authorization is on and its table names none (and
+    /// does not set `open`): `upstream:<name>`, `peer:<name>`, or `peer:*` for a peer
+    /// named by the node id it announces.
+    pub fn default_scope(&self) -> String {
+        match (self.peer, self.name.as_str()) {
+            (false, name) => format!("upstream:{name}"),
+            (true, "") => "peer:*".to_owned(),
+            (true, name) => format!("peer:{name}"),
+        }
+    }
+
     /// The protocol to speak, as `protocol` says; `None` when it names none.
     pub fn pin(&self) -> Option<VersionPin> {
         match self.protocol.as_deref() {

@@ -424,6 +424,9 @@ pub fn effective(upstreams: &[UpstreamConfig]) -> String {
         if !upstream.scopes.is_empty() {
             line("scopes", list(&upstream.scopes), true);
         }
+        if upstream.open {
+            line("open", "true".to_owned(), true);
+        }
         line("protocol", quoted(upstream.protocol.as_deref().unwrap_or("auto")), upstream.protocol.is_some());
         if let Some(limit) = upstream.restart_limit() {
             line("max_restarts", limit.to_string(), upstream.max_restarts.is_some());

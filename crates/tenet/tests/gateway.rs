@@ -356,3 +356,35 @@ async fn the_rest_facade_serves_an_upstreams_tools_like_local_ones() {
         http.get(format!("{base}/openapi.json")).send().await.unwrap().json().await.unwrap();
     assert!(openapi["paths"]["/tools/up__add"]["post"].is_object(), "one operation per upstream tool too");
 }
+
+/// With authorization on, an upstream whose table names no scopes is not open to every
+/// caller: its tools need `upstream:<name>` unless the table says `open = true`.
+#[test]
+fn with_authorization_on_an_upstream_needs_a_scope_unless_its_table_opens_it() {
+    let keys = "plain 0123456789abcdef-plain\nops 0123456789abcdef-ops upstream:up";
+    let flag = upstream_flag("up");
+    let call = |token: &str, args: &[&str]| {
+        let mut all = vec!["serve", "--demo", "--log-level", "info", "--api-keys", keys];
+        all.extend_from_slice(args);
+        let mut server = Tenet::start_with_env(&all, &[], &[("TENET_TOKEN", token)]);
+        server.initialize(LATEST_LEGACY);
+        let response = server.call(&legacy(1, "tools/call", json!({"name": "up__echo", "arguments": {"text": "x"}})));
+        let local = server.call(&legacy(2, "tools/call", json!({"name": "echo", "arguments": {"text": "here"}})));
+        assert_eq!(tool_text(assert_result(&local, &json!(2))), "here", "the gateway's own tools need no such scope");
+        (response, server.stderr_text())
+    };
+    let (refused, log) = call("0123456789abcdef-plain", &["--upstream", &flag]);
+    assert_eq!(refused["error"]["code"], -32003, "{refused}");
+    assert_eq!(refused["error"]["data"]["requiredScopes"], json!(["upstream:up"]));
+    assert!(log.contains("upstream up: what it offers needs the scope upstream:up"), "{log}");
+    let (allowed, _) = call("0123456789abcdef-ops", &["--upstream", &flag]);
+    assert_eq!(tool_text(assert_result(&allowed, &json!(1))), "x");
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("open.toml");
+    let command = format!("[\"{}\", \"serve\", \"--demo\", \"--log-level\", \"warn\"]", env!("CARGO_BIN_EXE_tenet"));
+    std::fs::write(&config, format!("[[upstream]]\nname = \"up\"\ncommand = {command}\nopen = true\n")).unwrap();
+    let (open, log) = call("0123456789abcdef-plain", &["--config", config.to_str().unwrap()]);
+    assert_eq!(tool_text(assert_result(&open, &json!(1))), "x", "an open upstream's tools need no scope");
+    assert!(log.contains("upstream up is open (open = true)"), "{log}");
+}

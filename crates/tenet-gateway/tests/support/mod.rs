@@ -198,6 +198,7 @@ pub fn upstream(name: &str, url: &str) -> UpstreamConfig {
         tools: ToolFilter::default(),
         required: true,
         scopes: Vec::new(),
+        open: false,
         protocol: None,
         max_restarts: None,
         oauth: None,

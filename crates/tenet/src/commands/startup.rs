@@ -125,7 +125,28 @@ pub fn prepare(args: &ServeArgs) -> Result<Prepared, StartError> {
         (ks.server.clone(), Some(ks))
     };
     let auth = args.auth.build(&server, &default_resource(args, args.port)).map_err(StartError::Auth)?;
+    let mut upstreams = upstreams;
+    if auth.is_some() {
+        scope_upstreams(&mut upstreams);
+    }
     Ok(Prepared { server, knowledge, auth, upstreams, store, telemetry })
+}
+
+/// With authorization on, the tools of an upstream or peer whose table names no scopes
+/// need its default one ([`tenet_gateway::UpstreamConfig::default_scope`]) unless the
+/// table sets `open = true`; start-up says which are open, and what the others need.
+pub fn scope_upstreams(upstreams: &mut [tenet_gateway::UpstreamConfig]) {
+    for upstream in upstreams.iter_mut().filter(|u| u.scopes.is_empty()) {
+        let kind = if upstream.peer { "peer" } else { "upstream" };
+        let name = if upstream.name.is_empty() { upstream.target() } else { upstream.name.clone() };
+        if upstream.open {
+            tracing::warn!("{kind} {name} is open (open = true): every authorized caller may use what it offers");
+        } else {
+            let scope = upstream.default_scope();
+            tracing::info!("{kind} {name}: what it offers needs the scope {scope} (or set scopes, or open = true)");
+            upstream.scopes.push(scope);
+        }
+    }
 }
 
 /// Who `tenet serve` is as a node: `--node-id`; else the id kept in `--state-dir`;
