@@ -303,6 +303,29 @@ async fn mrtr_state_carries_answers_across_rounds() {
     c.finish().await;
 }
 
+/// Issue 59: a `requestState` is continued only by the caller that began the rounds.
+#[tokio::test]
+async fn a_request_state_is_continued_only_by_the_caller_that_began_it() {
+    use std::sync::Arc;
+    use tenet_server::{Grant, Principal};
+    let grant = |name: &str| Some(Arc::new(Grant::default().with_principal(Principal::ApiKey(name.into()))));
+    let server = server();
+    let caps = json!({"elicitation": {}});
+    let mut alice = Client::start_as(server.clone(), grant("alice"));
+    let r1 = alice.modern(1, "tools/call", json!({"name": "two_rounds"}), caps.clone()).await;
+    let s1 = r1["result"]["requestState"].as_str().unwrap().to_owned();
+    let a1 = json!({"first": {"action": "accept", "content": {"v": "1"}}});
+    let round = json!({"name": "two_rounds", "inputResponses": a1, "requestState": s1});
+    let mut mallory = Client::start_as(server, grant("mallory"));
+    let replayed = mallory.modern(1, "tools/call", round.clone(), caps.clone()).await;
+    assert_eq!(replayed["error"]["code"], -32602, "{replayed}");
+    assert!(replayed["error"]["message"].as_str().unwrap().contains("another caller"), "{replayed}");
+    let own = alice.modern(2, "tools/call", round, caps).await;
+    assert_eq!(own["result"]["resultType"], "input_required", "{own}");
+    alice.finish().await;
+    mallory.finish().await;
+}
+
 #[tokio::test]
 async fn legacy_elicitation_is_a_real_request_to_the_client() {
     let mut c = Client::start(server());

@@ -164,6 +164,7 @@ impl Server {
     fn inputs(
         &self,
         route: &Route,
+        link: &Link,
         target: &str,
         arguments: &impl serde::Serialize,
         state: Option<&str>,
@@ -172,7 +173,8 @@ impl Server {
         if route.version.era() != Era::Stateless {
             return Ok(None);
         }
-        let binding = Binding::new(route.method.name(), target, arguments);
+        let owner = link.grant.as_deref().and_then(crate::Grant::owner);
+        let binding = Binding::new(route.method.name(), target, arguments, owner);
         let key = &self.shared.state_key;
         let (mut collected, round, wrapped) = match state {
             None => (JsonObject::new(), 0, None),
@@ -222,7 +224,8 @@ impl Server {
         }
         // A later MRTR round depends on the client's answers: never cached.
         let first_round = p.request_state.is_none() && p.input_responses.is_none();
-        let inputs = match self.inputs(route, &p.name, &arguments, p.request_state.as_deref(), p.input_responses) {
+        let inputs = match self.inputs(route, link, &p.name, &arguments, p.request_state.as_deref(), p.input_responses)
+        {
             Ok(inputs) => inputs,
             Err(e) => return e.into(),
         };
@@ -470,7 +473,8 @@ impl Server {
             return ErrorObject::invalid_params(format!("Missing required argument {missing:?} for prompt {}", p.name))
                 .into();
         }
-        let inputs = match self.inputs(route, &p.name, &arguments, p.request_state.as_deref(), p.input_responses) {
+        let inputs = match self.inputs(route, link, &p.name, &arguments, p.request_state.as_deref(), p.input_responses)
+        {
             Ok(inputs) => inputs,
             Err(e) => return e.into(),
         };
@@ -497,7 +501,7 @@ impl Server {
             return self.resource_not_found(route, &p.uri);
         };
         let first_round = p.request_state.is_none() && p.input_responses.is_none();
-        let inputs = match self.inputs(route, &p.uri, &json!({}), p.request_state.as_deref(), p.input_responses) {
+        let inputs = match self.inputs(route, link, &p.uri, &json!({}), p.request_state.as_deref(), p.input_responses) {
             Ok(inputs) => inputs,
             Err(e) => return e.into(),
         };

@@ -79,19 +79,19 @@ impl StateKey {
     /// A message saying why the state is not acceptable.
     pub fn open(&self, sealed: &str, binding: &str) -> Result<State, &'static str> {
         let (payload, tag) = sealed.split_once('.').ok_or("requestState is malformed")?;
-        let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| "requestState integrity check failed")?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| INTEGRITY)?;
         let verifies = |key: &[u8; 32]| {
             let mut mac = Self::mac(key);
             mac.update(payload.as_bytes());
             mac.verify_slice(&tag).is_ok()
         };
         if !verifies(&self.key) && !self.previous.as_ref().is_some_and(verifies) {
-            return Err("requestState integrity check failed");
+            return Err(INTEGRITY);
         }
         let bytes = URL_SAFE_NO_PAD.decode(payload).map_err(|_| "requestState is malformed")?;
         let state: State = serde_json::from_slice(&bytes).map_err(|_| "requestState is malformed")?;
         if state.binding != binding {
-            return Err("requestState belongs to another request");
+            return Err("requestState belongs to another request, or to another caller");
         }
         if now_secs().saturating_sub(state.issued_at) > STATE_LIFETIME.as_secs() {
             return Err("requestState has expired");
@@ -128,30 +128,46 @@ impl State {
     }
 }
 
-/// A request's binding (method, target and a digest of its arguments), the digest taken only when asked for: most requests never
-/// need it (only a second MRTR round or an input request does).
+/// A request's binding (method, target and a digest of its arguments and of who asks),
+/// the digest taken only when asked for: most requests never need it (only a second
+/// MRTR round or an input request does).
 #[derive(Debug)]
 pub(crate) struct Binding {
     method: &'static str,
     target: String,
     arguments: Vec<u8>,
+    /// The caller's [`crate::Grant::owner`]: another caller cannot continue its rounds.
+    owner: Option<String>,
     text: std::sync::OnceLock<String>,
 }
 
 impl Binding {
-    pub(crate) fn new(method: &'static str, target: &str, arguments: &impl Serialize) -> Self {
+    pub(crate) fn new(method: &'static str, target: &str, arguments: &impl Serialize, owner: Option<&str>) -> Self {
         let arguments = serde_json::to_vec(arguments).unwrap_or_default();
-        Self { method, target: target.to_owned(), arguments, text: std::sync::OnceLock::new() }
+        let owner = owner.map(str::to_owned);
+        Self { method, target: target.to_owned(), arguments, owner, text: std::sync::OnceLock::new() }
     }
 
     /// `method target digest`.
     pub(crate) fn get(&self) -> &str {
         self.text.get_or_init(|| {
-            let digest = Sha256::digest(&self.arguments);
+            let mut hash = Sha256::new();
+            hash.update(&self.arguments);
+            if let Some(owner) = &self.owner {
+                // After the arguments' JSON, which never holds a NUL byte.
+                hash.update([0]);
+                hash.update(owner.as_bytes());
+            }
+            let digest = hash.finalize();
             format!("{} {} {}", self.method, self.target, URL_SAFE_NO_PAD.encode(&digest[..16]))
         })
     }
 }
+
+/// Why a state's seal does not verify, with what most often causes it.
+const INTEGRITY: &str = "requestState integrity check failed: it was sealed with another key (another \
+    deployment's, a --state-secret rotated without --state-secret-previous, or a replica not given the \
+    shared one) or altered";
 
 fn now_secs() -> u64 {
     // The clock replicas share: a round another replica began is dated by the same one.
@@ -165,7 +181,7 @@ mod tests {
     #[test]
     fn sealed_state_opens_only_untampered_and_for_its_binding() {
         let key = StateKey::random();
-        let b = Binding::new("tools/call", "t", &serde_json::json!({"a": 1})).get().to_owned();
+        let b = Binding::new("tools/call", "t", &serde_json::json!({"a": 1}), None).get().to_owned();
         let mut responses = JsonObject::new();
         responses.insert("k".into(), serde_json::json!({"action": "accept"}));
         let sealed = key.seal(&State::new(b.clone(), responses, 1));
@@ -180,6 +196,20 @@ mod tests {
         assert!(key.open(&sealed, "tools/call other x").is_err());
         assert!(StateKey::random().open(&sealed, &b).is_err());
         assert!(key.open("garbage", &b).is_err());
+    }
+
+    #[test]
+    fn a_state_is_bound_to_the_caller_that_began_it() {
+        let key = StateKey::random();
+        let args = serde_json::json!({"a": 1});
+        let of = |owner| Binding::new("tools/call", "t", &args, owner).get().to_owned();
+        let alice = of(Some("key:alice"));
+        let sealed = key.seal(&State::new(alice.clone(), JsonObject::new(), 1));
+        assert!(key.open(&sealed, &alice).is_ok());
+        for other in [of(Some("key:bob")), of(Some("token:0:alice")), of(None)] {
+            let e = key.open(&sealed, &other).unwrap_err();
+            assert!(e.contains("another caller"), "{e}");
+        }
     }
 
     #[test]
