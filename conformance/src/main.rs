@@ -3,9 +3,9 @@
 //! `PORT=0` picks a free port; the first line on stdout names the address.
 //!
 //! As a replica among several behind a load balancer: `TENET_STORE_URL` (a Redis URL)
-//! shares legacy sessions and conversations' contexts there, and `TENET_STATE_SECRET`
-//! (the same on every replica) signs `requestState`, so any replica continues an
-//! input round another began.
+//! shares legacy sessions and conversations' contexts there, and the replicas agree
+//! there on the key that signs `requestState` (or take `TENET_STATE_SECRET`, the same
+//! on every replica), so any replica continues an input round another began.
 
 use std::process::ExitCode;
 
@@ -46,11 +46,13 @@ fn main() -> ExitCode {
 }
 
 async fn run(port: u16) -> Result<(), Box<dyn std::error::Error>> {
-    let redis = match std::env::var("TENET_STORE_URL") {
-        Ok(url) => Some(Redis::connect(RedisConfig::new(url))?),
-        Err(_) => None,
-    };
-    let secret = std::env::var("TENET_STATE_SECRET").ok();
+    let store = std::env::var("TENET_STORE_URL").ok().map(RedisConfig::new);
+    let redis = store.clone().map(Redis::connect).transpose()?;
+    let mut secret = std::env::var("TENET_STATE_SECRET").ok();
+    if let (None, Some(store)) = (&secret, store) {
+        // As `tenet serve` does: the replicas agree on the key through the store.
+        secret = Some(tokio::task::spawn_blocking(move || tenet_redis::agreed_state_secret(&store)).await??);
+    }
     let (server, triggers) = tenet_conformance::fixture_with(|mut builder| {
         if let Some(secret) = &secret {
             builder = builder.state_key(secret.as_bytes());

@@ -301,6 +301,32 @@ pub(crate) fn digest(text: &str) -> String {
 }
 
 /// `url` without its user information and query (either may hold a password).
+/// The secret the replicas sharing this store sign `requestState` with, agreed through
+/// the store: the first to ask writes a random one under `<prefix>state-key` (`SET …
+/// NX`, no expiry), and every replica reads the one written. Replicas of one deployment
+/// (one prefix) so agree without a secret to configure; anyone who can read the store
+/// can read it, as they can read sessions and contexts. A blocking exchange on a
+/// connection of its own, for start-up (before any runtime runs).
+///
+/// # Errors
+/// [`StoreError::Url`] for a URL that does not parse; [`StoreError::Unavailable`] when
+/// the store cannot be reached or does not answer within the config's timeouts.
+pub fn agreed_state_secret(config: &RedisConfig) -> Result<String, StoreError> {
+    let shown = redact(&config.url);
+    let unavailable = |e: redis::RedisError| StoreError::Unavailable(e.to_string());
+    let client = redis::Client::open(config.url.as_str())
+        .map_err(|e| StoreError::Url { url: shown.clone(), message: e.to_string() })?;
+    let mut connection = client.get_connection_with_timeout(config.connect_timeout).map_err(unavailable)?;
+    connection.set_read_timeout(Some(config.timeout)).map_err(unavailable)?;
+    connection.set_write_timeout(Some(config.timeout)).map_err(unavailable)?;
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| StoreError::Unavailable(format!("no randomness for a secret: {e}")))?;
+    let fresh: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let key = format!("{}state-key", config.prefix);
+    redis::cmd("SET").arg(&key).arg(&fresh).arg("NX").exec(&mut connection).map_err(unavailable)?;
+    redis::cmd("GET").arg(&key).query::<String>(&mut connection).map_err(unavailable)
+}
+
 fn redact(url: &str) -> String {
     let url = url.split(['?', '#']).next().unwrap_or_default();
     match url.split_once("://") {

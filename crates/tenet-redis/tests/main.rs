@@ -5,3 +5,4 @@
 mod context;
 mod rate;
 mod sessions;
+mod state_key;

@@ -92,11 +92,45 @@ impl StoreArgs {
             pool_size: usize::from(self.pool_size),
             ..RedisConfig::new(url.clone())
         };
+        if config.state_key.is_none() {
+            config.state_key = agree_state_key(&redis_config);
+        }
         let redis = Redis::connect(redis_config).map_err(|e| format!("--store-url: {e}"))?;
         let contexts = RedisContextStore::new(redis.clone(), ContextLimits::default());
         config.context_store = Some(Arc::new(contexts));
         Ok(Some(redis))
     }
+}
+
+/// The key replicas sharing the store sign input rounds with, without `--state-secret`:
+/// agreed through the store ([`tenet_redis::agreed_state_secret`]), tried for up to
+/// three seconds (a store started beside the replicas may not answer at once). `None`
+/// (each replica its own key) when the store does not answer, said in a warning.
+fn agree_state_key(config: &RedisConfig) -> Option<tenet_server::StateKey> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    let mut last = None;
+    for attempt in 0.. {
+        if attempt > 0 {
+            if std::time::Instant::now() >= deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        match tenet_redis::agreed_state_secret(config) {
+            Ok(secret) => {
+                tracing::debug!("the state key is agreed through the store");
+                return Some(tenet_server::StateKey::from_bytes(secret.as_bytes()));
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    if let Some(e) = last {
+        tracing::warn!(
+            "no state key agreed through the store ({e}): an input round begun here continues only here; \
+             give every replica --state-secret to share one"
+        );
+    }
+    None
 }
 
 /// The store's state on the HTTP endpoint: `/ready` answers 503 while it does not

@@ -91,8 +91,10 @@ fn ready_follows_the_store_and_metrics_count_its_operations() {
     let mut server = common::Killed(
         common::tenet_command()
             .args(["serve", "--demo", "--transport", "http", "--port", &http, "--log-level", "warn"])
-            .args(["--store-url", &url, "--store-timeout", "0.3"])
+            // Its own state secret: no key to agree on through a store that is down.
+            .args(["--store-url", &url, "--store-timeout", "0.3", "--state-secret", SECRET])
             .env_remove("TENET_STORE_URL")
+            .env_remove("TENET_STATE_SECRET")
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap(),
@@ -145,4 +147,36 @@ fn the_store_settings_are_checked_before_serving() {
     assert!(refused(&["--store-url", "mysql://h/0"]).contains("--store-url"));
     assert!(refused(&["--state-secret", "short"]).contains("at least 16"));
     assert!(refused(&["--state-secret-previous", SECRET]).contains("give --state-secret"));
+}
+
+/// Issue 59: replicas given a store but no `--state-secret` agree on the key that signs
+/// input rounds through the store, so a round begun on one continues on another (before,
+/// each had a random key of its own and the second round failed its integrity check).
+#[test]
+fn replicas_without_a_state_secret_continue_each_others_input_rounds() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let replica = || {
+        Tenet::start_without_env(
+            &["serve", "--demo", "--log-level", "warn", "--store-url", &url, "--store-timeout", "0.5"],
+            &["TENET_STORE_URL", "TENET_STATE_SECRET", "TENET_STATE_SECRET_PREVIOUS", "TENET_STORE_PREFIX"],
+        )
+    };
+    let (mut one, mut two) = (replica(), replica());
+    let mut meta = common::meta();
+    meta["io.modelcontextprotocol/clientCapabilities"] = json!({"elicitation": {"form": {}}});
+    let ask = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "welcome", "arguments": {}, "_meta": meta}});
+    let first = one.call(&ask);
+    let asked = assert_result(&first, &json!(1));
+    assert_eq!(asked["resultType"], "input_required", "{first}");
+    let state = asked["requestState"].as_str().unwrap();
+    let key = asked["inputRequests"].as_object().unwrap().keys().next().unwrap().clone();
+    let answers = json!({ key: {"action": "accept", "content": {"name": "Ada"}} });
+    let round = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "welcome",
+        "arguments": {}, "inputResponses": answers, "requestState": state, "_meta": meta}});
+    let second = two.call(&round);
+    let done = assert_result(&second, &json!(2));
+    assert!(tool_text(done).contains("Ada"), "{second}");
+    assert!(redis.keys("tenet:state-key") == 1);
 }
