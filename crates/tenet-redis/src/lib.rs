@@ -300,7 +300,6 @@ pub(crate) fn digest(text: &str) -> String {
     sha2::Sha256::digest(text.as_bytes())[..12].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// `url` without its user information and query (either may hold a password).
 /// The secret the replicas sharing this store sign `requestState` with, agreed through
 /// the store: the first to ask writes a random one under `<prefix>state-key` (`SET …
 /// NX`, no expiry), and every replica reads the one written. Replicas of one deployment
@@ -310,7 +309,8 @@ pub(crate) fn digest(text: &str) -> String {
 ///
 /// # Errors
 /// [`StoreError::Url`] for a URL that does not parse; [`StoreError::Unavailable`] when
-/// the store cannot be reached or does not answer within the config's timeouts.
+/// the store cannot be reached or does not answer within the config's timeouts, or
+/// holds a secret too short to sign with (under 32 characters: not one of ours).
 pub fn agreed_state_secret(config: &RedisConfig) -> Result<String, StoreError> {
     let shown = redact(&config.url);
     let unavailable = |e: redis::RedisError| StoreError::Unavailable(e.to_string());
@@ -324,9 +324,17 @@ pub fn agreed_state_secret(config: &RedisConfig) -> Result<String, StoreError> {
     let fresh: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     let key = format!("{}state-key", config.prefix);
     redis::cmd("SET").arg(&key).arg(&fresh).arg("NX").exec(&mut connection).map_err(unavailable)?;
-    redis::cmd("GET").arg(&key).query::<String>(&mut connection).map_err(unavailable)
+    let agreed: String = redis::cmd("GET").arg(&key).query(&mut connection).map_err(unavailable)?;
+    if agreed.len() < 32 {
+        return Err(StoreError::Unavailable(format!(
+            "{key} holds {} characters, too few for a signing key",
+            agreed.len()
+        )));
+    }
+    Ok(agreed)
 }
 
+/// `url` without its user information and query (either may hold a password).
 fn redact(url: &str) -> String {
     let url = url.split(['?', '#']).next().unwrap_or_default();
     match url.split_once("://") {

@@ -26,3 +26,11 @@ fn a_store_that_does_not_answer_is_an_error_in_time() {
     assert!(matches!(agreed_state_secret(&config), Err(StoreError::Unavailable(_))));
     assert!(started.elapsed() < config.connect_timeout * 2, "{:?}", started.elapsed());
 }
+
+#[test]
+fn a_stored_secret_too_short_to_sign_with_is_refused() {
+    let redis = RedisServer::start();
+    redis.cli(&["SET", "tenet:state-key", "short"]).unwrap();
+    let e = agreed_state_secret(&RedisConfig::new(redis.url())).unwrap_err();
+    assert!(e.to_string().contains("too few for a signing key"), "{e}");
+}

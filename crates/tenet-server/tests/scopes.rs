@@ -160,3 +160,46 @@ async fn a_target_the_door_cannot_read_is_refused_rather_than_let_through() {
     assert_eq!(escaped["error"]["code"], INSUFFICIENT_SCOPE.0, "{escaped}");
     client.finish().await;
 }
+
+/// A node path in `_meta` is the client's to write; it must not make an item imported
+/// from a peer look absent to the door while its completer still runs.
+#[tokio::test]
+async fn a_forged_node_path_does_not_get_an_imported_items_completion_past_its_scopes() {
+    let imported: ResourceTemplate = serde_json::from_value(json!({"uriTemplate": "peer://{name}", "name": "imported",
+        "_meta": { tenet_protocol::VIA_KEY: ["b"] }}))
+    .unwrap();
+    let listed = resource("peer://listed");
+    let mut listed = serde_json::to_value(listed).unwrap();
+    listed["_meta"] = json!({ tenet_protocol::VIA_KEY: ["b"] });
+    let server = Server::builder("node", "1")
+        .template(
+            TemplateDef::new(imported, |_| async { Ok(None) })
+                .scope("peer:b")
+                .complete("name", |_| async { vec!["the peer's secret".to_owned()] }),
+        )
+        .resource(ResourceDef::text(serde_json::from_value(listed).unwrap(), "x").scope("peer:b"))
+        .build()
+        .unwrap();
+    let mut client = Client::start_as(server, Some(Arc::new(Grant::from_scope_string("docs:read"))));
+    let forged = json!({ tenet_protocol::NODE_PATH_KEY: ["z"] });
+    let complete = json!({"ref": {"type": "ref/resource", "uri": "peer://{name}"},
+        "argument": {"name": "name", "value": ""}, "_meta": forged});
+    let refused = client.modern(1, "completion/complete", complete, json!({})).await;
+    assert_eq!(refused["error"]["code"], INSUFFICIENT_SCOPE.0, "{refused}");
+    assert!(!refused.to_string().contains("secret"));
+    let listen = json!({"notifications": {"resourceSubscriptions": ["peer://listed"]}, "_meta": forged});
+    let refused = client.modern(2, "subscriptions/listen", listen, json!({})).await;
+    assert_eq!(refused["error"]["code"], INSUFFICIENT_SCOPE.0, "{refused}");
+    client.finish().await;
+}
+
+#[tokio::test]
+async fn a_listen_asking_for_too_many_resources_is_refused_before_any_is_looked_up() {
+    let mut client = Client::start_as(server(), Some(Arc::new(Grant::from_scope_string("docs:read"))));
+    let uris: Vec<String> = (0..1001).map(|i| format!("secret://{i}")).collect();
+    let asked = json!({"notifications": {"resourceSubscriptions": uris}});
+    let refused = client.modern(1, "subscriptions/listen", asked, json!({})).await;
+    assert_eq!(refused["error"]["code"], -32602, "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("Too many resourceSubscriptions"));
+    client.finish().await;
+}

@@ -58,7 +58,22 @@ impl AuthArgs {
             keys.extend(ApiKey::parse_list(&text, &path.display().to_string()).map_err(|e| e.to_string())?);
         }
         if let Some(text) = &self.api_keys {
-            keys.extend(ApiKey::parse_list(text, "TENET_API_KEYS").map_err(|e| e.to_string())?);
+            for key in ApiKey::parse_list(text, "TENET_API_KEYS").map_err(|e| e.to_string())? {
+                // Each list is checked on its own; across the two, the same rules.
+                if keys.iter().any(|k| k.name() == key.name()) {
+                    return Err(format!(
+                        "TENET_API_KEYS: the name {} is in the keys file too: one name, one caller",
+                        key.name()
+                    ));
+                }
+                if keys.iter().any(|k| k.shares_secret_with(&key)) {
+                    return Err(format!(
+                        "TENET_API_KEYS: {}'s secret is in the keys file too: each key needs its own",
+                        key.name()
+                    ));
+                }
+                keys.push(key);
+            }
         }
         Ok(keys)
     }
@@ -109,4 +124,34 @@ pub async fn stdio_grant(auth: Option<&Auth>, token: Option<&str>) -> Result<Opt
         return Err("TENET_TOKEN lacks a required scope".into());
     }
     Ok(Some(grant))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn args(file: &std::path::Path, env: &str) -> AuthArgs {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            auth: AuthArgs,
+        }
+        let file = file.to_str().unwrap();
+        Cli::try_parse_from(["tenet", "--api-keys-file", file, "--api-keys", env]).unwrap().auth
+    }
+
+    #[test]
+    fn a_name_or_a_secret_in_both_the_keys_file_and_the_environment_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("keys");
+        std::fs::write(&file, "alice 0123456789abcdef-alice read\n").unwrap();
+        let e = args(&file, "alice 0123456789abcdef-other admin").api_keys().unwrap_err();
+        assert!(e.contains("the name alice is in the keys file too"), "{e}");
+        let e = args(&file, "bob 0123456789abcdef-alice admin").api_keys().unwrap_err();
+        assert!(e.contains("bob's secret is in the keys file too"), "{e}");
+        assert_eq!(args(&file, "bob 0123456789abcdef-bob read").api_keys().unwrap().len(), 2);
+    }
 }

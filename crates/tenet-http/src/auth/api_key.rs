@@ -53,6 +53,12 @@ impl ApiKey {
         &self.scopes
     }
 
+    /// Whether `other` has the same secret (a caller presenting it could not be told
+    /// from this key's).
+    pub fn shares_secret_with(&self, other: &ApiKey) -> bool {
+        self.digest == other.digest
+    }
+
     /// What a caller with this key is granted (built once).
     pub fn grant(&self) -> &Arc<Grant> {
         &self.grant

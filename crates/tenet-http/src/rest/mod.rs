@@ -80,9 +80,9 @@ async fn list_tools(State(shared): State<Arc<Shared>>, request: Request) -> Resp
     response::counted(shared.server.metrics(), response)
 }
 
-/// Every tool the caller may list, each as raw JSON, through `tools/list` page by page.
-/// Every tool `grant` may see, from as many pages of `tools/list` as the server gives;
-/// the first counts against `caller`'s rate limit, the rest are part of it.
+/// Every tool `grant` may see, each as raw JSON, from as many pages of `tools/list` as
+/// the server gives; the first counts against `caller`'s rate limit, the rest are part
+/// of it.
 pub(super) async fn all_tools(
     shared: &Shared,
     grant: Option<Arc<Grant>>,

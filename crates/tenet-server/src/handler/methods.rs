@@ -29,12 +29,13 @@ use crate::event::ServerEvent;
 use crate::limits::cache::{CacheKey, Kind};
 use crate::limits::{Refused, busy};
 use crate::millis;
-use crate::routing::{Freshness, Reply, Route, params};
+use crate::routing::{Admitted, Freshness, Reply, Route, params};
 use crate::server::Server;
 use crate::session::{Link, MAX_SUBSCRIPTIONS, Session};
 use crate::tasks::{TaskOutcome, by_age, legacy_remote, task_notification};
 
 /// What serves a resource URI ([`Server::find_resource`]).
+#[derive(Clone)]
 pub(crate) struct Found {
     /// Its reader.
     pub read: super::resource::ReadHandler,
@@ -192,7 +193,11 @@ impl Server {
             Ok(p) => p,
             Err(e) => return e.into(),
         };
-        let Some(tool) = self.shared.tools.snapshot().get(&p.name).cloned() else {
+        let tool = match route.admitted.as_deref() {
+            Some(Admitted::Tool(tool)) => tool.clone(),
+            _ => self.shared.tools.snapshot().get(&p.name).cloned(),
+        };
+        let Some(tool) = tool else {
             let why = self.shared.absent_tools.get().and_then(|explain| explain(&p.name));
             let why = why.map(|why| format!(" ({why})")).unwrap_or_default();
             return ErrorObject::invalid_params(format!("Unknown tool: {}{why}", p.name)).into();
@@ -462,7 +467,11 @@ impl Server {
             Ok(p) => p,
             Err(e) => return e.into(),
         };
-        let Some(prompt) = self.shared.prompts.snapshot().get(&p.name).cloned() else {
+        let prompt = match route.admitted.as_deref() {
+            Some(Admitted::Prompt(prompt)) => prompt.clone(),
+            _ => self.shared.prompts.snapshot().get(&p.name).cloned(),
+        };
+        let Some(prompt) = prompt else {
             return ErrorObject::invalid_params(format!("Unknown prompt: {}", p.name)).into();
         };
         if let Err(refused) = self.offers(route, "prompt", &p.name, prompt.prompt.meta.as_ref()) {
@@ -497,7 +506,11 @@ impl Server {
             Ok(p) => p,
             Err(e) => return e.into(),
         };
-        let Some(Found { read: handler, vars, ttl, kind, .. }) = self.find_resource(route, &p.uri) else {
+        let found = match route.admitted.as_deref() {
+            Some(Admitted::Resource(found)) => found.clone(),
+            _ => self.find_resource(Some(route), &p.uri),
+        };
+        let Some(Found { read: handler, vars, ttl, kind, .. }) = found else {
             return self.resource_not_found(route, &p.uri);
         };
         let first_round = p.request_state.is_none() && p.input_responses.is_none();
@@ -554,9 +567,10 @@ impl Server {
     /// listed resource of that URI, else the first template that matches, listed ones
     /// first, each registry's narrowest first (so a catch-all never hides a narrower
     /// template, and which one wins does not depend on when each came). What is not
-    /// offered to a node (imported from a peer) is not there for it.
-    pub(crate) fn find_resource(&self, route: &Route, uri: &str) -> Option<Found> {
-        let shown = |meta: Option<&JsonObject>| self.offered_to(route, meta);
+    /// offered to a node (imported from a peer) is not there for the request of `route`;
+    /// with no route, every item counts.
+    pub(crate) fn find_resource(&self, route: Option<&Route>, uri: &str) -> Option<Found> {
+        let shown = |meta: Option<&JsonObject>| route.is_none_or(|route| self.offered_to(route, meta));
         if let Some(resource) = self.shared.resources.snapshot().get(uri).filter(|r| shown(r.resource.meta.as_ref())) {
             let (read, scopes, ttl) = (resource.read.clone(), resource.scopes.clone(), resource.cache_ttl);
             return Some(Found { read, vars: BTreeMap::new(), scopes, ttl, kind: Kind::Resource });
@@ -601,24 +615,35 @@ impl Server {
         Reply::ok(&json!({}))
     }
 
-    pub(crate) async fn complete(
-        &self,
-        raw: Option<&RawJson>,
-        node_path: Option<Arc<tenet_protocol::NodePath>>,
-    ) -> Reply {
+    pub(crate) async fn complete(&self, route: &Route, raw: Option<&RawJson>) -> Reply {
         let p: CompleteParams = match params(raw) {
             Ok(p) => p,
             Err(e) => return e.into(),
         };
+        let node_path = route.meta.node_path.clone();
+        // What the door found, when it looked (a caller with a grant), else a lookup.
+        let admitted = route.admitted.as_deref();
         let handler = match &p.reference {
-            Reference::Prompt { name } => match self.shared.prompts.snapshot().get(name) {
-                Some(prompt) => prompt.completions.get(&p.argument.name),
-                None => return ErrorObject::invalid_params(format!("Unknown prompt: {name}")).into(),
-            },
-            Reference::Resource { uri } => match self.shared.templates.snapshot().get(uri) {
-                Some(template) => template.def.completions.get(&p.argument.name),
-                None => return ErrorObject::invalid_params(format!("Unknown resource template: {uri}")).into(),
-            },
+            Reference::Prompt { name } => {
+                let prompt = match admitted {
+                    Some(Admitted::Prompt(prompt)) => prompt.clone(),
+                    _ => self.shared.prompts.snapshot().get(name).cloned(),
+                };
+                match prompt {
+                    Some(prompt) => prompt.completions.get(&p.argument.name),
+                    None => return ErrorObject::invalid_params(format!("Unknown prompt: {name}")).into(),
+                }
+            }
+            Reference::Resource { uri } => {
+                let template = match admitted {
+                    Some(Admitted::Template(template)) => template.clone(),
+                    _ => self.shared.templates.snapshot().get(uri).cloned(),
+                };
+                match template {
+                    Some(template) => template.def.completions.get(&p.argument.name),
+                    None => return ErrorObject::invalid_params(format!("Unknown resource template: {uri}")).into(),
+                }
+            }
         };
         let values = match handler {
             Some(handler) => {

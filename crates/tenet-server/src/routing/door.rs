@@ -18,14 +18,16 @@
 //! [`crate::RATE_LIMITED`], counted in the metrics with every other answer.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use tenet_jsonrpc::{ErrorObject, RawJson, Request};
 use tenet_protocol::{Method, Reference};
 
 use super::router::Route;
+use crate::handler::{CompiledTemplate, CompiledTool, Found, PromptDef};
 use crate::server::Server;
-use crate::session::Link;
+use crate::session::{Link, MAX_SUBSCRIPTIONS};
 
 /// What a request acts on, as its params name it.
 enum Target<'a> {
@@ -98,18 +100,51 @@ impl<'a> Target<'a> {
     }
 }
 
+/// What the door found a request's target to be ([`Route::admitted`]); `None` inside:
+/// nothing of that name (its handler answers as for an unknown one).
+pub(crate) enum Admitted {
+    /// `tools/call`'s tool.
+    Tool(Option<Arc<CompiledTool>>),
+    /// `prompts/get`'s prompt, or the prompt a completion completes.
+    Prompt(Option<PromptDef>),
+    /// `resources/read`'s resource or template.
+    Resource(Option<Found>),
+    /// The template a completion completes.
+    Template(Option<Arc<CompiledTemplate>>),
+}
+
+impl std::fmt::Debug for Admitted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (kind, found) = match self {
+            Admitted::Tool(t) => ("tool", t.is_some()),
+            Admitted::Prompt(p) => ("prompt", p.is_some()),
+            Admitted::Resource(r) => ("resource", r.is_some()),
+            Admitted::Template(t) => ("template", t.is_some()),
+        };
+        f.debug_struct("Admitted").field("kind", &kind).field("found", &found).finish()
+    }
+}
+
 impl Server {
-    /// Lets a routed request through, or says why not. Free when the caller has no
-    /// grant (no access control) and the server no rate limits.
-    pub(crate) async fn admit(&self, route: &Route, request: &Request, link: &Link) -> Result<(), ErrorObject> {
+    /// Lets a routed request through, or says why not: the rate limit first (a refused
+    /// request still spends a token, so probing costs as much as using), then the
+    /// scopes. Free when the caller has no grant (no access control) and the server no
+    /// rate limits.
+    pub(crate) async fn admit(&self, route: &mut Route, request: &Request, link: &Link) -> Result<(), ErrorObject> {
         let limiter = self.rate_limiter();
         let scoped = link.grant.is_some() && touches_capability(route.method);
         if !scoped && limiter.is_none() {
             return Ok(());
         }
         let target = Target::read(route.method, request.params.as_deref())?;
-        if scoped {
-            self.check_scopes(route, &target, link)?;
+        if let Target::Listen(uris) = &target
+            && uris.len() > MAX_SUBSCRIPTIONS
+        {
+            // Refused before any is looked up.
+            let n = uris.len();
+            return Err(ErrorObject::invalid_params(format!(
+                "Too many resourceSubscriptions: {n}, and a stream may hold {MAX_SUBSCRIPTIONS}"
+            )));
         }
         if let (Some(_), Some(caller)) = (limiter, link.caller.as_deref()) {
             let named = match (&target, route.method) {
@@ -119,52 +154,75 @@ impl Server {
             };
             self.throttle(caller, &request.method, named).await?;
         }
+        if scoped {
+            route.admitted = self.check_scopes(route, &target, link)?.map(Box::new);
+        }
         Ok(())
     }
 
-    /// The scope check of step 1, for a caller with a grant.
-    fn check_scopes(&self, route: &Route, target: &Target<'_>, link: &Link) -> Result<(), ErrorObject> {
-        let refuse = |what: String, scopes: &[String]| {
-            if link.allows(scopes) { Ok(()) } else { Err(link.insufficient_scope(&what, scopes)) }
+    /// The scope check, for a caller with a grant: what the target is (for its handler),
+    /// or why the caller may not use it. An item is held to its scopes whether or not it
+    /// is offered to the requesting node: a node path in `_meta` is the client's to
+    /// write, and must not make an item look absent to the door and present to a
+    /// handler.
+    fn check_scopes(&self, route: &Route, target: &Target<'_>, link: &Link) -> Result<Option<Admitted>, ErrorObject> {
+        let require = |what: &dyn Fn() -> String, scopes: &[String]| {
+            if link.allows(scopes) { Ok(()) } else { Err(link.insufficient_scope(&what(), scopes)) }
         };
-        match (route.method, target) {
-            (Method::ToolsCall, Target::Name(name)) => match self.shared.tools.snapshot().get(name) {
-                Some(tool) if self.offered_to(route, tool.tool.meta.as_ref()) => {
-                    refuse(format!("tool {name}"), &tool.scopes)
+        Ok(Some(match (route.method, target) {
+            (Method::ToolsCall, Target::Name(name)) => {
+                let tool = self.shared.tools.snapshot().get(name).cloned();
+                if let Some(tool) = &tool {
+                    require(&|| format!("tool {name}"), &tool.scopes)?;
                 }
-                _ => Ok(()),
-            },
-            (Method::PromptsGet, Target::Name(name)) => self.check_prompt(route, name, &refuse),
-            (_, Target::Ref(Reference::Prompt { name })) => self.check_prompt(route, name, &refuse),
-            (_, Target::Uri(uri)) => self.check_resource(route, uri, &refuse),
-            (_, Target::Ref(Reference::Resource { uri })) => match self.shared.templates.snapshot().get(uri) {
-                Some(t) if self.offered_to(route, t.def.template.meta.as_ref()) => {
-                    refuse(format!("resource template {uri}"), &t.def.scopes)
+                Admitted::Tool(tool)
+            }
+            (Method::PromptsGet, Target::Name(name)) => Admitted::Prompt(self.check_prompt(name, &require)?),
+            (_, Target::Ref(Reference::Prompt { name })) => Admitted::Prompt(self.check_prompt(name, &require)?),
+            (_, Target::Ref(Reference::Resource { uri })) => {
+                let template = self.shared.templates.snapshot().get(uri).cloned();
+                if let Some(template) = &template {
+                    require(&|| format!("resource template {uri}"), &template.def.scopes)?;
                 }
-                _ => Ok(()),
-            },
-            (_, Target::Listen(uris)) => uris.iter().try_for_each(|uri| self.check_resource(route, uri, &refuse)),
-            _ => Ok(()),
-        }
+                Admitted::Template(template)
+            }
+            (Method::ResourcesRead, Target::Uri(uri)) => {
+                // Every item the URI could name is held to its scopes; the handler reads
+                // what the requesting node is offered.
+                self.check_resource(uri, &require)?;
+                Admitted::Resource(self.find_resource(Some(route), uri))
+            }
+            (_, Target::Uri(uri)) => {
+                self.check_resource(uri, &require)?;
+                return Ok(None);
+            }
+            (_, Target::Listen(uris)) => {
+                uris.iter().try_for_each(|uri| self.check_resource(uri, &require))?;
+                return Ok(None);
+            }
+            _ => return Ok(None),
+        }))
     }
 
-    fn check_prompt(&self, route: &Route, name: &str, refuse: &Refuse<'_>) -> Result<(), ErrorObject> {
-        match self.shared.prompts.snapshot().get(name) {
-            Some(p) if self.offered_to(route, p.prompt.meta.as_ref()) => refuse(format!("prompt {name}"), &p.scopes),
-            _ => Ok(()),
+    fn check_prompt(&self, name: &str, require: &Require<'_>) -> Result<Option<PromptDef>, ErrorObject> {
+        let prompt = self.shared.prompts.snapshot().get(name).cloned();
+        if let Some(prompt) = &prompt {
+            require(&|| format!("prompt {name}"), &prompt.scopes)?;
         }
+        Ok(prompt)
     }
 
-    fn check_resource(&self, route: &Route, uri: &str, refuse: &Refuse<'_>) -> Result<(), ErrorObject> {
-        match self.find_resource(route, uri) {
-            Some(found) => refuse(format!("resource {uri}"), &found.scopes),
+    /// Holds `uri` to the scopes of what serves it, looked up with no node's view.
+    fn check_resource(&self, uri: &str, require: &Require<'_>) -> Result<(), ErrorObject> {
+        match self.find_resource(None, uri) {
+            Some(found) => require(&|| format!("resource {uri}"), &found.scopes),
             None => Ok(()),
         }
     }
 }
 
-/// Refuses the use of what is named unless the caller holds the scopes.
-type Refuse<'a> = dyn Fn(String, &[String]) -> Result<(), ErrorObject> + 'a;
+/// Refuses the use of what is named (said lazily) unless the caller holds the scopes.
+type Require<'a> = dyn Fn(&dyn Fn() -> String, &[String]) -> Result<(), ErrorObject> + 'a;
 
 /// Whether `method` touches something that may require scopes.
 fn touches_capability(method: Method) -> bool {

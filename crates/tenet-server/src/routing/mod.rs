@@ -10,6 +10,7 @@ mod probe;
 mod router;
 
 pub(crate) use body::{Body, OwnMeta};
+pub(crate) use door::Admitted;
 pub use probe::Probe;
 pub use router::{Answer, Route, Routed, stateless_version, unsupported_version};
 pub(crate) use router::{Freshness, Reply, params};

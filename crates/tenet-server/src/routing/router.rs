@@ -116,6 +116,10 @@ pub struct Route {
     pub(crate) meta: RouteMeta,
     /// Where the params' `arguments` are in their text, as routing read them.
     pub(crate) arguments: Option<tenet_jsonrpc::Span>,
+    /// What the door found the request's target to be, when it looked (a caller with a
+    /// grant): the handler serves that, never a second lookup's answer, so the scopes
+    /// checked are those of what runs.
+    pub(crate) admitted: Option<Box<super::door::Admitted>>,
 }
 
 /// What routing keeps of a request's `_meta` for serving it.
@@ -243,11 +247,11 @@ impl Server {
         };
         let watch = Watch::start(&self.shared.metrics, sink, &request, method, trace);
         let (stateless, reply) = match routed.0 {
-            Ok(route) => {
+            Ok(mut route) => {
                 let stateless = route.version.era() == Era::Stateless;
                 let dispatch = async {
                     // The one door, whatever transport the request came by.
-                    match self.admit(&route, &request, link).await {
+                    match self.admit(&mut route, &request, link).await {
                         Ok(()) => self.dispatch(route, &request, link).await,
                         Err(refused) => Reply::Err(refused),
                     }
@@ -330,7 +334,8 @@ impl Server {
             }
         }
         let meta = RouteMeta::new(view);
-        Ok(Route { method, version, client: Arc::new(client), log_level: meta.log_level, meta, arguments: None })
+        let client = Arc::new(client);
+        Ok(Route { method, version, client, log_level: meta.log_level, meta, arguments: None, admitted: None })
     }
 
     fn route_legacy(
@@ -357,7 +362,8 @@ impl Server {
         if !method.exists_in(version) {
             return Err(ErrorObject::method_not_found(name));
         }
-        Ok(Route { method, version, client, log_level: Some(session.log_level()), meta, arguments: None })
+        let log_level = Some(session.log_level());
+        Ok(Route { method, version, client, log_level, meta, arguments: None, admitted: None })
     }
 
     /// Builds the handler context for a routed request.
@@ -410,9 +416,7 @@ impl Server {
             Method::ResourcesSubscribe | Method::ResourcesUnsubscribe if has_resources => {
                 self.subscribe(route.method, raw, link)
             }
-            Method::CompletionComplete if caps.completions.is_some() => {
-                self.complete(raw, route.meta.node_path.clone()).await
-            }
+            Method::CompletionComplete if caps.completions.is_some() => self.complete(&route, raw).await,
             Method::LoggingSetLevel => self.set_level(raw, link),
             // The requests below have the largest futures; boxed, they no longer size
             // every other request's (tools/call's above all, many in flight at once).
