@@ -126,16 +126,18 @@ impl std::fmt::Debug for Admitted {
 }
 
 impl Server {
+    /// Whether the door has anything to check for this request: scopes (a caller with a
+    /// grant using a capability) or rate limits. When not, [`Server::admit`] need not run.
+    pub(crate) fn guards(&self, route: &Route, link: &Link) -> bool {
+        self.rate_limiter().is_some() || (link.grant.is_some() && touches_capability(route.method))
+    }
+
     /// Lets a routed request through, or says why not: the rate limit first (a refused
     /// request still spends a token, so probing costs as much as using), then the
-    /// scopes. Free when the caller has no grant (no access control) and the server no
-    /// rate limits.
+    /// scopes.
     pub(crate) async fn admit(&self, route: &mut Route, request: &Request, link: &Link) -> Result<(), ErrorObject> {
         let limiter = self.rate_limiter();
         let scoped = link.grant.is_some() && touches_capability(route.method);
-        if !scoped && limiter.is_none() {
-            return Ok(());
-        }
         let target = Target::read(route.method, request.params.as_deref())?;
         if let Target::Listen(uris) = &target
             && uris.len() > MAX_SUBSCRIPTIONS

@@ -249,16 +249,23 @@ impl Server {
         let (stateless, reply) = match routed.0 {
             Ok(mut route) => {
                 let stateless = route.version.era() == Era::Stateless;
-                let dispatch = async {
-                    // The one door, whatever transport the request came by.
-                    match self.admit(&mut route, &request, link).await {
-                        Ok(()) => self.dispatch(route, &request, link).await,
-                        Err(refused) => Reply::Err(refused),
-                    }
+                // The one door, whatever transport the request came by; boxed, its
+                // future does not size every request's, and a request it has nothing to
+                // check (no grant, no rate limits) skips it.
+                let admitted = if self.guards(&route, link) {
+                    Box::pin(self.admit(&mut route, &request, link)).await
+                } else {
+                    Ok(())
                 };
-                let reply = match watch.span() {
-                    Some(span) => dispatch.instrument(span).await,
-                    None => dispatch.await,
+                let reply = match admitted {
+                    Err(refused) => Reply::Err(refused),
+                    Ok(()) => {
+                        let dispatch = self.dispatch(route, &request, link);
+                        match watch.span() {
+                            Some(span) => dispatch.instrument(span).await,
+                            None => dispatch.await,
+                        }
+                    }
                 };
                 (stateless, reply)
             }
