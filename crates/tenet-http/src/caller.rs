@@ -1,8 +1,8 @@
 //! Who a request counts against for rate limits: the caller's principal (an API key,
-//! a token's issuer and subject), else its address. The limits themselves are the server's, applied at its
-//! one door ([`tenet_server::ServerConfig::rate_limit`]) with the method and tool
-//! read from the JSON-RPC message; an HTTP answer of a rate-limited request is a 429
-//! with `Retry-After`.
+//! a token's issuer and subject), else its address. The limits themselves are the
+//! server's, applied at its one door ([`tenet_server::ServerConfig::rate_limit`]) with
+//! the method and tool read from the JSON-RPC message; an HTTP answer of a rate-limited
+//! request is a 429 with `Retry-After`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,7 +1,6 @@
 //! Who may reach the MCP endpoint, in one middleware: authorization first (the caller
 //! becomes known), then the endpoint, then the step-up challenge on a 403. Rate limits
-//! are the server's, at its one door. One layer rather than one per concern: every `from_fn` layer boxes and
-//! moves the request's future, which costs more than the checks themselves.
+//! are the server's, at its one door.
 
 use std::sync::Arc;
 

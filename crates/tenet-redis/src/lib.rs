@@ -321,7 +321,7 @@ pub fn agreed_state_secret(config: &RedisConfig) -> Result<String, StoreError> {
     connection.set_write_timeout(Some(config.timeout)).map_err(unavailable)?;
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| StoreError::Unavailable(format!("no randomness for a secret: {e}")))?;
-    let fresh: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let fresh = tenet_server::hex(&bytes);
     let key = format!("{}state-key", config.prefix);
     redis::cmd("SET").arg(&key).arg(&fresh).arg("NX").exec(&mut connection).map_err(unavailable)?;
     let agreed: String = redis::cmd("GET").arg(&key).query(&mut connection).map_err(unavailable)?;

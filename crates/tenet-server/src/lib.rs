@@ -87,6 +87,7 @@ pub use handler::{
     PromptRequest, RawArgs, ReadOutput, ReadRequest, ResourceDef, State, StateKey, TaskSupport, TemplateDef, ToolCall,
     ToolDef, ToolHandler, ToolOutput, ToolResult, WrittenResult, advertised_schema, empty_input_schema, schema_of,
 };
+pub use handshake::hex;
 pub use limits::{CacheStats, RATE_LIMITED, Rate, RateLimiter, RateLimits, RateStore, rate_limited};
 #[doc(no_inline)]
 pub use metrics::{Metrics, Outcome};

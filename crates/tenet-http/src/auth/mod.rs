@@ -224,22 +224,13 @@ impl Auth {
             Some(subject) => Principal::Token { issuer, subject },
             // No subject: the token is its own caller, sharing nothing with another.
             None => Principal::Unnamed {
-                digest: hex(ring::digest::digest(&ring::digest::SHA256, token.as_bytes()).as_ref()),
+                digest: tenet_server::hex(ring::digest::digest(&ring::digest::SHA256, token.as_bytes()).as_ref()),
             },
         };
         let grant = Arc::new(Grant::from_scope_string(&granted.scope).with_principal(principal));
         self.verified.insert(token, grant.clone(), granted.window, generation, now);
         Ok(grant)
     }
-}
-
-/// `bytes` in lower-case hexadecimal.
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
 }
 
 /// Whether a query string carries an access token (RFC 6750 §2.3), which we refuse.

@@ -673,12 +673,8 @@ impl Server {
         };
         let caps = &self.shared.capabilities;
         let asked = p.notifications;
-        let uris = asked.resource_subscriptions.as_ref().map_or(0, Vec::len);
-        if uris > MAX_SUBSCRIPTIONS {
-            return ErrorObject::invalid_params(format!(
-                "Too many resourceSubscriptions: {uris}, and a stream may hold {MAX_SUBSCRIPTIONS}"
-            ))
-            .into();
+        if let Err(e) = listen_bound(asked.resource_subscriptions.as_ref().map_or(0, Vec::len)) {
+            return e.into();
         }
         let honoured = SubscriptionFilter {
             tools_list_changed: asked.tools_list_changed.filter(|&b| b && caps.tools.is_some()),
@@ -747,6 +743,17 @@ impl Server {
 /// this node's own (or its upstreams') always; one imported from peers only when
 /// re-exported (`reexport`, the hop limit), and then only if its import path visits no
 /// node on `path` and the two together stay within the limit.
+/// A listen stream may ask for at most [`MAX_SUBSCRIPTIONS`] resources; the door holds
+/// a request to this before it looks any up, the handler for a request the door let by.
+pub(crate) fn listen_bound(uris: usize) -> Result<(), ErrorObject> {
+    if uris > MAX_SUBSCRIPTIONS {
+        return Err(ErrorObject::invalid_params(format!(
+            "Too many resourceSubscriptions: {uris}, and a stream may hold {MAX_SUBSCRIPTIONS}"
+        )));
+    }
+    Ok(())
+}
+
 fn offered(meta: Option<&JsonObject>, path: &NodePath, reexport: Option<usize>) -> bool {
     match tenet_protocol::imported_via(meta) {
         Ok(None) => true,

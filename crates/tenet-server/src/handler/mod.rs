@@ -30,8 +30,8 @@ pub(crate) use conversation::new_id as new_context_id;
 pub use extract::{
     Args, FromToolCall, IntoToolResult, Json, RawArgs, State, ToolCall, ToolHandler, ToolOutput, schema_of,
 };
-pub(crate) use methods::Found;
 pub(crate) use methods::tool_reply;
+pub(crate) use methods::{Found, listen_bound};
 pub use prompt::{PromptDef, PromptRequest};
 pub(crate) use registry::{Registry, Snapshot};
 pub use request_state::StateKey;

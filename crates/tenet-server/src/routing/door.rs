@@ -25,9 +25,9 @@ use tenet_jsonrpc::{ErrorObject, RawJson, Request};
 use tenet_protocol::{Method, Reference};
 
 use super::router::Route;
-use crate::handler::{CompiledTemplate, CompiledTool, Found, PromptDef};
+use crate::handler::{CompiledTemplate, CompiledTool, Found, PromptDef, listen_bound};
 use crate::server::Server;
-use crate::session::{Link, MAX_SUBSCRIPTIONS};
+use crate::session::Link;
 
 /// What a request acts on, as its params name it.
 enum Target<'a> {
@@ -139,14 +139,9 @@ impl Server {
         let limiter = self.rate_limiter();
         let scoped = link.grant.is_some() && touches_capability(route.method);
         let target = Target::read(route.method, request.params.as_deref())?;
-        if let Target::Listen(uris) = &target
-            && uris.len() > MAX_SUBSCRIPTIONS
-        {
+        if let Target::Listen(uris) = &target {
             // Refused before any is looked up.
-            let n = uris.len();
-            return Err(ErrorObject::invalid_params(format!(
-                "Too many resourceSubscriptions: {n}, and a stream may hold {MAX_SUBSCRIPTIONS}"
-            )));
+            listen_bound(uris.len())?;
         }
         if let (Some(_), Some(caller)) = (limiter, link.caller.as_deref()) {
             let named = match (&target, route.method) {
