@@ -18,14 +18,14 @@
 //! [`crate::RATE_LIMITED`], counted in the metrics with every other answer.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use serde::Deserialize;
 use tenet_jsonrpc::{ErrorObject, RawJson, Request};
 use tenet_protocol::{Method, Reference};
 
+use super::admitted::Admitted;
 use super::router::Route;
-use crate::handler::{CompiledTemplate, CompiledTool, Found, PromptDef, listen_bound};
+use crate::handler::{PromptDef, listen_bound};
 use crate::server::Server;
 use crate::session::Link;
 
@@ -97,31 +97,6 @@ impl<'a> Target<'a> {
             }
             _ => Target::None,
         })
-    }
-}
-
-/// What the door found a request's target to be ([`Route::admitted`]); `None` inside:
-/// nothing of that name (its handler answers as for an unknown one).
-pub(crate) enum Admitted {
-    /// `tools/call`'s tool.
-    Tool(Option<Arc<CompiledTool>>),
-    /// `prompts/get`'s prompt, or the prompt a completion completes.
-    Prompt(Option<PromptDef>),
-    /// `resources/read`'s resource or template.
-    Resource(Option<Found>),
-    /// The template a completion completes.
-    Template(Option<Arc<CompiledTemplate>>),
-}
-
-impl std::fmt::Debug for Admitted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (kind, found) = match self {
-            Admitted::Tool(t) => ("tool", t.is_some()),
-            Admitted::Prompt(p) => ("prompt", p.is_some()),
-            Admitted::Resource(r) => ("resource", r.is_some()),
-            Admitted::Template(t) => ("template", t.is_some()),
-        };
-        f.debug_struct("Admitted").field("kind", &kind).field("found", &found).finish()
     }
 }
 

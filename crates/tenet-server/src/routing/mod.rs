@@ -4,13 +4,14 @@
 //! [`Probe`] reads the request's params once for it, and a [`Body`] is a result's JSON
 //! with a note of where its own `_meta` is.
 
+mod admitted;
 mod body;
 mod door;
 mod probe;
 mod router;
 
+pub(crate) use admitted::Admitted;
 pub(crate) use body::{Body, OwnMeta};
-pub(crate) use door::Admitted;
 pub use probe::Probe;
 pub use router::{Answer, Route, Routed, stateless_version, unsupported_version};
 pub(crate) use router::{Freshness, Reply, params};

@@ -119,7 +119,7 @@ pub struct Route {
     /// What the door found the request's target to be, when it looked (a caller with a
     /// grant): the handler serves that, never a second lookup's answer, so the scopes
     /// checked are those of what runs.
-    pub(crate) admitted: Option<Box<super::door::Admitted>>,
+    pub(crate) admitted: Option<Box<super::admitted::Admitted>>,
 }
 
 /// What routing keeps of a request's `_meta` for serving it.
