@@ -1,5 +1,6 @@
 //! Compact JWS access tokens (RFC 9068 style), checked by the `jsonwebtoken` crate:
-//! the signature, and the claims a resource server owes (`iss`, `aud`, `exp`, `nbf`).
+//! the signature (its math done by `ring`, [`super::ring_verify`]), and the claims a
+//! resource server owes (`iss`, `aud`, `exp`, `nbf`).
 //!
 //! Only asymmetric algorithms on an allow-list are accepted (ES256, RS256). `none` and
 //! every HMAC algorithm are refused before any key is looked at, and a key is used
@@ -132,6 +133,7 @@ impl<'t> Unverified<'t> {
         if key.algorithm != self.alg {
             return Err(TokenError::Signature);
         }
+        super::ring_verify::install();
         jsonwebtoken::decode::<Value>(self.token, &key.key, validation)
             .map(|data| data.claims)
             .map_err(|e| refusal(e.kind()))

@@ -20,6 +20,7 @@ mod error;
 mod jwks;
 pub(crate) mod jwt;
 mod layer;
+mod ring_verify;
 mod verified;
 
 use std::sync::Arc;
