@@ -1,21 +1,38 @@
-//! Reading a request body under a size limit.
+//! Reading a request body under a size limit and a time limit.
+
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::http::header::CONTENT_LENGTH;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::header::{CONNECTION, CONTENT_LENGTH};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 
 use crate::response;
 
-/// Reads the body, refusing more than `limit` bytes with 413.
-pub(crate) async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Response> {
+/// Reads the body, refusing more than `limit` bytes with 413, and a body that has not
+/// all arrived `within` this long with 408 and the connection closed (its slot freed:
+/// a body trickled a byte at a time would hold it otherwise).
+pub(crate) async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    within: Duration,
+) -> Result<Bytes, Response> {
     let too_large =
         || response::transport(StatusCode::PAYLOAD_TOO_LARGE, format!("Payload Too Large: the limit is {limit} bytes"));
     let declared = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
+    let Ok(read) = tokio::time::timeout(within, axum::body::to_bytes(body, limit)).await else {
+        let mut response = response::transport(
+            StatusCode::REQUEST_TIMEOUT,
+            format!("Request Timeout: the body did not arrive within {} s", within.as_secs_f64()),
+        );
+        response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
+        return Err(response);
+    };
+    read.map_err(|e| {
         let mut source: Option<&dyn std::error::Error> = Some(&e);
         while let Some(error) = source {
             if error.is::<http_body_util::LengthLimitError>() {

@@ -4,7 +4,7 @@
 //! the method and tool read from the JSON-RPC message; an HTTP answer of a rate-limited
 //! request is a 429 with `Retry-After`.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::http::Extensions;
@@ -16,17 +16,52 @@ pub struct ClientAddr(pub SocketAddr);
 
 /// Who a request counts against.
 pub(crate) fn key(extensions: &Extensions) -> String {
-    if let Some(owner) = extensions.get::<Arc<Grant>>().and_then(|g| g.owner()) {
+    named(extensions.get::<Arc<Grant>>().map(Arc::as_ref), extensions.get::<ClientAddr>().map(|a| a.0.ip()))
+}
+
+/// The principal `grant` names, else `ip:<address>`, else `anonymous`. Principal ids
+/// never begin with `ip:` ([`tenet_server::Principal::id`]), so the two never meet.
+fn named(grant: Option<&Grant>, addr: Option<IpAddr>) -> String {
+    if let Some(owner) = grant.and_then(Grant::owner) {
         return owner.to_owned();
     }
-    match extensions.get::<ClientAddr>() {
-        Some(ClientAddr(addr)) => format!("ip:{}", addr.ip()),
-        None => "anonymous".to_owned(),
-    }
+    addr.map_or_else(|| "anonymous".to_owned(), |ip| format!("ip:{ip}"))
 }
 
 /// The caller of a request to `server`, named only when the server has rate limits
 /// (nobody else asks).
 pub(crate) fn of(server: &Server, extensions: &Extensions) -> Option<Arc<str>> {
     server.rate_limiter().map(|_| Arc::from(key(extensions)))
+}
+
+/// Who sent a request to the MCP endpoint, as the transports hand it on: the grant
+/// (when authorization is on), the name its rate limits count under (when the server
+/// has any), and its address, for the bounds one caller must not pass.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Caller {
+    /// What the caller may do; `None` without authorization.
+    pub grant: Option<Arc<Grant>>,
+    /// The name rate limits count it under, when there are rate limits.
+    pub limited: Option<Arc<str>>,
+    addr: Option<IpAddr>,
+}
+
+impl Caller {
+    /// The caller of a request to `server` with these `extensions`.
+    pub(crate) fn of(server: &Server, extensions: &Extensions) -> Self {
+        Self {
+            grant: extensions.get::<Arc<Grant>>().cloned(),
+            limited: of(server, extensions),
+            addr: extensions.get::<ClientAddr>().map(|a| a.0.ip()),
+        }
+    }
+
+    /// What per-caller bounds count it against: its principal, else its address (made
+    /// only when asked, off the path of every request).
+    pub(crate) fn key(&self) -> Arc<str> {
+        match &self.limited {
+            Some(key) => key.clone(),
+            None => named(self.grant.as_deref(), self.addr).into(),
+        }
+    }
 }

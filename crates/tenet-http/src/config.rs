@@ -35,10 +35,18 @@ pub struct HttpConfig {
     pub max_connections: usize,
     /// Legacy sessions alive at once; past it `initialize` gets 503.
     pub max_sessions: usize,
+    /// Legacy sessions one caller (a principal, or a client address without
+    /// authorization) may hold at once; past it its `initialize` gets 429, and nobody
+    /// else's does.
+    pub max_sessions_per_caller: usize,
     /// A legacy session unused this long is ended.
     pub session_idle_timeout: Duration,
     /// How long a client may take to send its request headers (slowloris guard).
     pub header_read_timeout: Duration,
+    /// How long a client may take to send a request body, from its headers on; past it
+    /// the request gets 408 and the connection is closed (a body sent a byte at a time
+    /// would otherwise hold a connection slot for good).
+    pub body_read_timeout: Duration,
     /// How long graceful shutdown waits for requests in flight.
     pub shutdown_grace: Duration,
     /// The `retry` a 2025-11-25 SSE stream advises (in its priming event) before a
@@ -153,8 +161,10 @@ impl Default for HttpConfig {
             max_body_bytes: 4 * 1024 * 1024,
             max_connections: 1024,
             max_sessions: 10_000,
+            max_sessions_per_caller: 1_000,
             session_idle_timeout: Duration::from_secs(30 * 60),
             header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
             sse_retry: Duration::from_secs(3),
             replay_events: 64,

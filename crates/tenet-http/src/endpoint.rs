@@ -21,7 +21,8 @@ use crate::exchange::{Exchange, Item, MESSAGE_CAPACITY, Start};
 use crate::headers;
 use crate::response::{self, status_for};
 use crate::shared::Shared;
-use crate::{caller, legacy, modern, sse, websocket};
+use crate::caller::Caller;
+use crate::{legacy, modern, sse, websocket};
 
 /// The handler mounted at the MCP path, for every HTTP method. Refusals are counted.
 pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
@@ -34,28 +35,21 @@ async fn serve(shared: &Arc<Shared>, request: Request) -> Response {
     if let Err(refusal) = shared.guard.check(&parts.headers) {
         return response::transport(StatusCode::FORBIDDEN, refusal.to_string());
     }
-    // Set by the authorization layer, when there is one.
-    let grant = parts.extensions.get::<Arc<Grant>>().cloned();
     let mut parts = parts;
     match parts.method {
-        Method::POST => {
-            let caller = caller::of(&shared.server, &parts.extensions);
-            post(shared, &parts.headers, body, grant, caller).await
+        Method::POST => post(shared, &parts.headers, body, Caller::of(&shared.server, &parts.extensions)).await,
+        Method::GET if headers::is_upgrade(&parts.headers) => {
+            // Set by the authorization layer, when there is one.
+            let grant = parts.extensions.get::<Arc<Grant>>().cloned();
+            websocket::upgrade(shared, &mut parts, grant)
         }
-        Method::GET if headers::is_upgrade(&parts.headers) => websocket::upgrade(shared, &mut parts, grant),
-        Method::GET => legacy::get(shared, &parts.headers, grant.as_ref()).await,
-        Method::DELETE => legacy::delete(shared, &parts.headers, grant.as_ref()).await,
+        Method::GET => legacy::get(shared, &parts.headers, &Caller::of(&shared.server, &parts.extensions)).await,
+        Method::DELETE => legacy::delete(shared, &parts.headers, &Caller::of(&shared.server, &parts.extensions)).await,
         _ => response::method_not_allowed("GET, POST, DELETE"),
     }
 }
 
-async fn post(
-    shared: &Arc<Shared>,
-    headers: &HeaderMap,
-    body: Body,
-    grant: Option<Arc<Grant>>,
-    caller: Option<Arc<str>>,
-) -> Response {
+async fn post(shared: &Arc<Shared>, headers: &HeaderMap, body: Body, caller: Caller) -> Response {
     if !headers::is_json(headers) {
         return response::transport(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -69,7 +63,7 @@ async fn post(
             "Not Acceptable: Accept must allow both application/json and text/event-stream",
         );
     }
-    let bytes = match read_body(headers, body, shared.config.max_body_bytes).await {
+    let bytes = match read_body(headers, body, shared.config.max_body_bytes, shared.config.body_read_timeout).await {
         Ok(bytes) => bytes,
         Err(response) => return response,
     };
@@ -78,9 +72,9 @@ async fn post(
         Err(rejection) => return response::error(StatusCode::BAD_REQUEST, rejection.id.as_ref(), &rejection.error),
     };
     if headers::names_modern_version(headers) || speaks_modern(&incoming) {
-        modern_post(shared, headers, incoming, grant, caller).await
+        modern_post(shared, headers, incoming, caller).await
     } else {
-        legacy::post(shared, headers, incoming, grant, caller).await
+        legacy::post(shared, headers, incoming, caller).await
     }
 }
 
@@ -98,13 +92,7 @@ fn speaks_modern(incoming: &Incoming) -> bool {
 }
 
 /// A stateless POST: one request (JSON or a per-request SSE stream) or a notification.
-async fn modern_post(
-    shared: &Arc<Shared>,
-    headers: &HeaderMap,
-    incoming: Incoming,
-    grant: Option<Arc<Grant>>,
-    caller: Option<Arc<str>>,
-) -> Response {
+async fn modern_post(shared: &Arc<Shared>, headers: &HeaderMap, incoming: Incoming, caller: Caller) -> Response {
     let request = match incoming {
         Incoming::Single(Message::Request(request)) => request,
         Incoming::Single(Message::Notification(notification)) => {
@@ -132,7 +120,14 @@ async fn modern_post(
     }
     let (out, messages) = mpsc::channel(MESSAGE_CAPACITY);
     let cancel = CancellationToken::new();
-    let link = Link { session: None, out, cancel: cancel.clone(), shutdown: shared.shutdown.clone(), grant, caller };
+    let link = Link {
+        session: None,
+        out,
+        cancel: cancel.clone(),
+        shutdown: shared.shutdown.clone(),
+        grant: caller.grant,
+        caller: caller.limited,
+    };
     let routed = shared.server.route_probed(&request, probe, &link);
     let server = shared.server.clone();
     let answer = Box::pin(async move { server.respond(request, routed, &link).await });

@@ -13,14 +13,15 @@ use futures_util::{Stream, StreamExt};
 use tenet_server::jsonrpc::{ErrorCode, ErrorObject, Id, Incoming, Message, UnknownId};
 use tenet_server::protocol::Method;
 use tenet_server::store::Unavailable;
-use tenet_server::{Announcements, Answer, Cancelled, Grant, Pending};
+use tenet_server::{Announcements, Answer, Cancelled, Pending};
 use tokio::sync::mpsc;
 
 use crate::exchange::{AnswerFuture, Exchange, Item, MESSAGE_CAPACITY, Start, json_body};
 use crate::headers::{self, LAST_EVENT_ID, SESSION_ID};
 use crate::replay::{Listener, Resumability, Resumed, STANDALONE};
 use crate::response::{self, SESSION_NOT_FOUND};
-use crate::session::{HttpSession, Lookup, SessionId};
+use crate::caller::Caller;
+use crate::session::{Full, HttpSession, Lookup, SessionId};
 use crate::shared::Shared;
 use crate::{sse, stream_log};
 
@@ -41,6 +42,20 @@ fn store_unavailable(e: &Unavailable) -> Response {
     response::busy(&e.to_string())
 }
 
+/// The answer when no session can be opened: 503 when the server holds all it may,
+/// 429 when this caller holds its share (ending one of its own makes room).
+pub(crate) fn refused(full: Full) -> Response {
+    match full {
+        Full::Total => response::busy("too many sessions"),
+        Full::Caller(most) => response::transport(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Too Many Requests: this caller holds {most} sessions, the most one caller may; end one (DELETE) or let one idle out"
+            ),
+        ),
+    }
+}
+
 /// Why a request's session cannot be used.
 enum NoSession {
     /// No `Mcp-Session-Id` (400).
@@ -56,34 +71,25 @@ impl NoSession {
             NoSession::Missing => session_required(),
             NoSession::Lookup(Lookup::NotFound) => session_not_found(),
             NoSession::Lookup(Lookup::Unavailable(e)) => store_unavailable(&e),
-            NoSession::Lookup(Lookup::Full) => response::busy("too many sessions"),
+            NoSession::Lookup(Lookup::Full(full)) => refused(full),
         }
     }
 }
 
-/// The session a request names, if the caller holding `grant` may use it.
-async fn session(
-    shared: &Shared,
-    headers: &HeaderMap,
-    grant: Option<&Arc<Grant>>,
-) -> Result<Arc<HttpSession>, NoSession> {
+/// The session a request names, if `caller` may use it.
+async fn session(shared: &Shared, headers: &HeaderMap, caller: &Caller) -> Result<Arc<HttpSession>, NoSession> {
     let id = headers::text(headers, SESSION_ID).ok_or(NoSession::Missing)?;
     let id = SessionId::parse(id).ok_or(NoSession::Lookup(Lookup::NotFound))?;
-    shared.sessions.find(id, &shared.server, &shared.shutdown, grant).await.map_err(NoSession::Lookup)
+    let found = shared.sessions.find(id, &shared.server, &shared.shutdown, caller.grant.as_ref(), || caller.key());
+    found.await.map_err(NoSession::Lookup)
 }
 
 /// A legacy POST.
-pub(crate) async fn post(
-    shared: &Arc<Shared>,
-    headers: &HeaderMap,
-    incoming: Incoming,
-    grant: Option<Arc<Grant>>,
-    caller: Option<Arc<str>>,
-) -> Response {
+pub(crate) async fn post(shared: &Arc<Shared>, headers: &HeaderMap, incoming: Incoming, caller: Caller) -> Response {
     if headers::text(headers, SESSION_ID).is_none() {
-        return initialize(shared, incoming, grant, caller).await;
+        return initialize(shared, incoming, caller).await;
     }
-    let session = match session(shared, headers, grant.as_ref()).await {
+    let session = match session(shared, headers, &caller).await {
         Ok(session) => session,
         Err(no) => return no.response(),
     };
@@ -91,7 +97,7 @@ pub(crate) async fn post(
     match incoming {
         Incoming::Single(Message::Request(request)) => {
             let id = request.id.clone();
-            let mut pending = session.driver.admit(request, out, grant, caller);
+            let mut pending = session.driver.admit(request, out, caller.grant, caller.limited);
             if shared.sessions.shared.is_some() {
                 // What the request changed in the session's state is shared before it
                 // is answered, so the client's next request finds it on any replica.
@@ -120,7 +126,7 @@ pub(crate) async fn post(
         }
         Incoming::Batch(mut entries) => match forward_batch(shared, &session, &mut entries).await {
             Err(e) => store_unavailable(&e),
-            Ok(()) => match session.driver.admit_batch(entries, &out, grant.as_ref(), caller.as_ref()) {
+            Ok(()) => match session.driver.admit_batch(entries, &out, caller.grant.as_ref(), caller.limited.as_ref()) {
                 Err(e) => response::error(StatusCode::BAD_REQUEST, None, &e),
                 Ok(pending) if pending.is_empty() => response::accepted(),
                 Ok(pending) => {
@@ -172,23 +178,20 @@ async fn forward_batch(
 }
 
 /// `initialize` without a session: mints one, answered with its id.
-async fn initialize(
-    shared: &Arc<Shared>,
-    incoming: Incoming,
-    grant: Option<Arc<Grant>>,
-    caller: Option<Arc<str>>,
-) -> Response {
+async fn initialize(shared: &Arc<Shared>, incoming: Incoming, caller: Caller) -> Response {
     let request = match incoming {
         Incoming::Single(Message::Request(request)) if request.method == Method::Initialize.name() => request,
         _ => return session_required(),
     };
-    let Ok(session) = shared.sessions.create(&shared.server, &shared.shutdown, grant.clone()) else {
-        return response::busy("too many sessions");
+    let Caller { grant, limited, .. } = &caller;
+    let session = match shared.sessions.create(&shared.server, &shared.shutdown, grant.clone(), &caller.key()) {
+        Ok(session) => session,
+        Err(full) => return refused(full),
     };
     let id = request.id.clone();
     // `initialize` sends nothing before its answer; nobody reads this channel.
     let (out, _) = mpsc::channel(1);
-    let answer = session.driver.admit(request, out, grant.clone(), caller).await.unwrap_or_else(|c| cancelled(&c));
+    let answer = session.driver.admit(request, out, grant.clone(), limited.clone()).await.unwrap_or_else(|c| cancelled(&c));
     if answer.error.is_some() {
         shared.sessions.remove(session.id, grant.as_deref());
         return response::json(StatusCode::OK, answer.line);
@@ -318,11 +321,11 @@ fn listen(first: Vec<Bytes>, events: mpsc::Receiver<Bytes>) -> impl Stream<Item 
 }
 
 /// A legacy GET: the standalone stream, or a resumed one after `Last-Event-ID`.
-pub(crate) async fn get(shared: &Arc<Shared>, headers: &HeaderMap, grant: Option<&Arc<Grant>>) -> Response {
+pub(crate) async fn get(shared: &Arc<Shared>, headers: &HeaderMap, caller: &Caller) -> Response {
     if headers::names_modern_version(headers) {
         return response::method_not_allowed("POST");
     }
-    let session = match session(shared, headers, grant).await {
+    let session = match session(shared, headers, caller).await {
         Ok(session) => session,
         Err(no) => return no.response(),
     };
@@ -423,7 +426,7 @@ impl Drop for Standalone {
 }
 
 /// A legacy DELETE: ends the session, on every replica.
-pub(crate) async fn delete(shared: &Arc<Shared>, headers: &HeaderMap, grant: Option<&Arc<Grant>>) -> Response {
+pub(crate) async fn delete(shared: &Arc<Shared>, headers: &HeaderMap, caller: &Caller) -> Response {
     if headers::names_modern_version(headers) {
         return response::method_not_allowed("POST");
     }
@@ -431,7 +434,7 @@ pub(crate) async fn delete(shared: &Arc<Shared>, headers: &HeaderMap, grant: Opt
         return session_required();
     };
     let Some(id) = SessionId::parse(id) else { return session_not_found() };
-    match shared.sessions.end(id, grant).await {
+    match shared.sessions.end(id, caller.grant.as_ref()).await {
         Ok(true) => {
             let mut response = Response::new(Body::empty());
             *response.status_mut() = StatusCode::OK;

@@ -29,6 +29,9 @@ pub(crate) struct HttpSession {
     pub driver: Driver,
     /// Who created the session (the grant's subject); only they may use it.
     owner: Option<SessionOwner>,
+    /// What the session counts against in the per-caller bound: the principal, or the
+    /// client's address when there is no authorization ([`crate::caller::Caller::key`]).
+    caller: Arc<str>,
     /// Its SSE streams, for replay.
     pub streams: Mutex<Streams>,
     last_used: AtomicU64,
@@ -85,9 +88,14 @@ impl HttpSession {
     }
 }
 
-/// The session limit is reached.
-#[derive(Debug)]
-pub(crate) struct Full;
+/// Why no session can be opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Full {
+    /// `max_sessions` are alive, idle ones expired.
+    Total,
+    /// The caller holds `max_sessions_per_caller` of them, idle ones expired.
+    Caller(usize),
+}
 
 /// Legacy sessions shared with other replicas.
 pub(crate) struct SharedSessions {
@@ -149,15 +157,84 @@ pub(crate) enum Lookup {
     NotFound,
     /// The shared store did not answer.
     Unavailable(Unavailable),
-    /// The session limit is reached.
-    Full,
+    /// A session limit is reached.
+    Full(Full),
+}
+
+/// The live sessions by id, and how many each caller holds (kept together, under one
+/// lock, so that the per-caller bound is checked and taken in one step).
+#[derive(Default)]
+struct Table {
+    by_id: HashMap<SessionId, Arc<HttpSession>>,
+    by_caller: HashMap<Arc<str>, usize>,
+}
+
+impl Table {
+    fn get(&self, id: &SessionId) -> Option<&Arc<HttpSession>> {
+        self.by_id.get(id)
+    }
+
+    fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Arc<HttpSession>> {
+        self.by_id.values()
+    }
+
+    /// How many sessions `caller` holds.
+    fn held_by(&self, caller: &str) -> usize {
+        self.by_caller.get(caller).copied().unwrap_or(0)
+    }
+
+    /// The key of `caller` as the table holds it, so that a caller's sessions share one.
+    fn interned(&self, caller: &Arc<str>) -> Arc<str> {
+        self.by_caller.get_key_value(caller).map_or_else(|| caller.clone(), |(key, _)| key.clone())
+    }
+
+    /// Adds `session`; returns the one it replaces (a closed copy), if any.
+    fn insert(&mut self, session: Arc<HttpSession>) -> Option<Arc<HttpSession>> {
+        *self.by_caller.entry(session.caller.clone()).or_insert(0) += 1;
+        let replaced = self.by_id.insert(session.id, session)?;
+        self.uncount(&replaced.caller);
+        Some(replaced)
+    }
+
+    fn remove(&mut self, id: &SessionId) -> Option<Arc<HttpSession>> {
+        let session = self.by_id.remove(id)?;
+        self.uncount(&session.caller);
+        Some(session)
+    }
+
+    fn uncount(&mut self, caller: &str) {
+        if let Some(held) = self.by_caller.get_mut(caller) {
+            *held -= 1;
+            if *held == 0 {
+                self.by_caller.remove(caller);
+            }
+        }
+    }
+
+    fn drain(&mut self) -> Vec<Arc<HttpSession>> {
+        self.by_caller.clear();
+        self.by_id.drain().map(|(_, s)| s).collect()
+    }
+
+    fn shrink(&mut self) {
+        if self.by_id.capacity() > 64 && self.by_id.len() < self.by_id.capacity() / 4 {
+            self.by_id.shrink_to_fit();
+            self.by_caller.shrink_to_fit();
+        }
+    }
 }
 
 /// Every live session, by id.
 pub(crate) struct Sessions {
-    map: RwLock<HashMap<SessionId, Arc<HttpSession>>>,
+    map: RwLock<Table>,
     epoch: Instant,
     max: usize,
+    /// The most sessions one caller may hold ([`HttpConfig::max_sessions_per_caller`]).
+    per_caller: usize,
     idle: Duration,
     replay_events: usize,
     replay_streams: usize,
@@ -173,9 +250,10 @@ impl Sessions {
         Self {
             gauge,
             shared: config.session_store.clone().map(SharedSessions::new),
-            map: RwLock::new(HashMap::new()),
+            map: RwLock::new(Table::default()),
             epoch: Instant::now(),
             max: config.max_sessions,
+            per_caller: config.max_sessions_per_caller,
             idle: config.session_idle_timeout,
             replay_events: config.replay_events,
             replay_streams: config.replay_streams,
@@ -192,24 +270,40 @@ impl Sessions {
     }
 
     /// Creates and registers a session of `server` with a fresh random id, bound to
-    /// the principal `grant` names.
+    /// the principal `grant` names and counted against `caller`.
     ///
     /// # Errors
-    /// [`Full`] when `max_sessions` are alive, even after expiring idle ones.
+    /// [`Full`] when `max_sessions` are alive, or `caller` holds
+    /// `max_sessions_per_caller`, even after expiring idle ones.
     pub(crate) fn create(
         &self,
         server: &Server,
         shutdown: &CancellationToken,
         grant: Option<Arc<Grant>>,
+        caller: &Arc<str>,
     ) -> Result<Arc<HttpSession>, Full> {
-        if self.len() >= self.max {
-            self.sweep();
-            if self.len() >= self.max {
-                return Err(Full);
+        self.room_for(caller)?;
+        let id = SessionId::new().ok_or(Full::Total)?;
+        self.register(self.build(id, server, shutdown, grant.clone(), owner_of(grant.as_deref()), caller))
+    }
+
+    /// Whether a session more fits, in all and for `caller`; when not, idle sessions
+    /// are expired first and the question asked again.
+    fn room_for(&self, caller: &str) -> Result<(), Full> {
+        let check = || {
+            let map = self.map.read().unwrap_or_else(PoisonError::into_inner);
+            if map.len() >= self.max {
+                Err(Full::Total)
+            } else if map.held_by(caller) >= self.per_caller {
+                Err(Full::Caller(self.per_caller))
+            } else {
+                Ok(())
             }
-        }
-        let id = SessionId::new().ok_or(Full)?;
-        Ok(self.register(self.build(id, server, shutdown, grant.clone(), owner_of(grant.as_deref()))))
+        };
+        check().or_else(|_| {
+            self.sweep();
+            check()
+        })
     }
 
     /// A copy of the session `id`, bound to `owner`, not yet registered.
@@ -220,6 +314,7 @@ impl Sessions {
         shutdown: &CancellationToken,
         grant: Option<Arc<Grant>>,
         owner: Option<SessionOwner>,
+        caller: &Arc<str>,
     ) -> Arc<HttpSession> {
         let (tx, rx) = mpsc::channel(STANDALONE_CAPACITY);
         let options = DriverOptions {
@@ -233,6 +328,7 @@ impl Sessions {
             id,
             driver: Driver::new(server.clone(), tx, options),
             owner,
+            caller: self.map.read().unwrap_or_else(PoisonError::into_inner).interned(caller),
             streams: Mutex::new(Streams::new(self.replay_events, self.replay_streams)),
             last_used: AtomicU64::new(self.now()),
             standalone: Mutex::new(Some(rx)),
@@ -253,23 +349,33 @@ impl Sessions {
 
     /// Registers `session`; when a live copy of it is there already (made meanwhile
     /// for another request), that one is kept and returned, and `session` dropped.
-    fn register(&self, session: Arc<HttpSession>) -> Arc<HttpSession> {
+    ///
+    /// # Errors
+    /// [`Full`] when the bounds [`Self::room_for`] checked were reached meanwhile (the
+    /// check and the insert are one step here, under the table's lock).
+    fn register(&self, session: Arc<HttpSession>) -> Result<Arc<HttpSession>, Full> {
         let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
-        match map.get(&session.id) {
+        let refused = match map.get(&session.id) {
             Some(held) if !held.driver.is_closed() => {
                 let held = held.clone();
                 drop(map);
                 session.close();
-                held
+                return Ok(held);
             }
-            held => {
-                if held.is_none() {
-                    self.gauge.inc();
-                }
-                map.insert(session.id, session.clone());
-                session
-            }
+            Some(_) => None,
+            None if map.len() >= self.max => Some(Full::Total),
+            None if map.held_by(&session.caller) >= self.per_caller => Some(Full::Caller(self.per_caller)),
+            None => None,
+        };
+        if let Some(full) = refused {
+            drop(map);
+            session.close();
+            return Err(full);
         }
+        if map.insert(session.clone()).is_none() {
+            self.gauge.inc();
+        }
+        Ok(session)
     }
 
     /// This replica's live copy of the session `id`, if it has one.
@@ -303,6 +409,7 @@ impl Sessions {
         server: &Server,
         shutdown: &CancellationToken,
         grant: Option<&Arc<Grant>>,
+        caller: impl FnOnce() -> Arc<str>,
     ) -> Result<Arc<HttpSession>, Lookup> {
         let Some(shared) = &self.shared else {
             return self.get(id, grant.map(Arc::as_ref)).ok_or(Lookup::NotFound);
@@ -319,14 +426,16 @@ impl Sessions {
         // Looked up after the store answered: a copy may have been made, or dropped, meanwhile.
         let session = match self.copy(id) {
             Some(session) => session,
-            None => self.take_up(shared, id, &record, server, shutdown, grant).await?,
+            None => self.take_up(shared, id, &record, server, shutdown, grant, &caller()).await?,
         };
         Self::bring_up_to_date(&session, &record, &shared.replica).await;
         session.last_used.store(self.now(), Ordering::Relaxed);
         Ok(session)
     }
 
-    /// A copy here of the session `id` another replica opened, as `record` has it.
+    /// A copy here of the session `id` another replica opened, as `record` has it,
+    /// counted against `caller` as the sessions opened here are.
+    #[allow(clippy::too_many_arguments)]
     async fn take_up(
         &self,
         shared: &SharedSessions,
@@ -335,14 +444,10 @@ impl Sessions {
         server: &Server,
         shutdown: &CancellationToken,
         grant: Option<&Arc<Grant>>,
+        caller: &Arc<str>,
     ) -> Result<Arc<HttpSession>, Lookup> {
-        if self.len() >= self.max {
-            self.sweep();
-            if self.len() >= self.max {
-                return Err(Lookup::Full);
-            }
-        }
-        let fresh = self.build(id, server, shutdown, grant.cloned(), record.owner.clone());
+        self.room_for(caller).map_err(Lookup::Full)?;
+        let fresh = self.build(id, server, shutdown, grant.cloned(), record.owner.clone(), caller);
         if !fresh.driver.restore(record) {
             fresh.close();
             return Err(Lookup::NotFound);
@@ -350,7 +455,7 @@ impl Sessions {
         fresh.revision.store(record.state.revision, Ordering::Release);
         let rules = crate::replay::Resumability::of(record.version);
         fresh.streams.lock().unwrap_or_else(PoisonError::into_inner).set_resumability(rules);
-        let session = self.register(fresh);
+        let session = self.register(fresh).map_err(Lookup::Full)?;
         if !record.holders.contains(&*shared.replica) {
             match shared.store.hold(&id.to_string(), &shared.replica).await {
                 Ok(true) => {}
@@ -593,9 +698,7 @@ impl Sessions {
                 .collect();
             let expired: Vec<_> = ids.iter().filter_map(|id| map.remove(id)).collect();
             self.gauge.dec_by(count(expired.len()));
-            if map.capacity() > 64 && map.len() < map.capacity() / 4 {
-                map.shrink_to_fit();
-            }
+            map.shrink();
             expired
         };
         for session in &expired {
@@ -606,7 +709,7 @@ impl Sessions {
 
     /// Ends every session (the server is shutting down).
     pub(crate) fn close_all(&self) {
-        let all: Vec<_> = self.map.write().unwrap_or_else(PoisonError::into_inner).drain().map(|(_, s)| s).collect();
+        let all = self.map.write().unwrap_or_else(PoisonError::into_inner).drain();
         self.gauge.dec_by(count(all.len()));
         for session in all {
             session.close();
@@ -667,7 +770,16 @@ mod tests {
     }
 
     fn create(store: &Sessions, grant: Option<Arc<Grant>>) -> Arc<HttpSession> {
-        store.create(&server(), &CancellationToken::new(), grant).unwrap()
+        open(store, grant, "ip:127.0.0.1").unwrap()
+    }
+
+    fn open(store: &Sessions, grant: Option<Arc<Grant>>, caller: &str) -> Result<Arc<HttpSession>, Full> {
+        store.create(&server(), &CancellationToken::new(), grant, &Arc::from(caller))
+    }
+
+    /// Why `open` was refused (a session has no `Debug`).
+    fn refusal(opened: Result<Arc<HttpSession>, Full>) -> Option<Full> {
+        opened.err()
     }
 
     #[test]
@@ -724,14 +836,56 @@ mod tests {
         let store = sessions(2, Duration::from_secs(60));
         let a = create(&store, None);
         create(&store, None);
-        assert!(store.create(&server(), &CancellationToken::new(), None).is_err());
+        assert_eq!(refusal(open(&store, None, "ip:10.0.0.9")), Some(Full::Total), "full for everyone");
         assert_eq!(store.gauge.get(), 2);
         assert!(store.remove(a.id, None));
         assert_eq!(store.gauge.get(), 1);
         assert!(a.driver.is_closed());
         assert!(store.get(a.id, None).is_none());
         assert!(!store.remove(a.id, None));
-        assert!(store.create(&server(), &CancellationToken::new(), None).is_ok());
+        assert!(open(&store, None, "ip:127.0.0.1").is_ok());
+    }
+
+    #[tokio::test]
+    async fn one_caller_cannot_hold_more_than_its_share_of_sessions() {
+        let config = HttpConfig { max_sessions: 10, max_sessions_per_caller: 3, ..HttpConfig::default() };
+        let store = Sessions::new(&config, Gauge::default());
+        let ann = Arc::new(Grant::new(["read"]).with_principal(Principal::ApiKey("ann".into())));
+        let held: Vec<_> = (0..3).map(|_| open(&store, Some(ann.clone()), "key:ann").unwrap()).collect();
+        assert_eq!(refusal(open(&store, Some(ann.clone()), "key:ann")), Some(Full::Caller(3)));
+        // Everyone else still gets theirs, up to the same share.
+        for caller in ["key:bob", "ip:10.0.0.1"] {
+            for _ in 0..3 {
+                open(&store, None, caller).unwrap();
+            }
+            assert_eq!(refusal(open(&store, None, caller)), Some(Full::Caller(3)), "{caller}");
+        }
+        assert_eq!(store.len(), 9);
+        // A session ended gives its caller the room back, and only that caller.
+        assert!(store.remove(held[0].id, Some(&ann)));
+        assert_eq!(refusal(open(&store, None, "key:bob")), Some(Full::Caller(3)));
+        let again = open(&store, Some(ann), "key:ann").unwrap();
+        assert!(Arc::ptr_eq(&again.caller, &held[1].caller), "one key per caller, shared by its sessions");
+        store.close_all();
+        assert_eq!(store.len(), 0);
+        assert_eq!(refusal(open(&store, None, "key:bob")), None, "counts leave with the sessions");
+    }
+
+    #[tokio::test]
+    async fn idle_sessions_make_room_for_their_caller() {
+        let config = HttpConfig {
+            max_sessions: 10,
+            max_sessions_per_caller: 1,
+            session_idle_timeout: Duration::ZERO,
+            ..HttpConfig::default()
+        };
+        let store = Sessions::new(&config, Gauge::default());
+        let first = open(&store, None, "ip:10.0.0.1").unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+        let second = open(&store, None, "ip:10.0.0.1").unwrap();
+        assert!(first.driver.is_closed(), "the idle one expired to make room");
+        assert!(!second.driver.is_closed());
+        assert_eq!(store.len(), 1);
     }
 
     #[tokio::test]

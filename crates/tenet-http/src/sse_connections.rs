@@ -8,46 +8,68 @@ use tenet_server::prometheus_client::metrics::gauge::Gauge;
 use tenet_transport::Frame;
 use tokio::sync::mpsc;
 
-use crate::session::owner_of;
+use crate::session::{Full, owner_of};
 
 /// One open HTTP+SSE connection: where its POSTs go, and who opened it.
 pub(crate) struct Connection {
     pub(crate) inbound: mpsc::Sender<std::io::Result<Frame>>,
     pub(crate) owner: Option<tenet_server::store::SessionOwner>,
+    /// What it counts against in the per-caller bound ([`crate::caller::Caller::key`]).
+    pub(crate) caller: Arc<str>,
+}
+
+/// The open connections by session id, and how many each caller holds.
+#[derive(Default)]
+struct Table {
+    by_id: HashMap<String, Arc<Connection>>,
+    by_caller: HashMap<Arc<str>, usize>,
 }
 
 /// The open HTTP+SSE connections, by session id.
 pub(crate) struct Connections {
-    map: Mutex<HashMap<String, Arc<Connection>>>,
+    map: Mutex<Table>,
     /// `tenet_sessions{transport="sse"}`: up and down with the map.
     gauge: Gauge,
 }
 
 impl Connections {
     pub(crate) fn new(gauge: Gauge) -> Self {
-        Self { map: Mutex::new(HashMap::new()), gauge }
+        Self { map: Mutex::new(Table::default()), gauge }
     }
 
     /// The connection `id`, if the caller holding `grant` opened it.
     pub(crate) fn get(&self, id: &str, grant: Option<&Grant>) -> Option<Arc<Connection>> {
-        let connection = self.map.lock().unwrap_or_else(PoisonError::into_inner).get(id).cloned()?;
+        let connection = self.map.lock().unwrap_or_else(PoisonError::into_inner).by_id.get(id).cloned()?;
         (connection.owner == owner_of(grant)).then_some(connection)
     }
 
-    pub(crate) fn insert(&self, id: String, connection: Connection, max: usize) -> bool {
-        let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
-        if map.len() >= max {
-            return false;
+    /// Adds `connection` as `id`, unless `max` are open, or `per_caller` of its caller's.
+    pub(crate) fn insert(&self, id: String, connection: Connection, max: usize, per_caller: usize) -> Result<(), Full> {
+        let mut table = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        if table.by_id.len() >= max {
+            return Err(Full::Total);
         }
-        if map.insert(id, Arc::new(connection)).is_none() {
+        let held = table.by_caller.entry(connection.caller.clone()).or_insert(0);
+        if *held >= per_caller {
+            return Err(Full::Caller(per_caller));
+        }
+        *held += 1;
+        // Ids are 128 random bits: never one taken.
+        if table.by_id.insert(id, Arc::new(connection)).is_none() {
             self.gauge.inc();
         }
-        true
+        Ok(())
     }
 
     pub(crate) fn remove(&self, id: &str) {
-        if self.map.lock().unwrap_or_else(PoisonError::into_inner).remove(id).is_some() {
-            self.gauge.dec();
+        let mut table = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(connection) = table.by_id.remove(id) else { return };
+        if let Some(held) = table.by_caller.get_mut(&connection.caller) {
+            *held -= 1;
+            if *held == 0 {
+                table.by_caller.remove(&connection.caller);
+            }
         }
+        self.gauge.dec();
     }
 }

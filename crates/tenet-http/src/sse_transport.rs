@@ -28,18 +28,12 @@ const INBOUND_CAPACITY: usize = 32;
 
 /// `GET /sse`: opens a connection and streams its output. Refusals are counted.
 pub(crate) async fn open(State(shared): State<Arc<Shared>>, request: Request) -> Response {
-    let grant = request.extensions().get::<Arc<Grant>>().cloned();
-    let caller = crate::caller::of(&shared.server, request.extensions());
-    let response = open_stream(&shared, request.headers(), grant, caller);
+    let caller = crate::caller::Caller::of(&shared.server, request.extensions());
+    let response = open_stream(&shared, request.headers(), caller);
     response::counted(shared.server.metrics(), response)
 }
 
-fn open_stream(
-    shared: &Arc<Shared>,
-    headers: &HeaderMap,
-    grant: Option<Arc<Grant>>,
-    caller: Option<Arc<str>>,
-) -> Response {
+fn open_stream(shared: &Arc<Shared>, headers: &HeaderMap, caller: crate::caller::Caller) -> Response {
     if let Err(refusal) = shared.guard.check(headers) {
         return response::transport(StatusCode::FORBIDDEN, refusal.to_string());
     }
@@ -53,13 +47,19 @@ fn open_stream(
         return response::busy("no randomness for a session id");
     };
     let (inbound, frames) = mpsc::channel(INBOUND_CAPACITY);
-    let connection = Connection { inbound, owner: owner_of(grant.as_deref()) };
-    if !shared.legacy_sse.insert(id.clone(), connection, shared.config.max_sessions) {
-        return response::busy("too many sessions");
+    let connection = Connection { inbound, owner: owner_of(caller.grant.as_deref()), caller: caller.key() };
+    let (max, per_caller) = (shared.config.max_sessions, shared.config.max_sessions_per_caller);
+    if let Err(full) = shared.legacy_sse.insert(id.clone(), connection, max, per_caller) {
+        return crate::legacy::refused(full);
     }
     let (out, lines) = mpsc::channel(OUTBOUND_CAPACITY);
     // The connection's requests count against the caller that opened it.
-    let options = DriverOptions { shutdown: shared.shutdown.clone(), grant, caller, ..DriverOptions::default() };
+    let options = DriverOptions {
+        shutdown: shared.shutdown.clone(),
+        grant: caller.grant,
+        caller: caller.limited,
+        ..DriverOptions::default()
+    };
     let server = shared.server.clone();
     let frames = futures_util::stream::unfold(frames, |mut rx| async move { rx.recv().await.map(|f| (f, rx)) });
     tokio::spawn(async move {
@@ -135,7 +135,7 @@ async fn post_message(shared: &Arc<Shared>, request: Request) -> Response {
     let Some(connection) = connection else {
         return response::transport(StatusCode::NOT_FOUND, "Session not found");
     };
-    let bytes = match read_body(&parts.headers, body, shared.config.max_body_bytes).await {
+    let bytes = match read_body(&parts.headers, body, shared.config.max_body_bytes, shared.config.body_read_timeout).await {
         Ok(bytes) => bytes,
         Err(response) => return response,
     };

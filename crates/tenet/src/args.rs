@@ -21,6 +21,8 @@ pub struct Cli {
 /// is asked for): a cold `tenet serve` does not pay for the other commands' parsers.
 #[derive(Debug, Subcommand)]
 #[command(defer = true)]
+// One value per process, parsed once: its size costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Serve MCP to clients of every protocol version (2024-11-05 … 2026-07-28).
     Serve(ServeArgs),
@@ -324,6 +326,10 @@ pub struct ServeArgs {
     /// Legacy sessions alive at once; past it initialize gets 503.
     #[arg(long, help_heading = "HTTP", default_value_t = 10_000, env = "TENET_MAX_SESSIONS", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_sessions: u32,
+    /// Legacy sessions one caller (a principal, or a client address without
+    /// authorization) may hold at once; past it its initialize gets 429.
+    #[arg(long, help_heading = "HTTP", default_value_t = 1_000, env = "TENET_MAX_SESSIONS_PER_CALLER", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_sessions_per_caller: u32,
     /// Connections served at once; past it new ones get 503.
     #[arg(long, help_heading = "HTTP", default_value_t = 1024, env = "TENET_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
@@ -356,6 +362,10 @@ pub struct ServeArgs {
     /// Seconds a client may take to send its request headers (slowloris guard).
     #[arg(long, help_heading = "HTTP", default_value_t = 10.0, env = "TENET_HEADER_TIMEOUT", value_parser = positive_seconds)]
     pub header_timeout: f64,
+    /// Seconds a client may take to send a request body; past it the request gets
+    /// 408 and its connection is closed.
+    #[arg(long, help_heading = "HTTP", default_value_t = 30.0, env = "TENET_BODY_TIMEOUT", value_parser = positive_seconds)]
+    pub body_timeout: f64,
     /// Seconds a graceful shutdown waits for requests in flight.
     #[arg(long, help_heading = "HTTP", default_value_t = 10.0, env = "TENET_SHUTDOWN_GRACE", value_parser = positive_seconds)]
     pub shutdown_grace: f64,

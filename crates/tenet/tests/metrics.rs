@@ -280,3 +280,125 @@ fn a_per_tool_rate_limit_holds_in_a_legacy_http_session() {
     assert_eq!(server.send("POST", "/mcp", &in_session, &other.to_string()).status, 200);
     assert_eq!(server.scrape().value("tenet_rate_limited_total", &[]), 3.0);
 }
+
+/// Issue 59's session flood: one API key opened 10 000 legacy sessions and every other
+/// client got 503 until they idled out. Each caller now holds at most its share
+/// (`--max-sessions-per-caller`); past it that caller alone gets 429, and an ended
+/// session gives the room back.
+#[test]
+fn one_caller_cannot_take_every_legacy_session() {
+    let keys = "ann 0123456789abcdef-ann stdlib:read; bob 0123456789abcdef-bob stdlib:read";
+    let server = Server::start(&["--max-sessions-per-caller", "3", "--max-sessions", "100", "--api-keys", keys]);
+    let init =
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": common::initialize_params("2025-11-25")})
+            .to_string();
+    let open = |secret: &str| {
+        let bearer = format!("Bearer {secret}");
+        let headers = [
+            ("content-type", "application/json"),
+            ("accept", "application/json, text/event-stream"),
+            ("authorization", bearer.as_str()),
+        ];
+        server.send("POST", "/mcp", &headers, &init)
+    };
+    let ann: Vec<Reply> = (0..5).map(|_| open("0123456789abcdef-ann")).collect();
+    let statuses: Vec<u16> = ann.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [200, 200, 200, 429, 429], "ann's share is three");
+    assert!(ann[3].body.contains("this caller holds 3 sessions"), "{}", ann[3].body);
+    // Bob is another caller: his sessions are his own to open.
+    let bob: Vec<u16> = (0..3).map(|_| open("0123456789abcdef-bob").status).collect();
+    assert_eq!(bob, [200, 200, 200]);
+    assert_eq!(server.scrape().value("tenet_sessions", &[("transport", "streamable_http")]), 6.0);
+    // Ann ends one of hers and may open one again.
+    let ended = server.send(
+        "DELETE",
+        "/mcp",
+        &[
+            ("authorization", "Bearer 0123456789abcdef-ann"),
+            ("mcp-session-id", &ann[0].headers["mcp-session-id"]),
+            ("mcp-protocol-version", "2025-11-25"),
+        ],
+        "",
+    );
+    assert_eq!(ended.status, 200, "{}", ended.body);
+    assert_eq!(open("0123456789abcdef-ann").status, 200);
+    assert_eq!(open("0123456789abcdef-ann").status, 429);
+}
+
+/// Without authorization the share is per client address: every session here comes
+/// from 127.0.0.1.
+#[test]
+fn without_auth_the_session_share_is_per_address() {
+    let server = Server::start(&["--max-sessions-per-caller", "2"]);
+    let init =
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": common::initialize_params("2025-11-25")})
+            .to_string();
+    let headers = [("content-type", "application/json"), ("accept", "application/json, text/event-stream")];
+    let statuses: Vec<u16> = (0..3).map(|_| server.send("POST", "/mcp", &headers, &init).status).collect();
+    assert_eq!(statuses, [200, 200, 429]);
+}
+
+/// Issue 59: 64 request bodies that never finish held every connection slot. A body
+/// must arrive within `--body-timeout`; one sent a byte a second gets 408, its
+/// connection is closed, and its slot serves the next client.
+#[test]
+fn a_body_sent_a_byte_a_second_gets_408_and_frees_its_slot() {
+    let server = Server::start(&["--body-timeout", "1.5", "--max-connections", "1"]);
+    // The one slot is free once a whole request is served (the readiness probe's
+    // connection may still hold it a moment).
+    let served = |within: Duration| {
+        let deadline = Instant::now() + within;
+        loop {
+            let reply = server.send("GET", "/health", &[], "");
+            if reply.status == 200 {
+                return;
+            }
+            assert!(Instant::now() < deadline, "no slot for a whole request: {}", reply.status);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    served(Duration::from_secs(10));
+    let head = format!(
+        "POST /mcp HTTP/1.1\r\nhost: 127.0.0.1:{}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: 100\r\n\r\n{{",
+        server.port
+    );
+    // A body begun, then a byte a second; the answer and how long it took.
+    let trickled = || {
+        let mut slow = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        slow.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        slow.write_all(head.as_bytes()).unwrap();
+        let began = Instant::now();
+        let trickle = std::thread::spawn({
+            let mut slow = slow.try_clone().unwrap();
+            move || {
+                for _ in 0..30 {
+                    std::thread::sleep(Duration::from_secs(1));
+                    if slow.write_all(b" ").is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        let mut answer = String::new();
+        // A reset after the answer is the server closing; what was read is the answer.
+        let _ = slow.read_to_string(&mut answer);
+        let waited = began.elapsed();
+        drop(slow);
+        trickle.join().unwrap();
+        (answer, waited)
+    };
+    let (mut answer, mut waited) = trickled();
+    // The health check's connection may hold the one slot a moment after its answer.
+    for _ in 0..20 {
+        if !answer.starts_with("HTTP/1.1 503") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        (answer, waited) = trickled();
+    }
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("connection: close"), "{answer}");
+    assert!(waited >= Duration::from_millis(1400) && waited < Duration::from_secs(10), "{waited:?}");
+    // The one connection slot is free again: a whole request is served.
+    served(Duration::from_secs(10));
+}

@@ -303,7 +303,7 @@ async fn read(shared: &Shared, parts: &Parts, body: axum::body::Body) -> Result<
             "Unsupported Media Type: send application/json",
         ));
     }
-    let bytes = read_body(&parts.headers, body, shared.config.max_body_bytes).await?;
+    let bytes = read_body(&parts.headers, body, shared.config.max_body_bytes, shared.config.body_read_timeout).await?;
     if !sent && !bytes.is_empty() {
         return Err(response::transport(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
