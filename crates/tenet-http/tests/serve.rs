@@ -254,3 +254,30 @@ async fn a_response_before_the_body_is_read_closes_the_connection_with_a_word_or
     assert!(second.is_some_and(|s| s.starts_with("HTTP/1.1 200")), "kept alive");
     running.stop().await;
 }
+
+/// Without authorization the per-caller share of legacy sessions is per client
+/// address: 127.0.0.1 holds its one, and 127.0.0.2 (loopback too) still gets its own.
+#[tokio::test]
+async fn without_auth_each_address_has_its_own_share_of_sessions() {
+    let running = start(HttpConfig { max_sessions_per_caller: 1, ..HttpConfig::default() }).await;
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": support::LEGACY, "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}})
+    .to_string();
+    let from = |local: [u8; 4]| {
+        let init = init.clone();
+        async move {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.bind(SocketAddr::from((local, 0))).unwrap();
+            let mut stream = socket.connect(running.addr).await.unwrap();
+            stream.write_all(&raw_post(running.addr, "", &init)).await.unwrap();
+            let mut out = Vec::new();
+            tokio::time::timeout(STEP, stream.read_to_end(&mut out)).await.expect("no response in time").unwrap();
+            String::from_utf8_lossy(&out).split(' ').nth(1).unwrap_or_default().to_owned()
+        }
+    };
+    assert_eq!(from([127, 0, 0, 1]).await, "200");
+    assert_eq!(from([127, 0, 0, 1]).await, "429", "this address's share is taken");
+    assert_eq!(from([127, 0, 0, 2]).await, "200", "another address has its own");
+    assert_eq!(from([127, 0, 0, 2]).await, "429");
+    running.stop().await;
+}

@@ -84,6 +84,8 @@ impl Expectations {
     /// Tokens from `issuer` for `audience`, signed with one of `algorithms`, with
     /// `exp` required and `exp`/`nbf` checked with `leeway`.
     pub(crate) fn new(issuer: &str, audience: &str, algorithms: &[Algorithm], leeway: Duration) -> Self {
+        // Installed at start, before any token: `jsonwebtoken` has no backend of its own.
+        super::ring_verify::install();
         let validation = |alg: Algorithm| {
             let mut validation = Validation::new(alg.jose());
             validation.set_issuer(&[issuer]);

@@ -25,7 +25,9 @@ static PROVIDER: CryptoProvider =
 pub(crate) fn install() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        let _ = PROVIDER.install_default();
+        if PROVIDER.install_default().is_err() {
+            tracing::info!("a jsonwebtoken crypto provider was installed before Tenet's; tokens are verified with it");
+        }
     });
 }
 
@@ -39,7 +41,10 @@ fn verifier(algorithm: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerif
     let key = match (algorithm, key.family(), key.kind()) {
         (Algorithm::ES256, AlgorithmFamily::Ec, DecodingKeyKind::SecretOrDer(point)) => Key::P256(point.clone()),
         (Algorithm::RS256, AlgorithmFamily::Rsa, DecodingKeyKind::RsaModulusExponent { n, e }) => {
-            Key::Rsa { n: n.clone(), e: e.clone() }
+            // A JWK's `n` may carry a leading zero byte (a DER habit); `ring` takes the
+            // modulus without it.
+            let first = n.iter().position(|b| *b != 0).unwrap_or(n.len());
+            Key::Rsa { n: n[first..].to_vec(), e: e.clone() }
         }
         _ => return Err(ErrorKind::InvalidAlgorithm.into()),
     };
@@ -74,5 +79,48 @@ impl Verifier<Vec<u8>> for RingVerifier {
 impl JwtVerifier for RingVerifier {
     fn algorithm(&self) -> Algorithm {
         self.algorithm
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ring::rand::SystemRandom;
+    use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
+
+    const RSA_TEST_KEY: &[u8] = include_bytes!("../../tests/issuer/rsa-test-key.der");
+
+    fn signed(message: &[u8]) -> (RsaKeyPair, Vec<u8>) {
+        let pair = RsaKeyPair::from_der(RSA_TEST_KEY).unwrap();
+        let mut signature = vec![0; pair.public().modulus_len()];
+        pair.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), message, &mut signature).unwrap();
+        (pair, signature)
+    }
+
+    #[test]
+    fn an_rsa_modulus_with_a_leading_zero_byte_still_verifies() {
+        let (pair, signature) = signed(b"header.claims");
+        let public: ring::rsa::PublicKeyComponents<Vec<u8>> = pair.public().into();
+        let padded: Vec<u8> = [0].iter().chain(&public.n).copied().collect();
+        for n in [&public.n, &padded] {
+            let key = DecodingKey::from_rsa_raw_components(n, &public.e);
+            let check = verifier(&Algorithm::RS256, &key).unwrap();
+            assert!(check.verify(b"header.claims", &signature).is_ok());
+            assert!(check.verify(b"header.claimz", &signature).is_err(), "another message");
+        }
+    }
+
+    #[test]
+    fn a_key_of_another_family_or_algorithm_gets_no_verifier() {
+        let (pair, _) = signed(b"x");
+        let public: ring::rsa::PublicKeyComponents<Vec<u8>> = pair.public().into();
+        let rsa = DecodingKey::from_rsa_raw_components(&public.n, &public.e);
+        let ec = DecodingKey::from_ec_components("AQ", "AQ").unwrap();
+        assert!(verifier(&Algorithm::ES256, &rsa).is_err());
+        assert!(verifier(&Algorithm::RS256, &ec).is_err());
+        for other in [Algorithm::HS256, Algorithm::RS384, Algorithm::PS256, Algorithm::ES384, Algorithm::EdDSA] {
+            assert!(verifier(&other, &rsa).is_err() && verifier(&other, &ec).is_err(), "{other:?}");
+        }
+        assert!(no_signer(&Algorithm::RS256, &jsonwebtoken::EncodingKey::from_secret(b"k")).is_err());
     }
 }
