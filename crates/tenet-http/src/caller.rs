@@ -4,6 +4,7 @@
 //! the method and tool read from the JSON-RPC message; an HTTP answer of a rate-limited
 //! request is a 429 with `Retry-After`.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
@@ -43,9 +44,46 @@ fn named(grant: Option<&Grant>, addr: Option<IpAddr>) -> String {
 /// its requests bounded by the totals alone, rather than one share for all of them.
 pub(crate) const UNNAMED: &str = "anonymous";
 
-/// Whether `key` names no caller in particular ([`UNNAMED`]).
-pub(crate) fn is_unnamed(key: &str) -> bool {
-    key == UNNAMED
+/// How many of one kind of thing (legacy sessions, HTTP+SSE connections) each caller
+/// holds, by [`Caller::key`]: what per-caller bounds are checked against. Kept by its
+/// owner under the same lock as the things themselves, so that a bound is checked and
+/// taken in one step.
+#[derive(Debug, Default)]
+pub(crate) struct Shares(HashMap<Arc<str>, usize>);
+
+impl Shares {
+    /// Whether `caller` holds `share` already (never a caller of no name, [`UNNAMED`]).
+    pub(crate) fn holds(&self, caller: &str, share: usize) -> bool {
+        caller != UNNAMED && self.0.get(caller).copied().unwrap_or(0) >= share
+    }
+
+    /// The key of `caller` as held here, so that one caller's things share one.
+    pub(crate) fn interned(&self, caller: &Arc<str>) -> Arc<str> {
+        self.0.get_key_value(caller).map_or_else(|| caller.clone(), |(key, _)| key.clone())
+    }
+
+    /// One more for `caller`.
+    pub(crate) fn take(&mut self, caller: &Arc<str>) {
+        *self.0.entry(caller.clone()).or_insert(0) += 1;
+    }
+
+    /// One fewer for `caller`; a caller holding none is forgotten.
+    pub(crate) fn give_back(&mut self, caller: &str) {
+        if let Some(held) = self.0.get_mut(caller) {
+            *held -= 1;
+            if *held == 0 {
+                self.0.remove(caller);
+            }
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.0.shrink_to_fit();
+    }
 }
 
 /// The caller of a request to `server`, named only when the server has rate limits

@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use futures_util::Stream;
 use tenet_server::jsonrpc::{ErrorObject, Incoming, Message};
-use tenet_server::{CancellationToken, Grant, Link, Probe};
+use tenet_server::{CancellationToken, Link, Probe};
 use tokio::sync::mpsc;
 use tokio_util::sync::DropGuard;
 
@@ -36,15 +36,12 @@ async fn serve(shared: &Arc<Shared>, request: Request) -> Response {
         return response::transport(StatusCode::FORBIDDEN, refusal.to_string());
     }
     let mut parts = parts;
+    let caller = Caller::of(&shared.server, &parts.extensions);
     match parts.method {
-        Method::POST => post(shared, &parts.headers, body, Caller::of(&shared.server, &parts.extensions)).await,
-        Method::GET if headers::is_upgrade(&parts.headers) => {
-            // Set by the authorization layer, when there is one.
-            let grant = parts.extensions.get::<Arc<Grant>>().cloned();
-            websocket::upgrade(shared, &mut parts, grant)
-        }
-        Method::GET => legacy::get(shared, &parts.headers, &Caller::of(&shared.server, &parts.extensions)).await,
-        Method::DELETE => legacy::delete(shared, &parts.headers, &Caller::of(&shared.server, &parts.extensions)).await,
+        Method::POST => post(shared, &parts.headers, body, caller).await,
+        Method::GET if headers::is_upgrade(&parts.headers) => websocket::upgrade(shared, &mut parts, caller.grant),
+        Method::GET => legacy::get(shared, &parts.headers, &caller).await,
+        Method::DELETE => legacy::delete(shared, &parts.headers, &caller).await,
         _ => response::method_not_allowed("GET, POST, DELETE"),
     }
 }

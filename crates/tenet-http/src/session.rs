@@ -11,6 +11,7 @@ use tenet_server::store::{Letter, SessionOwner, SessionRecord, SessionStore, Una
 use tenet_server::{CancellationToken, Driver, DriverOptions, Events, Grant, Server, Session};
 use tokio::sync::mpsc;
 
+use crate::caller::Shares;
 use crate::config::HttpConfig;
 use crate::replay::Streams;
 
@@ -169,7 +170,7 @@ pub(crate) enum Lookup {
 #[derive(Default)]
 struct Table {
     by_id: HashMap<SessionId, Arc<HttpSession>>,
-    by_caller: HashMap<Arc<str>, usize>,
+    by_caller: Shares,
 }
 
 impl Table {
@@ -185,37 +186,18 @@ impl Table {
         self.by_id.values()
     }
 
-    /// Whether `caller` holds `share` sessions already (never for a caller of no name).
-    fn holds(&self, caller: &str, share: usize) -> bool {
-        !crate::caller::is_unnamed(caller) && self.by_caller.get(caller).copied().unwrap_or(0) >= share
-    }
-
-    /// The key of `caller` as the table holds it, so that a caller's sessions share one.
-    fn interned(&self, caller: &Arc<str>) -> Arc<str> {
-        self.by_caller.get_key_value(caller).map_or_else(|| caller.clone(), |(key, _)| key.clone())
-    }
-
     /// Adds `session`; returns the one it replaces (a closed copy), if any.
     fn insert(&mut self, session: Arc<HttpSession>) -> Option<Arc<HttpSession>> {
-        *self.by_caller.entry(session.caller.clone()).or_insert(0) += 1;
+        self.by_caller.take(&session.caller);
         let replaced = self.by_id.insert(session.id, session)?;
-        self.uncount(&replaced.caller);
+        self.by_caller.give_back(&replaced.caller);
         Some(replaced)
     }
 
     fn remove(&mut self, id: &SessionId) -> Option<Arc<HttpSession>> {
         let session = self.by_id.remove(id)?;
-        self.uncount(&session.caller);
+        self.by_caller.give_back(&session.caller);
         Some(session)
-    }
-
-    fn uncount(&mut self, caller: &str) {
-        if let Some(held) = self.by_caller.get_mut(caller) {
-            *held -= 1;
-            if *held == 0 {
-                self.by_caller.remove(caller);
-            }
-        }
     }
 
     fn drain(&mut self) -> Vec<Arc<HttpSession>> {
@@ -300,7 +282,7 @@ impl Sessions {
             let map = self.map.read().unwrap_or_else(PoisonError::into_inner);
             if map.len() >= self.max {
                 Err(Full::Total)
-            } else if map.holds(caller, self.per_caller) {
+            } else if map.by_caller.holds(caller, self.per_caller) {
                 Err(Full::Caller(self.per_caller))
             } else {
                 Ok(())
@@ -341,7 +323,7 @@ impl Sessions {
             id,
             driver: Driver::new(server.clone(), tx, options),
             owner,
-            caller: self.map.read().unwrap_or_else(PoisonError::into_inner).interned(caller),
+            caller: self.map.read().unwrap_or_else(PoisonError::into_inner).by_caller.interned(caller),
             streams: Mutex::new(Streams::new(self.replay_events, self.replay_streams)),
             last_used: AtomicU64::new(self.now()),
             standalone: Mutex::new(Some(rx)),
@@ -377,7 +359,7 @@ impl Sessions {
             }
             Some(_) => None,
             None if map.len() >= self.max => Some(Full::Total),
-            None if map.holds(&session.caller, self.per_caller) => Some(Full::Caller(self.per_caller)),
+            None if map.by_caller.holds(&session.caller, self.per_caller) => Some(Full::Caller(self.per_caller)),
             None => None,
         };
         if let Some(full) = refused {

@@ -8,6 +8,7 @@ use tenet_server::prometheus_client::metrics::gauge::Gauge;
 use tenet_transport::Frame;
 use tokio::sync::mpsc;
 
+use crate::caller::Shares;
 use crate::session::{Full, owner_of};
 
 /// One open HTTP+SSE connection: where its POSTs go, and who opened it.
@@ -22,7 +23,7 @@ pub(crate) struct Connection {
 #[derive(Default)]
 struct Table {
     by_id: HashMap<String, Arc<Connection>>,
-    by_caller: HashMap<Arc<str>, usize>,
+    by_caller: Shares,
 }
 
 /// The open HTTP+SSE connections, by session id.
@@ -50,11 +51,10 @@ impl Connections {
             return Err(Full::Total);
         }
         let per_caller = per_caller.max(1);
-        let held = table.by_caller.get(&connection.caller).copied().unwrap_or(0);
-        if held >= per_caller && !crate::caller::is_unnamed(&connection.caller) {
+        if table.by_caller.holds(&connection.caller, per_caller) {
             return Err(Full::Caller(per_caller));
         }
-        *table.by_caller.entry(connection.caller.clone()).or_insert(0) += 1;
+        table.by_caller.take(&connection.caller);
         // Ids are 128 random bits: never one taken.
         if table.by_id.insert(id, Arc::new(connection)).is_none() {
             self.gauge.inc();
@@ -65,12 +65,7 @@ impl Connections {
     pub(crate) fn remove(&self, id: &str) {
         let mut table = self.map.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(connection) = table.by_id.remove(id) else { return };
-        if let Some(held) = table.by_caller.get_mut(&connection.caller) {
-            *held -= 1;
-            if *held == 0 {
-                table.by_caller.remove(&connection.caller);
-            }
-        }
+        table.by_caller.give_back(&connection.caller);
         self.gauge.dec();
     }
 }
