@@ -18,16 +18,22 @@ use tenet_server::{Grant, Server};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub SocketAddr);
 
+tokio::task_local! {
+    /// The peer of the connection whose task this is: [`crate::serve_listener`] sets it
+    /// around each connection it serves.
+    pub(crate) static PEER: SocketAddr;
+}
+
 /// Who a request counts against.
 pub(crate) fn key(extensions: &Extensions) -> String {
     named(extensions.get::<Arc<Grant>>().map(Arc::as_ref), address(extensions))
 }
 
 /// The address a request came from: a [`ClientAddr`] on it (a program serving the
-/// router itself may set one), else the peer of the connection [`crate::serve`] is
-/// serving on this task.
+/// router itself may set one), else the peer of the connection being served on this
+/// task ([`PEER`]; a request's handler, before it hands work to other tasks).
 fn address(extensions: &Extensions) -> Option<IpAddr> {
-    extensions.get::<ClientAddr>().map(|a| a.0).or_else(crate::serve::peer).map(|a| a.ip())
+    extensions.get::<ClientAddr>().map(|a| a.0).or_else(|| PEER.try_with(|peer| *peer).ok()).map(|a| a.ip())
 }
 
 /// The principal `grant` names, else `ip:<address>`, else `anonymous`. Principal ids

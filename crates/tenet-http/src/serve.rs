@@ -85,7 +85,7 @@ pub async fn serve_listener(
         // The peer is known to every request of the connection through `PEER`, which
         // costs nothing until asked (an extension on each request cost ~1 000
         // instructions a request: the performance gate).
-        connections.spawn(PEER.scope(peer, async move {
+        connections.spawn(crate::caller::PEER.scope(peer, async move {
             let mut connection = std::pin::pin!(connection);
             let ended = tokio::select! {
                 ended = connection.as_mut() => ended,
@@ -180,17 +180,6 @@ impl hyper::body::Body for Tracked {
     fn size_hint(&self) -> hyper::body::SizeHint {
         self.body.size_hint()
     }
-}
-
-tokio::task_local! {
-    /// The peer of the connection whose task this is (set around each connection).
-    static PEER: std::net::SocketAddr;
-}
-
-/// The peer of the connection being served, when called from its task (a request's
-/// handler, before it hands work to other tasks); `None` elsewhere.
-pub(crate) fn peer() -> Option<std::net::SocketAddr> {
-    PEER.try_with(|peer| *peer).ok()
 }
 
 /// Tells a connection over the cap to come back later, and closes it.
