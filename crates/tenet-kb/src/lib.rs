@@ -21,6 +21,7 @@ mod base;
 pub mod budget;
 mod corpus;
 mod document;
+pub mod eval;
 pub mod front_matter;
 pub mod lint;
 mod root;

@@ -3,6 +3,7 @@
 //! checks that none is left out).
 
 mod common;
+mod eval;
 
 mod load;
 mod relevance;

@@ -30,6 +30,9 @@ pub enum Command {
     Get(GetArgs),
     /// Search the standards.
     Search(SearchArgs),
+    /// Measure search on labelled queries: MRR@10, nDCG@10, hit@1 and hit@3, overall
+    /// and per stratum, with every miss; `--baseline` fails on a drop.
+    Eval(EvalArgs),
     /// List the languages and domains that have standards, with their documents.
     List(ListArgs),
     /// Lint folders of standards (front matter, dates, duplicates, links, size, injection-like text).
@@ -203,6 +206,28 @@ pub struct SearchArgs {
     /// Most hits.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=50))]
     pub limit: u32,
+    /// Where the standards come from.
+    #[command(flatten)]
+    pub knowledge: KnowledgeArgs,
+}
+
+/// `tenet eval` options.
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {
+    /// Files of labelled queries: TOML (`[[query]]` tables) or JSON Lines (`.jsonl`).
+    #[arg(required = true)]
+    pub queries: Vec<String>,
+    /// A report written earlier with `--json`: exit 1 when a figure (overall or a
+    /// stratum's) falls below it by more than `--tolerance`.
+    #[arg(long)]
+    pub baseline: Option<String>,
+    /// How far a figure may fall below the baseline, in absolute terms (0.01 is one
+    /// point of MRR).
+    #[arg(long, default_value_t = 0.0)]
+    pub tolerance: f64,
+    /// Print the report as JSON (the form `--baseline` reads).
+    #[arg(long)]
+    pub json: bool,
     /// Where the standards come from.
     #[command(flatten)]
     pub knowledge: KnowledgeArgs,

@@ -54,6 +54,65 @@ fn search_lists_hits_and_fails_on_none() {
 }
 
 #[test]
+fn eval_scores_labelled_queries_on_a_team_root_and_fails_below_its_baseline() {
+    // A team's own root and queries, as the guide shows: no built-in corpus.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("go")).unwrap();
+    let doc = "---\ntitle: Go ops\nupdatedAt: '2026-01-01'\n---\n# Go ops\n\n## Set memory limits\n\nGOMEMLIMIT keeps the heap bounded.\n\n## Answer health probes\n\nReadiness checks the database.\n";
+    std::fs::write(dir.path().join("go/operations.md"), doc).unwrap();
+    let root = dir.path().to_str().unwrap();
+    let queries = dir.path().join("q.jsonl");
+    std::fs::write(
+        &queries,
+        concat!(
+            "{\"text\": \"GOMEMLIMIT\", \"stratum\": \"identifier\", \"relevant\": {\"go/operations#set-memory-limits\": 3}}\n",
+            "{\"text\": \"readiness\", \"relevant\": {\"go/operations#set-memory-limits\": 3}}\n",
+        ),
+    )
+    .unwrap();
+    let queries = queries.to_str().unwrap();
+    let args = |more: &[&'static str]| {
+        let mut all = vec!["eval", queries, "--no-builtin", "--root", root];
+        all.extend_from_slice(more);
+        all
+    };
+    let (code, stdout, stderr) = tenet(&args(&[]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("overall              2   0.500"), "one of two answered first: {stdout}");
+    assert!(stdout.contains("\"readiness\" (unlabelled): go/operations#set-memory-limits not in the first 10; first: go/operations#answer-health-probes"), "{stdout}");
+    let (code, json, _) = tenet(&args(&["--json"]));
+    assert_eq!(code, 0);
+    let mut baseline: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let baseline_file = dir.path().join("baseline.json");
+    std::fs::write(&baseline_file, &json).unwrap();
+    let baseline_path = baseline_file.to_str().unwrap().to_owned();
+    let with_baseline = |tolerance: &str| {
+        let mut all = args(&[]);
+        all.extend_from_slice(&["--baseline", &baseline_path, "--tolerance", tolerance]);
+        tenet(&all)
+    };
+    assert_eq!(with_baseline("0").0, 0, "the same figures pass");
+    // A baseline one query better than this run: MRR 0.5 against 1.0.
+    baseline["overall"]["mrr"] = 1.0.into();
+    std::fs::write(&baseline_file, baseline.to_string()).unwrap();
+    let (code, _, stderr) = with_baseline("0.1");
+    assert_eq!(code, 1, "a drop past the tolerance fails: {stderr}");
+    assert!(stderr.contains("overall MRR@10 fell to 0.500 from 1.000"), "{stderr}");
+    assert_eq!(with_baseline("0.6").0, 0, "within the tolerance");
+    // A label naming no section, and a file that does not parse: status 2, the reason.
+    std::fs::write(dir.path().join("bad.toml"), "[[query]]\ntext = \"x\"\nrelevant = { \"go/operations#nope\" = 3 }\n")
+        .unwrap();
+    let bad = dir.path().join("bad.toml");
+    let (code, _, stderr) = tenet(&["eval", bad.to_str().unwrap(), "--no-builtin", "--root", root]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no section go/operations#nope is served"), "{stderr}");
+    std::fs::write(&bad, "[[query]\n").unwrap();
+    let (code, _, stderr) = tenet(&["eval", bad.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("bad.toml"), "{stderr}");
+}
+
+#[test]
 fn get_prints_one_section_by_its_outline_id_or_a_search_hits_uri() {
     let (code, outline, _) = tenet(&["get", "go", "security", "--outline"]);
     assert_eq!(code, 0);

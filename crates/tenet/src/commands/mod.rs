@@ -34,6 +34,7 @@ mod check;
 mod client;
 mod client_output;
 mod config;
+mod eval;
 mod health;
 mod list;
 mod read;
@@ -52,6 +53,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Get(args) => read::get(&args),
         Command::Search(args) => read::search(&args),
+        Command::Eval(args) => eval::run(&args),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             let mut script = Vec::new();
