@@ -115,17 +115,13 @@ impl KnowledgeBase {
     /// Loads the same roots again. A file that is now broken — unreadable, not UTF-8,
     /// too large, or with front matter that no longer parses — keeps its last good
     /// version, with a warning, instead of disappearing or losing its fields. Unchanged
-    /// files keep their documents (shared, not re-parsed); an index this base has built
-    /// is updated in place for the changed ones (see [`KnowledgeBase::update`]).
+    /// files keep their documents (shared, not re-parsed). The new base builds its
+    /// search index on first use or by [`KnowledgeBase::build_index`].
     ///
     /// # Errors
     /// A root directory that cannot be read.
     pub fn reload(&self) -> Result<Self, LoadError> {
-        let next = Self::load_after(&self.roots, &self.links, Some(self))?;
-        if self.index.get().is_some() {
-            self.carry_index(&next);
-        }
-        Ok(next)
+        Self::load_after(&self.roots, &self.links, Some(self))
     }
 
     fn load_after(roots: &[Root], links: &LinkPolicy, previous: Option<&Self>) -> Result<Self, LoadError> {

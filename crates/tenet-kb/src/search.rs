@@ -1,5 +1,6 @@
-//! Full-text search over sections: BM25 (tantivy) with stemming, filters on language,
-//! domain and tags, and a typo-tolerant retry when the exact words find nothing.
+//! Full-text search over sections: BM25 with English stemming over an in-memory
+//! inverted index of our own, filters on language, domain and tags, and a
+//! typo-tolerant retry when the exact words find nothing.
 //!
 //! How a section scores, for each word of the query:
 //! - its own text: the heading (weighted most), bold lead-ins such as `**SQL**:`, the
@@ -10,24 +11,20 @@
 //! - a bonus when consecutive query words stand next to each other (or within two
 //!   words) in the heading or prose.
 //!
+//! The sum is weighted by the share of the query's distinct words the section or its
+//! document says (coordination), so one strong word does not beat all of them.
+//!
 //! A section must match at least one query word in its own text; sections of documents
 //! that match only through their title, tags or description are returned only when no
 //! section says any of the words (then one per document, its opening section).
+//!
+//! The index is small and rebuilt whole when documents change (a few milliseconds for
+//! the built-in corpus), so its statistics never drift from the documents served.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
-use tantivy::collector::TopDocs;
-use tantivy::merge_policy::LogMergePolicy;
-use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, PhraseQuery, Query as TantivyQuery, TermQuery};
-use tantivy::schema::{
-    Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value as _,
-};
-use tantivy::snippet::SnippetGenerator;
-use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{
-    DocAddress, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term, doc,
-};
+use frostem::{Algorithm, Stemmer};
 
 use crate::document::Document;
 
@@ -61,146 +58,299 @@ pub struct Hit {
     pub snippet: String,
 }
 
-struct Fields {
-    file: Field,
-    section: Field,
-    language: Field,
-    domain: Field,
-    tag: Field,
-    title: Field,
-    description: Field,
-    tags_text: Field,
-    heading: Field,
-    emphasis: Field,
-    body: Field,
-    code: Field,
+/// The fields a section is scored on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    /// The section's heading: what the section says it is about.
+    Heading,
+    /// Bold text in the prose: lead-ins such as `**SQL**:` that head a paragraph.
+    Emphasis,
+    /// The prose.
+    Body,
+    /// Code blocks: identifiers count, but less than prose.
+    Code,
+    /// The document's title.
+    Title,
+    /// The document's tags.
+    Tags,
+    /// The document's description.
+    Description,
 }
 
-/// Weights of the fields a section is scored on. The section's own text decides which
-/// sections match; the document's fields only add to them.
-mod weight {
-    /// The section's heading: what the section says it is about.
-    pub const HEADING: f32 = 2.0;
-    /// Bold text in the prose: lead-ins such as `**SQL**:` that head a paragraph.
-    pub const EMPHASIS: f32 = 1.0;
-    /// The prose.
-    pub const BODY: f32 = 1.0;
-    /// Code blocks: identifiers count, but less than prose.
-    pub const CODE: f32 = 0.5;
-    /// The document's title.
-    pub const TITLE: f32 = 1.0;
-    /// The document's tags.
-    pub const TAGS: f32 = 1.0;
-    /// The document's description.
-    pub const DESCRIPTION: f32 = 0.5;
-    /// Two consecutive query words within [`super::NEAR`] positions of each other.
-    pub const NEAR: f32 = 1.0;
+/// How many fields there are.
+const FIELDS: usize = 7;
+
+/// The section's own text: a hit must say a query word in one of these.
+const SECTION_FIELDS: [Field; 4] = [Field::Heading, Field::Emphasis, Field::Body, Field::Code];
+
+/// The document's fields, shared by its sections: they only add to a section's score.
+const DOCUMENT_FIELDS: [Field; 3] = [Field::Title, Field::Tags, Field::Description];
+
+impl Field {
+    /// The weight of a match in this field.
+    fn weight(self) -> f32 {
+        match self {
+            Self::Heading => 2.0,
+            Self::Emphasis | Self::Body | Self::Title | Self::Tags => 1.0,
+            Self::Code | Self::Description => 0.5,
+        }
+    }
 }
+
+/// The weight of two consecutive query words within [`NEAR`] positions of each other.
+const NEAR_WEIGHT: f32 = 1.0;
 
 /// A word in more than one section in this many (and in more than
 /// [`COMMON_WORD_FLOOR`] sections) is too common to earn a proximity bonus.
-const COMMON_WORD: u64 = 10;
+const COMMON_WORD: usize = 10;
 
 /// Words in at most this many sections are never too common.
-const COMMON_WORD_FLOOR: u64 = 100;
+const COMMON_WORD_FLOOR: usize = 100;
 
 /// How many words may stand between two consecutive query words for the proximity
 /// bonus (0 would mean adjacent only).
 const NEAR: u32 = 2;
 
-/// The writing side of an index, shared by every snapshot of it.
-struct Shared {
-    /// The writer, and the generation of its last commit.
-    writer: Mutex<(IndexWriter, u64)>,
-    reader: IndexReader,
-    fields: Fields,
-    /// The analyzer of the text fields, to turn a query into indexed terms.
-    analyzer: TextAnalyzer,
+/// The factor on the score of a section in the language a query filters on, over
+/// the language-neutral (`all`) sections the filter also keeps.
+const LANGUAGE_BOOST: f32 = 1.5;
+
+/// BM25's term-frequency saturation.
+const K1: f32 = 1.2;
+
+/// BM25's length normalisation.
+const B: f32 = 0.75;
+
+/// Words longer than this many bytes are not indexed (a hash, a base64 blob).
+const MAX_WORD_BYTES: usize = 40;
+
+/// Query words past this many are ignored (a pasted paragraph is not a query).
+const MAX_WORDS: usize = 32;
+
+/// Words shorter than this are never read as a misspelling of another among correct
+/// words: one edit turns most short words into other real ones.
+const MIN_TYPO_CHARS: usize = 4;
+
+/// The longest snippet, in characters.
+const SNIPPET_CHARS: usize = 240;
+
+/// One indexed section: its document, and its position among the document's sections.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    doc: u32,
+    section: u32,
 }
 
-/// The search index of one knowledge base: a snapshot of an in-RAM tantivy index
-/// (nothing on disk, so any number of processes can serve the same roots). A newer
-/// base updates the index in place and takes a newer snapshot; older bases keep
-/// searching theirs.
-pub(crate) struct SearchIndex {
-    shared: Arc<Shared>,
-    searcher: Searcher,
-    generation: u64,
+/// One indexed document: what the filters read, and the entries of its sections
+/// (`first..first + sections`).
+struct Doc {
+    file: Box<str>,
+    language: u32,
+    domain: u32,
+    tags: Box<[String]>,
+    first: u32,
+    sections: u32,
 }
 
-/// The tokenizer of every text field: words, lowercased, English-stemmed.
-const ANALYZER: &str = "en_stem";
+/// The occurrences of one term in one field: the ids that say it (entries for a
+/// section's fields, documents for a document's), ascending, each with the word
+/// positions it stands at (their count is the term's frequency there).
+#[derive(Debug, Default)]
+struct Postings {
+    ids: Vec<u32>,
+    /// Where each id's positions end in `positions`.
+    ends: Vec<u32>,
+    positions: Vec<u32>,
+}
 
-impl SearchIndex {
-    /// Indexes `docs` (file id, document) from scratch.
-    pub(crate) fn build<'a>(docs: impl Iterator<Item = (&'a str, &'a Arc<Document>)>) -> Result<Self, String> {
-        let mut schema = Schema::builder();
-        let stemmed = TextOptions::default().set_indexing_options(
-            TextFieldIndexing::default()
-                .set_tokenizer(ANALYZER)
-                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
-        );
-        let fields = Fields {
-            file: schema.add_text_field("file", STRING | STORED),
-            section: schema.add_u64_field("section", INDEXED | STORED),
-            language: schema.add_text_field("language", STRING),
-            domain: schema.add_text_field("domain", STRING),
-            tag: schema.add_text_field("tag", STRING),
-            title: schema.add_text_field("title", stemmed.clone()),
-            description: schema.add_text_field("description", stemmed.clone()),
-            tags_text: schema.add_text_field("tags_text", stemmed.clone()),
-            heading: schema.add_text_field("heading", stemmed.clone()),
-            emphasis: schema.add_text_field("emphasis", stemmed.clone()),
-            body: schema.add_text_field("body", stemmed.clone()),
-            code: schema.add_text_field("code", stemmed),
-        };
-        let index = Index::create_in_ram(schema.build());
-        let analyzer = index.tokenizers().get(ANALYZER).ok_or("the English stemming tokenizer is missing")?;
-        let mut writer = index.writer_with_num_threads(1, 15_000_000).map_err(|e| e.to_string())?;
-        // Each edit deletes a document's sections; a segment a fifth deleted is merged
-        // again (in the background), so memory and BM25 statistics do not drift.
-        let mut policy = LogMergePolicy::default();
-        policy.set_del_docs_ratio_before_merge(0.2);
-        writer.set_merge_policy(Box::new(policy));
-        for (id, document) in docs {
-            add(&writer, &fields, id, document)?;
-        }
-        writer.commit().map_err(|e| e.to_string())?;
-        let reader =
-            index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(|e| e.to_string())?;
-        let searcher = reader.searcher();
-        let shared = Shared { writer: Mutex::new((writer, 0)), reader, fields, analyzer };
-        Ok(Self { shared: Arc::new(shared), searcher, generation: 0 })
+impl Postings {
+    fn len(&self) -> usize {
+        self.ids.len()
     }
 
-    /// The index with the documents of `removed` file ids deleted and `added` ones
-    /// indexed: one commit, then a fresh snapshot. `None` when this snapshot is not the
-    /// index's newest (another base updated it since), so the caller builds afresh.
-    pub(crate) fn update(&self, removed: &[&str], added: &[(&str, &Arc<Document>)]) -> Option<Result<Self, String>> {
-        let shared = &self.shared;
-        let mut guard = shared.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (writer, generation) = &mut *guard;
-        if *generation != self.generation {
-            return None;
-        }
-        let written = (|| {
-            for id in removed {
-                writer.delete_term(Term::from_field_text(shared.fields.file, id));
+    /// The positions of the `i`th id.
+    fn at(&self, i: usize) -> &[u32] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.positions[start..self.ends[i] as usize]
+    }
+
+    fn push(&mut self, id: u32, positions: impl Iterator<Item = u32>) {
+        self.ids.push(id);
+        self.positions.extend(positions);
+        // Positions count words of one field, whose length is a `u32` already.
+        self.ends.push(u32::try_from(self.positions.len()).unwrap_or(u32::MAX));
+    }
+}
+
+/// One field's inverted index.
+#[derive(Default)]
+struct FieldIndex {
+    /// Term id → postings.
+    postings: HashMap<u32, Postings>,
+    /// Each id's length in words.
+    lengths: Vec<u32>,
+    /// The mean of `lengths` (at least 1).
+    average: f32,
+}
+
+impl Field {
+    /// Whether this field belongs to the document (indexed once per document) rather
+    /// than to each section.
+    fn of_document(self) -> bool {
+        DOCUMENT_FIELDS.contains(&self)
+    }
+}
+
+/// The search index of one knowledge base: every served section, in memory.
+pub(crate) struct SearchIndex {
+    entries: Vec<Entry>,
+    docs: Vec<Doc>,
+    fields: [FieldIndex; FIELDS],
+    /// Every indexed term → its id.
+    vocabulary: HashMap<Box<str>, u32>,
+    /// Every word as written (lowercased) → the id of its term: for the typo
+    /// tolerance, and so that indexing stems each distinct word once.
+    surface: HashMap<Box<str>, u32>,
+    /// Languages and domains → small ids, for the filters.
+    names: HashMap<Box<str>, u32>,
+    stemmer: Stemmer,
+}
+
+/// The words of `text` as byte ranges: runs of letters and digits.
+fn words(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut chars = text.char_indices().peekable();
+    std::iter::from_fn(move || {
+        let (start, _) = chars.by_ref().find(|(_, c)| c.is_alphanumeric())?;
+        let mut end = text.len();
+        while let Some(&(i, c)) = chars.peek() {
+            if !c.is_alphanumeric() {
+                end = i;
+                break;
             }
-            for (id, document) in added {
-                add(writer, &shared.fields, id, document)?;
-            }
-            writer.commit().map_err(|e| e.to_string())?;
-            shared.reader.reload().map_err(|e| e.to_string())
-        })();
-        *generation += 1;
-        if let Err(e) = written {
-            // The index no longer matches any base: nobody updates it again.
-            *generation = u64::MAX;
-            let _ = writer.rollback();
-            return Some(Err(e));
+            chars.next();
         }
-        Some(Ok(Self { shared: shared.clone(), searcher: shared.reader.searcher(), generation: *generation }))
+        Some((start, end))
+    })
+}
+
+/// A word as indexed: lowercased and stemmed; `None` for a word too long to index.
+fn term(stemmer: Stemmer, word: &str) -> Option<String> {
+    if word.len() >= MAX_WORD_BYTES {
+        return None;
+    }
+    let lower = word.to_lowercase();
+    Some(stemmer.stem(&lower).into_owned())
+}
+
+/// BM25's inverse document frequency of a term in `df` of `n` entries.
+#[allow(clippy::cast_precision_loss)]
+fn idf(n: usize, df: usize) -> f32 {
+    let (n, df) = (n as f32, df as f32);
+    (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+}
+
+/// BM25's weight of `tf` occurrences in a field of `length` words.
+#[allow(clippy::cast_precision_loss)]
+fn saturation(tf: usize, length: u32, average: f32) -> f32 {
+    let tf = tf as f32;
+    tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * length as f32 / average))
+}
+
+/// Reused buffers of the indexing loop.
+#[derive(Default)]
+struct Scratch {
+    lower: String,
+    occurrences: Vec<(u32, u32)>,
+}
+
+impl SearchIndex {
+    /// Indexes `docs` (file id, document).
+    pub(crate) fn build<'a>(docs: impl Iterator<Item = (&'a str, &'a Arc<Document>)>) -> Result<Self, String> {
+        let mut index = Self {
+            entries: Vec::new(),
+            docs: Vec::new(),
+            fields: std::array::from_fn(|_| FieldIndex::default()),
+            vocabulary: HashMap::new(),
+            surface: HashMap::new(),
+            names: HashMap::new(),
+            stemmer: Stemmer::new(Algorithm::English),
+        };
+        let too_many = || "too many sections to index".to_owned();
+        let mut scratch = Scratch::default();
+        for (file, document) in docs {
+            let doc = u32::try_from(index.docs.len()).map_err(|_| too_many())?;
+            let first = u32::try_from(index.entries.len()).map_err(|_| too_many())?;
+            let tags = document.tags.join(" ");
+            let description = document.description.as_deref().unwrap_or("");
+            for (field, text) in
+                [(Field::Title, document.title.as_str()), (Field::Tags, &tags), (Field::Description, description)]
+            {
+                index.add(field, doc, text, &mut scratch);
+            }
+            for (s, section) in document.sections.iter().enumerate() {
+                let entry = u32::try_from(index.entries.len()).map_err(|_| too_many())?;
+                let parts = parts(document.section_text(section), section.level > 0);
+                for (field, text) in [
+                    (Field::Heading, section.heading.as_str()),
+                    (Field::Emphasis, &parts.emphasis),
+                    (Field::Body, &parts.prose),
+                    (Field::Code, &parts.code),
+                ] {
+                    index.add(field, entry, text, &mut scratch);
+                }
+                index.entries.push(Entry { doc, section: u32::try_from(s).map_err(|_| too_many())? });
+            }
+            let language = index.name(&document.language);
+            let domain = index.name(&document.domain);
+            let sections = u32::try_from(document.sections.len()).map_err(|_| too_many())?;
+            let tags = document.tags.clone().into_boxed_slice();
+            index.docs.push(Doc { file: file.into(), language, domain, tags, first, sections });
+        }
+        for field in &mut index.fields {
+            let total: u64 = field.lengths.iter().map(|&l| u64::from(l)).sum();
+            #[allow(clippy::cast_precision_loss)]
+            let average = total as f32 / field.lengths.len().max(1) as f32;
+            field.average = average.max(1.0);
+        }
+        Ok(index)
+    }
+
+    /// The small id of a language or domain.
+    fn name(&mut self, name: &str) -> u32 {
+        let next = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        *self.names.entry(name.into()).or_insert(next)
+    }
+
+    /// Indexes `text` as `field` of `id` (an entry, or a document for its fields).
+    fn add(&mut self, field: Field, id: u32, text: &str, scratch: &mut Scratch) {
+        scratch.occurrences.clear();
+        let mut count = 0u32;
+        for (start, end) in words(text) {
+            let word = &text[start..end];
+            if word.len() >= MAX_WORD_BYTES {
+                continue;
+            }
+            scratch.lower.clear();
+            scratch.lower.extend(word.chars().flat_map(char::to_lowercase));
+            let term = match self.surface.get(scratch.lower.as_str()) {
+                Some(&term) => term,
+                None => {
+                    let stem = self.stemmer.stem(&scratch.lower);
+                    let next = u32::try_from(self.vocabulary.len()).unwrap_or(u32::MAX);
+                    let term = *self.vocabulary.entry(stem.as_ref().into()).or_insert(next);
+                    self.surface.insert(scratch.lower.as_str().into(), term);
+                    term
+                }
+            };
+            scratch.occurrences.push((term, count));
+            count = count.saturating_add(1);
+        }
+        scratch.occurrences.sort_unstable();
+        let index = &mut self.fields[field as usize];
+        for run in scratch.occurrences.chunk_by(|a, b| a.0 == b.0) {
+            index.postings.entry(run[0].0).or_default().push(id, run.iter().map(|&(_, at)| at));
+        }
+        index.lengths.push(count);
     }
 
     /// Runs `query`; `resolve` finds the document of a file id.
@@ -210,162 +360,58 @@ impl SearchIndex {
         resolve: impl Fn(&str) -> Option<&'a Arc<Document>>,
     ) -> Result<Vec<Hit>, String> {
         let limit = query.limit.clamp(1, 100);
-        let words = self.words(&query.text);
+        let written = self.written(&query.text);
+        // Function words ("how", "do", "the") say nothing of a section, unless they
+        // are all the query says.
+        let meaningful: Vec<&String> = written.iter().filter(|w| !is_function_word(w)).collect();
+        let chosen: Vec<&String> = if meaningful.is_empty() { written.iter().collect() } else { meaningful };
+        let words: Vec<String> = chosen.into_iter().filter_map(|w| term(self.stemmer, w)).collect();
         if words.is_empty() {
             return Ok(Vec::new());
         }
-        // Sections that say a word, then documents only tagged with it, then typos.
-        for pass in [Pass::Sections, Pass::Documents, Pass::Typos] {
-            let hits = self.run(&resolve, query, &words, limit, pass)?;
-            if !hits.is_empty() {
-                return Ok(hits);
+        let allowed = self.allowed(query);
+        // Sections that say a word (a word the index does not know stands for the words
+        // within one typo of it), then documents only tagged with it, then typos.
+        let groups = self.alternatives(&words);
+        let mut scored = self.sections(&groups, &allowed);
+        let mut highlight: HashSet<u32> = groups.iter().flatten().copied().collect();
+        if scored.is_empty() {
+            scored = self.documents(&groups, &allowed);
+        }
+        if scored.is_empty() {
+            let near = self.near(&written);
+            scored = self.typos(&near, &allowed);
+            highlight = near.into_iter().flatten().collect();
+        }
+        // Asked for a language, its own sections come before the neutral ones on the
+        // same subject.
+        let own = query.language.as_deref().filter(|l| *l != "all").and_then(|l| self.names.get(l)).copied();
+        for (entry, score) in &mut scored {
+            if Some(self.docs[self.entries[*entry as usize].doc as usize].language) == own {
+                *score *= LANGUAGE_BOOST;
             }
         }
-        Ok(Vec::new())
-    }
-
-    /// The query's words as indexed (lowercased, stemmed), in order.
-    fn words(&self, text: &str) -> Vec<String> {
-        let mut analyzer = self.shared.analyzer.clone();
-        let mut stream = analyzer.token_stream(text);
-        let mut words = Vec::new();
-        while stream.advance() {
-            words.push(stream.token().text.clone());
-            if words.len() >= MAX_WORDS {
-                break;
-            }
-        }
-        words
-    }
-
-    /// One pass of a search (see [`Pass`]).
-    fn run<'a>(
-        &self,
-        resolve: &impl Fn(&str) -> Option<&'a Arc<Document>>,
-        query: &Query,
-        words: &[String],
-        limit: usize,
-        pass: Pass,
-    ) -> Result<Vec<Hit>, String> {
-        let fuzzy = pass == Pass::Typos;
-        let f = &self.shared.fields;
-        let mut seen = HashSet::new();
-        let distinct: Vec<&str> = words.iter().map(String::as_str).filter(|w| seen.insert(*w)).collect();
-        let any = |fields: &[(Field, f32)]| -> Box<dyn TantivyQuery> {
-            let clauses = distinct
-                .iter()
-                .flat_map(|word| {
-                    fields.iter().map(move |&(field, boost)| (Occur::Should, matcher(field, word, boost, fuzzy)))
-                })
-                .collect();
-            Box::new(BooleanQuery::new(clauses))
-        };
-        let section_fields = [
-            (f.heading, weight::HEADING),
-            (f.emphasis, weight::EMPHASIS),
-            (f.body, weight::BODY),
-            (f.code, weight::CODE),
-        ];
-        let document_fields =
-            [(f.title, weight::TITLE), (f.tags_text, weight::TAGS), (f.description, weight::DESCRIPTION)];
-        let mut clauses: Vec<(Occur, Box<dyn TantivyQuery>)> = Vec::new();
-        match pass {
-            Pass::Sections => {
-                clauses.push((Occur::Must, any(&section_fields)));
-                clauses.push((Occur::Should, any(&document_fields)));
-                // Pairs of rarer words only: that "in a" stand together says nothing,
-                // and their phrase query would walk long position lists.
-                let sections = self.searcher.num_docs();
-                for field in [f.heading, f.body] {
-                    let rare = |w: &String| {
-                        let frequency = self.searcher.doc_freq(&Term::from_field_text(field, w)).unwrap_or(u64::MAX);
-                        frequency <= COMMON_WORD_FLOOR || frequency.saturating_mul(COMMON_WORD) <= sections
-                    };
-                    for pair in words.windows(2).filter(|p| p[0] != p[1] && rare(&p[0]) && rare(&p[1])) {
-                        let terms = pair.iter().map(|w| Term::from_field_text(field, w)).collect();
-                        let mut near = PhraseQuery::new(terms);
-                        near.set_slop(NEAR);
-                        clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(near), weight::NEAR))));
-                    }
-                }
-            }
-            Pass::Documents => {
-                // All sections of a document score alike here: its opening one stands
-                // for it.
-                clauses.push((Occur::Must, any(&document_fields)));
-                let opening = Term::from_field_u64(f.section, 0);
-                clauses.push((Occur::Must, Box::new(TermQuery::new(opening, IndexRecordOption::Basic))));
-            }
-            Pass::Typos => {
-                let every: Vec<(Field, f32)> = section_fields.iter().chain(&document_fields).copied().collect();
-                clauses.push((Occur::Must, any(&every)));
-            }
-        }
-        let term = |field, value: &str| -> Box<dyn TantivyQuery> {
-            Box::new(TermQuery::new(Term::from_field_text(field, value), IndexRecordOption::Basic))
-        };
-        if let Some(language) = query.language.as_deref().filter(|l| *l != "all") {
-            let either = BooleanQuery::new(vec![
-                (Occur::Should, term(f.language, language)),
-                (Occur::Should, term(f.language, "all")),
-            ]);
-            clauses.push((Occur::Must, Box::new(either)));
-        } else if query.language.as_deref() == Some("all") {
-            clauses.push((Occur::Must, term(f.language, "all")));
-        }
-        if let Some(domain) = &query.domain {
-            clauses.push((Occur::Must, term(f.domain, domain)));
-        }
-        for tag in &query.tags {
-            clauses.push((Occur::Must, term(f.tag, tag)));
-        }
-        let full = BooleanQuery::new(clauses);
-        let searcher = &self.searcher;
-        // Fetch extra so ties can be ordered by date before cutting to `limit`.
-        let fetch = (limit * 4).max(MIN_CANDIDATES);
-        let mut top =
-            searcher.search(&full, &TopDocs::with_limit(fetch).order_by_score()).map_err(|e| e.to_string())?;
-        if pass == Pass::Sections && distinct.len() > 1 {
-            // Coordination: a section scores in proportion to the share of the query's
-            // words that it or its document says, so one strong word does not beat all
-            // of them.
-            let fields = [f.heading, f.emphasis, f.body, f.code, f.title, f.tags_text, f.description];
-            let covered = self.coverage(&distinct, &fields, &top)?;
-            #[allow(clippy::cast_precision_loss)]
-            let total = distinct.len() as f32;
-            for ((score, _), words) in top.iter_mut().zip(covered) {
-                #[allow(clippy::cast_precision_loss)]
-                let share = words as f32 / total;
-                *score *= share;
-            }
-            top.sort_by(|a, b| b.0.total_cmp(&a.0));
-        }
-        // Only the hits that can make the cut are read from the store: the top `limit`
+        // Only the hits that can make the cut are looked at further: the best `limit`
         // and any tied with the last of them.
-        if let Some(&(last, _)) = top.get(limit - 1) {
-            top.retain(|(score, _)| rank(*score) >= rank(last));
+        if scored.len() > limit {
+            scored.select_nth_unstable_by(limit - 1, |a, b| rank(b.1).cmp(&rank(a.1)));
+            let cut = rank(scored[limit - 1].1);
+            scored.retain(|&(_, score)| rank(score) >= cut);
         }
-        // Highlight the exact words in the prose (a typo matches no word as written).
-        let highlight =
-            BooleanQuery::new(distinct.iter().map(|w| (Occur::Should, term(f.body, w))).collect::<Vec<_>>());
-        let mut snippets = SnippetGenerator::create(searcher, &highlight, f.body).map_err(|e| e.to_string())?;
-        snippets.set_max_num_chars(SNIPPET_CHARS);
-        let mut hits: Vec<Hit> = Vec::with_capacity(top.len());
-        for (score, address) in top {
-            let stored: TantivyDocument = searcher.doc(address).map_err(|e| e.to_string())?;
-            let section = stored.get_first(f.section).and_then(|v| v.as_u64()).and_then(|n| usize::try_from(n).ok());
-            let file = stored.get_first(f.file).and_then(|v| v.as_str());
-            let (Some(s), Some(document)) = (section, file.and_then(resolve)) else { continue };
-            if s >= document.sections.len() {
-                continue;
-            }
-            // From the section's own text, code and all, so a snippet quotes it exactly.
-            let section = &document.sections[s];
-            let text = document.section_text(section);
-            let text = if section.level > 0 { text.split_once('\n').map_or("", |(_, rest)| rest) } else { text };
-            let snippet = excerpt(&snippets.snippet(text)).unwrap_or_else(|| opening(text));
-            hits.push(Hit { document: document.clone(), section: s, score, snippet });
-        }
+        let mut hits: Vec<Hit> = scored
+            .into_iter()
+            .filter_map(|(entry, score)| {
+                let entry = self.entries[entry as usize];
+                let document = resolve(&self.docs[entry.doc as usize].file)?;
+                let section = entry.section as usize;
+                (section < document.sections.len()).then(|| Hit {
+                    document: document.clone(),
+                    section,
+                    score,
+                    snippet: String::new(),
+                })
+            })
+            .collect();
         // Stable order: score, then newest updatedAt, then URI and position.
         hits.sort_by(|a, b| {
             rank(b.score)
@@ -375,108 +421,419 @@ impl SearchIndex {
                 .then_with(|| a.section.cmp(&b.section))
         });
         hits.truncate(limit);
+        for hit in &mut hits {
+            let section = &hit.document.sections[hit.section];
+            let text = hit.document.section_text(section);
+            let text = if section.level > 0 { text.split_once('\n').map_or("", |(_, rest)| rest) } else { text };
+            hit.snippet = snippet(text, |word| self.surface.get(word).is_some_and(|t| highlight.contains(t)));
+        }
         Ok(hits)
     }
-}
 
-impl SearchIndex {
-    /// For each of `top`, how many of `words` occur in at least one of `fields`, read
-    /// from the postings (one term lookup per word, field and segment; no stored text).
-    fn coverage(&self, words: &[&str], fields: &[Field], top: &[(f32, DocAddress)]) -> Result<Vec<usize>, String> {
-        let mut counts = vec![0; top.len()];
-        let mut order: Vec<usize> = (0..top.len()).collect();
-        order.sort_by_key(|&i| (top[i].1.segment_ord, top[i].1.doc_id));
-        let mut matched = vec![false; top.len()];
-        for word in words {
-            matched.iter_mut().for_each(|m| *m = false);
-            for segment in order.chunk_by(|&a, &b| top[a].1.segment_ord == top[b].1.segment_ord) {
-                let reader = self.searcher.segment_reader(top[segment[0]].1.segment_ord);
-                for &field in fields {
-                    let index = reader.inverted_index(field).map_err(|e| e.to_string())?;
-                    let term = Term::from_field_text(field, word);
-                    let Some(mut postings) =
-                        index.read_postings(&term, IndexRecordOption::Basic).map_err(|e| e.to_string())?
-                    else {
-                        continue;
-                    };
-                    for &i in segment {
-                        let doc = top[i].1.doc_id;
-                        if postings.doc() < doc {
-                            postings.seek(doc);
+    /// The query's words as written, lowercased, in order (at most [`MAX_WORDS`]).
+    fn written(&self, text: &str) -> Vec<String> {
+        words(text)
+            .map(|(start, end)| text[start..end].to_lowercase())
+            .filter(|w| w.len() < MAX_WORD_BYTES)
+            .take(MAX_WORDS)
+            .collect()
+    }
+
+    /// Which documents the query's filters keep.
+    fn allowed(&self, query: &Query) -> Vec<bool> {
+        let id = |name: Option<&str>| name.map(|n| self.names.get(n).copied());
+        let (language, all, domain) =
+            (id(query.language.as_deref()), id(Some("all")).flatten(), id(query.domain.as_deref()));
+        let neutral_only = query.language.as_deref() == Some("all");
+        self.docs
+            .iter()
+            .map(|d| {
+                let language_ok = match language {
+                    None => true,
+                    Some(l) => Some(d.language) == all || (!neutral_only && Some(d.language) == l),
+                };
+                language_ok
+                    && domain.is_none_or(|want| want == Some(d.domain))
+                    && query.tags.iter().all(|t| d.tags.contains(t))
+            })
+            .collect()
+    }
+
+    /// Calls `f` with each id (entry or document) whose document is `allowed` and that
+    /// says `term` in `field`, and its weighted BM25 score.
+    fn each(&self, field: Field, term: u32, allowed: &[bool], mut f: impl FnMut(u32, f32)) {
+        let index = &self.fields[field as usize];
+        let Some(postings) = index.postings.get(&term) else { return };
+        let of_document = field.of_document();
+        let n = if of_document { self.docs.len() } else { self.entries.len() };
+        let weight = field.weight() * idf(n, postings.len());
+        for (i, &id) in postings.ids.iter().enumerate() {
+            let doc = if of_document { id } else { self.entries[id as usize].doc };
+            if allowed[doc as usize] {
+                let tf = postings.at(i).len();
+                f(id, weight * saturation(tf, index.lengths[id as usize], index.average));
+            }
+        }
+    }
+
+    /// Each distinct query word as the ids of the terms that stand for it: its own
+    /// when indexed; otherwise those of the words within one typo of it, when there
+    /// are any (a misspelt word among correct ones); none when neither.
+    fn alternatives(&self, words: &[String]) -> Vec<Vec<u32>> {
+        let mut seen = HashSet::new();
+        words
+            .iter()
+            .filter(|w| seen.insert(w.as_str()))
+            .map(|word| {
+                if let Some(&term) = self.vocabulary.get(word.as_str()) {
+                    return vec![term];
+                }
+                // A short word within one typo of another is a different word ("ub", "up").
+                if word.chars().count() < MIN_TYPO_CHARS {
+                    return Vec::new();
+                }
+                self.one_typo_away(word)
+            })
+            .collect()
+    }
+
+    /// The ids of the terms of every indexed word within one typo of `word`, its own
+    /// included.
+    fn one_typo_away(&self, word: &str) -> Vec<u32> {
+        let mut terms: Vec<u32> =
+            self.surface.iter().filter(|(surface, _)| within_one_typo(word, surface)).map(|(_, &t)| t).collect();
+        terms.sort_unstable();
+        terms.dedup();
+        terms
+    }
+
+    /// How much a word tells: the inverse frequency of its rarest alternative among
+    /// the sections that say it in their own text.
+    fn information(&self, group: &[u32]) -> f32 {
+        let n = self.entries.len();
+        let df = |term: &u32| {
+            SECTION_FIELDS
+                .iter()
+                .map(|&f| self.fields[f as usize].postings.get(term).map_or(0, Postings::len))
+                .max()
+                .unwrap_or(0)
+        };
+        group.iter().map(|t| idf(n, df(t))).fold(idf(n, 0), f32::min)
+    }
+
+    /// Sections whose own text says a query word, scored over every field, with the
+    /// proximity bonus, and weighted by the share of the query's information they say
+    /// (each word counted by the square root of its inverse frequency, so a section
+    /// that says the rare word of a query covers more of it than one that says the
+    /// common one, without the rare word alone outweighing all the others).
+    fn sections(&self, groups: &[Vec<u32>], allowed: &[bool]) -> Vec<(u32, f32)> {
+        let groups = &groups[..groups.len().min(64)];
+        let mut score = vec![0f32; self.entries.len()];
+        let mut said = vec![0u64; self.entries.len()];
+        let mut touched: Vec<u32> = Vec::new();
+        let mut document_score = vec![0f32; self.docs.len()];
+        let mut document_said = vec![0u64; self.docs.len()];
+        let mut best: HashMap<u32, f32> = HashMap::new();
+        for (k, group) in groups.iter().enumerate() {
+            let bit = 1u64 << k;
+            for field in SECTION_FIELDS.into_iter().chain(DOCUMENT_FIELDS) {
+                let mut add = |id: u32, s: f32| {
+                    let i = id as usize;
+                    if field.of_document() {
+                        document_score[i] += s;
+                        document_said[i] |= bit;
+                    } else {
+                        if said[i] == 0 {
+                            touched.push(id);
                         }
-                        if postings.doc() == doc {
-                            matched[i] = true;
+                        said[i] |= bit;
+                        score[i] += s;
+                    }
+                };
+                if let [term] = group[..] {
+                    self.each(field, term, allowed, add);
+                    continue;
+                }
+                // A misspelt word's alternatives count once per id: the best of them.
+                best.clear();
+                for &term in group {
+                    self.each(field, term, allowed, |id, s| {
+                        let b = best.entry(id).or_default();
+                        *b = b.max(s);
+                    });
+                }
+                for (&id, &s) in &best {
+                    add(id, s);
+                }
+            }
+        }
+        let single: Vec<Option<u32>> = groups.iter().map(|g| (g.len() == 1).then(|| g[0])).collect();
+        self.proximity(&single, &said, &mut score);
+        let information: Vec<f32> = groups.iter().map(|g| self.information(g).sqrt()).collect();
+        let total: f32 = information.iter().sum();
+        touched
+            .into_iter()
+            .map(|id| {
+                let doc = self.entries[id as usize].doc as usize;
+                let bits = said[id as usize] | document_said[doc];
+                let told: f32 =
+                    information.iter().enumerate().filter(|(k, _)| bits & (1 << k) != 0).map(|(_, i)| i).sum();
+                let share = if groups.len() > 1 && total > 0.0 { told / total } else { 1.0 };
+                (id, (score[id as usize] + document_score[doc]) * share)
+            })
+            .collect()
+    }
+
+    /// Adds to `score`, for the sections that said a word (`said`), the bonus for
+    /// consecutive query words standing within [`NEAR`] words of each other in the
+    /// heading or prose. Pairs of rarer words only: that "in a" stand together says
+    /// nothing.
+    fn proximity(&self, words: &[Option<u32>], said: &[u64], score: &mut [f32]) {
+        let n = self.entries.len();
+        let rare = |postings: &Postings| {
+            postings.len() <= COMMON_WORD_FLOOR || postings.len().saturating_mul(COMMON_WORD) <= n
+        };
+        for field in [Field::Heading, Field::Body] {
+            let index = &self.fields[field as usize];
+            for pair in words.windows(2) {
+                let (Some(a), Some(b)) = (pair[0], pair[1]) else { continue };
+                let (Some(first), Some(second)) = (index.postings.get(&a), index.postings.get(&b)) else { continue };
+                if a == b || !rare(first) || !rare(second) {
+                    continue;
+                }
+                let weight = NEAR_WEIGHT * (idf(n, first.len()) + idf(n, second.len()));
+                // Both lists ascend: walk them together.
+                let (mut i, mut j) = (0, 0);
+                while i < first.len() && j < second.len() {
+                    let (x, y) = (first.ids[i], second.ids[j]);
+                    if x < y {
+                        i += 1;
+                    } else if y < x {
+                        j += 1;
+                    } else {
+                        let then = second.at(j);
+                        let together =
+                            first.at(i).iter().filter(|&&p| then.iter().any(|&q| q > p && q - p - 1 <= NEAR)).count();
+                        if together > 0 && said[x as usize] != 0 {
+                            score[x as usize] +=
+                                weight * saturation(together, index.lengths[x as usize], index.average);
                         }
+                        i += 1;
+                        j += 1;
                     }
                 }
             }
-            for (count, &m) in counts.iter_mut().zip(&matched) {
-                *count += usize::from(m);
+        }
+    }
+
+    /// The opening sections of documents whose title, tags or description say a word.
+    fn documents(&self, groups: &[Vec<u32>], allowed: &[bool]) -> Vec<(u32, f32)> {
+        let mut score: HashMap<u32, f32> = HashMap::new();
+        for group in groups {
+            for field in DOCUMENT_FIELDS {
+                let mut best: HashMap<u32, f32> = HashMap::new();
+                for &term in group {
+                    self.each(field, term, allowed, |doc, s| {
+                        let b = best.entry(doc).or_default();
+                        *b = b.max(s);
+                    });
+                }
+                for (doc, s) in best {
+                    *score.entry(doc).or_default() += s;
+                }
             }
         }
-        Ok(counts)
+        score
+            .into_iter()
+            .filter(|&(doc, _)| self.docs[doc as usize].sections > 0)
+            .map(|(doc, s)| (self.docs[doc as usize].first, s))
+            .collect()
+    }
+
+    /// For each distinct query word as written, the ids of the terms of the words
+    /// within one typo of it (a wrong, missing or extra letter, or two letters
+    /// swapped), its own included.
+    fn near(&self, written: &[String]) -> Vec<Vec<u32>> {
+        let mut seen = HashSet::new();
+        written.iter().filter(|w| seen.insert(w.as_str())).map(|word| self.one_typo_away(word)).collect()
+    }
+
+    /// Any section whose own text, or whose document's fields, say a word within one
+    /// typo of a query word: each (word, field) that matches adds the field's weight.
+    fn typos(&self, near: &[Vec<u32>], allowed: &[bool]) -> Vec<(u32, f32)> {
+        let mut score: HashMap<u32, f32> = HashMap::new();
+        for terms in near {
+            for field in SECTION_FIELDS.into_iter().chain(DOCUMENT_FIELDS) {
+                let mut matched: HashSet<u32> = HashSet::new();
+                for &term in terms {
+                    self.each(field, term, allowed, |id, _| {
+                        matched.insert(id);
+                    });
+                }
+                for id in matched {
+                    if field.of_document() {
+                        let doc = &self.docs[id as usize];
+                        for entry in doc.first..doc.first + doc.sections {
+                            *score.entry(entry).or_default() += field.weight();
+                        }
+                    } else {
+                        *score.entry(id).or_default() += field.weight();
+                    }
+                }
+            }
+        }
+        score.into_iter().collect()
     }
 }
 
-/// The passes of a search, each run only when the ones before found nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Pass {
-    /// Sections whose own text says a query word, lifted by their document's fields.
-    Sections,
-    /// The opening sections of documents whose title, tags or description say one.
-    Documents,
-    /// Any section or document field within one typo of a query word.
-    Typos,
+/// English function words: they occur everywhere and say nothing of what a section is
+/// about. Negations are not among them ("never log secrets").
+fn is_function_word(word: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "a", "about", "am", "an", "and", "any", "are", "as", "at", "be", "been", "being", "but", "by", "can", "could",
+        "did", "do", "does", "doing", "for", "from", "had", "has", "have", "he", "her", "here", "his", "how", "i",
+        "if", "in", "into", "is", "it", "its", "me", "my", "of", "on", "or", "our", "she", "so", "some", "than",
+        "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "to", "us", "was", "we",
+        "were", "what", "when", "where", "which", "who", "whom", "why", "will", "with", "would", "you", "your",
+    ];
+    WORDS.binary_search(&word).is_ok()
 }
 
-/// Candidates an exact pass ranks before cutting to the limit: enough that the
-/// coordination of words can lift a section from below the first few.
-const MIN_CANDIDATES: usize = 40;
-
-/// Edits per word the typo-tolerant retry allows. Two edits cost about five times the
-/// CPU at 10 000 documents (the automaton matches far more terms) and mostly found
-/// unrelated words.
-const MAX_TYPOS: u8 = 1;
-
-/// Query words past this many are ignored (a pasted paragraph is not a query).
-const MAX_WORDS: usize = 32;
-
-/// The longest snippet, in characters.
-const SNIPPET_CHARS: usize = 240;
-
-/// The query for `word` in `field`: scored by BM25, or, for `fuzzy`, any term within
-/// one typo (a wrong, missing or extra letter, or two letters swapped) at a constant
-/// score.
-fn matcher(field: Field, word: &str, boost: f32, fuzzy: bool) -> Box<dyn TantivyQuery> {
-    let term = Term::from_field_text(field, word);
-    let query: Box<dyn TantivyQuery> = if fuzzy {
-        Box::new(FuzzyTermQuery::new(term, MAX_TYPOS, true))
-    } else {
-        Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))
-    };
-    Box::new(BoostQuery::new(query, boost))
+/// Whether `a` and `b` are at most one edit apart: a letter changed, added or dropped,
+/// or two neighbouring letters swapped.
+fn within_one_typo(a: &str, b: &str) -> bool {
+    // One letter is at most four bytes: words further apart in length differ more.
+    if a.len().abs_diff(b.len()) > 4 {
+        return false;
+    }
+    if a.is_ascii() && b.is_ascii() {
+        return one_edit(a.as_bytes(), b.as_bytes());
+    }
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    one_edit(&a, &b)
 }
 
-/// A snippet as Markdown, the matching words in bold (text already bold in the
-/// document stays as it is), whitespace collapsed; `None` when nothing matched.
-fn excerpt(snippet: &tantivy::snippet::Snippet) -> Option<String> {
-    if snippet.highlighted().is_empty() {
-        return None;
+/// [`within_one_typo`] over letters.
+fn one_edit<T: PartialEq>(a: &[T], b: &[T]) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if long.len() - short.len() > 1 {
+        return false;
     }
-    let fragment = snippet.fragment();
-    let mut out = String::with_capacity(fragment.len() + 16);
-    let mut last = 0;
-    for range in snippet.highlighted() {
-        let bold = fragment[..range.start].ends_with("**") && fragment[range.end..].starts_with("**");
-        out.push_str(&fragment[last..range.start]);
-        let mark = if bold { "" } else { "**" };
-        out.push_str(mark);
-        out.push_str(&fragment[range.clone()]);
-        out.push_str(mark);
-        last = range.end;
+    let same = short.iter().zip(long).take_while(|(x, y)| x == y).count();
+    if same == long.len() {
+        return true;
     }
-    out.push_str(&fragment[last..]);
-    Some(out.split_whitespace().collect::<Vec<_>>().join(" "))
+    if short.len() < long.len() {
+        // One letter added to the shorter.
+        return short[same..] == long[same + 1..];
+    }
+    // One letter changed, or two neighbours swapped.
+    short[same + 1..] == long[same + 1..]
+        || (same + 1 < short.len()
+            && short[same] == long[same + 1]
+            && short[same + 1] == long[same]
+            && short[same + 2..] == long[same + 2..])
+}
+
+/// A snippet of a section's text (its heading line removed) around the query's words,
+/// as Markdown: the matching words in bold, and only they (the text's own bold markers
+/// are dropped, so a bold lead-in is not mistaken for a match), whitespace collapsed.
+/// Taken from the prose, never from code blocks, within one run of prose so that it
+/// quotes the text as written; the section's opening words when no word matches.
+fn snippet(text: &str, says: impl Fn(&str) -> bool) -> String {
+    let mut best: Option<Window<'_>> = None;
+    let mut best_score = (0, 0);
+    for run in prose_runs(text) {
+        let words: Vec<(usize, usize)> = words(run).collect();
+        let says = |&(s, e): &(usize, usize)| says(&run[s..e].to_lowercase());
+        let matches: Vec<(usize, usize)> = words.iter().copied().filter(says).collect();
+        for (first, &(at, _)) in words.iter().enumerate().filter(|(_, w)| says(w)) {
+            // Start at the run's beginning when the first match is close to it.
+            let start = if run[..at].chars().count() <= 60 { 0 } else { at };
+            let mut end = words[first].1;
+            for &(_, e) in &words[first..] {
+                if run[start..e].chars().count() > SNIPPET_CHARS {
+                    break;
+                }
+                end = e;
+            }
+            // The punctuation that closes the last word goes with it.
+            end += run[end..].find(|c: char| c.is_whitespace() || c.is_alphanumeric()).unwrap_or(run.len() - end);
+            let inside: Vec<(usize, usize)> =
+                matches.iter().copied().filter(|&(s, e)| s >= start && e <= end).collect();
+            let distinct: HashSet<String> = inside.iter().map(|&(s, e)| run[s..e].to_lowercase()).collect();
+            let score = (distinct.len(), inside.len());
+            if score > best_score {
+                best_score = score;
+                best = Some(Window { run, start, end, matches: inside });
+            }
+        }
+    }
+    match best {
+        Some(window) => window.render(),
+        None => prose_runs(text).next().map_or_else(|| opening(text), opening),
+    }
+}
+
+/// The part of a run of prose a snippet quotes, with the matches in it.
+struct Window<'a> {
+    run: &'a str,
+    start: usize,
+    end: usize,
+    matches: Vec<(usize, usize)>,
+}
+
+impl Window<'_> {
+    /// The quote: matches in bold, the text's own bold markers dropped, an ellipsis
+    /// where the run goes on, whitespace collapsed.
+    fn render(&self) -> String {
+        let run = self.run;
+        let mut out = String::new();
+        if self.start > 0 {
+            out.push('…');
+        }
+        let mut last = self.start;
+        for &(s, e) in &self.matches {
+            out.push_str(&run[last..s].replace("**", ""));
+            out.push_str("**");
+            out.push_str(&run[s..e]);
+            out.push_str("**");
+            last = e;
+        }
+        out.push_str(&run[last..self.end].replace("**", ""));
+        if self.end < run.trim_end().len() {
+            out.push('…');
+        }
+        out.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+}
+
+/// The runs of prose in a section's text: the text between code blocks (fence lines
+/// and the code itself left out).
+fn prose_runs(text: &str) -> impl Iterator<Item = &str> {
+    let mut runs = Vec::new();
+    let mut fence: Option<&str> = None;
+    let mut start = Some(0);
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if let Some(marker) = fence {
+            if trimmed.starts_with(marker) {
+                fence = None;
+                start = Some(offset + line.len());
+            }
+        } else if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+            fence = Some(&trimmed[..3]);
+            if let Some(s) = start.take() {
+                runs.push(&text[s..offset]);
+            }
+        }
+        offset += line.len();
+    }
+    if let (Some(s), None) = (start, fence) {
+        runs.push(&text[s..]);
+    }
+    runs.into_iter().filter(|r| !r.trim().is_empty())
 }
 
 /// The first words of a section, for a hit whose text has none of the query's words as
@@ -558,36 +915,53 @@ fn parts(text: &str, headed: bool) -> Parts {
     out
 }
 
-/// Indexes each section of a document under its file id.
-fn add(writer: &IndexWriter, fields: &Fields, id: &str, document: &Document) -> Result<(), String> {
-    for (s, section) in document.sections.iter().enumerate() {
-        let parts = parts(document.section_text(section), section.level > 0);
-        let mut entry = doc!(
-            fields.file => id,
-            fields.section => s as u64,
-            fields.language => document.language.as_str(),
-            fields.domain => document.domain.as_str(),
-            fields.title => document.title.as_str(),
-            fields.heading => section.heading.as_str(),
-            fields.emphasis => parts.emphasis,
-            fields.body => parts.prose,
-            fields.code => parts.code,
-            fields.tags_text => document.tags.join(" "),
-        );
-        if let Some(description) = &document.description {
-            entry.add_text(fields.description, description);
-        }
-        for tag in &document.tags {
-            entry.add_text(fields.tag, tag);
-        }
-        writer.add_document(entry).map_err(|e| e.to_string())?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_typo_is_a_letter_changed_added_dropped_or_two_swapped() {
+        for (a, b) in [
+            ("fixture", "fixure"),
+            ("fixture", "fixturre"),
+            ("detector", "detecter"),
+            ("shaking", "shakign"),
+            ("é", "e"),
+            ("same", "same"),
+        ] {
+            assert!(within_one_typo(a, b) && within_one_typo(b, a), "{a} ~ {b}");
+        }
+        for (a, b) in [("fixture", "fxiure"), ("cat", "dog"), ("abc", "abcde"), ("ab", "ba c"), ("née", "neé e")] {
+            assert!(!within_one_typo(a, b) && !within_one_typo(b, a), "{a} !~ {b}");
+        }
+    }
+
+    #[test]
+    fn words_are_runs_of_letters_and_digits_stemmed_and_function_words_known() {
+        let text = "Use `context.Context`, N+1 queries — and naïve caches!";
+        let found: Vec<&str> = words(text).map(|(s, e)| &text[s..e]).collect();
+        assert_eq!(found, ["Use", "context", "Context", "N", "1", "queries", "and", "naïve", "caches"]);
+        let stemmer = Stemmer::new(Algorithm::English);
+        assert_eq!(term(stemmer, "Queries").as_deref(), Some("queri"));
+        assert_eq!(term(stemmer, "testing"), term(stemmer, "tests"));
+        assert_eq!(term(stemmer, &"x".repeat(MAX_WORD_BYTES)), None, "too long to index");
+        assert!(is_function_word("how") && is_function_word("the") && !is_function_word("never"));
+    }
+
+    #[test]
+    fn a_snippet_bolds_only_matches_and_skips_code() {
+        let text = "**SQL**: always use placeholders for queries.\n\n```go\ndb.Query(\"SELECT \" + id) // placeholders\n```\n\nNever concatenate.\n";
+        let got = snippet(text, |word| word.starts_with("placeholder"));
+        assert_eq!(got, "SQL: always use **placeholders** for queries.");
+        assert_eq!(
+            snippet(text, |word| word == "zebra"),
+            "**SQL**: always use placeholders for queries.",
+            "the opening, as written"
+        );
+        let runs: Vec<&str> = prose_runs(text).collect();
+        assert_eq!(runs.len(), 2, "{runs:?}");
+        assert!(runs.iter().all(|r| !r.contains("db.Query")), "{runs:?}");
+    }
 
     #[test]
     fn a_section_is_split_into_prose_code_and_bold_lead_ins() {

@@ -226,7 +226,7 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 0.0)]
     pub tolerance: f64,
     /// Print the report as JSON (the form `--baseline` reads).
-    #[arg(long)]
+    #[arg(long, value_parser = switch)]
     pub json: bool,
     /// Where the standards come from.
     #[command(flatten)]

@@ -69,13 +69,15 @@ pub struct KnowledgeServer {
 
 impl KnowledgeServer {
     /// Brings the base up to date after a watcher's `changes` — re-reading only the
-    /// changed files and updating the index in place, or everything when events were
-    /// lost — swaps it in, and tells clients what changed: `resources/updated` for
-    /// changed documents, `resources/list_changed` for added or removed ones,
-    /// `tools/list_changed` when the languages or domains changed.
+    /// changed files, or everything when events were lost — swaps it in, and tells
+    /// clients what changed: `resources/updated` for changed documents,
+    /// `resources/list_changed` for added or removed ones, `tools/list_changed` when
+    /// the languages or domains changed. The new base's search index is built in the
+    /// background; a search that comes before it is ready waits for it, so no search
+    /// answers from text older than what it was told of.
     ///
     /// # Errors
-    /// When a root cannot be read or the index cannot be built (the old base stays).
+    /// When a root cannot be read (the old base stays).
     pub fn apply(&self, changes: &Changes) -> Result<(), String> {
         if !changes.rescan && changes.paths.is_empty() {
             return Ok(());
@@ -87,12 +89,12 @@ impl KnowledgeServer {
             current.update(&changes.paths.iter().cloned().collect::<Vec<_>>())
         };
         let fresh = fresh.map_err(|e| e.to_string())?;
-        fresh.build_index().map_err(|e| e.to_string())?;
         for warning in fresh.fresh_warnings() {
             tracing::warn!("{warning}");
         }
         let old = self.knowledge.swap(fresh);
         let new = self.knowledge.base();
+        index_in_background(&new);
         let diff = new.diff(&old);
         // One change on disk is one announcement of each kind: new or removed URIs make
         // one `resources/list_changed`, each changed document one `resources/updated`,
@@ -107,6 +109,20 @@ impl KnowledgeServer {
         let changed = diff.added.len() + diff.updated.len() + diff.removed.len();
         tracing::info!(documents = new.documents().len(), changed, "knowledge base reloaded");
         Ok(())
+    }
+}
+
+/// Builds `base`'s search index on a thread of its own: the first requests need no
+/// index, and a search that comes early waits for it.
+fn index_in_background(base: &Arc<KnowledgeBase>) {
+    let indexing = base.clone();
+    let spawned = std::thread::Builder::new().name("tenet-index".into()).spawn(move || {
+        if let Err(e) = indexing.build_index() {
+            tracing::error!("{e}");
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::warn!("the index will be built by the first search: {e}");
     }
 }
 
@@ -128,17 +144,7 @@ pub fn server(
     let instructions = instructions::generate(&base);
     let knowledge = Arc::new(Knowledge::new(base, limits));
     let base = knowledge.base();
-    // Index in the background: the first requests need no index, and a search that
-    // comes early waits for it.
-    let indexing = base.clone();
-    let spawned = std::thread::Builder::new().name("tenet-index".into()).spawn(move || {
-        if let Err(e) = indexing.build_index() {
-            tracing::error!("{e}");
-        }
-    });
-    if let Err(e) = spawned {
-        tracing::warn!("the index will be built by the first search: {e}");
-    }
+    index_in_background(&base);
     let mut builder = Server::builder("tenet", env!("CARGO_PKG_VERSION"))
         .title("Tenet engineering standards")
         .description("Engineering standards (architecture, testing, security, performance, patterns) by language")
