@@ -233,7 +233,9 @@ pub fn evaluate(base: &KnowledgeBase, queries: &[Labelled]) -> Result<Report, Ev
             text: labelled.text.clone(),
             reason,
         })?;
-        let hits: Vec<String> = hits.iter().take(DEPTH).map(hit_id).collect();
+        // A section served twice (two roots with the same document) counts once.
+        let mut seen = std::collections::HashSet::new();
+        let hits: Vec<String> = hits.iter().map(hit_id).filter(|id| seen.insert(id.clone())).take(DEPTH).collect();
         let grade = |id: &String| labelled.relevant.get(id).copied().unwrap_or(0);
         let rank = hits.iter().position(|h| grade(h) >= RELEVANT).map(|p| p + 1);
         let wanted_rank = hits.iter().position(|h| grade(h) == best).map(|p| p + 1);
@@ -313,9 +315,16 @@ pub struct Drop {
     pub measured: f64,
 }
 
+/// Whether `baseline` was recorded on the same queries as `report` (their texts, in
+/// order): a baseline of another set says nothing of this one.
+pub fn same_queries(report: &Report, baseline: &Report) -> bool {
+    report.outcomes.len() == baseline.outcomes.len()
+        && report.outcomes.iter().zip(&baseline.outcomes).all(|(a, b)| a.text == b.text)
+}
+
 /// The figures of `report` that fell below `baseline`'s by more than `tolerance`
 /// (absolute: 0.02 is two points of MRR). A stratum the baseline lacks is not compared;
-/// one the report lacks counts as a drop to zero.
+/// one the report lacks counts as a drop to zero. Check [`same_queries`] first.
 pub fn drops(report: &Report, baseline: &Report, tolerance: f64) -> Vec<Drop> {
     let mut found = Vec::new();
     let empty = Figures::default();

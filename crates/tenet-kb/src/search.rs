@@ -131,6 +131,16 @@ const MAX_WORDS: usize = 32;
 /// words: one edit turns most short words into other real ones.
 const MIN_TYPO_CHARS: usize = 4;
 
+/// At most this many unknown words of a query are looked up one typo away (each is a
+/// walk over the words of about its length).
+const MAX_TYPO_WORDS: usize = 8;
+
+/// A query of function words alone is searched for its first this many.
+const MAX_FUNCTION_WORDS: usize = 3;
+
+/// A snippet is looked for around at most this many matches of each run of prose.
+const MAX_SNIPPET_ANCHORS: usize = 32;
+
 /// The longest snippet, in characters.
 const SNIPPET_CHARS: usize = 240;
 
@@ -145,6 +155,8 @@ struct Entry {
 /// (`first..first + sections`).
 struct Doc {
     file: Box<str>,
+    /// Its place in the order of ties: newest `updatedAt` first, then by URI.
+    order: u32,
     language: u32,
     domain: u32,
     tags: Box<[String]>,
@@ -211,6 +223,10 @@ pub(crate) struct SearchIndex {
     /// Every word as written (lowercased) → the id of its term: for the typo
     /// tolerance, and so that indexing stems each distinct word once.
     surface: HashMap<Box<str>, u32>,
+    /// The same words in a list, and their positions in it by length in letters: the
+    /// typo tolerance compares a word with words of its length and one either side.
+    spelled: Vec<(Box<str>, u32)>,
+    spellings: Vec<Vec<u32>>,
     /// Languages and domains → small ids, for the filters.
     names: HashMap<Box<str>, u32>,
     stemmer: Stemmer,
@@ -233,13 +249,18 @@ fn words(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
     })
 }
 
+/// A word lowercased letter by letter, as the index stores it (so a query and the
+/// text agree on every letter, final sigma included).
+fn lowercase(word: &str) -> String {
+    word.chars().flat_map(char::to_lowercase).collect()
+}
+
 /// A word as indexed: lowercased and stemmed; `None` for a word too long to index.
 fn term(stemmer: Stemmer, word: &str) -> Option<String> {
     if word.len() >= MAX_WORD_BYTES {
         return None;
     }
-    let lower = word.to_lowercase();
-    Some(stemmer.stem(&lower).into_owned())
+    Some(stemmer.stem(&lowercase(word)).into_owned())
 }
 
 /// BM25's inverse document frequency of a term in `df` of `n` entries.
@@ -272,12 +293,16 @@ impl SearchIndex {
             fields: std::array::from_fn(|_| FieldIndex::default()),
             vocabulary: HashMap::new(),
             surface: HashMap::new(),
+            spelled: Vec::new(),
+            spellings: Vec::new(),
             names: HashMap::new(),
             stemmer: Stemmer::new(Algorithm::English),
         };
         let too_many = || "too many sections to index".to_owned();
         let mut scratch = Scratch::default();
+        let mut dates: Vec<(Option<String>, String)> = Vec::new();
         for (file, document) in docs {
+            dates.push((document.updated_at.clone(), document.uri()));
             let doc = u32::try_from(index.docs.len()).map_err(|_| too_many())?;
             let first = u32::try_from(index.entries.len()).map_err(|_| too_many())?;
             let tags = document.tags.join(" ");
@@ -304,7 +329,20 @@ impl SearchIndex {
             let domain = index.name(&document.domain);
             let sections = u32::try_from(document.sections.len()).map_err(|_| too_many())?;
             let tags = document.tags.clone().into_boxed_slice();
-            index.docs.push(Doc { file: file.into(), language, domain, tags, first, sections });
+            index.docs.push(Doc { file: file.into(), order: 0, language, domain, tags, first, sections });
+        }
+        let mut order: Vec<usize> = (0..dates.len()).collect();
+        order.sort_by(|&a, &b| dates[b].0.cmp(&dates[a].0).then_with(|| dates[a].1.cmp(&dates[b].1)));
+        for (place, doc) in order.into_iter().enumerate() {
+            index.docs[doc].order = u32::try_from(place).map_err(|_| too_many())?;
+        }
+        for (n, (spelling, &term)) in index.surface.iter().enumerate() {
+            let length = spelling.chars().count().min(MAX_WORD_BYTES);
+            if index.spellings.len() <= length {
+                index.spellings.resize_with(length + 1, Vec::new);
+            }
+            index.spellings[length].push(u32::try_from(n).map_err(|_| too_many())?);
+            index.spelled.push((spelling.clone(), term));
         }
         for field in &mut index.fields {
             let total: u64 = field.lengths.iter().map(|&l| u64::from(l)).sum();
@@ -362,10 +400,16 @@ impl SearchIndex {
         let limit = query.limit.clamp(1, 100);
         let written = self.written(&query.text);
         // Function words ("how", "do", "the") say nothing of a section, unless they
-        // are all the query says.
-        let meaningful: Vec<&String> = written.iter().filter(|w| !is_function_word(w)).collect();
-        let chosen: Vec<&String> = if meaningful.is_empty() { written.iter().collect() } else { meaningful };
-        let words: Vec<String> = chosen.into_iter().filter_map(|w| term(self.stemmer, w)).collect();
+        // are all the query says (then its first few).
+        let meaningful: Vec<&str> = written.iter().map(String::as_str).filter(|w| !is_function_word(w)).collect();
+        let chosen: Vec<&str> = if meaningful.is_empty() {
+            let mut seen = HashSet::new();
+            written.iter().map(String::as_str).filter(|w| seen.insert(*w)).take(MAX_FUNCTION_WORDS).collect()
+        } else {
+            meaningful
+        };
+        let words: Vec<(&str, String)> =
+            chosen.into_iter().filter_map(|w| term(self.stemmer, w).map(|stem| (w, stem))).collect();
         if words.is_empty() {
             return Ok(Vec::new());
         }
@@ -379,7 +423,7 @@ impl SearchIndex {
             scored = self.documents(&groups, &allowed);
         }
         if scored.is_empty() {
-            let near = self.near(&written);
+            let near = self.near(&words);
             scored = self.typos(&near, &allowed);
             highlight = near.into_iter().flatten().collect();
         }
@@ -391,13 +435,17 @@ impl SearchIndex {
                 *score *= LANGUAGE_BOOST;
             }
         }
-        // Only the hits that can make the cut are looked at further: the best `limit`
-        // and any tied with the last of them.
+        // Stable order: score, then newest updatedAt, then URI and position; only the
+        // first `limit` are looked at further.
+        let key = |&(entry, score): &(u32, f32)| {
+            let entry = self.entries[entry as usize];
+            (std::cmp::Reverse(rank(score)), self.docs[entry.doc as usize].order, entry.section)
+        };
         if scored.len() > limit {
-            scored.select_nth_unstable_by(limit - 1, |a, b| rank(b.1).cmp(&rank(a.1)));
-            let cut = rank(scored[limit - 1].1);
-            scored.retain(|&(_, score)| rank(score) >= cut);
+            scored.select_nth_unstable_by_key(limit - 1, key);
+            scored.truncate(limit);
         }
+        scored.sort_unstable_by_key(key);
         let mut hits: Vec<Hit> = scored
             .into_iter()
             .filter_map(|(entry, score)| {
@@ -412,15 +460,6 @@ impl SearchIndex {
                 })
             })
             .collect();
-        // Stable order: score, then newest updatedAt, then URI and position.
-        hits.sort_by(|a, b| {
-            rank(b.score)
-                .cmp(&rank(a.score))
-                .then_with(|| b.document.updated_at.cmp(&a.document.updated_at))
-                .then_with(|| a.document.uri().cmp(&b.document.uri()))
-                .then_with(|| a.section.cmp(&b.section))
-        });
-        hits.truncate(limit);
         for hit in &mut hits {
             let section = &hit.document.sections[hit.section];
             let text = hit.document.section_text(section);
@@ -433,9 +472,10 @@ impl SearchIndex {
     /// The query's words as written, lowercased, in order (at most [`MAX_WORDS`]).
     fn written(&self, text: &str) -> Vec<String> {
         words(text)
-            .map(|(start, end)| text[start..end].to_lowercase())
+            .map(|(start, end)| &text[start..end])
             .filter(|w| w.len() < MAX_WORD_BYTES)
             .take(MAX_WORDS)
+            .map(lowercase)
             .collect()
     }
 
@@ -476,39 +516,49 @@ impl SearchIndex {
         }
     }
 
-    /// Each distinct query word as the ids of the terms that stand for it: its own
-    /// when indexed; otherwise those of the words within one typo of it, when there
-    /// are any (a misspelt word among correct ones); none when neither.
-    fn alternatives(&self, words: &[String]) -> Vec<Vec<u32>> {
+    /// Each distinct query word (as written, and stemmed) as the ids of the terms that
+    /// stand for it: its own when indexed; otherwise those of the words within one typo
+    /// of it as written, when there are any (a misspelt word among correct ones); none
+    /// when neither. Only the first [`MAX_TYPO_WORDS`] unknown words are looked up.
+    fn alternatives(&self, words: &[(&str, String)]) -> Vec<Vec<u32>> {
         let mut seen = HashSet::new();
+        let mut unknown = 0;
         words
             .iter()
-            .filter(|w| seen.insert(w.as_str()))
-            .map(|word| {
-                if let Some(&term) = self.vocabulary.get(word.as_str()) {
+            .filter(|(_, stem)| seen.insert(stem.as_str()))
+            .map(|(written, stem)| {
+                if let Some(&term) = self.vocabulary.get(stem.as_str()) {
                     return vec![term];
                 }
+                unknown += 1;
                 // A short word within one typo of another is a different word ("ub", "up").
-                if word.chars().count() < MIN_TYPO_CHARS {
+                if unknown > MAX_TYPO_WORDS || written.chars().count() < MIN_TYPO_CHARS {
                     return Vec::new();
                 }
-                self.one_typo_away(word)
+                self.one_typo_away(written)
             })
             .collect()
     }
 
-    /// The ids of the terms of every indexed word within one typo of `word`, its own
-    /// included.
+    /// The ids of the terms of every indexed word within one typo of `word` (as
+    /// written, lowercased), its own included.
     fn one_typo_away(&self, word: &str) -> Vec<u32> {
-        let mut terms: Vec<u32> =
-            self.surface.iter().filter(|(surface, _)| within_one_typo(word, surface)).map(|(_, &t)| t).collect();
+        let length = word.chars().count();
+        let mut terms: Vec<u32> = (length.saturating_sub(1)..=length + 1)
+            .filter_map(|l| self.spellings.get(l))
+            .flatten()
+            .map(|&n| &self.spelled[n as usize])
+            .filter(|(spelling, _)| within_one_typo(word, spelling))
+            .map(|&(_, term)| term)
+            .collect();
         terms.sort_unstable();
         terms.dedup();
         terms
     }
 
-    /// How much a word tells: the inverse frequency of its rarest alternative among
-    /// the sections that say it in their own text.
+    /// How much a word tells: the inverse frequency, among the sections that say it in
+    /// their own text, of its commonest alternative; nothing for a word that stands for
+    /// no term.
     fn information(&self, group: &[u32]) -> f32 {
         let n = self.entries.len();
         let df = |term: &u32| {
@@ -518,7 +568,7 @@ impl SearchIndex {
                 .max()
                 .unwrap_or(0)
         };
-        group.iter().map(|t| idf(n, df(t))).fold(idf(n, 0), f32::min)
+        group.iter().map(|t| idf(n, df(t))).reduce(f32::min).unwrap_or(0.0)
     }
 
     /// Sections whose own text says a query word, scored over every field, with the
@@ -611,9 +661,7 @@ impl SearchIndex {
                     } else if y < x {
                         j += 1;
                     } else {
-                        let then = second.at(j);
-                        let together =
-                            first.at(i).iter().filter(|&&p| then.iter().any(|&q| q > p && q - p - 1 <= NEAR)).count();
+                        let together = near_pairs(first.at(i), second.at(j));
                         if together > 0 && said[x as usize] != 0 {
                             score[x as usize] +=
                                 weight * saturation(together, index.lengths[x as usize], index.average);
@@ -650,12 +698,19 @@ impl SearchIndex {
             .collect()
     }
 
-    /// For each distinct query word as written, the ids of the terms of the words
-    /// within one typo of it (a wrong, missing or extra letter, or two letters
-    /// swapped), its own included.
-    fn near(&self, written: &[String]) -> Vec<Vec<u32>> {
+    /// For each distinct query word as written (the first [`MAX_TYPO_WORDS`] of at
+    /// least [`MIN_TYPO_CHARS`] letters), the ids of the terms of the words within one
+    /// typo of it (a wrong, missing or extra letter, or two letters swapped), its own
+    /// included.
+    fn near(&self, words: &[(&str, String)]) -> Vec<Vec<u32>> {
         let mut seen = HashSet::new();
-        written.iter().filter(|w| seen.insert(w.as_str())).map(|word| self.one_typo_away(word)).collect()
+        words
+            .iter()
+            .map(|&(written, _)| written)
+            .filter(|w| seen.insert(*w) && w.chars().count() >= MIN_TYPO_CHARS)
+            .take(MAX_TYPO_WORDS)
+            .map(|word| self.one_typo_away(word))
+            .collect()
     }
 
     /// Any section whose own text, or whose document's fields, say a word within one
@@ -686,6 +741,21 @@ impl SearchIndex {
     }
 }
 
+/// How many positions in `first` have a position in `then` after them by at most
+/// [`NEAR`] words between (both ascending; linear in their lengths).
+fn near_pairs(first: &[u32], then: &[u32]) -> usize {
+    let mut j = 0;
+    first
+        .iter()
+        .filter(|&&p| {
+            while j < then.len() && then[j] <= p {
+                j += 1;
+            }
+            j < then.len() && then[j] - p - 1 <= NEAR
+        })
+        .count()
+}
+
 /// English function words: they occur everywhere and say nothing of what a section is
 /// about. Negations are not among them ("never log secrets").
 fn is_function_word(word: &str) -> bool {
@@ -700,68 +770,68 @@ fn is_function_word(word: &str) -> bool {
 }
 
 /// Whether `a` and `b` are at most one edit apart: a letter changed, added or dropped,
-/// or two neighbouring letters swapped.
+/// or two neighbouring letters swapped. Allocates nothing.
 fn within_one_typo(a: &str, b: &str) -> bool {
     // One letter is at most four bytes: words further apart in length differ more.
     if a.len().abs_diff(b.len()) > 4 {
         return false;
     }
-    if a.is_ascii() && b.is_ascii() {
-        return one_edit(a.as_bytes(), b.as_bytes());
-    }
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    one_edit(&a, &b)
-}
-
-/// [`within_one_typo`] over letters.
-fn one_edit<T: PartialEq>(a: &[T], b: &[T]) -> bool {
-    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    if long.len() - short.len() > 1 {
-        return false;
-    }
-    let same = short.iter().zip(long).take_while(|(x, y)| x == y).count();
-    if same == long.len() {
-        return true;
-    }
-    if short.len() < long.len() {
-        // One letter added to the shorter.
-        return short[same..] == long[same + 1..];
-    }
-    // One letter changed, or two neighbours swapped.
-    short[same + 1..] == long[same + 1..]
-        || (same + 1 < short.len()
-            && short[same] == long[same + 1]
-            && short[same + 1] == long[same]
-            && short[same + 2..] == long[same + 2..])
+    let same: usize = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).map(|(x, _)| x.len_utf8()).sum();
+    let (a, b) = (&a[same..], &b[same..]);
+    let (Some(x), Some(y)) = (a.chars().next(), b.chars().next()) else {
+        // One is a prefix of the other: one letter more at most.
+        return a.chars().count() + b.chars().count() <= 1;
+    };
+    let (after_a, after_b) = (&a[x.len_utf8()..], &b[y.len_utf8()..]);
+    after_a == after_b
+        || after_a == b
+        || a == after_b
+        || (after_a.starts_with(y) && after_b.starts_with(x) && after_a[y.len_utf8()..] == after_b[x.len_utf8()..])
 }
 
 /// A snippet of a section's text (its heading line removed) around the query's words,
-/// as Markdown: the matching words in bold, and only they (the text's own bold markers
+/// as Markdown: the matching words in bold, and only they (the text's own `**` markers
 /// are dropped, so a bold lead-in is not mistaken for a match), whitespace collapsed.
-/// Taken from the prose, never from code blocks, within one run of prose so that it
-/// quotes the text as written; the section's opening words when no word matches.
+/// Taken from the prose, not from fenced code blocks, within one run of prose so that
+/// it quotes the text as written; the section's opening words when no word matches
+/// (its code, when it has no prose).
 fn snippet(text: &str, says: impl Fn(&str) -> bool) -> String {
     let mut best: Option<Window<'_>> = None;
     let mut best_score = (0, 0);
     for run in prose_runs(text) {
-        let words: Vec<(usize, usize)> = words(run).collect();
-        let says = |&(s, e): &(usize, usize)| says(&run[s..e].to_lowercase());
-        let matches: Vec<(usize, usize)> = words.iter().copied().filter(says).collect();
-        for (first, &(at, _)) in words.iter().enumerate().filter(|(_, w)| says(w)) {
+        // Each word with its span in bytes and where it starts and ends in letters.
+        let mut letters = 0;
+        let mut last = 0;
+        let words: Vec<(usize, usize, usize, usize)> = words(run)
+            .map(|(s, e)| {
+                letters += run[last..s].chars().count();
+                let from = letters;
+                letters += run[s..e].chars().count();
+                last = e;
+                (s, e, from, letters)
+            })
+            .collect();
+        let matched: Vec<bool> = words.iter().map(|&(s, e, ..)| says(&lowercase(&run[s..e]))).collect();
+        let anchors = (0..words.len()).filter(|&i| matched[i]).take(MAX_SNIPPET_ANCHORS);
+        // The window's last word only moves forward as its first one does.
+        let mut last_word = 0;
+        for first in anchors {
             // Start at the run's beginning when the first match is close to it.
-            let start = if run[..at].chars().count() <= 60 { 0 } else { at };
-            let mut end = words[first].1;
-            for &(_, e) in &words[first..] {
-                if run[start..e].chars().count() > SNIPPET_CHARS {
-                    break;
-                }
-                end = e;
+            let (start, start_letter) = if words[first].2 <= 60 { (0, 0) } else { (words[first].0, words[first].2) };
+            last_word = last_word.max(first);
+            while last_word + 1 < words.len() && words[last_word + 1].3 - start_letter <= SNIPPET_CHARS {
+                last_word += 1;
             }
-            // The punctuation that closes the last word goes with it.
-            end += run[end..].find(|c: char| c.is_whitespace() || c.is_alphanumeric()).unwrap_or(run.len() - end);
+            let mut end = words[last_word].1;
+            // The punctuation that closes the last word goes with it (a few letters).
+            end += run[end..]
+                .char_indices()
+                .take(8)
+                .find(|(_, c)| c.is_whitespace() || c.is_alphanumeric())
+                .map_or_else(|| run[end..].chars().take(8).map(char::len_utf8).sum(), |(i, _)| i);
             let inside: Vec<(usize, usize)> =
-                matches.iter().copied().filter(|&(s, e)| s >= start && e <= end).collect();
-            let distinct: HashSet<String> = inside.iter().map(|&(s, e)| run[s..e].to_lowercase()).collect();
+                (first..=last_word).filter(|&i| matched[i]).map(|i| (words[i].0, words[i].1)).collect();
+            let distinct: HashSet<String> = inside.iter().map(|&(s, e)| lowercase(&run[s..e])).collect();
             let score = (distinct.len(), inside.len());
             if score > best_score {
                 best_score = score;
@@ -771,7 +841,8 @@ fn snippet(text: &str, says: impl Fn(&str) -> bool) -> String {
     }
     match best {
         Some(window) => window.render(),
-        None => prose_runs(text).next().map_or_else(|| opening(text), opening),
+        // No word as written: the opening words, without the text's own bold markers.
+        None => prose_runs(text).next().map_or_else(|| opening(text), opening).replace("**", ""),
     }
 }
 
@@ -955,8 +1026,8 @@ mod tests {
         assert_eq!(got, "SQL: always use **placeholders** for queries.");
         assert_eq!(
             snippet(text, |word| word == "zebra"),
-            "**SQL**: always use placeholders for queries.",
-            "the opening, as written"
+            "SQL: always use placeholders for queries.",
+            "the opening, its own bold markers dropped"
         );
         let runs: Vec<&str> = prose_runs(text).collect();
         assert_eq!(runs.len(), 2, "{runs:?}");

@@ -23,6 +23,7 @@ fn the_development_set_scores_at_least_its_baseline() {
     let baseline: Report = serde_json::from_str(&repository("eval/baseline.json")).unwrap();
     let base = KnowledgeBase::load(&[Root::Builtin]).unwrap();
     let report = eval::evaluate(&base, &queries).unwrap();
+    assert!(eval::same_queries(&report, &baseline), "eval/baseline.json was recorded on other queries");
     let drops = eval::drops(&report, &baseline, 0.0);
     assert!(drops.is_empty(), "figures fell below eval/baseline.json: {drops:#?}\n{}", report.render());
 }

@@ -181,3 +181,50 @@ fn query_words_next_to_each_other_rank_above_the_same_words_apart() {
     assert_eq!(first.as_deref(), Some("Two"), "{:#?}", hits.iter().map(describe).collect::<Vec<_>>());
     assert!(hits[0].score > hits[1].score, "adjacent words should score higher, not tie");
 }
+
+/// A root of one document with the given `## heading` / body sections.
+fn root_of(sections: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("x")).unwrap();
+    let mut text = "---\ntitle: T\nupdatedAt: '2026-01-01'\n---\n# T\n\n".to_owned();
+    for (heading, body) in sections {
+        text.push_str(&format!("## {heading}\n\n{body}\n\n"));
+    }
+    std::fs::write(dir.path().join("x/doc.md"), text).unwrap();
+    dir
+}
+
+fn headings(kb: &KnowledgeBase, text: &str) -> Vec<String> {
+    let hits = kb.search(&Query { text: text.into(), limit: 5, ..Query::default() }).unwrap();
+    hits.iter().map(|h| h.document.sections[h.section].heading.clone()).collect()
+}
+
+#[test]
+fn a_misspelt_word_among_correct_ones_still_counts() {
+    let dir = root_of(&[
+        ("Retry budgets", "Cap retries with a budget so that retries cannot multiply load."),
+        ("Idempotency keys", "Send an idempotency key so that retries are safe."),
+    ]);
+    let kb = KnowledgeBase::load(&[Root::Dir(dir.path().into())]).unwrap();
+    // "retries" alone prefers the budget section; the misspelt word tips it.
+    assert_eq!(headings(&kb, "retries").first().map(String::as_str), Some("Retry budgets"));
+    assert_eq!(headings(&kb, "idempotnecy retries").first().map(String::as_str), Some("Idempotency keys"));
+}
+
+#[test]
+fn function_words_around_an_unknown_word_find_nothing_rather_than_noise() {
+    let dir = root_of(&[("Caching", "It is in the cache that the answer is kept for a while.")]);
+    let kb = KnowledgeBase::load(&[Root::Dir(dir.path().into())]).unwrap();
+    assert_eq!(headings(&kb, "zqxjvw the a to of and in is it that"), Vec::<String>::new());
+    // Function words alone are still a query.
+    assert_eq!(headings(&kb, "that is it"), ["Caching"]);
+}
+
+#[test]
+fn a_query_and_the_text_lowercase_alike_so_matches_are_marked() {
+    let dir = root_of(&[("Greek", "Η ΟΔΟΣ είναι μακριά.")]);
+    let kb = KnowledgeBase::load(&[Root::Dir(dir.path().into())]).unwrap();
+    let hits = kb.search(&Query { text: "ΟΔΟΣ".into(), limit: 5, ..Query::default() }).unwrap();
+    assert_eq!(hits.len(), 1);
+    assert!(hits[0].snippet.contains("**ΟΔΟΣ**"), "{}", hits[0].snippet);
+}

@@ -211,6 +211,14 @@ pub struct SearchArgs {
     pub knowledge: KnowledgeArgs,
 }
 
+/// A figure's tolerance: a finite number, 0 or more.
+fn tolerance(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(t) if t.is_finite() && t >= 0.0 => Ok(t),
+        _ => Err(format!("{text:?} is not a tolerance: give a number, 0 or more (0.01 is one point of MRR)")),
+    }
+}
+
 /// `tenet eval` options.
 #[derive(Debug, clap::Args)]
 pub struct EvalArgs {
@@ -223,7 +231,7 @@ pub struct EvalArgs {
     pub baseline: Option<String>,
     /// How far a figure may fall below the baseline, in absolute terms (0.01 is one
     /// point of MRR).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = tolerance)]
     pub tolerance: f64,
     /// Print the report as JSON (the form `--baseline` reads).
     #[arg(long, value_parser = switch)]

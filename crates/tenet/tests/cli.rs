@@ -99,6 +99,14 @@ fn eval_scores_labelled_queries_on_a_team_root_and_fails_below_its_baseline() {
     assert_eq!(code, 1, "a drop past the tolerance fails: {stderr}");
     assert!(stderr.contains("overall MRR@10 fell to 0.500 from 1.000"), "{stderr}");
     assert_eq!(with_baseline("0.6").0, 0, "within the tolerance");
+    let (code, _, stderr) = with_baseline("NaN");
+    assert_eq!(code, 2, "a tolerance that would turn the gate off is refused: {stderr}");
+    // A baseline of other queries is refused, not compared.
+    baseline["outcomes"].as_array_mut().unwrap().pop();
+    std::fs::write(&baseline_file, baseline.to_string()).unwrap();
+    let (code, _, stderr) = with_baseline("0");
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("the baseline was recorded on other queries"), "{stderr}");
     // A label naming no section, and a file that does not parse: status 2, the reason.
     std::fs::write(dir.path().join("bad.toml"), "[[query]]\ntext = \"x\"\nrelevant = { \"go/operations#nope\" = 3 }\n")
         .unwrap();

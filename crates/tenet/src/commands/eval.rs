@@ -48,6 +48,13 @@ pub fn run(args: &EvalArgs) -> ExitCode {
         out!("{}", report.render());
     }
     let Some(baseline) = baseline else { return ExitCode::SUCCESS };
+    if !eval::same_queries(&report, &baseline) {
+        return fail(format!(
+            "the baseline was recorded on other queries ({} of them; this run has {}): record it again with --json",
+            baseline.outcomes.len(),
+            report.outcomes.len()
+        ));
+    }
     let drops = eval::drops(&report, &baseline, args.tolerance);
     if drops.is_empty() {
         eprintln!("tenet eval: every figure within {} of the baseline", args.tolerance);

@@ -94,7 +94,7 @@ impl KnowledgeServer {
         }
         let old = self.knowledge.swap(fresh);
         let new = self.knowledge.base();
-        index_in_background(&new);
+        index_in_background(&self.knowledge, &new);
         let diff = new.diff(&old);
         // One change on disk is one announcement of each kind: new or removed URIs make
         // one `resources/list_changed`, each changed document one `resources/updated`,
@@ -113,11 +113,14 @@ impl KnowledgeServer {
 }
 
 /// Builds `base`'s search index on a thread of its own: the first requests need no
-/// index, and a search that comes early waits for it.
-fn index_in_background(base: &Arc<KnowledgeBase>) {
-    let indexing = base.clone();
+/// index, and a search that comes early waits for it. Nothing is built when another
+/// change has replaced `base` by the time the thread starts (a burst of edits builds
+/// the newest base's index, not one per edit).
+fn index_in_background(knowledge: &Arc<Knowledge>, base: &Arc<KnowledgeBase>) {
+    let (knowledge, base) = (knowledge.clone(), Arc::downgrade(base));
     let spawned = std::thread::Builder::new().name("tenet-index".into()).spawn(move || {
-        if let Err(e) = indexing.build_index() {
+        let Some(base) = base.upgrade().filter(|b| Arc::ptr_eq(b, &knowledge.base())) else { return };
+        if let Err(e) = base.build_index() {
             tracing::error!("{e}");
         }
     });
@@ -144,7 +147,7 @@ pub fn server(
     let instructions = instructions::generate(&base);
     let knowledge = Arc::new(Knowledge::new(base, limits));
     let base = knowledge.base();
-    index_in_background(&base);
+    index_in_background(&knowledge, &base);
     let mut builder = Server::builder("tenet", env!("CARGO_PKG_VERSION"))
         .title("Tenet engineering standards")
         .description("Engineering standards (architecture, testing, security, performance, patterns) by language")
