@@ -220,12 +220,11 @@ pub(crate) struct SearchIndex {
     fields: [FieldIndex; FIELDS],
     /// Every indexed term → its id.
     vocabulary: HashMap<Box<str>, u32>,
-    /// Every word as written (lowercased) → the id of its term: for the typo
-    /// tolerance, and so that indexing stems each distinct word once.
-    surface: HashMap<Box<str>, u32>,
-    /// The same words in a list, and their positions in it by length in letters: the
-    /// typo tolerance compares a word with words of its length and one either side.
+    /// Every word as written (lowercased) with the id of its term, in order: to mark
+    /// matches in snippets, and for the typo tolerance.
     spelled: Vec<(Box<str>, u32)>,
+    /// Positions in `spelled` by the word's length in letters: the typo tolerance
+    /// compares a word with words of its length and one either side.
     spellings: Vec<Vec<u32>>,
     /// Languages and domains → small ids, for the filters.
     names: HashMap<Box<str>, u32>,
@@ -282,6 +281,9 @@ fn saturation(tf: usize, length: u32, average: f32) -> f32 {
 struct Scratch {
     lower: String,
     occurrences: Vec<(u32, u32)>,
+    /// Every word as written (lowercased) → the id of its term, so that each distinct
+    /// word is stemmed once.
+    surface: HashMap<Box<str>, u32>,
 }
 
 impl SearchIndex {
@@ -292,7 +294,6 @@ impl SearchIndex {
             docs: Vec::new(),
             fields: std::array::from_fn(|_| FieldIndex::default()),
             vocabulary: HashMap::new(),
-            surface: HashMap::new(),
             spelled: Vec::new(),
             spellings: Vec::new(),
             names: HashMap::new(),
@@ -336,21 +337,37 @@ impl SearchIndex {
         for (place, doc) in order.into_iter().enumerate() {
             index.docs[doc].order = u32::try_from(place).map_err(|_| too_many())?;
         }
-        for (n, (spelling, &term)) in index.surface.iter().enumerate() {
+        index.vocabulary.shrink_to_fit();
+        index.spelled = scratch.surface.into_iter().collect();
+        index.spelled.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (n, (spelling, _)) in index.spelled.iter().enumerate() {
             let length = spelling.chars().count().min(MAX_WORD_BYTES);
             if index.spellings.len() <= length {
                 index.spellings.resize_with(length + 1, Vec::new);
             }
             index.spellings[length].push(u32::try_from(n).map_err(|_| too_many())?);
-            index.spelled.push((spelling.clone(), term));
         }
         for field in &mut index.fields {
+            // Built by pushing: give back what growing left spare.
+            for postings in field.postings.values_mut() {
+                postings.ids.shrink_to_fit();
+                postings.ends.shrink_to_fit();
+                postings.positions.shrink_to_fit();
+            }
+            field.postings.shrink_to_fit();
+            field.lengths.shrink_to_fit();
             let total: u64 = field.lengths.iter().map(|&l| u64::from(l)).sum();
             #[allow(clippy::cast_precision_loss)]
             let average = total as f32 / field.lengths.len().max(1) as f32;
             field.average = average.max(1.0);
         }
         Ok(index)
+    }
+
+    /// The id of the term of `word` (as written, lowercased), if the index has it.
+    fn spelling(&self, word: &str) -> Option<u32> {
+        let at = self.spelled.binary_search_by(|(spelling, _)| (**spelling).cmp(word)).ok()?;
+        Some(self.spelled[at].1)
     }
 
     /// The small id of a language or domain.
@@ -370,13 +387,13 @@ impl SearchIndex {
             }
             scratch.lower.clear();
             scratch.lower.extend(word.chars().flat_map(char::to_lowercase));
-            let term = match self.surface.get(scratch.lower.as_str()) {
+            let term = match scratch.surface.get(scratch.lower.as_str()) {
                 Some(&term) => term,
                 None => {
                     let stem = self.stemmer.stem(&scratch.lower);
                     let next = u32::try_from(self.vocabulary.len()).unwrap_or(u32::MAX);
                     let term = *self.vocabulary.entry(stem.as_ref().into()).or_insert(next);
-                    self.surface.insert(scratch.lower.as_str().into(), term);
+                    scratch.surface.insert(scratch.lower.as_str().into(), term);
                     term
                 }
             };
@@ -464,7 +481,7 @@ impl SearchIndex {
             let section = &hit.document.sections[hit.section];
             let text = hit.document.section_text(section);
             let text = if section.level > 0 { text.split_once('\n').map_or("", |(_, rest)| rest) } else { text };
-            hit.snippet = snippet(text, |word| self.surface.get(word).is_some_and(|t| highlight.contains(t)));
+            hit.snippet = snippet(text, |word| self.spelling(word).is_some_and(|t| highlight.contains(&t)));
         }
         Ok(hits)
     }
