@@ -533,6 +533,33 @@ impl SearchIndex {
         }
     }
 
+    /// Calls `f` once for each id whose document is `allowed` and that says one of
+    /// `terms` in `field`, with the best of their scores: the alternatives that stand
+    /// for one query word count once per id. `best` is scratch space, reused.
+    fn each_best(
+        &self,
+        field: Field,
+        terms: &[u32],
+        allowed: &[bool],
+        best: &mut HashMap<u32, f32>,
+        mut f: impl FnMut(u32, f32),
+    ) {
+        if let [term] = terms {
+            self.each(field, *term, allowed, f);
+            return;
+        }
+        best.clear();
+        for &term in terms {
+            self.each(field, term, allowed, |id, s| {
+                let b = best.entry(id).or_default();
+                *b = b.max(s);
+            });
+        }
+        for (&id, &s) in best.iter() {
+            f(id, s);
+        }
+    }
+
     /// Each distinct query word (as written, and stemmed) as the ids of the terms that
     /// stand for it: its own when indexed; otherwise those of the words within one typo
     /// of it as written, when there are any (a misspelt word among correct ones); none
@@ -604,7 +631,7 @@ impl SearchIndex {
         for (k, group) in groups.iter().enumerate() {
             let bit = 1u64 << k;
             for field in SECTION_FIELDS.into_iter().chain(DOCUMENT_FIELDS) {
-                let mut add = |id: u32, s: f32| {
+                let add = |id: u32, s: f32| {
                     let i = id as usize;
                     if field.of_document() {
                         document_score[i] += s;
@@ -617,21 +644,7 @@ impl SearchIndex {
                         score[i] += s;
                     }
                 };
-                if let [term] = group[..] {
-                    self.each(field, term, allowed, add);
-                    continue;
-                }
-                // A misspelt word's alternatives count once per id: the best of them.
-                best.clear();
-                for &term in group {
-                    self.each(field, term, allowed, |id, s| {
-                        let b = best.entry(id).or_default();
-                        *b = b.max(s);
-                    });
-                }
-                for (&id, &s) in &best {
-                    add(id, s);
-                }
+                self.each_best(field, group, allowed, &mut best, add);
             }
         }
         let single: Vec<Option<u32>> = groups.iter().map(|g| (g.len() == 1).then(|| g[0])).collect();
@@ -694,18 +707,10 @@ impl SearchIndex {
     /// The opening sections of documents whose title, tags or description say a word.
     fn documents(&self, groups: &[Vec<u32>], allowed: &[bool]) -> Vec<(u32, f32)> {
         let mut score: HashMap<u32, f32> = HashMap::new();
+        let mut best = HashMap::new();
         for group in groups {
             for field in DOCUMENT_FIELDS {
-                let mut best: HashMap<u32, f32> = HashMap::new();
-                for &term in group {
-                    self.each(field, term, allowed, |doc, s| {
-                        let b = best.entry(doc).or_default();
-                        *b = b.max(s);
-                    });
-                }
-                for (doc, s) in best {
-                    *score.entry(doc).or_default() += s;
-                }
+                self.each_best(field, group, allowed, &mut best, |doc, s| *score.entry(doc).or_default() += s);
             }
         }
         score
@@ -734,15 +739,10 @@ impl SearchIndex {
     /// typo of a query word: each (word, field) that matches adds the field's weight.
     fn typos(&self, near: &[Vec<u32>], allowed: &[bool]) -> Vec<(u32, f32)> {
         let mut score: HashMap<u32, f32> = HashMap::new();
+        let mut best = HashMap::new();
         for terms in near {
             for field in SECTION_FIELDS.into_iter().chain(DOCUMENT_FIELDS) {
-                let mut matched: HashSet<u32> = HashSet::new();
-                for &term in terms {
-                    self.each(field, term, allowed, |id, _| {
-                        matched.insert(id);
-                    });
-                }
-                for id in matched {
+                self.each_best(field, terms, allowed, &mut best, |id, _| {
                     if field.of_document() {
                         let doc = &self.docs[id as usize];
                         for entry in doc.first..doc.first + doc.sections {
@@ -751,7 +751,7 @@ impl SearchIndex {
                     } else {
                         *score.entry(id).or_default() += field.weight();
                     }
-                }
+                });
             }
         }
         score.into_iter().collect()
