@@ -39,16 +39,12 @@ fn address(extensions: &Extensions) -> Option<IpAddr> {
 /// The principal `grant` names, else `ip:<address>`, else `anonymous`. Principal ids
 /// never begin with `ip:` ([`tenet_server::Principal::id`]), so the two never meet.
 fn named(grant: Option<&Grant>, addr: Option<IpAddr>) -> String {
-    if let Some(owner) = grant.and_then(Grant::owner) {
-        return owner.to_owned();
-    }
-    addr.map_or_else(|| UNNAMED.to_owned(), |ip| format!("ip:{ip}"))
+    tenet_server::share_key(grant, addr).unwrap_or_else(|| UNNAMED.to_owned())
 }
 
 /// The name of a caller with neither a principal nor a known address (a program that
-/// mounts the router itself records no [`ClientAddr`]): per-caller bounds pass it by,
-/// its requests bounded by the totals alone, rather than one share for all of them.
-pub(crate) const UNNAMED: &str = "anonymous";
+/// mounts the router itself records no [`ClientAddr`]).
+pub(crate) use tenet_server::UNNAMED;
 
 /// How many of one kind of thing (legacy sessions, HTTP+SSE connections) each caller
 /// holds, by [`Caller::key`]: what per-caller bounds are checked against. Kept by its
@@ -107,7 +103,8 @@ pub(crate) struct Caller {
     pub grant: Option<Arc<Grant>>,
     /// The name rate limits count it under, when there are rate limits.
     pub limited: Option<Arc<str>>,
-    addr: Option<IpAddr>,
+    /// Its address, where known.
+    pub addr: Option<IpAddr>,
 }
 
 impl Caller {

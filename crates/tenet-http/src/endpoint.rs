@@ -124,6 +124,7 @@ async fn modern_post(shared: &Arc<Shared>, headers: &HeaderMap, incoming: Incomi
         shutdown: shared.shutdown.clone(),
         grant: caller.grant,
         caller: caller.limited,
+        addr: caller.addr,
     };
     let routed = shared.server.route_probed(&request, probe, &link);
     let server = shared.server.clone();

@@ -315,7 +315,9 @@ impl Sessions {
         let options = DriverOptions {
             shutdown: shutdown.clone(),
             grant,
-            caller: None,
+            // Its requests name their caller themselves when there are rate limits; this
+            // is who its tasks and contexts count against.
+            caller: Some(caller.clone()),
             events: Events::Pulled,
             request_ids: self.shared.as_ref().map(|s| s.replica.clone()),
         };

@@ -47,7 +47,8 @@ fn open_stream(shared: &Arc<Shared>, headers: &HeaderMap, caller: crate::caller:
         return response::busy("no randomness for a session id");
     };
     let (inbound, frames) = mpsc::channel(INBOUND_CAPACITY);
-    let connection = Connection { inbound, owner: owner_of(caller.grant.as_deref()), caller: caller.key() };
+    let key = caller.key();
+    let connection = Connection { inbound, owner: owner_of(caller.grant.as_deref()), caller: key.clone() };
     let (max, per_caller) = (shared.config.max_sessions, shared.config.max_sessions_per_caller);
     if let Err(full) = shared.legacy_sse.insert(id.clone(), connection, max, per_caller) {
         return crate::legacy::refused(full);
@@ -57,7 +58,7 @@ fn open_stream(shared: &Arc<Shared>, headers: &HeaderMap, caller: crate::caller:
     let options = DriverOptions {
         shutdown: shared.shutdown.clone(),
         grant: caller.grant,
-        caller: caller.limited,
+        caller: Some(key),
         ..DriverOptions::default()
     };
     let server = shared.server.clone();

@@ -89,8 +89,9 @@ pub(crate) fn upgrade(shared: &Arc<Shared>, parts: &mut Parts, grant: Option<Arc
         options: DriverOptions {
             shutdown: shared.shutdown.clone(),
             grant,
-            // Every message counts against the caller, in the buckets of its HTTP requests.
-            caller: crate::caller::of(&shared.server, &parts.extensions),
+            // Every message counts against the caller, in the buckets of its HTTP requests
+            // and in its shares.
+            caller: Some(crate::caller::key(&parts.extensions).into()),
             ..DriverOptions::default()
         },
         limits: config.websocket.clone(),

@@ -9,6 +9,15 @@
 //! that checks nothing it read has changed meanwhile, checks the size, takes versions
 //! from one store-wide counter and writes — all at once, or, when something changed
 //! meanwhile, not at all (the batch is worked out again).
+//!
+//! The same script keeps Tenet's own bounds, so that nothing rests on Redis's eviction
+//! policy: every context counts against the share of the caller that made it
+//! (`<prefix>ctx-meta`: its footprint and share; `<prefix>ctxs:<share digest>`: that
+//! caller's contexts by last write; `<prefix>ctx-holders`: the shares by bytes held;
+//! `<prefix>ctx-bytes`: the total). Past a caller's share, its contexts written least
+//! recently are deleted; past the total, those of the caller holding the most. Contexts
+//! that expire are forgotten by later writes, a few at a time. (The script names keys it
+//! is not given: one Redis server, not Redis Cluster.)
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -23,23 +32,44 @@ use crate::{Redis, StoreError};
 /// How many times a batch is worked out again when its keys changed meanwhile.
 const ATTEMPTS: usize = 32;
 
-/// Conversations' contexts on Redis ([`ContextStore`]). The limits are those of the
-/// in-memory store, but for the total: set `maxmemory` (with an eviction policy such
-/// as `volatile-lru`) on the Redis server for that.
+/// Conversations' contexts on Redis ([`ContextStore`]), with the in-memory store's
+/// limits ([`ContextLimits`]: each context, each caller's, all together). Order among a
+/// caller's contexts is by last write (reads keep a context alive, as in memory, but do
+/// not move it in that order).
 #[derive(Debug)]
 pub struct RedisContextStore {
     redis: Redis,
     limits: ContextLimits,
     script: redis::Script,
+    /// The keys the script keeps: the version counter, the footprints, the contexts by
+    /// last write, the shares by bytes, the total, and the prefix of each share's set.
     counter: String,
+    meta: String,
+    all: String,
+    holders: String,
+    total: String,
+    shares: String,
 }
+
+/// What one context takes in the store beyond its keys and values, as counted against
+/// the bounds: its hash, its entries in the bookkeeping.
+const CONTEXT_OVERHEAD: usize = 512;
 
 impl RedisContextStore {
     /// The contexts on `redis`, each at most `limits.max_bytes` and gone `limits.ttl`
     /// after its last use.
     pub fn new(redis: Redis, limits: ContextLimits) -> Self {
-        let counter = redis.key("ctx-version");
-        Self { redis, limits, script: redis::Script::new(include_str!("scripts/context_apply.lua")), counter }
+        Self {
+            counter: redis.key("ctx-version"),
+            meta: redis.key("ctx-meta"),
+            all: redis.key("ctx-all"),
+            holders: redis.key("ctx-holders"),
+            total: redis.key("ctx-bytes"),
+            shares: redis.key("ctxs:"),
+            script: redis::Script::new(include_str!("scripts/context_apply.lua")),
+            redis,
+            limits,
+        }
     }
 
     /// The context's key.
@@ -92,7 +122,13 @@ impl RedisContextStore {
     }
 
     /// [`ContextStore::apply`], without its deadline.
-    async fn try_apply(&self, key: &ContextKey, ops: &[ContextOp]) -> Result<Vec<Option<u64>>, ContextError> {
+    async fn try_apply(
+        &self,
+        key: &ContextKey,
+        share: Option<&str>,
+        ops: &[ContextOp],
+    ) -> Result<Vec<Option<u64>>, ContextError> {
+        let share = share.map(crate::digest).unwrap_or_default();
         let mut touched: Vec<&str> = Vec::new();
         for op in ops {
             if !touched.contains(&op.key()) {
@@ -115,7 +151,11 @@ impl RedisContextStore {
             // apply to the entries as read; the script checks they are still so.
             data.apply(ops, self.limits.max_bytes)?;
             let mut invocation = self.script.key(&context);
-            invocation.key(&self.counter).arg(self.limits.max_bytes).arg(self.ttl_ms());
+            invocation.key(&self.counter).key(&self.meta).key(&self.all).key(&self.holders).key(&self.total);
+            let limits = &self.limits;
+            invocation.arg(limits.max_bytes).arg(self.ttl_ms()).arg(&share);
+            invocation.arg(limits.max_caller_bytes).arg(limits.max_caller_contexts).arg(limits.max_total_bytes);
+            invocation.arg(&self.shares).arg(CONTEXT_OVERHEAD);
             for name in &touched {
                 let was = match read.get(*name) {
                     _ if !depends(name) => "*".to_owned(),
@@ -215,13 +255,14 @@ impl ContextStore for RedisContextStore {
     fn apply<'a>(
         &'a self,
         key: &'a ContextKey,
+        share: Option<&'a str>,
         ops: &'a [ContextOp],
     ) -> BoxFuture<'a, Result<Vec<Option<u64>>, ContextError>> {
         Box::pin(async move {
             // One deadline for the whole batch, its retries included. (A write whose
             // answer came too late may have been made.)
             let timeout = self.redis.timeout();
-            match tokio::time::timeout(timeout, self.try_apply(key, ops)).await {
+            match tokio::time::timeout(timeout, self.try_apply(key, share, ops)).await {
                 Ok(applied) => applied,
                 Err(_) => Err(ContextError::Unavailable(format!(
                     "no answer within {} ms (the change may have been made)",

@@ -56,6 +56,42 @@ impl Principal {
     }
 }
 
+/// The name of a caller with neither a principal nor a known address: per-caller bounds
+/// pass it by (the totals alone bound it), rather than give all such callers one share.
+pub const UNNAMED: &str = "anonymous";
+
+/// Whom per-caller bounds (fair shares: sessions, tasks, contexts, connections) count a
+/// request against: the principal of its `grant` ([`Principal::id`]), else its client
+/// address as `ip:<address>` (principal ids never begin so), an IPv6 client by its /64
+/// (one host is commonly given a whole /64, so its addresses are one caller); `None`
+/// when neither is known. The one rule every transport and the server use.
+///
+/// ```
+/// use tenet_server::{Grant, share_key};
+/// let addr = |a: &str| a.parse().ok();
+/// assert_eq!(share_key(None, addr("192.0.2.7")).as_deref(), Some("ip:192.0.2.7"));
+/// assert_eq!(share_key(None, addr("2001:db8:1:2::7")).as_deref(), Some("ip:2001:db8:1:2::/64"));
+/// assert_eq!(share_key(None, addr("2001:db8:1:2:ffff::1")), share_key(None, addr("2001:db8:1:2::7")));
+/// assert_eq!(share_key(None, addr("::ffff:192.0.2.7")).as_deref(), Some("ip:192.0.2.7"));
+/// assert_eq!(share_key(Some(&Grant::default()), None), None, "a grant that names nobody");
+/// ```
+pub fn share_key(grant: Option<&Grant>, addr: Option<std::net::IpAddr>) -> Option<String> {
+    use std::net::IpAddr;
+    if let Some(owner) = grant.and_then(Grant::owner) {
+        return Some(owner.to_owned());
+    }
+    Some(match addr? {
+        IpAddr::V4(v4) => format!("ip:{v4}"),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => format!("ip:{v4}"),
+            None => {
+                let [a, b, c, d, ..] = v6.segments();
+                format!("ip:{a:x}:{b:x}:{c:x}:{d:x}::/64")
+            }
+        },
+    })
+}
+
 /// The scopes granted to the caller of a request, and who it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grant {

@@ -81,7 +81,7 @@ pub use observe::metrics;
 pub use observe::spans;
 
 pub use error::{BuildError, ToolError};
-pub use grant::{Grant, INSUFFICIENT_SCOPE, Principal};
+pub use grant::{Grant, INSUFFICIENT_SCOPE, Principal, UNNAMED, share_key};
 pub use handler::{
     Args, CompletionRequest, Context, Conversation, FromToolCall, InputRound, IntoToolResult, Json, PromptDef,
     PromptRequest, RawArgs, ReadOutput, ReadRequest, ResourceDef, State, StateKey, TaskSupport, TemplateDef, ToolCall,

@@ -325,6 +325,55 @@ fn one_caller_cannot_take_every_legacy_session() {
     assert_eq!(open("0123456789abcdef-ann").status, 429);
 }
 
+/// Issue 59's context flood: one caller's conversation contexts (1 100 × 63 KiB in
+/// under a second) evicted every other caller's from the shared 64 MiB. Each caller's
+/// contexts are now bounded by its own share (4 MiB by default): past it, its own
+/// least recently used go, and another caller's stay.
+#[test]
+fn one_callers_context_flood_leaves_other_callers_contexts_alone() {
+    let keys = "ann 0123456789abcdef-ann stdlib:read; mal 0123456789abcdef-mal stdlib:read";
+    let server = Server::start(&["--demo", "--api-keys", keys]);
+    let remember = |secret: &str, id: u32, conversation: &str, value: Value| {
+        let mut params = json!({"name": "remember", "arguments": {"key": "note", "value": value}});
+        params["_meta"] = json!({"io.modelcontextprotocol/protocolVersion": MODERN,
+            "io.modelcontextprotocol/clientCapabilities": {}, "io.tenet/context": conversation});
+        let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params}).to_string();
+        let bearer = format!("Bearer {secret}");
+        let headers = [
+            ("content-type", "application/json"),
+            ("accept", "application/json, text/event-stream"),
+            ("mcp-protocol-version", MODERN),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "remember"),
+            ("authorization", bearer.as_str()),
+        ];
+        server.send("POST", "/mcp", &headers, &body)
+    };
+    let kept = remember("0123456789abcdef-ann", 1, "ann-trip", json!("Oslo"));
+    assert_eq!(kept.status, 200, "{}", kept.body);
+    let big = json!("x".repeat(63 * 1024));
+    for n in 0..1100 {
+        let flood = remember("0123456789abcdef-mal", n + 2, &format!("mal-{n}"), big.clone());
+        assert_eq!(flood.status, 200, "{}", flood.body);
+        assert!(!flood.body.contains("\"isError\":true"), "{}", flood.body);
+    }
+    let mut params = json!({"name": "recall", "arguments": {"key": "note"}});
+    params["_meta"] = json!({"io.modelcontextprotocol/protocolVersion": MODERN,
+        "io.modelcontextprotocol/clientCapabilities": {}, "io.tenet/context": "ann-trip"});
+    let body = json!({"jsonrpc": "2.0", "id": 9999, "method": "tools/call", "params": params}).to_string();
+    let headers = [
+        ("content-type", "application/json"),
+        ("accept", "application/json, text/event-stream"),
+        ("mcp-protocol-version", MODERN),
+        ("mcp-method", "tools/call"),
+        ("mcp-name", "recall"),
+        ("authorization", "Bearer 0123456789abcdef-ann"),
+    ];
+    let recalled = server.send("POST", "/mcp", &headers, &body);
+    let recalled: Value = serde_json::from_str(&recalled.body).unwrap();
+    assert_eq!(recalled["result"]["structuredContent"]["value"], "Oslo", "ann's context stayed: {recalled}");
+}
+
 /// Without authorization the share is per client address: every session here comes
 /// from 127.0.0.1.
 #[test]

@@ -72,7 +72,7 @@ async fn list_tools(State(shared): State<Arc<Shared>>, request: Request) -> Resp
     let (parts, _) = request.into_parts();
     let response = match admit(&shared, &parts) {
         Some(refusal) => refusal,
-        None => match all_tools(&shared, grant(&parts), caller::of(&shared.server, &parts.extensions)).await {
+        None => match all_tools(&shared, grant(&parts), Some(caller::key(&parts.extensions).into())).await {
             Ok(tools) => response::json(StatusCode::OK, format!(r#"{{"tools":[{}]}}"#, join(&tools))),
             Err(e) => failed(status(e.code), &e),
         },
@@ -369,7 +369,7 @@ async fn call_through(
         meta: Meta<'a>,
     }
     let params = Params { name, arguments, meta: Meta::new(&parts.headers) };
-    run(shared, grant(parts), caller::of(&shared.server, &parts.extensions), id, "tools/call", &params).await
+    run(shared, grant(parts), Some(caller::key(&parts.extensions).into()), id, "tools/call", &params).await
 }
 
 /// Serves one stateless request through [`tenet_server::Server::respond`], as the MCP endpoint does;
@@ -389,7 +389,7 @@ async fn run(
     let cancel = CancellationToken::new();
     // A caller that goes away drops this future; the guard then cancels the call.
     let _guard = cancel.clone().drop_guard();
-    let link = Link { session: None, out, cancel, shutdown: shared.shutdown.clone(), grant, caller };
+    let link = Link { session: None, out, cancel, shutdown: shared.shutdown.clone(), grant, caller, addr: None };
     let routed = shared.server.route(&request, &link);
     let answer = shared.server.respond(request, routed, &link);
     tokio::pin!(answer);

@@ -19,7 +19,7 @@ pub(super) async fn serve(State(shared): State<Arc<Shared>>, request: Request) -
     let (parts, _) = request.into_parts();
     let response = match admit(&shared, &parts) {
         Some(refusal) => refusal,
-        None => match all_tools(&shared, grant(&parts), crate::caller::of(&shared.server, &parts.extensions)).await {
+        None => match all_tools(&shared, grant(&parts), Some(crate::caller::key(&parts.extensions).into())).await {
             Ok(tools) => {
                 let info = shared.server.info();
                 let spec = Spec {

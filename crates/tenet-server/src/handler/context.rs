@@ -75,6 +75,10 @@ pub(crate) struct ConversationSeed {
     pub named: Option<Arc<ContextRef>>,
     /// The caller's grant (its subject owns the context).
     pub grant: Option<Arc<crate::Grant>>,
+    /// [`crate::Link::caller`] and [`crate::Link::addr`]: whose share the contexts it
+    /// makes count against.
+    pub caller: Option<Arc<str>>,
+    pub addr: Option<std::net::IpAddr>,
     /// The legacy session.
     pub session: Option<Arc<Session>>,
 }
@@ -292,7 +296,9 @@ impl Context {
                 Some(grant) => grant.owner().map(str::to_owned),
             };
             let relayed = self.node_path().is_some_and(|p| !p.is_empty());
-            Conversation::new(seed.store.clone(), owner, seed.named.as_deref(), relayed, seed.session.clone())
+            let share = crate::session::share_of(seed.grant.as_deref(), seed.caller.as_deref(), seed.addr);
+            let session = seed.session.clone();
+            Conversation::new(seed.store.clone(), owner, share, seed.named.as_deref(), relayed, session)
         })
     }
 

@@ -50,6 +50,8 @@ struct Inner {
     store: Arc<dyn ContextStore>,
     /// Whose: the caller's subject, or empty.
     owner: String,
+    /// Whose share the contexts it makes count against ([`crate::share_key`]).
+    share: Option<String>,
     /// The legacy session whose conversation it is, when it names none.
     session: Option<Arc<Session>>,
     state: Mutex<State>,
@@ -119,6 +121,7 @@ impl Conversation {
     pub(crate) fn new(
         store: Arc<dyn ContextStore>,
         owner: Option<String>,
+        share: Option<String>,
         named: Option<&ContextRef>,
         relayed: bool,
         session: Option<Arc<Session>>,
@@ -142,7 +145,7 @@ impl Conversation {
             session = None;
         }
         let owner = owner.unwrap_or_default();
-        Self { inner: Arc::new(Inner { store, owner, session, state: Mutex::new(state) }) }
+        Self { inner: Arc::new(Inner { store, owner, share, session, state: Mutex::new(state) }) }
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -221,7 +224,7 @@ impl Conversation {
         let max = self.inner.store.max_bytes();
         match self.locate(true, |_, copy| copy.apply(ops, max))? {
             Located::Copy(applied) => applied,
-            Located::Stored(Some(key)) => self.inner.store.apply(&key, ops).await,
+            Located::Stored(Some(key)) => self.inner.store.apply(&key, self.inner.share.as_deref(), ops).await,
             Located::Stored(None) => Ok(Vec::new()),
         }
     }

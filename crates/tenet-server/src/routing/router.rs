@@ -396,6 +396,8 @@ impl Server {
                 store: self.shared.context_store.clone(),
                 named: route.meta.context.clone(),
                 grant: link.grant.clone(),
+                caller: link.caller.clone(),
+                addr: link.addr,
                 session: if legacy { link.session.clone() } else { None },
             },
         })

@@ -65,8 +65,8 @@ impl Server {
         let (out, rx) = mpsc::channel(OUTBOUND_CAPACITY);
         let writer = tokio::spawn(write_lines(rx, writer));
         let frames = FramedRead::new(reader, JsonLinesCodec::new(self.shared.config.max_message_bytes));
-        // A stream has one client: its requests share one bucket.
-        let caller = self.shared.config.rate_limit.as_ref().map(|_| Arc::from("stdio"));
+        // A stream has one client: its requests share one bucket, and one share.
+        let caller = Some(Arc::from("stdio"));
         let options = DriverOptions { shutdown, grant, caller, ..DriverOptions::default() };
         let result = self.serve_frames(frames, out, options, Hangup::Drain).await;
         match writer.await {

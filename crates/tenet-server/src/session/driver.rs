@@ -47,7 +47,8 @@ pub struct DriverOptions {
     /// The scopes the client was granted; `None` when the transport does no access
     /// control.
     pub grant: Option<Arc<Grant>>,
-    /// Whom the client's requests count against for rate limits ([`Link::caller`]).
+    /// Whom the client's requests count against, for rate limits and per-caller bounds
+    /// ([`Link::caller`]).
     pub caller: Option<Arc<str>>,
     /// How the server's list changes and resource updates reach the client.
     pub events: Events,
@@ -225,7 +226,7 @@ impl Driver {
         caller: Option<Arc<str>>,
     ) -> Link {
         let shutdown = self.pushed.as_ref().map_or(&self.shutdown, |p| &p.ending).clone();
-        Link { session: Some(self.session.clone()), out, cancel, shutdown, grant, caller }
+        Link { session: Some(self.session.clone()), out, cancel, shutdown, grant, caller, addr: None }
     }
 
     /// Takes a request: refuses it at once (its id already in flight),

@@ -2,6 +2,7 @@
 //! handlers and the session driver share.
 
 use std::collections::BTreeSet;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use serde_json::json;
@@ -11,6 +12,14 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Outbound, Session};
 use crate::grant::INSUFFICIENT_SCOPE;
+
+/// [`Link::share`] of a request's grant, caller and address.
+pub(crate) fn share_of(grant: Option<&crate::Grant>, caller: Option<&str>, addr: Option<IpAddr>) -> Option<String> {
+    match caller {
+        Some(caller) if caller != crate::grant::UNNAMED => Some(caller.to_owned()),
+        _ => crate::share_key(grant, addr),
+    }
+}
 
 /// Where a request came from, as the transport sees it.
 #[derive(Clone)]
@@ -25,14 +34,24 @@ pub struct Link {
     pub shutdown: CancellationToken,
     /// The scopes the caller was granted; `None` when the transport does no access control.
     pub grant: Option<Arc<crate::Grant>>,
-    /// Whom the request counts against for rate limits (an API key's or token
-    /// subject's name, a client address, `stdio`). Transports set it whenever the
-    /// server has rate limits; `None` exempts the request (one the server makes for
-    /// itself).
+    /// Whom the request counts against for rate limits and per-caller bounds (an API
+    /// key's or token subject's name, a client address, `stdio`; [`crate::share_key`]).
+    /// Transports with sessions always set it; the stateless endpoint whenever the server
+    /// has rate limits (else its bounds read `addr`); `None` exempts the request from
+    /// rate limits (one the server makes for itself).
     pub caller: Option<Arc<str>>,
+    /// The client's address, where the transport knows it: without a principal, per-caller
+    /// bounds (fair shares) count the request against it ([`crate::share_key`]).
+    pub addr: Option<IpAddr>,
 }
 
 impl Link {
+    /// Whom per-caller bounds count this request against ([`crate::share_key`]), else the
+    /// name its rate limits count under (`stdio`); `None`: the totals alone bound it.
+    pub(crate) fn share(&self) -> Option<String> {
+        share_of(self.grant.as_deref(), self.caller.as_deref(), self.addr)
+    }
+
     /// Whether the caller may use something that requires `required`.
     pub(crate) fn allows(&self, required: &[String]) -> bool {
         self.grant.as_deref().is_none_or(|grant| grant.covers(required))

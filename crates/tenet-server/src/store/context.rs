@@ -1,7 +1,7 @@
 //! Where conversations' contexts are kept: the [`ContextStore`] trait, the rules every
 //! store applies ([`ContextData`]), and the in-memory store.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -91,10 +91,13 @@ pub trait ContextStore: Send + Sync + std::fmt::Debug + 'static {
 
     /// Applies `ops` to the context `key`, all or none; the version each leaves its
     /// key at (`None` for a removal). A store that writes a batch's final state at once
-    /// gives every op on a key the version the batch left it at.
+    /// gives every op on a key the version the batch left it at. A context this makes
+    /// counts against `share` (whom per-caller bounds count the request against,
+    /// [`crate::share_key`]; `None`: the totals alone bound it).
     fn apply<'a>(
         &'a self,
         key: &'a ContextKey,
+        share: Option<&'a str>,
         ops: &'a [ContextOp],
     ) -> BoxFuture<'a, Result<Vec<Option<u64>>, ContextError>>;
 
@@ -109,16 +112,29 @@ pub struct ContextLimits {
     /// is refused ([`ContextError::Full`]). Default 64 KiB.
     pub max_bytes: usize,
     /// The most bytes all contexts together may hold (each also counts for its id and
-    /// a fixed overhead): past it, the contexts used least recently are dropped.
-    /// Default 64 MiB.
+    /// a fixed overhead): past it, the contexts used least recently of the caller holding
+    /// the most bytes are dropped. Default 64 MiB.
     pub max_total_bytes: usize,
+    /// The most bytes one caller's contexts may hold (counted as for the total): past
+    /// it, that caller's contexts used least recently are dropped, never another's.
+    /// Default 4 MiB (a sixteenth of the total).
+    pub max_caller_bytes: usize,
+    /// The most contexts one caller may hold: past it, that caller's context used least
+    /// recently is dropped. Default 1 024.
+    pub max_caller_contexts: usize,
     /// How long a context lives after it was last read or written. Default 1 hour.
     pub ttl: Duration,
 }
 
 impl Default for ContextLimits {
     fn default() -> Self {
-        Self { max_bytes: 64 << 10, max_total_bytes: 64 << 20, ttl: Duration::from_secs(3600) }
+        Self {
+            max_bytes: 64 << 10,
+            max_total_bytes: 64 << 20,
+            max_caller_bytes: 4 << 20,
+            max_caller_contexts: 1024,
+            ttl: Duration::from_secs(3600),
+        }
     }
 }
 
@@ -271,8 +287,9 @@ fn merge_patch(target: &mut Value, patch: &Value) {
     }
 }
 
-/// Contexts kept in this process: each bounded, all together bounded (the least
-/// recently used dropped first), each gone `ttl` after it was last used.
+/// Contexts kept in this process: each bounded, each caller's bounded (its own least
+/// recently used dropped first), all together bounded, each gone `ttl` after it was last
+/// used ([`ContextLimits`]).
 #[derive(Debug)]
 pub struct MemoryContextStore {
     limits: ContextLimits,
@@ -284,6 +301,11 @@ struct Memory {
     contexts: HashMap<ContextKey, Slot>,
     /// The contexts by when they were last used (a tick), oldest first.
     by_use: BTreeMap<u64, ContextKey>,
+    /// What each caller's contexts hold (by the share that made them; `None`: callers of
+    /// no known name), and their contexts by use, oldest first.
+    shares: HashMap<Option<String>, Holding>,
+    /// The callers by the bytes they hold (then share): who gives way past the total.
+    by_bytes: BTreeSet<(usize, Option<String>)>,
     tick: u64,
     bytes: usize,
     /// The last version any context gave: a context made anew starts after it, so a
@@ -291,21 +313,30 @@ struct Memory {
     last_version: u64,
 }
 
+/// One caller's contexts.
+#[derive(Debug, Default)]
+struct Holding {
+    bytes: usize,
+    by_use: BTreeMap<u64, ContextKey>,
+}
+
 #[derive(Debug)]
 struct Slot {
     data: ContextData,
     used: Instant,
     tick: u64,
+    /// Whose share it counts against.
+    share: Option<String>,
 }
 
-/// What keeping one context costs beyond its keys and values: its key (twice: the map
-/// and the use index), the slot, the maps' own entries.
-const CONTEXT_OVERHEAD: usize = 256;
+/// What keeping one context costs beyond its keys and values: its key (three times: the
+/// map and the use indexes), the slot, the maps' own entries.
+const CONTEXT_OVERHEAD: usize = 320;
 
 impl Slot {
-    /// The bytes this context counts for against the total.
+    /// The bytes this context counts for against the totals.
     fn footprint(&self, key: &ContextKey) -> usize {
-        self.data.bytes() + CONTEXT_OVERHEAD + 2 * (key.owner.len() + key.id.as_str().len())
+        self.data.bytes() + CONTEXT_OVERHEAD + 3 * (key.owner.len() + key.id.as_str().len())
     }
 }
 
@@ -319,6 +350,12 @@ impl MemoryContextStore {
     pub fn usage(&self) -> (usize, usize) {
         let memory = self.lock();
         (memory.contexts.len(), memory.bytes)
+    }
+
+    /// How many contexts `share` holds and their bytes.
+    pub fn usage_of(&self, share: Option<&str>) -> (usize, usize) {
+        let memory = self.lock();
+        memory.shares.get(&share.map(str::to_owned)).map_or((0, 0), |h| (h.by_use.len(), h.bytes))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Memory> {
@@ -335,16 +372,40 @@ impl Default for MemoryContextStore {
 impl Memory {
     /// Drops the contexts unused for `ttl`, oldest first.
     fn expire(&mut self, ttl: Duration, now: Instant) {
-        while let Some((&tick, key)) = self.by_use.first_key_value() {
+        while let Some((_, key)) = self.by_use.first_key_value() {
             let stale = self.contexts.get(key).is_none_or(|slot| now.duration_since(slot.used) >= ttl);
             if !stale {
                 break;
             }
             let key = key.clone();
-            self.by_use.remove(&tick);
-            if let Some(slot) = self.contexts.remove(&key) {
-                self.bytes -= slot.footprint(&key);
+            self.drop_context(&key);
+        }
+    }
+
+    /// Forgets the context `key` everywhere.
+    fn drop_context(&mut self, key: &ContextKey) {
+        let Some(slot) = self.contexts.remove(key) else { return };
+        let footprint = slot.footprint(key);
+        self.by_use.remove(&slot.tick);
+        self.bytes -= footprint;
+        if let Some(holding) = self.shares.get_mut(&slot.share) {
+            holding.by_use.remove(&slot.tick);
+            let before = holding.bytes;
+            holding.bytes -= footprint;
+            let (after, empty) = (holding.bytes, holding.by_use.is_empty());
+            self.rebytes(&slot.share, before, after);
+            if empty {
+                self.by_bytes.remove(&(after, slot.share.clone()));
+                self.shares.remove(&slot.share);
             }
+        }
+    }
+
+    /// Notes that `share` holds `after` bytes where it held `before`.
+    fn rebytes(&mut self, share: &Option<String>, before: usize, after: usize) {
+        if before != after || !self.by_bytes.contains(&(after, share.clone())) {
+            self.by_bytes.remove(&(before, share.clone()));
+            self.by_bytes.insert((after, share.clone()));
         }
     }
 
@@ -355,9 +416,42 @@ impl Memory {
         let slot = self.contexts.get_mut(key)?;
         self.by_use.remove(&slot.tick);
         self.by_use.insert(tick, key.clone());
+        if let Some(holding) = self.shares.get_mut(&slot.share) {
+            holding.by_use.remove(&slot.tick);
+            holding.by_use.insert(tick, key.clone());
+        }
         slot.tick = tick;
         slot.used = now;
         Some(slot)
+    }
+
+    /// The context `share` used least recently, but for `keep`.
+    fn oldest_of(&self, share: &Option<String>, keep: &ContextKey) -> Option<ContextKey> {
+        self.shares.get(share)?.by_use.values().find(|k| *k != keep).cloned()
+    }
+
+    /// Brings `share` within its bounds (its contexts used least recently go), then
+    /// everyone within the total (the contexts used least recently of the caller holding
+    /// the most bytes go). Never `keep` (the context just changed).
+    fn bound(&mut self, share: &Option<String>, keep: &ContextKey, limits: &ContextLimits) {
+        let over_share = |m: &Self| {
+            share.is_some()
+                && m.shares
+                    .get(share)
+                    .is_some_and(|h| h.bytes > limits.max_caller_bytes || h.by_use.len() > limits.max_caller_contexts)
+        };
+        while over_share(self) {
+            let Some(oldest) = self.oldest_of(share, keep) else { break };
+            tracing::warn!(owner = %oldest.owner, id = %oldest.id, "context dropped: its caller's contexts are over their share");
+            self.drop_context(&oldest);
+        }
+        while self.bytes > limits.max_total_bytes {
+            // The caller holding the most (but not by `keep` alone).
+            let oldest = self.by_bytes.iter().rev().take(2).find_map(|(_, most)| self.oldest_of(most, keep));
+            let Some(oldest) = oldest else { break };
+            tracing::warn!(owner = %oldest.owner, id = %oldest.id, "context dropped: all contexts together are over their limit");
+            self.drop_context(&oldest);
+        }
     }
 }
 
@@ -385,6 +479,7 @@ impl ContextStore for MemoryContextStore {
     fn apply<'a>(
         &'a self,
         key: &'a ContextKey,
+        share: Option<&'a str>,
         ops: &'a [ContextOp],
     ) -> BoxFuture<'a, Result<Vec<Option<u64>>, ContextError>> {
         let now = Instant::now();
@@ -392,10 +487,18 @@ impl ContextStore for MemoryContextStore {
         memory.expire(self.limits.ttl, now);
         if memory.touch(key, now).is_none() {
             let tick = memory.tick;
-            let slot = Slot { data: ContextData::after(memory.last_version), used: now, tick };
-            memory.bytes += slot.footprint(key);
+            let share = share.map(str::to_owned);
+            let slot = Slot { data: ContextData::after(memory.last_version), used: now, tick, share: share.clone() };
+            let footprint = slot.footprint(key);
+            memory.bytes += footprint;
             memory.contexts.insert(key.clone(), slot);
             memory.by_use.insert(tick, key.clone());
+            let holding = memory.shares.entry(share.clone()).or_default();
+            let before = holding.bytes;
+            holding.bytes += footprint;
+            holding.by_use.insert(tick, key.clone());
+            let after = holding.bytes;
+            memory.rebytes(&share, before, after);
         }
         let memory = &mut *memory;
         let Some(slot) = memory.contexts.get_mut(key) else {
@@ -404,29 +507,22 @@ impl ContextStore for MemoryContextStore {
         let before = slot.footprint(key);
         let applied = slot.data.apply(ops, self.limits.max_bytes);
         let after = slot.footprint(key);
-        memory.bytes = memory.bytes - before + after;
+        let owner = slot.share.clone();
         memory.last_version = memory.last_version.max(slot.data.last_version());
+        let emptied = slot.data.entries().is_empty();
+        memory.bytes = memory.bytes - before + after;
+        if let Some(holding) = memory.shares.get_mut(&owner) {
+            let held = holding.bytes;
+            holding.bytes = held - before + after;
+            let now_held = holding.bytes;
+            memory.rebytes(&owner, held, now_held);
+        }
         // A context with nothing in it (made by a batch that failed, or emptied) is not
         // kept: it would hold memory the byte count cannot see coming.
-        if slot.data.entries().is_empty() {
-            let tick = slot.tick;
-            memory.by_use.remove(&tick);
-            memory.contexts.remove(key);
-            memory.bytes -= after;
+        if emptied {
+            memory.drop_context(key);
         }
-        // Over the total: the contexts used least recently go (never this one).
-        while memory.bytes > self.limits.max_total_bytes {
-            let Some((&tick, oldest)) = memory.by_use.first_key_value() else { break };
-            if oldest == key {
-                break;
-            }
-            let oldest = oldest.clone();
-            memory.by_use.remove(&tick);
-            if let Some(slot) = memory.contexts.remove(&oldest) {
-                memory.bytes -= slot.footprint(&oldest);
-                tracing::warn!(owner = %oldest.owner, id = %oldest.id, "context dropped: all contexts together are over their limit");
-            }
-        }
+        memory.bound(&owner, key, &self.limits);
         Box::pin(std::future::ready(applied))
     }
 
@@ -487,39 +583,109 @@ mod tests {
     #[tokio::test]
     async fn the_store_keeps_contexts_apart_expires_them_and_drops_the_least_used_past_its_total() {
         // Each of these contexts counts its overhead, ids and 13 to 23 bytes of entries.
-        let one = CONTEXT_OVERHEAD + 2;
-        let limits = ContextLimits { max_bytes: 1000, max_total_bytes: 3 * one + 45, ttl: Duration::from_millis(200) };
+        let one = CONTEXT_OVERHEAD + 3;
+        let limits = ContextLimits {
+            max_bytes: 1000,
+            max_total_bytes: 3 * one + 45,
+            ttl: Duration::from_millis(200),
+            ..ContextLimits::default()
+        };
         let store = MemoryContextStore::new(limits);
-        store.apply(&key("a"), &[set("k", json!("1234567890"))]).await.unwrap();
+        store.apply(&key("a"), None, &[set("k", json!("1234567890"))]).await.unwrap();
         let other_owner = ContextKey { owner: "someone".into(), ..key("a") };
         assert!(store.entries(&other_owner).await.unwrap().is_empty(), "another caller's context is its own");
-        store.apply(&key("b"), &[set("k", json!("1234567890"))]).await.unwrap();
+        store.apply(&key("b"), None, &[set("k", json!("1234567890"))]).await.unwrap();
         store.get(&key("a"), "k").await.unwrap().expect("a is there");
         // c takes the total over 45 bytes: b, used least recently, goes.
-        store.apply(&key("c"), &[set("k", json!("12345678901234567890"))]).await.unwrap();
+        store.apply(&key("c"), None, &[set("k", json!("12345678901234567890"))]).await.unwrap();
         assert!(store.get(&key("b"), "k").await.unwrap().is_none());
         assert!(store.get(&key("a"), "k").await.unwrap().is_some());
         assert!(store.usage().1 <= limits.max_total_bytes, "{:?}", store.usage());
         // A batch that fails, and one that leaves nothing, keep no context.
         let refused = [ContextOp::Delete { key: "k".into(), expect: Expect::Version(9) }];
-        assert!(store.apply(&key("d"), &refused).await.is_err());
-        store.apply(&key("e"), &[ContextOp::Delete { key: "k".into(), expect: Expect::Any }]).await.unwrap();
+        assert!(store.apply(&key("d"), None, &refused).await.is_err());
+        store.apply(&key("e"), None, &[ContextOp::Delete { key: "k".into(), expect: Expect::Any }]).await.unwrap();
         assert_eq!(store.usage().0, 2, "only a and c");
         // A context made again gives no version it gave before.
-        let first = store.apply(&key("f"), &[set("k", json!(1))]).await.unwrap()[0].unwrap();
-        store.apply(&key("f"), &[ContextOp::Delete { key: "k".into(), expect: Expect::Any }]).await.unwrap();
-        let again = store.apply(&key("f"), &[set("k", json!(1))]).await.unwrap()[0].unwrap();
+        let first = store.apply(&key("f"), None, &[set("k", json!(1))]).await.unwrap()[0].unwrap();
+        store.apply(&key("f"), None, &[ContextOp::Delete { key: "k".into(), expect: Expect::Any }]).await.unwrap();
+        let again = store.apply(&key("f"), None, &[set("k", json!(1))]).await.unwrap()[0].unwrap();
         assert!(again > first, "{again} after {first}");
         tokio::time::sleep(Duration::from_millis(250)).await;
         assert!(store.entries(&key("a")).await.unwrap().is_empty(), "expired");
         assert_eq!(store.usage(), (0, 0));
     }
 
+    fn owned(owner: &str, id: &str) -> ContextKey {
+        ContextKey { owner: owner.into(), id: id.parse().unwrap() }
+    }
+
+    #[tokio::test]
+    async fn one_callers_flood_of_contexts_drops_only_its_own() {
+        let limits = ContextLimits { max_caller_contexts: 3, ..ContextLimits::default() };
+        let store = MemoryContextStore::new(limits);
+        for id in ["v1", "v2"] {
+            store.apply(&owned("key:victim", id), Some("key:victim"), &[set("k", json!(id))]).await.unwrap();
+        }
+        for n in 0..100 {
+            let id = format!("f{n}");
+            store.apply(&owned("key:flood", &id), Some("key:flood"), &[set("k", json!(n))]).await.unwrap();
+        }
+        assert_eq!(store.usage_of(Some("key:flood")).0, 3, "the flood keeps its share");
+        for n in 97..100 {
+            assert!(store.get(&owned("key:flood", &format!("f{n}")), "k").await.unwrap().is_some(), "its newest stay");
+        }
+        for id in ["v1", "v2"] {
+            assert!(store.get(&owned("key:victim", id), "k").await.unwrap().is_some(), "{id}: another's stay");
+        }
+        // Without authorization every caller is one owner, yet each address its own share.
+        for n in 0..10 {
+            let id = format!("a{n}");
+            store.apply(&owned("", &id), Some("ip:192.0.2.1"), &[set("k", json!(n))]).await.unwrap();
+        }
+        store.apply(&owned("", "b"), Some("ip:192.0.2.2"), &[set("k", json!(1))]).await.unwrap();
+        assert_eq!(store.usage_of(Some("ip:192.0.2.1")).0, 3);
+        assert!(store.get(&owned("", "b"), "k").await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn one_callers_bytes_are_bounded_and_past_the_total_the_biggest_holder_gives_way() {
+        let big = json!("x".repeat(900));
+        let each = CONTEXT_OVERHEAD + 1 + 902 + 3 * (3 + 2);
+        let limits = ContextLimits {
+            max_bytes: 1000,
+            max_caller_bytes: 3 * each,
+            max_total_bytes: 7 * each,
+            ..ContextLimits::default()
+        };
+        let store = MemoryContextStore::new(limits);
+        for n in 0..10 {
+            store.apply(&owned("big", &format!("b{n}")), Some("big"), &[set("k", big.clone())]).await.unwrap();
+        }
+        assert_eq!(store.usage_of(Some("big")), (3, 3 * each), "its share, in bytes");
+        for n in 0..3 {
+            store.apply(&owned("mid", &format!("m{n}")), Some("mid"), &[set("k", big.clone())]).await.unwrap();
+        }
+        store.apply(&owned("one", "o1"), Some("one"), &[set("k", big.clone())]).await.unwrap();
+        assert_eq!(store.usage().1, 7 * each);
+        // An eighth context takes the total over; its caller holds no other, so one of
+        // the callers holding the most gives up its oldest.
+        store.apply(&owned("new", "n1"), Some("new"), &[set("k", big.clone())]).await.unwrap();
+        assert!(store.usage().1 <= limits.max_total_bytes);
+        assert_eq!(store.usage_of(Some("one")).0, 1, "a caller holding less than others keeps its context");
+        assert_eq!(store.usage_of(Some("new")).0, 1);
+        assert_eq!(store.usage_of(Some("big")).0 + store.usage_of(Some("mid")).0, 5);
+        // The next from a caller that holds some: its own oldest goes.
+        store.apply(&owned("mid", "m3"), Some("mid"), &[set("k", big.clone())]).await.unwrap();
+        assert!(store.get(&owned("one", "o1"), "k").await.unwrap().is_some());
+        assert!(store.usage().1 <= limits.max_total_bytes);
+    }
+
     #[tokio::test]
     async fn concurrent_compare_and_sets_on_one_key_let_exactly_one_win_each_round() {
         let store = std::sync::Arc::new(MemoryContextStore::default());
         let k = key("counter");
-        store.apply(&k, &[set("n", json!(0))]).await.unwrap();
+        store.apply(&k, None, &[set("n", json!(0))]).await.unwrap();
         let mut tasks = Vec::new();
         for _ in 0..8 {
             let (store, k) = (store.clone(), k.clone());
@@ -530,7 +696,7 @@ mod tests {
                         let now = store.get(&k, "n").await.unwrap().unwrap();
                         let next = json!(now.value.as_i64().unwrap() + 1);
                         let op = ContextOp::Set { key: "n".into(), value: next, expect: Expect::Version(now.version) };
-                        match store.apply(&k, &[op]).await {
+                        match store.apply(&k, None, &[op]).await {
                             Ok(_) => break,
                             Err(ContextError::Conflict { .. }) => tokio::task::yield_now().await,
                             Err(e) => panic!("{e}"),

@@ -1,9 +1,15 @@
 //! The server's tasks (the extension's; 2025-11-25 tasks live in their session): each
 //! found by an unguessable id, bound to the caller that created it, moving through
 //! `working` ⇄ `input_required` → `completed` | `failed` | `cancelled`.
+//!
+//! Every caller has its own share of the board: at most [`MAX_RUNNING_PER_CALLER`] tasks
+//! that have not ended (of [`MAX_RUNNING`] in all), and at most [`MAX_ENDED_PER_CALLER`]
+//! ended ones kept for their results, its oldest dropped first. An ended task no longer
+//! counts against creating new ones; past the server's total of ended ones, the caller
+//! holding the most gives up its oldest (never one holding fewer than another).
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -20,10 +26,16 @@ use crate::store::{Announcement, SessionStore, TaskRecord, TaskWrite, Unavailabl
 pub const TASK_TTL: Duration = Duration::from_secs(600);
 /// How often clients are asked to poll.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
-/// How many live tasks one caller may hold.
-pub const MAX_TASKS_PER_CALLER: usize = 1024;
-/// How many live tasks the server holds.
-pub const MAX_TASKS: usize = 8 * MAX_TASKS_PER_CALLER;
+/// How many tasks that have not ended one caller may hold.
+pub const MAX_RUNNING_PER_CALLER: usize = 256;
+/// How many tasks that have not ended the server holds, all callers together.
+pub const MAX_RUNNING: usize = 16 * MAX_RUNNING_PER_CALLER;
+/// How many ended tasks one caller's results are kept for (until [`TASK_TTL`]): past
+/// it, that caller's task that ended first is dropped.
+pub const MAX_ENDED_PER_CALLER: usize = 1024;
+/// How many ended tasks the server keeps, all callers together: past it, the caller
+/// holding the most gives up its oldest.
+pub const MAX_ENDED: usize = 16 * MAX_ENDED_PER_CALLER;
 
 /// What a task ended with: the result the request would have returned, or its error.
 pub(crate) type Outcome = Result<JsonObject, ErrorObject>;
@@ -31,15 +43,136 @@ pub(crate) type Outcome = Result<JsonObject, ErrorObject>;
 /// Every task of the extension, server-wide (requests are stateless: any of them may
 /// ask about any task, so the tasks cannot live in a connection).
 pub(crate) struct TaskBoard {
-    entries: Mutex<HashMap<String, Arc<TaskEntry>>>,
+    table: Arc<Mutex<Table>>,
     changes: broadcast::Sender<Arc<TaskEntry>>,
     /// Where the tasks are shared with other replicas, once they are.
-    shared: std::sync::OnceLock<Shared>,
+    shared: OnceLock<Shared>,
     /// Changes other replicas announced of the tasks they run.
     heard: broadcast::Sender<Arc<TaskRecord>>,
     /// The 2025-11-25 tasks this replica runs for shared sessions, by id: the session,
     /// for other replicas' letters (a `tasks/cancel` made there).
     legacy: Mutex<HashMap<String, std::sync::Weak<crate::session::Session>>>,
+}
+
+/// The tasks by id, and what each caller holds of them.
+#[derive(Default)]
+struct Table {
+    entries: HashMap<String, Arc<TaskEntry>>,
+    /// Per caller (its share key; `None`: callers of no known name, bounded by the
+    /// totals alone): its tasks that run, and those that ended.
+    holdings: HashMap<Option<String>, Holding>,
+    /// Tasks that have not ended, all callers together.
+    running: usize,
+    /// Every ended task, by when it expires (then id): the sweep's order.
+    expiring: BTreeSet<(Instant, String)>,
+    /// The callers holding ended tasks, by how many (then share): who gives way first
+    /// past the server's total.
+    by_ended: BTreeSet<(usize, Option<String>)>,
+}
+
+/// What one caller holds.
+#[derive(Default)]
+struct Holding {
+    running: usize,
+    /// Its ended tasks, by when they expire (then id): the first is the one it loses first.
+    ended: BTreeSet<(Instant, String)>,
+}
+
+impl Table {
+    /// Drops the ended tasks whose time is up.
+    fn sweep(&mut self, now: Instant) {
+        while let Some(first) = self.expiring.first().filter(|(expires, _)| *expires <= now).cloned() {
+            self.drop_ended(&first);
+        }
+    }
+
+    /// Forgets the ended task `key` (its expiry and id) everywhere.
+    fn drop_ended(&mut self, key: &(Instant, String)) {
+        self.expiring.remove(key);
+        if let Some(entry) = self.entries.remove(&key.1)
+            && let Some(holding) = self.holdings.get_mut(&entry.share)
+        {
+            let before = holding.ended.len();
+            holding.ended.remove(key);
+            let (after, idle) = (holding.ended.len(), holding.running == 0 && holding.ended.is_empty());
+            self.ended_count(&entry.share, before, after);
+            if idle {
+                self.holdings.remove(&entry.share);
+            }
+        }
+    }
+
+    /// Notes that `share` holds `after` ended tasks where it held `before`.
+    fn ended_count(&mut self, share: &Option<String>, before: usize, after: usize) {
+        if before > 0 {
+            self.by_ended.remove(&(before, share.clone()));
+        }
+        if after > 0 {
+            self.by_ended.insert((after, share.clone()));
+        }
+    }
+
+    /// Moves `entry`, which just ended, from its caller's running tasks to its ended
+    /// ones; past that caller's share its oldest ended task goes, and past the server's
+    /// total the oldest of the caller holding the most.
+    fn ended(&mut self, entry: &TaskEntry, expires: Instant) {
+        if !self.entries.contains_key(&entry.id) {
+            return;
+        }
+        let key = (expires, entry.id.clone());
+        let Some(holding) = self.holdings.get_mut(&entry.share) else { return };
+        holding.running -= 1;
+        let before = holding.ended.len();
+        holding.ended.insert(key.clone());
+        let after = holding.ended.len();
+        self.ended_count(&entry.share, before, after);
+        self.running -= 1;
+        self.expiring.insert(key);
+        if entry.share.is_some() {
+            while let Some(oldest) = self
+                .holdings
+                .get(&entry.share)
+                .filter(|h| h.ended.len() > MAX_ENDED_PER_CALLER)
+                .and_then(|h| h.ended.first().cloned())
+            {
+                tracing::debug!(task = %oldest.1, "an ended task dropped before its time: its caller holds too many");
+                self.drop_ended(&oldest);
+            }
+        }
+        while self.expiring.len() > MAX_ENDED {
+            let most = self.by_ended.last().and_then(|(_, share)| self.holdings.get(share));
+            let Some(oldest) = most.and_then(|h| h.ended.first().cloned()) else { break };
+            tracing::debug!(task = %oldest.1, "an ended task dropped before its time: all callers hold too many");
+            self.drop_ended(&oldest);
+        }
+    }
+
+    /// Forgets `entry` (which may not have ended).
+    fn remove(&mut self, entry: &TaskEntry) {
+        // Counted as ended only once the table heard so (it may not have yet).
+        let ended = entry.ended.get().map(|&expires| (expires, entry.id.clone())).filter(|k| self.expiring.contains(k));
+        match ended {
+            Some(key) => self.drop_ended(&key),
+            None => {
+                if self.entries.remove(&entry.id).is_some()
+                    && let Some(holding) = self.holdings.get_mut(&entry.share)
+                {
+                    holding.running -= 1;
+                    self.running -= 1;
+                    if holding.running == 0 && holding.ended.is_empty() {
+                        self.holdings.remove(&entry.share);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The refusal of a task past a share: -32004, as a rate limit is (HTTP 429).
+fn too_many(what: String) -> ErrorObject {
+    let wait = millis(POLL_INTERVAL);
+    ErrorObject::new(crate::RATE_LIMITED, format!("{what}; wait for one to end, then retry"))
+        .with_data(json!({ "retryAfterMs": wait }))
 }
 
 /// The store replicas share tasks in, and this replica's name there.
@@ -52,9 +185,9 @@ pub(crate) struct Shared {
 impl Default for TaskBoard {
     fn default() -> Self {
         Self {
-            entries: Mutex::default(),
+            table: Arc::default(),
             changes: broadcast::channel(256).0,
-            shared: std::sync::OnceLock::new(),
+            shared: OnceLock::new(),
             heard: broadcast::channel(256).0,
             legacy: Mutex::default(),
         }
@@ -66,11 +199,17 @@ pub(crate) struct TaskEntry {
     id: String,
     /// The subject of the grant that created it (`None`: a caller without one).
     owner: Option<String>,
+    /// Whose share of the board it counts against ([`crate::share_key`]).
+    share: Option<String>,
     /// The scopes its tool requires; every request about it must still hold them.
     scopes: Vec<String>,
     created: Instant,
     cancel: CancellationToken,
     state: Mutex<State>,
+    /// When it expires, once it has ended.
+    ended: OnceLock<Instant>,
+    /// The board's table, told when it ends.
+    table: Weak<Mutex<Table>>,
     /// Bumped on every change, for handlers waiting for input.
     changed: watch::Sender<()>,
     /// Where changes are announced (listen streams).
@@ -106,6 +245,7 @@ impl TaskBoard {
     pub fn create(
         &self,
         owner: Option<String>,
+        share: Option<String>,
         scopes: Vec<String>,
         cancel: CancellationToken,
         answers: JsonObject,
@@ -127,34 +267,38 @@ impl TaskBoard {
         let entry = Arc::new(TaskEntry {
             id: id.clone(),
             owner,
+            share,
             scopes,
             created,
             cancel,
             state: Mutex::new(state),
+            ended: OnceLock::new(),
+            table: Arc::downgrade(&self.table),
             changed: watch::channel(()).0,
             changes: self.changes.clone(),
             shared: self.shared.get().cloned(),
         });
-        let mut entries = lock(&self.entries);
-        entries.retain(|_, e| !e.is_expired(created));
-        let mine = entries.values().filter(|e| e.owner == entry.owner).count();
-        if mine >= MAX_TASKS_PER_CALLER || entries.len() >= MAX_TASKS {
-            return Err(ErrorObject::internal("too many tasks; wait for some to end and expire"));
+        let mut table = lock(&self.table);
+        table.sweep(created);
+        let mine = table.holdings.get(&entry.share).map_or(0, |h| h.running);
+        if entry.share.is_some() && mine >= MAX_RUNNING_PER_CALLER {
+            return Err(too_many(format!("This caller already has {mine} tasks running, its most")));
         }
-        entries.insert(id, entry.clone());
+        if table.running >= MAX_RUNNING {
+            return Err(too_many(format!("The server already runs {} tasks, its most", table.running)));
+        }
+        table.holdings.entry(entry.share.clone()).or_default().running += 1;
+        table.running += 1;
+        table.entries.insert(id, entry.clone());
         Ok(entry)
     }
 
     /// The task `id`, if `owner` created it and it has not expired. Someone else's
-    /// task is as unknown as one that never existed.
+    /// task is as unknown as one that never existed; so is one whose time is up.
     pub fn find(&self, id: &str, owner: Option<&str>) -> Result<Arc<TaskEntry>, ErrorObject> {
-        let mut entries = lock(&self.entries);
-        let entry = entries.get(id).filter(|e| e.owner.as_deref() == owner).cloned().ok_or_else(|| unknown(id))?;
-        if entry.is_expired(Instant::now()) {
-            entries.remove(id);
-            return Err(ErrorObject::invalid_params(format!("Failed to retrieve task: task {id} has expired")));
-        }
-        Ok(entry)
+        let mut table = lock(&self.table);
+        table.sweep(Instant::now());
+        table.entries.get(id).filter(|e| e.owner.as_deref() == owner).cloned().ok_or_else(|| unknown(id))
     }
 
     /// Every change to any task from now on.
@@ -188,7 +332,7 @@ impl TaskBoard {
     /// The task `id` if this replica runs it (no owner check: for another replica's
     /// letters, checked there).
     pub fn local(&self, id: &str) -> Option<Arc<TaskEntry>> {
-        lock(&self.entries).get(id).cloned()
+        lock(&self.table).entries.get(id).cloned()
     }
 
     /// Notes that this replica runs the 2025-11-25 task `id` of the shared `session`
@@ -209,7 +353,10 @@ impl TaskBoard {
 
     /// Forgets the task `id` (one whose handle was never given to its client).
     pub fn remove(&self, id: &str) {
-        lock(&self.entries).remove(id);
+        let mut table = lock(&self.table);
+        if let Some(entry) = table.entries.get(id).cloned() {
+            table.remove(&entry);
+        }
     }
 }
 
@@ -222,11 +369,6 @@ impl TaskEntry {
     /// The scopes every request about the task must hold.
     pub fn scopes(&self) -> &[String] {
         &self.scopes
-    }
-
-    fn is_expired(&self, now: Instant) -> bool {
-        let state = lock(&self.state);
-        state.info.status.is_terminal() && state.expires <= now
     }
 
     /// The task as `CreateTaskResult` shows it.
@@ -317,6 +459,7 @@ fn detailed(state: &State) -> DetailedTask {
 impl TaskEntry {
     /// Changes the state under the lock, then tells whoever waits or listens.
     fn update(self: &Arc<Self>, change: impl FnOnce(&mut State) -> bool) {
+        let mut ended = None;
         let (changed, write) = {
             let mut state = lock(&self.state);
             let changed = change(&mut state);
@@ -327,6 +470,9 @@ impl TaskEntry {
                     // Keep an ended task at least TASK_TTL, and say so in ttlMs.
                     state.expires = state.expires.max(Instant::now() + TASK_TTL);
                     state.info.ttl_ms = Some(millis(state.expires - self.created));
+                    if self.ended.set(state.expires).is_ok() {
+                        ended = Some(state.expires);
+                    }
                 }
             }
             let write = self
@@ -336,6 +482,13 @@ impl TaskEntry {
                 .map(|shared| (shared.clone(), self.record(&state, shared), Self::kept(&state)));
             (changed, write)
         };
+        // The board counts it as ended from now (its state's lock released first: the
+        // board's is never taken under a task's).
+        if let Some(expires) = ended
+            && let Some(table) = self.table.upgrade()
+        {
+            lock(&table).ended(self, expires);
+        }
         if let Some((Shared { store, replica }, record, ttl)) = write {
             match tokio::runtime::Handle::try_current() {
                 Ok(runtime) => {
@@ -483,8 +636,15 @@ mod tests {
 
     fn board_with_task(owner: Option<&str>) -> (TaskBoard, Arc<TaskEntry>) {
         let board = TaskBoard::default();
-        let entry =
-            board.create(owner.map(Into::into), Vec::new(), CancellationToken::new(), JsonObject::new()).unwrap();
+        let entry = board
+            .create(
+                owner.map(Into::into),
+                owner.map(Into::into),
+                Vec::new(),
+                CancellationToken::new(),
+                JsonObject::new(),
+            )
+            .unwrap();
         (board, entry)
     }
 
@@ -499,7 +659,13 @@ mod tests {
     #[test]
     fn ids_are_long_random_and_bound_to_their_creator() {
         let (board, entry) = board_with_task(Some("alice"));
-        let other = board.create(Some("alice".into()), Vec::new(), CancellationToken::new(), JsonObject::new());
+        let other = board.create(
+            Some("alice".into()),
+            Some("alice".into()),
+            Vec::new(),
+            CancellationToken::new(),
+            JsonObject::new(),
+        );
         assert_ne!(entry.id(), other.unwrap().id());
         assert_eq!(entry.id().len(), 32);
         assert!(board.find(entry.id(), Some("alice")).is_ok());
@@ -603,7 +769,7 @@ mod tests {
         let board = TaskBoard::default();
         // This replica ("here") reads no inbox: to the store, it is gone.
         board.share(store.clone(), "here".into());
-        let entry = board.create(None, Vec::new(), CancellationToken::new(), JsonObject::new()).unwrap();
+        let entry = board.create(None, None, Vec::new(), CancellationToken::new(), JsonObject::new()).unwrap();
         entry.persist(false).await.unwrap();
         let found = store.task(entry.id()).await.unwrap().unwrap();
         assert!(!found.runner_alive);
@@ -617,15 +783,116 @@ mod tests {
         assert_eq!(store.task(entry.id()).await.unwrap().unwrap().record.task.task.status, TaskStatus::Failed);
     }
 
+    fn create(board: &TaskBoard, owner: &str) -> Result<Arc<TaskEntry>, ErrorObject> {
+        board.create(Some(owner.into()), Some(owner.into()), Vec::new(), CancellationToken::new(), JsonObject::new())
+    }
+
     #[test]
-    fn one_caller_cannot_fill_the_board() {
+    fn one_caller_cannot_fill_the_board_and_a_full_share_is_a_rate_limit_not_an_internal_error() {
         let board = TaskBoard::default();
-        let create =
-            |owner: &str| board.create(Some(owner.into()), Vec::new(), CancellationToken::new(), JsonObject::new());
-        for _ in 0..MAX_TASKS_PER_CALLER {
-            create("greedy").unwrap();
+        let greedy: Vec<_> = (0..MAX_RUNNING_PER_CALLER).map(|_| create(&board, "greedy").unwrap()).collect();
+        let refused = create(&board, "greedy").err().unwrap();
+        assert_eq!(refused.code, crate::RATE_LIMITED, "{refused:?}");
+        assert!(refused.message.contains("256 tasks running"), "{}", refused.message);
+        assert!(refused.data.as_ref().is_some_and(|d| d["retryAfterMs"].is_u64()), "{refused:?}");
+        assert!(create(&board, "modest").is_ok(), "another caller's share is untouched");
+        // One that ends frees its place at once: ended tasks do not count against new ones.
+        greedy[0].finish(Ok(JsonObject::new()));
+        assert!(create(&board, "greedy").is_ok());
+        assert!(board.find(greedy[0].id(), Some("greedy")).is_ok(), "its result is still there");
+    }
+
+    #[test]
+    fn the_server_runs_at_most_max_running_tasks_whoever_asks() {
+        let board = TaskBoard::default();
+        for caller in 0..MAX_RUNNING / MAX_RUNNING_PER_CALLER {
+            for _ in 0..MAX_RUNNING_PER_CALLER {
+                create(&board, &format!("caller-{caller}")).unwrap();
+            }
         }
-        assert!(create("greedy").is_err());
-        assert!(create("modest").is_ok());
+        let refused = create(&board, "latecomer").err().unwrap();
+        assert_eq!(refused.code, crate::RATE_LIMITED);
+        assert!(refused.message.contains("server already runs"), "{}", refused.message);
+    }
+
+    #[test]
+    fn quick_tasks_never_lock_anyone_out_and_a_caller_loses_only_its_own_oldest_results() {
+        let board = TaskBoard::default();
+        let kept = create(&board, "modest").unwrap();
+        kept.finish(Ok(JsonObject::new()));
+        // Eight callers each end far more tasks than a caller's results are kept for.
+        let mut firsts = Vec::new();
+        for caller in 0..8 {
+            let owner = format!("flood-{caller}");
+            for n in 0..MAX_ENDED_PER_CALLER + 100 {
+                let entry = create(&board, &owner).unwrap();
+                if n == 0 {
+                    firsts.push((owner.clone(), entry.clone()));
+                }
+                entry.finish(Ok(JsonObject::new()));
+            }
+        }
+        for (owner, first) in &firsts {
+            assert!(board.find(first.id(), Some(owner)).is_err(), "{owner}'s oldest result went first");
+        }
+        assert!(board.find(kept.id(), Some("modest")).is_ok(), "nobody else's task was dropped");
+        assert!(create(&board, "modest").is_ok(), "and nobody is locked out");
+        let table = lock(&board.table);
+        assert_eq!(table.running, 1);
+        assert!(table.holdings.values().all(|h| h.ended.len() <= MAX_ENDED_PER_CALLER));
+        assert_eq!(table.expiring.len(), table.holdings.values().map(|h| h.ended.len()).sum::<usize>());
+    }
+
+    #[test]
+    fn past_the_server_total_a_caller_drops_its_own_oldest_result_not_anothers() {
+        let board = TaskBoard::default();
+        let kept = create(&board, "modest").unwrap();
+        kept.finish(Ok(JsonObject::new()));
+        for caller in 0..MAX_ENDED / MAX_ENDED_PER_CALLER + 2 {
+            for _ in 0..MAX_ENDED_PER_CALLER {
+                create(&board, &format!("caller-{caller}")).unwrap().finish(Ok(JsonObject::new()));
+            }
+        }
+        let table = lock(&board.table);
+        assert_eq!(table.expiring.len(), MAX_ENDED);
+        assert!(table.entries.values().any(|e| e.id == kept.id), "the modest caller's one result stays");
+    }
+
+    #[test]
+    fn without_authorization_each_address_has_its_share() {
+        let board = TaskBoard::default();
+        let anonymous = |addr: &str| {
+            board.create(None, Some(format!("ip:{addr}")), Vec::new(), CancellationToken::new(), JsonObject::new())
+        };
+        for _ in 0..MAX_RUNNING_PER_CALLER {
+            anonymous("192.0.2.1").unwrap();
+        }
+        assert_eq!(anonymous("192.0.2.1").err().unwrap().code, crate::RATE_LIMITED, "a flood from one address");
+        assert!(anonymous("192.0.2.2").is_ok(), "does not lock out the next");
+        // A caller of no known name is bounded by the total alone.
+        let unnamed = || board.create(None, None, Vec::new(), CancellationToken::new(), JsonObject::new());
+        for _ in 0..=MAX_RUNNING_PER_CALLER {
+            unnamed().unwrap();
+        }
+    }
+
+    #[test]
+    fn a_removed_or_expired_task_gives_its_place_back() {
+        let board = TaskBoard::default();
+        let running = create(&board, "alice").unwrap();
+        board.remove(running.id());
+        let ended = create(&board, "alice").unwrap();
+        ended.finish(Ok(JsonObject::new()));
+        board.remove(ended.id());
+        // One that ended, removed before the table heard it ended: counted as running.
+        let racing = create(&board, "alice").unwrap();
+        let _ = racing.ended.set(Instant::now() + TASK_TTL);
+        board.remove(racing.id());
+        let expiring = create(&board, "alice").unwrap();
+        expiring.finish(Ok(JsonObject::new()));
+        let mut table = lock(&board.table);
+        assert_eq!((table.running, table.expiring.len()), (0, 1));
+        table.sweep(Instant::now() + TASK_TTL + Duration::from_secs(1));
+        assert!(table.entries.is_empty() && table.holdings.is_empty() && table.expiring.is_empty());
     }
 }

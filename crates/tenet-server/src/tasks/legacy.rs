@@ -16,7 +16,8 @@ use tokio_util::sync::CancellationToken;
 pub const DEFAULT_TTL: Duration = Duration::from_secs(600);
 /// The longest a task is kept.
 pub const MAX_TTL: Duration = Duration::from_secs(3600);
-/// How many tasks one session may hold.
+/// How many tasks one session may hold: past it, its oldest task that has ended is dropped
+/// to make room, and a new one is refused only while all of them still run.
 pub const MAX_TASKS: usize = 1024;
 
 /// What a task ends with.
@@ -93,11 +94,29 @@ impl TaskStore {
             expires: Instant::now() + ttl,
         });
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut order = self.order.lock().unwrap_or_else(PoisonError::into_inner);
         if entries.len() >= MAX_TASKS {
-            return Err(ErrorObject::internal("too many tasks in this session; wait for some to expire"));
+            // Full: the oldest task that has ended makes room (its result is given up early).
+            let ended = |id: &String| {
+                entries
+                    .get(id)
+                    .is_some_and(|e| e.task.lock().unwrap_or_else(PoisonError::into_inner).status.is_terminal())
+            };
+            let Some(at) = order.iter().position(ended) else {
+                return Err(ErrorObject::new(
+                    crate::RATE_LIMITED,
+                    format!(
+                        "This session already has {MAX_TASKS} tasks running, its most; wait for one to end, then retry"
+                    ),
+                )
+                .with_data(json!({ "retryAfterMs": 500 })));
+            };
+            let dropped = order.remove(at);
+            entries.remove(&dropped);
+            tracing::debug!(task = %dropped, "an ended task dropped before its time: its session holds too many");
         }
         entries.insert(task_id.clone(), entry.clone());
-        self.order.lock().unwrap_or_else(PoisonError::into_inner).push(task_id);
+        order.push(task_id);
         Ok((task, Running { entry }))
     }
 
@@ -237,6 +256,37 @@ mod tests {
         assert!(store.result(&task.task_id).await.unwrap().is_err());
         running.finish(Ok(CallToolResult::default()));
         assert_eq!(store.get(&task.task_id).unwrap().status, TaskStatus::Cancelled);
+    }
+
+    #[test]
+    fn a_full_session_drops_its_oldest_ended_task_and_refuses_only_when_all_run() {
+        let store = TaskStore::default();
+        let mut running = Vec::new();
+        let mut first_ended = None;
+        for n in 0..MAX_TASKS {
+            let (task, run) = store.create(None).unwrap();
+            if n % 2 == 0 {
+                run.finish(Ok(CallToolResult::default()));
+                first_ended.get_or_insert(task.task_id);
+            } else {
+                running.push((task.task_id, run));
+            }
+        }
+        let (newer, _) = store.create(None).expect("an ended task makes room");
+        assert!(store.get(first_ended.as_deref().unwrap()).is_err(), "the oldest ended one went");
+        assert!(store.get(&running[0].0).is_ok(), "no running task did");
+        assert_eq!(store.list().len(), MAX_TASKS);
+        // Only running tasks left (but the newest ended ones, dropped one by one).
+        let mut made = vec![newer.task_id];
+        while let Ok((task, run)) = store.create(None) {
+            made.push(task.task_id);
+            running.push((String::new(), run));
+        }
+        let refused = store.create(None).err().unwrap();
+        assert_eq!(refused.code, crate::RATE_LIMITED, "{refused:?}");
+        assert!(refused.message.contains("tasks running"), "{}", refused.message);
+        assert_eq!(store.list().len(), MAX_TASKS);
+        assert!(running.iter().filter(|(id, _)| !id.is_empty()).all(|(id, _)| store.get(id).is_ok()));
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub(crate) enum First {
 pub(crate) struct Seat {
     board: Arc<TaskBoard>,
     owner: Option<String>,
+    /// Whose share of the board its task counts against ([`crate::Link::caller`]).
+    share: Option<String>,
     scopes: Vec<String>,
     /// The call's cancellation, which becomes the task's.
     cancel: CancellationToken,
@@ -34,16 +36,17 @@ pub(crate) struct Seat {
 }
 
 impl Seat {
-    /// A seat for a call by `owner` of a tool requiring `scopes`, and where its
-    /// request hears what happens first.
+    /// A seat for a call by `owner`, counted against `share`, of a tool requiring
+    /// `scopes`, and where its request hears what happens first.
     pub fn new(
         board: Arc<TaskBoard>,
         owner: Option<String>,
+        share: Option<String>,
         scopes: Vec<String>,
         cancel: CancellationToken,
     ) -> (Arc<Self>, oneshot::Receiver<First>) {
         let (tx, rx) = oneshot::channel();
-        let seat = Self { board, owner, scopes, cancel, entry: OnceLock::new(), first: Mutex::new(Some(tx)) };
+        let seat = Self { board, owner, share, scopes, cancel, entry: OnceLock::new(), first: Mutex::new(Some(tx)) };
         (Arc::new(seat), rx)
     }
 
@@ -62,7 +65,13 @@ impl Seat {
         if self.entry.get().is_some() {
             return Ok(());
         }
-        let entry = self.board.create(self.owner.clone(), self.scopes.clone(), self.cancel.clone(), answers)?;
+        let entry = self.board.create(
+            self.owner.clone(),
+            self.share.clone(),
+            self.scopes.clone(),
+            self.cancel.clone(),
+            answers,
+        )?;
         let info = entry.info();
         let _ = self.entry.set(entry);
         if let Some(tx) = first.take() {
@@ -126,7 +135,7 @@ mod tests {
     use tenet_protocol::{CallToolResult, TaskStatus};
 
     fn seat() -> (Arc<Seat>, oneshot::Receiver<First>) {
-        Seat::new(Arc::default(), None, Vec::new(), CancellationToken::new())
+        Seat::new(Arc::default(), None, None, Vec::new(), CancellationToken::new())
     }
 
     #[tokio::test]

@@ -41,7 +41,7 @@ impl Server {
         // The task outlives the request, so it has its own cancellation.
         let cancel = CancellationToken::new();
         let board = self.shared.task_board.clone();
-        let (seat, first) = Seat::new(board, caller(link), tool.scopes.clone(), cancel.clone());
+        let (seat, first) = Seat::new(board, caller(link), link.share(), tool.scopes.clone(), cancel.clone());
         if !tool.task_started_by_handler()
             && let Err(e) = seat.start(JsonObject::new())
         {

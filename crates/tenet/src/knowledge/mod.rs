@@ -205,6 +205,7 @@ mod tests {
             shutdown: CancellationToken::new(),
             grant: None,
             caller: None,
+            addr: None,
         };
         serde_json::from_slice(&server.handle_request(request, &link).await).unwrap()
     }
