@@ -361,11 +361,12 @@ impl Server {
             return ErrorObject::method_not_found("tasks").into();
         };
         let ttl = task.and_then(|t| t.get("ttl")).and_then(Value::as_u64);
-        let (handle, running) = match session.tasks().create(ttl) {
+        let board = &self.shared.task_board;
+        let created = board.reserve(link.share()).and_then(|slot| session.tasks().create(ttl, Some(slot)));
+        let (handle, running) = match created {
             Ok(created) => created,
             Err(e) => return e.into(),
         };
-        let board = &self.shared.task_board;
         let sharing = board.shared().filter(|_| session.shared_id().is_some()).cloned();
         if let Some(shared) = &sharing {
             session.note_task(&handle.task_id);

@@ -147,6 +147,32 @@ impl Table {
         }
     }
 
+    /// Counts one more running task against `share`, if its share and the server's
+    /// total have room.
+    fn admit(&mut self, share: &Option<String>) -> Result<(), ErrorObject> {
+        let mine = self.holdings.get(share).map_or(0, |h| h.running);
+        if share.is_some() && mine >= MAX_RUNNING_PER_CALLER {
+            return Err(too_many(format!("This caller already has {mine} tasks running, its most")));
+        }
+        if self.running >= MAX_RUNNING {
+            return Err(too_many(format!("The server already runs {} tasks, its most", self.running)));
+        }
+        self.holdings.entry(share.clone()).or_default().running += 1;
+        self.running += 1;
+        Ok(())
+    }
+
+    /// One running task of `share` fewer.
+    fn release(&mut self, share: &Option<String>) {
+        if let Some(holding) = self.holdings.get_mut(share) {
+            holding.running -= 1;
+            self.running -= 1;
+            if holding.running == 0 && holding.ended.is_empty() {
+                self.holdings.remove(share);
+            }
+        }
+    }
+
     /// Forgets `entry` (which may not have ended).
     fn remove(&mut self, entry: &TaskEntry) {
         // Counted as ended only once the table heard so (it may not have yet).
@@ -154,16 +180,24 @@ impl Table {
         match ended {
             Some(key) => self.drop_ended(&key),
             None => {
-                if self.entries.remove(&entry.id).is_some()
-                    && let Some(holding) = self.holdings.get_mut(&entry.share)
-                {
-                    holding.running -= 1;
-                    self.running -= 1;
-                    if holding.running == 0 && holding.ended.is_empty() {
-                        self.holdings.remove(&entry.share);
-                    }
+                if self.entries.remove(&entry.id).is_some() {
+                    self.release(&entry.share);
                 }
             }
+        }
+    }
+}
+
+/// A running task's place on the board ([`TaskBoard::reserve`]), given back when dropped.
+pub(crate) struct RunningSlot {
+    table: Weak<Mutex<Table>>,
+    share: Option<String>,
+}
+
+impl Drop for RunningSlot {
+    fn drop(&mut self) {
+        if let Some(table) = self.table.upgrade() {
+            lock(&table).release(&self.share);
         }
     }
 }
@@ -280,17 +314,19 @@ impl TaskBoard {
         });
         let mut table = lock(&self.table);
         table.sweep(created);
-        let mine = table.holdings.get(&entry.share).map_or(0, |h| h.running);
-        if entry.share.is_some() && mine >= MAX_RUNNING_PER_CALLER {
-            return Err(too_many(format!("This caller already has {mine} tasks running, its most")));
-        }
-        if table.running >= MAX_RUNNING {
-            return Err(too_many(format!("The server already runs {} tasks, its most", table.running)));
-        }
-        table.holdings.entry(entry.share.clone()).or_default().running += 1;
-        table.running += 1;
+        table.admit(&entry.share)?;
         table.entries.insert(id, entry.clone());
         Ok(entry)
+    }
+
+    /// A place among the running tasks for a 2025-11-25 task of `share` (those live in
+    /// their session, but run within the same shares), held until the slot is dropped.
+    ///
+    /// # Errors
+    /// -32004 when `share`, or the server, runs as many tasks as it may.
+    pub fn reserve(&self, share: Option<String>) -> Result<RunningSlot, ErrorObject> {
+        lock(&self.table).admit(&share)?;
+        Ok(RunningSlot { table: Arc::downgrade(&self.table), share })
     }
 
     /// The task `id`, if `owner` created it and it has not expired. Someone else's
@@ -874,6 +910,20 @@ mod tests {
         for _ in 0..=MAX_RUNNING_PER_CALLER {
             unnamed().unwrap();
         }
+    }
+
+    #[test]
+    fn a_session_task_runs_within_its_callers_share() {
+        let board = TaskBoard::default();
+        let slots: Vec<_> = (0..MAX_RUNNING_PER_CALLER).map(|_| board.reserve(Some("ann".into())).unwrap()).collect();
+        assert_eq!(create(&board, "ann").err().unwrap().code, crate::RATE_LIMITED, "one share for both kinds");
+        assert_eq!(board.reserve(Some("ann".into())).err().unwrap().code, crate::RATE_LIMITED);
+        assert!(board.reserve(Some("bob".into())).is_ok());
+        drop(slots);
+        assert!(create(&board, "ann").is_ok(), "the places came back");
+        let table = lock(&board.table);
+        assert_eq!(table.running, 1);
+        assert_eq!(table.holdings.len(), 1);
     }
 
     #[test]

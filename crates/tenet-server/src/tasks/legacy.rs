@@ -43,9 +43,11 @@ impl std::fmt::Debug for TaskStore {
     }
 }
 
-/// A running task's handle, for the code that runs it.
+/// A running task's handle, for the code that runs it: its place among the caller's
+/// running tasks is held until it is dropped (the work ended, or stopped).
 pub(crate) struct Running {
     entry: Arc<Entry>,
+    _slot: Option<super::board::RunningSlot>,
 }
 
 impl Running {
@@ -72,8 +74,12 @@ impl Running {
 }
 
 impl TaskStore {
-    /// Creates a task in the `working` state.
-    pub fn create(&self, ttl: Option<u64>) -> Result<(Task, Running), ErrorObject> {
+    /// Creates a task in the `working` state, running in `slot` (its caller's place).
+    pub fn create(
+        &self,
+        ttl: Option<u64>,
+        slot: Option<super::board::RunningSlot>,
+    ) -> Result<(Task, Running), ErrorObject> {
         self.expire();
         let ttl = ttl.map_or(DEFAULT_TTL, Duration::from_millis).min(MAX_TTL);
         let task_id = new_task_id()?;
@@ -117,7 +123,7 @@ impl TaskStore {
         }
         entries.insert(task_id.clone(), entry.clone());
         order.push(task_id);
-        Ok((task, Running { entry }))
+        Ok((task, Running { entry, _slot: slot }))
     }
 
     fn entry(&self, id: &str) -> Result<Arc<Entry>, ErrorObject> {
@@ -236,7 +242,7 @@ mod tests {
     #[tokio::test]
     async fn a_task_runs_to_a_result_then_cannot_be_cancelled() {
         let store = TaskStore::default();
-        let (task, running) = store.create(Some(1000)).unwrap();
+        let (task, running) = store.create(Some(1000), None).unwrap();
         assert_eq!(task.status, TaskStatus::Working);
         assert_eq!(store.list().len(), 1);
         running.finish(Ok(CallToolResult::error("x")));
@@ -249,7 +255,7 @@ mod tests {
     #[tokio::test]
     async fn cancelling_fires_the_token_and_ends_the_wait() {
         let store = TaskStore::default();
-        let (task, running) = store.create(None).unwrap();
+        let (task, running) = store.create(None, None).unwrap();
         let token = running.cancellation();
         assert_eq!(store.cancel(&task.task_id).unwrap().status, TaskStatus::Cancelled);
         assert!(token.is_cancelled());
@@ -264,7 +270,7 @@ mod tests {
         let mut running = Vec::new();
         let mut first_ended = None;
         for n in 0..MAX_TASKS {
-            let (task, run) = store.create(None).unwrap();
+            let (task, run) = store.create(None, None).unwrap();
             if n % 2 == 0 {
                 run.finish(Ok(CallToolResult::default()));
                 first_ended.get_or_insert(task.task_id);
@@ -272,17 +278,17 @@ mod tests {
                 running.push((task.task_id, run));
             }
         }
-        let (newer, _) = store.create(None).expect("an ended task makes room");
+        let (newer, _) = store.create(None, None).expect("an ended task makes room");
         assert!(store.get(first_ended.as_deref().unwrap()).is_err(), "the oldest ended one went");
         assert!(store.get(&running[0].0).is_ok(), "no running task did");
         assert_eq!(store.list().len(), MAX_TASKS);
         // Only running tasks left (but the newest ended ones, dropped one by one).
         let mut made = vec![newer.task_id];
-        while let Ok((task, run)) = store.create(None) {
+        while let Ok((task, run)) = store.create(None, None) {
             made.push(task.task_id);
             running.push((String::new(), run));
         }
-        let refused = store.create(None).err().unwrap();
+        let refused = store.create(None, None).err().unwrap();
         assert_eq!(refused.code, crate::RATE_LIMITED, "{refused:?}");
         assert!(refused.message.contains("tasks running"), "{}", refused.message);
         assert_eq!(store.list().len(), MAX_TASKS);
