@@ -49,6 +49,19 @@ pub(crate) struct Accepts {
 
 /// Reads `Accept`; no header accepts anything (RFC 9110 §12.5.1).
 pub(crate) fn accepts(headers: &HeaderMap) -> Accepts {
+    // What clients send, byte for byte, answered without reading it apart (it was about
+    // 2 % of a stateless tools/call's instructions).
+    let mut values = headers.get_all(ACCEPT).iter();
+    if let (Some(only), None) = (values.next(), values.next()) {
+        match only.as_bytes() {
+            b"application/json, text/event-stream" | b"text/event-stream, application/json" => {
+                return Accepts { json: true, sse: true };
+            }
+            b"application/json" => return Accepts { json: true, sse: false },
+            b"text/event-stream" => return Accepts { json: false, sse: true },
+            _ => {}
+        }
+    }
     let mut found = Accepts { json: false, sse: false };
     let mut any = false;
     for value in headers.get_all(ACCEPT) {
@@ -143,6 +156,16 @@ mod tests {
         assert_eq!(accepts(&with("accept", "text/html, application/json;q=0")), Accepts { json: false, sse: false });
         let refused = with("accept", "Application/JSON; Q = 0, TEXT/event-stream");
         assert_eq!(accepts(&refused), Accepts { json: false, sse: true });
+        // The forms answered at once agree with reading them apart.
+        for value in ["text/event-stream, application/json", "application/json", "application/json,text/event-stream"] {
+            let fast = accepts(&with("accept", value));
+            let mut split = with("accept", value);
+            split.append("accept", axum::http::HeaderValue::from_static("image/png"));
+            assert_eq!(fast, accepts(&split), "{value}");
+        }
+        let mut two = with("accept", "text/event-stream");
+        two.append("accept", axum::http::HeaderValue::from_static("application/json"));
+        assert_eq!(accepts(&two), both, "every Accept header counts");
     }
 
     #[test]

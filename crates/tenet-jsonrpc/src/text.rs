@@ -30,6 +30,20 @@ pub struct Span {
     value: Range<usize>,
 }
 
+impl Span {
+    /// The value's text in `json`, borrowed (as [`JsonText::within`], without a copy);
+    /// `None` when `json` is not the text the span was found in.
+    pub fn text_in<'a>(&self, json: &'a RawJson) -> Option<&'a str> {
+        let text = json.get();
+        if self.text != (text.as_ptr() as usize, text.len()) {
+            return None;
+        }
+        let value = text.get(self.value.clone())?;
+        debug_assert!(serde_json::from_str::<serde::de::IgnoredAny>(value).is_ok(), "not a value: {value}");
+        Some(value)
+    }
+}
+
 impl JsonText {
     /// The value of the member `name` of the object `object` (the last one, as a JSON
     /// tree would keep it, when the name is given twice), as written; `None` when there
@@ -52,13 +66,7 @@ impl JsonText {
     /// `json` is not the text the span was found in (another text at the same place and
     /// of the same length passes for it: keep the text alive between the two).
     pub fn within(json: &RawJson, span: &Span) -> Option<Self> {
-        let text = json.get();
-        if span.text != (text.as_ptr() as usize, text.len()) {
-            return None;
-        }
-        let value = text.get(span.value.clone())?;
-        debug_assert!(serde_json::from_str::<serde::de::IgnoredAny>(value).is_ok(), "not a value: {value}");
-        Some(Self(value.into()))
+        span.text_in(json).map(|value| Self(value.into()))
     }
 
     /// The text.

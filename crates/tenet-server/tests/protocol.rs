@@ -227,6 +227,29 @@ async fn argument_errors_name_the_field() {
     c.finish().await;
 }
 
+/// A plain call's params are read from what routing found (name and arguments); odd ones
+/// are read whole. Either way a call answers as the params say.
+#[tokio::test]
+async fn a_call_reads_its_name_and_arguments_however_they_are_written() {
+    let mut c = Client::start(server());
+    let fine = c.modern(1, "tools/call", json!({"arguments": {"name": "Bo"}, "name": "greet"}), json!({})).await;
+    assert_eq!(text(&fine), "hello Bo", "{fine}");
+    // Null arguments are none, as absent ones: greet then misses its field.
+    for (id, params) in [(3, json!({"name": "greet", "arguments": null})), (4, json!({"name": "greet"}))] {
+        let none = c.modern(id, "tools/call", params, json!({})).await;
+        assert_eq!(none["result"]["isError"], true, "{none}");
+        assert!(text(&none).contains("\"name\""), "{none}");
+    }
+    let list = c.modern(5, "tools/call", json!({"name": "greet", "arguments": [1]}), json!({})).await;
+    assert!(text(&list).contains("arguments must be an object"), "{list}");
+    let number = c.modern(6, "tools/call", json!({"name": 5}), json!({})).await;
+    assert_eq!(number["error"]["code"], -32602, "{number}");
+    assert!(number["error"]["message"].as_str().unwrap().contains("invalid type: integer `5`"), "{number}");
+    let nameless = c.modern(7, "tools/call", json!({"arguments": {}}), json!({})).await;
+    assert!(nameless["error"]["message"].as_str().unwrap().contains("missing field `name`"), "{nameless}");
+    c.finish().await;
+}
+
 #[tokio::test]
 async fn mrtr_asks_then_completes_with_the_answer() {
     let mut c = Client::start(server());

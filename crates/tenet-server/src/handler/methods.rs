@@ -49,6 +49,21 @@ pub(crate) struct Found {
     pub kind: Kind,
 }
 
+/// The params of a plain `tools/call` (a string name, arguments, nothing else that
+/// matters here: [`crate::Probe::is_plain_call`]) from what routing found, without reading
+/// the params again; `None` for any other call, or anything odd in these two (the whole
+/// params are then read, and say what is wrong as they always did).
+fn plain_call(route: &Route, raw: Option<&RawJson>) -> Option<CallToolParams> {
+    let raw = raw?;
+    let name: String = serde_json::from_str(route.plain_name.as_ref()?.text_in(raw)?).ok()?;
+    // `"arguments": null` reads as none, as in the params read whole.
+    let arguments = match &route.arguments {
+        Some(span) => Some(serde_json::from_str::<Value>(span.text_in(raw)?).ok()?).filter(|a| !a.is_null()),
+        None => None,
+    };
+    Some(CallToolParams { name, arguments, input_responses: None, request_state: None, task: None })
+}
+
 impl Server {
     /// One page of a list method's items (sorted by their keys, as a registry keeps
     /// them): `cursor` from the params, `build` makes the result from the page and the
@@ -189,7 +204,8 @@ impl Server {
     }
 
     pub(crate) async fn call_tool(&self, route: &Route, id: &Id, raw: Option<&RawJson>, link: &Link) -> Reply {
-        let p: CallToolParams = match params(raw) {
+        let read = plain_call(route, raw).map_or_else(|| params::<CallToolParams>(raw), Ok);
+        let p = match read {
             Ok(p) => p,
             Err(e) => return e.into(),
         };

@@ -37,6 +37,14 @@ pub struct Probe<'a> {
     task_id: Option<&'a RawJson>,
     #[serde(borrow, default)]
     arguments: Option<&'a RawJson>,
+    /// What only some `tools/call`s carry (a task, a later MRTR round), found so that a
+    /// plain call's handler need not read the params again ([`Probe::is_plain_call`]).
+    #[serde(borrow, default)]
+    task: Option<&'a RawJson>,
+    #[serde(rename = "requestState", borrow, default)]
+    request_state: Option<&'a RawJson>,
+    #[serde(rename = "inputResponses", borrow, default)]
+    input_responses: Option<&'a RawJson>,
 }
 
 /// The `_meta` members routing reads.
@@ -152,6 +160,15 @@ impl<'a> Probe<'a> {
     /// `params.arguments`, as JSON.
     pub fn arguments(&self) -> Option<&'a RawJson> {
         self.arguments
+    }
+
+    /// Whether the params name a string `name` and carry no `task`, `requestState` or
+    /// `inputResponses`: a `tools/call` whose name and arguments are all it needs.
+    pub(crate) fn is_plain_call(&self) -> bool {
+        self.name.is_some_and(|n| n.get().starts_with('"'))
+            && self.task.is_none()
+            && self.request_state.is_none()
+            && self.input_responses.is_none()
     }
 }
 

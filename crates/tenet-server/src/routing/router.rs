@@ -116,6 +116,10 @@ pub struct Route {
     pub(crate) meta: RouteMeta,
     /// Where the params' `arguments` are in their text, as routing read them.
     pub(crate) arguments: Option<tenet_jsonrpc::Span>,
+    /// Where the params' `name` is in their text, for a plain `tools/call`
+    /// ([`crate::Probe::is_plain_call`]): its handler then reads only the name and the
+    /// arguments, not the params again.
+    pub(crate) plain_name: Option<tenet_jsonrpc::Span>,
     /// What the door found the request's target to be, when it looked (a caller with a
     /// grant): the handler serves that, never a second lookup's answer, so the scopes
     /// checked are those of what runs.
@@ -294,11 +298,14 @@ impl Server {
 
     fn route_inner(&self, request: &Request, probe: Probe<'_>, link: &Link) -> Result<Route, (bool, ErrorObject)> {
         // Found once here, for a tool that passes its arguments on as written.
-        let arguments = probe
-            .arguments()
-            .zip(request.params.as_deref())
-            .and_then(|(value, params)| JsonText::span_in(params, value));
-        self.route_era(request, probe, link).map(|route| Route { arguments, ..route })
+        let params = request.params.as_deref();
+        let arguments = probe.arguments().zip(params).and_then(|(value, params)| JsonText::span_in(params, value));
+        let plain_name = probe
+            .name()
+            .filter(|_| probe.is_plain_call())
+            .zip(params)
+            .and_then(|(name, params)| JsonText::span_in(params, name));
+        self.route_era(request, probe, link).map(|route| Route { arguments, plain_name, ..route })
     }
 
     /// Works out the era, and with it the version and the client's capabilities.
@@ -342,7 +349,16 @@ impl Server {
         }
         let meta = RouteMeta::new(view);
         let client = Arc::new(client);
-        Ok(Route { method, version, client, log_level: meta.log_level, meta, arguments: None, admitted: None })
+        Ok(Route {
+            method,
+            version,
+            client,
+            log_level: meta.log_level,
+            meta,
+            arguments: None,
+            plain_name: None,
+            admitted: None,
+        })
     }
 
     fn route_legacy(
@@ -370,7 +386,7 @@ impl Server {
             return Err(ErrorObject::method_not_found(name));
         }
         let log_level = Some(session.log_level());
-        Ok(Route { method, version, client, log_level, meta, arguments: None, admitted: None })
+        Ok(Route { method, version, client, log_level, meta, arguments: None, plain_name: None, admitted: None })
     }
 
     /// Builds the handler context for a routed request.
