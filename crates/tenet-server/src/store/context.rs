@@ -1,7 +1,7 @@
 //! Where conversations' contexts are kept: the [`ContextStore`] trait, the rules every
 //! store applies ([`ContextData`]), and the in-memory store.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -304,8 +304,8 @@ struct Memory {
     /// What each caller's contexts hold (by the share that made them; `None`: callers of
     /// no known name), and their contexts by use, oldest first.
     shares: HashMap<Option<String>, Holding>,
-    /// The callers by the bytes they hold (then share): who gives way past the total.
-    by_bytes: BTreeSet<(usize, Option<String>)>,
+    /// The callers by the bytes they hold: who gives way past the total.
+    by_bytes: super::Ranking,
     tick: u64,
     bytes: usize,
     /// The last version any context gave: a context made anew starts after it, so a
@@ -385,27 +385,25 @@ impl Memory {
     /// Forgets the context `key` everywhere.
     fn drop_context(&mut self, key: &ContextKey) {
         let Some(slot) = self.contexts.remove(key) else { return };
-        let footprint = slot.footprint(key);
         self.by_use.remove(&slot.tick);
-        self.bytes -= footprint;
+        self.resize(&slot.share, slot.footprint(key), 0);
         if let Some(holding) = self.shares.get_mut(&slot.share) {
             holding.by_use.remove(&slot.tick);
-            let before = holding.bytes;
-            holding.bytes -= footprint;
-            let (after, empty) = (holding.bytes, holding.by_use.is_empty());
-            self.rebytes(&slot.share, before, after);
-            if empty {
-                self.by_bytes.remove(&(after, slot.share.clone()));
+            if holding.by_use.is_empty() {
                 self.shares.remove(&slot.share);
             }
         }
     }
 
-    /// Notes that `share` holds `after` bytes where it held `before`.
-    fn rebytes(&mut self, share: &Option<String>, before: usize, after: usize) {
-        if before != after || !self.by_bytes.contains(&(after, share.clone())) {
-            self.by_bytes.remove(&(before, share.clone()));
-            self.by_bytes.insert((after, share.clone()));
+    /// Counts a context of `share` that took `before` bytes as taking `after`: in the
+    /// total, in that caller's holding and in the ranking.
+    fn resize(&mut self, share: &Option<String>, before: usize, after: usize) {
+        self.bytes = self.bytes - before + after;
+        if let Some(holding) = self.shares.get_mut(share) {
+            let held = holding.bytes;
+            holding.bytes = held - before + after;
+            let now_held = holding.bytes;
+            self.by_bytes.moved(share, held, now_held);
         }
     }
 
@@ -447,7 +445,7 @@ impl Memory {
         }
         while self.bytes > limits.max_total_bytes {
             // The caller holding the most (but not by `keep` alone).
-            let oldest = self.by_bytes.iter().rev().take(2).find_map(|(_, most)| self.oldest_of(most, keep));
+            let oldest = self.by_bytes.most().take(2).find_map(|most| self.oldest_of(most, keep));
             let Some(oldest) = oldest else { break };
             tracing::warn!(owner = %oldest.owner, id = %oldest.id, "context dropped: all contexts together are over their limit");
             self.drop_context(&oldest);
@@ -490,15 +488,10 @@ impl ContextStore for MemoryContextStore {
             let share = share.map(str::to_owned);
             let slot = Slot { data: ContextData::after(memory.last_version), used: now, tick, share: share.clone() };
             let footprint = slot.footprint(key);
-            memory.bytes += footprint;
             memory.contexts.insert(key.clone(), slot);
             memory.by_use.insert(tick, key.clone());
-            let holding = memory.shares.entry(share.clone()).or_default();
-            let before = holding.bytes;
-            holding.bytes += footprint;
-            holding.by_use.insert(tick, key.clone());
-            let after = holding.bytes;
-            memory.rebytes(&share, before, after);
+            memory.shares.entry(share.clone()).or_default().by_use.insert(tick, key.clone());
+            memory.resize(&share, 0, footprint);
         }
         let memory = &mut *memory;
         let Some(slot) = memory.contexts.get_mut(key) else {
@@ -510,13 +503,7 @@ impl ContextStore for MemoryContextStore {
         let owner = slot.share.clone();
         memory.last_version = memory.last_version.max(slot.data.last_version());
         let emptied = slot.data.entries().is_empty();
-        memory.bytes = memory.bytes - before + after;
-        if let Some(holding) = memory.shares.get_mut(&owner) {
-            let held = holding.bytes;
-            holding.bytes = held - before + after;
-            let now_held = holding.bytes;
-            memory.rebytes(&owner, held, now_held);
-        }
+        memory.resize(&owner, before, after);
         // A context with nothing in it (made by a batch that failed, or emptied) is not
         // kept: it would hold memory the byte count cannot see coming.
         if emptied {

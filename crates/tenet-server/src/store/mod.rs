@@ -6,6 +6,7 @@
 mod announce;
 mod context;
 mod events;
+mod ranking;
 mod session;
 mod task;
 
@@ -14,6 +15,7 @@ pub use context::{
     ContextData, ContextError, ContextKey, ContextLimits, ContextStore, ExpectShown, MemoryContextStore,
 };
 pub use events::{LoggedAfter, LoggedEvent, never_sent};
+pub(crate) use ranking::Ranking;
 pub use session::{
     Letter, MemorySessionStore, SessionChange, SessionOwner, SessionRecord, SessionState, SessionStore, Unavailable,
 };

@@ -18,7 +18,7 @@ use tenet_protocol::{DetailedTask, InputRequest, JsonObject, TaskInfo, TaskStatu
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::legacy::{new_task_id, now_iso};
+use super::ident::{new_task_id, now_iso};
 use crate::millis;
 use crate::store::{Announcement, SessionStore, TaskRecord, TaskWrite, Unavailable};
 
@@ -65,9 +65,9 @@ struct Table {
     running: usize,
     /// Every ended task, by when it expires (then id): the sweep's order.
     expiring: BTreeSet<(Instant, String)>,
-    /// The callers holding ended tasks, by how many (then share): who gives way first
-    /// past the server's total.
-    by_ended: BTreeSet<(usize, Option<String>)>,
+    /// The callers by how many ended tasks they hold: who gives way first past the
+    /// server's total.
+    by_ended: crate::store::Ranking,
 }
 
 /// What one caller holds.
@@ -95,20 +95,10 @@ impl Table {
             let before = holding.ended.len();
             holding.ended.remove(key);
             let (after, idle) = (holding.ended.len(), holding.running == 0 && holding.ended.is_empty());
-            self.ended_count(&entry.share, before, after);
+            self.by_ended.moved(&entry.share, before, after);
             if idle {
                 self.holdings.remove(&entry.share);
             }
-        }
-    }
-
-    /// Notes that `share` holds `after` ended tasks where it held `before`.
-    fn ended_count(&mut self, share: &Option<String>, before: usize, after: usize) {
-        if before > 0 {
-            self.by_ended.remove(&(before, share.clone()));
-        }
-        if after > 0 {
-            self.by_ended.insert((after, share.clone()));
         }
     }
 
@@ -121,12 +111,11 @@ impl Table {
         }
         let key = (expires, entry.id.clone());
         let Some(holding) = self.holdings.get_mut(&entry.share) else { return };
-        holding.running -= 1;
         let before = holding.ended.len();
         holding.ended.insert(key.clone());
         let after = holding.ended.len();
-        self.ended_count(&entry.share, before, after);
-        self.running -= 1;
+        self.by_ended.moved(&entry.share, before, after);
+        self.release(&entry.share);
         self.expiring.insert(key);
         if entry.share.is_some() {
             while let Some(oldest) = self
@@ -140,7 +129,7 @@ impl Table {
             }
         }
         while self.expiring.len() > MAX_ENDED {
-            let most = self.by_ended.last().and_then(|(_, share)| self.holdings.get(share));
+            let most = self.by_ended.most().next().and_then(|share| self.holdings.get(share));
             let Some(oldest) = most.and_then(|h| h.ended.first().cloned()) else { break };
             tracing::debug!(task = %oldest.1, "an ended task dropped before its time: all callers hold too many");
             self.drop_ended(&oldest);

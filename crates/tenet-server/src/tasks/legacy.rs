@@ -12,6 +12,8 @@ use tenet_protocol::{CallToolResult, Task, TaskStatus};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::ident::{new_task_id, now_iso};
+
 /// How long a finished task is kept when the client asks for no particular time.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(600);
 /// The longest a task is kept.
@@ -220,19 +222,6 @@ pub(crate) fn by_age(tasks: Vec<Task>) -> Vec<(String, Task)> {
     keyed.sort_by(|a, b| a.0.cmp(&b.0));
     keyed.dedup_by(|a, b| a.0 == b.0);
     keyed
-}
-
-/// A fresh task id: 128 random bits from the OS, in hex, so that nobody can guess or
-/// enumerate another caller's tasks.
-pub(crate) fn new_task_id() -> Result<String, ErrorObject> {
-    let mut id = [0u8; 16];
-    getrandom::fill(&mut id).map_err(|e| ErrorObject::internal(format!("no randomness for a task id: {e}")))?;
-    Ok(id.iter().map(|b| format!("{b:02x}")).collect())
-}
-
-/// Now, as an RFC 3339 UTC timestamp with milliseconds.
-pub fn now_iso() -> String {
-    humantime::format_rfc3339_millis(crate::clock::now()).to_string()
 }
 
 #[cfg(test)]

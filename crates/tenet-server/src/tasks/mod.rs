@@ -31,6 +31,7 @@
 //! replicas, when replicas share it: [`legacy_remote`]).
 
 mod board;
+mod ident;
 mod legacy;
 pub(crate) mod legacy_remote;
 mod listen;

@@ -92,7 +92,7 @@ pub(super) async fn orphaned(shared: &Shared, id: &str, found: TaskRecord) -> Re
     record.seq = found.seq + 1;
     record.task.task.status = TaskStatus::Failed;
     record.task.task.status_message = Some(error.message.to_string());
-    record.task.task.last_updated_at = super::legacy::now_iso();
+    record.task.task.last_updated_at = super::ident::now_iso();
     record.task.input_requests = None;
     record.task.result = None;
     record.task.error = Some(error);
