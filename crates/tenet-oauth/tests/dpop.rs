@@ -78,7 +78,7 @@ async fn dpop_can_be_turned_off() {
 
 #[tokio::test]
 async fn refreshed_tokens_stay_bound() {
-    let a = AsConfig { token_lifetime: 2, ..dpop_as() };
+    let a = AsConfig { token_lifetime: 2, later_token_lifetime: Some(3600), ..dpop_as() };
     let auth = AuthServer::start(a).await.unwrap();
     let resource = ResourceServer::start(ResourceConfig::default(), &auth).await.unwrap();
     let c = AuthorizerConfig { refresh_skew: std::time::Duration::ZERO, ..config() };

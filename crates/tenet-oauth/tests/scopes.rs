@@ -88,7 +88,7 @@ async fn step_up_that_never_succeeds_stops_at_the_retry_limit() {
 
 #[tokio::test]
 async fn expired_token_is_refreshed_with_the_resource() {
-    let a = AsConfig { token_lifetime: 2, ..AsConfig::default() };
+    let a = AsConfig { token_lifetime: 2, later_token_lifetime: Some(3600), ..AsConfig::default() };
     let auth = AuthServer::start(a).await.unwrap();
     let resource = ResourceServer::start(ResourceConfig::default(), &auth).await.unwrap();
     let authorizer = Authorizer::new(AuthorizerConfig { refresh_skew: Duration::ZERO, ..config() }).unwrap();
@@ -108,7 +108,12 @@ async fn expired_token_is_refreshed_with_the_resource() {
 #[tokio::test]
 async fn a_401_on_a_token_thought_valid_is_answered_by_refreshing() {
     // The server says an hour, the token says a second: the client learns from the 401.
-    let a = AsConfig { token_lifetime: 1, expires_in_override: Some(3600), ..AsConfig::default() };
+    let a = AsConfig {
+        token_lifetime: 1,
+        later_token_lifetime: Some(3600),
+        expires_in_override: Some(3600),
+        ..AsConfig::default()
+    };
     let auth = AuthServer::start(a).await.unwrap();
     let resource = ResourceServer::start(ResourceConfig::default(), &auth).await.unwrap();
     let authorizer = Authorizer::new(config()).unwrap();
@@ -122,7 +127,7 @@ async fn a_401_on_a_token_thought_valid_is_answered_by_refreshing() {
 
 #[tokio::test]
 async fn failed_refresh_drops_the_token_and_the_next_challenge_reauthorizes() {
-    let a = AsConfig { token_lifetime: 1, ..AsConfig::default() };
+    let a = AsConfig { token_lifetime: 1, later_token_lifetime: Some(3600), ..AsConfig::default() };
     let auth = AuthServer::start(a).await.unwrap();
     let resource = ResourceServer::start(ResourceConfig::default(), &auth).await.unwrap();
     let authorizer = Authorizer::new(AuthorizerConfig { refresh_skew: Duration::ZERO, ..config() }).unwrap();

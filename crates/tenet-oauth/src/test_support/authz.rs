@@ -1,6 +1,7 @@
 //! The authorization-server stand-in ([`AuthServer`]) and its routes: metadata, JWKS,
 //! authorization and registration (the token endpoint is `token_endpoint`).
 
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -43,6 +44,7 @@ impl AuthServer {
             log: Log::default(),
             codes: Mutex::default(),
             refresh: Mutex::default(),
+            issued: AtomicU64::new(0),
         });
         let app = router(shared.clone());
         Ok((AuthServer { shared, _serving: None }, app))

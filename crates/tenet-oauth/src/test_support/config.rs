@@ -60,6 +60,11 @@ pub struct AsConfig {
     pub pre_registered: Vec<(String, Option<String>)>,
     /// Access token lifetime in seconds.
     pub token_lifetime: u64,
+    /// The lifetime of every token issued after the first; `None` keeps
+    /// `token_lifetime`. Lets a test expire the first token while the ones that
+    /// replace it stay valid however slow the machine (a one-second token issued
+    /// late in a second would otherwise expire almost at once).
+    pub later_token_lifetime: Option<u64>,
     /// An `expires_in` to announce instead of the real lifetime (a client whose
     /// idea of the expiry is wrong, as with clock skew).
     pub expires_in_override: Option<u64>,
@@ -93,6 +98,7 @@ impl Default for AsConfig {
             pkce_methods: Some(vec!["S256".into()]),
             pre_registered: Vec::new(),
             token_lifetime: 3600,
+            later_token_lifetime: None,
             expires_in_override: None,
             token_endpoint_override: None,
             grantable_scopes: None,
@@ -120,6 +126,7 @@ impl fmt::Debug for AsConfig {
             .field("pkce_methods", &self.pkce_methods)
             .field("pre_registered", &pre_registered)
             .field("token_lifetime", &self.token_lifetime)
+            .field("later_token_lifetime", &self.later_token_lifetime)
             .field("expires_in_override", &self.expires_in_override)
             .field("token_endpoint_override", &self.token_endpoint_override)
             .field("grantable_scopes", &self.grantable_scopes)

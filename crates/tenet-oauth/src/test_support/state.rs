@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -45,6 +46,8 @@ pub(super) struct Shared {
     pub(super) clients: Mutex<HashMap<String, ClientRecord>>,
     pub(super) codes: Mutex<HashMap<String, Grant>>,
     pub(super) refresh: Mutex<HashMap<String, Grant>>,
+    /// How many access tokens have been issued.
+    pub(super) issued: AtomicU64,
 }
 
 impl Shared {
@@ -86,7 +89,10 @@ pub(super) fn issue(s: &Shared, mut grant: Grant, jkt: Option<&str>) -> Response
         grant.scope = Some(kept.join(" "));
     }
     let now = now_secs();
-    let lifetime = s.config.token_lifetime;
+    let lifetime = match s.issued.fetch_add(1, Ordering::Relaxed) {
+        0 => s.config.token_lifetime,
+        _ => s.config.later_token_lifetime.unwrap_or(s.config.token_lifetime),
+    };
     let mut claims = json!({
         "iss": s.published_issuer(),
         "sub": grant.client_id,
