@@ -56,7 +56,12 @@ pub(crate) struct Shares(HashMap<Arc<str>, usize>);
 impl Shares {
     /// Whether `caller` holds `share` already (never a caller of no name, [`UNNAMED`]).
     pub(crate) fn holds(&self, caller: &str, share: usize) -> bool {
-        caller != UNNAMED && self.0.get(caller).copied().unwrap_or(0) >= share
+        caller != UNNAMED && self.held(caller) >= share
+    }
+
+    /// How many `caller` holds.
+    pub(crate) fn held(&self, caller: &str) -> usize {
+        self.0.get(caller).copied().unwrap_or(0)
     }
 
     /// The key of `caller` as held here, so that one caller's things share one.

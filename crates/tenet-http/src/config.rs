@@ -39,6 +39,16 @@ pub struct HttpConfig {
     /// authorization) may hold at once; past it its `initialize` gets 429, and nobody
     /// else's does.
     pub max_sessions_per_caller: usize,
+    /// Long-lived streams one caller may hold open at once: legacy GET streams (a
+    /// session's own and resumed ones), HTTP+SSE connections, `subscriptions/listen`
+    /// streams, the web page's `/events` and WebSocket sockets. Each holds a connection
+    /// however idle it is; past the bound the caller's next one gets 429 with
+    /// `Retry-After` (a listen request, JSON-RPC error -32004), and nobody else's does.
+    /// Whatever the callers, the streams that hold HTTP connections take at most three
+    /// quarters of `max_connections` (past it, 503). A caller with no name (a router
+    /// mounted with no [`crate::ClientAddr`] and no authorization) is bounded by that
+    /// total alone. Default 128, an eighth of the default `max_connections`.
+    pub max_streams_per_caller: usize,
     /// A legacy session unused this long is ended.
     pub session_idle_timeout: Duration,
     /// How long a client may take to send its request headers (slowloris guard).
@@ -162,6 +172,7 @@ impl Default for HttpConfig {
             max_connections: 1024,
             max_sessions: 10_000,
             max_sessions_per_caller: 1_000,
+            max_streams_per_caller: 128,
             session_idle_timeout: Duration::from_secs(30 * 60),
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(30),

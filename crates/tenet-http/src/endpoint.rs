@@ -22,6 +22,7 @@ use crate::exchange::{Exchange, Item, MESSAGE_CAPACITY, Start};
 use crate::headers;
 use crate::response::{self, status_for};
 use crate::shared::Shared;
+use crate::streams::StreamSeat;
 use crate::{legacy, modern, sse, websocket};
 
 /// The handler mounted at the MCP path, for every HTTP method. Refusals are counted.
@@ -115,6 +116,9 @@ async fn modern_post(shared: &Arc<Shared>, headers: &HeaderMap, incoming: Incomi
     if let Err(e) = modern::check(&shared.server, headers, &request, &probe) {
         return response::error(status_for(e.code), Some(&request.id), &e);
     }
+    // A listen stream stays open for as long as the client likes: once it is
+    // acknowledged (its checks passed), it holds a place in the caller's share.
+    let listen = (request.method == LISTEN).then(|| (request.id.clone(), caller.key()));
     let (out, messages) = mpsc::channel(MESSAGE_CAPACITY);
     let cancel = CancellationToken::new();
     let link = Link {
@@ -138,17 +142,36 @@ async fn modern_post(shared: &Arc<Shared>, headers: &HeaderMap, incoming: Incomi
             };
             response::answer(answer.error.map_or(StatusCode::OK, status_for), answer.line)
         }
-        Start::Streaming { head, exchange } => response::event_stream(Body::from_stream(stream(head, exchange, guard))),
+        Start::Streaming { head, exchange } => {
+            let seat = match listen {
+                None => None,
+                Some((id, key)) => match shared.streams.seat(key, shared.config.max_streams_per_caller, true) {
+                    Ok(seat) => Some(seat),
+                    // Dropped with the exchange, the guard cancels the listen.
+                    Err(refused) => return refused.answer(&id),
+                },
+            };
+            response::event_stream(Body::from_stream(stream(head, exchange, (guard, seat))))
+        }
     }
 }
 
-/// The items of a stateless exchange as SSE events; it ends after the answer.
-fn stream(head: VecDeque<Item>, exchange: Exchange, guard: DropGuard) -> impl Stream<Item = Result<Bytes, Infallible>> {
-    futures_util::stream::unfold((head, exchange, guard), |(mut head, mut exchange, guard)| async move {
+/// The `subscriptions/listen` method.
+const LISTEN: &str = "subscriptions/listen";
+
+/// The items of a stateless exchange as SSE events; it ends after the answer. `held`
+/// (what cancels the request, and the stream's place in its caller's share) is let go
+/// when the stream is dropped.
+fn stream(
+    head: VecDeque<Item>,
+    exchange: Exchange,
+    held: (DropGuard, Option<StreamSeat>),
+) -> impl Stream<Item = Result<Bytes, Infallible>> {
+    futures_util::stream::unfold((head, exchange, held), |(mut head, mut exchange, held)| async move {
         let item = match head.pop_front() {
             Some(item) => item,
             None => exchange.next().await?,
         };
-        Some((Ok(sse::event(item.line())), (head, exchange, guard)))
+        Some((Ok(sse::event(item.line())), (head, exchange, held)))
     })
 }

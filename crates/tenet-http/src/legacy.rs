@@ -348,6 +348,9 @@ pub(crate) async fn get(shared: &Arc<Shared>, headers: &HeaderMap, caller: &Call
     if !headers::accepts(headers).sse {
         return response::transport(StatusCode::NOT_ACCEPTABLE, "Not Acceptable: Accept must allow text/event-stream");
     }
+    // Every stream this GET opens, the session's own or one resumed, holds a place in
+    // the caller's share until it ends (crate::streams), taken once the GET is found
+    // good.
     let mut replay = Vec::new();
     if let Some(last) = headers::text(headers, LAST_EVENT_ID) {
         let (listener, events) = mpsc::channel(LISTENER_CAPACITY);
@@ -355,7 +358,7 @@ pub(crate) async fn get(shared: &Arc<Shared>, headers: &HeaderMap, caller: &Call
         match resumed {
             Err(e) => return response::transport(StatusCode::BAD_REQUEST, e.to_string()),
             Ok(Resumed::Here { stream, replay }) if stream != STANDALONE => {
-                return response::event_stream(Body::from_stream(listen(replay, events)));
+                return crate::streams::event_stream(shared, caller.key(), listen(replay, events));
             }
             Ok(Resumed::Here { replay: here, .. }) => replay = here,
             // Another copy's stream: what it logged, then (a standalone stream) this
@@ -370,7 +373,7 @@ pub(crate) async fn get(shared: &Arc<Shared>, headers: &HeaderMap, caller: &Call
                     if !start.ended {
                         tokio::spawn(stream_log::follow(shared.clone(), session, foreign, start.last, listener));
                     }
-                    return response::event_stream(Body::from_stream(listen(start.replay, events)));
+                    return crate::streams::event_stream(shared, caller.key(), listen(start.replay, events));
                 }
                 replay = start.replay;
             }
@@ -394,7 +397,8 @@ pub(crate) async fn get(shared: &Arc<Shared>, headers: &HeaderMap, caller: &Call
         announcements: session.driver.announcements(),
         session,
     };
-    response::event_stream(Body::from_stream(standalone.into_stream()))
+    // Refused, the standalone stream is dropped, and gives the session its channel back.
+    crate::streams::event_stream(shared, caller.key(), standalone.into_stream())
 }
 
 /// The standalone stream: what the session driver sends not tied to a request (list

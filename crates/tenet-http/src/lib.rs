@@ -88,6 +88,7 @@ mod sse;
 mod sse_connections;
 mod sse_transport;
 mod stream_log;
+mod streams;
 mod websocket;
 
 pub use caller::ClientAddr;

@@ -47,6 +47,7 @@ impl Endpoint {
             sessions: Sessions::new(&config, metrics.sessions(SessionKind::StreamableHttp)),
             legacy_sse: crate::sse_connections::Connections::new(metrics.sessions(SessionKind::Sse)),
             sockets: crate::sockets::Sockets::new(metrics),
+            streams: Arc::new(crate::streams::Streams::new(config.max_connections)),
             server,
             config,
             shutdown,
@@ -133,7 +134,11 @@ impl Endpoint {
                          request: axum::extract::Request,
                          next: axum::middleware::Next| async move {
                             match shared.guard.check(request.headers()) {
-                                Ok(()) => next.run(request).await,
+                                // The page's event stream counts in its caller's share.
+                                Ok(()) => {
+                                    let caller = crate::caller::key(request.extensions()).into();
+                                    crate::streams::seated(&shared, caller, next.run(request).await)
+                                }
                                 Err(refusal) => response::transport(StatusCode::FORBIDDEN, refusal.to_string()),
                             }
                         },

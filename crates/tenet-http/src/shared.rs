@@ -16,6 +16,8 @@ pub(crate) struct Shared {
     pub legacy_sse: crate::sse_connections::Connections,
     /// Open WebSocket connections.
     pub sockets: crate::sockets::Sockets,
+    /// The long-lived streams open now, by caller.
+    pub streams: std::sync::Arc<crate::streams::Streams>,
     /// Fires when the server shuts down: long-lived streams end.
     pub shutdown: CancellationToken,
 }

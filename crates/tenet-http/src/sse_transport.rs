@@ -48,6 +48,11 @@ fn open_stream(shared: &Arc<Shared>, headers: &HeaderMap, caller: crate::caller:
     };
     let (inbound, frames) = mpsc::channel(INBOUND_CAPACITY);
     let key = caller.key();
+    let share = shared.config.max_streams_per_caller;
+    let seat = match shared.streams.seat(key.clone(), share, true) {
+        Ok(seat) => seat,
+        Err(refused) => return refused.response(),
+    };
     let connection = Connection { inbound, owner: owner_of(caller.grant.as_deref()), caller: key.clone() };
     let (max, per_caller) = (shared.config.max_sessions, shared.config.max_sessions_per_caller);
     if let Err(full) = shared.legacy_sse.insert(id.clone(), connection, max, per_caller) {
@@ -69,7 +74,7 @@ fn open_stream(shared: &Arc<Shared>, headers: &HeaderMap, caller: crate::caller:
     });
     let endpoint = format!("event: endpoint\ndata: {}?sessionId={id}\n\n", shared.config.sse_messages_path);
     let stream = Output { shared: shared.clone(), id, lines, first: Some(Bytes::from(endpoint)) };
-    response::event_stream(Body::from_stream(stream.into_stream()))
+    response::event_stream(Body::from_stream(seat.hold(stream.into_stream())))
 }
 
 /// The connection's output as SSE; forgets the connection when dropped (the client

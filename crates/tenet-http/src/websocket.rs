@@ -74,6 +74,13 @@ pub(crate) fn upgrade(shared: &Arc<Shared>, parts: &mut Parts, grant: Option<Arc
     if shared.shutdown.is_cancelled() {
         return response::busy("shutting down");
     }
+    let caller: Arc<str> = crate::caller::key(&parts.extensions).into();
+    // A socket leaves the HTTP connections (it has a cap of its own), but counts in its
+    // caller's share of streams.
+    let held = match shared.streams.seat(caller.clone(), config.max_streams_per_caller, false) {
+        Ok(held) => held,
+        Err(refused) => return refused.response(),
+    };
     let Some(seat) = shared.sockets.seat(config.websocket.max_sockets) else {
         return response::busy("too many WebSocket connections");
     };
@@ -91,7 +98,7 @@ pub(crate) fn upgrade(shared: &Arc<Shared>, parts: &mut Parts, grant: Option<Arc
             grant,
             // Every message counts against the caller, in the buckets of its HTTP requests
             // and in its shares.
-            caller: Some(crate::caller::key(&parts.extensions).into()),
+            caller: Some(caller),
             ..DriverOptions::default()
         },
         limits: config.websocket.clone(),
@@ -102,7 +109,7 @@ pub(crate) fn upgrade(shared: &Arc<Shared>, parts: &mut Parts, grant: Option<Arc
             Ok(upgraded) => socket.run(TokioIo::new(upgraded)).await,
             Err(e) => tracing::debug!("WebSocket upgrade failed: {e}"),
         }
-        drop(seat);
+        drop((seat, held));
     });
     let mut response = Response::new(Body::empty());
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;

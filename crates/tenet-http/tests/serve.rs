@@ -281,3 +281,135 @@ async fn without_auth_each_address_has_its_own_share_of_sessions() {
     assert_eq!(from([127, 0, 0, 2]).await, "429");
     running.stop().await;
 }
+
+/// One response whose body has a content-length: head and body.
+async fn read_answer(stream: &mut TcpStream) -> String {
+    let mut raw = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase().strip_prefix("content-length: ").map(|n| n.trim().parse().unwrap())
+                })
+                .unwrap_or(0);
+            if body.len() >= length {
+                return text;
+            }
+        }
+        let n = tokio::time::timeout(STEP, stream.read(&mut chunk)).await.expect("no response in time").unwrap();
+        assert!(n > 0, "closed before a whole response: {}", String::from_utf8_lossy(&raw));
+        raw.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Opens a connection from `local` and sends `request`; answers the status code, with
+/// the connection kept open (a stream holds its place until it is dropped).
+async fn open_from(addr: SocketAddr, local: [u8; 4], request: &[u8]) -> (String, TcpStream) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::from((local, 0))).unwrap();
+    let mut stream = socket.connect(addr).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        let n = tokio::time::timeout(STEP, stream.read(&mut byte)).await.expect("no response head in time").unwrap();
+        assert!(n > 0, "closed before a response: {}", String::from_utf8_lossy(&head));
+        head.push(byte[0]);
+    }
+    let status = String::from_utf8_lossy(&head).split(' ').nth(1).unwrap_or_default().to_owned();
+    (status, stream)
+}
+
+/// One caller (here an address: no authorization) holds at most
+/// `max_streams_per_caller` long-lived streams, whatever kind: a legacy session's GET
+/// stream, a 2026-07-28 listen stream, an HTTP+SSE connection, a WebSocket socket. Past
+/// it, its next one is refused with 429 (the listen request with JSON-RPC -32004), after
+/// the checks that come first (a second GET stream of one session is still 409); its
+/// requests are still served, another caller still opens its own, and streams that
+/// close give every place back. Before the bound, one caller's idle streams could hold
+/// every connection slot.
+#[tokio::test]
+async fn one_caller_holds_at_most_its_share_of_open_streams() {
+    let running = start(HttpConfig { max_streams_per_caller: 2, ..HttpConfig::default() }).await;
+    let addr = running.addr;
+    let port = addr.port();
+    let sse = format!("GET /sse HTTP/1.1\r\nhost: localhost:{port}\r\naccept: text/event-stream\r\n\r\n");
+    let listen_body = call(1, "subscriptions/listen", json!({"notifications": {"toolsListChanged": true}}));
+    let listen = raw_post(addr, &modern_headers("subscriptions/listen", None), &listen_body);
+    let socket = format!(
+        "GET /mcp HTTP/1.1\r\nhost: localhost:{port}\r\nconnection: upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-protocol: mcp\r\n\r\n"
+    );
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": support::LEGACY, "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}})
+    .to_string();
+    let mut session = TcpStream::connect(addr).await.unwrap();
+    session.write_all(&raw_post(addr, "", &init)).await.unwrap();
+    let head = read_response(&mut session).await;
+    let id = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("mcp-session-id: ").map(|v| v.trim().to_owned()))
+        .expect("a session id");
+    let get = format!(
+        "GET /mcp HTTP/1.1\r\nhost: localhost:{port}\r\naccept: text/event-stream\r\nmcp-session-id: {id}\r\n\r\n"
+    );
+    // The body of a refusal: the connection is kept alive, so read what content-length says.
+    let refusal = |request: Vec<u8>| async move {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
+        let mut stream = socket.connect(addr).await.unwrap();
+        stream.write_all(&request).await.unwrap();
+        read_answer(&mut stream).await
+    };
+
+    let (first, held_get) = open_from(addr, [127, 0, 0, 1], get.as_bytes()).await;
+    assert_eq!(first, "200", "the session's GET stream");
+    let (second, held_listen) = open_from(addr, [127, 0, 0, 1], &listen).await;
+    assert_eq!(second, "200", "a listen stream");
+
+    // Full: each kind of stream is refused, with a body that says why.
+    for request in [sse.as_bytes().to_vec(), socket.as_bytes().to_vec()] {
+        let answer = refusal(request).await;
+        assert!(answer.starts_with("HTTP/1.1 429"), "{answer}");
+        assert!(answer.contains("open streams") && answer.to_ascii_lowercase().contains("retry-after: 1"), "{answer}");
+    }
+    let answer = refusal(listen.clone()).await;
+    assert!(answer.starts_with("HTTP/1.1 429"), "{answer}");
+    assert!(
+        answer.contains("-32004") && answer.contains("retryAfterMs") && answer.contains("open streams"),
+        "{answer}"
+    );
+    let answer = refusal(get.as_bytes().to_vec()).await;
+    assert!(answer.starts_with("HTTP/1.1 409"), "the session's stream is open: that comes first: {answer}");
+    // Only streams are bounded: a request is answered.
+    let body = call(3, "tools/call", json!({"name": "echo", "arguments": {"text": "still served"}}));
+    let answer = refusal(raw_post(addr, &modern_headers("tools/call", Some("echo")), &body)).await;
+    assert!(answer.starts_with("HTTP/1.1 200") && answer.contains("still served"), "{answer}");
+
+    // Another caller has a share of its own.
+    let (status, _other_sse) = open_from(addr, [127, 0, 0, 2], sse.as_bytes()).await;
+    assert_eq!(status, "200");
+    let (status, _other_socket) = open_from(addr, [127, 0, 0, 2], socket.as_bytes()).await;
+    assert_eq!(status, "101");
+
+    // Closed streams give every place back: two open again.
+    drop((held_get, held_listen));
+    let deadline = tokio::time::Instant::now() + STEP;
+    let mut reopened = Vec::new();
+    for request in [get.as_bytes(), &listen[..]] {
+        loop {
+            let (status, stream) = open_from(addr, [127, 0, 0, 1], request).await;
+            if status == "200" {
+                reopened.push(stream);
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "a closed stream's place never came back: {status}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    assert_eq!(reopened.len(), 2);
+    drop(reopened);
+    running.stop().await;
+}

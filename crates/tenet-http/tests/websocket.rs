@@ -1001,7 +1001,10 @@ async fn a_client_that_disconnects_cancels_its_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_idle_sockets_are_all_served() {
     const SOCKETS: usize = 1000;
-    let running = start(HttpConfig { max_connections: 4 * SOCKETS, ..config() }).await;
+    // One client (one address) opens them all: its share of streams is raised to hold
+    // them, as an operator would for a client known to need that many.
+    let config = HttpConfig { max_connections: 4 * SOCKETS, max_streams_per_caller: SOCKETS, ..config() };
+    let running = start(config).await;
     let url = format!("ws://127.0.0.1:{}/mcp", running.addr.port());
     let connect = |_| {
         let url = url.clone();

@@ -363,6 +363,10 @@ pub struct ServeArgs {
     /// authorization) may hold at once; past it its initialize gets 429.
     #[arg(long, help_heading = "HTTP", default_value_t = 1_000, env = "TENET_MAX_SESSIONS_PER_CALLER", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_sessions_per_caller: u32,
+    /// Long-lived streams (GET streams, listen streams, HTTP+SSE and WebSocket
+    /// connections) one caller may hold open at once; past it its next one gets 429.
+    #[arg(long, help_heading = "HTTP", default_value_t = 128, env = "TENET_MAX_STREAMS_PER_CALLER", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_streams_per_caller: u32,
     /// Connections served at once; past it new ones get 503.
     #[arg(long, help_heading = "HTTP", default_value_t = 1024, env = "TENET_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,

@@ -451,3 +451,109 @@ fn a_body_sent_a_byte_a_second_gets_408_and_frees_its_slot() {
     // The one connection slot is free again: a whole request is served.
     served(Duration::from_secs(10));
 }
+
+/// Issue 59: 64 idle GET streams held every connection slot. Each caller now holds at
+/// most `--max-streams-per-caller` long-lived streams: a caller that opens a GET stream
+/// on each of its sessions gets 429 past its share, and another caller's request still
+/// finds a connection.
+#[test]
+fn one_callers_idle_streams_leave_connections_for_others() {
+    let keys = "ann 0123456789abcdef-ann stdlib:read; mal 0123456789abcdef-mal stdlib:read";
+    let server = Server::start(&["--max-connections", "6", "--max-streams-per-caller", "2", "--api-keys", keys]);
+    let init =
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": common::initialize_params("2025-11-25")})
+            .to_string();
+    let mal = "Bearer 0123456789abcdef-mal";
+    let session = || {
+        let headers = [
+            ("content-type", "application/json"),
+            ("accept", "application/json, text/event-stream"),
+            ("authorization", mal),
+        ];
+        let reply = server.send("POST", "/mcp", &headers, &init);
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.headers["mcp-session-id"].clone()
+    };
+    // A GET stream of its own on each of mal's sessions, each connection kept open.
+    let open_stream = |id: &str| {
+        let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let request = format!(
+            "GET /mcp HTTP/1.1\r\nhost: 127.0.0.1:{}\r\naccept: text/event-stream\r\nauthorization: {mal}\r\nmcp-session-id: {id}\r\nmcp-protocol-version: 2025-11-25\r\n\r\n",
+            server.port
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap() == 1 {
+            head.push(byte[0]);
+        }
+        let status: u16 = String::from_utf8_lossy(&head).split(' ').nth(1).unwrap_or("0").parse().unwrap();
+        (status, stream)
+    };
+    let ids: Vec<String> = (0..6).map(|_| session()).collect();
+    let mut held = Vec::new();
+    let mut statuses = Vec::new();
+    for id in &ids {
+        let (status, stream) = open_stream(id);
+        statuses.push(status);
+        if status == 200 {
+            held.push(stream);
+        }
+    }
+    assert_eq!(statuses, [200, 200, 429, 429, 429, 429], "mal's share of streams is two");
+    // Ann still finds a connection, as often as she asks.
+    for _ in 0..4 {
+        let listed = server.send(
+            "POST",
+            "/mcp",
+            &[
+                ("content-type", "application/json"),
+                ("accept", "application/json, text/event-stream"),
+                ("authorization", "Bearer 0123456789abcdef-ann"),
+                ("mcp-protocol-version", MODERN),
+                ("mcp-method", "tools/list"),
+            ],
+            &json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {"_meta": {
+                "io.modelcontextprotocol/protocolVersion": MODERN,
+                "io.modelcontextprotocol/clientCapabilities": {}}}})
+            .to_string(),
+        );
+        assert_eq!(listed.status, 200, "{}", listed.body);
+    }
+    drop(held);
+}
+
+/// The web page's live updates (`GET /events`) hold a connection for as long as the
+/// page is open: they count in the caller's share of streams like any other.
+#[test]
+fn the_pages_event_streams_count_in_the_callers_share() {
+    let server = Server::start(&["--max-streams-per-caller", "1"]);
+    let open = || {
+        let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let request =
+            format!("GET /events HTTP/1.1\r\nhost: 127.0.0.1:{}\r\naccept: text/event-stream\r\n\r\n", server.port);
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap() == 1 {
+            head.push(byte[0]);
+        }
+        (String::from_utf8_lossy(&head).into_owned(), stream)
+    };
+    let (first, held) = open();
+    assert!(first.starts_with("HTTP/1.1 200") && first.contains("text/event-stream"), "{first}");
+    let (second, _) = open();
+    assert!(second.starts_with("HTTP/1.1 429"), "{second}");
+    drop(held);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (again, _) = open();
+        if again.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the closed page's place never came back: {again}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -219,6 +219,7 @@ async fn serve_http(
         max_body_bytes: usize::try_from(args.max_message_bytes).unwrap_or(usize::MAX),
         max_sessions: args.max_sessions as usize,
         max_sessions_per_caller: args.max_sessions_per_caller as usize,
+        max_streams_per_caller: args.max_streams_per_caller as usize,
         max_connections: args.max_connections as usize,
         session_idle_timeout: Duration::from_secs_f64(args.session_idle_timeout),
         header_read_timeout: Duration::from_secs_f64(args.header_timeout),
