@@ -352,7 +352,7 @@ impl Client {
         // An unanswered discover probe is how a legacy server looks; it gets no
         // cancellation before its handshake.
         let probe = outgoing.method == Method::Discover.name();
-        let mut scope = self.inner.inbound.scope(&id, options.handler.clone());
+        let mut scope = self.inner.inbound.scope(&id, options.handler.clone(), options.owner.clone());
         // Dropped before it ends, the request is cancelled on the server too (never
         // `initialize`, which the spec forbids cancelling).
         let cancellable = !probe && outgoing.method != Method::Initialize.name();

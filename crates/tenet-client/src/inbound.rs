@@ -7,12 +7,15 @@
 //! connection's. They belong to a request when they arrive on its HTTP response
 //! stream. Where the transport cannot say (stdio, WebSocket, HTTP+SSE, a standalone
 //! stream), they are taken to be about a request only when it is the one request in
-//! flight on the connection and no request with a handler of its own was abandoned
-//! (cancelled or timed out) in the last [`ABANDONED_GRACE`]: the server may still be
-//! working on that one, and its questions must not reach another caller. Otherwise
-//! the connection's handler answers.
+//! flight on the connection, no request with a handler of its own was abandoned
+//! (cancelled or timed out), and no request with a handler of its own made for another
+//! owner ([`RequestOptions::owner`]) ended, answered or not, in the last
+//! [`ABANDONED_GRACE`]: the server may still be working on that one, or speak about it
+//! after its answer, and its questions must not reach another caller. Otherwise the
+//! connection's handler answers.
 //!
 //! [`RequestOptions::handler`]: crate::RequestOptions::handler
+//! [`RequestOptions::owner`]: crate::RequestOptions::owner
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -38,12 +41,45 @@ pub(crate) struct Inbound {
 /// unattributable questions and log messages go to no single request.
 pub(crate) const ABANDONED_GRACE: Duration = Duration::from_secs(60);
 
+/// How many ended requests' owners are remembered for [`ABANDONED_GRACE`]; past it the
+/// connection counts as serving several owners until the grace runs out.
+const ENDED_KEPT: usize = 32;
+
+/// A request in flight: its own handler, and whom it is made for.
+struct InFlight {
+    handler: Option<Arc<dyn ClientHandler>>,
+    owner: Option<Arc<str>>,
+}
+
 /// The requests in flight, by the id they were sent with, with their own handlers.
 #[derive(Default)]
 struct Flight {
-    requests: OwnKeyed<Id, Option<Arc<dyn ClientHandler>>>,
+    requests: OwnKeyed<Id, InFlight>,
     /// When a request with its own handler was last abandoned before its answer.
     abandoned: Option<Instant>,
+    /// The owners of requests with handlers of their own that ended lately, oldest
+    /// first, and when.
+    ended: std::collections::VecDeque<(Option<Arc<str>>, Instant)>,
+    /// When `ended` last overflowed: owners were forgotten, so any may have spoken.
+    overflowed: Option<Instant>,
+}
+
+impl Flight {
+    /// Forgets what ended longer than [`ABANDONED_GRACE`] ago.
+    fn prune(&mut self, now: Instant) {
+        while self.ended.front().is_some_and(|(_, at)| now.duration_since(*at) > ABANDONED_GRACE) {
+            self.ended.pop_front();
+        }
+    }
+
+    /// Whether a message that names no request may be about `request`, the one in
+    /// flight: nothing abandoned, and no other owner's request ended, lately.
+    fn attributable_to(&self, request: &InFlight, now: Instant) -> bool {
+        let recent = |at: Option<Instant>| at.is_some_and(|t| now.duration_since(t) <= ABANDONED_GRACE);
+        !recent(self.abandoned)
+            && !recent(self.overflowed)
+            && self.ended.iter().all(|(owner, at)| owner == &request.owner || now.duration_since(*at) > ABANDONED_GRACE)
+    }
 }
 
 /// A request in flight, until dropped.
@@ -51,6 +87,7 @@ pub(crate) struct Scope<'a> {
     inbound: &'a Inbound,
     id: Id,
     own: bool,
+    owner: Option<Arc<str>>,
     answered: bool,
 }
 
@@ -65,9 +102,19 @@ impl Drop for Scope<'_> {
     fn drop(&mut self) {
         if let Ok(mut flight) = self.inbound.flight.lock() {
             flight.requests.remove(&self.id);
-            if self.own && !self.answered {
-                flight.abandoned = Some(Instant::now());
+            if !self.own {
+                return;
             }
+            let now = Instant::now();
+            if !self.answered {
+                flight.abandoned = Some(now);
+            }
+            flight.prune(now);
+            if flight.ended.len() == ENDED_KEPT {
+                flight.ended.pop_front();
+                flight.overflowed = Some(now);
+            }
+            flight.ended.push_back((self.owner.take(), now));
         }
     }
 }
@@ -107,23 +154,24 @@ impl Inbound {
         &self.handler
     }
 
-    /// Request `id` is in flight while the returned scope lives; what the server says
-    /// about it goes to `handler`, when it has one of its own.
-    pub(crate) fn scope(&self, id: &Id, handler: Option<Arc<dyn ClientHandler>>) -> Scope<'_> {
+    /// Request `id`, made for `owner`, is in flight while the returned scope lives;
+    /// what the server says about it goes to `handler`, when it has one of its own.
+    pub(crate) fn scope(&self, id: &Id, handler: Option<Arc<dyn ClientHandler>>, owner: Option<Arc<str>>) -> Scope<'_> {
         let own = handler.is_some();
         if let Ok(mut flight) = self.flight.lock() {
-            flight.requests.insert(id.clone(), handler);
+            flight.requests.insert(id.clone(), InFlight { handler, owner: owner.clone() });
         }
-        Scope { inbound: self, id: id.clone(), own, answered: false }
+        Scope { inbound: self, id: id.clone(), own, owner, answered: false }
     }
 
     /// The handler for a message about request `related` (when the transport knows),
     /// or else about the one request in flight (see the module's documentation).
     fn handler_for(&self, related: Option<&Id>) -> Arc<dyn ClientHandler> {
         let own = self.flight.lock().ok().and_then(|flight| match related {
-            Some(id) => flight.requests.get(id).cloned().flatten(),
-            None if flight.requests.len() == 1 && flight.abandoned.is_none_or(|t| t.elapsed() > ABANDONED_GRACE) => {
-                flight.requests.values().next().cloned().flatten()
+            Some(id) => flight.requests.get(id).and_then(|r| r.handler.clone()),
+            None if flight.requests.len() == 1 => {
+                let request = flight.requests.values().next()?;
+                if flight.attributable_to(request, Instant::now()) { request.handler.clone() } else { None }
             }
             None => None,
         });
@@ -221,5 +269,76 @@ mod tests {
         assert_eq!(watched(), 1);
         drop(pending);
         assert_eq!(watched(), 0);
+    }
+
+    /// Answers `roots/list` with one root named after it.
+    struct Roots(&'static str);
+
+    impl ClientHandler for Roots {
+        fn list_roots(
+            &self,
+        ) -> futures_util::future::BoxFuture<'_, Result<tenet_protocol::ListRootsResult, ErrorObject>> {
+            let uri = format!("file:///home/{}", self.0);
+            Box::pin(async move { Ok(serde_json::from_value(serde_json::json!({"roots": [{"uri": uri}]})).unwrap()) })
+        }
+    }
+
+    /// Whose roots a `roots/list` that names no request gets: the answer's text.
+    async fn roots_asked(inbound: &Inbound) -> String {
+        let request = Request { id: Id::Number(9), method: "roots/list".into(), params: None };
+        String::from_utf8(inbound.request(&request, None).await).unwrap()
+    }
+
+    fn owner(name: &str) -> Option<Arc<str>> {
+        Some(Arc::from(name))
+    }
+
+    #[tokio::test]
+    async fn a_question_after_another_owners_request_ended_reaches_no_one_in_particular() {
+        let inbound = Inbound::new(Arc::new(NoHandler));
+        let (alice, bob): (Arc<dyn ClientHandler>, Arc<dyn ClientHandler>) =
+            (Arc::new(Roots("alice")), Arc::new(Roots("bob")));
+        // Alice's call is answered and ends; the server speaks about it afterwards,
+        // while Bob's call is the one in flight.
+        let mut scope = inbound.scope(&Id::Number(1), Some(alice.clone()), owner("alice"));
+        scope.answered();
+        drop(scope);
+        let bobs = inbound.scope(&Id::Number(2), Some(bob), owner("bob"));
+        let answer = roots_asked(&inbound).await;
+        assert!(!answer.contains("bob") && !answer.contains("alice") && answer.contains("error"), "{answer}");
+        drop(bobs);
+
+        // Where only Alice's requests ended lately, her next call is hers to be asked about.
+        let inbound = Inbound::new(Arc::new(NoHandler));
+        let mut scope = inbound.scope(&Id::Number(1), Some(alice.clone()), owner("alice"));
+        scope.answered();
+        drop(scope);
+        let _alices = inbound.scope(&Id::Number(3), Some(alice), owner("alice"));
+        let answer = roots_asked(&inbound).await;
+        assert!(answer.contains("/home/alice"), "{answer}");
+    }
+
+    #[tokio::test]
+    async fn without_owners_an_answered_request_does_not_stop_attribution() {
+        let inbound = Inbound::new(Arc::new(NoHandler));
+        let mut scope = inbound.scope(&Id::Number(1), Some(Arc::new(Roots("first"))), None);
+        scope.answered();
+        drop(scope);
+        let _second = inbound.scope(&Id::Number(2), Some(Arc::new(Roots("second"))), None);
+        assert!(roots_asked(&inbound).await.contains("/home/second"), "one application's requests, one after another");
+    }
+
+    #[tokio::test]
+    async fn too_many_ended_owners_to_remember_stop_attribution_for_the_grace() {
+        let inbound = Inbound::new(Arc::new(NoHandler));
+        for n in 0..=ENDED_KEPT {
+            let mut scope = inbound.scope(&Id::Number(n as i64), Some(Arc::new(Roots("bob"))), owner("bob"));
+            scope.answered();
+            drop(scope);
+        }
+        // Every remembered owner is bob, but one was forgotten: it may have been anyone.
+        let _bobs = inbound.scope(&Id::Number(100), Some(Arc::new(Roots("bob"))), owner("bob"));
+        let answer = roots_asked(&inbound).await;
+        assert!(!answer.contains("/home/bob"), "{answer}");
     }
 }

@@ -46,6 +46,10 @@ pub struct RequestOptions {
     /// 2026 input rounds) and receives its log messages, instead of the connection's
     /// handler. A relay passes them on to whoever it relays for.
     pub handler: Option<Arc<dyn ClientHandler>>,
+    /// Who the request is made for (a relay's caller): a server message that names no
+    /// request goes to this request's handler only when no other owner's request with
+    /// a handler of its own ended lately (see [`crate::Client`]'s attribution rule).
+    pub owner: Option<Arc<str>>,
     /// 2026-07-28: the capabilities this request declares, instead of the
     /// connection's (a relay declares its own caller's).
     pub capabilities: Option<Arc<ClientCapabilities>>,
@@ -98,6 +102,7 @@ impl std::fmt::Debug for RequestOptions {
             .field("cancel", &self.cancel)
             .field("log_level", &self.log_level)
             .field("handler", &self.handler.is_some())
+            .field("owner", &self.owner)
             .field("capabilities", &self.capabilities)
             .field("relay", &self.relay)
             .field("meta", &self.meta)

@@ -224,6 +224,7 @@ impl Client {
             cancel: options.cancel.clone(),
             log_level: options.log_level,
             handler: options.handler.clone(),
+            owner: options.owner.clone(),
             capabilities: options.capabilities.clone(),
             relay: false,
             meta: None,

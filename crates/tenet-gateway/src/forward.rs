@@ -200,6 +200,9 @@ async fn exchange(
         });
     }
     options.handler = Some(Arc::clone(&downstream) as Arc<dyn tenet_client::ClientHandler>);
+    // What the upstream says about no request in particular reaches this call only when
+    // no other caller's call ended lately (tenet-client's attribution rule).
+    options.owner = ctx.caller().map(Arc::from);
     // Whether the call is made again (until the deadline) while the user finishes a
     // legacy upstream's URL steps they accepted in an earlier round (a declined one
     // ends the call here, before the upstream is called again).

@@ -601,3 +601,68 @@ async fn a_url_step_sent_as_an_input_round_is_no_error_in_the_upstreams_span() {
     gateway.shutdown().await;
     running.stop().await;
 }
+
+/// A downstream user whose roots are their home folder.
+struct Home(&'static str);
+
+impl ClientHandler for Home {
+    fn capabilities(&self) -> ClientCapabilities {
+        ClientCapabilities { roots: Some(Default::default()), ..ClientCapabilities::default() }
+    }
+
+    fn list_roots(&self) -> BoxFuture<'_, Result<ListRootsResult, ErrorObject>> {
+        let uri = format!("file:///home/{}", self.0);
+        Box::pin(async move { Ok(ListRootsResult { roots: vec![Root { uri, name: None, meta: None }] }) })
+    }
+}
+
+/// Issue 60: an upstream that asks for the roots after answering Alice's call asked
+/// while Bob's call was the one in flight on the gateway's session, and Bob's client
+/// answered with Bob's roots, for Alice's job. A question that names no request now
+/// reaches a call only when no other caller's call ended lately: here it reaches
+/// neither client, and the upstream is told no.
+#[tokio::test]
+async fn a_question_an_upstream_asks_after_answering_reaches_no_other_caller() {
+    let tools = json!([
+        {"name": "quick", "inputSchema": {"type": "object"}},
+        {"name": "slow", "inputSchema": {"type": "object"}}
+    ]);
+    let hand = support::HandServer::start(tools).await;
+    hand.delay("slow", std::time::Duration::from_millis(1500));
+    let server = gateway_server();
+    let mut config = upstream("up", &hand.url());
+    config.protocol = Some("legacy".to_owned());
+    config.open = true;
+    let gateway = Gateway::start(server.clone(), vec![config], quick());
+    assert!(gateway.wait_ready(STEP).await, "the upstream came up");
+    support::until("the gateway listens on the upstream's GET stream", || hand.listeners() > 0).await;
+    let shutdown = CancellationToken::new();
+    // Two callers, each with a principal of its own, over one gateway.
+    let caller = |name: &'static str| {
+        let (client_end, server_end) = tenet_transport::memory::pair();
+        let (read, write) = tokio::io::split(server_end);
+        let (server, shutdown) = (server.clone(), shutdown.clone());
+        let grant = tenet_server::Grant::new(["mcp"]).with_principal(tenet_server::Principal::ApiKey(name.into()));
+        tokio::spawn(async move { server.serve_as(read, write, shutdown, Some(Arc::new(grant))).await });
+        let (read, write) = tokio::io::split(client_end);
+        Client::builder().handler(Home(name)).version(VersionPin::Legacy).connect_pipe(read, write)
+    };
+    let alice = tokio::time::timeout(STEP, caller("alice")).await.unwrap().unwrap();
+    let bob = tokio::time::timeout(STEP, caller("bob")).await.unwrap().unwrap();
+
+    let done = tokio::time::timeout(STEP, alice.call_tool("up__quick", json!({}))).await.unwrap().unwrap();
+    assert_eq!(text(&done), "quick");
+    let bobs = tokio::spawn(async move { bob.call_tool("up__slow", json!({})).await.map(|r| text(&r)) });
+    support::until("Bob's call reaches the upstream", || hand.calls().len() == 2).await;
+    // The upstream speaks about Alice's finished call, on its session's GET stream.
+    hand.send_raw(r#"{"jsonrpc":"2.0","id":"late-1","method":"roots/list"}"#);
+    support::until("the gateway answers the upstream", || !hand.responses().is_empty()).await;
+    let answer = hand.responses()[0].clone();
+    assert_eq!(answer["id"], "late-1");
+    assert!(!answer.to_string().contains("/home/bob"), "Bob's roots went to Alice's job: {answer}");
+    assert!(answer.get("error").is_some(), "nobody's roots: {answer}");
+    assert_eq!(tokio::time::timeout(STEP, bobs).await.unwrap().unwrap().unwrap(), "slow");
+    alice.close().await;
+    shutdown.cancel();
+    gateway.shutdown().await;
+}

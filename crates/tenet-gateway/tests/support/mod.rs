@@ -361,10 +361,13 @@ pub fn names(list: &[&str]) -> BTreeSet<String> {
 /// (whatever [`HandServer::set_tools`] last set) and `tools/call` (the tool's name as
 /// text, or the result [`HandServer::answer`] set for it), and sends
 /// `notifications/tools/list_changed`, or any line it is given, on its GET streams.
+/// It keeps the responses the client POSTs back, and can take its time over a tool.
 pub struct HandServer {
     pub addr: SocketAddr,
     tools: Arc<Mutex<Value>>,
     answers: Arc<Mutex<HashMap<String, String>>>,
+    delays: Arc<Mutex<HashMap<String, Duration>>>,
+    responses: Arc<Mutex<Vec<Value>>>,
     events: tokio::sync::broadcast::Sender<String>,
     counts: Arc<HandCounts>,
     calls: Arc<Mutex<Vec<String>>>,
@@ -384,6 +387,8 @@ pub struct HandCounts {
 struct Hand {
     tools: Arc<Mutex<Value>>,
     answers: Arc<Mutex<HashMap<String, String>>>,
+    delays: Arc<Mutex<HashMap<String, Duration>>>,
+    responses: Arc<Mutex<Vec<Value>>>,
     events: tokio::sync::broadcast::Sender<String>,
     counts: Arc<HandCounts>,
     calls: Arc<Mutex<Vec<String>>>,
@@ -401,9 +406,12 @@ impl HandServer {
         let counts = Arc::new(HandCounts::default());
         let answers = Arc::new(Mutex::new(HashMap::new()));
         let calls = Arc::new(Mutex::new(Vec::new()));
+        let (delays, responses) = (Arc::default(), Arc::default());
         let hand = Hand {
             tools: tools.clone(),
             answers: answers.clone(),
+            delays: Arc::clone(&delays),
+            responses: Arc::clone(&responses),
             events: events.clone(),
             counts: counts.clone(),
             calls: calls.clone(),
@@ -416,7 +424,17 @@ impl HandServer {
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });
-        Self { addr, tools, answers, events, counts, calls, task }
+        Self { addr, tools, answers, delays, responses, events, counts, calls, task }
+    }
+
+    /// Answers calls of `tool` only after `delay`.
+    pub fn delay(&self, tool: &str, delay: Duration) {
+        self.delays.lock().unwrap().insert(tool.to_owned(), delay);
+    }
+
+    /// The responses the client POSTed (answers to what was sent on the GET streams).
+    pub fn responses(&self) -> Vec<Value> {
+        self.responses.lock().unwrap().clone()
     }
 
     /// Answers calls of `tool` with `result`, the JSON text of a result as it is.
@@ -474,6 +492,14 @@ async fn hand_post(
     if message["method"] == "tools/call" {
         hand.calls.lock().unwrap().push(String::from_utf8_lossy(&body).into_owned());
     }
+    if message.get("method").is_none() && message.get("id").is_some() {
+        hand.responses.lock().unwrap().push(message);
+        return axum::http::StatusCode::ACCEPTED.into_response();
+    }
+    let delay = params_name(&message).and_then(|name| hand.delays.lock().unwrap().get(&name).copied());
+    if let Some(delay) = delay.filter(|_| message["method"] == "tools/call") {
+        tokio::time::sleep(delay).await;
+    }
     let Some(id) = message.get("id").cloned() else {
         return axum::http::StatusCode::ACCEPTED.into_response();
     };
@@ -499,6 +525,11 @@ async fn hand_post(
         body = format!(r#"{{"jsonrpc":"2.0","id":{},"result":{result}}}"#, answer["id"]);
     }
     ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// The `name` in a message's params.
+fn params_name(message: &Value) -> Option<String> {
+    message["params"]["name"].as_str().map(str::to_owned)
 }
 
 async fn hand_get(axum::extract::State(hand): axum::extract::State<Hand>) -> axum::response::Response {

@@ -358,6 +358,14 @@ impl Context {
         self.notify(Method::Progress, &params).await;
     }
 
+    /// Whom the request counts against in per-caller bounds: its principal, else its
+    /// client's address (`ip:…`); `None` when neither is known (a program serving the
+    /// router with no addresses). A relay names its upstream requests' owner with it.
+    pub fn caller(&self) -> Option<String> {
+        let seed = &self.inner.seed;
+        crate::session::share_of(seed.grant.as_deref(), seed.caller.as_deref(), seed.addr)
+    }
+
     /// The lowest level of log message the client asked for, if any (legacy: with
     /// `logging/setLevel`; 2026-07-28: with `logLevel` on this request).
     pub fn log_level(&self) -> Option<LoggingLevel> {
