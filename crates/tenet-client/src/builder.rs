@@ -139,7 +139,10 @@ impl ClientBuilder {
 
     /// The largest message accepted from the server, in bytes: on stdio and pipes a
     /// longer line is skipped; on a WebSocket a longer message closes the connection
-    /// (code 1009) and fails the pending requests. Default:
+    /// (code 1009) and fails the pending requests; over HTTP a longer response body or
+    /// SSE event fails its request with [`ClientError::TooLarge`] as soon as it passes
+    /// the limit (a body whose `Content-Length` says so, before a byte is read), and
+    /// only the first 64 KiB of an error body are read. Default:
     /// [`tenet_transport::DEFAULT_MAX_MESSAGE_BYTES`] (4 MiB).
     pub fn max_message_bytes(mut self, bytes: usize) -> Self {
         self.max_message_bytes = bytes;
@@ -230,7 +233,8 @@ impl ClientBuilder {
         match endpoint(url)? {
             Endpoint::Http(url) => {
                 let inbound = Arc::new(Inbound::new(Arc::clone(&self.handler)));
-                let http = HttpClient::new(self.header_map()?, self.auth.clone())?;
+                let http =
+                    HttpClient::new(self.header_map()?, self.auth.clone())?.with_max_message(self.max_message_bytes);
                 let transport = HttpTransport::new(url, http, Arc::clone(&inbound));
                 self.finish(Box::new(transport), inbound).await
             }

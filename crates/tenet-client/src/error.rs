@@ -58,6 +58,14 @@ pub enum ClientError {
     /// The authorization hook failed.
     #[error("authorization failed: {0}")]
     Auth(#[source] HookError),
+    /// The server sent a message (a response body, an SSE event) larger than the
+    /// client takes ([`crate::ClientBuilder::max_message_bytes`]); the request fails
+    /// and what was read of it is let go.
+    #[error("the server sent a message over {limit} bytes, more than this client takes")]
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
     /// The server said something that breaks the protocol.
     #[error("protocol violation: {0}")]
     Protocol(String),

@@ -431,3 +431,64 @@ async fn a_legacy_stream_that_drops_is_resumed_after_retry_with_last_event_id() 
     assert_eq!(tools.tools[0].name, "resumed");
     assert!(started.elapsed() >= Duration::from_millis(150), "waited for the server's retry");
 }
+
+/// Issue 60: a 300 MB `tools/list` from an HTTP upstream was read whole (the gateway
+/// above 1 GB), where stdio lines and WebSocket frames are bounded. An answer over the
+/// client's `max_message_bytes` now fails that request with [`ClientError::TooLarge`],
+/// whether the body says its length, says none, or is an SSE event; the connection
+/// stays usable for the next request.
+#[tokio::test]
+async fn an_http_answer_over_the_limit_fails_its_request_and_nothing_more() {
+    const LIMIT_BYTES: usize = 64 * 1024;
+    let big = format!(r#"{{"jsonrpc":"2.0","id":2,"result":{{"tools":[],"pad":"{}"}}}}"#, "x".repeat(200 * 1024));
+    for shape in ["announced", "unannounced", "sse"] {
+        let big = big.clone();
+        let url = http_server(move |method, _, body| {
+            let request: Value = serde_json::from_str(body).unwrap_or_default();
+            if method == "POST" && request["method"] == "server/discover" {
+                return json_reply(&discover_result(&request["id"]), None);
+            }
+            let big = big.replace(r#""id":2"#, &format!(r#""id":{}"#, request["id"]));
+            match (request["method"].as_str(), shape) {
+                (Some("tools/list"), "announced") => format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{}",
+                    300_000_000,
+                    &big[..1000]
+                ),
+                (Some("tools/list"), "unannounced") => {
+                    format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{big}")
+                }
+                (Some("tools/list"), _) => format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\nevent: message\ndata: {big}\n\n"
+                ),
+                _ => json_reply(&format!(r#"{{"jsonrpc":"2.0","id":{},"result":{{}}}}"#, request["id"]), None),
+            }
+        })
+        .await;
+        let connecting =
+            Client::builder().version(VersionPin::Modern).max_message_bytes(LIMIT_BYTES).connect_http(&url);
+        let client = tokio::time::timeout(LIMIT, connecting).await.expect("no hang").expect("connects");
+        let error =
+            tokio::time::timeout(LIMIT, client.list_tools(None)).await.expect("no hang").expect_err("too large");
+        assert!(matches!(error, ClientError::TooLarge { limit: LIMIT_BYTES }), "{shape}: {error}");
+        // The client goes on: its next request is answered.
+        let options = tenet_client::RequestOptions::default();
+        let next = client.request_raw("prompts/list", serde_json::json!({}), &options);
+        let next = tokio::time::timeout(LIMIT, next).await.expect("no hang");
+        assert!(next.is_ok(), "{shape}: {next:?}");
+    }
+}
+
+/// An error body is read only as far as an error needs (64 KiB): a 500 with an endless
+/// body is reported by its status and the start of its body.
+#[tokio::test]
+async fn an_endless_error_body_is_not_read_to_its_end() {
+    let url = http_server(|_, _, _| {
+        format!("HTTP/1.1 500 Internal Server Error\r\nconnection: close\r\n\r\n{}", "e".repeat(2 * 1024 * 1024))
+    })
+    .await;
+    let connecting = Client::builder().version(VersionPin::Modern).connect_http(&url);
+    let error = tokio::time::timeout(LIMIT, connecting).await.expect("no hang").expect_err("refused");
+    let ClientError::Http { status: 500, body } = error else { panic!("{error}") };
+    assert!(body.len() <= 300 && body.starts_with("eee"), "{}", body.len());
+}

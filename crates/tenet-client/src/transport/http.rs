@@ -14,7 +14,7 @@ use tenet_jsonrpc::{Id, Incoming, Message};
 use tenet_protocol::ProtocolVersion;
 
 use super::Answer;
-use super::http_client::{HttpClient, failure};
+use super::http_client::{HttpClient, Read, failure, read_limited};
 use super::legacy_sse::LegacySse;
 use super::pending::outcome;
 use super::sse::Parser;
@@ -113,11 +113,11 @@ impl Shared {
         if content_type.is_some_and(|v| v.starts_with("text/event-stream")) {
             return self.read_stream(response, &outgoing.id, outgoing.modern).await;
         }
-        // (reqwest's error names the URL, query and all: left out, as it may hold a token.)
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| ClientError::Closed(format!("reading the response: {}", e.without_url())))?;
+        let limit = self.http.max_message();
+        let body = read_limited(response, limit).await.map_err(|e| match e {
+            Read::TooLarge(_) => ClientError::TooLarge { limit },
+            Read::Failed(why) => ClientError::Closed(format!("reading the response: {why}")),
+        })?;
         match self.handle(&body, Some(&outgoing.id)) {
             Some(result) => result,
             None => Err(ClientError::Protocol("the response body is not the answer to the request".into())),
@@ -169,7 +169,7 @@ impl Shared {
     /// Reads an SSE response until the answer to `id`; a legacy stream that ends
     /// early is resumed with `Last-Event-ID` after the server's `retry` delay.
     async fn read_stream(self: &Arc<Self>, response: Response, id: &Id, modern: bool) -> Result<Answer> {
-        let mut parser = Parser::default();
+        let mut parser = Parser::with_limit(self.http.max_message());
         let mut body = response.bytes_stream();
         let mut resumes = 0;
         loop {
@@ -182,7 +182,7 @@ impl Shared {
                         break;
                     }
                 };
-                for event in parser.push(&chunk) {
+                for event in parser.push(&chunk)? {
                     if event.data.trim().is_empty() {
                         continue;
                     }
@@ -224,11 +224,22 @@ impl Shared {
     /// requests and notifications outside any request. Resumes a few times after
     /// drops; stops when the server refuses it.
     async fn standalone(self: Arc<Self>, mut response: Response) {
-        let mut parser = Parser::default();
+        let mut parser = Parser::with_limit(self.http.max_message());
         for _ in 0..=MAX_RESUMES {
             let mut body = response.bytes_stream();
             while let Some(Ok(chunk)) = body.next().await {
-                for event in parser.push(&chunk) {
+                let events = match parser.push(&chunk) {
+                    Ok(events) => events,
+                    Err(oversized) => {
+                        // Not resumed: the server would send the same again.
+                        tracing::warn!(
+                            limit = oversized.limit,
+                            "the standalone stream sent a message over the limit; it is closed"
+                        );
+                        return;
+                    }
+                };
+                for event in events {
                     if !event.data.trim().is_empty() {
                         self.handle(event.data.as_bytes(), None);
                     }

@@ -18,11 +18,16 @@ use crate::error::{ClientError, Result};
 /// How much of an error body goes into an error message.
 const BODY_EXCERPT: usize = 300;
 
+/// How much of an error body is read at most (a JSON-RPC error fits many times over).
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
 /// The HTTP client with the application's headers and authorization hook.
 pub(crate) struct HttpClient {
     inner: reqwest::Client,
     headers: HeaderMap,
     auth: Option<Arc<dyn AuthHook>>,
+    /// The largest message read from a response (a JSON body, an SSE event).
+    max_message: usize,
 }
 
 impl HttpClient {
@@ -34,7 +39,18 @@ impl HttpClient {
             .redirect(reqwest::redirect::Policy::custom(same_origin_redirects))
             .build()
             .map_err(|e| ClientError::Connect(format!("cannot build the HTTP client: {e}")))?;
-        Ok(Self { inner, headers, auth })
+        Ok(Self { inner, headers, auth, max_message: tenet_transport::DEFAULT_MAX_MESSAGE_BYTES })
+    }
+
+    /// The same, reading messages of at most `bytes`.
+    pub(crate) fn with_max_message(mut self, bytes: usize) -> Self {
+        self.max_message = bytes.max(1);
+        self
+    }
+
+    /// The largest message read from a response.
+    pub(crate) fn max_message(&self) -> usize {
+        self.max_message
     }
 
     /// Sends a request with `headers` (the client's own added where the request sets
@@ -97,8 +113,44 @@ const MAX_REDIRECTS: usize = 5;
 /// has one, else the status.
 pub(crate) async fn failure(response: Response) -> ClientError {
     let status = response.status().as_u16();
-    let body = response.bytes().await.unwrap_or_default();
+    // Only the start of a long body (an error needs no more): whatever is past it is
+    // left unread.
+    let body = match read_limited(response, ERROR_BODY_LIMIT).await {
+        Ok(body) => body,
+        Err(Read::TooLarge(start)) => start,
+        Err(Read::Failed(_)) => Vec::new(),
+    };
     failure_of(status, &body)
+}
+
+/// Why a body was not read whole.
+pub(crate) enum Read {
+    /// It is over the limit: what was read of it (at most the limit).
+    TooLarge(Vec<u8>),
+    /// The connection failed, for this reason.
+    Failed(String),
+}
+
+/// A response body of at most `limit` bytes, read as it arrives: one that says it is
+/// longer (`Content-Length`) is refused before a byte is read, and one that turns out
+/// longer as soon as it passes the limit.
+pub(crate) async fn read_limited(response: Response, limit: usize) -> std::result::Result<Vec<u8>, Read> {
+    use futures_util::StreamExt;
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(Read::TooLarge(Vec::new()));
+    }
+    let mut body = Vec::new();
+    let mut chunks = response.bytes_stream();
+    while let Some(chunk) = chunks.next().await {
+        // (reqwest's error names the URL, query and all: left out, as it may hold a token.)
+        let chunk = chunk.map_err(|e| Read::Failed(e.without_url().to_string()))?;
+        if body.len() + chunk.len() > limit {
+            body.extend_from_slice(&chunk[..limit - body.len()]);
+            return Err(Read::TooLarge(body));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// The error for a non-success `status` with `body`: the JSON-RPC error in the body if

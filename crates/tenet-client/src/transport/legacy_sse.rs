@@ -55,12 +55,12 @@ impl LegacySse {
             return Err(ClientError::Connect(format!("{url} offers neither Streamable HTTP nor an SSE stream")));
         }
         let mut body = response.bytes_stream();
-        let mut parser = Parser::default();
+        let mut parser = Parser::with_limit(http.max_message());
         let endpoint = tokio::time::timeout(ENDPOINT_WAIT, async {
             while let Some(chunk) = body.next().await {
                 let chunk =
                     chunk.map_err(|e| ClientError::Closed(format!("the SSE stream failed: {}", e.without_url())))?;
-                for event in parser.push(&chunk) {
+                for event in parser.push(&chunk)? {
                     if event.kind.as_deref() == Some("endpoint") {
                         return url
                             .join(event.data.trim())
@@ -77,11 +77,17 @@ impl LegacySse {
         }
         let pending = Arc::new(Pending::default());
         let (replies, mut outbox) = mpsc::channel::<Vec<u8>>(16);
+        let http_limit = http.max_message();
         let reader = {
             let pending = Arc::clone(&pending);
             tokio::spawn(async move {
                 while let Some(Ok(chunk)) = body.next().await {
-                    for event in parser.push(&chunk) {
+                    let Ok(events) = parser.push(&chunk) else {
+                        // Every request waiting on this stream fails; nothing more is read.
+                        pending.close_with(move || ClientError::TooLarge { limit: http_limit });
+                        return;
+                    };
+                    for event in events {
                         if event.kind.as_deref().is_none_or(|k| k == "message") && !event.data.trim().is_empty() {
                             route(event.data.as_bytes(), &pending, &inbound, &replies);
                         }

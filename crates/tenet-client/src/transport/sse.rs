@@ -11,8 +11,10 @@ pub(crate) struct Event {
 }
 
 /// An incremental parser; feed it chunks as they arrive.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Parser {
+    /// The longest line or event it holds before giving up ([`Oversized`]).
+    limit: usize,
     buffer: Vec<u8>,
     kind: Option<String>,
     data: Option<String>,
@@ -22,9 +24,28 @@ pub(crate) struct Parser {
     pub retry_ms: Option<u64>,
 }
 
+/// A line or event longer than the parser's limit arrived: the stream is to be let go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Oversized {
+    /// The limit, in bytes.
+    pub limit: usize,
+}
+
+impl From<Oversized> for crate::ClientError {
+    fn from(o: Oversized) -> Self {
+        crate::ClientError::TooLarge { limit: o.limit }
+    }
+}
+
 impl Parser {
-    /// Adds bytes; returns the events they complete.
-    pub(crate) fn push(&mut self, chunk: &[u8]) -> Vec<Event> {
+    /// A parser that holds lines and events of at most `limit` bytes.
+    pub(crate) fn with_limit(limit: usize) -> Self {
+        Self { limit, buffer: Vec::new(), kind: None, data: None, last_id: None, retry_ms: None }
+    }
+
+    /// Adds bytes; returns the events they complete, or [`Oversized`] once a line or an
+    /// event passes the limit (what it held is let go).
+    pub(crate) fn push(&mut self, chunk: &[u8]) -> Result<Vec<Event>, Oversized> {
         self.buffer.extend_from_slice(chunk);
         let mut events = Vec::new();
         while let Some(end) = self.buffer.iter().position(|b| *b == b'\n' || *b == b'\r') {
@@ -37,8 +58,20 @@ impl Parser {
             if let Some(event) = self.line(&String::from_utf8_lossy(&line)) {
                 events.push(event);
             }
+            if self.data.as_ref().is_some_and(|d| d.len() > self.limit) {
+                return Err(self.oversized());
+            }
         }
-        events
+        if self.buffer.len() > self.limit {
+            return Err(self.oversized());
+        }
+        Ok(events)
+    }
+
+    fn oversized(&mut self) -> Oversized {
+        self.buffer = Vec::new();
+        self.data = None;
+        Oversized { limit: self.limit }
     }
 
     fn line(&mut self, line: &str) -> Option<Event> {
@@ -74,9 +107,9 @@ mod tests {
 
     #[test]
     fn events_split_across_chunks_and_line_endings() {
-        let mut parser = Parser::default();
-        assert!(parser.push(b"id: 1\r\nretry: 500\r\ndata: \r\n\r").is_empty());
-        let events = parser.push(b"\nevent: message\ndata: {\"a\"\ndata: :1}\n\n: keep-alive\n\n");
+        let mut parser = Parser::with_limit(1024);
+        assert!(parser.push(b"id: 1\r\nretry: 500\r\ndata: \r\n\r").unwrap().is_empty());
+        let events = parser.push(b"\nevent: message\ndata: {\"a\"\ndata: :1}\n\n: keep-alive\n\n").unwrap();
         assert_eq!(events.len(), 2, "the priming event and the message");
         assert_eq!(events[0].data, "");
         assert_eq!(events[1], Event { kind: Some("message".into()), data: "{\"a\"\n:1}".into() });
@@ -86,8 +119,24 @@ mod tests {
 
     #[test]
     fn an_unfinished_event_is_not_emitted() {
-        let mut parser = Parser::default();
-        assert!(parser.push(b"data: {\"half\":").is_empty());
-        assert_eq!(parser.push(b"1}\n\n")[0].data, "{\"half\":1}");
+        let mut parser = Parser::with_limit(1024);
+        assert!(parser.push(b"data: {\"half\":").unwrap().is_empty());
+        assert_eq!(parser.push(b"1}\n\n").unwrap()[0].data, "{\"half\":1}");
+    }
+
+    #[test]
+    fn a_line_or_an_event_past_the_limit_is_refused_and_let_go() {
+        let mut parser = Parser::with_limit(64);
+        // One long line, never ended, sent in pieces.
+        assert!(parser.push(&[b'x'; 40]).unwrap().is_empty());
+        assert_eq!(parser.push(&[b'x'; 40]), Err(Oversized { limit: 64 }));
+        assert!(parser.buffer.capacity() == 0, "what it held is let go");
+        // An event of many short data lines.
+        let mut parser = Parser::with_limit(64);
+        let lines = "data: 0123456789\n".repeat(8);
+        assert_eq!(parser.push(lines.as_bytes()), Err(Oversized { limit: 64 }));
+        // Under the limit, everything passes.
+        let mut parser = Parser::with_limit(64);
+        assert_eq!(parser.push(b"data: small\n\n").unwrap()[0].data, "small");
     }
 }
