@@ -492,3 +492,47 @@ async fn an_endless_error_body_is_not_read_to_its_end() {
     let ClientError::Http { status: 500, body } = error else { panic!("{error}") };
     assert!(body.len() <= 300 && body.starts_with("eee"), "{}", body.len());
 }
+
+/// Issue 60: an upstream whose error body or `WWW-Authenticate` reflected the request's
+/// headers handed the configured `Authorization` value to whoever read the error (a
+/// gateway's callers, its `/upstreams`, its log). What the client sends is now taken
+/// out of what a server says back: a 500 body, a 401 challenge, a JSON-RPC error in a
+/// 400 body.
+#[tokio::test]
+async fn a_server_that_reflects_the_credentials_gets_them_shown_to_nobody() {
+    const TOKEN: &str = "s3cret-gateway-t0ken-0123";
+    for (status, shape) in [(500, "body"), (401, "challenge"), (400, "json-rpc")] {
+        let url = http_server(move |_, head, _| {
+            // The request's head as the server saw it, escaped for a JSON string.
+            let seen = head.replace('\\', "\\\\").replace('"', "'").replace("\r\n", " | ");
+            match shape {
+                "body" => {
+                    let body = format!("internal error; you sent: {seen}");
+                    format!("HTTP/1.1 500 Oops\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len())
+                }
+                "challenge" => format!(
+                    "HTTP/1.1 401 Unauthorized\r\nwww-authenticate: Bearer error=\"invalid_token\", error_description=\"{seen}\"\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                ),
+                _ => {
+                    let body = format!(
+                        r#"{{"jsonrpc":"2.0","id":null,"error":{{"code":-32600,"message":"bad request from {seen}","data":{{"head":"{seen}"}}}}}}"#
+                    );
+                    format!(
+                        "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                }
+            }
+        })
+        .await;
+        let connecting = Client::builder()
+            .version(VersionPin::Modern)
+            .header("Authorization", format!("Bearer {TOKEN}"))
+            .connect_http(&url);
+        let error = tokio::time::timeout(LIMIT, connecting).await.expect("no hang").expect_err("refused");
+        let shown = format!("{error} {error:?}");
+        assert!(!shown.contains(TOKEN), "{shape}: {shown}");
+        assert!(shown.contains("[redacted]"), "{shape}: the server did reflect it: {shown}");
+        assert!(shown.contains(&status.to_string()) || matches!(error, ClientError::Server(_)), "{shape}: {shown}");
+    }
+}

@@ -680,7 +680,22 @@ fn failure(upstream: &Upstream, tool: &str, error: ClientError) -> ToolError {
         }
         other => {
             upstream.count(Outcome::Error);
-            ToolError::msg(format!("upstream {name} failed {tool}: {other}"))
+            // The log keeps the (redacted) start of what the upstream said; the caller
+            // gets its status alone.
+            tracing::debug!(upstream = %upstream.label(), error = %other, "a call failed");
+            ToolError::msg(format!("upstream {name} failed {tool}: {}", summary(&other)))
         }
+    }
+}
+
+/// What a caller is told of an upstream's failure: the status or the kind of error,
+/// none of the text the upstream wrote (an error body, a challenge).
+fn summary(error: &ClientError) -> String {
+    match error {
+        ClientError::Http { status, .. } => format!("HTTP {status}"),
+        ClientError::Unauthorized { status, .. } => {
+            format!("HTTP {status}: the upstream refused the gateway's authorization")
+        }
+        other => other.to_string(),
     }
 }

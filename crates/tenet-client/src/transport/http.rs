@@ -14,7 +14,7 @@ use tenet_jsonrpc::{Id, Incoming, Message};
 use tenet_protocol::ProtocolVersion;
 
 use super::Answer;
-use super::http_client::{HttpClient, Read, failure, read_limited};
+use super::http_client::{HttpClient, Read, read_limited};
 use super::legacy_sse::LegacySse;
 use super::pending::outcome;
 use super::sse::Parser;
@@ -104,7 +104,7 @@ impl Shared {
             return Err(ClientError::SessionExpired);
         }
         if !status.is_success() {
-            return Err(failure(response).await);
+            return Err(self.http.failure(response).await);
         }
         if status.as_u16() == 202 {
             return Err(ClientError::Protocol("the server accepted the request (202) but sent no response".into()));
@@ -215,7 +215,7 @@ impl Shared {
         }
         let response = self.http.send(HttpMethod::GET, &self.url, headers, None).await?;
         if !response.status().is_success() {
-            return Err(failure(response).await);
+            return Err(self.http.failure(response).await);
         }
         Ok(response)
     }
@@ -259,7 +259,7 @@ impl Shared {
     async fn notify(&self, method: &str, body: Vec<u8>, modern: bool) -> Result<()> {
         let headers = self.headers(method, modern, &[])?;
         let response = self.http.send(HttpMethod::POST, &self.url, headers, Some(body.into())).await?;
-        if response.status().is_success() { Ok(()) } else { Err(failure(response).await) }
+        if response.status().is_success() { Ok(()) } else { Err(self.http.failure(response).await) }
     }
 }
 

@@ -13,6 +13,7 @@ use tenet_jsonrpc::{Incoming, Message};
 
 use super::auth::{AuthHook, AuthResponse, should_retry};
 use super::pending::outcome;
+use super::secrets::Secrets;
 use crate::error::{ClientError, Result};
 
 /// How much of an error body goes into an error message.
@@ -28,6 +29,8 @@ pub(crate) struct HttpClient {
     auth: Option<Arc<dyn AuthHook>>,
     /// The largest message read from a response (a JSON body, an SSE event).
     max_message: usize,
+    /// What it sends that a server must not get to show anyone.
+    secrets: Secrets,
 }
 
 impl HttpClient {
@@ -39,7 +42,8 @@ impl HttpClient {
             .redirect(reqwest::redirect::Policy::custom(same_origin_redirects))
             .build()
             .map_err(|e| ClientError::Connect(format!("cannot build the HTTP client: {e}")))?;
-        Ok(Self { inner, headers, auth, max_message: tenet_transport::DEFAULT_MAX_MESSAGE_BYTES })
+        let secrets = Secrets::of(&headers);
+        Ok(Self { inner, headers, auth, max_message: tenet_transport::DEFAULT_MAX_MESSAGE_BYTES, secrets })
     }
 
     /// The same, reading messages of at most `bytes`.
@@ -77,13 +81,14 @@ impl HttpClient {
             *request.headers_mut() = if self.auth.is_some() { headers.clone() } else { std::mem::take(&mut headers) };
             if let Some(auth) = &self.auth {
                 for (name, value) in auth.request_headers(&method, url).await.map_err(ClientError::Auth)? {
+                    self.secrets.saw(&value);
                     request.headers_mut().append(name, value);
                 }
             }
             *request.body_mut() = body.clone().map(reqwest::Body::from);
             let response = self.inner.execute(request).await.map_err(|e| super::connect_error(url.as_str(), &e))?;
             let seen = AuthResponse { status: response.status().as_u16(), headers: response.headers(), url, attempt };
-            if !should_retry(self.auth.as_ref(), seen).await? {
+            if !should_retry(self.auth.as_ref(), seen).await.map_err(|e| self.secrets.clean(e))? {
                 return Ok(response);
             }
             attempt += 1;
@@ -109,18 +114,27 @@ fn same_origin_redirects(attempt: reqwest::redirect::Attempt<'_>) -> reqwest::re
 /// The most redirects followed for one request.
 const MAX_REDIRECTS: usize = 5;
 
-/// Turns a non-success response into an error: the JSON-RPC error in its body if it
-/// has one, else the status.
-pub(crate) async fn failure(response: Response) -> ClientError {
-    let status = response.status().as_u16();
-    // Only the start of a long body (an error needs no more): whatever is past it is
-    // left unread.
-    let body = match read_limited(response, ERROR_BODY_LIMIT).await {
-        Ok(body) => body,
-        Err(Read::TooLarge(start)) => start,
-        Err(Read::Failed(_)) => Vec::new(),
-    };
-    failure_of(status, &body)
+impl HttpClient {
+    /// Turns a non-success response into an error, with what this client sent taken
+    /// out of it ([`Secrets`]).
+    pub(crate) async fn failure(&self, response: Response) -> ClientError {
+        let status = response.status().as_u16();
+        // Only the start of a long body (an error needs no more): whatever is past it is
+        // left unread.
+        let body = match read_limited(response, ERROR_BODY_LIMIT).await {
+            Ok(body) => body,
+            Err(Read::TooLarge(start)) => start,
+            Err(Read::Failed(_)) => Vec::new(),
+        };
+        failure_cleaned(&self.secrets, status, &body)
+    }
+}
+
+/// [`failure_of`] a body with `secrets` taken out first (so that none is cut in two and
+/// half shown), and out of what comes of it.
+pub(crate) fn failure_cleaned(secrets: &Secrets, status: u16, body: &[u8]) -> ClientError {
+    let text = String::from_utf8_lossy(body);
+    secrets.clean(failure_of(status, secrets.redact(&text).as_bytes()))
 }
 
 /// Why a body was not read whole.

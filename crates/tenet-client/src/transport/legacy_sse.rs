@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 
 use super::Answer;
 use super::Outgoing;
-use super::http_client::{HttpClient, failure};
+use super::http_client::HttpClient;
 use super::pending::{Pending, route};
 use super::sse::Parser;
 use crate::error::{ClientError, Result};
@@ -48,7 +48,7 @@ impl LegacySse {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("text/event-stream"));
         if !response.status().is_success() {
-            return Err(failure(response).await);
+            return Err(http.failure(response).await);
         }
         if !is_sse {
             let url = super::shown_url(url.as_str());
@@ -112,7 +112,7 @@ impl LegacySse {
 
     async fn post(&self, body: Vec<u8>) -> Result<()> {
         let response = self.http.send(HttpMethod::POST, &self.endpoint, post_headers(), Some(body.into())).await?;
-        if response.status().is_success() { Ok(()) } else { Err(failure(response).await) }
+        if response.status().is_success() { Ok(()) } else { Err(self.http.failure(response).await) }
     }
 
     /// Sends a request and waits for its answer on the stream.

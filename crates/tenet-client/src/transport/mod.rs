@@ -8,6 +8,7 @@ pub(crate) mod http_client;
 pub(crate) mod legacy_sse;
 pub(crate) mod pending;
 pub(crate) mod pipe;
+pub(crate) mod secrets;
 pub(crate) mod sse;
 pub(crate) mod websocket;
 

@@ -24,7 +24,6 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::Answer;
 use super::auth::{AuthHook, AuthResponse, should_retry};
-use super::http_client::failure_of;
 use super::pending::{Pending, route};
 use super::shown_url;
 use super::{OUTBOX, Outgoing, Transport};
@@ -124,9 +123,16 @@ impl Settings {
         // wss: rustls with ring (as for HTTP), certificates checked against the
         // platform's roots.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        // What it sends, taken out of what a refusal says back.
+        let secrets = super::secrets::Secrets::of(&self.headers);
         let mut attempt = 0;
         loop {
             let request = self.request(url, &hook_url).await?;
+            for sent in [AUTHORIZATION, SEC_WEBSOCKET_PROTOCOL] {
+                if let Some(value) = request.headers().get(sent) {
+                    secrets.saw(value);
+                }
+            }
             let connecting = tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, None);
             let refusal = match tokio::time::timeout(CONNECT_WAIT, connecting).await {
                 Err(_) => {
@@ -142,8 +148,9 @@ impl Settings {
             };
             let status = refusal.status().as_u16();
             let seen = AuthResponse { status, headers: refusal.headers(), url: &hook_url, attempt };
-            if !should_retry(self.auth.as_ref(), seen).await? {
-                return Err(failure_of(status, refusal.body().as_deref().unwrap_or_default()));
+            if !should_retry(self.auth.as_ref(), seen).await.map_err(|e| secrets.clean(e))? {
+                let body = refusal.body().as_deref().unwrap_or_default();
+                return Err(super::http_client::failure_cleaned(&secrets, status, body));
             }
             attempt += 1;
         }
