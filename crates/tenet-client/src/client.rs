@@ -385,7 +385,9 @@ impl Client {
             // Boxed: a rare path, kept out of every request's future.
             Box::pin(client.cancelled(&id, modern, reason)).await;
         }
-        result.map(RawResult::new)
+        // What the server wrote back (an error's message and data) never shows the
+        // credentials this client sends, on whatever path it came.
+        result.map(RawResult::new).map_err(|e| self.inner.transport.clean(e))
     }
 
     /// Tells the server a request was abandoned: `notifications/cancelled`, except on

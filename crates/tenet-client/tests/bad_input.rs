@@ -479,16 +479,28 @@ async fn an_http_answer_over_the_limit_fails_its_request_and_nothing_more() {
     }
 }
 
-/// An error body is read only as far as an error needs (64 KiB): a 500 with an endless
-/// body is reported by its status and the start of its body.
+/// An error body is read only as far as an error needs (64 KiB): a 500 that announces
+/// 100 MB, sends 100 KiB and then nothing more is reported at once, by its status and
+/// the start of its body (reading it to its end would wait for good).
 #[tokio::test]
 async fn an_endless_error_body_is_not_read_to_its_end() {
-    let url = http_server(|_, _, _| {
-        format!("HTTP/1.1 500 Internal Server Error\r\nconnection: close\r\n\r\n{}", "e".repeat(2 * 1024 * 1024))
-    })
-    .await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/mcp", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let head = "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 100000000\r\n\r\n";
+                let _ = socket.write_all(head.as_bytes()).await;
+                let _ = socket.write_all(&vec![b'e'; 100 * 1024]).await;
+                // Then nothing, with the connection open.
+                tokio::time::sleep(Duration::from_secs(600)).await;
+            });
+        }
+    });
     let connecting = Client::builder().version(VersionPin::Modern).connect_http(&url);
-    let error = tokio::time::timeout(LIMIT, connecting).await.expect("no hang").expect_err("refused");
+    let error = tokio::time::timeout(LIMIT, connecting).await.expect("not read to its end").expect_err("refused");
     let ClientError::Http { status: 500, body } = error else { panic!("{error}") };
     assert!(body.len() <= 300 && body.starts_with("eee"), "{}", body.len());
 }
@@ -535,4 +547,33 @@ async fn a_server_that_reflects_the_credentials_gets_them_shown_to_nobody() {
         assert!(shown.contains("[redacted]"), "{shape}: the server did reflect it: {shown}");
         assert!(shown.contains(&status.to_string()) || matches!(error, ClientError::Server(_)), "{shape}: {shown}");
     }
+}
+
+/// The same for a JSON-RPC error in a 200 answer, the usual way a server errs: its
+/// message and data never show the credentials sent.
+#[tokio::test]
+async fn a_json_rpc_error_that_reflects_the_credentials_shows_them_to_nobody() {
+    const TOKEN: &str = "s3cret-gateway-t0ken-4567";
+    let url = http_server(|method, head, body| {
+        let request: Value = serde_json::from_str(body).unwrap_or_default();
+        if method == "POST" && request["method"] == "server/discover" {
+            return json_reply(&discover_result(&request["id"]), None);
+        }
+        let seen = head.replace('\\', "\\\\").replace('"', "'").replace("\r\n", " | ");
+        let error = format!(
+            r#"{{"jsonrpc":"2.0","id":{},"error":{{"code":-32603,"message":"failed for {seen}","data":{{"head":"{seen}"}}}}}}"#,
+            request["id"]
+        );
+        json_reply(&error, None)
+    })
+    .await;
+    let connecting = Client::builder()
+        .version(VersionPin::Modern)
+        .header("Authorization", format!("Bearer {TOKEN}"))
+        .connect_http(&url);
+    let client = tokio::time::timeout(LIMIT, connecting).await.expect("no hang").expect("connects");
+    let error = tokio::time::timeout(LIMIT, client.list_tools(None)).await.expect("no hang").expect_err("an error");
+    let ClientError::Server(e) = &error else { panic!("{error}") };
+    let shown = format!("{} {:?}", e.message, e.data);
+    assert!(!shown.contains(TOKEN) && shown.contains("[redacted]"), "{shown}");
 }

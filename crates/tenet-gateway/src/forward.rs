@@ -696,6 +696,8 @@ fn summary(error: &ClientError) -> String {
         ClientError::Unauthorized { status, .. } => {
             format!("HTTP {status}: the upstream refused the gateway's authorization")
         }
+        // An authorization server's own words (its error_description) stay in the log.
+        ClientError::Auth(_) => "the gateway could not get authorization for the upstream".to_owned(),
         other => other.to_string(),
     }
 }

@@ -115,7 +115,7 @@ impl Shared {
         }
         let limit = self.http.max_message();
         let body = read_limited(response, limit).await.map_err(|e| match e {
-            Read::TooLarge(_) => ClientError::TooLarge { limit },
+            Read::TooLarge => ClientError::TooLarge { limit },
             Read::Failed(why) => ClientError::Closed(format!("reading the response: {why}")),
         })?;
         match self.handle(&body, Some(&outgoing.id)) {
@@ -199,6 +199,7 @@ impl Shared {
             let wait = parser.retry_ms.map_or(DEFAULT_RETRY, Duration::from_millis);
             tracing::debug!(?wait, %last_id, "resuming a dropped stream");
             tokio::time::sleep(wait).await;
+            parser.restart();
             body = self.get_stream(Some(&last_id)).await?.bytes_stream();
         }
     }
@@ -246,6 +247,7 @@ impl Shared {
                 }
             }
             tokio::time::sleep(parser.retry_ms.map_or(DEFAULT_RETRY, Duration::from_millis)).await;
+            parser.restart();
             response = match self.get_stream(parser.last_id.clone().as_deref()).await {
                 Ok(response) => response,
                 Err(error) => {
@@ -300,6 +302,10 @@ impl Transport for HttpTransport {
 
     fn is_http(&self) -> bool {
         true
+    }
+
+    fn clean(&self, error: ClientError) -> ClientError {
+        self.shared.http.clean(error)
     }
 
     fn downgrade(&self) -> BoxFuture<'_, Result<bool>> {

@@ -57,6 +57,11 @@ impl HttpClient {
         self.max_message
     }
 
+    /// `error` with what this client sends taken out ([`Secrets::clean`]).
+    pub(crate) fn clean(&self, error: ClientError) -> ClientError {
+        self.secrets.clean(error)
+    }
+
     /// Sends a request with `headers` (the client's own added where the request sets
     /// none of the same name) and `body`, asking the hook for credentials and retrying
     /// after a challenge it accepts.
@@ -81,7 +86,7 @@ impl HttpClient {
             *request.headers_mut() = if self.auth.is_some() { headers.clone() } else { std::mem::take(&mut headers) };
             if let Some(auth) = &self.auth {
                 for (name, value) in auth.request_headers(&method, url).await.map_err(ClientError::Auth)? {
-                    self.secrets.saw(&value);
+                    self.secrets.saw(&name, &value);
                     request.headers_mut().append(name, value);
                 }
             }
@@ -120,14 +125,22 @@ impl HttpClient {
     pub(crate) async fn failure(&self, response: Response) -> ClientError {
         let status = response.status().as_u16();
         // Only the start of a long body (an error needs no more): whatever is past it is
-        // left unread.
-        let body = match read_limited(response, ERROR_BODY_LIMIT).await {
-            Ok(body) => body,
-            Err(Read::TooLarge(start)) => start,
-            Err(Read::Failed(_)) => Vec::new(),
-        };
+        // left unread, however long the body says it is.
+        let body = read_start(response, ERROR_BODY_LIMIT).await;
         failure_cleaned(&self.secrets, status, &body)
     }
+}
+
+/// The first `limit` bytes of a body (fewer if it ends first or the connection fails).
+async fn read_start(response: Response, limit: usize) -> Vec<u8> {
+    use futures_util::StreamExt;
+    let mut body = Vec::new();
+    let mut chunks = response.bytes_stream();
+    while body.len() < limit {
+        let Some(Ok(chunk)) = chunks.next().await else { break };
+        body.extend_from_slice(&chunk[..chunk.len().min(limit - body.len())]);
+    }
+    body
 }
 
 /// [`failure_of`] a body with `secrets` taken out first (so that none is cut in two and
@@ -139,8 +152,8 @@ pub(crate) fn failure_cleaned(secrets: &Secrets, status: u16, body: &[u8]) -> Cl
 
 /// Why a body was not read whole.
 pub(crate) enum Read {
-    /// It is over the limit: what was read of it (at most the limit).
-    TooLarge(Vec<u8>),
+    /// It is over the limit (what was read of it is let go).
+    TooLarge,
     /// The connection failed, for this reason.
     Failed(String),
 }
@@ -151,7 +164,7 @@ pub(crate) enum Read {
 pub(crate) async fn read_limited(response: Response, limit: usize) -> std::result::Result<Vec<u8>, Read> {
     use futures_util::StreamExt;
     if response.content_length().is_some_and(|n| n > limit as u64) {
-        return Err(Read::TooLarge(Vec::new()));
+        return Err(Read::TooLarge);
     }
     let mut body = Vec::new();
     let mut chunks = response.bytes_stream();
@@ -159,8 +172,7 @@ pub(crate) async fn read_limited(response: Response, limit: usize) -> std::resul
         // (reqwest's error names the URL, query and all: left out, as it may hold a token.)
         let chunk = chunk.map_err(|e| Read::Failed(e.without_url().to_string()))?;
         if body.len() + chunk.len() > limit {
-            body.extend_from_slice(&chunk[..limit - body.len()]);
-            return Err(Read::TooLarge(body));
+            return Err(Read::TooLarge);
         }
         body.extend_from_slice(&chunk);
     }

@@ -19,7 +19,7 @@ use tenet_jsonrpc::Id;
 use tenet_jsonrpc::RawObject;
 use tenet_protocol::ProtocolVersion;
 
-use crate::error::Result;
+use crate::error::{ClientError, Result};
 
 /// `url` as logs and errors may show it: without its user information (a password),
 /// query and fragment (which may hold tokens), as the URL reads (`http://h` shows as
@@ -179,6 +179,13 @@ pub(crate) trait Transport: Send + Sync {
     /// Whether this is an HTTP transport (negotiation differs).
     fn is_http(&self) -> bool {
         false
+    }
+
+    /// `error` with the credentials this transport sends taken out of what the server
+    /// wrote in it ([`secrets::Secrets::clean`]); every error a request ends with
+    /// passes here.
+    fn clean(&self, error: ClientError) -> ClientError {
+        error
     }
 
     /// Switches to an older transport (Streamable HTTP → HTTP+SSE); `false` if none.

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::Mutex;
 
-use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::error::ClientError;
 
@@ -34,26 +34,37 @@ pub(crate) struct Secrets {
 impl Secrets {
     /// The secrets among `headers`: every value, and the credential after an
     /// authentication scheme (`Bearer x`, `Basic x`).
+    /// Headers that say how a request is made, never who makes it (`Accept`,
+    /// `Content-Type` …) are left out.
     pub(crate) fn of(headers: &HeaderMap) -> Self {
         let mut fixed = Vec::new();
-        for value in headers.values() {
-            forms(value, &mut fixed);
+        for (name, value) in headers {
+            if !PLAIN.contains(&name.as_str()) {
+                forms(value, &mut fixed);
+            }
         }
         Self { fixed, sent: Mutex::default() }
     }
 
-    /// Remembers a value an authorization hook sent.
-    pub(crate) fn saw(&self, value: &HeaderValue) {
+    /// Remembers a value an authorization hook sent as header `name`, when the header
+    /// carries a credential (`Authorization`, a key, a token; not a DPoP proof, new
+    /// with every request), as the most recent.
+    pub(crate) fn saw(&self, name: &HeaderName, value: &HeaderValue) {
+        let name = name.as_str();
+        let credential = ["authorization", "cookie", "sec-websocket-protocol"].contains(&name)
+            || ["key", "token", "secret", "auth"].iter().any(|part| name.contains(part));
+        if !credential || name == "dpop" {
+            return;
+        }
         let mut found = Vec::new();
         forms(value, &mut found);
         if let Ok(mut sent) = self.sent.lock() {
             for value in found {
-                if !sent.contains(&value) {
-                    if sent.len() == HOOK_VALUES {
-                        sent.pop_front();
-                    }
-                    sent.push_back(value);
+                sent.retain(|v| *v != value);
+                if sent.len() == HOOK_VALUES {
+                    sent.pop_front();
                 }
+                sent.push_back(value);
             }
         }
     }
@@ -99,6 +110,9 @@ impl Secrets {
     }
 }
 
+/// Headers that are never secrets.
+const PLAIN: &[&str] = &["accept", "content-type", "user-agent", "mcp-protocol-version", "mcp-method", "mcp-name"];
+
 /// The secret forms of one header value: the whole value and, after a scheme, the
 /// credential alone.
 fn forms(value: &HeaderValue, into: &mut Vec<String>) {
@@ -118,7 +132,7 @@ fn forms(value: &HeaderValue, into: &mut Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::{AUTHORIZATION, HeaderName};
+    use reqwest::header::AUTHORIZATION;
     use tenet_jsonrpc::ErrorObject;
 
     fn secrets() -> Secrets {
@@ -126,6 +140,7 @@ mod tests {
         headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer s3cret-t0ken/abc"));
         headers.insert(HeaderName::from_static("x-api-key"), HeaderValue::from_static("k3y-0123456789"));
         headers.insert(HeaderName::from_static("x-short"), HeaderValue::from_static("no"));
+        headers.insert(HeaderName::from_static("accept"), HeaderValue::from_static("application/json"));
         Secrets::of(&headers)
     }
 
@@ -152,15 +167,24 @@ mod tests {
         let ClientError::Http { body, .. } = s.clean(escaped) else { panic!() };
         assert!(!body.contains("s3cret"), "{body}");
         assert_eq!(s.redact("no harm in no"), "no harm in no", "short values are not secrets");
+        assert_eq!(s.redact("send application/json"), "send application/json", "nor Accept");
     }
 
     #[test]
     fn a_hooks_latest_values_are_remembered() {
         let s = Secrets::default();
         for n in 0..6 {
-            s.saw(&HeaderValue::from_str(&format!("Bearer token-number-{n}")).unwrap());
+            s.saw(&AUTHORIZATION, &HeaderValue::from_str(&format!("DPoP token-number-{n}")).unwrap());
         }
         assert_eq!(s.redact("token-number-5 token-number-2"), "[redacted] [redacted]");
         assert_eq!(s.redact("token-number-1"), "token-number-1", "only the latest are kept");
+        // The token in use stays, however many requests (each with a proof of its own).
+        let dpop = HeaderName::from_static("dpop");
+        for n in 0..20 {
+            s.saw(&AUTHORIZATION, &HeaderValue::from_static("DPoP token-number-5"));
+            s.saw(&dpop, &HeaderValue::from_str(&format!("proof-of-possession-{n}")).unwrap());
+        }
+        assert_eq!(s.redact("token-number-5 token-number-2"), "[redacted] [redacted]");
+        assert_eq!(s.redact("proof-of-possession-3"), "proof-of-possession-3", "proofs are not kept");
     }
 }

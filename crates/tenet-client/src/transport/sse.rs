@@ -16,6 +16,9 @@ pub(crate) struct Parser {
     /// The longest line or event it holds before giving up ([`Oversized`]).
     limit: usize,
     buffer: Vec<u8>,
+    /// How far into `buffer` no line end was found: a new chunk is searched from here,
+    /// so a long line sent in small pieces is read once, not once per piece.
+    scanned: usize,
     kind: Option<String>,
     data: Option<String>,
     /// The last `id:` seen (kept across events, as the spec says).
@@ -40,7 +43,16 @@ impl From<Oversized> for crate::ClientError {
 impl Parser {
     /// A parser that holds lines and events of at most `limit` bytes.
     pub(crate) fn with_limit(limit: usize) -> Self {
-        Self { limit, buffer: Vec::new(), kind: None, data: None, last_id: None, retry_ms: None }
+        Self { limit, buffer: Vec::new(), scanned: 0, kind: None, data: None, last_id: None, retry_ms: None }
+    }
+
+    /// Forgets the line and event in progress (a resumed stream starts afresh), keeping
+    /// the last id and retry.
+    pub(crate) fn restart(&mut self) {
+        self.buffer = Vec::new();
+        self.scanned = 0;
+        self.kind = None;
+        self.data = None;
     }
 
     /// Adds bytes; returns the events they complete, or [`Oversized`] once a line or an
@@ -48,20 +60,32 @@ impl Parser {
     pub(crate) fn push(&mut self, chunk: &[u8]) -> Result<Vec<Event>, Oversized> {
         self.buffer.extend_from_slice(chunk);
         let mut events = Vec::new();
-        while let Some(end) = self.buffer.iter().position(|b| *b == b'\n' || *b == b'\r') {
+        // The start of the line being read, and where to look for its end.
+        let (mut start, mut from) = (0, self.scanned);
+        loop {
+            let Some(at) = self.buffer[from..].iter().position(|b| *b == b'\n' || *b == b'\r') else {
+                from = self.buffer.len();
+                break;
+            };
+            let end = from + at;
             // A `\r` at the very end may be the first half of `\r\n`: wait for more.
             if self.buffer[end] == b'\r' && end + 1 == self.buffer.len() {
+                from = end;
                 break;
             }
             let skip = if self.buffer[end] == b'\r' && self.buffer.get(end + 1) == Some(&b'\n') { 2 } else { 1 };
-            let line: Vec<u8> = self.buffer.drain(..end + skip).take(end).collect();
-            if let Some(event) = self.line(&String::from_utf8_lossy(&line)) {
+            let line = String::from_utf8_lossy(&self.buffer[start..end]).into_owned();
+            if let Some(event) = self.line(&line) {
                 events.push(event);
             }
             if self.data.as_ref().is_some_and(|d| d.len() > self.limit) {
                 return Err(self.oversized());
             }
+            (start, from) = (end + skip, end + skip);
         }
+        // Once per chunk, not once per line.
+        self.buffer.drain(..start);
+        self.scanned = from - start;
         if self.buffer.len() > self.limit {
             return Err(self.oversized());
         }
@@ -69,8 +93,7 @@ impl Parser {
     }
 
     fn oversized(&mut self) -> Oversized {
-        self.buffer = Vec::new();
-        self.data = None;
+        self.restart();
         Oversized { limit: self.limit }
     }
 
@@ -122,6 +145,29 @@ mod tests {
         let mut parser = Parser::with_limit(1024);
         assert!(parser.push(b"data: {\"half\":").unwrap().is_empty());
         assert_eq!(parser.push(b"1}\n\n").unwrap()[0].data, "{\"half\":1}");
+    }
+
+    #[test]
+    fn a_long_line_in_small_pieces_is_read_in_linear_time() {
+        let mut parser = Parser::with_limit(8 * 1024 * 1024);
+        let began = std::time::Instant::now();
+        assert!(parser.push(b"data: ").unwrap().is_empty());
+        for _ in 0..(4 * 1024 * 1024 / 256) {
+            assert!(parser.push(&[b'x'; 256]).unwrap().is_empty());
+        }
+        let events = parser.push(b"\n\n").unwrap();
+        assert_eq!(events[0].data.len(), 4 * 1024 * 1024);
+        // Quadratic, this took over 20 s of CPU; linear, milliseconds (debug build).
+        assert!(began.elapsed() < std::time::Duration::from_secs(5), "{:?}", began.elapsed());
+    }
+
+    #[test]
+    fn a_restarted_parser_forgets_the_line_in_progress_and_keeps_the_id() {
+        let mut parser = Parser::with_limit(1024);
+        assert!(parser.push(b"id: 7\ndata: {\"half\":").unwrap().is_empty());
+        parser.restart();
+        assert_eq!(parser.push(b"data: whole\n\n").unwrap()[0].data, "whole");
+        assert_eq!(parser.last_id.as_deref(), Some("7"));
     }
 
     #[test]

@@ -25,6 +25,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use super::Answer;
 use super::auth::{AuthHook, AuthResponse, should_retry};
 use super::pending::{Pending, route};
+use super::secrets::Secrets;
 use super::shown_url;
 use super::{OUTBOX, Outgoing, Transport};
 use crate::error::{ClientError, Result};
@@ -115,7 +116,7 @@ impl Settings {
 
     /// Connects and upgrades, asking the hook for credentials and trying again after a
     /// refusal it accepts; checks that the server selected `mcp`.
-    async fn open(&self, url: &Url) -> Result<Socket> {
+    async fn open(&self, url: &Url, secrets: &Secrets) -> Result<Socket> {
         let hook_url = http_equivalent(url);
         let config = WebSocketConfig::default()
             .max_message_size(Some(self.max_message_bytes))
@@ -123,14 +124,12 @@ impl Settings {
         // wss: rustls with ring (as for HTTP), certificates checked against the
         // platform's roots.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        // What it sends, taken out of what a refusal says back.
-        let secrets = super::secrets::Secrets::of(&self.headers);
         let mut attempt = 0;
         loop {
             let request = self.request(url, &hook_url).await?;
             for sent in [AUTHORIZATION, SEC_WEBSOCKET_PROTOCOL] {
-                if let Some(value) = request.headers().get(sent) {
-                    secrets.saw(value);
+                if let Some(value) = request.headers().get(&sent) {
+                    secrets.saw(&sent, value);
                 }
             }
             let connecting = tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, None);
@@ -150,7 +149,7 @@ impl Settings {
             let seen = AuthResponse { status, headers: refusal.headers(), url: &hook_url, attempt };
             if !should_retry(self.auth.as_ref(), seen).await.map_err(|e| secrets.clean(e))? {
                 let body = refusal.body().as_deref().unwrap_or_default();
-                return Err(super::http_client::failure_cleaned(&secrets, status, body));
+                return Err(super::http_client::failure_cleaned(secrets, status, body));
             }
             attempt += 1;
         }
@@ -201,12 +200,15 @@ pub(crate) struct WebSocketTransport {
     pending: Arc<Pending>,
     reader: Mutex<Option<JoinHandle<()>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    secrets: Secrets,
 }
 
 impl WebSocketTransport {
     /// Opens the socket at `url` (ws:// or wss://) and starts reading it.
     pub(crate) async fn connect(url: &Url, settings: &Settings, inbound: Arc<Inbound>) -> Result<Self> {
-        let socket = settings.open(url).await?;
+        // What it sends, taken out of what the server says back (a refusal, an error).
+        let secrets = Secrets::of(&settings.headers);
+        let socket = settings.open(url, &secrets).await?;
         let (sink, stream) = socket.split();
         let (tx, outbox) = mpsc::channel(OUTBOX);
         let (farewell, farewells) = mpsc::channel(1);
@@ -226,6 +228,7 @@ impl WebSocketTransport {
             pending,
             reader: Mutex::new(Some(reader)),
             writer: Mutex::new(Some(writer)),
+            secrets,
         })
     }
 
@@ -361,6 +364,10 @@ impl Reader {
 impl Transport for WebSocketTransport {
     fn request(&self, outgoing: Outgoing) -> BoxFuture<'_, Result<Answer>> {
         Box::pin(async move { self.pending.exchange(&outgoing.id, self.send(outgoing.body)).await })
+    }
+
+    fn clean(&self, error: ClientError) -> ClientError {
+        self.secrets.clean(error)
     }
 
     fn notify(&self, _method: String, body: Vec<u8>, _modern: bool) -> BoxFuture<'_, Result<()>> {
