@@ -101,10 +101,13 @@ pub mod fuzzing {
     pub fn sse<'a>(
         chunks: impl IntoIterator<Item = &'a [u8]>,
     ) -> (Vec<(Option<String>, String)>, Option<String>, Option<u64>) {
-        let mut parser = crate::transport::sse::Parser::default();
+        // No limit: how events are split must not depend on how the body is chunked
+        // (the limit's own behaviour is unit-tested in transport::sse).
+        let mut parser = crate::transport::sse::Parser::with_limit(usize::MAX);
         let mut events = Vec::new();
         for chunk in chunks {
-            events.extend(parser.push(chunk).into_iter().map(|e| (e.kind, e.data)));
+            let Ok(done) = parser.push(chunk) else { break };
+            events.extend(done.into_iter().map(|e| (e.kind, e.data)));
         }
         (events, parser.last_id, parser.retry_ms)
     }
