@@ -120,8 +120,9 @@ class Path_:
     seeds: int = 5  # fixed-entropy seeds the figure is the mean over (see Entropy)
 
 
-def paths(tenet, example, workdir, http_workers="1"):
-    """Every path, in the order of the table. `example` is the self-test's server."""
+def paths(tenet, example, workdir, http_workers="1", example_env=None):
+    """Every path, in the order of the table. `example` is the self-test's server, run with
+    `example_env` added to its environment."""
     echo = {"text": ECHO_TEXT}
     upstream = workdir / "upstream.sh"
     upstream.write_text(f"#!/bin/sh\nexec {sh_quote(Path(tenet).resolve())} serve --demo --node-id perf-gate-up\n")
@@ -170,7 +171,8 @@ def paths(tenet, example, workdir, http_workers="1"):
         # (Their 1 001 sessions come from one address: its share is raised past them.)
         # The self-test's server (examples/hello-stdio), measured only when asked for.
         Path_("example_call", "self-test: examples/hello-stdio tools/call greet (stdio)", "Ir/request",
-              "stdio", [example], "greet", {"name": "Ada"}, expect_text("Hello, Ada!"), n=(100, 500)),
+              "stdio", [example], "greet", {"name": "Ada"}, expect_text("Hello, Ada!"), env=example_env or {},
+              n=(100, 500)),
     ]
 
 
@@ -804,6 +806,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tenet", required=True)
     ap.add_argument("--example", default="", help="the self-test's server (example_call)")
+    ap.add_argument("--example-env", action="append", default=[], metavar="NAME=VALUE",
+                    help="a variable added to the self-test server's environment (repeatable)")
     ap.add_argument("--baseline", required=True)
     ap.add_argument("--only", default="", help="comma-separated path names")
     ap.add_argument("--update", action="store_true", help="rewrite the measured figures in --baseline")
@@ -820,7 +824,11 @@ def main():
 
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="perf-gate-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    every = paths(args.tenet, args.example, workdir, args.http_workers)
+    example_env = dict(kv.split("=", 1) for kv in args.example_env if "=" in kv)
+    if len(example_env) != len(args.example_env):
+        print("perf-gate: --example-env takes NAME=VALUE", file=sys.stderr)
+        return 2
+    every = paths(args.tenet, args.example, workdir, args.http_workers, example_env)
     if args.only:
         names = args.only.split(",")
         unknown = set(names) - {p.name for p in every}

@@ -200,6 +200,13 @@ impl Inner {
                     told = None;
                     let up_since = tokio::time::Instant::now();
                     upstream.set_client(Some(client.clone()), said.as_ref());
+                    let [tools, prompts, resources, templates] = listing.counts();
+                    // Listed before it counts as up: a gateway that says it is ready
+                    // (`/ready`) serves the upstream's tools already.
+                    self.publish(index, listing);
+                    // Any URI under its prefix is read from it, listed or not (a link in a
+                    // tool's result, say), for as long as it is connected.
+                    self.server.change_hidden_templates(&[], [catch_all(&upstream)]);
                     upstream.update(|s| {
                         let version = client.version();
                         s.state = State::Up;
@@ -212,12 +219,7 @@ impl Inner {
                             client.server().and_then(|d| d.server_info).map(|i| format!("{} {}", i.name, i.version));
                         s.missed = 0;
                     });
-                    let [tools, prompts, resources, templates] = listing.counts();
                     tracing::info!(upstream = %upstream.label(), tools, prompts, resources, templates, "upstream is up");
-                    self.publish(index, listing);
-                    // Any URI under its prefix is read from it, listed or not (a link in a
-                    // tool's result, say), for as long as it is connected.
-                    self.server.change_hidden_templates(&[], [catch_all(&upstream)]);
                     let reason = self.watch(&upstream, index, &client).await;
                     if up_since.elapsed() >= self.options.stable_after {
                         failures = 0;

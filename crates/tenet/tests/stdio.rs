@@ -437,17 +437,28 @@ fn sigterm_writes_the_in_flight_response_then_exits_0() {
 
 /// Guards the back-pressure design: input is read only as fast as work is admitted
 /// (bounded in-flight requests, a bounded outbound queue), so a client writing
-/// 100 000 requests as fast as it can must not make the server buffer them. Peak RSS
-/// (VmHWM) stays well under 32 MB for the debug binary.
+/// 100 000 requests as fast as it can must not make the server buffer them: its peak
+/// resident memory (VmHWM) during the burst stays within 16 MB of what it held after
+/// 1 000 requests one at a time (code paged in, pools warmed), where buffering the burst
+/// would take far more (its requests alone are 22 MB of JSON). Growth, not the total: the
+/// total of a debug binary follows how much of its code is resident, and with it the
+/// build's settings.
 #[test]
 fn burst_of_100k_requests_is_all_answered_in_bounded_memory() {
+    const WARM: usize = 1_000;
     const N: usize = 100_000;
-    const MAX_HWM_KB: u64 = 32 * 1024;
+    const MAX_GROWTH_KB: u64 = 16 * 1024;
     let mut server = Tenet::start();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    for i in 0..WARM {
+        server.send(&stateless_echo(N + i, "warm"));
+        let message = server.next_message_before(deadline).expect("an answer to the warm-up");
+        assert!(message.get("result").is_some(), "{message}");
+    }
+    let warm_kb = server.proc_status_kb("VmRSS");
     let started = Instant::now();
     // The reader thread drains stdout while this thread writes.
     server.send_many((0..N).map(|i| stateless_echo(i, "burst")));
-    let deadline = Instant::now() + Duration::from_secs(120);
     let mut seen = vec![false; N];
     let mut answered = 0;
     while answered < N {
@@ -461,8 +472,12 @@ fn burst_of_100k_requests_is_all_answered_in_bounded_memory() {
         answered += 1;
     }
     let hwm_kb = server.proc_status_kb("VmHWM");
-    eprintln!("{N} requests answered in {:?}; peak RSS {hwm_kb} kB", started.elapsed());
-    assert!(hwm_kb < MAX_HWM_KB, "peak RSS {hwm_kb} kB ≥ {MAX_HWM_KB} kB after {N} requests");
+    let growth_kb = hwm_kb.saturating_sub(warm_kb);
+    eprintln!("{N} requests answered in {:?}; peak RSS {hwm_kb} kB, {warm_kb} kB after the warm-up", started.elapsed());
+    assert!(
+        growth_kb < MAX_GROWTH_KB,
+        "peak RSS {hwm_kb} kB is {growth_kb} kB over the {warm_kb} kB after the warm-up (bound {MAX_GROWTH_KB} kB)"
+    );
     server.assert_alive();
     server.close_stdin();
     let status = server.wait_exit(Duration::from_secs(10));
