@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use tenet_client::VersionPin;
 use tenet_protocol::ProtocolVersion;
+use tenet_server::{Rate, ToolDef};
 
 use crate::name::{Glob, is_namespace};
 
@@ -84,6 +85,17 @@ pub struct UpstreamConfig {
     /// gateway gets its own, with the client credentials grant, and refreshes it.
     #[serde(default)]
     pub oauth: Option<OAuthClient>,
+    /// The rate each caller may call each of its tools at, `PER_SECOND[/BURST]` (`"2/5"`:
+    /// two a second, five at once): a bucket per caller and tool, whatever transport the
+    /// call came by. None by default; a server-wide `--rate-limit-for` naming the tool
+    /// wins over it.
+    #[serde(default)]
+    pub rate_limit: Option<String>,
+    /// How many calls of each of its tools run at once, every caller's together (at
+    /// least 1); past it a call waits for a turn for up to half its timeout, then is
+    /// refused. The server's `--tool-concurrency` by default.
+    #[serde(default)]
+    pub max_concurrency: Option<usize>,
     /// Whether it is a peer: another Tenet node (a `[[peer]]` table), which must
     /// announce its node id, and whose items are marked as imported through it.
     #[serde(skip)]
@@ -137,6 +149,12 @@ pub struct PeerConfig {
     /// OAuth client credentials, as for an upstream.
     #[serde(default)]
     pub oauth: Option<OAuthClient>,
+    /// As an upstream's `rate_limit`, for each item imported from it.
+    #[serde(default)]
+    pub rate_limit: Option<String>,
+    /// As an upstream's `max_concurrency`.
+    #[serde(default)]
+    pub max_concurrency: Option<usize>,
 }
 
 impl PeerConfig {
@@ -157,6 +175,8 @@ impl PeerConfig {
             protocol: self.protocol,
             max_restarts: None,
             oauth: self.oauth,
+            rate_limit: self.rate_limit,
+            max_concurrency: self.max_concurrency,
             peer: true,
         }
     }
@@ -185,6 +205,8 @@ impl std::fmt::Debug for UpstreamConfig {
             .field("protocol", &self.protocol)
             .field("max_restarts", &self.max_restarts)
             .field("oauth", &self.oauth)
+            .field("rate_limit", &self.rate_limit)
+            .field("max_concurrency", &self.max_concurrency)
             .field("peer", &self.peer)
             .finish()
     }
@@ -506,6 +528,14 @@ fn check(upstream: &UpstreamConfig, at: &Place) -> Result<(), ConfigError> {
     if upstream.timeout == Some(0) {
         return Err(at.error("timeout", "must be at least 1 second"));
     }
+    if let Some(rate) = &upstream.rate_limit
+        && let Err(e) = rate.parse::<Rate>()
+    {
+        return Err(at.error("rate_limit", format!("{e}; expected PER_SECOND[/BURST], e.g. \"2/5\"")));
+    }
+    if upstream.max_concurrency == Some(0) {
+        return Err(at.error("max_concurrency", "must be at least 1"));
+    }
     if let Some(protocol) = &upstream.protocol
         && upstream.pin().is_none()
     {
@@ -583,6 +613,20 @@ impl UpstreamConfig {
             .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
             .filter(|(name, value)| !value.starts_with("()") && named(name))
             .collect()
+    }
+
+    /// `def`, one of its tools, with the rules this table sets for each: its rate per
+    /// caller and its cap on calls at once.
+    pub fn rules(&self, def: ToolDef) -> ToolDef {
+        let def = match self.rate_limit.as_deref().map(str::parse::<Rate>) {
+            Some(Ok(rate)) => def.rate_limit(rate),
+            // Refused by `validate`, which every loaded table passes.
+            Some(Err(_)) | None => def,
+        };
+        match self.max_concurrency {
+            Some(max) => def.max_concurrency(max),
+            None => def,
+        }
     }
 
     /// How long a call may take.

@@ -602,7 +602,7 @@ impl Inner {
                     .task_started_by_handler()
                     .keeps_written_arguments()
                     .strict_names();
-                upstream.scoped(def, ToolDef::scope)
+                upstream.scoped(upstream.config.rules(def), ToolDef::scope)
             })
             .collect();
         let refused = refusals(upstream, self.server.change_tools(&placed.removed, defs));

@@ -633,3 +633,32 @@ async fn tool_results_go_on_as_the_upstream_wrote_them_less_what_a_result_does_n
     shutdown.cancel();
     h.shutdown().await;
 }
+
+/// An upstream table's `rate_limit` gives each of its tools a rate per caller, held at
+/// the gateway's one door with no server-wide limits; another upstream's tools and the
+/// local ones keep none. A malformed rate is refused at start, naming the key.
+#[tokio::test]
+async fn an_upstream_tables_rate_limit_holds_each_of_its_tools_per_caller() {
+    let (alpha, _) = basic("alpha").await;
+    let (beta, _) = basic("beta").await;
+    let limited =
+        tenet_gateway::UpstreamConfig { rate_limit: Some("0.001/2".into()), ..upstream("alpha", &alpha.url()) };
+    let bad = tenet_gateway::UpstreamConfig { rate_limit: Some("fast".into()), ..limited.clone() };
+    let e = tenet_gateway::validate(&[bad], &quick()).unwrap_err();
+    assert!(e.to_string().contains("rate_limit"), "{e}");
+    let h = Harness::start(vec![limited, upstream("beta", &beta.url())], quick()).await;
+    assert!(h.gateway.wait_ready(STEP).await, "not ready: {:?}", h.gateway.statuses());
+    for _ in 0..2 {
+        assert_eq!(text(&h.call("alpha__echo", json!({"text": "hi"})).await), "alpha: hi");
+    }
+    let refused = tokio::time::timeout(STEP, h.client.call_tool("alpha__echo", json!({"text": "hi"}))).await.unwrap();
+    match refused {
+        Err(ClientError::Server(e)) => assert_eq!(e.code, tenet_server::RATE_LIMITED, "{e:?}"),
+        other => panic!("the third call within the rate: {other:?}"),
+    }
+    assert_eq!(text(&h.call("alpha__add", json!({"a": 1, "b": 2})).await), "3", "each tool its own bucket");
+    for _ in 0..5 {
+        assert_eq!(text(&h.call("beta__echo", json!({"text": "hi"})).await), "beta: hi", "no rate of its own");
+    }
+    h.shutdown().await;
+}

@@ -99,3 +99,57 @@ async fn an_unknown_key_is_a_counted_refusal_and_a_throttled_call_is_not() {
     assert!(!text.contains("tenet_http_refused_total{status=\"429\"}"), "{text}");
     assert!(text.contains("tenet_rate_limited_total 1\n"), "{text}");
 }
+
+/// A tool's own rate ([`tenet_server::ToolDef::rate_limit`]), with no rate limits
+/// configured: held at the one door in a legacy session and on 2026-07-28 requests
+/// alike (the bucket is the caller's, whatever transport the call came by), another
+/// caller has a bucket of its own, and the other tools none.
+#[tokio::test]
+async fn a_tools_own_rate_holds_in_a_legacy_session_and_statelessly_per_caller() {
+    use crate::support::{Harness, body, builder, in_session, modern};
+    use serde_json::json;
+    let (builder, probe) = builder();
+    let rated = tenet_server::ToolDef::new("rated", || async { "ok" }).rate_limit(Rate { per_second: 0.001, burst: 2 });
+    let server = builder.tool(rated).build().unwrap();
+    assert!(server.rate_limiter().is_some(), "a rated tool brings a limiter");
+    let harness = Harness::serving(server, probe, HttpConfig::default());
+    let from = |ip: &str, mut request: axum::http::Request<axum::body::Body>| {
+        let addr: std::net::SocketAddr = format!("{ip}:40000").parse().unwrap();
+        request.extensions_mut().insert(tenet_http::ClientAddr(addr));
+        request
+    };
+    let code = |reply: &crate::support::Reply| {
+        let message = reply.events().pop().unwrap_or_else(|| reply.json());
+        message["error"]["code"].as_i64()
+    };
+    let version = "2025-11-25";
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}});
+    let reply = harness.call(from("10.0.0.1", crate::support::post().body(body(&init)).unwrap())).await;
+    let session = reply.headers["mcp-session-id"].to_str().unwrap().to_owned();
+    let done = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    harness.call(from("10.0.0.1", in_session(&session, version).body(body(&done)).unwrap())).await;
+    let legacy = |id: i64, tool: &str| {
+        let params = json!({"name": tool, "arguments": {"text": "hi"}});
+        let call = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params});
+        from("10.0.0.1", in_session(&session, version).body(body(&call)).unwrap())
+    };
+    for id in 1..=2 {
+        let reply = harness.call(legacy(id, "rated")).await;
+        assert_eq!(code(&reply), None, "within the burst: {}", reply.text());
+    }
+    let refused = harness.call(legacy(3, "rated")).await;
+    assert_eq!(code(&refused), Some(RATE_LIMITED.0.into()), "the third call in a legacy session: {}", refused.text());
+    let other = harness.call(legacy(4, "echo")).await;
+    assert_eq!(code(&other), None, "a tool without a rate: {}", other.text());
+    // The same caller on 2026-07-28: the same bucket, empty.
+    let stateless = || modern(5, "tools/call", json!({"name": "rated", "arguments": {}}));
+    let refused = harness.call(from("10.0.0.1", stateless())).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{}", refused.text());
+    // Another caller: a bucket of its own.
+    for _ in 0..2 {
+        let reply = harness.call(from("10.0.0.2", stateless())).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    }
+    assert_eq!(harness.call(from("10.0.0.2", stateless())).await.status, StatusCode::TOO_MANY_REQUESTS);
+}

@@ -133,6 +133,19 @@ pub(crate) struct Shared {
     pub replicas: std::sync::OnceLock<Arc<crate::replicas::link::Replicas>>,
     /// Why a tool that is not here is not, when its owner can say ([`Server::explain_absent_tools`]).
     pub absent_tools: std::sync::OnceLock<AbsentTools>,
+    /// The limiter that holds tools to their own rates ([`ToolDef::rate_limit`]) when the
+    /// configuration has none, made when the first such tool comes: until then the one
+    /// door has no rate to check.
+    pub own_rates: std::sync::OnceLock<Arc<crate::RateLimiter>>,
+}
+
+impl Shared {
+    /// Makes sure a tool with a rate of its own is held to it.
+    fn note_rate(&self, tool: &CompiledTool) {
+        if tool.rate.is_some() && self.config.rate_limit.is_none() {
+            self.own_rates.get_or_init(|| Arc::new(crate::RateLimiter::new(crate::RateLimits::default())));
+        }
+    }
 }
 
 /// What says why a tool is not among a server's tools ([`Server::explain_absent_tools`]).
@@ -299,9 +312,11 @@ impl Server {
         &self.shared.metrics
     }
 
-    /// The rate limits every request is held to ([`ServerConfig::rate_limit`]), if any.
+    /// The rate limits every request is held to ([`ServerConfig::rate_limit`]), if any;
+    /// without them, the limiter of the tools' own rates ([`ToolDef::rate_limit`]) once a
+    /// tool has one.
     pub fn rate_limiter(&self) -> Option<&Arc<crate::RateLimiter>> {
-        self.shared.config.rate_limit.as_ref()
+        self.shared.config.rate_limit.as_ref().or_else(|| self.shared.own_rates.get())
     }
 
     /// Takes a token from `caller`'s bucket for `method` (and `target`), as the one
@@ -311,8 +326,19 @@ impl Server {
     /// # Errors
     /// The -32004 error saying how long to wait.
     pub async fn throttle(&self, caller: &str, method: &str, target: Option<&str>) -> Result<(), ErrorObject> {
-        let Some(limiter) = &self.shared.config.rate_limit else { return Ok(()) };
-        limiter.take(caller, method, target).await.map_err(|wait| {
+        self.throttle_with(caller, method, target, None).await
+    }
+
+    /// As [`Server::throttle`], for a call of a tool with a rate of its own (`own`).
+    pub(crate) async fn throttle_with(
+        &self,
+        caller: &str,
+        method: &str,
+        target: Option<&str>,
+        own: Option<crate::Rate>,
+    ) -> Result<(), ErrorObject> {
+        let Some(limiter) = self.rate_limiter() else { return Ok(()) };
+        limiter.take_with(caller, method, target, own).await.map_err(|wait| {
             tracing::debug!(caller, method, "rate limited");
             self.shared.metrics.rate_limited();
             crate::rate_limited(wait)
@@ -362,6 +388,7 @@ impl Server {
         if let Some(old) = self.shared.tools.snapshot().get(&compiled.tool.name) {
             compiled.inherit_limit(old);
         }
+        self.shared.note_rate(&compiled);
         self.shared.tools.upsert(compiled.tool.name.clone(), Arc::new(compiled));
         self.emit(ServerEvent::ToolsChanged);
         Ok(())
@@ -384,6 +411,7 @@ impl Server {
             if let Some(old) = self.shared.tools.snapshot().get(&tool.tool.name) {
                 tool.inherit_limit(old);
             }
+            self.shared.note_rate(&tool);
             self.shared.tools.upsert(tool.tool.name.clone(), Arc::new(tool));
         }
         self.emit(ServerEvent::ToolsChanged);
@@ -405,6 +433,7 @@ impl Server {
                     if let Some(old) = snapshot.get(&tool.tool.name) {
                         tool.inherit_limit(old);
                     }
+                    self.shared.note_rate(&tool);
                     Some((tool.tool.name.clone(), Arc::new(tool)))
                 }
                 Err(e) => {
@@ -853,8 +882,12 @@ impl ServerBuilder {
                 context_store,
                 replicas: std::sync::OnceLock::new(),
                 absent_tools: std::sync::OnceLock::new(),
+                own_rates: std::sync::OnceLock::new(),
             }),
         };
+        for (_, tool) in &server.shared.tools.snapshot().items {
+            server.shared.note_rate(tool);
+        }
         if server.shared.metrics.is_enabled() {
             let shared = Arc::downgrade(&server.shared);
             let collector = crate::limits::ConcurrencyCollector(Box::new(move || {

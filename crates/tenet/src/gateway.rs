@@ -431,6 +431,12 @@ pub fn effective(upstreams: &[UpstreamConfig]) -> String {
         if let Some(limit) = upstream.restart_limit() {
             line("max_restarts", limit.to_string(), upstream.max_restarts.is_some());
         }
+        if let Some(rate) = &upstream.rate_limit {
+            line("rate_limit", quoted(rate), true);
+        }
+        if let Some(max) = upstream.max_concurrency {
+            line("max_concurrency", max.to_string(), true);
+        }
         if let Some(oauth) = &upstream.oauth {
             let mut members = vec![format!("client_id = {}", quoted(&oauth.client_id))];
             if oauth.client_secret.is_some() {

@@ -67,22 +67,15 @@ fn ttl_seconds(s: &str) -> Result<f64, String> {
 }
 
 fn per_second(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 && v <= 1e9 => Ok(v),
-        _ => Err(format!("{s:?} is not a positive number of requests per second")),
-    }
+    Rate::parse_per_second(s)
 }
 
 fn parse_target(s: &str) -> Result<(String, Rate), String> {
     let (target, rate) = s.split_once('=').ok_or_else(|| format!("{s:?}: expected TARGET=PER_SECOND[/BURST]"))?;
-    let (rate, burst) = match rate.split_once('/') {
-        Some((rate, burst)) => (rate, burst.parse::<u32>().map_err(|_| format!("{s:?}: bad burst {burst:?}"))?),
-        None => (rate, 1),
-    };
     if target.is_empty() || target.contains(char::is_whitespace) {
         return Err(format!("{s:?}: name a method or method:tool"));
     }
-    Ok((target.to_owned(), Rate { per_second: per_second(rate)?, burst: burst.max(1) }))
+    Ok((target.to_owned(), rate.parse::<Rate>().map_err(|e| format!("{s:?}: {e}"))?))
 }
 
 fn target_rate(s: &str) -> Result<String, String> {

@@ -202,6 +202,8 @@ pub fn upstream(name: &str, url: &str) -> UpstreamConfig {
         protocol: None,
         max_restarts: None,
         oauth: None,
+        rate_limit: None,
+        max_concurrency: None,
         peer: false,
     }
 }

@@ -13,7 +13,7 @@ use super::extract::{ErasedHandler, ToolHandler, erase};
 use super::names::DeclaredNames;
 use super::schema::push_pointer_token;
 use crate::error::BuildError;
-use crate::limits::ConcurrencyLimit;
+use crate::limits::{ConcurrencyLimit, Rate};
 
 /// Whether a tool can run as a task: asked for with the `task` param (2025-11-25), or
 /// decided by the server for requests that list the tasks extension (2026-07-28).
@@ -52,6 +52,7 @@ pub struct ToolDef {
     strict_names: bool,
     max_concurrency: Option<usize>,
     cache_ttl: Option<Duration>,
+    rate: Option<Rate>,
 }
 
 impl std::fmt::Debug for ToolDef {
@@ -89,6 +90,7 @@ impl ToolDef {
             strict_names: false,
             max_concurrency: None,
             cache_ttl: None,
+            rate: None,
         }
     }
 
@@ -236,6 +238,25 @@ impl ToolDef {
         self
     }
 
+    /// Lets each caller call this tool at `rate` at most (a bucket per caller and tool,
+    /// refilled at `rate.per_second` up to `rate.burst`), whatever transport brings the
+    /// call: past it the call is refused with -32004 ([`crate::RATE_LIMITED`], HTTP 429
+    /// on 2026-07-28) and how long to wait. A rate the server's limits set for this tool
+    /// by name ([`crate::ServerConfig::rate_limit`], `tools/call:<name>`) wins over it;
+    /// it wins over a rate for `tools/call` or the default. Replicas count it in their
+    /// shared store when the server's limits have one, else each on its own.
+    #[must_use]
+    pub fn rate_limit(mut self, rate: Rate) -> Self {
+        self.rate = Some(rate);
+        self
+    }
+
+    /// The rate each caller may call this tool at, if it has one of its own
+    /// ([`ToolDef::rate_limit`]).
+    pub fn rate(&self) -> Option<Rate> {
+        self.rate
+    }
+
     /// Keeps successful results for `ttl` and answers equal calls (same arguments,
     /// protocol version and caller scopes) from the cache, when the server's cache is
     /// on ([`crate::ServerConfig::cache_max_bytes`]).
@@ -293,6 +314,7 @@ impl ToolDef {
             strict_names: self.strict_names,
             limit: self.max_concurrency.or(max_concurrency).map(ConcurrencyLimit::new),
             cache_ttl: self.cache_ttl,
+            rate: self.rate,
             schemas: OnceLock::new(),
         };
         if eager {
@@ -323,6 +345,8 @@ pub(crate) struct CompiledTool {
     pub limit: Option<Arc<ConcurrencyLimit>>,
     /// How long its results may be cached, if at all.
     pub cache_ttl: Option<Duration>,
+    /// The rate each caller may call it at, if it has one of its own.
+    pub rate: Option<Rate>,
     schemas: OnceLock<Result<Schemas, BuildError>>,
 }
 

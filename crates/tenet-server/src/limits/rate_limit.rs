@@ -49,6 +49,42 @@ pub struct Rate {
     pub burst: u32,
 }
 
+impl Rate {
+    /// The sustained rate a client may be given, in requests per second: above zero, at
+    /// most a billion.
+    ///
+    /// # Errors
+    /// Says what is wrong with `s`.
+    pub fn parse_per_second(s: &str) -> Result<f64, String> {
+        match s.parse::<f64>() {
+            Ok(v) if v.is_finite() && v > 0.0 && v <= 1e9 => Ok(v),
+            _ => Err(format!("{s:?} is not a positive number of requests per second")),
+        }
+    }
+}
+
+/// `PER_SECOND[/BURST]`, as the command line and configuration files write a rate: `5`
+/// (five a second, one at a time), `0.1/2` (one every ten seconds, two at once).
+///
+/// ```
+/// use tenet_server::Rate;
+///
+/// assert_eq!("0.1/2".parse::<Rate>(), Ok(Rate { per_second: 0.1, burst: 2 }));
+/// assert_eq!("5".parse::<Rate>(), Ok(Rate { per_second: 5.0, burst: 1 }));
+/// assert!("0/2".parse::<Rate>().is_err());
+/// ```
+impl std::str::FromStr for Rate {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (rate, burst) = match s.split_once('/') {
+            Some((rate, burst)) => (rate, burst.parse::<u32>().map_err(|_| format!("{s:?}: bad burst {burst:?}"))?),
+            None => (s, 1),
+        };
+        Ok(Rate { per_second: Rate::parse_per_second(rate)?, burst: burst.max(1) })
+    }
+}
+
 /// Which rate applies to what.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RateLimits {
@@ -64,14 +100,41 @@ struct Bucket {
     updated: Instant,
 }
 
-/// One client's buckets, by limit index.
-type Buckets = Vec<(usize, Bucket)>;
+/// Which limit a bucket counts for.
+#[derive(Debug)]
+enum Slot {
+    /// The limits' own: 0 the default rate, i + 1 override i.
+    Index(usize),
+    /// The rate a tool's definition carries ([`crate::ToolDef::rate_limit`]), by the tool's
+    /// name.
+    Tool(Box<str>),
+}
+
+/// The limit that applies to one request, as [`RateLimiter`] looks its bucket up.
+#[derive(Clone, Copy)]
+enum Which<'a> {
+    Index(usize),
+    Tool(&'a str),
+}
+
+impl Slot {
+    fn is(&self, which: Which<'_>) -> bool {
+        match (self, which) {
+            (Slot::Index(a), Which::Index(b)) => *a == b,
+            (Slot::Tool(a), Which::Tool(b)) => **a == *b,
+            _ => false,
+        }
+    }
+}
+
+/// One client's buckets.
+type Buckets = Vec<(Slot, Bucket)>;
 
 /// Token buckets for every client and limited method or tool.
 #[derive(Debug)]
 pub struct RateLimiter {
     limits: RateLimits,
-    /// Per client, its buckets by limit index (0: the default rate, i + 1: override i).
+    /// Per client, its buckets by limit.
     clients: Mutex<HashMap<Box<str>, Buckets>>,
     /// The buckets replicas share, when they do.
     shared: Option<Arc<dyn RateStore>>,
@@ -104,16 +167,38 @@ impl RateLimiter {
     /// # Errors
     /// How long to wait before the next request would be let through.
     pub async fn take(&self, client: &str, method: &str, tool: Option<&str>) -> Result<(), Duration> {
-        let Some(store) = &self.shared else { return self.check(client, method, tool) };
-        let Some((index, rate)) = self.rate_for(method, tool) else { return Ok(()) };
+        self.take_with(client, method, tool, None).await
+    }
+
+    /// As [`RateLimiter::take`], for a call of a tool whose definition carries its own
+    /// rate (`own`, [`crate::ToolDef::rate_limit`]). The most specific rate applies: an
+    /// override for the tool in these limits (the operator's word), then the tool's own,
+    /// then an override for the method, then the default.
+    ///
+    /// # Errors
+    /// How long to wait before the next request would be let through.
+    pub async fn take_with(
+        &self,
+        client: &str,
+        method: &str,
+        tool: Option<&str>,
+        own: Option<Rate>,
+    ) -> Result<(), Duration> {
+        let Some(store) = &self.shared else { return self.check_with(client, method, tool, own) };
+        let Some((which, rate)) = self.rate_for(method, tool, own) else { return Ok(()) };
         let resting =
             |now| self.resting.lock().unwrap_or_else(std::sync::PoisonError::into_inner).is_some_and(|t| now < t);
         if resting(Instant::now()) {
-            return self.check(client, method, tool);
+            return self.check_with(client, method, tool, own);
         }
-        let limit = match index {
-            0 => "*",
-            i => self.limits.overrides[i - 1].0.as_str(),
+        let named;
+        let limit = match which {
+            Which::Index(0) => "*",
+            Which::Index(i) => self.limits.overrides[i - 1].0.as_str(),
+            Which::Tool(tool) => {
+                named = format!("{method}:{tool}");
+                named.as_str()
+            }
         };
         match store.take(client, limit, rate).await {
             Ok(taken) => {
@@ -123,7 +208,7 @@ impl RateLimiter {
             Err(e) => {
                 tracing::warn!("rate limits are per replica for {} s: {e}", REST.as_secs());
                 *self.resting.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Instant::now() + REST);
-                self.check(client, method, tool)
+                self.check_with(client, method, tool, own)
             }
         }
     }
@@ -133,18 +218,22 @@ impl RateLimiter {
         &self.limits
     }
 
-    /// Which rate applies to `method` (and `tool`, for `tools/call`), with its index.
-    fn rate_for(&self, method: &str, tool: Option<&str>) -> Option<(usize, Rate)> {
+    /// Which rate applies to `method` (and `tool`, for `tools/call`, with the tool's
+    /// `own` rate), and which bucket counts it.
+    fn rate_for<'a>(&self, method: &str, tool: Option<&'a str>, own: Option<Rate>) -> Option<(Which<'a>, Rate)> {
         let names_tool =
             |k: &str| tool.is_some_and(|t| k.strip_prefix(method).and_then(|rest| rest.strip_prefix(':')) == Some(t));
         let overrides = &self.limits.overrides;
-        let found = overrides
-            .iter()
-            .position(|(k, _)| names_tool(k))
-            .or_else(|| overrides.iter().position(|(k, _)| k == method));
-        match found {
-            Some(i) => Some((i + 1, self.limits.overrides[i].1)),
-            None => self.limits.default.map(|rate| (0, rate)),
+        let configured = |i: usize| Some((Which::Index(i + 1), overrides[i].1));
+        if let Some(i) = overrides.iter().position(|(k, _)| names_tool(k)) {
+            return configured(i);
+        }
+        if let (Some(tool), Some(rate)) = (tool, own) {
+            return Some((Which::Tool(tool), rate));
+        }
+        match overrides.iter().position(|(k, _)| k == method) {
+            Some(i) => configured(i),
+            None => self.limits.default.map(|rate| (Which::Index(0), rate)),
         }
     }
 
@@ -153,16 +242,37 @@ impl RateLimiter {
     /// # Errors
     /// How long to wait before the next request would be let through.
     pub fn check(&self, client: &str, method: &str, tool: Option<&str>) -> Result<(), Duration> {
-        self.check_at(client, method, tool, Instant::now())
+        self.check_with(client, method, tool, None)
     }
 
-    fn check_at(&self, client: &str, method: &str, tool: Option<&str>, now: Instant) -> Result<(), Duration> {
-        let Some((index, rate)) = self.rate_for(method, tool) else { return Ok(()) };
+    /// As [`RateLimiter::check`], with the tool's own rate (see [`RateLimiter::take_with`]).
+    ///
+    /// # Errors
+    /// How long to wait before the next request would be let through.
+    pub fn check_with(
+        &self,
+        client: &str,
+        method: &str,
+        tool: Option<&str>,
+        own: Option<Rate>,
+    ) -> Result<(), Duration> {
+        self.check_at(client, method, tool, own, Instant::now())
+    }
+
+    fn check_at(
+        &self,
+        client: &str,
+        method: &str,
+        tool: Option<&str>,
+        own: Option<Rate>,
+        now: Instant,
+    ) -> Result<(), Duration> {
+        let Some((which, rate)) = self.rate_for(method, tool, own) else { return Ok(()) };
         let burst = f64::from(rate.burst.max(1));
         let per_second = rate.per_second.max(f64::MIN_POSITIVE);
         let mut clients = self.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(buckets) = clients.get_mut(client) {
-            return take(buckets, index, burst, per_second, now);
+            return take(buckets, which, burst, per_second, now);
         }
         if clients.len() >= MAX_CLIENTS {
             clients.retain(|_, buckets| {
@@ -170,16 +280,20 @@ impl RateLimiter {
                 !buckets.is_empty()
             });
         }
-        take(clients.entry(client.into()).or_default(), index, burst, per_second, now)
+        take(clients.entry(client.into()).or_default(), which, burst, per_second, now)
     }
 }
 
-/// Refills bucket `index` of one client for the time passed and takes a token from it.
-fn take(buckets: &mut Buckets, index: usize, burst: f64, per_second: f64, now: Instant) -> Result<(), Duration> {
-    let at = match buckets.iter().position(|(i, _)| *i == index) {
+/// Refills one client's bucket for `which` for the time passed and takes a token from it.
+fn take(buckets: &mut Buckets, which: Which<'_>, burst: f64, per_second: f64, now: Instant) -> Result<(), Duration> {
+    let at = match buckets.iter().position(|(slot, _)| slot.is(which)) {
         Some(at) => at,
         None => {
-            buckets.push((index, Bucket { tokens: burst, updated: now }));
+            let slot = match which {
+                Which::Index(i) => Slot::Index(i),
+                Which::Tool(tool) => Slot::Tool(tool.into()),
+            };
+            buckets.push((slot, Bucket { tokens: burst, updated: now }));
             buckets.len() - 1
         }
     };
@@ -219,27 +333,51 @@ mod tests {
     fn a_bucket_refills_at_its_rate_and_says_when_to_retry() {
         let l = limiter();
         let t0 = Instant::now();
-        assert!(l.check_at("a", "ping", None, t0).is_ok());
-        assert!(l.check_at("a", "ping", None, t0).is_ok());
-        let wait = l.check_at("a", "ping", None, t0).unwrap_err();
+        assert!(l.check_at("a", "ping", None, None, t0).is_ok());
+        assert!(l.check_at("a", "ping", None, None, t0).is_ok());
+        let wait = l.check_at("a", "ping", None, None, t0).unwrap_err();
         assert_eq!(wait, Duration::from_millis(100));
-        assert!(l.check_at("a", "ping", None, t0 + Duration::from_millis(100)).is_ok());
+        assert!(l.check_at("a", "ping", None, None, t0 + Duration::from_millis(100)).is_ok());
     }
 
     #[test]
     fn clients_and_limited_tools_have_their_own_buckets() {
         let l = limiter();
         let t0 = Instant::now();
-        assert!(l.check_at("a", "tools/call", Some("slow"), t0).is_ok());
-        assert_eq!(l.check_at("a", "tools/call", Some("slow"), t0), Err(Duration::from_secs(1)));
-        assert!(l.check_at("b", "tools/call", Some("slow"), t0).is_ok(), "another client");
-        assert!(l.check_at("a", "tools/call", Some("fast"), t0).is_ok(), "another tool: the default rate");
+        assert!(l.check_at("a", "tools/call", Some("slow"), None, t0).is_ok());
+        assert_eq!(l.check_at("a", "tools/call", Some("slow"), None, t0), Err(Duration::from_secs(1)));
+        assert!(l.check_at("b", "tools/call", Some("slow"), None, t0).is_ok(), "another client");
+        assert!(l.check_at("a", "tools/call", Some("fast"), None, t0).is_ok(), "another tool: the default rate");
         for _ in 0..1000 {
-            assert!(l.check_at("a", "tools/list", None, t0).is_ok());
+            assert!(l.check_at("a", "tools/list", None, None, t0).is_ok());
         }
         let error = rate_limited(Duration::from_millis(250));
         assert_eq!(error.code, RATE_LIMITED);
         assert_eq!(error.data.unwrap()["retryAfterMs"], 250);
+    }
+
+    #[test]
+    fn a_tools_own_rate_applies_unless_the_limits_name_the_tool() {
+        let l = limiter();
+        let t0 = Instant::now();
+        let own = Some(Rate { per_second: 0.5, burst: 3 });
+        for _ in 0..3 {
+            assert!(l.check_at("a", "tools/call", Some("fast"), own, t0).is_ok(), "its own burst, not the default's");
+        }
+        assert_eq!(l.check_at("a", "tools/call", Some("fast"), own, t0), Err(Duration::from_secs(2)));
+        assert!(l.check_at("a", "tools/call", Some("quick"), own, t0).is_ok(), "each tool its own bucket");
+        assert!(l.check_at("a", "ping", None, None, t0).is_ok(), "the default's bucket untouched");
+        assert!(l.check_at("a", "tools/call", Some("slow"), own, t0).is_ok());
+        assert_eq!(
+            l.check_at("a", "tools/call", Some("slow"), own, t0),
+            Err(Duration::from_secs(1)),
+            "the limits name the tool: their rate wins"
+        );
+        let bare = RateLimiter::new(RateLimits::default());
+        let one = Some(Rate { per_second: 1.0, burst: 1 });
+        assert!(bare.check_at("a", "tools/call", Some("t"), one, t0).is_ok());
+        assert!(bare.check_at("a", "tools/call", Some("t"), one, t0).is_err(), "no limits, yet the tool's own");
+        assert!(bare.check_at("b", "tools/call", Some("t"), one, t0).is_ok(), "another client");
     }
 
     #[test]

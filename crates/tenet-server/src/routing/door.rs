@@ -10,7 +10,8 @@
 //!    offered to the requesting node) passes, for its handler to report as unknown.
 //! 2. **Rate.** The caller's bucket for the method, and for the tool, prompt or
 //!    resource it names, as read from the message itself
-//!    ([`crate::ServerConfig::rate_limit`]). Every transport names the caller
+//!    ([`crate::ServerConfig::rate_limit`]), or for the tool's own rate
+//!    ([`crate::ToolDef::rate_limit`]). Every transport names the caller
 //!    ([`Link::caller`]) when the server has rate limits; a request without one is
 //!    the server's own (a REST listing's later pages, say).
 //!
@@ -18,6 +19,7 @@
 //! [`crate::RATE_LIMITED`], counted in the metrics with every other answer.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use tenet_jsonrpc::{ErrorObject, RawJson, Request};
@@ -25,7 +27,7 @@ use tenet_protocol::{Method, Reference};
 
 use super::admitted::Admitted;
 use super::router::Route;
-use crate::handler::{PromptDef, listen_bound};
+use crate::handler::{CompiledTool, PromptDef, listen_bound};
 use crate::server::Server;
 use crate::session::Link;
 
@@ -118,16 +120,38 @@ impl Server {
             // Refused before any is looked up.
             listen_bound(uris.len())?;
         }
-        if let (Some(_), Some(caller)) = (limiter, link.caller.as_deref()) {
+        // The tool a call names, looked up once: for its own rate and its scopes.
+        let tool = match (&target, route.method) {
+            (Target::Name(name), Method::ToolsCall) if limiter.is_some() || scoped => {
+                Some(self.shared.tools.snapshot().get(name).cloned())
+            }
+            _ => None,
+        };
+        if limiter.is_some() {
             let named = match (&target, route.method) {
                 (Target::Name(name), _) => Some(name.as_ref()),
                 (Target::Uri(uri), Method::ResourcesRead) => Some(uri.as_ref()),
                 _ => None,
             };
-            self.throttle(caller, &request.method, named).await?;
+            let own = tool.as_ref().and_then(|tool| tool.as_ref()?.rate);
+            // A tool's own rate holds every caller, named by the transport or not (then by
+            // its principal or address, as its other shares are).
+            let owner;
+            let caller = match link.caller.as_deref() {
+                Some(caller) => Some(caller),
+                None if own.is_some() => {
+                    owner = crate::session::share_of(link.grant.as_deref(), None, link.addr)
+                        .unwrap_or_else(|| crate::grant::UNNAMED.to_owned());
+                    Some(owner.as_str())
+                }
+                None => None,
+            };
+            if let Some(caller) = caller {
+                self.throttle_with(caller, &request.method, named, own).await?;
+            }
         }
         if scoped {
-            route.admitted = self.check_scopes(route, &target, link)?.map(Box::new);
+            route.admitted = self.check_scopes(route, &target, tool, link)?.map(Box::new);
         }
         Ok(())
     }
@@ -137,13 +161,20 @@ impl Server {
     /// is offered to the requesting node: a node path in `_meta` is the client's to
     /// write, and must not make an item look absent to the door and present to a
     /// handler.
-    fn check_scopes(&self, route: &Route, target: &Target<'_>, link: &Link) -> Result<Option<Admitted>, ErrorObject> {
+    /// `tool` is what [`Server::admit`] found a `tools/call` to name, when it looked.
+    fn check_scopes(
+        &self,
+        route: &Route,
+        target: &Target<'_>,
+        tool: Option<Option<Arc<CompiledTool>>>,
+        link: &Link,
+    ) -> Result<Option<Admitted>, ErrorObject> {
         let require = |what: &dyn Fn() -> String, scopes: &[String]| {
             if link.allows(scopes) { Ok(()) } else { Err(link.insufficient_scope(&what(), scopes)) }
         };
         Ok(Some(match (route.method, target) {
             (Method::ToolsCall, Target::Name(name)) => {
-                let tool = self.shared.tools.snapshot().get(name).cloned();
+                let tool = tool.unwrap_or_else(|| self.shared.tools.snapshot().get(name).cloned());
                 if let Some(tool) = &tool {
                     require(&|| format!("tool {name}"), &tool.scopes)?;
                 }
