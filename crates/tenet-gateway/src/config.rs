@@ -620,8 +620,12 @@ impl UpstreamConfig {
     pub fn rules(&self, def: ToolDef) -> ToolDef {
         let def = match self.rate_limit.as_deref().map(str::parse::<Rate>) {
             Some(Ok(rate)) => def.rate_limit(rate),
-            // Refused by `validate`, which every loaded table passes.
-            Some(Err(_)) | None => def,
+            // Refused by `validate`, which every table loaded from a file passes.
+            Some(Err(e)) => {
+                tracing::warn!(upstream = %self.name, "rate_limit left out: {e}");
+                def
+            }
+            None => def,
         };
         match self.max_concurrency {
             Some(max) => def.max_concurrency(max),

@@ -40,6 +40,10 @@ pub struct ServerConfig {
     /// Rate limits for every caller, whatever transport brought the request (the one
     /// door reads method and tool from the message): over them a request gets -32004.
     pub rate_limit: Option<Arc<crate::RateLimiter>>,
+    /// Where tools' own rates ([`ToolDef::rate_limit`]) are counted when `rate_limit` is
+    /// `None`: a store replicas share, so that a caller gets a tool's rate in total.
+    /// Without one, each process counts on its own.
+    pub rate_store: Option<Arc<dyn crate::RateStore>>,
     /// Whether requests are counted and timed in [`Server::metrics`] (default `true`);
     /// `false` makes them [`crate::Metrics::off`], unless the builder was given metrics.
     pub metrics: bool,
@@ -84,6 +88,7 @@ impl Default for ServerConfig {
             cache_ttl_ms: 0,
             cache_scope: CacheScope::Private,
             rate_limit: None,
+            rate_store: None,
             metrics: true,
             cache_max_bytes: DEFAULT_CACHE_BYTES,
             tool_concurrency: None,
@@ -143,7 +148,13 @@ impl Shared {
     /// Makes sure a tool with a rate of its own is held to it.
     fn note_rate(&self, tool: &CompiledTool) {
         if tool.rate.is_some() && self.config.rate_limit.is_none() {
-            self.own_rates.get_or_init(|| Arc::new(crate::RateLimiter::new(crate::RateLimits::default())));
+            self.own_rates.get_or_init(|| {
+                let limiter = crate::RateLimiter::new(crate::RateLimits::default());
+                Arc::new(match &self.config.rate_store {
+                    Some(store) => limiter.shared(store.clone()),
+                    None => limiter,
+                })
+            });
         }
     }
 }

@@ -243,8 +243,10 @@ impl ToolDef {
     /// call: past it the call is refused with -32004 ([`crate::RATE_LIMITED`], HTTP 429
     /// on 2026-07-28) and how long to wait. A rate the server's limits set for this tool
     /// by name ([`crate::ServerConfig::rate_limit`], `tools/call:<name>`) wins over it;
-    /// it wins over a rate for `tools/call` or the default. Replicas count it in their
-    /// shared store when the server's limits have one, else each on its own.
+    /// it takes the place of a rate for `tools/call` and of the default for this tool's
+    /// calls, which spend no token of theirs. A rate under one call in a million seconds
+    /// (zero among them) counts as that. Replicas count it in their shared store
+    /// ([`crate::ServerConfig::rate_store`]), else each on its own.
     #[must_use]
     pub fn rate_limit(mut self, rate: Rate) -> Self {
         self.rate = Some(rate);

@@ -40,6 +40,16 @@ pub const RATE_LIMITED: ErrorCode = ErrorCode(-32004);
 /// Clients tracked at most; past it, buckets that are full again are forgotten.
 const MAX_CLIENTS: usize = 100_000;
 
+/// Buckets for tools' own rates one client keeps at most: past it, those full again are
+/// forgotten, and failing that the call of yet another tool waits until one is (were the
+/// least recently used forgotten instead, a client calling more tools than this in turn
+/// would find each bucket full again).
+const MAX_TOOL_BUCKETS: usize = 64;
+
+/// The slowest rate a bucket refills at (one request in about 11.6 days): a slower one,
+/// or zero, is taken as this, so that a wait can always be said.
+const MIN_PER_SECOND: f64 = 1e-6;
+
 /// A sustained rate and the burst allowed on top.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Rate {
@@ -57,8 +67,8 @@ impl Rate {
     /// Says what is wrong with `s`.
     pub fn parse_per_second(s: &str) -> Result<f64, String> {
         match s.parse::<f64>() {
-            Ok(v) if v.is_finite() && v > 0.0 && v <= 1e9 => Ok(v),
-            _ => Err(format!("{s:?} is not a positive number of requests per second")),
+            Ok(v) if v.is_finite() && (MIN_PER_SECOND..=1e9).contains(&v) => Ok(v),
+            _ => Err(format!("{s:?} is not a number of requests per second from 0.000001 to 1000000000")),
         }
     }
 }
@@ -98,6 +108,8 @@ pub struct RateLimits {
 struct Bucket {
     tokens: f64,
     updated: Instant,
+    /// When it is full again if nothing is taken: past it, forgetting it changes nothing.
+    full_at: Instant,
 }
 
 /// Which limit a bucket counts for.
@@ -269,14 +281,15 @@ impl RateLimiter {
     ) -> Result<(), Duration> {
         let Some((which, rate)) = self.rate_for(method, tool, own) else { return Ok(()) };
         let burst = f64::from(rate.burst.max(1));
-        let per_second = rate.per_second.max(f64::MIN_POSITIVE);
+        // NaN too: `max` takes the number.
+        let per_second = rate.per_second.max(MIN_PER_SECOND);
         let mut clients = self.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(buckets) = clients.get_mut(client) {
             return take(buckets, which, burst, per_second, now);
         }
         if clients.len() >= MAX_CLIENTS {
             clients.retain(|_, buckets| {
-                buckets.retain(|(_, b)| b.tokens + now.duration_since(b.updated).as_secs_f64() * per_second < burst);
+                buckets.retain(|(_, b)| b.full_at > now);
                 !buckets.is_empty()
             });
         }
@@ -291,9 +304,12 @@ fn take(buckets: &mut Buckets, which: Which<'_>, burst: f64, per_second: f64, no
         None => {
             let slot = match which {
                 Which::Index(i) => Slot::Index(i),
-                Which::Tool(tool) => Slot::Tool(tool.into()),
+                Which::Tool(tool) => {
+                    make_room_for_a_tool(buckets, now)?;
+                    Slot::Tool(tool.into())
+                }
             };
-            buckets.push((slot, Bucket { tokens: burst, updated: now }));
+            buckets.push((slot, Bucket { tokens: burst, updated: now, full_at: now }));
             buckets.len() - 1
         }
     };
@@ -301,12 +317,36 @@ fn take(buckets: &mut Buckets, which: Which<'_>, burst: f64, per_second: f64, no
     let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
     bucket.tokens = (bucket.tokens + elapsed * per_second).min(burst);
     bucket.updated = now;
-    if bucket.tokens >= 1.0 {
+    let taken = if bucket.tokens >= 1.0 {
         bucket.tokens -= 1.0;
         Ok(())
     } else {
-        Err(Duration::from_secs_f64((1.0 - bucket.tokens) / per_second))
+        Err(seconds((1.0 - bucket.tokens) / per_second))
+    };
+    // Rates are at least MIN_PER_SECOND, so this is never past what an Instant holds.
+    bucket.full_at = now.checked_add(seconds((burst - bucket.tokens) / per_second)).unwrap_or(now);
+    taken
+}
+
+/// `s` seconds, or as many as a [`Duration`] holds.
+fn seconds(s: f64) -> Duration {
+    Duration::try_from_secs_f64(s).unwrap_or(Duration::MAX)
+}
+
+/// Keeps one client's buckets for tools' own rates under [`MAX_TOOL_BUCKETS`] before
+/// another is added: those full again go (forgetting them changes nothing); if none is,
+/// how long until the first will be.
+fn make_room_for_a_tool(buckets: &mut Buckets, now: Instant) -> Result<(), Duration> {
+    let tools = |buckets: &Buckets| buckets.iter().filter(|(slot, _)| matches!(slot, Slot::Tool(_))).count();
+    if tools(buckets) < MAX_TOOL_BUCKETS {
+        return Ok(());
     }
+    buckets.retain(|(slot, b)| matches!(slot, Slot::Index(_)) || b.full_at > now);
+    if tools(buckets) < MAX_TOOL_BUCKETS {
+        return Ok(());
+    }
+    let first = buckets.iter().filter(|(slot, _)| matches!(slot, Slot::Tool(_))).map(|(_, b)| b.full_at).min();
+    Err(first.map_or(Duration::ZERO, |at| at.saturating_duration_since(now)).max(Duration::from_millis(1)))
 }
 
 /// The JSON-RPC error for a request refused for `retry_after`.
@@ -378,6 +418,36 @@ mod tests {
         assert!(bare.check_at("a", "tools/call", Some("t"), one, t0).is_ok());
         assert!(bare.check_at("a", "tools/call", Some("t"), one, t0).is_err(), "no limits, yet the tool's own");
         assert!(bare.check_at("b", "tools/call", Some("t"), one, t0).is_ok(), "another client");
+    }
+
+    #[test]
+    fn a_zero_or_tiny_rate_refuses_with_a_wait_and_never_panics() {
+        let bare = RateLimiter::new(RateLimits::default());
+        let t0 = Instant::now();
+        for per_second in [0.0, 1e-300, -1.0, f64::NAN] {
+            let own = Some(Rate { per_second, burst: 1 });
+            assert!(bare.check_at("a", "tools/call", Some("t"), own, t0).is_ok());
+            let wait = bare.check_at("a", "tools/call", Some("t"), own, t0).unwrap_err();
+            assert!(wait >= Duration::from_secs(999_999), "{per_second}: {wait:?}");
+            bare.clients.lock().unwrap().clear();
+        }
+        assert!("1e-300".parse::<Rate>().is_err() && "0".parse::<Rate>().is_err() && "NaN".parse::<Rate>().is_err());
+    }
+
+    #[test]
+    fn one_client_keeps_a_bounded_number_of_tool_buckets() {
+        let bare = RateLimiter::new(RateLimits::default());
+        let t0 = Instant::now();
+        let slow = Some(Rate { per_second: 0.001, burst: 1 });
+        let served =
+            (0..1_000).filter(|i| bare.check_at("a", "tools/call", Some(&format!("t{i}")), slow, t0).is_ok()).count();
+        assert_eq!(served, MAX_TOOL_BUCKETS, "past that many tools in deficit, a client waits");
+        let held =
+            (0..1_000).filter(|i| bare.check_at("a", "tools/call", Some(&format!("t{i}")), slow, t0).is_err()).count();
+        assert_eq!(held, 1_000, "no bucket forgotten while it is not full: every tool is still held");
+        assert_eq!(bare.clients.lock().unwrap()["a"].len(), MAX_TOOL_BUCKETS);
+        let t1 = t0 + Duration::from_secs(1_000);
+        assert!(bare.check_at("a", "tools/call", Some("t999"), slow, t1).is_ok(), "full again: room for another");
     }
 
     #[test]

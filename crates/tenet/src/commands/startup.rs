@@ -102,11 +102,15 @@ pub fn prepare(args: &ServeArgs) -> Result<Prepared, StartError> {
     let store = args.store.apply(&mut config).map_err(StartError::Store)?;
     let telemetry = args.telemetry.start().map_err(StartError::Telemetry)?;
     config.spans = telemetry.clone().map(|sink| sink as Arc<dyn tenet_server::spans::SpanSink>);
-    if let (Some(redis), Some(limiter), Transport::Http) = (&store, &rate_limit, args.transport) {
-        // Replicas take from one bucket per client: a client gets its rate in total.
-        let shared = Arc::new(tenet_redis::RedisRateStore::new(redis.clone()));
-        let limits = limiter.limits().clone();
-        rate_limit = Some(Arc::new(tenet_server::RateLimiter::new(limits).shared(shared)));
+    if let (Some(redis), Transport::Http) = (&store, args.transport) {
+        // Replicas take from one bucket per client: a client gets its rate in total, the
+        // configured ones and the tools' own (a gateway table's `rate_limit`).
+        let shared: Arc<dyn tenet_server::RateStore> = Arc::new(tenet_redis::RedisRateStore::new(redis.clone()));
+        if let Some(limiter) = &rate_limit {
+            let limits = limiter.limits().clone();
+            rate_limit = Some(Arc::new(tenet_server::RateLimiter::new(limits).shared(shared.clone())));
+        }
+        config.rate_store = Some(shared);
     }
     // Every request passes them at the server's one door, whatever its transport.
     config.rate_limit = rate_limit;
