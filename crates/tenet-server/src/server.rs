@@ -145,6 +145,16 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// Readies `tool` to take the place of the one of its name in `current`, if any: with
+    /// the same cap it keeps that one's concurrency limit (so calls in flight still
+    /// count), and its own rate, if it has one, is held.
+    fn replacing(&self, tool: &mut CompiledTool, current: &crate::handler::Snapshot<Arc<CompiledTool>>) {
+        if let Some(old) = current.get(&tool.tool.name) {
+            tool.inherit_limit(old);
+        }
+        self.note_rate(tool);
+    }
+
     /// Makes sure a tool with a rate of its own is held to it.
     fn note_rate(&self, tool: &CompiledTool) {
         if tool.rate.is_some() && self.config.rate_limit.is_none() {
@@ -396,10 +406,7 @@ impl Server {
     /// When the tool's schemas do not compile.
     pub fn add_tool(&self, tool: ToolDef) -> Result<(), BuildError> {
         let mut compiled = tool.compile(true, self.shared.config.tool_concurrency)?;
-        if let Some(old) = self.shared.tools.snapshot().get(&compiled.tool.name) {
-            compiled.inherit_limit(old);
-        }
-        self.shared.note_rate(&compiled);
+        self.shared.replacing(&mut compiled, &self.shared.tools.snapshot());
         self.shared.tools.upsert(compiled.tool.name.clone(), Arc::new(compiled));
         self.emit(ServerEvent::ToolsChanged);
         Ok(())
@@ -419,10 +426,7 @@ impl Server {
             return Ok(());
         }
         for mut tool in compiled {
-            if let Some(old) = self.shared.tools.snapshot().get(&tool.tool.name) {
-                tool.inherit_limit(old);
-            }
-            self.shared.note_rate(&tool);
+            self.shared.replacing(&mut tool, &self.shared.tools.snapshot());
             self.shared.tools.upsert(tool.tool.name.clone(), Arc::new(tool));
         }
         self.emit(ServerEvent::ToolsChanged);
@@ -441,10 +445,7 @@ impl Server {
             .into_iter()
             .filter_map(|tool| match tool.compile(true, self.shared.config.tool_concurrency) {
                 Ok(mut tool) => {
-                    if let Some(old) = snapshot.get(&tool.tool.name) {
-                        tool.inherit_limit(old);
-                    }
-                    self.shared.note_rate(&tool);
+                    self.shared.replacing(&mut tool, &snapshot);
                     Some((tool.tool.name.clone(), Arc::new(tool)))
                 }
                 Err(e) => {

@@ -13,7 +13,7 @@ use tenet_server::{Rate, RateLimiter, RateLimits};
 pub struct LimitArgs {
     /// Requests per second each client (token subject, API key or address; on stdio
     /// the one client) may make, sustained. Unset: no default limit.
-    #[arg(long = "rate-limit", value_name = "PER_SECOND", env = "TENET_RATE_LIMIT", value_parser = per_second)]
+    #[arg(long = "rate-limit", value_name = "PER_SECOND", env = "TENET_RATE_LIMIT", value_parser = Rate::parse_per_second)]
     pub rate_limit: Option<f64>,
     /// Requests a client may make at once on top of the sustained rate.
     #[arg(long = "rate-burst", value_name = "N", default_value_t = 20, env = "TENET_RATE_BURST", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
@@ -64,10 +64,6 @@ fn ttl_seconds(s: &str) -> Result<f64, String> {
         Ok(v) if v.is_finite() && (0.0..=86_400.0).contains(&v) => Ok(v),
         _ => Err(format!("{s:?}: expected seconds from 0 to 86400")),
     }
-}
-
-fn per_second(s: &str) -> Result<f64, String> {
-    Rate::parse_per_second(s)
 }
 
 fn parse_target(s: &str) -> Result<(String, Rate), String> {

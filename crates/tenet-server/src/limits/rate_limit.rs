@@ -196,12 +196,12 @@ impl RateLimiter {
         tool: Option<&str>,
         own: Option<Rate>,
     ) -> Result<(), Duration> {
-        let Some(store) = &self.shared else { return self.check_with(client, method, tool, own) };
+        let Some(store) = &self.shared else { return self.check_at(client, method, tool, own, Instant::now()) };
         let Some((which, rate)) = self.rate_for(method, tool, own) else { return Ok(()) };
         let resting =
             |now| self.resting.lock().unwrap_or_else(std::sync::PoisonError::into_inner).is_some_and(|t| now < t);
         if resting(Instant::now()) {
-            return self.check_with(client, method, tool, own);
+            return self.check_at(client, method, tool, own, Instant::now());
         }
         let named;
         let limit = match which {
@@ -220,7 +220,7 @@ impl RateLimiter {
             Err(e) => {
                 tracing::warn!("rate limits are per replica for {} s: {e}", REST.as_secs());
                 *self.resting.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Instant::now() + REST);
-                self.check_with(client, method, tool, own)
+                self.check_at(client, method, tool, own, Instant::now())
             }
         }
     }
@@ -254,21 +254,7 @@ impl RateLimiter {
     /// # Errors
     /// How long to wait before the next request would be let through.
     pub fn check(&self, client: &str, method: &str, tool: Option<&str>) -> Result<(), Duration> {
-        self.check_with(client, method, tool, None)
-    }
-
-    /// As [`RateLimiter::check`], with the tool's own rate (see [`RateLimiter::take_with`]).
-    ///
-    /// # Errors
-    /// How long to wait before the next request would be let through.
-    pub fn check_with(
-        &self,
-        client: &str,
-        method: &str,
-        tool: Option<&str>,
-        own: Option<Rate>,
-    ) -> Result<(), Duration> {
-        self.check_at(client, method, tool, own, Instant::now())
+        self.check_at(client, method, tool, None, Instant::now())
     }
 
     fn check_at(
