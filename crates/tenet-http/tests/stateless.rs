@@ -259,3 +259,31 @@ async fn a_call_to_a_busy_tool_is_429_with_retry_after_in_both_eras() {
         assert_eq!(holder.await.unwrap().unwrap().status(), StatusCode::OK);
     }
 }
+
+#[tokio::test]
+async fn a_method_added_to_the_table_is_served_over_http_in_both_eras() {
+    async fn shout(tenet_server::Params(p): tenet_server::Params<Value>) -> Result<Value, tenet_server::ToolError> {
+        Ok(json!({"shouted": p["text"].as_str().unwrap_or_default().to_uppercase()}))
+    }
+    let (builder, probe) = crate::support::builder();
+    let server = builder
+        .method(tenet_server::MethodDef::new("example/shout", shout).extension("com.example/shout"))
+        .build()
+        .unwrap();
+    let h = Harness::serving(server, probe, tenet_http::HttpConfig::default());
+    let reply = h.call(modern(1, "example/shout", json!({"text": "hi"}))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let v = reply.json();
+    assert_eq!(v["result"]["shouted"], "HI", "{v}");
+    assert_eq!(v["result"]["resultType"], "complete", "{v}");
+    // The Mcp-Method header must name it, as for any method.
+    let mut wrong = modern(2, "example/shout", json!({"text": "hi"}));
+    wrong.headers_mut().insert("mcp-method", "tools/list".parse().unwrap());
+    assert_eq!(h.call(wrong).await.json()["error"]["code"], -32020);
+
+    let session = h.initialize(LEGACY, json!({})).await;
+    let message = json!({"jsonrpc": "2.0", "id": 3, "method": "example/shout", "params": {"text": "yo"}});
+    let reply = h.call(in_session(&session, LEGACY).body(body(&message)).unwrap()).await;
+    let v = reply.events().into_iter().next().unwrap_or_else(|| reply.json());
+    assert_eq!(v["result"]["shouted"], "YO", "{v}");
+}

@@ -113,7 +113,7 @@ pub enum BuildError {
     /// Two tools, prompts or resources share a name.
     #[error("duplicate {kind} {name:?}")]
     Duplicate {
-        /// `tool`, `prompt`, `resource` or `resource template`.
+        /// `tool`, `prompt`, `resource`, `resource template` or `method`.
         kind: &'static str,
         /// The name.
         name: String,
@@ -121,4 +121,12 @@ pub enum BuildError {
     /// A resource template is not a valid RFC 6570 template.
     #[error("resource template {0:?}: {1}")]
     InvalidTemplate(String, String),
+    /// A method added to the table ([`crate::MethodDef`]) cannot have its name.
+    #[error("method {name:?}: {why}")]
+    Method {
+        /// The name.
+        name: String,
+        /// Why not.
+        why: String,
+    },
 }

@@ -142,6 +142,8 @@ pub(crate) struct Shared {
     /// configuration has none, made when the first such tool comes: until then the one
     /// door has no rate to check.
     pub own_rates: std::sync::OnceLock<Arc<crate::RateLimiter>>,
+    /// The methods added to the core protocol's ([`ServerBuilder::method`]), by name.
+    pub methods: std::collections::HashMap<&'static str, Arc<crate::MethodDef>>,
 }
 
 impl Shared {
@@ -204,6 +206,7 @@ pub struct ServerBuilder {
     resources: Vec<ResourceDef>,
     templates: Vec<TemplateDef>,
     prompts: Vec<PromptDef>,
+    methods: Vec<crate::MethodDef>,
     config: ServerConfig,
     state: Option<Arc<dyn Any + Send + Sync>>,
     capabilities: ServerCapabilities,
@@ -223,6 +226,7 @@ impl Server {
             resources: Vec::new(),
             templates: Vec::new(),
             prompts: Vec::new(),
+            methods: Vec::new(),
             config: ServerConfig::default(),
             state: None,
             capabilities: ServerCapabilities::default(),
@@ -650,8 +654,8 @@ impl Server {
 }
 
 impl Server {
-    /// Every scope some tool, resource, template or prompt requires, sorted (for
-    /// `scopes_supported` in the authorization metadata).
+    /// Every scope some tool, resource, template, prompt or added method requires,
+    /// sorted (for `scopes_supported` in the authorization metadata).
     pub fn scopes(&self) -> Vec<String> {
         let shared = &self.shared;
         let mut all = BTreeSet::new();
@@ -659,6 +663,7 @@ impl Server {
         all.extend(shared.resources.snapshot().items.iter().flat_map(|(_, r)| r.scopes.iter().cloned()));
         all.extend(shared.templates.snapshot().items.iter().flat_map(|(_, t)| t.def.scopes.iter().cloned()));
         all.extend(shared.prompts.snapshot().items.iter().flat_map(|(_, p)| p.scopes.iter().cloned()));
+        all.extend(shared.methods.values().flat_map(|m| m.scopes.iter().cloned()));
         all.into_iter().collect()
     }
 }
@@ -724,6 +729,16 @@ impl ServerBuilder {
     #[must_use]
     pub fn prompt(mut self, prompt: PromptDef) -> Self {
         self.prompts.push(prompt);
+        self
+    }
+
+    /// Adds a method to the core protocol's ([`crate::MethodDef`]): an extension's
+    /// (its extension declared in `capabilities.extensions`) or the server's own. It is
+    /// served in both eras, admitted at the same door as every request (its scopes, the
+    /// rate limits), and counted in the metrics under its name.
+    #[must_use]
+    pub fn method(mut self, method: crate::MethodDef) -> Self {
+        self.methods.push(method);
         self
     }
 
@@ -852,6 +867,17 @@ impl ServerBuilder {
             let extensions = caps.extensions.get_or_insert_with(serde_json::Map::new);
             extensions.insert(tenet_protocol::TASKS_EXTENSION.into(), json!({}));
         }
+        let mut methods = std::collections::HashMap::with_capacity(self.methods.len());
+        for method in self.methods {
+            let name = method.name;
+            crate::handler::check_method_name(name)?;
+            if let Some((id, settings)) = &method.extension {
+                caps.extensions.get_or_insert_with(serde_json::Map::new).insert(id.clone(), settings.clone());
+            }
+            if methods.insert(name, Arc::new(method)).is_some() {
+                return Err(BuildError::Duplicate { kind: "method", name: name.to_owned() });
+            }
+        }
         let completes = prompts.iter().any(|(_, p)| !p.completions.is_empty())
             || templates.iter().any(|(_, t)| !t.def.completions.is_empty());
         if completes || caps.prompts.is_some() || caps.resources.is_some() {
@@ -895,6 +921,7 @@ impl ServerBuilder {
                 replicas: std::sync::OnceLock::new(),
                 absent_tools: std::sync::OnceLock::new(),
                 own_rates: std::sync::OnceLock::new(),
+                methods,
             }),
         };
         for (_, tool) in &server.shared.tools.snapshot().items {

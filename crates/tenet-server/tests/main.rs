@@ -6,6 +6,7 @@ mod common;
 #[path = "../../tenet-protocol/tests/support/mod.rs"]
 mod support;
 
+mod added_methods;
 mod advertised_schemas;
 mod batched_changes;
 mod cache;

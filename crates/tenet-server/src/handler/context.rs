@@ -40,7 +40,7 @@ pub struct Context {
 
 struct Inner {
     id: Id,
-    method: Method,
+    method: Option<Method>,
     version: ProtocolVersion,
     client: Arc<ClientCapabilities>,
     progress_token: Option<ProgressToken>,
@@ -119,7 +119,8 @@ pub struct InputRound<'a> {
 /// Everything needed to build a [`Context`].
 pub(crate) struct ContextParts {
     pub id: Id,
-    pub method: Method,
+    /// `None` for a method added to the table ([`crate::MethodDef`]).
+    pub method: Option<Method>,
     pub version: ProtocolVersion,
     pub client: Arc<ClientCapabilities>,
     pub progress_token: Option<ProgressToken>,
@@ -201,8 +202,9 @@ impl Context {
         &self.inner.id
     }
 
-    /// The request's method.
-    pub fn method(&self) -> Method {
+    /// The request's method: `None` for one added to the server's table
+    /// ([`crate::MethodDef`]), whose handler knows which it serves.
+    pub fn method(&self) -> Option<Method> {
         self.inner.method
     }
 

@@ -5,12 +5,14 @@
 //! by [`uri_template`]) and prompts ([`PromptDef`]) — and the [`Registry`] that holds
 //! them; the extractors a tool handler's arguments are made of (`extract`); the
 //! [`Context`] a handler sees, with its integrity-protected `requestState`
-//! (`request_state`); and the method handlers themselves (`methods`: `tools/call`,
-//! prompts, resources, completion, subscriptions, and the paged list methods).
+//! (`request_state`); the method handlers themselves (`methods`: `tools/call`,
+//! prompts, resources, completion, subscriptions, and the paged list methods); and the
+//! methods an extension adds to the table ([`MethodDef`], `method`).
 
 mod context;
 mod conversation;
 mod extract;
+mod method;
 mod methods;
 mod names;
 mod pagination;
@@ -29,6 +31,11 @@ pub use conversation::Conversation;
 pub(crate) use conversation::new_id as new_context_id;
 pub use extract::{
     Args, FromToolCall, IntoToolResult, Json, RawArgs, State, ToolCall, ToolHandler, ToolOutput, schema_of,
+};
+pub(crate) use method::check_name as check_method_name;
+pub use method::{
+    FromMethodCall, IntoMethodResult, MethodCall, MethodDef, MethodError, MethodHandler, MethodOutput, Params,
+    RawParams,
 };
 pub(crate) use methods::tool_reply;
 pub(crate) use methods::{Found, listen_bound};

@@ -50,7 +50,7 @@ const BUCKETS: [f64; 17] =
     [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
 
 /// The `method` label of requests whose method MCP does not define.
-const OTHER_METHOD: &str = "other";
+pub(crate) const OTHER_METHOD: &str = "other";
 
 /// How a request ended, as the `outcome` label of `tenet_requests_total` names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -363,6 +363,17 @@ impl Metrics {
             other => self.inner.requests.get_or_create(&[("method", name), ("outcome", other.label())]).inc(),
         };
         histogram.observe(elapsed.as_secs_f64());
+    }
+
+    /// Counts and times a request for a method added to the server's table
+    /// ([`crate::MethodDef`]), under its own name: the table is fixed when the server is
+    /// built, so the names are few.
+    pub(crate) fn record_added(&self, name: &'static str, outcome: Outcome, elapsed: Duration) {
+        if !self.inner.enabled {
+            return;
+        }
+        self.inner.requests.get_or_create(&[("method", name), ("outcome", outcome.label())]).inc();
+        self.inner.durations.get_or_create(&[("method", name)]).observe(elapsed.as_secs_f64());
     }
 
     /// The in-flight gauge, raised while [`crate::Server::respond`] serves a request.

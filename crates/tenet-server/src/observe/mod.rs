@@ -69,13 +69,41 @@ impl RequestTrace {
     }
 }
 
+/// What a request is counted, logged and traced as: its method, when routing knew it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Label {
+    /// A method of the protocol.
+    Core(Method),
+    /// A method added to the server's table ([`crate::MethodDef`]), by its name.
+    Added(&'static str),
+    /// Anything else (`other`).
+    Other,
+}
+
+impl Label {
+    fn name(self) -> &'static str {
+        match self {
+            Label::Core(method) => method.name(),
+            Label::Added(name) => name,
+            Label::Other => metrics::OTHER_METHOD,
+        }
+    }
+
+    fn core(self) -> Option<Method> {
+        match self {
+            Label::Core(method) => Some(method),
+            _ => None,
+        }
+    }
+}
+
 /// Watches one request from routing to answer. Dropped unfinished (the client
 /// cancelled, the connection closed), it records the request as cancelled.
 pub(crate) struct Watch<'a> {
     metrics: &'a Metrics,
     sink: Option<&'a dyn SpanSink>,
     request: &'a Request,
-    method: Option<Method>,
+    method: Label,
     trace: Option<Arc<RequestTrace>>,
     started: Instant,
     finished: bool,
@@ -86,7 +114,7 @@ impl<'a> Watch<'a> {
         metrics: &'a Metrics,
         sink: Option<&'a dyn SpanSink>,
         request: &'a Request,
-        method: Option<Method>,
+        method: Label,
         trace: Option<Arc<RequestTrace>>,
     ) -> Self {
         if metrics.is_enabled() {
@@ -114,7 +142,10 @@ impl<'a> Watch<'a> {
 
     fn record(&self, outcome: Outcome) {
         let elapsed = self.started.elapsed();
-        self.metrics.record(self.method, outcome, elapsed);
+        match self.method {
+            Label::Added(name) => self.metrics.record_added(name, outcome, elapsed),
+            label => self.metrics.record(label.core(), outcome, elapsed),
+        }
         if tracing::event_enabled!(target: REQUEST_TARGET, REQUEST_LEVEL) {
             // Microsecond precision: 0.151, not 0.15099999999999998.
             self.log(outcome, elapsed.as_micros() as f64 / 1000.0);
@@ -129,8 +160,8 @@ impl<'a> Watch<'a> {
     /// The request as a finished span: named `<method> <target>`, with OpenTelemetry's
     /// MCP attribute names.
     fn finished_span(&self, trace: &RequestTrace, outcome: Outcome, elapsed: std::time::Duration) -> FinishedSpan {
-        let method = self.method.map_or("other", Method::name);
-        let target = Target::of(self.request, self.method);
+        let method = self.method.name();
+        let target = Target::of(self.request, self.method.core());
         let mut attributes = vec![
             ("mcp.method.name", AttributeValue::Text(method.to_owned())),
             ("jsonrpc.request.id", AttributeValue::Text(self.request.id.to_string())),
@@ -175,7 +206,7 @@ impl<'a> Watch<'a> {
     }
 
     fn log(&self, outcome: Outcome, duration_ms: f64) {
-        let target = Target::of(self.request, self.method);
+        let target = Target::of(self.request, self.method.core());
         let code = match outcome {
             Outcome::Error(code) => Some(code.0),
             _ => None,
@@ -185,7 +216,7 @@ impl<'a> Watch<'a> {
             target: REQUEST_TARGET,
             REQUEST_LEVEL,
             id = %self.request.id,
-            method = self.method.map_or("other", Method::name),
+            method = self.method.name(),
             tool = target.tool.as_deref(),
             prompt = target.prompt.as_deref(),
             uri = target.uri.as_deref(),
@@ -273,13 +304,13 @@ mod tests {
     fn a_watch_counts_in_flight_and_records_cancellation_when_dropped() {
         let metrics = Metrics::new();
         let call = request("tools/call", r#"{"name":"slow"}"#);
-        let watch = Watch::start(&metrics, None, &call, Some(Method::ToolsCall), None);
+        let watch = Watch::start(&metrics, None, &call, Label::Core(Method::ToolsCall), None);
         assert!(metrics.encode().contains("tenet_requests_in_flight 1\n"));
         drop(watch);
         let text = metrics.encode();
         assert!(text.contains("tenet_requests_in_flight 0\n"), "{text}");
         assert!(text.contains("tenet_requests_total{method=\"tools/call\",outcome=\"cancelled\"} 1\n"), "{text}");
-        Watch::start(&metrics, None, &call, Some(Method::ToolsCall), None).finish(Outcome::Ok);
+        Watch::start(&metrics, None, &call, Label::Core(Method::ToolsCall), None).finish(Outcome::Ok);
         assert!(metrics.encode().contains("{method=\"tools/call\",outcome=\"ok\"} 1\n"));
     }
 

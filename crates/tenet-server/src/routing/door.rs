@@ -6,8 +6,9 @@
 //!    touches: `tools/call` the tool's, `prompts/get` the prompt's, `resources/read`
 //!    and `resources/subscribe` the resource's or its template's, `completion/complete`
 //!    those of the prompt or template it completes, `subscriptions/listen` those of
-//!    every resource it asks to hear about. A target that does not exist (or is not
-//!    offered to the requesting node) passes, for its handler to report as unknown.
+//!    every resource it asks to hear about, a method added to the table
+//!    ([`crate::MethodDef`]) its own. A target that does not exist (or is not offered
+//!    to the requesting node) passes, for its handler to report as unknown.
 //! 2. **Rate.** The caller's bucket for the method, and for the tool, prompt or
 //!    resource it names, as read from the message itself
 //!    ([`crate::ServerConfig::rate_limit`]), or for the tool's own rate
@@ -26,7 +27,7 @@ use tenet_jsonrpc::{ErrorObject, RawJson, Request};
 use tenet_protocol::{Method, Reference};
 
 use super::admitted::Admitted;
-use super::router::Route;
+use super::router::{Called, Route};
 use crate::handler::{CompiledTool, PromptDef, listen_bound};
 use crate::server::Server;
 use crate::session::Link;
@@ -106,7 +107,7 @@ impl Server {
     /// Whether the door has anything to check for this request: scopes (a caller with a
     /// grant using a capability) or rate limits. When not, [`Server::admit`] need not run.
     pub(crate) fn guards(&self, route: &Route, link: &Link) -> bool {
-        self.rate_limiter().is_some() || (link.grant.is_some() && touches_capability(route.method))
+        self.rate_limiter().is_some() || (link.grant.is_some() && touches_capability(&route.method))
     }
 
     /// Lets a routed request through, or says why not: the rate limit first (a refused
@@ -114,23 +115,27 @@ impl Server {
     /// scopes.
     pub(crate) async fn admit(&self, route: &mut Route, request: &Request, link: &Link) -> Result<(), ErrorObject> {
         let limiter = self.rate_limiter();
-        let scoped = link.grant.is_some() && touches_capability(route.method);
-        let target = Target::read(route.method, request.params.as_deref())?;
+        let scoped = link.grant.is_some() && touches_capability(&route.method);
+        let method = route.method.core();
+        let target = match method {
+            Some(method) => Target::read(method, request.params.as_deref())?,
+            None => Target::None,
+        };
         if let Target::Listen(uris) = &target {
             // Refused before any is looked up.
             listen_bound(uris.len())?;
         }
         // The tool a call names, looked up once: for its own rate and its scopes.
-        let tool = match (&target, route.method) {
-            (Target::Name(name), Method::ToolsCall) if limiter.is_some() || scoped => {
+        let tool = match (&target, method) {
+            (Target::Name(name), Some(Method::ToolsCall)) if limiter.is_some() || scoped => {
                 Some(self.shared.tools.snapshot().get(name).cloned())
             }
             _ => None,
         };
         if limiter.is_some() {
-            let named = match (&target, route.method) {
+            let named = match (&target, method) {
                 (Target::Name(name), _) => Some(name.as_ref()),
-                (Target::Uri(uri), Method::ResourcesRead) => Some(uri.as_ref()),
+                (Target::Uri(uri), Some(Method::ResourcesRead)) => Some(uri.as_ref()),
                 _ => None,
             };
             let own = tool.as_ref().and_then(|tool| tool.as_ref()?.rate);
@@ -172,7 +177,14 @@ impl Server {
         let require = |what: &dyn Fn() -> String, scopes: &[String]| {
             if link.allows(scopes) { Ok(()) } else { Err(link.insufficient_scope(&what(), scopes)) }
         };
-        Ok(Some(match (route.method, target) {
+        let method = match &route.method {
+            Called::Core(method) => *method,
+            Called::Added(added) => {
+                require(&|| format!("method {}", added.name), &added.scopes)?;
+                return Ok(None);
+            }
+        };
+        Ok(Some(match (method, target) {
             (Method::ToolsCall, Target::Name(name)) => {
                 let tool = tool.unwrap_or_else(|| self.shared.tools.snapshot().get(name).cloned());
                 if let Some(tool) = &tool {
@@ -228,7 +240,11 @@ impl Server {
 type Require<'a> = dyn Fn(&dyn Fn() -> String, &[String]) -> Result<(), ErrorObject> + 'a;
 
 /// Whether `method` touches something that may require scopes.
-fn touches_capability(method: Method) -> bool {
+fn touches_capability(method: &Called) -> bool {
+    let method = match method {
+        Called::Core(method) => *method,
+        Called::Added(added) => return !added.scopes.is_empty(),
+    };
     matches!(
         method,
         Method::ToolsCall

@@ -17,7 +17,7 @@ use super::body::{Body, OwnMeta};
 use super::probe::{MetaView, Probe};
 use crate::handler::{Context, ContextParts, ConversationSeed, Inputs};
 use crate::observe::metrics::Outcome;
-use crate::observe::{RequestTrace, Watch};
+use crate::observe::{Label, RequestTrace, Watch};
 use crate::server::Server;
 use crate::session::{Link, Negotiated};
 
@@ -106,10 +106,46 @@ impl Reply {
     }
 }
 
+/// Which method a routed request calls: one of the core protocol's, or one added to the
+/// server's table ([`crate::MethodDef`]).
+#[derive(Debug, Clone)]
+pub(crate) enum Called {
+    /// A method of the protocol itself.
+    Core(Method),
+    /// A method an extension (or the server) added.
+    Added(Arc<crate::MethodDef>),
+}
+
+impl Called {
+    /// The core method, if it is one.
+    pub(crate) fn core(&self) -> Option<Method> {
+        match self {
+            Called::Core(method) => Some(*method),
+            Called::Added(_) => None,
+        }
+    }
+
+    /// The method's wire name.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Called::Core(method) => method.name(),
+            Called::Added(added) => added.name,
+        }
+    }
+
+    /// What the request is counted and traced as.
+    fn label(&self) -> Label {
+        match self {
+            Called::Core(method) => Label::Core(*method),
+            Called::Added(added) => Label::Added(added.name),
+        }
+    }
+}
+
 /// How one request is to be served, once its era is known.
 #[derive(Debug)]
 pub struct Route {
-    pub(crate) method: Method,
+    pub(crate) method: Called,
     pub(crate) version: ProtocolVersion,
     pub(crate) client: Arc<ClientCapabilities>,
     pub(crate) log_level: Option<LoggingLevel>,
@@ -172,7 +208,7 @@ impl Routed {
 
     /// The method, when routing succeeded.
     pub fn method(&self) -> Option<Method> {
-        self.0.as_ref().ok().map(|r| r.method)
+        self.0.as_ref().ok().and_then(|r| r.method.core())
     }
 
     /// The protocol version, when routing succeeded.
@@ -246,8 +282,8 @@ impl Server {
             route.meta.trace = RequestTrace::sampled(sink, caller);
         }
         let (method, trace) = match &routed.0 {
-            Ok(route) => (Some(route.method), route.meta.trace.clone()),
-            Err(_) => (Method::from_name(&request.method), None),
+            Ok(route) => (route.method.label(), route.meta.trace.clone()),
+            Err(_) => (Method::from_name(&request.method).map_or(Label::Other, Label::Core), None),
         };
         let watch = Watch::start(&self.shared.metrics, sink, &request, method, trace);
         let (stateless, reply) = match routed.0 {
@@ -311,21 +347,27 @@ impl Server {
     /// Works out the era, and with it the version and the client's capabilities.
     fn route_era(&self, request: &Request, probe: Probe<'_>, link: &Link) -> Result<Route, (bool, ErrorObject)> {
         let method = Method::from_name(&request.method);
+        // A method no core one is named for may be one added to the table.
+        let added = match method {
+            None => self.shared.methods.get(request.method.as_str()).cloned(),
+            Some(_) => None,
+        };
         let stateless_only = method.is_some_and(|m| !m.exists_in_era(Era::Legacy));
         // In an initialized legacy session a 2026-only method is simply unknown.
         if probe.is_stateless() || (stateless_only && !link.session.as_ref().is_some_and(|s| s.is_initialized())) {
             let requested = probe.stateless_version().map_err(|e| (true, e))?;
             let view = probe.meta.unwrap_or_default();
-            return self.route_stateless(method, &request.method, &requested, view).map_err(|e| (true, e));
+            return self.route_stateless(method, added, &request.method, &requested, view).map_err(|e| (true, e));
         }
         let meta = RouteMeta::new(probe.meta.unwrap_or_default());
-        self.route_legacy(method, &request.method, meta, link).map_err(|e| (false, e))
+        self.route_legacy(method, added, &request.method, meta, link).map_err(|e| (false, e))
     }
 
     /// Routes a request `_meta` describes as 2026-07-28 (`requested` is its version).
     fn route_stateless(
         &self,
         method: Option<Method>,
+        added: Option<Arc<crate::MethodDef>>,
         name: &str,
         requested: &str,
         view: MetaView<'_>,
@@ -336,17 +378,23 @@ impl Server {
             _ => return Err(ErrorObject::invalid_params("Invalid params: clientCapabilities must be an object")),
         };
         let version = stateless_version(requested)?;
-        let method = method
-            .filter(|m| m.exists_in(version) && m.served_by_server())
-            .ok_or_else(|| ErrorObject::method_not_found(name))?;
-        if let Some(extension) = method.extension(version) {
-            if !self.shared.capabilities.has_extension(extension) {
-                return Err(ErrorObject::method_not_found(name));
+        let method = match added {
+            Some(added) => Called::Added(added),
+            None => {
+                let method = method
+                    .filter(|m| m.exists_in(version) && m.served_by_server())
+                    .ok_or_else(|| ErrorObject::method_not_found(name))?;
+                if let Some(extension) = method.extension(version) {
+                    if !self.shared.capabilities.has_extension(extension) {
+                        return Err(ErrorObject::method_not_found(name));
+                    }
+                    if !client.has_extension(extension) {
+                        return Err(crate::ToolError::missing_extension(extension).into());
+                    }
+                }
+                Called::Core(method)
             }
-            if !client.has_extension(extension) {
-                return Err(crate::ToolError::missing_extension(extension).into());
-            }
-        }
+        };
         let meta = RouteMeta::new(view);
         let client = Arc::new(client);
         Ok(Route {
@@ -364,17 +412,25 @@ impl Server {
     fn route_legacy(
         &self,
         method: Option<Method>,
+        added: Option<Arc<crate::MethodDef>>,
         name: &str,
         meta: RouteMeta,
         link: &Link,
     ) -> Result<Route, ErrorObject> {
-        let method = method.filter(|m| m.served_by_server()).ok_or_else(|| ErrorObject::method_not_found(name))?;
+        let method = match added {
+            Some(added) => Called::Added(added),
+            None => Called::Core(
+                method.filter(|m| m.served_by_server()).ok_or_else(|| ErrorObject::method_not_found(name))?,
+            ),
+        };
         let Some(session) = &link.session else {
             return Err(ErrorObject::method_not_found(name));
         };
         let negotiated = session.negotiated();
-        let (version, client) = match (&negotiated, method) {
-            (_, Method::Initialize) | (None, Method::Ping) => (ProtocolVersion::LATEST_LEGACY, Arc::default()),
+        let (version, client) = match (&negotiated, method.core()) {
+            (_, Some(Method::Initialize)) | (None, Some(Method::Ping)) => {
+                (ProtocolVersion::LATEST_LEGACY, Arc::default())
+            }
             (None, _) => {
                 return Err(ErrorObject::invalid_request(format!(
                     "Invalid Request: {name} before initialize; send initialize first"
@@ -382,7 +438,7 @@ impl Server {
             }
             (Some(n), _) => (n.version, n.client.clone()),
         };
-        if !method.exists_in(version) {
+        if method.core().is_some_and(|m| !m.exists_in(version)) {
             return Err(ErrorObject::method_not_found(name));
         }
         let log_level = Some(session.log_level());
@@ -394,7 +450,7 @@ impl Server {
         let legacy = route.version.era() == Era::Legacy;
         Context::new(ContextParts {
             id: id.clone(),
-            method: route.method,
+            method: route.method.core(),
             version: route.version,
             client: route.client.clone(),
             progress_token: route.meta.progress_token.clone(),
@@ -425,7 +481,12 @@ impl Server {
         let (has_tools, has_prompts, has_resources) =
             (caps.tools.is_some(), caps.prompts.is_some(), caps.resources.is_some());
         let not_found = || Reply::Err(ErrorObject::method_not_found(&request.method));
-        match route.method {
+        let method = match &route.method {
+            Called::Core(method) => *method,
+            // Boxed, as the largest below: its future does not size every core request's.
+            Called::Added(added) => return Box::pin(self.call_added(added.clone(), &route, request, link)).await,
+        };
+        match method {
             Method::Ping => Reply::ok(&json!({})),
             Method::Initialize => self.initialize(raw, link),
             Method::Discover => self.discover(),
@@ -439,7 +500,7 @@ impl Server {
             }
             Method::ResourcesRead if has_resources => self.read_resource(&route, &request.id, raw, link).await,
             Method::ResourcesSubscribe | Method::ResourcesUnsubscribe if has_resources => {
-                self.subscribe(route.method, raw, link)
+                self.subscribe(method, raw, link)
             }
             Method::CompletionComplete if caps.completions.is_some() => self.complete(&route, raw).await,
             Method::LoggingSetLevel => self.set_level(raw, link),
@@ -447,14 +508,26 @@ impl Server {
             // every other request's (tools/call's above all, many in flight at once).
             Method::SubscriptionsListen => Box::pin(self.listen(&route, &request.id, raw, link)).await,
             Method::TasksGet | Method::TasksUpdate | Method::TasksCancel if route.version.era() == Era::Stateless => {
-                Box::pin(self.task_extension_method(route.method, raw, link)).await
+                Box::pin(self.task_extension_method(method, raw, link)).await
             }
             Method::TasksGet | Method::TasksResult | Method::TasksList | Method::TasksCancel
                 if caps.tasks.is_some() =>
             {
-                Box::pin(self.task_method(route.method, raw, link)).await
+                Box::pin(self.task_method(method, raw, link)).await
             }
             _ => not_found(),
+        }
+    }
+
+    /// Serves a method added to the table: its handler, given the request's context and
+    /// params; a cacheable one's result gets the server's freshness in 2026-07-28.
+    async fn call_added(&self, added: Arc<crate::MethodDef>, route: &Route, request: &Request, link: &Link) -> Reply {
+        let ctx = self.context(route, &request.id, link, None);
+        let call = crate::MethodCall { ctx, params: request.params.clone() };
+        match added.handler.call(call).await {
+            Ok(result) if added.cacheable => Reply::cacheable(&result),
+            Ok(result) => Reply::ok(&result),
+            Err(e) => Reply::Err(e),
         }
     }
 

@@ -1,0 +1,312 @@
+//! Methods beyond the core protocol's: what an extension (or a server of its own
+//! accord) adds to the server's method table.
+//!
+//! An added method is served like every core one: routed in either era, admitted at the
+//! one door (the caller's scopes, rate limits), counted and traced under its own name.
+//! Its handler is a plain async fn whose arguments are extractors — [`Context`],
+//! [`Params<T>`], [`RawParams`], [`State<S>`] — and whose output is a `Result` of
+//! something serializable and an error that becomes a JSON-RPC error
+//! ([`tenet_jsonrpc::ErrorObject`], or a [`ToolError`], which maps as a tool call's
+//! would).
+//!
+//! ```
+//! use serde::{Deserialize, Serialize};
+//! use tenet_server::{MethodDef, Params, Server, ToolError};
+//!
+//! #[derive(Deserialize)]
+//! struct Echo { text: String }
+//! #[derive(Serialize)]
+//! struct Echoed { text: String }
+//!
+//! async fn echo(Params(p): Params<Echo>) -> Result<Echoed, ToolError> {
+//!     Ok(Echoed { text: p.text })
+//! }
+//!
+//! let server = Server::builder("demo", "1.0.0")
+//!     .method(MethodDef::new("example.com/echo", echo).extension("com.example/echo").scope("echo"))
+//!     .build()
+//!     .unwrap();
+//! assert!(server.capabilities().has_extension("com.example/echo"));
+//! ```
+
+use std::future::Future;
+use std::sync::Arc;
+
+use futures_util::FutureExt;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tenet_jsonrpc::{ErrorObject, RawJson};
+
+use super::context::Context;
+use super::extract::{BoxFuture, State};
+use crate::error::ToolError;
+
+/// A method the server serves besides the core protocol's, with who may call it and how
+/// its results may be cached. Give it to [`crate::ServerBuilder::method`].
+#[derive(Clone)]
+pub struct MethodDef {
+    /// Interned ([`intern`]): metrics label requests with it.
+    pub(crate) name: &'static str,
+    pub(crate) extension: Option<(String, Value)>,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) cacheable: bool,
+    pub(crate) handler: Arc<dyn ErasedMethod>,
+}
+
+impl std::fmt::Debug for MethodDef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MethodDef")
+            .field("name", &self.name)
+            .field("extension", &self.extension)
+            .field("scopes", &self.scopes)
+            .field("cacheable", &self.cacheable)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MethodDef {
+    /// The method `name` (its wire name, e.g. `skills/list`), served by `handler`.
+    pub fn new<H: MethodHandler<T>, T: 'static>(name: impl Into<String>, handler: H) -> Self {
+        Self {
+            name: intern(name.into()),
+            extension: None,
+            scopes: Vec::new(),
+            cacheable: false,
+            handler: Arc::new(Erase(handler, std::marker::PhantomData)),
+        }
+    }
+
+    /// The extension the method belongs to (its identifier, e.g.
+    /// `io.modelcontextprotocol/skills`): the server declares it under
+    /// `capabilities.extensions` with empty settings, unless
+    /// [`MethodDef::extension_settings`] gives others.
+    #[must_use]
+    pub fn extension(mut self, id: impl Into<String>) -> Self {
+        self.extension = Some((id.into(), Value::Object(serde_json::Map::new())));
+        self
+    }
+
+    /// The extension the method belongs to, declared with `settings` (an object).
+    #[must_use]
+    pub fn extension_settings(mut self, id: impl Into<String>, settings: Value) -> Self {
+        self.extension = Some((id.into(), settings));
+        self
+    }
+
+    /// A scope a caller must hold to call the method, when the server checks scopes
+    /// (one call per scope; all are required).
+    #[must_use]
+    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+        self.scopes.push(scope.into());
+        self
+    }
+
+    /// Marks the results as cacheable: in 2026-07-28 they carry the server's
+    /// `ttlMs` and `cacheScope`, as list results do.
+    #[must_use]
+    pub fn cacheable(mut self) -> Self {
+        self.cacheable = true;
+        self
+    }
+
+    /// The method's wire name.
+    pub fn name(&self) -> &str {
+        self.name
+    }
+
+    /// The scopes a caller needs.
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+}
+
+/// `name`, kept for the life of the process once per distinct name: methods are few and
+/// named by the program, and a request's metrics label it without an allocation.
+fn intern(name: String) -> &'static str {
+    static NAMES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut names = NAMES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(known) = names.iter().find(|known| **known == name) {
+        return known;
+    }
+    let kept: &'static str = Box::leak(name.into_boxed_str());
+    names.push(kept);
+    kept
+}
+
+/// A call of an added method, as handed to extractors.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct MethodCall {
+    /// The request's context.
+    pub ctx: Context,
+    /// The params as the client wrote them, if it sent any.
+    pub params: Option<Box<RawJson>>,
+}
+
+/// What an added method's handler produced: the result object, or the error to answer.
+pub type MethodOutput = Result<serde_json::Map<String, Value>, ErrorObject>;
+
+/// Something a method handler's argument can be extracted from a call as.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a method handler argument",
+    note = "method handler arguments must be extractors: Params<T>, RawParams, Context, State<S>"
+)]
+pub trait FromMethodCall: Sized {
+    /// Extracts the value.
+    ///
+    /// # Errors
+    /// The JSON-RPC error to answer when the call does not fit (-32602 for params that
+    /// do not deserialize).
+    fn from_method_call(call: &MethodCall) -> Result<Self, ErrorObject>;
+}
+
+/// The params, deserialized into `T` (absent params read as `{}`).
+#[derive(Debug, Clone)]
+pub struct Params<T>(pub T);
+
+/// The params as JSON (`None` when the request has none).
+#[derive(Debug, Clone)]
+pub struct RawParams(pub Option<Value>);
+
+impl<T: DeserializeOwned> FromMethodCall for Params<T> {
+    fn from_method_call(call: &MethodCall) -> Result<Self, ErrorObject> {
+        crate::routing::params(call.params.as_deref()).map(Params)
+    }
+}
+
+impl FromMethodCall for RawParams {
+    fn from_method_call(call: &MethodCall) -> Result<Self, ErrorObject> {
+        let Some(raw) = &call.params else { return Ok(RawParams(None)) };
+        serde_json::from_str(raw.get())
+            .map(|value| RawParams(Some(value)))
+            .map_err(|e| ErrorObject::invalid_params(format!("Invalid params: {e}")))
+    }
+}
+
+impl FromMethodCall for Context {
+    fn from_method_call(call: &MethodCall) -> Result<Self, ErrorObject> {
+        Ok(call.ctx.clone())
+    }
+}
+
+impl<S: Send + Sync + 'static> FromMethodCall for State<S> {
+    fn from_method_call(call: &MethodCall) -> Result<Self, ErrorObject> {
+        call.ctx.state::<S>().map(State).ok_or_else(|| {
+            ErrorObject::internal(format!("server state of type {} is missing", std::any::type_name::<S>()))
+        })
+    }
+}
+
+/// Something a method handler can return: a `Result` of a result that serializes to a
+/// JSON object and an error convertible to a JSON-RPC error.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned from a method handler",
+    note = "return Result<T, E> where T: Serialize and E: Into<ErrorObject> (ErrorObject, ToolError)"
+)]
+pub trait IntoMethodResult {
+    /// Converts to the result's JSON or the error to answer.
+    ///
+    /// # Errors
+    /// The handler's error, or one saying the result could not be serialized.
+    fn into_method_result(self) -> MethodOutput;
+}
+
+impl<T: Serialize, E: Into<MethodError>> IntoMethodResult for Result<T, E> {
+    fn into_method_result(self) -> MethodOutput {
+        let value = self.map_err(|e| e.into().0)?;
+        match serde_json::to_value(&value) {
+            Ok(Value::Object(result)) => Ok(result),
+            Ok(_) => Err(ErrorObject::internal("the method's result is not a JSON object")),
+            Err(e) => Err(ErrorObject::internal(format!("cannot serialize the result: {e}"))),
+        }
+    }
+}
+
+/// An added method's error: a JSON-RPC error as it is, or a [`ToolError`] mapped as a
+/// tool call's (its message an internal error, invalid params -32602, and so on).
+#[derive(Debug)]
+pub struct MethodError(pub ErrorObject);
+
+impl From<ErrorObject> for MethodError {
+    fn from(e: ErrorObject) -> Self {
+        MethodError(e)
+    }
+}
+
+impl From<ToolError> for MethodError {
+    fn from(e: ToolError) -> Self {
+        MethodError(e.into())
+    }
+}
+
+/// A method handler: an async fn of up to six extractors returning an
+/// [`IntoMethodResult`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a method handler",
+    note = "a method handler is an async fn whose arguments are extractors (Params<T>, RawParams, Context, State<S>) and whose output is Result<T: Serialize, E: Into<MethodError>>"
+)]
+pub trait MethodHandler<T>: Clone + Send + Sync + 'static {
+    /// Runs the handler.
+    fn call(&self, call: MethodCall) -> BoxFuture<MethodOutput>;
+}
+
+macro_rules! impl_method_handler {
+    ($($ty:ident),*) => {
+        #[allow(non_snake_case, unused_variables)]
+        impl<F, Fut, R, $($ty,)*> MethodHandler<($($ty,)*)> for F
+        where
+            F: Fn($($ty),*) -> Fut + Clone + Send + Sync + 'static,
+            Fut: Future<Output = R> + Send + 'static,
+            R: IntoMethodResult + 'static,
+            $($ty: FromMethodCall + Send + 'static,)*
+        {
+            fn call(&self, call: MethodCall) -> BoxFuture<MethodOutput> {
+                $(
+                    let $ty = match $ty::from_method_call(&call) {
+                        Ok(value) => value,
+                        Err(e) => return Box::pin(std::future::ready(Err(e))),
+                    };
+                )*
+                Box::pin((self)($($ty),*).map(R::into_method_result))
+            }
+        }
+    };
+}
+
+impl_method_handler!();
+impl_method_handler!(A);
+impl_method_handler!(A, B);
+impl_method_handler!(A, B, C);
+impl_method_handler!(A, B, C, D);
+impl_method_handler!(A, B, C, D, E);
+impl_method_handler!(A, B, C, D, E, G);
+
+/// A handler with its extractor types forgotten, as the table keeps it.
+pub(crate) trait ErasedMethod: Send + Sync {
+    fn call(&self, call: MethodCall) -> BoxFuture<MethodOutput>;
+}
+
+struct Erase<H, T>(H, std::marker::PhantomData<fn() -> T>);
+
+impl<H: MethodHandler<T>, T: 'static> ErasedMethod for Erase<H, T> {
+    fn call(&self, call: MethodCall) -> BoxFuture<MethodOutput> {
+        self.0.call(call)
+    }
+}
+
+/// Whether `name` may be an added method's: not empty, no core method's (those are the
+/// protocol's to define), and not a notification's namespace.
+pub(crate) fn check_name(name: &str) -> Result<(), crate::BuildError> {
+    let refuse = |why: &str| Err(crate::BuildError::Method { name: name.to_owned(), why: why.to_owned() });
+    if name.is_empty() || name.len() > 256 || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return refuse("a method name is 1 to 256 characters, none of them blank or control");
+    }
+    if tenet_protocol::Method::from_name(name).is_some() {
+        return refuse("the core protocol defines this method");
+    }
+    if name.starts_with("notifications/") || name.starts_with("rpc.") {
+        return refuse("notifications/ and rpc. name notifications and JSON-RPC's own methods, not requests");
+    }
+    Ok(())
+}
