@@ -35,6 +35,8 @@ pub struct ClientBuilder {
     auth: Option<Arc<dyn AuthHook>>,
     log_level: Option<LoggingLevel>,
     tasks: bool,
+    /// Extensions declared in every era ([`ClientBuilder::extension`]).
+    extensions: serde_json::Map<String, serde_json::Value>,
     max_message_bytes: usize,
     token_in_subprotocol: bool,
     /// A stdio server's stderr logged under this name, instead of passed through.
@@ -55,6 +57,7 @@ impl Default for ClientBuilder {
             auth: None,
             log_level: None,
             tasks: false,
+            extensions: serde_json::Map::new(),
             max_message_bytes: tenet_transport::DEFAULT_MAX_MESSAGE_BYTES,
             token_in_subprotocol: false,
             stderr_label: None,
@@ -134,6 +137,16 @@ impl ClientBuilder {
     /// Without it, a tool that runs only as a task is refused by the server (-32021).
     pub fn tasks(mut self) -> Self {
         self.tasks = true;
+        self
+    }
+
+    /// Declares the extension `id` (e.g. `io.modelcontextprotocol/ui`) with `settings`
+    /// (an object; `{}` for none) in `capabilities.extensions`: in a legacy
+    /// `initialize`, where hosts negotiate MCP Apps and Skills, and in every 2026-07-28
+    /// request. What the server declares is in [`crate::Client::server`]'s capabilities.
+    /// For the tasks extension use [`ClientBuilder::tasks`], which also follows tasks.
+    pub fn extension(mut self, id: impl Into<String>, settings: serde_json::Value) -> Self {
+        self.extensions.insert(id.into(), settings);
         self
     }
 
@@ -287,7 +300,10 @@ impl ClientBuilder {
     }
 
     async fn finish(self, transport: Box<dyn Transport>, inbound: Arc<Inbound>) -> Result<Client> {
-        let capabilities = self.handler.capabilities();
+        let mut capabilities = self.handler.capabilities();
+        if !self.extensions.is_empty() {
+            capabilities.extensions.get_or_insert_default().extend(self.extensions.clone());
+        }
         let mut modern_capabilities = capabilities.clone();
         if self.tasks {
             modern_capabilities.extensions.get_or_insert_default().insert(TASKS_EXTENSION.into(), json!({}));

@@ -104,3 +104,42 @@ async fn a_cancelled_request_returns_at_once() {
     assert!(matches!(error, ClientError::Cancelled), "{error}");
     client.close().await;
 }
+
+/// An extension the client declares reaches the server in both eras, the server's
+/// reaches the client, and the client calls the extension's method by name.
+#[tokio::test]
+async fn an_extension_is_declared_both_ways_in_both_eras_and_its_method_called() {
+    const EXTENSION: &str = "com.example/shout";
+    async fn shout(
+        ctx: tenet_server::Context,
+        tenet_server::Params(p): tenet_server::Params<Value>,
+    ) -> Result<Value, tenet_server::ToolError> {
+        let declared = ctx.client_capabilities().has_extension(EXTENSION);
+        Ok(json!({"shouted": p["text"].as_str().unwrap_or_default().to_uppercase(), "declared": declared}))
+    }
+    for (pin, expected) in
+        [(VersionPin::Legacy, ProtocolVersion::V2025_11_25), (VersionPin::Auto, ProtocolVersion::V2026_07_28)]
+    {
+        let server = tenet_server::Server::builder("ext", "1")
+            .method(tenet_server::MethodDef::new("example/shout", shout).extension(EXTENSION))
+            .build()
+            .expect("builds");
+        let (client_end, server_end) = tenet_transport::memory::pair();
+        let (read, write) = tokio::io::split(server_end);
+        tokio::spawn(async move { server.serve(read, write, Default::default()).await });
+        let (read, write) = tokio::io::split(client_end);
+        let client = Client::builder()
+            .extension(EXTENSION, json!({"loud": true}))
+            .version(pin)
+            .connect_pipe(read, write)
+            .await
+            .expect("connects");
+        assert_eq!(client.version(), expected);
+        let details = client.server().expect("details");
+        assert!(details.capabilities.has_extension(EXTENSION), "{expected:?}: {:?}", details.capabilities);
+        let answer = client.request("example/shout", json!({"text": "hi"}), &RequestOptions::default()).await;
+        let answer = answer.expect("an answer");
+        assert_eq!(answer["shouted"], "HI", "{expected:?}: {answer}");
+        assert_eq!(answer["declared"], true, "{expected:?}: the server saw the client's extension");
+    }
+}

@@ -266,10 +266,7 @@ async fn a_method_added_to_the_table_is_served_over_http_in_both_eras() {
         Ok(json!({"shouted": p["text"].as_str().unwrap_or_default().to_uppercase()}))
     }
     let (builder, probe) = crate::support::builder();
-    let server = builder
-        .method(tenet_server::MethodDef::new("example/shout", shout).extension("com.example/shout"))
-        .build()
-        .unwrap();
+    let server = builder.method(tenet_server::MethodDef::new("example/shout", shout)).build().unwrap();
     let h = Harness::serving(server, probe, tenet_http::HttpConfig::default());
     let reply = h.call(modern(1, "example/shout", json!({"text": "hi"}))).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());

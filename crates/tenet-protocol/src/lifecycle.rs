@@ -105,7 +105,8 @@ pub struct ServerCapabilities {
     /// Tasks (2025-11-25, experimental).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tasks: Option<Value>,
-    /// Extensions by id (2026-07-28).
+    /// Extensions by id (2026-07-28's member, which hosts also negotiate in a legacy
+    /// `initialize`: MCP Apps, Skills).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extensions: Option<JsonObject>,
 }
@@ -116,13 +117,22 @@ impl ServerCapabilities {
         self.extensions.as_ref().is_some_and(|e| e.contains_key(id))
     }
 
-    /// The capabilities as an era declares them: `initialize` results (legacy) have
-    /// no `extensions`; `server/discover` results (stateless) have no 2025-11-25
-    /// `tasks` slot, which the tasks extension replaces.
+    /// The capabilities as an era declares them. `initialize` results (legacy) carry
+    /// every extension but the tasks extension, whose legacy form is the `tasks` slot
+    /// (hosts negotiate MCP Apps and Skills in `initialize`, under the member 2026-07-28
+    /// defines; 2025-11-25's schema leaves room for it); `server/discover` results
+    /// (stateless) have no 2025-11-25 `tasks` slot, which the tasks extension replaces.
     #[must_use]
     pub fn for_era(&self, era: Era) -> Self {
         match era {
-            Era::Legacy => Self { extensions: None, ..self.clone() },
+            Era::Legacy => {
+                let extensions = self.extensions.as_ref().map(|all| {
+                    let mut kept = all.clone();
+                    kept.remove(crate::TASKS_EXTENSION);
+                    kept
+                });
+                Self { extensions: extensions.filter(|kept| !kept.is_empty()), ..self.clone() }
+            }
             Era::Stateless => Self { tasks: None, ..self.clone() },
         }
     }
@@ -240,6 +250,24 @@ mod tests {
         assert!(legacy.tasks.is_some() && legacy.extensions.is_none() && legacy.tools.is_some());
         let modern = caps.for_era(Era::Stateless);
         assert!(modern.tasks.is_none() && modern.has_extension("io.modelcontextprotocol/tasks"));
+    }
+
+    #[test]
+    fn a_legacy_initialize_declares_every_extension_but_the_tasks_one() {
+        let caps: ServerCapabilities = serde_json::from_value(json!({"tasks": {"list": {}}, "extensions": {
+            "io.modelcontextprotocol/tasks": {}, "io.modelcontextprotocol/ui": {"mimeTypes": ["text/html;profile=mcp-app"]}
+        }}))
+        .unwrap();
+        let legacy = caps.for_era(Era::Legacy);
+        assert!(legacy.tasks.is_some() && !legacy.has_extension("io.modelcontextprotocol/tasks"));
+        assert_eq!(
+            legacy.extensions.unwrap()["io.modelcontextprotocol/ui"]["mimeTypes"][0],
+            "text/html;profile=mcp-app"
+        );
+        let modern = caps.for_era(Era::Stateless);
+        assert!(
+            modern.has_extension("io.modelcontextprotocol/tasks") && modern.has_extension("io.modelcontextprotocol/ui")
+        );
     }
 
     #[test]

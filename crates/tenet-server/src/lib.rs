@@ -84,10 +84,10 @@ pub use error::{BuildError, ToolError};
 pub use grant::{Grant, INSUFFICIENT_SCOPE, Principal, UNNAMED, share_key};
 pub use handler::{
     Args, CompletionRequest, Context, Conversation, FromMethodCall, FromToolCall, InputRound, IntoMethodResult,
-    IntoToolResult, Json, MethodCall, MethodDef, MethodError, MethodHandler, MethodOutput, Params, PromptDef,
-    PromptRequest, RawArgs, RawParams, ReadOutput, ReadRequest, ResourceDef, State, StateKey, TaskSupport, TemplateDef,
-    ToolCall, ToolDef, ToolHandler, ToolOutput, ToolResult, WrittenResult, advertised_schema, empty_input_schema,
-    schema_of,
+    IntoToolResult, Json, MethodCall, MethodDef, MethodError, MethodHandler, MethodName, MethodOutput, Params,
+    PromptDef, PromptRequest, RawArgs, RawParams, ReadOutput, ReadRequest, ResourceDef, State, StateKey, TaskSupport,
+    TemplateDef, ToolCall, ToolDef, ToolHandler, ToolOutput, ToolResult, WrittenResult, advertised_schema,
+    empty_input_schema, schema_of,
 };
 pub use handshake::hex;
 pub use limits::{CacheStats, RATE_LIMITED, Rate, RateLimiter, RateLimits, RateStore, rate_limited};

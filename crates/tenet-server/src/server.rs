@@ -171,6 +171,34 @@ impl Shared {
     }
 }
 
+/// Declares the extension `id` of the added method `name` with `settings`: an object, not
+/// the tasks extension (the server's own, declared with its tools), and the same
+/// settings wherever else the extension is declared.
+fn declare_extension(
+    caps: &mut ServerCapabilities,
+    name: &str,
+    id: &str,
+    settings: &serde_json::Value,
+) -> Result<(), BuildError> {
+    let refuse = |why: String| Err(BuildError::Method { name: name.to_owned(), why });
+    if !settings.is_object() {
+        return refuse(format!("the settings of the extension {id} must be an object"));
+    }
+    if id == tenet_protocol::TASKS_EXTENSION {
+        return refuse(format!("the extension {id} is the server's own (ServerBuilder::tasks)"));
+    }
+    let declared = caps.extensions.get_or_insert_with(serde_json::Map::new);
+    match declared.get(id) {
+        Some(other) if other != settings => {
+            refuse(format!("the extension {id} is declared elsewhere with other settings ({other})"))
+        }
+        _ => {
+            declared.insert(id.to_owned(), settings.clone());
+            Ok(())
+        }
+    }
+}
+
 /// What says why a tool is not among a server's tools ([`Server::explain_absent_tools`]).
 pub(crate) type AbsentTools = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
@@ -872,7 +900,7 @@ impl ServerBuilder {
             let name = method.name;
             crate::handler::check_method_name(name)?;
             if let Some((id, settings)) = &method.extension {
-                caps.extensions.get_or_insert_with(serde_json::Map::new).insert(id.clone(), settings.clone());
+                declare_extension(&mut caps, name, id, settings)?;
             }
             if methods.insert(name, Arc::new(method)).is_some() {
                 return Err(BuildError::Duplicate { kind: "method", name: name.to_owned() });

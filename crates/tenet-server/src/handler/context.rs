@@ -203,7 +203,7 @@ impl Context {
     }
 
     /// The request's method: `None` for one added to the server's table
-    /// ([`crate::MethodDef`]), whose handler knows which it serves.
+    /// ([`crate::MethodDef`]), whose handler takes its name as [`crate::MethodName`].
     pub fn method(&self) -> Option<Method> {
         self.inner.method
     }

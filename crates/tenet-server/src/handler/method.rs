@@ -4,7 +4,7 @@
 //! An added method is served like every core one: routed in either era, admitted at the
 //! one door (the caller's scopes, rate limits), counted and traced under its own name.
 //! Its handler is a plain async fn whose arguments are extractors — [`Context`],
-//! [`Params<T>`], [`RawParams`], [`State<S>`] — and whose output is a `Result` of
+//! [`Params<T>`], [`RawParams`], [`MethodName`], [`State<S>`] — and whose output is a `Result` of
 //! something serializable and an error that becomes a JSON-RPC error
 //! ([`tenet_jsonrpc::ErrorObject`], or a [`ToolError`], which maps as a tool call's
 //! would).
@@ -30,6 +30,7 @@
 //! ```
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use futures_util::FutureExt;
@@ -119,7 +120,39 @@ impl MethodDef {
     pub fn scopes(&self) -> &[String] {
         &self.scopes
     }
+
+    /// Runs the handler on `call`. A panic (in an extractor or the handler) becomes
+    /// -32603, as does a result holding a member the server writes itself
+    /// ([`RESERVED`]); an entry naming the server in the result's `_meta` is dropped, as
+    /// the server writes its own.
+    pub(crate) async fn run(&self, call: MethodCall) -> MethodOutput {
+        let handler = Arc::clone(&self.handler);
+        // Inside the future, so that a panic in the extractors is contained too.
+        let run = AssertUnwindSafe(async move { handler.call(call).await }).catch_unwind();
+        let mut result = match run.await {
+            Ok(outcome) => outcome?,
+            Err(panic) => {
+                let why = super::methods::panic_message(&panic);
+                return Err(ErrorObject::internal(format!("Method {} failed: {why}", self.name)));
+            }
+        };
+        if let Some(member) = RESERVED.iter().find(|member| result.contains_key(**member)) {
+            return Err(ErrorObject::internal(format!(
+                "the result of {} holds {member}, which the server writes itself",
+                self.name
+            )));
+        }
+        if let Some(Value::Object(meta)) = result.get_mut("_meta") {
+            meta.remove(tenet_protocol::SERVER_INFO_KEY);
+        }
+        Ok(result)
+    }
 }
+
+/// The members of a result the server writes itself (2026-07-28's `resultType` and
+/// cache hints), which an added method's result must not hold: a handler that echoes
+/// what a caller sent must not let the caller write them.
+pub(crate) const RESERVED: [&str; 3] = ["resultType", "ttlMs", "cacheScope"];
 
 /// `name`, kept for the life of the process once per distinct name: methods are few and
 /// named by the program, and a request's metrics label it without an allocation.
@@ -140,6 +173,8 @@ fn intern(name: String) -> &'static str {
 pub struct MethodCall {
     /// The request's context.
     pub ctx: Context,
+    /// The method's name (one handler may serve several methods).
+    pub method: &'static str,
     /// The params as the client wrote them, if it sent any.
     pub params: Option<Box<RawJson>>,
 }
@@ -150,7 +185,7 @@ pub type MethodOutput = Result<serde_json::Map<String, Value>, ErrorObject>;
 /// Something a method handler's argument can be extracted from a call as.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a method handler argument",
-    note = "method handler arguments must be extractors: Params<T>, RawParams, Context, State<S>"
+    note = "method handler arguments must be extractors: Params<T>, RawParams, MethodName, Context, State<S>"
 )]
 pub trait FromMethodCall: Sized {
     /// Extracts the value.
@@ -161,13 +196,25 @@ pub trait FromMethodCall: Sized {
     fn from_method_call(call: &MethodCall) -> Result<Self, ErrorObject>;
 }
 
-/// The params, deserialized into `T` (absent params read as `{}`).
+/// The params, deserialized into `T` (absent params read as `{}`). A 2026-07-28
+/// request's params hold its `_meta` too: a type that refuses unknown fields must
+/// accept `_meta`.
 #[derive(Debug, Clone)]
 pub struct Params<T>(pub T);
 
 /// The params as JSON (`None` when the request has none).
 #[derive(Debug, Clone)]
 pub struct RawParams(pub Option<Value>);
+
+/// The name of the method called (one handler may serve several).
+#[derive(Debug, Clone, Copy)]
+pub struct MethodName(pub &'static str);
+
+impl FromMethodCall for MethodName {
+    fn from_method_call(call: &MethodCall) -> Result<Self, ErrorObject> {
+        Ok(MethodName(call.method))
+    }
+}
 
 impl<T: DeserializeOwned> FromMethodCall for Params<T> {
     fn from_method_call(call: &MethodCall) -> Result<Self, ErrorObject> {
@@ -223,8 +270,9 @@ impl<T: Serialize, E: Into<MethodError>> IntoMethodResult for Result<T, E> {
     }
 }
 
-/// An added method's error: a JSON-RPC error as it is, or a [`ToolError`] mapped as a
-/// tool call's (its message an internal error, invalid params -32602, and so on).
+/// An added method's error: a JSON-RPC error as it is, or a [`ToolError`] converted to
+/// one (`ToolError::invalid_params` -32602, a protocol error as it is, any other
+/// -32603 with its message; an added method cannot ask the client for input).
 #[derive(Debug)]
 pub struct MethodError(pub ErrorObject);
 
@@ -296,7 +344,7 @@ impl<H: MethodHandler<T>, T: 'static> ErasedMethod for Erase<H, T> {
 }
 
 /// Whether `name` may be an added method's: not empty, no core method's (those are the
-/// protocol's to define), and not a notification's namespace.
+/// protocol's to define), not the metrics' `other`, and not a notification's namespace.
 pub(crate) fn check_name(name: &str) -> Result<(), crate::BuildError> {
     let refuse = |why: &str| Err(crate::BuildError::Method { name: name.to_owned(), why: why.to_owned() });
     if name.is_empty() || name.len() > 256 || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -304,6 +352,9 @@ pub(crate) fn check_name(name: &str) -> Result<(), crate::BuildError> {
     }
     if tenet_protocol::Method::from_name(name).is_some() {
         return refuse("the core protocol defines this method");
+    }
+    if name == crate::metrics::OTHER_METHOD {
+        return refuse("the metrics count every unknown method as \"other\"");
     }
     if name.starts_with("notifications/") || name.starts_with("rpc.") {
         return refuse("notifications/ and rpc. name notifications and JSON-RPC's own methods, not requests");

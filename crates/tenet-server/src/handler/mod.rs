@@ -34,8 +34,8 @@ pub use extract::{
 };
 pub(crate) use method::check_name as check_method_name;
 pub use method::{
-    FromMethodCall, IntoMethodResult, MethodCall, MethodDef, MethodError, MethodHandler, MethodOutput, Params,
-    RawParams,
+    FromMethodCall, IntoMethodResult, MethodCall, MethodDef, MethodError, MethodHandler, MethodName, MethodOutput,
+    Params, RawParams,
 };
 pub(crate) use methods::tool_reply;
 pub(crate) use methods::{Found, listen_bound};

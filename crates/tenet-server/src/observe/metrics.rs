@@ -3,8 +3,9 @@
 //! Every request served through [`crate::Server::respond`] — over stdio, HTTP or any
 //! other transport — is counted by method and outcome and timed; transports add what
 //! only they see (sessions, HTTP rate-limit refusals). Labels only ever hold values
-//! from fixed lists (method names from [`Method`], outcome names), never a string a
-//! client chose, so the number of series stays bounded.
+//! from fixed lists (method names from [`Method`] and from the methods added to the
+//! server's table when it was built, outcome names), never a string a client chose, so
+//! the number of series stays bounded.
 //!
 //! | metric | type | labels |
 //! |---|---|---|

@@ -8,8 +8,8 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 use tenet_jsonrpc::{ErrorCode, ErrorObject, Id, JsonText, RawJson, Request, UnknownId};
 use tenet_protocol::{
-    CallToolResult, ClientCapabilities, DiscoverResult, Era, InitializeParams, InitializeResult, LoggingLevel, Method,
-    ProgressToken, ProtocolVersion,
+    CacheScope, CallToolResult, ClientCapabilities, DiscoverResult, Era, InitializeParams, InitializeResult,
+    LoggingLevel, Method, ProgressToken, ProtocolVersion,
 };
 use tracing::Instrument;
 
@@ -206,7 +206,8 @@ impl Routed {
         }
     }
 
-    /// The method, when routing succeeded.
+    /// The core method, when routing succeeded and the request calls one (`None` too
+    /// for a method added to the table, [`crate::MethodDef`]).
     pub fn method(&self) -> Option<Method> {
         self.0.as_ref().ok().and_then(|r| r.method.core())
     }
@@ -283,7 +284,7 @@ impl Server {
         }
         let (method, trace) = match &routed.0 {
             Ok(route) => (route.method.label(), route.meta.trace.clone()),
-            Err(_) => (Method::from_name(&request.method).map_or(Label::Other, Label::Core), None),
+            Err(_) => (self.label_of(&request.method), None),
         };
         let watch = Watch::start(&self.shared.metrics, sink, &request, method, trace);
         let (stateless, reply) = match routed.0 {
@@ -379,7 +380,16 @@ impl Server {
         };
         let version = stateless_version(requested)?;
         let method = match added {
-            Some(added) => Called::Added(added),
+            Some(added) => {
+                // An extension's method, as the protocol's own extension methods: only
+                // for a client that declared the extension.
+                if let Some((extension, _)) = &added.extension
+                    && !client.has_extension(extension)
+                {
+                    return Err(crate::ToolError::missing_extension(extension).into());
+                }
+                Called::Added(added)
+            }
             None => {
                 let method = method
                     .filter(|m| m.exists_in(version) && m.served_by_server())
@@ -520,14 +530,27 @@ impl Server {
     }
 
     /// Serves a method added to the table: its handler, given the request's context and
-    /// params; a cacheable one's result gets the server's freshness in 2026-07-28.
+    /// params. A cacheable one's result gets the server's freshness in 2026-07-28, kept
+    /// private to a caller with a grant (what it may see is its own).
     async fn call_added(&self, added: Arc<crate::MethodDef>, route: &Route, request: &Request, link: &Link) -> Reply {
         let ctx = self.context(route, &request.id, link, None);
-        let call = crate::MethodCall { ctx, params: request.params.clone() };
-        match added.handler.call(call).await {
-            Ok(result) if added.cacheable => Reply::cacheable(&result),
+        let call = crate::MethodCall { ctx, method: added.name, params: request.params.clone() };
+        match added.run(call).await {
+            Ok(result) if added.cacheable => {
+                let config = &self.shared.config;
+                let scope = if link.grant.is_some() { CacheScope::Private } else { config.cache_scope };
+                Reply::fresh(&result, Freshness::Own { ttl_ms: config.cache_ttl_ms, scope })
+            }
             Ok(result) => Reply::ok(&result),
             Err(e) => Reply::Err(e),
+        }
+    }
+
+    /// What a request routing refused is counted as: its method, core or added.
+    fn label_of(&self, name: &str) -> Label {
+        match Method::from_name(name) {
+            Some(method) => Label::Core(method),
+            None => self.shared.methods.get(name).map_or(Label::Other, |added| Label::Added(added.name)),
         }
     }
 
