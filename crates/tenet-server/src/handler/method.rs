@@ -224,10 +224,8 @@ impl<T: DeserializeOwned> FromMethodCall for Params<T> {
 
 impl FromMethodCall for RawParams {
     fn from_method_call(call: &MethodCall) -> Result<Self, ErrorObject> {
-        let Some(raw) = &call.params else { return Ok(RawParams(None)) };
-        serde_json::from_str(raw.get())
-            .map(|value| RawParams(Some(value)))
-            .map_err(|e| ErrorObject::invalid_params(format!("Invalid params: {e}")))
+        // Read as every method's params are, when there are any.
+        call.params.as_deref().map(|raw| crate::routing::params(Some(raw))).transpose().map(RawParams)
     }
 }
 
@@ -292,7 +290,7 @@ impl From<ToolError> for MethodError {
 /// [`IntoMethodResult`].
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a method handler",
-    note = "a method handler is an async fn whose arguments are extractors (Params<T>, RawParams, Context, State<S>) and whose output is Result<T: Serialize, E: Into<MethodError>>"
+    note = "a method handler is an async fn whose arguments are extractors (Params<T>, RawParams, MethodName, Context, State<S>) and whose output is Result<T: Serialize, E: Into<MethodError>>"
 )]
 pub trait MethodHandler<T>: Clone + Send + Sync + 'static {
     /// Runs the handler.
