@@ -10,7 +10,8 @@ javascript: link, and `rust/style.md`, which this test edits.
 
 Checks: the matrix links every cell; search as you type, open a hit, see its section;
 an edit on disk reaches the open page without a reload; the hostile document runs no
-script; the search list is reachable from the keyboard; the page fits a phone's width.
+script; the search list is reachable from the keyboard; nine pages opened one after another
+each load at once (a page left behind lets its event stream go); the page fits a phone's width.
 It also prints the first load of `/` (bytes transferred, time to a rendered page). With
 TENET_SCREENSHOTS=DIR it saves the screenshots the README shows there.
 One line per check, then exactly `N passed, M failed`.
@@ -159,6 +160,20 @@ def phone(driver: webdriver.Chrome, base: str) -> str:
     return "/ and a standard fit 375px"
 
 
+def many_pages(driver: webdriver.Chrome, base: str) -> str:
+    # Every page follows the server's changes on a stream, and a browser holds at most six
+    # connections to one server: a page left behind must let its stream go, or the
+    # seventh page waits for one to time out.
+    took = []
+    for i in range(9):
+        path = ("/", "/standards/rust/testing", "/standards/all/security")[i % 3]
+        started = time.monotonic()
+        driver.get(base + path)
+        took.append(time.monotonic() - started)
+        expect(took[-1] < 5, f"page {i + 1} ({path}) took {took[-1]:.1f}s to load: {[round(t, 2) for t in took]}")
+    return f"nine pages in a row, the slowest in {max(took):.2f}s"
+
+
 def first_load(driver: webdriver.Chrome, base: str) -> str:
     driver.get("about:blank")
     driver.get(base + "/")
@@ -191,6 +206,7 @@ def main() -> int:
         ("the hits are reachable from the keyboard", lambda: keyboard(driver, base)),
         ("an edit on disk reaches the open page", lambda: live(driver, base, root)),
         ("a document with injected HTML runs no script", lambda: hostile(driver, base)),
+        ("one page after another, never waiting for a connection", lambda: many_pages(driver, base)),
         ("readable on a phone", lambda: phone(driver, base)),
         ("first load of /", lambda: first_load(driver, base)),
     ]

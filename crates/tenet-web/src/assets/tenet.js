@@ -109,7 +109,16 @@
     }
   }
   if (window.EventSource && location.pathname !== "/search") {
-    const events = new EventSource("/events");
-    events.addEventListener("changed", (e) => { if (shows(e.data)) refresh(); });
+    let events = null;
+    const follow = () => {
+      events = new EventSource("/events");
+      events.addEventListener("changed", (e) => { if (shows(e.data)) refresh(); });
+    };
+    follow();
+    // A page left behind, or kept in the back/forward cache, lets its stream go: a
+    // browser holds at most six connections to one server, and a stream holds one.
+    // Shown again from that cache, it follows anew and reloads what may have changed.
+    addEventListener("pagehide", () => events.close());
+    addEventListener("pageshow", (e) => { if (e.persisted) { follow(); refresh(); } });
   }
 })();
