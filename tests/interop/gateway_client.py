@@ -210,8 +210,10 @@ async def check_elicitation(c: Client, mode: str, base: str) -> str:
 
 
 async def check_roots(c: Client, mode: str, base: str) -> str:
-    # Legacy clients only: server-everything keeps the roots it got per connection, and the
-    # gateway's connection to it is shared, so a later client would read this one's.
+    # Legacy clients only: server-everything keeps the roots it got per session, and the
+    # gateway keeps one session per caller there; without authorization every client here is
+    # one caller (its address), so a later client would read this one's
+    # (tests/interop/gateway_callers.py has two callers).
     got = await call_text(c, "ev__get-roots-list", {})
     expect(ROOT in got, f"ev__get-roots-list answered {got[:300]!r}")
     return "the upstream saw this client's root"
@@ -322,22 +324,29 @@ async def run_mode(url: str, base: str, mode: str, report: list[int]) -> None:
         print(f"FAIL [gateway {mode}] connect: {type(exc).__name__}: {exc}", flush=True)
 
 
-def main() -> int:
-    url = sys.argv[1]
-    base = url.rsplit("/mcp", 1)[0]
-    report = [0, 0]
+def watchdog(seconds: float, report: list[int]) -> threading.Timer:
+    """Started: ends the process as failed, with its totals, if the run takes longer than
+    `seconds` (`report` holds the counts passed and failed so far)."""
 
-    def watchdog() -> None:
-        print(f"FAIL watchdog: the run took more than {WATCHDOG:.0f}s", flush=True)
+    def expired() -> None:
+        print(f"FAIL watchdog: the run took more than {seconds:.0f}s", flush=True)
         print(f"{report[0]} passed, {report[1] + 1} failed", flush=True)
         sys.stdout.flush()
         import os
 
         os._exit(1)
 
-    timer = threading.Timer(WATCHDOG, watchdog)
+    timer = threading.Timer(seconds, expired)
     timer.daemon = True
     timer.start()
+    return timer
+
+
+def main() -> int:
+    url = sys.argv[1]
+    base = url.rsplit("/mcp", 1)[0]
+    report = [0, 0]
+    timer = watchdog(WATCHDOG, report)
     for mode in MODES:
         anyio.run(run_mode, url, base, mode, report)
     timer.cancel()

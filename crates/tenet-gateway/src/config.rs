@@ -96,6 +96,23 @@ pub struct UpstreamConfig {
     /// refused. The server's `--tool-concurrency` by default.
     #[serde(default)]
     pub max_concurrency: Option<usize>,
+    /// How callers' calls reach it: `per-caller` (the default for a server that keeps
+    /// sessions: a stdio server, or one at a URL speaking the legacy protocol) opens a
+    /// session of its own for each caller, a process of its own for a stdio server;
+    /// `per-conversation` one for each of a caller's conversations; `shared` sends every
+    /// caller's calls on the gateway's one connection, for a server the operator knows
+    /// keeps nothing per session. A 2026-07-28 server keeps no sessions: its calls are
+    /// always sent as `shared`.
+    #[serde(default)]
+    pub session: Option<SessionMode>,
+    /// The most callers' sessions open there at once (default 32); past it the least
+    /// recently used idle one is closed, and with none idle a new caller waits up to
+    /// 5 s, then is refused.
+    #[serde(default)]
+    pub max_sessions: Option<usize>,
+    /// Seconds a caller's session may stay idle before it is closed (default 300).
+    #[serde(default)]
+    pub session_idle_timeout: Option<u64>,
     /// Whether it is a peer: another Tenet node (a `[[peer]]` table), which must
     /// announce its node id, and whose items are marked as imported through it.
     #[serde(skip)]
@@ -177,6 +194,9 @@ impl PeerConfig {
             oauth: self.oauth,
             rate_limit: self.rate_limit,
             max_concurrency: self.max_concurrency,
+            session: None,
+            max_sessions: None,
+            session_idle_timeout: None,
             peer: true,
         }
     }
@@ -207,8 +227,45 @@ impl std::fmt::Debug for UpstreamConfig {
             .field("oauth", &self.oauth)
             .field("rate_limit", &self.rate_limit)
             .field("max_concurrency", &self.max_concurrency)
+            .field("session", &self.session)
+            .field("max_sessions", &self.max_sessions)
+            .field("session_idle_timeout", &self.session_idle_timeout)
             .field("peer", &self.peer)
             .finish()
+    }
+}
+
+/// How callers' calls reach an upstream (an `[[upstream]]` table's `session`).
+///
+/// ```
+/// let upstream: tenet_gateway::UpstreamConfig = toml::from_str(r#"
+///     name = "files"
+///     command = ["files-server"]
+///     session = "per-conversation"
+/// "#).unwrap();
+/// assert_eq!(upstream.session, Some(tenet_gateway::SessionMode::PerConversation));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SessionMode {
+    /// A session of its own for each caller (an API key, a token's subject, or a
+    /// client address without authorization).
+    PerCaller,
+    /// A session of its own for each conversation of each caller (a legacy
+    /// downstream session, or a conversation a 2026-07-28 client names).
+    PerConversation,
+    /// The gateway's one connection for every caller.
+    Shared,
+}
+
+impl SessionMode {
+    /// Its name in a config file and in `/upstreams`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::PerCaller => "per-caller",
+            Self::PerConversation => "per-conversation",
+            Self::Shared => "shared",
+        }
     }
 }
 
@@ -536,6 +593,12 @@ fn check(upstream: &UpstreamConfig, at: &Place) -> Result<(), ConfigError> {
     if upstream.max_concurrency == Some(0) {
         return Err(at.error("max_concurrency", "must be at least 1"));
     }
+    if upstream.max_sessions == Some(0) {
+        return Err(at.error("max_sessions", "must be at least 1"));
+    }
+    if upstream.session_idle_timeout == Some(0) {
+        return Err(at.error("session_idle_timeout", "must be at least 1 second"));
+    }
     if let Some(protocol) = &upstream.protocol
         && upstream.pin().is_none()
     {
@@ -631,6 +694,16 @@ impl UpstreamConfig {
             Some(max) => def.max_concurrency(max),
             None => def,
         }
+    }
+
+    /// The most callers' sessions open at once.
+    pub fn max_sessions(&self) -> usize {
+        self.max_sessions.unwrap_or(32)
+    }
+
+    /// How long a caller's session may stay idle before it is closed.
+    pub fn session_idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.session_idle_timeout.unwrap_or(300))
     }
 
     /// How long a call may take.

@@ -27,6 +27,7 @@ use tokio::time::Instant;
 
 use crate::downstream::{Downstream, Event, Events};
 use crate::server_info;
+use crate::sessions::NoSession;
 use crate::upstream::{Outcome, Upstream, is_gone};
 
 /// An upstream's tool as the gateway calls it.
@@ -184,6 +185,18 @@ async fn exchange(
     let downstream =
         Arc::new(Downstream { ctx: ctx.clone(), upstream: Arc::clone(upstream), events: Events::default() });
     let events = &downstream.events;
+    // The caller's own session, unless the upstream's connection is shared: what the
+    // upstream keeps and says per session is then this caller's alone.
+    let handler: Arc<dyn tenet_client::ClientHandler> = downstream.clone();
+    let mut lease = match upstream.session_key(ctx, client.version().era()) {
+        Some(key) => Some(
+            Box::pin(upstream.lease(&key, Arc::downgrade(&handler)))
+                .await
+                .map_err(|refused| no_session(upstream, what, refused))?,
+        ),
+        None => None,
+    };
+    let client = lease.as_ref().map_or(client, |lease| lease.client().clone());
     // No cancellation token: when the downstream request is cancelled (its client
     // cancelled it, its stream closed, its task was cancelled) the server drops this
     // future, and dropping the upstream request cancels it there too.
@@ -199,7 +212,7 @@ async fn exchange(
             }
         });
     }
-    options.handler = Some(Arc::clone(&downstream) as Arc<dyn tenet_client::ClientHandler>);
+    options.handler = Some(handler);
     // What the upstream says about no request in particular reaches this call only when
     // no other caller's call ended lately (tenet-client's attribution rule).
     options.owner = ctx.caller().map(Arc::from);
@@ -281,6 +294,12 @@ async fn exchange(
             result => break result,
         }
     };
+    // A caller's session whose connection is gone is opened anew at its next call.
+    if let (Err(error), Some(lease)) = (&result, &mut lease)
+        && is_gone(error)
+    {
+        lease.lost();
+    }
     // What came before the answer goes out before it.
     while let Some(event) = events.pop() {
         Box::pin(event.deliver(ctx)).await;
@@ -684,6 +703,22 @@ fn failure(upstream: &Upstream, tool: &str, error: ClientError) -> ToolError {
             // gets its status alone.
             tracing::debug!(upstream = %upstream.label(), error = %other, "a call failed");
             ToolError::msg(format!("upstream {name} failed {tool}: {}", summary(&other)))
+        }
+    }
+}
+
+/// What a caller is told when it got no session of its own at `upstream` for `what`.
+fn no_session(upstream: &Upstream, what: &str, refused: NoSession) -> ToolError {
+    upstream.count(Outcome::Unreachable);
+    let name = upstream.name();
+    match refused {
+        NoSession::Full { max } => ToolError::msg(format!(
+            "upstream {name} has all its {max} sessions (max_sessions) in use by other callers; {what} was not \
+             sent: try again shortly"
+        )),
+        NoSession::Connect(error) => {
+            tracing::warn!(upstream = %upstream.label(), error = %error, "a caller's session could not be opened");
+            ToolError::msg(format!("upstream {name} could not open a session for this caller: {}", summary(&error)))
         }
     }
 }

@@ -18,12 +18,10 @@ use crate::forward::{self, Target};
 use crate::name::advertised;
 use crate::node::{self, Members};
 use crate::subscription::{Listening, keep_subscribed, listen};
-use crate::upstream::{KINDS, State, Status, Upstream, backoff, is_gone, lock, sleep_or_cancel};
+use crate::upstream::{KINDS, State, Status, Upstream, backoff, close, is_gone, lock, sleep_or_cancel};
 
 /// How long a burst of `list_changed` from one upstream is gathered into one re-list.
 const DEBOUNCE: Duration = Duration::from_millis(100);
-/// How long closing an upstream's connection may take.
-const CLOSE_WAIT: Duration = Duration::from_secs(10);
 /// How much longer than an upstream's own timeout the gateway lets a call to it run.
 const TIMEOUT_MARGIN: Duration = Duration::from_secs(2);
 
@@ -215,6 +213,7 @@ impl Inner {
                             tenet_protocol::Era::Stateless => "stateless",
                         });
                         s.version = Some(version.as_str());
+                        s.session = Some(upstream.session_mode(version.era()).label());
                         s.server =
                             client.server().and_then(|d| d.server_info).map(|i| format!("{} {}", i.name, i.version));
                         s.missed = 0;
@@ -228,6 +227,9 @@ impl Inner {
                     self.leave(index);
                     upstream.set_client(None, None);
                     upstream.lost_updates();
+                    // The callers' sessions go with it: a server that restarted holds
+                    // none of them, and its calls are refused until it is back.
+                    upstream.close_sessions().await;
                     close(client).await;
                     match reason {
                         Some(reason) => reason,
@@ -273,6 +275,7 @@ impl Inner {
                 break;
             }
         }
+        upstream.close_sessions().await;
         if let Some(client) = upstream.take_client() {
             close(client).await;
         }
@@ -316,7 +319,7 @@ impl Inner {
         loop {
             tokio::select! {
                 () = self.shutdown.cancelled() => return None,
-                _ = tick.tick() => {}
+                _ = tick.tick() => upstream.close_idle_sessions(),
                 () = upstream.wake.notified() => {
                     // A burst of list changes (or failed calls) is one re-list.
                     if !sleep_or_cancel(DEBOUNCE, &self.shutdown).await {
@@ -782,14 +785,6 @@ fn forget(digests: &mut ListDigests, lists: Kinds) {
 
 /// The template, under an upstream's prefix, that matches any URI.
 const ANY_URI: &str = "{+uri}";
-
-/// Closes an upstream's connection, waiting at most [`CLOSE_WAIT`] (a hung HTTP server
-/// may never answer the session's DELETE; a stdio server is stopped either way).
-async fn close(client: tenet_client::Client) {
-    if tokio::time::timeout(CLOSE_WAIT, client.close()).await.is_err() {
-        tracing::debug!("an upstream connection did not close in time");
-    }
-}
 
 /// The unlisted template that sends any URI under `upstream`'s prefix to it (every
 /// URI, in a prefix-less gateway).

@@ -30,13 +30,14 @@ mod metrics;
 pub mod name;
 mod node;
 mod server_info;
+mod sessions;
 mod subscription;
 mod upstream;
 
 pub use catalog::URI_SCHEME;
 pub use config::{
-    ClientSecret, ConfigError, DEFAULT_MAX_HOPS, GatewayOptions, INHERITED_ENV, OAuthClient, PeerConfig, ToolFilter,
-    UpstreamConfig, is_env_pattern, validate,
+    ClientSecret, ConfigError, DEFAULT_MAX_HOPS, GatewayOptions, INHERITED_ENV, OAuthClient, PeerConfig, SessionMode,
+    ToolFilter, UpstreamConfig, is_env_pattern, validate,
 };
 pub use gateway::Gateway;
 pub use upstream::{Calls, State, Status, Unreachable, Upstream};

@@ -8,6 +8,7 @@
 //! | `tenet_upstream_heartbeat_latency_seconds` | gauge | `upstream` |
 //! | `tenet_upstream_restarts_total` | counter | `upstream` |
 //! | `tenet_upstream_calls_total` | counter | `upstream`, `outcome` |
+//! | `tenet_upstream_sessions` | gauge | `upstream` |
 //!
 //! Peers are counted as upstreams, under their names. Names come from the config, or
 //! (a peer) from the node id it announced first, so the number of series is bounded.
@@ -80,6 +81,16 @@ impl Collector for UpstreamCollector {
         )?;
         for s in &statuses {
             ConstCounter::new(s.restarts).encode(restarts.encode_family(&[("upstream", &*s.name)])?)?;
+        }
+        let mut sessions = encoder.encode_descriptor(
+            "tenet_upstream_sessions",
+            "Callers' own sessions open at the upstream (a process each for a stdio server)",
+            None,
+            MetricType::Gauge,
+        )?;
+        for s in &statuses {
+            let open = i64::try_from(s.sessions).unwrap_or(i64::MAX);
+            ConstGauge::new(open).encode(sessions.encode_family(&[("upstream", &*s.name)])?)?;
         }
         let mut calls = encoder.encode_descriptor(
             "tenet_upstream_calls",

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::future::BoxFuture;
@@ -16,12 +16,13 @@ use tenet_protocol::{
     AcknowledgedParams, Announcement, ClientCapabilities, Era, JsonObject, ListChanged, ListDigests, Method,
     NODE_PATH_KEY, NodeId, NodePath,
 };
-use tenet_server::{ServerEvent, WeakServer};
+use tenet_server::{Context, ServerEvent, WeakServer};
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::catalog::{Kinds, Listing, Uris};
-use crate::config::{ClientSecret, GatewayOptions, UpstreamConfig, assertion_key};
+use crate::config::{ClientSecret, GatewayOptions, SessionMode, UpstreamConfig, assertion_key};
+use crate::sessions::{Callers, Lease, NoSession, Sessions};
 
 /// Where an upstream stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,6 +126,12 @@ pub struct Status {
     pub restarts: u64,
     /// Relayed requests (tool calls, prompts, reads, completions) by outcome.
     pub calls: Calls,
+    /// How its callers' calls reach it, once connected: `per-caller` or
+    /// `per-conversation` (a session of their own each), or `shared` (the gateway's one
+    /// connection).
+    pub session: Option<&'static str>,
+    /// The callers' own sessions open there now (a process each for a stdio server).
+    pub sessions: usize,
     /// Why it last failed.
     pub last_error: Option<String>,
 }
@@ -176,6 +183,10 @@ pub struct Upstream {
     /// The OAuth client of `[upstream.oauth]`, made at the first connection and kept
     /// across reconnections (with its token).
     oauth: Mutex<Option<OAuthHook>>,
+    /// The callers' own sessions there (see [`crate::sessions`]).
+    pub(crate) sessions: Arc<Sessions>,
+    /// How long a connection may take to open.
+    connect_timeout: Duration,
 }
 
 /// The gateway's place on the node paths of the requests it relays.
@@ -349,6 +360,8 @@ impl Upstream {
             missed: 0,
             restarts: 0,
             calls: Calls::default(),
+            session: None,
+            sessions: 0,
             last_error: None,
         };
         Self {
@@ -375,6 +388,8 @@ impl Upstream {
             url_step_done: watch::Sender::new(0),
             server,
             oauth: Mutex::new(None),
+            sessions: Arc::default(),
+            connect_timeout: options.connect_timeout,
         }
     }
 
@@ -499,6 +514,7 @@ impl Upstream {
     pub fn status(&self) -> Status {
         let mut status = lock(&self.status).clone();
         status.calls = Calls(std::array::from_fn(|i| self.outcomes[i].load(Ordering::Relaxed)));
+        status.sessions = self.sessions.len();
         status
     }
 
@@ -526,11 +542,88 @@ impl Upstream {
         }
     }
 
-    /// Connects, as the config says.
+    /// Connects, as the config says: the supervisor's connection.
     pub(crate) async fn connect(self: &Arc<Self>) -> Result<Client, ClientError> {
+        self.connect_with(Relay { upstream: Arc::downgrade(self) }).await
+    }
+
+    /// How callers' calls reach it once it speaks `era`: as its table says, else a
+    /// session of their own for an upstream that keeps sessions (the legacy era), the
+    /// one connection for a 2026-07-28 upstream, which keeps none (and so every mode
+    /// is `shared` there).
+    pub(crate) fn session_mode(&self, era: Era) -> SessionMode {
+        match era {
+            Era::Stateless => SessionMode::Shared,
+            Era::Legacy => self.config.session.unwrap_or(SessionMode::PerCaller),
+        }
+    }
+
+    /// Whose session a call made for `ctx` goes on, at an upstream that speaks `era`;
+    /// `None`: the shared connection (the mode is `shared`, or the request names no
+    /// caller: a transport with one client, such as stdio, serves that client alone).
+    pub(crate) fn session_key(&self, ctx: &Context, era: Era) -> Option<String> {
+        let mode = self.session_mode(era);
+        if mode == SessionMode::Shared {
+            return None;
+        }
+        let caller = ctx.caller()?;
+        match ctx.conversation_id().filter(|_| mode == SessionMode::PerConversation) {
+            // The caller's length first: no caller and conversation split otherwise read the same.
+            Some(id) => Some(format!("{}:{caller}{id}", caller.len())),
+            None => Some(caller),
+        }
+    }
+
+    /// The session of `key` (see [`Upstream::session_key`]), opened when it has none;
+    /// `handler`, the relayed request's own, hears what the upstream says on it outside
+    /// any request while the lease lives.
+    pub(crate) async fn lease(
+        self: &Arc<Self>,
+        key: &str,
+        handler: Weak<dyn ClientHandler>,
+    ) -> Result<Lease, NoSession> {
+        let max = self.config.max_sessions();
+        let this = Arc::clone(self);
+        self.sessions
+            .lease(key, max, handler, move |callers| async move {
+                let relay = SessionRelay { upstream: Arc::downgrade(&this), callers };
+                match tokio::time::timeout(this.connect_timeout, this.connect_with(relay)).await {
+                    Ok(connected) => connected,
+                    Err(_) => {
+                        Err(ClientError::Connect(format!("no session within {} s", this.connect_timeout.as_secs_f64())))
+                    }
+                }
+            })
+            .await
+    }
+
+    /// Closes the callers' sessions idle for the table's `session_idle_timeout`.
+    pub(crate) fn close_idle_sessions(&self) {
+        self.sessions.close_idle(self.config.session_idle_timeout());
+    }
+
+    /// Closes every caller's session (the supervisor's connection was lost, or the
+    /// gateway stops).
+    pub(crate) async fn close_sessions(&self) {
+        futures_util::future::join_all(self.sessions.all().into_iter().map(close)).await;
+    }
+
+    /// A user finished a step the upstream sent them to a URL for (its
+    /// `notifications/elicitation/complete`, with `params`): calls waiting on such a
+    /// step try again, and a 2025-11-25 client the step went to as it was is told.
+    fn url_step_completed(&self, params: Option<&Value>) {
+        self.url_step_done.send_modify(|done| *done += 1);
+        let id = params.and_then(|p| p.get("elicitationId")).and_then(Value::as_str);
+        if let Some((id, server)) = id.zip(self.server.upgrade()) {
+            server.url_elicitation_complete(self.uris.outward(id));
+        }
+    }
+
+    /// Connects as the config says, with `handler` answering the upstream.
+    async fn connect_with(&self, handler: impl ClientHandler + 'static) -> Result<Client, ClientError> {
         let config = &self.config;
         let mut builder = Client::builder()
-            .handler(Relay { upstream: Arc::downgrade(self) })
+            .handler(handler)
             .timeout(config.call_timeout())
             .version(config.pin().unwrap_or_default())
             .client_info(tenet_protocol::Implementation::new("tenet-gateway", env!("CARGO_PKG_VERSION")));
@@ -687,14 +780,19 @@ struct Relay {
     upstream: std::sync::Weak<Upstream>,
 }
 
+/// What the gateway declares to its upstreams it can pass on to its clients.
+fn relayed_capabilities() -> ClientCapabilities {
+    ClientCapabilities {
+        sampling: Some(JsonObject::new()),
+        elicitation: Some(JsonObject::from_iter([("form".to_owned(), json!({})), ("url".to_owned(), json!({}))])),
+        roots: Some(ListChanged::default()),
+        ..ClientCapabilities::default()
+    }
+}
+
 impl ClientHandler for Relay {
     fn capabilities(&self) -> ClientCapabilities {
-        ClientCapabilities {
-            sampling: Some(JsonObject::new()),
-            elicitation: Some(JsonObject::from_iter([("form".to_owned(), json!({})), ("url".to_owned(), json!({}))])),
-            roots: Some(ListChanged::default()),
-            ..ClientCapabilities::default()
-        }
+        relayed_capabilities()
     }
 
     fn answer<'a>(&'a self, method: &'a str, _: Option<&'a RawJson>) -> BoxFuture<'a, Result<Value, ErrorObject>> {
@@ -729,16 +827,91 @@ impl ClientHandler for Relay {
                 upstream.missed_changes();
             }
             ServerNotification::Other { method, params } if method == Method::ElicitationComplete.name() => {
-                upstream.url_step_done.send_modify(|done| *done += 1);
-                // A 2025-11-25 client the upstream's -32042 or URL step went to as it
-                // was is told too.
-                let id = params.as_ref().and_then(|p| p.get("elicitationId")).and_then(Value::as_str);
-                if let Some((id, server)) = id.zip(upstream.server.upgrade()) {
-                    server.url_elicitation_complete(upstream.uris.outward(id));
-                }
+                upstream.url_step_completed(params.as_ref());
             }
             ServerNotification::Log(log) => {
                 tracing::info!(upstream = %upstream.label(), level = ?log.level, data = %log.data, "upstream log");
+            }
+            _ => {}
+        }
+    }
+}
+
+/// How long closing an upstream's connection may take.
+const CLOSE_WAIT: Duration = Duration::from_secs(10);
+
+/// Closes an upstream's connection, waiting at most [`CLOSE_WAIT`] (a hung HTTP server
+/// may never answer the session's DELETE; a stdio server is stopped either way).
+pub(crate) async fn close(client: Client) {
+    if tokio::time::timeout(CLOSE_WAIT, client.close()).await.is_err() {
+        tracing::debug!("an upstream connection did not close in time");
+    }
+}
+
+/// Answers the upstream on one caller's own session: everything it asks or says there
+/// is that caller's, and goes to the caller's newest call being relayed (a request on
+/// a call's own stream goes to that call before this is asked); with none, a question
+/// is refused and a log message dropped, never passed to anyone else. Lists and
+/// subscriptions are the supervisor's connection's business.
+struct SessionRelay {
+    upstream: Weak<Upstream>,
+    callers: Arc<Callers>,
+}
+
+impl SessionRelay {
+    fn nobody(&self, method: &str) -> ErrorObject {
+        let name = self.upstream.upgrade().map(|u| u.name().to_owned()).unwrap_or_default();
+        ErrorObject::new(
+            ErrorCode::INVALID_REQUEST,
+            format!(
+                "upstream {name} sent {method} on a caller's session while none of that caller's calls was in flight"
+            ),
+        )
+    }
+}
+
+impl ClientHandler for SessionRelay {
+    fn capabilities(&self) -> ClientCapabilities {
+        relayed_capabilities()
+    }
+
+    fn answer<'a>(&'a self, method: &'a str, params: Option<&'a RawJson>) -> BoxFuture<'a, Result<Value, ErrorObject>> {
+        let caller = self.callers.newest();
+        Box::pin(async move {
+            match caller {
+                Some(caller) => caller.answer(method, params).await,
+                None => Err(self.nobody(method)),
+            }
+        })
+    }
+
+    fn answer_all(
+        &self,
+        requests: Vec<(String, tenet_protocol::InputRequest)>,
+    ) -> BoxFuture<'_, Result<JsonObject, ErrorObject>> {
+        let caller = self.callers.newest();
+        Box::pin(async move {
+            match caller {
+                Some(caller) => caller.answer_all(requests).await,
+                None => {
+                    Err(self.nobody(&requests.iter().map(|(_, r)| r.method.as_str()).collect::<Vec<_>>().join(", ")))
+                }
+            }
+        })
+    }
+
+    fn on_notification(&self, notification: ServerNotification) {
+        match notification {
+            ServerNotification::Log(log) => match self.callers.newest() {
+                Some(caller) => caller.on_notification(ServerNotification::Log(log)),
+                None => {
+                    tracing::debug!(level = ?log.level, "a log message on a caller's session outside its calls, dropped");
+                }
+            },
+            ServerNotification::Other { method, params } if method == Method::ElicitationComplete.name() => {
+                if let Some(upstream) = self.upstream.upgrade() {
+                    upstream.url_step_completed(params.as_ref());
+                }
             }
             _ => {}
         }

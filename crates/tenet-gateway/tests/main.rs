@@ -12,3 +12,4 @@ mod nodes;
 mod oauth;
 mod peers;
 mod relay;
+mod sessions;

@@ -618,9 +618,10 @@ impl ClientHandler for Home {
 
 /// Issue 60: an upstream that asks for the roots after answering Alice's call asked
 /// while Bob's call was the one in flight on the gateway's session, and Bob's client
-/// answered with Bob's roots, for Alice's job. A question that names no request now
-/// reaches a call only when no other caller's call ended lately: here it reaches
-/// neither client, and the upstream is told no.
+/// answered with Bob's roots, for Alice's job. Each caller now has a session of its own
+/// by default (`sessions.rs`); on a session the operator chose to share, a question
+/// that names no request reaches a call only when no other caller's call ended lately:
+/// here it reaches neither client, and the upstream is told no.
 #[tokio::test]
 async fn a_question_an_upstream_asks_after_answering_reaches_no_other_caller() {
     let tools = json!([
@@ -632,6 +633,7 @@ async fn a_question_an_upstream_asks_after_answering_reaches_no_other_caller() {
     let server = gateway_server();
     let mut config = upstream("up", &hand.url());
     config.protocol = Some("legacy".to_owned());
+    config.session = Some(tenet_gateway::SessionMode::Shared);
     config.open = true;
     let gateway = Gateway::start(server.clone(), vec![config], quick());
     assert!(gateway.wait_ready(STEP).await, "the upstream came up");

@@ -142,6 +142,24 @@ impl Drop for Processes {
     }
 }
 
+/// `tenet serve --demo` over HTTP on a free port of 127.0.0.1 with `args` and the gateway
+/// `config`, killed (with the upstreams whose pids the `pids` files hold) when the
+/// returned processes are dropped; and its base URL.
+fn http_gateway(args: &[&str], config: &std::path::Path, pids: Vec<std::path::PathBuf>) -> (Processes, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let gateway = common::tenet_command()
+        .args(["serve", "--demo", "--transport", "http", "--log-level", "warn", "--port", &port.to_string()])
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .env_remove("TENET_CONFIG")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    (Processes(gateway, pids), format!("http://127.0.0.1:{port}"))
+}
+
 /// The last pid a wrapped upstream wrote to `file`.
 fn last_pid(file: &std::path::Path) -> Option<i32> {
     std::fs::read_to_string(file).ok()?.lines().last()?.trim().parse().ok()
@@ -186,7 +204,6 @@ async fn upstreams_killed_mid_call_hung_and_restarted_leave_the_others_serving()
     };
     let (victim_pids, victim) = wrapped("victim");
     let (stuck_pids, stuck) = wrapped("stuck");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let config = dir.path().join("gateway.toml");
     std::fs::write(
         &config,
@@ -196,17 +213,11 @@ async fn upstreams_killed_mid_call_hung_and_restarted_leave_the_others_serving()
         ),
     )
     .unwrap();
-    let gateway = common::tenet_command()
-        .args(["serve", "--demo", "--transport", "http", "--log-level", "warn", "--heartbeat", "0.2"])
-        .args(["--heartbeat-failures", "2", "--port", &port.to_string(), "--config"])
-        .arg(&config)
-        .env_remove("TENET_CONFIG")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let _processes = Processes(gateway, vec![victim_pids.clone(), stuck_pids.clone()]);
-    let base = format!("http://127.0.0.1:{port}");
+    let (_processes, base) = http_gateway(
+        &["--heartbeat", "0.2", "--heartbeat-failures", "2"],
+        &config,
+        vec![victim_pids.clone(), stuck_pids.clone()],
+    );
     // `tenet upstreams URL --json`: GET /upstreams as an operator reads it; exit 0 once
     // every required upstream is up.
     let upstreams = async || -> Option<serde_json::Value> {
@@ -387,4 +398,85 @@ fn with_authorization_on_an_upstream_needs_a_scope_unless_its_table_opens_it() {
     let (open, log) = call("0123456789abcdef-plain", &["--config", config.to_str().unwrap()]);
     assert_eq!(tool_text(assert_result(&open, &json!(1))), "x", "an open upstream's tools need no scope");
     assert!(log.contains("upstream up is open (open = true)"), "{log}");
+}
+
+/// Issue 60: a stdio upstream speaking the legacy protocol (which keeps state per
+/// session) runs a process of its own for each caller: two API keys through one gateway
+/// get two processes beside the gateway's own, `/upstreams` counts their sessions, and
+/// one caller's process killed fails only that caller's call, whose next call starts
+/// another process while the other caller's goes on as it was. (What the processes keep
+/// apart is shown with state in `tenet-gateway`'s `sessions` tests and, with
+/// server-everything's roots and elicitation, in `scripts/interop-gateway`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_caller_gets_its_own_upstream_process_and_one_crash_is_that_callers_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let tenet = env!("CARGO_BIN_EXE_tenet");
+    let pids = dir.path().join("mem.pids");
+    let script = format!("echo $$ >> '{}'; exec '{tenet}' serve --demo --log-level error", pids.display());
+    let config = dir.path().join("gateway.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[upstream]]\nname = \"mem\"\ncommand = [\"sh\", \"-c\", {script:?}]\nprotocol = \"legacy\"\nopen = true\n"
+        ),
+    )
+    .unwrap();
+    let keys = "alice 0123456789abcdef-alice tenet:status; bob 0123456789abcdef-bob";
+    let (_processes, base) = http_gateway(&["--api-keys", keys], &config, vec![pids.clone()]);
+    // `tenet upstreams URL --json` as an operator reads it, with Alice's key (she holds
+    // `tenet:status`).
+    let status = async || -> Option<serde_json::Value> {
+        let out = Command::new(tenet)
+            .args(["upstreams", &base, "--json"])
+            .env("TENET_TOKEN", "0123456789abcdef-alice")
+            .output()
+            .ok()?;
+        let page: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        page["upstreams"].as_array()?.iter().find(|u| u["name"] == "mem").cloned()
+    };
+    eventually("the upstream is up", Duration::from_secs(30), async || status().await.filter(|s| s["state"] == "up"))
+        .await;
+    let started = || -> Vec<i32> {
+        std::fs::read_to_string(&pids).unwrap_or_default().lines().map(|l| l.trim().parse().unwrap()).collect()
+    };
+    assert_eq!(started().len(), 1, "the gateway's own process");
+    let caller = async |name: &str| {
+        tenet_client::Client::builder()
+            .header("Authorization", format!("Bearer 0123456789abcdef-{name}"))
+            .version(tenet_client::VersionPin::Legacy)
+            .connect_http(&format!("{base}/mcp"))
+            .await
+            .unwrap()
+    };
+    let (alice, bob) = (caller("alice").await, caller("bob").await);
+    let echo = async |client: &tenet_client::Client, text: &str| {
+        answer_text(client.call_tool("mem__echo", json!({"text": text})).await)
+    };
+
+    assert_eq!(echo(&alice, "alice 1").await, "alice 1");
+    assert_eq!(started().len(), 2, "Alice's first call started a process for her");
+    assert_eq!(echo(&bob, "bob 1").await, "bob 1");
+    assert_eq!(echo(&alice, "alice 2").await, "alice 2");
+    assert_eq!(echo(&bob, "bob 2").await, "bob 2");
+    let processes = started();
+    assert_eq!(processes.len(), 3, "one for each caller, each kept for the next call: {processes:?}");
+    let row = status().await.unwrap();
+    assert_eq!((row["session"].as_str(), row["sessions"].as_u64()), (Some("per-caller"), Some(2)), "{row}");
+
+    // Alice's process dies: her next call fails, naming the upstream, or (if the
+    // gateway saw the process end first) runs in a new process; her call after that
+    // does. Bob's process goes on as it was, and the upstream never went down.
+    signal(processes[1], "KILL");
+    let first = echo(&alice, "alice 3").await;
+    if first != "alice 3" {
+        assert!(first.contains("upstream mem"), "{first}");
+        assert_eq!(echo(&alice, "alice 4").await, "alice 4");
+    }
+    assert_eq!(started().len(), 4, "a new process for Alice: {:?}", started());
+    assert_eq!(echo(&bob, "bob 3").await, "bob 3");
+    assert_eq!(started().len(), 4, "Bob's process served him still: {:?}", started());
+    let row = status().await.unwrap();
+    assert_eq!((row["state"].as_str(), row["restarts"].as_u64()), (Some("up"), Some(0)), "{row}");
+    alice.close().await;
+    bob.close().await;
 }

@@ -204,6 +204,9 @@ pub fn upstream(name: &str, url: &str) -> UpstreamConfig {
         oauth: None,
         rate_limit: None,
         max_concurrency: None,
+        session: None,
+        max_sessions: None,
+        session_idle_timeout: None,
         peer: false,
     }
 }

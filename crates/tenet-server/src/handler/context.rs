@@ -304,6 +304,18 @@ impl Context {
         })
     }
 
+    /// The id of the conversation this request belongs to: the one its `_meta` names
+    /// (or a node carried), else its legacy session's (made now if the session had
+    /// none); `None` for a 2026-07-28 request that names none. A gateway keeps a session
+    /// upstream per conversation by it (`session = "per-conversation"`).
+    pub fn conversation_id(&self) -> Option<tenet_protocol::context::ContextId> {
+        let seed = &self.inner.seed;
+        match seed.named.as_deref() {
+            Some(named) => named.id().cloned(),
+            None => seed.session.as_ref().map(|session| session.context_id()),
+        }
+    }
+
     /// The conversation's context to carry to another Tenet node with a request relayed
     /// there ([`Conversation::to_carry`]); found without making the conversation when
     /// the request belongs to none yet (the common case, kept cheap).

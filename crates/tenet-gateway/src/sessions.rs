@@ -1,0 +1,262 @@
+//! An upstream's sessions, one per caller (or per conversation), so that what an MCP
+//! server keeps per session — the roots it was told, its log level, its own state — and
+//! what it asks or says there reach only the caller that session belongs to.
+//!
+//! The supervisor's own connection lists and watches the upstream for everyone. A call
+//! is made on its caller's session, opened at the caller's first call (for a stdio
+//! server, a process of its own) and closed once it has been idle for the table's
+//! `session_idle_timeout`. At most `max_sessions` are open at once: past that the
+//! least recently used idle one is closed to make room, and when none is idle a new
+//! caller waits for one up to [`FULL_WAIT`], then is refused with an error that says so.
+//! A session whose connection is lost is forgotten, and the caller's next call opens
+//! another: one caller's crashed process fails only that caller's calls.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::time::Duration;
+
+use tenet_client::{Client, ClientError, ClientHandler};
+use tokio::sync::{Notify, OnceCell};
+use tokio::time::Instant;
+
+/// How long a new caller waits for a session while every one is in use.
+pub(crate) const FULL_WAIT: Duration = Duration::from_secs(5);
+
+/// The sessions open at one upstream, by caller.
+#[derive(Default)]
+pub(crate) struct Sessions {
+    slots: Mutex<HashMap<Arc<str>, Slot>>,
+    /// Told when a session is no longer in use, or is closed.
+    freed: Notify,
+}
+
+/// One caller's session: its connection once made (every call of the caller waits on
+/// the same making), the calls relayed on it now, and when it was last used.
+struct Slot {
+    key: Arc<str>,
+    client: Arc<OnceCell<Client>>,
+    callers: Arc<Callers>,
+    in_use: usize,
+    last_used: Instant,
+}
+
+/// The requests of one caller being relayed on its session, oldest first: what the
+/// upstream asks or says there outside any one of them goes to the newest (they are all
+/// the same caller's), and nowhere when there is none.
+#[derive(Default)]
+pub(crate) struct Callers(Mutex<Vec<Weak<dyn ClientHandler>>>);
+
+impl Callers {
+    /// The newest request still being relayed.
+    pub(crate) fn newest(&self) -> Option<Arc<dyn ClientHandler>> {
+        lock(&self.0).iter().rev().find_map(Weak::upgrade)
+    }
+}
+
+/// Why a caller got no session.
+#[derive(Debug)]
+pub(crate) enum NoSession {
+    /// Every session is in use and none became free in time.
+    Full {
+        /// The most sessions the upstream may have.
+        max: usize,
+    },
+    /// Opening it failed.
+    Connect(ClientError),
+}
+
+/// One call's use of a session, from the moment it is counted (before the session is
+/// open: the caller may go away while it opens) until dropped.
+struct Use {
+    pool: Arc<Sessions>,
+    key: Arc<str>,
+    cell: Arc<OnceCell<Client>>,
+    callers: Arc<Callers>,
+    handler: Weak<dyn ClientHandler>,
+    lost: bool,
+}
+
+impl Drop for Use {
+    fn drop(&mut self) {
+        lock(&self.callers.0).retain(|h| !Weak::ptr_eq(h, &self.handler) && h.strong_count() > 0);
+        if let Some(client) = self.pool.release(&self.key, &self.cell, self.lost) {
+            spawn_close(client);
+        }
+    }
+}
+
+/// A caller's open session, in use until dropped.
+pub(crate) struct Lease {
+    session: Use,
+    client: Client,
+}
+
+impl Lease {
+    /// The session's connection.
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The connection was lost: the session is forgotten (and closed once no call uses
+    /// it), so that the caller's next call opens another.
+    pub(crate) fn lost(&mut self) {
+        self.session.lost = true;
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Closes `client` in the background, if there is a runtime to do it on (else dropping
+/// it closes it: a stdio server is stopped).
+fn spawn_close(client: Client) {
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(crate::upstream::close(client));
+    }
+}
+
+impl Sessions {
+    /// How many sessions are open or opening.
+    pub(crate) fn len(&self) -> usize {
+        lock(&self.slots).len()
+    }
+
+    /// The session of `key`, opened with `connect` (given the session's [`Callers`])
+    /// when there is none; `handler` (the request's own) hears what the upstream says on
+    /// the session outside any request while the lease lives. At most `max` sessions:
+    /// see the module's documentation.
+    pub(crate) async fn lease<F, C>(
+        self: &Arc<Self>,
+        key: &str,
+        max: usize,
+        handler: Weak<dyn ClientHandler>,
+        connect: C,
+    ) -> Result<Lease, NoSession>
+    where
+        C: FnOnce(Arc<Callers>) -> F,
+        F: Future<Output = Result<Client, ClientError>>,
+    {
+        let deadline = Instant::now() + FULL_WAIT;
+        let session = loop {
+            // Made before looking: a session freed in between still wakes it.
+            let freed = self.freed.notified();
+            let mut closing = Vec::new();
+            let taken = take(&mut lock(&self.slots), key, max, &handler, &mut closing);
+            closing.into_iter().for_each(spawn_close);
+            if let Some(Taken { key, cell, callers }) = taken {
+                let pool = Arc::clone(self);
+                break Use { pool, key, cell, callers, handler, lost: false };
+            }
+            if tokio::time::timeout_at(deadline, freed).await.is_err() {
+                return Err(NoSession::Full { max });
+            }
+        };
+        let callers = Arc::clone(&session.callers);
+        match session.cell.get_or_try_init(|| connect(callers)).await {
+            Ok(client) => {
+                let client = client.clone();
+                Ok(Lease { session, client })
+            }
+            // Another call of the caller's waiting on the same making tries again; the
+            // slot goes when the last gives up.
+            Err(e) => Err(NoSession::Connect(e)),
+        }
+    }
+
+    /// Gives back one use of `key`'s session (`cell`): when `lost`, or never opened
+    /// and no longer in use, the session is forgotten; returned for closing when no
+    /// call uses it any more.
+    fn release(&self, key: &Arc<str>, cell: &Arc<OnceCell<Client>>, lost: bool) -> Option<Client> {
+        let mut slots = lock(&self.slots);
+        // A lost session may have been replaced meanwhile: only its own slot is touched.
+        let slot = slots.get_mut(key).filter(|slot| Arc::ptr_eq(&slot.client, cell))?;
+        slot.in_use = slot.in_use.saturating_sub(1);
+        slot.last_used = Instant::now();
+        let forget = lost || (slot.in_use == 0 && cell.get().is_none());
+        let closing = if forget {
+            let slot = slots.remove(key)?;
+            // Calls still using a lost one end on their own; dropped with the last, it
+            // is stopped.
+            if slot.in_use == 0 { slot.client.get().cloned() } else { None }
+        } else {
+            None
+        };
+        drop(slots);
+        self.freed.notify_waiters();
+        closing
+    }
+
+    /// Forgets the sessions idle for `idle` or longer, and closes them in the
+    /// background.
+    pub(crate) fn close_idle(&self, idle: Duration) {
+        let now = Instant::now();
+        let mut closing = Vec::new();
+        lock(&self.slots).retain(|_, slot| {
+            let keep = slot.in_use > 0 || now.duration_since(slot.last_used) < idle;
+            if !keep {
+                closing.extend(slot.client.get().cloned());
+            }
+            keep
+        });
+        if !closing.is_empty() {
+            tracing::debug!(sessions = closing.len(), "closing idle upstream sessions");
+            self.freed.notify_waiters();
+        }
+        closing.into_iter().for_each(spawn_close);
+    }
+
+    /// Forgets every session, and returns their connections for closing (the calls
+    /// still using one keep it until they end).
+    pub(crate) fn all(&self) -> Vec<Client> {
+        let closing = lock(&self.slots).drain().filter_map(|(_, slot)| slot.client.get().cloned()).collect();
+        self.freed.notify_waiters();
+        closing
+    }
+}
+
+/// A session taken for one more call: its key, its connection (once made), and the
+/// calls relayed on it.
+struct Taken {
+    key: Arc<str>,
+    cell: Arc<OnceCell<Client>>,
+    callers: Arc<Callers>,
+}
+
+/// The session opened or opening for `key`, taken for one more call: a new one when it
+/// has none and there is room, made by closing the least recently used idle session
+/// when there is not (its connection added to `closing`); `None` when all `max` are in
+/// use.
+fn take(
+    slots: &mut HashMap<Arc<str>, Slot>,
+    key: &str,
+    max: usize,
+    handler: &Weak<dyn ClientHandler>,
+    closing: &mut Vec<Client>,
+) -> Option<Taken> {
+    if let Some(slot) = slots.get_mut(key) {
+        slot.in_use += 1;
+        lock(&slot.callers.0).push(handler.clone());
+        return Some(Taken {
+            key: Arc::clone(&slot.key),
+            cell: Arc::clone(&slot.client),
+            callers: Arc::clone(&slot.callers),
+        });
+    }
+    if slots.len() >= max {
+        let idle = slots.values().filter(|s| s.in_use == 0).min_by_key(|s| s.last_used).map(|s| Arc::clone(&s.key));
+        let removed = slots.remove(&idle?)?;
+        closing.extend(removed.client.get().cloned());
+    }
+    let key: Arc<str> = Arc::from(key);
+    let slot = Slot {
+        key: Arc::clone(&key),
+        client: Arc::new(OnceCell::new()),
+        callers: Arc::new(Callers(Mutex::new(vec![handler.clone()]))),
+        in_use: 1,
+        last_used: Instant::now(),
+    };
+    let taken = Taken { key: Arc::clone(&key), cell: Arc::clone(&slot.client), callers: Arc::clone(&slot.callers) };
+    slots.insert(key, slot);
+    Some(taken)
+}

@@ -1,0 +1,164 @@
+//! Issue 60: an upstream that keeps state per session gets a session of its own from the
+//! gateway for each caller (`session = "per-caller"`, the default for a legacy
+//! upstream), or shares the gateway's one (`shared`); the sessions are bounded
+//! (`max_sessions`: the least recently used idle one gives way, and with none idle a new
+//! caller is refused after a short wait) and closed when idle.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tenet_client::{Client, VersionPin};
+use tenet_gateway::{Gateway, SessionMode, UpstreamConfig};
+use tenet_server::{CancellationToken, Grant, Principal, Server};
+
+use crate::support::{self, Probe, Running, STEP, gateway_server, quick, recall_tool, remember_tool, upstream};
+
+/// An upstream (legacy, over HTTP) whose `remember`/`recall` keep values in the
+/// conversation of the session they are called in, and whose `hang` waits until
+/// cancelled.
+async fn keeper(probe: &Arc<Probe>) -> Running {
+    let server = support::upstream_server("keeper", probe)
+        .tool(remember_tool())
+        .tool(recall_tool())
+        .tool(support::hang_tool(probe))
+        .build()
+        .unwrap();
+    Running::start(server).await
+}
+
+fn legacy(running: &Running, session: Option<SessionMode>) -> UpstreamConfig {
+    let mut config = upstream("up", &running.url());
+    config.protocol = Some("legacy".to_owned());
+    config.session = session;
+    config.open = true;
+    config
+}
+
+/// A downstream caller of `server` with a principal of its own, over an in-memory pipe.
+async fn caller(server: &Server, name: &str, shutdown: &CancellationToken) -> Client {
+    let (client_end, server_end) = tenet_transport::memory::pair();
+    let (read, write) = tokio::io::split(server_end);
+    let (server, shutdown) = (server.clone(), shutdown.clone());
+    let grant = Grant::new(["mcp"]).with_principal(Principal::ApiKey(name.into()));
+    tokio::spawn(async move { server.serve_as(read, write, shutdown, Some(Arc::new(grant))).await });
+    let (read, write) = tokio::io::split(client_end);
+    let connect = Client::builder().version(VersionPin::Legacy).connect_pipe(read, write);
+    tokio::time::timeout(STEP, connect).await.expect("in time").unwrap()
+}
+
+async fn call(client: &Client, tool: &str, arguments: Value) -> String {
+    let result = tokio::time::timeout(STEP, client.call_tool(tool, arguments)).await.expect("in time").unwrap();
+    support::text(&result)
+}
+
+async fn remember(client: &Client, value: &str) -> String {
+    call(client, "up__remember", json!({"key": "home", "value": value})).await
+}
+
+async fn recall(client: &Client) -> String {
+    call(client, "up__recall", json!({"key": "home"})).await
+}
+
+async fn started(config: UpstreamConfig) -> (Server, Gateway) {
+    let server = gateway_server();
+    let gateway = Gateway::start(server.clone(), vec![config], quick());
+    assert!(gateway.wait_ready(STEP).await, "the upstream came up");
+    (server, gateway)
+}
+
+#[tokio::test]
+async fn each_caller_has_a_session_of_its_own_upstream_unless_the_table_shares_one() {
+    let probe = Arc::new(Probe::default());
+    let running = keeper(&probe).await;
+    let shutdown = CancellationToken::new();
+
+    // The default for a legacy upstream: a session per caller.
+    let (server, gateway) = started(legacy(&running, None)).await;
+    let (alice, bob) = (caller(&server, "alice", &shutdown).await, caller(&server, "bob", &shutdown).await);
+    remember(&alice, "/home/alice").await;
+    assert_eq!(recall(&bob).await, "nothing", "Bob read what Alice's session keeps");
+    remember(&bob, "/home/bob").await;
+    assert_eq!(recall(&alice).await, "\"/home/alice\"");
+    assert_eq!(recall(&bob).await, "\"/home/bob\"");
+    let status = &gateway.statuses()[0];
+    assert_eq!((status.session, status.sessions), (Some("per-caller"), 2));
+    gateway.shutdown().await;
+    assert_eq!(gateway.statuses()[0].sessions, 0, "closed with the gateway");
+
+    // `shared`, as the operator chose it: one session for everyone, as before.
+    let (server, gateway) = started(legacy(&running, Some(SessionMode::Shared))).await;
+    let (carol, dave) = (caller(&server, "carol", &shutdown).await, caller(&server, "dave", &shutdown).await);
+    remember(&carol, "/home/carol").await;
+    assert_eq!(recall(&dave).await, "\"/home/carol\"", "one session for all");
+    let status = &gateway.statuses()[0];
+    assert_eq!((status.session, status.sessions), (Some("shared"), 0));
+    shutdown.cancel();
+    gateway.shutdown().await;
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn a_full_table_of_sessions_gives_way_when_idle_and_refuses_when_busy() {
+    let probe = Arc::new(Probe::default());
+    let running = keeper(&probe).await;
+    let shutdown = CancellationToken::new();
+    let mut config = legacy(&running, None);
+    config.max_sessions = Some(1);
+    let (server, gateway) = started(config).await;
+    let (alice, bob) = (caller(&server, "alice", &shutdown).await, caller(&server, "bob", &shutdown).await);
+
+    // Alice's idle session gives way to Bob's: her next call opens a new one, which
+    // holds nothing of the old.
+    remember(&alice, "/home/alice").await;
+    remember(&bob, "/home/bob").await;
+    assert_eq!(gateway.statuses()[0].sessions, 1);
+    assert_eq!(recall(&alice).await, "nothing");
+
+    // While Alice's call runs, her session is not idle: Bob waits, then is refused
+    // with an error that says why; Alice's call is not disturbed.
+    let hanging = tokio::spawn({
+        let alice = alice.clone();
+        async move { alice.call_tool("up__hang", json!({})).await }
+    });
+    support::until("Alice's call runs upstream", || probe.hanging.load(std::sync::atomic::Ordering::SeqCst)).await;
+    let began = tokio::time::Instant::now();
+    let refused = tokio::time::timeout(Duration::from_secs(10), bob.call_tool("up__echo", json!({"text": "hi"})))
+        .await
+        .expect("refused in time")
+        .unwrap();
+    assert_eq!(refused.is_error, Some(true));
+    let message = support::text(&refused);
+    assert!(message.contains("max_sessions") && message.contains("upstream up"), "{message}");
+    assert!(began.elapsed() >= Duration::from_secs(4), "Bob waited for a session first: {:?}", began.elapsed());
+    assert!(!hanging.is_finished(), "Alice's call goes on");
+    hanging.abort();
+    shutdown.cancel();
+    gateway.shutdown().await;
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn a_callers_idle_session_is_closed_after_its_timeout() {
+    let probe = Arc::new(Probe::default());
+    let running = keeper(&probe).await;
+    let shutdown = CancellationToken::new();
+    let mut config = legacy(&running, None);
+    config.session_idle_timeout = Some(1);
+    let (server, gateway) = started(config).await;
+    let alice = caller(&server, "alice", &shutdown).await;
+    remember(&alice, "/home/alice").await;
+    assert_eq!(gateway.statuses()[0].sessions, 1);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while gateway.statuses()[0].sessions > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the idle session was not closed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Its next call opens a new session, which holds nothing of the old.
+    assert_eq!(recall(&alice).await, "nothing");
+    shutdown.cancel();
+    gateway.shutdown().await;
+    running.stop().await;
+}

@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Interop test: two callers through one `tenet serve` gateway, each with an API key of its
+own, in front of @modelcontextprotocol/server-everything over stdio (`ev`) and over
+Streamable HTTP (`evh`), both speaking the legacy protocol and keeping roots per session.
+
+Usage: python tests/interop/gateway_callers.py GATEWAY_URL ALICE_KEY BOB_KEY
+
+Run through `scripts/interop-gateway`. Each caller is the official Python SDK client
+(`mcp==2.3.0`, legacy mode) with roots of its own and an elicitation answer of its own.
+Through each upstream, each asks for its roots (server-everything asks the client once per
+session and keeps them) and for an elicitation: each must see its own roots and its own
+answer, never the other's, whichever asks first. The gateway's `/upstreams` must then count
+a session per caller at each upstream.
+
+One line is printed per check, then exactly `N passed, M failed`; the exit status is 0 only
+when nothing failed. Every request is bounded by a timeout and the run by a watchdog.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import urllib.request
+from typing import Any
+
+import anyio
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp.types import ElicitResult, ListRootsResult, Root
+
+from gateway_client import expect, watchdog
+
+CALL_TIMEOUT = 30.0  # seconds, per request
+WATCHDOG = 180.0  # seconds, for the whole run
+UPSTREAMS = ("ev", "evh")
+
+
+class Caller:
+    """One user: an API key, a home folder as the one root, a name to answer with."""
+
+    def __init__(self, name: str, key: str) -> None:
+        self.name = name
+        self.key = key
+        self.root = f"file:///home/{name}/private"
+
+    async def on_roots(self, context: Any) -> ListRootsResult:
+        return ListRootsResult(roots=[Root(uri=self.root, name=self.name)])
+
+    async def on_elicitation(self, context: Any, params: Any) -> ElicitResult:
+        # server-everything's form needs only a name: the caller answers with its own.
+        return ElicitResult(action="accept", content={"name": f"answer-of-{self.name}"})
+
+    def client(self, url: str) -> Client:
+        http = create_mcp_http_client(headers={"Authorization": f"Bearer {self.key}"})
+        return Client(
+            streamable_http_client(url, http_client=http),
+            mode="legacy",
+            read_timeout_seconds=CALL_TIMEOUT,
+            list_roots_callback=self.on_roots,
+            elicitation_callback=self.on_elicitation,
+        )
+
+
+async def call_text(c: Client, tool: str) -> str:
+    with anyio.fail_after(CALL_TIMEOUT):
+        result = await c.call_tool(tool, {})
+    text = "".join(getattr(block, "text", "") or "" for block in result.content)
+    expect(not result.is_error, f"{tool} failed: {text[:300]!r}")
+    return text
+
+
+def sessions(base: str, key: str) -> dict[str, Any]:
+    request = urllib.request.Request(f"{base}/upstreams", headers={"Authorization": f"Bearer {key}"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        status = json.load(response)
+    return {u["name"]: (u.get("session"), u.get("sessions")) for u in status["upstreams"]}
+
+
+async def run(url: str, alice: Caller, bob: Caller, report: list[int]) -> None:
+    base = url.rsplit("/mcp", 1)[0]
+
+    def record(label: str, outcome: Exception | str) -> None:
+        if isinstance(outcome, Exception):
+            report[1] += 1
+            print(f"FAIL [gateway callers] {label}: {type(outcome).__name__}: {outcome}", flush=True)
+        else:
+            report[0] += 1
+            print(f"PASS [gateway callers] {label}: {outcome}", flush=True)
+
+    async with alice.client(url) as a, bob.client(url) as b:
+        for upstream in UPSTREAMS:
+            # Alice first, then Bob: with one shared upstream session Bob would read the
+            # roots server-everything kept from Alice.
+            for me, other, c in ((alice, bob, a), (bob, alice, b)):
+                label = f"{upstream}: {me.name}'s roots"
+                try:
+                    got = await call_text(c, f"{upstream}__get-roots-list")
+                    expect(me.root in got, f"{me.name} was not shown their own root: {got[:300]!r}")
+                    expect(other.root not in got, f"{me.name} was shown {other.name}'s root: {got[:300]!r}")
+                    record(label, "their own, and not the other's")
+                except Exception as exc:  # noqa: BLE001 - every failure is reported
+                    record(label, exc)
+            for me, other, c in ((bob, alice, b), (alice, bob, a)):
+                label = f"{upstream}: {me.name}'s elicitation"
+                try:
+                    got = await call_text(c, f"{upstream}__trigger-elicitation-request")
+                    expect(f"answer-of-{me.name}" in got, f"{me.name}'s answer is not in {got[:300]!r}")
+                    expect(f"answer-of-{other.name}" not in got, f"{other.name}'s answer reached {me.name}: {got[:300]!r}")
+                    record(label, "answered by them alone")
+                except Exception as exc:  # noqa: BLE001
+                    record(label, exc)
+        try:
+            seen = sessions(base, alice.key)
+            for upstream in UPSTREAMS:
+                expect(seen.get(upstream) == ("per-caller", 2), f"/upstreams shows {seen}")
+            record("/upstreams", f"a session per caller at each upstream: {seen}")
+        except Exception as exc:  # noqa: BLE001
+            record("/upstreams", exc)
+
+
+def main() -> int:
+    url, alice_key, bob_key = sys.argv[1:4]
+    report = [0, 0]
+    timer = watchdog(WATCHDOG, report)
+    try:
+        anyio.run(run, url, Caller("alice", alice_key), Caller("bob", bob_key), report)
+    except Exception as exc:  # noqa: BLE001
+        report[1] += 1
+        print(f"FAIL [gateway callers] connect: {type(exc).__name__}: {exc}", flush=True)
+    timer.cancel()
+    print(f"{report[0]} passed, {report[1]} failed", flush=True)
+    return 0 if report[1] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
