@@ -716,6 +716,10 @@ fn no_session(upstream: &Upstream, what: &str, refused: NoSession) -> ToolError 
             "upstream {name} has all its {max} sessions (max_sessions) in use by other callers; {what} was not \
              sent: try again shortly"
         )),
+        NoSession::Share { share } => ToolError::msg(format!(
+            "this caller has {share} sessions at upstream {name} in use, its share of max_sessions; {what} was \
+             not sent: try again when one of its calls there ends"
+        )),
         NoSession::Connect(error) => {
             tracing::warn!(upstream = %upstream.label(), error = %error, "a caller's session could not be opened");
             ToolError::msg(format!("upstream {name} could not open a session for this caller: {}", summary(&error)))

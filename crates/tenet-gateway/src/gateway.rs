@@ -218,6 +218,12 @@ impl Inner {
                             client.server().and_then(|d| d.server_info).map(|i| format!("{} {}", i.name, i.version));
                         s.missed = 0;
                     });
+                    // Its instructions for the model join the gateway's, under its name,
+                    // for as long as it is up.
+                    let instructions = client.server().and_then(|d| d.instructions);
+                    if !upstream.name().is_empty() {
+                        self.server.set_instructions_part(upstream.name(), instructions.as_deref());
+                    }
                     tracing::info!(upstream = %upstream.label(), tools, prompts, resources, templates, "upstream is up");
                     let reason = self.watch(&upstream, index, &client).await;
                     if up_since.elapsed() >= self.options.stable_after {
@@ -225,6 +231,7 @@ impl Inner {
                     }
                     self.withdraw(index);
                     self.leave(index);
+                    self.server.set_instructions_part(upstream.name(), None);
                     upstream.set_client(None, None);
                     upstream.lost_updates();
                     // The callers' sessions go with it: a server that restarted holds

@@ -5,9 +5,12 @@
 //! The supervisor's own connection lists and watches the upstream for everyone. A call
 //! is made on its caller's session, opened at the caller's first call (for a stdio
 //! server, a process of its own) and closed once it has been idle for the table's
-//! `session_idle_timeout`. At most `max_sessions` are open at once: past that the
-//! least recently used idle one is closed to make room, and when none is idle a new
-//! caller waits for one up to [`FULL_WAIT`], then is refused with an error that says so.
+//! `session_idle_timeout`. At most `max_sessions` are open at once, and a quarter of
+//! them (at least one) for any one owner (a principal, or an address: the sessions of
+//! one caller's conversations): past either, the least recently used idle session of
+//! the owner, else of anyone, is closed to make room, and when none is idle the caller
+//! waits for one up to [`FULL_WAIT`], then is refused with an error that says which
+//! bound it met.
 //! A session whose connection is lost is forgotten, and the caller's next call opens
 //! another: one caller's crashed process fails only that caller's calls.
 
@@ -34,6 +37,8 @@ pub(crate) struct Sessions {
 /// the same making), the calls relayed on it now, and when it was last used.
 struct Slot {
     key: Arc<str>,
+    /// Whom it counts against.
+    owner: Arc<str>,
     client: Arc<OnceCell<Client>>,
     callers: Arc<Callers>,
     in_use: usize,
@@ -47,9 +52,12 @@ struct Slot {
 pub(crate) struct Callers(Mutex<Vec<Weak<dyn ClientHandler>>>);
 
 impl Callers {
-    /// The newest request still being relayed.
-    pub(crate) fn newest(&self) -> Option<Arc<dyn ClientHandler>> {
-        lock(&self.0).iter().rev().find_map(Weak::upgrade)
+    /// The one request being relayed, when there is exactly one.
+    pub(crate) fn only(&self) -> Option<Arc<dyn ClientHandler>> {
+        let callers = lock(&self.0);
+        let mut live = callers.iter().filter_map(Weak::upgrade);
+        let only = live.next()?;
+        live.next().is_none().then_some(only)
     }
 }
 
@@ -60,6 +68,11 @@ pub(crate) enum NoSession {
     Full {
         /// The most sessions the upstream may have.
         max: usize,
+    },
+    /// Every session of the owner's share is in use and none became free in time.
+    Share {
+        /// The most sessions one owner may have there.
+        share: usize,
     },
     /// Opening it failed.
     Connect(ClientError),
@@ -129,6 +142,7 @@ impl Sessions {
     pub(crate) async fn lease<F, C>(
         self: &Arc<Self>,
         key: &str,
+        owner: &Arc<str>,
         max: usize,
         handler: Weak<dyn ClientHandler>,
         connect: C,
@@ -138,18 +152,22 @@ impl Sessions {
         F: Future<Output = Result<Client, ClientError>>,
     {
         let deadline = Instant::now() + FULL_WAIT;
+        let bounds = Bounds { max, share: owner_share(max) };
         let session = loop {
             // Made before looking: a session freed in between still wakes it.
             let freed = self.freed.notified();
             let mut closing = Vec::new();
-            let taken = take(&mut lock(&self.slots), key, max, &handler, &mut closing);
+            let taken = take(&mut lock(&self.slots), key, owner, bounds, &handler, &mut closing);
             closing.into_iter().for_each(spawn_close);
-            if let Some(Taken { key, cell, callers }) = taken {
-                let pool = Arc::clone(self);
-                break Use { pool, key, cell, callers, handler, lost: false };
-            }
+            let refused = match taken {
+                Ok(Taken { key, cell, callers }) => {
+                    let pool = Arc::clone(self);
+                    break Use { pool, key, cell, callers, handler, lost: false };
+                }
+                Err(refused) => refused,
+            };
             if tokio::time::timeout_at(deadline, freed).await.is_err() {
-                return Err(NoSession::Full { max });
+                return Err(refused);
             }
         };
         let callers = Arc::clone(&session.callers);
@@ -169,15 +187,17 @@ impl Sessions {
     /// call uses it any more.
     fn release(&self, key: &Arc<str>, cell: &Arc<OnceCell<Client>>, lost: bool) -> Option<Client> {
         let mut slots = lock(&self.slots);
-        // A lost session may have been replaced meanwhile: only its own slot is touched.
-        let slot = slots.get_mut(key).filter(|slot| Arc::ptr_eq(&slot.client, cell))?;
+        // A lost session may have been replaced meanwhile (or all were closed): only its
+        // own slot is touched; forgotten already, the last call to use it closes it.
+        let Some(slot) = slots.get_mut(key).filter(|slot| Arc::ptr_eq(&slot.client, cell)) else {
+            return if Arc::strong_count(cell) == 1 { cell.get().cloned() } else { None };
+        };
         slot.in_use = slot.in_use.saturating_sub(1);
         slot.last_used = Instant::now();
         let forget = lost || (slot.in_use == 0 && cell.get().is_none());
         let closing = if forget {
             let slot = slots.remove(key)?;
-            // Calls still using a lost one end on their own; dropped with the last, it
-            // is stopped.
+            // Calls still using a lost one end on their own; the last closes it.
             if slot.in_use == 0 { slot.client.get().cloned() } else { None }
         } else {
             None
@@ -206,8 +226,8 @@ impl Sessions {
         closing.into_iter().for_each(spawn_close);
     }
 
-    /// Forgets every session, and returns their connections for closing (the calls
-    /// still using one keep it until they end).
+    /// Forgets every session, and returns their connections for closing (calls still
+    /// using one fail as it closes; one still opening is closed by its last call).
     pub(crate) fn all(&self) -> Vec<Client> {
         let closing = lock(&self.slots).drain().filter_map(|(_, slot)| slot.client.get().cloned()).collect();
         self.freed.notify_waiters();
@@ -223,34 +243,62 @@ struct Taken {
     callers: Arc<Callers>,
 }
 
-/// The session opened or opening for `key`, taken for one more call: a new one when it
-/// has none and there is room, made by closing the least recently used idle session
-/// when there is not (its connection added to `closing`); `None` when all `max` are in
-/// use.
+/// The most sessions one owner may have at an upstream that may have `max`: a
+/// quarter, at least one.
+pub(crate) fn owner_share(max: usize) -> usize {
+    (max / 4).max(1)
+}
+
+/// The bounds on an upstream's sessions.
+#[derive(Clone, Copy)]
+struct Bounds {
+    /// In all.
+    max: usize,
+    /// For one owner.
+    share: usize,
+}
+
+/// The session opened or opening for `key` (of `owner`), taken for one more call: a new
+/// one when it has none and there is room, made by closing the least recently used idle
+/// session (the owner's own when its share is full) when there is not (its connection
+/// added to `closing`); refused, with the bound it met, when every session that could
+/// give way is in use.
 fn take(
     slots: &mut HashMap<Arc<str>, Slot>,
     key: &str,
-    max: usize,
+    owner: &Arc<str>,
+    bounds: Bounds,
     handler: &Weak<dyn ClientHandler>,
     closing: &mut Vec<Client>,
-) -> Option<Taken> {
+) -> Result<Taken, NoSession> {
     if let Some(slot) = slots.get_mut(key) {
         slot.in_use += 1;
         lock(&slot.callers.0).push(handler.clone());
-        return Some(Taken {
+        return Ok(Taken {
             key: Arc::clone(&slot.key),
             cell: Arc::clone(&slot.client),
             callers: Arc::clone(&slot.callers),
         });
     }
-    if slots.len() >= max {
-        let idle = slots.values().filter(|s| s.in_use == 0).min_by_key(|s| s.last_used).map(|s| Arc::clone(&s.key));
-        let removed = slots.remove(&idle?)?;
+    let idle_of = |slots: &HashMap<Arc<str>, Slot>, mine: bool| {
+        let idle = slots.values().filter(|s| s.in_use == 0 && (!mine || s.owner == *owner));
+        idle.min_by_key(|s| s.last_used).map(|s| Arc::clone(&s.key))
+    };
+    let held = slots.values().filter(|s| s.owner == *owner).count();
+    let room = if held >= bounds.share {
+        Some(idle_of(slots, true).ok_or(NoSession::Share { share: bounds.share })?)
+    } else if slots.len() >= bounds.max {
+        Some(idle_of(slots, false).ok_or(NoSession::Full { max: bounds.max })?)
+    } else {
+        None
+    };
+    if let Some(removed) = room.and_then(|key| slots.remove(&key)) {
         closing.extend(removed.client.get().cloned());
     }
     let key: Arc<str> = Arc::from(key);
     let slot = Slot {
         key: Arc::clone(&key),
+        owner: Arc::clone(owner),
         client: Arc::new(OnceCell::new()),
         callers: Arc::new(Callers(Mutex::new(vec![handler.clone()]))),
         in_use: 1,
@@ -258,5 +306,5 @@ fn take(
     };
     let taken = Taken { key: Arc::clone(&key), cell: Arc::clone(&slot.client), callers: Arc::clone(&slot.callers) };
     slots.insert(key, slot);
-    Some(taken)
+    Ok(taken)
 }

@@ -558,19 +558,38 @@ impl Upstream {
         }
     }
 
-    /// Whose session a call made for `ctx` goes on, at an upstream that speaks `era`;
-    /// `None`: the shared connection (the mode is `shared`, or the request names no
-    /// caller: a transport with one client, such as stdio, serves that client alone).
-    pub(crate) fn session_key(&self, ctx: &Context, era: Era) -> Option<String> {
+    /// Whose session a call made for `ctx` goes on, at an upstream that speaks `era`
+    /// (see [`SessionKey`]); `None`: the shared connection (the mode is `shared`, or the
+    /// request came over a transport with one client, such as stdio, which the upstream's
+    /// one connection serves alone).
+    pub(crate) fn session_key(&self, ctx: &Context, era: Era) -> Option<SessionKey> {
         let mode = self.session_mode(era);
         if mode == SessionMode::Shared {
             return None;
         }
-        let caller = ctx.caller()?;
-        match ctx.conversation_id().filter(|_| mode == SessionMode::PerConversation) {
-            // The caller's length first: no caller and conversation split otherwise read the same.
-            Some(id) => Some(format!("{}:{caller}{id}", caller.len())),
-            None => Some(caller),
+        let conversation = || ctx.conversation_id().map(|id| format!("conversation:{id}"));
+        // The owner's length first: no owner and conversation split otherwise read the same.
+        let within = |owner: &str, conversation: String| format!("{}:{owner}{conversation}", owner.len());
+        match ctx.principal_id() {
+            Some(principal) => {
+                let key = match conversation().filter(|_| mode == SessionMode::PerConversation) {
+                    Some(id) => within(principal, id),
+                    None => principal.to_owned(),
+                };
+                Some(SessionKey { key, owner: Arc::from(principal) })
+            }
+            // No one named: an address may be several people (a proxy, a NAT, a /64), so
+            // the session is the client's own (its legacy session or named conversation),
+            // counted against its address; by the address alone only a 2026-07-28
+            // request that names no conversation.
+            None => {
+                let caller = ctx.caller().filter(|c| c != tenet_server::STDIO_CALLER)?;
+                let key = match conversation() {
+                    Some(id) => within(&caller, id),
+                    None => caller.clone(),
+                };
+                Some(SessionKey { key, owner: Arc::from(caller) })
+            }
         }
     }
 
@@ -579,13 +598,13 @@ impl Upstream {
     /// any request while the lease lives.
     pub(crate) async fn lease(
         self: &Arc<Self>,
-        key: &str,
+        key: &SessionKey,
         handler: Weak<dyn ClientHandler>,
     ) -> Result<Lease, NoSession> {
         let max = self.config.max_sessions();
         let this = Arc::clone(self);
         self.sessions
-            .lease(key, max, handler, move |callers| async move {
+            .lease(&key.key, &key.owner, max, handler, move |callers| async move {
                 let relay = SessionRelay { upstream: Arc::downgrade(&this), callers };
                 match tokio::time::timeout(this.connect_timeout, this.connect_with(relay)).await {
                     Ok(connected) => connected,
@@ -837,6 +856,17 @@ impl ClientHandler for Relay {
     }
 }
 
+/// Whose session at an upstream a call goes on ([`Upstream::session_key`]).
+pub(crate) struct SessionKey {
+    /// The session's key: the principal's id (`per-caller`), with the conversation's
+    /// (`per-conversation`); for a caller authorization named no one, its own
+    /// conversation (a legacy session has one), else its address.
+    pub(crate) key: String,
+    /// Whom the session counts against (a share of `max_sessions` each): the
+    /// principal, else the address.
+    pub(crate) owner: Arc<str>,
+}
+
 /// How long closing an upstream's connection may take.
 const CLOSE_WAIT: Duration = Duration::from_secs(10);
 
@@ -848,11 +878,12 @@ pub(crate) async fn close(client: Client) {
     }
 }
 
-/// Answers the upstream on one caller's own session: everything it asks or says there
-/// is that caller's, and goes to the caller's newest call being relayed (a request on
-/// a call's own stream goes to that call before this is asked); with none, a question
-/// is refused and a log message dropped, never passed to anyone else. Lists and
-/// subscriptions are the supervisor's connection's business.
+/// Answers the upstream on one caller's own session: what it asks or says there outside
+/// any one request (a request on a call's own stream goes to that call before this is
+/// asked) goes to the caller's one call being relayed; with none, or several (two
+/// windows of one user may have different roots), a question is refused and a log
+/// message dropped, never passed to anyone else. Lists and subscriptions are the
+/// supervisor's connection's business.
 struct SessionRelay {
     upstream: Weak<Upstream>,
     callers: Arc<Callers>,
@@ -864,7 +895,8 @@ impl SessionRelay {
         ErrorObject::new(
             ErrorCode::INVALID_REQUEST,
             format!(
-                "upstream {name} sent {method} on a caller's session while none of that caller's calls was in flight"
+                "upstream {name} sent {method} on a caller's session while not exactly one of that caller's calls \
+                 was in flight"
             ),
         )
     }
@@ -876,7 +908,7 @@ impl ClientHandler for SessionRelay {
     }
 
     fn answer<'a>(&'a self, method: &'a str, params: Option<&'a RawJson>) -> BoxFuture<'a, Result<Value, ErrorObject>> {
-        let caller = self.callers.newest();
+        let caller = self.callers.only();
         Box::pin(async move {
             match caller {
                 Some(caller) => caller.answer(method, params).await,
@@ -889,7 +921,7 @@ impl ClientHandler for SessionRelay {
         &self,
         requests: Vec<(String, tenet_protocol::InputRequest)>,
     ) -> BoxFuture<'_, Result<JsonObject, ErrorObject>> {
-        let caller = self.callers.newest();
+        let caller = self.callers.only();
         Box::pin(async move {
             match caller {
                 Some(caller) => caller.answer_all(requests).await,
@@ -902,7 +934,7 @@ impl ClientHandler for SessionRelay {
 
     fn on_notification(&self, notification: ServerNotification) {
         match notification {
-            ServerNotification::Log(log) => match self.callers.newest() {
+            ServerNotification::Log(log) => match self.callers.only() {
                 Some(caller) => caller.on_notification(ServerNotification::Log(log)),
                 None => {
                     tracing::debug!(level = ?log.level, "a log message on a caller's session outside its calls, dropped");

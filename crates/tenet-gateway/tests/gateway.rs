@@ -662,3 +662,41 @@ async fn an_upstream_tables_rate_limit_holds_each_of_its_tools_per_caller() {
     }
     h.shutdown().await;
 }
+
+/// Issue 60: an upstream's instructions for the model reach the gateway's clients,
+/// under the upstream's name, beside the gateway's own, for as long as it is up; an
+/// over-long one is cut to its bound.
+#[tokio::test]
+async fn an_upstreams_instructions_join_the_gateways_under_its_name_while_it_is_up() {
+    let probe = Arc::new(Probe::default());
+    let short = upstream_server("short", &probe).instructions("Call echo before add.").build().unwrap();
+    let long = upstream_server("long", &probe).instructions("x".repeat(20_000)).build().unwrap();
+    let (short, long) = (Running::start(short).await, Running::start(long).await);
+    let server = Server::builder("gateway", "1.0.0").instructions("The gateway's own.").dynamic().build().unwrap();
+    let gateway = tenet_gateway::Gateway::start(
+        server.clone(),
+        vec![upstream("short", &short.url()), upstream("long", &long.url())],
+        quick(),
+    );
+    assert!(gateway.wait_ready(STEP).await, "both came up");
+    let shutdown = CancellationToken::new();
+    let client = crate::support::downstream(&server, shutdown.clone()).await;
+    let told = client.server().and_then(|d| d.instructions).unwrap();
+    assert!(told.starts_with("The gateway's own.\n\n## long\n\nxxx"), "{}", &told[..80]);
+    assert!(told.ends_with("…\n\n## short\n\nCall echo before add."), "{}", &told[told.len() - 80..]);
+    let long_part = told.split("## long\n\n").nth(1).unwrap().split("\n\n## short").next().unwrap();
+    assert!(long_part.len() <= tenet_server::MAX_INSTRUCTIONS_PART, "{} bytes", long_part.len());
+    client.close().await;
+
+    // Down, its part goes; the other's stays.
+    short.kill().await;
+    let deadline = Instant::now() + STEP;
+    while server.instructions().is_some_and(|i| i.contains("## short")) {
+        assert!(Instant::now() < deadline, "the stopped upstream's instructions stayed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(server.instructions().unwrap().contains("## long"));
+    shutdown.cancel();
+    gateway.shutdown().await;
+    long.stop().await;
+}

@@ -9,7 +9,7 @@ use crate::support;
 
 use std::sync::{Arc, Mutex};
 
-use crate::support::{Probe, Running, STEP, gateway_server, quick, upstream, upstream_server};
+use crate::support::{Home, Probe, Running, STEP, gateway_server, quick, upstream, upstream_server};
 use futures_util::future::BoxFuture;
 use serde_json::{Map, Value, json};
 use tenet_client::protocol::{
@@ -600,20 +600,6 @@ async fn a_url_step_sent_as_an_input_round_is_no_error_in_the_upstreams_span() {
     shutdown.cancel();
     gateway.shutdown().await;
     running.stop().await;
-}
-
-/// A downstream user whose roots are their home folder.
-struct Home(&'static str);
-
-impl ClientHandler for Home {
-    fn capabilities(&self) -> ClientCapabilities {
-        ClientCapabilities { roots: Some(Default::default()), ..ClientCapabilities::default() }
-    }
-
-    fn list_roots(&self) -> BoxFuture<'_, Result<ListRootsResult, ErrorObject>> {
-        let uri = format!("file:///home/{}", self.0);
-        Box::pin(async move { Ok(ListRootsResult { roots: vec![Root { uri, name: None, meta: None }] }) })
-    }
 }
 
 /// Issue 60: an upstream that asks for the roots after answering Alice's call asked

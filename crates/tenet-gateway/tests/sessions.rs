@@ -10,11 +10,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tenet_client::{Client, VersionPin};
+use tenet_client::{Client, ClientBuilder, VersionPin};
 use tenet_gateway::{Gateway, SessionMode, UpstreamConfig};
 use tenet_server::{CancellationToken, Grant, Principal, Server};
 
-use crate::support::{self, Probe, Running, STEP, gateway_server, quick, recall_tool, remember_tool, upstream};
+use crate::support::{self, Home, Probe, Running, STEP, gateway_server, quick, recall_tool, remember_tool, upstream};
 
 /// An upstream (legacy, over HTTP) whose `remember`/`recall` keep values in the
 /// conversation of the session they are called in, and whose `hang` waits until
@@ -39,13 +39,18 @@ fn legacy(running: &Running, session: Option<SessionMode>) -> UpstreamConfig {
 
 /// A downstream caller of `server` with a principal of its own, over an in-memory pipe.
 async fn caller(server: &Server, name: &str, shutdown: &CancellationToken) -> Client {
+    caller_with(server, name, shutdown, Client::builder()).await
+}
+
+/// [`caller`], its client built from `builder`.
+async fn caller_with(server: &Server, name: &str, shutdown: &CancellationToken, builder: ClientBuilder) -> Client {
     let (client_end, server_end) = tenet_transport::memory::pair();
     let (read, write) = tokio::io::split(server_end);
     let (server, shutdown) = (server.clone(), shutdown.clone());
     let grant = Grant::new(["mcp"]).with_principal(Principal::ApiKey(name.into()));
     tokio::spawn(async move { server.serve_as(read, write, shutdown, Some(Arc::new(grant))).await });
     let (read, write) = tokio::io::split(client_end);
-    let connect = Client::builder().version(VersionPin::Legacy).connect_pipe(read, write);
+    let connect = builder.version(VersionPin::Legacy).connect_pipe(read, write);
     tokio::time::timeout(STEP, connect).await.expect("in time").unwrap()
 }
 
@@ -158,6 +163,76 @@ async fn a_callers_idle_session_is_closed_after_its_timeout() {
     }
     // Its next call opens a new session, which holds nothing of the old.
     assert_eq!(recall(&alice).await, "nothing");
+    shutdown.cancel();
+    gateway.shutdown().await;
+    running.stop().await;
+}
+
+/// What an upstream asks on a caller's session outside any request (here: on every
+/// session's GET stream at once) reaches that caller's one call in flight, and no one
+/// on a session with no call in flight: Alice's session answers with her roots, Bob's
+/// and the gateway's own refuse.
+#[tokio::test]
+async fn a_question_on_a_callers_session_reaches_only_that_callers_call() {
+    let tools = json!([
+        {"name": "quick", "inputSchema": {"type": "object"}},
+        {"name": "slow", "inputSchema": {"type": "object"}}
+    ]);
+    let hand = support::HandServer::start(tools).await;
+    hand.delay("slow", Duration::from_millis(1500));
+    let mut config = upstream("up", &hand.url());
+    config.protocol = Some("legacy".to_owned());
+    config.open = true;
+    let (server, gateway) = started(config).await;
+    let shutdown = CancellationToken::new();
+    let home = |name: &'static str| Client::builder().handler(Home(name));
+    let alice = caller_with(&server, "alice", &shutdown, home("alice")).await;
+    let bob = caller_with(&server, "bob", &shutdown, home("bob")).await;
+    assert_eq!(call(&alice, "up__quick", json!({})).await, "quick");
+    assert_eq!(call(&bob, "up__quick", json!({})).await, "quick");
+    support::until("three sessions listen: the gateway's, Alice's and Bob's", || hand.listeners() == 3).await;
+
+    let slow = tokio::spawn({
+        let alice = alice.clone();
+        async move { alice.call_tool("up__slow", json!({})).await }
+    });
+    support::until("Alice's call reaches the upstream", || hand.calls().len() == 3).await;
+    hand.send_raw(r#"{"jsonrpc":"2.0","id":"asked","method":"roots/list"}"#);
+    support::until("every session answers", || hand.responses().len() == 3).await;
+    let answers = hand.responses();
+    let (answered, refused): (Vec<_>, Vec<_>) = answers.iter().partition(|a| a.get("result").is_some());
+    assert_eq!(answered.len(), 1, "{answers:?}");
+    assert_eq!(answered[0]["result"]["roots"][0]["uri"], "file:///home/alice", "{answers:?}");
+    assert!(refused.iter().all(|a| a.get("error").is_some()), "{answers:?}");
+    assert!(!answers.iter().any(|a| a.to_string().contains("/home/bob")), "{answers:?}");
+    assert!(slow.await.unwrap().is_ok());
+    shutdown.cancel();
+    gateway.shutdown().await;
+}
+
+/// `per-conversation`: each of a caller's conversations (here, each downstream legacy
+/// session of one API key) has a session of its own upstream, and one caller holds at
+/// most a quarter of `max_sessions`: its third conversation, over a share of two, takes
+/// the place of its least recently used one.
+#[tokio::test]
+async fn per_conversation_sessions_are_kept_apart_within_the_callers_share() {
+    let probe = Arc::new(Probe::default());
+    let running = keeper(&probe).await;
+    let shutdown = CancellationToken::new();
+    let mut config = legacy(&running, Some(SessionMode::PerConversation));
+    config.max_sessions = Some(8);
+    let (server, gateway) = started(config).await;
+    let (first, second) = (caller(&server, "alice", &shutdown).await, caller(&server, "alice", &shutdown).await);
+    remember(&first, "/home/alice/one").await;
+    assert_eq!(recall(&second).await, "nothing", "two conversations, two sessions");
+    remember(&second, "/home/alice/two").await;
+    assert_eq!(recall(&first).await, "\"/home/alice/one\"");
+    assert_eq!(gateway.statuses()[0].sessions, 2);
+    let third = caller(&server, "alice", &shutdown).await;
+    assert_eq!(recall(&third).await, "nothing");
+    assert_eq!(gateway.statuses()[0].sessions, 2, "her share is two of eight");
+    // The least recently used was the second conversation's: the first keeps its own.
+    assert_eq!(recall(&first).await, "\"/home/alice/one\"");
     shutdown.cancel();
     gateway.shutdown().await;
     running.stop().await;

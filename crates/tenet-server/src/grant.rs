@@ -60,6 +60,10 @@ impl Principal {
 /// pass it by (the totals alone bound it), rather than give all such callers one share.
 pub const UNNAMED: &str = "anonymous";
 
+/// The caller of a stdio connection without a principal: its one client, whatever it
+/// sends ([`crate::Context::caller`] says so).
+pub const STDIO_CALLER: &str = "stdio";
+
 /// Whom per-caller bounds (fair shares: sessions, tasks, contexts, connections) count a
 /// request against: the principal of its `grant` ([`Principal::id`]), else its client
 /// address as `ip:<address>` (principal ids never begin so), an IPv6 client by its /64

@@ -81,7 +81,7 @@ pub use observe::metrics;
 pub use observe::spans;
 
 pub use error::{BuildError, ToolError};
-pub use grant::{Grant, INSUFFICIENT_SCOPE, Principal, UNNAMED, share_key};
+pub use grant::{Grant, INSUFFICIENT_SCOPE, Principal, STDIO_CALLER, UNNAMED, share_key};
 pub use handler::{
     Args, CompletionRequest, Context, Conversation, FromMethodCall, FromToolCall, InputRound, IntoMethodResult,
     IntoToolResult, Json, MethodCall, MethodDef, MethodError, MethodHandler, MethodName, MethodOutput, Params,
@@ -95,7 +95,9 @@ pub use limits::{CacheStats, RATE_LIMITED, Rate, RateLimiter, RateLimits, RateSt
 pub use metrics::{Metrics, Outcome};
 pub use observe::REQUEST_TARGET;
 pub use routing::{Answer, Probe, Route, Routed, stateless_version, unsupported_version};
-pub use server::{DEFAULT_CACHE_BYTES, Server, ServerBuilder, ServerConfig, ServerEvent, WeakServer};
+pub use server::{
+    DEFAULT_CACHE_BYTES, MAX_INSTRUCTIONS_PART, Server, ServerBuilder, ServerConfig, ServerEvent, WeakServer,
+};
 pub use session::{
     Announcements, Cancelled, Driver, DriverOptions, Events, Hangup, Link, MAX_SUBSCRIPTIONS, Negotiated,
     OUTBOUND_CAPACITY, Outbound, Peer, Pending, Session, batch_body,

@@ -105,6 +105,9 @@ pub use crate::event::ServerEvent;
 pub(crate) struct Shared {
     pub info: Implementation,
     pub instructions: Option<String>,
+    /// Sections added to the instructions while the server runs, by name (a gateway's
+    /// upstreams' own): see [`Server::set_instructions_part`].
+    pub instruction_parts: std::sync::RwLock<std::collections::BTreeMap<String, String>>,
     pub tools: Registry<Arc<CompiledTool>>,
     pub resources: Registry<ResourceDef>,
     pub templates: Registry<Arc<CompiledTemplate>>,
@@ -196,6 +199,44 @@ fn declare_extension(
             declared.insert(id.to_owned(), settings.clone());
             Ok(())
         }
+    }
+}
+
+/// The most bytes of one section of the instructions added by name
+/// ([`Server::set_instructions_part`]).
+pub const MAX_INSTRUCTIONS_PART: usize = 4096;
+
+/// `text`, kept to [`MAX_INSTRUCTIONS_PART`] bytes (cut at a character boundary, `…`
+/// added).
+fn bounded_part(text: &str) -> String {
+    if text.len() <= MAX_INSTRUCTIONS_PART {
+        return text.to_owned();
+    }
+    let mut end = MAX_INSTRUCTIONS_PART - '…'.len_utf8();
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+impl Shared {
+    /// The instructions as clients are given them now (see [`Server::instructions`]).
+    pub(crate) fn instructions(&self) -> Option<String> {
+        let parts = self.instruction_parts.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if parts.is_empty() {
+            return self.instructions.clone();
+        }
+        let mut text = self.instructions.clone().unwrap_or_default();
+        for (name, part) in parts.iter() {
+            if !text.is_empty() {
+                text.push_str("\n\n");
+            }
+            text.push_str("## ");
+            text.push_str(name);
+            text.push_str("\n\n");
+            text.push_str(part);
+        }
+        Some(text)
     }
 }
 
@@ -667,6 +708,41 @@ impl Server {
         self.shared.absent_tools.set(Box::new(explain)).is_ok()
     }
 
+    /// Adds to the server's instructions a section under `name` holding `text` (a
+    /// gateway: an upstream's own instructions, under the upstream's name), replacing
+    /// any section of that name; `None` (or blank text) takes it away. A section is kept
+    /// to [`MAX_INSTRUCTIONS_PART`] bytes, cut at a character boundary and marked `…`.
+    /// Clients read the instructions as they are when they connect (`initialize`,
+    /// `server/discover`).
+    ///
+    /// ```
+    /// let server = tenet_server::Server::builder("gateway", "1.0.0").instructions("Use the tools.").build().unwrap();
+    /// server.set_instructions_part("files", Some("Paths are relative to the workspace."));
+    /// assert_eq!(
+    ///     server.instructions().as_deref(),
+    ///     Some("Use the tools.\n\n## files\n\nPaths are relative to the workspace.")
+    /// );
+    /// server.set_instructions_part("files", None);
+    /// assert_eq!(server.instructions().as_deref(), Some("Use the tools."));
+    /// ```
+    pub fn set_instructions_part(&self, name: &str, text: Option<&str>) {
+        let mut parts = self.shared.instruction_parts.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match text.map(str::trim).filter(|t| !t.is_empty()) {
+            Some(text) => {
+                parts.insert(name.to_owned(), bounded_part(text));
+            }
+            None => {
+                parts.remove(name);
+            }
+        }
+    }
+
+    /// The instructions clients are given now: those the server was built with, then
+    /// each section added by name ([`Server::set_instructions_part`]), in name order.
+    pub fn instructions(&self) -> Option<String> {
+        self.shared.instructions()
+    }
+
     /// A handle that does not keep the server alive (for what the server's own
     /// handlers hold, which would otherwise keep it alive in a cycle).
     pub fn downgrade(&self) -> WeakServer {
@@ -927,6 +1003,7 @@ impl ServerBuilder {
             shared: Arc::new(Shared {
                 info: self.info,
                 instructions: self.instructions,
+                instruction_parts: std::sync::RwLock::default(),
                 tools: Registry::new(tools),
                 resources: Registry::new(resources),
                 templates: Registry::new(templates),

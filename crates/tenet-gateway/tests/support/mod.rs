@@ -658,3 +658,26 @@ pub fn recall_tool() -> ToolDef {
     })
     .description("Read a value of the conversation's context")
 }
+
+/// A downstream user whose roots are their home folder (`file:///home/<name>`).
+pub struct Home(pub &'static str);
+
+impl tenet_client::ClientHandler for Home {
+    fn capabilities(&self) -> tenet_client::protocol::ClientCapabilities {
+        tenet_client::protocol::ClientCapabilities { roots: Some(Default::default()), ..Default::default() }
+    }
+
+    fn list_roots(
+        &self,
+    ) -> futures_util::future::BoxFuture<
+        '_,
+        Result<tenet_client::protocol::ListRootsResult, tenet_server::jsonrpc::ErrorObject>,
+    > {
+        let uri = format!("file:///home/{}", self.0);
+        Box::pin(async move {
+            Ok(tenet_client::protocol::ListRootsResult {
+                roots: vec![tenet_client::protocol::Root { uri, name: None, meta: None }],
+            })
+        })
+    }
+}

@@ -380,6 +380,12 @@ impl Context {
         crate::session::share_of(seed.grant.as_deref(), seed.caller.as_deref(), seed.addr)
     }
 
+    /// [`crate::Principal::id`] of the caller, when authorization named one (an API key,
+    /// a token's issuer and subject): never an address, which several people may share.
+    pub fn principal_id(&self) -> Option<&str> {
+        self.inner.seed.grant.as_deref().and_then(crate::Grant::owner)
+    }
+
     /// The lowest level of log message the client asked for, if any (legacy: with
     /// `logging/setLevel`; 2026-07-28: with `logLevel` on this request).
     pub fn log_level(&self) -> Option<LoggingLevel> {

@@ -575,7 +575,7 @@ impl Server {
             protocol_version: version,
             capabilities: self.shared.capabilities.for_era(Era::Legacy),
             server_info: self.shared.info.clone(),
-            instructions: self.shared.instructions.clone(),
+            instructions: self.shared.instructions(),
             meta: (!meta.is_empty()).then_some(meta),
         })
     }
@@ -587,7 +587,7 @@ impl Server {
         Reply::cacheable(&DiscoverResult {
             supported_versions: ProtocolVersion::stateless().map(|v| v.as_str().to_owned()).collect(),
             capabilities: self.shared.capabilities.for_era(Era::Stateless),
-            instructions: self.shared.instructions.clone(),
+            instructions: self.shared.instructions(),
             meta: Some(meta),
         })
     }

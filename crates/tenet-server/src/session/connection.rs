@@ -67,7 +67,8 @@ impl Server {
         let frames = FramedRead::new(reader, JsonLinesCodec::new(self.shared.config.max_message_bytes));
         // A stream has one client: its requests share one bucket, and one share, its
         // principal's when it has one (as over every other transport).
-        let caller = Some(Arc::from(crate::share_key(grant.as_deref(), None).unwrap_or_else(|| "stdio".to_owned())));
+        let caller =
+            Some(Arc::from(crate::share_key(grant.as_deref(), None).unwrap_or_else(|| crate::STDIO_CALLER.to_owned())));
         let options = DriverOptions { shutdown, grant, caller, ..DriverOptions::default() };
         let result = self.serve_frames(frames, out, options, Hangup::Drain).await;
         match writer.await {
