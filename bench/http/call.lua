@@ -5,7 +5,9 @@
 --       legacy     -> MCP-Protocol-Version: VERSION, Mcp-Session-Id: SESSION if given
 --       rest       -> Tenet's REST facade: POST /tools/<tool> with the arguments as the
 --                     body (no id, no MCP headers); the answer is the echoed text
--- WRK_TOKEN in the environment is sent as `Authorization: Bearer …`; WRK_TOOL names
+-- WRK_TOKEN in the environment is sent as `Authorization: Bearer …`; WRK_TOKENS (a
+-- comma-separated list) instead sends each request with the next of them in turn, as
+-- that many callers would (stateless mode: no session binds a request to one); WRK_TOOL names
 -- the tool to call (default `echo`: through a gateway or a node, `up__echo`, say).
 -- With WRK_CHECK=1 in the environment every response is also inspected (slower):
 -- one that is not 200 or does not echo "hello world" is counted as bad.
@@ -59,7 +61,16 @@ function init(args)
       rest_request = wrk.format("POST", "/tools/" .. tool, nil, rest_body)
    end
    head = string.sub(wrk.format("POST", nil, nil, nil), 1, -3)
+   local tokens = os.getenv("WRK_TOKENS")
+   if tokens and tokens ~= "" then
+      for t in string.gmatch(tokens, "[^,]+") do
+         wrk.headers["Authorization"] = "Bearer " .. t
+         table.insert(heads, string.sub(wrk.format("POST", nil, nil, nil), 1, -3))
+      end
+   end
 end
+
+heads = {}
 
 pre = '{"jsonrpc":"2.0","id":"'
 post_legacy = '","method":"tools/call","params":{"name":"echo","arguments":{"text":"hello world"}}}'
@@ -70,7 +81,8 @@ function request()
    if rest_request then return rest_request end
    counter = counter + 1
    local body = pre .. tid .. "-" .. counter .. tail
-   return head .. "Content-Length: " .. #body .. "\r\n\r\n" .. body
+   local h = #heads > 0 and heads[counter % #heads + 1] or head
+   return h .. "Content-Length: " .. #body .. "\r\n\r\n" .. body
 end
 
 if os.getenv("WRK_CHECK") == "1" then

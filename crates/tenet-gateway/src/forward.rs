@@ -188,12 +188,13 @@ async fn exchange(
     // The caller's own session, unless the upstream's connection is shared: what the
     // upstream keeps and says per session is then this caller's alone.
     let handler: Arc<dyn tenet_client::ClientHandler> = downstream.clone();
-    let mut lease = match upstream.session_key(ctx, client.version().era()) {
-        Some(key) => Some(
+    // (Boxed: the shared connection's calls, most of them, carry a pointer for it.)
+    let mut lease = match upstream.session_key(ctx) {
+        Some(key) => Some(Box::new(
             Box::pin(upstream.lease(&key, Arc::downgrade(&handler)))
                 .await
                 .map_err(|refused| no_session(upstream, what, refused))?,
-        ),
+        )),
         None => None,
     };
     let client = lease.as_ref().map_or(client, |lease| lease.client().clone());
@@ -215,7 +216,7 @@ async fn exchange(
     options.handler = Some(handler);
     // What the upstream says about no request in particular reaches this call only when
     // no other caller's call ended lately (tenet-client's attribution rule).
-    options.owner = ctx.caller().map(Arc::from);
+    options.owner = ctx.caller_shared();
     // Whether the call is made again (until the deadline) while the user finishes a
     // legacy upstream's URL steps they accepted in an earlier round (a declined one
     // ends the call here, before the upstream is called again).

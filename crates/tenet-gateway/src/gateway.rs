@@ -198,6 +198,8 @@ impl Inner {
                     told = None;
                     let up_since = tokio::time::Instant::now();
                     upstream.set_client(Some(client.clone()), said.as_ref());
+                    // Before its tools are listed: their first calls go where they belong.
+                    let mode = upstream.connected_in(client.version().era());
                     let [tools, prompts, resources, templates] = listing.counts();
                     // Listed before it counts as up: a gateway that says it is ready
                     // (`/ready`) serves the upstream's tools already.
@@ -213,7 +215,7 @@ impl Inner {
                             tenet_protocol::Era::Stateless => "stateless",
                         });
                         s.version = Some(version.as_str());
-                        s.session = Some(upstream.session_mode(version.era()).label());
+                        s.session = Some(mode.label());
                         s.server =
                             client.server().and_then(|d| d.server_info).map(|i| format!("{} {}", i.name, i.version));
                         s.missed = 0;

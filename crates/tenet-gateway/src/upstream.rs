@@ -185,6 +185,9 @@ pub struct Upstream {
     oauth: Mutex<Option<OAuthHook>>,
     /// The callers' own sessions there (see [`crate::sessions`]).
     pub(crate) sessions: Arc<Sessions>,
+    /// Whether callers' calls go on sessions of their own, as the connection's era and
+    /// the table decide ([`Upstream::session_mode`]); read with every call.
+    own_sessions: std::sync::atomic::AtomicBool,
     /// How long a connection may take to open.
     connect_timeout: Duration,
 }
@@ -389,6 +392,7 @@ impl Upstream {
             server,
             oauth: Mutex::new(None),
             sessions: Arc::default(),
+            own_sessions: std::sync::atomic::AtomicBool::new(false),
             connect_timeout: options.connect_timeout,
         }
     }
@@ -558,15 +562,22 @@ impl Upstream {
         }
     }
 
-    /// Whose session a call made for `ctx` goes on, at an upstream that speaks `era`
-    /// (see [`SessionKey`]); `None`: the shared connection (the mode is `shared`, or the
-    /// request came over a transport with one client, such as stdio, which the upstream's
-    /// one connection serves alone).
-    pub(crate) fn session_key(&self, ctx: &Context, era: Era) -> Option<SessionKey> {
+    /// Notes the era the upstream's connection speaks: callers' calls go on sessions
+    /// of their own from now on, or on the shared connection; returns the mode.
+    pub(crate) fn connected_in(&self, era: Era) -> SessionMode {
         let mode = self.session_mode(era);
-        if mode == SessionMode::Shared {
+        self.own_sessions.store(mode != SessionMode::Shared, Ordering::Relaxed);
+        mode
+    }
+
+    /// Whose session a call made for `ctx` goes on (see [`SessionKey`]); `None`: the
+    /// shared connection (the mode is `shared`, or the request came over a transport
+    /// with one client, such as stdio, which the upstream's one connection serves alone).
+    pub(crate) fn session_key(&self, ctx: &Context) -> Option<SessionKey> {
+        if !self.own_sessions.load(Ordering::Relaxed) {
             return None;
         }
+        let mode = self.config.session.unwrap_or(SessionMode::PerCaller);
         let conversation = || ctx.conversation_id().map(|id| format!("conversation:{id}"));
         // The owner's length first: no owner and conversation split otherwise read the same.
         let within = |owner: &str, conversation: String| format!("{}:{owner}{conversation}", owner.len());

@@ -380,6 +380,16 @@ impl Context {
         crate::session::share_of(seed.grant.as_deref(), seed.caller.as_deref(), seed.addr)
     }
 
+    /// [`Context::caller`], shared rather than copied where the transport named the
+    /// caller (a relay names the owner of every request it makes with it).
+    pub fn caller_shared(&self) -> Option<Arc<str>> {
+        let seed = &self.inner.seed;
+        match &seed.caller {
+            Some(caller) if &**caller != crate::grant::UNNAMED => Some(Arc::clone(caller)),
+            _ => crate::share_key(seed.grant.as_deref(), seed.addr).map(Arc::from),
+        }
+    }
+
     /// [`crate::Principal::id`] of the caller, when authorization named one (an API key,
     /// a token's issuer and subject): never an address, which several people may share.
     pub fn principal_id(&self) -> Option<&str> {
