@@ -99,6 +99,9 @@ pub(crate) struct Downstream {
     /// The upstream, named in errors.
     pub(crate) upstream: Arc<Upstream>,
     pub(crate) events: Events,
+    /// The tag of the caller's own session the request is relayed on, if it is
+    /// (`sessions::Lease::tag`): the ids of the URL steps asked there are passed on behind it.
+    pub(crate) session: std::sync::OnceLock<Arc<str>>,
 }
 
 impl ClientHandler for Downstream {
@@ -130,6 +133,9 @@ impl ClientHandler for Downstream {
                 if request.method == Method::ElicitationCreate.name()
                     && let Some(params) = &mut request.params
                 {
+                    if let Some(tag) = self.session.get() {
+                        crate::upstream::tag_step(params, tag);
+                    }
                     self.upstream.uris.elicitation(params);
                 }
             }

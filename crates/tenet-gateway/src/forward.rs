@@ -182,8 +182,12 @@ async fn exchange(
         let result = Box::pin(client.request_raw(method.name(), Value::Object(params), &options)).await;
         return result.map_err(|e| failure(upstream, what, e));
     };
-    let downstream =
-        Arc::new(Downstream { ctx: ctx.clone(), upstream: Arc::clone(upstream), events: Events::default() });
+    let downstream = Arc::new(Downstream {
+        ctx: ctx.clone(),
+        upstream: Arc::clone(upstream),
+        events: Events::default(),
+        session: std::sync::OnceLock::new(),
+    });
     let events = &downstream.events;
     // The caller's own session, unless the upstream's connection is shared: what the
     // upstream keeps and says per session is then this caller's alone.
@@ -197,7 +201,13 @@ async fn exchange(
         )),
         None => None,
     };
-    let client = lease.as_ref().map_or(client, |lease| lease.client().clone());
+    let client = match &lease {
+        Some(lease) => {
+            let _ = downstream.session.set(Arc::clone(lease.tag()));
+            lease.client().clone()
+        }
+        None => client,
+    };
     // No cancellation token: when the downstream request is cancelled (its client
     // cancelled it, its stream closed, its task was cancelled) the server drops this
     // future, and dropping the upstream request cancels it there too.
@@ -295,11 +305,16 @@ async fn exchange(
             result => break result,
         }
     };
-    // A caller's session whose connection is gone is opened anew at its next call.
-    if let (Err(error), Some(lease)) = (&result, &mut lease)
-        && is_gone(error)
-    {
-        lease.lost();
+    let mut result = result;
+    if let (Err(error), Some(lease)) = (&mut result, &mut lease) {
+        // A caller's session whose connection is gone is opened anew at its next call.
+        if is_gone(error) {
+            lease.lost();
+        }
+        // URL steps of the caller's session are passed on as its own.
+        if let ClientError::Server(e) = error {
+            e.url_elicitations_mut().iter_mut().for_each(|step| crate::upstream::tag_step(step, lease.tag()));
+        }
     }
     // What came before the answer goes out before it.
     while let Some(event) = events.pop() {

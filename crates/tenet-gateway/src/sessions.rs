@@ -29,6 +29,8 @@ pub(crate) const FULL_WAIT: Duration = Duration::from_secs(5);
 #[derive(Default)]
 pub(crate) struct Sessions {
     slots: Mutex<HashMap<Arc<str>, Slot>>,
+    /// The number of the next session opened: what sets its ids apart ([`Lease::tag`]).
+    opened: std::sync::atomic::AtomicU64,
     /// Told when a session is no longer in use, or is closed.
     freed: Notify,
 }
@@ -37,6 +39,8 @@ pub(crate) struct Sessions {
 /// the same making), the calls relayed on it now, and when it was last used.
 struct Slot {
     key: Arc<str>,
+    /// [`Lease::tag`].
+    tag: Arc<str>,
     /// Whom it counts against.
     owner: Arc<str>,
     client: Arc<OnceCell<Client>>,
@@ -83,6 +87,7 @@ pub(crate) enum NoSession {
 struct Use {
     pool: Arc<Sessions>,
     key: Arc<str>,
+    tag: Arc<str>,
     cell: Arc<OnceCell<Client>>,
     callers: Arc<Callers>,
     handler: Weak<dyn ClientHandler>,
@@ -110,6 +115,13 @@ impl Lease {
         &self.client
     }
 
+    /// What sets the ids the upstream makes on this session (of URL steps) apart from
+    /// those it makes on other callers' sessions, put before them where the gateway
+    /// passes them on (`s7/`: two processes may both number their steps from 1).
+    pub(crate) fn tag(&self) -> &Arc<str> {
+        &self.session.tag
+    }
+
     /// The connection was lost: the session is forgotten (and closed once no call uses
     /// it), so that the caller's next call opens another.
     pub(crate) fn lost(&mut self) {
@@ -135,7 +147,8 @@ impl Sessions {
         lock(&self.slots).len()
     }
 
-    /// The session of `key`, opened with `connect` (given the session's [`Callers`])
+    /// The session of `key`, opened with `connect` (given the session's [`Callers`] and
+    /// [`Lease::tag`])
     /// when there is none; `handler` (the request's own) hears what the upstream says on
     /// the session outside any request while the lease lives. At most `max` sessions:
     /// see the module's documentation.
@@ -148,7 +161,7 @@ impl Sessions {
         connect: C,
     ) -> Result<Lease, NoSession>
     where
-        C: FnOnce(Arc<Callers>) -> F,
+        C: FnOnce(Arc<Callers>, Arc<str>) -> F,
         F: Future<Output = Result<Client, ClientError>>,
     {
         let deadline = Instant::now() + FULL_WAIT;
@@ -157,12 +170,13 @@ impl Sessions {
             // Made before looking: a session freed in between still wakes it.
             let freed = self.freed.notified();
             let mut closing = Vec::new();
-            let taken = take(&mut lock(&self.slots), key, owner, bounds, &handler, &mut closing);
+            let tag = || Arc::from(format!("s{}/", self.opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
+            let taken = take(&mut lock(&self.slots), key, owner, bounds, &handler, tag, &mut closing);
             closing.into_iter().for_each(spawn_close);
             let refused = match taken {
-                Ok(Taken { key, cell, callers }) => {
+                Ok(Taken { key, tag, cell, callers }) => {
                     let pool = Arc::clone(self);
-                    break Use { pool, key, cell, callers, handler, lost: false };
+                    break Use { pool, key, tag, cell, callers, handler, lost: false };
                 }
                 Err(refused) => refused,
             };
@@ -170,8 +184,8 @@ impl Sessions {
                 return Err(refused);
             }
         };
-        let callers = Arc::clone(&session.callers);
-        match session.cell.get_or_try_init(|| connect(callers)).await {
+        let (callers, tag) = (Arc::clone(&session.callers), Arc::clone(&session.tag));
+        match session.cell.get_or_try_init(|| connect(callers, tag)).await {
             Ok(client) => {
                 let client = client.clone();
                 Ok(Lease { session, client })
@@ -239,6 +253,7 @@ impl Sessions {
 /// calls relayed on it.
 struct Taken {
     key: Arc<str>,
+    tag: Arc<str>,
     cell: Arc<OnceCell<Client>>,
     callers: Arc<Callers>,
 }
@@ -269,6 +284,7 @@ fn take(
     owner: &Arc<str>,
     bounds: Bounds,
     handler: &Weak<dyn ClientHandler>,
+    tag: impl FnOnce() -> Arc<str>,
     closing: &mut Vec<Client>,
 ) -> Result<Taken, NoSession> {
     if let Some(slot) = slots.get_mut(key) {
@@ -276,6 +292,7 @@ fn take(
         lock(&slot.callers.0).push(handler.clone());
         return Ok(Taken {
             key: Arc::clone(&slot.key),
+            tag: Arc::clone(&slot.tag),
             cell: Arc::clone(&slot.client),
             callers: Arc::clone(&slot.callers),
         });
@@ -298,13 +315,19 @@ fn take(
     let key: Arc<str> = Arc::from(key);
     let slot = Slot {
         key: Arc::clone(&key),
+        tag: tag(),
         owner: Arc::clone(owner),
         client: Arc::new(OnceCell::new()),
         callers: Arc::new(Callers(Mutex::new(vec![handler.clone()]))),
         in_use: 1,
         last_used: Instant::now(),
     };
-    let taken = Taken { key: Arc::clone(&key), cell: Arc::clone(&slot.client), callers: Arc::clone(&slot.callers) };
+    let taken = Taken {
+        key: Arc::clone(&key),
+        tag: Arc::clone(&slot.tag),
+        cell: Arc::clone(&slot.client),
+        callers: Arc::clone(&slot.callers),
+    };
     slots.insert(key, slot);
     Ok(taken)
 }

@@ -615,8 +615,8 @@ impl Upstream {
         let max = self.config.max_sessions();
         let this = Arc::clone(self);
         self.sessions
-            .lease(&key.key, &key.owner, max, handler, move |callers| async move {
-                let relay = SessionRelay { upstream: Arc::downgrade(&this), callers };
+            .lease(&key.key, &key.owner, max, handler, move |callers, tag| async move {
+                let relay = SessionRelay { upstream: Arc::downgrade(&this), callers, tag };
                 match tokio::time::timeout(this.connect_timeout, this.connect_with(relay)).await {
                     Ok(connected) => connected,
                     Err(_) => {
@@ -898,6 +898,8 @@ pub(crate) async fn close(client: Client) {
 struct SessionRelay {
     upstream: Weak<Upstream>,
     callers: Arc<Callers>,
+    /// The session's [`Lease::tag`]: the ids of its URL steps are passed on behind it.
+    tag: Arc<str>,
 }
 
 impl SessionRelay {
@@ -951,13 +953,24 @@ impl ClientHandler for SessionRelay {
                     tracing::debug!(level = ?log.level, "a log message on a caller's session outside its calls, dropped");
                 }
             },
-            ServerNotification::Other { method, params } if method == Method::ElicitationComplete.name() => {
+            ServerNotification::Other { method, mut params } if method == Method::ElicitationComplete.name() => {
                 if let Some(upstream) = self.upstream.upgrade() {
+                    if let Some(params) = &mut params {
+                        tag_step(params, &self.tag);
+                    }
                     upstream.url_step_completed(params.as_ref());
                 }
             }
             _ => {}
         }
+    }
+}
+
+/// Puts `tag` (a caller's session's, [`Lease::tag`]) before the `elicitationId` of `step`
+/// (a URL step an upstream asked for or said is done on that session).
+pub(crate) fn tag_step(step: &mut Value, tag: &str) {
+    if let Some(Value::String(id)) = step.get_mut("elicitationId") {
+        id.insert_str(0, tag);
     }
 }
 

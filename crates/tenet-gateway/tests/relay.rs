@@ -493,6 +493,47 @@ impl ClientHandler for Waiting {
     }
 }
 
+/// Issue 60: two callers, each on a session of its own at a legacy upstream, are sent
+/// to the URL step the upstream numbers the same on both sessions (`e-9`): each gets an
+/// id of its own for it, and is told of its own step's completion alone.
+#[tokio::test]
+async fn url_steps_of_two_callers_sessions_keep_ids_of_their_own() {
+    let probe = Arc::new(Probe::default());
+    let sign_in =
+        ToolDef::new("sign_in", || async { Err::<String, _>(sign_in_first("e-9", "https://auth.example/9")) });
+    let origin = upstream_server("up", &probe).tool(sign_in).build().unwrap();
+    let running = Running::start(origin.clone()).await;
+    let server = gateway_server();
+    let gateway = through_legacy(&server, &running, None).await;
+    let shutdown = CancellationToken::new();
+    let (alice_waits, bob_waits) = (Waiting::default(), Waiting::default());
+    let (alice_told, bob_told) = (alice_waits.completed.clone(), bob_waits.completed.clone());
+    let waiting = |handler| Client::builder().handler(handler);
+    let alice = support::caller_with(&server, "alice", &shutdown, waiting(alice_waits)).await;
+    let bob = support::caller_with(&server, "bob", &shutdown, waiting(bob_waits)).await;
+    let step_id = async |client: &Client| {
+        let answer = tokio::time::timeout(STEP, client.call_tool("up__sign_in", json!({}))).await.expect("in time");
+        let Err(tenet_client::ClientError::Server(error)) = answer else { panic!("-32042 expected: {answer:?}") };
+        error.data.unwrap()["elicitations"][0]["elicitationId"].as_str().unwrap().to_owned()
+    };
+    let (alices, bobs) = (step_id(&alice).await, step_id(&bob).await);
+    assert!(alices.starts_with("tenet://up/") && alices.ends_with("/e-9"), "{alices}");
+    assert_ne!(alices, bobs, "one id for two callers' steps");
+    // The upstream says `e-9` is done on every session that was sent to it: each caller
+    // hears of its own step.
+    origin.url_elicitation_complete("e-9");
+    support::until("both are told", || !alice_told.lock().unwrap().is_empty() && !bob_told.lock().unwrap().is_empty())
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(*alice_told.lock().unwrap(), [alices]);
+    assert_eq!(*bob_told.lock().unwrap(), [bobs]);
+    alice.close().await;
+    bob.close().await;
+    shutdown.cancel();
+    gateway.shutdown().await;
+    running.stop().await;
+}
+
 /// A legacy upstream's -32042 passed on to a 2025-11-25 client as it was (its step
 /// named as the gateway names the upstream's, so that two upstreams' ids never meet):
 /// when the upstream later says the step was completed, that client is told, once,
@@ -626,17 +667,9 @@ async fn a_question_an_upstream_asks_after_answering_reaches_no_other_caller() {
     support::until("the gateway listens on the upstream's GET stream", || hand.listeners() > 0).await;
     let shutdown = CancellationToken::new();
     // Two callers, each with a principal of its own, over one gateway.
-    let caller = |name: &'static str| {
-        let (client_end, server_end) = tenet_transport::memory::pair();
-        let (read, write) = tokio::io::split(server_end);
-        let (server, shutdown) = (server.clone(), shutdown.clone());
-        let grant = tenet_server::Grant::new(["mcp"]).with_principal(tenet_server::Principal::ApiKey(name.into()));
-        tokio::spawn(async move { server.serve_as(read, write, shutdown, Some(Arc::new(grant))).await });
-        let (read, write) = tokio::io::split(client_end);
-        Client::builder().handler(Home(name)).version(VersionPin::Legacy).connect_pipe(read, write)
-    };
-    let alice = tokio::time::timeout(STEP, caller("alice")).await.unwrap().unwrap();
-    let bob = tokio::time::timeout(STEP, caller("bob")).await.unwrap().unwrap();
+    let home = |name: &'static str| Client::builder().handler(Home(name));
+    let alice = support::caller_with(&server, "alice", &shutdown, home("alice")).await;
+    let bob = support::caller_with(&server, "bob", &shutdown, home("bob")).await;
 
     let done = tokio::time::timeout(STEP, alice.call_tool("up__quick", json!({}))).await.unwrap().unwrap();
     assert_eq!(text(&done), "quick");

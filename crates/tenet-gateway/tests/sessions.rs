@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tenet_client::{Client, ClientBuilder, VersionPin};
+use tenet_client::Client;
 use tenet_gateway::{Gateway, SessionMode, UpstreamConfig};
-use tenet_server::{CancellationToken, Grant, Principal, Server};
+use tenet_server::{CancellationToken, Server};
 
 use crate::support::{self, Home, Probe, Running, STEP, gateway_server, quick, recall_tool, remember_tool, upstream};
 
@@ -39,19 +39,7 @@ fn legacy(running: &Running, session: Option<SessionMode>) -> UpstreamConfig {
 
 /// A downstream caller of `server` with a principal of its own, over an in-memory pipe.
 async fn caller(server: &Server, name: &str, shutdown: &CancellationToken) -> Client {
-    caller_with(server, name, shutdown, Client::builder()).await
-}
-
-/// [`caller`], its client built from `builder`.
-async fn caller_with(server: &Server, name: &str, shutdown: &CancellationToken, builder: ClientBuilder) -> Client {
-    let (client_end, server_end) = tenet_transport::memory::pair();
-    let (read, write) = tokio::io::split(server_end);
-    let (server, shutdown) = (server.clone(), shutdown.clone());
-    let grant = Grant::new(["mcp"]).with_principal(Principal::ApiKey(name.into()));
-    tokio::spawn(async move { server.serve_as(read, write, shutdown, Some(Arc::new(grant))).await });
-    let (read, write) = tokio::io::split(client_end);
-    let connect = builder.version(VersionPin::Legacy).connect_pipe(read, write);
-    tokio::time::timeout(STEP, connect).await.expect("in time").unwrap()
+    support::caller_with(server, name, shutdown, Client::builder()).await
 }
 
 async fn call(client: &Client, tool: &str, arguments: Value) -> String {
@@ -186,8 +174,8 @@ async fn a_question_on_a_callers_session_reaches_only_that_callers_call() {
     let (server, gateway) = started(config).await;
     let shutdown = CancellationToken::new();
     let home = |name: &'static str| Client::builder().handler(Home(name));
-    let alice = caller_with(&server, "alice", &shutdown, home("alice")).await;
-    let bob = caller_with(&server, "bob", &shutdown, home("bob")).await;
+    let alice = support::caller_with(&server, "alice", &shutdown, home("alice")).await;
+    let bob = support::caller_with(&server, "bob", &shutdown, home("bob")).await;
     assert_eq!(call(&alice, "up__quick", json!({})).await, "quick");
     assert_eq!(call(&bob, "up__quick", json!({})).await, "quick");
     support::until("three sessions listen: the gateway's, Alice's and Bob's", || hand.listeners() == 3).await;

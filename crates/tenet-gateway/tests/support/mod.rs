@@ -681,3 +681,16 @@ impl tenet_client::ClientHandler for Home {
         })
     }
 }
+
+/// A downstream caller of `server` with a principal of its own (an API key named `name`),
+/// over an in-memory pipe, in the legacy era, its client built from `builder`.
+pub async fn caller_with(server: &Server, name: &str, shutdown: &CancellationToken, builder: ClientBuilder) -> Client {
+    let (client_end, server_end) = tenet_transport::memory::pair();
+    let (read, write) = tokio::io::split(server_end);
+    let (server, shutdown) = (server.clone(), shutdown.clone());
+    let grant = tenet_server::Grant::new(["mcp"]).with_principal(tenet_server::Principal::ApiKey(name.into()));
+    tokio::spawn(async move { server.serve_as(read, write, shutdown, Some(Arc::new(grant))).await });
+    let (read, write) = tokio::io::split(client_end);
+    let connect = builder.version(tenet_client::VersionPin::Legacy).connect_pipe(read, write);
+    tokio::time::timeout(STEP, connect).await.expect("in time").expect("connected")
+}
