@@ -57,6 +57,25 @@ struct Row {
     #[serde(default)]
     restarts: u64,
     last_error: Option<String>,
+    /// How callers' calls reach it (`per-caller`, `per-conversation`, `shared`), once
+    /// connected.
+    #[serde(default)]
+    session: Option<String>,
+    /// The callers' own sessions open there.
+    #[serde(default)]
+    sessions: u64,
+}
+
+impl Row {
+    /// The SESSIONS cell: the mode, and how many callers' sessions are open when they
+    /// have their own.
+    fn sessions_cell(&self) -> String {
+        match self.session.as_deref() {
+            None => "-".to_owned(),
+            Some("shared") => "shared".to_owned(),
+            Some(mode) => format!("{} {mode}", self.sessions),
+        }
+    }
 }
 
 fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
@@ -140,8 +159,11 @@ fn page_of(url: &str, which: Which) -> String {
 /// instead of the left-out count).
 fn table(rows: &[Row], which: Which) -> String {
     let fourth = if which == Which::Peers { "NODE" } else { "LEFT OUT" };
-    let header = ["NAME", "STATE", "PROTOCOL", "TOOLS", "PROMPTS", "RESOURCES", fourth, "LATENCY", "RESTARTS"];
-    let mut lines: Vec<[String; 9]> = vec![header.map(str::to_owned)];
+    let mut header = vec!["NAME", "STATE", "PROTOCOL", "TOOLS", "PROMPTS", "RESOURCES", fourth, "LATENCY", "RESTARTS"];
+    if which == Which::Upstreams {
+        header.push("SESSIONS");
+    }
+    let mut lines: Vec<Vec<String>> = vec![header.into_iter().map(str::to_owned).collect()];
     for row in rows {
         let protocol = match (&row.version, &row.era) {
             (Some(version), _) => version.clone(),
@@ -154,7 +176,7 @@ fn table(rows: &[Row], which: Which) -> String {
             Which::Peers => row.node.clone().unwrap_or_else(|| "-".to_owned()),
             Which::Upstreams => row.left_out.to_string(),
         };
-        lines.push([
+        let mut line = vec![
             format!("{name}{optional}"),
             row.state.clone(),
             protocol,
@@ -164,9 +186,15 @@ fn table(rows: &[Row], which: Which) -> String {
             fourth,
             row.latency_ms.map_or_else(|| "-".to_owned(), |ms| format!("{ms:.1} ms")),
             row.restarts.to_string(),
-        ]);
+        ];
+        if which == Which::Upstreams {
+            line.push(row.sessions_cell());
+        }
+        lines.push(line);
     }
-    let widths: Vec<usize> = (0..9).map(|i| lines.iter().map(|l| l[i].chars().count()).max().unwrap_or(0)).collect();
+    let columns = lines[0].len();
+    let widths: Vec<usize> =
+        (0..columns).map(|i| lines.iter().map(|l| l[i].chars().count()).max().unwrap_or(0)).collect();
     let mut text = String::new();
     for line in &lines {
         let cells: Vec<String> = line.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
@@ -210,7 +238,10 @@ mod tests {
         assert_eq!(page.node.as_deref(), Some("a"));
         let text = table(&page.upstreams, Which::Peers);
         let lines: Vec<&str> = text.lines().collect();
-        assert!(lines[0].contains("NODE") && !lines[0].contains("LEFT OUT"), "{text}");
+        assert!(
+            lines[0].contains("NODE") && !lines[0].contains("LEFT OUT") && !lines[0].contains("SESSIONS"),
+            "{text}"
+        );
         assert!(lines[1].starts_with("c ") && lines[1].contains(" c ") && !lines[1].contains("optional"), "{text}");
         assert!(lines[2].starts_with("http://127.0.0.1:9004/mcp") && lines[2].contains("down"), "{text}");
         assert_eq!(lines[3], "http://127.0.0.1:9004/mcp: connection refused");
@@ -219,9 +250,9 @@ mod tests {
     #[test]
     fn the_table_lines_up_and_says_why_an_upstream_is_down() {
         let page: Page = serde_json::from_value(serde_json::json!({"upstreams": [
-            {"name": "everything", "state": "up", "required": true, "era": "stateless", "version": "2026-07-28",
+            {"name": "everything", "state": "up", "required": true, "era": "legacy", "version": "2025-11-25",
              "tools": 13, "prompts": 4, "resources": 7, "templates": 2, "left_out": 0, "latency_ms": 0.42,
-             "restarts": 0, "last_error": null},
+             "restarts": 0, "last_error": null, "session": "per-caller", "sessions": 3},
             {"name": "tickets", "state": "down", "required": false, "era": null, "version": null,
              "tools": 0, "prompts": 0, "resources": 0, "templates": 0, "left_out": 0, "latency_ms": null,
              "restarts": 3, "last_error": "connection refused"}
@@ -230,8 +261,10 @@ mod tests {
         let text = table(&page.upstreams, Which::Upstreams);
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with("NAME"), "{text}");
-        assert!(lines[1].starts_with("everything ") && lines[1].contains("2026-07-28") && lines[1].contains("0.4 ms"));
+        assert!(lines[1].starts_with("everything ") && lines[1].contains("2025-11-25") && lines[1].contains("0.4 ms"));
+        assert!(lines[0].ends_with("SESSIONS") && lines[1].ends_with("3 per-caller"), "{text}");
         assert!(lines[2].starts_with("tickets (optional)") && lines[2].contains("down"), "{text}");
+        assert!(lines[2].ends_with(" -"), "not connected, no mode yet: {text}");
         assert_eq!(lines[0].find("STATE"), lines[1].find("up"), "columns line up:\n{text}");
         assert_eq!(lines[3], "tickets: connection refused");
     }
