@@ -195,19 +195,16 @@ async fn exchange(
     // (Boxed: the shared connection's calls, most of them, carry a pointer for it.)
     let mut lease = match upstream.session_key(ctx) {
         Some(key) => Some(Box::new(
-            Box::pin(upstream.lease(&key, Arc::downgrade(&handler)))
-                .await
-                .map_err(|refused| no_session(upstream, what, refused))?,
+            // The request knows the session's tag before anything is asked on it.
+            Box::pin(upstream.lease(&key, Arc::downgrade(&handler), |tag| {
+                let _ = downstream.session.set(Arc::clone(tag));
+            }))
+            .await
+            .map_err(|refused| no_session(upstream, what, refused))?,
         )),
         None => None,
     };
-    let client = match &lease {
-        Some(lease) => {
-            let _ = downstream.session.set(Arc::clone(lease.tag()));
-            lease.client().clone()
-        }
-        None => client,
-    };
+    let client = lease.as_ref().map_or(client, |lease| lease.client().clone());
     // No cancellation token: when the downstream request is cancelled (its client
     // cancelled it, its stream closed, its task was cancelled) the server drops this
     // future, and dropping the upstream request cancels it there too.

@@ -197,9 +197,10 @@ impl Inner {
                 Ok((client, said, listing)) => {
                     told = None;
                     let up_since = tokio::time::Instant::now();
-                    upstream.set_client(Some(client.clone()), said.as_ref());
-                    // Before its tools are listed: their first calls go where they belong.
+                    // Before its connection is used or its tools listed: their first calls
+                    // go where they belong.
                     let mode = upstream.connected_in(client.version().era());
+                    upstream.set_client(Some(client.clone()), said.as_ref());
                     let [tools, prompts, resources, templates] = listing.counts();
                     // Listed before it counts as up: a gateway that says it is ready
                     // (`/ready`) serves the upstream's tools already.

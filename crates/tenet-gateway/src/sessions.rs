@@ -49,9 +49,9 @@ struct Slot {
     last_used: Instant,
 }
 
-/// The requests of one caller being relayed on its session, oldest first: what the
-/// upstream asks or says there outside any one of them goes to the newest (they are all
-/// the same caller's), and nowhere when there is none.
+/// The requests of one caller being relayed on its session: what the upstream asks or
+/// says there outside any one of them goes to the one in flight, and nowhere when there
+/// is none or several.
 #[derive(Default)]
 pub(crate) struct Callers(Mutex<Vec<Weak<dyn ClientHandler>>>);
 
@@ -148,7 +148,7 @@ impl Sessions {
     }
 
     /// The session of `key`, opened with `connect` (given the session's [`Callers`] and
-    /// [`Lease::tag`])
+    /// [`Lease::tag`], which `tagged` is told first, before the session is used)
     /// when there is none; `handler` (the request's own) hears what the upstream says on
     /// the session outside any request while the lease lives. At most `max` sessions:
     /// see the module's documentation.
@@ -158,6 +158,7 @@ impl Sessions {
         owner: &Arc<str>,
         max: usize,
         handler: Weak<dyn ClientHandler>,
+        tagged: impl FnOnce(&Arc<str>),
         connect: C,
     ) -> Result<Lease, NoSession>
     where
@@ -184,6 +185,7 @@ impl Sessions {
                 return Err(refused);
             }
         };
+        tagged(&session.tag);
         let (callers, tag) = (Arc::clone(&session.callers), Arc::clone(&session.tag));
         match session.cell.get_or_try_init(|| connect(callers, tag)).await {
             Ok(client) => {
@@ -305,7 +307,8 @@ fn take(
     let room = if held >= bounds.share {
         Some(idle_of(slots, true).ok_or(NoSession::Share { share: bounds.share })?)
     } else if slots.len() >= bounds.max {
-        Some(idle_of(slots, false).ok_or(NoSession::Full { max: bounds.max })?)
+        // The caller's own idle session first: another's gives way only when it has none.
+        Some(idle_of(slots, true).or_else(|| idle_of(slots, false)).ok_or(NoSession::Full { max: bounds.max })?)
     } else {
         None
     };

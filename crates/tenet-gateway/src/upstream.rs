@@ -590,32 +590,42 @@ impl Upstream {
                 Some(SessionKey { key, owner: Arc::from(principal) })
             }
             // No one named: an address may be several people (a proxy, a NAT, a /64), so
-            // the session is the client's own (its legacy session or named conversation),
-            // counted against its address; by the address alone only a 2026-07-28
-            // request that names no conversation.
+            // the session is the client's own conversation (its legacy session's, or one
+            // it names of the form a server makes, which cannot be guessed), counted
+            // against its address (or against all callers of no known address); by the
+            // address alone only a 2026-07-28 request that names no such conversation. A
+            // stdio connection's one client, and a request with neither, share the
+            // upstream's one connection.
             None => {
-                let caller = ctx.caller().filter(|c| c != tenet_server::STDIO_CALLER)?;
-                let key = match conversation() {
-                    Some(id) => within(&caller, id),
-                    None => caller.clone(),
+                let caller = ctx.caller();
+                if caller.as_deref() == Some(tenet_server::STDIO_CALLER) {
+                    return None;
+                }
+                let owner = caller.clone().unwrap_or_else(|| tenet_server::UNNAMED.to_owned());
+                let unguessable = ctx.conversation_id().filter(tenet_protocol::context::ContextId::is_made);
+                let key = match (unguessable, caller) {
+                    (Some(id), _) => within(&owner, format!("conversation:{id}")),
+                    (None, Some(address)) => address,
+                    (None, None) => return None,
                 };
-                Some(SessionKey { key, owner: Arc::from(caller) })
+                Some(SessionKey { key, owner: Arc::from(owner) })
             }
         }
     }
 
     /// The session of `key` (see [`Upstream::session_key`]), opened when it has none;
     /// `handler`, the relayed request's own, hears what the upstream says on it outside
-    /// any request while the lease lives.
+    /// any request while the lease lives, and is given the session's tag first (`tagged`).
     pub(crate) async fn lease(
         self: &Arc<Self>,
         key: &SessionKey,
         handler: Weak<dyn ClientHandler>,
+        tagged: impl FnOnce(&Arc<str>),
     ) -> Result<Lease, NoSession> {
         let max = self.config.max_sessions();
         let this = Arc::clone(self);
         self.sessions
-            .lease(&key.key, &key.owner, max, handler, move |callers, tag| async move {
+            .lease(&key.key, &key.owner, max, handler, tagged, move |callers, tag| async move {
                 let relay = SessionRelay { upstream: Arc::downgrade(&this), callers, tag };
                 match tokio::time::timeout(this.connect_timeout, this.connect_with(relay)).await {
                     Ok(connected) => connected,

@@ -225,3 +225,34 @@ async fn per_conversation_sessions_are_kept_apart_within_the_callers_share() {
     gateway.shutdown().await;
     running.stop().await;
 }
+
+/// A full table makes room from the newcomer's own idle sessions before anyone else's:
+/// Mallory's new conversation, with the table full and her share not, closes her own idle
+/// session, not Alice's only one (which she would have to open again, her state lost).
+#[tokio::test]
+async fn a_full_table_makes_room_from_the_callers_own_idle_sessions_first() {
+    let probe = Arc::new(Probe::default());
+    let running = keeper(&probe).await;
+    let shutdown = CancellationToken::new();
+    let mut config = legacy(&running, Some(SessionMode::PerConversation));
+    config.max_sessions = Some(8); // a share of two each
+    let (server, gateway) = started(config).await;
+    // Alice first (the least recently used), then three others with two each: full.
+    let alice = caller(&server, "alice", &shutdown).await;
+    remember(&alice, "/home/alice").await;
+    let mallory = caller(&server, "mallory", &shutdown).await;
+    remember(&mallory, "first").await;
+    for name in ["bob", "bob", "carol", "carol", "dave", "dave"] {
+        remember(&caller(&server, name, &shutdown).await, name).await;
+    }
+    assert_eq!(gateway.statuses()[0].sessions, 8);
+    // Mallory's second conversation: within her share, the table full.
+    let again = caller(&server, "mallory", &shutdown).await;
+    assert_eq!(recall(&again).await, "nothing");
+    assert_eq!(gateway.statuses()[0].sessions, 8);
+    assert_eq!(recall(&alice).await, "\"/home/alice\"", "Alice's session gave way to Mallory's");
+    assert_eq!(recall(&mallory).await, "nothing", "Mallory's own idle session gave way");
+    shutdown.cancel();
+    gateway.shutdown().await;
+    running.stop().await;
+}

@@ -44,6 +44,18 @@ impl ContextId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Whether it has the form of an id a server makes (32 lowercase hex digits of
+    /// randomness): one that cannot be guessed, unlike a name a client chose.
+    ///
+    /// ```
+    /// let made: tenet_protocol::context::ContextId = "0f1e2d3c4b5a69788796a5b4c3d2e1f0".parse().unwrap();
+    /// let chosen: tenet_protocol::context::ContextId = "conv-1".parse().unwrap();
+    /// assert!(made.is_made() && !chosen.is_made());
+    /// ```
+    pub fn is_made(&self) -> bool {
+        self.0.len() == 32 && self.0.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    }
 }
 
 impl FromStr for ContextId {

@@ -132,7 +132,7 @@ impl Conversation {
             Some(ContextRef::Id(id)) => {
                 state.id = Some(id.clone());
                 // An id the server made cannot be guessed; one a client chose can.
-                state.refused = owner.is_none() && !is_made(id);
+                state.refused = owner.is_none() && !id.is_made();
             }
             Some(ContextRef::Carried(context)) => {
                 state.id.clone_from(&context.id);
@@ -326,11 +326,6 @@ impl std::fmt::Debug for Conversation {
         let state = self.state();
         f.debug_struct("Conversation").field("id", &state.id).field("carried", &state.carried.is_some()).finish()
     }
-}
-
-/// Whether `id` has the form of an id a server made ([`new_id`]): 128 random bits.
-fn is_made(id: &ContextId) -> bool {
-    id.as_str().len() == 32 && id.as_str().bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// A new conversation id: 32 hex digits of randomness.
