@@ -263,7 +263,7 @@ async fn exchange(
     // future stays small, and so does every one that holds it (each is copied as it is
     // created).
     let mut url_failure = None;
-    let result = loop {
+    let mut result = loop {
         // A retry of a call waiting on URL steps: its params again, and the
         // upstream's word that a step was done from now on.
         let again = url_round.then(|| (params.clone(), upstream.url_step_done.subscribe()));
@@ -302,7 +302,6 @@ async fn exchange(
             result => break result,
         }
     };
-    let mut result = result;
     if let (Err(error), Some(lease)) = (&mut result, &mut lease) {
         // A caller's session whose connection is gone is opened anew at its next call.
         if is_gone(error) {

@@ -17,8 +17,9 @@ use crate::config::{GatewayOptions, UpstreamConfig};
 use crate::forward::{self, Target};
 use crate::name::advertised;
 use crate::node::{self, Members};
+use crate::sessions::close;
 use crate::subscription::{Listening, keep_subscribed, listen};
-use crate::upstream::{KINDS, State, Status, Upstream, backoff, close, is_gone, lock, sleep_or_cancel};
+use crate::upstream::{KINDS, State, Status, Upstream, backoff, is_gone, lock, sleep_or_cancel};
 
 /// How long a burst of `list_changed` from one upstream is gathered into one re-list.
 const DEBOUNCE: Duration = Duration::from_millis(100);

@@ -38,6 +38,7 @@ pub(crate) struct Sessions {
 /// One caller's session: its connection once made (every call of the caller waits on
 /// the same making), the calls relayed on it now, and when it was last used.
 struct Slot {
+    /// Its key in the table, kept for the calls that take it.
     key: Arc<str>,
     /// [`Lease::tag`].
     tag: Arc<str>,
@@ -133,11 +134,22 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// How long closing an upstream's connection may take.
+const CLOSE_WAIT: Duration = Duration::from_secs(10);
+
+/// Closes an upstream's connection, waiting at most [`CLOSE_WAIT`] (a hung HTTP server
+/// may never answer the session's DELETE; a stdio server is stopped either way).
+pub(crate) async fn close(client: Client) {
+    if tokio::time::timeout(CLOSE_WAIT, client.close()).await.is_err() {
+        tracing::debug!("an upstream connection did not close in time");
+    }
+}
+
 /// Closes `client` in the background, if there is a runtime to do it on (else dropping
 /// it closes it: a stdio server is stopped).
 fn spawn_close(client: Client) {
     if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-        runtime.spawn(crate::upstream::close(client));
+        runtime.spawn(close(client));
     }
 }
 
@@ -166,23 +178,16 @@ impl Sessions {
         F: Future<Output = Result<Client, ClientError>>,
     {
         let deadline = Instant::now() + FULL_WAIT;
-        let bounds = Bounds { max, share: owner_share(max) };
         let session = loop {
             // Made before looking: a session freed in between still wakes it.
             let freed = self.freed.notified();
             let mut closing = Vec::new();
-            let tag = || Arc::from(format!("s{}/", self.opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
-            let taken = take(&mut lock(&self.slots), key, owner, bounds, &handler, tag, &mut closing);
+            let taken = self.take(&mut lock(&self.slots), key, owner, max, &handler, &mut closing);
             closing.into_iter().for_each(spawn_close);
-            let refused = match taken {
-                Ok(Taken { key, tag, cell, callers }) => {
-                    let pool = Arc::clone(self);
-                    break Use { pool, key, tag, cell, callers, handler, lost: false };
-                }
-                Err(refused) => refused,
-            };
-            if tokio::time::timeout_at(deadline, freed).await.is_err() {
-                return Err(refused);
+            match taken {
+                Ok(session) => break session,
+                Err(refused) if tokio::time::timeout_at(deadline, freed).await.is_err() => return Err(refused),
+                Err(_) => {}
             }
         };
         tagged(&session.tag);
@@ -242,95 +247,82 @@ impl Sessions {
         closing.into_iter().for_each(spawn_close);
     }
 
-    /// Forgets every session, and returns their connections for closing (calls still
-    /// using one fail as it closes; one still opening is closed by its last call).
-    pub(crate) fn all(&self) -> Vec<Client> {
-        let closing = lock(&self.slots).drain().filter_map(|(_, slot)| slot.client.get().cloned()).collect();
+    /// Forgets every session and closes them (calls still using one fail as it closes;
+    /// one still opening is closed by its last call).
+    pub(crate) async fn close_all(&self) {
+        let closing: Vec<Client> =
+            lock(&self.slots).drain().filter_map(|(_, slot)| slot.client.get().cloned()).collect();
         self.freed.notify_waiters();
-        closing
+        futures_util::future::join_all(closing.into_iter().map(close)).await;
     }
-}
-
-/// A session taken for one more call: its key, its connection (once made), and the
-/// calls relayed on it.
-struct Taken {
-    key: Arc<str>,
-    tag: Arc<str>,
-    cell: Arc<OnceCell<Client>>,
-    callers: Arc<Callers>,
 }
 
 /// The most sessions one owner may have at an upstream that may have `max`: a
 /// quarter, at least one.
-pub(crate) fn owner_share(max: usize) -> usize {
+fn owner_share(max: usize) -> usize {
     (max / 4).max(1)
 }
 
-/// The bounds on an upstream's sessions.
-#[derive(Clone, Copy)]
-struct Bounds {
-    /// In all.
-    max: usize,
-    /// For one owner.
-    share: usize,
-}
-
-/// The session opened or opening for `key` (of `owner`), taken for one more call: a new
-/// one when it has none and there is room, made by closing the least recently used idle
-/// session (the owner's own when its share is full) when there is not (its connection
-/// added to `closing`); refused, with the bound it met, when every session that could
-/// give way is in use.
-fn take(
-    slots: &mut HashMap<Arc<str>, Slot>,
-    key: &str,
-    owner: &Arc<str>,
-    bounds: Bounds,
-    handler: &Weak<dyn ClientHandler>,
-    tag: impl FnOnce() -> Arc<str>,
-    closing: &mut Vec<Client>,
-) -> Result<Taken, NoSession> {
-    if let Some(slot) = slots.get_mut(key) {
-        slot.in_use += 1;
-        lock(&slot.callers.0).push(handler.clone());
-        return Ok(Taken {
+impl Sessions {
+    /// The session opened or opening for `key` (of `owner`), taken for one more call (by
+    /// the request `handler`): a new one when it has none and there is room, made by
+    /// closing the least recently used idle session (the owner's own first, and only
+    /// its own when its share is full) when there is not (its connection added to
+    /// `closing`); refused, with the bound it met, when every session that could give
+    /// way is in use.
+    fn take(
+        self: &Arc<Self>,
+        slots: &mut HashMap<Arc<str>, Slot>,
+        key: &str,
+        owner: &Arc<str>,
+        max: usize,
+        handler: &Weak<dyn ClientHandler>,
+        closing: &mut Vec<Client>,
+    ) -> Result<Use, NoSession> {
+        let taken = |slot: &Slot| Use {
+            pool: Arc::clone(self),
             key: Arc::clone(&slot.key),
             tag: Arc::clone(&slot.tag),
             cell: Arc::clone(&slot.client),
             callers: Arc::clone(&slot.callers),
-        });
+            handler: handler.clone(),
+            lost: false,
+        };
+        if let Some(slot) = slots.get_mut(key) {
+            slot.in_use += 1;
+            lock(&slot.callers.0).push(handler.clone());
+            return Ok(taken(slot));
+        }
+        let idle_of = |slots: &HashMap<Arc<str>, Slot>, mine: bool| {
+            let idle = slots.values().filter(|s| s.in_use == 0 && (!mine || s.owner == *owner));
+            idle.min_by_key(|s| s.last_used).map(|s| Arc::clone(&s.key))
+        };
+        let share = owner_share(max);
+        let held = slots.values().filter(|s| s.owner == *owner).count();
+        let room = if held >= share {
+            Some(idle_of(slots, true).ok_or(NoSession::Share { share })?)
+        } else if slots.len() >= max {
+            // The caller's own idle session first: another's gives way only when it has none.
+            Some(idle_of(slots, true).or_else(|| idle_of(slots, false)).ok_or(NoSession::Full { max })?)
+        } else {
+            None
+        };
+        if let Some(removed) = room.and_then(|key| slots.remove(&key)) {
+            closing.extend(removed.client.get().cloned());
+        }
+        let opened = self.opened.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let key: Arc<str> = Arc::from(key);
+        let slot = Slot {
+            key: Arc::clone(&key),
+            tag: Arc::from(format!("s{opened}/")),
+            owner: Arc::clone(owner),
+            client: Arc::new(OnceCell::new()),
+            callers: Arc::new(Callers(Mutex::new(vec![handler.clone()]))),
+            in_use: 1,
+            last_used: Instant::now(),
+        };
+        let session = taken(&slot);
+        slots.insert(key, slot);
+        Ok(session)
     }
-    let idle_of = |slots: &HashMap<Arc<str>, Slot>, mine: bool| {
-        let idle = slots.values().filter(|s| s.in_use == 0 && (!mine || s.owner == *owner));
-        idle.min_by_key(|s| s.last_used).map(|s| Arc::clone(&s.key))
-    };
-    let held = slots.values().filter(|s| s.owner == *owner).count();
-    let room = if held >= bounds.share {
-        Some(idle_of(slots, true).ok_or(NoSession::Share { share: bounds.share })?)
-    } else if slots.len() >= bounds.max {
-        // The caller's own idle session first: another's gives way only when it has none.
-        Some(idle_of(slots, true).or_else(|| idle_of(slots, false)).ok_or(NoSession::Full { max: bounds.max })?)
-    } else {
-        None
-    };
-    if let Some(removed) = room.and_then(|key| slots.remove(&key)) {
-        closing.extend(removed.client.get().cloned());
-    }
-    let key: Arc<str> = Arc::from(key);
-    let slot = Slot {
-        key: Arc::clone(&key),
-        tag: tag(),
-        owner: Arc::clone(owner),
-        client: Arc::new(OnceCell::new()),
-        callers: Arc::new(Callers(Mutex::new(vec![handler.clone()]))),
-        in_use: 1,
-        last_used: Instant::now(),
-    };
-    let taken = Taken {
-        key: Arc::clone(&key),
-        tag: Arc::clone(&slot.tag),
-        cell: Arc::clone(&slot.client),
-        callers: Arc::clone(&slot.callers),
-    };
-    slots.insert(key, slot);
-    Ok(taken)
 }

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use tenet_client::oauth::{Authorizer, AuthorizerConfig, ClientCredentials, Grant};
 use tenet_client::{Client, ClientError, ClientHandler, OAuthHook, RequestOptions, ServerNotification, WrittenMeta};
 use tenet_jsonrpc::{ErrorCode, ErrorObject, RawJson};
+use tenet_protocol::context::ContextId;
 use tenet_protocol::{
     AcknowledgedParams, Announcement, ClientCapabilities, Era, JsonObject, ListChanged, ListDigests, Method,
     NODE_PATH_KEY, NodeId, NodePath,
@@ -577,13 +578,13 @@ impl Upstream {
         if !self.own_sessions.load(Ordering::Relaxed) {
             return None;
         }
-        let mode = self.config.session.unwrap_or(SessionMode::PerCaller);
-        let conversation = || ctx.conversation_id().map(|id| format!("conversation:{id}"));
-        // The owner's length first: no owner and conversation split otherwise read the same.
-        let within = |owner: &str, conversation: String| format!("{}:{owner}{conversation}", owner.len());
+        // The conversation's session within its owner's: the owner's length first, so that
+        // no owner and conversation split otherwise read the same.
+        let within = |owner: &str, id: ContextId| format!("{}:{owner}conversation:{id}", owner.len());
         match ctx.principal_id() {
             Some(principal) => {
-                let key = match conversation().filter(|_| mode == SessionMode::PerConversation) {
+                let per_conversation = self.session_mode(Era::Legacy) == SessionMode::PerConversation;
+                let key = match ctx.conversation_id().filter(|_| per_conversation) {
                     Some(id) => within(principal, id),
                     None => principal.to_owned(),
                 };
@@ -602,9 +603,9 @@ impl Upstream {
                     return None;
                 }
                 let owner = caller.clone().unwrap_or_else(|| tenet_server::UNNAMED.to_owned());
-                let unguessable = ctx.conversation_id().filter(tenet_protocol::context::ContextId::is_made);
+                let unguessable = ctx.conversation_id().filter(ContextId::is_made);
                 let key = match (unguessable, caller) {
-                    (Some(id), _) => within(&owner, format!("conversation:{id}")),
+                    (Some(id), _) => within(&owner, id),
                     (None, Some(address)) => address,
                     (None, None) => return None,
                 };
@@ -645,7 +646,7 @@ impl Upstream {
     /// Closes every caller's session (the supervisor's connection was lost, or the
     /// gateway stops).
     pub(crate) async fn close_sessions(&self) {
-        futures_util::future::join_all(self.sessions.all().into_iter().map(close)).await;
+        self.sessions.close_all().await;
     }
 
     /// A user finished a step the upstream sent them to a URL for (its
@@ -886,17 +887,6 @@ pub(crate) struct SessionKey {
     /// Whom the session counts against (a share of `max_sessions` each): the
     /// principal, else the address.
     pub(crate) owner: Arc<str>,
-}
-
-/// How long closing an upstream's connection may take.
-const CLOSE_WAIT: Duration = Duration::from_secs(10);
-
-/// Closes an upstream's connection, waiting at most [`CLOSE_WAIT`] (a hung HTTP server
-/// may never answer the session's DELETE; a stdio server is stopped either way).
-pub(crate) async fn close(client: Client) {
-    if tokio::time::timeout(CLOSE_WAIT, client.close()).await.is_err() {
-        tracing::debug!("an upstream connection did not close in time");
-    }
 }
 
 /// Answers the upstream on one caller's own session: what it asks or says there outside
