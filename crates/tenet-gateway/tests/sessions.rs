@@ -16,25 +16,64 @@ use tenet_server::{CancellationToken, Server};
 
 use crate::support::{self, Home, Probe, Running, STEP, gateway_server, quick, recall_tool, remember_tool, upstream};
 
-/// An upstream (legacy, over HTTP) whose `remember`/`recall` keep values in the
-/// conversation of the session they are called in, and whose `hang` waits until
-/// cancelled.
-async fn keeper(probe: &Arc<Probe>) -> Running {
-    let server = support::upstream_server("keeper", probe)
-        .tool(remember_tool())
-        .tool(recall_tool())
-        .tool(support::hang_tool(probe))
-        .build()
-        .unwrap();
-    Running::start(server).await
+/// A gateway in front of an upstream (legacy, over HTTP) whose `remember`/`recall` keep
+/// values in the conversation of the session they are called in, and whose `hang` waits
+/// until cancelled; its table as `tune` leaves it.
+struct Keeper {
+    probe: Arc<Probe>,
+    running: Running,
+    server: Server,
+    gateway: Gateway,
+    shutdown: CancellationToken,
 }
 
-fn legacy(running: &Running, session: Option<SessionMode>) -> UpstreamConfig {
-    let mut config = upstream("up", &running.url());
+impl Keeper {
+    async fn start(session: Option<SessionMode>, tune: impl FnOnce(&mut UpstreamConfig)) -> Self {
+        let probe = Arc::new(Probe::default());
+        let upstream_server = support::upstream_server("keeper", &probe)
+            .tool(remember_tool())
+            .tool(recall_tool())
+            .tool(support::hang_tool(&probe))
+            .build()
+            .unwrap();
+        let running = Running::start(upstream_server).await;
+        let mut config = legacy(&running.url(), session);
+        tune(&mut config);
+        let (server, gateway) = started(config).await;
+        Self { probe, running, server, gateway, shutdown: CancellationToken::new() }
+    }
+
+    /// A caller with a principal (an API key) named `name`.
+    async fn caller(&self, name: &str) -> Client {
+        caller(&self.server, name, &self.shutdown).await
+    }
+
+    /// The callers' own sessions open at the upstream.
+    fn sessions(&self) -> usize {
+        self.gateway.statuses()[0].sessions
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        self.gateway.shutdown().await;
+        self.running.stop().await;
+    }
+}
+
+/// An upstream at `url` speaking the legacy protocol, open to every caller.
+fn legacy(url: &str, session: Option<SessionMode>) -> UpstreamConfig {
+    let mut config = upstream("up", url);
     config.protocol = Some("legacy".to_owned());
     config.session = session;
     config.open = true;
     config
+}
+
+async fn started(config: UpstreamConfig) -> (Server, Gateway) {
+    let server = gateway_server();
+    let gateway = Gateway::start(server.clone(), vec![config], quick());
+    assert!(gateway.wait_ready(STEP).await, "the upstream came up");
+    (server, gateway)
 }
 
 /// A downstream caller of `server` with a principal of its own, over an in-memory pipe.
@@ -55,59 +94,42 @@ async fn recall(client: &Client) -> String {
     call(client, "up__recall", json!({"key": "home"})).await
 }
 
-async fn started(config: UpstreamConfig) -> (Server, Gateway) {
-    let server = gateway_server();
-    let gateway = Gateway::start(server.clone(), vec![config], quick());
-    assert!(gateway.wait_ready(STEP).await, "the upstream came up");
-    (server, gateway)
-}
-
 #[tokio::test]
 async fn each_caller_has_a_session_of_its_own_upstream_unless_the_table_shares_one() {
-    let probe = Arc::new(Probe::default());
-    let running = keeper(&probe).await;
-    let shutdown = CancellationToken::new();
-
     // The default for a legacy upstream: a session per caller.
-    let (server, gateway) = started(legacy(&running, None)).await;
-    let (alice, bob) = (caller(&server, "alice", &shutdown).await, caller(&server, "bob", &shutdown).await);
+    let k = Keeper::start(None, |_| {}).await;
+    let (alice, bob) = (k.caller("alice").await, k.caller("bob").await);
     remember(&alice, "/home/alice").await;
     assert_eq!(recall(&bob).await, "nothing", "Bob read what Alice's session keeps");
     remember(&bob, "/home/bob").await;
     assert_eq!(recall(&alice).await, "\"/home/alice\"");
     assert_eq!(recall(&bob).await, "\"/home/bob\"");
-    let status = &gateway.statuses()[0];
+    let status = &k.gateway.statuses()[0];
     assert_eq!((status.session, status.sessions), (Some("per-caller"), 2));
-    gateway.shutdown().await;
-    assert_eq!(gateway.statuses()[0].sessions, 0, "closed with the gateway");
+    k.gateway.shutdown().await;
+    assert_eq!(k.sessions(), 0, "closed with the gateway");
+    k.stop().await;
 
     // `shared`, as the operator chose it: one session for everyone, as before.
-    let (server, gateway) = started(legacy(&running, Some(SessionMode::Shared))).await;
-    let (carol, dave) = (caller(&server, "carol", &shutdown).await, caller(&server, "dave", &shutdown).await);
+    let k = Keeper::start(Some(SessionMode::Shared), |_| {}).await;
+    let (carol, dave) = (k.caller("carol").await, k.caller("dave").await);
     remember(&carol, "/home/carol").await;
     assert_eq!(recall(&dave).await, "\"/home/carol\"", "one session for all");
-    let status = &gateway.statuses()[0];
+    let status = &k.gateway.statuses()[0];
     assert_eq!((status.session, status.sessions), (Some("shared"), 0));
-    shutdown.cancel();
-    gateway.shutdown().await;
-    running.stop().await;
+    k.stop().await;
 }
 
 #[tokio::test]
 async fn a_full_table_of_sessions_gives_way_when_idle_and_refuses_when_busy() {
-    let probe = Arc::new(Probe::default());
-    let running = keeper(&probe).await;
-    let shutdown = CancellationToken::new();
-    let mut config = legacy(&running, None);
-    config.max_sessions = Some(1);
-    let (server, gateway) = started(config).await;
-    let (alice, bob) = (caller(&server, "alice", &shutdown).await, caller(&server, "bob", &shutdown).await);
+    let k = Keeper::start(None, |config| config.max_sessions = Some(1)).await;
+    let (alice, bob) = (k.caller("alice").await, k.caller("bob").await);
 
     // Alice's idle session gives way to Bob's: her next call opens a new one, which
     // holds nothing of the old.
     remember(&alice, "/home/alice").await;
     remember(&bob, "/home/bob").await;
-    assert_eq!(gateway.statuses()[0].sessions, 1);
+    assert_eq!(k.sessions(), 1);
     assert_eq!(recall(&alice).await, "nothing");
 
     // While Alice's call runs, her session is not idle: Bob waits, then is refused
@@ -116,7 +138,7 @@ async fn a_full_table_of_sessions_gives_way_when_idle_and_refuses_when_busy() {
         let alice = alice.clone();
         async move { alice.call_tool("up__hang", json!({})).await }
     });
-    support::until("Alice's call runs upstream", || probe.hanging.load(std::sync::atomic::Ordering::SeqCst)).await;
+    support::until("Alice's call runs upstream", || k.probe.hanging.load(std::sync::atomic::Ordering::SeqCst)).await;
     let began = tokio::time::Instant::now();
     let refused = tokio::time::timeout(Duration::from_secs(10), bob.call_tool("up__echo", json!({"text": "hi"})))
         .await
@@ -128,32 +150,23 @@ async fn a_full_table_of_sessions_gives_way_when_idle_and_refuses_when_busy() {
     assert!(began.elapsed() >= Duration::from_secs(4), "Bob waited for a session first: {:?}", began.elapsed());
     assert!(!hanging.is_finished(), "Alice's call goes on");
     hanging.abort();
-    shutdown.cancel();
-    gateway.shutdown().await;
-    running.stop().await;
+    k.stop().await;
 }
 
 #[tokio::test]
 async fn a_callers_idle_session_is_closed_after_its_timeout() {
-    let probe = Arc::new(Probe::default());
-    let running = keeper(&probe).await;
-    let shutdown = CancellationToken::new();
-    let mut config = legacy(&running, None);
-    config.session_idle_timeout = Some(1);
-    let (server, gateway) = started(config).await;
-    let alice = caller(&server, "alice", &shutdown).await;
+    let k = Keeper::start(None, |config| config.session_idle_timeout = Some(1)).await;
+    let alice = k.caller("alice").await;
     remember(&alice, "/home/alice").await;
-    assert_eq!(gateway.statuses()[0].sessions, 1);
+    assert_eq!(k.sessions(), 1);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while gateway.statuses()[0].sessions > 0 {
+    while k.sessions() > 0 {
         assert!(tokio::time::Instant::now() < deadline, "the idle session was not closed");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // Its next call opens a new session, which holds nothing of the old.
     assert_eq!(recall(&alice).await, "nothing");
-    shutdown.cancel();
-    gateway.shutdown().await;
-    running.stop().await;
+    k.stop().await;
 }
 
 /// What an upstream asks on a caller's session outside any request (here: on every
@@ -168,10 +181,7 @@ async fn a_question_on_a_callers_session_reaches_only_that_callers_call() {
     ]);
     let hand = support::HandServer::start(tools).await;
     hand.delay("slow", Duration::from_millis(1500));
-    let mut config = upstream("up", &hand.url());
-    config.protocol = Some("legacy".to_owned());
-    config.open = true;
-    let (server, gateway) = started(config).await;
+    let (server, gateway) = started(legacy(&hand.url(), None)).await;
     let shutdown = CancellationToken::new();
     let home = |name: &'static str| Client::builder().handler(Home(name));
     let alice = support::caller_with(&server, "alice", &shutdown, home("alice")).await;
@@ -204,26 +214,19 @@ async fn a_question_on_a_callers_session_reaches_only_that_callers_call() {
 /// the place of its least recently used one.
 #[tokio::test]
 async fn per_conversation_sessions_are_kept_apart_within_the_callers_share() {
-    let probe = Arc::new(Probe::default());
-    let running = keeper(&probe).await;
-    let shutdown = CancellationToken::new();
-    let mut config = legacy(&running, Some(SessionMode::PerConversation));
-    config.max_sessions = Some(8);
-    let (server, gateway) = started(config).await;
-    let (first, second) = (caller(&server, "alice", &shutdown).await, caller(&server, "alice", &shutdown).await);
+    let k = Keeper::start(Some(SessionMode::PerConversation), |config| config.max_sessions = Some(8)).await;
+    let (first, second) = (k.caller("alice").await, k.caller("alice").await);
     remember(&first, "/home/alice/one").await;
     assert_eq!(recall(&second).await, "nothing", "two conversations, two sessions");
     remember(&second, "/home/alice/two").await;
     assert_eq!(recall(&first).await, "\"/home/alice/one\"");
-    assert_eq!(gateway.statuses()[0].sessions, 2);
-    let third = caller(&server, "alice", &shutdown).await;
+    assert_eq!(k.sessions(), 2);
+    let third = k.caller("alice").await;
     assert_eq!(recall(&third).await, "nothing");
-    assert_eq!(gateway.statuses()[0].sessions, 2, "her share is two of eight");
+    assert_eq!(k.sessions(), 2, "her share is two of eight");
     // The least recently used was the second conversation's: the first keeps its own.
     assert_eq!(recall(&first).await, "\"/home/alice/one\"");
-    shutdown.cancel();
-    gateway.shutdown().await;
-    running.stop().await;
+    k.stop().await;
 }
 
 /// A full table makes room from the newcomer's own idle sessions before anyone else's:
@@ -231,28 +234,22 @@ async fn per_conversation_sessions_are_kept_apart_within_the_callers_share() {
 /// session, not Alice's only one (which she would have to open again, her state lost).
 #[tokio::test]
 async fn a_full_table_makes_room_from_the_callers_own_idle_sessions_first() {
-    let probe = Arc::new(Probe::default());
-    let running = keeper(&probe).await;
-    let shutdown = CancellationToken::new();
-    let mut config = legacy(&running, Some(SessionMode::PerConversation));
-    config.max_sessions = Some(8); // a share of two each
-    let (server, gateway) = started(config).await;
+    // A share of two each.
+    let k = Keeper::start(Some(SessionMode::PerConversation), |config| config.max_sessions = Some(8)).await;
     // Alice first (the least recently used), then three others with two each: full.
-    let alice = caller(&server, "alice", &shutdown).await;
+    let alice = k.caller("alice").await;
     remember(&alice, "/home/alice").await;
-    let mallory = caller(&server, "mallory", &shutdown).await;
+    let mallory = k.caller("mallory").await;
     remember(&mallory, "first").await;
     for name in ["bob", "bob", "carol", "carol", "dave", "dave"] {
-        remember(&caller(&server, name, &shutdown).await, name).await;
+        remember(&k.caller(name).await, name).await;
     }
-    assert_eq!(gateway.statuses()[0].sessions, 8);
+    assert_eq!(k.sessions(), 8);
     // Mallory's second conversation: within her share, the table full.
-    let again = caller(&server, "mallory", &shutdown).await;
+    let again = k.caller("mallory").await;
     assert_eq!(recall(&again).await, "nothing");
-    assert_eq!(gateway.statuses()[0].sessions, 8);
+    assert_eq!(k.sessions(), 8);
     assert_eq!(recall(&alice).await, "\"/home/alice\"", "Alice's session gave way to Mallory's");
     assert_eq!(recall(&mallory).await, "nothing", "Mallory's own idle session gave way");
-    shutdown.cancel();
-    gateway.shutdown().await;
-    running.stop().await;
+    k.stop().await;
 }
