@@ -33,6 +33,12 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// Connections served at once; past it new ones get 503 and are closed.
     pub max_connections: usize,
+    /// Connections one client address (an IPv6 client by its /64) may hold at once,
+    /// counted when accepted, before any request is read; past it its new ones get 429
+    /// and are closed, and nobody else's do. Default 256, a quarter of the default
+    /// `max_connections`. Behind a reverse proxy every connection comes from the
+    /// proxy's address: set it to `max_connections` there.
+    pub max_connections_per_address: usize,
     /// Legacy sessions alive at once; past it `initialize` gets 503.
     pub max_sessions: usize,
     /// Legacy sessions one caller (a principal, or a client address without
@@ -170,6 +176,7 @@ impl Default for HttpConfig {
             allowed_hosts: Vec::new(),
             max_body_bytes: 4 * 1024 * 1024,
             max_connections: 1024,
+            max_connections_per_address: 256,
             max_sessions: 10_000,
             max_sessions_per_caller: 1_000,
             max_streams_per_caller: 128,

@@ -63,6 +63,7 @@
 //!
 //! To listen on a port instead: `tenet_http::serve(server, HttpConfig::on_port(3020), shutdown).await`.
 
+mod addresses;
 pub mod auth;
 mod body;
 mod caller;

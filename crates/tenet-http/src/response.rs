@@ -113,6 +113,26 @@ pub(crate) fn busy(what: &str) -> Response {
     response
 }
 
+/// A whole HTTP/1.1 response refusing a connection before any request on it is read
+/// (`status_line` such as `503 Service Unavailable`): the JSON-RPC error of
+/// [`transport`] with `message`, `Retry-After: 1`, and `Connection: close`.
+pub(crate) fn refusal(status_line: &str, message: &str) -> Vec<u8> {
+    let mut body = Vec::with_capacity(128);
+    tenet_server::jsonrpc::write_error_response(
+        &mut body,
+        None,
+        UnknownId::Omit,
+        &ErrorObject::new(TRANSPORT_ERROR, message.to_owned()),
+    );
+    let mut out = format!(
+        "HTTP/1.1 {status_line}\r\ncontent-type: application/json\r\nretry-after: 1\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(&body);
+    out
+}
+
 /// 405 with the methods the endpoint allows.
 pub(crate) fn method_not_allowed(allow: &'static str) -> Response {
     let mut response = transport(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");

@@ -1,5 +1,6 @@
-//! Accepting connections: TCP_NODELAY on each, a cap on how many are served at once,
-//! a header-read timeout against slowloris, and graceful shutdown.
+//! Accepting connections: TCP_NODELAY on each, a cap on how many are served at once
+//! and on how many of them one client address holds, a header-read timeout against
+//! slowloris, and graceful shutdown.
 
 use std::io;
 use std::pin::Pin;
@@ -17,12 +18,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use crate::addresses::Addresses;
 use crate::config::HttpConfig;
+use crate::response;
 use crate::router::Endpoint;
-
-/// What a connection over the cap is told before it is closed.
-const BUSY: &[u8] =
-    b"HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
 
 /// Binds `config.host:config.port` and serves `server` until `shutdown` fires.
 ///
@@ -45,9 +44,22 @@ pub async fn serve_listener(
     config: HttpConfig,
     shutdown: CancellationToken,
 ) -> io::Result<()> {
+    let metrics = server.metrics().clone();
     let endpoint = Endpoint::new(server, config.clone(), shutdown.clone());
     let router = endpoint.router();
     let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
+    let addresses = Addresses::new(config.max_connections_per_address);
+    // Said before any request is read, so as whole responses written by hand.
+    let busy: Arc<[u8]> =
+        response::refusal("503 Service Unavailable", "Service Unavailable: too many connections").into();
+    let too_many: Arc<[u8]> = response::refusal(
+        "429 Too Many Requests",
+        &format!(
+            "Too Many Requests: this address holds {} connections, its share; close one or retry",
+            addresses.share()
+        ),
+    )
+    .into();
     let mut connections = JoinSet::new();
     let mut result = Ok(());
     loop {
@@ -72,8 +84,14 @@ pub async fn serve_listener(
         };
         let (stream, peer) = stream;
         let _ = stream.set_nodelay(true);
+        let Some(seat) = addresses.seat(peer.ip()) else {
+            metrics.refused(429);
+            connections.spawn(refuse(stream, too_many.clone()));
+            continue;
+        };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
-            connections.spawn(refuse(stream));
+            metrics.refused(503);
+            connections.spawn(refuse(stream, busy.clone()));
             continue;
         };
         let connection = http1::Builder::new()
@@ -98,7 +116,7 @@ pub async fn serve_listener(
             if let Err(e) = ended {
                 tracing::debug!("connection ended: {e}");
             }
-            drop(slot);
+            drop((slot, seat));
         }));
     }
     drop(listener);
@@ -129,22 +147,43 @@ where
 {
     type Response = hyper::Response<B>;
     type Error = S::Error;
-    type Future = std::pin::Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+    type Future = MarkUnread<S::Future>;
 
     fn call(&self, request: hyper::Request<hyper::body::Incoming>) -> Self::Future {
         use hyper::body::Body as _;
         let read = Arc::new(AtomicBool::new(request.body().is_end_stream()));
         let request = request.map(|body| Tracked { body, read: read.clone() });
-        let response = self.0.call(request);
-        Box::pin(async move {
-            let mut response = response.await?;
-            if !read.load(Ordering::Relaxed) {
+        MarkUnread { response: self.0.call(request), read }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// [`CloseUnread`]'s response: the service's, with `Connection: close` when the
+    /// request's body was left unread. Not boxed: it is one per request.
+    pub(crate) struct MarkUnread<F> {
+        #[pin]
+        response: F,
+        read: Arc<AtomicBool>,
+    }
+}
+
+impl<F, B, E> Future for MarkUnread<F>
+where
+    F: Future<Output = Result<hyper::Response<B>, E>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let Poll::Ready(result) = this.response.poll(cx) else { return Poll::Pending };
+        Poll::Ready(result.map(|mut response| {
+            if !this.read.load(Ordering::Relaxed) {
                 response
                     .headers_mut()
                     .insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
             }
-            Ok(response)
-        })
+            response
+        }))
     }
 }
 
@@ -182,10 +221,11 @@ impl hyper::body::Body for Tracked {
     }
 }
 
-/// Tells a connection over the cap to come back later, and closes it.
-async fn refuse(mut stream: TcpStream) {
+/// Tells a connection past a bound to come back later (`answer`, a whole response),
+/// and closes it.
+async fn refuse(mut stream: TcpStream, answer: Arc<[u8]>) {
     let _ = tokio::time::timeout(Duration::from_secs(1), async {
-        stream.write_all(BUSY).await?;
+        stream.write_all(&answer).await?;
         stream.shutdown().await
     })
     .await;

@@ -120,6 +120,47 @@ async fn connections_over_the_cap_get_503() {
     running.stop().await;
 }
 
+/// One client address holds at most `max_connections_per_address` connections, even
+/// idle ones that never send a request: past it, its next one is answered 429 (a
+/// JSON-RPC error, `Retry-After`) and closed, while another address is served. Closing
+/// one gives its place back. Before the bound, one address could hold every slot.
+#[tokio::test]
+async fn one_address_holds_at_most_its_share_of_connections() {
+    let running = start(HttpConfig { max_connections_per_address: 2, ..HttpConfig::default() }).await;
+    let connect_from = |local: [u8; 4]| async move {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::from((local, 0))).unwrap();
+        socket.connect(running.addr).await.unwrap()
+    };
+    let health_from = |local: [u8; 4]| async move {
+        let mut stream = connect_from(local).await;
+        stream.write_all(b"GET /health HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n").await.unwrap();
+        let mut out = Vec::new();
+        tokio::time::timeout(STEP, stream.read_to_end(&mut out)).await.expect("no response in time").unwrap();
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    // Two idle connections: nothing sent on them.
+    let first = connect_from([127, 0, 0, 1]).await;
+    let _second = connect_from([127, 0, 0, 1]).await;
+    // Accepted in the order they connected: the two idle ones are counted first.
+    let refused = health_from([127, 0, 0, 1]).await;
+    assert!(refused.starts_with("HTTP/1.1 429"), "{refused}");
+    let lower = refused.to_ascii_lowercase();
+    assert!(lower.contains("retry-after: 1") && lower.contains("connection: close"), "{refused}");
+    let body = refused.split_once("\r\n\r\n").map(|(_, body)| body).unwrap_or_default();
+    let error: serde_json::Value = serde_json::from_str(body).expect("a JSON-RPC error body");
+    assert_eq!(error["error"]["code"], -32000, "{error}");
+    assert!(error["error"]["message"].as_str().unwrap().contains("holds 2 connections"), "{error}");
+    assert!(health_from([127, 0, 0, 2]).await.starts_with("HTTP/1.1 200"), "another address has its own share");
+    drop(first);
+    let deadline = tokio::time::Instant::now() + STEP;
+    while !health_from([127, 0, 0, 1]).await.starts_with("HTTP/1.1 200") {
+        assert!(tokio::time::Instant::now() < deadline, "the closed connection's place was never given back");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    running.stop().await;
+}
+
 #[tokio::test]
 async fn a_client_that_disconnects_mid_stream_cancels_its_request() {
     let running = start(HttpConfig::default()).await;

@@ -84,16 +84,37 @@ pub fn share_key(grant: Option<&Grant>, addr: Option<std::net::IpAddr>) -> Optio
     if let Some(owner) = grant.and_then(Grant::owner) {
         return Some(owner.to_owned());
     }
-    Some(match addr? {
+    Some(match share_address(addr?) {
         IpAddr::V4(v4) => format!("ip:{v4}"),
+        IpAddr::V6(v6) => {
+            let [a, b, c, d, ..] = v6.segments();
+            format!("ip:{a:x}:{b:x}:{c:x}:{d:x}::/64")
+        }
+    })
+}
+
+/// The address a client's share is kept under ([`share_key`]'s rule for clients known
+/// by address alone): an IPv4 address as it is (also when written IPv4-mapped), an
+/// IPv6 one as its /64.
+///
+/// ```
+/// use tenet_server::share_address;
+/// let addr = |a: &str| a.parse::<std::net::IpAddr>().unwrap();
+/// assert_eq!(share_address(addr("::ffff:192.0.2.7")), addr("192.0.2.7"));
+/// assert_eq!(share_address(addr("2001:db8:1:2:ffff::1")), addr("2001:db8:1:2::"));
+/// ```
+pub fn share_address(addr: std::net::IpAddr) -> std::net::IpAddr {
+    use std::net::{IpAddr, Ipv6Addr};
+    match addr {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => format!("ip:{v4}"),
+            Some(v4) => IpAddr::V4(v4),
             None => {
                 let [a, b, c, d, ..] = v6.segments();
-                format!("ip:{a:x}:{b:x}:{c:x}:{d:x}::/64")
+                IpAddr::V6(Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
             }
         },
-    })
+        v4 => v4,
+    }
 }
 
 /// The scopes granted to the caller of a request, and who it is.

@@ -81,7 +81,7 @@ pub use observe::metrics;
 pub use observe::spans;
 
 pub use error::{BuildError, ToolError};
-pub use grant::{Grant, INSUFFICIENT_SCOPE, Principal, STDIO_CALLER, UNNAMED, share_key};
+pub use grant::{Grant, INSUFFICIENT_SCOPE, Principal, STDIO_CALLER, UNNAMED, share_address, share_key};
 pub use handler::{
     Args, CompletionRequest, Context, Conversation, FromMethodCall, FromToolCall, InputRound, IntoMethodResult,
     IntoToolResult, Json, MethodCall, MethodDef, MethodError, MethodHandler, MethodName, MethodOutput, Params,

@@ -557,3 +557,50 @@ fn the_pages_event_streams_count_in_the_callers_share() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Issue 59: connections that never send a request held every connection slot. One
+/// client address now holds at most `--max-connections-per-address`: the real server,
+/// three idle connections from 127.0.0.1, a fourth refused with 429 and counted, while
+/// 127.0.0.2 is still served; closed, the three give their places back.
+#[test]
+fn one_address_holds_at_most_its_share_of_connections() {
+    let server = Server::start(&["--max-connections", "8", "--max-connections-per-address", "3"]);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let port = server.port;
+    let connect_from = |local: [u8; 4]| async move {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(std::net::SocketAddr::from((local, 0))).unwrap();
+        socket.connect(std::net::SocketAddr::from(([127, 0, 0, 1], port))).await.unwrap()
+    };
+    let health_from = |local: [u8; 4]| async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = connect_from(local).await;
+        let request = format!("GET /health HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut out = Vec::new();
+        tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut out)).await.unwrap().unwrap();
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    runtime.block_on(async {
+        let idle = [
+            connect_from([127, 0, 0, 1]).await,
+            connect_from([127, 0, 0, 1]).await,
+            connect_from([127, 0, 0, 1]).await,
+        ];
+        let refused = health_from([127, 0, 0, 1]).await;
+        assert!(refused.starts_with("HTTP/1.1 429"), "{refused}");
+        assert!(refused.contains("\"code\":-32000") && refused.contains("holds 3 connections"), "{refused}");
+        let served = health_from([127, 0, 0, 2]).await;
+        assert!(served.starts_with("HTTP/1.1 200"), "another address is served: {served}");
+        drop(idle);
+        // Closed, the idle connections give their places back.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !health_from([127, 0, 0, 1]).await.starts_with("HTTP/1.1 200") {
+            assert!(Instant::now() < deadline, "the closed connections' places were never given back");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    // Every refusal counted (the wait above may have added some).
+    let scraped = server.scrape();
+    assert!(scraped.value("tenet_http_refused_total", &[("status", "429")]) >= 1.0);
+}
