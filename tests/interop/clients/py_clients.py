@@ -26,6 +26,7 @@ import asyncio
 import io
 import logging
 import os
+import re
 import sys
 import tempfile
 import traceback
@@ -37,8 +38,10 @@ PASSED = 0
 FAILED = 0
 CAPTURED: list[tuple[str, str]] = []  # (step, what)
 CURRENT = ["startup"]
-# The stdio server's stderr (see _Tee): not client output, shown with INTEROP_DEBUG=1.
+# The stdio server's stderr (see _Tee): not client output; checked at the end for
+# warnings (BAD_LOG_LINE), shown whole with INTEROP_DEBUG=1.
 SERVER_LOG = tempfile.TemporaryFile(prefix="tenet-stdio-", suffix=".log")
+BAD_LOG_LINE = re.compile(r"\b(WARN|ERROR)\b|panicked at")
 
 
 def out(line: str) -> None:
@@ -410,11 +413,18 @@ async def main() -> None:
         await run_langchain("langchain http", {"transport": "streamable_http", "url": url})
     else:
         raise SystemExit(f"unknown client {which!r}")
-    if FAILED and os.environ.get("INTEROP_DEBUG"):
-        SERVER_LOG.seek(0)
-        log = SERVER_LOG.read().decode("utf-8", "replace").strip()
-        if log:
-            out("    server stderr (stdio): " + one_line(log))
+    # The stdio servers these clients started log at warn: a line of warning, error or
+    # panic there fails, as the HTTP server's log does (scripts/interop-clients).
+    SERVER_LOG.seek(0)
+    log = SERVER_LOG.read().decode("utf-8", "replace")
+    bad = [line for line in log.splitlines() if BAD_LOG_LINE.search(line)]
+    name = "the stdio servers logged no warning, no error and no panic"
+    if bad:
+        fail(which, name, " || ".join(uniq(bad)))
+    else:
+        pass_(which, name, f"{len([x for x in log.splitlines() if x.strip()])} lines at --log-level warn")
+    if FAILED and os.environ.get("INTEROP_DEBUG") and log.strip():
+        out("    server stderr (stdio): " + one_line(log))
 
 
 if __name__ == "__main__":

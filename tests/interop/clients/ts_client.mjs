@@ -365,6 +365,15 @@ currentStep = 'end';
   if (all.length) fail('the client printed no error and no warning in the whole session', all.join(' || '));
   else pass('the client printed no error and no warning in the whole session', notifications.length ? `notifications seen: ${[...new Set(notifications)].join(', ')}` : '');
 }
+if (transportKind === 'stdio') {
+  // The server logs at warn: a warning, an error or a panic there fails, as the HTTP
+  // server's log does (scripts/interop-clients).
+  const lines = serverStderr.join('').split('\n').filter((l) => l.trim());
+  const bad = lines.filter((l) => /\b(WARN|ERROR)\b|panicked at/.test(l));
+  const name = 'the stdio server logged no warning, no error and no panic';
+  if (bad.length) fail(name, uniq(bad).join(' || '));
+  else pass(name, `${lines.length} lines at --log-level warn`);
+}
 if (serverStderr.length && (!connected || process.env.INTEROP_DEBUG)) {
   out(`    server stderr: ${oneLine(serverStderr.join(''))}`);
 }
