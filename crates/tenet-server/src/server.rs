@@ -999,34 +999,44 @@ impl ServerBuilder {
         let state_key = self.config.state_key.clone().unwrap_or_else(StateKey::random);
         let context_store =
             self.config.context_store.clone().unwrap_or_else(|| Arc::new(crate::store::MemoryContextStore::default()));
+        let tasks = caps.tasks.is_some();
         let server = Server {
-            shared: Arc::new(Shared {
-                info: self.info,
-                instructions: self.instructions,
-                instruction_parts: std::sync::RwLock::default(),
-                tools: Registry::new(tools),
-                resources: Registry::new(resources),
-                templates: Registry::new(templates),
-                hidden_templates: Registry::new(Vec::new()),
-                prompts: Registry::new(prompts),
-                capabilities: caps,
-                config: self.config,
-                state: self.state,
-                state_key,
-                metrics,
-                events,
-                server_info_member,
-                server_info_entry,
-                task_board: Arc::default(),
-                cache,
-                subscriptions: Arc::default(),
-                handshake_meta: crate::handshake::HandshakeMeta::default(),
-                digest: crate::handshake::DigestCache::default(),
-                context_store,
-                replicas: std::sync::OnceLock::new(),
-                absent_tools: std::sync::OnceLock::new(),
-                own_rates: std::sync::OnceLock::new(),
-                methods,
+            shared: Arc::new_cyclic(|shared| {
+                if tasks {
+                    // The extension's requests are served from the table, as any
+                    // extension's; their handlers reach the server through `shared`.
+                    for method in crate::tasks::extension_methods(shared) {
+                        methods.insert(method.name, Arc::new(method));
+                    }
+                }
+                Shared {
+                    info: self.info,
+                    instructions: self.instructions,
+                    instruction_parts: std::sync::RwLock::default(),
+                    tools: Registry::new(tools),
+                    resources: Registry::new(resources),
+                    templates: Registry::new(templates),
+                    hidden_templates: Registry::new(Vec::new()),
+                    prompts: Registry::new(prompts),
+                    capabilities: caps,
+                    config: self.config,
+                    state: self.state,
+                    state_key,
+                    metrics,
+                    events,
+                    server_info_member,
+                    server_info_entry,
+                    task_board: Arc::default(),
+                    cache,
+                    subscriptions: Arc::default(),
+                    handshake_meta: crate::handshake::HandshakeMeta::default(),
+                    digest: crate::handshake::DigestCache::default(),
+                    context_store,
+                    replicas: std::sync::OnceLock::new(),
+                    absent_tools: std::sync::OnceLock::new(),
+                    own_rates: std::sync::OnceLock::new(),
+                    methods,
+                }
             }),
         };
         for (_, tool) in &server.shared.tools.snapshot().items {

@@ -124,6 +124,29 @@ async fn an_added_method_is_served_in_a_legacy_session_only_after_initialize() {
     client.finish().await;
 }
 
+/// A method served in one era only (as the tasks extension's are, in 2026-07-28) is
+/// unknown in the other: -32601 in a legacy session, served statelessly.
+#[tokio::test]
+async fn a_method_of_one_era_is_unknown_in_the_other() {
+    use tenet_protocol::Era;
+    let modern_only = Server::builder("eras", "1")
+        .method(MethodDef::new("eras/modern", echo).era(Era::Stateless))
+        .method(MethodDef::new("eras/legacy", echo).era(Era::Legacy))
+        .build()
+        .unwrap();
+    let mut client = Client::start(modern_only);
+    let served = client.modern(1, "eras/modern", json!({"x": 1}), json!({})).await;
+    assert_eq!(served["result"]["params"]["x"], 1, "{served}");
+    let unknown = client.modern(2, "eras/legacy", json!({}), json!({})).await;
+    assert_eq!(unknown["error"]["code"], -32601, "{unknown}");
+    client.initialize("2025-11-25", json!({})).await;
+    let legacy = client.call(3, "eras/legacy", json!({"y": 2})).await;
+    assert_eq!(legacy["result"]["params"]["y"], 2, "{legacy}");
+    let unknown = client.call(4, "eras/modern", json!({})).await;
+    assert_eq!(unknown["error"]["code"], -32601, "{unknown}");
+    client.finish().await;
+}
+
 #[tokio::test]
 async fn bad_params_a_handlers_error_a_panic_and_a_result_that_is_no_object_are_json_rpc_errors() {
     let mut client = Client::start(server(ServerConfig::default()));

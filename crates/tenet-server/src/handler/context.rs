@@ -390,6 +390,11 @@ impl Context {
         }
     }
 
+    /// The caller's grant, when the transport does access control.
+    pub(crate) fn grant(&self) -> Option<&crate::Grant> {
+        self.inner.seed.grant.as_deref()
+    }
+
     /// [`crate::Principal::id`] of the caller, when authorization named one (an API key,
     /// a token's issuer and subject): never an address, which several people may share.
     pub fn principal_id(&self) -> Option<&str> {

@@ -1,5 +1,7 @@
 //! Methods beyond the core protocol's: what an extension (or a server of its own
-//! accord) adds to the server's method table.
+//! accord) adds to the server's method table. The protocol's own extension methods
+//! live there too: the tasks extension's `tasks/get`, `tasks/update` and `tasks/cancel`
+//! (2026-07-28 only, [`MethodDef::era`]).
 //!
 //! An added method is served like every core one: routed in either era, admitted at the
 //! one door (the caller's scopes, rate limits), counted and traced under its own name.
@@ -52,6 +54,11 @@ pub struct MethodDef {
     pub(crate) extension: Option<(String, Value)>,
     pub(crate) scopes: Vec<String>,
     pub(crate) cacheable: bool,
+    /// The one era it is served in, if it is not served in both.
+    pub(crate) era: Option<tenet_protocol::Era>,
+    /// The server's own (the tasks extension's): its results may hold members an
+    /// outside handler's may not ([`RESERVED`]; a task's `ttlMs` is its own).
+    pub(crate) own: bool,
     pub(crate) handler: Arc<dyn ErasedMethod>,
 }
 
@@ -62,6 +69,7 @@ impl std::fmt::Debug for MethodDef {
             .field("extension", &self.extension)
             .field("scopes", &self.scopes)
             .field("cacheable", &self.cacheable)
+            .field("era", &self.era)
             .finish_non_exhaustive()
     }
 }
@@ -74,6 +82,8 @@ impl MethodDef {
             extension: None,
             scopes: Vec::new(),
             cacheable: false,
+            era: None,
+            own: false,
             handler: Arc::new(Erase(handler, std::marker::PhantomData)),
         }
     }
@@ -111,6 +121,20 @@ impl MethodDef {
         self
     }
 
+    /// Serves the method in `era` alone (a request of the other era gets -32601, as for
+    /// a method the server does not have): for an extension that exists in one era
+    /// only, as the tasks extension exists in 2026-07-28.
+    #[must_use]
+    pub fn era(mut self, era: tenet_protocol::Era) -> Self {
+        self.era = Some(era);
+        self
+    }
+
+    /// Whether the method is served in `era`.
+    pub(crate) fn served_in(&self, era: tenet_protocol::Era) -> bool {
+        self.era.is_none_or(|only| only == era)
+    }
+
     /// The method's wire name.
     pub fn name(&self) -> &str {
         self.name
@@ -136,7 +160,7 @@ impl MethodDef {
                 return Err(ErrorObject::internal(format!("Method {} failed: {why}", self.name)));
             }
         };
-        if let Some(member) = RESERVED.iter().find(|member| result.contains_key(**member)) {
+        if let Some(member) = RESERVED.iter().find(|member| !self.own && result.contains_key(**member)) {
             return Err(ErrorObject::internal(format!(
                 "the result of {} holds {member}, which the server writes itself",
                 self.name

@@ -379,35 +379,42 @@ impl Server {
             _ => return Err(ErrorObject::invalid_params("Invalid params: clientCapabilities must be an object")),
         };
         let version = stateless_version(requested)?;
-        let method = match added {
-            Some(added) => {
-                // An extension's method, as the protocol's own extension methods: only
-                // for a client that declared the extension.
-                if let Some((extension, _)) = &added.extension
-                    && !client.has_extension(extension)
-                {
-                    return Err(crate::ToolError::missing_extension(extension).into());
-                }
-                Called::Added(added)
-            }
+        let added = match added {
+            Some(added) => added,
             None => {
                 let method = method
                     .filter(|m| m.exists_in(version) && m.served_by_server())
                     .ok_or_else(|| ErrorObject::method_not_found(name))?;
-                if let Some(extension) = method.extension(version) {
-                    if !self.shared.capabilities.has_extension(extension) {
-                        return Err(ErrorObject::method_not_found(name));
-                    }
-                    if !client.has_extension(extension) {
-                        return Err(crate::ToolError::missing_extension(extension).into());
-                    }
+                if method.extension(version).is_none() {
+                    return Ok(Self::stateless_route(Called::Core(method), version, client, view));
                 }
-                Called::Core(method)
+                // A method of one of the protocol's extensions (the tasks extension's):
+                // served from the table, as any extension's, when the server has it.
+                self.shared.methods.get(name).cloned().ok_or_else(|| ErrorObject::method_not_found(name))?
             }
         };
+        if !added.served_in(Era::Stateless) {
+            return Err(ErrorObject::method_not_found(name));
+        }
+        // An extension's method: only for a client that declared the extension.
+        if let Some((extension, _)) = &added.extension
+            && !client.has_extension(extension)
+        {
+            return Err(crate::ToolError::missing_extension(extension).into());
+        }
+        Ok(Self::stateless_route(Called::Added(added), version, client, view))
+    }
+
+    /// The route of a 2026-07-28 request once its method is known.
+    fn stateless_route(
+        method: Called,
+        version: ProtocolVersion,
+        client: ClientCapabilities,
+        view: MetaView<'_>,
+    ) -> Route {
         let meta = RouteMeta::new(view);
         let client = Arc::new(client);
-        Ok(Route {
+        Route {
             method,
             version,
             client,
@@ -416,7 +423,7 @@ impl Server {
             arguments: None,
             plain_name: None,
             admitted: None,
-        })
+        }
     }
 
     fn route_legacy(
@@ -428,7 +435,8 @@ impl Server {
         link: &Link,
     ) -> Result<Route, ErrorObject> {
         let method = match added {
-            Some(added) => Called::Added(added),
+            Some(added) if added.served_in(Era::Legacy) => Called::Added(added),
+            Some(_) => return Err(ErrorObject::method_not_found(name)),
             None => Called::Core(
                 method.filter(|m| m.served_by_server()).ok_or_else(|| ErrorObject::method_not_found(name))?,
             ),
@@ -517,9 +525,6 @@ impl Server {
             // The requests below have the largest futures; boxed, they no longer size
             // every other request's (tools/call's above all, many in flight at once).
             Method::SubscriptionsListen => Box::pin(self.listen(&route, &request.id, raw, link)).await,
-            Method::TasksGet | Method::TasksUpdate | Method::TasksCancel if route.version.era() == Era::Stateless => {
-                Box::pin(self.task_extension_method(method, raw, link)).await
-            }
             Method::TasksGet | Method::TasksResult | Method::TasksList | Method::TasksCancel
                 if caps.tasks.is_some() =>
             {

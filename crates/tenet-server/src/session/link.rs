@@ -54,17 +54,28 @@ impl Link {
 
     /// Whether the caller may use something that requires `required`.
     pub(crate) fn allows(&self, required: &[String]) -> bool {
-        self.grant.as_deref().is_none_or(|grant| grant.covers(required))
+        allows(self.grant.as_deref(), required)
     }
 
-    /// The error for using `what` without `required`. Its data lists what the caller
-    /// needs: the scopes it already has plus the missing ones, so a client that asks
-    /// for exactly that set keeps what it could already do.
+    /// [`insufficient_scope`] for this request's caller.
     pub(crate) fn insufficient_scope(&self, what: &str, required: &[String]) -> ErrorObject {
-        let mut needed: BTreeSet<&str> = self.grant.as_deref().map(|g| g.scopes().collect()).unwrap_or_default();
-        needed.extend(required.iter().map(String::as_str));
-        let scope = needed.iter().copied().collect::<Vec<_>>().join(" ");
-        ErrorObject::new(INSUFFICIENT_SCOPE, format!("Insufficient scope: {what} requires {}", required.join(" ")))
-            .with_data(json!({ "scope": scope, "requiredScopes": required }))
+        insufficient_scope(self.grant.as_deref(), what, required)
     }
+}
+
+/// Whether a caller of `grant` (`None`: no access control) may use something that
+/// requires `required`.
+pub(crate) fn allows(grant: Option<&crate::Grant>, required: &[String]) -> bool {
+    grant.is_none_or(|grant| grant.covers(required))
+}
+
+/// The error for using `what` without `required`. Its data lists what the caller needs:
+/// the scopes of its `grant` plus the missing ones, so a client that asks for exactly
+/// that set keeps what it could already do.
+pub(crate) fn insufficient_scope(grant: Option<&crate::Grant>, what: &str, required: &[String]) -> ErrorObject {
+    let mut needed: BTreeSet<&str> = grant.map(|g| g.scopes().collect()).unwrap_or_default();
+    needed.extend(required.iter().map(String::as_str));
+    let scope = needed.iter().copied().collect::<Vec<_>>().join(" ");
+    ErrorObject::new(INSUFFICIENT_SCOPE, format!("Insufficient scope: {what} requires {}", required.join(" ")))
+        .with_data(json!({ "scope": scope, "requiredScopes": required }))
 }

@@ -15,7 +15,7 @@ mod subscriptions;
 pub use connection::{Hangup, OUTBOUND_CAPACITY};
 pub use driver::{Announcements, Cancelled, Driver, DriverOptions, Events, Pending, batch_body};
 pub use link::Link;
-pub(crate) use link::share_of;
+pub(crate) use link::{allows, insufficient_scope, share_of};
 pub use peer::{Outbound, Peer};
 pub use state::{Negotiated, Session};
 pub use subscriptions::MAX_SUBSCRIPTIONS;

@@ -49,3 +49,4 @@ fn caller(link: &crate::session::Link) -> Option<String> {
 pub(crate) use legacy::{TaskOutcome, TaskStore, by_age};
 pub(crate) use listen::task_notification;
 pub(crate) use seat::Seat;
+pub(crate) use serve::extension_methods;

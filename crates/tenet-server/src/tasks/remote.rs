@@ -5,19 +5,31 @@
 
 use std::time::{Duration, Instant};
 
+use serde::Serialize;
 use serde_json::json;
 use tenet_jsonrpc::ErrorObject;
-use tenet_protocol::{EmptyResult, JsonObject, Method, TaskStatus};
+use tenet_protocol::{DetailedTask, JsonObject, Method, TaskStatus};
 
 use super::board::{Shared, TASK_TTL};
-use crate::routing::Reply;
-use crate::session::Link;
+use crate::grant::Grant;
+use crate::session::{allows, insufficient_scope};
 use crate::store::{Announcement, Letter, SharedTask, TaskRecord};
 
 /// How long a replica waits for the one running a task to show a change taken.
 const TAKEN_WITHIN: Duration = Duration::from_secs(3);
 /// How often it looks meanwhile.
 const LOOK_EVERY: Duration = Duration::from_millis(15);
+
+/// What a request of the tasks extension answers, whichever replica runs the task:
+/// nothing more (`{}`), or the task.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub(super) enum TaskAnswer {
+    /// `tasks/update` and `tasks/cancel`.
+    Done {},
+    /// `tasks/get`.
+    Task(Box<DetailedTask>),
+}
 
 /// Serves `method` for the task `id` from the shared store. `Err(None)`: no such task
 /// there either (the caller answers as for an unknown task).
@@ -26,16 +38,16 @@ pub(super) async fn serve(
     method: Method,
     id: &str,
     responses: Option<JsonObject>,
-    link: &Link,
-) -> Result<Reply, Option<ErrorObject>> {
+    grant: Option<&Grant>,
+) -> Result<TaskAnswer, Option<ErrorObject>> {
     let found = read(shared, id).await?;
     let record = &found.record;
     // Another caller's, or a legacy session's (2025-11-25).
-    if record.owner.as_deref() != super::caller(link).as_deref() || record.session.is_some() {
+    if record.owner.as_deref() != grant.and_then(Grant::owner) || record.session.is_some() {
         return Err(None);
     }
-    if !link.allows(&record.scopes) {
-        return Err(Some(link.insufficient_scope(&format!("task {id}"), &record.scopes)));
+    if !allows(grant, &record.scopes) {
+        return Err(Some(insufficient_scope(grant, &format!("task {id}"), &record.scopes)));
     }
     let record = match found.runner_alive || record.task.task.status.is_terminal() {
         true => found.record,
@@ -45,7 +57,7 @@ pub(super) async fn serve(
     match (method, responses) {
         (Method::TasksCancel, _) if !terminal => {
             hand_over(shared, id, &record, b"cancel".to_vec()).await?;
-            Ok(Reply::ok(&EmptyResult {}))
+            Ok(TaskAnswer::Done {})
         }
         (Method::TasksUpdate, Some(responses)) if !terminal && !responses.is_empty() => {
             // The replica running the task decides (the store's copy may lag behind it).
@@ -57,11 +69,11 @@ pub(super) async fn serve(
                 Some(key) => Err(Some(ErrorObject::invalid_params(format!(
                     "Invalid params: inputResponses.{key} must be an object"
                 )))),
-                None => Ok(Reply::ok(&EmptyResult {})),
+                None => Ok(TaskAnswer::Done {}),
             }
         }
-        (Method::TasksCancel | Method::TasksUpdate, _) => Ok(Reply::ok(&EmptyResult {})),
-        _ => Ok(Reply::ok(&record.task)),
+        (Method::TasksCancel | Method::TasksUpdate, _) => Ok(TaskAnswer::Done {}),
+        _ => Ok(TaskAnswer::Task(Box::new(record.task))),
     }
 }
 

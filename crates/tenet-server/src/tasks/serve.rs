@@ -1,21 +1,24 @@
 //! Serving the extension: `tools/call` of task-supporting tools, and `tasks/get`,
-//! `tasks/update`, `tasks/cancel`.
+//! `tasks/update`, `tasks/cancel` (entries of the method table, [`extension_methods`]).
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
+use serde::de::DeserializeOwned;
 use serde_json::Value;
-use tenet_jsonrpc::{ErrorObject, Id, RawJson};
-use tenet_protocol::{EmptyResult, JsonObject, Method, TASKS_EXTENSION, TaskIdParams, UpdateTaskParams};
+use tenet_jsonrpc::{ErrorObject, Id};
+use tenet_protocol::{Era, JsonObject, Method, TASKS_EXTENSION, TaskIdParams, UpdateTaskParams};
 use tokio_util::sync::CancellationToken;
 
 use super::board::TaskEntry;
 use super::caller;
+use super::remote::TaskAnswer;
 use super::seat::{First, Seat};
 use crate::error::ToolError;
-use crate::handler::{CompiledTool, Inputs, TaskSupport, tool_reply};
-use crate::routing::{Reply, Route, params};
+use crate::grant::Grant;
+use crate::handler::{CompiledTool, Context, Inputs, MethodDef, Params, TaskSupport, tool_reply};
+use crate::routing::{Reply, Route};
 use crate::server::Server;
-use crate::session::Link;
+use crate::session::{Link, allows, insufficient_scope};
 
 impl Server {
     /// A 2026-07-28 `tools/call` of a tool that supports tasks. A client that did not
@@ -84,37 +87,36 @@ impl Server {
         }
     }
 
-    /// `tasks/get`, `tasks/update` and `tasks/cancel` (routing has checked that both
-    /// sides have the extension). A task another replica runs is read from the store
-    /// replicas share, and updates and cancellations go to that replica.
-    pub(crate) async fn task_extension_method(&self, method: Method, raw: Option<&RawJson>, link: &Link) -> Reply {
-        let (id, responses) = match method {
-            Method::TasksUpdate => match params::<UpdateTaskParams>(raw) {
-                Ok(p) => (p.task_id, Some(p.input_responses)),
-                Err(e) => return Reply::Err(e),
-            },
-            _ => match params::<TaskIdParams>(raw) {
-                Ok(p) => (p.task_id, None),
-                Err(e) => return Reply::Err(e),
-            },
+    /// `tasks/get`, `tasks/update` and `tasks/cancel` for a caller of `grant` (routing
+    /// has checked that both sides have the extension). A task another replica runs is
+    /// read from the store replicas share, and updates and cancellations go to that
+    /// replica.
+    async fn task_request(
+        &self,
+        method: Method,
+        id: &str,
+        responses: Option<JsonObject>,
+        grant: Option<&Grant>,
+    ) -> Result<TaskAnswer, ErrorObject> {
+        let e = match self.find_task(id, grant) {
+            Ok(entry) => {
+                return match (method, responses) {
+                    (Method::TasksUpdate, Some(responses)) => entry.answer(responses).map(|()| TaskAnswer::Done {}),
+                    (Method::TasksCancel, _) => {
+                        entry.cancel();
+                        Ok(TaskAnswer::Done {})
+                    }
+                    _ => Ok(TaskAnswer::Task(Box::new(entry.detailed()))),
+                };
+            }
+            Err(e) => e,
         };
-        let served = match self.find_task(&id, link) {
-            Ok(entry) => match (method, responses) {
-                (Method::TasksUpdate, Some(responses)) => entry.answer(responses).map(|()| Reply::ok(&EmptyResult {})),
-                (Method::TasksCancel, _) => {
-                    entry.cancel();
-                    Ok(Reply::ok(&EmptyResult {}))
-                }
-                _ => Ok(Reply::ok(&entry.detailed())),
-            },
-            Err(e) => match self.shared.task_board.shared() {
-                Some(shared) => {
-                    super::remote::serve(shared, method, &id, responses, link).await.map_err(|r| r.unwrap_or(e))
-                }
-                None => Err(e),
-            },
-        };
-        served.unwrap_or_else(Reply::Err)
+        match self.shared.task_board.shared() {
+            Some(shared) => {
+                super::remote::serve(shared, method, id, responses, grant).await.map_err(|r| r.unwrap_or(e))
+            }
+            None => Err(e),
+        }
     }
 
     /// Takes a letter another replica sent about a task this one runs: a client's
@@ -153,11 +155,40 @@ impl Server {
     }
 
     /// The caller's task `id`, if the caller may still use its tool.
-    fn find_task(&self, id: &str, link: &Link) -> Result<Arc<TaskEntry>, ErrorObject> {
-        let entry = self.shared.task_board.find(id, caller(link).as_deref())?;
-        if !link.allows(entry.scopes()) {
-            return Err(link.insufficient_scope(&format!("task {id}"), entry.scopes()));
+    fn find_task(&self, id: &str, grant: Option<&Grant>) -> Result<Arc<TaskEntry>, ErrorObject> {
+        let entry = self.shared.task_board.find(id, grant.and_then(Grant::owner))?;
+        if !allows(grant, entry.scopes()) {
+            return Err(insufficient_scope(grant, &format!("task {id}"), entry.scopes()));
         }
         Ok(entry)
     }
+}
+
+/// The tasks extension's requests (2026-07-28), `tasks/get`, `tasks/update` and
+/// `tasks/cancel`, as entries of the server's method table: routed there in the era
+/// that has the extension, only for a client that declared it, and admitted at the door
+/// as any added method; a task is held to its owner and its scopes here. `shared` is
+/// the server's own (the table lives in it).
+pub(crate) fn extension_methods(shared: &Weak<crate::server::Shared>) -> [MethodDef; 3] {
+    fn serving<P: DeserializeOwned + Send + 'static>(
+        shared: &Weak<crate::server::Shared>,
+        method: Method,
+        read: fn(P) -> (String, Option<JsonObject>),
+    ) -> MethodDef {
+        let shared = shared.clone();
+        let handler = move |ctx: Context, Params(params): Params<P>| {
+            let shared = shared.upgrade();
+            async move {
+                let server = Server { shared: shared.ok_or_else(|| ErrorObject::internal("the server has stopped"))? };
+                let (id, responses) = read(params);
+                server.task_request(method, &id, responses, ctx.grant()).await
+            }
+        };
+        MethodDef { own: true, ..MethodDef::new(method.name(), handler).extension(TASKS_EXTENSION).era(Era::Stateless) }
+    }
+    [
+        serving(shared, Method::TasksGet, |p: TaskIdParams| (p.task_id, None)),
+        serving(shared, Method::TasksUpdate, |p: UpdateTaskParams| (p.task_id, Some(p.input_responses))),
+        serving(shared, Method::TasksCancel, |p: TaskIdParams| (p.task_id, None)),
+    ]
 }
