@@ -29,7 +29,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.types import ElicitResult, ListRootsResult, Root
 
-from gateway_client import expect, watchdog
+from gateway_client import expect, recorder, run_checks
 
 CALL_TIMEOUT = 30.0  # seconds, per request
 WATCHDOG = 180.0  # seconds, for the whole run
@@ -80,13 +80,7 @@ def sessions(base: str, key: str) -> dict[str, Any]:
 async def run(url: str, alice: Caller, bob: Caller, report: list[int]) -> None:
     base = url.rsplit("/mcp", 1)[0]
 
-    def record(label: str, outcome: Exception | str) -> None:
-        if isinstance(outcome, Exception):
-            report[1] += 1
-            print(f"FAIL [gateway callers] {label}: {type(outcome).__name__}: {outcome}", flush=True)
-        else:
-            report[0] += 1
-            print(f"PASS [gateway callers] {label}: {outcome}", flush=True)
+    record = recorder("gateway callers", report)
 
     async with alice.client(url) as a, bob.client(url) as b:
         for upstream in UPSTREAMS:
@@ -121,16 +115,7 @@ async def run(url: str, alice: Caller, bob: Caller, report: list[int]) -> None:
 
 def main() -> int:
     url, alice_key, bob_key = sys.argv[1:4]
-    report = [0, 0]
-    timer = watchdog(WATCHDOG, report)
-    try:
-        anyio.run(run, url, Caller("alice", alice_key), Caller("bob", bob_key), report)
-    except Exception as exc:  # noqa: BLE001
-        report[1] += 1
-        print(f"FAIL [gateway callers] connect: {type(exc).__name__}: {exc}", flush=True)
-    timer.cancel()
-    print(f"{report[0]} passed, {report[1]} failed", flush=True)
-    return 0 if report[1] == 0 else 1
+    return run_checks("gateway callers", run, url, Caller("alice", alice_key), Caller("bob", bob_key), seconds=WATCHDOG)
 
 
 if __name__ == "__main__":

@@ -342,6 +342,37 @@ def watchdog(seconds: float, report: list[int]) -> threading.Timer:
     return timer
 
 
+def recorder(label: str, report: list[int]) -> Callable[[str, Exception | str], None]:
+    """What records one check's outcome under `label`: an exception fails it, a string
+    is what it found; each a line, counted in `report`."""
+
+    def record(check: str, outcome: Exception | str) -> None:
+        if isinstance(outcome, Exception):
+            report[1] += 1
+            print(f"FAIL [{label}] {check}: {type(outcome).__name__}: {outcome}", flush=True)
+        else:
+            report[0] += 1
+            print(f"PASS [{label}] {check}: {outcome}", flush=True)
+
+    return record
+
+
+def run_checks(label: str, run: Callable[..., Awaitable[None]], *args: Any, seconds: float) -> int:
+    """Runs `run(*args, report)` under a watchdog of `seconds`, where `report` counts the
+    checks passed and failed; a failure to connect at all counts as one more. Prints the
+    totals; the exit status: 0 only when nothing failed."""
+    report = [0, 0]
+    timer = watchdog(seconds, report)
+    try:
+        anyio.run(run, *args, report)
+    except Exception as exc:  # noqa: BLE001 - every failure is reported
+        report[1] += 1
+        print(f"FAIL [{label}] connect: {type(exc).__name__}: {exc}", flush=True)
+    timer.cancel()
+    print(f"{report[0]} passed, {report[1]} failed", flush=True)
+    return 0 if report[1] == 0 else 1
+
+
 def main() -> int:
     url = sys.argv[1]
     base = url.rsplit("/mcp", 1)[0]

@@ -1,6 +1,7 @@
 //! What an upstream offers (tools, prompts, resources, resource templates), how it is
 //! named on the gateway, and the rule that settles a name two of them would take.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -14,6 +15,11 @@ use tenet_server::jsonrpc::ErrorCode;
 /// The scheme of the URIs an upstream's resources are advertised under:
 /// `tenet://<upstream>/<the upstream's own URI, as is>`.
 pub const URI_SCHEME: &str = "tenet";
+
+/// The scheme of MCP Apps' user interfaces (`io.modelcontextprotocol/ui`), which a host
+/// renders only under this scheme: an upstream's `ui://<rest>` is advertised as
+/// `ui://<upstream>/<rest>`, the upstream's name inside the URI.
+const UI_SCHEME: &str = "ui://";
 
 /// Which lists to fetch: a set of [`Kinds::TOOLS`], [`Kinds::PROMPTS`] and
 /// [`Kinds::RESOURCES`] (resources and resource templates, which change together).
@@ -171,18 +177,21 @@ async fn kind<T>(
 }
 
 /// How an upstream's resource URIs read on the gateway: `tenet://<name>/` before the
-/// upstream's own URI, or the URI as is in a prefix-less gateway. The mapping is
-/// reversible: stripping the prefix gives back exactly what the upstream wrote. A peer
-/// named by the node id it announces has no URIs until its name is known.
+/// upstream's own URI (`ui://<name>/` after the scheme of an MCP App's `ui://` one), or
+/// the URI as is in a prefix-less gateway. The mapping is reversible: taking the prefix
+/// away gives back exactly what the upstream wrote. A peer named by the node id it
+/// announces has no URIs until its name is known.
 #[derive(Debug)]
 pub(crate) struct Uris {
     prefixless: bool,
     prefix: OnceLock<String>,
+    /// `ui://<name>/`.
+    ui_prefix: OnceLock<String>,
 }
 
 impl Uris {
     pub(crate) fn new(name: &str, prefixless: bool) -> Self {
-        let uris = Self { prefixless, prefix: OnceLock::new() };
+        let uris = Self { prefixless, prefix: OnceLock::new(), ui_prefix: OnceLock::new() };
         if !name.is_empty() {
             uris.name(name);
         }
@@ -192,6 +201,7 @@ impl Uris {
     /// Names the upstream, once: its URIs are under `tenet://<name>/` from now on.
     pub(crate) fn name(&self, name: &str) {
         let _ = self.prefix.set(format!("{URI_SCHEME}://{name}/"));
+        let _ = self.ui_prefix.set(format!("{UI_SCHEME}{name}/"));
     }
 
     fn prefix(&self) -> Option<&str> {
@@ -200,10 +210,35 @@ impl Uris {
 
     /// The gateway's URI for the upstream's `uri` (or URI template).
     pub(crate) fn outward(&self, uri: &str) -> String {
-        match self.prefix() {
-            Some(prefix) => format!("{prefix}{uri}"),
-            None => uri.to_owned(),
+        match (self.prefix(), uri.strip_prefix(UI_SCHEME)) {
+            (Some(""), _) | (None, _) => uri.to_owned(),
+            (Some(_), Some(rest)) => format!("{}{rest}", self.ui_prefix.get().map_or("", String::as_str)),
+            (Some(prefix), None) => format!("{prefix}{uri}"),
         }
+    }
+
+    /// The URI templates under which any URI of the upstream reads on the gateway: the
+    /// `tenet://` prefix's and the `ui://` one's (one template matching every URI, in a
+    /// prefix-less gateway).
+    pub(crate) fn every_uri(&self) -> Vec<String> {
+        const ANY: &str = "{+uri}";
+        match self.prefix() {
+            None => vec![ANY.to_owned()],
+            Some(_) => vec![self.outward(ANY), self.outward(&format!("{UI_SCHEME}{ANY}"))],
+        }
+    }
+
+    /// Rewrites the user interface an MCP App tool names in its `_meta` (`ui.resourceUri`,
+    /// and the older flat `ui/resourceUri`) to the gateway's URI for it.
+    pub(crate) fn tool_meta(&self, meta: Option<&mut JsonObject>) {
+        let Some(meta) = meta.filter(|_| !self.prefixless) else { return };
+        let rewrite = |uri: Option<&mut serde_json::Value>| {
+            if let Some(serde_json::Value::String(text)) = uri {
+                *text = self.outward(text);
+            }
+        };
+        rewrite(meta.get_mut("ui").and_then(|ui| ui.get_mut("resourceUri")));
+        rewrite(meta.get_mut("ui/resourceUri"));
     }
 
     /// Rewrites the `elicitationId` of `step` (an elicitation a -32042 error lists, or
@@ -219,11 +254,17 @@ impl Uris {
 
     /// The upstream's URI for the gateway's `uri`; `None` if `uri` is not one of its
     /// (or the upstream is not named yet).
-    pub(crate) fn inward<'a>(&self, uri: &'a str) -> Option<&'a str> {
+    pub(crate) fn inward<'a>(&self, uri: &'a str) -> Option<Cow<'a, str>> {
         match self.prefix() {
             Some("") => None,
-            Some(prefix) => uri.strip_prefix(prefix),
-            None => Some(uri),
+            Some(prefix) => match uri.strip_prefix(prefix) {
+                Some(original) => Some(Cow::Borrowed(original)),
+                None => {
+                    let rest = uri.strip_prefix(self.ui_prefix.get()?.as_str())?;
+                    Some(Cow::Owned(format!("{UI_SCHEME}{rest}")))
+                }
+            },
+            None => Some(Cow::Borrowed(uri)),
         }
     }
 
@@ -398,13 +439,42 @@ mod tests {
         for original in ["file:///etc/hosts", "test://static/resource/1?x=1#frag", "file:///{+path}", ""] {
             let outward = uris.outward(original);
             assert!(outward.starts_with("tenet://files/"));
-            assert_eq!(uris.inward(&outward), Some(original));
+            assert_eq!(uris.inward(&outward).as_deref(), Some(original));
         }
         assert_eq!(uris.inward("tenet://other/file:///x"), None);
         assert_eq!(uris.inward("file:///x"), None);
         let transparent = Uris::new("files", true);
         assert_eq!(transparent.outward("file:///x"), "file:///x");
-        assert_eq!(transparent.inward("file:///x"), Some("file:///x"));
+        assert_eq!(transparent.inward("file:///x").as_deref(), Some("file:///x"));
+        assert_eq!(transparent.outward("ui://app/x.html"), "ui://app/x.html");
+        assert_eq!(transparent.every_uri(), ["{+uri}"]);
+    }
+
+    /// MCP Apps: a host renders a user interface only under `ui://`, so the upstream's
+    /// name goes inside the URI, and back out exactly, whatever the rest holds.
+    #[test]
+    fn ui_uris_keep_their_scheme_with_the_upstreams_name_inside() {
+        let uris = Uris::new("apps", false);
+        for original in ["ui://get-time/mcp-app.html", "ui://a b/../x?y=1#z", "ui://", "ui://%2F/ü"] {
+            let outward = uris.outward(original);
+            assert!(outward.starts_with("ui://apps/"), "{outward}");
+            assert_eq!(uris.inward(&outward).as_deref(), Some(original));
+        }
+        assert_eq!(uris.outward("ui://get-time/mcp-app.html"), "ui://apps/get-time/mcp-app.html");
+        assert_eq!(uris.inward("ui://other/x"), None, "another upstream's");
+        assert_eq!(uris.inward("tenet://apps/ui://x").as_deref(), Some("ui://x"), "the general form still reads");
+        assert_eq!(uris.every_uri(), ["tenet://apps/{+uri}", "ui://apps/{+uri}"]);
+        let mut meta: JsonObject = serde_json::from_value(serde_json::json!({
+            "ui": {"resourceUri": "ui://get-time/mcp-app.html", "visibility": ["model"]},
+            "ui/resourceUri": "ui://get-time/mcp-app.html",
+            "other": "ui://untouched"
+        }))
+        .unwrap();
+        uris.tool_meta(Some(&mut meta));
+        assert_eq!(meta["ui"]["resourceUri"], "ui://apps/get-time/mcp-app.html");
+        assert_eq!(meta["ui"]["visibility"], serde_json::json!(["model"]));
+        assert_eq!(meta["ui/resourceUri"], "ui://apps/get-time/mcp-app.html");
+        assert_eq!(meta["other"], "ui://untouched");
     }
 
     #[test]

@@ -502,6 +502,7 @@ pub(crate) async fn read(upstream: Arc<Upstream>, request: ReadRequest) -> ReadO
     // Only URIs under this upstream's prefix reach here (listed ones, or any through
     // its catch-all template).
     let Some(original) = upstream.uris.inward(&request.uri) else { return Ok(None) };
+    let original = &*original;
     let params = Params::from(object(json!({ "uri": original })));
     let raw =
         match relay(&upstream, Method::ResourcesRead, params, Some(&request.ctx), request.ctx.node_path(), original)

@@ -208,7 +208,7 @@ impl Inner {
                     self.publish(index, listing);
                     // Any URI under its prefix is read from it, listed or not (a link in a
                     // tool's result, say), for as long as it is connected.
-                    self.server.change_hidden_templates(&[], [catch_all(&upstream)]);
+                    self.server.change_hidden_templates(&[], catch_all(&upstream));
                     upstream.update(|s| {
                         let version = client.version();
                         s.state = State::Up;
@@ -589,6 +589,7 @@ impl Inner {
             }
             let name = advertised(prefix, &self.options.separator, &tool.name);
             let original = std::mem::replace(&mut tool.name, name.clone().unwrap_or_default());
+            upstream.uris.tool_meta(tool.meta.as_mut());
             let execution = tool.execution.as_mut();
             let required = execution.as_ref().and_then(|e| e.task_support.as_deref()) == Some("required");
             if let Some(execution) = execution.filter(|_| required && tool_tasks) {
@@ -750,7 +751,7 @@ impl Inner {
         self.server.change_prompts(&gone(prompts), Vec::new());
         self.server.change_resources(&gone(resources), Vec::new());
         self.server.change_templates(&gone(templates), Vec::new());
-        self.server.change_hidden_templates(&[upstream.uris.outward(ANY_URI)], Vec::new());
+        self.server.change_hidden_templates(&upstream.uris.every_uri(), Vec::new());
         drop(names);
         upstream.update(|s| {
             for kind in 0..KINDS {
@@ -794,28 +795,28 @@ fn forget(digests: &mut ListDigests, lists: Kinds) {
     }
 }
 
-/// The template, under an upstream's prefix, that matches any URI.
-const ANY_URI: &str = "{+uri}";
-
-/// The unlisted template that sends any URI under `upstream`'s prefix to it (every
-/// URI, in a prefix-less gateway).
-fn catch_all(upstream: &Arc<Upstream>) -> TemplateDef {
+/// The unlisted templates that send any URI under `upstream`'s prefixes (`tenet://`
+/// and `ui://`) to it (every URI, in a prefix-less gateway).
+fn catch_all(upstream: &Arc<Upstream>) -> Vec<TemplateDef> {
     // A peer's URIs are imported through it, like its listed items.
     let via = upstream.node().filter(|_| upstream.is_peer());
     let meta = via.map(|node| JsonObject::from_iter([(VIA_KEY.to_owned(), serde_json::json!([node]))]));
-    let template = ResourceTemplate {
-        uri_template: upstream.uris.outward(ANY_URI),
-        name: format!("{}-any", upstream.name()),
-        title: None,
-        description: None,
-        mime_type: None,
-        annotations: None,
-        icons: None,
-        meta,
-    };
-    let up = upstream.clone();
-    let def = TemplateDef::new(template, move |request| forward::read(up.clone(), request));
-    upstream.scoped(def, TemplateDef::scope)
+    let templates = upstream.uris.every_uri().into_iter().map(|uri_template| {
+        let template = ResourceTemplate {
+            uri_template,
+            name: format!("{}-any", upstream.name()),
+            title: None,
+            description: None,
+            mime_type: None,
+            annotations: None,
+            icons: None,
+            meta: meta.clone(),
+        };
+        let up = upstream.clone();
+        let def = TemplateDef::new(template, move |request| forward::read(up.clone(), request));
+        upstream.scoped(def, TemplateDef::scope)
+    });
+    templates.collect()
 }
 
 /// What publishing one kind of an upstream's items came to.

@@ -5,7 +5,8 @@
 //! Each upstream has a supervisor: it connects (stdio, Streamable HTTP of either era,
 //! HTTP+SSE or WebSocket, through `tenet-client`), lists what the upstream offers on
 //! the [`Server`](tenet_server::Server) (tools and prompts as `name__tool`, resources
-//! and templates as `tenet://name/<the upstream's URI>`), sends heartbeats (`ping`, or
+//! and templates as `tenet://name/<the upstream's URI>`, an MCP App's `ui://rest` as
+//! `ui://name/rest`), sends heartbeats (`ping`, or
 //! `server/discover` to a 2026 server), takes it all off the lists when the upstream
 //! fails and reconnects with backoff. A call to a namespaced tool is checked against
 //! the upstream's input schema at the gateway (compiled once), then relayed with its

@@ -404,9 +404,9 @@ impl Upstream {
         let Some(original) = self.uris.inward(uri) else { return false };
         self.wanted.send_modify(|wanted| {
             if on {
-                wanted.insert(original.to_owned());
+                wanted.insert(original.into_owned());
             } else {
-                wanted.remove(original);
+                wanted.remove(&*original);
             }
         });
         true
@@ -827,9 +827,19 @@ fn relayed_capabilities() -> ClientCapabilities {
         sampling: Some(JsonObject::new()),
         elicitation: Some(JsonObject::from_iter([("form".to_owned(), json!({})), ("url".to_owned(), json!({}))])),
         roots: Some(ListChanged::default()),
+        // MCP Apps: their `ui://` resources and tools' `_meta.ui` pass through to the
+        // gateway's clients (those that render them do; the others see the tools'
+        // ordinary results), in both eras.
+        extensions: Some(JsonObject::from_iter([(
+            UI_EXTENSION.to_owned(),
+            json!({"mimeTypes": ["text/html;profile=mcp-app"]}),
+        )])),
         ..ClientCapabilities::default()
     }
 }
+
+/// The MCP Apps extension (`io.modelcontextprotocol/ui`, 2026-01-26).
+const UI_EXTENSION: &str = "io.modelcontextprotocol/ui";
 
 impl ClientHandler for Relay {
     fn capabilities(&self) -> ClientCapabilities {
