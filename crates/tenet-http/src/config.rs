@@ -35,10 +35,10 @@ pub struct HttpConfig {
     pub max_connections: usize,
     /// Connections one client address (an IPv6 client by its /64) may hold at once,
     /// counted when accepted, before any request is read; past it its new ones get 429
-    /// and are closed, and nobody else's do. Default 256, a quarter of the default
-    /// `max_connections`. Behind a reverse proxy every connection comes from the
+    /// and are closed, and nobody else's do. `None` (the default): a quarter of
+    /// `max_connections`, at least 64 ([`HttpConfig::connections_per_address`]). Behind a reverse proxy every connection comes from the
     /// proxy's address: set it to `max_connections` there.
-    pub max_connections_per_address: usize,
+    pub max_connections_per_address: Option<usize>,
     /// Legacy sessions alive at once; past it `initialize` gets 503.
     pub max_sessions: usize,
     /// Legacy sessions one caller (a principal, or a client address without
@@ -176,7 +176,7 @@ impl Default for HttpConfig {
             allowed_hosts: Vec::new(),
             max_body_bytes: 4 * 1024 * 1024,
             max_connections: 1024,
-            max_connections_per_address: 256,
+            max_connections_per_address: None,
             max_sessions: 10_000,
             max_sessions_per_caller: 1_000,
             max_streams_per_caller: 128,
@@ -199,6 +199,22 @@ impl Default for HttpConfig {
 }
 
 impl HttpConfig {
+    /// [`HttpConfig::max_connections_per_address`] as it applies: the configured bound,
+    /// else a quarter of `max_connections` but never under 64 (one client's pool of
+    /// connections, a browser's six) or all of them when there are fewer; at least one.
+    ///
+    /// ```
+    /// use tenet_http::HttpConfig;
+    /// let with = |max| HttpConfig { max_connections: max, ..HttpConfig::default() }.connections_per_address();
+    /// assert_eq!((with(1024), with(10_000), with(100), with(8)), (256, 2500, 64, 8));
+    /// let set = HttpConfig { max_connections_per_address: Some(3), ..HttpConfig::default() };
+    /// assert_eq!(set.connections_per_address(), 3);
+    /// ```
+    pub fn connections_per_address(&self) -> usize {
+        let default = || (self.max_connections / 4).max(self.max_connections.min(64));
+        self.max_connections_per_address.unwrap_or_else(default).max(1)
+    }
+
     /// The default configuration on `port`.
     pub fn on_port(port: u16) -> Self {
         Self { port, ..Self::default() }

@@ -13,7 +13,7 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tenet_server::{CancellationToken, Server};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -48,7 +48,8 @@ pub async fn serve_listener(
     let endpoint = Endpoint::new(server, config.clone(), shutdown.clone());
     let router = endpoint.router();
     let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
-    let addresses = Addresses::new(config.max_connections_per_address);
+    let addresses = Addresses::new(config.connections_per_address());
+    let refusing = Arc::new(Semaphore::new(REFUSING));
     // Said before any request is read, so as whole responses written by hand.
     let busy: Arc<[u8]> =
         response::refusal("503 Service Unavailable", "Service Unavailable: too many connections").into();
@@ -84,14 +85,16 @@ pub async fn serve_listener(
         };
         let (stream, peer) = stream;
         let _ = stream.set_nodelay(true);
-        let Some(seat) = addresses.seat(peer.ip()) else {
-            metrics.refused(429);
-            connections.spawn(refuse(stream, too_many.clone()));
-            continue;
-        };
+        // A full server says so (503) before an address is told it holds its share (429).
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             metrics.refused(503);
-            connections.spawn(refuse(stream, busy.clone()));
+            refuse(&mut connections, &refusing, stream, &busy);
+            continue;
+        };
+        let Some(seat) = addresses.seat(peer.ip()) else {
+            drop(slot);
+            metrics.refused(429);
+            refuse(&mut connections, &refusing, stream, &too_many);
             continue;
         };
         let connection = http1::Builder::new()
@@ -221,14 +224,30 @@ impl hyper::body::Body for Tracked {
     }
 }
 
-/// Tells a connection past a bound to come back later (`answer`, a whole response),
-/// and closes it.
-async fn refuse(mut stream: TcpStream, answer: Arc<[u8]>) {
-    let _ = tokio::time::timeout(Duration::from_secs(1), async {
-        stream.write_all(&answer).await?;
-        stream.shutdown().await
-    })
-    .await;
+/// How many refused connections are answered at once, each for at most a second; past
+/// it, one is closed without a word.
+const REFUSING: usize = 256;
+
+/// Tells a connection past a bound to come back later (`answer`, a whole response) and
+/// closes it, while there is room for that (`refusing`), else closes it at once.
+fn refuse(connections: &mut JoinSet<()>, refusing: &Arc<Semaphore>, stream: TcpStream, answer: &Arc<[u8]>) {
+    let Ok(held) = refusing.clone().try_acquire_owned() else { return };
+    let answer = answer.clone();
+    connections.spawn(async move {
+        let mut stream = stream;
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            stream.write_all(&answer).await?;
+            stream.shutdown().await?;
+            // Closed with its request unread, the connection would be reset, and the
+            // answer could be lost on the way: what the client still sends is read
+            // and dropped until it closes.
+            let mut sink = [0u8; 1024];
+            while stream.read(&mut sink).await? > 0 {}
+            Ok::<(), io::Error>(())
+        })
+        .await;
+        drop(held);
+    });
 }
 
 fn is_transient(e: &io::Error) -> bool {

@@ -126,7 +126,7 @@ async fn connections_over_the_cap_get_503() {
 /// one gives its place back. Before the bound, one address could hold every slot.
 #[tokio::test]
 async fn one_address_holds_at_most_its_share_of_connections() {
-    let running = start(HttpConfig { max_connections_per_address: 2, ..HttpConfig::default() }).await;
+    let running = start(HttpConfig { max_connections_per_address: Some(2), ..HttpConfig::default() }).await;
     let connect_from = |local: [u8; 4]| async move {
         let socket = tokio::net::TcpSocket::new_v4().unwrap();
         socket.bind(SocketAddr::from((local, 0))).unwrap();

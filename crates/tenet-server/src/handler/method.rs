@@ -150,6 +150,8 @@ impl MethodDef {
     /// ([`RESERVED`]); an entry naming the server in the result's `_meta` is dropped, as
     /// the server writes its own.
     pub(crate) async fn run(&self, call: MethodCall) -> MethodOutput {
+        // The server's own may hold a `ttlMs` of theirs, which freshness would write again.
+        debug_assert!(!(self.own && self.cacheable), "{}: the server's own methods are not cacheable", self.name);
         let handler = Arc::clone(&self.handler);
         // Inside the future, so that a panic in the extractors is contained too.
         let run = AssertUnwindSafe(async move { handler.call(call).await }).catch_unwind();
