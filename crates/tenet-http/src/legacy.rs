@@ -358,7 +358,7 @@ pub(crate) async fn get(shared: &Arc<Shared>, headers: &HeaderMap, caller: &Call
         match resumed {
             Err(e) => return response::transport(StatusCode::BAD_REQUEST, e.to_string()),
             Ok(Resumed::Here { stream, replay }) if stream != STANDALONE => {
-                return crate::streams::event_stream(shared, caller.key(), listen(replay, events));
+                return shared.event_stream(caller.key(), listen(replay, events));
             }
             Ok(Resumed::Here { replay: here, .. }) => replay = here,
             // Another copy's stream: what it logged, then (a standalone stream) this
@@ -373,7 +373,7 @@ pub(crate) async fn get(shared: &Arc<Shared>, headers: &HeaderMap, caller: &Call
                     if !start.ended {
                         tokio::spawn(stream_log::follow(shared.clone(), session, foreign, start.last, listener));
                     }
-                    return crate::streams::event_stream(shared, caller.key(), listen(start.replay, events));
+                    return shared.event_stream(caller.key(), listen(start.replay, events));
                 }
                 replay = start.replay;
             }
@@ -398,7 +398,7 @@ pub(crate) async fn get(shared: &Arc<Shared>, headers: &HeaderMap, caller: &Call
         session,
     };
     // Refused, the standalone stream is dropped, and gives the session its channel back.
-    crate::streams::event_stream(shared, caller.key(), standalone.into_stream())
+    shared.event_stream(caller.key(), standalone.into_stream())
 }
 
 /// The standalone stream: what the session driver sends not tied to a request (list

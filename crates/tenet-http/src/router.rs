@@ -137,7 +137,7 @@ impl Endpoint {
                                 // The page's event stream counts in its caller's share.
                                 Ok(()) => {
                                     let caller = crate::caller::key(request.extensions()).into();
-                                    crate::streams::seated(&shared, caller, next.run(request).await)
+                                    shared.seated(caller, next.run(request).await)
                                 }
                                 Err(refusal) => response::transport(StatusCode::FORBIDDEN, refusal.to_string()),
                             }

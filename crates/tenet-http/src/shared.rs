@@ -1,9 +1,17 @@
 //! What every request handler of one endpoint shares.
 
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::http::header::CONTENT_TYPE;
+use axum::response::Response;
+use futures_util::Stream;
 use tenet_server::{CancellationToken, Server};
 
 use crate::config::HttpConfig;
 use crate::guard::Guard;
+use crate::response;
 use crate::session::Sessions;
 
 /// What every request handler shares.
@@ -17,7 +25,36 @@ pub(crate) struct Shared {
     /// Open WebSocket connections.
     pub sockets: crate::sockets::Sockets,
     /// The long-lived streams open now, by caller.
-    pub streams: std::sync::Arc<crate::streams::Streams>,
+    pub streams: Arc<crate::streams::Streams>,
     /// Fires when the server shuts down: long-lived streams end.
     pub shutdown: CancellationToken,
+}
+
+impl Shared {
+    /// `stream` as an SSE response that holds a place in `caller`'s share of streams (and
+    /// in the connections' part) until it ends; or the refusal, when there is none.
+    pub(crate) fn event_stream<S>(&self, caller: Arc<str>, stream: S) -> Response
+    where
+        S: Stream<Item = Result<Bytes, Infallible>> + Send + 'static,
+    {
+        match self.streams.seat(caller, self.config.max_streams_per_caller, true) {
+            Ok(seat) => response::event_stream(Body::from_stream(seat.hold(stream))),
+            Err(refused) => refused.response(),
+        }
+    }
+
+    /// `response` of `caller`, which holds a place in its share until its body ends when
+    /// it is an SSE stream (the web page's `/events`); a refusal instead when there is
+    /// none.
+    pub(crate) fn seated(&self, caller: Arc<str>, response: Response) -> Response {
+        let is_stream =
+            response.headers().get(CONTENT_TYPE).is_some_and(|t| t.as_bytes().starts_with(b"text/event-stream"));
+        if !is_stream {
+            return response;
+        }
+        match self.streams.seat(caller, self.config.max_streams_per_caller, true) {
+            Ok(seat) => response.map(|body| Body::from_stream(seat.hold(body.into_data_stream()))),
+            Err(refused) => refused.response(),
+        }
+    }
 }

@@ -9,13 +9,10 @@
 //! connections stays for requests. A stream of a POST that ends with its request (a
 //! tool call's progress) is not counted: it lasts no longer than the call.
 
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
 use axum::http::StatusCode;
-use axum::http::header::CONTENT_TYPE;
 use axum::response::Response;
 use futures_util::{Stream, StreamExt};
 
@@ -23,7 +20,6 @@ use tenet_server::jsonrpc::{ErrorObject, Id};
 
 use crate::caller::Shares;
 use crate::response;
-use crate::shared::Shared;
 
 /// The streams open now, by caller ([`crate::caller::Caller::key`]), and how many of
 /// them hold HTTP connections.
@@ -117,31 +113,6 @@ impl Streams {
     #[cfg(test)]
     fn held_by(&self, caller: &str) -> usize {
         self.held.lock().unwrap_or_else(PoisonError::into_inner).by_caller.held(caller)
-    }
-}
-
-/// `stream` as an SSE response that holds a place in `caller`'s share of streams (and
-/// in the connections' part) until it ends; or the refusal, when there is none.
-pub(crate) fn event_stream<S>(shared: &Shared, caller: Arc<str>, stream: S) -> Response
-where
-    S: Stream<Item = Result<Bytes, Infallible>> + Send + 'static,
-{
-    match shared.streams.seat(caller, shared.config.max_streams_per_caller, true) {
-        Ok(seat) => response::event_stream(Body::from_stream(seat.hold(stream))),
-        Err(refused) => refused.response(),
-    }
-}
-
-/// `response` of `caller`, which holds a place in its share until its body ends when it
-/// is an SSE stream (the web page's `/events`); a refusal instead when there is none.
-pub(crate) fn seated(shared: &Shared, caller: Arc<str>, response: Response) -> Response {
-    let streams = response.headers().get(CONTENT_TYPE).is_some_and(|t| t.as_bytes().starts_with(b"text/event-stream"));
-    if !streams {
-        return response;
-    }
-    match shared.streams.seat(caller, shared.config.max_streams_per_caller, true) {
-        Ok(seat) => response.map(|body| Body::from_stream(seat.hold(body.into_data_stream()))),
-        Err(refused) => refused.response(),
     }
 }
 
