@@ -733,6 +733,13 @@ fn no_session(upstream: &Upstream, what: &str, refused: NoSession) -> ToolError 
             "this caller has {share} sessions at upstream {name} in use, its share of max_sessions; {what} was \
              not sent: try again when one of its calls there ends"
         )),
+        NoSession::Rate { retry } => ToolError::msg(format!(
+            "this caller opened sessions at upstream {name} faster than one every {} s (after {}); {what} was not \
+             sent: try again in {} s",
+            crate::sessions::OPEN_EVERY.as_secs(),
+            crate::sessions::OPEN_BURST,
+            retry.as_secs().max(1)
+        )),
         NoSession::Connect(error) => {
             tracing::warn!(upstream = %upstream.label(), error = %error, "a caller's session could not be opened");
             ToolError::msg(format!("upstream {name} could not open a session for this caller: {}", summary(&error)))

@@ -12,7 +12,11 @@
 //! waits for one up to [`FULL_WAIT`], then is refused with an error that says which
 //! bound it met.
 //! A session whose connection is lost is forgotten, and the caller's next call opens
-//! another: one caller's crashed process fails only that caller's calls.
+//! another: one caller's crashed process fails only that caller's calls. How fast one
+//! owner opens sessions is bounded too ([`OPEN_BURST`], then one every [`OPEN_EVERY`]):
+//! an owner whose process keeps crashing, or who opens conversation after conversation,
+//! waits its turn (up to [`FULL_WAIT`], then is refused), rather than starting process
+//! after process on the upstream's host.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
@@ -22,8 +26,15 @@ use tenet_client::{Client, ClientError, ClientHandler};
 use tokio::sync::{Notify, OnceCell};
 use tokio::time::Instant;
 
-/// How long a new caller waits for a session while every one is in use.
+/// How long a new caller waits for a session while every one is in use (or while its
+/// owner may open none yet).
 pub(crate) const FULL_WAIT: Duration = Duration::from_secs(5);
+
+/// How many sessions one owner may open at once, before [`OPEN_EVERY`] applies.
+pub(crate) const OPEN_BURST: f64 = 4.0;
+
+/// How often one owner may open a session once its burst is spent.
+pub(crate) const OPEN_EVERY: Duration = Duration::from_secs(2);
 
 /// The sessions open at one upstream, by caller.
 #[derive(Default)]
@@ -33,6 +44,34 @@ pub(crate) struct Sessions {
     opened: std::sync::atomic::AtomicU64,
     /// Told when a session is no longer in use, or is closed.
     freed: Notify,
+    /// Each owner's sessions opened lately ([`OPEN_BURST`], [`OPEN_EVERY`]).
+    opening: Opening,
+}
+
+/// Each owner's bucket of sessions it may open: [`OPEN_BURST`] full, refilled by one
+/// every [`OPEN_EVERY`]. An owner whose bucket is full again is forgotten, so the table
+/// holds only owners that opened sessions lately.
+#[derive(Default)]
+struct Opening(Mutex<HashMap<Arc<str>, (f64, Instant)>>);
+
+impl Opening {
+    /// Takes one opening for `owner` at `now`, or says how long until it may.
+    fn take(&self, owner: &Arc<str>, now: Instant) -> Result<(), Duration> {
+        let every = OPEN_EVERY.as_secs_f64();
+        let level =
+            |(tokens, at): (f64, Instant)| (tokens + now.duration_since(at).as_secs_f64() / every).min(OPEN_BURST);
+        let mut owners = lock(&self.0);
+        let bucket = owners.entry(Arc::clone(owner)).or_insert((OPEN_BURST, now));
+        let tokens = level(*bucket);
+        if tokens < 1.0 {
+            return Err(OPEN_EVERY.mul_f64(1.0 - tokens));
+        }
+        *bucket = (tokens - 1.0, now);
+        if owners.len() > 64 {
+            owners.retain(|_, bucket| level(*bucket) < OPEN_BURST);
+        }
+        Ok(())
+    }
 }
 
 /// One caller's session: its connection once made (every call of the caller waits on
@@ -78,6 +117,11 @@ pub(crate) enum NoSession {
     Share {
         /// The most sessions one owner may have there.
         share: usize,
+    },
+    /// The owner opened sessions faster than it may, and its turn did not come in time.
+    Rate {
+        /// How long until it may open one.
+        retry: Duration,
     },
     /// Opening it failed.
     Connect(ClientError),
@@ -186,6 +230,9 @@ impl Sessions {
             closing.into_iter().for_each(spawn_close);
             match taken {
                 Ok(session) => break session,
+                // Its owner's turn to open one comes after a while, or too late.
+                Err(NoSession::Rate { retry }) if Instant::now() + retry <= deadline => tokio::time::sleep(retry).await,
+                Err(refused @ NoSession::Rate { .. }) => return Err(refused),
                 Err(refused) if tokio::time::timeout_at(deadline, freed).await.is_err() => return Err(refused),
                 Err(_) => {}
             }
@@ -293,6 +340,8 @@ impl Sessions {
             lock(&slot.callers.0).push(handler.clone());
             return Ok(taken(slot));
         }
+        // A new session: its owner's turn first, before anything gives way for it.
+        self.opening.take(owner, Instant::now()).map_err(|retry| NoSession::Rate { retry })?;
         let idle_of = |slots: &HashMap<Arc<str>, Slot>, mine: bool| {
             let idle = slots.values().filter(|s| s.in_use == 0 && (!mine || s.owner == *owner));
             idle.min_by_key(|s| s.last_used).map(|s| Arc::clone(&s.key))

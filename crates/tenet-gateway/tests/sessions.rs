@@ -253,3 +253,43 @@ async fn a_full_table_makes_room_from_the_callers_own_idle_sessions_first() {
     assert_eq!(recall(&mallory).await, "nothing", "Mallory's own idle session gave way");
     k.stop().await;
 }
+
+/// One owner opens sessions at most four at once, then one every two seconds: of
+/// Mallory's seven new conversations at once, four open at once, two wait their turn,
+/// and the last, whose turn would come after the five seconds a caller waits, is
+/// refused with an error that says so. Alice opens hers at once meanwhile. Before, one
+/// caller could open (and an upstream that keeps crashing restart) process after process.
+#[tokio::test]
+async fn one_owner_opens_sessions_at_a_bounded_pace_and_others_are_not_slowed() {
+    let k = Keeper::start(Some(SessionMode::PerConversation), |config| config.max_sessions = Some(64)).await;
+    let mut mallory = Vec::new();
+    for _ in 0..7 {
+        mallory.push(k.caller("mallory").await);
+    }
+    let started = tokio::time::Instant::now();
+    let calls = futures_util::future::join_all(
+        mallory
+            .iter()
+            .map(|c| tokio::time::timeout(Duration::from_secs(20), c.call_tool("up__recall", json!({"key": "home"})))),
+    );
+    let alice = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let alice = k.caller("alice").await;
+        let at = tokio::time::Instant::now();
+        assert_eq!(recall(&alice).await, "nothing");
+        at.elapsed()
+    };
+    let (results, alice_took) = tokio::join!(calls, alice);
+    assert!(alice_took < Duration::from_secs(1), "Alice waited {alice_took:?} for Mallory's pace");
+    let (mut opened, mut refused) = (0, Vec::new());
+    for result in results {
+        let result = result.expect("in time").unwrap();
+        if result.is_error == Some(true) { refused.push(support::text(&result)) } else { opened += 1 }
+    }
+    assert_eq!((opened, refused.len()), (6, 1), "{refused:?}");
+    assert!(refused[0].contains("faster than one every 2 s") && refused[0].contains("try again in"), "{}", refused[0]);
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(3500) && took < Duration::from_secs(8), "{took:?}");
+    assert_eq!(k.sessions(), 7, "six of Mallory's and Alice's");
+    k.stop().await;
+}
