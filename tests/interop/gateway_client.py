@@ -300,6 +300,7 @@ CHECKS: tuple[tuple[str, Callable[[Client, str, str], Awaitable[str]]], ...] = (
 
 
 async def run_mode(url: str, base: str, mode: str, report: list[int]) -> None:
+    record = recorder(f"gateway {mode}", report)
     try:
         async with Client(
             url,
@@ -313,15 +314,11 @@ async def run_mode(url: str, base: str, mode: str, report: list[int]) -> None:
                 if check is check_roots and mode != "legacy":
                     continue
                 try:
-                    detail = await check(c, mode, base)
-                    report[0] += 1
-                    print(f"PASS [gateway {mode}] {label}: {detail}", flush=True)
+                    record(label, await check(c, mode, base))
                 except Exception as exc:  # noqa: BLE001 - every failure is reported
-                    report[1] += 1
-                    print(f"FAIL [gateway {mode}] {label}: {type(exc).__name__}: {exc}", flush=True)
+                    record(label, exc)
     except Exception as exc:  # noqa: BLE001
-        report[1] += 1
-        print(f"FAIL [gateway {mode}] connect: {type(exc).__name__}: {exc}", flush=True)
+        record("connect", exc)
 
 
 def watchdog(seconds: float, report: list[int]) -> threading.Timer:

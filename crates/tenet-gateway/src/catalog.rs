@@ -232,13 +232,8 @@ impl Uris {
     /// and the older flat `ui/resourceUri`) to the gateway's URI for it.
     pub(crate) fn tool_meta(&self, meta: Option<&mut JsonObject>) {
         let Some(meta) = meta.filter(|_| !self.prefixless) else { return };
-        let rewrite = |uri: Option<&mut serde_json::Value>| {
-            if let Some(serde_json::Value::String(text)) = uri {
-                *text = self.outward(text);
-            }
-        };
-        rewrite(meta.get_mut("ui").and_then(|ui| ui.get_mut("resourceUri")));
-        rewrite(meta.get_mut("ui/resourceUri"));
+        rewrite_str(meta.get_mut("ui").and_then(|ui| ui.get_mut("resourceUri")), |uri| self.outward(uri));
+        rewrite_str(meta.get_mut("ui/resourceUri"), |uri| self.outward(uri));
     }
 
     /// Rewrites the `elicitationId` of `step` (an elicitation a -32042 error lists, or
@@ -247,9 +242,7 @@ impl Uris {
     /// one server. The upstream's `notifications/elicitation/complete` is passed on
     /// with the id rewritten the same way ([`Uris::outward`]).
     pub(crate) fn elicitation(&self, step: &mut serde_json::Value) {
-        if let Some(serde_json::Value::String(id)) = step.get_mut("elicitationId") {
-            *id = self.outward(id);
-        }
+        rewrite_str(step.get_mut("elicitationId"), |id| self.outward(id));
     }
 
     /// The upstream's URI for the gateway's `uri`; `None` if `uri` is not one of its
@@ -311,6 +304,14 @@ impl Uris {
                     ContentBlock::ResourceLink(_) | ContentBlock::Resource { .. } | ContentBlock::ToolResult { .. }
                 )
             })
+    }
+}
+
+/// Rewrites `value` with `rewrite` when it is a string (a URI, or an id the gateway
+/// names its own way); anything else, or nothing, is left as it is.
+pub(crate) fn rewrite_str(value: Option<&mut serde_json::Value>, rewrite: impl FnOnce(&str) -> String) {
+    if let Some(serde_json::Value::String(text)) = value {
+        *text = rewrite(text);
     }
 }
 

@@ -738,7 +738,8 @@ fn no_session(upstream: &Upstream, what: &str, refused: NoSession) -> ToolError 
              sent: try again in {} s",
             crate::sessions::OPEN_EVERY.as_secs(),
             crate::sessions::OPEN_BURST,
-            retry.as_secs().max(1)
+            // Whole seconds, rounded up.
+            retry.as_secs() + u64::from(retry.subsec_nanos() > 0)
         )),
         NoSession::Connect(error) => {
             tracing::warn!(upstream = %upstream.label(), error = %error, "a caller's session could not be opened");

@@ -340,8 +340,6 @@ impl Sessions {
             lock(&slot.callers.0).push(handler.clone());
             return Ok(taken(slot));
         }
-        // A new session: its owner's turn first, before anything gives way for it.
-        self.opening.take(owner, Instant::now()).map_err(|retry| NoSession::Rate { retry })?;
         let idle_of = |slots: &HashMap<Arc<str>, Slot>, mine: bool| {
             let idle = slots.values().filter(|s| s.in_use == 0 && (!mine || s.owner == *owner));
             idle.min_by_key(|s| s.last_used).map(|s| Arc::clone(&s.key))
@@ -356,6 +354,9 @@ impl Sessions {
         } else {
             None
         };
+        // There is room: its owner's turn to open one, before anything gives way for it
+        // (a caller waiting for room takes no turn while it waits).
+        self.opening.take(owner, Instant::now()).map_err(|retry| NoSession::Rate { retry })?;
         if let Some(removed) = room.and_then(|key| slots.remove(&key)) {
             closing.extend(removed.client.get().cloned());
         }

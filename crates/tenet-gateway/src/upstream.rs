@@ -21,7 +21,7 @@ use tenet_server::{Context, ServerEvent, WeakServer};
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::catalog::{Kinds, Listing, Uris};
+use crate::catalog::{Kinds, Listing, Uris, rewrite_str};
 use crate::config::{ClientSecret, GatewayOptions, SessionMode, UpstreamConfig, assertion_key};
 use crate::sessions::{Callers, Lease, NoSession, Sessions};
 
@@ -979,9 +979,7 @@ impl ClientHandler for SessionRelay {
 /// Puts `tag` (a caller's session's, [`Lease::tag`]) before the `elicitationId` of `step`
 /// (a URL step an upstream asked for or said is done on that session).
 pub(crate) fn tag_step(step: &mut Value, tag: &str) {
-    if let Some(Value::String(id)) = step.get_mut("elicitationId") {
-        id.insert_str(0, tag);
-    }
+    rewrite_str(step.get_mut("elicitationId"), |id| format!("{tag}{id}"));
 }
 
 /// Ends when `cancel` fires.

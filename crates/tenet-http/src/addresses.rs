@@ -8,13 +8,14 @@
 //! is not known yet. It gives its place back when it closes, or when it is upgraded to
 //! a WebSocket (the socket then counts among its caller's streams).
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::caller::Shares;
+
 /// How many connections each address holds, and the most it may.
 pub(crate) struct Addresses {
-    held: Mutex<HashMap<IpAddr, usize>>,
+    held: Mutex<Shares<IpAddr>>,
     share: usize,
 }
 
@@ -39,31 +40,23 @@ impl Addresses {
     pub(crate) fn seat(self: &Arc<Self>, peer: IpAddr) -> Option<Seat> {
         let addr = tenet_server::share_address(peer);
         let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
-        let count = held.entry(addr).or_insert(0);
-        if *count >= self.share {
+        if held.held(&addr) >= self.share {
             return None;
         }
-        *count += 1;
+        held.take(&addr);
         Some(Seat { addresses: self.clone(), addr })
     }
 
     /// How many connections `peer`'s address holds.
     #[cfg(test)]
     fn held(&self, peer: IpAddr) -> usize {
-        let held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
-        held.get(&tenet_server::share_address(peer)).copied().unwrap_or(0)
+        self.held.lock().unwrap_or_else(PoisonError::into_inner).held(&tenet_server::share_address(peer))
     }
 }
 
 impl Drop for Seat {
     fn drop(&mut self) {
-        let mut held = self.addresses.held.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(count) = held.get_mut(&self.addr) {
-            *count -= 1;
-            if *count == 0 {
-                held.remove(&self.addr);
-            }
-        }
+        self.addresses.held.lock().unwrap_or_else(PoisonError::into_inner).give_back(&self.addr);
     }
 }
 

@@ -4,7 +4,9 @@
 //! the method and tool read from the JSON-RPC message; an HTTP answer of a rate-limited
 //! request is a 429 with `Retry-After`.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
@@ -46,12 +48,18 @@ fn named(grant: Option<&Grant>, addr: Option<IpAddr>) -> String {
 /// mounts the router itself records no [`ClientAddr`]).
 pub(crate) use tenet_server::UNNAMED;
 
-/// How many of one kind of thing (legacy sessions, HTTP+SSE connections) each caller
-/// holds, by [`Caller::key`]: what per-caller bounds are checked against. Kept by its
-/// owner under the same lock as the things themselves, so that a bound is checked and
-/// taken in one step.
-#[derive(Debug, Default)]
-pub(crate) struct Shares(HashMap<Arc<str>, usize>);
+/// How many of one kind of thing (legacy sessions, HTTP+SSE connections, streams) each
+/// caller holds, by [`Caller::key`] (or each client address holds, by its address, for
+/// connections): what per-caller bounds are checked against. Kept by its owner under the
+/// same lock as the things themselves, so that a bound is checked and taken in one step.
+#[derive(Debug)]
+pub(crate) struct Shares<K = Arc<str>>(HashMap<K, usize>);
+
+impl<K> Default for Shares<K> {
+    fn default() -> Self {
+        Self(HashMap::new())
+    }
+}
 
 impl Shares {
     /// Whether `caller` holds `share` already (never a caller of no name, [`UNNAMED`]).
@@ -59,29 +67,46 @@ impl Shares {
         caller != UNNAMED && self.held(caller) >= share
     }
 
-    /// How many `caller` holds.
-    pub(crate) fn held(&self, caller: &str) -> usize {
-        self.0.get(caller).copied().unwrap_or(0)
-    }
-
     /// The key of `caller` as held here, so that one caller's things share one.
     pub(crate) fn interned(&self, caller: &Arc<str>) -> Arc<str> {
         self.0.get_key_value(caller).map_or_else(|| caller.clone(), |(key, _)| key.clone())
     }
+}
 
-    /// One more for `caller`.
-    pub(crate) fn take(&mut self, caller: &Arc<str>) {
-        *self.0.entry(caller.clone()).or_insert(0) += 1;
+impl<K: Hash + Eq> Shares<K> {
+    /// How many `holder` holds.
+    pub(crate) fn held<Q: Hash + Eq + ?Sized>(&self, holder: &Q) -> usize
+    where
+        K: Borrow<Q>,
+    {
+        self.0.get(holder).copied().unwrap_or(0)
     }
 
-    /// One fewer for `caller`; a caller holding none is forgotten.
-    pub(crate) fn give_back(&mut self, caller: &str) {
-        if let Some(held) = self.0.get_mut(caller) {
+    /// One more for `holder`.
+    pub(crate) fn take(&mut self, holder: &K)
+    where
+        K: Clone,
+    {
+        *self.0.entry(holder.clone()).or_insert(0) += 1;
+    }
+
+    /// One fewer for `holder`; a holder holding none is forgotten.
+    pub(crate) fn give_back<Q: Hash + Eq + ?Sized>(&mut self, holder: &Q)
+    where
+        K: Borrow<Q>,
+    {
+        if let Some(held) = self.0.get_mut(holder) {
             *held -= 1;
             if *held == 0 {
-                self.0.remove(caller);
+                self.0.remove(holder);
             }
         }
+    }
+
+    /// Whether nobody holds anything.
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
     pub(crate) fn clear(&mut self) {

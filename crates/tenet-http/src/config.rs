@@ -36,8 +36,9 @@ pub struct HttpConfig {
     /// Connections one client address (an IPv6 client by its /64) may hold at once,
     /// counted when accepted, before any request is read; past it its new ones get 429
     /// and are closed, and nobody else's do. `None` (the default): a quarter of
-    /// `max_connections`, at least 64 ([`HttpConfig::connections_per_address`]). Behind a reverse proxy every connection comes from the
-    /// proxy's address: set it to `max_connections` there.
+    /// `max_connections`, at least 64 ([`HttpConfig::connections_per_address`]). Behind
+    /// a reverse proxy every connection comes from the proxy's address: set it to
+    /// `max_connections` there.
     pub max_connections_per_address: Option<usize>,
     /// Legacy sessions alive at once; past it `initialize` gets 503.
     pub max_sessions: usize,

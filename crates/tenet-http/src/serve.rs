@@ -230,11 +230,10 @@ const REFUSING: usize = 256;
 
 /// Tells a connection past a bound to come back later (`answer`, a whole response) and
 /// closes it, while there is room for that (`refusing`), else closes it at once.
-fn refuse(connections: &mut JoinSet<()>, refusing: &Arc<Semaphore>, stream: TcpStream, answer: &Arc<[u8]>) {
+fn refuse(connections: &mut JoinSet<()>, refusing: &Arc<Semaphore>, mut stream: TcpStream, answer: &Arc<[u8]>) {
     let Ok(held) = refusing.clone().try_acquire_owned() else { return };
     let answer = answer.clone();
     connections.spawn(async move {
-        let mut stream = stream;
         let _ = tokio::time::timeout(Duration::from_secs(1), async {
             stream.write_all(&answer).await?;
             stream.shutdown().await?;

@@ -838,8 +838,9 @@ impl ServerBuilder {
 
     /// Adds a method to the core protocol's ([`crate::MethodDef`]): an extension's
     /// (its extension declared in `capabilities.extensions`) or the server's own. It is
-    /// served in both eras (or the one [`crate::MethodDef::era`] names), admitted at the same door as every request (its scopes, the
-    /// rate limits), and counted in the metrics under its name.
+    /// served in both eras (or the one [`crate::MethodDef::era`] names), admitted at the
+    /// same door as every request (its scopes, the rate limits), and counted in the
+    /// metrics under its name.
     #[must_use]
     pub fn method(mut self, method: crate::MethodDef) -> Self {
         self.methods.push(method);

@@ -371,9 +371,9 @@ pub struct ServeArgs {
     #[arg(long, help_heading = "HTTP", default_value_t = 1024, env = "TENET_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
     /// Connections one client address (an IPv6 client by its /64) may hold at once;
-    /// past it its new ones get 429. Default: a quarter of --max-connections, at least 64. Behind a
-    /// reverse proxy, where every connection comes from the proxy, set it to
-    /// --max-connections.
+    /// past it its new ones get 429. Default: a quarter of --max-connections, at least
+    /// 64. Behind a reverse proxy, where every connection comes from the proxy, set it
+    /// to --max-connections.
     #[arg(long, help_heading = "HTTP", env = "TENET_MAX_CONNECTIONS_PER_ADDRESS", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections_per_address: Option<u32>,
     /// Where GET serves Prometheus metrics (OpenMetrics text), beside the MCP
