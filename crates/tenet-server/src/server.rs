@@ -145,8 +145,8 @@ pub(crate) struct Shared {
     /// configuration has none, made when the first such tool comes: until then the one
     /// door has no rate to check.
     pub own_rates: std::sync::OnceLock<Arc<crate::RateLimiter>>,
-    /// The methods added to the core protocol's ([`ServerBuilder::method`]), by name.
-    pub methods: std::collections::HashMap<&'static str, Arc<crate::MethodDef>>,
+    /// Every method the server serves, core and added ([`ServerBuilder::method`]), by name.
+    pub methods: crate::routing::MethodTable,
 }
 
 impl Shared {
@@ -767,7 +767,7 @@ impl Server {
         all.extend(shared.resources.snapshot().items.iter().flat_map(|(_, r)| r.scopes.iter().cloned()));
         all.extend(shared.templates.snapshot().items.iter().flat_map(|(_, t)| t.def.scopes.iter().cloned()));
         all.extend(shared.prompts.snapshot().items.iter().flat_map(|(_, p)| p.scopes.iter().cloned()));
-        all.extend(shared.methods.values().flat_map(|m| m.scopes.iter().cloned()));
+        all.extend(shared.methods.added().flat_map(|m| m.scopes.iter().cloned()));
         all.into_iter().collect()
     }
 }
@@ -972,21 +972,22 @@ impl ServerBuilder {
             let extensions = caps.extensions.get_or_insert_with(serde_json::Map::new);
             extensions.insert(tenet_protocol::TASKS_EXTENSION.into(), json!({}));
         }
-        let mut methods = std::collections::HashMap::with_capacity(self.methods.len());
+        let completes = prompts.iter().any(|(_, p)| !p.completions.is_empty())
+            || templates.iter().any(|(_, t)| !t.def.completions.is_empty());
+        if completes || caps.prompts.is_some() || caps.resources.is_some() {
+            caps.completions = Some(serde_json::Map::new());
+        }
+        let mut methods = crate::routing::MethodTable::core(&caps);
         for method in self.methods {
             let name = method.name;
             crate::handler::check_method_name(name)?;
             if let Some((id, settings)) = &method.extension {
                 declare_extension(&mut caps, name, id, settings)?;
             }
-            if methods.insert(name, Arc::new(method)).is_some() {
-                return Err(BuildError::Duplicate { kind: "method", name: name.to_owned() });
-            }
-        }
-        let completes = prompts.iter().any(|(_, p)| !p.completions.is_empty())
-            || templates.iter().any(|(_, t)| !t.def.completions.is_empty());
-        if completes || caps.prompts.is_some() || caps.resources.is_some() {
-            caps.completions = Some(serde_json::Map::new());
+            methods.add(Arc::new(method)).map_err(|crate::routing::Taken(name)| BuildError::Duplicate {
+                kind: "method",
+                name: name.to_owned(),
+            })?;
         }
         let server_info_entry = format!("{}:{}", json!(tenet_protocol::SERVER_INFO_KEY), json!(&self.info));
         let server_info_member = format!("\"_meta\":{{{server_info_entry}}}");
@@ -1007,7 +1008,9 @@ impl ServerBuilder {
                     // The extension's requests are served from the table, as any
                     // extension's; their handlers reach the server through `shared`.
                     for method in crate::tasks::extension_methods(shared) {
-                        methods.insert(method.name, Arc::new(method));
+                        // Its names are the protocol's, which no added method may take.
+                        let added = methods.add(Arc::new(method));
+                        debug_assert!(added.is_ok(), "the tasks extension's methods are added once");
                     }
                 }
                 Shared {

@@ -27,7 +27,8 @@ use tenet_jsonrpc::{ErrorObject, RawJson, Request};
 use tenet_protocol::{Method, Reference};
 
 use super::admitted::Admitted;
-use super::router::{Called, Route};
+use super::router::Route;
+use super::table::Called;
 use crate::handler::{CompiledTool, PromptDef, listen_bound};
 use crate::server::Server;
 use crate::session::Link;
@@ -178,7 +179,7 @@ impl Server {
             if link.allows(scopes) { Ok(()) } else { Err(link.insufficient_scope(&what(), scopes)) }
         };
         let method = match &route.method {
-            Called::Core(method) => *method,
+            Called::Core(core) => core.method,
             Called::Added(added) => {
                 require(&|| format!("method {}", added.name), &added.scopes)?;
                 return Ok(None);
@@ -242,7 +243,7 @@ type Require<'a> = dyn Fn(&dyn Fn() -> String, &[String]) -> Result<(), ErrorObj
 /// Whether `method` touches something that may require scopes.
 fn touches_capability(method: &Called) -> bool {
     let method = match method {
-        Called::Core(method) => *method,
+        Called::Core(core) => core.method,
         Called::Added(added) => return !added.scopes.is_empty(),
     };
     matches!(

@@ -9,9 +9,12 @@ mod body;
 mod door;
 mod probe;
 mod router;
+mod table;
 
 pub(crate) use admitted::Admitted;
 pub(crate) use body::{Body, OwnMeta};
 pub use probe::Probe;
 pub use router::{Answer, Route, Routed, stateless_version, unsupported_version};
 pub(crate) use router::{Freshness, Reply, params};
+pub use table::MethodTable;
+pub(crate) use table::Taken;

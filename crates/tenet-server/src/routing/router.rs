@@ -15,6 +15,7 @@ use tracing::Instrument;
 
 use super::body::{Body, OwnMeta};
 use super::probe::{MetaView, Probe};
+use super::table::{Call, Called, Entry};
 use crate::handler::{Context, ContextParts, ConversationSeed, Inputs};
 use crate::observe::metrics::Outcome;
 use crate::observe::{Label, RequestTrace, Watch};
@@ -106,37 +107,11 @@ impl Reply {
     }
 }
 
-/// Which method a routed request calls: one of the core protocol's, or one added to the
-/// server's table ([`crate::MethodDef`]).
-#[derive(Debug, Clone)]
-pub(crate) enum Called {
-    /// A method of the protocol itself.
-    Core(Method),
-    /// A method an extension (or the server) added.
-    Added(Arc<crate::MethodDef>),
-}
-
 impl Called {
-    /// The core method, if it is one.
-    pub(crate) fn core(&self) -> Option<Method> {
-        match self {
-            Called::Core(method) => Some(*method),
-            Called::Added(_) => None,
-        }
-    }
-
-    /// The method's wire name.
-    pub(crate) fn name(&self) -> &'static str {
-        match self {
-            Called::Core(method) => method.name(),
-            Called::Added(added) => added.name,
-        }
-    }
-
     /// What the request is counted and traced as.
     fn label(&self) -> Label {
         match self {
-            Called::Core(method) => Label::Core(*method),
+            Called::Core(core) => Label::Core(core.method),
             Called::Added(added) => Label::Added(added.name),
         }
     }
@@ -347,28 +322,22 @@ impl Server {
 
     /// Works out the era, and with it the version and the client's capabilities.
     fn route_era(&self, request: &Request, probe: Probe<'_>, link: &Link) -> Result<Route, (bool, ErrorObject)> {
-        let method = Method::from_name(&request.method);
-        // A method no core one is named for may be one added to the table.
-        let added = match method {
-            None => self.shared.methods.get(request.method.as_str()).cloned(),
-            Some(_) => None,
-        };
-        let stateless_only = method.is_some_and(|m| !m.exists_in_era(Era::Legacy));
+        let entry = self.shared.methods.get(request.method.as_str());
+        let stateless_only = entry.is_some_and(Entry::stateless_only);
         // In an initialized legacy session a 2026-only method is simply unknown.
         if probe.is_stateless() || (stateless_only && !link.session.as_ref().is_some_and(|s| s.is_initialized())) {
             let requested = probe.stateless_version().map_err(|e| (true, e))?;
             let view = probe.meta.unwrap_or_default();
-            return self.route_stateless(method, added, &request.method, &requested, view).map_err(|e| (true, e));
+            return self.route_stateless(entry, &request.method, &requested, view).map_err(|e| (true, e));
         }
         let meta = RouteMeta::new(probe.meta.unwrap_or_default());
-        self.route_legacy(method, added, &request.method, meta, link).map_err(|e| (false, e))
+        self.route_legacy(entry, &request.method, meta, link).map_err(|e| (false, e))
     }
 
     /// Routes a request `_meta` describes as 2026-07-28 (`requested` is its version).
     fn route_stateless(
         &self,
-        method: Option<Method>,
-        added: Option<Arc<crate::MethodDef>>,
+        entry: Option<&Entry>,
         name: &str,
         requested: &str,
         view: MetaView<'_>,
@@ -379,30 +348,18 @@ impl Server {
             _ => return Err(ErrorObject::invalid_params("Invalid params: clientCapabilities must be an object")),
         };
         let version = stateless_version(requested)?;
-        let added = match added {
-            Some(added) => added,
-            None => {
-                let method = method
-                    .filter(|m| m.exists_in(version) && m.served_by_server())
-                    .ok_or_else(|| ErrorObject::method_not_found(name))?;
-                if method.extension(version).is_none() {
-                    return Ok(Self::stateless_route(Called::Core(method), version, client, view));
-                }
-                // A method of one of the protocol's extensions (the tasks extension's):
-                // served from the table, as any extension's, when the server has it.
-                self.shared.methods.get(name).cloned().ok_or_else(|| ErrorObject::method_not_found(name))?
-            }
-        };
-        if !added.served_in(Era::Stateless) {
-            return Err(ErrorObject::method_not_found(name));
-        }
+        let method = entry
+            .and_then(|entry| entry.served(Era::Stateless))
+            .filter(|method| method.exists_in(version))
+            .ok_or_else(|| ErrorObject::method_not_found(name))?;
         // An extension's method: only for a client that declared the extension.
-        if let Some((extension, _)) = &added.extension
+        if let Called::Added(added) = method
+            && let Some((extension, _)) = &added.extension
             && !client.has_extension(extension)
         {
             return Err(crate::ToolError::missing_extension(extension).into());
         }
-        Ok(Self::stateless_route(Called::Added(added), version, client, view))
+        Ok(Self::stateless_route(method.clone(), version, client, view))
     }
 
     /// The route of a 2026-07-28 request once its method is known.
@@ -428,19 +385,15 @@ impl Server {
 
     fn route_legacy(
         &self,
-        method: Option<Method>,
-        added: Option<Arc<crate::MethodDef>>,
+        entry: Option<&Entry>,
         name: &str,
         meta: RouteMeta,
         link: &Link,
     ) -> Result<Route, ErrorObject> {
-        let method = match added {
-            Some(added) if added.served_in(Era::Legacy) => Called::Added(added),
-            Some(_) => return Err(ErrorObject::method_not_found(name)),
-            None => Called::Core(
-                method.filter(|m| m.served_by_server()).ok_or_else(|| ErrorObject::method_not_found(name))?,
-            ),
-        };
+        let method = entry
+            .and_then(|entry| entry.served(Era::Legacy))
+            .cloned()
+            .ok_or_else(|| ErrorObject::method_not_found(name))?;
         let Some(session) = &link.session else {
             return Err(ErrorObject::method_not_found(name));
         };
@@ -456,7 +409,7 @@ impl Server {
             }
             (Some(n), _) => (n.version, n.client.clone()),
         };
-        if method.core().is_some_and(|m| !m.exists_in(version)) {
+        if !method.exists_in(version) {
             return Err(ErrorObject::method_not_found(name));
         }
         let log_level = Some(session.log_level());
@@ -494,43 +447,13 @@ impl Server {
     }
 
     async fn dispatch(&self, route: Route, request: &Request, link: &Link) -> Reply {
-        let raw = request.params.as_deref();
-        let caps = &self.shared.capabilities;
-        let (has_tools, has_prompts, has_resources) =
-            (caps.tools.is_some(), caps.prompts.is_some(), caps.resources.is_some());
-        let not_found = || Reply::Err(ErrorObject::method_not_found(&request.method));
-        let method = match &route.method {
-            Called::Core(method) => *method,
-            // Boxed, as the largest below: its future does not size every core request's.
-            Called::Added(added) => return Box::pin(self.call_added(added.clone(), &route, request, link)).await,
-        };
-        match method {
-            Method::Ping => Reply::ok(&json!({})),
-            Method::Initialize => self.initialize(raw, link),
-            Method::Discover => self.discover(),
-            Method::ToolsList if has_tools => self.list_tools(raw, link, route.meta.node_path.as_deref()),
-            Method::ToolsCall if has_tools => self.call_tool(&route, &request.id, raw, link).await,
-            Method::PromptsList if has_prompts => self.list_prompts(raw, link, route.meta.node_path.as_deref()),
-            Method::PromptsGet if has_prompts => self.get_prompt(&route, &request.id, raw, link).await,
-            Method::ResourcesList if has_resources => self.list_resources(raw, link, route.meta.node_path.as_deref()),
-            Method::ResourcesTemplatesList if has_resources => {
-                self.list_templates(raw, link, route.meta.node_path.as_deref())
+        match &route.method {
+            Called::Core(core) => {
+                let call = Call { server: self, route: &route, request, link, method: core.method };
+                core.run(call).reply().await
             }
-            Method::ResourcesRead if has_resources => self.read_resource(&route, &request.id, raw, link).await,
-            Method::ResourcesSubscribe | Method::ResourcesUnsubscribe if has_resources => {
-                self.subscribe(method, raw, link)
-            }
-            Method::CompletionComplete if caps.completions.is_some() => self.complete(&route, raw).await,
-            Method::LoggingSetLevel => self.set_level(raw, link),
-            // The requests below have the largest futures; boxed, they no longer size
-            // every other request's (tools/call's above all, many in flight at once).
-            Method::SubscriptionsListen => Box::pin(self.listen(&route, &request.id, raw, link)).await,
-            Method::TasksGet | Method::TasksResult | Method::TasksList | Method::TasksCancel
-                if caps.tasks.is_some() =>
-            {
-                Box::pin(self.task_method(method, raw, link)).await
-            }
-            _ => not_found(),
+            // Boxed, as the largest: its future does not size every core request's.
+            Called::Added(added) => Box::pin(self.call_added(added.clone(), &route, request, link)).await,
         }
     }
 
@@ -555,11 +478,13 @@ impl Server {
     fn label_of(&self, name: &str) -> Label {
         match Method::from_name(name) {
             Some(method) => Label::Core(method),
-            None => self.shared.methods.get(name).map_or(Label::Other, |added| Label::Added(added.name)),
+            None => {
+                self.shared.methods.get(name).and_then(|entry| entry.added_name()).map_or(Label::Other, Label::Added)
+            }
         }
     }
 
-    fn initialize(&self, raw: Option<&RawJson>, link: &Link) -> Reply {
+    pub(super) fn initialize(&self, raw: Option<&RawJson>, link: &Link) -> Reply {
         let params: InitializeParams = match params(raw) {
             Ok(p) => p,
             Err(e) => return e.into(),
@@ -585,7 +510,7 @@ impl Server {
         })
     }
 
-    fn discover(&self) -> Reply {
+    pub(super) fn discover(&self) -> Reply {
         let mut meta = tenet_protocol::JsonObject::new();
         meta.insert(tenet_protocol::SERVER_INFO_KEY.into(), json!(self.shared.info));
         self.shared.handshake_meta.write(self, &mut meta);
@@ -597,7 +522,7 @@ impl Server {
         })
     }
 
-    fn set_level(&self, raw: Option<&RawJson>, link: &Link) -> Reply {
+    pub(super) fn set_level(&self, raw: Option<&RawJson>, link: &Link) -> Reply {
         let p: tenet_protocol::SetLevelParams = match params(raw) {
             Ok(p) => p,
             Err(e) => return e.into(),
