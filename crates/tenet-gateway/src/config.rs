@@ -272,7 +272,10 @@ impl SessionMode {
 /// An `[upstream.oauth]` table: the gateway's own client at the upstream's
 /// authorization server, found from the upstream's challenge (RFC 9728 metadata).
 /// It authenticates with a secret, or with a `private_key_jwt` assertion signed by an
-/// ES256 key.
+/// ES256 key. With `token_exchange = true`, a caller's calls go with a token of the
+/// caller's own, got by token exchange (RFC 8693) for the OAuth token it presented to
+/// the gateway, on a session of its own; the gateway's own connection (for listing)
+/// keeps the client credentials grant.
 ///
 /// ```
 /// let upstream: tenet_gateway::UpstreamConfig = toml::from_str(r#"
@@ -296,6 +299,12 @@ pub struct OAuthClient {
     /// A PKCS#8 PEM file with the ES256 key it signs `private_key_jwt` assertions with.
     #[serde(default)]
     pub private_key_file: Option<std::path::PathBuf>,
+    /// Calls act for their caller: each caller's OAuth token is exchanged (RFC 8693) at
+    /// the upstream's authorization server for a token of the caller's there, cached per
+    /// caller and exchanged again when it expires. A caller without an OAuth token (an
+    /// API key, no authentication) cannot call the upstream.
+    #[serde(default)]
+    pub token_exchange: bool,
 }
 
 impl std::fmt::Debug for OAuthClient {
@@ -305,6 +314,7 @@ impl std::fmt::Debug for OAuthClient {
             .field("client_secret", &self.client_secret.as_ref().map(|_| "…"))
             .field("client_secret_env", &self.client_secret_env)
             .field("private_key_file", &self.private_key_file)
+            .field("token_exchange", &self.token_exchange)
             .finish()
     }
 }
@@ -628,6 +638,12 @@ fn check_oauth(upstream: &UpstreamConfig, oauth: &OAuthClient, at: &Place) -> Re
     }
     if upstream.headers.keys().any(|h| h.eq_ignore_ascii_case("authorization")) {
         return Err(at.error("headers.Authorization", "the token comes from oauth: give one or the other"));
+    }
+    if oauth.token_exchange && upstream.session == Some(SessionMode::Shared) {
+        return Err(at.error(
+            &key("token_exchange"),
+            "acts for each caller on a session of its own: it cannot go with session = \"shared\"",
+        ));
     }
     Ok(())
 }
@@ -991,6 +1007,12 @@ command = ["server", "--token", "s3cr3t-arg"]"#,
         );
         validate(&fine, &GatewayOptions::default()).unwrap();
         assert_eq!(fine[0].oauth.as_ref().unwrap().credential(), Ok(ClientSecret::Secret("s".into())));
+        // Token exchange acts for each caller on a session of its own.
+        let exchange = "oauth = { client_id = \"c\", client_secret = \"s\", token_exchange = true }";
+        assert_eq!(at(&format!("session = \"shared\"\n{exchange}")), "upstream[0].oauth.token_exchange");
+        let fine = parse(&format!("[[upstream]]\nname = \"a\"\nurl = \"https://h/mcp\"\n{exchange}\n"));
+        validate(&fine, &GatewayOptions::default()).unwrap();
+        assert!(fine[0].oauth.as_ref().unwrap().token_exchange);
     }
 
     #[test]

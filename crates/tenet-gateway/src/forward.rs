@@ -192,6 +192,15 @@ async fn exchange(
     // The caller's own session, unless the upstream's connection is shared: what the
     // upstream keeps and says per session is then this caller's alone.
     let handler: Arc<dyn tenet_client::ClientHandler> = downstream.clone();
+    if upstream.exchanges_tokens() && ctx.presented_token().is_none() {
+        upstream.count(Outcome::Error);
+        return Err(ToolError::msg(format!(
+            "upstream {} takes each caller's own token, got by token exchange for the OAuth token the caller \
+             signed in to the gateway with, and this call came with none (an API key, or no sign-in); {what} was \
+             not sent",
+            upstream.name()
+        )));
+    }
     // (Boxed: the shared connection's calls, most of them, carry a pointer for it.)
     let mut lease = match upstream.session_key(ctx) {
         Some(key) => Some(Box::new(

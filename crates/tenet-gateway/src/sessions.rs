@@ -22,6 +22,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
+use tenet_client::oauth::SubjectToken;
 use tenet_client::{Client, ClientError, ClientHandler};
 use tokio::sync::{Notify, OnceCell};
 use tokio::time::Instant;
@@ -93,12 +94,22 @@ struct Slot {
 /// says there outside any one of them goes to the one in flight, and nowhere when there
 /// is none or several.
 #[derive(Default)]
-pub(crate) struct Callers(Mutex<Vec<Weak<dyn ClientHandler>>>);
+pub(crate) struct Callers {
+    handlers: Mutex<Vec<Weak<dyn ClientHandler>>>,
+    /// The OAuth token its caller presented last, for an upstream that takes a token
+    /// of the caller's by exchange ([`crate::OAuthClient::token_exchange`]).
+    token: SubjectToken,
+}
 
 impl Callers {
+    /// The caller's OAuth token of the moment, for a token exchange.
+    pub(crate) fn token(&self) -> &SubjectToken {
+        &self.token
+    }
+
     /// The one request being relayed, when there is exactly one.
     pub(crate) fn only(&self) -> Option<Arc<dyn ClientHandler>> {
-        let callers = lock(&self.0);
+        let callers = lock(&self.handlers);
         let mut live = callers.iter().filter_map(Weak::upgrade);
         let only = live.next()?;
         live.next().is_none().then_some(only)
@@ -141,7 +152,7 @@ struct Use {
 
 impl Drop for Use {
     fn drop(&mut self) {
-        lock(&self.callers.0).retain(|h| !Weak::ptr_eq(h, &self.handler) && h.strong_count() > 0);
+        lock(&self.callers.handlers).retain(|h| !Weak::ptr_eq(h, &self.handler) && h.strong_count() > 0);
         if let Some(client) = self.pool.release(&self.key, &self.cell, self.lost) {
             spawn_close(client);
         }
@@ -158,6 +169,11 @@ impl Lease {
     /// The session's connection.
     pub(crate) fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// The session's caller's OAuth token of the moment, for a token exchange.
+    pub(crate) fn token(&self) -> &SubjectToken {
+        self.session.callers.token()
     }
 
     /// What sets the ids the upstream makes on this session (of URL steps) apart from
@@ -337,7 +353,7 @@ impl Sessions {
         };
         if let Some(slot) = slots.get_mut(key) {
             slot.in_use += 1;
-            lock(&slot.callers.0).push(handler.clone());
+            lock(&slot.callers.handlers).push(handler.clone());
             return Ok(taken(slot));
         }
         let idle_of = |slots: &HashMap<Arc<str>, Slot>, mine: bool| {
@@ -367,7 +383,7 @@ impl Sessions {
             tag: Arc::from(format!("s{opened}/")),
             owner: Arc::clone(owner),
             client: Arc::new(OnceCell::new()),
-            callers: Arc::new(Callers(Mutex::new(vec![handler.clone()]))),
+            callers: Arc::new(Callers { handlers: Mutex::new(vec![handler.clone()]), token: SubjectToken::default() }),
             in_use: 1,
             last_used: Instant::now(),
         };

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use futures_util::future::BoxFuture;
 use serde::Serialize;
 use serde_json::{Value, json};
-use tenet_client::oauth::{Authorizer, AuthorizerConfig, ClientCredentials, Grant};
+use tenet_client::oauth::{Authorizer, AuthorizerConfig, ClientCredentials, Grant, SubjectToken};
 use tenet_client::{Client, ClientError, ClientHandler, OAuthHook, RequestOptions, ServerNotification, WrittenMeta};
 use tenet_jsonrpc::{ErrorCode, ErrorObject, RawJson};
 use tenet_protocol::context::ContextId;
@@ -549,7 +549,7 @@ impl Upstream {
 
     /// Connects, as the config says: the supervisor's connection.
     pub(crate) async fn connect(self: &Arc<Self>) -> Result<Client, ClientError> {
-        self.connect_with(Relay { upstream: Arc::downgrade(self) }).await
+        self.connect_with(Relay { upstream: Arc::downgrade(self) }, None).await
     }
 
     /// How callers' calls reach it once it speaks `era`: as its table says, else a
@@ -558,9 +558,16 @@ impl Upstream {
     /// is `shared` there).
     pub(crate) fn session_mode(&self, era: Era) -> SessionMode {
         match era {
-            Era::Stateless => SessionMode::Shared,
-            Era::Legacy => self.config.session.unwrap_or(SessionMode::PerCaller),
+            // A connection of the caller's own carries its exchanged token.
+            Era::Stateless if !self.exchanges_tokens() => SessionMode::Shared,
+            _ => self.config.session.unwrap_or(SessionMode::PerCaller),
         }
+    }
+
+    /// Whether callers' calls go with a token of their own, got by token exchange
+    /// ([`crate::OAuthClient::token_exchange`]).
+    pub(crate) fn exchanges_tokens(&self) -> bool {
+        self.config.oauth.as_ref().is_some_and(|oauth| oauth.token_exchange)
     }
 
     /// Notes the era the upstream's connection speaks: callers' calls go on sessions
@@ -588,7 +595,7 @@ impl Upstream {
                     Some(id) => within(principal, id),
                     None => principal.to_owned(),
                 };
-                Some(SessionKey { key, owner: Arc::from(principal) })
+                Some(SessionKey { key, owner: Arc::from(principal), presented: self.presented(ctx) })
             }
             // No one named: an address may be several people (a proxy, a NAT, a /64), so
             // the session is the client's own conversation (its legacy session's, or one
@@ -609,9 +616,15 @@ impl Upstream {
                     (None, Some(address)) => address,
                     (None, None) => return None,
                 };
-                Some(SessionKey { key, owner: Arc::from(owner) })
+                Some(SessionKey { key, owner: Arc::from(owner), presented: self.presented(ctx) })
             }
         }
+    }
+
+    /// The OAuth token the caller of `ctx` presented, kept with its session when the
+    /// upstream takes a token of the caller's by exchange (and otherwise not kept).
+    fn presented(&self, ctx: &Context) -> Option<Arc<str>> {
+        ctx.presented_token().filter(|_| self.exchanges_tokens()).map(Arc::from)
     }
 
     /// The session of `key` (see [`Upstream::session_key`]), opened when it has none;
@@ -625,17 +638,29 @@ impl Upstream {
     ) -> Result<Lease, NoSession> {
         let max = self.config.max_sessions();
         let this = Arc::clone(self);
-        self.sessions
+        let presented = key.presented.clone();
+        let lease = self
+            .sessions
             .lease(&key.key, &key.owner, max, handler, tagged, move |callers, tag| async move {
+                // The first exchange is made while connecting, with the caller's token of now.
+                let exchange = this.exchanges_tokens().then(|| {
+                    presented.iter().for_each(|token| callers.token().set(token));
+                    callers.token().clone()
+                });
                 let relay = SessionRelay { upstream: Arc::downgrade(&this), callers, tag };
-                match tokio::time::timeout(this.connect_timeout, this.connect_with(relay)).await {
+                match tokio::time::timeout(this.connect_timeout, this.connect_with(relay, exchange)).await {
                     Ok(connected) => connected,
                     Err(_) => {
                         Err(ClientError::Connect(format!("no session within {} s", this.connect_timeout.as_secs_f64())))
                     }
                 }
             })
-            .await
+            .await?;
+        // Later exchanges (once the token expires) use the token the caller shows last.
+        if let Some(token) = &key.presented {
+            lease.token().set(token);
+        }
+        Ok(lease)
     }
 
     /// Closes the callers' sessions idle for the table's `session_idle_timeout`.
@@ -660,8 +685,14 @@ impl Upstream {
         }
     }
 
-    /// Connects as the config says, with `handler` answering the upstream.
-    async fn connect_with(&self, handler: impl ClientHandler + 'static) -> Result<Client, ClientError> {
+    /// Connects as the config says, with `handler` answering the upstream; with the
+    /// caller's token (`exchange`), authorized by a token of the caller's, got by token
+    /// exchange, rather than by the gateway's own.
+    async fn connect_with(
+        &self,
+        handler: impl ClientHandler + 'static,
+        exchange: Option<SubjectToken>,
+    ) -> Result<Client, ClientError> {
         let config = &self.config;
         let mut builder = Client::builder()
             .handler(handler)
@@ -671,7 +702,12 @@ impl Upstream {
         for (name, value) in &config.headers {
             builder = builder.header(name.clone(), value.clone());
         }
-        if let Some(hook) = self.oauth_hook()? {
+        let hook = match exchange {
+            // The session's own authorizer: its token is the caller's, and no one else's.
+            Some(subject) => Some(OAuthHook::new(Arc::new(self.authorizer(Grant::TokenExchange(subject))?))),
+            None => self.oauth_hook()?,
+        };
+        if let Some(hook) = hook {
             // Each connection gets the authorizer's full count of attempts: failures
             // while the upstream was down (its authorization server unreachable, a
             // refused secret) must not keep it from trying once things are fixed.
@@ -701,17 +737,28 @@ impl Upstream {
         }
     }
 
-    /// The OAuth client of `[upstream.oauth]`, if there is one (made once).
+    /// The gateway's own OAuth client of `[upstream.oauth]`, if there is one (made once):
+    /// the client credentials grant.
     fn oauth_hook(&self) -> Result<Option<OAuthHook>, ClientError> {
-        let Some(oauth) = &self.config.oauth else { return Ok(None) };
+        if self.config.oauth.is_none() {
+            return Ok(None);
+        }
         let mut slot = lock(&self.oauth);
         if let Some(hook) = &*slot {
             return Ok(Some(hook.clone()));
         }
+        let hook = OAuthHook::new(Arc::new(self.authorizer(Grant::ClientCredentials)?));
+        *slot = Some(hook.clone());
+        Ok(Some(hook))
+    }
+
+    /// An authorizer of `[upstream.oauth]`'s client, obtaining tokens by `grant`.
+    fn authorizer(&self, grant: Grant) -> Result<Authorizer, ClientError> {
         let unusable = |e: &dyn std::fmt::Display| ClientError::Connect(format!("oauth: {e}"));
+        let oauth = self.config.oauth.as_ref().ok_or_else(|| unusable(&"no [upstream.oauth] table"))?;
         let mut config = AuthorizerConfig {
             client_name: "tenet-gateway".into(),
-            grant: Grant::ClientCredentials,
+            grant,
             request_offline_access: false,
             ..AuthorizerConfig::default()
         };
@@ -725,9 +772,7 @@ impl Upstream {
                 config.assertion_key = Some(Arc::new(key));
             }
         }
-        let hook = OAuthHook::new(Arc::new(Authorizer::new(config).map_err(|e| unusable(&e))?));
-        *slot = Some(hook.clone());
-        Ok(Some(hook))
+        Authorizer::new(config).map_err(|e| unusable(&e))
     }
 
     /// Whether the upstream answers `completion/complete` (as it said when connected).
@@ -897,6 +942,9 @@ pub(crate) struct SessionKey {
     /// Whom the session counts against (a share of `max_sessions` each): the
     /// principal, else the address.
     pub(crate) owner: Arc<str>,
+    /// The OAuth token the caller presented, for an upstream that takes a token of the
+    /// caller's by exchange.
+    pub(crate) presented: Option<Arc<str>>,
 }
 
 /// Answers the upstream on one caller's own session: what it asks or says there outside

@@ -40,7 +40,49 @@ pub enum Grant {
     /// The JWT bearer grant (RFC 7523 §2.1) with an assertion from `source`:
     /// workload identity federation, or enterprise-managed authorization.
     JwtBearer(AssertionSource),
+    /// Token exchange (RFC 8693) on behalf of a user: the user's access token (at
+    /// another service, the one they signed in to) buys a token for this resource that
+    /// names them, and the user's own token goes no further than the authorization
+    /// server. The token is never refreshed: when it expires it is exchanged again, with
+    /// the user's token of the moment.
+    TokenExchange(SubjectToken),
 }
+
+/// The user's token a [`Grant::TokenExchange`] acts for, kept current by its owner
+/// ([`SubjectToken::set`]) as the user presents new ones. Clones share one value.
+/// `Debug` redacts it; two are equal when they are the same one.
+#[derive(Clone, Default)]
+pub struct SubjectToken(Arc<std::sync::RwLock<Option<String>>>);
+
+impl SubjectToken {
+    /// Holds `token`, the user's token of the moment, in place of the one before.
+    pub fn set(&self, token: &str) {
+        let mut held = self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if held.as_deref() != Some(token) {
+            *held = Some(token.to_owned());
+        }
+    }
+
+    /// The token held, if any.
+    pub fn current(&self) -> Option<String> {
+        self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+}
+
+impl fmt::Debug for SubjectToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let held = if self.current().is_some() { REDACTED } else { "none" };
+        f.debug_tuple("SubjectToken").field(&held).finish()
+    }
+}
+
+impl PartialEq for SubjectToken {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for SubjectToken {}
 
 /// Where the assertion of a [`Grant::JwtBearer`] comes from. `Debug` redacts the
 /// workload's JWT.

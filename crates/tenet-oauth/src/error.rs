@@ -153,6 +153,10 @@ pub enum OAuthError {
         /// The `error_description`, when given.
         description: Option<String>,
     },
+    /// A [`Grant::TokenExchange`](crate::Grant::TokenExchange) has no user's token to
+    /// exchange.
+    #[error("token exchange needs the user's token, and none is held")]
+    NoSubjectToken,
     /// The user agent could not complete the authorization step.
     #[error("user agent failed: {0}")]
     UserAgent(String),

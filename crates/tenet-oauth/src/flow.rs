@@ -1,5 +1,5 @@
 //! One authorization: discovery of the resource's authorization server, then the
-//! authorization code (PKCE) or client credentials grant.
+//! authorization code (PKCE), client credentials, JWT bearer or token exchange grant.
 
 use url::Url;
 
@@ -92,6 +92,15 @@ pub(crate) async fn run_grant(input: &GrantInput<'_>) -> Result<(TokenResponse, 
         Grant::JwtBearer(source) => {
             let assertion = assertion::obtain(input.http, source, input.discovery).await?;
             vec![("grant_type", assertion::JWT_BEARER.to_owned()), ("assertion", assertion)]
+        }
+        Grant::TokenExchange(subject) => {
+            let token = subject.current().ok_or(OAuthError::NoSubjectToken)?;
+            vec![
+                ("grant_type", assertion::TOKEN_EXCHANGE.to_owned()),
+                ("subject_token", token),
+                ("subject_token_type", assertion::ACCESS_TOKEN_TYPE.to_owned()),
+                ("requested_token_type", assertion::ACCESS_TOKEN_TYPE.to_owned()),
+            ]
         }
     };
     if !matches!(input.config.grant, Grant::AuthorizationCode)

@@ -100,7 +100,7 @@ pub mod test_support;
 
 pub use authorizer::Authorizer;
 pub use challenge::{BearerChallenge, Challenge, parse_www_authenticate};
-pub use config::{ApplicationType, AssertionSource, AuthorizerConfig, Grant, IdJagExchange};
+pub use config::{ApplicationType, AssertionSource, AuthorizerConfig, Grant, IdJagExchange, SubjectToken};
 pub use dpop::{DpopKey, htu};
 pub use error::OAuthError;
 pub use flow::check_redirect;

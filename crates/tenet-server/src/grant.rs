@@ -8,6 +8,7 @@
 //! with 403 and a step-up challenge).
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use tenet_jsonrpc::ErrorCode;
 
 /// The JSON-RPC error code for a request whose caller lacks a required scope. Its
@@ -124,13 +125,25 @@ pub struct Grant {
     principal: Option<Principal>,
     /// [`Principal::id`], made once.
     owner: Option<String>,
+    /// The OAuth access token the caller presented, for acting on its behalf.
+    presented: Option<Presented>,
+}
+
+/// A caller's access token, as it presented it; `Debug` redacts it.
+#[derive(Clone, PartialEq, Eq)]
+struct Presented(Arc<str>);
+
+impl std::fmt::Debug for Presented {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Presented(<redacted>)")
+    }
 }
 
 impl Grant {
     /// A grant of `scopes` (empty strings are ignored).
     pub fn new<S: Into<String>>(scopes: impl IntoIterator<Item = S>) -> Self {
         let scopes = scopes.into_iter().map(Into::into).filter(|s: &String| !s.is_empty()).collect();
-        Self { scopes, principal: None, owner: None }
+        Self { scopes, principal: None, owner: None, presented: None }
     }
 
     /// A grant of the scopes in a space-separated scope string (RFC 6749 §3.3). Runs
@@ -145,6 +158,21 @@ impl Grant {
         self.owner = Some(principal.id());
         self.principal = Some(principal);
         self
+    }
+
+    /// Keeps the OAuth access token the grant was read from, so that a gateway can
+    /// exchange it for a token of the caller's at an upstream (RFC 8693). Only for a
+    /// token the server verified; never an API key, which is the server's own secret.
+    #[must_use]
+    pub fn with_presented_token(mut self, token: &str) -> Self {
+        self.presented = Some(Presented(Arc::from(token)));
+        self
+    }
+
+    /// The OAuth access token the caller presented, when the grant keeps it
+    /// ([`Grant::with_presented_token`]).
+    pub fn presented_token(&self) -> Option<&str> {
+        self.presented.as_ref().map(|p| &*p.0)
     }
 
     /// Who the grant belongs to, when known.
@@ -213,6 +241,14 @@ mod tests {
         assert_ne!(unnamed.id(), Principal::ApiKey("unnamed:ab12".into()).id());
         let grant = Grant::new(["x"]).with_principal(token.clone());
         assert_eq!((grant.principal(), grant.owner()), (Some(&token), Some(token.id().as_str())));
+    }
+
+    #[test]
+    fn a_presented_token_is_kept_but_never_shown() {
+        let grant = Grant::new(["x"]).with_presented_token("eyJ.secret.sig");
+        assert_eq!(grant.presented_token(), Some("eyJ.secret.sig"));
+        assert!(!format!("{grant:?}").contains("secret"), "{grant:?}");
+        assert_eq!(Grant::new(["x"]).presented_token(), None);
     }
 
     #[test]

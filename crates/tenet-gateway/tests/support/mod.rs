@@ -251,6 +251,11 @@ pub struct Harness {
 }
 
 impl Harness {
+    /// A second downstream client of the gateway, with `grant`.
+    pub async fn caller(&self, grant: tenet_server::Grant) -> Client {
+        caller_as(&self.server, grant, &self.shutdown, Client::builder()).await
+    }
+
     pub async fn start(upstreams: Vec<UpstreamConfig>, options: GatewayOptions) -> Self {
         let server = gateway_server();
         tenet_gateway::validate(&upstreams, &options).expect("a valid config");
@@ -685,10 +690,21 @@ impl tenet_client::ClientHandler for Home {
 /// A downstream caller of `server` with a principal of its own (an API key named `name`),
 /// over an in-memory pipe, in the legacy era, its client built from `builder`.
 pub async fn caller_with(server: &Server, name: &str, shutdown: &CancellationToken, builder: ClientBuilder) -> Client {
+    let grant = tenet_server::Grant::new(["mcp"]).with_principal(tenet_server::Principal::ApiKey(name.into()));
+    caller_as(server, grant, shutdown, builder).await
+}
+
+/// A downstream caller of `server` with `grant`, over an in-memory pipe, in the legacy
+/// era, its client built from `builder`.
+pub async fn caller_as(
+    server: &Server,
+    grant: tenet_server::Grant,
+    shutdown: &CancellationToken,
+    builder: ClientBuilder,
+) -> Client {
     let (client_end, server_end) = tenet_transport::memory::pair();
     let (read, write) = tokio::io::split(server_end);
     let (server, shutdown) = (server.clone(), shutdown.clone());
-    let grant = tenet_server::Grant::new(["mcp"]).with_principal(tenet_server::Principal::ApiKey(name.into()));
     tokio::spawn(async move { server.serve_as(read, write, shutdown, Some(Arc::new(grant))).await });
     let (read, write) = tokio::io::split(client_end);
     let connect = builder.version(tenet_client::VersionPin::Legacy).connect_pipe(read, write);

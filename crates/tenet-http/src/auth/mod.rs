@@ -228,7 +228,10 @@ impl Auth {
                 digest: tenet_server::hex(ring::digest::digest(&ring::digest::SHA256, token.as_bytes()).as_ref()),
             },
         };
-        let grant = Arc::new(Grant::from_scope_string(&granted.scope).with_principal(principal));
+        // The token is kept with the grant (it is the cache's key already): a gateway in
+        // this server may exchange it for the caller's token at an upstream.
+        let grant =
+            Arc::new(Grant::from_scope_string(&granted.scope).with_principal(principal).with_presented_token(token));
         self.verified.insert(token, grant.clone(), granted.window, generation, now);
         Ok(grant)
     }

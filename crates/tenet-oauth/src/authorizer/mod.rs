@@ -171,7 +171,13 @@ impl Authorizer {
             dpop: dpop.as_deref(),
         };
         let (response, method) = run_grant(&input).await?;
-        st.token = Some(TokenSet::from_response(response, &scopes, None));
+        let mut token = TokenSet::from_response(response, &scopes, None);
+        if matches!(self.config.grant, Grant::TokenExchange(_)) {
+            // Exchanged again, with the user's token of the moment, rather than
+            // refreshed: a refresh would go on acting for a user whose own token ended.
+            token.refresh_token = None;
+        }
+        st.token = Some(token);
         st.requested = scopes;
         st.session = Some(Session { discovery, creds, method, dpop });
         st.refreshed_after_401 = false;

@@ -1,13 +1,14 @@
-//! The stand-in's JWT bearer grant (RFC 7523) and token exchange for ID-JAGs
-//! (RFC 8693), so one stand-in can play the enterprise identity provider and
-//! another the MCP server's authorization server.
+//! The stand-in's JWT bearer grant (RFC 7523) and token exchange (RFC 8693): for
+//! ID-JAGs, so one stand-in can play the enterprise identity provider and another the
+//! MCP server's authorization server, and for access tokens, so a gateway can act for
+//! its callers at an upstream.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::state::{Grant, Shared, find, issue, oauth_error};
-use crate::assertion::{ID_JAG_TYPE, ID_TOKEN_TYPE};
+use crate::assertion::{ACCESS_TOKEN_TYPE, ID_JAG_TYPE, ID_TOKEN_TYPE};
 use crate::jwt::{now_secs, verify_es256};
 use crate::pkce::random_string;
 
@@ -43,12 +44,17 @@ pub(super) fn jwt_bearer(s: &Shared, client_id: String, form: &[(String, String)
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_target", "resource differs from the assertion's");
     }
     let scope = find(form, "scope").map(str::to_owned);
-    issue(s, Grant { client_id, scope, resource, challenge: None, redirect_uri: None }, jkt)
+    issue(s, Grant { client_id, subject: None, scope, resource, challenge: None, redirect_uri: None }, jkt)
 }
 
 /// `grant_type=…:token-exchange`: an ID token from a trusted issuer becomes an
-/// ID-JAG signed by this server, for the requested audience and resource.
-pub(super) fn token_exchange(s: &Shared, client_id: String, form: &[(String, String)]) -> Response {
+/// ID-JAG signed by this server, for the requested audience and resource; an access
+/// token from a trusted issuer becomes this server's access token for the same user
+/// (`sub`), with the client as its actor (`act`).
+pub(super) fn token_exchange(s: &Shared, client_id: String, form: &[(String, String)], jkt: Option<&str>) -> Response {
+    if find(form, "subject_token_type") == Some(ACCESS_TOKEN_TYPE) {
+        return for_user(s, client_id, form, jkt);
+    }
     if find(form, "subject_token_type") != Some(ID_TOKEN_TYPE)
         || find(form, "requested_token_type") != Some(ID_JAG_TYPE)
     {
@@ -73,4 +79,28 @@ pub(super) fn token_exchange(s: &Shared, client_id: String, form: &[(String, Str
         }
         Err(_) => oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "signing failed"),
     }
+}
+
+/// An access token for the user of a trusted issuer's access token (`subject_token`),
+/// issued to the client that acts for them.
+fn for_user(s: &Shared, client_id: String, form: &[(String, String)], jkt: Option<&str>) -> Response {
+    if find(form, "requested_token_type").is_some_and(|t| t != ACCESS_TOKEN_TYPE) {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "an access token buys an access token");
+    }
+    let subject = match verify_trusted(s, find(form, "subject_token").unwrap_or_default()) {
+        Ok(c) => c,
+        Err(why) => return invalid_grant(why),
+    };
+    let Some(user) = subject["sub"].as_str().filter(|sub| !sub.is_empty()) else {
+        return invalid_grant("the subject token names no user");
+    };
+    let grant = Grant {
+        client_id,
+        subject: Some(user.to_owned()),
+        scope: find(form, "scope").map(str::to_owned),
+        resource: find(form, "resource").map(str::to_owned),
+        challenge: None,
+        redirect_uri: None,
+    };
+    issue(s, grant, jkt)
 }

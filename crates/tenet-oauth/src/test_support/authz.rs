@@ -156,6 +156,7 @@ async fn authorize(State(s): State<Arc<Shared>>, Query(q): Query<Vec<(String, St
         let code = random_string(16).unwrap_or_default();
         let grant = Grant {
             client_id,
+            subject: None,
             scope: find(&q, "scope").map(str::to_owned),
             resource: find(&q, "resource").map(str::to_owned),
             challenge: find(&q, "code_challenge").map(str::to_owned),

@@ -32,6 +32,8 @@ impl fmt::Debug for ClientRecord {
 #[derive(Debug, Clone)]
 pub(super) struct Grant {
     pub(super) client_id: String,
+    /// The user the token is for, when a token exchange named one (else the client).
+    pub(super) subject: Option<String>,
     pub(super) scope: Option<String>,
     pub(super) resource: Option<String>,
     pub(super) challenge: Option<String>,
@@ -95,7 +97,7 @@ pub(super) fn issue(s: &Shared, mut grant: Grant, jkt: Option<&str>) -> Response
     };
     let mut claims = json!({
         "iss": s.published_issuer(),
-        "sub": grant.client_id,
+        "sub": grant.subject.as_deref().unwrap_or(&grant.client_id),
         "client_id": grant.client_id,
         "aud": grant.resource,
         "iat": now,
@@ -103,6 +105,10 @@ pub(super) fn issue(s: &Shared, mut grant: Grant, jkt: Option<&str>) -> Response
         "scope": grant.scope.clone().unwrap_or_default(),
         "jti": random_string(8).unwrap_or_default(),
     });
+    if grant.subject.is_some() {
+        // The client acts for the user (RFC 8693 §4.1).
+        claims["act"] = json!({ "sub": grant.client_id });
+    }
     if let Some(jkt) = jkt {
         claims["cnf"] = json!({ "jkt": jkt });
     }

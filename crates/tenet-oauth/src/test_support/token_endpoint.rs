@@ -128,10 +128,10 @@ pub(super) async fn token(State(s): State<Arc<Shared>>, headers: HeaderMap, body
         }
         Some("client_credentials") => {
             let scope = find(&form, "scope").map(str::to_owned);
-            issue(&s, Grant { client_id, scope, resource, challenge: None, redirect_uri: None }, jkt)
+            issue(&s, Grant { client_id, subject: None, scope, resource, challenge: None, redirect_uri: None }, jkt)
         }
         Some(JWT_BEARER) => jwt_bearer(&s, client_id, &form, jkt),
-        Some(TOKEN_EXCHANGE) => token_exchange(&s, client_id, &form),
+        Some(TOKEN_EXCHANGE) => token_exchange(&s, client_id, &form, jkt),
         _ => oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "unsupported grant_type"),
     }
 }

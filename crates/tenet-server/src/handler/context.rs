@@ -395,6 +395,13 @@ impl Context {
         self.inner.seed.grant.as_deref()
     }
 
+    /// The OAuth access token the caller presented, when the server verified one
+    /// ([`crate::Grant::presented_token`]): for acting on the caller's behalf elsewhere
+    /// by a token exchange, never to be passed on as it is.
+    pub fn presented_token(&self) -> Option<&str> {
+        self.grant().and_then(crate::Grant::presented_token)
+    }
+
     /// [`crate::Principal::id`] of the caller, when authorization named one (an API key,
     /// a token's issuer and subject): never an address, which several people may share.
     pub fn principal_id(&self) -> Option<&str> {
