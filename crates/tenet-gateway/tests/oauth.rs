@@ -47,30 +47,27 @@ fn client(id: &str) -> OAuthClient {
     }
 }
 
-/// The token requests `auth` answered, as (grant type, the subject token exchanged).
-fn exchanges(auth: &AuthServer) -> Vec<(String, Option<String>)> {
+/// The token requests `auth` answered, as (grant type, the value of the form's `member`).
+fn token_requests_with(auth: &AuthServer, member: &str) -> Vec<(String, Option<String>)> {
     auth.log()
         .tokens()
         .into_iter()
         .map(|event| {
             let Event::Token { form, .. } = &event else { unreachable!() };
             let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-            (get("grant_type").unwrap_or_default(), get("subject_token"))
+            (get("grant_type").unwrap_or_default(), get(member))
         })
         .collect()
 }
 
+/// The token requests `auth` answered, as (grant type, the subject token exchanged).
+fn exchanges(auth: &AuthServer) -> Vec<(String, Option<String>)> {
+    token_requests_with(auth, "subject_token")
+}
+
 /// The token requests `auth` answered, as (grant type, whether an assertion came).
 fn token_requests(auth: &AuthServer) -> Vec<(String, bool)> {
-    auth.log()
-        .tokens()
-        .into_iter()
-        .map(|event| {
-            let Event::Token { form, .. } = &event else { unreachable!() };
-            let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-            (get("grant_type").unwrap_or_default(), get("client_assertion").is_some())
-        })
-        .collect()
+    token_requests_with(auth, "client_assertion").into_iter().map(|(grant, a)| (grant, a.is_some())).collect()
 }
 
 /// An authorization server that knows the client `gateway` by the secret `s3cret`.
