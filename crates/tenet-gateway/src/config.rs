@@ -305,6 +305,11 @@ pub struct OAuthClient {
     /// API key, no authentication) cannot call the upstream.
     #[serde(default)]
     pub token_exchange: bool,
+    /// The one authorization server (its issuer) the client may use: when the upstream
+    /// names another, the gateway sends it nothing. Required with `token_exchange`,
+    /// where callers' tokens are sent: the upstream must not choose where they go.
+    #[serde(default)]
+    pub authorization_server: Option<String>,
 }
 
 impl std::fmt::Debug for OAuthClient {
@@ -315,6 +320,7 @@ impl std::fmt::Debug for OAuthClient {
             .field("client_secret_env", &self.client_secret_env)
             .field("private_key_file", &self.private_key_file)
             .field("token_exchange", &self.token_exchange)
+            .field("authorization_server", &self.authorization_server)
             .finish()
     }
 }
@@ -638,6 +644,13 @@ fn check_oauth(upstream: &UpstreamConfig, oauth: &OAuthClient, at: &Place) -> Re
     }
     if upstream.headers.keys().any(|h| h.eq_ignore_ascii_case("authorization")) {
         return Err(at.error("headers.Authorization", "the token comes from oauth: give one or the other"));
+    }
+    if oauth.token_exchange && oauth.authorization_server.is_none() {
+        return Err(at.error(
+            &key("authorization_server"),
+            "is required with token_exchange: callers' tokens go to the authorization server the operator names, \
+             not to one the upstream names",
+        ));
     }
     if oauth.token_exchange && upstream.session == Some(SessionMode::Shared) {
         return Err(at.error(
@@ -1008,8 +1021,13 @@ command = ["server", "--token", "s3cr3t-arg"]"#,
         validate(&fine, &GatewayOptions::default()).unwrap();
         assert_eq!(fine[0].oauth.as_ref().unwrap().credential(), Ok(ClientSecret::Secret("s".into())));
         // Token exchange acts for each caller on a session of its own.
-        let exchange = "oauth = { client_id = \"c\", client_secret = \"s\", token_exchange = true }";
+        let exchange = "oauth = { client_id = \"c\", client_secret = \"s\", token_exchange = true, \
+                        authorization_server = \"https://as\" }";
         assert_eq!(at(&format!("session = \"shared\"\n{exchange}")), "upstream[0].oauth.token_exchange");
+        assert_eq!(
+            at("oauth = { client_id = \"c\", client_secret = \"s\", token_exchange = true }"),
+            "upstream[0].oauth.authorization_server"
+        );
         let fine = parse(&format!("[[upstream]]\nname = \"a\"\nurl = \"https://h/mcp\"\n{exchange}\n"));
         validate(&fine, &GatewayOptions::default()).unwrap();
         assert!(fine[0].oauth.as_ref().unwrap().token_exchange);

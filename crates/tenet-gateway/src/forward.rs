@@ -192,7 +192,9 @@ async fn exchange(
     // The caller's own session, unless the upstream's connection is shared: what the
     // upstream keeps and says per session is then this caller's alone.
     let handler: Arc<dyn tenet_client::ClientHandler> = downstream.clone();
-    if upstream.exchanges_tokens() && ctx.presented_token().is_none() {
+    let key = upstream.session_key(ctx);
+    // With token exchange, a call goes on a session of its caller's alone, or nowhere.
+    if upstream.exchanges_tokens() && (ctx.presented_token().is_none() || key.is_none()) {
         upstream.count(Outcome::Error);
         return Err(ToolError::msg(format!(
             "upstream {} takes each caller's own token, got by token exchange for the OAuth token the caller \
@@ -202,7 +204,7 @@ async fn exchange(
         )));
     }
     // (Boxed: the shared connection's calls, most of them, carry a pointer for it.)
-    let mut lease = match upstream.session_key(ctx) {
+    let mut lease = match key {
         Some(key) => Some(Box::new(
             // The request knows the session's tag before anything is asked on it.
             Box::pin(upstream.lease(&key, Arc::downgrade(&handler), |tag| {
@@ -545,6 +547,11 @@ pub(crate) async fn complete(upstream: Arc<Upstream>, reference: Reference, requ
     });
     if !request.context.is_empty() {
         params["context"] = json!({ "arguments": request.context });
+    }
+    if upstream.exchanges_tokens() {
+        // A completion is asked on the gateway's own connection, with no caller to act
+        // for: an upstream that acts for each caller completes for no one.
+        return Vec::new();
     }
     let came = request.node_path.as_deref();
     let what = "completion/complete";

@@ -591,10 +591,16 @@ impl Upstream {
         match ctx.principal_id() {
             Some(principal) => {
                 let per_conversation = self.session_mode(Era::Legacy) == SessionMode::PerConversation;
-                let key = match ctx.conversation_id().filter(|_| per_conversation) {
+                let mut key = match ctx.conversation_id().filter(|_| per_conversation) {
                     Some(id) => within(principal, id),
                     None => principal.to_owned(),
                 };
+                if self.exchanges_tokens() {
+                    // A caller's token of other scopes (another app of the same user)
+                    // gets a session and an exchanged token of its own.
+                    let scopes = ctx.granted_scopes().collect::<Vec<_>>().join(" ");
+                    key = format!("{}:{key} scopes:{scopes}", key.len());
+                }
                 Some(SessionKey { key, owner: Arc::from(principal), presented: self.presented(ctx) })
             }
             // No one named: an address may be several people (a proxy, a NAT, a /64), so
@@ -760,6 +766,7 @@ impl Upstream {
             client_name: "tenet-gateway".into(),
             grant,
             request_offline_access: false,
+            authorization_server: oauth.authorization_server.clone(),
             ..AuthorizerConfig::default()
         };
         match oauth.credential().map_err(|(_, message)| unusable(&message))? {

@@ -12,11 +12,12 @@ use std::sync::Arc;
 use crate::support::{Harness, Probe, Running, STEP, quick, text, until, upstream, upstream_server};
 use serde_json::json;
 use tenet_client::oauth::{Es256Key, now_secs};
+use tenet_client::protocol::{CompleteArgument, GetPromptResult, PromptMessage, Reference};
 use tenet_gateway::{OAuthClient, State, UpstreamConfig};
 use tenet_http::HttpConfig;
 use tenet_http::auth::{Auth, AuthConfig};
 use tenet_oauth::test_support::{AsConfig, AuthServer, Event};
-use tenet_server::{Context, Grant, Principal, ToolDef};
+use tenet_server::{Context, Grant, Principal, PromptDef, PromptRequest, ToolDef};
 use tokio::net::TcpListener;
 
 /// An upstream "secure" that takes only tokens from `auth`, with a tool `whoami` that
@@ -29,7 +30,12 @@ async fn protected(auth: &AuthServer) -> Running {
     let http = HttpConfig { auth: Some(Auth::new(check).unwrap()), ..HttpConfig::default() };
     let whoami =
         ToolDef::new("whoami", |ctx: Context| async move { ctx.principal_id().unwrap_or("no one").to_owned() });
-    let server = upstream_server("secure", &Arc::new(Probe::default())).tool(whoami).build().unwrap();
+    let greet = PromptDef::new("greet", |_: PromptRequest| async move {
+        Ok(GetPromptResult { description: None, messages: vec![PromptMessage::user("Hello")], meta: None })
+    })
+    .argument("name", "Who", true)
+    .complete("name", |_| async move { vec!["alice".to_owned()] });
+    let server = upstream_server("secure", &Arc::new(Probe::default())).tool(whoami).prompt(greet).build().unwrap();
     Running::serve(listener, server, http)
 }
 
@@ -44,6 +50,7 @@ fn client(id: &str) -> OAuthClient {
         client_secret_env: None,
         private_key_file: None,
         token_exchange: false,
+        authorization_server: None,
     }
 }
 
@@ -145,8 +152,8 @@ async fn a_refused_secret_leaves_the_upstream_down_with_the_reason() {
 /// An authorization server that knows the gateway by a secret and trusts the tokens
 /// of `idp` (the identity provider callers sign in to the gateway with), issuing tokens
 /// that live `lifetime` s; a protected upstream behind it; a gateway in front with
-/// token exchange on.
-async fn exchanging(idp: &Es256Key, lifetime: u64) -> (AuthServer, Running, Harness) {
+/// token exchange on, at the authorization server `pinned` (that one when `None`).
+async fn exchanging(idp: &Es256Key, lifetime: u64, pinned: Option<&str>) -> (AuthServer, Running, Harness) {
     let auth = AuthServer::start(AsConfig {
         registration: false,
         token_endpoint_auth_methods: vec!["client_secret_basic".into()],
@@ -158,18 +165,29 @@ async fn exchanging(idp: &Es256Key, lifetime: u64) -> (AuthServer, Running, Harn
     .await
     .unwrap();
     let running = protected(&auth).await;
-    let oauth = OAuthClient { client_secret: Some("s3cret".into()), token_exchange: true, ..client("gateway") };
+    let oauth = OAuthClient {
+        client_secret: Some("s3cret".into()),
+        token_exchange: true,
+        authorization_server: Some(pinned.map_or_else(|| auth.issuer(), str::to_owned)),
+        ..client("gateway")
+    };
     let h = Harness::start(vec![with_oauth(&running, oauth)], quick()).await;
-    assert!(h.gateway.wait_ready(STEP).await, "not ready: {:?}", h.gateway.statuses());
     (auth, running, h)
 }
 
 /// A grant of `user` signed in with a fresh token of `idp`, and that token.
 fn signed_in(idp: &Es256Key, user: &str) -> (Grant, String) {
-    let claims = json!({"iss": IDP, "sub": user, "exp": now_secs() + 600, "jti": now_secs().to_string()});
+    signed_in_with(idp, user, &["mcp"])
+}
+
+/// A grant of `user` signed in with a fresh token of `idp` granting `scopes`, and that
+/// token.
+fn signed_in_with(idp: &Es256Key, user: &str, scopes: &[&str]) -> (Grant, String) {
+    let jti = tenet_client::oauth::random_string(8).unwrap();
+    let claims = json!({"iss": IDP, "sub": user, "exp": now_secs() + 600, "jti": jti, "scope": scopes.join(" ")});
     let token = idp.sign("JWT", None, &claims).unwrap();
     let principal = Principal::Token { issuer: IDP.into(), subject: user.into() };
-    (Grant::new(["mcp"]).with_principal(principal).with_presented_token(&token), token)
+    (Grant::new(scopes.iter().copied()).with_principal(principal).with_presented_token(&token), token)
 }
 
 async fn whoami(client: &tenet_client::Client) -> String {
@@ -187,7 +205,8 @@ const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 #[tokio::test]
 async fn token_exchange_lets_each_caller_reach_the_upstream_as_itself() {
     let idp = Es256Key::generate().unwrap();
-    let (auth, running, h) = exchanging(&idp, 3600).await;
+    let (auth, running, h) = exchanging(&idp, 3600, None).await;
+    assert!(h.gateway.wait_ready(STEP).await, "not ready: {:?}", h.gateway.statuses());
     let (alice_grant, alice_token) = signed_in(&idp, "alice");
     let (bob_grant, bob_token) = signed_in(&idp, "bob");
     let (alice, bob) = (h.caller(alice_grant).await, h.caller(bob_grant).await);
@@ -216,6 +235,34 @@ async fn token_exchange_lets_each_caller_reach_the_upstream_as_itself() {
         assert!(text(&refused).contains("token exchange"), "{}", text(&refused));
     }
     assert_eq!(exchanges(&auth).len(), 3, "nothing exchanged for a caller with no token");
+    // Completions are asked with no caller to act for: none, rather than the gateway's.
+    let reference = Reference::Prompt { name: "secure__greet".into() };
+    let argument = CompleteArgument { name: "name".into(), value: "a".into() };
+    let completed = alice.complete(reference, argument, None).await.unwrap();
+    assert!(completed.completion.values.is_empty(), "{:?}", completed.completion.values);
+    // Alice's token of other scopes (another app of hers) is exchanged on a session of its own.
+    let (other_app, other_token) = signed_in_with(&idp, "alice", &["mcp", "files:write"]);
+    assert_eq!(whoami(&h.caller(other_app).await).await, seen_as(&auth, "alice"));
+    assert_eq!(exchanges(&auth).last(), Some(&(EXCHANGE.to_owned(), Some(other_token))));
+    assert_eq!(h.status("secure").sessions, 3);
+    h.shutdown().await;
+    running.stop().await;
+}
+
+/// Callers' tokens go to the authorization server the operator named, never to one the
+/// upstream names: with another pinned, the gateway sends nothing there (not even its
+/// own secret), and the upstream stays down saying why.
+#[tokio::test]
+async fn token_exchange_sends_tokens_to_the_configured_authorization_server_alone() {
+    let idp = Es256Key::generate().unwrap();
+    let (auth, running, h) = exchanging(&idp, 3600, Some("https://as.example.com")).await;
+    until("the upstream is down", || h.status("secure").state == State::Down).await;
+    let reason = h.status("secure").last_error.unwrap_or_default();
+    assert!(reason.contains("https://as.example.com"), "{reason}");
+    let (grant, _) = signed_in(&idp, "alice");
+    let refused = h.caller(grant).await.call_tool("secure__whoami", json!({})).await;
+    assert!(refused.is_err() || refused.unwrap().is_error == Some(true));
+    assert!(exchanges(&auth).is_empty(), "nothing sent to the server the upstream named: {:?}", exchanges(&auth));
     h.shutdown().await;
     running.stop().await;
 }
@@ -226,7 +273,8 @@ async fn token_exchange_lets_each_caller_reach_the_upstream_as_itself() {
 async fn an_expired_exchanged_token_is_exchanged_again_with_the_callers_token_of_the_moment() {
     let idp = Es256Key::generate().unwrap();
     // 31 s, which the gateway counts as expired 30 s early: a second from now.
-    let (auth, running, h) = exchanging(&idp, 31).await;
+    let (auth, running, h) = exchanging(&idp, 31, None).await;
+    assert!(h.gateway.wait_ready(STEP).await, "not ready: {:?}", h.gateway.statuses());
     let (grant, first) = signed_in(&idp, "alice");
     assert_eq!(whoami(&h.caller(grant).await).await, seen_as(&auth, "alice"));
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;

@@ -109,3 +109,41 @@ async fn a_client_is_challenged_authorizes_is_refused_a_tool_steps_up_and_succee
     shutdown.cancel();
     serving.await.unwrap().unwrap();
 }
+
+/// A verified token is kept with its caller's grant (for a gateway's token exchange) only
+/// when the settings ask: otherwise no handler ever sees it.
+#[tokio::test]
+async fn a_verified_token_is_kept_with_the_grant_only_when_asked() {
+    tenet_oauth::install_crypto_provider();
+    let auth_server = AuthServer::start(AsConfig {
+        registration: false,
+        token_endpoint_auth_methods: vec!["client_secret_post".into()],
+        pre_registered: vec![("c".into(), Some("s".into()))],
+        ..AsConfig::default()
+    })
+    .await
+    .unwrap();
+    let resource = "http://127.0.0.1:1/mcp";
+    let form =
+        [("grant_type", "client_credentials"), ("client_id", "c"), ("client_secret", "s"), ("resource", resource)];
+    let issued: Value = reqwest::Client::new()
+        .post(format!("{}/token", auth_server.issuer()))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = issued["access_token"].as_str().unwrap();
+    let mut headers = axum::http::HeaderMap::new();
+    headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let uri = axum::http::Uri::from_static("/mcp");
+    for keep in [false, true] {
+        let config =
+            AuthConfig { issuer: Some(auth_server.issuer()), keep_presented_tokens: keep, ..AuthConfig::new(resource) };
+        let grant = Auth::new(config).unwrap().authenticate(&headers, &uri).await.unwrap();
+        assert!(grant.principal().is_some());
+        assert_eq!(grant.presented_token(), keep.then_some(token), "kept: {keep}");
+    }
+}

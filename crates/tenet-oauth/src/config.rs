@@ -162,6 +162,11 @@ pub struct AuthorizerConfig {
     pub timeout: Duration,
     /// Refresh a token this long before it expires.
     pub refresh_skew: Duration,
+    /// The one authorization server to use, by its issuer: when the resource names
+    /// another (or none, and its origin would stand in), authorization fails rather
+    /// than send credentials there. For a grant that presents a user's token
+    /// ([`Grant::TokenExchange`]), which must go nowhere the operator did not choose.
+    pub authorization_server: Option<String>,
 }
 
 impl Default for AuthorizerConfig {
@@ -179,6 +184,7 @@ impl Default for AuthorizerConfig {
             max_attempts: 3,
             timeout: Duration::from_secs(10),
             refresh_skew: Duration::from_secs(30),
+            authorization_server: None,
         }
     }
 }

@@ -153,6 +153,17 @@ pub enum OAuthError {
         /// The `error_description`, when given.
         description: Option<String>,
     },
+    /// The resource named an authorization server other than the one configured
+    /// ([`AuthorizerConfig::authorization_server`](crate::AuthorizerConfig::authorization_server)).
+    #[error(
+        "the resource names authorization server {found:?}, not the configured {expected:?}: refusing to send credentials there"
+    )]
+    UnexpectedAuthorizationServer {
+        /// The configured issuer.
+        expected: String,
+        /// The issuer discovery found.
+        found: String,
+    },
     /// A [`Grant::TokenExchange`](crate::Grant::TokenExchange) has no user's token to
     /// exchange.
     #[error("token exchange needs the user's token, and none is held")]

@@ -1009,8 +1009,9 @@ impl ServerBuilder {
                     // extension's; their handlers reach the server through `shared`.
                     for method in crate::tasks::extension_methods(shared) {
                         // Its names are the protocol's, which no added method may take.
-                        let added = methods.add(Arc::new(method));
-                        debug_assert!(added.is_ok(), "the tasks extension's methods are added once");
+                        if let Err(crate::routing::Taken(name)) = methods.add(Arc::new(method)) {
+                            tracing::error!(method = name, "the tasks extension's method is served already");
+                        }
                     }
                 }
                 Shared {

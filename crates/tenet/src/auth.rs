@@ -79,10 +79,17 @@ impl AuthArgs {
     }
 
     /// The checks for `server` at `default_resource`; `None` when authorization is off.
+    /// With `keep_tokens`, a caller's verified OAuth token is kept with its grant, for
+    /// a gateway's token exchange.
     ///
     /// # Errors
     /// Unreadable or malformed API keys, or settings [`Auth::new`] refuses.
-    pub fn build(&self, server: &Server, default_resource: &str) -> Result<Option<Arc<Auth>>, String> {
+    pub fn build(
+        &self,
+        server: &Server,
+        default_resource: &str,
+        keep_tokens: bool,
+    ) -> Result<Option<Arc<Auth>>, String> {
         let api_keys = self.api_keys()?;
         if self.issuer.is_none() && api_keys.is_empty() {
             return Ok(None);
@@ -101,6 +108,7 @@ impl AuthArgs {
             api_keys,
             leeway: Duration::from_secs(self.leeway),
             jwks_timeout: Duration::from_secs(self.jwks_timeout),
+            keep_presented_tokens: keep_tokens,
             ..AuthConfig::new(self.resource.clone().unwrap_or_else(|| default_resource.to_owned()))
         };
         Auth::new(config).map(Some).map_err(|e| e.to_string())

@@ -68,6 +68,10 @@ pub struct AuthConfig {
     pub jwks_min_refetch: Duration,
     /// How long fetched keys are used before being fetched again (default 1 h).
     pub jwks_max_age: Duration,
+    /// Whether a verified token is kept with its caller's grant
+    /// ([`tenet_server::Grant::presented_token`]), for a gateway that exchanges it for a
+    /// token of the caller's at an upstream (default off: handlers never see it).
+    pub keep_presented_tokens: bool,
 }
 
 impl AuthConfig {
@@ -85,6 +89,7 @@ impl AuthConfig {
             jwks_timeout: Duration::from_secs(5),
             jwks_min_refetch: Duration::from_secs(30),
             jwks_max_age: Duration::from_secs(3600),
+            keep_presented_tokens: false,
         }
     }
 }
@@ -228,10 +233,12 @@ impl Auth {
                 digest: tenet_server::hex(ring::digest::digest(&ring::digest::SHA256, token.as_bytes()).as_ref()),
             },
         };
-        // The token is kept with the grant (it is the cache's key already): a gateway in
-        // this server may exchange it for the caller's token at an upstream.
-        let grant =
-            Arc::new(Grant::from_scope_string(&granted.scope).with_principal(principal).with_presented_token(token));
+        let mut grant = Grant::from_scope_string(&granted.scope).with_principal(principal);
+        if self.config.keep_presented_tokens {
+            // A gateway in this server exchanges it for the caller's token at an upstream.
+            grant = grant.with_presented_token(token);
+        }
+        let grant = Arc::new(grant);
         self.verified.insert(token, grant.clone(), granted.window, generation, now);
         Ok(grant)
     }

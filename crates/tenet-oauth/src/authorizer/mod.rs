@@ -124,7 +124,7 @@ impl Authorizer {
             // Another challenge authorized while this one waited: retry with its token.
             return Ok(true);
         }
-        let discovery = discover(&self.http, &server, &challenge).await?;
+        let discovery = self.discover(&server, &challenge).await?;
         if status == 401 {
             if self.refresh_after_401(&mut st, &discovery).await {
                 return Ok(true);
@@ -146,6 +146,18 @@ impl Authorizer {
 
         self.obtain_token(&mut st, discovery, scopes).await?;
         Ok(true)
+    }
+
+    /// Finds the authorization server for `server`: the configured one alone, when
+    /// the configuration names one.
+    async fn discover(&self, server: &Url, challenge: &BearerChallenge) -> Result<Discovery, OAuthError> {
+        let discovery = discover(&self.http, server, challenge).await?;
+        match &self.config.authorization_server {
+            Some(expected) if *expected != discovery.issuer => {
+                Err(OAuthError::UnexpectedAuthorizationServer { expected: expected.clone(), found: discovery.issuer })
+            }
+            _ => Ok(discovery),
+        }
     }
 
     /// Gets a client identity for the issuer (reusing the one registered there,
@@ -266,7 +278,7 @@ impl Authorizer {
     pub async fn authorize_now(&self, resource_url: &str) -> Result<(), OAuthError> {
         let server: Url = parse_url(resource_url)?;
         let mut st = self.state.lock().await;
-        let discovery = discover(&self.http, &server, &BearerChallenge::default()).await?;
+        let discovery = self.discover(&server, &BearerChallenge::default()).await?;
         let scopes = self.select_scopes(&st, 401, &BearerChallenge::default(), &discovery);
         self.obtain_token(&mut st, discovery, scopes).await
     }

@@ -395,6 +395,11 @@ impl Context {
         self.inner.seed.grant.as_deref()
     }
 
+    /// The scopes granted to the caller, sorted (none without access control).
+    pub fn granted_scopes(&self) -> impl Iterator<Item = &str> {
+        self.grant().into_iter().flat_map(crate::Grant::scopes)
+    }
+
     /// The OAuth access token the caller presented, when the server verified one
     /// ([`crate::Grant::presented_token`]): for acting on the caller's behalf elsewhere
     /// by a token exchange, never to be passed on as it is.

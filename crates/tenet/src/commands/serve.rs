@@ -207,7 +207,9 @@ async fn serve_http(
     let bound = listener.local_addr().map_err(Failure::Serve)?;
     if bound.port() != args.port && args.auth.resource.is_none() {
         // The default resource names the port: it is known only now.
-        auth = args.auth.build(&server, &startup::default_resource(args, bound.port())).map_err(Failure::Start)?;
+        let keep_tokens = auth.as_ref().is_some_and(|auth| auth.config().keep_presented_tokens);
+        let resource = startup::default_resource(args, bound.port());
+        auth = args.auth.build(&server, &resource, keep_tokens).map_err(Failure::Start)?;
     }
     let config = HttpConfig {
         host: args.host,

@@ -128,7 +128,9 @@ pub fn prepare(args: &ServeArgs) -> Result<Prepared, StartError> {
         let ks = knowledge::server(base, limits, config, gateway).map_err(|e| StartError::Build(e.to_string()))?;
         (ks.server.clone(), Some(ks))
     };
-    let auth = args.auth.build(&server, &default_resource(args, args.port)).map_err(StartError::Auth)?;
+    // A caller's token is kept with its grant only for an upstream that exchanges it.
+    let exchanges = upstreams.iter().any(|u| u.oauth.as_ref().is_some_and(|oauth| oauth.token_exchange));
+    let auth = args.auth.build(&server, &default_resource(args, args.port), exchanges).map_err(StartError::Auth)?;
     let mut upstreams = upstreams;
     if auth.is_some() {
         scope_upstreams(&mut upstreams);
