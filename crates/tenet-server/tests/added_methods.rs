@@ -65,7 +65,7 @@ fn declaring() -> Value {
 fn server(config: ServerConfig) -> Server {
     Server::builder("added", "1")
         .method(MethodDef::new("greetings/say", greet).extension(EXTENSION).scope("greet").cacheable())
-        .method(MethodDef::new("greetings/echo", echo).extension(EXTENSION))
+        .method(MethodDef::new("greetings/echo", echo).extension(EXTENSION).client_declares())
         .method(MethodDef::new("greetings/mirror", mirror))
         .method(MethodDef::new("greetings/broken", not_an_object))
         .method(MethodDef::new("greetings/panic", panics))
@@ -96,10 +96,13 @@ async fn an_added_method_is_served_statelessly_with_the_eras_members_and_declare
     assert_eq!(echoed["result"]["params"]["x"], json!([1, 2]), "{echoed}");
     assert!(echoed["result"].get("ttlMs").is_none(), "not cacheable: {echoed}");
 
-    // An extension's method, as the protocol's own: only for a client that declared it.
+    // An extension's method that asks it, as the tasks extension's do: only for a client
+    // that declared the extension; one that does not ask is served to any client.
     let undeclared = client.modern(4, "greetings/echo", json!({}), json!({})).await;
     assert_eq!(undeclared["error"]["code"], -32021, "{undeclared}");
     assert_eq!(undeclared["error"]["data"]["requiredCapabilities"]["extensions"][EXTENSION], json!({}));
+    let said = client.modern(6, "greetings/say", json!({"name": "Ann"}), json!({})).await;
+    assert!(said["result"].is_object(), "{said}");
     // A method of no extension needs none.
     let mirrored = client.modern(5, "greetings/mirror", json!({"x": 1}), json!({})).await;
     assert_eq!(mirrored["result"]["x"], 1, "{mirrored}");

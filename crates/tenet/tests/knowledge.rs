@@ -551,7 +551,8 @@ fn list_stdlib_lists_the_taxonomy_with_counts_and_dates() {
             }
         }
         let resources = s.list_all("resources/list", "resources");
-        assert_eq!(total as usize, resources.len(), "{era:?}: entry counts do not add up to the documents");
+        let documents = resources.iter().filter(|r| text_field(r, "uri").starts_with("stdlib://")).count();
+        assert_eq!(total as usize, documents, "{era:?}: entry counts do not add up to the documents");
 
         let (rust, _) = s.tool("list_stdlib", json!({"language": "rust"}));
         let entries = rust["entries"].as_array().unwrap_or_else(|| panic!("no entries: {rust}"));
@@ -591,7 +592,9 @@ fn every_document_is_a_markdown_resource() {
         let mut uris = HashSet::new();
         for resource in &resources {
             let uri = text_field(resource, "uri");
-            assert!(uri.starts_with("stdlib://"), "{era:?}: {resource}");
+            // A document, or a standard's skill (its SKILL.md).
+            let skill = uri.starts_with("skill://") && uri.ends_with("/SKILL.md");
+            assert!(uri.starts_with("stdlib://") || skill, "{era:?}: {resource}");
             assert_eq!(resource["mimeType"], "text/markdown", "{era:?}: {resource}");
             text_field(resource, "name");
             assert!(uris.insert(uri.to_owned()), "{era:?}: {uri} listed twice");
@@ -600,6 +603,9 @@ fn every_document_is_a_markdown_resource() {
             for domain in DOMAINS {
                 let uri = format!("stdlib://{language}/{domain}");
                 assert!(uris.contains(&uri), "{era:?}: {uri} is not listed");
+                let skill = if *language == "all" { (*domain).to_owned() } else { format!("{language}-{domain}") };
+                let skill = format!("skill://{skill}/SKILL.md");
+                assert!(uris.contains(&skill), "{era:?}: {skill} is not listed");
             }
         }
 

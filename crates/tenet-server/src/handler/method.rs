@@ -56,6 +56,8 @@ pub struct MethodDef {
     pub(crate) cacheable: bool,
     /// The one era it is served in, if it is not served in both.
     pub(crate) era: Option<tenet_protocol::Era>,
+    /// Served in 2026-07-28 only to a client whose capabilities list its extension.
+    pub(crate) client_declares: bool,
     /// The server's own (the tasks extension's): its results may hold members an
     /// outside handler's may not ([`RESERVED`]; a task's `ttlMs` is its own).
     pub(crate) own: bool,
@@ -70,6 +72,7 @@ impl std::fmt::Debug for MethodDef {
             .field("scopes", &self.scopes)
             .field("cacheable", &self.cacheable)
             .field("era", &self.era)
+            .field("client_declares", &self.client_declares)
             .finish_non_exhaustive()
     }
 }
@@ -83,6 +86,7 @@ impl MethodDef {
             scopes: Vec::new(),
             cacheable: false,
             era: None,
+            client_declares: false,
             own: false,
             handler: Arc::new(Erase(handler, std::marker::PhantomData)),
         }
@@ -110,6 +114,16 @@ impl MethodDef {
     #[must_use]
     pub fn scope(mut self, scope: impl Into<String>) -> Self {
         self.scopes.push(scope.into());
+        self
+    }
+
+    /// Serves the method, in 2026-07-28, only to a client whose capabilities list its
+    /// extension (others get -32021 naming it), as the tasks extension's rules say of
+    /// its methods. Without it, a client that did not declare the extension is served
+    /// too (the Skills extension asks nothing of clients).
+    #[must_use]
+    pub fn client_declares(mut self) -> Self {
+        self.client_declares = true;
         self
     }
 

@@ -27,8 +27,7 @@ use tenet_jsonrpc::{ErrorObject, RawJson, Request};
 use tenet_protocol::{Method, Reference};
 
 use super::admitted::Admitted;
-use super::router::Route;
-use super::table::Called;
+use super::route::{Called, Route};
 use crate::handler::{CompiledTool, PromptDef, listen_bound};
 use crate::server::Server;
 use crate::session::Link;

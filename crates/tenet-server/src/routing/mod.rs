@@ -1,20 +1,25 @@
 //! Routing: one request in, one response out. The [`router`] decides the era,
-//! enforces the lifecycle, routes the method and writes the era's result members;
-//! between routing and the handler, the [`door`] admits the request (scope, rate); a
-//! [`Probe`] reads the request's params once for it, and a [`Body`] is a result's JSON
-//! with a note of where its own `_meta` is.
+//! enforces the lifecycle, looks the method up in the method [`table`] (the core
+//! protocol's and those added to it) and writes the era's result members; a [`route`]
+//! is what it decided and what serves it; between routing and the handler, the
+//! [`door`] admits the request (scope, rate); a [`Probe`] reads the request's params
+//! once for it, and a [`Body`] is a result's JSON with a note of where its own `_meta`
+//! is.
 
 mod admitted;
 mod body;
 mod door;
 mod probe;
+mod route;
 mod router;
 mod table;
 
 pub(crate) use admitted::Admitted;
 pub(crate) use body::{Body, OwnMeta};
 pub use probe::Probe;
-pub use router::{Answer, Route, Routed, stateless_version, unsupported_version};
-pub(crate) use router::{Freshness, Reply, params};
+pub use route::Route;
+pub(crate) use route::{Freshness, Reply};
+pub(crate) use router::params;
+pub use router::{Answer, Routed, stateless_version, unsupported_version};
 pub use table::MethodTable;
 pub(crate) use table::Taken;

@@ -3,164 +3,22 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 use tenet_jsonrpc::{ErrorCode, ErrorObject, Id, JsonText, RawJson, Request, UnknownId};
 use tenet_protocol::{
-    CacheScope, CallToolResult, ClientCapabilities, DiscoverResult, Era, InitializeParams, InitializeResult,
-    LoggingLevel, Method, ProgressToken, ProtocolVersion,
+    CacheScope, ClientCapabilities, DiscoverResult, Era, InitializeParams, InitializeResult, Method, ProtocolVersion,
 };
 use tracing::Instrument;
 
 use super::body::{Body, OwnMeta};
 use super::probe::{MetaView, Probe};
-use super::table::{Call, Called, Entry};
+use super::route::{Call, Called, Freshness, Reply, Route, RouteMeta};
+use super::table::Entry;
 use crate::handler::{Context, ContextParts, ConversationSeed, Inputs};
-use crate::observe::metrics::Outcome;
 use crate::observe::{Label, RequestTrace, Watch};
 use crate::server::Server;
 use crate::session::{Link, Negotiated};
-
-/// What a method handler produced, before the era's members are added.
-pub(crate) enum Reply {
-    /// A result object's JSON; `cacheable` results get `ttlMs`/`cacheScope` in 2026.
-    Ok { body: Body, cacheable: Option<Freshness> },
-    /// An input-required result (2026-07-28 only).
-    InputRequired(Body),
-    /// A task handle instead of the result (the tasks extension, 2026-07-28).
-    Task(Body),
-    /// A JSON-RPC error.
-    Err(ErrorObject),
-    /// A tool result with `isError: true`: the `Ok` reply it is encoded as, counted
-    /// apart.
-    ToolError(Box<Reply>),
-}
-
-/// Where a cacheable result's `ttlMs` and `cacheScope` come from (2026-07-28).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Freshness {
-    /// The server's configuration (`cache_ttl_ms`, `cache_scope`): lists, discover.
-    Server,
-    /// The capability's own TTL (what is left of it, for an answer from the cache).
-    Own { ttl_ms: u64, scope: tenet_protocol::CacheScope },
-}
-
-impl Reply {
-    pub(crate) fn ok(value: &impl Serialize) -> Self {
-        Self::of(value, |body| Reply::Ok { body, cacheable: None })
-    }
-
-    /// `value` serialized and wrapped by `wrap`, or the error saying it could not be.
-    pub(crate) fn of(value: &impl Serialize, wrap: impl FnOnce(Body) -> Reply) -> Self {
-        match Body::of(value) {
-            Ok(body) => wrap(body),
-            Err(e) => Reply::Err(ErrorObject::internal(format!("cannot serialize the result: {e}"))),
-        }
-    }
-
-    pub(crate) fn cacheable(value: &impl Serialize) -> Self {
-        Self::fresh(value, Freshness::Server)
-    }
-
-    /// A cacheable result whose hints come from `freshness`.
-    pub(crate) fn fresh(value: &impl Serialize, freshness: Freshness) -> Self {
-        match Self::ok(value) {
-            Reply::Ok { body, .. } => Reply::Ok { body, cacheable: Some(freshness) },
-            other => other,
-        }
-    }
-}
-
-impl From<ErrorObject> for Reply {
-    fn from(e: ErrorObject) -> Self {
-        Reply::Err(e)
-    }
-}
-
-impl Reply {
-    /// A tool's result: [`Reply::ToolError`] when it says it failed.
-    pub(crate) fn tool(result: &CallToolResult) -> Self {
-        match Self::ok(result) {
-            ok @ Reply::Ok { .. } if result.is_error == Some(true) => Reply::ToolError(Box::new(ok)),
-            other => other,
-        }
-    }
-
-    /// A tool's result written elsewhere, as it is: [`Reply::ToolError`] when it says
-    /// it failed.
-    pub(crate) fn tool_written(written: crate::WrittenResult) -> Self {
-        let failed = written.is_error();
-        let ok = Reply::Ok { body: Body::written(written), cacheable: None };
-        if failed { Reply::ToolError(Box::new(ok)) } else { ok }
-    }
-
-    /// How the request ended, for metrics and the request log.
-    fn outcome(&self) -> Outcome {
-        match self {
-            Reply::Ok { .. } => Outcome::Ok,
-            Reply::ToolError(_) => Outcome::ToolError,
-            Reply::InputRequired(_) => Outcome::InputRequired,
-            Reply::Task(_) => Outcome::Task,
-            Reply::Err(e) => Outcome::Error(e.code),
-        }
-    }
-}
-
-impl Called {
-    /// What the request is counted and traced as.
-    fn label(&self) -> Label {
-        match self {
-            Called::Core(core) => Label::Core(core.method),
-            Called::Added(added) => Label::Added(added.name),
-        }
-    }
-}
-
-/// How one request is to be served, once its era is known.
-#[derive(Debug)]
-pub struct Route {
-    pub(crate) method: Called,
-    pub(crate) version: ProtocolVersion,
-    pub(crate) client: Arc<ClientCapabilities>,
-    pub(crate) log_level: Option<LoggingLevel>,
-    pub(crate) meta: RouteMeta,
-    /// Where the params' `arguments` are in their text, as routing read them.
-    pub(crate) arguments: Option<tenet_jsonrpc::Span>,
-    /// Where the params' `name` is in their text, for a plain `tools/call`
-    /// ([`crate::Probe::is_plain_call`]): its handler then reads only the name and the
-    /// arguments, not the params again.
-    pub(crate) plain_name: Option<tenet_jsonrpc::Span>,
-    /// What the door found the request's target to be, when it looked (a caller with a
-    /// grant): the handler serves that, never a second lookup's answer, so the scopes
-    /// checked are those of what runs.
-    pub(crate) admitted: Option<Box<super::admitted::Admitted>>,
-}
-
-/// What routing keeps of a request's `_meta` for serving it.
-#[derive(Debug, Default)]
-pub(crate) struct RouteMeta {
-    pub progress_token: Option<ProgressToken>,
-    log_level: Option<LoggingLevel>,
-    /// The trace this request continues (`traceparent` and `tracestate`), with a span
-    /// id of ours.
-    pub trace: Option<Arc<RequestTrace>>,
-    /// The Tenet nodes the request passed through.
-    pub node_path: Option<Arc<tenet_protocol::NodePath>>,
-    /// The conversation the request belongs to.
-    pub context: Option<Arc<tenet_protocol::context::ContextRef>>,
-}
-
-impl RouteMeta {
-    fn new(view: MetaView<'_>) -> Self {
-        let MetaView { progress_token, log_level, traceparent, tracestate, node_path, context, .. } = view;
-        let trace = traceparent.map(|caller| match tracestate {
-            Some(state) => RequestTrace::new(caller.with_state(&state)),
-            None => RequestTrace::new(caller),
-        });
-        Self { progress_token, log_level, trace, node_path: node_path.map(Arc::new), context: context.map(Arc::new) }
-    }
-}
 
 /// A request after routing: how to serve it, or the error it earned. Transports route
 /// in the order requests are read, then respond (possibly concurrently).
@@ -352,8 +210,9 @@ impl Server {
             .and_then(|entry| entry.served(Era::Stateless))
             .filter(|method| method.exists_in(version))
             .ok_or_else(|| ErrorObject::method_not_found(name))?;
-        // An extension's method: only for a client that declared the extension.
+        // An extension's method that asks it: only for a client that declared the extension.
         if let Called::Added(added) = method
+            && added.client_declares
             && let Some((extension, _)) = &added.extension
             && !client.has_extension(extension)
         {

@@ -6,115 +6,12 @@
 //! any other.
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use serde_json::json;
-use tenet_jsonrpc::Request;
 use tenet_protocol::{Era, Method, ProtocolVersion, ServerCapabilities};
 
-use super::router::{Reply, Route};
-use crate::server::Server;
-use crate::session::Link;
-
-/// One request, as a core method's handler is given it.
-#[derive(Clone, Copy)]
-pub(crate) struct Call<'a> {
-    pub server: &'a Server,
-    pub route: &'a Route,
-    pub request: &'a Request,
-    pub link: &'a Link,
-    /// The method called (one handler serves several).
-    pub method: Method,
-}
-
-impl<'a> Call<'a> {
-    fn params(&self) -> Option<&'a tenet_jsonrpc::RawJson> {
-        self.request.params.as_deref()
-    }
-}
-
-/// What a core method's handler gives back: the reply, or the future that makes it
-/// (boxed, so that no one method's future sizes every request's).
-pub(crate) enum Served<'a> {
-    Now(Reply),
-    Later(Pin<Box<dyn Future<Output = Reply> + Send + 'a>>),
-}
-
-impl Served<'_> {
-    /// The reply, once made.
-    pub(crate) async fn reply(self) -> Reply {
-        match self {
-            Served::Now(reply) => reply,
-            Served::Later(future) => future.await,
-        }
-    }
-}
-
-/// A core method's handler.
-pub(crate) type CoreFn = for<'a> fn(Call<'a>) -> Served<'a>;
-
-/// A core method of the table, with its handler.
-#[derive(Clone, Copy)]
-pub(crate) struct Core {
-    pub method: Method,
-    run: CoreFn,
-}
-
-impl std::fmt::Debug for Core {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("Core").field(&self.method).finish()
-    }
-}
-
-impl Core {
-    /// Serves `call` (its `method` is this one's).
-    pub(crate) fn run<'a>(self, call: Call<'a>) -> Served<'a> {
-        (self.run)(call)
-    }
-}
-
-/// What serves a method in one era: a core handler, or an added method.
-#[derive(Debug, Clone)]
-pub(crate) enum Called {
-    /// A method of the protocol itself.
-    Core(Core),
-    /// A method an extension (or the server) added.
-    Added(Arc<crate::MethodDef>),
-}
-
-impl Called {
-    /// The core method, if it is one.
-    pub(crate) fn core(&self) -> Option<Method> {
-        match self {
-            Called::Core(core) => Some(core.method),
-            Called::Added(_) => None,
-        }
-    }
-
-    /// The added method, if it is one.
-    fn added(&self) -> Option<&Arc<crate::MethodDef>> {
-        match self {
-            Called::Core(_) => None,
-            Called::Added(added) => Some(added),
-        }
-    }
-
-    /// The method's wire name.
-    pub(crate) fn name(&self) -> &'static str {
-        match self {
-            Called::Core(core) => core.method.name(),
-            Called::Added(added) => added.name,
-        }
-    }
-
-    /// Whether it is served at `version` (a core method exists in some versions of its
-    /// era only).
-    pub(crate) fn exists_in(&self, version: ProtocolVersion) -> bool {
-        self.core().is_none_or(|method| method.exists_in(version))
-    }
-}
+use super::route::{Call, Called, Core, CoreFn, Reply, Served};
 
 /// One name's entry: what serves it in each era.
 #[derive(Debug, Default, Clone)]

@@ -184,7 +184,9 @@ pub(crate) fn extension_methods(shared: &Weak<crate::server::Shared>) -> [Method
                 server.task_request(method, &id, responses, ctx.grant()).await
             }
         };
-        MethodDef { own: true, ..MethodDef::new(method.name(), handler).extension(TASKS_EXTENSION).era(Era::Stateless) }
+        let def =
+            MethodDef::new(method.name(), handler).extension(TASKS_EXTENSION).era(Era::Stateless).client_declares();
+        MethodDef { own: true, ..def }
     }
     [
         serving(shared, Method::TasksGet, |p: TaskIdParams| (p.task_id, None)),

@@ -293,7 +293,8 @@ fn watch(ks: &KnowledgeServer, args: &ServeArgs) -> Option<tenet_kb::watch::Watc
     if args.no_watch || args.knowledge.roots.is_empty() {
         return None;
     }
-    let reloader = KnowledgeServer { server: ks.server.clone(), knowledge: ks.knowledge.clone() };
+    let reloader =
+        KnowledgeServer { server: ks.server.clone(), knowledge: ks.knowledge.clone(), skills: ks.skills.clone() };
     let on_change = move |changes: tenet_kb::watch::Changes| {
         if let Err(e) = reloader.apply(&changes) {
             tracing::error!("reload failed, still serving the previous documents: {e}");

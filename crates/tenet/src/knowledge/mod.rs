@@ -1,6 +1,7 @@
 //! The Tenet knowledge server: a knowledge base of engineering standards served over MCP
 //! as tools (`get_stdlib`, `search_stdlib`, `list_stdlib`), resources (one per
-//! document, plus the `stdlib://{language}/{domain}` template), prompts and completions.
+//! document, plus the `stdlib://{language}/{domain}` template), prompts and completions,
+//! and as skills (the MCP Skills extension: one per standard).
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -13,6 +14,7 @@ mod instructions;
 mod metrics;
 mod prompts;
 mod resources;
+pub(crate) mod skills;
 mod text;
 pub(crate) mod tools;
 
@@ -65,6 +67,8 @@ pub struct KnowledgeServer {
     pub server: Server,
     /// The knowledge its handlers read.
     pub knowledge: Arc<Knowledge>,
+    /// The standards as skills.
+    pub skills: Arc<tenet_skills::Skills>,
 }
 
 impl KnowledgeServer {
@@ -102,7 +106,10 @@ impl KnowledgeServer {
         // `tools/list_changed`.
         let ttl = self.knowledge.limits.cache_ttl;
         let changed = diff.added.iter().chain(&diff.updated).map(|doc| resources::document(doc.clone(), ttl));
-        self.server.update_resources(&diff.removed, changed);
+        // The standards' skills change with them, in the same announcement.
+        let (gone_skills, changed_skills) = skills::reload(&self.skills, &new);
+        let removed = diff.removed.iter().cloned().chain(gone_skills);
+        self.server.update_resources(removed, changed.chain(changed_skills));
         if old.languages() != new.languages() || old.domains() != new.domains() {
             self.server.add_tools(tools::all(&self.knowledge, &new)).map_err(|e| e.to_string())?;
         }
@@ -167,9 +174,17 @@ pub fn server(
     for prompt in prompts::all(&knowledge) {
         builder = builder.prompt(prompt);
     }
+    let skills = tenet_skills::Skills::new(skills::catalog(&base));
+    for method in skills.methods() {
+        builder = builder.method(method.scope(READ_SCOPE));
+    }
+    for resource in skills::listed(&skills) {
+        builder = builder.resource(resource);
+    }
     let server = builder.build()?;
+    skills::serve_files(&server, &skills);
     server.metrics().register_collector(Box::new(metrics::IndexCollector(knowledge.clone())));
-    Ok(KnowledgeServer { server, knowledge })
+    Ok(KnowledgeServer { server, knowledge, skills })
 }
 
 #[cfg(test)]
@@ -239,6 +254,8 @@ mod tests {
             [
                 ServerEvent::ResourcesChanged,
                 ServerEvent::ResourceUpdated("stdlib://rust/testing".into()),
+                // The standard's skill changed with it (the new languages' are new).
+                ServerEvent::ResourceUpdated("skill://rust-testing/SKILL.md".into()),
                 ServerEvent::ToolsChanged
             ]
         );
@@ -252,6 +269,8 @@ mod tests {
         assert_eq!(
             got,
             [
+                ServerEvent::ResourceUpdated("skill://rust-security/SKILL.md".into()),
+                ServerEvent::ResourceUpdated("skill://rust-testing/SKILL.md".into()),
                 ServerEvent::ResourceUpdated("stdlib://rust/security".into()),
                 ServerEvent::ResourceUpdated("stdlib://rust/testing".into())
             ]

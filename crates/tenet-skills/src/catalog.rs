@@ -1,0 +1,404 @@
+//! A catalog of skills: each read from its files, checked against the rules of the
+//! Agent Skills format and SEP-2640, and described by the entry `skills/list` gives
+//! (every file's `skill://` URI, `sha256:` digest and size).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+/// The most files a skill may have, `SKILL.md` included (SEP-2640).
+pub const MAX_FILES: usize = 512;
+/// The most bytes a skill's files may hold together (SEP-2640: 16 MiB).
+pub const MAX_BYTES: u64 = 16 * 1024 * 1024;
+/// The longest description the Agent Skills format allows.
+pub const MAX_DESCRIPTION: usize = 1024;
+/// The file that makes a directory a skill.
+pub const SKILL_MD: &str = "SKILL.md";
+/// The URI scheme skills are served under.
+pub const SCHEME: &str = "skill://";
+
+/// A skill as found: where it sits in the skill namespace and its files.
+#[derive(Debug, Clone)]
+pub struct SkillSource {
+    /// Its path in the namespace (`rust-testing`, `acme/billing/refunds`): one or more
+    /// `/`-separated segments, the last its name.
+    pub path: String,
+    /// Its files, by path within the skill (`SKILL.md`, `references/forms.md`).
+    pub files: BTreeMap<String, Arc<[u8]>>,
+}
+
+impl SkillSource {
+    /// A skill of one file, its `SKILL.md`.
+    pub fn single(path: impl Into<String>, skill_md: impl Into<String>) -> Self {
+        let bytes: Arc<[u8]> = Arc::from(skill_md.into().into_bytes().into_boxed_slice());
+        Self { path: path.into(), files: BTreeMap::from([(SKILL_MD.to_owned(), bytes)]) }
+    }
+}
+
+/// Why a skill is not served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The skill's path.
+    pub skill: String,
+    /// What is wrong, in a sentence.
+    pub why: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "skill {}: {}", self.skill, self.why)
+    }
+}
+
+/// One file of a served skill.
+#[derive(Debug)]
+pub struct SkillFile {
+    /// Its `skill://` URI.
+    pub uri: String,
+    /// Its bytes.
+    pub bytes: Arc<[u8]>,
+    /// `sha256:` and the lowercase hex of the bytes' digest.
+    pub digest: String,
+    /// Its MIME type, by its extension (and whether it is text).
+    pub mime_type: &'static str,
+}
+
+impl SkillFile {
+    /// The file's text, when it is UTF-8.
+    pub fn text(&self) -> Option<&str> {
+        std::str::from_utf8(&self.bytes).ok()
+    }
+}
+
+/// A served skill.
+#[derive(Debug)]
+pub struct Skill {
+    /// Its path in the namespace.
+    pub path: String,
+    /// Its `SKILL.md`'s URI (`skill://<path>/SKILL.md`), which names it.
+    pub uri: String,
+    /// Its front matter, as JSON, exactly as the file's YAML says.
+    pub frontmatter: Map<String, Value>,
+    /// Its files, by URI; `SKILL.md` among them.
+    pub files: Vec<SkillFile>,
+    /// Its `skills/list` entry.
+    pub entry: Value,
+}
+
+impl Skill {
+    /// Its name (the front matter's, which is its path's last segment).
+    pub fn name(&self) -> &str {
+        self.frontmatter.get("name").and_then(Value::as_str).unwrap_or_default()
+    }
+
+    /// Its description.
+    pub fn description(&self) -> &str {
+        self.frontmatter.get("description").and_then(Value::as_str).unwrap_or_default()
+    }
+}
+
+/// A child of a directory in the skill namespace.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Child {
+    /// A directory, by URI.
+    Dir(String),
+    /// A file: its skill's position and the file's.
+    File(String, usize, usize),
+}
+
+/// The skills a server serves, checked and indexed.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    skills: Vec<Arc<Skill>>,
+    /// Every file's URI: its skill's position and its own.
+    files: HashMap<String, (usize, usize)>,
+    /// Every directory's URI (no trailing `/`): its children, sorted.
+    dirs: BTreeMap<String, BTreeSet<Child>>,
+    /// What tells this catalog's listings from another's: a digest of every entry.
+    generation: String,
+}
+
+impl Catalog {
+    /// The catalog of `sources`: the later of two with one path wins (as a later root's
+    /// standard does); a skill that breaks a rule is left out, with the reason.
+    pub fn build(sources: impl IntoIterator<Item = SkillSource>) -> (Self, Vec<Problem>) {
+        let mut by_path: BTreeMap<String, SkillSource> = BTreeMap::new();
+        for source in sources {
+            by_path.insert(source.path.clone(), source);
+        }
+        let mut problems = Vec::new();
+        let mut skills = Vec::new();
+        for (path, source) in by_path {
+            match read(source) {
+                Ok(skill) => skills.push(Arc::new(skill)),
+                Err(why) => problems.push(Problem { skill: path, why }),
+            }
+        }
+        let mut catalog = Catalog::default();
+        let mut generation = Sha256::new();
+        for (s, skill) in skills.iter().enumerate() {
+            generation.update(skill.entry.to_string().as_bytes());
+            for (f, file) in skill.files.iter().enumerate() {
+                catalog.files.insert(file.uri.clone(), (s, f));
+                catalog.place(&file.uri, Child::File(file.uri.clone(), s, f));
+            }
+        }
+        catalog.skills = skills;
+        catalog.generation = hex(&generation.finalize()[..8]);
+        (catalog, problems)
+    }
+
+    /// Files `child` (at `uri`) under its parent directory, and each directory above.
+    fn place(&mut self, uri: &str, child: Child) {
+        let Some((parent, _)) = uri.rsplit_once('/').filter(|(parent, _)| parent.len() > SCHEME.len()) else {
+            return;
+        };
+        let parent = parent.to_owned();
+        let known = self.dirs.contains_key(&parent);
+        self.dirs.entry(parent.clone()).or_default().insert(child);
+        if !known {
+            self.place(&parent.clone(), Child::Dir(parent));
+        }
+    }
+
+    /// The skills, sorted by URI.
+    pub fn skills(&self) -> &[Arc<Skill>] {
+        &self.skills
+    }
+
+    /// The skill whose `SKILL.md` is at `uri`.
+    pub fn skill(&self, uri: &str) -> Option<&Arc<Skill>> {
+        let (s, _) = self.files.get(uri)?;
+        let skill = &self.skills[*s];
+        (skill.uri == uri).then_some(skill)
+    }
+
+    /// The file at `uri`, of any skill.
+    pub fn file(&self, uri: &str) -> Option<&SkillFile> {
+        let (s, f) = self.files.get(uri)?;
+        Some(&self.skills[*s].files[*f])
+    }
+
+    /// The children of the directory at `uri`, when it is one.
+    pub(crate) fn children(&self, uri: &str) -> Option<&BTreeSet<Child>> {
+        self.dirs.get(uri)
+    }
+
+    /// The file of `child`.
+    pub(crate) fn child_file(&self, s: usize, f: usize) -> &SkillFile {
+        &self.skills[s].files[f]
+    }
+
+    /// What tells this catalog's listings from another's.
+    pub fn generation(&self) -> &str {
+        &self.generation
+    }
+}
+
+/// Whether `name` follows the Agent Skills naming rules: 1 to 64 of `a-z`, `0-9` and
+/// `-`, neither first nor last a hyphen, and no two hyphens together.
+pub fn valid_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+        && !name.contains("--")
+}
+
+/// Checks `source` and describes it.
+fn read(source: SkillSource) -> Result<Skill, String> {
+    let segments: Vec<&str> = source.path.split('/').collect();
+    if let Some(bad) = segments.iter().find(|s| !valid_name(s)) {
+        return Err(format!(
+            "{bad:?} in its path breaks the naming rules (1 to 64 of a-z, 0-9 and -, no hyphen first, last or doubled)"
+        ));
+    }
+    let name = segments.last().copied().unwrap_or_default();
+    let skill_md = source.files.get(SKILL_MD).ok_or("it has no SKILL.md")?;
+    let text = std::str::from_utf8(skill_md).map_err(|_| "its SKILL.md is not UTF-8")?;
+    let frontmatter = frontmatter(text)?;
+    match frontmatter.get("name") {
+        Some(Value::String(n)) if n == name => {}
+        Some(Value::String(n)) => return Err(format!("its front matter names it {n:?}, not {name:?} as its folder")),
+        _ => return Err("its front matter has no name".into()),
+    }
+    match frontmatter.get("description") {
+        Some(Value::String(d)) if !d.trim().is_empty() && d.chars().count() <= MAX_DESCRIPTION => {}
+        Some(Value::String(d)) if !d.trim().is_empty() => {
+            return Err(format!("its description is over {MAX_DESCRIPTION} characters"));
+        }
+        _ => return Err("its front matter has no description".into()),
+    }
+    if source.files.len() > MAX_FILES {
+        return Err(format!("it has {} files, over the {MAX_FILES} a skill may have", source.files.len()));
+    }
+    let bytes: u64 = source.files.values().map(|b| b.len() as u64).sum();
+    if bytes > MAX_BYTES {
+        return Err(format!("its files hold {bytes} bytes, over the {MAX_BYTES} (16 MiB) a skill may hold"));
+    }
+    if let Some(odd) = source.files.keys().find(|f| !valid_file_path(f)) {
+        return Err(format!("{odd:?} is not a plain path inside the skill"));
+    }
+    let root = format!("{SCHEME}{}", source.path);
+    let files: Vec<SkillFile> = source
+        .files
+        .into_iter()
+        .map(|(path, bytes)| SkillFile {
+            uri: format!("{root}/{path}"),
+            digest: format!("sha256:{}", hex(&Sha256::digest(&bytes))),
+            mime_type: mime_type(&path, &bytes),
+            bytes,
+        })
+        .collect();
+    let uri = format!("{root}/{SKILL_MD}");
+    let resources: Vec<Value> =
+        files.iter().map(|f| json!({"uri": f.uri, "digest": f.digest, "size": f.bytes.len()})).collect();
+    let entry = json!({"uri": uri, "frontmatter": frontmatter, "resources": resources});
+    Ok(Skill { path: source.path, uri, frontmatter, files, entry })
+}
+
+/// The front matter of a `SKILL.md`, as JSON.
+fn frontmatter(text: &str) -> Result<Map<String, Value>, String> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let rest = text
+        .strip_prefix("---\n")
+        .or_else(|| text.strip_prefix("---\r\n"))
+        .ok_or("its SKILL.md does not begin with front matter (a --- line)")?;
+    let end = rest
+        .match_indices("\n---")
+        .map(|(at, _)| at)
+        .find(|&at| rest[at + 4..].starts_with('\n') || rest[at + 4..].starts_with("\r\n") || rest.len() == at + 4)
+        .ok_or("its SKILL.md's front matter has no closing --- line")?;
+    let block = &rest[..end];
+    match serde_saphyr::from_str::<Value>(block) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err("its SKILL.md's front matter is not a mapping".into()),
+        Err(e) => Err(format!("its SKILL.md's front matter is not YAML: {e}")),
+    }
+}
+
+/// Whether `path` is a relative path of plain segments.
+fn valid_file_path(path: &str) -> bool {
+    !path.is_empty()
+        && path.split('/').all(|s| !s.is_empty() && s != "." && s != ".." && !s.contains('\\'))
+        && !path.chars().any(char::is_control)
+}
+
+/// The MIME type of a file, by its extension, or by whether it is text.
+fn mime_type(path: &str, bytes: &[u8]) -> &'static str {
+    let extension = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    match extension.as_str() {
+        "md" | "markdown" => "text/markdown",
+        "json" => "application/json",
+        "yaml" | "yml" => "application/yaml",
+        "toml" => "application/toml",
+        "html" | "htm" => "text/html",
+        "csv" => "text/csv",
+        "py" => "text/x-python",
+        "js" | "mjs" => "text/javascript",
+        "sh" => "application/x-sh",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "svg" => "image/svg+xml",
+        "pdf" => "application/pdf",
+        _ if std::str::from_utf8(bytes).is_ok() => "text/plain",
+        _ => "application/octet-stream",
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn skill(path: &str, md: &str) -> SkillSource {
+        SkillSource::single(path, md)
+    }
+
+    fn md(name: &str) -> String {
+        format!("---\nname: {name}\ndescription: Use when testing {name}.\n---\n# {name}\n")
+    }
+
+    #[test]
+    fn names_follow_the_agent_skills_rules() {
+        for good in ["a", "rust-testing", "x9", &"a".repeat(64)] {
+            assert!(valid_name(good), "{good}");
+        }
+        for bad in ["", "Rust", "-a", "a-", "a--b", "a_b", "a.b", &"a".repeat(65)] {
+            assert!(!valid_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_entry_lists_every_file_with_its_digest_and_size() {
+        let mut source = skill("acme/refunds", &md("refunds"));
+        source.files.insert("examples/email.md".into(), Arc::from(&b"hello"[..]));
+        let (catalog, problems) = Catalog::build([source]);
+        assert!(problems.is_empty(), "{problems:?}");
+        let entry = &catalog.skills()[0].entry;
+        assert_eq!(entry["uri"], "skill://acme/refunds/SKILL.md");
+        assert_eq!(entry["frontmatter"], json!({"name": "refunds", "description": "Use when testing refunds."}));
+        let resources = entry["resources"].as_array().unwrap();
+        assert_eq!(resources.len(), 2);
+        let email = resources.iter().find(|r| r["uri"] == "skill://acme/refunds/examples/email.md").unwrap();
+        // sha256("hello")
+        assert_eq!(email["digest"], "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+        assert_eq!(email["size"], 5);
+        assert!(catalog.skill("skill://acme/refunds/SKILL.md").is_some());
+        assert!(catalog.skill("skill://acme/refunds/examples/email.md").is_none(), "a file, not a skill");
+        // Every directory of the namespace, with its children.
+        let root: Vec<_> = catalog.children("skill://acme").unwrap().iter().cloned().collect();
+        assert_eq!(root, [Child::Dir("skill://acme/refunds".into())]);
+        let dir = catalog.children("skill://acme/refunds").unwrap();
+        assert!(dir.contains(&Child::Dir("skill://acme/refunds/examples".into())));
+        assert!(catalog.children("skill://acme/refunds/SKILL.md").is_none());
+    }
+
+    #[test]
+    fn a_skill_that_breaks_a_rule_is_left_out_with_the_reason() {
+        let mut too_many = skill("many", &md("many"));
+        for i in 0..MAX_FILES {
+            too_many.files.insert(format!("f{i}.txt"), Arc::from(&b"x"[..]));
+        }
+        let mut too_big = skill("big", &md("big"));
+        let big: Arc<[u8]> = Arc::from(vec![b'x'; 20 * 1024 * 1024].into_boxed_slice());
+        too_big.files.insert("data.txt".into(), big);
+        let mut escaping = skill("escaping", &md("escaping"));
+        escaping.files.insert("../secret".into(), Arc::from(&b"x"[..]));
+        let (catalog, problems) = Catalog::build([
+            skill("no-front-matter", "# Just text\n"),
+            skill("Capitals", &md("Capitals")),
+            skill("a--b", &md("a--b")),
+            skill("folder", &md("other")),
+            skill("silent", "---\nname: silent\n---\n"),
+            too_many,
+            too_big,
+            escaping,
+            skill("fine", &md("fine")),
+        ]);
+        let left_out: BTreeSet<&str> = problems.iter().map(|p| p.skill.as_str()).collect();
+        assert_eq!(
+            left_out,
+            BTreeSet::from(["no-front-matter", "Capitals", "a--b", "folder", "silent", "many", "big", "escaping"])
+        );
+        assert!(problems.iter().any(|p| p.why.contains("names it \"other\"")), "{problems:?}");
+        assert_eq!(catalog.skills().len(), 1);
+    }
+
+    #[test]
+    fn the_later_of_two_skills_of_one_path_wins_and_the_generation_follows_the_content() {
+        let first = skill("shared", &md("shared"));
+        let second = skill("shared", "---\nname: shared\ndescription: The later one.\n---\n");
+        let (catalog, _) = Catalog::build([first.clone(), second]);
+        assert_eq!(catalog.skills()[0].description(), "The later one.");
+        let (again, _) = Catalog::build([first.clone()]);
+        let (same, _) = Catalog::build([first]);
+        assert_eq!(again.generation(), same.generation());
+        assert_ne!(again.generation(), catalog.generation());
+    }
+}

@@ -1,0 +1,225 @@
+//! Serving a [`Catalog`]: the extension's methods on the server's method table, and
+//! its files as `skill://` resources.
+
+use std::sync::{Arc, RwLock};
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use tenet_jsonrpc::ErrorObject;
+use tenet_protocol::{BlobResourceContents, Resource, ResourceContents, ResourceTemplate, TextResourceContents};
+use tenet_server::{MethodDef, Params, ReadRequest, ResourceDef, TemplateDef};
+
+use crate::catalog::{Catalog, Child, SCHEME, Skill};
+
+/// The extension's identifier.
+pub const SKILLS_EXTENSION: &str = "io.modelcontextprotocol/skills";
+/// Skills a page of `skills/list` holds, and children a page of a directory read.
+pub const PAGE: usize = 100;
+/// The template every skill file is read through (it is never listed).
+pub const FILES_TEMPLATE: &str = "skill://{+path}";
+
+/// The skills a server serves, replaced whole when they change.
+#[derive(Debug, Default)]
+pub struct Skills {
+    current: RwLock<Arc<Catalog>>,
+}
+
+#[derive(Deserialize)]
+struct ListParams {
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct UriParams {
+    uri: String,
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+impl Skills {
+    /// Serves `catalog`.
+    pub fn new(catalog: Catalog) -> Arc<Self> {
+        Arc::new(Self { current: RwLock::new(Arc::new(catalog)) })
+    }
+
+    /// The catalog served now.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.current.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Serves `catalog` from now on; returns the one before.
+    pub fn replace(&self, catalog: Catalog) -> Arc<Catalog> {
+        let mut slot = self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        std::mem::replace(&mut *slot, Arc::new(catalog))
+    }
+
+    /// The extension's methods, for [`tenet_server::ServerBuilder::method`]:
+    /// `skills/list` and `skills/get` (cacheable), and `resources/directory/read`
+    /// (declared with `directoryRead: true`).
+    pub fn methods(self: &Arc<Self>) -> Vec<MethodDef> {
+        let settings = json!({ "directoryRead": true });
+        let (list, get, dir) = (Arc::clone(self), Arc::clone(self), Arc::clone(self));
+        vec![
+            MethodDef::new("skills/list", move |Params(p): Params<ListParams>| {
+                let catalog = list.catalog();
+                async move { list_page(&catalog, p.cursor.as_deref()) }
+            })
+            .extension_settings(SKILLS_EXTENSION, settings.clone())
+            .cacheable(),
+            MethodDef::new("skills/get", move |Params(p): Params<UriParams>| {
+                let catalog = get.catalog();
+                async move {
+                    let skill = catalog.skill(&p.uri).ok_or_else(|| unknown(&p.uri, "a skill's SKILL.md"))?;
+                    Ok::<_, ErrorObject>(json!({ "skill": skill.entry }))
+                }
+            })
+            .extension_settings(SKILLS_EXTENSION, settings.clone())
+            .cacheable(),
+            MethodDef::new("resources/directory/read", move |Params(p): Params<UriParams>| {
+                let catalog = dir.catalog();
+                async move { directory_page(&catalog, &p.uri, p.cursor.as_deref()) }
+            })
+            .extension_settings(SKILLS_EXTENSION, settings),
+        ]
+    }
+
+    /// The `SKILL.md` of every skill as a listed resource (`text/markdown`, named and
+    /// described as its front matter says), for [`tenet_server::ServerBuilder::resource`]
+    /// or [`tenet_server::Server::update_resources`].
+    pub fn listed(&self) -> Vec<ResourceDef> {
+        self.catalog().skills().iter().map(listed).collect()
+    }
+
+    /// The template every skill file is read through, `skill://{+path}`: hidden (give
+    /// it to [`tenet_server::Server::change_hidden_templates`]), it reads what the
+    /// catalog of the moment holds.
+    pub fn files(self: &Arc<Self>) -> TemplateDef {
+        let template = ResourceTemplate {
+            uri_template: FILES_TEMPLATE.into(),
+            name: "skill-files".into(),
+            title: None,
+            description: Some("The files of the server's skills".into()),
+            mime_type: None,
+            annotations: None,
+            icons: None,
+            meta: None,
+        };
+        let skills = Arc::clone(self);
+        TemplateDef::new(template, move |request: ReadRequest| {
+            let contents = skills.catalog().file(&request.uri).map(|file| vec![contents(&request.uri, file)]);
+            async move { Ok(contents) }
+        })
+    }
+}
+
+/// A skill's `SKILL.md`, as a listed resource.
+fn listed(skill: &Arc<Skill>) -> ResourceDef {
+    let size = skill.files.iter().find(|f| f.uri == skill.uri).map(|f| f.bytes.len() as u64);
+    let resource = Resource {
+        uri: skill.uri.clone(),
+        name: skill.name().to_owned(),
+        title: None,
+        description: Some(skill.description().to_owned()),
+        mime_type: Some("text/markdown".into()),
+        size,
+        annotations: None,
+        icons: None,
+        meta: None,
+    };
+    let skill = Arc::clone(skill);
+    ResourceDef::new(resource, move |request: ReadRequest| {
+        let file = skill.files.iter().find(|f| f.uri == request.uri);
+        let read = file.map(|file| vec![contents(&request.uri, file)]);
+        async move { Ok(read) }
+    })
+}
+
+/// A file's contents: its text, or its bytes in base64 when they are not UTF-8.
+fn contents(uri: &str, file: &crate::SkillFile) -> ResourceContents {
+    let mime_type = Some(file.mime_type.to_owned());
+    match file.text() {
+        Some(text) => ResourceContents::Text(TextResourceContents {
+            uri: uri.to_owned(),
+            mime_type,
+            text: text.to_owned(),
+            meta: None,
+        }),
+        None => ResourceContents::Blob(BlobResourceContents {
+            uri: uri.to_owned(),
+            mime_type,
+            blob: STANDARD.encode(&file.bytes),
+            meta: None,
+        }),
+    }
+}
+
+/// -32602 for a URI that is not what the method reads.
+fn unknown(uri: &str, what: &str) -> ErrorObject {
+    ErrorObject::invalid_params(format!("Invalid params: {uri:?} is not {what} this server serves"))
+}
+
+/// A cursor of `catalog`'s listings: where the next page starts.
+fn next_cursor(catalog: &Catalog, at: usize) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}:{at}", catalog.generation()))
+}
+
+/// Where the page of `cursor` starts; -32602 for a cursor of another listing (the
+/// skills changed since, or it was never ours).
+fn start(catalog: &Catalog, cursor: Option<&str>) -> Result<usize, ErrorObject> {
+    let Some(cursor) = cursor else { return Ok(0) };
+    let stale = || {
+        ErrorObject::invalid_params(
+            "Invalid params: the cursor is not of this listing (the skills changed since); list again",
+        )
+    };
+    let text = URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(stale)?;
+    let (generation, at) = text.split_once(':').ok_or_else(stale)?;
+    if generation != catalog.generation() {
+        return Err(stale());
+    }
+    at.parse().map_err(|_| stale())
+}
+
+/// A page of `skills/list`.
+fn list_page(catalog: &Catalog, cursor: Option<&str>) -> Result<Map<String, Value>, ErrorObject> {
+    let from = start(catalog, cursor)?;
+    let skills = catalog.skills().get(from..).unwrap_or_default();
+    let page: Vec<&Value> = skills.iter().take(PAGE).map(|s| &s.entry).collect();
+    let mut result = Map::new();
+    result.insert("skills".into(), json!(page));
+    if skills.len() > PAGE {
+        result.insert("nextCursor".into(), json!(next_cursor(catalog, from + PAGE)));
+    }
+    Ok(result)
+}
+
+/// A page of `resources/directory/read`: the directory's direct children.
+fn directory_page(catalog: &Catalog, uri: &str, cursor: Option<&str>) -> Result<Map<String, Value>, ErrorObject> {
+    let children = catalog.children(uri).ok_or_else(|| unknown(uri, "a directory of skills"))?;
+    let from = start(catalog, cursor)?;
+    let page: Vec<Value> = children
+        .iter()
+        .skip(from)
+        .take(PAGE)
+        .map(|child| match child {
+            Child::Dir(dir) => json!({"uri": dir, "name": last_segment(dir), "mimeType": "inode/directory"}),
+            Child::File(file, s, f) => {
+                let file_ref = catalog.child_file(*s, *f);
+                json!({"uri": file, "name": last_segment(file), "mimeType": file_ref.mime_type, "size": file_ref.bytes.len()})
+            }
+        })
+        .collect();
+    let mut result = Map::new();
+    result.insert("resources".into(), Value::Array(page));
+    if children.len() > from + PAGE {
+        result.insert("nextCursor".into(), json!(next_cursor(catalog, from + PAGE)));
+    }
+    Ok(result)
+}
+
+fn last_segment(uri: &str) -> &str {
+    uri.strip_prefix(SCHEME).unwrap_or(uri).rsplit('/').next().unwrap_or(uri)
+}

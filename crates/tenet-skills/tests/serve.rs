@@ -1,0 +1,218 @@
+//! The Skills extension served by a real server, over a pipe, in both eras: what a
+//! skills-aware client lists, gets and reads, and the errors the extension names.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tenet_server::{CancellationToken, Server};
+use tenet_skills::{Catalog, SkillSource, Skills};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+struct Pipe {
+    write: tokio::io::WriteHalf<tokio::io::DuplexStream>,
+    lines: tokio::io::Lines<BufReader<tokio::io::ReadHalf<tokio::io::DuplexStream>>>,
+    next_id: i64,
+}
+
+impl Pipe {
+    fn start(server: Server) -> Self {
+        let (client, server_end) = tenet_transport::memory::pair();
+        let (read, write) = tokio::io::split(server_end);
+        tokio::spawn(async move { server.serve_as(read, write, CancellationToken::new(), None).await });
+        let (read, write) = tokio::io::split(client);
+        Self { write, lines: BufReader::new(read).lines(), next_id: 1 }
+    }
+
+    async fn send(&mut self, message: &Value) {
+        self.write.write_all(format!("{message}\n").as_bytes()).await.unwrap();
+    }
+
+    /// The answer to `method` with `params`: its result, or its error.
+    async fn call(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})).await;
+        loop {
+            let line = tokio::time::timeout(Duration::from_secs(5), self.lines.next_line()).await.unwrap().unwrap();
+            let message: Value = serde_json::from_str(&line.unwrap()).unwrap();
+            if message["id"] == json!(id) {
+                return message;
+            }
+        }
+    }
+
+    /// The same, as a 2026-07-28 request of a client that declares the extension.
+    async fn modern(&mut self, method: &str, mut params: Value) -> Value {
+        params["_meta"] = json!({
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {"extensions": {"io.modelcontextprotocol/skills": {}}},
+        });
+        self.call(method, params).await
+    }
+}
+
+fn skill_md(name: &str) -> String {
+    format!("---\nname: {name}\ndescription: Use when {name} is the task.\nlicense: MIT\n---\n# {name}\n\nSteps.\n")
+}
+
+/// A server of `count` one-file skills and a skill `pdf` with a folder of references.
+fn server(count: usize) -> (Server, Arc<Skills>) {
+    let mut sources: Vec<SkillSource> =
+        (0..count).map(|i| SkillSource::single(format!("skill-{i:03}"), skill_md(&format!("skill-{i:03}")))).collect();
+    let mut pdf = SkillSource::single("acme/pdf", skill_md("pdf"));
+    pdf.files.insert("references/forms.md".into(), Arc::from(&b"# Forms\n"[..]));
+    pdf.files.insert("bin/logo.png".into(), Arc::from(&[0x89, b'P', b'N', b'G', 0xff, 0x00][..]));
+    sources.push(pdf);
+    let (catalog, problems) = Catalog::build(sources);
+    assert!(problems.is_empty(), "{problems:?}");
+    let skills = Skills::new(catalog);
+    let mut builder = Server::builder("skills-test", "1.0.0");
+    for method in skills.methods() {
+        builder = builder.method(method);
+    }
+    for resource in skills.listed() {
+        builder = builder.resource(resource);
+    }
+    let server = builder.build().unwrap();
+    assert!(server.change_hidden_templates(&[], [skills.files()]).is_empty());
+    (server, skills)
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    format!("sha256:{}", Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+#[tokio::test]
+async fn a_client_lists_gets_and_reads_every_skill_and_each_file_matches_its_entry() {
+    let (server, _) = server(150);
+    let mut pipe = Pipe::start(server);
+    let discovered = pipe.modern("server/discover", json!({})).await;
+    assert_eq!(
+        discovered["result"]["capabilities"]["extensions"]["io.modelcontextprotocol/skills"],
+        json!({"directoryRead": true})
+    );
+    assert!(discovered["result"]["capabilities"]["resources"].is_object());
+    // Every page, each entry whole, cacheable in 2026-07-28.
+    let (mut entries, mut cursor) = (Vec::new(), None::<String>);
+    loop {
+        let params = cursor.as_ref().map_or_else(|| json!({}), |c| json!({"cursor": c}));
+        let page = pipe.modern("skills/list", params).await;
+        let result = &page["result"];
+        assert_eq!(result["resultType"], "complete", "{page}");
+        assert!(result["ttlMs"].is_u64() && result["cacheScope"].is_string(), "{page}");
+        entries.extend(result["skills"].as_array().unwrap().iter().cloned());
+        match result["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(entries.len(), 151);
+    for entry in &entries {
+        let uri = entry["uri"].as_str().unwrap();
+        let got = pipe.modern("skills/get", json!({"uri": uri})).await;
+        assert_eq!(&got["result"]["skill"], entry);
+        assert!(got["result"]["ttlMs"].is_u64());
+        for file in entry["resources"].as_array().unwrap() {
+            let read = pipe.modern("resources/read", json!({"uri": file["uri"]})).await;
+            let contents = &read["result"]["contents"][0];
+            let bytes = match contents["text"].as_str() {
+                Some(text) => text.as_bytes().to_vec(),
+                None => {
+                    use base64::Engine;
+                    base64::engine::general_purpose::STANDARD.decode(contents["blob"].as_str().unwrap()).unwrap()
+                }
+            };
+            assert_eq!(json!(bytes.len()), file["size"]);
+            assert_eq!(json!(sha256(&bytes)), file["digest"]);
+        }
+    }
+    let pdf = entries.iter().find(|e| e["uri"] == "skill://acme/pdf/SKILL.md").unwrap();
+    assert_eq!(
+        pdf["frontmatter"],
+        json!({"name": "pdf", "description": "Use when pdf is the task.", "license": "MIT"})
+    );
+    assert_eq!(pdf["resources"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn the_legacy_era_serves_the_same_with_the_extension_declared_at_initialize() {
+    let (server, _) = server(2);
+    let mut pipe = Pipe::start(server);
+    let init = pipe
+        .call(
+            "initialize",
+            json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}),
+        )
+        .await;
+    assert_eq!(
+        init["result"]["capabilities"]["extensions"]["io.modelcontextprotocol/skills"],
+        json!({"directoryRead": true})
+    );
+    pipe.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
+    let listed = pipe.call("skills/list", json!({})).await;
+    assert_eq!(listed["result"]["skills"].as_array().unwrap().len(), 3);
+    assert!(listed["result"].get("ttlMs").is_none(), "no cache hints before 2026-07-28");
+    // Each SKILL.md is a listed resource: markdown, named and described as its front matter.
+    let resources = pipe.call("resources/list", json!({})).await;
+    let pdf = resources["result"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["uri"] == "skill://acme/pdf/SKILL.md")
+        .cloned()
+        .unwrap();
+    assert_eq!((pdf["mimeType"].as_str(), pdf["name"].as_str()), (Some("text/markdown"), Some("pdf")));
+    assert_eq!(pdf["description"], "Use when pdf is the task.");
+}
+
+#[tokio::test]
+async fn directories_list_their_direct_children_and_bad_uris_get_invalid_params() {
+    let (server, _) = server(0);
+    let mut pipe = Pipe::start(server);
+    let root = pipe.modern("resources/directory/read", json!({"uri": "skill://acme/pdf"})).await;
+    let children = root["result"]["resources"].as_array().unwrap();
+    let by_uri = |uri: &str| children.iter().find(|c| c["uri"] == uri).cloned().unwrap();
+    assert_eq!(by_uri("skill://acme/pdf/references")["mimeType"], "inode/directory");
+    assert_eq!(by_uri("skill://acme/pdf/bin")["mimeType"], "inode/directory");
+    assert_eq!(by_uri("skill://acme/pdf/SKILL.md")["mimeType"], "text/markdown");
+    assert_eq!(children.len(), 3, "direct children only: {children:?}");
+    let above = pipe.modern("resources/directory/read", json!({"uri": "skill://acme"})).await;
+    assert_eq!(above["result"]["resources"][0]["uri"], "skill://acme/pdf");
+    for (method, uri) in [
+        ("resources/directory/read", "skill://acme/pdf/SKILL.md"),
+        ("resources/directory/read", "skill://nowhere"),
+        ("skills/get", "skill://acme/pdf/references/forms.md"),
+        ("skills/get", "skill://mcp-conformance-nonexistent-skill-9f3a2b/SKILL.md"),
+        ("skills/get", "https://example.com/pdf/SKILL.md"),
+        ("resources/read", "skill://acme/pdf/missing.md"),
+    ] {
+        let refused = pipe.modern(method, json!({"uri": uri})).await;
+        assert_eq!(refused["error"]["code"], -32602, "{method} {uri}: {refused}");
+    }
+    // The extension asks nothing of clients: one that did not declare it is served too.
+    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}});
+    let undeclared = pipe.call("skills/list", json!({"_meta": meta})).await;
+    assert_eq!(undeclared["result"]["skills"][0]["uri"], "skill://acme/pdf/SKILL.md", "{undeclared}");
+    let foreign = pipe.modern("skills/list", json!({"cursor": "bm90LW91cnM"})).await;
+    assert_eq!(foreign["error"]["code"], -32602, "a cursor of another listing: {foreign}");
+}
+
+#[tokio::test]
+async fn a_new_catalog_is_served_at_once_and_old_cursors_are_refused() {
+    let (server, skills) = server(150);
+    let mut pipe = Pipe::start(server);
+    let first = pipe.modern("skills/list", json!({})).await;
+    let cursor = first["result"]["nextCursor"].as_str().unwrap().to_owned();
+    let (catalog, _) = Catalog::build([SkillSource::single("fresh", skill_md("fresh"))]);
+    skills.replace(catalog);
+    let stale = pipe.modern("skills/list", json!({"cursor": cursor})).await;
+    assert_eq!(stale["error"]["code"], -32602);
+    let now = pipe.modern("skills/list", json!({})).await;
+    assert_eq!(now["result"]["skills"][0]["uri"], "skill://fresh/SKILL.md");
+    let read = pipe.modern("resources/read", json!({"uri": "skill://fresh/SKILL.md"})).await;
+    assert_eq!(read["result"]["contents"][0]["text"], skill_md("fresh"));
+}

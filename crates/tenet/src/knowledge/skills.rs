@@ -1,0 +1,119 @@
+//! The standards as skills (the MCP Skills extension, SEP-2640): every standard a
+//! client may ask `get_stdlib` for is also a skill — `rust-testing` for Rust's testing
+//! standard, `security` for the language-neutral one — whose `SKILL.md` holds what
+//! `get_stdlib` returns for it, under front matter that tells an agent when to load it.
+//! A skills-aware host so has the team's standards in view with no tool call, and a
+//! skill's digest changes exactly when its standard does.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use tenet_kb::KnowledgeBase;
+use tenet_server::{ResourceDef, Server};
+use tenet_skills::{Catalog, Problem, SkillSource, Skills};
+
+use super::READ_SCOPE;
+
+/// The skill name of the standard `language`/`domain`: the domain alone for the
+/// language-neutral standard (`all`), else `<language>-<domain>`.
+pub(crate) fn name(language: &str, domain: &str) -> String {
+    if language == "all" { domain.to_owned() } else { format!("{language}-{domain}") }
+}
+
+/// A standard's description for an agent: what it covers and when to load it.
+fn description(language: &str, domain: &str, titles: &[String]) -> String {
+    let who = if language == "all" { "any language".to_owned() } else { capitalised(language) };
+    let mut covers = titles.join("; ");
+    if covers.chars().count() > 600 {
+        covers = covers.chars().take(600).collect::<String>() + "…";
+    }
+    format!(
+        "This team's {domain} standard for {who} ({covers}). Load it before writing, reviewing or changing \
+         {who} code where {domain} matters, and follow it over general habits."
+    )
+}
+
+fn capitalised(word: &str) -> String {
+    let mut chars = word.chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+/// Every standard of `base` as a skill, and why any is not one (a language or domain
+/// whose name breaks the naming rules).
+pub(crate) fn sources(base: &KnowledgeBase) -> (Vec<SkillSource>, Vec<Problem>) {
+    let mut sources = Vec::new();
+    let mut problems = Vec::new();
+    let mut seen = HashSet::new();
+    for key in base.taxonomy(None, None) {
+        let (language, domain) = (key.language.as_str(), key.domain.as_str());
+        let name = name(language, domain);
+        if !tenet_skills::valid_name(&name) {
+            problems.push(Problem {
+                skill: name,
+                why: format!(
+                    "the standard {language}/{domain} is not served as a skill: its name breaks the naming rules"
+                ),
+            });
+            continue;
+        }
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        let docs = base.standard(language, domain);
+        let titles: Vec<String> = docs.iter().map(|d| d.title.clone()).collect();
+        let front = format!(
+            "---\nname: {name}\ndescription: {}\nmetadata:\n  domain: {}\n  language: {}\n---\n",
+            yaml_string(&description(language, domain, &titles)),
+            yaml_string(domain),
+            yaml_string(language),
+        );
+        sources.push(SkillSource::single(name, front + &super::text::joined(&docs)));
+    }
+    (sources, problems)
+}
+
+/// `text` as a YAML double-quoted scalar (JSON's string syntax is one).
+fn yaml_string(text: &str) -> String {
+    serde_json::Value::String(text.to_owned()).to_string()
+}
+
+/// The catalog of `base`'s skills, its problems logged.
+pub(crate) fn catalog(base: &KnowledgeBase) -> Catalog {
+    let (sources, mut problems) = sources(base);
+    let (catalog, more) = Catalog::build(sources);
+    problems.extend(more);
+    for problem in problems {
+        tracing::warn!("{problem}");
+    }
+    catalog
+}
+
+/// A listed `SKILL.md`, for readers with the read scope.
+pub(crate) fn listed(skills: &Skills) -> Vec<ResourceDef> {
+    skills.listed().into_iter().map(|def| def.scope(READ_SCOPE)).collect()
+}
+
+/// Serves `skills` on `server`: its files through the hidden `skill://` template.
+pub(crate) fn serve_files(server: &Server, skills: &Arc<Skills>) {
+    for refused in server.change_hidden_templates(&[], [skills.files().scope(READ_SCOPE)]) {
+        tracing::error!("the skills' files cannot be served: {refused}");
+    }
+}
+
+/// Serves `base`'s skills from now on: returns the URIs of the `SKILL.md` files gone
+/// and the listed resources of those new or changed, for one announcement with the
+/// documents'.
+pub(crate) fn reload(skills: &Skills, base: &KnowledgeBase) -> (Vec<String>, Vec<ResourceDef>) {
+    let old = skills.replace(catalog(base));
+    let new = skills.catalog();
+    let removed =
+        old.skills().iter().filter(|s| new.skill(&s.uri).is_none()).map(|s| s.uri.clone()).collect::<Vec<_>>();
+    let changed: HashSet<&str> = new
+        .skills()
+        .iter()
+        .filter(|s| old.skill(&s.uri).is_none_or(|before| before.entry != s.entry))
+        .map(|s| s.uri.as_str())
+        .collect();
+    let listed = listed(skills).into_iter().filter(|def| changed.contains(def.listing().uri.as_str())).collect();
+    (removed, listed)
+}
