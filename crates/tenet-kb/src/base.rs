@@ -75,9 +75,13 @@ pub struct KnowledgeBase {
     pub(crate) by_id: HashMap<String, usize>,
     by_key: BTreeMap<(String, String), Vec<usize>>,
     pub(crate) index: OnceLock<Result<SearchIndex, String>>,
-    warnings: Vec<Warning>,
+    pub(crate) warnings: Vec<Warning>,
     fresh_warnings: Vec<Warning>,
     loaded_at: SystemTime,
+    /// The roots' skill folders, in root order ([`crate::skills`]).
+    pub(crate) skills: Vec<crate::skills::SkillFolder>,
+    /// What reading them left out, and why.
+    pub(crate) skill_warnings: Vec<Warning>,
 }
 
 impl std::fmt::Debug for KnowledgeBase {
@@ -142,7 +146,8 @@ impl KnowledgeBase {
             followed.push(links_followed);
         }
         let fresh = files.iter().flat_map(|f: &Files| f.values().flat_map(|e| e.warnings.iter().cloned())).collect();
-        Ok(Self::assemble(roots.to_vec(), links.clone(), files, followed, fresh))
+        let base = Self::assemble(roots.to_vec(), links.clone(), files, followed, fresh);
+        Ok(base.with_skills(crate::skills::read_skills(roots)))
     }
 
     /// Merges the roots' files: for each key, the last root with documents for it wins.
@@ -189,7 +194,25 @@ impl KnowledgeBase {
             warnings,
             fresh_warnings,
             loaded_at: SystemTime::now(),
+            skills: Vec::new(),
+            skill_warnings: Vec::new(),
         }
+    }
+
+    /// This base with `found` skill folders, their warnings among its own.
+    pub(crate) fn with_skills(mut self, found: (Vec<crate::skills::SkillFolder>, Vec<Warning>)) -> Self {
+        let (skills, warnings) = found;
+        self.fresh_warnings.extend(warnings.iter().cloned());
+        self.warnings.extend(warnings.iter().cloned());
+        self.skill_warnings = warnings;
+        self.skills = skills;
+        self
+    }
+
+    /// The roots' skill folders (`<root>/skills/<name>/SKILL.md` and the files beside
+    /// it), in root order: of two with one path, the later root's is the one served.
+    pub fn skills(&self) -> &[crate::skills::SkillFolder] {
+        &self.skills
     }
 
     /// Every document, grouped by key.

@@ -27,6 +27,7 @@ pub mod lint;
 mod root;
 mod search;
 pub mod section;
+pub mod skills;
 mod update;
 pub mod watch;
 

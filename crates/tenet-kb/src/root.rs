@@ -119,6 +119,14 @@ impl LinkPolicy {
     }
 }
 
+/// The folder of a root that holds its skills ([`crate::skills`]), not standards.
+pub const SKILLS_FOLDER: &str = "skills";
+
+/// Whether `path` (inside a root, `/`-separated) is in the root's skills folder.
+pub(crate) fn is_skill_path(path: &str) -> bool {
+    path == SKILLS_FOLDER || path.strip_prefix(SKILLS_FOLDER).is_some_and(|rest| rest.starts_with('/'))
+}
+
 /// Whether a resolved path lies under `/proc`, `/sys` or `/dev`.
 fn is_system(real: &Path) -> bool {
     SYSTEM_FOLDERS.iter().any(|folder| real.starts_with(folder))
@@ -157,7 +165,11 @@ pub(crate) struct Listing {
 pub(crate) fn read_root(root: &Root, links: &LinkPolicy) -> std::io::Result<(Vec<(String, FileText)>, Followed)> {
     match root {
         Root::Builtin => Ok((
-            crate::corpus::BUILTIN.iter().map(|(p, t)| ((*p).to_owned(), Ok((*t).to_owned()))).collect(),
+            crate::corpus::BUILTIN
+                .iter()
+                .filter(|(p, _)| !is_skill_path(p))
+                .map(|(p, t)| ((*p).to_owned(), Ok((*t).to_owned())))
+                .collect(),
             Followed::new(),
         )),
         Root::Dir(dir) => {
@@ -223,6 +235,9 @@ impl Confinement {
     pub(crate) fn listing(&self, dir: &Path) -> std::io::Result<Listing> {
         let mut listing = Listing::default();
         self.walk(dir, &mut listing, &mut HashSet::new())?;
+        // The skills folder holds skills, not standards (crate::skills reads it).
+        listing.files.retain(|path| !is_skill_path(&relative(dir, path)));
+        listing.links.retain(|(link, _)| !is_skill_path(&relative(dir, link)));
         listing.files.sort();
         Ok(listing)
     }

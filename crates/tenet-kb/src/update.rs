@@ -58,6 +58,8 @@ impl KnowledgeBase {
                 return self.reload();
             }
         }
+        // A change in a skills folder reads the skills again; the documents ignore it.
+        let skills_changed = touched.iter().flatten().any(|path| path.is_empty() || crate::root::is_skill_path(path));
         let mut files = self.files.clone();
         let mut links_followed = self.followed.clone();
         let mut fresh = Vec::new();
@@ -68,7 +70,15 @@ impl KnowledgeBase {
                 refresh(root, &self.links, changed, entries, followed, &mut fresh)?;
             }
         }
-        Ok(Self::assemble(self.roots.clone(), self.links.clone(), files, links_followed, fresh))
+        let base = Self::assemble(self.roots.clone(), self.links.clone(), files, links_followed, fresh);
+        if skills_changed {
+            return Ok(base.with_skills(crate::skills::read_skills(&self.roots)));
+        }
+        // Unchanged: the same folders, and their warnings (none of them fresh).
+        let mut base = base.with_skills((self.skills.clone(), Vec::new()));
+        base.warnings.extend(self.skill_warnings.iter().cloned());
+        base.skill_warnings.clone_from(&self.skill_warnings);
+        Ok(base)
     }
 
     /// Adds to `touched` (per root, paths inside it) the paths through symbolic links
@@ -167,7 +177,7 @@ fn refresh(
     };
     let mut list = false;
     for path in changed {
-        if path.split('/').any(is_hidden) {
+        if path.split('/').any(is_hidden) || crate::root::is_skill_path(path) {
             continue;
         }
         let full = dir.join(path);

@@ -2,6 +2,7 @@
 //! Agent Skills format and SEP-2640, and described by the entry `skills/list` gives
 //! (every file's `skill://` URI, `sha256:` digest and size).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -26,14 +27,92 @@ pub struct SkillSource {
     /// `/`-separated segments, the last its name.
     pub path: String,
     /// Its files, by path within the skill (`SKILL.md`, `references/forms.md`).
-    pub files: BTreeMap<String, Arc<[u8]>>,
+    pub files: BTreeMap<String, FileBody>,
 }
 
 impl SkillSource {
     /// A skill of one file, its `SKILL.md`.
     pub fn single(path: impl Into<String>, skill_md: impl Into<String>) -> Self {
         let bytes: Arc<[u8]> = Arc::from(skill_md.into().into_bytes().into_boxed_slice());
-        Self { path: path.into(), files: BTreeMap::from([(SKILL_MD.to_owned(), bytes)]) }
+        Self { path: path.into(), files: BTreeMap::from([(SKILL_MD.to_owned(), FileBody::Held(bytes))]) }
+    }
+
+    /// A skill of one file, its `SKILL.md`: `head` (its front matter, and whatever
+    /// else is held), then what `rest` writes, made whenever it is read rather than
+    /// held, for a skill whose text lives elsewhere already (a standard's). `rest` must
+    /// write the same bytes every time: the entry's digest is of the first.
+    pub fn made(
+        path: impl Into<String>,
+        head: impl Into<Arc<str>>,
+        rest: impl Fn(&mut dyn FnMut(&[u8])) + Send + Sync + 'static,
+    ) -> Self {
+        let body = FileBody::Made { head: head.into(), rest: Arc::new(rest) };
+        Self { path: path.into(), files: BTreeMap::from([(SKILL_MD.to_owned(), body)]) }
+    }
+}
+
+/// What writes the rest of a made file, piece by piece, to the sink it is given.
+pub type Writer = Arc<dyn Fn(&mut dyn FnMut(&[u8])) + Send + Sync>;
+
+/// A file's bytes: held, or made when read.
+#[derive(Clone)]
+pub enum FileBody {
+    /// The bytes.
+    Held(Arc<[u8]>),
+    /// Its first bytes, held, then the rest, written when read (the same every time).
+    Made {
+        /// The first bytes (a `SKILL.md`'s front matter).
+        head: Arc<str>,
+        /// What writes the rest.
+        rest: Writer,
+    },
+}
+
+impl FileBody {
+    /// The bytes.
+    pub fn bytes(&self) -> Cow<'_, [u8]> {
+        match self {
+            FileBody::Held(bytes) => Cow::Borrowed(bytes),
+            FileBody::Made { .. } => {
+                let mut all = Vec::new();
+                self.write(&mut |piece| all.extend_from_slice(piece));
+                Cow::Owned(all)
+            }
+        }
+    }
+
+    /// Writes the bytes to `sink`, piece by piece, without gathering them.
+    pub fn write(&self, sink: &mut dyn FnMut(&[u8])) {
+        match self {
+            FileBody::Held(bytes) => sink(bytes),
+            FileBody::Made { head, rest } => {
+                sink(head.as_bytes());
+                rest(sink);
+            }
+        }
+    }
+
+    /// The text its front matter is read from: the whole file, or a made one's head.
+    fn front(&self) -> Cow<'_, [u8]> {
+        match self {
+            FileBody::Held(bytes) => Cow::Borrowed(bytes),
+            FileBody::Made { head, .. } => Cow::Borrowed(head.as_bytes()),
+        }
+    }
+}
+
+impl From<Arc<[u8]>> for FileBody {
+    fn from(bytes: Arc<[u8]>) -> Self {
+        FileBody::Held(bytes)
+    }
+}
+
+impl std::fmt::Debug for FileBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FileBody::Held(bytes) => write!(f, "Held({} bytes)", bytes.len()),
+            FileBody::Made { head, .. } => write!(f, "Made({} bytes held)", head.len()),
+        }
     }
 }
 
@@ -57,19 +136,14 @@ impl std::fmt::Display for Problem {
 pub struct SkillFile {
     /// Its `skill://` URI.
     pub uri: String,
-    /// Its bytes.
-    pub bytes: Arc<[u8]>,
+    /// Its bytes, held or made when read.
+    pub body: FileBody,
     /// `sha256:` and the lowercase hex of the bytes' digest.
     pub digest: String,
+    /// How many bytes it holds.
+    pub size: u64,
     /// Its MIME type, by its extension (and whether it is text).
     pub mime_type: &'static str,
-}
-
-impl SkillFile {
-    /// The file's text, when it is UTF-8.
-    pub fn text(&self) -> Option<&str> {
-        std::str::from_utf8(&self.bytes).ok()
-    }
 }
 
 /// A served skill.
@@ -83,8 +157,6 @@ pub struct Skill {
     pub frontmatter: Map<String, Value>,
     /// Its files, by URI; `SKILL.md` among them.
     pub files: Vec<SkillFile>,
-    /// Its `skills/list` entry.
-    pub entry: Value,
 }
 
 impl Skill {
@@ -96,6 +168,14 @@ impl Skill {
     /// Its description.
     pub fn description(&self) -> &str {
         self.frontmatter.get("description").and_then(Value::as_str).unwrap_or_default()
+    }
+
+    /// Its `skills/list` entry: its URI, front matter and every file's URI, digest and
+    /// size (made when asked for: JSON values are heavy to hold).
+    pub fn entry(&self) -> Value {
+        let resources: Vec<Value> =
+            self.files.iter().map(|f| json!({"uri": f.uri, "digest": f.digest, "size": f.size})).collect();
+        json!({"uri": self.uri, "frontmatter": self.frontmatter, "resources": resources})
     }
 }
 
@@ -121,16 +201,25 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// The catalog of `sources`: the later of two with one path wins (as a later root's
-    /// standard does); a skill that breaks a rule is left out, with the reason.
+    /// The catalog of `sources`, listed in their order: the later of two with one path
+    /// takes the earlier's place (as a later root's standard does); a skill that breaks
+    /// a rule is left out, with the reason.
     pub fn build(sources: impl IntoIterator<Item = SkillSource>) -> (Self, Vec<Problem>) {
-        let mut by_path: BTreeMap<String, SkillSource> = BTreeMap::new();
+        let mut ordered: Vec<SkillSource> = Vec::new();
+        let mut at: HashMap<String, usize> = HashMap::new();
         for source in sources {
-            by_path.insert(source.path.clone(), source);
+            match at.get(&source.path) {
+                Some(&i) => ordered[i] = source,
+                None => {
+                    at.insert(source.path.clone(), ordered.len());
+                    ordered.push(source);
+                }
+            }
         }
         let mut problems = Vec::new();
         let mut skills = Vec::new();
-        for (path, source) in by_path {
+        for source in ordered {
+            let path = source.path.clone();
             match read(source) {
                 Ok(skill) => skills.push(Arc::new(skill)),
                 Err(why) => problems.push(Problem { skill: path, why }),
@@ -139,7 +228,11 @@ impl Catalog {
         let mut catalog = Catalog::default();
         let mut generation = Sha256::new();
         for (s, skill) in skills.iter().enumerate() {
-            generation.update(skill.entry.to_string().as_bytes());
+            generation.update(skill.uri.as_bytes());
+            for file in &skill.files {
+                generation.update(file.uri.as_bytes());
+                generation.update(file.digest.as_bytes());
+            }
             for (f, file) in skill.files.iter().enumerate() {
                 catalog.files.insert(file.uri.clone(), (s, f));
                 catalog.place(&file.uri, Child::File(file.uri.clone(), s, f));
@@ -163,7 +256,7 @@ impl Catalog {
         }
     }
 
-    /// The skills, sorted by URI.
+    /// The skills, in the order they were given.
     pub fn skills(&self) -> &[Arc<Skill>] {
         &self.skills
     }
@@ -216,8 +309,8 @@ fn read(source: SkillSource) -> Result<Skill, String> {
         ));
     }
     let name = segments.last().copied().unwrap_or_default();
-    let skill_md = source.files.get(SKILL_MD).ok_or("it has no SKILL.md")?;
-    let text = std::str::from_utf8(skill_md).map_err(|_| "its SKILL.md is not UTF-8")?;
+    let skill_md = source.files.get(SKILL_MD).ok_or("it has no SKILL.md")?.front();
+    let text = std::str::from_utf8(&skill_md).map_err(|_| "its SKILL.md is not UTF-8")?;
     let frontmatter = frontmatter(text)?;
     match frontmatter.get("name") {
         Some(Value::String(n)) if n == name => {}
@@ -234,7 +327,19 @@ fn read(source: SkillSource) -> Result<Skill, String> {
     if source.files.len() > MAX_FILES {
         return Err(format!("it has {} files, over the {MAX_FILES} a skill may have", source.files.len()));
     }
-    let bytes: u64 = source.files.values().map(|b| b.len() as u64).sum();
+    // Each file read once here (a made one made once): its size and digest.
+    let mut read: BTreeMap<String, (u64, String, &'static str)> = BTreeMap::new();
+    for (path, body) in &source.files {
+        let (mut hasher, mut size, mut text) = (Sha256::new(), 0u64, Utf8::default());
+        body.write(&mut |piece| {
+            hasher.update(piece);
+            size += piece.len() as u64;
+            text.feed(piece);
+        });
+        let digest = format!("sha256:{}", hex(&hasher.finalize()));
+        read.insert(path.clone(), (size, digest, mime_type(path, text.is_text())));
+    }
+    let bytes: u64 = read.values().map(|(size, _, _)| size).sum();
     if bytes > MAX_BYTES {
         return Err(format!("its files hold {bytes} bytes, over the {MAX_BYTES} (16 MiB) a skill may hold"));
     }
@@ -245,18 +350,13 @@ fn read(source: SkillSource) -> Result<Skill, String> {
     let files: Vec<SkillFile> = source
         .files
         .into_iter()
-        .map(|(path, bytes)| SkillFile {
-            uri: format!("{root}/{path}"),
-            digest: format!("sha256:{}", hex(&Sha256::digest(&bytes))),
-            mime_type: mime_type(&path, &bytes),
-            bytes,
+        .filter_map(|(path, body)| {
+            let (size, digest, mime_type) = read.remove(&path)?;
+            Some(SkillFile { uri: format!("{root}/{path}"), body, digest, size, mime_type })
         })
         .collect();
     let uri = format!("{root}/{SKILL_MD}");
-    let resources: Vec<Value> =
-        files.iter().map(|f| json!({"uri": f.uri, "digest": f.digest, "size": f.bytes.len()})).collect();
-    let entry = json!({"uri": uri, "frontmatter": frontmatter, "resources": resources});
-    Ok(Skill { path: source.path, uri, frontmatter, files, entry })
+    Ok(Skill { path: source.path, uri, frontmatter, files })
 }
 
 /// The front matter of a `SKILL.md`, as JSON.
@@ -286,8 +386,35 @@ fn valid_file_path(path: &str) -> bool {
         && !path.chars().any(char::is_control)
 }
 
+/// Whether bytes fed piece by piece are UTF-8 (a character may span two pieces).
+#[derive(Default)]
+struct Utf8 {
+    /// The end of the last piece that may begin a character the next piece ends.
+    carry: Vec<u8>,
+    broken: bool,
+}
+
+impl Utf8 {
+    fn feed(&mut self, piece: &[u8]) {
+        if self.broken {
+            return;
+        }
+        let mut joined = std::mem::take(&mut self.carry);
+        joined.extend_from_slice(piece);
+        match std::str::from_utf8(&joined) {
+            Ok(_) => {}
+            Err(e) if e.error_len().is_none() => self.carry = joined[e.valid_up_to()..].to_vec(),
+            Err(_) => self.broken = true,
+        }
+    }
+
+    fn is_text(&self) -> bool {
+        !self.broken && self.carry.is_empty()
+    }
+}
+
 /// The MIME type of a file, by its extension, or by whether it is text.
-fn mime_type(path: &str, bytes: &[u8]) -> &'static str {
+fn mime_type(path: &str, text: bool) -> &'static str {
     let extension = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
     match extension.as_str() {
         "md" | "markdown" => "text/markdown",
@@ -303,7 +430,7 @@ fn mime_type(path: &str, bytes: &[u8]) -> &'static str {
         "jpg" | "jpeg" => "image/jpeg",
         "svg" => "image/svg+xml",
         "pdf" => "application/pdf",
-        _ if std::str::from_utf8(bytes).is_ok() => "text/plain",
+        _ if text => "text/plain",
         _ => "application/octet-stream",
     }
 }
@@ -315,6 +442,10 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn held(bytes: &[u8]) -> FileBody {
+        FileBody::Held(Arc::from(bytes))
+    }
 
     fn skill(path: &str, md: &str) -> SkillSource {
         SkillSource::single(path, md)
@@ -337,10 +468,10 @@ mod tests {
     #[test]
     fn an_entry_lists_every_file_with_its_digest_and_size() {
         let mut source = skill("acme/refunds", &md("refunds"));
-        source.files.insert("examples/email.md".into(), Arc::from(&b"hello"[..]));
+        source.files.insert("examples/email.md".into(), held(b"hello"));
         let (catalog, problems) = Catalog::build([source]);
         assert!(problems.is_empty(), "{problems:?}");
-        let entry = &catalog.skills()[0].entry;
+        let entry = &catalog.skills()[0].entry();
         assert_eq!(entry["uri"], "skill://acme/refunds/SKILL.md");
         assert_eq!(entry["frontmatter"], json!({"name": "refunds", "description": "Use when testing refunds."}));
         let resources = entry["resources"].as_array().unwrap();
@@ -360,16 +491,51 @@ mod tests {
     }
 
     #[test]
+    fn a_made_file_is_described_by_what_it_writes_and_not_held() {
+        let head = "---\nname: made\ndescription: Use when made.\n---\n";
+        let source = SkillSource::made("made", head, |sink| {
+            sink("# Made\n".as_bytes());
+            // A character split across two pieces.
+            sink(&"é".as_bytes()[..1]);
+            sink(&"é".as_bytes()[1..]);
+        });
+        let whole = format!("{head}# Made\né");
+        let (catalog, problems) = Catalog::build([source]);
+        assert!(problems.is_empty(), "{problems:?}");
+        let file = catalog.file("skill://made/SKILL.md").unwrap();
+        assert!(matches!(file.body, FileBody::Made { .. }));
+        assert_eq!(file.size, whole.len() as u64);
+        assert_eq!(file.digest, format!("sha256:{}", hex(&Sha256::digest(whole.as_bytes()))));
+        assert_eq!(file.mime_type, "text/markdown");
+        assert_eq!(&*file.body.bytes(), whole.as_bytes());
+        assert_eq!(catalog.skills()[0].description(), "Use when made.");
+    }
+
+    #[test]
+    fn text_is_told_from_bytes_across_pieces() {
+        let mut split = Utf8::default();
+        split.feed(&"ü".as_bytes()[..1]);
+        split.feed(&"ü".as_bytes()[1..]);
+        assert!(split.is_text());
+        let mut cut = Utf8::default();
+        cut.feed(&"ü".as_bytes()[..1]);
+        assert!(!cut.is_text(), "a character cut off at the end");
+        let mut binary = Utf8::default();
+        binary.feed(&[0x89, b'P', 0xff]);
+        assert!(!binary.is_text());
+    }
+
+    #[test]
     fn a_skill_that_breaks_a_rule_is_left_out_with_the_reason() {
         let mut too_many = skill("many", &md("many"));
         for i in 0..MAX_FILES {
-            too_many.files.insert(format!("f{i}.txt"), Arc::from(&b"x"[..]));
+            too_many.files.insert(format!("f{i}.txt"), held(b"x"));
         }
         let mut too_big = skill("big", &md("big"));
         let big: Arc<[u8]> = Arc::from(vec![b'x'; 20 * 1024 * 1024].into_boxed_slice());
-        too_big.files.insert("data.txt".into(), big);
+        too_big.files.insert("data.txt".into(), big.into());
         let mut escaping = skill("escaping", &md("escaping"));
-        escaping.files.insert("../secret".into(), Arc::from(&b"x"[..]));
+        escaping.files.insert("../secret".into(), held(b"x"));
         let (catalog, problems) = Catalog::build([
             skill("no-front-matter", "# Just text\n"),
             skill("Capitals", &md("Capitals")),

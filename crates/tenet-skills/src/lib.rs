@@ -29,7 +29,7 @@ mod catalog;
 mod serve;
 
 pub use catalog::{
-    Catalog, MAX_BYTES, MAX_DESCRIPTION, MAX_FILES, Problem, SCHEME, SKILL_MD, Skill, SkillFile, SkillSource,
-    valid_name,
+    Catalog, FileBody, MAX_BYTES, MAX_DESCRIPTION, MAX_FILES, Problem, SCHEME, SKILL_MD, Skill, SkillFile, SkillSource,
+    Writer, valid_name,
 };
 pub use serve::{FILES_TEMPLATE, PAGE, SKILLS_EXTENSION, Skills};

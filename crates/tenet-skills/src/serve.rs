@@ -73,7 +73,7 @@ impl Skills {
                 let catalog = get.catalog();
                 async move {
                     let skill = catalog.skill(&p.uri).ok_or_else(|| unknown(&p.uri, "a skill's SKILL.md"))?;
-                    Ok::<_, ErrorObject>(json!({ "skill": skill.entry }))
+                    Ok::<_, ErrorObject>(json!({ "skill": skill.entry() }))
                 }
             })
             .extension_settings(SKILLS_EXTENSION, settings.clone())
@@ -117,7 +117,7 @@ impl Skills {
 
 /// A skill's `SKILL.md`, as a listed resource.
 fn listed(skill: &Arc<Skill>) -> ResourceDef {
-    let size = skill.files.iter().find(|f| f.uri == skill.uri).map(|f| f.bytes.len() as u64);
+    let size = skill.files.iter().find(|f| f.uri == skill.uri).map(|f| f.size);
     let resource = Resource {
         uri: skill.uri.clone(),
         name: skill.name().to_owned(),
@@ -140,7 +140,8 @@ fn listed(skill: &Arc<Skill>) -> ResourceDef {
 /// A file's contents: its text, or its bytes in base64 when they are not UTF-8.
 fn contents(uri: &str, file: &crate::SkillFile) -> ResourceContents {
     let mime_type = Some(file.mime_type.to_owned());
-    match file.text() {
+    let bytes = file.body.bytes();
+    match std::str::from_utf8(&bytes).ok() {
         Some(text) => ResourceContents::Text(TextResourceContents {
             uri: uri.to_owned(),
             mime_type,
@@ -150,7 +151,7 @@ fn contents(uri: &str, file: &crate::SkillFile) -> ResourceContents {
         None => ResourceContents::Blob(BlobResourceContents {
             uri: uri.to_owned(),
             mime_type,
-            blob: STANDARD.encode(&file.bytes),
+            blob: STANDARD.encode(&bytes),
             meta: None,
         }),
     }
@@ -187,7 +188,7 @@ fn start(catalog: &Catalog, cursor: Option<&str>) -> Result<usize, ErrorObject> 
 fn list_page(catalog: &Catalog, cursor: Option<&str>) -> Result<Map<String, Value>, ErrorObject> {
     let from = start(catalog, cursor)?;
     let skills = catalog.skills().get(from..).unwrap_or_default();
-    let page: Vec<&Value> = skills.iter().take(PAGE).map(|s| &s.entry).collect();
+    let page: Vec<Value> = skills.iter().take(PAGE).map(|s| s.entry()).collect();
     let mut result = Map::new();
     result.insert("skills".into(), json!(page));
     if skills.len() > PAGE {
@@ -208,7 +209,7 @@ fn directory_page(catalog: &Catalog, uri: &str, cursor: Option<&str>) -> Result<
             Child::Dir(dir) => json!({"uri": dir, "name": last_segment(dir), "mimeType": "inode/directory"}),
             Child::File(file, s, f) => {
                 let file_ref = catalog.child_file(*s, *f);
-                json!({"uri": file, "name": last_segment(file), "mimeType": file_ref.mime_type, "size": file_ref.bytes.len()})
+                json!({"uri": file, "name": last_segment(file), "mimeType": file_ref.mime_type, "size": file_ref.size})
             }
         })
         .collect();

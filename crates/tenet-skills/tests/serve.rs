@@ -64,8 +64,10 @@ fn server(count: usize) -> (Server, Arc<Skills>) {
     let mut sources: Vec<SkillSource> =
         (0..count).map(|i| SkillSource::single(format!("skill-{i:03}"), skill_md(&format!("skill-{i:03}")))).collect();
     let mut pdf = SkillSource::single("acme/pdf", skill_md("pdf"));
-    pdf.files.insert("references/forms.md".into(), Arc::from(&b"# Forms\n"[..]));
-    pdf.files.insert("bin/logo.png".into(), Arc::from(&[0x89, b'P', b'N', b'G', 0xff, 0x00][..]));
+    let forms: Arc<[u8]> = Arc::from(&b"# Forms\n"[..]);
+    let logo: Arc<[u8]> = Arc::from(&[0x89, b'P', b'N', b'G', 0xff, 0x00][..]);
+    pdf.files.insert("references/forms.md".into(), forms.into());
+    pdf.files.insert("bin/logo.png".into(), logo.into());
     sources.push(pdf);
     let (catalog, problems) = Catalog::build(sources);
     assert!(problems.is_empty(), "{problems:?}");

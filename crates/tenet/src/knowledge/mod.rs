@@ -277,6 +277,44 @@ mod tests {
         );
     }
 
+    /// Issue 61: a root's skill folders are served beside the standards' skills, a
+    /// broken one is left out, and an edit of a skill's file is served at once with
+    /// its new digest (the skills folder is not read as standards).
+    #[tokio::test]
+    async fn skill_folders_are_served_and_follow_their_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("rust")).unwrap();
+        std::fs::write(dir.path().join("rust/testing.md"), standard("first")).unwrap();
+        let review = dir.path().join("skills/review");
+        std::fs::create_dir_all(review.join("refs")).unwrap();
+        std::fs::write(review.join("SKILL.md"), "---\nname: review\ndescription: Use when reviewing.\n---\n# Review\n")
+            .unwrap();
+        std::fs::write(review.join("refs/list.md"), "one\n").unwrap();
+        std::fs::create_dir_all(dir.path().join("skills/Broken")).unwrap();
+        std::fs::write(dir.path().join("skills/Broken/SKILL.md"), "---\nname: Broken\ndescription: d\n---\n").unwrap();
+        let base = KnowledgeBase::load(&[Root::Dir(dir.path().to_owned())]).unwrap();
+        assert_eq!(base.documents().len(), 1, "the skills folder holds no standards");
+        let limits = Limits { default_max_tokens: 8000, max_tokens_cap: 25000, cache_ttl: None };
+        let ks = server(base, limits, ServerConfig::default(), false).unwrap();
+        let listed = ask(&ks.server, "skills/list", json!({})).await;
+        let uris: Vec<&str> =
+            listed["result"]["skills"].as_array().unwrap().iter().map(|s| s["uri"].as_str().unwrap()).collect();
+        assert_eq!(uris, ["skill://review/SKILL.md", "skill://rust-testing/SKILL.md"], "{listed}");
+        let digest = |got: &Value| {
+            let files = got["result"]["skill"]["resources"].as_array().unwrap().clone();
+            files.into_iter().find(|f| f["uri"] == "skill://review/refs/list.md").unwrap()["digest"].clone()
+        };
+        let before = digest(&ask(&ks.server, "skills/get", json!({"uri": "skill://review/SKILL.md"})).await);
+        std::fs::write(review.join("refs/list.md"), "two\n").unwrap();
+        let changes =
+            tenet_kb::watch::Changes { paths: [review.join("refs/list.md")].into_iter().collect(), rescan: false };
+        ks.apply(&changes).unwrap();
+        let after = digest(&ask(&ks.server, "skills/get", json!({"uri": "skill://review/SKILL.md"})).await);
+        assert_ne!(before, after);
+        let read = ask(&ks.server, "resources/read", json!({"uri": "skill://review/refs/list.md"})).await;
+        assert_eq!(read["result"]["contents"][0]["text"], "two\n");
+    }
+
     #[tokio::test]
     async fn a_cached_answer_never_outlives_an_edit_of_its_document() {
         let dir = tempfile::tempdir().unwrap();

@@ -3,14 +3,15 @@
 //! standard, `security` for the language-neutral one — whose `SKILL.md` holds what
 //! `get_stdlib` returns for it, under front matter that tells an agent when to load it.
 //! A skills-aware host so has the team's standards in view with no tool call, and a
-//! skill's digest changes exactly when its standard does.
+//! skill's digest changes exactly when its standard does. The roots' skill folders
+//! (`<root>/skills/<name>/SKILL.md`, [`tenet_kb::skills`]) are served beside them.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use tenet_kb::KnowledgeBase;
 use tenet_server::{ResourceDef, Server};
-use tenet_skills::{Catalog, Problem, SkillSource, Skills};
+use tenet_skills::{Catalog, FileBody, Problem, SkillSource, Skills};
 
 use super::READ_SCOPE;
 
@@ -39,8 +40,9 @@ fn capitalised(word: &str) -> String {
 }
 
 /// Every standard of `base` as a skill, and why any is not one (a language or domain
-/// whose name breaks the naming rules).
-pub(crate) fn sources(base: &KnowledgeBase) -> (Vec<SkillSource>, Vec<Problem>) {
+/// whose name breaks the naming rules). A standard's `SKILL.md` is written from `base`
+/// when read, not held: the text is the standard's, which the base holds already.
+pub(crate) fn sources(base: &Arc<KnowledgeBase>) -> (Vec<SkillSource>, Vec<Problem>) {
     let mut sources = Vec::new();
     let mut problems = Vec::new();
     let mut seen = HashSet::new();
@@ -59,15 +61,19 @@ pub(crate) fn sources(base: &KnowledgeBase) -> (Vec<SkillSource>, Vec<Problem>) 
         if !seen.insert(name.clone()) {
             continue;
         }
-        let docs = base.standard(language, domain);
-        let titles: Vec<String> = docs.iter().map(|d| d.title.clone()).collect();
+        let titles: Vec<String> = base.standard(language, domain).iter().map(|d| d.title.clone()).collect();
         let front = format!(
             "---\nname: {name}\ndescription: {}\nmetadata:\n  domain: {}\n  language: {}\n---\n",
             yaml_string(&description(language, domain, &titles)),
             yaml_string(domain),
             yaml_string(language),
         );
-        sources.push(SkillSource::single(name, front + &super::text::joined(&docs)));
+        let (base, language, domain) = (Arc::clone(base), language.to_owned(), domain.to_owned());
+        sources.push(SkillSource::made(name, front, move |sink| {
+            for block in super::text::blocks(&base.standard(&language, &domain)) {
+                sink(block.as_bytes());
+            }
+        }));
     }
     (sources, problems)
 }
@@ -77,9 +83,21 @@ fn yaml_string(text: &str) -> String {
     serde_json::Value::String(text.to_owned()).to_string()
 }
 
-/// The catalog of `base`'s skills, its problems logged.
-pub(crate) fn catalog(base: &KnowledgeBase) -> Catalog {
-    let (sources, mut problems) = sources(base);
+/// The catalog of `base`'s skills: its roots' skill folders first (written as skills,
+/// they lead the list; a later root's replaces an earlier one's of the same path), then
+/// its standards' whose names no folder took; its problems logged.
+pub(crate) fn catalog(base: &Arc<KnowledgeBase>) -> Catalog {
+    let (standards, mut problems) = sources(base);
+    let mut sources: Vec<SkillSource> = base
+        .skills()
+        .iter()
+        .map(|folder| {
+            let files = folder.files.iter().map(|(path, bytes)| (path.clone(), FileBody::Held(bytes.clone())));
+            SkillSource { path: folder.path.clone(), files: files.collect() }
+        })
+        .collect();
+    let taken: HashSet<String> = sources.iter().map(|s| s.path.clone()).collect();
+    sources.extend(standards.into_iter().filter(|s| !taken.contains(&s.path)));
     let (catalog, more) = Catalog::build(sources);
     problems.extend(more);
     for problem in problems {
@@ -103,7 +121,7 @@ pub(crate) fn serve_files(server: &Server, skills: &Arc<Skills>) {
 /// Serves `base`'s skills from now on: returns the URIs of the `SKILL.md` files gone
 /// and the listed resources of those new or changed, for one announcement with the
 /// documents'.
-pub(crate) fn reload(skills: &Skills, base: &KnowledgeBase) -> (Vec<String>, Vec<ResourceDef>) {
+pub(crate) fn reload(skills: &Skills, base: &Arc<KnowledgeBase>) -> (Vec<String>, Vec<ResourceDef>) {
     let old = skills.replace(catalog(base));
     let new = skills.catalog();
     let removed =
@@ -111,7 +129,7 @@ pub(crate) fn reload(skills: &Skills, base: &KnowledgeBase) -> (Vec<String>, Vec
     let changed: HashSet<&str> = new
         .skills()
         .iter()
-        .filter(|s| old.skill(&s.uri).is_none_or(|before| before.entry != s.entry))
+        .filter(|s| old.skill(&s.uri).is_none_or(|before| before.entry() != s.entry()))
         .map(|s| s.uri.as_str())
         .collect();
     let listed = listed(skills).into_iter().filter(|def| changed.contains(def.listing().uri.as_str())).collect();
