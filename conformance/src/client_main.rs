@@ -112,7 +112,31 @@ async fn call_tools(client: &Client, tools: &[Tool], scenario: &str) {
     }
 }
 
+/// A skills host (the Skills extension's client scenarios): it lists the skills at
+/// connect and reads nothing then (`no-prefetch`); when a task calls for a skill (the
+/// other scenarios) it loads the first: its `SKILL.md`, then its other files, each
+/// checked against the entry, stopping at the first that does not match.
+async fn skills_host(client: &Client, scenario: &str) {
+    let Some(skills) = report("skills/list", client.all_skills().await) else { return };
+    if scenario == "sep-2640-client-no-prefetch" {
+        return;
+    }
+    let Some(skill) = skills.first() else { return };
+    let tenet_client::protocol::skill_extension::SkillResources::Listed(files) = &skill.resources else { return };
+    let others = files.iter().filter(|f| f.uri != skill.uri).map(|f| f.uri.as_str());
+    for uri in std::iter::once(skill.uri.as_str()).chain(others) {
+        if let Err(e) = client.read_skill_file(skill, uri).await {
+            eprintln!("{e}: not loaded");
+            return;
+        }
+        eprintln!("{uri}: read and checked");
+    }
+}
+
 async fn exercise(client: &Client, scenario: &str) {
+    if scenario.starts_with("sep-2640-client-") {
+        return skills_host(client, scenario).await;
+    }
     let capabilities = client.server().map(|s| s.capabilities).unwrap_or_default();
     if let Some(tools) = report("tools/list", client.list_all_tools().await)
         && scenario != "initialize"

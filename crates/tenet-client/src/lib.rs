@@ -64,6 +64,7 @@ mod inbound;
 mod oauth_hook;
 mod options;
 mod result;
+mod skills;
 mod stamp;
 mod tasks;
 mod transport;
@@ -82,6 +83,7 @@ pub use inbound::ProgressCallback;
 pub use oauth_hook::OAuthHook;
 pub use options::{RequestOptions, VersionPin};
 pub use result::RawResult;
+pub use skills::SkillFileError;
 pub use stamp::WrittenMeta;
 /// The OAuth 2.1 client behind [`OAuthHook`] (feature `oauth`).
 #[cfg(feature = "oauth")]

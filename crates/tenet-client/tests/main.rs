@@ -8,5 +8,6 @@ mod bad_input;
 mod eras;
 mod http;
 mod oauth;
+mod skills;
 mod tasks;
 mod websocket;

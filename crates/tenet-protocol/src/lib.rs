@@ -32,6 +32,7 @@ pub mod node;
 pub mod notification;
 pub mod prompts;
 pub mod resources;
+pub mod skill_extension;
 pub mod task;
 pub mod task_extension;
 pub mod tools;
@@ -54,6 +55,7 @@ pub use node::{
 pub use notification::*;
 pub use prompts::*;
 pub use resources::*;
+pub use skill_extension::{SKILLS_EXTENSION, skill_front_matter};
 pub use task::*;
 pub use task_extension::*;
 pub use tools::*;

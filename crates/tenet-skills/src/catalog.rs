@@ -311,7 +311,8 @@ fn read(source: SkillSource) -> Result<Skill, String> {
     let name = segments.last().copied().unwrap_or_default();
     let skill_md = source.files.get(SKILL_MD).ok_or("it has no SKILL.md")?.front();
     let text = std::str::from_utf8(&skill_md).map_err(|_| "its SKILL.md is not UTF-8")?;
-    let frontmatter = frontmatter(text)?;
+    let frontmatter =
+        tenet_protocol::skill_front_matter(text).map_err(|e| e.replace("the SKILL.md", "its SKILL.md"))?;
     match frontmatter.get("name") {
         Some(Value::String(n)) if n == name => {}
         Some(Value::String(n)) => return Err(format!("its front matter names it {n:?}, not {name:?} as its folder")),
@@ -357,26 +358,6 @@ fn read(source: SkillSource) -> Result<Skill, String> {
         .collect();
     let uri = format!("{root}/{SKILL_MD}");
     Ok(Skill { path: source.path, uri, frontmatter, files })
-}
-
-/// The front matter of a `SKILL.md`, as JSON.
-fn frontmatter(text: &str) -> Result<Map<String, Value>, String> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let rest = text
-        .strip_prefix("---\n")
-        .or_else(|| text.strip_prefix("---\r\n"))
-        .ok_or("its SKILL.md does not begin with front matter (a --- line)")?;
-    let end = rest
-        .match_indices("\n---")
-        .map(|(at, _)| at)
-        .find(|&at| rest[at + 4..].starts_with('\n') || rest[at + 4..].starts_with("\r\n") || rest.len() == at + 4)
-        .ok_or("its SKILL.md's front matter has no closing --- line")?;
-    let block = &rest[..end];
-    match serde_saphyr::from_str::<Value>(block) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err("its SKILL.md's front matter is not a mapping".into()),
-        Err(e) => Err(format!("its SKILL.md's front matter is not YAML: {e}")),
-    }
 }
 
 /// Whether `path` is a relative path of plain segments.

@@ -13,8 +13,7 @@ use tenet_server::{MethodDef, Params, ReadRequest, ResourceDef, TemplateDef};
 
 use crate::catalog::{Catalog, Child, SCHEME, Skill};
 
-/// The extension's identifier.
-pub const SKILLS_EXTENSION: &str = "io.modelcontextprotocol/skills";
+pub use tenet_protocol::SKILLS_EXTENSION;
 /// Skills a page of `skills/list` holds, and children a page of a directory read.
 pub const PAGE: usize = 100;
 /// The template every skill file is read through (it is never listed).

@@ -1,0 +1,155 @@
+//! The Skills extension (SEP-2640) from the client's side: listing skills, and reading a
+//! skill's files with every byte checked against the skill's entry (size, then digest,
+//! then, for `SKILL.md`, its front matter), so a host never loads what the server did
+//! not list. Nothing is read before it is asked for.
+
+use base64::Engine;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tenet_protocol::ResourceContents;
+use tenet_protocol::skill_extension::{GetSkillResult, ListSkillsResult, SkillEntry, SkillResources};
+
+use crate::client::Client;
+use crate::error::{ClientError, Result};
+use crate::options::RequestOptions;
+
+/// Why a skill file was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum SkillFileError {
+    /// The entry does not list the file (or lists its files as `"dynamic"`).
+    #[error("{uri} is not a file the skill's entry lists")]
+    NotListed {
+        /// The file asked for.
+        uri: String,
+    },
+    /// Reading it failed.
+    #[error("reading {uri}: {source}")]
+    Read {
+        /// The file.
+        uri: String,
+        /// Why.
+        source: ClientError,
+    },
+    /// The server answered with no contents for it.
+    #[error("the server sent no contents for {uri}")]
+    Empty {
+        /// The file.
+        uri: String,
+    },
+    /// Its size differs from the entry's.
+    #[error("{uri} is {got} bytes, and the skill's entry says {expected}: list the skills again")]
+    Size {
+        /// The file.
+        uri: String,
+        /// The entry's size.
+        expected: u64,
+        /// What came.
+        got: u64,
+    },
+    /// Its digest differs from the entry's.
+    #[error("{uri} does not match the digest in the skill's entry: list the skills again")]
+    Digest {
+        /// The file.
+        uri: String,
+    },
+    /// Its front matter differs from the entry's (a `SKILL.md`).
+    #[error("{uri}'s front matter differs from the skill's entry ({why}): list the skills again")]
+    FrontMatter {
+        /// The file.
+        uri: String,
+        /// What differs.
+        why: String,
+    },
+}
+
+impl Client {
+    /// One page of `skills/list`.
+    ///
+    /// # Errors
+    /// The server's error, or an answer that is not a listing.
+    pub async fn list_skills(&self, cursor: Option<&str>) -> Result<ListSkillsResult> {
+        let params = cursor.map_or_else(|| json!({}), |cursor| json!({ "cursor": cursor }));
+        decode(self.request("skills/list", params, &RequestOptions::default()).await?)
+    }
+
+    /// Every skill, page after page (at most 1 000 pages; a cursor seen twice ends it).
+    ///
+    /// # Errors
+    /// As [`Client::list_skills`], or a listing that would not end.
+    pub async fn all_skills(&self) -> Result<Vec<SkillEntry>> {
+        let mut skills = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..1000 {
+            let page = self.list_skills(cursor.as_deref()).await?;
+            skills.extend(page.skills);
+            match page.next_cursor {
+                Some(next) if seen.insert(next.clone()) => cursor = Some(next),
+                Some(_) => return Err(ClientError::Protocol("skills/list repeated a cursor".into())),
+                None => return Ok(skills),
+            }
+        }
+        Err(ClientError::Protocol("skills/list gave more than 1 000 pages".into()))
+    }
+
+    /// `skills/get`: the entry of the skill whose `SKILL.md` is at `uri`.
+    ///
+    /// # Errors
+    /// The server's error (-32602 for a URI that is not a skill's), or a bad answer.
+    pub async fn get_skill(&self, uri: &str) -> Result<SkillEntry> {
+        let got: GetSkillResult =
+            decode(self.request("skills/get", json!({ "uri": uri }), &RequestOptions::default()).await?)?;
+        Ok(got.skill)
+    }
+
+    /// Reads the file at `uri` of `skill` and checks it against the entry: it must be
+    /// listed there, of the entry's size, with the entry's digest, and a `SKILL.md`'s
+    /// front matter must equal the entry's, key by key. Its bytes, when they pass.
+    ///
+    /// # Errors
+    /// [`SkillFileError`]: the file is not listed, cannot be read, or does not match.
+    pub async fn read_skill_file(&self, skill: &SkillEntry, uri: &str) -> Result<Vec<u8>, SkillFileError> {
+        let SkillResources::Listed(files) = &skill.resources else {
+            return Err(SkillFileError::NotListed { uri: uri.to_owned() });
+        };
+        let listed =
+            files.iter().find(|f| f.uri == uri).ok_or_else(|| SkillFileError::NotListed { uri: uri.to_owned() })?;
+        let read =
+            self.read_resource(uri).await.map_err(|source| SkillFileError::Read { uri: uri.to_owned(), source })?;
+        let bytes = match read.contents.into_iter().next() {
+            Some(ResourceContents::Text(text)) => text.text.into_bytes(),
+            Some(ResourceContents::Blob(blob)) => {
+                base64::engine::general_purpose::STANDARD.decode(blob.blob).map_err(|e| SkillFileError::Read {
+                    uri: uri.to_owned(),
+                    source: ClientError::Protocol(format!("bad base64: {e}")),
+                })?
+            }
+            None => return Err(SkillFileError::Empty { uri: uri.to_owned() }),
+        };
+        let got = bytes.len() as u64;
+        if got != listed.size {
+            return Err(SkillFileError::Size { uri: uri.to_owned(), expected: listed.size, got });
+        }
+        let digest: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        if listed.digest.strip_prefix("sha256:") != Some(digest.as_str()) {
+            return Err(SkillFileError::Digest { uri: uri.to_owned() });
+        }
+        if uri == skill.uri {
+            let text = std::str::from_utf8(&bytes).map_err(|_| SkillFileError::FrontMatter {
+                uri: uri.to_owned(),
+                why: "the file is not UTF-8".into(),
+            })?;
+            let front = tenet_protocol::skill_front_matter(text)
+                .map_err(|why| SkillFileError::FrontMatter { uri: uri.to_owned(), why })?;
+            let keys = front.keys().chain(skill.frontmatter.keys());
+            if let Some(key) = keys.into_iter().find(|k| front.get(*k) != skill.frontmatter.get(*k)) {
+                return Err(SkillFileError::FrontMatter { uri: uri.to_owned(), why: format!("{key} differs") });
+            }
+        }
+        Ok(bytes)
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(value: Value) -> Result<T> {
+    serde_json::from_value(value).map_err(|e| ClientError::Protocol(format!("an answer of the Skills extension: {e}")))
+}
