@@ -85,6 +85,11 @@ pub enum Command {
     Read(ClientArgs),
     /// Get a prompt: `tenet prompt [URL] NAME key=value… [-- COMMAND ARGS…]`.
     Prompt(ClientArgs),
+    /// List a server's skills (the MCP Skills extension): `tenet skills [URL] [-- COMMAND ARGS…]`.
+    Skills(ClientArgs),
+    /// Print a file of a skill, checked against the skill's entry (size, digest, front
+    /// matter): `tenet skill [URL] NAME [FILE] [-- COMMAND ARGS…]` (FILE: SKILL.md).
+    Skill(ClientArgs),
 }
 
 /// `tenet config` subcommands.

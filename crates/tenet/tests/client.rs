@@ -207,3 +207,33 @@ fn bad_json_arguments_say_where_they_break() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--args must be a JSON object") && err.contains("not an array"), "{err}");
 }
+
+/// `tenet skills` lists the knowledge server's skills (its skill folders and its
+/// standards), over stdio and HTTP, in both eras; `tenet skill` prints one file of a
+/// skill, checked against its entry, and an unknown skill exits 1 naming the known ones.
+#[test]
+fn skills_lists_the_skills_and_skill_prints_a_checked_file() {
+    let server = HttpServer::start();
+    for target in [vec!["--era", "legacy", &server.url], vec!["--era", "modern", &server.url]] {
+        let (code, out, err) = tenet(&[&["skills"][..], &target[..]].concat());
+        assert_eq!(code, 0, "{err}");
+        assert!(out.lines().next().is_some_and(|l| l.starts_with("code-review — ")), "{out}");
+        assert!(out.contains("rust-testing — ") && out.contains("skill://rust-testing/SKILL.md"), "{out}");
+    }
+    let (code, out, err) = stdio(&["skill", "rust-testing"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("---\nname: rust-testing\n"), "{out:.200}");
+    let (code, out, err) = stdio(&["skill", "code-review", "references/checklist.md"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("# Review checklist"), "{out:.200}");
+    let (code, _, err) = stdio(&["skill", "no-such-skill"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no skill \"no-such-skill\"") && err.contains("rust-testing"), "{err}");
+    let (code, _, err) = stdio(&["skill", "code-review", "missing.md"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("not a file the skill's entry lists"), "{err}");
+    let (code, out, _) = stdio(&["skills", "--json"]);
+    assert_eq!(code, 0);
+    let skills: Value = serde_json::from_str(&out).expect("JSON");
+    assert!(skills.as_array().expect("an array").iter().all(|s| s["resources"].is_array()));
+}

@@ -28,6 +28,10 @@ pub enum Action {
     Read,
     /// `tenet prompt`.
     Prompt,
+    /// `tenet skills`.
+    Skills,
+    /// `tenet skill`.
+    Skill,
 }
 
 /// Exit code: the tool returned `isError`.
@@ -113,7 +117,8 @@ fn check_operands(action: Action, plan: &Plan) -> Result<(), Usage> {
     }
     let operands = &plan.operands;
     let (least, most, what) = match action {
-        Action::Tools | Action::Resources | Action::Prompts => (0, 0, "nothing"),
+        Action::Tools | Action::Resources | Action::Prompts | Action::Skills => (0, 0, "nothing"),
+        Action::Skill => (1, 2, "NAME [FILE]"),
         Action::Call => (1, usize::MAX, "TOOL [key=value…]"),
         Action::Read => (1, 1, "URI"),
         Action::Prompt => (1, usize::MAX, "NAME [key=value…]"),
@@ -123,6 +128,12 @@ fn check_operands(action: Action, plan: &Plan) -> Result<(), Usage> {
     } else {
         Err(Usage(format!("expected {what} after the server, got {:?}", operands.join(" "))))
     }
+}
+
+/// Whether `skill` is the one `wanted` names: its name, its path or its URI.
+fn names(skill: &tenet_client::protocol::skill_extension::SkillEntry, wanted: &str) -> bool {
+    let path = skill.uri.strip_prefix("skill://").and_then(|p| p.strip_suffix("/SKILL.md"));
+    skill.uri == wanted || path == Some(wanted) || skill.frontmatter.get("name").and_then(Value::as_str) == Some(wanted)
 }
 
 /// `key=value` pairs; values that parse as JSON (numbers, booleans, objects) are taken
@@ -359,7 +370,7 @@ async fn act(client: &Client, action: Action, args: &ClientArgs, plan: &Plan) ->
     };
     let needs = |what: &str| Usage(format!("missing {what}"));
     match action {
-        Action::Tools | Action::Resources | Action::Prompts if !operands.is_empty() => {
+        Action::Tools | Action::Resources | Action::Prompts | Action::Skills if !operands.is_empty() => {
             Err(Usage(format!("unexpected operands: {}", operands.join(" "))).into())
         }
         Action::Tools => Ok(output::tools(&client.list_all_tools().await?, args.json)),
@@ -387,6 +398,25 @@ async fn act(client: &Client, action: Action, args: &ClientArgs, plan: &Plan) ->
             let failed = result.is_error == Some(true);
             output::call(&result, args.json);
             Ok(if failed { TOOL_ERROR } else { 0 })
+        }
+        Action::Skills => Ok(output::skills(&client.all_skills().await?, args.json)),
+        Action::Skill => {
+            let name = first.ok_or_else(|| needs("the skill's name"))?;
+            let skills = client.all_skills().await?;
+            let Some(skill) = skills.iter().find(|s| names(s, name)) else {
+                let known: Vec<&str> = skills.iter().filter_map(|s| s.frontmatter.get("name")?.as_str()).collect();
+                eprintln!("tenet: no skill {name:?}; the server lists: {}", known.join(", "));
+                return Ok(TOOL_ERROR);
+            };
+            let root = skill.uri.strip_suffix("SKILL.md").unwrap_or(&skill.uri);
+            let uri = rest.first().map_or_else(|| skill.uri.clone(), |file| format!("{root}{file}"));
+            match client.read_skill_file(skill, &uri).await {
+                Ok(bytes) => Ok(output::skill_file(&uri, &bytes)),
+                Err(e) => {
+                    eprintln!("tenet: {e}");
+                    Ok(TOOL_ERROR)
+                }
+            }
         }
         Action::Read => {
             let uri = first.ok_or_else(|| needs("the resource URI"))?;

@@ -116,6 +116,34 @@ pub fn read(result: &ReadResourceResult, json: bool) -> u8 {
     0
 }
 
+/// Prints skills: each one's name, description and how many files it has.
+pub fn skills(skills: &[tenet_client::protocol::skill_extension::SkillEntry], json: bool) -> u8 {
+    if json {
+        return print_json(&skills);
+    }
+    for skill in skills {
+        let field = |key: &str| skill.frontmatter.get(key).and_then(Value::as_str);
+        let files = match &skill.resources {
+            tenet_client::protocol::skill_extension::SkillResources::Listed(files) if files.len() == 1 => {
+                "1 file".to_owned()
+            }
+            tenet_client::protocol::skill_extension::SkillResources::Listed(files) => format!("{} files", files.len()),
+            tenet_client::protocol::skill_extension::SkillResources::Dynamic(_) => "files not listed".to_owned(),
+        };
+        outln!("{}{} ({files}, {})", field("name").unwrap_or("?"), first_line(field("description")), skill.uri);
+    }
+    0
+}
+
+/// Prints a skill file that passed its checks: its text, or a summary of its bytes.
+pub fn skill_file(uri: &str, bytes: &[u8]) -> u8 {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => out!("{text}"),
+        Err(_) => outln!("<{} bytes of binary data at {uri}>", bytes.len()),
+    }
+    0
+}
+
 /// Prints a prompt's messages, each after its role.
 pub fn prompt(result: &GetPromptResult, json: bool) -> u8 {
     if json {

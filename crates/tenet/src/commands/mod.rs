@@ -86,5 +86,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Call(args) => client::run(client::Action::Call, &args),
         Command::Read(args) => client::run(client::Action::Read, &args),
         Command::Prompt(args) => client::run(client::Action::Prompt, &args),
+        Command::Skills(args) => client::run(client::Action::Skills, &args),
+        Command::Skill(args) => client::run(client::Action::Skill, &args),
     }
 }

@@ -23,14 +23,18 @@ pub(crate) fn name(language: &str, domain: &str) -> String {
 
 /// A standard's description for an agent: what it covers and when to load it.
 fn description(language: &str, domain: &str, titles: &[String]) -> String {
-    let who = if language == "all" { "any language".to_owned() } else { capitalised(language) };
+    let (who, code) = if language == "all" {
+        ("any language".to_owned(), "code".to_owned())
+    } else {
+        (capitalised(language), format!("{} code", capitalised(language)))
+    };
     let mut covers = titles.join("; ");
     if covers.chars().count() > 600 {
         covers = covers.chars().take(600).collect::<String>() + "…";
     }
     format!(
         "This team's {domain} standard for {who} ({covers}). Load it before writing, reviewing or changing \
-         {who} code where {domain} matters, and follow it over general habits."
+         {code} where {domain} matters, and follow it over general habits."
     )
 }
 
