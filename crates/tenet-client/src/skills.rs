@@ -16,6 +16,16 @@ use crate::options::RequestOptions;
 /// Why a skill file was not accepted.
 #[derive(Debug, thiserror::Error)]
 pub enum SkillFileError {
+    /// The entry itself breaks the extension's rules: its URI is not a `SKILL.md` under
+    /// `skill://`, its name does not follow the naming rules or differ from its path's
+    /// last segment, or it lists a file outside the skill or twice.
+    #[error("the entry of {uri} breaks the Skills extension's rules: {why}")]
+    BadEntry {
+        /// The entry's URI.
+        uri: String,
+        /// What is wrong.
+        why: String,
+    },
     /// The entry does not list the file (or lists its files as `"dynamic"`).
     #[error("{uri} is not a file the skill's entry lists")]
     NotListed {
@@ -109,6 +119,7 @@ impl Client {
     /// # Errors
     /// [`SkillFileError`]: the file is not listed, cannot be read, or does not match.
     pub async fn read_skill_file(&self, skill: &SkillEntry, uri: &str) -> Result<Vec<u8>, SkillFileError> {
+        check_entry(skill)?;
         let SkillResources::Listed(files) = &skill.resources else {
             return Err(SkillFileError::NotListed { uri: uri.to_owned() });
         };
@@ -116,7 +127,18 @@ impl Client {
             files.iter().find(|f| f.uri == uri).ok_or_else(|| SkillFileError::NotListed { uri: uri.to_owned() })?;
         let read =
             self.read_resource(uri).await.map_err(|source| SkillFileError::Read { uri: uri.to_owned(), source })?;
-        let bytes = match read.contents.into_iter().next() {
+        let mut parts = read.contents.into_iter();
+        let (first, more) = (parts.next(), parts.next());
+        let part_uri = match &first {
+            Some(ResourceContents::Text(text)) => Some(text.uri.as_str()),
+            Some(ResourceContents::Blob(blob)) => Some(blob.uri.as_str()),
+            None => None,
+        };
+        if more.is_some() || part_uri.is_some_and(|u| u != uri) {
+            let why = "the answer is not one part of this file".to_owned();
+            return Err(SkillFileError::Read { uri: uri.to_owned(), source: ClientError::Protocol(why) });
+        }
+        let bytes = match first {
             Some(ResourceContents::Text(text)) => text.text.into_bytes(),
             Some(ResourceContents::Blob(blob)) => {
                 base64::engine::general_purpose::STANDARD.decode(blob.blob).map_err(|e| SkillFileError::Read {
@@ -148,6 +170,42 @@ impl Client {
         }
         Ok(bytes)
     }
+}
+
+/// Checks an entry against the extension's rules before anything of it is read.
+fn check_entry(skill: &SkillEntry) -> Result<(), SkillFileError> {
+    let bad = |why: String| Err(SkillFileError::BadEntry { uri: skill.uri.clone(), why });
+    let Some(path) = skill.uri.strip_prefix("skill://").and_then(|p| p.strip_suffix("/SKILL.md")) else {
+        return bad("its URI is not skill://<path>/SKILL.md".into());
+    };
+    let segment_ok = |s: &str| {
+        (1..=64).contains(&s.len())
+            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !s.starts_with('-')
+            && !s.ends_with('-')
+            && !s.contains("--")
+    };
+    let name = skill.frontmatter.get("name").and_then(Value::as_str).unwrap_or_default();
+    if !segment_ok(name) || path.rsplit('/').next() != Some(name) {
+        return bad(format!("its name {name:?} breaks the naming rules or is not its path's last segment"));
+    }
+    if let SkillResources::Listed(files) = &skill.resources {
+        let root = format!("skill://{path}/");
+        let mut seen = std::collections::HashSet::new();
+        for file in files {
+            let inside = file.uri.strip_prefix(&root);
+            let plain = inside.is_some_and(|rest| {
+                rest.split('/').all(|s| !s.is_empty() && s != "." && s != ".." && !s.contains('%') && !s.contains('\\'))
+            });
+            if !plain {
+                return bad(format!("it lists {} outside the skill", file.uri));
+            }
+            if !seen.insert(file.uri.as_str()) {
+                return bad(format!("it lists {} twice", file.uri));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn decode<T: serde::de::DeserializeOwned>(value: Value) -> Result<T> {

@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use serde_json::json;
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tenet_client::protocol::{ProtocolVersion, Resource, ResourceContents, TextResourceContents};
 use tenet_client::{Client, SkillFileError, VersionPin};
@@ -103,4 +103,25 @@ async fn a_file_that_does_not_match_its_entry_is_refused() {
     let refused = client.read_skill_file(&skill, "skill://pdf/SKILL.md").await;
     let Err(SkillFileError::FrontMatter { why, .. }) = refused else { panic!("{refused:?}") };
     assert!(why.contains("description"), "{why}");
+}
+
+#[tokio::test]
+async fn an_entry_that_breaks_the_rules_is_refused_before_anything_is_read() {
+    let client =
+        connect(server(SKILL_MD, SKILL_MD, "Use for PDFs."), VersionPin::Exact(ProtocolVersion::V2025_11_25)).await;
+    let good = client.all_skills().await.unwrap().remove(0);
+    let bad = |change: &dyn Fn(&mut Value)| {
+        let mut entry = serde_json::to_value(&good).unwrap();
+        change(&mut entry);
+        serde_json::from_value::<tenet_client::protocol::skill_extension::SkillEntry>(entry).unwrap()
+    };
+    let outside = bad(&|e| e["resources"][1]["uri"] = json!("skill://other/secret.md"));
+    let climbing = bad(&|e| e["resources"][1]["uri"] = json!("skill://pdf/../other/secret.md"));
+    let twice = bad(&|e| e["resources"][1]["uri"] = json!("skill://pdf/SKILL.md"));
+    let renamed = bad(&|e| e["frontmatter"]["name"] = json!("code-review"));
+    let not_a_skill = bad(&|e| e["uri"] = json!("https://example.com/pdf/SKILL.md"));
+    for entry in [outside, climbing, twice, renamed, not_a_skill] {
+        let refused = client.read_skill_file(&entry, "skill://pdf/SKILL.md").await;
+        assert!(matches!(refused, Err(SkillFileError::BadEntry { .. })), "{refused:?}");
+    }
 }

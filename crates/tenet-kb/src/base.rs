@@ -147,7 +147,7 @@ impl KnowledgeBase {
         }
         let fresh = files.iter().flat_map(|f: &Files| f.values().flat_map(|e| e.warnings.iter().cloned())).collect();
         let base = Self::assemble(roots.to_vec(), links.clone(), files, followed, fresh);
-        Ok(base.with_skills(crate::skills::read_skills(roots)))
+        Ok(base.with_skills(crate::skills::read_skills(roots, links)))
     }
 
     /// Merges the roots' files: for each key, the last root with documents for it wins.

@@ -300,6 +300,13 @@ impl Confinement {
     /// the last moment cannot hang the caller), and what was opened is checked again:
     /// a regular file, the one that was checked, still inside.
     pub(crate) fn read(&self, path: &Path) -> FileText {
+        let bytes = self.read_bytes(path, MAX_FILE_BYTES)?;
+        String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_owned())
+    }
+
+    /// A file's bytes, read as [`Confinement::read`] reads (every rule but UTF-8), of at
+    /// most `max` bytes.
+    pub(crate) fn read_bytes(&self, path: &Path, max: u64) -> Result<Vec<u8>, String> {
         let link = std::fs::symlink_metadata(path).map_err(|e| format!("cannot read: {e}"))?.is_symlink();
         let subject = |real: Option<&Path>| -> String {
             if !link {
@@ -330,8 +337,8 @@ impl Confinement {
             let what = if link { format!("{}, which is", subject(Some(&real))) } else { "it is".to_owned() };
             return Err(format!("{what} {}, not a regular file: not read", kind(&checked)));
         }
-        if checked.len() > MAX_FILE_BYTES {
-            return Err(too_large(checked.len()));
+        if checked.len() > max {
+            return Err(too_large(checked.len(), max));
         }
         let file = open(&real).map_err(|e| format!("cannot read: {e}"))?;
         let opened = file.metadata().map_err(|e| format!("cannot read: {e}"))?;
@@ -339,11 +346,17 @@ impl Confinement {
             return Err("changed while being read: not read".into());
         }
         let mut bytes = Vec::new();
-        file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| format!("cannot read: {e}"))?;
-        if bytes.len() as u64 > MAX_FILE_BYTES {
-            return Err(too_large(bytes.len() as u64));
+        file.take(max + 1).read_to_end(&mut bytes).map_err(|e| format!("cannot read: {e}"))?;
+        if bytes.len() as u64 > max {
+            return Err(too_large(bytes.len() as u64, max));
         }
-        String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_owned())
+        Ok(bytes)
+    }
+
+    /// Whether the folder at `dir` may be walked: its real path is inside the root or an
+    /// allowed folder (a link to anywhere else is not followed).
+    pub(crate) fn permits_folder(&self, dir: &Path) -> bool {
+        dir.canonicalize().is_ok_and(|real| real.is_dir() && self.permits(&real))
     }
 
     /// Whether the file opened at `real` is still one this confinement permits: where
@@ -396,8 +409,8 @@ fn first_hop(link: &Path) -> Option<PathBuf> {
 }
 
 /// The message for a file over [`MAX_FILE_BYTES`].
-fn too_large(size: u64) -> String {
-    format!("{size} bytes is more than the {MAX_FILE_BYTES}-byte limit")
+fn too_large(size: u64, max: u64) -> String {
+    format!("{size} bytes is more than the {max}-byte limit")
 }
 
 /// What kind of file something that is not a regular file is.

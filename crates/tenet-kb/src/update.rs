@@ -72,7 +72,7 @@ impl KnowledgeBase {
         }
         let base = Self::assemble(self.roots.clone(), self.links.clone(), files, links_followed, fresh);
         if skills_changed {
-            return Ok(base.with_skills(crate::skills::read_skills(&self.roots)));
+            return Ok(base.with_skills(crate::skills::read_skills(&self.roots, &self.links)));
         }
         // Unchanged: the same folders, and their warnings (none of them fresh).
         let mut base = base.with_skills((self.skills.clone(), Vec::new()));

@@ -66,8 +66,12 @@ pub struct GetSkillResult {
     pub skill: SkillEntry,
 }
 
+/// The most bytes of front matter read: past it, a `SKILL.md` is refused unparsed (the
+/// front matter is a name, a description and a few settings).
+pub const MAX_FRONT_MATTER: usize = 64 * 1024;
+
 /// The front matter of a `SKILL.md`: the YAML between its first line (`---`) and the
-/// next `---` line, as JSON.
+/// next `---` line, as JSON. At most [`MAX_FRONT_MATTER`] bytes are read.
 ///
 /// # Errors
 /// Why there is none: no opening or closing line, YAML that does not parse, or a
@@ -91,8 +95,9 @@ pub fn skill_front_matter(text: &str) -> Result<Map<String, Value>, String> {
     let end = rest
         .match_indices("\n---")
         .map(|(at, _)| at)
+        .take_while(|&at| at <= MAX_FRONT_MATTER)
         .find(|&at| closing(at))
-        .ok_or("the SKILL.md's front matter has no closing --- line")?;
+        .ok_or("the SKILL.md's front matter has no closing --- line within 64 KiB")?;
     match serde_saphyr::from_str::<Value>(&rest[..end]) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err("the SKILL.md's front matter is not a mapping".into()),
@@ -127,6 +132,8 @@ mod tests {
         assert!(skill_front_matter("# no front matter\n").is_err());
         assert!(skill_front_matter("---\nname: a\n").is_err());
         assert!(skill_front_matter("---\n- a\n---\n").is_err());
+        let long = format!("---\nname: a\ndescription: {}\n---\n", "x".repeat(MAX_FRONT_MATTER));
+        assert!(skill_front_matter(&long).is_err(), "past the limit, not parsed");
         let crlf = skill_front_matter("---\r\nname: a\r\n---\r\nbody").unwrap();
         assert_eq!(crlf["name"], "a");
         // A line that only begins with --- does not close it.

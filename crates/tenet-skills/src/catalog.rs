@@ -345,7 +345,9 @@ fn read(source: SkillSource) -> Result<Skill, String> {
         return Err(format!("its files hold {bytes} bytes, over the {MAX_BYTES} (16 MiB) a skill may hold"));
     }
     if let Some(odd) = source.files.keys().find(|f| !valid_file_path(f)) {
-        return Err(format!("{odd:?} is not a plain path inside the skill"));
+        return Err(format!(
+            "{odd:?} is not a plain path inside the skill (no .., and no #, ?, % or spaces, which a URI cannot hold as they are)"
+        ));
     }
     let root = format!("{SCHEME}{}", source.path);
     let files: Vec<SkillFile> = source
@@ -360,11 +362,12 @@ fn read(source: SkillSource) -> Result<Skill, String> {
     Ok(Skill { path: source.path, uri, frontmatter, files })
 }
 
-/// Whether `path` is a relative path of plain segments.
+/// Whether `path` is a relative path of plain segments that can stand in a URI as it
+/// is (no `#`, `?`, `%`, whitespace or control characters).
 fn valid_file_path(path: &str) -> bool {
     !path.is_empty()
         && path.split('/').all(|s| !s.is_empty() && s != "." && s != ".." && !s.contains('\\'))
-        && !path.chars().any(char::is_control)
+        && !path.chars().any(|c| c.is_control() || c.is_whitespace() || matches!(c, '#' | '?' | '%'))
 }
 
 /// Whether bytes fed piece by piece are UTF-8 (a character may span two pieces).

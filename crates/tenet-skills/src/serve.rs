@@ -88,8 +88,8 @@ impl Skills {
     /// The `SKILL.md` of every skill as a listed resource (`text/markdown`, named and
     /// described as its front matter says), for [`tenet_server::ServerBuilder::resource`]
     /// or [`tenet_server::Server::update_resources`].
-    pub fn listed(&self) -> Vec<ResourceDef> {
-        self.catalog().skills().iter().map(listed).collect()
+    pub fn listed(self: &Arc<Self>) -> Vec<ResourceDef> {
+        self.catalog().skills().iter().map(|skill| listed(self, skill)).collect()
     }
 
     /// The template every skill file is read through, `skill://{+path}`: hidden (give
@@ -114,8 +114,10 @@ impl Skills {
     }
 }
 
-/// A skill's `SKILL.md`, as a listed resource.
-fn listed(skill: &Arc<Skill>) -> ResourceDef {
+/// A skill's `SKILL.md`, as a listed resource: read from the catalog of the moment, as
+/// every skill file is (never from the skill it was listed from, which a reload may
+/// have replaced already).
+fn listed(skills: &Arc<Skills>, skill: &Skill) -> ResourceDef {
     let size = skill.files.iter().find(|f| f.uri == skill.uri).map(|f| f.size);
     let resource = Resource {
         uri: skill.uri.clone(),
@@ -128,10 +130,9 @@ fn listed(skill: &Arc<Skill>) -> ResourceDef {
         icons: None,
         meta: None,
     };
-    let skill = Arc::clone(skill);
+    let skills = Arc::clone(skills);
     ResourceDef::new(resource, move |request: ReadRequest| {
-        let file = skill.files.iter().find(|f| f.uri == request.uri);
-        let read = file.map(|file| vec![contents(&request.uri, file)]);
+        let read = skills.catalog().file(&request.uri).map(|file| vec![contents(&request.uri, file)]);
         async move { Ok(read) }
     })
 }
@@ -191,7 +192,7 @@ fn list_page(catalog: &Catalog, cursor: Option<&str>) -> Result<Map<String, Valu
     let mut result = Map::new();
     result.insert("skills".into(), json!(page));
     if skills.len() > PAGE {
-        result.insert("nextCursor".into(), json!(next_cursor(catalog, from + PAGE)));
+        result.insert("nextCursor".into(), json!(next_cursor(catalog, from.saturating_add(PAGE))));
     }
     Ok(result)
 }
@@ -214,7 +215,7 @@ fn directory_page(catalog: &Catalog, uri: &str, cursor: Option<&str>) -> Result<
         .collect();
     let mut result = Map::new();
     result.insert("resources".into(), Value::Array(page));
-    if children.len() > from + PAGE {
+    if children.len() > from.saturating_add(PAGE) {
         result.insert("nextCursor".into(), json!(next_cursor(catalog, from + PAGE)));
     }
     Ok(result)

@@ -120,8 +120,41 @@ pub fn home(base: &KnowledgeBase, url: &str) -> String {
         main.push_str("</tr>\n");
     }
     main.push_str("</tbody></table></div>\n");
+    main.push_str(&skills(base));
     main.push_str(&connect(url));
     layout("Engineering standards", None, "", &main)
+}
+
+/// The skills section: every standard is a skill too, and the roots' skill folders are
+/// listed with their descriptions.
+fn skills(base: &KnowledgeBase) -> String {
+    let mut out = String::from(
+        r#"<h2 id="skills">Skills</h2>
+<p>Assistants that load skills (the MCP Skills extension) get every standard as one: <code>rust-testing</code> for Rust's testing standard, <code>security</code> for the language-neutral one. Besides those:</p>
+"#,
+    );
+    if base.skills().is_empty() {
+        out.push_str(
+            "<p class=\"empty\">No skill folders (<code>skills/&lt;name&gt;/SKILL.md</code> in a root).</p>\n",
+        );
+        return out;
+    }
+    out.push_str("<ul class=\"skills\">\n");
+    for skill in base.skills() {
+        let text = std::str::from_utf8(skill.files.get("SKILL.md").map_or(&[][..], |b| &b[..])).unwrap_or_default();
+        let front = tenet_protocol::skill_front_matter(text).unwrap_or_default();
+        let description = front.get("description").and_then(serde_json::Value::as_str).unwrap_or("");
+        let files = skill.files.len();
+        let noun = if files == 1 { "file" } else { "files" };
+        let _ = writeln!(
+            out,
+            r#"<li><code>{}</code> — {} <span class="date">{files} {noun}</span></li>"#,
+            escape(&skill.path),
+            escape(description)
+        );
+    }
+    out.push_str("</ul>\n");
+    out
 }
 
 /// The settings to connect each major assistant to `url`.
@@ -177,7 +210,7 @@ pub fn standard(base: &KnowledgeBase, language: &str, domain: &str) -> Option<St
         main,
         r#"<nav class="crumbs" aria-label="Breadcrumb"><a href="/">Standards</a> › {} › {}</nav>
 <h1>{} · {}</h1>
-<p class="lead">In the order assistants get it from <code>get_stdlib</code>: {}.</p>
+<p class="lead">In the order assistants get it from <code>get_stdlib</code>: {}. As a skill: <code>{}</code>.</p>
 "#,
         escape(language),
         escape(domain),
@@ -187,7 +220,8 @@ pub fn standard(base: &KnowledgeBase, language: &str, domain: &str) -> Option<St
             "the language-neutral base"
         } else {
             "the language-neutral base first, then this language's documents"
-        }
+        },
+        escape(&tenet_kb::skills::standard_skill_name(language, domain))
     );
     for doc in &docs {
         main.push_str(&document(doc));

@@ -56,6 +56,25 @@ async fn the_matrix_links_every_standard_and_says_how_to_connect() {
     assert!(page.contains("&quot;url&quot;: &quot;http://localhost:3020/mcp&quot;"), "Cursor's config, escaped");
 }
 
+/// Issue 61: the page lists skills beside the standards: the skill folders with their
+/// descriptions (escaped), and each standard's skill name on its page.
+#[tokio::test]
+async fn skills_are_listed_beside_the_standards() {
+    let f = fixture();
+    let (_, _, page) = get(&f.site, "/").await;
+    assert!(page.contains(r#"<h2 id="skills">Skills</h2>"#), "{page}");
+    assert!(
+        page.contains("<code>code-review</code> — Review a change against this team&#39;s engineering standards")
+            || page.contains("<code>code-review</code> — Review a change against this team's engineering standards"),
+        "{page}"
+    );
+    assert!(page.contains("2 files"), "the built-in skill's SKILL.md and checklist");
+    let (_, _, standard) = get(&f.site, "/standards/rust/security").await;
+    assert!(standard.contains("As a skill: <code>rust-security</code>"), "{standard}");
+    let (_, _, neutral) = get(&f.site, "/standards/all/testing").await;
+    assert!(neutral.contains("As a skill: <code>testing</code>"));
+}
+
 #[tokio::test]
 async fn a_standard_shows_its_documents_in_get_stdlibs_order_with_their_facts() {
     let f = fixture();

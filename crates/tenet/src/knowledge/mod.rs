@@ -290,6 +290,13 @@ mod tests {
         std::fs::write(review.join("SKILL.md"), "---\nname: review\ndescription: Use when reviewing.\n---\n# Review\n")
             .unwrap();
         std::fs::write(review.join("refs/list.md"), "one\n").unwrap();
+        // A folder at a standard's skill name: the standard's skill stays.
+        std::fs::create_dir_all(dir.path().join("skills/rust-testing")).unwrap();
+        std::fs::write(
+            dir.path().join("skills/rust-testing/SKILL.md"),
+            "---\nname: rust-testing\ndescription: Not ours.\n---\n",
+        )
+        .unwrap();
         std::fs::create_dir_all(dir.path().join("skills/Broken")).unwrap();
         std::fs::write(dir.path().join("skills/Broken/SKILL.md"), "---\nname: Broken\ndescription: d\n---\n").unwrap();
         let base = KnowledgeBase::load(&[Root::Dir(dir.path().to_owned())]).unwrap();
@@ -304,6 +311,8 @@ mod tests {
             let files = got["result"]["skill"]["resources"].as_array().unwrap().clone();
             files.into_iter().find(|f| f["uri"] == "skill://review/refs/list.md").unwrap()["digest"].clone()
         };
+        let standard = ask(&ks.server, "skills/get", json!({"uri": "skill://rust-testing/SKILL.md"})).await;
+        assert_ne!(standard["result"]["skill"]["frontmatter"]["description"], "Not ours.", "{standard}");
         let before = digest(&ask(&ks.server, "skills/get", json!({"uri": "skill://review/SKILL.md"})).await);
         std::fs::write(review.join("refs/list.md"), "two\n").unwrap();
         let changes =

@@ -15,12 +15,6 @@ use tenet_skills::{Catalog, FileBody, Problem, SkillSource, Skills};
 
 use super::READ_SCOPE;
 
-/// The skill name of the standard `language`/`domain`: the domain alone for the
-/// language-neutral standard (`all`), else `<language>-<domain>`.
-pub(crate) fn name(language: &str, domain: &str) -> String {
-    if language == "all" { domain.to_owned() } else { format!("{language}-{domain}") }
-}
-
 /// A standard's description for an agent: what it covers and when to load it.
 fn description(language: &str, domain: &str, titles: &[String]) -> String {
     let (who, code) = if language == "all" {
@@ -52,7 +46,7 @@ pub(crate) fn sources(base: &Arc<KnowledgeBase>) -> (Vec<SkillSource>, Vec<Probl
     let mut seen = HashSet::new();
     for key in base.taxonomy(None, None) {
         let (language, domain) = (key.language.as_str(), key.domain.as_str());
-        let name = name(language, domain);
+        let name = tenet_kb::skills::standard_skill_name(language, domain);
         if !tenet_skills::valid_name(&name) {
             problems.push(Problem {
                 skill: name,
@@ -89,19 +83,25 @@ fn yaml_string(text: &str) -> String {
 
 /// The catalog of `base`'s skills: its roots' skill folders first (written as skills,
 /// they lead the list; a later root's replaces an earlier one's of the same path), then
-/// its standards' whose names no folder took; its problems logged.
+/// its standards'. A folder at a standard's skill name is left out, with a warning: the
+/// standard's skill is the standard as `get_stdlib` gives it, which roots override as
+/// standards, never through a skills folder.
 pub(crate) fn catalog(base: &Arc<KnowledgeBase>) -> Catalog {
     let (standards, mut problems) = sources(base);
-    let mut sources: Vec<SkillSource> = base
-        .skills()
-        .iter()
-        .map(|folder| {
-            let files = folder.files.iter().map(|(path, bytes)| (path.clone(), FileBody::Held(bytes.clone())));
-            SkillSource { path: folder.path.clone(), files: files.collect() }
-        })
-        .collect();
-    let taken: HashSet<String> = sources.iter().map(|s| s.path.clone()).collect();
-    sources.extend(standards.into_iter().filter(|s| !taken.contains(&s.path)));
+    let taken: HashSet<String> = standards.iter().map(|s| s.path.clone()).collect();
+    let mut sources: Vec<SkillSource> = Vec::new();
+    for folder in base.skills() {
+        if taken.contains(&folder.path) {
+            problems.push(Problem {
+                skill: folder.path.clone(),
+                why: format!("{}: a standard is served as this skill already; name the folder otherwise", folder.root),
+            });
+            continue;
+        }
+        let files = folder.files.iter().map(|(path, bytes)| (path.clone(), FileBody::Held(bytes.clone())));
+        sources.push(SkillSource { path: folder.path.clone(), files: files.collect() });
+    }
+    sources.extend(standards);
     let (catalog, more) = Catalog::build(sources);
     problems.extend(more);
     for problem in problems {
@@ -111,7 +111,7 @@ pub(crate) fn catalog(base: &Arc<KnowledgeBase>) -> Catalog {
 }
 
 /// A listed `SKILL.md`, for readers with the read scope.
-pub(crate) fn listed(skills: &Skills) -> Vec<ResourceDef> {
+pub(crate) fn listed(skills: &Arc<Skills>) -> Vec<ResourceDef> {
     skills.listed().into_iter().map(|def| def.scope(READ_SCOPE)).collect()
 }
 
@@ -125,7 +125,7 @@ pub(crate) fn serve_files(server: &Server, skills: &Arc<Skills>) {
 /// Serves `base`'s skills from now on: returns the URIs of the `SKILL.md` files gone
 /// and the listed resources of those new or changed, for one announcement with the
 /// documents'.
-pub(crate) fn reload(skills: &Skills, base: &Arc<KnowledgeBase>) -> (Vec<String>, Vec<ResourceDef>) {
+pub(crate) fn reload(skills: &Arc<Skills>, base: &Arc<KnowledgeBase>) -> (Vec<String>, Vec<ResourceDef>) {
     let old = skills.replace(catalog(base));
     let new = skills.catalog();
     let removed =
