@@ -25,11 +25,15 @@ async fn greet(Args(Greet { name }): Args<Greet>) -> String {
     let greeting = format!("Hello, {name}!");
     #[cfg(feature = "plant")]
     if planted() {
-        // scripts/perf-gate --self-test's planted regression: one more allocation per
-        // call, of about two kilobytes, filled by copying (black_box keeps the optimizer from
-        // taking it out again). Big enough to stand clear of this server's run-to-run
-        // spread: its figure per seed falls in modes up to 1.5 % apart.
-        std::hint::black_box(greeting.repeat(200));
+        // scripts/perf-gate --self-test's planted regression: more allocations per call,
+        // 32 copies of the greeting, each made and freed (black_box keeps the optimizer
+        // from taking them out again), about 4 400 instructions (+18 %). Big enough to
+        // stand clear of this server's run-to-run spread (its figure per seed falls in
+        // modes up to 1.5 % apart): one two-kilobyte copy, built by doubling, had come to
+        // +1.5 % once the server's own request cost grew, and eight copies to +1.3 %.
+        for _ in 0..32 {
+            std::hint::black_box(greeting.clone());
+        }
     }
     greeting
 }
