@@ -58,7 +58,7 @@ struct Budget {
 /// Files are read under the roots' rules for standards (`links`): a link is followed
 /// only inside the root or a folder the policy allows, only regular files are read,
 /// and what was opened is checked again.
-pub(crate) fn read_skills(roots: &[Root], links: &LinkPolicy) -> (Vec<SkillFolder>, Vec<Warning>) {
+pub fn read_skills(roots: &[Root], links: &LinkPolicy) -> (Vec<SkillFolder>, Vec<Warning>) {
     let mut skills = Vec::new();
     let mut warnings = Vec::new();
     let mut budget = Budget { skills: MAX_SKILLS, bytes: MAX_ALL_BYTES };

@@ -189,3 +189,41 @@ fn a_folder_named_with_allow_link_target_may_be_linked_into_by_check_and_serve()
     assert_eq!(code, 2);
     assert!(stderr.contains("--allow-link-target /proc"), "{stderr}");
 }
+
+/// Issue 61: skill folders are linted as the server reads them: a skill it would leave
+/// out (front matter, naming rules, a name that is not its folder's), a link out of a
+/// skill, and a folder at a standard's skill name, each an error at its file.
+#[test]
+fn skill_folders_are_checked_as_the_server_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let skill = |path: &str, md: &str| {
+        std::fs::create_dir_all(dir.path().join("skills").join(path)).unwrap();
+        std::fs::write(dir.path().join("skills").join(path).join("SKILL.md"), md).unwrap();
+    };
+    skill("good", "---\nname: good\ndescription: Use when good.\n---\n# Good\n");
+    skill("no-front", "# No front matter\n");
+    skill("Capitals", "---\nname: Capitals\ndescription: d\n---\n");
+    skill("renamed", "---\nname: other\ndescription: d\n---\n");
+    std::fs::create_dir_all(dir.path().join("go")).unwrap();
+    std::fs::write(
+        dir.path().join("go/testing.md"),
+        "---\ntitle: Go testing\ndescription: d\nlanguage: go\ndomain: testing\nupdatedAt: '2026-01-01'\n---\n# Go\n",
+    )
+    .unwrap();
+    skill("go-testing", "---\nname: go-testing\ndescription: d\n---\n");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(dir.path().join("go/testing.md"), dir.path().join("skills/good/leak.md")).unwrap();
+    let (code, stdout, stderr) = check(&[dir.path().to_str().unwrap()]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    for expected in [
+        "skills/no-front/SKILL.md:1: error: its SKILL.md does not begin with front matter",
+        "skills/Capitals/SKILL.md:1: error:",
+        "skills/renamed/SKILL.md:1: error: its front matter names it \"other\"",
+        "skills/go-testing/SKILL.md:1: error: a standard of this folder is served as this skill already",
+    ] {
+        assert!(stdout.contains(expected), "{expected}\n{stdout}");
+    }
+    #[cfg(unix)]
+    assert!(stdout.contains("skills/good/leak.md:1: error: a symbolic link out of the skill"), "{stdout}");
+    assert!(!stdout.contains("skills/good/SKILL.md"), "a good skill is fine: {stdout}");
+}
