@@ -178,15 +178,8 @@ fn check_entry(skill: &SkillEntry) -> Result<(), SkillFileError> {
     let Some(path) = skill.uri.strip_prefix("skill://").and_then(|p| p.strip_suffix("/SKILL.md")) else {
         return bad("its URI is not skill://<path>/SKILL.md".into());
     };
-    let segment_ok = |s: &str| {
-        (1..=64).contains(&s.len())
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !s.starts_with('-')
-            && !s.ends_with('-')
-            && !s.contains("--")
-    };
     let name = skill.frontmatter.get("name").and_then(Value::as_str).unwrap_or_default();
-    if !segment_ok(name) || path.rsplit('/').next() != Some(name) {
+    if !tenet_protocol::skill_extension::valid_skill_name(name) || path.rsplit('/').next() != Some(name) {
         return bad(format!("its name {name:?} breaks the naming rules or is not its path's last segment"));
     }
     if let SkillResources::Listed(files) = &skill.resources {

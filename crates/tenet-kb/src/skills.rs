@@ -131,7 +131,8 @@ impl Walk<'_> {
             budget.skills -= 1;
             let mut files = BTreeMap::new();
             let mut taken = 0u64;
-            match self.collect(dir, dir, &mut files, &mut taken, warnings, budget) {
+            let skill = SkillDir { path: dir, real: dir.canonicalize().ok() };
+            match self.collect(&skill, dir, &mut files, &mut taken, warnings, budget) {
                 Ok(()) => skills.push(SkillFolder { path: relative(self.top, dir), files, root: self.root.to_owned() }),
                 Err(why) => warnings.push(self.warn(dir, format!("{why}: the skill is not served"))),
             }
@@ -141,11 +142,11 @@ impl Walk<'_> {
         }
     }
 
-    /// Reads the files of the skill at `skill` under `dir` (not those of a skill folder
-    /// inside it). Stops, with the reason, past the limits of a skill or of all skills.
+    /// Reads the files of `skill` under `dir` (not those of a skill folder inside it, at
+    /// any depth). Stops, with the reason, past the limits of a skill or of all skills.
     fn collect(
         &self,
-        skill: &Path,
+        skill: &SkillDir<'_>,
         dir: &Path,
         files: &mut BTreeMap<String, Arc<[u8]>>,
         taken: &mut u64,
@@ -162,10 +163,9 @@ impl Walk<'_> {
             let path = entry.path();
             let Ok(kind) = entry.file_type() else { continue };
             if kind.is_dir() {
-                if dir != skill || path.join(SKILL_MD).symlink_metadata().is_err() {
+                // A folder with a SKILL.md is a skill of its own, which `find` reads.
+                if path.join(SKILL_MD).symlink_metadata().is_err() {
                     self.collect(skill, &path, files, taken, warnings, budget)?;
-                } else {
-                    // A skill of its own, found by `find`.
                 }
                 continue;
             }
@@ -176,8 +176,7 @@ impl Walk<'_> {
                     continue;
                 }
                 // Inside its own skill only (what is read is checked against the root again).
-                let inside = skill.canonicalize().ok();
-                if !real.as_ref().is_ok_and(|real| inside.as_ref().is_some_and(|skill| real.starts_with(skill))) {
+                if !real.as_ref().is_ok_and(|real| skill.real.as_ref().is_some_and(|inside| real.starts_with(inside))) {
                     warnings.push(self.warn(&path, "a symbolic link out of the skill: left out".into()));
                     continue;
                 }
@@ -194,7 +193,7 @@ impl Walk<'_> {
                 Ok(bytes) => {
                     *taken += bytes.len() as u64;
                     budget.bytes -= bytes.len() as u64;
-                    let inside = relative(skill, &dir.join(&name));
+                    let inside = relative(skill.path, &dir.join(&name));
                     files.insert(inside, Arc::from(bytes.into_boxed_slice()));
                 }
                 Err(why) if why.contains("-byte limit") => {
@@ -205,6 +204,12 @@ impl Walk<'_> {
         }
         Ok(())
     }
+}
+
+/// A skill's folder, as given and resolved (what its links must stay inside).
+struct SkillDir<'a> {
+    path: &'a Path,
+    real: Option<PathBuf>,
 }
 
 /// The folders directly in `dir` (not links, not hidden), sorted.
@@ -286,11 +291,13 @@ mod tests {
         std::fs::write(outer.join("SKILL.md"), "---\nname: outer\n---\n").unwrap();
         std::fs::write(outer.join("inner/SKILL.md"), "---\nname: inner\n---\n").unwrap();
         std::fs::write(outer.join("inner/notes.md"), "inner's").unwrap();
+        std::fs::create_dir_all(outer.join("refs/deep")).unwrap();
+        std::fs::write(outer.join("refs/deep/SKILL.md"), "---\nname: deep\n---\n").unwrap();
         let (skills, warnings) = read_skills(&[Root::Dir(dir.path().to_owned())], &LinkPolicy::default());
         let paths: Vec<&str> = skills.iter().map(|s| s.path.as_str()).collect();
-        assert_eq!(paths, ["outer", "outer/inner"], "{warnings:?}");
+        assert_eq!(paths, ["outer", "outer/inner", "outer/refs/deep"], "{warnings:?}");
         assert!(warnings.iter().any(|w| w.file.ends_with("skills/many") && w.message.contains("more than 512 files")));
-        assert_eq!(skills[0].files.keys().collect::<Vec<_>>(), ["SKILL.md"], "the inner skill's files are its own");
+        assert_eq!(skills[0].files.keys().collect::<Vec<_>>(), ["SKILL.md"], "the inner skills' files are their own");
         assert_eq!(skills[1].files.keys().collect::<Vec<_>>(), ["SKILL.md", "notes.md"]);
     }
 

@@ -66,6 +66,17 @@ pub struct GetSkillResult {
     pub skill: SkillEntry,
 }
 
+/// Whether `name` follows the Agent Skills naming rules: 1 to 64 of `a-z`, `0-9` and
+/// `-`, neither first nor last a hyphen, and no two hyphens together. A server holds
+/// its skills to them, and a client the entries it is given.
+pub fn valid_skill_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+        && !name.contains("--")
+}
+
 /// The most bytes of front matter read: past it, a `SKILL.md` is refused unparsed (the
 /// front matter is a name, a description and a few settings).
 pub const MAX_FRONT_MATTER: usize = 64 * 1024;

@@ -290,15 +290,7 @@ impl Catalog {
     }
 }
 
-/// Whether `name` follows the Agent Skills naming rules: 1 to 64 of `a-z`, `0-9` and
-/// `-`, neither first nor last a hyphen, and no two hyphens together.
-pub fn valid_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !name.starts_with('-')
-        && !name.ends_with('-')
-        && !name.contains("--")
-}
+pub use tenet_protocol::skill_extension::valid_skill_name as valid_name;
 
 /// Checks `source` and describes it.
 fn read(source: SkillSource) -> Result<Skill, String> {

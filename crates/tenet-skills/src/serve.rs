@@ -108,9 +108,14 @@ impl Skills {
         };
         let skills = Arc::clone(self);
         TemplateDef::new(template, move |request: ReadRequest| {
-            let contents = skills.catalog().file(&request.uri).map(|file| vec![contents(&request.uri, file)]);
-            async move { Ok(contents) }
+            let read = skills.read(&request.uri);
+            async move { Ok(read) }
         })
+    }
+
+    /// The contents of the skill file at `uri` in the catalog of the moment, if any.
+    fn read(&self, uri: &str) -> Option<Vec<ResourceContents>> {
+        self.catalog().file(uri).map(|file| vec![contents(uri, file)])
     }
 }
 
@@ -132,7 +137,7 @@ fn listed(skills: &Arc<Skills>, skill: &Skill) -> ResourceDef {
     };
     let skills = Arc::clone(skills);
     ResourceDef::new(resource, move |request: ReadRequest| {
-        let read = skills.catalog().file(&request.uri).map(|file| vec![contents(&request.uri, file)]);
+        let read = skills.read(&request.uri);
         async move { Ok(read) }
     })
 }
