@@ -135,7 +135,7 @@ async fn modern_post(shared: &Arc<Shared>, headers: &HeaderMap, incoming: Incomi
     let answer = Box::pin(async move { server.respond(request, routed, &link).await });
     // Dropping the response body (the client closed the stream) cancels the request.
     let guard = cancel.drop_guard();
-    match Exchange::new(messages, vec![answer], false).start().await {
+    match Exchange::one(messages, answer).start().await {
         Start::Complete(answers) => {
             let Some(answer) = answers.into_iter().next() else {
                 return response::transport(StatusCode::INTERNAL_SERVER_ERROR, "no answer");

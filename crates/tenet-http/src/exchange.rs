@@ -97,6 +97,11 @@ impl Exchange {
         Self { answers: Pending::new(answers), messages, queued: VecDeque::new(), resumable }
     }
 
+    /// An exchange of one request (a stateless POST), not resumable.
+    pub(crate) fn one(messages: mpsc::Receiver<Vec<u8>>, answer: AnswerFuture) -> Self {
+        Self { answers: Pending::One(Some(answer)), messages, queued: VecDeque::new(), resumable: false }
+    }
+
     fn item(&self, message: Vec<u8>) -> Option<Item> {
         match (message.is_empty(), self.resumable) {
             (false, _) => Some(Item::Message(message)),

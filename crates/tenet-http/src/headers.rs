@@ -31,9 +31,14 @@ pub(crate) fn names_modern_version(headers: &HeaderMap) -> bool {
 
 /// Whether the body is declared as JSON.
 pub(crate) fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
+    let Some(value) = headers.get(CONTENT_TYPE) else { return false };
+    // What clients send, answered without reading it apart.
+    if value.as_bytes() == b"application/json" {
+        return true;
+    }
+    value
+        .to_str()
+        .ok()
         .and_then(|v| v.split(';').next())
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"))
 }
@@ -170,7 +175,9 @@ mod tests {
 
     #[test]
     fn content_type_with_parameters_is_json() {
+        assert!(is_json(&with("content-type", "application/json")));
         assert!(is_json(&with("content-type", "application/json; charset=utf-8")));
+        assert!(is_json(&with("content-type", " Application/JSON ")));
         assert!(!is_json(&with("content-type", "text/plain")));
         assert!(!is_json(&HeaderMap::new()));
     }

@@ -403,42 +403,46 @@ impl Server {
             // Counted apart by `respond`; on the wire, a result like any other.
             Reply::ToolError(reply) => return self.encode(id, stateless, *reply),
             Reply::Ok { body, cacheable } => {
-                let ttl;
-                let scope;
-                let mut extra: Vec<&str> = vec![r#""resultType":"complete""#];
-                if let Some(freshness) = cacheable {
-                    let config = &self.shared.config;
-                    let (ttl_ms, cache_scope) = match freshness {
-                        Freshness::Server => (config.cache_ttl_ms, config.cache_scope),
-                        Freshness::Own { ttl_ms, scope } => (ttl_ms, scope),
-                    };
-                    ttl = format!("\"ttlMs\":{ttl_ms}");
-                    scope = format!("\"cacheScope\":\"{}\"", cache_scope.as_str());
-                    extra.push(&ttl);
-                    extra.push(&scope);
+                const COMPLETE: &str = r#""resultType":"complete""#;
+                match cacheable {
+                    None => self.encode_stateless(&mut out, id, &body, &[COMPLETE]),
+                    Some(freshness) => {
+                        let config = &self.shared.config;
+                        let (ttl_ms, cache_scope) = match freshness {
+                            Freshness::Server => (config.cache_ttl_ms, config.cache_scope),
+                            Freshness::Own { ttl_ms, scope } => (ttl_ms, scope),
+                        };
+                        let ttl = format!("\"ttlMs\":{ttl_ms}");
+                        let scope = format!("\"cacheScope\":\"{}\"", cache_scope.as_str());
+                        self.encode_stateless(&mut out, id, &body, &[COMPLETE, &ttl, &scope]);
+                    }
                 }
-                self.encode_stateless(&mut out, id, &body, extra);
             }
             Reply::InputRequired(body) => {
-                self.encode_stateless(&mut out, id, &body, vec![r#""resultType":"input_required""#]);
+                self.encode_stateless(&mut out, id, &body, &[r#""resultType":"input_required""#]);
             }
-            Reply::Task(body) => self.encode_stateless(&mut out, id, &body, vec![r#""resultType":"task""#]),
+            Reply::Task(body) => self.encode_stateless(&mut out, id, &body, &[r#""resultType":"task""#]),
         }
         out
     }
 
     /// Writes a 2026-07-28 result with `extra` members and the server's name in its
     /// `_meta` (its own, if it has one).
-    fn encode_stateless<'a>(&'a self, out: &mut Vec<u8>, id: &Id, body: &Body, mut extra: Vec<&'a str>) {
+    fn encode_stateless(&self, out: &mut Vec<u8>, id: &Id, body: &Body, extra: &[&str]) {
         let spliced = match body.meta {
             OwnMeta::Absent => {
-                extra.push(&self.shared.server_info_member);
-                None
+                // At most three members of the era, then the server's name.
+                debug_assert!(extra.len() <= 3, "more result members than encode writes");
+                let mut members = [""; 4];
+                let count = extra.len().min(3);
+                members[..count].copy_from_slice(&extra[..count]);
+                members[count] = &self.shared.server_info_member;
+                return tenet_jsonrpc::write_result_response(out, id, &body.json, &members[..=count]);
             }
             OwnMeta::At(_) => body.with_meta_entry(&self.shared.server_info_entry),
             OwnMeta::Done => None,
         };
         let json = spliced.as_deref().unwrap_or(&body.json);
-        tenet_jsonrpc::write_result_response(out, id, json, &extra);
+        tenet_jsonrpc::write_result_response(out, id, json, extra);
     }
 }
