@@ -268,6 +268,27 @@ impl Redis {
         health
     }
 
+    /// The state secret agreed through the store ([`agreed_state_secret`]), asserted
+    /// again: `ours` (the one this replica signs with) is written back when the store no
+    /// longer holds one (it lost its data), and the one it holds is returned: `ours`, or
+    /// one another replica wrote first, to be adopted
+    /// ([`tenet_server::Server::adopt_state_secret`]). One round trip.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the store does not answer in time, or holds a
+    /// secret too short to sign with.
+    pub async fn reassert_state_secret(&self, ours: &str) -> Result<String, StoreError> {
+        let key = self.key("state-key");
+        let (agreed,): (String,) = self
+            .run("state_key", async |c| {
+                let mut pipe = redis::pipe();
+                pipe.cmd("SET").arg(&key).arg(ours).arg("NX").ignore().cmd("GET").arg(&key);
+                pipe.query_async(c).await
+            })
+            .await?;
+        signing_secret(&key, agreed)
+    }
+
     /// Adds the store's metrics to `metrics` (`tenet_store_operations_total` by
     /// operation and outcome, `tenet_store_operation_seconds` by operation).
     pub fn register_metrics(&self, metrics: &tenet_server::Metrics) {
@@ -325,6 +346,12 @@ pub fn agreed_state_secret(config: &RedisConfig) -> Result<String, StoreError> {
     let key = format!("{}state-key", config.prefix);
     redis::cmd("SET").arg(&key).arg(&fresh).arg("NX").exec(&mut connection).map_err(unavailable)?;
     let agreed: String = redis::cmd("GET").arg(&key).query(&mut connection).map_err(unavailable)?;
+    signing_secret(&key, agreed)
+}
+
+/// `agreed`, read from `key`, when it is long enough to sign with (every secret we
+/// write is).
+fn signing_secret(key: &str, agreed: String) -> Result<String, StoreError> {
     if agreed.len() < 32 {
         return Err(StoreError::Unavailable(format!(
             "{key} holds {} characters, too few for a signing key",

@@ -117,7 +117,8 @@ pub(crate) struct Shared {
     pub capabilities: ServerCapabilities,
     pub config: ServerConfig,
     pub state: Option<Arc<dyn Any + Send + Sync>>,
-    pub state_key: StateKey,
+    /// Replaced whole when a key agreed through a store changes ([`Server::adopt_state_secret`]).
+    pub state_key: std::sync::RwLock<StateKey>,
     /// Requests counted and timed, and whatever transports and users add.
     pub metrics: crate::Metrics,
     pub events: broadcast::Sender<ServerEvent>,
@@ -404,6 +405,27 @@ impl Server {
     /// [`crate::Metrics::encode`] (`tenet-http` serves them at `/metrics`).
     pub fn metrics(&self) -> &crate::Metrics {
         &self.shared.metrics
+    }
+
+    /// The key `requestState` is signed with now.
+    pub(crate) fn state_key(&self) -> StateKey {
+        self.shared.state_key.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Signs `requestState` with the key from `secret` from now on, still accepting
+    /// state signed with the key it replaces ([`StateKey::succeeded_by`]); `false` when
+    /// `secret` is the one in use. For replicas that agree on their secret through a
+    /// shared store and find another one there (the store lost its data, and another
+    /// replica wrote its own).
+    pub fn adopt_state_secret(&self, secret: &[u8]) -> bool {
+        let mut key = self.shared.state_key.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match key.succeeded_by(secret) {
+            Some(next) => {
+                *key = next;
+                true
+            }
+            None => false,
+        }
     }
 
     /// The rate limits every request is held to ([`ServerConfig::rate_limit`]), if any;
@@ -1026,7 +1048,7 @@ impl ServerBuilder {
                     capabilities: caps,
                     config: self.config,
                     state: self.state,
-                    state_key,
+                    state_key: std::sync::RwLock::new(state_key),
                     metrics,
                     events,
                     server_info_member,

@@ -40,7 +40,8 @@ pub struct StoreArgs {
     pub pool_size: u16,
     /// The secret that signs `requestState` (2026-07-28 input rounds), at least 16
     /// characters: replicas behind one load balancer must share it, so that any of them
-    /// continues a round another began. Unset: a random key per process.
+    /// continues a round another began. Unset: replicas given --store-url agree on one
+    /// through the store by themselves; without a store, a random key per process.
     #[arg(long = "state-secret", value_name = "SECRET", env = "TENET_STATE_SECRET", hide_env_values = true)]
     pub state_secret: Option<String>,
     /// While the state secret rotates: the one it replaces, still accepted (give every
@@ -61,7 +62,7 @@ impl StoreArgs {
     /// # Errors
     /// A URL that does not parse, a secret too short, or a previous secret without a
     /// current one; the message names the option.
-    pub fn apply(&self, config: &mut ServerConfig) -> Result<Option<Redis>, String> {
+    pub fn apply(&self, config: &mut ServerConfig) -> Result<Option<SharedStore>, String> {
         let secret = |name: &str, value: &str| {
             if value.chars().count() < MIN_SECRET {
                 Err(format!("--{name}: the secret must be at least {MIN_SECRET} characters"))
@@ -92,21 +93,73 @@ impl StoreArgs {
             pool_size: usize::from(self.pool_size),
             ..RedisConfig::new(url.clone())
         };
-        if config.state_key.is_none() {
-            config.state_key = agree_state_key(&redis_config);
+        let agreed_secret = if config.state_key.is_none() { agree_state_secret(&redis_config) } else { None };
+        if let Some(secret) = &agreed_secret {
+            config.state_key = Some(tenet_server::StateKey::from_bytes(secret.as_bytes()));
         }
         let redis = Redis::connect(redis_config).map_err(|e| format!("--store-url: {e}"))?;
         let contexts = RedisContextStore::new(redis.clone(), ContextLimits::default());
         config.context_store = Some(Arc::new(contexts));
-        Ok(Some(redis))
+        Ok(Some(SharedStore { redis, agreed_secret }))
     }
 }
 
-/// The key replicas sharing the store sign input rounds with, without `--state-secret`:
-/// agreed through the store ([`tenet_redis::agreed_state_secret`]), tried for up to
-/// three seconds (a store started beside the replicas may not answer at once). `None`
-/// (each replica its own key) when the store does not answer, said in a warning.
-fn agree_state_key(config: &RedisConfig) -> Option<tenet_server::StateKey> {
+/// The store replicas share, as [`StoreArgs::apply`] set it up.
+pub struct SharedStore {
+    /// The connection to it.
+    pub redis: Redis,
+    /// The secret the replicas agreed on through it, when no `--state-secret` was
+    /// given and the store answered at start ([`keep_state_secret`] keeps it agreed).
+    pub agreed_secret: Option<String>,
+}
+
+impl std::fmt::Debug for SharedStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the secret itself.
+        f.debug_struct("SharedStore").field("agreed_secret", &self.agreed_secret.as_ref().map(|_| "…")).finish()
+    }
+}
+
+/// Asserts the agreed state secret every `every` until `stop`
+/// ([`Redis::reassert_state_secret`]): when the store lost it, it is written back;
+/// when another replica wrote another one first, the server adopts that one and still
+/// accepts input rounds begun under its own (what a store without persistence needs
+/// after a restart).
+pub fn keep_state_secret(
+    redis: Redis,
+    server: tenet_server::Server,
+    mut secret: String,
+    every: Duration,
+    stop: tenet_server::CancellationToken,
+) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            // A store that does not answer is reported by its health check.
+            let Ok(agreed) = redis.reassert_state_secret(&secret).await else { continue };
+            if agreed != secret && server.adopt_state_secret(agreed.as_bytes()) {
+                tracing::warn!(
+                    "the shared store holds another state key than this replica's (it lost its data, and a replica \
+                     wrote a new one): signing input rounds with it from now on; rounds begun here before still \
+                     continue here"
+                );
+            }
+            secret = agreed;
+        }
+    });
+}
+
+/// The secret replicas sharing the store sign input rounds with, without
+/// `--state-secret`: agreed through the store ([`tenet_redis::agreed_state_secret`]),
+/// tried for up to three seconds (a store started beside the replicas may not answer at
+/// once). `None` (each replica its own key) when the store does not answer, said in a
+/// warning.
+fn agree_state_secret(config: &RedisConfig) -> Option<String> {
     let deadline = std::time::Instant::now() + Duration::from_secs(3);
     let mut last = None;
     for attempt in 0.. {
@@ -119,7 +172,7 @@ fn agree_state_key(config: &RedisConfig) -> Option<tenet_server::StateKey> {
         match tenet_redis::agreed_state_secret(config) {
             Ok(secret) => {
                 tracing::debug!("the state key is agreed through the store");
-                return Some(tenet_server::StateKey::from_bytes(secret.as_bytes()));
+                return Some(secret);
             }
             Err(e) => last = Some(e),
         }

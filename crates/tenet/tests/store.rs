@@ -149,34 +149,90 @@ fn the_store_settings_are_checked_before_serving() {
     assert!(refused(&["--state-secret-previous", SECRET]).contains("give --state-secret"));
 }
 
+/// `tenet serve --demo` on stdio with the store at `url` and no `--state-secret`.
+fn replica_without_secret(url: &str) -> Tenet {
+    Tenet::start_without_env(
+        &["serve", "--demo", "--log-level", "warn", "--store-url", url, "--store-timeout", "0.5"],
+        &["TENET_STORE_URL", "TENET_STATE_SECRET", "TENET_STATE_SECRET_PREVIOUS", "TENET_STORE_PREFIX"],
+    )
+}
+
+/// The `_meta` of a 2026-07-28 client that answers form elicitations.
+fn eliciting_meta() -> Value {
+    let mut meta = common::meta();
+    meta["io.modelcontextprotocol/clientCapabilities"] = json!({"elicitation": {"form": {}}});
+    meta
+}
+
+/// Begins an input round of the demo's `welcome` tool on `tenet`: its `requestState`
+/// and the `inputResponses` that answer it.
+fn begin_round(tenet: &mut Tenet, id: u64) -> (String, Value) {
+    let ask = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+        "params": {"name": "welcome", "arguments": {}, "_meta": eliciting_meta()}});
+    let first = tenet.call(&ask);
+    let asked = assert_result(&first, &json!(id));
+    assert_eq!(asked["resultType"], "input_required", "{first}");
+    let state = asked["requestState"].as_str().unwrap().to_owned();
+    let key = asked["inputRequests"].as_object().unwrap().keys().next().unwrap().clone();
+    (state, json!({ key: {"action": "accept", "content": {"name": "Ada"}} }))
+}
+
+/// Continues a round [`begin_round`] began (on any replica) on `tenet`: the response.
+fn continue_round(tenet: &mut Tenet, id: u64, (state, answers): &(String, Value)) -> Value {
+    tenet.call(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "welcome",
+        "arguments": {}, "inputResponses": answers, "requestState": state, "_meta": eliciting_meta()}}))
+}
+
 /// Issue 59: replicas given a store but no `--state-secret` agree on the key that signs
 /// input rounds through the store, so a round begun on one continues on another (before,
 /// each had a random key of its own and the second round failed its integrity check).
 #[test]
 fn replicas_without_a_state_secret_continue_each_others_input_rounds() {
     let redis = RedisServer::start();
-    let url = redis.url();
-    let replica = || {
-        Tenet::start_without_env(
-            &["serve", "--demo", "--log-level", "warn", "--store-url", &url, "--store-timeout", "0.5"],
-            &["TENET_STORE_URL", "TENET_STATE_SECRET", "TENET_STATE_SECRET_PREVIOUS", "TENET_STORE_PREFIX"],
-        )
-    };
-    let (mut one, mut two) = (replica(), replica());
-    let mut meta = common::meta();
-    meta["io.modelcontextprotocol/clientCapabilities"] = json!({"elicitation": {"form": {}}});
-    let ask = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-        "params": {"name": "welcome", "arguments": {}, "_meta": meta}});
-    let first = one.call(&ask);
-    let asked = assert_result(&first, &json!(1));
-    assert_eq!(asked["resultType"], "input_required", "{first}");
-    let state = asked["requestState"].as_str().unwrap();
-    let key = asked["inputRequests"].as_object().unwrap().keys().next().unwrap().clone();
-    let answers = json!({ key: {"action": "accept", "content": {"name": "Ada"}} });
-    let round = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "welcome",
-        "arguments": {}, "inputResponses": answers, "requestState": state, "_meta": meta}});
-    let second = two.call(&round);
+    let (mut one, mut two) = (replica_without_secret(&redis.url()), replica_without_secret(&redis.url()));
+    let round = begin_round(&mut one, 1);
+    let second = continue_round(&mut two, 2, &round);
     let done = assert_result(&second, &json!(2));
     assert!(tool_text(done).contains("Ada"), "{second}");
     assert!(redis.keys("tenet:state-key") == 1);
+}
+
+/// Issue 59: the store lost its data (Redis restarted without persistence, as the
+/// replicas' compose file runs it) and a replica started since agreed on a new state key
+/// there. The replica from before adopts it within a couple of seconds, so rounds cross
+/// both ways again, and a round it began under its old key still continues on it. Before,
+/// it kept its old key for good, and every round begun on the new replica failed its
+/// integrity check there.
+#[test]
+fn replicas_agree_on_the_state_key_again_after_the_store_loses_it() {
+    let redis = RedisServer::start();
+    let mut one = replica_without_secret(&redis.url());
+    let before = begin_round(&mut one, 1);
+    redis.cli(&["FLUSHALL"]).unwrap();
+    // What a replica started after the loss writes (SET, not NX: whatever `one` wrote back).
+    let theirs = "f".repeat(64);
+    redis.cli(&["SET", "tenet:state-key", &theirs]).unwrap();
+    let mut two = replica_without_secret(&redis.url());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut id = 10;
+    loop {
+        id += 1;
+        let round = begin_round(&mut two, id);
+        id += 1;
+        let answer = continue_round(&mut one, id, &round);
+        if answer.get("result").is_some() {
+            assert!(tool_text(&answer["result"]).contains("Ada"), "{answer}");
+            break;
+        }
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("integrity check failed"), "only the old key may refuse it: {answer}");
+        assert!(Instant::now() < deadline, "the first replica never adopted the store's new key: {answer}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(redis.cli(&["GET", "tenet:state-key"]).as_deref(), Some(theirs.as_str()), "the store's key stays");
+    let round = begin_round(&mut one, 100);
+    let answer = continue_round(&mut two, 101, &round);
+    assert!(tool_text(assert_result(&answer, &json!(101))).contains("Ada"), "begun on the first: {answer}");
+    let answer = continue_round(&mut one, 102, &before);
+    assert!(tool_text(assert_result(&answer, &json!(102))).contains("Ada"), "begun before the loss: {answer}");
 }

@@ -191,7 +191,7 @@ impl Server {
         }
         let owner = link.grant.as_deref().and_then(crate::Grant::owner);
         let binding = Binding::new(route.method.name(), target, arguments, owner);
-        let key = &self.shared.state_key;
+        let key = self.state_key();
         let (mut collected, round, wrapped) = match state {
             None => (JsonObject::new(), 0, None),
             Some(sealed) => {
@@ -200,7 +200,7 @@ impl Server {
             }
         };
         collected.extend(responses.unwrap_or_default());
-        Ok(Some(Inputs::new(collected, round, binding, key.clone()).wrapping(wrapped)))
+        Ok(Some(Inputs::new(collected, round, binding, key).wrapping(wrapped)))
     }
 
     pub(crate) async fn call_tool(&self, route: &Route, id: &Id, raw: Option<&RawJson>, link: &Link) -> Reply {

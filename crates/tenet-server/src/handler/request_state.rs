@@ -59,6 +59,16 @@ impl StateKey {
         self
     }
 
+    /// The key from `secret`, still accepting state signed with this one; `None` when
+    /// `secret` is the secret of this very key. For a key agreed through a shared store
+    /// that another replica has written anew (the store lost its data): rounds begun
+    /// here under the old key still continue here.
+    #[must_use]
+    pub fn succeeded_by(&self, secret: &[u8]) -> Option<Self> {
+        let key: [u8; 32] = Sha256::digest(secret).into();
+        (key != self.key).then_some(Self { key, previous: Some(self.key) })
+    }
+
     fn mac(key: &[u8; 32]) -> HmacSha256 {
         // HMAC accepts keys of any length.
         <HmacSha256 as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!())
@@ -166,8 +176,8 @@ impl Binding {
 
 /// Why a state's seal does not verify, with what most often causes it.
 const INTEGRITY: &str = "requestState integrity check failed: it was sealed with another key (another \
-    deployment's, a --state-secret rotated without --state-secret-previous, or a replica not given the \
-    shared one) or altered";
+    deployment's, a --state-secret rotated without --state-secret-previous, a replica not given the shared \
+    one, or a replica that could not reach the shared store when it started) or altered";
 
 fn now_secs() -> u64 {
     // The clock replicas share: a round another replica began is dated by the same one.
@@ -194,7 +204,10 @@ mod tests {
         flipped[3] ^= 1;
         assert!(key.open(std::str::from_utf8(&flipped).unwrap(), &b).is_err());
         assert!(key.open(&sealed, "tools/call other x").is_err());
-        assert!(StateKey::random().open(&sealed, &b).is_err());
+        let e = StateKey::random().open(&sealed, &b).unwrap_err();
+        for cause in ["another deployment", "--state-secret-previous", "not given the shared one", "shared store"] {
+            assert!(e.contains(cause), "the likely causes are named: {e}");
+        }
         assert!(key.open("garbage", &b).is_err());
     }
 
@@ -223,5 +236,20 @@ mod tests {
         assert!(old.open(&new_sealed, &b).is_err(), "sealed with the new key");
         assert!(StateKey::from_bytes(b"new secret").open(&sealed, &b).is_err(), "the old key dropped");
         assert!(StateKey::from_bytes(b"new secret").with_previous(b"other").open(&sealed, &b).is_err());
+    }
+
+    #[test]
+    fn a_successor_key_signs_anew_and_still_opens_what_its_predecessor_sealed() {
+        let b = "tools/call t x".to_owned();
+        let old = StateKey::from_bytes(b"agreed first");
+        assert!(old.succeeded_by(b"agreed first").is_none(), "the same secret: nothing to adopt");
+        let sealed = old.seal(&State::new(b.clone(), JsonObject::new(), 1));
+        let next = old.succeeded_by(b"agreed again").unwrap();
+        assert_eq!(next.open(&sealed, &b).unwrap().round, 1, "a round begun under the old key");
+        let new_sealed = next.seal(&State::new(b.clone(), JsonObject::new(), 2));
+        assert!(old.open(&new_sealed, &b).is_err(), "sealed with the new key");
+        assert_eq!(StateKey::from_bytes(b"agreed again").open(&new_sealed, &b).unwrap().round, 2);
+        let third = next.succeeded_by(b"agreed a third time").unwrap();
+        assert!(third.open(&sealed, &b).is_err(), "one predecessor is kept, not every one");
     }
 }

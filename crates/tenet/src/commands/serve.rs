@@ -63,10 +63,20 @@ pub fn run(args: &ServeArgs) -> ExitCode {
         tokio::spawn(on_signal(shutdown.clone()));
         // The shared store: legacy sessions kept there (HTTP), counted in the metrics,
         // and (over HTTP) checked every second for /ready.
-        let sessions = store.as_ref().map(|redis| {
-            Arc::new(tenet_redis::RedisSessionStore::new(redis.clone())) as Arc<dyn tenet_server::store::SessionStore>
+        let sessions = store.as_ref().map(|store| {
+            Arc::new(tenet_redis::RedisSessionStore::new(store.redis.clone()))
+                as Arc<dyn tenet_server::store::SessionStore>
         });
-        let store = store.and_then(|redis| {
+        let store = store.and_then(|crate::store::SharedStore { redis, agreed_secret }| {
+            if let Some(secret) = agreed_secret {
+                crate::store::keep_state_secret(
+                    redis.clone(),
+                    server.clone(),
+                    secret,
+                    STATE_SECRET_CHECK,
+                    shutdown.clone(),
+                );
+            }
             redis.register_metrics(server.metrics());
             matches!(args.transport, Transport::Http).then(|| redis.watch(Duration::from_secs(1), shutdown.clone()))
         });
@@ -136,6 +146,10 @@ pub fn run(args: &ServeArgs) -> ExitCode {
 
 /// How long a stdio gateway waits for its required upstreams before it serves.
 const STDIO_UPSTREAM_WAIT: Duration = Duration::from_secs(10);
+
+/// How often a replica asserts the state secret it agreed on through the store again
+/// (a store that lost its data gets it back within this).
+const STATE_SECRET_CHECK: Duration = Duration::from_secs(1);
 
 /// Why serving ended badly.
 enum Failure {

@@ -74,7 +74,7 @@ pub struct Prepared {
     /// (`[[peer]]`, `--peer`).
     pub upstreams: Vec<tenet_gateway::UpstreamConfig>,
     /// The store replicas share (`[store]`), if there is one.
-    pub store: Option<tenet_redis::Redis>,
+    pub store: Option<crate::store::SharedStore>,
     /// The span exporter (`[telemetry]`), when traces are on: shut it down last.
     pub telemetry: Option<Arc<tenet_telemetry::OtlpSink>>,
 }
@@ -102,7 +102,7 @@ pub fn prepare(args: &ServeArgs) -> Result<Prepared, StartError> {
     let store = args.store.apply(&mut config).map_err(StartError::Store)?;
     let telemetry = args.telemetry.start().map_err(StartError::Telemetry)?;
     config.spans = telemetry.clone().map(|sink| sink as Arc<dyn tenet_server::spans::SpanSink>);
-    if let (Some(redis), Transport::Http) = (&store, args.transport) {
+    if let (Some(crate::store::SharedStore { redis, .. }), Transport::Http) = (&store, args.transport) {
         // Replicas take from one bucket per client: a client gets its rate in total, the
         // configured ones and the tools' own (a gateway table's `rate_limit`).
         let shared: Arc<dyn tenet_server::RateStore> = Arc::new(tenet_redis::RedisRateStore::new(redis.clone()));
