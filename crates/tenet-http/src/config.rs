@@ -111,6 +111,22 @@ pub struct Page {
     pub router: axum::Router,
     /// Every path `router` serves, as given to it (`/standards/{language}/{domain}`).
     pub paths: Vec<String>,
+    /// The paths that do what an MCP request does (a page's search runs the engine
+    /// behind a search tool), and the request each stands for: held to the server's
+    /// rate limits for that request, in the caller's own bucket, as if it came to the
+    /// MCP endpoint (past them, 429 with `Retry-After`).
+    pub calls: Vec<PageCall>,
+}
+
+/// A path of a [`Page`] that stands for an MCP request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageCall {
+    /// The path, as the router serves it (`/search`).
+    pub path: String,
+    /// The request's method (`tools/call`).
+    pub method: String,
+    /// What it names (`search_stdlib`), if anything.
+    pub target: Option<String>,
 }
 
 /// Operational state beyond the MCP endpoint, served by the HTTP endpoint: JSON pages

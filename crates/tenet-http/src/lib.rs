@@ -93,7 +93,7 @@ mod streams;
 mod websocket;
 
 pub use caller::ClientAddr;
-pub use config::{HttpConfig, Page, StatusSource, WebSocketConfig};
+pub use config::{HttpConfig, Page, PageCall, StatusSource, WebSocketConfig};
 pub use router::{Endpoint, STATUS_SCOPE, router};
 pub use serve::{serve, serve_listener};
 

@@ -86,6 +86,17 @@ pub(crate) fn error(status: StatusCode, id: Option<&Id>, error: &ErrorObject) ->
     response
 }
 
+/// 429 for a request the rate limits refused (`refusal`, the -32004 error), with
+/// `Retry-After` from its `data.retryAfterMs`.
+pub(crate) fn rate_limited(refusal: &ErrorObject) -> Response {
+    let mut response = error(StatusCode::TOO_MANY_REQUESTS, None, refusal);
+    let wait = refusal.data.as_ref().and_then(|data| data.get("retryAfterMs")).and_then(serde_json::Value::as_u64);
+    if let Some(ms) = wait {
+        retry_after(&mut response, Duration::from_millis(ms));
+    }
+    response
+}
+
 /// Counts `response` in `metrics` when it is a refusal, and hands it on.
 pub(crate) fn counted(metrics: &tenet_server::metrics::Metrics, response: Response) -> Response {
     if response.extensions().get::<Refused>().is_some() {

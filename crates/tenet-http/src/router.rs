@@ -129,19 +129,8 @@ impl Endpoint {
                 Some(clash) => tracing::warn!(path = %clash, "the web page is not served: the path is already in use"),
                 None => {
                     let guarded = page.router.clone().route_layer(axum::middleware::from_fn_with_state(
-                        self.shared.clone(),
-                        |State(shared): State<Arc<Shared>>,
-                         request: axum::extract::Request,
-                         next: axum::middleware::Next| async move {
-                            match shared.guard.check(request.headers()) {
-                                // The page's event stream counts in its caller's share.
-                                Ok(()) => {
-                                    let caller = crate::caller::key(request.extensions()).into();
-                                    shared.seated(caller, next.run(request).await)
-                                }
-                                Err(refusal) => response::transport(StatusCode::FORBIDDEN, refusal.to_string()),
-                            }
-                        },
+                        (self.shared.clone(), Arc::new(page.calls.clone())),
+                        page_door,
                     ));
                     router = router.merge(guarded);
                 }
@@ -225,6 +214,27 @@ impl Endpoint {
 /// The router of a new [`Endpoint`] (see there).
 pub fn router(server: Server, config: HttpConfig, shutdown: CancellationToken) -> Router {
     Endpoint::new(server, config, shutdown).router()
+}
+
+/// What every request to the web page passes: the Host and Origin checks of the MCP
+/// endpoint; for a path that stands for an MCP request ([`crate::PageCall`]), the rate
+/// limits of that request in the caller's bucket; and the caller's share of open
+/// streams (the page's event stream counts in it).
+async fn page_door(
+    State((shared, calls)): State<(Arc<Shared>, Arc<Vec<crate::PageCall>>)>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Err(refusal) = shared.guard.check(request.headers()) {
+        return response::transport(StatusCode::FORBIDDEN, refusal.to_string());
+    }
+    let caller: Arc<str> = crate::caller::key(request.extensions()).into();
+    if let Some(call) = calls.iter().find(|call| call.path == request.uri().path())
+        && let Err(e) = shared.server.throttle(&caller, &call.method, call.target.as_deref()).await
+    {
+        return response::rate_limited(&e);
+    }
+    shared.seated(caller, next.run(request).await)
 }
 
 async fn health() -> Response {

@@ -281,6 +281,35 @@ fn a_per_tool_rate_limit_holds_in_a_legacy_http_session() {
     assert_eq!(server.scrape().value("tenet_rate_limited_total", &[]), 3.0);
 }
 
+/// Issue 59: the web page's search runs search_stdlib's engine, and went round the
+/// door: `--rate-limit-for tools/call:search_stdlib` held on MCP and not on `/search`.
+/// The page's searches now take from the same bucket as the caller's MCP calls.
+#[test]
+fn a_search_on_the_web_page_is_held_to_the_search_tools_rate_limit() {
+    let server = Server::start(&["--rate-limit-for", "tools/call:search_stdlib=0.1/2"]);
+    let statuses: Vec<u16> = ["/search.json?q=errors", "/search?q=errors"]
+        .iter()
+        .map(|path| server.send("GET", path, &[], "").status)
+        .collect();
+    assert_eq!(statuses, [200, 200], "the burst");
+    let refused = server.send("GET", "/search.json?q=errors", &[], "");
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    assert!(refused.headers.contains_key("retry-after"));
+    let body: Value = serde_json::from_str(&refused.body).unwrap();
+    assert_eq!(body["error"]["code"], -32004, "{body}");
+    assert_eq!(server.send("GET", "/search?q=errors", &[], "").status, 429);
+    // One bucket for the caller, whichever door: its MCP search is refused too.
+    let headers = [("content-type", "application/json"), ("accept", "application/json, text/event-stream")];
+    let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "search_stdlib", "arguments": {"query": "errors"}, "_meta": common::meta()}});
+    let mut modern = headers.to_vec();
+    modern.extend([("mcp-protocol-version", MODERN), ("mcp-method", "tools/call"), ("mcp-name", "search_stdlib")]);
+    assert_eq!(server.send("POST", "/mcp", &modern, &call.to_string()).status, 429);
+    // The rest of the page is not a search.
+    assert_eq!(server.send("GET", "/standards/rust/testing", &[], "").status, 200);
+    assert_eq!(server.scrape().value("tenet_rate_limited_total", &[]), 3.0);
+}
+
 /// Issue 59's session flood: one API key opened 10 000 legacy sessions and every other
 /// client got 503 until they idled out. Each caller now holds at most its share
 /// (`--max-sessions-per-caller`); past it that caller alone gets 429, and an ended

@@ -202,7 +202,15 @@ fn web_page(
             }
         }
     });
-    Some(tenet_http::Page { router: site.router(), paths: tenet_web::PATHS.map(String::from).to_vec() })
+    // A search on the page runs search_stdlib's engine: its rate limits hold there too.
+    let calls = ["/search", "/search.json"]
+        .map(|path| tenet_http::PageCall {
+            path: path.into(),
+            method: "tools/call".into(),
+            target: Some("search_stdlib".into()),
+        })
+        .to_vec();
+    Some(tenet_http::Page { router: site.router(), paths: tenet_web::PATHS.map(String::from).to_vec(), calls })
 }
 
 /// Binds the HTTP address first, so that what is logged is where clients can connect
