@@ -75,6 +75,7 @@ mod server;
 mod session;
 pub mod store;
 mod tasks;
+pub use tasks::TaskLimits;
 
 pub use handler::uri_template;
 pub use observe::metrics;

@@ -62,9 +62,16 @@ pub struct ServerConfig {
     /// none twice.
     pub reexport: Option<usize>,
     /// Where conversations' contexts are kept ([`crate::Conversation`]); `None` (the
-    /// default): in this process, in a [`crate::store::MemoryContextStore`] with the
-    /// default limits. Replicas of one server share one (on Redis, say).
+    /// default): in this process, in a [`crate::store::MemoryContextStore`] with
+    /// [`ServerConfig::context_limits`]. Replicas of one server share one (on Redis,
+    /// say; give it the same limits).
     pub context_store: Option<Arc<dyn crate::store::ContextStore>>,
+    /// The bounds of the contexts kept in this process (when no `context_store` is
+    /// given): per context, per caller and in all.
+    pub context_limits: crate::store::ContextLimits,
+    /// The bounds of the tasks extension's board: running and ended tasks, per caller
+    /// and in all.
+    pub task_limits: crate::TaskLimits,
     /// The key that signs `requestState` (2026-07-28 input rounds); `None` (the
     /// default): a random one for this process. Replicas of one server share one.
     pub state_key: Option<crate::StateKey>,
@@ -94,6 +101,8 @@ impl Default for ServerConfig {
             tool_concurrency: None,
             reexport: None,
             context_store: None,
+            context_limits: crate::store::ContextLimits::default(),
+            task_limits: crate::TaskLimits::DEFAULT,
             state_key: None,
             spans: None,
         }
@@ -1021,8 +1030,12 @@ impl ServerBuilder {
             (None, false) => crate::Metrics::off(),
         };
         let state_key = self.config.state_key.clone().unwrap_or_else(StateKey::random);
-        let context_store =
-            self.config.context_store.clone().unwrap_or_else(|| Arc::new(crate::store::MemoryContextStore::default()));
+        let task_board = Arc::new(crate::tasks::TaskBoard::new(self.config.task_limits));
+        let context_store = self
+            .config
+            .context_store
+            .clone()
+            .unwrap_or_else(|| Arc::new(crate::store::MemoryContextStore::new(self.config.context_limits)));
         let tasks = caps.tasks.is_some();
         let server = Server {
             shared: Arc::new_cyclic(|shared| {
@@ -1053,7 +1066,7 @@ impl ServerBuilder {
                     events,
                     server_info_member,
                     server_info_entry,
-                    task_board: Arc::default(),
+                    task_board,
                     cache,
                     subscriptions: Arc::default(),
                     handshake_meta: crate::handshake::HandshakeMeta::default(),

@@ -36,6 +36,44 @@ pub struct LimitArgs {
     /// (`ttlMs`). Edits on disk drop cached answers at once. 0: never reused.
     #[arg(long = "cache-ttl", value_name = "SECONDS", default_value_t = 300.0, env = "TENET_CACHE_TTL", value_parser = ttl_seconds)]
     pub cache_ttl: f64,
+    /// Conversation contexts one caller (a principal, or a client address without
+    /// authorization) may hold; past it, its context used least recently is dropped,
+    /// never another caller's.
+    #[arg(long, value_name = "N", default_value_t = 1024, env = "TENET_MAX_CONTEXTS_PER_CALLER", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_contexts_per_caller: u32,
+    /// Bytes one caller's contexts may hold together (with a unit, as --cache-size);
+    /// past it, its contexts used least recently are dropped.
+    #[arg(long, value_name = "SIZE", default_value = "4MiB", env = "TENET_MAX_CONTEXT_BYTES_PER_CALLER", value_parser = positive_byte_size)]
+    pub max_context_bytes_per_caller: u64,
+    /// Bytes all contexts may hold together; past it, the caller holding the most
+    /// gives up its contexts used least recently.
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", env = "TENET_MAX_CONTEXT_BYTES", value_parser = positive_byte_size)]
+    pub max_context_bytes: u64,
+    /// Bytes one context may hold; past it, a change to it is refused.
+    #[arg(long, value_name = "SIZE", default_value = "64KiB", env = "TENET_MAX_BYTES_PER_CONTEXT", value_parser = positive_byte_size)]
+    pub max_bytes_per_context: u64,
+    /// Tasks (2026-07-28) one caller may have running; past it, its next one is
+    /// refused with a clear error.
+    #[arg(long, value_name = "N", default_value_t = 256, env = "TENET_MAX_TASKS_PER_CALLER", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_tasks_per_caller: u32,
+    /// Tasks running, all callers together.
+    #[arg(long, value_name = "N", default_value_t = 4096, env = "TENET_MAX_TASKS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_tasks: u32,
+    /// Ended tasks one caller's results are kept for (until their time is up); past
+    /// it, its task that ended first is dropped.
+    #[arg(long, value_name = "N", default_value_t = 1024, env = "TENET_MAX_ENDED_TASKS_PER_CALLER", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_ended_tasks_per_caller: u32,
+    /// Ended tasks kept, all callers together; past it, the caller holding the most
+    /// gives up its oldest.
+    #[arg(long, value_name = "N", default_value_t = 16384, env = "TENET_MAX_ENDED_TASKS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_ended_tasks: u32,
+}
+
+fn positive_byte_size(s: &str) -> Result<u64, String> {
+    match byte_size(s)? {
+        0 => Err(format!("{s:?}: must be more than 0")),
+        bytes => Ok(bytes),
+    }
 }
 
 /// The largest cache a flag may ask for: 64 GiB.
@@ -105,6 +143,28 @@ impl LimitArgs {
     /// The default cap on one tool's concurrent calls.
     pub fn tool_concurrency(&self) -> Option<usize> {
         self.tool_concurrency.map(|n| n as usize)
+    }
+
+    /// The bounds of conversations' contexts, in this process or in the store.
+    pub fn context_limits(&self) -> tenet_server::store::ContextLimits {
+        let bytes = |b: u64| usize::try_from(b).unwrap_or(usize::MAX);
+        tenet_server::store::ContextLimits {
+            max_bytes: bytes(self.max_bytes_per_context),
+            max_total_bytes: bytes(self.max_context_bytes),
+            max_caller_bytes: bytes(self.max_context_bytes_per_caller),
+            max_caller_contexts: self.max_contexts_per_caller as usize,
+            ..tenet_server::store::ContextLimits::default()
+        }
+    }
+
+    /// The bounds of the tasks extension's board.
+    pub fn task_limits(&self) -> tenet_server::TaskLimits {
+        tenet_server::TaskLimits {
+            running_per_caller: self.max_tasks_per_caller as usize,
+            running: self.max_tasks as usize,
+            ended_per_caller: self.max_ended_tasks_per_caller as usize,
+            ended: self.max_ended_tasks as usize,
+        }
     }
 }
 

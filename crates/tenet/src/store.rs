@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use tenet_redis::{Health, Redis, RedisConfig, RedisContextStore};
 use tenet_server::ServerConfig;
-use tenet_server::store::ContextLimits;
 
 /// The fewest characters a state secret may have.
 const MIN_SECRET: usize = 16;
@@ -98,7 +97,7 @@ impl StoreArgs {
             config.state_key = Some(tenet_server::StateKey::from_bytes(secret.as_bytes()));
         }
         let redis = Redis::connect(redis_config).map_err(|e| format!("--store-url: {e}"))?;
-        let contexts = RedisContextStore::new(redis.clone(), ContextLimits::default());
+        let contexts = RedisContextStore::new(redis.clone(), config.context_limits);
         config.context_store = Some(Arc::new(contexts));
         Ok(Some(SharedStore { redis, agreed_secret }))
     }

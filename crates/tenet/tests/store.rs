@@ -236,3 +236,33 @@ fn replicas_agree_on_the_state_key_again_after_the_store_loses_it() {
     let answer = continue_round(&mut one, 102, &before);
     assert!(tool_text(assert_result(&answer, &json!(102))).contains("Ada"), "begun before the loss: {answer}");
 }
+
+/// Issue 59 ("all configurable"): the shares of contexts and tasks are flags, not
+/// constants. With `--max-contexts-per-caller 2` a caller's third conversation drops its
+/// least recently used one; with `--max-tasks 1` a second task is refused while the first
+/// runs, with a clear error.
+#[test]
+fn the_shares_of_contexts_and_tasks_are_set_by_flags() {
+    let mut tenet = Tenet::start_without_env(
+        &["serve", "--demo", "--log-level", "warn", "--max-contexts-per-caller", "2", "--max-tasks", "1"],
+        &["TENET_STORE_URL", "TENET_MAX_CONTEXTS_PER_CALLER", "TENET_MAX_TASKS"],
+    );
+    for (n, conversation) in ["trip-1", "trip-2", "trip-3"].iter().enumerate() {
+        call(&mut tenet, &format!("set-{n}"), "remember", json!({"key": "k", "value": n}), conversation);
+    }
+    let first = call(&mut tenet, "get-1", "recall", json!({"key": "k"}), "trip-1");
+    assert_eq!(first["structuredContent"]["found"], false, "the least recently used went: {first}");
+    let third = call(&mut tenet, "get-3", "recall", json!({"key": "k"}), "trip-3");
+    assert_eq!(third["structuredContent"]["value"], 2, "{third}");
+    let mut meta = common::meta();
+    meta["io.modelcontextprotocol/clientCapabilities"] = json!({"extensions": {"io.modelcontextprotocol/tasks": {}}});
+    let countdown = |id: u64| {
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": {"name": "countdown", "arguments": {"steps": 100, "step_ms": 100}, "_meta": meta}})
+    };
+    let started = tenet.call(&countdown(1));
+    assert_eq!(assert_result(&started, &json!(1))["resultType"], "task", "{started}");
+    let refused = tenet.call(&countdown(2));
+    let message = refused["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("already runs 1 tasks, its most"), "{refused}");
+}

@@ -2,8 +2,8 @@
 //! found by an unguessable id, bound to the caller that created it, moving through
 //! `working` ⇄ `input_required` → `completed` | `failed` | `cancelled`.
 //!
-//! Every caller has its own share of the board: at most [`MAX_RUNNING_PER_CALLER`] tasks
-//! that have not ended (of [`MAX_RUNNING`] in all), and at most [`MAX_ENDED_PER_CALLER`]
+//! Every caller has its own share of the board ([`TaskLimits`]): at most so many tasks
+//! that have not ended (of so many in all), and at most so many
 //! ended ones kept for their results, its oldest dropped first. An ended task no longer
 //! counts against creating new ones; past the server's total of ended ones, the caller
 //! holding the most gives up its oldest (never one holding fewer than another).
@@ -26,16 +26,34 @@ use crate::store::{Announcement, SessionStore, TaskRecord, TaskWrite, Unavailabl
 pub const TASK_TTL: Duration = Duration::from_secs(600);
 /// How often clients are asked to poll.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
-/// How many tasks that have not ended one caller may hold.
-pub const MAX_RUNNING_PER_CALLER: usize = 256;
-/// How many tasks that have not ended the server holds, all callers together.
-pub const MAX_RUNNING: usize = 16 * MAX_RUNNING_PER_CALLER;
-/// How many ended tasks one caller's results are kept for (until [`TASK_TTL`]): past
-/// it, that caller's task that ended first is dropped.
-pub const MAX_ENDED_PER_CALLER: usize = 1024;
-/// How many ended tasks the server keeps, all callers together: past it, the caller
-/// holding the most gives up its oldest.
-pub const MAX_ENDED: usize = 16 * MAX_ENDED_PER_CALLER;
+/// How many tasks the board holds ([`crate::ServerConfig::task_limits`]): each caller's
+/// share, and all callers' together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskLimits {
+    /// Tasks that have not ended one caller may hold; past it, its next task is
+    /// refused. Default 256.
+    pub running_per_caller: usize,
+    /// Tasks that have not ended, all callers together. Default 4 096.
+    pub running: usize,
+    /// Ended tasks one caller's results are kept for (until their time is up): past it,
+    /// that caller's task that ended first is dropped. Default 1 024.
+    pub ended_per_caller: usize,
+    /// Ended tasks kept, all callers together: past it, the caller holding the most
+    /// gives up its oldest. Default 16 384.
+    pub ended: usize,
+}
+
+impl TaskLimits {
+    /// The defaults: 256 running per caller of 4 096; 1 024 ended per caller of 16 384.
+    pub const DEFAULT: Self =
+        Self { running_per_caller: 256, running: 16 * 256, ended_per_caller: 1024, ended: 16 * 1024 };
+}
+
+impl Default for TaskLimits {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
 
 /// What a task ended with: the result the request would have returned, or its error.
 pub(crate) type Outcome = Result<JsonObject, ErrorObject>;
@@ -57,6 +75,7 @@ pub(crate) struct TaskBoard {
 /// The tasks by id, and what each caller holds of them.
 #[derive(Default)]
 struct Table {
+    limits: TaskLimits,
     entries: HashMap<String, Arc<TaskEntry>>,
     /// Per caller (its share key; `None`: callers of no known name, bounded by the
     /// totals alone): its tasks that run, and those that ended.
@@ -121,14 +140,14 @@ impl Table {
             while let Some(oldest) = self
                 .holdings
                 .get(&entry.share)
-                .filter(|h| h.ended.len() > MAX_ENDED_PER_CALLER)
+                .filter(|h| h.ended.len() > self.limits.ended_per_caller)
                 .and_then(|h| h.ended.first().cloned())
             {
                 tracing::debug!(task = %oldest.1, "an ended task dropped before its time: its caller holds too many");
                 self.drop_ended(&oldest);
             }
         }
-        while self.expiring.len() > MAX_ENDED {
+        while self.expiring.len() > self.limits.ended {
             let most = self.by_ended.most().next().and_then(|share| self.holdings.get(share));
             let Some(oldest) = most.and_then(|h| h.ended.first().cloned()) else { break };
             tracing::debug!(task = %oldest.1, "an ended task dropped before its time: all callers hold too many");
@@ -140,10 +159,10 @@ impl Table {
     /// total have room.
     fn admit(&mut self, share: &Option<String>) -> Result<(), ErrorObject> {
         let mine = self.holdings.get(share).map_or(0, |h| h.running);
-        if share.is_some() && mine >= MAX_RUNNING_PER_CALLER {
+        if share.is_some() && mine >= self.limits.running_per_caller {
             return Err(too_many(format!("This caller already has {mine} tasks running, its most")));
         }
-        if self.running >= MAX_RUNNING {
+        if self.running >= self.limits.running {
             return Err(too_many(format!("The server already runs {} tasks, its most", self.running)));
         }
         self.holdings.entry(share.clone()).or_default().running += 1;
@@ -207,8 +226,15 @@ pub(crate) struct Shared {
 
 impl Default for TaskBoard {
     fn default() -> Self {
+        Self::new(TaskLimits::default())
+    }
+}
+
+impl TaskBoard {
+    /// An empty board holding at most what `limits` allow.
+    pub(crate) fn new(limits: TaskLimits) -> Self {
         Self {
-            table: Arc::default(),
+            table: Arc::new(Mutex::new(Table { limits, ..Table::default() })),
             changes: broadcast::channel(256).0,
             shared: OnceLock::new(),
             heard: broadcast::channel(256).0,
@@ -659,6 +685,8 @@ mod tests {
     use super::*;
     use serde_json::Value;
 
+    const LIMITS: TaskLimits = TaskLimits::DEFAULT;
+
     fn board_with_task(owner: Option<&str>) -> (TaskBoard, Arc<TaskEntry>) {
         let board = TaskBoard::default();
         let entry = board
@@ -815,7 +843,7 @@ mod tests {
     #[test]
     fn one_caller_cannot_fill_the_board_and_a_full_share_is_a_rate_limit_not_an_internal_error() {
         let board = TaskBoard::default();
-        let greedy: Vec<_> = (0..MAX_RUNNING_PER_CALLER).map(|_| create(&board, "greedy").unwrap()).collect();
+        let greedy: Vec<_> = (0..LIMITS.running_per_caller).map(|_| create(&board, "greedy").unwrap()).collect();
         let refused = create(&board, "greedy").err().unwrap();
         assert_eq!(refused.code, crate::RATE_LIMITED, "{refused:?}");
         assert!(refused.message.contains("256 tasks running"), "{}", refused.message);
@@ -830,8 +858,8 @@ mod tests {
     #[test]
     fn the_server_runs_at_most_max_running_tasks_whoever_asks() {
         let board = TaskBoard::default();
-        for caller in 0..MAX_RUNNING / MAX_RUNNING_PER_CALLER {
-            for _ in 0..MAX_RUNNING_PER_CALLER {
+        for caller in 0..LIMITS.running / LIMITS.running_per_caller {
+            for _ in 0..LIMITS.running_per_caller {
                 create(&board, &format!("caller-{caller}")).unwrap();
             }
         }
@@ -849,7 +877,7 @@ mod tests {
         let mut firsts = Vec::new();
         for caller in 0..8 {
             let owner = format!("flood-{caller}");
-            for n in 0..MAX_ENDED_PER_CALLER + 100 {
+            for n in 0..LIMITS.ended_per_caller + 100 {
                 let entry = create(&board, &owner).unwrap();
                 if n == 0 {
                     firsts.push((owner.clone(), entry.clone()));
@@ -864,7 +892,7 @@ mod tests {
         assert!(create(&board, "modest").is_ok(), "and nobody is locked out");
         let table = lock(&board.table);
         assert_eq!(table.running, 1);
-        assert!(table.holdings.values().all(|h| h.ended.len() <= MAX_ENDED_PER_CALLER));
+        assert!(table.holdings.values().all(|h| h.ended.len() <= LIMITS.ended_per_caller));
         assert_eq!(table.expiring.len(), table.holdings.values().map(|h| h.ended.len()).sum::<usize>());
     }
 
@@ -873,13 +901,13 @@ mod tests {
         let board = TaskBoard::default();
         let kept = create(&board, "modest").unwrap();
         kept.finish(Ok(JsonObject::new()));
-        for caller in 0..MAX_ENDED / MAX_ENDED_PER_CALLER + 2 {
-            for _ in 0..MAX_ENDED_PER_CALLER {
+        for caller in 0..LIMITS.ended / LIMITS.ended_per_caller + 2 {
+            for _ in 0..LIMITS.ended_per_caller {
                 create(&board, &format!("caller-{caller}")).unwrap().finish(Ok(JsonObject::new()));
             }
         }
         let table = lock(&board.table);
-        assert_eq!(table.expiring.len(), MAX_ENDED);
+        assert_eq!(table.expiring.len(), LIMITS.ended);
         assert!(table.entries.values().any(|e| e.id == kept.id), "the modest caller's one result stays");
     }
 
@@ -889,14 +917,14 @@ mod tests {
         let anonymous = |addr: &str| {
             board.create(None, Some(format!("ip:{addr}")), Vec::new(), CancellationToken::new(), JsonObject::new())
         };
-        for _ in 0..MAX_RUNNING_PER_CALLER {
+        for _ in 0..LIMITS.running_per_caller {
             anonymous("192.0.2.1").unwrap();
         }
         assert_eq!(anonymous("192.0.2.1").err().unwrap().code, crate::RATE_LIMITED, "a flood from one address");
         assert!(anonymous("192.0.2.2").is_ok(), "does not lock out the next");
         // A caller of no known name is bounded by the total alone.
         let unnamed = || board.create(None, None, Vec::new(), CancellationToken::new(), JsonObject::new());
-        for _ in 0..=MAX_RUNNING_PER_CALLER {
+        for _ in 0..=LIMITS.running_per_caller {
             unnamed().unwrap();
         }
     }
@@ -904,7 +932,8 @@ mod tests {
     #[test]
     fn a_session_task_runs_within_its_callers_share() {
         let board = TaskBoard::default();
-        let slots: Vec<_> = (0..MAX_RUNNING_PER_CALLER).map(|_| board.reserve(Some("ann".into())).unwrap()).collect();
+        let slots: Vec<_> =
+            (0..LIMITS.running_per_caller).map(|_| board.reserve(Some("ann".into())).unwrap()).collect();
         assert_eq!(create(&board, "ann").err().unwrap().code, crate::RATE_LIMITED, "one share for both kinds");
         assert_eq!(board.reserve(Some("ann".into())).err().unwrap().code, crate::RATE_LIMITED);
         assert!(board.reserve(Some("bob".into())).is_ok());

@@ -40,6 +40,7 @@ mod seat;
 mod serve;
 
 pub(crate) use board::TaskBoard;
+pub use board::TaskLimits;
 
 /// Who is asking: the subject of the caller's grant, if it has one. A task answers
 /// only to the caller that created it.

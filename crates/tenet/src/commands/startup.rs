@@ -94,6 +94,8 @@ pub fn prepare(args: &ServeArgs) -> Result<Prepared, StartError> {
         max_message_bytes: usize::try_from(args.max_message_bytes).unwrap_or(usize::MAX),
         cache_max_bytes: args.limits.cache_bytes(),
         tool_concurrency: args.limits.tool_concurrency(),
+        context_limits: args.limits.context_limits(),
+        task_limits: args.limits.task_limits(),
         // Only HTTP can serve them; on stdio, or with --no-metrics, nothing is counted.
         metrics: matches!(args.transport, Transport::Http) && !args.no_metrics,
         reexport: args.node.reexport.then_some(args.node.max_hops as usize),
