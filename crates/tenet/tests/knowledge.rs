@@ -301,6 +301,32 @@ fn the_three_tools_are_listed_with_descriptions_annotations_and_schemas() {
     }
 }
 
+/// Every `max_tokens` the knowledge tools' schemas allow is one they take: each declares
+/// a maximum, a call at it is served (within the server's cap), and one past it is an
+/// argument error. The REST facade's fuzzing found 2^64, which the schema allowed,
+/// refused for not fitting the server's integer.
+#[test]
+fn the_largest_max_tokens_a_schema_allows_is_served() {
+    let mut s = Session::builtin(ERAS[0]);
+    let calls = [
+        ("get_stdlib", json!({"language": "rust", "domain": "testing"})),
+        ("search_stdlib", json!({"query": "error handling"})),
+    ];
+    for (name, arguments) in calls {
+        let listing = s.tool_listing(name);
+        let largest = listing["inputSchema"]["properties"]["max_tokens"]["maximum"].clone();
+        assert!(largest.as_u64().is_some(), "{name}: max_tokens declares no maximum: {listing}");
+        let mut at = arguments.clone();
+        at["max_tokens"] = largest.clone();
+        s.tool(name, at);
+        let mut past = arguments;
+        past["max_tokens"] = json!(largest.as_u64().unwrap() + 1);
+        let text = s.tool_error(name, past);
+        assert!(text.contains("max_tokens"), "{name}: {text}");
+    }
+    s.assert_alive();
+}
+
 #[test]
 fn get_stdlib_returns_the_base_then_the_language_document_with_provenance() {
     for era in ERAS {

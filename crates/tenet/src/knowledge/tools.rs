@@ -26,9 +26,10 @@ pub struct GetArgs {
     /// `markdown` (the default) for the text, `outline` for headings and section ids only.
     #[serde(default)]
     pub format: Option<Format>,
-    /// Most tokens to return (estimated); the rest comes with `cursor`.
+    /// Most tokens to return (estimated); the rest comes with `cursor`. Above the
+    /// server's cap, the cap.
     #[serde(default)]
-    #[schemars(range(min = 100))]
+    #[schemars(range(min = 100, max = 1_000_000_000))]
     pub max_tokens: Option<u64>,
     /// `next_cursor` from an earlier call, to continue where it stopped.
     #[serde(default)]
@@ -239,9 +240,9 @@ pub struct SearchArgs {
     #[serde(default)]
     #[schemars(range(min = 1, max = 50))]
     pub limit: Option<u32>,
-    /// Most tokens of snippets to return.
+    /// Most tokens of snippets to return. Above the server's cap, the cap.
     #[serde(default)]
-    #[schemars(range(min = 100))]
+    #[schemars(range(min = 100, max = 1_000_000_000))]
     pub max_tokens: Option<u64>,
 }
 
