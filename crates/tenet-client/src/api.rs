@@ -18,6 +18,10 @@ use tenet_protocol::header::header_params;
 
 /// How many pages a `*_all` helper follows before giving up.
 const MAX_PAGES: usize = 1000;
+/// The most JSON a whole list (all its pages) may take: past it, the listing fails
+/// rather than hold a server's flood in memory (each page is bounded by the message
+/// limit; this bounds their sum).
+const MAX_LIST_BYTES: usize = 32 << 20;
 
 /// One page of a paginated list.
 pub trait Page: DeserializeOwned {
@@ -84,21 +88,39 @@ impl Client {
     /// # Errors
     /// As [`Client::list_all`].
     pub async fn list_all_with<P: Page>(&self, meta: &JsonObject) -> Result<Vec<P::Item>> {
+        let options = RequestOptions { meta: (!meta.is_empty()).then(|| meta.clone()), ..RequestOptions::default() };
+        self.follow_pages(P::METHOD.name(), &options, P::into_parts).await
+    }
+
+    /// Every item of the list `method` gives, page after page: each page read as a `T`
+    /// and `split` into its items and the next cursor. At most [`MAX_PAGES`] pages and
+    /// [`MAX_LIST_BYTES`] of JSON in all; a cursor seen twice ends it with an error.
+    pub(crate) async fn follow_pages<T: DeserializeOwned, I>(
+        &self,
+        method: &str,
+        options: &RequestOptions,
+        split: impl Fn(T) -> (Vec<I>, Option<String>),
+    ) -> Result<Vec<I>> {
         let mut items = Vec::new();
         let mut cursor: Option<String> = None;
         let mut seen = HashSet::new();
-        let options = RequestOptions { meta: (!meta.is_empty()).then(|| meta.clone()), ..RequestOptions::default() };
+        let mut bytes = 0usize;
         for _ in 0..MAX_PAGES {
-            let page: P = self.call(P::METHOD, cursor_params(cursor.as_deref()), &options).await?;
-            let (page, next) = page.into_parts();
+            let raw = self.request_raw(method, cursor_params(cursor.as_deref()), options).await?;
+            bytes += raw.len();
+            if bytes > MAX_LIST_BYTES {
+                let mib = MAX_LIST_BYTES >> 20;
+                return Err(ClientError::Protocol(format!("{method} sent more than {mib} MiB across its pages")));
+            }
+            let (page, next) = split(raw.decode(method)?);
             items.extend(page);
             match next {
                 Some(next) if seen.insert(next.clone()) => cursor = Some(next),
-                Some(_) => return Err(ClientError::Protocol(format!("{} repeated a cursor", P::METHOD.name()))),
+                Some(_) => return Err(ClientError::Protocol(format!("{method} repeated a cursor"))),
                 None => return Ok(items),
             }
         }
-        Err(ClientError::Protocol(format!("{} has more than {MAX_PAGES} pages", P::METHOD.name())))
+        Err(ClientError::Protocol(format!("{method} has more than {MAX_PAGES} pages")))
     }
 
     /// `ping` (legacy only).

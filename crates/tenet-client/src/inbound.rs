@@ -35,7 +35,14 @@ pub(crate) struct Inbound {
     handler: Arc<dyn ClientHandler>,
     progress: Mutex<OwnKeyed<String, ProgressCallback>>,
     flight: Mutex<Flight>,
+    /// Turns to answer the server's requests, [`MAX_ANSWERING`] in all.
+    answering: Arc<tokio::sync::Semaphore>,
 }
+
+/// How many of the server's requests one connection answers at once (each runs the
+/// host's handler in a task of its own): past it, a request is refused at once, so a
+/// server that floods requests cannot make the client hold a task for each.
+pub(crate) const MAX_ANSWERING: usize = 64;
 
 /// How long after a request with its own handler is abandoned the server's
 /// unattributable questions and log messages go to no single request.
@@ -146,7 +153,24 @@ impl Drop for ProgressWatch<'_> {
 
 impl Inbound {
     pub(crate) fn new(handler: Arc<dyn ClientHandler>) -> Self {
-        Self { handler, progress: Mutex::default(), flight: Mutex::new(Flight::default()) }
+        Self {
+            handler,
+            progress: Mutex::default(),
+            flight: Mutex::new(Flight::default()),
+            answering: Arc::new(tokio::sync::Semaphore::new(MAX_ANSWERING)),
+        }
+    }
+
+    /// A turn to answer `request`, held while it is answered; when the connection
+    /// already answers [`MAX_ANSWERING`], the encoded refusal to send instead.
+    pub(crate) fn answer_turn(&self, request: &Request) -> Result<tokio::sync::OwnedSemaphorePermit, Vec<u8>> {
+        Arc::clone(&self.answering).try_acquire_owned().map_err(|_| {
+            tracing::warn!(method = %request.method, "refused a server request: {MAX_ANSWERING} are being answered");
+            let busy = ErrorObject::internal(format!(
+                "The client is answering {MAX_ANSWERING} requests of this server already; try again later"
+            ));
+            encode_answer(&request.id, Err(busy))
+        })
     }
 
     /// The connection's handler.

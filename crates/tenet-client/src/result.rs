@@ -102,6 +102,16 @@ impl RawResult {
         self.json.members()
     }
 
+    /// The length of its JSON text, in bytes.
+    pub fn len(&self) -> usize {
+        self.json.get().len()
+    }
+
+    /// Whether its JSON text is empty (never, for a result the client received).
+    pub fn is_empty(&self) -> bool {
+        self.json.get().is_empty()
+    }
+
     /// Reads it as `T`; `what` names the request in the error.
     ///
     /// # Errors

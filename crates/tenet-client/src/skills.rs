@@ -82,24 +82,14 @@ impl Client {
         decode(self.request("skills/list", params, &RequestOptions::default()).await?)
     }
 
-    /// Every skill, page after page (at most 1 000 pages; a cursor seen twice ends it).
+    /// Every skill, page after page (bounded as [`Client::list_all`] is; a cursor seen
+    /// twice ends it).
     ///
     /// # Errors
-    /// As [`Client::list_skills`], or a listing that would not end.
+    /// As [`Client::list_skills`], or a listing that would not end or is too large.
     pub async fn all_skills(&self) -> Result<Vec<SkillEntry>> {
-        let mut skills = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        let mut cursor: Option<String> = None;
-        for _ in 0..1000 {
-            let page = self.list_skills(cursor.as_deref()).await?;
-            skills.extend(page.skills);
-            match page.next_cursor {
-                Some(next) if seen.insert(next.clone()) => cursor = Some(next),
-                Some(_) => return Err(ClientError::Protocol("skills/list repeated a cursor".into())),
-                None => return Ok(skills),
-            }
-        }
-        Err(ClientError::Protocol("skills/list gave more than 1 000 pages".into()))
+        let split = |page: ListSkillsResult| (page.skills, page.next_cursor);
+        self.follow_pages("skills/list", &RequestOptions::default(), split).await
     }
 
     /// `skills/get`: the entry of the skill whose `SKILL.md` is at `uri`.

@@ -73,6 +73,32 @@ async fn garbage_lines_and_answers_to_nobody_are_skipped() {
     assert!(client.list_tools(None).await.expect("tools").tools.is_empty());
 }
 
+/// Issue 60: a server that pages a flood (a 300 MB `tools/list` as pages under the
+/// message limit) is not read whole: the listing fails once its pages pass 32 MiB,
+/// having asked for no more.
+#[tokio::test]
+async fn a_list_that_floods_across_pages_fails_once_past_its_bound() {
+    let tool = json!({"name": "t", "description": "x".repeat(1 << 20), "inputSchema": {"type": "object"}});
+    let (end, seen) = scripted(move |m| match m["method"].as_str() {
+        Some("server/discover") => vec![discover_result(&m["id"])],
+        Some("tools/list") => {
+            let page = m["params"]["cursor"].as_str().map_or(0, |c| c.parse::<u32>().unwrap_or(0)) + 1;
+            let tools: Vec<Value> = (0..3).map(|_| tool.clone()).collect();
+            vec![
+                json!({"jsonrpc": "2.0", "id": m["id"], "result": {"tools": tools, "nextCursor": page.to_string(),
+                    "resultType": "complete", "ttlMs": 0, "cacheScope": "private"}})
+                .to_string(),
+            ]
+        }
+        _ => vec![],
+    });
+    let client = connect(end, Duration::from_secs(10)).await.expect("connects");
+    let error = tokio::time::timeout(LIMIT, client.list_all_tools()).await.expect("no hang").expect_err("refused");
+    assert!(error.to_string().contains("more than 32 MiB across its pages"), "{error}");
+    let asked = seen.lock().await.iter().filter(|m| m["method"] == "tools/list").count();
+    assert!((10..=12).contains(&asked), "3 MiB pages: about 11 asked for, then none: {asked}");
+}
+
 #[tokio::test]
 async fn a_response_that_never_comes_times_out_and_cancels_the_request() {
     let (end, seen) = scripted(|m| match m["method"].as_str() {
@@ -576,4 +602,59 @@ async fn a_json_rpc_error_that_reflects_the_credentials_shows_them_to_nobody() {
     let ClientError::Server(e) = &error else { panic!("{error}") };
     let shown = format!("{} {:?}", e.message, e.data);
     assert!(!shown.contains(TOKEN) && shown.contains("[redacted]"), "{shown}");
+}
+
+/// Answers `roots/list` only after a long while.
+struct SlowRoots;
+
+impl tenet_client::ClientHandler for SlowRoots {
+    fn list_roots(
+        &self,
+    ) -> futures_util::future::BoxFuture<'_, Result<tenet_client::protocol::ListRootsResult, tenet_jsonrpc::ErrorObject>>
+    {
+        Box::pin(async {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            Ok(tenet_client::protocol::ListRootsResult { roots: Vec::new() })
+        })
+    }
+}
+
+/// Issue 60: each request a server sent got a task of its own, however many. A
+/// connection now answers 64 at once; the rest are refused at once with an error, and
+/// the connection still serves the client's own requests.
+#[tokio::test]
+async fn a_server_that_floods_requests_gets_refusals_past_the_connections_turns() {
+    let (end, seen) = scripted(|m| match m["method"].as_str() {
+        Some("initialize") => {
+            let mut lines = vec![
+                json!({"jsonrpc": "2.0", "id": m["id"], "result": {"protocolVersion": "2025-11-25",
+                    "capabilities": {"tools": {}}, "serverInfo": {"name": "flood", "version": "1"}}})
+                .to_string(),
+            ];
+            lines.extend(
+                (0..100).map(|n| json!({"jsonrpc": "2.0", "id": format!("r{n}"), "method": "roots/list"}).to_string()),
+            );
+            lines
+        }
+        Some("tools/list") => vec![json!({"jsonrpc": "2.0", "id": m["id"], "result": {"tools": []}}).to_string()],
+        _ => vec![],
+    });
+    let (read, write) = tokio::io::split(end);
+    let client = Client::builder()
+        .version(VersionPin::Exact(ProtocolVersion::V2025_11_25))
+        .handler(SlowRoots)
+        .connect_pipe(read, write)
+        .await
+        .expect("connects");
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    let refused = loop {
+        let refused: Vec<Value> = seen.lock().await.iter().filter(|m| m.get("error").is_some()).cloned().collect();
+        if refused.len() >= 36 || tokio::time::Instant::now() > deadline {
+            break refused;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(refused.len(), 36, "64 answered in turn, the rest refused: {refused:?}");
+    assert!(refused[0]["error"]["message"].as_str().unwrap().contains("answering 64 requests"), "{}", refused[0]);
+    assert!(tokio::time::timeout(LIMIT, client.list_tools(None)).await.expect("no hang").is_ok());
 }

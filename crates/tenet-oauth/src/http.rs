@@ -85,12 +85,47 @@ pub async fn get_json<T: DeserializeOwned>(
         tracing::debug!(%url, status = status.as_u16(), "no {what} here");
         return Ok(Fetched::Missing);
     }
-    let body = response.bytes().await.map_err(|source| OAuthError::Network { url: url.to_string(), source })?;
+    let body = bounded_body(response, url, what).await?;
     serde_json::from_slice(&body).map(Fetched::Found).map_err(|e| OAuthError::InvalidDocument {
         url: url.to_string(),
         what,
         reason: e.to_string(),
     })
+}
+
+/// The most bytes of a document or token response read: metadata, keys and tokens are
+/// a few kilobytes; a server (or the upstream that named it) sending more is refused
+/// rather than held in memory.
+pub(crate) const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// The body of `response`, read chunk by chunk up to [`MAX_BODY_BYTES`].
+///
+/// # Errors
+/// [`OAuthError::Network`] when reading fails; [`OAuthError::InvalidDocument`] past the
+/// bound.
+pub(crate) async fn bounded_body(
+    mut response: reqwest::Response,
+    url: &Url,
+    what: &'static str,
+) -> Result<Vec<u8>, OAuthError> {
+    let too_large = || OAuthError::InvalidDocument {
+        url: url.to_string(),
+        what,
+        reason: format!("larger than {} KiB", MAX_BODY_BYTES >> 10),
+    };
+    if response.content_length().is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) =
+        response.chunk().await.map_err(|source| OAuthError::Network { url: url.to_string(), source })?
+    {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// Reads a JSON body from a response, with the URL for errors.
@@ -99,7 +134,7 @@ pub async fn read_json<T: DeserializeOwned>(
     url: &Url,
     what: &'static str,
 ) -> Result<T, OAuthError> {
-    let body = response.bytes().await.map_err(|source| OAuthError::Network { url: url.to_string(), source })?;
+    let body = bounded_body(response, url, what).await?;
     serde_json::from_slice(&body).map_err(|e| OAuthError::InvalidDocument {
         url: url.to_string(),
         what,
@@ -110,4 +145,57 @@ pub async fn read_json<T: DeserializeOwned>(
 /// Sends a prepared request, mapping transport failures to [`OAuthError::Network`].
 pub async fn send(request: reqwest::RequestBuilder, url: &Url) -> Result<reqwest::Response, OAuthError> {
     request.send().await.map_err(|source| OAuthError::Network { url: url.to_string(), source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A server that answers one request with `size` bytes of JSON string, announced by
+    /// `Content-Length` or sent chunked: its URL.
+    async fn serve_body(size: usize, chunked: bool) -> Url {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/doc", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 1024];
+            let _ = socket.read(&mut request).await;
+            let body = format!("\"{}\"", "x".repeat(size.saturating_sub(2)));
+            let head = if chunked {
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n".to_owned()
+            } else {
+                format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n", body.len())
+            };
+            let _ = socket.write_all(head.as_bytes()).await;
+            if chunked {
+                for piece in body.as_bytes().chunks(64 << 10) {
+                    let _ = socket.write_all(format!("{:x}\r\n", piece.len()).as_bytes()).await;
+                    let _ = socket.write_all(piece).await;
+                    let _ = socket.write_all(b"\r\n").await;
+                }
+                let _ = socket.write_all(b"0\r\n\r\n").await;
+            } else {
+                let _ = socket.write_all(body.as_bytes()).await;
+            }
+        });
+        url
+    }
+
+    /// Issue 60: metadata and token answers were read whole, whatever their size (and a
+    /// resource's metadata names where they come from). Past a megabyte they are refused,
+    /// announced or not.
+    #[tokio::test]
+    async fn a_body_past_the_bound_is_refused_announced_or_not() {
+        let client = build_client(Duration::from_secs(10)).unwrap();
+        for chunked in [false, true] {
+            let url = serve_body(4 << 20, chunked).await;
+            let response = client.get(url.clone()).send().await.unwrap();
+            let e = bounded_body(response, &url, "metadata").await.unwrap_err().to_string();
+            assert!(e.contains("larger than 1024 KiB"), "chunked {chunked}: {e}");
+            let url = serve_body(4 << 10, chunked).await;
+            let response = client.get(url.clone()).send().await.unwrap();
+            assert_eq!(bounded_body(response, &url, "metadata").await.unwrap().len(), 4 << 10);
+        }
+    }
 }

@@ -188,7 +188,8 @@ fn form_encode(s: &str) -> String {
 /// The error of a token endpoint that refused a request (RFC 6749 §5.2).
 pub(crate) async fn rejected(response: reqwest::Response, endpoint: &Url) -> OAuthError {
     let status = response.status().as_u16();
-    let body = response.bytes().await.unwrap_or_default();
+    // An error body too large or unreadable says nothing: the status still does.
+    let body = crate::http::bounded_body(response, endpoint, "token error").await.unwrap_or_default();
     let parsed: Option<ErrorResponse> = serde_json::from_slice(&body).ok();
     let (error, description) = parsed.map(|e| (e.error, e.error_description)).unwrap_or((None, None));
     OAuthError::TokenRejected {

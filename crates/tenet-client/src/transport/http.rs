@@ -148,8 +148,13 @@ impl Shared {
                 Message::Request(request) => {
                     let shared = Arc::clone(self);
                     let related = id.cloned();
+                    // Past the connection's turns, the refusal is what gets posted.
+                    let turn = shared.inbound.answer_turn(&request);
                     tokio::spawn(async move {
-                        let reply = shared.inbound.request(&request, related.as_ref()).await;
+                        let reply = match &turn {
+                            Ok(_) => shared.inbound.request(&request, related.as_ref()).await,
+                            Err(refusal) => refusal.clone(),
+                        };
                         if let Err(e) = shared.post_reply(reply).await {
                             tracing::warn!(error = %e, "could not send the answer to a server request");
                         }

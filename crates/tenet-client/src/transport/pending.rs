@@ -185,10 +185,16 @@ fn route_one(message: Message, pending: &Pending, inbound: &Arc<Inbound>, replie
                 tracing::debug!(method = %request.method, "left a server request unanswered: the client is closing");
                 return;
             };
+            let turn = match inbound.answer_turn(&request) {
+                Ok(turn) => turn,
+                // Refused at once; dropped if the outbox is full too (a flood).
+                Err(refusal) => return drop(replies.try_send(refusal)),
+            };
             let inbound = Arc::clone(inbound);
             tokio::spawn(async move {
                 let answer = inbound.request(&request, None).await;
                 let _ = replies.send(answer).await;
+                drop(turn);
             });
         }
     }
