@@ -3,11 +3,16 @@
 //! `skills/acme/billing/refunds/SKILL.md`, its path then `acme/billing/refunds`). The
 //! `skills` folder holds skills, not standards: the document walk leaves it out.
 //!
+//! A skill's files are every file under its folder, those of a skill folder inside it
+//! included: a nested skill (`skills/outer/inner/SKILL.md`) is a skill of its own and,
+//! to the skill around it, a folder of supporting files like any other (SEP-2640), so
+//! one file may be in both. Each is read once.
+//!
 //! A skill's files are read as bytes. Hidden entries are skipped; a symbolic link is
 //! read only when it leads to a file inside its own skill (a link out of the skill is
 //! left out, with a warning), and a folder reached through a link is not walked.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -80,32 +85,42 @@ pub fn read_skills(roots: &[Root], links: &LinkPolicy) -> (Vec<SkillFolder>, Vec
                     });
                     continue;
                 }
-                let walk = Walk { top: &folder, root: &label, confinement: &confinement };
+                let mut walk = Walk { top: &folder, root: &label, confinement: &confinement, read: HashMap::new() };
                 walk.find(&folder, &mut skills, &mut warnings, &mut budget);
             }
         }
     }
+    // A file left out of a nested skill is left out of the skills around it too: say so once.
+    let mut said = HashSet::new();
+    warnings.retain(|w| said.insert((w.file.clone(), w.message.clone())));
     (skills, warnings)
 }
 
 /// The built-in corpus's skills.
 fn builtin() -> Vec<SkillFolder> {
-    let mut by_skill: BTreeMap<String, BTreeMap<String, Arc<[u8]>>> = BTreeMap::new();
-    let files: Vec<(&str, &str)> = crate::corpus::BUILTIN
+    let files = crate::corpus::BUILTIN
         .iter()
-        .filter_map(|(path, text)| path.strip_prefix("skills/").map(|rest| (rest, *text)))
-        .collect();
-    let roots: Vec<&str> = files.iter().filter_map(|(path, _)| path.strip_suffix("/SKILL.md")).collect();
-    for (path, text) in &files {
-        // The deepest skill folder the file is in.
-        let Some(root) = roots.iter().filter(|r| path.starts_with(&format!("{r}/"))).max_by_key(|r| r.len()) else {
-            continue;
-        };
-        let inside = &path[root.len() + 1..];
-        let bytes: Arc<[u8]> = Arc::from(text.as_bytes());
-        by_skill.entry((*root).to_owned()).or_default().insert(inside.to_owned(), bytes);
+        .filter_map(|(path, text)| path.strip_prefix("skills/").map(|rest| (rest, Arc::<[u8]>::from(text.as_bytes()))));
+    group(files.collect(), "builtin")
+}
+
+/// The skills of `files` (by path under a skills folder): each folder holding a
+/// `SKILL.md` is a skill of every file under it, those of a skill inside it included.
+fn group(files: Vec<(&str, Arc<[u8]>)>, root: &str) -> Vec<SkillFolder> {
+    let skill_paths: Vec<&str> =
+        files.iter().filter_map(|(path, _)| path.strip_suffix(SKILL_MD)?.strip_suffix('/')).collect();
+    let mut by_skill: BTreeMap<&str, BTreeMap<String, Arc<[u8]>>> = BTreeMap::new();
+    for (path, bytes) in &files {
+        for skill in &skill_paths {
+            if let Some(inside) = path.strip_prefix(skill).and_then(|rest| rest.strip_prefix('/')) {
+                by_skill.entry(skill).or_default().insert(inside.to_owned(), bytes.clone());
+            }
+        }
     }
-    by_skill.into_iter().map(|(path, files)| SkillFolder { path, files, root: "builtin".into() }).collect()
+    by_skill
+        .into_iter()
+        .map(|(path, files)| SkillFolder { path: path.to_owned(), files, root: root.to_owned() })
+        .collect()
 }
 
 /// A walk of one root's skills folder.
@@ -113,6 +128,10 @@ struct Walk<'a> {
     top: &'a Path,
     root: &'a str,
     confinement: &'a Confinement,
+    /// Every file read so far, by path: a nested skill's files were read for the skill
+    /// around it already, and are taken from here (not read, nor counted against the
+    /// budget of all skills, again; both skills so hold the same bytes).
+    read: HashMap<PathBuf, Arc<[u8]>>,
 }
 
 impl Walk<'_> {
@@ -121,8 +140,8 @@ impl Walk<'_> {
     }
 
     /// Finds the skills at or under `dir`: a folder with a `SKILL.md` is a skill, and a
-    /// skill folder inside it is a skill of its own (its files are not the outer's).
-    fn find(&self, dir: &Path, skills: &mut Vec<SkillFolder>, warnings: &mut Vec<Warning>, budget: &mut Budget) {
+    /// skill folder inside it is a skill of its own (whose files are the outer's too).
+    fn find(&mut self, dir: &Path, skills: &mut Vec<SkillFolder>, warnings: &mut Vec<Warning>, budget: &mut Budget) {
         if dir.join(SKILL_MD).symlink_metadata().is_ok() {
             if budget.skills == 0 {
                 warnings.push(self.warn(dir, format!("past {MAX_SKILLS} skills: not read")));
@@ -142,10 +161,10 @@ impl Walk<'_> {
         }
     }
 
-    /// Reads the files of `skill` under `dir` (not those of a skill folder inside it, at
-    /// any depth). Stops, with the reason, past the limits of a skill or of all skills.
+    /// Reads the files of `skill` under `dir`, those of a skill folder inside it
+    /// included. Stops, with the reason, past the limits of a skill or of all skills.
     fn collect(
-        &self,
+        &mut self,
         skill: &SkillDir<'_>,
         dir: &Path,
         files: &mut BTreeMap<String, Arc<[u8]>>,
@@ -163,10 +182,8 @@ impl Walk<'_> {
             let path = entry.path();
             let Ok(kind) = entry.file_type() else { continue };
             if kind.is_dir() {
-                // A folder with a SKILL.md is a skill of its own, which `find` reads.
-                if path.join(SKILL_MD).symlink_metadata().is_err() {
-                    self.collect(skill, &path, files, taken, warnings, budget)?;
-                }
+                // A skill folder in it too: its files are supporting files here.
+                self.collect(skill, &path, files, taken, warnings, budget)?;
                 continue;
             }
             if kind.is_symlink() {
@@ -188,19 +205,27 @@ impl Walk<'_> {
             if files.len() >= MAX_SKILL_FILES {
                 return Err(format!("more than {MAX_SKILL_FILES} files"));
             }
-            let room = (MAX_SKILL_BYTES - *taken).min(budget.bytes);
-            match self.confinement.read_bytes(&path, room) {
-                Ok(bytes) => {
-                    *taken += bytes.len() as u64;
-                    budget.bytes -= bytes.len() as u64;
-                    let inside = relative(skill.path, &dir.join(&name));
-                    files.insert(inside, Arc::from(bytes.into_boxed_slice()));
-                }
-                Err(why) if why.contains("-byte limit") => {
-                    return Err(format!("more than {MAX_SKILL_BYTES} bytes in all (or past the limit of all skills)"));
-                }
-                Err(why) => warnings.push(self.warn(&path, format!("{why}: left out of the skill"))),
-            }
+            let too_big = || format!("more than {MAX_SKILL_BYTES} bytes in all (or past the limit of all skills)");
+            let bytes = match self.read.get(&path) {
+                // Read for the skill around this one: the same bytes, not counted again.
+                Some(bytes) if bytes.len() as u64 > MAX_SKILL_BYTES - *taken => return Err(too_big()),
+                Some(bytes) => bytes.clone(),
+                None => match self.confinement.read_bytes(&path, (MAX_SKILL_BYTES - *taken).min(budget.bytes)) {
+                    Ok(bytes) => {
+                        budget.bytes -= bytes.len() as u64;
+                        let bytes: Arc<[u8]> = Arc::from(bytes.into_boxed_slice());
+                        self.read.insert(path.clone(), bytes.clone());
+                        bytes
+                    }
+                    Err(why) if why.contains("-byte limit") => return Err(too_big()),
+                    Err(why) => {
+                        warnings.push(self.warn(&path, format!("{why}: left out of the skill")));
+                        continue;
+                    }
+                },
+            };
+            *taken += bytes.len() as u64;
+            files.insert(relative(skill.path, &dir.join(&name)), bytes);
         }
         Ok(())
     }
@@ -280,11 +305,14 @@ mod tests {
             assert!(warnings.iter().any(|w| w.message.contains("outside the root")), "{warnings:?}");
         }
         let dir = tempfile::tempdir().unwrap();
+        // 513 files with those of the skill inside it (511): too many, though the inner one is served.
         let many = dir.path().join("skills/many");
-        std::fs::create_dir_all(&many).unwrap();
+        std::fs::create_dir_all(many.join("part")).unwrap();
         std::fs::write(many.join("SKILL.md"), "---\nname: many\n---\n").unwrap();
-        for i in 0..MAX_SKILL_FILES {
-            std::fs::write(many.join(format!("f{i:03}.txt")), "x").unwrap();
+        std::fs::write(many.join("extra.txt"), "x").unwrap();
+        std::fs::write(many.join("part/SKILL.md"), "---\nname: part\n---\n").unwrap();
+        for i in 0..MAX_SKILL_FILES - 2 {
+            std::fs::write(many.join(format!("part/f{i:03}.txt")), "x").unwrap();
         }
         let outer = dir.path().join("skills/outer");
         std::fs::create_dir_all(outer.join("inner")).unwrap();
@@ -293,12 +321,56 @@ mod tests {
         std::fs::write(outer.join("inner/notes.md"), "inner's").unwrap();
         std::fs::create_dir_all(outer.join("refs/deep")).unwrap();
         std::fs::write(outer.join("refs/deep/SKILL.md"), "---\nname: deep\n---\n").unwrap();
+        std::fs::write(outer.join("refs/guide.md"), "outer's").unwrap();
+        // A link in the inner skill to a file of the outer one: inside the outer skill only.
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(outer.join("refs/guide.md"), outer.join("inner/guide.md")).unwrap();
         let (skills, warnings) = read_skills(&[Root::Dir(dir.path().to_owned())], &LinkPolicy::default());
         let paths: Vec<&str> = skills.iter().map(|s| s.path.as_str()).collect();
-        assert_eq!(paths, ["outer", "outer/inner", "outer/refs/deep"], "{warnings:?}");
+        assert_eq!(paths, ["many/part", "outer", "outer/inner", "outer/refs/deep"], "{warnings:?}");
         assert!(warnings.iter().any(|w| w.file.ends_with("skills/many") && w.message.contains("more than 512 files")));
-        assert_eq!(skills[0].files.keys().collect::<Vec<_>>(), ["SKILL.md"], "the inner skills' files are their own");
-        assert_eq!(skills[1].files.keys().collect::<Vec<_>>(), ["SKILL.md", "notes.md"]);
+        assert_eq!(skills[0].files.len(), MAX_SKILL_FILES - 1);
+        // The outer skill's files are all under its folder, the nested skills' included.
+        let mut outer_files =
+            vec!["SKILL.md", "inner/SKILL.md", "inner/notes.md", "refs/deep/SKILL.md", "refs/guide.md"];
+        let inner_files = ["SKILL.md", "notes.md"];
+        #[cfg(unix)]
+        {
+            outer_files.insert(2, "inner/guide.md");
+            let left_out: Vec<_> =
+                warnings.iter().filter(|w| w.file.ends_with("skills/outer/inner/guide.md")).collect();
+            assert_eq!(left_out.len(), 1, "{warnings:?}");
+            assert!(left_out[0].message.contains("out of the skill"), "{warnings:?}");
+        }
+        assert_eq!(skills[1].files.keys().collect::<Vec<_>>(), outer_files);
+        assert_eq!(skills[2].files.keys().collect::<Vec<_>>(), inner_files);
+        assert_eq!(skills[3].files.keys().collect::<Vec<_>>(), ["SKILL.md"]);
+        // One file, read once: both skills hold the same bytes.
+        assert!(Arc::ptr_eq(&skills[1].files["inner/notes.md"], &skills[2].files["notes.md"]));
+    }
+
+    #[test]
+    fn built_in_skills_hold_the_files_of_the_skills_inside_them() {
+        let bytes = |text: &str| Arc::<[u8]>::from(text.as_bytes());
+        let files = vec![
+            ("outer/SKILL.md", bytes("o")),
+            ("outer/refs/a.md", bytes("a")),
+            ("outer/inner/SKILL.md", bytes("i")),
+            ("outer/inner/b.md", bytes("b")),
+            ("outer-two/SKILL.md", bytes("t")),
+            ("loose.md", bytes("l")),
+        ];
+        let skills = group(files, "builtin");
+        let got: Vec<(&str, Vec<&str>)> =
+            skills.iter().map(|s| (s.path.as_str(), s.files.keys().map(String::as_str).collect())).collect();
+        assert_eq!(
+            got,
+            [
+                ("outer", vec!["SKILL.md", "inner/SKILL.md", "inner/b.md", "refs/a.md"]),
+                ("outer-two", vec!["SKILL.md"]),
+                ("outer/inner", vec!["SKILL.md", "b.md"]),
+            ]
+        );
     }
 
     #[test]

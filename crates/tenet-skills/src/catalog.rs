@@ -184,17 +184,26 @@ impl Skill {
 pub(crate) enum Child {
     /// A directory, by URI.
     Dir(String),
-    /// A file: its skill's position and the file's.
-    File(String, usize, usize),
+    /// A file, by URI (of one skill or of several: a nested skill's files are the
+    /// enclosing skill's too).
+    File(String),
 }
 
 /// The skills a server serves, checked and indexed.
+///
+/// A skill's files are every file under its directory, a nested skill's included
+/// (SEP-2640), so one file may belong to several skills; it is the same file, with the
+/// same bytes, in each (see [`Catalog::build`]).
 #[derive(Debug, Default)]
 pub struct Catalog {
     skills: Vec<Arc<Skill>>,
-    /// Every file's URI: its skill's position and its own.
+    /// Every skill's `SKILL.md` URI: the skill's position. (A nested skill's `SKILL.md`
+    /// is a file of the enclosing skill as well: the file map cannot say which skill a
+    /// URI names.)
+    by_uri: HashMap<String, usize>,
+    /// Every file's URI: the position of a skill holding it and the file's there.
     files: HashMap<String, (usize, usize)>,
-    /// Every directory's URI (no trailing `/`): its children, sorted.
+    /// Every directory's URI (no trailing `/`): its children, sorted, each once.
     dirs: BTreeMap<String, BTreeSet<Child>>,
     /// What tells this catalog's listings from another's: a digest of every entry.
     generation: String,
@@ -204,27 +213,40 @@ impl Catalog {
     /// The catalog of `sources`, listed in their order: the later of two with one path
     /// takes the earlier's place (as a later root's standard does); a skill that breaks
     /// a rule is left out, with the reason.
+    ///
+    /// A source's files must include those of every skill inside its folder, as those
+    /// skills have them: where a skill and one nested in it disagree (a file of the
+    /// inner one the outer lacks or holds other bytes of, as when they come from two
+    /// roots), the one given earlier is left out, with the reason.
     pub fn build(sources: impl IntoIterator<Item = SkillSource>) -> (Self, Vec<Problem>) {
-        let mut ordered: Vec<SkillSource> = Vec::new();
+        // Each path's source, at its first position, and when the one kept was given.
+        let mut ordered: Vec<(usize, SkillSource)> = Vec::new();
         let mut at: HashMap<String, usize> = HashMap::new();
-        for source in sources {
+        for (given, source) in sources.into_iter().enumerate() {
             match at.get(&source.path) {
-                Some(&i) => ordered[i] = source,
+                Some(&i) => ordered[i] = (given, source),
                 None => {
                     at.insert(source.path.clone(), ordered.len());
-                    ordered.push(source);
+                    ordered.push((given, source));
                 }
             }
         }
         let mut problems = Vec::new();
-        let mut skills = Vec::new();
-        for source in ordered {
+        let mut read_skills = Vec::new();
+        for (given, source) in ordered {
             let path = source.path.clone();
             match read(source) {
-                Ok(skill) => skills.push(Arc::new(skill)),
+                Ok(skill) => read_skills.push((given, skill)),
                 Err(why) => problems.push(Problem { skill: path, why }),
             }
         }
+        let keep = agreeing(&read_skills, &mut problems);
+        let skills: Vec<Arc<Skill>> = read_skills
+            .into_iter()
+            .zip(keep)
+            .filter(|(_, keep)| *keep)
+            .map(|((_, skill), _)| Arc::new(skill))
+            .collect();
         let mut catalog = Catalog::default();
         let mut generation = Sha256::new();
         for (s, skill) in skills.iter().enumerate() {
@@ -233,9 +255,12 @@ impl Catalog {
                 generation.update(file.uri.as_bytes());
                 generation.update(file.digest.as_bytes());
             }
+            catalog.by_uri.insert(skill.uri.clone(), s);
             for (f, file) in skill.files.iter().enumerate() {
-                catalog.files.insert(file.uri.clone(), (s, f));
-                catalog.place(&file.uri, Child::File(file.uri.clone(), s, f));
+                if let std::collections::hash_map::Entry::Vacant(slot) = catalog.files.entry(file.uri.clone()) {
+                    slot.insert((s, f));
+                    catalog.place(&file.uri, Child::File(file.uri.clone()));
+                }
             }
         }
         catalog.skills = skills;
@@ -261,17 +286,21 @@ impl Catalog {
         &self.skills
     }
 
-    /// The skill whose `SKILL.md` is at `uri`.
+    /// The skill whose `SKILL.md` is at `uri` (a nested skill's own, though its
+    /// `SKILL.md` is a file of the enclosing skill too).
     pub fn skill(&self, uri: &str) -> Option<&Arc<Skill>> {
-        let (s, _) = self.files.get(uri)?;
-        let skill = &self.skills[*s];
-        (skill.uri == uri).then_some(skill)
+        self.by_uri.get(uri).and_then(|&s| self.skills.get(s))
     }
 
-    /// The file at `uri`, of any skill.
+    /// The file at `uri`, of any skill (the same in every skill that holds it).
     pub fn file(&self, uri: &str) -> Option<&SkillFile> {
-        let (s, f) = self.files.get(uri)?;
-        Some(&self.skills[*s].files[*f])
+        let &(s, f) = self.files.get(uri)?;
+        self.skills.get(s)?.files.get(f)
+    }
+
+    /// Every file of every skill, each once (in no particular order).
+    pub fn files(&self) -> impl Iterator<Item = &SkillFile> {
+        self.files.values().filter_map(|&(s, f)| self.skills.get(s)?.files.get(f))
     }
 
     /// The children of the directory at `uri`, when it is one.
@@ -279,15 +308,73 @@ impl Catalog {
         self.dirs.get(uri)
     }
 
-    /// The file of `child`.
-    pub(crate) fn child_file(&self, s: usize, f: usize) -> &SkillFile {
-        &self.skills[s].files[f]
-    }
-
     /// What tells this catalog's listings from another's.
     pub fn generation(&self) -> &str {
         &self.generation
     }
+}
+
+/// Which of `skills` (each with when it was given) to keep: every one, but where a
+/// skill and one nested in it disagree on a file of the inner one, the one given
+/// earlier is left out (with the reason in `problems`), so that every file served has
+/// one set of bytes and every skill lists all the files of the skills inside it.
+fn agreeing(skills: &[(usize, Skill)], problems: &mut Vec<Problem>) -> Vec<bool> {
+    let mut keep = vec![true; skills.len()];
+    // Those kept so far, by path, the latest given looked at first.
+    let mut kept: BTreeMap<&str, &Skill> = BTreeMap::new();
+    let mut by_given: Vec<(&mut bool, &(usize, Skill))> = keep.iter_mut().zip(skills).collect();
+    by_given.sort_by_key(|(_, (given, _))| std::cmp::Reverse(*given));
+    for (keep, (_, skill)) in by_given {
+        // Kept skills around it (its path's prefixes), then kept skills inside it.
+        let mut around = Vec::new();
+        let mut prefix = skill.path.as_str();
+        while let Some((up, _)) = prefix.rsplit_once('/') {
+            around.extend(kept.get(up).copied());
+            prefix = up;
+        }
+        let inside_from = format!("{}/", skill.path);
+        let inside =
+            kept.range::<str, _>((std::ops::Bound::Included(inside_from.as_str()), std::ops::Bound::Unbounded));
+        let inside = inside.take_while(|(path, _)| path.starts_with(&inside_from)).map(|(_, s)| *s);
+        let why = around
+            .into_iter()
+            .find_map(|outer| missing(outer, skill).map(|uri| (outer, uri, true)))
+            .or_else(|| inside.into_iter().find_map(|inner| missing(skill, inner).map(|uri| (inner, uri, false))));
+        match why {
+            Some((other, uri, true)) => {
+                *keep = false;
+                let why = format!(
+                    "it lies inside the skill {}, given later, which does not hold its file {uri} as it does (a skill's \
+                     files include those of the skills inside it)",
+                    other.path
+                );
+                problems.push(Problem { skill: skill.path.clone(), why });
+            }
+            Some((other, uri, false)) => {
+                *keep = false;
+                let why = format!(
+                    "it does not hold the file {uri} of the skill {} inside it, given later, as that skill does (a \
+                     skill's files include those of the skills inside it)",
+                    other.path
+                );
+                problems.push(Problem { skill: skill.path.clone(), why });
+            }
+            None => {
+                kept.insert(&skill.path, skill);
+            }
+        }
+    }
+    keep
+}
+
+/// The first file of `inner` that `outer` does not hold with the same digest.
+fn missing<'a>(outer: &Skill, inner: &'a Skill) -> Option<&'a str> {
+    inner.files.iter().map(|file| (file.uri.as_str(), file.digest.as_str())).find_map(|(uri, digest)| {
+        // A skill's files are sorted by path, and so by URI.
+        let at = outer.files.binary_search_by(|f| f.uri.as_str().cmp(uri)).ok();
+        let held = at.and_then(|f| outer.files.get(f)).map(|f| f.digest.as_str());
+        (held != Some(digest)).then_some(uri)
+    })
 }
 
 pub use tenet_protocol::skill_extension::valid_skill_name as valid_name;
@@ -530,6 +617,67 @@ mod tests {
         );
         assert!(problems.iter().any(|p| p.why.contains("names it \"other\"")), "{problems:?}");
         assert_eq!(catalog.skills().len(), 1);
+    }
+
+    /// The outer skill `outer` with the skill `outer/inner` inside it, as a reader of a
+    /// folder gives them: the outer one's files include the inner one's.
+    fn nested(inner_notes: &[u8], outer_notes: &[u8]) -> (SkillSource, SkillSource) {
+        let mut outer = skill("outer", &md("outer"));
+        outer.files.insert("inner/SKILL.md".into(), held(md("inner").as_bytes()));
+        outer.files.insert("inner/notes.md".into(), held(outer_notes));
+        let mut inner = skill("outer/inner", &md("inner"));
+        inner.files.insert("notes.md".into(), held(inner_notes));
+        (outer, inner)
+    }
+
+    #[test]
+    fn a_nested_skill_is_a_skill_of_its_own_whose_files_are_the_outer_skills_too() {
+        let (outer, inner) = nested(b"notes", b"notes");
+        let (catalog, problems) = Catalog::build([outer, inner]);
+        assert!(problems.is_empty(), "{problems:?}");
+        // The inner SKILL.md names the inner skill, though the outer one holds it too.
+        let named = catalog.skill("skill://outer/inner/SKILL.md").map(|s| s.path.as_str());
+        assert_eq!(named, Some("outer/inner"));
+        assert_eq!(catalog.skill("skill://outer/SKILL.md").map(|s| s.path.as_str()), Some("outer"));
+        let outer_files: Vec<&str> = catalog.skills()[0].files.iter().map(|f| f.uri.as_str()).collect();
+        assert_eq!(
+            outer_files,
+            ["skill://outer/SKILL.md", "skill://outer/inner/SKILL.md", "skill://outer/inner/notes.md"]
+        );
+        assert_eq!(catalog.file("skill://outer/inner/notes.md").map(|f| f.size), Some(5));
+        assert_eq!(catalog.files().count(), 3, "each file once");
+        // Each child once, though two skills hold it.
+        let inner_dir: Vec<_> = catalog.children("skill://outer/inner").unwrap().iter().cloned().collect();
+        assert_eq!(
+            inner_dir,
+            [Child::File("skill://outer/inner/SKILL.md".into()), Child::File("skill://outer/inner/notes.md".into())]
+        );
+        let outer_dir: Vec<_> = catalog.children("skill://outer").unwrap().iter().cloned().collect();
+        assert_eq!(outer_dir, [Child::Dir("skill://outer/inner".into()), Child::File("skill://outer/SKILL.md".into())]);
+    }
+
+    #[test]
+    fn a_skill_and_one_inside_it_that_disagree_leave_the_earlier_given_out() {
+        // The inner skill given later (a later root's) with other bytes: the outer one goes.
+        let (outer, inner) = nested(b"later", b"earlier");
+        let (catalog, problems) = Catalog::build([outer.clone(), inner.clone()]);
+        let served: Vec<&str> = catalog.skills().iter().map(|s| s.path.as_str()).collect();
+        assert_eq!(served, ["outer/inner"]);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].skill, "outer");
+        assert!(problems[0].why.contains("skill://outer/inner/notes.md"), "{problems:?}");
+        assert_eq!(&*catalog.file("skill://outer/inner/notes.md").unwrap().body.bytes(), b"later");
+        // The outer one given later: the inner one goes.
+        let (catalog, problems) = Catalog::build([inner.clone(), outer]);
+        let served: Vec<&str> = catalog.skills().iter().map(|s| s.path.as_str()).collect();
+        assert_eq!(served, ["outer"]);
+        assert_eq!(problems[0].skill, "outer/inner", "{problems:?}");
+        assert_eq!(&*catalog.file("skill://outer/inner/notes.md").unwrap().body.bytes(), b"earlier");
+        // An outer skill that lacks a file of the inner one is not complete either.
+        let lacking = skill("outer", &md("outer"));
+        let (catalog, problems) = Catalog::build([lacking, inner]);
+        assert_eq!(catalog.skills().len(), 1);
+        assert!(problems[0].why.contains("skill://outer/inner/SKILL.md"), "{problems:?}");
     }
 
     #[test]

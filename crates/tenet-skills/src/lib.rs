@@ -1,7 +1,8 @@
 //! The MCP Skills extension (SEP-2640, `io.modelcontextprotocol/skills`) for Tenet
 //! servers. A [`Catalog`] holds skills — folders of files with a `SKILL.md` whose
 //! front matter names and describes them — checked against the Agent Skills rules
-//! (names, 512 files, 16 MiB). [`Skills`] serves one on a server: `skills/list`
+//! (names, 512 files, 16 MiB); a skill nested in another is a skill of its own whose
+//! files are the enclosing skill's too. [`Skills`] serves one on a server: `skills/list`
 //! (paginated, cacheable), `skills/get`, `resources/directory/read` and every file as a
 //! `skill://<path>/<file>` resource whose `sha256:` digest and size the skill's entry
 //! gives, so a client can check what it reads.

@@ -202,7 +202,8 @@ fn list_page(catalog: &Catalog, cursor: Option<&str>) -> Result<Map<String, Valu
     Ok(result)
 }
 
-/// A page of `resources/directory/read`: the directory's direct children.
+/// A page of `resources/directory/read`: the directory's direct children, each once
+/// (a file several skills hold is one child).
 fn directory_page(catalog: &Catalog, uri: &str, cursor: Option<&str>) -> Result<Map<String, Value>, ErrorObject> {
     let children = catalog.children(uri).ok_or_else(|| unknown(uri, "a directory of skills"))?;
     let from = start(catalog, cursor)?;
@@ -210,18 +211,18 @@ fn directory_page(catalog: &Catalog, uri: &str, cursor: Option<&str>) -> Result<
         .iter()
         .skip(from)
         .take(PAGE)
-        .map(|child| match child {
-            Child::Dir(dir) => json!({"uri": dir, "name": last_segment(dir), "mimeType": "inode/directory"}),
-            Child::File(file, s, f) => {
-                let file_ref = catalog.child_file(*s, *f);
-                json!({"uri": file, "name": last_segment(file), "mimeType": file_ref.mime_type, "size": file_ref.size})
+        .filter_map(|child| match child {
+            Child::Dir(dir) => Some(json!({"uri": dir, "name": last_segment(dir), "mimeType": "inode/directory"})),
+            Child::File(uri) => {
+                let file = catalog.file(uri)?;
+                Some(json!({"uri": uri, "name": last_segment(uri), "mimeType": file.mime_type, "size": file.size}))
             }
         })
         .collect();
     let mut result = Map::new();
     result.insert("resources".into(), Value::Array(page));
     if children.len() > from.saturating_add(PAGE) {
-        result.insert("nextCursor".into(), json!(next_cursor(catalog, from + PAGE)));
+        result.insert("nextCursor".into(), json!(next_cursor(catalog, from.saturating_add(PAGE))));
     }
     Ok(result)
 }

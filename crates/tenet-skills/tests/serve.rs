@@ -218,3 +218,73 @@ async fn a_new_catalog_is_served_at_once_and_old_cursors_are_refused() {
     let read = pipe.modern("resources/read", json!({"uri": "skill://fresh/SKILL.md"})).await;
     assert_eq!(read["result"]["contents"][0]["text"], skill_md("fresh"));
 }
+
+/// Serves the skills of `sources`, which must all be served.
+fn serve(sources: Vec<SkillSource>) -> Server {
+    let (catalog, problems) = Catalog::build(sources);
+    assert!(problems.is_empty(), "{problems:?}");
+    let skills = Skills::new(catalog);
+    let mut builder = Server::builder("skills-test", "1.0.0");
+    for method in skills.methods() {
+        builder = builder.method(method);
+    }
+    for resource in skills.listed() {
+        builder = builder.resource(resource);
+    }
+    let server = builder.build().unwrap();
+    assert!(server.change_hidden_templates(&[], [skills.files()]).is_empty());
+    server
+}
+
+/// SEP-2640, Resources: an enclosing skill's entry lists its nested skill's files too,
+/// and the nested skill has an entry of its own; `skills/get` of the nested `SKILL.md`
+/// answers with the nested skill, a shared file reads once, and a directory lists each
+/// child once.
+#[tokio::test]
+async fn a_nested_skill_has_its_own_entry_and_its_files_are_listed_by_the_enclosing_skill_too() {
+    let notes: Arc<[u8]> = Arc::from(&b"# Notes\n"[..]);
+    let mut outer = SkillSource::single("acme/outer", skill_md("outer"));
+    let inner_md: Arc<[u8]> = Arc::from(skill_md("inner").into_bytes().into_boxed_slice());
+    outer.files.insert("inner/SKILL.md".into(), inner_md.into());
+    outer.files.insert("inner/refs/notes.md".into(), notes.clone().into());
+    let mut inner = SkillSource::single("acme/outer/inner", skill_md("inner"));
+    inner.files.insert("refs/notes.md".into(), notes.into());
+    // Whichever is given first, the nested SKILL.md names the nested skill.
+    let mut first_inner = Pipe::start(serve(vec![inner.clone(), outer.clone()]));
+    let got = first_inner.modern("skills/get", json!({"uri": "skill://acme/outer/inner/SKILL.md"})).await;
+    assert_eq!(got["result"]["skill"]["frontmatter"]["name"], "inner", "{got}");
+    let mut pipe = Pipe::start(serve(vec![outer, inner]));
+
+    let listed = pipe.modern("skills/list", json!({})).await;
+    let entries = listed["result"]["skills"].as_array().unwrap();
+    let uris: Vec<&str> = entries.iter().map(|e| e["uri"].as_str().unwrap()).collect();
+    assert_eq!(uris, ["skill://acme/outer/SKILL.md", "skill://acme/outer/inner/SKILL.md"], "flat: {listed}");
+    let files = |entry: &Value| -> Vec<String> {
+        entry["resources"].as_array().unwrap().iter().map(|r| r["uri"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(
+        files(&entries[0]),
+        ["skill://acme/outer/SKILL.md", "skill://acme/outer/inner/SKILL.md", "skill://acme/outer/inner/refs/notes.md"]
+    );
+    assert_eq!(files(&entries[1]), ["skill://acme/outer/inner/SKILL.md", "skill://acme/outer/inner/refs/notes.md"]);
+    assert_eq!(entries[0]["resources"][2], entries[1]["resources"][1], "one file, one digest and size");
+
+    let got = pipe.modern("skills/get", json!({"uri": "skill://acme/outer/inner/SKILL.md"})).await;
+    assert_eq!(got["result"]["skill"], entries[1], "the nested skill, not the enclosing one: {got}");
+    assert_eq!(got["result"]["skill"]["frontmatter"]["name"], "inner");
+    let read = pipe.modern("resources/read", json!({"uri": "skill://acme/outer/inner/refs/notes.md"})).await;
+    let contents = read["result"]["contents"].as_array().unwrap();
+    assert_eq!(contents.len(), 1, "{read}");
+    assert_eq!(contents[0]["text"], "# Notes\n");
+
+    for (dir, children) in [
+        ("skill://acme/outer", vec!["skill://acme/outer/inner", "skill://acme/outer/SKILL.md"]),
+        ("skill://acme/outer/inner", vec!["skill://acme/outer/inner/refs", "skill://acme/outer/inner/SKILL.md"]),
+        ("skill://acme/outer/inner/refs", vec!["skill://acme/outer/inner/refs/notes.md"]),
+    ] {
+        let answer = pipe.modern("resources/directory/read", json!({"uri": dir})).await;
+        let got: Vec<&str> =
+            answer["result"]["resources"].as_array().unwrap().iter().map(|r| r["uri"].as_str().unwrap()).collect();
+        assert_eq!(got, children, "{dir}: {answer}");
+    }
+}

@@ -192,7 +192,7 @@ fn a_folder_named_with_allow_link_target_may_be_linked_into_by_check_and_serve()
 
 /// Issue 61: skill folders are linted as the server reads them: a skill it would leave
 /// out (front matter, naming rules, a name that is not its folder's), a link out of a
-/// skill, and a folder at a standard's skill name, each an error at its file.
+/// skill, and a folder at a standard's skill name or inside one, each an error at its file.
 #[test]
 fn skill_folders_are_checked_as_the_server_reads_them() {
     let dir = tempfile::tempdir().unwrap();
@@ -211,6 +211,7 @@ fn skill_folders_are_checked_as_the_server_reads_them() {
     )
     .unwrap();
     skill("go-testing", "---\nname: go-testing\ndescription: d\n---\n");
+    skill("go-testing/extra", "---\nname: extra\ndescription: d\n---\n");
     #[cfg(unix)]
     std::os::unix::fs::symlink(dir.path().join("go/testing.md"), dir.path().join("skills/good/leak.md")).unwrap();
     let (code, stdout, stderr) = check(&[dir.path().to_str().unwrap()]);
@@ -219,7 +220,8 @@ fn skill_folders_are_checked_as_the_server_reads_them() {
         "skills/no-front/SKILL.md:1: error: its SKILL.md does not begin with front matter",
         "skills/Capitals/SKILL.md:1: error:",
         "skills/renamed/SKILL.md:1: error: its front matter names it \"other\"",
-        "skills/go-testing/SKILL.md:1: error: a standard of this folder is served as this skill already",
+        "skills/go-testing/SKILL.md:1: error: a standard is served as this skill already",
+        "skills/go-testing/extra/SKILL.md:1: error: it lies inside the skill go-testing, which is a standard's",
     ] {
         assert!(stdout.contains(expected), "{expected}\n{stdout}");
     }

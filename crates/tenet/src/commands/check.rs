@@ -63,9 +63,11 @@ fn lint_skills(dir: &Path, links: &LinkPolicy) -> Vec<Finding> {
         .unwrap_or_default();
     let mut sources = Vec::new();
     for folder in folders {
-        if standards.contains(&folder.path) {
-            let why = "a standard of this folder is served as this skill already; name the folder otherwise";
-            findings.push(error(at(&folder.path).join("SKILL.md"), why.into()));
+        if let Some(standard) =
+            crate::knowledge::skills::standard_at(&folder.path, |n| standards.iter().any(|s| s == n))
+        {
+            let why = crate::knowledge::skills::shadowing(&folder.path, standard);
+            findings.push(error(at(&folder.path).join("SKILL.md"), why));
             continue;
         }
         let files = folder.files.into_iter().map(|(path, bytes)| (path, tenet_skills::FileBody::Held(bytes)));

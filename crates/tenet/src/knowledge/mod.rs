@@ -297,6 +297,13 @@ mod tests {
             "---\nname: rust-testing\ndescription: Not ours.\n---\n",
         )
         .unwrap();
+        // A skill folder inside it: the standard's skill holds the standard alone.
+        std::fs::create_dir_all(dir.path().join("skills/rust-testing/extra")).unwrap();
+        std::fs::write(
+            dir.path().join("skills/rust-testing/extra/SKILL.md"),
+            "---\nname: extra\ndescription: Not ours either.\n---\n",
+        )
+        .unwrap();
         std::fs::create_dir_all(dir.path().join("skills/Broken")).unwrap();
         std::fs::write(dir.path().join("skills/Broken/SKILL.md"), "---\nname: Broken\ndescription: d\n---\n").unwrap();
         let base = KnowledgeBase::load(&[Root::Dir(dir.path().to_owned())]).unwrap();

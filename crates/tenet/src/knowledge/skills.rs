@@ -81,21 +81,37 @@ fn yaml_string(text: &str) -> String {
     serde_json::Value::String(text.to_owned()).to_string()
 }
 
+/// The standard's skill a skill folder at `path` would replace or add to, if any:
+/// `path` itself, or the skill around it (a standard's skill name is one segment), when
+/// `is_standard` says it is a standard's. A standard's skill holds its `SKILL.md` alone,
+/// and a skill's files include those of the skills inside it: such a folder is left out.
+pub(crate) fn standard_at(path: &str, is_standard: impl Fn(&str) -> bool) -> Option<&str> {
+    let first = path.split('/').next()?;
+    is_standard(first).then_some(first)
+}
+
+/// Why the skill folder at `path` is left out, in the standard's skill `standard`.
+pub(crate) fn shadowing(path: &str, standard: &str) -> String {
+    if path == standard {
+        "a standard is served as this skill already; name the folder otherwise".to_owned()
+    } else {
+        format!("it lies inside the skill {standard}, which is a standard's and holds it alone; move the folder")
+    }
+}
+
 /// The catalog of `base`'s skills: its roots' skill folders first (written as skills,
 /// they lead the list; a later root's replaces an earlier one's of the same path), then
-/// its standards'. A folder at a standard's skill name is left out, with a warning: the
-/// standard's skill is the standard as `get_stdlib` gives it, which roots override as
-/// standards, never through a skills folder.
+/// its standards'. A folder at a standard's skill name, or inside one, is left out,
+/// with a warning: the standard's skill is the standard as `get_stdlib` gives it, which
+/// roots override as standards, never through a skills folder.
 pub(crate) fn catalog(base: &Arc<KnowledgeBase>) -> Catalog {
     let (standards, mut problems) = sources(base);
     let taken: HashSet<String> = standards.iter().map(|s| s.path.clone()).collect();
     let mut sources: Vec<SkillSource> = Vec::new();
     for folder in base.skills() {
-        if taken.contains(&folder.path) {
-            problems.push(Problem {
-                skill: folder.path.clone(),
-                why: format!("{}: a standard is served as this skill already; name the folder otherwise", folder.root),
-            });
+        if let Some(standard) = standard_at(&folder.path, |name| taken.contains(name)) {
+            let why = format!("{}: {}", folder.root, shadowing(&folder.path, standard));
+            problems.push(Problem { skill: folder.path.clone(), why });
             continue;
         }
         let files = folder.files.iter().map(|(path, bytes)| (path.clone(), FileBody::Held(bytes.clone())));
