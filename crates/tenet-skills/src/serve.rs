@@ -7,11 +7,12 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
 use tenet_jsonrpc::ErrorObject;
 use tenet_protocol::{BlobResourceContents, Resource, ResourceContents, ResourceTemplate, TextResourceContents};
 use tenet_server::{MethodDef, Params, ReadRequest, ResourceDef, TemplateDef};
 
-use crate::catalog::{Catalog, Child, SCHEME, Skill};
+use crate::catalog::{Catalog, Child, SCHEME, Skill, hex};
 
 pub use tenet_protocol::SKILLS_EXTENSION;
 /// Skills a page of `skills/list` holds, and children a page of a directory read.
@@ -167,37 +168,75 @@ fn unknown(uri: &str, what: &str) -> ErrorObject {
     ErrorObject::invalid_params(format!("Invalid params: {uri:?} is not {what} this server serves"))
 }
 
-/// A cursor of `catalog`'s listings: where the next page starts.
-fn next_cursor(catalog: &Catalog, at: usize) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}:{at}", catalog.generation()))
+/// What a cursor pages through: `skills/list`, or the children of one directory. A
+/// cursor names it, and is refused by any other.
+#[derive(Clone, Copy)]
+enum Listing<'a> {
+    /// The skills of `skills/list`.
+    Skills,
+    /// The children of the directory at this URI, of `resources/directory/read`.
+    Directory(&'a str),
 }
 
-/// Where the page of `cursor` starts; -32602 for a cursor of another listing (the
-/// skills changed since, or it was never ours).
-fn start(catalog: &Catalog, cursor: Option<&str>) -> Result<usize, ErrorObject> {
-    let Some(cursor) = cursor else { return Ok(0) };
-    let stale = || {
-        ErrorObject::invalid_params(
-            "Invalid params: the cursor is not of this listing (the skills changed since); list again",
-        )
-    };
-    let text = URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(stale)?;
-    let (generation, at) = text.split_once(':').ok_or_else(stale)?;
-    if generation != catalog.generation() {
-        return Err(stale());
+impl Listing<'_> {
+    /// A short digest of what it is, which its cursors carry (a directory's URI may be
+    /// long; a cursor stays short).
+    fn tag(self) -> String {
+        let mut hasher = Sha256::new();
+        match self {
+            Listing::Skills => hasher.update(b"skills/list"),
+            Listing::Directory(uri) => {
+                hasher.update(b"resources/directory/read\0");
+                hasher.update(uri.as_bytes());
+            }
+        }
+        hex(&hasher.finalize()[..8])
     }
-    at.parse().map_err(|_| stale())
+}
+
+/// A cursor of `listing` in `catalog`: where its next page starts.
+fn next_cursor(catalog: &Catalog, listing: Listing<'_>, at: usize) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}:{}:{at}", catalog.generation(), listing.tag()))
+}
+
+/// Where the page of `cursor` in `listing` starts; -32602 for a cursor of another
+/// listing (another method's, another directory's, one from before the skills
+/// changed, or one that was never ours).
+fn start(catalog: &Catalog, listing: Listing<'_>, cursor: Option<&str>) -> Result<usize, ErrorObject> {
+    let Some(cursor) = cursor else { return Ok(0) };
+    let foreign = || {
+        ErrorObject::invalid_params(match listing {
+            Listing::Skills => "Invalid params: the cursor is not one of skills/list's; list again",
+            Listing::Directory(_) => {
+                "Invalid params: the cursor is not one of this directory's (of another directory or method); read it again"
+            }
+        })
+    };
+    let text = URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(foreign)?;
+    let mut parts = text.splitn(3, ':');
+    let (Some(generation), Some(tag), Some(at)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(foreign());
+    };
+    if tag != listing.tag() {
+        return Err(foreign());
+    }
+    if generation != catalog.generation() {
+        return Err(ErrorObject::invalid_params(
+            "Invalid params: the cursor is of a listing from before the skills changed; list again",
+        ));
+    }
+    at.parse().map_err(|_| foreign())
 }
 
 /// A page of `skills/list`.
 fn list_page(catalog: &Catalog, cursor: Option<&str>) -> Result<Map<String, Value>, ErrorObject> {
-    let from = start(catalog, cursor)?;
+    let from = start(catalog, Listing::Skills, cursor)?;
     let skills = catalog.skills().get(from..).unwrap_or_default();
     let page: Vec<Value> = skills.iter().take(PAGE).map(|s| s.entry()).collect();
     let mut result = Map::new();
     result.insert("skills".into(), json!(page));
     if skills.len() > PAGE {
-        result.insert("nextCursor".into(), json!(next_cursor(catalog, from.saturating_add(PAGE))));
+        result.insert("nextCursor".into(), json!(next_cursor(catalog, Listing::Skills, from.saturating_add(PAGE))));
     }
     Ok(result)
 }
@@ -206,7 +245,8 @@ fn list_page(catalog: &Catalog, cursor: Option<&str>) -> Result<Map<String, Valu
 /// (a file several skills hold is one child).
 fn directory_page(catalog: &Catalog, uri: &str, cursor: Option<&str>) -> Result<Map<String, Value>, ErrorObject> {
     let children = catalog.children(uri).ok_or_else(|| unknown(uri, "a directory of skills"))?;
-    let from = start(catalog, cursor)?;
+    let listing = Listing::Directory(uri);
+    let from = start(catalog, listing, cursor)?;
     let page: Vec<Value> = children
         .iter()
         .skip(from)
@@ -222,7 +262,7 @@ fn directory_page(catalog: &Catalog, uri: &str, cursor: Option<&str>) -> Result<
     let mut result = Map::new();
     result.insert("resources".into(), Value::Array(page));
     if children.len() > from.saturating_add(PAGE) {
-        result.insert("nextCursor".into(), json!(next_cursor(catalog, from.saturating_add(PAGE))));
+        result.insert("nextCursor".into(), json!(next_cursor(catalog, listing, from.saturating_add(PAGE))));
     }
     Ok(result)
 }

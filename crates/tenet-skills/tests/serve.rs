@@ -288,3 +288,40 @@ async fn a_nested_skill_has_its_own_entry_and_its_files_are_listed_by_the_enclos
         assert_eq!(got, children, "{dir}: {answer}");
     }
 }
+
+/// A cursor pages the listing it came from and no other: a `skills/list` cursor is
+/// refused by `resources/directory/read`, one directory's by another directory and by
+/// `skills/list`, each with -32602.
+#[tokio::test]
+async fn a_cursor_pages_only_the_listing_it_came_from() {
+    let mut sources: Vec<SkillSource> =
+        (0..120).map(|i| SkillSource::single(format!("skill-{i:03}"), skill_md(&format!("skill-{i:03}")))).collect();
+    let mut big = SkillSource::single("big", skill_md("big"));
+    for i in 0..120 {
+        let one: Arc<[u8]> = Arc::from(&b"x"[..]);
+        big.files.insert(format!("left/f{i:03}.txt"), one.clone().into());
+        big.files.insert(format!("right/f{i:03}.txt"), one.into());
+    }
+    sources.push(big);
+    let mut pipe = Pipe::start(serve(sources));
+    let cursor = |answer: &Value| answer["result"]["nextCursor"].as_str().unwrap().to_owned();
+    let list = cursor(&pipe.modern("skills/list", json!({})).await);
+    let left = cursor(&pipe.modern("resources/directory/read", json!({"uri": "skill://big/left"})).await);
+
+    // Each pages its own listing.
+    let listed = pipe.modern("skills/list", json!({"cursor": list})).await;
+    assert_eq!(listed["result"]["skills"].as_array().unwrap().len(), 21, "{listed}");
+    let next = pipe.modern("resources/directory/read", json!({"uri": "skill://big/left", "cursor": left})).await;
+    let rest = next["result"]["resources"].as_array().unwrap();
+    assert_eq!(rest.len(), 20, "{next}");
+    assert_eq!(rest[0]["uri"], "skill://big/left/f100.txt");
+
+    for (method, params) in [
+        ("resources/directory/read", json!({"uri": "skill://big/left", "cursor": list})),
+        ("resources/directory/read", json!({"uri": "skill://big/right", "cursor": left})),
+        ("skills/list", json!({"cursor": left})),
+    ] {
+        let refused = pipe.modern(method, params.clone()).await;
+        assert_eq!(refused["error"]["code"], -32602, "{method} {params}: {refused}");
+    }
+}
