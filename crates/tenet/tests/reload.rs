@@ -166,3 +166,82 @@ fn several_servers_on_one_root_all_reload_and_each_exits_when_its_stdin_closes()
         assert!(server.wait_exit(Duration::from_secs(5)).success());
     }
 }
+
+/// The URIs of the `resources/updated` notifications that arrive until `quiet` passes
+/// without one (at most `within` in all), once a first one has come; other messages
+/// are set aside.
+fn updates_until_quiet(server: &mut Tenet, within: Duration, quiet: Duration) -> Vec<String> {
+    let end = Instant::now() + within;
+    let mut uris = Vec::new();
+    loop {
+        let deadline = if uris.is_empty() { end } else { (Instant::now() + quiet).min(end) };
+        match server.next_message_before(deadline) {
+            Some(message) if message["method"] == "notifications/resources/updated" => {
+                uris.extend(message["params"]["uri"].as_str().map(str::to_owned));
+            }
+            Some(_) => {}
+            None => return uris,
+        }
+    }
+}
+
+/// Issue 61 (SEP-2640): a skill's supporting file is a resource like its `SKILL.md`.
+/// Its subscribers hear of its edit (the skill's `SKILL.md` too, its entry changed);
+/// a new skill folder, nested in another, changes the resource list, is a skill of its
+/// own, and its files are the enclosing skill's too; its removal tells the subscribers
+/// of its files.
+#[test]
+fn skills_files_edited_added_and_removed_reach_their_subscribers() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("rust")).unwrap();
+    std::fs::write(dir.path().join("rust/testing.md"), doc("Team Rust testing", "rules")).unwrap();
+    let review = dir.path().join("skills/review");
+    std::fs::create_dir_all(review.join("refs")).unwrap();
+    std::fs::write(review.join("SKILL.md"), "---\nname: review\ndescription: Use when reviewing.\n---\n# Review\n")
+        .unwrap();
+    std::fs::write(review.join("refs/list.md"), "one\n").unwrap();
+    let root = dir.path().to_str().unwrap().to_owned();
+    let mut server = Tenet::start_knowledge(&["serve", "--log-level", "warn", "--root", &root]);
+    server.initialize(LATEST_LEGACY);
+    for (id, uri) in [(1, "skill://review/refs/list.md"), (2, "skill://review/SKILL.md")] {
+        let subscribed = server.call(&legacy(id, "resources/subscribe", json!({"uri": uri})));
+        assert_eq!(subscribed["result"], json!({}));
+    }
+
+    std::fs::write(review.join("refs/list.md"), "two\n").unwrap();
+    let mut updated = updates_until_quiet(&mut server, Duration::from_secs(10), Duration::from_millis(1500));
+    updated.sort_unstable();
+    assert_eq!(updated, ["skill://review/SKILL.md", "skill://review/refs/list.md"]);
+    let read = server.call(&legacy(3, "resources/read", json!({"uri": "skill://review/refs/list.md"})));
+    assert_eq!(read["result"]["contents"][0]["text"], "two\n", "{read}");
+
+    // A skill folder inside the review skill, moved in whole.
+    let stage = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(stage.path().join("style")).unwrap();
+    std::fs::write(stage.path().join("style/SKILL.md"), "---\nname: style\ndescription: Use for style.\n---\n")
+        .unwrap();
+    std::fs::write(stage.path().join("style/rules.md"), "rules\n").unwrap();
+    std::fs::rename(stage.path().join("style"), review.join("style")).unwrap();
+    assert!(wait_for(&mut server, "notifications/resources/list_changed", Duration::from_secs(10)).is_some());
+    let got = server.call(&legacy(4, "skills/get", json!({"uri": "skill://review/style/SKILL.md"})));
+    assert_eq!(got["result"]["skill"]["frontmatter"]["name"], "style", "{got}");
+    let got = server.call(&legacy(5, "skills/get", json!({"uri": "skill://review/SKILL.md"})));
+    let files: Vec<&str> =
+        got["result"]["skill"]["resources"].as_array().unwrap().iter().map(|r| r["uri"].as_str().unwrap()).collect();
+    assert_eq!(
+        files,
+        [
+            "skill://review/SKILL.md",
+            "skill://review/refs/list.md",
+            "skill://review/style/SKILL.md",
+            "skill://review/style/rules.md"
+        ]
+    );
+
+    // The nested skill's file removed: its subscriber hears of it.
+    let subscribed = server.call(&legacy(6, "resources/subscribe", json!({"uri": "skill://review/style/rules.md"})));
+    assert_eq!(subscribed["result"], json!({}));
+    std::fs::remove_file(review.join("style/rules.md")).unwrap();
+    let updated = updates_until_quiet(&mut server, Duration::from_secs(10), Duration::from_millis(1500));
+    assert!(updated.iter().any(|uri| uri == "skill://review/style/rules.md"), "{updated:?}");
+}

@@ -74,11 +74,12 @@ pub struct KnowledgeServer {
 impl KnowledgeServer {
     /// Brings the base up to date after a watcher's `changes` — re-reading only the
     /// changed files, or everything when events were lost — swaps it in, and tells
-    /// clients what changed: `resources/updated` for changed documents,
-    /// `resources/list_changed` for added or removed ones, `tools/list_changed` when
-    /// the languages or domains changed. The new base's search index is built in the
-    /// background; a search that comes before it is ready waits for it, so no search
-    /// answers from text older than what it was told of.
+    /// clients what changed: `resources/updated` for changed documents, for each skill
+    /// file changed or removed and for the `SKILL.md` of each skill whose files changed,
+    /// `resources/list_changed` for added or removed documents and skills,
+    /// `tools/list_changed` when the languages or domains changed. The new base's
+    /// search index is built in the background; a search that comes before it is ready
+    /// waits for it, so no search answers from text older than what it was told of.
     ///
     /// # Errors
     /// When a root cannot be read (the old base stays).
@@ -107,9 +108,13 @@ impl KnowledgeServer {
         let ttl = self.knowledge.limits.cache_ttl;
         let changed = diff.added.iter().chain(&diff.updated).map(|doc| resources::document(doc.clone(), ttl));
         // The standards' skills change with them, in the same announcement.
-        let (gone_skills, changed_skills) = skills::reload(&self.skills, &new);
-        let removed = diff.removed.iter().cloned().chain(gone_skills);
-        self.server.update_resources(removed, changed.chain(changed_skills));
+        let skills = skills::reload(&self.skills, &new);
+        let removed = diff.removed.iter().cloned().chain(skills.gone);
+        self.server.update_resources(removed, changed.chain(skills.listed));
+        // A skill's other files are not listed resources: their subscribers are told here.
+        for uri in skills.updated {
+            self.server.notify_resource_updated(uri);
+        }
         if old.languages() != new.languages() || old.domains() != new.domains() {
             self.server.add_tools(tools::all(&self.knowledge, &new)).map_err(|e| e.to_string())?;
         }

@@ -138,20 +138,39 @@ pub(crate) fn serve_files(server: &Server, skills: &Arc<Skills>) {
     }
 }
 
-/// Serves `base`'s skills from now on: returns the URIs of the `SKILL.md` files gone
-/// and the listed resources of those new or changed, for one announcement with the
-/// documents'.
-pub(crate) fn reload(skills: &Arc<Skills>, base: &Arc<KnowledgeBase>) -> (Vec<String>, Vec<ResourceDef>) {
+/// What a reload of the skills tells clients, in one announcement with the documents'.
+pub(crate) struct Reloaded {
+    /// The `SKILL.md` URIs of the skills no longer served (no longer listed).
+    pub(crate) gone: Vec<String>,
+    /// The listed `SKILL.md` of every skill new or changed (any of its files, or the
+    /// set of them): replacing one tells its subscribers, adding one changes the list.
+    pub(crate) listed: Vec<ResourceDef>,
+    /// Every other file whose bytes changed or that is no longer served: its
+    /// subscribers hear `resources/updated` (it is not a listed resource).
+    pub(crate) updated: Vec<String>,
+}
+
+/// Serves `base`'s skills from now on, and says what changed (the old and new
+/// catalogs compared file by file: a file held by several skills is one file).
+pub(crate) fn reload(skills: &Arc<Skills>, base: &Arc<KnowledgeBase>) -> Reloaded {
     let old = skills.replace(catalog(base));
     let new = skills.catalog();
-    let removed =
-        old.skills().iter().filter(|s| new.skill(&s.uri).is_none()).map(|s| s.uri.clone()).collect::<Vec<_>>();
+    let gone = old.skills().iter().filter(|s| new.skill(&s.uri).is_none()).map(|s| s.uri.clone()).collect::<Vec<_>>();
     let changed: HashSet<&str> = new
         .skills()
         .iter()
         .filter(|s| old.skill(&s.uri).is_none_or(|before| before.entry() != s.entry()))
         .map(|s| s.uri.as_str())
         .collect();
-    let listed = listed(skills).into_iter().filter(|def| changed.contains(def.listing().uri.as_str())).collect();
-    (removed, listed)
+    let listed: Vec<ResourceDef> =
+        listed(skills).into_iter().filter(|def| changed.contains(def.listing().uri.as_str())).collect();
+    // A listed SKILL.md replaced above tells its subscribers already: not twice.
+    let mut updated: Vec<String> = old
+        .files()
+        .filter(|before| new.file(&before.uri).is_none_or(|now| now.digest != before.digest))
+        .filter(|before| !changed.contains(before.uri.as_str()))
+        .map(|before| before.uri.clone())
+        .collect();
+    updated.sort_unstable();
+    Reloaded { gone, listed, updated }
 }
