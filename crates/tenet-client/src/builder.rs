@@ -246,8 +246,9 @@ impl ClientBuilder {
         match endpoint(url)? {
             Endpoint::Http(url) => {
                 let inbound = Arc::new(Inbound::new(Arc::clone(&self.handler)));
-                let http =
-                    HttpClient::new(self.header_map()?, self.auth.clone())?.with_max_message(self.max_message_bytes);
+                let http = HttpClient::new(self.header_map()?, self.auth.clone())?
+                    .with_max_message(self.max_message_bytes)
+                    .with_url_secrets(&url);
                 let transport = HttpTransport::new(url, http, Arc::clone(&inbound));
                 self.finish(Box::new(transport), inbound).await
             }

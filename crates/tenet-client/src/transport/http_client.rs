@@ -46,6 +46,13 @@ impl HttpClient {
         Ok(Self { inner, headers, auth, max_message: tenet_transport::DEFAULT_MAX_MESSAGE_BYTES, secrets })
     }
 
+    /// The same, also keeping the credentials in the endpoint's `url` out of what its
+    /// server says back ([`Secrets::with_url`]).
+    pub(crate) fn with_url_secrets(mut self, url: &reqwest::Url) -> Self {
+        self.secrets = std::mem::take(&mut self.secrets).with_url(url);
+        self
+    }
+
     /// The same, reading messages of at most `bytes`.
     pub(crate) fn with_max_message(mut self, bytes: usize) -> Self {
         self.max_message = bytes.max(1);

@@ -46,6 +46,29 @@ impl Secrets {
         Self { fixed, sent: Mutex::default() }
     }
 
+    /// These secrets and those in `url`: its password and user name, and its query's
+    /// values (`?api_key=…`), as written and decoded. A server may reflect the URL it was
+    /// asked at.
+    pub(crate) fn with_url(mut self, url: &reqwest::Url) -> Self {
+        let mut keep = |value: &str| {
+            for form in [Cow::Borrowed(value), percent_decoded(value)] {
+                if form.len() >= SHORTEST && !self.fixed.iter().any(|f| f == form.as_ref()) {
+                    self.fixed.push(form.into_owned());
+                }
+            }
+        };
+        keep(url.username());
+        if let Some(password) = url.password() {
+            keep(password);
+        }
+        for (_, value) in url.query().unwrap_or_default().split('&').filter_map(|pair| pair.split_once('=')) {
+            keep(value);
+            // A query's `+` is a space.
+            keep(&percent_decoded(value).replace('+', " "));
+        }
+        self
+    }
+
     /// Remembers a value an authorization hook sent as header `name`, when the header
     /// carries a credential (`Authorization`, a key, a token; not a DPoP proof, new
     /// with every request), as the most recent.
@@ -115,6 +138,31 @@ const PLAIN: &[&str] = &["accept", "content-type", "user-agent", "mcp-protocol-v
 
 /// The secret forms of one header value: the whole value and, after a scheme, the
 /// credential alone.
+/// `text` with its `%XX` escapes decoded, when that is UTF-8.
+fn percent_decoded(text: &str) -> Cow<'_, str> {
+    if !text.contains('%') {
+        return Cow::Borrowed(text);
+    }
+    let hex = |b: u8| char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok());
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%').then(|| Some((hex(*bytes.get(i + 1)?)?, hex(*bytes.get(i + 2)?)?))).flatten();
+        match escaped {
+            Some((high, low)) => {
+                out.push(high << 4 | low);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).map_or(Cow::Borrowed(text), Cow::Owned)
+}
+
 fn forms(value: &HeaderValue, into: &mut Vec<String>) {
     let Ok(text) = value.to_str() else { return };
     let text = text.trim();
@@ -168,6 +216,23 @@ mod tests {
         assert!(!body.contains("s3cret"), "{body}");
         assert_eq!(s.redact("no harm in no"), "no harm in no", "short values are not secrets");
         assert_eq!(s.redact("send application/json"), "send application/json", "nor Accept");
+    }
+
+    /// Issue 60: a server that reflects the URL it was asked at (an error page naming
+    /// the request) hands on no credential the URL carried.
+    #[test]
+    fn the_credentials_of_the_url_are_secrets_too() {
+        let url =
+            reqwest::Url::parse("https://gateway-user:p%40ss-w0rd-9@mcp.example/mcp?api_key=k3y%2Fvalue-1&q=a+b&x=1")
+                .unwrap();
+        let s = Secrets::default().with_url(&url);
+        let reflected = "GET /mcp?api_key=k3y%2Fvalue-1 by gateway-user:p%40ss-w0rd-9 (p@ss-w0rd-9, k3y/value-1)";
+        assert_eq!(
+            s.redact(reflected),
+            "GET /mcp?api_key=[redacted] by [redacted]:[redacted] ([redacted], [redacted])"
+        );
+        assert_eq!(s.redact("x=1 q=a b"), "x=1 q=a b", "short values are not secrets");
+        assert_eq!(percent_decoded("%zz%4"), "%zz%4", "a broken escape stays as written");
     }
 
     #[test]
