@@ -152,6 +152,10 @@ async fn apply_returned(upstream: &Upstream, ctx: &Context, note: Value) {
 /// the gateway's own input-required result to a 2026-07-28 client, whose
 /// integrity-protected `requestState` carries the upstream's, so that the client's
 /// next round continues the upstream's.
+/// How long a caller's session whose call timed out has to answer a heartbeat before
+/// it is taken for hung and replaced.
+const SESSION_CHECK: Duration = Duration::from_secs(2);
+
 async fn exchange(
     upstream: &Arc<Upstream>,
     method: Method,
@@ -314,8 +318,15 @@ async fn exchange(
         }
     };
     if let (Err(error), Some(lease)) = (&mut result, &mut lease) {
-        // A caller's session whose connection is gone is opened anew at its next call.
-        if is_gone(error) {
+        // A caller's session whose connection is gone is opened anew at its next call;
+        // so is one whose call timed out and that then misses a heartbeat (a process that
+        // hangs: its caller's every later call would time out too).
+        let lost = is_gone(error)
+            || (matches!(error, ClientError::Timeout(_)) && {
+                let wait = upstream.config.call_timeout().min(SESSION_CHECK);
+                upstream.heartbeat(lease.client(), wait).await.is_err()
+            });
+        if lost {
             lease.lost();
         }
         // URL steps of the caller's session are passed on as its own.

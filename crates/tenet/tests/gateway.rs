@@ -480,3 +480,42 @@ async fn each_caller_gets_its_own_upstream_process_and_one_crash_is_that_callers
     alice.close().await;
     bob.close().await;
 }
+
+/// Issue 60: a caller's own session whose process hangs is replaced. The call on it
+/// times out, the session then misses a heartbeat, and the caller's next call opens a
+/// new process. Before, a timeout never counted as a lost session: every later call of
+/// that caller timed out for as long as the stopped process lived.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callers_hung_session_is_replaced_after_its_call_times_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let tenet = env!("CARGO_BIN_EXE_tenet");
+    let pids = dir.path().join("own.pids");
+    let script = format!("echo $$ >> '{}'; exec '{tenet}' serve --demo --log-level error", pids.display());
+    let config = dir.path().join("gateway.toml");
+    let table = format!(
+        "[[upstream]]\nname = \"own\"\ncommand = [\"sh\", \"-c\", {script:?}]\ntimeout = 1\nprotocol = \"legacy\"\n"
+    );
+    std::fs::write(&config, table).unwrap();
+    let (_processes, base) = http_gateway(&[], &config, vec![pids.clone()]);
+    eventually("the upstream is up", Duration::from_secs(30), async || {
+        Command::new(tenet).args(["upstreams", &base]).output().ok().filter(|o| o.status.success())
+    })
+    .await;
+    let client = tenet_client::Client::builder()
+        .version(tenet_client::VersionPin::Legacy)
+        .connect_http(&format!("{base}/mcp"))
+        .await
+        .unwrap();
+    let echo = async |text: &str| answer_text(client.call_tool("own__echo", json!({"text": text})).await);
+    assert_eq!(echo("first").await, "first");
+    let session = last_pid(&pids).unwrap();
+    assert_eq!(std::fs::read_to_string(&pids).unwrap().lines().count(), 2, "the gateway's connection and the caller's");
+    signal(session, "STOP");
+    let hung = echo("anyone?").await;
+    assert!(hung.contains("did not answer"), "{hung}");
+    let again = echo("again").await;
+    let replaced = last_pid(&pids).unwrap();
+    signal(session, "KILL");
+    assert_eq!(again, "again", "answered by a new process");
+    assert_ne!(replaced, session);
+}
