@@ -29,7 +29,7 @@ pub struct GetArgs {
     /// Most tokens to return (estimated); the rest comes with `cursor`. Above the
     /// server's cap, the cap.
     #[serde(default)]
-    #[schemars(range(min = 100, max = 1_000_000_000))]
+    #[schemars(range(min = 100, max = u64::MAX))]
     pub max_tokens: Option<u64>,
     /// `next_cursor` from an earlier call, to continue where it stopped.
     #[serde(default)]
@@ -242,7 +242,7 @@ pub struct SearchArgs {
     pub limit: Option<u32>,
     /// Most tokens of snippets to return. Above the server's cap, the cap.
     #[serde(default)]
-    #[schemars(range(min = 100, max = 1_000_000_000))]
+    #[schemars(range(min = 100, max = u64::MAX))]
     pub max_tokens: Option<u64>,
 }
 
