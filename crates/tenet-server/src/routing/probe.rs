@@ -56,9 +56,9 @@ pub(crate) struct MetaView<'a> {
     pub protocol_version: Option<&'a RawJson>,
     #[serde(rename = "io.modelcontextprotocol/clientCapabilities", borrow, default)]
     pub client_capabilities: Option<&'a RawJson>,
-    /// Checked for shape only.
-    #[serde(rename = "io.modelcontextprotocol/clientInfo", default)]
-    _client_info: Option<Implementation>,
+    /// Checked for shape only (and not kept: a probe is moved along the request's path).
+    #[serde(rename = "io.modelcontextprotocol/clientInfo", default, deserialize_with = "shape::<_, Implementation>")]
+    _client_info: Option<()>,
     #[serde(rename = "io.modelcontextprotocol/logLevel", default)]
     pub log_level: Option<LoggingLevel>,
     /// W3C trace context; an invalid one is ignored, never an error.
@@ -74,7 +74,12 @@ pub(crate) struct MetaView<'a> {
     /// id, or its context carried by another node; a malformed one is refused with the
     /// request.
     #[serde(rename = "io.tenet/context", default)]
-    pub context: Option<tenet_protocol::context::ContextRef>,
+    pub context: Option<Box<tenet_protocol::context::ContextRef>>,
+}
+
+/// Reads a `T` (or `null`) and keeps nothing of it: a member checked for its shape alone.
+fn shape<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<()>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(|read| read.map(drop))
 }
 
 impl<'a> Probe<'a> {

@@ -153,7 +153,7 @@ impl RouteMeta {
             Some(state) => RequestTrace::new(caller.with_state(&state)),
             None => RequestTrace::new(caller),
         });
-        Self { progress_token, log_level, trace, node_path: node_path.map(Arc::new), context: context.map(Arc::new) }
+        Self { progress_token, log_level, trace, node_path: node_path.map(Arc::new), context: context.map(Arc::from) }
     }
 }
 
@@ -179,6 +179,10 @@ impl<'a> Call<'a> {
 pub(crate) enum Served<'a> {
     Now(Reply),
     Later(Pin<Box<dyn Future<Output = Reply> + Send + 'a>>),
+    /// A `tools/call`, run in place: the hottest path, whose future is large. Boxed as
+    /// `Later`, each call copied it into fresh memory once more: +7 % CPU per stateless
+    /// call under 64 connections, in cache misses (callgrind, issue 58).
+    ToolCall(Call<'a>),
 }
 
 impl Served<'_> {
@@ -187,6 +191,7 @@ impl Served<'_> {
         match self {
             Served::Now(reply) => reply,
             Served::Later(future) => future.await,
+            Served::ToolCall(c) => c.server.call_tool(c.route, &c.request.id, c.params(), c.link).await,
         }
     }
 }

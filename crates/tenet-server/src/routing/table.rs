@@ -208,7 +208,7 @@ fn list_tools(c: Call<'_>) -> Served<'_> {
 }
 
 fn call_tool(c: Call<'_>) -> Served<'_> {
-    Served::Later(Box::pin(c.server.call_tool(c.route, &c.request.id, c.params(), c.link)))
+    Served::ToolCall(c)
 }
 
 fn list_prompts(c: Call<'_>) -> Served<'_> {
