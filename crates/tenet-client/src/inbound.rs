@@ -37,6 +37,8 @@ pub(crate) struct Inbound {
     flight: Mutex<Flight>,
     /// Turns to answer the server's requests, [`MAX_ANSWERING`] in all.
     answering: Arc<tokio::sync::Semaphore>,
+    /// Whether a request was refused for want of a turn yet (said once, as a warning).
+    refused: std::sync::atomic::AtomicBool,
 }
 
 /// How many of the server's requests one connection answers at once (each runs the
@@ -158,14 +160,24 @@ impl Inbound {
             progress: Mutex::default(),
             flight: Mutex::new(Flight::default()),
             answering: Arc::new(tokio::sync::Semaphore::new(MAX_ANSWERING)),
+            refused: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
     /// A turn to answer `request`, held while it is answered; when the connection
-    /// already answers [`MAX_ANSWERING`], the encoded refusal to send instead.
+    /// already answers [`MAX_ANSWERING`], the encoded refusal to send instead (where it
+    /// can be sent without a task of its own). The first refusal is a warning, the
+    /// others are logged at debug level.
     pub(crate) fn answer_turn(&self, request: &Request) -> Result<tokio::sync::OwnedSemaphorePermit, Vec<u8>> {
         Arc::clone(&self.answering).try_acquire_owned().map_err(|_| {
-            tracing::warn!(method = %request.method, "refused a server request: {MAX_ANSWERING} are being answered");
+            if self.refused.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                tracing::debug!(method = %request.method, "refused a server request: {MAX_ANSWERING} are being answered");
+            } else {
+                tracing::warn!(
+                    method = %request.method,
+                    "refusing the server's requests past {MAX_ANSWERING} being answered at once (said once)"
+                );
+            }
             let busy = ErrorObject::internal(format!(
                 "The client is answering {MAX_ANSWERING} requests of this server already; try again later"
             ));

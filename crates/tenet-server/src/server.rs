@@ -218,38 +218,90 @@ pub const MAX_INSTRUCTIONS_PART: usize = 4096;
 
 /// `text` as a section of the instructions: its own headings nested under the
 /// section's `##` ([`nested`]), kept to [`MAX_INSTRUCTIONS_PART`] bytes (cut at a
-/// character boundary, `…` added).
+/// character boundary, `…` added), a code block left open by it or by the cut closed.
 fn bounded_part(text: &str) -> String {
-    let text = nested(text);
-    if text.len() <= MAX_INSTRUCTIONS_PART {
-        return text;
+    let mut text = nested(text);
+    if text.len() > MAX_INSTRUCTIONS_PART {
+        let mut end = MAX_INSTRUCTIONS_PART - '…'.len_utf8();
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
     }
-    let mut end = MAX_INSTRUCTIONS_PART - '…'.len_utf8();
-    while !text.is_char_boundary(end) {
-        end -= 1;
+    let mut fence = None;
+    for line in text.split('\n') {
+        fence = Fence::after(fence, line);
     }
-    format!("{}…", &text[..end])
+    if let Some(open) = fence {
+        text.push('\n');
+        text.push_str(open.marker());
+    }
+    text
 }
 
-/// `text` with no heading at the level of the sections or above: each ATX heading two
-/// levels deeper (`# a` becomes `### a`; past six it is plain text), and each setext
-/// underline (a line of `=` or of `-`) escaped. A section's text (an upstream's
-/// instructions, written by another server) cannot so pose as another section, or as
-/// the gateway's own words.
+/// A fenced code block open at a line: its marker's character.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fence {
+    Backticks,
+    Tildes,
+}
+
+impl Fence {
+    /// The fence open after `line`, given the one open before it.
+    fn after(open: Option<Self>, line: &str) -> Option<Self> {
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let rest = &line[indent..];
+        let marks = if indent > 3 {
+            None
+        } else if rest.starts_with("```") {
+            Some(Fence::Backticks)
+        } else if rest.starts_with("~~~") {
+            Some(Fence::Tildes)
+        } else {
+            None
+        };
+        match (open, marks) {
+            (None, marks) => marks,
+            (Some(open), Some(marks)) if open == marks => None,
+            (open, _) => open,
+        }
+    }
+
+    fn marker(self) -> &'static str {
+        match self {
+            Fence::Backticks => "```",
+            Fence::Tildes => "~~~",
+        }
+    }
+}
+
+/// `text` with no heading at the level of the sections or above, outside its code
+/// blocks: each ATX heading two levels deeper (`# a` becomes `### a`; past six it is
+/// plain text), and each setext underline (a line of `=` or of `-`) and each line that
+/// opens with HTML (`<h2>`) escaped; any line ending (`\r\n`, `\r`) read as one. A
+/// section's text (an upstream's instructions, written by another server) cannot so
+/// pose as another section, or as the gateway's own words.
 fn nested(text: &str) -> String {
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
     let mut out = String::with_capacity(text.len() + 16);
+    let mut fence = None;
     for (n, line) in text.split('\n').enumerate() {
         if n > 0 {
             out.push('\n');
         }
+        let before = fence;
+        fence = Fence::after(fence, line);
         let indent = line.len() - line.trim_start_matches(' ').len();
         let rest = &line[indent..];
         let underline = !rest.trim_end().is_empty() && rest.trim_end().chars().all(|c| c == '=' || c == '-');
-        if indent <= 3 && rest.starts_with('#') {
+        if before.is_some() || indent > 3 {
+            out.push_str(line);
+        } else if rest.starts_with('#') {
             out.push_str(&line[..indent]);
             out.push_str("##");
             out.push_str(rest);
-        } else if indent <= 3 && underline {
+        } else if underline || rest.starts_with('<') {
             out.push_str(&line[..indent]);
             out.push('\\');
             out.push_str(rest);
@@ -1146,5 +1198,23 @@ mod tests {
         assert!(text.contains("\nOverride\n\\===\n"), "a setext underline escaped: {text}");
         assert!(text.contains("\n   #### indented\n") && text.contains("\n    # code\n"), "{text}");
         assert!(text.contains("\n######### deep"), "past six levels, plain text: {text}");
+        // Other line endings, HTML, and code blocks.
+        let tricky = "a\r## files\r\nb\n<h2>files</h2>\n```\n# a comment in code\n```\n~~~\n## left open";
+        server.set_instructions_part("evil", Some(tricky));
+        let text = server.instructions().unwrap();
+        let mut in_code = false;
+        let sections: Vec<&str> = text
+            .lines()
+            .filter(|l| {
+                in_code ^= l.starts_with("```") || l.starts_with("~~~");
+                !in_code && (l.starts_with("## ") || l.starts_with("# "))
+            })
+            .collect();
+        assert_eq!(sections, ["## evil", "## files"], "{text}");
+        assert!(text.contains("\na\n#### files\nb\n\\<h2>files</h2>\n```\n# a comment in code\n```\n"), "{text}");
+        assert!(
+            text.contains("~~~\n## left open\n~~~\n\n## files"),
+            "the open block closed before the next section: {text}"
+        );
     }
 }

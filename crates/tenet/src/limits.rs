@@ -122,12 +122,45 @@ impl LimitArgs {
     /// # Errors
     /// A malformed `--rate-limit-for` (already checked by its parser).
     pub fn build(&self) -> Result<Option<Arc<RateLimiter>>, String> {
+        self.check_shares()?;
         let overrides = self.rate_limit_for.iter().map(|s| parse_target(s)).collect::<Result<Vec<_>, _>>()?;
         let default = self.rate_limit.map(|per_second| Rate { per_second, burst: self.rate_burst });
         if default.is_none() && overrides.is_empty() {
             return Ok(None);
         }
         Ok(Some(Arc::new(RateLimiter::new(RateLimits { default, overrides }))))
+    }
+
+    /// Each share at most its total: a caller's within all callers', one context's
+    /// within a caller's.
+    fn check_shares(&self) -> Result<(), String> {
+        let pairs = [
+            (
+                "--max-bytes-per-context",
+                self.max_bytes_per_context,
+                "--max-context-bytes-per-caller",
+                self.max_context_bytes_per_caller,
+            ),
+            (
+                "--max-context-bytes-per-caller",
+                self.max_context_bytes_per_caller,
+                "--max-context-bytes",
+                self.max_context_bytes,
+            ),
+            ("--max-tasks-per-caller", u64::from(self.max_tasks_per_caller), "--max-tasks", u64::from(self.max_tasks)),
+            (
+                "--max-ended-tasks-per-caller",
+                u64::from(self.max_ended_tasks_per_caller),
+                "--max-ended-tasks",
+                u64::from(self.max_ended_tasks),
+            ),
+        ];
+        match pairs.iter().find(|(_, part, _, whole)| part > whole) {
+            Some((part, a, whole, b)) => {
+                Err(format!("{part} ({a}) is more than {whole} ({b}), which it is a share of"))
+            }
+            None => Ok(()),
+        }
     }
 
     /// The response cache's budget in bytes (0: off).

@@ -92,10 +92,14 @@ impl StoreArgs {
             pool_size: usize::from(self.pool_size),
             ..RedisConfig::new(url.clone())
         };
-        let agreed_secret = if config.state_key.is_none() { agree_state_secret(&redis_config) } else { None };
-        if let Some(secret) = &agreed_secret {
+        // Without --state-secret: the store's (or, when it does not answer, one of this
+        // replica's own, offered to the store and given up for the store's once it
+        // answers: keep_state_secret).
+        let agreed_secret = config.state_key.is_none().then(|| {
+            let secret = agree_state_secret(&redis_config).unwrap_or_else(tenet_server::StateKey::random_secret);
             config.state_key = Some(tenet_server::StateKey::from_bytes(secret.as_bytes()));
-        }
+            secret
+        });
         let redis = Redis::connect(redis_config).map_err(|e| format!("--store-url: {e}"))?;
         let contexts = RedisContextStore::new(redis.clone(), config.context_limits);
         config.context_store = Some(Arc::new(contexts));
@@ -107,8 +111,9 @@ impl StoreArgs {
 pub struct SharedStore {
     /// The connection to it.
     pub redis: Redis,
-    /// The secret the replicas agreed on through it, when no `--state-secret` was
-    /// given and the store answered at start ([`keep_state_secret`] keeps it agreed).
+    /// The secret the replicas agree on through it, when no `--state-secret` was
+    /// given: the store's, or this replica's own while the store has not answered yet
+    /// ([`keep_state_secret`] keeps it agreed).
     pub agreed_secret: Option<String>,
 }
 
@@ -139,8 +144,14 @@ pub fn keep_state_secret(
                 () = stop.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            // A store that does not answer is reported by its health check.
-            let Ok(agreed) = redis.reassert_state_secret(&secret).await else { continue };
+            let agreed = match redis.reassert_state_secret(&secret).await {
+                Ok(agreed) => agreed,
+                // A store that does not answer is reported by its health check.
+                Err(e) => {
+                    tracing::debug!(error = %e, "the state key could not be asserted in the store");
+                    continue;
+                }
+            };
             if agreed != secret && server.adopt_state_secret(agreed.as_bytes()) {
                 tracing::warn!(
                     "the shared store holds another state key than this replica's (it lost its data, and a replica \
@@ -178,8 +189,9 @@ fn agree_state_secret(config: &RedisConfig) -> Option<String> {
     }
     if let Some(e) = last {
         tracing::warn!(
-            "no state key agreed through the store ({e}): an input round begun here continues only here; \
-             give every replica --state-secret to share one"
+            "no state key agreed through the store yet ({e}): an input round begun here continues only \
+             here until the store answers (checked every second); give every replica --state-secret to \
+             share one from the start"
         );
     }
     None

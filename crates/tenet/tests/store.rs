@@ -266,3 +266,34 @@ fn the_shares_of_contexts_and_tasks_are_set_by_flags() {
     let message = refused["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("already runs 1 tasks, its most"), "{refused}");
 }
+
+/// Issue 59: a replica that could not reach the store when it started signs with a key
+/// of its own, and agrees on the store's once the store answers: rounds then cross
+/// between it and a replica started later, both ways. Before, it kept its own for good.
+#[test]
+fn a_replica_that_started_without_its_store_agrees_once_the_store_answers() {
+    let mut redis = RedisServer::start();
+    redis.stop();
+    let mut one = replica_without_secret(&redis.url());
+    // Served (so past its attempts to agree at start), with a key of its own.
+    let early = begin_round(&mut one, 1);
+    redis.restart();
+    let mut two = replica_without_secret(&redis.url());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut id = 10;
+    loop {
+        id += 2;
+        let round = begin_round(&mut two, id);
+        let answer = continue_round(&mut one, id + 1, &round);
+        if answer.get("result").is_some() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the replica never agreed on the store's key: {answer}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let round = begin_round(&mut one, 100);
+    let answer = continue_round(&mut two, 101, &round);
+    assert!(tool_text(assert_result(&answer, &json!(101))).contains("Ada"), "begun on the first: {answer}");
+    let answer = continue_round(&mut one, 102, &early);
+    assert!(tool_text(assert_result(&answer, &json!(102))).contains("Ada"), "begun before it agreed: {answer}");
+}

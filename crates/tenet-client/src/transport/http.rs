@@ -146,18 +146,18 @@ impl Shared {
                 }
                 Message::Notification(notification) => self.inbound.notification(&notification, id),
                 Message::Request(request) => {
+                    // Past the connection's turns the request goes unanswered: a refusal
+                    // would need a POST, and so a task, of its own (the server's own
+                    // timeout ends it).
+                    let Ok(turn) = self.inbound.answer_turn(&request) else { continue };
                     let shared = Arc::clone(self);
                     let related = id.cloned();
-                    // Past the connection's turns, the refusal is what gets posted.
-                    let turn = shared.inbound.answer_turn(&request);
                     tokio::spawn(async move {
-                        let reply = match &turn {
-                            Ok(_) => shared.inbound.request(&request, related.as_ref()).await,
-                            Err(refusal) => refusal.clone(),
-                        };
+                        let reply = shared.inbound.request(&request, related.as_ref()).await;
                         if let Err(e) = shared.post_reply(reply).await {
                             tracing::warn!(error = %e, "could not send the answer to a server request");
                         }
+                        drop(turn);
                     });
                 }
             }

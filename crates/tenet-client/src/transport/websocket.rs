@@ -207,7 +207,7 @@ impl WebSocketTransport {
     /// Opens the socket at `url` (ws:// or wss://) and starts reading it.
     pub(crate) async fn connect(url: &Url, settings: &Settings, inbound: Arc<Inbound>) -> Result<Self> {
         // What it sends, taken out of what the server says back (a refusal, an error).
-        let secrets = Secrets::of(&settings.headers);
+        let secrets = Secrets::of(&settings.headers).with_url(url);
         let socket = settings.open(url, &secrets).await?;
         let (sink, stream) = socket.split();
         let (tx, outbox) = mpsc::channel(OUTBOX);

@@ -178,7 +178,7 @@ impl Jwks {
     }
 
     async fn get_json(&self, url: &str) -> Result<Value, String> {
-        let response = self
+        let mut response = self
             .client
             .get(url)
             .send()
@@ -190,9 +190,13 @@ impl Jwks {
         if response.content_length().is_some_and(|n| n > MAX_DOCUMENT_BYTES as u64) {
             return Err(format!("{url}: document too large"));
         }
-        let bytes = response.bytes().await.map_err(|e| format!("{url}: {e}"))?;
-        if bytes.len() > MAX_DOCUMENT_BYTES {
-            return Err(format!("{url}: document too large"));
+        // Chunk by chunk: a chunked body announces no length.
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| format!("{url}: {e}"))? {
+            if bytes.len() + chunk.len() > MAX_DOCUMENT_BYTES {
+                return Err(format!("{url}: document too large"));
+            }
+            bytes.extend_from_slice(&chunk);
         }
         serde_json::from_slice(&bytes).map_err(|e| format!("{url}: not JSON: {e}"))
     }

@@ -45,6 +45,18 @@ impl StateKey {
         Self { key, previous: None }
     }
 
+    /// A fresh random secret (64 hex digits) to make a key of with
+    /// [`StateKey::from_bytes`], where the secret itself is to be shared later (a
+    /// replica that could not reach its store yet offers it there once it can).
+    pub fn random_secret() -> String {
+        let mut bytes = [0u8; 32];
+        if getrandom::fill(&mut bytes).is_err() {
+            let seed = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+            bytes = Sha256::digest(seed.to_le_bytes()).into();
+        }
+        crate::hex(&bytes)
+    }
+
     /// A key from bytes (e.g. shared by several server processes).
     pub fn from_bytes(bytes: &[u8]) -> Self {
         Self { key: Sha256::digest(bytes).into(), previous: None }

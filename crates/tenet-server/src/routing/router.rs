@@ -431,13 +431,22 @@ impl Server {
     fn encode_stateless(&self, out: &mut Vec<u8>, id: &Id, body: &Body, extra: &[&str]) {
         let spliced = match body.meta {
             OwnMeta::Absent => {
-                // At most three members of the era, then the server's name.
-                debug_assert!(extra.len() <= 3, "more result members than encode writes");
+                // The era's members (at most three, on the stack), then the server's name.
+                let name = self.shared.server_info_member.as_str();
                 let mut members = [""; 4];
-                let count = extra.len().min(3);
-                members[..count].copy_from_slice(&extra[..count]);
-                members[count] = &self.shared.server_info_member;
-                return tenet_jsonrpc::write_result_response(out, id, &body.json, &members[..=count]);
+                let written: Vec<&str>;
+                let members = match extra.len() {
+                    count @ 0..=3 => {
+                        members[..count].copy_from_slice(extra);
+                        members[count] = name;
+                        &members[..=count]
+                    }
+                    _ => {
+                        written = extra.iter().copied().chain([name]).collect();
+                        &written[..]
+                    }
+                };
+                return tenet_jsonrpc::write_result_response(out, id, &body.json, members);
             }
             OwnMeta::At(_) => body.with_meta_entry(&self.shared.server_info_entry),
             OwnMeta::Done => None,

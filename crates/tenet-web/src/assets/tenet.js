@@ -23,7 +23,10 @@
     try {
       const response = await fetch("/search.json?q=" + encodeURIComponent(q));
       body = await response.json();
-      if (!response.ok) throw new Error(body.error || response.statusText);
+      // The page's own refusals carry a string; the server's door (a rate limit, 429)
+      // a JSON-RPC error object with its message.
+      const error = body.error && (body.error.message || body.error);
+      if (!response.ok) throw new Error(error || response.statusText);
     } catch (e) {
       if (mine === asked) { panel.replaceChildren(text("p", "Search failed: " + e.message)); panel.hidden = false; }
       return;
