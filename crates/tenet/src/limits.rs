@@ -122,45 +122,12 @@ impl LimitArgs {
     /// # Errors
     /// A malformed `--rate-limit-for` (already checked by its parser).
     pub fn build(&self) -> Result<Option<Arc<RateLimiter>>, String> {
-        self.check_shares()?;
         let overrides = self.rate_limit_for.iter().map(|s| parse_target(s)).collect::<Result<Vec<_>, _>>()?;
         let default = self.rate_limit.map(|per_second| Rate { per_second, burst: self.rate_burst });
         if default.is_none() && overrides.is_empty() {
             return Ok(None);
         }
         Ok(Some(Arc::new(RateLimiter::new(RateLimits { default, overrides }))))
-    }
-
-    /// Each share at most its total: a caller's within all callers', one context's
-    /// within a caller's.
-    fn check_shares(&self) -> Result<(), String> {
-        let pairs = [
-            (
-                "--max-bytes-per-context",
-                self.max_bytes_per_context,
-                "--max-context-bytes-per-caller",
-                self.max_context_bytes_per_caller,
-            ),
-            (
-                "--max-context-bytes-per-caller",
-                self.max_context_bytes_per_caller,
-                "--max-context-bytes",
-                self.max_context_bytes,
-            ),
-            ("--max-tasks-per-caller", u64::from(self.max_tasks_per_caller), "--max-tasks", u64::from(self.max_tasks)),
-            (
-                "--max-ended-tasks-per-caller",
-                u64::from(self.max_ended_tasks_per_caller),
-                "--max-ended-tasks",
-                u64::from(self.max_ended_tasks),
-            ),
-        ];
-        match pairs.iter().find(|(_, part, _, whole)| part > whole) {
-            Some((part, a, whole, b)) => {
-                Err(format!("{part} ({a}) is more than {whole} ({b}), which it is a share of"))
-            }
-            None => Ok(()),
-        }
     }
 
     /// The response cache's budget in bytes (0: off).
@@ -178,24 +145,28 @@ impl LimitArgs {
         self.tool_concurrency.map(|n| n as usize)
     }
 
-    /// The bounds of conversations' contexts, in this process or in the store.
+    /// The bounds of conversations' contexts, in this process or in the store. A share
+    /// is at most what it is a share of (one context's of a caller's, a caller's of
+    /// all): `--max-context-bytes 1MiB` alone makes a caller's share 1 MiB too.
     pub fn context_limits(&self) -> tenet_server::store::ContextLimits {
         let bytes = |b: u64| usize::try_from(b).unwrap_or(usize::MAX);
+        let caller = self.max_context_bytes_per_caller.min(self.max_context_bytes);
         tenet_server::store::ContextLimits {
-            max_bytes: bytes(self.max_bytes_per_context),
+            max_bytes: bytes(self.max_bytes_per_context.min(caller)),
             max_total_bytes: bytes(self.max_context_bytes),
-            max_caller_bytes: bytes(self.max_context_bytes_per_caller),
+            max_caller_bytes: bytes(caller),
             max_caller_contexts: self.max_contexts_per_caller as usize,
             ..tenet_server::store::ContextLimits::default()
         }
     }
 
-    /// The bounds of the tasks extension's board.
+    /// The bounds of the tasks extension's board (each caller's share at most the
+    /// total: `--max-tasks 8` alone makes it 8).
     pub fn task_limits(&self) -> tenet_server::TaskLimits {
         tenet_server::TaskLimits {
-            running_per_caller: self.max_tasks_per_caller as usize,
+            running_per_caller: self.max_tasks_per_caller.min(self.max_tasks) as usize,
             running: self.max_tasks as usize,
-            ended_per_caller: self.max_ended_tasks_per_caller as usize,
+            ended_per_caller: self.max_ended_tasks_per_caller.min(self.max_ended_tasks) as usize,
             ended: self.max_ended_tasks as usize,
         }
     }
@@ -213,6 +184,30 @@ mod tests {
         for bad in ["tools/list", "=5", "x=0", "x=-1", "x=1/y", "a b=1"] {
             assert!(parse_target(bad).is_err(), "{bad}");
         }
+    }
+
+    fn limits(flags: &[&str]) -> LimitArgs {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            limits: LimitArgs,
+        }
+        <Cli as clap::Parser>::parse_from(std::iter::once("tenet").chain(flags.iter().copied())).limits
+    }
+
+    #[test]
+    fn a_share_is_at_most_what_it_is_a_share_of() {
+        let tasks = limits(&["--max-tasks", "8", "--max-ended-tasks", "3"]).task_limits();
+        assert_eq!((tasks.running_per_caller, tasks.running), (8, 8));
+        assert_eq!((tasks.ended_per_caller, tasks.ended), (3, 3));
+        let contexts = limits(&["--max-context-bytes", "32KiB"]).context_limits();
+        assert_eq!(
+            (contexts.max_bytes, contexts.max_caller_bytes, contexts.max_total_bytes),
+            (32 << 10, 32 << 10, 32 << 10)
+        );
+        let defaults = limits(&[]);
+        assert_eq!(defaults.task_limits(), tenet_server::TaskLimits::default());
+        assert_eq!(defaults.context_limits(), tenet_server::store::ContextLimits::default());
     }
 
     #[test]

@@ -151,16 +151,6 @@ fn bad_limits_are_usage_errors_that_name_the_flag() {
         assert_eq!(code, 2, "{flag} {value}: {stderr}");
         assert!(stderr.contains(flag), "{stderr}");
     }
-    // A share larger than the total it is a share of.
-    for (share, whole) in [
-        (["--max-tasks-per-caller", "10"], ["--max-tasks", "5"]),
-        (["--max-context-bytes-per-caller", "8MiB"], ["--max-context-bytes", "4MiB"]),
-        (["--max-bytes-per-context", "1MiB"], ["--max-context-bytes-per-caller", "64KiB"]),
-    ] {
-        let (code, _, stderr) = tenet(&["serve", share[0], share[1], whole[0], whole[1]]);
-        assert_eq!(code, 2, "{share:?} {whole:?}: {stderr}");
-        assert!(stderr.contains(share[0]) && stderr.contains(whole[0]) && stderr.contains("share"), "{stderr}");
-    }
 }
 
 /// Sends one raw HTTP/1.1 request to 127.0.0.1:`port` and returns the response head.

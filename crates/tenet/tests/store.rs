@@ -264,7 +264,7 @@ fn the_shares_of_contexts_and_tasks_are_set_by_flags() {
     assert_eq!(assert_result(&started, &json!(1))["resultType"], "task", "{started}");
     let refused = tenet.call(&countdown(2));
     let message = refused["error"]["message"].as_str().unwrap_or_default();
-    assert!(message.contains("already runs 1 tasks, its most"), "{refused}");
+    assert!(message.contains("1 tasks running, its most"), "{refused}");
 }
 
 /// Issue 59: a replica that could not reach the store when it started signs with a key
