@@ -251,7 +251,9 @@ impl Server {
             Err(e) => return e.into(),
         };
         if route.version.era() == Era::Stateless && tool.task_support() != TaskSupport::Forbidden {
-            return self.call_task_tool(route, id, &tool, arguments, inputs, link).await;
+            // Boxed, as below: a call that may become a task is rarer than a plain one,
+            // and its future (over a kilobyte) would size every call's.
+            return Box::pin(self.call_task_tool(route, id, &tool, arguments, inputs, link)).await;
         }
         let as_task =
             p.task.is_some() && route.version >= ProtocolVersion::V2025_11_25 && route.version.era() == Era::Legacy;
@@ -270,7 +272,7 @@ impl Server {
                 ))
                 .into();
             }
-            (_, true) => return self.start_task(route, id, &tool, arguments, p.task.as_ref(), link).await,
+            (_, true) => return Box::pin(self.start_task(route, id, &tool, arguments, p.task.as_ref(), link)).await,
             _ => {}
         }
         let cache = &self.shared.cache;
