@@ -241,14 +241,9 @@ impl Redis {
     pub fn watch(&self, every: Duration, stop: tokio_util::sync::CancellationToken) -> Health {
         let health = Health { problem: Arc::new(std::sync::Mutex::new(Some("not checked yet".to_owned()))) };
         let (redis, seen) = (self.clone(), health.clone());
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    () = stop.cancelled() => return,
-                    _ = tick.tick() => {}
-                }
+        periodically(every, stop, move || {
+            let (redis, seen) = (redis.clone(), seen.clone());
+            async move {
                 let problem = match redis.clock_offset().await {
                     Ok(offset) => {
                         tenet_server::clock::set_offset(offset);
@@ -266,6 +261,43 @@ impl Redis {
             }
         });
         health
+    }
+
+    /// Asserts `secret`, the state secret `server` signs with, every `every` until
+    /// `stop` ([`Redis::reassert_state_secret`]), inside the tokio runtime this is
+    /// called in: when the store lost it, it is written back; when another replica
+    /// wrote another one first, `server` adopts that one and still accepts input rounds
+    /// begun under its own (what a store without persistence needs after a restart, and
+    /// a replica that could not reach the store when it started).
+    pub fn keep_state_secret(
+        &self,
+        server: tenet_server::Server,
+        secret: String,
+        every: Duration,
+        stop: tokio_util::sync::CancellationToken,
+    ) {
+        let (redis, held) = (self.clone(), Arc::new(std::sync::Mutex::new(secret)));
+        periodically(every, stop, move || {
+            let (redis, server, held) = (redis.clone(), server.clone(), held.clone());
+            async move {
+                let ours = held.lock().map(|s| s.clone()).unwrap_or_default();
+                let agreed = match redis.reassert_state_secret(&ours).await {
+                    Ok(agreed) => agreed,
+                    // A store that does not answer is reported by its health check.
+                    Err(e) => return tracing::debug!(error = %e, "the state key could not be asserted in the store"),
+                };
+                if agreed != ours && server.adopt_state_secret(agreed.as_bytes()) {
+                    tracing::warn!(
+                        "the shared store holds another state key than this replica's (it lost its data, and a \
+                         replica wrote a new one; or it was not reachable when this one started): signing input \
+                         rounds with it from now on; rounds begun here before still continue here"
+                    );
+                }
+                if let Ok(mut held) = held.lock() {
+                    *held = agreed;
+                }
+            }
+        });
     }
 
     /// The state secret agreed through the store ([`agreed_state_secret`]), asserted
@@ -307,6 +339,25 @@ impl Health {
     pub fn problem(&self) -> Option<String> {
         self.problem.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
+}
+
+/// Runs `check` every `every` until `stop` fires, on a task of the current runtime (a
+/// check that overruns delays the next rather than stacking up).
+fn periodically<F, Fut>(every: Duration, stop: tokio_util::sync::CancellationToken, mut check: F)
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                _ = tick.tick() => check().await,
+            }
+        }
+    });
 }
 
 /// `d` in whole milliseconds, as Redis takes a time to live: at least 1.

@@ -69,19 +69,7 @@ fn server(count: usize) -> (Server, Arc<Skills>) {
     pdf.files.insert("references/forms.md".into(), forms.into());
     pdf.files.insert("bin/logo.png".into(), logo.into());
     sources.push(pdf);
-    let (catalog, problems) = Catalog::build(sources);
-    assert!(problems.is_empty(), "{problems:?}");
-    let skills = Skills::new(catalog);
-    let mut builder = Server::builder("skills-test", "1.0.0");
-    for method in skills.methods() {
-        builder = builder.method(method);
-    }
-    for resource in skills.listed() {
-        builder = builder.resource(resource);
-    }
-    let server = builder.build().unwrap();
-    assert!(server.change_hidden_templates(&[], [skills.files()]).is_empty());
-    (server, skills)
+    serving(sources)
 }
 
 fn sha256(bytes: &[u8]) -> String {
@@ -221,6 +209,11 @@ async fn a_new_catalog_is_served_at_once_and_old_cursors_are_refused() {
 
 /// Serves the skills of `sources`, which must all be served.
 fn serve(sources: Vec<SkillSource>) -> Server {
+    serving(sources).0
+}
+
+/// A server of the skills of `sources` (which must all be served), and the skills.
+fn serving(sources: Vec<SkillSource>) -> (Server, Arc<Skills>) {
     let (catalog, problems) = Catalog::build(sources);
     assert!(problems.is_empty(), "{problems:?}");
     let skills = Skills::new(catalog);
@@ -233,7 +226,7 @@ fn serve(sources: Vec<SkillSource>) -> Server {
     }
     let server = builder.build().unwrap();
     assert!(server.change_hidden_templates(&[], [skills.files()]).is_empty());
-    server
+    (server, skills)
 }
 
 /// SEP-2640, Resources: an enclosing skill's entry lists its nested skill's files too,

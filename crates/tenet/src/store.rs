@@ -94,7 +94,7 @@ impl StoreArgs {
         };
         // Without --state-secret: the store's (or, when it does not answer, one of this
         // replica's own, offered to the store and given up for the store's once it
-        // answers: keep_state_secret).
+        // answers: Redis::keep_state_secret).
         let agreed_secret = config.state_key.is_none().then(|| {
             let secret = agree_state_secret(&redis_config).unwrap_or_else(tenet_server::StateKey::random_secret);
             config.state_key = Some(tenet_server::StateKey::from_bytes(secret.as_bytes()));
@@ -113,7 +113,7 @@ pub struct SharedStore {
     pub redis: Redis,
     /// The secret the replicas agree on through it, when no `--state-secret` was
     /// given: the store's, or this replica's own while the store has not answered yet
-    /// ([`keep_state_secret`] keeps it agreed).
+    /// ([`Redis::keep_state_secret`] keeps it agreed).
     pub agreed_secret: Option<String>,
 }
 
@@ -122,46 +122,6 @@ impl std::fmt::Debug for SharedStore {
         // Never the secret itself.
         f.debug_struct("SharedStore").field("agreed_secret", &self.agreed_secret.as_ref().map(|_| "…")).finish()
     }
-}
-
-/// Asserts the agreed state secret every `every` until `stop`
-/// ([`Redis::reassert_state_secret`]): when the store lost it, it is written back;
-/// when another replica wrote another one first, the server adopts that one and still
-/// accepts input rounds begun under its own (what a store without persistence needs
-/// after a restart).
-pub fn keep_state_secret(
-    redis: Redis,
-    server: tenet_server::Server,
-    mut secret: String,
-    every: Duration,
-    stop: tenet_server::CancellationToken,
-) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                () = stop.cancelled() => return,
-                _ = tick.tick() => {}
-            }
-            let agreed = match redis.reassert_state_secret(&secret).await {
-                Ok(agreed) => agreed,
-                // A store that does not answer is reported by its health check.
-                Err(e) => {
-                    tracing::debug!(error = %e, "the state key could not be asserted in the store");
-                    continue;
-                }
-            };
-            if agreed != secret && server.adopt_state_secret(agreed.as_bytes()) {
-                tracing::warn!(
-                    "the shared store holds another state key than this replica's (it lost its data, and a replica \
-                     wrote a new one): signing input rounds with it from now on; rounds begun here before still \
-                     continue here"
-                );
-            }
-            secret = agreed;
-        }
-    });
 }
 
 /// The secret replicas sharing the store sign input rounds with, without

@@ -69,13 +69,7 @@ pub fn run(args: &ServeArgs) -> ExitCode {
         });
         let store = store.and_then(|crate::store::SharedStore { redis, agreed_secret }| {
             if let Some(secret) = agreed_secret {
-                crate::store::keep_state_secret(
-                    redis.clone(),
-                    server.clone(),
-                    secret,
-                    STATE_SECRET_CHECK,
-                    shutdown.clone(),
-                );
+                redis.keep_state_secret(server.clone(), secret, STATE_SECRET_CHECK, shutdown.clone());
             }
             redis.register_metrics(server.metrics());
             matches!(args.transport, Transport::Http).then(|| redis.watch(Duration::from_secs(1), shutdown.clone()))
