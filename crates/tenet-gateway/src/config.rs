@@ -113,6 +113,10 @@ pub struct UpstreamConfig {
     /// Seconds a caller's session may stay idle before it is closed (default 300).
     #[serde(default)]
     pub session_idle_timeout: Option<u64>,
+    /// The largest message taken from it, in bytes (default 4 MiB, at most 256 MiB): a
+    /// larger one fails the call it answers, and the gateway's memory stays bounded.
+    #[serde(default)]
+    pub max_message_bytes: Option<usize>,
     /// Whether it is a peer: another Tenet node (a `[[peer]]` table), which must
     /// announce its node id, and whose items are marked as imported through it.
     #[serde(skip)]
@@ -172,6 +176,9 @@ pub struct PeerConfig {
     /// As an upstream's `max_concurrency`.
     #[serde(default)]
     pub max_concurrency: Option<usize>,
+    /// As an upstream's `max_message_bytes`.
+    #[serde(default)]
+    pub max_message_bytes: Option<usize>,
 }
 
 impl PeerConfig {
@@ -197,6 +204,7 @@ impl PeerConfig {
             session: None,
             max_sessions: None,
             session_idle_timeout: None,
+            max_message_bytes: self.max_message_bytes,
             peer: true,
         }
     }
@@ -230,6 +238,7 @@ impl std::fmt::Debug for UpstreamConfig {
             .field("session", &self.session)
             .field("max_sessions", &self.max_sessions)
             .field("session_idle_timeout", &self.session_idle_timeout)
+            .field("max_message_bytes", &self.max_message_bytes)
             .field("peer", &self.peer)
             .finish()
     }
@@ -615,6 +624,9 @@ fn check(upstream: &UpstreamConfig, at: &Place) -> Result<(), ConfigError> {
     if upstream.session_idle_timeout == Some(0) {
         return Err(at.error("session_idle_timeout", "must be at least 1 second"));
     }
+    if upstream.max_message_bytes.is_some_and(|n| !(1024..=MAX_UPSTREAM_MESSAGE_BYTES).contains(&n)) {
+        return Err(at.error("max_message_bytes", "must be from 1024 to 268435456 (256 MiB)"));
+    }
     if let Some(protocol) = &upstream.protocol
         && upstream.pin().is_none()
     {
@@ -661,7 +673,15 @@ fn check_oauth(upstream: &UpstreamConfig, oauth: &OAuthClient, at: &Place) -> Re
     Ok(())
 }
 
+/// The largest `max_message_bytes` an upstream's table may set.
+const MAX_UPSTREAM_MESSAGE_BYTES: usize = 256 << 20;
+
 impl UpstreamConfig {
+    /// The largest message taken from it ([`UpstreamConfig::max_message_bytes`]).
+    pub fn message_limit(&self) -> usize {
+        self.max_message_bytes.unwrap_or(tenet_transport::DEFAULT_MAX_MESSAGE_BYTES)
+    }
+
     /// The scope its tools need when authorization is on and its table names none (and
     /// does not set `open`): `upstream:<name>`, `peer:<name>`, or `peer:*` for a peer
     /// named by the node id it announces.
@@ -823,6 +843,22 @@ mod tests {
 
     fn fault(text: &str) -> ConfigError {
         validate(&parse(text), &GatewayOptions::default()).expect_err("the config should be refused")
+    }
+
+    /// Issue 60: the largest message taken from an upstream is its table's to set, within
+    /// bounds; the default is the transports' own.
+    #[test]
+    fn an_upstreams_message_limit_is_set_within_bounds() {
+        let table =
+            |limit: &str| format!("[[upstream]]\nname = \"a\"\nurl = \"http://h\"\nmax_message_bytes = {limit}\n");
+        for bad in ["0", "1023", "268435457"] {
+            assert_eq!(fault(&table(bad)).key, "upstream[0].max_message_bytes", "{bad}");
+        }
+        let set = parse(&table("65536")).remove(0);
+        validate(std::slice::from_ref(&set), &GatewayOptions::default()).unwrap();
+        assert_eq!(set.message_limit(), 65536);
+        let unset = parse("[[upstream]]\nname = \"a\"\nurl = \"http://h\"\n").remove(0);
+        assert_eq!(unset.message_limit(), tenet_transport::DEFAULT_MAX_MESSAGE_BYTES);
     }
 
     #[test]

@@ -703,6 +703,7 @@ impl Upstream {
         let mut builder = Client::builder()
             .handler(handler)
             .timeout(config.call_timeout())
+            .max_message_bytes(config.message_limit())
             .version(config.pin().unwrap_or_default())
             .client_info(tenet_protocol::Implementation::new("tenet-gateway", env!("CARGO_PKG_VERSION")));
         for (name, value) in &config.headers {

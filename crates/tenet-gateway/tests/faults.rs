@@ -204,3 +204,25 @@ async fn an_upstream_url_that_redirects_to_another_host_is_refused_and_never_fol
     h.shutdown().await;
     server.abort();
 }
+
+/// Issue 60: an upstream's table sets the largest message taken from it. One whose
+/// `tools/list` is larger than its `max_message_bytes` is not listed (the answer is
+/// refused, not read whole), and the others serve.
+#[tokio::test]
+async fn an_upstream_whose_answers_pass_its_message_limit_is_refused_and_the_others_serve() {
+    let ok = healthy().await;
+    let wordy = upstream_server("wordy", &Arc::new(Probe::default()))
+        .tool(tenet_server::ToolDef::new("long", || async { "" }).description("x".repeat(8 << 10)))
+        .build()
+        .unwrap();
+    let wordy = Running::start(wordy).await;
+    let limited = tenet_gateway::UpstreamConfig { max_message_bytes: Some(4 << 10), ..upstream("wordy", &wordy.url()) };
+    let h = Harness::start(vec![limited, upstream("ok", &ok.url())], short_handshake()).await;
+    ok_still_serves(&h).await;
+    until("wordy is down", || h.status("wordy").last_error.is_some()).await;
+    let status = h.status("wordy");
+    assert_ne!(status.state, State::Up, "{status:?}");
+    assert!(status.last_error.as_deref().unwrap().contains("4096"), "the limit is named: {status:?}");
+    assert_eq!(h.tool_names().await, names(&["local_hello", "ok__echo", "ok__add"]));
+    h.shutdown().await;
+}

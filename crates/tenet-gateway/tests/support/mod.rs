@@ -207,6 +207,7 @@ pub fn upstream(name: &str, url: &str) -> UpstreamConfig {
         session: None,
         max_sessions: None,
         session_idle_timeout: None,
+        max_message_bytes: None,
         peer: false,
     }
 }
