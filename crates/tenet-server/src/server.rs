@@ -240,6 +240,12 @@ fn bounded_part(text: &str) -> String {
     text
 }
 
+/// How many spaces `line` opens with, and the rest of it.
+fn indented(line: &str) -> (usize, &str) {
+    let rest = line.trim_start_matches(' ');
+    (line.len() - rest.len(), rest)
+}
+
 /// A fenced code block open at a line: its marker's character.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Fence {
@@ -250,8 +256,7 @@ enum Fence {
 impl Fence {
     /// The fence open after `line`, given the one open before it.
     fn after(open: Option<Self>, line: &str) -> Option<Self> {
-        let indent = line.len() - line.trim_start_matches(' ').len();
-        let rest = &line[indent..];
+        let (indent, rest) = indented(line);
         let marks = if indent > 3 {
             None
         } else if rest.starts_with("```") {
@@ -292,8 +297,7 @@ fn nested(text: &str) -> String {
         }
         let before = fence;
         fence = Fence::after(fence, line);
-        let indent = line.len() - line.trim_start_matches(' ').len();
-        let rest = &line[indent..];
+        let (indent, rest) = indented(line);
         let underline = !rest.trim_end().is_empty() && rest.trim_end().chars().all(|c| c == '=' || c == '-');
         if before.is_some() || indent > 3 {
             out.push_str(line);
