@@ -164,12 +164,13 @@ impl Inbound {
         }
     }
 
-    /// A turn to answer `request`, held while it is answered; when the connection
-    /// already answers [`MAX_ANSWERING`], the encoded refusal to send instead (where it
-    /// can be sent without a task of its own). The first refusal is a warning, the
-    /// others are logged at debug level.
-    pub(crate) fn answer_turn(&self, request: &Request) -> Result<tokio::sync::OwnedSemaphorePermit, Vec<u8>> {
-        Arc::clone(&self.answering).try_acquire_owned().map_err(|_| {
+    /// A turn to answer `request`, held while it is answered; `None` when the connection
+    /// already answers [`MAX_ANSWERING`] (then [`Inbound::busy`] is the answer, where it
+    /// can be sent without a task of its own). The first refusal is a warning, the others
+    /// are logged at debug level.
+    pub(crate) fn answer_turn(&self, request: &Request) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let turn = Arc::clone(&self.answering).try_acquire_owned().ok();
+        if turn.is_none() {
             if self.refused.swap(true, std::sync::atomic::Ordering::Relaxed) {
                 tracing::debug!(method = %request.method, "refused a server request: {MAX_ANSWERING} are being answered");
             } else {
@@ -178,11 +179,16 @@ impl Inbound {
                     "refusing the server's requests past {MAX_ANSWERING} being answered at once (said once)"
                 );
             }
-            let busy = ErrorObject::internal(format!(
-                "The client is answering {MAX_ANSWERING} requests of this server already; try again later"
-            ));
-            encode_answer(&request.id, Err(busy))
-        })
+        }
+        turn
+    }
+
+    /// The encoded refusal of `request`, for want of a turn ([`Inbound::answer_turn`]).
+    pub(crate) fn busy(request: &Request) -> Vec<u8> {
+        let busy = ErrorObject::internal(format!(
+            "The client is answering {MAX_ANSWERING} requests of this server already; try again later"
+        ));
+        encode_answer(&request.id, Err(busy))
     }
 
     /// The connection's handler.

@@ -185,10 +185,9 @@ fn route_one(message: Message, pending: &Pending, inbound: &Arc<Inbound>, replie
                 tracing::debug!(method = %request.method, "left a server request unanswered: the client is closing");
                 return;
             };
-            let turn = match inbound.answer_turn(&request) {
-                Ok(turn) => turn,
+            let Some(turn) = inbound.answer_turn(&request) else {
                 // Refused at once; dropped if the outbox is full too (a flood).
-                Err(refusal) => return drop(replies.try_send(refusal)),
+                return drop(replies.try_send(Inbound::busy(&request)));
             };
             let inbound = Arc::clone(inbound);
             tokio::spawn(async move {

@@ -61,10 +61,12 @@ impl Secrets {
         if let Some(password) = url.password() {
             keep(password);
         }
+        // As written, and as read (`+` a space).
         for (_, value) in url.query().unwrap_or_default().split('&').filter_map(|pair| pair.split_once('=')) {
             keep(value);
-            // A query's `+` is a space.
-            keep(&percent_decoded(value).replace('+', " "));
+        }
+        for (_, value) in url.query_pairs() {
+            keep(&value);
         }
         self
     }
@@ -140,27 +142,7 @@ const PLAIN: &[&str] = &["accept", "content-type", "user-agent", "mcp-protocol-v
 /// credential alone.
 /// `text` with its `%XX` escapes decoded, when that is UTF-8.
 fn percent_decoded(text: &str) -> Cow<'_, str> {
-    if !text.contains('%') {
-        return Cow::Borrowed(text);
-    }
-    let hex = |b: u8| char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok());
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = (bytes[i] == b'%').then(|| Some((hex(*bytes.get(i + 1)?)?, hex(*bytes.get(i + 2)?)?))).flatten();
-        match escaped {
-            Some((high, low)) => {
-                out.push(high << 4 | low);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).map_or(Cow::Borrowed(text), Cow::Owned)
+    percent_encoding::percent_decode_str(text).decode_utf8().unwrap_or(Cow::Borrowed(text))
 }
 
 fn forms(value: &HeaderValue, into: &mut Vec<String>) {
