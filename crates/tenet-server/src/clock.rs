@@ -42,6 +42,12 @@ pub fn unix_secs() -> u64 {
     now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
+/// A duration in whole milliseconds, as the protocol's `…Ms` fields carry it
+/// (saturating; no duration here comes near `u64::MAX` ms).
+pub(crate) fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,10 @@ use std::fmt;
 use tenet_jsonrpc::{ErrorCode, ErrorObject};
 use tenet_protocol::InputRequiredResult;
 
+/// The JSON-RPC error code for a request over its rate limit; `data` is
+/// `{"retryAfterMs": <milliseconds>}`.
+pub const RATE_LIMITED: ErrorCode = ErrorCode(-32004);
+
 /// Why a tool, prompt or resource handler did not produce its result.
 ///
 /// - [`ToolError::Failed`] becomes a tool result with `isError: true`, so the model can

@@ -143,7 +143,7 @@ impl Hashed {
 
     /// `sha256:` and the first 32 hex digits.
     fn finish(self) -> String {
-        format!("sha256:{}", hex(&self.0.finalize()[..16]))
+        format!("sha256:{}", crate::hex::hex(&self.0.finalize()[..16]))
     }
 
     /// Writes `items` as the list named `name`, each as it is listed; the name and a
@@ -167,17 +167,4 @@ impl io::Write for Hashed {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
-}
-
-/// `bytes` in lower-case hexadecimal, two digits a byte.
-///
-/// ```
-/// assert_eq!(tenet_server::hex(&[0x0f, 0xa0]), "0fa0");
-/// ```
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
 }

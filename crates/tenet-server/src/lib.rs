@@ -61,12 +61,15 @@
 //! # });
 //! ```
 
+mod body;
 pub mod clock;
+mod driver;
 mod error;
 mod event;
 mod grant;
 mod handler;
 mod handshake;
+mod hex;
 mod limits;
 mod observe;
 mod replicas;
@@ -81,7 +84,10 @@ pub use handler::uri_template;
 pub use observe::metrics;
 pub use observe::spans;
 
-pub use error::{BuildError, ToolError};
+pub use driver::{
+    Announcements, Cancelled, Driver, DriverOptions, Events, Hangup, OUTBOUND_CAPACITY, Pending, batch_body,
+};
+pub use error::{BuildError, RATE_LIMITED, ToolError};
 pub use grant::{Grant, INSUFFICIENT_SCOPE, Principal, STDIO_CALLER, UNNAMED, share_address, share_key};
 pub use handler::{
     Args, CompletionRequest, Context, Conversation, FromMethodCall, FromToolCall, InputRound, IntoMethodResult,
@@ -90,8 +96,8 @@ pub use handler::{
     TemplateDef, ToolCall, ToolDef, ToolHandler, ToolOutput, ToolResult, WrittenResult, advertised_schema,
     empty_input_schema, schema_of,
 };
-pub use handshake::hex;
-pub use limits::{CacheStats, RATE_LIMITED, Rate, RateLimiter, RateLimits, RateStore, rate_limited};
+pub use hex::hex;
+pub use limits::{CacheStats, Rate, RateLimiter, RateLimits, RateStore, rate_limited};
 #[doc(no_inline)]
 pub use metrics::{Metrics, Outcome};
 pub use observe::REQUEST_TARGET;
@@ -99,18 +105,9 @@ pub use routing::{Answer, Probe, Route, Routed, stateless_version, unsupported_v
 pub use server::{
     DEFAULT_CACHE_BYTES, MAX_INSTRUCTIONS_PART, Server, ServerBuilder, ServerConfig, ServerEvent, WeakServer,
 };
-pub use session::{
-    Announcements, Cancelled, Driver, DriverOptions, Events, Hangup, Link, MAX_SUBSCRIPTIONS, Negotiated,
-    OUTBOUND_CAPACITY, Outbound, Peer, Pending, Session, batch_body,
-};
+pub use session::{Link, MAX_SUBSCRIPTIONS, Negotiated, Outbound, Peer, Session};
 
 pub use prometheus_client;
 pub use tenet_jsonrpc as jsonrpc;
 pub use tenet_protocol as protocol;
 pub use tokio_util::sync::CancellationToken;
-
-/// A duration in whole milliseconds, as the protocol's `…Ms` fields carry it
-/// (saturating; no duration here comes near `u64::MAX` ms).
-pub(crate) fn millis(duration: std::time::Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
-}

@@ -39,13 +39,13 @@ pub struct ServerConfig {
     pub cache_scope: CacheScope,
     /// Rate limits for every caller, whatever transport brought the request (the one
     /// door reads method and tool from the message): over them a request gets -32004.
-    pub rate_limit: Option<Arc<crate::RateLimiter>>,
+    pub rate_limit: Option<Arc<crate::limits::RateLimiter>>,
     /// Where tools' own rates ([`ToolDef::rate_limit`]) are counted when `rate_limit` is
     /// `None`: a store replicas share, so that a caller gets a tool's rate in total.
     /// Without one, each process counts on its own.
-    pub rate_store: Option<Arc<dyn crate::RateStore>>,
+    pub rate_store: Option<Arc<dyn crate::limits::RateStore>>,
     /// Whether requests are counted and timed in [`Server::metrics`] (default `true`);
-    /// `false` makes them [`crate::Metrics::off`], unless the builder was given metrics.
+    /// `false` makes them [`crate::observe::metrics::Metrics::off`], unless the builder was given metrics.
     pub metrics: bool,
     /// The response cache's budget in bytes, for the tools, resources and templates
     /// marked `cacheable`; 0 turns it off. Default: 16 MiB.
@@ -71,14 +71,14 @@ pub struct ServerConfig {
     pub context_limits: crate::store::ContextLimits,
     /// The bounds of the tasks extension's board: running and ended tasks, per caller
     /// and in all.
-    pub task_limits: crate::TaskLimits,
+    pub task_limits: crate::tasks::TaskLimits,
     /// The key that signs `requestState` (2026-07-28 input rounds); `None` (the
     /// default): a random one for this process. Replicas of one server share one.
-    pub state_key: Option<crate::StateKey>,
+    pub state_key: Option<crate::handler::StateKey>,
     /// Where request spans go ([`crate::spans::SpanSink`]: an OpenTelemetry exporter,
     /// say); `None` (the default): spans are not made, and a caller's trace context is
     /// only passed on and logged.
-    pub spans: Option<Arc<dyn crate::spans::SpanSink>>,
+    pub spans: Option<Arc<dyn crate::observe::spans::SpanSink>>,
 }
 
 /// The default response cache budget: 16 MiB.
@@ -102,7 +102,7 @@ impl Default for ServerConfig {
             reexport: None,
             context_store: None,
             context_limits: crate::store::ContextLimits::default(),
-            task_limits: crate::TaskLimits::DEFAULT,
+            task_limits: crate::tasks::TaskLimits::DEFAULT,
             state_key: None,
             spans: None,
         }
@@ -129,7 +129,7 @@ pub(crate) struct Shared {
     /// Replaced whole when a key agreed through a store changes ([`Server::adopt_state_secret`]).
     pub state_key: std::sync::RwLock<StateKey>,
     /// Requests counted and timed, and whatever transports and users add.
-    pub metrics: crate::Metrics,
+    pub metrics: crate::observe::metrics::Metrics,
     pub events: broadcast::Sender<ServerEvent>,
     /// `"_meta":{"io.modelcontextprotocol/serverInfo":…}`, rendered once.
     pub server_info_member: String,
@@ -154,7 +154,7 @@ pub(crate) struct Shared {
     /// The limiter that holds tools to their own rates ([`ToolDef::rate_limit`]) when the
     /// configuration has none, made when the first such tool comes: until then the one
     /// door has no rate to check.
-    pub own_rates: std::sync::OnceLock<Arc<crate::RateLimiter>>,
+    pub own_rates: std::sync::OnceLock<Arc<crate::limits::RateLimiter>>,
     /// Every method the server serves, core and added ([`ServerBuilder::method`]), by name.
     pub methods: crate::routing::MethodTable,
 }
@@ -174,7 +174,7 @@ impl Shared {
     fn note_rate(&self, tool: &CompiledTool) {
         if tool.rate.is_some() && self.config.rate_limit.is_none() {
             self.own_rates.get_or_init(|| {
-                let limiter = crate::RateLimiter::new(crate::RateLimits::default());
+                let limiter = crate::limits::RateLimiter::new(crate::limits::RateLimits::default());
                 Arc::new(match &self.config.rate_store {
                     Some(store) => limiter.shared(store.clone()),
                     None => limiter,
@@ -372,14 +372,14 @@ pub struct ServerBuilder {
     resources: Vec<ResourceDef>,
     templates: Vec<TemplateDef>,
     prompts: Vec<PromptDef>,
-    methods: Vec<crate::MethodDef>,
+    methods: Vec<crate::handler::MethodDef>,
     config: ServerConfig,
     state: Option<Arc<dyn Any + Send + Sync>>,
     capabilities: ServerCapabilities,
     lazy_schemas: bool,
     /// Declare tasks even when no tool registered at build supports them.
     dynamic_tasks: bool,
-    metrics: Option<crate::Metrics>,
+    metrics: Option<crate::observe::metrics::Metrics>,
 }
 
 impl Server {
@@ -498,8 +498,8 @@ impl Server {
 
     /// The server's metrics: requests by method and outcome, latency, requests in
     /// flight, and what transports and caches record. Expose them with
-    /// [`crate::Metrics::encode`] (`tenet-http` serves them at `/metrics`).
-    pub fn metrics(&self) -> &crate::Metrics {
+    /// [`crate::observe::metrics::Metrics::encode`] (`tenet-http` serves them at `/metrics`).
+    pub fn metrics(&self) -> &crate::observe::metrics::Metrics {
         &self.shared.metrics
     }
 
@@ -527,7 +527,7 @@ impl Server {
     /// The rate limits every request is held to ([`ServerConfig::rate_limit`]), if any;
     /// without them, the limiter of the tools' own rates ([`ToolDef::rate_limit`]) once a
     /// tool has one.
-    pub fn rate_limiter(&self) -> Option<&Arc<crate::RateLimiter>> {
+    pub fn rate_limiter(&self) -> Option<&Arc<crate::limits::RateLimiter>> {
         self.shared.config.rate_limit.as_ref().or_else(|| self.shared.own_rates.get())
     }
 
@@ -547,13 +547,13 @@ impl Server {
         caller: &str,
         method: &str,
         target: Option<&str>,
-        own: Option<crate::Rate>,
+        own: Option<crate::limits::Rate>,
     ) -> Result<(), ErrorObject> {
         let Some(limiter) = self.rate_limiter() else { return Ok(()) };
         limiter.take_with(caller, method, target, own).await.map_err(|wait| {
             tracing::debug!(caller, method, "rate limited");
             self.shared.metrics.rate_limited();
-            crate::rate_limited(wait)
+            crate::limits::rate_limited(wait)
         })
     }
 
@@ -960,7 +960,7 @@ impl ServerBuilder {
     /// same door as every request (its scopes, the rate limits), and counted in the
     /// metrics under its name.
     #[must_use]
-    pub fn method(mut self, method: crate::MethodDef) -> Self {
+    pub fn method(mut self, method: crate::handler::MethodDef) -> Self {
         self.methods.push(method);
         self
     }
@@ -1040,7 +1040,7 @@ impl ServerBuilder {
     /// Records into `metrics` (e.g. a registry shared with the rest of an application)
     /// instead of a registry of the server's own.
     #[must_use]
-    pub fn metrics(mut self, metrics: crate::Metrics) -> Self {
+    pub fn metrics(mut self, metrics: crate::observe::metrics::Metrics) -> Self {
         self.metrics = Some(metrics);
         self
     }
@@ -1113,8 +1113,8 @@ impl ServerBuilder {
         let cache = ResponseCache::new(self.config.cache_max_bytes);
         let metrics = match (self.metrics, self.config.metrics) {
             (Some(metrics), _) => metrics,
-            (None, true) => crate::Metrics::new(),
-            (None, false) => crate::Metrics::off(),
+            (None, true) => crate::observe::metrics::Metrics::new(),
+            (None, false) => crate::observe::metrics::Metrics::off(),
         };
         let state_key = self.config.state_key.clone().unwrap_or_else(StateKey::random);
         let task_board = Arc::new(crate::tasks::TaskBoard::new(self.config.task_limits));

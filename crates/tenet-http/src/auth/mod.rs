@@ -3,7 +3,7 @@
 //! - Protected Resource Metadata (RFC 9728) at
 //!   `/.well-known/oauth-protected-resource{path}` and at the root form, naming the
 //!   authorization server, the scopes, and this server's canonical URI.
-//! - Bearer JWTs checked against the issuer's JWKS ([`jwks`]) by the `jsonwebtoken`
+//! - Bearer JWTs checked against the issuer's JWKS (the `jwks` module) by the `jsonwebtoken`
 //!   crate: signature (ES256 or RS256 only), `iss`, `aud` = the canonical URI (no
 //!   passthrough of tokens meant for others), `exp`/`nbf` with a small leeway. Tokens
 //!   in the query string are refused.

@@ -74,7 +74,7 @@ pub(crate) struct ConversationSeed {
     /// `_meta["io.tenet/context"]`.
     pub named: Option<Arc<ContextRef>>,
     /// The caller's grant (its subject owns the context).
-    pub grant: Option<Arc<crate::Grant>>,
+    pub grant: Option<Arc<crate::grant::Grant>>,
     /// [`crate::Link::caller`] and [`crate::Link::addr`]: whose share the contexts it
     /// makes count against.
     pub caller: Option<Arc<str>>,
@@ -386,31 +386,31 @@ impl Context {
         let seed = &self.inner.seed;
         match &seed.caller {
             Some(caller) if &**caller != crate::grant::UNNAMED => Some(Arc::clone(caller)),
-            _ => crate::share_key(seed.grant.as_deref(), seed.addr).map(Arc::from),
+            _ => crate::grant::share_key(seed.grant.as_deref(), seed.addr).map(Arc::from),
         }
     }
 
     /// The caller's grant, when the transport does access control.
-    pub(crate) fn grant(&self) -> Option<&crate::Grant> {
+    pub(crate) fn grant(&self) -> Option<&crate::grant::Grant> {
         self.inner.seed.grant.as_deref()
     }
 
     /// The scopes granted to the caller, sorted (none without access control).
     pub fn granted_scopes(&self) -> impl Iterator<Item = &str> {
-        self.grant().into_iter().flat_map(crate::Grant::scopes)
+        self.grant().into_iter().flat_map(crate::grant::Grant::scopes)
     }
 
     /// The OAuth access token the caller presented, when the server verified one
-    /// ([`crate::Grant::presented_token`]): for acting on the caller's behalf elsewhere
+    /// ([`crate::grant::Grant::presented_token`]): for acting on the caller's behalf elsewhere
     /// by a token exchange, never to be passed on as it is.
     pub fn presented_token(&self) -> Option<&str> {
-        self.grant().and_then(crate::Grant::presented_token)
+        self.grant().and_then(crate::grant::Grant::presented_token)
     }
 
     /// [`crate::Principal::id`] of the caller, when authorization named one (an API key,
     /// a token's issuer and subject): never an address, which several people may share.
     pub fn principal_id(&self) -> Option<&str> {
-        self.inner.seed.grant.as_deref().and_then(crate::Grant::owner)
+        self.inner.seed.grant.as_deref().and_then(crate::grant::Grant::owner)
     }
 
     /// The lowest level of log message the client asked for, if any (legacy: with

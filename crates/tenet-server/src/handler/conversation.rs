@@ -183,7 +183,7 @@ impl Conversation {
                 Some(session) => session.context_id(),
                 None => {
                     state.made = true;
-                    new_id()
+                    crate::store::new_context_id()
                 }
             });
         }
@@ -326,19 +326,4 @@ impl std::fmt::Debug for Conversation {
         let state = self.state();
         f.debug_struct("Conversation").field("id", &state.id).field("carried", &state.carried.is_some()).finish()
     }
-}
-
-/// A new conversation id: 32 hex digits of randomness.
-pub(crate) fn new_id() -> ContextId {
-    let mut bytes = [0u8; 16];
-    if getrandom::fill(&mut bytes).is_err() {
-        // No randomness: the time and a counter still make it unique in this process.
-        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        bytes[..8].copy_from_slice(&n.to_le_bytes());
-        bytes[8..].copy_from_slice(&(t as u64).to_le_bytes());
-    }
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    hex.parse().unwrap_or_else(|_| unreachable!("hex digits are a valid id"))
 }

@@ -101,7 +101,7 @@ pub struct Json<T>(pub T);
 /// types). `Args<T>` and `Json<T>` advertise, and check calls against, this schema.
 pub fn schema_of<T: JsonSchema>() -> Value {
     // The schema is a JSON value already; serializing it again would only copy it.
-    crate::advertised_schema(schemars::schema_for!(T).to_value())
+    crate::handler::advertised_schema(schemars::schema_for!(T).to_value())
 }
 
 impl<T: DeserializeOwned + JsonSchema> FromToolCall for Args<T> {

@@ -172,7 +172,7 @@ impl MethodDef {
         let mut result = match run.await {
             Ok(outcome) => outcome?,
             Err(panic) => {
-                let why = super::methods::panic_message(&panic);
+                let why = panic_message(&panic);
                 return Err(ErrorObject::internal(format!("Method {} failed: {why}", self.name)));
             }
         };
@@ -258,14 +258,14 @@ impl FromMethodCall for MethodName {
 
 impl<T: DeserializeOwned> FromMethodCall for Params<T> {
     fn from_method_call(call: &MethodCall) -> Result<Self, ErrorObject> {
-        crate::routing::params(call.params.as_deref()).map(Params)
+        params(call.params.as_deref()).map(Params)
     }
 }
 
 impl FromMethodCall for RawParams {
     fn from_method_call(call: &MethodCall) -> Result<Self, ErrorObject> {
         // Read as every method's params are, when there are any.
-        call.params.as_deref().map(|raw| crate::routing::params(Some(raw))).transpose().map(RawParams)
+        call.params.as_deref().map(|raw| params(Some(raw))).transpose().map(RawParams)
     }
 }
 
@@ -383,19 +383,35 @@ impl<H: MethodHandler<T>, T: 'static> ErasedMethod for Erase<H, T> {
 
 /// Whether `name` may be an added method's: not empty, no core method's (those are the
 /// protocol's to define), not the metrics' `other`, and not a notification's namespace.
-pub(crate) fn check_name(name: &str) -> Result<(), crate::BuildError> {
-    let refuse = |why: &str| Err(crate::BuildError::Method { name: name.to_owned(), why: why.to_owned() });
+pub(crate) fn check_name(name: &str) -> Result<(), crate::error::BuildError> {
+    let refuse = |why: &str| Err(crate::error::BuildError::Method { name: name.to_owned(), why: why.to_owned() });
     if name.is_empty() || name.len() > 256 || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return refuse("a method name is 1 to 256 characters, none of them blank or control");
     }
     if tenet_protocol::Method::from_name(name).is_some() {
         return refuse("the core protocol defines this method");
     }
-    if name == crate::metrics::OTHER_METHOD {
+    if name == crate::observe::metrics::OTHER_METHOD {
         return refuse("the metrics count every unknown method as \"other\"");
     }
     if name.starts_with("notifications/") || name.starts_with("rpc.") {
         return refuse("notifications/ and rpc. name notifications and JSON-RPC's own methods, not requests");
     }
     Ok(())
+}
+
+/// Parses `params` into `T`; absent params parse as `{}`.
+pub(crate) fn params<T: DeserializeOwned>(raw: Option<&RawJson>) -> Result<T, ErrorObject> {
+    serde_json::from_str(raw.map_or("{}", RawJson::get))
+        .map_err(|e| ErrorObject::invalid_params(format!("Invalid params: {e}")))
+}
+
+/// What a handler's panic said, for the error that stands in for its answer.
+pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown cause".into());
+    format!("internal error (panicked: {text})")
 }

@@ -13,7 +13,6 @@ mod context;
 mod conversation;
 mod extract;
 mod method;
-mod methods;
 mod names;
 mod pagination;
 mod prompt;
@@ -28,21 +27,20 @@ pub mod uri_template;
 pub use context::{Context, InputRound};
 pub(crate) use context::{ContextParts, ConversationSeed, Inputs};
 pub use conversation::Conversation;
-pub(crate) use conversation::new_id as new_context_id;
 pub use extract::{
     Args, FromToolCall, IntoToolResult, Json, RawArgs, State, ToolCall, ToolHandler, ToolOutput, schema_of,
 };
-pub(crate) use method::check_name as check_method_name;
 pub use method::{
     FromMethodCall, IntoMethodResult, MethodCall, MethodDef, MethodError, MethodHandler, MethodName, MethodOutput,
     Params, RawParams,
 };
-pub(crate) use methods::tool_reply;
-pub(crate) use methods::{Found, listen_bound};
+pub(crate) use method::{check_name as check_method_name, panic_message, params};
+pub(crate) use pagination::page;
 pub use prompt::{PromptDef, PromptRequest};
 pub(crate) use registry::{Registry, Snapshot};
+pub(crate) use request_state::Binding;
 pub use request_state::StateKey;
-pub(crate) use resource::CompiledTemplate;
+pub(crate) use resource::{CompiledTemplate, ReadHandler};
 pub use resource::{CompletionRequest, ReadOutput, ReadRequest, ResourceDef, TemplateDef};
 pub use result::{ToolResult, WrittenResult};
 pub use schema::advertised_schema;

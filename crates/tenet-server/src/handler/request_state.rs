@@ -54,7 +54,7 @@ impl StateKey {
             let seed = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
             bytes = Sha256::digest(seed.to_le_bytes()).into();
         }
-        crate::hex(&bytes)
+        crate::hex::hex(&bytes)
     }
 
     /// A key from bytes (e.g. shared by several server processes).

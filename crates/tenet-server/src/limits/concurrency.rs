@@ -78,7 +78,7 @@ pub(crate) struct Permit {
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        let sample = crate::millis(self.started.elapsed()).max(1);
+        let sample = crate::clock::millis(self.started.elapsed()).max(1);
         let _ = self.limit.mean_ms.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |mean| {
             Some(if mean == 0 { sample } else { mean - mean / 8 + sample / 8 })
         });
@@ -186,7 +186,7 @@ impl Collector for ConcurrencyCollector {
 /// The -32004 refusal of a call to `tool` that found no free turn: the rate-limited
 /// error (so HTTP answers 429 with `Retry-After`), naming the cap.
 pub(crate) fn busy(tool: &str, max: usize, retry_after: Duration) -> tenet_jsonrpc::ErrorObject {
-    let mut error = crate::rate_limited(retry_after);
+    let mut error = crate::limits::rate_limited(retry_after);
     error.message = format!("Tool {tool} is busy ({max} calls running): {}", error.message).into();
     error
 }

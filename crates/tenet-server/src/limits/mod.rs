@@ -10,4 +10,4 @@ mod rate_limit;
 
 pub use cache::CacheStats;
 pub(crate) use concurrency::{ConcurrencyCollector, ConcurrencyLimit, Refused, busy};
-pub use rate_limit::{RATE_LIMITED, Rate, RateLimiter, RateLimits, RateStore, rate_limited};
+pub use rate_limit::{Rate, RateLimiter, RateLimits, RateStore, rate_limited};

@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
 use serde_json::json;
-use tenet_jsonrpc::{ErrorCode, ErrorObject};
+use tenet_jsonrpc::ErrorObject;
 
+use crate::error::RATE_LIMITED;
 use crate::store::Unavailable;
 
 /// Where token buckets are kept when several replicas share them: one bucket per
@@ -32,10 +33,6 @@ pub trait RateStore: Send + Sync + std::fmt::Debug + 'static {
         rate: Rate,
     ) -> BoxFuture<'a, Result<Result<(), Duration>, Unavailable>>;
 }
-
-/// The JSON-RPC error code for a request over its rate limit; `data` is
-/// `{"retryAfterMs": <milliseconds>}`.
-pub const RATE_LIMITED: ErrorCode = ErrorCode(-32004);
 
 /// Clients tracked at most; past it, buckets that are full again are forgotten.
 const MAX_CLIENTS: usize = 100_000;
@@ -337,7 +334,7 @@ fn make_room_for_a_tool(buckets: &mut Buckets, now: Instant) -> Result<(), Durat
 
 /// The JSON-RPC error for a request refused for `retry_after`.
 pub fn rate_limited(retry_after: Duration) -> ErrorObject {
-    let ms = crate::millis(retry_after).max(1);
+    let ms = crate::clock::millis(retry_after).max(1);
     ErrorObject::new(RATE_LIMITED, format!("Rate limited: retry in {ms} ms")).with_data(json!({ "retryAfterMs": ms }))
 }
 

@@ -82,7 +82,7 @@ const ERROR_NAMES: [(ErrorCode, &str); 14] = [
     (ErrorCode(-32001), "session_not_found"),
     (ErrorCode::RESOURCE_NOT_FOUND, "resource_not_found"),
     (crate::grant::INSUFFICIENT_SCOPE, "insufficient_scope"),
-    (crate::limits::RATE_LIMITED, "rate_limited"),
+    (crate::error::RATE_LIMITED, "rate_limited"),
     (ErrorCode::HEADER_MISMATCH, "header_mismatch"),
     (ErrorCode::MISSING_REQUIRED_CLIENT_CAPABILITY, "missing_capability"),
     (ErrorCode::UNSUPPORTED_PROTOCOL_VERSION, "unsupported_version"),

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use crate::ServerEvent;
+use crate::event::ServerEvent;
 use crate::store::Announcement;
 
 /// How long a list change announced (here, or relayed from another replica) makes the

@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use crate::handler::{CompiledTemplate, CompiledTool, Found, PromptDef};
+use super::Found;
+use crate::handler::{CompiledTemplate, CompiledTool, PromptDef};
 
 /// What the door found a request's target to be ([`super::Route::admitted`]); `None` inside:
 /// nothing of that name (its handler answers as for an unknown one).

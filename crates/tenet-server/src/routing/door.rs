@@ -27,8 +27,9 @@ use tenet_jsonrpc::{ErrorObject, RawJson, Request};
 use tenet_protocol::{Method, Reference};
 
 use super::admitted::Admitted;
+use super::listen_bound;
 use super::route::{Called, Route};
-use crate::handler::{CompiledTool, PromptDef, listen_bound};
+use crate::handler::{CompiledTool, PromptDef};
 use crate::server::Server;
 use crate::session::Link;
 

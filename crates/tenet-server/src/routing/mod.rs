@@ -3,23 +3,21 @@
 //! protocol's and those added to it) and writes the era's result members; a [`route`]
 //! is what it decided and what serves it; between routing and the handler, the
 //! [`door`] admits the request (scope, rate); a [`Probe`] reads the request's params
-//! once for it, and a [`Body`] is a result's JSON with a note of where its own `_meta`
-//! is.
+//! once for it.
 
 mod admitted;
-mod body;
 mod door;
+mod methods;
 mod probe;
 mod route;
 mod router;
 mod table;
 
 pub(crate) use admitted::Admitted;
-pub(crate) use body::{Body, OwnMeta};
+pub(crate) use methods::{Found, listen_bound, tool_reply};
 pub use probe::Probe;
 pub use route::Route;
 pub(crate) use route::{Freshness, Reply};
-pub(crate) use router::params;
 pub use router::{Answer, Routed, stateless_version, unsupported_version};
 pub use table::MethodTable;
 pub(crate) use table::Taken;

@@ -10,8 +10,8 @@ use serde::Serialize;
 use tenet_jsonrpc::{ErrorObject, Request};
 use tenet_protocol::{CallToolResult, ClientCapabilities, LoggingLevel, Method, ProgressToken, ProtocolVersion};
 
-use super::body::Body;
 use super::probe::MetaView;
+use crate::body::Body;
 use crate::observe::metrics::Outcome;
 use crate::observe::{Label, RequestTrace};
 use crate::server::Server;
@@ -84,9 +84,10 @@ impl Reply {
 
     /// A tool's result written elsewhere, as it is: [`Reply::ToolError`] when it says
     /// it failed.
-    pub(crate) fn tool_written(written: crate::WrittenResult) -> Self {
+    pub(crate) fn tool_written(written: crate::handler::WrittenResult) -> Self {
         let failed = written.is_error();
-        let ok = Reply::Ok { body: Body::written(written), cacheable: None };
+        let (json, meta) = written.into_parts();
+        let ok = Reply::Ok { body: Body::written(json, meta), cacheable: None };
         if failed { Reply::ToolError(Box::new(ok)) } else { ok }
     }
 
@@ -225,7 +226,7 @@ pub(crate) enum Called {
     /// A method of the protocol itself.
     Core(Core),
     /// A method an extension (or the server) added.
-    Added(Arc<crate::MethodDef>),
+    Added(Arc<crate::handler::MethodDef>),
 }
 
 impl Called {
@@ -238,7 +239,7 @@ impl Called {
     }
 
     /// The added method, if it is one.
-    pub(super) fn added(&self) -> Option<&Arc<crate::MethodDef>> {
+    pub(super) fn added(&self) -> Option<&Arc<crate::handler::MethodDef>> {
         match self {
             Called::Core(_) => None,
             Called::Added(added) => Some(added),

@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use serde::de::DeserializeOwned;
 use serde_json::json;
 use tenet_jsonrpc::{ErrorCode, ErrorObject, Id, JsonText, RawJson, Request, UnknownId};
 use tenet_protocol::{
@@ -11,11 +10,11 @@ use tenet_protocol::{
 };
 use tracing::Instrument;
 
-use super::body::{Body, OwnMeta};
 use super::probe::{MetaView, Probe};
 use super::route::{Call, Called, Freshness, Reply, Route, RouteMeta};
 use super::table::Entry;
-use crate::handler::{Context, ContextParts, ConversationSeed, Inputs};
+use crate::body::{Body, OwnMeta};
+use crate::handler::{Context, ContextParts, ConversationSeed, Inputs, params};
 use crate::observe::{Label, RequestTrace, Watch};
 use crate::server::Server;
 use crate::session::{Link, Negotiated};
@@ -65,12 +64,6 @@ pub struct Answer {
     pub error: Option<ErrorCode>,
     /// Whether it was served in the stateless era.
     pub stateless: bool,
-}
-
-/// Parses `params` into `T`; absent params parse as `{}`.
-pub(crate) fn params<T: DeserializeOwned>(raw: Option<&RawJson>) -> Result<T, ErrorObject> {
-    serde_json::from_str(raw.map_or("{}", RawJson::get))
-        .map_err(|e| ErrorObject::invalid_params(format!("Invalid params: {e}")))
 }
 
 /// The version a self-describing request names, if it is one served statelessly: the
@@ -216,7 +209,7 @@ impl Server {
             && let Some((extension, _)) = &added.extension
             && !client.has_extension(extension)
         {
-            return Err(crate::ToolError::missing_extension(extension).into());
+            return Err(crate::error::ToolError::missing_extension(extension).into());
         }
         Ok(Self::stateless_route(method.clone(), version, client, view))
     }
@@ -319,9 +312,15 @@ impl Server {
     /// Serves a method added to the table: its handler, given the request's context and
     /// params. A cacheable one's result gets the server's freshness in 2026-07-28, kept
     /// private to a caller with a grant (what it may see is its own).
-    async fn call_added(&self, added: Arc<crate::MethodDef>, route: &Route, request: &Request, link: &Link) -> Reply {
+    async fn call_added(
+        &self,
+        added: Arc<crate::handler::MethodDef>,
+        route: &Route,
+        request: &Request,
+        link: &Link,
+    ) -> Reply {
         let ctx = self.context(route, &request.id, link, None);
-        let call = crate::MethodCall { ctx, method: added.name, params: request.params.clone() };
+        let call = crate::handler::MethodCall { ctx, method: added.name, params: request.params.clone() };
         match added.run(call).await {
             Ok(result) if added.cacheable => {
                 let config = &self.shared.config;

@@ -91,7 +91,7 @@ impl MethodTable {
     ///
     /// # Errors
     /// [`Taken`] when another method of its name is served in one of them.
-    pub(crate) fn add(&mut self, method: Arc<crate::MethodDef>) -> Result<(), Taken> {
+    pub(crate) fn add(&mut self, method: Arc<crate::handler::MethodDef>) -> Result<(), Taken> {
         let entry = self.entry(method.name);
         for era in [Era::Legacy, Era::Stateless] {
             if method.served_in(era) {
@@ -126,7 +126,7 @@ impl MethodTable {
     }
 
     /// Every added method, once each (a name may have one for each era).
-    pub(crate) fn added(&self) -> impl Iterator<Item = &Arc<crate::MethodDef>> {
+    pub(crate) fn added(&self) -> impl Iterator<Item = &Arc<crate::handler::MethodDef>> {
         self.entries().flat_map(|entry| {
             let legacy = entry.legacy.as_ref().and_then(Called::added);
             let stateless = entry.stateless.as_ref().and_then(Called::added);
@@ -246,7 +246,7 @@ fn task(c: Call<'_>) -> Served<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::MethodDef;
+    use crate::handler::MethodDef;
 
     async fn ok() -> Result<serde_json::Value, tenet_jsonrpc::ErrorObject> {
         Ok(json!({}))

@@ -14,10 +14,14 @@ use super::{Outbound, Session};
 use crate::grant::INSUFFICIENT_SCOPE;
 
 /// [`Link::share`] of a request's grant, caller and address.
-pub(crate) fn share_of(grant: Option<&crate::Grant>, caller: Option<&str>, addr: Option<IpAddr>) -> Option<String> {
+pub(crate) fn share_of(
+    grant: Option<&crate::grant::Grant>,
+    caller: Option<&str>,
+    addr: Option<IpAddr>,
+) -> Option<String> {
     match caller {
         Some(caller) if caller != crate::grant::UNNAMED => Some(caller.to_owned()),
-        _ => crate::share_key(grant, addr),
+        _ => crate::grant::share_key(grant, addr),
     }
 }
 
@@ -33,7 +37,7 @@ pub struct Link {
     /// Fires when the server shuts down (ends listen streams gracefully).
     pub shutdown: CancellationToken,
     /// The scopes the caller was granted; `None` when the transport does no access control.
-    pub grant: Option<Arc<crate::Grant>>,
+    pub grant: Option<Arc<crate::grant::Grant>>,
     /// Whom the request counts against for rate limits and per-caller bounds (an API
     /// key's or token subject's name, a client address, `stdio`; [`crate::share_key`]).
     /// Transports with sessions always set it; the stateless endpoint whenever the server
@@ -65,14 +69,14 @@ impl Link {
 
 /// Whether a caller of `grant` (`None`: no access control) may use something that
 /// requires `required`.
-pub(crate) fn allows(grant: Option<&crate::Grant>, required: &[String]) -> bool {
+pub(crate) fn allows(grant: Option<&crate::grant::Grant>, required: &[String]) -> bool {
     grant.is_none_or(|grant| grant.covers(required))
 }
 
 /// The error for using `what` without `required`. Its data lists what the caller needs:
 /// the scopes of its `grant` plus the missing ones, so a client that asks for exactly
 /// that set keeps what it could already do.
-pub(crate) fn insufficient_scope(grant: Option<&crate::Grant>, what: &str, required: &[String]) -> ErrorObject {
+pub(crate) fn insufficient_scope(grant: Option<&crate::grant::Grant>, what: &str, required: &[String]) -> ErrorObject {
     let mut needed: BTreeSet<&str> = grant.map(|g| g.scopes().collect()).unwrap_or_default();
     needed.extend(required.iter().map(String::as_str));
     let scope = needed.iter().copied().collect::<Vec<_>>().join(" ");

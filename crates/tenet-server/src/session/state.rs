@@ -240,7 +240,7 @@ impl Session {
                     }
                     shared.context.clone()
                 }
-                None => crate::handler::new_context_id(),
+                None => crate::store::new_context_id(),
             })
             .clone()
     }
@@ -383,7 +383,7 @@ impl Session {
     }
 
     /// Remembers that the client was sent the URL-mode elicitation `id`, so that it
-    /// is told when the elicitation completes ([`Session::complete_url_step`]).
+    /// is told when the elicitation completes.
     pub fn expect_url_step(&self, id: &str) {
         let mut steps = self.url_steps.lock().unwrap_or_else(PoisonError::into_inner);
         if steps.iter().any(|step| step == id) {

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::task::TaskRecord;
-use crate::ServerEvent;
+use crate::event::ServerEvent;
 
 /// Something one replica tells every other.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -518,6 +518,20 @@ impl ContextStore for MemoryContextStore {
     }
 }
 
+/// A new conversation id: 32 hex digits of randomness.
+pub(crate) fn new_id() -> ContextId {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // No randomness: the time and a counter still make it unique in this process.
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        bytes[..8].copy_from_slice(&n.to_le_bytes());
+        bytes[8..].copy_from_slice(&(t as u64).to_le_bytes());
+    }
+    crate::hex::hex(&bytes).parse().unwrap_or_else(|_| unreachable!("hex digits are a valid id"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

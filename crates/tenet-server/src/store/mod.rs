@@ -11,6 +11,7 @@ mod session;
 mod task;
 
 pub use announce::{Announcement, Heard};
+pub(crate) use context::new_id as new_context_id;
 pub use context::{
     ContextData, ContextError, ContextKey, ContextLimits, ContextStore, ExpectShown, MemoryContextStore,
 };

@@ -19,7 +19,7 @@ use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::ident::{new_task_id, now_iso};
-use crate::millis;
+use crate::clock::millis;
 use crate::store::{Announcement, SessionStore, TaskRecord, TaskWrite, Unavailable};
 
 /// How long a task is kept: from its creation, and at least this long after it ends.
@@ -213,7 +213,7 @@ impl Drop for RunningSlot {
 /// The refusal of a task past a share: -32004, as a rate limit is (HTTP 429).
 fn too_many(what: String) -> ErrorObject {
     let wait = millis(POLL_INTERVAL);
-    ErrorObject::new(crate::RATE_LIMITED, format!("{what}; wait for one to end, then retry"))
+    ErrorObject::new(crate::error::RATE_LIMITED, format!("{what}; wait for one to end, then retry"))
         .with_data(json!({ "retryAfterMs": wait }))
 }
 
@@ -845,7 +845,7 @@ mod tests {
         let board = TaskBoard::default();
         let greedy: Vec<_> = (0..LIMITS.running_per_caller).map(|_| create(&board, "greedy").unwrap()).collect();
         let refused = create(&board, "greedy").err().unwrap();
-        assert_eq!(refused.code, crate::RATE_LIMITED, "{refused:?}");
+        assert_eq!(refused.code, crate::error::RATE_LIMITED, "{refused:?}");
         assert!(refused.message.contains("256 tasks running"), "{}", refused.message);
         assert!(refused.data.as_ref().is_some_and(|d| d["retryAfterMs"].is_u64()), "{refused:?}");
         assert!(create(&board, "modest").is_ok(), "another caller's share is untouched");
@@ -864,7 +864,7 @@ mod tests {
             }
         }
         let refused = create(&board, "latecomer").err().unwrap();
-        assert_eq!(refused.code, crate::RATE_LIMITED);
+        assert_eq!(refused.code, crate::error::RATE_LIMITED);
         assert!(refused.message.contains("server already runs"), "{}", refused.message);
     }
 
@@ -920,7 +920,7 @@ mod tests {
         for _ in 0..LIMITS.running_per_caller {
             anonymous("192.0.2.1").unwrap();
         }
-        assert_eq!(anonymous("192.0.2.1").err().unwrap().code, crate::RATE_LIMITED, "a flood from one address");
+        assert_eq!(anonymous("192.0.2.1").err().unwrap().code, crate::error::RATE_LIMITED, "a flood from one address");
         assert!(anonymous("192.0.2.2").is_ok(), "does not lock out the next");
         // A caller of no known name is bounded by the total alone.
         let unnamed = || board.create(None, None, Vec::new(), CancellationToken::new(), JsonObject::new());
@@ -934,8 +934,8 @@ mod tests {
         let board = TaskBoard::default();
         let slots: Vec<_> =
             (0..LIMITS.running_per_caller).map(|_| board.reserve(Some("ann".into())).unwrap()).collect();
-        assert_eq!(create(&board, "ann").err().unwrap().code, crate::RATE_LIMITED, "one share for both kinds");
-        assert_eq!(board.reserve(Some("ann".into())).err().unwrap().code, crate::RATE_LIMITED);
+        assert_eq!(create(&board, "ann").err().unwrap().code, crate::error::RATE_LIMITED, "one share for both kinds");
+        assert_eq!(board.reserve(Some("ann".into())).err().unwrap().code, crate::error::RATE_LIMITED);
         assert!(board.reserve(Some("bob".into())).is_ok());
         drop(slots);
         assert!(create(&board, "ann").is_ok(), "the places came back");

@@ -92,7 +92,7 @@ impl TaskStore {
             status_message: None,
             created_at: now.clone(),
             last_updated_at: now,
-            ttl: Some(crate::millis(ttl)),
+            ttl: Some(crate::clock::millis(ttl)),
             poll_interval: Some(500),
         };
         let entry = Arc::new(Entry {
@@ -112,7 +112,7 @@ impl TaskStore {
             };
             let Some(at) = order.iter().position(ended) else {
                 return Err(ErrorObject::new(
-                    crate::RATE_LIMITED,
+                    crate::error::RATE_LIMITED,
                     format!(
                         "This session already has {MAX_TASKS} tasks running, its most; wait for one to end, then retry"
                     ),
@@ -278,7 +278,7 @@ mod tests {
             running.push((String::new(), run));
         }
         let refused = store.create(None, None).err().unwrap();
-        assert_eq!(refused.code, crate::RATE_LIMITED, "{refused:?}");
+        assert_eq!(refused.code, crate::error::RATE_LIMITED, "{refused:?}");
         assert!(refused.message.contains("tasks running"), "{}", refused.message);
         assert_eq!(store.list().len(), MAX_TASKS);
         assert!(running.iter().filter(|(id, _)| !id.is_empty()).all(|(id, _)| store.get(id).is_ok()));

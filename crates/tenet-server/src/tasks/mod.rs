@@ -45,7 +45,7 @@ pub use board::TaskLimits;
 /// Who is asking: the subject of the caller's grant, if it has one. A task answers
 /// only to the caller that created it.
 fn caller(link: &crate::session::Link) -> Option<String> {
-    link.grant.as_deref().and_then(crate::Grant::owner).map(str::to_owned)
+    link.grant.as_deref().and_then(crate::grant::Grant::owner).map(str::to_owned)
 }
 pub(crate) use legacy::{TaskOutcome, TaskStore, by_age};
 pub(crate) use listen::task_notification;

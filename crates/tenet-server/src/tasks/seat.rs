@@ -107,7 +107,7 @@ impl Seat {
 /// A call's outcome as its task keeps it: what the request would have returned. A tool
 /// error is a completed task with an `isError` result; a protocol error fails it.
 fn task_outcome(outcome: ToolOutput, version: ProtocolVersion) -> Outcome {
-    let result = match outcome.and_then(crate::ToolResult::into_built) {
+    let result = match outcome.and_then(crate::handler::ToolResult::into_built) {
         Ok(mut result) => {
             result.content = content_for_version(result.content, version);
             result

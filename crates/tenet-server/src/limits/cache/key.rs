@@ -12,7 +12,7 @@
 use serde_json::Value;
 use tenet_protocol::ProtocolVersion;
 
-use crate::Grant;
+use crate::grant::Grant;
 
 /// What kind of capability a cached response came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

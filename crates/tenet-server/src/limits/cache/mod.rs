@@ -28,8 +28,8 @@ use lru::LruCache;
 
 pub(crate) use key::{CacheKey, Kind};
 
+use crate::body::{Body, OwnMeta};
 use crate::event::ServerEvent;
-use crate::routing::{Body, OwnMeta};
 
 /// What an entry costs besides its key and body: the map slot, the list links, the
 /// shared string's header, the expiry.

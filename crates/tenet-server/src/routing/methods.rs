@@ -16,20 +16,16 @@ use tenet_protocol::{
 };
 use tokio::sync::broadcast::error::RecvError;
 
-use super::context::{Context, Inputs};
-use super::extract::{ToolCall, ToolOutput};
-use super::pagination::page;
-use super::prompt::PromptRequest;
-use super::request_state::Binding;
-use super::resource::{CompletionRequest, ReadRequest};
-use super::result::ToolResult;
-use super::tool::{CompiledTool, TaskSupport};
+use super::{Admitted, Freshness, Reply, Route};
+use crate::clock::millis;
 use crate::error::ToolError;
 use crate::event::ServerEvent;
+use crate::handler::{
+    Binding, CompiledTool, CompletionRequest, Context, Inputs, PromptRequest, ReadRequest, TaskSupport, ToolCall,
+    ToolOutput, ToolResult, page, panic_message, params,
+};
 use crate::limits::cache::{CacheKey, Kind};
 use crate::limits::{Refused, busy};
-use crate::millis;
-use crate::routing::{Admitted, Freshness, Reply, Route, params};
 use crate::server::Server;
 use crate::session::{Link, MAX_SUBSCRIPTIONS, Session};
 use crate::tasks::{TaskOutcome, by_age, legacy_remote, task_notification};
@@ -38,7 +34,7 @@ use crate::tasks::{TaskOutcome, by_age, legacy_remote, task_notification};
 #[derive(Clone)]
 pub(crate) struct Found {
     /// Its reader.
-    pub read: super::resource::ReadHandler,
+    pub read: crate::handler::ReadHandler,
     /// The template's variables as the URI matched them (none for a listed resource).
     pub vars: BTreeMap<String, String>,
     /// The scopes a caller needs to read it.
@@ -189,7 +185,7 @@ impl Server {
         if route.version.era() != Era::Stateless {
             return Ok(None);
         }
-        let owner = link.grant.as_deref().and_then(crate::Grant::owner);
+        let owner = link.grant.as_deref().and_then(crate::grant::Grant::owner);
         let binding = Binding::new(route.method.name(), target, arguments, owner);
         let key = self.state_key();
         let (mut collected, round, wrapped) = match state {
@@ -817,15 +813,6 @@ fn tool_error_reply(error: ToolError) -> Reply {
         ToolError::InputRequired(result) => Reply::of(&result, Reply::InputRequired),
         other => Reply::Err(other.into()),
     }
-}
-
-pub(super) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
-    let text = panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown cause".into());
-    format!("internal error (panicked: {text})")
 }
 
 /// The answer to `tasks/result` for the task `id` of `session`, which ended with `outcome`.

@@ -12,8 +12,9 @@ use tokio::sync::mpsc;
 use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 
-use super::{Driver, DriverOptions, Outbound};
+use super::{Driver, DriverOptions};
 use crate::server::Server;
+use crate::session::Outbound;
 
 /// How many encoded messages may wait for the writer.
 pub const OUTBOUND_CAPACITY: usize = 1024;
@@ -56,7 +57,7 @@ impl Server {
         reader: R,
         writer: W,
         shutdown: CancellationToken,
-        grant: Option<Arc<crate::Grant>>,
+        grant: Option<Arc<crate::grant::Grant>>,
     ) -> std::io::Result<()>
     where
         R: AsyncRead + Unpin,
@@ -67,8 +68,9 @@ impl Server {
         let frames = FramedRead::new(reader, JsonLinesCodec::new(self.shared.config.max_message_bytes));
         // A stream has one client: its requests share one bucket, and one share, its
         // principal's when it has one (as over every other transport).
-        let caller =
-            Some(Arc::from(crate::share_key(grant.as_deref(), None).unwrap_or_else(|| crate::STDIO_CALLER.to_owned())));
+        let caller = Some(Arc::from(
+            crate::grant::share_key(grant.as_deref(), None).unwrap_or_else(|| crate::grant::STDIO_CALLER.to_owned()),
+        ));
         let options = DriverOptions { shutdown, grant, caller, ..DriverOptions::default() };
         let result = self.serve_frames(frames, out, options, Hangup::Drain).await;
         match writer.await {

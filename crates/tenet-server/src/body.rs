@@ -50,10 +50,9 @@ impl Body {
         Ok(Body { json, meta })
     }
 
-    /// A tool's result written elsewhere: its own `_meta`, if it has one, is where the
-    /// result says.
-    pub(crate) fn written(written: crate::WrittenResult) -> Self {
-        let (json, meta) = written.into_parts();
+    /// A tool's result written elsewhere (a [`crate::handler::WrittenResult`]'s
+    /// parts): its own `_meta`, if it has one, is the text at `meta`.
+    pub(crate) fn written(json: String, meta: Option<std::ops::Range<usize>>) -> Self {
         let meta = match meta {
             None => OwnMeta::Absent,
             Some(range) if json[range.clone()].starts_with('{') => {

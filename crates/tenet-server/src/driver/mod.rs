@@ -8,6 +8,10 @@
 //! frames with [`Driver::receive`]; Streamable HTTP, whose answers go back on the POST
 //! that carried the request, admits requests one by one with [`Driver::admit`].
 
+mod connection;
+
+pub use connection::{Hangup, OUTBOUND_CAPACITY};
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
@@ -21,11 +25,11 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::{Link, Outbound, Peer, Session};
-use crate::Grant;
 use crate::event::ServerEvent;
+use crate::grant::Grant;
 use crate::routing::{Answer, Probe, Routed};
 use crate::server::Server;
+use crate::session::{Link, Outbound, Peer, Session};
 
 /// A request being served: resolves to its answer, or to [`Cancelled`] when the client
 /// cancelled it or the session closed (a cancelled request gets no response).
@@ -177,7 +181,7 @@ impl Driver {
     }
 
     /// Takes up a session another replica opened, or another replica's changes to its
-    /// state ([`Session::restore`]); false when the record does not fit this session.
+    /// state; false when the record does not fit this session.
     pub fn restore(&self, record: &crate::store::SessionRecord) -> bool {
         self.session.restore(record, &self.server.shared.subscriptions)
     }
