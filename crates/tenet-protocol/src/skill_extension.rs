@@ -94,6 +94,27 @@ pub const MAX_FRONT_MATTER: usize = 64 * 1024;
 /// assert_eq!(front["name"], "pdf");
 /// ```
 pub fn skill_front_matter(text: &str) -> Result<Map<String, Value>, String> {
+    let (yaml, _) = split_skill_md(text)?;
+    match serde_saphyr::from_str::<Value>(yaml) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err("the SKILL.md's front matter is not a mapping".into()),
+        Err(e) => Err(format!("the SKILL.md's front matter is not YAML: {e}")),
+    }
+}
+
+/// A `SKILL.md` cut in two: the YAML of its front matter (between the first `---` line
+/// and the next, unparsed) and the body after the closing line. At most
+/// [`MAX_FRONT_MATTER`] bytes are looked through for the closing line.
+///
+/// # Errors
+/// No opening line, or no closing line within [`MAX_FRONT_MATTER`] bytes.
+///
+/// ```
+/// let md = "---\nname: pdf\ndescription: Use for PDFs.\n---\n# PDF\n";
+/// let (yaml, body) = tenet_protocol::skill_extension::split_skill_md(md).unwrap();
+/// assert_eq!((yaml, body), ("name: pdf\ndescription: Use for PDFs.", "# PDF\n"));
+/// ```
+pub fn split_skill_md(text: &str) -> Result<(&str, &str), String> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let rest = text
         .strip_prefix("---\n")
@@ -109,11 +130,9 @@ pub fn skill_front_matter(text: &str) -> Result<Map<String, Value>, String> {
         .take_while(|&at| at <= MAX_FRONT_MATTER)
         .find(|&at| closing(at))
         .ok_or("the SKILL.md's front matter has no closing --- line within 64 KiB")?;
-    match serde_saphyr::from_str::<Value>(&rest[..end]) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err("the SKILL.md's front matter is not a mapping".into()),
-        Err(e) => Err(format!("the SKILL.md's front matter is not YAML: {e}")),
-    }
+    let after = &rest[end + 4..];
+    let body = after.strip_prefix('\n').or_else(|| after.strip_prefix("\r\n")).unwrap_or(after);
+    Ok((rest[..end].strip_suffix('\r').unwrap_or(&rest[..end]), body))
 }
 
 #[cfg(test)]

@@ -37,6 +37,10 @@ pub enum Command {
     List(ListArgs),
     /// Lint folders of standards (front matter, dates, duplicates, links, size, injection-like text).
     Check(CheckArgs),
+    /// Write the skills the server serves into a repository, as the files agents read
+    /// there (`.claude/skills`, `AGENTS.md`, `.cursor/rules`, `.github/instructions`);
+    /// `--check` fails when those copies are stale, for CI.
+    Export(ExportArgs),
     /// Work with `tenet serve` config files.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -273,6 +277,38 @@ pub struct CheckArgs {
     /// Fail on warnings too.
     #[arg(long, value_parser = switch)]
     pub deny_warnings: bool,
+}
+
+/// A kind of file agents read instructions from in a repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, ValueEnum)]
+pub enum ExportFormat {
+    /// Agent Skills folders, `.claude/skills/<name>/SKILL.md` (Claude Code).
+    Skills,
+    /// A section of `AGENTS.md` indexing the skills.
+    AgentsMd,
+    /// Cursor project rules, `.cursor/rules/<name>.mdc`.
+    Cursor,
+    /// GitHub Copilot path-specific instructions, `.github/instructions/<name>.instructions.md`.
+    Copilot,
+}
+
+/// `tenet export` options.
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// The repository (an existing folder) to write into.
+    #[arg(value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
+    pub dir: std::path::PathBuf,
+    /// Write nothing: list every file that is missing, stale or no longer Tenet's to
+    /// write, and exit 1 if there is one.
+    #[arg(long, value_parser = switch)]
+    pub check: bool,
+    /// The formats (repeat, or separate with commas). Default: those exported into
+    /// DIR before (its `.tenet-export.json`), or all four the first time.
+    #[arg(long = "format", value_name = "FORMAT", value_delimiter = ',')]
+    pub formats: Vec<ExportFormat>,
+    /// Where the standards come from.
+    #[command(flatten)]
+    pub knowledge: KnowledgeArgs,
 }
 
 /// How clients reach the server.

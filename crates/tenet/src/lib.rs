@@ -19,6 +19,7 @@ mod auth;
 mod commands;
 mod config;
 mod demo;
+mod export;
 mod gateway;
 mod knowledge;
 mod limits;

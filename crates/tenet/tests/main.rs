@@ -10,6 +10,7 @@ mod check;
 mod cli;
 mod client;
 mod config;
+mod export;
 mod gateway;
 mod health;
 mod knowledge;

@@ -35,6 +35,7 @@ mod client;
 mod client_output;
 mod config;
 mod eval;
+mod export;
 mod health;
 mod list;
 mod read;
@@ -54,6 +55,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Get(args) => read::get(&args),
         Command::Search(args) => read::search(&args),
         Command::Eval(args) => eval::run(&args),
+        Command::Export(args) => export::run(&args),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             let mut script = Vec::new();
