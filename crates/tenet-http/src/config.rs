@@ -1,5 +1,6 @@
 //! Settings for the HTTP endpoint: where it listens and every limit it enforces.
 
+use ipnet::IpNet;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
@@ -37,9 +38,16 @@ pub struct HttpConfig {
     /// counted when accepted, before any request is read; past it its new ones get 429
     /// and are closed, and nobody else's do. `None` (the default): a quarter of
     /// `max_connections`, at least 64 ([`HttpConfig::connections_per_address`]). Behind
-    /// a reverse proxy every connection comes from the proxy's address: set it to
-    /// `max_connections` there.
+    /// a reverse proxy every connection comes from the proxy's address: name the
+    /// proxy in [`HttpConfig::trusted_proxies`], which it does not apply to.
     pub max_connections_per_address: Option<usize>,
+    /// The reverse proxies trusted to name their clients (networks, e.g.
+    /// `10.0.0.0/8`; a single address as `/32` or `/128`): a request from one of them
+    /// counts against the client its `X-Forwarded-For` names (the last hop no trusted
+    /// proxy wrote), for every bound and rate limit kept by address, and a trusted
+    /// proxy may hold any number of connections. Empty (the default): every peer is
+    /// its own address, whatever headers it sends.
+    pub trusted_proxies: Vec<IpNet>,
     /// Legacy sessions alive at once; past it `initialize` gets 503.
     pub max_sessions: usize,
     /// Legacy sessions one caller (a principal, or a client address without
@@ -194,6 +202,7 @@ impl Default for HttpConfig {
             max_body_bytes: 4 * 1024 * 1024,
             max_connections: 1024,
             max_connections_per_address: None,
+            trusted_proxies: Vec::new(),
             max_sessions: 10_000,
             max_sessions_per_caller: 1_000,
             max_streams_per_caller: 128,

@@ -71,6 +71,7 @@ mod config;
 mod cors;
 mod endpoint;
 mod exchange;
+mod forwarded;
 mod gate;
 mod guard;
 mod headers;
@@ -98,6 +99,8 @@ pub use router::{Endpoint, STATUS_SCOPE, router};
 pub use serve::{serve, serve_listener};
 
 pub use axum;
+/// Networks, as [`HttpConfig::trusted_proxies`] names them.
+pub use ipnet::IpNet;
 
 /// What the fuzz targets drive (`fuzz/`): present only in builds with `--cfg fuzzing`.
 #[cfg(fuzzing)]

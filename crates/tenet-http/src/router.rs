@@ -136,9 +136,15 @@ impl Endpoint {
                 }
             }
         }
-        // Outermost, so that it answers preflights before the gate and marks its refusals.
-        match cors::layer(&config.cors_origins) {
+        // Outside the gate, so that it answers preflights before the gate and marks its refusals.
+        let router = match cors::layer(&config.cors_origins) {
             Some(cors) => router.layer(cors),
+            None => router,
+        };
+        // Outermost: every layer and handler that tells callers apart by address sees
+        // the client a trusted proxy names (and none of this runs without one).
+        match crate::forwarded::Trusted::new(&config.trusted_proxies) {
+            Some(trusted) => router.layer(axum::middleware::from_fn_with_state(trusted, crate::forwarded::layer)),
             None => router,
         }
     }

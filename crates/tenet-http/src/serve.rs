@@ -49,6 +49,7 @@ pub async fn serve_listener(
     let router = endpoint.router();
     let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
     let addresses = Addresses::new(config.connections_per_address());
+    let trusted = crate::forwarded::Trusted::new(&config.trusted_proxies);
     let refusing = Arc::new(Semaphore::new(REFUSING));
     // Said before any request is read, so as whole responses written by hand.
     let busy: Arc<[u8]> =
@@ -91,7 +92,12 @@ pub async fn serve_listener(
             refuse(&mut connections, &refusing, stream, &busy);
             continue;
         };
-        let Some(seat) = addresses.seat(peer.ip()) else {
+        // A trusted proxy brings many clients' connections: only the total bounds it.
+        let seat = if trusted.as_ref().is_some_and(|t| t.contains(peer.ip())) {
+            None
+        } else if let Some(seat) = addresses.seat(peer.ip()) {
+            Some(seat)
+        } else {
             drop(slot);
             metrics.refused(429);
             refuse(&mut connections, &refusing, stream, &too_many);

@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::parse::{positive_seconds, switch};
+use crate::parse::{network, positive_seconds, switch};
 
 /// The version `tenet --version` prints: the package's, and the commit it was built
 /// from (see `build.rs`).
@@ -417,6 +417,13 @@ pub struct ServeArgs {
     /// to --max-connections.
     #[arg(long, help_heading = "HTTP", env = "TENET_MAX_CONNECTIONS_PER_ADDRESS", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections_per_address: Option<u32>,
+    /// A reverse proxy trusted to name its clients: a network (10.0.0.0/8) or an
+    /// address (repeat, or comma-separate). A request from one counts against the
+    /// client its X-Forwarded-For names (the last hop no trusted proxy wrote) for
+    /// every bound and rate limit kept by address, and it may hold any number of
+    /// connections. None (the default): every peer is its own address.
+    #[arg(help_heading = "HTTP", long = "trusted-proxy", env = "TENET_TRUSTED_PROXIES", value_delimiter = ',', value_parser = network)]
+    pub trusted_proxies: Vec<tenet_http::IpNet>,
     /// Where GET serves Prometheus metrics (OpenMetrics text), beside the MCP
     /// endpoint and outside its authorization, like /health.
     #[arg(long, help_heading = "HTTP", default_value = "/metrics", env = "TENET_METRICS_PATH", value_parser = path)]

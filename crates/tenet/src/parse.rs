@@ -32,9 +32,44 @@ pub(crate) fn positive_seconds(s: &str) -> Result<f64, String> {
     }
 }
 
+/// The value parser of a network: CIDR notation (`10.0.0.0/8`, `2001:db8::/32`), or a
+/// single address (`192.0.2.1`, as `/32`; an IPv6 address as `/128`).
+///
+/// # Errors
+/// Text that is neither, or a prefix longer than the address.
+pub(crate) fn network(s: &str) -> Result<tenet_http::IpNet, String> {
+    let s = s.trim();
+    if let Ok(net) = s.parse::<tenet_http::IpNet>() {
+        return Ok(net.trunc());
+    }
+    s.parse::<std::net::IpAddr>()
+        .map(|ip| tenet_http::IpNet::from(ip.to_canonical()))
+        .map_err(|_| format!("{s:?} is neither a network (10.0.0.0/8, 2001:db8::/32) nor an address"))
+}
+
 /// "unknown WHAT; expected one of: …", what a config file's table says of a name it
 /// does not take (a section, a key).
 pub(crate) fn unknown(what: &str, known: impl Iterator<Item = String>) -> String {
     let known: Vec<String> = known.collect();
     format!("unknown {what}; expected one of: {}", known.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_network_is_cidr_or_one_address_and_anything_else_is_refused_by_name() {
+        let net = |s: &str| network(s).map(|n| n.to_string());
+        assert_eq!(net("10.0.0.0/8").unwrap(), "10.0.0.0/8");
+        assert_eq!(net(" 10.1.2.3/8 ").unwrap(), "10.0.0.0/8", "host bits dropped");
+        assert_eq!(net("192.0.2.1").unwrap(), "192.0.2.1/32");
+        assert_eq!(net("::ffff:192.0.2.1").unwrap(), "192.0.2.1/32", "an IPv4-mapped address is its IPv4 address");
+        assert_eq!(net("2001:db8::1").unwrap(), "2001:db8::1/128");
+        assert_eq!(net("2001:db8::/32").unwrap(), "2001:db8::/32");
+        for bad in ["", "proxy.internal", "10.0.0.0/33", "10.0.0.0/8/8", "2001:db8::/129"] {
+            let error = network(bad).unwrap_err();
+            assert!(error.contains(&format!("{:?}", bad.trim())), "{bad}: {error}");
+        }
+    }
 }

@@ -416,6 +416,108 @@ fn without_auth_the_session_share_is_per_address() {
     assert_eq!(statuses, [200, 200, 429]);
 }
 
+/// HAProxy (Debian's, as CI has it) on a free loopback port in front of `backend`,
+/// appending the client's address to `X-Forwarded-For` and connecting to the backend
+/// from 127.0.0.9. Killed on drop.
+struct Proxy {
+    _child: common::Killed,
+    _dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl Proxy {
+    fn start(backend: u16) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("haproxy.cfg");
+        std::fs::write(
+            &config,
+            format!(
+                "defaults\n  mode http\n  timeout connect 2s\n  timeout client 30s\n  timeout server 30s\n  \
+                 option forwardfor\n  option http-server-close\n\
+                 frontend mcp\n  bind 127.0.0.1:{port}\n  default_backend tenet\n\
+                 backend tenet\n  server tenet 127.0.0.1:{backend} source 127.0.0.9\n"
+            ),
+        )
+        .unwrap();
+        let child = std::process::Command::new("haproxy")
+            .args(["-db", "-f"])
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("haproxy runs (Debian: apt-get install haproxy; CI installs it)");
+        let proxy = Self { _child: common::Killed(child), _dir: dir, port };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "haproxy did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        proxy
+    }
+}
+
+/// The status of a legacy `initialize` POSTed to `port` from the local address `from`,
+/// with `forwarded` as its own `X-Forwarded-For`, if given.
+fn initialize_from(from: &str, port: u16, forwarded: Option<&str>) -> u16 {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build().unwrap();
+    let stream = runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+        socket.connect(([127, 0, 0, 1], port).into()).await.unwrap().into_std().unwrap()
+    });
+    stream.set_nonblocking(false).unwrap();
+    let mut stream = stream;
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let body =
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": common::initialize_params("2025-11-25")})
+            .to_string();
+    let extra = forwarded.map(|f| format!("x-forwarded-for: {f}\r\n")).unwrap_or_default();
+    let request = format!(
+        "POST /mcp HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: close\r\ncontent-type: application/json\r\n\
+         accept: application/json, text/event-stream\r\n{extra}content-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut raw = String::new();
+    let _ = stream.read_to_string(&mut raw);
+    raw.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("no HTTP answer: {raw:?}"))
+}
+
+/// Behind a reverse proxy every connection comes from the proxy, so without help all
+/// clients without authorization share one address's bounds: one client's flood of
+/// `initialize` through HAProxy locks every other client out. With the proxy named
+/// (`--trusted-proxy`), each client counts as the address HAProxy forwards it for; a
+/// client cannot choose that address, through the proxy (HAProxy appends the real one)
+/// or around it (a peer that is not a trusted proxy is its own address).
+#[test]
+fn behind_a_trusted_proxy_each_client_has_its_own_share() {
+    let share = ["--max-sessions-per-caller", "2"];
+    // Not trusted: the proxy's clients share its address.
+    let server = Server::start(&share);
+    let proxy = Proxy::start(server.port);
+    let first: Vec<u16> = (0..3).map(|_| initialize_from("127.0.0.2", proxy.port, None)).collect();
+    assert_eq!(first, [200, 200, 429]);
+    assert_eq!(initialize_from("127.0.0.3", proxy.port, None), 429, "another client, the same share");
+    drop((proxy, server));
+
+    let server = Server::start(&[&share[..], &["--trusted-proxy", "127.0.0.9"]].concat());
+    let proxy = Proxy::start(server.port);
+    let first: Vec<u16> = (0..3).map(|_| initialize_from("127.0.0.2", proxy.port, None)).collect();
+    assert_eq!(first, [200, 200, 429]);
+    assert_eq!(initialize_from("127.0.0.3", proxy.port, None), 200, "another client has its own share");
+    // Through the proxy, an address the client writes itself comes before the one
+    // HAProxy appends, and is not believed.
+    assert_eq!(initialize_from("127.0.0.2", proxy.port, Some("127.0.0.7")), 429);
+    // Around the proxy, the header counts for nothing: the peer is its own address.
+    let direct: Vec<u16> = ["127.0.0.5", "127.0.0.6", "127.0.0.7"]
+        .iter()
+        .map(|f| initialize_from("127.0.0.4", server.port, Some(f)))
+        .collect();
+    assert_eq!(direct, [200, 200, 429]);
+}
+
 /// Issue 59: 64 request bodies that never finish held every connection slot. A body
 /// must arrive within `--body-timeout`; one sent a byte a second gets 408, its
 /// connection is closed, and its slot serves the next client.

@@ -240,6 +240,7 @@ async fn serve_http(
         max_streams_per_caller: args.max_streams_per_caller as usize,
         max_connections: args.max_connections as usize,
         max_connections_per_address: args.max_connections_per_address.map(|n| n as usize),
+        trusted_proxies: args.trusted_proxies.clone(),
         session_idle_timeout: Duration::from_secs_f64(args.session_idle_timeout),
         header_read_timeout: Duration::from_secs_f64(args.header_timeout),
         body_read_timeout: Duration::from_secs_f64(args.body_timeout),
