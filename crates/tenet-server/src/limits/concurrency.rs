@@ -17,30 +17,99 @@
 //!
 //! A turn is held by a guard: it is given back however the call ends — result,
 //! error, panic, timeout, or cancellation (the future dropped).
+//!
+//! Callers waiting for turns take them **in turn**: a turn that comes free goes to the
+//! next caller in a ring of those waiting, each caller's own calls in their order, so
+//! one caller's burst of calls delays another caller's call by at most one turn per
+//! caller ahead of it, however many calls the burst queued. A free turn is taken by
+//! whoever asks (nobody is kept waiting while a turn is free), so a server with one
+//! caller uses every turn.
 
-use std::sync::Arc;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::gauge::ConstGauge;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 /// The retry delay suggested before any call has finished.
 const FIRST_GUESS: Duration = Duration::from_secs(1);
 
+/// The most turns a cap may have.
+const MAX_TURNS: usize = 1 << 20;
+
 /// One tool's cap.
 #[derive(Debug)]
 pub(crate) struct ConcurrencyLimit {
-    permits: Arc<Semaphore>,
+    turns: Mutex<Turns>,
     max: usize,
     /// Mean run time in milliseconds (exponentially weighted); 0 before any call ends.
     mean_ms: AtomicU64,
     /// Calls waiting for a turn now.
     waiting: AtomicUsize,
+}
+
+/// The turns of one cap: how many are free, and who waits for one.
+#[derive(Debug, Default)]
+struct Turns {
+    free: usize,
+    /// Each waiting caller's calls, in their order: a turn is handed to a call by its
+    /// sender (a call that stopped waiting has closed its end, and is passed over).
+    queues: HashMap<Arc<str>, VecDeque<oneshot::Sender<()>>>,
+    /// The callers with calls waiting, in the order their turns come.
+    ring: VecDeque<Arc<str>>,
+}
+
+impl Turns {
+    /// Queues a call of `caller`'s; its turn comes on the returned receiver.
+    fn wait(&mut self, caller: Arc<str>) -> oneshot::Receiver<()> {
+        let (tx, rx) = oneshot::channel();
+        match self.queues.entry(caller) {
+            Entry::Occupied(mut queue) => {
+                let queue = queue.get_mut();
+                // Calls of this caller that stopped waiting go as it queues more.
+                while queue.front().is_some_and(oneshot::Sender::is_closed) {
+                    queue.pop_front();
+                }
+                queue.push_back(tx);
+            }
+            Entry::Vacant(vacant) => {
+                self.ring.push_back(vacant.key().clone());
+                vacant.insert(VecDeque::from([tx]));
+            }
+        }
+        rx
+    }
+
+    /// A turn given back: to the next waiting caller's first call still waiting, else
+    /// free.
+    fn give_back(&mut self) {
+        while let Some(caller) = self.ring.pop_front() {
+            let Some(queue) = self.queues.get_mut(&caller) else { continue };
+            let call = loop {
+                match queue.pop_front() {
+                    Some(call) if call.is_closed() => {}
+                    next => break next,
+                }
+            };
+            if queue.is_empty() {
+                self.queues.remove(&caller);
+            } else {
+                self.ring.push_back(caller);
+            }
+            // A call that stopped waiting just now passes the turn on.
+            if call.is_some_and(|call| call.send(()).is_ok()) {
+                return;
+            }
+        }
+        self.free += 1;
+    }
 }
 
 /// Counts one waiting call for as long as it lives (however the wait ends).
@@ -71,13 +140,13 @@ pub(crate) enum Refused {
 /// Leave to run one call; dropping it frees the slot and records the run time.
 #[derive(Debug)]
 pub(crate) struct Permit {
-    _permit: OwnedSemaphorePermit,
     limit: Arc<ConcurrencyLimit>,
     started: Instant,
 }
 
 impl Drop for Permit {
     fn drop(&mut self) {
+        self.limit.turns().give_back();
         let sample = crate::clock::millis(self.started.elapsed()).max(1);
         let _ = self.limit.mean_ms.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |mean| {
             Some(if mean == 0 { sample } else { mean - mean / 8 + sample / 8 })
@@ -88,9 +157,9 @@ impl Drop for Permit {
 impl ConcurrencyLimit {
     /// At most `max` calls at once (at least 1).
     pub fn new(max: usize) -> Arc<Self> {
-        let max = max.clamp(1, Semaphore::MAX_PERMITS);
+        let max = max.clamp(1, MAX_TURNS);
         Arc::new(Self {
-            permits: Arc::new(Semaphore::new(max)),
+            turns: Mutex::new(Turns { free: max, ..Turns::default() }),
             max,
             mean_ms: AtomicU64::new(0),
             waiting: AtomicUsize::new(0),
@@ -104,7 +173,11 @@ impl ConcurrencyLimit {
 
     /// Calls running now.
     pub fn running(&self) -> usize {
-        self.max - self.permits.available_permits()
+        self.max - self.turns().free
+    }
+
+    fn turns(&self) -> MutexGuard<'_, Turns> {
+        self.turns.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Calls waiting for a turn now.
@@ -112,29 +185,53 @@ impl ConcurrencyLimit {
         self.waiting.load(Ordering::Relaxed)
     }
 
-    /// Waits up to `within` for a permit, giving up if `cancel` fires.
-    pub async fn acquire(self: &Arc<Self>, within: Duration, cancel: &CancellationToken) -> Result<Permit, Refused> {
-        // A free turn is taken at once, without counting as a wait.
-        if let Ok(permit) = self.permits.clone().try_acquire_owned() {
-            return Ok(self.turn(permit));
-        }
-        let _waiting = Waiting::start(&self.waiting);
-        let wait = self.permits.clone().acquire_owned();
-        let permit = tokio::select! {
-            biased;
-            () = cancel.cancelled() => return Err(Refused::Cancelled),
-            got = tokio::time::timeout(within, wait) => match got {
-                Ok(Ok(permit)) => permit,
-                // The semaphore is never closed; treat it like a full one.
-                Ok(Err(_)) | Err(_) => return Err(Refused::Busy(self.retry_after())),
-            },
+    /// Waits up to `within` for a permit, giving up if `cancel` fires. `caller` names
+    /// whose call it is (read only when the call must wait: the waiting take turns by
+    /// caller); calls of no named caller wait as one caller.
+    pub async fn acquire(
+        self: &Arc<Self>,
+        caller: impl FnOnce() -> Option<Arc<str>>,
+        within: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<Permit, Refused> {
+        let mut turn = {
+            let mut turns = self.turns();
+            // A free turn is taken at once, without counting as a wait.
+            if turns.free > 0 {
+                turns.free -= 1;
+                return Ok(self.turn());
+            }
+            turns.wait(caller().unwrap_or_else(|| Arc::from("")))
         };
-        Ok(self.turn(permit))
+        let _waiting = Waiting::start(&self.waiting);
+        tokio::select! {
+            biased;
+            () = cancel.cancelled() => {
+                if self.stop_waiting(&mut turn) {
+                    self.turns().give_back();
+                }
+                Err(Refused::Cancelled)
+            }
+            got = tokio::time::timeout(within, &mut turn) => match got {
+                Ok(Ok(())) => Ok(self.turn()),
+                // A turn handed over as the time ran out is taken: the run keeps what is left.
+                Err(_) if self.stop_waiting(&mut turn) => Ok(self.turn()),
+                // (The sender is never dropped unanswered while the limit lives.)
+                Ok(Err(_)) | Err(_) => Err(Refused::Busy(self.retry_after())),
+            },
+        }
     }
 
-    /// A turn starting now with `permit`.
-    fn turn(self: &Arc<Self>, permit: OwnedSemaphorePermit) -> Permit {
-        Permit { _permit: permit, limit: self.clone(), started: Instant::now() }
+    /// Stops a call's wait, so that no turn is handed to it from now on; whether one
+    /// was handed to it already (it holds that turn).
+    fn stop_waiting(&self, turn: &mut oneshot::Receiver<()>) -> bool {
+        turn.close();
+        turn.try_recv().is_ok()
+    }
+
+    /// A turn starting now.
+    fn turn(self: &Arc<Self>) -> Permit {
+        Permit { limit: self.clone(), started: Instant::now() }
     }
 
     /// When a permit is likely to be free: the mean run time.
@@ -197,22 +294,26 @@ mod tests {
 
     const LONG: Duration = Duration::from_secs(5);
 
+    fn none() -> Option<Arc<str>> {
+        None
+    }
+
     #[tokio::test]
     async fn a_full_limit_makes_the_next_call_wait_then_refuses_it_in_time() {
         let limit = ConcurrencyLimit::new(2);
         let never = CancellationToken::new();
-        let a = limit.acquire(LONG, &never).await.unwrap();
-        let _b = limit.acquire(LONG, &never).await.unwrap();
+        let a = limit.acquire(none, LONG, &never).await.unwrap();
+        let _b = limit.acquire(none, LONG, &never).await.unwrap();
         assert_eq!(limit.running(), 2);
         let started = Instant::now();
-        let refused = limit.acquire(Duration::from_millis(50), &never).await.unwrap_err();
+        let refused = limit.acquire(none, Duration::from_millis(50), &never).await.unwrap_err();
         assert!(started.elapsed() >= Duration::from_millis(50));
         assert_eq!(refused, Refused::Busy(FIRST_GUESS));
         assert_eq!(limit.waiting(), 0, "a refused call no longer waits");
         // A waiter gets the permit as soon as one is given back.
         let waiter = tokio::spawn({
             let limit = limit.clone();
-            async move { limit.acquire(LONG, &CancellationToken::new()).await.map(drop) }
+            async move { limit.acquire(none, LONG, &CancellationToken::new()).await.map(drop) }
         });
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert_eq!(limit.waiting(), 1);
@@ -223,12 +324,71 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn waiting_callers_take_turns_so_a_burst_delays_another_caller_by_one_turn() {
+        let limit = ConcurrencyLimit::new(1);
+        let held = limit.acquire(none, LONG, &CancellationToken::new()).await.unwrap();
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut calls = Vec::new();
+        for (caller, n) in [("alice", 1), ("alice", 2), ("alice", 3), ("alice", 4), ("bob", 1)] {
+            let (limit, order) = (limit.clone(), order.clone());
+            calls.push(tokio::spawn(async move {
+                let permit = limit.acquire(|| Some(Arc::from(caller)), LONG, &CancellationToken::new()).await;
+                order.lock().unwrap().push(format!("{caller}{n}"));
+                drop(permit);
+            }));
+            // Queued in this order.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(limit.waiting(), 5);
+        drop(held);
+        for call in calls {
+            call.await.unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), ["alice1", "bob1", "alice2", "alice3", "alice4"]);
+        assert_eq!((limit.running(), limit.waiting()), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn a_call_that_stops_waiting_passes_its_turn_on_and_none_is_lost() {
+        let limit = ConcurrencyLimit::new(1);
+        let held = limit.acquire(none, LONG, &CancellationToken::new()).await.unwrap();
+        let cancel = CancellationToken::new();
+        let gone = tokio::spawn({
+            let (limit, cancel) = (limit.clone(), cancel.clone());
+            async move { limit.acquire(|| Some(Arc::from("alice")), LONG, &cancel).await.map(drop) }
+        });
+        let next = tokio::spawn({
+            let limit = limit.clone();
+            async move { limit.acquire(|| Some(Arc::from("alice")), LONG, &CancellationToken::new()).await }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        cancel.cancel();
+        assert_eq!(gone.await.unwrap(), Err(Refused::Cancelled));
+        drop(held);
+        let permit = next.await.unwrap().unwrap();
+        assert_eq!(limit.running(), 1, "the turn went to the call still waiting");
+        drop(permit);
+        assert_eq!(limit.running(), 0);
+        // Many calls that stopped waiting leave nothing behind once turns come again.
+        let held = limit.acquire(none, LONG, &CancellationToken::new()).await.unwrap();
+        let never = CancellationToken::new();
+        for _ in 0..50 {
+            let refused = limit.acquire(|| Some(Arc::from("bob")), Duration::from_millis(1), &never).await;
+            assert!(matches!(refused, Err(Refused::Busy(_))));
+        }
+        drop(held);
+        assert_eq!(limit.running(), 0);
+        let turns = limit.turns();
+        assert!(turns.queues.is_empty() && turns.ring.is_empty(), "{turns:?}");
+    }
+
+    #[tokio::test]
     async fn cancelling_stops_the_wait() {
         let limit = ConcurrencyLimit::new(1);
-        let _held = limit.acquire(LONG, &CancellationToken::new()).await.unwrap();
+        let _held = limit.acquire(none, LONG, &CancellationToken::new()).await.unwrap();
         let cancel = CancellationToken::new();
         cancel.cancel();
-        assert_eq!(limit.acquire(LONG, &cancel).await.unwrap_err(), Refused::Cancelled);
+        assert_eq!(limit.acquire(none, LONG, &cancel).await.unwrap_err(), Refused::Cancelled);
         assert_eq!(limit.running(), 1);
     }
 
@@ -237,14 +397,14 @@ mod tests {
         let limit = ConcurrencyLimit::new(1);
         let holder = limit.clone();
         let panicked = tokio::spawn(async move {
-            let _permit = holder.acquire(LONG, &CancellationToken::new()).await;
+            let _permit = holder.acquire(none, LONG, &CancellationToken::new()).await;
             panic!("the handler failed");
         });
         assert!(panicked.await.is_err());
         assert_eq!(limit.running(), 0);
         let holder = limit.clone();
         let stuck = tokio::spawn(async move {
-            let _permit = holder.acquire(LONG, &CancellationToken::new()).await;
+            let _permit = holder.acquire(none, LONG, &CancellationToken::new()).await;
             std::future::pending::<()>().await;
         });
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -312,12 +312,12 @@ impl Server {
         let deadline = tenet_transport::deadline_after(timeout);
         // Waiting for a turn takes at most half the timeout; the guard outlives the run.
         let _permit = match &tool.limit {
-            Some(limit) => {
-                Some(limit.acquire(timeout / 2, ctx.cancellation()).await.map_err(|refused| match refused {
+            Some(limit) => Some(limit.acquire(|| ctx.caller_shared(), timeout / 2, ctx.cancellation()).await.map_err(
+                |refused| match refused {
                     Refused::Busy(retry) => ToolError::Protocol(busy(name, limit.max(), retry)),
                     Refused::Cancelled => ToolError::Protocol(ErrorObject::internal("Request cancelled")),
-                })?)
-            }
+                },
+            )?),
             None => None,
         };
         // The handler is invoked inside the future, so a panic in its synchronous part
