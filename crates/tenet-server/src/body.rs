@@ -80,6 +80,26 @@ impl Body {
     }
 }
 
+/// How many bytes `value` takes as JSON, counted as it is written out to nowhere.
+pub(crate) fn json_len(value: &impl Serialize) -> usize {
+    struct Count(usize);
+    impl io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to a counter fails only where serializing the value does: then it counts
+    // what was written.
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
+}
+
 /// A writer that keeps count of the bytes written.
 struct Counted<'a> {
     out: Vec<u8>,

@@ -67,6 +67,14 @@ pub struct LimitArgs {
     /// gives up its oldest.
     #[arg(long, value_name = "N", default_value_t = 16384, env = "TENET_MAX_ENDED_TASKS", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_ended_tasks: u32,
+    /// Bytes one caller's ended tasks' results may hold together (with a unit, as
+    /// --cache-size); past it, its task that ended first is dropped.
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", env = "TENET_MAX_ENDED_TASK_BYTES_PER_CALLER", value_parser = positive_byte_size)]
+    pub max_ended_task_bytes_per_caller: u64,
+    /// Bytes all ended tasks' results may hold together; past it, the caller holding
+    /// the most gives up its oldest.
+    #[arg(long, value_name = "SIZE", default_value = "512MiB", env = "TENET_MAX_ENDED_TASK_BYTES", value_parser = positive_byte_size)]
+    pub max_ended_task_bytes: u64,
 }
 
 fn positive_byte_size(s: &str) -> Result<u64, String> {
@@ -163,11 +171,14 @@ impl LimitArgs {
     /// The bounds of the tasks extension's board (each caller's share at most the
     /// total: `--max-tasks 8` alone makes it 8).
     pub fn task_limits(&self) -> tenet_server::TaskLimits {
+        let bytes = |b: u64| usize::try_from(b).unwrap_or(usize::MAX);
         tenet_server::TaskLimits {
             running_per_caller: self.max_tasks_per_caller.min(self.max_tasks) as usize,
             running: self.max_tasks as usize,
             ended_per_caller: self.max_ended_tasks_per_caller.min(self.max_ended_tasks) as usize,
             ended: self.max_ended_tasks as usize,
+            ended_bytes_per_caller: bytes(self.max_ended_task_bytes_per_caller.min(self.max_ended_task_bytes)),
+            ended_bytes: bytes(self.max_ended_task_bytes),
         }
     }
 }
@@ -200,6 +211,8 @@ mod tests {
         let tasks = limits(&["--max-tasks", "8", "--max-ended-tasks", "3"]).task_limits();
         assert_eq!((tasks.running_per_caller, tasks.running), (8, 8));
         assert_eq!((tasks.ended_per_caller, tasks.ended), (3, 3));
+        let tasks = limits(&["--max-ended-task-bytes", "1MiB"]).task_limits();
+        assert_eq!((tasks.ended_bytes_per_caller, tasks.ended_bytes), (1 << 20, 1 << 20));
         let contexts = limits(&["--max-context-bytes", "32KiB"]).context_limits();
         assert_eq!(
             (contexts.max_bytes, contexts.max_caller_bytes, contexts.max_total_bytes),

@@ -164,7 +164,7 @@ pub struct ContextData {
 
 /// The bytes `key` and `value` take.
 fn size(key: &str, value: &Value) -> usize {
-    key.len() + serde_json::to_string(value).map_or(0, |s| s.len())
+    key.len() + crate::body::json_len(value)
 }
 
 impl ContextData {

@@ -9,6 +9,7 @@
 //! holding the most gives up its oldest (never one holding fewer than another).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
@@ -41,12 +42,26 @@ pub struct TaskLimits {
     /// Ended tasks kept, all callers together: past it, the caller holding the most
     /// gives up its oldest. Default 16 384.
     pub ended: usize,
+    /// Bytes of the results (or errors, as JSON) one caller's ended tasks may hold
+    /// together: past it, that caller's task that ended first is dropped (never the
+    /// one that just ended). Default 64 MiB.
+    pub ended_bytes_per_caller: usize,
+    /// Bytes of all ended tasks' results together: past it, the caller holding the
+    /// most bytes gives up its oldest. Default 512 MiB.
+    pub ended_bytes: usize,
 }
 
 impl TaskLimits {
-    /// The defaults: 256 running per caller of 4 096; 1 024 ended per caller of 16 384.
-    pub const DEFAULT: Self =
-        Self { running_per_caller: 256, running: 16 * 256, ended_per_caller: 1024, ended: 16 * 1024 };
+    /// The defaults: 256 running per caller of 4 096; 1 024 ended per caller of
+    /// 16 384, holding 64 MiB of results per caller of 512 MiB.
+    pub const DEFAULT: Self = Self {
+        running_per_caller: 256,
+        running: 16 * 256,
+        ended_per_caller: 1024,
+        ended: 16 * 1024,
+        ended_bytes_per_caller: 64 << 20,
+        ended_bytes: 512 << 20,
+    };
 }
 
 impl Default for TaskLimits {
@@ -87,6 +102,11 @@ struct Table {
     /// The callers by how many ended tasks they hold: who gives way first past the
     /// server's total.
     by_ended: crate::store::Ranking,
+    /// The bytes of every ended task's outcome, together.
+    ended_bytes: usize,
+    /// The callers by how many bytes of ended tasks they hold: who gives way first past
+    /// the server's total of bytes.
+    by_ended_bytes: crate::store::Ranking,
 }
 
 /// What one caller holds.
@@ -95,6 +115,8 @@ struct Holding {
     running: usize,
     /// Its ended tasks, by when they expire (then id): the first is the one it loses first.
     ended: BTreeSet<(Instant, String)>,
+    /// The bytes of their outcomes, together.
+    ended_bytes: usize,
 }
 
 impl Table {
@@ -112,9 +134,15 @@ impl Table {
             && let Some(holding) = self.holdings.get_mut(&entry.share)
         {
             let before = holding.ended.len();
-            holding.ended.remove(key);
+            let bytes_before = holding.ended_bytes;
+            if holding.ended.remove(key) {
+                let bytes = entry.kept_bytes.load(Ordering::Relaxed);
+                holding.ended_bytes -= bytes;
+                self.ended_bytes -= bytes;
+            }
             let (after, idle) = (holding.ended.len(), holding.running == 0 && holding.ended.is_empty());
             self.by_ended.moved(&entry.share, before, after);
+            self.by_ended_bytes.moved(&entry.share, bytes_before, holding.ended_bytes);
             if idle {
                 self.holdings.remove(&entry.share);
             }
@@ -130,27 +158,40 @@ impl Table {
         }
         let key = (expires, entry.id.clone());
         let Some(holding) = self.holdings.get_mut(&entry.share) else { return };
-        let before = holding.ended.len();
+        let bytes = entry.kept_bytes.load(Ordering::Relaxed);
+        let (before, bytes_before) = (holding.ended.len(), holding.ended_bytes);
         holding.ended.insert(key.clone());
-        let after = holding.ended.len();
+        holding.ended_bytes += bytes;
+        let (after, bytes_after) = (holding.ended.len(), holding.ended_bytes);
+        self.ended_bytes += bytes;
         self.by_ended.moved(&entry.share, before, after);
+        self.by_ended_bytes.moved(&entry.share, bytes_before, bytes_after);
         self.release(&entry.share);
-        self.expiring.insert(key);
+        self.expiring.insert(key.clone());
+        let limits = self.limits;
         if entry.share.is_some() {
+            // Past the caller's share its own oldest go; the task that just ended stays.
             while let Some(oldest) = self
                 .holdings
                 .get(&entry.share)
-                .filter(|h| h.ended.len() > self.limits.ended_per_caller)
+                .filter(|h| h.ended.len() > limits.ended_per_caller || h.ended_bytes > limits.ended_bytes_per_caller)
                 .and_then(|h| h.ended.first().cloned())
+                .filter(|oldest| *oldest != key)
             {
                 tracing::debug!(task = %oldest.1, "an ended task dropped before its time: its caller holds too many");
                 self.drop_ended(&oldest);
             }
         }
-        while self.expiring.len() > self.limits.ended {
+        while self.expiring.len() > limits.ended {
             let most = self.by_ended.most().next().and_then(|share| self.holdings.get(share));
             let Some(oldest) = most.and_then(|h| h.ended.first().cloned()) else { break };
             tracing::debug!(task = %oldest.1, "an ended task dropped before its time: all callers hold too many");
+            self.drop_ended(&oldest);
+        }
+        while self.ended_bytes > limits.ended_bytes {
+            let most = self.by_ended_bytes.most().next().and_then(|share| self.holdings.get(share));
+            let Some(oldest) = most.and_then(|h| h.ended.first().cloned()) else { break };
+            tracing::debug!(task = %oldest.1, "an ended task dropped before its time: all callers' results are too large");
             self.drop_ended(&oldest);
         }
     }
@@ -257,6 +298,9 @@ pub(crate) struct TaskEntry {
     state: Mutex<State>,
     /// When it expires, once it has ended.
     ended: OnceLock<Instant>,
+    /// The bytes of what it ended with (its result or error, as JSON), once it has:
+    /// what it holds of its caller's share.
+    kept_bytes: AtomicUsize,
     /// The board's table, told when it ends.
     table: Weak<Mutex<Table>>,
     /// Bumped on every change, for handlers waiting for input.
@@ -322,6 +366,7 @@ impl TaskBoard {
             cancel,
             state: Mutex::new(state),
             ended: OnceLock::new(),
+            kept_bytes: AtomicUsize::new(0),
             table: Arc::downgrade(&self.table),
             changed: watch::channel(()).0,
             changes: self.changes.clone(),
@@ -522,6 +567,12 @@ impl TaskEntry {
                     state.expires = state.expires.max(Instant::now() + TASK_TTL);
                     state.info.ttl_ms = Some(millis(state.expires - self.created));
                     if self.ended.set(state.expires).is_ok() {
+                        let bytes = match &state.outcome {
+                            Some(Ok(result)) => crate::body::json_len(result),
+                            Some(Err(error)) => crate::body::json_len(error),
+                            None => 0,
+                        };
+                        self.kept_bytes.store(bytes, Ordering::Relaxed);
                         ended = Some(state.expires);
                     }
                 }
@@ -894,6 +945,56 @@ mod tests {
         assert_eq!(table.running, 1);
         assert!(table.holdings.values().all(|h| h.ended.len() <= LIMITS.ended_per_caller));
         assert_eq!(table.expiring.len(), table.holdings.values().map(|h| h.ended.len()).sum::<usize>());
+    }
+
+    /// A result of about `kib` KiB.
+    fn result_of(kib: usize) -> JsonObject {
+        let mut result = JsonObject::new();
+        result.insert("text".into(), serde_json::Value::String("x".repeat(kib << 10)));
+        result
+    }
+
+    #[test]
+    fn a_callers_results_are_bounded_in_bytes_and_only_its_own_oldest_give_way() {
+        let limits = TaskLimits { ended_bytes_per_caller: 100 << 10, ended_bytes: 250 << 10, ..LIMITS };
+        let board = TaskBoard::new(limits);
+        let kept = create(&board, "modest").unwrap();
+        kept.finish(Ok(result_of(40)));
+        // Few results, but large ones: the count bound alone would keep them all.
+        let big: Vec<_> = (0..5).map(|_| create(&board, "greedy").unwrap()).collect();
+        for entry in &big {
+            entry.finish(Ok(result_of(40)));
+        }
+        let held = |id: &str, owner: &str| board.find(id, Some(owner)).is_ok();
+        assert!(!held(big[0].id(), "greedy") && !held(big[2].id(), "greedy"), "its oldest went first");
+        assert!(held(big[3].id(), "greedy") && held(big[4].id(), "greedy"), "its newest stay");
+        assert!(held(kept.id(), "modest"), "nobody else's result went");
+        {
+            let table = lock(&board.table);
+            let greedy = &table.holdings[&Some("greedy".to_owned())];
+            assert!(greedy.ended_bytes <= 100 << 10, "{}", greedy.ended_bytes);
+            assert_eq!(table.ended_bytes, table.holdings.values().map(|h| h.ended_bytes).sum::<usize>());
+        }
+        // A result larger than the share is kept (it is what the caller asked for), alone.
+        let huge = create(&board, "greedy").unwrap();
+        huge.finish(Err(ErrorObject::internal("y".repeat(150 << 10))));
+        assert!(held(huge.id(), "greedy") && !held(big[4].id(), "greedy"));
+        // Past the server's total, the caller holding the most bytes gives way.
+        let other: Vec<_> = (0..2).map(|_| create(&board, "other").unwrap()).collect();
+        for entry in &other {
+            entry.finish(Ok(result_of(45)));
+        }
+        assert!(!held(huge.id(), "greedy"), "the largest holder gave way");
+        assert!(held(kept.id(), "modest") && other.iter().all(|e| held(e.id(), "other")));
+        let table = lock(&board.table);
+        assert!(table.ended_bytes <= 250 << 10, "{}", table.ended_bytes);
+        // A task forgotten gives its bytes back.
+        drop(table);
+        for entry in [&kept, &other[0], &other[1]] {
+            board.remove(entry.id());
+        }
+        let table = lock(&board.table);
+        assert_eq!((table.ended_bytes, table.by_ended_bytes.most().count()), (0, 0), "nothing is held");
     }
 
     #[test]
