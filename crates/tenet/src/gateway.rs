@@ -288,13 +288,16 @@ fn words(text: &str) -> Option<Vec<String>> {
 
 /// An `--upstream` or `--peer` value (`[NAME=]TARGET`) as logs and errors may show it:
 /// whatever in it looks like a URL (holds `://`), without its credentials and query
-/// ([`tenet_client::shown_url`]); the rest as written.
+/// ([`tenet_client::shown_url`]); a command's words without the secrets they may
+/// carry ([`shown_command`]).
 pub fn shown_flag(value: &str) -> String {
     let (name, target) = split_name(value);
     let target = if names_url(target) {
         tenet_client::shown_url(target.trim())
     } else {
-        let words: Vec<String> = target.split(' ').map(str::to_owned).collect();
+        // Words as a shell splits them, so that a quoted header is one; as blanks
+        // split them when a quote is left open.
+        let words = words(target).unwrap_or_else(|| target.split(' ').map(str::to_owned).collect());
         shown_command(&words).join(" ")
     };
     match name {
@@ -303,39 +306,81 @@ pub fn shown_flag(value: &str) -> String {
     }
 }
 
-/// A command's words as shown (config check, errors): a word that holds a URL as one
-/// shown without credentials, and the value of a long option named for a secret
-/// (`--token=…`, `--api-key …`) masked. Short options (`-p …`) say nothing of what
-/// they hold and are shown as written.
+/// A command's words as shown (config check, errors), without the secrets they may
+/// carry: the value of a long option named for a secret (`--token=…`, `--api-key …`)
+/// masked, even when it starts with `-`; a header named for a secret masked after its
+/// name (`--header "Authorization: Bearer …"`, `-H "cookie:…"`); a variable named for
+/// a secret masked after its name (`env GITHUB_TOKEN=… server`, `-e API_KEY=…`); and a
+/// word that holds a URL shown without credentials. Short options (`-p …`) say nothing
+/// of what they hold and are shown as written, their values by these rules.
 pub fn shown_command(words: &[String]) -> Vec<String> {
     let mut shown = Vec::with_capacity(words.len());
     let mut masks_next = false;
     for word in words {
-        if std::mem::take(&mut masks_next) && !word.starts_with('-') {
+        if std::mem::take(&mut masks_next) {
             shown.push(MASK.to_owned());
             continue;
         }
-        match word.split_once('=') {
-            Some((option, _)) if option.starts_with('-') && names_secret(option) => {
-                shown.push(format!("{option}={MASK}"));
-            }
-            _ if word.contains("://") => shown.push(tenet_client::shown_url(word)),
-            _ => {
-                masks_next = word.starts_with('-') && names_secret(word);
-                shown.push(word.clone());
-            }
-        }
+        masks_next = word.starts_with('-') && !word.contains('=') && names_secret(word);
+        shown.push(shown_word(word));
     }
     shown
+}
+
+/// One word of a command as shown (see [`shown_command`]), the next word's masking
+/// aside. An option's value given with `=` is shown by the same rules as a word.
+fn shown_word(word: &str) -> String {
+    if word.contains("://") && !word.starts_with('-') {
+        return tenet_client::shown_url(word);
+    }
+    if let Some((option, value)) = word.split_once('=').filter(|(option, _)| option.starts_with('-')) {
+        return match names_secret(option) {
+            true => format!("{option}={MASK}"),
+            false => format!("{option}={}", shown_word(value)),
+        };
+    }
+    if let Some((name, value)) =
+        word.split_once(':').filter(|(name, _)| is_header_name(name) && names_secret_header(name))
+    {
+        // `Authorization: Bearer …` stays `Authorization: ********`, its blank kept.
+        let blank = &value[..value.len() - value.trim_start().len()];
+        return format!("{name}:{blank}{MASK}");
+    }
+    match word.split_once('=') {
+        Some((name, _)) if is_variable_name(name) && names_secret(name) => format!("{name}={MASK}"),
+        _ => word.to_owned(),
+    }
 }
 
 /// What a masked value is shown as.
 const MASK: &str = "********";
 
-/// Whether a command-line option's name says its value is a secret.
+/// Whether a command-line option's or a variable's name says its value is a secret.
 fn names_secret(option: &str) -> bool {
     let name = option.trim_start_matches('-').to_ascii_lowercase();
     ["token", "secret", "password", "passwd", "key", "credential", "auth"].iter().any(|s| name.contains(s))
+}
+
+/// Whether an HTTP header's name says its value is a secret: those [`names_secret`]
+/// names (`Authorization`, `Proxy-Authorization`, `X-Api-Key`, `X-Auth-Token`…) and
+/// cookies.
+fn names_secret_header(name: &str) -> bool {
+    names_secret(name) || name.to_ascii_lowercase().contains("cookie")
+}
+
+/// Whether text is an HTTP header's name as a command's argument writes one: letters,
+/// digits, `-` and `_`, not starting with `-` (an option).
+fn is_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('-')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+}
+
+/// Whether text is an environment variable's name: letters, digits and `_`, not
+/// starting with a digit.
+fn is_variable_name(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// `NAME=URL` or `NAME=COMMAND ARGS…`.
@@ -555,9 +600,21 @@ mod tests {
         assert!(query.name.is_empty(), "an = in the URL is not a name");
     }
 
+    /// `words` as [`shown_command`] shows them.
+    fn shown_words(words: &[&str]) -> Vec<String> {
+        shown_command(&words.iter().map(|word| (*word).to_owned()).collect::<Vec<_>>())
+    }
+
+    /// Fails if any word of `shown` holds any of `secrets`.
+    fn assert_hidden(shown: &[String], secrets: &[&str]) {
+        for secret in secrets {
+            assert!(!shown.iter().any(|word| word.contains(secret)), "{secret} shown: {shown:?}");
+        }
+    }
+
     #[test]
     fn secrets_in_a_commands_arguments_are_masked_when_shown() {
-        let words: Vec<String> = [
+        let shown = shown_words(&[
             "srv",
             "--token=abc123",
             "--api-key",
@@ -567,17 +624,83 @@ mod tests {
             "--x",
             "http://u:pw@h/p?q=1",
             "plain",
-        ]
-        .map(str::to_owned)
-        .to_vec();
-        let shown = shown_command(&words).join(" ");
+        ])
+        .join(" ");
         assert!(!shown.contains("abc123") && !shown.contains("k-456") && !shown.contains("pw@"), "{shown}");
+        // A secret's value is masked even when it starts with `-`.
         assert!(
-            shown.starts_with("srv --token=******** --api-key ******** --verbose --Password --x http://"),
+            shown.starts_with("srv --token=******** --api-key ******** --verbose --Password ******** http://"),
             "{shown}"
         );
         assert!(shown.ends_with(" plain"), "{shown}");
         assert_eq!(shown_flag("db=mcp-db --token=abc123 --port 5"), "db=mcp-db --token=******** --port 5");
+        assert_eq!(shown_flag("db=mcp-db --token -abc123 -p 5"), "db=mcp-db --token ******** -p 5");
+    }
+
+    #[test]
+    fn secret_headers_in_a_commands_arguments_are_masked_after_their_names() {
+        let shown = shown_words(&[
+            "mcp-remote",
+            "https://h.example/mcp",
+            "--header",
+            "Authorization: Bearer sk-one",
+            "-H",
+            "authorization:two",
+            "--header=X-Api-Key: three",
+            "-H",
+            "Cookie: sid=four",
+            "-H",
+            "Proxy-Authorization: Basic five",
+            "--header",
+            "X-Request-Source: cli",
+            "-H",
+            "Accept: text/event-stream",
+        ]);
+        assert_hidden(&shown, &["sk-one", "two", "three", "four", "five"]);
+        assert_eq!(shown[3], "Authorization: ********");
+        assert_eq!(shown[5], "authorization:********");
+        assert_eq!(shown[6], "--header=X-Api-Key: ********");
+        assert_eq!(shown[8], "Cookie: ********");
+        assert_eq!(shown[10], "Proxy-Authorization: ********");
+        // A header that names no secret, and a URL without credentials, are shown as written.
+        assert_eq!(shown[12], "X-Request-Source: cli");
+        assert_eq!(shown[14], "Accept: text/event-stream");
+        assert_eq!(shown[1], "https://h.example/mcp");
+        // A flag's command is split as a shell splits it: the quoted header is one word.
+        assert_eq!(
+            shown_flag("r=mcp-remote https://h/mcp --header \"Authorization: Bearer sk-six\""),
+            "r=mcp-remote https://h/mcp --header Authorization: ********"
+        );
+    }
+
+    #[test]
+    fn secret_variables_in_a_commands_arguments_are_masked_after_their_names() {
+        let shown = shown_words(&[
+            "env",
+            "GITHUB_TOKEN=ghp_one",
+            "API_KEY=two",
+            "-e",
+            "DB_PASSWORD=three",
+            "--env=AUTH_HEADER=four",
+            "LOG_LEVEL=debug",
+            "server",
+            "a=b",
+        ]);
+        assert_hidden(&shown, &["ghp_one", "two", "three", "four"]);
+        assert_eq!(
+            shown,
+            [
+                "env",
+                "GITHUB_TOKEN=********",
+                "API_KEY=********",
+                "-e",
+                "DB_PASSWORD=********",
+                "--env=AUTH_HEADER=********",
+                "LOG_LEVEL=debug",
+                "server",
+                "a=b"
+            ]
+        );
     }
 
     #[test]

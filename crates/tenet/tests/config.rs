@@ -209,6 +209,39 @@ fn check_shows_the_upstreams_and_peers_with_their_defaults_and_no_credentials() 
 }
 
 #[test]
+fn check_masks_secrets_in_a_stdio_commands_arguments() {
+    let (_dir, path) = file(concat!(
+        "[[upstream]]\nname = \"remote\"\ncommand = [\"env\", \"X_TOKEN=env-word-secret\", \"LOG_LEVEL=debug\", ",
+        "\"mcp-remote\", \"https://user:url-secret@remote.example/mcp\", \"--token=option-secret\", ",
+        "\"--header\", \"Authorization: Bearer header-secret\", \"--header\", \"X-Trace: visible\", \"--verbose\"]\n",
+    ));
+    let (code, out, err) = tenet(&["config", "check", &path], &[]);
+    assert_eq!(code, 0, "{err}");
+    for secret in ["env-word-secret", "url-secret", "option-secret", "header-secret"] {
+        assert!(!out.contains(secret), "{secret} shown: {out}");
+    }
+    let shown: toml::Table = out.parse().unwrap();
+    let command: Vec<&str> =
+        shown["upstream"][0]["command"].as_array().unwrap().iter().map(|w| w.as_str().unwrap()).collect();
+    assert_eq!(
+        command,
+        [
+            "env",
+            "X_TOKEN=********",
+            "LOG_LEVEL=debug",
+            "mcp-remote",
+            "https://remote.example/mcp",
+            "--token=********",
+            "--header",
+            "Authorization: ********",
+            "--header",
+            "X-Trace: visible",
+            "--verbose",
+        ]
+    );
+}
+
+#[test]
 fn a_refused_upstream_names_its_file_once() {
     let (_dir, path) = file("[[upstream]]\nname = \"a\"\ncommand = [\"cat\"]\ntimout = 3\n");
     let (code, _, err) = tenet(&["config", "check", &path], &[]);
