@@ -189,7 +189,9 @@ impl Binding {
 /// Why a state's seal does not verify, with what most often causes it.
 const INTEGRITY: &str = "requestState integrity check failed: it was sealed with another key (another \
     deployment's, a --state-secret rotated without --state-secret-previous, a replica not given the shared \
-    one, or a replica that could not reach the shared store when it started) or altered";
+    one, a replica that could not reach the shared store when it started and kept a key of its own until it \
+    agrees, or a shared store that lost the agreed key, e.g. Redis restarted without persistence) or altered; \
+    start the round again";
 
 fn now_secs() -> u64 {
     // The clock replicas share: a round another replica began is dated by the same one.
@@ -221,6 +223,20 @@ mod tests {
             assert!(e.contains(cause), "the likely causes are named: {e}");
         }
         assert!(key.open("garbage", &b).is_err());
+    }
+
+    #[test]
+    fn an_integrity_failure_names_the_key_agreements_causes_and_what_to_do() {
+        let b = "tools/call t x".to_owned();
+        let sealed = StateKey::random().seal(&State::new(b.clone(), JsonObject::new(), 1));
+        let e = StateKey::random().open(&sealed, &b).unwrap_err();
+        for cause in [
+            "could not reach the shared store when it started and kept a key of its own until it agrees",
+            "a shared store that lost the agreed key, e.g. Redis restarted without persistence",
+            "start the round again",
+        ] {
+            assert!(e.contains(cause), "{cause:?} is not named: {e}");
+        }
     }
 
     #[test]
