@@ -414,3 +414,32 @@ async fn tokens_without_a_subject_share_no_session() {
     let other = send(&endpoint, legacy_post(&second, Some(&session), &ping)).await;
     assert_eq!(other.status, StatusCode::NOT_FOUND, "another token without a subject is another caller");
 }
+
+#[tokio::test]
+async fn keys_whose_names_look_like_other_callers_ids_share_no_session() {
+    // Names a naive id (the bare name, or `kind:name` read back at the first `:`) would
+    // confuse: with each other, with another principal kind's id, with an address's.
+    let names = ["alice", "key:alice", "a", "a:b", "a/b", "zoë", "zoe", "token:0:alice", "ip:127.0.0.1", "unnamed:x"];
+    let text: Vec<String> =
+        names.iter().enumerate().map(|(i, name)| format!("{name} 0123456789abcdef-{i} stdlib:read")).collect();
+    let keys = ApiKey::parse_list(&text.join("\n"), "test").unwrap();
+    assert_eq!(keys.iter().map(ApiKey::name).collect::<Vec<_>>(), names, "the format takes every one of these names");
+    let endpoint = issuer::endpoint(AuthConfig {
+        api_keys: keys,
+        required_scopes: vec!["stdlib:read".into()],
+        ..AuthConfig::new(RESOURCE)
+    });
+    let authorization = |i: usize| format!("Bearer 0123456789abcdef-{i}");
+    let mut sessions = Vec::new();
+    for i in 0..names.len() {
+        sessions.push(open_session(&endpoint, &authorization(i)).await);
+    }
+    let ping = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"});
+    for (owner, session) in sessions.iter().enumerate() {
+        for caller in 0..names.len() {
+            let reply = send(&endpoint, legacy_post(&authorization(caller), Some(session), &ping)).await;
+            let expected = if caller == owner { StatusCode::OK } else { StatusCode::NOT_FOUND };
+            assert_eq!(reply.status, expected, "{:?}'s session used by {:?}", names[owner], names[caller]);
+        }
+    }
+}
