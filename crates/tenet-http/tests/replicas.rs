@@ -18,12 +18,12 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
 use serde_json::{Value, json};
 use tenet_http::HttpConfig;
+use tenet_server::ResourceDef;
 use tenet_server::protocol::{LoggingLevel, Resource};
 use tenet_server::store::{
     Announcement, Heard, Letter, LoggedAfter, LoggedEvent, MemorySessionStore, SessionChange, SessionRecord,
     SessionStore, SharedTask, TaskRecord, TaskWrite, Unavailable,
 };
-use tenet_server::{ResourceDef, TaskSupport};
 
 fn call(id: i64, method: &str, params: Value) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
@@ -411,19 +411,9 @@ async fn a_cancellation_posted_to_another_replica_cancels_the_request() {
 
 /// Three replicas of a server with a tool that runs as a task (`long`: waits `ms`).
 fn task_replicas(store: Arc<dyn SessionStore>) -> [Harness; 3] {
-    #[derive(serde::Deserialize, schemars::JsonSchema)]
-    struct Wait {
-        /// Milliseconds to work.
-        ms: u64,
-    }
-    async fn long(tenet_server::Args(Wait { ms }): tenet_server::Args<Wait>) -> String {
-        tokio::time::sleep(Duration::from_millis(ms)).await;
-        format!("waited {ms} ms")
-    }
     std::array::from_fn(|_| {
         let (builder, probe) = support::builder();
-        let tool = tenet_server::ToolDef::new("long", long).description("Waits").task_support(TaskSupport::Optional);
-        let server = builder.tool(tool).build().unwrap();
+        let server = builder.tool(support::long_task_tool()).build().unwrap();
         Harness::serving(server, probe, HttpConfig { session_store: Some(store.clone()), ..HttpConfig::default() })
     })
 }

@@ -25,9 +25,18 @@ struct Running {
 }
 
 async fn start(config: HttpConfig) -> Running {
+    let (server, probe) = server();
+    start_serving(server, probe, config).await
+}
+
+/// Serves `server` on a loopback port as the binary does ([`tenet_http::serve_listener`]).
+async fn start_serving(
+    server: tenet_server::Server,
+    probe: std::sync::Arc<support::Probe>,
+    config: HttpConfig,
+) -> Running {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let (server, probe) = server();
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(tenet_http::serve_listener(listener, server, config, shutdown.clone()));
     Running { addr, shutdown, task, probe }
@@ -320,6 +329,56 @@ async fn without_auth_each_address_has_its_own_share_of_sessions() {
     assert_eq!(from([127, 0, 0, 1]).await, "429", "this address's share is taken");
     assert_eq!(from([127, 0, 0, 2]).await, "200", "another address has its own");
     assert_eq!(from([127, 0, 0, 2]).await, "429");
+    running.stop().await;
+}
+
+/// Without authorization the tasks extension's per-caller share of running tasks is
+/// per client address, as the real listener tells them apart: 127.0.0.1 creates its
+/// share of tasks with stateless `tools/call` requests, its next is refused (HTTP 429,
+/// JSON-RPC -32004), and 127.0.0.2 still creates one.
+#[tokio::test]
+async fn without_auth_a_task_flood_from_one_address_leaves_another_its_share() {
+    const SHARE: usize = 3;
+    let (builder, probe) = support::builder();
+    let limits = tenet_server::TaskLimits { running_per_caller: SHARE, ..tenet_server::TaskLimits::DEFAULT };
+    let server = builder
+        .config(tenet_server::ServerConfig { task_limits: limits, ..tenet_server::ServerConfig::default() })
+        .tool(support::long_task_tool())
+        .build()
+        .unwrap();
+    let running = start_serving(server, probe, HttpConfig::default()).await;
+    let addr = running.addr;
+    let mut params = json!({"name": "long", "arguments": {"ms": 60_000}});
+    params["_meta"] = meta(json!({"extensions": {"io.modelcontextprotocol/tasks": {}}}));
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}).to_string();
+    let request = raw_post(addr, &modern_headers("tools/call", Some("long")), &body);
+    // The status and the JSON body of one task request from `local`.
+    let from = |local: [u8; 4]| {
+        let request = request.clone();
+        async move {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.bind(SocketAddr::from((local, 0))).unwrap();
+            let mut stream = socket.connect(addr).await.unwrap();
+            stream.write_all(&request).await.unwrap();
+            let mut out = Vec::new();
+            tokio::time::timeout(STEP, stream.read_to_end(&mut out)).await.expect("no response in time").unwrap();
+            let text = String::from_utf8_lossy(&out).into_owned();
+            let status = text.split(' ').nth(1).unwrap_or_default().to_owned();
+            let body = text.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default();
+            (status, serde_json::from_str::<serde_json::Value>(&body).unwrap_or_else(|_| panic!("{text}")))
+        }
+    };
+    for n in 0..SHARE {
+        let (status, answer) = from([127, 0, 0, 1]).await;
+        assert_eq!(status, "200", "task {n}: {answer}");
+        assert!(answer["result"]["taskId"].is_string(), "task {n} is created: {answer}");
+    }
+    let (status, answer) = from([127, 0, 0, 1]).await;
+    assert_eq!(status, "429", "this address's share is taken: {answer}");
+    assert_eq!(answer["error"]["code"], -32004, "{answer}");
+    let (status, answer) = from([127, 0, 0, 2]).await;
+    assert_eq!(status, "200", "another address has its own share: {answer}");
+    assert!(answer["result"]["taskId"].is_string(), "{answer}");
     running.stop().await;
 }
 

@@ -122,6 +122,22 @@ pub fn builder() -> (tenet_server::ServerBuilder, Arc<Probe>) {
     (builder, probe)
 }
 
+#[derive(Deserialize, schemars::JsonSchema)]
+struct Wait {
+    /// Milliseconds to work.
+    ms: u64,
+}
+
+async fn long(Args(Wait { ms }): Args<Wait>) -> String {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    format!("waited {ms} ms")
+}
+
+/// A tool that may run as a task (`long`: waits `ms`, then says so).
+pub fn long_task_tool() -> ToolDef {
+    ToolDef::new("long", long).description("Waits").task_support(tenet_server::TaskSupport::Optional)
+}
+
 /// The server's state: the probe the tests also hold.
 pub struct ProbeState(pub Arc<Probe>);
 
