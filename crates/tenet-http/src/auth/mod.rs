@@ -102,6 +102,8 @@ pub struct Auth {
     /// The issuer's keys, and what its tokens' claims must say.
     issuer: Option<(Jwks, Expectations)>,
     verified: Verified,
+    /// The API keys by the digest of their secrets.
+    keys: api_key::KeyIndex,
     metadata_url: String,
     metadata_path: String,
 }
@@ -138,7 +140,15 @@ impl Auth {
                 Some((jwks, Expectations::new(issuer, &config.resource, &config.algorithms, config.leeway)))
             }
         };
-        Ok(Arc::new(Self { config, issuer, verified: Verified::new(VERIFIED_TOKENS), metadata_url, metadata_path }))
+        let keys = api_key::KeyIndex::new(&config.api_keys);
+        Ok(Arc::new(Self {
+            config,
+            issuer,
+            verified: Verified::new(VERIFIED_TOKENS),
+            keys,
+            metadata_url,
+            metadata_path,
+        }))
     }
 
     /// The settings.
@@ -208,7 +218,7 @@ impl Auth {
             }
             other => other?,
         };
-        if let Some(key) = api_key::find(&self.config.api_keys, token) {
+        if let Some(key) = self.keys.find(&self.config.api_keys, token) {
             return Ok(key.grant().clone());
         }
         let Some((jwks, expect)) = &self.issuer else {
