@@ -7,7 +7,7 @@
 use crate::common;
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -24,26 +24,37 @@ struct Server {
 }
 
 impl Server {
+    /// The server binds a port of the system's choosing and names it in its log: a
+    /// port picked here and let go before the server binds it could be taken by another
+    /// test's server in between, and this test would talk to that one.
     fn start(extra: &[&str]) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = common::tenet_command()
-            .args(["serve", "--transport", "http", "--port", &port.to_string(), "--no-watch", "--log-level", "warn"])
+        let mut child = common::tenet_command()
+            .args(["serve", "--transport", "http", "--port", "0", "--no-watch", "--log-format", "json"])
             .args(extra)
             .env_remove("TENET_CONFIG")
             .env_remove("TENET_ROOTS")
             .env_remove("TENET_NO_BUILTIN")
+            .env_remove("TENET_PORT")
+            .env_remove("TENET_LOG_LEVEL")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let server = Self { _child: common::Killed(child), port };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "tenet serve did not listen");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        server
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let port = loop {
+            let line = lines.next().expect("tenet serve ended before it listened").unwrap();
+            let message =
+                serde_json::from_str::<Value>(&line).ok().and_then(|l| l["message"].as_str().map(str::to_owned));
+            if let Some(url) =
+                message.as_deref().and_then(|m| m.strip_prefix("serving MCP over HTTP at http://127.0.0.1:"))
+            {
+                break url.split('/').next().unwrap().parse::<u16>().unwrap();
+            }
+        };
+        // The rest of the log is read and dropped, so that the server never blocks on it.
+        std::thread::spawn(move || lines.for_each(drop));
+        Self { _child: common::Killed(child), port }
     }
 
     /// One HTTP/1.1 exchange: status, headers (names lower-cased), body.
