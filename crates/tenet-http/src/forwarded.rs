@@ -54,11 +54,13 @@ impl Trusted {
         if !self.contains(client) {
             return client;
         }
-        // Several headers are one list, in order; the hops are read from the right.
-        let values: Vec<&str> = headers.get_all(FORWARDED_FOR).iter().filter_map(|value| value.to_str().ok()).collect();
-        let hops = values.iter().rev().flat_map(|value| value.rsplit(',')).take(MAX_HOPS);
+        // Several headers are one list, in order; the hops are read from the right, each
+        // on its own (a proxy that appends to the client's header keeps what the client
+        // wrote, which may be anything, in the value its own hop is in).
+        let values: Vec<&[u8]> = headers.get_all(FORWARDED_FOR).iter().map(|value| value.as_bytes()).collect();
+        let hops = values.iter().rev().flat_map(|value| value.rsplit(|&b| b == b',')).take(MAX_HOPS);
         for hop in hops {
-            let Some(ip) = hop_address(hop.trim()) else { break };
+            let Some(ip) = std::str::from_utf8(hop).ok().and_then(|hop| hop_address(hop.trim())) else { break };
             client = ip;
             if !self.contains(ip) {
                 break;
@@ -123,6 +125,11 @@ mod tests {
         assert_eq!(proxies.client(via, &forwarded(&["203.0.113.7 , 10.2.2.2,10.1.1.1"])), ip("203.0.113.7"));
         // Ports and brackets as some proxies write them, and IPv6.
         assert_eq!(proxies.client(via, &forwarded(&["203.0.113.7:4711"])), ip("203.0.113.7"));
+        // What the client wrote may be anything, even bytes that are not text: the hop the
+        // proxy appended after it is still read.
+        let mut junk = HeaderMap::new();
+        junk.append(FORWARDED_FOR, axum::http::HeaderValue::from_bytes(b"\xff\xfe, 203.0.113.7").unwrap());
+        assert_eq!(proxies.client(via, &junk), ip("203.0.113.7"));
         assert_eq!(proxies.client(via, &forwarded(&["[2001:db8::1]:4711"])), ip("2001:db8::1"));
         assert_eq!(proxies.client(via, &forwarded(&["2001:db8::2"])), ip("2001:db8::2"));
     }

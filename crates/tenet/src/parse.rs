@@ -40,6 +40,15 @@ pub(crate) fn positive_seconds(s: &str) -> Result<f64, String> {
 pub(crate) fn network(s: &str) -> Result<tenet_http::IpNet, String> {
     let s = s.trim();
     if let Ok(net) = s.parse::<tenet_http::IpNet>() {
+        // An IPv4-mapped network is its IPv4 network (peers are compared as IPv4).
+        if let tenet_http::IpNet::V6(v6) = net
+            && let Some(v4) = v6.addr().to_ipv4_mapped()
+            && v6.prefix_len() >= 96
+        {
+            return tenet_http::IpNet::new(v4.into(), v6.prefix_len() - 96)
+                .map(|n| n.trunc())
+                .map_err(|e| e.to_string());
+        }
         return Ok(net.trunc());
     }
     s.parse::<std::net::IpAddr>()
@@ -67,6 +76,7 @@ mod tests {
         assert_eq!(net("::ffff:192.0.2.1").unwrap(), "192.0.2.1/32", "an IPv4-mapped address is its IPv4 address");
         assert_eq!(net("2001:db8::1").unwrap(), "2001:db8::1/128");
         assert_eq!(net("2001:db8::/32").unwrap(), "2001:db8::/32");
+        assert_eq!(net("::ffff:10.1.0.0/104").unwrap(), "10.0.0.0/8", "an IPv4-mapped network is its IPv4 network");
         for bad in ["", "proxy.internal", "10.0.0.0/33", "10.0.0.0/8/8", "2001:db8::/129"] {
             let error = network(bad).unwrap_err();
             assert!(error.contains(&format!("{:?}", bad.trim())), "{bad}: {error}");

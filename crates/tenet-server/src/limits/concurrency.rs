@@ -112,6 +112,40 @@ impl Turns {
     }
 }
 
+/// One call waiting for a turn. Dropped without [`Waiter::holds`] (the call stopped
+/// waiting, whatever the reason), it stops any turn from being handed to it, and passes
+/// on one that was handed to it already.
+struct Waiter<'a> {
+    limit: &'a Arc<ConcurrencyLimit>,
+    turn: &'a mut oneshot::Receiver<()>,
+    /// Whether it holds its turn (then the permit gives it back).
+    held: bool,
+    _waiting: Waiting<'a>,
+}
+
+impl Waiter<'_> {
+    /// Stops the wait: whether a turn was handed to it (which it then holds).
+    fn handed(&mut self) -> bool {
+        self.turn.close();
+        self.turn.try_recv().is_ok()
+    }
+
+    /// The turn it was handed, to run with.
+    fn holds(mut self) -> Permit {
+        // Its turn is the permit's now: nothing is left to pass on.
+        self.held = true;
+        self.limit.turn()
+    }
+}
+
+impl Drop for Waiter<'_> {
+    fn drop(&mut self) {
+        if !self.held && self.handed() {
+            self.limit.turns().give_back();
+        }
+    }
+}
+
 /// Counts one waiting call for as long as it lives (however the wait ends).
 struct Waiting<'a>(&'a AtomicUsize);
 
@@ -203,30 +237,20 @@ impl ConcurrencyLimit {
             }
             turns.wait(caller().unwrap_or_else(|| Arc::from("")))
         };
-        let _waiting = Waiting::start(&self.waiting);
+        // However the wait ends (the future may be dropped at any await: a cancelled
+        // task, a client gone), a turn handed to it is never lost.
+        let mut waiter = Waiter { limit: self, turn: &mut turn, held: false, _waiting: Waiting::start(&self.waiting) };
         tokio::select! {
             biased;
-            () = cancel.cancelled() => {
-                if self.stop_waiting(&mut turn) {
-                    self.turns().give_back();
-                }
-                Err(Refused::Cancelled)
-            }
-            got = tokio::time::timeout(within, &mut turn) => match got {
-                Ok(Ok(())) => Ok(self.turn()),
+            () = cancel.cancelled() => Err(Refused::Cancelled),
+            got = tokio::time::timeout(within, &mut *waiter.turn) => match got {
+                Ok(Ok(())) => Ok(waiter.holds()),
                 // A turn handed over as the time ran out is taken: the run keeps what is left.
-                Err(_) if self.stop_waiting(&mut turn) => Ok(self.turn()),
+                Err(_) if waiter.handed() => Ok(waiter.holds()),
                 // (The sender is never dropped unanswered while the limit lives.)
                 Ok(Err(_)) | Err(_) => Err(Refused::Busy(self.retry_after())),
             },
         }
-    }
-
-    /// Stops a call's wait, so that no turn is handed to it from now on; whether one
-    /// was handed to it already (it holds that turn).
-    fn stop_waiting(&self, turn: &mut oneshot::Receiver<()>) -> bool {
-        turn.close();
-        turn.try_recv().is_ok()
     }
 
     /// A turn starting now.
@@ -290,6 +314,8 @@ pub(crate) fn busy(tool: &str, max: usize, retry_after: Duration) -> tenet_jsonr
 
 #[cfg(test)]
 mod tests {
+    use std::future::Future;
+
     use super::*;
 
     const LONG: Duration = Duration::from_secs(5);
@@ -380,6 +406,23 @@ mod tests {
         assert_eq!(limit.running(), 0);
         let turns = limit.turns();
         assert!(turns.queues.is_empty() && turns.ring.is_empty(), "{turns:?}");
+    }
+
+    #[tokio::test]
+    async fn a_turn_handed_to_a_call_dropped_before_it_ran_again_is_passed_on() {
+        let limit = ConcurrencyLimit::new(1);
+        let held = limit.acquire(none, LONG, &CancellationToken::new()).await.unwrap();
+        let never = CancellationToken::new();
+        let mut waiting = Box::pin(limit.acquire(|| Some(Arc::from("alice")), LONG, &never));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(waiting.as_mut().poll(&mut cx).is_pending(), "it waits");
+        // The turn is handed to it; then the call goes (a task cancelled, a client gone)
+        // before it runs again to take the turn.
+        drop(held);
+        drop(waiting);
+        assert_eq!((limit.running(), limit.waiting()), (0, 0), "the turn came back");
+        let again = limit.acquire(none, Duration::from_millis(10), &never).await;
+        assert!(again.is_ok(), "and the next call takes it at once");
     }
 
     #[tokio::test]
