@@ -569,6 +569,14 @@ fn check(upstream: &UpstreamConfig, at: &Place) -> Result<(), ConfigError> {
             let Some(program) = command.first().filter(|p| !p.is_empty()) else {
                 return Err(at.error("command", "is empty"));
             };
+            // `NAME=value server` as a shell writes it: the value may be a secret, and is
+            // never repeated.
+            if let Some((name, _)) = program.split_once('=').filter(|(name, _)| !name.contains('/')) {
+                return Err(at.error(
+                    "command",
+                    format!("begins with a variable ({name}=…), not a program: give variables in the table's env"),
+                ));
+            }
             if !program_exists(program) {
                 return Err(at.error("command", format!("{program:?} is not an executable file or on PATH")));
             }
@@ -958,6 +966,12 @@ command = ["server", "--token", "s3cr3t-arg"]"#,
         assert!(e.message.contains("no-such-program-tenet"), "{e}");
         let e = fault("[[upstream]]\nname = \"a\"\ncommand = []\n");
         assert_eq!(e.key, "upstream[0].command");
+        // A variable written as a shell writes it is no program, and its value (maybe a
+        // secret) is not repeated.
+        let e = fault("[[upstream]]\nname = \"a\"\ncommand = [\"API_KEY=sk-secret\", \"server\"]\n");
+        assert_eq!(e.key, "upstream[0].command");
+        assert!(e.message.contains("API_KEY=…") && e.message.contains("env"), "{e}");
+        assert!(!e.to_string().contains("sk-secret"), "{e}");
     }
 
     #[test]

@@ -294,11 +294,23 @@ pub fn shown_flag(value: &str) -> String {
     let (name, target) = split_name(value);
     let target = if names_url(target) {
         tenet_client::shown_url(target.trim())
+    } else if let Some(words) = words(target) {
+        // Words as a shell splits them, so that a quoted header is one.
+        let mut shown = shown_command(&words);
+        // `GITHUB_TOKEN=ghp_… server`, a variable written as a shell writes it, reads as
+        // an upstream named GITHUB_TOKEN whose program is the secret.
+        if let (Some(name), Some(first)) = (name, shown.first_mut())
+            && is_variable_name(name)
+            && names_secret(name)
+        {
+            MASK.clone_into(first);
+        }
+        shown.join(" ")
     } else {
-        // Words as a shell splits them, so that a quoted header is one; as blanks
-        // split them when a quote is left open.
-        let words = words(target).unwrap_or_else(|| target.split(' ').map(str::to_owned).collect());
-        shown_command(&words).join(" ")
+        // A quote left open: which words are whose is unknown, so only the program is shown.
+        let program = target.split_whitespace().next().unwrap_or_default();
+        let rest = if target.trim() == program { "" } else { " ********" };
+        format!("{}{rest}", shown_word(program))
     };
     match name {
         Some(name) => format!("{name}={target}"),
@@ -573,7 +585,8 @@ mod tests {
         let words = ["srv", "--channel", "#general", "--root", r"C:\data", "--match", r"\d+"].map(String::from);
         assert_eq!(upstream.command.as_deref(), Some(&words[..]));
         let error = from_flag("fs=npx 'unclosed").unwrap_err();
-        assert_eq!(error.place.as_deref(), Some("--upstream \"fs=npx 'unclosed\""));
+        // Which words are whose is unknown with a quote open: only the program is shown.
+        assert_eq!(error.place.as_deref(), Some("--upstream \"fs=npx ********\""));
         assert_eq!(error.message, "a quote is not closed");
     }
 
@@ -635,6 +648,15 @@ mod tests {
         assert!(shown.ends_with(" plain"), "{shown}");
         assert_eq!(shown_flag("db=mcp-db --token=abc123 --port 5"), "db=mcp-db --token=******** --port 5");
         assert_eq!(shown_flag("db=mcp-db --token -abc123 -p 5"), "db=mcp-db --token ******** -p 5");
+        // A quote left open: the program alone, the rest masked whatever it is.
+        assert_eq!(
+            shown_flag(r#"r=mcp-remote https://h/mcp --header "Authorization: Bearer sk-six"#),
+            "r=mcp-remote ********"
+        );
+        // A variable written as a shell writes it reads as a name and a program: the
+        // program is the secret.
+        assert_eq!(shown_flag("GITHUB_TOKEN=ghp_abc npx -y server"), "GITHUB_TOKEN=******** npx -y server");
+        assert_eq!(shown_flag("docs=npx -y docs-server"), "docs=npx -y docs-server");
     }
 
     #[test]
