@@ -91,6 +91,7 @@ mod sse_connections;
 mod sse_transport;
 mod stream_log;
 mod streams;
+mod unread;
 mod websocket;
 
 pub use caller::ClientAddr;

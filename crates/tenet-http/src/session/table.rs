@@ -1,96 +1,22 @@
-//! Legacy sessions (`Mcp-Session-Id`): the store, what each session holds, and expiry.
+//! The table of a server's legacy sessions: each session by its id, what each caller
+//! holds of them (its share), the store replicas share them through, and expiry.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use tenet_server::jsonrpc::{Id, Incoming, Message};
 use tenet_server::prometheus_client::metrics::gauge::Gauge;
 use tenet_server::store::{Letter, SessionOwner, SessionRecord, SessionStore, Unavailable};
-use tenet_server::{CancellationToken, Driver, DriverOptions, Events, Grant, Server, Session};
+use tenet_server::{CancellationToken, Driver, DriverOptions, Events, Grant, Server};
 use tokio::sync::mpsc;
 
 use crate::caller::Shares;
 use crate::config::HttpConfig;
 use crate::replay::Streams;
 
-/// No sweep yet.
-const NEVER: u64 = u64::MAX;
-
-/// Server → client messages not tied to a request, waiting for the GET stream.
-const STANDALONE_CAPACITY: usize = 32;
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// One legacy session as the HTTP endpoint sees it.
-pub(crate) struct HttpSession {
-    /// The `Mcp-Session-Id`.
-    pub id: SessionId,
-    /// The session driver: the runtime's session, requests in flight, notifications.
-    pub driver: Driver,
-    /// Who created the session (the grant's subject); only they may use it.
-    owner: Option<SessionOwner>,
-    /// What the session counts against in the per-caller bound: the principal, or the
-    /// client's address when there is no authorization ([`crate::caller::Caller::key`]).
-    caller: Arc<str>,
-    /// Its SSE streams, for replay.
-    pub streams: Mutex<Streams>,
-    last_used: AtomicU64,
-    /// The driver's own channel (notifications, requests not tied to a POST); taken
-    /// by the GET stream while one is open.
-    standalone: Mutex<Option<mpsc::Receiver<Vec<u8>>>>,
-    /// The revision of the shared state this copy holds (shared sessions only).
-    revision: AtomicU64,
-    /// Held while the state is written to the shared store or brought up to date
-    /// from it, so that no request of the session is answered before the changes it
-    /// made are shared, and no older state overwrites a newer one.
-    syncing: tokio::sync::Mutex<()>,
-    /// The other replicas that hold a copy, as the store last said (shared sessions
-    /// only): those told when the session changes or ends here.
-    holders: Mutex<Vec<String>>,
-}
-
-/// The principal requests carrying `grant` act for; `None` when there is no access
-/// control. A session is bound to its creator's.
-pub(crate) fn owner_of(grant: Option<&Grant>) -> Option<SessionOwner> {
-    grant.map(|g| SessionOwner { subject: g.owner().map(str::to_owned) })
-}
-
-impl HttpSession {
-    /// The runtime's session (negotiated version, log level, subscriptions, peer).
-    pub(crate) fn inner(&self) -> &Arc<Session> {
-        self.driver.session()
-    }
-
-    /// Whether a request carrying `grant` may use this session: the same principal
-    /// that created it (or no access control at all).
-    pub(crate) fn belongs_to(&self, grant: Option<&Grant>) -> bool {
-        self.owner == owner_of(grant)
-    }
-
-    /// Takes the standalone channel for a GET stream; `None` if a GET stream is open.
-    pub(crate) fn take_standalone(&self) -> Option<mpsc::Receiver<Vec<u8>>> {
-        lock(&self.standalone).take()
-    }
-
-    /// Gives the standalone channel back when the GET stream ends.
-    pub(crate) fn return_standalone(&self, rx: mpsc::Receiver<Vec<u8>>) {
-        *lock(&self.standalone) = Some(rx);
-    }
-
-    fn busy(&self) -> bool {
-        self.driver.is_busy() || lock(&self.standalone).is_none()
-    }
-
-    /// Ends the session (DELETE, expiry, shutdown): its requests are cancelled and its
-    /// streams end (`driver.closed()` fires).
-    fn close(&self) {
-        self.driver.close_now();
-    }
-}
+use super::{HttpSession, NEVER, STANDALONE_CAPACITY, SessionId, lock, owner_of};
 
 /// Why no session can be opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -720,40 +646,9 @@ fn count(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// A session id: 128 random bits from the OS, written as 32 lowercase hex digits
-/// (visible ASCII). Kept as the number, so an idle session holds no string for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct SessionId(u128);
-
-impl SessionId {
-    /// A fresh id; `None` if the OS has no randomness to give.
-    pub(crate) fn new() -> Option<Self> {
-        let mut bytes = [0u8; 16];
-        getrandom::fill(&mut bytes).ok()?;
-        Some(Self(u128::from_be_bytes(bytes)))
-    }
-
-    /// The id `text` names, if it is one this server could have written (exactly 32
-    /// lowercase hex digits); anything else names no session.
-    pub(crate) fn parse(text: &str) -> Option<Self> {
-        let digits = text.len() == 32 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        digits.then(|| u128::from_str_radix(text, 16).ok()).flatten().map(Self)
-    }
-}
-
-impl std::fmt::Display for SessionId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:032x}", self.0)
-    }
-}
-
-/// A fresh session id as text (HTTP+SSE sessions).
-pub(crate) fn new_id() -> Option<String> {
-    SessionId::new().map(|id| id.to_string())
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::new_id;
     use super::*;
     use tenet_server::Principal;
     use tenet_server::jsonrpc::{Id, Request};
