@@ -22,9 +22,11 @@ use tenet_protocol::ProtocolVersion;
 use crate::error::{ClientError, Result};
 
 /// `url` as logs and errors may show it: without its user information (a password),
-/// query and fragment (which may hold tokens), as the URL reads (`http://h` shows as
-/// `http://h/`). A URL that does not read, or reads without a host, shows only its
-/// scheme: `me:pw@h/mcp` reads as a URL of the scheme `me`.
+/// query and fragment (which may hold tokens), nor any path segment that looks like a
+/// key (16 characters or more, letters and digits both: the capability URLs some
+/// services hand out, `https://h/mcp/sk8f…/sse`), which shows as `********`; as the URL reads
+/// (`http://h` shows as `http://h/`). A URL that does not read, or reads without a
+/// host, shows only its scheme: `me:pw@h/mcp` reads as a URL of the scheme `me`.
 ///
 /// ```
 /// assert_eq!(tenet_client::shown_url("https://me:pw@h.example/mcp?key=k#f"), "https://h.example/mcp");
@@ -32,6 +34,8 @@ use crate::error::{ClientError, Result};
 /// assert_eq!(tenet_client::shown_url("http:///me:pw@h.example/mcp"), "http://h.example/mcp");
 /// assert_eq!(tenet_client::shown_url("https://me:p/w@h.example/mcp"), "https://… (not a valid URL)");
 /// assert_eq!(tenet_client::shown_url("me:pw@h.example/mcp?r=https://x"), "me:… (no host)");
+/// assert_eq!(tenet_client::shown_url("https://h.example/mcp/a8Fk2Lq9Zx7Vb3Nm/sse"), "https://h.example/mcp/********/sse");
+/// assert_eq!(tenet_client::shown_url("https://h.example/v1/mcp"), "https://h.example/v1/mcp");
 /// ```
 pub fn shown_url(url: &str) -> String {
     match reqwest::Url::parse(url) {
@@ -42,6 +46,14 @@ pub fn shown_url(url: &str) -> String {
             let _ = parsed.set_password(None);
             parsed.set_query(None);
             parsed.set_fragment(None);
+            let segments: Option<Vec<&str>> = parsed.path_segments().map(Iterator::collect);
+            if let Some(segments) = segments.filter(|s| s.iter().any(|segment| looks_like_a_key(segment))) {
+                let shown: Vec<&str> = segments
+                    .iter()
+                    .map(|segment| if looks_like_a_key(segment) { "********" } else { segment })
+                    .collect();
+                parsed.set_path(&shown.join("/"));
+            }
             parsed.into()
         }
         Err(_) => match scheme_of(url) {
@@ -49,6 +61,15 @@ pub fn shown_url(url: &str) -> String {
             None => "(not a valid URL)".to_owned(),
         },
     }
+}
+
+/// Whether a URL's path segment may be a key: 16 characters or more, with letters and
+/// digits both. Some ordinary names match too (`release-2024-11-30`); they are hidden as
+/// well, which only shortens what a log shows.
+fn looks_like_a_key(segment: &str) -> bool {
+    segment.len() >= 16
+        && segment.bytes().any(|b| b.is_ascii_digit())
+        && segment.bytes().any(|b| b.is_ascii_alphabetic())
 }
 
 /// Why a URL is not one a client connects to ([`check_server_url`]).
