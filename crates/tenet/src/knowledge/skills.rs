@@ -20,7 +20,7 @@ fn description(language: &str, domain: &str, titles: &[String]) -> String {
     let (who, code) = if language == "all" {
         ("any language".to_owned(), "code".to_owned())
     } else {
-        (capitalised(language), format!("{} code", capitalised(language)))
+        (language_name(language), format!("{} code", language_name(language)))
     };
     let mut covers = titles.join("; ");
     if covers.chars().count() > 600 {
@@ -28,12 +28,31 @@ fn description(language: &str, domain: &str, titles: &[String]) -> String {
     }
     format!(
         "This team's {domain} standard for {who} ({covers}). Load it before writing, reviewing or changing \
-         {code} where {domain} matters, and follow it over general habits."
+         {code} that concerns its {domain}, and follow it over general habits."
     )
 }
 
-fn capitalised(word: &str) -> String {
-    let mut chars = word.chars();
+/// A language's name as its users write it (`javascript` is JavaScript); a language
+/// this does not know, capitalised.
+fn language_name(language: &str) -> String {
+    const NAMES: [(&str, &str); 12] = [
+        ("javascript", "JavaScript"),
+        ("typescript", "TypeScript"),
+        ("csharp", "C#"),
+        ("cpp", "C++"),
+        ("fsharp", "F#"),
+        ("php", "PHP"),
+        ("sql", "SQL"),
+        ("html", "HTML"),
+        ("css", "CSS"),
+        ("ocaml", "OCaml"),
+        ("objc", "Objective-C"),
+        ("graphql", "GraphQL"),
+    ];
+    if let Some((_, name)) = NAMES.iter().find(|(key, _)| key.eq_ignore_ascii_case(language)) {
+        return (*name).to_owned();
+    }
+    let mut chars = language.chars();
     chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
@@ -173,4 +192,24 @@ pub(crate) fn reload(skills: &Arc<Skills>, base: &Arc<KnowledgeBase>) -> Reloade
         .collect();
     updated.sort_unstable();
     Reloaded { gone, listed, updated }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_standards_description_names_its_language_as_its_users_write_it_and_reads_as_english() {
+        let titles = ["JavaScript patterns".to_owned()];
+        let text = description("javascript", "patterns", &titles);
+        assert_eq!(
+            text,
+            "This team's patterns standard for JavaScript (JavaScript patterns). Load it before writing, reviewing \
+             or changing JavaScript code that concerns its patterns, and follow it over general habits."
+        );
+        assert!(description("all", "testing", &[]).contains("changing code that concerns its testing"));
+        assert_eq!(language_name("rust"), "Rust");
+        assert_eq!(language_name("TypeScript"), "TypeScript");
+        assert_eq!(language_name("csharp"), "C#");
+    }
 }
