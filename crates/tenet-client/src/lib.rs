@@ -92,7 +92,7 @@ pub use tenet_protocol as protocol;
 pub use tenet_protocol::header::{HeaderParam, InvalidAnnotation, encode_value, header_params, param_headers};
 pub use tokio_util::sync::CancellationToken;
 pub use transport::auth::{AuthChallenge, AuthHook, AuthResponse, StaticAuth};
-pub use transport::{UrlError, check_server_url, is_server_url, shown_url};
+pub use transport::{MASK, UrlError, check_server_url, is_server_url, shown_url};
 
 /// What the fuzz targets drive (`fuzz/`): present only in builds with `--cfg fuzzing`.
 #[cfg(fuzzing)]

@@ -35,7 +35,13 @@ pub(crate) fn key(extensions: &Extensions) -> String {
 /// router itself may set one), else the peer of the connection being served on this
 /// task ([`PEER`]; a request's handler, before it hands work to other tasks).
 fn address(extensions: &Extensions) -> Option<IpAddr> {
-    extensions.get::<ClientAddr>().map(|a| a.0).or_else(|| PEER.try_with(|peer| *peer).ok()).map(|a| a.ip())
+    peer(extensions).map(|a| a.ip())
+}
+
+/// The peer a request came from: a [`ClientAddr`] on it, else the peer of the
+/// connection being served on this task ([`PEER`]).
+pub(crate) fn peer(extensions: &Extensions) -> Option<SocketAddr> {
+    extensions.get::<ClientAddr>().map(|a| a.0).or_else(|| PEER.try_with(|peer| *peer).ok())
 }
 
 /// The principal `grant` names, else `ip:<address>`, else `anonymous`. Principal ids

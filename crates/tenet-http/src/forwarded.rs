@@ -57,8 +57,8 @@ impl Trusted {
         // Several headers are one list, in order; the hops are read from the right, each
         // on its own (a proxy that appends to the client's header keeps what the client
         // wrote, which may be anything, in the value its own hop is in).
-        let values: Vec<&[u8]> = headers.get_all(FORWARDED_FOR).iter().map(|value| value.as_bytes()).collect();
-        let hops = values.iter().rev().flat_map(|value| value.rsplit(|&b| b == b',')).take(MAX_HOPS);
+        let values = headers.get_all(FORWARDED_FOR).iter().rev();
+        let hops = values.flat_map(|value| value.as_bytes().rsplit(|&b| b == b',')).take(MAX_HOPS);
         for hop in hops {
             let Some(ip) = std::str::from_utf8(hop).ok().and_then(|hop| hop_address(hop.trim())) else { break };
             client = ip;
@@ -80,12 +80,7 @@ fn hop_address(hop: &str) -> Option<IpAddr> {
 /// Names the client of a request that came through a trusted proxy ([`ClientAddr`]),
 /// so that everything that tells callers apart by address sees the client.
 pub(crate) async fn layer(State(trusted): State<Trusted>, mut request: Request, next: Next) -> Response {
-    let peer = request
-        .extensions()
-        .get::<ClientAddr>()
-        .map(|addr| addr.0)
-        .or_else(|| crate::caller::PEER.try_with(|peer| *peer).ok());
-    if let Some(peer) = peer.filter(|peer| trusted.contains(peer.ip())) {
+    if let Some(peer) = crate::caller::peer(request.extensions()).filter(|peer| trusted.contains(peer.ip())) {
         let client = trusted.client(peer.ip(), request.headers());
         request.extensions_mut().insert(ClientAddr(SocketAddr::new(client, 0)));
     }

@@ -238,7 +238,7 @@ pub fn effective(serve: &Command, matches: &ArgMatches, from_file: &[String]) ->
                 .map(|vals| vals.map(|v| v.to_string_lossy().into_owned()).collect())
                 .unwrap_or_default();
             let value = if is_secret(id) && !raw.is_empty() {
-                "\"********\"".to_owned()
+                format!("\"{}\"", tenet_client::MASK)
             } else if is_switch(arg) {
                 // The parsed value: the raw one may be spelled `1`, `yes` or `on`.
                 matches.get_one::<bool>(id).copied().unwrap_or_default().to_string()

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+use tenet_client::MASK;
 use tenet_gateway::{ConfigError, Gateway, GatewayOptions, PeerConfig, State, ToolFilter, UpstreamConfig};
 
 /// How Tenet fronts other MCP servers.
@@ -309,8 +310,10 @@ pub fn shown_flag(value: &str) -> String {
     } else {
         // A quote left open: which words are whose is unknown, so only the program is shown.
         let program = target.split_whitespace().next().unwrap_or_default();
-        let rest = if target.trim() == program { "" } else { " ********" };
-        format!("{}{rest}", shown_word(program))
+        match target.trim() == program {
+            true => shown_word(program),
+            false => format!("{} {MASK}", shown_word(program)),
+        }
     };
     match name {
         Some(name) => format!("{name}={target}"),
@@ -363,9 +366,6 @@ fn shown_word(word: &str) -> String {
         _ => word.to_owned(),
     }
 }
-
-/// What a masked value is shown as.
-const MASK: &str = "********";
 
 /// Whether a command-line option's or a variable's name says its value is a secret.
 fn names_secret(option: &str) -> bool {
@@ -497,7 +497,7 @@ pub fn effective(upstreams: &[UpstreamConfig]) -> String {
         if let Some(oauth) = &upstream.oauth {
             let mut members = vec![format!("client_id = {}", quoted(&oauth.client_id))];
             if oauth.client_secret.is_some() {
-                members.push("client_secret = \"********\"".to_owned());
+                members.push(format!("client_secret = \"{MASK}\""));
             }
             if let Some(env) = &oauth.client_secret_env {
                 members.push(format!("client_secret_env = {}", quoted(env)));

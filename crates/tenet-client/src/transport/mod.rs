@@ -48,10 +48,8 @@ pub fn shown_url(url: &str) -> String {
             parsed.set_fragment(None);
             let segments: Option<Vec<&str>> = parsed.path_segments().map(Iterator::collect);
             if let Some(segments) = segments.filter(|s| s.iter().any(|segment| looks_like_a_key(segment))) {
-                let shown: Vec<&str> = segments
-                    .iter()
-                    .map(|segment| if looks_like_a_key(segment) { "********" } else { segment })
-                    .collect();
+                let shown: Vec<&str> =
+                    segments.iter().map(|segment| if looks_like_a_key(segment) { MASK } else { segment }).collect();
                 parsed.set_path(&shown.join("/"));
             }
             parsed.into()
@@ -62,6 +60,10 @@ pub fn shown_url(url: &str) -> String {
         },
     }
 }
+
+/// What a hidden secret is shown as, wherever one is shown ([`shown_url`], `tenet config
+/// check`).
+pub const MASK: &str = "********";
 
 /// Whether a URL's path segment may be a key: 16 characters or more, with letters and
 /// digits both. Some ordinary names match too (`release-2024-11-30`); they are hidden as

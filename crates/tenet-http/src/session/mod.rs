@@ -14,12 +14,6 @@ use tokio::sync::mpsc;
 
 use crate::replay::Streams;
 
-/// No sweep yet.
-const NEVER: u64 = u64::MAX;
-
-/// Server → client messages not tied to a request, waiting for the GET stream.
-const STANDALONE_CAPACITY: usize = 32;
-
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -16,7 +16,13 @@ use crate::caller::Shares;
 use crate::config::HttpConfig;
 use crate::replay::Streams;
 
-use super::{HttpSession, NEVER, STANDALONE_CAPACITY, SessionId, lock, owner_of};
+use super::{HttpSession, SessionId, lock, owner_of};
+
+/// No sweep yet.
+const NEVER: u64 = u64::MAX;
+
+/// Server → client messages not tied to a request, waiting for the GET stream.
+const STANDALONE_CAPACITY: usize = 32;
 
 /// Why no session can be opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -117,13 +117,18 @@ impl Turns {
 /// on one that was handed to it already.
 struct Waiter<'a> {
     limit: &'a Arc<ConcurrencyLimit>,
-    turn: &'a mut oneshot::Receiver<()>,
+    turn: oneshot::Receiver<()>,
     /// Whether it holds its turn (then the permit gives it back).
     held: bool,
-    _waiting: Waiting<'a>,
 }
 
-impl Waiter<'_> {
+impl<'a> Waiter<'a> {
+    /// A call of `limit` waiting for `turn`, counted among the waiting while it lives.
+    fn new(limit: &'a Arc<ConcurrencyLimit>, turn: oneshot::Receiver<()>) -> Self {
+        limit.waiting.fetch_add(1, Ordering::Relaxed);
+        Self { limit, turn, held: false }
+    }
+
     /// Stops the wait: whether a turn was handed to it (which it then holds).
     fn handed(&mut self) -> bool {
         self.turn.close();
@@ -140,25 +145,10 @@ impl Waiter<'_> {
 
 impl Drop for Waiter<'_> {
     fn drop(&mut self) {
+        self.limit.waiting.fetch_sub(1, Ordering::Relaxed);
         if !self.held && self.handed() {
             self.limit.turns().give_back();
         }
-    }
-}
-
-/// Counts one waiting call for as long as it lives (however the wait ends).
-struct Waiting<'a>(&'a AtomicUsize);
-
-impl<'a> Waiting<'a> {
-    fn start(count: &'a AtomicUsize) -> Self {
-        count.fetch_add(1, Ordering::Relaxed);
-        Self(count)
-    }
-}
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -228,7 +218,7 @@ impl ConcurrencyLimit {
         within: Duration,
         cancel: &CancellationToken,
     ) -> Result<Permit, Refused> {
-        let mut turn = {
+        let turn = {
             let mut turns = self.turns();
             // A free turn is taken at once, without counting as a wait.
             if turns.free > 0 {
@@ -239,11 +229,11 @@ impl ConcurrencyLimit {
         };
         // However the wait ends (the future may be dropped at any await: a cancelled
         // task, a client gone), a turn handed to it is never lost.
-        let mut waiter = Waiter { limit: self, turn: &mut turn, held: false, _waiting: Waiting::start(&self.waiting) };
+        let mut waiter = Waiter::new(self, turn);
         tokio::select! {
             biased;
             () = cancel.cancelled() => Err(Refused::Cancelled),
-            got = tokio::time::timeout(within, &mut *waiter.turn) => match got {
+            got = tokio::time::timeout(within, &mut waiter.turn) => match got {
                 Ok(Ok(())) => Ok(waiter.holds()),
                 // A turn handed over as the time ran out is taken: the run keeps what is left.
                 Err(_) if waiter.handed() => Ok(waiter.holds()),
