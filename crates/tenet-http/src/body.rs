@@ -11,6 +11,11 @@ use axum::response::Response;
 
 use crate::response;
 
+/// 415: a body that is not declared as JSON where JSON is required.
+pub(crate) fn not_json() -> Response {
+    response::transport(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type: send application/json")
+}
+
 /// Reads the body, refusing more than `limit` bytes with 413, and a body that has not
 /// all arrived `within` this long with 408 and the connection closed (its slot freed:
 /// a body trickled a byte at a time would hold it otherwise).

@@ -11,7 +11,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::http::Extensions;
-use tenet_server::{Grant, Server};
+use tenet_server::{CancellationToken, DriverOptions, Grant, Link, Server};
+use tokio::sync::mpsc;
 
 /// The address of the peer a request came from. [`crate::serve_listener`] knows its
 /// connections' peers without it; a program that serves the router on a listener of
@@ -160,5 +161,25 @@ impl Caller {
             Some(key) => key.clone(),
             None => named(self.grant.as_deref(), self.addr).into(),
         }
+    }
+
+    /// The link of one request of this caller outside any session (a stateless POST, a
+    /// REST call): where what it sends goes (`out`), what cancels it, and whom it counts
+    /// against.
+    pub(crate) fn link(
+        self,
+        out: mpsc::Sender<Vec<u8>>,
+        cancel: CancellationToken,
+        shutdown: CancellationToken,
+    ) -> Link {
+        Link { session: None, out, cancel, shutdown, grant: self.grant, caller: self.limited, addr: self.addr }
+    }
+
+    /// The options of a connection this caller opens (HTTP+SSE, WebSocket): every
+    /// message on it counts against the caller, in the buckets and shares of its HTTP
+    /// requests.
+    pub(crate) fn connection(self, shutdown: CancellationToken) -> DriverOptions {
+        let caller = Some(self.key());
+        DriverOptions { shutdown, grant: self.grant, caller, ..DriverOptions::default() }
     }
 }

@@ -7,16 +7,17 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use futures_util::Stream;
 use tenet_server::jsonrpc::{ErrorObject, Incoming, Message};
-use tenet_server::{CancellationToken, Link, Probe};
+use tenet_server::protocol::Method as McpMethod;
+use tenet_server::{CancellationToken, Probe};
 use tokio::sync::mpsc;
 use tokio_util::sync::DropGuard;
 
-use crate::body::read_body;
+use crate::body;
 use crate::caller::Caller;
 use crate::exchange::{Exchange, Item, MESSAGE_CAPACITY, Start};
 use crate::headers;
@@ -25,43 +26,27 @@ use crate::shared::Shared;
 use crate::streams::StreamSeat;
 use crate::{legacy, modern, sse, websocket};
 
-/// The handler mounted at the MCP path, for every HTTP method. Refusals are counted.
-pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
-    let response = serve(&shared, request).await;
-    response::counted(shared.server.metrics(), response)
-}
-
-async fn serve(shared: &Arc<Shared>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    if let Err(refusal) = shared.guard.check(&parts.headers) {
-        return response::transport(StatusCode::FORBIDDEN, refusal.to_string());
-    }
-    let mut parts = parts;
-    let caller = Caller::of(&shared.server, &parts.extensions);
+/// The MCP endpoint, for every HTTP method, behind the door ([`crate::door::admit`]).
+pub(crate) async fn serve(shared: Arc<Shared>, caller: Caller, request: Request) -> Response {
+    let (mut parts, body) = request.into_parts();
     match parts.method {
-        Method::POST => post(shared, &parts.headers, body, caller).await,
-        Method::GET if headers::is_upgrade(&parts.headers) => websocket::upgrade(shared, &mut parts, caller.grant),
-        Method::GET => legacy::get(shared, &parts.headers, &caller).await,
-        Method::DELETE => legacy::delete(shared, &parts.headers, &caller).await,
+        Method::POST => post(&shared, &parts.headers, body, caller).await,
+        Method::GET if headers::is_upgrade(&parts.headers) => websocket::upgrade(&shared, &mut parts, caller),
+        Method::GET => legacy::get(&shared, &parts.headers, &caller).await,
+        Method::DELETE => legacy::delete(&shared, &parts.headers, &caller).await,
         _ => response::method_not_allowed("GET, POST, DELETE"),
     }
 }
 
 async fn post(shared: &Arc<Shared>, headers: &HeaderMap, body: Body, caller: Caller) -> Response {
     if !headers::is_json(headers) {
-        return response::transport(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "Unsupported Media Type: send application/json",
-        );
+        return body::not_json();
     }
     let accepts = headers::accepts(headers);
     if !(accepts.json && accepts.sse) {
-        return response::transport(
-            StatusCode::NOT_ACCEPTABLE,
-            "Not Acceptable: Accept must allow both application/json and text/event-stream",
-        );
+        return response::not_acceptable("both application/json and text/event-stream");
     }
-    let bytes = match read_body(headers, body, shared.config.max_body_bytes, shared.config.body_read_timeout).await {
+    let bytes = match shared.read_body(headers, body).await {
         Ok(bytes) => bytes,
         Err(response) => return response,
     };
@@ -118,18 +103,10 @@ async fn modern_post(shared: &Arc<Shared>, headers: &HeaderMap, incoming: Incomi
     }
     // A listen stream stays open for as long as the client likes: once it is
     // acknowledged (its checks passed), it holds a place in the caller's share.
-    let listen = (request.method == LISTEN).then(|| (request.id.clone(), caller.key()));
+    let listen = (request.method == McpMethod::SubscriptionsListen.name()).then(|| (request.id.clone(), caller.key()));
     let (out, messages) = mpsc::channel(MESSAGE_CAPACITY);
     let cancel = CancellationToken::new();
-    let link = Link {
-        session: None,
-        out,
-        cancel: cancel.clone(),
-        shutdown: shared.shutdown.clone(),
-        grant: caller.grant,
-        caller: caller.limited,
-        addr: caller.addr,
-    };
+    let link = caller.link(out, cancel.clone(), shared.shutdown.clone());
     let routed = shared.server.route_probed(&request, probe, &link);
     let server = shared.server.clone();
     let answer = Box::pin(async move { server.respond(request, routed, &link).await });
@@ -143,21 +120,15 @@ async fn modern_post(shared: &Arc<Shared>, headers: &HeaderMap, incoming: Incomi
             response::answer(answer.error.map_or(StatusCode::OK, status_for), answer.line)
         }
         Start::Streaming { head, exchange } => {
-            let seat = match listen {
-                None => None,
-                Some((id, key)) => match shared.streams.seat(key, shared.config.max_streams_per_caller, true) {
-                    Ok(seat) => Some(seat),
-                    // Dropped with the exchange, the guard cancels the listen.
-                    Err(refused) => return refused.answer(&id),
-                },
+            // Refused, the listen is cancelled by the guard, dropped with the exchange.
+            let seat = match listen.map(|(id, key)| (id, shared.seat(key))) {
+                Some((id, Err(refused))) => return refused.answer(&id),
+                seat => seat.and_then(|(_, seat)| seat.ok()),
             };
             response::event_stream(Body::from_stream(stream(head, exchange, (guard, seat))))
         }
     }
 }
-
-/// The `subscriptions/listen` method.
-const LISTEN: &str = "subscriptions/listen";
 
 /// The items of a stateless exchange as SSE events; it ends after the answer. `held`
 /// (what cancels the request, and the stream's place in its caller's share) is let go

@@ -106,8 +106,13 @@ pub(crate) const AUTH_SUBPROTOCOL_PREFIX: &str = "mcp.auth.";
 
 /// Whether a GET asks to become a WebSocket.
 pub(crate) fn is_upgrade(headers: &HeaderMap) -> bool {
-    let upgrade = headers.get(UPGRADE).and_then(|v| v.to_str().ok());
-    upgrade.is_some_and(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case("websocket")))
+    lists(headers, UPGRADE, "websocket")
+}
+
+/// Whether the comma-separated list in header `name` holds `token` (in any case).
+pub(crate) fn lists(headers: &HeaderMap, name: impl AsHeaderName, token: &str) -> bool {
+    let value = headers.get(name).and_then(|v| v.to_str().ok());
+    value.is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
 }
 
 /// The subprotocols a client offers, in order.

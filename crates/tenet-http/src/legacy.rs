@@ -10,78 +10,31 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use futures_util::{Stream, StreamExt};
-use tenet_server::jsonrpc::{ErrorCode, ErrorObject, Id, Incoming, Message, UnknownId};
+use tenet_server::jsonrpc::{ErrorObject, Incoming, Message};
 use tenet_server::protocol::Method;
 use tenet_server::store::Unavailable;
-use tenet_server::{Announcements, Answer, Cancelled, Pending};
+use tenet_server::{Announcements, Pending};
 use tokio::sync::mpsc;
 
 use crate::caller::Caller;
 use crate::exchange::{AnswerFuture, Exchange, Item, MESSAGE_CAPACITY, Start, json_body};
 use crate::headers::{self, LAST_EVENT_ID, SESSION_ID};
 use crate::replay::{Listener, Resumability, Resumed, STANDALONE};
-use crate::response::{self, SESSION_NOT_FOUND};
-use crate::session::{Full, HttpSession, Lookup, SessionId};
+use crate::response;
+use crate::session::{self, HttpSession, Lookup, SessionId};
 use crate::shared::Shared;
 use crate::{sse, stream_log};
 
 /// Framed events waiting for a slow client, per stream.
 const LISTENER_CAPACITY: usize = 32;
 
-fn session_not_found() -> Response {
-    let e = ErrorObject::new(SESSION_NOT_FOUND, "Session not found");
-    response::error(StatusCode::NOT_FOUND, None, &e)
-}
-
-fn session_required() -> Response {
-    response::transport(StatusCode::BAD_REQUEST, "Bad Request: Mcp-Session-Id header is required")
-}
-
-/// 503 with `Retry-After`: the store shared with other replicas did not answer.
-fn store_unavailable(e: &Unavailable) -> Response {
-    response::busy(&e.to_string())
-}
-
-/// The answer when no session can be opened: 503 when the server holds all it may,
-/// 429 when this caller holds its share (ending one of its own makes room).
-pub(crate) fn refused(full: Full) -> Response {
-    match full {
-        Full::Total => response::busy("too many sessions"),
-        Full::Caller(most) => response::transport(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!(
-                "Too Many Requests: this caller holds {most} sessions, the most one caller may; end one (DELETE) or let one idle out"
-            ),
-        ),
-    }
-}
-
-/// Why a request's session cannot be used.
-enum NoSession {
-    /// No `Mcp-Session-Id` (400).
-    Missing,
-    /// Unknown, expired or deleted, or another's (404); or the store or this replica
-    /// cannot serve it now (503).
-    Lookup(Lookup),
-}
-
-impl NoSession {
-    fn response(self) -> Response {
-        match self {
-            NoSession::Missing => session_required(),
-            NoSession::Lookup(Lookup::NotFound) => session_not_found(),
-            NoSession::Lookup(Lookup::Unavailable(e)) => store_unavailable(&e),
-            NoSession::Lookup(Lookup::Full(full)) => refused(full),
-        }
-    }
-}
-
-/// The session a request names, if `caller` may use it.
-async fn session(shared: &Shared, headers: &HeaderMap, caller: &Caller) -> Result<Arc<HttpSession>, NoSession> {
-    let id = headers::text(headers, SESSION_ID).ok_or(NoSession::Missing)?;
-    let id = SessionId::parse(id).ok_or(NoSession::Lookup(Lookup::NotFound))?;
+/// The session a request names, if `caller` may use it; else what the request is
+/// answered.
+async fn session(shared: &Shared, headers: &HeaderMap, caller: &Caller) -> Result<Arc<HttpSession>, Response> {
+    let id = headers::text(headers, SESSION_ID).ok_or_else(session::required)?;
+    let id = SessionId::parse(id).ok_or_else(session::not_found)?;
     let found = shared.sessions.find(id, &shared.server, &shared.shutdown, caller.grant.as_ref(), || caller.key());
-    found.await.map_err(NoSession::Lookup)
+    found.await.map_err(Lookup::response)
 }
 
 /// A legacy POST.
@@ -91,7 +44,7 @@ pub(crate) async fn post(shared: &Arc<Shared>, headers: &HeaderMap, incoming: In
     }
     let session = match session(shared, headers, &caller).await {
         Ok(session) => session,
-        Err(no) => return no.response(),
+        Err(refused) => return refused,
     };
     let (out, messages) = mpsc::channel(MESSAGE_CAPACITY);
     match incoming {
@@ -106,7 +59,7 @@ pub(crate) async fn post(shared: &Arc<Shared>, headers: &HeaderMap, incoming: In
                     let answer = pending.await?;
                     Ok(match shared.sessions.sync(&session).await {
                         Ok(()) => answer,
-                        Err(e) => error_answer(&id, &ErrorObject::internal(e.to_string())),
+                        Err(e) => session.driver.error_answer(Some(&id), &ErrorObject::internal(e.to_string())),
                     })
                 });
             }
@@ -117,7 +70,7 @@ pub(crate) async fn post(shared: &Arc<Shared>, headers: &HeaderMap, incoming: In
             match shared.sessions.forward(&session, &message).await {
                 Ok(true) => return response::accepted(),
                 Ok(false) => {}
-                Err(e) => return store_unavailable(&e),
+                Err(e) => return Lookup::Unavailable(e).response(),
             }
             match session.driver.accept(message) {
                 Ok(()) => response::accepted(),
@@ -125,7 +78,7 @@ pub(crate) async fn post(shared: &Arc<Shared>, headers: &HeaderMap, incoming: In
             }
         }
         Incoming::Batch(mut entries) => match forward_batch(shared, &session, &mut entries).await {
-            Err(e) => store_unavailable(&e),
+            Err(e) => Lookup::Unavailable(e).response(),
             Ok(()) => match session.driver.admit_batch(entries, &out, caller.grant.as_ref(), caller.limited.as_ref()) {
                 Err(e) => response::error(StatusCode::BAD_REQUEST, None, &e),
                 Ok(pending) if pending.is_empty() => response::accepted(),
@@ -181,26 +134,24 @@ async fn forward_batch(
 async fn initialize(shared: &Arc<Shared>, incoming: Incoming, caller: Caller) -> Response {
     let request = match incoming {
         Incoming::Single(Message::Request(request)) if request.method == Method::Initialize.name() => request,
-        _ => return session_required(),
+        _ => return session::required(),
     };
     let Caller { grant, limited, .. } = &caller;
     let session = match shared.sessions.create(&shared.server, &shared.shutdown, grant.clone(), &caller.key()) {
         Ok(session) => session,
-        Err(full) => return refused(full),
+        Err(full) => return full.response(),
     };
-    // Until its id is answered, the session is ended if this request goes (a client
-    // that leaves mid-initialize would otherwise hold a share it cannot use or end).
-    let unanswered = Unanswered { shared, session: &session, grant: grant.as_deref() };
+    let unanswered = shared.sessions.unanswered(&session, grant.as_deref());
     let id = request.id.clone();
     // `initialize` sends nothing before its answer; nobody reads this channel.
     let (out, _) = mpsc::channel(1);
     let answer =
-        session.driver.admit(request, out, grant.clone(), limited.clone()).await.unwrap_or_else(|c| cancelled(&c));
+        session.driver.admit(request, out, grant.clone(), limited.clone()).await.unwrap_or_else(|c| c.answer());
     if answer.error.is_some() {
         return response::json(StatusCode::OK, answer.line);
     }
     if let Err(e) = shared.sessions.publish(&session).await {
-        let answer = error_answer(&id, &ErrorObject::internal(e.to_string()));
+        let answer = session.driver.error_answer(Some(&id), &ErrorObject::internal(e.to_string()));
         let mut response = response::json(StatusCode::SERVICE_UNAVAILABLE, answer.line);
         response::retry_after(&mut response, std::time::Duration::from_secs(1));
         return response;
@@ -212,35 +163,9 @@ async fn initialize(shared: &Arc<Shared>, incoming: Incoming, caller: Caller) ->
     let mut response = response::json(StatusCode::OK, answer.line);
     if let Ok(id) = HeaderValue::from_str(&session.id.to_string()) {
         response.headers_mut().insert(SESSION_ID, id);
-        std::mem::forget(unanswered);
+        unanswered.answered();
     }
     response
-}
-
-/// A session whose `initialize` has not been answered with its id: ended when dropped.
-struct Unanswered<'a> {
-    shared: &'a Shared,
-    session: &'a HttpSession,
-    grant: Option<&'a tenet_server::Grant>,
-}
-
-impl Drop for Unanswered<'_> {
-    fn drop(&mut self) {
-        self.shared.sessions.remove(self.session.id, self.grant);
-    }
-}
-
-/// The answer to a POST whose request was cancelled before it was answered: the
-/// POST still needs a response when nothing was streamed yet.
-fn cancelled(cancelled: &Cancelled) -> Answer {
-    error_answer(&cancelled.id, &ErrorObject::new(ErrorCode::INTERNAL_ERROR, "Request cancelled"))
-}
-
-/// `error` as the answer to the request `id`.
-fn error_answer(id: &Id, error: &ErrorObject) -> Answer {
-    let mut line = Vec::with_capacity(128);
-    tenet_server::jsonrpc::write_error_response(&mut line, Some(id), UnknownId::Null, error);
-    Answer { line, error: Some(error.code), stateless: false }
 }
 
 /// Serves requests of a session: JSON when they are answered before anything else is
@@ -256,7 +181,7 @@ async fn exchange(
 ) -> Response {
     let answers: Vec<AnswerFuture> = pending
         .into_iter()
-        .map(|p| Box::pin(async move { p.await.unwrap_or_else(|c| cancelled(&c)) }) as AnswerFuture)
+        .map(|p| Box::pin(async move { p.await.unwrap_or_else(|c| c.answer()) }) as AnswerFuture)
         .collect();
     let (rules, ends_early) = {
         let streams = session.streams.lock().unwrap_or_else(PoisonError::into_inner);
@@ -343,10 +268,10 @@ pub(crate) async fn get(shared: &Arc<Shared>, headers: &HeaderMap, caller: &Call
     }
     let session = match session(shared, headers, caller).await {
         Ok(session) => session,
-        Err(no) => return no.response(),
+        Err(refused) => return refused,
     };
     if !headers::accepts(headers).sse {
-        return response::transport(StatusCode::NOT_ACCEPTABLE, "Not Acceptable: Accept must allow text/event-stream");
+        return response::not_acceptable("text/event-stream");
     }
     // Every stream this GET opens, the session's own or one resumed, holds a place in
     // the caller's share until it ends (crate::streams), taken once the GET is found
@@ -450,17 +375,15 @@ pub(crate) async fn delete(shared: &Arc<Shared>, headers: &HeaderMap, caller: &C
     if headers::names_modern_version(headers) {
         return response::method_not_allowed("POST");
     }
-    let Some(id) = headers::text(headers, SESSION_ID) else {
-        return session_required();
-    };
-    let Some(id) = SessionId::parse(id) else { return session_not_found() };
+    let Some(id) = headers::text(headers, SESSION_ID) else { return session::required() };
+    let Some(id) = SessionId::parse(id) else { return session::not_found() };
     match shared.sessions.end(id, caller.grant.as_ref()).await {
         Ok(true) => {
             let mut response = Response::new(Body::empty());
             *response.status_mut() = StatusCode::OK;
             response
         }
-        Ok(false) => session_not_found(),
-        Err(lookup) => NoSession::Lookup(lookup).response(),
+        Ok(false) => session::not_found(),
+        Err(lookup) => lookup.response(),
     }
 }

@@ -69,6 +69,7 @@ mod body;
 mod caller;
 mod config;
 mod cors;
+mod door;
 mod endpoint;
 mod exchange;
 mod forwarded;

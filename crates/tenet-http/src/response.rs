@@ -110,6 +110,11 @@ pub(crate) fn transport(status: StatusCode, message: impl Into<String>) -> Respo
     error(status, None, &ErrorObject::new(TRANSPORT_ERROR, message.into()))
 }
 
+/// 406: the request's `Accept` does not allow `what` the answer must be.
+pub(crate) fn not_acceptable(what: &str) -> Response {
+    transport(StatusCode::NOT_ACCEPTABLE, format!("Not Acceptable: Accept must allow {what}"))
+}
+
 /// 202 Accepted, no body.
 pub(crate) fn accepted() -> Response {
     let mut response = Response::new(Body::empty());

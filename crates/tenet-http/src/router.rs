@@ -15,10 +15,10 @@ use tenet_server::{CancellationToken, Server};
 
 use crate::config::HttpConfig;
 use crate::cors;
-use crate::endpoint;
 use crate::guard::Guard;
 use crate::session::Sessions;
 use crate::shared::Shared;
+use crate::{door, endpoint};
 use crate::{response, sse_transport};
 
 /// An MCP endpoint serving one [`Server`] to clients of both eras.
@@ -96,11 +96,11 @@ impl Endpoint {
     pub fn router(&self) -> Router {
         let config = &self.shared.config;
         let path = if config.path.starts_with('/') { config.path.clone() } else { format!("/{}", config.path) };
-        let mut router = Router::new().route(&path, any(endpoint::handle));
+        let mut router = Router::new().route(&path, any(|s, r| door::admit(s, r, endpoint::serve)));
         if config.legacy_sse {
             router = router
-                .route(&config.sse_path, get(sse_transport::open))
-                .route(&config.sse_messages_path, post(sse_transport::message));
+                .route(&config.sse_path, get(|s, r| door::admit(s, r, sse_transport::open)))
+                .route(&config.sse_messages_path, post(|s, r| door::admit(s, r, sse_transport::message)));
         }
         let gate =
             config.auth.clone().map(|auth| crate::gate::Gate { auth, metrics: self.shared.server.metrics().clone() });
@@ -231,8 +231,8 @@ async fn page_door(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    if let Err(refusal) = shared.guard.check(request.headers()) {
-        return response::transport(StatusCode::FORBIDDEN, refusal.to_string());
+    if let Some(refused) = door::guard(&shared, request.headers()) {
+        return refused;
     }
     let caller: Arc<str> = crate::caller::key(request.extensions()).into();
     if let Some(call) = calls.iter().find(|call| call.path == request.uri().path())
@@ -262,8 +262,8 @@ async fn ready(State(shared): State<Arc<Shared>>) -> Response {
 
 /// A [`crate::StatusSource`] page, behind the same `Host`/`Origin` guard as the metrics.
 async fn status_page(State(shared): State<Arc<Shared>>, request: axum::extract::Request, path: String) -> Response {
-    if let Err(refusal) = shared.guard.check(request.headers()) {
-        return response::transport(StatusCode::FORBIDDEN, refusal.to_string());
+    if let Some(refused) = door::guard(&shared, request.headers()) {
+        return refused;
     }
     if shared.config.auth.is_some() {
         let grant = request.extensions().get::<Arc<tenet_server::Grant>>();
@@ -296,8 +296,8 @@ fn status_refused(grant: Option<&tenet_server::Grant>) -> Response {
 
 /// The server's metrics in the OpenMetrics text format, for a Prometheus scraper.
 async fn metrics(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    if let Err(refusal) = shared.guard.check(&headers) {
-        return response::transport(StatusCode::FORBIDDEN, refusal.to_string());
+    if let Some(refused) = door::guard(&shared, &headers) {
+        return refused;
     }
     let mut response = Response::new(shared.server.metrics().encode().into());
     response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(tenet_server::metrics::CONTENT_TYPE));

@@ -4,6 +4,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
+use axum::http::HeaderMap;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::Response;
 use futures_util::Stream;
@@ -13,6 +14,7 @@ use crate::config::HttpConfig;
 use crate::guard::Guard;
 use crate::response;
 use crate::session::Sessions;
+use crate::streams::{Refused, StreamSeat};
 
 /// What every request handler shares.
 pub(crate) struct Shared {
@@ -31,13 +33,25 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// The body of a request, within this endpoint's size and time limits
+    /// ([`crate::body::read_body`]).
+    pub(crate) async fn read_body(&self, headers: &HeaderMap, body: Body) -> Result<Bytes, Response> {
+        crate::body::read_body(headers, body, self.config.max_body_bytes, self.config.body_read_timeout).await
+    }
+
+    /// A place in `caller`'s share of long-lived streams (and in the connections' part),
+    /// held until the seat is dropped.
+    pub(crate) fn seat(&self, caller: Arc<str>) -> Result<StreamSeat, Refused> {
+        self.streams.seat(caller, self.config.max_streams_per_caller, true)
+    }
+
     /// `stream` as an SSE response that holds a place in `caller`'s share of streams (and
     /// in the connections' part) until it ends; or the refusal, when there is none.
     pub(crate) fn event_stream<S>(&self, caller: Arc<str>, stream: S) -> Response
     where
         S: Stream<Item = Result<Bytes, Infallible>> + Send + 'static,
     {
-        match self.streams.seat(caller, self.config.max_streams_per_caller, true) {
+        match self.seat(caller) {
             Ok(seat) => response::event_stream(Body::from_stream(seat.hold(stream))),
             Err(refused) => refused.response(),
         }
@@ -52,7 +66,7 @@ impl Shared {
         if !is_stream {
             return response;
         }
-        match self.streams.seat(caller, self.config.max_streams_per_caller, true) {
+        match self.seat(caller) {
             Ok(seat) => response.map(|body| Body::from_stream(seat.hold(body.into_data_stream()))),
             Err(refused) => refused.response(),
         }

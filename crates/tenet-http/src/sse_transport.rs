@@ -8,15 +8,16 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::Request;
+use axum::http::StatusCode;
 use axum::response::Response;
 use futures_util::Stream;
-use tenet_server::{DriverOptions, Grant, Hangup, OUTBOUND_CAPACITY};
+use tenet_server::{Hangup, OUTBOUND_CAPACITY};
 use tenet_transport::Frame;
 use tokio::sync::mpsc;
 
-use crate::body::read_body;
+use crate::body;
+use crate::caller::Caller;
 use crate::headers;
 use crate::response;
 use crate::session::owner_of;
@@ -26,19 +27,11 @@ use crate::sse_connections::Connection;
 /// POSTed messages waiting for the connection to take them.
 const INBOUND_CAPACITY: usize = 32;
 
-/// `GET /sse`: opens a connection and streams its output. Refusals are counted.
-pub(crate) async fn open(State(shared): State<Arc<Shared>>, request: Request) -> Response {
-    let caller = crate::caller::Caller::of(&shared.server, request.extensions());
-    let response = open_stream(&shared, request.headers(), caller);
-    response::counted(shared.server.metrics(), response)
-}
-
-fn open_stream(shared: &Arc<Shared>, headers: &HeaderMap, caller: crate::caller::Caller) -> Response {
-    if let Err(refusal) = shared.guard.check(headers) {
-        return response::transport(StatusCode::FORBIDDEN, refusal.to_string());
-    }
+/// `GET /sse`, behind the door: opens a connection and streams its output.
+pub(crate) async fn open(shared: Arc<Shared>, caller: Caller, request: Request) -> Response {
+    let headers = request.headers();
     if !headers::accepts(headers).sse {
-        return response::transport(StatusCode::NOT_ACCEPTABLE, "Not Acceptable: Accept must allow text/event-stream");
+        return response::not_acceptable("text/event-stream");
     }
     if shared.shutdown.is_cancelled() {
         return response::busy("shutting down");
@@ -48,24 +41,17 @@ fn open_stream(shared: &Arc<Shared>, headers: &HeaderMap, caller: crate::caller:
     };
     let (inbound, frames) = mpsc::channel(INBOUND_CAPACITY);
     let key = caller.key();
-    let share = shared.config.max_streams_per_caller;
-    let seat = match shared.streams.seat(key.clone(), share, true) {
+    let seat = match shared.seat(key.clone()) {
         Ok(seat) => seat,
         Err(refused) => return refused.response(),
     };
-    let connection = Connection { inbound, owner: owner_of(caller.grant.as_deref()), caller: key.clone() };
+    let connection = Connection { inbound, owner: owner_of(caller.grant.as_deref()), caller: key };
     let (max, per_caller) = (shared.config.max_sessions, shared.config.max_sessions_per_caller);
     if let Err(full) = shared.legacy_sse.insert(id.clone(), connection, max, per_caller) {
-        return crate::legacy::refused(full);
+        return full.response();
     }
     let (out, lines) = mpsc::channel(OUTBOUND_CAPACITY);
-    // The connection's requests count against the caller that opened it.
-    let options = DriverOptions {
-        shutdown: shared.shutdown.clone(),
-        grant: caller.grant,
-        caller: Some(key),
-        ..DriverOptions::default()
-    };
+    let options = caller.connection(shared.shutdown.clone());
     let server = shared.server.clone();
     let frames = futures_util::stream::unfold(frames, |mut rx| async move { rx.recv().await.map(|f| (f, rx)) });
     tokio::spawn(async move {
@@ -73,7 +59,7 @@ fn open_stream(shared: &Arc<Shared>, headers: &HeaderMap, caller: crate::caller:
         let _ = server.serve_frames(Box::pin(frames), out, options, Hangup::Cancel).await;
     });
     let endpoint = format!("event: endpoint\ndata: {}?sessionId={id}\n\n", shared.config.sse_messages_path);
-    let stream = Output { shared: shared.clone(), id, lines, first: Some(Bytes::from(endpoint)) };
+    let stream = Output { shared, id, lines, first: Some(Bytes::from(endpoint)) };
     response::event_stream(Body::from_stream(seat.hold(stream.into_stream())))
 }
 
@@ -118,34 +104,22 @@ fn session_id(query: Option<&str>) -> Option<&str> {
     query?.split('&').find_map(|pair| pair.strip_prefix("sessionId="))
 }
 
-/// `POST /messages?sessionId=…`: hands one message (or batch) to the connection; the
-/// answer comes on its stream. Refusals are counted.
-pub(crate) async fn message(State(shared): State<Arc<Shared>>, request: Request) -> Response {
-    let response = post_message(&shared, request).await;
-    response::counted(shared.server.metrics(), response)
-}
-
-async fn post_message(shared: &Arc<Shared>, request: Request) -> Response {
+/// `POST /messages?sessionId=…`, behind the door: hands one message (or batch) to the
+/// connection; the answer comes on its stream.
+pub(crate) async fn message(shared: Arc<Shared>, caller: Caller, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    if let Err(refusal) = shared.guard.check(&parts.headers) {
-        return response::transport(StatusCode::FORBIDDEN, refusal.to_string());
-    }
     if !headers::is_json(&parts.headers) {
-        return response::transport(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "Unsupported Media Type: send application/json",
-        );
+        return body::not_json();
     }
-    let grant = parts.extensions.get::<Arc<Grant>>();
-    let connection = session_id(parts.uri.query()).and_then(|id| shared.legacy_sse.get(id, grant.map(Arc::as_ref)));
+    let grant = caller.grant.as_deref();
+    let connection = session_id(parts.uri.query()).and_then(|id| shared.legacy_sse.get(id, grant));
     let Some(connection) = connection else {
         return response::transport(StatusCode::NOT_FOUND, "Session not found");
     };
-    let bytes =
-        match read_body(&parts.headers, body, shared.config.max_body_bytes, shared.config.body_read_timeout).await {
-            Ok(bytes) => bytes,
-            Err(response) => return response,
-        };
+    let bytes = match shared.read_body(&parts.headers, body).await {
+        Ok(bytes) => bytes,
+        Err(response) => return response,
+    };
     match connection.inbound.send(Ok(Frame::Message(bytes))).await {
         Ok(()) => response::accepted(),
         Err(_) => response::transport(StatusCode::NOT_FOUND, "Session not found"),

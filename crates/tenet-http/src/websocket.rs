@@ -23,7 +23,7 @@ use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use hyper_util::rt::TokioIo;
 use tenet_server::metrics::{Direction, Metrics};
-use tenet_server::{CancellationToken, Driver, DriverOptions, Grant, OUTBOUND_CAPACITY, Server};
+use tenet_server::{CancellationToken, Driver, DriverOptions, OUTBOUND_CAPACITY, Server};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
@@ -31,21 +31,21 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig as Limits};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
+use crate::caller::Caller;
 use crate::config::WebSocketConfig;
-use crate::headers::{SUBPROTOCOL, offered};
+use crate::headers::{self, SUBPROTOCOL, offered};
 use crate::response;
 use crate::shared::Shared;
 
 /// Checks the handshake and answers `101 Switching Protocols`, handing the socket to
 /// the session driver once the upgrade completes.
-pub(crate) fn upgrade(shared: &Arc<Shared>, parts: &mut Parts, grant: Option<Arc<Grant>>) -> Response {
+pub(crate) fn upgrade(shared: &Arc<Shared>, parts: &mut Parts, caller: Caller) -> Response {
     let config = &shared.config;
     if !config.websocket.enabled {
         return response::transport(StatusCode::BAD_REQUEST, "Bad Request: WebSocket is turned off on this server");
     }
     let headers = &parts.headers;
-    let connection = headers.get(CONNECTION).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !connection.split(',').any(|t| t.trim().eq_ignore_ascii_case("upgrade")) {
+    if !headers::lists(headers, CONNECTION, "upgrade") {
         return response::transport(
             StatusCode::BAD_REQUEST,
             "Bad Request: a WebSocket upgrade needs Connection: upgrade",
@@ -74,10 +74,9 @@ pub(crate) fn upgrade(shared: &Arc<Shared>, parts: &mut Parts, grant: Option<Arc
     if shared.shutdown.is_cancelled() {
         return response::busy("shutting down");
     }
-    let caller: Arc<str> = crate::caller::key(&parts.extensions).into();
     // A socket leaves the HTTP connections (it has a cap of its own), but counts in its
     // caller's share of streams.
-    let held = match shared.streams.seat(caller.clone(), config.max_streams_per_caller, false) {
+    let held = match shared.streams.seat(caller.key(), config.max_streams_per_caller, false) {
         Ok(held) => held,
         Err(refused) => return refused.response(),
     };
@@ -93,14 +92,7 @@ pub(crate) fn upgrade(shared: &Arc<Shared>, parts: &mut Parts, grant: Option<Arc
     let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
     let socket = Socket {
         server: shared.server.clone(),
-        options: DriverOptions {
-            shutdown: shared.shutdown.clone(),
-            grant,
-            // Every message counts against the caller, in the buckets of its HTTP requests
-            // and in its shares.
-            caller: Some(caller),
-            ..DriverOptions::default()
-        },
+        options: caller.connection(shared.shutdown.clone()),
         limits: config.websocket.clone(),
         max_message: config.max_body_bytes,
     };

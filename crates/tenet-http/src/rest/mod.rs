@@ -23,11 +23,11 @@ use std::sync::Arc;
 use std::sync::LazyLock;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, Request, State};
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -36,14 +36,14 @@ use tenet_server::protocol::{
     CLIENT_CAPABILITIES_KEY, INVALID_ARGUMENTS_KEY, PROTOCOL_VERSION_KEY, ProtocolVersion, TRACEPARENT_KEY,
     TRACESTATE_KEY,
 };
-use tenet_server::{Answer, CancellationToken, Grant, Link};
+use tenet_server::{Answer, CancellationToken};
 use tokio::sync::mpsc;
 
-use crate::body::read_body;
+use crate::caller::Caller;
 use crate::exchange::MESSAGE_CAPACITY;
 use crate::response::{self, Refused};
 use crate::shared::Shared;
-use crate::{caller, headers};
+use crate::{door, headers};
 
 /// Where the REST routes are served.
 pub(crate) const PATHS: [&str; 4] = ["/mcp/tools", "/mcp/call", "/tools/{name}", "/openapi.json"];
@@ -51,10 +51,10 @@ pub(crate) const PATHS: [&str; 4] = ["/mcp/tools", "/mcp/call", "/tools/{name}",
 /// The REST routes; `taken` are paths already served, which are left alone.
 pub(crate) fn routes(taken: &[&str]) -> Router<Arc<Shared>> {
     let handlers: [MethodRouter<Arc<Shared>>; 4] = [
-        get(list_tools).fallback(|| async { response::method_not_allowed("GET") }),
-        post(call_jsonrpc).fallback(|| async { response::method_not_allowed("POST") }),
-        post(call_tool).fallback(|| async { response::method_not_allowed("POST") }),
-        get(openapi::serve).fallback(|| async { response::method_not_allowed("GET") }),
+        get(|s, r| door::admit(s, r, list_tools)).fallback(|| async { response::method_not_allowed("GET") }),
+        post(|s, r| door::admit(s, r, call_jsonrpc)).fallback(|| async { response::method_not_allowed("POST") }),
+        post(|s, r| door::admit(s, r, call_tool)).fallback(|| async { response::method_not_allowed("POST") }),
+        get(|s, r| door::admit(s, r, openapi::serve)).fallback(|| async { response::method_not_allowed("GET") }),
     ];
     let mut router = Router::new();
     for (path, handler) in PATHS.into_iter().zip(handlers) {
@@ -68,26 +68,17 @@ pub(crate) fn routes(taken: &[&str]) -> Router<Arc<Shared>> {
 }
 
 /// `GET /mcp/tools`.
-async fn list_tools(State(shared): State<Arc<Shared>>, request: Request) -> Response {
-    let (parts, _) = request.into_parts();
-    let response = match admit(&shared, &parts) {
-        Some(refusal) => refusal,
-        None => match all_tools(&shared, grant(&parts), Some(caller::key(&parts.extensions).into())).await {
-            Ok(tools) => response::json(StatusCode::OK, format!(r#"{{"tools":[{}]}}"#, join(&tools))),
-            Err(e) => failed(status(e.code), &e),
-        },
-    };
-    response::counted(shared.server.metrics(), response)
+async fn list_tools(shared: Arc<Shared>, caller: Caller, _: Request) -> Response {
+    match all_tools(&shared, caller).await {
+        Ok(tools) => response::json(StatusCode::OK, format!(r#"{{"tools":[{}]}}"#, join(&tools))),
+        Err(e) => failed(status(e.code), &e),
+    }
 }
 
-/// Every tool `grant` may see, each as raw JSON, from as many pages of `tools/list` as
-/// the server gives; the first counts against `caller`'s rate limit, the rest are part
-/// of it.
-pub(super) async fn all_tools(
-    shared: &Shared,
-    grant: Option<Arc<Grant>>,
-    mut caller: Option<Arc<str>>,
-) -> Result<Vec<Box<RawValue>>, ErrorObject> {
+/// Every tool `caller` may see, each as raw JSON, from as many pages of `tools/list` as
+/// the server gives; the first counts against the caller's rate limit, the rest are
+/// part of it.
+pub(super) async fn all_tools(shared: &Shared, mut caller: Caller) -> Result<Vec<Box<RawValue>>, ErrorObject> {
     #[derive(Serialize)]
     struct Params<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -107,7 +98,8 @@ pub(super) async fn all_tools(
     // Bounded: a server whose cursors never end would otherwise hold the request forever.
     for _ in 0..MAX_PAGES {
         let params = Params { cursor: cursor.as_deref(), meta: Meta::new(&no_headers) };
-        let answer = run(shared, grant.clone(), caller.take(), Id::Number(1), "tools/list", &params).await?;
+        let answer = run(shared, caller.clone(), Id::Number(1), "tools/list", &params).await?;
+        caller.limited = None;
         let page: Page = result_of(&answer.line)?;
         tools.extend(page.tools);
         match page.next_cursor {
@@ -122,14 +114,13 @@ pub(super) async fn all_tools(
 const MAX_PAGES: usize = 1000;
 
 /// `POST /mcp/call`: the founding documents' JSON-RPC call of a tool by name.
-async fn call_jsonrpc(State(shared): State<Arc<Shared>>, request: Request) -> Response {
-    let response = match jsonrpc(&shared, request).await {
+async fn call_jsonrpc(shared: Arc<Shared>, caller: Caller, request: Request) -> Response {
+    match jsonrpc(&shared, caller, request).await {
         Ok(response) | Err(response) => response,
-    };
-    response::counted(shared.server.metrics(), response)
+    }
 }
 
-async fn jsonrpc(shared: &Shared, request: Request) -> Result<Response, Response> {
+async fn jsonrpc(shared: &Shared, caller: Caller, request: Request) -> Result<Response, Response> {
     let (parts, body) = request.into_parts();
     #[derive(Deserialize)]
     struct Call<'a> {
@@ -167,9 +158,6 @@ async fn jsonrpc(shared: &Shared, request: Request) -> Result<Response, Response
         let e = ErrorObject::invalid_request("Invalid Request: jsonrpc must be \"2.0\"");
         return Err(jsonrpc_error(StatusCode::BAD_REQUEST, Some(id), &e));
     }
-    if let Some(refusal) = admit(shared, &parts) {
-        return Err(refusal);
-    }
     if !exists(shared, &call.method) {
         return Err(jsonrpc_error(StatusCode::NOT_FOUND, Some(id), &ErrorObject::method_not_found(&call.method)));
     }
@@ -177,7 +165,7 @@ async fn jsonrpc(shared: &Shared, request: Request) -> Result<Response, Response
     if let Some(e) = not_an_object(&call.method, arguments) {
         return Err(jsonrpc_error(StatusCode::UNPROCESSABLE_ENTITY, Some(id), &e));
     }
-    let answer = call_through(shared, &parts, Id::Number(1), &call.method, arguments)
+    let answer = call_through(shared, caller, &parts, Id::Number(1), &call.method, arguments)
         .await
         .map_err(|e| jsonrpc_error(status(e.code), Some(id), &e))?;
     // A failed argument check is an isError result for MCP clients; here it is the
@@ -226,15 +214,18 @@ fn retry_after(response: &mut Response, e: &ErrorObject) {
 }
 
 /// `POST /tools/{name}`: the arguments as the body, the result as the answer.
-async fn call_tool(State(shared): State<Arc<Shared>>, Path(name): Path<String>, request: Request) -> Response {
-    let response = match by_name(&shared, &name, request).await {
-        Ok(response) | Err(response) => response,
+async fn call_tool(shared: Arc<Shared>, caller: Caller, request: Request) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let name = match Path::<String>::from_request_parts(&mut parts, &shared).await {
+        Ok(Path(name)) => name,
+        Err(rejection) => return rejection.into_response(),
     };
-    response::counted(shared.server.metrics(), response)
+    match by_name(&shared, caller, &name, parts, body).await {
+        Ok(response) | Err(response) => response,
+    }
 }
 
-async fn by_name(shared: &Shared, name: &str, request: Request) -> Result<Response, Response> {
-    let (parts, body) = request.into_parts();
+async fn by_name(shared: &Shared, caller: Caller, name: &str, parts: Parts, body: Body) -> Result<Response, Response> {
     let bytes = read(shared, &parts, body).await?;
     let arguments: &RawValue = if bytes.iter().all(u8::is_ascii_whitespace) {
         &EMPTY
@@ -243,9 +234,6 @@ async fn by_name(shared: &Shared, name: &str, request: Request) -> Result<Respon
             refuse(StatusCode::BAD_REQUEST, &ErrorObject::parse_error(format!("the body is not JSON: {e}")))
         })?
     };
-    if let Some(refusal) = admit(shared, &parts) {
-        return Err(refusal);
-    }
     if !exists(shared, name) {
         let e = ErrorObject::new(ErrorCode::METHOD_NOT_FOUND, format!("Unknown tool: {name}"));
         return Err(refuse(StatusCode::NOT_FOUND, &e));
@@ -253,8 +241,9 @@ async fn by_name(shared: &Shared, name: &str, request: Request) -> Result<Respon
     if let Some(e) = not_an_object(name, arguments) {
         return Err(refuse(StatusCode::UNPROCESSABLE_ENTITY, &e));
     }
-    let answer =
-        call_through(shared, &parts, Id::Number(1), name, arguments).await.map_err(|e| failed(status(e.code), &e))?;
+    let answer = call_through(shared, caller, &parts, Id::Number(1), name, arguments)
+        .await
+        .map_err(|e| failed(status(e.code), &e))?;
     if let Some(code) = answer.error {
         let e = match result_of::<serde::de::IgnoredAny>(&answer.line) {
             Err(e) => e,
@@ -286,35 +275,17 @@ pub(crate) const TOOL_ERROR: ErrorCode = ErrorCode(-32050);
 /// `{}`: the arguments of a call that sent none.
 static EMPTY: LazyLock<Box<RawValue>> = LazyLock::new(|| RawValue::from_string("{}".to_owned()).expect("{} is JSON"));
 
-/// What every REST request passes before its handler: the `Host`/`Origin` guard.
-/// Authorization ran before, in the gate; the rate limit is the server's door's, when
-/// the route calls through the server.
-fn admit(shared: &Shared, parts: &Parts) -> Option<Response> {
-    let refusal = shared.guard.check(&parts.headers).err()?;
-    Some(response::transport(StatusCode::FORBIDDEN, refusal.to_string()))
-}
-
 /// The body of a POST: JSON (or empty), within the size limit.
-async fn read(shared: &Shared, parts: &Parts, body: axum::body::Body) -> Result<Bytes, Response> {
+async fn read(shared: &Shared, parts: &Parts, body: Body) -> Result<Bytes, Response> {
     let sent = parts.headers.contains_key(axum::http::header::CONTENT_TYPE);
     if sent && !headers::is_json(&parts.headers) {
-        return Err(response::transport(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "Unsupported Media Type: send application/json",
-        ));
+        return Err(crate::body::not_json());
     }
-    let bytes = read_body(&parts.headers, body, shared.config.max_body_bytes, shared.config.body_read_timeout).await?;
+    let bytes = shared.read_body(&parts.headers, body).await?;
     if !sent && !bytes.is_empty() {
-        return Err(response::transport(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "Unsupported Media Type: send application/json",
-        ));
+        return Err(crate::body::not_json());
     }
     Ok(bytes)
-}
-
-fn grant(parts: &Parts) -> Option<Arc<Grant>> {
-    parts.extensions.get::<Arc<Grant>>().cloned()
 }
 
 fn exists(shared: &Shared, name: &str) -> bool {
@@ -356,6 +327,7 @@ impl Serialize for Meta<'_> {
 /// Calls tool `name` with `arguments` through the server.
 async fn call_through(
     shared: &Shared,
+    caller: Caller,
     parts: &Parts,
     id: Id,
     name: &str,
@@ -369,7 +341,7 @@ async fn call_through(
         meta: Meta<'a>,
     }
     let params = Params { name, arguments, meta: Meta::new(&parts.headers) };
-    run(shared, grant(parts), Some(caller::key(&parts.extensions).into()), id, "tools/call", &params).await
+    run(shared, caller, id, "tools/call", &params).await
 }
 
 /// Serves one stateless request through [`tenet_server::Server::respond`], as the MCP endpoint does;
@@ -377,8 +349,7 @@ async fn call_through(
 /// no progress and no log) is dropped.
 async fn run(
     shared: &Shared,
-    grant: Option<Arc<Grant>>,
-    caller: Option<Arc<str>>,
+    caller: Caller,
     id: Id,
     method: &str,
     params: &impl Serialize,
@@ -389,7 +360,7 @@ async fn run(
     let cancel = CancellationToken::new();
     // A caller that goes away drops this future; the guard then cancels the call.
     let _guard = cancel.clone().drop_guard();
-    let link = Link { session: None, out, cancel, shutdown: shared.shutdown.clone(), grant, caller, addr: None };
+    let link = caller.link(out, cancel, shared.shutdown.clone());
     let routed = shared.server.route(&request, &link);
     let answer = shared.server.respond(request, routed, &link);
     tokio::pin!(answer);

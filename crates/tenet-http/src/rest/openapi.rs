@@ -4,36 +4,32 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
-use super::{admit, all_tools, failed, grant, status};
+use super::{all_tools, failed, status};
+use crate::caller::Caller;
 use crate::response;
 use crate::shared::Shared;
 
-/// The handler.
-pub(super) async fn serve(State(shared): State<Arc<Shared>>, request: Request) -> Response {
-    let (parts, _) = request.into_parts();
-    let response = match admit(&shared, &parts) {
-        Some(refusal) => refusal,
-        None => match all_tools(&shared, grant(&parts), Some(crate::caller::key(&parts.extensions).into())).await {
-            Ok(tools) => {
-                let info = shared.server.info();
-                let spec = Spec {
-                    title: info.title.as_deref().unwrap_or(&info.name),
-                    version: &info.version,
-                    description: info.description.as_deref(),
-                    auth: shared.config.auth.as_deref(),
-                };
-                response::json(StatusCode::OK, document(&spec, &tools).to_string())
-            }
-            Err(e) => failed(status(e.code), &e),
-        },
-    };
-    response::counted(shared.server.metrics(), response)
+/// The handler, behind the door.
+pub(super) async fn serve(shared: Arc<Shared>, caller: Caller, _: Request) -> Response {
+    match all_tools(&shared, caller).await {
+        Ok(tools) => {
+            let info = shared.server.info();
+            let spec = Spec {
+                title: info.title.as_deref().unwrap_or(&info.name),
+                version: &info.version,
+                description: info.description.as_deref(),
+                auth: shared.config.auth.as_deref(),
+            };
+            response::json(StatusCode::OK, document(&spec, &tools).to_string())
+        }
+        Err(e) => failed(status(e.code), &e),
+    }
 }
 
 /// What the document says besides the tools.

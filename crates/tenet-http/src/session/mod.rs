@@ -1,8 +1,10 @@
 //! Legacy sessions (`Mcp-Session-Id`): what each session holds; their table, shares
 //! and expiry are [`table`]'s.
 
+mod answers;
 mod table;
 
+pub(crate) use answers::{not_found, required};
 pub(crate) use table::{Full, Lookup, Sessions};
 
 use std::sync::atomic::AtomicU64;

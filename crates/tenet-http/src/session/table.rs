@@ -592,6 +592,13 @@ impl Sessions {
         Ok(true)
     }
 
+    /// `session`, whose `initialize` is being answered: ended if the answer never
+    /// carries its id (the request went, or failed), or a client that leaves
+    /// mid-initialize would hold a share it can neither use nor end.
+    pub(crate) fn unanswered<'a>(&'a self, session: &'a HttpSession, grant: Option<&'a Grant>) -> Unanswered<'a> {
+        Unanswered { sessions: self, session, grant }
+    }
+
     /// Ends and forgets the session `id` here; false if there was none, or it belongs
     /// to another principal than `grant`'s.
     pub(crate) fn remove(&self, id: SessionId, grant: Option<&Grant>) -> bool {
@@ -650,6 +657,27 @@ impl Sessions {
 /// A number of sessions, as a gauge step.
 fn count(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// A session whose `initialize` has not been answered with its id
+/// ([`Sessions::unanswered`]): ended when dropped, unless [`Unanswered::answered`].
+pub(crate) struct Unanswered<'a> {
+    sessions: &'a Sessions,
+    session: &'a HttpSession,
+    grant: Option<&'a Grant>,
+}
+
+impl Unanswered<'_> {
+    /// The answer carries the session's id: the session stays.
+    pub(crate) fn answered(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Unanswered<'_> {
+    fn drop(&mut self) {
+        self.sessions.remove(self.session.id, self.grant);
+    }
 }
 
 #[cfg(test)]

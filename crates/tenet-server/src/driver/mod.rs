@@ -42,6 +42,17 @@ pub struct Cancelled {
     pub id: Id,
 }
 
+impl Cancelled {
+    /// The answer a transport still owes for the cancelled request (an HTTP POST with
+    /// nothing streamed yet): -32603 "Request cancelled".
+    pub fn answer(&self) -> Answer {
+        let mut line = Vec::with_capacity(96);
+        let error = ErrorObject::new(tenet_jsonrpc::ErrorCode::INTERNAL_ERROR, "Request cancelled");
+        tenet_jsonrpc::write_error_response(&mut line, Some(&self.id), UnknownId::Omit, &error);
+        Answer { line, error: Some(error.code), stateless: false }
+    }
+}
+
 /// How a driver serves one client.
 #[derive(Debug, Clone, Default)]
 pub struct DriverOptions {
@@ -218,7 +229,8 @@ impl Driver {
         line
     }
 
-    fn error_answer(&self, id: Option<&Id>, error: &ErrorObject) -> Answer {
+    /// An error response as an [`Answer`], for a transport that owes the client one.
+    pub fn error_answer(&self, id: Option<&Id>, error: &ErrorObject) -> Answer {
         Answer { line: self.error_line(id, error), error: Some(error.code), stateless: false }
     }
 
