@@ -160,16 +160,16 @@ impl Streams {
     }
 
     /// Makes these the streams of one copy of a session replicas share, tagged
-    /// `origin` (`<replica>-<copy>`) in their event ids. Such streams are never ended
-    /// early (SSE polling): the client's resumption would then mostly reach another
-    /// replica, which could only follow the stream through the store's log.
+    /// `origin` (`<replica>-<copy>`) in their event ids and logged in the store, so that
+    /// a client's resumption that reaches another replica (after a stream ended early for
+    /// SSE polling, or a dropped connection) is followed there through the store's log.
     pub(crate) fn set_origin(&mut self, origin: String) {
         self.origin = Some(origin);
     }
 
     /// Whether a stream may be ended early for the client to resume (SSE polling).
     pub(crate) fn ends_early(&self) -> bool {
-        self.resumability.polls() && self.origin.is_none()
+        self.resumability.polls()
     }
 
     fn event_id(&self, stream: u64, seq: u64) -> String {
@@ -340,12 +340,11 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_shared_copys_ids_name_it_and_its_streams_never_end_early() {
+    async fn a_shared_copys_ids_name_it_and_its_events_are_logged() {
         let mut streams = Streams::new(8, 4);
         streams.set_resumability(Resumability::Polling);
-        assert!(streams.ends_early());
         streams.set_origin("c0ffee01c0ff-1".into());
-        assert!(!streams.ends_early(), "another replica would have to follow it through the store");
+        assert!(streams.ends_early(), "another replica follows it through the store");
         let (tx, _rx) = mpsc::channel(8);
         let (stream, priming) = streams.open(tx);
         assert_eq!(priming, format!("c0ffee01c0ff-1.{stream}.0"));

@@ -561,6 +561,23 @@ async fn a_stream_still_running_is_followed_from_another_replica_until_it_ends()
 }
 
 #[tokio::test]
+async fn a_stream_a_handler_ended_early_is_polled_for_its_answer_through_another_replica() {
+    let store = MemorySessionStore::new();
+    let [a, b, _] = replicas(store);
+    let id = a.initialize(LEGACY, json!({})).await;
+    let poll = call(4, "tools/call", json!({"name": "poll"}));
+    let reply = a.call(in_session(&id, LEGACY).body(body(&poll)).unwrap()).await;
+    assert_eq!(reply.content_type(), "text/event-stream");
+    assert!(reply.events().is_empty(), "a ends the stream after the priming event: {}", reply.text());
+    let priming = event_ids(&reply.text())[0].clone();
+    // The client polls through b, which follows a's stream through the store.
+    let mut resumed = b.send(resume(&id, &priming)).await.into_body().into_data_stream();
+    let events = sse_json(&read_to_end(&mut resumed).await);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["result"]["content"][0]["text"], "polled");
+}
+
+#[tokio::test]
 async fn a_stream_followed_from_another_replica_ends_when_its_replica_dies() {
     let store = MemorySessionStore::new();
     let [a, b, _] = replicas(store.clone());
