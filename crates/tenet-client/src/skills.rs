@@ -6,8 +6,8 @@
 use base64::Engine;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use tenet_protocol::ResourceContents;
 use tenet_protocol::skill_extension::{GetSkillResult, ListSkillsResult, SkillEntry, SkillResources};
+use tenet_protocol::{JsonObject, ResourceContents};
 
 use crate::client::Client;
 use crate::error::{ClientError, Result};
@@ -88,8 +88,17 @@ impl Client {
     /// # Errors
     /// As [`Client::list_skills`], or a listing that would not end or is too large.
     pub async fn all_skills(&self) -> Result<Vec<SkillEntry>> {
+        self.all_skills_with(&JsonObject::new()).await
+    }
+
+    /// [`Client::all_skills`], with `meta` in each request's `_meta`.
+    ///
+    /// # Errors
+    /// As [`Client::all_skills`].
+    pub async fn all_skills_with(&self, meta: &JsonObject) -> Result<Vec<SkillEntry>> {
+        let options = RequestOptions { meta: (!meta.is_empty()).then(|| meta.clone()), ..RequestOptions::default() };
         let split = |page: ListSkillsResult| (page.skills, page.next_cursor);
-        self.follow_pages("skills/list", &RequestOptions::default(), split).await
+        self.follow_pages("skills/list", &options, split).await
     }
 
     /// `skills/get`: the entry of the skill whose `SKILL.md` is at `uri`.

@@ -6,9 +6,10 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use tenet_client::{Client, ClientError};
+use tenet_protocol::skill_extension::{SkillEntry, SkillResources};
 use tenet_protocol::{
     ContentBlock, JsonObject, ListDigests, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, Prompt,
-    ProtocolVersion, Resource, ResourceContents, ResourceTemplate, Tool,
+    ProtocolVersion, Resource, ResourceContents, ResourceTemplate, SKILLS_EXTENSION, Tool,
 };
 use tenet_server::jsonrpc::ErrorCode;
 
@@ -16,10 +17,12 @@ use tenet_server::jsonrpc::ErrorCode;
 /// `tenet://<upstream>/<the upstream's own URI, as is>`.
 pub const URI_SCHEME: &str = "tenet";
 
-/// The scheme of MCP Apps' user interfaces (`io.modelcontextprotocol/ui`), which a host
-/// renders only under this scheme: an upstream's `ui://<rest>` is advertised as
-/// `ui://<upstream>/<rest>`, the upstream's name inside the URI.
-const UI_SCHEME: &str = "ui://";
+/// The schemes whose URIs keep their scheme on the gateway, the upstream's name inside
+/// the URI (`ui://<rest>` as `ui://<upstream>/<rest>`): MCP Apps' user interfaces
+/// (`io.modelcontextprotocol/ui`), which a host renders only under `ui://`, and skills'
+/// files (`io.modelcontextprotocol/skills`), whose path must end in the skill's name
+/// (the upstream's name is a prefix of the path, as the extension allows).
+const KEPT_SCHEMES: [&str; 2] = ["ui://", "skill://"];
 
 /// Which lists to fetch: a set of [`Kinds::TOOLS`], [`Kinds::PROMPTS`] and
 /// [`Kinds::RESOURCES`] (resources and resource templates, which change together).
@@ -79,6 +82,9 @@ pub(crate) struct Listing {
     pub prompts: Option<Vec<Prompt>>,
     pub resources: Option<Vec<Resource>>,
     pub templates: Option<Vec<ResourceTemplate>>,
+    /// Its skills' entries as it gives them (the Skills extension), listed with its
+    /// resources: a skill's files are resources, and change with them.
+    pub skills: Option<Vec<SkillEntry>>,
     /// Whether the upstream takes `tools/call` as a 2025-11-25 task: it speaks that
     /// version and declares `tasks.requests.tools.call`.
     pub tool_tasks: bool,
@@ -116,6 +122,8 @@ impl Listing {
             listing.resources = kind(upstream, "resources", has_resources, resources).await?;
             let templates = client.list_all_with::<ListResourceTemplatesResult>(meta);
             listing.templates = kind(upstream, "templates", has_resources, templates).await?;
+            let has_skills = capabilities.has_extension(SKILLS_EXTENSION);
+            listing.skills = kind(upstream, "skills", has_skills, client.all_skills_with(meta)).await?;
         }
         Ok(listing)
     }
@@ -139,6 +147,9 @@ impl Listing {
         }
         if let Some(templates) = &newer.templates {
             self.templates = Some(templates.clone());
+        }
+        if let Some(skills) = &newer.skills {
+            self.skills = Some(skills.clone());
         }
     }
 
@@ -185,13 +196,13 @@ async fn kind<T>(
 pub(crate) struct Uris {
     prefixless: bool,
     prefix: OnceLock<String>,
-    /// `ui://<name>/`.
-    ui_prefix: OnceLock<String>,
+    /// `ui://<name>/` and `skill://<name>/`, as [`KEPT_SCHEMES`].
+    kept_prefixes: OnceLock<[String; 2]>,
 }
 
 impl Uris {
     pub(crate) fn new(name: &str, prefixless: bool) -> Self {
-        let uris = Self { prefixless, prefix: OnceLock::new(), ui_prefix: OnceLock::new() };
+        let uris = Self { prefixless, prefix: OnceLock::new(), kept_prefixes: OnceLock::new() };
         if !name.is_empty() {
             uris.name(name);
         }
@@ -201,7 +212,7 @@ impl Uris {
     /// Names the upstream, once: its URIs are under `tenet://<name>/` from now on.
     pub(crate) fn name(&self, name: &str) {
         let _ = self.prefix.set(format!("{URI_SCHEME}://{name}/"));
-        let _ = self.ui_prefix.set(format!("{UI_SCHEME}{name}/"));
+        let _ = self.kept_prefixes.set(KEPT_SCHEMES.map(|scheme| format!("{scheme}{name}/")));
     }
 
     fn prefix(&self) -> Option<&str> {
@@ -210,21 +221,29 @@ impl Uris {
 
     /// The gateway's URI for the upstream's `uri` (or URI template).
     pub(crate) fn outward(&self, uri: &str) -> String {
-        match (self.prefix(), uri.strip_prefix(UI_SCHEME)) {
-            (Some(""), _) | (None, _) => uri.to_owned(),
-            (Some(_), Some(rest)) => format!("{}{rest}", self.ui_prefix.get().map_or("", String::as_str)),
-            (Some(prefix), None) => format!("{prefix}{uri}"),
+        let prefix = match self.prefix() {
+            Some("") | None => return uri.to_owned(),
+            Some(prefix) => prefix,
+        };
+        let kept = KEPT_SCHEMES.iter().zip(self.kept_prefixes.get().into_iter().flatten());
+        for (scheme, named) in kept {
+            if let Some(rest) = uri.strip_prefix(scheme) {
+                return format!("{named}{rest}");
+            }
         }
+        format!("{prefix}{uri}")
     }
 
     /// The URI templates under which any URI of the upstream reads on the gateway: the
-    /// `tenet://` prefix's and the `ui://` one's (one template matching every URI, in a
+    /// `tenet://` prefix's and each kept scheme's (one template matching every URI, in a
     /// prefix-less gateway).
     pub(crate) fn every_uri(&self) -> Vec<String> {
         const ANY: &str = "{+uri}";
         match self.prefix() {
             None => vec![ANY.to_owned()],
-            Some(_) => vec![self.outward(ANY), self.outward(&format!("{UI_SCHEME}{ANY}"))],
+            Some(_) => std::iter::once(self.outward(ANY))
+                .chain(KEPT_SCHEMES.iter().map(|scheme| self.outward(&format!("{scheme}{ANY}"))))
+                .collect(),
         }
     }
 
@@ -252,12 +271,25 @@ impl Uris {
             Some("") => None,
             Some(prefix) => match uri.strip_prefix(prefix) {
                 Some(original) => Some(Cow::Borrowed(original)),
-                None => {
-                    let rest = uri.strip_prefix(self.ui_prefix.get()?.as_str())?;
-                    Some(Cow::Owned(format!("{UI_SCHEME}{rest}")))
-                }
+                None => KEPT_SCHEMES.iter().zip(self.kept_prefixes.get()?).find_map(|(scheme, named)| {
+                    uri.strip_prefix(named.as_str()).map(|rest| Cow::Owned(format!("{scheme}{rest}")))
+                }),
             },
             None => Some(Cow::Borrowed(uri)),
+        }
+    }
+
+    /// Rewrites the URIs of a skill's entry (its `SKILL.md`'s and its files'); nothing
+    /// else in it changes, its digests least of all.
+    pub(crate) fn skill(&self, entry: &mut SkillEntry) {
+        if self.prefixless {
+            return;
+        }
+        entry.uri = self.outward(&entry.uri);
+        if let SkillResources::Listed(files) = &mut entry.resources {
+            for file in files {
+                file.uri = self.outward(&file.uri);
+            }
         }
     }
 
@@ -451,6 +483,21 @@ mod tests {
         assert_eq!(transparent.every_uri(), ["{+uri}"]);
     }
 
+    /// Skills: a skill's path must end in its name, so the upstream's name goes before
+    /// the path (a prefix the extension allows), and back out exactly.
+    #[test]
+    fn skill_uris_keep_their_scheme_with_the_upstreams_name_first_in_the_path() {
+        let uris = Uris::new("kb", false);
+        for original in ["skill://rust-testing/SKILL.md", "skill://acme/billing/refunds/templates/a.md", "skill://"] {
+            let outward = uris.outward(original);
+            assert!(outward.starts_with("skill://kb/"), "{outward}");
+            assert_eq!(uris.inward(&outward).as_deref(), Some(original));
+        }
+        assert_eq!(uris.outward("skill://code-review/SKILL.md"), "skill://kb/code-review/SKILL.md");
+        assert_eq!(uris.inward("skill://other/x/SKILL.md"), None, "another upstream's");
+        assert_eq!(Uris::new("kb", true).outward("skill://x/SKILL.md"), "skill://x/SKILL.md");
+    }
+
     /// MCP Apps: a host renders a user interface only under `ui://`, so the upstream's
     /// name goes inside the URI, and back out exactly, whatever the rest holds.
     #[test]
@@ -464,7 +511,7 @@ mod tests {
         assert_eq!(uris.outward("ui://get-time/mcp-app.html"), "ui://apps/get-time/mcp-app.html");
         assert_eq!(uris.inward("ui://other/x"), None, "another upstream's");
         assert_eq!(uris.inward("tenet://apps/ui://x").as_deref(), Some("ui://x"), "the general form still reads");
-        assert_eq!(uris.every_uri(), ["tenet://apps/{+uri}", "ui://apps/{+uri}"]);
+        assert_eq!(uris.every_uri(), ["tenet://apps/{+uri}", "ui://apps/{+uri}", "skill://apps/{+uri}"]);
         let mut meta: JsonObject = serde_json::from_value(serde_json::json!({
             "ui": {"resourceUri": "ui://get-time/mcp-app.html", "visibility": ["model"]},
             "ui/resourceUri": "ui://get-time/mcp-app.html",

@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 use tenet_client::{ClientError, RawResult, RequestOptions};
 use tenet_protocol::context::ContextNote;
+use tenet_protocol::skill_extension::{GetSkillResult, SkillEntry};
 use tenet_protocol::{
     CONTEXT_KEY, CallToolResult, ClientCapabilities, CompleteResult, Era, GetPromptResult, InputRequest,
     InputRequiredResult, JsonObject, Method, NODE_PATH_KEY, NodePath, ProtocolVersion, ReadResourceResult, Reference,
@@ -25,6 +26,7 @@ use tenet_server::{
 };
 use tokio::time::Instant;
 
+use crate::catalog::rewrite_str;
 use crate::downstream::{Downstream, Event, Events};
 use crate::server_info;
 use crate::sessions::NoSession;
@@ -78,7 +80,7 @@ pub(crate) async fn forward(
     }
     let raw = relay(
         &upstream,
-        Method::ToolsCall,
+        Method::ToolsCall.name(),
         Params { members: params, arguments: written },
         Some(&ctx),
         ctx.node_path(),
@@ -158,7 +160,7 @@ const SESSION_CHECK: Duration = Duration::from_secs(2);
 
 async fn exchange(
     upstream: &Arc<Upstream>,
-    method: Method,
+    method: &str,
     Params { members: mut params, arguments }: Params,
     ctx: Option<&Context>,
     came: Option<&NodePath>,
@@ -183,7 +185,7 @@ async fn exchange(
         None => {}
     }
     let Some(ctx) = ctx else {
-        let result = Box::pin(client.request_raw(method.name(), Value::Object(params), &options)).await;
+        let result = Box::pin(client.request_raw(method, Value::Object(params), &options)).await;
         return result.map_err(|e| failure(upstream, what, e));
     };
     let downstream = Arc::new(Downstream {
@@ -264,10 +266,10 @@ async fn exchange(
     // The upstream's part is a child span of the request's: its context goes along.
     let span = ctx.child_span(|| {
         let attributes = vec![
-            ("mcp.method.name", AttributeValue::Text(method.name().to_owned())),
+            ("mcp.method.name", AttributeValue::Text(method.to_owned())),
             ("tenet.upstream", AttributeValue::Text(upstream.name().to_owned())),
         ];
-        (format!("{} {}", method.name(), upstream.name()), attributes)
+        (format!("{method} {}", upstream.name()), attributes)
     });
     if let Some(span) = &span
         && let Value::Object(meta) = params.entry("_meta").or_insert_with(|| json!({}))
@@ -282,7 +284,7 @@ async fn exchange(
         // A retry of a call waiting on URL steps: its params again, and the
         // upstream's word that a step was done from now on.
         let again = url_round.then(|| (params.clone(), upstream.url_step_done.subscribe()));
-        let mut call = Box::pin(client.request_raw(method.name(), Value::Object(params), &options));
+        let mut call = Box::pin(client.request_raw(method, Value::Object(params), &options));
         let result = loop {
             tokio::select! {
                 biased;
@@ -447,7 +449,7 @@ impl From<Map<String, Value>> for Params {
 /// [`exchange`], counted by outcome.
 async fn relay(
     upstream: &Arc<Upstream>,
-    method: Method,
+    method: &str,
     params: Params,
     ctx: Option<&Context>,
     came: Option<&NodePath>,
@@ -511,7 +513,8 @@ pub(crate) async fn prompt(
 ) -> Result<GetPromptResult, ToolError> {
     let params = object(json!({ "name": &*name, "arguments": request.arguments }));
     let raw =
-        relay(&upstream, Method::PromptsGet, params.into(), Some(&request.ctx), request.ctx.node_path(), &name).await?;
+        relay(&upstream, Method::PromptsGet.name(), params.into(), Some(&request.ctx), request.ctx.node_path(), &name)
+            .await?;
     let mut result: GetPromptResult = decode(&upstream, &name, &raw)?;
     upstream.uris.blocks(result.messages.iter_mut().map(|m| &mut m.content));
     server_info::drop_from(&mut result.meta);
@@ -526,19 +529,85 @@ pub(crate) async fn read(upstream: Arc<Upstream>, request: ReadRequest) -> ReadO
     let Some(original) = upstream.uris.inward(&request.uri) else { return Ok(None) };
     let original = &*original;
     let params = Params::from(object(json!({ "uri": original })));
-    let raw =
-        match relay(&upstream, Method::ResourcesRead, params, Some(&request.ctx), request.ctx.node_path(), original)
-            .await
-        {
-            Ok(raw) => raw,
-            // The upstream has nothing there: the gateway answers as its own protocol
-            // version says (-32002 or -32602) and names its own URI.
-            Err(ToolError::Protocol(e)) if is_not_found(&e) => return Ok(None),
-            Err(e) => return Err(e),
-        };
+    let raw = match relay(
+        &upstream,
+        Method::ResourcesRead.name(),
+        params,
+        Some(&request.ctx),
+        request.ctx.node_path(),
+        original,
+    )
+    .await
+    {
+        Ok(raw) => raw,
+        // The upstream has nothing there: the gateway answers as its own protocol
+        // version says (-32002 or -32602) and names its own URI.
+        Err(ToolError::Protocol(e)) if is_not_found(&e) => return Ok(None),
+        Err(e) => return Err(e),
+    };
     let mut result: ReadResourceResult = decode(&upstream, original, &raw)?;
     upstream.uris.read(&mut result.contents);
     Ok(Some(result.contents))
+}
+
+/// The upstream whose skills are mounted on the gateway's ([`tenet_skills::Mount`]):
+/// `skills/get` and directory reads relayed to it with its own URIs, answered with the
+/// gateway's, the caller's session and scopes as for any request relayed.
+pub(crate) struct SkillsOf(pub(crate) Arc<Upstream>);
+
+impl SkillsOf {
+    /// Relays `method` for the gateway's `uri` (with `members` beside it) and reads the
+    /// result as `T`.
+    async fn relay<T: DeserializeOwned>(
+        &self,
+        method: &'static str,
+        uri: &str,
+        mut members: Map<String, Value>,
+        ctx: &Context,
+    ) -> Result<T, ErrorObject> {
+        let upstream = &self.0;
+        let original = upstream.uris.inward(uri).ok_or_else(|| {
+            ErrorObject::invalid_params(format!(
+                "Invalid params: {uri:?} is not a skill upstream {} serves",
+                upstream.name()
+            ))
+        })?;
+        members.insert("uri".into(), Value::from(&*original));
+        let raw = relay(upstream, method, members.into(), Some(ctx), ctx.node_path(), &original).await?;
+        decode(upstream, &original, &raw).map_err(ErrorObject::from)
+    }
+}
+
+impl tenet_skills::Remote for SkillsOf {
+    fn get(&self, uri: String, ctx: Context) -> tenet_skills::RemoteFuture<SkillEntry> {
+        let this = SkillsOf(self.0.clone());
+        Box::pin(async move {
+            let mut got: GetSkillResult = this.relay("skills/get", &uri, Map::new(), &ctx).await?;
+            this.0.uris.skill(&mut got.skill);
+            Ok(got.skill)
+        })
+    }
+
+    fn directory(
+        &self,
+        uri: String,
+        cursor: Option<String>,
+        ctx: Context,
+    ) -> tenet_skills::RemoteFuture<Map<String, Value>> {
+        let this = SkillsOf(self.0.clone());
+        Box::pin(async move {
+            let members = cursor.map(|c| Map::from_iter([("cursor".to_owned(), Value::from(c))])).unwrap_or_default();
+            let mut page: Map<String, Value> = this.relay("resources/directory/read", &uri, members, &ctx).await?;
+            // The page, not what the upstream's server wrote around it (its `resultType`).
+            page.retain(|member, _| member == "resources" || member == "nextCursor");
+            if let Some(Value::Array(children)) = page.get_mut("resources") {
+                for child in children {
+                    rewrite_str(child.get_mut("uri"), |uri| this.0.uris.outward(uri));
+                }
+            }
+            Ok(page)
+        })
+    }
 }
 
 /// Whether an upstream's error says a resource is not there: -32002 (before
@@ -566,7 +635,7 @@ pub(crate) async fn complete(upstream: Arc<Upstream>, reference: Reference, requ
     }
     let came = request.node_path.as_deref();
     let what = "completion/complete";
-    let raw = relay(&upstream, Method::CompletionComplete, object(params).into(), None, came, what).await;
+    let raw = relay(&upstream, Method::CompletionComplete.name(), object(params).into(), None, came, what).await;
     match raw.and_then(|raw| decode::<CompleteResult>(&upstream, what, &raw)) {
         Ok(result) => result.completion.values,
         Err(e) => {

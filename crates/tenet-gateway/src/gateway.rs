@@ -52,6 +52,9 @@ pub struct Gateway {
 struct Inner {
     server: Server,
     options: GatewayOptions,
+    /// Where the upstreams' skills are mounted beside the server's own, when it serves
+    /// the Skills extension.
+    skills: Option<Arc<tenet_skills::Skills>>,
     upstreams: Vec<Arc<Upstream>>,
     /// Which upstream each advertised name belongs to.
     names: Mutex<Names>,
@@ -74,6 +77,20 @@ impl Gateway {
     /// Starts a supervisor per upstream (inside a tokio runtime): each connects, lists
     /// its tools on `server`, sends heartbeats, and reconnects when it fails.
     pub fn start(server: Server, upstreams: Vec<UpstreamConfig>, options: GatewayOptions) -> Self {
+        Self::start_with_skills(server, upstreams, options, None)
+    }
+
+    /// [`Gateway::start`], the skills of every upstream that serves the Skills extension
+    /// mounted on `skills` (the server's own, whose methods `server` serves): listed
+    /// under `skill://<upstream>/…` beside the server's, with their digests as the
+    /// upstream gives them, `skills/get` and directory reads relayed to the upstream,
+    /// and taken away while it is down.
+    pub fn start_with_skills(
+        server: Server,
+        upstreams: Vec<UpstreamConfig>,
+        options: GatewayOptions,
+        skills: Option<Arc<tenet_skills::Skills>>,
+    ) -> Self {
         let upstreams: Vec<Arc<Upstream>> =
             upstreams.into_iter().map(|c| Arc::new(Upstream::new(c, &options, server.downgrade()))).collect();
         // A downstream subscription to an upstream's resource is held at the upstream
@@ -102,6 +119,7 @@ impl Gateway {
         let inner = Arc::new(Inner {
             server,
             options,
+            skills,
             upstreams,
             names: Mutex::new(Names::default()),
             members: Mutex::new(Members::default()),
@@ -555,6 +573,9 @@ impl Inner {
             listing.templates.map(|templates| self.publish_templates(index, templates, &mut names.templates)),
         ];
         drop(names);
+        if let Some(skills) = listing.skills {
+            self.publish_skills(index, skills);
+        }
         let mut freed = false;
         for (kind, outcome) in outcomes.iter().enumerate() {
             let Some(outcome) = outcome else { continue };
@@ -723,6 +744,29 @@ impl Inner {
         Outcome::of(&placed, &stale, 0)
     }
 
+    /// Mounts the skills of upstream `index` under its URIs on the gateway (none: the
+    /// mount goes).
+    fn publish_skills(&self, index: usize, mut entries: Vec<tenet_protocol::skill_extension::SkillEntry>) {
+        let (Some(skills), upstream) = (&self.skills, &self.upstreams[index]) else { return };
+        if upstream.name().is_empty() {
+            return; // A peer not named yet: its URIs are not known.
+        }
+        if entries.is_empty() {
+            skills.unmount(upstream.name());
+            return;
+        }
+        for entry in &mut entries {
+            upstream.uris.skill(entry);
+        }
+        skills.mount(tenet_skills::Mount {
+            key: upstream.name().to_owned(),
+            entries,
+            scopes: upstream.config.scopes.clone(),
+            imported: upstream.is_peer(),
+            remote: Arc::new(forward::SkillsOf(upstream.clone())),
+        });
+    }
+
     fn name_of(&self, index: usize) -> String {
         self.upstreams[index].name().to_owned()
     }
@@ -753,6 +797,9 @@ impl Inner {
         self.server.change_templates(&gone(templates), Vec::new());
         self.server.change_hidden_templates(&upstream.uris.every_uri(), Vec::new());
         drop(names);
+        if let Some(skills) = &self.skills {
+            skills.unmount(upstream.name());
+        }
         upstream.update(|s| {
             for kind in 0..KINDS {
                 *s.count_mut(kind) = 0;

@@ -27,10 +27,12 @@
 //! ```
 
 mod catalog;
+mod mount;
 mod serve;
 
 pub use catalog::{
     Catalog, FileBody, MAX_BYTES, MAX_DESCRIPTION, MAX_FILES, Problem, SCHEME, SKILL_MD, Skill, SkillFile, SkillSource,
     Writer, valid_name,
 };
+pub use mount::{Mount, Remote, RemoteFuture};
 pub use serve::{FILES_TEMPLATE, PAGE, SKILLS_EXTENSION, Skills};

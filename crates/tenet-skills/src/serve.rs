@@ -9,10 +9,12 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use tenet_jsonrpc::ErrorObject;
+use tenet_protocol::skill_extension::SkillEntry;
 use tenet_protocol::{BlobResourceContents, Resource, ResourceContents, ResourceTemplate, TextResourceContents};
-use tenet_server::{MethodDef, Params, ReadRequest, ResourceDef, TemplateDef};
+use tenet_server::{Context, MethodDef, Params, ReadRequest, ResourceDef, TemplateDef};
 
 use crate::catalog::{Catalog, Child, SCHEME, Skill, hex};
+use crate::mount::{Mount, Mounts};
 
 pub use tenet_protocol::SKILLS_EXTENSION;
 /// Skills a page of `skills/list` holds, and children a page of a directory read.
@@ -20,10 +22,14 @@ pub const PAGE: usize = 100;
 /// The template every skill file is read through (it is never listed).
 pub const FILES_TEMPLATE: &str = "skill://{+path}";
 
-/// The skills a server serves, replaced whole when they change.
+/// The skills a server serves, replaced whole when they change, and the skills of other
+/// servers mounted beside them ([`Skills::mount`]).
 #[derive(Debug, Default)]
 pub struct Skills {
     current: RwLock<Arc<Catalog>>,
+    /// The scopes a caller needs to see and read the server's own skills.
+    scopes: Vec<String>,
+    mounts: RwLock<Arc<Mounts>>,
 }
 
 #[derive(Deserialize)]
@@ -42,7 +48,19 @@ struct UriParams {
 impl Skills {
     /// Serves `catalog`.
     pub fn new(catalog: Catalog) -> Arc<Self> {
-        Arc::new(Self { current: RwLock::new(Arc::new(catalog)) })
+        Self::scoped(catalog, Vec::new())
+    }
+
+    /// Serves `catalog` to callers that hold `scopes`: others are not shown its skills
+    /// (a mounted server's are shown as the mount's own scopes say). Give the files'
+    /// template ([`Skills::files`]) and listed `SKILL.md`s the same scopes.
+    pub fn scoped(catalog: Catalog, scopes: Vec<String>) -> Arc<Self> {
+        Arc::new(Self { current: RwLock::new(Arc::new(catalog)), scopes, mounts: RwLock::default() })
+    }
+
+    /// The catalog served now, if `ctx`'s caller may see it (else an empty one).
+    fn catalog_for(&self, ctx: &Context) -> Arc<Catalog> {
+        if ctx.may(&self.scopes) { self.catalog() } else { Arc::default() }
     }
 
     /// The catalog served now.
@@ -56,6 +74,28 @@ impl Skills {
         std::mem::replace(&mut *slot, Arc::new(catalog))
     }
 
+    /// Lists `mount`'s skills beside this server's own from now on, in place of the
+    /// mount of the same key: after them, mounts in the order of their keys. A
+    /// `skills/get` or directory read of a URI this server's catalog does not hold goes
+    /// to the mount that lists that skill, or holds that directory. A skill of this
+    /// server's shadows a mounted one of the same URI.
+    pub fn mount(&self, mount: Mount) {
+        let mut slot = self.mounts.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *slot = Arc::new(slot.with(mount));
+    }
+
+    /// Takes the mount of `key` away; whether there was one.
+    pub fn unmount(&self, key: &str) -> bool {
+        let mut slot = self.mounts.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(fewer) = slot.without(key) else { return false };
+        *slot = Arc::new(fewer);
+        true
+    }
+
+    fn mounted(&self) -> Arc<Mounts> {
+        self.mounts.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
     /// The extension's methods, for [`tenet_server::ServerBuilder::method`]:
     /// `skills/list` and `skills/get` (cacheable), and `resources/directory/read`
     /// (declared with `directoryRead: true`).
@@ -63,24 +103,36 @@ impl Skills {
         let settings = json!({ "directoryRead": true });
         let (list, get, dir) = (Arc::clone(self), Arc::clone(self), Arc::clone(self));
         vec![
-            MethodDef::new("skills/list", move |Params(p): Params<ListParams>| {
-                let catalog = list.catalog();
-                async move { list_page(&catalog, p.cursor.as_deref()) }
+            MethodDef::new("skills/list", move |Params(p): Params<ListParams>, ctx: Context| {
+                let (catalog, mounts) = (list.catalog_for(&ctx), list.mounted());
+                async move { list_page(&catalog, &mounts, &ctx, p.cursor.as_deref()) }
             })
             .extension_settings(SKILLS_EXTENSION, settings.clone())
             .cacheable(),
-            MethodDef::new("skills/get", move |Params(p): Params<UriParams>| {
-                let catalog = get.catalog();
+            MethodDef::new("skills/get", move |Params(p): Params<UriParams>, ctx: Context| {
+                let (catalog, mounts) = (get.catalog_for(&ctx), get.mounted());
                 async move {
-                    let skill = catalog.skill(&p.uri).ok_or_else(|| unknown(&p.uri, "a skill's SKILL.md"))?;
-                    Ok::<_, ErrorObject>(json!({ "skill": skill.entry() }))
+                    if let Some(skill) = catalog.skill(&p.uri) {
+                        return Ok(json!({ "skill": skill.entry() }));
+                    }
+                    let mount = mounts.find(&ctx, |m| m.lists(&p.uri));
+                    let mount = mount.ok_or_else(|| unknown(&p.uri, "a skill's SKILL.md"))?;
+                    let entry = mount.remote.get(p.uri, ctx).await?;
+                    Ok::<_, ErrorObject>(json!({ "skill": entry }))
                 }
             })
             .extension_settings(SKILLS_EXTENSION, settings.clone())
             .cacheable(),
-            MethodDef::new("resources/directory/read", move |Params(p): Params<UriParams>| {
-                let catalog = dir.catalog();
-                async move { directory_page(&catalog, &p.uri, p.cursor.as_deref()) }
+            MethodDef::new("resources/directory/read", move |Params(p): Params<UriParams>, ctx: Context| {
+                let (catalog, mounts) = (dir.catalog_for(&ctx), dir.mounted());
+                async move {
+                    if catalog.children(&p.uri).is_none()
+                        && let Some(mount) = mounts.find(&ctx, |m| m.holds(&p.uri))
+                    {
+                        return mount.remote.directory(p.uri, p.cursor, ctx).await;
+                    }
+                    directory_page(&catalog, &p.uri, p.cursor.as_deref())
+                }
             })
             .extension_settings(SKILLS_EXTENSION, settings),
         ]
@@ -194,15 +246,15 @@ impl Listing<'_> {
     }
 }
 
-/// A cursor of `listing` in `catalog`: where its next page starts.
-fn next_cursor(catalog: &Catalog, listing: Listing<'_>, at: usize) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}:{}:{at}", catalog.generation(), listing.tag()))
+/// A cursor of `listing` in the skills of `generation`: where its next page starts.
+fn next_cursor(generation: &str, listing: Listing<'_>, at: usize) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{generation}:{}:{at}", listing.tag()))
 }
 
-/// Where the page of `cursor` in `listing` starts; -32602 for a cursor of another
-/// listing (another method's, another directory's, one from before the skills
-/// changed, or one that was never ours).
-fn start(catalog: &Catalog, listing: Listing<'_>, cursor: Option<&str>) -> Result<usize, ErrorObject> {
+/// Where the page of `cursor` in `listing` of the skills of `generation` starts; -32602
+/// for a cursor of another listing (another method's, another directory's, one from
+/// before the skills changed, or one that was never ours).
+fn start(generation: &str, listing: Listing<'_>, cursor: Option<&str>) -> Result<usize, ErrorObject> {
     let Some(cursor) = cursor else { return Ok(0) };
     let foreign = || {
         ErrorObject::invalid_params(match listing {
@@ -213,14 +265,15 @@ fn start(catalog: &Catalog, listing: Listing<'_>, cursor: Option<&str>) -> Resul
         })
     };
     let text = URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(foreign)?;
-    let mut parts = text.splitn(3, ':');
-    let (Some(generation), Some(tag), Some(at)) = (parts.next(), parts.next(), parts.next()) else {
+    let mut parts = text.rsplitn(3, ':');
+    let (at, tag, generation_of) = (parts.next(), parts.next(), parts.next());
+    let (Some(at), Some(tag), Some(generation_of)) = (at, tag, generation_of) else {
         return Err(foreign());
     };
     if tag != listing.tag() {
         return Err(foreign());
     }
-    if generation != catalog.generation() {
+    if generation_of != generation {
         return Err(ErrorObject::invalid_params(
             "Invalid params: the cursor is of a listing from before the skills changed; list again",
         ));
@@ -228,15 +281,37 @@ fn start(catalog: &Catalog, listing: Listing<'_>, cursor: Option<&str>) -> Resul
     at.parse().map_err(|_| foreign())
 }
 
-/// A page of `skills/list`.
-fn list_page(catalog: &Catalog, cursor: Option<&str>) -> Result<Map<String, Value>, ErrorObject> {
-    let from = start(catalog, Listing::Skills, cursor)?;
-    let skills = catalog.skills().get(from..).unwrap_or_default();
-    let page: Vec<Value> = skills.iter().take(PAGE).map(|s| s.entry()).collect();
+/// A skill of `skills/list`: the server's own, or a mounted one.
+enum Listed<'a> {
+    Own(&'a Skill),
+    Mounted(&'a SkillEntry),
+}
+
+/// A page of `skills/list`: the server's skills, then those of the mounts `ctx` is
+/// shown.
+fn list_page(
+    catalog: &Catalog,
+    mounts: &Mounts,
+    ctx: &Context,
+    cursor: Option<&str>,
+) -> Result<Map<String, Value>, ErrorObject> {
+    let generation = format!("{}.{}", catalog.generation(), mounts.generation);
+    let from = start(&generation, Listing::Skills, cursor)?;
+    let own = catalog.skills().iter().map(|s| Listed::Own(s));
+    let shown = mounts.all.iter().filter(|m| m.shown_to(ctx));
+    let mut listed = own.chain(shown.flat_map(|m| m.entries.iter().map(Listed::Mounted))).skip(from);
+    let page: Vec<Value> = listed
+        .by_ref()
+        .take(PAGE)
+        .map(|item| match item {
+            Listed::Own(skill) => skill.entry(),
+            Listed::Mounted(entry) => serde_json::to_value(entry).unwrap_or_default(),
+        })
+        .collect();
     let mut result = Map::new();
     result.insert("skills".into(), json!(page));
-    if skills.len() > PAGE {
-        result.insert("nextCursor".into(), json!(next_cursor(catalog, Listing::Skills, from.saturating_add(PAGE))));
+    if listed.next().is_some() {
+        result.insert("nextCursor".into(), json!(next_cursor(&generation, Listing::Skills, from.saturating_add(PAGE))));
     }
     Ok(result)
 }
@@ -246,7 +321,7 @@ fn list_page(catalog: &Catalog, cursor: Option<&str>) -> Result<Map<String, Valu
 fn directory_page(catalog: &Catalog, uri: &str, cursor: Option<&str>) -> Result<Map<String, Value>, ErrorObject> {
     let children = catalog.children(uri).ok_or_else(|| unknown(uri, "a directory of skills"))?;
     let listing = Listing::Directory(uri);
-    let from = start(catalog, listing, cursor)?;
+    let from = start(catalog.generation(), listing, cursor)?;
     let page: Vec<Value> = children
         .iter()
         .skip(from)
@@ -262,7 +337,8 @@ fn directory_page(catalog: &Catalog, uri: &str, cursor: Option<&str>) -> Result<
     let mut result = Map::new();
     result.insert("resources".into(), Value::Array(page));
     if children.len() > from.saturating_add(PAGE) {
-        result.insert("nextCursor".into(), json!(next_cursor(catalog, listing, from.saturating_add(PAGE))));
+        result
+            .insert("nextCursor".into(), json!(next_cursor(catalog.generation(), listing, from.saturating_add(PAGE))));
     }
     Ok(result)
 }

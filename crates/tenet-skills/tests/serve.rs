@@ -318,3 +318,106 @@ async fn a_cursor_pages_only_the_listing_it_came_from() {
         assert_eq!(refused["error"]["code"], -32602, "{method} {params}: {refused}");
     }
 }
+
+/// A server mounted beside this one (as a gateway mounts an upstream's skills): answers
+/// `skills/get` with the entry it lists, and a directory read with one child.
+struct Upstream {
+    entries: Vec<tenet_protocol::skill_extension::SkillEntry>,
+}
+
+impl tenet_skills::Remote for Upstream {
+    fn get(
+        &self,
+        uri: String,
+        _: tenet_server::Context,
+    ) -> tenet_skills::RemoteFuture<tenet_protocol::skill_extension::SkillEntry> {
+        let found = self.entries.iter().find(|e| e.uri == uri).cloned();
+        Box::pin(async move { found.ok_or_else(|| tenet_jsonrpc::ErrorObject::internal("not listed")) })
+    }
+
+    fn directory(
+        &self,
+        uri: String,
+        _: Option<String>,
+        _: tenet_server::Context,
+    ) -> tenet_skills::RemoteFuture<serde_json::Map<String, Value>> {
+        let child = json!({"uri": format!("{uri}/SKILL.md"), "name": "SKILL.md", "mimeType": "text/markdown"});
+        Box::pin(async move { Ok(json!({ "resources": [child] }).as_object().unwrap().clone()) })
+    }
+}
+
+fn mounted_entry(uri: &str) -> tenet_protocol::skill_extension::SkillEntry {
+    serde_json::from_value(json!({
+        "uri": uri,
+        "frontmatter": {"name": uri.trim_end_matches("/SKILL.md").rsplit('/').next().unwrap(), "description": "d"},
+        "resources": [{"uri": uri, "digest": "sha256:00", "size": 1}],
+    }))
+    .unwrap()
+}
+
+fn mount(key: &str, uris: &[&str], scopes: &[&str], imported: bool) -> tenet_skills::Mount {
+    let entries: Vec<_> = uris.iter().map(|u| mounted_entry(u)).collect();
+    tenet_skills::Mount {
+        key: key.into(),
+        entries: entries.clone(),
+        scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+        imported,
+        remote: Arc::new(Upstream { entries }),
+    }
+}
+
+#[tokio::test]
+async fn a_mounted_servers_skills_are_listed_after_the_servers_own_and_answered_by_it() {
+    let (server, skills) = serving(vec![SkillSource::single("own", skill_md("own"))]);
+    skills.mount(mount("kb", &["skill://kb/rust-testing/SKILL.md", "skill://kb/acme/refunds/SKILL.md"], &[], false));
+    let mut pipe = Pipe::start(server);
+    let listed = pipe.modern("skills/list", json!({})).await;
+    let uris: Vec<&str> =
+        listed["result"]["skills"].as_array().unwrap().iter().map(|s| s["uri"].as_str().unwrap()).collect();
+    assert_eq!(uris, ["skill://own/SKILL.md", "skill://kb/rust-testing/SKILL.md", "skill://kb/acme/refunds/SKILL.md"]);
+    assert_eq!(listed["result"]["skills"][1]["resources"][0]["digest"], "sha256:00", "entries as the mount gave them");
+
+    let got = pipe.modern("skills/get", json!({"uri": "skill://kb/acme/refunds/SKILL.md"})).await;
+    assert_eq!(got["result"]["skill"]["frontmatter"]["name"], "refunds", "{got}");
+    let own = pipe.modern("skills/get", json!({"uri": "skill://own/SKILL.md"})).await;
+    assert_eq!(own["result"]["skill"]["frontmatter"]["name"], "own");
+    let dir = pipe.modern("resources/directory/read", json!({"uri": "skill://kb/rust-testing"})).await;
+    assert_eq!(dir["result"]["resources"][0]["uri"], "skill://kb/rust-testing/SKILL.md", "{dir}");
+    // Not a skill the mount lists, nor a directory of one of them.
+    for (method, uri) in [("skills/get", "skill://kb/other/SKILL.md"), ("resources/directory/read", "skill://kb/othe")]
+    {
+        let refused = pipe.modern(method, json!({ "uri": uri })).await;
+        assert_eq!(refused["error"]["code"], -32602, "{method} {uri}: {refused}");
+    }
+
+    // Unmounted (the upstream went down): gone from the list, and the old cursor's
+    // listing with it.
+    assert!(skills.unmount("kb"));
+    assert!(!skills.unmount("kb"));
+    let after = pipe.modern("skills/list", json!({})).await;
+    assert_eq!(after["result"]["skills"].as_array().unwrap().len(), 1);
+    let gone = pipe.modern("skills/get", json!({"uri": "skill://kb/rust-testing/SKILL.md"})).await;
+    assert_eq!(gone["error"]["code"], -32602);
+}
+
+#[tokio::test]
+async fn a_mount_is_shown_only_to_callers_with_its_scopes_and_a_peers_not_to_other_nodes() {
+    let (server, skills) = serving(vec![SkillSource::single("own", skill_md("own"))]);
+    skills.mount(mount("secret", &["skill://secret/plan/SKILL.md"], &["secret:read"], false));
+    skills.mount(mount("peer", &["skill://peer/shared/SKILL.md"], &[], true));
+    let mut pipe = Pipe::start(server);
+    let count = |v: &Value| v["result"]["skills"].as_array().map_or(0, Vec::len);
+    // No access control here: every mount is shown to a client...
+    assert_eq!(count(&pipe.modern("skills/list", json!({})).await), 3);
+    // ...but another node is not offered what this one imported from a peer.
+    let mut from_node = json!({});
+    from_node["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.tenet/path": ["n-0123456789abcdef"],
+    });
+    let listed = pipe.call("skills/list", from_node).await;
+    let uris: Vec<&str> =
+        listed["result"]["skills"].as_array().unwrap().iter().map(|s| s["uri"].as_str().unwrap()).collect();
+    assert_eq!(uris, ["skill://own/SKILL.md", "skill://secret/plan/SKILL.md"], "{listed}");
+}

@@ -519,3 +519,145 @@ async fn a_callers_hung_session_is_replaced_after_its_call_times_out() {
     assert_eq!(again, "again", "answered by a new process");
     assert_ne!(replaced, session);
 }
+
+/// Issue 61: an upstream's skills through the gateway. A `tenet serve` upstream (the
+/// built-in corpus) behind a gateway with no skills of its own: every skill is listed
+/// under `skill://kb/…` with the upstream's front matter, sizes and digests, each file
+/// reads through the gateway and passes the client's checks, `skills/get` and directory
+/// reads go to the upstream; while the upstream is down its skills leave the list, and
+/// come back with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstreams_skills_are_listed_got_and_read_through_the_gateway_with_their_digests() {
+    use tenet_client::protocol::skill_extension::{SkillEntry, SkillResources};
+
+    let dir = tempfile::tempdir().unwrap();
+    let tenet = env!("CARGO_BIN_EXE_tenet");
+    let (pids, stop) = (dir.path().join("kb.pids"), dir.path().join("stop"));
+    // It does not start again while `stop` exists.
+    let script = format!(
+        "[ -e '{}' ] && exit 1; echo $$ >> '{}'; exec '{tenet}' serve --log-level error",
+        stop.display(),
+        pids.display()
+    );
+    let config = dir.path().join("gateway.toml");
+    std::fs::write(&config, format!("[[upstream]]\nname = \"kb\"\ncommand = [\"sh\", \"-c\", {script:?}]\n")).unwrap();
+    let (_processes, base) = http_gateway(
+        &["--no-local-tools", "--heartbeat", "0.2", "--heartbeat-failures", "2"],
+        &config,
+        vec![pids.clone()],
+    );
+    eventually("the upstream is up", Duration::from_secs(30), async || {
+        Command::new(tenet).args(["upstreams", &base]).output().ok().filter(|o| o.status.success())
+    })
+    .await;
+    let gateway = tenet_client::Client::builder().connect_http(&format!("{base}/mcp")).await.unwrap();
+    let direct = tenet_client::Client::builder()
+        .connect_stdio(tenet, &["serve".into(), "--log-level".into(), "error".into()])
+        .await
+        .unwrap();
+
+    let own = direct.all_skills().await.unwrap();
+    let through = gateway.all_skills().await.unwrap();
+    assert!(own.len() > 20, "the built-in corpus's standards and skills: {}", own.len());
+    assert_eq!(through.len(), own.len());
+    let files = |entry: &SkillEntry| match &entry.resources {
+        SkillResources::Listed(files) => files.iter().map(|f| (f.uri.clone(), f.digest.clone(), f.size)).collect(),
+        SkillResources::Dynamic(_) => Vec::new(),
+    };
+    for (theirs, ours) in own.iter().zip(&through) {
+        let renamed = |uri: &str| uri.replacen("skill://", "skill://kb/", 1);
+        assert_eq!(ours.uri, renamed(&theirs.uri));
+        assert_eq!(ours.frontmatter, theirs.frontmatter, "{}", ours.uri);
+        let expected: Vec<_> =
+            files(theirs).into_iter().map(|(uri, digest, size)| (renamed(&uri), digest, size)).collect();
+        assert_eq!(files(ours), expected, "the upstream's digests and sizes, under the gateway's URIs");
+        for (uri, _, _) in files(ours) {
+            gateway.read_skill_file(ours, &uri).await.unwrap_or_else(|e| panic!("{uri}: {e}"));
+        }
+    }
+    let review = through.iter().find(|s| s.uri == "skill://kb/code-review/SKILL.md").expect("the corpus's skill");
+    assert_eq!(&gateway.get_skill(&review.uri).await.unwrap(), review);
+    let options = tenet_client::RequestOptions::default();
+    let listed = gateway.request("resources/directory/read", json!({"uri": "skill://kb/code-review"}), &options);
+    let listed = listed.await.unwrap();
+    assert!(listed.to_string().contains("\"skill://kb/code-review/SKILL.md\""), "{listed}");
+
+    // Down, and kept down: its skills leave the list (and the listed SKILL.md files
+    // leave resources/list); back up, they return.
+    std::fs::write(&stop, "").unwrap();
+    signal(last_pid(&pids).unwrap(), "KILL");
+    eventually("the skills leave with the upstream", Duration::from_secs(10), async || {
+        gateway.all_skills().await.ok().filter(Vec::is_empty)
+    })
+    .await;
+    let gone = gateway.get_skill(&review.uri).await.unwrap_err();
+    assert!(gone.to_string().contains("-32602") || gone.to_string().contains("not"), "{gone}");
+    std::fs::remove_file(&stop).unwrap();
+    eventually("the skills return with the upstream", Duration::from_secs(30), async || {
+        gateway.all_skills().await.ok().filter(|s| s.len() == own.len())
+    })
+    .await;
+}
+
+/// Issue 61: two nodes that are each other's peers list each other's skills under the
+/// peer's name, once: a node never passes on to another node the skills it took from a
+/// peer, so nothing travels round the loop (no `skill://b/a/…` at a). A skill added to
+/// b's root makes a list b's skills again once b surely holds a's: what b offers it is
+/// still b's own alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_list_each_others_skills_once_and_never_back_round_the_loop() {
+    let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (port_a, port_b) = (free(), free());
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("skills")).unwrap();
+    let node = |name: &str, port: u16, peer: &str, peer_port: u16, more: &[&str]| {
+        let child = common::tenet_command()
+            .args(["serve", "--transport", "http", "--log-level", "warn", "--port", &port.to_string()])
+            .args(["--node-id", &format!("node-{name}"), "--heartbeat", "0.3"])
+            .args(["--peer", &format!("{peer}=http://127.0.0.1:{peer_port}/mcp")])
+            .args(more)
+            .env_remove("TENET_CONFIG")
+            .env_remove("TENET_STATE_DIR")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        Processes(child, Vec::new())
+    };
+    let _a = node("a", port_a, "b", port_b, &[]);
+    let _b = node("b", port_b, "a", port_a, &["--root", root.path().to_str().unwrap()]);
+    let url = |port: u16| format!("http://127.0.0.1:{port}/mcp");
+    let own = eventually("node a serves", Duration::from_secs(30), async || {
+        let client = tenet_client::Client::builder().connect_http(&url(port_a)).await.ok()?;
+        let all = client.all_skills().await.ok()?;
+        Some(all.into_iter().filter(|s| !s.uri.starts_with("skill://b/")).count())
+    })
+    .await;
+    assert!(own > 20, "{own}");
+    let listed = async |port: u16, peer: &str, theirs: usize| {
+        let client = tenet_client::Client::builder().connect_http(&url(port)).await.unwrap();
+        let skills = eventually("a node lists its peer's skills", Duration::from_secs(30), async || {
+            let all = client.all_skills().await.ok()?;
+            let count = all.iter().filter(|s| s.uri.starts_with(&format!("skill://{peer}/"))).count();
+            (count == theirs).then_some(all)
+        })
+        .await;
+        let review = format!("skill://{peer}/code-review/SKILL.md");
+        let entry = skills.iter().find(|s| s.uri == review).unwrap();
+        client.read_skill_file(entry, &review).await.unwrap();
+        skills
+    };
+    // b holds a's skills...
+    let at_b = listed(port_b, "a", own).await;
+    assert_eq!(at_b.len(), 2 * own, "its own and its peer's, once each");
+    assert!(!at_b.iter().any(|s| s.uri.starts_with("skill://a/b/")), "nothing came back round the loop");
+    // ...and lists one more of its own; a lists b's again, and gets b's own alone.
+    let added = root.path().join("skills/added");
+    std::fs::create_dir_all(&added).unwrap();
+    std::fs::write(added.join("SKILL.md"), "---\nname: added\ndescription: Use when testing peers.\n---\n# Added\n")
+        .unwrap();
+    let at_a = listed(port_a, "b", own + 1).await;
+    assert!(at_a.iter().any(|s| s.uri == "skill://b/added/SKILL.md"));
+    assert!(!at_a.iter().any(|s| s.uri.starts_with("skill://b/a/")), "nothing came back round the loop");
+    assert_eq!(at_a.len(), 2 * own + 1);
+}

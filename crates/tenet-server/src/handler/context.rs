@@ -395,6 +395,12 @@ impl Context {
         self.inner.seed.grant.as_deref()
     }
 
+    /// Whether the caller holds every one of `scopes` (always, without access control):
+    /// for a handler that serves items of its own with scopes of their own.
+    pub fn may(&self, scopes: &[String]) -> bool {
+        self.grant().is_none_or(|grant| grant.covers(scopes))
+    }
+
     /// The scopes granted to the caller, sorted (none without access control).
     pub fn granted_scopes(&self) -> impl Iterator<Item = &str> {
         self.grant().into_iter().flat_map(crate::grant::Grant::scopes)

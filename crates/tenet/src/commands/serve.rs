@@ -29,7 +29,7 @@ pub fn run(args: &ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let Prepared { server, knowledge, auth, upstreams, store, telemetry } = prepared;
+    let Prepared { server, knowledge, skills, auth, upstreams, store, telemetry } = prepared;
     let node = match startup::node_identity(args) {
         Ok(node) => node,
         Err(e) => {
@@ -82,8 +82,8 @@ pub fn run(args: &ServeArgs) -> ExitCode {
             unset_env: ["TENET_NODE_ID", "TENET_STATE_DIR", crate::config::CONFIG_ENV].map(String::from).to_vec(),
             ..args.gateway.options()
         };
-        let gateway =
-            (!upstreams.is_empty()).then(|| tenet_gateway::Gateway::start(server.clone(), upstreams, options));
+        let gateway = (!upstreams.is_empty())
+            .then(|| tenet_gateway::Gateway::start_with_skills(server.clone(), upstreams, options, skills));
         let served = match args.transport {
             Transport::Stdio => {
                 let grant = match crate::auth::stdio_grant(auth.as_deref(), args.auth.stdio_token.as_deref()).await {

@@ -68,6 +68,9 @@ pub struct Prepared {
     pub server: Server,
     /// The knowledge server's documents, for reloading (not with `--demo`).
     pub knowledge: Option<KnowledgeServer>,
+    /// The skills the server serves, where a gateway mounts its upstreams' (the knowledge
+    /// server's; with `--no-local-tools`, none of its own).
+    pub skills: Option<Arc<tenet_skills::Skills>>,
     /// The authorization checks, built for the configured port.
     pub auth: Option<Arc<Auth>>,
     /// The MCP servers to front (`[[upstream]]`, `--upstream`) and the peers
@@ -118,17 +121,21 @@ pub fn prepare(args: &ServeArgs) -> Result<Prepared, StartError> {
     config.rate_limit = rate_limit;
     let upstreams = args.gateway.upstreams(args.config.as_deref()).map_err(StartError::Gateway)?;
     let gateway = !upstreams.is_empty();
-    let (server, knowledge) = if gateway && args.gateway.no_local_tools {
-        let server =
-            tenet_server::Server::builder("tenet", env!("CARGO_PKG_VERSION")).dynamic().tasks().config(config).build();
-        (server.map_err(|e| StartError::Build(e.to_string()))?, None)
+    let (server, knowledge, skills) = if gateway && args.gateway.no_local_tools {
+        // No skills of its own: the upstreams' are mounted on it.
+        let skills = tenet_skills::Skills::new(tenet_skills::Catalog::default());
+        let builder = tenet_server::Server::builder("tenet", env!("CARGO_PKG_VERSION")).dynamic().tasks();
+        let builder = skills.methods().into_iter().fold(builder, tenet_server::ServerBuilder::method);
+        let server = builder.config(config).build().map_err(|e| StartError::Build(e.to_string()))?;
+        (server, None, Some(skills))
     } else if args.demo {
-        (demo::server(config, gateway).map_err(|e| StartError::Build(e.to_string()))?, None)
+        (demo::server(config, gateway).map_err(|e| StartError::Build(e.to_string()))?, None, None)
     } else {
         let (base, mut limits) = load(&args.knowledge)?;
         limits.cache_ttl = args.limits.cache_ttl();
         let ks = knowledge::server(base, limits, config, gateway).map_err(|e| StartError::Build(e.to_string()))?;
-        (ks.server.clone(), Some(ks))
+        let skills = Some(ks.skills.clone());
+        (ks.server.clone(), Some(ks), skills)
     };
     // A caller's token is kept with its grant only for an upstream that exchanges it.
     let exchanges = upstreams.iter().any(|u| u.oauth.as_ref().is_some_and(|oauth| oauth.token_exchange));
@@ -137,7 +144,7 @@ pub fn prepare(args: &ServeArgs) -> Result<Prepared, StartError> {
     if auth.is_some() {
         scope_upstreams(&mut upstreams);
     }
-    Ok(Prepared { server, knowledge, auth, upstreams, store, telemetry })
+    Ok(Prepared { server, knowledge, skills, auth, upstreams, store, telemetry })
 }
 
 /// With authorization on, the tools of an upstream or peer whose table names no scopes

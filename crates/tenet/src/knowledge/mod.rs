@@ -179,9 +179,10 @@ pub fn server(
     for prompt in prompts::all(&knowledge) {
         builder = builder.prompt(prompt);
     }
-    let skills = tenet_skills::Skills::new(skills::catalog(&base));
+    // Each skill is shown to readers; what a gateway mounts beside them, as its upstream says.
+    let skills = tenet_skills::Skills::scoped(skills::catalog(&base), vec![READ_SCOPE.to_owned()]);
     for method in skills.methods() {
-        builder = builder.method(method.scope(READ_SCOPE));
+        builder = builder.method(method);
     }
     for resource in skills::listed(&skills) {
         builder = builder.resource(resource);
