@@ -235,15 +235,14 @@ impl Uris {
     }
 
     /// The URI templates under which any URI of the upstream reads on the gateway: the
-    /// `tenet://` prefix's and each kept scheme's (one template matching every URI, in a
-    /// prefix-less gateway).
+    /// `tenet://` prefix's and the `ui://` one's (one template matching every URI, in a
+    /// prefix-less gateway). Not `skill://<name>/`: skills' files are read through the
+    /// server's skills ([`tenet_skills::Skills::mount`]), whose own skills come first.
     pub(crate) fn every_uri(&self) -> Vec<String> {
         const ANY: &str = "{+uri}";
         match self.prefix() {
             None => vec![ANY.to_owned()],
-            Some(_) => std::iter::once(self.outward(ANY))
-                .chain(KEPT_SCHEMES.iter().map(|scheme| self.outward(&format!("{scheme}{ANY}"))))
-                .collect(),
+            Some(_) => vec![self.outward(ANY), self.outward(&format!("{}{ANY}", KEPT_SCHEMES[0]))],
         }
     }
 
@@ -511,7 +510,7 @@ mod tests {
         assert_eq!(uris.outward("ui://get-time/mcp-app.html"), "ui://apps/get-time/mcp-app.html");
         assert_eq!(uris.inward("ui://other/x"), None, "another upstream's");
         assert_eq!(uris.inward("tenet://apps/ui://x").as_deref(), Some("ui://x"), "the general form still reads");
-        assert_eq!(uris.every_uri(), ["tenet://apps/{+uri}", "ui://apps/{+uri}", "skill://apps/{+uri}"]);
+        assert_eq!(uris.every_uri(), ["tenet://apps/{+uri}", "ui://apps/{+uri}"]);
         let mut meta: JsonObject = serde_json::from_value(serde_json::json!({
             "ui": {"resourceUri": "ui://get-time/mcp-app.html", "visibility": ["model"]},
             "ui/resourceUri": "ui://get-time/mcp-app.html",

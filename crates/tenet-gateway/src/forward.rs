@@ -17,7 +17,7 @@ use tenet_protocol::skill_extension::{GetSkillResult, SkillEntry};
 use tenet_protocol::{
     CONTEXT_KEY, CallToolResult, ClientCapabilities, CompleteResult, Era, GetPromptResult, InputRequest,
     InputRequiredResult, JsonObject, Method, NODE_PATH_KEY, NodePath, ProtocolVersion, ReadResourceResult, Reference,
-    ResultType,
+    ResourceContents, ResultType,
 };
 use tenet_server::jsonrpc::{ErrorCode, ErrorObject, JsonText};
 use tenet_server::spans::AttributeValue;
@@ -585,6 +585,14 @@ impl tenet_skills::Remote for SkillsOf {
             let mut got: GetSkillResult = this.relay("skills/get", &uri, Map::new(), &ctx).await?;
             this.0.uris.skill(&mut got.skill);
             Ok(got.skill)
+        })
+    }
+
+    fn read(&self, uri: String, ctx: Context) -> tenet_skills::RemoteFuture<Option<Vec<ResourceContents>>> {
+        let upstream = self.0.clone();
+        Box::pin(async move {
+            let request = ReadRequest { ctx, uri, vars: std::collections::BTreeMap::new() };
+            read(upstream, request).await.map_err(ErrorObject::from)
         })
     }
 

@@ -758,13 +758,20 @@ impl Inner {
         for entry in &mut entries {
             upstream.uris.skill(entry);
         }
-        skills.mount(tenet_skills::Mount {
+        let shadowed = skills.mount(tenet_skills::Mount {
             key: upstream.name().to_owned(),
             entries,
             scopes: upstream.config.scopes.clone(),
             imported: upstream.is_peer(),
             remote: Arc::new(forward::SkillsOf(upstream.clone())),
         });
+        if shadowed > 0 {
+            tracing::warn!(
+                upstream = %upstream.label(),
+                shadowed,
+                "skills of the upstream are not listed: the server's own skills hold their URIs (name it otherwise)"
+            );
+        }
     }
 
     fn name_of(&self, index: usize) -> String {

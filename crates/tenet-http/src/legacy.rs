@@ -215,6 +215,9 @@ async fn pump(
     mut head: VecDeque<Item>,
     mut exchange: Exchange,
 ) {
+    // Whether every event so far is in the store's log: a stream with a gap in it stays
+    // live, since a resumption on another replica would stop at the gap.
+    let mut logged = true;
     loop {
         let item = match head.pop_front() {
             Some(item) => item,
@@ -228,12 +231,14 @@ async fn pump(
         };
         if matches!(item, Item::Break) {
             // SSE polling: end the live response; the client resumes with Last-Event-ID.
-            session.streams.lock().unwrap_or_else(PoisonError::into_inner).end_live(stream);
+            if logged {
+                session.streams.lock().unwrap_or_else(PoisonError::into_inner).end_live(stream);
+            }
             continue;
         }
         let published = session.streams.lock().unwrap_or_else(PoisonError::into_inner).publish(stream, item.line());
         if let Some(entry) = &published.log {
-            stream_log::record(&shared, &session, entry, &published.bytes).await;
+            logged &= stream_log::record(&shared, &session, entry, &published.bytes).await;
         }
         if let Some(listener) = published.listener {
             deliver(&session, stream, &listener, published.bytes).await;

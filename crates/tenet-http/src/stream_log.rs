@@ -38,14 +38,19 @@ fn store(shared: &Shared) -> Option<&Arc<dyn SessionStore>> {
 }
 
 /// Logs `event` (framed) where `entry` says, before it is sent; an empty event logs the
-/// stream's end. A failed write is only reported: the event still goes to the client
-/// here, and a resumption elsewhere finds the gap and refuses instead of skipping it.
-pub(crate) async fn record(shared: &Shared, session: &HttpSession, entry: &LogEntry, event: &[u8]) {
-    let Some(store) = store(shared) else { return };
+/// stream's end. Whether it was logged: a failed write is reported, the event still goes
+/// to the client here, and a resumption elsewhere finds the gap and refuses instead of
+/// skipping it (so a stream with a gap is not ended early for polling).
+pub(crate) async fn record(shared: &Shared, session: &HttpSession, entry: &LogEntry, event: &[u8]) -> bool {
+    let Some(store) = store(shared) else { return true };
     let logged = LoggedEvent { seq: entry.seq, event: event.to_vec() };
     let (keep, ttl) = (shared.config.replay_events, shared.config.session_idle_timeout);
-    if let Err(e) = store.log_event(&name(session, &entry.log), &logged, keep, ttl).await {
-        tracing::warn!("event {} of stream {} of session {} was not logged: {e}", entry.seq, entry.log, session.id);
+    match store.log_event(&name(session, &entry.log), &logged, keep, ttl).await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!("event {} of stream {} of session {} was not logged: {e}", entry.seq, entry.log, session.id);
+            false
+        }
     }
 }
 

@@ -150,6 +150,8 @@ async fn a_session_lost_by_the_store_is_gone_everywhere() {
 struct Flaky {
     inner: Arc<MemorySessionStore>,
     down: std::sync::atomic::AtomicBool,
+    /// Only the streams' logs fail.
+    logs_down: std::sync::atomic::AtomicBool,
 }
 
 impl Flaky {
@@ -248,6 +250,9 @@ impl SessionStore for Flaky {
     ) -> BoxFuture<'a, Result<(), Unavailable>> {
         Box::pin(async move {
             self.check()?;
+            if self.logs_down.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(Unavailable("the log is not written".into()));
+            }
             self.inner.log_event(stream, event, keep, ttl).await
         })
     }
@@ -575,6 +580,35 @@ async fn a_stream_a_handler_ended_early_is_polled_for_its_answer_through_another
     let events = sse_json(&read_to_end(&mut resumed).await);
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0]["result"]["content"][0]["text"], "polled");
+}
+
+/// Reports progress, ends its stream for the client to poll, answers 100 ms later.
+async fn progress_then_poll(ctx: tenet_server::Context) -> &'static str {
+    ctx.progress(1.0, None, None).await;
+    ctx.close_stream().await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    "polled"
+}
+
+#[tokio::test]
+async fn a_stream_whose_events_the_store_did_not_log_is_not_ended_early_for_polling() {
+    let store = Arc::new(Flaky::default());
+    let (builder, probe) = support::builder();
+    let server = builder.tool(tenet_server::ToolDef::new("progress_then_poll", progress_then_poll)).build().unwrap();
+    let config = HttpConfig { session_store: Some(store.clone()), ..HttpConfig::default() };
+    let a = Harness::serving(server, probe, config);
+    let id = a.initialize(LEGACY, json!({})).await;
+    let poll = call(4, "tools/call", json!({"name": "progress_then_poll", "_meta": {"progressToken": "p"}}));
+    // Logged, the stream ends after the progress notification: the answer is polled for.
+    let ended = sse_json(&a.call(in_session(&id, LEGACY).body(body(&poll)).unwrap()).await.text());
+    assert_eq!(ended.len(), 1, "the progress notification alone: {ended:?}");
+    // Not logged, a resumption on another replica would stop at the gap: the stream
+    // stays live and carries the answer.
+    store.logs_down.store(true, std::sync::atomic::Ordering::Relaxed);
+    let poll = call(5, "tools/call", json!({"name": "progress_then_poll", "_meta": {"progressToken": "q"}}));
+    let live = sse_json(&a.call(in_session(&id, LEGACY).body(body(&poll)).unwrap()).await.text());
+    assert_eq!(live.len(), 2, "{live:?}");
+    assert_eq!(live[1]["result"]["content"][0]["text"], "polled");
 }
 
 #[tokio::test]

@@ -303,6 +303,25 @@ impl Catalog {
         self.files.values().filter_map(|&(s, f)| self.skills.get(s)?.files.get(f))
     }
 
+    /// Whether `uri` is this catalog's: one of its files, or in one of its directories
+    /// (the directory itself or anything below it, served or not). A URI it covers is
+    /// never another server's ([`crate::Mount`]): the server's own skills shadow a
+    /// mounted server's.
+    pub(crate) fn covers(&self, uri: &str) -> bool {
+        if self.files.contains_key(uri) {
+            return true;
+        }
+        let mut at = uri.trim_end_matches('/');
+        while at.len() > SCHEME.len() {
+            if self.dirs.contains_key(at) {
+                return true;
+            }
+            let Some((parent, _)) = at.rsplit_once('/') else { break };
+            at = parent;
+        }
+        false
+    }
+
     /// The children of the directory at `uri`, when it is one.
     pub(crate) fn children(&self, uri: &str) -> Option<&BTreeSet<Child>> {
         self.dirs.get(uri)

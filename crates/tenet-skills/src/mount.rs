@@ -1,7 +1,7 @@
 //! Skills another server serves, mounted beside a server's own: a gateway's upstream or
 //! a peer node. Their entries are listed with the server's (`skills/list`); a
-//! `skills/get` or directory read of one of their URIs is the other server's to answer
-//! ([`Remote`]), and their files are read as every resource of that server is. The
+//! `skills/get`, directory read or file read of one of their URIs is the other server's
+//! to answer ([`Remote`]), unless the server's own skills cover that URI. The
 //! entries come with the URIs the server shows (a gateway's `skill://<upstream>/…`),
 //! never rewritten here, so their digests are the other server's.
 
@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 use tenet_jsonrpc::ErrorObject;
+use tenet_protocol::ResourceContents;
 use tenet_protocol::skill_extension::SkillEntry;
 use tenet_server::Context;
 
@@ -25,6 +26,10 @@ pub trait Remote: Send + Sync {
 
     /// One page of `resources/directory/read` of the directory at `uri`, from `cursor`.
     fn directory(&self, uri: String, cursor: Option<String>, ctx: Context) -> RemoteFuture<Map<String, Value>>;
+
+    /// `resources/read` of the file at `uri`: its contents, or `None` when it has none
+    /// there.
+    fn read(&self, uri: String, ctx: Context) -> RemoteFuture<Option<Vec<ResourceContents>>>;
 }
 
 /// Skills of another server, listed beside this server's own ([`crate::Skills::mount`]).

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use tenet_jsonrpc::ErrorObject;
 use tenet_protocol::skill_extension::SkillEntry;
 use tenet_protocol::{BlobResourceContents, Resource, ResourceContents, ResourceTemplate, TextResourceContents};
-use tenet_server::{Context, MethodDef, Params, ReadRequest, ResourceDef, TemplateDef};
+use tenet_server::{Context, MethodDef, Params, ReadRequest, ResourceDef, TemplateDef, ToolError};
 
 use crate::catalog::{Catalog, Child, SCHEME, Skill, hex};
 use crate::mount::{Mount, Mounts};
@@ -58,9 +58,18 @@ impl Skills {
         Arc::new(Self { current: RwLock::new(Arc::new(catalog)), scopes, mounts: RwLock::default() })
     }
 
-    /// The catalog served now, if `ctx`'s caller may see it (else an empty one).
-    fn catalog_for(&self, ctx: &Context) -> Arc<Catalog> {
-        if ctx.may(&self.scopes) { self.catalog() } else { Arc::default() }
+    /// Who answers for `uri` for the caller of `ctx`: the server itself when its catalog
+    /// covers the URI (-32003 for a caller without the catalog's scopes), else the mount
+    /// shown to the caller that `holds` it, else the server (which has nothing there).
+    fn owner(&self, uri: &str, ctx: &Context, holds: impl Fn(&Mount) -> bool) -> Result<Owner, ErrorObject> {
+        let catalog = self.catalog();
+        if catalog.covers(uri) {
+            if !ctx.may(&self.scopes) {
+                return Err(ctx.insufficient_scope("the server's skills", &self.scopes));
+            }
+            return Ok(Owner::Own(catalog));
+        }
+        Ok(self.mounted().find(ctx, holds).map_or(Owner::Own(catalog), Owner::Mounted))
     }
 
     /// The catalog served now.
@@ -79,9 +88,13 @@ impl Skills {
     /// `skills/get` or directory read of a URI this server's catalog does not hold goes
     /// to the mount that lists that skill, or holds that directory. A skill of this
     /// server's shadows a mounted one of the same URI.
-    pub fn mount(&self, mount: Mount) {
+    /// Returns how many of its skills the server's own shadow (they are not listed).
+    pub fn mount(&self, mount: Mount) -> usize {
+        let catalog = self.catalog();
+        let shadowed = mount.entries.iter().filter(|e| catalog.covers(&e.uri)).count();
         let mut slot = self.mounts.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         *slot = Arc::new(slot.with(mount));
+        shadowed
     }
 
     /// Takes the mount of `key` away; whether there was one.
@@ -104,34 +117,34 @@ impl Skills {
         let (list, get, dir) = (Arc::clone(self), Arc::clone(self), Arc::clone(self));
         vec![
             MethodDef::new("skills/list", move |Params(p): Params<ListParams>, ctx: Context| {
-                let (catalog, mounts) = (list.catalog_for(&ctx), list.mounted());
-                async move { list_page(&catalog, &mounts, &ctx, p.cursor.as_deref()) }
+                let (catalog, mounts, own) = (list.catalog(), list.mounted(), ctx.may(&list.scopes));
+                async move { list_page(&catalog, own, &mounts, &ctx, p.cursor.as_deref()) }
             })
             .extension_settings(SKILLS_EXTENSION, settings.clone())
             .cacheable(),
             MethodDef::new("skills/get", move |Params(p): Params<UriParams>, ctx: Context| {
-                let (catalog, mounts) = (get.catalog_for(&ctx), get.mounted());
+                let owner = get.owner(&p.uri, &ctx, |m| m.lists(&p.uri));
                 async move {
-                    if let Some(skill) = catalog.skill(&p.uri) {
-                        return Ok(json!({ "skill": skill.entry() }));
-                    }
-                    let mount = mounts.find(&ctx, |m| m.lists(&p.uri));
-                    let mount = mount.ok_or_else(|| unknown(&p.uri, "a skill's SKILL.md"))?;
-                    let entry = mount.remote.get(p.uri, ctx).await?;
+                    let entry = match owner? {
+                        Owner::Own(catalog) => catalog.skill(&p.uri).map(|skill| skill.entry()),
+                        Owner::Mounted(mount) => Some(
+                            serde_json::to_value(mount.remote.get(p.uri.clone(), ctx).await?)
+                                .map_err(|e| ErrorObject::internal(e.to_string()))?,
+                        ),
+                    };
+                    let entry = entry.ok_or_else(|| unknown(&p.uri, "a skill's SKILL.md"))?;
                     Ok::<_, ErrorObject>(json!({ "skill": entry }))
                 }
             })
             .extension_settings(SKILLS_EXTENSION, settings.clone())
             .cacheable(),
             MethodDef::new("resources/directory/read", move |Params(p): Params<UriParams>, ctx: Context| {
-                let (catalog, mounts) = (dir.catalog_for(&ctx), dir.mounted());
+                let owner = dir.owner(&p.uri, &ctx, |m| m.holds(&p.uri));
                 async move {
-                    if catalog.children(&p.uri).is_none()
-                        && let Some(mount) = mounts.find(&ctx, |m| m.holds(&p.uri))
-                    {
-                        return mount.remote.directory(p.uri, p.cursor, ctx).await;
+                    match owner? {
+                        Owner::Own(catalog) => directory_page(&catalog, &p.uri, p.cursor.as_deref()),
+                        Owner::Mounted(mount) => mount.remote.directory(p.uri, p.cursor, ctx).await,
                     }
-                    directory_page(&catalog, &p.uri, p.cursor.as_deref())
                 }
             })
             .extension_settings(SKILLS_EXTENSION, settings),
@@ -147,7 +160,8 @@ impl Skills {
 
     /// The template every skill file is read through, `skill://{+path}`: hidden (give
     /// it to [`tenet_server::Server::change_hidden_templates`]), it reads what the
-    /// catalog of the moment holds.
+    /// catalog of the moment holds (for callers with its scopes: -32003 for others), and
+    /// a mounted server's files from that server.
     pub fn files(self: &Arc<Self>) -> TemplateDef {
         let template = ResourceTemplate {
             uri_template: FILES_TEMPLATE.into(),
@@ -160,9 +174,14 @@ impl Skills {
             meta: None,
         };
         let skills = Arc::clone(self);
-        TemplateDef::new(template, move |request: ReadRequest| {
-            let read = skills.read(&request.uri);
-            async move { Ok(read) }
+        TemplateDef::new(template, move |ReadRequest { ctx, uri, .. }: ReadRequest| {
+            let owner = skills.owner(&uri, &ctx, |m| m.holds(&uri));
+            async move {
+                match owner.map_err(ToolError::Protocol)? {
+                    Owner::Own(catalog) => Ok(catalog.file(&uri).map(|file| vec![contents(&uri, file)])),
+                    Owner::Mounted(mount) => mount.remote.read(uri, ctx).await.map_err(ToolError::Protocol),
+                }
+            }
         })
     }
 
@@ -170,6 +189,14 @@ impl Skills {
     fn read(&self, uri: &str) -> Option<Vec<ResourceContents>> {
         self.catalog().file(uri).map(|file| vec![contents(uri, file)])
     }
+}
+
+/// Who answers for a skill URI ([`Skills::owner`]).
+enum Owner {
+    /// The server, from this catalog.
+    Own(Arc<Catalog>),
+    /// Another server.
+    Mounted(Arc<Mount>),
 }
 
 /// A skill's `SKILL.md`, as a listed resource: read from the catalog of the moment, as
@@ -287,19 +314,21 @@ enum Listed<'a> {
     Mounted(&'a SkillEntry),
 }
 
-/// A page of `skills/list`: the server's skills, then those of the mounts `ctx` is
-/// shown.
+/// A page of `skills/list`: the server's skills (when `own`: the caller may see them),
+/// then those of the mounts `ctx` is shown, less any the server's own shadow.
 fn list_page(
     catalog: &Catalog,
+    own: bool,
     mounts: &Mounts,
     ctx: &Context,
     cursor: Option<&str>,
 ) -> Result<Map<String, Value>, ErrorObject> {
     let generation = format!("{}.{}", catalog.generation(), mounts.generation);
     let from = start(&generation, Listing::Skills, cursor)?;
-    let own = catalog.skills().iter().map(|s| Listed::Own(s));
+    let own = catalog.skills().iter().filter(|_| own).map(|s| Listed::Own(s));
     let shown = mounts.all.iter().filter(|m| m.shown_to(ctx));
-    let mut listed = own.chain(shown.flat_map(|m| m.entries.iter().map(Listed::Mounted))).skip(from);
+    let mounted = shown.flat_map(|m| m.entries.iter().filter(|e| !catalog.covers(&e.uri)).map(Listed::Mounted));
+    let mut listed = own.chain(mounted).skip(from);
     let page: Vec<Value> = listed
         .by_ref()
         .take(PAGE)

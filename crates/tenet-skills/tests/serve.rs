@@ -344,6 +344,20 @@ impl tenet_skills::Remote for Upstream {
         let child = json!({"uri": format!("{uri}/SKILL.md"), "name": "SKILL.md", "mimeType": "text/markdown"});
         Box::pin(async move { Ok(json!({ "resources": [child] }).as_object().unwrap().clone()) })
     }
+
+    fn read(
+        &self,
+        uri: String,
+        _: tenet_server::Context,
+    ) -> tenet_skills::RemoteFuture<Option<Vec<tenet_protocol::ResourceContents>>> {
+        let text = tenet_protocol::TextResourceContents {
+            uri: uri.clone(),
+            mime_type: Some("text/markdown".into()),
+            text: format!("mounted {uri}"),
+            meta: None,
+        };
+        Box::pin(async move { Ok(Some(vec![tenet_protocol::ResourceContents::Text(text)])) })
+    }
 }
 
 fn mounted_entry(uri: &str) -> tenet_protocol::skill_extension::SkillEntry {
@@ -383,6 +397,8 @@ async fn a_mounted_servers_skills_are_listed_after_the_servers_own_and_answered_
     assert_eq!(own["result"]["skill"]["frontmatter"]["name"], "own");
     let dir = pipe.modern("resources/directory/read", json!({"uri": "skill://kb/rust-testing"})).await;
     assert_eq!(dir["result"]["resources"][0]["uri"], "skill://kb/rust-testing/SKILL.md", "{dir}");
+    let read = pipe.modern("resources/read", json!({"uri": "skill://kb/rust-testing/SKILL.md"})).await;
+    assert_eq!(read["result"]["contents"][0]["text"], "mounted skill://kb/rust-testing/SKILL.md", "{read}");
     // Not a skill the mount lists, nor a directory of one of them.
     for (method, uri) in [("skills/get", "skill://kb/other/SKILL.md"), ("resources/directory/read", "skill://kb/othe")]
     {
@@ -420,4 +436,35 @@ async fn a_mount_is_shown_only_to_callers_with_its_scopes_and_a_peers_not_to_oth
     let uris: Vec<&str> =
         listed["result"]["skills"].as_array().unwrap().iter().map(|s| s["uri"].as_str().unwrap()).collect();
     assert_eq!(uris, ["skill://own/SKILL.md", "skill://secret/plan/SKILL.md"], "{listed}");
+}
+
+/// A mount named like one of the server's own skills (a peer that announced the id
+/// `own`) takes none of that skill's URIs: its entries there are not listed, and a get,
+/// directory read or file read of them is the server's (which has nothing there).
+#[tokio::test]
+async fn the_servers_own_skills_shadow_a_mount_that_would_take_their_uris() {
+    let mut own = SkillSource::single("own", skill_md("own"));
+    let notes: Arc<[u8]> = Arc::from(&b"# Notes\n"[..]);
+    own.files.insert("references/notes.md".into(), notes.into());
+    let (server, skills) = serving(vec![own]);
+    let shadowed = skills.mount(mount(
+        "own",
+        &["skill://own/SKILL.md", "skill://own/references/SKILL.md", "skill://own/x/y/SKILL.md"],
+        &[],
+        true,
+    ));
+    assert_eq!(shadowed, 3, "every entry is under the server's own skill");
+    let mut pipe = Pipe::start(server);
+    let listed = pipe.modern("skills/list", json!({})).await;
+    assert_eq!(listed["result"]["skills"].as_array().unwrap().len(), 1, "{listed}");
+    let got = pipe.modern("skills/get", json!({"uri": "skill://own/SKILL.md"})).await;
+    assert_eq!(got["result"]["skill"]["resources"].as_array().unwrap().len(), 2, "the server's own entry: {got}");
+    let read = pipe.modern("resources/read", json!({"uri": "skill://own/references/notes.md"})).await;
+    assert_eq!(read["result"]["contents"][0]["text"], "# Notes\n", "{read}");
+    for (method, uri) in [("skills/get", "skill://own/x/y/SKILL.md"), ("resources/directory/read", "skill://own/x")] {
+        let refused = pipe.modern(method, json!({ "uri": uri })).await;
+        assert_eq!(refused["error"]["code"], -32602, "{method} {uri} is not the mount's: {refused}");
+    }
+    let unread = pipe.modern("resources/read", json!({"uri": "skill://own/x/y/SKILL.md"})).await;
+    assert!(unread["error"].is_object(), "not read from the mount: {unread}");
 }

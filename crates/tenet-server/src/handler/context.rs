@@ -398,7 +398,14 @@ impl Context {
     /// Whether the caller holds every one of `scopes` (always, without access control):
     /// for a handler that serves items of its own with scopes of their own.
     pub fn may(&self, scopes: &[String]) -> bool {
-        self.grant().is_none_or(|grant| grant.covers(scopes))
+        crate::session::allows(self.grant(), scopes)
+    }
+
+    /// The -32003 error for using `what` without `required` (when [`Context::may`] says
+    /// no): its data names the scopes to ask for again, the caller's and the missing
+    /// ones, as every refusal of the server's own does.
+    pub fn insufficient_scope(&self, what: &str, required: &[String]) -> tenet_jsonrpc::ErrorObject {
+        crate::session::insufficient_scope(self.grant(), what, required)
     }
 
     /// The scopes granted to the caller, sorted (none without access control).

@@ -127,6 +127,9 @@ pub fn prepare(args: &ServeArgs) -> Result<Prepared, StartError> {
         let builder = tenet_server::Server::builder("tenet", env!("CARGO_PKG_VERSION")).dynamic().tasks();
         let builder = skills.methods().into_iter().fold(builder, tenet_server::ServerBuilder::method);
         let server = builder.config(config).build().map_err(|e| StartError::Build(e.to_string()))?;
+        if let Some(refused) = server.change_hidden_templates(&[], [skills.files()]).into_iter().next() {
+            return Err(StartError::Build(refused.to_string()));
+        }
         (server, None, Some(skills))
     } else if args.demo {
         (demo::server(config, gateway).map_err(|e| StartError::Build(e.to_string()))?, None, None)

@@ -150,9 +150,11 @@ pub(crate) fn listed(skills: &Arc<Skills>) -> Vec<ResourceDef> {
     skills.listed().into_iter().map(|def| def.scope(READ_SCOPE)).collect()
 }
 
-/// Serves `skills` on `server`: its files through the hidden `skill://` template.
+/// Serves `skills` on `server`: its files through the hidden `skill://` template (which
+/// asks readers for the read scope itself: a gateway's upstreams' skill files, read
+/// through it too, need their upstream's scopes instead).
 pub(crate) fn serve_files(server: &Server, skills: &Arc<Skills>) {
-    for refused in server.change_hidden_templates(&[], [skills.files().scope(READ_SCOPE)]) {
+    for refused in server.change_hidden_templates(&[], [skills.files()]) {
         tracing::error!("the skills' files cannot be served: {refused}");
     }
 }
