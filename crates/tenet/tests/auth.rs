@@ -127,3 +127,31 @@ fn on_stdio_a_token_that_does_not_check_out_stops_the_server() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("TENET_TOKEN: unknown token"));
 }
+
+/// The server's skills are read as its standards are: a caller without `stdlib:read`
+/// is listed none, and a `skills/get` or read of one is -32003 naming the scope to ask
+/// for; a reader lists, gets and reads them.
+#[test]
+fn skills_need_the_read_scope_as_the_standards_do() {
+    let keys = "reader 0123456789abcdef-reader stdlib:read\nprompter 0123456789abcdef-prompter stdlib:prompts";
+    let skill = "skill://code-review/SKILL.md";
+    for (token, reads) in [("0123456789abcdef-reader", true), ("0123456789abcdef-prompter", false)] {
+        let mut tenet =
+            Tenet::start_knowledge(&["serve", "--log-level", "warn", "--api-keys", keys, "--stdio-token", token]);
+        let listed = tenet.call(&stateless(1, "skills/list", json!({})));
+        let count = listed["result"]["skills"].as_array().unwrap().len();
+        assert_eq!(count > 20, reads, "{token}: {count} skills listed");
+        assert!(reads || count == 0, "none at all without the scope: {listed}");
+        let got = tenet.call(&stateless(2, "skills/get", json!({ "uri": skill })));
+        let read = tenet.call(&stateless(3, "resources/read", json!({ "uri": skill })));
+        let dir = tenet.call(&stateless(4, "resources/directory/read", json!({"uri": "skill://code-review"})));
+        for answer in [&got, &read, &dir] {
+            if reads {
+                assert!(answer["result"].is_object(), "{answer}");
+            } else {
+                assert_eq!(answer["error"]["code"], -32003, "{answer}");
+                assert_eq!(answer["error"]["data"]["scope"], "stdlib:prompts stdlib:read", "{answer}");
+            }
+        }
+    }
+}
