@@ -37,6 +37,9 @@ pub(crate) struct Inbound {
     flight: Mutex<Flight>,
     /// Turns to answer the server's requests, [`MAX_ANSWERING`] in all.
     answering: Arc<tokio::sync::Semaphore>,
+    /// How many of those turns each owner's requests hold ([`MAX_ANSWERING_PER_OWNER`]
+    /// each), for the server's requests that can be told to be about one of them.
+    owners_answering: Arc<Answering>,
     /// Whether a request was refused for want of a turn yet (said once, as a warning).
     refused: std::sync::atomic::AtomicBool,
 }
@@ -45,6 +48,34 @@ pub(crate) struct Inbound {
 /// host's handler in a task of its own): past it, a request is refused at once, so a
 /// server that floods requests cannot make the client hold a task for each.
 pub(crate) const MAX_ANSWERING: usize = 64;
+
+/// How many of the server's requests about one owner's requests one connection answers
+/// at once: a quarter of [`MAX_ANSWERING`], so that one caller of a shared connection (a
+/// gateway's `shared` upstream) cannot hold every turn.
+pub(crate) const MAX_ANSWERING_PER_OWNER: usize = MAX_ANSWERING / 4;
+
+/// How many turns each owner's requests hold.
+type Answering = Mutex<std::collections::HashMap<Arc<str>, usize>>;
+
+/// A turn to answer one of the server's requests ([`Inbound::answer_turn`]), given back
+/// when dropped.
+pub(crate) struct Turn {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    owner: Option<(Arc<Answering>, Arc<str>)>,
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let Some((owners, owner)) = self.owner.take() else { return };
+        let mut owners = owners.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(held) = owners.get_mut(&owner) {
+            *held -= 1;
+            if *held == 0 {
+                owners.remove(&owner);
+            }
+        }
+    }
+}
 
 /// How long after a request with its own handler is abandoned the server's
 /// unattributable questions and log messages go to no single request.
@@ -160,16 +191,19 @@ impl Inbound {
             progress: Mutex::default(),
             flight: Mutex::new(Flight::default()),
             answering: Arc::new(tokio::sync::Semaphore::new(MAX_ANSWERING)),
+            owners_answering: Arc::default(),
             refused: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
-    /// A turn to answer `request`, held while it is answered; `None` when the connection
-    /// already answers [`MAX_ANSWERING`] (then [`Inbound::busy`] is the answer, where it
-    /// can be sent without a task of its own). The first refusal is a warning, the others
-    /// are logged at debug level.
-    pub(crate) fn answer_turn(&self, request: &Request) -> Option<tokio::sync::OwnedSemaphorePermit> {
-        let turn = Arc::clone(&self.answering).try_acquire_owned().ok();
+    /// A turn to answer `request` (about request `related`, when the transport knows),
+    /// held while it is answered; `None` when the connection already answers
+    /// [`MAX_ANSWERING`], or [`MAX_ANSWERING_PER_OWNER`] about the requests of the owner
+    /// this one is about (then [`Inbound::busy`] is the answer, where it can be sent
+    /// without a task of its own). The first refusal is a warning, the others are logged
+    /// at debug level.
+    pub(crate) fn answer_turn(&self, request: &Request, related: Option<&Id>) -> Option<Turn> {
+        let turn = self.take_turn(related);
         if turn.is_none() {
             if self.refused.swap(true, std::sync::atomic::Ordering::Relaxed) {
                 tracing::debug!(method = %request.method, "refused a server request: {MAX_ANSWERING} are being answered");
@@ -183,10 +217,38 @@ impl Inbound {
         turn
     }
 
+    fn take_turn(&self, related: Option<&Id>) -> Option<Turn> {
+        let owner = self.owner_of(related);
+        let mut owners = self.owners_answering.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if owner.as_ref().is_some_and(|o| owners.get(o).copied().unwrap_or(0) >= MAX_ANSWERING_PER_OWNER) {
+            return None;
+        }
+        let permit = Arc::clone(&self.answering).try_acquire_owned().ok()?;
+        if let Some(owner) = &owner {
+            *owners.entry(Arc::clone(owner)).or_insert(0) += 1;
+        }
+        Some(Turn { _permit: permit, owner: owner.map(|o| (Arc::clone(&self.owners_answering), o)) })
+    }
+
+    /// The owner of the request a message is about: of request `related`, or else of
+    /// the one request in flight (as [`Inbound::handler_for`] attributes it).
+    fn owner_of(&self, related: Option<&Id>) -> Option<Arc<str>> {
+        let flight = self.flight.lock().ok()?;
+        match related {
+            Some(id) => flight.requests.get(id).and_then(|r| r.owner.clone()),
+            None if flight.requests.len() == 1 => {
+                let request = flight.requests.values().next()?;
+                if flight.attributable_to(request, Instant::now()) { request.owner.clone() } else { None }
+            }
+            None => None,
+        }
+    }
+
     /// The encoded refusal of `request`, for want of a turn ([`Inbound::answer_turn`]).
     pub(crate) fn busy(request: &Request) -> Vec<u8> {
         let busy = ErrorObject::internal(format!(
-            "The client is answering {MAX_ANSWERING} requests of this server already; try again later"
+            "The client answers at most {MAX_ANSWERING} requests of this server at once, {MAX_ANSWERING_PER_OWNER} of \
+             them about one caller's, and is answering that many already; try again later"
         ));
         encode_answer(&request.id, Err(busy))
     }
@@ -382,5 +444,29 @@ mod tests {
         let _bobs = inbound.scope(&Id::Number(100), Some(Arc::new(Roots("bob"))), owner("bob"));
         let answer = roots_asked(&inbound).await;
         assert!(!answer.contains("/home/bob"), "{answer}");
+    }
+
+    /// A shared connection (a gateway's `shared` upstream): one owner's requests get a
+    /// quarter of the turns to answer the server's questions about them, so another
+    /// owner's question is still answered while the first holds all of its own.
+    #[test]
+    fn one_owners_requests_hold_a_quarter_of_the_answer_turns_and_no_more() {
+        let inbound = Inbound::new(Arc::new(NoHandler));
+        let question = Request { id: Id::Number(1), method: "elicitation/create".into(), params: None };
+        let scopes: Vec<_> = (0..40).map(|n| inbound.scope(&Id::Number(n), None, owner("alice"))).collect();
+        let _bobs = inbound.scope(&Id::Number(100), None, owner("bob"));
+        let mut alices: Vec<Turn> =
+            (0..).map_while(|n| inbound.answer_turn(&question, Some(&Id::Number(n % 40)))).collect();
+        assert_eq!(alices.len(), MAX_ANSWERING_PER_OWNER, "alice's share, and no more");
+        let bobs = inbound.answer_turn(&question, Some(&Id::Number(100)));
+        assert!(bobs.is_some(), "bob is still answered");
+        alices.pop();
+        let again = inbound.answer_turn(&question, Some(&Id::Number(3)));
+        assert!(again.is_some(), "a turn given back is alice's again");
+        assert!(inbound.answer_turn(&question, Some(&Id::Number(4))).is_none(), "and her share is full again");
+        // Questions about no known owner share what is left of the connection's turns.
+        let anyone: Vec<Turn> = (0..).map_while(|_| inbound.answer_turn(&question, None)).collect();
+        assert_eq!(anyone.len(), MAX_ANSWERING - MAX_ANSWERING_PER_OWNER - 1);
+        drop(scopes);
     }
 }

@@ -494,6 +494,16 @@ pub fn effective(upstreams: &[UpstreamConfig]) -> String {
         if let Some(max) = upstream.max_concurrency {
             line("max_concurrency", max.to_string(), true);
         }
+        if !upstream.peer {
+            // Each caller's own session unless the table says otherwise (a 2026-07-28
+            // upstream keeps none: its calls are shared whatever this says).
+            let session = upstream.session.map_or("per-caller", tenet_gateway::SessionMode::label);
+            line("session", quoted(session), upstream.session.is_some());
+            line("max_sessions", upstream.max_sessions().to_string(), upstream.max_sessions.is_some());
+            let idle = upstream.session_idle_timeout().as_secs().to_string();
+            line("session_idle_timeout", idle, upstream.session_idle_timeout.is_some());
+        }
+        line("max_message_bytes", upstream.message_limit().to_string(), upstream.max_message_bytes.is_some());
         if let Some(oauth) = &upstream.oauth {
             let mut members = vec![format!("client_id = {}", quoted(&oauth.client_id))];
             if oauth.client_secret.is_some() {

@@ -163,7 +163,7 @@ fn check_shows_the_upstreams_and_peers_with_their_defaults_and_no_credentials() 
         "[[upstream]]\nname = \"everything\"\ncommand = [\"cat\", \"-u\"]\nenv = { TOKEN = \"env-secret\", \"two words\" = \"env-secret\", \"A\\nB\" = \"env-secret\" }\n",
         "tools = { deny = [\"dangerous_*\"] }\ninherit_env = [\"AWS_*\"]\n",
         "[[upstream]]\nname = \"tickets\"\nurl = \"https://user:pw@tickets.example.com/mcp?key=query-secret\"\n",
-        "headers = { Authorization = \"Bearer header-secret\" }\ntimeout = 10\nrequired = false\n",
+        "headers = { Authorization = \"Bearer header-secret\" }\ntimeout = 10\nrequired = false\nsession = \"shared\"\n",
         "[[peer]]\nurl = \"http://127.0.0.1:9/mcp\"\noauth = { client_id = \"gw\", client_secret = \"oauth-secret\" }\n",
     ));
     let peer = "https://node:flag-secret@n.example/mcp?token=flag-query";
@@ -195,6 +195,14 @@ fn check_shows_the_upstreams_and_peers_with_their_defaults_and_no_credentials() 
     // Defaults are marked as such; what the file gave is not.
     assert!(out.contains("timeout = 30  # default\n") && out.contains("timeout = 10\n"), "{out}");
     assert!(out.contains("max_restarts = 5  # default\n"), "{out}");
+    // How callers' sessions upstream are kept, given or not.
+    assert_eq!(upstreams[0]["session"].as_str(), Some("per-caller"));
+    assert_eq!(upstreams[1]["session"].as_str(), Some("shared"));
+    assert!(out.contains("session = \"per-caller\"  # default\n") && out.contains("session = \"shared\"\n"), "{out}");
+    for default in ["max_sessions = 32", "session_idle_timeout = 300", "max_message_bytes = 4194304"] {
+        assert!(out.contains(&format!("{default}  # default\n")), "{default}: {out}");
+    }
+    assert!(peers[0].get("session").is_none(), "a peer's table has no session keys");
     assert!(out.contains("name = \"\"  # the node id it announces\n"), "{out}");
     // `--inherit-env` adds to every stdio server's own.
     fn inherited(u: &toml::Value) -> Vec<&str> {

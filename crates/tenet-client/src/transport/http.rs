@@ -149,7 +149,7 @@ impl Shared {
                     // Past the connection's turns the request goes unanswered: a refusal
                     // would need a POST, and so a task, of its own (the server's own
                     // timeout ends it).
-                    let Some(turn) = self.inbound.answer_turn(&request) else { continue };
+                    let Some(turn) = self.inbound.answer_turn(&request, id) else { continue };
                     let shared = Arc::clone(self);
                     let related = id.cloned();
                     tokio::spawn(async move {

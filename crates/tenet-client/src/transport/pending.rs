@@ -185,7 +185,7 @@ fn route_one(message: Message, pending: &Pending, inbound: &Arc<Inbound>, replie
                 tracing::debug!(method = %request.method, "left a server request unanswered: the client is closing");
                 return;
             };
-            let Some(turn) = inbound.answer_turn(&request) else {
+            let Some(turn) = inbound.answer_turn(&request, None) else {
                 // Refused at once; dropped if the outbox is full too (a flood).
                 return drop(replies.try_send(Inbound::busy(&request)));
             };
