@@ -554,3 +554,56 @@ async fn a_resource_held_all_along_misses_no_update_while_the_listen_stream_chan
     h.shutdown().await;
     running.stop().await;
 }
+
+/// MCP Apps (`io.modelcontextprotocol/ui`): an upstream's `ui://` resource keeps its
+/// scheme with the upstream's name inside, its `_meta.ui` (the app's CSP, its border)
+/// passes through as the upstream wrote it, in the listing and in what a read gives,
+/// and the tool that names it names the gateway's URI.
+#[tokio::test]
+async fn an_apps_ui_resource_keeps_its_scheme_and_its_meta_ui_passes_through() {
+    let ui = json!({"csp": {"connectDomains": ["https://api.example.com"], "resourceDomains": []}, "prefersBorder": true});
+    let meta = serde_json::from_value::<tenet_client::protocol::JsonObject>(json!({ "ui": ui })).unwrap();
+    let listing: Resource = serde_json::from_value(json!({
+        "uri": "ui://clock/app.html", "name": "clock", "mimeType": "text/html;profile=mcp-app", "_meta": meta,
+    }))
+    .unwrap();
+    let read_meta = meta.clone();
+    let app = ResourceDef::new(listing, move |request: ReadRequest| {
+        let contents = ResourceContents::Text(TextResourceContents {
+            uri: request.uri,
+            mime_type: Some("text/html;profile=mcp-app".into()),
+            text: "<html>clock</html>".into(),
+            meta: Some(read_meta.clone()),
+        });
+        async move { Ok(Some(vec![contents])) }
+    });
+    let tool: tenet_client::protocol::Tool = serde_json::from_value(json!({
+        "name": "show-clock", "inputSchema": {"type": "object"},
+        "_meta": {"ui": {"resourceUri": "ui://clock/app.html", "visibility": ["model", "app"]}},
+    }))
+    .unwrap();
+    let probe = Arc::new(Probe::default());
+    let server = upstream_server("apps", &probe)
+        .resource(app)
+        .tool(ToolDef::from_listing(tool, || async { "12:00" }))
+        .build()
+        .unwrap();
+    let running = Running::start(server).await;
+    let h = Harness::start(vec![upstream("apps", &running.url())], quick()).await;
+    assert!(h.gateway.wait_ready(STEP).await, "not ready: {:?}", h.gateway.statuses());
+
+    let resources = h.client.list_all::<ListResourcesResult>().await.unwrap();
+    let listed = resources.iter().find(|r| r.uri == "ui://apps/clock/app.html").expect("listed under ui://apps/");
+    assert_eq!(serde_json::to_value(&listed.meta).unwrap(), json!({ "ui": ui }), "the listing's _meta, unchanged");
+    let read = h.client.read_resource("ui://apps/clock/app.html").await.unwrap();
+    let read = serde_json::to_value(&read.contents).unwrap();
+    assert_eq!(read[0]["uri"], "ui://apps/clock/app.html", "{read}");
+    assert_eq!(read[0]["_meta"], json!({ "ui": ui }), "the contents' _meta, unchanged: {read}");
+    assert_eq!(read[0]["text"], "<html>clock</html>");
+    let tools = h.client.list_all_tools().await.unwrap();
+    let shown = tools.iter().find(|t| t.name == "apps__show-clock").expect("the app's tool");
+    let shown = serde_json::to_value(&shown.meta).unwrap();
+    assert_eq!(shown["ui"], json!({"resourceUri": "ui://apps/clock/app.html", "visibility": ["model", "app"]}));
+    h.shutdown().await;
+    running.stop().await;
+}
