@@ -24,8 +24,8 @@ fn resource(uri: &str, name: &str, title: &str, description: &str, mime: &str) -
     }
 }
 
-/// The concrete resources (listed by URI: the caching scenario reads the first one,
-/// `test://static-binary`).
+/// The concrete resources (listed by URI, after the skill's `SKILL.md`, whose
+/// `skill://` sorts first: the caching scenario reads the first one listed).
 pub(crate) fn resources() -> Vec<ResourceDef> {
     let text = resource(
         "test://static-text",
@@ -144,4 +144,16 @@ pub(crate) fn prompts() -> Vec<PromptDef> {
         .description("A prompt that includes image content"),
         mrtr::prompt(),
     ]
+}
+
+/// The fixture's skills: `conformance-guide`, a `SKILL.md` and `references/checklist.md`
+/// (a subfolder, for the directory reads).
+pub(crate) fn skills() -> std::sync::Arc<tenet_skills::Skills> {
+    let skill_md = "---\nname: conformance-guide\ndescription: Use when checking an MCP server against the conformance suite.\n---\n# Conformance guide\n\nRead references/checklist.md first.\n";
+    let mut source = tenet_skills::SkillSource::single("conformance-guide", skill_md);
+    let checklist: std::sync::Arc<[u8]> = std::sync::Arc::from(&b"# Checklist\n\n- Both eras.\n"[..]);
+    source.files.insert("references/checklist.md".into(), checklist.into());
+    let (catalog, problems) = tenet_skills::Catalog::build([source]);
+    debug_assert!(problems.is_empty(), "{problems:?}");
+    tenet_skills::Skills::new(catalog)
 }

@@ -52,7 +52,19 @@ pub fn fixture_with(
     for prompt in catalog::prompts() {
         builder = builder.prompt(prompt);
     }
+    // The Skills extension (SEP-2640): one skill with a file in a subfolder, its
+    // SKILL.md listed, every file read through the extension's hidden template.
+    let skills = catalog::skills();
+    for method in skills.methods() {
+        builder = builder.method(method);
+    }
+    for resource in skills.listed() {
+        builder = builder.resource(resource);
+    }
     let server = more(builder.template(catalog::template())).build()?;
+    if let Some(refused) = server.change_hidden_templates(&[], [skills.files()]).into_iter().next() {
+        return Err(refused);
+    }
     Ok((server, rx))
 }
 
