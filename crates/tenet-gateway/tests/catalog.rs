@@ -561,7 +561,8 @@ async fn a_resource_held_all_along_misses_no_update_while_the_listen_stream_chan
 /// and the tool that names it names the gateway's URI.
 #[tokio::test]
 async fn an_apps_ui_resource_keeps_its_scheme_and_its_meta_ui_passes_through() {
-    let ui = json!({"csp": {"connectDomains": ["https://api.example.com"], "resourceDomains": []}, "prefersBorder": true});
+    let ui =
+        json!({"csp": {"connectDomains": ["https://api.example.com"], "resourceDomains": []}, "prefersBorder": true});
     let meta = serde_json::from_value::<tenet_client::protocol::JsonObject>(json!({ "ui": ui })).unwrap();
     let listing: Resource = serde_json::from_value(json!({
         "uri": "ui://clock/app.html", "name": "clock", "mimeType": "text/html;profile=mcp-app", "_meta": meta,
