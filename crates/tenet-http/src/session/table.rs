@@ -244,6 +244,8 @@ impl Sessions {
         caller: &Arc<str>,
     ) -> Arc<HttpSession> {
         let (tx, rx) = mpsc::channel(STANDALONE_CAPACITY);
+        // One copy of the caller's name for all of its sessions.
+        let caller = self.map.read().unwrap_or_else(PoisonError::into_inner).by_caller.interned(caller);
         let options = DriverOptions {
             shutdown: shutdown.clone(),
             grant,
@@ -257,7 +259,7 @@ impl Sessions {
             id,
             driver: Driver::new(server.clone(), tx, options),
             owner,
-            caller: self.map.read().unwrap_or_else(PoisonError::into_inner).by_caller.interned(caller),
+            caller,
             streams: Mutex::new(Streams::new(self.replay_events, self.replay_streams)),
             last_used: AtomicU64::new(self.now()),
             standalone: Mutex::new(Some(rx)),
