@@ -309,9 +309,9 @@ pub(crate) async fn get(shared: &Arc<Shared>, headers: &HeaderMap, caller: &Call
             }
         }
     }
-    let Some(pending) = session.take_standalone() else {
+    if !session.take_standalone() {
         return response::transport(StatusCode::CONFLICT, "Conflict: this session's GET stream is already open");
-    };
+    }
     let mut streams = session.streams.lock().unwrap_or_else(PoisonError::into_inner);
     if replay.is_empty() && streams.resumability().polls() {
         // A fresh 2025-11-25 stream starts with a priming event, so a client can resume
@@ -323,20 +323,17 @@ pub(crate) async fn get(shared: &Arc<Shared>, headers: &HeaderMap, caller: &Call
     let standalone = Standalone {
         shared: shared.clone(),
         replay: replay.into(),
-        pending: Some(pending),
         announcements: session.driver.announcements(),
         session,
     };
-    // Refused, the standalone stream is dropped, and gives the session its channel back.
+    // Refused, the standalone stream is dropped, and gives the session its GET back.
     shared.event_stream(caller.key(), standalone.into_stream())
 }
 
-/// The standalone stream: what the session driver sends not tied to a request (list
-/// changes, resource updates, server → client messages). It ends with the session or
-/// the server.
+/// The standalone stream: what the server announces not tied to a request (list changes,
+/// resource updates). It ends with the session or the server.
 struct Standalone {
     session: Arc<HttpSession>,
-    pending: Option<mpsc::Receiver<Vec<u8>>>,
     /// List changes and resource updates, pulled while the stream is open.
     announcements: Announcements,
     shared: Arc<Shared>,
@@ -348,11 +345,9 @@ impl Standalone {
         if let Some(bytes) = self.replay.pop_front() {
             return Some(bytes);
         }
-        let pending = self.pending.as_mut()?;
         let line = tokio::select! {
             () = self.session.driver.closed() => return None,
             () = self.shared.shutdown.cancelled() => return None,
-            line = pending.recv() => line?,
             line = self.announcements.next() => line?,
         };
         let published = self.session.streams.lock().unwrap_or_else(PoisonError::into_inner).publish(STANDALONE, &line);
@@ -369,9 +364,7 @@ impl Standalone {
 
 impl Drop for Standalone {
     fn drop(&mut self) {
-        if let Some(pending) = self.pending.take() {
-            self.session.return_standalone(pending);
-        }
+        self.session.return_standalone();
     }
 }
 

@@ -12,7 +12,6 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tenet_server::store::SessionOwner;
 use tenet_server::{Driver, Grant, Session};
-use tokio::sync::mpsc;
 
 use crate::replay::Streams;
 
@@ -34,9 +33,10 @@ pub(crate) struct HttpSession {
     /// Its SSE streams, for replay.
     pub streams: Mutex<Streams>,
     last_used: AtomicU64,
-    /// The driver's own channel (notifications, requests not tied to a POST); taken
-    /// by the GET stream while one is open.
-    standalone: Mutex<Option<mpsc::Receiver<Vec<u8>>>>,
+    /// Whether its GET stream (list changes and resource updates, pulled) is open: one
+    /// at a time. The session holds no channel of its own: what the server sends about
+    /// a request goes on that request's POST stream.
+    standalone: std::sync::atomic::AtomicBool,
     /// The revision of the shared state this copy holds (shared sessions only).
     revision: AtomicU64,
     /// Held while the state is written to the shared store or brought up to date
@@ -66,18 +66,18 @@ impl HttpSession {
         self.owner == owner_of(grant)
     }
 
-    /// Takes the standalone channel for a GET stream; `None` if a GET stream is open.
-    pub(crate) fn take_standalone(&self) -> Option<mpsc::Receiver<Vec<u8>>> {
-        lock(&self.standalone).take()
+    /// Takes the session's one GET stream; `false` if one is open.
+    pub(crate) fn take_standalone(&self) -> bool {
+        !self.standalone.swap(true, std::sync::atomic::Ordering::AcqRel)
     }
 
-    /// Gives the standalone channel back when the GET stream ends.
-    pub(crate) fn return_standalone(&self, rx: mpsc::Receiver<Vec<u8>>) {
-        *lock(&self.standalone) = Some(rx);
+    /// Gives the GET stream back when it ends.
+    pub(crate) fn return_standalone(&self) {
+        self.standalone.store(false, std::sync::atomic::Ordering::Release);
     }
 
     fn busy(&self) -> bool {
-        self.driver.is_busy() || lock(&self.standalone).is_none()
+        self.driver.is_busy() || self.standalone.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Ends the session (DELETE, expiry, shutdown): its requests are cancelled and its

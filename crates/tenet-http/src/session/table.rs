@@ -10,7 +10,6 @@ use tenet_server::jsonrpc::{Id, Incoming, Message};
 use tenet_server::prometheus_client::metrics::gauge::Gauge;
 use tenet_server::store::{Letter, SessionOwner, SessionRecord, SessionStore, Unavailable};
 use tenet_server::{CancellationToken, Driver, DriverOptions, Events, Grant, Server};
-use tokio::sync::mpsc;
 
 use crate::caller::Shares;
 use crate::config::HttpConfig;
@@ -20,9 +19,6 @@ use super::{HttpSession, SessionId, lock, owner_of};
 
 /// No sweep yet.
 const NEVER: u64 = u64::MAX;
-
-/// Server → client messages not tied to a request, waiting for the GET stream.
-const STANDALONE_CAPACITY: usize = 32;
 
 /// Why no session can be opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -243,7 +239,6 @@ impl Sessions {
         owner: Option<SessionOwner>,
         caller: &Arc<str>,
     ) -> Arc<HttpSession> {
-        let (tx, rx) = mpsc::channel(STANDALONE_CAPACITY);
         // One copy of the caller's name for all of its sessions.
         let caller = self.map.read().unwrap_or_else(PoisonError::into_inner).by_caller.interned(caller);
         let options = DriverOptions {
@@ -257,12 +252,12 @@ impl Sessions {
         };
         let session = Arc::new(HttpSession {
             id,
-            driver: Driver::new(server.clone(), tx, options),
+            driver: Driver::without_connection(server.clone(), options),
             owner,
             caller,
             streams: Mutex::new(Streams::new(self.replay_events, self.replay_streams)),
             last_used: AtomicU64::new(self.now()),
-            standalone: Mutex::new(Some(rx)),
+            standalone: std::sync::atomic::AtomicBool::new(false),
             revision: AtomicU64::new(0),
             syncing: tokio::sync::Mutex::new(()),
             holders: Mutex::new(Vec::new()),
@@ -841,7 +836,7 @@ mod tests {
         let idle = create(&store, None);
         let busy = create(&store, None);
         // A request whose handler never ends keeps its session busy.
-        let (out, _rx) = mpsc::channel(4);
+        let (out, _rx) = tokio::sync::mpsc::channel(4);
         let request = Request { id: Id::Number(1), method: "ping".into(), params: None };
         let pending = busy.driver.admit(request, out, None, None);
         std::thread::sleep(Duration::from_millis(5));

@@ -106,9 +106,10 @@ pub enum Events {
 pub struct Driver {
     server: Server,
     session: Arc<Session>,
-    /// The connection's own channel: answers of stream transports, notifications not
-    /// tied to a request, and server → client requests.
-    out: Outbound,
+    /// The connection's own channel: answers of stream transports, and the
+    /// announcements pushed to them. `None` for a session whose requests each bring a
+    /// channel of their own ([`Driver::without_connection`]).
+    out: Option<Outbound>,
     /// Fires when the server shuts down.
     shutdown: CancellationToken,
     /// The driver's grant ([`DriverOptions::grant`]).
@@ -154,13 +155,28 @@ impl Driver {
     /// tokio runtime, it also starts delivering the server's list changes and resource
     /// updates to `out`, once the session is initialized.
     pub fn new(server: Server, out: Outbound, options: DriverOptions) -> Self {
+        Self::with(server, Some(out), options)
+    }
+
+    /// A driver of a session without a connection of its own (a Streamable HTTP
+    /// session): each request brings the channel its answer and messages go to
+    /// ([`Driver::admit`]), and the session's announcements are pulled
+    /// ([`Driver::announcements`]), so it holds no channel while it idles. It does not
+    /// read frames ([`Driver::receive`]).
+    pub fn without_connection(server: Server, options: DriverOptions) -> Self {
+        debug_assert!(options.events == Events::Pulled, "nowhere to push announcements to");
+        Self::with(server, None, options)
+    }
+
+    fn with(server: Server, out: Option<Outbound>, options: DriverOptions) -> Self {
         let DriverOptions { shutdown, grant, caller, events, request_ids } = options;
-        let session = Arc::new(Session::new(Arc::new(Peer::new(out.clone(), request_ids))));
+        let session = Arc::new(Session::new(Arc::new(Peer::new(request_ids))));
         let pushed = (events == Events::Pushed).then(|| {
             let ending = shutdown.child_token();
-            let forwarder = tokio::runtime::Handle::try_current().ok().map(|runtime| {
+            let runtime = tokio::runtime::Handle::try_current().ok();
+            let forwarder = runtime.zip(out.clone()).map(|(runtime, out)| {
                 let announcements = Announcements { events: server.events(), session: session.clone() };
-                runtime.spawn(forward(announcements, out.clone(), ending.clone()))
+                runtime.spawn(forward(announcements, out, ending.clone()))
             });
             Box::new(Pushed { ending, forwarder: Mutex::new(forwarder) })
         });
@@ -379,20 +395,23 @@ impl Driver {
     }
 
     async fn send(&self, line: Vec<u8>) {
-        let _ = self.out.send(line).await;
+        if let Some(out) = &self.out {
+            let _ = out.send(line).await;
+        }
     }
 
     async fn run(&self, request: Request) {
+        // Frames come only from a connection, which has its channel.
+        let Some(out) = self.out.clone() else { return };
         // `initialize` runs in order, before anything read after it.
         if request.method == Method::Initialize.name() {
-            if let Ok(answer) = self.admit(request, self.out.clone(), None, None).await {
+            if let Ok(answer) = self.admit(request, out, None, None).await {
                 self.send(answer.line).await;
             }
             return;
         }
         let Ok(permit) = self.spawned().limit.clone().acquire_owned().await else { return };
-        let pending = self.admit(request, self.out.clone(), None, None);
-        let out = self.out.clone();
+        let pending = self.admit(request, out.clone(), None, None);
         self.spawned().tracker.spawn(async move {
             if let Ok(answer) = pending.await {
                 let _ = out.send(answer.line).await;
@@ -402,12 +421,12 @@ impl Driver {
     }
 
     async fn run_batch(&self, entries: Vec<Result<Message, Rejection>>) {
+        let Some(out) = self.out.clone() else { return };
         let Ok(permit) = self.spawned().limit.clone().acquire_owned().await else { return };
-        let pending = match self.admit_batch(entries, &self.out, None, None) {
+        let pending = match self.admit_batch(entries, &out, None, None) {
             Ok(pending) => pending,
             Err(e) => return self.send(self.error_line(None, &e)).await,
         };
-        let out = self.out.clone();
         self.spawned().tracker.spawn(async move {
             let answers: Vec<Answer> = join_all(pending).await.into_iter().filter_map(Result::ok).collect();
             if !answers.is_empty() {

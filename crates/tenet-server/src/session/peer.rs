@@ -18,7 +18,6 @@ pub type Outbound = mpsc::Sender<Vec<u8>>;
 /// Server → client requests awaiting their answers, for one connection or session.
 #[derive(Debug)]
 pub struct Peer {
-    out: Outbound,
     next_id: AtomicI64,
     /// What begins every request id, if ids are strings ([`crate::DriverOptions::request_ids`]).
     prefix: Option<Arc<str>>,
@@ -26,10 +25,10 @@ pub struct Peer {
 }
 
 impl Peer {
-    /// A peer that writes to `out`, whose request ids begin with `prefix` (else they
-    /// are numbers).
-    pub fn new(out: Outbound, prefix: Option<Arc<str>>) -> Self {
-        Self { out, next_id: AtomicI64::new(1), prefix, pending: Mutex::new(HashMap::new()) }
+    /// A peer whose request ids begin with `prefix` (else they are numbers). Each request
+    /// names the channel it goes on ([`Peer::request`]).
+    pub fn new(prefix: Option<Arc<str>>) -> Self {
+        Self { next_id: AtomicI64::new(1), prefix, pending: Mutex::new(HashMap::new()) }
     }
 
     fn next_id(&self) -> Id {
@@ -40,11 +39,6 @@ impl Peer {
             Some(prefix) => Id::String(format!("{prefix}-{}", REPLICA_IDS.fetch_add(1, Ordering::Relaxed))),
             None => Id::Number(self.next_id.fetch_add(1, Ordering::Relaxed)),
         }
-    }
-
-    /// The channel messages to this client go to.
-    pub fn outbound(&self) -> &Outbound {
-        &self.out
     }
 
     /// Sends a request on `out` (the channel of the request it serves, or the

@@ -411,8 +411,7 @@ mod tests {
 
     #[test]
     fn a_url_step_is_completed_once_and_only_the_newest_are_remembered() {
-        let (out, _rx) = tokio::sync::mpsc::channel(1);
-        let session = Session::new(Arc::new(Peer::new(out, None)));
+        let session = Session::new(Arc::new(Peer::new(None)));
         assert!(!session.complete_url_step("never sent"));
         session.expect_url_step("e-1");
         session.expect_url_step("e-1");
