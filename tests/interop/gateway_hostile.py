@@ -12,14 +12,15 @@ only), told apart by path:
   credentials among them): HTTP 500 with them in the body, HTTP 401 with them in the
   body and in `WWW-Authenticate`, or a JSON-RPC error whose message and data hold them
   (passed on as the upstream wrote it, the credentials taken out).
-- `/big`: answers `tools/list` with a 300 MB listing, written as fast as the gateway
-  reads it.
+- `/big`, `/big-chunked`, `/big-sse`: answer `tools/list` with a 300 MB listing, written
+  as fast as the gateway reads it: with its length declared, chunked with none, and as
+  one SSE event (one `data:` line).
 
 `check` is the official Python SDK client (`mcp==2.3.0`, legacy) through the gateway:
 each failure of `mirror__leak` is an error its caller can read, and none of the
 answers, `/upstreams`, or the gateway's log (LOG) holds any SECRET; the gateway still
 serves after `big`'s listing; and its peak resident memory (VmHWM of GATEWAY_PID)
-stays under the stated bound, BOUND_MIB, while a 300 MB listing was offered to it.
+stays under the stated bound, BOUND_MIB, while three 300 MB listings are offered to it.
 
 One line is printed per check, then exactly `N passed, M failed`; the exit status is 0 only
 when nothing failed.
@@ -35,7 +36,8 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-BOUND_MIB = 64  # the gateway's peak RSS while a 300 MB listing is offered to it
+BOUND_MIB = 96  # the gateway's peak RSS while three 300 MB listings are offered to it at once (each read to 4 MiB at most)
+BIG = ("big", "bigc", "bigs")  # the gateway's names for /big, /big-chunked and /big-sse
 BIG_BYTES = 300 * 1024 * 1024
 CALL_TIMEOUT = 30.0
 
@@ -81,8 +83,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, body, {"Mcp-Session-Id": "hostile-session"})
         if method == "ping":
             return self.reply(200, json.dumps({"jsonrpc": "2.0", "id": id_, "result": {}}).encode())
-        if self.path == "/big" and method == "tools/list":
-            return self.big(id_)
+        if self.path.startswith("/big") and method == "tools/list":
+            return self.big(id_, self.path)
         if method == "tools/list":
             tool = {"name": "leak", "inputSchema": {"type": "object", "properties": {"mode": {"type": "string"}}}}
             return self.reply(200, json.dumps({"jsonrpc": "2.0", "id": id_, "result": {"tools": [tool]}}).encode())
@@ -97,25 +99,41 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, json.dumps({"jsonrpc": "2.0", "id": id_, "error": error}).encode())
         self.reply(200, json.dumps({"jsonrpc": "2.0", "id": id_, "result": {}}).encode())
 
-    def big(self, id_: Any) -> None:
-        """A 300 MB `tools/list`, its length declared, written until the reader stops."""
+    def big(self, id_: Any, path: str) -> None:
+        """A 300 MB `tools/list`, written until the reader stops: its length declared
+        (`/big`), chunked (`/big-chunked`), or as one SSE event (`/big-sse`)."""
         head = json.dumps({"jsonrpc": "2.0", "id": id_, "result": {"tools": []}})[:-3].encode()
         tail = b"]}}"
         tool = b'{"name":"t","inputSchema":{"type":"object"},"description":"' + b"x" * 900 + b'"},'
         count = (BIG_BYTES - len(head) - len(tail)) // len(tool)
-        last = tool[:-1]
+        sse = path == "/big-sse"
+        if sse:
+            head, tail = b"event: message\ndata: " + head, tail + b"\n\n"
+        chunked = path != "/big"
         self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(head) + count * len(tool) - 1 + len(tail)))
+        self.send_header("Content-Type", "text/event-stream" if sse else "application/json")
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(len(head) + count * len(tool) - 1 + len(tail)))
         self.end_headers()
+
+        def write(data: bytes) -> None:
+            if chunked:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            else:
+                self.wfile.write(data)
+
         try:
-            self.wfile.write(head)
+            write(head)
             chunk = tool * 1024
             written = 0
             while written + 1024 < count:
-                self.wfile.write(chunk)
+                write(chunk)
                 written += 1024
-            self.wfile.write(tool * (count - written - 1) + last + tail)
+            write(tool * (count - written - 1) + tool[:-1] + tail)
+            if chunked:
+                self.wfile.write(b"0\r\n\r\n")
         except (BrokenPipeError, ConnectionResetError):
             pass  # the gateway stopped reading: what is being tested
 
@@ -169,8 +187,8 @@ async def run(url: str, pid: int, log: str, secrets: list[str], report: list[int
                 tools = await c.list_tools()
             names = [t.name for t in tools.tools]
             expect("mirror__leak" in names, f"the gateway's tools: {names[:10]}")
-            expect(not any(n.startswith("big__") for n in names), "big's listing was not taken")
-            record("after a 300 MB listing was offered", f"the gateway serves: {len(names)} tools, none of big's")
+            expect(not any(n.startswith("big") for n in names), "a 300 MB listing was taken")
+            record("after 300 MB listings were offered", f"the gateway serves: {len(names)} tools, none of the big ones")
         except Exception as exc:  # noqa: BLE001
             record("after a 300 MB listing was offered", exc)
     try:
@@ -179,22 +197,25 @@ async def run(url: str, pid: int, log: str, secrets: list[str], report: list[int
         leaked = [s for s in secrets if s in page]
         expect(not leaked, f"/upstreams shows {leaked}")
         status = {u["name"]: u for u in json.loads(page)["upstreams"]}
-        expect("big" in status, f"/upstreams: {list(status)}")
-        record("/upstreams", f"no credential; big: {json.dumps(status['big'])[:200]}")
+        for big in BIG:
+            expect("over" in json.dumps(status.get(big, {})), f"/upstreams says nothing of {big}'s size: {status.get(big)}")
+        record("/upstreams", "no credential; each big upstream's listing refused for its size")
     except Exception as exc:  # noqa: BLE001
         record("/upstreams", exc)
     try:
         text = open(log, encoding="utf-8", errors="replace").read()
         leaked = [s for s in secrets if s in text]
         expect(not leaked, f"the log holds {leaked}")
-        expect("big" in text, "the log says nothing of big's listing")
-        record("the gateway's log", "names big's failed listing, holds no credential")
+        for big in BIG:
+            said = [line for line in text.splitlines() if f"upstream={big} " in line and "over" in line]
+            expect(said, f"the log says nothing of {big}'s listing being too large")
+        record("the gateway's log", "names each big listing refused for its size, holds no credential")
     except Exception as exc:  # noqa: BLE001
         record("the gateway's log", exc)
     try:
         peak = peak_mib(pid)
         expect(peak < BOUND_MIB, f"peak RSS {peak:.0f} MiB, the bound {BOUND_MIB} MiB")
-        record("memory", f"peak RSS {peak:.0f} MiB with a 300 MB listing offered (bound {BOUND_MIB} MiB)")
+        record("memory", f"peak RSS {peak:.0f} MiB with 300 MB listings offered (bound {BOUND_MIB} MiB)")
     except Exception as exc:  # noqa: BLE001
         record("memory", exc)
 

@@ -50,8 +50,9 @@ pub(crate) struct Inbound {
 pub(crate) const MAX_ANSWERING: usize = 64;
 
 /// How many of the server's requests about one owner's requests one connection answers
-/// at once: a quarter of [`MAX_ANSWERING`], so that one caller of a shared connection (a
-/// gateway's `shared` upstream) cannot hold every turn.
+/// at once while another owner uses the connection too (a gateway's `shared` upstream):
+/// a quarter of [`MAX_ANSWERING`], so that one caller cannot hold every turn. A
+/// connection one owner has to itself gives it all of them.
 pub(crate) const MAX_ANSWERING_PER_OWNER: usize = MAX_ANSWERING / 4;
 
 /// How many turns each owner's requests hold.
@@ -198,12 +199,19 @@ impl Inbound {
 
     /// A turn to answer `request` (about request `related`, when the transport knows),
     /// held while it is answered; `None` when the connection already answers
-    /// [`MAX_ANSWERING`], or [`MAX_ANSWERING_PER_OWNER`] about the requests of the owner
-    /// this one is about (then [`Inbound::busy`] is the answer, where it can be sent
-    /// without a task of its own). The first refusal is a warning, the others are logged
-    /// at debug level.
+    /// [`MAX_ANSWERING`], or, while another owner uses the connection too,
+    /// [`MAX_ANSWERING_PER_OWNER`] about the requests of the owner this one is about
+    /// (then [`Inbound::busy`] is the answer, where it can be sent without a task of its
+    /// own). The first refusal for want of any turn is a warning; the others, and those
+    /// of an owner past its share, are logged at debug level.
     pub(crate) fn answer_turn(&self, request: &Request, related: Option<&Id>) -> Option<Turn> {
-        let turn = self.take_turn(related);
+        let turn = match self.take_turn(related) {
+            Err(owner) => {
+                tracing::debug!(method = %request.method, %owner, "refused a server request: its owner holds its share of the turns");
+                return None;
+            }
+            Ok(turn) => turn,
+        };
         if turn.is_none() {
             if self.refused.swap(true, std::sync::atomic::Ordering::Relaxed) {
                 tracing::debug!(method = %request.method, "refused a server request: {MAX_ANSWERING} are being answered");
@@ -217,31 +225,41 @@ impl Inbound {
         turn
     }
 
-    fn take_turn(&self, related: Option<&Id>) -> Option<Turn> {
-        let owner = self.owner_of(related);
+    /// A turn, `Ok(None)` when every turn is taken, or `Err(owner)` when the owner the
+    /// request is about holds its share on a connection others use too.
+    fn take_turn(&self, related: Option<&Id>) -> Result<Option<Turn>, Arc<str>> {
+        let (owner, others_in_flight) = self.owner_of(related);
         let mut owners = self.owners_answering.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if owner.as_ref().is_some_and(|o| owners.get(o).copied().unwrap_or(0) >= MAX_ANSWERING_PER_OWNER) {
-            return None;
+        if let Some(owner) = &owner {
+            let contested = others_in_flight || owners.keys().any(|o| o != owner);
+            if contested && owners.get(owner).copied().unwrap_or(0) >= MAX_ANSWERING_PER_OWNER {
+                return Err(Arc::clone(owner));
+            }
         }
-        let permit = Arc::clone(&self.answering).try_acquire_owned().ok()?;
+        let Ok(permit) = Arc::clone(&self.answering).try_acquire_owned() else { return Ok(None) };
         if let Some(owner) = &owner {
             *owners.entry(Arc::clone(owner)).or_insert(0) += 1;
         }
-        Some(Turn { _permit: permit, owner: owner.map(|o| (Arc::clone(&self.owners_answering), o)) })
+        Ok(Some(Turn { _permit: permit, owner: owner.map(|o| (Arc::clone(&self.owners_answering), o)) }))
     }
 
-    /// The owner of the request a message is about: of request `related`, or else of
-    /// the one request in flight (as [`Inbound::handler_for`] attributes it).
-    fn owner_of(&self, related: Option<&Id>) -> Option<Arc<str>> {
-        let flight = self.flight.lock().ok()?;
-        match related {
+    /// The owner of the request a message is about (of request `related`, or else of
+    /// the one request in flight, as [`Inbound::handler_for`] attributes it), and whether
+    /// another owner's request is in flight.
+    fn owner_of(&self, related: Option<&Id>) -> (Option<Arc<str>>, bool) {
+        let Ok(flight) = self.flight.lock() else { return (None, false) };
+        let owner = match related {
             Some(id) => flight.requests.get(id).and_then(|r| r.owner.clone()),
-            None if flight.requests.len() == 1 => {
-                let request = flight.requests.values().next()?;
-                if flight.attributable_to(request, Instant::now()) { request.owner.clone() } else { None }
-            }
+            None if flight.requests.len() == 1 => flight
+                .requests
+                .values()
+                .next()
+                .filter(|request| flight.attributable_to(request, Instant::now()))
+                .and_then(|request| request.owner.clone()),
             None => None,
-        }
+        };
+        let others = owner.as_ref().is_some_and(|o| flight.requests.values().any(|r| r.owner.as_ref() != Some(o)));
+        (owner, others)
     }
 
     /// The encoded refusal of `request`, for want of a turn ([`Inbound::answer_turn`]).
@@ -454,6 +472,10 @@ mod tests {
         let inbound = Inbound::new(Arc::new(NoHandler));
         let question = Request { id: Id::Number(1), method: "elicitation/create".into(), params: None };
         let scopes: Vec<_> = (0..40).map(|n| inbound.scope(&Id::Number(n), None, owner("alice"))).collect();
+        // Alone on the connection, alice may take every turn.
+        let alone: Vec<Turn> = (0..).map_while(|n| inbound.answer_turn(&question, Some(&Id::Number(n % 40)))).collect();
+        assert_eq!(alone.len(), MAX_ANSWERING, "a connection of one owner's is all its own");
+        drop(alone);
         let _bobs = inbound.scope(&Id::Number(100), None, owner("bob"));
         let mut alices: Vec<Turn> =
             (0..).map_while(|n| inbound.answer_turn(&question, Some(&Id::Number(n % 40)))).collect();

@@ -495,10 +495,19 @@ pub fn effective(upstreams: &[UpstreamConfig]) -> String {
             line("max_concurrency", max.to_string(), true);
         }
         if !upstream.peer {
-            // Each caller's own session unless the table says otherwise (a 2026-07-28
-            // upstream keeps none: its calls are shared whatever this says).
-            let session = upstream.session.map_or("per-caller", tenet_gateway::SessionMode::label);
-            line("session", quoted(session), upstream.session.is_some());
+            // Each caller's own session unless the table says otherwise; one pinned to the
+            // stateless era keeps none, so its calls are shared whatever this says.
+            let stateless = match upstream.pin() {
+                Some(tenet_client::VersionPin::Modern) => true,
+                Some(tenet_client::VersionPin::Exact(v)) => v.era() == tenet_client::protocol::Era::Stateless,
+                _ => false,
+            };
+            let session = match upstream.session {
+                _ if stateless => "shared",
+                Some(mode) => mode.label(),
+                None => "per-caller",
+            };
+            line("session", quoted(session), upstream.session.is_some() || stateless);
             line("max_sessions", upstream.max_sessions().to_string(), upstream.max_sessions.is_some());
             let idle = upstream.session_idle_timeout().as_secs().to_string();
             line("session_idle_timeout", idle, upstream.session_idle_timeout.is_some());

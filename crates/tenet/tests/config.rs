@@ -165,6 +165,7 @@ fn check_shows_the_upstreams_and_peers_with_their_defaults_and_no_credentials() 
         "[[upstream]]\nname = \"tickets\"\nurl = \"https://user:pw@tickets.example.com/mcp?key=query-secret\"\n",
         "headers = { Authorization = \"Bearer header-secret\" }\ntimeout = 10\nrequired = false\nsession = \"shared\"\n",
         "[[peer]]\nurl = \"http://127.0.0.1:9/mcp\"\noauth = { client_id = \"gw\", client_secret = \"oauth-secret\" }\n",
+        "[[upstream]]\nname = \"modern\"\nurl = \"http://127.0.0.1:9/mcp\"\nprotocol = \"stateless\"\n",
     ));
     let peer = "https://node:flag-secret@n.example/mcp?token=flag-query";
     let args = ["config", "check", &path, "--", "--upstream", "flagged=cat", "--peer", peer, "--inherit-env", "GH_*"];
@@ -177,7 +178,7 @@ fn check_shows_the_upstreams_and_peers_with_their_defaults_and_no_credentials() 
     let shown: toml::Table = out.parse().unwrap();
     let upstreams = shown["upstream"].as_array().unwrap();
     let names: Vec<&str> = upstreams.iter().map(|u| u["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["everything", "tickets", "flagged"]);
+    assert_eq!(names, ["everything", "tickets", "modern", "flagged"]);
     assert_eq!(upstreams[0]["command"].as_array().unwrap().len(), 2);
     assert_eq!(upstreams[0]["env"]["TOKEN"].as_str(), Some("********"));
     assert_eq!(upstreams[0]["env"]["two words"].as_str(), Some("********"));
@@ -203,13 +204,14 @@ fn check_shows_the_upstreams_and_peers_with_their_defaults_and_no_credentials() 
         assert!(out.contains(&format!("{default}  # default\n")), "{default}: {out}");
     }
     assert!(peers[0].get("session").is_none(), "a peer's table has no session keys");
+    assert_eq!(upstreams[2]["session"].as_str(), Some("shared"), "a stateless upstream keeps no sessions");
     assert!(out.contains("name = \"\"  # the node id it announces\n"), "{out}");
     // `--inherit-env` adds to every stdio server's own.
     fn inherited(u: &toml::Value) -> Vec<&str> {
         u["inherit_env"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect()
     }
     assert_eq!(inherited(&upstreams[0]), ["AWS_*", "GH_*"]);
-    assert_eq!(inherited(&upstreams[2]), ["GH_*"]);
+    assert_eq!(inherited(&upstreams[3]), ["GH_*"]);
     assert!(upstreams[1].get("inherit_env").is_none(), "only a stdio server inherits: {out}");
     let (code, _, err) = tenet(&["config", "check", &path, "--", "--inherit-env", "GH_TOKEN=x"], &[]);
     assert_eq!(code, 2);
