@@ -176,10 +176,10 @@ impl Caller {
     }
 
     /// The options of a connection this caller opens (HTTP+SSE, WebSocket): every
-    /// message on it counts against the caller, in the buckets and shares of its HTTP
-    /// requests.
-    pub(crate) fn connection(self, shutdown: CancellationToken) -> DriverOptions {
-        let caller = Some(self.key());
-        DriverOptions { shutdown, grant: self.grant, caller, ..DriverOptions::default() }
+    /// message on it counts against the caller under `key` (its [`Caller::key`], which
+    /// the transport took already for the connection's seats), in the buckets and shares
+    /// of its HTTP requests.
+    pub(crate) fn connection(self, key: Arc<str>, shutdown: CancellationToken) -> DriverOptions {
+        DriverOptions { shutdown, grant: self.grant, caller: Some(key), ..DriverOptions::default() }
     }
 }

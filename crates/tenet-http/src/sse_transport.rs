@@ -45,13 +45,13 @@ pub(crate) async fn open(shared: Arc<Shared>, caller: Caller, request: Request) 
         Ok(seat) => seat,
         Err(refused) => return refused.response(),
     };
-    let connection = Connection { inbound, owner: owner_of(caller.grant.as_deref()), caller: key };
+    let connection = Connection { inbound, owner: owner_of(caller.grant.as_deref()), caller: key.clone() };
     let (max, per_caller) = (shared.config.max_sessions, shared.config.max_sessions_per_caller);
     if let Err(full) = shared.legacy_sse.insert(id.clone(), connection, max, per_caller) {
         return full.response();
     }
     let (out, lines) = mpsc::channel(OUTBOUND_CAPACITY);
-    let options = caller.connection(shared.shutdown.clone());
+    let options = caller.connection(key, shared.shutdown.clone());
     let server = shared.server.clone();
     let frames = futures_util::stream::unfold(frames, |mut rx| async move { rx.recv().await.map(|f| (f, rx)) });
     tokio::spawn(async move {

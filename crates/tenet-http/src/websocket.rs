@@ -76,7 +76,8 @@ pub(crate) fn upgrade(shared: &Arc<Shared>, parts: &mut Parts, caller: Caller) -
     }
     // A socket leaves the HTTP connections (it has a cap of its own), but counts in its
     // caller's share of streams.
-    let held = match shared.streams.seat(caller.key(), config.max_streams_per_caller, false) {
+    let counted_as = caller.key();
+    let held = match shared.streams.seat(counted_as.clone(), config.max_streams_per_caller, false) {
         Ok(held) => held,
         Err(refused) => return refused.response(),
     };
@@ -92,7 +93,7 @@ pub(crate) fn upgrade(shared: &Arc<Shared>, parts: &mut Parts, caller: Caller) -
     let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
     let socket = Socket {
         server: shared.server.clone(),
-        options: caller.connection(shared.shutdown.clone()),
+        options: caller.connection(counted_as, shared.shutdown.clone()),
         limits: config.websocket.clone(),
         max_message: config.max_body_bytes,
     };

@@ -85,10 +85,11 @@ impl Skills {
 
     /// Lists `mount`'s skills beside this server's own from now on, in place of the
     /// mount of the same key: after them, mounts in the order of their keys. A
-    /// `skills/get` or directory read of a URI this server's catalog does not hold goes
-    /// to the mount that lists that skill, or holds that directory. A skill of this
-    /// server's shadows a mounted one of the same URI.
-    /// Returns how many of its skills the server's own shadow (they are not listed).
+    /// `skills/get`, directory read or file read of a URI this server's catalog does not
+    /// cover goes to the mount that lists that skill, or holds that file or directory;
+    /// one the catalog covers (a file of its skills, or anything inside their folders)
+    /// is the server's own. Returns how many of the mount's skills the server's own
+    /// shadow that way (they are not listed).
     pub fn mount(&self, mount: Mount) -> usize {
         let catalog = self.catalog();
         let shadowed = mount.entries.iter().filter(|e| catalog.covers(&e.uri)).count();

@@ -46,10 +46,8 @@ impl Cancelled {
     /// The answer a transport still owes for the cancelled request (an HTTP POST with
     /// nothing streamed yet): -32603 "Request cancelled".
     pub fn answer(&self) -> Answer {
-        let mut line = Vec::with_capacity(96);
         let error = ErrorObject::new(tenet_jsonrpc::ErrorCode::INTERNAL_ERROR, "Request cancelled");
-        tenet_jsonrpc::write_error_response(&mut line, Some(&self.id), UnknownId::Omit, &error);
-        Answer { line, error: Some(error.code), stateless: false }
+        Answer::error(Some(&self.id), UnknownId::Omit, &error)
     }
 }
 
@@ -247,7 +245,7 @@ impl Driver {
 
     /// An error response as an [`Answer`], for a transport that owes the client one.
     pub fn error_answer(&self, id: Option<&Id>, error: &ErrorObject) -> Answer {
-        Answer { line: self.error_line(id, error), error: Some(error.code), stateless: false }
+        Answer::error(id, self.unknown_id(), error)
     }
 
     fn link(

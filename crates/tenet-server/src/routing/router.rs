@@ -66,6 +66,16 @@ pub struct Answer {
     pub stateless: bool,
 }
 
+impl Answer {
+    /// The error response `error` to the request `id` (or, with none, one with the
+    /// `unknown` id rule), as an answer of the legacy era.
+    pub fn error(id: Option<&Id>, unknown: UnknownId, error: &ErrorObject) -> Self {
+        let mut line = Vec::with_capacity(128);
+        tenet_jsonrpc::write_error_response(&mut line, id, unknown, error);
+        Self { line, error: Some(error.code), stateless: false }
+    }
+}
+
 /// The version a self-describing request names, if it is one served statelessly: the
 /// one check of the 2026-07-28 version rule, shared by routing and the HTTP header
 /// rules.
