@@ -305,7 +305,7 @@ impl Catalog {
 
     /// Whether `uri` is this catalog's: one of its files, or in one of its directories
     /// (the directory itself or anything below it, served or not). A URI it covers is
-    /// never another server's ([`crate::Mount`]): the server's own skills shadow a
+    /// never another server's ([`crate::mount::Mount`]): the server's own skills shadow a
     /// mounted server's.
     pub(crate) fn covers(&self, uri: &str) -> bool {
         if self.files.contains_key(uri) {

@@ -32,7 +32,7 @@ pub trait Remote: Send + Sync {
     fn read(&self, uri: String, ctx: Context) -> RemoteFuture<Option<Vec<ResourceContents>>>;
 }
 
-/// Skills of another server, listed beside this server's own ([`crate::Skills::mount`]).
+/// Skills of another server, listed beside this server's own ([`crate::serve::Skills::mount`]).
 pub struct Mount {
     /// What names it among the mounts (a gateway's upstream's name): mounting another
     /// under the same key replaces it.
@@ -71,7 +71,7 @@ impl Mount {
     /// below it).
     pub(crate) fn holds(&self, uri: &str) -> bool {
         self.entries.iter().any(|entry| {
-            let dir = entry.uri.strip_suffix(crate::SKILL_MD).and_then(|d| d.strip_suffix('/'));
+            let dir = entry.uri.strip_suffix(crate::catalog::SKILL_MD).and_then(|d| d.strip_suffix('/'));
             dir.is_some_and(|dir| uri.strip_prefix(dir).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')))
         })
     }

@@ -224,7 +224,7 @@ fn listed(skills: &Arc<Skills>, skill: &Skill) -> ResourceDef {
 }
 
 /// A file's contents: its text, or its bytes in base64 when they are not UTF-8.
-fn contents(uri: &str, file: &crate::SkillFile) -> ResourceContents {
+fn contents(uri: &str, file: &crate::catalog::SkillFile) -> ResourceContents {
     let mime_type = Some(file.mime_type.to_owned());
     let bytes = file.body.bytes();
     match std::str::from_utf8(&bytes).ok() {
