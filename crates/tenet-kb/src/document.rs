@@ -52,6 +52,12 @@ pub struct Document {
     pub description: Option<String>,
     /// Keywords, lowercase.
     pub tags: Vec<String>,
+    /// Words and phrases a search finds it by besides its text (front matter
+    /// `keywords`).
+    pub keywords: Vec<String>,
+    /// The team's vocabulary it declares (front matter `aliases`): each a term and the
+    /// other names it goes by, the term first.
+    pub aliases: Vec<Vec<String>>,
     /// When it was written.
     pub created_at: Option<String>,
     /// When it last changed.
@@ -117,7 +123,14 @@ impl Document {
             return None;
         };
         let topic = fm.topic.as_deref().map(normalize).filter(|t| !t.is_empty()).or(path_topic);
-        let sections = section::split(body);
+        let mut sections = section::split(body);
+        let (keywords, aliases) = crate::vocabulary::read(
+            fm.keywords.as_ref(),
+            fm.aliases.as_ref(),
+            fm.sections.as_ref(),
+            &mut sections,
+            &mut warn,
+        );
         let title = match fm.title.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             Some(t) => t.to_owned(),
             None => {
@@ -146,6 +159,8 @@ impl Document {
             title,
             description: fm.description.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty()),
             tags: fm.tags.iter().map(|t| normalize(t)).filter(|t| !t.is_empty()).collect(),
+            keywords,
+            aliases,
             created_at: fm.created_at,
             updated_at: fm.updated_at,
             extra: fm.extra,

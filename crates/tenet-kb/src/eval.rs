@@ -221,13 +221,9 @@ pub fn evaluate(base: &KnowledgeBase, queries: &[Labelled]) -> Result<Report, Ev
         if best < RELEVANT {
             return Err(bad(format!("no section is graded {RELEVANT} or more")));
         }
-        let query = Query {
-            text: labelled.text.clone(),
-            language: labelled.language.as_deref().map(crate::normalize),
-            domain: labelled.domain.as_deref().map(crate::normalize),
-            tags: labelled.tags.iter().map(|t| crate::normalize(t)).collect(),
-            limit: DEPTH,
-        };
+        let query =
+            Query::new(&labelled.text, labelled.language.as_deref(), labelled.domain.as_deref(), &labelled.tags, DEPTH)
+                .map_err(|e| bad(e.to_string()))?;
         let hits = base.search(&query).map_err(|reason| EvalError::Search {
             index: i + 1,
             text: labelled.text.clone(),

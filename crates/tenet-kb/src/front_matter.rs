@@ -21,6 +21,20 @@ pub struct FrontMatter {
     /// Keywords.
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Words and phrases a search finds the document by, besides its text (`[ORM,
+    /// "object-relational mapping"]`). Read by [`crate::vocabulary`], which warns about
+    /// a value of another shape rather than refuse the whole front matter.
+    #[serde(default)]
+    pub keywords: Option<serde_json::Value>,
+    /// The team's vocabulary: each term with the other names it goes by (`PR: [pull
+    /// request, merge request]`). A search for any of them finds text that says
+    /// another, in every document of the knowledge base, as the built-in glossary does.
+    #[serde(default)]
+    pub aliases: Option<serde_json::Value>,
+    /// Per section, by its id: what a search finds that section by (`{<id>: {keywords:
+    /// […]}}`).
+    #[serde(default)]
+    pub sections: Option<serde_json::Value>,
     /// When it was written (RFC 3339).
     pub created_at: Option<String>,
     /// When it last changed (RFC 3339).

@@ -233,10 +233,33 @@ fn finding(file: &Path, line: usize, severity: Severity, message: String) -> Fin
 
 /// The line of the front matter field a warning names, if any.
 fn field_line(text: &str, message: &str) -> Option<usize> {
-    let field = ["createdAt", "updatedAt", "title", "description", "language", "domain", "tags"]
-        .into_iter()
-        .find(|f| message.contains(f))?;
-    text.lines().position(|l| l.trim_start().starts_with(&format!("{field}:"))).map(|i| i + 1)
+    let fields = [
+        "createdAt",
+        "updatedAt",
+        "title",
+        "description",
+        "language",
+        "domain",
+        "tags",
+        // Before `keywords`, which their messages may name.
+        "sections",
+        "aliases",
+        "keywords",
+    ];
+    // The field a message starts with (`aliases: …`), else the first it names.
+    let field = fields
+        .iter()
+        .find(|f| message.strip_prefix(**f).is_some_and(|rest| rest.starts_with(':')))
+        .or_else(|| fields.iter().find(|f| message.contains(**f)))?;
+    // Front matter keys are not indented: `  keywords:` under `sections` is another.
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines.iter().position(|l| l.starts_with(&format!("{field}:")))?;
+    // A message that quotes an item of the field (an alias's term, a section's id)
+    // points at the item's line inside the field's block, when it is there.
+    let item = message.split('"').nth(1).filter(|item| !item.is_empty() && !item.ends_with('…'));
+    let inside = lines[at + 1..].iter().take_while(|l| l.starts_with([' ', '\t', '-']) || l.trim().is_empty());
+    let found = item.and_then(|item| inside.clone().position(|l| l.contains(item)));
+    Some(at + 1 + found.map_or(0, |n| n + 1))
 }
 
 /// Injection-like phrases and broken relative links, line by line (outside code fences
@@ -370,6 +393,64 @@ mod tests {
         assert!(has("rust/security.md:1: error: front matter has no description"), "{text:#?}");
         assert!(has("notes.md:1: error: skipped"), "{text:#?}");
         assert!(has("python/patterns.md:1: error: no front matter"), "{text:#?}");
+    }
+
+    #[test]
+    fn search_keywords_and_aliases_are_checked_at_their_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let front = "keywords: [unit tests, '']\naliases:\n  PR: [pull request]\n  SUT: []\nsections:\n  go-testing:\n    keywords: [table tests]\n  nowhere:\n    keywords: [x]\n";
+        let good = GOOD.replace("See [security](security.md).", "");
+        write(dir.path(), "go/testing.md", &good.replace("createdAt", &format!("{front}createdAt")));
+        let found = lint_dir(dir.path()).unwrap();
+        assert_eq!(
+            lines(dir.path(), &found),
+            [
+                "go/testing.md:7: error: keywords: an empty keyword is left out",
+                "go/testing.md:10: error: aliases: \"SUT\" has no other names",
+                "go/testing.md:14: error: sections: \"nowhere\": no such section in this document (`tenet get <language> <domain> --outline` lists the ids)",
+            ]
+        );
+        let long = "word ".repeat(7);
+        write(
+            dir.path(),
+            "go/testing.md",
+            &good.replace("createdAt", &format!("aliases:\n  WW: [{long}, the]\ncreatedAt")),
+        );
+        let found = lint_dir(dir.path()).unwrap();
+        let bounds = "(at most 6 words and 80 characters, not only function words or single letters): left out";
+        assert_eq!(
+            lines(dir.path(), &found),
+            [
+                format!("go/testing.md:8: error: aliases: \"{}\" has too many words {bounds}", long.trim()),
+                format!("go/testing.md:8: error: aliases: \"the\" is too common a word to alias {bounds}"),
+                "go/testing.md:8: error: aliases: \"WW\" has no other names".to_owned(),
+            ]
+        );
+        // Other tools' shapes of these keys cost only the key, never the front matter.
+        write(
+            dir.path(),
+            "go/testing.md",
+            &good.replace("createdAt", "aliases: [/old/path/]\nkeywords: unit, table\nsections: 5\ncreatedAt"),
+        );
+        let found = lint_dir(dir.path()).unwrap();
+        assert_eq!(
+            lines(dir.path(), &found),
+            [
+                "go/testing.md:7: error: aliases: expected a map of each term to its other names (`PR: [pull request]`); a list, such as Hugo's page aliases, is not read",
+                "go/testing.md:9: error: sections: expected a map of section ids, not a number: left out",
+            ]
+        );
+        let mut warnings = Vec::new();
+        let doc = Document::parse(
+            &good.replace("createdAt", "keywords: unit, table\naliases: [/old/]\ncreatedAt"),
+            Source { root: "r".into(), path: "go/testing.md".into() },
+            &mut warnings,
+        )
+        .unwrap();
+        assert_eq!(
+            (doc.title.as_str(), doc.keywords.clone()),
+            ("Go testing", vec!["unit".to_owned(), "table".to_owned()])
+        );
     }
 
     /// Every finding as `tenet check` prints it, with `dir` left out of the paths.

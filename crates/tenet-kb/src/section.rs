@@ -15,6 +15,9 @@ pub struct Section {
     pub start: usize,
     /// Where it ends (the next section's start, or the body's end).
     pub end: usize,
+    /// Words and phrases a search finds it by besides its text, from its document's
+    /// front matter (`sections: {<id>: {keywords: […]}}`).
+    pub keywords: Vec<String>,
 }
 
 /// Splits `body` into sections. Headings inside fenced code blocks do not count.
@@ -23,7 +26,8 @@ pub fn split(body: &str) -> Vec<Section> {
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut fence: Option<&str> = None;
     let mut offset = 0;
-    let mut current = Section { id: String::new(), heading: String::new(), level: 0, start: 0, end: 0 };
+    let mut current =
+        Section { id: String::new(), heading: String::new(), level: 0, start: 0, end: 0, keywords: Vec::new() };
     for line in body.split_inclusive('\n') {
         let trimmed = line.trim_start();
         if let Some(marker) = fence {
@@ -45,7 +49,7 @@ pub fn split(body: &str) -> Vec<Section> {
             let n = seen.entry(slug.clone()).or_insert(0);
             *n += 1;
             let id = if *n == 1 { slug } else { format!("{slug}-{n}") };
-            current = Section { id, heading, level, start: offset, end: 0 };
+            current = Section { id, heading, level, start: offset, end: 0, keywords: Vec::new() };
         }
         offset += line.len();
     }

@@ -228,3 +228,83 @@ fn a_query_and_the_text_lowercase_alike_so_matches_are_marked() {
     assert_eq!(hits.len(), 1);
     assert!(hits[0].snippet.contains("**ΟΔΟΣ**"), "{}", hits[0].snippet);
 }
+
+/// A root of one document with the given front matter lines and `## heading` / body
+/// sections.
+fn root_with(front_matter: &str, sections: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("x")).unwrap();
+    let mut text = format!("---\ntitle: T\nupdatedAt: '2026-01-01'\n{front_matter}---\n# T\n\n");
+    for (heading, body) in sections {
+        text.push_str(&format!("## {heading}\n\n{body}\n\n"));
+    }
+    std::fs::write(dir.path().join("x/doc.md"), text).unwrap();
+    dir
+}
+
+#[test]
+fn an_identifier_is_found_whole_and_by_its_words() {
+    let dir = root_of(&[
+        ("Groups", "Call `g.SetLimit(n)` on the group before `Go`."),
+        ("Request limits", "Set a limit on every request, and set it low."),
+        ("Budgets", "The `max_tokens` argument caps an answer."),
+        ("Hooks", "Return a cleanup from `useEffect`."),
+    ]);
+    let kb = KnowledgeBase::load(&[Root::Dir(dir.path().into())]).unwrap();
+    // Whole: only the section that names it, not every section that sets a limit.
+    assert_eq!(headings(&kb, "SetLimit"), ["Groups"]);
+    assert_eq!(headings(&kb, "g.SetLimit"), ["Groups"]);
+    // By its words, as prose says them.
+    assert_eq!(headings(&kb, "max tokens"), ["Budgets"]);
+    assert_eq!(headings(&kb, "max_tokens"), ["Budgets"]);
+    assert_eq!(headings(&kb, "use effect").first().map(String::as_str), Some("Hooks"));
+    assert_eq!(headings(&kb, "set limit")[..2], ["Request limits", "Groups"]);
+    let hits = kb.search(&Query { text: "useEffect".into(), limit: 5, ..Query::default() }).unwrap();
+    assert!(hits[0].snippet.contains("**useEffect**"), "{}", hits[0].snippet);
+}
+
+#[test]
+fn the_glossary_finds_an_acronym_by_its_expansion_and_back() {
+    let dir = root_of(&[
+        ("Cookies", "Protect state-changing requests against cross-site request forgery."),
+        ("Outbound requests", "Prevent SSRF: resolve the host and refuse private addresses."),
+        ("Wiring", "Pass collaborators in; we use DI without a container."),
+    ]);
+    let kb = KnowledgeBase::load(&[Root::Dir(dir.path().into())]).unwrap();
+    assert_eq!(headings(&kb, "CSRF"), ["Cookies"]);
+    // Another of its names, unknown to the text, is not read as a misspelling of SSRF.
+    assert_eq!(headings(&kb, "XSRF"), ["Cookies"]);
+    assert_eq!(headings(&kb, "server-side request forgery").first().map(String::as_str), Some("Outbound requests"));
+    assert_eq!(headings(&kb, "dependency injection"), ["Wiring"]);
+    let hits = kb.search(&Query { text: "dependency injection".into(), limit: 5, ..Query::default() }).unwrap();
+    assert!(hits[0].snippet.contains("**DI**"), "a one-word name is marked: {}", hits[0].snippet);
+}
+
+#[test]
+fn front_matter_aliases_and_keywords_are_searched() {
+    let dir = root_with(
+        "aliases:\n  PR: [pull request, merge request]\nsections:\n  reviews:\n    keywords: [four-eyes principle]\n",
+        &[("Reviews", "Keep every merge request small."), ("Releases", "Tag every release.")],
+    );
+    let kb = KnowledgeBase::load(&[Root::Dir(dir.path().into())]).unwrap();
+    assert_eq!(headings(&kb, "PR"), ["Reviews"]);
+    assert_eq!(headings(&kb, "pull request size"), ["Reviews"]);
+    assert_eq!(headings(&kb, "four eyes"), ["Reviews"]);
+    // A document's keywords lift all its sections, as its tags do.
+    let dir = root_with("keywords: [delivery]\n", &[("Releases", "Tag every release.")]);
+    let kb = KnowledgeBase::load(&[Root::Dir(dir.path().into())]).unwrap();
+    assert_eq!(headings(&kb, "delivery"), ["T"], "found by its opening section");
+}
+
+#[test]
+fn a_camel_case_name_in_the_glossary_finds_its_other_names() {
+    let dir =
+        root_of(&[("Browser", "Run the JS bundle in the browser."), ("Tooling", "JavaScript tooling: pick one.")]);
+    let kb = KnowledgeBase::load(&[Root::Dir(dir.path().into())]).unwrap();
+    let mut found = headings(&kb, "JavaScript");
+    found.sort();
+    assert_eq!(found, ["Browser", "Tooling"], "the index holds `JavaScript` whole, and JS is one of its names");
+    let mut found = headings(&kb, "JS");
+    found.sort();
+    assert_eq!(found, ["Browser", "Tooling"]);
+}

@@ -26,7 +26,7 @@
 //!
 //! let base = Arc::new(KnowledgeBase::load(&[Root::Builtin]).unwrap());
 //! base.build_index().unwrap();
-//! let site = Site::new(move || base.clone(), "/mcp", tokio_util::sync::CancellationToken::new());
+//! let site = Site::new(move || base.clone(), Arc::default(), "/mcp", tokio_util::sync::CancellationToken::new());
 //! let request = axum::http::Request::get("/standards/rust/testing").body(axum::body::Body::empty()).unwrap();
 //! let page = site.router().oneshot(request).await.unwrap();
 //! assert_eq!(page.status(), 200);
@@ -49,6 +49,7 @@ use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 use tenet_kb::KnowledgeBase;
+use tenet_kb::SearchStats;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
@@ -63,9 +64,6 @@ pub const PATHS: [&str; 7] = [
     "/assets/tenet.js",
 ];
 
-/// The longest search query taken, in bytes.
-pub const MAX_QUERY_BYTES: usize = 500;
-
 /// The web page of one knowledge base. Clones share everything.
 #[derive(Clone)]
 pub struct Site {
@@ -74,6 +72,7 @@ pub struct Site {
 
 struct Inner {
     base: Box<dyn Fn() -> Arc<KnowledgeBase> + Send + Sync>,
+    searches: Arc<SearchStats>,
     mcp_path: String,
     changes: broadcast::Sender<Arc<str>>,
     shutdown: CancellationToken,
@@ -88,14 +87,18 @@ impl std::fmt::Debug for Site {
 impl Site {
     /// The page of the knowledge base `base` returns (called at each request, so that
     /// reloads show), for a server whose MCP endpoint is at `mcp_path` (named in the
-    /// settings to connect an assistant). Event streams end with `shutdown`.
+    /// settings to connect an assistant). Its submitted searches (`/search`, not the
+    /// as-you-type `/search.json`) are counted in `searches`, with the MCP tool's.
+    /// Event streams end with `shutdown`.
     pub fn new(
         base: impl Fn() -> Arc<KnowledgeBase> + Send + Sync + 'static,
+        searches: Arc<SearchStats>,
         mcp_path: &str,
         shutdown: CancellationToken,
     ) -> Self {
         let (changes, _) = broadcast::channel(256);
-        Self { inner: Arc::new(Inner { base: Box::new(base), mcp_path: mcp_path.to_owned(), changes, shutdown }) }
+        let mcp_path = mcp_path.to_owned();
+        Self { inner: Arc::new(Inner { base: Box::new(base), searches, mcp_path, changes, shutdown }) }
     }
 
     /// Tells open pages that the document at `uri` (`stdlib://…`) changed, was added or
@@ -200,18 +203,10 @@ struct Search {
 }
 
 impl Search {
+    /// The query, as every face of the knowledge base takes one.
     fn query(&self) -> Result<tenet_kb::Query, String> {
-        if self.q.len() > MAX_QUERY_BYTES {
-            return Err(format!("the search is {} bytes long; the most is {MAX_QUERY_BYTES}", self.q.len()));
-        }
-        let blank = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
-        Ok(tenet_kb::Query {
-            text: self.q.trim().to_owned(),
-            language: blank(&self.language),
-            domain: blank(&self.domain),
-            limit: 20,
-            ..tenet_kb::Query::default()
-        })
+        tenet_kb::Query::new(&self.q, self.language.as_deref(), self.domain.as_deref(), &[], 20)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -220,7 +215,10 @@ async fn search_page(State(site): State<Site>, Query(search): Query<Search>) -> 
     match search.query() {
         Ok(query) if query.text.is_empty() => html(StatusCode::OK, pages::search(&base, &query, &[])),
         Ok(query) => match base.search(&query) {
-            Ok(hits) => html(StatusCode::OK, pages::search(&base, &query, &hits)),
+            Ok(hits) => {
+                site.inner.searches.record(&query, &hits);
+                html(StatusCode::OK, pages::search(&base, &query, &hits))
+            }
             Err(e) => html(StatusCode::BAD_REQUEST, pages::message("Search", &e)),
         },
         Err(e) => html(StatusCode::BAD_REQUEST, pages::message("Search", &e)),
@@ -231,6 +229,7 @@ async fn search_json(State(site): State<Site>, Query(search): Query<Search>) -> 
     let base = site.base();
     let hits = match search.query() {
         Ok(query) if query.text.is_empty() => Ok(Vec::new()),
+        // Not counted: the page asks this as the user types, word pieces and all.
         Ok(query) => base.search(&query),
         Err(e) => Err(e),
     };

@@ -41,7 +41,7 @@ fn layout(title: &str, key: Option<&str>, query: &str, main: &str) -> String {
 "##,
         title = escape(title),
         query = escape(query),
-        max = crate::MAX_QUERY_BYTES,
+        max = tenet_kb::MAX_QUERY_CHARS,
     )
 }
 

@@ -29,7 +29,7 @@ fn fixture() -> Fixture {
     assert!(kb.warnings().is_empty(), "{:?}", kb.warnings());
     let base = Arc::new(RwLock::new(Arc::new(kb)));
     let shared = base.clone();
-    let site = Site::new(move || shared.read().unwrap().clone(), "/mcp", CancellationToken::new());
+    let site = Site::new(move || shared.read().unwrap().clone(), Arc::default(), "/mcp", CancellationToken::new());
     Fixture { _dir: dir, site, base }
 }
 
@@ -134,9 +134,17 @@ async fn search_finds_sections_and_links_to_them() {
     let long = "a".repeat(10 * 1024);
     let (status, _, body) = get(&f.site, &format!("/search.json?q={long}")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body.contains("the most is 500"), "{body}");
+    assert!(body.contains("the query is 10240 characters long; the most is 1000"), "{body}");
     let (status, _, _) = get(&f.site, &format!("/search?q={long}")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    // The same rule as the MCP tool's: characters, not bytes (900 of two bytes each).
+    let (status, _, body) = get(&f.site, &format!("/search.json?q={}", "%C3%A9".repeat(900))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Filters are read as the tool reads them: `Rust` is `rust`.
+    let (status, _, body) = get(&f.site, "/search.json?q=unsafe&language=%20Rust%20").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let hits: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(!hits["hits"].as_array().unwrap().is_empty(), "{body}");
     let (status, _, body) = get(&f.site, "/search.json?q=%3Cscript%3E").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(!body.contains("<script>"), "{body}");

@@ -378,6 +378,12 @@ pub struct ServeArgs {
     /// Do not reload when files under a root change.
     #[arg(long, help_heading = "Knowledge", env = "TENET_NO_WATCH", value_parser = switch)]
     pub no_watch: bool,
+    /// Log the words and filters of each search that found nothing, or only weak hits
+    /// (none says half of what was asked), at info level with target `tenet::search`:
+    /// which questions the standards leave unanswered. Without it only their counts
+    /// are kept (`tenet_searches_total` on the metrics endpoint).
+    #[arg(long, help_heading = "Knowledge", env = "TENET_LOG_WEAK_SEARCHES", value_parser = switch)]
+    pub log_weak_searches: bool,
     /// The address to bind (loopback unless told otherwise).
     #[arg(long, help_heading = "HTTP", default_value = "127.0.0.1", env = "TENET_HOST")]
     pub host: std::net::IpAddr,

@@ -21,6 +21,8 @@ struct Server {
     /// The process, killed when the server is dropped.
     _child: common::Killed,
     port: u16,
+    /// Its log lines after the one naming the port, as they come.
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Server {
@@ -52,9 +54,11 @@ impl Server {
                 break url.split('/').next().unwrap().parse::<u16>().unwrap();
             }
         };
-        // The rest of the log is read and dropped, so that the server never blocks on it.
-        std::thread::spawn(move || lines.for_each(drop));
-        Self { _child: common::Killed(child), port }
+        // The rest of the log is read and kept, so that the server never blocks on it.
+        let log: std::sync::Arc<std::sync::Mutex<Vec<String>>> = std::sync::Arc::default();
+        let kept = std::sync::Arc::clone(&log);
+        std::thread::spawn(move || lines.map_while(Result::ok).for_each(|l| kept.lock().unwrap().push(l)));
+        Self { _child: common::Killed(child), port, log }
     }
 
     /// One HTTP/1.1 exchange: status, headers (names lower-cased), body.
@@ -238,6 +242,42 @@ fn metrics_count_requests_sessions_refusals_and_the_index() {
     assert!(buckets.windows(2).all(|w| w[0].1 <= w[1].1), "buckets are cumulative: {buckets:?}");
     assert_eq!(after.value("tenet_request_duration_seconds_count", &[("method", "tools/call")]), 3.0);
     assert!(after.value("tenet_request_duration_seconds_sum", &[("method", "tools/call")]) > 0.0);
+}
+
+/// Issue 62: which questions the standards leave unanswered, counted by outcome across
+/// the MCP tool and the web page; the words themselves logged only when the operator
+/// opts in.
+#[test]
+fn searches_are_counted_by_outcome_and_their_words_logged_only_when_asked() {
+    for opted_in in [false, true] {
+        let server = Server::start(if opted_in { &["--log-weak-searches"] } else { &[] });
+        let search = |id: u32, query: &str| {
+            let arguments = json!({"name": "search_stdlib", "arguments": {"query": query}});
+            let reply = server.modern(id, "tools/call", Some("search_stdlib"), arguments);
+            assert_eq!(reply.status, 200, "{}", reply.body);
+        };
+        search(1, "goroutine leak");
+        search(2, "zqxjvw");
+        // One word of three said, the two rarest not: weak.
+        search(3, "goroutine zqxjvw kwyjibo");
+        assert_eq!(server.send("GET", "/search?q=zqxjvw+plugh", &[], "").status, 200);
+        // What the page asks as the user types is not counted.
+        assert_eq!(server.send("GET", "/search.json?q=zqxjv", &[], "").status, 200);
+        let scraped = server.scrape();
+        let count = |outcome: &str| scraped.value("tenet_searches_total", &[("outcome", outcome)]);
+        assert_eq!((count("answered"), count("weak"), count("none")), (1.0, 1.0, 2.0), "opted in: {opted_in}");
+        assert_eq!(scraped.types["tenet_searches"], "counter");
+        // The log is written as the searches are answered: give it a moment.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let logged = |words: &str| server.log.lock().unwrap().iter().any(|l| l.contains(words));
+        while opted_in && !logged("zqxjvw plugh") && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        for words in ["zqxjvw", "goroutine zqxjvw kwyjibo", "zqxjvw plugh"] {
+            assert_eq!(logged(words), opted_in, "{words:?} logged: {:#?}", server.log.lock().unwrap());
+        }
+        assert!(!logged("goroutine leak"), "an answered search is never logged");
+    }
 }
 
 #[test]

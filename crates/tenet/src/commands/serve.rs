@@ -178,7 +178,8 @@ fn web_page(
         return None;
     }
     let knowledge = ks.knowledge.clone();
-    let site = tenet_web::Site::new(move || knowledge.base(), &args.path, shutdown.clone());
+    let searches = knowledge.searches.clone();
+    let site = tenet_web::Site::new(move || knowledge.base(), searches, &args.path, shutdown.clone());
     let mut events = ks.server.events();
     let (told, shutdown) = (site.clone(), shutdown.clone());
     tokio::spawn(async move {

@@ -137,6 +137,7 @@ pub fn prepare(args: &ServeArgs) -> Result<Prepared, StartError> {
         let (base, mut limits) = load(&args.knowledge)?;
         limits.cache_ttl = args.limits.cache_ttl();
         let ks = knowledge::server(base, limits, config, gateway).map_err(|e| StartError::Build(e.to_string()))?;
+        ks.knowledge.searches.log_queries(args.log_weak_searches);
         let skills = Some(ks.skills.clone());
         (ks.server.clone(), Some(ks), skills)
     };

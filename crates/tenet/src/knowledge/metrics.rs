@@ -1,5 +1,6 @@
 //! The knowledge base's gauges, read from the live base at every scrape: how much is
-//! served, whether the search index is built, and when the base was last (re)loaded.
+//! served, whether the search index is built, and when the base was last (re)loaded;
+//! and how its searches went.
 
 use std::fmt;
 use std::sync::Arc;
@@ -7,6 +8,8 @@ use std::time::UNIX_EPOCH;
 
 use tenet_server::prometheus_client::collector::Collector;
 use tenet_server::prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use tenet_server::prometheus_client::metrics::MetricType;
+use tenet_server::prometheus_client::metrics::counter::ConstCounter;
 use tenet_server::prometheus_client::metrics::gauge::ConstGauge;
 use tenet_server::prometheus_client::registry::Unit;
 
@@ -14,7 +17,10 @@ use super::Knowledge;
 
 /// `tenet_index_documents`, `tenet_index_sections`, `tenet_index_ready` and
 /// `tenet_index_last_update_timestamp_seconds` (index age in PromQL:
-/// `time() - tenet_index_last_update_timestamp_seconds`).
+/// `time() - tenet_index_last_update_timestamp_seconds`); `tenet_searches_total` by
+/// `outcome` (`answered`, `weak`, `none`): the share of questions the standards leave
+/// unanswered is `sum(rate(tenet_searches_total{outcome!="answered"}[1d])) /
+/// sum(rate(tenet_searches_total[1d]))`.
 pub struct IndexCollector(pub Arc<Knowledge>);
 
 impl fmt::Debug for IndexCollector {
@@ -43,6 +49,17 @@ impl Collector for IndexCollector {
         let loaded = base.loaded_at().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
         gauge(&mut encoder, "tenet_index_documents", "Documents served.", None, count(documents.len()))?;
         gauge(&mut encoder, "tenet_index_sections", "Sections of the documents served.", None, count(sections))?;
+        let searches = &self.0.searches;
+        let (answered, weak, none) = (searches.answered(), searches.weak(), searches.unanswered());
+        let mut family = encoder.encode_descriptor(
+            "tenet_searches",
+            "Searches of the standards (the search_stdlib tool and the web page's search) by outcome: answered; weak, no hit says half of what was asked; none, no hits.",
+            None,
+            MetricType::Counter,
+        )?;
+        for (outcome, n) in [("answered", answered), ("weak", weak), ("none", none)] {
+            ConstCounter::new(n).encode(family.encode_family(&[("outcome", outcome)])?)?;
+        }
         let ready = i64::from(base.is_indexed());
         gauge(&mut encoder, "tenet_index_ready", "Whether the search index is built (1) or not yet (0).", None, ready)?;
         gauge(

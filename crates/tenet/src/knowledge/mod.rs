@@ -35,12 +35,14 @@ pub struct Knowledge {
     base: RwLock<Arc<KnowledgeBase>>,
     /// Operator limits.
     pub limits: Limits,
+    /// How its searches went, by every face that searches (kept across reloads).
+    pub searches: Arc<tenet_kb::SearchStats>,
 }
 
 impl Knowledge {
     /// Wraps a loaded base.
     pub fn new(base: KnowledgeBase, limits: Limits) -> Self {
-        Self { base: RwLock::new(Arc::new(base)), limits }
+        Self { base: RwLock::new(Arc::new(base)), limits, searches: Arc::default() }
     }
 
     /// The current base.

@@ -225,7 +225,7 @@ pub(crate) fn get(knowledge: &Knowledge, args: GetArgs) -> Result<GetResult, Too
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchArgs {
-    /// What to look for, in words.
+    /// What to look for, in words (at most 1 000 characters).
     pub query: String,
     /// Only this language (language-neutral standards are included).
     #[serde(default)]
@@ -281,25 +281,20 @@ pub struct SearchResult {
     pub indexed_at: String,
 }
 
-/// The longest query accepted, in characters.
-pub const MAX_QUERY_CHARS: usize = 1_000;
-
 pub(crate) fn search(knowledge: &Knowledge, args: SearchArgs) -> Result<SearchResult, ToolError> {
-    let chars = args.query.chars().count();
-    if chars > MAX_QUERY_CHARS {
-        return Err(ToolError::msg(format!(
-            "query is {chars} characters long; the most is {MAX_QUERY_CHARS}: search for the key words"
-        )));
-    }
+    let query = Query::new(
+        &args.query,
+        args.language.as_deref(),
+        args.domain.as_deref(),
+        &args.tags.unwrap_or_default(),
+        args.limit.map_or(5, |l| (l as usize).min(50)),
+    )
+    .map_err(|e| ToolError::msg(e.to_string()))?;
     let base = knowledge.base();
-    let query = Query {
-        text: args.query,
-        language: args.language.as_deref().map(normalize),
-        domain: args.domain.as_deref().map(normalize),
-        tags: args.tags.unwrap_or_default().iter().map(|t| normalize(t)).collect(),
-        limit: args.limit.map_or(5, |l| l as usize),
-    };
     let hits = base.search(&query).map_err(ToolError::msg)?;
+    if !query.text.is_empty() {
+        knowledge.searches.record(&query, &hits);
+    }
     let budget = knowledge.budget(args.max_tokens);
     let mut used = 0;
     let mut results = Vec::new();

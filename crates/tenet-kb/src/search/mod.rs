@@ -28,6 +28,19 @@ use frostem::{Algorithm, Stemmer};
 
 use crate::document::Document;
 
+mod glossary;
+mod snippet;
+mod stats;
+mod text;
+
+pub use stats::{Outcome, SearchStats, WEAK_COVERAGE};
+
+use glossary::Form;
+
+use crate::english::is_function_word;
+use snippet::snippet;
+use text::{MAX_WORD_BYTES, Token, lowercase, parts, term, tokens, within_one_typo};
+
 /// A search request.
 #[derive(Debug, Clone, Default)]
 pub struct Query {
@@ -43,6 +56,57 @@ pub struct Query {
     pub limit: usize,
 }
 
+/// The longest query accepted, in characters: a question, not a pasted document.
+pub const MAX_QUERY_CHARS: usize = 1_000;
+
+/// The most hits one search returns.
+pub const MAX_HITS: usize = 100;
+
+/// A query that is too long to run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the query is {chars} characters long; the most is {MAX_QUERY_CHARS}: search for the key words")]
+pub struct QueryTooLong {
+    /// How long it was, in characters.
+    pub chars: usize,
+}
+
+impl Query {
+    /// A query as every face takes it (the `search_stdlib` tool, `tenet search`, the web
+    /// page, `tenet eval`): the text trimmed and at most [`MAX_QUERY_CHARS`]
+    /// characters; the language, domain and tags normalised as documents' are (`Go` is
+    /// `go`), blank ones dropped; the limit between 1 and [`MAX_HITS`].
+    ///
+    /// # Errors
+    /// A text longer than [`MAX_QUERY_CHARS`] characters.
+    ///
+    /// ```
+    /// let query = tenet_kb::Query::new(" goroutine leak ", Some("Go"), Some(" "), &[], 5).unwrap();
+    /// assert_eq!((query.text.as_str(), query.language.as_deref(), query.domain), ("goroutine leak", Some("go"), None));
+    /// assert!(tenet_kb::Query::new(&"x ".repeat(600), None, None, &[], 5).is_err());
+    /// ```
+    pub fn new(
+        text: &str,
+        language: Option<&str>,
+        domain: Option<&str>,
+        tags: &[String],
+        limit: usize,
+    ) -> Result<Self, QueryTooLong> {
+        let text = text.trim();
+        let chars = text.chars().count();
+        if chars > MAX_QUERY_CHARS {
+            return Err(QueryTooLong { chars });
+        }
+        let name = |v: Option<&str>| v.map(crate::document::normalize).filter(|v| !v.is_empty());
+        Ok(Self {
+            text: text.to_owned(),
+            language: name(language),
+            domain: name(domain),
+            tags: tags.iter().map(|t| crate::document::normalize(t)).filter(|t| !t.is_empty()).collect(),
+            limit: limit.clamp(1, MAX_HITS),
+        })
+    }
+}
+
 /// One ranked hit: a section of a document.
 #[derive(Debug, Clone)]
 pub struct Hit {
@@ -53,6 +117,10 @@ pub struct Hit {
     /// Relevance: BM25 over the section's fields, weighted by the share of the query's
     /// words it matches (higher is better).
     pub score: f32,
+    /// The share of what the query asks that the section (or its document) says, from
+    /// 0 to 1: each word weighted by how rare it is. 0 for a hit found only by a
+    /// fallback (its document's tags, or a typo).
+    pub coverage: f32,
     /// A short excerpt of the section around the matching words, matches in `**bold**`
     /// (its first words when it has none of them as written).
     pub snippet: String,
@@ -69,19 +137,22 @@ enum Field {
     Body,
     /// Code blocks: identifiers count, but less than prose.
     Code,
+    /// The keywords its document's front matter gives it: what the author says it is
+    /// about, as its heading does.
+    Keywords,
     /// The document's title.
     Title,
-    /// The document's tags.
+    /// The document's tags and keywords.
     Tags,
     /// The document's description.
     Description,
 }
 
 /// How many fields there are.
-const FIELDS: usize = 7;
+const FIELDS: usize = 8;
 
 /// The section's own text: a hit must say a query word in one of these.
-const SECTION_FIELDS: [Field; 4] = [Field::Heading, Field::Emphasis, Field::Body, Field::Code];
+const SECTION_FIELDS: [Field; 5] = [Field::Heading, Field::Keywords, Field::Emphasis, Field::Body, Field::Code];
 
 /// The document's fields, shared by its sections: they only add to a section's score.
 const DOCUMENT_FIELDS: [Field; 3] = [Field::Title, Field::Tags, Field::Description];
@@ -90,7 +161,7 @@ impl Field {
     /// The weight of a match in this field.
     fn weight(self) -> f32 {
         match self {
-            Self::Heading => 2.0,
+            Self::Heading | Self::Keywords => 2.0,
             Self::Emphasis | Self::Body | Self::Title | Self::Tags => 1.0,
             Self::Code | Self::Description => 0.5,
         }
@@ -121,9 +192,6 @@ const K1: f32 = 1.2;
 /// BM25's length normalisation.
 const B: f32 = 0.75;
 
-/// Words longer than this many bytes are not indexed (a hash, a base64 blob).
-const MAX_WORD_BYTES: usize = 40;
-
 /// Query words past this many are ignored (a pasted paragraph is not a query).
 const MAX_WORDS: usize = 32;
 
@@ -135,14 +203,29 @@ const MIN_TYPO_CHARS: usize = 4;
 /// walk over the words of about its length).
 const MAX_TYPO_WORDS: usize = 8;
 
+/// The most glossary terms the documents' `aliases` may add to a knowledge base.
+const MAX_ALIAS_TERMS: usize = 4096;
+
 /// A query of function words alone is searched for its first this many.
 const MAX_FUNCTION_WORDS: usize = 3;
 
-/// A snippet is looked for around at most this many matches of each run of prose.
-const MAX_SNIPPET_ANCHORS: usize = 32;
+/// A word of a query: as written (lowercased), stemmed, and the glossary terms it is
+/// part of a name of.
+struct Word<'a> {
+    written: &'a str,
+    stem: String,
+    concepts: &'a [u32],
+}
 
-/// The longest snippet, in characters.
-const SNIPPET_CHARS: usize = 240;
+/// Scratch space of [`SearchIndex::each_best`]: the best score of each id so far
+/// (`-inf` for none), and the ids that have one. Dense, so that the alternatives of a
+/// word (a glossary's names, the words one typo away) cost a write per posting, not a
+/// hash.
+#[derive(Default)]
+struct Best {
+    value: Vec<f32>,
+    touched: Vec<u32>,
+}
 
 /// One indexed section: its document, and its position among the document's sections.
 #[derive(Debug, Clone, Copy)]
@@ -166,31 +249,38 @@ struct Doc {
 
 /// The occurrences of one term in one field: the ids that say it (entries for a
 /// section's fields, documents for a document's), ascending, each with the word
-/// positions it stands at (their count is the term's frequency there).
+/// positions it stands at (their count is the term's frequency there). One allocation,
+/// read in order: each id, how many positions it has, then the positions.
 #[derive(Debug, Default)]
 struct Postings {
-    ids: Vec<u32>,
-    /// Where each id's positions end in `positions`.
-    ends: Vec<u32>,
-    positions: Vec<u32>,
+    /// How many ids.
+    n: u32,
+    data: Vec<u32>,
 }
 
 impl Postings {
     fn len(&self) -> usize {
-        self.ids.len()
+        self.n as usize
     }
 
-    /// The positions of the `i`th id.
-    fn at(&self, i: usize) -> &[u32] {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        &self.positions[start..self.ends[i] as usize]
+    /// Each id, ascending, with its positions.
+    fn iter(&self) -> impl Iterator<Item = (u32, &[u32])> + '_ {
+        let mut rest = self.data.as_slice();
+        std::iter::from_fn(move || {
+            let (&[id, count], after) = rest.split_first_chunk::<2>()?;
+            let (positions, after) = after.split_at(count as usize);
+            rest = after;
+            Some((id, positions))
+        })
     }
 
     fn push(&mut self, id: u32, positions: impl Iterator<Item = u32>) {
-        self.ids.push(id);
-        self.positions.extend(positions);
+        let at = self.data.len();
+        self.data.extend([id, 0]);
+        self.data.extend(positions);
         // Positions count words of one field, whose length is a `u32` already.
-        self.ends.push(u32::try_from(self.positions.len()).unwrap_or(u32::MAX));
+        self.data[at + 1] = u32::try_from(self.data.len() - at - 2).unwrap_or(u32::MAX);
+        self.n += 1;
     }
 }
 
@@ -228,38 +318,12 @@ pub(crate) struct SearchIndex {
     spellings: Vec<Vec<u32>>,
     /// Languages and domains → small ids, for the filters.
     names: HashMap<Box<str>, u32>,
+    /// The glossary's names (built in, and the documents' `aliases`), by the term id of
+    /// their first word.
+    forms: HashMap<u32, Vec<Form>>,
+    /// Each glossary term's names of one word, as their term ids.
+    words_of: HashMap<u32, Vec<u32>>,
     stemmer: Stemmer,
-}
-
-/// The words of `text` as byte ranges: runs of letters and digits.
-fn words(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
-    let mut chars = text.char_indices().peekable();
-    std::iter::from_fn(move || {
-        let (start, _) = chars.by_ref().find(|(_, c)| c.is_alphanumeric())?;
-        let mut end = text.len();
-        while let Some(&(i, c)) = chars.peek() {
-            if !c.is_alphanumeric() {
-                end = i;
-                break;
-            }
-            chars.next();
-        }
-        Some((start, end))
-    })
-}
-
-/// A word lowercased letter by letter, as the index stores it (so a query and the
-/// text agree on every letter, final sigma included).
-fn lowercase(word: &str) -> String {
-    word.chars().flat_map(char::to_lowercase).collect()
-}
-
-/// A word as indexed: lowercased and stemmed; `None` for a word too long to index.
-fn term(stemmer: Stemmer, word: &str) -> Option<String> {
-    if word.len() >= MAX_WORD_BYTES {
-        return None;
-    }
-    Some(stemmer.stem(&lowercase(word)).into_owned())
 }
 
 /// BM25's inverse document frequency of a term in `df` of `n` entries.
@@ -284,6 +348,9 @@ struct Scratch {
     /// Every word as written (lowercased) → the id of its term, so that each distinct
     /// word is stemmed once.
     surface: HashMap<Box<str>, u32>,
+    /// The words of the text being indexed (not identifiers whole), with their
+    /// positions: where the glossary's names are looked for.
+    words: Vec<(Option<u32>, u32)>,
 }
 
 impl SearchIndex {
@@ -297,16 +364,31 @@ impl SearchIndex {
             spelled: Vec::new(),
             spellings: Vec::new(),
             names: HashMap::new(),
+            forms: HashMap::new(),
+            words_of: HashMap::new(),
             stemmer: Stemmer::new(Algorithm::English),
         };
-        let too_many = || "too many sections to index".to_owned();
+        let docs: Vec<(&str, &Arc<Document>)> = docs.collect();
         let mut scratch = Scratch::default();
+        for names in glossary::builtin() {
+            index.learn(&names);
+        }
+        let mut made = 0;
+        for names in docs.iter().flat_map(|(_, d)| &d.aliases) {
+            if made == MAX_ALIAS_TERMS {
+                tracing::warn!("the documents alias more than {MAX_ALIAS_TERMS} terms; the rest are not searched for");
+                break;
+            }
+            made += usize::from(index.learn(&names.iter().map(String::as_str).collect::<Vec<_>>()));
+        }
+        let too_many = || "too many sections to index".to_owned();
         let mut dates: Vec<(Option<String>, String)> = Vec::new();
         for (file, document) in docs {
             dates.push((document.updated_at.clone(), document.uri()));
             let doc = u32::try_from(index.docs.len()).map_err(|_| too_many())?;
             let first = u32::try_from(index.entries.len()).map_err(|_| too_many())?;
-            let tags = document.tags.join(" ");
+            let tags =
+                document.tags.iter().chain(&document.keywords).map(String::as_str).collect::<Vec<_>>().join("\n");
             let description = document.description.as_deref().unwrap_or("");
             for (field, text) in
                 [(Field::Title, document.title.as_str()), (Field::Tags, &tags), (Field::Description, description)]
@@ -318,6 +400,7 @@ impl SearchIndex {
                 let parts = parts(document.section_text(section), section.level > 0);
                 for (field, text) in [
                     (Field::Heading, section.heading.as_str()),
+                    (Field::Keywords, &section.keywords.join("\n")),
                     (Field::Emphasis, &parts.emphasis),
                     (Field::Body, &parts.prose),
                     (Field::Code, &parts.code),
@@ -350,9 +433,7 @@ impl SearchIndex {
         for field in &mut index.fields {
             // Built by pushing: give back what growing left spare.
             for postings in field.postings.values_mut() {
-                postings.ids.shrink_to_fit();
-                postings.ends.shrink_to_fit();
-                postings.positions.shrink_to_fit();
+                postings.data.shrink_to_fit();
             }
             field.postings.shrink_to_fit();
             field.lengths.shrink_to_fit();
@@ -370,6 +451,71 @@ impl SearchIndex {
         Some(self.spelled[at].1)
     }
 
+    /// The term id of a word as written (lowercased), added to the vocabulary when new.
+    fn intern(&mut self, lower: &str, scratch: &mut Scratch) -> u32 {
+        if let Some(&term) = scratch.surface.get(lower) {
+            return term;
+        }
+        let stem = self.stemmer.stem(lower);
+        let next = u32::try_from(self.vocabulary.len()).unwrap_or(u32::MAX);
+        let term = *self.vocabulary.entry(stem.as_ref().into()).or_insert(next);
+        scratch.surface.insert(lower.into(), term);
+        term
+    }
+
+    /// Adds a glossary term given as its names: each name a phrase of word terms that
+    /// stands for the term. The term is the one a name already stands for, when one
+    /// does (two documents aliasing `PR` add to one term); otherwise a new id of its
+    /// own, a key no word can be. Returns whether it made a new term.
+    fn learn(&mut self, names: &[&str]) -> bool {
+        let phrases: Vec<Vec<u32>> = names
+            .iter()
+            .map(|name| {
+                let mut words = Vec::new();
+                tokens(name, |token| {
+                    if !token.whole && token.end - token.start < MAX_WORD_BYTES {
+                        words.push(lowercase(&name[token.start..token.end]));
+                    }
+                });
+                // Not among the words as written: a name the text never says is no
+                // spelling to correct a query's typo to.
+                words
+                    .iter()
+                    .map(|w| {
+                        let next = u32::try_from(self.vocabulary.len()).unwrap_or(u32::MAX);
+                        *self.vocabulary.entry(self.stemmer.stem(w).as_ref().into()).or_insert(next)
+                    })
+                    .collect()
+            })
+            .collect();
+        let known = phrases.iter().find_map(|phrase| {
+            let (first, rest) = phrase.split_first()?;
+            self.forms.get(first)?.iter().find(|(r, _)| **r == *rest).map(|&(_, concept)| concept)
+        });
+        let concept = known.unwrap_or_else(|| {
+            let next = u32::try_from(self.vocabulary.len()).unwrap_or(u32::MAX);
+            *self.vocabulary.entry(format!("\u{1}{next}").into()).or_insert(next)
+        });
+        for phrase in phrases {
+            let Some((&first, rest)) = phrase.split_first() else { continue };
+            let list = self.forms.entry(first).or_default();
+            if list.iter().any(|(r, c)| **r == *rest && *c == concept) {
+                continue;
+            }
+            list.push((rest.into(), concept));
+            if rest.is_empty() {
+                self.words_of.entry(concept).or_default().push(first);
+            }
+        }
+        known.is_none()
+    }
+
+    /// The term id of a stem when some field holds it.
+    fn known(&self, stem: &str) -> Option<u32> {
+        let term = *self.vocabulary.get(stem)?;
+        self.fields.iter().any(|f| f.postings.contains_key(&term)).then_some(term)
+    }
+
     /// The small id of a language or domain.
     fn name(&mut self, name: &str) -> u32 {
         let next = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
@@ -379,27 +525,31 @@ impl SearchIndex {
     /// Indexes `text` as `field` of `id` (an entry, or a document for its fields).
     fn add(&mut self, field: Field, id: u32, text: &str, scratch: &mut Scratch) {
         scratch.occurrences.clear();
-        let mut count = 0u32;
-        for (start, end) in words(text) {
-            let word = &text[start..end];
+        let mut words = std::mem::take(&mut scratch.words);
+        words.clear();
+        let mut lower = std::mem::take(&mut scratch.lower);
+        let count = tokens(text, |token| {
+            let word = &text[token.start..token.end];
             if word.len() >= MAX_WORD_BYTES {
-                continue;
-            }
-            scratch.lower.clear();
-            scratch.lower.extend(word.chars().flat_map(char::to_lowercase));
-            let term = match scratch.surface.get(scratch.lower.as_str()) {
-                Some(&term) => term,
-                None => {
-                    let stem = self.stemmer.stem(&scratch.lower);
-                    let next = u32::try_from(self.vocabulary.len()).unwrap_or(u32::MAX);
-                    let term = *self.vocabulary.entry(stem.as_ref().into()).or_insert(next);
-                    scratch.surface.insert(scratch.lower.as_str().into(), term);
-                    term
+                if !token.whole {
+                    words.push((None, token.position));
                 }
-            };
-            scratch.occurrences.push((term, count));
-            count = count.saturating_add(1);
-        }
+                return;
+            }
+            lower.clear();
+            lower.extend(word.chars().flat_map(char::to_lowercase));
+            let term = self.intern(&lower, scratch);
+            scratch.occurrences.push((term, token.position));
+            if !token.whole {
+                words.push((Some(term), token.position));
+            }
+        });
+        // Where the text says a glossary name, it says the name's term too.
+        glossary::matches(&self.forms, &words, |start, _, concept| {
+            scratch.occurrences.push((concept, words[start].1));
+        });
+        scratch.words = words;
+        scratch.lower = lower;
         scratch.occurrences.sort_unstable();
         let index = &mut self.fields[field as usize];
         for run in scratch.occurrences.chunk_by(|a, b| a.0 == b.0) {
@@ -414,19 +564,24 @@ impl SearchIndex {
         query: &Query,
         resolve: impl Fn(&str) -> Option<&'a Arc<Document>>,
     ) -> Result<Vec<Hit>, String> {
-        let limit = query.limit.clamp(1, 100);
-        let written = self.written(&query.text);
+        let limit = query.limit.clamp(1, MAX_HITS);
+        let (written, marked) = self.read(&query.text);
         // Function words ("how", "do", "the") say nothing of a section, unless they
         // are all the query says (then its first few).
-        let meaningful: Vec<&str> = written.iter().map(String::as_str).filter(|w| !is_function_word(w)).collect();
-        let chosen: Vec<&str> = if meaningful.is_empty() {
+        let meaningful: Vec<usize> = (0..written.len()).filter(|&i| !is_function_word(&written[i].0)).collect();
+        let chosen: Vec<usize> = if meaningful.is_empty() {
             let mut seen = HashSet::new();
-            written.iter().map(String::as_str).filter(|w| seen.insert(*w)).take(MAX_FUNCTION_WORDS).collect()
+            (0..written.len()).filter(|&i| seen.insert(&written[i].0)).take(MAX_FUNCTION_WORDS).collect()
         } else {
             meaningful
         };
-        let words: Vec<(&str, String)> =
-            chosen.into_iter().filter_map(|w| term(self.stemmer, w).map(|stem| (w, stem))).collect();
+        let words: Vec<Word<'_>> = chosen
+            .into_iter()
+            .filter_map(|i| {
+                let stem = term(self.stemmer, &written[i].0)?;
+                Some(Word { written: &written[i].0, stem, concepts: &written[i].1 })
+            })
+            .collect();
         if words.is_empty() {
             return Ok(Vec::new());
         }
@@ -435,26 +590,30 @@ impl SearchIndex {
         // within one typo of it), then documents only tagged with it, then typos.
         let groups = self.alternatives(&words);
         let mut scored = self.sections(&groups, &allowed);
-        let mut highlight: HashSet<u32> = groups.iter().flatten().copied().collect();
+        // A glossary term's one-word names are marked as the query's own words are.
+        let named = groups.iter().flatten().filter_map(|t| self.words_of.get(t)).flatten();
+        let mut highlight: HashSet<u32> = groups.iter().flatten().chain(named).chain(&marked).copied().collect();
+        // Fallbacks say none of the words in a section's own text: they cover nothing.
+        let uncovered = |found: Vec<(u32, f32)>| found.into_iter().map(|(id, s)| (id, s, 0.0)).collect::<Vec<_>>();
         if scored.is_empty() {
-            scored = self.documents(&groups, &allowed);
+            scored = uncovered(self.documents(&groups, &allowed));
         }
         if scored.is_empty() {
             let near = self.near(&words);
-            scored = self.typos(&near, &allowed);
+            scored = uncovered(self.typos(&near, &allowed));
             highlight = near.into_iter().flatten().collect();
         }
         // Asked for a language, its own sections come before the neutral ones on the
         // same subject.
         let own = query.language.as_deref().filter(|l| *l != "all").and_then(|l| self.names.get(l)).copied();
-        for (entry, score) in &mut scored {
+        for (entry, score, _) in &mut scored {
             if Some(self.docs[self.entries[*entry as usize].doc as usize].language) == own {
                 *score *= LANGUAGE_BOOST;
             }
         }
         // Stable order: score, then newest updatedAt, then URI and position; only the
         // first `limit` are looked at further.
-        let key = |&(entry, score): &(u32, f32)| {
+        let key = |&(entry, score, _): &(u32, f32, f32)| {
             let entry = self.entries[entry as usize];
             (std::cmp::Reverse(rank(score)), self.docs[entry.doc as usize].order, entry.section)
         };
@@ -465,7 +624,7 @@ impl SearchIndex {
         scored.sort_unstable_by_key(key);
         let mut hits: Vec<Hit> = scored
             .into_iter()
-            .filter_map(|(entry, score)| {
+            .filter_map(|(entry, score, coverage)| {
                 let entry = self.entries[entry as usize];
                 let document = resolve(&self.docs[entry.doc as usize].file)?;
                 let section = entry.section as usize;
@@ -473,6 +632,7 @@ impl SearchIndex {
                     document: document.clone(),
                     section,
                     score,
+                    coverage,
                     snippet: String::new(),
                 })
             })
@@ -486,14 +646,60 @@ impl SearchIndex {
         Ok(hits)
     }
 
-    /// The query's words as written, lowercased, in order (at most [`MAX_WORDS`]).
-    fn written(&self, text: &str) -> Vec<String> {
-        words(text)
-            .map(|(start, end)| &text[start..end])
-            .filter(|w| w.len() < MAX_WORD_BYTES)
-            .take(MAX_WORDS)
-            .map(lowercase)
-            .collect()
+    /// The query's tokens as the index reads text, lowercased, in order (at most
+    /// [`MAX_WORDS`] words), each with the glossary terms it stands for too; and the
+    /// terms of words left out that a snippet should still mark.
+    ///
+    /// An identifier the index holds whole stands for its words (`SetLimit` looks for
+    /// `SetLimit`, not for every section that sets a limit); one it does not hold is
+    /// looked for by its words. A glossary's name is matched on the words, so that the
+    /// identifier whole stands for the names its words make (`JavaScript`: JS).
+    fn read(&self, text: &str) -> (Vec<(String, Vec<u32>)>, Vec<u32>) {
+        let mut found: Vec<(Token, String)> = Vec::new();
+        tokens(text, |token| {
+            if (token.position as usize) < MAX_WORDS && token.end - token.start < MAX_WORD_BYTES {
+                found.push((token, lowercase(&text[token.start..token.end])));
+            }
+        });
+        let stems: Vec<String> = found.iter().map(|(_, word)| self.stemmer.stem(word).into_owned()).collect();
+        // The glossary's names, said by consecutive words.
+        let mut concepts = vec![Vec::new(); found.len()];
+        let words: Vec<usize> = (0..found.len()).filter(|&i| !found[i].0.whole).collect();
+        let terms: Vec<(Option<u32>, u32)> =
+            words.iter().map(|&i| (self.vocabulary.get(stems[i].as_str()).copied(), found[i].0.position)).collect();
+        glossary::matches(&self.forms, &terms, |start, length, concept| {
+            for &i in &words[start..start + length] {
+                if !concepts[i].contains(&concept) {
+                    concepts[i].push(concept);
+                }
+            }
+        });
+        let within = |outer: &Token, inner: &Token| outer.start <= inner.start && inner.end <= outer.end;
+        let known: Vec<usize> =
+            (0..found.len()).filter(|&i| found[i].0.whole && self.known(&stems[i]).is_some()).collect();
+        let mut kept = Vec::new();
+        let mut marked = Vec::new();
+        for (i, (token, word)) in found.iter().enumerate() {
+            if token.whole {
+                if known.contains(&i) {
+                    let mut of_words: Vec<u32> = Vec::new();
+                    for j in words.iter().copied().filter(|&j| within(token, &found[j].0)) {
+                        for &concept in &concepts[j] {
+                            if !of_words.contains(&concept) {
+                                of_words.push(concept);
+                            }
+                        }
+                    }
+                    kept.push((word.clone(), of_words));
+                }
+            } else if known.iter().any(|&k| within(&found[k].0, token)) {
+                // Said by the identifier whole; still marked where a snippet quotes it.
+                marked.extend(self.known(&stems[i]));
+            } else {
+                kept.push((word.clone(), std::mem::take(&mut concepts[i])));
+            }
+        }
+        (kept, marked)
     }
 
     /// Which documents the query's filters keep.
@@ -524,10 +730,10 @@ impl SearchIndex {
         let of_document = field.of_document();
         let n = if of_document { self.docs.len() } else { self.entries.len() };
         let weight = field.weight() * idf(n, postings.len());
-        for (i, &id) in postings.ids.iter().enumerate() {
+        for (id, positions) in postings.iter() {
             let doc = if of_document { id } else { self.entries[id as usize].doc };
             if allowed[doc as usize] {
-                let tf = postings.at(i).len();
+                let tf = positions.len();
                 f(id, weight * saturation(tf, index.lengths[id as usize], index.average));
             }
         }
@@ -536,50 +742,58 @@ impl SearchIndex {
     /// Calls `f` once for each id whose document is `allowed` and that says one of
     /// `terms` in `field`, with the best of their scores: the alternatives that stand
     /// for one query word count once per id. `best` is scratch space, reused.
-    fn each_best(
-        &self,
-        field: Field,
-        terms: &[u32],
-        allowed: &[bool],
-        best: &mut HashMap<u32, f32>,
-        mut f: impl FnMut(u32, f32),
-    ) {
+    fn each_best(&self, field: Field, terms: &[u32], allowed: &[bool], best: &mut Best, mut f: impl FnMut(u32, f32)) {
         if let [term] = terms {
             self.each(field, *term, allowed, f);
             return;
         }
-        best.clear();
+        let ids = if field.of_document() { self.docs.len() } else { self.entries.len() };
+        if best.value.len() < ids {
+            best.value.resize(ids, f32::NEG_INFINITY);
+        }
         for &term in terms {
             self.each(field, term, allowed, |id, s| {
-                let b = best.entry(id).or_default();
-                *b = b.max(s);
+                let value = &mut best.value[id as usize];
+                if *value == f32::NEG_INFINITY {
+                    best.touched.push(id);
+                }
+                *value = value.max(s);
             });
         }
-        for (&id, &s) in best.iter() {
-            f(id, s);
+        for id in best.touched.drain(..) {
+            f(id, std::mem::replace(&mut best.value[id as usize], f32::NEG_INFINITY));
         }
     }
 
     /// Each distinct query word (as written, and stemmed) as the ids of the terms that
     /// stand for it: its own when indexed; otherwise those of the words within one typo
     /// of it as written, when there are any (a misspelt word among correct ones); none
-    /// when neither. Only the first [`MAX_TYPO_WORDS`] unknown words are looked up.
-    fn alternatives(&self, words: &[(&str, String)]) -> Vec<Vec<u32>> {
+    /// when neither (or when it is a glossary's name); and the glossary's terms it is
+    /// part of. Only the first
+    /// [`MAX_TYPO_WORDS`] unknown words are looked up.
+    fn alternatives(&self, words: &[Word<'_>]) -> Vec<Vec<u32>> {
         let mut seen = HashSet::new();
         let mut unknown = 0;
         words
             .iter()
-            .filter(|(_, stem)| seen.insert(stem.as_str()))
-            .map(|(written, stem)| {
-                if let Some(&term) = self.vocabulary.get(stem.as_str()) {
-                    return vec![term];
-                }
-                unknown += 1;
-                // A short word within one typo of another is a different word ("ub", "up").
-                if unknown > MAX_TYPO_WORDS || written.chars().count() < MIN_TYPO_CHARS {
-                    return Vec::new();
-                }
-                self.one_typo_away(written)
+            .filter(|word| seen.insert(word.stem.as_str()))
+            .map(|word| {
+                let mut terms = if let Some(term) = self.known(&word.stem) {
+                    vec![term]
+                } else if !word.concepts.is_empty() {
+                    // A glossary's name is no misspelling: XSRF is not SSRF.
+                    Vec::new()
+                } else {
+                    unknown += 1;
+                    // A short word within one typo of another is a different word ("ub", "up").
+                    if unknown > MAX_TYPO_WORDS || word.written.chars().count() < MIN_TYPO_CHARS {
+                        Vec::new()
+                    } else {
+                        self.one_typo_away(word.written)
+                    }
+                };
+                terms.extend(word.concepts.iter().filter(|c| !terms.contains(c)).collect::<Vec<_>>());
+                terms
             })
             .collect()
     }
@@ -601,8 +815,8 @@ impl SearchIndex {
     }
 
     /// How much a word tells: the inverse frequency, among the sections that say it in
-    /// their own text, of its commonest alternative; nothing for a word that stands for
-    /// no term.
+    /// their own text, of its commonest alternative; as much as the rarest word for a
+    /// word that stands for no term.
     fn information(&self, group: &[u32]) -> f32 {
         let n = self.entries.len();
         let df = |term: &u32| {
@@ -612,7 +826,9 @@ impl SearchIndex {
                 .max()
                 .unwrap_or(0)
         };
-        group.iter().map(|t| idf(n, df(t))).reduce(f32::min).unwrap_or(0.0)
+        // A word the index does not know is as telling as the rarest: a section cannot
+        // say it, so it stays uncovered (every section alike, so the order holds).
+        group.iter().map(|t| idf(n, df(t))).reduce(f32::min).unwrap_or_else(|| idf(n, 0))
     }
 
     /// Sections whose own text says a query word, scored over every field, with the
@@ -620,14 +836,14 @@ impl SearchIndex {
     /// (each word counted by the square root of its inverse frequency, so a section
     /// that says the rare word of a query covers more of it than one that says the
     /// common one, without the rare word alone outweighing all the others).
-    fn sections(&self, groups: &[Vec<u32>], allowed: &[bool]) -> Vec<(u32, f32)> {
+    fn sections(&self, groups: &[Vec<u32>], allowed: &[bool]) -> Vec<(u32, f32, f32)> {
         let groups = &groups[..groups.len().min(64)];
         let mut score = vec![0f32; self.entries.len()];
         let mut said = vec![0u64; self.entries.len()];
         let mut touched: Vec<u32> = Vec::new();
         let mut document_score = vec![0f32; self.docs.len()];
         let mut document_said = vec![0u64; self.docs.len()];
-        let mut best: HashMap<u32, f32> = HashMap::new();
+        let mut best = Best::default();
         for (k, group) in groups.iter().enumerate() {
             let bit = 1u64 << k;
             for field in SECTION_FIELDS.into_iter().chain(DOCUMENT_FIELDS) {
@@ -659,7 +875,7 @@ impl SearchIndex {
                 let told: f32 =
                     information.iter().enumerate().filter(|(k, _)| bits & (1 << k) != 0).map(|(_, i)| i).sum();
                 let share = if groups.len() > 1 && total > 0.0 { told / total } else { 1.0 };
-                (id, (score[id as usize] + document_score[doc]) * share)
+                (id, (score[id as usize] + document_score[doc]) * share, share)
             })
             .collect()
     }
@@ -683,21 +899,20 @@ impl SearchIndex {
                 }
                 let weight = NEAR_WEIGHT * (idf(n, first.len()) + idf(n, second.len()));
                 // Both lists ascend: walk them together.
-                let (mut i, mut j) = (0, 0);
-                while i < first.len() && j < second.len() {
-                    let (x, y) = (first.ids[i], second.ids[j]);
+                let (mut left, mut right) = (first.iter(), second.iter());
+                let (mut a, mut b) = (left.next(), right.next());
+                while let (Some((x, at_x)), Some((y, at_y))) = (a, b) {
                     if x < y {
-                        i += 1;
+                        a = left.next();
                     } else if y < x {
-                        j += 1;
+                        b = right.next();
                     } else {
-                        let together = near_pairs(first.at(i), second.at(j));
+                        let together = near_pairs(at_x, at_y);
                         if together > 0 && said[x as usize] != 0 {
                             score[x as usize] +=
                                 weight * saturation(together, index.lengths[x as usize], index.average);
                         }
-                        i += 1;
-                        j += 1;
+                        (a, b) = (left.next(), right.next());
                     }
                 }
             }
@@ -707,7 +922,7 @@ impl SearchIndex {
     /// The opening sections of documents whose title, tags or description say a word.
     fn documents(&self, groups: &[Vec<u32>], allowed: &[bool]) -> Vec<(u32, f32)> {
         let mut score: HashMap<u32, f32> = HashMap::new();
-        let mut best = HashMap::new();
+        let mut best = Best::default();
         for group in groups {
             for field in DOCUMENT_FIELDS {
                 self.each_best(field, group, allowed, &mut best, |doc, s| *score.entry(doc).or_default() += s);
@@ -724,11 +939,11 @@ impl SearchIndex {
     /// least [`MIN_TYPO_CHARS`] letters), the ids of the terms of the words within one
     /// typo of it (a wrong, missing or extra letter, or two letters swapped), its own
     /// included.
-    fn near(&self, words: &[(&str, String)]) -> Vec<Vec<u32>> {
+    fn near(&self, words: &[Word<'_>]) -> Vec<Vec<u32>> {
         let mut seen = HashSet::new();
         words
             .iter()
-            .map(|&(written, _)| written)
+            .map(|word| word.written)
             .filter(|w| seen.insert(*w) && w.chars().count() >= MIN_TYPO_CHARS)
             .take(MAX_TYPO_WORDS)
             .map(|word| self.one_typo_away(word))
@@ -739,7 +954,7 @@ impl SearchIndex {
     /// typo of a query word: each (word, field) that matches adds the field's weight.
     fn typos(&self, near: &[Vec<u32>], allowed: &[bool]) -> Vec<(u32, f32)> {
         let mut score: HashMap<u32, f32> = HashMap::new();
-        let mut best = HashMap::new();
+        let mut best = Best::default();
         for terms in near {
             for field in SECTION_FIELDS.into_iter().chain(DOCUMENT_FIELDS) {
                 self.each_best(field, terms, allowed, &mut best, |id, _| {
@@ -773,234 +988,9 @@ fn near_pairs(first: &[u32], then: &[u32]) -> usize {
         .count()
 }
 
-/// English function words: they occur everywhere and say nothing of what a section is
-/// about. Negations are not among them ("never log secrets").
-fn is_function_word(word: &str) -> bool {
-    const WORDS: &[&str] = &[
-        "a", "about", "am", "an", "and", "any", "are", "as", "at", "be", "been", "being", "but", "by", "can", "could",
-        "did", "do", "does", "doing", "for", "from", "had", "has", "have", "he", "her", "here", "his", "how", "i",
-        "if", "in", "into", "is", "it", "its", "me", "my", "of", "on", "or", "our", "she", "so", "some", "than",
-        "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "to", "us", "was", "we",
-        "were", "what", "when", "where", "which", "who", "whom", "why", "will", "with", "would", "you", "your",
-    ];
-    WORDS.binary_search(&word).is_ok()
-}
-
-/// Whether `a` and `b` are at most one edit apart: a letter changed, added or dropped,
-/// or two neighbouring letters swapped. Allocates nothing.
-fn within_one_typo(a: &str, b: &str) -> bool {
-    // One letter is at most four bytes: words further apart in length differ more.
-    if a.len().abs_diff(b.len()) > 4 {
-        return false;
-    }
-    let same: usize = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).map(|(x, _)| x.len_utf8()).sum();
-    let (a, b) = (&a[same..], &b[same..]);
-    let (Some(x), Some(y)) = (a.chars().next(), b.chars().next()) else {
-        // One is a prefix of the other: one letter more at most.
-        return a.chars().count() + b.chars().count() <= 1;
-    };
-    let (after_a, after_b) = (&a[x.len_utf8()..], &b[y.len_utf8()..]);
-    after_a == after_b
-        || after_a == b
-        || a == after_b
-        || (after_a.starts_with(y) && after_b.starts_with(x) && after_a[y.len_utf8()..] == after_b[x.len_utf8()..])
-}
-
-/// A snippet of a section's text (its heading line removed) around the query's words,
-/// as Markdown: the matching words in bold, and only they (the text's own `**` markers
-/// are dropped, so a bold lead-in is not mistaken for a match), whitespace collapsed.
-/// Taken from the prose, not from fenced code blocks, within one run of prose so that
-/// it quotes the text as written; the section's opening words when no word matches
-/// (its code, when it has no prose).
-fn snippet(text: &str, says: impl Fn(&str) -> bool) -> String {
-    let mut best: Option<Window<'_>> = None;
-    let mut best_score = (0, 0);
-    for run in prose_runs(text) {
-        // Each word with its span in bytes and where it starts and ends in letters.
-        let mut letters = 0;
-        let mut last = 0;
-        let words: Vec<(usize, usize, usize, usize)> = words(run)
-            .map(|(s, e)| {
-                letters += run[last..s].chars().count();
-                let from = letters;
-                letters += run[s..e].chars().count();
-                last = e;
-                (s, e, from, letters)
-            })
-            .collect();
-        let matched: Vec<bool> = words.iter().map(|&(s, e, ..)| says(&lowercase(&run[s..e]))).collect();
-        let anchors = (0..words.len()).filter(|&i| matched[i]).take(MAX_SNIPPET_ANCHORS);
-        // The window's last word only moves forward as its first one does.
-        let mut last_word = 0;
-        for first in anchors {
-            // Start at the run's beginning when the first match is close to it.
-            let (start, start_letter) = if words[first].2 <= 60 { (0, 0) } else { (words[first].0, words[first].2) };
-            last_word = last_word.max(first);
-            while last_word + 1 < words.len() && words[last_word + 1].3 - start_letter <= SNIPPET_CHARS {
-                last_word += 1;
-            }
-            let mut end = words[last_word].1;
-            // The punctuation that closes the last word goes with it (a few letters).
-            end += run[end..]
-                .char_indices()
-                .take(8)
-                .find(|(_, c)| c.is_whitespace() || c.is_alphanumeric())
-                .map_or_else(|| run[end..].chars().take(8).map(char::len_utf8).sum(), |(i, _)| i);
-            let inside: Vec<(usize, usize)> =
-                (first..=last_word).filter(|&i| matched[i]).map(|i| (words[i].0, words[i].1)).collect();
-            let distinct: HashSet<String> = inside.iter().map(|&(s, e)| lowercase(&run[s..e])).collect();
-            let score = (distinct.len(), inside.len());
-            if score > best_score {
-                best_score = score;
-                best = Some(Window { run, start, end, matches: inside });
-            }
-        }
-    }
-    match best {
-        Some(window) => window.render(),
-        // No word as written: the opening words, without the text's own bold markers.
-        None => prose_runs(text).next().map_or_else(|| opening(text), opening).replace("**", ""),
-    }
-}
-
-/// The part of a run of prose a snippet quotes, with the matches in it.
-struct Window<'a> {
-    run: &'a str,
-    start: usize,
-    end: usize,
-    matches: Vec<(usize, usize)>,
-}
-
-impl Window<'_> {
-    /// The quote: matches in bold, the text's own bold markers dropped, an ellipsis
-    /// where the run goes on, whitespace collapsed.
-    fn render(&self) -> String {
-        let run = self.run;
-        let mut out = String::new();
-        if self.start > 0 {
-            out.push('…');
-        }
-        let mut last = self.start;
-        for &(s, e) in &self.matches {
-            out.push_str(&run[last..s].replace("**", ""));
-            out.push_str("**");
-            out.push_str(&run[s..e]);
-            out.push_str("**");
-            last = e;
-        }
-        out.push_str(&run[last..self.end].replace("**", ""));
-        if self.end < run.trim_end().len() {
-            out.push('…');
-        }
-        out.split_whitespace().collect::<Vec<_>>().join(" ")
-    }
-}
-
-/// The runs of prose in a section's text: the text between code blocks (fence lines
-/// and the code itself left out).
-fn prose_runs(text: &str) -> impl Iterator<Item = &str> {
-    let mut runs = Vec::new();
-    let mut fence: Option<&str> = None;
-    let mut start = Some(0);
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        let trimmed = line.trim_start();
-        if let Some(marker) = fence {
-            if trimmed.starts_with(marker) {
-                fence = None;
-                start = Some(offset + line.len());
-            }
-        } else if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
-            fence = Some(&trimmed[..3]);
-            if let Some(s) = start.take() {
-                runs.push(&text[s..offset]);
-            }
-        }
-        offset += line.len();
-    }
-    if let (Some(s), None) = (start, fence) {
-        runs.push(&text[s..]);
-    }
-    runs.into_iter().filter(|r| !r.trim().is_empty())
-}
-
-/// The first words of a section, for a hit whose text has none of the query's words as
-/// written (they were in its heading or document, or were misspelt): at most
-/// [`SNIPPET_CHARS`] characters and an ellipsis, cut after a word, or inside the first
-/// word when that alone is longer (a URL, or text written without spaces).
-fn opening(text: &str) -> String {
-    let mut out = String::new();
-    let mut chars = 0;
-    for word in text.split_whitespace() {
-        let separator = usize::from(chars > 0);
-        let length = word.chars().count();
-        if chars + separator + length > SNIPPET_CHARS {
-            if chars == 0 {
-                out.extend(word.chars().take(SNIPPET_CHARS));
-            }
-            out.push('…');
-            break;
-        }
-        if separator > 0 {
-            out.push(' ');
-        }
-        out.push_str(word);
-        chars += separator + length;
-    }
-    out
-}
-
 /// A score rounded so that scores equal but for float noise tie.
 fn rank(score: f32) -> i64 {
     (f64::from(score) * 1e6).round() as i64
-}
-
-/// The parts of a section's text that are scored apart.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct Parts {
-    /// Everything but the heading line and code blocks.
-    prose: String,
-    /// The contents of fenced code blocks.
-    code: String,
-    /// Bold spans of the prose (`**…**` or `__…__`), one per line.
-    emphasis: String,
-}
-
-/// Splits a section's text (its heading line first when `headed`) into prose, code and
-/// bold spans.
-fn parts(text: &str, headed: bool) -> Parts {
-    let mut out = Parts::default();
-    let mut fence: Option<&str> = None;
-    for (n, line) in text.split_inclusive('\n').enumerate() {
-        let trimmed = line.trim_start();
-        if n == 0 && headed {
-            continue;
-        }
-        if let Some(marker) = fence {
-            if trimmed.starts_with(marker) {
-                fence = None;
-            } else {
-                out.code.push_str(line);
-            }
-            continue;
-        }
-        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
-            fence = Some(&trimmed[..3]);
-            continue;
-        }
-        out.prose.push_str(line);
-        for marker in ["**", "__"] {
-            let mut rest = line;
-            while let Some(open) = rest.find(marker) {
-                let after = &rest[open + 2..];
-                let Some(close) = after.find(marker) else { break };
-                out.emphasis.push_str(&after[..close]);
-                out.emphasis.push('\n');
-                rest = &after[close + 2..];
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -1008,82 +998,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn one_typo_is_a_letter_changed_added_dropped_or_two_swapped() {
-        for (a, b) in [
-            ("fixture", "fixure"),
-            ("fixture", "fixturre"),
-            ("detector", "detecter"),
-            ("shaking", "shakign"),
-            ("é", "e"),
-            ("same", "same"),
-        ] {
-            assert!(within_one_typo(a, b) && within_one_typo(b, a), "{a} ~ {b}");
-        }
-        for (a, b) in [("fixture", "fxiure"), ("cat", "dog"), ("abc", "abcde"), ("ab", "ba c"), ("née", "neé e")] {
-            assert!(!within_one_typo(a, b) && !within_one_typo(b, a), "{a} !~ {b}");
-        }
-    }
-
-    #[test]
-    fn words_are_runs_of_letters_and_digits_stemmed_and_function_words_known() {
-        let text = "Use `context.Context`, N+1 queries — and naïve caches!";
-        let found: Vec<&str> = words(text).map(|(s, e)| &text[s..e]).collect();
-        assert_eq!(found, ["Use", "context", "Context", "N", "1", "queries", "and", "naïve", "caches"]);
-        let stemmer = Stemmer::new(Algorithm::English);
-        assert_eq!(term(stemmer, "Queries").as_deref(), Some("queri"));
-        assert_eq!(term(stemmer, "testing"), term(stemmer, "tests"));
-        assert_eq!(term(stemmer, &"x".repeat(MAX_WORD_BYTES)), None, "too long to index");
-        assert!(is_function_word("how") && is_function_word("the") && !is_function_word("never"));
-    }
-
-    #[test]
-    fn a_snippet_bolds_only_matches_and_skips_code() {
-        let text = "**SQL**: always use placeholders for queries.\n\n```go\ndb.Query(\"SELECT \" + id) // placeholders\n```\n\nNever concatenate.\n";
-        let got = snippet(text, |word| word.starts_with("placeholder"));
-        assert_eq!(got, "SQL: always use **placeholders** for queries.");
-        assert_eq!(
-            snippet(text, |word| word == "zebra"),
-            "SQL: always use placeholders for queries.",
-            "the opening, its own bold markers dropped"
-        );
-        let runs: Vec<&str> = prose_runs(text).collect();
-        assert_eq!(runs.len(), 2, "{runs:?}");
-        assert!(runs.iter().all(|r| !r.contains("db.Query")), "{runs:?}");
-    }
-
-    #[test]
-    fn a_section_is_split_into_prose_code_and_bold_lead_ins() {
-        let text = "## Build queries safely\n\n**SQL**: use placeholders, __always__.\n\n```go\n// **not bold**\nq := db.Query(sql, id)\n```\nAfter the code.\n";
-        let parts = parts(text, true);
-        assert_eq!(parts.prose, "\n**SQL**: use placeholders, __always__.\n\nAfter the code.\n");
-        assert_eq!(parts.code, "// **not bold**\nq := db.Query(sql, id)\n");
-        assert_eq!(parts.emphasis, "SQL\nalways\n");
-        assert_eq!(super::parts("intro **a** and **b\n", false).emphasis, "a\n", "an unclosed span is not bold");
-    }
-
-    #[test]
-    fn an_opening_is_cut_at_a_word_within_the_snippet_length() {
-        let long = "word ".repeat(200);
-        let opening = opening(&long);
-        assert!(opening.len() <= SNIPPET_CHARS + '…'.len_utf8() && opening.ends_with('…'), "{opening}");
-        assert_eq!(super::opening("  short\n text "), "short text");
-    }
-
-    #[test]
-    fn an_opening_counts_characters_and_cuts_a_long_first_word() {
-        // CJK text has no spaces and three bytes a character: 100 characters fit.
-        let cjk = "錯誤處理".repeat(25);
-        assert_eq!(opening(&cjk), cjk, "100 characters are within the snippet length");
-        let words = format!("{} {}", "錯".repeat(100), "誤".repeat(139));
-        assert_eq!(opening(&words), words, "240 characters fit, however many bytes");
-        let long = "錯誤處理".repeat(100);
-        let cut = opening(&long);
-        assert_eq!(cut.chars().count(), SNIPPET_CHARS + 1, "{cut}");
-        assert!(cut.ends_with('…') && long.starts_with(cut.trim_end_matches('…')), "{cut}");
-        let url = format!("https://example.com/{} and then words", "a".repeat(400));
-        let cut = opening(&url);
-        assert!(cut.starts_with("https://example.com/aaa") && cut.ends_with('…'), "{cut}");
-        assert_eq!(cut.chars().count(), SNIPPET_CHARS + 1, "{cut}");
-        assert_eq!(opening(&format!("short {}", "é".repeat(300))), "short…", "a later long word is left out");
+    fn a_term_aliased_again_adds_to_the_one_it_already_is() {
+        let mut index = SearchIndex::build(std::iter::empty()).unwrap();
+        let terms = index.vocabulary.len();
+        assert!(index.learn(&["ZQ", "zebra quilt"]), "new");
+        assert!(!index.learn(&["zebra quilt", "zany quest"]), "the same term: zany quest joins it");
+        assert!(!index.learn(&["ZQ", "zebra quilt"]), "nothing new");
+        assert_eq!(index.vocabulary.len(), terms + 6, "one term and its five words");
+        let (zq, zany) = (index.vocabulary["zq"], index.vocabulary["zani"]);
+        assert_eq!(index.forms[&zq], [(Box::default(), index.forms[&zany][0].1)], "one name, once");
+        assert!(!index.learn(&["PR", "pull request"]), "the built-in glossary has it");
     }
 }
