@@ -37,6 +37,9 @@ pub struct KeyInfo {
     pub updated_at: Option<String>,
     /// The titles.
     pub titles: Vec<String>,
+    /// The documents of earlier roots for this key that its documents replace (a later
+    /// root replaces a key whole, a topic file included), as `root:path`.
+    pub replaces: Vec<String>,
 }
 
 /// One file of a root as last read: the document it gave (if any) and what reading it
@@ -295,8 +298,28 @@ impl KnowledgeBase {
                 documents: ids.len(),
                 updated_at: ids.iter().filter_map(|&i| self.docs[i].updated_at.clone()).max(),
                 titles: ids.iter().map(|&i| self.docs[i].title.clone()).collect(),
+                replaces: self.replaced(l, d, ids),
             })
             .collect()
+    }
+
+    /// The documents of roots before the one serving a key (`served`, its documents)
+    /// that have the key, as `root:path`.
+    fn replaced(&self, language: &str, domain: &str, served: &[usize]) -> Vec<String> {
+        let Some(winner) = served.iter().filter_map(|&i| self.roots_index(&self.docs[i])).max() else {
+            return Vec::new();
+        };
+        self.files[..winner]
+            .iter()
+            .flat_map(|files| files.values().filter_map(|e| e.doc.as_ref()))
+            .filter(|d| d.language == language && d.domain == domain)
+            .map(|d| format!("{}:{}", d.source.root, d.source.path))
+            .collect()
+    }
+
+    /// The position among the roots of the one a document was read from.
+    fn roots_index(&self, doc: &Arc<Document>) -> Option<usize> {
+        self.files.iter().position(|files| files.values().any(|e| e.doc.as_ref().is_some_and(|d| Arc::ptr_eq(d, doc))))
     }
 
     /// The document at a `stdlib://` URI.

@@ -19,6 +19,8 @@ use crate::root::{Confinement, LinkPolicy};
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
+    /// Worth knowing (a standard this one replaces); never fails the check.
+    Note,
     /// Worth a look; does not fail the check unless warnings are denied.
     Warning,
     /// Fails the check.
@@ -41,6 +43,7 @@ pub struct Finding {
 impl std::fmt::Display for Finding {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let severity = match self.severity {
+            Severity::Note => "note",
             Severity::Warning => "warning",
             Severity::Error => "error",
         };

@@ -53,9 +53,16 @@ pub enum Command {
     Man,
     /// Check that an HTTP server is alive (exit 0 on HTTP 200): for container health checks.
     Health {
-        /// The URL to GET.
+        /// The URL to GET (`/ready` is 200 once the server is ready to serve: its
+        /// knowledge base indexed, its required upstreams and peers up, its store
+        /// reachable).
         #[arg(default_value = "http://127.0.0.1:3020/health")]
         url: String,
+        /// Keep asking, up to this many seconds, until it answers 200: for scripts that
+        /// start a server in the background (`tenet serve --transport http & tenet health
+        /// --wait 30 http://127.0.0.1:3020/ready`).
+        #[arg(long, value_name = "SECONDS", value_parser = positive_seconds)]
+        wait: Option<f64>,
     },
     /// Show a running gateway's upstreams (its `GET /upstreams`): state, protocol,
     /// counts, heartbeat latency, restarts; exit 0 when every required one is up.
@@ -155,6 +162,9 @@ pub struct ClientArgs {
     pub verbose: bool,
 }
 
+/// The token budget of an answer when the caller gives none.
+pub const DEFAULT_MAX_TOKENS: u64 = 8000;
+
 /// Which standards to load, and the token budgets of answers.
 #[derive(Debug, clap::Args)]
 #[command(next_help_heading = "Knowledge")]
@@ -172,7 +182,7 @@ pub struct KnowledgeArgs {
     #[arg(long = "allow-link-target", value_name = "DIR", env = "TENET_ALLOW_LINK_TARGETS", value_delimiter = ',', value_hint = clap::ValueHint::DirPath)]
     pub allow_link_targets: Vec<std::path::PathBuf>,
     /// Token budget of a response when the caller gives none.
-    #[arg(long, default_value_t = 8000, env = "TENET_MAX_TOKENS", value_parser = clap::value_parser!(u64).range(100..=1_000_000))]
+    #[arg(long, default_value_t = DEFAULT_MAX_TOKENS, env = "TENET_MAX_TOKENS", value_parser = clap::value_parser!(u64).range(100..=1_000_000))]
     pub max_tokens: u64,
     /// The most tokens any single response may carry, whatever the caller asks.
     #[arg(long, default_value_t = 25000, env = "TENET_MAX_TOKENS_CAP", value_parser = clap::value_parser!(u64).range(100..=1_000_000))]
@@ -277,6 +287,10 @@ pub struct CheckArgs {
     /// Fail on warnings too.
     #[arg(long, value_parser = switch)]
     pub deny_warnings: bool,
+    /// The folders are served without the built-in corpus (`tenet serve --no-builtin`):
+    /// no notes on which built-in standards they replace.
+    #[arg(long, value_parser = switch)]
+    pub no_builtin: bool,
 }
 
 /// A kind of file agents read instructions from in a repository.

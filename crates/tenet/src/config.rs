@@ -309,7 +309,14 @@ pub fn example(serve: &Command) -> String {
             } else {
                 format!("; one of: {}", values.join(", "))
             };
-            out.push_str(&format!("# ({flag}{env}{one_of})\n"));
+            // A positional argument has no flag: say where its value goes instead.
+            let how = format!("{flag}{env}{one_of}");
+            let how = how.trim_start_matches(", ");
+            if how.is_empty() {
+                out.push_str("# (also the words after `tenet serve`)\n");
+            } else {
+                out.push_str(&format!("# ({how})\n"));
+            }
             let defaults: Vec<String> =
                 arg.get_default_values().iter().map(|v| v.to_string_lossy().into_owned()).collect();
             let id = arg.get_id().as_str();

@@ -20,6 +20,7 @@ fn the_builtin_corpus_passes() {
     let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../../corpus");
     let (code, stdout, stderr) = check(&[corpus]);
     assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(!stdout.contains(": note: "), "the corpus's own folder replaces nothing: {stdout}");
     assert!(stderr.contains("ok: 0 error(s)"), "{stderr}");
 }
 
@@ -91,7 +92,7 @@ fn unparseable_front_matter_is_one_error_at_its_line_in_the_file() {
         "---\ntitle: Go security\ndescription: d\nupdatedAt: '2026-01-01'\n  language: go\n---\n# Go\n",
     )
     .unwrap();
-    let (code, stdout, stderr) = check(&[dir.path().to_str().unwrap()]);
+    let (code, stdout, stderr) = check(&["--no-builtin", dir.path().to_str().unwrap()]);
     let root = dir.path().display();
     assert_eq!(
         stdout,
@@ -130,7 +131,7 @@ fn links_out_of_the_folder_and_special_files_are_errors_naming_link_and_target()
     symlink("../.patterns.txt", root.join("python/patterns.md")).unwrap();
     let fifo = std::process::Command::new("mkfifo").arg(root.join("python/fifo.md")).status().unwrap();
     assert!(fifo.success());
-    let (code, stdout, stderr) = check_within(&[root.to_str().unwrap()]);
+    let (code, stdout, stderr) = check_within(&["--no-builtin", root.to_str().unwrap()]);
     let (r, o) = (root.display(), outside.path().display());
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 5, "{stdout}");
@@ -164,9 +165,9 @@ fn a_folder_named_with_allow_link_target_may_be_linked_into_by_check_and_serve()
     std::os::unix::fs::symlink(outside.path().join("testing.md"), root.join("go/testing.md")).unwrap();
     let (r, o) = (root.to_str().unwrap(), outside.path().to_str().unwrap());
 
-    let (code, stdout, _) = check(&[r]);
+    let (code, stdout, _) = check(&["--no-builtin", r]);
     assert_eq!(code, 1, "a link outside is an error by default: {stdout}");
-    let (code, stdout, stderr) = check(&["--allow-link-target", o, r]);
+    let (code, stdout, stderr) = check(&["--no-builtin", "--allow-link-target", o, r]);
     assert_eq!((code, stdout.as_str()), (0, ""), "{stderr}");
 
     // `get` loads by the same rule as `serve`: refused without the option, served with it.
@@ -214,7 +215,7 @@ fn skill_folders_are_checked_as_the_server_reads_them() {
     skill("go-testing/extra", "---\nname: extra\ndescription: d\n---\n");
     #[cfg(unix)]
     std::os::unix::fs::symlink(dir.path().join("go/testing.md"), dir.path().join("skills/good/leak.md")).unwrap();
-    let (code, stdout, stderr) = check(&[dir.path().to_str().unwrap()]);
+    let (code, stdout, stderr) = check(&["--no-builtin", dir.path().to_str().unwrap()]);
     assert_eq!(code, 1, "{stdout}{stderr}");
     for expected in [
         "skills/no-front/SKILL.md:1: error: its SKILL.md does not begin with front matter",

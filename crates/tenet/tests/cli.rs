@@ -298,10 +298,14 @@ fn get_finds_a_section_whose_heading_holds_a_hash() {
 fn the_next_page_hint_of_a_section_pastes_back_into_a_shell() {
     let dir = interop_root();
     for (section, heading, quoted) in [
-        ("C# interop", "## C# interop", "--section 'C# interop' --cursor "),
-        ("#c-interop", "## C# interop", "--section '#c-interop' --cursor "),
-        ("Don't block: it's slow", "## Don't block", r"--section 'Don'\''t block: it'\''s slow' --cursor "),
-        ("f-notes", "## F# notes", "--section f-notes --cursor "),
+        ("C# interop", "## C# interop", "--section 'C# interop' --max-tokens 100 --cursor "),
+        ("#c-interop", "## C# interop", "--section '#c-interop' --max-tokens 100 --cursor "),
+        (
+            "Don't block: it's slow",
+            "## Don't block",
+            r"--section 'Don'\''t block: it'\''s slow' --max-tokens 100 --cursor ",
+        ),
+        ("f-notes", "## F# notes", "--section f-notes --max-tokens 100 --cursor "),
     ] {
         let (code, first, stderr) = tenet_on(dir.path(), &["get", "dotnet", "interop", "--section", section]);
         assert_eq!(code, 0, "{section}: {stderr}");
@@ -324,6 +328,101 @@ fn the_next_page_hint_of_a_section_pastes_back_into_a_shell() {
         assert!(!second.trim().is_empty() && !second.starts_with("## "), "{section}: {second:.100}");
         assert!(second.contains("interop calls"), "{section}: {second:.100}");
     }
+}
+
+/// Issue 63's rough edges: the next page is cut to the budget asked for, a key with no
+/// `updatedAt` says so, and a folder that replaces a built-in standard says so in
+/// `tenet list` and `tenet check`, a topic file included.
+#[test]
+fn list_and_check_say_what_a_folder_replaces_and_the_next_page_keeps_its_budget() {
+    let (_, _, stderr) = tenet(&["get", "go", "security", "--max-tokens", "300"]);
+    assert!(stderr.contains("tenet get go security --max-tokens 300 --cursor "), "{stderr}");
+    let (_, _, stderr) = tenet(&["get", "go", "security", "--max-tokens", "8000"]);
+    assert!(!stderr.contains("more tokens"), "one page at the default budget: {stderr}");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("go/testing")).unwrap();
+    std::fs::write(
+        dir.path().join("go/testing/fuzzing.md"),
+        "---\ntitle: Fuzzing\ndescription: How we fuzz\n---\n# Fuzzing\n\nFuzz parsers.\n",
+    )
+    .unwrap();
+    let root = dir.path().to_str().unwrap();
+    let (code, stdout, _) = tenet(&["list", "--root", root, "--language", "go", "--domain", "testing"]);
+    assert_eq!(code, 0);
+    assert_eq!(stdout.trim(), "go/testing: Fuzzing (1 document, no updatedAt; replaces builtin:go/testing.md)");
+    let (code, stdout, stderr) = tenet(&["check", root]);
+    assert_eq!(code, 1, "no updatedAt is an error: {stderr}");
+    assert!(
+        stdout.contains("go/testing/fuzzing.md:1: note: served with the built-in corpus, the documents for go/testing here replace its go/testing.md whole"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("1 error(s), 0 warning(s)"), "a note counts as neither: {stderr}");
+}
+
+/// Issue 63's first contact: started from a terminal, `tenet serve` says what it is
+/// waiting for and how to connect a client, then serves as usual; started by a client
+/// (stdin a pipe), it says nothing of the kind. The terminal is `script`'s.
+#[test]
+fn serve_on_a_terminal_says_it_waits_for_a_client_and_still_answers() {
+    let command = format!("{} serve --log-level warn", env!("CARGO_BIN_EXE_tenet"));
+    let mut child = Command::new("script")
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .env_remove("TENET_ROOTS")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("script(1), from util-linux");
+    let mut stdin = child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut stdin, b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\n").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // Ctrl-D on the terminal: end of input, as a person would end it.
+    std::io::Write::write_all(&mut stdin, b"\x04").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("tenet serve speaks MCP on stdin and stdout, and waits for a client"), "{text}");
+    assert!(text.contains("claude mcp add tenet -- tenet serve"), "{text}");
+    assert!(text.contains(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#), "it serves as usual: {text}");
+    let mut piped = Command::new(env!("CARGO_BIN_EXE_tenet"))
+        .args(["serve", "--log-level", "warn"])
+        .env_remove("TENET_ROOTS")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(piped.stdin.take());
+    let out = piped.wait_with_output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("waits for a client"), "a client's pipe: no hint");
+}
+
+/// `tenet health --wait`: a script that starts a server in the background waits for
+/// it to be ready instead of racing it; a server that never comes is a clear failure.
+#[test]
+fn health_waits_for_a_server_that_is_starting() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}/ready");
+    let waiting = Command::new(env!("CARGO_BIN_EXE_tenet"))
+        .args(["health", "--wait", "30", &url])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let server = Command::new(env!("CARGO_BIN_EXE_tenet"))
+        .args(["serve", "--transport", "http", "--port", &port.to_string(), "--no-watch", "--log-level", "warn"])
+        .env_remove("TENET_ROOTS")
+        .env_remove("TENET_CONFIG")
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _server = common::Killed(server);
+    let out = waiting.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("{url}: 200"));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (code, _, stderr) = tenet(&["health", "--wait", "0.3", &format!("http://127.0.0.1:{closed}/ready")]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("not ready after 0.3 s"), "{stderr}");
 }
 
 #[test]

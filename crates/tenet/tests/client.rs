@@ -149,6 +149,30 @@ fn resources_prompts_read_and_prompt_work_over_http() {
     assert_eq!(code, 4, "{err}");
 }
 
+/// Issue 63's rough edges: an empty list is said on stderr (stdout stays empty, for
+/// scripts), and a prompt's embedded standards print as their text, each after a line
+/// naming it, not as one line of JSON.
+#[test]
+fn an_empty_list_is_said_and_embedded_resources_print_as_text() {
+    let keys = "reader 0123456789abcdef-reader stdlib:read";
+    let reader =
+        ["--", TENET, "serve", "--log-level", "warn", "--api-keys", keys, "--stdio-token", "0123456789abcdef-reader"];
+    let mut args = vec!["prompts"];
+    args.extend(reader);
+    let (code, out, err) = tenet(&args);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("tenet: the server lists no prompts"), "prompts need stdlib:prompts: {err}");
+    let (code, out, err) = stdio(&["prompt", "review_against_standards", "language=go", "domain=testing", "code=x"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("[user]\n(resource stdlib://all/testing, text/markdown)\n# Testing standards\n"),
+        "{out:.200}"
+    );
+    assert!(out.contains("(resource stdlib://go/testing, text/markdown)\n# Go testing\n"), "{out:.200}");
+    assert!(!out.contains("{\"resource\""), "no JSON: {out:.200}");
+}
+
 #[test]
 fn usage_errors_exit_2_and_connection_failures_exit_3() {
     assert_eq!(tenet(&["tools"]).0, 2, "no target");

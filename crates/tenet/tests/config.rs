@@ -95,6 +95,7 @@ fn the_example_file_is_generated_from_the_options_and_sets_every_one() {
     assert_eq!(code, 0, "{err}");
     let text = std::fs::read_to_string(example).unwrap();
     assert!(text == generated, "examples/tenet.toml is out of date: `tenet config example > examples/tenet.toml`");
+    assert!(!generated.contains("# ()"), "every option says how else it is set");
     // Every key `config check` reports is in the example, set or (without a default)
     // commented out; and the example is valid as it is.
     let (code, effective, err) = tenet(&["config", "check", example], &[]);

@@ -23,11 +23,15 @@ pub fn run(args: &CheckArgs) -> ExitCode {
             Ok(mut findings) => {
                 files += 1;
                 findings.extend(lint_skills(dir, &links));
+                if !args.no_builtin {
+                    findings.extend(replaced_builtins(dir, &links));
+                }
                 for finding in findings {
                     outln!("{finding}");
                     match finding.severity {
                         Severity::Error => errors += 1,
                         Severity::Warning => warnings += 1,
+                        Severity::Note => {}
                     }
                 }
             }
@@ -40,6 +44,47 @@ pub fn run(args: &CheckArgs) -> ExitCode {
     let verdict = if errors > 0 || (args.deny_warnings && warnings > 0) { "failed" } else { "ok" };
     eprintln!("tenet check: {verdict}: {errors} error(s), {warnings} warning(s) in {files} folder(s)");
     if verdict == "ok" { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+/// A note at each document of `dir` whose key the built-in corpus has too: served with
+/// it, the folder's documents replace the built-in standard for that key whole (a topic
+/// file too), which is easy to do without meaning to.
+fn replaced_builtins(dir: &Path, links: &LinkPolicy) -> Vec<Finding> {
+    let Ok(base) = KnowledgeBase::load_with(&[Root::Builtin, Root::Dir(dir.to_owned())], links) else {
+        return Vec::new();
+    };
+    let shipped = KnowledgeBase::load(&[Root::Builtin]).map(|b| b.documents().to_vec()).unwrap_or_default();
+    let copies: std::collections::HashSet<&str> = shipped.iter().map(|d| d.hash.as_str()).collect();
+    let mut notes = Vec::new();
+    for key in base.taxonomy(None, None) {
+        let builtin: Vec<&str> = key.replaces.iter().filter_map(|r| r.strip_prefix("builtin:")).collect();
+        if builtin.is_empty() {
+            continue;
+        }
+        let theirs: Vec<_> = base
+            .standard(&key.language, &key.domain)
+            .into_iter()
+            .filter(|d| d.language == key.language && d.source.root != "builtin")
+            .collect();
+        // A copy of the built-in documents (the corpus's own folder) replaces nothing.
+        if theirs.len() == builtin.len() && theirs.iter().all(|d| copies.contains(d.hash.as_str())) {
+            continue;
+        }
+        for doc in theirs {
+            notes.push(Finding {
+                file: dir.join(&doc.source.path),
+                line: 1,
+                severity: Severity::Note,
+                message: format!(
+                    "served with the built-in corpus, the documents for {}/{} here replace its {} whole (a later root replaces a language and domain, topic files too); `--no-builtin` serves only your folders",
+                    key.language,
+                    key.domain,
+                    builtin.join(", ")
+                ),
+            });
+        }
+    }
+    notes
 }
 
 /// The skill folders of `dir` (`skills/<name>/SKILL.md`) as the server reads them: each

@@ -28,6 +28,9 @@ pub fn tools(tools: &[Tool], json: bool) -> u8 {
     if json {
         return print_json(&tools);
     }
+    if tools.is_empty() {
+        none("tools");
+    }
     for tool in tools {
         outln!("{}{}", tool.name, first_line(tool.description.as_deref()));
     }
@@ -38,6 +41,9 @@ pub fn tools(tools: &[Tool], json: bool) -> u8 {
 pub fn resources(resources: &[Resource], templates: &[ResourceTemplate], json: bool) -> u8 {
     if json {
         return print_json(&serde_json::json!({"resources": resources, "resourceTemplates": templates}));
+    }
+    if resources.is_empty() && templates.is_empty() {
+        none("resources or resource templates");
     }
     for resource in resources {
         outln!("{}  {}{}", resource.uri, resource.name, first_line(resource.description.as_deref()));
@@ -58,6 +64,9 @@ pub fn prompts(prompts: &[Prompt], json: bool) -> u8 {
     if json {
         return print_json(&prompts);
     }
+    if prompts.is_empty() {
+        none("prompts");
+    }
     for prompt in prompts {
         let args: Vec<String> = prompt
             .arguments
@@ -70,15 +79,46 @@ pub fn prompts(prompts: &[Prompt], json: bool) -> u8 {
     0
 }
 
-/// Prints content blocks: text as is, anything else as one line of JSON.
+/// Prints content blocks for people: text as is; an embedded resource as a line naming
+/// it, then its text (binary contents summarized); a resource link, an image or audio as
+/// one line saying what it is; anything else as one line of JSON.
 fn content(blocks: &[impl Serialize]) {
     for block in blocks {
         let value = serde_json::to_value(block).unwrap_or(Value::Null);
-        match value.get("text").and_then(Value::as_str) {
-            Some(text) => outln!("{text}"),
-            None => outln!("{value}"),
+        let field = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
+        let kind = field(&value, "type").unwrap_or_default();
+        match kind.as_str() {
+            "resource" => {
+                let resource = &value["resource"];
+                let uri = field(resource, "uri").unwrap_or_default();
+                let mime = field(resource, "mimeType").map(|m| format!(", {m}")).unwrap_or_default();
+                outln!("(resource {uri}{mime})");
+                match (field(resource, "text"), field(resource, "blob")) {
+                    (Some(text), _) => outln!("{}", text.trim_end()),
+                    (None, Some(blob)) => outln!("<{} base64 characters>", blob.len()),
+                    (None, None) => {}
+                }
+            }
+            "resource_link" => {
+                let name = field(&value, "name").map(|n| format!(" {n}")).unwrap_or_default();
+                outln!("(link {}){name}", field(&value, "uri").unwrap_or_default());
+            }
+            "image" | "audio" => outln!(
+                "<{kind}, {}, {} base64 characters>",
+                field(&value, "mimeType").unwrap_or_default(),
+                field(&value, "data").map_or(0, |d| d.len())
+            ),
+            _ => match field(&value, "text") {
+                Some(text) => outln!("{text}"),
+                None => outln!("{value}"),
+            },
         }
     }
+}
+
+/// On stderr, that a list came back empty (stdout stays empty, for scripts).
+fn none(what: &str) {
+    eprintln!("tenet: the server lists no {what}");
 }
 
 /// Prints a tool result (the caller turns `isError` into the exit code).

@@ -9,9 +9,28 @@ use std::time::Duration;
 /// How long the whole check may take.
 const TIMEOUT: Duration = Duration::from_secs(3);
 
+/// How long a waiting check pauses between asks.
+const RETRY: Duration = Duration::from_millis(100);
+
 /// GETs `url` (plain `http://` only) and exits 0 on a 200, 1 otherwise, saying why.
-pub fn run(url: &str) -> ExitCode {
-    match probe(url) {
+/// With `wait`, asks again until a 200 or until `wait` has passed (then says what the
+/// last answer was).
+pub fn run(url: &str, wait: Option<Duration>) -> ExitCode {
+    let deadline = wait.map(|w| std::time::Instant::now() + w);
+    let mut answer = probe(url);
+    while let Some(deadline) = deadline {
+        if answer == Ok(200) || std::time::Instant::now() + RETRY > deadline {
+            break;
+        }
+        std::thread::sleep(RETRY);
+        answer = probe(url);
+    }
+    if answer != Ok(200)
+        && let Some(wait) = wait
+    {
+        eprintln!("tenet: {url}: not ready after {} s", wait.as_secs_f64());
+    }
+    match answer {
         Ok(status) if status == 200 => {
             outln!("{url}: {status}");
             ExitCode::SUCCESS

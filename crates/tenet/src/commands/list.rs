@@ -34,10 +34,12 @@ pub fn run(args: &ListArgs) -> ExitCode {
         return ExitCode::FAILURE;
     }
     for key in &keys {
-        let updated = key.updated_at.as_deref().unwrap_or("undated");
         let documents =
             if key.documents == 1 { "1 document".to_owned() } else { format!("{} documents", key.documents) };
-        outln!("{}/{}: {} ({documents}, updated {updated})", key.language, key.domain, key.titles.join("; "));
+        let updated = key.updated_at.as_deref().map_or_else(|| "no updatedAt".to_owned(), |u| format!("updated {u}"));
+        let replaces =
+            if key.replaces.is_empty() { String::new() } else { format!("; replaces {}", key.replaces.join(", ")) };
+        outln!("{}/{}: {} ({documents}, {updated}{replaces})", key.language, key.domain, key.titles.join("; "));
     }
     ExitCode::SUCCESS
 }

@@ -76,7 +76,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 }
             }
         }
-        Command::Health { url } => health::run(&url),
+        Command::Health { url, wait } => health::run(&url, wait.map(std::time::Duration::from_secs_f64)),
         Command::Upstreams { url, json } => upstreams::run(&url, json, upstreams::Which::Upstreams),
         Command::Peers { url, json } => upstreams::run(&url, json, upstreams::Which::Peers),
         Command::List(args) => list::run(&args),

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use crate::args::{GetArgs, LogFormat, LogLevel, SearchArgs};
+use crate::args::{DEFAULT_MAX_TOKENS, GetArgs, LogFormat, LogLevel, SearchArgs};
 use crate::commands::serve::init_logging;
 use crate::commands::startup::load;
 use crate::knowledge::Knowledge;
@@ -45,8 +45,12 @@ pub fn get(args: &GetArgs) -> ExitCode {
             outln!("{}", result.content.trim_end());
             if let Some(cursor) = &result.next_cursor {
                 let section = section.map(|s| format!(" --section {}", shell_quoted(s))).unwrap_or_default();
+                // The next page is cut to the same budget: the cursor counts in it.
+                let budget = args.knowledge.max_tokens;
+                let budget =
+                    if budget == DEFAULT_MAX_TOKENS { String::new() } else { format!(" --max-tokens {budget}") };
                 eprintln!(
-                    "… {} more tokens: tenet get {} {}{section} --cursor {cursor}",
+                    "… {} more tokens: tenet get {} {}{section}{budget} --cursor {cursor}",
                     result.remaining_tokens,
                     shell_quoted(&result.language),
                     shell_quoted(&result.domain)

@@ -98,6 +98,9 @@ pub fn run(args: &ServeArgs) -> ExitCode {
                     }
                 }
                 tracing::info!(version = env!("CARGO_PKG_VERSION"), node = %node.id, "serving MCP on stdio");
+                if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                    eprint!("{FIRST_CONTACT}");
+                }
                 let (stdin, stdout) = tenet_transport::stdio::stdio();
                 server.serve_as(stdin, stdout, shutdown, grant).await.map_err(Failure::Serve)
             }
@@ -140,6 +143,19 @@ pub fn run(args: &ServeArgs) -> ExitCode {
 
 /// How long a stdio gateway waits for its required upstreams before it serves.
 const STDIO_UPSTREAM_WAIT: Duration = Duration::from_secs(10);
+
+/// What `tenet serve` says on stderr when a person, not a client, started it: stdin is
+/// a terminal. It then serves as usual (a line of JSON-RPC typed in is answered).
+const FIRST_CONTACT: &str = "\
+tenet serve speaks MCP on stdin and stdout, and waits for a client to start it and talk.
+Connect one instead of typing here, for example:
+  claude mcp add tenet -- tenet serve
+  gemini mcp add tenet tenet serve
+  codex mcp add tenet -- tenet serve
+or serve many clients over HTTP: tenet serve --transport http (then http://127.0.0.1:3020/mcp).
+To try it without a client: tenet tools -- tenet serve, or tenet search \"error handling\".
+Ctrl-D ends it.
+";
 
 /// How often a replica asserts the state secret it agreed on through the store again
 /// (a store that lost its data gets it back within this).

@@ -429,8 +429,8 @@ pub(crate) fn search_text(r: &SearchResult) -> String {
 fn list_text(r: &ListResult) -> String {
     let mut text = String::new();
     for e in &r.entries {
-        let updated = e.updated_at.as_deref().unwrap_or("undated");
-        text.push_str(&format!("{}/{}: {} (updated {updated})\n", e.language, e.domain, e.titles.join("; ")));
+        let updated = e.updated_at.as_deref().map_or_else(|| "no updatedAt".to_owned(), |u| format!("updated {u}"));
+        text.push_str(&format!("{}/{}: {} ({updated})\n", e.language, e.domain, e.titles.join("; ")));
     }
     if text.is_empty() {
         text = format!("Nothing matches. Languages: {}. Domains: {}.", r.languages.join(", "), r.domains.join(", "));
