@@ -96,6 +96,18 @@ def npm(binary, version, names, out):
     return tarballs
 
 
+def pep440(version):
+    """A Cargo version as Python spells it: `0.2.0-rc.1` is `0.2.0rc1`."""
+    release, _, pre = version.partition("-")
+    if not pre:
+        return release
+    label, _, number = pre.partition(".")
+    short = {"alpha": "a", "a": "a", "beta": "b", "b": "b", "rc": "rc"}.get(label)
+    if short is None or not (number or "0").isdigit():
+        raise SystemExit(f"make.py: cannot spell the version {version} for Python (PEP 440)")
+    return f"{release}{short}{number or 0}"
+
+
 def record_hash(data):
     digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
     return f"sha256={digest}"
@@ -105,9 +117,10 @@ def wheel(binary, version, names, out):
     platform = this_platform()
     dist = names["pypi"].replace("-", "_")
     tags = PLATFORMS[platform]
+    version = pep440(version)
     name = f"{dist}-{version}-py3-none-{'.'.join(tags)}.whl"
     info = f"{dist}-{version}.dist-info"
-    with open(os.path.join(ROOT, "README.md")) as f:
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
         readme = f.read()
     metadata = "\n".join([
         "Metadata-Version: 2.4", f"Name: {names['pypi']}", f"Version: {version}", f"Summary: {SUMMARY}",
@@ -117,7 +130,8 @@ def wheel(binary, version, names, out):
                             "Root-Is-Purelib: false", *[f"Tag: py3-none-{tag}" for tag in tags], ""])
     with open(binary, "rb") as f:
         exe = f.read()
-    entries = [(f"{dist}-{version}.data/scripts/tenet", exe, 0o755)]
+    script = "tenet.exe" if platform.startswith("win32") else "tenet"
+    entries = [(f"{dist}-{version}.data/scripts/{script}", exe, 0o755)]
     for license in LICENSES:
         with open(os.path.join(ROOT, license), "rb") as f:
             entries.append((f"{info}/licenses/{license}", f.read(), 0o644))

@@ -77,6 +77,9 @@ pub struct KnowledgeBase {
     /// Each served document's file id (see [`file_id`]), by position in `docs`.
     pub(crate) by_id: HashMap<String, usize>,
     by_key: BTreeMap<(String, String), Vec<usize>>,
+    /// For each key a later root replaced, the documents of earlier roots it replaced
+    /// (`root:path`).
+    replaced: BTreeMap<(String, String), Vec<String>>,
     pub(crate) index: OnceLock<Result<SearchIndex, String>>,
     pub(crate) warnings: Vec<Warning>,
     fresh_warnings: Vec<Warning>,
@@ -162,13 +165,19 @@ impl KnowledgeBase {
         fresh_warnings: Vec<Warning>,
     ) -> Self {
         let mut keyed = Keyed::new();
+        let mut replaced: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
         for (r, entries) in files.iter().enumerate() {
             let mut found = Keyed::new();
             for (path, doc) in entries.iter().filter_map(|(p, e)| e.doc.as_ref().map(|d| (p, d))) {
                 found.entry((doc.language.clone(), doc.domain.clone())).or_default().push((r, path.as_str(), doc));
             }
             // A later root replaces whole keys.
-            keyed.extend(found);
+            for (key, docs) in found {
+                if let Some(earlier) = keyed.insert(key.clone(), docs) {
+                    let sources = earlier.iter().map(|(_, _, d)| format!("{}:{}", d.source.root, d.source.path));
+                    replaced.entry(key).or_default().extend(sources);
+                }
+            }
         }
         let mut docs = Vec::new();
         let mut by_id = HashMap::new();
@@ -193,6 +202,7 @@ impl KnowledgeBase {
             docs,
             by_id,
             by_key,
+            replaced,
             index: OnceLock::new(),
             warnings,
             fresh_warnings,
@@ -298,28 +308,9 @@ impl KnowledgeBase {
                 documents: ids.len(),
                 updated_at: ids.iter().filter_map(|&i| self.docs[i].updated_at.clone()).max(),
                 titles: ids.iter().map(|&i| self.docs[i].title.clone()).collect(),
-                replaces: self.replaced(l, d, ids),
+                replaces: self.replaced.get(&(l.clone(), d.clone())).cloned().unwrap_or_default(),
             })
             .collect()
-    }
-
-    /// The documents of roots before the one serving a key (`served`, its documents)
-    /// that have the key, as `root:path`.
-    fn replaced(&self, language: &str, domain: &str, served: &[usize]) -> Vec<String> {
-        let Some(winner) = served.iter().filter_map(|&i| self.roots_index(&self.docs[i])).max() else {
-            return Vec::new();
-        };
-        self.files[..winner]
-            .iter()
-            .flat_map(|files| files.values().filter_map(|e| e.doc.as_ref()))
-            .filter(|d| d.language == language && d.domain == domain)
-            .map(|d| format!("{}:{}", d.source.root, d.source.path))
-            .collect()
-    }
-
-    /// The position among the roots of the one a document was read from.
-    fn roots_index(&self, doc: &Arc<Document>) -> Option<usize> {
-        self.files.iter().position(|files| files.values().any(|e| e.doc.as_ref().is_some_and(|d| Arc::ptr_eq(d, doc))))
     }
 
     /// The document at a `stdlib://` URI.

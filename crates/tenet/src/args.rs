@@ -209,6 +209,10 @@ pub struct GetArgs {
     /// Where the standards come from.
     #[command(flatten)]
     pub knowledge: KnowledgeArgs,
+    /// A `tenet serve` config file whose `[knowledge]` table sets these options too
+    /// (roots, `no_builtin`, …); flags and environment variables override it.
+    #[arg(long, value_name = "FILE", env = "TENET_CONFIG", help_heading = "Knowledge")]
+    pub config: Option<std::path::PathBuf>,
 }
 
 /// `tenet search` options.
@@ -228,6 +232,10 @@ pub struct SearchArgs {
     /// Where the standards come from.
     #[command(flatten)]
     pub knowledge: KnowledgeArgs,
+    /// A `tenet serve` config file whose `[knowledge]` table sets these options too
+    /// (roots, `no_builtin`, …); flags and environment variables override it.
+    #[arg(long, value_name = "FILE", env = "TENET_CONFIG", help_heading = "Knowledge")]
+    pub config: Option<std::path::PathBuf>,
 }
 
 /// A figure's tolerance: a finite number, 0 or more.
@@ -258,6 +266,10 @@ pub struct EvalArgs {
     /// Where the standards come from.
     #[command(flatten)]
     pub knowledge: KnowledgeArgs,
+    /// A `tenet serve` config file whose `[knowledge]` table sets these options too
+    /// (roots, `no_builtin`, …); flags and environment variables override it.
+    #[arg(long, value_name = "FILE", env = "TENET_CONFIG", help_heading = "Knowledge")]
+    pub config: Option<std::path::PathBuf>,
 }
 
 /// `tenet list` options.
@@ -272,6 +284,10 @@ pub struct ListArgs {
     /// Where the standards come from.
     #[command(flatten)]
     pub knowledge: KnowledgeArgs,
+    /// A `tenet serve` config file whose `[knowledge]` table sets these options too
+    /// (roots, `no_builtin`, …); flags and environment variables override it.
+    #[arg(long, value_name = "FILE", env = "TENET_CONFIG", help_heading = "Knowledge")]
+    pub config: Option<std::path::PathBuf>,
 }
 
 /// `tenet check` options.
@@ -323,6 +339,10 @@ pub struct ExportArgs {
     /// Where the standards come from.
     #[command(flatten)]
     pub knowledge: KnowledgeArgs,
+    /// A `tenet serve` config file whose `[knowledge]` table sets these options too
+    /// (roots, `no_builtin`, …); flags and environment variables override it.
+    #[arg(long, value_name = "FILE", env = "TENET_CONFIG", help_heading = "Knowledge")]
+    pub config: Option<std::path::PathBuf>,
 }
 
 /// How clients reach the server.
@@ -538,6 +558,21 @@ pub fn serve_command(serve: clap::Command) -> clap::Command {
     use clap::Args as _;
     // The deferred builder would add the same options again: replace it with a no-op.
     ServeArgs::augment_args(serve.defer(|serve| serve))
+}
+
+/// A subcommand that reads standards (`get`, `search`, `list`, `eval`, `export`) with
+/// its options in place, as [`serve_command`] does for `serve`; others as they are.
+pub fn knowledge_command(name: &str, command: clap::Command) -> clap::Command {
+    use clap::Args as _;
+    let command = command.defer(|c| c);
+    match name {
+        "get" => GetArgs::augment_args(command),
+        "search" => SearchArgs::augment_args(command),
+        "list" => ListArgs::augment_args(command),
+        "eval" => EvalArgs::augment_args(command),
+        "export" => ExportArgs::augment_args(command),
+        _ => command,
+    }
 }
 
 fn path(s: &str) -> Result<String, String> {

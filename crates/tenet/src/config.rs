@@ -21,7 +21,7 @@
 //! built-in default. Unknown sections or keys and wrong types are refused with the
 //! key's path.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -57,10 +57,16 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// The config file a `tenet serve` command line asks for: `--config FILE`,
-/// `--config=FILE`, or else `$TENET_CONFIG`. Other subcommands take none.
+/// The subcommands that read standards as `tenet serve` does, and so its config file's
+/// `[knowledge]` table too.
+pub const KNOWLEDGE_COMMANDS: [&str; 5] = ["get", "search", "list", "eval", "export"];
+
+/// The config file a command line asks for: `--config FILE`, `--config=FILE`, or else
+/// `$TENET_CONFIG`, for `tenet serve` and the [`KNOWLEDGE_COMMANDS`]. Other subcommands
+/// take none.
 pub fn requested(argv: &[OsString]) -> Option<PathBuf> {
-    if argv.get(1).map(OsString::as_os_str) != Some(OsStr::new("serve")) {
+    let command = argv.get(1).and_then(|c| c.to_str())?;
+    if command != "serve" && !KNOWLEDGE_COMMANDS.contains(&command) {
         return None;
     }
     let mut args = argv.iter().skip(2);
@@ -77,6 +83,26 @@ pub fn requested(argv: &[OsString]) -> Option<PathBuf> {
         }
     }
     std::env::var_os(CONFIG_ENV).filter(|v| !v.is_empty()).map(PathBuf::from)
+}
+
+/// Reads `file` as `tenet serve` would (every table checked), and makes the values of
+/// its `[knowledge]` table the defaults of `command`'s options of the same names.
+///
+/// # Errors
+/// What `tenet serve --config file` would refuse.
+pub fn apply_knowledge(serve: Command, command: Command, file: &Path) -> Result<Command, ConfigError> {
+    let (serve, ids) = apply(serve, file)?;
+    let knowledge: Vec<&clap::Arg> = serve
+        .get_arguments()
+        .filter(|arg| heading(arg).as_deref() == Some("knowledge") && ids.iter().any(|id| arg.get_id() == id))
+        .collect();
+    Ok(command.mut_args(|arg| match knowledge.iter().find(|k| k.get_id() == arg.get_id()) {
+        Some(set) => {
+            let values: Vec<clap::builder::OsStr> = set.get_default_values().to_vec();
+            arg.default_values(values)
+        }
+        None => arg,
+    }))
 }
 
 /// Reads `file` and makes its values the defaults of `serve`'s options; also returns
@@ -469,11 +495,13 @@ mod tests {
     }
 
     #[test]
-    fn only_serve_takes_a_config() {
+    fn serve_and_the_reading_commands_take_a_config() {
         let argv = |a: &[&str]| a.iter().map(OsString::from).collect::<Vec<_>>();
         assert_eq!(requested(&argv(&["tenet", "serve", "--config", "a.toml"])), Some(PathBuf::from("a.toml")));
         assert_eq!(requested(&argv(&["tenet", "serve", "--port", "1", "--config=b.toml"])), Some("b.toml".into()));
-        assert_eq!(requested(&argv(&["tenet", "get", "--config", "a.toml"])), None);
+        assert_eq!(requested(&argv(&["tenet", "get", "--config", "a.toml"])), Some("a.toml".into()));
+        assert_eq!(requested(&argv(&["tenet", "check", "--config", "a.toml"])), None, "check reads folders only");
+        assert_eq!(requested(&argv(&["tenet", "tools", "--", "x", "--config", "a.toml"])), None);
     }
 
     #[test]

@@ -37,12 +37,19 @@ pub fn main_with(argv: Vec<OsString>) -> ExitCode {
     let mut cli = args::Cli::command();
     if let Some(file) = config::requested(&argv) {
         let mut refused = None;
-        cli = cli.mut_subcommand("serve", |serve| match config::apply(args::serve_command(serve.clone()), &file) {
-            Ok((serve, _)) => serve,
-            Err(e) => {
+        let command = argv.get(1).and_then(|c| c.to_str()).unwrap_or("serve").to_owned();
+        let serve = cli.find_subcommand("serve").cloned().map(args::serve_command);
+        cli = cli.mut_subcommand(&command, |sub| {
+            let Some(serve) = serve else { return sub };
+            let applied = if command == "serve" {
+                config::apply(serve, &file).map(|(serve, _)| serve)
+            } else {
+                config::apply_knowledge(serve, args::knowledge_command(&command, sub.clone()), &file)
+            };
+            applied.unwrap_or_else(|e| {
                 refused = Some(e);
-                serve
-            }
+                sub
+            })
         });
         if let Some(e) = refused {
             eprintln!("tenet: {e}");

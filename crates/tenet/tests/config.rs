@@ -293,3 +293,47 @@ fn a_refused_upstream_names_its_file_once() {
     assert!(err.starts_with("tenet: --upstream \"a=https://h.example/mcp\": name: "), "{err}");
     assert!(!err.contains("flag-secret") && !err.contains("flag-query"), "{err}");
 }
+
+/// Issue 63: `tenet get`, `search`, `list`, `eval` and `export` read the `[knowledge]`
+/// table of `tenet serve`'s config file (`--config` or `TENET_CONFIG`), roots relative
+/// to the file; flags still win, and a file `serve` would refuse is refused alike.
+#[test]
+fn the_reading_commands_take_the_config_files_knowledge_table() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("team/go")).unwrap();
+    std::fs::write(
+        dir.path().join("team/go/testing.md"),
+        "---\ntitle: Team Go testing\ndescription: d\nupdatedAt: '2026-01-01'\n---\n# Team Go testing\n\n## Golden files\n\nKeep golden files next to the test.\n",
+    )
+    .unwrap();
+    let file = dir.path().join("tenet.toml");
+    std::fs::write(&file, "[knowledge]\nroots = [\"team\"]\nno_builtin = true\n[http]\nport = 3999\n").unwrap();
+    let file = file.to_str().unwrap();
+    let (code, out, err) = tenet(&["list", "--config", file], &[]);
+    assert_eq!((code, out.trim()), (0, "go/testing: Team Go testing (1 document, updated 2026-01-01)"), "{err}");
+    let (code, out, err) = tenet(&["get", "go", "testing"], &[("TENET_CONFIG", file)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("# Team Go testing"), "{out}");
+    let (code, out, err) = tenet(&["search", "golden files"], &[("TENET_CONFIG", file)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("stdlib://go/testing#golden-files"), "{out}");
+    // The environment beats the file, and a flag beats both: the built-in corpus is
+    // back, then another root stands for the file's.
+    let (code, out, _) = tenet(&["list", "--config", file, "--language", "rust"], &[("TENET_NO_BUILTIN", "no")]);
+    assert_eq!(code, 0);
+    assert!(out.contains("rust/testing"), "{out}");
+    std::fs::create_dir_all(dir.path().join("other/zig")).unwrap();
+    std::fs::write(
+        dir.path().join("other/zig/style.md"),
+        "---\ntitle: Zig style\nupdatedAt: '2026-01-02'\n---\n# Zig\n",
+    )
+    .unwrap();
+    let other = dir.path().join("other");
+    let (code, out, _) = tenet(&["list", "--config", file, "--root", other.to_str().unwrap()], &[]);
+    assert_eq!((code, out.trim()), (0, "zig/style: Zig style (1 document, updated 2026-01-02)"));
+    std::fs::write(dir.path().join("bad.toml"), "[knowledge]\nroots = 5\n").unwrap();
+    let bad = dir.path().join("bad.toml");
+    let (code, _, err) = tenet(&["list", "--config", bad.to_str().unwrap()], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("knowledge.roots: expected an array, found integer"), "{err}");
+}

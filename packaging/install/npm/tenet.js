@@ -6,6 +6,7 @@
 "use strict";
 
 const { spawn } = require("node:child_process");
+const { constants } = require("node:os");
 const names = require("./names.json");
 
 const platform = `${process.platform}-${process.arch}`;
@@ -35,8 +36,13 @@ child.on("error", (error) => {
 });
 child.on("exit", (code, signal) => {
   if (signal) {
+    // Ended by a signal: end the same way, or as a shell reports it (128 + its number)
+    // where Node would not end on it (SIGPIPE is ignored; SIGUSR1 starts the debugger).
     process.removeAllListeners(signal);
-    process.kill(process.pid, signal);
+    if (signal !== "SIGPIPE" && signal !== "SIGUSR1") {
+      process.kill(process.pid, signal);
+    }
+    process.exit(128 + (constants.signals[signal] ?? 0));
   } else {
     process.exit(code ?? 1);
   }

@@ -79,13 +79,27 @@ pub fn prompts(prompts: &[Prompt], json: bool) -> u8 {
     0
 }
 
+/// `text` with the control characters a terminal acts on (escape sequences that move the
+/// cursor, retitle the window, write the clipboard) shown as `\u{…}` escapes: line breaks
+/// and tabs stay. What a server sends is printed through it.
+fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    // C0, DEL and C1 are all `is_control`.
+    let acts = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.chars().any(acts) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars().map(|c| if acts(c) { c.escape_unicode().to_string() } else { c.to_string() }).collect(),
+    )
+}
+
 /// Prints content blocks for people: text as is; an embedded resource as a line naming
 /// it, then its text (binary contents summarized); a resource link, an image or audio as
 /// one line saying what it is; anything else as one line of JSON.
 fn content(blocks: &[impl Serialize]) {
     for block in blocks {
         let value = serde_json::to_value(block).unwrap_or(Value::Null);
-        let field = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
+        let field = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(|s| printable(s).into_owned());
         let kind = field(&value, "type").unwrap_or_default();
         match kind.as_str() {
             "resource" => {
@@ -110,7 +124,7 @@ fn content(blocks: &[impl Serialize]) {
             ),
             _ => match field(&value, "text") {
                 Some(text) => outln!("{text}"),
-                None => outln!("{value}"),
+                None => outln!("{}", printable(&value.to_string())),
             },
         }
     }
@@ -195,4 +209,16 @@ pub fn prompt(result: &GetPromptResult, json: bool) -> u8 {
         content(std::slice::from_ref(&message.content));
     }
     0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_a_terminal_would_act_on_is_shown_not_sent() {
+        assert_eq!(printable("plain\ttext\nnext line"), "plain\ttext\nnext line");
+        assert_eq!(printable("a\u{1b}]52;c;aGk=\u{7}b"), "a\\u{1b}]52;c;aGk=\\u{7}b", "OSC 52 writes the clipboard");
+        assert_eq!(printable("\u{9b}2J\r"), "\\u{9b}2J\\u{d}", "C1 CSI and a carriage return");
+    }
 }

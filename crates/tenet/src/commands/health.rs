@@ -17,15 +17,20 @@ const RETRY: Duration = Duration::from_millis(100);
 /// last answer was).
 pub fn run(url: &str, wait: Option<Duration>) -> ExitCode {
     let deadline = wait.map(|w| std::time::Instant::now() + w);
+    // A URL that cannot be asked will not become one: said at once.
+    let hopeless = |answer: &Result<u16, String>| {
+        answer.as_ref().is_err_and(|e| e.starts_with("only http://") || e.starts_with("bad address"))
+    };
     let mut answer = probe(url);
     while let Some(deadline) = deadline {
-        if answer == Ok(200) || std::time::Instant::now() + RETRY > deadline {
+        if answer == Ok(200) || hopeless(&answer) || std::time::Instant::now() + RETRY > deadline {
             break;
         }
         std::thread::sleep(RETRY);
         answer = probe(url);
     }
     if answer != Ok(200)
+        && !hopeless(&answer)
         && let Some(wait) = wait
     {
         eprintln!("tenet: {url}: not ready after {} s", wait.as_secs_f64());
