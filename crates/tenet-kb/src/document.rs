@@ -98,7 +98,8 @@ impl Document {
                 FrontMatter::default()
             }
             Some(block) => front_matter::parse(block).unwrap_or_else(|e| {
-                warn(Some(1), format!("invalid front matter ({e}): fields are inferred"));
+                // At the line the YAML breaks, and nothing derived from the broken block.
+                warn(e.line.or(Some(1)), format!("{}: fields are inferred", e.finding()));
                 degraded = true;
                 FrontMatter::default()
             }),
@@ -135,7 +136,7 @@ impl Document {
             Some(t) => t.to_owned(),
             None => {
                 let from_heading = sections.iter().find(|s| s.level == 1).map(|s| s.heading.clone());
-                if block.is_some() {
+                if block.is_some() && !degraded {
                     warn(Some(1), "front matter has no title".into());
                 }
                 from_heading.unwrap_or_else(|| format!("{language} {domain}"))
@@ -148,7 +149,7 @@ impl Document {
                 warn(Some(1), format!("{name} {v:?} is not an RFC 3339 date"));
             }
         }
-        if block.is_some() && fm.updated_at.is_none() {
+        if block.is_some() && !degraded && fm.updated_at.is_none() {
             warn(Some(1), "front matter has no updatedAt".into());
         }
         let hash = hash(text);

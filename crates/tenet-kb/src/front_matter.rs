@@ -88,6 +88,17 @@ impl std::fmt::Display for FrontMatterError {
 
 impl std::error::Error for FrontMatterError {}
 
+impl FrontMatterError {
+    /// What is wrong as a finding or warning at its line says it: `invalid front
+    /// matter: <message> (column N)`.
+    pub fn finding(&self) -> String {
+        match self.column {
+            Some(column) => format!("invalid front matter: {} (column {column})", self.message),
+            None => format!("invalid front matter: {}", self.message),
+        }
+    }
+}
+
 /// The file line of a front matter block's first line: the one after the opening `---`.
 const BLOCK_START_LINE: usize = 2;
 

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use crate::base::KnowledgeBase;
 use crate::budget::{DEFAULT_MAX_TOKENS, estimate_tokens};
 use crate::document::{Document, Source, Warning};
-use crate::front_matter::{self, FrontMatterError};
+use crate::front_matter;
 use crate::root::{Confinement, LinkPolicy};
 
 /// How bad a finding is.
@@ -114,7 +114,7 @@ pub fn lint_dir_with(dir: &Path, links: &LinkPolicy) -> std::io::Result<Vec<Find
             // What else loading says about the front matter (no title, no updatedAt…) or
             // derives from it (the key, the title) comes from a block that could not be
             // read: only the YAML error is true.
-            findings.push(finding(file, e.line.unwrap_or(1), Severity::Error, invalid_front_matter(&e)));
+            findings.push(finding(file, e.line.unwrap_or(1), Severity::Error, e.finding()));
             if let Some(doc) = &doc {
                 lint_size(file, doc, &mut findings);
             }
@@ -165,14 +165,6 @@ pub fn lint_dir_with(dir: &Path, links: &LinkPolicy) -> std::io::Result<Vec<Find
     }
     findings.sort_by(|a, b| a.file.cmp(&b.file).then(a.line.cmp(&b.line)));
     Ok(findings)
-}
-
-/// The finding's message for front matter that does not parse.
-fn invalid_front_matter(e: &FrontMatterError) -> String {
-    match e.column {
-        Some(column) => format!("invalid front matter: {} (column {column})", e.message),
-        None => format!("invalid front matter: {}", e.message),
-    }
 }
 
 /// A warning when the document is larger than the default token budget.

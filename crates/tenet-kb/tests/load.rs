@@ -105,6 +105,14 @@ fn a_reload_keeps_the_last_good_version_of_a_broken_file() {
     assert!(again.key("go", "security")[0].body.contains("secure rules"));
     let warnings: Vec<String> = again.warnings().iter().map(ToString::to_string).collect();
     assert!(warnings.iter().any(|w| w.contains("go/testing.md") && w.contains("last good version")), "{warnings:?}");
+    // The parse error at its line of the file, and nothing derived from the broken block.
+    assert!(
+        warnings.iter().any(|w| w.ends_with(
+            "go/testing.md:2: invalid front matter: expected string scalar (column 8): fields are inferred"
+        )),
+        "{warnings:?}"
+    );
+    assert!(!warnings.iter().any(|w| w.contains("has no title") || w.contains("has no updatedAt")), "{warnings:?}");
     assert!(warnings.iter().any(|w| w.contains("not UTF-8") && w.contains("last good version")), "{warnings:?}");
     // A file that was never good still loads as well as it can.
     write(dir.path(), "go/patterns.md", "---\ntitle: [broken\n---\nnew\n");

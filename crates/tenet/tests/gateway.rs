@@ -635,11 +635,12 @@ async fn peers_list_each_others_skills_once_and_never_back_round_the_loop() {
     .await;
     assert!(own > 20, "{own}");
     let listed = async |port: u16, peer: &str, theirs: usize| {
-        let client = tenet_client::Client::builder().connect_http(&url(port)).await.unwrap();
-        let skills = eventually("a node lists its peer's skills", Duration::from_secs(30), async || {
+        // The node may still be starting (b reads a root): connect as part of the wait.
+        let (client, skills) = eventually("a node lists its peer's skills", Duration::from_secs(30), async || {
+            let client = tenet_client::Client::builder().connect_http(&url(port)).await.ok()?;
             let all = client.all_skills().await.ok()?;
             let count = all.iter().filter(|s| s.uri.starts_with(&format!("skill://{peer}/"))).count();
-            (count == theirs).then_some(all)
+            (count == theirs).then_some((client, all))
         })
         .await;
         let review = format!("skill://{peer}/code-review/SKILL.md");
