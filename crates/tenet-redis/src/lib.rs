@@ -239,7 +239,7 @@ impl Redis {
     /// far this machine's clock is from the server's ([`tenet_server::clock`]), so that
     /// replicas date what they share by one clock.
     pub fn watch(&self, every: Duration, stop: tokio_util::sync::CancellationToken) -> Health {
-        let health = Health { problem: Arc::new(std::sync::Mutex::new(Some("not checked yet".to_owned()))) };
+        let health = Health { problem: Arc::new(std::sync::Mutex::new(Some(NOT_CHECKED.to_owned()))) };
         let (redis, seen) = (self.clone(), health.clone());
         periodically(every, stop, move || {
             let (redis, seen) = (redis.clone(), seen.clone());
@@ -253,6 +253,12 @@ impl Redis {
                 };
                 let mut was = seen.problem.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 match (&*was, &problem) {
+                    // At start: the server serves, and `/ready` says 503 until the store answers.
+                    (Some(first), Some(now)) if first == NOT_CHECKED => tracing::warn!(
+                        problem = %now,
+                        "waiting for the shared store: /ready answers 503 until it answers (checked every {} s)",
+                        every.as_secs_f64()
+                    ),
                     (None, Some(now)) => tracing::warn!(problem = %now, "the shared store is unreachable"),
                     (Some(_), None) => tracing::info!("the shared store answers"),
                     _ => {}
@@ -340,6 +346,9 @@ impl Health {
         self.problem.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 }
+
+/// What [`Health::problem`] says before the first check.
+const NOT_CHECKED: &str = "not checked yet";
 
 /// Runs `check` every `every` until `stop` fires, on a task of the current runtime (a
 /// check that overruns delays the next rather than stacking up).

@@ -157,10 +157,11 @@ fn skills(base: &KnowledgeBase) -> String {
     out
 }
 
-/// The settings to connect each major assistant to `url`.
-fn connect(url: &str) -> String {
+/// The settings to connect each major assistant to `url`: its name, where they go, and
+/// the command or JSON (the README's client table gives the same; a test holds them).
+pub(crate) fn clients(url: &str) -> [(&'static str, &'static str, String); 4] {
     let json = |value: serde_json::Value| serde_json::to_string_pretty(&value).unwrap_or_default();
-    let clients = [
+    [
         ("Claude Code", "Run in your project:", format!("claude mcp add --transport http tenet {url}")),
         (
             "Cursor",
@@ -179,7 +180,12 @@ fn connect(url: &str) -> String {
                 serde_json::json!({ "mcpServers": { "tenet": { "command": "npx", "args": ["-y", "mcp-remote", url] } } }),
             ),
         ),
-    ];
+    ]
+}
+
+/// The panel of settings to connect each major assistant to `url`.
+fn connect(url: &str) -> String {
+    let clients = clients(url);
     let mut out = String::from(
         r#"<section class="connect" aria-labelledby="connect"><h2 id="connect">Connect your assistant</h2>
 <p>This server speaks MCP at <code>"#,

@@ -144,7 +144,12 @@ fn agree_state_secret(config: &RedisConfig) -> Option<String> {
                 tracing::debug!("the state key is agreed through the store");
                 return Some(secret);
             }
-            Err(e) => last = Some(e),
+            Err(e) => {
+                if attempt == 0 {
+                    tracing::info!("waiting up to 3 s for the shared store to agree on a state key ({e})");
+                }
+                last = Some(e);
+            }
         }
     }
     if let Some(e) = last {

@@ -297,3 +297,41 @@ fn a_replica_that_started_without_its_store_agrees_once_the_store_answers() {
     let answer = continue_round(&mut one, 102, &early);
     assert!(tool_text(assert_result(&answer, &json!(102))).contains("Ada"), "begun before it agreed: {answer}");
 }
+
+/// Issue 63: started with a store that does not answer, `tenet serve` says it is waiting
+/// for it (and that `/ready` answers 503 until it answers), and never shows the URL's
+/// password.
+#[test]
+fn a_store_that_does_not_answer_at_start_is_waited_for_out_loud() {
+    use std::io::BufRead;
+    let url = format!("redis://user:hunter2hunter2@127.0.0.1:{}/0", free_port());
+    let mut child = common::tenet_command()
+        .args(["serve", "--transport", "http", "--port", "0", "--no-watch", "--store-url", &url])
+        .args(["--state-secret", SECRET, "--log-format", "json"])
+        .env_remove("TENET_CONFIG")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let _child = common::Killed(child);
+    let (lines, seen) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut log = Vec::new();
+    while !log.iter().any(|l: &String| l.contains("waiting for the shared store")) && Instant::now() < deadline {
+        if let Ok(line) = seen.recv_timeout(Duration::from_millis(200)) {
+            log.push(line);
+        }
+    }
+    let said = log.iter().find(|l| l.contains("waiting for the shared store")).unwrap_or_else(|| panic!("{log:#?}"));
+    assert!(said.contains("/ready answers 503 until it answers") && said.contains("WARN"), "{said}");
+    assert!(!log.iter().any(|l| l.contains("hunter2")), "no password in the log: {log:#?}");
+}
