@@ -154,13 +154,25 @@ async fn bad_input_gets_the_documented_status_and_names_the_field() {
         .header("content-type", "text/plain")
         .body(Body::from("hello"))
         .unwrap();
-    assert_eq!(h.call(form).await.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let unsupported = h.call(form).await;
+    assert_eq!(unsupported.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // Issue 63: one shape for every REST error, whoever refused: `{"error": {…}}`.
+    let shape = |reply: &Reply| {
+        let body = reply.json();
+        assert!(body.get("jsonrpc").is_none() && body["error"]["message"].is_string(), "{body}");
+        assert_eq!(body.as_object().unwrap().len(), 1, "{body}");
+    };
+    shape(&unsupported);
+    shape(&not_json);
+    shape(&unknown);
     let huge = format!(r#"{{"text":"{}"}}"#, "x".repeat(5 * 1024 * 1024));
     assert_eq!(call(&h, "/tools/echo", &huge).await.status, StatusCode::PAYLOAD_TOO_LARGE);
 
     let wrong_method = h.call(get("/tools/echo")).await;
     assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(wrong_method.headers["allow"], "POST");
+    shape(&wrong_method);
+    assert_eq!(wrong_method.headers["content-length"], wrong_method.body.len().to_string());
     let delete = Request::delete("/mcp/tools").header("host", "localhost:3020").body(Body::empty()).unwrap();
     assert_eq!(h.call(delete).await.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(h.call(get("/mcp/call")).await.status, StatusCode::METHOD_NOT_ALLOWED);
@@ -271,6 +283,10 @@ async fn authorization_and_scopes_apply_as_on_the_mcp_endpoint() {
         ))
         .await;
     assert_eq!(jsonrpc.status, StatusCode::FORBIDDEN, "{}", jsonrpc.text());
+    // One shape each: REST's `{"error": …}`, JSON-RPC's envelope on `/mcp/call`.
+    let (rest, rpc) = (refused.json(), jsonrpc.json());
+    assert!(rest.get("jsonrpc").is_none() && rest["error"]["code"].is_i64(), "{rest}");
+    assert!(rpc["jsonrpc"] == "2.0" && rpc["error"]["code"].is_i64(), "{rpc}");
     let boss = h.call(with(post("/tools/admin_add", r#"{"a":1,"b":2}"#), "authorization", KEY_ADMIN)).await;
     assert_eq!(boss.json(), json!({"sum": 3.0}));
 
@@ -298,6 +314,11 @@ async fn rate_limits_take_from_the_tools_bucket() {
         out
     };
     assert_eq!(statuses, [StatusCode::OK, StatusCode::OK, StatusCode::TOO_MANY_REQUESTS]);
+    let limited = call(&h, "/tools/add", r#"{"a":1,"b":1}"#).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.headers.contains_key("retry-after"));
+    let body = limited.json();
+    assert!(body.get("jsonrpc").is_none() && body["error"]["code"] == -32004, "REST's shape: {body}");
     let jsonrpc = call(&h, "/mcp/call", r#"{"jsonrpc":"2.0","id":1,"method":"add","params":{"a":1,"b":1}}"#).await;
     assert_eq!(jsonrpc.status, StatusCode::TOO_MANY_REQUESTS, "the same bucket by either route");
     assert!(jsonrpc.headers.contains_key("retry-after"));

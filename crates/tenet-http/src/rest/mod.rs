@@ -50,11 +50,16 @@ pub(crate) const PATHS: [&str; 4] = ["/mcp/tools", "/mcp/call", "/tools/{name}",
 
 /// The REST routes; `taken` are paths already served, which are left alone.
 pub(crate) fn routes(taken: &[&str]) -> Router<Arc<Shared>> {
+    // `/mcp/call` answers JSON-RPC, refusals included; the REST routes answer every
+    // error as `{"error": {…}}`, whoever refused (the door, the body's checks, the method).
     let handlers: [MethodRouter<Arc<Shared>>; 4] = [
-        get(|s, r| door::admit(s, r, list_tools)).fallback(|| async { response::method_not_allowed("GET") }),
+        get(|s, r| rest_shaped(door::admit(s, r, list_tools)))
+            .fallback(|| rest_shaped(async { response::method_not_allowed("GET") })),
         post(|s, r| door::admit(s, r, call_jsonrpc)).fallback(|| async { response::method_not_allowed("POST") }),
-        post(|s, r| door::admit(s, r, call_tool)).fallback(|| async { response::method_not_allowed("POST") }),
-        get(|s, r| door::admit(s, r, openapi::serve)).fallback(|| async { response::method_not_allowed("GET") }),
+        post(|s, r| rest_shaped(door::admit(s, r, call_tool)))
+            .fallback(|| rest_shaped(async { response::method_not_allowed("POST") })),
+        get(|s, r| rest_shaped(door::admit(s, r, openapi::serve)))
+            .fallback(|| rest_shaped(async { response::method_not_allowed("GET") })),
     ];
     let mut router = Router::new();
     for (path, handler) in PATHS.into_iter().zip(handlers) {
@@ -65,6 +70,41 @@ pub(crate) fn routes(taken: &[&str]) -> Router<Arc<Shared>> {
         router = router.route(path, handler);
     }
     router
+}
+
+/// The REST routes' one shape of error: an answer that is a JSON-RPC error envelope (a
+/// refusal made for every transport) goes out as `{"error": {…}}`, its status and
+/// headers (`Retry-After`, `WWW-Authenticate`, `Allow`) unchanged.
+async fn rest_shaped(answer: impl std::future::Future<Output = Response>) -> Response {
+    /// Refusals are small: a larger body is no refusal of ours, left as it is.
+    const MOST: usize = 64 * 1024;
+    let response = answer.await;
+    if response.status().is_success() {
+        return response;
+    }
+    let small = axum::body::HttpBody::size_hint(response.body()).exact().is_some_and(|n| n <= MOST as u64);
+    if !small {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MOST).await else {
+        // A body that said its size and then failed: nothing left to answer with.
+        parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+        return Response::from_parts(parts, axum::body::Body::empty());
+    };
+    #[derive(serde::Deserialize)]
+    struct Envelope<'a> {
+        jsonrpc: &'a str,
+        #[serde(borrow)]
+        error: &'a RawValue,
+    }
+    let reshaped = serde_json::from_slice::<Envelope<'_>>(&bytes)
+        .ok()
+        .filter(|e| e.jsonrpc == "2.0")
+        .map(|e| format!(r#"{{"error":{}}}"#, e.error.get()));
+    let body = reshaped.map_or(bytes, axum::body::Bytes::from);
+    parts.headers.insert(axum::http::header::CONTENT_LENGTH, body.len().into());
+    Response::from_parts(parts, axum::body::Body::from(body))
 }
 
 /// `GET /mcp/tools`.
