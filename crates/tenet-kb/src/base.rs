@@ -174,7 +174,7 @@ impl KnowledgeBase {
             // A later root replaces whole keys.
             for (key, docs) in found {
                 if let Some(earlier) = keyed.insert(key.clone(), docs) {
-                    let sources = earlier.iter().map(|(_, _, d)| format!("{}:{}", d.source.root, d.source.path));
+                    let sources = earlier.iter().map(|(_, _, d)| d.source.to_string());
                     replaced.entry(key).or_default().extend(sources);
                 }
             }

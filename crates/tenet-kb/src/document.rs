@@ -17,6 +17,13 @@ pub struct Source {
     pub path: String,
 }
 
+impl std::fmt::Display for Source {
+    /// `root:path`, as warnings and listings name a file.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.root, self.path)
+    }
+}
+
 /// Something worth telling the operator about a document that still loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Warning {
@@ -86,7 +93,7 @@ impl Document {
     /// Returns `None` (with a warning) when neither the front matter nor the path say
     /// which language and domain the document is for.
     pub fn parse(text: &str, source: Source, warnings: &mut Vec<Warning>) -> Option<Self> {
-        let file = format!("{}:{}", source.root, source.path);
+        let file = source.to_string();
         let mut warn = |line: Option<usize>, message: String| {
             warnings.push(Warning { file: file.clone(), line, message });
         };

@@ -451,14 +451,19 @@ impl SearchIndex {
         Some(self.spelled[at].1)
     }
 
+    /// The term id of `key` (a stem, or a glossary term's own key), added to the
+    /// vocabulary when new.
+    fn term_id(&mut self, key: &str) -> u32 {
+        let next = u32::try_from(self.vocabulary.len()).unwrap_or(u32::MAX);
+        *self.vocabulary.entry(key.into()).or_insert(next)
+    }
+
     /// The term id of a word as written (lowercased), added to the vocabulary when new.
     fn intern(&mut self, lower: &str, scratch: &mut Scratch) -> u32 {
         if let Some(&term) = scratch.surface.get(lower) {
             return term;
         }
-        let stem = self.stemmer.stem(lower);
-        let next = u32::try_from(self.vocabulary.len()).unwrap_or(u32::MAX);
-        let term = *self.vocabulary.entry(stem.as_ref().into()).or_insert(next);
+        let term = self.term_id(&self.stemmer.stem(lower));
         scratch.surface.insert(lower.into(), term);
         term
     }
@@ -479,23 +484,14 @@ impl SearchIndex {
                 });
                 // Not among the words as written: a name the text never says is no
                 // spelling to correct a query's typo to.
-                words
-                    .iter()
-                    .map(|w| {
-                        let next = u32::try_from(self.vocabulary.len()).unwrap_or(u32::MAX);
-                        *self.vocabulary.entry(self.stemmer.stem(w).as_ref().into()).or_insert(next)
-                    })
-                    .collect()
+                words.iter().map(|w| self.term_id(&self.stemmer.stem(w))).collect()
             })
             .collect();
         let known = phrases.iter().find_map(|phrase| {
             let (first, rest) = phrase.split_first()?;
             self.forms.get(first)?.iter().find(|(r, _)| **r == *rest).map(|&(_, concept)| concept)
         });
-        let concept = known.unwrap_or_else(|| {
-            let next = u32::try_from(self.vocabulary.len()).unwrap_or(u32::MAX);
-            *self.vocabulary.entry(format!("\u{1}{next}").into()).or_insert(next)
-        });
+        let concept = known.unwrap_or_else(|| self.term_id(&format!("\u{1}{}", self.vocabulary.len())));
         for phrase in phrases {
             let Some((&first, rest)) = phrase.split_first() else { continue };
             let list = self.forms.entry(first).or_default();

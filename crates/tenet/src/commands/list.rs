@@ -36,7 +36,7 @@ pub fn run(args: &ListArgs) -> ExitCode {
     for key in &keys {
         let documents =
             if key.documents == 1 { "1 document".to_owned() } else { format!("{} documents", key.documents) };
-        let updated = key.updated_at.as_deref().map_or_else(|| "no updatedAt".to_owned(), |u| format!("updated {u}"));
+        let updated = crate::knowledge::tools::updated(key.updated_at.as_deref());
         let replaces =
             if key.replaces.is_empty() { String::new() } else { format!("; replaces {}", key.replaces.join(", ")) };
         outln!("{}/{}: {} ({documents}, {updated}{replaces})", key.language, key.domain, key.titles.join("; "));

@@ -426,10 +426,16 @@ pub(crate) fn search_text(r: &SearchResult) -> String {
     text
 }
 
+/// When a key's documents last changed, as listings say it: `updated <date>`, or `no
+/// updatedAt`.
+pub(crate) fn updated(updated_at: Option<&str>) -> String {
+    updated_at.map_or_else(|| "no updatedAt".to_owned(), |u| format!("updated {u}"))
+}
+
 fn list_text(r: &ListResult) -> String {
     let mut text = String::new();
     for e in &r.entries {
-        let updated = e.updated_at.as_deref().map_or_else(|| "no updatedAt".to_owned(), |u| format!("updated {u}"));
+        let updated = updated(e.updated_at.as_deref());
         text.push_str(&format!("{}/{}: {} ({updated})\n", e.language, e.domain, e.titles.join("; ")));
     }
     if text.is_empty() {
