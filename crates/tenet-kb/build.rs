@@ -1,11 +1,19 @@
 //! Embeds the built-in corpus (`corpus/` at the workspace root) into the crate.
+//!
+//! It is read through `corpus`, this crate's symbolic link to the workspace's folder,
+//! which `cargo package` follows: the published crate carries the corpus itself. A
+//! checkout without symbolic links (Git on Windows without `core.symlinks`) has a
+//! plain file there instead; then the workspace's folder is read directly.
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let corpus = manifest.join("../../corpus");
+    let corpus = [manifest.join("corpus"), manifest.join("../../corpus")]
+        .into_iter()
+        .find(|dir| dir.is_dir())
+        .expect("the built-in corpus: crates/tenet-kb/corpus, a link to the workspace's corpus/");
     println!("cargo:rerun-if-changed={}", corpus.display());
     let mut files = Vec::new();
     collect(&corpus, &corpus, &mut files);

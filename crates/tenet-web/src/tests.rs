@@ -182,23 +182,30 @@ async fn a_change_reaches_an_open_event_stream() {
     assert_eq!(std::str::from_utf8(&next).unwrap(), "event: changed\ndata: stdlib://rust/testing\n\n");
 }
 
-/// Issue 63: the README's client table and the page's panel give the same settings for
-/// HTTP (the README's URL is the default one).
+/// Issue 63: the client tables of the README and of the guide's clients chapter, and the
+/// page's panel, give the same settings for HTTP (the tables' URL is the default one).
 #[test]
-fn the_readme_and_the_page_give_the_same_settings_to_connect() {
-    let readme = include_str!("../../../README.md");
+fn the_readme_the_guide_and_the_page_give_the_same_settings_to_connect() {
+    let tables = [
+        ("README.md", include_str!("../../../README.md")),
+        ("docs/clients.md", include_str!("../../../docs/clients.md")),
+    ];
     let url = "http://127.0.0.1:3020/mcp";
-    for (name, _, config) in crate::pages::clients(url) {
-        let row = readme
-            .lines()
-            .find(|l| l.starts_with(&format!("| **{name}**")))
-            .unwrap_or_else(|| panic!("no README row for {name}"));
-        let http = row.trim_end_matches('|').rsplit('|').next().unwrap();
-        let written: Vec<&str> = http.split('`').skip(1).step_by(2).collect();
-        let agrees = match serde_json::from_str::<serde_json::Value>(&config) {
-            Ok(page) => written.iter().any(|w| serde_json::from_str::<serde_json::Value>(w).is_ok_and(|r| r == page)),
-            Err(_) => written.contains(&config.as_str()),
-        };
-        assert!(agrees, "{name}: the page says {config}, the README {http}");
+    for (file, text) in tables {
+        for (name, _, config) in crate::pages::clients(url) {
+            let row = text
+                .lines()
+                .find(|l| l.starts_with(&format!("| **{name}**")))
+                .unwrap_or_else(|| panic!("no row for {name} in {file}"));
+            let http = row.trim_end_matches('|').rsplit('|').next().unwrap();
+            let written: Vec<&str> = http.split('`').skip(1).step_by(2).collect();
+            let agrees = match serde_json::from_str::<serde_json::Value>(&config) {
+                Ok(page) => {
+                    written.iter().any(|w| serde_json::from_str::<serde_json::Value>(w).is_ok_and(|r| r == page))
+                }
+                Err(_) => written.contains(&config.as_str()),
+            };
+            assert!(agrees, "{name}: the page says {config}, {file} {http}");
+        }
     }
 }

@@ -19,6 +19,10 @@ pub struct Cli {
 
 /// The subcommands. Each one's arguments are built only when it runs (or its help
 /// is asked for): a cold `tenet serve` does not pay for the other commands' parsers.
+///
+/// So the structs of options (`ServeArgs`, the ones flattened into it, …) carry plain
+/// comments, not doc comments: built after the subcommand's own description, a struct's
+/// doc comment would replace it in `--help`, the man page and `docs/cli.md`.
 #[derive(Debug, Subcommand)]
 #[command(defer = true)]
 // One value per process, parsed once: its size costs nothing.
@@ -50,7 +54,12 @@ pub enum Command {
         shell: clap_complete::Shell,
     },
     /// Print the man page (roff): `tenet man > tenet.1`.
-    Man,
+    Man {
+        /// Print the command-line reference as Markdown instead: the guide's
+        /// `docs/cli.md` (`tenet man --markdown > docs/cli.md`).
+        #[arg(long, hide = true, value_parser = switch)]
+        markdown: bool,
+    },
     /// Check that an HTTP server is alive (exit 0 on HTTP 200): for container health checks.
     Health {
         /// The URL to GET (`/ready` is 200 once the server is ready to serve: its
@@ -65,7 +74,15 @@ pub enum Command {
         wait: Option<f64>,
     },
     /// Show a running gateway's upstreams (its `GET /upstreams`): state, protocol,
-    /// counts, heartbeat latency, restarts; exit 0 when every required one is up.
+    /// counts, heartbeat latency, restarts, and why one is down.
+    ///
+    /// Every upstream listed counts, required or not (`required` decides only the
+    /// gateway's `/ready`, which `tenet health URL/ready` asks). Exit codes: 0 every
+    /// upstream is up (or there is none); 1 at least one is not (connecting, down or
+    /// failed), each named on stderr; 2 usage error (a URL that is not plain http://
+    /// too); 3 the gateway could not be reached; 4 it answered, but not with the page
+    /// (not a gateway, authorization refused, not the JSON expected). `tenet peers`
+    /// exits the same way.
     Upstreams {
         /// The gateway (its base URL or MCP endpoint; plain http://).
         #[arg(default_value = "http://127.0.0.1:3020")]
@@ -76,6 +93,13 @@ pub enum Command {
     },
     /// Show a running node's peers (its `GET /peers`) as it sees them: node id, state,
     /// protocol, counts, heartbeat latency, restarts, and why one is down.
+    ///
+    /// Every peer listed counts, required or not (`required` decides only the node's
+    /// `/ready`, which `tenet health URL/ready` asks). Exit codes: 0 every peer is up (or
+    /// there is none); 1 at least one is not (connecting, down or failed), each named on
+    /// stderr; 2 usage error (a URL that is not plain http:// too); 3 the node could not
+    /// be reached; 4 it answered, but not with the page (authorization refused, not the
+    /// JSON expected). `tenet upstreams` exits the same way.
     Peers {
         /// The node (its base URL or MCP endpoint; plain http://).
         #[arg(default_value = "http://127.0.0.1:3020")]
@@ -121,14 +145,18 @@ pub enum ConfigCommand {
     Example,
 }
 
-/// What the client commands share. The server is a URL (the first operand):
-/// `http(s)://` for Streamable HTTP (falling back to HTTP+SSE), `ws(s)://` for a
-/// WebSocket (subprotocol `mcp`); or a command after `--`, run over stdio.
-///
-/// Exit codes: 0 success; 1 the tool returned an error result (`isError`); 2 usage
-/// error; 3 connection failure (unreachable, refused, the process exited); 4 protocol
-/// error (the server answered with a JSON-RPC error, timed out, or broke the protocol).
+/// What the client commands share, said at the end of their `--help`.
+const CLIENT_HELP: &str = "The server is a URL (the first operand): `http(s)://` for Streamable HTTP \
+    (falling back to HTTP+SSE), `ws(s)://` for a WebSocket (subprotocol `mcp`); or a command after `--`, \
+    run over stdio.
+
+Exit codes: 0 success; 1 the tool returned an error result (`isError`); 2 usage error; 3 connection \
+    failure (unreachable, refused, the process exited); 4 protocol error (the server answered with a \
+    JSON-RPC error, timed out, or broke the protocol).";
+
+// What the client commands share (`CLIENT_HELP`): a plain comment, see `Command`.
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = CLIENT_HELP)]
 pub struct ClientArgs {
     /// The URL (if any: http(s):// or ws(s)://), then what the command needs: TOOL key=value…, URI, or NAME key=value….
     pub operands: Vec<String>,
@@ -165,7 +193,7 @@ pub struct ClientArgs {
 /// The token budget of an answer when the caller gives none.
 pub const DEFAULT_MAX_TOKENS: u64 = 8000;
 
-/// Which standards to load, and the token budgets of answers.
+// Which standards to load, and the token budgets of answers.
 #[derive(Debug, clap::Args)]
 #[command(next_help_heading = "Knowledge")]
 pub struct KnowledgeArgs {
@@ -189,7 +217,7 @@ pub struct KnowledgeArgs {
     pub max_tokens_cap: u64,
 }
 
-/// `tenet get` options.
+// `tenet get` options.
 #[derive(Debug, clap::Args)]
 pub struct GetArgs {
     /// Programming language, or `all`.
@@ -215,7 +243,7 @@ pub struct GetArgs {
     pub config: Option<std::path::PathBuf>,
 }
 
-/// `tenet search` options.
+// `tenet search` options.
 #[derive(Debug, clap::Args)]
 pub struct SearchArgs {
     /// What to look for.
@@ -246,7 +274,7 @@ fn tolerance(text: &str) -> Result<f64, String> {
     }
 }
 
-/// `tenet eval` options.
+// `tenet eval` options.
 #[derive(Debug, clap::Args)]
 pub struct EvalArgs {
     /// Files of labelled queries: TOML (`[[query]]` tables) or JSON Lines (`.jsonl`).
@@ -272,7 +300,7 @@ pub struct EvalArgs {
     pub config: Option<std::path::PathBuf>,
 }
 
-/// `tenet list` options.
+// `tenet list` options.
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
     /// Only this language (language-neutral standards are listed under `all`).
@@ -290,7 +318,7 @@ pub struct ListArgs {
     pub config: Option<std::path::PathBuf>,
 }
 
-/// `tenet check` options.
+// `tenet check` options.
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
     /// Folders of standards (`<language>/<domain>.md`).
@@ -322,7 +350,7 @@ pub enum ExportFormat {
     Copilot,
 }
 
-/// `tenet export` options.
+// `tenet export` options.
 #[derive(Debug, clap::Args)]
 pub struct ExportArgs {
     /// The repository (an existing folder) to write into.
@@ -380,7 +408,7 @@ pub enum LogFormat {
     Json,
 }
 
-/// `tenet serve` options.
+// `tenet serve` options.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
     /// A TOML file of these options, one table per heading (`[server]`, `[knowledge]`,
@@ -527,7 +555,7 @@ pub struct ServeArgs {
     pub telemetry: Box<crate::telemetry::TelemetryArgs>,
 }
 
-/// Who this server is in a network of Tenet nodes.
+// Who this server is in a network of Tenet nodes.
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "Node")]
 pub struct NodeArgs {
@@ -628,6 +656,23 @@ mod tests {
             switch("maybe"),
             Err("\"maybe\" is neither yes nor no: use 1/0, true/false, yes/no or on/off".into())
         );
+    }
+
+    /// Each subcommand's description is its own in `--help` and the man page, not the doc
+    /// comment of a struct of options built (deferred) after it.
+    #[test]
+    fn every_subcommand_keeps_its_own_description_once_built() {
+        use clap::CommandFactory;
+        let unbuilt = Cli::command();
+        let mut built = Cli::command();
+        built.build();
+        for sub in unbuilt.get_subcommands() {
+            let after = built.find_subcommand(sub.get_name()).unwrap();
+            let (before, after) =
+                (sub.get_about().map(ToString::to_string), after.get_about().map(ToString::to_string));
+            assert!(before.is_some(), "{} has a description", sub.get_name());
+            assert_eq!(before, after, "{}", sub.get_name());
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use tenet_http::auth::{ApiKey, Auth, AuthConfig};
 use tenet_http::axum::http::{HeaderMap, HeaderValue, Uri};
 use tenet_server::{Grant, Server};
 
-/// Who may use the server.
+// Who may use the server.
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "Auth")]
 pub struct AuthArgs {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tenet_client::MASK;
 use tenet_gateway::{ConfigError, Gateway, GatewayOptions, PeerConfig, State, ToolFilter, UpstreamConfig};
 
-/// How Tenet fronts other MCP servers.
+// How Tenet fronts other MCP servers.
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "Gateway")]
 pub struct GatewayArgs {

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use tenet_server::{Rate, RateLimiter, RateLimits};
 
-/// How fast each client may go, how many calls of a tool run at once, and how much
-/// the server remembers.
+// How fast each client may go, how many calls of a tool run at once, and how much
+// the server remembers.
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "Limits")]
 pub struct LimitArgs {

@@ -10,7 +10,7 @@ use tenet_server::ServerConfig;
 /// The fewest characters a state secret may have.
 const MIN_SECRET: usize = 16;
 
-/// Where replicas of one server keep what they share.
+// Where replicas of one server keep what they share.
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "Store")]
 pub struct StoreArgs {

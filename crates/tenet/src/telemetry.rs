@@ -26,7 +26,7 @@ pub enum OtlpProtocol {
     HttpJson,
 }
 
-/// Request traces, exported over OTLP.
+// Request traces, exported over OTLP.
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "Telemetry")]
 pub struct TelemetryArgs {

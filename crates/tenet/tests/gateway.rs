@@ -219,7 +219,7 @@ async fn upstreams_killed_mid_call_hung_and_restarted_leave_the_others_serving()
         vec![victim_pids.clone(), stuck_pids.clone()],
     );
     // `tenet upstreams URL --json`: GET /upstreams as an operator reads it; exit 0 once
-    // every required upstream is up.
+    // every upstream is up.
     let upstreams = async || -> Option<serde_json::Value> {
         let out = Command::new(tenet).args(["upstreams", &base, "--json"]).output().ok()?;
         serde_json::from_slice(&out.stdout).ok()
@@ -661,4 +661,95 @@ async fn peers_list_each_others_skills_once_and_never_back_round_the_loop() {
     assert!(at_a.iter().any(|s| s.uri == "skill://b/added/SKILL.md"));
     assert!(!at_a.iter().any(|s| s.uri.starts_with("skill://b/a/")), "nothing came back round the loop");
     assert_eq!(at_a.len(), 2 * own + 1);
+}
+
+/// `tenet upstreams URL` or `tenet peers URL` (`which`) as an operator runs it: its exit
+/// code, stdout and stderr.
+fn status_command(which: &str, url: &str) -> (Option<i32>, String, String) {
+    let out = common::tenet_command().args([which, url]).env_remove("TENET_TOKEN").output().unwrap();
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+/// A port of 127.0.0.1 nothing listens on (until a server is started on it).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// `tenet upstreams` and `tenet peers` exit alike: an upstream down (required, by
+/// default) and a peer down (not required, by default) each make their command exit 1,
+/// naming it and its state on stderr. Before, `tenet peers` counted only required
+/// peers, and exited 0 with every peer down.
+#[tokio::test]
+async fn upstreams_and_peers_exit_1_alike_when_one_is_down_required_or_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let dead = format!("http://127.0.0.1:{}/mcp", free_port());
+    let config = dir.path().join("gateway.toml");
+    // The peer has no name: it is shown by its URL until its node id is known.
+    std::fs::write(&config, format!("[[upstream]]\nname = \"dead\"\nurl = \"{dead}\"\n\n[[peer]]\nurl = \"{dead}\"\n"))
+        .unwrap();
+    let (_processes, base) = http_gateway(&["--heartbeat", "0.2"], &config, Vec::new());
+    for (which, named) in [("upstreams", "dead ("), ("peers", &format!("{dead} ("))] {
+        // Once the gateway answers (3 is "could not be reached").
+        let (code, stdout, stderr) = eventually("the gateway answers", Duration::from_secs(30), async || {
+            Some(status_command(which, &base)).filter(|(code, _, _)| *code != Some(3))
+        })
+        .await;
+        assert_eq!(code, Some(1), "tenet {which}: {stdout}{stderr}");
+        assert!(stderr.contains("tenet: not up: ") && stderr.contains(named), "tenet {which}: {stderr}");
+        assert!(
+            stdout.lines().nth(usize::from(which == "peers") + 1).is_some_and(|row| !row.contains(" up ")),
+            "{stdout}"
+        );
+    }
+}
+
+/// With every upstream and peer up, both commands exit 0; a node with no peers lists
+/// none, which is all up too. Without a page to judge: 4 from a server that answers
+/// without it (a node that is no gateway has no `/upstreams`), 3 when nothing answers,
+/// 2 for a URL that is not plain http://; the same for both commands.
+#[tokio::test]
+async fn upstreams_and_peers_exit_0_when_all_are_up_and_alike_without_a_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let tenet = env!("CARGO_BIN_EXE_tenet");
+    let port_b = free_port();
+    let node_b = common::tenet_command()
+        .args(["serve", "--demo", "--transport", "http", "--log-level", "warn", "--port", &port_b.to_string()])
+        .env_remove("TENET_CONFIG")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _node_b = Processes(node_b, Vec::new());
+    let b = format!("http://127.0.0.1:{port_b}");
+    let config = dir.path().join("gateway.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[upstream]]\nname = \"demo\"\ncommand = [\"{tenet}\", \"serve\", \"--demo\", \"--log-level\", \"error\"]\n\n\
+             [[peer]]\nname = \"b\"\nurl = \"{b}/mcp\"\n"
+        ),
+    )
+    .unwrap();
+    let (_gateway, base) = http_gateway(&["--heartbeat", "0.2"], &config, Vec::new());
+    for (which, row) in [("upstreams", "demo "), ("peers", "b ")] {
+        let (_, stdout, stderr) = eventually(&format!("tenet {which} exits 0"), Duration::from_secs(30), async || {
+            Some(status_command(which, &base)).filter(|(code, _, _)| *code == Some(0))
+        })
+        .await;
+        assert!(stdout.lines().any(|l| l.starts_with(row) && l.contains(" up ")), "tenet {which}: {stdout}");
+        assert!(stderr.is_empty(), "tenet {which}: {stderr}");
+    }
+
+    let (code, stdout, stderr) = status_command("peers", &b);
+    assert_eq!(code, Some(0), "a node without peers: {stdout}{stderr}");
+    assert!(stdout.contains(": 0 peers"), "{stdout}");
+    let (code, _, stderr) = status_command("upstreams", &b);
+    assert_eq!(code, Some(4), "{stderr}");
+    assert!(stderr.contains("HTTP 404: this server is not a gateway"), "{stderr}");
+    let nobody = format!("http://127.0.0.1:{}", free_port());
+    for which in ["upstreams", "peers"] {
+        assert_eq!(status_command(which, &nobody).0, Some(3), "tenet {which} {nobody}");
+        assert_eq!(status_command(which, "https://127.0.0.1:1").0, Some(2), "tenet {which} https://");
+    }
 }

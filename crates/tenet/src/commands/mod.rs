@@ -39,6 +39,7 @@ mod export;
 mod health;
 mod list;
 mod read;
+mod reference;
 mod serve;
 mod startup;
 mod upstreams;
@@ -63,7 +64,11 @@ pub fn run(cli: Cli) -> ExitCode {
             out!("{}", String::from_utf8_lossy(&script));
             ExitCode::SUCCESS
         }
-        Command::Man => {
+        Command::Man { markdown: true } => {
+            out!("{}", reference::markdown(<Cli as clap::CommandFactory>::command()));
+            ExitCode::SUCCESS
+        }
+        Command::Man { markdown: false } => {
             let mut page = Vec::new();
             match clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut page) {
                 Ok(()) => {

@@ -1,6 +1,8 @@
 //! `tenet upstreams [URL]` and `tenet peers [URL]`: what a running node's
-//! `GET /upstreams` or `GET /peers` says, as a table (or the JSON itself); exit 0 when
-//! every required one is up.
+//! `GET /upstreams` or `GET /peers` says, as a table (or the JSON itself). Both exit
+//! alike: 0 when every one listed is up, required or not (`required` gates only
+//! `/ready`); 1 when one is not; 3 when the server cannot be reached; 4 when it answers
+//! without the page.
 
 use std::process::ExitCode;
 
@@ -25,6 +27,15 @@ impl Which {
         }
     }
 }
+
+/// Some listed upstream or peer is not up.
+const NOT_UP: u8 = 1;
+/// The URL or `TENET_TOKEN` cannot be used.
+const USAGE: u8 = 2;
+/// The server could not be reached.
+const UNREACHABLE: u8 = 3;
+/// The server answered, but not with the page.
+const NO_PAGE: u8 = 4;
 
 /// One row of `GET /upstreams` or `GET /peers` (the fields this command shows).
 #[derive(Debug, Deserialize)]
@@ -67,6 +78,11 @@ struct Row {
 }
 
 impl Row {
+    /// How it is named: a peer whose node id is not known yet by its URL.
+    fn display_name(&self) -> &str {
+        if self.name.is_empty() { &self.target } else { &self.name }
+    }
+
     /// The SESSIONS cell: the mode, and how many callers' sessions are open when they
     /// have their own.
     fn sessions_cell(&self) -> String {
@@ -94,9 +110,21 @@ struct Page {
 /// Prints the upstreams or the peers of the node at `url` (its base, its MCP endpoint
 /// or one of its pages; plain `http://`). With authorization on, the page needs a
 /// token with `tenet:status`, taken from `TENET_TOKEN`.
+///
+/// Both pages exit by one rule, as the commands' help says: 0 when every one listed is
+/// up, required or not; [`NOT_UP`] when one is not, each named on stderr; [`USAGE`],
+/// [`UNREACHABLE`], [`NO_PAGE`] when there is no page to judge.
 pub fn run(url: &str, json: bool, which: Which) -> ExitCode {
     let page_url = page_of(url, which);
+    if !page_url.starts_with("http://") {
+        eprintln!("tenet: {url}: only plain http:// URLs can be asked (the status pages are on the HTTP endpoint)");
+        return ExitCode::from(USAGE);
+    }
     let token = std::env::var("TENET_TOKEN").ok().filter(|t| !t.is_empty());
+    if token.as_deref().is_some_and(|t| t.chars().any(char::is_control)) {
+        eprintln!("tenet: TENET_TOKEN holds a control character");
+        return ExitCode::from(USAGE);
+    }
     let body = match health::get(&page_url, token.as_deref()) {
         Ok((200, body)) => body,
         Ok((status @ (401 | 403), _)) => {
@@ -104,7 +132,7 @@ pub fn run(url: &str, json: bool, which: Which) -> ExitCode {
             eprintln!(
                 "tenet: {page_url}: HTTP {status}: authorization is on: the page needs a token with {scope} in TENET_TOKEN"
             );
-            return ExitCode::FAILURE;
+            return ExitCode::from(NO_PAGE);
         }
         Ok((404, _)) => {
             let why = match which {
@@ -112,22 +140,23 @@ pub fn run(url: &str, json: bool, which: Which) -> ExitCode {
                 Which::Peers => "this server has no /peers page (is it a Tenet node, served over HTTP?)",
             };
             eprintln!("tenet: {page_url}: HTTP 404: {why}");
-            return ExitCode::FAILURE;
+            return ExitCode::from(NO_PAGE);
         }
         Ok((status, _)) => {
             eprintln!("tenet: {page_url}: HTTP {status}");
-            return ExitCode::FAILURE;
+            return ExitCode::from(NO_PAGE);
         }
         Err(e) => {
             eprintln!("tenet: {page_url}: {e}");
-            return ExitCode::FAILURE;
+            // Something answered, but not HTTP: not the server's page either.
+            return ExitCode::from(if e.starts_with("not an HTTP answer") { NO_PAGE } else { UNREACHABLE });
         }
     };
     let page: Page = match serde_json::from_str(&body) {
         Ok(page) => page,
         Err(e) => {
             eprintln!("tenet: {page_url}: not a {} page: {e}", which.path());
-            return ExitCode::FAILURE;
+            return ExitCode::from(NO_PAGE);
         }
     };
     if json {
@@ -138,14 +167,22 @@ pub fn run(url: &str, json: bool, which: Which) -> ExitCode {
         }
         out!("{}", table(&page.upstreams, which));
     }
-    let waiting: Vec<&str> =
-        page.upstreams.iter().filter(|u| u.required && u.state != "up").map(|u| u.name.as_str()).collect();
-    if waiting.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        eprintln!("tenet: not up: {}", waiting.join(", "));
-        ExitCode::FAILURE
+    match not_up(&page.upstreams) {
+        None => ExitCode::SUCCESS,
+        Some(names) => {
+            eprintln!("tenet: not up: {names}");
+            ExitCode::from(NOT_UP)
+        }
     }
+}
+
+/// The rows that are not up, each with its state (`tickets (down)`), if any: required
+/// or not, the same for upstreams and peers. Whether one is required decides only the
+/// server's `/ready`.
+fn not_up(rows: &[Row]) -> Option<String> {
+    let names: Vec<String> =
+        rows.iter().filter(|r| r.state != "up").map(|r| format!("{} ({})", r.display_name(), r.state)).collect();
+    (!names.is_empty()).then(|| names.join(", "))
 }
 
 /// The page `which` of the server at `url`.
@@ -170,14 +207,20 @@ fn table(rows: &[Row], which: Which) -> String {
             (None, Some(era)) => era.clone(),
             (None, None) => "-".to_owned(),
         };
-        let name = if row.name.is_empty() { row.target.clone() } else { row.name.clone() };
-        let optional = if row.required || which == Which::Peers { "" } else { " (optional)" };
+        let name = row.display_name();
+        // What differs from the default: an upstream is required, a peer not (either
+        // way, one that is not up makes the command fail; `required` decides `/ready`).
+        let marker = match (which, row.required) {
+            (Which::Upstreams, false) => " (optional)",
+            (Which::Peers, true) => " (required)",
+            _ => "",
+        };
         let fourth = match which {
             Which::Peers => row.node.clone().unwrap_or_else(|| "-".to_owned()),
             Which::Upstreams => row.left_out.to_string(),
         };
         let mut line = vec![
-            format!("{name}{optional}"),
+            format!("{name}{marker}"),
             row.state.clone(),
             protocol,
             row.tools.to_string(),
@@ -203,8 +246,7 @@ fn table(rows: &[Row], which: Which) -> String {
     }
     for row in rows.iter().filter(|r| r.state != "up") {
         if let Some(error) = &row.last_error {
-            let name = if row.name.is_empty() { &row.target } else { &row.name };
-            text.push_str(&format!("{name}: {error}\n"));
+            text.push_str(&format!("{}: {error}\n", row.display_name()));
         }
     }
     text
@@ -245,6 +287,29 @@ mod tests {
         assert!(lines[1].starts_with("c ") && lines[1].contains(" c ") && !lines[1].contains("optional"), "{text}");
         assert!(lines[2].starts_with("http://127.0.0.1:9004/mcp") && lines[2].contains("down"), "{text}");
         assert_eq!(lines[3], "http://127.0.0.1:9004/mcp: connection refused");
+    }
+
+    /// One rule for both pages: every row counts, required or not.
+    #[test]
+    fn any_row_not_up_fails_required_or_not_upstream_or_peer() {
+        let rows = |required: bool| -> Vec<Row> {
+            serde_json::from_value(serde_json::json!([
+                {"name": "a", "state": "up", "required": required},
+                {"name": null, "target": "http://127.0.0.1:9004/mcp", "state": "connecting", "required": required},
+                {"name": "c", "state": "failed", "required": required}
+            ]))
+            .unwrap()
+        };
+        for required in [true, false] {
+            assert_eq!(not_up(&rows(required)).as_deref(), Some("http://127.0.0.1:9004/mcp (connecting), c (failed)"));
+            assert_eq!(not_up(&rows(required)[..1]), None);
+        }
+        assert_eq!(not_up(&[]), None, "none listed: nothing is down");
+        // The table marks what differs from the default, the exit code aside.
+        let peers = table(&rows(true), Which::Peers);
+        assert!(peers.lines().nth(1).unwrap().starts_with("a (required) "), "{peers}");
+        let upstreams = table(&rows(false), Which::Upstreams);
+        assert!(upstreams.lines().nth(1).unwrap().starts_with("a (optional) "), "{upstreams}");
     }
 
     #[test]
