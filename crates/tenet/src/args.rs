@@ -55,9 +55,9 @@ pub enum Command {
     },
     /// Print the man page (roff): `tenet man > tenet.1`.
     Man {
-        /// Print the command-line reference as Markdown instead: the guide's
-        /// `docs/cli.md` (`tenet man --markdown > docs/cli.md`).
-        #[arg(long, hide = true, value_parser = switch)]
+        /// Print the command-line reference as Markdown instead (the guide's
+        /// `docs/cli.md` is this).
+        #[arg(long, value_parser = switch)]
         markdown: bool,
     },
     /// Check that an HTTP server is alive (exit 0 on HTTP 200): for container health checks.
@@ -412,7 +412,8 @@ pub enum LogFormat {
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
     /// A TOML file of these options, one table per heading (`[server]`, `[knowledge]`,
-    /// `[http]`); flags and environment variables override it.
+    /// `[http]`, `[auth]`, `[limits]`, `[gateway]`, `[node]`, `[store]`, `[telemetry]`,
+    /// and `[[upstream]]`/`[[peer]]` tables); flags and environment variables override it.
     #[arg(long, value_name = "FILE", env = "TENET_CONFIG")]
     pub config: Option<std::path::PathBuf>,
     /// Transport to serve on.

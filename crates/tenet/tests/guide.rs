@@ -536,8 +536,10 @@ fn within(root: &Path, path: &Path) -> Option<PathBuf> {
 }
 
 /// Why a link of `file` to `target` is broken, if it is: its path is not in the
-/// repository, or its fragment names no heading or anchor of the Markdown file it points
-/// to. Targets with a scheme are not checked.
+/// repository, a page of the guide (docs/) leads out of docs/ (the built book holds docs/
+/// alone, so such a link is a dead end there: write the path as code instead), or its
+/// fragment names no heading or anchor of the Markdown file it points to. Targets with a
+/// scheme are not checked.
 fn broken(root: &Path, file: &Path, target: &str, ids: &mut HashMap<PathBuf, HashSet<String>>) -> Option<String> {
     if has_scheme(target) || target.starts_with("//") {
         return None;
@@ -556,6 +558,10 @@ fn broken(root: &Path, file: &Path, target: &str, ids: &mut HashMap<PathBuf, Has
     };
     if !resolved.exists() {
         return Some("no such file or directory".to_owned());
+    }
+    let docs = root.join("docs");
+    if file.starts_with(&docs) && !resolved.starts_with(&docs) {
+        return Some("leads out of the guide, which the built book does not hold: write the path as `code`".to_owned());
     }
     let fragment = percent_decoded(fragment);
     if fragment.is_empty() || !resolved.is_file() || resolved.extension().is_none_or(|ext| ext != "md") {
@@ -993,6 +999,7 @@ fn the_link_checker_reports_every_broken_link_with_its_place() {
     fs::write(root.join("docs/images/a.png"), "").unwrap();
     fs::write(root.join("docs/other.md"), "# Other page\n\n## `tenet serve` options\n\n## Twice\n\n## Twice\n")
         .unwrap();
+    fs::write(root.join("README.md"), "# Readme\n").unwrap();
     let page = root.join("docs/page.md");
     fs::write(
         &page,
@@ -1001,7 +1008,7 @@ fn the_link_checker_reports_every_broken_link_with_its_place() {
          [fine](images/a.png) [fine](https://example.invalid/x.md#nowhere) [fine](mailto:a@b.invalid) [fine]()\n\
          [fine](/docs/other.md#other-page) [fine](other.md?plain=1#twice)\n\
          [broken](missing.md) [broken](other.md#twice-2) [broken](#nowhere)\n\
-         ![broken](images/b.png) [broken](../../outside.md)\n\
+         ![broken](images/b.png) [broken](../../outside.md) [broken](../README.md)\n\
          `[ignored](missing.md)`\n\
          \n\
          [broken]: other.md#Other-Page\n",
@@ -1016,6 +1023,7 @@ fn the_link_checker_reports_every_broken_link_with_its_place() {
             "docs/page.md:5: #nowhere: no heading or anchor with the id `nowhere` in docs/page.md",
             "docs/page.md:6: images/b.png: no such file or directory",
             "docs/page.md:6: ../../outside.md: outside the repository",
+            "docs/page.md:6: ../README.md: leads out of the guide, which the built book does not hold: write the path as `code`",
             "docs/page.md:9: other.md#Other-Page: no heading or anchor with the id `Other-Page` in docs/other.md",
         ]
     );
