@@ -10,10 +10,22 @@ use std::path::{Path, PathBuf};
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let corpus = [manifest.join("corpus"), manifest.join("../../corpus")]
-        .into_iter()
-        .find(|dir| dir.is_dir())
-        .expect("the built-in corpus: crates/tenet-kb/corpus, a link to the workspace's corpus/");
+    let linked = manifest.join("corpus");
+    let corpus = if linked.is_dir() {
+        linked
+    } else if linked.is_file() {
+        // The link checked out as a plain file: only in the workspace, where the folder is.
+        manifest.join("../../corpus")
+    } else {
+        panic!("the built-in corpus: {} is missing (a link to the workspace's corpus/)", linked.display())
+    };
+    // One document every corpus has: a folder that is there but is not the corpus (or is
+    // empty) fails the build instead of embedding nothing.
+    assert!(
+        corpus.join("rust/testing.md").is_file(),
+        "the built-in corpus at {} has no rust/testing.md",
+        corpus.display()
+    );
     println!("cargo:rerun-if-changed={}", corpus.display());
     let mut files = Vec::new();
     collect(&corpus, &corpus, &mut files);

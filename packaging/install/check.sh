@@ -39,8 +39,13 @@ case ":$path:" in
   *:/usr/bin:*) ;;
   *) fail "cargo or rustc lives in /usr/bin here, so PATH cannot leave them out and keep the system's tools" ;;
 esac
+# npm runs no package's scripts, keeps its global prefix in the scratch folder, and
+# leaves out optional dependencies: the launcher's are every platform's package by its
+# placeholder name, which the public registry would be asked for (and anyone may
+# register). The step that resolves them by name does so from its own registry alone.
 bare_env=(env -u CARGO_HOME -u RUSTUP_HOME -u RUSTFLAGS HOME="$try/home" PATH="$path" TMPDIR="$try/tmp"
-  npm_config_cache="$try/npm-cache" npm_config_update_notifier=false UV_CACHE_DIR="$try/uv-cache"
+  npm_config_cache="$try/npm-cache" npm_config_update_notifier=false npm_config_ignore_scripts=true
+  npm_config_prefix="$try/npm-global" npm_config_omit=optional UV_CACHE_DIR="$try/uv-cache"
   UV_TOOL_DIR="$try/uv-tools" PIPX_HOME="$try/pipx")
 # Every step bounded: an install or a server that hangs fails the check, not CI.
 bare() { timeout -k 5 300 "${bare_env[@]}" "$@"; }
@@ -143,7 +148,7 @@ for tgz in "$platform" "$launcher"; do
 done
 echo "package: verdaccio $VERDACCIO_VERSION at $url serves $npm_name and $npm_platform_name" >&2
 # What a user runs: the names, a fresh npm cache, the registry as the only source.
-from_registry=(npm_config_registry="$url" npm_config_cache="$registry/npm-cache")
+from_registry=(npm_config_registry="$url" npm_config_cache="$registry/npm-cache" npm_config_omit=)
 expect_version "npx -y $npm_name --version" "$(cd "$registry/npx" && bare "${from_registry[@]}" npx -y "$npm_name" --version)"
 answer=$(echo '{"jsonrpc":"2.0","id":1,"method":"ping"}' | (cd "$registry/npx" && bare "${from_registry[@]}" npx -y "$npm_name" serve --log-level warn))
 [ "$answer" = '{"jsonrpc":"2.0","id":1,"result":{}}' ] || fail "npx -y $npm_name serve (from verdaccio) answered ping with '$answer'"

@@ -662,8 +662,23 @@ fn runnable_blocks(file: &str, text: &str) -> (Vec<Block>, Vec<String>) {
     let lines: Vec<&str> = text.lines().collect();
     let fenced = fenced_lines(text);
     let (mut blocks, mut problems) = (Vec::new(), Vec::new());
+    let mut consumed = HashSet::new();
     for (marker, line) in lines.iter().enumerate() {
-        if fenced[marker] || line.trim() != RUNNABLE {
+        if fenced[marker] {
+            continue;
+        }
+        // A marker mistyped would leave its block unrun and nothing would say so.
+        let squeezed: String = line.trim().to_ascii_lowercase().chars().filter(|c| !c.is_whitespace()).collect();
+        let near = |marker: &str| squeezed == marker.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+        if line.trim() != RUNNABLE && line.trim() != OUTPUT && (near(RUNNABLE) || near(OUTPUT)) {
+            problems.push(format!(
+                "{file}:{}: `{}` is not written as `{RUNNABLE}` or `{OUTPUT}`",
+                marker + 1,
+                line.trim()
+            ));
+            continue;
+        }
+        if line.trim() != RUNNABLE {
             continue;
         }
         let open = next_filled(&lines, marker + 1);
@@ -676,6 +691,7 @@ fn runnable_blocks(file: &str, text: &str) -> (Vec<Block>, Vec<String>) {
         let mut expected = Vec::new();
         let after = next_filled(&lines, close + 1);
         if lines.get(after).is_some_and(|line| line.trim() == OUTPUT) {
+            consumed.insert(after);
             let open_text = next_filled(&lines, after + 1);
             match lines
                 .get(open_text)
@@ -684,6 +700,13 @@ fn runnable_blocks(file: &str, text: &str) -> (Vec<Block>, Vec<String>) {
             {
                 Some((text, _)) => {
                     expected = text.lines().map(str::trim).filter(|line| !line.is_empty()).map(str::to_owned).collect();
+                    // A line of nothing but `…` would match any line: it asserts nothing.
+                    if let Some(empty) = expected.iter().find(|line| line.replace('…', "").trim().is_empty()) {
+                        problems.push(format!(
+                            "{file}:{}: `{empty}` in `{OUTPUT}` matches any line: write what the output shows",
+                            open_text + 1
+                        ));
+                    }
                 }
                 None => {
                     problems
@@ -692,6 +715,11 @@ fn runnable_blocks(file: &str, text: &str) -> (Vec<Block>, Vec<String>) {
             }
         }
         blocks.push(Block { place: format!("{file}:{}", open + 1), script, expected });
+    }
+    for (at, line) in lines.iter().enumerate() {
+        if !fenced[at] && line.trim() == OUTPUT && !consumed.contains(&at) {
+            problems.push(format!("{file}:{}: `{OUTPUT}` follows no `{RUNNABLE}` block", at + 1));
+        }
     }
     (blocks, problems)
 }
@@ -782,14 +810,67 @@ fn path_with_tenet() -> std::ffi::OsString {
 /// it leaves holding the output open cannot hang the read), in a process group of its
 /// own, killed after `timeout`. What it leaves running is killed, and fails it. Says how
 /// it failed, with its output.
+/// `ip`, when this machine lets a test make a network namespace of its own (`unshare
+/// --net --map-root-user`, then `ip link set lo up`); `None` where it cannot, and the
+/// blocks then share the machine's loopback (said once on stderr).
+fn isolated_network() -> Option<PathBuf> {
+    static IP: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    IP.get_or_init(|| {
+        let ip =
+            ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].into_iter().map(PathBuf::from).find(|p| p.exists());
+        let works = ip.as_ref().is_some_and(|ip| {
+            Command::new("unshare")
+                .args(["--net", "--map-root-user"])
+                .arg(ip)
+                .args(["link", "set", "lo", "up"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        });
+        if !works {
+            eprintln!(
+                "guide: no network namespace here (unshare --net, ip): the blocks use this machine's loopback, \
+                 and a port one of them binds must be free"
+            );
+        }
+        ip.filter(|_| works)
+    })
+    .clone()
+}
+
 fn run_block(block: &Block, timeout: Duration) -> Result<(), String> {
     let folder = tempfile::tempdir().unwrap();
     let log_folder = tempfile::tempdir().unwrap();
     let log = log_folder.path().join("output");
     let output_file = fs::File::create(&log).unwrap();
-    let mut bash = Command::new("bash");
-    bash.args(["-euo", "pipefail", "-c", &block.script])
-        .current_dir(folder.path())
+    let home = log_folder.path().join("home");
+    fs::create_dir_all(&home).unwrap();
+    let mut bash = match isolated_network() {
+        // A network of its own, where the block's fixed ports are free whatever else
+        // listens on this machine's (and its servers reach nothing outside): `unshare`
+        // runs bash in it once loopback is up.
+        Some(ip) => {
+            let mut unshare = Command::new("unshare");
+            unshare
+                .args(["--net", "--map-root-user", "bash", "-c"])
+                .arg(format!("{} link set lo up && exec bash -euo pipefail -c \"$0\"", ip.display()));
+            unshare.arg(&block.script);
+            unshare
+        }
+        None => {
+            let mut bash = Command::new("bash");
+            bash.args(["-euo", "pipefail", "-c", &block.script]);
+            bash
+        }
+    };
+    // A new user's: no home of the tester's, so nothing kept from an earlier run (a
+    // node's id under ~/.local/state) is found again.
+    bash.current_dir(folder.path())
+        .env("HOME", &home)
+        .env("XDG_STATE_HOME", home.join(".local/state"))
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_CACHE_HOME", home.join(".cache"))
         .env("PATH", path_with_tenet())
         .stdin(Stdio::null())
         .stdout(output_file.try_clone().unwrap())
@@ -1025,6 +1106,24 @@ fn the_link_checker_reports_every_broken_link_with_its_place() {
             "docs/page.md:6: ../../outside.md: outside the repository",
             "docs/page.md:6: ../README.md: leads out of the guide, which the built book does not hold: write the path as `code`",
             "docs/page.md:9: other.md#Other-Page: no heading or anchor with the id `Other-Page` in docs/other.md",
+        ]
+    );
+}
+
+#[test]
+fn a_mistyped_marker_an_orphan_output_and_an_output_line_that_matches_anything_are_reported() {
+    let text = "<!--runnable-->\n```sh\necho hi\n```\n\n<!-- Output -->\n\n```sh\necho unmarked\n```\n\n\
+                <!-- output -->\n```text\nhi\n```\n\n<!-- runnable -->\n```sh\necho hi\n```\n<!-- output -->\n\
+                ```text\nhi\n …  \n```\n";
+    let (blocks, problems) = runnable_blocks("x.md", text);
+    assert_eq!(blocks.len(), 1, "{problems:?}");
+    assert_eq!(
+        problems,
+        [
+            "x.md:1: `<!--runnable-->` is not written as `<!-- runnable -->` or `<!-- output -->`",
+            "x.md:6: `<!-- Output -->` is not written as `<!-- runnable -->` or `<!-- output -->`",
+            "x.md:22: `…` in `<!-- output -->` matches any line: write what the output shows",
+            "x.md:12: `<!-- output -->` follows no `<!-- runnable -->` block",
         ]
     );
 }

@@ -82,7 +82,7 @@ pub fn prompts(prompts: &[Prompt], json: bool) -> u8 {
 /// `text` with the control characters a terminal acts on (escape sequences that move the
 /// cursor, retitle the window, write the clipboard) shown as `\u{…}` escapes: line breaks
 /// and tabs stay. What a server sends is printed through it.
-fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+pub(super) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
     // C0, DEL and C1 are all `is_control`.
     let acts = |c: char| c.is_control() && c != '\n' && c != '\t';
     if !text.chars().any(acts) {
@@ -90,6 +90,20 @@ fn printable(text: &str) -> std::borrow::Cow<'_, str> {
     }
     std::borrow::Cow::Owned(
         text.chars().map(|c| if acts(c) { c.escape_unicode().to_string() } else { c.to_string() }).collect(),
+    )
+}
+
+/// JSON text with every control character a terminal acts on written as a JSON escape
+/// (`\u009b`), so that what a server sent prints as harmlessly as [`printable`] makes text,
+/// and still reads as the same JSON. Raw control characters can stand only inside JSON
+/// strings (C1 ones: JSON requires escaping C0 alone), where the escape means the same.
+pub(super) fn printable_json(text: &str) -> std::borrow::Cow<'_, str> {
+    let acts = |c: char| c.is_control() && c != '\n' && c != '\t' && c != '\r';
+    if !text.chars().any(acts) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars().map(|c| if acts(c) { format!("\\u{:04x}", u32::from(c)) } else { c.to_string() }).collect(),
     )
 }
 
@@ -220,5 +234,15 @@ mod tests {
         assert_eq!(printable("plain\ttext\nnext line"), "plain\ttext\nnext line");
         assert_eq!(printable("a\u{1b}]52;c;aGk=\u{7}b"), "a\\u{1b}]52;c;aGk=\\u{7}b", "OSC 52 writes the clipboard");
         assert_eq!(printable("\u{9b}2J\r"), "\\u{9b}2J\\u{d}", "C1 CSI and a carriage return");
+    }
+
+    #[test]
+    fn json_a_gateway_sent_prints_escaped_and_reads_the_same() {
+        let sent = "{\"name\":\"evil\u{9b}2J\u{85}\",\n\"ok\":1}";
+        let shown = printable_json(sent);
+        assert_eq!(shown, "{\"name\":\"evil\\u009b2J\\u0085\",\n\"ok\":1}");
+        let (a, b): (Value, Value) = (serde_json::from_str(sent).unwrap(), serde_json::from_str(&shown).unwrap());
+        assert_eq!(a, b, "the same JSON");
+        assert!(matches!(printable_json("{\"a\":\"b\"}"), std::borrow::Cow::Borrowed(_)));
     }
 }

@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long the whole check may take.
 const TIMEOUT: Duration = Duration::from_secs(3);
@@ -76,28 +76,55 @@ fn probe(url: &str) -> Result<u16, String> {
 /// What kept it from getting an HTTP answer, or a token that cannot be sent in a header.
 pub fn get(url: &str, token: Option<&str>) -> Result<(u16, String), String> {
     let mut stream = send_get(url, token)?;
+    // Bounded in size and in time, whatever the server does: a page larger than any
+    // status page, or one trickled a byte at a time, is an error, not a hang.
+    let began = Instant::now();
     let mut response = Vec::new();
-    stream.read_to_end(&mut response).map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&response);
-    let status = status_of(&text)?;
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        let n = stream.read(&mut buf).map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        response.extend_from_slice(&buf[..n]);
+        if response.len() > MAX_PAGE_BYTES {
+            return Err(format!("the answer is larger than {} MiB", MAX_PAGE_BYTES >> 20));
+        }
+        if began.elapsed() > PAGE_DEADLINE {
+            return Err(format!("the answer took longer than {} s", PAGE_DEADLINE.as_secs()));
+        }
+    }
+    let at = response.windows(4).position(|w| w == b"\r\n\r\n");
+    let (head, body) = at.map_or((&response[..], &[][..]), |at| (&response[..at], &response[at + 4..]));
+    let head = String::from_utf8_lossy(head);
+    let status = status_of(&head)?;
     let chunked = head.lines().any(|l| {
         let l = l.to_ascii_lowercase();
         l.starts_with("transfer-encoding:") && l.contains("chunked")
     });
-    Ok((status, if chunked { dechunk(body) } else { body.to_owned() }))
+    let body = if chunked { dechunk(body) } else { body.to_vec() };
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }
 
-/// The body of a chunked HTTP/1.1 response.
-fn dechunk(mut rest: &str) -> String {
-    let mut body = String::new();
-    while let Some((size, after)) = rest.split_once("\r\n") {
-        let Ok(size) = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16) else { break };
+/// The most of an answer [`get`] reads.
+const MAX_PAGE_BYTES: usize = 16 * 1024 * 1024;
+
+/// How long [`get`] waits for a whole answer.
+const PAGE_DEADLINE: Duration = Duration::from_secs(30);
+
+/// The body of a chunked HTTP/1.1 response, as bytes: a chunk may end inside a
+/// character.
+fn dechunk(mut rest: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Some(end) = rest.windows(2).position(|w| w == b"\r\n") {
+        let line = String::from_utf8_lossy(&rest[..end]);
+        let Ok(size) = usize::from_str_radix(line.split(';').next().unwrap_or("").trim(), 16) else { break };
+        let after = &rest[end + 2..];
         if size == 0 || after.len() < size {
             break;
         }
-        body.push_str(&after[..size]);
-        rest = after[size..].trim_start_matches("\r\n");
+        body.extend_from_slice(&after[..size]);
+        rest = after[size..].strip_prefix(b"\r\n").unwrap_or(&after[size..]);
     }
     body
 }
@@ -172,6 +199,9 @@ mod tests {
         let chunked =
             answer_once("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n");
         assert_eq!(get(&chunked, None), Ok((200, "{\"a\":1}".to_owned())));
+        // A chunk may end inside a character: `é` is two bytes, sent one a chunk.
+        assert_eq!(dechunk(b"1\r\n\xc3\r\n1\r\n\xa9\r\n0\r\n\r\n"), "\u{e9}".as_bytes());
+        assert_eq!(dechunk(b"zz\r\n"), b"");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use serde::Deserialize;
 
+use super::client_output::{printable, printable_json};
 use super::health;
 
 /// Which page to show.
@@ -147,7 +148,7 @@ pub fn run(url: &str, json: bool, which: Which) -> ExitCode {
             return ExitCode::from(NO_PAGE);
         }
         Err(e) => {
-            eprintln!("tenet: {page_url}: {e}");
+            eprintln!("tenet: {page_url}: {}", printable(&e));
             // Something answered, but not HTTP: not the server's page either.
             return ExitCode::from(if e.starts_with("not an HTTP answer") { NO_PAGE } else { UNREACHABLE });
         }
@@ -155,22 +156,23 @@ pub fn run(url: &str, json: bool, which: Which) -> ExitCode {
     let page: Page = match serde_json::from_str(&body) {
         Ok(page) => page,
         Err(e) => {
-            eprintln!("tenet: {page_url}: not a {} page: {e}", which.path());
+            eprintln!("tenet: {page_url}: not a {} page: {}", which.path(), printable(&e.to_string()));
             return ExitCode::from(NO_PAGE);
         }
     };
+    // Every text here is the gateway's: printed with what a terminal would act on escaped.
     if json {
-        outln!("{}", body.trim_end());
+        outln!("{}", printable_json(body.trim_end()));
     } else {
         if let Some(node) = &page.node {
-            outln!("node {node}: {} peers", page.upstreams.len());
+            outln!("node {}: {} peers", printable(node), page.upstreams.len());
         }
-        out!("{}", table(&page.upstreams, which));
+        out!("{}", printable(&table(&page.upstreams, which)));
     }
     match not_up(&page.upstreams) {
         None => ExitCode::SUCCESS,
         Some(names) => {
-            eprintln!("tenet: not up: {names}");
+            eprintln!("tenet: not up: {}", printable(&names));
             ExitCode::from(NOT_UP)
         }
     }
