@@ -17,7 +17,7 @@ use serde_json::error::Category;
 use serde_json::{Map, Value};
 use tenet_jsonrpc::{
     ErrorCode, Id, Incoming, MAX_DEPTH, Message, Outcome, RawJson, Rejection, Response, every_object, members, parse,
-    parse_from_server, string_value, unambiguous, write_notification, write_request, write_response,
+    parse_from_server, parse_thoroughly, string_value, unambiguous, write_notification, write_request, write_response,
 };
 use tenet_protocol::CallToolResult;
 
@@ -240,7 +240,9 @@ fuzz_target!(|data: &[u8]| {
         text_only_reads_as_written(&text);
     }
     let parsed = parse(data);
-    // A client's reader, with its own reading of the common response, reads the same.
+    // The server's reader, with its own reading of the common request, reads as the full
+    // reader alone; a client's reader, with its own reading of the common response, too.
+    assert_eq!(shown(&parsed), shown(&parse_thoroughly(data)), "{text}");
     assert_eq!(shown(&parse_from_server(data)), shown(&parsed), "{text}");
     if let Ok(text) = std::str::from_utf8(data) {
         agrees_with_model(text, &parsed);

@@ -36,7 +36,7 @@ pub use message::{
     write_request, write_request_with, write_response, write_result_response,
 };
 pub use object::RawObject;
-pub use parse::{Incoming, MAX_DEPTH, Rejection, parse, parse_from_server};
+pub use parse::{Incoming, MAX_DEPTH, Rejection, parse, parse_from_server, parse_thoroughly};
 pub use text::{JsonText, Span};
 
 /// The only value of the `jsonrpc` member this crate accepts or writes.

@@ -14,7 +14,7 @@
 
 use crate::members::{skip_space, special_at};
 use crate::object::Place;
-use crate::{Id, MAX_DEPTH, Message, Outcome, RawObject, Response};
+use crate::{Id, MAX_DEPTH, Message, Outcome, RawJson, RawObject, Request, Response};
 
 // The open arrays and objects inside a result are told apart by the bits of a `u128`:
 // as many as a message may hold, less the message and the result.
@@ -63,21 +63,96 @@ pub(crate) fn response(text: &str) -> Option<Message> {
     })
 }
 
+/// `text` read as a request whose params, if any, are an object, when it is one in the
+/// shape nearly every client writes (`{"jsonrpc":"2.0","id":7,"method":"tools/call",
+/// "params":{…}}`, its members in any order, the id as [`response`] takes one, the method
+/// without escapes); `None` leaves it to the full reader. The params are read by serde,
+/// once, as the full reader reads them: what is saved is the rest of the envelope.
+pub(crate) fn request(text: &str) -> Option<Message> {
+    let bytes = text.as_bytes();
+    // Far from any limit on nesting, which serde, reading the params alone, would count
+    // from them and not from the message: a message that comes near is the full reader's.
+    if crate::parse::opening_brackets(bytes) > MAX_DEPTH / 2 {
+        return None;
+    }
+    let mut at = skip_space(bytes, 0);
+    if bytes.get(at) != Some(&b'{') {
+        return None;
+    }
+    at += 1;
+    let (mut version, mut id, mut method, mut params) = (false, None, None, None);
+    loop {
+        let (name, name_end) = envelope_name(bytes, skip_space(bytes, at))?;
+        let value_at = colon(bytes, name_end)?;
+        at = match name {
+            Name::Version if !version => {
+                version = true;
+                literal_end(bytes, value_at, br#""2.0""#)?
+            }
+            Name::Id if id.is_none() => {
+                let (read, end) = id_at(text, value_at)?;
+                id = Some(read);
+                end
+            }
+            Name::Method if method.is_none() => {
+                let (end, false) = string_end(bytes, value_at)? else { return None };
+                method = Some(text.get(value_at + 1..end - 1)?);
+                end
+            }
+            Name::Params if params.is_none() && bytes.get(value_at) == Some(&b'{') => {
+                // The message is one level more than `params` (as in `value_end`).
+                let (raw, end) = params_at(text, value_at)?;
+                params = Some(raw);
+                end
+            }
+            _ => return None,
+        };
+        at = skip_space(bytes, at);
+        match bytes.get(at)? {
+            b',' => at += 1,
+            b'}' => break,
+            _ => return None,
+        }
+    }
+    let (Some(id), Some(method), true) = (id, method, version) else { return None };
+    (skip_space(bytes, at + 1) == bytes.len())
+        .then(|| Message::Request(Request { id, method: method.to_owned(), params: params.map(RawJson::to_owned) }))
+}
+
+/// The params object at `at` in `text`, read by serde as the full reader reads it
+/// (checked, nesting counted from the message), and just past it.
+fn params_at(text: &str, at: usize) -> Option<(&RawJson, usize)> {
+    let rest = text.get(at..)?;
+    let mut reader = serde_json::Deserializer::from_str(rest);
+    let raw = <&RawJson as serde::Deserialize>::deserialize(&mut reader).ok()?;
+    // The value borrowed from `rest` is its exact text: it ends where that text does.
+    let start = (raw.get().as_ptr() as usize).checked_sub(rest.as_ptr() as usize)?;
+    Some((raw, at + start + raw.get().len()))
+}
+
 /// A member of the message this reader knows.
 enum Name {
     Version,
     Id,
     Result,
+    Method,
+    Params,
 }
 
 /// The member whose quoted name is at `at`, and just past the name: `None` for any
 /// other name, or one with an escape.
 fn envelope_name(bytes: &[u8], at: usize) -> Option<(Name, usize)> {
     let rest = bytes.get(at..)?;
-    [(Name::Version, &br#""jsonrpc""#[..]), (Name::Id, br#""id""#), (Name::Result, br#""result""#)]
-        .into_iter()
-        .find(|(_, quoted)| rest.starts_with(quoted))
-        .map(|(name, quoted)| (name, at + quoted.len()))
+    [
+        (Name::Version, &br#""jsonrpc""#[..]),
+        (Name::Id, br#""id""#),
+        (Name::Result, br#""result""#),
+        (Name::Method, br#""method""#),
+        (Name::Params, br#""params""#),
+    ]
+    .into_iter()
+    .find(|(_, quoted)| rest.starts_with(quoted))
+    .map(|(name, quoted)| (name, at + quoted.len()))
 }
 
 /// Where the value after the member name that ends at `at` starts: past the colon and
@@ -331,6 +406,64 @@ mod tests {
             }
         }
         assert_eq!(read, results.len() * 4);
+    }
+
+    /// Reads `line` as a request here and fully: the same, when read here at all.
+    fn request_agrees(line: &str) -> bool {
+        match request(line) {
+            Some(quick) => {
+                let full = parse_object(line).map_err(|r| r.error);
+                assert_eq!(format!("{:?}", Ok::<_, crate::ErrorObject>(quick)), format!("{full:?}"), "{line}");
+                true
+            }
+            None => false,
+        }
+    }
+
+    #[test]
+    fn requests_of_every_common_shape_read_as_the_full_reader_reads_them() {
+        let params = [
+            r#"{"name":"echo","arguments":{"text":"hello world"}}"#,
+            " { } ",
+            r#"{"name":"e","arguments":{"t":"a \"q\" \u00e9 \ud800"},"_meta":{"progressToken":7,"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}"#,
+            r#"{"a":[1,-2.5e3,true,null,{"b":[]}],"a":2}"#,
+        ];
+        for params in params {
+            for line in [
+                format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{params}}}"#),
+                format!(r#" {{ "params" : {params} , "method":"m","id":"a b","jsonrpc":"2.0" }} "#),
+                format!(r#"{{"id":123456789012345678,"jsonrpc" : "2.0","method":"x/y","params":{params}}}"#),
+            ] {
+                assert!(request_agrees(&line), "not read here: {line}");
+            }
+        }
+        assert!(request_agrees(r#"{"jsonrpc":"2.0","id":0,"method":"ping"}"#), "no params");
+    }
+
+    #[test]
+    fn every_other_message_is_left_to_the_full_reader() {
+        for line in [
+            r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+            r#"{"jsonrpc":"2.0","id":-1,"method":"m"}"#,
+            r#"{"jsonrpc":"2.0","id":1.5,"method":"m"}"#,
+            r#"{"jsonrpc":"2.0","id":null,"method":"m"}"#,
+            r#"{"jsonrpc":"2.0","id":"\u0041","method":"m"}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"a\/b"}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"m","params":[1]}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"m","params":null}"#,
+            r#"{"jsonrpc":"2.0","id":1,"id":2,"method":"m"}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"m","extra":1}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"m","result":{}}"#,
+            r#"{"jsonrpc":"1.0","id":1,"method":"m"}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"m","params":{"a":}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"m"} x"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"m","params":{"a":1}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":{}}"#,
+        ] {
+            assert!(request(line).is_none(), "read here: {line}");
+        }
+        let deep = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"m","params":{}1{}}}"#, "[".repeat(70), "]".repeat(70));
+        assert!(request(&deep).is_none(), "nesting near the limit is the full reader's");
     }
 
     #[test]

@@ -16,6 +16,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
+use futures_util::FutureExt;
 use futures_util::future::join_all;
 use serde_json::json;
 use tenet_jsonrpc::{ErrorObject, Id, Incoming, Message, Rejection, Request, UnknownId};
@@ -409,7 +410,18 @@ impl Driver {
             return;
         }
         let Ok(permit) = self.spawned().limit.clone().acquire_owned().await else { return };
-        let pending = self.admit(request, out.clone(), None, None);
+        let mut pending = self.admit(request, out.clone(), None, None);
+        // Most requests are answered on their first poll (a ping, a list, a tool that
+        // does not wait): those are answered here, without a task of their own. A
+        // request that waits goes on as a task, polled again at once by it, with its
+        // waker (the first poll's was a no-op one).
+        if let Some(answered) = (&mut pending).now_or_never() {
+            drop(permit);
+            if let Ok(answer) = answered {
+                let _ = out.send(answer.line).await;
+            }
+            return;
+        }
         self.spawned().tracker.spawn(async move {
             if let Ok(answer) = pending.await {
                 let _ = out.send(answer.line).await;
