@@ -414,11 +414,16 @@ impl Driver {
         // Most requests are answered on their first poll (a ping, a list, a tool that
         // does not wait): those are answered here, without a task of their own. A
         // request that waits goes on as a task, polled again at once by it, with its
-        // waker (the first poll's was a no-op one).
-        if let Some(answered) = (&mut pending).now_or_never() {
+        // waker (the first poll's was a no-op one). A panic on the way (a handler's own
+        // are results already) ends this request alone, as it would end its task.
+        if let Some(polled) = std::panic::AssertUnwindSafe(&mut pending).catch_unwind().now_or_never() {
             drop(permit);
-            if let Ok(answer) = answered {
-                let _ = out.send(answer.line).await;
+            match polled {
+                Ok(Ok(answer)) => {
+                    let _ = out.send(answer.line).await;
+                }
+                Ok(Err(Cancelled { .. })) => {}
+                Err(_) => tracing::error!("a request panicked before it was answered"),
             }
             return;
         }
