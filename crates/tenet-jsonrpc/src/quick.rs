@@ -24,43 +24,17 @@ const _: () = assert!(MAX_DEPTH - 2 <= 128);
 /// reader knows; `None` leaves it to the full reader.
 pub(crate) fn response(text: &str) -> Option<Message> {
     let bytes = text.as_bytes();
-    let mut at = skip_space(bytes, 0);
-    if bytes.get(at) != Some(&b'{') {
-        return None;
-    }
-    at += 1;
-    let (mut version, mut id, mut result) = (false, None, None);
-    loop {
-        let (name, name_end) = envelope_name(bytes, skip_space(bytes, at))?;
-        let value_at = colon(bytes, name_end)?;
-        at = match name {
-            Name::Version if !version => {
-                version = true;
-                literal_end(bytes, value_at, br#""2.0""#)?
-            }
-            Name::Id if id.is_none() => {
-                let (read, end) = id_at(text, value_at)?;
-                id = Some(read);
-                end
-            }
-            Name::Result if result.is_none() => {
-                let (places, end) = object_at(bytes, value_at)?;
-                result = Some((text.get(value_at..end)?, places));
-                end
-            }
-            _ => return None,
-        };
-        at = skip_space(bytes, at);
-        match bytes.get(at)? {
-            b',' => at += 1,
-            b'}' => break,
-            _ => return None,
+    let mut result = None;
+    let id = envelope(text, |name, at| match name {
+        Name::Result if result.is_none() => {
+            let (places, end) = object_at(bytes, at)?;
+            result = Some((text.get(at..end)?, places));
+            Some(end)
         }
-    }
-    let (Some(id), Some((json, places)), true) = (id, result, version) else { return None };
-    (skip_space(bytes, at + 1) == bytes.len()).then(|| {
-        Message::Response(Response { id: Some(id), outcome: Outcome::Result(RawObject::placed(json, places)) })
-    })
+        _ => None,
+    })?;
+    let (json, places) = result?;
+    Some(Message::Response(Response { id: Some(id), outcome: Outcome::Result(RawObject::placed(json, places)) }))
 }
 
 /// `text` read as a request whose params, if any, are an object, when it is one in the
@@ -75,12 +49,36 @@ pub(crate) fn request(text: &str) -> Option<Message> {
     if crate::parse::opening_brackets(bytes) > MAX_DEPTH / 2 {
         return None;
     }
+    let (mut method, mut params) = (None, None);
+    let id = envelope(text, |name, at| match name {
+        Name::Method if method.is_none() => {
+            let (end, false) = string_end(bytes, at)? else { return None };
+            method = Some(text.get(at + 1..end - 1)?);
+            Some(end)
+        }
+        Name::Params if params.is_none() && bytes.get(at) == Some(&b'{') => {
+            let (raw, end) = params_at(text, at)?;
+            params = Some(raw);
+            Some(end)
+        }
+        _ => None,
+    })?;
+    Some(Message::Request(Request { id, method: method?.to_owned(), params: params.map(RawJson::to_owned) }))
+}
+
+/// Walks the message object that is all of `text`: `"jsonrpc":"2.0"` and the id are
+/// read here, each once; every other member this reader knows goes to `member`, with
+/// where its value starts, which reads it and says where it ends (`None`: not a member
+/// it takes, or not once). The id, when the message has both and nothing follows it;
+/// `None` leaves the message to the full reader.
+fn envelope(text: &str, mut member: impl FnMut(Name, usize) -> Option<usize>) -> Option<Id> {
+    let bytes = text.as_bytes();
     let mut at = skip_space(bytes, 0);
     if bytes.get(at) != Some(&b'{') {
         return None;
     }
     at += 1;
-    let (mut version, mut id, mut method, mut params) = (false, None, None, None);
+    let (mut version, mut id) = (false, None);
     loop {
         let (name, name_end) = envelope_name(bytes, skip_space(bytes, at))?;
         let value_at = colon(bytes, name_end)?;
@@ -94,18 +92,8 @@ pub(crate) fn request(text: &str) -> Option<Message> {
                 id = Some(read);
                 end
             }
-            Name::Method if method.is_none() => {
-                let (end, false) = string_end(bytes, value_at)? else { return None };
-                method = Some(text.get(value_at + 1..end - 1)?);
-                end
-            }
-            Name::Params if params.is_none() && bytes.get(value_at) == Some(&b'{') => {
-                // The message is one level more than `params` (as in `value_end`).
-                let (raw, end) = params_at(text, value_at)?;
-                params = Some(raw);
-                end
-            }
-            _ => return None,
+            Name::Version | Name::Id => return None,
+            other => member(other, value_at)?,
         };
         at = skip_space(bytes, at);
         match bytes.get(at)? {
@@ -114,9 +102,7 @@ pub(crate) fn request(text: &str) -> Option<Message> {
             _ => return None,
         }
     }
-    let (Some(id), Some(method), true) = (id, method, version) else { return None };
-    (skip_space(bytes, at + 1) == bytes.len())
-        .then(|| Message::Request(Request { id, method: method.to_owned(), params: params.map(RawJson::to_owned) }))
+    (version && skip_space(bytes, at + 1) == bytes.len()).then_some(id).flatten()
 }
 
 /// The params object at `at` in `text`, read by serde as the full reader reads it
