@@ -1,6 +1,5 @@
 //! A named collection, kept sorted by name, that can change while requests read it.
 
-use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
 
 /// Items sorted by name (byte-wise), looked up by name. Readers take a snapshot (an
@@ -23,7 +22,7 @@ pub(crate) trait Ranked {
 pub(crate) struct Snapshot<T> {
     /// Sorted by name, each name once.
     pub items: Vec<(String, T)>,
-    index: HashMap<String, usize>,
+    index: crate::FastMap<String, usize>,
     /// The items' positions in the order of [`Snapshot::ranked`], worked out on first use.
     ranks: OnceLock<Vec<usize>>,
 }

@@ -76,7 +76,11 @@ impl From<ErrorObject> for Reply {
 impl Reply {
     /// A tool's result: [`Reply::ToolError`] when it says it failed.
     pub(crate) fn tool(result: &CallToolResult) -> Self {
-        match Self::ok(result) {
+        let written = match Body::of_text_result(result) {
+            Some(body) => Reply::Ok { body, cacheable: None },
+            None => Self::ok(result),
+        };
+        match written {
             ok @ Reply::Ok { .. } if result.is_error == Some(true) => Reply::ToolError(Box::new(ok)),
             other => other,
         }

@@ -23,7 +23,7 @@ pub struct Session {
     tasks: TaskStore,
     /// The client's requests being served, by id, with what cancels each (kept here,
     /// beside the rest, so an idle session is one allocation less).
-    in_flight: Mutex<HashMap<Id, CancellationToken>>,
+    in_flight: Mutex<crate::FastMap<Id, CancellationToken>>,
     /// The id of the session's conversation context, made when a tool first writes to
     /// it (unless the client names its conversation itself).
     context: std::sync::OnceLock<tenet_protocol::context::ContextId>,
@@ -89,7 +89,7 @@ impl Session {
             subscriptions: Mutex::new(HashMap::new()),
             peer,
             tasks: TaskStore::default(),
-            in_flight: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(crate::FastMap::default()),
             context: std::sync::OnceLock::new(),
             shared: std::sync::OnceLock::new(),
             url_steps: Mutex::new(VecDeque::new()),
@@ -258,11 +258,13 @@ impl Session {
     /// request with that id already is.
     pub(crate) fn track(&self, id: &Id, cancel: &CancellationToken) -> bool {
         let mut map = self.in_flight.lock().unwrap_or_else(PoisonError::into_inner);
-        if map.contains_key(id) {
-            return false;
+        match map.entry(id.clone()) {
+            std::collections::hash_map::Entry::Occupied(_) => false,
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(cancel.clone());
+                true
+            }
         }
-        map.insert(id.clone(), cancel.clone());
-        true
     }
 
     /// Forgets the request `id` (answered, or dropped). The map's table is freed
