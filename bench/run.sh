@@ -9,7 +9,7 @@
 #
 # Environment knobs (defaults in brackets):
 #   ROUNDS [3]  TIMEOUT [60] seconds per run  SERVERS [tenet rmcp rmcp-pipes ceiling]
-#   SCENARIOS  [pipelined:20000 pipelined:100000 eof:20000 eof:100000 latency:2000 coldstart:30]
+#   SCENARIOS  [pipelined:20000 pipelined:100000 pipelined-ping:100000 eof:20000 eof:100000 latency:2000 coldstart:30]
 #   BUILD_TENET [1]  TENET_BIN [what scripts/build-release builds]  OUT [bench/results]
 #   TENETS  more Tenet binaries as extra servers, "label=/path/to/tenet ..." (each run as
 #           `<path> serve --demo`; name the labels in SERVERS), e.g. two builds side by side:
@@ -22,7 +22,7 @@ ROOT=$(dirname "$BENCH_DIR")
 ROUNDS=${ROUNDS:-3}
 TIMEOUT=${TIMEOUT:-60}
 SERVERS=${SERVERS:-"tenet rmcp rmcp-pipes ceiling"}
-SCENARIOS=${SCENARIOS:-"pipelined:20000 pipelined:100000 eof:20000 eof:100000 latency:2000 coldstart:30"}
+SCENARIOS=${SCENARIOS:-"pipelined:20000 pipelined:100000 pipelined-ping:100000 eof:20000 eof:100000 latency:2000 coldstart:30"}
 BUILD_TENET=${BUILD_TENET:-1}
 TENET_BIN=${TENET_BIN:-$("$ROOT/scripts/build-release" --path)}
 OUT=${OUT:-$BENCH_DIR/results}
@@ -100,11 +100,13 @@ log "rounds: $ROUNDS; servers: ${servers[*]}; $pinning; raw results: $raw"
 for ((round = 1; round <= ROUNDS; round++)); do
     round_order "$round" "${servers[@]}"
     for sc in $SCENARIOS; do
-        scenario=${sc%%:*} count=${sc##*:}
+        scenario=${sc%%:*} count=${sc##*:} method=()
+        # pipelined-ping:N is the pipelined scenario with `ping` requests.
+        if [[ $scenario == pipelined-ping ]]; then scenario=pipelined method=(--method ping); fi
         for s in "${order[@]}"; do
             read -r -a cmd <<<"${CMD[$s]}"
             printf 'round %d  ' "$round" >&2
-            "$BIN/mcp-bench" "${pin[@]}" --label "$s" --timeout "$TIMEOUT" \
+            "$BIN/mcp-bench" "${pin[@]}" --label "$s" --timeout "$TIMEOUT" "${method[@]}" \
                 "$scenario" "$count" -- "${cmd[@]}" >>"$raw" ||
                 log "driver failed for $s $scenario $count"
         done

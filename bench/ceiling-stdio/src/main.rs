@@ -94,6 +94,7 @@ fn echo() -> std::io::Result<()> {
                 "protocolVersion": msg["params"]["protocolVersion"],
                 "capabilities": {"tools": {}},
                 "serverInfo": {"name": "ceiling-stdio", "version": "0"}}}),
+            Some("ping") => json!({"jsonrpc": "2.0", "id": id, "result": {}}),
             Some("tools/call") => json!({"jsonrpc": "2.0", "id": id, "result": {"content": [
                 {"type": "text", "text": msg["params"]["arguments"]["text"]}]}}),
             _ => json!({"jsonrpc": "2.0", "id": id,

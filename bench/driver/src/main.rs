@@ -5,6 +5,7 @@
 //!
 //! - `pipelined N`: initialize, then write N `tools/call echo` lines as fast
 //!   as possible from one thread while this one reads the responses; req/s.
+//!   With `--method ping`, N `ping` lines instead (reported as `pipelined-ping`).
 //! - `eof N`: the same, but stdin is closed right after the last request and
 //!   stdout is read until it closes; how many responses survived, exit code.
 //! - `latency N`: one request at a time; p50/p99/mean in µs.
@@ -46,6 +47,7 @@ options:
   --driver-cpu N      pin this driver to CPU N
   --warmup N          latency: unmeasured requests first (default 100)
   --text TEXT         the echoed text (default \"hello world\")
+  --method METHOD     what each request asks: tools/call (the echo tool, default) or ping
   --protocol V        stdio: 2025-11-25 (default: an `initialize` session) or 2026-07-28 (`server/discover`,
                       then every request carries its `_meta`, as a stateless client sends it)
   --stderr            let the server's stderr through (default: discarded)
@@ -94,6 +96,8 @@ struct Opts {
     driver_cpu: Option<usize>,
     warmup: usize,
     text: String,
+    /// Each request a `tools/call` of the echo tool, or a `ping`.
+    ping: bool,
     /// The protocol version spoken over stdio: a legacy session, or 2026-07-28 requests.
     protocol: Protocol,
     show_stderr: bool,
@@ -117,6 +121,7 @@ fn parse_args(args: &[String]) -> Result<Opts, String> {
     let mut driver_cpu = None;
     let mut warmup = 100;
     let mut text = DEFAULT_TEXT.to_owned();
+    let mut ping = false;
     let mut protocol = Protocol::Session;
     let mut show_stderr = false;
     let mut port = None;
@@ -145,6 +150,13 @@ fn parse_args(args: &[String]) -> Result<Opts, String> {
             "--driver-cpu" => driver_cpu = Some(int(arg, value(arg)?)?),
             "--warmup" => warmup = int(arg, value(arg)?)?,
             "--text" => text = value(arg)?,
+            "--method" => {
+                ping = match value(arg)?.as_str() {
+                    "tools/call" => false,
+                    "ping" => true,
+                    v => return Err(format!("--method: tools/call or ping, not {v}")),
+                }
+            }
             "--protocol" => {
                 protocol = match value(arg)?.as_str() {
                     "2025-11-25" => Protocol::Session,
@@ -202,6 +214,7 @@ fn parse_args(args: &[String]) -> Result<Opts, String> {
         driver_cpu,
         warmup,
         text,
+        ping,
         protocol,
         show_stderr,
         scenario,
@@ -477,10 +490,15 @@ fn initialize_line() -> Vec<u8> {
 
 const INITIALIZED_LINE: &[u8] = b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n";
 
-/// One `tools/call echo` line; `meta` is the `_meta` member's text, if any (2026-07-28).
-fn call_line(id: usize, text_json: &str, meta: Option<&str>, out: &mut Vec<u8>) {
+/// One request line: a `ping` when `ping`, else a `tools/call echo`; `meta` is the
+/// `_meta` member's text, if any (2026-07-28).
+fn call_line(id: usize, ping: bool, text_json: &str, meta: Option<&str>, out: &mut Vec<u8>) {
     // `write!` into a Vec cannot fail.
     let _ = match meta {
+        None if ping => writeln!(out, "{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":\"ping\"}}"),
+        Some(meta) if ping => {
+            writeln!(out, "{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":\"ping\",\"params\":{{\"_meta\":{meta}}}}}")
+        }
         None => writeln!(
             out,
             "{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":\"tools/call\",\"params\":{{\"name\":\"echo\",\"arguments\":{{\"text\":{text_json}}}}}}}"
@@ -578,7 +596,8 @@ struct Tally {
     sample_bad: usize,
     first_bad: Option<String>,
     sample_response: Option<String>,
-    expected_text: String,
+    /// The text a `tools/call` echoes; `None` for pings, whose result is an object.
+    expected_text: Option<String>,
     last_at: Option<Instant>,
 }
 
@@ -592,7 +611,7 @@ enum Taken {
 }
 
 impl Tally {
-    fn new(n: usize, expected_text: &str) -> Self {
+    fn new(n: usize, expected_text: Option<&str>) -> Self {
         Tally {
             n,
             seen: vec![false; n + 1],
@@ -608,7 +627,7 @@ impl Tally {
             sample_bad: 0,
             first_bad: None,
             sample_response: None,
-            expected_text: expected_text.to_owned(),
+            expected_text: expected_text.map(str::to_owned),
             last_at: None,
         }
     }
@@ -655,9 +674,12 @@ impl Tally {
     /// Parse a sampled response in full and check it echoes the text.
     fn check_sample(&mut self, line: &[u8]) {
         self.sample_checked += 1;
-        let good = serde_json::from_slice::<Value>(line).is_ok_and(|v| {
-            let block = &v["result"]["content"][0];
-            block["type"] == "text" && block["text"] == self.expected_text.as_str() && v["result"]["isError"] != true
+        let good = serde_json::from_slice::<Value>(line).is_ok_and(|v| match &self.expected_text {
+            Some(text) => {
+                let block = &v["result"]["content"][0];
+                block["type"] == "text" && block["text"] == text.as_str() && v["result"]["isError"] != true
+            }
+            None => v["result"].is_object(),
         });
         if !good {
             self.sample_bad += 1;
@@ -723,7 +745,9 @@ fn round(x: f64, decimals: i32) -> f64 {
 fn base_record(opts: &Opts) -> serde_json::Map<String, Value> {
     let mut m = serde_json::Map::new();
     m.insert("label".into(), json!(opts.label));
-    m.insert("scenario".into(), json!(opts.scenario.name()));
+    // Pipelined pings are a scenario of their own in the report.
+    let scenario = if opts.ping && opts.scenario == Scenario::Pipelined { "pipelined-ping" } else { opts.scenario.name() };
+    m.insert("scenario".into(), json!(scenario));
     m.insert("n".into(), json!(opts.count));
     m.insert("cmd".into(), json!(opts.cmd.join(" ")));
     m.insert("server_cpu".into(), json!(opts.server_cpu));
@@ -785,7 +809,7 @@ fn run_burst(opts: &Opts, close_after_write: bool) -> Value {
     let meta = (opts.protocol == Protocol::Stateless).then(stateless_meta);
     let mut requests = Vec::with_capacity(n * (100 + text_json.len()));
     for id in 1..=n {
-        call_line(id, &text_json, meta.as_deref(), &mut requests);
+        call_line(id, opts.ping, &text_json, meta.as_deref(), &mut requests);
     }
     m.insert("request_bytes".into(), json!(requests.len()));
 
@@ -804,7 +828,7 @@ fn run_burst(opts: &Opts, close_after_write: bool) -> Value {
         (stdin, result, done)
     });
 
-    let mut tally = Tally::new(n, &opts.text);
+    let mut tally = Tally::new(n, (!opts.ping).then_some(opts.text.as_str()));
     let mut line = Vec::with_capacity(512);
     let mut read_error = None;
     loop {
@@ -899,11 +923,11 @@ fn run_latency(opts: &Opts) -> Value {
     let lines: Vec<Vec<u8>> = (1..=total)
         .map(|id| {
             let mut l = Vec::with_capacity(128);
-            call_line(id, &text_json, meta.as_deref(), &mut l);
+            call_line(id, opts.ping, &text_json, meta.as_deref(), &mut l);
             l
         })
         .collect();
-    let mut tally = Tally::new(total, &opts.text);
+    let mut tally = Tally::new(total, (!opts.ping).then_some(opts.text.as_str()));
     let mut samples_ns: Vec<u64> = Vec::with_capacity(n);
     let mut line = Vec::with_capacity(512);
     let mut failure = None;
@@ -1074,7 +1098,7 @@ fn human(r: &Value) -> String {
         if r["ok"] == true { "ok  " } else { "FAIL" }
     );
     let body = match r["scenario"].as_str() {
-        Some("pipelined" | "eof" | "ws-pipelined") => format!(
+        Some("pipelined" | "pipelined-ping" | "eof" | "ws-pipelined") => format!(
             "{:>9.0} req/s  received {}/{}  lost {}  rss {:.1} MB  exit {}{} after {:.1} ms",
             f("req_per_s"),
             v("received"),

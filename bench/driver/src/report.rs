@@ -64,6 +64,10 @@ const ROWS: &[Row] = &[
     row("pipelined", "stdio pipelined {n}: peak RSS, MB", "rss_peak_mb", Agg::Median, Better::Lower, 1),
     row("pipelined", "stdio pipelined {n}: responses lost (all rounds)", "lost", Agg::Sum, Better::Lower, 0),
     row("pipelined", "stdio pipelined {n}: server CPU per request, µs", "server_cpu_us_per_req", Agg::Median, Better::Lower, 2),
+    row("pipelined-ping", "stdio pipelined {n} pings: req/s", "req_per_s", Agg::Median, Better::Higher, 0),
+    row("pipelined-ping", "stdio pipelined {n} pings: peak RSS, MB", "rss_peak_mb", Agg::Median, Better::Lower, 1),
+    row("pipelined-ping", "stdio pipelined {n} pings: responses lost (all rounds)", "lost", Agg::Sum, Better::Lower, 0),
+    row("pipelined-ping", "stdio pipelined {n} pings: server CPU per request, µs", "server_cpu_us_per_req", Agg::Median, Better::Lower, 2),
     row("eof", "stdio EOF after {n}: responses lost (worst round)", "lost", Agg::Max, Better::Lower, 0),
     row("eof", "stdio EOF after {n}: req/s", "req_per_s", Agg::Median, Better::Higher, 0),
     row("eof", "stdio EOF after {n}: exit after stdin close, ms", "exit_ms", Agg::Median, Better::Lower, 1),
@@ -77,7 +81,7 @@ const ROWS: &[Row] = &[
     row("coldstart", "RSS after initialize, MB", "rss_peak_mb", Agg::Median, Better::Lower, 1),
 ];
 
-const SCENARIO_ORDER: &[&str] = &["pipelined", "eof", "latency", "coldstart"];
+const SCENARIO_ORDER: &[&str] = &["pipelined", "pipelined-ping", "eof", "latency", "coldstart"];
 
 /// Entry point of the `report` subcommand; returns the exit code.
 pub fn main(args: &[String]) -> i32 {

@@ -388,7 +388,7 @@ pub fn run_pipelined(opts: &Opts) -> Value {
     let mut line = Vec::with_capacity(256);
     for id in 1..=n {
         line.clear();
-        call_line(id, &text_json, None, &mut line);
+        call_line(id, false, &text_json, None, &mut line);
         text_frame(&mut ws.rng, line.trim_ascii_end(), &mut frames);
     }
     m.insert("request_bytes".into(), json!(frames.len()));
@@ -408,7 +408,7 @@ pub fn run_pipelined(opts: &Opts) -> Value {
         (result, Instant::now())
     });
 
-    let mut tally = Tally::new(n, &opts.text);
+    let mut tally = Tally::new(n, Some(opts.text.as_str()));
     let mut read_error = None;
     let mut closed = None;
     while tally.received < n {
