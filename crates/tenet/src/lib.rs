@@ -53,7 +53,7 @@ pub fn main_with(argv: Vec<OsString>) -> ExitCode {
         });
         if let Some(e) = refused {
             eprintln!("tenet: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(commands::exit::USAGE);
         }
     }
     // Parsed through a borrow, and the command definition is then leaked rather than

@@ -14,7 +14,7 @@ pub fn run(args: &CheckArgs) -> ExitCode {
         Ok(links) => links,
         Err(e) => {
             eprintln!("tenet check: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(super::exit::USAGE);
         }
     };
     let (mut errors, mut warnings, mut files) = (0, 0, 0);
@@ -37,7 +37,7 @@ pub fn run(args: &CheckArgs) -> ExitCode {
             }
             Err(e) => {
                 eprintln!("tenet check: cannot read {}: {e}", dir.display());
-                return ExitCode::from(2);
+                return ExitCode::from(super::exit::USAGE);
             }
         }
     }

@@ -34,14 +34,9 @@ pub enum Action {
     Skill,
 }
 
-/// Exit code: the tool returned `isError`.
-const TOOL_ERROR: u8 = 1;
-/// Exit code: bad command line.
-const USAGE: u8 = 2;
-/// Exit code: the server could not be reached.
-const CONNECTION: u8 = 3;
-/// Exit code: the server answered with an error or broke the protocol.
-const PROTOCOL: u8 = 4;
+// Exit codes: a tool's `isError`, a bad command line, a server out of reach, one that
+// answered with an error or broke the protocol.
+use super::exit::{FAILED as TOOL_ERROR, UNEXPECTED as PROTOCOL, UNREACHABLE as CONNECTION, USAGE};
 
 /// A command line that is not usable.
 struct Usage(String);

@@ -19,13 +19,13 @@ use crate::gateway::GatewayError;
 pub fn check(file: Option<PathBuf>, serve_flags: &[OsString]) -> ExitCode {
     let Some(file) = file.or_else(|| std::env::var_os(CONFIG_ENV).filter(|v| !v.is_empty()).map(PathBuf::from)) else {
         eprintln!("tenet: no config file: name one, or set {CONFIG_ENV}");
-        return ExitCode::from(2);
+        return ExitCode::from(super::exit::USAGE);
     };
     let (serve, from_file) = match config::apply(ServeArgs::augment_args(Command::new("serve")), &file) {
         Ok(applied) => applied,
         Err(e) => {
             eprintln!("tenet: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(super::exit::USAGE);
         }
     };
     let argv = std::iter::once(OsString::from("serve")).chain(serve_flags.iter().cloned());
@@ -55,7 +55,7 @@ pub fn check(file: Option<PathBuf>, serve_flags: &[OsString]) -> ExitCode {
                 StartError::Gateway(e @ GatewayError { place: Some(_), .. }) => eprintln!("tenet: {e}"),
                 e => eprintln!("tenet: {}: {e}", file.display()),
             }
-            return ExitCode::from(2);
+            return ExitCode::from(super::exit::USAGE);
         }
     };
     outln!("# {}: valid; the effective `tenet serve` configuration:\n", file.display());

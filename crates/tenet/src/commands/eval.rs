@@ -14,7 +14,7 @@ pub fn run(args: &EvalArgs) -> ExitCode {
     init_logging(LogLevel::Warn, LogFormat::Pretty);
     let fail = |message: String| {
         eprintln!("tenet: {message}");
-        ExitCode::from(2)
+        ExitCode::from(super::exit::USAGE)
     };
     let mut queries: Vec<Labelled> = Vec::new();
     for path in &args.queries {

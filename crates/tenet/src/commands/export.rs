@@ -21,7 +21,7 @@ pub fn run(args: &ExportArgs) -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("{verb}: {e}");
-            ExitCode::from(2)
+            ExitCode::from(super::exit::USAGE)
         }
     }
 }

@@ -18,9 +18,7 @@ const RETRY: Duration = Duration::from_millis(100);
 pub fn run(url: &str, wait: Option<Duration>) -> ExitCode {
     let deadline = wait.map(|w| std::time::Instant::now() + w);
     // A URL that cannot be asked will not become one: said at once.
-    let hopeless = |answer: &Result<u16, String>| {
-        answer.as_ref().is_err_and(|e| e.starts_with("only http://") || e.starts_with("bad address"))
-    };
+    let hopeless = |answer: &Result<u16, GetError>| matches!(answer, Err(GetError::Unusable(_)));
     let mut answer = probe(url);
     while let Some(deadline) = deadline {
         if answer == Ok(200) || hopeless(&answer) || std::time::Instant::now() + RETRY > deadline {
@@ -62,19 +60,45 @@ fn not_found_hint(url: &str) -> String {
     format!("`tenet serve --transport http` answers health checks at /health: try http://{authority}/health")
 }
 
-fn probe(url: &str) -> Result<u16, String> {
+fn probe(url: &str) -> Result<u16, GetError> {
     let mut stream = send_get(url, None)?;
     let mut head = [0u8; 64];
-    let n = stream.read(&mut head).map_err(|e| e.to_string())?;
+    let n = stream.read(&mut head).map_err(GetError::unreachable)?;
     status_of(&String::from_utf8_lossy(&head[..n]))
+}
+
+/// Why [`get`] (or a health check) has no answer; its text says so for a person.
+#[derive(Debug, PartialEq, Eq)]
+pub enum GetError {
+    /// The URL or the token cannot be used: nothing was sent.
+    Unusable(String),
+    /// No server answered: no connection, or it broke before an answer.
+    Unreachable(String),
+    /// Something answered, but not with an HTTP answer within the bounds [`get`] keeps.
+    NotHttp(String),
+}
+
+impl GetError {
+    fn unreachable(e: std::io::Error) -> Self {
+        GetError::Unreachable(e.to_string())
+    }
+}
+
+impl std::fmt::Display for GetError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GetError::Unusable(why) | GetError::Unreachable(why) | GetError::NotHttp(why) => f.write_str(why),
+        }
+    }
 }
 
 /// GETs `url` (plain `http://` only), with `token` as `Authorization: Bearer` if given,
 /// and returns the status and the whole body (the server closes the connection after it).
 ///
 /// # Errors
-/// What kept it from getting an HTTP answer, or a token that cannot be sent in a header.
-pub fn get(url: &str, token: Option<&str>) -> Result<(u16, String), String> {
+/// What kept it from getting an HTTP answer ([`GetError`]), a token that cannot be sent
+/// in a header among them.
+pub fn get(url: &str, token: Option<&str>) -> Result<(u16, String), GetError> {
     let mut stream = send_get(url, token)?;
     // Bounded in size and in time, whatever the server does: a page larger than any
     // status page, or one trickled a byte at a time, is an error, not a hang.
@@ -82,16 +106,16 @@ pub fn get(url: &str, token: Option<&str>) -> Result<(u16, String), String> {
     let mut response = Vec::new();
     let mut buf = [0u8; 16 * 1024];
     loop {
-        let n = stream.read(&mut buf).map_err(|e| e.to_string())?;
+        let n = stream.read(&mut buf).map_err(GetError::unreachable)?;
         if n == 0 {
             break;
         }
         response.extend_from_slice(&buf[..n]);
         if response.len() > MAX_PAGE_BYTES {
-            return Err(format!("the answer is larger than {} MiB", MAX_PAGE_BYTES >> 20));
+            return Err(GetError::NotHttp(format!("the answer is larger than {} MiB", MAX_PAGE_BYTES >> 20)));
         }
         if began.elapsed() > PAGE_DEADLINE {
-            return Err(format!("the answer took longer than {} s", PAGE_DEADLINE.as_secs()));
+            return Err(GetError::NotHttp(format!("the answer took longer than {} s", PAGE_DEADLINE.as_secs())));
         }
     }
     let at = response.windows(4).position(|w| w == b"\r\n\r\n");
@@ -130,33 +154,34 @@ fn dechunk(mut rest: &[u8]) -> Vec<u8> {
 }
 
 /// The status code of an HTTP/1.x response's first line.
-fn status_of(text: &str) -> Result<u16, String> {
+fn status_of(text: &str) -> Result<u16, GetError> {
     text.strip_prefix("HTTP/1.1 ")
         .or_else(|| text.strip_prefix("HTTP/1.0 "))
         .and_then(|s| s.get(..3))
         .and_then(|code| code.parse().ok())
-        .ok_or_else(|| format!("not an HTTP answer: {:?}", text.lines().next().unwrap_or_default()))
+        .ok_or_else(|| GetError::NotHttp(format!("not an HTTP answer: {:?}", text.lines().next().unwrap_or_default())))
 }
 
 /// Connects to `url`'s host and sends a GET for its path.
-fn send_get(url: &str, token: Option<&str>) -> Result<TcpStream, String> {
+fn send_get(url: &str, token: Option<&str>) -> Result<TcpStream, GetError> {
     if token.is_some_and(|t| t.chars().any(char::is_control)) {
-        return Err("the token holds a control character".to_owned());
+        return Err(GetError::Unusable("the token (TENET_TOKEN) holds a control character".to_owned()));
     }
-    let rest = url.strip_prefix("http://").ok_or("only http:// URLs can be checked")?;
+    let rest =
+        url.strip_prefix("http://").ok_or_else(|| GetError::Unusable("only http:// URLs can be checked".to_owned()))?;
     let (authority, path) = rest.find('/').map_or((rest, "/"), |at| rest.split_at(at));
     let addr = authority
         .to_socket_addrs()
-        .map_err(|e| format!("bad address {authority:?}: {e}"))?
+        .map_err(|e| GetError::Unusable(format!("bad address {authority:?}: {e}")))?
         .next()
-        .ok_or_else(|| format!("{authority:?} resolves to nothing"))?;
-    let mut stream = TcpStream::connect_timeout(&addr, TIMEOUT).map_err(|e| e.to_string())?;
-    stream.set_read_timeout(Some(TIMEOUT)).map_err(|e| e.to_string())?;
-    stream.set_write_timeout(Some(TIMEOUT)).map_err(|e| e.to_string())?;
+        .ok_or_else(|| GetError::Unreachable(format!("{authority:?} resolves to nothing")))?;
+    let mut stream = TcpStream::connect_timeout(&addr, TIMEOUT).map_err(GetError::unreachable)?;
+    stream.set_read_timeout(Some(TIMEOUT)).map_err(GetError::unreachable)?;
+    stream.set_write_timeout(Some(TIMEOUT)).map_err(GetError::unreachable)?;
     // One write: `write!` on an unbuffered stream sends each piece as its own segment.
     let authorization = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
     let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n{authorization}\r\n");
-    stream.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
+    stream.write_all(request.as_bytes()).map_err(GetError::unreachable)?;
     Ok(stream)
 }
 
@@ -189,7 +214,8 @@ mod tests {
     fn reads_the_status_code() {
         assert_eq!(probe(&answer_once("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")), Ok(200));
         assert_eq!(probe(&answer_once("HTTP/1.1 503 Service Unavailable\r\n\r\n")), Ok(503));
-        assert!(probe(&answer_once("SSH-2.0-OpenSSH\r\n")).unwrap_err().contains("not an HTTP answer"));
+        let not_http = probe(&answer_once("SSH-2.0-OpenSSH\r\n")).unwrap_err();
+        assert!(matches!(&not_http, GetError::NotHttp(why) if why.contains("not an HTTP answer")), "{not_http:?}");
     }
 
     #[test]
@@ -206,8 +232,12 @@ mod tests {
 
     #[test]
     fn refuses_what_it_cannot_check() {
-        assert!(probe("https://127.0.0.1/health").unwrap_err().contains("only http://"));
+        let https = probe("https://127.0.0.1/health").unwrap_err();
+        assert!(matches!(&https, GetError::Unusable(why) if why.contains("only http://")), "{https:?}");
+        let token = get("http://127.0.0.1:1/health", Some("a\r\nX-Injected: 1")).unwrap_err();
+        assert!(matches!(&token, GetError::Unusable(why) if why.contains("control character")), "{token:?}");
         let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-        assert!(probe(&format!("http://{closed}/health")).is_err());
+        let refused = probe(&format!("http://{closed}/health")).unwrap_err();
+        assert!(matches!(refused, GetError::Unreachable(_)), "{refused:?}");
     }
 }

@@ -19,7 +19,7 @@ pub fn run(args: &ListArgs) -> ExitCode {
         Ok((base, _)) => base,
         Err(e) => {
             eprintln!("tenet: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(super::exit::USAGE);
         }
     };
     let language = args.language.as_deref().map(normalize);

@@ -35,6 +35,7 @@ mod client;
 mod client_output;
 mod config;
 mod eval;
+pub(crate) mod exit;
 mod export;
 mod health;
 mod list;

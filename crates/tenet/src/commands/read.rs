@@ -15,7 +15,7 @@ fn knowledge(args: &crate::args::KnowledgeArgs) -> Result<Knowledge, ExitCode> {
         Ok((base, limits)) => Ok(Knowledge::new(base, limits)),
         Err(e) => {
             eprintln!("tenet: {e}");
-            Err(ExitCode::from(2))
+            Err(ExitCode::from(super::exit::USAGE))
         }
     }
 }

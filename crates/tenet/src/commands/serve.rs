@@ -26,7 +26,7 @@ pub fn run(args: &ServeArgs) -> ExitCode {
         Err(e) => {
             // Once, on stderr whatever the log level: the process ends here.
             eprintln!("tenet: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(super::exit::USAGE);
         }
     };
     let Prepared { server, knowledge, skills, auth, upstreams, store, telemetry } = prepared;
@@ -34,7 +34,7 @@ pub fn run(args: &ServeArgs) -> ExitCode {
         Ok(node) => node,
         Err(e) => {
             eprintln!("tenet: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(super::exit::USAGE);
         }
     };
     tenet_node::announce(&server, &node.id);

@@ -29,14 +29,9 @@ impl Which {
     }
 }
 
-/// Some listed upstream or peer is not up.
-const NOT_UP: u8 = 1;
-/// The URL or `TENET_TOKEN` cannot be used.
-const USAGE: u8 = 2;
-/// The server could not be reached.
-const UNREACHABLE: u8 = 3;
-/// The server answered, but not with the page.
-const NO_PAGE: u8 = 4;
+// Exit codes: some listed upstream or peer not up, a URL or `TENET_TOKEN` that cannot be
+// used, a server out of reach, one that answered without the page.
+use super::exit::{FAILED as NOT_UP, UNEXPECTED as NO_PAGE, UNREACHABLE, USAGE};
 
 /// One row of `GET /upstreams` or `GET /peers` (the fields this command shows).
 #[derive(Debug, Deserialize)]
@@ -121,11 +116,8 @@ pub fn run(url: &str, json: bool, which: Which) -> ExitCode {
         eprintln!("tenet: {url}: only plain http:// URLs can be asked (the status pages are on the HTTP endpoint)");
         return ExitCode::from(USAGE);
     }
+    // A token that cannot go in a header is refused by `health::get`, unsent (USAGE).
     let token = std::env::var("TENET_TOKEN").ok().filter(|t| !t.is_empty());
-    if token.as_deref().is_some_and(|t| t.chars().any(char::is_control)) {
-        eprintln!("tenet: TENET_TOKEN holds a control character");
-        return ExitCode::from(USAGE);
-    }
     let body = match health::get(&page_url, token.as_deref()) {
         Ok((200, body)) => body,
         Ok((status @ (401 | 403), _)) => {
@@ -148,9 +140,13 @@ pub fn run(url: &str, json: bool, which: Which) -> ExitCode {
             return ExitCode::from(NO_PAGE);
         }
         Err(e) => {
-            eprintln!("tenet: {page_url}: {}", printable(&e));
-            // Something answered, but not HTTP: not the server's page either.
-            return ExitCode::from(if e.starts_with("not an HTTP answer") { NO_PAGE } else { UNREACHABLE });
+            eprintln!("tenet: {page_url}: {}", printable(&e.to_string()));
+            return ExitCode::from(match e {
+                health::GetError::Unusable(_) => USAGE,
+                health::GetError::Unreachable(_) => UNREACHABLE,
+                // Something answered, but not HTTP: not the server's page either.
+                health::GetError::NotHttp(_) => NO_PAGE,
+            });
         }
     };
     let page: Page = match serde_json::from_str(&body) {
