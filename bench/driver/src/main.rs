@@ -184,6 +184,9 @@ fn parse_args(args: &[String]) -> Result<Opts, String> {
     let [scenario, count] = positional.as_slice() else {
         return Err("expected <scenario> <count>".into());
     };
+    if ping && scenario != "pipelined" {
+        return Err(format!("--method ping: only the pipelined scenario sends pings, not {scenario}"));
+    }
     let scenario = match scenario.as_str() {
         "pipelined" => Scenario::Pipelined,
         "eof" => Scenario::Eof,

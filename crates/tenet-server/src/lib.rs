@@ -81,8 +81,10 @@ mod tasks;
 
 /// A map looked up on every request (the requests in flight by id, the registries by
 /// name): foldhash, seeded at random per process, in place of SipHash, which took 3 % of
-/// a stdio `tools/call`'s instructions here. Its keys are the server's own names, or a
-/// session's ids in flight, which the session's limit on concurrent requests bounds.
+/// a stdio `tools/call`'s instructions here. foldhash does not claim to withstand keys
+/// chosen to collide, so its keys are the server's own names, or a session's ids in
+/// flight: its client's choice, but at most `session::MAX_IN_FLIGHT` of them, so that
+/// even ids that all collided would cost a bounded probe of that session's own table.
 pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 pub use tasks::TaskLimits;
 

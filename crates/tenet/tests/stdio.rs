@@ -184,6 +184,33 @@ fn ten_thousand_levels_of_nesting_are_a_parse_error_not_a_crash() {
 // Request ids, lifecycle, versions
 // ---------------------------------------------------------------------------------------
 
+/// A batch is admitted whole, so it alone could put any number of requests in flight:
+/// past the session's bound (1 024), each further one is refused (-32004), the others
+/// are served, and so is the next request.
+#[test]
+fn a_batch_past_the_bound_on_requests_in_flight_gets_its_excess_refused() {
+    const RATE_LIMITED: i64 = -32004;
+    let mut server = Tenet::start();
+    server.initialize("2025-03-26");
+    let batch: Vec<Value> = (0..1030).map(|id| legacy(id, "tools/call", countdown(1, 300))).collect();
+    server.send(&Value::Array(batch));
+    // The countdowns' log messages come first; then the batch's one array.
+    let response = loop {
+        let message = server.next_message();
+        if message.is_array() || message.get("method").is_none() {
+            break message;
+        }
+    };
+    let entries = response.as_array().unwrap_or_else(|| panic!("expected one JSON array, got {response}"));
+    assert_eq!(entries.len(), 1030);
+    let refused: Vec<&Value> = entries.iter().filter(|e| e["error"]["code"] == RATE_LIMITED).collect();
+    assert_eq!(refused.len(), 6, "{refused:?}");
+    assert!(refused[0]["error"]["message"].as_str().is_some_and(|m| m.contains("in flight")), "{}", refused[0]);
+    let served = entries.iter().filter(|e| tool_text(&e["result"]) == "counted down 1 steps").count();
+    assert_eq!(served, 1024);
+    server.assert_alive();
+}
+
 #[test]
 fn duplicate_in_flight_id_is_rejected_and_the_original_still_completes() {
     let mut server = Tenet::start();

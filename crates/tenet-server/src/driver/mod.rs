@@ -30,7 +30,7 @@ use crate::event::ServerEvent;
 use crate::grant::Grant;
 use crate::routing::{Answer, Probe, Routed};
 use crate::server::Server;
-use crate::session::{Link, Outbound, Peer, Session};
+use crate::session::{Link, MAX_IN_FLIGHT, Outbound, Peer, Session, Untracked};
 
 /// A request being served: resolves to its answer, or to [`Cancelled`] when the client
 /// cancelled it or the session closed (a cancelled request gets no response).
@@ -273,9 +273,19 @@ impl Driver {
     ) -> Pending {
         let probe = Probe::read(&request);
         let cancel = self.closed.child_token();
-        if !self.session.track(&request.id, &cancel) {
-            let error =
-                ErrorObject::invalid_request(format!("Invalid Request: id {} is already in flight", request.id));
+        if let Err(untracked) = self.session.track(&request.id, &cancel) {
+            let error = match untracked {
+                Untracked::Duplicate => {
+                    ErrorObject::invalid_request(format!("Invalid Request: id {} is already in flight", request.id))
+                }
+                Untracked::Full => ErrorObject::new(
+                    crate::error::RATE_LIMITED,
+                    format!(
+                        "Too many requests in flight in this session: at most {MAX_IN_FLIGHT}; wait for one to end, \
+                         then retry"
+                    ),
+                ),
+            };
             return ready(self.error_answer(Some(&request.id), &error));
         }
         let untrack = Untrack { session: self.session.clone(), id: request.id.clone() };

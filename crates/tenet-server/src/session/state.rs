@@ -69,6 +69,22 @@ pub struct Negotiated {
 /// beyond it is given back.
 const IN_FLIGHT_ROOM: usize = 16;
 
+/// The most requests one session may have in flight at once, on every transport: a
+/// stream's reader waits past `max_concurrent_requests` (256 by default), but a batch
+/// is admitted whole and Streamable HTTP posts each request on its own; past this, a
+/// request is refused (-32004) until one ends. It bounds the session's table of ids, whose
+/// keys its client picks.
+pub(crate) const MAX_IN_FLIGHT: usize = 1024;
+
+/// Why [`Session::track`] did not take a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Untracked {
+    /// A request with that id is in flight already.
+    Duplicate,
+    /// [`MAX_IN_FLIGHT`] requests are.
+    Full,
+}
+
 const LEVELS: [LoggingLevel; 8] = [
     LoggingLevel::Debug,
     LoggingLevel::Info,
@@ -254,15 +270,20 @@ impl Session {
         })
     }
 
-    /// Registers the request `id` as in flight, cancelled by `cancel`; false if a
-    /// request with that id already is.
-    pub(crate) fn track(&self, id: &Id, cancel: &CancellationToken) -> bool {
+    /// Registers the request `id` as in flight, cancelled by `cancel`.
+    ///
+    /// # Errors
+    /// [`Untracked`]: a request with that id is in flight already, or
+    /// [`MAX_IN_FLIGHT`] requests are.
+    pub(crate) fn track(&self, id: &Id, cancel: &CancellationToken) -> Result<(), Untracked> {
         let mut map = self.in_flight.lock().unwrap_or_else(PoisonError::into_inner);
+        let full = map.len() >= MAX_IN_FLIGHT;
         match map.entry(id.clone()) {
-            std::collections::hash_map::Entry::Occupied(_) => false,
+            std::collections::hash_map::Entry::Occupied(_) => Err(Untracked::Duplicate),
+            std::collections::hash_map::Entry::Vacant(_) if full => Err(Untracked::Full),
             std::collections::hash_map::Entry::Vacant(slot) => {
                 slot.insert(cancel.clone());
-                true
+                Ok(())
             }
         }
     }
@@ -410,6 +431,23 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A session's table of requests in flight refuses a duplicate id, and any id once
+    /// it holds MAX_IN_FLIGHT, until one ends.
+    #[test]
+    fn requests_in_flight_are_bounded_per_session() {
+        let session = Session::new(Arc::new(Peer::new(None)));
+        let token = CancellationToken::new();
+        for n in 0..MAX_IN_FLIGHT {
+            assert_eq!(session.track(&Id::Number(n as i64), &token), Ok(()));
+        }
+        assert_eq!(session.track(&Id::Number(0), &token), Err(Untracked::Duplicate));
+        assert_eq!(session.track(&Id::String("one more".into()), &token), Err(Untracked::Full));
+        session.untrack(&Id::Number(7));
+        assert_eq!(session.track(&Id::String("one more".into()), &token), Ok(()));
+        assert_eq!(session.track(&Id::String("and another".into()), &token), Err(Untracked::Full));
+        assert!(session.cancel(&Id::String("one more".into())) && token.is_cancelled());
+    }
 
     #[test]
     fn a_url_step_is_completed_once_and_only_the_newest_are_remembered() {
