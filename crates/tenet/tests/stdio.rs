@@ -206,6 +206,8 @@ fn a_batch_past_the_bound_on_requests_in_flight_gets_its_excess_refused() {
     let refused: Vec<&Value> = entries.iter().filter(|e| e["error"]["code"] == RATE_LIMITED).collect();
     assert_eq!(refused.len(), 6, "{refused:?}");
     assert!(refused[0]["error"]["message"].as_str().is_some_and(|m| m.contains("in flight")), "{}", refused[0]);
+    // A -32004 says when to retry, as every rate-limited refusal does.
+    assert!(refused.iter().all(|e| e["error"]["data"]["retryAfterMs"] == 100), "{}", refused[0]);
     let served = entries.iter().filter(|e| tool_text(&e["result"]) == "counted down 1 steps").count();
     assert_eq!(served, 1024);
     server.assert_alive();

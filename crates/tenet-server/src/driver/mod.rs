@@ -30,7 +30,7 @@ use crate::event::ServerEvent;
 use crate::grant::Grant;
 use crate::routing::{Answer, Probe, Routed};
 use crate::server::Server;
-use crate::session::{Link, MAX_IN_FLIGHT, Outbound, Peer, Session, Untracked};
+use crate::session::{IN_FLIGHT_RETRY, Link, MAX_IN_FLIGHT, Outbound, Peer, Session, Untracked};
 
 /// A request being served: resolves to its answer, or to [`Cancelled`] when the client
 /// cancelled it or the session closed (a cancelled request gets no response).
@@ -278,12 +278,9 @@ impl Driver {
                 Untracked::Duplicate => {
                     ErrorObject::invalid_request(format!("Invalid Request: id {} is already in flight", request.id))
                 }
-                Untracked::Full => ErrorObject::new(
-                    crate::error::RATE_LIMITED,
-                    format!(
-                        "Too many requests in flight in this session: at most {MAX_IN_FLIGHT}; wait for one to end, \
-                         then retry"
-                    ),
+                Untracked::Full => crate::limits::refused(
+                    &format!("Too many requests in flight in this session (at most {MAX_IN_FLIGHT})"),
+                    IN_FLIGHT_RETRY,
                 ),
             };
             return ready(self.error_answer(Some(&request.id), &error));

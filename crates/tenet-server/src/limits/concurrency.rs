@@ -297,9 +297,7 @@ impl Collector for ConcurrencyCollector {
 /// The -32004 refusal of a call to `tool` that found no free turn: the rate-limited
 /// error (so HTTP answers 429 with `Retry-After`), naming the cap.
 pub(crate) fn busy(tool: &str, max: usize, retry_after: Duration) -> tenet_jsonrpc::ErrorObject {
-    let mut error = crate::limits::rate_limited(retry_after);
-    error.message = format!("Tool {tool} is busy ({max} calls running): {}", error.message).into();
-    error
+    crate::limits::refused(&format!("Tool {tool} is busy ({max} calls running)"), retry_after)
 }
 
 #[cfg(test)]

@@ -10,4 +10,5 @@ mod rate_limit;
 
 pub use cache::CacheStats;
 pub(crate) use concurrency::{ConcurrencyCollector, ConcurrencyLimit, Refused, busy};
+pub(crate) use rate_limit::refused;
 pub use rate_limit::{Rate, RateLimiter, RateLimits, RateStore, rate_limited};

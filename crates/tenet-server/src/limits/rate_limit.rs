@@ -338,6 +338,14 @@ pub fn rate_limited(retry_after: Duration) -> ErrorObject {
     ErrorObject::new(RATE_LIMITED, format!("Rate limited: retry in {ms} ms")).with_data(json!({ "retryAfterMs": ms }))
 }
 
+/// [`rate_limited`], its message led by `why`: the refusal of a request that found a
+/// share full (a tool's turns, a session's requests in flight).
+pub(crate) fn refused(why: &str, retry_after: Duration) -> ErrorObject {
+    let mut error = rate_limited(retry_after);
+    error.message = format!("{why}: {}", error.message).into();
+    error
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,7 @@ mod subscriptions;
 pub use link::Link;
 pub(crate) use link::{allows, insufficient_scope, share_of};
 pub use peer::{Outbound, Peer};
-pub(crate) use state::{MAX_IN_FLIGHT, Untracked};
+pub(crate) use state::{IN_FLIGHT_RETRY, MAX_IN_FLIGHT, Untracked};
 pub use state::{Negotiated, Session};
 pub use subscriptions::MAX_SUBSCRIPTIONS;
 pub(crate) use subscriptions::{Subscription, Subscriptions};

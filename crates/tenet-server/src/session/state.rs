@@ -76,6 +76,10 @@ const IN_FLIGHT_ROOM: usize = 16;
 /// keys its client picks.
 pub(crate) const MAX_IN_FLIGHT: usize = 1024;
 
+/// When a request refused past [`MAX_IN_FLIGHT`] is told to retry (`retryAfterMs`): most
+/// requests end well within it.
+pub(crate) const IN_FLIGHT_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// Why [`Session::track`] did not take a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Untracked {
