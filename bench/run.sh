@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Stdio benchmark: Tenet against rmcp 3.9.0 and a std-only ceiling, measured
-# side by side in one run, interleaved round by round, medians reported.
+# Stdio benchmark: Tenet against rmcp (3.9.0, and the newest 3.x: 3.11.0) and a
+# std-only ceiling, measured side by side in one run, interleaved round by round,
+# medians reported.
 #
 #   bench/run.sh                      # everything (builds, then ~3 rounds)
 #   ROUNDS=5 bench/run.sh             # more rounds
@@ -8,21 +9,23 @@
 #   BUILD_TENET=0 bench/run.sh        # reuse the binary scripts/build-release built
 #
 # Environment knobs (defaults in brackets):
-#   ROUNDS [3]  TIMEOUT [60] seconds per run  SERVERS [tenet rmcp rmcp-pipes ceiling]
-#   SCENARIOS  [pipelined:20000 pipelined:100000 pipelined-ping:100000 eof:20000 eof:100000 latency:2000 coldstart:30]
+#   ROUNDS [3]  TIMEOUT [60] seconds per run
+#   SERVERS [tenet rmcp rmcp-pipes rmcp-latest-pipes ceiling] (also rmcp-latest: stdio())
+#   SCENARIOS  [pipelined:20000 pipelined:100000 pipelined-ping:100000 eof:20000 eof:100000 latency:2000 coldstart:30 idle:5]
 #   BUILD_TENET [1]  TENET_BIN [what scripts/build-release builds]  OUT [bench/results]
 #   TENETS  more Tenet binaries as extra servers, "label=/path/to/tenet ..." (each run as
 #           `<path> serve --demo`; name the labels in SERVERS), e.g. two builds side by side:
 #           SERVERS="tenet-before tenet-after rmcp" TENETS="tenet-before=/a/tenet tenet-after=/b/tenet"
-#   RATIOS  ratio columns, "a/b ..." [tenet/rmcp tenet/rmcp-pipes tenet/ceiling, of those measured]
+#   RATIOS  ratio columns, "a/b ..." [tenet/rmcp tenet/rmcp-pipes tenet/rmcp-latest-pipes
+#           tenet/ceiling, of those measured]
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH_DIR")
 ROUNDS=${ROUNDS:-3}
 TIMEOUT=${TIMEOUT:-60}
-SERVERS=${SERVERS:-"tenet rmcp rmcp-pipes ceiling"}
-SCENARIOS=${SCENARIOS:-"pipelined:20000 pipelined:100000 pipelined-ping:100000 eof:20000 eof:100000 latency:2000 coldstart:30"}
+SERVERS=${SERVERS:-"tenet rmcp rmcp-pipes rmcp-latest-pipes ceiling"}
+SCENARIOS=${SCENARIOS:-"pipelined:20000 pipelined:100000 pipelined-ping:100000 eof:20000 eof:100000 latency:2000 coldstart:30 idle:5"}
 BUILD_TENET=${BUILD_TENET:-1}
 TENET_BIN=${TENET_BIN:-$("$ROOT/scripts/build-release" --path)}
 OUT=${OUT:-$BENCH_DIR/results}
@@ -33,8 +36,11 @@ BIN=$BENCH_DIR/target/release
 # shellcheck source=http/lib.sh
 source "$BENCH_DIR/http/lib.sh"
 
-log "building the driver, the rmcp peer and the ceiling (release)"
+log "building the driver, the rmcp peers and the ceiling (release)"
 (cd "$BENCH_DIR" && cargo build --release --quiet)
+# rmcp-echo's source against the newest rmcp 3.x, in a workspace of its own.
+(cd "$BENCH_DIR/rmcp-latest" && cargo build --release --quiet --bin rmcp-echo-latest)
+LATEST=$BENCH_DIR/rmcp-latest/target/release
 
 tenet_note=""
 if [[ " $SERVERS " == *" tenet "* ]]; then
@@ -62,6 +68,8 @@ declare -A CMD=(
     [tenet]="$TENET_BIN serve --demo"
     [rmcp]="$BIN/rmcp-echo"
     [rmcp-pipes]="$BIN/rmcp-echo pipes"
+    [rmcp-latest]="$LATEST/rmcp-echo-latest"
+    [rmcp-latest-pipes]="$LATEST/rmcp-echo-latest pipes"
     [ceiling]="$BIN/ceiling-stdio"
 )
 for t in $TENETS; do
@@ -116,6 +124,7 @@ done
 ratios=()
 [[ " ${servers[*]} " == *" tenet "* && " ${servers[*]} " == *" rmcp "* ]] && ratios+=(--ratio tenet/rmcp)
 [[ " ${servers[*]} " == *" tenet "* && " ${servers[*]} " == *" rmcp-pipes "* ]] && ratios+=(--ratio tenet/rmcp-pipes)
+[[ " ${servers[*]} " == *" tenet "* && " ${servers[*]} " == *" rmcp-latest-pipes "* ]] && ratios+=(--ratio tenet/rmcp-latest-pipes)
 [[ " ${servers[*]} " == *" tenet "* && " ${servers[*]} " == *" ceiling "* ]] && ratios+=(--ratio tenet/ceiling)
 if [[ -n $RATIOS ]]; then
     ratios=()

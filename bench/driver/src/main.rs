@@ -10,6 +10,9 @@
 //!   stdout is read until it closes; how many responses survived, exit code.
 //! - `latency N`: one request at a time; p50/p99/mean in µs.
 //! - `coldstart R`: R times spawn → `initialize` → first response line; ms.
+//! - `idle R`: R times spawn → `initialize` → `notifications/initialized`, then
+//!   `--settle` seconds idle; the server's `VmRSS`, `RssAnon` and `RssFile` (the
+//!   pages of its executable and libraries), medians.
 //! - `ws-pipelined N`, `ws-idle N`: the same echo calls over WebSocket to an
 //!   HTTP server (`--port`), and the RSS of N idle sockets; see [`ws`].
 //!
@@ -34,7 +37,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 const USAGE: &str = "\
-usage: mcp-bench [options] <pipelined|eof|latency|coldstart> <count> -- <cmd> [args...]
+usage: mcp-bench [options] <pipelined|eof|latency|coldstart|idle> <count> -- <cmd> [args...]
        mcp-bench [options] --port P <ws-pipelined|ws-idle> <count> -- <cmd> [args...]
        mcp-bench report [--labels a,b,c] [--ratio a/b]... <results.jsonl>...
 
@@ -54,7 +57,7 @@ options:
   --port P            ws-*: the server listens on 127.0.0.1:P (the command must say so too)
   --path PATH         ws-*: the MCP path of the WebSocket upgrade (default /mcp)
   --warm N            ws-idle: sockets opened (and kept) before the RSS baseline (default 16)
-  --settle SECS       ws-idle: idle wait before the second RSS reading (default 1)
+  --settle SECS       ws-idle: idle wait before the second RSS reading; idle: before the reading (default 1)
   --attach PID        ws-*: measure a server already running as PID (e.g. under strace) instead of
                       spawning one; it is left running, but the watchdog still kills it on timeout";
 
@@ -68,6 +71,7 @@ enum Scenario {
     Eof,
     Latency,
     Coldstart,
+    Idle,
     WsPipelined,
     WsIdle,
 }
@@ -79,6 +83,7 @@ impl Scenario {
             Scenario::Eof => "eof",
             Scenario::Latency => "latency",
             Scenario::Coldstart => "coldstart",
+            Scenario::Idle => "idle",
             Scenario::WsPipelined => "ws-pipelined",
             Scenario::WsIdle => "ws-idle",
         }
@@ -192,6 +197,7 @@ fn parse_args(args: &[String]) -> Result<Opts, String> {
         "eof" => Scenario::Eof,
         "latency" => Scenario::Latency,
         "coldstart" => Scenario::Coldstart,
+        "idle" => Scenario::Idle,
         "ws-pipelined" => Scenario::WsPipelined,
         "ws-idle" => Scenario::WsIdle,
         s => return Err(format!("unknown scenario {s}")),
@@ -257,6 +263,7 @@ fn main() {
         Scenario::Eof => run_burst(&opts, true),
         Scenario::Latency => run_latency(&opts),
         Scenario::Coldstart => run_coldstart(&opts),
+        Scenario::Idle => run_idle(&opts),
         Scenario::WsPipelined => ws::run_pipelined(&opts),
         Scenario::WsIdle => ws::run_idle(&opts),
     };
@@ -749,7 +756,8 @@ fn base_record(opts: &Opts) -> serde_json::Map<String, Value> {
     let mut m = serde_json::Map::new();
     m.insert("label".into(), json!(opts.label));
     // Pipelined pings are a scenario of their own in the report.
-    let scenario = if opts.ping && opts.scenario == Scenario::Pipelined { "pipelined-ping" } else { opts.scenario.name() };
+    let scenario =
+        if opts.ping && opts.scenario == Scenario::Pipelined { "pipelined-ping" } else { opts.scenario.name() };
     m.insert("scenario".into(), json!(scenario));
     m.insert("n".into(), json!(opts.count));
     m.insert("cmd".into(), json!(opts.cmd.join(" ")));
@@ -1086,6 +1094,65 @@ fn run_coldstart(opts: &Opts) -> Value {
     Value::Object(m)
 }
 
+/// The `VmRSS`, `RssAnon` and `RssFile` (KiB) of a live process.
+fn resident_kb(pid: u32) -> Option<[u64; 3]> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| -> Option<u64> {
+        let line = status.lines().find(|l| l.strip_prefix(name).is_some_and(|rest| rest.starts_with(':')))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    };
+    Some([field("VmRSS")?, field("RssAnon")?, field("RssFile")?])
+}
+
+/// `idle`: R times spawn → handshake → `--settle` idle → the server's resident memory.
+fn run_idle(opts: &Opts) -> Value {
+    let mut m = base_record(opts);
+    let mut readings: [Vec<u64>; 3] = Default::default();
+    let mut failures = Vec::new();
+    let mut info = InitInfo::default();
+    for run in 0..opts.count {
+        let mut server = match spawn(opts) {
+            Ok(s) => s,
+            Err(e) => {
+                failures.push(format!("run {run}: {e}"));
+                continue;
+            }
+        };
+        // The watchdog's idle bound would fire while the server is left idle on purpose.
+        let wd = Watchdog::start(server.pid, opts.timeout, opts.idle.max(opts.settle + Duration::from_secs(5)));
+        let result = handshake(&mut server, &wd, opts.protocol).and_then(|i| {
+            thread::sleep(opts.settle);
+            resident_kb(server.pid).map(|kb| (i, kb)).ok_or_else(|| "could not read /proc/PID/status".to_owned())
+        });
+        let fired = wd.stop();
+        finish(server, None, opts);
+        match (result, fired) {
+            (Ok((i, kb)), None) => {
+                for (all, one) in readings.iter_mut().zip(kb) {
+                    all.push(one);
+                }
+                info = i;
+            }
+            (Ok(_), Some(r)) => failures.push(format!("run {run}: watchdog fired ({r})")),
+            (Err(e), _) => failures.push(format!("run {run}: {e}")),
+        }
+    }
+    m.insert("server".into(), json!(info.server));
+    m.insert("protocol_version".into(), json!(info.protocol_version));
+    m.insert("runs_ok".into(), json!(readings[0].len()));
+    for (name, mut all) in ["vmrss", "rss_anon", "rss_file"].into_iter().zip(readings) {
+        all.sort_unstable();
+        let median = all.get(all.len() / 2).copied().unwrap_or(0);
+        m.insert(format!("{name}_kb"), json!(median));
+        m.insert(format!("{name}_mb"), json!(round(median as f64 / 1024.0, 2)));
+    }
+    let ok = failures.is_empty();
+    m.insert("valid".into(), json!(ok));
+    m.insert("ok".into(), json!(ok));
+    m.insert("failure".into(), if ok { Value::Null } else { json!(failures.join("; ")) });
+    Value::Object(m)
+}
+
 /// One human-readable line for a record.
 fn human(r: &Value) -> String {
     let f = |k: &str| r.get(k).and_then(Value::as_f64).unwrap_or(0.0);
@@ -1125,6 +1192,13 @@ fn human(r: &Value) -> String {
             f("min_ms"),
             v("runs_ok"),
             f("rss_peak_mb")
+        ),
+        Some("idle") => format!(
+            "VmRSS {:.2} MB  RssAnon {:.2} MB  RssFile {:.2} MB  ({} ok)",
+            f("vmrss_mb"),
+            f("rss_anon_mb"),
+            f("rss_file_mb"),
+            v("runs_ok")
         ),
         Some("ws-idle") => format!(
             "{} sockets  VmRSS {} -> {} KB  {:.2} KB/socket  opened in {:.2} s",

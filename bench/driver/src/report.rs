@@ -63,11 +63,25 @@ const ROWS: &[Row] = &[
     row("pipelined", "stdio pipelined {n}: req/s", "req_per_s", Agg::Median, Better::Higher, 0),
     row("pipelined", "stdio pipelined {n}: peak RSS, MB", "rss_peak_mb", Agg::Median, Better::Lower, 1),
     row("pipelined", "stdio pipelined {n}: responses lost (all rounds)", "lost", Agg::Sum, Better::Lower, 0),
-    row("pipelined", "stdio pipelined {n}: server CPU per request, µs", "server_cpu_us_per_req", Agg::Median, Better::Lower, 2),
+    row(
+        "pipelined",
+        "stdio pipelined {n}: server CPU per request, µs",
+        "server_cpu_us_per_req",
+        Agg::Median,
+        Better::Lower,
+        2,
+    ),
     row("pipelined-ping", "stdio pipelined {n} pings: req/s", "req_per_s", Agg::Median, Better::Higher, 0),
     row("pipelined-ping", "stdio pipelined {n} pings: peak RSS, MB", "rss_peak_mb", Agg::Median, Better::Lower, 1),
     row("pipelined-ping", "stdio pipelined {n} pings: responses lost (all rounds)", "lost", Agg::Sum, Better::Lower, 0),
-    row("pipelined-ping", "stdio pipelined {n} pings: server CPU per request, µs", "server_cpu_us_per_req", Agg::Median, Better::Lower, 2),
+    row(
+        "pipelined-ping",
+        "stdio pipelined {n} pings: server CPU per request, µs",
+        "server_cpu_us_per_req",
+        Agg::Median,
+        Better::Lower,
+        2,
+    ),
     row("eof", "stdio EOF after {n}: responses lost (worst round)", "lost", Agg::Max, Better::Lower, 0),
     row("eof", "stdio EOF after {n}: req/s", "req_per_s", Agg::Median, Better::Higher, 0),
     row("eof", "stdio EOF after {n}: exit after stdin close, ms", "exit_ms", Agg::Median, Better::Lower, 1),
@@ -79,9 +93,19 @@ const ROWS: &[Row] = &[
     row("coldstart", "cold start to initialize reply ({n} runs): p50, ms", "p50_ms", Agg::Median, Better::Lower, 2),
     row("coldstart", "cold start to initialize reply ({n} runs): min, ms", "min_ms", Agg::Min, Better::Lower, 2),
     row("coldstart", "RSS after initialize, MB", "rss_peak_mb", Agg::Median, Better::Lower, 1),
+    row("idle", "idle after initialize ({n} servers): VmRSS, MB", "vmrss_mb", Agg::Median, Better::Lower, 2),
+    row("idle", "idle after initialize ({n} servers): RssAnon, MB", "rss_anon_mb", Agg::Median, Better::Lower, 2),
+    row(
+        "idle",
+        "idle after initialize ({n} servers): RssFile (executable, libraries), MB",
+        "rss_file_mb",
+        Agg::Median,
+        Better::Lower,
+        2,
+    ),
 ];
 
-const SCENARIO_ORDER: &[&str] = &["pipelined", "pipelined-ping", "eof", "latency", "coldstart"];
+const SCENARIO_ORDER: &[&str] = &["pipelined", "pipelined-ping", "eof", "latency", "coldstart", "idle"];
 
 /// Entry point of the `report` subcommand; returns the exit code.
 pub fn main(args: &[String]) -> i32 {

@@ -15,6 +15,7 @@ pub use connection::{Hangup, OUTBOUND_CAPACITY};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::task::Poll;
 
 use futures_util::FutureExt;
 use futures_util::future::join_all;
@@ -296,10 +297,31 @@ impl Driver {
         };
         let server = self.server.clone();
         Box::pin(async move {
-            let answer = tokio::select! {
-                biased;
-                () = link.cancel.cancelled() => None,
-                answer = server.respond(request, routed, &link) => Some(answer),
+            // A request cancelled before it runs is not run. Its first poll comes
+            // before its cancellation's: one answered then (most are) never registers a
+            // waiter on its token, which costs a lock to register and another to drop.
+            // Once it waits, its cancellation is polled first, so that a cancelled
+            // request is dropped without running further.
+            let answer = if link.cancel.is_cancelled() {
+                None
+            } else {
+                let mut respond = std::pin::pin!(server.respond(request, routed, &link));
+                let mut cancelled = std::pin::pin!(link.cancel.cancelled());
+                let mut waiting = false;
+                std::future::poll_fn(|cx| {
+                    if waiting && cancelled.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(None);
+                    }
+                    match respond.as_mut().poll(cx) {
+                        Poll::Ready(answer) => Poll::Ready(Some(answer)),
+                        Poll::Pending if waiting => Poll::Pending,
+                        Poll::Pending => {
+                            waiting = true;
+                            cancelled.as_mut().poll(cx).map(|()| None)
+                        }
+                    }
+                })
+                .await
             };
             let untrack = untrack.done();
             answer.filter(|_| !link.cancel.is_cancelled()).ok_or(Cancelled { id: untrack })
