@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# HTTP benchmark: Tenet's Streamable HTTP server against rmcp 3.9.0, the Python
+# HTTP benchmark: Tenet's Streamable HTTP server against rmcp 3.9.0 (and 3.11.0, the
+# newest 3.x: peer rmcp-latest), the Python
 # SDK 2.3.0, the TypeScript SDK 1.32.2 and a raw hyper ceiling, all in one run,
 # interleaved round by round (order reversed every other round), medians reported.
 #
@@ -8,7 +9,7 @@
 #   PEERS="tenet rmcp ceiling" BUILD_TENET=0 bench/http-run.sh
 #
 # Knobs [defaults]: ROUNDS [3]  DURATION [10] seconds per timed wrk run
-#   PEERS [tenet rmcp python ts ceiling]  SESSIONS [1000]  BUILD_TENET [1]
+#   PEERS [tenet rmcp rmcp-latest python ts ceiling]  SESSIONS [1000]  BUILD_TENET [1]
 #   TENET_BIN [what scripts/build-release builds]  OUT [bench/results]
 #   TENETS  more Tenet binaries as extra peers, "label=/path/to/tenet ..." (each served as
 #           `<path> serve --demo --transport http`, ports from 3070; name the labels in PEERS),
@@ -21,7 +22,7 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH_DIR")
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
-PEERS=${PEERS:-"tenet rmcp python ts ceiling"}
+PEERS=${PEERS:-"tenet rmcp rmcp-latest python ts ceiling"}
 SESSIONS=${SESSIONS:-1000}
 BUILD_TENET=${BUILD_TENET:-1}
 TENET_BIN=${TENET_BIN:-$("$ROOT/scripts/build-release" --path)}
@@ -39,8 +40,10 @@ source "$HTTP/lib.sh"
 
 # ---------------------------------------------------------------- install / build
 ensure_wrk
-log "building the rmcp peer and the hyper ceiling (release)"
+log "building the rmcp peers and the hyper ceiling (release)"
 (cd "$BENCH_DIR" && cargo build --release --quiet -p rmcp-http -p ceiling-http)
+# rmcp-http's source against the newest rmcp 3.x, in a workspace of its own.
+(cd "$BENCH_DIR/rmcp-latest" && cargo build --release --quiet --bin rmcp-http-latest)
 if [[ " $PEERS " == *" python "* ]] && ! "$VENV/bin/python" -c 'import mcp, uvicorn' 2>/dev/null; then
     log "installing mcp==2.3.0 uvicorn matplotlib into $VENV"
     python3 -m venv "$VENV"
@@ -70,17 +73,19 @@ cmd() {
     case $1 in
     tenet) echo "$TENET_BIN serve --demo --transport http --port $3" ;;
     rmcp) echo "$BIN/rmcp-http $3 $2" ;;
+    rmcp-latest) echo "$BENCH_DIR/rmcp-latest/target/release/rmcp-http-latest $3 $2" ;;
     python) echo "$VENV/bin/python $HTTP/python/server.py $3 $2" ;;
     ts) echo "node $TSDIR/server.mjs $3 $2" ;;
     ceiling) echo "$BIN/ceiling-http $3" ;;
     *) [[ -n ${TBIN[$1]:-} ]] && echo "${TBIN[$1]} serve --demo --transport http --port $3" ;;
     esac
 }
-declare -A PORT=([tenet]=3060 [rmcp]=3061 [python]=3062 [ts]=3063 [ceiling]=3064)
+declare -A PORT=([tenet]=3060 [rmcp]=3061 [python]=3062 [ts]=3063 [ceiling]=3064 [rmcp-latest]=3065)
 # Protocol version for the stateless test: 2026-07-28 with Mcp-Method/Mcp-Name
 # headers and _meta, except the TS SDK 1.32.2 which only knows <= 2025-11-25 and
 # is driven in its own stateless mode (no session) with 2025-11-25.
-declare -A SVER=([tenet]=2026-07-28 [rmcp]=2026-07-28 [python]=2026-07-28 [ts]=2025-11-25 [ceiling]=2026-07-28)
+declare -A SVER=([tenet]=2026-07-28 [rmcp]=2026-07-28 [rmcp-latest]=2026-07-28 [python]=2026-07-28 [ts]=2025-11-25
+    [ceiling]=2026-07-28)
 has_sessions() { [[ $1 != ceiling ]]; }
 declare -A TBIN=()
 tport=3070
@@ -173,7 +178,7 @@ report_py=python3
     echo "- Raw: \`$(basename "$raw")\`; one response per peer and mode, by hand: \`$(basename "$samples")\`"
     echo "- Peers:"
     for p in "${peers[@]}"; do
-        echo "  - \`$p\`: \`$(cmd "$p" stateless "${PORT[$p]}" | sed "s|$ROOT/||g")\`$(case $p in rmcp | python | ts) echo " (legacy sessions: last argument \`session\`)" ;; tenet | tenet-*) echo " (both eras, same process command)" ;; esac)"
+        echo "  - \`$p\`: \`$(cmd "$p" stateless "${PORT[$p]}" | sed "s|$ROOT/||g")\`$(case $p in rmcp | rmcp-latest | python | ts) echo " (legacy sessions: last argument \`session\`)" ;; tenet | tenet-*) echo " (both eras, same process command)" ;; esac)"
     done
     echo
     REPORT_ORDER="${peers[*]}" "$report_py" "$HTTP/report.py" "$raw" "$png"

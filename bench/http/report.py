@@ -14,7 +14,7 @@ import statistics
 import sys
 from collections import defaultdict
 
-ORDER = ["tenet", "rmcp", "python", "ts", "ceiling"]
+ORDER = ["tenet", "rmcp", "rmcp-latest", "python", "ts", "ceiling"]
 raw, png = sys.argv[1], sys.argv[2]
 rows = [json.loads(line) for line in open(raw) if line.strip()]
 ORDER = os.environ.get("REPORT_ORDER", "").split() or ORDER
