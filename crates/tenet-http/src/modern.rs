@@ -2,20 +2,13 @@
 //! `_meta`'s version, and `Mcp-Method` / `Mcp-Name` must repeat the body, checked in
 //! the order the spec makes observable.
 
-use std::borrow::Cow;
-
 use axum::http::HeaderMap;
 use serde_json::Value;
-use tenet_server::jsonrpc::{ErrorCode, ErrorObject, RawJson, Request};
+use tenet_server::jsonrpc::{ErrorCode, ErrorObject, Request};
 use tenet_server::{Probe, Server};
 
 use crate::headers::{self, METHOD, NAME, PROTOCOL_VERSION};
 use crate::param;
-
-/// A JSON string's text (unescaped); `None` for any other JSON value.
-fn string(raw: &RawJson) -> Option<Cow<'_, str>> {
-    if raw.get().starts_with('"') { serde_json::from_str(raw.get()).ok() } else { None }
-}
 
 fn mismatch(message: String) -> ErrorObject {
     ErrorObject::new(ErrorCode::HEADER_MISMATCH, format!("Header mismatch: {message}"))
@@ -59,7 +52,7 @@ pub(crate) fn check(
         "uri" => probe.uri(),
         _ => probe.task_id(),
     };
-    let Some(body) = body.and_then(string) else { return Ok(()) };
+    let Some(body) = body.and_then(tenet_server::jsonrpc::string_value) else { return Ok(()) };
     let header = headers::text(headers, NAME)
         .ok_or_else(|| mismatch(format!("the Mcp-Name header is required for {}", request.method)))?;
     match tenet_server::protocol::header::decode_value(header) {
@@ -72,7 +65,7 @@ pub(crate) fn check(
     }
     let Some(params) = server.header_params(&body).filter(|p| !p.is_empty()) else { return Ok(()) };
     // Malformed arguments are left for the tool call itself to report.
-    let Ok(arguments) = serde_json::from_str::<Value>(probe.arguments().map_or("{}", RawJson::get)) else {
+    let Ok(arguments) = serde_json::from_str::<Value>(probe.arguments().unwrap_or("{}")) else {
         return Ok(());
     };
     param::check(&params, headers, &arguments)

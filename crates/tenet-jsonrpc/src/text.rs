@@ -56,9 +56,15 @@ impl JsonText {
     /// `&RawJson`), lies in that text: to be taken later with [`JsonText::within`],
     /// without borrowing. `None` when `value` is not within `json`'s text.
     pub fn span_in(json: &RawJson, value: &RawJson) -> Option<Span> {
+        Self::span_of(json, value.get())
+    }
+
+    /// [`JsonText::span_in`] for a value's text found by a scan of `json`'s own
+    /// ([`crate::members`]).
+    pub fn span_of(json: &RawJson, value: &str) -> Option<Span> {
         let text = json.get();
-        let start = (value.get().as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
-        let end = start.checked_add(value.get().len())?;
+        let start = (value.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
+        let end = start.checked_add(value.len())?;
         (end <= text.len()).then_some(Span { text: (text.as_ptr() as usize, text.len()), value: start..end })
     }
 

@@ -3,15 +3,20 @@
 //!
 //! Routing, the stateless era's header rules and the method's own handler would each
 //! otherwise scan the same params; a [`Probe`] is read once and handed to the first two.
+//! The params were checked when the message was read, so finding their members is a
+//! byte scan ([`tenet_jsonrpc::members`]); only the few typed `_meta` members present
+//! (a progress token, a log level, a trace, a node path, a context) are deserialized.
 
 use serde::Deserialize;
-use tenet_jsonrpc::{ErrorObject, RawJson, Request};
+use tenet_jsonrpc::{ErrorObject, RawJson, Request, members};
 use tenet_protocol::{
-    CLIENT_CAPABILITIES_KEY, Implementation, LoggingLevel, PROTOCOL_VERSION_KEY, ProgressToken, TraceContext,
+    CLIENT_CAPABILITIES_KEY, CONTEXT_KEY, Implementation, LoggingLevel, NODE_PATH_KEY, PROTOCOL_VERSION_KEY,
+    ProgressToken, TraceContext,
 };
 
-/// The members of a request's params that routing and header checks read, borrowed
-/// from the request; every other member is skipped, not collected.
+/// The members of a request's params that routing and header checks read, each as its
+/// JSON text borrowed from the request (a member whose value is `null` reads as absent);
+/// every other member is skipped.
 ///
 /// ```
 /// use tenet_server::Probe;
@@ -21,65 +26,127 @@ use tenet_protocol::{
 ///     "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#;
 /// let Ok(Incoming::Single(Message::Request(request))) = parse(body) else { unreachable!() };
 /// let probe = Probe::read(&request).unwrap();
-/// assert_eq!(probe.name().map(|n| n.get()), Some(r#""echo""#));
-/// assert_eq!(probe.protocol_version().map(|v| v.get()), Some(r#""2026-07-28""#));
+/// assert_eq!(probe.name(), Some(r#""echo""#));
+/// assert_eq!(probe.protocol_version(), Some(r#""2026-07-28""#));
 /// assert!(probe.is_stateless() && !probe.has_client_capabilities());
 /// ```
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 pub struct Probe<'a> {
-    #[serde(rename = "_meta", borrow, default)]
     pub(crate) meta: Option<MetaView<'a>>,
-    #[serde(borrow, default)]
-    name: Option<&'a RawJson>,
-    #[serde(borrow, default)]
-    uri: Option<&'a RawJson>,
-    #[serde(rename = "taskId", borrow, default)]
-    task_id: Option<&'a RawJson>,
-    #[serde(borrow, default)]
-    arguments: Option<&'a RawJson>,
+    name: Option<&'a str>,
+    uri: Option<&'a str>,
+    task_id: Option<&'a str>,
+    arguments: Option<&'a str>,
     /// What only some `tools/call`s carry (a task, a later MRTR round), found so that a
     /// plain call's handler need not read the params again ([`Probe::is_plain_call`]).
-    #[serde(borrow, default)]
-    task: Option<&'a RawJson>,
-    #[serde(rename = "requestState", borrow, default)]
-    request_state: Option<&'a RawJson>,
-    #[serde(rename = "inputResponses", borrow, default)]
-    input_responses: Option<&'a RawJson>,
+    task: Option<&'a str>,
+    request_state: Option<&'a str>,
+    input_responses: Option<&'a str>,
 }
 
 /// The `_meta` members routing reads.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 pub(crate) struct MetaView<'a> {
-    #[serde(rename = "progressToken", default)]
     pub progress_token: Option<ProgressToken>,
-    #[serde(rename = "io.modelcontextprotocol/protocolVersion", borrow, default)]
-    pub protocol_version: Option<&'a RawJson>,
-    #[serde(rename = "io.modelcontextprotocol/clientCapabilities", borrow, default)]
-    pub client_capabilities: Option<&'a RawJson>,
-    /// Checked for shape only (and not kept: a probe is moved along the request's path).
-    #[serde(rename = "io.modelcontextprotocol/clientInfo", default, deserialize_with = "shape::<_, Implementation>")]
-    _client_info: Option<()>,
-    #[serde(rename = "io.modelcontextprotocol/logLevel", default)]
+    pub protocol_version: Option<&'a str>,
+    pub client_capabilities: Option<&'a str>,
     pub log_level: Option<LoggingLevel>,
     /// W3C trace context; an invalid one is ignored, never an error.
-    #[serde(rename = "traceparent", default, deserialize_with = "TraceContext::deserialize_lenient")]
     pub traceparent: Option<TraceContext>,
-    #[serde(rename = "tracestate", default, deserialize_with = "tenet_protocol::trace::lenient_string")]
     pub tracestate: Option<String>,
     /// The Tenet nodes the request passed through ([`tenet_protocol::NODE_PATH_KEY`]);
     /// a malformed or overlong one is refused with the request.
-    #[serde(rename = "io.tenet/path", default)]
     pub node_path: Option<tenet_protocol::NodePath>,
     /// The conversation the request belongs to ([`tenet_protocol::CONTEXT_KEY`]): its
     /// id, or its context carried by another node; a malformed one is refused with the
     /// request.
-    #[serde(rename = "io.tenet/context", default)]
     pub context: Option<Box<tenet_protocol::context::ContextRef>>,
 }
 
-/// Reads a `T` (or `null`) and keeps nothing of it: a member checked for its shape alone.
-fn shape<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<()>, D::Error> {
-    Option::<T>::deserialize(deserializer).map(|read| read.map(drop))
+/// The members of one object a probe has read, a bit for each: a member named twice is
+/// refused, as a typed reader refuses a field given twice.
+struct Seen(u32);
+
+impl Seen {
+    /// Notes `name`, at `index`; an error when it was noted before.
+    fn note(&mut self, index: u32, name: &str) -> Result<(), ErrorObject> {
+        let bit = 1 << index;
+        if self.0 & bit != 0 {
+            return Err(ErrorObject::invalid_params(format!("Invalid params: duplicate field `{name}`")));
+        }
+        self.0 |= bit;
+        Ok(())
+    }
+}
+
+/// A member's value, or `None` for `null` (as serde reads an absent `Option`).
+fn present(value: &str) -> Option<&str> {
+    (value != "null").then_some(value)
+}
+
+/// A typed `_meta` member read from its value's text alone.
+fn typed<'a, T>(
+    name: &str,
+    value: &'a str,
+    read: impl FnOnce(&mut serde_json::Deserializer<serde_json::de::StrRead<'a>>) -> Result<T, serde_json::Error>,
+) -> Result<T, ErrorObject> {
+    read(&mut serde_json::Deserializer::from_str(value))
+        .map_err(|e| ErrorObject::invalid_params(format!("Invalid params: _meta {name}: {e}")))
+}
+
+impl<'a> MetaView<'a> {
+    /// Reads `_meta`'s object text.
+    fn read(text: &'a str) -> Result<Self, ErrorObject> {
+        if !text.starts_with('{') {
+            return Err(ErrorObject::invalid_params("Invalid params: _meta must be an object"));
+        }
+        let (mut view, mut seen) = (Self::default(), Seen(0));
+        for member in members(text) {
+            let (name, value) = (&*member.name, member.value);
+            match name {
+                "progressToken" => {
+                    seen.note(0, name)?;
+                    view.progress_token = typed(name, value, |d| Option::<ProgressToken>::deserialize(d))?;
+                }
+                PROTOCOL_VERSION_KEY => {
+                    seen.note(1, name)?;
+                    view.protocol_version = present(value);
+                }
+                CLIENT_CAPABILITIES_KEY => {
+                    seen.note(2, name)?;
+                    view.client_capabilities = present(value);
+                }
+                // Checked for shape only (and not kept: a probe is moved along the request's path).
+                tenet_protocol::CLIENT_INFO_KEY => {
+                    seen.note(3, name)?;
+                    typed(name, value, |d| Option::<Implementation>::deserialize(d))?;
+                }
+                tenet_protocol::LOG_LEVEL_KEY => {
+                    seen.note(4, name)?;
+                    view.log_level = typed(name, value, |d| Option::<LoggingLevel>::deserialize(d))?;
+                }
+                "traceparent" => {
+                    seen.note(5, name)?;
+                    view.traceparent = typed(name, value, |d| TraceContext::deserialize_lenient(d))?;
+                }
+                "tracestate" => {
+                    seen.note(6, name)?;
+                    view.tracestate = typed(name, value, |d| tenet_protocol::trace::lenient_string(d))?;
+                }
+                NODE_PATH_KEY => {
+                    seen.note(7, name)?;
+                    view.node_path = typed(name, value, |d| Option::<tenet_protocol::NodePath>::deserialize(d))?;
+                }
+                CONTEXT_KEY => {
+                    seen.note(8, name)?;
+                    view.context =
+                        typed(name, value, |d| Option::<Box<tenet_protocol::context::ContextRef>>::deserialize(d))?;
+                }
+                _ => {}
+            }
+        }
+        Ok(view)
+    }
 }
 
 impl<'a> Probe<'a> {
@@ -98,14 +165,35 @@ impl<'a> Probe<'a> {
     /// As [`Probe::read`].
     pub fn of_params(params: Option<&'a RawJson>) -> Result<Self, ErrorObject> {
         let Some(raw) = params else { return Ok(Self::default()) };
-        if raw.get().starts_with('[') {
+        let text = raw.get();
+        if !text.starts_with('{') {
             return Err(ErrorObject::invalid_params("Invalid params: params must be an object"));
         }
-        serde_json::from_str(raw.get()).map_err(|e| ErrorObject::invalid_params(format!("Invalid params: {e}")))
+        let (mut probe, mut seen) = (Self::default(), Seen(0));
+        for member in members(text) {
+            let (index, slot) = match &*member.name {
+                "_meta" => {
+                    seen.note(0, "_meta")?;
+                    probe.meta = present(member.value).map(MetaView::read).transpose()?;
+                    continue;
+                }
+                "name" => (1, &mut probe.name),
+                "uri" => (2, &mut probe.uri),
+                "taskId" => (3, &mut probe.task_id),
+                "arguments" => (4, &mut probe.arguments),
+                "task" => (5, &mut probe.task),
+                "requestState" => (6, &mut probe.request_state),
+                "inputResponses" => (7, &mut probe.input_responses),
+                _ => continue,
+            };
+            seen.note(index, &member.name)?;
+            *slot = present(member.value);
+        }
+        Ok(probe)
     }
 
-    /// `_meta`'s `io.modelcontextprotocol/protocolVersion`, as JSON.
-    pub fn protocol_version(&self) -> Option<&'a RawJson> {
+    /// `_meta`'s `io.modelcontextprotocol/protocolVersion`, as its JSON text.
+    pub fn protocol_version(&self) -> Option<&'a str> {
         self.meta.as_ref().and_then(|m| m.protocol_version)
     }
 
@@ -125,14 +213,14 @@ impl<'a> Probe<'a> {
     ///
     /// # Errors
     /// -32602 when either is missing, or the version is not a string.
-    pub fn stateless_version(&self) -> Result<String, ErrorObject> {
+    pub fn stateless_version(&self) -> Result<std::borrow::Cow<'a, str>, ErrorObject> {
         let missing = |key: &str| {
             ErrorObject::invalid_params(format!(
                 "Invalid params: params._meta must carry {key} (2026-07-28 requests are self-describing)"
             ))
         };
         let Some(raw) = self.protocol_version() else { return Err(missing(PROTOCOL_VERSION_KEY)) };
-        let version = if raw.get().starts_with('"') { serde_json::from_str(raw.get()).ok() } else { None };
+        let version = tenet_jsonrpc::string_value(raw);
         let Some(version) = version else {
             return Err(ErrorObject::invalid_params("Invalid params: _meta protocolVersion must be a string"));
         };
@@ -142,35 +230,35 @@ impl<'a> Probe<'a> {
         Ok(version)
     }
 
-    /// `params.name`, as JSON.
-    pub fn name(&self) -> Option<&'a RawJson> {
+    /// `params.name`, as its JSON text.
+    pub fn name(&self) -> Option<&'a str> {
         self.name
     }
 
     /// `params.name` as text, when it is a string.
     pub fn name_text(&self) -> Option<std::borrow::Cow<'a, str>> {
-        self.name.filter(|n| n.get().starts_with('"')).and_then(|n| serde_json::from_str(n.get()).ok())
+        self.name.and_then(tenet_jsonrpc::string_value)
     }
 
-    /// `params.uri`, as JSON.
-    pub fn uri(&self) -> Option<&'a RawJson> {
+    /// `params.uri`, as its JSON text.
+    pub fn uri(&self) -> Option<&'a str> {
         self.uri
     }
 
-    /// `params.taskId`, as JSON.
-    pub fn task_id(&self) -> Option<&'a RawJson> {
+    /// `params.taskId`, as its JSON text.
+    pub fn task_id(&self) -> Option<&'a str> {
         self.task_id
     }
 
-    /// `params.arguments`, as JSON.
-    pub fn arguments(&self) -> Option<&'a RawJson> {
+    /// `params.arguments`, as their JSON text.
+    pub fn arguments(&self) -> Option<&'a str> {
         self.arguments
     }
 
     /// Whether the params name a string `name` and carry no `task`, `requestState` or
     /// `inputResponses`: a `tools/call` whose name and arguments are all it needs.
     pub(crate) fn is_plain_call(&self) -> bool {
-        self.name.is_some_and(|n| n.get().starts_with('"'))
+        self.name.is_some_and(|n| n.starts_with('"'))
             && self.task.is_none()
             && self.request_state.is_none()
             && self.input_responses.is_none()
@@ -194,12 +282,41 @@ mod tests {
     fn reads_the_members_and_skips_the_rest() {
         let r = request(r#"{"uri":"a://b","taskId":"t","arguments":{"x":[1,{"y":2}]},"other":{"deep":[[]]}}"#);
         let p = Probe::read(&r).unwrap();
-        assert_eq!(p.uri().unwrap().get(), r#""a://b""#);
-        assert_eq!(p.task_id().unwrap().get(), r#""t""#);
-        assert_eq!(p.arguments().unwrap().get(), r#"{"x":[1,{"y":2}]}"#);
+        assert_eq!(p.uri().unwrap(), r#""a://b""#);
+        assert_eq!(p.task_id().unwrap(), r#""t""#);
+        assert_eq!(p.arguments().unwrap(), r#"{"x":[1,{"y":2}]}"#);
         assert!(p.name().is_none() && !p.is_stateless());
         let none = Request { id: Id::Number(1), method: "m".into(), params: None };
         assert!(Probe::read(&none).unwrap().meta.is_none());
+    }
+
+    #[test]
+    fn a_member_named_twice_is_refused_and_null_reads_as_absent() {
+        for params in [
+            r#"{"name":"a","name":"b"}"#,
+            r#"{"name":null,"n\u0061me":"b"}"#,
+            r#"{"_meta":{},"_meta":{}}"#,
+            r#"{"_meta":{"progressToken":1,"progressToken":2}}"#,
+        ] {
+            let e = Probe::read(&request(params)).unwrap_err();
+            assert!(e.code.0 == -32602 && e.message.contains("duplicate field"), "{params}: {e:?}");
+        }
+        let nulls = request(r#"{"name":null,"arguments":null,"_meta":null,"other":[{"name":1}]}"#);
+        let p = Probe::read(&nulls).unwrap();
+        assert!(p.name().is_none() && p.arguments().is_none() && p.meta.is_none());
+        // Names are compared as JSON reads them, escapes and all.
+        let escaped = request(r#"{"n\u0061me":"x","_m\u0065ta":{"progressToken":"t"}}"#);
+        let p = Probe::read(&escaped).unwrap();
+        assert_eq!(p.name_text().as_deref(), Some("x"));
+        assert_eq!(p.meta.unwrap().progress_token, Some(ProgressToken::String("t".into())));
+    }
+
+    #[test]
+    fn a_meta_that_is_not_an_object_is_refused() {
+        for meta in ["[]", "3", r#""x""#, "true"] {
+            let e = Probe::read(&request(&format!(r#"{{"_meta":{meta}}}"#))).unwrap_err();
+            assert_eq!(e.code.0, -32602, "{meta}");
+        }
     }
 
     #[test]
@@ -212,7 +329,11 @@ mod tests {
 
     #[test]
     fn a_stateless_version_needs_a_string_version_and_capabilities() {
-        let version = |meta: &str| Probe::read(&request(&format!(r#"{{"_meta":{meta}}}"#)))?.stateless_version();
+        let version = |meta: &str| {
+            Probe::read(&request(&format!(r#"{{"_meta":{meta}}}"#)))?
+                .stateless_version()
+                .map(std::borrow::Cow::into_owned)
+        };
         let caps = r#""io.modelcontextprotocol/clientCapabilities":{}"#;
         let named = format!(r#"{{"io.modelcontextprotocol/protocolVersion":"2026-07-28",{caps}}}"#);
         assert_eq!(version(&named).unwrap(), "2026-07-28");

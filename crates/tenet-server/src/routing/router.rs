@@ -172,12 +172,12 @@ impl Server {
     fn route_inner(&self, request: &Request, probe: Probe<'_>, link: &Link) -> Result<Route, (bool, ErrorObject)> {
         // Found once here, for a tool that passes its arguments on as written.
         let params = request.params.as_deref();
-        let arguments = probe.arguments().zip(params).and_then(|(value, params)| JsonText::span_in(params, value));
+        let arguments = probe.arguments().zip(params).and_then(|(value, params)| JsonText::span_of(params, value));
         let plain_name = probe
             .name()
             .filter(|_| probe.is_plain_call())
             .zip(params)
-            .and_then(|(name, params)| JsonText::span_in(params, name));
+            .and_then(|(name, params)| JsonText::span_of(params, name));
         self.route_era(request, probe, link).map(|route| Route { arguments, plain_name, ..route })
     }
 
@@ -204,7 +204,7 @@ impl Server {
         view: MetaView<'_>,
     ) -> Result<Route, ErrorObject> {
         let client = match view.client_capabilities {
-            Some(raw) if raw.get().starts_with('{') => serde_json::from_str::<ClientCapabilities>(raw.get())
+            Some(raw) if raw.starts_with('{') => serde_json::from_str::<ClientCapabilities>(raw)
                 .map_err(|e| ErrorObject::invalid_params(format!("Invalid params: clientCapabilities: {e}")))?,
             _ => return Err(ErrorObject::invalid_params("Invalid params: clientCapabilities must be an object")),
         };
