@@ -9,7 +9,7 @@
 #   PEERS="tenet rmcp ceiling" BUILD_TENET=0 bench/http-run.sh
 #
 # Knobs [defaults]: ROUNDS [3]  DURATION [10] seconds per timed wrk run
-#   PEERS [tenet rmcp rmcp-latest python ts ceiling]  SESSIONS [1000]  BUILD_TENET [1]
+#   PEERS [tenet rmcp rmcp-latest python ts ceiling]  SESSIONS [970]  BUILD_TENET [1]
 #   TENET_BIN [what scripts/build-release builds]  OUT [bench/results]
 #   TENETS  more Tenet binaries as extra peers, "label=/path/to/tenet ..." (each served as
 #           `<path> serve --demo --transport http`, ports from 3070; name the labels in PEERS),
@@ -23,7 +23,9 @@ ROOT=$(dirname "$BENCH_DIR")
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 PEERS=${PEERS:-"tenet rmcp rmcp-latest python ts ceiling"}
-SESSIONS=${SESSIONS:-1000}
+# 970: Tenet holds one caller to 1 000 sessions; the memory run opens 20 more to warm up,
+# and the legacy runs one more.
+SESSIONS=${SESSIONS:-970}
 BUILD_TENET=${BUILD_TENET:-1}
 TENET_BIN=${TENET_BIN:-$("$ROOT/scripts/build-release" --path)}
 OUT=${OUT:-$BENCH_DIR/results}

@@ -29,10 +29,11 @@ def open_session(conn):
     sid = r.getheader("mcp-session-id")
     if r.status != 200 or not sid or b"protocolVersion" not in body:
         raise RuntimeError(f"initialize failed: {r.status} {body[:200]!r}")
-    # The body is JSON, or one SSE event whose data line is.
+    # The body is JSON, or SSE whose first data line that is not empty is (rmcp 3.x opens
+    # its stream with a priming event of empty data).
     text = body.decode()
     if not text.lstrip().startswith("{"):
-        text = next(line[5:] for line in text.splitlines() if line.startswith("data:"))
+        text = next(line[5:] for line in text.splitlines() if line.startswith("data:") and line[5:].strip())
     version = json.loads(text)["result"]["protocolVersion"]
     h = dict(H, **{"Mcp-Session-Id": sid, "MCP-Protocol-Version": version})
     conn.request("POST", "/mcp", json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}), h)
