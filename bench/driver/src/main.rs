@@ -348,11 +348,24 @@ fn finish(mut server: Server, closed_at: Option<Instant>, opts: &Opts) -> Exit {
     Exit { code: r.code, signal: r.signal, killed, exit_ms, maxrss_kb: r.maxrss_kb, extra_lines }
 }
 
-/// Peak RSS so far (`VmHWM`, KiB) of a live process, from `/proc`.
-fn vmhwm_kb(pid: u32) -> Option<u64> {
+/// Fields of a live process's `/proc/PID/status` given in KiB (`VmHWM`, `VmRSS`,
+/// `RssAnon`, …), read at one time; `None` when the process is gone or a field missing.
+fn status_kb<const N: usize>(pid: u32, names: [&str; N]) -> Option<[u64; N]> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
+    let field = |name: &str| -> Option<u64> {
+        let line = status.lines().find(|l| l.strip_prefix(name).is_some_and(|rest| rest.starts_with(':')))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    };
+    let mut found = [0; N];
+    for (slot, name) in found.iter_mut().zip(names) {
+        *slot = field(name)?;
+    }
+    Some(found)
+}
+
+/// Peak RSS so far (`VmHWM`, KiB) of a live process.
+fn vmhwm_kb(pid: u32) -> Option<u64> {
+    status_kb(pid, ["VmHWM"]).map(|[kb]| kb)
 }
 
 /// CPU time (ns) every live thread of a process has used so far, from
@@ -1094,16 +1107,6 @@ fn run_coldstart(opts: &Opts) -> Value {
     Value::Object(m)
 }
 
-/// The `VmRSS`, `RssAnon` and `RssFile` (KiB) of a live process.
-fn resident_kb(pid: u32) -> Option<[u64; 3]> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let field = |name: &str| -> Option<u64> {
-        let line = status.lines().find(|l| l.strip_prefix(name).is_some_and(|rest| rest.starts_with(':')))?;
-        line.split_whitespace().nth(1)?.parse().ok()
-    };
-    Some([field("VmRSS")?, field("RssAnon")?, field("RssFile")?])
-}
-
 /// `idle`: R times spawn → handshake → `--settle` idle → the server's resident memory.
 fn run_idle(opts: &Opts) -> Value {
     let mut m = base_record(opts);
@@ -1122,7 +1125,9 @@ fn run_idle(opts: &Opts) -> Value {
         let wd = Watchdog::start(server.pid, opts.timeout, opts.idle.max(opts.settle + Duration::from_secs(5)));
         let result = handshake(&mut server, &wd, opts.protocol).and_then(|i| {
             thread::sleep(opts.settle);
-            resident_kb(server.pid).map(|kb| (i, kb)).ok_or_else(|| "could not read /proc/PID/status".to_owned())
+            status_kb(server.pid, ["VmRSS", "RssAnon", "RssFile"])
+                .map(|kb| (i, kb))
+                .ok_or_else(|| "could not read /proc/PID/status".to_owned())
         });
         let fired = wd.stop();
         finish(server, None, opts);

@@ -18,7 +18,9 @@
 //! Responses go through the same [`Tally`] as stdio: every id exactly once,
 //! no error, ~100 sampled responses parsed in full.
 
-use crate::{CpuMark, InitInfo, Opts, Tally, Watchdog, base_record, call_line, failed, ms, round, scan, sys, vmhwm_kb};
+use crate::{
+    CpuMark, InitInfo, Opts, Tally, Watchdog, base_record, call_line, failed, ms, round, scan, status_kb, sys, vmhwm_kb,
+};
 use serde_json::{Value, json};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddrV4, TcpStream};
@@ -97,9 +99,7 @@ fn spawn_listening(opts: &Opts, port: u16) -> Result<HttpServer, String> {
 
 /// `VmRSS` (KiB) of a live process.
 fn vmrss_kb(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
+    status_kb(pid, ["VmRSS"]).map(|[kb]| kb)
 }
 
 // ---------------------------------------------------------------------------
