@@ -174,7 +174,7 @@ impl Stamped<'_> {
             }
         }
         if let Some(version) = stamp.version {
-            meta.fixed_entry(PROTOCOL_VERSION_KEY, version)?;
+            meta.fixed_text(PROTOCOL_VERSION_KEY, version);
         }
         if let Some(capabilities) = &stamp.capabilities {
             meta.fixed_entry(CLIENT_CAPABILITIES_KEY, capabilities)?;
@@ -183,7 +183,7 @@ impl Stamped<'_> {
             meta.fixed_entry(CLIENT_INFO_KEY, info)?;
         }
         if let Some(level) = stamp.log_level {
-            meta.fixed_entry(LOG_LEVEL_KEY, &level)?;
+            meta.fixed_text(LOG_LEVEL_KEY, level.as_str());
         }
         if let Some(token) = stamp.progress {
             meta.fixed_entry(PROGRESS_TOKEN_KEY, token)?;
@@ -219,6 +219,16 @@ impl<'o> Object<'o> {
         self.out.push(b'"');
         self.out.extend_from_slice(name.as_bytes());
         self.out.extend_from_slice(b"\":");
+    }
+
+    /// A member whose name and text are both the protocol's own (a version, a level):
+    /// the text is written between quotes as it is.
+    fn fixed_text(&mut self, name: &'static str, text: &'static str) {
+        debug_assert!(!text.contains(['"', '\\']) && !text.contains(char::is_control), "{text}");
+        self.fixed_name(name);
+        self.out.push(b'"');
+        self.out.extend_from_slice(text.as_bytes());
+        self.out.push(b'"');
     }
 
     fn fixed_entry(&mut self, name: &'static str, value: &(impl Serialize + ?Sized)) -> serde_json::Result<()> {

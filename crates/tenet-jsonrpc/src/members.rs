@@ -113,6 +113,34 @@ impl<'a> Iterator for Members<'a> {
     type Item = Member<'a>;
 
     fn next(&mut self) -> Option<Member<'a>> {
+        self.step(|_| false, |_| {})
+    }
+}
+
+impl<'a> Members<'a> {
+    /// The next member, as [`Iterator::next`] finds it; but when it is named `name`
+    /// and its value is an object, `read` is first given that object's members to walk
+    /// (what it leaves is skipped), and the object's end is where that walk found it:
+    /// the object is scanned once, not once to find its end and again for its members.
+    ///
+    /// ```
+    /// use tenet_jsonrpc::members;
+    ///
+    /// let (mut outer, mut inner) = (members(r#"{"a":1,"m":{"x":[2],"y":3},"b":4}"#), Vec::new());
+    /// let mut names = Vec::new();
+    /// while let Some(m) = outer.next_entering("m", |found| inner.extend(found.map(|m| m.value))) {
+    ///     names.push((m.name.into_owned(), m.value));
+    /// }
+    /// assert_eq!(inner, ["[2]", "3"]);
+    /// assert_eq!(names, [("a".into(), "1"), ("m".into(), r#"{"x":[2],"y":3}"#), ("b".into(), "4")]);
+    /// ```
+    pub fn next_entering(&mut self, name: &str, read: impl FnOnce(&mut Members<'a>)) -> Option<Member<'a>> {
+        self.step(|found| found == name, read)
+    }
+
+    /// The next member; its value's object walked by `read` when `enter` says so of its name.
+    #[inline]
+    fn step(&mut self, enter: impl FnOnce(&str) -> bool, read: impl FnOnce(&mut Members<'a>)) -> Option<Member<'a>> {
         let bytes = self.text.as_bytes();
         let mut at = skip_space(bytes, self.at?);
         if bytes.get(at) == Some(&b',') {
@@ -123,16 +151,32 @@ impl<'a> Iterator for Members<'a> {
             self.closed = Some(at);
             return None;
         }
-        let name_end = string_end(bytes, at);
+        let (name_end, escaped) = escaped_string_end(bytes, at);
         let colon = skip_space(bytes, name_end);
         let value_start = skip_space(bytes, colon + 1);
-        let value_end = value_end(bytes, value_start);
-        let (Some(quoted), Some(value)) = (self.text.get(at..name_end), self.text.get(value_start..value_end)) else {
+        let Some(quoted) = self.text.get(at..name_end) else {
+            self.at = None;
+            return None;
+        };
+        let name = unquote_known(quoted, escaped);
+        let value_end = if bytes.get(value_start) == Some(&b'{') && enter(&name) {
+            let mut inner = Members { text: self.text, at: Some(value_start + 1), closed: None };
+            read(&mut inner);
+            inner.by_ref().for_each(drop);
+            // Where its members ended: its closing brace, in checked JSON.
+            match inner.closed.filter(|&close| bytes.get(close) == Some(&b'}')) {
+                Some(close) => close + 1,
+                None => bytes.len(),
+            }
+        } else {
+            value_end(bytes, value_start)
+        };
+        let Some(value) = self.text.get(value_start..value_end) else {
             self.at = None;
             return None;
         };
         self.at = Some(value_end);
-        Some(Member { name: unquote(quoted), quoted, value, span: at..value_end })
+        Some(Member { name, quoted, value, span: at..value_end })
     }
 }
 
@@ -259,9 +303,9 @@ fn checked_value(json: &str, at: usize, depth: usize) -> Option<usize> {
                 if bytes.get(i) != Some(&b'"') {
                     return None;
                 }
-                let name_end = string_end(bytes, i);
+                let (name_end, escaped) = escaped_string_end(bytes, i);
                 let quoted = json.get(i..name_end)?;
-                let plain = quoted.is_ascii() && !holds_escape(quoted);
+                let plain = !escaped && quoted.is_ascii();
                 let seen = match &mut many {
                     None if count < FEW_NAMES && plain => {
                         let seen = few[..count].iter().any(|name| name.eq_ignore_ascii_case(quoted));
@@ -363,17 +407,23 @@ pub(crate) fn special_at(bytes: &[u8], mut at: usize) -> Option<usize> {
 
 /// Just past the string that opens at `at` (its closing quote), or the end of `bytes`.
 fn string_end(bytes: &[u8], at: usize) -> usize {
-    let mut i = at + 1;
+    escaped_string_end(bytes, at).0
+}
+
+/// [`string_end`], and whether the string holds an escape: found by the same look, so
+/// that a name without one is compared as written with no second look for a backslash.
+fn escaped_string_end(bytes: &[u8], at: usize) -> (usize, bool) {
+    let (mut i, mut escaped) = (at + 1, false);
     // Eight bytes at a time: most strings are too short for a vector search to pay for
     // its start. A control character stops the look too (a checked string holds none).
     while let Some(found) = special_at(bytes, i) {
         match bytes[found] {
-            b'"' => return found + 1,
-            b'\\' => i = found + 2,
+            b'"' => return (found + 1, escaped),
+            b'\\' => (i, escaped) = (found + 2, true),
             _ => i = found + 1,
         }
     }
-    bytes.len()
+    (bytes.len(), escaped)
 }
 
 /// The bytes that matter while skipping an object or array: brackets and quotes.
@@ -524,6 +574,43 @@ mod tests {
         for not_json in ["[", "[{", "[{}", "[{},", r#"[{"a"}]"#, "[{}}]", "[{},,{}]", "[{] "] {
             // Ends without a panic, whatever it says.
             let _ = every_object(not_json, |found| found.count() < 9);
+        }
+    }
+
+    #[test]
+    fn entering_a_member_finds_what_walking_past_it_finds() {
+        let texts = [
+            r#"{"a":1, "m" : {"x":"}","y":{"z":[{}]}} ,"b":[2],"m":3,"e":{}}"#,
+            r#"{"\u006d":{"k":"\"}"},"m":null,"m":"{"}"#,
+            r#"{"m":{ } , "n":{"m":{"q":1}}}"#,
+        ];
+        for text in texts {
+            let json = raw(text);
+            for name in ["a", "m", "e", "n", "absent"] {
+                let (mut walk, mut inner) = (members(json.get()), Vec::new());
+                let mut entered = Vec::new();
+                while let Some(member) = walk.next_entering(name, |found| {
+                    inner.push(found.map(|m| (m.name.into_owned(), m.value.to_owned())).collect::<Vec<_>>());
+                }) {
+                    entered.push(member);
+                }
+                assert_eq!(entered, members(json.get()).collect::<Vec<_>>(), "{text} entering {name}");
+                // Each object named so was given to `read`, member by member, as a walk of it finds them.
+                let expected: Vec<Vec<_>> = members(json.get())
+                    .filter(|m| m.name == name && m.value.starts_with('{'))
+                    .map(|m| members(m.value).map(|m| (m.name.into_owned(), m.value.to_owned())).collect())
+                    .collect();
+                assert_eq!(inner, expected, "{text} entering {name}");
+            }
+        }
+        // A walk `read` leaves part done is finished all the same.
+        let json = raw(r#"{"m":{"a":1,"b":{"c":2}},"z":3}"#);
+        let mut walk = members(json.get());
+        walk.next_entering("m", |found| drop(found.next()));
+        assert_eq!(walk.next().map(|m| m.value), Some("3"));
+        for not_json in ["{\"m\":{", "{\"m\":{\"a\"", "{\"m\":{\"a\":1,", "{\"m\":{]}"] {
+            let mut walk = members(not_json);
+            while walk.next_entering("m", |found| found.for_each(drop)).is_some() {}
         }
     }
 

@@ -28,10 +28,32 @@ pub enum LoggingLevel {
     Emergency,
 }
 
+impl LoggingLevel {
+    /// Its name on the wire (`"debug"` … `"emergency"`), as serde writes it.
+    ///
+    /// ```
+    /// use tenet_protocol::LoggingLevel;
+    ///
+    /// assert_eq!(LoggingLevel::Warning.as_str(), "warning");
+    /// assert_eq!(serde_json::to_string(&LoggingLevel::Warning).unwrap(), r#""warning""#);
+    /// ```
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Debug => "debug",
+            Self::Info => "info",
+            Self::Notice => "notice",
+            Self::Warning => "warning",
+            Self::Error => "error",
+            Self::Critical => "critical",
+            Self::Alert => "alert",
+            Self::Emergency => "emergency",
+        }
+    }
+}
+
 impl fmt::Display for LoggingLevel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = serde_json::to_value(self).ok();
-        f.write_str(text.as_ref().and_then(Value::as_str).unwrap_or("?"))
+        f.write_str(self.as_str())
     }
 }
 
@@ -55,4 +77,20 @@ pub struct LoggingMessageParams {
     /// Metadata.
     #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
     pub meta: Option<crate::json::JsonObject>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_level_is_named_as_serde_writes_and_reads_it() {
+        use LoggingLevel::*;
+        for level in [Debug, Info, Notice, Warning, Error, Critical, Alert, Emergency] {
+            let written = serde_json::to_string(&level).expect("writable");
+            assert_eq!(written, format!("\"{}\"", level.as_str()));
+            assert_eq!(serde_json::from_str::<LoggingLevel>(&written).expect("readable"), level);
+            assert_eq!(level.to_string(), level.as_str());
+        }
+    }
 }

@@ -3,12 +3,14 @@
 //! protocol's and those added to it) and writes the era's result members; a [`route`]
 //! is what it decided and what serves it; between routing and the handler, the
 //! [`door`] admits the request (scope, rate); a [`Probe`] reads the request's params
-//! once for it.
+//! once for it, and what a 2026-07-28 client repeats in every request's `_meta` (its
+//! name, its capabilities) is read once ([`repeated`]).
 
 mod admitted;
 mod door;
 mod methods;
 mod probe;
+mod repeated;
 mod route;
 mod router;
 mod table;

@@ -8,7 +8,7 @@
 //! (a progress token, a log level, a trace, a node path, a context) are deserialized.
 
 use serde::Deserialize;
-use tenet_jsonrpc::{ErrorObject, RawJson, Request, members};
+use tenet_jsonrpc::{ErrorObject, Members, RawJson, Request, members};
 use tenet_protocol::{
     CLIENT_CAPABILITIES_KEY, CONTEXT_KEY, Implementation, LoggingLevel, NODE_PATH_KEY, PROTOCOL_VERSION_KEY,
     ProgressToken, TraceContext,
@@ -100,8 +100,13 @@ impl<'a> MetaView<'a> {
         if !text.starts_with('{') {
             return Err(ErrorObject::invalid_params("Invalid params: _meta must be an object"));
         }
+        Self::of_members(&mut members(text))
+    }
+
+    /// Reads `_meta`'s members, as the params' walk finds them.
+    fn of_members(found: &mut Members<'a>) -> Result<Self, ErrorObject> {
         let (mut view, mut seen) = (Self::default(), Seen(0));
-        for member in members(text) {
+        for member in found {
             let (name, value) = (&*member.name, member.value);
             match name {
                 "progressToken" => {
@@ -116,10 +121,13 @@ impl<'a> MetaView<'a> {
                     seen.note(2, name)?;
                     view.client_capabilities = present(value);
                 }
-                // Checked for shape only (and not kept: a probe is moved along the request's path).
+                // Checked for shape only (and not kept: a probe is moved along the request's path),
+                // once for the text a client repeats.
                 tenet_protocol::CLIENT_INFO_KEY => {
                     seen.note(3, name)?;
-                    typed(name, value, |d| Option::<Implementation>::deserialize(d))?;
+                    super::repeated::check_info(value, |value| {
+                        typed(name, value, |d| Option::<Implementation>::deserialize(d)).map(drop)
+                    })?;
                 }
                 tenet_protocol::LOG_LEVEL_KEY => {
                     seen.note(4, name)?;
@@ -170,11 +178,18 @@ impl<'a> Probe<'a> {
             return Err(ErrorObject::invalid_params("Invalid params: params must be an object"));
         }
         let (mut probe, mut seen) = (Self::default(), Seen(0));
-        for member in members(text) {
+        let mut found = members(text);
+        // `_meta`, an object in every request that carries one, is read as the walk
+        // passes through it: its text is scanned once.
+        let mut entered = None;
+        while let Some(member) = found.next_entering("_meta", |meta| entered = Some(MetaView::of_members(meta))) {
             let (index, slot) = match &*member.name {
                 "_meta" => {
                     seen.note(0, "_meta")?;
-                    probe.meta = present(member.value).map(MetaView::read).transpose()?;
+                    probe.meta = match entered.take() {
+                        Some(read) => Some(read?),
+                        None => present(member.value).map(MetaView::read).transpose()?,
+                    };
                     continue;
                 }
                 "name" => (1, &mut probe.name),

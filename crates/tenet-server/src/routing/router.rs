@@ -204,8 +204,11 @@ impl Server {
         view: MetaView<'_>,
     ) -> Result<Route, ErrorObject> {
         let client = match view.client_capabilities {
-            Some(raw) if raw.starts_with('{') => serde_json::from_str::<ClientCapabilities>(raw)
-                .map_err(|e| ErrorObject::invalid_params(format!("Invalid params: clientCapabilities: {e}")))?,
+            // Read once for the text a client repeats request after request.
+            Some(raw) if raw.starts_with('{') => super::repeated::capabilities(raw, |raw| {
+                serde_json::from_str::<ClientCapabilities>(raw)
+                    .map_err(|e| ErrorObject::invalid_params(format!("Invalid params: clientCapabilities: {e}")))
+            })?,
             _ => return Err(ErrorObject::invalid_params("Invalid params: clientCapabilities must be an object")),
         };
         let version = stateless_version(requested)?;
@@ -228,11 +231,10 @@ impl Server {
     fn stateless_route(
         method: Called,
         version: ProtocolVersion,
-        client: ClientCapabilities,
+        client: Arc<ClientCapabilities>,
         view: MetaView<'_>,
     ) -> Route {
         let meta = RouteMeta::new(view);
-        let client = Arc::new(client);
         Route {
             method,
             version,
