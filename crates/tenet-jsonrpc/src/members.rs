@@ -122,6 +122,8 @@ impl<'a> Members<'a> {
     /// and its value is an object, `read` is first given that object's members to walk
     /// (what it leaves is skipped), and the object's end is where that walk found it:
     /// the object is scanned once, not once to find its end and again for its members.
+    /// `read` walks the members it is given (and may stop early); put another walk in
+    /// their place and the member returned ends where that one did, not the object.
     ///
     /// ```
     /// use tenet_jsonrpc::members;
