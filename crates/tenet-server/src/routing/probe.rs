@@ -95,14 +95,6 @@ fn typed<'a, T>(
 }
 
 impl<'a> MetaView<'a> {
-    /// Reads `_meta`'s object text.
-    fn read(text: &'a str) -> Result<Self, ErrorObject> {
-        if !text.starts_with('{') {
-            return Err(ErrorObject::invalid_params("Invalid params: _meta must be an object"));
-        }
-        Self::of_members(&mut members(text))
-    }
-
     /// Reads `_meta`'s members, as the params' walk finds them.
     fn of_members(found: &mut Members<'a>) -> Result<Self, ErrorObject> {
         let (mut view, mut seen) = (Self::default(), Seen(0));
@@ -186,9 +178,13 @@ impl<'a> Probe<'a> {
             let (index, slot) = match &*member.name {
                 "_meta" => {
                     seen.note(0, "_meta")?;
-                    probe.meta = match entered.take() {
-                        Some(read) => Some(read?),
-                        None => present(member.value).map(MetaView::read).transpose()?,
+                    // An object was walked as it was passed; anything else but `null` is refused.
+                    probe.meta = match (entered.take(), present(member.value)) {
+                        (Some(read), _) => Some(read?),
+                        (None, None) => None,
+                        (None, Some(_)) => {
+                            return Err(ErrorObject::invalid_params("Invalid params: _meta must be an object"));
+                        }
                     };
                     continue;
                 }

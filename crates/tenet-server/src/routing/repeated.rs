@@ -19,9 +19,15 @@ const LONGEST: usize = 4096;
 #[derive(Default)]
 struct Kept {
     /// `clientInfo` text found to be an implementation's name.
-    info: Option<Box<str>>,
+    info: Option<Last<()>>,
     /// `clientCapabilities` text and what it read as.
-    capabilities: Option<(Box<str>, Arc<ClientCapabilities>)>,
+    capabilities: Option<Last<Arc<ClientCapabilities>>>,
+}
+
+/// A text that read without error, and what it read as.
+struct Last<T> {
+    text: Box<str>,
+    read: T,
 }
 
 thread_local! {
@@ -30,14 +36,7 @@ thread_local! {
 
 /// Checks `text` with `check`, unless it is the text that last passed on this thread.
 pub(crate) fn check_info<E>(text: &str, check: impl FnOnce(&str) -> Result<(), E>) -> Result<(), E> {
-    if KEPT.with_borrow(|kept| kept.info.as_deref() == Some(text)) {
-        return Ok(());
-    }
-    check(text)?;
-    if text.len() <= LONGEST {
-        KEPT.with_borrow_mut(|kept| kept.info = Some(text.into()));
-    }
-    Ok(())
+    remembered(|kept| &mut kept.info, text, check)
 }
 
 /// Reads `text` with `read`, or gives what the same text read as last time on this thread.
@@ -45,16 +44,24 @@ pub(crate) fn capabilities<E>(
     text: &str,
     read: impl FnOnce(&str) -> Result<ClientCapabilities, E>,
 ) -> Result<Arc<ClientCapabilities>, E> {
-    let found = KEPT.with_borrow(|kept| match &kept.capabilities {
-        Some((kept_text, read)) if **kept_text == *text => Some(Arc::clone(read)),
-        _ => None,
-    });
-    if let Some(read) = found {
-        return Ok(read);
+    remembered(|kept| &mut kept.capabilities, text, |text| read(text).map(Arc::new))
+}
+
+/// What `text` read as when it is the text `slot` of this thread's [`Kept`] holds, else
+/// `read`'s reading of it, kept in `slot` when it is good and not too long.
+fn remembered<T: Clone, E>(
+    slot: fn(&mut Kept) -> &mut Option<Last<T>>,
+    text: &str,
+    read: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<T, E> {
+    let found = KEPT
+        .with_borrow_mut(|kept| slot(kept).as_ref().filter(|last| *last.text == *text).map(|last| last.read.clone()));
+    if let Some(found) = found {
+        return Ok(found);
     }
-    let read = Arc::new(read(text)?);
+    let read = read(text)?;
     if text.len() <= LONGEST {
-        KEPT.with_borrow_mut(|kept| kept.capabilities = Some((text.into(), Arc::clone(&read))));
+        KEPT.with_borrow_mut(|kept| *slot(kept) = Some(Last { text: text.into(), read: read.clone() }));
     }
     Ok(read)
 }
