@@ -157,15 +157,61 @@ impl State {
 pub(crate) struct Binding {
     method: &'static str,
     target: String,
-    arguments: Vec<u8>,
+    arguments: Digested,
     /// The caller's [`crate::Grant::owner`]: another caller cannot continue its rounds.
     owner: Option<String>,
     text: std::sync::OnceLock<String>,
 }
 
+/// The arguments a binding is taken of, as the request gives them.
+pub(crate) enum Arguments<'a, T> {
+    /// As read into `T`: written out at once, as serde writes `T`.
+    Read(&'a T),
+    /// As the request wrote them (a JSON object, or `null` for none): read and written
+    /// out only if the digest is taken. The digest is the same as that of
+    /// [`Arguments::Read`] of the tree this text reads as (a `Value`, with `null` as
+    /// `{}`), whatever its spacing and member order.
+    Written(&'a str),
+}
+
+/// What is kept of [`Arguments`] until the digest is taken.
+#[derive(Debug)]
+enum Digested {
+    /// Their JSON as serde writes the tree read.
+    Canonical(Vec<u8>),
+    /// The request's text of them.
+    Written(Box<str>),
+}
+
+impl Digested {
+    /// Their JSON as serde writes the tree read: for a written text, the `Value` it reads
+    /// as (an object: the text was read as one when the request was routed; `null` as
+    /// `{}`, as a call with none).
+    fn canonical(&self) -> std::borrow::Cow<'_, [u8]> {
+        match self {
+            Digested::Canonical(bytes) => bytes.into(),
+            Digested::Written(text) => match serde_json::from_str::<serde_json::Value>(text) {
+                Ok(serde_json::Value::Null) => b"{}".as_slice().into(),
+                Ok(tree) => serde_json::to_vec(&tree).unwrap_or_default().into(),
+                // Not met (the text was read before it was kept), and bound apart from
+                // every tree if it were: no JSON serde writes starts with this byte.
+                Err(_) => [&[0xFF][..], text.as_bytes()].concat().into(),
+            },
+        }
+    }
+}
+
 impl Binding {
-    pub(crate) fn new(method: &'static str, target: &str, arguments: &impl Serialize, owner: Option<&str>) -> Self {
-        let arguments = serde_json::to_vec(arguments).unwrap_or_default();
+    pub(crate) fn new(
+        method: &'static str,
+        target: &str,
+        arguments: Arguments<'_, impl Serialize>,
+        owner: Option<&str>,
+    ) -> Self {
+        let arguments = match arguments {
+            Arguments::Read(tree) => Digested::Canonical(serde_json::to_vec(tree).unwrap_or_default()),
+            Arguments::Written(text) => Digested::Written(text.into()),
+        };
         let owner = owner.map(str::to_owned);
         Self { method, target: target.to_owned(), arguments, owner, text: std::sync::OnceLock::new() }
     }
@@ -174,7 +220,7 @@ impl Binding {
     pub(crate) fn get(&self) -> &str {
         self.text.get_or_init(|| {
             let mut hash = Sha256::new();
-            hash.update(&self.arguments);
+            hash.update(self.arguments.canonical());
             if let Some(owner) = &self.owner {
                 // After the arguments' JSON, which never holds a NUL byte.
                 hash.update([0]);
@@ -205,7 +251,7 @@ mod tests {
     #[test]
     fn sealed_state_opens_only_untampered_and_for_its_binding() {
         let key = StateKey::random();
-        let b = Binding::new("tools/call", "t", &serde_json::json!({"a": 1}), None).get().to_owned();
+        let b = Binding::new("tools/call", "t", Arguments::Read(&serde_json::json!({"a": 1})), None).get().to_owned();
         let mut responses = JsonObject::new();
         responses.insert("k".into(), serde_json::json!({"action": "accept"}));
         let sealed = key.seal(&State::new(b.clone(), responses, 1));
@@ -243,7 +289,7 @@ mod tests {
     fn a_state_is_bound_to_the_caller_that_began_it() {
         let key = StateKey::random();
         let args = serde_json::json!({"a": 1});
-        let of = |owner| Binding::new("tools/call", "t", &args, owner).get().to_owned();
+        let of = |owner| Binding::new("tools/call", "t", Arguments::Read(&args), owner).get().to_owned();
         let alice = of(Some("key:alice"));
         let sealed = key.seal(&State::new(alice.clone(), JsonObject::new(), 1));
         assert!(key.open(&sealed, &alice).is_ok());
@@ -279,5 +325,26 @@ mod tests {
         assert_eq!(StateKey::from_bytes(b"agreed again").open(&new_sealed, &b).unwrap().round, 2);
         let third = next.succeeded_by(b"agreed a third time").unwrap();
         assert!(third.open(&sealed, &b).is_err(), "one predecessor is kept, not every one");
+    }
+
+    #[test]
+    fn arguments_as_written_bind_as_the_tree_they_read_as() {
+        let read = |tree: &serde_json::Value| Binding::new("tools/call", "t", Arguments::Read(tree), Some("key:a"));
+        let written =
+            |text: &str| Binding::new("tools/call", "t", Arguments::<serde_json::Value>::Written(text), Some("key:a"));
+        let cases = [
+            (
+                r#"{"b":[1,2.5,-0.0,1e300],"a":{"y":null,"x":"\u00e9\n"}}"#,
+                r#" { "a" : { "x" : "é\n" , "y" : null } , "b" : [ 1 , 2.5 , -0.0 , 1E300 ] } "#,
+            ),
+            (r#"{}"#, "null"),
+            (r#"{"k":"v"}"#, r#"{"k":"\u0076"}"#),
+        ];
+        for (canonical, text) in cases {
+            let tree: serde_json::Value = serde_json::from_str(canonical).unwrap();
+            assert_eq!(read(&tree).get(), written(text).get(), "{text}");
+            assert_eq!(read(&tree).get(), written(canonical).get(), "{canonical}");
+        }
+        assert_ne!(written(r#"{"k":1}"#).get(), written(r#"{"k":2}"#).get());
     }
 }

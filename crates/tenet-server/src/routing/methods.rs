@@ -21,8 +21,8 @@ use crate::clock::millis;
 use crate::error::ToolError;
 use crate::event::ServerEvent;
 use crate::handler::{
-    Binding, CompiledTool, CompletionRequest, Context, Inputs, PromptRequest, ReadRequest, TaskSupport, ToolCall,
-    ToolOutput, ToolResult, page, panic_message, params,
+    Arguments, Binding, CompiledTool, CompletionRequest, Context, Inputs, PromptRequest, ReadRequest, TaskSupport,
+    ToolCall, ToolOutput, ToolResult, page, panic_message, params,
 };
 use crate::limits::cache::{CacheKey, Kind};
 use crate::limits::{Refused, busy};
@@ -178,7 +178,7 @@ impl Server {
         route: &Route,
         link: &Link,
         target: &str,
-        arguments: &impl serde::Serialize,
+        arguments: Arguments<'_, impl serde::Serialize>,
         state: Option<&str>,
         responses: Option<JsonObject>,
     ) -> Result<Option<Inputs>, ErrorObject> {
@@ -200,7 +200,9 @@ impl Server {
     }
 
     pub(crate) async fn call_tool(&self, route: &Route, id: &Id, raw: Option<&RawJson>, link: &Link) -> Reply {
-        let read = plain_call(route, raw).map_or_else(|| params::<CallToolParams>(raw), Ok);
+        let plain = plain_call(route, raw);
+        let read_plain = plain.is_some();
+        let read = plain.map_or_else(|| params::<CallToolParams>(raw), Ok);
         let p = match read {
             Ok(p) => p,
             Err(e) => return e.into(),
@@ -241,10 +243,16 @@ impl Server {
         }
         // A later MRTR round depends on the client's answers: never cached.
         let first_round = p.request_state.is_none() && p.input_responses.is_none();
-        let inputs = match self.inputs(route, link, &p.name, &arguments, p.request_state.as_deref(), p.input_responses)
-        {
-            Ok(inputs) => inputs,
-            Err(e) => return e.into(),
+        let inputs = {
+            // Read plainly, the arguments are bound as the text they were read from (none:
+            // `{}`), written out again only if the binding is ever needed.
+            let written = (read_plain && route.version.era() == Era::Stateless)
+                .then(|| raw.zip(route.arguments.as_ref()).and_then(|(raw, span)| span.text_in(raw)).unwrap_or("{}"));
+            let bound = written.map_or(Arguments::Read(&arguments), Arguments::Written);
+            match self.inputs(route, link, &p.name, bound, p.request_state.as_deref(), p.input_responses) {
+                Ok(inputs) => inputs,
+                Err(e) => return e.into(),
+            }
         };
         if route.version.era() == Era::Stateless && tool.task_support() != TaskSupport::Forbidden {
             // Boxed, as below: a call that may become a task is rarer than a plain one,
@@ -497,8 +505,8 @@ impl Server {
             return ErrorObject::invalid_params(format!("Missing required argument {missing:?} for prompt {}", p.name))
                 .into();
         }
-        let inputs = match self.inputs(route, link, &p.name, &arguments, p.request_state.as_deref(), p.input_responses)
-        {
+        let bound = Arguments::Read(&arguments);
+        let inputs = match self.inputs(route, link, &p.name, bound, p.request_state.as_deref(), p.input_responses) {
             Ok(inputs) => inputs,
             Err(e) => return e.into(),
         };
@@ -529,7 +537,14 @@ impl Server {
             return self.resource_not_found(route, &p.uri);
         };
         let first_round = p.request_state.is_none() && p.input_responses.is_none();
-        let inputs = match self.inputs(route, link, &p.uri, &json!({}), p.request_state.as_deref(), p.input_responses) {
+        let inputs = match self.inputs(
+            route,
+            link,
+            &p.uri,
+            Arguments::Read(&json!({})),
+            p.request_state.as_deref(),
+            p.input_responses,
+        ) {
             Ok(inputs) => inputs,
             Err(e) => return e.into(),
         };
